@@ -1,0 +1,79 @@
+"""One shared place for checking user input, so every error names the parameter, the caller
+and the value received (scikit-learn style). Never ``assert`` for user input."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def check_number(value: Any, name: str, owner: str, *, low: float | None = None,
+                 high: float | None = None, low_inclusive: bool = True,
+                 high_inclusive: bool = True, integer: bool = False) -> float | int:
+    """Validate a scalar hyperparameter; returns it as float (or int when ``integer``)."""
+    kind = "an int" if integer else "a float"
+    bounds = []
+    if low is not None:
+        bounds.append(f"{'>=' if low_inclusive else '>'} {low}")
+    if high is not None:
+        bounds.append(f"{'<=' if high_inclusive else '<'} {high}")
+    expected = f"{kind}{' ' + ' and '.join(bounds) if bounds else ''}"
+    message = f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(message)
+    if integer and not float(value).is_integer():
+        raise TypeError(message)
+    number = int(value) if integer else float(value)
+    if not math.isfinite(number):
+        raise ValueError(message)
+    if low is not None and (number < low or (not low_inclusive and number == low)):
+        raise ValueError(message)
+    if high is not None and (number > high or (not high_inclusive and number == high)):
+        raise ValueError(message)
+    return number
+
+
+def check_choice(value: Any, name: str, owner: str, choices: Iterable[str]) -> str:
+    options = list(choices)
+    if value not in options:
+        raise ValueError(f"The {name!r} parameter of {owner} must be one of "
+                         f"{', '.join(map(repr, options))}. Got {value!r} instead.")
+    return value
+
+
+def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
+                dtype: Any = np.float64, allow_nan: bool = False,
+                min_rows: int = 1) -> np.ndarray:
+    """Convert to an array and check dimensionality, finiteness and row count."""
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"The {name!r} argument of {owner} must be numeric array-like. "
+                        f"Got {type(value).__name__}.") from error
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"The {name!r} argument of {owner} must be {ndim}-D. "
+                         f"Got shape {array.shape}.")
+    if array.ndim >= 1 and array.shape[0] < min_rows:
+        raise ValueError(f"The {name!r} argument of {owner} needs at least {min_rows} rows. "
+                         f"Got {array.shape[0]}.")
+    if not allow_nan and np.issubdtype(array.dtype, np.floating) and not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise ValueError(f"The {name!r} argument of {owner} contains NaN or infinite values "
+                         f"(first at index {tuple(int(i) for i in bad)}).")
+    return array
+
+
+def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
+    """A numpy Generator from an int seed or an existing generator (``None`` is refused:
+    every random function in latentscm is seeded)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        raise TypeError("A seed (int) or numpy Generator is required; latentscm never draws "
+                        "from unseeded global randomness.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int or numpy.random.Generator. Got {seed!r}.")
+    return np.random.default_rng(int(seed))

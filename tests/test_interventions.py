@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+
+from latentscm.interventions import (
+    Do,
+    InterventionParseError,
+    Scale,
+    Shift,
+    as_interventions,
+    format_interventions,
+    parse_interventions,
+)
+
+
+def test_apply_vectorised():
+    x = np.array([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(Do(0.5)(x), [0.5, 0.5, 0.5])
+    np.testing.assert_array_equal(Do([7, 8, 9])(x), [7, 8, 9])
+    np.testing.assert_array_equal(Shift(1)(x), [2, 3, 4])
+    np.testing.assert_array_equal(Scale(2)(x), [2, 4, 6])
+    assert Do(1).hard and not Shift(1).hard and not Scale(1).hard
+
+
+def test_per_sample_length_mismatch():
+    with pytest.raises(ValueError, match="3 values but the batch has 2"):
+        Do([1, 2, 3])(np.zeros(2))
+
+
+def test_bad_values():
+    with pytest.raises(ValueError, match="finite"):
+        Do(float("nan"))
+    with pytest.raises(TypeError):
+        Shift("a")
+    with pytest.raises(TypeError):
+        Do(True)
+    with pytest.raises(ValueError, match="1-D"):
+        Do(np.zeros((2, 2)))
+
+
+def test_parse():
+    result = parse_interventions("light=0.3, angle+=0.1; scale*=2, x-=1.5")
+    assert isinstance(result["light"], Do) and result["light"].value == 0.3
+    assert isinstance(result["angle"], Shift) and result["angle"].delta == 0.1
+    assert isinstance(result["scale"], Scale) and result["scale"].factor == 2.0
+    assert isinstance(result["x"], Shift) and result["x"].delta == -1.5
+    assert parse_interventions("") == {}
+    again = parse_interventions(format_interventions(result))
+    assert format_interventions(again) == format_interventions(result)
+
+
+@pytest.mark.parametrize(
+    "text, token",
+    [("light=0.3, angle+=abc", "abc"), ("light=0.3,,x=1", ""), ("light 0.3", "light 0.3"),
+     ("a=1, a=2", "a"), ("a=inf", "inf")],
+)
+def test_parse_errors_point_at_token(text, token):
+    with pytest.raises(InterventionParseError) as info:
+        parse_interventions(text)
+    error = info.value
+    assert isinstance(error, ValueError)
+    if token:
+        assert text[error.start:error.end].strip() == token
+    assert "^" in str(error) and text in str(error)
+
+
+def test_as_interventions():
+    result = as_interventions({"a": 1, "b": Shift(2)}, valid_names=["a", "b"])
+    assert isinstance(result["a"], Do)
+    with pytest.raises(ValueError, match="Unknown intervention target 'c'. Valid names: a, b"):
+        as_interventions({"c": 1}, valid_names=["a", "b"])
+    assert as_interventions("a=1")["a"].value == 1.0
+    assert as_interventions(None) == {}
+    with pytest.raises(TypeError):
+        as_interventions([("a", 1)])
