@@ -1,0 +1,24 @@
+"""Conformance checks any user-written component can run (like scikit-learn's
+``check_estimator``): ``check_world``, ``check_learner``, ``check_ci_test``.
+
+Each check lives in its own module and is imported lazily so that importing
+``latentscm.testing`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_CHECKS = {
+    "check_world": "latentscm.testing.world_checks",
+    "check_learner": "latentscm.testing.learner_checks",
+    "check_ci_test": "latentscm.testing.ci_test_checks",
+}
+
+__all__ = sorted(_CHECKS)
+
+
+def __getattr__(name: str):
+    if name in _CHECKS:
+        return getattr(importlib.import_module(_CHECKS[name]), name)
+    raise AttributeError(f"module 'latentscm.testing' has no attribute {name!r}")
