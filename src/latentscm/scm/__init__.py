@@ -1,0 +1,39 @@
+"""Structural causal models over named variables: mechanisms, SCMs, random SCMs and finite
+(discrete) SCMs with exact identification."""
+
+from latentscm.scm.mechanisms import (
+    AdditiveNoise,
+    Categorical,
+    Functional,
+    InvertibleFunctional,
+    InvertibleMechanism,
+    LinearGaussian,
+    Mechanism,
+    PostNonlinear,
+    Root,
+)
+from latentscm.scm.noise import Constant, Gamma, Laplace, NoiseDistribution, Normal, Uniform
+from latentscm.scm.random import random_dag, random_scm
+from latentscm.scm.scm import SCM, NotInvertibleError
+
+__all__ = [
+    "SCM",
+    "NotInvertibleError",
+    "Mechanism",
+    "InvertibleMechanism",
+    "Root",
+    "LinearGaussian",
+    "AdditiveNoise",
+    "PostNonlinear",
+    "Functional",
+    "InvertibleFunctional",
+    "Categorical",
+    "NoiseDistribution",
+    "Normal",
+    "Uniform",
+    "Gamma",
+    "Laplace",
+    "Constant",
+    "random_dag",
+    "random_scm",
+]

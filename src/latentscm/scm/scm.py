@@ -1,0 +1,263 @@
+"""Structural causal models over named scalar variables.
+
+An :class:`SCM` is a :class:`~latentscm.graph.CausalGraph` plus one mechanism per node. Values
+and noise are dicts ``{name: ndarray (N,)}``. Counterfactuals run Pearl's three steps, each a
+visible method (Pearl 2009, *Causality*, §7.1):
+
+1. **abduction** — :meth:`SCM.abduct` recovers the exogenous noise from observed values;
+2. **action** — :meth:`SCM.do` returns a *new* SCM with the intervened mechanisms replaced
+   (graph surgery for hard interventions), leaving the original untouched;
+3. **prediction** — :meth:`SCM.evaluate` pushes the abducted noise through the new model.
+
+:meth:`SCM.counterfactual` composes them and recomputes only the descendants of the intervened
+nodes: everything else keeps its observed value exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+import numpy as np
+
+from latentscm._validation import as_generator
+from latentscm.graph import CausalGraph, UnknownNodeError
+from latentscm.interventions import Intervention, InterventionLike, as_interventions
+from latentscm.scm.mechanisms import InvertibleMechanism, Mechanism
+
+__all__ = ["SCM", "NotInvertibleError"]
+
+Values = dict[str, np.ndarray]
+
+
+class NotInvertibleError(TypeError):
+    """Raised when abduction needs a mechanism that cannot recover its noise."""
+
+
+class _Intervened(Mechanism):
+    """The mechanism of an intervened node: ``intervention.apply(base(parents, noise))``.
+
+    A hard intervention ignores parents and base; it keeps the base noise distribution so that
+    seeded sampling of ``scm.do(...)`` draws the same noise stream as the original model.
+    """
+
+    def __init__(self, base: Mechanism, intervention: Intervention, parent_names):
+        self.base = base
+        self.intervention = intervention
+        self.noise = base.noise
+        self.parent_names = None if intervention.hard else parent_names
+        self.n_parents = 0 if intervention.hard else base.n_parents
+
+    def evaluate(self, parents, noise):
+        if self.intervention.hard:
+            return self.intervention.apply(np.asarray(noise, dtype=np.float64))
+        return self.intervention.apply(self.base.evaluate(parents, noise))
+
+    def __repr__(self) -> str:
+        return f"Intervened({self.base!r}, {self.intervention!r})"
+
+
+class SCM:
+    """A structural causal model: ``graph`` plus ``mechanisms[name]`` for every node.
+
+    Each mechanism receives its parents as columns of an (N, P) array, in the order of its own
+    ``parent_names`` when it declares them (checked against the graph here), else in
+    ``graph.parents(name)`` order.
+
+    Raises
+    ------
+    ValueError
+        If a node has no mechanism, a mechanism names an unknown node, or a mechanism's parent
+        count or parent names disagree with the graph.
+    """
+
+    def __init__(self, graph: CausalGraph, mechanisms: Mapping[str, Mechanism]):
+        if not isinstance(graph, CausalGraph):
+            raise TypeError(f"SCM needs a CausalGraph. Got {type(graph).__name__}.")
+        if not isinstance(mechanisms, Mapping):
+            raise TypeError(f"SCM mechanisms must be a mapping {{node: Mechanism}}. Got "
+                            f"{type(mechanisms).__name__}.")
+        for name in mechanisms:
+            if name not in graph:
+                raise UnknownNodeError(name, graph.nodes, what="node in mechanisms")
+        missing = [n for n in graph.nodes if n not in mechanisms]
+        if missing:
+            raise ValueError(f"SCM has no mechanism for node(s): {', '.join(missing)}.")
+        columns: dict[str, np.ndarray] = {}
+        for name in graph.nodes:
+            mechanism = mechanisms[name]
+            if not isinstance(mechanism, Mechanism):
+                raise TypeError(f"The mechanism for {name!r} must be a latentscm Mechanism. Got "
+                                f"{type(mechanism).__name__}.")
+            parents = graph.parents(name)
+            if mechanism.parent_names is not None:
+                declared = tuple(mechanism.parent_names)
+                if sorted(declared) != sorted(parents):
+                    raise ValueError(
+                        f"The mechanism for {name!r} was built for parents {list(declared)} but the "
+                        f"graph gives {list(parents)}."
+                    )
+                order = declared
+            else:
+                order = parents
+            if mechanism.n_parents is not None and mechanism.n_parents != len(parents):
+                raise ValueError(
+                    f"The mechanism for {name!r} takes {mechanism.n_parents} parent(s) but the graph "
+                    f"gives {len(parents)}: {list(parents)}."
+                )
+            columns[name] = np.array([graph.index(p) for p in order], dtype=np.int64)
+        self._graph = graph
+        self._mechanisms = MappingProxyType(dict(mechanisms))
+        self._parent_order = {
+            name: tuple(graph.nodes[i] for i in columns[name]) for name in graph.nodes
+        }
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def graph(self) -> CausalGraph:
+        return self._graph
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self._graph.nodes
+
+    @property
+    def mechanisms(self) -> Mapping[str, Mechanism]:
+        return self._mechanisms
+
+    def parent_order(self, name: str) -> tuple[str, ...]:
+        """Parent names in the column order the mechanism of ``name`` receives."""
+        return self._parent_order[self._graph.check_node(name)]
+
+    def __repr__(self) -> str:
+        return f"SCM({self._graph!r})"
+
+    # ------------------------------------------------------------------ sampling
+    def sample_noise(self, n: int, *, seed: int | np.random.Generator) -> Values:
+        """Exogenous noise ``{name: (n,)}``, drawn in node order from one seeded generator."""
+        n = self._check_n(n)
+        rng = as_generator(seed)
+        return {name: self._mechanisms[name].sample_noise(n, rng) for name in self.nodes}
+
+    def evaluate(self, noise: Mapping[str, np.ndarray]) -> Values:
+        """Prediction: push exogenous noise through the mechanisms in topological order."""
+        noise = self._check_values(noise, "noise")
+        values: Values = {}
+        n = next(iter(noise.values())).shape[0]
+        for name in self._graph.topological_order():
+            values[name] = self._mechanisms[name].evaluate(self._parents(name, values, n), noise[name])
+        return values
+
+    def sample(self, n: int, *, seed: int | np.random.Generator) -> Values:
+        """Draw ``n`` joint samples ``{name: (n,)}``."""
+        return self.evaluate(self.sample_noise(n, seed=seed))
+
+    # ------------------------------------------------------------------ causal steps
+    def do(self, interventions: Mapping[str, InterventionLike] | str) -> SCM:
+        """Action: a new SCM with the given interventions applied (the original is untouched).
+
+        Hard interventions (:class:`~latentscm.interventions.Do`, or plain numbers) replace the
+        mechanism and cut incoming edges; soft ones (``Shift``, ``Scale``) transform its output.
+        """
+        interventions = as_interventions(interventions, self.nodes)
+        hard = [name for name, item in interventions.items() if item.hard]
+        graph = self._graph.remove_incoming(hard)
+        mechanisms = dict(self._mechanisms)
+        for name, item in interventions.items():
+            mechanisms[name] = _Intervened(self._mechanisms[name], item, self._parent_order[name])
+        return SCM(graph, mechanisms)
+
+    def abduct(self, values: Mapping[str, np.ndarray], *, nodes=None,
+               rng: np.random.Generator | int | None = None) -> Values:
+        """Abduction: the exogenous noise ``{name: (N,)}`` that produced ``values``.
+
+        ``nodes`` restricts abduction to some nodes (default: all). Discrete mechanisms whose
+        noise is not identified return the posterior midpoint, or a posterior draw when ``rng``
+        is given.
+
+        Raises :class:`NotInvertibleError` naming the node whose mechanism cannot abduct.
+        """
+        values = self._check_values(values, "values")
+        targets = self.nodes if nodes is None else [self._graph.check_node(n) for n in nodes]
+        generator = None if rng is None else as_generator(rng)
+        n = next(iter(values.values())).shape[0]
+        noise: Values = {}
+        for name in targets:
+            mechanism = self._mechanisms[name]
+            if not isinstance(mechanism, InvertibleMechanism):
+                raise NotInvertibleError(
+                    f"Cannot abduct the noise of {name!r}: its mechanism {mechanism!r} is not "
+                    "invertible (give it an inverse, e.g. Functional.with_inverse)."
+                )
+            noise[name] = mechanism.abduct(values[name], self._parents(name, values, n), rng=generator)
+        return noise
+
+    def counterfactual(self, values: Mapping[str, np.ndarray],
+                       interventions: Mapping[str, InterventionLike] | str, *,
+                       rng: np.random.Generator | int | None = None) -> Values:
+        """Counterfactual values ``{name: (N,)}`` for the units in ``values``.
+
+        Abduction (noise of the nodes that must be recomputed), action (:meth:`do`), prediction
+        (recompute the intervened nodes and their descendants; every other node keeps its
+        observed value exactly).
+        """
+        values = self._check_values(values, "values")
+        interventions = as_interventions(interventions, self.nodes)
+        affected = self._graph.descendants_of(interventions)
+        need_noise = [n for n in self._graph.topological_order()
+                      if n in affected and not (n in interventions and interventions[n].hard)]
+        noise = self.abduct(values, nodes=need_noise, rng=rng)           # 1. abduction
+        model = self.do(interventions)                                     # 2. action
+        n = next(iter(values.values())).shape[0]
+        result: Values = {}
+        for name in self._graph.topological_order():                      # 3. prediction
+            if name not in affected:
+                result[name] = values[name].copy()
+                continue
+            node_noise = noise.get(name, np.zeros(n))
+            result[name] = model._mechanisms[name].evaluate(model._parents(name, result, n), node_noise)
+        return result
+
+    def interventional_sample(self, n: int, interventions, *, seed) -> Values:
+        """Samples from the interventional distribution ``P(V | do(interventions))``."""
+        return self.do(interventions).sample(n, seed=seed)
+
+    # ------------------------------------------------------------------ helpers
+    def _parents(self, name: str, values: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        order = self._parent_order[name]
+        if not order:
+            return np.zeros((n, 0))
+        return np.stack([values[p] for p in order], axis=1)
+
+    def _check_values(self, values: Mapping[str, np.ndarray], what: str) -> Values:
+        if not isinstance(values, Mapping):
+            raise TypeError(f"SCM {what} must be a mapping {{name: array (N,)}}. Got "
+                            f"{type(values).__name__}.")
+        for name in values:
+            if name not in self._graph:
+                raise UnknownNodeError(name, self.nodes, what=f"variable in {what}")
+        missing = [n for n in self.nodes if n not in values]
+        if missing:
+            raise ValueError(f"SCM {what} are missing variable(s): {', '.join(missing)}.")
+        out: Values = {}
+        length = None
+        for name in self.nodes:
+            array = np.asarray(values[name], dtype=np.float64)
+            if array.ndim != 1:
+                raise ValueError(f"SCM {what}[{name!r}] must be 1-D (N,). Got shape {array.shape}.")
+            if length is None:
+                length = array.shape[0]
+            elif array.shape[0] != length:
+                raise ValueError(f"SCM {what} have different lengths: {self.nodes[0]!r} has {length}, "
+                                 f"{name!r} has {array.shape[0]}.")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"SCM {what}[{name!r}] contains NaN or infinite values.")
+            out[name] = array
+        return out
+
+    @staticmethod
+    def _check_n(n: int) -> int:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"The number of samples 'n' must be a positive int. Got {n!r}.")
+        return int(n)
+
