@@ -245,3 +245,14 @@ def test_random_dag_errors_and_determinism():
         random_scm(5, mechanism="quadratic", seed=0)
     with pytest.raises(CycleError):
         random_dag(4, edge_prob=1.0, seed=0).add_edges([("x0", "x0")])
+
+
+def test_counterfactual_with_known_noise_skips_abduction():
+    graph = CausalGraph.from_text("a -> b")
+    scm = SCM(graph, {"a": Root(), "b": Functional(lambda p, u: p[:, 0] ** 2 + u, Normal())})
+    noise = scm.sample_noise(6, seed=0)
+    values = scm.evaluate(noise)
+    out = scm.counterfactual(values, {"a": 2.0}, noise=noise)
+    np.testing.assert_allclose(out["b"], 4.0 + noise["b"])
+    with pytest.raises(ValueError, match="lacks node\\(s\\) b"):
+        scm.counterfactual(values, {"a": 2.0}, noise={"a": noise["a"]})

@@ -194,19 +194,28 @@ class SCM:
 
     def counterfactual(self, values: Mapping[str, np.ndarray],
                        interventions: Mapping[str, InterventionLike] | str, *,
+                       noise: Mapping[str, np.ndarray] | None = None,
                        rng: np.random.Generator | int | None = None) -> Values:
         """Counterfactual values ``{name: (N,)}`` for the units in ``values``.
 
         Abduction (noise of the nodes that must be recomputed), action (:meth:`do`), prediction
         (recompute the intervened nodes and their descendants; every other node keeps its
-        observed value exactly).
+        observed value exactly). When the exogenous ``noise`` that produced ``values`` is known
+        (a world's oracle), pass it and abduction is skipped: the result is then exact even for
+        mechanisms that cannot be inverted.
         """
         values = self._check_values(values, "values")
         interventions = as_interventions(interventions, self.nodes)
         affected = self._graph.descendants_of(interventions)
         need_noise = [n for n in self._graph.topological_order()
                       if n in affected and not (n in interventions and interventions[n].hard)]
-        noise = self.abduct(values, nodes=need_noise, rng=rng)           # 1. abduction
+        if noise is None:
+            noise = self.abduct(values, nodes=need_noise, rng=rng)       # 1. abduction
+        else:
+            missing = [n for n in need_noise if n not in noise]
+            if missing:
+                raise ValueError(f"The given noise lacks node(s) {', '.join(missing)} needed for "
+                                 "this counterfactual.")
         model = self.do(interventions)                                     # 2. action
         n = next(iter(values.values())).shape[0]
         result: Values = {}

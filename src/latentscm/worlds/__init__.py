@@ -1,0 +1,7 @@
+"""Procedural worlds with exact ground truth: each knows its SCM, renders its images and returns
+the true counterfactual image of any intervention."""
+
+from latentscm.worlds.base import Batch, FactorSpec, OnGrid, World
+from latentscm.worlds.registry import make, names, register
+
+__all__ = ["Batch", "FactorSpec", "OnGrid", "World", "make", "names", "register"]

@@ -1,0 +1,372 @@
+"""The World contract: procedural data that knows its own structural causal model.
+
+A :class:`World` has named factors (:class:`FactorSpec`: a discrete grid or a continuous range),
+an :class:`~latentscm.scm.SCM` over them (independent uniform factors by default; any graph and
+mechanisms the user passes, see :meth:`World.with_structure`), and a renderer from factors to
+images. Because it keeps the exogenous noise of every sample, it returns the **exact**
+counterfactual of any intervention: same noise, intervened factors, descendants recomputed
+through the SCM, re-rendered with the same rendering noise.
+
+Shapes: ``Batch.images`` float32 (N, C, H, W) in [0, 1]; ``Batch.factors`` float64 (N, K) in
+``factor_names`` order; ``Batch.noise`` a dict of (N,) arrays — the SCM's exogenous noise per
+node, plus ``"render_seed"`` (N,) int64 for worlds whose renderer is random (sprite colour,
+background noise).
+
+Subclasses implement :meth:`World._render` and declare ``factor_specs`` and ``image_shape``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from latentscm._validation import as_generator
+from latentscm.graph import CausalGraph, UnknownNodeError
+from latentscm.interventions import Do, InterventionLike, as_interventions
+from latentscm.scm import SCM, Categorical, Mechanism, Uniform
+from latentscm.scm.mechanisms import Root
+
+__all__ = ["FactorSpec", "Batch", "World", "OnGrid", "RENDER_SEED"]
+
+RENDER_SEED = "render_seed"
+
+
+@dataclass(frozen=True, eq=False)
+class FactorSpec:
+    """One factor of variation.
+
+    ``values`` is the sorted discrete grid (1-D float array) or ``None`` for a continuous factor
+    on ``[low, high]``. ``labels`` optionally names the grid values (e.g. shape names).
+    """
+
+    name: str
+    values: np.ndarray | None = None
+    low: float | None = None
+    high: float | None = None
+    labels: tuple[str, ...] | None = None
+    description: str = ""
+
+    def __post_init__(self):
+        if self.values is not None:
+            grid = np.asarray(self.values, dtype=np.float64)
+            if grid.ndim != 1 or grid.size == 0:
+                raise ValueError(f"The grid of factor {self.name!r} must be a non-empty 1-D array.")
+            if np.any(np.diff(grid) < 0):
+                raise ValueError(f"The grid of factor {self.name!r} must be sorted.")
+            object.__setattr__(self, "values", grid)
+            object.__setattr__(self, "low", float(grid[0]))
+            object.__setattr__(self, "high", float(grid[-1]))
+            if self.labels is not None and len(self.labels) != grid.size:
+                raise ValueError(f"Factor {self.name!r} has {grid.size} values but {len(self.labels)} labels.")
+        else:
+            if self.low is None or self.high is None or not self.low < self.high:
+                raise ValueError(f"Continuous factor {self.name!r} needs low < high. Got "
+                                 f"low={self.low!r}, high={self.high!r}.")
+            object.__setattr__(self, "low", float(self.low))
+            object.__setattr__(self, "high", float(self.high))
+
+    @property
+    def discrete(self) -> bool:
+        return self.values is not None
+
+    @property
+    def size(self) -> int | None:
+        """Number of grid values (``None`` when continuous)."""
+        return None if self.values is None else int(self.values.size)
+
+    def snap(self, x: np.ndarray) -> np.ndarray:
+        """Nearest grid value (discrete) or clip to ``[low, high]`` (continuous)."""
+        x = np.asarray(x, dtype=np.float64)
+        if self.values is None:
+            return np.clip(x, self.low, self.high)
+        if self.values.size == 1:
+            return np.full_like(x, self.values[0])
+        right = np.clip(np.searchsorted(self.values, x), 1, self.values.size - 1)
+        left = right - 1
+        choose_left = np.abs(x - self.values[left]) <= np.abs(self.values[right] - x)
+        return np.where(choose_left, self.values[left], self.values[right])
+
+    def index_of(self, x: np.ndarray) -> np.ndarray:
+        """Grid index (int64) of on-grid values; raises for off-grid values."""
+        if self.values is None:
+            raise ValueError(f"Factor {self.name!r} is continuous; it has no grid index.")
+        x = np.asarray(x, dtype=np.float64)
+        self.check(x)
+        right = np.clip(np.searchsorted(self.values, x), 1, max(self.values.size - 1, 1))
+        left = right - 1
+        choose_left = np.abs(x - self.values[left]) <= np.abs(self.values[np.minimum(right, self.values.size - 1)] - x)
+        return np.where(choose_left, left, right).astype(np.int64) if self.values.size > 1 \
+            else np.zeros(x.shape, dtype=np.int64)
+
+    def check(self, x: np.ndarray, what: str = "value") -> None:
+        """Raise a ``ValueError`` naming the factor if any entry is off its grid / range."""
+        x = np.asarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"Factor {self.name!r} got a NaN or infinite {what}.")
+        if self.values is None:
+            bad = (x < self.low - 1e-9) | (x > self.high + 1e-9)
+            if np.any(bad):
+                raise ValueError(f"Factor {self.name!r}: {what} {float(x[bad].flat[0])!r} is out of range "
+                                 f"[{self.low:g}, {self.high:g}].")
+            return
+        tolerance = 1e-6 * max(1.0, float(np.max(np.abs(self.values))))
+        bad = np.abs(self.snap(x) - x) > tolerance
+        if np.any(bad):
+            shown = ", ".join(f"{v:g}" for v in self.values[:12]) + (", ..." if self.values.size > 12 else "")
+            raise ValueError(f"Factor {self.name!r}: {what} {float(x[bad].flat[0])!r} is not on its grid "
+                             f"({self.values.size} values: {shown}).")
+
+
+@dataclass
+class Batch:
+    """Images, factors and the exogenous noise that produced them."""
+
+    images: np.ndarray
+    factors: np.ndarray
+    noise: dict[str, np.ndarray]
+    factor_names: tuple[str, ...] = field(default=())
+
+    def __post_init__(self):
+        if self.images.ndim != 4:
+            raise ValueError(f"Batch.images must be (N, C, H, W). Got shape {self.images.shape}.")
+        if self.factors.ndim != 2 or self.factors.shape[0] != self.images.shape[0]:
+            raise ValueError(f"Batch.factors must be (N, K) with N = {self.images.shape[0]}. Got "
+                             f"{self.factors.shape}.")
+        self.factor_names = tuple(self.factor_names)
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def factor(self, name: str) -> np.ndarray:
+        """Column (N,) of one factor."""
+        if name not in self.factor_names:
+            raise UnknownNodeError(name, self.factor_names, what="factor")
+        return self.factors[:, self.factor_names.index(name)]
+
+    def __getitem__(self, index) -> Batch:
+        """Select samples (slice, integer array or boolean mask)."""
+        if isinstance(index, (int, np.integer)):
+            index = slice(int(index), int(index) + 1)
+        return Batch(self.images[index], self.factors[index],
+                     {k: v[index] for k, v in self.noise.items()}, self.factor_names)
+
+    @staticmethod
+    def concatenate(batches: Sequence[Batch]) -> Batch:
+        if not batches:
+            raise ValueError("Batch.concatenate needs at least one batch.")
+        names = batches[0].factor_names
+        return Batch(np.concatenate([b.images for b in batches]), np.concatenate([b.factors for b in batches]),
+                     {k: np.concatenate([b.noise[k] for b in batches]) for k in batches[0].noise}, names)
+
+
+class OnGrid(Mechanism):
+    """Wrap a mechanism so a discrete factor stays on its grid (nearest value) and a continuous
+    one within its range. Keeps the base noise, so exact counterfactuals still hold."""
+
+    def __init__(self, base: Mechanism, spec: FactorSpec):
+        self.base = base
+        self.spec = spec
+        self.noise = base.noise
+        self.parent_names = base.parent_names
+        self.n_parents = base.n_parents
+
+    def evaluate(self, parents, noise):
+        return self.spec.snap(self.base.evaluate(parents, noise))
+
+    def __repr__(self) -> str:
+        return f"OnGrid({self.base!r}, {self.spec.name!r})"
+
+
+def default_root(spec: FactorSpec) -> Mechanism:
+    """The default independent prior of a factor: uniform over its grid or range."""
+    if spec.values is not None:
+        k = spec.values.size
+        return Categorical(np.full(k, 1.0 / k), states=spec.values)
+    return Root(Uniform(spec.low, spec.high))
+
+
+class World:
+    """Base class of procedural worlds. See the module docstring for the contract.
+
+    Subclasses set ``name``, ``factor_specs``, ``image_shape`` in ``__init__`` (then call
+    :meth:`_init_structure`) and implement :meth:`_render`. ``render_random`` marks renderers
+    that consume a per-image ``render_seed``.
+    """
+
+    name: str = "world"
+    render_random: bool = False
+
+    factor_specs: tuple[FactorSpec, ...]
+    image_shape: tuple[int, int, int]
+
+    # ------------------------------------------------------------------ structure
+    def _init_structure(self, graph: CausalGraph | str | None = None,
+                        mechanisms: Mapping[str, Mechanism] | None = None,
+                        default_graph: CausalGraph | None = None,
+                        default_mechanisms: Mapping[str, Mechanism] | None = None) -> None:
+        """Build ``self.scm``. ``graph``/``mechanisms`` come from the user (custom structure);
+        ``default_*`` from the world itself (e.g. the pendulum's physics). Hidden (non-factor)
+        nodes are allowed in ``graph`` as confounders and need a mechanism."""
+        names = [s.name for s in self.factor_specs]
+        if len(set(names)) != len(names):
+            raise ValueError(f"World {self.name!r} has duplicate factor names.")
+        self._spec_by_name = {s.name: s for s in self.factor_specs}
+        if isinstance(graph, str):
+            graph = CausalGraph.from_text(graph)
+        if graph is not None and not isinstance(graph, CausalGraph):
+            raise TypeError(f"The 'graph' option of world {self.name!r} must be a CausalGraph or text. "
+                            f"Got {type(graph).__name__}.")
+        custom = graph is not None or mechanisms is not None
+        if graph is None:
+            graph = default_graph if default_graph is not None else CausalGraph.empty(names)
+        full_graph = CausalGraph(graph.edges, nodes=[*names, *[n for n in graph.nodes if n not in names]])
+        user = dict(mechanisms or {})
+        for key in user:
+            if key not in full_graph:
+                raise UnknownNodeError(key, full_graph.nodes, what="node in mechanisms")
+        defaults = dict(default_mechanisms or {})
+        chosen: dict[str, Mechanism] = {}
+        for node in full_graph.nodes:
+            parents = full_graph.parents(node)
+            default_parents = (default_graph.parents(node) if default_graph is not None and node in default_graph
+                               else ())
+            if node in user:
+                mechanism = user[node]
+            elif node in defaults and set(parents) == set(default_parents):
+                mechanism = defaults[node]  # the world's own mechanism still fits the graph
+            elif node in self._spec_by_name and not parents:
+                mechanism = default_root(self._spec_by_name[node])
+            else:
+                raise ValueError(
+                    f"World {self.name!r}: node {node!r} has parents {list(parents)} in the given graph "
+                    f"but no mechanism for them; pass mechanisms={{{node!r}: ...}}."
+                )
+            if node in self._spec_by_name:
+                mechanism = OnGrid(mechanism, self._spec_by_name[node])
+            chosen[node] = mechanism
+        self.scm = SCM(full_graph, chosen)
+        self.hidden = tuple(n for n in full_graph.nodes if n not in self._spec_by_name)
+        self.custom_structure = custom
+
+    # ------------------------------------------------------------------ contract
+    @property
+    def factor_names(self) -> list[str]:
+        return [s.name for s in self.factor_specs]
+
+    @property
+    def graph(self) -> CausalGraph:
+        """The causal graph over the factors (hidden confounders left out; see ``scm.graph``)."""
+        return self.scm.graph.subgraph(self.factor_names)
+
+    def spec(self, name: str) -> FactorSpec:
+        if name not in self._spec_by_name:
+            raise UnknownNodeError(name, self.factor_names, what="factor")
+        return self._spec_by_name[name]
+
+    def sample(self, n: int, *, seed: int | np.random.Generator,
+               interventions: Mapping[str, InterventionLike] | str | None = None) -> Batch:
+        """Draw ``n`` samples (optionally from ``P(. | do(interventions))``)."""
+        rng = as_generator(seed)
+        scm = self.scm
+        if interventions:
+            scm = scm.do(self._check_interventions(interventions))
+        noise = scm.sample_noise(n, seed=rng)
+        values = scm.evaluate(noise)
+        if self.render_random:
+            noise[RENDER_SEED] = rng.integers(0, 2**62, size=n, dtype=np.int64)
+        factors = self._factors_from(values)
+        images = self._render_checked(factors, noise.get(RENDER_SEED))
+        return Batch(images, factors, noise, tuple(self.factor_names))
+
+    def render(self, factors: Any, *, render_seeds: np.ndarray | None = None) -> np.ndarray:
+        """Images (N, C, H, W) float32 in [0, 1] for factors (N, K) in ``factor_names`` order.
+
+        Discrete factors must lie on their grid and continuous ones in range (errors name the
+        factor). ``render_seeds`` (N,) fixes random rendering (defaults to zeros).
+        """
+        factors = np.asarray(factors, dtype=np.float64)
+        if factors.ndim == 1:
+            factors = factors[None, :]
+        if factors.ndim != 2 or factors.shape[1] != len(self.factor_specs):
+            raise ValueError(f"World {self.name!r} expects factors of shape (N, {len(self.factor_specs)}) "
+                             f"in the order {self.factor_names}. Got {factors.shape}.")
+        for j, spec in enumerate(self.factor_specs):
+            spec.check(factors[:, j])
+        if render_seeds is None and self.render_random:
+            render_seeds = np.zeros(factors.shape[0], dtype=np.int64)
+        return self._render_checked(factors, render_seeds)
+
+    def counterfactual(self, batch: Batch,
+                       interventions: Mapping[str, InterventionLike] | str) -> Batch:
+        """The exact counterfactual of ``batch`` under ``interventions``: the batch's own
+        exogenous noise, intervened factors, descendants recomputed by the world's SCM, and the
+        images re-rendered with the same rendering noise."""
+        if not isinstance(batch, Batch):
+            raise TypeError(f"counterfactual expects a Batch. Got {type(batch).__name__}.")
+        interventions = self._check_interventions(interventions)
+        values = {name: batch.factors[:, j] for j, name in enumerate(self.factor_names)}
+        for name in self.hidden:
+            if name not in batch.noise:
+                raise ValueError(f"Batch noise lacks hidden node {name!r}; was it sampled from this world?")
+        if self.hidden:
+            hidden_values = self.scm.evaluate({k: batch.noise[k] for k in self.scm.nodes})
+            values.update({name: hidden_values[name] for name in self.hidden})
+        scm_noise = {k: v for k, v in batch.noise.items() if k in self.scm.graph}
+        result = self.scm.counterfactual(values, interventions, noise=scm_noise)
+        factors = self._factors_from(result)
+        images = self._render_checked(factors, batch.noise.get(RENDER_SEED))
+        noise = dict(batch.noise)
+        return Batch(images, factors, noise, tuple(self.factor_names))
+
+    # ------------------------------------------------------------------ helpers
+    def _check_interventions(self, interventions) -> dict:
+        items = as_interventions(interventions, self.scm.nodes)
+        for name, item in items.items():
+            if isinstance(item, Do) and name in self._spec_by_name:
+                self._spec_by_name[name].check(np.atleast_1d(item.value), what="intervention value")
+        return items
+
+    def _factors_from(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.stack([self._spec_by_name[n].snap(values[n]) for n in self.factor_names], axis=1)
+
+    def _render_checked(self, factors: np.ndarray, render_seeds: np.ndarray | None) -> np.ndarray:
+        images = self._render(factors, render_seeds)
+        expected = (factors.shape[0], *self.image_shape)
+        if images.shape != expected or images.dtype != np.float32:
+            raise RuntimeError(f"World {self.name!r} rendered {images.dtype} {images.shape}; expected "
+                               f"float32 {expected}.")
+        return images
+
+    def _render(self, factors: np.ndarray, render_seeds: np.ndarray | None) -> np.ndarray:
+        """Render factors (N, K) to float32 images (N, C, H, W) in [0, 1]."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ grid helpers
+    @property
+    def n_combinations(self) -> float:
+        """Number of grid points (``inf`` if any factor is continuous)."""
+        sizes = [s.size for s in self.factor_specs]
+        return math.inf if any(s is None for s in sizes) else float(np.prod(sizes, dtype=np.float64))
+
+    def grid_factors(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Factors (M, K) of grid points ``start .. stop`` in row-major order (last factor fastest),
+        like dSprites' storage order; only for fully discrete worlds."""
+        sizes = [s.size for s in self.factor_specs]
+        if any(s is None for s in sizes):
+            raise ValueError(f"World {self.name!r} has continuous factors; it has no finite grid.")
+        total = int(np.prod(sizes))
+        stop = total if stop is None else min(int(stop), total)
+        index = np.arange(int(start), stop, dtype=np.int64)
+        columns = np.unravel_index(index, sizes)
+        return np.stack([s.values[c] for s, c in zip(self.factor_specs, columns)], axis=1)
+
+    def options(self) -> dict[str, Any]:
+        """The keyword options this world was made with (for caching and reports)."""
+        return dict(getattr(self, "_options", {}))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, factors={self.factor_names})"

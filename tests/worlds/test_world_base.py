@@ -1,0 +1,135 @@
+"""The World base class on a small real world defined here (bars whose positions are factors)."""
+
+import numpy as np
+import pytest
+
+from latentscm.graph import CycleError, UnknownNodeError
+from latentscm.scm import AdditiveNoise, Categorical, LinearGaussian, Normal, Root, Uniform
+from latentscm.testing import check_world
+from latentscm.worlds import Batch, FactorSpec, World
+
+
+class Bars(World):
+    """A horizontal bar at row ``row`` (8-grid), a vertical bar at column ``col`` (8-grid), and
+    brightness ``level`` in [0.2, 1] (continuous)."""
+
+    name = "bars"
+
+    def __init__(self, graph=None, mechanisms=None):
+        self.factor_specs = (
+            FactorSpec("row", values=np.arange(8.0)),
+            FactorSpec("col", values=np.arange(8.0)),
+            FactorSpec("level", low=0.2, high=1.0),
+        )
+        self.image_shape = (1, 8, 8)
+        self._init_structure(graph, mechanisms)
+
+    def _render(self, factors, render_seeds):
+        n = factors.shape[0]
+        images = np.zeros((n, 1, 8, 8), np.float32)
+        rows, cols = factors[:, 0].astype(int), factors[:, 1].astype(int)
+        images[np.arange(n), 0, rows, :] = 0.5
+        images[np.arange(n), 0, :, cols] += factors[:, 2:3].astype(np.float32) / 2
+        return images
+
+
+def test_bars_passes_check_world():
+    report = check_world(Bars())
+    assert report["unchanged_fraction"] == {"row": 0.0, "col": 0.0, "level": 0.0}
+
+
+def test_default_prior_is_uniform_on_grid():
+    batch = Bars().sample(4000, seed=0)
+    counts = np.bincount(batch.factor("row").astype(int), minlength=8)
+    assert counts.min() > 400 and counts.max() < 600
+    level = batch.factor("level")
+    assert 0.2 <= level.min() and level.max() <= 1.0
+
+
+def test_custom_structure_is_honoured_and_stays_on_grid():
+    world = Bars(graph="row -> col", mechanisms={"col": LinearGaussian({"row": 1.0}, bias=0.0, std=0.3)})
+    assert world.graph.edges == (("row", "col"),)
+    batch = world.sample(500, seed=1)
+    row, col = batch.factor("row"), batch.factor("col")
+    assert np.all(np.isin(col, np.arange(8.0)))
+    assert np.corrcoef(row, col)[0, 1] > 0.9
+    cf = world.counterfactual(batch, {"row": 2.0})
+    # exact oracle: same noise, col recomputed = snap(2 + u)
+    np.testing.assert_array_equal(cf.factor("col"), world.factor_specs[1].snap(2.0 + batch.noise["col"]))
+    np.testing.assert_array_equal(cf.factor("level"), batch.factor("level"))
+    back = world.counterfactual(batch, {"col": 3.0})  # intervening on the effect keeps the cause
+    np.testing.assert_array_equal(back.factor("row"), row)
+    check_world(world)
+
+
+def test_hidden_confounder():
+    world = Bars(
+        graph="U -> row, col",
+        mechanisms={"U": Root(Uniform(0, 7)), "row": AdditiveNoise(lambda p: p[:, 0], Normal(0, 0.5)),
+                    "col": AdditiveNoise(lambda p: p[:, 0], Normal(0, 0.5))},
+    )
+    assert world.hidden == ("U",)
+    assert world.graph.edges == ()  # the graph over factors leaves the confounder out
+    batch = world.sample(800, seed=2)
+    assert np.corrcoef(batch.factor("row"), batch.factor("col"))[0, 1] > 0.7
+    cf = world.counterfactual(batch, {"row": 0.0})
+    np.testing.assert_array_equal(cf.factor("col"), batch.factor("col"))
+
+
+def test_categorical_mechanism_on_grid_world():
+    table = np.full((8, 8), 0.0)
+    table[np.arange(8), (np.arange(8) + 1) % 8] = 1.0  # col = row + 1 (mod 8)
+    world = Bars(graph="row -> col", mechanisms={"col": Categorical(table, states=np.arange(8.0))})
+    batch = world.sample(50, seed=3)
+    np.testing.assert_array_equal(batch.factor("col"), (batch.factor("row") + 1) % 8)
+    cf = world.counterfactual(batch, {"row": 5.0})
+    np.testing.assert_array_equal(cf.factor("col"), 6.0)
+
+
+def test_bad_input_errors():
+    world = Bars()
+    batch = world.sample(3, seed=0)
+    with pytest.raises(ValueError, match="Unknown intervention target 'size'"):
+        world.counterfactual(batch, {"size": 1.0})
+    with pytest.raises(ValueError, match="Factor 'row': intervention value 2.5 is not on its grid"):
+        world.counterfactual(batch, {"row": 2.5})
+    with pytest.raises(ValueError, match=r"Factor 'level': intervention value 3.0 is out of range \[0.2, 1\]"):
+        world.sample(3, seed=0, interventions={"level": 3.0})
+    with pytest.raises(ValueError, match="expects factors of shape"):
+        world.render(np.zeros((2, 2)))
+    with pytest.raises(CycleError, match="row"):
+        Bars(graph="row -> col -> row")
+    with pytest.raises(ValueError, match="node 'col' has parents \\['row'\\].*no mechanism"):
+        Bars(graph="row -> col")
+    with pytest.raises(UnknownNodeError, match="size"):
+        Bars(mechanisms={"size": Root()})
+    with pytest.raises(UnknownNodeError, match="Valid names: row, col, level"):
+        batch.factor("size")
+
+
+def test_batch_indexing_and_concatenate():
+    batch = Bars().sample(6, seed=0)
+    part = batch[1:3]
+    assert len(part) == 2 and part.noise["row"].shape == (2,)
+    whole = Batch.concatenate([batch[:2], batch[2:]])
+    np.testing.assert_array_equal(whole.images, batch.images)
+
+
+class Grid(Bars):
+    def __init__(self):
+        self.factor_specs = (FactorSpec("row", values=np.arange(8.0)), FactorSpec("col", values=np.arange(8.0)),
+                             FactorSpec("level", values=np.array([0.5, 1.0])))
+        self.image_shape = (1, 8, 8)
+        self._init_structure()
+
+
+def test_grid_factors_row_major():
+    world = Grid()
+    assert world.n_combinations == 128
+    grid = world.grid_factors(0, 10)
+    np.testing.assert_array_equal(grid[:, 2], [0.5, 1.0] * 5)
+    np.testing.assert_array_equal(grid[:, 1], [0, 0, 1, 1, 2, 2, 3, 3, 4, 4])
+    np.testing.assert_array_equal(world.grid_factors(126)[:, 0], [7, 7])
+    check_world(world)
+    with pytest.raises(ValueError, match="continuous"):
+        Bars().grid_factors()
