@@ -1,6 +1,16 @@
 """Structural causal models over named variables: mechanisms, SCMs, random SCMs and finite
 (discrete) SCMs with exact identification."""
 
+from latentscm.scm.discrete import (
+    DiscreteSCM,
+    PositivityError,
+    ProbabilityTable,
+    backdoor_adjustment,
+    frontdoor_adjustment,
+    is_backdoor_set,
+    is_frontdoor_set,
+    smoking_cancer_model,
+)
 from latentscm.scm.mechanisms import (
     AdditiveNoise,
     Categorical,
@@ -36,4 +46,12 @@ __all__ = [
     "Constant",
     "random_dag",
     "random_scm",
+    "DiscreteSCM",
+    "ProbabilityTable",
+    "PositivityError",
+    "backdoor_adjustment",
+    "frontdoor_adjustment",
+    "is_backdoor_set",
+    "is_frontdoor_set",
+    "smoking_cancer_model",
 ]
