@@ -1,4 +1,4 @@
-"""The World base class on a small real world defined here (bars whose positions are factors)."""
+"""The World base class on small real worlds (bars whose positions are factors, see conftest.py)."""
 
 import numpy as np
 import pytest
@@ -6,39 +6,15 @@ import pytest
 from latentscm.graph import CycleError, UnknownNodeError
 from latentscm.scm import AdditiveNoise, Categorical, LinearGaussian, Normal, Root, Uniform
 from latentscm.testing import check_world
-from latentscm.worlds import Batch, FactorSpec, World
+from latentscm.worlds import Batch
 
 
-class Bars(World):
-    """A horizontal bar at row ``row`` (8-grid), a vertical bar at column ``col`` (8-grid), and
-    brightness ``level`` in [0.2, 1] (continuous)."""
-
-    name = "bars"
-
-    def __init__(self, graph=None, mechanisms=None):
-        self.factor_specs = (
-            FactorSpec("row", values=np.arange(8.0)),
-            FactorSpec("col", values=np.arange(8.0)),
-            FactorSpec("level", low=0.2, high=1.0),
-        )
-        self.image_shape = (1, 8, 8)
-        self._init_structure(graph, mechanisms)
-
-    def _render(self, factors, render_seeds):
-        n = factors.shape[0]
-        images = np.zeros((n, 1, 8, 8), np.float32)
-        rows, cols = factors[:, 0].astype(int), factors[:, 1].astype(int)
-        images[np.arange(n), 0, rows, :] = 0.5
-        images[np.arange(n), 0, :, cols] += factors[:, 2:3].astype(np.float32) / 2
-        return images
-
-
-def test_bars_passes_check_world():
+def test_bars_passes_check_world(Bars):
     report = check_world(Bars())
     assert report["unchanged_fraction"] == {"row": 0.0, "col": 0.0, "level": 0.0}
 
 
-def test_default_prior_is_uniform_on_grid():
+def test_default_prior_is_uniform_on_grid(Bars):
     batch = Bars().sample(4000, seed=0)
     counts = np.bincount(batch.factor("row").astype(int), minlength=8)
     assert counts.min() > 400 and counts.max() < 600
@@ -46,7 +22,7 @@ def test_default_prior_is_uniform_on_grid():
     assert 0.2 <= level.min() and level.max() <= 1.0
 
 
-def test_custom_structure_is_honoured_and_stays_on_grid():
+def test_custom_structure_is_honoured_and_stays_on_grid(Bars):
     world = Bars(graph="row -> col", mechanisms={"col": LinearGaussian({"row": 1.0}, bias=0.0, std=0.3)})
     assert world.graph.edges == (("row", "col"),)
     batch = world.sample(500, seed=1)
@@ -62,7 +38,7 @@ def test_custom_structure_is_honoured_and_stays_on_grid():
     check_world(world)
 
 
-def test_hidden_confounder():
+def test_hidden_confounder(Bars):
     world = Bars(
         graph="U -> row, col",
         mechanisms={"U": Root(Uniform(0, 7)), "row": AdditiveNoise(lambda p: p[:, 0], Normal(0, 0.5)),
@@ -76,7 +52,7 @@ def test_hidden_confounder():
     np.testing.assert_array_equal(cf.factor("col"), batch.factor("col"))
 
 
-def test_categorical_mechanism_on_grid_world():
+def test_categorical_mechanism_on_grid_world(Bars):
     table = np.full((8, 8), 0.0)
     table[np.arange(8), (np.arange(8) + 1) % 8] = 1.0  # col = row + 1 (mod 8)
     world = Bars(graph="row -> col", mechanisms={"col": Categorical(table, states=np.arange(8.0))})
@@ -86,7 +62,7 @@ def test_categorical_mechanism_on_grid_world():
     np.testing.assert_array_equal(cf.factor("col"), 6.0)
 
 
-def test_bad_input_errors():
+def test_bad_input_errors(Bars):
     world = Bars()
     batch = world.sample(3, seed=0)
     with pytest.raises(ValueError, match="Unknown intervention target 'size'"):
@@ -107,7 +83,7 @@ def test_bad_input_errors():
         batch.factor("size")
 
 
-def test_batch_indexing_and_concatenate():
+def test_batch_indexing_and_concatenate(Bars):
     batch = Bars().sample(6, seed=0)
     part = batch[1:3]
     assert len(part) == 2 and part.noise["row"].shape == (2,)
@@ -115,15 +91,7 @@ def test_batch_indexing_and_concatenate():
     np.testing.assert_array_equal(whole.images, batch.images)
 
 
-class Grid(Bars):
-    def __init__(self):
-        self.factor_specs = (FactorSpec("row", values=np.arange(8.0)), FactorSpec("col", values=np.arange(8.0)),
-                             FactorSpec("level", values=np.array([0.5, 1.0])))
-        self.image_shape = (1, 8, 8)
-        self._init_structure()
-
-
-def test_grid_factors_row_major():
+def test_grid_factors_row_major(Bars, Grid):
     world = Grid()
     assert world.n_combinations == 128
     grid = world.grid_factors(0, 10)

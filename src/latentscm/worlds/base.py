@@ -249,6 +249,13 @@ class World:
                 mechanism = OnGrid(mechanism, self._spec_by_name[node])
             chosen[node] = mechanism
         self.scm = SCM(full_graph, chosen)
+        # recorded for options() (and so for content-addressed caching): a custom graph is text;
+        # custom mechanisms are objects, which make the world un-addressable without a cache_key
+        self._structure_options = {}
+        if custom:
+            self._structure_options["graph"] = full_graph.to_text()
+        if mechanisms:
+            self._structure_options["mechanisms"] = dict(mechanisms)
         self.hidden = tuple(n for n in full_graph.nodes if n not in self._spec_by_name)
         self.custom_structure = custom
 
@@ -364,9 +371,17 @@ class World:
         columns = np.unravel_index(index, sizes)
         return np.stack([s.values[c] for s, c in zip(self.factor_specs, columns)], axis=1)
 
+    def generate(self, n: int | None = None, *, seed: int = 0, root=None, cache_key: str | None = None,
+                 progress: bool = False):
+        """Write this world's dataset once (full grid when ``n`` is None) and open it verified and
+        memory-mapped; see :mod:`latentscm.worlds.store`."""
+        from latentscm.worlds.store import generate
+
+        return generate(self, n, seed=seed, root=root, cache_key=cache_key, progress=progress)
+
     def options(self) -> dict[str, Any]:
         """The keyword options this world was made with (for caching and reports)."""
-        return dict(getattr(self, "_options", {}))
+        return {**getattr(self, "_options", {}), **getattr(self, "_structure_options", {})}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, factors={self.factor_names})"
