@@ -1,0 +1,79 @@
+"""Image grids and atomic PNG writing (shared by the CLI, figures and the report)."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["image_grid", "to_uint8", "save_png", "png_bytes", "atomic_write_bytes"]
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) float in [0, 1] -> (N, H, W, 3) uint8 (grey images repeated to RGB)."""
+    images = np.asarray(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3, 4):
+        raise ValueError(f"Images must be (N, C, H, W) with C in 1, 3 or 4. Got shape {images.shape}.")
+    array = np.clip(images[:, :3], 0.0, 1.0).transpose(0, 2, 3, 1)
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    return np.rint(array * 255).astype(np.uint8)
+
+
+def image_grid(rows: Sequence[np.ndarray], *, pad: int = 2, background: int = 255, scale: int = 1) -> np.ndarray:
+    """Tile rows of images into one (H, W, 3) uint8 picture.
+
+    ``rows`` is a sequence of (N_r, C, H, W) arrays in [0, 1] (all with the same H and W); row r
+    shows its N_r images left to right. ``scale`` enlarges pixels by an integer factor.
+    """
+    if not rows:
+        raise ValueError("image_grid needs at least one row of images.")
+    tiles = [to_uint8(r) for r in rows]
+    h, w = tiles[0].shape[1:3]
+    for r, row in enumerate(tiles):
+        if row.shape[1:3] != (h, w):
+            raise ValueError(f"Row {r} has images of size {row.shape[1:3]}, expected {(h, w)}.")
+    columns = max(len(t) for t in tiles)
+    canvas = np.full((len(tiles) * (h + pad) + pad, columns * (w + pad) + pad, 3), background, np.uint8)
+    for r, row in enumerate(tiles):
+        for c, tile in enumerate(row):
+            top, left = pad + r * (h + pad), pad + c * (w + pad)
+            canvas[top:top + h, left:left + w] = tile
+    if scale > 1:
+        canvas = np.repeat(np.repeat(canvas, scale, axis=0), scale, axis=1)
+    return canvas
+
+
+def png_bytes(picture: np.ndarray) -> bytes:
+    """Encode an (H, W, 3) uint8 picture as PNG bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(picture, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_png(path: str | os.PathLike, picture: np.ndarray) -> Path:
+    """Atomically write an (H, W, 3) uint8 picture as PNG."""
+    return atomic_write_bytes(path, png_bytes(picture))
