@@ -18,18 +18,6 @@ def _require(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
-def _other_value(spec, current: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A different valid value for each entry of ``current`` (N,)."""
-    if spec.values is not None:
-        k = spec.values.size
-        index = spec.index_of(current)
-        shift = rng.integers(1, k, size=current.shape[0]) if k > 1 else np.zeros(current.shape[0], int)
-        return spec.values[(index + shift) % k]
-    width = spec.high - spec.low
-    offset = rng.uniform(0.25, 0.75, size=current.shape[0]) * width
-    return spec.low + np.mod(current - spec.low + offset, width)
-
-
 def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     """Run the World contract checks on ``world``; return measurements.
 
@@ -75,7 +63,7 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
 
     rng = np.random.default_rng(seed)
     for j, spec in enumerate(world.factor_specs):
-        target = _other_value(spec, batch.factors[:1, j], rng)[0]
+        target = spec.other_values(batch.factors[:1, j], rng)[0]
         cf = world.counterfactual(batch, {spec.name: float(target)})
         _require(np.allclose(cf.factors[:, j], target), f"do({spec.name}={target:g}) did not set the factor")
         affected = graph.descendants_of([spec.name])
@@ -95,7 +83,7 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     fractions = {}
     for j, spec in enumerate(world.factor_specs):
         changed = batch.factors.copy()
-        changed[:, j] = _other_value(spec, batch.factors[:, j], rng)
+        changed[:, j] = spec.other_values(batch.factors[:, j], rng)
         images = world.render(changed, render_seeds=batch.noise.get(RENDER_SEED))
         identical = np.all(images.reshape(n, -1) == batch.images.reshape(n, -1), axis=1)
         fractions[spec.name] = float(identical.mean())

@@ -102,6 +102,19 @@ class FactorSpec:
         return np.where(choose_left, left, right).astype(np.int64) if self.values.size > 1 \
             else np.zeros(x.shape, dtype=np.int64)
 
+    def other_values(self, current: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A different valid value for each entry of ``current`` (N,): another grid value chosen
+        uniformly, or a continuous value shifted by 25-75% of the range (wrapping around)."""
+        current = np.asarray(current, dtype=np.float64)
+        if self.values is not None:
+            k = self.values.size
+            if k == 1:
+                return np.full(current.shape, self.values[0])
+            return self.values[(self.index_of(current) + rng.integers(1, k, size=current.shape)) % k]
+        width = self.high - self.low
+        offset = rng.uniform(0.25, 0.75, size=current.shape) * width
+        return self.low + np.mod(current - self.low + offset, width)
+
     def check(self, x: np.ndarray, what: str = "value") -> None:
         """Raise a ``ValueError`` naming the factor if any entry is off its grid / range."""
         x = np.asarray(x, dtype=np.float64)
