@@ -82,6 +82,8 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     symmetries = dict(getattr(world, "symmetries", {}) or {})
     fractions = {}
     for j, spec in enumerate(world.factor_specs):
+        if spec.size == 1:
+            continue  # a one-valued factor cannot change
         changed = batch.factors.copy()
         changed[:, j] = spec.other_values(batch.factors[:, j], rng)
         images = world.render(changed, render_seeds=batch.noise.get(RENDER_SEED))

@@ -212,6 +212,9 @@ class World:
 
     name: str = "world"
     render_random: bool = False
+    #: Documented symmetries: factor -> expected fraction of random single-factor changes that
+    #: leave the image unchanged (e.g. a square rotated by 90°). ``check_world`` measures it.
+    symmetries: dict[str, float] = {}
 
     factor_specs: tuple[FactorSpec, ...]
     image_shape: tuple[int, int, int]
