@@ -1,0 +1,210 @@
+"""Variance schedules of the forward diffusion process q(x_t | x_0).
+
+A :class:`NoiseSchedule` is pure bookkeeping: the betas, the cumulative products of the alphas,
+the closed-form corruption ``x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps``
+(Ho et al. 2020, eq. 4) and the signal-to-noise ratio. It holds no network and no sampler; the
+schedulers in :mod:`latentscm.diffusion.ddpm` and :mod:`latentscm.diffusion.ddim` read it.
+
+Timestep convention: integer ``t`` in ``0 .. T-1`` indexes ``betas`` and ``alphas_cumprod``, so
+``alphas_cumprod[t] = prod_{s <= t} (1 - betas[s])``; ``t = 0`` is the least noisy level and the
+clean data (``alpha_bar = 1``) sits one level below it.
+
+References:
+    Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (linear schedule).
+    Nichol & Dhariwal (2021), Improved Denoising Diffusion Probabilistic Models (cosine schedule,
+    and the rule that scales the linear schedule's end points by ``1000 / T``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from latentscm._validation import check_choice, check_number
+
+__all__ = ["NoiseSchedule", "SCHEDULE_KINDS"]
+
+SCHEDULE_KINDS = ("linear", "cosine")
+
+_OWNER = "NoiseSchedule"
+# Nichol & Dhariwal (2021), eq. 17: betas of the cosine schedule are clipped to this value so the
+# last steps near t = T do not become singular.
+_COSINE_MAX_BETA = 0.999
+
+
+class NoiseSchedule:
+    """Betas and cumulative alphas of a discrete-time Gaussian diffusion.
+
+    Args:
+        kind: ``"linear"`` (Ho et al. 2020: betas evenly spaced from ``beta_start`` to
+            ``beta_end``, both multiplied by ``1000 / num_train_timesteps`` so that the total
+            amount of noise does not depend on T, as in Nichol & Dhariwal 2021) or ``"cosine"``
+            (Nichol & Dhariwal 2021, eq. 17: ``alpha_bar(t) = f(t) / f(0)`` with
+            ``f(t) = cos^2(((t / T) + s) / (1 + s) * pi / 2)``, betas clipped at 0.999).
+        num_train_timesteps: T, the number of diffusion steps the network is trained on.
+        beta_start: first beta of the linear schedule at T = 1000 (ignored for ``"cosine"``).
+        beta_end: last beta of the linear schedule at T = 1000 (ignored for ``"cosine"``).
+        cosine_offset: the small offset ``s`` of the cosine schedule (ignored for ``"linear"``).
+
+    Attributes:
+        betas: (T,) float64 tensor, strictly increasing for ``"linear"``.
+        alphas: (T,) float64, ``1 - betas``.
+        alphas_cumprod: (T,) float64, strictly decreasing, every value in (0, 1).
+
+    Raises:
+        ValueError: on an unknown kind, a non-positive T, or a linear schedule whose scaled
+            betas leave (0, 1) (``beta_end * 1000 / T >= 1`` for very small T).
+    """
+
+    def __init__(self, kind: str = "linear", num_train_timesteps: int = 1000, *,
+                 beta_start: float = 1e-4, beta_end: float = 0.02, cosine_offset: float = 0.008):
+        self.kind = check_choice(kind, "kind", _OWNER, SCHEDULE_KINDS)
+        self.num_train_timesteps = int(check_number(num_train_timesteps, "num_train_timesteps", _OWNER,
+                                                    low=1, integer=True))
+        self.beta_start = float(check_number(beta_start, "beta_start", _OWNER, low=0.0, low_inclusive=False))
+        self.beta_end = float(check_number(beta_end, "beta_end", _OWNER, low=self.beta_start))
+        self.cosine_offset = float(check_number(cosine_offset, "cosine_offset", _OWNER, low=0.0,
+                                                low_inclusive=False))
+        T = self.num_train_timesteps
+        if self.kind == "linear":
+            scale = 1000.0 / T
+            start, end = self.beta_start * scale, self.beta_end * scale
+            if end >= 1.0:
+                raise ValueError(
+                    f"The linear schedule of {_OWNER} scales beta_end by 1000 / num_train_timesteps; with "
+                    f"beta_end={self.beta_end!r} and num_train_timesteps={T} the last beta is {end:.4g} >= 1, "
+                    f"which destroys the signal in one step. Use more timesteps, a smaller beta_end, "
+                    f"or kind='cosine'.")
+            betas = torch.linspace(start, end, T, dtype=torch.float64)
+        else:
+            steps = torch.arange(T + 1, dtype=torch.float64) / T
+            f = torch.cos((steps + self.cosine_offset) / (1 + self.cosine_offset) * math.pi / 2) ** 2
+            alpha_bar = f / f[0]
+            betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(min=0.0, max=_COSINE_MAX_BETA)
+        self.betas = betas
+        self.alphas = 1.0 - betas
+        self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
+        self._device_tables: dict[tuple[int, str], torch.Tensor] = {}
+
+    # -- configuration -------------------------------------------------------------------------
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments; ``NoiseSchedule(**schedule.config)`` rebuilds it."""
+        return {"kind": self.kind, "num_train_timesteps": self.num_train_timesteps,
+                "beta_start": self.beta_start, "beta_end": self.beta_end, "cosine_offset": self.cosine_offset}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> NoiseSchedule:
+        """Rebuild a schedule from :attr:`config`."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"NoiseSchedule(kind={self.kind!r}, num_train_timesteps={self.num_train_timesteps})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NoiseSchedule) and self.config == other.config
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self.config.items())))
+
+    # -- timesteps -----------------------------------------------------------------------------
+
+    def check_timesteps(self, t: int | torch.Tensor, batch_size: int, owner: str,
+                        device: torch.device | None = None) -> torch.Tensor:
+        """Validate integer timesteps and broadcast them to a LongTensor (batch_size,).
+
+        Args:
+            t: a Python int, a 0-d integer tensor, or an integer tensor (batch_size,).
+            batch_size: N, the number of samples the timesteps apply to.
+            owner: name of the calling function, for the error message.
+            device: where the returned tensor lives.
+
+        Raises:
+            TypeError: when ``t`` is not integer.
+            ValueError: when ``t`` has the wrong shape or leaves ``0 .. T-1``.
+        """
+        if isinstance(t, bool) or not isinstance(t, (int, torch.Tensor)):
+            raise TypeError(f"The 't' argument of {owner} must be an int or an integer tensor. Got {t!r}.")
+        steps = torch.as_tensor(t, device=device)
+        if steps.dtype.is_floating_point or steps.dtype.is_complex or steps.dtype == torch.bool:
+            raise TypeError(f"The 't' argument of {owner} must hold integer timesteps. Got dtype {steps.dtype}.")
+        if steps.ndim == 0:
+            steps = steps.expand(batch_size)
+        if steps.shape != (batch_size,):
+            raise ValueError(f"The 't' argument of {owner} must be an int or have shape ({batch_size},). "
+                             f"Got shape {tuple(steps.shape)}.")
+        if steps.numel() and (int(steps.min()) < 0 or int(steps.max()) >= self.num_train_timesteps):
+            raise ValueError(f"The 't' argument of {owner} must lie in 0 .. {self.num_train_timesteps - 1}. "
+                             f"Got values from {int(steps.min())} to {int(steps.max())}.")
+        return steps.long()
+
+    def sample_timesteps(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """Training timesteps drawn uniformly from ``0 .. T-1`` (Ho et al. 2020, Algorithm 1).
+
+        Returns:
+            LongTensor (batch_size,) on the generator's device.
+        """
+        batch_size = int(check_number(batch_size, "batch_size", "NoiseSchedule.sample_timesteps", low=1,
+                                      integer=True))
+        if not isinstance(generator, torch.Generator):
+            raise TypeError("NoiseSchedule.sample_timesteps needs a torch.Generator (latentscm never draws "
+                            f"from unseeded global randomness). Got {generator!r}.")
+        return torch.randint(0, self.num_train_timesteps, (batch_size,), generator=generator,
+                             device=generator.device)
+
+    # -- the forward process -------------------------------------------------------------------
+
+    def gather(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """``values[t]`` as a (N, 1, ..., 1) tensor with ``like``'s dtype and device, ready to
+        broadcast against a batch ``like`` of shape (N, ...)."""
+        if values.device != like.device:
+            # Cache the (T,) tables per device so a GPU loop does not copy them at every step.
+            key = (id(values), str(like.device))
+            if key not in self._device_tables:
+                self._device_tables[key] = values.to(like.device)
+            values = self._device_tables[key]
+        picked = values[t.to(like.device)]
+        return picked.to(like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
+
+    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """Sample q(x_t | x_0) in closed form: ``sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``.
+
+        Args:
+            x0: clean data (N, ...), floating point.
+            noise: standard Gaussian noise of the same shape as ``x0``.
+            t: an int or a LongTensor (N,) of timesteps in ``0 .. T-1``.
+
+        Returns:
+            x_t, a tensor (N, ...) of ``x0``'s dtype.
+        """
+        _check_same_batch(x0, noise, "x0", "noise", "NoiseSchedule.add_noise")
+        steps = self.check_timesteps(t, x0.shape[0], "NoiseSchedule.add_noise", x0.device)
+        abar = self.gather(self.alphas_cumprod, steps, x0)
+        return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
+
+    def snr(self, t: int | torch.Tensor) -> torch.Tensor:
+        """Signal-to-noise ratio ``abar_t / (1 - abar_t)`` (float64, shape of ``t``; strictly
+        decreasing in t)."""
+        shape = torch.as_tensor(t).shape if isinstance(t, torch.Tensor) else ()
+        count = int(torch.as_tensor(t).numel()) if isinstance(t, torch.Tensor) else 1
+        flat = t.reshape(-1) if isinstance(t, torch.Tensor) else t
+        steps = self.check_timesteps(flat, count, "NoiseSchedule.snr").reshape(shape)
+        abar = self.alphas_cumprod[steps]
+        return abar / (1 - abar)
+
+
+def _check_same_batch(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str, owner: str) -> None:
+    for name, value in ((name_a, a), (name_b, b)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"The {name!r} argument of {owner} must be a torch.Tensor. Got {type(value).__name__}.")
+        if not value.dtype.is_floating_point:
+            raise TypeError(f"The {name!r} argument of {owner} must be floating point. Got dtype {value.dtype}.")
+        if value.ndim < 1 or value.shape[0] < 1:
+            raise ValueError(f"The {name!r} argument of {owner} must be a batch (N, ...) with N >= 1. "
+                             f"Got shape {tuple(value.shape)}.")
+    if a.shape != b.shape:
+        raise ValueError(f"The {name_a!r} and {name_b!r} arguments of {owner} must have the same shape. "
+                         f"Got {tuple(a.shape)} and {tuple(b.shape)}.")
