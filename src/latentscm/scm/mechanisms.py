@@ -16,6 +16,7 @@ silently) and feeds the columns in the declared order.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,10 +41,8 @@ ArrayFunction = Callable[[np.ndarray], np.ndarray]
 
 def _call_function(function: Any, parents: np.ndarray) -> np.ndarray:
     """Apply a numpy callable or a torch module to parents (N, P); returns float64 (N,)."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        torch = None
+    # A torch module can only exist once torch is imported; never import torch just to check.
+    torch = sys.modules.get("torch")
     if torch is not None and isinstance(function, torch.nn.Module):
         parameter = next(function.parameters(), None)
         dtype = parameter.dtype if parameter is not None else torch.float32

@@ -107,7 +107,7 @@ class SCM:
                 )
             columns[name] = np.array([graph.index(p) for p in order], dtype=np.int64)
         self._graph = graph
-        self._mechanisms = MappingProxyType(dict(mechanisms))
+        self._mechanisms = dict(mechanisms)
         self._parent_order = {
             name: tuple(graph.nodes[i] for i in columns[name]) for name in graph.nodes
         }
@@ -123,7 +123,8 @@ class SCM:
 
     @property
     def mechanisms(self) -> Mapping[str, Mechanism]:
-        return self._mechanisms
+        """Read-only view of the mechanisms by node name."""
+        return MappingProxyType(self._mechanisms)
 
     def parent_order(self, name: str) -> tuple[str, ...]:
         """Parent names in the column order the mechanism of ``name`` receives."""

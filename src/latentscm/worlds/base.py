@@ -27,7 +27,7 @@ import numpy as np
 from latentscm._validation import as_generator
 from latentscm.graph import CausalGraph, UnknownNodeError
 from latentscm.interventions import Do, InterventionLike, as_interventions
-from latentscm.scm import SCM, Categorical, Mechanism, Uniform
+from latentscm.scm import SCM, Categorical, InvertibleMechanism, Mechanism, Uniform
 from latentscm.scm.mechanisms import Root
 
 __all__ = ["FactorSpec", "Batch", "World", "OnGrid", "RENDER_SEED"]
@@ -194,6 +194,14 @@ class OnGrid(Mechanism):
         return f"OnGrid({self.base!r}, {self.spec.name!r})"
 
 
+class InvertibleOnGrid(OnGrid, InvertibleMechanism):
+    """:class:`OnGrid` over an invertible mechanism: abduction is the base's (exact whenever the
+    value was not moved by snapping, i.e. for continuous factors inside their range)."""
+
+    def abduct(self, values, parents, *, rng=None):
+        return self.base.abduct(values, parents, rng=rng)
+
+
 def default_root(spec: FactorSpec) -> Mechanism:
     """The default independent prior of a factor: uniform over its grid or range."""
     if spec.values is not None:
@@ -262,7 +270,8 @@ class World:
                     f"but no mechanism for them; pass mechanisms={{{node!r}: ...}}."
                 )
             if node in self._spec_by_name:
-                mechanism = OnGrid(mechanism, self._spec_by_name[node])
+                wrapper = InvertibleOnGrid if mechanism.invertible else OnGrid
+                mechanism = wrapper(mechanism, self._spec_by_name[node])
             chosen[node] = mechanism
         self.scm = SCM(full_graph, chosen)
         # recorded for options() (and so for content-addressed caching): a custom graph is text;
