@@ -1,0 +1,43 @@
+"""Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
+Meek's rules, CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
+
+from latentscm.discovery.causal_de_finetti import causal_de_finetti
+from latentscm.discovery.cdnod import cdnod
+from latentscm.discovery.ci_tests import (
+    KCI,
+    RCIT,
+    BoundCITest,
+    CIQuery,
+    CIResult,
+    CITest,
+    FisherZ,
+    RCoT,
+    ci_test_names,
+    make_ci_test,
+    register_ci_test,
+)
+from latentscm.discovery.pc import pc, pc_skeleton
+from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
+from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
+
+__all__ = [
+    "BoundCITest",
+    "CIQuery",
+    "CIResult",
+    "CITest",
+    "DiscoveredGraph",
+    "FisherZ",
+    "KCI",
+    "QKCI",
+    "QuantumFeatureMapKernel",
+    "RCIT",
+    "RCoT",
+    "causal_de_finetti",
+    "cdnod",
+    "ci_test_names",
+    "make_ci_test",
+    "pc",
+    "pc_skeleton",
+    "register_ci_test",
+    "skeleton_scores",
+]

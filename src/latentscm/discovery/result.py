@@ -1,0 +1,167 @@
+"""What discovery returns: a partially directed graph (CPDAG) over named nodes.
+
+``adjacency[i, j] = 1`` and ``adjacency[j, i] = 0`` encode ``i -> j``; both set encode the undirected
+edge ``i - j`` (an edge whose direction the data do not determine). A fully directed result converts
+to the library's :class:`~latentscm.graph.CausalGraph`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from latentscm.graph import CausalGraph
+
+__all__ = ["DiscoveredGraph", "skeleton_scores"]
+
+
+@dataclass(frozen=True)
+class DiscoveredGraph:
+    """A CPDAG (or other partially directed graph) found by a discovery method.
+
+    Attributes
+    ----------
+    nodes: node names, in column order of the data.
+    adjacency: int array (d, d); ``adjacency[i, j] = 1`` for ``i -> j``, both entries for ``i - j``.
+    separating_sets: for each removed pair ``(i, j)`` with ``i < j``, the union of the conditioning
+        sets (node indices) that made ``i`` and ``j`` independent.
+    info: method name, CI test, alpha, number of tests, ...
+    """
+
+    nodes: tuple[str, ...]
+    adjacency: np.ndarray
+    separating_sets: Mapping[tuple[int, int], frozenset[int]] = field(default_factory=dict)
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        adjacency = np.asarray(self.adjacency)
+        d = len(self.nodes)
+        if adjacency.shape != (d, d):
+            raise ValueError(f"The adjacency of a DiscoveredGraph must be ({d}, {d}) for {d} nodes. "
+                             f"Got shape {adjacency.shape}.")
+        if np.any(np.diag(adjacency) != 0):
+            raise ValueError("The adjacency of a DiscoveredGraph must have a zero diagonal.")
+        if len(set(self.nodes)) != d:
+            raise ValueError(f"Node names must be unique. Got {list(self.nodes)}.")
+        matrix = (adjacency != 0).astype(np.int64)
+        matrix.setflags(write=False)
+        object.__setattr__(self, "adjacency", matrix)
+        object.__setattr__(self, "nodes", tuple(self.nodes))
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def skeleton(self) -> np.ndarray:
+        """Symmetric int array (d, d): 1 where the two nodes are adjacent."""
+        return ((self.adjacency + self.adjacency.T) > 0).astype(np.int64)
+
+    @property
+    def directed_edges(self) -> list[tuple[str, str]]:
+        a = self.adjacency
+        return [(self.nodes[i], self.nodes[j]) for i, j in zip(*np.nonzero(a)) if not a[j, i]]
+
+    @property
+    def undirected_edges(self) -> list[tuple[str, str]]:
+        a = self.adjacency
+        return [(self.nodes[i], self.nodes[j]) for i, j in zip(*np.nonzero(a)) if i < j and a[j, i]]
+
+    def is_fully_directed(self) -> bool:
+        return not self.undirected_edges
+
+    def to_causal_graph(self) -> CausalGraph:
+        """The DAG, when every edge is directed (raises ValueError otherwise, CycleError on cycles)."""
+        undirected = self.undirected_edges
+        if undirected:
+            listed = ", ".join(f"{u} - {v}" for u, v in undirected)
+            raise ValueError(f"The discovered graph has undirected edges ({listed}); only a fully "
+                             "directed graph converts to a CausalGraph.")
+        return CausalGraph(self.directed_edges, nodes=self.nodes)
+
+    # ------------------------------------------------------------------ export
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": list(self.nodes),
+            "directed": [list(e) for e in self.directed_edges],
+            "undirected": [list(e) for e in self.undirected_edges],
+            "adjacency": self.adjacency.tolist(),
+            "info": _jsonable(dict(self.info)),
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DiscoveredGraph:
+        """Inverse of :meth:`to_dict` (separating sets are not stored)."""
+        for key in ("nodes", "adjacency"):
+            if key not in data:
+                raise ValueError(f"A discovered-graph dict needs a {key!r} key. Got keys {sorted(data)}.")
+        return cls(tuple(data["nodes"]), np.asarray(data["adjacency"]), info=dict(data.get("info", {})))
+
+    def to_dot(self, name: str = "G") -> str:
+        """Graphviz DOT source; undirected edges are drawn without arrowheads."""
+        def quote(s: str) -> str:
+            return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        body = [f"  {quote(n)};" for n in self.nodes]
+        body += [f"  {quote(u)} -> {quote(v)};" for u, v in self.directed_edges]
+        body += [f"  {quote(u)} -> {quote(v)} [dir=none];" for u, v in self.undirected_edges]
+        return f"digraph {quote(name)} {{\n" + "\n".join(body) + "\n}\n"
+
+    def __repr__(self) -> str:
+        edges = [f"{u}->{v}" for u, v in self.directed_edges] + [f"{u}-{v}" for u, v in self.undirected_edges]
+        return f"DiscoveredGraph(nodes={list(self.nodes)}, edges=[{', '.join(edges)}])"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def skeleton_scores(estimated: Any, truth: Any) -> dict[str, float]:
+    """Precision, recall and F1 of the estimated skeleton against the true one (higher is better).
+
+    Both arguments are adjacency arrays (d, d) (any orientation convention: an entry in either
+    direction counts as adjacency) or objects with an ``.adjacency`` attribute.
+    """
+    est = _skeleton(estimated, "estimated")
+    true = _skeleton(truth, "truth")
+    if est.shape != true.shape:
+        raise ValueError(f"Skeletons of different sizes: {est.shape} vs {true.shape}.")
+    upper = np.triu_indices(est.shape[0], k=1)
+    e, t = est[upper], true[upper]
+    tp = float(np.sum(e & t))
+    precision = tp / e.sum() if e.sum() else 1.0
+    recall = tp / t.sum() if t.sum() else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"skeleton.precision": precision, "skeleton.recall": recall, "skeleton.f1": f1}
+
+
+def _skeleton(value: Any, name: str) -> np.ndarray:
+    matrix = np.asarray(getattr(value, "adjacency", value))
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"The {name!r} adjacency must be square. Got shape {matrix.shape}.")
+    return (matrix != 0) | (matrix.T != 0)
+
+
+def _names(nodes: Sequence[str] | None, d: int, owner: str) -> tuple[str, ...]:
+    if nodes is None:
+        return tuple(f"X{i}" for i in range(d))
+    names = tuple(nodes)
+    if len(names) != d:
+        raise ValueError(f"The 'node_names' argument of {owner} has {len(names)} names for {d} columns.")
+    if len(set(names)) != d or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"The 'node_names' argument of {owner} must be unique non-empty strings. "
+                         f"Got {list(names)}.")
+    return names

@@ -1,0 +1,90 @@
+"""``check_ci_test``: the conformance suite every conditional-independence test must pass.
+
+Checks, on small seeded data sets: p-values lie in [0, 1]; independence is not rejected on
+independent data (unconditionally and given Z) and dependence is detected at a moderate n (also
+given Z, and the classic "common cause" case where X and Y are dependent but independent given Z);
+results are symmetric in x and y and memoised; NaN inputs and mismatched lengths raise ValueError.
+Failures raise AssertionError naming the check (explicitly, so ``python -O`` cannot strip them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_ci_test"]
+
+
+def _fail(test: object, message: str) -> None:
+    raise AssertionError(f"check_ci_test({test!r}): {message}")
+
+
+def _p(test, x, y, z=None) -> float:
+    result = test.test(x, y, z)
+    for name in ("statistic", "p_value"):
+        if not hasattr(result, name):
+            _fail(test, f"the result of test() has no {name!r} attribute (got {result!r}).")
+    p = float(result.p_value)
+    if not (np.isfinite(p) and 0.0 <= p <= 1.0):
+        _fail(test, f"p-value {p!r} is not in [0, 1].")
+    if not np.isfinite(float(result.statistic)):
+        _fail(test, f"statistic {result.statistic!r} is not finite.")
+    return p
+
+
+def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> None:
+    """Run the conformance checks on a CI test instance (``test.test(x, y, z=None)``).
+
+    Parameters
+    ----------
+    test: an object with ``test(x, y, z=None) -> result`` (``result.statistic``, ``result.p_value``).
+    n: sample size of the check data sets (moderate: dependence must be found at this n).
+    alpha: level at which independence must not be rejected and dependence must be.
+    seed: seed of the check data.
+    """
+    rng = np.random.default_rng(seed)
+    x0, y0, z0 = rng.normal(size=(3, n))
+    # Independent data.
+    p = _p(test, x0, y0)
+    if p <= alpha:
+        _fail(test, f"independence rejected on independent data (p={p:.3g} <= {alpha}).")
+    p = _p(test, x0, y0, z0)
+    if p <= alpha:
+        _fail(test, f"independence given z rejected on independent data (p={p:.3g} <= {alpha}).")
+    # Dependent data.
+    y_dep = 0.8 * x0 + 0.6 * y0
+    p = _p(test, x0, y_dep)
+    if p > alpha:
+        _fail(test, f"dependence not detected (y = 0.8 x + noise, n={n}, p={p:.3g} > {alpha}).")
+    # Common cause: dependent marginally, independent given z.
+    x_cc, y_cc = z0 + 0.5 * x0, z0 + 0.5 * y0
+    p = _p(test, x_cc, y_cc)
+    if p > alpha:
+        _fail(test, f"dependence through a common cause not detected (p={p:.3g} > {alpha}).")
+    p = _p(test, x_cc, y_cc, z0)
+    if p <= alpha:
+        _fail(test, f"conditional independence given the common cause rejected (p={p:.3g} <= {alpha}).")
+    # Conditional dependence: a direct edge besides the common cause.
+    y_direct = z0 + 0.8 * x_cc + 0.5 * y0
+    p = _p(test, x_cc, y_direct, z0)
+    if p > alpha:
+        _fail(test, f"conditional dependence not detected (p={p:.3g} > {alpha}).")
+    # Symmetry and memoisation.
+    forward = test.test(x_cc, y_direct, z0)
+    backward = test.test(y_direct, x_cc, z0)
+    if not np.isclose(forward.p_value, backward.p_value, rtol=1e-9, atol=1e-12):
+        _fail(test, f"not symmetric in x and y: p={forward.p_value!r} vs {backward.p_value!r}.")
+    again = test.test(x_cc, y_direct, z0)
+    if again.p_value != forward.p_value or again.statistic != forward.statistic:
+        _fail(test, "repeating a test gave a different result.")
+    # Bad input.
+    bad = x0.copy()
+    bad[3] = np.nan
+    for args, what in (((bad, y0), "NaN in x"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
+                       ((x0, y0, z0[:-2]), "mismatched length of z")):
+        try:
+            test.test(*args)
+        except ValueError:
+            continue
+        except Exception as error:  # noqa: BLE001 - report the wrong exception type
+            _fail(test, f"{what} raised {type(error).__name__} instead of ValueError.")
+        _fail(test, f"{what} was accepted; it must raise ValueError.")

@@ -1,0 +1,44 @@
+"""Shared data helpers for the discovery tests (small, seeded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentscm.scm import random_scm
+
+
+def scm_data(n_nodes: int, n: int, *, edge_prob: float, mechanism: str,
+             seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Samples (n, d) in the graph's node order and the true adjacency (d, d)."""
+    scm = random_scm(n_nodes, edge_prob=edge_prob, mechanism=mechanism, seed=seed)
+    sample = scm.sample(n, seed=seed + 1000)
+    data = np.stack([sample[name] for name in scm.graph.nodes], axis=1)
+    return data, scm.graph.adjacency
+
+
+def causallearn_cpdag(data: np.ndarray, alpha: float, method: str = "fisherz", **options) -> np.ndarray:
+    """causal-learn's PC (stable, default orientation rules) in our adjacency convention."""
+    pc_module = pytest.importorskip("causallearn.search.ConstraintBased.PC")
+    cg = pc_module.pc(data, alpha, method, stable=True, show_progress=False, **options)
+    g = cg.G.graph
+    d = g.shape[0]
+    out = np.zeros((d, d), dtype=np.int64)
+    for i in range(d):
+        for j in range(d):
+            if g[i, j] == -1 and g[j, i] == 1:  # i -> j
+                out[i, j] = 1
+            elif g[i, j] == -1 and g[j, i] == -1:  # i - j
+                out[i, j] = out[j, i] = 1
+            elif g[i, j] == 1 and g[j, i] == 1:  # i <-> j (not produced with default rules)
+                out[i, j] = out[j, i] = 1
+    return out
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _single_blas_thread():
+    """Kernel tests multiply many small matrices; on a shared 2-core box multi-threaded BLAS
+    oversubscribes the cores and gets slower, not faster."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        yield

@@ -1,0 +1,75 @@
+"""The ``latentscm discover`` command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from latentscm.cli import app
+
+
+def _write_csv(path, names, data):
+    lines = [",".join(names)] + [",".join(f"{v:.6f}" for v in row) for row in data]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_discover_pc_writes_json_and_png(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 500))
+    c = a + b + 0.5 * rng.normal(size=500)
+    _write_csv(tmp_path / "data.csv", ["a", "b", "c"], np.stack([a, b, c], 1))
+    out, png = tmp_path / "out" / "graph.json", tmp_path / "graph.png"
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "pc",
+                                      "--ci", "fisherz",
+                                      "--out", str(out), "--png", str(png)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert sorted(map(tuple, graph["directed"])) == [("a", "c"), ("b", "c")]
+    assert graph["adjacency"][0][2] == 1 and graph["adjacency"][2][0] == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+def test_discover_cdnod_and_errors(tmp_path):
+    rng = np.random.default_rng(1)
+    c = np.repeat(np.arange(4), 60).astype(float)
+    x = c + rng.normal(size=c.size)
+    y = 0.8 * x + 0.5 * rng.normal(size=c.size)
+    _write_csv(tmp_path / "d.csv", ["x", "y", "domain"], np.stack([x, y, c], 1))
+    out = tmp_path / "g.json"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["discover", str(tmp_path / "d.csv"), "--method", "cdnod", "--context", "domain",
+                             "--out", str(out)])
+    assert ok.exit_code == 0, ok.output
+    assert ["x", "y"] in json.loads(out.read_text())["directed"]
+    bad = runner.invoke(app, ["discover", str(tmp_path / "d.csv"), "--ci", "nope", "--out", str(out)])
+    assert bad.exit_code == 2 and "Unknown CI test" in bad.output
+    missing = runner.invoke(app, ["discover", str(tmp_path / "d.csv"), "--method", "cdnod",
+                                  "--out", str(out)])
+    assert missing.exit_code == 2 and "--context" in missing.output
+    (tmp_path / "bad.csv").write_text("a,b\n1,x\n")
+    bad_csv = runner.invoke(app, ["discover", str(tmp_path / "bad.csv"), "--out", str(out)])
+    assert bad_csv.exit_code == 2 and "line 2" in bad_csv.output
+
+
+def test_discover_on_run_codes(tmp_path):
+    rng = np.random.default_rng(2)
+    z0 = rng.normal(size=400)
+    z1 = z0 + 0.5 * rng.normal(size=400)
+    z2 = rng.normal(size=400)
+    z3 = z1 + z2 + 0.5 * rng.normal(size=400)
+    np.save(tmp_path / "codes.npy", np.stack([z0, z1, z2, z3], 1))
+    (tmp_path / "code_names.json").write_text(json.dumps(["z0", "z1", "z2", "z3"]))
+    truth = {"nodes": ["z0", "z1", "z2", "z3"], "edges": [["z0", "z1"], ["z1", "z3"], ["z2", "z3"]]}
+    (tmp_path / "world_graph.json").write_text(json.dumps(truth))
+    out = tmp_path / "learned.json"
+    result = CliRunner().invoke(app, ["discover", "--run", str(tmp_path), "--ci", "fisherz",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    comparison = json.loads(out.read_text())["comparison"]
+    # CPDAG z0 - z1 -> z3 <- z2: the skeleton is exact; z0 - z1 stays undirected (SHD 1).
+    assert comparison["skeleton.f1"] == 1.0 and comparison["shd"] == 1.0
+    assert comparison["orientation.accuracy"] == pytest.approx(2 / 3)
