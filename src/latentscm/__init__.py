@@ -9,12 +9,24 @@ from latentscm.interventions import Do, Scale, Shift, parse_interventions
 
 __version__ = "0.1.0"
 
+
+def load(run_dir, *, device=None):
+    """The trained learner saved in the run directory ``run_dir`` (see :func:`latentscm.run.load`).
+
+    Imported lazily so that ``import latentscm`` does not import torch.
+    """
+    from latentscm.run import load as _load
+
+    return _load(run_dir, device=device)
+
+
 __all__ = [
     "CausalGraph",
     "CycleError",
     "Do",
     "Scale",
     "Shift",
+    "load",
     "parse_interventions",
     "__version__",
 ]

@@ -1,0 +1,5 @@
+"""``python -m latentscm.cli`` runs the ``latentscm`` command."""
+
+from latentscm.cli import main
+
+main()

@@ -1,0 +1,265 @@
+"""``latentscm train``, ``latentscm resume`` and ``latentscm evaluate``.
+
+    latentscm train --world sprites --learner beta_vae --steps 3000 --out runs/x --set beta=4
+    latentscm resume runs/x
+    latentscm evaluate runs/x
+
+``--world`` takes a registered world name or ``module:Class``; ``--preset`` (default
+``cpu-small``) fills in image size, steps, batch size, learning rate and bookkeeping intervals
+that are not given explicitly. Under ``torchrun --nproc-per-node K $(which latentscm) train ...``
+the same command trains with DistributedDataParallel. torch is imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["register", "parse_assignments", "make_world", "evaluate_run"]
+
+_USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, FileNotFoundError, FileExistsError,
+                                                 RuntimeError)
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, Any]:
+    """``["beta=4", "channels=[16,32]", "likelihood=gaussian"]`` -> a dict (JSON values, else strings)."""
+    params: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value; got {item!r}.")
+        text = text.strip()
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = {"none": None, "null": None, "true": True, "false": False}.get(text.lower(), text)
+        params[key] = value
+    return params
+
+
+def make_world(name: str, size: int | None):
+    """A registered world (``make(name, size=...)``) or a ``module:Class`` world."""
+    options = {} if size is None else {"size": size}
+    if ":" in name:
+        from latentscm.learners.base import resolve_class
+
+        try:
+            cls = resolve_class(name)
+        except (ImportError, AttributeError) as error:
+            raise ValueError(f"Cannot import world class {name!r}: {error}") from None
+        return cls(**options)
+    from latentscm.worlds import make
+
+    return make(name, **options)
+
+
+def _heldout_hook(world, seed: int, n: int = 256):
+    """An eval hook: mean squared reconstruction error per image on held-out samples."""
+    import numpy as np
+
+    images = world.sample(n, seed=seed).images
+
+    def hook(learner, step: int) -> dict[str, float]:
+        error = (learner.reconstruct(images) - images).reshape(len(images), -1)
+        return {"heldout_mse": float(np.square(error).sum(1).mean())}
+
+    return hook
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"--threads must be >= 1. Got {threads}.")
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _fail(error: BaseException) -> None:
+    typer.echo(f"Error: {error}", err=True)
+    raise typer.Exit(2)
+
+
+def _disentanglement_metrics(learner, world, codes, factors, *, n: int, seed: int,
+                             metrics: str | None) -> dict[str, Any]:
+    """Metrics from :mod:`latentscm.metrics` (imported lazily; nothing if it is absent).
+
+    Uses ``metrics.evaluate`` when it exists, else ``compute_metrics`` on the codes (a suite name
+    or comma-separated metric names), else the ``mig`` and ``dci`` functions directly.
+    """
+    import importlib
+    import inspect
+
+    import numpy as np
+
+    try:
+        module = importlib.import_module("latentscm.metrics")
+    except ImportError:
+        return {}
+    specs = list(getattr(world, "factor_specs", ()))
+    discrete = [spec.discrete for spec in specs] or None
+    if specs and len(specs) == factors.shape[1]:
+        # Discrete factors as grid indices: class labels for the classifier-based metrics.
+        factors = np.stack([spec.index_of(factors[:, j]).astype(np.float64) if spec.discrete else factors[:, j]
+                            for j, spec in enumerate(specs)], axis=1)
+    names: Any = metrics or "disentanglement"
+    if "," in names or names not in getattr(module, "SUITES", {}):
+        names = [name.strip() for name in names.split(",") if name.strip()]
+    if callable(getattr(module, "evaluate", None)):
+        accepted = inspect.signature(module.evaluate).parameters
+        wanted = {"n": n, "seed": seed, **({"suite": names} if metrics else {})}
+        options = {k: v for k, v in wanted.items() if k in accepted}
+        extra = module.evaluate(learner, world, **options)
+        metrics_out = extra.get("metrics", extra) if isinstance(extra, dict) else dict(extra)
+        return {k: v for k, v in metrics_out.items() if isinstance(v, (int, float, str, bool))}
+    if callable(getattr(module, "compute_metrics", None)):
+        return dict(module.compute_metrics(codes, factors, metrics=names, seed=seed, discrete=discrete))
+    results: dict[str, Any] = {}
+    for name in (metrics.split(",") if metrics else ("mig", "dci")):
+        function = getattr(module, name.strip(), None)
+        if callable(function):
+            value = function(codes, factors)
+            results.update({k: float(v) for k, v in value.items()} if isinstance(value, dict)
+                           else {name.strip(): float(value)})
+    return results
+
+
+def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device: str | None = None,
+                 metrics: str | None = None) -> dict[str, Any]:
+    """Metrics of a trained run on ``n`` fresh samples of its world; writes ``metrics.json``.
+
+    Always: reconstruction error (summed over pixels, mean over images) and, for Gaussian
+    posteriors, the number of active units (KL > 0.01 nats); plus the disentanglement metrics of
+    :mod:`latentscm.metrics` (``metrics``: a suite name or comma-separated names).
+    """
+    import numpy as np
+
+    import latentscm
+    from latentscm.run import read_config
+    from latentscm.training.checkpoint import write_json_atomic
+    from latentscm.training.resume import world_from_config
+
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    learner = latentscm.load(run_dir, device=device)
+    world = world_from_config(config, run_dir)
+    batch = world.sample(n, seed=seed)
+    images = batch.images
+    recon = learner.reconstruct(images)
+    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+    clipped = np.clip(recon, 1e-6, 1 - 1e-6)
+    bce = -(images * np.log(clipped) + (1 - images) * np.log1p(-clipped))
+    results: dict[str, Any] = {
+        "reconstruction.mse": float(np.square(flat(recon - images)).sum(1).mean()),
+        "reconstruction.bce": float(flat(bce).sum(1).mean()),
+    }
+    codes = learner.encode(images)
+    factors = np.asarray(batch.factors)
+    if learner.posterior == "gaussian":
+        kl = learner.kl_per_unit(images)
+        results["active_units"] = int(np.sum(kl > 0.01))
+    results.update(_disentanglement_metrics(learner, world, codes, factors, n=n, seed=seed, metrics=metrics))
+    summary = {"run": str(run_dir), "n": int(n), "seed": int(seed), "steps": int(learner.n_steps_),
+               "metrics": results}
+    write_json_atomic(run_dir / "metrics.json", summary)
+    return summary
+
+
+def register(app: typer.Typer) -> None:
+    """Add the train / resume / evaluate commands to the ``latentscm`` app."""
+
+    @app.command("train")
+    def train_command(
+        world: str = typer.Option(..., "--world", help="World name (see `latentscm worlds`) or module:Class."),
+        learner: str = typer.Option("beta_vae", "--learner", help="Learner name, e.g. beta_vae, factor_vae, qlae."),
+        out: Path = typer.Option(..., "--out", help="Run directory to create."),
+        preset: str = typer.Option("cpu-small", "--preset", help="cpu-small, cpu-64 or paper."),
+        steps: int | None = typer.Option(None, "--steps", help="Optimisation steps (default: the preset's)."),
+        size: int | None = typer.Option(None, "--size", help="Image side in pixels (default: the preset's)."),
+        batch_size: int | None = typer.Option(None, "--batch-size"),
+        lr: float | None = typer.Option(None, "--lr"),
+        seed: int = typer.Option(0, "--seed"),
+        n_samples: int | None = typer.Option(None, "--n-samples", help="Training images rendered up front."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
+        checkpoint_every: int | None = typer.Option(None, "--checkpoint-every"),
+        log_every: int | None = typer.Option(None, "--log-every"),
+        eval_every: int | None = typer.Option(None, "--eval-every", help="Held-out reconstruction every N steps."),
+        assignments: list[str] | None = typer.Option(None, "--set", help="Learner hyperparameter, key=value."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+        threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
+    ) -> None:
+        """Train a learner on a world; writes config, checkpoints, logs and the model to --out."""
+        from latentscm import learners
+        from latentscm.training import CheckpointError, get_preset
+
+        try:
+            _set_threads(threads)
+            chosen = get_preset(preset)
+            params: dict[str, Any] = {"steps": steps or chosen.steps, "batch_size": batch_size or chosen.batch_size,
+                                      "seed": seed, "device": device}
+            if lr is not None or chosen.lr is not None:
+                params["lr"] = lr if lr is not None else chosen.lr
+            params.update(parse_assignments(assignments))
+            model = learners.make(learner, **params)
+            data = make_world(world, size if size is not None else chosen.size)
+            hook = _heldout_hook(data, seed + 7_777_777) if eval_every else None
+            model.fit(data, out=str(out), n_samples=n_samples or chosen.n_samples,
+                      checkpoint_every=checkpoint_every or chosen.checkpoint_every,
+                      log_every=log_every or chosen.log_every, eval_every=eval_every, eval_hook=hook,
+                      progress=progress)
+        except (*_USER_ERRORS, CheckpointError) as error:
+            _fail(error)
+        _print_last(model)
+        typer.echo(f"Saved to {out}")
+
+    @app.command("resume")
+    def resume_command(
+        run_dir: Path = typer.Argument(..., help="Run directory written by `latentscm train`."),
+        steps: int | None = typer.Option(None, "--steps", help="Raise the total number of steps."),
+        device: str | None = typer.Option(None, "--device"),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+        threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
+    ) -> None:
+        """Continue a run from its last checkpoint (exactly where an interrupted run stopped)."""
+        from latentscm.training import CheckpointError, resume
+
+        try:
+            _set_threads(threads)
+            model = resume(run_dir, steps=steps, progress=progress, device=device)
+        except (*_USER_ERRORS, CheckpointError) as error:
+            _fail(error)
+        _print_last(model)
+        typer.echo(f"Resumed and saved to {run_dir}")
+
+    @app.command("evaluate")
+    def evaluate_command(
+        run_dir: Path = typer.Argument(..., help="Run directory of a trained learner."),
+        n: int = typer.Option(2000, "--n", help="Number of fresh samples to evaluate on."),
+        seed: int = typer.Option(2024, "--seed"),
+        device: str | None = typer.Option(None, "--device"),
+        metrics: str | None = typer.Option(None, "--metrics", help="Suite name or comma-separated metric names."),
+        threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
+    ) -> None:
+        """Compute reconstruction and disentanglement metrics; writes RUN_DIR/metrics.json."""
+        from latentscm.training import CheckpointError
+
+        try:
+            _set_threads(threads)
+            summary = evaluate_run(run_dir, n=n, seed=seed, device=device, metrics=metrics)
+        except (*_USER_ERRORS, CheckpointError) as error:
+            _fail(error)
+        for key, value in summary["metrics"].items():
+            typer.echo(f"{key:32s} {value:.4g}" if isinstance(value, float) else f"{key:32s} {value}")
+        typer.echo(f"Wrote {Path(run_dir) / 'metrics.json'}")
+
+
+def _print_last(model) -> None:
+    records = [r for r in model.history_ if r.get("kind") == "train"]
+    if records:
+        last = records[-1]
+        typer.echo(f"step {last['step']}: loss {last.get('loss', float('nan')):.4g}, "
+                   f"{last.get('steps_per_s', 0):.2f} steps/s")

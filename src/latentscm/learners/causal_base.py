@@ -1,0 +1,199 @@
+"""What every causal latent learner shares: named latents with a latent SCM between them.
+
+A causal learner has ``K`` *concept* latents named after the world's factors (when trained on
+labels) plus ``extra_dims`` free *style* latents. The encoder produces exogenous latents
+``u``; the :class:`~latentscm.nn.latent_scm.LatentSCM` head turns the concept part into causal
+latents ``z = SCM(u)``; the style part passes through. Labels, standardised per factor (mean 0,
+std 1 on the training set), give the label-conditioned prior ``p(z | y) = N(ỹ, prior_std²)``
+(Yang et al. 2021) and fit each mechanism as a regression of a factor on its parents.
+
+The graph comes from the world (``graph="world"``), from text (``"a -> b; b -> c"``), is
+learned with the NOTEARS penalty (``"learn"``), or is empty (``"none"``) — never from code.
+
+Counterfactuals (:meth:`CausalLearner.counterfactual`) take interventions in the world's own
+factor units and run abduction (encode ``u``), action (set the standardised latent) and
+prediction (recompute every descendant through the learned mechanisms, then decode).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from latentscm._validation import as_generator, check_number
+from latentscm.graph import CausalGraph
+from latentscm.interventions import Do, as_interventions
+from latentscm.learners.base import Learner
+
+__all__ = ["CausalLearner", "resolve_graph"]
+
+
+def resolve_graph(spec: str, factor_names: list[str], world_graph: CausalGraph | None, owner: str) -> tuple[
+        CausalGraph, bool]:
+    """(graph over ``factor_names``, learn?) from the ``graph`` hyperparameter."""
+    if spec == "learn":
+        return CausalGraph.empty(factor_names), True
+    if spec == "none":
+        return CausalGraph.empty(factor_names), False
+    if spec == "world":
+        if world_graph is None:
+            raise ValueError(f"{owner}(graph='world') needs a World to fit on (its graph is the latent graph); pass "
+                             f"the graph as text, e.g. graph='a -> b', or graph='learn'.")
+        return CausalGraph(world_graph.subgraph(factor_names).edges, nodes=factor_names), False
+    graph = CausalGraph.from_text(spec)
+    unknown = [n for n in graph.nodes if n not in factor_names]
+    if unknown:
+        raise ValueError(f"The 'graph' of {owner} names {unknown}, which are not factors of the data "
+                         f"({', '.join(factor_names)}).")
+    return CausalGraph(graph.edges, nodes=factor_names), False
+
+
+class CausalLearner(Learner):
+    """Mixin-style base for learners with a latent SCM over named concept latents.
+
+    Subclasses build ``encoder``, ``scm`` (LatentSCM) and their decoder modules and call
+    :meth:`_causal_terms` inside ``loss``.
+    """
+
+    uses_factors: ClassVar[bool] = True
+    #: codes are the causal latents z = SCM(u) of the posterior mean of u (encode_distribution
+    #: describes u, the exogenous latents)
+    codes_are_posterior_means: ClassVar[bool] = False
+
+    def _validate_causal(self) -> None:
+        owner = type(self).__name__
+        if not isinstance(self.graph, str) or not self.graph.strip():
+            raise TypeError(f"The 'graph' parameter of {owner} must be 'world', 'learn', 'none' or a graph in text "
+                            f"form. Got {self.graph!r} instead.")
+        if self.graph not in ("world", "learn", "none"):
+            CausalGraph.from_text(self.graph)  # raises CycleError / ValueError naming the problem
+        self.extra_dims = check_number(self.extra_dims, "extra_dims", owner, low=0, integer=True)
+        self.prior_std = check_number(self.prior_std, "prior_std", owner, low=0, low_inclusive=False)
+        self.label_weight = check_number(self.label_weight, "label_weight", owner, low=0)
+        self.mechanism_weight = check_number(self.mechanism_weight, "mechanism_weight", owner, low=0)
+        self.supervised_fraction = check_number(self.supervised_fraction, "supervised_fraction", owner, low=0,
+                                                high=1)
+        self.acyclicity_weight = check_number(self.acyclicity_weight, "acyclicity_weight", owner, low=0)
+        self.mechanism_hidden = check_number(self.mechanism_hidden, "mechanism_hidden", owner, low=1, integer=True)
+        if self.mechanism not in ("additive", "post_nonlinear"):
+            raise ValueError(f"The 'mechanism' parameter of {owner} must be 'additive' or 'post_nonlinear'. "
+                             f"Got {self.mechanism!r} instead.")
+
+    # ------------------------------------------------------------------ data hooks
+    def _on_training_set(self, training_set: Any) -> None:
+        """Record factor names, label statistics and the latent graph before modules are built."""
+        owner = type(self).__name__
+        if training_set.factors is None or not training_set.factor_names:
+            raise ValueError(f"{owner} learns latents named after factors and needs factor labels: fit it on a World "
+                             f"or a Batch, not on bare images.")
+        factors = np.asarray(training_set.factors, dtype=np.float64)
+        self.factor_names_ = list(training_set.factor_names)
+        self.factor_mean_ = factors.mean(0)
+        self.factor_std_ = factors.std(0) + 1e-8
+        graph, learn = resolve_graph(self.graph, self.factor_names_, getattr(training_set, "graph", None), owner)
+        self.latent_graph_ = graph
+        self._learn_graph = learn
+
+    def _training_factors(self, training_set: Any, device: torch.device) -> torch.Tensor:
+        """Standardised labels (N, K) on ``device``; rows outside the supervised fraction are NaN."""
+        factors = (np.asarray(training_set.factors, dtype=np.float64) - self.factor_mean_) / self.factor_std_
+        n = factors.shape[0]
+        n_labelled = int(round(self.supervised_fraction * n))
+        labelled = np.zeros(n, dtype=bool)
+        labelled[as_generator(self.seed).permutation(n)[:n_labelled]] = True
+        factors[~labelled] = np.nan
+        return torch.as_tensor(factors, dtype=torch.float32, device=device)
+
+    def _resolve_latent_dim(self, n_factors: int | None) -> int:
+        return len(self.factor_names_) + int(self.extra_dims)
+
+    @classmethod
+    def _latent_dim_optional(cls) -> bool:
+        return True
+
+    def _make_scm(self):
+        from latentscm.nn.latent_scm import LatentSCM
+
+        return LatentSCM(self.factor_names_, self.latent_graph_, learn_graph=self._learn_graph,
+                         mechanism=self.mechanism, hidden=self.mechanism_hidden)
+
+    # ------------------------------------------------------------------ losses
+    def _causal_latents(self, u: torch.Tensor) -> torch.Tensor:
+        """z (N, D): the SCM applied to the concept part of u (N, D); style dims pass through."""
+        k = len(self.factor_names_)
+        concept = self._net("scm")(u[:, :k])
+        return torch.cat([concept, u[:, k:]], dim=1)
+
+    def _causal_terms(self, z: torch.Tensor, factors: torch.Tensor | None, step: int) -> tuple[torch.Tensor, dict]:
+        """Label prior + mechanism fit + acyclicity for causal latents z (N, D) and labels (N, K)."""
+        k = len(self.factor_names_)
+        scm = self.scm_
+        total = z.new_zeros(())
+        logs: dict[str, Any] = {}
+        if factors is not None:
+            labelled = ~torch.isnan(factors).any(dim=1)
+            if labelled.any():
+                y = factors[labelled]
+                # E_q[(z - y)^2] / (2 prior_std^2): the label-conditioned prior's data term
+                prior = ((z[labelled, :k] - y) ** 2).sum(1).mean() / (2 * self.prior_std**2)
+                # each mechanism as a regression of a factor on its parents' labels
+                residual = scm.abduct(y)
+                has_parents = (scm.mask.sum(1) > 0).to(y.dtype)
+                mechanism = ((residual**2) * has_parents).sum(1).mean()
+                total = total + self.label_weight * prior + self.mechanism_weight * mechanism
+                logs.update({"label_prior": prior.detach(), "mechanism_fit": mechanism.detach()})
+        if self._learn_graph and scm.learn_graph:
+            h = scm.acyclicity()
+            # augmented-Lagrangian style: the quadratic weight grows with training progress
+            rho = self.acyclicity_weight * (1.0 + 10.0 * step / max(self.steps, 1))
+            total = total + rho * (h + 0.5 * h * h) + 1e-3 * scm.weighted_adjacency().abs().sum()
+            logs["acyclicity"] = h.detach()
+        return total, logs
+
+    # ------------------------------------------------------------------ after training / persistence
+    def _after_fit(self, images: torch.Tensor) -> None:
+        super()._after_fit(images)
+        if self._learn_graph and self.scm_.learn_graph:
+            self.latent_graph_ = self.scm_.fix_graph()
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {**super()._extra_state(), "factor_names": list(self.factor_names_),
+                "factor_mean": self.factor_mean_.tolist(), "factor_std": self.factor_std_.tolist(),
+                "latent_graph": self.latent_graph_.to_dict(), "learn_graph": bool(self.scm_.learn_graph)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> Learner:
+        extra = state.get("extra", {})
+        self.factor_names_ = list(extra["factor_names"])
+        self.factor_mean_ = np.asarray(extra["factor_mean"], dtype=np.float64)
+        self.factor_std_ = np.asarray(extra["factor_std"], dtype=np.float64)
+        self.latent_graph_ = CausalGraph.from_dict(extra["latent_graph"])
+        self._learn_graph = bool(extra.get("learn_graph", False))
+        return super().load_state_dict(state)
+
+    # ------------------------------------------------------------------ counterfactuals
+    def standardise(self, name: str, value: Any) -> np.ndarray | float:
+        """A factor value in world units -> the latent's standardised units."""
+        j = self.factor_names_.index(name)
+        return (np.asarray(value, dtype=np.float64) - self.factor_mean_[j]) / self.factor_std_[j]
+
+    def _latent_interventions(self, interventions: Mapping[str, Any], n: int) -> dict[str, torch.Tensor]:
+        self._check_fitted()
+        items = as_interventions(interventions, self.factor_names_)
+        out = {}
+        for name, item in items.items():
+            if not isinstance(item, Do):
+                raise TypeError(f"{type(self).__name__}.counterfactual supports hard interventions (Do); got {item!r} "
+                                f"for {name!r}.")
+            value = np.broadcast_to(np.asarray(self.standardise(name, item.value), dtype=np.float32), (n,))
+            out[name] = torch.tensor(np.array(value), device=self.device_)
+        return out
+
+    def _intervene_codes(self, u: torch.Tensor, interventions: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Counterfactual latents (N, D) from exogenous latents u (N, D) (abduction already done)."""
+        k = len(self.factor_names_)
+        z = self.scm_(u[:, :k])
+        z_cf = self.scm_.intervene(z, interventions, u=u[:, :k])
+        return torch.cat([z_cf, u[:, k:]], dim=1)

@@ -1,0 +1,111 @@
+"""The convolutional encoder and decoder of disentanglement_lib (Locatello et al. 2019), sized
+from the image shape instead of hard-coding 64x64.
+
+Encoder: ``channels`` 4x4 stride-2 convolutions (32-32-64-64 by default) with ReLU, a dense layer
+of ``hidden_dim`` (256) units, then a linear head of ``out_features`` units (``2 * latent_dim``
+for a Gaussian posterior: means then log-variances). Each convolution halves the spatial size
+(``(H + 2 - 4) // 2 + 1``); layers are used while the smaller side is at least 2, so 64x64 images
+end at 4x4 (the reference), 32x32 at 2x2, 16x16 at 1x1 and 8x8 use three layers.
+
+Decoder: the mirror image: dense ``hidden_dim``, dense to the encoder's last feature map,
+transposed convolutions back through the encoder's intermediate shapes (exact output sizes, so
+odd sides such as 28 or 50 work), and ``C`` output channels of logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+__all__ = ["ConvEncoder", "ConvDecoder", "conv_shapes"]
+
+_KERNEL, _STRIDE, _PADDING = 4, 2, 1
+
+
+def _check_image_shape(image_shape: Sequence[int], owner: str) -> tuple[int, int, int]:
+    shape = tuple(int(s) for s in image_shape)
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(f"{owner} needs an image shape (C, H, W) of positive sizes. Got {tuple(image_shape)!r}.")
+    return shape  # type: ignore[return-value]
+
+
+def conv_shapes(image_shape: Sequence[int], channels: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Feature-map shapes ``[(C, H, W) of the image, after conv 1, after conv 2, ...]``.
+
+    Convolutions are applied while the smaller spatial side is at least 2, so the list may hold
+    fewer than ``len(channels) + 1`` entries for small images.
+    """
+    c, h, w = _check_image_shape(image_shape, "conv_shapes")
+    shapes = [(c, h, w)]
+    for out_channels in channels:
+        if min(h, w) < 2:
+            break
+        h = (h + 2 * _PADDING - _KERNEL) // _STRIDE + 1
+        w = (w + 2 * _PADDING - _KERNEL) // _STRIDE + 1
+        shapes.append((int(out_channels), h, w))
+    return shapes
+
+
+class ConvEncoder(nn.Module):
+    """Images (N, C, H, W) -> features (N, out_features).
+
+    Args:
+        image_shape: (C, H, W) of the input images.
+        out_features: width of the final linear head (``2 * latent_dim`` for means and log-variances).
+        channels: output channels of the 4x4 stride-2 convolutions.
+        hidden_dim: width of the dense layer after the convolutions.
+    """
+
+    def __init__(self, image_shape: Sequence[int], out_features: int, *,
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256):
+        super().__init__()
+        self.image_shape = _check_image_shape(image_shape, "ConvEncoder")
+        self.shapes = conv_shapes(self.image_shape, channels)
+        layers: list[nn.Module] = []
+        for (c_in, _, _), (c_out, _, _) in zip(self.shapes[:-1], self.shapes[1:]):
+            layers += [nn.Conv2d(c_in, c_out, _KERNEL, _STRIDE, _PADDING), nn.ReLU()]
+        self.convs = nn.Sequential(*layers)
+        c, h, w = self.shapes[-1]
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, hidden_dim), nn.ReLU())
+        self.head = nn.Linear(hidden_dim, out_features)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, out_features)."""
+        return self.head(self.dense(self.convs(images)))
+
+
+class ConvDecoder(nn.Module):
+    """Codes (N, latent_dim) -> pixel logits (N, C, H, W), mirroring :class:`ConvEncoder`.
+
+    Args:
+        latent_dim: size of the codes.
+        image_shape: (C, H, W) of the output images.
+        channels: the *encoder's* convolution channels; the decoder runs them in reverse.
+        hidden_dim: width of the first dense layer.
+    """
+
+    def __init__(self, latent_dim: int, image_shape: Sequence[int], *,
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256):
+        super().__init__()
+        self.image_shape = _check_image_shape(image_shape, "ConvDecoder")
+        shapes = conv_shapes(self.image_shape, channels)
+        self.start = shapes[-1]
+        c, h, w = self.start
+        self.dense = nn.Sequential(nn.Linear(latent_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, c * h * w))
+        # Mirror: from the last encoder map back to the image; the output layer has no ReLU.
+        reverse = shapes[::-1]
+        self.targets = [tuple(s[1:]) for s in reverse[1:]]
+        self.deconvs = nn.ModuleList(
+            nn.ConvTranspose2d(c_in, c_out, _KERNEL, _STRIDE, _PADDING)
+            for (c_in, _, _), (c_out, _, _) in zip(reverse[:-1], reverse[1:])
+        )
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        """(N, latent_dim) -> logits (N, C, H, W)."""
+        x = self.dense(codes).view(codes.shape[0], *self.start)
+        for layer, size in zip(self.deconvs, self.targets):
+            # ReLU between layers; the image logits (last layer's output) stay linear.
+            x = layer(torch.relu(x), output_size=size)
+        return x

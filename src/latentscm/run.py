@@ -1,0 +1,140 @@
+"""Run directories: what a trained learner leaves on disk, and :func:`load` to get it back.
+
+Layout of ``run_dir``::
+
+    config.json                  learner class + constructor arguments, image shape, data source,
+                                 loop settings (written before the first step)
+    checkpoints/step_XXXXXXXX.pt model, optimisers, step and RNG states (the last few kept)
+    train.jsonl                  one JSON record per logged step / evaluation
+    model.pt                     the final learned state (written at the end of training)
+    metrics.json                 written by ``latentscm evaluate``
+
+Every file is written atomically; checkpoint and model files carry a length and a SHA-256 so a
+truncated file is reported by name (see :mod:`latentscm.training.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load", "save_learner", "read_config", "learner_from_config", "jsonable_params", "CONFIG_NAME",
+           "MODEL_NAME", "CHECKPOINT_DIR"]
+
+CONFIG_NAME = "config.json"
+MODEL_NAME = "model.pt"
+CHECKPOINT_DIR = "checkpoints"
+
+
+def jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Constructor arguments as JSON values (tuples become lists)."""
+    clean = {}
+    for key, value in params.items():
+        if isinstance(value, tuple):
+            value = list(value)
+        try:
+            json.dumps(value)
+        except TypeError:
+            raise TypeError(f"Hyperparameter {key!r} = {value!r} cannot be recorded in config.json; "
+                            f"hyperparameters must be numbers, strings, booleans, None or lists.") from None
+        clean[key] = value
+    return clean
+
+
+def _restore_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
+    """Undo :func:`jsonable_params` for a class: lists back to tuples where the default is a tuple."""
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    restored = {}
+    for key, value in params.items():
+        if isinstance(value, list) and isinstance(defaults.get(key), tuple):
+            value = tuple(value)
+        restored[key] = value
+    return restored
+
+
+def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
+    """The parsed ``config.json`` of a run directory (clear errors when missing or damaged)."""
+    path = Path(run_dir) / CONFIG_NAME
+    if not Path(run_dir).is_dir():
+        raise FileNotFoundError(f"Run directory '{run_dir}' does not exist.")
+    if not path.exists():
+        raise FileNotFoundError(f"'{path}' is missing; '{run_dir}' is not a latentscm run directory.")
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"'{path}' is not valid JSON ({error}).") from None
+    if not isinstance(config, dict) or "learner" not in config:
+        raise ValueError(f"'{path}' does not describe a learner (no 'learner' entry).")
+    return config
+
+
+def learner_from_config(config: dict[str, Any], *, device: str | None = None):
+    """An unfitted learner built from the ``learner`` entry of a run config."""
+    from latentscm.learners.base import resolve_class
+
+    entry = config["learner"]
+    cls = resolve_class(entry["class"])
+    params = _restore_params(cls, dict(entry["params"]))
+    if device is not None:
+        params["device"] = device
+    elif str(params.get("device", "cpu")).startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            warnings.warn(f"The run was trained on {params['device']!r}, which is not available here; loading on "
+                          f"the CPU.", stacklevel=3)
+            params["device"] = "cpu"
+    return cls(**params)
+
+
+def learner_config(learner) -> dict[str, Any]:
+    """The ``learner`` section of ``config.json``."""
+    from latentscm.learners.base import class_path
+
+    return {"name": type(learner).name, "class": class_path(type(learner)),
+            "params": jsonable_params(learner.get_params())}
+
+
+def save_learner(learner, run_dir: str | os.PathLike) -> Path:
+    """Write ``model.pt`` and (create or update) ``config.json``; returns the model path."""
+    from latentscm.training.checkpoint import save_checkpoint, write_json_atomic
+
+    run_dir = Path(run_dir)
+    state = learner.state_dict()
+    config_path = run_dir / CONFIG_NAME
+    config = read_config(run_dir) if config_path.exists() else {}
+    config["learner"] = learner_config(learner)
+    config["image_shape"] = list(learner.image_shape_)
+    config["latent_dim"] = int(learner.latent_dim_)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(config_path, config)
+    return save_checkpoint(run_dir / MODEL_NAME, {"learner": state})
+
+
+def load(run_dir: str | os.PathLike, *, device: str | None = None):
+    """The trained learner saved in ``run_dir``, ready to encode and decode.
+
+    Uses ``model.pt`` (the end of training); a run stopped early loads its newest checkpoint
+    with a warning. ``device`` overrides the recorded one (a CUDA run loads on the CPU when no
+    GPU is present).
+    """
+    from latentscm.training.checkpoint import latest_checkpoint, load_checkpoint
+
+    run_dir = Path(run_dir)
+    config = read_config(run_dir)
+    learner = learner_from_config(config, device=device)
+    model_path = run_dir / MODEL_NAME
+    if model_path.exists():
+        state = load_checkpoint(model_path)["learner"]
+    else:
+        latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
+        if latest is None:
+            raise FileNotFoundError(f"'{run_dir}' has neither {MODEL_NAME} nor checkpoints; nothing to load.")
+        warnings.warn(f"'{model_path}' is missing (training did not finish); loading the checkpoint at step "
+                      f"{latest[0]} from '{latest[1]}'.", stacklevel=2)
+        state = load_checkpoint(latest[1])["learner"]
+    return learner.load_state_dict(state)

@@ -1,0 +1,232 @@
+"""``check_learner(learner_cls)``: the conformance checks every learner passes (built-in or a user's).
+
+Like scikit-learn's ``check_estimator``, it trains tiny models for a few steps on small random
+images and checks the contract of :class:`latentscm.learners.base.Learner`:
+
+- hyperparameters: ``get_params`` returns the constructor arguments; bad values (NaN, strings,
+  zero sizes, unknown likelihoods) raise ``TypeError``/``ValueError`` naming the parameter;
+- ``fit`` returns the learner itself and sets the learned attributes; methods used before fit
+  raise ``NotFittedError``;
+- ``fit`` on a tiny batch is deterministic for a seed (bit-identical weights), and fitting again
+  gives the same weights (idempotent);
+- ``encode`` (mean and seeded sampled codes), ``decode``, ``reconstruct``, ``sample`` have the
+  documented shapes, dtypes and ranges, also for a batch of one;
+- pickling and ``save`` / ``latentscm.load`` round-trip to identical codes;
+- NaN, out-of-range and wrongly shaped inputs are rejected with clear errors.
+
+Raises ``AssertionError`` naming the failed property; returns a dict of what it measured.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import pickle
+import tempfile
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_learner", "tiny_params"]
+
+_TINY = {"latent_dim": 3, "channels": (4, 8), "hidden_dim": 16, "batch_size": 8, "steps": 3, "lr": 1e-3, "seed": 0,
+         "discriminator_hidden": (16, 16)}
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise AssertionError(message)
+
+
+def tiny_params(learner_cls: type, **overrides: Any) -> dict[str, Any]:
+    """Small, fast hyperparameters for ``learner_cls`` (only those its constructor accepts)."""
+    names = set(inspect.signature(learner_cls.__init__).parameters)
+    params = {key: value for key, value in _TINY.items() if key in names}
+    params.update(overrides)
+    return params
+
+
+def _tiny_images(n: int, shape: tuple[int, int, int], seed: int) -> np.ndarray:
+    """Random blobs in [0, 1] (N, C, H, W) float32: smooth enough to be learnable."""
+    rng = np.random.default_rng(seed)
+    c, h, w = shape
+    rows, cols = np.mgrid[0:h, 0:w]
+    centres = rng.uniform(0, [h, w], size=(n, 2))
+    radius = rng.uniform(1.5, max(h, w) / 3, size=n)
+    distance = (rows[None] - centres[:, 0, None, None]) ** 2 + (cols[None] - centres[:, 1, None, None]) ** 2
+    blob = np.exp(-distance / (2 * radius[:, None, None] ** 2))
+    return np.repeat(blob[:, None], c, axis=1).astype(np.float32)
+
+
+def _replace_images(data: Any, images: np.ndarray) -> Any:
+    """``data`` with other images: an array, or a Batch keeping its factors."""
+    if hasattr(data, "images"):
+        from latentscm.worlds.base import Batch
+
+        return Batch(images, data.factors, data.noise, data.factor_names)
+    return images
+
+
+def _weights(learner) -> dict[str, Any]:
+    return {f"{name}.{key}": value.detach().cpu().clone()
+            for name, module in learner._modules().items() for key, value in module.state_dict().items()}
+
+
+def _same_weights(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    import torch
+
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _expect_error(kinds: tuple[type[BaseException], ...], call, mention: str, what: str) -> str:
+    try:
+        call()
+    except kinds as error:
+        message = str(error)
+        _require(mention.lower() in message.lower(), f"{what}: the error does not mention {mention!r}: {message!r}")
+        return message
+    except Exception as error:  # pragma: no cover - reported as a failure
+        raise AssertionError(f"{what}: raised {type(error).__name__} ({error}) instead of "
+                             f"{'/'.join(k.__name__ for k in kinds)}") from error
+    raise AssertionError(f"{what}: no error was raised")
+
+
+def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
+                  image_shape: tuple[int, int, int] = (1, 16, 16), n: int = 16, seed: int = 0,
+                  world: Any = None) -> dict[str, Any]:
+    """Run the Learner contract checks on ``learner_cls``; returns measurements.
+
+    Args:
+        learner_cls: a subclass of :class:`~latentscm.learners.base.Learner`.
+        params: hyperparameters overriding the tiny defaults of :func:`tiny_params`.
+        image_shape: (C, H, W) of the random training images.
+        n: number of training images.
+        seed: seed of the training images.
+        world: train on ``n`` samples of this World (a Batch with factors) instead of random
+            images — for learners that need factor labels; ``image_shape`` is then the world's.
+    """
+    import latentscm
+    from latentscm.learners.base import Learner, NotFittedError
+
+    _require(isinstance(learner_cls, type) and issubclass(learner_cls, Learner),
+             f"{learner_cls!r} is not a Learner subclass")
+    report: dict[str, Any] = {}
+    params = tiny_params(learner_cls, **(params or {}))
+    owner = learner_cls.__name__
+    if world is not None:
+        data = world.sample(n, seed=seed)
+        images = data.images
+        image_shape = tuple(int(s) for s in images.shape[1:])
+    else:
+        data = images = _tiny_images(n, image_shape, seed)
+
+    # --- hyperparameters -------------------------------------------------------------------
+    learner = learner_cls(**params)
+    got = learner.get_params()
+    _require(set(got) == set(inspect.signature(learner_cls.__init__).parameters) - {"self"},
+             f"{owner}.get_params() keys differ from the constructor arguments")
+    for key, value in params.items():
+        _require(got[key] == value or (isinstance(value, tuple) and tuple(got[key]) == value),
+                 f"{owner}.get_params()[{key!r}] is {got[key]!r}, expected {value!r}")
+    _require(type(learner.clone()) is learner_cls and learner.clone().get_params() == got, f"{owner}.clone() differs")
+    bad_values = [("latent_dim", 0), ("batch_size", 0), ("steps", -1), ("lr", float("nan")), ("lr", -1.0),
+                  ("seed", "zero"), ("likelihood", "poisson"), ("device", 3)]
+    for key, value in learner.get_params().items():
+        if isinstance(value, float) and not isinstance(value, bool):
+            bad_values += [(key, float("nan")), (key, "high")]
+    checked = 0
+    names = set(got)
+    for key, value in bad_values:
+        if key not in names:
+            continue
+        _expect_error((TypeError, ValueError), lambda k=key, v=value: learner_cls(**{**params, k: v}), key,
+                      f"{owner}({key}={value!r})")
+        _expect_error((TypeError, ValueError), lambda k=key, v=value: learner_cls(**params).set_params(**{k: v}), key,
+                      f"{owner}.set_params({key}={value!r})")
+        checked += 1
+    report["bad_hyperparameters_rejected"] = checked
+
+    # --- not fitted ------------------------------------------------------------------------
+    _expect_error((NotFittedError,), lambda: learner_cls(**params).encode(images), "fit",
+                  f"{owner}.encode before fit")
+
+    # --- fit returns self; deterministic; idempotent ---------------------------------------
+    first = learner_cls(**params)
+    returned = first.fit(data, progress=False)
+    _require(returned is first, f"{owner}.fit must return self")
+    modules = tuple(f"{name}_" for name in first._module_names())
+    for attribute in (*modules, "latent_dim_", "image_shape_", "history_"):
+        _require(hasattr(first, attribute), f"{owner}.fit did not set {attribute}")
+    _require(tuple(first.image_shape_) == image_shape, f"{owner}.image_shape_ is {first.image_shape_}")
+    weights = _weights(first)
+    second = learner_cls(**params).fit(data, progress=False)
+    _require(_same_weights(weights, _weights(second)), f"{owner}.fit is not deterministic for a fixed seed")
+    first.fit(data, progress=False)
+    _require(_same_weights(weights, _weights(first)), f"{owner}.fit twice gives different weights (not idempotent)")
+    other = learner_cls(**{**params, "seed": params.get("seed", 0) + 1}).fit(data, progress=False)
+    _require(not _same_weights(weights, _weights(other)), f"{owner}: different seeds gave identical weights")
+    losses = [r["loss"] for r in first.history_ if r.get("kind") == "train" and "loss" in r]
+    _require(len(losses) > 0 and all(math.isfinite(v) for v in losses), f"{owner}.history_ has no finite losses")
+    report["final_loss"] = losses[-1]
+
+    # --- inference shapes --------------------------------------------------------------------
+    d = first.latent_dim_
+    codes = first.encode(images)
+    _require(codes.shape == (n, d) and codes.dtype == np.float32, f"{owner}.encode gave {codes.dtype} {codes.shape}")
+    _require(bool(np.all(np.isfinite(codes))), f"{owner}.encode gave non-finite codes")
+    _require(np.array_equal(codes, first.encode(images)), f"{owner}.encode is not deterministic")
+    sampled = first.encode(images, sample=True, seed=1)
+    _require(sampled.shape == (n, d), f"{owner}.encode(sample=True) gave shape {sampled.shape}")
+    _require(np.array_equal(sampled, first.encode(images, sample=True, seed=1)),
+             f"{owner}.encode(sample=True, seed=1) is not reproducible")
+    one = first.encode(images[:1])
+    _require(one.shape == (1, d), f"{owner}.encode of one image gave shape {one.shape}")
+    np.testing.assert_allclose(one[0], codes[0], rtol=1e-4, atol=1e-5,
+                               err_msg=f"{owner}.encode of one image differs from the batch")
+    if first.posterior == "gaussian":
+        mean, logvar = first.encode_distribution(images)
+        _require(mean.shape == logvar.shape == (n, d), f"{owner}.encode_distribution shapes {mean.shape}")
+        if getattr(first, "codes_are_posterior_means", True):
+            _require(np.array_equal(mean, codes), f"{owner}.encode must return the posterior means")
+        kl = first.kl_per_unit(images)
+        _require(kl.shape == (d,) and bool(np.all(kl >= -1e-6)), f"{owner}.kl_per_unit gave {kl!r}")
+    decoded = first.decode(codes)
+    _require(decoded.shape == (n, *image_shape) and decoded.dtype == np.float32,
+             f"{owner}.decode gave {decoded.dtype} {decoded.shape}")
+    _require(float(decoded.min()) >= 0.0 and float(decoded.max()) <= 1.0, f"{owner}.decode left [0, 1]")
+    _require(first.reconstruct(images).shape == images.shape, f"{owner}.reconstruct changed the shape")
+    generated = first.sample(5, seed=3)
+    _require(generated.shape == (5, *image_shape), f"{owner}.sample gave shape {generated.shape}")
+    _require(np.array_equal(generated, first.sample(5, seed=3)), f"{owner}.sample(seed=3) is not reproducible")
+    _expect_error((TypeError,), lambda: first.sample(5, seed=None), "seed", f"{owner}.sample without a seed")
+
+    # --- bad inputs -------------------------------------------------------------------------
+    broken = images.copy()
+    broken[0, 0, 0, 0] = np.nan
+    _expect_error((ValueError,), lambda: learner_cls(**params).fit(_replace_images(data, broken), progress=False),
+                  "NaN", f"{owner}.fit on NaN images")
+    _expect_error((ValueError,), lambda: first.encode(broken), "NaN", f"{owner}.encode on NaN images")
+    _expect_error((ValueError,), lambda: learner_cls(**params).fit(_replace_images(data, images * 3),
+                                                                   progress=False),
+                  "[0, 1]", f"{owner}.fit on images outside [0, 1]")
+    _expect_error((ValueError,), lambda: learner_cls(**params).fit(images[:, 0], progress=False), "4-D",
+                  f"{owner}.fit on 3-D input")
+    _expect_error((ValueError,), lambda: first.encode(np.zeros((2, image_shape[0], 7, 7), np.float32)), "shape",
+                  f"{owner}.encode with the wrong image size")
+    _expect_error((ValueError,), lambda: first.decode(np.zeros((2, d + 1), np.float32)), "shape",
+                  f"{owner}.decode with the wrong code size")
+
+    # --- pickling (e.g. to send a fitted learner to another process) ---------------------------
+    revived = pickle.loads(pickle.dumps(first))
+    _require(np.array_equal(revived.encode(images), codes), f"{owner} does not survive pickling")
+
+    # --- save / load round trip ----------------------------------------------------------------
+    with tempfile.TemporaryDirectory() as run_dir:
+        first.save(run_dir)
+        loaded = latentscm.load(run_dir)
+        _require(type(loaded) is learner_cls, f"latentscm.load returned {type(loaded).__name__}")
+        _require(loaded.get_params() == first.get_params(), "latentscm.load changed the hyperparameters")
+        _require(np.array_equal(loaded.encode(images), codes), "latentscm.load gives different codes")
+        _require(np.array_equal(loaded.sample(5, seed=3), generated), "latentscm.load gives different samples")
+    report["latent_dim"] = d
+    return report

@@ -1,0 +1,162 @@
+"""Checkpoint files that are written atomically and verified on load.
+
+Format: a magic line, a JSON header line ``{"format": 1, "length": L, "sha256": H}``, then the
+``torch.save`` payload of L bytes. Writing goes to a temporary file in the same directory, is
+fsynced, then renamed over the target with ``os.replace`` (and the directory fsynced), so a
+crash leaves either the old file or the new one — never half of one. Loading checks the length
+and the hash first, so a truncated or damaged file raises :class:`CheckpointError` naming it
+instead of a pickle traceback. Payloads load with ``weights_only=True`` (tensors, numbers,
+strings, lists and dicts only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = [
+    "CheckpointError",
+    "write_atomic",
+    "write_json_atomic",
+    "save_checkpoint",
+    "load_checkpoint",
+    "checkpoint_path",
+    "list_checkpoints",
+    "latest_checkpoint",
+    "prune_checkpoints",
+    "remove_temporaries",
+]
+
+MAGIC = b"LATENTSCM-CHECKPOINT\n"
+_TEMP_MARK = ".tmp-"
+_STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint (or saved model) file is truncated, corrupt or not a latentscm checkpoint."""
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # some platforms cannot open directories; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file + fsync + ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    return write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def save_checkpoint(path: str | os.PathLike, obj: Any) -> Path:
+    """``torch.save`` ``obj`` into a verified, atomically written checkpoint file."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    payload = buffer.getvalue()
+    header = json.dumps({"format": 1, "length": len(payload), "sha256": hashlib.sha256(payload).hexdigest()})
+    return write_atomic(path, MAGIC + header.encode() + b"\n" + payload)
+
+
+def load_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> Any:
+    """Load a file written by :func:`save_checkpoint`, checking its length and hash first."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"Checkpoint file '{path}' does not exist.") from None
+    if not data.startswith(MAGIC):
+        raise CheckpointError(f"'{path}' is not a latentscm checkpoint (missing header); it may be truncated to "
+                              f"{len(data)} bytes or come from another program.")
+    newline = data.find(b"\n", len(MAGIC))
+    try:
+        if newline < 0:
+            raise ValueError("no end of header")
+        header = json.loads(data[len(MAGIC):newline])
+        length, digest = int(header["length"]), str(header["sha256"])
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"Checkpoint file '{path}' is truncated or corrupt: its header cannot be read "
+                              f"({len(data)} bytes in the file).") from None
+    payload = data[newline + 1:]
+    if len(payload) != length:
+        state = "truncated" if len(payload) < length else "longer than recorded"
+        raise CheckpointError(f"Checkpoint file '{path}' is {state}: expected {length} bytes of payload, found "
+                              f"{len(payload)}. Delete it to resume from an earlier checkpoint.")
+    if hashlib.sha256(payload).hexdigest() != digest:
+        raise CheckpointError(f"Checkpoint file '{path}' is corrupt: its SHA-256 does not match the header. "
+                              f"Delete it to resume from an earlier checkpoint.")
+    return torch.load(io.BytesIO(payload), map_location=map_location, weights_only=True)
+
+
+def checkpoint_path(directory: str | os.PathLike, step: int) -> Path:
+    """``directory/step_XXXXXXXX.pt`` for a step count."""
+    return Path(directory) / f"step_{int(step):08d}.pt"
+
+
+def list_checkpoints(directory: str | os.PathLike) -> list[tuple[int, Path]]:
+    """``(step, path)`` of the checkpoint files in ``directory``, oldest first."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = []
+    for entry in directory.iterdir():
+        match = _STEP_FILE.match(entry.name)
+        if match and entry.is_file():
+            found.append((int(match.group(1)), entry))
+    return sorted(found)
+
+
+def latest_checkpoint(directory: str | os.PathLike) -> tuple[int, Path] | None:
+    """The newest ``(step, path)`` in ``directory`` or ``None``."""
+    found = list_checkpoints(directory)
+    return found[-1] if found else None
+
+
+def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
+    """Delete all but the ``keep`` newest checkpoints."""
+    found = list_checkpoints(directory)
+    for _, path in found[:-keep] if keep > 0 else found:
+        path.unlink(missing_ok=True)
+
+
+def remove_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Remove temporary files left by an interrupted :func:`write_atomic`; returns them."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = []
+    for entry in directory.iterdir():
+        if entry.name.startswith(".") and _TEMP_MARK in entry.name:
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed

@@ -1,0 +1,157 @@
+"""Training data: pre-rendered once into one tensor, then minibatches chosen by (seed, step).
+
+Rendering a World on every step would make data loading the bottleneck on a 2-core machine,
+so :func:`as_training_set` renders ``n_samples`` images once (seeded) and :class:`ShardedBatches`
+picks minibatches by indexing that tensor. The order is a fresh permutation per epoch drawn
+from ``(seed, epoch)``, split across processes like ``DistributedSampler`` (rank ``r`` of ``W``
+takes ``perm[r::W]``), so the batch of any step can be recomputed: resuming needs no sampler
+state and gives exactly the batches an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from latentscm._validation import check_array, check_number
+
+__all__ = ["TrainingSet", "as_training_set", "ShardedBatches", "DATA_SEED_OFFSET"]
+
+#: Added to the learner's seed for the rendering of training images, so the data and the
+#: initialisation do not share a random stream.
+DATA_SEED_OFFSET = 1_000_003
+
+
+@dataclass
+class TrainingSet:
+    """Images (N, C, H, W) float32 in [0, 1], optional factors (N, K), and where they came from."""
+
+    images: np.ndarray
+    factors: np.ndarray | None = None
+    factor_names: tuple[str, ...] = ()
+    source: dict[str, Any] = field(default_factory=dict)
+    graph: Any = None  # the World's CausalGraph over the factors, when the data came from a World
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(int(s) for s in self.images.shape[1:])  # type: ignore[return-value]
+
+
+def _checked_images(images: Any, owner: str) -> np.ndarray:
+    if isinstance(images, torch.Tensor):
+        images = images.detach().cpu().numpy()
+    array = check_array(images, "data", owner, dtype=np.float32, ndim=4)
+    low, high = float(array.min()), float(array.max())
+    if low < 0.0 or high > 1.0:
+        raise ValueError(f"The 'data' argument of {owner} must hold images in [0, 1]. Got values in "
+                         f"[{low:g}, {high:g}].")
+    return np.ascontiguousarray(array)
+
+
+def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str) -> TrainingSet:
+    """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
+
+    A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``.
+    NaN, infinite, out-of-range or wrongly shaped input raises ``ValueError``.
+    """
+    from latentscm.worlds.base import Batch, World
+
+    if isinstance(data, TrainingSet):
+        return data
+    if isinstance(data, World):
+        n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
+        batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET)
+        source = {"kind": "world", "world": data.name,
+                  "class": f"{type(data).__module__}:{type(data).__qualname__}",
+                  "options": _jsonable_options(data.options()),
+                  "n_samples": int(n), "seed": int(seed + DATA_SEED_OFFSET)}
+        return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
+                           tuple(batch.factor_names), source, graph=data.graph)
+    from latentscm.worlds.store import StoredDataset
+
+    if isinstance(data, StoredDataset):
+        # a dataset written once by World.generate: the world is rebuilt from its manifest (for
+        # the graph and for resuming), the images are read from the verified store
+        from latentscm.worlds import make
+
+        manifest = data.manifest
+        world = make(manifest["world"], **manifest["options"]) if "cache_key" not in manifest["options"] else None
+        batch = data.batch(slice(0, len(data)))
+        source = {"kind": "world", "world": manifest["world"], "options": dict(manifest["options"]),
+                  "n_samples": len(data), "seed": manifest["seed"], "dataset": str(data.path),
+                  "dataset_key": manifest["key"]}
+        return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
+                           tuple(batch.factor_names), source, graph=None if world is None else world.graph)
+    if isinstance(data, Batch):
+        return TrainingSet(_checked_images(data.images, owner), np.asarray(data.factors, np.float64),
+                           tuple(data.factor_names), {"kind": "batch", "n_samples": len(data)})
+    if isinstance(data, (str, bytes, dict)) or data is None:
+        raise TypeError(f"The 'data' argument of {owner} must be a World, a Batch or images (N, C, H, W). "
+                        f"Got {type(data).__name__}.")
+    images = _checked_images(data, owner)
+    return TrainingSet(images, None, (), {"kind": "array", "n_samples": int(images.shape[0])})
+
+
+def _jsonable_options(options: dict[str, Any]) -> dict[str, Any]:
+    """World options as JSON values; anything else (graphs, mechanisms) is recorded by repr and
+    marked, so ``latentscm resume`` can refuse to rebuild a world it cannot reproduce."""
+    clean: dict[str, Any] = {}
+    for key, value in options.items():
+        if value is None or isinstance(value, (bool, int, float, str)):
+            clean[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (bool, int, float, str)) for v in value):
+            clean[key] = list(value)
+        else:
+            clean[key] = {"__repr__": repr(value)}
+    return clean
+
+
+class ShardedBatches:
+    """Minibatch ``step`` of this process's shard, as a tensor on the images' device.
+
+    Args:
+        images: the whole training set (N, C, H, W) on the training device.
+        batch_size: images per process and step.
+        seed: seeds the per-epoch permutations.
+        rank, world_size: this process and the number of processes.
+    """
+
+    def __init__(self, images: torch.Tensor, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1):
+        self.images = images
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        n = int(images.shape[0])
+        self.shard_size = n // self.world_size
+        if self.shard_size < self.batch_size:
+            raise ValueError(f"batch_size {self.batch_size} is larger than the {self.shard_size} training images "
+                             f"per process ({n} images over {self.world_size} process(es)); use a smaller "
+                             f"batch_size or more samples.")
+        self.batches_per_epoch = self.shard_size // self.batch_size
+        self._epoch = -1
+        self._order: torch.Tensor | None = None
+
+    def _epoch_order(self, epoch: int) -> torch.Tensor:
+        if epoch != self._epoch:
+            n = int(self.images.shape[0])
+            permutation = np.random.default_rng([self.seed, epoch]).permutation(n)
+            # Equal shards (the remainder is dropped this epoch, like DistributedSampler(drop_last=True)).
+            shard = permutation[: self.shard_size * self.world_size][self.rank::self.world_size]
+            self._order = torch.from_numpy(shard.astype(np.int64)).to(self.images.device)
+            self._epoch = epoch
+        return self._order  # type: ignore[return-value]
+
+    def indices(self, step: int) -> torch.Tensor:
+        """Indices (batch_size,) into the training set for step ``step`` (0-based)."""
+        epoch, position = divmod(int(step), self.batches_per_epoch)
+        order = self._epoch_order(epoch)
+        start = position * self.batch_size
+        return order[start:start + self.batch_size]
+
+    def batch(self, step: int) -> torch.Tensor:
+        """Images (batch_size, C, H, W) for step ``step``."""
+        return self.images.index_select(0, self.indices(step))

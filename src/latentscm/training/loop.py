@@ -1,0 +1,350 @@
+"""The one training loop of latentscm.
+
+:func:`train` runs any :class:`~latentscm.learners.base.Learner`: it pre-renders the data once,
+builds the learner's modules and optimisers, then for each step takes the minibatch of that step,
+reseeds the learner's noise generator from (seed, step, rank), asks the learner for its losses
+(:meth:`Learner.loss`), and itself zeroes gradients, runs one backward pass per optimiser,
+clips and steps. Around that it keeps a progress bar (loss, steps/s), JSONL/TensorBoard logs, an
+evaluation hook, atomic checkpoints every N steps, and exact resumption.
+
+Determinism: on the CPU, a run and the same run killed and resumed from any checkpoint end with
+bit-identical weights — batches and noise are functions of (seed, step), checkpoints hold the
+weights, optimiser states and global RNG states, and ``deterministic=True`` asks torch for
+deterministic kernels. Under ``torchrun`` each process trains on its own shard with
+DistributedDataParallel and rank 0 alone writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from latentscm._validation import check_number
+from latentscm.run import CHECKPOINT_DIR, CONFIG_NAME, MODEL_NAME, learner_config, read_config
+from latentscm.training import distributed
+from latentscm.training.checkpoint import (
+    checkpoint_path,
+    latest_checkpoint,
+    load_checkpoint,
+    prune_checkpoints,
+    remove_temporaries,
+    save_checkpoint,
+    write_json_atomic,
+)
+from latentscm.training.data import ShardedBatches, TrainingSet, as_training_set
+from latentscm.training.logs import RunLog
+
+__all__ = ["train", "step_seed", "EvalHook"]
+
+EvalHook = Callable[[Any, int], "Mapping[str, float] | None"]
+
+_MASK64 = (1 << 64) - 1
+# Hyperparameters that may differ between a run and its resumption.
+_RESUMABLE_CHANGES = {"steps", "device"}
+
+
+def step_seed(seed: int, step: int, rank: int = 0) -> int:
+    """A 63-bit seed for (seed, step, rank), mixed with splitmix64 (cheap enough for every step)."""
+    x = (int(seed) * 0x9E3779B97F4A7C15 + int(step) * 0xBF58476D1CE4E5B9 + int(rank) * 0x94D049BB133111EB) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (x ^ (x >> 31)) >> 1
+
+
+@contextlib.contextmanager
+def _deterministic_algorithms(enabled: bool, device: torch.device) -> Iterator[None]:
+    """Deterministic kernels while training. On CUDA, cuBLAS is deterministic only with
+    ``CUBLAS_WORKSPACE_CONFIG`` set before start-up; without it, cuDNN alone is made deterministic
+    (torch would otherwise warn on every matrix product)."""
+    import os
+
+    previous = torch.are_deterministic_algorithms_enabled()
+    previous_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    previous_benchmark = torch.backends.cudnn.benchmark
+    previous_cudnn = torch.backends.cudnn.deterministic
+    if enabled:
+        if device.type != "cuda" or os.environ.get("CUBLAS_WORKSPACE_CONFIG"):
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    try:
+        yield
+    finally:
+        if torch.are_deterministic_algorithms_enabled() != previous:
+            torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
+        torch.backends.cudnn.benchmark = previous_benchmark
+        torch.backends.cudnn.deterministic = previous_cudnn
+
+
+def _rng_state() -> dict[str, Any]:
+    kind, keys, position, has_gauss, cached = np.random.get_state()  # noqa: NPY002 (the global state is what user code may draw from)
+    python_state = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(position),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "python": {"version": python_state[0], "state": list(python_state[1]), "gauss": python_state[2]},
+    }
+
+
+def _set_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"].cpu())
+    numpy = state["numpy"]
+    legacy = (numpy["kind"], numpy["keys"].cpu().numpy().astype(np.uint32), numpy["pos"], numpy["has_gauss"],
+              numpy["cached"])
+    np.random.set_state(legacy)  # noqa: NPY002
+    python = state["python"]
+    random.setstate((python["version"], tuple(python["state"]), python["gauss"]))
+
+
+def _group_parameters(learner, group: str, modules: tuple[str, ...]) -> list[nn.Parameter]:
+    parameters = []
+    for name in modules:
+        parameters += [p for p in getattr(learner, f"{name}_").parameters() if p.requires_grad]
+    if not parameters:
+        raise ValueError(f"Optimiser group {group!r} of {type(learner).__name__} has no trainable parameters.")
+    return parameters
+
+
+def _check_resume_config(run_dir: Path, config: dict[str, Any]) -> None:
+    previous = read_config(run_dir)
+    before, now = previous["learner"], config["learner"]
+    if before["class"] != now["class"]:
+        raise ValueError(f"'{run_dir}' holds a run of {before['class']}; cannot resume it with {now['class']}.")
+    changed = sorted(key for key in set(before["params"]) | set(now["params"])
+                     if key not in _RESUMABLE_CHANGES and before["params"].get(key) != now["params"].get(key))
+    if changed:
+        details = ", ".join(f"{k}: {before['params'].get(k)!r} -> {now['params'].get(k)!r}" for k in changed)
+        raise ValueError(f"Cannot resume '{run_dir}' with different hyperparameters ({details}).")
+    if previous.get("data") != config.get("data"):
+        raise ValueError(f"Cannot resume '{run_dir}' on different data: it was trained on {previous.get('data')}, "
+                         f"now given {config.get('data')}.")
+
+
+def _progress_bar(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True, leave=False)
+
+
+def train(learner, data: Any, *, out: str | Path | None = None, resume: bool = False, n_samples: int | None = None,
+          checkpoint_every: int | None = None, keep_checkpoints: int = 3, log_every: int | None = None,
+          eval_every: int | None = None, eval_hook: EvalHook | None = None, progress: bool | None = None,
+          deterministic: bool = True, tensorboard: bool | None = None):
+    """Train ``learner`` on ``data`` for ``learner.steps`` steps; returns the learner.
+
+    Args:
+        learner: a :class:`~latentscm.learners.base.Learner` (its hyperparameters set the model,
+            batch size, steps, seed and device).
+        data: a World (``n_samples`` images are rendered once), a Batch, or images (N, C, H, W)
+            float32 in [0, 1].
+        out: run directory (config, checkpoints, logs, final model); ``None`` keeps everything in memory.
+        resume: continue from the newest checkpoint in ``out`` (a fresh start if there is none).
+        checkpoint_every: steps between checkpoints (default: a tenth of the run, at most 1000).
+        keep_checkpoints: how many recent checkpoints to keep.
+        log_every: steps between log records (default: a twentieth of the run, at most 100).
+        eval_every, eval_hook: call ``eval_hook(learner, step)`` every ``eval_every`` steps on rank
+            0; the numbers it returns are logged as ``{"kind": "eval", ...}``.
+        progress: show a progress bar (default: when stderr is a terminal).
+        deterministic: ask torch for deterministic algorithms during training.
+        tensorboard: also log to TensorBoard (default: when it is installed).
+    """
+    owner = f"{type(learner).__name__}.fit"
+    steps = learner.steps
+    if checkpoint_every is None:
+        checkpoint_every = max(1, min(1000, steps // 10))
+    checkpoint_every = check_number(checkpoint_every, "checkpoint_every", owner, low=1, integer=True)
+    keep_checkpoints = check_number(keep_checkpoints, "keep_checkpoints", owner, low=1, integer=True)
+    if log_every is None:
+        log_every = max(1, min(100, steps // 20))
+    log_every = check_number(log_every, "log_every", owner, low=1, integer=True)
+    if eval_every is not None:
+        eval_every = check_number(eval_every, "eval_every", owner, low=1, integer=True)
+    if eval_hook is not None and not callable(eval_hook):
+        raise TypeError(f"The 'eval_hook' argument of {owner} must be callable(learner, step). Got {eval_hook!r}.")
+    if eval_hook is not None and eval_every is None:
+        eval_every = log_every
+    if resume and out is None:
+        raise ValueError(f"{owner}(resume=True) needs the run directory 'out' to resume from.")
+
+    device = learner._torch_device()
+    context = distributed.setup(device)
+    if context.active and device.type == "cuda":
+        device = torch.device("cuda", context.local_rank)
+        torch.cuda.set_device(device)
+    settings = {"checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints, "log_every": log_every,
+                "eval_every": eval_every, "deterministic": bool(deterministic), "world_size": context.world_size}
+    try:
+        with _deterministic_algorithms(deterministic, device):
+            return _run(learner, data, run_dir=Path(out) if out is not None else None, resume=resume,
+                        n_samples=n_samples, settings=settings, eval_hook=eval_hook, progress=progress,
+                        tensorboard=tensorboard, device=device, context=context, owner=owner)
+    finally:
+        context.teardown()
+
+
+def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: int | None,
+         settings: dict[str, Any], eval_hook: EvalHook | None, progress: bool | None, tensorboard: bool | None,
+         device: torch.device, context: distributed.DistContext, owner: str):
+    if run_dir is not None and not resume:
+        if latest_checkpoint(run_dir / CHECKPOINT_DIR) is not None or (run_dir / MODEL_NAME).exists():
+            raise FileExistsError(f"Run directory '{run_dir}' already holds a run; resume it (fit(..., resume=True) "
+                                  f"or `latentscm resume {run_dir}`) or choose another directory.")
+
+    training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner)
+    factor_names = list(training_set.factor_names)
+    learner._on_training_set(training_set)  # e.g. a causal learner reads factor names and the graph
+    learner._build(training_set.image_shape, n_factors=len(factor_names) or None, device=device)
+    learner._on_data(training_set.images.shape[0])
+    config = {
+        "learner": learner_config(learner),
+        "image_shape": list(learner.image_shape_),
+        "latent_dim": int(learner.latent_dim_),
+        "data": {**training_set.source, "factor_names": factor_names},
+        "training": settings,
+    }
+    if run_dir is not None and resume and (run_dir / CONFIG_NAME).exists():
+        _check_resume_config(run_dir, config)
+
+    images = torch.from_numpy(training_set.images).to(device)
+    # learners that read labels (causal latents) get the labels of each minibatch as well
+    factors = learner._training_factors(training_set, device) if learner.uses_factors else None
+    batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
+                             world_size=context.world_size)
+    groups = learner._optimizer_groups()
+    parameters = {group: _group_parameters(learner, group, modules) for group, modules in groups.items()}
+    optimizers = {group: learner._make_optimizer(group, params) for group, params in parameters.items()}
+    clips = {group: learner._group_grad_clip(group) for group in groups}
+
+    main = context.is_main
+    checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None
+    start = 0
+    if checkpoint_dir is not None and resume:
+        if main:
+            remove_temporaries(checkpoint_dir)
+            remove_temporaries(run_dir)
+        latest = latest_checkpoint(checkpoint_dir)
+        if latest is not None:
+            state = load_checkpoint(latest[1], map_location=device)
+            _restore_modules(learner, state["learner"])
+            for group, optimizer in optimizers.items():
+                optimizer.load_state_dict(state["optimizers"][group])
+            _set_rng_state(state["rng"])
+            start = int(state["step"])
+            if start > learner.steps:
+                raise ValueError(f"The newest checkpoint of '{run_dir}' is at step {start}, beyond steps="
+                                 f"{learner.steps}; resume with steps >= {start}.")
+    log = RunLog(run_dir if main else None, tensorboard=tensorboard if main else False)
+    log.rewind(start)
+    if main and run_dir is not None:
+        write_json_atomic(run_dir / CONFIG_NAME, config)
+
+    def save_state(step: int) -> None:
+        save_checkpoint(checkpoint_path(checkpoint_dir, step), {
+            "step": step,
+            "learner": {**learner.state_dict(), "n_steps": step},
+            "optimizers": {group: optimizer.state_dict() for group, optimizer in optimizers.items()},
+            "rng": _rng_state(),
+        })
+        prune_checkpoints(checkpoint_dir, settings["keep_checkpoints"])
+
+    names = learner._module_names()
+    learner._train_nets = {name: distributed.wrap(getattr(learner, f"{name}_"), context, device) for name in names}
+    for module in learner._modules().values():
+        module.train()
+    show = progress if progress is not None else _stderr_is_terminal()
+    bar = _progress_bar(learner.steps, start, bool(show) and main)
+    order = list(optimizers)
+    last = len(order) - 1
+    window: dict[str, torch.Tensor | float] = {}
+    window_steps, window_start = 0, time.perf_counter()
+    run_start = time.perf_counter()
+    try:
+        for step in range(start, learner.steps):
+            batch = batches.batch(step)
+            learner._generator.manual_seed(step_seed(learner.seed, step, context.rank))
+            if factors is None:
+                output = learner.loss(batch, step)
+            else:
+                output = learner.loss(batch, step, factors=factors[batches.indices(step)])
+            if set(output.losses) != set(order):
+                raise RuntimeError(f"{type(learner).__name__}.loss returned losses for {sorted(output.losses)} but its "
+                                   f"optimiser groups are {order}.")
+            for optimizer in optimizers.values():
+                optimizer.zero_grad(set_to_none=True)
+            if len(order) == 1:
+                output.losses[order[0]].backward()
+            else:
+                # One backward per optimiser, restricted to its parameters (a discriminator's loss
+                # must not leak gradients into the encoder, nor the VAE's into the discriminator).
+                for i, group in enumerate(order):
+                    output.losses[group].backward(inputs=parameters[group], retain_graph=i < last)
+            for group, optimizer in optimizers.items():
+                if clips[group] is not None:
+                    nn.utils.clip_grad_norm_(parameters[group], clips[group])
+                optimizer.step()
+
+            for key, value in output.logs.items():
+                value = value.detach() if isinstance(value, torch.Tensor) else float(value)
+                window[key] = window[key] + value if key in window else value
+            window_steps += 1
+            done = step + 1
+            bar.update(1)
+            if done % settings["log_every"] == 0 or done == learner.steps:
+                now = time.perf_counter()
+                record = {"kind": "train", "step": done, "time": now - run_start,
+                          "steps_per_s": window_steps / max(now - window_start, 1e-9)}
+                record.update({key: float(value) / window_steps for key, value in window.items()})
+                _check_finite(record, done, learner)
+                log.log(record)
+                bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4g}",
+                                steps_per_s=f"{record['steps_per_s']:.2f}", refresh=False)
+                window, window_steps, window_start = {}, 0, time.perf_counter()
+            if main and eval_hook is not None and done % settings["eval_every"] == 0:
+                result = eval_hook(learner, done)
+                if result:
+                    log.log({"kind": "eval", "step": done, **{k: float(v) for k, v in result.items()}})
+            if main and checkpoint_dir is not None and (done % settings["checkpoint_every"] == 0
+                                                        or done == learner.steps):
+                save_state(done)
+    finally:
+        bar.close()
+        learner._train_nets = {}
+        log.close()
+
+    learner.n_steps_ = learner.steps
+    learner.history_ = log.records
+    learner._after_fit(images[: min(images.shape[0], 4096)])
+    if main and run_dir is not None:
+        learner.save(run_dir)
+    context.barrier()
+    return learner
+
+
+def _restore_modules(learner, state: Mapping[str, Any]) -> None:
+    """Load module weights and extra state from a checkpoint into the already built learner."""
+    for name, module in learner._modules().items():
+        module.load_state_dict(state["modules"][name])
+    learner._load_extra_state(state.get("extra", {}))
+    learner.n_steps_ = int(state.get("n_steps", 0))
+
+
+def _check_finite(record: dict[str, Any], step: int, learner) -> None:
+    loss = record.get("loss")
+    if loss is not None and not np.isfinite(loss):
+        raise FloatingPointError(f"{type(learner).__name__}: the loss became {loss} by step {step}; lower 'lr' or set "
+                                 f"'grad_clip' (the last checkpoint is intact and can be resumed).")
+
+
+def _stderr_is_terminal() -> bool:
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())

@@ -1,0 +1,40 @@
+"""Support for the learner tests (not a test module): a tiny procedural world — one Gaussian blob
+per image whose row, column and width are the factors — and the tiny learner the subprocess tests
+train. The tests and their child processes import it (``--world learners_support:TinyBlobs``)."""
+
+import numpy as np
+
+from latentscm.worlds import FactorSpec, World
+
+
+class TinyBlobs(World):
+    """A blob at (row, col) with width ``width`` on a ``size`` x ``size`` grey image."""
+
+    name = "tiny_blobs"
+
+    def __init__(self, size: int = 16):
+        self._options = {"size": size}
+        self.size = size
+        self.factor_specs = (
+            FactorSpec("row", values=np.linspace(0.2, 0.8, 5)),
+            FactorSpec("col", values=np.linspace(0.2, 0.8, 5)),
+            FactorSpec("width", values=np.array([0.08, 0.12, 0.16])),
+        )
+        self.image_shape = (1, size, size)
+        self._init_structure()
+
+    def _render(self, factors, render_seeds):
+        grid = (np.arange(self.size) + 0.5) / self.size
+        rows = (grid[None, :, None] - factors[:, 0, None, None]) ** 2
+        cols = (grid[None, None, :] - factors[:, 1, None, None]) ** 2
+        blob = np.exp(-(rows + cols) / (2 * factors[:, 2, None, None] ** 2))
+        return blob[:, None].astype(np.float32)
+
+
+def make_tiny_learner(name: str = "beta_vae", steps: int = 12):
+    """The small learner every subprocess test trains (the same in parent and children)."""
+    from latentscm import learners
+    from latentscm.testing.learner_checks import tiny_params
+
+    cls = learners.get(name)
+    return cls(**tiny_params(cls, steps=steps, batch_size=8))

@@ -1,0 +1,190 @@
+"""The training loop: exact resume, checkpoints (atomic, verified, pruned), logs, data, run dirs."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import latentscm
+from latentscm.learners.factorvae import FactorVAE
+from latentscm.learners.vae import BetaVAE
+from latentscm.testing.learner_checks import tiny_params
+from latentscm.training import CheckpointError, load_checkpoint, save_checkpoint
+from latentscm.training.checkpoint import list_checkpoints
+from latentscm.training.data import ShardedBatches
+from latentscm.training.logs import read_log
+
+
+def _weights(learner):
+    return {f"{n}.{k}": v.clone() for n, m in learner._modules().items() for k, v in m.state_dict().items()}
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+class Interrupt(Exception):
+    pass
+
+
+def _stop_at(step_to_stop):
+    def hook(learner, step):
+        if step == step_to_stop:
+            raise Interrupt
+    return hook
+
+
+@pytest.mark.parametrize("cls", [BetaVAE, FactorVAE])
+def test_interrupted_run_resumes_to_identical_weights(cls, tiny_world, tmp_path):
+    params = tiny_params(cls, steps=12)
+    reference = cls(**params).fit(tiny_world, out=tmp_path / "a", n_samples=64, checkpoint_every=4, progress=False)
+
+    interrupted = cls(**params)
+    with pytest.raises(Interrupt):
+        interrupted.fit(tiny_world, out=tmp_path / "b", n_samples=64, checkpoint_every=4, eval_every=1,
+                        eval_hook=_stop_at(6), progress=False)
+    assert [s for s, _ in list_checkpoints(tmp_path / "b" / "checkpoints")] == [4]
+    assert max(r["step"] for r in read_log(tmp_path / "b")) == 6
+    resumed = cls(**params).fit(tiny_world, out=tmp_path / "b", resume=True, n_samples=64, checkpoint_every=4,
+                                progress=False)
+    _assert_same(_weights(reference), _weights(resumed))
+    # the log was rewound to the checkpoint, so no step appears twice
+    steps = [r["step"] for r in read_log(tmp_path / "b") if r["kind"] == "train"]
+    assert steps == sorted(set(steps)) and steps[-1] == 12
+    assert [r["step"] for r in resumed.history_ if r["kind"] == "train"] == steps
+    _assert_same(_weights(reference), _weights(latentscm.load(tmp_path / "b")))
+
+
+def test_resume_can_extend_a_finished_run(tiny_world, tmp_path):
+    params = tiny_params(BetaVAE, steps=8)
+    reference = BetaVAE(**params).set_params(steps=12).fit(tiny_world, out=tmp_path / "a", n_samples=64,
+                                                            checkpoint_every=4, progress=False)
+    BetaVAE(**params).fit(tiny_world, out=tmp_path / "b", n_samples=64, checkpoint_every=4, progress=False)
+    extended = latentscm.training.resume(tmp_path / "b", steps=12, progress=False)
+    _assert_same(_weights(reference), _weights(extended))
+
+
+def test_run_directory_layout_and_load(tiny_world, tmp_path):
+    vae = BetaVAE(**tiny_params(BetaVAE, steps=6)).fit(tiny_world, out=tmp_path, n_samples=32, checkpoint_every=2,
+                                                       keep_checkpoints=2, log_every=1, progress=False)
+    assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "checkpoints", "train.jsonl", "model.pt"}
+    assert [s for s, _ in list_checkpoints(tmp_path / "checkpoints")] == [4, 6]
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["learner"]["name"] == "beta_vae" and config["learner"]["params"]["steps"] == 6
+    assert config["data"]["world"] == "tiny_blobs" and config["data"]["factor_names"] == ["row", "col", "width"]
+    records = read_log(tmp_path)
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert all({"loss", "recon", "kl", "steps_per_s"} <= set(r) for r in records)
+    loaded = latentscm.load(tmp_path)
+    batch = tiny_world.sample(4, seed=9)
+    np.testing.assert_array_equal(loaded.encode(batch), vae.encode(batch))
+    assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))  # no temporary files left
+
+
+def test_existing_run_is_not_overwritten(tiny_world, tmp_path):
+    params = tiny_params(BetaVAE, steps=2)
+    BetaVAE(**params).fit(tiny_world, out=tmp_path, n_samples=16, progress=False)
+    with pytest.raises(FileExistsError, match="resume"):
+        BetaVAE(**params).fit(tiny_world, out=tmp_path, n_samples=16, progress=False)
+    with pytest.raises(ValueError, match="beta: 4.0 -> 1.0"):
+        BetaVAE(**{**params, "beta": 1.0}).fit(tiny_world, out=tmp_path, n_samples=16, resume=True, progress=False)
+    with pytest.raises(ValueError, match="different data"):
+        BetaVAE(**params).fit(tiny_world, out=tmp_path, n_samples=20, resume=True, progress=False)
+
+
+def test_truncated_checkpoint_is_reported_by_name(tiny_world, tmp_path):
+    BetaVAE(**tiny_params(BetaVAE, steps=4)).fit(tiny_world, out=tmp_path, n_samples=16, checkpoint_every=2,
+                                                  progress=False)
+    latest = list_checkpoints(tmp_path / "checkpoints")[-1][1]
+    data = latest.read_bytes()
+    latest.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=f"{latest.name}.*truncated"):
+        latentscm.training.resume(tmp_path, progress=False)
+    latest.write_bytes(data[:10])
+    with pytest.raises(CheckpointError, match=latest.name):
+        load_checkpoint(latest)
+    corrupt = bytearray(data)
+    corrupt[-5] ^= 0xFF
+    latest.write_bytes(bytes(corrupt))
+    with pytest.raises(CheckpointError, match=f"{latest.name}.*corrupt"):
+        load_checkpoint(latest)
+    model = tmp_path / "model.pt"
+    model.write_bytes(model.read_bytes()[:-3])
+    with pytest.raises(CheckpointError, match="model.pt"):
+        latentscm.load(tmp_path)
+
+
+def test_checkpoint_round_trip_and_atomic_write(tmp_path):
+    path = save_checkpoint(tmp_path / "x.pt", {"a": torch.arange(3), "b": [1, "two"]})
+    loaded = load_checkpoint(path)
+    assert torch.equal(loaded["a"], torch.arange(3)) and loaded["b"] == [1, "two"]
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pt"]
+
+
+def test_sharded_batches_cover_the_data_and_are_reproducible():
+    images = torch.arange(20.0).reshape(20, 1, 1, 1)
+    shards = [ShardedBatches(images, 5, seed=3, rank=r, world_size=2) for r in range(2)]
+    epoch = [torch.cat([s.indices(step) for step in range(s.batches_per_epoch)]) for s in shards]
+    assert sorted(torch.cat(epoch).tolist()) == list(range(20))  # disjoint shards, one pass each
+    again = ShardedBatches(images, 5, seed=3, rank=1, world_size=2)
+    assert torch.equal(again.indices(7), shards[1].indices(7))  # any step can be recomputed
+    with pytest.raises(ValueError, match="batch_size 16 is larger"):
+        ShardedBatches(images, 16, seed=0, world_size=2)
+
+
+def test_bad_loop_options_and_inputs(tiny_world, tmp_path):
+    vae = BetaVAE(**tiny_params(BetaVAE))
+    with pytest.raises(ValueError, match="'checkpoint_every'"):
+        vae.fit(tiny_world, n_samples=16, checkpoint_every=0, progress=False)
+    with pytest.raises(ValueError, match="resume"):
+        vae.fit(tiny_world, n_samples=16, resume=True, progress=False)
+    with pytest.raises(TypeError, match="World, a Batch"):
+        vae.fit("sprites", progress=False)
+    with pytest.raises(ValueError, match="batch_size 8 is larger"):
+        vae.fit(tiny_world, n_samples=4, progress=False)
+    with pytest.raises(RuntimeError, match="CUDA is not available") if not torch.cuda.is_available() else \
+            pytest.raises(Exception):
+        BetaVAE(**tiny_params(BetaVAE, device="cuda")).fit(tiny_world, n_samples=16, progress=False)
+
+
+def test_diverging_loss_is_reported(tiny_world):
+    vae = BetaVAE(**tiny_params(BetaVAE, lr=1e30, steps=6))
+    with pytest.raises(FloatingPointError, match="lr"):
+        vae.fit(tiny_world, n_samples=16, log_every=1, progress=False)
+
+
+def test_eval_hook_results_are_logged(tiny_world, tmp_path):
+    vae = BetaVAE(**tiny_params(BetaVAE, steps=4)).fit(
+        tiny_world, out=tmp_path, n_samples=16, eval_every=2, eval_hook=lambda learner, step: {"answer": step * 2},
+        progress=False)
+    evals = [r for r in read_log(tmp_path) if r["kind"] == "eval"]
+    assert [(r["step"], r["answer"]) for r in evals] == [(2, 4.0), (4, 8.0)]
+    assert evals == [r for r in vae.history_ if r["kind"] == "eval"]
+
+
+def test_tensorboard_is_optional(tmp_path):
+    from latentscm.training.logs import RunLog, tensorboard_available
+
+    log = RunLog(tmp_path, tensorboard=None)  # uses TensorBoard only when it imports
+    log.log({"kind": "train", "step": 1, "loss": torch.tensor(2.5)})
+    log.close()
+    assert read_log(tmp_path) == [{"kind": "train", "step": 1, "loss": 2.5}]
+    if tensorboard_available():
+        assert (tmp_path / "tensorboard").is_dir()
+    else:
+        with pytest.raises(ImportError, match="pip install tensorboard"):
+            RunLog(tmp_path / "tb", tensorboard=True)
+
+
+def test_presets():
+    from latentscm.training import PRESETS, get_preset
+
+    small, paper = get_preset("cpu-small"), get_preset("paper")
+    assert (small.size, small.batch_size) == (32, 64) and 1000 <= small.steps <= 5000
+    assert (paper.size, paper.batch_size, paper.steps, paper.lr) == (64, 64, 300_000, None)
+    assert set(PRESETS) >= {"cpu-small", "cpu-64", "paper"}
+    with pytest.raises(ValueError, match="Unknown preset 'gpu'"):
+        get_preset("gpu")
