@@ -33,7 +33,7 @@ install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
 quickstart: install
-	$(BIN)/latentscm --help
+	$(BIN)/latentscm quickstart --out $(OUT)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -34,3 +34,28 @@ def test_console_script_entry_point():
     completed = subprocess.run([sys.executable, "-c", "from latentscm.cli import main; main()", "--version"],
                                capture_output=True, text=True, check=False)
     assert completed.returncode == 0 and __version__ in completed.stdout
+
+
+def test_worlds_commands(tmp_path):
+    listing = runner.invoke(app, ["worlds", "list"])
+    assert listing.exit_code == 0
+    for name in ("sprites", "shapes3d", "pendulum", "flow", "glyphs"):
+        assert name in listing.output
+    assert "737,280 combinations" in listing.output
+    grid = tmp_path / "grid.png"
+    shown = runner.invoke(app, ["worlds", "show", "pendulum", "--out", str(grid), "--n", "4", "--set", "size=32",
+                                "--set", "grid=false",
+                                "--do", "light_position=1.2"])
+    assert shown.exit_code == 0, shown.output
+    from PIL import Image
+
+    with Image.open(grid) as picture:  # two rows of four 32-px images, scaled by 2, with padding
+        assert picture.size[1] > 2 * 64 and picture.size[0] > 4 * 64
+    bad = runner.invoke(app, ["worlds", "show", "pendulum", "--out", str(grid), "--do", "lamp=1"])
+    assert bad.exit_code == 2 and "lamp" in bad.output
+    unknown = runner.invoke(app, ["worlds", "show", "pendulums", "--out", str(grid)])
+    assert unknown.exit_code == 2 and "Valid names" in unknown.output
+    generated = runner.invoke(app, ["worlds", "generate", "flow", "--n", "16", "--root", str(tmp_path / "cache"),
+                                    "--set", "size=16"])
+    assert generated.exit_code == 0, generated.output
+    assert "16 images" in generated.output

@@ -1,0 +1,73 @@
+"""Evaluation metrics: pure functions on arrays.
+
+Disentanglement and identifiability metrics take ``codes`` (N, D) and ``factors`` (N, K);
+``factorvae_score`` and ``betavae_score`` take a world and an ``encode`` callable because they
+sample batches with one factor held fixed. Graph metrics take adjacency matrices. Scalar
+metrics return a float, multi-part ones a dict with namespaced keys
+(``"dci.disentanglement"``). Higher is better unless the docstring says otherwise (SHD).
+
+Every function that splits, samples or jitters takes a ``seed`` (default 0): results are
+deterministic. :mod:`latentscm.metrics.suite` maps names to functions so a whole suite runs on
+one encoder pass.
+"""
+
+from latentscm.metrics.activity import active_units, mean_vs_sampled, sample_codes, unit_kl
+from latentscm.metrics.betavae import betavae_score
+from latentscm.metrics.dci import dci, dci_from_importance, importance_matrix
+from latentscm.metrics.factorvae import factorvae_score
+from latentscm.metrics.graphs import (
+    arrowhead_scores,
+    compare_graphs,
+    dag_to_cpdag,
+    edge_auprc,
+    edge_auroc,
+    shd,
+    skeleton_scores,
+)
+from latentscm.metrics.infomec import infomec
+from latentscm.metrics.mcc import correlation_matrix, mcc
+from latentscm.metrics.mig import mig
+from latentscm.metrics.modularity import modularity_explicitness
+from latentscm.metrics.mutual_info import mutual_information
+from latentscm.metrics.r2 import r2
+from latentscm.metrics.sap import sap, sap_score_matrix
+from latentscm.metrics.suite import (
+    DISENTANGLEMENT_SUITE,
+    METRICS,
+    SUITES,
+    compute_metric,
+    compute_metrics,
+)
+
+__all__ = [
+    "DISENTANGLEMENT_SUITE",
+    "METRICS",
+    "SUITES",
+    "active_units",
+    "arrowhead_scores",
+    "betavae_score",
+    "compare_graphs",
+    "compute_metric",
+    "compute_metrics",
+    "correlation_matrix",
+    "dag_to_cpdag",
+    "dci",
+    "dci_from_importance",
+    "edge_auprc",
+    "edge_auroc",
+    "factorvae_score",
+    "importance_matrix",
+    "infomec",
+    "mcc",
+    "mean_vs_sampled",
+    "mig",
+    "modularity_explicitness",
+    "mutual_information",
+    "r2",
+    "sample_codes",
+    "sap",
+    "sap_score_matrix",
+    "shd",
+    "skeleton_scores",
+    "unit_kl",
+]

@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+
+from latentscm.metrics import mig, mutual_information
+from latentscm.metrics.mutual_info import entropy
+
+
+def test_histogram_mi_hand_computed():
+    # Code bins (2 bins) and a binary factor; joint counts [[2, 0], [1, 1]] over 4 rows.
+    codes = np.array([[0.0], [0.0], [1.0], [1.0]])
+    factors = np.array([[0.0], [0.0], [0.0], [1.0]])
+    p = np.array([[0.5, 0.0], [0.25, 0.25]])
+    pc, pf = p.sum(1, keepdims=True), p.sum(0, keepdims=True)
+    nz = p > 0
+    expected = np.sum(p[nz] * np.log(p[nz] / (pc @ pf)[nz]))
+    result = mutual_information(codes, factors, n_bins=2)
+    assert result.shape == (1, 1)
+    assert result[0, 0] == pytest.approx(expected, abs=1e-12)
+    assert entropy(np.array([0, 0, 1, 1]), 2) == pytest.approx(np.log(2))
+
+
+def test_histogram_mi_equals_entropy_for_a_copy(build):
+    factors = build.make_factors(500, sizes=(4,))
+    result = mutual_information(factors.copy(), factors)
+    assert result[0, 0] == pytest.approx(entropy(factors[:, 0].astype(int), 4), abs=1e-12)
+
+
+def test_knn_mi_known_values():
+    # A code that copies a uniform 5-class label (plus tiny noise) has MI = log 5;
+    # an independent code has MI ~0 (Ross 2014 estimator).
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, 3000).astype(float)
+    codes = np.stack([labels + 1e-3 * rng.standard_normal(3000), rng.standard_normal(3000)], 1)
+    result = mutual_information(codes, labels[:, None], estimator="knn")
+    assert result[0, 0] == pytest.approx(np.log(5), abs=0.02)
+    assert result[1, 0] < 0.01
+
+
+def test_knn_mi_handles_quantised_codes(build):
+    # Ties (quantised latents) must not make the estimate blow up or vanish.
+    factors = build.make_factors(2000, sizes=(4,))
+    codes = np.concatenate([factors, np.round(build.random_codes(factors, 1))], axis=1)
+    result = mutual_information(codes, factors, estimator="knn")
+    assert result[0, 0] == pytest.approx(np.log(4), abs=0.03)
+    assert result[1, 0] < 0.01
+
+
+def test_mig_perfect_random_entangled(factors, perfect, rotated, random):
+    assert mig(perfect, factors) > 0.95
+    assert mig(perfect, factors, estimator="knn") > 0.95
+    assert mig(random, factors) < 0.05
+    assert mig(rotated, factors) < 0.35
+
+
+def test_mig_exact_perfect_with_few_levels(build):
+    # With <= 20 evenly spaced levels every level gets its own bin: MI_top = H exactly, and
+    # the second-best MI is the (small, positive) plug-in MI with an independent factor.
+    factors = build.make_factors(4000, sizes=(2, 5))
+    codes = build.perfect_codes(factors)
+    mutual_info = mutual_information(codes, factors)
+    h = [entropy(factors[:, k].astype(int), n) for k, n in enumerate((2, 5))]
+    expected = np.mean([(mutual_info[k, k] - mutual_info[1 - k, k]) / h[k] for k in range(2)])
+    assert mutual_info[0, 0] == pytest.approx(h[0], abs=1e-12)
+    assert mig(codes, factors) == pytest.approx(expected, abs=1e-12)
+
+
+def test_mig_two_identical_codes_score_zero(factors):
+    # A factor copied into two code dimensions has no gap.
+    codes = np.stack([factors[:, 0], factors[:, 0]], axis=1)
+    assert mig(codes, factors[:, :1]) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("estimator", ["histogram", "knn"])
+def test_mig_invariant_to_permutation_and_scaling(build, factors, rotated, estimator):
+    codes = rotated[:, :3] + 0.3 * build.perfect_codes(factors)[:, :3]
+    before = mig(codes, factors, estimator=estimator)
+    after = mig(build.transformed(codes), factors, estimator=estimator)
+    assert after == pytest.approx(before, abs=1e-9 if estimator == "histogram" else 2e-3)
+
+
+def test_mig_ignores_constant_factor_and_bins_continuous(factors, perfect):
+    with_constant = np.concatenate([factors, np.ones((len(factors), 1))], axis=1)
+    assert mig(perfect, with_constant) == pytest.approx(mig(perfect, factors))
+    rng = np.random.default_rng(0)
+    continuous = rng.uniform(size=(3000, 2))
+    assert mig(continuous * 3.0, continuous, discrete=False) > 0.9
+
+
+def test_mig_rejects_bad_input(factors, perfect):
+    with pytest.raises(ValueError, match="'codes'.*at least 2 columns"):
+        mig(perfect[:, :1], factors)
+    with pytest.raises(ValueError, match="same number of rows"):
+        mig(perfect[:10], factors)
+    bad = perfect.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="'codes'.*NaN"):
+        mig(bad, factors)
+    with pytest.raises(ValueError, match="'estimator'.*'histogram', 'knn'.*'ksg'"):
+        mig(perfect, factors, estimator="ksg")
+    with pytest.raises(ValueError, match="'n_bins'"):
+        mig(perfect, factors, n_bins=1)
+    with pytest.raises(ValueError, match="'discrete'"):
+        mig(perfect, factors, discrete=[True])
+    with pytest.raises(ValueError, match="constant"):
+        mig(perfect, np.ones((len(perfect), 2)))
+
+
+def test_rotated_codes_helper_is_entangled(build):
+    factors = build.make_factors(300)
+    codes = build.rotated_codes(factors)
+    assert np.linalg.matrix_rank(codes) == codes.shape[1]

@@ -1,0 +1,45 @@
+import numpy as np
+import pytest
+
+import latentscm.metrics as metrics
+from latentscm.metrics import METRICS, SUITES, _logistic, compute_metric, compute_metrics
+
+
+def test_disentanglement_suite_keys_and_values(factors, perfect):
+    result = compute_metrics(perfect, factors)
+    assert set(result) == {
+        "mig", "sap", "mcc", "dci.disentanglement", "dci.completeness", "dci.informativeness",
+        "dci.informativeness_train", "modularity_explicitness.modularity",
+        "modularity_explicitness.explicitness", "infomec.infom", "infomec.infoe",
+        "infomec.infoc", "infomec.n_active"}
+    assert all(isinstance(value, float) for value in result.values())
+    assert result["mig"] == pytest.approx(metrics.mig(perfect, factors))
+    assert result["dci.disentanglement"] == pytest.approx(
+        metrics.dci(perfect, factors)["dci.disentanglement"])
+
+
+def test_compute_metric_passes_seed_and_discrete(factors, perfect):
+    assert compute_metric("mcc_spearman", perfect, factors) == {
+        "mcc_spearman": metrics.mcc(perfect, factors, method="spearman")}
+    assert compute_metric("sap", perfect, factors, seed=5, discrete=True) == {
+        "sap": metrics.sap(perfect, factors, seed=5, discrete=True)}
+    with pytest.raises(ValueError, match="'name'.*'mig'"):
+        compute_metric("beta", perfect, factors)
+    with pytest.raises(ValueError, match="'metrics'"):
+        compute_metrics(perfect, factors, metrics="everything")
+
+
+def test_explicitness_and_infoe_share_classifier_fits(factors, rotated):
+    _logistic._cache.clear()
+    metrics.modularity_explicitness(rotated, factors, seed=7)
+    fitted = len(_logistic._cache)
+    metrics.infomec(rotated, factors, seed=7)  # same split, all latents active: cache hits
+    assert fitted == factors.shape[1] and len(_logistic._cache) == fitted
+
+
+def test_registry_is_complete():
+    for names in SUITES.values():
+        assert set(names) <= set(METRICS)
+    assert set(metrics.__all__) <= set(dir(metrics))
+    codes = np.random.default_rng(0).standard_normal((50, 2))
+    assert compute_metrics(codes, codes, metrics=["mcc"]) == {"mcc": 1.0}
