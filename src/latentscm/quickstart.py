@@ -45,6 +45,11 @@ class QuickstartConfig:
         "channels": (32, 32, 64), "hidden_dim": 128, "batch_size": 64})
     n_eval: int = 2000
     n_counterfactual: int = 128
+    regressor_steps: int = 600
+    #: torch threads; None = one fewer than the CPU count (at least 1). Small convolutions gain
+    #: little from a second thread, and a busy second core makes torch's spinning threads
+    #: several times slower (measured: 7x on this 2-core machine with one core busy).
+    threads: int | None = None
 
 
 def _say(message: str) -> None:
@@ -72,6 +77,8 @@ def _train_or_reuse(name: str, world, data, run_dir: Path, config: QuickstartCon
 def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = None, *,
                    progress: bool = True) -> dict[str, Any]:
     """Run (or finish) the quickstart in ``out``; returns the metrics written to ``out/metrics.json``."""
+    import torch
+
     from latentscm.metrics.evaluate import evaluate
     from latentscm.metrics.factor_regressor import FactorRegressor
     from latentscm.report.html import build_report
@@ -79,6 +86,7 @@ def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = Non
     from latentscm.worlds import make
 
     config = config or QuickstartConfig()
+    torch.set_num_threads(config.threads or max(1, (os.cpu_count() or 2) - 1))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -107,7 +115,7 @@ def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = Non
             continue
         if regressor is None:
             _say("[eval] training the factor regressor that reads factors off counterfactual images")
-            regressor = FactorRegressor(seed=config.seed).fit(world)
+            regressor = FactorRegressor(seed=config.seed, steps=config.regressor_steps).fit(world)
         _say(f"[{name}] evaluating against the world's ground truth")
         metrics = evaluate(learner, world, n=config.n_eval, seed=config.seed + 7, counterfactuals="traversal",
                            n_counterfactual=config.n_counterfactual, regressor=regressor)

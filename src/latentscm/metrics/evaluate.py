@@ -48,11 +48,14 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     clock = time.perf_counter()
     batch = world.sample(n, seed=seed)
     discrete = [spec.discrete for spec in world.factor_specs]
+    # discrete factors enter the metrics as grid indices (class labels), continuous ones as values
+    factors = np.stack([spec.index_of(batch.factors[:, j]).astype(np.float64) if spec.discrete
+                        else batch.factors[:, j] for j, spec in enumerate(world.factor_specs)], axis=1)
     codes = np.asarray(learner.encode(batch.images), dtype=np.float64)
     results["time.encode"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    results.update(compute_metrics(codes, batch.factors, metrics=suite, seed=seed, discrete=discrete))
+    results.update(compute_metrics(codes, factors, metrics=suite, seed=seed, discrete=discrete))
     results["time.suite"] = time.perf_counter() - clock
 
     if activity and getattr(learner, "posterior", None) == "gaussian" and hasattr(learner, "kl_per_unit"):
@@ -64,10 +67,10 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
         results["activity.n_active"] = float(active.sum())
         results["activity.n_units"] = float(active.size)
         sampled = np.asarray(learner.encode(batch.images, sample=True, seed=seed), dtype=np.float64)
-        results.update({f"sampled.{k}": v for k, v in compute_metrics(sampled, batch.factors, metrics=suite,
+        results.update({f"sampled.{k}": v for k, v in compute_metrics(sampled, factors, metrics=suite,
                                                                       seed=seed, discrete=discrete).items()})
-        if 0 < active.sum() < active.size:
-            results.update({f"active.{k}": v for k, v in compute_metrics(codes[:, active], batch.factors,
+        if 2 <= active.sum() < active.size:  # metrics comparing code dimensions need two of them
+            results.update({f"active.{k}": v for k, v in compute_metrics(codes[:, active], factors,
                                                                          metrics=suite, seed=seed,
                                                                          discrete=discrete).items()})
         results["time.activity"] = time.perf_counter() - clock
