@@ -39,7 +39,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
