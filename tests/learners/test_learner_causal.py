@@ -128,3 +128,15 @@ def test_causal_learners_pass_check_learner(name, params, world):
 
     report = check_learner(get(name), params=params, world=world)
     assert report["bad_hyperparameters_rejected"] >= 5
+
+
+def test_presets_give_valid_causal_diffae_settings():
+    from latentscm.learners import get
+    from latentscm.training import get_preset
+
+    for preset in ("cpu-small", "paper"):
+        params = get_preset(preset).params_for("causal_diffae")
+        learner = get("causal_diffae")(**params)
+        assert learner.unet_channels == params["unet_channels"]
+    assert get_preset("paper").params_for("causal_diffae")["ddim_steps"] == 100
+    assert get_preset("cpu-small").params_for("beta_vae") == {}

@@ -203,6 +203,7 @@ def register(app: typer.Typer) -> None:
                                       "seed": seed, "device": device}
             if lr is not None or chosen.lr is not None:
                 params["lr"] = lr if lr is not None else chosen.lr
+            params.update(chosen.params_for(learner))
             params.update(parse_assignments(assignments))
             model = learners.make(learner, **params)
             data = make_world(world, size if size is not None else chosen.size)

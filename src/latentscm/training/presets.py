@@ -6,7 +6,9 @@ options always win. ``lr=None`` keeps the learner's own default (e.g. QLAE's 1e-
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from latentscm.graph import UnknownNodeError
 
@@ -26,6 +28,12 @@ class Preset:
     checkpoint_every: int
     log_every: int
     description: str
+    #: per-learner hyperparameters of this preset (e.g. the UNet size of ``causal_diffae``)
+    learner_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def params_for(self, learner: str) -> dict[str, Any]:
+        """The preset's extra hyperparameters for the learner registered as ``learner``."""
+        return dict(self.learner_params.get(learner, {}))
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -35,12 +43,17 @@ PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
         Preset("cpu-small", size=32, steps=3000, batch_size=64, lr=5e-4, n_samples=10_000, checkpoint_every=500,
-               log_every=50, description="32x32 images, 3k steps: minutes on a 2-core CPU."),
+               log_every=50, description="32x32 images, 3k steps: minutes on a 2-core CPU.",
+               learner_params={"causal_diffae": {"unet_channels": 32, "unet_multipliers": (1, 2, 2),
+                                                 "ddim_steps": 20, "lr": 1e-3}}),
         Preset("cpu-64", size=64, steps=3000, batch_size=64, lr=5e-4, n_samples=10_000, checkpoint_every=500,
                log_every=50, description="64x64 images (the reference size), 3k steps on a CPU (~10 min)."),
         Preset("paper", size=64, steps=300_000, batch_size=64, lr=None, n_samples=100_000, checkpoint_every=10_000,
                log_every=500, description="the papers' settings: 64x64, batch 64, 300k steps, each learner's "
-                                          "paper learning rate (Adam 1e-4; QLAE AdamW 1e-3); use --device cuda."),
+                                          "paper learning rate (Adam 1e-4; QLAE AdamW 1e-3); use --device cuda.",
+               learner_params={"causal_diffae": {"unet_channels": 128, "unet_multipliers": (1, 2, 2, 2),
+                                                 "unet_res_blocks": 2, "ddim_steps": 100, "cond_dropout": 0.5,
+                                                 "lr": 1e-4, "kl_warmup": 10_000}}),
     )
 }
 
