@@ -118,3 +118,13 @@ def test_dci_deterministic_and_rejects_bad_input(factors, perfect):
         dci(perfect, factors, estimator="lasso")
     with pytest.raises(ValueError, match="2-D"):
         dci(perfect[:, 0], factors)
+
+
+def test_dci_accepts_discrete_factors_on_a_float_grid():
+    # a discrete factor whose grid values are not integers (e.g. angles iπ/200) is still a class label
+    rng = np.random.default_rng(0)
+    grid = np.arange(-40, 44) * np.pi / 200
+    factors = np.stack([rng.choice(grid, 600), rng.uniform(size=600)], axis=1)
+    codes = np.column_stack([factors[:, 0], factors[:, 1], rng.normal(size=600)])
+    result = dci(codes, factors, discrete=[True, False], seed=0)
+    assert result["dci.disentanglement"] > 0.5

@@ -58,6 +58,7 @@ from latentscm.metrics._common import (
     check_test_fraction,
     discrete_mask,
     drop_constant_factors,
+    encode_labels,
     entropy_rows,
     split_indices,
 )
@@ -152,7 +153,9 @@ def importance_matrix(codes: np.ndarray, factors: np.ndarray, *, estimator: str 
     order, signs = canonical_columns(codes)
     inputs = codes[:, order] * signs
     for k in range(n_factors):
-        target = factors[:, k]
+        # discrete factors become class labels 0..L-1 (float grid values such as angles in
+        # radians would otherwise be refused by a classifier as "continuous")
+        target = encode_labels(factors[:, k])[0] if mask[k] else factors[:, k]
         model = _make_predictor(estimator, bool(mask[k]), int(model_seeds[k]))
         model.fit(inputs[train], target[train])
         importance[order, k] = model.feature_importances_
