@@ -55,7 +55,7 @@ class CausalLearner(Learner):
     """Mixin-style base for learners with a latent SCM over named concept latents.
 
     Subclasses build ``encoder``, ``scm`` (LatentSCM) and their decoder modules and call
-    :meth:`_causal_terms` inside ``loss``.
+    :meth:`_causal_forward` inside ``loss``.
     """
 
     uses_factors: ClassVar[bool] = True
@@ -121,37 +121,47 @@ class CausalLearner(Learner):
                          mechanism=self.mechanism, hidden=self.mechanism_hidden)
 
     # ------------------------------------------------------------------ losses
-    def _causal_latents(self, u: torch.Tensor) -> torch.Tensor:
-        """z (N, D): the SCM applied to the concept part of u (N, D); style dims pass through."""
-        k = len(self.factor_names_)
-        concept = self._net("scm")(u[:, :k])
-        return torch.cat([concept, u[:, k:]], dim=1)
+    def _fits_mechanisms_on_labels(self) -> bool:
+        return self.mechanism_weight > 0 and self.supervised_fraction > 0 and not self._learn_graph
 
-    def _causal_terms(self, z: torch.Tensor, factors: torch.Tensor | None, step: int) -> tuple[torch.Tensor, dict]:
-        """Label prior + mechanism fit + acyclicity for causal latents z (N, D) and labels (N, K)."""
+    def _causal_forward(self, u: torch.Tensor, factors: torch.Tensor | None, step: int
+                        ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+        """Causal latents z (N, D) from exogenous u (N, D), plus the latent-SCM loss terms.
+
+        z: the SCM applied to the concept part of u; style dims pass through. When labels fit the
+        mechanisms, the image path uses them with detached parameters: the reconstruction
+        gradient (hundreds of nats) would otherwise bend each mechanism away from the regression
+        of the factor on its parents (measured on the pendulum: label residual 0.30 instead of
+        0.04 in squared standardised units).
+
+        Terms: label prior E||z - ỹ||² / (2 prior_std²) on labelled rows, mechanism fit
+        Σ_i (ỹ_i - f_i(ỹ_pa(i)))² on labelled rows, NOTEARS h(A) while a graph is learned.
+        """
         k = len(self.factor_names_)
-        scm = self.scm_
+        labelled = None
+        if factors is not None:
+            mask = ~torch.isnan(factors).any(dim=1)
+            labelled = mask if bool(mask.any()) else None
+        learning = self._learn_graph and self.scm_.learn_graph
+        z_concept, residual, h = self._net("scm")(
+            u[:, :k], detach_mechanisms=self._fits_mechanisms_on_labels(),
+            labels=None if labelled is None else factors[labelled], with_acyclicity=learning, terms=True)
+        z = torch.cat([z_concept, u[:, k:]], dim=1)
         total = z.new_zeros(())
         logs: dict[str, Any] = {}
-        if factors is not None:
-            labelled = ~torch.isnan(factors).any(dim=1)
-            if labelled.any():
-                y = factors[labelled]
-                # E_q[(z - y)^2] / (2 prior_std^2): the label-conditioned prior's data term
-                prior = ((z[labelled, :k] - y) ** 2).sum(1).mean() / (2 * self.prior_std**2)
-                # each mechanism as a regression of a factor on its parents' labels
-                residual = scm.abduct(y)
-                has_parents = (scm.mask.sum(1) > 0).to(y.dtype)
-                mechanism = ((residual**2) * has_parents).sum(1).mean()
-                total = total + self.label_weight * prior + self.mechanism_weight * mechanism
-                logs.update({"label_prior": prior.detach(), "mechanism_fit": mechanism.detach()})
-        if self._learn_graph and scm.learn_graph:
-            h = scm.acyclicity()
+        if labelled is not None:
+            y = factors[labelled]
+            prior = ((z_concept[labelled] - y) ** 2).sum(1).mean() / (2 * self.prior_std**2)
+            has_parents = (self.scm_.mask.sum(1) > 0).to(y.dtype)
+            mechanism = ((residual**2) * has_parents).sum(1).mean()
+            total = total + self.label_weight * prior + self.mechanism_weight * mechanism
+            logs.update({"label_prior": prior.detach(), "mechanism_fit": mechanism.detach()})
+        if learning:
             # augmented-Lagrangian style: the quadratic weight grows with training progress
             rho = self.acyclicity_weight * (1.0 + 10.0 * step / max(self.steps, 1))
-            total = total + rho * (h + 0.5 * h * h) + 1e-3 * scm.weighted_adjacency().abs().sum()
+            total = total + rho * (h + 0.5 * h * h) + 1e-3 * self.scm_.weighted_adjacency().abs().sum()
             logs["acyclicity"] = h.detach()
-        return total, logs
+        return z, total, logs
 
     # ------------------------------------------------------------------ after training / persistence
     def _after_fit(self, images: torch.Tensor) -> None:

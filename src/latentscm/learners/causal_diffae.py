@@ -132,7 +132,7 @@ class CausalDiffAE(CausalLearner):
         generator = self._generator
         mean, logvar = self._posterior(images, self._net("encoder"))
         u = self._reparameterise(mean, logvar, generator)
-        z = self._causal_latents(u)
+        z, causal, logs = self._causal_forward(u, factors, step)
         x0 = images * 2.0 - 1.0
         t = torch.randint(0, self.timesteps, (images.shape[0],), generator=generator, device=images.device)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
@@ -142,7 +142,6 @@ class CausalDiffAE(CausalLearner):
         eps = self._net("unet")(x_t, t, z * keep)
         mse = ((eps - noise) ** 2).mean()
         kl = gaussian_kl(mean, logvar).sum(1).mean()
-        causal, logs = self._causal_terms(z, factors, step)
         ramp = min(1.0, (step + 1) / self.kl_warmup) if self.kl_warmup else 1.0
         loss = mse + ramp * (self.beta * kl + causal)
         return StepOutput({"model": loss}, {"loss": loss, "mse": mse, "kl": kl, **logs})

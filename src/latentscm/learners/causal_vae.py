@@ -90,10 +90,9 @@ class CausalVAE(CausalLearner):
     def loss(self, images: torch.Tensor, step: int, factors: torch.Tensor | None = None) -> StepOutput:
         mean, logvar = self._posterior(images, self._net("encoder"))
         u = self._reparameterise(mean, logvar, self._generator)
-        z = self._causal_latents(u)
+        z, causal, logs = self._causal_forward(u, factors, step)
         recon = self._reconstruction(self._net("decoder")(z), images)
         kl = gaussian_kl(mean, logvar).sum(1).mean()
-        causal, logs = self._causal_terms(z, factors, step)
         loss = recon + self.beta * kl + causal
         return StepOutput({"model": loss}, {"loss": loss, "recon": recon, "kl": kl, **logs})
 

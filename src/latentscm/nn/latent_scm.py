@@ -153,11 +153,18 @@ class LatentSCM(nn.Module):
         return graph
 
     # ------------------------------------------------------------------ mechanisms
-    def mechanisms(self, z: torch.Tensor) -> torch.Tensor:
-        """f(z): (N, d) -> (N, d), node i reading only its (masked) parents; 0 for roots."""
-        weight = self.weight_in * self.mask[:, :, None]
-        hidden = torch.einsum("nj,ijh->nih", z, weight) + self.bias_in
-        out = torch.einsum("nih,ih->ni", torch.nn.functional.silu(hidden), self.weight_out) + self.bias_out
+    def mechanisms(self, z: torch.Tensor, *, detach: bool = False) -> torch.Tensor:
+        """f(z): (N, d) -> (N, d), node i reading only its (masked) parents; 0 for roots.
+
+        ``detach=True`` evaluates with the mechanism parameters cut from the graph, so gradients
+        reach z but not f (used when f is fitted on labels alone)."""
+        weight_in, bias_in, weight_out, bias_out = self.weight_in, self.bias_in, self.weight_out, self.bias_out
+        if detach:
+            weight_in, bias_in, weight_out, bias_out = (p.detach() for p in (weight_in, bias_in, weight_out,
+                                                                              bias_out))
+        weight = weight_in * self.mask[:, :, None]
+        hidden = torch.einsum("nj,ijh->nih", z, weight) + bias_in
+        out = torch.einsum("nih,ih->ni", torch.nn.functional.silu(hidden), weight_out) + bias_out
         has_parents = (self.mask.sum(dim=1) > 0).to(out.dtype)
         return out * has_parents
 
@@ -180,13 +187,24 @@ class LatentSCM(nn.Module):
             x = x - value / slope
         return x
 
-    def forward(self, u: torch.Tensor) -> torch.Tensor:
-        """Causal latents z (N, d) from exogenous latents u (N, d)."""
+    def forward(self, u: torch.Tensor, *, detach_mechanisms: bool = False, labels: torch.Tensor | None = None,
+                with_acyclicity: bool = False, terms: bool = False):
+        """Causal latents z (N, d) from exogenous latents u (N, d) (``detach_mechanisms``: see
+        :meth:`mechanisms`).
+
+        For training (``terms=True``), returns ``(z, residual | None, h | None)``: the abducted noise
+        of ``labels`` (M, d) — the residuals of the mechanisms on labels — and, with
+        ``with_acyclicity``, the NOTEARS penalty. Everything goes through this one call so DistributedDataParallel sees every
+        parameter that receives a gradient.
+        """
         self._check(u, "u")
         z = self._outer(u) if self.mechanism == "post_nonlinear" else u
         for _ in range(self._iterations):
-            z = self._outer(self.mechanisms(z) + u)
-        return z
+            z = self._outer(self.mechanisms(z, detach=detach_mechanisms) + u)
+        if not terms:
+            return z
+        residual = None if labels is None else self.abduct(labels)
+        return z, residual, self.acyclicity() if with_acyclicity else None
 
     def abduct(self, z: torch.Tensor) -> torch.Tensor:
         """Exogenous latents u (N, d) with ``forward(u) == z`` for a DAG."""
