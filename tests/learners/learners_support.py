@@ -37,4 +37,5 @@ def make_tiny_learner(name: str = "beta_vae", steps: int = 12):
     from latentscm.testing.learner_checks import tiny_params
 
     cls = learners.get(name)
-    return cls(**tiny_params(cls, steps=steps, batch_size=8))
+    extra = {"graph": "row -> col, width"} if getattr(cls, "uses_factors", False) else {}
+    return cls(**tiny_params(cls, steps=steps, batch_size=8, **extra))

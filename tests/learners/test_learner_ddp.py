@@ -37,3 +37,18 @@ def test_two_gloo_ranks_finish_with_identical_weights_and_resume_exactly(tmp_pat
         assert [s for s, _ in list_checkpoints(tmp_path / run / "checkpoints")] == [3, 6]
         assert (tmp_path / run / "model.pt").exists()
     assert {p.name for p in tmp_path.glob("*.pt")} == {f"{n}.pt" for n in weights}
+
+
+@pytest.mark.slow
+def test_causal_vae_under_ddp_keeps_ranks_identical(tmp_path, subprocess_env):
+    # the latent-SCM terms (label regression of the mechanisms) go through the DDP-wrapped forward,
+    # so every gradient is all-reduced and both ranks end with the same weights
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+               str(HERE / "learners_child.py"), "--learner", "causal_vae", "--out", str(tmp_path / "c"),
+               "--phases", "4", "--dump", str(tmp_path), "--tag", "c"]
+    result = subprocess.run(command, env=subprocess_env, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rank0, rank1 = (torch.load(tmp_path / f"c_rank{r}.pt") for r in (0, 1))
+    assert any(key.startswith("scm.") for key in rank0)
+    for key in rank0:
+        assert torch.equal(rank0[key], rank1[key]), key
