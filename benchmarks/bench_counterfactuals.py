@@ -41,8 +41,10 @@ WORLDS = {
 COMMON = {"channels": (32, 32, 64), "hidden_dim": 128, "batch_size": 64, "lr": 1e-3, "seed": 0}
 MODELS = {
     "beta_vae": ("beta_vae", {"beta": 4.0, "latent_dim": 6}),
-    "causal_vae": ("causal_vae", {"graph": "world"}),
-    "causal_vae_no_prior": ("causal_vae", {"graph": "world", "label_weight": 0.0, "mechanism_weight": 0.0}),
+    # these worlds render images from their factors alone: no free style latents (extra_dims=0)
+    "causal_vae": ("causal_vae", {"graph": "world", "extra_dims": 0}),
+    "causal_vae_no_prior": ("causal_vae", {"graph": "world", "extra_dims": 0, "label_weight": 0.0,
+                                           "mechanism_weight": 0.0}),
 }
 SHOWN = ("cf.true_error", "cf.identity_error", "cf.effectiveness", "cf.effect", "cf.cause_leak", "cf.reversibility",
          "cf.composition.m1", "cf.composition.m10")
@@ -83,7 +85,7 @@ def print_world(name: str, result: dict) -> None:
 def run_diffae(steps: int, n_samples: int, n_eval: int, seed: int) -> dict:
     world = make_world("pendulum", **WORLDS["pendulum"])
     clock = time.perf_counter()
-    learner = make_learner("causal_diffae", graph="world", steps=steps, batch_size=64, lr=1e-3, seed=seed,
+    learner = make_learner("causal_diffae", graph="world", extra_dims=0, steps=steps, batch_size=64, lr=1e-3, seed=seed,
                            channels=(32, 32, 64), hidden_dim=128, unet_channels=32, unet_multipliers=(1, 2, 2))
     learner.fit(world, n_samples=n_samples, progress=False)
     train_s = time.perf_counter() - clock

@@ -39,7 +39,9 @@ class QuickstartConfig:
     steps: dict[str, int] = field(default_factory=lambda: {"beta_vae": 1500, "causal_vae": 1500})
     learner_params: dict[str, dict[str, Any]] = field(default_factory=lambda: {
         "beta_vae": {"beta": 4.0, "latent_dim": 6, "lr": 1e-3},
-        "causal_vae": {"graph": "world", "extra_dims": 2, "lr": 1e-3},
+        # the pendulum image is a function of its four factors: no free style latents, which would
+        # otherwise carry factor information past the intervention (measured: 3x worse counterfactuals)
+        "causal_vae": {"graph": "world", "extra_dims": 0, "lr": 1e-3},
     })
     common_params: dict[str, Any] = field(default_factory=lambda: {
         "channels": (32, 32, 64), "hidden_dim": 128, "batch_size": 64})
