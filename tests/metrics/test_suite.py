@@ -43,3 +43,18 @@ def test_registry_is_complete():
     assert set(metrics.__all__) <= set(dir(metrics))
     codes = np.random.default_rng(0).standard_normal((50, 2))
     assert compute_metrics(codes, codes, metrics=["mcc"]) == {"mcc": 1.0}
+
+
+def test_constant_codes_give_defined_scores_and_a_warning():
+    import warnings
+
+    from latentscm.metrics import compute_metrics
+
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, 5, size=(300, 3)).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = compute_metrics(np.zeros((300, 4)), factors)
+    assert all(np.isfinite(v) for v in scores.values())
+    assert scores["mig"] == 0.0 and scores["dci.disentanglement"] == 0.0
+    assert any("constant" in str(w.message) for w in caught)

@@ -13,7 +13,10 @@ one encoder pass.
 
 from latentscm.metrics.activity import active_units, mean_vs_sampled, sample_codes, unit_kl
 from latentscm.metrics.betavae import betavae_score
+from latentscm.metrics.counterfactual import counterfactual_metrics, image_distance
 from latentscm.metrics.dci import dci, dci_from_importance, importance_matrix
+from latentscm.metrics.evaluate import evaluate
+from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.metrics.factorvae import factorvae_score
 from latentscm.metrics.graphs import (
     arrowhead_scores,
@@ -49,6 +52,10 @@ __all__ = [
     "compare_graphs",
     "compute_metric",
     "compute_metrics",
+    "counterfactual_metrics",
+    "evaluate",
+    "FactorRegressor",
+    "image_distance",
     "correlation_matrix",
     "dag_to_cpdag",
     "dci",

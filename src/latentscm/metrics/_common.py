@@ -7,6 +7,7 @@ labels, and splits rows into training and held-out parts — once, the same way 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,10 @@ def check_codes_factors(codes: Any, factors: Any, owner: str, *,
     if factors.shape[1] == 0:
         raise ValueError(f"The 'factors' argument of {owner} needs at least one column. Got shape "
                          f"{factors.shape}.")
+    if not varying_columns(codes).any():
+        warnings.warn(f"{owner}: every code dimension is constant (a collapsed representation); the "
+                      "score is defined (no information: 0 or chance level) but says nothing more.",
+                      RuntimeWarning, stacklevel=3)
     return codes, factors
 
 

@@ -194,8 +194,8 @@ class LatentSCM(nn.Module):
 
         For training (``terms=True``), returns ``(z, residual | None, h | None)``: the abducted noise
         of ``labels`` (M, d) — the residuals of the mechanisms on labels — and, with
-        ``with_acyclicity``, the NOTEARS penalty. Everything goes through this one call so DistributedDataParallel sees every
-        parameter that receives a gradient.
+        ``with_acyclicity``, the NOTEARS penalty. Everything goes through this one call so
+        DistributedDataParallel sees every parameter that receives a gradient.
         """
         self._check(u, "u")
         z = self._outer(u) if self.mechanism == "post_nonlinear" else u
