@@ -140,3 +140,20 @@ def test_presets_give_valid_causal_diffae_settings():
         assert learner.unet_channels == params["unet_channels"]
     assert get_preset("paper").params_for("causal_diffae")["ddim_steps"] == 100
     assert get_preset("cpu-small").params_for("beta_vae") == {}
+
+
+def test_counterfactual_command_writes_input_model_truth_rows(causal_vae, tmp_path):
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    _, run = causal_vae
+    out = tmp_path / "cf.png"
+    result = CliRunner().invoke(app, ["counterfactual", str(run), "--do", "light_position=1.2252211349000193",
+                                      "--out", str(out), "--n", "3", "--scale", "1"])
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as picture:  # three rows (input, model, truth) of three 16-px images, 2-px padding
+        assert picture.size == (3 * 18 + 2, 3 * 18 + 2)
+    bad = CliRunner().invoke(app, ["counterfactual", str(run), "--do", "lamp=1", "--out", str(out)])
+    assert bad.exit_code == 2 and "lamp" in bad.output
