@@ -201,6 +201,29 @@ class CausalLearner(Learner):
             out[name] = torch.tensor(np.array(value), device=self.device_)
         return out
 
+    def _intervention_matrix(self, interventions: Mapping[str, Any], n: int) -> tuple[list[str], torch.Tensor]:
+        """(names, standardised targets (n, len(names)) on the CPU) so they can be chunked with images."""
+        chosen = self._latent_interventions(interventions, n)
+        names = list(chosen)
+        if not names:
+            return names, torch.zeros((n, 0))
+        return names, torch.stack([chosen[name].cpu() for name in names], dim=1)
+
+    def _run_chunked(self, fn, *tensors: torch.Tensor, chunk: int = 128) -> np.ndarray:
+        """``fn`` over aligned chunks of ``tensors`` (eval mode, no grad), concatenated as float32 numpy."""
+        modules = list(self._modules().values())
+        modes = [m.training for m in modules]
+        for m in modules:
+            m.eval()
+        try:
+            with torch.no_grad():
+                parts = [fn(*(x[s:s + chunk].to(self.device_) for x in tensors)).cpu()
+                         for s in range(0, tensors[0].shape[0], chunk)]
+        finally:
+            for m, mode in zip(modules, modes):
+                m.train(mode)
+        return torch.cat(parts).numpy().astype(np.float32, copy=False)
+
     def _intervene_codes(self, u: torch.Tensor, interventions: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Counterfactual latents (N, D) from exogenous latents u (N, D) (abduction already done)."""
         k = len(self.factor_names_)

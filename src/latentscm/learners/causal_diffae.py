@@ -163,20 +163,6 @@ class CausalDiffAE(CausalLearner):
                          guidance_weight=w if w > 0 else None)
         return ((x0 + 1.0) / 2.0).clamp(0.0, 1.0)
 
-    def _run(self, fn, *tensors: torch.Tensor, chunk: int = 128) -> np.ndarray:
-        modules = list(self._modules().values())
-        modes = [m.training for m in modules]
-        for m in modules:
-            m.eval()
-        try:
-            with torch.no_grad():
-                parts = [fn(*(x[s:s + chunk].to(self.device_) for x in tensors)).cpu()
-                         for s in range(0, tensors[0].shape[0], chunk)]
-        finally:
-            for m, mode in zip(modules, modes):
-                m.train(mode)
-        return torch.cat(parts).numpy().astype(np.float32, copy=False)
-
     def _noise_like(self, n: int, seed: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(int(seed))
         return torch.randn((n, *self.image_shape_), generator=generator)
@@ -187,14 +173,14 @@ class CausalDiffAE(CausalLearner):
         codes = self._codes_tensor(z, "decode")
         steps = self.ddim_steps if num_steps is None else int(num_steps)
         x_T = self._noise_like(codes.shape[0], seed)
-        return self._run(lambda c, x: self._decode_from(x, c, guidance_weight, steps), codes, x_T)
+        return self._run_chunked(lambda c, x: self._decode_from(x, c, guidance_weight, steps), codes, x_T)
 
     def invert(self, x: Any, *, num_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(codes z (N, D), x_T (N, C, H, W)): the semantic code and the DDIM-inverted noise."""
         images = self._images_tensor(x, "invert")
         steps = self.ddim_steps if num_steps is None else int(num_steps)
-        codes = torch.from_numpy(self._run(lambda b: self._encode_tensor(b, False, None), images))
-        x_T = self._run(lambda b, c: ddim_invert(self._model_fn, b * 2 - 1, self._scheduler(), num_steps=steps,
+        codes = torch.from_numpy(self._run_chunked(lambda b: self._encode_tensor(b, False, None), images))
+        x_T = self._run_chunked(lambda b, c: ddim_invert(self._model_fn, b * 2 - 1, self._scheduler(), num_steps=steps,
                                                  cond=c), images, codes)
         return codes.numpy(), x_T
 
@@ -202,7 +188,7 @@ class CausalDiffAE(CausalLearner):
         """Encode (z and the inverted x_T), then decode with the same condition."""
         steps = self.ddim_steps if num_steps is None else int(num_steps)
         codes, x_T = self.invert(x, num_steps=steps)
-        return self._run(lambda c, xt: self._decode_from(xt, c, 0.0, steps), torch.from_numpy(codes),
+        return self._run_chunked(lambda c, xt: self._decode_from(xt, c, 0.0, steps), torch.from_numpy(codes),
                          torch.from_numpy(x_T))
 
     def sample(self, n: int, *, seed: int) -> np.ndarray:
@@ -224,10 +210,7 @@ class CausalDiffAE(CausalLearner):
         mechanisms, DDIM decoding from the same x_T with guidance ``guidance_weight``)."""
         images = self._images_tensor(x, "counterfactual")
         steps = self.ddim_steps if num_steps is None else int(num_steps)
-        chosen = self._latent_interventions(interventions, images.shape[0])
-        names = list(chosen)
-        values = torch.stack([chosen[name].cpu() for name in names], dim=1) if names else \
-            torch.zeros((images.shape[0], 0))
+        names, values = self._intervention_matrix(interventions, images.shape[0])
 
         def run(batch: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             mean, _ = self._posterior(batch)
@@ -237,4 +220,4 @@ class CausalDiffAE(CausalLearner):
             z_cf = self._intervene_codes(mean, {name: targets[:, i] for i, name in enumerate(names)})
             return self._decode_from(x_T, z_cf, guidance_weight, steps)
 
-        return self._run(run, images, values)
+        return self._run_chunked(run, images, values)

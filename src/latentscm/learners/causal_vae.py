@@ -110,26 +110,11 @@ class CausalVAE(CausalLearner):
         action (set the standardised latent), prediction (descendants through the learned
         mechanisms, then decode)."""
         images = self._images_tensor(x, "counterfactual")
-        chosen = self._latent_interventions(interventions, images.shape[0])
+        names, values = self._intervention_matrix(interventions, images.shape[0])
 
-        def run(start_and_batch):
-            start, batch = start_and_batch
+        def run(batch: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
             u, _ = self._posterior(batch)
-            part = {k: v[start:start + batch.shape[0]] for k, v in chosen.items()}
-            return self._likelihood.mean(self.decoder_(self._intervene_codes(u, part))).cpu()
+            z_cf = self._intervene_codes(u, {name: targets[:, i] for i, name in enumerate(names)})
+            return self._likelihood.mean(self.decoder_(z_cf))
 
-        starts = list(range(0, images.shape[0], 256))
-        parts = self._batched_indexed(images, run, starts)
-        return torch.cat(parts).numpy().astype(np.float32, copy=False)
-
-    def _batched_indexed(self, images: torch.Tensor, fn, starts: list[int]) -> list[Any]:
-        modules = list(self._modules().values())
-        modes = [m.training for m in modules]
-        for m in modules:
-            m.eval()
-        try:
-            with torch.no_grad():
-                return [fn((s, images[s:s + 256].to(self.device_))) for s in starts]
-        finally:
-            for m, mode in zip(modules, modes):
-                m.train(mode)
+        return self._run_chunked(run, images, values)
