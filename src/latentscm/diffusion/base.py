@@ -12,10 +12,14 @@ from typing import Any
 
 import torch
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 from latentscm.diffusion.schedules import NoiseSchedule
 
-__all__ = ["CLEAN", "Scheduler", "check_generator", "gaussian_like"]
+__all__ = ["CLEAN", "PREDICTION_TYPES", "Scheduler", "check_generator", "gaussian_like"]
+
+#: What a model's output means: the noise ``eps`` (Ho et al. 2020) or the velocity
+#: ``v = sqrt(abar) eps - sqrt(1 - abar) x_0`` (Salimans & Ho 2022, sec. 4).
+PREDICTION_TYPES = ("epsilon", "v_prediction")
 
 #: The pseudo-timestep of clean data (``alpha_bar = 1``), one level below ``t = 0``. The last
 #: sampling step maps to it and the first inversion step starts from it.
@@ -29,6 +33,10 @@ class Scheduler:
         schedule: the noise schedule the epsilon model was trained with.
         clip_sample: when given, the x_0 estimate is clamped to ``[-clip_sample, clip_sample]``
             before it is used (useful for images scaled to [-1, 1]); ``None`` leaves it alone.
+        prediction_type: ``"epsilon"`` (the model predicts the noise) or ``"v_prediction"`` (the
+            velocity ``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0`` of Salimans & Ho 2022, from
+            which ``x_0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v`` and
+            ``eps = sqrt(1 - abar_t) x_t + sqrt(abar_t) v``).
 
     Attributes:
         timesteps: LongTensor (num_inference_steps,), strictly decreasing, from ``T - 1`` down
@@ -36,8 +44,10 @@ class Scheduler:
         num_inference_steps: the length of ``timesteps``.
     """
 
-    def __init__(self, schedule: NoiseSchedule, *, clip_sample: float | None = None):
+    def __init__(self, schedule: NoiseSchedule, *, clip_sample: float | None = None,
+                 prediction_type: str = "epsilon"):
         owner = type(self).__name__
+        self.prediction_type = check_choice(prediction_type, "prediction_type", owner, PREDICTION_TYPES)
         if not isinstance(schedule, NoiseSchedule):
             raise TypeError(f"The 'schedule' parameter of {owner} must be a NoiseSchedule. "
                             f"Got {type(schedule).__name__}.")
@@ -51,7 +61,8 @@ class Scheduler:
     @property
     def config(self) -> dict[str, Any]:
         """Constructor arguments (the schedule as its own config); see :meth:`from_config`."""
-        return {"schedule": self.schedule.config, "clip_sample": self.clip_sample}
+        return {"schedule": self.schedule.config, "clip_sample": self.clip_sample,
+                "prediction_type": self.prediction_type}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Scheduler:
@@ -65,26 +76,30 @@ class Scheduler:
 
     # -- timesteps -----------------------------------------------------------------------------
 
-    def set_timesteps(self, num_inference_steps: int) -> None:
-        """Choose ``num_inference_steps`` evenly spaced timesteps out of the T training ones.
+    def set_timesteps(self, num_inference_steps: int, *, max_timestep: int | None = None) -> None:
+        """Choose ``num_inference_steps`` evenly spaced timesteps out of ``0 .. max_timestep``.
 
-        The timesteps are ``floor(linspace(0, T - 1, n) + 0.5)`` in decreasing order, so both ends
-        are always included: sampling starts at the noisiest trained level ``T - 1`` and the
-        inversion of :mod:`latentscm.diffusion.ddim` ends there (the diffusion-autoencoder x_T).
-        With ``n = T`` this is every timestep.
+        The timesteps are ``floor(linspace(0, m, n) + 0.5)`` in decreasing order, with
+        ``m = max_timestep`` (default ``T - 1``), so both ends are always included: sampling starts
+        at level m and the inversion of :mod:`latentscm.diffusion.ddim` ends there (the
+        diffusion-autoencoder x_T when m = T - 1; a *partial* inversion to x_m otherwise, as in
+        SDEdit, Meng et al. 2022). With ``n = T`` and the default m this is every timestep.
 
         Raises:
-            ValueError: unless ``1 <= num_inference_steps <= T``.
+            ValueError: unless ``0 <= max_timestep <= T - 1`` and ``1 <= num_inference_steps <= m + 1``.
         """
         T = self.schedule.num_train_timesteps
-        n = int(check_number(num_inference_steps, "num_inference_steps", f"{type(self).__name__}.set_timesteps",
-                             low=1, high=T, integer=True))
+        owner = f"{type(self).__name__}.set_timesteps"
+        top = T - 1 if max_timestep is None else int(
+            check_number(max_timestep, "max_timestep", owner, low=0, high=T - 1, integer=True))
+        n = int(check_number(num_inference_steps, "num_inference_steps", owner, low=1, high=top + 1, integer=True))
         # floor(x + 0.5) rather than round(): banker's rounding could merge neighbours when the
         # spacing is exactly 1.
-        ascending = [T - 1] if n == 1 else [math.floor(i * (T - 1) / (n - 1) + 0.5) for i in range(n)]
+        ascending = [top] if n == 1 else [math.floor(i * top / (n - 1) + 0.5) for i in range(n)]
         descending = ascending[::-1]
         self.timesteps = torch.tensor(descending, dtype=torch.long)
         self.num_inference_steps = n
+        self.max_timestep = top
         self._previous = dict(zip(descending, [*descending[1:], CLEAN]))
 
     def previous_timestep(self, t: int | torch.Tensor) -> int:
@@ -108,11 +123,11 @@ class Scheduler:
 
     def predict_original(self, model_output: torch.Tensor, t: int | torch.Tensor,
                          sample: torch.Tensor) -> torch.Tensor:
-        """x_0 estimate ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` (Ho et al. 2020, eq. 15),
-        clipped when ``clip_sample`` is set.
+        """x_0 estimate ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` (Ho et al. 2020, eq. 15), or
+        ``sqrt(abar_t) x_t - sqrt(1 - abar_t) v`` for v-prediction, clipped when ``clip_sample`` is set.
 
         Args:
-            model_output: the epsilon prediction (N, ...).
+            model_output: the model's prediction (eps or v, see ``prediction_type``) (N, ...).
             t: the timestep of ``sample``, one of :attr:`timesteps`.
             sample: x_t (N, ...).
 
@@ -122,12 +137,23 @@ class Scheduler:
         step = self._check_step(model_output, t, sample, f"{type(self).__name__}.predict_original")
         return self._x0(model_output, step, sample)
 
-    def _x0(self, eps: torch.Tensor, t: int, sample: torch.Tensor) -> torch.Tensor:
+    def _x0(self, model_output: torch.Tensor, t: int, sample: torch.Tensor) -> torch.Tensor:
+        return self._split(model_output, t, sample)[1]
+
+    def _split(self, model_output: torch.Tensor, t: int, sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(eps, x_0) estimates from the model output at level ``t``; with ``clip_sample`` x_0 is
+        clamped and eps recomputed so that ``x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps`` still holds."""
         abar = self.alpha_bar(t)
-        x0 = (sample - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
+        if self.prediction_type == "epsilon":
+            eps = model_output
+            x0 = (sample - math.sqrt(1 - abar) * eps) / math.sqrt(abar)
+        else:
+            x0 = math.sqrt(abar) * sample - math.sqrt(1 - abar) * model_output
+            eps = math.sqrt(1 - abar) * sample + math.sqrt(abar) * model_output
         if self.clip_sample is not None:
             x0 = x0.clamp(-self.clip_sample, self.clip_sample)
-        return x0
+            eps = (sample - math.sqrt(abar) * x0) / math.sqrt(1 - abar)
+        return eps, x0
 
     # -- checks --------------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ class DDIMScheduler(Scheduler):
             :meth:`invert_step` is always deterministic (eta = 0), whatever this value.
         clip_sample: clamp the x_0 estimate to ``[-clip_sample, clip_sample]`` in :meth:`step`
             (``None``: no clamp). Inversion never clamps, so that it stays the exact inverse.
+        prediction_type: ``"epsilon"`` or ``"v_prediction"`` (Salimans & Ho 2022); both are
+            converted to (eps, x_0) at the step's level before the update.
 
     Example:
         >>> scheduler = DDIMScheduler(NoiseSchedule("linear", 1000))
@@ -52,9 +54,10 @@ class DDIMScheduler(Scheduler):
         >>> # for t in scheduler.timesteps: x = scheduler.step(model(x, t), t, x)
     """
 
-    def __init__(self, schedule: NoiseSchedule, eta: float = 0.0, *, clip_sample: float | None = None):
+    def __init__(self, schedule: NoiseSchedule, eta: float = 0.0, *, clip_sample: float | None = None,
+                 prediction_type: str = "epsilon"):
         self.eta = float(check_number(eta, "eta", "DDIMScheduler", low=0.0, high=1.0))
-        super().__init__(schedule, clip_sample=clip_sample)
+        super().__init__(schedule, clip_sample=clip_sample, prediction_type=prediction_type)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -65,7 +68,7 @@ class DDIMScheduler(Scheduler):
         """One sampling step x_t -> x_{t'} with t' = :meth:`previous_timestep` (t) (eq. 12).
 
         Args:
-            model_output: the epsilon prediction eps(x_t, t), shape (N, ...).
+            model_output: the model's prediction at (x_t, t) (eps, or v for v-prediction), shape (N, ...).
             t: the current timestep, one of :attr:`timesteps`.
             sample: x_t, shape (N, ...).
             generator: seeds the fresh noise; required only when ``eta > 0`` and the step is
@@ -78,11 +81,7 @@ class DDIMScheduler(Scheduler):
         t = self._check_step(model_output, t, sample, "DDIMScheduler.step")
         prev = self._previous[t]
         abar_t, abar_prev = self.alpha_bar(t), self.alpha_bar(prev)
-        x0 = self._x0(model_output, t, sample)
-        eps = model_output
-        if self.clip_sample is not None:
-            # Keep x_t = sqrt(abar) x0 + sqrt(1 - abar) eps consistent with the clamped x0.
-            eps = (sample - math.sqrt(abar_t) * x0) / math.sqrt(1 - abar_t)
+        eps, x0 = self._split(model_output, t, sample)
         sigma = self.eta * math.sqrt((1 - abar_prev) / (1 - abar_t)) * math.sqrt(1 - abar_t / abar_prev)
         direction = math.sqrt(max(1 - abar_prev - sigma**2, 0.0)) * eps
         prev_sample = math.sqrt(abar_prev) * x0 + direction
@@ -105,7 +104,7 @@ class DDIMScheduler(Scheduler):
         (Preechakul et al. 2022); the first step needs no model call outside the schedule.
 
         Args:
-            model_output: the epsilon prediction at the current point, shape (N, ...).
+            model_output: the model's prediction (eps or v) at the current point, shape (N, ...).
             t: the timestep to reach, one of :attr:`timesteps`.
             sample: x_{t'}, shape (N, ...).
 
@@ -114,5 +113,13 @@ class DDIMScheduler(Scheduler):
         """
         t = self._check_step(model_output, t, sample, "DDIMScheduler.invert_step")
         abar_t, abar_prev = self.alpha_bar(t), self.alpha_bar(self._previous[t])
-        x0 = (sample - math.sqrt(1 - abar_prev) * model_output) / math.sqrt(abar_prev)
-        return math.sqrt(abar_t) * x0 + math.sqrt(1 - abar_t) * model_output
+        if self.prediction_type == "epsilon":
+            x0 = (sample - math.sqrt(1 - abar_prev) * model_output) / math.sqrt(abar_prev)
+            return math.sqrt(abar_t) * x0 + math.sqrt(1 - abar_t) * model_output
+        # v-prediction: the sampling step is x_t' = a x_t + b v with
+        #   a = sqrt(abar_t' abar_t) + sqrt((1 - abar_t')(1 - abar_t)),
+        #   b = sqrt((1 - abar_t') abar_t) - sqrt(abar_t' (1 - abar_t)),
+        # so for a given v it is solved for x_t exactly.
+        a = math.sqrt(abar_prev * abar_t) + math.sqrt((1 - abar_prev) * (1 - abar_t))
+        b = math.sqrt((1 - abar_prev) * abar_t) - math.sqrt(abar_prev * (1 - abar_t))
+        return (sample - b * model_output) / a

@@ -39,6 +39,7 @@ class DDPMScheduler(Scheduler):
             reverse-process entropy and gave similar samples). The last step (to clean data)
             never adds noise (Ho et al. 2020, Algorithm 2).
         clip_sample: clamp the x_0 estimate to ``[-clip_sample, clip_sample]`` (``None``: no clamp).
+        prediction_type: ``"epsilon"`` or ``"v_prediction"`` (see :class:`~latentscm.diffusion.base.Scheduler`).
 
     Example:
         >>> scheduler = DDPMScheduler(NoiseSchedule("linear", 1000))
@@ -47,9 +48,9 @@ class DDPMScheduler(Scheduler):
     """
 
     def __init__(self, schedule: NoiseSchedule, *, variance_type: str = "posterior",
-                 clip_sample: float | None = None):
+                 clip_sample: float | None = None, prediction_type: str = "epsilon"):
         self.variance_type = check_choice(variance_type, "variance_type", "DDPMScheduler", VARIANCE_TYPES)
-        super().__init__(schedule, clip_sample=clip_sample)
+        super().__init__(schedule, clip_sample=clip_sample, prediction_type=prediction_type)
 
     @property
     def config(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -32,63 +32,92 @@ ModelFn = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Te
 
 
 def guided_epsilon(model_fn: ModelFn, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None, *,
-                   guidance_weight: float | None = None, uncond: torch.Tensor | None = None) -> torch.Tensor:
-    """The epsilon prediction, with classifier-free guidance when ``guidance_weight`` is given.
+                   guidance_weight: float | Sequence[float] | None = None,
+                   uncond: torch.Tensor | Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+    """The model's prediction, with classifier-free guidance when ``guidance_weight`` is given.
 
     Guided prediction (Ho & Salimans 2022, eq. 6)::
 
         eps = (1 + w) * eps(x_t, t, cond) - w * eps(x_t, t, uncond)
 
-    so w = 0 is the plain conditional model and w = -1 the unconditional one.
+    so w = 0 is the plain conditional model and w = -1 the unconditional one. With several
+    weights and as many ``uncond`` inputs (e.g. the condition with one factor dropped at a time,
+    for per-factor guidance scales as in compositional guidance, Liu et al. 2022)::
+
+        eps = eps(x_t, t, cond) + sum_j w_j * (eps(x_t, t, cond) - eps(x_t, t, uncond_j))
+
+    which is the same formula for one weight. The rule is linear in the model output, so it
+    applies unchanged to v-prediction. All branches run in one batched call.
 
     Args:
-        model_fn: the epsilon model.
+        model_fn: the model ``model_fn(x_t, t, cond) -> eps`` (or v).
         x_t: noisy samples (N, ...).
         t: LongTensor (N,) of timesteps.
         cond: the condition (N, ...); required with guidance.
-        guidance_weight: w, or None for no guidance (one model call with ``cond``).
-        uncond: the "no condition" input, broadcastable to ``cond``'s shape; defaults to
+        guidance_weight: w, a sequence of weights (one per ``uncond``), or None for no guidance
+            (one model call with ``cond``).
+        uncond: the "no condition" input(s), each broadcastable to ``cond``'s shape; defaults to
             ``zeros_like(cond)`` (the convention of :class:`latentscm.nn.unet.UNet` callers that
-            train with condition dropout to zero vectors). A learned null embedding is the
-            caller's business.
+            train with condition dropout to zero vectors). Required, one per weight, when
+            ``guidance_weight`` is a sequence.
 
     Returns:
-        eps (N, ...) of ``x_t``'s shape.
+        (N, ...) of ``x_t``'s shape.
     """
     if guidance_weight is None:
         return _call(model_fn, x_t, t, cond)
     if cond is None:
         raise ValueError("Classifier-free guidance (guidance_weight is not None) needs a 'cond' tensor; got None.")
-    if uncond is not None and not isinstance(uncond, torch.Tensor):
-        raise TypeError(f"The 'uncond' argument must be a torch.Tensor or None. Got {type(uncond).__name__}.")
-    null = torch.zeros_like(cond) if uncond is None else uncond.to(device=cond.device, dtype=cond.dtype)
-    try:
-        null = null.expand_as(cond)
-    except RuntimeError as error:
-        raise ValueError(f"The 'uncond' argument must broadcast to cond's shape {tuple(cond.shape)}. "
-                         f"Got shape {tuple(uncond.shape)}.") from error
-    eps = _call(model_fn, torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([cond, null]))
-    eps_cond, eps_uncond = eps.chunk(2)
-    w = float(guidance_weight)
-    return (1 + w) * eps_cond - w * eps_uncond
+    if isinstance(guidance_weight, (int, float)) and not isinstance(guidance_weight, bool):
+        weights = [float(guidance_weight)]
+        nulls = [uncond]
+    else:
+        if isinstance(guidance_weight, (str, bytes, bool)) or not isinstance(guidance_weight, Sequence) \
+                or not guidance_weight:
+            raise TypeError(f"The 'guidance_weight' argument must be a float, a non-empty sequence of floats or "
+                            f"None. Got {guidance_weight!r}.")
+        weights = [float(w) for w in guidance_weight]
+        if isinstance(uncond, torch.Tensor) or uncond is None or len(uncond) != len(weights):
+            raise ValueError(f"Per-branch guidance with {len(weights)} weights needs a sequence of as many 'uncond' "
+                             f"tensors. Got {type(uncond).__name__}.")
+        nulls = list(uncond)
+    branches = [cond]
+    for null in nulls:
+        if null is not None and not isinstance(null, torch.Tensor):
+            raise TypeError(f"The 'uncond' argument must be a torch.Tensor or None. Got {type(null).__name__}.")
+        null = torch.zeros_like(cond) if null is None else null.to(device=cond.device, dtype=cond.dtype)
+        try:
+            branches.append(null.expand_as(cond))
+        except RuntimeError as error:
+            raise ValueError(f"The 'uncond' argument must broadcast to cond's shape {tuple(cond.shape)}. "
+                             f"Got shape {tuple(null.shape)}.") from error
+    k = len(branches)
+    outputs = _call(model_fn, torch.cat([x_t] * k), torch.cat([t] * k), torch.cat(branches)).chunk(k)
+    guided = outputs[0]
+    for w, out in zip(weights, outputs[1:]):
+        guided = guided + w * (outputs[0] - out)
+    return guided
 
 
 @torch.no_grad()
 def ddim_sample(model_fn: ModelFn, x_T: torch.Tensor, scheduler: DDIMScheduler, *, num_steps: int,
-                cond: torch.Tensor | None = None, guidance_weight: float | None = None,
-                uncond: torch.Tensor | None = None,
-                generator: torch.Generator | int | None = None) -> torch.Tensor:
+                cond: torch.Tensor | None = None, guidance_weight: float | Sequence[float] | None = None,
+                uncond: torch.Tensor | Sequence[torch.Tensor] | None = None,
+                generator: torch.Generator | int | None = None, max_timestep: int | None = None) -> torch.Tensor:
     """Decode x_T to x_0 with DDIM (Song et al. 2021), optionally with classifier-free guidance.
 
     Args:
         model_fn: the epsilon model ``model_fn(x_t, t, cond) -> eps``.
-        x_T: the starting noise (N, ...) at timestep T - 1 (e.g. from :func:`ddim_invert`).
+        x_T: the starting point (N, ...) at timestep ``max_timestep`` (default T - 1), e.g. from
+            :func:`ddim_invert` with the same ``max_timestep``.
         scheduler: a :class:`DDIMScheduler`; its timesteps are reset to ``num_steps``.
-        num_steps: number of denoising steps, 1 .. T.
+        num_steps: number of denoising steps, 1 .. max_timestep + 1.
         cond: condition (N, ...) passed to the model, or None.
         guidance_weight: classifier-free guidance weight w (see :func:`guided_epsilon`), or None.
         uncond: the unconditional input for guidance (default zeros like ``cond``).
         generator: a torch.Generator or int seed; needed only when ``scheduler.eta > 0``.
+        max_timestep: start the chain at this level instead of T - 1 (partial decoding of a
+            partially inverted or partially noised input, as in SDEdit, Meng et al. 2022).
 
     Returns:
         x_0 (N, ...) of ``x_T``'s dtype; deterministic when ``eta = 0``.
@@ -96,7 +125,8 @@ def ddim_sample(model_fn: ModelFn, x_T: torch.Tensor, scheduler: DDIMScheduler, 
     if not isinstance(scheduler, DDIMScheduler):
         raise TypeError(f"The 'scheduler' argument of ddim_sample must be a DDIMScheduler. "
                         f"Got {type(scheduler).__name__}.")
-    return _sample_loop("ddim_sample", model_fn, x_T, scheduler, num_steps, cond, guidance_weight, uncond, generator)
+    return _sample_loop("ddim_sample", model_fn, x_T, scheduler, num_steps, cond, guidance_weight, uncond, generator,
+                        max_timestep)
 
 
 @torch.no_grad()
@@ -131,7 +161,8 @@ def ddpm_sample(model_fn: ModelFn, x_T: torch.Tensor, scheduler: DDPMScheduler, 
 
 @torch.no_grad()
 def ddim_invert(model_fn: ModelFn, x_0: torch.Tensor, scheduler: DDIMScheduler, *, num_steps: int,
-                cond: torch.Tensor | None = None, fixed_point_iterations: int = 0) -> torch.Tensor:
+                cond: torch.Tensor | None = None, fixed_point_iterations: int = 0,
+                max_timestep: int | None = None) -> torch.Tensor:
     """Encode data x_0 into the DDIM latent x_T by running the deterministic ODE backwards.
 
     This is the stochastic encoder of diffusion autoencoders (Preechakul et al. 2022) and the
@@ -159,9 +190,12 @@ def ddim_invert(model_fn: ModelFn, x_0: torch.Tensor, scheduler: DDIMScheduler, 
         num_steps: number of inversion steps, 1 .. T.
         cond: condition (N, ...) passed to the model, or None.
         fixed_point_iterations: extra model evaluations per step that refine x_t (see above).
+        max_timestep: stop at this level instead of T - 1 (partial inversion: the result keeps
+            more of the image and a later :func:`ddim_sample` with the same ``max_timestep`` and
+            a new condition changes less of it; the identity-versus-effectiveness knob).
 
     Returns:
-        x_T (N, ...) at timestep T - 1, of ``x_0``'s dtype.
+        x_T (N, ...) at timestep ``max_timestep`` (default T - 1), of ``x_0``'s dtype.
     """
     if not isinstance(scheduler, DDIMScheduler):
         raise TypeError(f"The 'scheduler' argument of ddim_invert must be a DDIMScheduler. "
@@ -169,7 +203,7 @@ def ddim_invert(model_fn: ModelFn, x_0: torch.Tensor, scheduler: DDIMScheduler, 
     x = _check_inputs("ddim_invert", model_fn, x_0, cond, "x_0")
     iterations = int(check_number(fixed_point_iterations, "fixed_point_iterations", "ddim_invert", low=0,
                                   integer=True))
-    scheduler.set_timesteps(num_steps)
+    scheduler.set_timesteps(num_steps, max_timestep=max_timestep)
     for t in scheduler.timesteps.flip(0).tolist():
         t_batch = torch.full((len(x),), t, dtype=torch.long, device=x.device)
         x_t = scheduler.invert_step(_call(model_fn, x, t_batch, cond), t, x)
@@ -180,16 +214,20 @@ def ddim_invert(model_fn: ModelFn, x_0: torch.Tensor, scheduler: DDIMScheduler, 
 
 
 def _sample_loop(owner: str, model_fn: ModelFn, x_T: torch.Tensor, scheduler: Scheduler, num_steps: int,
-                 cond: torch.Tensor | None, guidance_weight: float | None, uncond: torch.Tensor | None,
-                 generator: torch.Generator | int | None) -> torch.Tensor:
+                 cond: torch.Tensor | None, guidance_weight: float | Sequence[float] | None,
+                 uncond: torch.Tensor | Sequence[torch.Tensor] | None, generator: torch.Generator | int | None,
+                 max_timestep: int | None = None) -> torch.Tensor:
     x = _check_inputs(owner, model_fn, x_T, cond, "x_T")
     if guidance_weight is not None:
-        guidance_weight = float(check_number(guidance_weight, "guidance_weight", owner, low=-1.0))
+        if isinstance(guidance_weight, Sequence) and not isinstance(guidance_weight, (str, bytes)):
+            guidance_weight = [float(check_number(w, "guidance_weight", owner, low=-1.0)) for w in guidance_weight]
+        else:
+            guidance_weight = float(check_number(guidance_weight, "guidance_weight", owner, low=-1.0))
         if cond is None:
             raise ValueError(f"{owner}: classifier-free guidance (guidance_weight={guidance_weight}) needs 'cond'; "
                              "got None.")
     generator = _as_generator(generator, x.device, owner)
-    scheduler.set_timesteps(num_steps)
+    scheduler.set_timesteps(num_steps, max_timestep=max_timestep)
     for t in scheduler.timesteps.tolist():
         t_batch = torch.full((len(x),), t, dtype=torch.long, device=x.device)
         eps = guided_epsilon(model_fn, x, t_batch, cond, guidance_weight=guidance_weight, uncond=uncond)

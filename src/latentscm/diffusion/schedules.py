@@ -196,6 +196,44 @@ class NoiseSchedule:
         return abar / (1 - abar)
 
 
+    def velocity(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """The v-prediction target ``v = sqrt(abar_t) noise - sqrt(1 - abar_t) x0`` (Salimans & Ho
+        2022, sec. 4): for ``x_t = add_noise(x0, noise, t)``, ``x0 = sqrt(abar) x_t - sqrt(1 - abar) v``.
+
+        Args:
+            x0: clean data (N, ...); noise: the Gaussian noise of the same shape; t: int or (N,).
+
+        Returns:
+            v (N, ...) of ``x0``'s dtype.
+        """
+        _check_same_batch(x0, noise, "x0", "noise", "NoiseSchedule.velocity")
+        steps = self.check_timesteps(t, x0.shape[0], "NoiseSchedule.velocity", x0.device)
+        abar = self.gather(self.alphas_cumprod, steps, x0)
+        return abar.sqrt() * noise - (1 - abar).sqrt() * x0
+
+    def min_snr_weight(self, t: int | torch.Tensor, gamma: float, prediction_type: str = "epsilon") -> torch.Tensor:
+        """Min-SNR-gamma loss weights (Hang et al. 2023, "Efficient diffusion training via Min-SNR
+        weighting strategy"), float64 with ``t``'s shape.
+
+        Each timestep's loss is weighted so that, measured as an x_0 error, its weight is
+        ``min(SNR_t, gamma)``: the high-SNR (nearly clean) steps no longer dominate. In the
+        parameterisation being trained that is::
+
+            epsilon:       min(SNR, gamma) / SNR
+            v_prediction:  min(SNR, gamma) / (SNR + 1)
+
+        Args:
+            t: timesteps, an int or an integer tensor.
+            gamma: the clamp, > 0 (the paper's default is 5).
+            prediction_type: ``"epsilon"`` or ``"v_prediction"``.
+        """
+        gamma = float(check_number(gamma, "gamma", "NoiseSchedule.min_snr_weight", low=0.0, low_inclusive=False))
+        check_choice(prediction_type, "prediction_type", "NoiseSchedule.min_snr_weight", ("epsilon", "v_prediction"))
+        snr = self.snr(t)
+        clamped = snr.clamp(max=gamma)
+        return clamped / snr if prediction_type == "epsilon" else clamped / (snr + 1)
+
+
 def _check_same_batch(a: torch.Tensor, b: torch.Tensor, name_a: str, name_b: str, owner: str) -> None:
     for name, value in ((name_a, a), (name_b, b)):
         if not isinstance(value, torch.Tensor):

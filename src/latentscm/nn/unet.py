@@ -4,11 +4,21 @@ The layout follows the DDPM network of Ho et al. (2020), itself a PixelCNN++-sty
 sinusoidal timestep embedding (Vaswani et al. 2017) through a two-layer MLP; residual blocks
 (GroupNorm, SiLU, 3x3 convolutions, the embedding added per channel); stride-2 convolutions down
 and nearest-neighbour upsampling back, with skip connections; optional self-attention at the
-lowest resolution. As in CausalDiffAE (Komanduri et al. 2024), the condition vector (N, cond_dim)
-— there, the causal latents — is projected by its own MLP and *added* to the time embedding, so
-it reaches every residual block. The network knows nothing of graphs or of a "null" condition:
-for classifier-free guidance the caller passes zeros (or its own learned null vector) as the
-unconditional input.
+lowest resolution. The condition vector (N, cond_dim) is projected by its own MLP and reaches
+every residual block in one of two ways:
+
+- ``cond_mode="film"`` (default): feature-wise linear modulation (FiLM, Perez et al. 2018) of
+  the normalised features, ``h <- GroupNorm(h) * (1 + gamma(c)) + beta(c)`` per channel, i.e.
+  adaptive group normalisation as in Dhariwal & Nichol (2021), driven by the condition;
+- ``cond_mode="add"``: *added* to the time embedding, as in CausalDiffAE (Komanduri et al. 2024),
+  which a network can learn to ignore.
+
+With ``cond_maps=True`` the condition is also broadcast over the image plane and concatenated to
+the input as ``cond_dim`` extra channels (label maps), so the first convolution sees it at every
+pixel. ``image_cond_channels > 0`` adds spatial conditioning channels given per call (e.g. a
+coarse image to refine, as in DiffuseVAE, Pandey et al. 2022). The network knows nothing of
+graphs or of a "null" condition: for classifier-free guidance the caller passes zeros (or its own
+null vector) as the unconditional input.
 
 All sizes come from the constructor; any image whose height and width are divisible by
 ``2 ** (len(channel_multipliers) - 1)`` works. The defaults (base 32, multipliers (1, 2, 2), one
@@ -18,6 +28,10 @@ References:
     Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (appendix B).
     Preechakul et al. (2022), Diffusion Autoencoders (the semantic code conditions the UNet).
     Komanduri, Zhao, Chen & Wu (2024), Causal Diffusion Autoencoders.
+    Perez, Strub, de Vries, Dumoulin & Courville (2018), FiLM: Visual Reasoning with a General
+    Conditioning Layer.
+    Dhariwal & Nichol (2021), Diffusion Models Beat GANs on Image Synthesis (adaptive GroupNorm).
+    Pandey, Mukherjee, Rai & Kumar (2022), DiffuseVAE (image-conditioned refinement).
 """
 
 from __future__ import annotations
@@ -30,9 +44,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 
-__all__ = ["UNet", "timestep_embedding", "group_count"]
+__all__ = ["COND_MODES", "UNet", "timestep_embedding", "group_count"]
+
+#: How the condition vector enters the residual blocks (see the module docstring).
+COND_MODES = ("film", "add")
 
 _OWNER = "UNet"
 
@@ -71,22 +88,29 @@ def _norm(channels: int) -> nn.GroupNorm:
 
 
 class ResidualBlock(nn.Module):
-    """(N, C_in, H, W) and an embedding (N, E) -> (N, C_out, H, W) (Ho et al. 2020, appendix B)."""
+    """(N, C_in, H, W), a time embedding (N, E) and optionally a condition embedding (N, E_c) ->
+    (N, C_out, H, W) (Ho et al. 2020, appendix B; FiLM of the second normalisation by the
+    condition when ``cond_embed_dim > 0``, Perez et al. 2018)."""
 
-    def __init__(self, in_channels: int, out_channels: int, embed_dim: int, dropout: float):
+    def __init__(self, in_channels: int, out_channels: int, embed_dim: int, dropout: float, cond_embed_dim: int = 0):
         super().__init__()
         self.norm1 = _norm(in_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
         self.embed = nn.Linear(embed_dim, out_channels)
         self.norm2 = _norm(out_channels)
+        self.film = nn.Linear(cond_embed_dim, 2 * out_channels) if cond_embed_dim else None
         self.dropout = nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.skip = nn.Identity() if in_channels == out_channels else nn.Conv2d(in_channels, out_channels, 1)
 
-    def forward(self, x: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, embedding: torch.Tensor,
+                cond_embedding: torch.Tensor | None = None) -> torch.Tensor:
         h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.embed(F.silu(embedding))[:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
+        h = self.norm2(h + self.embed(F.silu(embedding))[:, :, None, None])
+        if self.film is not None and cond_embedding is not None:
+            gamma, beta = self.film(F.silu(cond_embedding))[:, :, None, None].chunk(2, dim=1)
+            h = h * (1 + gamma) + beta
+        h = self.conv2(self.dropout(F.silu(h)))
         return self.skip(x) + h
 
 
@@ -142,8 +166,13 @@ class UNet(nn.Module):
             followed by a 2x downsampling.
         num_res_blocks: residual blocks per level on the way down (one more on the way up, which
             also takes the skip connections).
-        cond_dim: width of the condition vector added to the time embedding; 0 makes an
-            unconditional network whose ``cond`` must be None.
+        cond_dim: width of the condition vector; 0 makes an unconditional network whose ``cond``
+            must be None.
+        cond_mode: ``"film"`` (FiLM in every residual block) or ``"add"`` (added to the time
+            embedding); see the module docstring.
+        cond_maps: also feed the condition as ``cond_dim`` constant input channels.
+        image_cond_channels: extra spatial input channels passed per call as ``image_cond``
+            (N, image_cond_channels, H, W); 0 for none.
         time_embed_dim: width of the time (and condition) embedding; default ``4 * base_channels``.
         attention: self-attention in the middle block, at the lowest resolution.
         num_heads: attention heads; must divide the lowest-resolution channels.
@@ -162,7 +191,8 @@ class UNet(nn.Module):
     def __init__(self, in_channels: int = 3, *, out_channels: int | None = None, base_channels: int = 32,
                  channel_multipliers: Sequence[int] = (1, 2, 2), num_res_blocks: int = 1, cond_dim: int = 0,
                  time_embed_dim: int | None = None, attention: bool = True, num_heads: int = 1,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, cond_mode: str = "film", cond_maps: bool = False,
+                 image_cond_channels: int = 0):
         super().__init__()
         self.in_channels = int(check_number(in_channels, "in_channels", _OWNER, low=1, integer=True))
         self.out_channels = self.in_channels if out_channels is None else int(
@@ -183,6 +213,15 @@ class UNet(nn.Module):
         self.attention = attention
         self.num_heads = int(check_number(num_heads, "num_heads", _OWNER, low=1, integer=True))
         self.dropout = float(check_number(dropout, "dropout", _OWNER, low=0.0, high=1.0, high_inclusive=False))
+        self.cond_mode = check_choice(cond_mode, "cond_mode", _OWNER, COND_MODES)
+        if not isinstance(cond_maps, bool):
+            raise TypeError(f"The 'cond_maps' parameter of {_OWNER} must be a bool. Got {cond_maps!r} instead.")
+        if cond_maps and not self.cond_dim:
+            raise ValueError(f"The 'cond_maps' parameter of {_OWNER} needs cond_dim > 0 (there is no condition to "
+                             f"broadcast).")
+        self.cond_maps = cond_maps
+        self.image_cond_channels = int(check_number(image_cond_channels, "image_cond_channels", _OWNER, low=0,
+                                                    integer=True))
 
         widths = [self.base_channels * m for m in self.channel_multipliers]
         if attention and widths[-1] % self.num_heads:
@@ -193,27 +232,30 @@ class UNet(nn.Module):
         self.cond_mlp = (nn.Sequential(nn.Linear(self.cond_dim, embed), nn.SiLU(), nn.Linear(embed, embed))
                          if self.cond_dim else None)
 
-        self.conv_in = nn.Conv2d(self.in_channels, widths[0], 3, padding=1)
+        film = embed if self.cond_dim and self.cond_mode == "film" else 0
+        extra_inputs = (self.cond_dim if self.cond_maps else 0) + self.image_cond_channels
+        self.conv_in = nn.Conv2d(self.in_channels + extra_inputs, widths[0], 3, padding=1)
         self.down = nn.ModuleList()
         skip_widths = [widths[0]]
         channels = widths[0]
         for level, width in enumerate(widths):
             for _ in range(self.num_res_blocks):
-                self.down.append(ResidualBlock(channels, width, embed, self.dropout))
+                self.down.append(ResidualBlock(channels, width, embed, self.dropout, film))
                 channels = width
                 skip_widths.append(channels)
             if level < len(widths) - 1:
                 self.down.append(Downsample(channels))
                 skip_widths.append(channels)
 
-        self.mid_block1 = ResidualBlock(channels, channels, embed, self.dropout)
+        self.mid_block1 = ResidualBlock(channels, channels, embed, self.dropout, film)
         self.mid_attention = SelfAttention(channels, self.num_heads) if attention else nn.Identity()
-        self.mid_block2 = ResidualBlock(channels, channels, embed, self.dropout)
+        self.mid_block2 = ResidualBlock(channels, channels, embed, self.dropout, film)
 
         self.up = nn.ModuleList()
         for level in reversed(range(len(widths))):
             for _ in range(self.num_res_blocks + 1):
-                self.up.append(ResidualBlock(channels + skip_widths.pop(), widths[level], embed, self.dropout))
+                self.up.append(ResidualBlock(channels + skip_widths.pop(), widths[level], embed, self.dropout,
+                                               film))
                 channels = widths[level]
             if level > 0:
                 self.up.append(Upsample(channels))
@@ -232,39 +274,54 @@ class UNet(nn.Module):
                 "base_channels": self.base_channels, "channel_multipliers": self.channel_multipliers,
                 "num_res_blocks": self.num_res_blocks, "cond_dim": self.cond_dim,
                 "time_embed_dim": self.time_embed_dim, "attention": self.attention, "num_heads": self.num_heads,
-                "dropout": self.dropout}
+                "dropout": self.dropout, "cond_mode": self.cond_mode, "cond_maps": self.cond_maps,
+                "image_cond_channels": self.image_cond_channels}
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor | int, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """Predict the noise.
+    def forward(self, x: torch.Tensor, t: torch.Tensor | int, cond: torch.Tensor | None = None,
+                image_cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Predict the noise (or whatever target the network is trained on).
 
         Args:
             x: noisy images (N, in_channels, H, W); H and W multiples of :attr:`size_multiple`.
             t: timesteps, a LongTensor (N,) or one int for the whole batch.
             cond: condition (N, cond_dim), required iff ``cond_dim > 0`` (zeros, or the caller's null
                 vector, for the unconditional branch of classifier-free guidance).
+            image_cond: spatial condition (N, image_cond_channels, H, W), required iff
+                ``image_cond_channels > 0``.
 
         Returns:
             (N, out_channels, H, W).
         """
-        steps = self._check_inputs(x, t, cond)
+        steps = self._check_inputs(x, t, cond, image_cond)
         embedding = self.time_mlp(timestep_embedding(steps, self.base_channels).to(x.dtype))
+        cond_embedding = None
         if self.cond_mlp is not None:
-            embedding = embedding + self.cond_mlp(cond.to(x.dtype))
+            cond_embedding = self.cond_mlp(cond.to(x.dtype))
+            if self.cond_mode == "add":
+                embedding = embedding + cond_embedding
+                cond_embedding = None
+        inputs = [x]
+        if self.cond_maps:
+            inputs.append(cond.to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:]))
+        if self.image_cond_channels:
+            inputs.append(image_cond.to(x.dtype))
 
-        h = self.conv_in(x)
+        h = self.conv_in(torch.cat(inputs, dim=1) if len(inputs) > 1 else x)
         skips = [h]
         for block in self.down:
-            h = block(h, embedding) if isinstance(block, ResidualBlock) else block(h)
+            h = block(h, embedding, cond_embedding) if isinstance(block, ResidualBlock) else block(h)
             skips.append(h)
-        h = self.mid_block2(self.mid_attention(self.mid_block1(h, embedding)), embedding)
+        h = self.mid_block1(h, embedding, cond_embedding)
+        h = self.mid_block2(self.mid_attention(h), embedding, cond_embedding)
         for block in self.up:
             if isinstance(block, ResidualBlock):
-                h = block(torch.cat([h, skips.pop()], dim=1), embedding)
+                h = block(torch.cat([h, skips.pop()], dim=1), embedding, cond_embedding)
             else:
                 h = block(h)
         return self.conv_out(F.silu(self.norm_out(h)))
 
-    def _check_inputs(self, x: torch.Tensor, t: torch.Tensor | int, cond: torch.Tensor | None) -> torch.Tensor:
+    def _check_inputs(self, x: torch.Tensor, t: torch.Tensor | int, cond: torch.Tensor | None,
+                      image_cond: torch.Tensor | None = None) -> torch.Tensor:
         if not isinstance(x, torch.Tensor) or not x.dtype.is_floating_point:
             kind = f"dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
             raise TypeError(f"The 'x' argument of {_OWNER}.forward must be a floating-point tensor. Got {kind}.")
@@ -297,4 +354,12 @@ class UNet(nn.Module):
             got = tuple(cond.shape) if isinstance(cond, torch.Tensor) else type(cond).__name__
             raise ValueError(f"The 'cond' argument of {_OWNER}.forward must have shape ({n}, {self.cond_dim}). "
                              f"Got {got}.")
+        expected = (n, self.image_cond_channels, height, width)
+        if self.image_cond_channels == 0:
+            if image_cond is not None:
+                raise ValueError(f"This {_OWNER} has no image condition (image_cond_channels=0) but received an "
+                                 f"'image_cond' tensor; build it with image_cond_channels > 0.")
+        elif not isinstance(image_cond, torch.Tensor) or tuple(image_cond.shape) != expected:
+            got = tuple(image_cond.shape) if isinstance(image_cond, torch.Tensor) else type(image_cond).__name__
+            raise ValueError(f"The 'image_cond' argument of {_OWNER}.forward must have shape {expected}. Got {got}.")
         return steps
