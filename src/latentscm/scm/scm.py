@@ -168,6 +168,16 @@ class SCM:
             mechanisms[name] = _Intervened(self._mechanisms[name], item, self._parent_order[name])
         return SCM(graph, mechanisms)
 
+    def replace(self, mechanisms: Mapping[str, Mechanism]) -> SCM:
+        """A new SCM whose listed nodes get new mechanisms over the same parents (a soft
+        intervention by mechanism change, or another domain's mechanisms); the graph and every
+        other mechanism are shared with this one, which is left untouched."""
+        if not isinstance(mechanisms, Mapping):
+            raise TypeError(f"SCM.replace takes a mapping {{node: Mechanism}}. Got {type(mechanisms).__name__}.")
+        for name in mechanisms:
+            self._graph.check_node(name)
+        return SCM(self._graph, {**self._mechanisms, **mechanisms})
+
     def abduct(self, values: Mapping[str, np.ndarray], *, nodes=None,
                rng: np.random.Generator | int | None = None) -> Values:
         """Abduction: the exogenous noise ``{name: (N,)}`` that produced ``values``.

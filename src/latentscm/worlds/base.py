@@ -10,7 +10,9 @@ through the SCM, re-rendered with the same rendering noise.
 Shapes: ``Batch.images`` float32 (N, C, H, W) in [0, 1]; ``Batch.factors`` float64 (N, K) in
 ``factor_names`` order; ``Batch.noise`` a dict of (N,) arrays — the SCM's exogenous noise per
 node, plus ``"render_seed"`` (N,) int64 for worlds whose renderer is random (sprite colour,
-background noise).
+background noise); ``Batch.regime`` (N,) int64 — the index of the regime (in ``Batch.regimes``)
+each sample was drawn from — and ``Batch.targets`` (N, K) bool — which factors were intervened on
+(all ``False`` for observational data; see :mod:`latentscm.worlds.regimes`).
 
 Subclasses implement :meth:`World._render` and declare ``factor_specs`` and ``image_shape``.
 """
@@ -26,9 +28,10 @@ import numpy as np
 
 from latentscm._validation import as_generator
 from latentscm.graph import CausalGraph, UnknownNodeError
-from latentscm.interventions import Do, InterventionLike, as_interventions
+from latentscm.interventions import Do, InterventionLike, Scale, Shift, as_interventions
 from latentscm.scm import SCM, Categorical, InvertibleMechanism, Mechanism, Uniform
 from latentscm.scm.mechanisms import Root
+from latentscm.worlds.regimes import OBSERVATIONAL, Regime, RegimeMixture, as_mixture, single_node_regimes
 
 __all__ = ["FactorSpec", "Batch", "World", "OnGrid", "RENDER_SEED"]
 
@@ -136,12 +139,19 @@ class FactorSpec:
 
 @dataclass
 class Batch:
-    """Images, factors and the exogenous noise that produced them."""
+    """Images, factors, the exogenous noise that produced them, and the regime of each sample.
+
+    ``regime`` (N,) int64 indexes ``regimes`` (default: all observational); ``targets`` (N, K)
+    bool marks the intervened factors of each sample (default: none).
+    """
 
     images: np.ndarray
     factors: np.ndarray
     noise: dict[str, np.ndarray]
     factor_names: tuple[str, ...] = field(default=())
+    regime: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    regimes: tuple[Regime, ...] = ()
 
     def __post_init__(self):
         if self.images.ndim != 4:
@@ -150,6 +160,16 @@ class Batch:
             raise ValueError(f"Batch.factors must be (N, K) with N = {self.images.shape[0]}. Got "
                              f"{self.factors.shape}.")
         self.factor_names = tuple(self.factor_names)
+        n, k = self.factors.shape
+        self.regimes = tuple(self.regimes) or (OBSERVATIONAL,)
+        self.regime = (np.zeros(n, dtype=np.int64) if self.regime is None
+                       else np.asarray(self.regime, dtype=np.int64))
+        self.targets = (np.zeros((n, k), dtype=bool) if self.targets is None
+                        else np.asarray(self.targets, dtype=bool))
+        if self.regime.shape != (n,) or (n and (self.regime.min() < 0 or self.regime.max() >= len(self.regimes))):
+            raise ValueError(f"Batch.regime must be (N,) = ({n},) indices into {len(self.regimes)} regime(s).")
+        if self.targets.shape != (n, k):
+            raise ValueError(f"Batch.targets must be (N, K) = ({n}, {k}). Got {self.targets.shape}.")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -165,15 +185,30 @@ class Batch:
         if isinstance(index, (int, np.integer)):
             index = slice(int(index), int(index) + 1)
         return Batch(self.images[index], self.factors[index],
-                     {k: v[index] for k, v in self.noise.items()}, self.factor_names)
+                     {k: v[index] for k, v in self.noise.items()}, self.factor_names,
+                     self.regime[index], self.targets[index], self.regimes)
 
     @staticmethod
     def concatenate(batches: Sequence[Batch]) -> Batch:
+        """One batch from several; their regimes are merged (same regime object or same repr)."""
         if not batches:
             raise ValueError("Batch.concatenate needs at least one batch.")
         names = batches[0].factor_names
+        regimes: list[Regime] = []
+        keys: list[str] = []
+        indices = []
+        for b in batches:
+            remap = []
+            for regime in b.regimes:
+                key = repr(regime)
+                if key not in keys:
+                    keys.append(key)
+                    regimes.append(regime)
+                remap.append(keys.index(key))
+            indices.append(np.asarray(remap, dtype=np.int64)[b.regime])
         return Batch(np.concatenate([b.images for b in batches]), np.concatenate([b.factors for b in batches]),
-                     {k: np.concatenate([b.noise[k] for b in batches]) for k in batches[0].noise}, names)
+                     {k: np.concatenate([b.noise[k] for b in batches]) for k in batches[0].noise}, names,
+                     np.concatenate(indices), np.concatenate([b.targets for b in batches]), tuple(regimes))
 
 
 class OnGrid(Mechanism):
@@ -200,6 +235,18 @@ class InvertibleOnGrid(OnGrid, InvertibleMechanism):
 
     def abduct(self, values, parents, *, rng=None):
         return self.base.abduct(values, parents, rng=rng)
+
+
+def _take(interventions: Mapping[str, Any], index: np.ndarray, n: int) -> dict[str, Any]:
+    """Interventions restricted to the samples ``index`` (per-sample arrays of length ``n`` sliced)."""
+    out = {}
+    for name, item in interventions.items():
+        fields = [f for f in ("value", "delta", "factor") if hasattr(item, f)]
+        value = getattr(item, fields[0]) if fields else None
+        if isinstance(value, np.ndarray) and value.shape == (n,):
+            item = type(item)(value[index])
+        out[name] = item
+    return out
 
 
 def default_root(spec: FactorSpec) -> Mechanism:
@@ -300,19 +347,65 @@ class World:
         return self._spec_by_name[name]
 
     def sample(self, n: int, *, seed: int | np.random.Generator,
-               interventions: Mapping[str, InterventionLike] | str | None = None) -> Batch:
-        """Draw ``n`` samples (optionally from ``P(. | do(interventions))``)."""
+               interventions: Mapping[str, InterventionLike] | str | None = None,
+               regime: Regime | RegimeMixture | Sequence[Regime] | None = None) -> Batch:
+        """Draw ``n`` samples, optionally from ``P(. | do(interventions))`` and/or from a regime
+        or a mixture of regimes (exactly ``round(fraction * n)`` samples each, in a seeded random
+        order). The batch's ``regime`` and ``targets`` say where each sample came from."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"The number of samples 'n' must be a positive int. Got {n!r}.")
         rng = as_generator(seed)
-        scm = self.scm
-        if interventions:
-            scm = scm.do(self._check_interventions(interventions))
-        noise = scm.sample_noise(n, seed=rng)
-        values = scm.evaluate(noise)
+        mixture = as_mixture(regime)
+        mixture.check(self)
+        extra = self._check_interventions(interventions) if interventions else {}
+        counts = mixture.counts(int(n))
+        if len(mixture) == 1:
+            assignment = np.zeros(n, dtype=np.int64)
+        else:
+            assignment = rng.permutation(np.repeat(np.arange(len(mixture), dtype=np.int64), counts))
+        k = len(self.factor_names)
+        targets = np.zeros((n, k), dtype=bool)
+        noise: dict[str, np.ndarray] = {}
+        values: dict[str, np.ndarray] = {}
+        for r, regime_r in enumerate(mixture.regimes):
+            if counts[r] == 0:
+                continue
+            index = np.flatnonzero(assignment == r)
+            scm = self._regime_scm(regime_r, regime_r.realise(self, index.size, rng), _take(extra, index, n))
+            part_noise = scm.sample_noise(index.size, seed=rng)
+            part_values = scm.evaluate(part_noise)
+            for target in (*regime_r.targets, *extra):
+                if target in self._spec_by_name:
+                    targets[index, self.factor_names.index(target)] = True
+            for store, part in ((noise, part_noise), (values, part_values)):
+                for key, column in part.items():
+                    if key not in store:
+                        store[key] = np.empty(n, dtype=column.dtype)
+                    store[key][index] = column
         if self.render_random:
             noise[RENDER_SEED] = rng.integers(0, 2**62, size=n, dtype=np.int64)
         factors = self._factors_from(values)
         images = self._render_checked(factors, noise.get(RENDER_SEED))
-        return Batch(images, factors, noise, tuple(self.factor_names))
+        return Batch(images, factors, noise, tuple(self.factor_names), assignment, targets, mixture.regimes)
+
+    def single_node_regimes(self, *, source: str = "range", factors: Sequence[str] | None = None,
+                            include_observational: bool = True) -> list[Regime]:
+        """The observational regime plus one ``do(f = random value)`` regime per factor; see
+        :func:`latentscm.worlds.regimes.single_node_regimes`."""
+        return single_node_regimes(self, source=source, factors=factors, include_observational=include_observational)
+
+    def _regime_scm(self, regime: Regime, realised: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> SCM:
+        """The world's SCM with ``regime``'s replaced mechanisms, then its (realised) interventions
+        and ``extra`` ones (which override the regime's on the same factor)."""
+        scm = self.scm
+        if regime.mechanisms:
+            replaced = {}
+            for name, mechanism in regime.mechanisms.items():
+                wrapper = InvertibleOnGrid if mechanism.invertible else OnGrid
+                replaced[name] = wrapper(mechanism, self._spec_by_name[name])
+            scm = scm.replace(replaced)
+        items = {**{k: v for k, v in realised.items() if k not in (extra or {})}, **(extra or {})}
+        return scm.do(items) if items else scm
 
     def render(self, factors: Any, *, render_seeds: np.ndarray | None = None) -> np.ndarray:
         """Images (N, C, H, W) float32 in [0, 1] for factors (N, K) in ``factor_names`` order.
@@ -340,19 +433,29 @@ class World:
         if not isinstance(batch, Batch):
             raise TypeError(f"counterfactual expects a Batch. Got {type(batch).__name__}.")
         interventions = self._check_interventions(interventions)
-        values = {name: batch.factors[:, j] for j, name in enumerate(self.factor_names)}
         for name in self.hidden:
             if name not in batch.noise:
                 raise ValueError(f"Batch noise lacks hidden node {name!r}; was it sampled from this world?")
-        if self.hidden:
-            hidden_values = self.scm.evaluate({k: batch.noise[k] for k in self.scm.nodes})
-            values.update({name: hidden_values[name] for name in self.hidden})
-        scm_noise = {k: v for k, v in batch.noise.items() if k in self.scm.graph}
-        result = self.scm.counterfactual(values, interventions, noise=scm_noise)
-        factors = self._factors_from(result)
+        factors = np.empty_like(batch.factors)
+        for r in np.unique(batch.regime):
+            index = np.flatnonzero(batch.regime == r)
+            part = batch[index]
+            regime = batch.regimes[int(r)]
+            # the unit lived in its regime: a hard intervention keeps its realised value, a soft
+            # one its effect, unless the counterfactual intervenes on that factor itself
+            realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part.factor(name)))
+                        for name, item in regime.interventions.items() if name not in interventions}
+            scm = self._regime_scm(regime, realised)
+            values = {name: part.factors[:, j] for j, name in enumerate(self.factor_names)}
+            if self.hidden:
+                hidden_values = scm.evaluate({k: part.noise[k] for k in scm.nodes})
+                values.update({name: hidden_values[name] for name in self.hidden})
+            scm_noise = {k: v for k, v in part.noise.items() if k in scm.graph}
+            result = scm.counterfactual(values, _take(interventions, index, len(batch)), noise=scm_noise)
+            factors[index] = self._factors_from(result)
         images = self._render_checked(factors, batch.noise.get(RENDER_SEED))
         noise = dict(batch.noise)
-        return Batch(images, factors, noise, tuple(self.factor_names))
+        return Batch(images, factors, noise, tuple(self.factor_names), batch.regime, batch.targets, batch.regimes)
 
     # ------------------------------------------------------------------ helpers
     def _check_interventions(self, interventions) -> dict:

@@ -27,6 +27,7 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_number
 from latentscm.worlds.base import RENDER_SEED, Batch, World
+from latentscm.worlds.regimes import RegimeMixture, as_mixture
 
 __all__ = ["StoredDataset", "CorruptDatasetError", "generate", "load", "cache_root", "dataset_key"]
 
@@ -67,8 +68,10 @@ def _jsonable(value: Any, where: str) -> Any:
     )
 
 
-def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = None) -> tuple[str, dict]:
-    """The content address (hex SHA-256) and the identity it hashes."""
+def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = None,
+                regime: Any = None) -> tuple[str, dict]:
+    """The content address (hex SHA-256) and the identity it hashes (a regime mixture other than
+    purely observational data is part of it)."""
     from latentscm import __version__
 
     options = world.options()
@@ -84,6 +87,9 @@ def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = 
         "version": __version__,
         "format": FORMAT_VERSION,
     }
+    mixture = as_mixture(regime)
+    if not (len(mixture) == 1 and mixture.regimes[0].observational):
+        identity["regimes"] = mixture.describe()
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return digest, identity
 
@@ -108,6 +114,12 @@ class StoredDataset:
         with np.load(self.path / "noise.npz") as archive:
             self.noise = {k: archive[k] for k in archive.files}
         self.factor_names = tuple(manifest["factor_names"])
+        self.regimes: tuple = ()
+        self.regime = self.targets = None
+        if "regimes" in manifest:
+            self.regimes = RegimeMixture.from_description(manifest["regimes"]).regimes
+            with np.load(self.path / "regimes.npz") as archive:
+                self.regime, self.targets = archive["regime"], archive["targets"]
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -117,7 +129,8 @@ class StoredDataset:
         index = np.sort(np.asarray(index)) if not isinstance(index, slice) else index
         images = np.asarray(self.images[index], dtype=np.float32) / np.float32(255.0)
         return Batch(images, self.factors[index], {k: v[index] for k, v in self.noise.items()},
-                     self.factor_names)
+                     self.factor_names, None if self.regime is None else self.regime[index],
+                     None if self.targets is None else self.targets[index], self.regimes)
 
     def split(self, test_fraction: float = 0.2, *,
               seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -154,6 +167,8 @@ def _verify(path: Path) -> dict:
         digest = _file_digest(file)
         if digest != expected["sha256"]:
             raise CorruptDatasetError(file, "SHA-256 does not match the manifest (modified?)")
+    if "regimes" in manifest and "regimes.npz" not in manifest.get("files", {}):
+        raise CorruptDatasetError(path / "regimes.npz", "missing from the manifest of an interventional dataset")
     if not manifest.get("files"):
         raise CorruptDatasetError(manifest_path, "manifest lists no files")
     return manifest
@@ -167,16 +182,22 @@ def load(path: str | os.PathLike) -> StoredDataset:
 
 
 def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | os.PathLike | None = None,
-             cache_key: str | None = None, chunk: int = _CHUNK, progress: bool = False) -> StoredDataset:
+             cache_key: str | None = None, chunk: int = _CHUNK, progress: bool = False,
+             regime: Any = None) -> StoredDataset:
     """Write (once) and open the dataset of ``world``: the full grid when ``n`` is None, else
-    ``n`` samples drawn with ``seed``. Reuses a verified copy when one exists; regenerates (with
+    ``n`` samples drawn with ``seed`` (from ``regime``, a regime or mixture, when given: see
+    :mod:`latentscm.worlds.regimes`; its description is part of the content address). Reuses a verified copy when one exists; regenerates (with
     a warning naming the file) when the stored copy is corrupt."""
     if n is not None:
         n = int(check_number(n, "n", "generate", low=1, integer=True))
     elif not np.isfinite(world.n_combinations):
         raise ValueError(f"World {world.name!r} has continuous factors: pass n= to generate samples.")
     chunk = int(check_number(chunk, "chunk", "generate", low=1, integer=True))
-    key, identity = dataset_key(world, n, seed, cache_key)
+    mixture = as_mixture(regime)
+    interventional = not (len(mixture) == 1 and mixture.regimes[0].observational)
+    if interventional and n is None:
+        raise ValueError("generate: a regime needs n= samples (the full grid is observational by definition).")
+    key, identity = dataset_key(world, n, seed, cache_key, regime=mixture)
     base = cache_root(root)
     final = base / f"{world.name}-{key[:16]}"
     if final.exists():
@@ -196,6 +217,8 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
                                            shape=(total, *world.image_shape))
         factors = np.empty((total, len(world.factor_names)), dtype=np.float64)
         noise: dict[str, np.ndarray] = {}
+        regime_index = np.zeros(total, dtype=np.int64)
+        targets = np.zeros((total, len(world.factor_names)), dtype=bool)
         rng = as_generator(seed)
         bar = None
         if progress:
@@ -210,8 +233,9 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
                 part = world.render(values, render_seeds=seeds)
                 part_noise = {} if seeds is None else {RENDER_SEED: seeds}
             else:
-                batch = world.sample(stop - start, seed=rng)
+                batch = world.sample(stop - start, seed=rng, regime=mixture if interventional else None)
                 values, part, part_noise = batch.factors, batch.images, batch.noise
+                regime_index[start:stop], targets[start:stop] = batch.regime, batch.targets
             images[start:stop] = np.rint(part * 255.0).astype(np.uint8)
             factors[start:stop] = values
             for name, array in part_noise.items():
@@ -226,8 +250,12 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
         del images
         np.save(temporary / "factors.npy", factors)
         np.savez(temporary / "noise.npz", **noise)
+        names = ["images.npy", "factors.npy", "noise.npz"]
+        if interventional:
+            np.savez(temporary / "regimes.npz", regime=regime_index, targets=targets)
+            names.append("regimes.npz")
         files = {}
-        for name in ("images.npy", "factors.npy", "noise.npz"):
+        for name in names:
             file = temporary / name
             files[name] = {"bytes": file.stat().st_size, "sha256": _file_digest(file)}
             with open(file, "rb") as handle:
