@@ -23,8 +23,9 @@ import numpy as np
 import typer
 
 
-def read_csv_table(path: Path) -> tuple[np.ndarray, list[str]]:
-    """A numeric CSV with a header row as (data (n, d), column names)."""
+def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[str]]:
+    """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True``
+    (categorical tests such as chisq) the stripped fields as a string array."""
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows:
@@ -38,10 +39,16 @@ def read_csv_table(path: Path) -> tuple[np.ndarray, list[str]]:
             continue
         if len(row) != len(header):
             raise ValueError(f"{path}, line {line}: {len(row)} fields but the header has {len(header)}.")
+        if text:
+            values.append([v.strip() for v in row])
+            continue
         try:
             values.append([float(v) for v in row])
         except ValueError:
-            raise ValueError(f"{path}, line {line}: non-numeric value in {row}.") from None
+            raise ValueError(f"{path}, line {line}: non-numeric value in {row} (for text categories use a "
+                             "categorical test: --ci chisq or --ci gsq).") from None
+    if text:
+        return np.asarray(values, dtype=str).reshape(len(values), len(header)), header
     return np.asarray(values, dtype=np.float64).reshape(len(values), len(header)), header
 
 
@@ -123,7 +130,8 @@ def register(app: typer.Typer) -> None:
     def discover_command(
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
         method: str = typer.Option("pc", "--method", help="pc, cdnod or cdf (Causal de Finetti)."),
-        ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci."),
+        ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
+                               "for categorical columns (text or integer codes)."),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the CI tests."),
         context: str = typer.Option(None, "--context",
                                     help="Column holding the domain/time index (cdnod) or the "
@@ -146,7 +154,9 @@ def register(app: typer.Typer) -> None:
             else:
                 if not data.is_file():
                     raise ValueError(f"No such file: {data}.")
-                table, names = read_csv_table(data)
+                from latentscm.discovery import make_ci_test
+
+                table, names = read_csv_table(data, text=make_ci_test(ci).discrete)
                 graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)

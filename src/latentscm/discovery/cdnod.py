@@ -20,6 +20,7 @@ import numpy as np
 
 from latentscm._validation import check_array, check_number
 from latentscm.discovery.ci_tests.base import CITest, make_ci_test
+from latentscm.discovery.ci_tests.discrete import encode_categories
 from latentscm.discovery.pc import as_data_matrix, orient_with_exogenous, pc_skeleton
 from latentscm.discovery.result import DiscoveredGraph
 
@@ -34,8 +35,12 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     Returns a :class:`DiscoveredGraph` over the d variables plus the context node (last, named
     ``context_name``); ``info["changing"]`` lists the variables adjacent to it (changing mechanisms).
     """
-    matrix, names = as_data_matrix(data, node_names, "cdnod")
-    index = check_array(context, "context", "cdnod", ndim=1)
+    test = make_ci_test(ci_test, **dict(ci_options or {}))
+    matrix, names = as_data_matrix(data, node_names, "cdnod", categorical=test.discrete)
+    if np.asarray(context).dtype.kind in "OUS":  # domain labels given as text
+        index = encode_categories(np.asarray(context), "context", "cdnod")[0].astype(np.float64)
+    else:
+        index = check_array(context, "context", "cdnod", ndim=1)
     if index.shape[0] != matrix.shape[0]:
         raise ValueError(f"The 'context' argument of cdnod has {index.shape[0]} entries but 'data' has "
                          f"{matrix.shape[0]} rows.")
@@ -46,7 +51,7 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
                          f"Got {context_name!r}.")
     alpha = check_number(alpha, "alpha", "cdnod", low=0, high=1, low_inclusive=False, high_inclusive=False)
     augmented = np.concatenate([matrix, index[:, None]], axis=1)
-    bound = make_ci_test(ci_test, **dict(ci_options or {})).bind(augmented)
+    bound = test.bind(augmented)
     skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth)
     c = matrix.shape[1]
     graph = orient_with_exogenous(skeleton, exogenous=[c])

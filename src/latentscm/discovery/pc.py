@@ -24,6 +24,7 @@ import numpy as np
 
 from latentscm._validation import check_array, check_number
 from latentscm.discovery.ci_tests.base import BoundCITest, CIQuery, CITest, make_ci_test
+from latentscm.discovery.ci_tests.discrete import encode_table
 from latentscm.discovery.orientation import apply_meek_rules, orient_colliders, orient_exogenous
 from latentscm.discovery.result import DiscoveredGraph, _names
 
@@ -87,10 +88,17 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
     return Skeleton(adjacency, {k: frozenset(v) for k, v in separating.items()}, n_tests, depth - 1)
 
 
-def as_data_matrix(data: Any, node_names: Sequence[str] | None,
-                   owner: str) -> tuple[np.ndarray, tuple[str, ...]]:
+def as_data_matrix(data: Any, node_names: Sequence[str] | None, owner: str, *,
+                   categorical: bool = False) -> tuple[np.ndarray, tuple[str, ...]]:
     """Data as a float matrix (n, d) and node names, from an array, a mapping name -> (n,) array
-    (what ``SCM.sample`` returns) or a pandas DataFrame."""
+    (what ``SCM.sample`` returns) or a pandas DataFrame.
+
+    With ``categorical=True`` (tests such as ``chisq``), columns may hold text; every column is
+    re-coded to integer categories ``0 .. L-1`` and checked (no NaN, no fractional floats, at least
+    two categories), errors naming the column.
+    """
+    if categorical:
+        return encode_table(data, node_names, owner)
     if isinstance(data, Mapping):
         names = tuple(str(k) for k in data)
         columns = [check_array(v, f"data[{k!r}]", owner, ndim=1) for k, v in data.items()]
@@ -121,8 +129,9 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     Parameters
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame.
-    ci_test: a registered CI test name (``"fisherz"``, ``"kci"``, ``"rcit"``, ``"rcot"``, ``"qkci"``) or
-        a :class:`~latentscm.discovery.ci_tests.base.CITest` instance.
+    ci_test: a registered CI test name (``"fisherz"``, ``"kci"``, ``"rcit"``, ``"rcot"``, ``"qkci"``; for
+        categorical data ``"chisq"``, ``"gsq"``, which accept text columns) or a
+        :class:`~latentscm.discovery.ci_tests.base.CITest` instance.
     alpha: significance level in (0, 1).
     node_names: names of the d columns (default ``X0, X1, ...``).
     max_depth: largest conditioning-set size (None: no limit).
@@ -132,11 +141,12 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     -------
     DiscoveredGraph with ``.adjacency`` (d, d): ``[i, j] = 1`` for ``i -> j``, both for ``i - j``.
     """
-    matrix, names = as_data_matrix(data, node_names, "pc")
     alpha = check_number(alpha, "alpha", "pc", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if max_depth is not None:
         max_depth = int(check_number(max_depth, "max_depth", "pc", low=0, integer=True))
-    bound = _bind(ci_test, ci_options, matrix)
+    test = make_ci_test(ci_test, **dict(ci_options or {}))
+    matrix, names = as_data_matrix(data, node_names, "pc", categorical=test.discrete)
+    bound = test.bind(matrix)
     skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth)
     graph = orient_colliders(skeleton.adjacency, skeleton.separating_sets)
     graph = apply_meek_rules(graph)

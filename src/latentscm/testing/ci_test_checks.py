@@ -41,6 +41,9 @@ def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> 
     alpha: level at which independence must not be rejected and dependence must be.
     seed: seed of the check data.
     """
+    if getattr(test, "discrete", False):
+        _check_discrete_ci_test(test, n=n, alpha=alpha, seed=seed)
+        return
     rng = np.random.default_rng(seed)
     x0, y0, z0 = rng.normal(size=(3, n))
     # Independent data.
@@ -81,6 +84,62 @@ def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> 
     bad[3] = np.nan
     for args, what in (((bad, y0), "NaN in x"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
                        ((x0, y0, z0[:-2]), "mismatched length of z")):
+        try:
+            test.test(*args)
+        except ValueError:
+            continue
+        except Exception as error:  # noqa: BLE001 - report the wrong exception type
+            _fail(test, f"{what} raised {type(error).__name__} instead of ValueError.")
+        _fail(test, f"{what} was accepted; it must raise ValueError.")
+
+
+def _check_discrete_ci_test(test, *, n: int, alpha: float, seed: int) -> None:
+    """The same checks on categorical data (tests with ``discrete = True``), plus: continuous floats
+    and a column with a single category are refused with ValueError."""
+    rng = np.random.default_rng(seed)
+    x0, y0, z0 = rng.integers(0, 3, size=(3, n))
+
+    def mix(keep: np.ndarray, weight: float, other: np.ndarray) -> np.ndarray:
+        return np.where(rng.random(n) < weight, keep, other)
+
+    p = _p(test, x0, y0)
+    if p <= alpha:
+        _fail(test, f"independence rejected on independent categorical data (p={p:.3g} <= {alpha}).")
+    p = _p(test, x0, y0, z0)
+    if p <= alpha:
+        _fail(test, f"independence given z rejected on independent categorical data (p={p:.3g} <= {alpha}).")
+    y_dep = mix(x0, 0.5, y0)
+    p = _p(test, x0, y_dep)
+    if p > alpha:
+        _fail(test, f"dependence not detected (y = x half of the time, n={n}, p={p:.3g} > {alpha}).")
+    x_cc, y_cc = mix(z0, 0.7, x0), mix(z0, 0.7, y0)
+    p = _p(test, x_cc, y_cc)
+    if p > alpha:
+        _fail(test, f"dependence through a common cause not detected (p={p:.3g} > {alpha}).")
+    p = _p(test, x_cc, y_cc, z0)
+    if p <= alpha:
+        _fail(test, f"conditional independence given the common cause rejected (p={p:.3g} <= {alpha}).")
+    y_direct = mix(x_cc, 0.6, y_cc)
+    p = _p(test, x_cc, y_direct, z0)
+    if p > alpha:
+        _fail(test, f"conditional dependence not detected (p={p:.3g} > {alpha}).")
+    labels = np.array(["a", "b", "c"])
+    p_text = _p(test, labels[x_cc], labels[y_direct], labels[z0])
+    if not np.isclose(p_text, p, rtol=1e-12, atol=0.0):
+        _fail(test, f"text categories give a different p-value than integer codes ({p_text!r} vs {p!r}).")
+    forward = test.test(x_cc, y_direct, z0)
+    backward = test.test(y_direct, x_cc, z0)
+    if not np.isclose(forward.p_value, backward.p_value, rtol=1e-9, atol=1e-12):
+        _fail(test, f"not symmetric in x and y: p={forward.p_value!r} vs {backward.p_value!r}.")
+    again = test.test(x_cc, y_direct, z0)
+    if again.p_value != forward.p_value or again.statistic != forward.statistic:
+        _fail(test, "repeating a test gave a different result.")
+    bad = x0.astype(float)
+    bad[3] = np.nan
+    for args, what in (((bad, y0), "NaN in x"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
+                       ((x0, y0, z0[:-2]), "mismatched length of z"),
+                       ((rng.normal(size=n), y0), "continuous floats in x"),
+                       ((x0, np.zeros(n, dtype=int)), "a y with a single category")):
         try:
             test.test(*args)
         except ValueError:

@@ -13,6 +13,7 @@ from latentscm.discovery.ci_tests.base import (
     make_ci_test,
     register_ci_test,
 )
+from latentscm.discovery.ci_tests.discrete import ChiSquare, GSquare, encode_categories, encode_table
 from latentscm.discovery.ci_tests.fisher_z import FisherZ
 from latentscm.discovery.ci_tests.kci import KCI
 from latentscm.discovery.ci_tests.rcit import RCIT, RCoT
@@ -22,12 +23,16 @@ __all__ = [
     "CIQuery",
     "CIResult",
     "CITest",
+    "ChiSquare",
     "FisherZ",
+    "GSquare",
     "KCI",
     "RCIT",
     "RCoT",
     "ci_test_names",
     "content_hash",
+    "encode_categories",
+    "encode_table",
     "make_ci_test",
     "register_ci_test",
 ]

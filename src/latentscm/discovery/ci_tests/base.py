@@ -116,6 +116,8 @@ class CITest(ABC):
     name: ClassVar[str] = "citest"
     #: Whether x and y may each span several columns (Fisher-z needs one column each).
     multivariate: ClassVar[bool] = True
+    #: Whether the test needs categorical data (integer codes or text, see ``encode_table``).
+    discrete: ClassVar[bool] = False
     #: Bound sessions kept per test object (most recently used data matrices).
     max_sessions: ClassVar[int] = 4
 
