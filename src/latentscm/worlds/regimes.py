@@ -116,7 +116,7 @@ class Regime:
             else:
                 plain[key] = value
         items.update(as_interventions(plain))
-        for key, item in items.items():
+        for item in items.values():
             if isinstance(item, Intervention):
                 _describe_item(item)  # scalar values only (raises otherwise)
         if not isinstance(self.mechanisms, Mapping):

@@ -186,7 +186,8 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
              regime: Any = None) -> StoredDataset:
     """Write (once) and open the dataset of ``world``: the full grid when ``n`` is None, else
     ``n`` samples drawn with ``seed`` (from ``regime``, a regime or mixture, when given: see
-    :mod:`latentscm.worlds.regimes`; its description is part of the content address). Reuses a verified copy when one exists; regenerates (with
+    :mod:`latentscm.worlds.regimes`; its description is part of the content address). Reuses a
+    verified copy when one exists; regenerates (with
     a warning naming the file) when the stored copy is corrupt."""
     if n is not None:
         n = int(check_number(n, "n", "generate", low=1, integer=True))
