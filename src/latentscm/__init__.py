@@ -10,14 +10,16 @@ from latentscm.interventions import Do, Scale, Shift, parse_interventions
 __version__ = "0.1.0"
 
 
-def load(run_dir, *, device=None):
+def load(run_dir, *, device=None, trust_code=False):
     """The trained learner saved in the run directory ``run_dir`` (see :func:`latentscm.run.load`).
 
-    Imported lazily so that ``import latentscm`` does not import torch.
+    Only registered learner classes are rebuilt; pass ``trust_code=True`` (or a list of module
+    names) to allow your own classes recorded in ``config.json``. Imported lazily so that
+    ``import latentscm`` does not import torch.
     """
     from latentscm.run import load as _load
 
-    return _load(run_dir, device=device)
+    return _load(run_dir, device=device, trust_code=trust_code)
 
 
 __all__ = [

@@ -22,6 +22,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from latentscm._registry import TrustCode, class_path, resolve_class
+
 __all__ = ["load", "save_learner", "read_config", "learner_from_config", "jsonable_params", "CONFIG_NAME",
            "MODEL_NAME", "CHECKPOINT_DIR"]
 
@@ -72,13 +74,23 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     return config
 
 
-def learner_from_config(config: dict[str, Any], *, device: str | None = None):
-    """An unfitted learner built from the ``learner`` entry of a run config."""
-    from latentscm.learners.base import resolve_class
+def learner_from_config(config: dict[str, Any], *, device: str | None = None, trust_code: TrustCode = False,
+                        source: str | None = None):
+    """An unfitted learner built from the ``learner`` entry of a run config.
+
+    The recorded class must be a registered learner, or a ``Learner`` subclass from a module
+    allowed by ``trust_code`` (see :mod:`latentscm._registry`); nothing else is imported.
+    """
+    from latentscm.learners import _registered_paths
+    from latentscm.learners.base import Learner
 
     entry = config["learner"]
-    cls = resolve_class(entry["class"])
-    params = _restore_params(cls, dict(entry["params"]))
+    if not isinstance(entry, dict) or "class" not in entry or not isinstance(entry.get("params", {}), dict):
+        raise ValueError(f"The 'learner' entry of {source or 'the run config'} must hold 'class' and 'params'. "
+                         f"Got {entry!r}.")
+    cls = resolve_class(entry["class"], base=Learner, registered=_registered_paths(), trust_code=trust_code,
+                        what="learner", source=source)
+    params = _restore_params(cls, dict(entry.get("params", {})))
     if device is not None:
         params["device"] = device
     elif str(params.get("device", "cpu")).startswith("cuda"):
@@ -93,8 +105,6 @@ def learner_from_config(config: dict[str, Any], *, device: str | None = None):
 
 def learner_config(learner) -> dict[str, Any]:
     """The ``learner`` section of ``config.json``."""
-    from latentscm.learners.base import class_path
-
     return {"name": type(learner).name, "class": class_path(type(learner)),
             "params": jsonable_params(learner.get_params())}
 
@@ -115,18 +125,21 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
     return save_checkpoint(run_dir / MODEL_NAME, {"learner": state})
 
 
-def load(run_dir: str | os.PathLike, *, device: str | None = None):
+def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: TrustCode = False):
     """The trained learner saved in ``run_dir``, ready to encode and decode.
 
     Uses ``model.pt`` (the end of training); a run stopped early loads its newest checkpoint
     with a warning. ``device`` overrides the recorded one (a CUDA run loads on the CPU when no
-    GPU is present).
+    GPU is present). Only registered learner classes are rebuilt unless ``trust_code`` is
+    ``True`` or lists the modules to allow: ``config.json`` names a class to call, and a run
+    directory from someone else must not run code on load.
     """
     from latentscm.training.checkpoint import latest_checkpoint, load_checkpoint
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    learner = learner_from_config(config, device=device)
+    learner = learner_from_config(config, device=device, trust_code=trust_code,
+                                  source=str(run_dir / CONFIG_NAME))
     model_path = run_dir / MODEL_NAME
     if model_path.exists():
         state = load_checkpoint(model_path)["learner"]

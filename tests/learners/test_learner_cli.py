@@ -30,11 +30,13 @@ def test_train_resume_evaluate(tmp_path):
     assert [r["step"] for r in read_log(run) if r["kind"] == "eval"] == [3, 6]
 
     result = runner.invoke(app, ["resume", str(run), "--steps", "9", "--no-progress"])
+    assert result.exit_code == 2 and "learners_support:TinyBlobs" in result.output  # a test module's world
+    result = runner.invoke(app, ["resume", str(run), "--steps", "9", "--no-progress", "--trust-code"])
     assert result.exit_code == 0, result.output
     assert [s for s, _ in list_checkpoints(run / "checkpoints")][-1] == 9
     assert latentscm.load(run).n_steps_ == 9
 
-    result = runner.invoke(app, ["evaluate", str(run), "--n", "64", "--metrics", "mig"])
+    result = runner.invoke(app, ["evaluate", str(run), "--n", "64", "--metrics", "mig", "--trust-code"])
     assert result.exit_code == 0, result.output
     summary = json.loads((run / "metrics.json").read_text())
     assert summary["steps"] == 9 and summary["n"] == 64

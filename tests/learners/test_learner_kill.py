@@ -51,7 +51,8 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path, subprocess_e
         assert load_checkpoint(path)["step"] > 0
 
     resumed = subprocess.run([sys.executable, "-c", "from latentscm.cli import main; main()", "resume", str(run),
-                              "--no-progress"], env=subprocess_env, capture_output=True, text=True, timeout=300)
+                              "--trust-code", "--no-progress"], env=subprocess_env, capture_output=True, text=True,
+                             timeout=300)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert "Resumed" in resumed.stdout
     assert not [p for p in run.rglob("*") if p.name.startswith(".")], "temporary files left behind"

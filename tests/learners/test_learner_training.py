@@ -63,7 +63,7 @@ def test_resume_can_extend_a_finished_run(tiny_world, tmp_path):
     reference = BetaVAE(**params).set_params(steps=12).fit(tiny_world, out=tmp_path / "a", n_samples=64,
                                                             checkpoint_every=4, progress=False)
     BetaVAE(**params).fit(tiny_world, out=tmp_path / "b", n_samples=64, checkpoint_every=4, progress=False)
-    extended = latentscm.training.resume(tmp_path / "b", steps=12, progress=False)
+    extended = latentscm.training.resume(tmp_path / "b", steps=12, progress=False, trust_code=True)
     _assert_same(_weights(reference), _weights(extended))
 
 
@@ -102,7 +102,7 @@ def test_truncated_checkpoint_is_reported_by_name(tiny_world, tmp_path):
     data = latest.read_bytes()
     latest.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match=f"{latest.name}.*truncated"):
-        latentscm.training.resume(tmp_path, progress=False)
+        latentscm.training.resume(tmp_path, progress=False, trust_code=True)
     latest.write_bytes(data[:10])
     with pytest.raises(CheckpointError, match=latest.name):
         load_checkpoint(latest)

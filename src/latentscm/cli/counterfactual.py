@@ -14,6 +14,8 @@ def counterfactual(
     n: int = typer.Option(8, "--n", min=1, max=64, help="Number of images."),
     seed: int = typer.Option(0, "--seed", min=0),
     scale: int = typer.Option(3, "--scale", min=1, max=8),
+    trust_code: bool = typer.Option(False, "--trust-code", help="Allow unregistered learner/world classes recorded "
+                                    "in the run directory (runs their code)."),
 ) -> None:
     """Rows: input images, the model's counterfactuals, the world's true counterfactuals."""
     from latentscm.interventions import parse_interventions
@@ -25,8 +27,8 @@ def counterfactual(
     try:
         interventions = parse_interventions(do)
         config = read_config(run)
-        learner = load(run)
-        world = world_from_config(config, run)
+        learner = load(run, trust_code=trust_code)
+        world = world_from_config(config, run, trust_code=trust_code)
         batch = world.sample(n, seed=seed)
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         produced = model.counterfactual(batch.images, interventions)

@@ -34,13 +34,15 @@ def report(
     runs: list[Path] = typer.Argument(..., help="Run directories to show."),
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
     seed: int = typer.Option(0, "--seed", min=0),
+    trust_code: bool = typer.Option(False, "--trust-code", help="Allow unregistered learner/world classes recorded "
+                                    "in the run directories (runs their code)."),
 ) -> None:
     """Write one self-contained HTML page comparing runs: metrics, traversals, reconstructions,
     counterfactuals next to the true ones, graphs and training curves."""
     from latentscm.report.html import build_report
 
     try:
-        path = build_report(runs, out, seed=seed)
+        path = build_report(runs, out, seed=seed, trust_code=trust_code)
     except (ValueError, FileNotFoundError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None

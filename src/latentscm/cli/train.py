@@ -20,6 +20,9 @@ import typer
 
 __all__ = ["register", "parse_assignments", "make_world", "evaluate_run"]
 
+_TRUST_HELP = ("Allow learner/world classes recorded in the run directory that are not registered (runs their "
+               "code; only for run directories you trust).")
+
 _USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, FileNotFoundError, FileExistsError,
                                                  RuntimeError)
 
@@ -42,15 +45,17 @@ def parse_assignments(items: list[str] | None) -> dict[str, Any]:
 
 
 def make_world(name: str, size: int | None):
-    """A registered world (``make(name, size=...)``) or a ``module:Class`` world."""
+    """A registered world (``make(name, size=...)``) or a ``module:Class`` world.
+
+    A ``module:Class`` typed on the command line is the user's own choice, so it is imported
+    (trusted), but it must name a ``World`` subclass.
+    """
     options = {} if size is None else {"size": size}
     if ":" in name:
-        from latentscm.learners.base import resolve_class
+        from latentscm._registry import resolve_class
+        from latentscm.worlds import World
 
-        try:
-            cls = resolve_class(name)
-        except (ImportError, AttributeError) as error:
-            raise ValueError(f"Cannot import world class {name!r}: {error}") from None
+        cls = resolve_class(name, base=World, registered=(), trust_code=True, what="world", source="--world")
         return cls(**options)
     from latentscm.worlds import make
 
@@ -129,12 +134,13 @@ def _disentanglement_metrics(learner, world, codes, factors, *, n: int, seed: in
 
 
 def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device: str | None = None,
-                 metrics: str | None = None) -> dict[str, Any]:
+                 metrics: str | None = None, trust_code: bool = False) -> dict[str, Any]:
     """Metrics of a trained run on ``n`` fresh samples of its world; writes ``metrics.json``.
 
     Always: reconstruction error (summed over pixels, mean over images) and, for Gaussian
     posteriors, the number of active units (KL > 0.01 nats); plus the disentanglement metrics of
     :mod:`latentscm.metrics` (``metrics``: a suite name or comma-separated names).
+    ``trust_code`` allows unregistered classes recorded in the run (see :func:`latentscm.load`).
     """
     import numpy as np
 
@@ -145,8 +151,8 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    learner = latentscm.load(run_dir, device=device)
-    world = world_from_config(config, run_dir)
+    learner = latentscm.load(run_dir, device=device, trust_code=trust_code)
+    world = world_from_config(config, run_dir, trust_code=trust_code)
     batch = world.sample(n, seed=seed)
     images = batch.images
     recon = learner.reconstruct(images)
@@ -224,13 +230,14 @@ def register(app: typer.Typer) -> None:
         device: str | None = typer.Option(None, "--device"),
         progress: bool | None = typer.Option(None, "--progress/--no-progress"),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
+        trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
     ) -> None:
         """Continue a run from its last checkpoint (exactly where an interrupted run stopped)."""
         from latentscm.training import CheckpointError, resume
 
         try:
             _set_threads(threads)
-            model = resume(run_dir, steps=steps, progress=progress, device=device)
+            model = resume(run_dir, steps=steps, progress=progress, device=device, trust_code=trust_code)
         except (*_USER_ERRORS, CheckpointError) as error:
             _fail(error)
         _print_last(model)
@@ -244,13 +251,14 @@ def register(app: typer.Typer) -> None:
         device: str | None = typer.Option(None, "--device"),
         metrics: str | None = typer.Option(None, "--metrics", help="Suite name or comma-separated metric names."),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
+        trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
     ) -> None:
         """Compute reconstruction and disentanglement metrics; writes RUN_DIR/metrics.json."""
         from latentscm.training import CheckpointError
 
         try:
             _set_threads(threads)
-            summary = evaluate_run(run_dir, n=n, seed=seed, device=device, metrics=metrics)
+            summary = evaluate_run(run_dir, n=n, seed=seed, device=device, metrics=metrics, trust_code=trust_code)
         except (*_USER_ERRORS, CheckpointError) as error:
             _fail(error)
         for key, value in summary["metrics"].items():

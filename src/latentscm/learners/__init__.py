@@ -41,6 +41,11 @@ def register(name: str, target: str | type) -> None:
     _REGISTRY[name] = target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
 
 
+def _registered_paths() -> list[str]:
+    """``"module:Class"`` of every registered learner (what run directories may name untrusted)."""
+    return list(_REGISTRY.values())
+
+
 def get(name: str) -> type[Learner]:
     """The learner class registered as ``name``."""
     if name not in _REGISTRY:

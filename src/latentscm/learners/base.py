@@ -37,10 +37,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._registry import class_path
 from latentscm._validation import check_array, check_choice, check_number
 from latentscm.nn import LIKELIHOODS, ConvDecoder, ConvEncoder, make_likelihood
 
-__all__ = ["Learner", "StepOutput", "NotFittedError", "gaussian_kl", "class_path", "resolve_class"]
+__all__ = ["Learner", "StepOutput", "NotFittedError", "gaussian_kl", "class_path"]
 
 
 class NotFittedError(RuntimeError):
@@ -61,22 +62,6 @@ class StepOutput(NamedTuple):
 def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mean, exp(logvar)) || N(0, I)) per unit: (N, D) x2 -> (N, D)."""
     return 0.5 * (mean.square() + logvar.exp() - logvar - 1.0)
-
-
-def class_path(cls: type) -> str:
-    """``"module:QualName"`` of a class (how runs record their learner)."""
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def resolve_class(path: str) -> type:
-    """The class named by ``"module:QualName"``."""
-    import importlib
-
-    module, _, name = path.partition(":")
-    target: Any = importlib.import_module(module)
-    for part in name.split("."):
-        target = getattr(target, part)
-    return target
 
 
 def _check_channels(value: Any, owner: str) -> tuple[int, ...]:

@@ -56,8 +56,11 @@ class RunView:
         self.notes: list[str] = []
 
 
-def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0) -> RunView:
-    """Load a run, its world and logs, and render every figure of its report section."""
+def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0, trust_code: bool = False) -> RunView:
+    """Load a run, its world and logs, and render every figure of its report section.
+
+    ``trust_code`` allows unregistered classes recorded in the run (see :func:`latentscm.load`).
+    """
     from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
     from latentscm.probes.traversals import latent_traversal, traversal_values
     from latentscm.run import load, read_config
@@ -70,11 +73,11 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0)
     metrics_path = path / "metrics.json"
     if metrics_path.exists():
         view.metrics = json.loads(metrics_path.read_text())
-    learner = load(path)
+    learner = load(path, trust_code=trust_code)
     learner_name = config["learner"].get("name", config["learner"]["class"])
     view.learner_name = learner_name
     try:
-        world = world_from_config(config, path)
+        world = world_from_config(config, path, trust_code=trust_code)
     except (ValueError, KeyError) as error:
         world = None
         view.notes.append(f"World figures skipped: {error}")
@@ -144,11 +147,11 @@ def _metrics_table(views: Sequence[RunView]) -> str:
 
 
 def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *, title: str = "latentscm report",
-                 n_images: int = 8, seed: int = 0, intro: str = "") -> Path:
+                 n_images: int = 8, seed: int = 0, intro: str = "", trust_code: bool = False) -> Path:
     """Write one self-contained HTML page for ``run_dirs`` to ``out`` (atomically); returns its path."""
     if not run_dirs:
         raise ValueError("build_report needs at least one run directory.")
-    views = [collect_run(run, n_images=n_images, seed=seed) for run in run_dirs]
+    views = [collect_run(run, n_images=n_images, seed=seed, trust_code=trust_code) for run in run_dirs]
     sections = []
     for view in views:
         parts = [f'<h2 id="run-{html.escape(view.name)}">{html.escape(view.name)} '

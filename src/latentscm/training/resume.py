@@ -7,17 +7,25 @@ import os
 from pathlib import Path
 from typing import Any
 
-from latentscm.run import learner_from_config, read_config
+from latentscm._registry import TrustCode, resolve_class
+from latentscm.run import CONFIG_NAME, learner_from_config, read_config
 
 __all__ = ["resume", "world_from_config"]
 
 
-def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike):
-    """The World a run was trained on, rebuilt with ``latentscm.worlds.make``."""
-    from latentscm.learners.base import resolve_class
-    from latentscm.worlds import make
+def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike, *, trust_code: TrustCode = False):
+    """The World a run was trained on, rebuilt from its recorded class and options.
+
+    The recorded class must be a registered world, or a ``World`` subclass from a module allowed
+    by ``trust_code`` (see :mod:`latentscm._registry`); nothing else is imported or called.
+    """
+    from latentscm.worlds import World, make
+    from latentscm.worlds.registry import _registered_paths
 
     data = config.get("data", {})
+    if not isinstance(data, dict) or not isinstance(data.get("options", {}), dict):
+        raise ValueError(f"The 'data' entry of '{Path(run_dir) / CONFIG_NAME}' must be an object with an 'options' "
+                         f"object. Got {data!r}.")
     if data.get("kind") != "world":
         raise ValueError(f"'{run_dir}' was trained on in-memory data ({data.get('kind', 'unknown')}), which the run "
                          f"directory cannot rebuild; resume from Python with learner.fit(data, out='{run_dir}', "
@@ -28,25 +36,26 @@ def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike):
         raise ValueError(f"'{run_dir}' was trained on world {data['world']!r} with options {opaque} that cannot be "
                          f"rebuilt from config.json; resume from Python with learner.fit(world, out=..., resume=True).")
     if data.get("class"):
-        try:
-            return resolve_class(data["class"])(**options)
-        except (ImportError, AttributeError):
-            pass  # moved or renamed: fall back to the registry name
+        cls = resolve_class(data["class"], base=World, registered=_registered_paths(), trust_code=trust_code,
+                            what="world", source=str(Path(run_dir) / CONFIG_NAME))
+        return cls(**options)
     return make(data["world"], **options)
 
 
 def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bool | None = None,
-           device: str | None = None, eval_hook=None):
+           device: str | None = None, eval_hook=None, trust_code: TrustCode = False):
     """Continue training the run in ``run_dir``; returns the trained learner.
 
     ``steps`` raises the total number of steps (to train longer than first planned).
+    ``trust_code`` allows unregistered learner and world classes recorded in ``config.json``
+    (see :func:`latentscm.run.load`).
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    learner = learner_from_config(config, device=device)
+    learner = learner_from_config(config, device=device, trust_code=trust_code, source=str(run_dir / CONFIG_NAME))
     if steps is not None:
         learner.set_params(steps=steps)
-    world = world_from_config(config, run_dir)
+    world = world_from_config(config, run_dir, trust_code=trust_code)
     data = world
     stored_path = config["data"].get("dataset")
     if stored_path is not None:

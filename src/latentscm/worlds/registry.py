@@ -38,6 +38,11 @@ def names() -> list[str]:
     return available
 
 
+def _registered_paths() -> list[str]:
+    """``"module:Class"`` of every registered world (what run configs may name untrusted)."""
+    return list(_REGISTRY.values())
+
+
 def _resolve(name: str) -> type:
     if name not in _REGISTRY:
         raise UnknownNodeError(name, names(), what="world")
