@@ -13,9 +13,8 @@ Outputs are written to a temporary file and renamed, so no half-written file is 
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -53,16 +52,13 @@ def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[
 
 
 def write_atomic(path: Path, write: Any, mode: str = "w") -> None:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, mode) as handle:
-            write(handle)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    """Call ``write(handle)`` on an in-memory file, then write its content to ``path`` with
+    :func:`latentscm._io.atomic_write` (usual file mode, never half-written)."""
+    from latentscm._io import atomic_write
+
+    buffer: io.BytesIO | io.StringIO = io.BytesIO() if "b" in mode else io.StringIO()
+    write(buffer)
+    atomic_write(path, buffer.getvalue())
 
 
 def draw_graph_png(graph: Any, path: Path) -> None:

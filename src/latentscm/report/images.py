@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+from latentscm._io import atomic_write
 
 __all__ = ["image_grid", "to_uint8", "save_png", "png_bytes", "atomic_write_bytes"]
 
@@ -58,23 +59,8 @@ def png_bytes(picture: np.ndarray) -> bytes:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``data`` to ``path`` atomically (see :func:`latentscm._io.atomic_write`)."""
+    return atomic_write(path, data)
 
 
 def save_png(path: str | os.PathLike, picture: np.ndarray) -> Path:

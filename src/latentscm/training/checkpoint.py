@@ -1,9 +1,9 @@
 """Checkpoint files that are written atomically and verified on load.
 
 Format: a magic line, a JSON header line ``{"format": 1, "length": L, "sha256": H}``, then the
-``torch.save`` payload of L bytes. Writing goes to a temporary file in the same directory, is
-fsynced, then renamed over the target with ``os.replace`` (and the directory fsynced), so a
-crash leaves either the old file or the new one — never half of one. Loading checks the length
+``torch.save`` payload of L bytes. Writing goes through :func:`latentscm._io.atomic_write`
+(temporary file, fsync, rename), so a crash leaves either the old file or the new one — never
+half of one. Loading checks the length
 and the hash first, so a truncated or damaged file raises :class:`CheckpointError` naming it
 instead of a pickle traceback. Payloads load with ``weights_only=True`` (tensors, numbers,
 strings, lists and dicts only).
@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 
+from latentscm._io import TEMP_MARK, atomic_write, atomic_write_json
+
 __all__ = [
     "CheckpointError",
     "write_atomic",
@@ -35,7 +37,6 @@ __all__ = [
 ]
 
 MAGIC = b"LATENTSCM-CHECKPOINT\n"
-_TEMP_MARK = ".tmp-"
 _STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
 
 
@@ -43,40 +44,14 @@ class CheckpointError(ValueError):
     """A checkpoint (or saved model) file is truncated, corrupt or not a latentscm checkpoint."""
 
 
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # some platforms cannot open directories; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file + fsync + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}{_TEMP_MARK}{os.getpid()}")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
-    return path
+    """Write ``data`` to ``path`` atomically (see :func:`latentscm._io.atomic_write`)."""
+    return atomic_write(path, data)
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> Path:
     """Write ``obj`` as indented JSON to ``path`` atomically."""
-    return write_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+    return atomic_write_json(path, obj)
 
 
 def save_checkpoint(path: str | os.PathLike, obj: Any) -> Path:
@@ -156,7 +131,7 @@ def remove_temporaries(directory: str | os.PathLike) -> list[Path]:
         return []
     removed = []
     for entry in directory.iterdir():
-        if entry.name.startswith(".") and _TEMP_MARK in entry.name:
+        if entry.name.startswith(".") and TEMP_MARK in entry.name:
             entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed

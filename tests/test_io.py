@@ -1,0 +1,71 @@
+"""One atomic writer (``latentscm._io.atomic_write``): usual file mode, nothing half-written."""
+
+import os
+import stat
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from latentscm._io import atomic_write, atomic_write_json
+from latentscm.cli import app
+from latentscm.report.images import save_png
+from latentscm.training.checkpoint import remove_temporaries, write_json_atomic
+
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def _mode(path):
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_discover_writes_world_readable_outputs(tmp_path, umask_022):
+    """Regression: `latentscm discover` used to leave graph.json (and graph.png) at mode 0600."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=200)
+    table = np.column_stack([a, a + rng.normal(size=200), rng.normal(size=200)])
+    np.savetxt(tmp_path / "data.csv", table, delimiter=",", header="a,b,c", comments="")
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "pc", "--ci", "fisherz",
+                                      "--out", str(tmp_path / "graph.json"), "--png", str(tmp_path / "graph.png")])
+    assert result.exit_code == 0, result.output
+    assert _mode(tmp_path / "graph.json") == 0o644
+    assert _mode(tmp_path / "graph.png") == 0o644
+
+
+def test_every_writer_gets_the_umask_mode(tmp_path, umask_022):
+    assert _mode(atomic_write(tmp_path / "a.bin", b"x")) == 0o644
+    assert _mode(atomic_write_json(tmp_path / "a.json", {"a": 1})) == 0o644
+    assert _mode(write_json_atomic(tmp_path / "b.json", {"b": 1})) == 0o644
+    assert _mode(save_png(tmp_path / "a.png", np.zeros((2, 2, 3), np.uint8))) == 0o644
+    os.umask(0o077)
+    assert _mode(atomic_write(tmp_path / "private.txt", "x")) == 0o600
+
+
+def test_replacing_keeps_the_mode_and_content_is_whole(tmp_path, umask_022):
+    path = atomic_write(tmp_path / "f.txt", "first")
+    os.chmod(path, 0o640)
+    atomic_write(path, "second")
+    assert path.read_text() == "second" and _mode(path) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]  # no temporary left behind
+
+
+def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = atomic_write(tmp_path / "f.json", "old")
+    with pytest.raises(TypeError, match="f.json"):
+        atomic_write(path, 3)
+    with pytest.raises(TypeError):
+        atomic_write_json(path, {"x": object()})
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.json"]
+
+
+def test_remove_temporaries_finds_leftovers(tmp_path):
+    leftover = tmp_path / f".model.pt.tmp-{os.getpid()}-abcd1234"
+    leftover.write_bytes(b"half")
+    assert remove_temporaries(tmp_path) == [leftover]
+    assert not leftover.exists()
