@@ -1,6 +1,7 @@
 """Structural causal models over named variables: mechanisms, SCMs, random SCMs and finite
 (discrete) SCMs with exact identification."""
 
+from latentscm.scm.bif import format_bif, load_network, network_names, parse_bif, read_bif, write_bif
 from latentscm.scm.discrete import (
     DiscreteSCM,
     PositivityError,
@@ -54,4 +55,10 @@ __all__ = [
     "is_backdoor_set",
     "is_frontdoor_set",
     "smoking_cancer_model",
+    "format_bif",
+    "load_network",
+    "network_names",
+    "parse_bif",
+    "read_bif",
+    "write_bif",
 ]
