@@ -53,7 +53,8 @@ class Lorenz96(TimeSeriesWorld):
     def _mechanism(self, t: int, nodes: np.ndarray, past: np.ndarray, current: np.ndarray,
                    context: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         x = past[-1]
-        drift = (x[self._plus1[nodes]] - x[self._minus2[nodes]]) * x[self._minus1[nodes]] - x[nodes] + self.forcing
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the simulation loop
+            drift = (x[self._plus1[nodes]] - x[self._minus2[nodes]]) * x[self._minus1[nodes]] - x[nodes] + self.forcing
         return x[nodes] + self.dt * drift, np.full(len(nodes), self.noise_std)
 
     def _draw_noise(self, rng: np.random.Generator, n_steps: int) -> np.ndarray:

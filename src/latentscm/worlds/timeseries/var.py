@@ -68,7 +68,10 @@ class VAR(TimeSeriesWorld):
             support = random_lagged_support(rng, d, lag_max, edge_prob, self_lags=self_lags)[1:]
             raw = rng.uniform(low, high, support.shape) * rng.choice([-1.0, 1.0], support.shape) * support
             radius = companion_spectral_radius(raw)
-            coefs = raw * (target / radius) if radius > 0 else raw
+            # Scaling lag tau by c**tau scales every companion eigenvalue by c (they solve
+            # det(lambda^L I - sum_tau A_tau lambda^(L - tau)) = 0); a plain factor c would not.
+            powers = (target / radius) ** np.arange(1, lag_max + 1) if radius > 0 else np.ones(lag_max)
+            coefs = raw * powers[:, None, None]
         else:
             coefs = check_array(coefficients, "coefficients", owner, ndim=3)
             if coefs.shape[1] != coefs.shape[2]:
