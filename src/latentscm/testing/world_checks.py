@@ -18,6 +18,43 @@ def _require(condition: bool, message: str) -> None:
         raise AssertionError(message)
 
 
+def _same_data(a: Any, b: Any) -> bool:
+    return (a.images.shape == b.images.shape and np.array_equal(a.images, b.images)
+            and np.array_equal(a.factors, b.factors))
+
+
+def _check_configuration(world: Any, batch: Any, *, n: int, seed: int) -> dict[str, Any]:
+    """``get_params()`` is the world's whole configuration: rebuilding from it gives the same
+    data, and another configuration with different data never shares its store key."""
+    from latentscm.worlds.store import dataset_key
+
+    owner = type(world).__name__
+    try:
+        params = world.get_params()
+    except TypeError as error:
+        raise AssertionError(str(error)) from None
+    try:
+        rebuilt = type(world)(**params)
+    except Exception as error:  # any failure means the params do not rebuild the world
+        raise AssertionError(f"{owner}(**get_params()) cannot rebuild the world: {error}") from None
+    _require(_same_data(rebuilt.sample(n, seed=seed), batch),
+             f"{owner}(**get_params()) samples different data than the world itself: get_params() {params} "
+             f"misses part of the configuration, so two configurations would share a store key")
+    try:
+        key = dataset_key(world, n, seed)[0]
+    except TypeError:
+        return params  # not content-addressable (e.g. mechanism objects): datasets need a cache_key
+    try:
+        default = type(world)()
+    except TypeError:
+        return params  # required constructor arguments: no second configuration to compare with
+    if not _same_data(default.sample(n, seed=seed), batch):
+        _require(dataset_key(default, n, seed)[0] != key,
+                 f"{owner}() and {owner}(**{params}) sample different data but share the store key "
+                 f"{key[:16]}: get_params() does not capture the configuration")
+    return params
+
+
 def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     """Run the World contract checks on ``world``; return measurements.
 
@@ -27,7 +64,9 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     takes the value, and the counterfactual images equal ``render`` of the counterfactual factors;
     interventional sampling honours the value; changing one factor changes the image except for
     the world's documented symmetries (``world.symmetries``: factor -> allowed fraction); bad
-    input (unknown factor, off-grid value, wrong shape) raises ``ValueError``.
+    input (unknown factor, off-grid value, wrong shape) raises ``ValueError``; ``get_params()``
+    is the whole configuration (``type(world)(**world.get_params())`` samples the same data, and
+    the default configuration, when its data differ, has a different store key).
     """
     from latentscm.worlds.base import RENDER_SEED, Batch
 
@@ -103,6 +142,8 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
         except ValueError:
             return
         raise AssertionError(f"{what} did not raise ValueError")
+
+    report["params"] = _check_configuration(world, batch, n=n, seed=seed)
 
     raises(lambda: world.counterfactual(batch, {"no_such_factor": 0.0}), "an unknown factor")
     raises(lambda: world.render(np.zeros((2, len(names) + 1))), "factors of the wrong shape")

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._params import params_from_signature
 from latentscm._validation import as_generator
 from latentscm.graph import CausalGraph, UnknownNodeError
 from latentscm.interventions import Do, InterventionLike, Scale, Shift, as_interventions
@@ -36,6 +37,8 @@ from latentscm.worlds.regimes import OBSERVATIONAL, Regime, RegimeMixture, as_mi
 __all__ = ["FactorSpec", "Batch", "World", "OnGrid", "RENDER_SEED"]
 
 RENDER_SEED = "render_seed"
+#: Constructor arguments that :meth:`World._init_structure` records itself (``None`` when unused).
+_STRUCTURE_PARAMETERS = ("graph", "mechanisms")
 
 
 @dataclass(frozen=True, eq=False)
@@ -507,9 +510,25 @@ class World:
 
         return generate(self, n, seed=seed, root=root, cache_key=cache_key, progress=progress)
 
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments this world was made with (scikit-learn's rule).
+
+        Read from the ``__init__`` signature: values the world recorded itself (``_options``, and
+        the custom ``graph`` as text), else the attribute of the same name; ``graph`` and
+        ``mechanisms`` handed to :meth:`_init_structure` are known without either. The store key
+        and run configs are built from this, so a constructor argument that can be read back
+        nowhere raises ``TypeError`` instead of being left out of the key.
+        """
+        recorded = {**getattr(self, "_options", {}), **getattr(self, "_structure_options", {})}
+        if hasattr(self, "_structure_options"):
+            for name in _STRUCTURE_PARAMETERS:
+                recorded.setdefault(name, None)
+        return params_from_signature(self, recorded=recorded,
+                                     what=f"World {self.name!r} ({type(self).__module__}:{type(self).__qualname__})")
+
     def options(self) -> dict[str, Any]:
-        """The keyword options this world was made with (for caching and reports)."""
-        return {**getattr(self, "_options", {}), **getattr(self, "_structure_options", {})}
+        """The keyword options this world was made with: :meth:`get_params` (kept for callers)."""
+        return self.get_params()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, factors={self.factor_names})"

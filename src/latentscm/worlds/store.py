@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._registry import class_path
 from latentscm._validation import as_generator, check_number
 from latentscm.worlds.base import RENDER_SEED, Batch, World
 from latentscm.worlds.regimes import RegimeMixture, as_mixture
@@ -74,13 +75,19 @@ def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = 
     purely observational data is part of it)."""
     from latentscm import __version__
 
-    options = world.options()
     if cache_key is None:
+        # the world's real configuration: every constructor argument (World.get_params), so two
+        # configurations of a world never share a key
+        try:
+            options = world.get_params()
+        except TypeError as error:
+            raise TypeError(f"{error} Or pass cache_key='...' to name this dataset yourself.") from None
         identity_options = {k: _jsonable(v, k) for k, v in sorted(options.items())}
     else:
         identity_options = {"cache_key": str(cache_key)}
     identity = {
         "world": world.name,
+        "class": class_path(type(world)),
         "options": identity_options,
         "n": n,
         "seed": int(seed),
