@@ -1,22 +1,26 @@
 """``latentscm train``, ``latentscm resume`` and ``latentscm evaluate``.
 
     latentscm train --world sprites --learner beta_vae --steps 3000 --out runs/x --set beta=4
+    latentscm train --world pendulum --world-set grid=false --learner causal_vae --out runs/p
     latentscm resume runs/x
     latentscm evaluate runs/x
 
-``--world`` takes a registered world name or ``module:Class``; ``--preset`` (default
-``cpu-small``) fills in image size, steps, batch size, learning rate and bookkeeping intervals
-that are not given explicitly. Under ``torchrun --nproc-per-node K $(which latentscm) train ...``
-the same command trains with DistributedDataParallel. torch is imported only when a command runs.
+``--world`` takes a registered world name or ``module:Class``; ``--set`` sets learner
+hyperparameters and ``--world-set`` world options (one parser for both:
+:mod:`latentscm.cli.assignments`). ``--preset`` (default ``cpu-small``) fills in image size,
+steps, batch size, learning rate and bookkeeping intervals that are not given explicitly. Under
+``torchrun --nproc-per-node K $(which latentscm) train ...`` the same command trains with
+DistributedDataParallel. torch is imported only when a command runs.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
+
+from latentscm.cli.assignments import parse_assignments
 
 __all__ = ["register", "parse_assignments", "make_world", "evaluate_run"]
 
@@ -27,30 +31,16 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, FileNotF
                                                  RuntimeError)
 
 
-def parse_assignments(items: list[str] | None) -> dict[str, Any]:
-    """``["beta=4", "channels=[16,32]", "likelihood=gaussian"]`` -> a dict (JSON values, else strings)."""
-    params: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ValueError(f"--set expects key=value; got {item!r}.")
-        text = text.strip()
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = {"none": None, "null": None, "true": True, "false": False}.get(text.lower(), text)
-        params[key] = value
-    return params
-
-
-def make_world(name: str, size: int | None):
-    """A registered world (``make(name, size=...)``) or a ``module:Class`` world.
+def make_world(name: str, size: int | None, options: dict[str, Any] | None = None):
+    """A registered world (``make(name, size=..., **options)``) or a ``module:Class`` world.
 
     A ``module:Class`` typed on the command line is the user's own choice, so it is imported
-    (trusted), but it must name a ``World`` subclass.
+    (trusted), but it must name a ``World`` subclass. ``size`` (the preset's or ``--size``)
+    fills in ``options["size"]`` when that is not given.
     """
-    options = {} if size is None else {"size": size}
+    options = dict(options or {})
+    if size is not None:
+        options.setdefault("size", size)
     if ":" in name:
         from latentscm._registry import resolve_class
         from latentscm.worlds import World
@@ -195,6 +185,8 @@ def register(app: typer.Typer) -> None:
         log_every: int | None = typer.Option(None, "--log-every"),
         eval_every: int | None = typer.Option(None, "--eval-every", help="Held-out reconstruction every N steps."),
         assignments: list[str] | None = typer.Option(None, "--set", help="Learner hyperparameter, key=value."),
+        world_assignments: list[str] | None = typer.Option(None, "--world-set",
+                                                           help="World option, key=value (e.g. grid=false)."),
         progress: bool | None = typer.Option(None, "--progress/--no-progress"),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
     ) -> None:
@@ -210,9 +202,13 @@ def register(app: typer.Typer) -> None:
             if lr is not None or chosen.lr is not None:
                 params["lr"] = lr if lr is not None else chosen.lr
             params.update(chosen.params_for(learner))
-            params.update(parse_assignments(assignments))
+            params.update(parse_assignments(assignments, option="--set"))
+            world_options = parse_assignments(world_assignments, option="--world-set")
+            if size is not None and "size" in world_options:
+                raise ValueError(f"--size {size} and --world-set size={world_options['size']!r} both set the image "
+                                 f"size; give one.")
             model = learners.make(learner, **params)
-            data = make_world(world, size if size is not None else chosen.size)
+            data = make_world(world, size if size is not None else chosen.size, world_options)
             hook = _heldout_hook(data, seed + 7_777_777) if eval_every else None
             model.fit(data, out=str(out), n_samples=n_samples or chosen.n_samples,
                       checkpoint_every=checkpoint_every or chosen.checkpoint_every,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,25 +10,17 @@ worlds_app = typer.Typer(help="Procedural worlds with exact ground truth.", no_a
 
 
 def parse_options(items: list[str] | None) -> dict:
-    """``["size=32", "variant=color"]`` -> ``{"size": 32, "variant": "color"}`` (JSON values where
-    they parse, else strings)."""
-    options = {}
-    for item in items or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"Expected KEY=VALUE, got {item!r}.", param_hint="--set")
-        try:
-            options[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key.strip()] = raw
-    return options
+    """``["size=32", "variant=color", "grid=false"]`` -> options (see :mod:`latentscm.cli.assignments`)."""
+    from latentscm.cli.assignments import parse_assignments
+
+    return parse_assignments(items, option="--set")
 
 
-def _make(name: str, options: dict):
+def _make(name: str, items: list[str] | None):
     from latentscm.worlds import make
 
     try:
-        return make(name, **options)
+        return make(name, **parse_options(items))
     except (ValueError, TypeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -62,7 +53,7 @@ def show(
     """Write a grid of samples; with --do, the true counterfactuals in the row below."""
     from latentscm.report.images import image_grid, save_png
 
-    world = _make(name, parse_options(option))
+    world = _make(name, option)
     batch = world.sample(n, seed=seed)
     rows = [batch.images]
     if do:
@@ -84,7 +75,7 @@ def generate_command(
     option: list[str] = typer.Option(None, "--set", help="World option KEY=VALUE (repeatable)."),
 ) -> None:
     """Render a world's dataset once into the content-addressed cache and print its path."""
-    world = _make(name, parse_options(option))
+    world = _make(name, option)
     try:
         stored = world.generate(n, seed=seed, root=root, progress=True)
     except (ValueError, TypeError) as error:

@@ -1,0 +1,57 @@
+"""The one parser of ``KEY=VALUE`` command-line options (``--set``, ``--world-set``).
+
+Values are read as JSON where they parse (``4``, ``1e-3``, ``[16, 32]``, ``"text"``), then as the
+words ``true``/``false``/``none``/``null`` in any case (so ``grid=False`` is the boolean), and
+otherwise kept as the string. Every command that takes assignments uses :func:`parse_assignments`,
+so one spelling means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["parse_assignments", "parse_value"]
+
+_WORDS = {"none": None, "null": None, "true": True, "false": False}
+
+
+def parse_value(text: str) -> Any:
+    """One assignment value: JSON, else ``true``/``false``/``none`` (any case), else the string."""
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return _WORDS.get(text.lower(), text)
+
+
+def parse_assignments(items: Iterable[str] | None, *, option: str = "--set") -> dict[str, Any]:
+    """``["beta=4", "channels=[16,32]", "grid=False"]`` -> ``{"beta": 4, "channels": [16, 32], "grid": False}``.
+
+    Parameters
+    ----------
+    items : iterable of str, optional
+        The ``KEY=VALUE`` strings as given on the command line.
+    option : str
+        The option's name, for error messages.
+
+    Raises
+    ------
+    ValueError
+        An item without ``=`` or without a key, a key that is not an identifier, or a key given twice.
+    """
+    params: dict[str, Any] = {}
+    for item in items or []:
+        if not isinstance(item, str):
+            raise TypeError(f"{option} expects KEY=VALUE strings; got {item!r}.")
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ValueError(f"{option} expects KEY=VALUE; got {item!r}.")
+        if not key.isidentifier():
+            raise ValueError(f"{option} key {key!r} (in {item!r}) is not a parameter name.")
+        if key in params:
+            raise ValueError(f"{option} sets {key!r} twice ({item!r}).")
+        params[key] = parse_value(text)
+    return params
