@@ -15,6 +15,8 @@ also what causal-learn's ``pc`` does with its default ``uc_rule=0, uc_priority=2
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -33,16 +35,47 @@ __all__ = ["Skeleton", "as_data_matrix", "pc", "pc_skeleton"]
 
 @dataclass
 class Skeleton:
-    """Undirected skeleton (int array (d, d), symmetric) with separating sets and test counts."""
+    """Undirected skeleton (int array (d, d), symmetric) with separating sets and test counts.
+
+    ``stopped`` holds the reason when the search ended early (time budget), else None.
+    """
 
     adjacency: np.ndarray
     separating_sets: dict[tuple[int, int], frozenset[int]] = field(default_factory=dict)
     n_tests: int = 0
     depth_reached: int = -1
+    stopped: str | None = None
+
+
+#: Queries handed to the CI test at once (the time budget is checked between chunks).
+_CHUNK = 20_000
+
+
+def _level_plan(adjacency: np.ndarray, depth: int) -> list[tuple[int, int, tuple[int, ...]]]:
+    """Every (x, y, conditioning set) of one PC-stable level, x < y, each set once.
+
+    The sets are the ``depth``-subsets of the frozen neighbours of x (without y) and of y (without
+    x); an edge whose endpoints both have fewer than ``depth`` other neighbours has none, so it is
+    not tested (an impossible conditioning set is never formed).
+    """
+    neighbours = [np.flatnonzero(row).tolist() for row in adjacency]
+    plan: list[tuple[int, int, tuple[int, ...]]] = []
+    for x, y in zip(*np.nonzero(np.triu(adjacency, 1))):
+        x, y = int(x), int(y)
+        from_x = [v for v in neighbours[x] if v != y]
+        from_y = [v for v in neighbours[y] if v != x]
+        if len(from_x) < depth and len(from_y) < depth:
+            continue
+        subsets = set(combinations(from_x, depth)) if len(from_x) >= depth else set()
+        if len(from_y) >= depth:
+            subsets.update(combinations(from_y, depth))
+        plan.extend((x, y, subset) for subset in sorted(subsets))
+    return plan
 
 
 def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = None,
-                forbidden: Iterable[tuple[int, int]] = (), columns: Sequence[int] | None = None) -> Skeleton:
+                forbidden: Iterable[tuple[int, int]] = (), columns: Sequence[int] | None = None,
+                time_budget: float | None = None) -> Skeleton:
     """PC-stable skeleton search over ``columns`` of a bound CI test (default: all columns).
 
     Parameters
@@ -51,7 +84,14 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
     alpha: significance level; an edge is removed when some test gives ``p > alpha``.
     max_depth: largest conditioning-set size (None: no limit).
     forbidden: pairs of positions (in ``columns``) that start non-adjacent.
+    time_budget: seconds after which the search stops between two chunks of tests (None: no limit).
+        Removals found so far are kept, untested edges stay, a RuntimeWarning says where it stopped,
+        and ``Skeleton.stopped`` holds the same message.
+
+    Tests with an indexed interface (Fisher-z) take each level as index arrays: no query objects, no
+    memo, partial correlations from the correlation matrix only — what makes d = 100-200 practical.
     """
+    started = time.perf_counter()
     cols = list(range(bound.n_columns)) if columns is None else list(columns)
     d = len(cols)
     adjacency = np.ones((d, d), dtype=np.int64) - np.eye(d, dtype=np.int64)
@@ -61,31 +101,48 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
         separating.setdefault((min(i, j), max(i, j)), set())
     n_tests = 0
     depth = 0
-    while d and adjacency.sum(axis=1).max() - 1 >= depth:
+    stopped: str | None = None
+    column_of = np.asarray(cols, dtype=np.intp)
+    position = {c: k for k, c in enumerate(cols)}
+    indexed = bound.has_indexed
+    while d and adjacency.sum(axis=1).max() - 1 >= depth and stopped is None:
         if max_depth is not None and depth > max_depth:
             break
-        # Every (edge, conditioning set) pair of this level, from both endpoints' frozen neighbours.
-        plan: list[tuple[int, int, CIQuery]] = []
-        for x in range(d):
-            neighbours = np.flatnonzero(adjacency[x])
-            for y in neighbours:
-                others = [int(v) for v in neighbours if v != y]
-                for subset in combinations(others, depth):
-                    query = CIQuery.make(cols[x], cols[int(y)], [cols[s] for s in subset])
-                    plan.append((x, int(y), query))
-        results = bound.test_many(q for _, _, q in plan)
-        n_tests += len({q for _, _, q in plan})
+        plan = _level_plan(adjacency, depth)
         removed: set[tuple[int, int]] = set()
-        position = {c: k for k, c in enumerate(cols)}
-        for (x, y, query), result in zip(plan, results):
-            if result.p_value > alpha:
-                pair = (min(x, y), max(x, y))
-                removed.add(pair)
-                separating.setdefault(pair, set()).update(position[c] for c in query.z)
+        for begin in range(0, len(plan), _CHUNK):
+            chunk = plan[begin:begin + _CHUNK]
+            if indexed:
+                index = column_of[np.array([(x, y, *z) for x, y, z in chunk], dtype=np.intp).reshape(len(chunk), -1)]
+                p_values = bound.p_values_indexed(index)
+                separated = [(x, y, z) for (x, y, z), p in zip(chunk, p_values) if p > alpha]
+            else:
+                queries = [CIQuery.make(cols[x], cols[y], [cols[s] for s in z]) for x, y, z in chunk]
+                results = bound.test_many(queries)
+                separated = [(x, y, [position[c] for c in q.z])
+                             for (x, y, _), q, r in zip(chunk, queries, results) if r.p_value > alpha]
+            n_tests += len(chunk)
+            for x, y, z in separated:
+                removed.add((x, y))
+                separating.setdefault((x, y), set()).update(z)
+            elapsed = time.perf_counter() - started
+            if time_budget is not None and elapsed > time_budget and begin + _CHUNK < len(plan):
+                stopped = (f"PC stopped after {elapsed:.1f} s (time budget {time_budget:g} s) during depth {depth}, "
+                           f"having run {begin + len(chunk)} of its {len(plan)} tests ({n_tests} in all); edges "
+                           "not yet tested there are kept, so the skeleton may have extra edges. Raise time_budget "
+                           "or lower max_depth.")
+                break
         for x, y in removed:
             adjacency[x, y] = adjacency[y, x] = 0
+        if stopped is None and time_budget is not None and time.perf_counter() - started > time_budget \
+                and adjacency.sum(axis=1).max() - 1 >= depth + 1 and (max_depth is None or depth + 1 <= max_depth):
+            stopped = (f"PC stopped after {time.perf_counter() - started:.1f} s (time budget {time_budget:g} s) at "
+                       f"the end of depth {depth} ({n_tests} tests); deeper conditioning sets were not tried, so "
+                       "the skeleton may have extra edges. Raise time_budget or lower max_depth.")
         depth += 1
-    return Skeleton(adjacency, {k: frozenset(v) for k, v in separating.items()}, n_tests, depth - 1)
+    if stopped is not None:
+        warnings.warn(stopped, RuntimeWarning, stacklevel=3)
+    return Skeleton(adjacency, {k: frozenset(v) for k, v in separating.items()}, n_tests, depth - 1, stopped)
 
 
 def as_data_matrix(data: Any, node_names: Sequence[str] | None, owner: str, *,
@@ -123,7 +180,7 @@ def _bind(ci_test: str | CITest, ci_options: Mapping[str, Any] | None, data: np.
 
 def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
        node_names: Sequence[str] | None = None, max_depth: int | None = None,
-       ci_options: Mapping[str, Any] | None = None) -> DiscoveredGraph:
+       ci_options: Mapping[str, Any] | None = None, time_budget: float | None = None) -> DiscoveredGraph:
     """PC-stable with Meek's rules: a CPDAG from observational data.
 
     Parameters
@@ -136,6 +193,9 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     node_names: names of the d columns (default ``X0, X1, ...``).
     max_depth: largest conditioning-set size (None: no limit).
     ci_options: constructor options for a CI test given by name (e.g. ``{"width": "kta"}``).
+    time_budget: seconds after which the skeleton search stops (between chunks of tests) with a
+        RuntimeWarning saying where; the result is then marked ``info["stopped"]`` and may keep edges
+        that a full search would remove. None: no limit.
 
     Returns
     -------
@@ -147,11 +207,15 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     test = make_ci_test(ci_test, **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, "pc", categorical=test.discrete)
     bound = test.bind(matrix)
-    skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth)
+    if time_budget is not None:
+        time_budget = check_number(time_budget, "time_budget", "pc", low=0, low_inclusive=False)
+    skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget)
     graph = orient_colliders(skeleton.adjacency, skeleton.separating_sets)
     graph = apply_meek_rules(graph)
     info = {"method": "pc", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,
-            "n_samples": int(matrix.shape[0])}
+            "n_samples": int(matrix.shape[0]), "depth_reached": skeleton.depth_reached}
+    if skeleton.stopped is not None:
+        info["stopped"] = skeleton.stopped
     return DiscoveredGraph(names, graph, skeleton.separating_sets, info)
 
 

@@ -118,6 +118,9 @@ class CITest(ABC):
     multivariate: ClassVar[bool] = True
     #: Whether the test needs categorical data (integer codes or text, see ``encode_table``).
     discrete: ClassVar[bool] = False
+    #: Whether the test implements ``_indexed(state, index)`` (arrays in, arrays out, no memo):
+    #: the fast path of PC on many variables.
+    indexed: ClassVar[bool] = False
     #: Bound sessions kept per test object (most recently used data matrices).
     max_sessions: ClassVar[int] = 4
 
@@ -256,6 +259,32 @@ class BoundCITest:
                 self._memo[query] = result
             self.n_computed += len(todo)
         return [self._memo[q] for q in queries]
+
+    @property
+    def has_indexed(self) -> bool:
+        """Whether the indexed path gives the same answers as ``_compute``: the test declares
+        ``indexed`` and no subclass overrides ``_compute`` below the class defining ``_indexed``."""
+        if not self.test.indexed:
+            return False
+        mro = type(self.test).__mro__
+        owner_of = {name: next(k for k, c in enumerate(mro) if name in vars(c)) for name in ("_compute", "_indexed")}
+        return owner_of["_indexed"] <= owner_of["_compute"]
+
+    def p_values_indexed(self, index: np.ndarray) -> np.ndarray:
+        """P-values (m,) of queries given as rows ``(x, y, *z)`` of an int array (m, 2 + |Z|), for
+        tests with ``indexed = True``. Not memoised: the caller plans each query once."""
+        if not self.has_indexed:
+            raise TypeError(f"{type(self.test).__name__} has no indexed (array) interface consistent with "
+                            "its _compute.")
+        index = np.asarray(index, dtype=np.intp)
+        if index.ndim != 2 or index.shape[1] < 2:
+            raise ValueError(f"The index of p_values_indexed must have shape (m, 2 + |Z|). Got {index.shape}.")
+        if index.size and (index.min() < 0 or index.max() >= self.n_columns):
+            raise ValueError(f"p_values_indexed: column indices must lie in 0..{self.n_columns - 1}.")
+        if self._state is None:
+            self._state = self.test._prepare(self.data)
+        self.n_computed += index.shape[0]
+        return self.test._indexed(self._state, index)[1]
 
     def cached(self, query: CIQuery) -> CIResult | None:
         return self._memo.get(query)

@@ -35,6 +35,7 @@ class FisherZ(CITest):
 
     name = "fisherz"
     multivariate = False
+    indexed = True
 
     def _check_query(self, query: CIQuery, data: np.ndarray) -> None:
         n = data.shape[0]
@@ -55,8 +56,23 @@ class FisherZ(CITest):
         for position, query in enumerate(queries):
             by_size[len(query.z)].append(position)
         results: list[CIResult | None] = [None] * len(queries)
-        for size, positions in by_size.items():
+        for positions in by_size.values():
             index = np.array([queries[p].columns for p in positions], dtype=np.intp)  # (m, size+2)
+            z, p = self._indexed(state, index)
+            for k, position in enumerate(positions):
+                results[position] = CIResult(float(z[k]), float(p[k]))
+        return results  # type: ignore[return-value]
+
+    def _indexed(self, state: _FisherZState, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Statistics and p-values (m,) for queries given as rows ``(x, y, *z)`` of an int array
+        (m, 2 + |Z|): the partial correlations of all m queries come from one batched inversion of
+        correlation submatrices, with no pass over the data."""
+        size = index.shape[1] - 2
+        if state.n - size - 3 < 1:
+            raise ValueError(f"Fisher-z needs n - |Z| - 3 >= 1 samples. Got n={state.n} with |Z|={size}.")
+        if size == 0:
+            r = state.correlation[index[:, 0], index[:, 1]]
+        else:
             sub = state.correlation[index[:, :, None], index[:, None, :]]
             try:
                 precision = np.linalg.inv(sub)
@@ -64,10 +80,7 @@ class FisherZ(CITest):
                 raise ValueError("The correlation matrix of a Fisher-z query is singular (collinear or "
                                  "duplicated columns); Fisher-z cannot be used on this data.") from None
             r = -precision[:, 0, 1] / np.sqrt(np.abs(precision[:, 0, 0] * precision[:, 1, 1]))
-            # |r| may reach 1 for deterministic relations; keep the statistic finite.
-            r = np.clip(r, -1 + np.finfo(float).eps, 1 - np.finfo(float).eps)
-            z = np.sqrt(state.n - size - 3) * np.abs(np.arctanh(r))
-            p = 2.0 * stats.norm.sf(z)
-            for k, position in enumerate(positions):
-                results[position] = CIResult(float(z[k]), float(min(max(p[k], 0.0), 1.0)))
-        return results  # type: ignore[return-value]
+        # |r| may reach 1 for deterministic relations; keep the statistic finite.
+        r = np.clip(r, -1 + np.finfo(float).eps, 1 - np.finfo(float).eps)
+        z = np.sqrt(state.n - size - 3) * np.abs(np.arctanh(r))
+        return z, np.clip(2.0 * stats.norm.sf(z), 0.0, 1.0)
