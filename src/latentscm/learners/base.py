@@ -261,6 +261,9 @@ class Learner:
 
     #: Whether ``loss`` takes the minibatch's factor labels (``loss(images, step, factors=...)``).
     uses_factors: ClassVar[bool] = False
+    #: Whether ``loss`` also takes, for interventional data, the intervened factors of each image
+    #: (``loss(images, step, factors=..., targets=(B, K) bool)``).
+    uses_targets: ClassVar[bool] = False
 
     def _on_training_set(self, training_set: Any) -> None:
         """Told the training set (images, factors, factor names, graph) before modules are built."""
@@ -310,18 +313,23 @@ class Learner:
             checkpoint_every: int | None = None, keep_checkpoints: int = 3, log_every: int | None = None,
             eval_every: int | None = None,
             eval_hook: Callable[[Learner, int], Mapping[str, float] | None] | None = None,
-            progress: bool | None = None, deterministic: bool = True, tensorboard: bool | None = None) -> Learner:
+            progress: bool | None = None, deterministic: bool = True, tensorboard: bool | None = None,
+            regimes: Any = None, interventional_fraction: float | None = None) -> Learner:
         """Train on ``data`` (a World, a Batch, or images (N, C, H, W) float32 in [0, 1]); returns ``self``.
 
         ``out`` is a run directory (config, checkpoints, ``train.jsonl``, ``model.pt``); ``resume``
         continues from its last checkpoint. ``n_samples`` images are pre-rendered when ``data``
-        is a World. See :func:`latentscm.training.train` for the other options.
+        is a World, drawn from ``regimes`` (a Regime, RegimeMixture or list) or with
+        ``interventional_fraction`` of them from one random ``do`` regime per factor (interventional
+        data with known targets, which causal learners use). See :func:`latentscm.training.train`
+        for the other options.
         """
         from latentscm.training import train
 
         return train(self, data, out=out, resume=resume, n_samples=n_samples, checkpoint_every=checkpoint_every,
                      keep_checkpoints=keep_checkpoints, log_every=log_every, eval_every=eval_every,
-                     eval_hook=eval_hook, progress=progress, deterministic=deterministic, tensorboard=tensorboard)
+                     eval_hook=eval_hook, progress=progress, deterministic=deterministic, tensorboard=tensorboard,
+                     regimes=regimes, interventional_fraction=interventional_fraction)
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:

@@ -124,8 +124,8 @@ class CausalLearner(Learner):
     def _fits_mechanisms_on_labels(self) -> bool:
         return self.mechanism_weight > 0 and self.supervised_fraction > 0 and not self._learn_graph
 
-    def _causal_forward(self, u: torch.Tensor, factors: torch.Tensor | None, step: int
-                        ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+    def _causal_forward(self, u: torch.Tensor, factors: torch.Tensor | None, step: int,
+                        targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
         """Causal latents z (N, D) from exogenous u (N, D), plus the latent-SCM loss terms.
 
         z: the SCM applied to the concept part of u; style dims pass through. When labels fit the
@@ -136,6 +136,9 @@ class CausalLearner(Learner):
 
         Terms: label prior E||z - ỹ||² / (2 prior_std²) on labelled rows, mechanism fit
         Σ_i (ỹ_i - f_i(ỹ_pa(i)))² on labelled rows, NOTEARS h(A) while a graph is learned.
+
+        ``targets`` (N, K) bool (interventional data with known targets): an intervened concept's
+        mechanism is cut in the image path (``z_i = u_i``) and left out of the mechanism fit.
         """
         k = len(self.factor_names_)
         labelled = None
@@ -145,15 +148,18 @@ class CausalLearner(Learner):
         learning = self._learn_graph and self.scm_.learn_graph
         z_concept, residual, h = self._net("scm")(
             u[:, :k], detach_mechanisms=self._fits_mechanisms_on_labels(),
-            labels=None if labelled is None else factors[labelled], with_acyclicity=learning, terms=True)
+            labels=None if labelled is None else factors[labelled], with_acyclicity=learning, terms=True,
+            targets=targets)
         z = torch.cat([z_concept, u[:, k:]], dim=1)
         total = z.new_zeros(())
         logs: dict[str, Any] = {}
         if labelled is not None:
             y = factors[labelled]
             prior = ((z_concept[labelled] - y) ** 2).sum(1).mean() / (2 * self.prior_std**2)
-            has_parents = (self.scm_.mask.sum(1) > 0).to(y.dtype)
-            mechanism = ((residual**2) * has_parents).sum(1).mean()
+            fitted = (self.scm_.mask.sum(1) > 0).to(y.dtype).expand_as(residual)
+            if targets is not None:  # an intervened value says nothing about its mechanism
+                fitted = fitted * (~targets[labelled]).to(y.dtype)
+            mechanism = ((residual**2) * fitted).sum(1).mean()
             total = total + self.label_weight * prior + self.mechanism_weight * mechanism
             logs.update({"label_prior": prior.detach(), "mechanism_fit": mechanism.detach()})
         if learning:

@@ -4,7 +4,9 @@ structural causal models", CVPR).
 Encoder -> exogenous latents u ~ q(u | x) = N(mean, diag var); concept latents
 z = LatentSCM(u_concepts) with one neural mechanism per concept over its parents' values (the
 original's linear ``(I - A^T)^{-1}`` layer generalised to nonlinear mechanisms); style latents
-pass through; decoder(z) -> image. Loss::
+pass through; decoder(z) -> image, either one monolithic network or, with
+``decoder="additive"``, a sum of one small decoder per concept group (Yang et al.'s own
+``decode_sep``; see :mod:`latentscm.nn.additive_decoder`). Loss::
 
     recon + beta * KL(q(u | x) || N(0, I))
           + label_weight * E||z_concepts - ỹ||² / (2 prior_std²)     (label-conditioned prior)
@@ -24,10 +26,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import StepOutput, gaussian_kl
 from latentscm.learners.causal_base import CausalLearner
 from latentscm.nn import ConvDecoder, ConvEncoder
+from latentscm.nn.additive_decoder import AdditiveDecoder, concept_groups, parse_groups
 
 __all__ = ["CausalVAE"]
 
@@ -47,15 +50,24 @@ class CausalVAE(CausalLearner):
         supervised_fraction: fraction of training images whose labels are used (0-1).
         acyclicity_weight: weight of the NOTEARS penalty when ``graph="learn"``.
         mechanism_hidden: hidden width of each mechanism MLP.
+        decoder: ``"monolithic"`` (one decoder of all latents) or ``"additive"`` (one decoder per
+            group of concepts, logits summed; style latents get their own group).
+        decoder_groups: the additive groups as text (``"angle; light; shadow_length,
+            shadow_position"``); ``None`` derives them from the latent graph (each root alone,
+            children of the same parents together).
+        gain_factors: concepts (comma-separated) that scale the image multiplicatively instead of
+            adding to it (the glyphs' ``intensity``); additive decoder only.
         likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device: see
             :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "causal_vae"
+    uses_targets = True  # interventional data: intervened concepts' mechanisms are cut (see _causal_forward)
 
     def __init__(self, *, graph: str = "world", mechanism: str = "additive", extra_dims: int = 2, beta: float = 1.0,
                  prior_std: float = 0.2, label_weight: float = 1.0, mechanism_weight: float = 1.0,
                  supervised_fraction: float = 1.0, acyclicity_weight: float = 1.0, mechanism_hidden: int = 32,
+                 decoder: str = "monolithic", decoder_groups: str | None = None, gain_factors: str = "",
                  likelihood: str = "bernoulli", channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256,
                  lr: float = 1e-3, batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None,
                  seed: int = 0, device: str = "cpu"):
@@ -69,28 +81,82 @@ class CausalVAE(CausalLearner):
         self.supervised_fraction = supervised_fraction
         self.acyclicity_weight = acyclicity_weight
         self.mechanism_hidden = mechanism_hidden
+        self.decoder = decoder
+        self.decoder_groups = decoder_groups
+        self.gain_factors = gain_factors
         super().__init__(latent_dim=None, likelihood=likelihood, channels=channels, hidden_dim=hidden_dim, lr=lr,
                          batch_size=batch_size, steps=steps, grad_clip=grad_clip, seed=seed, device=device)
 
     def _validate(self) -> None:
         super()._validate()
         self._validate_causal()
-        self.beta = check_number(self.beta, "beta", type(self).__name__, low=0)
+        owner = type(self).__name__
+        self.beta = check_number(self.beta, "beta", owner, low=0)
+        check_choice(self.decoder, "decoder", owner, ("monolithic", "additive"))
+        if self.decoder_groups is not None and (not isinstance(self.decoder_groups, str)
+                                                or not self.decoder_groups.strip()):
+            raise TypeError(f"The 'decoder_groups' parameter of {owner} must be None or text like 'a; b, c'. Got "
+                            f"{self.decoder_groups!r} instead.")
+        if not isinstance(self.gain_factors, str):
+            raise TypeError(f"The 'gain_factors' parameter of {owner} must be a comma-separated string. Got "
+                            f"{self.gain_factors!r} instead.")
+        if self.decoder == "monolithic" and (self.decoder_groups is not None or self.gain_factors.strip()):
+            raise ValueError(f"{owner}: 'decoder_groups' and 'gain_factors' need decoder='additive'.")
 
     def _module_names(self) -> tuple[str, ...]:
         return ("encoder", "scm", "decoder")
 
+    def _on_training_set(self, training_set: Any) -> None:
+        super()._on_training_set(training_set)
+        self.decoder_groups_ = self._resolve_decoder_groups()
+
+    def _resolve_decoder_groups(self) -> dict[str, list[list[str]]] | None:
+        """{"additive": groups of concept names, "gain": [names]} for the additive decoder."""
+        if self.decoder != "additive":
+            return None
+        owner = type(self).__name__
+        gain = [g.strip() for g in self.gain_factors.split(",") if g.strip()]
+        for name in gain:
+            if name not in self.factor_names_:
+                raise ValueError(f"The 'gain_factors' of {owner} name {name!r}, which is not a factor; valid names: "
+                                 f"{', '.join(self.factor_names_)}.")
+        rest = [n for n in self.factor_names_ if n not in gain]
+        if self.decoder_groups is None:
+            groups = concept_groups(self.latent_graph_, rest)
+        else:
+            groups = parse_groups(self.decoder_groups, rest, owner)
+        return {"additive": groups, "gain": gain}
+
     def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, torch.nn.Module]:
+        if self.decoder == "additive":
+            names = self.factor_names_
+            groups = [[names.index(n) for n in group] for group in self.decoder_groups_["additive"]]
+            if latent_dim > len(names):  # style latents: their own block
+                groups.append(list(range(len(names), latent_dim)))
+            decoder = AdditiveDecoder(groups, image_shape, channels=self.channels, hidden_dim=self.hidden_dim,
+                                      gain=[names.index(n) for n in self.decoder_groups_["gain"]])
+        else:
+            decoder = ConvDecoder(latent_dim, image_shape, channels=self.channels, hidden_dim=self.hidden_dim)
         return {
             "encoder": ConvEncoder(image_shape, 2 * latent_dim, channels=self.channels, hidden_dim=self.hidden_dim),
             "scm": self._make_scm(),
-            "decoder": ConvDecoder(latent_dim, image_shape, channels=self.channels, hidden_dim=self.hidden_dim),
+            "decoder": decoder,
         }
 
-    def loss(self, images: torch.Tensor, step: int, factors: torch.Tensor | None = None) -> StepOutput:
+    def _extra_state(self) -> dict[str, Any]:
+        return {**super()._extra_state(), "decoder_groups": getattr(self, "decoder_groups_", None)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> CausalVAE:
+        self.decoder_groups_ = state.get("extra", {}).get("decoder_groups")
+        if self.decoder == "additive" and self.decoder_groups_ is None:
+            raise ValueError("This saved CausalVAE has no recorded decoder groups but decoder='additive'.")
+        return super().load_state_dict(state)
+
+    def loss(self, images: torch.Tensor, step: int, factors: torch.Tensor | None = None,
+             targets: torch.Tensor | None = None) -> StepOutput:
         mean, logvar = self._posterior(images, self._net("encoder"))
         u = self._reparameterise(mean, logvar, self._generator)
-        z, causal, logs = self._causal_forward(u, factors, step)
+        z, causal, logs = self._causal_forward(u, factors, step, targets)
         recon = self._reconstruction(self._net("decoder")(z), images)
         kl = gaussian_kl(mean, logvar).sum(1).mean()
         loss = recon + self.beta * kl + causal

@@ -45,6 +45,11 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
 
     - ``cf.true_error.f``: distance between the model's and the world's exact counterfactual;
       ``cf.identity_error.f``: the same for "change nothing" (a floor any model should beat).
+    - ``cf.reconstruction_error``: distance of the null counterfactual (no intervention) to the
+      input — the error the model makes before it changes anything.
+    - ``cf.excess.f``: the normalised excess error ``(true_error.f − reconstruction_error) /
+      identity_error.f``: 0 is perfect, 1 no better than changing nothing. Raw ratios mislead
+      when a factor's floor is below a good reconstruction error (the pendulum's shadow).
     - ``cf.effectiveness.f`` (needs ``regressor``, a fitted :class:`FactorRegressor`): error of
       the regressed factor f of the model counterfactual against v.
     - per edge a -> b of the world's graph: ``cf.effect.a->b``: error of regressed b after
@@ -68,6 +73,8 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
     batch = world.sample(n, seed=rng)
     images = batch.images
     results: dict[str, float] = {}
+    null = np.asarray(model.counterfactual(images, {}), dtype=np.float32)
+    results["cf.reconstruction_error"] = image_distance(null, images)
     model_cf: dict[str, np.ndarray] = {}
     true_cf: dict[str, Any] = {}
     targets: dict[str, np.ndarray] = {}
@@ -79,6 +86,8 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
         true_cf[name] = world.counterfactual(batch, {name: Do(values)})
         results[f"cf.true_error.{name}"] = image_distance(model_cf[name], true_cf[name].images)
         results[f"cf.identity_error.{name}"] = image_distance(images, true_cf[name].images)
+        results[f"cf.excess.{name}"] = ((results[f"cf.true_error.{name}"] - results["cf.reconstruction_error"])
+                                        / max(results[f"cf.identity_error.{name}"], 1e-12))
 
     if regressor is not None:
         ranges = {s.name: max(s.high - s.low, 1e-12) for s in world.factor_specs}
@@ -101,7 +110,7 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
 
     current = images
     for m in range(1, steps[-1] + 1 if steps else 1):
-        current = np.asarray(model.counterfactual(current, {}), dtype=np.float32)
+        current = null if m == 1 else np.asarray(model.counterfactual(current, {}), dtype=np.float32)
         if m in steps:
             results[f"cf.composition.m{m}"] = image_distance(current, images)
 
@@ -120,8 +129,8 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
         ba = model.counterfactual(model_cf[b], {a: Do(targets[a])})
         results[f"cf.commutativity.{a}|{b}"] = image_distance(ab, ba)
 
-    for measure in ("true_error", "identity_error", "effectiveness", "reversibility", "effect", "cause_leak",
-                    "commutativity"):
+    for measure in ("true_error", "identity_error", "excess", "effectiveness", "reversibility", "effect",
+                    "cause_leak", "commutativity"):
         values = [v for k, v in results.items() if k.startswith(f"cf.{measure}.")]
         if values:
             results[f"cf.{measure}"] = float(np.mean(values))

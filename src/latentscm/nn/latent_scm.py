@@ -188,9 +188,13 @@ class LatentSCM(nn.Module):
         return x
 
     def forward(self, u: torch.Tensor, *, detach_mechanisms: bool = False, labels: torch.Tensor | None = None,
-                with_acyclicity: bool = False, terms: bool = False):
+                with_acyclicity: bool = False, terms: bool = False, targets: torch.Tensor | None = None):
         """Causal latents z (N, d) from exogenous latents u (N, d) (``detach_mechanisms``: see
         :meth:`mechanisms`).
+
+        ``targets`` (N, d) bool marks latents that were intervened on in the data (known-target
+        interventional samples): their mechanism term is cut, ``z_i = g(u_i)``, since their value
+        came from the intervention and not from their parents.
 
         For training (``terms=True``), returns ``(z, residual | None, h | None)``: the abducted noise
         of ``labels`` (M, d) — the residuals of the mechanisms on labels — and, with
@@ -198,9 +202,16 @@ class LatentSCM(nn.Module):
         DistributedDataParallel sees every parameter that receives a gradient.
         """
         self._check(u, "u")
+        keep = None
+        if targets is not None:
+            if targets.shape != u.shape:
+                raise ValueError(f"LatentSCM targets must have the shape of u {tuple(u.shape)}. Got "
+                                 f"{tuple(targets.shape)}.")
+            keep = (~targets.bool()).to(u.dtype)
         z = self._outer(u) if self.mechanism == "post_nonlinear" else u
         for _ in range(self._iterations):
-            z = self._outer(self.mechanisms(z, detach=detach_mechanisms) + u)
+            f = self.mechanisms(z, detach=detach_mechanisms)
+            z = self._outer((f if keep is None else f * keep) + u)
         if not terms:
             return z
         residual = None if labels is None else self.abduct(labels)

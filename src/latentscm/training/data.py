@@ -18,7 +18,7 @@ import torch
 
 from latentscm._validation import check_array, check_number
 
-__all__ = ["TrainingSet", "as_training_set", "ShardedBatches", "DATA_SEED_OFFSET"]
+__all__ = ["TrainingSet", "as_training_set", "training_mixture", "ShardedBatches", "DATA_SEED_OFFSET"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
 #: initialisation do not share a random stream.
@@ -34,6 +34,8 @@ class TrainingSet:
     factor_names: tuple[str, ...] = ()
     source: dict[str, Any] = field(default_factory=dict)
     graph: Any = None  # the World's CausalGraph over the factors, when the data came from a World
+    #: (N, K) bool: which factors were intervened on per image (interventional data), else None
+    targets: np.ndarray | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -51,25 +53,67 @@ def _checked_images(images: Any, owner: str) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str) -> TrainingSet:
+def _targets_or_none(batch: Any) -> np.ndarray | None:
+    targets = getattr(batch, "targets", None)
+    return None if targets is None or not np.any(targets) else np.asarray(targets, dtype=bool)
+
+
+def training_mixture(data: Any, regimes: Any, interventional_fraction: float | None, owner: str):
+    """The regime mixture to draw training data from (``None``: observational data only).
+
+    ``regimes`` (a Regime, a RegimeMixture or a list of regimes) and ``interventional_fraction``
+    (the share of interventional samples, spread equally over ``regimes`` or, by default, over
+    one random-value ``do`` regime per factor) need a World to sample from.
+    """
+    from latentscm.worlds.base import World
+    from latentscm.worlds.regimes import RegimeMixture, as_mixture, interventional_mixture
+
+    if interventional_fraction is not None:
+        interventional_fraction = check_number(interventional_fraction, "interventional_fraction", owner, low=0,
+                                               high=1)
+    if regimes is None and not interventional_fraction:
+        return None
+    if not isinstance(data, World):
+        raise ValueError(f"{owner}: 'regimes' and 'interventional_fraction' draw interventional data from a World; "
+                         f"the data given is a {type(data).__name__} (sample it with world.sample(..., regime=...) "
+                         f"and pass the Batch instead).")
+    if interventional_fraction is None:
+        mixture = as_mixture(regimes)
+        mixture.check(data)
+        return mixture
+    listed = None
+    if regimes is not None:
+        listed = list(regimes.regimes) if isinstance(regimes, RegimeMixture) else list(as_mixture(regimes).regimes)
+    return interventional_mixture(data, interventional_fraction, regimes=listed)
+
+
+def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
+                    interventional_fraction: float | None = None) -> TrainingSet:
     """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
 
-    A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``.
-    NaN, infinite, out-of-range or wrongly shaped input raises ``ValueError``.
+    A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
+    from the regime mixture given by ``regimes`` / ``interventional_fraction`` (see
+    :func:`training_mixture`; recorded in ``source``, so in the run config). A Batch keeps its
+    ``targets``. NaN, infinite, out-of-range or wrongly shaped input raises ``ValueError``.
     """
     from latentscm.worlds.base import Batch, World
 
     if isinstance(data, TrainingSet):
         return data
+    mixture = training_mixture(data, regimes, interventional_fraction, owner)
     if isinstance(data, World):
         n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
-        batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET)
+        batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET, regime=mixture)
         source = {"kind": "world", "world": data.name,
                   "class": f"{type(data).__module__}:{type(data).__qualname__}",
                   "options": _jsonable_options(data.options()),
                   "n_samples": int(n), "seed": int(seed + DATA_SEED_OFFSET)}
+        if mixture is not None:
+            source["regimes"] = mixture.describe()
+            source["interventional_fraction"] = round(1.0 - sum(
+                f for r, f in zip(mixture.regimes, mixture.fractions) if r.observational), 12)
         return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
-                           tuple(batch.factor_names), source, graph=data.graph)
+                           tuple(batch.factor_names), source, graph=data.graph, targets=_targets_or_none(batch))
     from latentscm.worlds.store import StoredDataset
 
     if isinstance(data, StoredDataset):
@@ -83,11 +127,15 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str) 
         source = {"kind": "world", "world": manifest["world"], "options": dict(manifest["options"]),
                   "n_samples": len(data), "seed": manifest["seed"], "dataset": str(data.path),
                   "dataset_key": manifest["key"]}
+        if "regimes" in manifest:
+            source["regimes"] = manifest["regimes"]
         return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
-                           tuple(batch.factor_names), source, graph=None if world is None else world.graph)
+                           tuple(batch.factor_names), source, graph=None if world is None else world.graph,
+                           targets=_targets_or_none(batch))
     if isinstance(data, Batch):
         return TrainingSet(_checked_images(data.images, owner), np.asarray(data.factors, np.float64),
-                           tuple(data.factor_names), {"kind": "batch", "n_samples": len(data)})
+                           tuple(data.factor_names), {"kind": "batch", "n_samples": len(data)},
+                           targets=_targets_or_none(data))
     if isinstance(data, (str, bytes, dict)) or data is None:
         raise TypeError(f"The 'data' argument of {owner} must be a World, a Batch or images (N, C, H, W). "
                         f"Got {type(data).__name__}.")

@@ -138,7 +138,8 @@ def _progress_bar(total: int, initial: int, enabled: bool):
 def train(learner, data: Any, *, out: str | Path | None = None, resume: bool = False, n_samples: int | None = None,
           checkpoint_every: int | None = None, keep_checkpoints: int = 3, log_every: int | None = None,
           eval_every: int | None = None, eval_hook: EvalHook | None = None, progress: bool | None = None,
-          deterministic: bool = True, tensorboard: bool | None = None):
+          deterministic: bool = True, tensorboard: bool | None = None, regimes: Any = None,
+          interventional_fraction: float | None = None):
     """Train ``learner`` on ``data`` for ``learner.steps`` steps; returns the learner.
 
     Args:
@@ -156,6 +157,9 @@ def train(learner, data: Any, *, out: str | Path | None = None, resume: bool = F
         progress: show a progress bar (default: when stderr is a terminal).
         deterministic: ask torch for deterministic algorithms during training.
         tensorboard: also log to TensorBoard (default: when it is installed).
+        regimes, interventional_fraction: draw the training images of a World from regimes
+            (interventional data with known targets; see
+            :func:`latentscm.training.data.training_mixture`). Recorded in the run config.
     """
     owner = f"{type(learner).__name__}.fit"
     steps = learner.steps
@@ -186,20 +190,23 @@ def train(learner, data: Any, *, out: str | Path | None = None, resume: bool = F
         with _deterministic_algorithms(deterministic, device):
             return _run(learner, data, run_dir=Path(out) if out is not None else None, resume=resume,
                         n_samples=n_samples, settings=settings, eval_hook=eval_hook, progress=progress,
-                        tensorboard=tensorboard, device=device, context=context, owner=owner)
+                        tensorboard=tensorboard, device=device, context=context, owner=owner,
+                        regimes=regimes, interventional_fraction=interventional_fraction)
     finally:
         context.teardown()
 
 
 def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: int | None,
          settings: dict[str, Any], eval_hook: EvalHook | None, progress: bool | None, tensorboard: bool | None,
-         device: torch.device, context: distributed.DistContext, owner: str):
+         device: torch.device, context: distributed.DistContext, owner: str, regimes: Any = None,
+         interventional_fraction: float | None = None):
     if run_dir is not None and not resume:
         if latest_checkpoint(run_dir / CHECKPOINT_DIR) is not None or (run_dir / MODEL_NAME).exists():
             raise FileExistsError(f"Run directory '{run_dir}' already holds a run; resume it (fit(..., resume=True) "
                                   f"or `latentscm resume {run_dir}`) or choose another directory.")
 
-    training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner)
+    training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
+                                                regimes=regimes, interventional_fraction=interventional_fraction)
     factor_names = list(training_set.factor_names)
     learner._on_training_set(training_set)  # e.g. a causal learner reads factor names and the graph
     learner._build(training_set.image_shape, n_factors=len(factor_names) or None, device=device)
@@ -217,6 +224,10 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     images = torch.from_numpy(training_set.images).to(device)
     # learners that read labels (causal latents) get the labels of each minibatch as well
     factors = learner._training_factors(training_set, device) if learner.uses_factors else None
+    # ... and, for interventional data, which factors were intervened on (known targets)
+    targets = None
+    if factors is not None and getattr(learner, "uses_targets", False) and training_set.targets is not None:
+        targets = torch.from_numpy(training_set.targets).to(device)
     batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
                              world_size=context.world_size)
     groups = learner._optimizer_groups()
@@ -273,8 +284,11 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
             learner._generator.manual_seed(step_seed(learner.seed, step, context.rank))
             if factors is None:
                 output = learner.loss(batch, step)
-            else:
+            elif targets is None:
                 output = learner.loss(batch, step, factors=factors[batches.indices(step)])
+            else:
+                rows = batches.indices(step)
+                output = learner.loss(batch, step, factors=factors[rows], targets=targets[rows])
             if set(output.losses) != set(order):
                 raise RuntimeError(f"{type(learner).__name__}.loss returned losses for {sorted(output.losses)} but its "
                                    f"optimiser groups are {order}.")

@@ -42,6 +42,17 @@ def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike, *, tru
     return make(data["world"], **options)
 
 
+def _recorded_regimes(config: dict[str, Any], stored_path: Any):
+    """The regime mixture a run drew its training images from (``None`` when observational or
+    when the images come from a stored dataset, which holds its own)."""
+    recorded = config.get("data", {}).get("regimes")
+    if recorded is None or stored_path is not None:
+        return None
+    from latentscm.worlds.regimes import RegimeMixture
+
+    return RegimeMixture.from_description(recorded)
+
+
 def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bool | None = None,
            device: str | None = None, eval_hook=None, trust_code: TrustCode = False):
     """Continue training the run in ``run_dir``; returns the trained learner.
@@ -68,4 +79,5 @@ def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bo
                        checkpoint_every=settings.get("checkpoint_every"),
                        keep_checkpoints=settings.get("keep_checkpoints", 3), log_every=settings.get("log_every"),
                        eval_every=settings.get("eval_every") if eval_hook is not None else None, eval_hook=eval_hook,
-                       progress=progress, deterministic=settings.get("deterministic", True))
+                       progress=progress, deterministic=settings.get("deterministic", True),
+                       regimes=_recorded_regimes(config, stored_path))
