@@ -125,3 +125,29 @@ def test_bad_input_is_named(world):
     with pytest.raises(UnknownNodeError, match="colour"):
         make("causal_vae", **TINY).fit(world, n_samples=32, progress=False,
                                        regimes=RegimeMixture([Regime("observational"), Regime("c", {"colour": 1.0})]))
+
+
+def test_cli_train_with_interventional_data_then_resume(tmp_path):
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    common = ["--no-progress", "--threads", "1"]
+    result = runner.invoke(app, ["train", "--world", "pendulum", "--learner", "causal_vae", "--size", "16",
+                                 "--steps", "4", "--n-samples", "64", "--batch-size", "8", "--out", str(run),
+                                 "--set", "channels=[4,8]", "--set", "hidden_dim=16", "--set", "extra_dims=0",
+                                 "--set", "decoder=additive", "--world-set", "grid=false",
+                                 "--world-set", "noise_std=0.3", "--checkpoint-every", "2",
+                                 "--interventional-fraction", "0.25", *common])
+    assert result.exit_code == 0, result.output
+    data = json.loads((run / "config.json").read_text())["data"]
+    assert data["interventional_fraction"] == 0.25 and len(data["regimes"]["regimes"]) == 5
+    # resuming rebuilds the same interventional images (the config check would refuse otherwise)
+    result = runner.invoke(app, ["resume", str(run), "--steps", "6", *common])
+    assert result.exit_code == 0, result.output
+    assert latentscm.load(run).n_steps_ == 6
+    bad = runner.invoke(app, ["train", "--world", "pendulum", "--learner", "causal_vae", "--out", str(tmp_path / "b"),
+                              "--interventional-fraction", "2", *common])
+    assert bad.exit_code != 0 and "interventional_fraction" in bad.output

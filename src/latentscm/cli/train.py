@@ -187,6 +187,10 @@ def register(app: typer.Typer) -> None:
         assignments: list[str] | None = typer.Option(None, "--set", help="Learner hyperparameter, key=value."),
         world_assignments: list[str] | None = typer.Option(None, "--world-set",
                                                            help="World option, key=value (e.g. grid=false)."),
+        interventional_fraction: float | None = typer.Option(
+            None, "--interventional-fraction",
+            help="Share of training images drawn from single-factor random do() regimes (0-1); causal learners "
+                 "use the known targets."),
         progress: bool | None = typer.Option(None, "--progress/--no-progress"),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
     ) -> None:
@@ -213,7 +217,7 @@ def register(app: typer.Typer) -> None:
             model.fit(data, out=str(out), n_samples=n_samples or chosen.n_samples,
                       checkpoint_every=checkpoint_every or chosen.checkpoint_every,
                       log_every=log_every or chosen.log_every, eval_every=eval_every, eval_hook=hook,
-                      progress=progress)
+                      progress=progress, interventional_fraction=interventional_fraction)
         except (*_USER_ERRORS, CheckpointError) as error:
             _fail(error)
         _print_last(model)
