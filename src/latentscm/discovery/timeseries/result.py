@@ -1,0 +1,125 @@
+"""What temporal discovery returns: scores and p-values over a window graph, one type for all methods.
+
+``scores[tau, i, j]`` and ``pvalues[tau, i, j]`` are about the link ``x_{i,t-tau} -> x_{j,t}``; lag 0
+holds contemporaneous links (``[0, i, j]`` and ``[0, j, i]`` both set is an undirected edge).
+Methods without contemporaneous links leave lag 0 at score 0 and p-value 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from latentscm._validation import check_number
+
+__all__ = ["TemporalGraph"]
+
+
+@dataclass(frozen=True)
+class TemporalGraph:
+    """A window graph found by a temporal discovery method.
+
+    Attributes
+    ----------
+    var_names: variable names (d,).
+    scores: float array (tau_max + 1, d, d); larger means stronger evidence for the link.
+    pvalues: float array (tau_max + 1, d, d) or ``None`` for score-only methods (cMLP).
+    method: the method's name.
+    alpha: the level the method ran at (its own graph is the one at this level).
+    threshold: for score-only methods, the score from which a link counts (``scores >= threshold``).
+    graph: the method's own window graph (int, same shape) when it orients links itself (PCMCI+).
+    summary_pvalues: float array (d, d) of a test per variable pair over all lags (Granger), or ``None``.
+    info: method settings and counts (number of CI tests, run time, ...).
+    """
+
+    var_names: tuple[str, ...]
+    scores: np.ndarray
+    pvalues: np.ndarray | None
+    method: str
+    alpha: float | None = None
+    threshold: float | None = None
+    graph: np.ndarray | None = None
+    summary_pvalues: np.ndarray | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        d = len(self.var_names)
+        scores = np.array(self.scores, dtype=np.float64)
+        if scores.ndim != 3 or scores.shape[1:] != (d, d):
+            raise ValueError(f"The scores of a TemporalGraph must be (tau_max + 1, {d}, {d}). Got {scores.shape}.")
+        for name in ("pvalues", "graph"):
+            value = getattr(self, name)
+            if value is not None and np.shape(value) != scores.shape:
+                raise ValueError(f"The {name} of a TemporalGraph must match the scores' shape {scores.shape}. "
+                                 f"Got {np.shape(value)}.")
+        if self.pvalues is None and self.threshold is None:
+            raise ValueError("A TemporalGraph needs p-values or a score threshold.")
+        object.__setattr__(self, "var_names", tuple(self.var_names))
+        object.__setattr__(self, "scores", scores)
+        for name in ("pvalues", "graph", "summary_pvalues"):
+            value = getattr(self, name)
+            if value is not None:
+                array = np.array(value, dtype=np.int64 if name == "graph" else np.float64)
+                array.setflags(write=False)
+                object.__setattr__(self, name, array)
+        scores.setflags(write=False)
+
+    @property
+    def tau_max(self) -> int:
+        return self.scores.shape[0] - 1
+
+    def adjacency(self, alpha: float | None = None) -> np.ndarray:
+        """Window adjacency, int (tau_max + 1, d, d), ``[tau, i, j] = 1`` for ``x_{i,t-tau} -> x_{j,t}``.
+
+        Parameters
+        ----------
+        alpha: level for methods with p-values (``pvalues <= alpha``); for score-only methods the
+            score threshold. ``None``: the method's own graph at its own level. At another level a
+            method that orients contemporaneous links (PCMCI+) keeps its orientations where the
+            link survives; new contemporaneous links are undirected.
+        """
+        if alpha is None and self.graph is not None:
+            return np.array(self.graph)
+        if self.pvalues is None:
+            cut = self.threshold if alpha is None else check_number(alpha, "alpha", "TemporalGraph.adjacency")
+            return ((self.scores >= cut) & (self.scores > 0)).astype(np.int64)
+        level = self.alpha if alpha is None else check_number(alpha, "alpha", "TemporalGraph.adjacency",
+                                                              low=0, high=1)
+        found = (self.pvalues <= level).astype(np.int64)
+        lag0 = found[0] | found[0].T
+        if self.graph is not None:
+            oriented = (self.graph[0] == 1) & (self.graph[0].T == 0)
+            lag0[oriented.T] = 0
+        np.fill_diagonal(lag0, 0)
+        found[0] = lag0
+        return found
+
+    def summary(self, alpha: float | None = None) -> np.ndarray:
+        """Summary adjacency (d, d): ``[i, j] = 1`` if i causes j at some lag (diagonal: self-lags).
+        Uses the per-pair test (Granger) when there is one, else the window adjacency."""
+        if self.summary_pvalues is not None:
+            level = self.alpha if alpha is None else check_number(alpha, "alpha", "TemporalGraph.summary",
+                                                                  low=0, high=1)
+            return (self.summary_pvalues <= level).astype(np.int64)
+        return (self.adjacency(alpha).sum(axis=0) > 0).astype(np.int64)
+
+    def to_networkx(self, alpha: float | None = None) -> nx.MultiDiGraph:
+        """A ``networkx.MultiDiGraph`` over the variable names with one edge per found link, keyed by
+        lag, with attributes ``lag``, ``score`` and ``pvalue`` (``None`` for score-only methods)."""
+        graph = nx.MultiDiGraph(method=self.method)
+        graph.add_nodes_from(self.var_names)
+        adjacency = self.adjacency(alpha)
+        for tau, i, j in zip(*np.nonzero(adjacency)):
+            pvalue = None if self.pvalues is None else float(self.pvalues[tau, i, j])
+            graph.add_edge(self.var_names[i], self.var_names[j], key=int(tau), lag=int(tau),
+                           score=float(self.scores[tau, i, j]), pvalue=pvalue)
+        return graph
+
+    def __repr__(self) -> str:
+        n_links = int(self.adjacency().sum())
+        return (f"TemporalGraph(method={self.method!r}, d={len(self.var_names)}, tau_max={self.tau_max}, "
+                f"links={n_links})")
