@@ -1,4 +1,9 @@
-"""Names and class paths to classes, behind one trust rule.
+"""Names and class paths to classes: one :class:`Registry`, behind one trust rule.
+
+A :class:`Registry` maps names (what the CLI and configs use) to classes, lazily: entries are
+``"module:Class"`` strings until asked for, so listing names imports nothing heavy. Learners and
+worlds each have one, with the same verbs: ``names()``, ``get(name)``, ``make(name, **params)``,
+``register(name, cls)``; unknown names raise :class:`~latentscm.exceptions.UnknownNameError`.
 
 Run directories (``config.json``) and stored datasets record the class that made them as
 ``"module:QualName"``. Importing a module runs its code, and a run directory is shared like a
@@ -16,10 +21,15 @@ Everything else raises :class:`UntrustedClassError` naming the path, before any 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["TrustCode", "UntrustedClassError", "class_path", "check_trust_code", "resolve_class"]
+from latentscm.exceptions import LatentSCMError, UnknownNameError
+
+__all__ = ["Registry", "TrustCode", "UnknownNameError", "UntrustedClassError", "class_path", "check_trust_code",
+           "resolve_class"]
 
 #: ``False`` (registered classes only), ``True`` (any module) or module names to allow.
 TrustCode = bool | Iterable[str]
@@ -28,7 +38,7 @@ _DOTTED = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
 _CLASS_PATH = re.compile(rf"^({_DOTTED}):({_DOTTED})$")
 
 
-class UntrustedClassError(ValueError):
+class UntrustedClassError(LatentSCMError, ValueError):
     """A class path read from a file is neither registered nor in a module the caller trusts."""
 
     def __init__(self, path: str, what: str, source: str | None = None):
@@ -114,3 +124,92 @@ def resolve_class(path: object, *, base: type, registered: Iterable[str], trust_
         raise ValueError(f"{path!r}{where} is not a {base.__name__} subclass (it is {target!r}); refusing to "
                          f"call it.")
     return target
+
+
+def _import_path(path: str) -> Any:
+    module_name, _, qualname = path.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+class Registry:
+    """Names to classes of one kind (``"learner"``, ``"world"``), imported on first use.
+
+    Parameters
+    ----------
+    kind : str
+        What the registry holds, for messages (``"learner"``).
+    base : str
+        ``"module:Class"`` of the class every entry must subclass (imported when needed).
+    entries : dict of str to str or type
+        Initial names and their classes or ``"module:Class"`` paths.
+    """
+
+    def __init__(self, kind: str, base: str, entries: dict[str, str | type] | None = None):
+        self.kind = kind
+        self._base_path = base
+        self._entries: dict[str, str | type] = {}
+        for name, target in (entries or {}).items():
+            self.register(name, target)
+
+    @property
+    def base(self) -> type:
+        """The class every entry must subclass."""
+        return _import_path(self._base_path)
+
+    def register(self, name: str, target: str | type) -> None:
+        """Register ``target`` (a class or a ``"module:Class"`` path) under ``name``."""
+        if not isinstance(name, str) or not name or ":" in name:
+            raise ValueError(f"{self.kind.capitalize()} names must be non-empty strings without ':'. Got {name!r}.")
+        if isinstance(target, str):
+            if not _CLASS_PATH.match(target):
+                raise ValueError(f"Register a {self.kind} as a class or a 'module:Class' path. Got {target!r}.")
+        elif not isinstance(target, type):
+            raise TypeError(f"Register a {self.kind} as a class or a 'module:Class' path. Got {target!r}.")
+        self._entries[name] = target
+
+    def names(self) -> list[str]:
+        """Registered names whose module is present (in registration order)."""
+        available = []
+        for name, target in self._entries.items():
+            if isinstance(target, str) and importlib.util.find_spec(target.partition(":")[0]) is None:
+                continue
+            available.append(name)
+        return available
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def paths(self) -> list[str]:
+        """``"module:Class"`` of every registered class."""
+        return [target if isinstance(target, str) else class_path(target) for target in self._entries.values()]
+
+    def get(self, name: str) -> type:
+        """The class registered as ``name`` (:class:`UnknownNameError` lists the valid names)."""
+        if not isinstance(name, str) or name not in self._entries:
+            raise UnknownNameError(name, self.names(), what=self.kind)
+        target = self._entries[name]
+        cls = _import_path(target) if isinstance(target, str) else target
+        base = self.base
+        if not isinstance(cls, type) or not issubclass(cls, base):
+            raise TypeError(f"The {self.kind} registered as {name!r} ({target!r}) is not a {base.__name__} subclass.")
+        return cls
+
+    def make(self, name: str, **params: Any) -> Any:
+        """An instance of the class registered as ``name``, built with ``params``."""
+        return self.get(name)(**params)
+
+    def resolve(self, name_or_path: str, *, trust_code: TrustCode = False, source: str | None = None) -> type:
+        """A registered name, or a ``"module:Class"`` path under the trust rule of this module."""
+        if isinstance(name_or_path, str) and ":" not in name_or_path:
+            return self.get(name_or_path)
+        for target in self._entries.values():
+            if isinstance(target, type) and class_path(target) == name_or_path:
+                return target  # registered object (possibly not importable by path, e.g. a local class)
+        return resolve_class(name_or_path, base=self.base, registered=self.paths(), trust_code=trust_code,
+                             what=self.kind, source=source)
+
+    def __repr__(self) -> str:
+        return f"Registry({self.kind!r}, names={list(self._entries)})"

@@ -23,10 +23,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from latentscm.exceptions import LatentSCMError, UnknownNodeError
+
 __all__ = ["CausalGraph", "CycleError", "UnknownNodeError"]
 
 
-class CycleError(ValueError):
+class CycleError(LatentSCMError, ValueError):
     """Raised when edges form a directed cycle; ``cycle`` lists the nodes on it in order."""
 
     def __init__(self, cycle: Sequence[str]):
@@ -34,14 +36,6 @@ class CycleError(ValueError):
         path = " -> ".join([*self.cycle, self.cycle[0]]) if self.cycle else "?"
         super().__init__(f"The graph has a directed cycle: {path}")
 
-
-class UnknownNodeError(ValueError):
-    """Raised for a node name the graph does not have; the message lists the valid names."""
-
-    def __init__(self, name: object, valid: Sequence[str], what: str = "node"):
-        self.name = name
-        self.valid = list(valid)
-        super().__init__(f"Unknown {what} {name!r}. Valid names: {', '.join(self.valid) or '(none)'}")
 
 
 class CausalGraph:

@@ -20,6 +20,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from latentscm.exceptions import LatentSCMError
+
 __all__ = [
     "Intervention",
     "Do",
@@ -158,7 +160,7 @@ def as_interventions(
     return result
 
 
-class InterventionParseError(ValueError):
+class InterventionParseError(LatentSCMError, ValueError):
     """Raised by :func:`parse_interventions`; the message points at the bad token."""
 
     def __init__(self, text: str, start: int, end: int, reason: str):

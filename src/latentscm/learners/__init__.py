@@ -7,15 +7,15 @@ lives in its own module: ``ae``, ``vae`` (β-VAE, AnnealedVAE), ``tcvae``, ``fac
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from latentscm.graph import UnknownNodeError
+from latentscm._registry import Registry
 from latentscm.learners.base import Learner, NotFittedError, StepOutput
 
-__all__ = ["Learner", "NotFittedError", "StepOutput", "names", "get", "make", "register"]
+__all__ = ["Learner", "NotFittedError", "StepOutput", "REGISTRY", "names", "get", "make", "register"]
 
-_REGISTRY: dict[str, str] = {
+#: The learner registry (see :class:`latentscm._registry.Registry`).
+REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "ae": "latentscm.learners.ae:AE",
     "beta_vae": "latentscm.learners.vae:BetaVAE",
     "annealed_vae": "latentscm.learners.vae:AnnealedVAE",
@@ -26,43 +26,40 @@ _REGISTRY: dict[str, str] = {
     "qlae": "latentscm.learners.qlae:QLAE",
     "causal_vae": "latentscm.learners.causal_vae:CausalVAE",
     "causal_diffae": "latentscm.learners.causal_diffae:CausalDiffAE",
-}
+})
 
 
 def names() -> list[str]:
     """Registered learner names."""
-    return list(_REGISTRY)
+    return REGISTRY.names()
 
 
 def register(name: str, target: str | type) -> None:
     """Register a learner class (or ``"module:Class"``) under ``name``."""
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"Learner names must be non-empty strings. Got {name!r}.")
-    _REGISTRY[name] = target if isinstance(target, str) else f"{target.__module__}:{target.__qualname__}"
+    REGISTRY.register(name, target)
 
 
 def _registered_paths() -> list[str]:
     """``"module:Class"`` of every registered learner (what run directories may name untrusted)."""
-    return list(_REGISTRY.values())
+    return REGISTRY.paths()
 
 
 def get(name: str) -> type[Learner]:
-    """The learner class registered as ``name``."""
-    if name not in _REGISTRY:
-        raise UnknownNodeError(name, list(_REGISTRY), what="learner")
-    module, _, attribute = _REGISTRY[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)
+    """The learner class registered as ``name`` (``UnknownNameError`` lists the valid ones)."""
+    return REGISTRY.get(name)
 
 
 def make(name: str, **params: Any) -> Learner:
     """An unfitted learner ``name`` with hyperparameters ``params``."""
-    return get(name)(**params)
+    return REGISTRY.make(name, **params)
 
 
 def __getattr__(attribute: str) -> Any:
     # ``latentscm.learners.BetaVAE`` etc. without importing every family up front.
-    for target in _REGISTRY.values():
-        module, _, cls = target.partition(":")
+    for path in REGISTRY.paths():
+        module, _, cls = path.partition(":")
         if cls == attribute and module.startswith("latentscm.learners."):
+            import importlib
+
             return getattr(importlib.import_module(module), cls)
     raise AttributeError(f"module 'latentscm.learners' has no attribute {attribute!r}")

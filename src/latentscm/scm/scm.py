@@ -21,6 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from latentscm._validation import as_generator
+from latentscm.exceptions import LatentSCMError
 from latentscm.graph import CausalGraph, UnknownNodeError
 from latentscm.interventions import Intervention, InterventionLike, as_interventions
 from latentscm.scm.mechanisms import InvertibleMechanism, Mechanism
@@ -30,7 +31,7 @@ __all__ = ["SCM", "NotInvertibleError"]
 Values = dict[str, np.ndarray]
 
 
-class NotInvertibleError(TypeError):
+class NotInvertibleError(LatentSCMError, TypeError):
     """Raised when abduction needs a mechanism that cannot recover its noise."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 from latentscm._io import TEMP_MARK, atomic_write, atomic_write_json
+from latentscm.exceptions import LatentSCMError
 
 __all__ = [
     "CheckpointError",
@@ -40,7 +41,7 @@ MAGIC = b"LATENTSCM-CHECKPOINT\n"
 _STEP_FILE = re.compile(r"^step_(\d{8,})\.pt$")
 
 
-class CheckpointError(ValueError):
+class CheckpointError(LatentSCMError, ValueError):
     """A checkpoint (or saved model) file is truncated, corrupt or not a latentscm checkpoint."""
 
 

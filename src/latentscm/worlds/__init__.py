@@ -2,6 +2,6 @@
 the true counterfactual image of any intervention."""
 
 from latentscm.worlds.base import Batch, FactorSpec, OnGrid, World
-from latentscm.worlds.registry import make, names, register
+from latentscm.worlds.registry import REGISTRY, get, make, names, register
 
-__all__ = ["Batch", "FactorSpec", "OnGrid", "World", "make", "names", "register"]
+__all__ = ["Batch", "FactorSpec", "OnGrid", "REGISTRY", "World", "get", "make", "names", "register"]

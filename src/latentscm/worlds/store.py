@@ -27,6 +27,7 @@ import numpy as np
 
 from latentscm._registry import class_path
 from latentscm._validation import as_generator, check_number
+from latentscm.exceptions import LatentSCMError
 from latentscm.worlds.base import RENDER_SEED, Batch, World
 from latentscm.worlds.regimes import RegimeMixture, as_mixture
 
@@ -37,7 +38,7 @@ _CHUNK = 4096
 _HASH_BLOCK = 1 << 24
 
 
-class CorruptDatasetError(RuntimeError):
+class CorruptDatasetError(LatentSCMError, RuntimeError):
     """A stored dataset failed verification; ``path`` names the offending file."""
 
     def __init__(self, path: Path, reason: str):
