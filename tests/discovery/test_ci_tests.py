@@ -211,3 +211,19 @@ def test_quantum_kernel_is_a_fidelity_kernel():
     assert np.linalg.eigvalsh(gram).min() > -1e-9
     with pytest.raises(ValueError, match="at most 6 qubits"):
         kernel.states(rng.normal(size=(4, 7)), 1.0)
+
+
+def test_kci_low_rank_y_factor_matches_the_dense_path(monkeypatch):
+    from latentscm.discovery.ci_tests import kci as kci_module
+
+    rng = np.random.default_rng(21)
+    z = rng.normal(size=(400, 2))
+    x = np.sin(z[:, 0]) + 0.3 * rng.normal(size=400)
+    y = np.cos(z[:, 1]) + 0.5 * x + 0.3 * rng.normal(size=400)
+    w = np.tanh(z[:, 0] * z[:, 1]) + 0.3 * rng.normal(size=400)
+    low_rank = [KCI().test(a, b, z) for a, b in ((x, y), (x, w), (y, w))]
+    monkeypatch.setattr(kci_module.KCI, "_centered_factor", lambda self, block, parameter, n: None)
+    dense = [KCI().test(a, b, z) for a, b in ((x, y), (x, w), (y, w))]
+    for fast, exact in zip(low_rank, dense):
+        assert fast.statistic == pytest.approx(exact.statistic, rel=1e-6)
+        assert fast.p_value == pytest.approx(exact.p_value, abs=1e-6)
