@@ -4,10 +4,9 @@ Import what you need from the submodules (``latentscm.graph``, ``latentscm.scm``
 ``latentscm.worlds``, ...); this top-level module stays light so the command line starts fast.
 """
 
+from latentscm._version import __version__
 from latentscm.graph import CausalGraph, CycleError
 from latentscm.interventions import Do, Scale, Shift, parse_interventions
-
-__version__ = "0.1.0"
 
 
 def load(run_dir, *, device=None, trust_code=False):

@@ -81,14 +81,13 @@ def learner_from_config(config: dict[str, Any], *, device: str | None = None, tr
     The recorded class must be a registered learner, or a ``Learner`` subclass from a module
     allowed by ``trust_code`` (see :mod:`latentscm._registry`); nothing else is imported.
     """
-    from latentscm.learners import _registered_paths
-    from latentscm.learners.base import Learner
+    from latentscm.learners.registry import REGISTRY
 
     entry = config["learner"]
     if not isinstance(entry, dict) or "class" not in entry or not isinstance(entry.get("params", {}), dict):
         raise ValueError(f"The 'learner' entry of {source or 'the run config'} must hold 'class' and 'params'. "
                          f"Got {entry!r}.")
-    cls = resolve_class(entry["class"], base=Learner, registered=_registered_paths(), trust_code=trust_code,
+    cls = resolve_class(entry["class"], base=REGISTRY.base, registered=REGISTRY.paths(), trust_code=trust_code,
                         what="learner", source=source)
     params = _restore_params(cls, dict(entry.get("params", {})))
     if device is not None:

@@ -11,7 +11,7 @@ import importlib
 
 import typer
 
-from latentscm import __version__
+from latentscm._version import __version__
 
 app = typer.Typer(
     name="latentscm",

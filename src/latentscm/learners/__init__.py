@@ -9,24 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from latentscm._registry import Registry
 from latentscm.learners.base import Learner, NotFittedError, StepOutput
+from latentscm.learners.registry import REGISTRY
 
 __all__ = ["Learner", "NotFittedError", "StepOutput", "REGISTRY", "names", "get", "make", "register"]
-
-#: The learner registry (see :class:`latentscm._registry.Registry`).
-REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
-    "ae": "latentscm.learners.ae:AE",
-    "beta_vae": "latentscm.learners.vae:BetaVAE",
-    "annealed_vae": "latentscm.learners.vae:AnnealedVAE",
-    "beta_tcvae": "latentscm.learners.tcvae:BetaTCVAE",
-    "factor_vae": "latentscm.learners.factorvae:FactorVAE",
-    "dip_vae_i": "latentscm.learners.dipvae:DIPVAEI",
-    "dip_vae_ii": "latentscm.learners.dipvae:DIPVAEII",
-    "qlae": "latentscm.learners.qlae:QLAE",
-    "causal_vae": "latentscm.learners.causal_vae:CausalVAE",
-    "causal_diffae": "latentscm.learners.causal_diffae:CausalDiffAE",
-})
 
 
 def names() -> list[str]:

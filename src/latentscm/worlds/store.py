@@ -27,6 +27,7 @@ import numpy as np
 
 from latentscm._registry import class_path
 from latentscm._validation import as_generator, check_number
+from latentscm._version import __version__
 from latentscm.exceptions import LatentSCMError
 from latentscm.worlds.base import RENDER_SEED, Batch, World
 from latentscm.worlds.regimes import RegimeMixture, as_mixture
@@ -74,8 +75,6 @@ def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = 
                 regime: Any = None) -> tuple[str, dict]:
     """The content address (hex SHA-256) and the identity it hashes (a regime mixture other than
     purely observational data is part of it)."""
-    from latentscm import __version__
-
     if cache_key is None:
         # the world's real configuration: every constructor argument (World.get_params), so two
         # configurations of a world never share a key
