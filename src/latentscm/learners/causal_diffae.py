@@ -1,40 +1,69 @@
 """CausalDiffAE (Komanduri et al. 2024, "Causal Diffusion Autoencoders: toward counterfactual
 generation via diffusion probabilistic models"), built from a diffusion autoencoder
-(Preechakul et al. 2022) and the latent SCM head.
+(Preechakul et al. 2022) and the latent SCM head, with the changes that make its decoder follow
+its causes at CPU scale.
 
 Encoder -> exogenous latents u ~ q(u | x); causal latents z = LatentSCM(u_concepts) (+ style
-latents); a conditional UNet predicts the noise ε(x_t, t, z), the condition added to the time
-embedding. Loss::
+latents); a conditional UNet denoises x_t given the condition c. What c is during training:
 
-    E_t,ε ||ε − ε_θ(x_t, t, z)||²  +  ramp(step) · [beta · KL(q(u|x) || N(0, I))
-                                                    + label prior + mechanism fit (+ NOTEARS)]
+- ``condition="labels"`` (default; the deep-SCM design of Pawlowski et al. 2020 and Ribeiro et
+  al. 2023): the *observed* standardised labels ỹ of each training image (the encoder's causal
+  latents for unlabelled rows), not a latent learned at the same time. The encoder and the
+  mechanisms are fitted to the labels (label prior and mechanism fit of
+  :class:`~latentscm.learners.causal_base.CausalLearner`), so for an image without labels the
+  concepts are abducted by the encoder (or given with ``factors=``), and an intervention goes
+  through the learned latent SCM (descendants recomputed) before it reaches the UNet.
+- ``condition="latent"``: the original design, c = z learned jointly through the UNet loss.
+  Measured on the pendulum, its UNet learns to ignore c (counterfactuals worse than the input).
 
-with the KL-type terms ramped up over ``kl_warmup`` steps, and the condition dropped (replaced
-by zeros) with probability ``cond_dropout`` so classifier-free guidance can set the strength of
-an intervention at sampling time (Ho & Salimans 2022).
+The condition enters the UNet as FiLM in every residual block (Perez et al. 2018) and, with
+``label_maps``, as constant input channels. It is dropped as a whole with probability
+``cond_dropout`` and per factor with ``factor_dropout``; the UNet also receives the keep-mask, so
+"unknown" differs from "zero". That enables classifier-free guidance (Ho & Salimans 2022) with
+one scale, or one scale per factor (compositional guidance, Liu et al. 2022). The network is
+trained with v-prediction (Salimans & Ho 2022) and min-SNR-γ weighting (Hang et al. 2023); an
+exponential moving average of its weights (``ema_decay``) is used for inference. Loss::
 
-Counterfactual = abduction (u from the encoder **and** x_T by deterministic DDIM inversion of the
-image under its factual condition), action (set the latent), prediction (recompute descendants
-through the mechanisms, DDIM-decode from the *same* x_T). Unlike the released code: no graph in
-``forward()``, effects reach grandchildren, and x_T is inverted rather than re-noised.
+    E_t,ε w_γ(t) ||target_t − net(x_t, t, c)||²  +  label prior + mechanism fit (+ NOTEARS)
+                                                   +  ramp(step) · beta · KL(q(u|x) || N(0, I))
+
+With ``refiner=True`` (DiffuseVAE, Pandey et al. 2022) a convolutional decoder, trained with
+its own reconstruction loss, renders the condition into a coarse image; the UNet receives that
+image (gradient stopped) as extra input channels and adds the detail. A counterfactual then
+decodes the intervened latents into a coarse counterfactual that the UNet refines.
+
+Counterfactual = abduction (u from the encoder, or from ``factors``, **and** x_t0 by deterministic
+DDIM inversion of the image under its factual condition up to t0 = ``inversion_fraction`` · T),
+action (set the latent), prediction (recompute descendants through the mechanisms, DDIM-decode
+from the *same* x_t0 under the counterfactual condition). ``inversion_fraction = 1`` is the full
+inversion of diffusion autoencoders; smaller values keep more of the input (identity) and leave
+less room for the intervention (effectiveness). DDIM inversion is the exact ODE inverse up to
+discretisation (``inversion_iterations`` refines it by fixed-point iteration).
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from latentscm._validation import check_choice, check_number
 from latentscm.diffusion import DDIMScheduler, NoiseSchedule, ddim_invert, ddim_sample
 from latentscm.learners.base import StepOutput, gaussian_kl
 from latentscm.learners.causal_base import CausalLearner
-from latentscm.nn import ConvEncoder
-from latentscm.nn.unet import UNet
+from latentscm.nn import ConvDecoder, ConvEncoder
+from latentscm.nn.unet import COND_MODES, UNet
 
-__all__ = ["CausalDiffAE"]
+__all__ = ["CausalDiffAE", "CONDITIONS"]
+
+#: What conditions the UNet during training (see the module docstring).
+CONDITIONS = ("labels", "latent")
+_PREDICTIONS = ("epsilon", "v_prediction")
 
 
 class CausalDiffAE(CausalLearner):
@@ -43,24 +72,46 @@ class CausalDiffAE(CausalLearner):
     Args:
         graph, mechanism, extra_dims, prior_std, label_weight, mechanism_weight, supervised_fraction,
             acyclicity_weight, mechanism_hidden: the latent SCM, as in
-            :class:`~latentscm.learners.causal_vae.CausalVAE`.
-        beta: weight of KL(q(u|x) || N(0, I)) relative to the per-pixel noise MSE.
-        kl_warmup: steps over which the KL-type terms ramp from 0 to full weight.
-        cond_dropout: probability of training a sample unconditionally (enables guidance).
-        guidance_weight: default classifier-free guidance weight w at sampling (0 = none).
+            :class:`~latentscm.learners.causal_vae.CausalVAE`. ``extra_dims`` style latents are
+            learned through the UNet loss (a diffusion-autoencoder semantic code) in both modes.
+        beta: weight of KL(q(u|x) || N(0, I)) relative to the per-pixel denoising MSE.
+        kl_warmup: steps over which the KL term (and, with ``condition="latent"``, the label
+            terms) ramp from 0 to full weight.
+        condition: ``"labels"`` (train the UNet on observed labels) or ``"latent"`` (on the jointly
+            learned latents, the original CausalDiffAE).
+        cond_dropout: probability of dropping the whole condition for a training sample.
+        factor_dropout: probability of dropping each latent of the condition separately (needed
+            for per-factor guidance scales).
+        guidance_weight: default classifier-free guidance at sampling: one scale w >= 0 (0 =
+            none), or a mapping ``{factor: w}`` of per-factor scales.
+        label_maps: also feed the condition to the UNet as constant input channels.
+        cond_mode: ``"film"`` (FiLM in every residual block) or ``"add"`` (added to the time
+            embedding, the original design).
+        prediction_type: ``"v_prediction"`` or ``"epsilon"``.
+        min_snr_gamma: γ of min-SNR-γ loss weighting, or None for the plain (unweighted) loss.
+        ema_decay: decay of the exponential moving average of the UNet weights used at inference
+            (0 = use the trained weights).
+        inversion_fraction: default t0 / T of the inversion in counterfactuals, in (0, 1].
+        inversion_iterations: fixed-point refinements per DDIM inversion step (0 = plain DDIM).
+        refiner: DiffuseVAE-style refinement of a decoded coarse image (see the module docstring).
         schedule: noise schedule, ``"linear"`` or ``"cosine"``; ``timesteps``: training steps T.
-        ddim_steps: DDIM steps used for inversion and decoding.
+        ddim_steps: DDIM steps of the full chain (a partial chain uses the same step size).
         unet_channels, unet_multipliers, unet_res_blocks: UNet size.
-        channels, hidden_dim: encoder size; lr, batch_size, steps, grad_clip, seed, device: training.
+        channels, hidden_dim: encoder (and refiner decoder) size; lr, batch_size, steps, grad_clip,
+            seed, device: training.
     """
 
     name = "causal_diffae"
 
-    def __init__(self, *, graph: str = "world", mechanism: str = "additive", extra_dims: int = 2,
+    def __init__(self, *, graph: str = "world", mechanism: str = "additive", extra_dims: int = 0,
                  beta: float = 1e-3, prior_std: float = 0.2, label_weight: float = 0.05,
                  mechanism_weight: float = 0.05, supervised_fraction: float = 1.0, acyclicity_weight: float = 1.0,
-                 mechanism_hidden: int = 32, kl_warmup: int = 500, cond_dropout: float = 0.1,
-                 guidance_weight: float = 0.0, schedule: str = "linear", timesteps: int = 1000, ddim_steps: int = 20,
+                 mechanism_hidden: int = 32, kl_warmup: int = 500, condition: str = "labels",
+                 cond_dropout: float = 0.15, factor_dropout: float = 0.1,
+                 guidance_weight: float | Mapping[str, float] = 0.0, label_maps: bool = True,
+                 cond_mode: str = "film", prediction_type: str = "v_prediction", min_snr_gamma: float | None = 5.0,
+                 ema_decay: float = 0.999, inversion_fraction: float = 1.0, inversion_iterations: int = 0,
+                 refiner: bool = False, schedule: str = "linear", timesteps: int = 300, ddim_steps: int = 20,
                  unet_channels: int = 32, unet_multipliers: Sequence[int] = (1, 2, 2), unet_res_blocks: int = 1,
                  channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 2e-4,
                  batch_size: int = 64, steps: int = 3000, grad_clip: float | None = 1.0, seed: int = 0,
@@ -76,8 +127,18 @@ class CausalDiffAE(CausalLearner):
         self.acyclicity_weight = acyclicity_weight
         self.mechanism_hidden = mechanism_hidden
         self.kl_warmup = kl_warmup
+        self.condition = condition
         self.cond_dropout = cond_dropout
+        self.factor_dropout = factor_dropout
         self.guidance_weight = guidance_weight
+        self.label_maps = label_maps
+        self.cond_mode = cond_mode
+        self.prediction_type = prediction_type
+        self.min_snr_gamma = min_snr_gamma
+        self.ema_decay = ema_decay
+        self.inversion_fraction = inversion_fraction
+        self.inversion_iterations = inversion_iterations
+        self.refiner = refiner
         self.schedule = schedule
         self.timesteps = timesteps
         self.ddim_steps = ddim_steps
@@ -94,8 +155,24 @@ class CausalDiffAE(CausalLearner):
         owner = type(self).__name__
         self.beta = check_number(self.beta, "beta", owner, low=0)
         self.kl_warmup = check_number(self.kl_warmup, "kl_warmup", owner, low=0, integer=True)
+        check_choice(self.condition, "condition", owner, CONDITIONS)
         self.cond_dropout = check_number(self.cond_dropout, "cond_dropout", owner, low=0, high=1, high_inclusive=False)
-        self.guidance_weight = check_number(self.guidance_weight, "guidance_weight", owner, low=0)
+        self.factor_dropout = check_number(self.factor_dropout, "factor_dropout", owner, low=0, high=1,
+                                           high_inclusive=False)
+        self.guidance_weight = self._check_guidance(self.guidance_weight, "guidance_weight", owner)
+        for flag in ("label_maps", "refiner"):
+            if not isinstance(getattr(self, flag), bool):
+                raise TypeError(f"The {flag!r} parameter of {owner} must be a bool. Got {getattr(self, flag)!r} "
+                                f"instead.")
+        check_choice(self.cond_mode, "cond_mode", owner, COND_MODES)
+        check_choice(self.prediction_type, "prediction_type", owner, _PREDICTIONS)
+        if self.min_snr_gamma is not None:
+            self.min_snr_gamma = check_number(self.min_snr_gamma, "min_snr_gamma", owner, low=0, low_inclusive=False)
+        self.ema_decay = check_number(self.ema_decay, "ema_decay", owner, low=0, high=1, high_inclusive=False)
+        self.inversion_fraction = check_number(self.inversion_fraction, "inversion_fraction", owner, low=0, high=1,
+                                               low_inclusive=False)
+        self.inversion_iterations = check_number(self.inversion_iterations, "inversion_iterations", owner, low=0,
+                                                 integer=True)
         check_choice(self.schedule, "schedule", owner, ("linear", "cosine"))
         self.timesteps = check_number(self.timesteps, "timesteps", owner, low=2, integer=True)
         self.ddim_steps = check_number(self.ddim_steps, "ddim_steps", owner, low=1, high=self.timesteps, integer=True)
@@ -108,88 +185,265 @@ class CausalDiffAE(CausalLearner):
         self.unet_multipliers = tuple(int(check_number(m, "unet_multipliers", owner, low=1, integer=True))
                                       for m in self.unet_multipliers)
 
+    @staticmethod
+    def _check_guidance(value: Any, name: str, owner: str) -> float | dict[str, float]:
+        """A guidance scale >= 0, or a mapping factor name -> scale >= 0 (names checked at use)."""
+        if isinstance(value, Mapping):
+            out = {}
+            for key, weight in value.items():
+                if not isinstance(key, str):
+                    raise TypeError(f"The {name!r} parameter of {owner} maps factor names to scales; got the key "
+                                    f"{key!r}.")
+                out[key] = float(check_number(weight, f"{name}[{key!r}]", owner, low=0))
+            return out
+        return check_number(value, name, owner, low=0)
+
     # ------------------------------------------------------------------ modules
     def _module_names(self) -> tuple[str, ...]:
-        return ("encoder", "scm", "unet")
+        names = ("encoder", "scm", "unet")
+        if self.refiner:
+            names += ("decoder",)
+        return names + (("unet_ema",) if self.ema_decay > 0 else ())
+
+    def _optimizer_groups(self) -> dict[str, tuple[str, ...]]:
+        return {"model": tuple(n for n in self._module_names() if n != "unet_ema")}
 
     def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, torch.nn.Module]:
-        return {
+        unet = UNet(image_shape[0], base_channels=self.unet_channels, channel_multipliers=self.unet_multipliers,
+                    num_res_blocks=self.unet_res_blocks, cond_dim=2 * latent_dim, attention=False,
+                    cond_mode=self.cond_mode, cond_maps=self.label_maps,
+                    image_cond_channels=image_shape[0] if self.refiner else 0)
+        modules: dict[str, torch.nn.Module] = {
             "encoder": ConvEncoder(image_shape, 2 * latent_dim, channels=self.channels, hidden_dim=self.hidden_dim),
             "scm": self._make_scm(),
-            "unet": UNet(image_shape[0], base_channels=self.unet_channels, channel_multipliers=self.unet_multipliers,
-                         num_res_blocks=self.unet_res_blocks, cond_dim=latent_dim, attention=False),
+            "unet": unet,
         }
+        if self.refiner:
+            modules["decoder"] = ConvDecoder(latent_dim, image_shape, channels=self.channels,
+                                             hidden_dim=self.hidden_dim)
+        if self.ema_decay > 0:
+            ema = copy.deepcopy(unet)
+            ema.requires_grad_(False)
+            modules["unet_ema"] = ema
+        return modules
 
     def _build(self, image_shape, *, n_factors=None, device=None) -> None:
         super()._build(image_shape, n_factors=n_factors, device=device)
         self.noise_schedule_ = NoiseSchedule(self.schedule, self.timesteps)
 
     def _scheduler(self) -> DDIMScheduler:
-        return DDIMScheduler(self.noise_schedule_)
+        return DDIMScheduler(self.noise_schedule_, prediction_type=self.prediction_type)
+
+    @torch.no_grad()
+    def _update_ema(self, step: int) -> None:
+        """EMA of the UNet weights, with the usual warm-up ``min(decay, (1 + s) / (10 + s))``."""
+        if self.ema_decay <= 0:
+            return
+        decay = min(self.ema_decay, (1 + step) / (10 + step))
+        for ema, live in zip(self.unet_ema_.parameters(), self.unet_.parameters()):
+            ema.lerp_(live.detach(), 1.0 - decay)
+        for ema, live in zip(self.unet_ema_.buffers(), self.unet_.buffers()):
+            ema.copy_(live)
+
+    def _inference_unet(self) -> UNet:
+        return self.unet_ema_ if self.ema_decay > 0 else self.unet_
+
+    # ------------------------------------------------------------------ condition
+    @staticmethod
+    def _pack(values: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """UNet condition (N, 2D): the kept values and the keep-mask (dropped = value 0, mask 0)."""
+        keep = keep.to(values.dtype)
+        return torch.cat([values * keep, keep], dim=1)
+
+    def _coarse(self, values: torch.Tensor, decoder: torch.nn.Module | None = None) -> torch.Tensor:
+        """The refiner's coarse image in [-1, 1] (N, C, H, W) from condition values (N, D)."""
+        return torch.sigmoid((decoder or self.decoder_)(values)) * 2.0 - 1.0
+
+    def _full_condition(self, values: torch.Tensor, keep: torch.Tensor,
+                        coarse: torch.Tensor | None = None) -> torch.Tensor:
+        """The flat condition the pipelines pass through: packed values, then the coarse image."""
+        packed = self._pack(values, keep)
+        if not self.refiner:
+            return packed
+        if coarse is None:
+            coarse = self._coarse(values)
+        any_kept = (keep.sum(1) > 0).to(coarse.dtype)[:, None, None, None]
+        return torch.cat([packed, (coarse * any_kept).flatten(1)], dim=1)
+
+    def _model_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None,
+                  net: torch.nn.Module | None = None) -> torch.Tensor:
+        net = self._inference_unet() if net is None else net
+        width = 2 * self.latent_dim_
+        if not self.refiner:
+            return net(x_t, t, cond)
+        return net(x_t, t, cond[:, :width], image_cond=cond[:, width:].reshape(x_t.shape))
 
     # ------------------------------------------------------------------ training
     def loss(self, images: torch.Tensor, step: int, factors: torch.Tensor | None = None) -> StepOutput:
+        if step > 0:
+            self._update_ema(step - 1)  # the weights after the previous optimiser step
         generator = self._generator
+        k = len(self.factor_names_)
         mean, logvar = self._posterior(images, self._net("encoder"))
         u = self._reparameterise(mean, logvar, generator)
         z, causal, logs = self._causal_forward(u, factors, step)
+        if self.condition == "labels":
+            concepts = z[:, :k].detach()
+            if factors is not None:
+                concepts = torch.where(torch.isnan(factors), concepts, factors)
+            values = torch.cat([concepts, z[:, k:]], dim=1)
+        else:
+            values = z
+        n, d = values.shape
+        drop_all = torch.rand((n, 1), generator=generator, device=images.device) < self.cond_dropout
+        drop_one = torch.rand((n, d), generator=generator, device=images.device) < self.factor_dropout
+        keep = ~(drop_all | drop_one)
         x0 = images * 2.0 - 1.0
-        t = torch.randint(0, self.timesteps, (images.shape[0],), generator=generator, device=images.device)
+        t = torch.randint(0, self.timesteps, (n,), generator=generator, device=images.device)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.noise_schedule_.add_noise(x0, noise, t)
-        keep = (torch.rand((images.shape[0], 1), generator=generator, device=images.device)
-                >= self.cond_dropout).to(z.dtype)
-        eps = self._net("unet")(x_t, t, z * keep)
-        mse = ((eps - noise) ** 2).mean()
+        coarse, recon = None, None
+        if self.refiner:
+            logits = self._net("decoder")(values)
+            recon = F.binary_cross_entropy_with_logits(logits, images, reduction="none").flatten(1).sum(1).mean()
+            coarse = (torch.sigmoid(logits) * 2.0 - 1.0).detach()
+        output = self._model_fn(x_t, t, self._full_condition(values, keep, coarse), net=self._net("unet"))
+        target = noise if self.prediction_type == "epsilon" else self.noise_schedule_.velocity(x0, noise, t)
+        per_sample = ((output - target) ** 2).flatten(1).mean(1)
+        if self.min_snr_gamma is not None:
+            per_sample = per_sample * self.noise_schedule_.min_snr_weight(t, self.min_snr_gamma, self.prediction_type
+                                                                          ).to(per_sample)
+        mse = per_sample.mean()
         kl = gaussian_kl(mean, logvar).sum(1).mean()
         ramp = min(1.0, (step + 1) / self.kl_warmup) if self.kl_warmup else 1.0
-        loss = mse + ramp * (self.beta * kl + causal)
-        return StepOutput({"model": loss}, {"loss": loss, "mse": mse, "kl": kl, **logs})
+        if self.condition == "labels":
+            loss = mse + ramp * self.beta * kl + causal
+        else:
+            loss = mse + ramp * (self.beta * kl + causal)
+        logs = {"loss": loss, "mse": mse, "kl": kl, **logs}
+        if recon is not None:
+            loss = loss + recon
+            logs["recon"] = recon
+        return StepOutput({"model": loss}, logs)
 
-    # ------------------------------------------------------------------ inference
+    def _after_fit(self, images: torch.Tensor) -> None:
+        self._update_ema(self.steps - 1)  # include the last optimiser step
+        super()._after_fit(images)
+
+    # ------------------------------------------------------------------ inference helpers
     def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
         mean, logvar = self._posterior(images)
         u = self._reparameterise(mean, logvar, generator) if sample else mean
         k = len(self.factor_names_)
         return torch.cat([self.scm_(u[:, :k]), u[:, k:]], dim=1)
 
-    def _model_fn(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        return self.unet_(x_t, t, cond)
+    def _abduct(self, images: torch.Tensor, factors: torch.Tensor | None) -> torch.Tensor:
+        """Exogenous latents u (N, D): the encoder's posterior mean, with the concept part
+        abducted from standardised ``factors`` (N, K) through the mechanisms when given."""
+        mean, _ = self._posterior(images)
+        if factors is None:
+            return mean
+        k = len(self.factor_names_)
+        return torch.cat([self.scm_.abduct(factors.to(mean.dtype)), mean[:, k:]], dim=1)
 
-    def _decode_from(self, x_T: torch.Tensor, z: torch.Tensor, guidance_weight: float | None,
-                     num_steps: int) -> torch.Tensor:
-        w = self.guidance_weight if guidance_weight is None else guidance_weight
-        x0 = ddim_sample(self._model_fn, x_T, self._scheduler(), num_steps=num_steps, cond=z,
-                         guidance_weight=w if w > 0 else None)
+    def _codes_from(self, u: torch.Tensor) -> torch.Tensor:
+        k = len(self.factor_names_)
+        return torch.cat([self.scm_(u[:, :k]), u[:, k:]], dim=1)
+
+    def _guidance(self, guidance_weight: Any, owner: str) -> float | dict[str, float]:
+        w = self.guidance_weight if guidance_weight is None else self._check_guidance(guidance_weight,
+                                                                                     "guidance_weight", owner)
+        if isinstance(w, dict):
+            unknown = [name for name in w if name not in self.factor_names_]
+            if unknown:
+                raise ValueError(f"The 'guidance_weight' of {owner} names {unknown}, which are not factors of this "
+                                 f"model ({', '.join(self.factor_names_)}).")
+        return w
+
+    def _chain(self, num_steps: int | None, inversion_fraction: float | None, owner: str) -> tuple[int, int]:
+        """(DDIM steps, top timestep t0) of a chain from ``inversion_fraction`` of T at the step
+        size of ``num_steps`` steps over the full chain (as image-to-image pipelines do)."""
+        steps = self.ddim_steps if num_steps is None else int(check_number(num_steps, "num_steps", owner, low=1,
+                                                                           high=self.timesteps, integer=True))
+        fraction = self.inversion_fraction if inversion_fraction is None else float(check_number(
+            inversion_fraction, "inversion_fraction", owner, low=0, high=1, low_inclusive=False))
+        top = max(0, math.ceil(fraction * self.timesteps) - 1)
+        return max(1, min(top + 1, round(steps * fraction))), top
+
+    def _factors_tensor(self, factors: Any, n: int, owner: str) -> torch.Tensor | None:
+        """Standardised labels (n, K) from ``factors`` in world units, or None."""
+        if factors is None:
+            return None
+        array = np.asarray(getattr(factors, "factors", factors), dtype=np.float64)
+        k = len(self.factor_names_)
+        if array.shape != (n, k):
+            raise ValueError(f"The 'factors' argument of {owner} must have shape ({n}, {k}) (one row per image, "
+                             f"columns {self.factor_names_}). Got {array.shape}.")
+        if not np.isfinite(array).all():
+            raise ValueError(f"The 'factors' argument of {owner} contains NaN or infinite values.")
+        return torch.as_tensor((array - self.factor_mean_) / self.factor_std_, dtype=torch.float32)
+
+    def _invert(self, batch: torch.Tensor, codes: torch.Tensor, steps: int, top: int) -> torch.Tensor:
+        cond = self._full_condition(codes, torch.ones_like(codes))
+        return ddim_invert(self._model_fn, batch * 2 - 1, self._scheduler(), num_steps=steps, cond=cond,
+                           fixed_point_iterations=self.inversion_iterations, max_timestep=top)
+
+    def _decode_from(self, x_start: torch.Tensor, codes: torch.Tensor, guidance: float | dict[str, float],
+                     steps: int, top: int | None = None) -> torch.Tensor:
+        keep = torch.ones_like(codes)
+        cond = self._full_condition(codes, keep)
+        weights: float | list[float] | None = None
+        unconds = None
+        if isinstance(guidance, dict):
+            active = [(name, w) for name, w in guidance.items() if w > 0]
+            if active:
+                weights, unconds = [], []
+                for name, w in active:
+                    partial = keep.clone()
+                    partial[:, self.factor_names_.index(name)] = 0
+                    weights.append(w)
+                    unconds.append(self._full_condition(codes, partial))
+        elif guidance > 0:
+            weights = float(guidance)
+            unconds = self._full_condition(codes, torch.zeros_like(codes))
+        x0 = ddim_sample(self._model_fn, x_start, self._scheduler(), num_steps=steps, cond=cond,
+                         guidance_weight=weights, uncond=unconds, max_timestep=top)
         return ((x0 + 1.0) / 2.0).clamp(0.0, 1.0)
 
     def _noise_like(self, n: int, seed: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(int(seed))
         return torch.randn((n, *self.image_shape_), generator=generator)
 
-    def decode(self, z: Any, *, seed: int = 0, guidance_weight: float | None = None,
+    # ------------------------------------------------------------------ public inference
+    def decode(self, z: Any, *, seed: int = 0, guidance_weight: float | Mapping[str, float] | None = None,
                num_steps: int | None = None) -> np.ndarray:
         """Images (N, C, H, W) from codes z (N, D), DDIM-decoded from x_T ~ N(0, I) drawn with ``seed``."""
         codes = self._codes_tensor(z, "decode")
-        steps = self.ddim_steps if num_steps is None else int(num_steps)
+        owner = f"{type(self).__name__}.decode"
+        steps, _ = self._chain(num_steps, 1.0, owner)
+        guidance = self._guidance(guidance_weight, owner)
         x_T = self._noise_like(codes.shape[0], seed)
-        return self._run_chunked(lambda c, x: self._decode_from(x, c, guidance_weight, steps), codes, x_T)
+        return self._run_chunked(lambda c, x: self._decode_from(x, c, guidance, steps), codes, x_T)
 
-    def invert(self, x: Any, *, num_steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(codes z (N, D), x_T (N, C, H, W)): the semantic code and the DDIM-inverted noise."""
+    def invert(self, x: Any, *, num_steps: int | None = None, inversion_fraction: float | None = None,
+               factors: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """(codes z (N, D), x_t0 (N, C, H, W)): the semantic code and the DDIM-inverted image at
+        t0 = ``inversion_fraction`` · T (x_T for the default full inversion)."""
+        owner = f"{type(self).__name__}.invert"
         images = self._images_tensor(x, "invert")
-        steps = self.ddim_steps if num_steps is None else int(num_steps)
-        codes = torch.from_numpy(self._run_chunked(lambda b: self._encode_tensor(b, False, None), images))
-        x_T = self._run_chunked(lambda b, c: ddim_invert(self._model_fn, b * 2 - 1, self._scheduler(), num_steps=steps,
-                                                 cond=c), images, codes)
-        return codes.numpy(), x_T
+        steps, top = self._chain(num_steps, 1.0 if inversion_fraction is None else inversion_fraction, owner)
+        labels = self._factors_tensor(factors, images.shape[0], owner)
+        extra = () if labels is None else (labels,)
+        codes = torch.from_numpy(self._run_chunked(
+            lambda b, *f: self._codes_from(self._abduct(b, f[0] if f else None)), images, *extra))
+        x_t = self._run_chunked(lambda b, c: self._invert(b, c, steps, top), images, codes)
+        return codes.numpy(), x_t
 
-    def reconstruct(self, x: Any, *, num_steps: int | None = None) -> np.ndarray:
-        """Encode (z and the inverted x_T), then decode with the same condition."""
-        steps = self.ddim_steps if num_steps is None else int(num_steps)
-        codes, x_T = self.invert(x, num_steps=steps)
-        return self._run_chunked(lambda c, xt: self._decode_from(xt, c, 0.0, steps), torch.from_numpy(codes),
-                         torch.from_numpy(x_T))
+    def reconstruct(self, x: Any, *, num_steps: int | None = None, inversion_fraction: float | None = None,
+                    factors: Any = None) -> np.ndarray:
+        """Abduct (z and the inverted x_t0), then decode under the same condition (no guidance)."""
+        return self.counterfactual(x, {}, num_steps=num_steps, guidance_weight=0.0,
+                                   inversion_fraction=inversion_fraction, factors=factors)
 
     def sample(self, n: int, *, seed: int) -> np.ndarray:
         """``n`` generated images: u ~ N(0, I), z = SCM(u), x_T ~ N(0, I), DDIM decoding."""
@@ -204,20 +458,35 @@ class CausalDiffAE(CausalLearner):
         return self.decode(z.numpy(), seed=seed)
 
     def counterfactual(self, x: Any, interventions: Mapping[str, Any], *, num_steps: int | None = None,
-                       guidance_weight: float | None = None) -> np.ndarray:
-        """Counterfactual images (N, C, H, W) of ``x`` under ``interventions`` (world units):
-        abduction (u and the DDIM-inverted x_T), action, prediction (descendants through the
-        mechanisms, DDIM decoding from the same x_T with guidance ``guidance_weight``)."""
+                       guidance_weight: float | Mapping[str, float] | None = None,
+                       inversion_fraction: float | None = None, factors: Any = None) -> np.ndarray:
+        """Counterfactual images (N, C, H, W) of ``x`` under ``interventions`` (world units).
+
+        Abduction: u from the encoder — or, when ``factors`` (N, K) in world units are given, the
+        concepts from those labels — and x_t0 by DDIM inversion under the factual condition up
+        to t0 = ``inversion_fraction`` · T. Action: set the intervened latents. Prediction:
+        recompute their descendants through the mechanisms, DDIM-decode from the same x_t0 with
+        guidance ``guidance_weight`` (a scale, or ``{factor: scale}``).
+
+        Args:
+            x: images (N, C, H, W) in [0, 1] (or a Batch).
+            interventions: ``{factor: value}``, a value per image allowed.
+            num_steps: DDIM steps of the full chain (default ``ddim_steps``); a partial chain
+                takes ``round(num_steps * inversion_fraction)`` steps of the same size.
+            guidance_weight, inversion_fraction: override the learner's defaults.
+            factors: the images' labels (N, K) in world units, if known.
+        """
+        owner = f"{type(self).__name__}.counterfactual"
         images = self._images_tensor(x, "counterfactual")
-        steps = self.ddim_steps if num_steps is None else int(num_steps)
+        steps, top = self._chain(num_steps, inversion_fraction, owner)
+        guidance = self._guidance(guidance_weight, owner)
+        labels = self._factors_tensor(factors, images.shape[0], owner)
         names, values = self._intervention_matrix(interventions, images.shape[0])
 
-        def run(batch: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-            mean, _ = self._posterior(batch)
-            k = len(self.factor_names_)
-            z = torch.cat([self.scm_(mean[:, :k]), mean[:, k:]], dim=1)
-            x_T = ddim_invert(self._model_fn, batch * 2 - 1, self._scheduler(), num_steps=steps, cond=z)
-            z_cf = self._intervene_codes(mean, {name: targets[:, i] for i, name in enumerate(names)})
-            return self._decode_from(x_T, z_cf, guidance_weight, steps)
+        def run(batch: torch.Tensor, targets: torch.Tensor, *given: torch.Tensor) -> torch.Tensor:
+            u = self._abduct(batch, given[0] if given else None)
+            x_t = self._invert(batch, self._codes_from(u), steps, top)
+            z_cf = self._intervene_codes(u, {name: targets[:, i] for i, name in enumerate(names)})
+            return self._decode_from(x_t, z_cf, guidance, steps, top)
 
-        return self._run_chunked(run, images, values)
+        return self._run_chunked(run, images, values, *(() if labels is None else (labels,)))

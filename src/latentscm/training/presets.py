@@ -44,16 +44,24 @@ PRESETS: dict[str, Preset] = {
     for preset in (
         Preset("cpu-small", size=32, steps=3000, batch_size=64, lr=5e-4, n_samples=10_000, checkpoint_every=500,
                log_every=50, description="32x32 images, 3k steps: minutes on a 2-core CPU.",
-               learner_params={"causal_diffae": {"unet_channels": 32, "unet_multipliers": (1, 2, 2),
-                                                 "ddim_steps": 20, "lr": 1e-3}}),
+               learner_params={"causal_diffae": {"unet_channels": 16, "unet_multipliers": (1, 2, 2),
+                                                 "batch_size": 32, "ddim_steps": 20, "lr": 1e-3, "timesteps": 300,
+                                                 "condition": "labels", "cond_mode": "film", "label_maps": True,
+                                                 "prediction_type": "v_prediction", "min_snr_gamma": 5.0,
+                                                 "ema_decay": 0.999, "cond_dropout": 0.15,
+                                                 "factor_dropout": 0.1, "channels": (32, 32, 64),
+                                                 "hidden_dim": 128}}),
         Preset("cpu-64", size=64, steps=3000, batch_size=64, lr=5e-4, n_samples=10_000, checkpoint_every=500,
                log_every=50, description="64x64 images (the reference size), 3k steps on a CPU (~10 min)."),
         Preset("paper", size=64, steps=300_000, batch_size=64, lr=None, n_samples=100_000, checkpoint_every=10_000,
                log_every=500, description="the papers' settings: 64x64, batch 64, 300k steps, each learner's "
                                           "paper learning rate (Adam 1e-4; QLAE AdamW 1e-3); use --device cuda.",
                learner_params={"causal_diffae": {"unet_channels": 128, "unet_multipliers": (1, 2, 2, 2),
-                                                 "unet_res_blocks": 2, "ddim_steps": 100, "cond_dropout": 0.5,
-                                                 "lr": 1e-4, "kl_warmup": 10_000}}),
+                                                 "unet_res_blocks": 2, "ddim_steps": 100, "cond_dropout": 0.1,
+                                                 "factor_dropout": 0.1, "lr": 1e-4, "kl_warmup": 10_000,
+                                                 "timesteps": 1000, "condition": "labels", "cond_mode": "film",
+                                                 "label_maps": True, "prediction_type": "v_prediction",
+                                                 "min_snr_gamma": 5.0, "ema_decay": 0.9999}}),
     )
 }
 

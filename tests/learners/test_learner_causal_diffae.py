@@ -1,0 +1,135 @@
+"""CausalDiffAE conditioned on labels (tiny sizes, a few training steps): guidance, partial
+inversion, per-factor scales, the refiner, EMA weights, save/load and clear errors."""
+
+import numpy as np
+import pytest
+import torch
+
+import latentscm
+import latentscm.worlds
+from latentscm.learners import make
+
+TINY = {"channels": (8, 16), "hidden_dim": 32, "batch_size": 16, "steps": 8, "seed": 0, "unet_channels": 8,
+        "unet_multipliers": (1, 2), "ddim_steps": 4, "timesteps": 60, "ema_decay": 0.9}
+
+
+@pytest.fixture(autouse=True)
+def _single_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return latentscm.worlds.make("pendulum", size=16, noise_std=0.3)
+
+
+@pytest.fixture(scope="module")
+def fitted(world, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "dae"
+    learner = make("causal_diffae", **TINY).fit(world, out=str(out), n_samples=64, progress=False)
+    return learner, out
+
+
+@pytest.fixture(scope="module")
+def batch(world):
+    return world.sample(3, seed=1)
+
+
+def test_guidance_zero_versus_positive_differs(fitted, batch):
+    learner, _ = fitted
+    plain = learner.counterfactual(batch.images, {"light_position": 1.2}, guidance_weight=0.0)
+    guided = learner.counterfactual(batch.images, {"light_position": 1.2}, guidance_weight=3.0)
+    assert np.abs(plain - guided).mean() > 1e-4
+    per_factor = learner.counterfactual(batch.images, {"light_position": 1.2},
+                                        guidance_weight={"light_position": 3.0})
+    assert np.abs(plain - per_factor).mean() > 1e-4 and np.abs(guided - per_factor).mean() > 1e-6
+    # a per-factor scale of 0 is no guidance at all
+    np.testing.assert_array_equal(
+        learner.counterfactual(batch.images, {"light_position": 1.2}, guidance_weight={"light_position": 0.0}),
+        plain)
+
+
+def test_null_counterfactual_is_the_reconstruction_at_every_depth(fitted, batch):
+    learner, _ = fitted
+    for fraction in (1.0, 0.4):
+        np.testing.assert_allclose(learner.counterfactual(batch.images, {}, inversion_fraction=fraction),
+                                   learner.reconstruct(batch.images, inversion_fraction=fraction), atol=1e-6)
+
+
+def test_partial_inversion_keeps_more_of_the_input(fitted, batch):
+    learner, _ = fitted
+    x = batch.images * 2 - 1
+    _, full = learner.invert(batch.images, inversion_fraction=1.0)
+    _, partial = learner.invert(batch.images, inversion_fraction=0.3)
+    assert np.abs(partial - x).mean() < np.abs(full - x).mean()
+
+
+def test_labels_can_replace_the_encoder(fitted, batch):
+    learner, _ = fitted
+    by_labels = learner.invert(batch.images, factors=batch.factors)[0]
+    k = len(learner.factor_names_)
+    standardised = (batch.factors - learner.factor_mean_) / learner.factor_std_
+    np.testing.assert_allclose(by_labels[:, :k], standardised, atol=1e-4)  # SCM(abduct(y)) == y for a DAG
+
+
+def test_ema_weights_are_used_and_differ_from_the_live_weights(fitted):
+    learner, _ = fitted
+    assert learner._inference_unet() is learner.unet_ema_
+    live = dict(learner.unet_.named_parameters())
+    differences = [(p - live[name]).abs().max().item() for name, p in learner.unet_ema_.named_parameters()]
+    assert max(differences) > 0
+    assert not any(p.requires_grad for p in learner.unet_ema_.parameters())
+
+
+def test_save_load_gives_identical_counterfactuals(fitted, batch):
+    learner, out = fitted
+    again = latentscm.load(out)
+    for fraction in (1.0, 0.5):
+        np.testing.assert_array_equal(
+            again.counterfactual(batch.images, {"shadow_length": 5.0}, inversion_fraction=fraction),
+            learner.counterfactual(batch.images, {"shadow_length": 5.0}, inversion_fraction=fraction))
+
+
+def test_refiner_and_epsilon_and_latent_modes_train(world, batch):
+    refiner = make("causal_diffae", **{**TINY, "steps": 3}, refiner=True).fit(world, n_samples=32, progress=False)
+    assert "recon" in refiner.history_[-1]
+    assert refiner.counterfactual(batch.images, {"light_position": 1.2}).shape == batch.images.shape
+    old_style = make("causal_diffae", **{**TINY, "steps": 3, "ema_decay": 0.0}, condition="latent", cond_mode="add",
+                     label_maps=False, prediction_type="epsilon", min_snr_gamma=None)
+    old_style.fit(world, n_samples=32, progress=False)
+    assert old_style.counterfactual(batch.images, {"light_position": 1.2}).shape == batch.images.shape
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"condition": "concepts"}, "condition"),
+    ({"cond_mode": "concat"}, "cond_mode"),
+    ({"prediction_type": "x0"}, "prediction_type"),
+    ({"min_snr_gamma": 0.0}, "min_snr_gamma"),
+    ({"ema_decay": 1.0}, "ema_decay"),
+    ({"inversion_fraction": 0.0}, "inversion_fraction"),
+    ({"factor_dropout": 1.0}, "factor_dropout"),
+    ({"guidance_weight": {"light_position": -1.0}}, "guidance_weight"),
+    ({"label_maps": "yes"}, "label_maps"),
+])
+def test_bad_hyperparameters_are_refused(params, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        make("causal_diffae", **{**TINY, **params})
+
+
+def test_bad_counterfactual_arguments_are_refused(fitted, batch):
+    learner, _ = fitted
+    with pytest.raises(ValueError, match="inversion_fraction"):
+        learner.counterfactual(batch.images, {"light_position": 1.0}, inversion_fraction=1.5)
+    with pytest.raises(ValueError, match="num_steps"):
+        learner.counterfactual(batch.images, {"light_position": 1.0}, num_steps=10_000)
+    with pytest.raises(ValueError, match="factors"):
+        learner.counterfactual(batch.images, {"light_position": 1.0}, factors=np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="factors"):
+        learner.counterfactual(batch.images, {}, factors=np.full(batch.factors.shape, np.nan))
+    with pytest.raises(ValueError, match="not factors"):
+        learner.counterfactual(batch.images, {"light_position": 1.0}, guidance_weight={"colour": 1.0})
+    with pytest.raises(ValueError):
+        learner.counterfactual(batch.images, {"colour": 1.0})
