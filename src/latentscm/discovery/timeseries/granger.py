@@ -43,7 +43,7 @@ def granger(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
 
     Returns
     -------
-    TemporalGraph with per-lag t-tests in ``scores``/``pvalues`` (lag 0 empty) and the joint F tests in
+    TemporalGraph with per-lag t-tests in ``scores``/``pvalues`` (lag 0 untested: NaN) and the joint F tests in
     ``summary_pvalues`` (d, d).
     """
     owner = "granger"
@@ -76,7 +76,7 @@ def granger(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
     summary_p = stats.f.sf(summary_stat, p, d * df_resid)
 
     scores = np.zeros((p + 1, d, d))
-    pvalues = np.ones((p + 1, d, d))
+    pvalues = np.full((p + 1, d, d), np.nan)  # lag 0 is not tested
     se_diag = np.sqrt(np.diag(gram_inv))[1:].reshape(p, d)  # (lag, i)
     t_stat = coefs[1:].reshape(p, d, d) / (se_diag[:, :, None] * np.sqrt(sigma)[None, None, :])
     scores[1:] = np.abs(t_stat)

@@ -130,7 +130,8 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
 
     Returns
     -------
-    TemporalGraph: ``pvalues[tau, i, j]`` and ``scores`` (|MCI statistic|) for ``tau >= 1``; lag 0 empty.
+    TemporalGraph: ``pvalues[tau, i, j]`` and ``scores`` (|MCI statistic|) for ``tau >= 1``; lag 0
+    untested (NaN p-values).
     """
     owner = "pcmci"
     start = time.perf_counter()
@@ -160,12 +161,12 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
                 keys.append((tau, i, j))
                 queries.append(embedded.query((i, tau), j, own + theirs))
     scores = np.zeros((tau_max + 1, d, d))
-    pvalues = np.ones((tau_max + 1, d, d))
+    pvalues = np.full((tau_max + 1, d, d), np.nan)  # lag 0 is not tested
     for key, result in zip(keys, embedded.bound.test_many(queries)):
         scores[key] = abs(result.statistic)
         pvalues[key] = result.p_value
     if fdr == "bh":
-        pvalues[1:] = _benjamini_hochberg(pvalues[1:])
+        pvalues[1:] = _benjamini_hochberg(pvalues[1:])  # every lagged entry is tested (no NaN)
     info = {"tau_max": tau_max, "ci_test": repr(test), "pc_alpha": pc_alpha, "fdr": fdr,
             "parents": {j: list(links) for j, links in parents.items()},
             "n_tests": embedded.bound.n_computed, "n_samples": embedded.bound.n_samples,

@@ -185,7 +185,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
         scores[tau, i, j] = 0.0 if math.isinf(smin) else smin
     pvalues[0] = np.maximum(pvalues[0], pvalues[0].T)
     scores[0] = np.minimum(scores[0], scores[0].T)
-    np.fill_diagonal(pvalues[0], 1.0)
+    np.fill_diagonal(pvalues[0], np.nan)
     info = {"tau_max": tau_max, "ci_test": repr(test), "conflicts": int(conflicts),
             "separating_sets": dict(sepsets), "n_tests": embedded.bound.n_computed,
             "n_samples": embedded.bound.n_samples, "time_s": time.perf_counter() - start}

@@ -2,7 +2,8 @@
 
 ``scores[tau, i, j]`` and ``pvalues[tau, i, j]`` are about the link ``x_{i,t-tau} -> x_{j,t}``; lag 0
 holds contemporaneous links (``[0, i, j]`` and ``[0, j, i]`` both set is an undirected edge).
-Methods without contemporaneous links leave lag 0 at score 0 and p-value 1.
+Links a method does not test (lag 0 for lagged-only methods, self-loops at lag 0) have score 0 and
+p-value NaN, so they are never found at any level.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ class TemporalGraph:
     ----------
     var_names: variable names (d,).
     scores: float array (tau_max + 1, d, d); larger means stronger evidence for the link.
-    pvalues: float array (tau_max + 1, d, d) or ``None`` for score-only methods (cMLP).
+    pvalues: float array (tau_max + 1, d, d), NaN for untested links, or ``None`` for score-only
+        methods (cMLP).
     method: the method's name.
     alpha: the level the method ran at (its own graph is the one at this level).
     threshold: for score-only methods, the score from which a link counts (``scores >= threshold``).
@@ -89,13 +91,13 @@ class TemporalGraph:
             return ((self.scores >= cut) & (self.scores > 0)).astype(np.int64)
         level = self.alpha if alpha is None else check_number(alpha, "alpha", "TemporalGraph.adjacency",
                                                               low=0, high=1)
-        found = (self.pvalues <= level).astype(np.int64)
-        lag0 = found[0] | found[0].T
-        if self.graph is not None:
+        found = (np.nan_to_num(self.pvalues, nan=2.0) <= level).astype(np.int64)
+        if self.graph is not None:  # a method that orients lag 0 itself: p-values are per pair
+            lag0 = found[0] | found[0].T
             oriented = (self.graph[0] == 1) & (self.graph[0].T == 0)
             lag0[oriented.T] = 0
-        np.fill_diagonal(lag0, 0)
-        found[0] = lag0
+            found[0] = lag0
+        np.fill_diagonal(found[0], 0)
         return found
 
     def summary(self, alpha: float | None = None) -> np.ndarray:
@@ -104,7 +106,7 @@ class TemporalGraph:
         if self.summary_pvalues is not None:
             level = self.alpha if alpha is None else check_number(alpha, "alpha", "TemporalGraph.summary",
                                                                   low=0, high=1)
-            return (self.summary_pvalues <= level).astype(np.int64)
+            return (np.nan_to_num(self.summary_pvalues, nan=2.0) <= level).astype(np.int64)
         return (self.adjacency(alpha).sum(axis=0) > 0).astype(np.int64)
 
     def to_networkx(self, alpha: float | None = None) -> nx.MultiDiGraph:

@@ -103,7 +103,7 @@ def varlingam(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
     reduced = np.linalg.lstsq(design, targets, rcond=None)[0]
     order = direct_lingam_order(targets - design @ reduced)
     coefficients = np.zeros((p + 1, d, d))
-    pvalues = np.ones((p + 1, d, d))
+    pvalues = np.full((p + 1, d, d), np.nan)  # lag 0: only predecessors in the order are tested
     for position, j in enumerate(order):
         before = order[:position]
         regressors = np.concatenate([targets[:, before], design], axis=1)  # [x_pred,t | 1 | lags]
