@@ -4,6 +4,13 @@ Counterfactual *effectiveness* (Monteiro et al. 2023) needs to read the factors 
 image. Elsewhere this is a separately trained anti-causal predictor whose error is unknown; here
 it is trained on the world (which renders exact labels) and its held-out error is reported next
 to every effectiveness number, so the reader can tell predictor error from model error.
+
+By default it is trained on *interventional* renders in which every factor is drawn at random,
+independently of the others (``training_data="independent"``): trained on observational images
+it may read a cause off its effects (the pendulum's angle off its shadow), and would then report
+a "cause leak" for a counterfactual that moved only the shadow — exactly what such a predictor
+must not do when it scores interventions on effects (the same reason Ribeiro et al. 2023 train
+their parent predictors on data where the parents cannot be read off each other).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 
 __all__ = ["FactorRegressor"]
 
@@ -26,23 +33,32 @@ class FactorRegressor:
         n_train: images rendered from the world for training.
         steps: Adam steps (batch ``batch_size``, lr ``lr``).
         seed: seeds the data, the initialisation and the minibatch order.
+        training_data: ``"independent"`` (every factor drawn at random, independently: no factor
+            can be read off another) or ``"observational"`` (the world's own distribution).
     """
 
     def __init__(self, *, n_train: int = 4000, n_test: int = 1000, steps: int = 600, batch_size: int = 64,
-                 lr: float = 1e-3, seed: int = 0):
+                 lr: float = 1e-3, seed: int = 0, training_data: str = "independent"):
         self.n_train = int(check_number(n_train, "n_train", "FactorRegressor", low=16, integer=True))
         self.n_test = int(check_number(n_test, "n_test", "FactorRegressor", low=16, integer=True))
         self.steps = int(check_number(steps, "steps", "FactorRegressor", low=1, integer=True))
         self.batch_size = int(check_number(batch_size, "batch_size", "FactorRegressor", low=1, integer=True))
         self.lr = check_number(lr, "lr", "FactorRegressor", low=0, low_inclusive=False)
         self.seed = int(check_number(seed, "seed", "FactorRegressor", low=0, integer=True))
+        self.training_data = check_choice(training_data, "training_data", "FactorRegressor",
+                                          ("independent", "observational"))
 
     def fit(self, world: Any) -> FactorRegressor:
         """Train on ``world.sample(n_train, seed)``; sets ``r2_`` and ``mae_`` (per factor, held out)."""
         from latentscm.nn import ConvEncoder
 
-        train = world.sample(self.n_train, seed=self.seed)
-        test = world.sample(self.n_test, seed=self.seed + 1)
+        regime = None
+        if self.training_data == "independent":
+            from latentscm.worlds.regimes import RandomDo, Regime
+
+            regime = Regime("independent", {name: RandomDo("range") for name in world.factor_names})
+        train = world.sample(self.n_train, seed=self.seed, regime=regime)
+        test = world.sample(self.n_test, seed=self.seed + 1, regime=regime)
         self.factor_names_ = list(world.factor_names)
         self.ranges_ = np.array([max(s.high - s.low, 1e-12) for s in world.factor_specs])
         self.mean_ = train.factors.mean(0)
