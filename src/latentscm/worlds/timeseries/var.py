@@ -4,7 +4,8 @@
 
 with ``coefficients[tau - 1, i, j]`` the effect of ``x_{i,t-tau}`` on ``x_{j,t}``. Stability is
 enforced: the spectral radius of the companion matrix (Lütkepohl 2005, "New Introduction to
-Multiple Time Series Analysis", §2.1.1) is rescaled to ``spectral_radius`` < 1.
+Multiple Time Series Analysis", §2.1.1) is rescaled to ``spectral_radius`` < 1 by multiplying the
+lag-tau coefficients by ``c**tau``.
 """
 
 from __future__ import annotations
