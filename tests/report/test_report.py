@@ -42,9 +42,14 @@ def test_report_is_self_contained(report):
                     "Training curves"):
         assert f">{section}<" in text
     assert 'id="metrics"' in text and "max_abs_correlation" in text
-    # counterfactual grids for every pendulum factor, each with the true counterfactual row
-    assert text.count("true counterfactual") >= 4
-    assert text.count("data:image/png;base64,") >= 8
+    # counterfactual grids for every pendulum factor: labelled rows, do(cause) and do(effect) grouped,
+    # each grid's own true-counterfactual error beside it
+    for label in ("input", "model", "truth"):
+        assert text.count(f'<th scope="row">{label}</th>') == 4
+    assert text.index("do(cause): factors without parents") < text.index("do(effect): factors with parents")
+    assert text.count("true-counterfactual error <b>") == 4 and text.count("normalised excess e = ") == 4
+    assert text.count("cause leak: run <code>latentscm evaluate</code>") == 2  # the two shadows have parents
+    assert text.count("data:image/png;base64,") >= 16
 
 
 def test_report_needs_runs(tmp_path):
@@ -78,5 +83,9 @@ def test_report_renders_in_a_real_browser(report):
         widths = [browser.execute_script("return arguments[0].complete ? arguments[0].naturalWidth : 0;", image)
                   for image in images]
         assert all(width > 0 for width in widths), widths
+        grids = browser.find_elements(By.CSS_SELECTOR, "table.cfgrid img")
+        assert len(grids) == 12  # 4 factors x (input, model, truth)
+        heights = [browser.execute_script("return arguments[0].naturalHeight;", image) for image in grids]
+        assert min(heights) >= 96, heights  # 32 px cells upscaled (nearest) to at least 96 px
     finally:
         browser.quit()

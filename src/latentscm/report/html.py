@@ -33,6 +33,9 @@ table.metrics th:first-child,table.metrics td:first-child{text-align:left;font-f
 figure{margin:.6rem 0 1.2rem}figcaption{font-size:.82rem;color:#555;margin-top:.25rem}
 img{image-rendering:pixelated;max-width:100%}
 .note{font-size:.85rem;color:#555}
+table.cfgrid{border-collapse:collapse}table.cfgrid th{font-size:.8rem;text-align:right;padding-right:.5rem;
+font-weight:600;color:#444;vertical-align:middle}table.cfgrid td{padding:1px 0}
+h4{font-size:.95rem;margin:1rem 0 .4rem}
 """
 
 
@@ -98,22 +101,9 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
                                                        "2% to its 98% quantile")))
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         how = "learned latent SCM" if model is learner else "latent traversal of the best-matched unit (baseline)"
-        rng = np.random.default_rng(seed)
-        blocks = []
-        for spec in world.factor_specs:
-            target = spec.other_values(batch.factor(spec.name)[:1], rng)[0]
-            try:
-                produced = model.counterfactual(batch.images, {spec.name: float(target)})
-            except (ValueError, TypeError) as error:
-                view.notes.append(f"No counterfactual for {spec.name}: {error}")
-                continue
-            truth = world.counterfactual(batch, {spec.name: float(target)}).images
-            grid = image_grid([batch.images, produced, truth], scale=2)
-            blocks.append(_img(png_bytes(grid), f"counterfactual {spec.name}",
-                               f"do({spec.name} = {target:.3g}) — rows: input | model counterfactual ({how}) | "
-                               "true counterfactual"))
-        if blocks:
-            view.figures.append(("Counterfactuals", "".join(blocks)))
+        section = _counterfactual_section(model, world, batch, view, how, seed)
+        if section:
+            view.figures.append(("Counterfactuals", section))
         graphs = [("world graph", world.graph)]
         learned = getattr(learner, "latent_graph_", None)
         if learned is not None:
@@ -126,6 +116,54 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     if curves is not None:
         view.figures.append(("Training curves", _img(curves, f"{view.name} training curves")))
     return view
+
+
+def _counterfactual_grid(rows: Sequence[tuple[str, np.ndarray]], caption: str, facts: str) -> str:
+    """Labelled rows of images (nearest-neighbour upscaled to >= 96 px cells) with numbers beside."""
+    height = rows[0][1].shape[2]
+    scale = max(1, -(-96 // height))
+    body = "".join(f'<tr><th scope="row">{html.escape(label)}</th><td>'
+                   f'<img alt="{html.escape(label)}: {html.escape(caption)}" '
+                   f'src="{_data_uri(png_bytes(image_grid([images], scale=scale)))}"></td></tr>'
+                   for label, images in rows)
+    return (f'<figure class="cf"><table class="cfgrid">{body}</table><figcaption>{html.escape(caption)}<br>'
+            f"{facts}</figcaption></figure>")
+
+
+def _counterfactual_section(model: Any, world: Any, batch: Any, view: RunView, how: str, seed: int) -> str:
+    """Counterfactual grids per factor (rows input | model | truth), do(cause) and do(effect)
+    grouped, each with its true-counterfactual error, floor and normalised excess error, and the
+    cause leak measured by ``latentscm evaluate`` when the run's metrics.json has it."""
+    rng = np.random.default_rng(seed)
+    graph = world.graph
+    null = np.asarray(model.counterfactual(batch.images, {}), dtype=np.float32)
+    reconstruction = float(np.abs(null - batch.images).mean())
+    groups: dict[str, list[str]] = {"do(cause): factors without parents": [],
+                                    "do(effect): factors with parents": []}
+    for spec in world.factor_specs:
+        target = spec.other_values(batch.factor(spec.name)[:1], rng)[0]
+        try:
+            produced = np.asarray(model.counterfactual(batch.images, {spec.name: float(target)}), dtype=np.float32)
+        except (ValueError, TypeError) as error:
+            view.notes.append(f"No counterfactual for {spec.name}: {error}")
+            continue
+        truth = world.counterfactual(batch, {spec.name: float(target)}).images
+        error = float(np.abs(produced - truth).mean())
+        floor = float(np.abs(batch.images - truth).mean())
+        facts = (f"true-counterfactual error <b>{error:.4f}</b> (change nothing: {floor:.4f}; reconstruction: "
+                 f"{reconstruction:.4f}; normalised excess e = {(error - reconstruction) / max(floor, 1e-12):.2f})")
+        parents = graph.parents(spec.name)
+        leaks = [view.metrics[f"cf.cause_leak.{p}->{spec.name}"] for p in parents
+                 if isinstance(view.metrics.get(f"cf.cause_leak.{p}->{spec.name}"), (int, float))]
+        if leaks:
+            facts += f"; cause leak {float(np.mean(leaks)):.4f} (from metrics.json)"
+        elif parents:
+            facts += "; cause leak: run <code>latentscm evaluate</code> to measure it"
+        caption = f"do({spec.name} = {target:.3g}), {len(batch)} images — model: {how}"
+        key = "do(effect): factors with parents" if parents else "do(cause): factors without parents"
+        groups[key].append(_counterfactual_grid([("input", batch.images), ("model", produced), ("truth", truth)],
+                                                caption, facts))
+    return "".join(f"<h4>{html.escape(title)}</h4>{''.join(blocks)}" for title, blocks in groups.items() if blocks)
 
 
 def _metrics_table(views: Sequence[RunView]) -> str:
