@@ -42,8 +42,15 @@ def test_train_resume_evaluate(tmp_path):
     assert summary["steps"] == 9 and summary["n"] == 64
     metrics = summary["metrics"]
     assert metrics["reconstruction.mse"] > 0 and 0 <= metrics["active_units"] <= 3
-    if "mig" in metrics:  # present once latentscm.metrics is installed
-        assert 0.0 <= metrics["mig"] <= 1.0
+    assert 0.0 <= metrics["mig"] <= 1.0
+    # the command is one call of metrics.evaluate: the same numbers for the same samples
+    from learners_support import TinyBlobs
+
+    from latentscm.metrics import evaluate
+    direct = evaluate(latentscm.load(run), TinyBlobs(size=16), suite=["mig"], n=64, seed=2024)
+    assert metrics["mig"] == direct["mig"] and metrics["active_units"] == direct["activity.n_active"]
+    result = runner.invoke(app, ["evaluate", str(run), "--n", "64", "--metrics", " , ", "--trust-code"])
+    assert result.exit_code == 2 and "--metrics must name a suite" in result.output
 
 
 def test_cli_errors_are_clear(tmp_path):

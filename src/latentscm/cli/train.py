@@ -79,89 +79,56 @@ def _fail(error: BaseException) -> None:
     raise typer.Exit(2)
 
 
-def _disentanglement_metrics(learner, world, codes, factors, *, n: int, seed: int,
-                             metrics: str | None) -> dict[str, Any]:
-    """Metrics from :mod:`latentscm.metrics` (imported lazily; nothing if it is absent).
+def _suite(metrics: str | None) -> str | list[str]:
+    """``--metrics``: a suite name of :data:`latentscm.metrics.SUITES` or comma-separated metric names."""
+    from latentscm.metrics import SUITES
 
-    Uses ``metrics.evaluate`` when it exists, else ``compute_metrics`` on the codes (a suite name
-    or comma-separated metric names), else the ``mig`` and ``dci`` functions directly.
-    """
-    import importlib
-    import inspect
-
-    import numpy as np
-
-    try:
-        module = importlib.import_module("latentscm.metrics")
-    except ImportError:
-        return {}
-    specs = list(getattr(world, "factor_specs", ()))
-    discrete = [spec.discrete for spec in specs] or None
-    if specs and len(specs) == factors.shape[1]:
-        # Discrete factors as grid indices: class labels for the classifier-based metrics.
-        factors = np.stack([spec.index_of(factors[:, j]).astype(np.float64) if spec.discrete else factors[:, j]
-                            for j, spec in enumerate(specs)], axis=1)
-    names: Any = metrics or "disentanglement"
-    if "," in names or names not in getattr(module, "SUITES", {}):
-        names = [name.strip() for name in names.split(",") if name.strip()]
-    if callable(getattr(module, "evaluate", None)):
-        accepted = inspect.signature(module.evaluate).parameters
-        wanted = {"n": n, "seed": seed, **({"suite": names} if metrics else {})}
-        options = {k: v for k, v in wanted.items() if k in accepted}
-        extra = module.evaluate(learner, world, **options)
-        metrics_out = extra.get("metrics", extra) if isinstance(extra, dict) else dict(extra)
-        return {k: v for k, v in metrics_out.items() if isinstance(v, (int, float, str, bool))}
-    if callable(getattr(module, "compute_metrics", None)):
-        return dict(module.compute_metrics(codes, factors, metrics=names, seed=seed, discrete=discrete))
-    results: dict[str, Any] = {}
-    for name in (metrics.split(",") if metrics else ("mig", "dci")):
-        function = getattr(module, name.strip(), None)
-        if callable(function):
-            value = function(codes, factors)
-            results.update({k: float(v) for k, v in value.items()} if isinstance(value, dict)
-                           else {name.strip(): float(value)})
-    return results
+    if metrics is None:
+        return "disentanglement"
+    if metrics in SUITES:
+        return metrics
+    names = [name.strip() for name in metrics.split(",") if name.strip()]
+    if not names:
+        raise ValueError(f"--metrics must name a suite ({', '.join(SUITES)}) or metrics. Got {metrics!r}.")
+    return names
 
 
 def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device: str | None = None,
                  metrics: str | None = None, trust_code: bool = False) -> dict[str, Any]:
     """Metrics of a trained run on ``n`` fresh samples of its world; writes ``metrics.json``.
 
-    Always: reconstruction error (summed over pixels, mean over images) and, for Gaussian
-    posteriors, the number of active units (KL > 0.01 nats); plus the disentanglement metrics of
-    :mod:`latentscm.metrics` (``metrics``: a suite name or comma-separated names).
+    Reconstruction error (summed over pixels, mean over images) plus one call of
+    :func:`latentscm.metrics.evaluate` (``metrics``: a suite name or comma-separated names),
+    which also reports active units and, for causal learners, the counterfactual metrics.
     ``trust_code`` allows unregistered classes recorded in the run (see :func:`latentscm.load`).
     """
     import numpy as np
 
     import latentscm
+    from latentscm._io import atomic_write_json
+    from latentscm.metrics import evaluate
     from latentscm.run import read_config
-    from latentscm.training.checkpoint import write_json_atomic
     from latentscm.training.resume import world_from_config
 
     run_dir = Path(run_dir)
+    suite = _suite(metrics)
     config = read_config(run_dir)
     learner = latentscm.load(run_dir, device=device, trust_code=trust_code)
     world = world_from_config(config, run_dir, trust_code=trust_code)
-    batch = world.sample(n, seed=seed)
-    images = batch.images
+    images = world.sample(n, seed=seed).images
     recon = learner.reconstruct(images)
-    flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
     clipped = np.clip(recon, 1e-6, 1 - 1e-6)
     bce = -(images * np.log(clipped) + (1 - images) * np.log1p(-clipped))
     results: dict[str, Any] = {
-        "reconstruction.mse": float(np.square(flat(recon - images)).sum(1).mean()),
-        "reconstruction.bce": float(flat(bce).sum(1).mean()),
+        "reconstruction.mse": float(np.square(recon - images).reshape(n, -1).sum(1).mean()),
+        "reconstruction.bce": float(bce.reshape(n, -1).sum(1).mean()),
     }
-    codes = learner.encode(images)
-    factors = np.asarray(batch.factors)
-    if learner.posterior == "gaussian":
-        kl = learner.kl_per_unit(images)
-        results["active_units"] = int(np.sum(kl > 0.01))
-    results.update(_disentanglement_metrics(learner, world, codes, factors, n=n, seed=seed, metrics=metrics))
+    results.update(evaluate(learner, world, suite=suite, n=n, seed=seed))
+    if "activity.n_active" in results:
+        results["active_units"] = int(results["activity.n_active"])  # the name metrics.json has always used
     summary = {"run": str(run_dir), "n": int(n), "seed": int(seed), "steps": int(learner.n_steps_),
                "metrics": results}
-    write_json_atomic(run_dir / "metrics.json", summary)
+    atomic_write_json(run_dir / "metrics.json", summary)
     return summary
 
 
