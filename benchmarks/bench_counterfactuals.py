@@ -1,140 +1,222 @@
-"""Counterfactual quality against the exact oracle: CausalVAE vs its ablation vs a β-VAE baseline,
-and CausalDiffAE's true-counterfactual error against the number of DDIM steps.
+"""Counterfactuals against the exact oracle, for interventions on causes *and* on effects.
 
-For each world (pendulum, flow, glyphs; 32x32 unless said otherwise) the script trains
+Rows: world (pendulum at ``noise_std`` 0 and 0.3, flow, glyphs; 32x32) x intervention kind —
+do(cause) on factors without parents, do(effect) on factors with parents. Columns:
 
-- ``beta_vae``: β = 4, counterfactuals by latent traversal of the best-matched unit (baseline),
-- ``causal_vae``: latent SCM over the world's graph with the label-conditioned prior,
-- ``causal_vae_no_prior``: the ablation with ``label_weight = mechanism_weight = 0``,
+- ``beta_vae``: β-VAE (β = 4), counterfactuals by traversal of the best-matched unit (baseline);
+- ``monolithic``: CausalVAE, one decoder of all latents, observational data;
+- ``additive``: CausalVAE with one decoder per concept group (glyphs: stroke group + a
+  multiplicative intensity gain), observational data;
+- ``additive+int``: the same trained with ``interventional_fraction`` of single-factor random
+  ``do`` regimes (known targets);
+- ``+cf_finetune``: that model after counterfactual fine-tuning (Ribeiro et al. 2023);
+- ``causal_diffae`` (``--diffae``, pendulum 0.3 only): the ``cpu-small`` CausalDiffAE of
+  ``bench_causal_diffae.py``.
 
-on the same rendered images, then prints, per model, the counterfactual metrics of
-:func:`latentscm.metrics.counterfactual.counterfactual_metrics` (true counterfactual error,
-effectiveness, effect-follows-cause per edge, cause-leak per edge, reversibility, composition),
-and the factor regressor's own held-out error (its noise floor). With ``--diffae`` it also trains a
-CausalDiffAE on the pendulum and reports the true counterfactual error for 5-50 DDIM steps.
+Every cell reports, averaged over the factors of that kind and over seeds (mean ± std): the
+true-counterfactual error and its "change nothing" floor, the normalised excess error
+``e = (true error − reconstruction error) / floor`` (0 perfect, 1 no better than changing
+nothing), effect-follows-cause (after do(cause)), cause leak (after do(effect)), effectiveness,
+reversibility and composition (m = 1, 10). Factor read-outs come from a FactorRegressor trained
+on renders whose factors are drawn independently (it cannot read a cause off its effect); its
+held-out error is printed per world.
 
-    .venv/bin/python benchmarks/bench_counterfactuals.py --steps 1500 --worlds pendulum flow glyphs --diffae
+    .venv/bin/python benchmarks/bench_counterfactuals.py --steps 3000 --seeds 0 1 2 --json out.json
+    .venv/bin/python benchmarks/bench_counterfactuals.py --combine a.json b.json   # merge runs, print
 
-Every number is measured in this run; nothing is cached between runs.
+Every number is measured in the run that prints it (``--combine`` only merges stored results).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
+from typing import Any
 
 import numpy as np
 import torch
 
 from latentscm.learners import make as make_learner
+from latentscm.learners.counterfactual_finetuning import CounterfactualFineTuning
 from latentscm.metrics.counterfactual import counterfactual_metrics
 from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
 from latentscm.worlds import make as make_world
 
-WORLDS = {
-    "pendulum": {"size": 32, "noise_std": 0.3, "grid": False},
-    "flow": {"size": 32, "noise_std": 0.3, "grid": False},
-    "glyphs": {"size": 32, "noise_std": 0.5},
+WORLDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "pendulum-0": ("pendulum", {"size": 32, "noise_std": 0.0, "grid": False}),
+    "pendulum-0.3": ("pendulum", {"size": 32, "noise_std": 0.3, "grid": False}),
+    "flow": ("flow", {"size": 32, "noise_std": 0.3, "grid": False}),
+    "glyphs": ("glyphs", {"size": 32, "noise_std": 0.5}),
 }
-COMMON = {"channels": (32, 32, 64), "hidden_dim": 128, "batch_size": 64, "lr": 1e-3, "seed": 0}
-MODELS = {
-    "beta_vae": ("beta_vae", {"beta": 4.0, "latent_dim": 6}),
-    # these worlds render images from their factors alone: no free style latents (extra_dims=0)
-    "causal_vae": ("causal_vae", {"graph": "world", "extra_dims": 0}),
-    "causal_vae_no_prior": ("causal_vae", {"graph": "world", "extra_dims": 0, "label_weight": 0.0,
-                                           "mechanism_weight": 0.0}),
+#: decoder groups where the graph-derived ones do not fit how the world renders
+ADDITIVE: dict[str, dict[str, str]] = {
+    "glyphs": {"decoder_groups": "digit, thickness, slant", "gain_factors": "intensity"},
 }
-SHOWN = ("cf.true_error", "cf.identity_error", "cf.effectiveness", "cf.effect", "cf.cause_leak", "cf.reversibility",
-         "cf.composition.m1", "cf.composition.m10")
+COMMON = {"channels": (32, 32, 64), "hidden_dim": 128, "batch_size": 64, "lr": 1e-3}
+MODELS = ("beta_vae", "monolithic", "additive", "additive+int", "+cf_finetune", "causal_diffae")
+MEASURES = ("true_error", "identity_error", "excess", "effect", "cause_leak", "effectiveness", "reversibility",
+            "composition.m1", "composition.m10")
 
 
-def run_world(name: str, steps: int, n_samples: int, n_eval: int, seed: int) -> dict:
-    world = make_world(name, **WORLDS[name])
-    regressor = FactorRegressor(seed=seed, steps=600).fit(world)
-    rows = {}
-    for label, (learner_name, params) in MODELS.items():
+def kinds(world) -> dict[str, list[str]]:
+    """Factors by intervention kind: causes (no parents) and effects (with parents)."""
+    graph = world.graph
+    return {"do(cause)": [f for f in world.factor_names if not graph.parents(f)],
+            "do(effect)": [f for f in world.factor_names if graph.parents(f)]}
+
+
+def summarise(metrics: dict[str, float], world) -> dict[str, dict[str, float]]:
+    """Per kind: the mean of each measure over that kind's factors (edges for effect/leak)."""
+    out = {}
+    for kind, factors in kinds(world).items():
+        row = {}
+        for measure in ("true_error", "identity_error", "excess", "effectiveness", "reversibility"):
+            values = [metrics[f"cf.{measure}.{f}"] for f in factors if f"cf.{measure}.{f}" in metrics]
+            row[measure] = float(np.mean(values)) if values else float("nan")
+        # effect follows cause: edges out of the intervened causes; cause leak: edges into the intervened effects
+        effect = [v for k, v in metrics.items() if k.startswith("cf.effect.") and k.split(".", 2)[2].split("->")[0]
+                  in factors]
+        leak = [v for k, v in metrics.items() if k.startswith("cf.cause_leak.") and k.split(".", 2)[2].split("->")[1]
+                in factors]
+        row["effect"] = float(np.mean(effect)) if effect else float("nan")
+        row["cause_leak"] = float(np.mean(leak)) if leak else float("nan")
+        for m in ("m1", "m10"):
+            row[f"composition.{m}"] = metrics.get(f"cf.composition.{m}", float("nan"))
+        out[kind] = row
+    return out
+
+
+def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int, regressor, cf_steps: int,
+                 fraction: float, diffae: bool, save: str | None = None) -> dict[str, Any]:
+    name, options = WORLDS[label]
+    world = make_world(name, **options)
+    common = {**COMMON, "seed": seed, "steps": steps}
+    causal = {"graph": "world", "extra_dims": 0}
+    additive = {**causal, "decoder": "additive", **ADDITIVE.get(name, {})}
+    results: dict[str, Any] = {}
+
+    def score(model_label: str, model: Any, train_seconds: float) -> None:
+        if save:
+            getattr(model, "learner", model).save(f"{save}/{label}/seed{seed}/{model_label}")
         clock = time.perf_counter()
-        learner = make_learner(learner_name, **{**COMMON, **params, "steps": steps})
-        learner.fit(world, n_samples=n_samples, progress=False)
-        train_s = time.perf_counter() - clock
-        model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         metrics = counterfactual_metrics(model, world, n=n_eval, seed=seed + 1, regressor=regressor)
-        metrics["train_seconds"] = train_s
-        rows[label] = metrics
-        print(f"  trained {label} on {name} in {train_s:.0f} s", flush=True)
-    return {"regressor_mae": regressor.mae_, "regressor_r2": regressor.r2_, "models": rows}
+        results[model_label] = {"metrics": metrics, "summary": summarise(metrics, world),
+                                "train_seconds": train_seconds, "eval_seconds": time.perf_counter() - clock}
+        print(f"  [{label} seed {seed}] {model_label}: trained {train_seconds:.0f} s, "
+              + ", ".join(f"{k} e={v['excess']:.2f}" for k, v in results[model_label]["summary"].items()), flush=True)
 
-
-def print_world(name: str, result: dict) -> None:
-    models = result["models"]
-    print(f"\n## {name}  (regressor held-out error / range: "
-          + ", ".join(f"{k} {v:.3f}" for k, v in result["regressor_mae"].items()) + ")")
-    header = "| metric (lower is better) | " + " | ".join(models) + " |"
-    print(header)
-    print("|" + "---|" * (len(models) + 1))
-    keys = [k for k in next(iter(models.values())) if k.startswith("cf.")]
-    ordered = [k for k in SHOWN if k in keys] + sorted(k for k in keys if k not in SHOWN and (
-        k.startswith("cf.effect.") or k.startswith("cf.cause_leak.") or k.startswith("cf.true_error.")))
-    for key in ordered:
-        print(f"| {key} | " + " | ".join(f"{models[m].get(key, float('nan')):.4f}" for m in models) + " |")
-    print("| train seconds | " + " | ".join(f"{models[m]['train_seconds']:.0f}" for m in models) + " |")
-
-
-def run_diffae(steps: int, n_samples: int, n_eval: int, seed: int) -> dict:
-    world = make_world("pendulum", **WORLDS["pendulum"])
-    clock = time.perf_counter()
-    learner = make_learner("causal_diffae", graph="world", extra_dims=0, steps=steps, batch_size=64, lr=1e-3, seed=seed,
-                           channels=(32, 32, 64), hidden_dim=128, unet_channels=32, unet_multipliers=(1, 2, 2))
-    learner.fit(world, n_samples=n_samples, progress=False)
-    train_s = time.perf_counter() - clock
-    batch = world.sample(n_eval, seed=seed + 1)
-    rng = np.random.default_rng(seed)
-    targets = world.spec("light_position").other_values(batch.factor("light_position"), rng)
-    truth = world.counterfactual(batch, {"light_position": targets}).images
-    rows = {}
-    for ddim_steps in (5, 10, 20, 50):
+    def fit(params: dict[str, Any], learner: str = "causal_vae", **fit_options: Any):
         clock = time.perf_counter()
-        produced = learner.counterfactual(batch.images, {"light_position": targets}, num_steps=ddim_steps)
-        recon = learner.reconstruct(batch.images, num_steps=ddim_steps)
-        rows[ddim_steps] = {"true_error": float(np.abs(produced - truth).mean()),
-                            "reconstruction_error": float(np.abs(recon - batch.images).mean()),
-                            "seconds": time.perf_counter() - clock}
-    return {"train_seconds": train_s, "identity_error": float(np.abs(batch.images - truth).mean()), "rows": rows}
+        model = make_learner(learner, **common, **params)
+        model.fit(world, n_samples=n_samples, progress=False, **fit_options)
+        return model, time.perf_counter() - clock
+
+    model, seconds = fit({"beta": 4.0, "latent_dim": 2 * len(world.factor_names)}, learner="beta_vae")
+    score("beta_vae", TraversalCounterfactual(model, world, seed=seed), seconds)
+    model, seconds = fit(causal)
+    score("monolithic", model, seconds)
+    model, seconds = fit(additive)
+    score("additive", model, seconds)
+    model, seconds = fit(additive, interventional_fraction=fraction)
+    score("additive+int", model, seconds)
+    clock = time.perf_counter()
+    tuned = CounterfactualFineTuning(steps=cf_steps, seed=seed).fit(
+        copy.deepcopy(model), world, predictor=regressor, n_samples=n_samples, interventional_fraction=fraction)
+    score("+cf_finetune", tuned, seconds + time.perf_counter() - clock)
+    if diffae and label == "pendulum-0.3":
+        from bench_causal_diffae import build_learner
+
+        clock = time.perf_counter()
+        model = build_learner(seed)
+        model.fit(world, n_samples=n_samples, progress=False)
+        score("causal_diffae", model, time.perf_counter() - clock)
+    return results
+
+
+def print_tables(runs: dict[str, dict[str, Any]]) -> None:
+    """One table per measure: rows world x kind, columns models, mean ± std over seeds."""
+    labels = [w for w in WORLDS if w in runs]
+    models = [m for m in MODELS if any(m in seed_run for w in labels for seed_run in runs[w]["seeds"].values())]
+    for label in labels:
+        floors = runs[label].get("regressor_mae", {})
+        print(f"- {label}: regressor held-out |error| / range: " + ", ".join(f"{k} {v:.3f}" for k, v in floors.items()))
+    for measure in MEASURES:
+        print(f"\n### {measure}" + ("  (normalised excess error; 0 perfect, 1 = change nothing)"
+                                    if measure == "excess" else ""))
+        print("| world | kind | " + " | ".join(models) + " |")
+        print("|---|---|" + "---|" * len(models))
+        for label in labels:
+            seeds = runs[label]["seeds"]
+            for kind in ("do(cause)", "do(effect)"):
+                cells = []
+                for model in models:
+                    values = [s[model]["summary"][kind][measure] for s in seeds.values() if model in s]
+                    values = [v for v in values if np.isfinite(v)]
+                    if not values:
+                        cells.append("—")
+                    elif len(values) == 1:
+                        cells.append(f"{values[0]:.4f}")
+                    else:
+                        cells.append(f"{np.mean(values):.4f} ± {np.std(values):.4f}")
+                print(f"| {label} | {kind} | " + " | ".join(cells) + " |")
+    print("\n### train seconds (mean over seeds)")
+    print("| world | " + " | ".join(models) + " |")
+    print("|---|" + "---|" * len(models))
+    for label in labels:
+        seeds = runs[label]["seeds"]
+        cells = []
+        for model in models:
+            values = [s[model]["train_seconds"] for s in seeds.values() if model in s]
+            cells.append(f"{np.mean(values):.0f}" if values else "—")
+        print(f"| {label} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--n-samples", type=int, default=6000)
     parser.add_argument("--n-eval", type=int, default=128)
     parser.add_argument("--worlds", nargs="*", default=list(WORLDS), choices=list(WORLDS))
-    parser.add_argument("--diffae", action="store_true", help="also train CausalDiffAE and sweep DDIM steps")
-    parser.add_argument("--diffae-steps", type=int, default=1500)
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0])
+    parser.add_argument("--interventional-fraction", type=float, default=0.3)
+    parser.add_argument("--cf-steps", type=int, default=300, help="counterfactual fine-tuning steps")
+    parser.add_argument("--diffae", action="store_true", help="also train the cpu-small CausalDiffAE (pendulum-0.3)")
+    parser.add_argument("--regressor-steps", type=int, default=600)
+    parser.add_argument("--save", type=str, default=None, help="save every trained model under this directory")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--json", type=str, default=None, help="also write all numbers to this file")
+    parser.add_argument("--json", type=str, default=None, help="write all numbers to this file")
+    parser.add_argument("--combine", nargs="*", default=None, help="merge result files of earlier runs and print")
     args = parser.parse_args()
+    if args.combine:
+        runs: dict[str, Any] = {}
+        for path in args.combine:
+            with open(path) as handle:
+                for label, run in json.load(handle)["runs"].items():
+                    merged = runs.setdefault(label, {"regressor_mae": run["regressor_mae"], "seeds": {}})
+                    merged["seeds"].update(run["seeds"])
+        print_tables(runs)
+        return
     torch.set_num_threads(args.threads)
     print(f"# counterfactual benchmark: {args.steps} steps, {args.n_samples} images, {args.n_eval} eval images, "
-          f"{args.threads} torch thread(s)")
-    results = {}
-    for name in args.worlds:
-        results[name] = run_world(name, args.steps, args.n_samples, args.n_eval, args.seed)
-        print_world(name, results[name])
-    if args.diffae:
-        diffae = run_diffae(args.diffae_steps, args.n_samples, min(args.n_eval, 32), args.seed)
-        results["causal_diffae"] = diffae
-        print(f"\n## CausalDiffAE on pendulum, do(light_position), trained {diffae['train_seconds']:.0f} s; "
-              f"'change nothing' error {diffae['identity_error']:.4f}")
-        print("| DDIM steps | true counterfactual error | reconstruction error | seconds |")
-        print("|---|---|---|---|")
-        for steps, row in diffae["rows"].items():
-            print(f"| {steps} | {row['true_error']:.4f} | {row['reconstruction_error']:.4f} | {row['seconds']:.1f} |")
-    if args.json:
-        with open(args.json, "w") as handle:
-            json.dump(results, handle, indent=2, default=float)
+          f"seeds {args.seeds}, interventional fraction {args.interventional_fraction}, {args.cf_steps} fine-tuning "
+          f"steps, {args.threads} torch thread(s)", flush=True)
+    runs = {}
+    for label in args.worlds:
+        name, options = WORLDS[label]
+        world = make_world(name, **options)
+        regressor = FactorRegressor(seed=0, steps=args.regressor_steps).fit(world)
+        runs[label] = {"regressor_mae": regressor.mae_, "seeds": {}}
+        for seed in args.seeds:
+            runs[label]["seeds"][str(seed)] = train_models(
+                label, seed, args.steps, args.n_samples, args.n_eval, regressor, args.cf_steps,
+                args.interventional_fraction, args.diffae, args.save)
+            if args.json:
+                with open(args.json, "w") as handle:
+                    json.dump({"args": vars(args), "runs": runs}, handle, indent=1, default=float)
+    print_tables(runs)
 
 
 if __name__ == "__main__":
