@@ -24,7 +24,9 @@ def test_quickstart_end_to_end_and_reuse(tmp_path):
         assert "cf.true_error" in metrics and "cf.effectiveness" in metrics and "cf.reversibility" in metrics
     assert summary["runs"] == written["runs"]
     html = (tmp_path / "report.html").read_text()
-    assert "true counterfactual" in html and 'id="metrics"' in html
+    assert '<th scope="row">truth</th>' in html and 'id="metrics"' in html
+    data = json.loads((tmp_path / "runs" / "causal_vae" / "config.json").read_text())["data"]
+    assert data["regimes"]["fractions"][0] == 0.7  # the shipped configuration: 30% interventional images
     model_times = {name: (tmp_path / "runs" / name / "model.pt").stat().st_mtime for name in written["runs"]}
 
     time.sleep(0.01)

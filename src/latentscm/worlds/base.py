@@ -503,12 +503,13 @@ class World:
         return np.stack([s.values[c] for s, c in zip(self.factor_specs, columns)], axis=1)
 
     def generate(self, n: int | None = None, *, seed: int = 0, root=None, cache_key: str | None = None,
-                 progress: bool = False):
-        """Write this world's dataset once (full grid when ``n`` is None) and open it verified and
-        memory-mapped; see :mod:`latentscm.worlds.store`."""
+                 progress: bool = False, regime: Regime | RegimeMixture | Sequence[Regime] | None = None):
+        """Write this world's dataset once (full grid when ``n`` is None; ``n`` samples from
+        ``regime`` when given) and open it verified and memory-mapped; see
+        :mod:`latentscm.worlds.store`."""
         from latentscm.worlds.store import generate
 
-        return generate(self, n, seed=seed, root=root, cache_key=cache_key, progress=progress)
+        return generate(self, n, seed=seed, root=root, cache_key=cache_key, progress=progress, regime=regime)
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments this world was made with (scikit-learn's rule).
