@@ -17,7 +17,7 @@ True
 >>> bool((ddim_sample(model, x_T, scheduler, num_steps=100) - x0).abs().max() < 1e-3)
 True"""
 
-from latentscm.diffusion.base import CLEAN, Scheduler
+from latentscm.diffusion.base import CLEAN, PREDICTION_TYPES, Scheduler
 from latentscm.diffusion.ddim import DDIMScheduler
 from latentscm.diffusion.ddpm import VARIANCE_TYPES, DDPMScheduler
 from latentscm.diffusion.oracles import GaussianEpsilon
@@ -31,6 +31,7 @@ __all__ = [
     "GaussianEpsilon",
     "ModelFn",
     "NoiseSchedule",
+    "PREDICTION_TYPES",
     "SCHEDULE_KINDS",
     "Scheduler",
     "VARIANCE_TYPES",

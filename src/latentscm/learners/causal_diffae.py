@@ -428,10 +428,10 @@ class CausalDiffAE(CausalLearner):
     def invert(self, x: Any, *, num_steps: int | None = None, inversion_fraction: float | None = None,
                factors: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """(codes z (N, D), x_t0 (N, C, H, W)): the semantic code and the DDIM-inverted image at
-        t0 = ``inversion_fraction`` · T (x_T for the default full inversion)."""
+        t0 = ``inversion_fraction`` · T (default: the learner's; x_T when it is 1)."""
         owner = f"{type(self).__name__}.invert"
         images = self._images_tensor(x, "invert")
-        steps, top = self._chain(num_steps, 1.0 if inversion_fraction is None else inversion_fraction, owner)
+        steps, top = self._chain(num_steps, inversion_fraction, owner)
         labels = self._factors_tensor(factors, images.shape[0], owner)
         extra = () if labels is None else (labels,)
         codes = torch.from_numpy(self._run_chunked(
