@@ -163,3 +163,20 @@ def test_bad_input_gets_clear_errors(world):
         world.sample(5, seed=0, regime=Regime("far", {"shadow_length": Do(100.0)}))
     with pytest.raises(UnknownNodeError, match="factor in regime"):
         single_node_regimes(world, factors=["pendulum_angle", "wind"])
+
+
+def test_generate_removes_temporaries_of_killed_generators(world, tmp_path):
+    import subprocess
+    import sys
+
+    from latentscm.worlds.store import dataset_key
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    key, _ = dataset_key(world, 8, 0)
+    orphan = tmp_path / f".tmp-{world.name}-{key[:16]}-{dead.pid}"
+    orphan.mkdir()
+    (orphan / "images.npy").write_bytes(b"half written")
+    generate(world, 8, seed=0, root=tmp_path)
+    assert not orphan.exists()
+    assert not list(tmp_path.glob(".tmp-*"))

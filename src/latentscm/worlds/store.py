@@ -21,7 +21,7 @@ import shutil
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,8 +29,11 @@ from latentscm._registry import class_path
 from latentscm._validation import as_generator, check_number
 from latentscm._version import __version__
 from latentscm.exceptions import LatentSCMError
-from latentscm.worlds.base import RENDER_SEED, Batch, World
+from latentscm.worlds.batch import RENDER_SEED, Batch
 from latentscm.worlds.regimes import RegimeMixture, as_mixture
+
+if TYPE_CHECKING:  # pragma: no cover
+    from latentscm.worlds.base import World
 
 __all__ = ["StoredDataset", "CorruptDatasetError", "generate", "load", "cache_root", "dataset_key"]
 
@@ -188,6 +191,25 @@ def load(path: str | os.PathLike) -> StoredDataset:
     return StoredDataset(path, _verify(path))
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _remove_orphans(base: Path, prefix: str) -> None:
+    """Delete temporaries ``<prefix><pid>`` left by killed generators (their pid is gone); a live
+    process's temporary is left alone (it may still finish)."""
+    for path in base.glob(f"{prefix}*"):
+        pid = path.name[len(prefix):]
+        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | os.PathLike | None = None,
              cache_key: str | None = None, chunk: int = _CHUNK, progress: bool = False,
              regime: Any = None) -> StoredDataset:
@@ -216,6 +238,7 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
             shutil.rmtree(final, ignore_errors=True)
 
     base.mkdir(parents=True, exist_ok=True)
+    _remove_orphans(base, f".tmp-{world.name}-{key[:16]}-")
     temporary = base / f".tmp-{world.name}-{key[:16]}-{os.getpid()}"
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()

@@ -1,0 +1,92 @@
+"""A batch of world samples: images, factors, the exogenous noise that produced them, and the
+regime each sample came from (see :mod:`latentscm.worlds.regimes`). Kept apart from
+:mod:`latentscm.worlds.base` so that the store and other consumers need not import the World."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from latentscm.graph import UnknownNodeError
+from latentscm.worlds.regimes import OBSERVATIONAL, Regime
+
+__all__ = ["Batch", "RENDER_SEED"]
+
+#: key of the per-image rendering seed in ``Batch.noise`` (worlds whose renderer is random)
+RENDER_SEED = "render_seed"
+
+
+@dataclass
+class Batch:
+    """Images, factors, the exogenous noise that produced them, and the regime of each sample.
+
+    ``regime`` (N,) int64 indexes ``regimes`` (default: all observational); ``targets`` (N, K)
+    bool marks the intervened factors of each sample (default: none).
+    """
+
+    images: np.ndarray
+    factors: np.ndarray
+    noise: dict[str, np.ndarray]
+    factor_names: tuple[str, ...] = field(default=())
+    regime: np.ndarray | None = None
+    targets: np.ndarray | None = None
+    regimes: tuple[Regime, ...] = ()
+
+    def __post_init__(self):
+        if self.images.ndim != 4:
+            raise ValueError(f"Batch.images must be (N, C, H, W). Got shape {self.images.shape}.")
+        if self.factors.ndim != 2 or self.factors.shape[0] != self.images.shape[0]:
+            raise ValueError(f"Batch.factors must be (N, K) with N = {self.images.shape[0]}. Got "
+                             f"{self.factors.shape}.")
+        self.factor_names = tuple(self.factor_names)
+        n, k = self.factors.shape
+        self.regimes = tuple(self.regimes) or (OBSERVATIONAL,)
+        self.regime = (np.zeros(n, dtype=np.int64) if self.regime is None
+                       else np.asarray(self.regime, dtype=np.int64))
+        self.targets = (np.zeros((n, k), dtype=bool) if self.targets is None
+                        else np.asarray(self.targets, dtype=bool))
+        if self.regime.shape != (n,) or (n and (self.regime.min() < 0 or self.regime.max() >= len(self.regimes))):
+            raise ValueError(f"Batch.regime must be (N,) = ({n},) indices into {len(self.regimes)} regime(s).")
+        if self.targets.shape != (n, k):
+            raise ValueError(f"Batch.targets must be (N, K) = ({n}, {k}). Got {self.targets.shape}.")
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def factor(self, name: str) -> np.ndarray:
+        """Column (N,) of one factor."""
+        if name not in self.factor_names:
+            raise UnknownNodeError(name, self.factor_names, what="factor")
+        return self.factors[:, self.factor_names.index(name)]
+
+    def __getitem__(self, index) -> Batch:
+        """Select samples (slice, integer array or boolean mask)."""
+        if isinstance(index, (int, np.integer)):
+            index = slice(int(index), int(index) + 1)
+        return Batch(self.images[index], self.factors[index],
+                     {k: v[index] for k, v in self.noise.items()}, self.factor_names,
+                     self.regime[index], self.targets[index], self.regimes)
+
+    @staticmethod
+    def concatenate(batches: Sequence[Batch]) -> Batch:
+        """One batch from several; their regimes are merged (same regime object or same repr)."""
+        if not batches:
+            raise ValueError("Batch.concatenate needs at least one batch.")
+        names = batches[0].factor_names
+        regimes: list[Regime] = []
+        keys: list[str] = []
+        indices = []
+        for b in batches:
+            remap = []
+            for regime in b.regimes:
+                key = repr(regime)
+                if key not in keys:
+                    keys.append(key)
+                    regimes.append(regime)
+                remap.append(keys.index(key))
+            indices.append(np.asarray(remap, dtype=np.int64)[b.regime])
+        return Batch(np.concatenate([b.images for b in batches]), np.concatenate([b.factors for b in batches]),
+                     {k: np.concatenate([b.noise[k] for b in batches]) for k in batches[0].noise}, names,
+                     np.concatenate(indices), np.concatenate([b.targets for b in batches]), tuple(regimes))
