@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +28,10 @@ def test_shipped_networks_round_trip_through_a_file(name, tmp_path):
     model = load_network(name)
     path = write_bif(model, tmp_path / "sub" / f"{name}.bif", network_name=name)
     assert _same_model(model, read_bif(path))
-    assert not list(tmp_path.glob("**/*.tmp"))
+    assert sorted(p.name for p in path.parent.iterdir()) == [f"{name}.bif"]  # no temporary left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # the usual mode, not mkstemp's 0600
 
 
 def test_random_model_round_trips_bit_for_bit():

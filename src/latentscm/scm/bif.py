@@ -32,7 +32,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import tempfile
 from collections.abc import Hashable
 from dataclasses import dataclass
 from importlib import resources
@@ -364,18 +363,11 @@ def format_bif(scm: DiscreteSCM, *, network_name: str = "unknown") -> str:
 
 def write_bif(scm: DiscreteSCM, path: str | os.PathLike, *, network_name: str = "unknown") -> Path:
     """Write ``scm`` as BIF to ``path`` atomically (temporary file beside it, then rename)."""
-    text = format_bif(scm, network_name=network_name)
+    from latentscm._io import atomic_write
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, format_bif(scm, network_name=network_name))
 
 
 def network_names() -> list[str]:
