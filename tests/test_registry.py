@@ -72,3 +72,95 @@ def test_missing_modules_are_not_listed_and_wrong_classes_are_refused():
     assert registry.names() == ["wrong"]
     with pytest.raises(TypeError, match="not a Learner subclass"):
         registry.get("wrong")
+
+
+# ---------------------------------------------------------------------- CI tests, metrics, presets
+def _registries():
+    from latentscm.discovery import ci_tests
+    from latentscm.metrics import suite
+    from latentscm.training import presets
+
+    return {"CI test": ci_tests.REGISTRY, "metric": suite.REGISTRY, "preset": presets.REGISTRY,
+            "learner": learners.REGISTRY, "world": worlds.REGISTRY}
+
+
+@pytest.mark.parametrize("kind", ["CI test", "metric", "preset", "learner", "world"])
+def test_every_kind_is_one_registry_with_one_error(kind):
+    registry = _registries()[kind]
+    assert isinstance(registry, Registry) and registry.kind == kind and registry.names()
+    for verb in ("names", "get", "make", "register"):
+        assert callable(getattr(registry, verb))
+    with pytest.raises(UnknownNameError, match=f"Unknown {kind} 'nope'. Valid names: "):
+        registry.make("nope")
+
+
+def test_public_wrappers_raise_unknown_name_error():
+    from latentscm.discovery import make_ci_test
+    from latentscm.metrics import compute_metric
+    from latentscm.training import get_preset
+
+    with pytest.raises(UnknownNameError, match="Unknown preset 'gpu'. Valid names: cpu-small, cpu-64, paper"):
+        get_preset("gpu")
+    with pytest.raises(UnknownNameError, match="Unknown CI test 'nope'. Valid names: .*fisherz"):
+        make_ci_test("nope")
+    with pytest.raises(UnknownNameError, match="Unknown metric 'nope'. Valid names: .*mig"):
+        compute_metric("nope", [[0.0], [1.0]], [[0.0], [1.0]])
+
+
+def test_ci_test_registry_verbs_and_wrappers_agree():
+    from latentscm.discovery.ci_tests import KCI, REGISTRY, ci_test_names, make_ci_test, register_ci_test
+
+    assert ci_test_names() == sorted(REGISTRY.names())
+    built = REGISTRY.make("kci", width="median")
+    assert isinstance(built, KCI) and built.width == "median"
+    assert repr(make_ci_test("kci", width="median")) == repr(built)
+    with pytest.raises(ValueError, match="already registered"):
+        register_ci_test("kci")(type("OtherKCI", (KCI,), {}))
+    with pytest.raises(TypeError, match="class or a 'module:Class' path"):
+        REGISTRY.register("f", lambda: None)  # a registry of classes refuses plain functions
+
+
+def test_timeseries_module_registers_parcorr_once():
+    import importlib
+
+    import latentscm.discovery.timeseries.parcorr as parcorr_module
+    from latentscm.discovery.ci_tests import REGISTRY, ci_test_names, make_ci_test
+
+    assert "parcorr" in ci_test_names()
+    assert type(make_ci_test("parcorr")) is parcorr_module.ParCorr
+    importlib.reload(parcorr_module)  # a second import must not fail on the existing registration
+    assert "parcorr" in REGISTRY.names()
+
+
+def test_metric_registry_binds_options_and_the_view_is_live():
+    import numpy as np
+
+    from latentscm.metrics import METRICS, compute_metric, mig
+    from latentscm.metrics.suite import REGISTRY
+
+    assert REGISTRY.get("mig") is mig and METRICS["mig"] is mig and set(METRICS) == set(REGISTRY.names())
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, 4, size=(200, 2)).astype(float)
+    codes = factors + 0.1 * rng.normal(size=factors.shape)
+    knn = REGISTRY.make("mig", estimator="knn")
+    assert knn(codes, factors) == pytest.approx(compute_metric("mig_knn", codes, factors)["mig_knn"])
+    try:
+        REGISTRY.register("first_code_mean", lambda codes, factors: float(np.mean(codes[:, 0])))
+        assert "first_code_mean" in METRICS
+        expected = {"first_code_mean": pytest.approx(codes[:, 0].mean())}
+        assert compute_metric("first_code_mean", codes, factors) == expected
+    finally:
+        REGISTRY._entries.pop("first_code_mean", None)
+    with pytest.raises(TypeError):
+        METRICS["x"] = mig  # a read-only view
+
+
+def test_preset_registry_make_replaces_fields():
+    from latentscm.training import PRESETS, Preset, get_preset
+    from latentscm.training.presets import REGISTRY
+
+    short = REGISTRY.make("cpu-small", steps=10)
+    assert isinstance(short, Preset) and short.steps == 10 and get_preset("cpu-small").steps == 3000
+    assert PRESETS["paper"] is get_preset("paper") and list(PRESETS) == REGISTRY.names()
+    with pytest.raises(TypeError):
+        REGISTRY.make("cpu-small", no_such_field=1)

@@ -1,9 +1,13 @@
 """Names and class paths to classes: one :class:`Registry`, behind one trust rule.
 
 A :class:`Registry` maps names (what the CLI and configs use) to classes, lazily: entries are
-``"module:Class"`` strings until asked for, so listing names imports nothing heavy. Learners and
-worlds each have one, with the same verbs: ``names()``, ``get(name)``, ``make(name, **params)``,
-``register(name, cls)``; unknown names raise :class:`~latentscm.exceptions.UnknownNameError`.
+``"module:Class"`` strings until asked for, so listing names imports nothing heavy. Learners,
+worlds, CI tests, metrics and training presets each have one, with the same verbs: ``names()``,
+``get(name)``, ``make(name, **params)``, ``register(name, target)``; unknown names raise
+:class:`~latentscm.exceptions.UnknownNameError`. A registry of classes (learners, worlds, CI
+tests) checks every entry against a base class and ``make`` calls it; a registry of other objects
+(metric functions, presets) passes a ``build`` rule that says what ``make`` returns (a metric
+with its options bound, a preset with fields replaced).
 
 Run directories (``config.json``) and stored datasets record the class that made them as
 ``"module:QualName"``. Importing a module runs its code, and a run directory is shared like a
@@ -23,13 +27,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from latentscm.exceptions import LatentSCMError, UnknownNameError
 
-__all__ = ["Registry", "TrustCode", "UnknownNameError", "UntrustedClassError", "class_path", "check_trust_code",
-           "resolve_class"]
+__all__ = ["Registry", "RegistryView", "TrustCode", "UnknownNameError", "UntrustedClassError", "class_path",
+           "check_trust_code", "resolve_class"]
 
 #: ``False`` (registered classes only), ``True`` (any module) or module names to allow.
 TrustCode = bool | Iterable[str]
@@ -134,39 +138,65 @@ def _import_path(path: str) -> Any:
     return target
 
 
+def _call(target: Any, params: dict[str, Any]) -> Any:
+    return target(**params)
+
+
 class Registry:
-    """Names to classes of one kind (``"learner"``, ``"world"``), imported on first use.
+    """Names to entries of one kind (``"learner"``, ``"metric"``), imported on first use.
 
     Parameters
     ----------
     kind : str
         What the registry holds, for messages (``"learner"``).
-    base : str
-        ``"module:Class"`` of the class every entry must subclass (imported when needed).
-    entries : dict of str to str or type
-        Initial names and their classes or ``"module:Class"`` paths.
+    base : str or None
+        ``"module:Class"`` of the class every entry must subclass (imported when needed), or
+        ``None`` for a registry of objects that are not classes (metric functions, presets).
+    entries : dict of str to object, optional
+        Initial names and their classes, objects or ``"module:Class"`` paths.
+    build : callable, optional
+        ``build(entry, params) -> object``: what :meth:`make` returns for an entry and keyword
+        parameters. Default: ``entry(**params)`` (a class called with its constructor arguments).
     """
 
-    def __init__(self, kind: str, base: str, entries: dict[str, str | type] | None = None):
+    def __init__(self, kind: str, base: str | None, entries: Mapping[str, Any] | None = None, *,
+                 build: Callable[[Any, dict[str, Any]], Any] | None = None):
         self.kind = kind
         self._base_path = base
-        self._entries: dict[str, str | type] = {}
+        self._build = build if build is not None else _call
+        self._entries: dict[str, Any] = {}
         for name, target in (entries or {}).items():
             self.register(name, target)
 
     @property
-    def base(self) -> type:
-        """The class every entry must subclass."""
-        return _import_path(self._base_path)
+    def base(self) -> type | None:
+        """The class every entry must subclass (``None`` for a registry of plain objects)."""
+        return _import_path(self._base_path) if self._base_path is not None else None
 
-    def register(self, name: str, target: str | type) -> None:
-        """Register ``target`` (a class or a ``"module:Class"`` path) under ``name``."""
+    def register(self, name: str, target: Any) -> None:
+        """Register ``target`` under ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A non-empty name without ``':'`` (a later registration of the same name replaces it).
+        target : type, str or object
+            A class or a ``"module:Class"`` path; in a registry without a base class, any object
+            (a function, a preset) as well.
+
+        Raises
+        ------
+        ValueError
+            The name is empty or contains ``':'``, or a string target is not a ``"module:Class"`` path.
+        TypeError
+            A registry of classes was given something that is neither a class nor a path.
+        """
         if not isinstance(name, str) or not name or ":" in name:
             raise ValueError(f"{self.kind.capitalize()} names must be non-empty strings without ':'. Got {name!r}.")
         if isinstance(target, str):
             if not _CLASS_PATH.match(target):
                 raise ValueError(f"Register a {self.kind} as a class or a 'module:Class' path. Got {target!r}.")
-        elif not isinstance(target, type):
+        elif self._base_path is not None and not isinstance(target, type):
             raise TypeError(f"Register a {self.kind} as a class or a 'module:Class' path. Got {target!r}.")
         self._entries[name] = target
 
@@ -184,22 +214,23 @@ class Registry:
 
     def paths(self) -> list[str]:
         """``"module:Class"`` of every registered class."""
-        return [target if isinstance(target, str) else class_path(target) for target in self._entries.values()]
+        return [target if isinstance(target, str) else class_path(target) for target in self._entries.values()
+                if isinstance(target, (str, type))]
 
-    def get(self, name: str) -> type:
-        """The class registered as ``name`` (:class:`UnknownNameError` lists the valid names)."""
+    def get(self, name: str) -> Any:
+        """The entry registered as ``name`` (:class:`UnknownNameError` lists the valid names)."""
         if not isinstance(name, str) or name not in self._entries:
             raise UnknownNameError(name, self.names(), what=self.kind)
         target = self._entries[name]
-        cls = _import_path(target) if isinstance(target, str) else target
+        entry = _import_path(target) if isinstance(target, str) else target
         base = self.base
-        if not isinstance(cls, type) or not issubclass(cls, base):
+        if base is not None and (not isinstance(entry, type) or not issubclass(entry, base)):
             raise TypeError(f"The {self.kind} registered as {name!r} ({target!r}) is not a {base.__name__} subclass.")
-        return cls
+        return entry
 
     def make(self, name: str, **params: Any) -> Any:
-        """An instance of the class registered as ``name``, built with ``params``."""
-        return self.get(name)(**params)
+        """The entry registered as ``name`` built with ``params`` (see the ``build`` rule)."""
+        return self._build(self.get(name), params)
 
     def resolve(self, name_or_path: str, *, trust_code: TrustCode = False, source: str | None = None) -> type:
         """A registered name, or a ``"module:Class"`` path under the trust rule of this module."""
@@ -208,8 +239,37 @@ class Registry:
         for target in self._entries.values():
             if isinstance(target, type) and class_path(target) == name_or_path:
                 return target  # registered object (possibly not importable by path, e.g. a local class)
-        return resolve_class(name_or_path, base=self.base, registered=self.paths(), trust_code=trust_code,
+        base = self.base
+        if base is None:
+            raise ValueError(f"{self.kind.capitalize()}s are looked up by registered name only. Got {name_or_path!r}.")
+        return resolve_class(name_or_path, base=base, registered=self.paths(), trust_code=trust_code,
                              what=self.kind, source=source)
+
+    def view(self) -> RegistryView:
+        """A live, read-only mapping of names to entries (for module constants such as ``METRICS``)."""
+        return RegistryView(self)
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, names={list(self._entries)})"
+
+
+class RegistryView(Mapping[str, Any]):
+    """A read-only ``Mapping`` view of a :class:`Registry`: ``view[name]`` is ``registry.get(name)``
+    and registrations made later show up in it."""
+
+    def __init__(self, registry: Registry):
+        self._registry = registry
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._registry:
+            raise KeyError(name)
+        return self._registry.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry.names())
+
+    def __len__(self) -> int:
+        return len(self._registry.names())
+
+    def __repr__(self) -> str:
+        return f"RegistryView({self._registry.kind!r}, names={self._registry.names()})"

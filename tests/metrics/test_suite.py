@@ -23,7 +23,7 @@ def test_compute_metric_passes_seed_and_discrete(factors, perfect):
         "mcc_spearman": metrics.mcc(perfect, factors, method="spearman")}
     assert compute_metric("sap", perfect, factors, seed=5, discrete=True) == {
         "sap": metrics.sap(perfect, factors, seed=5, discrete=True)}
-    with pytest.raises(ValueError, match="'name'.*'mig'"):
+    with pytest.raises(ValueError, match="Unknown metric 'beta'. Valid names: .*mig"):
         compute_metric("beta", perfect, factors)
     with pytest.raises(ValueError, match="'metrics'"):
         compute_metrics(perfect, factors, metrics="everything")

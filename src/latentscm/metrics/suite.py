@@ -1,6 +1,11 @@
 """Named metric suites on arrays: one place that maps metric names to functions, so that
 ``evaluate(learner, world)`` (and the CLI and the benchmark) encode once and then compute any
 list of metrics on the same (codes, factors).
+
+The names live in a :class:`~latentscm._registry.Registry` like learners, worlds and CI tests:
+``REGISTRY.names()``, ``REGISTRY.get("mig")`` (the function), ``REGISTRY.make("mig",
+estimator="knn")`` (the function with those options bound), ``REGISTRY.register(name, function)``.
+:data:`METRICS` is a live read-only view of it.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from functools import partial
 
 import numpy as np
 
+from latentscm._registry import Registry, RegistryView
 from latentscm._validation import check_choice
 from latentscm.metrics._common import check_codes_factors
 from latentscm.metrics.dci import dci
@@ -21,9 +27,19 @@ from latentscm.metrics.modularity import modularity_explicitness
 from latentscm.metrics.r2 import r2
 from latentscm.metrics.sap import sap
 
-#: Metric name -> function of (codes, factors, ...). Scalar metrics are reported under their
-#: name; dict metrics under their own namespaced keys.
-METRICS: dict[str, Callable[..., float | dict[str, float]]] = {
+__all__ = ["DISENTANGLEMENT_SUITE", "METRICS", "REGISTRY", "SUITES", "compute_metric", "compute_metrics"]
+
+
+def _bind_options(function: Callable[..., float | dict[str, float]],
+                  params: dict[str, object]) -> Callable[..., float | dict[str, float]]:
+    return partial(function, **params) if params else function
+
+
+#: The metric registry: name -> function of (codes, factors, ...). Scalar metrics are reported
+#: under their name; dict metrics under their own namespaced keys.
+REGISTRY = Registry("metric", None, build=_bind_options)
+
+for _name, _function in {
     "mig": mig,
     "mig_knn": partial(mig, estimator="knn"),
     "sap": sap,
@@ -34,7 +50,11 @@ METRICS: dict[str, Callable[..., float | dict[str, float]]] = {
     "mcc": mcc,
     "mcc_spearman": partial(mcc, method="spearman"),
     "r2": r2,
-}
+}.items():
+    REGISTRY.register(_name, _function)
+
+#: Metric name -> function, a live read-only view of :data:`REGISTRY`.
+METRICS: RegistryView = REGISTRY.view()
 
 #: The array-level disentanglement suite of issue 4 (timed in benchmarks/bench_metrics.py).
 DISENTANGLEMENT_SUITE = ("mig", "sap", "dci", "modularity_explicitness", "infomec", "mcc")
@@ -53,9 +73,14 @@ def compute_metric(name: str, codes: np.ndarray, factors: np.ndarray, *, seed: i
                    discrete: bool | Sequence[bool] | None = None) -> dict[str, float]:
     """One named metric as a dict: ``{name: value}`` for a scalar metric, the metric's own
     keys for a multi-part one. ``seed`` and ``discrete`` are passed where the metric takes
-    them."""
-    name = check_choice(name, "name", "compute_metric", METRICS)
-    function = METRICS[name]
+    them.
+
+    Raises
+    ------
+    UnknownNameError
+        No metric is registered as ``name`` (the message lists the valid ones).
+    """
+    function = REGISTRY.get(name)
     options = {}
     if _accepts(function, "seed"):
         options["seed"] = seed

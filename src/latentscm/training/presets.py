@@ -2,17 +2,21 @@
 
 A preset fills in what the user did not give (``latentscm train --preset cpu-small``); explicit
 options always win. ``lr=None`` keeps the learner's own default (e.g. QLAE's 1e-3).
+
+Presets live in a :class:`~latentscm._registry.Registry` like learners and worlds:
+``REGISTRY.names()``, ``REGISTRY.make("cpu-small", steps=100)`` (a copy with fields replaced),
+``REGISTRY.register(name, preset)``. :data:`PRESETS` is a live read-only view of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from latentscm.graph import UnknownNodeError
+from latentscm._registry import Registry, RegistryView
 
-__all__ = ["Preset", "PRESETS", "get_preset"]
+__all__ = ["Preset", "PRESETS", "REGISTRY", "get_preset"]
 
 
 @dataclass(frozen=True)
@@ -39,9 +43,14 @@ class Preset:
         return asdict(self)
 
 
-PRESETS: dict[str, Preset] = {
-    preset.name: preset
-    for preset in (
+def _replace_fields(preset: Preset, params: dict[str, Any]) -> Preset:
+    return replace(preset, **params)
+
+
+#: The preset registry; ``make(name, **fields)`` returns a copy of the preset with fields replaced.
+REGISTRY = Registry("preset", None, build=_replace_fields)
+
+for _preset in (
         Preset("cpu-small", size=32, steps=3000, batch_size=64, lr=5e-4, n_samples=10_000, checkpoint_every=500,
                log_every=50, description="32x32 images, 3k steps: minutes on a 2-core CPU.",
                learner_params={"causal_diffae": {"unet_channels": 16, "unet_multipliers": (1, 2, 2),
@@ -62,12 +71,19 @@ PRESETS: dict[str, Preset] = {
                                                  "timesteps": 1000, "condition": "labels", "cond_mode": "film",
                                                  "label_maps": True, "prediction_type": "v_prediction",
                                                  "min_snr_gamma": 5.0, "ema_decay": 0.9999}}),
-    )
-}
+):
+    REGISTRY.register(_preset.name, _preset)
+
+#: Preset name -> :class:`Preset`, a live read-only view of :data:`REGISTRY`.
+PRESETS: RegistryView = REGISTRY.view()
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called ``name``."""
-    if name not in PRESETS:
-        raise UnknownNodeError(name, list(PRESETS), what="preset")
-    return PRESETS[name]
+    """The preset registered as ``name``.
+
+    Raises
+    ------
+    UnknownNameError
+        No preset has that name (the message lists the valid ones).
+    """
+    return REGISTRY.get(name)

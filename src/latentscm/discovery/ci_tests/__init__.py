@@ -4,6 +4,7 @@
 """
 
 from latentscm.discovery.ci_tests.base import (
+    REGISTRY,
     BoundCITest,
     CIQuery,
     CIResult,
@@ -19,6 +20,7 @@ from latentscm.discovery.ci_tests.kci import KCI
 from latentscm.discovery.ci_tests.rcit import RCIT, RCoT
 
 __all__ = [
+    "REGISTRY",
     "BoundCITest",
     "CIQuery",
     "CIResult",

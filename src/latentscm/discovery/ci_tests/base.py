@@ -27,9 +27,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from latentscm._registry import Registry
 from latentscm._validation import check_array
 
 __all__ = [
+    "REGISTRY",
     "BoundCITest",
     "CIQuery",
     "CIResult",
@@ -310,28 +312,44 @@ def _check_result(result: CIResult, query: CIQuery, test: CITest) -> None:
 
 
 # ---------------------------------------------------------------------- registry
-_REGISTRY: dict[str, Callable[..., CITest]] = {}
+#: The CI-test registry (:class:`latentscm._registry.Registry`): ``REGISTRY.names()``,
+#: ``REGISTRY.make("kci", width="kta")``, ``REGISTRY.register("mine", MyTest)``.
+REGISTRY = Registry("CI test", "latentscm.discovery.ci_tests.base:CITest")
 
 
 def register_ci_test(name: str) -> Callable[[type[CITest]], type[CITest]]:
-    """Class decorator adding a CI test (or factory) to the name registry."""
+    """Class decorator adding a CI test to the registry under ``name``.
+
+    Raises
+    ------
+    ValueError
+        Another class is already registered under ``name``.
+    """
 
     def decorate(cls: type[CITest]) -> type[CITest]:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
+        if name in REGISTRY and REGISTRY.get(name) is not cls:
             raise ValueError(f"A CI test named {name!r} is already registered.")
-        _REGISTRY[name] = cls
+        REGISTRY.register(name, cls)
         return cls
 
     return decorate
 
 
 def ci_test_names() -> list[str]:
-    """Registered CI test names (``"fisherz"``, ``"kci"``, ``"rcit"``, ``"rcot"``, ...)."""
-    return sorted(_REGISTRY)
+    """Registered CI test names, sorted (``"fisherz"``, ``"kci"``, ``"rcit"``, ``"rcot"``, ...)."""
+    return sorted(REGISTRY.names())
 
 
 def make_ci_test(ci_test: str | CITest, **options: Any) -> CITest:
-    """A CI test from a registered name (with constructor options) or an instance (returned as is)."""
+    """A CI test from a registered name (with constructor options) or an instance (returned as is).
+
+    Raises
+    ------
+    UnknownNameError
+        ``ci_test`` is a name no CI test is registered under (the message lists the valid ones).
+    TypeError
+        ``ci_test`` is neither a string nor a :class:`CITest`, or options came with an instance.
+    """
     if isinstance(ci_test, CITest):
         if options:
             raise TypeError("Options can only be given with a CI test name, not with an instance. "
@@ -339,6 +357,4 @@ def make_ci_test(ci_test: str | CITest, **options: Any) -> CITest:
         return ci_test
     if not isinstance(ci_test, str):
         raise TypeError(f"ci_test must be a registered name or a CITest instance. Got {ci_test!r}.")
-    if ci_test not in _REGISTRY:
-        raise ValueError(f"Unknown CI test {ci_test!r}. Registered: {', '.join(ci_test_names())}.")
-    return _REGISTRY[ci_test](**options)
+    return REGISTRY.make(ci_test, **options)
