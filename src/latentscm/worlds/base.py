@@ -277,10 +277,16 @@ class World:
 
     def sample(self, n: int, *, seed: int | np.random.Generator,
                interventions: Mapping[str, InterventionLike] | str | None = None,
-               regime: Regime | RegimeMixture | Sequence[Regime] | None = None) -> Batch:
+               regime: Regime | RegimeMixture | Sequence[Regime] | None = None,
+               domain: int | None = None) -> Batch:
         """Draw ``n`` samples, optionally from ``P(. | do(interventions))`` and/or from a regime
         or a mixture of regimes (exactly ``round(fraction * n)`` samples each, in a seeded random
-        order). The batch's ``regime`` and ``targets`` say where each sample came from."""
+        order). The batch's ``regime`` and ``targets`` say where each sample came from.
+        ``domain`` picks a domain of a multi-domain world (see :meth:`with_domains`)."""
+        if domain is not None:
+            from latentscm.worlds.domains import sample_domain
+
+            return sample_domain(self, n, seed=seed, domain=domain, interventions=interventions, regime=regime)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"The number of samples 'n' must be a positive int. Got {n!r}.")
         rng = as_generator(seed)
@@ -316,6 +322,56 @@ class World:
         factors = self._factors_from(values)
         images = self._render_checked(factors, noise.get(RENDER_SEED))
         return Batch(images, factors, noise, tuple(self.factor_names), assignment, targets, mixture.regimes)
+
+    # ------------------------------------------------------------------ domains
+    def with_domains(self, domains: Any) -> World:
+        """A copy of this world with domains: ``domains`` is a
+        :class:`~latentscm.worlds.domains.DomainShift` or a mapping of its arguments. Graph,
+        exogenous noise and renderer are shared; see :mod:`latentscm.worlds.domains`."""
+        import copy
+
+        from latentscm.worlds.domains import DomainShift, domain_regimes
+
+        shift = DomainShift.coerce(domains)
+        regimes = domain_regimes(self, shift)
+        world = copy.copy(self)
+        world._domain_shift = shift
+        world._domain_regimes = regimes
+        return world
+
+    @property
+    def domains(self) -> Any:
+        """The :class:`~latentscm.worlds.domains.DomainShift` of a multi-domain world, else ``None``."""
+        return getattr(self, "_domain_shift", None)
+
+    @property
+    def n_domains(self) -> int:
+        """Number of domains (1 for a world without domains)."""
+        shift = self.domains
+        return 1 if shift is None else shift.n_domains
+
+    def sample_domains(self, n: int, *, seed: int | np.random.Generator, domains: Sequence[int] | None = None,
+                       regime: Regime | RegimeMixture | Sequence[Regime] | None = None) -> Batch:
+        """``n`` samples from each domain (default: all), concatenated domain by domain; see
+        :func:`latentscm.worlds.domains.sample_domains`."""
+        from latentscm.worlds.domains import sample_domains
+
+        return sample_domains(self, n, seed=seed, domains=domains, regime=regime)
+
+    def domain_counterfactual(self, batch: Batch, *, to_domain: int) -> Batch:
+        """The exact domain counterfactual: same exogenous and rendering noise, domain
+        ``to_domain``'s mechanisms, re-rendered; see :func:`latentscm.worlds.domains.domain_counterfactual`."""
+        from latentscm.worlds.domains import domain_counterfactual
+
+        return domain_counterfactual(self, batch, to_domain=to_domain)
+
+    def environments(self, n_envs: int, per_env: int, *, seed: int, strength: float = 1.0,
+                     factors: Sequence[str] | None = None, render: bool = True) -> Any:
+        """Exchangeable environments (mechanism parameters drawn independently per variable and
+        environment); see :func:`latentscm.worlds.domains.environments`."""
+        from latentscm.worlds.domains import environments
+
+        return environments(self, n_envs, per_env, seed=seed, strength=strength, factors=factors, render=render)
 
     def single_node_regimes(self, *, source: str = "range", factors: Sequence[str] | None = None,
                             include_observational: bool = True) -> list[Regime]:

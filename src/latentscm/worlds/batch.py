@@ -23,7 +23,9 @@ class Batch:
     """Images, factors, the exogenous noise that produced them, and the regime of each sample.
 
     ``regime`` (N,) int64 indexes ``regimes`` (default: all observational); ``targets`` (N, K)
-    bool marks the intervened factors of each sample (default: none).
+    bool marks the intervened factors of each sample (default: none); ``domain`` (N,) int64 is
+    the domain (or environment) of each sample in a multi-domain world (default: all 0; see
+    :mod:`latentscm.worlds.domains`).
     """
 
     images: np.ndarray
@@ -33,6 +35,7 @@ class Batch:
     regime: np.ndarray | None = None
     targets: np.ndarray | None = None
     regimes: tuple[Regime, ...] = ()
+    domain: np.ndarray | None = None
 
     def __post_init__(self):
         if self.images.ndim != 4:
@@ -51,6 +54,11 @@ class Batch:
             raise ValueError(f"Batch.regime must be (N,) = ({n},) indices into {len(self.regimes)} regime(s).")
         if self.targets.shape != (n, k):
             raise ValueError(f"Batch.targets must be (N, K) = ({n}, {k}). Got {self.targets.shape}.")
+        self.domain = (np.zeros(n, dtype=np.int64) if self.domain is None
+                       else np.asarray(self.domain, dtype=np.int64))
+        if self.domain.shape != (n,) or (n and self.domain.min() < 0):
+            raise ValueError(f"Batch.domain must be (N,) = ({n},) non-negative domain indices. Got shape "
+                             f"{self.domain.shape}.")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -67,7 +75,7 @@ class Batch:
             index = slice(int(index), int(index) + 1)
         return Batch(self.images[index], self.factors[index],
                      {k: v[index] for k, v in self.noise.items()}, self.factor_names,
-                     self.regime[index], self.targets[index], self.regimes)
+                     self.regime[index], self.targets[index], self.regimes, self.domain[index])
 
     @staticmethod
     def concatenate(batches: Sequence[Batch]) -> Batch:
@@ -89,4 +97,5 @@ class Batch:
             indices.append(np.asarray(remap, dtype=np.int64)[b.regime])
         return Batch(np.concatenate([b.images for b in batches]), np.concatenate([b.factors for b in batches]),
                      {k: np.concatenate([b.noise[k] for b in batches]) for k in batches[0].noise}, names,
-                     np.concatenate(indices), np.concatenate([b.targets for b in batches]), tuple(regimes))
+                     np.concatenate(indices), np.concatenate([b.targets for b in batches]), tuple(regimes),
+                     np.concatenate([b.domain for b in batches]))

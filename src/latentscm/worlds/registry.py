@@ -40,7 +40,10 @@ def get(name: str) -> type:
     return REGISTRY.get(name)
 
 
-def make(name: str, **options: Any):
+def make(name: str, *, domains: Any = None, **options: Any):
     """Build the world ``name`` with keyword ``options`` (e.g. ``size=32``, ``variant="color"``,
-    ``graph="scale -> posX"``, ``mechanisms={...}``)."""
-    return REGISTRY.make(name, **options)
+    ``graph="scale -> posX"``, ``mechanisms={...}``); ``domains`` (a
+    :class:`~latentscm.worlds.domains.DomainShift` or a mapping of its arguments) makes it a
+    multi-domain world (see :meth:`World.with_domains`)."""
+    world = REGISTRY.make(name, **options)
+    return world if domains is None else world.with_domains(domains)
