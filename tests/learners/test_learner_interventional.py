@@ -151,3 +151,24 @@ def test_cli_train_with_interventional_data_then_resume(tmp_path):
     bad = runner.invoke(app, ["train", "--world", "pendulum", "--learner", "causal_vae", "--out", str(tmp_path / "b"),
                               "--interventional-fraction", "2", *common])
     assert bad.exit_code != 0 and "interventional_fraction" in bad.output
+
+
+def test_encoder_consistency_on_recombinations(world):
+    """Wiedemer et al. 2024: recombine concept groups across the batch, decode without gradient,
+    and train only the encoder to recover the recombined latents."""
+    learner = make("causal_vae", **{**TINY, "steps": 3}, decoder="additive", consistency_weight=1.0)
+    learner.fit(world, n_samples=64, progress=False)
+    assert "consistency" in learner.history_[-1]
+    assert learner._recombination_groups() == [[0], [1], [2, 3]]
+    batch = torch.from_numpy(world.sample(16, seed=9).images)
+    z = torch.from_numpy(learner.encode(batch.numpy()))
+    for module in learner._modules().values():
+        module.zero_grad(set_to_none=True)
+    learner._generator.manual_seed(5)
+    consistency = learner._consistency(z)
+    consistency.backward()
+    assert float(consistency) > 0
+    assert sum(float(p.grad.abs().sum()) for p in learner.encoder_.parameters() if p.grad is not None) > 0
+    assert all(p.grad is None for p in learner.decoder_.parameters())  # the decoder is not bent to fit
+    with pytest.raises(ValueError, match="consistency_weight"):
+        make("causal_vae", consistency_weight=-1.0)

@@ -57,6 +57,11 @@ class CausalVAE(CausalLearner):
             children of the same parents together).
         gain_factors: concepts (comma-separated) that scale the image multiplicatively instead of
             adding to it (the glyphs' ``intensity``); additive decoder only.
+        consistency_weight: weight of the encoder consistency loss on recombined latents
+            (Wiedemer et al. 2024, "Provable compositional generalization for object-centric
+            learning", ICLR): each concept group's latents are shuffled across the minibatch, the
+            recombination is decoded (no gradient) and the encoder must recover its exogenous
+            latents. 0 disables it; not supported with DistributedDataParallel.
         likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device: see
             :class:`~latentscm.learners.base.Learner`.
     """
@@ -68,6 +73,7 @@ class CausalVAE(CausalLearner):
                  prior_std: float = 0.2, label_weight: float = 1.0, mechanism_weight: float = 1.0,
                  supervised_fraction: float = 1.0, acyclicity_weight: float = 1.0, mechanism_hidden: int = 32,
                  decoder: str = "monolithic", decoder_groups: str | None = None, gain_factors: str = "",
+                 consistency_weight: float = 0.0,
                  likelihood: str = "bernoulli", channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256,
                  lr: float = 1e-3, batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None,
                  seed: int = 0, device: str = "cpu"):
@@ -84,6 +90,7 @@ class CausalVAE(CausalLearner):
         self.decoder = decoder
         self.decoder_groups = decoder_groups
         self.gain_factors = gain_factors
+        self.consistency_weight = consistency_weight
         super().__init__(latent_dim=None, likelihood=likelihood, channels=channels, hidden_dim=hidden_dim, lr=lr,
                          batch_size=batch_size, steps=steps, grad_clip=grad_clip, seed=seed, device=device)
 
@@ -93,6 +100,7 @@ class CausalVAE(CausalLearner):
         owner = type(self).__name__
         self.beta = check_number(self.beta, "beta", owner, low=0)
         check_choice(self.decoder, "decoder", owner, ("monolithic", "additive"))
+        self.consistency_weight = check_number(self.consistency_weight, "consistency_weight", owner, low=0)
         if self.decoder_groups is not None and (not isinstance(self.decoder_groups, str)
                                                 or not self.decoder_groups.strip()):
             raise TypeError(f"The 'decoder_groups' parameter of {owner} must be None or text like 'a; b, c'. Got "
@@ -160,7 +168,42 @@ class CausalVAE(CausalLearner):
         recon = self._reconstruction(self._net("decoder")(z), images)
         kl = gaussian_kl(mean, logvar).sum(1).mean()
         loss = recon + self.beta * kl + causal
+        if self.consistency_weight > 0:
+            consistency = self._consistency(z.detach())
+            loss = loss + self.consistency_weight * consistency
+            logs["consistency"] = consistency.detach()
         return StepOutput({"model": loss}, {"loss": loss, "recon": recon, "kl": kl, **logs})
+
+    def _recombination_groups(self) -> list[list[int]]:
+        """Latent index groups shuffled independently by the consistency loss: the additive
+        decoder's groups (gain group and style block included), else the graph-derived ones."""
+        names = self.factor_names_
+        if self.decoder_groups_ is not None:
+            groups = [*self.decoder_groups_["additive"], *([self.decoder_groups_["gain"]]
+                                                           if self.decoder_groups_["gain"] else [])]
+        else:
+            groups = concept_groups(self.latent_graph_, names)
+        indices = [[names.index(n) for n in group] for group in groups]
+        if self.latent_dim_ > len(names):
+            indices.append(list(range(len(names), self.latent_dim_)))
+        return indices
+
+    def _consistency(self, z: torch.Tensor) -> torch.Tensor:
+        """E||enc_mean(dec(z_mix)) − u_mix||², z_mix: each group's latents permuted across the batch."""
+        encoder = self._net("encoder")
+        if isinstance(encoder, torch.nn.parallel.DistributedDataParallel):
+            raise RuntimeError(f"{type(self).__name__}(consistency_weight > 0) calls the encoder twice per step, which "
+                               f"DistributedDataParallel does not allow; train on one process or set it to 0.")
+        mixed = z.clone()
+        for group in self._recombination_groups():
+            order = torch.randperm(z.shape[0], generator=self._generator, device=z.device)
+            mixed[:, group] = z[order][:, group]
+        k = len(self.factor_names_)
+        with torch.no_grad():
+            images = self._likelihood.mean(self.decoder_(mixed))
+            target = torch.cat([self.scm_.abduct(mixed[:, :k]), mixed[:, k:]], dim=1)
+        predicted, _ = self._posterior(images, encoder)
+        return ((predicted - target) ** 2).sum(1).mean()
 
     # ------------------------------------------------------------------ inference
     def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
