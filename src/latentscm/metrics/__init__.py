@@ -15,6 +15,7 @@ from latentscm.metrics.activity import active_units, mean_vs_sampled, sample_cod
 from latentscm.metrics.betavae import betavae_score
 from latentscm.metrics.counterfactual import counterfactual_metrics, image_distance
 from latentscm.metrics.dci import dci, dci_from_importance, importance_matrix
+from latentscm.metrics.domain_counterfactual import domain_counterfactual_error, domain_counterfactual_soundness
 from latentscm.metrics.evaluate import evaluate
 from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.metrics.factorvae import factorvae_score
@@ -60,6 +61,8 @@ __all__ = [
     "dag_to_cpdag",
     "dci",
     "dci_from_importance",
+    "domain_counterfactual_error",
+    "domain_counterfactual_soundness",
     "edge_auprc",
     "edge_auroc",
     "factorvae_score",
