@@ -422,20 +422,22 @@ class World:
             if name not in batch.noise:
                 raise ValueError(f"Batch noise lacks hidden node {name!r}; was it sampled from this world?")
         factors = np.empty_like(batch.factors)
+        names = self.factor_names
         for r in np.unique(batch.regime):
             index = np.flatnonzero(batch.regime == r)
-            part = batch[index]
+            part_factors = batch.factors[index]  # factors and noise only: the images are not needed
+            part_noise = {k: v[index] for k, v in batch.noise.items()}
             regime = batch.regimes[int(r)]
             # the unit lived in its regime: a hard intervention keeps its realised value, a soft
             # one its effect, unless the counterfactual intervenes on that factor itself
-            realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part.factor(name)))
+            realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part_factors[:, names.index(name)]))
                         for name, item in regime.interventions.items() if name not in interventions}
             scm = self._regime_scm(regime, realised)
-            values = {name: part.factors[:, j] for j, name in enumerate(self.factor_names)}
+            values = {name: part_factors[:, j] for j, name in enumerate(names)}
             if self.hidden:
-                hidden_values = scm.evaluate({k: part.noise[k] for k in scm.nodes})
+                hidden_values = scm.evaluate({k: part_noise[k] for k in scm.nodes})
                 values.update({name: hidden_values[name] for name in self.hidden})
-            scm_noise = {k: v for k, v in part.noise.items() if k in scm.graph}
+            scm_noise = {k: v for k, v in part_noise.items() if k in scm.graph}
             result = scm.counterfactual(values, _take(interventions, index, len(batch)), noise=scm_noise)
             factors[index] = self._factors_from(result)
         images = self._render_checked(factors, batch.noise.get(RENDER_SEED))
