@@ -14,7 +14,8 @@ Public API (arrays are numpy, images float32 (N, C, H, W) in [0, 1]):
 - ``decode(z) -> images (N, C, H, W)``, ``reconstruct(x)``, ``sample(n, *, seed)``.
 - ``save(run_dir)``; :func:`latentscm.load` rebuilds a ready learner from the directory.
 
-Hooks the training loop uses (subclasses override a few):
+Hooks the training loop uses (subclasses override a few; the full list, in the order the loop
+calls them, is :class:`latentscm.training.protocol.TrainableLearner`):
 
 - ``_module_names()``: the ``nn.Module`` attributes (``"encoder"`` -> ``self.encoder_``).
 - ``_optimizer_groups()``: optimiser name -> module names; one optimiser each.
@@ -23,6 +24,7 @@ Hooks the training loop uses (subclasses override a few):
   zeroing, backward passes, clipping and stepping, so a learner never steps an optimiser itself.
 - ``_net(name)``: the module to call inside ``loss`` (the DistributedDataParallel wrapper
   while training on several processes, the plain module otherwise).
+- ``_set_train_nets(nets)`` / ``_clear_train_nets()``: how the loop hands those wrappers over.
 - ``_generator``: the torch generator for all training noise; the loop reseeds it every step
   from (seed, step, rank), which makes resuming exact without saving its state.
 """
@@ -258,6 +260,18 @@ class Learner:
 
     def _modules(self) -> dict[str, nn.Module]:
         return {name: getattr(self, f"{name}_") for name in self._module_names()}
+
+    def _set_train_nets(self, nets: Mapping[str, nn.Module]) -> None:
+        """The modules as ``loss`` should call them while training (see :meth:`_net`); set by the loop."""
+        unknown = sorted(set(nets) - set(self._module_names()))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no modules {unknown}; its modules are "
+                             f"{list(self._module_names())}.")
+        self._train_nets = dict(nets)
+
+    def _clear_train_nets(self) -> None:
+        """Training ended: :meth:`_net` returns the plain modules again."""
+        self._train_nets = {}
 
     #: Whether ``loss`` takes the minibatch's factor labels (``loss(images, step, factors=...)``).
     uses_factors: ClassVar[bool] = False

@@ -3,6 +3,9 @@
 Like scikit-learn's ``check_estimator``, it trains tiny models for a few steps on small random
 images and checks the contract of :class:`latentscm.learners.base.Learner`:
 
+- the training protocol (:mod:`latentscm.training.protocol`): every hook the loop calls exists,
+  ``loss`` is implemented and takes the keywords its flags promise; after ``fit`` the loss calls
+  the plain modules again;
 - hyperparameters: ``get_params`` returns the constructor arguments; bad values (NaN, strings,
   zero sizes, unknown likelihoods) raise ``TypeError``/``ValueError`` naming the parameter;
 - ``fit`` returns the learner itself and sets the learned attributes; methods used before fit
@@ -107,9 +110,14 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     """
     import latentscm
     from latentscm.learners.base import Learner, NotFittedError
+    from latentscm.training.protocol import TrainingProtocolError, check_training_protocol
 
     _require(isinstance(learner_cls, type) and issubclass(learner_cls, Learner),
              f"{learner_cls!r} is not a Learner subclass")
+    try:
+        check_training_protocol(learner_cls)
+    except TrainingProtocolError as error:
+        raise AssertionError(str(error)) from None
     report: dict[str, Any] = {}
     params = tiny_params(learner_cls, **(params or {}))
     owner = learner_cls.__name__
@@ -158,6 +166,9 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     for attribute in (*modules, "latent_dim_", "image_shape_", "history_"):
         _require(hasattr(first, attribute), f"{owner}.fit did not set {attribute}")
     _require(tuple(first.image_shape_) == image_shape, f"{owner}.image_shape_ is {first.image_shape_}")
+    for name in first._module_names():
+        _require(first._net(name) is getattr(first, f"{name}_"),
+                 f"{owner}._net({name!r}) still returns the training wrapper after fit (_clear_train_nets)")
     weights = _weights(first)
     second = learner_cls(**params).fit(data, progress=False)
     _require(_same_weights(weights, _weights(second)), f"{owner}.fit is not deterministic for a fixed seed")

@@ -41,6 +41,7 @@ from latentscm.training.checkpoint import (
 )
 from latentscm.training.data import ShardedBatches, TrainingSet, as_training_set
 from latentscm.training.logs import RunLog
+from latentscm.training.protocol import TrainableLearner, check_built, check_training_protocol
 
 __all__ = ["train", "step_seed", "EvalHook"]
 
@@ -135,16 +136,18 @@ def _progress_bar(total: int, initial: int, enabled: bool):
     return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True, leave=False)
 
 
-def train(learner, data: Any, *, out: str | Path | None = None, resume: bool = False, n_samples: int | None = None,
-          checkpoint_every: int | None = None, keep_checkpoints: int = 3, log_every: int | None = None,
+def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None, resume: bool = False,
+          n_samples: int | None = None, checkpoint_every: int | None = None, keep_checkpoints: int = 3,
+          log_every: int | None = None,
           eval_every: int | None = None, eval_hook: EvalHook | None = None, progress: bool | None = None,
           deterministic: bool = True, tensorboard: bool | None = None, regimes: Any = None,
           interventional_fraction: float | None = None):
     """Train ``learner`` on ``data`` for ``learner.steps`` steps; returns the learner.
 
     Args:
-        learner: a :class:`~latentscm.learners.base.Learner` (its hyperparameters set the model,
-            batch size, steps, seed and device).
+        learner: a :class:`~latentscm.learners.base.Learner`, or any object following
+            :class:`~latentscm.training.protocol.TrainableLearner` (checked first; its
+            hyperparameters set the model, batch size, steps, seed and device).
         data: a World (``n_samples`` images are rendered once), a Batch, or images (N, C, H, W)
             float32 in [0, 1].
         out: run directory (config, checkpoints, logs, final model); ``None`` keeps everything in memory.
@@ -161,6 +164,7 @@ def train(learner, data: Any, *, out: str | Path | None = None, resume: bool = F
             (interventional data with known targets; see
             :func:`latentscm.training.data.training_mixture`). Recorded in the run config.
     """
+    check_training_protocol(learner)
     owner = f"{type(learner).__name__}.fit"
     steps = learner.steps
     if checkpoint_every is None:
@@ -210,6 +214,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     factor_names = list(training_set.factor_names)
     learner._on_training_set(training_set)  # e.g. a causal learner reads factor names and the graph
     learner._build(training_set.image_shape, n_factors=len(factor_names) or None, device=device)
+    check_built(learner)
     learner._on_data(training_set.images.shape[0])
     config = {
         "learner": learner_config(learner),
@@ -268,7 +273,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
         prune_checkpoints(checkpoint_dir, settings["keep_checkpoints"])
 
     names = learner._module_names()
-    learner._train_nets = {name: distributed.wrap(getattr(learner, f"{name}_"), context, device) for name in names}
+    learner._set_train_nets({name: distributed.wrap(getattr(learner, f"{name}_"), context, device) for name in names})
     for module in learner._modules().values():
         module.train()
     show = progress if progress is not None else _stderr_is_terminal()
@@ -331,7 +336,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
                 save_state(done)
     finally:
         bar.close()
-        learner._train_nets = {}
+        learner._clear_train_nets()
         log.close()
 
     learner.n_steps_ = learner.steps
