@@ -74,8 +74,12 @@ def params_repr(obj: Any, params: Mapping[str, Any]) -> str:
     shown = []
     for key, value in params.items():
         default = defaults.get(key, inspect.Parameter.empty)
+        if isinstance(default, (list, tuple)) and isinstance(value, (list, tuple)):
+            default, value_compared = tuple(default), tuple(value)  # (4, 8) given as [4, 8] is the default
+        else:
+            value_compared = value
         try:
-            same = default is not inspect.Parameter.empty and bool(default == value)
+            same = default is not inspect.Parameter.empty and bool(default == value_compared)
         except (TypeError, ValueError):  # arrays and other values without a plain ==
             same = False
         if not same:

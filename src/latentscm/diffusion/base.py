@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from latentscm._params import params_from_signature
 from latentscm._validation import check_choice, check_number
 from latentscm.diffusion.schedules import NoiseSchedule
 
@@ -63,6 +64,11 @@ class Scheduler:
         """Constructor arguments (the schedule as its own config); see :meth:`from_config`."""
         return {"schedule": self.schedule.config, "clip_sample": self.clip_sample,
                 "prediction_type": self.prediction_type}
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments read from the signature (the schedule as the object itself), so
+        that ``type(s)(**s.get_params())`` rebuilds the scheduler (timesteps reset to the full chain)."""
+        return params_from_signature(self)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Scheduler:

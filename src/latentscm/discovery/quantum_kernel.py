@@ -14,7 +14,6 @@ With at most 6 qubits the state has 64 amplitudes, so simulating n samples costs
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -111,7 +110,3 @@ class QKCI(KCI):
                          kernel=QuantumFeatureMapKernel(repetitions=repetitions, min_qubits=min_qubits),
                          rank_tol=rank_tol, cache_mb=cache_mb)
         self.repetitions, self.min_qubits = repetitions, min_qubits
-
-    def get_params(self) -> dict[str, Any]:
-        return {"width": self.width, "epsilon": self.epsilon, "repetitions": self.repetitions,
-                "min_qubits": self.min_qubits, "rank_tol": self.rank_tol, "cache_mb": self.cache_mb}

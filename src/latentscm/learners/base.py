@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._params import params_repr
 from latentscm._registry import class_path
 from latentscm._validation import check_array, check_choice, check_number
 from latentscm.nn import LIKELIHOODS, ConvDecoder, ConvEncoder, make_likelihood
@@ -186,14 +187,7 @@ class Learner:
         return False
 
     def __repr__(self) -> str:
-        defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
-        changed = []
-        for name, value in self.get_params().items():
-            default = defaults.get(name)
-            same = value == default or (isinstance(value, tuple) and tuple(default or ()) == value)
-            if not same:
-                changed.append(f"{name}={value!r}")
-        return f"{type(self).__name__}({', '.join(changed)})"
+        return params_repr(self, self.get_params())
 
     # ------------------------------------------------------------------ building
     def _encoder_outputs(self, latent_dim: int) -> int:

@@ -3,7 +3,8 @@
 Checks, on small seeded data sets: p-values lie in [0, 1]; independence is not rejected on
 independent data (unconditionally and given Z) and dependence is detected at a moderate n (also
 given Z, and the classic "common cause" case where X and Y are dependent but independent given Z);
-results are symmetric in x and y and memoised; NaN inputs and mismatched lengths raise ValueError.
+results are symmetric in x and y and memoised; NaN inputs and mismatched lengths raise ValueError;
+a test with ``get_params()`` round-trips: ``type(t)(**t.get_params())`` has the same parameters.
 Failures raise AssertionError naming the check (explicitly, so ``python -O`` cannot strip them).
 """
 
@@ -41,6 +42,7 @@ def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> 
     alpha: level at which independence must not be rejected and dependence must be.
     seed: seed of the check data.
     """
+    _check_params_round_trip(test)
     if getattr(test, "discrete", False):
         _check_discrete_ci_test(test, n=n, alpha=alpha, seed=seed)
         return
@@ -91,6 +93,20 @@ def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> 
         except Exception as error:  # noqa: BLE001 - report the wrong exception type
             _fail(test, f"{what} raised {type(error).__name__} instead of ValueError.")
         _fail(test, f"{what} was accepted; it must raise ValueError.")
+
+
+def _check_params_round_trip(test) -> None:
+    """``type(t)(**t.get_params())`` rebuilds a test with the same parameters (compared by repr, so
+    parameters without ``==`` such as kernel objects compare by what they show)."""
+    if not callable(getattr(test, "get_params", None)):
+        return
+    try:
+        params = test.get_params()
+        rebuilt = type(test)(**params)
+    except Exception as error:  # noqa: BLE001 - report what failed
+        _fail(test, f"type(t)(**t.get_params()) failed: {type(error).__name__}: {error}")
+    if repr(rebuilt.get_params()) != repr(params):
+        _fail(test, f"rebuilding from get_params() changed the parameters: {params!r} -> {rebuilt.get_params()!r}.")
 
 
 def _check_discrete_ci_test(test, *, n: int, alpha: float, seed: int) -> None:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from latentscm._params import params_from_signature, params_repr
 from latentscm._registry import Registry
 from latentscm._validation import check_array
 
@@ -111,7 +112,8 @@ class CITest(ABC):
     """Base class of conditional-independence tests.
 
     Subclasses set ``name`` (the registry key), take their hyperparameters as keyword arguments of
-    ``__init__`` (listed by :meth:`get_params`), and implement :meth:`_prepare` (per-data state) and
+    ``__init__`` and store each unchanged under its own name (so :meth:`get_params` reads them off
+    the signature), and implement :meth:`_prepare` (per-data state) and
     :meth:`_compute` (a batch of canonical queries on that state).
     """
 
@@ -165,12 +167,15 @@ class CITest(ABC):
         return session
 
     def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, so that ``type(t)(**t.get_params())`` rebuilds the test."""
-        return {}
+        """Constructor arguments read from the signature (scikit-learn's rule: each is stored as an
+        attribute of the same name), so that ``type(t)(**t.get_params())`` rebuilds the test."""
+        return params_from_signature(self)
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
+        try:
+            return params_repr(self, self.get_params())
+        except TypeError:  # a test that does not follow the contract still gets a repr (errors print it)
+            return f"{type(self).__name__}(...)"
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

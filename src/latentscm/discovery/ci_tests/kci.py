@@ -125,10 +125,6 @@ class KCI(CITest):
         self.rank_tol = check_number(rank_tol, "rank_tol", owner, low=0, low_inclusive=False)
         self.cache_mb = check_number(cache_mb, "cache_mb", owner, low=0, low_inclusive=False)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"width": self.width, "epsilon": self.epsilon, "kernel": self.kernel,
-                "rank_tol": self.rank_tol, "cache_mb": self.cache_mb}
-
     # ------------------------------------------------------------------ CITest hooks
     def _check_query(self, query: CIQuery, data: np.ndarray) -> None:
         if data.shape[0] < 5:

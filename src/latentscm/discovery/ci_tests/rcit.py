@@ -90,10 +90,6 @@ class RCoT(CITest):
             raise TypeError(f"The 'seed' parameter of {owner} must be a non-negative int. Got {seed!r}.")
         self.seed = int(seed)
 
-    def get_params(self) -> dict[str, Any]:
-        return {"n_features": self.n_features, "n_features_z": self.n_features_z,
-                "approximation": self.approximation, "ridge": self.ridge, "seed": self.seed}
-
     def _check_query(self, query: CIQuery, data: np.ndarray) -> None:
         if data.shape[0] < 10:
             raise ValueError(f"{type(self).__name__} needs at least 10 samples. Got {data.shape[0]}.")
