@@ -42,6 +42,10 @@ def make(name: str, **params: Any) -> Learner:
 
 def __getattr__(attribute: str) -> Any:
     # ``latentscm.learners.BetaVAE`` etc. without importing every family up front.
+    if attribute == "ILD":  # not a Learner subclass (its own exact-likelihood loop), so not registered
+        from latentscm.learners.ild import ILD
+
+        return ILD
     for path in REGISTRY.paths():
         module, _, cls = path.partition(":")
         if cls == attribute and module.startswith("latentscm.learners."):

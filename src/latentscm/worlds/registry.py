@@ -17,6 +17,7 @@ REGISTRY = Registry("world", "latentscm.worlds.base:World", {
     "pendulum": "latentscm.worlds.pendulum:Pendulum",
     "flow": "latentscm.worlds.flow:Flow",
     "glyphs": "latentscm.worlds.glyphs:Glyphs",
+    "ild-linear": "latentscm.worlds.ild_linear:ILDLinear",
 })
 
 
