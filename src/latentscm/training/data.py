@@ -6,6 +6,14 @@ picks minibatches by indexing that tensor. The order is a fresh permutation per 
 from ``(seed, epoch)``, split across processes like ``DistributedSampler`` (rank ``r`` of ``W``
 takes ``perm[r::W]``), so the batch of any step can be recomputed: resuming needs no sampler
 state and gives exactly the batches an uninterrupted run would have seen.
+
+A dataset written by ``World.generate`` (a :class:`~latentscm.worlds.store.StoredDataset`) is not
+converted: the training tensor holds the store's uint8 encoding (image = value / 255), memory-mapped
+copy-on-write from the verified file, and :meth:`ShardedBatches.batch` turns each minibatch into
+float32 through a 256-entry table holding exactly ``np.float32(v) / np.float32(255)`` — the values
+``StoredDataset.batch`` returns — so training reads a quarter of the bytes (and keeps no float32
+copy of the whole set) and gives bit-identical results. Float32 input (a World, a Batch, an
+array) is used as is.
 """
 
 from __future__ import annotations
@@ -18,16 +26,43 @@ import torch
 
 from latentscm._validation import check_array, check_number
 
-__all__ = ["TrainingSet", "as_training_set", "training_mixture", "ShardedBatches", "DATA_SEED_OFFSET"]
+__all__ = ["TrainingSet", "as_training_set", "training_mixture", "ShardedBatches", "DATA_SEED_OFFSET",
+           "float_images"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
 #: initialisation do not share a random stream.
 DATA_SEED_OFFSET = 1_000_003
 
 
+#: The float32 image of every uint8 store value: ``np.float32(v) / np.float32(255)`` (what
+#: ``StoredDataset.batch`` computes), so converting through it is exact on every device.
+_UINT8_TO_FLOAT = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
+
+def float_images(images: torch.Tensor) -> torch.Tensor:
+    """Images as float32 in [0, 1]: uint8 store values (image = value / 255) are converted exactly
+    as the store reads them; float32 tensors are returned unchanged (the same object).
+
+    Parameters
+    ----------
+    images : torch.Tensor
+        (N, C, H, W) uint8 or float32.
+
+    Returns
+    -------
+    torch.Tensor
+        (N, C, H, W) float32 on the device of ``images``.
+    """
+    if images.dtype != torch.uint8:
+        return images
+    table = torch.from_numpy(_UINT8_TO_FLOAT).to(images.device)
+    return table[images.to(torch.int64)]
+
+
 @dataclass
 class TrainingSet:
-    """Images (N, C, H, W) float32 in [0, 1], optional factors (N, K), and where they came from."""
+    """Images (N, C, H, W) — float32 in [0, 1], or uint8 store values (image = value / 255) for a
+    stored dataset (see :func:`float_images`) — optional factors (N, K), and where they came from."""
 
     images: np.ndarray
     factors: np.ndarray | None = None
@@ -123,15 +158,16 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
 
         manifest = data.manifest
         world = make(manifest["world"], **manifest["options"]) if "cache_key" not in manifest["options"] else None
-        batch = data.batch(slice(0, len(data)))
+        # factors and targets only: the images stay uint8 (no float32 copy of the whole set)
+        factors = np.asarray(data.factors, np.float64)
+        targets = None if data.targets is None or not np.any(data.targets) else np.asarray(data.targets, dtype=bool)
         source = {"kind": "world", "world": manifest["world"], "options": dict(manifest["options"]),
                   "n_samples": len(data), "seed": manifest["seed"], "dataset": str(data.path),
                   "dataset_key": manifest["key"]}
         if "regimes" in manifest:
             source["regimes"] = manifest["regimes"]
-        return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
-                           tuple(batch.factor_names), source, graph=None if world is None else world.graph,
-                           targets=_targets_or_none(batch))
+        return TrainingSet(_stored_images(data, owner), factors, tuple(data.factor_names), source,
+                           graph=None if world is None else world.graph, targets=targets)
     if isinstance(data, Batch):
         return TrainingSet(_checked_images(data.images, owner), np.asarray(data.factors, np.float64),
                            tuple(data.factor_names), {"kind": "batch", "n_samples": len(data)},
@@ -141,6 +177,16 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
                         f"Got {type(data).__name__}.")
     images = _checked_images(data, owner)
     return TrainingSet(images, None, (), {"kind": "array", "n_samples": int(images.shape[0])})
+
+
+def _stored_images(data: Any, owner: str) -> np.ndarray:
+    """The uint8 images (N, C, H, W) of a verified stored dataset, memory-mapped copy-on-write: pages
+    come from the file (shared, reclaimable), and the array is writable so torch can wrap it."""
+    images = np.load(data.path / "images.npy", mmap_mode="c")
+    if images.dtype != np.uint8 or images.shape != data.images.shape or images.ndim != 4:
+        raise ValueError(f"{owner}: the stored images of '{data.path}' changed while being opened (expected uint8 "
+                         f"{data.images.shape}, found {images.dtype} {images.shape}); generate the dataset again.")
+    return images
 
 
 def _jsonable_options(options: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +207,8 @@ class ShardedBatches:
     """Minibatch ``step`` of this process's shard, as a tensor on the images' device.
 
     Args:
-        images: the whole training set (N, C, H, W) on the training device.
+        images: the whole training set (N, C, H, W) on the training device: float32, or uint8
+            store values converted per minibatch (:func:`float_images`).
         batch_size: images per process and step.
         seed: seeds the per-epoch permutations.
         rank, world_size: this process and the number of processes.
@@ -201,5 +248,5 @@ class ShardedBatches:
         return order[start:start + self.batch_size]
 
     def batch(self, step: int) -> torch.Tensor:
-        """Images (batch_size, C, H, W) for step ``step``."""
-        return self.images.index_select(0, self.indices(step))
+        """Images (batch_size, C, H, W) float32 for step ``step``."""
+        return float_images(self.images.index_select(0, self.indices(step)))

@@ -39,7 +39,7 @@ from latentscm.training.checkpoint import (
     save_checkpoint,
     write_json_atomic,
 )
-from latentscm.training.data import ShardedBatches, TrainingSet, as_training_set
+from latentscm.training.data import ShardedBatches, TrainingSet, as_training_set, float_images
 from latentscm.training.logs import RunLog
 from latentscm.training.protocol import TrainableLearner, check_built, check_training_protocol
 
@@ -226,7 +226,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     if run_dir is not None and resume and (run_dir / CONFIG_NAME).exists():
         _check_resume_config(run_dir, config)
 
-    images = torch.from_numpy(training_set.images).to(device)
+    images = torch.from_numpy(training_set.images).to(device)  # float32, or uint8 store values (4x smaller)
     # learners that read labels (causal latents) get the labels of each minibatch as well
     factors = learner._training_factors(training_set, device) if learner.uses_factors else None
     # ... and, for interventional data, which factors were intervened on (known targets)
@@ -341,7 +341,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
 
     learner.n_steps_ = learner.steps
     learner.history_ = log.records
-    learner._after_fit(images[: min(images.shape[0], 4096)])
+    learner._after_fit(float_images(images[: min(images.shape[0], 4096)]))
     if main and run_dir is not None:
         learner.save(run_dir)
     context.barrier()

@@ -1,0 +1,98 @@
+"""Training from the store keeps the uint8 images (value / 255) and converts per minibatch: no
+float32 copy of the whole set, bit-identical results, exact resume; float32 data is untouched."""
+
+import numpy as np
+import pytest
+import torch
+
+from latentscm.learners.vae import BetaVAE
+from latentscm.testing.learner_checks import tiny_params
+from latentscm.training.data import ShardedBatches, as_training_set, float_images
+from latentscm.worlds import make
+from latentscm.worlds.batch import Batch
+
+
+class Interrupt(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    return make("sprites", size=16).generate(n=96, seed=5, root=tmp_path_factory.mktemp("store"))
+
+
+def _weights(learner):
+    return {f"{n}.{k}": v.clone() for n, m in learner._modules().items() for k, v in m.state_dict().items()}
+
+
+def _assert_same(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+def _as_float_batch(stored):
+    """The whole store read the old way (float32 images, as StoredDataset.batch returns them)."""
+    whole = stored.batch(slice(0, len(stored)))
+    return Batch(whole.images, whole.factors, whole.noise, whole.factor_names)
+
+
+def test_training_set_from_the_store_keeps_uint8_memory_mapped(stored):
+    training_set = as_training_set(stored, n_samples=None, seed=0, owner="test")
+    assert training_set.images.dtype == np.uint8 and training_set.images.shape == stored.images.shape
+    assert isinstance(training_set.images, np.memmap)  # file-backed pages, not a copy in memory
+    np.testing.assert_array_equal(training_set.images, stored.images)
+    np.testing.assert_array_equal(training_set.factors, stored.factors)
+    assert training_set.factor_names == stored.factor_names and training_set.image_shape == (1, 16, 16)
+    assert training_set.source["dataset_key"] == stored.manifest["key"]
+
+
+def test_float_images_is_exactly_the_store_encoding(stored):
+    values = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16)
+    expected = np.arange(256, dtype=np.float32) / np.float32(255.0)
+    assert torch.equal(float_images(values).flatten(), torch.from_numpy(expected))
+    assert float_images(values).dtype == torch.float32
+    floats = torch.rand(2, 1, 4, 4)
+    assert float_images(floats) is floats  # float32 data passes through untouched
+
+
+def test_minibatches_equal_the_stores_float_reading(stored):
+    training_set = as_training_set(stored, n_samples=None, seed=0, owner="test")
+    uint8 = ShardedBatches(torch.from_numpy(training_set.images), 16, seed=3)
+    reference = torch.from_numpy(_as_float_batch(stored).images)
+    floats = ShardedBatches(reference, 16, seed=3)
+    for step in (0, 1, 7, 13):
+        batch = uint8.batch(step)
+        assert batch.dtype == torch.float32
+        assert torch.equal(batch, floats.batch(step))
+        rows = uint8.indices(step).numpy()
+        assert torch.equal(batch, torch.from_numpy(stored.batch(np.sort(rows)).images)[np.argsort(np.argsort(rows))])
+
+
+def test_float32_batches_are_unchanged():
+    images = torch.rand(40, 1, 8, 8)
+    batches = ShardedBatches(images, 8, seed=1)
+    for step in (0, 4, 9):
+        assert torch.equal(batches.batch(step), images.index_select(0, batches.indices(step)))
+
+
+def test_training_from_the_store_is_bit_identical_to_float32_data(stored):
+    params = tiny_params(BetaVAE, steps=6)
+    from_store = BetaVAE(**params).fit(stored, progress=False)
+    from_floats = BetaVAE(**params).fit(_as_float_batch(stored), progress=False)
+    _assert_same(_weights(from_store), _weights(from_floats))
+
+
+def test_training_from_the_store_resumes_exactly(stored, tmp_path):
+    params = tiny_params(BetaVAE, steps=8)
+    reference = BetaVAE(**params).fit(stored, out=tmp_path / "a", checkpoint_every=2, progress=False)
+
+    def stop_at_5(learner, step):
+        if step == 5:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        BetaVAE(**params).fit(stored, out=tmp_path / "b", checkpoint_every=2, eval_every=1, eval_hook=stop_at_5,
+                              progress=False)
+    resumed = BetaVAE(**params).fit(stored, out=tmp_path / "b", resume=True, checkpoint_every=2, progress=False)
+    _assert_same(_weights(reference), _weights(resumed))
