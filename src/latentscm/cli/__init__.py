@@ -13,6 +13,8 @@ import typer
 
 from latentscm._version import __version__
 
+__all__ = ["app", "COMMAND_MODULES", "graph_command", "main"]
+
 app = typer.Typer(
     name="latentscm",
     help="Causal representation learning: latent SCMs, interventions, counterfactuals, "

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+__all__ = ["counterfactual", "register"]
+
 
 def counterfactual(
     run: Path = typer.Argument(..., help="A trained run directory."),

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import typer
 
+__all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
+
 
 def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[str]]:
     """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True``

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+__all__ = ["quickstart", "report", "register"]
+
 
 def quickstart(
     out: Path = typer.Option(Path("quickstart"), "--out", help="Output directory (report.html, metrics.json, runs)."),

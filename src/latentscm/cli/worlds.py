@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+__all__ = ["worlds_app", "parse_options", "list_worlds", "show", "generate_command", "register"]
+
 worlds_app = typer.Typer(help="Procedural worlds with exact ground truth.", no_args_is_help=True)
 
 

@@ -26,6 +26,8 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 
+__all__ = ["CRITERIA", "unit_kl", "active_units", "sample_codes", "mean_vs_sampled"]
+
 CRITERIA = ("kl", "variance")
 
 

@@ -27,6 +27,8 @@ from latentscm._validation import as_generator, check_number
 from latentscm.metrics._common import standardise
 from latentscm.metrics._fixed_factor import encode_chunked, sample_fixed, varying_specs
 
+__all__ = ["CHUNK_ROWS", "betavae_score"]
+
 #: Points are sampled and encoded in groups of about this many images.
 CHUNK_ROWS = 4096
 

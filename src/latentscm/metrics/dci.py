@@ -63,6 +63,17 @@ from latentscm.metrics._common import (
     split_indices,
 )
 
+__all__ = [
+    "ESTIMATORS",
+    "FOREST_TREES",
+    "FOREST_MAX_DEPTH",
+    "FOREST_MIN_LEAF",
+    "dci_from_importance",
+    "canonical_columns",
+    "importance_matrix",
+    "dci",
+]
+
 ESTIMATORS = ("forest", "gbt")
 
 #: Settings of the fast ``"forest"`` estimator (see the module docstring and the benchmark).

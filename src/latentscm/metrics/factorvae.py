@@ -32,6 +32,8 @@ import numpy as np
 from latentscm._validation import as_generator, check_number
 from latentscm.metrics._fixed_factor import encode_checked, encode_chunked, sample_fixed, varying_specs
 
+__all__ = ["CHUNK_ROWS", "factorvae_score"]
+
 #: Votes are sampled and encoded in groups of about this many images.
 CHUNK_ROWS = 4096
 

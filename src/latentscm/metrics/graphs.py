@@ -29,6 +29,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from latentscm._validation import check_array
 
+__all__ = ["dag_to_cpdag", "shd", "skeleton_scores", "arrowhead_scores", "compare_graphs", "edge_auroc", "edge_auprc"]
+
 
 def _adjacency(graph: Any, name: str, owner: str, *, binary: bool = True) -> np.ndarray:
     matrix = getattr(graph, "adjacency", graph)

@@ -45,6 +45,8 @@ from latentscm.metrics._common import (
 from latentscm.metrics._logistic import class_probabilities
 from latentscm.metrics.mutual_info import entropy, factor_entropies, mutual_info_knn
 
+__all__ = ["PROBABILITY_FLOOR", "active_latents", "infom_infoc", "infomec"]
+
 PROBABILITY_FLOOR = 1e-12
 
 

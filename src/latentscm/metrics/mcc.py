@@ -17,6 +17,8 @@ from scipy.stats import rankdata
 from latentscm._validation import check_choice
 from latentscm.metrics._common import check_codes_factors, varying_columns
 
+__all__ = ["METHODS", "correlation_matrix", "mcc"]
+
 METHODS = ("pearson", "spearman")
 
 

@@ -28,6 +28,8 @@ from latentscm.metrics.mutual_info import (
     mutual_info_knn,
 )
 
+__all__ = ["mig_from_mutual_information", "mig"]
+
 
 def mig_from_mutual_information(mutual_info: np.ndarray, factor_entropy: np.ndarray) -> float:
     """MIG from a mutual-information matrix (D, K) and the factor entropies (K,), same units.

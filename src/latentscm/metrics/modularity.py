@@ -39,6 +39,8 @@ from latentscm.metrics._common import (
 from latentscm.metrics._logistic import class_probabilities
 from latentscm.metrics.mutual_info import mutual_info_histogram
 
+__all__ = ["modularity_from_mutual_information", "one_vs_rest_auc", "modularity_explicitness"]
+
 
 def modularity_from_mutual_information(mutual_info: np.ndarray) -> float:
     """Modularity (in [0, 1], higher is better) from an MI matrix (D codes, K factors)."""

@@ -32,6 +32,16 @@ from latentscm.metrics._common import (
     factor_labels,
 )
 
+__all__ = [
+    "ESTIMATORS",
+    "KNN_JITTER",
+    "entropy",
+    "factor_entropies",
+    "mutual_info_histogram",
+    "mutual_info_knn",
+    "mutual_information",
+]
+
 ESTIMATORS = ("histogram", "knn")
 
 #: Codes are standardised and then jittered by this much (in standard deviations) for the kNN

@@ -28,6 +28,8 @@ from latentscm.metrics._common import (
     varying_columns,
 )
 
+__all__ = ["kernel_ridge_r2", "r2"]
+
 
 def _squared_distances(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     distances = (np.sum(left ** 2, axis=1)[:, None] + np.sum(right ** 2, axis=1)[None, :]

@@ -37,6 +37,8 @@ from latentscm.metrics._common import (
     split_indices,
 )
 
+__all__ = ["sap_score_matrix", "sap"]
+
 
 def _squared_correlation(codes: np.ndarray, target: np.ndarray) -> np.ndarray:
     """R² of 1-D linear fits of ``target`` (N,) on each code column (N, D); constant codes get 0."""

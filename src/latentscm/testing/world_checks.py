@@ -12,6 +12,8 @@ import numpy as np
 
 from latentscm.graph import CausalGraph
 
+__all__ = ["check_world"]
+
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
