@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["graphs_figure", "curves_figure"]
+__all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure"]
 
 
 def _png(figure) -> bytes:
@@ -81,4 +81,53 @@ def curves_figure(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | No
         axis.set_xlabel("step", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
+    return _png(figure)
+
+
+def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) -> bytes | None:
+    """One small bar chart per metric comparing runs: ``metrics`` is a list of (label,
+    "higher"|"lower" is better, {run name: value}); None when nothing has a value."""
+    shown = [(label, better, values) for label, better, values in metrics
+             if any(np.isfinite(v) for v in values.values())]
+    if not shown:
+        return None
+    figure, axes = _figure(2.3 * len(shown), 2.4, columns=len(shown))
+    for axis, (label, better, values) in zip(axes[0], shown):
+        names = list(values)
+        heights = np.array([values[n] for n in names], dtype=float)
+        colours = ["#1f77b4"] * len(names)
+        finite = np.isfinite(heights)
+        if finite.any():
+            best = int(np.nanargmax(heights) if better == "higher" else np.nanargmin(heights))
+            colours[best] = "#2ca02c"
+        axis.bar(range(len(names)), np.where(finite, heights, 0.0), color=colours)
+        axis.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
+        axis.set_title(f"{label} ({'↑' if better == 'higher' else '↓'})", fontsize=9)
+        axis.tick_params(labelsize=7)
+        axis.grid(axis="y", alpha=0.3)
+    return _png(figure)
+
+
+def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floors: Mapping[str, float],
+                                kinds: Mapping[str, str]) -> bytes | None:
+    """True-counterfactual error per intervened factor for each run (bars) against the "change
+    nothing" floor (black tick); ``kinds`` labels each factor do(cause) / do(effect)."""
+    factors = [f for f in floors if any(f in e for e in errors.values())]
+    if not factors:
+        return None
+    runs = list(errors)
+    figure, axes = _figure(max(4.0, 1.3 * len(factors) * max(1, len(runs)) ** 0.5), 2.8)
+    axis = axes[0, 0]
+    width = 0.8 / max(1, len(runs))
+    for r, run in enumerate(runs):
+        heights = [errors[run].get(f, np.nan) for f in factors]
+        axis.bar(np.arange(len(factors)) - 0.4 + width * (r + 0.5), heights, width, label=run)
+    axis.scatter(np.arange(len(factors)), [floors[f] for f in factors], marker="_", s=600, color="black",
+                 label="change nothing", zorder=3)
+    axis.set_xticks(range(len(factors)), [f"{f}\n{kinds.get(f, '')}" for f in factors], fontsize=7)
+    axis.set_ylabel("mean |pixel| error", fontsize=8)
+    axis.set_title("true-counterfactual error per intervention (lower is better)", fontsize=9)
+    axis.tick_params(labelsize=7)
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(fontsize=7)
     return _png(figure)

@@ -1,9 +1,12 @@
 """The static HTML report: one self-contained page (images embedded as data URIs, no network).
 
-``build_report(run_dirs, out)`` shows, for every run: a metrics table comparing runs, latent
-traversals, reconstructions, counterfactual grids per factor (input | model counterfactual |
-true counterfactual from the world's oracle), the world's graph beside the learned graph, and
-training curves.
+``build_report(run_dirs, out)`` opens with a headline table — the handful of numbers a reader
+compares, each with its direction and the best run marked — and charts (bars per metric, the
+true-counterfactual error per intervention against its "change nothing" floor); then, for every
+run, reconstructions, latent traversals, counterfactual grids per factor (rows labelled input /
+model / truth, do(cause) and do(effect) grouped, each with its own numbers), the world's graph
+beside the learned graph and training curves, each section with one sentence on how to read it;
+the full metric table comes last, collapsed.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.figures import curves_figure, graphs_figure
+from latentscm.report.figures import counterfactual_error_figure, curves_figure, graphs_figure, metric_bars_figure
 from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
 
 __all__ = ["build_report", "RunView", "collect_run"]
@@ -36,7 +39,40 @@ img{image-rendering:pixelated;max-width:100%}
 table.cfgrid{border-collapse:collapse}table.cfgrid th{font-size:.8rem;text-align:right;padding-right:.5rem;
 font-weight:600;color:#444;vertical-align:middle}table.cfgrid td{padding:1px 0}
 h4{font-size:.95rem;margin:1rem 0 .4rem}
+p.how{font-size:.88rem;color:#333;margin:.2rem 0 .6rem}
+td.dir{font-size:.75rem;color:#666;text-align:left}td.best{background:#eaf6ea}
+details summary{cursor:pointer;color:#1f4e9c;margin:.5rem 0}
 """
+
+
+#: (metrics.json key, label, "higher"/"lower" is better, what it measures)
+HEADLINE = (
+    ("mig", "MIG", "higher", "mutual information gap: each factor captured by one latent"),
+    ("dci.disentanglement", "DCI-D", "higher", "each latent predicts one factor"),
+    ("infomec.infom", "InfoM", "higher", "modularity: each latent informs about one factor"),
+    ("infomec.infoe", "InfoE", "higher", "explicitness: factors readable from the latents"),
+    ("infomec.infoc", "InfoC", "higher", "compactness: each factor in few latents"),
+    ("mcc", "MCC", "higher", "correlation of matched latents and factors"),
+    ("cf.reconstruction_error", "reconstruction", "lower", "mean |pixel| error of the null counterfactual"),
+    ("cf.true_error", "true-CF error", "lower", "distance to the world's exact counterfactual"),
+    ("cf.identity_error", "floor (change nothing)", "lower", "the true-CF error of returning the input"),
+    ("cf.excess", "excess e", "lower", "(true-CF error − reconstruction) / floor: 0 perfect, 1 useless"),
+    ("cf.cause_leak", "cause leak", "lower", "a cause that moved after intervening on its effect"),
+    ("cf.effect", "effect error", "lower", "an effect that did not follow its intervened cause"),
+)
+#: one sentence per section on how to read it
+READING = {
+    "Reconstructions": "Top: held-out inputs; bottom: the model's reconstructions — what it cannot encode is "
+                       "blurred or missing.",
+    "Latent traversals": "Each row sweeps one latent unit with the others fixed; a disentangled unit changes one "
+                         "factor only.",
+    "Counterfactuals": "For each factor the model intervenes on the same inputs; compare its row with the truth row "
+                       "rendered by the world (e near 0 is good, near 1 no better than changing nothing). "
+                       "Interventions on effects must leave their causes in place.",
+    "Causal graphs": "The graph the world was generated from beside the graph the model uses.",
+    "Training curves": "Losses logged during training; a curve still falling means more steps would help.",
+}
+_FLOOR = "cf.identity_error"
 
 
 def _data_uri(png: bytes) -> str:
@@ -57,6 +93,7 @@ class RunView:
         self.metrics: dict[str, Any] = {}
         self.figures: list[tuple[str, str]] = []  # (section title, html)
         self.notes: list[str] = []
+        self.kinds: dict[str, str] = {}  # factor -> "do(cause)" / "do(effect)"
 
 
 def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0, trust_code: bool = False) -> RunView:
@@ -86,6 +123,7 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
         view.notes.append(f"World figures skipped: {error}")
 
     if world is not None:
+        view.kinds = {f: "do(effect)" if world.graph.parents(f) else "do(cause)" for f in world.factor_names}
         batch = world.sample(n_images, seed=seed)
         recon = learner.reconstruct(batch.images)
         view.figures.append(("Reconstructions", _img(png_bytes(image_grid([batch.images, recon], scale=2)),
@@ -166,6 +204,64 @@ def _counterfactual_section(model: Any, world: Any, batch: Any, view: RunView, h
     return "".join(f"<h4>{html.escape(title)}</h4>{''.join(blocks)}" for title, blocks in groups.items() if blocks)
 
 
+def _value(view: RunView, key: str) -> float:
+    value = view.metrics.get(key)
+    return float(value) if isinstance(value, (int, float)) else float("nan")
+
+
+def _headline_table(views: Sequence[RunView]) -> str:
+    """The handful of numbers a reader compares, with direction and the best run in bold."""
+    rows = []
+    for key, label, better, meaning in HEADLINE:
+        values = [_value(v, key) for v in views]
+        finite = [x for x in values if np.isfinite(x)]
+        if not finite:
+            continue
+        best = max(finite) if better == "higher" else min(finite)
+        cells = []
+        for x in values:
+            if not np.isfinite(x):
+                cells.append("<td>–</td>")
+            elif x == best and len(set(finite)) > 1 and key != _FLOOR:  # no star when all runs tie
+                cells.append(f'<td class="best"><b>{x:.4g}</b> ★</td>')
+            else:
+                cells.append(f"<td>{x:.4g}</td>")
+        arrow = "higher is better" if better == "higher" else "lower is better"
+        rows.append(f'<tr><td title="{html.escape(meaning)}">{html.escape(label)}</td><td class="dir">{arrow}</td>'
+                    f'{"".join(cells)}</tr>')
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(v.name)}</th>" for v in views)
+    return (f'<table class="metrics headline" id="headline"><thead><tr><th>metric</th><th></th>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _summary_charts(views: Sequence[RunView]) -> str:
+    bars = metric_bars_figure([(label, better, {v.name: _value(v, key) for v in views})
+                               for key, label, better, _ in HEADLINE if key != _FLOOR])
+    parts = []
+    if bars is not None:
+        parts.append(_img(bars, "headline metrics per run", "one panel per headline metric (green: the best run)"))
+    kinds: dict[str, str] = {}
+    for view in views:
+        kinds.update(view.kinds)
+    floors: dict[str, float] = {}
+    errors: dict[str, dict[str, float]] = {}
+    for view in views:
+        for factor in kinds:
+            error, floor = _value(view, f"cf.true_error.{factor}"), _value(view, f"{_FLOOR}.{factor}")
+            if np.isfinite(error):
+                errors.setdefault(view.name, {})[factor] = error
+            if np.isfinite(floor):
+                floors.setdefault(factor, floor)
+    chart = counterfactual_error_figure(errors, floors, kinds) if errors and floors else None
+    if chart is not None:
+        parts.append(_img(chart, "true-counterfactual error per intervention",
+                          "bars: each run's error against the world's exact counterfactual; black ticks: the error "
+                          "of changing nothing. A bar above its tick is worse than leaving the image unchanged."))
+    return "".join(parts)
+
+
 def _metrics_table(views: Sequence[RunView]) -> str:
     keys: list[str] = []
     for view in views:
@@ -195,10 +291,20 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
         parts = [f'<h2 id="run-{html.escape(view.name)}">{html.escape(view.name)} '
                  f'<small>({html.escape(getattr(view, "learner_name", ""))})</small></h2>']
         parts += [f'<p class="note">{html.escape(note)}</p>' for note in view.notes]
-        parts += [f"<h3>{html.escape(title_)}</h3>{body}" for title_, body in view.figures]
+        parts += [f"<h3>{html.escape(title_)}</h3>"
+                  + (f'<p class="how">{html.escape(READING[title_])}</p>' if title_ in READING else "") + body
+                  for title_, body in view.figures]
         sections.append("\n".join(parts))
+    headline = _headline_table(views)
+    summary = (f'<p class="how">The numbers to compare first; hover a metric for what it measures, the best run '
+               f'is in bold with a star. The full table is at the end.</p>{headline}{_summary_charts(views)}'
+               if headline else '<p class="note">None of the headline metrics is in these runs\' metrics.json '
+                                'yet (run <code>latentscm evaluate RUN</code>).</p>')
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"{f'<p>{html.escape(intro)}</p>' if intro else ''}"
-            f"<h2>Metrics</h2>{_metrics_table(views)}{''.join(sections)}</body></html>")
+            f"<h2>Summary</h2>{summary}{''.join(sections)}"
+            f'<h2>All metrics</h2><details id="all-metrics"><summary>every number in metrics.json '
+            f"({len(views)} run{'s' if len(views) != 1 else ''})</summary>{_metrics_table(views)}</details>"
+            f"</body></html>")
     return atomic_write_bytes(out, page.encode("utf-8"))
