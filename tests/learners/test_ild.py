@@ -83,3 +83,16 @@ def test_bad_input_is_named(data, world):
         ILD(4, 1).fit(data.images)
     with pytest.raises(ValueError, match="at least 2 domains"):
         ILD(4, 1).fit(data.images, np.zeros(len(data), dtype=np.int64))
+
+
+def test_readme_domain_example_runs():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in readme.split("```python\n")[1:] if "domain_counterfactual_error" in b).split("```")[0]
+    tiny = (block.replace("steps=1500", "steps=3").replace("environments(300, 2", "environments(5, 2")
+            .replace("grid=False", "size=16, grid=False"))
+    assert tiny != block
+    namespace: dict = {}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["other"].domain.tolist() == [2] * 64 and namespace["envs"].factors.shape == (5, 2, 4)
