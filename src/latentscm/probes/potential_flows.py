@@ -1,0 +1,460 @@
+"""Latent traversals as potential flows (Song, Keller, Sebe & Welling, ICML 2023, "Latent
+traversals in generative models as potential flows").
+
+K scalar potentials ``u_k(z, t)`` (small MLPs over the code and a sinusoidal embedding of the step
+``t``) move a code by gradient steps ``z <- z + grad_z u_k(z, t)``. Training (with the decoder
+frozen) combines, per potential:
+
+- the **wave-equation residual** ``u_tt - c_k^2 * Laplacian_z u`` (squared, averaged), with a
+  learned speed ``c_k`` per potential, so each flow is a travelling wave in latent space;
+- the **initial condition** term ``|grad_z u(z, 0)|^2`` (as in the official code);
+- the **output-change** term ``-|J_G(z) grad_z u|^2``: the decoder's Jacobian-vector product along
+  the step, so each step changes the image;
+- a **pair classifier** that must tell from ``(G(z_t), G(z_{t+1}))`` which potential made the step
+  (cross-entropy): the flows must differ visibly from each other.
+
+The Laplacian. The official code (KingJamesSong/PDETraversal, ``lib/WavePDE.py``, read to
+understand, not copied) computes ``grad(u_z.sum(), z)``: the **row sums of the Hessian**, a
+D-vector, not its trace; the residual is then taken per coordinate. That equals the Laplacian only
+when the Hessian is diagonal with equal entries. Here ``laplacian="exact"`` (default) is the trace
+(D second-derivative passes), ``"hutchinson"`` its unbiased estimate ``E[v^T H v]`` with Rademacher
+``v``, and ``"official"`` the row sums, for reproduction. :func:`laplacian` exposes all three.
+
+Baselines (:func:`direction_baselines`, :func:`linear_trajectories`): per-unit axis traversals,
+PCA directions of the codes and random directions, stepped with the flows' mean step length.
+:func:`factor_concentration` scores any trajectories against a world's factors:
+``max_j |Δf_j| / Σ_j |Δf_j|`` per direction, ``|Δf_j|`` the mean absolute change of factor j from
+the first to the last step (fraction of its range).
+
+Shapes: N codes of D units, K potentials, T steps; trajectories are (K, T + 1, N, D).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from latentscm._validation import as_generator, check_array, check_choice, check_number
+
+__all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direction_baselines",
+           "linear_trajectories", "mean_step_norm", "factor_concentration", "pair_classifier_accuracy"]
+
+LAPLACIANS = ("exact", "hutchinson", "official")
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def torch_decoder(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A differentiable ``codes (N, D) -> images (N, C, H, W)`` from a fitted latentscm learner
+    (its decoder and likelihood mean) or from a torch callable, returned as is.
+
+    ``TypeError`` if ``model`` has neither (a probe that differentiates through the decoder
+    cannot work from numpy ``decode`` alone).
+    """
+    if hasattr(model, "decoder_") and hasattr(model, "_likelihood"):
+        decoder = model.decoder_
+        decoder.eval()
+        prepare = getattr(model, "_prepare_codes", lambda z: z)
+        return lambda z: model._likelihood.mean(decoder(prepare(z)))
+    if isinstance(model, nn.Module) or (callable(model) and not hasattr(model, "decode")):
+        return model
+    raise TypeError(f"PotentialFlows needs a differentiable decoder: a fitted latentscm learner (with decoder_) or a "
+                    f"torch callable codes -> images. Got {type(model).__name__}.")
+
+
+def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding (N, dim) of step indices t (N, 1) (as in transformers / diffusion)."""
+    half = max(dim // 2, 1)
+    frequencies = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=t.dtype) / max(half - 1, 1))
+    angles = t * frequencies[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class Potential(nn.Module):
+    """u(z, t): MLP over the code (N, D) and a time embedding, bounded scalar output (N,)."""
+
+    def __init__(self, latent_dim: int, hidden_dim: int, time_dim: int = 16):
+        super().__init__()
+        self.time_dim = time_dim
+        self.code = nn.Linear(latent_dim, hidden_dim)
+        self.time = nn.Sequential(nn.Linear(time_dim, hidden_dim), nn.GELU(), nn.Linear(hidden_dim, hidden_dim))
+        self.out = nn.Sequential(nn.Tanh(), nn.Linear(hidden_dim, hidden_dim), nn.Tanh(), nn.Linear(hidden_dim, 1),
+                                 nn.Tanh())
+
+    def forward(self, z: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self.out(self.code(z) + self.time(_time_embedding(t, self.time_dim)))[:, 0]
+
+
+def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z: torch.Tensor, t: torch.Tensor, *,
+              method: str = "exact", n_probes: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+    """The Laplacian of ``potential(z, t)`` (N,) with respect to z (N, D), differentiable.
+
+    Parameters
+    ----------
+    method:
+        ``"exact"``: the trace of the Hessian, (N,). ``"hutchinson"``: ``mean_v v^T H v`` over
+        ``n_probes`` Rademacher vectors, (N,). ``"official"``: the Hessian's row sums
+        ``sum_j d^2 u / dz_i dz_j``, (N, D) — what the official PDETraversal code computes.
+    """
+    check_choice(method, "method", "laplacian", LAPLACIANS)
+    if not z.requires_grad:
+        z = z.requires_grad_(True)
+    u = potential(z, t)
+    gradient = torch.autograd.grad(u.sum(), z, create_graph=True)[0]  # (N, D)
+    if method == "official":
+        return torch.autograd.grad(gradient.sum(), z, create_graph=True)[0]
+    if method == "exact":
+        diagonal = [torch.autograd.grad(gradient[:, i].sum(), z, create_graph=True)[0][:, i]
+                    for i in range(z.shape[1])]
+        return torch.stack(diagonal, dim=1).sum(dim=1)
+    n_probes = int(check_number(n_probes, "n_probes", "laplacian", low=1, integer=True))
+    total = torch.zeros(z.shape[0], dtype=z.dtype)
+    for _ in range(n_probes):
+        v = torch.randint(0, 2, z.shape, generator=generator).to(z.dtype) * 2 - 1
+        hessian_v = torch.autograd.grad((gradient * v).sum(), z, create_graph=True)[0]
+        total = total + (hessian_v * v).sum(dim=1)
+    return total / n_probes
+
+
+class PairClassifier(nn.Module):
+    """Which of K flows moved ``G(z_t)`` to ``G(z_{t+1})``: both images stacked on channels."""
+
+    def __init__(self, image_shape: tuple[int, int, int], n_classes: int, hidden_dim: int = 64):
+        super().__init__()
+        from latentscm.nn import ConvEncoder
+
+        c, h, w = image_shape
+        channels = (16, 32) if min(h, w) <= 16 else (16, 32, 32)
+        self.net = ConvEncoder((2 * c, h, w), n_classes, channels=channels, hidden_dim=hidden_dim)
+
+    def forward(self, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([before, after], dim=1))
+
+
+def _check_codes(codes: Any, owner: str) -> torch.Tensor:
+    array = check_array(codes, "codes", owner, ndim=2, dtype=np.float32, min_rows=2)
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+# ---------------------------------------------------------------------------------------- flows
+class PotentialFlows:
+    """K potential flows in a frozen decoder's latent space (Song et al., ICML 2023).
+
+    Parameters
+    ----------
+    n_potentials:
+        Number of flows K (>= 2: the pair classifier must tell them apart).
+    n_steps:
+        Steps T of each trajectory.
+    laplacian:
+        ``"exact"`` (trace of the Hessian), ``"hutchinson"`` or ``"official"`` (Hessian row sums,
+        as the official code); see the module docstring.
+    hidden_dim:
+        Width of each potential's MLP.
+    n_probes:
+        Rademacher probes per Hutchinson estimate.
+    lambda_pde, lambda_output, lambda_cls:
+        Weights of the wave terms (residual + initial condition), the output-change term and the
+        classifier. ``lambda_cls=0`` trains no classifier during fit (the ablation).
+    lr, steps, batch_size:
+        Adam learning rate, optimisation steps, codes per potential per step.
+    seed:
+        Seeds initialisation, minibatches, start times and Hutchinson probes.
+
+    Attributes
+    ----------
+    potentials_ : nn.ModuleList of K :class:`Potential`.
+    wave_speed_ : (K,) learned speeds c_k.
+    classifier_ : the pair classifier (``None`` when ``lambda_cls == 0``).
+    history_ : list of per-step dicts (loss terms, classifier batch accuracy).
+    """
+
+    def __init__(self, n_potentials: int = 4, n_steps: int = 8, *, laplacian: str = "exact", hidden_dim: int = 64,
+                 n_probes: int = 1, lambda_pde: float = 1.0, lambda_output: float = 1.0, lambda_cls: float = 1.0,
+                 lr: float = 1e-3, steps: int = 500, batch_size: int = 32, seed: int = 0):
+        owner = "PotentialFlows"
+        self.n_potentials = int(check_number(n_potentials, "n_potentials", owner, low=2, integer=True))
+        self.n_steps = int(check_number(n_steps, "n_steps", owner, low=2, integer=True))
+        self.laplacian = check_choice(laplacian, "laplacian", owner, LAPLACIANS)
+        self.hidden_dim = int(check_number(hidden_dim, "hidden_dim", owner, low=1, integer=True))
+        self.n_probes = int(check_number(n_probes, "n_probes", owner, low=1, integer=True))
+        self.lambda_pde = check_number(lambda_pde, "lambda_pde", owner, low=0.0)
+        self.lambda_output = check_number(lambda_output, "lambda_output", owner, low=0.0)
+        self.lambda_cls = check_number(lambda_cls, "lambda_cls", owner, low=0.0)
+        self.lr = check_number(lr, "lr", owner, low=0.0, low_inclusive=False)
+        self.steps = int(check_number(steps, "steps", owner, low=1, integer=True))
+        self.batch_size = int(check_number(batch_size, "batch_size", owner, low=2, integer=True))
+        self.seed = int(check_number(seed, "seed", owner, low=0, integer=True))
+
+    # ---------------------------------------------------------------- pieces
+    def _step(self, k: int, z: torch.Tensor, t: int, create_graph: bool) -> torch.Tensor:
+        """grad_z u_k(z, t) (N, D)."""
+        if not z.requires_grad:
+            z = z.detach().requires_grad_(True)
+        times = torch.full((z.shape[0], 1), float(t))
+        u = self.potentials_[k](z, times)
+        return torch.autograd.grad(u.sum(), z, create_graph=create_graph)[0]
+
+    def _wave_residual(self, k: int, z: torch.Tensor, t: int) -> torch.Tensor:
+        z = z.detach().requires_grad_(True)
+        times = torch.full((z.shape[0], 1), float(t), requires_grad=True)
+        potential = self.potentials_[k]
+        u = potential(z, times)
+        u_t = torch.autograd.grad(u.sum(), times, create_graph=True)[0][:, 0]
+        u_tt = torch.autograd.grad(u_t.sum(), times, create_graph=True)[0][:, 0]
+        lap = laplacian(potential, z, times, method=self.laplacian, n_probes=self.n_probes,
+                        generator=self._generator)
+        speed = self.wave_speed_[k] ** 2
+        residual = u_tt[:, None] - speed * lap if lap.ndim == 2 else u_tt - speed * lap
+        return residual.pow(2).mean()
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, decoder: Any, codes: Any) -> PotentialFlows:
+        """Train the potentials (and the pair classifier) with ``decoder`` frozen.
+
+        Parameters
+        ----------
+        decoder:
+            A fitted learner or a torch callable codes (N, D) -> images (N, C, H, W).
+        codes:
+            (N, D) starting codes (e.g. the learner's codes of world images); minibatches are
+            drawn from them.
+        """
+        owner = "PotentialFlows.fit"
+        decode = torch_decoder(decoder)
+        start = _check_codes(codes, owner)
+        n, latent_dim = start.shape
+        self.latent_dim_ = latent_dim
+        torch_state = torch.random.get_rng_state()
+        torch.manual_seed(self.seed)
+        try:
+            self.potentials_ = nn.ModuleList(Potential(latent_dim, self.hidden_dim) for _ in range(self.n_potentials))
+            self.wave_speed_ = nn.Parameter(torch.ones(self.n_potentials))
+            with torch.no_grad():
+                image_shape = tuple(decode(start[:1]).shape[1:])
+            self.image_shape_ = image_shape
+            self.classifier_ = PairClassifier(image_shape, self.n_potentials) if self.lambda_cls > 0 else None
+        finally:
+            torch.random.set_rng_state(torch_state)
+        parameters = list(self.potentials_.parameters()) + [self.wave_speed_]
+        if self.classifier_ is not None:
+            parameters += list(self.classifier_.parameters())
+        optimiser = torch.optim.Adam(parameters, lr=self.lr)
+        self._generator = torch.Generator().manual_seed(self.seed)
+        frozen = [p for p in getattr(decoder, "parameters", lambda: [])() if p.requires_grad] \
+            if isinstance(decoder, nn.Module) else \
+            [p for p in getattr(getattr(decoder, "decoder_", None), "parameters", lambda: [])() if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
+        self.history_: list[dict[str, float]] = []
+        try:
+            for _ in range(self.steps):
+                index = torch.randint(0, n, (self.batch_size,), generator=self._generator)
+                t0 = int(torch.randint(0, self.n_steps - 1, (1,), generator=self._generator))
+                wave = output = classify = torch.zeros(())
+                correct = 0.0
+                for k in range(self.n_potentials):
+                    z = start[index]
+                    with torch.enable_grad():
+                        for t in range(t0):  # walk to the sampled time without building a graph
+                            z = (z + self._step(k, z, t, create_graph=False)).detach()
+                    initial = self._step(k, start[index], 0, create_graph=True).pow(2).mean()
+                    wave = wave + initial + self._wave_residual(k, z, t0)
+                    z1 = z + self._step(k, z, t0, create_graph=True)
+                    velocity = self._step(k, z1, t0 + 1, create_graph=True)
+                    z2 = z1 + velocity
+                    if self.lambda_output > 0:
+                        _, change = torch.autograd.functional.jvp(decode, z1, velocity, create_graph=True)
+                        output = output + change.pow(2).mean()
+                    if self.classifier_ is not None:
+                        logits = self.classifier_(decode(z1), decode(z2))
+                        target = torch.full((z.shape[0],), k, dtype=torch.long)
+                        classify = classify + nn.functional.cross_entropy(logits, target)
+                        correct += float((logits.argmax(1) == target).float().mean())
+                k_count = float(self.n_potentials)
+                loss = (self.lambda_pde * wave - self.lambda_output * output + self.lambda_cls * classify) / k_count
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                self.history_.append({"loss": loss.item(), "wave": wave.item() / k_count,
+                                      "output_change": output.item() / k_count,
+                                      "classifier": classify.item() / k_count, "accuracy": correct / k_count})
+        finally:
+            for p in frozen:
+                p.requires_grad_(True)
+        return self
+
+    # ---------------------------------------------------------------- use
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "potentials_"):
+            raise RuntimeError("PotentialFlows is not fitted; call fit(decoder, codes) first.")
+
+    def trajectories(self, codes: Any, *, n_steps: int | None = None) -> np.ndarray:
+        """Flow every code along every potential: (K, T + 1, N, D) float32 (step 0 = ``codes``)."""
+        self._check_fitted()
+        start = _check_codes(codes, "PotentialFlows.trajectories")
+        if start.shape[1] != self.latent_dim_:
+            raise ValueError(f"The 'codes' argument of PotentialFlows.trajectories must have {self.latent_dim_} "
+                             f"columns. Got {start.shape[1]}.")
+        steps = self.n_steps if n_steps is None else int(check_number(n_steps, "n_steps",
+                                                                      "PotentialFlows.trajectories", low=1,
+                                                                      integer=True))
+        out = np.empty((self.n_potentials, steps + 1) + tuple(start.shape), dtype=np.float32)
+        for k in range(self.n_potentials):
+            z = start.clone()
+            out[k, 0] = z.numpy()
+            for t in range(steps):
+                with torch.enable_grad():
+                    z = (z + self._step(k, z, t, create_graph=False)).detach()
+                out[k, t + 1] = z.numpy()
+        return out
+
+    def pair_accuracy(self, decoder: Any, codes: Any) -> float:
+        """Accuracy of the jointly trained pair classifier on every step of every flow from
+        ``codes`` (N, D) (use codes not seen in fit). Chance is 1 / K."""
+        self._check_fitted()
+        if self.classifier_ is None:
+            raise RuntimeError("This PotentialFlows was fitted with lambda_cls=0 and has no classifier; use "
+                               "pair_classifier_accuracy to train one on its trajectories.")
+        decode = torch_decoder(decoder)
+        paths = torch.from_numpy(self.trajectories(codes))
+        hits, total = 0, 0
+        with torch.no_grad():
+            for k in range(self.n_potentials):
+                for t in range(self.n_steps):
+                    logits = self.classifier_(decode(paths[k, t]), decode(paths[k, t + 1]))
+                    hits += int((logits.argmax(1) == k).sum())
+                    total += paths.shape[2]
+        return hits / total
+
+
+# ---------------------------------------------------------------------------------------- baselines
+def direction_baselines(codes: Any, kind: str, n_directions: int, *, seed: int = 0) -> np.ndarray:
+    """Unit directions (n_directions, D) in code space.
+
+    ``"axis"``: the unit vectors of the ``n_directions`` units of largest code variance;
+    ``"pca"``: the leading principal directions of the codes; ``"random"``: isotropic random
+    directions (seeded).
+    """
+    owner = "direction_baselines"
+    array = check_array(codes, "codes", owner, ndim=2, min_rows=2)
+    check_choice(kind, "kind", owner, ("axis", "pca", "random"))
+    dim = array.shape[1]
+    n_directions = int(check_number(n_directions, "n_directions", owner, low=1, high=dim, integer=True))
+    if kind == "axis":
+        order = np.argsort(-array.var(axis=0), kind="stable")[:n_directions]
+        return np.eye(dim)[order]
+    if kind == "pca":
+        _, _, vt = np.linalg.svd(array - array.mean(0), full_matrices=False)
+        return vt[:n_directions]
+    directions = as_generator(seed).standard_normal((n_directions, dim))
+    return directions / np.linalg.norm(directions, axis=1, keepdims=True)
+
+
+def linear_trajectories(codes: Any, directions: Any, n_steps: int, step_norm: float) -> np.ndarray:
+    """Straight traversals ``z + s * t * direction``: (K, T + 1, N, D) float32."""
+    owner = "linear_trajectories"
+    start = check_array(codes, "codes", owner, ndim=2)
+    directions = check_array(directions, "directions", owner, ndim=2)
+    if directions.shape[1] != start.shape[1]:
+        raise ValueError(f"The 'directions' argument of {owner} must have {start.shape[1]} columns. "
+                         f"Got {directions.shape[1]}.")
+    n_steps = int(check_number(n_steps, "n_steps", owner, low=1, integer=True))
+    step_norm = check_number(step_norm, "step_norm", owner, low=0.0)
+    unit = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    times = np.arange(n_steps + 1)[None, :, None, None] * step_norm
+    return (start[None, None] + times * unit[:, None, None, :]).astype(np.float32)
+
+
+def mean_step_norm(trajectories: np.ndarray) -> float:
+    """Mean Euclidean length of one step over trajectories (K, T + 1, N, D)."""
+    return float(np.linalg.norm(np.diff(trajectories, axis=1), axis=-1).mean())
+
+
+def factor_concentration(trajectories: Any, decode: Callable[[np.ndarray], np.ndarray], readout: Any,
+                         world: Any) -> dict[str, Any]:
+    """How much each trajectory moves a single factor.
+
+    Parameters
+    ----------
+    trajectories:
+        (K, T + 1, N, D) codes.
+    decode:
+        Codes (M, D) -> images (M, C, H, W), e.g. ``learner.decode``.
+    readout:
+        A fitted read-out (``predict``, ``factor_names_``), e.g. from
+        :func:`latentscm.probes.readouts.oracle_readout`.
+    world:
+        Gives the factors' ranges.
+
+    Returns
+    -------
+    dict with ``"change"`` (K, F): mean |Δf_j| first -> last step as a fraction of factor j's
+    range; ``"concentration"`` (K,): ``max_j change / sum_j change``; ``"mean"``: its mean over
+    directions; ``"dominant"``: the factor each direction moves most.
+    """
+    paths = check_array(trajectories, "trajectories", "factor_concentration", ndim=4)
+    names = list(readout.factor_names_)
+    ranges = np.array([world.spec(name).high - world.spec(name).low for name in names])
+    change = np.empty((paths.shape[0], len(names)))
+    for k in range(paths.shape[0]):
+        first = readout.predict(decode(paths[k, 0].astype(np.float32)))
+        last = readout.predict(decode(paths[k, -1].astype(np.float32)))
+        change[k] = np.nanmean(np.abs(last - first), axis=0) / ranges
+    with np.errstate(invalid="ignore", divide="ignore"):
+        concentration = change.max(axis=1) / change.sum(axis=1)
+    return {"change": change, "concentration": concentration, "mean": float(np.nanmean(concentration)),
+            "dominant": [names[j] for j in change.argmax(axis=1)], "factors": names}
+
+
+def pair_classifier_accuracy(trajectories: Any, decoder: Any, *, steps: int = 300, batch_size: int = 64,
+                             lr: float = 1e-3, test_fraction: float = 0.5, seed: int = 0) -> float:
+    """Train a fresh pair classifier on steps of given trajectories and report its held-out
+    accuracy (codes split into train / test by trajectory start). Scores flows trained without the
+    classifier term and the linear baselines on the same footing. Chance is 1 / K.
+
+    trajectories: (K, T + 1, N, D); decoder: a fitted learner or torch callable.
+    """
+    owner = "pair_classifier_accuracy"
+    paths = torch.from_numpy(check_array(trajectories, "trajectories", owner, ndim=4, dtype=np.float32))
+    decode = torch_decoder(decoder)
+    steps = int(check_number(steps, "steps", owner, low=1, integer=True))
+    test_fraction = check_number(test_fraction, "test_fraction", owner, low=0.0, high=1.0, low_inclusive=False,
+                                 high_inclusive=False)
+    n_dir, n_time, n = paths.shape[0], paths.shape[1] - 1, paths.shape[2]
+    n_test = max(1, int(round(n * test_fraction)))
+    if n - n_test < 1:
+        raise ValueError(f"{owner} needs at least 2 trajectories per direction. Got {n}.")
+    generator = torch.Generator().manual_seed(int(seed))
+    order = torch.randperm(n, generator=generator)
+    train_ids, test_ids = order[n_test:], order[:n_test]
+    with torch.no_grad():
+        images = torch.stack([decode(paths[:, t].reshape(-1, paths.shape[-1])) for t in range(n_time + 1)])
+    images = images.reshape((n_time + 1, n_dir, n) + tuple(images.shape[2:]))
+    torch_state = torch.random.get_rng_state()
+    torch.manual_seed(int(seed))
+    try:
+        classifier = PairClassifier(tuple(images.shape[3:]), n_dir)
+    finally:
+        torch.random.set_rng_state(torch_state)
+    optimiser = torch.optim.Adam(classifier.parameters(), lr=lr)
+    for _ in range(steps):
+        k = torch.randint(0, n_dir, (batch_size,), generator=generator)
+        t = torch.randint(0, n_time, (batch_size,), generator=generator)
+        i = train_ids[torch.randint(0, train_ids.numel(), (batch_size,), generator=generator)]
+        loss = nn.functional.cross_entropy(classifier(images[t, k, i], images[t + 1, k, i]), k)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    hits = total = 0
+    with torch.no_grad():
+        for k in range(n_dir):
+            for t in range(n_time):
+                logits = classifier(images[t, k, test_ids], images[t + 1, k, test_ids])
+                hits += int((logits.argmax(1) == k).sum())
+                total += test_ids.numel()
+    return hits / total

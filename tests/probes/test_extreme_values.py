@@ -1,0 +1,120 @@
+import json
+
+import numpy as np
+import pytest
+
+from latentscm.probes import cluster_bootstrap_mean, extreme_values
+
+
+@pytest.fixture(scope="module")
+def effects(oracle_model, sprites16):
+    return extreme_values(oracle_model, sprites16, scale=4.0, levels=17, n=40, n_boot=300, seed=0)
+
+
+def test_known_units_have_their_effects(effects):
+    names = effects.factor_names
+    pos_x, pos_y, scale = names.index("posX"), names.index("posY"), names.index("scale")
+    error = effects.readout_error
+    # unit 0 drives posX: monotone increasing, CI excludes 0
+    assert effects.monotonicity[0, pos_x] > 0.95
+    assert effects.ols_ci[0, pos_x, 0] > 0
+    # ... and leaves posY alone: below 3x the read-out error (or a CI that covers 0)
+    other = np.abs(effects.effect[0, :, pos_y]).max()
+    assert other < 3 * error["posY"] * effects.factor_ranges[pos_y] or effects.ols_ci[0, pos_y, 0] <= 0 <= \
+        effects.ols_ci[0, pos_y, 1]
+    assert effects.monotonicity[1, pos_y] > 0.95 and effects.ols_ci[1, pos_y, 0] > 0
+    assert effects.monotonicity[2, scale] > 0.9 and effects.ols_ci[2, scale, 0] > 0
+    # the headline table puts the largest entry of each of the first three units on its factor
+    assert np.argmax(np.abs(effects.effect_per_range[:3]), axis=1).tolist() == [pos_x, pos_y, scale]
+
+
+def test_passive_unit_has_no_effect_and_prior_range(effects):
+    # the decoder ignores unit 3: every effect is exactly zero, every CI covers 0
+    assert np.all(effects.effect[3] == 0)
+    assert np.all(effects.ols_ci[3, :, 0] <= 0) and np.all(effects.ols_ci[3, :, 1] >= 0)
+    assert not effects.excludes_zero()[3].any()
+    # its training range is the posterior samples' spread (the prior), not the collapsed means
+    assert 1.3 < effects.half_range[3] < 3.5  # 0.5% quantiles of 40 N(0, 1) draws
+
+
+def test_sigmoid_saturates_beyond_training_range(effects):
+    # the renderer cannot move a sprite past the edge: the extreme segment's slope is smaller
+    pos_x = effects.factor_names.index("posX")
+    assert abs(effects.incremental_extreme[0, pos_x]) < abs(effects.incremental_in_range[0, pos_x])
+    # levels: odd count, centre is the middle one, in-range levels within ± half-range
+    centre = effects.levels[0, effects.levels.shape[1] // 2]
+    assert centre == pytest.approx(effects.centre[0])
+    inside = np.abs(effects.levels[0] - effects.centre[0]) <= effects.half_range[0] * (1 + 1e-9)
+    assert np.array_equal(inside, effects.in_range[0])
+    assert json.dumps(effects.to_dict())
+
+
+def test_extrapolation_is_flagged(oracle_model, sprites16):
+    def linear_readout(images):  # reads a "posX" that leaves the factor range at extreme levels
+        from latentscm.probes.readouts import _moments
+
+        _, cx, cy, _ = _moments(images)
+        out = np.zeros((len(images), 5))
+        out[:, 3] = 3 * (cx / 16 - 0.5) + 0.5
+        out[:, 4] = cy / 16
+        out[:, 1] = 0.75
+        return out
+
+    result = extreme_values(oracle_model, sprites16, units=[0], levels=9, n=12, n_boot=50,
+                            measure=linear_readout, seed=1)
+    pos_x = result.factor_names.index("posX")
+    assert result.extrapolated[0, 0, pos_x] > 0.5 and result.extrapolated[0, -1, pos_x] > 0.5
+    assert result.extrapolated[0, 4, pos_x] < 0.5
+    assert np.isnan(result.readout_error["posX"])
+
+
+def test_seeded_and_reproducible(oracle_model, sprites16):
+    a = extreme_values(oracle_model, sprites16, units=[0, 3], levels=5, n=10, n_boot=50, seed=3)
+    b = extreme_values(oracle_model, sprites16, units=[0, 3], levels=5, n=10, n_boot=50, seed=3)
+    np.testing.assert_array_equal(a.ols_ci, b.ols_ci)
+    np.testing.assert_array_equal(a.outcomes, b.outcomes)
+
+
+def test_cluster_bootstrap_against_normal_theory():
+    rng = np.random.default_rng(0)
+    values = rng.normal(1.0, 2.0, size=400)
+    mean, interval = cluster_bootstrap_mean(values, n_boot=2000, ci=0.95, rng=np.random.default_rng(1))
+    assert mean == pytest.approx(values.mean())
+    half = 1.96 * values.std(ddof=1) / np.sqrt(400)
+    assert interval[0] == pytest.approx(mean - half, abs=0.05)
+    assert interval[1] == pytest.approx(mean + half, abs=0.05)
+    # NaNs are ignored, not propagated
+    values[:10] = np.nan
+    mean, interval = cluster_bootstrap_mean(values, n_boot=200, ci=0.9, rng=np.random.default_rng(1))
+    assert np.isfinite(mean) and np.all(np.isfinite(interval))
+
+
+def test_bad_input(oracle_model, sprites16):
+    from latentscm import worlds
+
+    with pytest.raises(ValueError, match="'units'.*\\[0, 4\\)"):
+        extreme_values(oracle_model, sprites16, units=[4], n=8)
+    with pytest.raises(ValueError, match="'levels'.*odd"):
+        extreme_values(oracle_model, sprites16, levels=10, n=8)
+    with pytest.raises(ValueError, match="'scale'"):
+        extreme_values(oracle_model, sprites16, scale=0.5, n=8)
+
+    class EncoderOnly:
+        def encode(self, x):
+            return np.zeros((len(x), 2))
+
+    with pytest.raises(TypeError, match="no decode"):
+        extreme_values(EncoderOnly(), sprites16, n=8)
+    with pytest.raises(ValueError, match="exact read-out"):
+        extreme_values(oracle_model, worlds.make("pendulum", size=16), n=8)
+
+
+def test_tiny_beta_vae_runs(sprites16):
+    from latentscm import learners
+
+    learner = learners.make("beta_vae", latent_dim=3, steps=30, batch_size=32, lr=1e-3, channels=(8, 8),
+                            hidden_dim=32, seed=0).fit(sprites16, n_samples=256, progress=False)
+    result = extreme_values(learner, sprites16, levels=5, n=16, n_boot=50, seed=0)
+    assert result.outcomes.shape == (3, 5, 16, 3)
+    assert result.effect_ci.shape == (3, 5, 3, 2)
+    assert np.all(result.ols_ci[..., 0] <= result.ols_ci[..., 1])

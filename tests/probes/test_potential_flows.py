@@ -1,0 +1,143 @@
+import numpy as np
+import pytest
+import torch
+
+from latentscm.probes import (
+    PotentialFlows,
+    direction_baselines,
+    factor_concentration,
+    laplacian,
+    linear_trajectories,
+    oracle_readout,
+    pair_classifier_accuracy,
+)
+from latentscm.probes.potential_flows import mean_step_norm
+
+
+def _quadratic(matrix: torch.Tensor):
+    """u(z) = 1/2 z^T A z, whose Hessian is the symmetric A everywhere."""
+    return lambda z, t: 0.5 * torch.einsum("ni,ij,nj->n", z, matrix, z)
+
+
+def test_exact_and_official_laplacian_differ():
+    a = torch.tensor([[2.0, 1.0, 0.0], [1.0, -1.0, 3.0], [0.0, 3.0, 0.5]], dtype=torch.float64)
+    z = torch.randn(5, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    t = torch.zeros(5, 1, dtype=torch.float64)
+    exact = laplacian(_quadratic(a), z.clone(), t, method="exact")
+    official = laplacian(_quadratic(a), z.clone(), t, method="official")
+    torch.testing.assert_close(exact, torch.full((5,), 1.5, dtype=torch.float64))  # trace(A)
+    torch.testing.assert_close(official, a.sum(1).expand(5, 3))  # Hessian row sums, a vector
+    assert official.shape == (5, 3) and not torch.allclose(official, exact[:, None].expand(5, 3))
+    # u = z0 * z1: the Laplacian is 0 but every official row sum is 1
+    product = lambda z, t: z[:, 0] * z[:, 1]  # noqa: E731
+    torch.testing.assert_close(laplacian(product, z[:, :2].clone(), t), torch.zeros(5, dtype=torch.float64))
+    torch.testing.assert_close(laplacian(product, z[:, :2].clone(), t, method="official"),
+                               torch.ones(5, 2, dtype=torch.float64))
+    # the two agree only for a Hessian c * I (D = 1 here)
+    square = lambda z, t: z[:, 0] ** 2  # noqa: E731
+    torch.testing.assert_close(laplacian(square, z[:, :1].clone(), t, method="official")[:, 0],
+                               laplacian(square, z[:, :1].clone(), t))
+
+
+def test_hutchinson_is_unbiased():
+    a = torch.tensor([[2.0, 1.0, 0.0], [1.0, -1.0, 3.0], [0.0, 3.0, 0.5]], dtype=torch.float64)
+    z = torch.randn(4, 3, dtype=torch.float64)
+    t = torch.zeros(4, 1, dtype=torch.float64)
+    # one Rademacher probe has variance 2 * sum_{i != j} A_ij^2 = 40: 1500 probes give sd 0.16
+    estimate = laplacian(_quadratic(a), z, t, method="hutchinson", n_probes=1500,
+                         generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(estimate, torch.full((4,), 1.5, dtype=torch.float64), atol=0.5, rtol=0)
+    # for a diagonal Hessian every probe gives the trace exactly
+    diagonal = torch.diag(torch.diagonal(a))
+    single = laplacian(_quadratic(diagonal), z, t, method="hutchinson", generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(single, torch.full((4,), 1.5, dtype=torch.float64))
+    with pytest.raises(ValueError, match="'method'"):
+        laplacian(_quadratic(a), z, t, method="trace")
+
+
+@pytest.fixture(scope="module")
+def flows_and_codes():
+    from tests.probes.conftest import BlobDecoder
+
+    decoder = BlobDecoder(16)
+    codes = np.random.default_rng(0).normal(size=(160, 3)).astype(np.float32)
+    flows = PotentialFlows(3, 4, steps=40, batch_size=8, lr=5e-3, seed=0).fit(decoder, codes[:80])
+    return flows, decoder, codes
+
+
+def test_pair_classifier_tells_flows_apart(flows_and_codes):
+    flows, decoder, codes = flows_and_codes
+    accuracy = flows.pair_accuracy(decoder, codes[80:])
+    assert accuracy > 0.6  # chance is 1/3
+    assert set(flows.history_[-1]) == {"loss", "wave", "output_change", "classifier", "accuracy"}
+
+
+def test_trajectories_shape_and_reproducible(flows_and_codes):
+    flows, decoder, codes = flows_and_codes
+    paths = flows.trajectories(codes[80:90])
+    assert paths.shape == (3, 5, 10, 3)
+    np.testing.assert_array_equal(paths[:, 0], np.broadcast_to(codes[80:90], (3, 10, 3)))
+    assert mean_step_norm(paths) > 0
+    one = PotentialFlows(2, 3, steps=3, batch_size=4, seed=5).fit(decoder, codes[:20])
+    two = PotentialFlows(2, 3, steps=3, batch_size=4, seed=5).fit(decoder, codes[:20])
+    np.testing.assert_array_equal(one.trajectories(codes[80:84]), two.trajectories(codes[80:84]))
+
+
+def test_baselines_and_fresh_classifier(blob_decoder):
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(60, 3)) * np.array([3.0, 1.0, 0.1])
+    axis = direction_baselines(codes, "axis", 2)
+    np.testing.assert_array_equal(axis, np.eye(3)[[0, 1]])
+    pca = direction_baselines(codes, "pca", 2)
+    np.testing.assert_allclose(pca @ pca.T, np.eye(2), atol=1e-9)
+    assert abs(pca[0, 0]) > 0.95
+    random = direction_baselines(codes, "random", 3, seed=1)
+    np.testing.assert_allclose(np.linalg.norm(random, axis=1), 1.0)
+    np.testing.assert_array_equal(random, direction_baselines(codes, "random", 3, seed=1))
+    start = rng.normal(size=(40, 3)) * 0.7  # away from the sigmoid's flat tails
+    paths = linear_trajectories(start, np.eye(3)[:2], 3, 0.7)
+    assert paths.shape == (2, 4, 40, 3)
+    assert mean_step_norm(paths) == pytest.approx(0.7, rel=1e-5)
+    # moving x versus moving y: a fresh classifier tells them apart on held-out starts
+    assert pair_classifier_accuracy(paths, blob_decoder, steps=100, seed=0) > 0.8
+    # two copies of one direction cannot be told apart
+    same = linear_trajectories(start, np.eye(3)[[0, 0]], 3, 0.7)
+    assert pair_classifier_accuracy(same, blob_decoder, steps=100, seed=0) < 0.7
+
+
+def test_factor_concentration_on_known_directions(oracle_model, sprites16):
+    readout = oracle_readout(sprites16)
+    codes = oracle_model.encode(sprites16.sample(30, seed=2).images)
+    codes[:, :2] = np.clip(codes[:, :2], -1.0, 1.0)  # keep the sprites away from the edges
+    axis = linear_trajectories(codes, np.eye(4)[:2], 2, 0.6)
+    diagonal = linear_trajectories(codes, np.array([[1.0, 1.0, 0, 0], [1.0, -1.0, 0, 0]]), 2, 0.6)
+    pure = factor_concentration(axis, oracle_model.decode, readout, sprites16)
+    mixed = factor_concentration(diagonal, oracle_model.decode, readout, sprites16)
+    assert pure["dominant"] == ["posX", "posY"]
+    assert pure["mean"] > 0.75 > mixed["mean"]
+    assert pure["change"].shape == (2, 3)
+
+
+def test_bad_input(blob_decoder):
+    with pytest.raises(ValueError, match="'laplacian'"):
+        PotentialFlows(3, 4, laplacian="trace")
+    with pytest.raises(ValueError, match="'n_potentials'"):
+        PotentialFlows(1, 4)
+    with pytest.raises(TypeError, match="differentiable decoder"):
+        PotentialFlows(2, 2, steps=1).fit(object(), np.zeros((4, 3)))
+
+    class NumpyOnly:
+        def decode(self, z):
+            return z
+
+    with pytest.raises(TypeError, match="differentiable decoder"):
+        PotentialFlows(2, 2, steps=1).fit(NumpyOnly(), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="'codes'.*NaN"):
+        PotentialFlows(2, 2, steps=1).fit(blob_decoder, np.full((4, 3), np.nan))
+    with pytest.raises(RuntimeError, match="not fitted"):
+        PotentialFlows(2, 2).trajectories(np.zeros((4, 3)))
+    flows = PotentialFlows(2, 2, steps=1, lambda_cls=0.0).fit(blob_decoder, np.zeros((4, 3)))
+    with pytest.raises(ValueError, match="3 columns"):
+        flows.trajectories(np.zeros((4, 2)))
+    with pytest.raises(RuntimeError, match="lambda_cls=0"):
+        flows.pair_accuracy(blob_decoder, np.zeros((4, 3)))
