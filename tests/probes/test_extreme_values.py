@@ -118,3 +118,10 @@ def test_tiny_beta_vae_runs(sprites16):
     assert result.outcomes.shape == (3, 5, 16, 3)
     assert result.effect_ci.shape == (3, 5, 3, 2)
     assert np.all(result.ols_ci[..., 0] <= result.ols_ci[..., 1])
+
+
+def test_effect_table_figure(effects):
+    from latentscm.report.figures import effect_table_figure
+
+    png = effect_table_figure(effects)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000

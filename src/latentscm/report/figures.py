@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure"]
+__all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure", "effect_table_figure"]
 
 
 def _png(figure) -> bytes:
@@ -130,4 +130,28 @@ def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floor
     axis.tick_params(labelsize=7)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(fontsize=7)
+    return _png(figure)
+
+
+def effect_table_figure(effects: Any) -> bytes:
+    """Heat map of an :class:`~latentscm.probes.ExtremeValueEffects` table: rows units, columns
+    factors, colour the change across the unit's training range (fraction of the factor's
+    range), each cell labelled with its value and CI; a cell whose CI excludes 0 gets a ``*``."""
+    values = np.asarray(effects.effect_per_range, dtype=float)
+    intervals = np.asarray(effects.effect_per_range_ci, dtype=float)
+    excludes = effects.excludes_zero()
+    n_units, n_factors = values.shape
+    figure, axes = _figure(1.6 + 1.5 * n_factors, 0.9 + 0.5 * n_units)
+    axis = axes[0, 0]
+    bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    image = axis.imshow(values, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
+    for u in range(n_units):
+        for k in range(n_factors):
+            label = f"{values[u, k]:+.2f}{'*' if excludes[u, k] else ''}\n[{intervals[u, k, 0]:+.2f}, " \
+                    f"{intervals[u, k, 1]:+.2f}]"
+            axis.text(k, u, label, ha="center", va="center", fontsize=6)
+    axis.set_xticks(range(n_factors), list(effects.factor_names), fontsize=7)
+    axis.set_yticks(range(n_units), [f"z{unit}" for unit in effects.units], fontsize=7)
+    axis.set_title(f"extreme-value effects ({effects.measure}; * = {effects.ci:.0%} CI excludes 0)", fontsize=8)
+    figure.colorbar(image, ax=axis, fraction=0.05).ax.tick_params(labelsize=6)
     return _png(figure)
