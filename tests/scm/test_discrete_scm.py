@@ -365,3 +365,15 @@ def test_frontdoor_equals_surgery_on_random_confounded_chains(cards, seed):
     frontdoor = frontdoor_adjustment(model.observed(OBSERVED), "smoking", "tar", "cancer")
     np.testing.assert_allclose(frontdoor.values, model.interventional("cancer", do="smoking").values,
                                rtol=0, atol=1e-12)
+
+
+def test_the_compatibility_module_re_exports_the_split_modules():
+    """``latentscm.scm.discrete`` keeps every name it had before the split, as the same objects."""
+    import latentscm.scm as scm
+    from latentscm.scm import discrete, probability_table
+
+    for name in ("DiscreteSCM", "ProbabilityTable", "PositivityError", "backdoor_adjustment",
+                 "frontdoor_adjustment", "is_backdoor_set", "is_frontdoor_set", "smoking_cancer_model"):
+        assert name in discrete.__all__
+        assert getattr(discrete, name) is getattr(scm, name)
+    assert discrete.NORMALISATION_ATOL == probability_table.NORMALISATION_ATOL == 1e-9

@@ -2,15 +2,13 @@
 (discrete) SCMs with exact identification."""
 
 from latentscm.scm.bif import format_bif, load_network, network_names, parse_bif, read_bif, write_bif
-from latentscm.scm.discrete import (
-    DiscreteSCM,
-    PositivityError,
-    ProbabilityTable,
+from latentscm.scm.discrete_scm import DiscreteSCM
+from latentscm.scm.examples import smoking_cancer_model
+from latentscm.scm.identification import (
     backdoor_adjustment,
     frontdoor_adjustment,
     is_backdoor_set,
     is_frontdoor_set,
-    smoking_cancer_model,
 )
 from latentscm.scm.mechanisms import (
     AdditiveNoise,
@@ -24,6 +22,7 @@ from latentscm.scm.mechanisms import (
     Root,
 )
 from latentscm.scm.noise import Constant, Gamma, Laplace, NoiseDistribution, Normal, Uniform
+from latentscm.scm.probability_table import PositivityError, ProbabilityTable
 from latentscm.scm.random import random_dag, random_scm
 from latentscm.scm.scm import SCM, NotInvertibleError
 

@@ -1,4 +1,4 @@
-"""Bayesian-network files in the BIF format, into and out of :class:`~latentscm.scm.discrete.DiscreteSCM`.
+"""Bayesian-network files in the BIF format, into and out of :class:`~latentscm.scm.discrete_scm.DiscreteSCM`.
 
 BIF (the Bayesian Interchange Format of Cozman's JavaBayes, as used by the bnlearn network
 repository) declares each variable with its states and each conditional probability table::
@@ -40,7 +40,8 @@ from pathlib import Path
 import numpy as np
 
 from latentscm.graph import CausalGraph, CycleError
-from latentscm.scm.discrete import NORMALISATION_ATOL, DiscreteSCM
+from latentscm.scm.discrete_scm import DiscreteSCM
+from latentscm.scm.probability_table import NORMALISATION_ATOL
 
 __all__ = ["format_bif", "load_network", "network_names", "parse_bif", "read_bif", "write_bif"]
 
