@@ -1,0 +1,139 @@
+"""Probes against exact ground truth on a sprites β-VAE (issue 13, checks for items 1 and 2).
+
+1. Extreme values: train a β-VAE on binary sprites, pick the unit with the highest mutual
+   information with posX (histogram MI of codes and true factors) and a passive unit (smallest
+   KL); report whether the posX effect is monotone with a CI excluding 0, the largest effect on the
+   other read factors against 3x the read-out error, and whether every CI of the passive unit
+   covers 0.
+2. Potential flows: fit K flows on the learner's decoder, then report the pair-classifier
+   accuracy (jointly trained one, held-out codes; chance 1/K), the factor concentration of the
+   flows against axis / PCA / random directions at the flows' mean step length, and the same for
+   flows trained with the classifier term off (``lambda_cls=0``).
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_probes.py`` (``--quick`` for a smoke
+run). Prints one JSON object. Small defaults: every number is for one seed of a small model, not
+a paper-scale result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+from latentscm import learners, worlds
+from latentscm.probes import (
+    PotentialFlows,
+    direction_baselines,
+    extreme_values,
+    factor_concentration,
+    linear_trajectories,
+    oracle_readout,
+)
+from latentscm.probes.potential_flows import mean_step_norm
+
+
+def histogram_mi(codes: np.ndarray, factor: np.ndarray, bins: int = 20) -> np.ndarray:
+    """MI (nats) of each code column (N, D) with a discrete factor (N,)."""
+    _, labels = np.unique(factor, return_inverse=True)
+    out = np.empty(codes.shape[1])
+    for d in range(codes.shape[1]):
+        edges = np.quantile(codes[:, d], np.linspace(0, 1, bins + 1)[1:-1])
+        joint = np.histogram2d(np.searchsorted(edges, codes[:, d]), labels,
+                               bins=(bins, labels.max() + 1))[0] / len(factor)
+        outer = joint.sum(1, keepdims=True) @ joint.sum(0, keepdims=True)
+        mask = joint > 0
+        out[d] = float((joint[mask] * np.log(joint[mask] / outer[mask])).sum())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size", type=int, default=16)
+    parser.add_argument("--train-steps", type=int, default=2000)
+    parser.add_argument("--beta", type=float, default=2.0)
+    parser.add_argument("--n", type=int, default=200)
+    parser.add_argument("--flow-steps", type=int, default=100)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.quick:
+        args.train_steps, args.n, args.flow_steps = 200, 40, 20
+    torch.set_num_threads(1)
+    started = time.time()
+    world = worlds.make("sprites", size=args.size)
+    learner = learners.make("beta_vae", beta=args.beta, latent_dim=6, steps=args.train_steps, batch_size=64,
+                            lr=1e-3, seed=args.seed).fit(world, n_samples=10000, progress=False)
+    trained = time.time() - started
+    probe_batch = world.sample(2000, seed=args.seed + 100)
+    codes = learner.encode(probe_batch.images)
+    kl = learner.kl_per_unit(probe_batch.images)
+    mi = histogram_mi(codes, probe_batch.factors[:, world.factor_names.index("posX")])
+    pos_unit, passive_unit = int(np.argmax(mi)), int(np.argmin(kl))
+
+    started = time.time()
+    effects = extreme_values(learner, world, units=[pos_unit, passive_unit], levels=21, n=args.n, n_boot=1000,
+                             seed=args.seed)
+    extreme_seconds = time.time() - started
+    names = effects.factor_names
+    pos_x = names.index("posX")
+    others = [k for k in range(len(names)) if k != pos_x]
+    in_range = effects.in_range[0]
+    other_effects = {}
+    for k in others:
+        largest = float(np.abs(effects.effect[0, in_range, k]).max())
+        three_errors = float(3 * effects.readout_error[names[k]] * effects.factor_ranges[k])
+        covers = bool(effects.ols_ci[0, k, 0] <= 0 <= effects.ols_ci[0, k, 1])
+        other_effects[names[k]] = {"largest_in_range_effect": largest, "three_readout_errors": three_errors,
+                                   "ols_ci_covers_0": covers, "ok": bool(largest < three_errors or covers)}
+    extreme = {
+        "pos_unit": pos_unit, "mi_posX": mi.round(3).tolist(), "kl": kl.round(3).tolist(),
+        "passive_unit": passive_unit, "readout_error": effects.readout_error,
+        "posX_monotonicity": float(effects.monotonicity[0, pos_x]),
+        "posX_effect_per_range": float(effects.effect_per_range[0, pos_x]),
+        "posX_ci": effects.effect_per_range_ci[0, pos_x].tolist(),
+        "posX_ci_excludes_0": bool(effects.excludes_zero()[0, pos_x]),
+        "posX_incremental_in_range": float(effects.incremental_in_range[0, pos_x]),
+        "posX_incremental_extreme": float(effects.incremental_extreme[0, pos_x]),
+        "other_factors": other_effects,
+        "passive_all_ci_cover_0": bool(not effects.excludes_zero()[1].any()),
+        "passive_effect_per_range": effects.effect_per_range[1].tolist(),
+        "extrapolated_max": float(effects.extrapolated.max()),
+        "seconds": extreme_seconds,
+    }
+
+    readout = oracle_readout(world, seed=args.seed)
+    n_flows = 3
+    fit_codes, test_codes = codes[:1000], codes[1000:1200]
+    flows_out = {}
+    for label, lambda_cls in (("flows", 1.0), ("flows_no_classifier", 0.0)):
+        started = time.time()
+        flows = PotentialFlows(n_flows, 6, steps=args.flow_steps, batch_size=16, lr=3e-3, lambda_cls=lambda_cls,
+                               seed=args.seed).fit(learner, fit_codes)
+        paths = flows.trajectories(test_codes)
+        concentration = factor_concentration(paths, learner.decode, readout, world)
+        flows_out[label] = {
+            "pair_accuracy": flows.pair_accuracy(learner, test_codes) if lambda_cls > 0 else None,
+            "concentration": concentration["mean"], "per_flow": concentration["concentration"].tolist(),
+            "dominant": concentration["dominant"], "step_norm": mean_step_norm(paths),
+            "seconds": time.time() - started,
+        }
+    step = flows_out["flows"]["step_norm"]
+    baselines = {}
+    for kind in ("axis", "pca", "random"):
+        directions = direction_baselines(codes, kind, n_flows, seed=args.seed)
+        signed = np.concatenate([directions, -directions])  # both senses, as flows may go either way
+        result = factor_concentration(linear_trajectories(test_codes, signed, 6, step), learner.decode, readout, world)
+        baselines[kind] = {"concentration": result["mean"], "dominant": result["dominant"]}
+    print(json.dumps({
+        "settings": vars(args), "train_seconds": trained, "load_average": os.getloadavg(),
+        "extreme_values": extreme, "potential_flows": flows_out, "chance": 1 / n_flows, "baselines": baselines,
+    }, indent=1))
+
+
+if __name__ == "__main__":
+    main()
