@@ -192,12 +192,11 @@ def check_built(learner: Any) -> None:
 
 
 def _is_base_loss(cls: type) -> bool:
-    """Whether ``cls`` inherits ``loss`` unimplemented from the Learner base class (found by
-    walking the MRO, so this module need not import the learners: no import cycle)."""
-    for klass in cls.__mro__:
-        if "loss" in vars(klass):
-            return klass.__module__ == "latentscm.learners.base" and klass.__qualname__ == "Learner"
-    return False
+    """Whether ``cls.loss`` is the Learner base class's unimplemented hook (recognised by the
+    function's own module and name, so this module need not import the learners: no cycle)."""
+    loss = getattr(cls, "loss", None)
+    return (getattr(loss, "__module__", None) == "latentscm.learners.base"
+            and getattr(loss, "__qualname__", None) == "Learner.loss")
 
 
 def _loss_signature_problems(cls: type, loss: Any) -> list[str]:
