@@ -22,9 +22,10 @@ class AE(Learner):
 
     Loss: mean per-image NLL of the images under the decoder's likelihood.
 
-    Args:
-        latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "ae"

@@ -93,17 +93,29 @@ def _check_device(value: Any, owner: str) -> str:
 class Learner:
     """Base class of the representation learners; see the module docstring for the contract.
 
-    Args:
-        latent_dim: number of latent units D (``None`` only where a subclass documents a default).
-        likelihood: pixel likelihood, ``"bernoulli"`` or ``"gaussian"``.
-        channels: encoder convolution channels (the decoder mirrors them).
-        hidden_dim: width of the dense layer between convolutions and codes.
-        lr: learning rate.
-        batch_size: minibatch size per process.
-        steps: number of optimisation steps.
-        grad_clip: clip the global gradient norm of each optimiser to this value (``None``: off).
-        seed: seeds initialisation, data order and training noise.
-        device: torch device to train and infer on (``"cpu"``, ``"cuda"``, ...).
+    Parameters
+    ----------
+    latent_dim : int or None, default 10
+        Number of latent units D: codes have shape (N, D) (``None`` only where a subclass
+        documents a default).
+    likelihood : {"bernoulli", "gaussian"}, default "bernoulli"
+        Pixel likelihood.
+    channels : sequence of int, default (32, 32, 64, 64)
+        Encoder convolution channels (the decoder mirrors them).
+    hidden_dim : int, default 256
+        Width of the dense layer between convolutions and codes.
+    lr : float, default 1e-4
+        Learning rate.
+    batch_size : int, default 64
+        Minibatch size per process.
+    steps : int, default 3000
+        Number of optimisation steps.
+    grad_clip : float or None, default None
+        Clip the global gradient norm of each optimiser to this value (``None``: off).
+    seed : int, default 0
+        Seeds initialisation, data order and training noise.
+    device : str, default "cpu"
+        Torch device to train and infer on (``"cpu"``, ``"cuda"``, ...).
     """
 
     name: ClassVar[str] = "learner"

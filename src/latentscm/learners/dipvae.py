@@ -66,11 +66,14 @@ class _DIPVAE(Learner):
 class DIPVAEI(_DIPVAE):
     """DIP-VAE-I (Kumar et al. 2018): penalises the covariance of the posterior means.
 
-    Args:
-        lambda_od: weight of the off-diagonal terms (>= 0; disentanglement_lib sweeps 1 ... 50).
-        lambda_d: weight of the diagonal terms (>= 0; 10 x lambda_od for type I in the paper).
-        latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    lambda_od : float, default 10.0
+        Weight of the off-diagonal terms (>= 0; disentanglement_lib sweeps 1 ... 50).
+    lambda_d : float, default 100.0
+        Weight of the diagonal terms (>= 0; 10 x lambda_od for type I in the paper).
+    latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "dip_vae_i"
@@ -88,11 +91,14 @@ class DIPVAEI(_DIPVAE):
 class DIPVAEII(_DIPVAE):
     """DIP-VAE-II (Kumar et al. 2018): penalises the covariance of the aggregate posterior q(z).
 
-    Args:
-        lambda_od: weight of the off-diagonal terms (>= 0).
-        lambda_d: weight of the diagonal terms (>= 0; equal to lambda_od for type II in the paper).
-        latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    lambda_od : float, default 10.0
+        Weight of the off-diagonal terms (>= 0).
+    lambda_d : float, default 10.0
+        Weight of the diagonal terms (>= 0; equal to lambda_od for type II in the paper).
+    latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "dip_vae_ii"

@@ -39,12 +39,16 @@ class FactorVAE(Learner):
     Loss of the VAE: ``recon + KL + gamma * TC``; of the discriminator: cross-entropy between real
     codes (class 0) and dimension-shuffled codes (class 1).
 
-    Args:
-        gamma: weight of the total correlation (>= 0; disentanglement_lib sweeps 10 ... 100).
-        discriminator_hidden: hidden widths of the discriminator MLP (the paper: 6 layers of 1000).
-        discriminator_lr: learning rate of the discriminator's Adam.
-        latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    gamma : float, default 10.0
+        Weight of the total correlation (>= 0; disentanglement_lib sweeps 10 ... 100).
+    discriminator_hidden : sequence of int, default (1000,) * 6
+        Hidden widths of the discriminator MLP (the paper: 6 layers of 1000).
+    discriminator_lr : float, default 1e-4
+        Learning rate of the discriminator's Adam.
+    latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "factor_vae"

@@ -65,15 +65,23 @@ class QLAE(Learner):
     Loss: ``recon + quantization_weight * ||sg(z) - q||² + commitment_weight * ||z - sg(q)||²``.
     Codes (``encode``) are the quantised values; ``encode_continuous`` gives z before quantisation.
 
-    Args:
-        latent_dim: number of latents; ``None`` (default) uses 2 x the number of factors of the
-            training data (a World or Batch), as in the paper.
-        n_values: codebook size per dimension (>= 2; the paper uses 10).
-        quantization_weight, commitment_weight: weights of the two codebook terms (>= 0; 0.01).
-        weight_decay: AdamW weight decay of encoder and decoder (>= 0; 0.1).
-        lr: AdamW learning rate (1e-3). grad_clip: gradient-norm clip (1.0).
-        likelihood, channels, hidden_dim, batch_size, steps, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    latent_dim : int or None, default None
+        Number of latents D; ``None`` uses 2 x the number of factors of the training data (a
+        World or Batch), as in the paper.
+    n_values : int, default 10
+        Codebook size per dimension (>= 2; the paper uses 10).
+    quantization_weight, commitment_weight : float, default 0.01
+        Weights of the two codebook terms (>= 0).
+    weight_decay : float, default 0.1
+        AdamW weight decay of encoder and decoder (>= 0).
+    lr : float, default 1e-3
+        AdamW learning rate.
+    grad_clip : float or None, default 1.0
+        Gradient-norm clip (``None``: off).
+    likelihood, channels, hidden_dim, batch_size, steps, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "qlae"

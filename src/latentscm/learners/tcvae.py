@@ -30,13 +30,19 @@ _LOG_2PI = math.log(2 * math.pi)
 def total_correlation_mws(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, dataset_size: int) -> torch.Tensor:
     """Minibatch-weighted-sampling estimate of the total correlation of q(z).
 
-    Args:
-        z: samples (M, D), one per image of the minibatch.
-        mean, logvar: posterior parameters (M, D) of the same images.
-        dataset_size: N, the number of training images.
+    Parameters
+    ----------
+    z : torch.Tensor
+        Samples (M, D), one per image of the minibatch.
+    mean, logvar : torch.Tensor
+        Posterior parameters (M, D) of the same images.
+    dataset_size : int
+        N, the number of training images.
 
-    Returns:
-        The scalar TC estimate (mean over the minibatch).
+    Returns
+    -------
+    torch.Tensor
+        The scalar (shape ``()``) TC estimate, the mean over the minibatch.
     """
     batch = z.shape[0]
     # log q(z_i,d | x_j): (M, M, D)
@@ -53,11 +59,13 @@ class BetaTCVAE(Learner):
 
     Loss: ``recon + KL + (beta - 1) * TC``.
 
-    Args:
-        beta: weight of the total correlation (>= 0; ``beta = 1`` is a plain VAE; disentanglement_lib
-            sweeps 1 ... 10).
-        latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    beta : float, default 6.0
+        Weight of the total correlation (>= 0; ``beta = 1`` is a plain VAE; disentanglement_lib
+        sweeps 1 ... 10).
+    latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "beta_tcvae"

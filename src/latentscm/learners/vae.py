@@ -45,10 +45,12 @@ class BetaVAE(Learner):
     variational framework"): the ELBO with the KL term weighted by ``beta`` (``beta=1`` is the
     plain VAE of Kingma & Welling 2014).
 
-    Args:
-        beta: weight of the KL term (>= 0; disentanglement_lib sweeps 1, 2, 4, 6, 8, 16).
-        latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    beta : float, default 4.0
+        Weight of the KL term (>= 0; disentanglement_lib sweeps 1, 2, 4, 6, 8, 16).
+    latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "beta_vae"
@@ -78,13 +80,17 @@ class AnnealedVAE(Learner):
 
     Loss: ``recon + gamma * |KL - C(step)|`` with ``C(step) = c_max * min(1, step / anneal_steps)``.
 
-    Args:
-        gamma: weight of the capacity term (> 0; the paper and disentanglement_lib use 1000).
-        c_max: final capacity in nats (>= 0; disentanglement_lib sweeps 5 ... 100).
-        anneal_steps: steps over which C rises (>= 1). ``None`` uses a third of ``steps``, the
-            proportion of the reference setting (100k of 300k steps).
-        latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device:
-            see :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    gamma : float, default 1000.0
+        Weight of the capacity term (> 0; the paper and disentanglement_lib use 1000).
+    c_max : float, default 25.0
+        Final capacity in nats (>= 0; disentanglement_lib sweeps 5 ... 100).
+    anneal_steps : int or None, default None
+        Steps over which C rises (>= 1). ``None`` uses a third of ``steps``, the proportion of
+        the reference setting (100k of 300k steps).
+    latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "annealed_vae"

@@ -27,20 +27,36 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
              activity: bool = True) -> dict[str, float]:
     """Evaluate ``learner`` (encode/decode) on ``world``; returns one flat dict of metrics.
 
-    Args:
-        suite: a suite name of :data:`latentscm.metrics.SUITES` or a list of metric names.
-        n: held-out images for the disentanglement metrics (rendered with ``seed``).
-        counterfactuals: ``"auto"`` (when the learner has ``counterfactual``), ``"traversal"``
-            (also a plain learner, through :class:`~latentscm.probes.traversal_counterfactual.
-            TraversalCounterfactual`), or ``"none"``.
-        n_counterfactual: images for the counterfactual metrics.
-        regressor: a fitted :class:`~latentscm.metrics.factor_regressor.FactorRegressor` for
-            effectiveness (trained on the world here when ``None`` and counterfactuals run).
-        activity: report active units and the suite on sampled codes / active units only.
+    Parameters
+    ----------
+    learner : Learner
+        A fitted learner: ``encode`` maps images (N, C, H, W) to codes (N, D), ``decode`` back.
+    world : World
+        The world the images, factors and counterfactuals come from.
+    suite : str or sequence of str, default "disentanglement"
+        A suite name of :data:`latentscm.metrics.SUITES` or a list of metric names.
+    n : int, default 2000
+        Held-out images for the disentanglement metrics (rendered with ``seed``).
+    seed : int, default 0
+        Seed of the held-out images.
+    counterfactuals : {"auto", "traversal", "none"}, default "auto"
+        ``"auto"`` (when the learner has ``counterfactual``), ``"traversal"`` (also a plain
+        learner, through :class:`~latentscm.probes.traversal_counterfactual.
+        TraversalCounterfactual`), or ``"none"``.
+    n_counterfactual : int, default 128
+        Images for the counterfactual metrics.
+    regressor : FactorRegressor or None, default None
+        A fitted :class:`~latentscm.metrics.factor_regressor.FactorRegressor` for
+        effectiveness (trained on the world here when ``None`` and counterfactuals run).
+    activity : bool, default True
+        Report active units and the suite on sampled codes / active units only.
 
-    Keys: the suite's own (``"mig"``, ``"dci.disentanglement"``, ...); ``"sampled.<key>"`` and
-    ``"active.<key>"`` variants; ``"activity.n_active"``; ``"cf.*"`` counterfactual metrics;
-    ``"time.<part>"`` seconds spent.
+    Returns
+    -------
+    dict of str to float
+        Keys: the suite's own (``"mig"``, ``"dci.disentanglement"``, ...); ``"sampled.<key>"``
+        and ``"active.<key>"`` variants; ``"activity.n_active"``; ``"cf.*"`` counterfactual
+        metrics; ``"time.<part>"`` seconds spent.
     """
     n = int(check_number(n, "n", "evaluate", low=10, integer=True))
     check_choice(counterfactuals, "counterfactuals", "evaluate", ("auto", "traversal", "none"))

@@ -51,11 +51,16 @@ def conv_shapes(image_shape: Sequence[int], channels: Sequence[int]) -> list[tup
 class ConvEncoder(nn.Module):
     """Images (N, C, H, W) -> features (N, out_features).
 
-    Args:
-        image_shape: (C, H, W) of the input images.
-        out_features: width of the final linear head (``2 * latent_dim`` for means and log-variances).
-        channels: output channels of the 4x4 stride-2 convolutions.
-        hidden_dim: width of the dense layer after the convolutions.
+    Parameters
+    ----------
+    image_shape : sequence of int
+        (C, H, W) of the input images.
+    out_features : int
+        Width of the final linear head (``2 * latent_dim`` for means and log-variances).
+    channels : sequence of int, default (32, 32, 64, 64)
+        Output channels of the 4x4 stride-2 convolutions.
+    hidden_dim : int, default 256
+        Width of the dense layer after the convolutions.
     """
 
     def __init__(self, image_shape: Sequence[int], out_features: int, *,
@@ -79,11 +84,16 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """Codes (N, latent_dim) -> pixel logits (N, C, H, W), mirroring :class:`ConvEncoder`.
 
-    Args:
-        latent_dim: size of the codes.
-        image_shape: (C, H, W) of the output images.
-        channels: the *encoder's* convolution channels; the decoder runs them in reverse.
-        hidden_dim: width of the first dense layer.
+    Parameters
+    ----------
+    latent_dim : int
+        Size of the codes.
+    image_shape : sequence of int
+        (C, H, W) of the output images.
+    channels : sequence of int, default (32, 32, 64, 64)
+        The *encoder's* convolution channels; the decoder runs them in reverse.
+    hidden_dim : int, default 256
+        Width of the first dense layer.
     """
 
     def __init__(self, latent_dim: int, image_shape: Sequence[int], *,

@@ -13,11 +13,16 @@ __all__ = ["MLP"]
 class MLP(nn.Module):
     """(N, in_features) -> (N, out_features) through ``hidden`` layers.
 
-    Args:
-        in_features: input width.
-        hidden: widths of the hidden layers (may be empty: a single linear map).
-        out_features: output width (no activation on the output).
-        negative_slope: slope of the leaky ReLU between layers (0 gives a plain ReLU).
+    Parameters
+    ----------
+    in_features : int
+        Input width.
+    hidden : sequence of int
+        Widths of the hidden layers (may be empty: a single linear map).
+    out_features : int
+        Output width (no activation on the output).
+    negative_slope : float, default 0.2
+        Slope of the leaky ReLU between layers (0 gives a plain ReLU).
     """
 
     def __init__(self, in_features: int, hidden: Sequence[int], out_features: int, *,

@@ -99,14 +99,31 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
                   world: Any = None) -> dict[str, Any]:
     """Run the Learner contract checks on ``learner_cls``; returns measurements.
 
-    Args:
-        learner_cls: a subclass of :class:`~latentscm.learners.base.Learner`.
-        params: hyperparameters overriding the tiny defaults of :func:`tiny_params`.
-        image_shape: (C, H, W) of the random training images.
-        n: number of training images.
-        seed: seed of the training images.
-        world: train on ``n`` samples of this World (a Batch with factors) instead of random
-            images — for learners that need factor labels; ``image_shape`` is then the world's.
+    Parameters
+    ----------
+    learner_cls : type
+        A subclass of :class:`~latentscm.learners.base.Learner`.
+    params : dict or None, default None
+        Hyperparameters overriding the tiny defaults of :func:`tiny_params`.
+    image_shape : tuple of int, default (1, 16, 16)
+        (C, H, W) of the random training images.
+    n : int, default 16
+        Number of training images.
+    seed : int, default 0
+        Seed of the training images.
+    world : World or None, default None
+        Train on ``n`` samples of this World (a Batch with factors) instead of random images —
+        for learners that need factor labels; ``image_shape`` is then the world's.
+
+    Returns
+    -------
+    dict of str to Any
+        Measurements taken along the way (e.g. ``"final_loss"``, ``"latent_dim"``).
+
+    Raises
+    ------
+    AssertionError
+        On the first broken rule, with a message naming it.
     """
     import latentscm
     from latentscm.learners.base import Learner, NotFittedError

@@ -206,12 +206,17 @@ def _jsonable_options(options: dict[str, Any]) -> dict[str, Any]:
 class ShardedBatches:
     """Minibatch ``step`` of this process's shard, as a tensor on the images' device.
 
-    Args:
-        images: the whole training set (N, C, H, W) on the training device: float32, or uint8
-            store values converted per minibatch (:func:`float_images`).
-        batch_size: images per process and step.
-        seed: seeds the per-epoch permutations.
-        rank, world_size: this process and the number of processes.
+    Parameters
+    ----------
+    images : torch.Tensor
+        The whole training set (N, C, H, W) on the training device: float32, or uint8 store
+        values converted per minibatch (:func:`float_images`).
+    batch_size : int
+        Images per process and step.
+    seed : int
+        Seeds the per-epoch permutations.
+    rank, world_size : int, default 0 and 1
+        This process and the number of processes.
     """
 
     def __init__(self, images: torch.Tensor, batch_size: int, seed: int, *, rank: int = 0, world_size: int = 1):

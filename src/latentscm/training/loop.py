@@ -144,25 +144,47 @@ def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None
           interventional_fraction: float | None = None):
     """Train ``learner`` on ``data`` for ``learner.steps`` steps; returns the learner.
 
-    Args:
-        learner: a :class:`~latentscm.learners.base.Learner`, or any object following
-            :class:`~latentscm.training.protocol.TrainableLearner` (checked first; its
-            hyperparameters set the model, batch size, steps, seed and device).
-        data: a World (``n_samples`` images are rendered once), a Batch, or images (N, C, H, W)
-            float32 in [0, 1].
-        out: run directory (config, checkpoints, logs, final model); ``None`` keeps everything in memory.
-        resume: continue from the newest checkpoint in ``out`` (a fresh start if there is none).
-        checkpoint_every: steps between checkpoints (default: a tenth of the run, at most 1000).
-        keep_checkpoints: how many recent checkpoints to keep.
-        log_every: steps between log records (default: a twentieth of the run, at most 100).
-        eval_every, eval_hook: call ``eval_hook(learner, step)`` every ``eval_every`` steps on rank
-            0; the numbers it returns are logged as ``{"kind": "eval", ...}``.
-        progress: show a progress bar (default: when stderr is a terminal).
-        deterministic: ask torch for deterministic algorithms during training.
-        tensorboard: also log to TensorBoard (default: when it is installed).
-        regimes, interventional_fraction: draw the training images of a World from regimes
-            (interventional data with known targets; see
-            :func:`latentscm.training.data.training_mixture`). Recorded in the run config.
+    Parameters
+    ----------
+    learner : TrainableLearner
+        A :class:`~latentscm.learners.base.Learner`, or any object following
+        :class:`~latentscm.training.protocol.TrainableLearner` (checked first; its
+        hyperparameters set the model, batch size, steps, seed and device).
+    data : World, Batch or array
+        A World (``n_samples`` images are rendered once), a Batch, or images (N, C, H, W)
+        float32 in [0, 1].
+    out : str, Path or None, default None
+        Run directory (config, checkpoints, logs, final model); ``None`` keeps everything in
+        memory.
+    resume : bool, default False
+        Continue from the newest checkpoint in ``out`` (a fresh start if there is none).
+    n_samples : int or None, default None
+        Images rendered from a World (default 10,000; see
+        :func:`latentscm.training.data.as_training_set`).
+    checkpoint_every : int or None, default None
+        Steps between checkpoints (default: a tenth of the run, at most 1000).
+    keep_checkpoints : int, default 3
+        How many recent checkpoints to keep.
+    log_every : int or None, default None
+        Steps between log records (default: a twentieth of the run, at most 100).
+    eval_every, eval_hook : int and callable, or None
+        Call ``eval_hook(learner, step)`` every ``eval_every`` steps on rank 0; the numbers it
+        returns are logged as ``{"kind": "eval", ...}``.
+    progress : bool or None, default None
+        Show a progress bar (default: when stderr is a terminal).
+    deterministic : bool, default True
+        Ask torch for deterministic algorithms during training.
+    tensorboard : bool or None, default None
+        Also log to TensorBoard (default: when it is installed).
+    regimes, interventional_fraction : optional
+        Draw the training images of a World from regimes (interventional data with known
+        targets; see :func:`latentscm.training.data.training_mixture`). Recorded in the run
+        config.
+
+    Returns
+    -------
+    TrainableLearner
+        ``learner`` itself, trained.
     """
     check_training_protocol(learner)
     owner = f"{type(learner).__name__}.fit"
