@@ -25,11 +25,7 @@ ALLOWED = {
     "diffusion/pipelines.py",
     "diffusion/schedules.py",
     "learners/causal_diffae.py",
-    "learners/causal_vae.py",
-    "learners/counterfactual_finetuning.py",
-    "nn/additive_decoder.py",
     "nn/unet.py",
-    "worlds/regimes.py",
 }
 
 

@@ -38,32 +38,48 @@ __all__ = ["CausalVAE"]
 class CausalVAE(CausalLearner):
     """CausalVAE over named concept latents (see the module docstring).
 
-    Args:
-        graph: ``"world"`` (the training world's graph), ``"learn"``, ``"none"`` or text
-            (``"light -> shadow; angle -> shadow"``).
-        mechanism: ``"additive"`` (z_i = f_i(z_pa) + u_i) or ``"post_nonlinear"``.
-        extra_dims: free style latents besides one latent per factor.
-        beta: weight of KL(q(u|x) || N(0, I)).
-        prior_std: std of the label-conditioned prior N(ỹ, prior_std²) on concept latents.
-        label_weight: weight of the label prior term (0 = the ablation without it).
-        mechanism_weight: weight of fitting the mechanisms on the labels.
-        supervised_fraction: fraction of training images whose labels are used (0-1).
-        acyclicity_weight: weight of the NOTEARS penalty when ``graph="learn"``.
-        mechanism_hidden: hidden width of each mechanism MLP.
-        decoder: ``"monolithic"`` (one decoder of all latents) or ``"additive"`` (one decoder per
-            group of concepts, logits summed; style latents get their own group).
-        decoder_groups: the additive groups as text (``"angle; light; shadow_length,
-            shadow_position"``); ``None`` derives them from the latent graph (each root alone,
-            children of the same parents together).
-        gain_factors: concepts (comma-separated) that scale the image multiplicatively instead of
-            adding to it (the glyphs' ``intensity``); additive decoder only.
-        consistency_weight: weight of the encoder consistency loss on recombined latents
-            (Wiedemer et al. 2024, "Provable compositional generalization for object-centric
-            learning", ICLR): each concept group's latents are shuffled across the minibatch, the
-            recombination is decoded (no gradient) and the encoder must recover its exogenous
-            latents. 0 disables it; not supported with DistributedDataParallel.
-        likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device: see
-            :class:`~latentscm.learners.base.Learner`.
+    Parameters
+    ----------
+    graph : str
+        ``"world"`` (the training world's graph), ``"learn"``, ``"none"`` or text
+        (``"light -> shadow; angle -> shadow"``).
+    mechanism : str
+        ``"additive"`` (z_i = f_i(z_pa) + u_i) or ``"post_nonlinear"``.
+    extra_dims : int
+        Free style latents besides one latent per factor.
+    beta : float
+        Weight of KL(q(u|x) || N(0, I)).
+    prior_std : float
+        Std of the label-conditioned prior N(ỹ, prior_std²) on concept latents.
+    label_weight : float
+        Weight of the label prior term (0 = the ablation without it).
+    mechanism_weight : float
+        Weight of fitting the mechanisms on the labels.
+    supervised_fraction : float
+        Fraction of training images whose labels are used (0-1).
+    acyclicity_weight : float
+        Weight of the NOTEARS penalty when ``graph="learn"``.
+    mechanism_hidden : int
+        Hidden width of each mechanism MLP.
+    decoder : str
+        ``"monolithic"`` (one decoder of all latents) or ``"additive"`` (one decoder per
+        group of concepts, logits summed; style latents get their own group).
+    decoder_groups : str or None
+        The additive groups as text (``"angle; light; shadow_length,
+        shadow_position"``); ``None`` derives them from the latent graph (each root alone,
+        children of the same parents together).
+    gain_factors : str
+        Concepts (comma-separated) that scale the image multiplicatively instead of
+        adding to it (the glyphs' ``intensity``); additive decoder only.
+    consistency_weight : float
+        Weight of the encoder consistency loss on recombined latents
+        (Wiedemer et al. 2024, "Provable compositional generalization for object-centric
+        learning", ICLR): each concept group's latents are shuffled across the minibatch, the
+        recombination is decoded (no gradient) and the encoder must recover its exogenous
+        latents. 0 disables it; not supported with DistributedDataParallel.
+    likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See
+        :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "causal_vae"

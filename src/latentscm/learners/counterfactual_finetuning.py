@@ -96,16 +96,26 @@ def counterfactual_predictor_loss(learner: Any, world: Any, predictor: FactorReg
 class CounterfactualFineTuning:
     """Counterfactual fine-tuning with a Lagrangian ELBO constraint (module docstring).
 
-    Args:
-        steps: fine-tuning steps.
-        lr: Adam learning rate for the encoder and decoder.
-        batch_size: images per step.
-        elbo_slack: allowed relative increase of the negative ELBO over its pre-fine-tuning value.
-        lagrange_lr: step size η of the dual ascent on λ.
-        lagrange_init: initial λ.
-        soft_labels: score untouched factors against the predictor's reading of the factual image.
-        predictor_steps: training steps of the predictor when none is given.
-        seed: seeds interventions, minibatches and the predictor.
+    Parameters
+    ----------
+    steps : int
+        Fine-tuning steps.
+    lr : float
+        Adam learning rate for the encoder and decoder.
+    batch_size : int
+        Images per step.
+    elbo_slack : float
+        Allowed relative increase of the negative ELBO over its pre-fine-tuning value.
+    lagrange_lr : float
+        Step size η of the dual ascent on λ.
+    lagrange_init : float
+        Initial λ.
+    soft_labels : bool
+        Score untouched factors against the predictor's reading of the factual image.
+    predictor_steps : int
+        Training steps of the predictor when none is given.
+    seed : int
+        Seeds interventions, minibatches and the predictor.
     """
 
     def __init__(self, *, steps: int = 500, lr: float = 1e-4, batch_size: int = 64, elbo_slack: float = 0.05,

@@ -75,12 +75,17 @@ def parse_groups(spec: str | Sequence[Sequence[str]], names: Sequence[str], owne
 class AdditiveDecoder(nn.Module):
     """Codes (N, D) -> logits (N, C, H, W) as a sum of per-group decoders (module docstring).
 
-    Args:
-        groups: latent indices per additive group (together with ``gain`` they must cover 0..D-1
-            exactly once).
-        image_shape: (C, H, W).
-        channels, hidden_dim: of each group's :class:`ConvDecoder`.
-        gain: latent indices of the multiplicative gain group (empty: none).
+    Parameters
+    ----------
+    groups : sequence of sequences of int
+        Latent indices per additive group (together with ``gain`` they must cover 0..D-1
+        exactly once).
+    image_shape : tuple of int
+        (C, H, W).
+    channels, hidden_dim : sequence of int, int
+        Of each group's :class:`ConvDecoder`.
+    gain : sequence of int
+        Latent indices of the multiplicative gain group (empty: none).
     """
 
     def __init__(self, groups: Sequence[Sequence[int]], image_shape: Sequence[int], *,

@@ -88,12 +88,16 @@ def _item_from_description(entry: Mapping[str, Any]) -> Any:
 class Regime:
     """A named set of interventions and/or replaced mechanisms (see the module docstring).
 
-    Args:
-        name: the regime's name (``"observational"``, ``"do(light)"``, ...).
-        interventions: factor name -> ``Do`` / ``Shift`` / ``Scale`` (scalar) / :class:`RandomDo`
-            (or a plain number, meaning ``Do``).
-        mechanisms: factor name -> a replacement :class:`~latentscm.scm.Mechanism` over the same
-            parents (a soft intervention by a new mechanism).
+    Parameters
+    ----------
+    name : str
+        The regime's name (``"observational"``, ``"do(light)"``, ...).
+    interventions : mapping
+        Factor name -> ``Do`` / ``Shift`` / ``Scale`` (scalar) / :class:`RandomDo`
+        (or a plain number, meaning ``Do``).
+    mechanisms : mapping
+        Factor name -> a replacement :class:`~latentscm.scm.Mechanism` over the same
+        parents (a soft intervention by a new mechanism).
     """
 
     name: str = "observational"
@@ -205,9 +209,12 @@ class RegimeMixture:
     """Regimes with fractions summing to 1; ``World.sample`` draws exactly ``round(fraction * n)``
     samples from each (largest remainders), in a seeded random order.
 
-    Args:
-        regimes: the regimes (distinct names).
-        fractions: one per regime, each in [0, 1], summing to 1 (default: equal).
+    Parameters
+    ----------
+    regimes : sequence of Regime
+        The regimes (distinct names).
+    fractions : sequence of float or None
+        One per regime, each in [0, 1], summing to 1 (default: equal).
     """
 
     def __init__(self, regimes: Sequence[Regime], fractions: Sequence[float] | None = None):
