@@ -78,8 +78,7 @@ class CausalVAE(CausalLearner):
         recombination is decoded (no gradient) and the encoder must recover its exogenous
         latents. 0 disables it; not supported with DistributedDataParallel.
     likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
-        See
-        :class:`~latentscm.learners.base.Learner`.
+        See :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "causal_vae"
