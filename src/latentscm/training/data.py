@@ -101,7 +101,7 @@ def training_mixture(data: Any, regimes: Any, interventional_fraction: float | N
     one random-value ``do`` regime per factor) need a World to sample from.
     """
     from latentscm.worlds.base import World
-    from latentscm.worlds.regimes import RegimeMixture, as_mixture, interventional_mixture
+    from latentscm.worlds.regimes import as_mixture, interventional_mixture
 
     if interventional_fraction is not None:
         interventional_fraction = check_number(interventional_fraction, "interventional_fraction", owner, low=0,
@@ -116,9 +116,7 @@ def training_mixture(data: Any, regimes: Any, interventional_fraction: float | N
         mixture = as_mixture(regimes)
         mixture.check(data)
         return mixture
-    listed = None
-    if regimes is not None:
-        listed = list(regimes.regimes) if isinstance(regimes, RegimeMixture) else list(as_mixture(regimes).regimes)
+    listed = None if regimes is None else list(as_mixture(regimes).regimes)
     return interventional_mixture(data, interventional_fraction, regimes=listed)
 
 
