@@ -2,7 +2,8 @@
 
     latentscm discover data.csv --method pc --ci kci --out graph.json [--png graph.png]
     latentscm discover data.csv --method cdnod --context domain --out graph.json
-    latentscm discover data.csv --method cdf --context environment --out graph.json
+    latentscm discover data.csv --method cdf --environment env --out graph.json
+    latentscm discover data.csv --method cdnod --environment env --ci kci --out graph.json
     latentscm discover --run RUN_DIR --out graph.json
 
 A run directory holds ``codes.npy`` (N, D), ``code_names.json`` (list of D names) and optionally
@@ -89,38 +90,71 @@ def draw_graph_png(graph: Any, path: Path) -> None:
     plt.close(figure)
 
 
-def _environment_pairs(data: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    pairs = []
-    for label in np.unique(labels):
-        rows = data[labels == label]
-        if rows.shape[0] >= 2:
-            pairs.append(rows[:2])
-    if not pairs:
-        raise ValueError("No environment has two or more rows; Causal de Finetti needs pairs.")
-    return np.stack(pairs)
+def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.ndarray:
+    """The first two rows of every environment (E, 2, d); an environment with a single row is an error
+    (Causal de Finetti compares two exchangeable samples of each environment)."""
+    values, counts = np.unique(labels, return_counts=True)
+    lonely = values[counts < 2]
+    if lonely.size:
+        shown = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in lonely[:5])
+        raise ValueError(f"Causal de Finetti needs at least 2 rows per environment; {lonely.size} environment(s) "
+                         f"of column {column!r} have a single row ({shown}{', ...' if lonely.size > 5 else ''}).")
+    return np.stack([data[labels == value][:2] for value in values])
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
-                  context: str | None) -> Any:
-    """Dispatch one discovery method on a named table (the CLI's core, importable for tests)."""
+                  context: str | None, environment: str | None = None) -> Any:
+    """Dispatch one discovery method on a named table (the CLI's core, importable for tests).
+
+    Parameters
+    ----------
+    data : ndarray, shape (n, d)
+        The table (floats, or strings for categorical tests).
+    names : list of str
+        The d column names.
+    method : {"pc", "cdnod", "cdf"}
+        Discovery method.
+    ci : str
+        CI test name.
+    alpha : float
+        Significance level.
+    context : str or None
+        Column holding the domain / time index (cdnod) or environment id (cdf).
+    environment : str or None
+        Column holding the environment id (cdnod, cdf); the same role as ``context``, give one.
+
+    Raises
+    ------
+    ValueError
+        Unknown method; a context / environment column with ``pc``, missing for cdnod / cdf, not in
+        the table, or holding a single environment; both given.
+    """
     from latentscm.discovery.codes import METHODS
 
     if method not in METHODS:
         raise ValueError(f"Unknown method {method!r}. Available: {', '.join(METHODS)}.")
+    if context is not None and environment is not None:
+        raise ValueError("Give one of --context and --environment, not both.")
+    flag, column = ("--environment", environment) if environment is not None else ("--context", context)
     if method == "pc":
-        if context is not None:
-            raise ValueError("--context is only used by --method cdnod and --method cdf.")
+        if column is not None:
+            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
         return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names)
-    if context is None or context not in names:
-        raise ValueError(f"--method {method} needs --context naming a column of the table. Got {context!r}; "
+    if column is None:
+        raise ValueError(f"--method {method} needs --environment (or --context) naming a column of the table; "
                          f"columns: {', '.join(names)}.")
-    k = names.index(context)
-    rest = [n for n in names if n != context]
+    if column not in names:
+        raise ValueError(f"{flag} {column!r} is not a column of the table; columns: {', '.join(names)}.")
+    k = names.index(column)
+    labels = data[:, k]
+    if np.unique(labels).size < 2:
+        raise ValueError(f"The {flag} column {column!r} holds a single environment ({labels[0]}); --method "
+                         f"{method} needs at least 2.")
+    rest = [n for n in names if n != column]
     table = np.delete(data, k, axis=1)
     if method == "cdnod":
-        return METHODS["cdnod"](table, data[:, k], ci_test=ci, alpha=alpha, node_names=rest,
-                                context_name=context)
-    return METHODS["cdf"](_environment_pairs(table, data[:, k]), ci_test=ci, alpha=alpha, node_names=rest)
+        return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column)
+    return METHODS["cdf"](_environment_pairs(table, labels, column), ci_test=ci, alpha=alpha, node_names=rest)
 
 
 def register(app: typer.Typer) -> None:
@@ -134,6 +168,9 @@ def register(app: typer.Typer) -> None:
         context: str = typer.Option(None, "--context",
                                     help="Column holding the domain/time index (cdnod) or the "
                                     "environment id (cdf)."),
+        environment: str = typer.Option(None, "--environment",
+                                        help="Column holding the environment id, used by cdnod (as its "
+                                        "context) and cdf (rows grouped by it); like --context."),
         run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes."),
         out: Path = typer.Option(..., "--out", help="Where to write the graph JSON."),
         png: Path = typer.Option(None, "--png", help="Also draw the graph to this PNG file."),
@@ -148,6 +185,9 @@ def register(app: typer.Typer) -> None:
                 raise ValueError("Give exactly one of a CSV file or --run DIR.")
             comparison = None
             if run is not None:
+                if context is not None or environment is not None:
+                    raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
+                                     "have none (use --method pc with --run).")
                 graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha)
             else:
                 if not data.is_file():
@@ -155,7 +195,8 @@ def register(app: typer.Typer) -> None:
                 from latentscm.discovery import make_ci_test
 
                 table, names = read_csv_table(data, text=make_ci_test(ci).discrete)
-                graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context)
+                graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context,
+                                      environment=environment)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None

@@ -16,6 +16,7 @@ from latentscm.discovery.ci_tests import (
     make_ci_test,
     register_ci_test,
 )
+from latentscm.discovery.environments import discover_environments, environment_variables
 from latentscm.discovery.pc import pc, pc_skeleton
 from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
@@ -35,6 +36,8 @@ __all__ = [
     "causal_de_finetti",
     "cdnod",
     "ci_test_names",
+    "discover_environments",
+    "environment_variables",
     "make_ci_test",
     "pc",
     "pc_skeleton",
