@@ -284,6 +284,9 @@ class Learner:
     #: Whether ``loss`` also takes, for interventional data, the intervened factors of each image
     #: (``loss(images, step, factors=..., targets=(B, K) bool)``).
     uses_targets: ClassVar[bool] = False
+    #: Whether ``loss`` takes the domain index of each image (``loss(images, step, domain=(B,) int64)``);
+    #: the training data must then carry one (a Batch, e.g. from ``world.sample_domains``).
+    uses_domain: ClassVar[bool] = False
 
     def _on_training_set(self, training_set: Any) -> None:
         """Told the training set (images, factors, factor names, graph) before modules are built."""

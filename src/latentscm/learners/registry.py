@@ -23,4 +23,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "qlae": "latentscm.learners.qlae:QLAE",
     "causal_vae": "latentscm.learners.causal_vae:CausalVAE",
     "causal_diffae": "latentscm.learners.causal_diffae:CausalDiffAE",
+    "gcrl": "latentscm.learners.gcrl:GCRL",
 })

@@ -71,6 +71,8 @@ class TrainingSet:
     graph: Any = None  # the World's CausalGraph over the factors, when the data came from a World
     #: (N, K) bool: which factors were intervened on per image (interventional data), else None
     targets: np.ndarray | None = None
+    #: (N,) int64: the domain (environment) index of each image (multi-domain data), else None
+    domain: np.ndarray | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -146,7 +148,8 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             source["interventional_fraction"] = round(1.0 - sum(
                 f for r, f in zip(mixture.regimes, mixture.fractions) if r.observational), 12)
         return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
-                           tuple(batch.factor_names), source, graph=data.graph, targets=_targets_or_none(batch))
+                           tuple(batch.factor_names), source, graph=data.graph, targets=_targets_or_none(batch),
+                           domain=np.asarray(batch.domain, np.int64))
     from latentscm.worlds.store import StoredDataset
 
     if isinstance(data, StoredDataset):
@@ -169,7 +172,7 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     if isinstance(data, Batch):
         return TrainingSet(_checked_images(data.images, owner), np.asarray(data.factors, np.float64),
                            tuple(data.factor_names), {"kind": "batch", "n_samples": len(data)},
-                           targets=_targets_or_none(data))
+                           targets=_targets_or_none(data), domain=np.asarray(data.domain, np.int64))
     if isinstance(data, (str, bytes, dict)) or data is None:
         raise TypeError(f"The 'data' argument of {owner} must be a World, a Batch or images (N, C, H, W). "
                         f"Got {type(data).__name__}.")

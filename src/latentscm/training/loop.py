@@ -255,6 +255,14 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     targets = None
     if factors is not None and getattr(learner, "uses_targets", False) and training_set.targets is not None:
         targets = torch.from_numpy(training_set.targets).to(device)
+    # ... and, for multi-domain data, the domain index of each image (e.g. GCRL's per-domain priors);
+    # data without one is a single domain 0, as Batch.domain defaults to
+    domains = None
+    if getattr(learner, "uses_domain", False):
+        domain = training_set.domain
+        if domain is None:
+            domain = np.zeros(training_set.images.shape[0], dtype=np.int64)
+        domains = torch.from_numpy(np.ascontiguousarray(domain)).to(device)
     batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
                              world_size=context.world_size)
     groups = learner._optimizer_groups()
@@ -309,13 +317,16 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
         for step in range(start, learner.steps):
             batch = batches.batch(step)
             learner._generator.manual_seed(step_seed(learner.seed, step, context.rank))
-            if factors is None:
-                output = learner.loss(batch, step)
-            elif targets is None:
-                output = learner.loss(batch, step, factors=factors[batches.indices(step)])
-            else:
+            labels: dict[str, torch.Tensor] = {}
+            if factors is not None or domains is not None:
                 rows = batches.indices(step)
-                output = learner.loss(batch, step, factors=factors[rows], targets=targets[rows])
+                if factors is not None:
+                    labels["factors"] = factors[rows]
+                    if targets is not None:
+                        labels["targets"] = targets[rows]
+                if domains is not None:
+                    labels["domain"] = domains[rows]
+            output = learner.loss(batch, step, **labels)
             if set(output.losses) != set(order):
                 raise RuntimeError(f"{type(learner).__name__}.loss returned losses for {sorted(output.losses)} but its "
                                    f"optimiser groups are {order}.")

@@ -14,7 +14,9 @@ of the learner: hooks are called in this order
 5. ``_optimizer_groups()``, ``_make_optimizer(group, parameters)``, ``_group_grad_clip(group)``;
 6. ``_set_train_nets(nets)`` (the modules as the loss should call them, DDP-wrapped when
    distributed), then per step: ``_generator.manual_seed(...)`` and ``loss(images, step[, factors=,
-   targets=])``; ``_clear_train_nets()`` when the loop ends, also on error;
+   targets=][, domain=])`` (``domain=`` (B,) int64 only for a learner whose optional class flag
+   ``uses_domain`` is True, from the training set's domain index); ``_clear_train_nets()`` when
+   the loop ends, also on error;
 7. checkpoints: ``state_dict()``; resuming: ``_modules()`` and ``_load_extra_state(extra)``;
 8. after training: ``_after_fit(images)`` and ``save(run_dir)``.
 
@@ -208,7 +210,7 @@ def _loss_signature_problems(cls: type, loss: Any) -> list[str]:
     if inspect.Parameter.VAR_KEYWORD in kinds:
         return []
     problems = []
-    for flag, keyword in (("uses_factors", "factors"), ("uses_targets", "targets")):
+    for flag, keyword in (("uses_factors", "factors"), ("uses_targets", "targets"), ("uses_domain", "domain")):
         if getattr(cls, flag, False) and keyword not in parameters:
             problems.append(f"{flag} is True but loss() takes no {keyword!r} keyword")
     return problems

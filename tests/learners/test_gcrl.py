@@ -1,0 +1,136 @@
+"""GCRL: the domain index through the shared training loop, per-domain and mixture priors, and
+adaptation that refits only what it says."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import pytest
+import torch
+
+import latentscm
+from latentscm.learners.base import NotFittedError
+from latentscm.learners.gcrl import GCRL
+from latentscm.training.data import as_training_set
+from latentscm.training.protocol import TrainingProtocolError, check_training_protocol
+from latentscm.worlds import DomainShift, make
+
+TINY = {"z_dim": 2, "s_dim": 1, "channels": (8, 8), "hidden_dim": 16, "lr": 3e-3, "batch_size": 16, "steps": 6,
+        "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make("flow", size=16, grid=False, noise_std=0.1,
+                domains=DomainShift(3, shifted=("water_height",), strength=1.0, seed=0))
+
+
+@pytest.fixture(scope="module")
+def batch(world):
+    return world.sample_domains(24, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(batch):
+    return GCRL(**TINY).fit(batch, progress=False)
+
+
+def test_the_loop_passes_each_images_domain(batch):
+    assert np.array_equal(as_training_set(batch, n_samples=None, seed=0, owner="t").domain, batch.domain)
+
+    class Recording(GCRL):
+        seen: ClassVar[list] = []
+
+        def loss(self, images, step, domain):
+            type(self).seen.append((images.detach().clone(), domain.clone()))
+            return super().loss(images, step, domain=domain)
+
+    Recording(**TINY).fit(batch, progress=False)
+    by_image = {batch.images[i].tobytes(): int(batch.domain[i]) for i in range(len(batch))}
+    assert len(by_image) == len(batch)
+    for images, domain in Recording.seen:
+        assert domain.dtype == torch.int64 and domain.shape == (images.shape[0],)
+        for image, d in zip(images.numpy(), domain.tolist()):
+            assert by_image[image.tobytes()] == d  # each image's own domain
+    Recording.seen.clear()
+    Recording(**TINY).fit(batch.images, progress=False)  # an image array is one domain 0
+    assert all(int(d.max()) == 0 for _, d in Recording.seen)
+
+
+def test_protocol_requires_the_domain_keyword():
+    class NoDomain(GCRL):
+        def loss(self, images, step):
+            raise NotImplementedError
+
+    with pytest.raises(TrainingProtocolError, match="uses_domain.*'domain'"):
+        check_training_protocol(NoDomain)
+
+
+def test_fit_codes_and_priors(fitted, batch):
+    assert fitted.n_domains_ == 3 and fitted.encode(batch[:5]).shape == (5, 3)
+    z, s = fitted.encode_parts(batch[:5])
+    assert z.shape == (5, 2) and s.shape == (5, 1)
+    for key in ("recon", "kl_z", "kl_s"):
+        assert np.isfinite(fitted.history_[-1][key])
+    mixture = GCRL(**TINY, prior="mixture", n_components=3).fit(batch, progress=False)
+    assert mixture.sample(4, seed=1).shape == (4, 3, 16, 16)
+    np.testing.assert_array_equal(mixture.sample(4, seed=1), mixture.sample(4, seed=1))
+
+
+def _parameters(model):
+    return {f"{name}.{k}": p.detach().clone() for name, net in model._modules().items()
+            for k, p in net.named_parameters()}
+
+
+@pytest.mark.parametrize("prior", ["per_domain", "mixture"])
+@pytest.mark.parametrize("refit", ["prior", "s_branch", "all"])
+def test_adapt_changes_only_what_refit_says(batch, world, prior, refit):
+    model = GCRL(**TINY, prior=prior).fit(batch, progress=False)
+    before = _parameters(model)
+    model.adapt(world.sample(12, seed=5, domain=2), refit=refit, steps=3, seed=0)
+    after = _parameters(model)
+    record = model.adaptations_[-1]
+    assert record["domain"] == 3 and model.n_domains_ == 4 and record["refit"] == refit
+    new = {k for k in after if k not in before}
+    assert new == ({"prior.means.3", "prior.logvars.3"} if prior == "per_domain" else {"prior.logits.3"})
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    if refit == "prior":
+        assert changed == set() and set(record["parameters"]) == {f"prior.{k.split('.', 1)[1]}" for k in new}
+    elif refit == "s_branch":
+        assert changed and all(k.startswith("encoder.s_branch.") for k in changed)
+    else:
+        assert any(k.startswith("decoder.") for k in changed) and any(k.startswith("encoder.z_branch.")
+                                                                      for k in changed)
+    assert set(record["parameters"]) >= new | changed
+    for p in model.encoder_.parameters():
+        assert p.requires_grad  # restored after adapting
+
+
+def test_save_and_reload_after_adapt(tmp_path, batch, world):
+    model = GCRL(**TINY, prior="mixture").fit(batch, progress=False)
+    model.adapt(world.sample(8, seed=1, domain=1), steps=2)
+    model.save(str(tmp_path))
+    loaded = latentscm.load(str(tmp_path))
+    assert loaded.n_domains_ == 4 and loaded.adaptations_ == model.adaptations_
+    np.testing.assert_array_equal(loaded.encode(batch[:4]), model.encode(batch[:4]))
+
+
+def test_bad_input_is_named(fitted, batch):
+    with pytest.raises(ValueError, match="'prior'"):
+        GCRL(prior="flat")
+    with pytest.raises(ValueError, match="'z_dim'"):
+        GCRL(z_dim=0)
+    with pytest.raises(TypeError, match="'s_dim'"):
+        GCRL(s_dim=1.5)
+    with pytest.raises(ValueError, match="domain index 2"):
+        GCRL(**TINY, n_domains=2).fit(batch, progress=False)
+    with pytest.raises(NotFittedError):
+        GCRL(**TINY).adapt(batch.images)
+    with pytest.raises(ValueError, match="'refit'"):
+        fitted.adapt(batch, refit="decoder")
+    with pytest.raises(ValueError, match="'steps'"):
+        fitted.adapt(batch, steps=0)
+    with pytest.raises(ValueError, match="'x'"):
+        fitted.adapt(np.zeros((4, 3, 8, 8), np.float32))
+    assert fitted.n_domains_ == 3  # failed calls added no domain
