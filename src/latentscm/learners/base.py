@@ -285,7 +285,7 @@ class Learner:
     #: (``loss(images, step, factors=..., targets=(B, K) bool)``).
     uses_targets: ClassVar[bool] = False
     #: Whether ``loss`` takes the domain index of each image (``loss(images, step, domain=(B,) int64)``);
-    #: the training data must then carry one (a Batch, e.g. from ``world.sample_domains``).
+    #: a Batch carries it (e.g. from ``world.sample_domains``); data without one is a single domain 0.
     uses_domain: ClassVar[bool] = False
 
     def _on_training_set(self, training_set: Any) -> None:
