@@ -104,17 +104,19 @@ def score(learner, world, *, seed: int = 0, n_eval: int = 64, ddim_steps: Sequen
 def train_and_score(world=None, seed: int = 0, *, steps: int | None = None, n_samples: int = 6000,
                     n_eval: int = 64, ddim_steps: Sequence[int] = DDIM_STEPS, fractions: Sequence[float] = FRACTIONS,
                     guidance_weight: float | None = None, use_labels: bool = False, out: str | None = None,
-                    **learner_params: Any) -> dict[str, Any]:
+                    interventional_fraction: float | None = None, **learner_params: Any) -> dict[str, Any]:
     """Train the ``cpu-small`` CausalDiffAE on ``world`` (default :func:`pendulum`) and score it.
 
     Returns the :func:`score` dictionary plus ``train_seconds``, ``params`` (the learner's
     hyperparameters) and ``learner`` (the fitted model, for further use; not JSON). ``out`` is an
-    optional run directory (training log ``train.jsonl``, checkpoints, the saved model).
+    optional run directory (training log ``train.jsonl``, checkpoints, the saved model);
+    ``interventional_fraction`` of the training images come from single-factor ``do`` regimes.
     """
     world = pendulum() if world is None else world
     learner = build_learner(seed, steps=steps, **learner_params)
     clock = time.perf_counter()
-    learner.fit(world, n_samples=n_samples, progress=False, out=out, log_every=100)
+    learner.fit(world, n_samples=n_samples, progress=False, out=out, log_every=100,
+                interventional_fraction=interventional_fraction)
     train_seconds = time.perf_counter() - clock
     result = score(learner, world, seed=seed, n_eval=n_eval, ddim_steps=ddim_steps, fractions=fractions,
                    guidance_weight=guidance_weight, use_labels=use_labels)
@@ -158,6 +160,8 @@ def main() -> None:
     parser.add_argument("--fractions", type=float, nargs="*", default=list(FRACTIONS))
     parser.add_argument("--guidance", type=float, default=None)
     parser.add_argument("--labels", action="store_true", help="abduct concepts from the true labels")
+    parser.add_argument("--interventional-fraction", type=float, default=None,
+                        help="fraction of training images from single-factor do() regimes")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=str, default=None, help="also write all numbers to this file")
@@ -166,11 +170,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     result = train_and_score(seed=args.seed, steps=args.steps, n_samples=args.n_samples, n_eval=args.n_eval,
                              ddim_steps=args.ddim_steps, fractions=args.fractions, guidance_weight=args.guidance,
-                             use_labels=args.labels, out=args.out)
+                             use_labels=args.labels, out=args.out,
+                             interventional_fraction=args.interventional_fraction)
     learner = result.pop("learner")
     print(f"# CausalDiffAE cpu-small on pendulum 32x32 noise_std 0.3: {learner.steps} steps, {args.n_samples} images, "
           f"trained in {result['train_seconds']:.0f} s on {args.threads} torch thread(s); {args.n_eval} eval images; "
-          f"concepts from {'labels' if args.labels else 'the encoder'}")
+          f"concepts from {'labels' if args.labels else 'the encoder'}; interventional fraction "
+          f"{args.interventional_fraction or 0}")
     print_table(result)
     if args.json:
         with open(args.json, "w") as handle:

@@ -24,7 +24,6 @@ ALLOWED = {
     "diffusion/oracles.py",
     "diffusion/pipelines.py",
     "diffusion/schedules.py",
-    "learners/causal_diffae.py",
     "nn/unet.py",
 }
 

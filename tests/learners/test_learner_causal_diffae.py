@@ -133,3 +133,10 @@ def test_bad_counterfactual_arguments_are_refused(fitted, batch):
         learner.counterfactual(batch.images, {"light_position": 1.0}, guidance_weight={"colour": 1.0})
     with pytest.raises(ValueError):
         learner.counterfactual(batch.images, {"colour": 1.0})
+
+
+def test_trains_on_interventional_data_with_known_targets(world, batch):
+    learner = make("causal_diffae", **{**TINY, "steps": 3}).fit(world, n_samples=32, progress=False,
+                                                                 interventional_fraction=0.5)
+    assert learner.uses_targets and "mechanism_fit" in learner.history_[-1]
+    assert learner.counterfactual(batch.images, {"shadow_length": 5.0}).shape == batch.images.shape

@@ -69,39 +69,56 @@ _PREDICTIONS = ("epsilon", "v_prediction")
 class CausalDiffAE(CausalLearner):
     """Causal diffusion autoencoder (see the module docstring).
 
-    Args:
-        graph, mechanism, extra_dims, prior_std, label_weight, mechanism_weight, supervised_fraction,
-            acyclicity_weight, mechanism_hidden: the latent SCM, as in
-            :class:`~latentscm.learners.causal_vae.CausalVAE`. ``extra_dims`` style latents are
-            learned through the UNet loss (a diffusion-autoencoder semantic code) in both modes.
-        beta: weight of KL(q(u|x) || N(0, I)) relative to the per-pixel denoising MSE.
-        kl_warmup: steps over which the KL term (and, with ``condition="latent"``, the label
-            terms) ramp from 0 to full weight.
-        condition: ``"labels"`` (train the UNet on observed labels) or ``"latent"`` (on the jointly
-            learned latents, the original CausalDiffAE).
-        cond_dropout: probability of dropping the whole condition for a training sample.
-        factor_dropout: probability of dropping each latent of the condition separately (needed
-            for per-factor guidance scales).
-        guidance_weight: default classifier-free guidance at sampling: one scale w >= 0 (0 =
-            none), or a mapping ``{factor: w}`` of per-factor scales.
-        label_maps: also feed the condition to the UNet as constant input channels.
-        cond_mode: ``"film"`` (FiLM in every residual block) or ``"add"`` (added to the time
-            embedding, the original design).
-        prediction_type: ``"v_prediction"`` or ``"epsilon"``.
-        min_snr_gamma: γ of min-SNR-γ loss weighting, or None for the plain (unweighted) loss.
-        ema_decay: decay of the exponential moving average of the UNet weights used at inference
-            (0 = use the trained weights).
-        inversion_fraction: default t0 / T of the inversion in counterfactuals, in (0, 1].
-        inversion_iterations: fixed-point refinements per DDIM inversion step (0 = plain DDIM).
-        refiner: DiffuseVAE-style refinement of a decoded coarse image (see the module docstring).
-        schedule: noise schedule, ``"linear"`` or ``"cosine"``; ``timesteps``: training steps T.
-        ddim_steps: DDIM steps of the full chain (a partial chain uses the same step size).
-        unet_channels, unet_multipliers, unet_res_blocks: UNet size.
-        channels, hidden_dim: encoder (and refiner decoder) size; lr, batch_size, steps, grad_clip,
-            seed, device: training.
+    Parameters
+    ----------
+    graph, mechanism, extra_dims, prior_std, label_weight, mechanism_weight, supervised_fraction, \
+acyclicity_weight, mechanism_hidden
+        The latent SCM, as in :class:`~latentscm.learners.causal_vae.CausalVAE`. ``extra_dims``
+        style latents are learned through the UNet loss (a diffusion-autoencoder semantic code).
+    beta : float, default 1e-3
+        Weight of KL(q(u|x) || N(0, I)) relative to the per-pixel denoising MSE.
+    kl_warmup : int, default 500
+        Steps over which the KL term (and, with ``condition="latent"``, the label terms) ramp up.
+    condition : {"labels", "latent"}, default "labels"
+        Train the UNet on observed labels, or on the jointly learned latents (the original).
+    cond_dropout : float in [0, 1), default 0.15
+        Probability of dropping the whole condition for a training sample.
+    factor_dropout : float in [0, 1), default 0.1
+        Probability of dropping each latent of the condition separately (per-factor guidance).
+    guidance_weight : float >= 0 or mapping of str to float, default 0.0
+        Default classifier-free guidance: one scale (0 = none) or ``{factor: scale}``.
+    label_maps : bool, default True
+        Also feed the condition to the UNet as constant input channels.
+    cond_mode : {"film", "add"}, default "film"
+        FiLM in every residual block, or added to the time embedding (the original design).
+    prediction_type : {"v_prediction", "epsilon"}, default "v_prediction"
+        What the UNet predicts.
+    min_snr_gamma : float > 0 or None, default 5.0
+        γ of min-SNR-γ loss weighting; None for the unweighted loss.
+    ema_decay : float in [0, 1), default 0.999
+        Decay of the moving average of the UNet weights used at inference (0 = live weights).
+    inversion_fraction : float in (0, 1], default 1.0
+        Default t0 / T of the inversion in counterfactuals (1 = full inversion to x_T).
+    inversion_iterations : int >= 0, default 0
+        Fixed-point refinements per DDIM inversion step (0 = plain DDIM inversion).
+    refiner : bool, default False
+        DiffuseVAE-style refinement of a decoded coarse image (see the module docstring).
+    schedule : {"linear", "cosine"}, default "linear"
+        Noise schedule.
+    timesteps : int, default 300
+        Training diffusion steps T.
+    ddim_steps : int, default 20
+        DDIM steps of the full chain (a partial chain uses the same step size).
+    unet_channels, unet_multipliers, unet_res_blocks
+        UNet size.
+    channels, hidden_dim
+        Encoder (and refiner decoder) size.
+    lr, batch_size, steps, grad_clip, seed, device
+        Training, see :class:`~latentscm.learners.base.Learner`.
     """
 
     name = "causal_diffae"
+    uses_targets = True  # interventional data: intervened concepts' mechanisms are cut (see _causal_forward)
 
     def __init__(self, *, graph: str = "world", mechanism: str = "additive", extra_dims: int = 0,
                  beta: float = 1e-3, prior_std: float = 0.2, label_weight: float = 0.05,
@@ -279,14 +296,15 @@ class CausalDiffAE(CausalLearner):
         return net(x_t, t, cond[:, :width], image_cond=cond[:, width:].reshape(x_t.shape))
 
     # ------------------------------------------------------------------ training
-    def loss(self, images: torch.Tensor, step: int, factors: torch.Tensor | None = None) -> StepOutput:
+    def loss(self, images: torch.Tensor, step: int, factors: torch.Tensor | None = None,
+             targets: torch.Tensor | None = None) -> StepOutput:
         if step > 0:
             self._update_ema(step - 1)  # the weights after the previous optimiser step
         generator = self._generator
         k = len(self.factor_names_)
         mean, logvar = self._posterior(images, self._net("encoder"))
         u = self._reparameterise(mean, logvar, generator)
-        z, causal, logs = self._causal_forward(u, factors, step)
+        z, causal, logs = self._causal_forward(u, factors, step, targets)
         if self.condition == "labels":
             concepts = z[:, :k].detach()
             if factors is not None:
@@ -468,13 +486,24 @@ class CausalDiffAE(CausalLearner):
         recompute their descendants through the mechanisms, DDIM-decode from the same x_t0 with
         guidance ``guidance_weight`` (a scale, or ``{factor: scale}``).
 
-        Args:
-            x: images (N, C, H, W) in [0, 1] (or a Batch).
-            interventions: ``{factor: value}``, a value per image allowed.
-            num_steps: DDIM steps of the full chain (default ``ddim_steps``); a partial chain
-                takes ``round(num_steps * inversion_fraction)`` steps of the same size.
-            guidance_weight, inversion_fraction: override the learner's defaults.
-            factors: the images' labels (N, K) in world units, if known.
+        Parameters
+        ----------
+        x : array (N, C, H, W) in [0, 1], or a Batch
+            The factual images.
+        interventions : mapping of str to value
+            ``{factor: value}`` in world units, a value per image allowed.
+        num_steps : int, optional
+            DDIM steps of the full chain (default ``ddim_steps``); a partial chain takes
+            ``round(num_steps * inversion_fraction)`` steps of the same size.
+        guidance_weight, inversion_fraction : optional
+            Override the learner's defaults.
+        factors : array (N, K), optional
+            The images' labels in world units, if known (replaces the encoder's abduction).
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 (N, C, H, W) in [0, 1].
         """
         owner = f"{type(self).__name__}.counterfactual"
         images = self._images_tensor(x, "counterfactual")
