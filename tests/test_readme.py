@@ -38,3 +38,17 @@ def test_readme_interventional_example_runs():
     assert namespace["mixed"].targets.shape == (1000, 4) and namespace["mixed"].targets.sum() == 300
     assert namespace["shadowy"].targets[:, 2].all()
     assert len(namespace["model"].cf_finetune_history_) == 2
+
+
+def test_readme_bring_your_own_model_example_runs():
+    """The wrapped PyTorch module of "Bring your own model", at 16 pixels and 64 images."""
+    import torch
+
+    block = next(b for b in _python_blocks() if "class Encoder(torch.nn.Module)" in b)
+    tiny = block.replace("64 * 64", "16 * 16").replace("size=64", "size=16").replace("n=2000", "n=64")
+    assert tiny != block
+    torch.manual_seed(0)
+    namespace: dict = {}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    results = namespace["results"]
+    assert 0.0 <= results["mig"] <= 1.0 and any("counterfactual" in note for note in results.notes)

@@ -4,6 +4,7 @@
     latentscm train --world pendulum --world-set grid=false --learner causal_vae --out runs/p
     latentscm resume runs/x
     latentscm evaluate runs/x
+    latentscm evaluate --encoder mypackage.models:encode --world sprites --out results/
 
 ``--world`` takes a registered world name or ``module:Class``; ``--set`` sets learner
 hyperparameters and ``--world-set`` world options (one parser for both:
@@ -212,25 +213,63 @@ def register(app: typer.Typer) -> None:
 
     @app.command("evaluate")
     def evaluate_command(
-        run_dir: Path = typer.Argument(..., help="Run directory of a trained learner."),
+        run_dir: Path | None = typer.Argument(None, help="Run directory of a trained learner (or use --encoder)."),
         n: int = typer.Option(2000, "--n", help="Number of fresh samples to evaluate on."),
         seed: int = typer.Option(2024, "--seed"),
         device: str | None = typer.Option(None, "--device"),
         metrics: str | None = typer.Option(None, "--metrics", help="Suite name or comma-separated metric names."),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
         trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
+        encoder: str | None = typer.Option(
+            None, "--encoder", help="Your own model instead of a run: module:function mapping images (N,C,H,W) "
+                                    "float32 to codes (N,D). The module is imported (you chose to run it)."),
+        decoder: str | None = typer.Option(None, "--decoder", help="With --encoder: module:function codes -> images."),
+        counterfactual: str | None = typer.Option(
+            None, "--counterfactual", help="With --encoder: module:function (images, interventions) -> images."),
+        world: str | None = typer.Option(None, "--world", help="With --encoder: world name or module:Class."),
+        world_assignments: list[str] | None = typer.Option(None, "--world-set", help="World option, key=value."),
+        size: int | None = typer.Option(None, "--size", help="With --encoder: image side in pixels."),
+        out: Path | None = typer.Option(None, "--out", help="With --encoder: directory of metrics.json (default .)."),
     ) -> None:
-        """Compute reconstruction and disentanglement metrics; writes RUN_DIR/metrics.json."""
+        """Compute reconstruction and disentanglement metrics; writes RUN_DIR/metrics.json (or, for your own
+        model given by --encoder, OUT/metrics.json)."""
         from latentscm.training import CheckpointError
 
         try:
             _set_threads(threads)
-            summary = evaluate_run(run_dir, n=n, seed=seed, device=device, metrics=metrics, trust_code=trust_code)
+            if encoder is not None:
+                if run_dir is not None:
+                    raise ValueError(f"Give a run directory or --encoder, not both (got {run_dir} and {encoder}).")
+                if world is None:
+                    raise ValueError("--encoder needs --world NAME: the world whose images and factors to "
+                                     "evaluate on.")
+                from latentscm.cli.evaluate_model import evaluate_callable
+
+                target = out if out is not None else Path(".")
+                options = parse_assignments(world_assignments, option="--world-set")
+                summary = evaluate_callable(encoder, make_world(world, size, options), world_name=world,
+                                            world_options=options, decoder=decoder, counterfactual=counterfactual,
+                                            n=n, seed=seed, suite=_suite(metrics), out=target)
+            else:
+                given = [name for name, value in (("--decoder", decoder), ("--counterfactual", counterfactual),
+                                                  ("--world", world), ("--world-set", world_assignments),
+                                                  ("--size", size), ("--out", out)) if value]
+                if run_dir is None:
+                    raise ValueError("Give a run directory (latentscm evaluate runs/x) or your own model "
+                                     "(--encoder module:function --world NAME).")
+                if given:
+                    raise ValueError(f"{', '.join(given)} go with --encoder; a run directory brings its own "
+                                     f"model and world.")
+                target = run_dir
+                summary = evaluate_run(run_dir, n=n, seed=seed, device=device, metrics=metrics,
+                                       trust_code=trust_code)
         except (*_USER_ERRORS, CheckpointError) as error:
             _fail(error)
         for key, value in summary["metrics"].items():
             typer.echo(f"{key:32s} {value:.4g}" if isinstance(value, float) else f"{key:32s} {value}")
-        typer.echo(f"Wrote {Path(run_dir) / 'metrics.json'}")
+        for note in summary.get("notes", []):
+            typer.echo(f"note: {note}")
+        typer.echo(f"Wrote {Path(target) / 'metrics.json'}")
 
 
 def _print_last(model) -> None:

@@ -11,7 +11,7 @@ traversal baseline), the counterfactual metrics against the world's exact oracle
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,18 +19,31 @@ import numpy as np
 from latentscm._validation import check_choice, check_number
 from latentscm.metrics.suite import compute_metrics
 
-__all__ = ["evaluate"]
+__all__ = ["Evaluation", "evaluate", "reconstruction_errors"]
+
+
+class Evaluation(dict):
+    """The metrics of :func:`evaluate` (a plain ``dict`` of str to float) plus ``notes``: one
+    sentence per metric group that was skipped because the model lacks what it needs."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.notes: list[str] = []
 
 
 def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentanglement", n: int = 2000,
              seed: int = 0, counterfactuals: str = "auto", n_counterfactual: int = 128, regressor: Any = None,
-             activity: bool = True) -> dict[str, float]:
+             activity: bool = True, decoder: Callable[..., Any] | None = None,
+             counterfactual: Callable[..., Any] | None = None,
+             reconstruction: bool | None = None) -> Evaluation:
     """Evaluate ``learner`` (encode/decode) on ``world``; returns one flat dict of metrics.
 
     Parameters
     ----------
-    learner : Learner
+    learner : Learner or callable
         A fitted learner: ``encode`` maps images (N, C, H, W) to codes (N, D), ``decode`` back.
+        Or your own model as a plain callable ``images (N, C, H, W) float32 -> codes (N, D)``
+        (a function or a ``torch.nn.Module``; see :mod:`latentscm.metrics.user_model`).
     world : World
         The world the images, factors and counterfactuals come from.
     suite : str or sequence of str, default "disentanglement"
@@ -49,18 +62,36 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
         A fitted :class:`~latentscm.metrics.factor_regressor.FactorRegressor` for
         effectiveness (trained on the world here when ``None`` and counterfactuals run).
     activity : bool, default True
-        Report active units and the suite on sampled codes / active units only.
+        Report active units and the suite on sampled codes / active units only (learners with
+        a Gaussian posterior).
+    decoder : callable or None, default None
+        ``decoder(codes (N, D)) -> images (N, C, H, W)`` of your own model (reconstruction and
+        the traversal counterfactual baseline need one).
+    counterfactual : callable or None, default None
+        ``counterfactual(images, interventions) -> images`` of your own model (the
+        counterfactual metrics against the world's oracle).
+    reconstruction : bool or None, default None
+        Report ``reconstruction.mse`` / ``reconstruction.bce`` (summed over pixels, mean over
+        images) on the held-out images. ``None``: when ``decoder`` is given.
 
     Returns
     -------
-    dict of str to float
-        Keys: the suite's own (``"mig"``, ``"dci.disentanglement"``, ...); ``"sampled.<key>"``
-        and ``"active.<key>"`` variants; ``"activity.n_active"``; ``"cf.*"`` counterfactual
-        metrics; ``"time.<part>"`` seconds spent.
+    Evaluation
+        A dict of str to float. Keys: the suite's own (``"mig"``, ``"dci.disentanglement"``,
+        ...); ``"sampled.<key>"`` and ``"active.<key>"`` variants; ``"activity.n_active"``;
+        ``"reconstruction.*"``; ``"cf.*"`` counterfactual metrics; ``"time.<part>"`` seconds
+        spent. ``.notes`` lists the metric groups skipped because the model lacks what they
+        need (a decoder, a counterfactual, a posterior), instead of raising.
     """
+    from latentscm.metrics.user_model import CallableModel, as_model
+
     n = int(check_number(n, "n", "evaluate", low=10, integer=True))
     check_choice(counterfactuals, "counterfactuals", "evaluate", ("auto", "traversal", "none"))
-    results: dict[str, float] = {}
+    learner = as_model(learner, decoder=decoder, counterfactual=counterfactual)
+    plain = isinstance(learner, CallableModel)
+    if reconstruction is None:
+        reconstruction = decoder is not None
+    results = Evaluation()
     clock = time.perf_counter()
     batch = world.sample(n, seed=seed)
     discrete = [spec.discrete for spec in world.factor_specs]
@@ -74,6 +105,18 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     results.update(compute_metrics(codes, factors, metrics=suite, seed=seed, discrete=discrete))
     results["time.suite"] = time.perf_counter() - clock
 
+    if reconstruction:
+        if plain and not learner.can_decode:
+            results.notes.append("reconstruction skipped: no decoder (pass decoder=codes -> images).")
+        else:
+            clock = time.perf_counter()
+            recon = learner.decode(codes) if plain else learner.reconstruct(batch.images)
+            results.update(reconstruction_errors(batch.images, recon))
+            results["time.reconstruction"] = time.perf_counter() - clock
+
+    if activity and plain:
+        results.notes.append("activity skipped: active units and sampled codes need a learner's Gaussian "
+                             "posterior (encode_distribution); a plain encoder gives codes only.")
     if activity and getattr(learner, "posterior", None) == "gaussian" and hasattr(learner, "kl_per_unit"):
         from latentscm.metrics.activity import active_units
 
@@ -93,7 +136,10 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
 
     model = None
     if counterfactuals != "none":
-        if hasattr(learner, "counterfactual"):
+        if plain and not learner.can_counterfactual and not (counterfactuals == "traversal" and learner.can_decode):
+            results.notes.append("counterfactual metrics skipped: no counterfactual callable (pass counterfactual="
+                                 "(images, interventions) -> images, or a decoder with counterfactuals='traversal').")
+        elif hasattr(learner, "counterfactual") and (not plain or learner.can_counterfactual):
             model = learner
         elif counterfactuals == "traversal":
             from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
@@ -109,3 +155,29 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
         results.update(counterfactual_metrics(model, world, n=n_counterfactual, seed=seed + 1, regressor=regressor))
         results["time.counterfactual"] = time.perf_counter() - clock
     return results
+
+
+def reconstruction_errors(images: np.ndarray, reconstructions: np.ndarray) -> dict[str, float]:
+    """Squared error and Bernoulli cross-entropy of reconstructions, summed over pixels and
+    averaged over images (lower is better).
+
+    Parameters
+    ----------
+    images, reconstructions : array (N, C, H, W)
+        Images in [0, 1] and their reconstructions (clipped to (1e-6, 1 - 1e-6) for the BCE).
+
+    Returns
+    -------
+    dict of str to float
+        ``"reconstruction.mse"`` and ``"reconstruction.bce"``.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    reconstructions = np.asarray(reconstructions, dtype=np.float32)
+    if reconstructions.shape != images.shape:
+        raise ValueError(f"Reconstructions must have the shape of the images {images.shape}. Got "
+                         f"{reconstructions.shape}.")
+    n = images.shape[0]
+    clipped = np.clip(reconstructions, 1e-6, 1 - 1e-6)
+    bce = -(images * np.log(clipped) + (1 - images) * np.log1p(-clipped))
+    return {"reconstruction.mse": float(np.square(reconstructions - images).reshape(n, -1).sum(1).mean()),
+            "reconstruction.bce": float(bce.reshape(n, -1).sum(1).mean())}
