@@ -2,6 +2,7 @@
 
     latentscm train --world sprites --learner beta_vae --steps 3000 --out runs/x --set beta=4
     latentscm train --world pendulum --world-set grid=false --learner causal_vae --out runs/p
+    latentscm train --data photos/ --labels labels.csv --learner causal_vae --set graph="a -> b" --out runs/d
     latentscm resume runs/x
     latentscm evaluate runs/x
     latentscm evaluate --encoder mypackage.models:encode --world sprites --out results/
@@ -138,7 +139,19 @@ def register(app: typer.Typer) -> None:
 
     @app.command("train")
     def train_command(
-        world: str = typer.Option(..., "--world", help="World name (see `latentscm worlds`) or module:Class."),
+        world: str | None = typer.Option(None, "--world",
+                                         help="World name (see `latentscm worlds`) or module:Class (or use --data)."),
+        data_path: Path | None = typer.Option(
+            None, "--data", help="Your own images instead of a world: a folder of PNG/JPEG files (sorted by name, "
+                                 "one size) or an .npy/.npz array; imported once into the verified store."),
+        labels: Path | None = typer.Option(
+            None, "--labels", help="With --data: CSV with a file (folder) or row (array) column and one numeric "
+                                   "column per factor (causal learners and supervised metrics need them)."),
+        channels: int | None = typer.Option(None, "--channels", help="With --data: convert images to 1, 3 or 4 "
+                                                                     "channels (default: keep)."),
+        layout: str = typer.Option("auto", "--layout",
+                                   help="With --data: channel axis of an array, auto, NCHW or NHWC."),
+        data_key: str | None = typer.Option(None, "--data-key", help="With --data: the images' array in an .npz."),
         learner: str = typer.Option("beta_vae", "--learner", help="Learner name, e.g. beta_vae, factor_vae, qlae."),
         out: Path = typer.Option(..., "--out", help="Run directory to create."),
         preset: str = typer.Option("cpu-small", "--preset", help="cpu-small, cpu-64 or paper."),
@@ -162,7 +175,8 @@ def register(app: typer.Typer) -> None:
         progress: bool | None = typer.Option(None, "--progress/--no-progress"),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
     ) -> None:
-        """Train a learner on a world; writes config, checkpoints, logs and the model to --out."""
+        """Train a learner on a world (--world) or your own images (--data); writes config, checkpoints, logs and
+        the model to --out."""
         from latentscm import learners
         from latentscm.training import CheckpointError, get_preset
 
@@ -180,8 +194,30 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"--size {size} and --world-set size={world_options['size']!r} both set the image "
                                  f"size; give one.")
             model = learners.make(learner, **params)
-            data = make_world(world, size if size is not None else chosen.size, world_options)
-            hook = _heldout_hook(data, seed + 7_777_777) if eval_every else None
+            if (world is None) == (data_path is None):
+                raise ValueError("Give exactly one of --world NAME (a procedural world) and --data PATH (your own "
+                                 f"images). Got {'both' if world is not None else 'neither'}.")
+            if data_path is not None:
+                from latentscm.data import import_data
+
+                extra = [name for name, value in (("--world-set", world_assignments), ("--size", size),
+                                                  ("--interventional-fraction", interventional_fraction),
+                                                  ("--n-samples", n_samples)) if value]
+                if extra:
+                    raise ValueError(f"{', '.join(extra)} go with --world; --data trains on the images as they are.")
+                data = import_data(data_path, labels=labels, channels=channels, layout=layout, key=data_key)
+                hook = None
+                if eval_every:
+                    raise ValueError("--eval-every needs held-out images from a world; with --data, evaluate the run "
+                                     "afterwards (latentscm evaluate RUN).")
+            else:
+                given = [name for name, value in (("--labels", labels), ("--channels", channels),
+                                                  ("--data-key", data_key)) if value] + (
+                    ["--layout"] if layout != "auto" else [])
+                if given:
+                    raise ValueError(f"{', '.join(given)} go with --data.")
+                data = make_world(world, size if size is not None else chosen.size, world_options)
+                hook = _heldout_hook(data, seed + 7_777_777) if eval_every else None
             model.fit(data, out=str(out), n_samples=n_samples or chosen.n_samples,
                       checkpoint_every=checkpoint_every or chosen.checkpoint_every,
                       log_every=log_every or chosen.log_every, eval_every=eval_every, eval_hook=hook,

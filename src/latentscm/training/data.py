@@ -169,6 +169,16 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             source["regimes"] = manifest["regimes"]
         return TrainingSet(_stored_images(data, owner), factors, tuple(data.factor_names), source,
                            graph=None if world is None else world.graph, targets=targets)
+    from latentscm.data.store import UserDataset
+
+    if isinstance(data, UserDataset):
+        # your own images (latentscm.data.import_data): uint8, memory-mapped from the verified
+        # store like a stored world; the source and its content hash go into the run config so
+        # that resuming re-imports it and notices a changed folder
+        recorded = data.source
+        source = {"kind": "data", "format": recorded.pop("kind"), **recorded, "key": data.key,
+                  "dataset": str(data.path), "n_samples": len(data), "image_shape": list(data.image_shape)}
+        return TrainingSet(_stored_images(data, owner), data.factors, data.factor_names, source)
     if isinstance(data, Batch):
         return TrainingSet(_checked_images(data.images, owner), np.asarray(data.factors, np.float64),
                            tuple(data.factor_names), {"kind": "batch", "n_samples": len(data)},

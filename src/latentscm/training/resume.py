@@ -66,9 +66,15 @@ def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bo
     learner = learner_from_config(config, device=device, trust_code=trust_code, source=str(run_dir / CONFIG_NAME))
     if steps is not None:
         learner.set_params(steps=steps)
-    world = world_from_config(config, run_dir, trust_code=trust_code)
-    data = world
     stored_path = config["data"].get("dataset")
+    if config["data"].get("kind") == "data":
+        # your own images: re-imported from the recorded source, refused if it changed
+        from latentscm.data.runs import data_from_config
+
+        data = data_from_config(config, run_dir)
+        stored_path = None
+    else:
+        data = world_from_config(config, run_dir, trust_code=trust_code)
     if stored_path is not None:
         # trained on a stored dataset: resume on the very same images (verified by hash)
         from latentscm.worlds.store import load as load_dataset

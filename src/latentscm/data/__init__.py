@@ -1,0 +1,12 @@
+"""Bring your own data: image folders, ``.npy`` / ``.npz`` arrays and Hugging Face datasets,
+imported once into the verified, content-addressed store and trained on like a world.
+
+    from latentscm.data import import_data
+    data = import_data("photos/", labels="labels.csv")      # CSV: file,<factor>,... (optional)
+    learner.fit(data)                                         # uint8, memory-mapped, verified
+"""
+
+from latentscm.data.readers import IMAGE_SUFFIXES, DataError
+from latentscm.data.store import UserDataset, import_data, load_data
+
+__all__ = ["DataError", "IMAGE_SUFFIXES", "UserDataset", "import_data", "load_data"]

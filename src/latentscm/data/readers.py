@@ -1,0 +1,343 @@
+"""Readers for your own images: an image folder, an ``.npy`` / ``.npz`` array, a Hugging Face
+``datasets`` dataset; and label tables (CSV) matched to them.
+
+Every reader yields uint8 images (C, H, W) in a fixed order and checks as it goes: a file Pillow
+cannot decode, an image of another size or channel count, a NaN or a value outside [0, 1]
+raises :class:`DataError` naming the file (or the array row). Float arrays are quantised to
+uint8 (value = round(255 * pixel)), as stored worlds are; uint8 and 8-bit images are exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentscm.exceptions import LatentSCMError
+
+__all__ = ["DataError", "IMAGE_SUFFIXES", "image_files", "file_digest", "read_image", "open_array",
+           "array_images", "read_labels", "hf_images"]
+
+#: File suffixes read as images in a folder (case-insensitive); other files are ignored.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+_CHANNEL_MODES = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
+
+
+class DataError(LatentSCMError, ValueError):
+    """Your data cannot be imported as it is; the message names the file, row or column."""
+
+
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """The PNG / JPEG files of ``folder`` (not its subfolders; hidden files skipped), sorted by name.
+
+    Raises
+    ------
+    DataError
+        ``folder`` is not a directory or holds no image.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"The data folder '{folder}' does not exist or is not a directory.")
+    files = sorted(p for p in folder.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"The data folder '{folder}' holds no image ({', '.join(IMAGE_SUFFIXES)} files).")
+    return files
+
+
+def file_digest(path: Path, sha: Any = None) -> str:
+    """Hex SHA-256 of a file's bytes (or fed into ``sha`` when given)."""
+    own = sha is None
+    sha = hashlib.sha256() if own else sha
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            sha.update(block)
+    return sha.hexdigest() if own else ""
+
+
+def _mode_channels(image: Any) -> int:
+    if image.mode == "P":
+        return 4 if "transparency" in image.info else 3
+    if image.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "F"):
+        return 1
+    return min(len(image.getbands()), 4) if image.mode not in ("CMYK", "YCbCr", "LAB", "HSV") else 3
+
+
+def read_image(path: Path, channels: int | None) -> np.ndarray:
+    """One image file as uint8 (C, H, W); ``channels`` converts (1 grey, 2 grey+alpha, 3 RGB,
+    4 RGBA), ``None`` keeps the file's own.
+
+    Raises
+    ------
+    DataError
+        Pillow cannot decode the file (corrupt or not an image).
+    """
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            wanted = channels if channels is not None else _mode_channels(image)
+            converted = image.convert(_CHANNEL_MODES[wanted]) if image.mode != _CHANNEL_MODES[wanted] else image
+            array = np.asarray(converted, dtype=np.uint8)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise DataError(f"Cannot read image '{path}': {error}") from None
+    return array[None] if array.ndim == 2 else np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def open_array(path: Path, key: str | None) -> np.ndarray:
+    """The image array stored in an ``.npy`` file (memory-mapped) or under ``key`` in an ``.npz``.
+
+    Raises
+    ------
+    DataError
+        Unreadable file, unknown or ambiguous ``key``.
+    """
+    try:
+        if path.suffix.lower() == ".npy":
+            if key is not None:
+                raise DataError(f"key={key!r} applies to .npz archives; '{path}' is an .npy file.")
+            return np.load(path, mmap_mode="r", allow_pickle=False)
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+            if key is None:
+                if len(names) == 1:
+                    key = names[0]
+                elif "images" in names:
+                    key = "images"
+                else:
+                    raise DataError(f"'{path}' holds arrays {names}; say which holds the images (key=..., "
+                                    f"command line: --data-key).")
+            if key not in names:
+                raise DataError(f"'{path}' has no array {key!r}; it holds {names}.")
+            return archive[key]
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError) as error:
+        raise DataError(f"Cannot read array file '{path}': {error}") from None
+
+
+def _layout(shape: tuple[int, ...], layout: str, where: str) -> str:
+    if len(shape) == 3:
+        return "NHW"
+    if len(shape) != 4:
+        raise DataError(f"The images in {where} must be (N, C, H, W), (N, H, W, C) or (N, H, W). Got shape {shape}.")
+    if layout != "auto":
+        return layout
+    first, last = shape[1] in (1, 2, 3, 4), shape[3] in (1, 2, 3, 4)
+    if first and not last:
+        return "NCHW"
+    if last and not first:
+        return "NHWC"
+    raise DataError(f"Cannot tell the channel axis of {where} from its shape {shape}; pass layout='NCHW' or "
+                    f"'NHWC' (command line: --layout).")
+
+
+def array_images(array: np.ndarray, *, layout: str = "auto", channels: int | None = None,
+                 where: str = "the array", chunk: int = 1024) -> tuple[tuple[int, int, int], Iterator[np.ndarray]]:
+    """Image shape (C, H, W) and an iterator of uint8 chunks (n, C, H, W) of an image array.
+
+    uint8 is kept; bool becomes 0 / 255; other numbers must be finite and in [0, 1] (floats, quantised
+    to 1/255) — the first bad row is named. ``channels`` converts 1 -> 3 (repeat) or 3/4 -> 1 (luma,
+    ITU-R 601-2 as Pillow), else must match.
+    """
+    form = _layout(tuple(array.shape), layout, where)
+    if form == "NHW":
+        c, h, w = 1, array.shape[1], array.shape[2]
+    elif form == "NCHW":
+        c, h, w = array.shape[1:]
+    else:
+        h, w, c = array.shape[1:]
+    if array.shape[0] == 0:
+        raise DataError(f"{where} holds no images (shape {tuple(array.shape)}).")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise DataError(f"The images in {where} must be numbers. Got dtype {array.dtype}.")
+    target = c if channels is None else channels
+    if target != c and not (c == 1 and target in (3, 4)) and not (c in (3, 4) and target == 1):
+        raise DataError(f"Cannot convert the {c}-channel images of {where} to {target} channels.")
+
+    def chunks() -> Iterator[np.ndarray]:
+        for start in range(0, array.shape[0], chunk):
+            part = np.asarray(array[start:start + chunk])
+            if form == "NHW":
+                part = part[:, None]
+            elif form == "NHWC":
+                part = part.transpose(0, 3, 1, 2)
+            if part.dtype == np.uint8:
+                values = part
+            elif part.dtype == bool:
+                values = part.astype(np.uint8) * np.uint8(255)
+            else:
+                floats = part.astype(np.float64)
+                bad = ~np.isfinite(floats) | (floats < 0) | (floats > 1)
+                if bad.any():
+                    row = start + int(np.argwhere(bad.reshape(len(part), -1).any(1))[0, 0])
+                    found = floats[row - start][bad[row - start]][0]
+                    raise DataError(f"Row {row} of {where} holds {float(found)!r}; images must be uint8, or numbers in "
+                                    f"[0, 1] without NaN.")
+                values = np.rint(floats * 255.0).astype(np.uint8)
+            if target != c:
+                values = _convert_channels(values, target)
+            yield np.ascontiguousarray(values)
+
+    return (target, int(h), int(w)), chunks()
+
+
+def _convert_channels(values: np.ndarray, target: int) -> np.ndarray:
+    if values.shape[1] == 1:
+        repeated = np.repeat(values, 3, axis=1)
+        if target == 4:
+            repeated = np.concatenate([repeated, np.full_like(values, 255)], axis=1)
+        return repeated
+    rgb = values[:, :3].astype(np.float64)
+    luma = (rgb[:, 0] * 299 + rgb[:, 1] * 587 + rgb[:, 2] * 114) / 1000
+    return np.rint(luma)[:, None].astype(np.uint8)
+
+
+def read_labels(path: str | os.PathLike, ids: Sequence[str], *, id_column: str,
+                label_columns: Sequence[str] | None = None) -> tuple[tuple[str, ...], np.ndarray]:
+    """Factor names and values (N, K) float64 from a CSV, one row per image in the order of ``ids``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV with a header; ``id_column`` names the image (``"file"``: a file name of the folder;
+        ``"row"``: a row index of the array), the other columns (or ``label_columns``) are numeric
+        factors.
+    ids : sequence of str
+        The images' ids, in import order (file names, or row indices as text).
+    id_column : str
+        ``"file"`` or ``"row"``.
+    label_columns : sequence of str or None
+        The factor columns to keep (default: every other column).
+
+    Raises
+    ------
+    DataError
+        Naming the CSV line: an id not among the images, a duplicate id, a missing or non-numeric
+        value; or naming the images without a row; or a missing column.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"Cannot read the labels file '{path}': {error}") from None
+    if not rows or not any(cell.strip() for cell in rows[0]):
+        raise DataError(f"The labels file '{path}' is empty; it needs a header row ({id_column},<factor>,...).")
+    header = [cell.strip() for cell in rows[0]]
+    if id_column not in header:
+        raise DataError(f"The labels file '{path}' needs a {id_column!r} column naming each image "
+                        f"({'its file name' if id_column == 'file' else 'its row index in the array'}); its "
+                        f"columns are {header}.")
+    others = [name for name in header if name != id_column]
+    columns = list(label_columns) if label_columns is not None else others
+    unknown = [name for name in columns if name not in others]
+    if unknown or not columns:
+        raise DataError(f"The labels file '{path}' has no factor column{'s' if len(unknown) != 1 else ''} "
+                        f"{unknown or ''}; its factor columns are {others}.".replace(" ''", ""))
+    if len(set(header)) != len(header):
+        raise DataError(f"The labels file '{path}' repeats a column name: {header}.")
+    position = {name: i for i, name in enumerate(ids)}
+    values = np.full((len(ids), len(columns)), np.nan)
+    seen: dict[int, int] = {}
+    id_index = header.index(id_column)
+    indices = [header.index(name) for name in columns]
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise DataError(f"Line {line} of '{path}' has {len(row)} fields; the header has {len(header)}.")
+        name = row[id_index].strip()
+        if id_column == "row" and name.lstrip("-").isdigit():
+            name = str(int(name))
+        if name not in position:
+            what = "no image file of that name in the folder" if id_column == "file" else \
+                f"the array has rows 0..{len(ids) - 1}"
+            raise DataError(f"Line {line} of '{path}' labels {id_column} {name!r}, but there is {what}.")
+        target = position[name]
+        if target in seen:
+            raise DataError(f"Line {line} of '{path}' labels {id_column} {name!r} again (first on line "
+                            f"{seen[target]}).")
+        seen[target] = line
+        for k, (column, index) in enumerate(zip(columns, indices)):
+            cell = row[index].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                value = math.nan
+            if not math.isfinite(value):
+                raise DataError(f"Line {line} of '{path}', column {column!r}: {cell!r} is not a finite number.")
+            values[target, k] = value
+    missing = [ids[i] for i in range(len(ids)) if i not in seen]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise DataError(f"The labels file '{path}' has no row for {id_column} {shown} ({len(missing)} of "
+                        f"{len(ids)} images unlabelled).")
+    return tuple(columns), values
+
+
+def hf_images(dataset: Any, *, image_column: str, channels: int | None,
+              label_columns: Sequence[str] | None) -> tuple[tuple[int, int, int], Iterator[np.ndarray],
+                                                            tuple[str, ...], np.ndarray | None]:
+    """Images and labels of a Hugging Face ``datasets.Dataset`` (or any sequence of dicts).
+
+    Returns the image shape (C, H, W), an iterator of uint8 images (1, C, H, W), the label
+    names and the labels (N, K) (``None`` without ``label_columns``). Images may be PIL images
+    or arrays (H, W), (H, W, C); an image of another size is named by its row.
+    """
+    from PIL import Image
+
+    n = len(dataset)
+    if n == 0:
+        raise DataError("The dataset holds no rows.")
+    first = dataset[0]
+    if image_column not in first:
+        raise DataError(f"The dataset has no column {image_column!r}; its columns are {sorted(first)} "
+                        f"(image_column=..., command line: --image-column).")
+    names = tuple(label_columns or ())
+    missing = [name for name in names if name not in first]
+    if missing:
+        raise DataError(f"The dataset has no label column(s) {missing}; its columns are {sorted(first)}.")
+
+    def as_array(value: Any, row: int) -> np.ndarray:
+        if isinstance(value, Image.Image):
+            wanted = channels if channels is not None else _mode_channels(value)
+            value = value.convert(_CHANNEL_MODES[wanted]) if value.mode != _CHANNEL_MODES[wanted] else value
+            array = np.asarray(value, dtype=np.uint8)
+            return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+        array = np.asarray(value)
+        shape, chunks = array_images(array[None], layout="NHWC" if array.ndim == 3 else "auto", channels=channels,
+                                     where=f"row {row} of the dataset")
+        return next(chunks)[0]
+
+    shape = tuple(as_array(first[image_column], 0).shape)
+    labels = np.empty((n, len(names))) if names else None
+
+    def rows() -> Iterator[np.ndarray]:
+        for row in range(n):
+            record = dataset[row]
+            image = as_array(record[image_column], row)
+            if image.shape != shape:
+                raise DataError(f"Row {row} of the dataset is an image of shape {image.shape}; row 0 is {shape} "
+                                f"(all images must have the same size and channels).")
+            if labels is not None:
+                for k, name in enumerate(names):
+                    try:
+                        value = float(record[name])
+                    except (TypeError, ValueError):
+                        value = math.nan
+                    if not math.isfinite(value):
+                        raise DataError(f"Row {row} of the dataset, column {name!r}: {record[name]!r} is not a "
+                                        f"finite number.")
+                    labels[row, k] = value
+            yield image[None]
+
+    return shape, rows(), names, labels  # type: ignore[return-value]

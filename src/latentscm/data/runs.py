@@ -1,0 +1,73 @@
+"""The data of a run trained on your own images, rebuilt from its ``config.json`` (for
+``latentscm resume`` and ``latentscm evaluate``), refusing a source that changed since."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from latentscm.data.readers import DataError
+from latentscm.data.store import UserDataset, content_key, import_data, load_data
+
+__all__ = ["data_from_config", "import_options"]
+
+_OPTIONS = ("channels", "layout", "key", "label_columns", "image_column")
+
+
+def import_options(recorded: dict[str, Any]) -> dict[str, Any]:
+    """The :func:`~latentscm.data.import_data` keyword arguments recorded in a run's ``data`` entry."""
+    options = {name: recorded[name] for name in _OPTIONS if recorded.get(name) is not None}
+    if recorded.get("labels"):
+        options["labels"] = recorded["labels"]
+    return options
+
+
+def data_from_config(config: dict[str, Any], run_dir: str | os.PathLike) -> UserDataset:
+    """The :class:`UserDataset` a run was trained on: the source imported again with the recorded
+    options (or, when the source is gone or was a Hugging Face dataset, the verified stored copy).
+
+    Parameters
+    ----------
+    config : dict
+        The run's ``config.json``; ``config["data"]`` has ``kind == "data"``.
+    run_dir : str or path-like
+        The run directory, for messages.
+
+    Returns
+    -------
+    UserDataset
+        Whose content key equals the recorded one.
+
+    Raises
+    ------
+    DataError
+        The source changed since training (its content hash differs), or neither the source nor
+        the stored copy can be found.
+    """
+    recorded = config["data"]
+    expected = recorded.get("key")
+    source = recorded.get("path", "")
+    if recorded.get("format") in ("folder", "array") and Path(source).exists():
+        options = import_options(recorded)
+        try:
+            now = content_key(source, **options)[0]  # hashes the bytes, decodes nothing
+        except DataError as error:
+            now, reason = None, f" ({error})"
+        else:
+            reason = ""
+        if now != expected:
+            raise DataError(f"The data of run '{run_dir}' changed since it was trained: '{source}' now has content "
+                            f"key {str(now)[:16]}, the run was trained on {str(expected)[:16]} (a file added, "
+                            f"removed, renamed or edited, or the labels changed){reason}. Restore the data or train "
+                            f"a new run.")
+        return import_data(source, **options)
+    stored = recorded.get("dataset")
+    if stored and Path(stored).exists():
+        data = load_data(stored)  # verified file by file
+        if data.key != expected:
+            raise DataError(f"The stored copy '{stored}' of run '{run_dir}' holds other data (key {data.key[:16]}, "
+                            f"expected {str(expected)[:16]}).")
+        return data
+    raise DataError(f"Run '{run_dir}' was trained on '{source}', which no longer exists, and its stored copy "
+                    f"'{stored}' is gone too.")
