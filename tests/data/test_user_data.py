@@ -249,3 +249,45 @@ def test_the_same_bytes_elsewhere_share_the_store_but_keep_their_own_source(tmp_
     second = import_data(tmp_path / "b" / "photos", root=tmp_path / "s")
     assert first.key == second.key and first.path == second.path
     assert second.source["path"] == str((tmp_path / "b" / "photos").resolve())
+
+
+def test_metrics_without_ground_truth(tmp_path, monkeypatch):
+    """evaluate on imported images: reconstruction, activity, discovery; the suite only with labels;
+    UDR agrees with itself and not with noise; `latentscm evaluate RUN` on a --data run."""
+    from latentscm.metrics.udr import udr, udr_pair
+    from latentscm.metrics.unlabelled import evaluate_data
+
+    images, centres = _folder(tmp_path / "photos", n=32)
+    labelled = import_data(tmp_path / "photos", labels=tmp_path / "labels.csv", root=tmp_path / "s")
+    bare = import_data(tmp_path / "photos", root=tmp_path / "s")
+
+    def centroid(x):
+        weights = x[:, 0] / x[:, 0].sum(axis=(1, 2), keepdims=True)
+        grid = (np.arange(16) + 0.5) / 16
+        return np.stack([(weights.sum(2) * grid).sum(1), (weights.sum(1) * grid).sum(1)], axis=1)
+
+    results = evaluate_data(centroid, labelled, suite=["mcc"], n=32)
+    assert results["mcc"] > 0.95 and results["activity.n_active"] == 2 and "discovery.n_edges" in results
+    assert any("reconstruction skipped" in note for note in results.notes)
+    unlabelled = evaluate_data(lambda x: 0.01 * centroid(x), bare, suite=["mcc"], n=32)  # variance < 0.01: passive
+    assert "mcc" not in unlabelled and unlabelled["activity.n_active"] == 0 and "discovery.n_edges" not in unlabelled
+    assert any("no factor labels" in note for note in unlabelled.notes)
+    assert any("discovery skipped" in note for note in unlabelled.notes)
+    rng = np.random.default_rng(0)
+    codes = centroid(labelled.float_images())
+    same = udr_pair(codes, codes, threshold=0)
+    assert same > 0.95 and udr_pair(codes, 5 * codes[:, ::-1] ** 3, threshold=0) == pytest.approx(same)  # invariant
+    assert udr_pair(codes, rng.normal(size=(32, 2)), threshold=0) < 0.8
+    assert udr([codes, codes[:, ::-1], rng.normal(size=(32, 2))], threshold=0)["udr.model2"] < 0.8
+
+    monkeypatch.setenv("LATENTSCM_CACHE", str(tmp_path / "cache"))
+    run = tmp_path / "run"
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "photos"), "--learner", "beta_vae", "--steps",
+                                 "2", "--out", str(run), *TINY])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["evaluate", str(run), "--n", "32"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((run / "metrics.json").read_text())
+    assert summary["metrics"]["reconstruction.mse"] > 0 and "activity.n_active" in summary["metrics"]
+    assert any("no factor labels" in note for note in summary["notes"])

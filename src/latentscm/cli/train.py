@@ -116,6 +116,16 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
     suite = _suite(metrics)
     config = read_config(run_dir)
     learner = latentscm.load(run_dir, device=device, trust_code=trust_code)
+    if config.get("data", {}).get("kind") == "data":
+        # your own images: no world, so the metrics that need no ground truth (and the suite on labels)
+        from latentscm.data.runs import data_from_config
+        from latentscm.metrics.unlabelled import evaluate_data
+
+        results = evaluate_data(learner, data_from_config(config, run_dir), suite=suite, n=n, seed=seed)
+        summary = {"run": str(run_dir), "n": int(results["n"]), "seed": int(seed),
+                   "steps": int(learner.n_steps_), "metrics": dict(results), "notes": list(results.notes)}
+        atomic_write_json(run_dir / "metrics.json", summary)
+        return summary
     world = world_from_config(config, run_dir, trust_code=trust_code)
     images = world.sample(n, seed=seed).images
     recon = learner.reconstruct(images)
