@@ -204,7 +204,8 @@ def main() -> None:
             with open(path) as handle:
                 for label, run in json.load(handle)["runs"].items():
                     merged = runs.setdefault(label, {"regressor_mae": run["regressor_mae"], "seeds": {}})
-                    merged["seeds"].update(run["seeds"])
+                    for seed, models in run["seeds"].items():  # runs of other columns merge per model
+                        merged["seeds"].setdefault(seed, {}).update(models)
         print_tables(runs)
         return
     torch.set_num_threads(args.threads)
