@@ -85,14 +85,23 @@ def curves_figure(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | No
 
 
 def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) -> bytes | None:
-    """One small bar chart per metric comparing runs: ``metrics`` is a list of (label,
-    "higher"|"lower" is better, {run name: value}); None when nothing has a value."""
+    """One small bar chart per metric comparing runs (six per row): ``metrics`` is a list of
+    (label, "higher"|"lower" is better, {run name: value}); None when nothing has a value."""
     shown = [(label, better, values) for label, better, values in metrics
              if any(np.isfinite(v) for v in values.values())]
     if not shown:
         return None
-    figure, axes = _figure(2.3 * len(shown), 2.4, columns=len(shown))
-    for axis, (label, better, values) in zip(axes[0], shown):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    columns = min(6, len(shown))
+    rows = -(-len(shown) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.6 * rows), squeeze=False)
+    for axis in axes.flat[len(shown):]:
+        axis.set_axis_off()
+    for axis, (label, better, values) in zip(axes.flat, shown):
         names = list(values)
         heights = np.array([values[n] for n in names], dtype=float)
         colours = ["#1f77b4"] * len(names)
