@@ -30,19 +30,25 @@ CLEAN = -1
 class Scheduler:
     """Base class of the samplers: inference timesteps over a :class:`NoiseSchedule`.
 
-    Args:
-        schedule: the noise schedule the epsilon model was trained with.
-        clip_sample: when given, the x_0 estimate is clamped to ``[-clip_sample, clip_sample]``
-            before it is used (useful for images scaled to [-1, 1]); ``None`` leaves it alone.
-        prediction_type: ``"epsilon"`` (the model predicts the noise) or ``"v_prediction"`` (the
-            velocity ``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0`` of Salimans & Ho 2022, from
-            which ``x_0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v`` and
-            ``eps = sqrt(1 - abar_t) x_t + sqrt(abar_t) v``).
+    Parameters
+    ----------
+    schedule : NoiseSchedule
+        The noise schedule the epsilon model was trained with.
+    clip_sample : float > 0 or None, default None
+        When given, the x_0 estimate is clamped to ``[-clip_sample, clip_sample]`` before it is
+        used (useful for images scaled to [-1, 1]); ``None`` leaves it alone.
+    prediction_type : {"epsilon", "v_prediction"}, default "epsilon"
+        ``"epsilon"`` (the model predicts the noise) or ``"v_prediction"`` (the velocity
+        ``v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0`` of Salimans & Ho 2022, from which
+        ``x_0 = sqrt(abar_t) x_t - sqrt(1 - abar_t) v`` and
+        ``eps = sqrt(1 - abar_t) x_t + sqrt(abar_t) v``).
 
-    Attributes:
-        timesteps: LongTensor (num_inference_steps,), strictly decreasing, from ``T - 1`` down
-            to 0 (see :meth:`set_timesteps`).
-        num_inference_steps: the length of ``timesteps``.
+    Attributes
+    ----------
+    timesteps : torch.LongTensor of shape (num_inference_steps,)
+        Strictly decreasing, from ``T - 1`` down to 0 (see :meth:`set_timesteps`).
+    num_inference_steps : int
+        The length of ``timesteps``.
     """
 
     def __init__(self, schedule: NoiseSchedule, *, clip_sample: float | None = None,
@@ -91,8 +97,17 @@ class Scheduler:
         diffusion-autoencoder x_T when m = T - 1; a *partial* inversion to x_m otherwise, as in
         SDEdit, Meng et al. 2022). With ``n = T`` and the default m this is every timestep.
 
-        Raises:
-            ValueError: unless ``0 <= max_timestep <= T - 1`` and ``1 <= num_inference_steps <= m + 1``.
+        Parameters
+        ----------
+        num_inference_steps : int
+            n, the number of timesteps, in ``1 .. m + 1``.
+        max_timestep : int or None, default None
+            m, the noisiest timestep, in ``0 .. T - 1``; ``None`` means ``T - 1``.
+
+        Raises
+        ------
+        ValueError
+            Unless ``0 <= max_timestep <= T - 1`` and ``1 <= num_inference_steps <= m + 1``.
         """
         T = self.schedule.num_train_timesteps
         owner = f"{type(self).__name__}.set_timesteps"
@@ -111,8 +126,10 @@ class Scheduler:
     def previous_timestep(self, t: int | torch.Tensor) -> int:
         """The next-cleaner inference timestep after ``t`` (``CLEAN = -1`` after the last one).
 
-        Raises:
-            ValueError: when ``t`` is not one of :attr:`timesteps`.
+        Raises
+        ------
+        ValueError
+            When ``t`` is not one of :attr:`timesteps`.
         """
         return self._previous[self._check_timestep(t, f"{type(self).__name__}.previous_timestep")]
 
@@ -132,13 +149,19 @@ class Scheduler:
         """x_0 estimate ``(x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)`` (Ho et al. 2020, eq. 15), or
         ``sqrt(abar_t) x_t - sqrt(1 - abar_t) v`` for v-prediction, clipped when ``clip_sample`` is set.
 
-        Args:
-            model_output: the model's prediction (eps or v, see ``prediction_type``) (N, ...).
-            t: the timestep of ``sample``, one of :attr:`timesteps`.
-            sample: x_t (N, ...).
+        Parameters
+        ----------
+        model_output : torch.Tensor of shape (N, ...)
+            The model's prediction (eps or v, see ``prediction_type``).
+        t : int or one-element integer torch.Tensor
+            The timestep of ``sample``, one of :attr:`timesteps`.
+        sample : torch.Tensor of shape (N, ...)
+            x_t.
 
-        Returns:
-            x_0 estimate (N, ...) of ``sample``'s dtype.
+        Returns
+        -------
+        torch.Tensor of shape (N, ...)
+            The x_0 estimate, of ``sample``'s dtype.
         """
         step = self._check_step(model_output, t, sample, f"{type(self).__name__}.predict_original")
         return self._x0(model_output, step, sample)

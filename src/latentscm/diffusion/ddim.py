@@ -16,10 +16,13 @@ prediction taken at the known point: this is how diffusion autoencoders (Preecha
 and CausalDiffAE (Komanduri et al. 2024) obtain the stochastic code x_T of an image, so that a
 counterfactual keeps everything the semantic code does not explain (abduction, not re-noising).
 
-References:
-    Song, Meng & Ermon (2021), Denoising Diffusion Implicit Models.
-    Preechakul, Chatthee, Wizadwongsa & Suwajanakorn (2022), Diffusion Autoencoders.
-    Komanduri, Zhao, Chen & Wu (2024), Causal Diffusion Autoencoders (CausalDiffAE).
+References
+----------
+Song, Meng & Ermon (2021), Denoising Diffusion Implicit Models.
+
+Preechakul, Chatthee, Wizadwongsa & Suwajanakorn (2022), Diffusion Autoencoders.
+
+Komanduri, Zhao, Chen & Wu (2024), Causal Diffusion Autoencoders (CausalDiffAE).
 """
 
 from __future__ import annotations
@@ -39,19 +42,25 @@ __all__ = ["DDIMScheduler"]
 class DDIMScheduler(Scheduler):
     """The DDIM sampler and its deterministic inversion (epsilon prediction).
 
-    Args:
-        schedule: the noise schedule the model was trained with.
-        eta: scale of the fresh noise in :meth:`step`, in [0, 1]; 0 (default) is deterministic.
-            :meth:`invert_step` is always deterministic (eta = 0), whatever this value.
-        clip_sample: clamp the x_0 estimate to ``[-clip_sample, clip_sample]`` in :meth:`step`
-            (``None``: no clamp). Inversion never clamps, so that it stays the exact inverse.
-        prediction_type: ``"epsilon"`` or ``"v_prediction"`` (Salimans & Ho 2022); both are
-            converted to (eps, x_0) at the step's level before the update.
+    Parameters
+    ----------
+    schedule : NoiseSchedule
+        The noise schedule the model was trained with.
+    eta : float in [0, 1], default 0.0
+        Scale of the fresh noise in :meth:`step`; 0 is deterministic. :meth:`invert_step` is
+        always deterministic (eta = 0), whatever this value.
+    clip_sample : float > 0 or None, default None
+        Clamp the x_0 estimate to ``[-clip_sample, clip_sample]`` in :meth:`step` (``None``: no
+        clamp). Inversion never clamps, so that it stays the exact inverse.
+    prediction_type : {"epsilon", "v_prediction"}, default "epsilon"
+        What the model predicts (v-prediction: Salimans & Ho 2022); both are converted to
+        (eps, x_0) at the step's level before the update.
 
-    Example:
-        >>> scheduler = DDIMScheduler(NoiseSchedule("linear", 1000))
-        >>> scheduler.set_timesteps(50)          # 999, 979, ..., 20, 0
-        >>> # for t in scheduler.timesteps: x = scheduler.step(model(x, t), t, x)
+    Examples
+    --------
+    >>> scheduler = DDIMScheduler(NoiseSchedule("linear", 1000))
+    >>> scheduler.set_timesteps(50)          # 999, 979, ..., 20, 0
+    >>> # for t in scheduler.timesteps: x = scheduler.step(model(x, t), t, x)
     """
 
     def __init__(self, schedule: NoiseSchedule, eta: float = 0.0, *, clip_sample: float | None = None,
@@ -67,16 +76,23 @@ class DDIMScheduler(Scheduler):
              generator: torch.Generator | None = None) -> torch.Tensor:
         """One sampling step x_t -> x_{t'} with t' = :meth:`previous_timestep` (t) (eq. 12).
 
-        Args:
-            model_output: the model's prediction at (x_t, t) (eps, or v for v-prediction), shape (N, ...).
-            t: the current timestep, one of :attr:`timesteps`.
-            sample: x_t, shape (N, ...).
-            generator: seeds the fresh noise; required only when ``eta > 0`` and the step is
-                not the last one.
+        Parameters
+        ----------
+        model_output : torch.Tensor of shape (N, ...)
+            The model's prediction at (x_t, t) (eps, or v for v-prediction).
+        t : int or one-element integer torch.Tensor
+            The current timestep, one of :attr:`timesteps`.
+        sample : torch.Tensor of shape (N, ...)
+            x_t.
+        generator : torch.Generator or None, default None
+            Seeds the fresh noise; required only when ``eta > 0`` and the step is not the last
+            one.
 
-        Returns:
-            x_{t'} (N, ...), of ``sample``'s dtype; with ``eta = 0`` a deterministic function of
-            the inputs.
+        Returns
+        -------
+        torch.Tensor of shape (N, ...)
+            x_{t'}, of ``sample``'s dtype; with ``eta = 0`` a deterministic function of the
+            inputs.
         """
         t = self._check_step(model_output, t, sample, "DDIMScheduler.step")
         prev = self._previous[t]
@@ -103,13 +119,19 @@ class DDIMScheduler(Scheduler):
         taken at the known point, as in the encoder of diffusion autoencoders
         (Preechakul et al. 2022); the first step needs no model call outside the schedule.
 
-        Args:
-            model_output: the model's prediction (eps or v) at the current point, shape (N, ...).
-            t: the timestep to reach, one of :attr:`timesteps`.
-            sample: x_{t'}, shape (N, ...).
+        Parameters
+        ----------
+        model_output : torch.Tensor of shape (N, ...)
+            The model's prediction (eps or v) at the current point.
+        t : int or one-element integer torch.Tensor
+            The timestep to reach, one of :attr:`timesteps`.
+        sample : torch.Tensor of shape (N, ...)
+            x_{t'}.
 
-        Returns:
-            x_t (N, ...), of ``sample``'s dtype.
+        Returns
+        -------
+        torch.Tensor of shape (N, ...)
+            x_t, of ``sample``'s dtype.
         """
         t = self._check_step(model_output, t, sample, "DDIMScheduler.invert_step")
         abar_t, abar_prev = self.alpha_bar(t), self.alpha_bar(self._previous[t])

@@ -6,9 +6,11 @@ reduces to eq. 11 when x_0 is not clipped. ``t'`` is the previous inference time
 steps than T use the respaced chain of Nichol & Dhariwal (2021, section 4): the betas of the
 subsequence are ``1 - abar_t / abar_t'``.
 
-References:
-    Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models.
-    Nichol & Dhariwal (2021), Improved Denoising Diffusion Probabilistic Models.
+References
+----------
+Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models.
+
+Nichol & Dhariwal (2021), Improved Denoising Diffusion Probabilistic Models.
 """
 
 from __future__ import annotations
@@ -30,21 +32,27 @@ VARIANCE_TYPES = ("posterior", "beta")
 class DDPMScheduler(Scheduler):
     """The stochastic DDPM sampler (epsilon prediction).
 
-    Args:
-        schedule: the noise schedule the model was trained with.
-        variance_type: the variance sigma_t^2 of each reverse step. ``"posterior"`` (default) is
-            the true posterior variance ``beta~_t = (1 - abar_t') / (1 - abar_t) * beta_t``, optimal
-            when the data is a single point; ``"beta"`` is ``beta_t``, optimal for data
-            N(0, I) (Ho et al. 2020, section 3.2: the two are the lower and upper bounds of the
-            reverse-process entropy and gave similar samples). The last step (to clean data)
-            never adds noise (Ho et al. 2020, Algorithm 2).
-        clip_sample: clamp the x_0 estimate to ``[-clip_sample, clip_sample]`` (``None``: no clamp).
-        prediction_type: ``"epsilon"`` or ``"v_prediction"`` (see :class:`~latentscm.diffusion.base.Scheduler`).
+    Parameters
+    ----------
+    schedule : NoiseSchedule
+        The noise schedule the model was trained with.
+    variance_type : {"posterior", "beta"}, default "posterior"
+        The variance sigma_t^2 of each reverse step. ``"posterior"`` is the true posterior
+        variance ``beta~_t = (1 - abar_t') / (1 - abar_t) * beta_t``, optimal when the data is a
+        single point; ``"beta"`` is ``beta_t``, optimal for data N(0, I) (Ho et al. 2020,
+        section 3.2: the two are the lower and upper bounds of the reverse-process entropy and
+        gave similar samples). The last step (to clean data) never adds noise (Ho et al. 2020,
+        Algorithm 2).
+    clip_sample : float > 0 or None, default None
+        Clamp the x_0 estimate to ``[-clip_sample, clip_sample]`` (``None``: no clamp).
+    prediction_type : {"epsilon", "v_prediction"}, default "epsilon"
+        What the model predicts (see :class:`~latentscm.diffusion.base.Scheduler`).
 
-    Example:
-        >>> scheduler = DDPMScheduler(NoiseSchedule("linear", 1000))
-        >>> scheduler.set_timesteps(100)
-        >>> # for t in scheduler.timesteps: x = scheduler.step(model(x, t), t, x, generator=g)
+    Examples
+    --------
+    >>> scheduler = DDPMScheduler(NoiseSchedule("linear", 1000))
+    >>> scheduler.set_timesteps(100)
+    >>> # for t in scheduler.timesteps: x = scheduler.step(model(x, t), t, x, generator=g)
     """
 
     def __init__(self, schedule: NoiseSchedule, *, variance_type: str = "posterior",
@@ -60,18 +68,26 @@ class DDPMScheduler(Scheduler):
              generator: torch.Generator | None = None) -> torch.Tensor:
         """One reverse step x_t -> x_{t'} with t' = :meth:`previous_timestep` (t).
 
-        Args:
-            model_output: the epsilon prediction eps(x_t, t), shape (N, ...).
-            t: the current timestep, one of :attr:`timesteps`.
-            sample: x_t, shape (N, ...).
-            generator: seeds the fresh Gaussian noise; required except on the last step, which
-                adds none.
+        Parameters
+        ----------
+        model_output : torch.Tensor of shape (N, ...)
+            The epsilon prediction eps(x_t, t) (or v for v-prediction).
+        t : int or one-element integer torch.Tensor
+            The current timestep, one of :attr:`timesteps`.
+        sample : torch.Tensor of shape (N, ...)
+            x_t.
+        generator : torch.Generator or None, default None
+            Seeds the fresh Gaussian noise; required except on the last step, which adds none.
 
-        Returns:
-            x_{t'} (N, ...), of ``sample``'s dtype.
+        Returns
+        -------
+        torch.Tensor of shape (N, ...)
+            x_{t'}, of ``sample``'s dtype.
 
-        Raises:
-            TypeError: when noise must be drawn and ``generator`` is not a torch.Generator.
+        Raises
+        ------
+        TypeError
+            When noise must be drawn and ``generator`` is not a torch.Generator.
         """
         t = self._check_step(model_output, t, sample, "DDPMScheduler.step")
         prev = self._previous[t]

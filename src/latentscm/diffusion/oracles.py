@@ -23,12 +23,18 @@ __all__ = ["GaussianEpsilon"]
 class GaussianEpsilon:
     """The exact epsilon model ``model_fn(x_t, t, cond) -> eps`` for data N(mean, std^2 I).
 
-    Args:
-        schedule: the forward process.
-        mean: the data mean, a float or a tensor broadcastable to the samples (N, ...).
-        std: the data standard deviation s > 0 (s = 0, a single point, makes the inversion ODE
-            collapse every x_T onto the point, so it is refused).
+    Parameters
+    ----------
+    schedule : NoiseSchedule
+        The forward process.
+    mean : float or torch.Tensor broadcastable to (N, ...), default 0.0
+        The data mean.
+    std : float > 0, default 1.0
+        The data standard deviation s (s = 0, a single point, makes the inversion ODE collapse
+        every x_T onto the point, so it is refused).
 
+    Notes
+    -----
     When ``cond`` is given it replaces ``mean`` per sample: the data given ``cond`` is
     N(cond, std^2 I), with ``cond`` broadcastable to ``x_t`` — a conditional model with a
     closed form, for guidance tests.

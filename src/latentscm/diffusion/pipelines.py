@@ -6,12 +6,17 @@ an epsilon prediction of x_t's shape. Every loop runs under ``torch.no_grad()`` 
 over the batch; classifier-free guidance evaluates the conditional and unconditional branches in
 one batched call of size 2N.
 
-References:
-    Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (Algorithm 2).
-    Song, Meng & Ermon (2021), Denoising Diffusion Implicit Models.
-    Ho & Salimans (2022), Classifier-Free Diffusion Guidance (eq. 6).
-    Preechakul et al. (2022), Diffusion Autoencoders (DDIM inversion conditioned on the semantic code).
-    Komanduri et al. (2024), CausalDiffAE (inversion, intervention on the code, guided DDIM decoding).
+References
+----------
+Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (Algorithm 2).
+
+Song, Meng & Ermon (2021), Denoising Diffusion Implicit Models.
+
+Ho & Salimans (2022), Classifier-Free Diffusion Guidance (eq. 6).
+
+Preechakul et al. (2022), Diffusion Autoencoders (DDIM inversion conditioned on the semantic code).
+
+Komanduri et al. (2024), CausalDiffAE (inversion, intervention on the code, guided DDIM decoding).
 """
 
 from __future__ import annotations
@@ -49,20 +54,29 @@ def guided_epsilon(model_fn: ModelFn, x_t: torch.Tensor, t: torch.Tensor, cond: 
     which is the same formula for one weight. The rule is linear in the model output, so it
     applies unchanged to v-prediction. All branches run in one batched call.
 
-    Args:
-        model_fn: the model ``model_fn(x_t, t, cond) -> eps`` (or v).
-        x_t: noisy samples (N, ...).
-        t: LongTensor (N,) of timesteps.
-        cond: the condition (N, ...); required with guidance.
-        guidance_weight: w, a sequence of weights (one per ``uncond``), or None for no guidance
-            (one model call with ``cond``).
-        uncond: the "no condition" input(s), each broadcastable to ``cond``'s shape; defaults to
-            ``zeros_like(cond)`` (the convention of :class:`latentscm.nn.unet.UNet` callers that
-            train with condition dropout to zero vectors). Required, one per weight, when
-            ``guidance_weight`` is a sequence.
+    Parameters
+    ----------
+    model_fn : ModelFn
+        The model ``model_fn(x_t, t, cond) -> eps`` (or v).
+    x_t : torch.Tensor of shape (N, ...)
+        Noisy samples.
+    t : torch.LongTensor of shape (N,)
+        Timesteps.
+    cond : torch.Tensor of shape (N, ...) or None, default None
+        The condition; required with guidance.
+    guidance_weight : float, sequence of float or None, default None
+        w, a sequence of weights (one per ``uncond``), or None for no guidance (one model call
+        with ``cond``).
+    uncond : torch.Tensor, sequence of torch.Tensor or None, default None
+        The "no condition" input(s), each broadcastable to ``cond``'s shape; defaults to
+        ``zeros_like(cond)`` (the convention of :class:`latentscm.nn.unet.UNet` callers that
+        train with condition dropout to zero vectors). Required, one per weight, when
+        ``guidance_weight`` is a sequence.
 
-    Returns:
-        (N, ...) of ``x_t``'s shape.
+    Returns
+    -------
+    torch.Tensor of shape (N, ...)
+        The (guided) prediction, of ``x_t``'s shape.
     """
     if guidance_weight is None:
         return _call(model_fn, x_t, t, cond)
@@ -106,21 +120,33 @@ def ddim_sample(model_fn: ModelFn, x_T: torch.Tensor, scheduler: DDIMScheduler, 
                 generator: torch.Generator | int | None = None, max_timestep: int | None = None) -> torch.Tensor:
     """Decode x_T to x_0 with DDIM (Song et al. 2021), optionally with classifier-free guidance.
 
-    Args:
-        model_fn: the epsilon model ``model_fn(x_t, t, cond) -> eps``.
-        x_T: the starting point (N, ...) at timestep ``max_timestep`` (default T - 1), e.g. from
-            :func:`ddim_invert` with the same ``max_timestep``.
-        scheduler: a :class:`DDIMScheduler`; its timesteps are reset to ``num_steps``.
-        num_steps: number of denoising steps, 1 .. max_timestep + 1.
-        cond: condition (N, ...) passed to the model, or None.
-        guidance_weight: classifier-free guidance weight w (see :func:`guided_epsilon`), or None.
-        uncond: the unconditional input for guidance (default zeros like ``cond``).
-        generator: a torch.Generator or int seed; needed only when ``scheduler.eta > 0``.
-        max_timestep: start the chain at this level instead of T - 1 (partial decoding of a
-            partially inverted or partially noised input, as in SDEdit, Meng et al. 2022).
+    Parameters
+    ----------
+    model_fn : ModelFn
+        The epsilon model ``model_fn(x_t, t, cond) -> eps``.
+    x_T : torch.Tensor of shape (N, ...)
+        The starting point at timestep ``max_timestep`` (default T - 1), e.g. from
+        :func:`ddim_invert` with the same ``max_timestep``.
+    scheduler : DDIMScheduler
+        Its timesteps are reset to ``num_steps``.
+    num_steps : int
+        Number of denoising steps, 1 .. max_timestep + 1.
+    cond : torch.Tensor of shape (N, ...) or None, default None
+        Condition passed to the model.
+    guidance_weight : float >= -1, sequence of float or None, default None
+        Classifier-free guidance weight w (see :func:`guided_epsilon`); None for no guidance.
+    uncond : torch.Tensor, sequence of torch.Tensor or None, default None
+        The unconditional input for guidance (default zeros like ``cond``).
+    generator : torch.Generator, int or None, default None
+        A generator or int seed; needed only when ``scheduler.eta > 0``.
+    max_timestep : int or None, default None
+        Start the chain at this level instead of T - 1 (partial decoding of a partially
+        inverted or partially noised input, as in SDEdit, Meng et al. 2022).
 
-    Returns:
-        x_0 (N, ...) of ``x_T``'s dtype; deterministic when ``eta = 0``.
+    Returns
+    -------
+    torch.Tensor of shape (N, ...)
+        x_0, of ``x_T``'s dtype; deterministic when ``eta = 0``.
     """
     if not isinstance(scheduler, DDIMScheduler):
         raise TypeError(f"The 'scheduler' argument of ddim_sample must be a DDIMScheduler. "
@@ -136,18 +162,30 @@ def ddpm_sample(model_fn: ModelFn, x_T: torch.Tensor, scheduler: DDPMScheduler, 
                 generator: torch.Generator | int | None = None) -> torch.Tensor:
     """Ancestral sampling (Ho et al. 2020, Algorithm 2), optionally respaced and guided.
 
-    Args:
-        model_fn: the epsilon model ``model_fn(x_t, t, cond) -> eps``.
-        x_T: the starting noise (N, ...), usually standard normal.
-        scheduler: a :class:`DDPMScheduler`; its timesteps are reset to ``num_steps``.
-        num_steps: number of denoising steps, 1 .. T (None: all T).
-        cond: condition (N, ...) passed to the model, or None.
-        guidance_weight: classifier-free guidance weight w (see :func:`guided_epsilon`), or None.
-        uncond: the unconditional input for guidance (default zeros like ``cond``).
-        generator: a torch.Generator or int seed for the fresh noise of every step (required).
+    Parameters
+    ----------
+    model_fn : ModelFn
+        The epsilon model ``model_fn(x_t, t, cond) -> eps``.
+    x_T : torch.Tensor of shape (N, ...)
+        The starting noise, usually standard normal.
+    scheduler : DDPMScheduler
+        Its timesteps are reset to ``num_steps``.
+    num_steps : int or None, default None
+        Number of denoising steps, 1 .. T (None: all T).
+    cond : torch.Tensor of shape (N, ...) or None, default None
+        Condition passed to the model.
+    guidance_weight : float >= -1 or None, default None
+        Classifier-free guidance weight w (see :func:`guided_epsilon`); None for no guidance.
+    uncond : torch.Tensor or None, default None
+        The unconditional input for guidance (default zeros like ``cond``).
+    generator : torch.Generator or int
+        A generator or int seed for the fresh noise of every step. Required: the default None
+        is refused with a TypeError.
 
-    Returns:
-        x_0 samples (N, ...) of ``x_T``'s dtype.
+    Returns
+    -------
+    torch.Tensor of shape (N, ...)
+        x_0 samples, of ``x_T``'s dtype.
     """
     if not isinstance(scheduler, DDPMScheduler):
         raise TypeError(f"The 'scheduler' argument of ddpm_sample must be a DDPMScheduler. "
@@ -183,19 +221,29 @@ def ddim_invert(model_fn: ModelFn, x_0: torch.Tensor, scheduler: DDIMScheduler, 
     step it stalls (error ~1e-3), never diverging in our tests. The default 0 is plain DDIM
     inversion as in Preechakul et al. (2022) and Komanduri et al. (2024).
 
-    Args:
-        model_fn: the epsilon model ``model_fn(x_t, t, cond) -> eps``.
-        x_0: clean data (N, ...).
-        scheduler: a :class:`DDIMScheduler`; its timesteps are reset to ``num_steps``.
-        num_steps: number of inversion steps, 1 .. T.
-        cond: condition (N, ...) passed to the model, or None.
-        fixed_point_iterations: extra model evaluations per step that refine x_t (see above).
-        max_timestep: stop at this level instead of T - 1 (partial inversion: the result keeps
-            more of the image and a later :func:`ddim_sample` with the same ``max_timestep`` and
-            a new condition changes less of it; the identity-versus-effectiveness knob).
+    Parameters
+    ----------
+    model_fn : ModelFn
+        The epsilon model ``model_fn(x_t, t, cond) -> eps``.
+    x_0 : torch.Tensor of shape (N, ...)
+        Clean data.
+    scheduler : DDIMScheduler
+        Its timesteps are reset to ``num_steps``.
+    num_steps : int
+        Number of inversion steps, 1 .. max_timestep + 1 (1 .. T by default).
+    cond : torch.Tensor of shape (N, ...) or None, default None
+        Condition passed to the model.
+    fixed_point_iterations : int >= 0, default 0
+        Extra model evaluations per step that refine x_t (see above).
+    max_timestep : int or None, default None
+        Stop at this level instead of T - 1 (partial inversion: the result keeps more of the
+        image and a later :func:`ddim_sample` with the same ``max_timestep`` and a new
+        condition changes less of it; the identity-versus-effectiveness knob).
 
-    Returns:
-        x_T (N, ...) at timestep ``max_timestep`` (default T - 1), of ``x_0``'s dtype.
+    Returns
+    -------
+    torch.Tensor of shape (N, ...)
+        x_T at timestep ``max_timestep`` (default T - 1), of ``x_0``'s dtype.
     """
     if not isinstance(scheduler, DDIMScheduler):
         raise TypeError(f"The 'scheduler' argument of ddim_invert must be a DDIMScheduler. "

@@ -9,10 +9,12 @@ Timestep convention: integer ``t`` in ``0 .. T-1`` indexes ``betas`` and ``alpha
 ``alphas_cumprod[t] = prod_{s <= t} (1 - betas[s])``; ``t = 0`` is the least noisy level and the
 clean data (``alpha_bar = 1``) sits one level below it.
 
-References:
-    Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (linear schedule).
-    Nichol & Dhariwal (2021), Improved Denoising Diffusion Probabilistic Models (cosine schedule,
-    and the rule that scales the linear schedule's end points by ``1000 / T``).
+References
+----------
+Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (linear schedule).
+
+Nichol & Dhariwal (2021), Improved Denoising Diffusion Probabilistic Models (cosine schedule,
+and the rule that scales the linear schedule's end points by ``1000 / T``).
 """
 
 from __future__ import annotations
@@ -37,25 +39,37 @@ _COSINE_MAX_BETA = 0.999
 class NoiseSchedule:
     """Betas and cumulative alphas of a discrete-time Gaussian diffusion.
 
-    Args:
-        kind: ``"linear"`` (Ho et al. 2020: betas evenly spaced from ``beta_start`` to
-            ``beta_end``, both multiplied by ``1000 / num_train_timesteps`` so that the total
-            amount of noise does not depend on T, as in Nichol & Dhariwal 2021) or ``"cosine"``
-            (Nichol & Dhariwal 2021, eq. 17: ``alpha_bar(t) = f(t) / f(0)`` with
-            ``f(t) = cos^2(((t / T) + s) / (1 + s) * pi / 2)``, betas clipped at 0.999).
-        num_train_timesteps: T, the number of diffusion steps the network is trained on.
-        beta_start: first beta of the linear schedule at T = 1000 (ignored for ``"cosine"``).
-        beta_end: last beta of the linear schedule at T = 1000 (ignored for ``"cosine"``).
-        cosine_offset: the small offset ``s`` of the cosine schedule (ignored for ``"linear"``).
+    Parameters
+    ----------
+    kind : {"linear", "cosine"}, default "linear"
+        ``"linear"`` (Ho et al. 2020: betas evenly spaced from ``beta_start`` to ``beta_end``,
+        both multiplied by ``1000 / num_train_timesteps`` so that the total amount of noise does
+        not depend on T, as in Nichol & Dhariwal 2021) or ``"cosine"`` (Nichol & Dhariwal 2021,
+        eq. 17: ``alpha_bar(t) = f(t) / f(0)`` with
+        ``f(t) = cos^2(((t / T) + s) / (1 + s) * pi / 2)``, betas clipped at 0.999).
+    num_train_timesteps : int >= 1, default 1000
+        T, the number of diffusion steps the network is trained on.
+    beta_start : float > 0, default 1e-4
+        First beta of the linear schedule at T = 1000 (ignored for ``"cosine"``).
+    beta_end : float >= beta_start, default 0.02
+        Last beta of the linear schedule at T = 1000 (ignored for ``"cosine"``).
+    cosine_offset : float > 0, default 0.008
+        The small offset ``s`` of the cosine schedule (ignored for ``"linear"``).
 
-    Attributes:
-        betas: (T,) float64 tensor, strictly increasing for ``"linear"``.
-        alphas: (T,) float64, ``1 - betas``.
-        alphas_cumprod: (T,) float64, strictly decreasing, every value in (0, 1).
+    Attributes
+    ----------
+    betas : torch.Tensor of shape (T,), float64
+        Strictly increasing for ``"linear"``.
+    alphas : torch.Tensor of shape (T,), float64
+        ``1 - betas``.
+    alphas_cumprod : torch.Tensor of shape (T,), float64
+        Strictly decreasing, every value in (0, 1).
 
-    Raises:
-        ValueError: on an unknown kind, a non-positive T, or a linear schedule whose scaled
-            betas leave (0, 1) (``beta_end * 1000 / T >= 1`` for very small T).
+    Raises
+    ------
+    ValueError
+        On an unknown kind, a non-positive T, or a linear schedule whose scaled betas leave
+        (0, 1) (``beta_end * 1000 / T >= 1`` for very small T).
     """
 
     def __init__(self, kind: str = "linear", num_train_timesteps: int = 1000, *,
@@ -116,15 +130,28 @@ class NoiseSchedule:
                         device: torch.device | None = None) -> torch.Tensor:
         """Validate integer timesteps and broadcast them to a LongTensor (batch_size,).
 
-        Args:
-            t: a Python int, a 0-d integer tensor, or an integer tensor (batch_size,).
-            batch_size: N, the number of samples the timesteps apply to.
-            owner: name of the calling function, for the error message.
-            device: where the returned tensor lives.
+        Parameters
+        ----------
+        t : int or integer torch.Tensor of shape () or (batch_size,)
+            A Python int, a 0-d integer tensor, or an integer tensor (batch_size,).
+        batch_size : int
+            N, the number of samples the timesteps apply to.
+        owner : str
+            Name of the calling function, for the error message.
+        device : torch.device or None, default None
+            Where the returned tensor lives.
 
-        Raises:
-            TypeError: when ``t`` is not integer.
-            ValueError: when ``t`` has the wrong shape or leaves ``0 .. T-1``.
+        Returns
+        -------
+        torch.LongTensor of shape (batch_size,)
+            The timesteps.
+
+        Raises
+        ------
+        TypeError
+            When ``t`` is not integer.
+        ValueError
+            When ``t`` has the wrong shape or leaves ``0 .. T-1``.
         """
         if isinstance(t, bool) or not isinstance(t, (int, torch.Tensor)):
             raise TypeError(f"The 't' argument of {owner} must be an int or an integer tensor. Got {t!r}.")
@@ -144,8 +171,17 @@ class NoiseSchedule:
     def sample_timesteps(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         """Training timesteps drawn uniformly from ``0 .. T-1`` (Ho et al. 2020, Algorithm 1).
 
-        Returns:
-            LongTensor (batch_size,) on the generator's device.
+        Parameters
+        ----------
+        batch_size : int >= 1
+            The number of timesteps to draw.
+        generator : torch.Generator
+            The source of randomness (required: latentscm never draws from global randomness).
+
+        Returns
+        -------
+        torch.LongTensor of shape (batch_size,)
+            On the generator's device.
         """
         batch_size = int(check_number(batch_size, "batch_size", "NoiseSchedule.sample_timesteps", low=1,
                                       integer=True))
@@ -172,13 +208,19 @@ class NoiseSchedule:
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
         """Sample q(x_t | x_0) in closed form: ``sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``.
 
-        Args:
-            x0: clean data (N, ...), floating point.
-            noise: standard Gaussian noise of the same shape as ``x0``.
-            t: an int or a LongTensor (N,) of timesteps in ``0 .. T-1``.
+        Parameters
+        ----------
+        x0 : floating-point torch.Tensor of shape (N, ...)
+            Clean data.
+        noise : torch.Tensor of shape (N, ...)
+            Standard Gaussian noise of the same shape as ``x0``.
+        t : int or torch.LongTensor of shape (N,)
+            Timesteps in ``0 .. T-1``.
 
-        Returns:
-            x_t, a tensor (N, ...) of ``x0``'s dtype.
+        Returns
+        -------
+        torch.Tensor of shape (N, ...)
+            x_t, of ``x0``'s dtype.
         """
         _check_same_batch(x0, noise, "x0", "noise", "NoiseSchedule.add_noise")
         steps = self.check_timesteps(t, x0.shape[0], "NoiseSchedule.add_noise", x0.device)
@@ -200,11 +242,19 @@ class NoiseSchedule:
         """The v-prediction target ``v = sqrt(abar_t) noise - sqrt(1 - abar_t) x0`` (Salimans & Ho
         2022, sec. 4): for ``x_t = add_noise(x0, noise, t)``, ``x0 = sqrt(abar) x_t - sqrt(1 - abar) v``.
 
-        Args:
-            x0: clean data (N, ...); noise: the Gaussian noise of the same shape; t: int or (N,).
+        Parameters
+        ----------
+        x0 : floating-point torch.Tensor of shape (N, ...)
+            Clean data.
+        noise : torch.Tensor of shape (N, ...)
+            The Gaussian noise, of the same shape as ``x0``.
+        t : int or torch.LongTensor of shape (N,)
+            Timesteps in ``0 .. T-1``.
 
-        Returns:
-            v (N, ...) of ``x0``'s dtype.
+        Returns
+        -------
+        torch.Tensor of shape (N, ...)
+            v, of ``x0``'s dtype.
         """
         _check_same_batch(x0, noise, "x0", "noise", "NoiseSchedule.velocity")
         steps = self.check_timesteps(t, x0.shape[0], "NoiseSchedule.velocity", x0.device)
@@ -222,10 +272,19 @@ class NoiseSchedule:
             epsilon:       min(SNR, gamma) / SNR
             v_prediction:  min(SNR, gamma) / (SNR + 1)
 
-        Args:
-            t: timesteps, an int or an integer tensor.
-            gamma: the clamp, > 0 (the paper's default is 5).
-            prediction_type: ``"epsilon"`` or ``"v_prediction"``.
+        Parameters
+        ----------
+        t : int or integer torch.Tensor
+            Timesteps.
+        gamma : float > 0
+            The clamp (the paper's default is 5).
+        prediction_type : {"epsilon", "v_prediction"}, default "epsilon"
+            The parameterisation being trained.
+
+        Returns
+        -------
+        torch.Tensor
+            float64 weights with ``t``'s shape.
         """
         gamma = float(check_number(gamma, "gamma", "NoiseSchedule.min_snr_weight", low=0.0, low_inclusive=False))
         check_choice(prediction_type, "prediction_type", "NoiseSchedule.min_snr_weight", ("epsilon", "v_prediction"))

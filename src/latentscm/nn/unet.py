@@ -24,14 +24,20 @@ All sizes come from the constructor; any image whose height and width are divisi
 ``2 ** (len(channel_multipliers) - 1)`` works. The defaults (base 32, multipliers (1, 2, 2), one
 residual block per level, ~1M parameters) train on a CPU at 32x32.
 
-References:
-    Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (appendix B).
-    Preechakul et al. (2022), Diffusion Autoencoders (the semantic code conditions the UNet).
-    Komanduri, Zhao, Chen & Wu (2024), Causal Diffusion Autoencoders.
-    Perez, Strub, de Vries, Dumoulin & Courville (2018), FiLM: Visual Reasoning with a General
-    Conditioning Layer.
-    Dhariwal & Nichol (2021), Diffusion Models Beat GANs on Image Synthesis (adaptive GroupNorm).
-    Pandey, Mukherjee, Rai & Kumar (2022), DiffuseVAE (image-conditioned refinement).
+References
+----------
+Ho, Jain & Abbeel (2020), Denoising Diffusion Probabilistic Models (appendix B).
+
+Preechakul et al. (2022), Diffusion Autoencoders (the semantic code conditions the UNet).
+
+Komanduri, Zhao, Chen & Wu (2024), Causal Diffusion Autoencoders.
+
+Perez, Strub, de Vries, Dumoulin & Courville (2018), FiLM: Visual Reasoning with a General
+Conditioning Layer.
+
+Dhariwal & Nichol (2021), Diffusion Models Beat GANs on Image Synthesis (adaptive GroupNorm).
+
+Pandey, Mukherjee, Rai & Kumar (2022), DiffuseVAE (image-conditioned refinement).
 """
 
 from __future__ import annotations
@@ -57,14 +63,20 @@ _OWNER = "UNet"
 def timestep_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10000.0) -> torch.Tensor:
     """Sinusoidal embedding of (possibly fractional) timesteps (Vaswani et al. 2017, sec. 3.5).
 
-    Args:
-        t: timesteps (N,), integer or float.
-        dim: embedding width; the first half holds cosines, the second sines (a zero column is
-            appended when ``dim`` is odd).
-        max_period: the longest wavelength.
+    Parameters
+    ----------
+    t : torch.Tensor of shape (N,)
+        Timesteps, integer or float.
+    dim : int
+        Embedding width; the first half holds cosines, the second sines (a zero column is
+        appended when ``dim`` is odd).
+    max_period : float, default 10000.0
+        The longest wavelength.
 
-    Returns:
-        float32 tensor (N, dim) on ``t``'s device.
+    Returns
+    -------
+    torch.Tensor of shape (N, dim)
+        float32, on ``t``'s device.
     """
     half = dim // 2
     frequencies = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)
@@ -157,35 +169,53 @@ class Upsample(nn.Module):
 class UNet(nn.Module):
     """Noise prediction ``eps = UNet(x_t, t, cond)``: (N, C, H, W), (N,), (N, cond_dim) -> (N, C_out, H, W).
 
-    Args:
-        in_channels: image channels C.
-        out_channels: predicted channels (default ``in_channels``: epsilon has the image's shape).
-        base_channels: channels of the first level.
-        channel_multipliers: one entry per resolution level; level i has
-            ``base_channels * channel_multipliers[i]`` channels and every level but the last is
-            followed by a 2x downsampling.
-        num_res_blocks: residual blocks per level on the way down (one more on the way up, which
-            also takes the skip connections).
-        cond_dim: width of the condition vector; 0 makes an unconditional network whose ``cond``
-            must be None.
-        cond_mode: ``"film"`` (FiLM in every residual block) or ``"add"`` (added to the time
-            embedding); see the module docstring.
-        cond_maps: also feed the condition as ``cond_dim`` constant input channels.
-        image_cond_channels: extra spatial input channels passed per call as ``image_cond``
-            (N, image_cond_channels, H, W); 0 for none.
-        time_embed_dim: width of the time (and condition) embedding; default ``4 * base_channels``.
-        attention: self-attention in the middle block, at the lowest resolution.
-        num_heads: attention heads; must divide the lowest-resolution channels.
-        dropout: dropout rate inside the residual blocks.
+    Parameters
+    ----------
+    in_channels : int >= 1, default 3
+        Image channels C.
+    out_channels : int >= 1 or None, default None
+        Predicted channels (None: ``in_channels``, so that epsilon has the image's shape).
+    base_channels : int >= 1, default 32
+        Channels of the first level.
+    channel_multipliers : sequence of int >= 1, default (1, 2, 2)
+        One entry per resolution level; level i has ``base_channels * channel_multipliers[i]``
+        channels and every level but the last is followed by a 2x downsampling.
+    num_res_blocks : int >= 1, default 1
+        Residual blocks per level on the way down (one more on the way up, which also takes the
+        skip connections).
+    cond_dim : int >= 0, default 0
+        Width of the condition vector; 0 makes an unconditional network whose ``cond`` must be
+        None.
+    time_embed_dim : int >= 1 or None, default None
+        Width of the time (and condition) embedding; None means ``4 * base_channels``.
+    attention : bool, default True
+        Self-attention in the middle block, at the lowest resolution.
+    num_heads : int >= 1, default 1
+        Attention heads; must divide the lowest-resolution channels.
+    dropout : float in [0, 1), default 0.0
+        Dropout rate inside the residual blocks.
+    cond_mode : {"film", "add"}, default "film"
+        ``"film"`` (FiLM in every residual block) or ``"add"`` (added to the time embedding);
+        see the module docstring.
+    cond_maps : bool, default False
+        Also feed the condition as ``cond_dim`` constant input channels (needs ``cond_dim > 0``).
+    image_cond_channels : int >= 0, default 0
+        Extra spatial input channels passed per call as ``image_cond``
+        (N, image_cond_channels, H, W); 0 for none.
 
-    Raises:
-        ValueError / TypeError: on invalid sizes, naming the parameter and the value.
+    Raises
+    ------
+    ValueError
+        On invalid sizes or combinations, naming the parameter and the value.
+    TypeError
+        On arguments of the wrong type, naming the parameter and the value.
 
-    Example:
-        >>> net = UNet(in_channels=3, cond_dim=4)
-        >>> eps = net(torch.zeros(2, 3, 32, 32), torch.tensor([0, 999]), torch.zeros(2, 4))
-        >>> tuple(eps.shape)
-        (2, 3, 32, 32)
+    Examples
+    --------
+    >>> net = UNet(in_channels=3, cond_dim=4)
+    >>> eps = net(torch.zeros(2, 3, 32, 32), torch.tensor([0, 999]), torch.zeros(2, 4))
+    >>> tuple(eps.shape)
+    (2, 3, 32, 32)
     """
 
     def __init__(self, in_channels: int = 3, *, out_channels: int | None = None, base_channels: int = 32,
@@ -281,16 +311,22 @@ class UNet(nn.Module):
                 image_cond: torch.Tensor | None = None) -> torch.Tensor:
         """Predict the noise (or whatever target the network is trained on).
 
-        Args:
-            x: noisy images (N, in_channels, H, W); H and W multiples of :attr:`size_multiple`.
-            t: timesteps, a LongTensor (N,) or one int for the whole batch.
-            cond: condition (N, cond_dim), required iff ``cond_dim > 0`` (zeros, or the caller's null
-                vector, for the unconditional branch of classifier-free guidance).
-            image_cond: spatial condition (N, image_cond_channels, H, W), required iff
-                ``image_cond_channels > 0``.
+        Parameters
+        ----------
+        x : floating-point torch.Tensor of shape (N, in_channels, H, W)
+            Noisy images; H and W multiples of :attr:`size_multiple`.
+        t : torch.LongTensor of shape (N,) or int
+            Timesteps, or one int for the whole batch.
+        cond : torch.Tensor of shape (N, cond_dim) or None, default None
+            Condition, required iff ``cond_dim > 0`` (zeros, or the caller's null vector, for
+            the unconditional branch of classifier-free guidance).
+        image_cond : torch.Tensor of shape (N, image_cond_channels, H, W) or None, default None
+            Spatial condition, required iff ``image_cond_channels > 0``.
 
-        Returns:
-            (N, out_channels, H, W).
+        Returns
+        -------
+        torch.Tensor of shape (N, out_channels, H, W)
+            The prediction.
         """
         steps = self._check_inputs(x, t, cond, image_cond)
         embedding = self.time_mlp(timestep_embedding(steps, self.base_channels).to(x.dtype))
