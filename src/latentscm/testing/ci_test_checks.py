@@ -32,6 +32,17 @@ def _p(test, x, y, z=None) -> float:
     return p
 
 
+def _check_symmetric_and_repeatable(test, x, y, z) -> None:
+    """The p-value of (x, y | z) equals that of (y, x | z), and a repeated query gives the same result."""
+    forward = test.test(x, y, z)
+    backward = test.test(y, x, z)
+    if not np.isclose(forward.p_value, backward.p_value, rtol=1e-9, atol=1e-12):
+        _fail(test, f"not symmetric in x and y: p={forward.p_value!r} vs {backward.p_value!r}.")
+    again = test.test(x, y, z)
+    if again.p_value != forward.p_value or again.statistic != forward.statistic:
+        _fail(test, "repeating a test gave a different result.")
+
+
 def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> None:
     """Run the conformance checks on a CI test instance (``test.test(x, y, z=None)``).
 
@@ -74,13 +85,7 @@ def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> 
     if p > alpha:
         _fail(test, f"conditional dependence not detected (p={p:.3g} > {alpha}).")
     # Symmetry and memoisation.
-    forward = test.test(x_cc, y_direct, z0)
-    backward = test.test(y_direct, x_cc, z0)
-    if not np.isclose(forward.p_value, backward.p_value, rtol=1e-9, atol=1e-12):
-        _fail(test, f"not symmetric in x and y: p={forward.p_value!r} vs {backward.p_value!r}.")
-    again = test.test(x_cc, y_direct, z0)
-    if again.p_value != forward.p_value or again.statistic != forward.statistic:
-        _fail(test, "repeating a test gave a different result.")
+    _check_symmetric_and_repeatable(test, x_cc, y_direct, z0)
     # Bad input.
     bad = x0.copy()
     bad[3] = np.nan
@@ -143,13 +148,7 @@ def _check_discrete_ci_test(test, *, n: int, alpha: float, seed: int) -> None:
     p_text = _p(test, labels[x_cc], labels[y_direct], labels[z0])
     if not np.isclose(p_text, p, rtol=1e-12, atol=0.0):
         _fail(test, f"text categories give a different p-value than integer codes ({p_text!r} vs {p!r}).")
-    forward = test.test(x_cc, y_direct, z0)
-    backward = test.test(y_direct, x_cc, z0)
-    if not np.isclose(forward.p_value, backward.p_value, rtol=1e-9, atol=1e-12):
-        _fail(test, f"not symmetric in x and y: p={forward.p_value!r} vs {backward.p_value!r}.")
-    again = test.test(x_cc, y_direct, z0)
-    if again.p_value != forward.p_value or again.statistic != forward.statistic:
-        _fail(test, "repeating a test gave a different result.")
+    _check_symmetric_and_repeatable(test, x_cc, y_direct, z0)
     bad = x0.astype(float)
     bad[3] = np.nan
     for args, what in (((bad, y0), "NaN in x"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
