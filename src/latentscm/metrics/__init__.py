@@ -34,6 +34,7 @@ from latentscm.metrics.mig import mig
 from latentscm.metrics.modularity import modularity_explicitness
 from latentscm.metrics.mutual_info import mutual_information
 from latentscm.metrics.r2 import r2
+from latentscm.metrics.ranking import map_at_k, mrr, precision_at_k, ranking_scores
 from latentscm.metrics.sap import sap, sap_score_matrix
 from latentscm.metrics.suite import (
     DISENTANGLEMENT_SUITE,
@@ -41,6 +42,15 @@ from latentscm.metrics.suite import (
     SUITES,
     compute_metric,
     compute_metrics,
+)
+from latentscm.metrics.temporal_graph import (
+    lag_tolerant_f1,
+    normalized_shd,
+    summary_auprc,
+    summary_auroc,
+    temporal_graph_scores,
+    window_auprc,
+    window_auroc,
 )
 
 __all__ = [
@@ -68,16 +78,27 @@ __all__ = [
     "factorvae_score",
     "importance_matrix",
     "infomec",
+    "lag_tolerant_f1",
+    "map_at_k",
     "mcc",
     "mean_vs_sampled",
     "mig",
     "modularity_explicitness",
+    "mrr",
     "mutual_information",
+    "normalized_shd",
+    "precision_at_k",
     "r2",
+    "ranking_scores",
     "sample_codes",
     "sap",
     "sap_score_matrix",
     "shd",
     "skeleton_scores",
+    "summary_auprc",
+    "summary_auroc",
+    "temporal_graph_scores",
     "unit_kl",
+    "window_auprc",
+    "window_auroc",
 ]
