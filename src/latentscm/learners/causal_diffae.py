@@ -13,6 +13,13 @@ latents); a conditional UNet denoises x_t given the condition c. What c is durin
   :class:`~latentscm.learners.causal_base.CausalLearner`), so for an image without labels the
   concepts are abducted by the encoder (or given with ``factors=``), and an intervention goes
   through the learned latent SCM (descendants recomputed) before it reaches the UNet.
+- ``condition="concepts"`` with ``concept_model=`` (a run directory of a fitted
+  :class:`~latentscm.learners.causal_vae.CausalVAE` or other causal learner): c = the *frozen*
+  causal latents of that model (the deep-SCM design with a pre-trained abduction model). Its
+  encoder abducts, its latent SCM intervenes and recomputes descendants; the diffusion model only
+  renders. The concept model is embedded in this model's saved state (weights, config and a
+  fingerprint) so a saved CausalDiffAE never depends on the run directory again, and resuming a
+  run whose concept model changed on disk is refused.
 - ``condition="latent"``: the original design, c = z learned jointly through the UNet loss.
   Measured on the pendulum, its UNet learns to ignore c (counterfactuals worse than the input).
 
@@ -30,7 +37,9 @@ exponential moving average of its weights (``ema_decay``) is used for inference.
 With ``refiner=True`` (DiffuseVAE, Pandey et al. 2022) a convolutional decoder, trained with
 its own reconstruction loss, renders the condition into a coarse image; the UNet receives that
 image (gradient stopped) as extra input channels and adds the detail. A counterfactual then
-decodes the intervened latents into a coarse counterfactual that the UNet refines.
+decodes the intervened latents into a coarse counterfactual that the UNet refines. With a
+``concept_model`` the coarse image is that model's own decoding (its counterfactual, for a
+counterfactual): the UNet is a refiner of the CausalVAE, as DiffuseVAE refines a VAE.
 
 Counterfactual = abduction (u from the encoder, or from ``factors``, **and** x_t0 by deterministic
 DDIM inversion of the image under its factual condition up to t0 = ``inversion_fraction`` · T),
@@ -44,7 +53,9 @@ discretisation (``inversion_iterations`` refines it by fixed-point iteration).
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,7 +73,7 @@ from latentscm.nn.unet import COND_MODES, UNet
 __all__ = ["CausalDiffAE", "CONDITIONS"]
 
 #: What conditions the UNet during training (see the module docstring).
-CONDITIONS = ("labels", "latent")
+CONDITIONS = ("labels", "latent", "concepts")
 _PREDICTIONS = ("epsilon", "v_prediction")
 
 
@@ -79,8 +90,13 @@ acyclicity_weight, mechanism_hidden
         Weight of KL(q(u|x) || N(0, I)) relative to the per-pixel denoising MSE.
     kl_warmup : int, default 500
         Steps over which the KL term (and, with ``condition="latent"``, the label terms) ramp up.
-    condition : {"labels", "latent"}, default "labels"
-        Train the UNet on observed labels, or on the jointly learned latents (the original).
+    condition : {"labels", "latent", "concepts"}, default "labels"
+        Train the UNet on observed labels, on the jointly learned latents (the original), or on
+        the frozen causal latents of ``concept_model``.
+    concept_model : str, optional
+        Run directory of a fitted causal learner (``condition="concepts"`` only) whose encoder,
+        latent SCM (and, with ``refiner``, decoder) are used frozen. Loaded with the registered
+        learner classes only (see :func:`latentscm.load`).
     cond_dropout : float in [0, 1), default 0.15
         Probability of dropping the whole condition for a training sample.
     factor_dropout : float in [0, 1), default 0.1
@@ -124,6 +140,7 @@ acyclicity_weight, mechanism_hidden
                  beta: float = 1e-3, prior_std: float = 0.2, label_weight: float = 0.05,
                  mechanism_weight: float = 0.05, supervised_fraction: float = 1.0, acyclicity_weight: float = 1.0,
                  mechanism_hidden: int = 32, kl_warmup: int = 500, condition: str = "labels",
+                 concept_model: str | None = None,
                  cond_dropout: float = 0.15, factor_dropout: float = 0.1,
                  guidance_weight: float | Mapping[str, float] = 0.0, label_maps: bool = True,
                  cond_mode: str = "film", prediction_type: str = "v_prediction", min_snr_gamma: float | None = 5.0,
@@ -145,6 +162,7 @@ acyclicity_weight, mechanism_hidden
         self.mechanism_hidden = mechanism_hidden
         self.kl_warmup = kl_warmup
         self.condition = condition
+        self.concept_model = concept_model
         self.cond_dropout = cond_dropout
         self.factor_dropout = factor_dropout
         self.guidance_weight = guidance_weight
@@ -173,6 +191,15 @@ acyclicity_weight, mechanism_hidden
         self.beta = check_number(self.beta, "beta", owner, low=0)
         self.kl_warmup = check_number(self.kl_warmup, "kl_warmup", owner, low=0, integer=True)
         check_choice(self.condition, "condition", owner, CONDITIONS)
+        if isinstance(self.concept_model, os.PathLike):
+            self.concept_model = os.fspath(self.concept_model)
+        if self.concept_model is not None and not (isinstance(self.concept_model, str) and self.concept_model):
+            raise TypeError(f"The 'concept_model' parameter of {owner} must be the run directory of a fitted causal "
+                            f"learner (a path). Got {self.concept_model!r} instead.")
+        if (self.condition == "concepts") != (self.concept_model is not None):
+            raise ValueError(f"{owner}(condition='concepts') and 'concept_model' go together: condition="
+                             f"{self.condition!r} with concept_model={self.concept_model!r}. Give the run directory "
+                             f"of a fitted CausalVAE with condition='concepts', or neither.")
         self.cond_dropout = check_number(self.cond_dropout, "cond_dropout", owner, low=0, high=1, high_inclusive=False)
         self.factor_dropout = check_number(self.factor_dropout, "factor_dropout", owner, low=0, high=1,
                                            high_inclusive=False)
@@ -215,10 +242,96 @@ acyclicity_weight, mechanism_hidden
             return out
         return check_number(value, name, owner, low=0)
 
+    # ------------------------------------------------------------------ concept model
+    @property
+    def _uses_concept_model(self) -> bool:
+        return self.condition == "concepts"
+
+    def _adopt_concept_model(self, model: Any, source: str) -> None:
+        """Check and freeze a fitted causal learner used as the concept model."""
+        owner = type(self).__name__
+        if not isinstance(model, CausalLearner) or isinstance(model, CausalDiffAE):
+            raise TypeError(f"The 'concept_model' of {owner} ({source}) must be a fitted causal learner with an image "
+                            f"decoder, such as a CausalVAE. Got {type(model).__name__}.")
+        model._check_fitted()
+        if self.refiner and not hasattr(model, "decoder_"):
+            raise TypeError(f"{owner}(refiner=True) decodes the coarse image with the concept model's decoder, but "
+                            f"the {type(model).__name__} in {source} has none.")
+        for module in model._modules().values():
+            module.eval()
+            module.requires_grad_(False)
+        self.concept_model_ = model
+
+    def _on_training_set(self, training_set: Any) -> None:
+        super()._on_training_set(training_set)
+        if not self._uses_concept_model:
+            return
+        from latentscm.run import load
+
+        owner = type(self).__name__
+        if not os.path.isdir(self.concept_model):
+            raise FileNotFoundError(f"The 'concept_model' of {owner} is {self.concept_model!r}, which is not a run "
+                                    f"directory (train one with `latentscm train causal_vae ...`).")
+        self._adopt_concept_model(load(self.concept_model, device=str(self._torch_device())), self.concept_model)
+        model = self.concept_model_
+        if list(model.factor_names_) != list(self.factor_names_):
+            raise ValueError(f"The concept model in {self.concept_model!r} has the factors {model.factor_names_}, "
+                             f"but the training data has {self.factor_names_}; {owner} needs the same factors.")
+        # codes live in the concept model's standardised units: interventions must be scaled alike
+        self.factor_mean_ = np.asarray(model.factor_mean_, dtype=np.float64).copy()
+        self.factor_std_ = np.asarray(model.factor_std_, dtype=np.float64).copy()
+        self.latent_graph_ = model.latent_graph_
+        self._learn_graph = False
+
+    def _resolve_latent_dim(self, n_factors: int | None) -> int:
+        if self._uses_concept_model:
+            return int(self.concept_model_.latent_dim_)
+        return super()._resolve_latent_dim(n_factors)
+
+    def _posterior(self, images: torch.Tensor, net: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        if net is None and self._uses_concept_model:
+            return self.concept_model_._posterior(images)
+        return super()._posterior(images, net)
+
+    def _extra_state(self) -> dict[str, Any]:
+        state = super()._extra_state()
+        if self._uses_concept_model:
+            from latentscm.run import learner_config
+
+            model = self.concept_model_
+            state["concept_model"] = {"learner": learner_config(model), "state": model.state_dict(),
+                                      "fingerprint": _fingerprint(model)}
+        return state
+
+    def _load_extra_state(self, state: Mapping[str, Any]) -> None:
+        super()._load_extra_state(state)
+        saved = state.get("concept_model")
+        if self._uses_concept_model and saved is not None and saved["fingerprint"] != _fingerprint(self.concept_model_):
+            raise ValueError(f"The concept model in {self.concept_model!r} is not the one this {type(self).__name__} "
+                             f"was trained with (its weights changed since the checkpoint); resuming would mix two "
+                             f"models. Train a new run.")
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> CausalDiffAE:
+        saved = state.get("extra", {}).get("concept_model")
+        if self._uses_concept_model:
+            if saved is None:
+                raise ValueError(f"{type(self).__name__}(condition='concepts') state without its embedded concept "
+                                 f"model: the file was not written by this class.")
+            from latentscm.run import learner_from_config
+
+            model = learner_from_config({"learner": saved["learner"]}, device=str(self._torch_device()),
+                                        source="the embedded concept model")
+            self._adopt_concept_model(model.load_state_dict(saved["state"]), "the embedded concept model")
+        return super().load_state_dict(state)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "unet_"):  # a concept-conditioned model has no encoder of its own
+            super()._check_fitted()
+
     # ------------------------------------------------------------------ modules
     def _module_names(self) -> tuple[str, ...]:
-        names = ("encoder", "scm", "unet")
-        if self.refiner:
+        names: tuple[str, ...] = ("unet",) if self._uses_concept_model else ("encoder", "scm", "unet")
+        if self.refiner and not self._uses_concept_model:
             names += ("decoder",)
         return names + (("unet_ema",) if self.ema_decay > 0 else ())
 
@@ -230,14 +343,14 @@ acyclicity_weight, mechanism_hidden
                     num_res_blocks=self.unet_res_blocks, cond_dim=2 * latent_dim, attention=False,
                     cond_mode=self.cond_mode, cond_maps=self.label_maps,
                     image_cond_channels=image_shape[0] if self.refiner else 0)
-        modules: dict[str, torch.nn.Module] = {
-            "encoder": ConvEncoder(image_shape, 2 * latent_dim, channels=self.channels, hidden_dim=self.hidden_dim),
-            "scm": self._make_scm(),
-            "unet": unet,
-        }
-        if self.refiner:
-            modules["decoder"] = ConvDecoder(latent_dim, image_shape, channels=self.channels,
+        modules: dict[str, torch.nn.Module] = {"unet": unet}
+        if not self._uses_concept_model:
+            modules["encoder"] = ConvEncoder(image_shape, 2 * latent_dim, channels=self.channels,
                                              hidden_dim=self.hidden_dim)
+            modules["scm"] = self._make_scm()
+            if self.refiner:
+                modules["decoder"] = ConvDecoder(latent_dim, image_shape, channels=self.channels,
+                                                 hidden_dim=self.hidden_dim)
         if self.ema_decay > 0:
             ema = copy.deepcopy(unet)
             ema.requires_grad_(False)
@@ -247,6 +360,15 @@ acyclicity_weight, mechanism_hidden
     def _build(self, image_shape, *, n_factors=None, device=None) -> None:
         super()._build(image_shape, n_factors=n_factors, device=device)
         self.noise_schedule_ = NoiseSchedule(self.schedule, self.timesteps)
+        if self._uses_concept_model:
+            model = self.concept_model_
+            if tuple(model.image_shape_) != self.image_shape_:
+                raise ValueError(f"The concept model of {type(self).__name__} was trained on images of shape "
+                                 f"{tuple(model.image_shape_)}, the data has {self.image_shape_}.")
+            for module in model._modules().values():
+                module.to(self.device_)
+            model.device_ = self.device_
+            self.scm_ = model.scm_  # a reference: abduction and interventions go through the frozen SCM
 
     def _scheduler(self) -> DDIMScheduler:
         return DDIMScheduler(self.noise_schedule_, prediction_type=self.prediction_type)
@@ -273,7 +395,11 @@ acyclicity_weight, mechanism_hidden
         return torch.cat([values * keep, keep], dim=1)
 
     def _coarse(self, values: torch.Tensor, decoder: torch.nn.Module | None = None) -> torch.Tensor:
-        """The refiner's coarse image in [-1, 1] (N, C, H, W) from condition values (N, D)."""
+        """The refiner's coarse image in [-1, 1] (N, C, H, W) from condition values (N, D)
+        (the concept model's mean image when there is one)."""
+        if decoder is None and self._uses_concept_model:
+            model = self.concept_model_
+            return model._likelihood.mean(model.decoder_(values)) * 2.0 - 1.0
         return torch.sigmoid((decoder or self.decoder_)(values)) * 2.0 - 1.0
 
     def _full_condition(self, values: torch.Tensor, keep: torch.Tensor,
@@ -300,6 +426,12 @@ acyclicity_weight, mechanism_hidden
              targets: torch.Tensor | None = None) -> StepOutput:
         if step > 0:
             self._update_ema(step - 1)  # the weights after the previous optimiser step
+        if self._uses_concept_model:  # frozen abduction: only the denoiser learns
+            with torch.no_grad():
+                values = self.concept_model_._encode_tensor(images, False, None)
+                coarse = self._coarse(values) if self.refiner else None
+            mse = self._denoising_loss(images, values, lambda: coarse)
+            return StepOutput({"model": mse}, {"loss": mse, "mse": mse})
         generator = self._generator
         k = len(self.factor_names_)
         mean, logvar = self._posterior(images, self._net("encoder"))
@@ -312,6 +444,33 @@ acyclicity_weight, mechanism_hidden
             values = torch.cat([concepts, z[:, k:]], dim=1)
         else:
             values = z
+        refined: dict[str, torch.Tensor] = {}
+
+        def coarse_image() -> torch.Tensor | None:
+            if not self.refiner:
+                return None
+            logits = self._net("decoder")(values)
+            refined["recon"] = F.binary_cross_entropy_with_logits(logits, images, reduction="none"
+                                                                  ).flatten(1).sum(1).mean()
+            return (torch.sigmoid(logits) * 2.0 - 1.0).detach()
+
+        mse = self._denoising_loss(images, values, coarse_image)
+        kl = gaussian_kl(mean, logvar).sum(1).mean()
+        ramp = min(1.0, (step + 1) / self.kl_warmup) if self.kl_warmup else 1.0
+        if self.condition == "labels":
+            loss = mse + ramp * self.beta * kl + causal
+        else:
+            loss = mse + ramp * (self.beta * kl + causal)
+        logs = {"loss": loss, "mse": mse, "kl": kl, **logs}
+        if "recon" in refined:
+            loss = loss + refined["recon"]
+            logs["recon"] = refined["recon"]
+        return StepOutput({"model": loss}, logs)
+
+    def _denoising_loss(self, images: torch.Tensor, values: torch.Tensor, coarse_image) -> torch.Tensor:
+        """The weighted denoising loss (scalar) of ``images`` (N, C, H, W) under condition
+        ``values`` (N, D), with condition dropout; ``coarse_image()`` gives the refiner's input."""
+        generator = self._generator
         n, d = values.shape
         drop_all = torch.rand((n, 1), generator=generator, device=images.device) < self.cond_dropout
         drop_one = torch.rand((n, d), generator=generator, device=images.device) < self.factor_dropout
@@ -320,29 +479,13 @@ acyclicity_weight, mechanism_hidden
         t = torch.randint(0, self.timesteps, (n,), generator=generator, device=images.device)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.noise_schedule_.add_noise(x0, noise, t)
-        coarse, recon = None, None
-        if self.refiner:
-            logits = self._net("decoder")(values)
-            recon = F.binary_cross_entropy_with_logits(logits, images, reduction="none").flatten(1).sum(1).mean()
-            coarse = (torch.sigmoid(logits) * 2.0 - 1.0).detach()
-        output = self._model_fn(x_t, t, self._full_condition(values, keep, coarse), net=self._net("unet"))
+        output = self._model_fn(x_t, t, self._full_condition(values, keep, coarse_image()), net=self._net("unet"))
         target = noise if self.prediction_type == "epsilon" else self.noise_schedule_.velocity(x0, noise, t)
         per_sample = ((output - target) ** 2).flatten(1).mean(1)
         if self.min_snr_gamma is not None:
             per_sample = per_sample * self.noise_schedule_.min_snr_weight(t, self.min_snr_gamma, self.prediction_type
                                                                           ).to(per_sample)
-        mse = per_sample.mean()
-        kl = gaussian_kl(mean, logvar).sum(1).mean()
-        ramp = min(1.0, (step + 1) / self.kl_warmup) if self.kl_warmup else 1.0
-        if self.condition == "labels":
-            loss = mse + ramp * self.beta * kl + causal
-        else:
-            loss = mse + ramp * (self.beta * kl + causal)
-        logs = {"loss": loss, "mse": mse, "kl": kl, **logs}
-        if recon is not None:
-            loss = loss + recon
-            logs["recon"] = recon
-        return StepOutput({"model": loss}, logs)
+        return per_sample.mean()
 
     def _after_fit(self, images: torch.Tensor) -> None:
         self._update_ema(self.steps - 1)  # include the last optimiser step
@@ -519,3 +662,14 @@ acyclicity_weight, mechanism_hidden
             return self._decode_from(x_t, z_cf, guidance, steps, top)
 
         return self._run_chunked(run, images, values, *(() if labels is None else (labels,)))
+
+
+def _fingerprint(model: Any) -> str:
+    """sha256 of a learner's module weights (names, dtypes, shapes, bytes), in a fixed order."""
+    digest = hashlib.sha256()
+    for name, module in sorted(model._modules().items()):
+        for key, value in sorted(module.state_dict().items()):
+            tensor = value.detach().cpu().contiguous()
+            digest.update(f"{name}.{key}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
