@@ -15,6 +15,8 @@ inversion:
 Run::
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_causal_diffae.py --threads 2
+    # conditioned on a trained CausalVAE's frozen concepts, its decoding refined by the UNet:
+    .venv/bin/python benchmarks/bench_causal_diffae.py --concept-model RUN_DIR --refiner
 
 Other benchmarks import :func:`train_and_score` (train once, score every cell) or
 :func:`score` (score an already trained learner).
@@ -162,21 +164,29 @@ def main() -> None:
     parser.add_argument("--labels", action="store_true", help="abduct concepts from the true labels")
     parser.add_argument("--interventional-fraction", type=float, default=None,
                         help="fraction of training images from single-factor do() regimes")
+    parser.add_argument("--concept-model", type=str, default=None,
+                        help="run directory of a trained CausalVAE: condition on its frozen concepts")
+    parser.add_argument("--refiner", action="store_true", help="the UNet refines a decoded coarse image")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=str, default=None, help="also write all numbers to this file")
     parser.add_argument("--out", type=str, default=None, help="run directory: training log, checkpoints, model")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    overrides: dict[str, Any] = {"refiner": args.refiner}
+    if args.concept_model:
+        overrides.update(condition="concepts", concept_model=args.concept_model)
     result = train_and_score(seed=args.seed, steps=args.steps, n_samples=args.n_samples, n_eval=args.n_eval,
                              ddim_steps=args.ddim_steps, fractions=args.fractions, guidance_weight=args.guidance,
                              use_labels=args.labels, out=args.out,
-                             interventional_fraction=args.interventional_fraction)
+                             interventional_fraction=args.interventional_fraction, **overrides)
     learner = result.pop("learner")
     print(f"# CausalDiffAE cpu-small on pendulum 32x32 noise_std 0.3: {learner.steps} steps, {args.n_samples} images, "
           f"trained in {result['train_seconds']:.0f} s on {args.threads} torch thread(s); {args.n_eval} eval images; "
-          f"concepts from {'labels' if args.labels else 'the encoder'}; interventional fraction "
-          f"{args.interventional_fraction or 0}")
+          f"condition {learner.condition}"
+          + (f" ({args.concept_model})" if args.concept_model else "")
+          + f"; concepts from {'labels' if args.labels else 'the encoder'}; refiner {args.refiner}; "
+          f"interventional fraction {args.interventional_fraction or 0}")
     print_table(result)
     if args.json:
         with open(args.json, "w") as handle:

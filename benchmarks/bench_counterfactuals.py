@@ -10,8 +10,10 @@ do(cause) on factors without parents, do(effect) on factors with parents. Column
 - ``additive+int``: the same trained with ``interventional_fraction`` of single-factor random
   ``do`` regimes (known targets);
 - ``+cf_finetune``: that model after counterfactual fine-tuning (Ribeiro et al. 2023);
-- ``causal_diffae`` (``--diffae``, pendulum 0.3 only): the ``cpu-small`` CausalDiffAE of
-  ``bench_causal_diffae.py``.
+- ``causal_diffae`` (``--diffae``): the ``cpu-small`` CausalDiffAE of ``bench_causal_diffae.py``
+  (conditioned on labels, its own encoder abducts);
+- ``diffae+cvae`` (``--diffae``): the same UNet conditioned on the frozen concepts of the
+  ``additive+int`` CausalVAE, refining that model's decoding (DiffuseVAE-style).
 
 Every cell reports, averaged over the factors of that kind and over seeds (mean ± std): the
 true-counterfactual error and its "change nothing" floor, the normalised excess error
@@ -56,7 +58,8 @@ ADDITIVE: dict[str, dict[str, str]] = {
     "glyphs": {"decoder_groups": "digit, thickness, slant", "gain_factors": "intensity"},
 }
 COMMON = {"channels": (32, 32, 64), "hidden_dim": 128, "batch_size": 64, "lr": 1e-3}
-MODELS = ("beta_vae", "monolithic", "additive", "additive+int", "+cf_finetune", "causal_diffae")
+MODELS = ("beta_vae", "monolithic", "additive", "additive+int", "+cf_finetune", "causal_diffae", "diffae+cvae")
+DIFFAE = ("causal_diffae", "diffae+cvae")  # trained only with --diffae (slow)
 MEASURES = ("true_error", "identity_error", "excess", "effect", "cause_leak", "effectiveness", "reversibility",
             "composition.m1", "composition.m10")
 
@@ -124,21 +127,34 @@ def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int,
     if "additive" in models:
         model, seconds = fit(additive)
         score("additive", model, seconds)
-    if "additive+int" in models or "+cf_finetune" in models:
+    if "additive+int" in models or "+cf_finetune" in models or (diffae and "diffae+cvae" in models):
         model, seconds = fit(additive, interventional_fraction=fraction)
         score("additive+int", model, seconds)
+        cvae, cvae_seconds = model, seconds
     if "+cf_finetune" in models:
         clock = time.perf_counter()
         tuned = CounterfactualFineTuning(steps=cf_steps, seed=seed).fit(
             copy.deepcopy(model), world, predictor=regressor, n_samples=n_samples, interventional_fraction=fraction)
         score("+cf_finetune", tuned, seconds + time.perf_counter() - clock)
-    if diffae and label == "pendulum-0.3":
+    if diffae and "causal_diffae" in models:
         from bench_causal_diffae import build_learner
 
         clock = time.perf_counter()
         model = build_learner(seed)
         model.fit(world, n_samples=n_samples, progress=False)
         score("causal_diffae", model, time.perf_counter() - clock)
+    if diffae and "diffae+cvae" in models:
+        import tempfile
+
+        from bench_causal_diffae import build_learner
+
+        with tempfile.TemporaryDirectory() as folder:
+            cvae.save(folder)
+            clock = time.perf_counter()
+            model = build_learner(seed, condition="concepts", concept_model=folder, refiner=True)
+            model.fit(world, n_samples=n_samples, progress=False)
+        # the concept model's training time counts: it is part of this model
+        score("diffae+cvae", model, cvae_seconds + time.perf_counter() - clock)
     return results
 
 
@@ -189,10 +205,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--interventional-fraction", type=float, default=0.3)
     parser.add_argument("--cf-steps", type=int, default=300, help="counterfactual fine-tuning steps")
-    parser.add_argument("--diffae", action="store_true", help="also train the cpu-small CausalDiffAE (pendulum-0.3)")
+    parser.add_argument("--diffae", action="store_true", help="also train the cpu-small CausalDiffAE columns")
     parser.add_argument("--regressor-steps", type=int, default=600)
-    parser.add_argument("--models", nargs="*", default=[m for m in MODELS if m != "causal_diffae"],
-                        choices=[m for m in MODELS if m != "causal_diffae"], help="columns to train (default: all)")
+    parser.add_argument("--models", nargs="*", default=None, choices=list(MODELS),
+                        help="columns to train (default: all; the CausalDiffAE columns only with --diffae)")
     parser.add_argument("--save", type=str, default=None, help="save every trained model under this directory")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=str, default=None, help="write all numbers to this file")
@@ -208,6 +224,8 @@ def main() -> None:
                         merged["seeds"].setdefault(seed, {}).update(models)
         print_tables(runs)
         return
+    if args.models is None:
+        args.models = [m for m in MODELS if args.diffae or m not in DIFFAE]
     torch.set_num_threads(args.threads)
     print(f"# counterfactual benchmark: {args.steps} steps, {args.n_samples} images, {args.n_eval} eval images, "
           f"seeds {args.seeds}, interventional fraction {args.interventional_fraction}, {args.cf_steps} fine-tuning "

@@ -52,3 +52,22 @@ def test_readme_bring_your_own_model_example_runs():
     exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     results = namespace["results"]
     assert 0.0 <= results["mig"] <= 1.0 and any("counterfactual" in note for note in results.notes)
+
+
+def test_readme_concept_conditioned_diffusion_example_runs(tmp_path):
+    """The CausalDiffAE-on-CausalVAE-concepts block, at 16 pixels and a few steps, runs as written."""
+    from latentscm.learners import make as make_learner
+    from latentscm.worlds import make
+
+    world = make("pendulum", size=16, noise_std=0.3, grid=False)
+    run = tmp_path / "causal"
+    make_learner("causal_vae", channels=(8, 16), hidden_dim=32, steps=3, batch_size=16).fit(
+        world, out=str(run), n_samples=32, progress=False)
+    block = next(b for b in _python_blocks() if 'condition="concepts"' in b)
+    tiny = (block.replace('"runs/causal"', repr(str(run))).replace("steps=3000", "steps=2, batch_size=8")
+            .replace("unet_channels=16", "unet_channels=8").replace("n_samples=6000", "n_samples=16, progress=False")
+            .replace("timesteps=300, ddim_steps=20", "timesteps=40, ddim_steps=4").replace("num_steps=20", "num_steps=4"))
+    assert tiny != block
+    namespace: dict = {"world": world, "make_learner": make_learner, "batch": world.sample(2, seed=1)}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["cf"].shape == namespace["batch"].images.shape and namespace["dae"].concept_model_.n_steps_ == 3
