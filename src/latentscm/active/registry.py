@@ -1,0 +1,53 @@
+"""The registry of active-inference world models and the loader of saved ones.
+
+``"factorised"`` (:class:`~latentscm.active.factorised.FactorisedModel`) and ``"entangled"``
+(:class:`~latentscm.active.entangled.EntangledModel`). A saved model file records its registered
+name, never a class path, so loading imports nothing that is not registered here.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from latentscm._registry import Registry
+
+__all__ = ["REGISTRY", "names", "make", "load_world_model"]
+
+REGISTRY = Registry("world model", "latentscm.active.world_model:WorldModel", {
+    "factorised": "latentscm.active.factorised:FactorisedModel",
+    "entangled": "latentscm.active.entangled:EntangledModel",
+})
+
+
+def names() -> list[str]:
+    """Registered world-model names."""
+    return REGISTRY.names()
+
+
+def make(name: str, **params: Any) -> Any:
+    """An unfitted world model of the registered ``name`` with ``params``."""
+    return REGISTRY.make(name, **params)
+
+
+def load_world_model(path: str | os.PathLike) -> Any:
+    """A fitted world model from a file written by :meth:`WorldModel.save`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is not a saved world model (or names an unregistered model).
+    """
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # unpickling errors come in many types
+        raise ValueError(f"'{path}' is not a readable world-model file: {error}") from None
+    if not isinstance(state, dict) or not {"name", "params", "weights", "image_shape", "n_actions"} <= set(state):
+        raise ValueError(f"'{path}' is not a world-model file written by WorldModel.save.")
+    return REGISTRY.get(state["name"]).from_state(state)
