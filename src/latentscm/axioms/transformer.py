@@ -1,0 +1,170 @@
+"""A small transformer that answers axiom questions (Yes/No) from token sequences.
+
+Decoder-style (causal self-attention, pre-norm blocks) as in Vashishtha et al. (2024), who train
+a GPT-2-like model from scratch and read the answer as the token after the question; here the
+answer is a two-way classification read from the hidden state of the final ``=`` token. The
+positional encoding is a choice, since it governs length generalisation: ``"none"`` (NoPE: with
+causal attention the model can still infer order; Kazemnejad et al. 2023), ``"sinusoidal"``
+(Vaswani et al. 2017: fixed, defined for every position) and ``"learned"`` (one trained vector
+per position up to ``max_positions``: positions never seen in training stay untrained).
+Vashishtha et al. report NoPE and sinusoidal encodings generalising to longer chains better than
+learned ones. Sizes are hyperparameters; nothing about graphs or lengths is built in.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from latentscm._validation import check_choice, check_number
+
+__all__ = ["AxiomTransformer", "POSITIONAL_ENCODINGS", "sinusoidal_positions"]
+
+POSITIONAL_ENCODINGS = ("none", "sinusoidal", "learned")
+
+
+def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
+    """The fixed sinusoidal encoding of Vaswani et al. (2017).
+
+    Parameters
+    ----------
+    length : int
+        Number of positions T.
+    dim : int
+        Model width D.
+
+    Returns
+    -------
+    Tensor, shape (T, D)
+        ``sin(t / 10000^(2i/D))`` in even columns, ``cos`` in odd ones.
+    """
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    rate = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(position * rate)
+    table[:, 1::2] = torch.cos(position * rate)[:, : dim // 2]
+    return table
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
+
+    def __init__(self, width: int, heads: int, hidden: int):
+        super().__init__()
+        self.norm_attention = nn.LayerNorm(width)
+        self.attention = nn.MultiheadAttention(width, heads, dropout=0.0, batch_first=True)
+        self.norm_mlp = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.norm_attention(x)
+        x = x + self.attention(h, h, h, attn_mask=mask, need_weights=False)[0]
+        return x + self.mlp(self.norm_mlp(x))
+
+
+class AxiomTransformer(nn.Module):
+    """Token ids (N, T) -> Yes/No logits (N, 2).
+
+    Parameters
+    ----------
+    vocab_size : int
+        Number of token ids (padding is id 0).
+    d_model : int, default 128
+        Width D (divisible by ``n_heads``).
+    n_layers : int, default 6
+        Transformer blocks.
+    n_heads : int, default 4
+        Attention heads.
+    d_ff : int, default 512
+        Hidden width of the MLPs.
+    positional : {"none", "sinusoidal", "learned"}, default "sinusoidal"
+        Positional encoding (see the module docstring).
+    max_positions : int, default 256
+        Longest sequence with ``positional="learned"`` (unused otherwise).
+    causal : bool, default True
+        Causal (decoder-style) attention; ``False`` lets every token attend to every token.
+    """
+
+    def __init__(self, vocab_size: int, *, d_model: int = 128, n_layers: int = 6, n_heads: int = 4, d_ff: int = 512,
+                 positional: str = "sinusoidal", max_positions: int = 256, causal: bool = True):
+        super().__init__()
+        owner = "AxiomTransformer"
+        vocab_size = check_number(vocab_size, "vocab_size", owner, low=2, integer=True)
+        d_model = check_number(d_model, "d_model", owner, low=2, integer=True)
+        n_layers = check_number(n_layers, "n_layers", owner, low=1, integer=True)
+        n_heads = check_number(n_heads, "n_heads", owner, low=1, integer=True)
+        d_ff = check_number(d_ff, "d_ff", owner, low=1, integer=True)
+        max_positions = check_number(max_positions, "max_positions", owner, low=1, integer=True)
+        check_choice(positional, "positional", owner, POSITIONAL_ENCODINGS)
+        if d_model % n_heads:
+            raise ValueError(f"The 'd_model' parameter of {owner} ({d_model}) must be divisible by n_heads "
+                             f"({n_heads}).")
+        if positional == "sinusoidal" and d_model % 2:
+            raise ValueError(f"The 'd_model' parameter of {owner} must be even with sinusoidal positions. "
+                             f"Got {d_model}.")
+        self.positional = positional
+        self.causal = bool(causal)
+        self.max_positions = max_positions
+        self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=0)
+        self.position_table = nn.Embedding(max_positions, d_model) if positional == "learned" else None
+        self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_ff) for _ in range(n_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, 2)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """GPT-2 style initialisation: normal(0, 0.02) embeddings and linear weights, zero biases."""
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, std=0.02)
+                if isinstance(module, nn.Linear) and module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            if isinstance(module, nn.MultiheadAttention):
+                nn.init.normal_(module.in_proj_weight, std=0.02)
+                nn.init.zeros_(module.in_proj_bias)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+
+    def n_parameters(self) -> int:
+        """Number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Yes/No logits.
+
+        Parameters
+        ----------
+        ids : LongTensor, shape (N, T)
+            Right-padded token ids.
+        lengths : LongTensor, shape (N,)
+            Sequence lengths (>= 1); the answer is read at position ``lengths - 1``.
+
+        Returns
+        -------
+        Tensor, shape (N, 2)
+            Logits of (No, Yes).
+        """
+        n, length = ids.shape
+        if self.position_table is not None and length > self.max_positions:
+            raise ValueError(f"A sequence of {length} tokens is longer than max_positions={self.max_positions} of "
+                             f"this AxiomTransformer (learned positions).")
+        x = self.embedding(ids)
+        if self.positional == "sinusoidal":
+            x = x + sinusoidal_positions(length, x.shape[-1]).to(x.device, x.dtype)
+        elif self.position_table is not None:
+            x = x + self.position_table.weight[:length]
+        positions = torch.arange(length, device=ids.device)
+        padding = positions[None, :] >= lengths[:, None]  # (N, T)
+        # a float mask -inf where query i may not see key j; padded keys are hidden from every query
+        blocked = padding[:, None, :].expand(n, length, length)
+        if self.causal:
+            blocked = blocked | (positions[None, :] > positions[:, None])[None]
+        mask = torch.zeros(blocked.shape, dtype=x.dtype, device=x.device).masked_fill(blocked, float("-inf"))
+        heads = self.blocks[0].attention.num_heads if len(self.blocks) else 1
+        mask = mask.repeat_interleave(heads, dim=0)  # (N * heads, T, T)
+        for block in self.blocks:
+            x = block(x, mask)
+        last = self.norm(x[torch.arange(n, device=ids.device), lengths - 1])
+        return self.head(last)
