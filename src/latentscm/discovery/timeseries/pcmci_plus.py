@@ -10,15 +10,29 @@ time series datasets", UAI (PMLR 124). Four phases, as in the paper:
    given every subset S of size p of the contemporaneous adjacencies of ``x_{j,t}`` (PC-stable:
    adjacencies frozen per level), always also conditioning on ``B(x_j)`` and on ``B(x_i)`` shifted by
    tau (the MCI idea). A link is removed at its first p-value > alpha; S is its separating set.
-3. **Collider orientation** (Alg. 3, the "standard" rule): for every unshielded triple
-   ``x_{i,t-tau} *- x_{k,t} - x_{j,t}`` orient ``x_{i,t-tau} -> x_{k,t} <- x_{j,t}`` when ``x_{k,t}`` is
-   not in the separating set. Links removed in phase 1 have lagged separating sets, which never
-   contain ``x_{k,t}``. Conflicting orientations are left undirected and counted in ``info``.
-4. **Orientation propagation** (Alg. 4): Meek's rules R1–R3 on the contemporaneous edges, with lagged
-   links always pointing forward in time.
+3. **Collider orientation** (Alg. 3) for every unshielded triple ``x_{i,t-tau} *- x_{k,t} - x_{j,t}``
+   (``x_{i,t-tau}`` and ``x_{j,t}`` not adjacent), with one of three rules (``collider_rule``):
 
-The "majority" and "conservative" collider rules of the paper (which re-test separating sets) are
-not implemented yet.
+   * ``"standard"``: orient ``x_{i,t-tau} -> x_{k,t} <- x_{j,t}`` when ``x_{k,t}`` is not in the
+     separating set found in phase 2 (links removed in phase 1 have lagged separating sets, which
+     never contain ``x_{k,t}``). Depends on which separating set the skeleton search met first.
+   * ``"conservative"`` (Ramsey, Zhang & Spirtes 2006, "Adjacency-faithfulness and conservative
+     causal inference", UAI; as adapted by Runge 2020): re-test the pair given every subset ``S`` of
+     the contemporaneous adjacencies of ``x_{j,t}`` (and, at lag 0, of ``x_{i,t}``) — with the same
+     MCI conditions as phase 2 — and collect every ``S`` with p-value > alpha. ``x_{k,t}`` in none of
+     them: collider; in all: non-collider; otherwise the triple is *ambiguous* and left alone.
+   * ``"majority"`` (Colombo & Maathuis 2014, "Order-independent constraint-based causal structure
+     learning", JMLR; Runge 2020): the same separating sets; ``x_{k,t}`` in fewer than half of them:
+     collider; in more than half: non-collider; exactly half: ambiguous.
+
+   When the re-test finds no separating set (the adjacencies shrank after the pair was removed),
+   the separating set of phase 2 is the only one. Colliders are collected first so the result does
+   not depend on the order of the triples; an edge that gets arrowheads at both ends is a conflict,
+   left undirected and counted in ``info["conflicts"]``.
+4. **Orientation propagation** (Alg. 4): Meek's rules R1–R3 on the contemporaneous edges, with lagged
+   links always pointing forward in time. R1 and R3 do not fire through an ambiguous triple
+   (conservative and majority rules); ambiguous triples are listed in ``info["ambiguous_triples"]``
+   as ``(i, tau, k, j)``.
 """
 
 from __future__ import annotations
@@ -31,17 +45,20 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 from latentscm.discovery.ci_tests import CITest, make_ci_test
 from latentscm.discovery.timeseries._series import check_series, resolve_names
 from latentscm.discovery.timeseries.pcmci import Link, _Embedded, _pc1
 from latentscm.discovery.timeseries.result import TemporalGraph
 
-__all__ = ["pcmci_plus"]
+__all__ = ["COLLIDER_RULES", "pcmci_plus"]
+
+#: The collider orientation rules of phase 3 (see the module docstring).
+COLLIDER_RULES = ("standard", "conservative", "majority")
 
 
 def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alpha: float = 0.01,
-               max_conds_dim: int | None = None, max_combinations: int = 1,
+               max_conds_dim: int | None = None, max_combinations: int = 1, collider_rule: str = "standard",
                var_names: Sequence[str] | None = None, ci_options: dict[str, Any] | None = None) -> TemporalGraph:
     """PCMCI+ on a multivariate series (lagged and contemporaneous links).
 
@@ -53,6 +70,8 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     alpha: the one significance level of all phases.
     max_conds_dim: largest conditioning set (contemporaneous subsets and PC1 levels); ``None``: no limit.
     max_combinations: conditioning sets tried per candidate and level in the lagged phase (PC1).
+    collider_rule: ``"standard"``, ``"conservative"`` or ``"majority"`` (phase 3; see the module
+        docstring). The last two re-test each unshielded pair given every subset of the adjacencies.
     var_names: names of the d columns.
     ci_options: constructor options of a CI test given by name.
 
@@ -68,6 +87,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     series = check_series(data, owner, tau_max=2 * tau_max)
     alpha = check_number(alpha, "alpha", owner, low=0, high=1)
     max_combinations = int(check_number(max_combinations, "max_combinations", owner, low=1, integer=True))
+    check_choice(collider_rule, "collider_rule", owner, COLLIDER_RULES)
     if max_conds_dim is not None:
         max_conds_dim = int(check_number(max_conds_dim, "max_conds_dim", owner, low=0, integer=True))
     test = make_ci_test(ci_test, **(ci_options or {}))
@@ -124,22 +144,46 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
                         sepsets[(i, tau, j)] = subset
         level += 1
 
-    # ---- phase 3: colliders (standard rule), collected first so the result is order-independent
+    # ---- phase 3: colliders, collected first so the result is order-independent
     def lag_adjacent(i: int, tau: int, j: int) -> bool:
         return bool(adjacent[i, j]) if tau == 0 else (i, tau) in links[j]
 
-    arrowheads: set[tuple[int, int]] = set()  # (a, b): an arrowhead at b on the lag-0 edge a - b
+    def pair_key(i: int, tau: int, j: int) -> tuple[int, int, int]:
+        return (min(i, j), 0, max(i, j)) if tau == 0 else (i, tau, j)
+
+    triples: list[tuple[int, int, int, int]] = []  # (i, tau, k, j): x_{i,t-tau} *- x_{k,t} - x_{j,t}
     for k in range(d):
-        causes: list[Link] = [(i, 0) for i in np.flatnonzero(adjacent[:, k])] + sorted(links[k])
+        causes: list[Link] = [(int(i), 0) for i in np.flatnonzero(adjacent[:, k])] + sorted(links[k])
         for j in np.flatnonzero(adjacent[:, k]):
             for i, tau in causes:
-                if (tau == 0 and i == j) or lag_adjacent(i, tau, j):
-                    continue
-                key = (min(i, j), 0, max(i, j)) if tau == 0 else (i, tau, j)
-                if k not in sepsets.get(key, frozenset()):
-                    arrowheads.add((int(j), k))
-                    if tau == 0:
-                        arrowheads.add((int(i), k))
+                if not ((tau == 0 and i == j) or lag_adjacent(i, tau, int(j))):
+                    triples.append((i, tau, k, int(j)))
+    all_sepsets = (_separating_sets(embedded, sorted({pair_key(i, tau, j) for i, tau, _, j in triples}),
+                                    adjacent, base, alpha, max_conds_dim)
+                   if collider_rule != "standard" else {})
+    arrowheads: set[tuple[int, int]] = set()  # (a, b): an arrowhead at b on the lag-0 edge a - b
+    ambiguous: set[tuple[int, int, int, int]] = set()
+    for i, tau, k, j in triples:
+        key = pair_key(i, tau, j)
+        original = sepsets.get(key, frozenset())
+        if collider_rule == "standard":
+            collider = k not in original
+        else:
+            found = all_sepsets.get(key) or [original]
+            share = sum(k in subset for subset in found) / len(found)
+            if collider_rule == "conservative":
+                collider, decided = share == 0.0, share in (0.0, 1.0)
+            else:
+                collider, decided = share < 0.5, share != 0.5
+            if not decided:
+                ambiguous.add((i, tau, k, j))
+                if tau == 0:
+                    ambiguous.add((j, 0, k, i))
+                continue
+        if collider:
+            arrowheads.add((j, k))
+            if tau == 0:
+                arrowheads.add((i, k))
     contemporaneous = adjacent.astype(np.int64)
     conflicts = 0
     for a, b in arrowheads:
@@ -164,11 +208,13 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
         for a, b in itertools.permutations(range(d), 2):
             if not undirected(a, b):
                 continue
-            rule1 = any((i, tau) not in links[b] for i, tau in links[a]) or any(
-                directed(i, a) and i != b and not any_adjacent(i, b) for i in range(d))
+            rule1 = any((i, tau) not in links[b] and (i, tau, a, b) not in ambiguous for i, tau in links[a]) or any(
+                directed(i, a) and i != b and not any_adjacent(i, b) and (i, 0, a, b) not in ambiguous
+                for i in range(d))
             rule2 = any(directed(a, k) and directed(k, b) for k in range(d))
             rule3 = any(undirected(a, k1) and undirected(a, k2) and directed(k1, b) and directed(k2, b)
-                        and not any_adjacent(k1, k2) for k1, k2 in itertools.combinations(range(d), 2))
+                        and not any_adjacent(k1, k2) and (k1, 0, a, k2) not in ambiguous
+                        for k1, k2 in itertools.combinations(range(d), 2))
             if rule1 or rule2 or rule3:
                 contemporaneous[b, a] = 0
                 changed = True
@@ -186,8 +232,37 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     pvalues[0] = np.maximum(pvalues[0], pvalues[0].T)
     scores[0] = np.minimum(scores[0], scores[0].T)
     np.fill_diagonal(pvalues[0], np.nan)
-    info = {"tau_max": tau_max, "ci_test": repr(test), "conflicts": int(conflicts),
+    info = {"tau_max": tau_max, "ci_test": repr(test), "collider_rule": collider_rule, "conflicts": int(conflicts),
+            "ambiguous_triples": sorted(ambiguous), "all_separating_sets": dict(all_sepsets),
             "separating_sets": dict(sepsets), "n_tests": embedded.bound.n_computed,
             "n_samples": embedded.bound.n_samples, "time_s": time.perf_counter() - start}
     return TemporalGraph(resolve_names(var_names, d, owner), scores, pvalues, "pcmci+", alpha=alpha,
                          graph=graph, info=info)
+
+
+def _separating_sets(embedded: _Embedded, pairs: Sequence[tuple[int, int, int]], adjacent: np.ndarray,
+                     base: dict[int, list[Link]], alpha: float, max_conds_dim: int | None
+                     ) -> dict[tuple[int, int, int], list[frozenset[int]]]:
+    """Every separating set of each non-adjacent pair ``(i, tau, j)`` among the subsets of the
+    contemporaneous adjacencies of ``x_{j,t}`` (and of ``x_{i,t}`` at lag 0), tested with the MCI
+    conditions of phase 2 (one batch for all pairs)."""
+    keys, queries = [], []
+    for i, tau, j in pairs:
+        pools = [[int(k) for k in np.flatnonzero(adjacent[:, j]) if not (tau == 0 and k == i)]]
+        if tau == 0:
+            pools.append([int(k) for k in np.flatnonzero(adjacent[:, i]) if k != j])
+        subsets: set[frozenset[int]] = set()
+        for pool in pools:
+            largest = len(pool) if max_conds_dim is None else min(len(pool), max_conds_dim)
+            for size in range(largest + 1):
+                subsets.update(frozenset(c) for c in itertools.combinations(pool, size))
+        for subset in sorted(subsets, key=lambda s: (len(s), sorted(s))):
+            conditions = [(k, 0) for k in sorted(subset)] + [link for link in base[j] if link != (i, tau)]
+            conditions += [(k, lag + tau) for k, lag in base[i]]
+            keys.append(((i, tau, j), subset))
+            queries.append(embedded.query((i, tau), j, conditions))
+    found: dict[tuple[int, int, int], list[frozenset[int]]] = {pair: [] for pair in pairs}
+    for (pair, subset), result in zip(keys, embedded.bound.test_many(queries) if queries else []):
+        if result.p_value > alpha:
+            found[pair].append(subset)
+    return found
