@@ -1,0 +1,117 @@
+"""``latentscm study``: run a study spec, show its trials, write its report.
+
+    latentscm study run study.yaml --out studies/beta                  # Ray if installed, else sequential
+    latentscm study run study.yaml --out studies/beta --executor sequential --threads 2
+    latentscm study run study.yaml --out /shared/studies/beta --address auto    # a Ray cluster
+    latentscm study show study.yaml --out studies/beta                 # trials, ids and states; runs nothing
+    latentscm study report studies/beta                                # studies/beta/report.html
+
+Re-running ``study run`` skips finished trials, resumes interrupted ones from their checkpoints
+and retries failed ones (``--retries`` extra attempts each). Each trial is an ordinary run
+directory ``OUT/trials/<id>``: ``latentscm resume``, ``evaluate`` and ``report`` accept it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+__all__ = ["register", "study_app"]
+
+study_app = typer.Typer(help="Studies: learners × hyperparameter grids × worlds × seeds, run locally or on Ray.",
+                        no_args_is_help=True)
+
+_TRUST_HELP = "Allow module:Class learners and worlds that are not registered (runs their code)."
+
+
+def _fail(error: BaseException) -> None:
+    typer.echo(f"Error: {error}", err=True)
+    raise typer.Exit(2)
+
+
+@study_app.command("run")
+def run_command(
+    spec: Path = typer.Argument(..., help="Study spec: a .yaml/.yml (needs PyYAML) or .json file."),
+    out: Path = typer.Option(..., "--out", help="Study directory (created; re-use it to resume)."),
+    executor: str = typer.Option("auto", "--executor", help="auto (Ray when installed), ray or sequential."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster: auto or ray://host:10001 "
+                                                               "(default: a local Ray instance)."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="CPUs of the local Ray instance "
+                                                                      "(default: the free cores)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, help="torch threads per trial (default: 1 with "
+                                                                      "Ray, all free cores sequentially)."),
+    retries: int = typer.Option(1, "--retries", min=0, help="Extra attempts for a failing trial."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write OUT/report.html at the end."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+    trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
+) -> None:
+    """Run every trial of SPEC not yet finished in OUT; write OUT/results.csv (and the report)."""
+    from latentscm.study import StudyLockedError, StudySpecError, run
+
+    try:
+        result = run(spec, out, executor=executor, address=address, workers=workers, threads=threads,
+                     retries=retries, trust_code=trust_code, progress=progress)
+    except (StudySpecError, StudyLockedError, ImportError, ValueError, TypeError, FileNotFoundError,
+            RuntimeError) as error:
+        _fail(error)
+    counts = result.counts()
+    typer.echo(f"{len(result.trials)} trials: {counts['done']} done, {counts['failed']} failed "
+               f"({len(result.skipped)} already finished, {len(result.executed)} run now)")
+    for row in result.rows:
+        if row["status"] == "failed":
+            typer.echo(f"failed {row['trial']}: {row['error']}")
+    typer.echo(f"Wrote {', '.join(str(p) for p in result.files)}")
+    if report and counts["done"]:
+        from latentscm.report.study import build_study_report
+
+        try:
+            typer.echo(f"Wrote {build_study_report(out, trust_code=trust_code)}")
+        except (ValueError, FileNotFoundError) as error:
+            _fail(error)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@study_app.command("show")
+def show_command(
+    spec: Path = typer.Argument(..., help="Study spec (.yaml/.yml/.json)."),
+    out: Path | None = typer.Option(None, "--out", help="Study directory, to show each trial's state."),
+) -> None:
+    """List the trials of SPEC (id, learner, world, seed, grid values) and, with --out, their states."""
+    from latentscm.study import StudySpecError, expand, trial_states
+
+    try:
+        trials = expand(spec)
+        states = trial_states(spec, out) if out is not None else {}
+    except (StudySpecError, ImportError, ValueError, FileNotFoundError) as error:
+        _fail(error)
+    for trial in trials:
+        setting = ", ".join(f"{k}={trial.params[k]!r}" for k in trial.varied)
+        state = f"{states.get(trial.id, 'pending'):8s} " if out is not None else ""
+        typer.echo(f"{state}{trial.id}  {trial.learner_label} on {trial.world_label}, seed {trial.seed}"
+                   + (f", {setting}" if setting else ""))
+    typer.echo(f"{len(trials)} trials")
+
+
+@study_app.command("report")
+def report_command(
+    study_dir: Path = typer.Argument(..., help="Study directory."),
+    out: Path | None = typer.Option(None, "--out", help="HTML file (default STUDY_DIR/report.html)."),
+    metric: str | None = typer.Option(None, "--metric", help="Metric that picks each learner's best run "
+                                                             "(default: the first headline metric, e.g. mig)."),
+    trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
+) -> None:
+    """Write the study report: metrics against hyperparameters, rank tables, metric correlations, best runs."""
+    from latentscm.report.study import build_study_report
+
+    try:
+        path = build_study_report(study_dir, out, metric=metric, trust_code=trust_code)
+    except (ValueError, FileNotFoundError) as error:
+        _fail(error)
+    typer.echo(f"Wrote {path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``latentscm study run|show|report`` to the app."""
+    app.add_typer(study_app, name="study")

@@ -1,0 +1,329 @@
+"""The study report: one self-contained HTML page for a study directory.
+
+``build_study_report(study_dir)`` reads the study's spec (``study.json``) and its trials and
+writes, in order: a summary (trials done / failed / pending, with every failure's message);
+for each world, metric-by-hyperparameter plots (mean over seeds, with the seed spread) and a
+rank table of the learner settings (mean ± std over seeds, rank per metric in the direction that
+is better, mean rank); the rank correlation of metrics across runs (Spearman, as in Locatello et
+al. 2019, "Challenging common assumptions in the unsupervised learning of disentangled
+representations"); and the best run of each learner with its counterfactual grid (rendered by the
+run report, :func:`latentscm.report.html.collect_run`). Every image is embedded; nothing is
+fetched from the network.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from latentscm.report.html import _STYLE, HEADLINE, READING, _img, collect_run
+from latentscm.report.images import atomic_write_bytes
+from latentscm.report.study_figures import correlation_figure, hyperparameter_figure
+from latentscm.study.results import collect_results, metric_columns
+from latentscm.study.runner import SPEC_NAME
+from latentscm.study.spec import load_spec
+from latentscm.study.status import trial_dir
+from latentscm.study.trials import expand
+
+__all__ = ["build_study_report", "study_metrics", "rank_table", "metric_correlations", "best_trials"]
+
+#: Metrics the report ranks and plots, beyond the run report's headline: (key, label, direction).
+_EXTRA = (("reconstruction.mse", "reconstruction MSE", "lower"), ("sap", "SAP", "higher"),
+          ("dci.completeness", "DCI-C", "higher"), ("dci.informativeness", "DCI-I", "higher"))
+_STUDY_STYLE = """
+table.ranks td.rank{font-size:.75rem;color:#666}table.failed td{text-align:left;font-family:monospace;
+font-size:.8rem}
+"""
+
+
+def study_metrics(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(key, label, "higher"|"lower") of the headline metrics present in the results, in headline order."""
+    present = set(metric_columns(rows))
+    known = [(key, label, better) for key, label, better, _ in HEADLINE if key != "cf.identity_error"] + list(_EXTRA)
+    return [(key, label, better) for key, label, better in known
+            if key in present and any(isinstance(r.get(key), (int, float)) for r in rows)]
+
+
+def _setting(row: dict[str, Any], varied: Sequence[str]) -> str:
+    """A learner setting's name: its label and the hyperparameters its grid varied."""
+    parts = [f"{name}={_short(row.get(f'param.{name}'))}" for name in varied]
+    return f"{row['learner']}" + (f" ({', '.join(parts)})" if parts else "")
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _done(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["status"] == "done"]
+
+
+def rank_table(rows: Sequence[dict[str, Any]], varied: dict[str, Sequence[str]],
+               metrics: Sequence[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """Learner settings of one world ranked on each metric (mean over seeds; rank 1 is best).
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Results rows (``status == "done"`` ones are used).
+    varied : dict of str to sequence of str
+        Learner label -> the hyperparameters its grid varies.
+    metrics : sequence of (key, label, direction)
+
+    Returns
+    -------
+    list of dict
+        One entry per setting: ``setting``, ``learner``, ``seeds`` (count), ``mean`` / ``std``
+        / ``rank`` (dicts by metric key) and ``mean_rank`` (over the metrics it has), sorted by
+        mean rank. Ties share the average rank.
+    """
+    from scipy.stats import rankdata
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in _done(rows):
+        groups.setdefault(_setting(row, varied.get(row["learner"], ())), []).append(row)
+    entries = []
+    for setting, members in groups.items():
+        mean, std = {}, {}
+        for key, _, _ in metrics:
+            values = np.array([m[key] for m in members if isinstance(m.get(key), (int, float))], dtype=float)
+            values = values[np.isfinite(values)]
+            if values.size:
+                mean[key], std[key] = float(values.mean()), float(values.std())
+        entries.append({"setting": setting, "learner": members[0]["learner"], "seeds": len(members), "mean": mean,
+                        "std": std, "rank": {}})
+    for key, _, better in metrics:
+        having = [e for e in entries if key in e["mean"]]
+        if not having:
+            continue
+        scores = np.array([e["mean"][key] for e in having])
+        ranks = rankdata(-scores if better == "higher" else scores, method="average")
+        for entry, rank in zip(having, ranks):
+            entry["rank"][key] = float(rank)
+    for entry in entries:
+        entry["mean_rank"] = float(np.mean(list(entry["rank"].values()))) if entry["rank"] else float("nan")
+    return sorted(entries, key=lambda e: (np.nan_to_num(e["mean_rank"], nan=np.inf), e["setting"]))
+
+
+def metric_correlations(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Spearman rank correlation between metrics across the finished runs.
+
+    Parameters
+    ----------
+    rows : sequence of dict
+        Results rows (finished ones are used).
+    keys : sequence of str
+        Metric columns to correlate.
+
+    Returns
+    -------
+    matrix : array (M, M)
+        Correlations of the M metrics that vary across at least three runs (NaN where two
+        metrics share fewer than three runs).
+    labels : list of str
+        Those M metric keys.
+    """
+    from scipy.stats import spearmanr
+
+    done = _done(rows)
+    columns = {}
+    for key in keys:
+        values = np.array([r[key] if isinstance(r.get(key), (int, float)) else np.nan for r in done], dtype=float)
+        finite = values[np.isfinite(values)]
+        if finite.size >= 3 and np.ptp(finite) > 0:
+            columns[key] = values
+    labels = list(columns)
+    matrix = np.full((len(labels), len(labels)), np.nan)
+    for i, a in enumerate(labels):
+        for j, b in enumerate(labels):
+            both = np.isfinite(columns[a]) & np.isfinite(columns[b])
+            if both.sum() >= 3:
+                matrix[i, j] = 1.0 if i == j else float(spearmanr(columns[a][both], columns[b][both]).statistic)
+    return matrix, labels
+
+
+def best_trials(rows: Sequence[dict[str, Any]], metric: tuple[str, str, str]) -> dict[tuple[str, str], dict]:
+    """The finished run of each (world, learner) with the best value of ``metric`` (key, label, direction)."""
+    key, _, better = metric
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in _done(rows):
+        value = row.get(key)
+        if not isinstance(value, (int, float)) or not np.isfinite(value):
+            continue
+        slot = (row["world"], row["learner"])
+        current = best.get(slot)
+        if current is None or (value > current[key] if better == "higher" else value < current[key]):
+            best[slot] = row
+    return best
+
+
+def _summary(rows: Sequence[dict[str, Any]], spec: Any) -> str:
+    counts = {state: sum(r["status"] == state for r in rows) for state in ("done", "running", "failed", "pending")}
+    text = (f"<p>{len(rows)} trials: <b>{counts['done']} done</b>, {counts['failed']} failed, "
+            f"{counts['running']} interrupted, {counts['pending']} not started — "
+            f"{len(spec.learners)} learner(s) × {len(spec.worlds)} world(s) × {len(spec.seeds)} seed(s) "
+            f"{html.escape(str(list(spec.seeds)))}.</p>")
+    failed = [r for r in rows if r["status"] == "failed"]
+    if failed:
+        body = "".join(f"<tr><td>{html.escape(r['trial'])}</td><td>{html.escape(r['world'])}</td>"
+                       f"<td>{html.escape(str(r['error']))}</td></tr>" for r in failed)
+        text += ('<p class="how">Failed trials and their errors (re-running the study retries them):</p>'
+                 f'<table class="metrics failed" id="failed"><thead><tr><th>trial</th><th>world</th><th>error</th>'
+                 f"</tr></thead><tbody>{body}</tbody></table>")
+    return text
+
+
+def _hyperparameter_section(rows: Sequence[dict[str, Any]], varied: dict[str, Sequence[str]],
+                            metrics: Sequence[tuple[str, str, str]], world: str) -> str:
+    parts = []
+    for learner, names in varied.items():
+        members = [r for r in _done(rows) if r["learner"] == learner]
+        for name in names:
+            others = [n for n in names if n != name]
+            panels = []
+            for key, label, better in metrics:
+                lines: dict[str, dict[Any, list[float]]] = {}
+                for row in sorted(members, key=lambda r: (str(type(r.get(f"param.{name}"))),
+                                                          r.get(f"param.{name}"))):
+                    line = ", ".join(f"{o}={_short(row.get(f'param.{o}'))}" for o in others) or learner
+                    value = row.get(key)
+                    lines.setdefault(line, {}).setdefault(row.get(f"param.{name}"), []).append(
+                        float(value) if isinstance(value, (int, float)) else np.nan)
+                panels.append((label, better, lines))
+            figure = hyperparameter_figure(panels, name)
+            if figure is not None:
+                parts.append(_img(figure, f"{learner}: metrics against {name} on {world}",
+                                  f"{learner} on {world}: each metric against {name} — line through the mean over "
+                                  f"seeds, bar from the lowest to the highest seed, one dot per seed"))
+    return "".join(parts)
+
+
+def _rank_html(entries: Sequence[dict[str, Any]], metrics: Sequence[tuple[str, str, str]], world: str) -> str:
+    if not entries:
+        return ""
+    head = "".join(f"<th>{html.escape(label)} {'↑' if better == 'higher' else '↓'}</th>"
+                   for _, label, better in metrics)
+    body = []
+    for entry in entries:
+        cells = []
+        for key, _, _ in metrics:
+            if key not in entry["mean"]:
+                cells.append("<td>–</td>")
+                continue
+            rank = entry["rank"][key]
+            best = ' class="best"' if rank == 1 and len(entries) > 1 else ""
+            cells.append(f'<td{best}>{entry["mean"][key]:.4g} ± {entry["std"][key]:.2g} '
+                         f'<span class="rank">#{rank:g}</span></td>')
+        body.append(f'<tr><td>{html.escape(entry["setting"])}</td><td>{entry["seeds"]}</td>'
+                    f'<td>{entry["mean_rank"]:.2f}</td>{"".join(cells)}</tr>')
+    return (f'<table class="metrics ranks" id="ranks-{html.escape(world)}"><thead><tr><th>learner setting</th>'
+            f"<th>seeds</th><th>mean rank</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def _best_section(rows: Sequence[dict[str, Any]], study_dir: Path, metric: tuple[str, str, str], n_images: int,
+                  seed: int, trust_code: bool) -> str:
+    parts = []
+    for (world, learner), row in sorted(best_trials(rows, metric).items()):
+        view = collect_run(trial_dir(study_dir, row["trial"]), n_images=n_images, seed=seed, trust_code=trust_code)
+        figures = [(title, body) for title, body in view.figures if title in ("Counterfactuals", "Reconstructions")]
+        parts.append(f'<h3 id="best-{html.escape(world)}-{html.escape(learner)}">{html.escape(learner)} on '
+                     f'{html.escape(world)}: trial <code>{html.escape(row["trial"])}</code> '
+                     f"({html.escape(metric[1])} {row[metric[0]]:.4g})</h3>")
+        parts += [f'<p class="note">{html.escape(note)}</p>' for note in view.notes]
+        parts += [f"<h4>{html.escape(title)}</h4><p class=\"how\">{html.escape(READING[title])}</p>{body}"
+                  for title, body in figures]
+    return "".join(parts)
+
+
+def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | None = None, *,
+                       metric: str | None = None, n_images: int = 6, seed: int = 0, trust_code: bool = False,
+                       title: str | None = None) -> Path:
+    """Write the study report of ``study_dir`` (atomically); returns its path.
+
+    Parameters
+    ----------
+    study_dir : str or path-like
+        A study directory written by :func:`latentscm.study.run`.
+    out : str, path-like or None, default None
+        The HTML file (default ``study_dir/report.html``).
+    metric : str or None, default None
+        The metric that picks each learner's best run (a results column such as ``"mig"``);
+        default: the first headline metric the study has (MIG, DCI-D, ... in that order).
+    n_images : int, default 6
+        Images per counterfactual grid.
+    seed : int, default 0
+        Seed of the images shown.
+    trust_code : bool, default False
+        Allow unregistered classes recorded in the trials (see :func:`latentscm.load`).
+    title : str or None, default None
+        Page title (default: the study's name).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``study_dir`` holds no ``study.json``.
+    ValueError
+        ``metric`` is not a metric of the study.
+    """
+    study_dir = Path(study_dir)
+    if not (study_dir / SPEC_NAME).is_file():
+        raise FileNotFoundError(f"'{study_dir}' is not a study directory (no {SPEC_NAME}); run "
+                                f"`latentscm study run SPEC --out {study_dir}` first.")
+    spec = load_spec(json.loads((study_dir / SPEC_NAME).read_text()))
+    trials = expand(spec)
+    rows = collect_results(trials, study_dir)
+    metrics = study_metrics(rows)
+    varied = {t.learner_label: t.varied for t in trials}
+    if metric is not None:
+        chosen = next((m for m in metrics if m[0] == metric), None)
+        if chosen is None:
+            if metric not in metric_columns(rows):
+                raise ValueError(f"The 'metric' argument of build_study_report must be a metric of the study "
+                                 f"({', '.join(metric_columns(rows)) or 'none yet'}). Got {metric!r}.")
+            chosen = (metric, metric, "higher")
+    else:
+        chosen = metrics[0] if metrics else None
+
+    sections = [f"<h2>Summary</h2>{_summary(rows, spec)}"]
+    for world in [w.label for w in spec.worlds]:
+        here = [r for r in rows if r["world"] == world]
+        if not _done(here):
+            continue
+        plots = _hyperparameter_section(here, varied, metrics, world)
+        ranks = _rank_html(rank_table(here, varied, metrics), metrics, world)
+        sections.append(
+            f'<h2 id="world-{html.escape(world)}">World: {html.escape(world)}</h2>'
+            + (f'<h3>Metrics against each hyperparameter</h3><p class="how">Each panel follows one metric as a grid '
+               f"hyperparameter changes; the spread over seeds shows how much of a difference is noise.</p>{plots}"
+               if plots else "")
+            + f'<h3>Rank table</h3><p class="how">Learner settings ranked per metric on their mean over seeds (#1 '
+              f"is best in the metric's direction, shaded); rows sorted by mean rank.</p>{ranks}")
+    keys = [key for key in metric_columns(rows) if not key.startswith(("sampled.", "active."))]
+    correlation_parts = []
+    for world in [w.label for w in spec.worlds]:
+        matrix, labels = metric_correlations([r for r in rows if r["world"] == world], keys)
+        if len(labels) >= 2:
+            correlation_parts.append(_img(correlation_figure(matrix, labels, f"Spearman correlation on {world}"),
+                                          f"metric correlations on {world}",
+                                          f"{world}: rank correlation of each pair of metrics across "
+                                          f"{len(_done([r for r in rows if r['world'] == world]))} runs"))
+    sections.append('<h2 id="correlations">Do the metrics agree?</h2><p class="how">Rank correlation (Spearman) '
+                    "between metrics across all finished runs of a world, as in Locatello et al. (2019): metrics that "
+                    "claim to measure the same property should correlate strongly.</p>"
+                    + ("".join(correlation_parts) or '<p class="note">Too few finished runs with varying metrics to '
+                                                     "correlate (at least three are needed).</p>"))
+    if chosen is not None:
+        sections.append(f'<h2 id="best">Best run per learner</h2><p class="how">For each learner and world, the run '
+                        f"with the best {html.escape(chosen[1])} and its counterfactuals next to the truth.</p>"
+                        + _best_section(rows, study_dir, chosen, n_images, seed, trust_code))
+    name = title or f"latentscm study: {spec.name}"
+    page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)}</title>'
+            f"<style>{_STYLE}{_STUDY_STYLE}</style></head><body><h1>{html.escape(name)}</h1>{''.join(sections)}"
+            f"</body></html>")
+    return atomic_write_bytes(Path(out) if out is not None else study_dir / "report.html", page.encode("utf-8"))

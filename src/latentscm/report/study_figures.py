@@ -1,0 +1,116 @@
+"""The study report's figures (PNG bytes): metrics against a hyperparameter with their seed
+spread, and the rank correlation of metrics across runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from latentscm.report.figures import _png
+
+__all__ = ["hyperparameter_figure", "correlation_figure"]
+
+#: Where a hyperparameter's values are positive numbers spanning at least this ratio, the axis is logarithmic.
+_LOG_RATIO = 10.0
+
+
+def _axis_positions(values: Sequence[Any]) -> tuple[np.ndarray, list[str], bool]:
+    """x positions of hyperparameter values: the numbers themselves when all are numeric (log
+    axis when they span a decade or more), else 0, 1, 2, ... with the values as tick labels."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if numeric:
+        x = np.asarray(values, dtype=float)
+        log = bool(np.all(x > 0) and x.max() / x.min() >= _LOG_RATIO)
+        return x, [f"{v:g}" for v in x], log
+    return np.arange(len(values), dtype=float), [str(v) for v in values], False
+
+
+def hyperparameter_figure(panels: Sequence[tuple[str, str, Mapping[str, Mapping[Any, Sequence[float]]]]],
+                          parameter: str) -> bytes | None:
+    """One panel per metric: its value against ``parameter``, mean over seeds with the seed spread.
+
+    Parameters
+    ----------
+    panels : sequence of (label, "higher"|"lower", lines)
+        ``lines`` maps a line name (the other hyperparameters held fixed) to {parameter value:
+        the metric of each seed}; each line is drawn through its means, with a bar from the
+        lowest to the highest seed and a dot per seed.
+    parameter : str
+        The hyperparameter on the x axis.
+
+    Returns
+    -------
+    bytes or None
+        PNG bytes; ``None`` when no panel has a finite value.
+    """
+    shown = [(label, better, lines) for label, better, lines in panels
+             if any(np.isfinite(v).any() for line in lines.values() for v in map(np.asarray, line.values()))]
+    if not shown:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    columns = min(4, len(shown))
+    rows = -(-len(shown) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 2.7 * rows), squeeze=False)
+    for axis in axes.flat[len(shown):]:
+        axis.set_axis_off()
+    for axis, (label, better, lines) in zip(axes.flat, shown):
+        for name, by_value in lines.items():
+            values = list(by_value)
+            x, ticks, log = _axis_positions(values)
+            seeds = [np.asarray(by_value[v], dtype=float) for v in values]
+            means = np.array([s[np.isfinite(s)].mean() if np.isfinite(s).any() else np.nan for s in seeds])
+            low = np.array([np.nanmin(s) if np.isfinite(s).any() else np.nan for s in seeds])
+            high = np.array([np.nanmax(s) if np.isfinite(s).any() else np.nan for s in seeds])
+            line = axis.plot(x, means, marker="o", lw=1.4, ms=4, label=name)[0]
+            axis.vlines(x, low, high, color=line.get_color(), alpha=0.5, lw=3)
+            for xi, s in zip(x, seeds):
+                axis.scatter(np.full(len(s), xi), s, s=9, color=line.get_color(), alpha=0.6, zorder=3)
+            if log:
+                axis.set_xscale("log")
+            axis.set_xticks(x, ticks, fontsize=7)
+        axis.set_title(f"{label} ({'↑' if better == 'higher' else '↓'})", fontsize=9)
+        axis.set_xlabel(parameter, fontsize=8)
+        axis.tick_params(labelsize=7)
+        axis.grid(alpha=0.3)
+        if len(lines) > 1:
+            axis.legend(fontsize=6)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def correlation_figure(matrix: np.ndarray, labels: Sequence[str], title: str) -> bytes:
+    """Heat map of a (M, M) correlation matrix between metrics, each cell labelled with its value.
+
+    Parameters
+    ----------
+    matrix : array (M, M)
+        Correlations in [-1, 1] (NaN where undefined, drawn blank).
+    labels : sequence of str
+        The M metric names.
+    title : str
+        Figure title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    size = len(labels)
+    figure, axis = plt.subplots(figsize=(1.4 + 0.55 * size, 1.0 + 0.5 * size))
+    image = axis.imshow(np.ma.masked_invalid(matrix), cmap="RdBu_r", vmin=-1, vmax=1)
+    for i in range(size):
+        for j in range(size):
+            if np.isfinite(matrix[i, j]):
+                axis.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=6,
+                          color="white" if abs(matrix[i, j]) > 0.6 else "black")
+    axis.set_xticks(range(size), labels, rotation=45, ha="right", fontsize=7)
+    axis.set_yticks(range(size), labels, fontsize=7)
+    axis.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axis, fraction=0.046).ax.tick_params(labelsize=6)
+    return _png(figure)
