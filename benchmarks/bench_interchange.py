@@ -1,0 +1,139 @@
+"""Interchange interventions with capacity control (issue 13, checks for item 4).
+
+Sutter et al. (NeurIPS 2025) show that DAS with a RevNet alignment map aligns even randomly
+initialised networks with the hierarchical equality algorithm. This script measures, per task:
+
+- the network's factual task accuracy (trained and random-init control);
+- for each alignment map of a capacity ladder (identity, rotation, RevNets up to 10 blocks of
+  width 128): held-out IIA on the trained network, on its randomly re-initialised copy, and the
+  selectivity IIA(trained) - IIA(random init);
+- the checks of the issue: random-init linear IIA <= chance + 0.05, random-init RevNet(10x128)
+  IIA >= chance + 0.25, trained RevNet >= 0.95, trained linear well above chance, and whether
+  the selectivity falls as the map's capacity rises (Spearman of selectivity with parameters).
+
+Tasks: ``equality`` (hierarchical equality, embedding 4, the paper's 3-block MLP of width 16,
+intervened at ``block1``) and ``sprites`` (binary sprites, ``[posX > 0.5] == [scale > 0.75]``, a
+small CNN intervened at ``block1``; labels from the world's exact counterfactuals).
+
+Run: ``OMP_NUM_THREADS=1 nice -n 19 .venv/bin/python benchmarks/bench_interchange.py`` (``--quick``
+for a smoke run; ``--tasks equality``). Prints a table per task and, with ``--json PATH``, writes
+the numbers. Budgets are far below the paper's (1.28 M interchange examples, up to 50 epochs):
+every number is one seed of a small search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+
+from latentscm import worlds
+from latentscm._io import atomic_write_json
+from latentscm.probes.interchange import alignment_curve
+from latentscm.probes.interchange_tasks import (
+    HierarchicalEquality,
+    SpritesTwoFactors,
+    equality_mlp,
+    sprites_cnn,
+    task_accuracy,
+    train_network,
+)
+
+LADDER = [
+    {"alignment": "identity"},
+    {"alignment": "linear"},
+    {"alignment": "revnet", "n_blocks": 1, "width": 8},
+    {"alignment": "revnet", "n_blocks": 3, "width": 32},
+    {"alignment": "revnet", "n_blocks": 10, "width": 128},
+]
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def run_task(name: str, args: argparse.Namespace) -> dict:
+    start = time.time()
+    if name == "equality":
+        task = HierarchicalEquality(4)
+        network = equality_mlp(16, 16, 3, seed=args.seed)
+        train_network(network, task, steps=args.net_steps, batch_size=1024, lr=3e-3, seed=args.seed)
+    else:
+        world = worlds.make("sprites", size=args.size)
+        task = SpritesTwoFactors(world, ("posX", "scale"))
+        network = sprites_cnn(world.image_shape, width=16, seed=args.seed)
+        train_network(network, task, steps=args.net_steps, batch_size=128, lr=2e-3, n_train=args.net_data,
+                      seed=args.seed)
+    inputs, labels = task.sample(2000, seed=args.seed + 100)
+    accuracy = task_accuracy(network, inputs, labels)
+    trained_s = time.time() - start
+    curve = alignment_curve(network, "block1", task, maps=LADDER, steps=args.steps, batch_size=args.batch_size,
+                            lr=args.lr, n_train=args.n_train, n_test=args.n_test, seed=args.seed)
+    rows = curve.table()
+    by_name = {row["map"]: row for row in rows}
+    chance = rows[0]["chance"]
+    big = by_name["revnet(10x128)"]
+    linear = by_name["linear"]
+    parameters = np.array([row["n_parameters"] for row in rows], dtype=float)
+    selectivity = np.array([row["selectivity"] for row in rows])
+    checks = {
+        "random_init_linear_le_chance_plus_0.05": linear["control_iia"] <= chance + 0.05,
+        "random_init_revnet_ge_chance_plus_0.25": big["control_iia"] >= chance + 0.25,
+        "trained_revnet_ge_0.95": big["iia"] >= 0.95,
+        "trained_linear_minus_chance": linear["iia"] - chance,
+        "selectivity_vs_parameters_spearman": spearman(parameters, selectivity),
+        "selectivity_revnet_below_linear": big["selectivity"] < linear["selectivity"],
+    }
+    return {"task": name, "task_accuracy": accuracy,
+            "control_task_accuracy": curve.results[0].control_task_accuracy, "chance": chance, "rows": rows,
+            "checks": checks, "network_seconds": trained_s, "seconds": time.time() - start}
+
+
+def print_task(result: dict) -> None:
+    print(f"\n== {result['task']}: task accuracy {result['task_accuracy']:.3f} (random-init control "
+          f"{result['control_task_accuracy']:.3f}), chance {result['chance']:.3f}, {result['seconds']:.0f} s")
+    print(f"{'map':<16}{'params':>8}{'IIA':>8}{'IIA rand':>10}{'select.':>9}")
+    for row in result["rows"]:
+        print(f"{row['map']:<16}{row['n_parameters']:>8d}{row['iia']:>8.3f}{row['control_iia']:>10.3f}"
+              f"{row['selectivity']:>9.3f}")
+    for key, value in result["checks"].items():
+        print(f"  {key}: {value if isinstance(value, bool) else round(value, 3)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tasks", default="equality,sprites")
+    parser.add_argument("--steps", type=int, default=1500, help="alignment-map training steps")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--n-train", type=int, default=20000)
+    parser.add_argument("--n-test", type=int, default=2000)
+    parser.add_argument("--net-steps", type=int, default=3000, help="network training steps")
+    parser.add_argument("--net-data", type=int, default=20000, help="sprites training images")
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="tiny budgets (smoke run)")
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.n_train, args.n_test, args.net_steps, args.net_data, args.size = 20, 256, 256, 50, 256, 16
+    torch.set_num_threads(args.threads)
+    results = []
+    for name in [t.strip() for t in args.tasks.split(",") if t.strip()]:
+        if name not in ("equality", "sprites"):
+            raise SystemExit(f"unknown task {name!r}; choose from equality, sprites")
+        results.append(run_task(name, args))
+        print_task(results[-1])
+    load = os.getloadavg()
+    print(f"\nload average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores")
+    if args.json:
+        atomic_write_json(args.json, {"results": results, "settings": vars(args), "load": load}, default=float)
+
+
+if __name__ == "__main__":
+    main()

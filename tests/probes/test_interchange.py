@@ -1,0 +1,151 @@
+"""Interchange interventions (DAS) with exactly invertible maps and the random-init control."""
+
+import numpy as np
+import pytest
+import torch
+
+from latentscm import worlds
+from latentscm.probes.alignment_maps import RevNetMap, RotationMap, make_alignment_map
+from latentscm.probes.interchange import alignment_curve, interchange_accuracy, reinitialised
+from latentscm.probes.interchange_tasks import (
+    HierarchicalEquality,
+    SpritesTwoFactors,
+    equality_mlp,
+    sprites_cnn,
+    task_accuracy,
+)
+
+
+def hand_built_equality_network(permute: bool = False) -> torch.nn.Sequential:
+    """An equality_mlp whose weights implement the high-level model exactly: block1 holds
+    ReLU(a - b), ReLU(b - a) (neurons 0-7: left pair) and the same for c, d (8-15); block2 turns
+    each L1 distance into an equality indicator e = ReLU(1 - 20 d); block3 has e_L, e_R and
+    ReLU(e_L + e_R - 1); the head scores XNOR(e_L, e_R) - 1/2. ``permute`` interleaves left and
+    right neurons of block1 (a rotation of the representation, not a different algorithm)."""
+    net = equality_mlp(16, 16, 3, seed=0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+        w1 = torch.zeros(16, 16)
+        for pair, (first, second) in enumerate(((0, 4), (8, 12))):  # a at 0..3, b 4..7, c 8..11, d 12..15
+            for i in range(4):
+                w1[8 * pair + i, first + i], w1[8 * pair + i, second + i] = 1.0, -1.0
+                w1[8 * pair + 4 + i, first + i], w1[8 * pair + 4 + i, second + i] = -1.0, 1.0
+        order = torch.arange(16).reshape(2, 8).T.reshape(-1) if permute else torch.arange(16)
+        net.block1[0].weight.copy_(w1[order])
+        w2 = net.block2[0]
+        w2.weight[0, order.argsort()[:8]] = -20.0
+        w2.weight[1, order.argsort()[8:]] = -20.0
+        w2.bias[:2] = 1.0
+        w3 = net.block3[0]
+        w3.weight[0, 0] = w3.weight[1, 1] = 1.0
+        w3.weight[2, :2] = 1.0
+        w3.bias[2] = -1.0
+        net.head.weight[1, :3] = torch.tensor([-1.0, -1.0, 2.0])
+        net.head.bias[1] = 0.5
+    return net.eval()
+
+
+@pytest.fixture(scope="module")
+def task():
+    return HierarchicalEquality(4)
+
+
+def test_maps_are_exactly_invertible():
+    torch.manual_seed(0)
+    h = torch.randn(64, 16, dtype=torch.float64)
+    with torch.no_grad():
+        revnet = RevNetMap(16, n_blocks=10, width=128).double()
+        assert (revnet(h) - h).abs().max() > 0.1  # a real nonlinear warp, not the identity
+        assert float((revnet.inverse(revnet(h)) - h).abs().max()) < 1e-12
+        odd = RevNetMap(7, n_blocks=3, width=5).double()
+        x = torch.randn(8, 7, dtype=torch.float64)
+        assert float((odd.inverse(odd(x)) - x).abs().max()) < 1e-12
+        # the orthogonal parametrisation is exact to the precision it was built in (float32)
+        rotation = RotationMap(16).double()
+        torch.testing.assert_close(rotation.matrix @ rotation.matrix.T, torch.eye(16, dtype=torch.float64),
+                                   atol=1e-6, rtol=0)
+        assert float((rotation.inverse(rotation(h)) - h).abs().max()) < 1e-5
+    with pytest.raises(ValueError, match="takes no option"):
+        make_alignment_map("linear", 4, width=3)
+
+
+def test_hand_built_network_is_aligned_with_identity_map(task):
+    net = hand_built_equality_network()
+    inputs, labels = task.sample(2000, seed=1)
+    assert task_accuracy(net, inputs, labels) > 0.99
+    result = interchange_accuracy(net, "block1", task, alignment="identity", subspace_dim=8, n_train=10,
+                                  n_test=2000, seed=3)
+    assert result.iia > 0.99 and abs(result.chance - 0.5) < 0.05
+    assert result.control_iia < result.chance + 0.05  # the re-initialised copy is not aligned
+    assert result.selectivity == pytest.approx(result.iia - result.control_iia)
+    assert result.n_parameters == 0 and result.invertibility_error == 0.0
+    # interleaving left and right neurons breaks the neuron alignment; a learned rotation repairs it
+    permuted = hand_built_equality_network(permute=True)
+    assert task_accuracy(permuted, inputs, labels) > 0.99
+    shuffled = interchange_accuracy(permuted, "block1", task, alignment="identity", subspace_dim=8, n_train=10,
+                                    n_test=2000, control=None, seed=3)
+    assert shuffled.iia < 0.8
+    rotated = interchange_accuracy(permuted, "block1", task, alignment="linear", subspace_dim=8, steps=300,
+                                   batch_size=128, lr=0.02, n_train=4000, n_test=1000, control=None, seed=3)
+    assert rotated.iia > 0.9 and rotated.invertibility_error < 1e-5 and rotated.n_parameters == 256
+
+
+def test_revnet_always_comes_with_its_control(task):
+    net = equality_mlp(16, 16, 2, seed=0)
+    result = interchange_accuracy(net, "block1", task, alignment="revnet", n_blocks=2, width=8, steps=5,
+                                  n_train=64, n_test=64, seed=0)
+    assert result.control_iia is not None and result.selectivity == pytest.approx(result.iia - result.control_iia)
+    assert result.invertibility_error < 1e-5 and result.name == "revnet(2x8)"
+    again = interchange_accuracy(net, "block1", task, alignment="revnet", n_blocks=2, width=8, steps=5,
+                                 n_train=64, n_test=64, seed=0)
+    assert (again.iia, again.control_iia, again.history) == (result.iia, result.control_iia, result.history)
+    with pytest.raises(ValueError, match="control=None is refused for alignment='revnet'"):
+        interchange_accuracy(net, "block1", task, alignment="revnet", control=None)
+    curve = alignment_curve(net, "block1", task, maps=["identity", {"alignment": "revnet", "n_blocks": 1, "width": 4}],
+                            steps=3, n_train=32, n_test=32)
+    assert [row["map"] for row in curve.table()] == ["identity", "revnet(1x4)"]
+    assert all(row["control_iia"] is not None for row in curve.table())
+
+
+def test_reinitialised_copy_differs_and_is_seeded():
+    net = equality_mlp(16, 16, 2, seed=0)
+    a, b = reinitialised(net, seed=5), reinitialised(net, seed=5)
+    assert torch.equal(a.block1[0].weight, b.block1[0].weight)
+    assert not torch.equal(a.block1[0].weight, net.block1[0].weight)
+
+
+def test_bad_input_is_named(task):
+    net = equality_mlp(16, 16, 2, seed=0)
+    with pytest.raises(ValueError, match="'layer' parameter of interchange_accuracy .* 'block9' is not one"):
+        interchange_accuracy(net, "block9", task)
+    with pytest.raises(ValueError, match="'alignment' parameter"):
+        interchange_accuracy(net, "block1", task, alignment="mlp")
+    with pytest.raises(ValueError, match="'subspace_dim' parameter"):
+        interchange_accuracy(net, "block1", task, subspace_dim=9, n_train=4, n_test=4)
+    with pytest.raises(TypeError, match="'task' argument"):
+        interchange_accuracy(net, "block1", object())
+    with pytest.raises(TypeError, match="'network' argument"):
+        interchange_accuracy(lambda x: x, "block1", task)
+
+
+def test_sprites_task_uses_the_worlds_scm():
+    from latentscm.scm import Functional
+
+    # scale is caused by posX (scale = 0.5 + 0.5 posX, snapped): do(posX) moves scale too
+    world = worlds.make("sprites", size=16, graph="posX -> scale",
+                        mechanisms={"scale": Functional(lambda p, u: 0.5 + 0.5 * p[:, 0])})
+    task = SpritesTwoFactors(world)
+    data = task.interchange(200, seed=0)
+    assert data.sources.shape == (200, 2, 1, 16, 16) and data.intervened.any(axis=1).all()
+    only_pos = data.intervened[:, 0] & ~data.intervened[:, 1]
+    # with scale a function of posX both bits agree, so the output is 1 after any posX intervention
+    assert only_pos.sum() > 20 and np.all(data.labels[only_pos] == 1)
+    np.testing.assert_array_equal(task.output(world.sample(50, seed=1).factors), 1)
+    # the counterfactual images are the world's renders of the counterfactual factors
+    assert data.counterfactual_inputs.shape == data.base.shape
+    net = sprites_cnn((1, 16, 16), width=8, channels=(4, 8), seed=0)
+    result = interchange_accuracy(net, "block1", task, alignment="linear", steps=2, n_train=32, n_test=32)
+    assert 0.0 <= result.iia <= 1.0 and result.subspace_dim == 4
+    with pytest.raises(ValueError, match="Unknown factor 'hue'"):
+        SpritesTwoFactors(world, factors=("posX", "hue"))
