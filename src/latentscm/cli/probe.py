@@ -1,0 +1,137 @@
+"""``latentscm probe RUN --kind extreme|flows|controls``: probe a trained run's latents against
+its world and write JSON, PNG figures and an HTML page (all atomically) to ``--out``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["probe", "register", "KINDS"]
+
+KINDS = ("extreme", "flows", "controls")
+
+
+def _extreme(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, units: str | None,
+             levels: int, scale: float) -> tuple[dict, str]:
+    from latentscm.probes import extreme_values
+    from latentscm.report.figures import effect_table_figure
+    from latentscm.report.images import atomic_write_bytes
+    from latentscm.report.probes import extreme_section
+
+    chosen = None if units is None else [int(u) for u in units.split(",") if u.strip()]
+    effects = extreme_values(learner, world, units=chosen, levels=levels, scale=scale, n=n, measure=measure,
+                             n_boot=500, seed=seed)
+    atomic_write_bytes(out / "extreme_values.png", effect_table_figure(effects))
+    return effects.to_dict(), extreme_section(effects)
+
+
+def _flows(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, steps: int,
+           n_flows: int) -> tuple[dict, str]:
+    import numpy as np
+
+    from latentscm.probes import PotentialFlows, factor_concentration
+    from latentscm.probes.readouts import as_readout
+    from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+    from latentscm.report.probes import flows_section, trajectory_rows
+
+    batch = world.sample(max(n, 4), seed=seed)
+    codes = np.asarray(learner.encode(batch.images), dtype=np.float32)
+    half = len(codes) // 2
+    flows = PotentialFlows(n_flows, 6, steps=steps, batch_size=min(16, half), seed=seed).fit(learner, codes[:half])
+    paths = flows.trajectories(codes[half:])
+    images = np.stack([learner.decode(paths[k, :, 0]) for k in range(paths.shape[0])])  # (K, T + 1, C, H, W)
+    atomic_write_bytes(out / "flows.png", png_bytes(image_grid(trajectory_rows(images), scale=3)))
+    readout = as_readout(measure, world, seed=seed, owner="latentscm probe")
+    concentration = factor_concentration(paths, learner.decode, readout, world)
+    accuracy = flows.pair_accuracy(learner, codes[half:])
+    result = {"pair_accuracy": accuracy, "chance": 1.0 / n_flows, "concentration": concentration["mean"],
+              "per_flow": concentration["concentration"].tolist(), "dominant": concentration["dominant"],
+              "change": concentration["change"].tolist(), "factors": concentration["factors"],
+              "trajectories": paths[:, :, :4].tolist(), "steps": steps}
+    return result, flows_section(images, concentration, accuracy)
+
+
+def _controls(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, steps: int,
+              target: str | None, exclude: str | None) -> tuple[dict, str]:
+    import numpy as np
+
+    from latentscm.probes import AttributeControls, edit_fidelity
+    from latentscm.probes.attribute_controls import EDIT_METHODS
+    from latentscm.probes.readouts import as_readout
+    from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+    from latentscm.report.probes import controls_section, trajectory_rows
+
+    readout = as_readout(measure, world, seed=seed, owner="latentscm probe")
+    target = target or readout.factor_names_[0]
+    batch = world.sample(max(4 * n, 40), seed=seed + 1)
+    codes = np.asarray(learner.encode(batch.images), dtype=np.float32)
+    controls = AttributeControls(steps=steps, seed=seed).fit(codes, batch.factors, world.factor_names)
+    excluded = None if exclude is None else [e.strip() for e in exclude.split(",") if e.strip()]
+    result = edit_fidelity(learner, world, controls, target, exclude=excluded, n=n, measure=readout, seed=seed)
+    start = codes[:1]
+    rows = [controls.edit(start, target, method=m, exclude=excluded, n_steps=8)[:, 0] for m in EDIT_METHODS]
+    images = np.stack([learner.decode(r.astype(np.float32)) for r in rows])
+    atomic_write_bytes(out / "controls.png", png_bytes(image_grid(trajectory_rows(images), scale=3)))
+    data = result.to_dict()
+    data["classifier_accuracy"] = dict(controls.accuracy_)
+    data["linear_accuracy"] = dict(controls.linear_accuracy_)
+    return data, controls_section(result, images, EDIT_METHODS)
+
+
+def probe(
+    run: Path = typer.Argument(..., help="A trained run directory."),
+    kind: str = typer.Option(..., "--kind", help="extreme | flows | controls"),
+    out: Path = typer.Option(None, "--out", help="Output folder (default RUN/probes)."),
+    n: int = typer.Option(100, "--n", min=4, help="Base images / codes probed."),
+    seed: int = typer.Option(0, "--seed", min=0),
+    measure: str = typer.Option("oracle", "--measure", help="oracle (exact read-out) or regressor."),
+    units: str = typer.Option(None, "--units", help="extreme: comma-separated unit indices (default all)."),
+    levels: int = typer.Option(21, "--levels", help="extreme: odd number of levels."),
+    scale: float = typer.Option(4.0, "--scale", help="extreme: sweep ± scale × the training range."),
+    steps: int = typer.Option(200, "--steps", min=1, help="flows / controls: training steps."),
+    n_flows: int = typer.Option(3, "--n-flows", min=2, help="flows: number of potentials."),
+    target: str = typer.Option(None, "--target", help="controls: factor to edit (default the first read one)."),
+    exclude: str = typer.Option(None, "--exclude", help="controls: comma-separated factors the mask protects."),
+    trust_code: bool = typer.Option(False, "--trust-code", help="Allow unregistered learner/world classes recorded "
+                                    "in the run directory (runs their code)."),
+) -> None:
+    """Probe a run's latents: extreme-value effects, potential flows or gradient attribute controls.
+
+    Writes ``<kind>.json``, a PNG figure and ``probes_<kind>.html`` to the output folder.
+    """
+    from latentscm._io import atomic_write_json
+    from latentscm.report.probes import write_probe_report
+    from latentscm.run import load, read_config
+    from latentscm.training.resume import world_from_config
+
+    if kind not in KINDS:
+        typer.echo(f"Error: --kind must be one of {', '.join(KINDS)}. Got {kind!r}.", err=True)
+        raise typer.Exit(2)
+    out = Path(run) / "probes" if out is None else out
+    try:
+        config = read_config(run)
+        learner = load(run, trust_code=trust_code)
+        world = world_from_config(config, run, trust_code=trust_code)
+        out.mkdir(parents=True, exist_ok=True)
+        if kind == "extreme":
+            data, section = _extreme(learner, world, out, n=n, seed=seed, measure=measure, units=units,
+                                     levels=levels, scale=scale)
+        elif kind == "flows":
+            data, section = _flows(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
+                                   n_flows=n_flows)
+        else:
+            data, section = _controls(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
+                                      target=target, exclude=exclude)
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+    data["run"] = str(run)
+    atomic_write_json(out / f"{kind}.json", data, default=float)
+    page = write_probe_report(out / f"probes_{kind}.html", [section], title=f"latentscm probe {kind}: {run.name}")
+    typer.echo(f"wrote {out / f'{kind}.json'} and {page}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("probe")(probe)
