@@ -30,7 +30,7 @@ def test_probe_extreme(run, tmp_path):
     assert data["units"] == [0, 2] and data["factors"] == ["scale", "posX", "posY"]
     assert len(data["effect_per_range_ci"]) == 2 and len(data["effect_per_range_ci"][0][0]) == 2
     assert (out / "extreme_values.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    page = (out / "probes_extreme.html").read_text()
+    page = (out / "probes.html").read_text()
     assert "Extreme-value effects" in page and "data:image/png;base64," in page and 'src="http' not in page
     assert not list(out.glob("*.tmp*"))
 
@@ -41,15 +41,17 @@ def test_probe_flows_and_controls(run, tmp_path):
     assert result.exit_code == 0, result.output
     flows = json.loads((tmp_path / "flows.json").read_text())
     assert flows["chance"] == 0.5 and len(flows["per_flow"]) == 2 and 0.0 <= flows["pair_accuracy"] <= 1.0
-    assert "Potential flows" in (tmp_path / "probes_flows.html").read_text()
-    result = CliRunner().invoke(app, ["probe", str(run), "--kind", "controls", "--out", str(tmp_path), "--n", "8",
-                                      "--steps", "5", "--target", "scale", "--exclude", "posX"])
+    assert "Potential flows" in (tmp_path / "probes.html").read_text()
+    result = CliRunner().invoke(app, ["probe", str(run), "--kind", "controls,extreme", "--out", str(tmp_path),
+                                      "--n", "8", "--steps", "5", "--target", "scale", "--exclude", "posX",
+                                      "--levels", "5", "--units", "1"])
     assert result.exit_code == 0, result.output
     controls = json.loads((tmp_path / "controls.json").read_text())
     assert controls["target"] == "scale" and set(controls["methods"]) == {"masked", "gradient", "linear"}
     assert set(controls["methods"]["masked"]["drift"]) == {"posX", "posY"}
     assert (tmp_path / "controls.png").exists()
-    assert "attribute controls" in (tmp_path / "probes_controls.html").read_text()
+    page = (tmp_path / "probes.html").read_text()  # one page, both sections
+    assert "attribute controls" in page and "Extreme-value effects" in page and "Potential flows" not in page
 
 
 def test_probe_errors_are_clear(run, tmp_path):
@@ -61,6 +63,8 @@ def test_probe_errors_are_clear(run, tmp_path):
     assert result.exit_code == 2 and "hue" in result.output
     result = runner.invoke(app, ["probe", str(run), "--kind", "traversal", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "--kind must be one of extreme, flows, controls" in result.output
+    result = runner.invoke(app, ["probe", str(run), "--kind", "extreme,nope", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "'extreme,nope'" in result.output
     result = runner.invoke(app, ["probe", str(tmp_path / "missing"), "--kind", "extreme"])
     assert result.exit_code == 2 and "Error" in result.output
     assert not list(tmp_path.glob("*.json"))

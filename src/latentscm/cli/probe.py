@@ -82,7 +82,8 @@ def _controls(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure
 
 def probe(
     run: Path = typer.Argument(..., help="A trained run directory."),
-    kind: str = typer.Option(..., "--kind", help="extreme | flows | controls"),
+    kind: str = typer.Option(..., "--kind", help="extreme, flows or controls, or several separated by commas "
+                             "(one page shows them all)."),
     out: Path = typer.Option(None, "--out", help="Output folder (default RUN/probes)."),
     n: int = typer.Option(100, "--n", min=4, help="Base images / codes probed."),
     seed: int = typer.Option(0, "--seed", min=0),
@@ -99,38 +100,47 @@ def probe(
 ) -> None:
     """Probe a run's latents: extreme-value effects, potential flows or gradient attribute controls.
 
-    Writes ``<kind>.json``, a PNG figure and ``probes_<kind>.html`` to the output folder.
+    Writes ``<kind>.json`` and a PNG figure per kind and one ``probes.html`` page to the output folder.
     """
     from latentscm._io import atomic_write_json
     from latentscm.report.probes import write_probe_report
     from latentscm.run import load, read_config
     from latentscm.training.resume import world_from_config
 
-    if kind not in KINDS:
-        typer.echo(f"Error: --kind must be one of {', '.join(KINDS)}. Got {kind!r}.", err=True)
+    kinds = [k.strip() for k in kind.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in KINDS]
+    if not kinds or unknown:
+        typer.echo(f"Error: --kind must be one of {', '.join(KINDS)} (or several, comma-separated). Got {kind!r}.",
+                   err=True)
         raise typer.Exit(2)
     out = Path(run) / "probes" if out is None else out
+    results, sections = {}, []
     try:
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
         world = world_from_config(config, run, trust_code=trust_code)
         out.mkdir(parents=True, exist_ok=True)
-        if kind == "extreme":
-            data, section = _extreme(learner, world, out, n=n, seed=seed, measure=measure, units=units,
-                                     levels=levels, scale=scale)
-        elif kind == "flows":
-            data, section = _flows(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
-                                   n_flows=n_flows)
-        else:
-            data, section = _controls(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
-                                      target=target, exclude=exclude)
+        for name in kinds:
+            if name == "extreme":
+                data, section = _extreme(learner, world, out, n=n, seed=seed, measure=measure, units=units,
+                                         levels=levels, scale=scale)
+            elif name == "flows":
+                data, section = _flows(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
+                                       n_flows=n_flows)
+            else:
+                data, section = _controls(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
+                                          target=target, exclude=exclude)
+            results[name] = data
+            sections.append(section)
     except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
-    data["run"] = str(run)
-    atomic_write_json(out / f"{kind}.json", data, default=float)
-    page = write_probe_report(out / f"probes_{kind}.html", [section], title=f"latentscm probe {kind}: {run.name}")
-    typer.echo(f"wrote {out / f'{kind}.json'} and {page}")
+    for name, data in results.items():
+        data["run"] = str(run)
+        atomic_write_json(out / f"{name}.json", data, default=float)
+    page = write_probe_report(out / "probes.html", sections, title=f"latentscm probes: {Path(run).name}",
+                              notes=[f"run {run}; world {getattr(world, 'name', '?')}; seed {seed}; measure {measure}"])
+    typer.echo(f"wrote {', '.join(str(out / f'{name}.json') for name in results)} and {page}")
 
 
 def register(app: typer.Typer) -> None:
