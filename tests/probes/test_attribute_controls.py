@@ -54,11 +54,10 @@ def test_masked_edits_drift_the_confounded_factor_less(fitted, confounded):
     result = edit_fidelity(model, confounded, controls, "scale", exclude=["posX"], target_change=0.2, max_steps=40,
                            n=80, seed=2)
     rows = result.methods
-    assert all(rows[m]["reached"] for m in ("masked", "gradient", "linear"))
+    assert all(rows[m]["reached"] and rows[m]["gain"] >= 0.2 for m in ("masked", "gradient", "linear"))
     # the true counterfactual of do(scale) keeps posX: the error against it is the drift itself
     for m in rows:
         assert rows[m]["counterfactual_error"]["posX"] == pytest.approx(rows[m]["drift"]["posX"])
-        assert rows[m]["true_target_change"] > 0.1
     assert rows["masked"]["drift"]["posX"] < 0.5 * rows["gradient"]["drift"]["posX"]
     assert rows["masked"]["drift"]["posX"] < 0.5 * rows["linear"]["drift"]["posX"]
     assert set(result.to_dict()["methods"]) == {"masked", "gradient", "linear"}
