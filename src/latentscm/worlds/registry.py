@@ -18,6 +18,7 @@ REGISTRY = Registry("world", "latentscm.worlds.base:World", {
     "flow": "latentscm.worlds.flow:Flow",
     "glyphs": "latentscm.worlds.glyphs:Glyphs",
     "ild-linear": "latentscm.worlds.ild_linear:ILDLinear",
+    "hue-sprites": "latentscm.worlds.hue_sprites:HueSprites",
 })
 
 
