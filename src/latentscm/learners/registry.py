@@ -24,4 +24,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "causal_vae": "latentscm.learners.causal_vae:CausalVAE",
     "causal_diffae": "latentscm.learners.causal_diffae:CausalDiffAE",
     "gcrl": "latentscm.learners.gcrl:GCRL",
+    "dts": "latentscm.learners.dts:DTS",
 })
