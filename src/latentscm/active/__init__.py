@@ -9,14 +9,16 @@ view by minimising expected free energy under a learned world model.
   factorised model (Ferraro et al. 2022) and the entangled baseline;
 * :mod:`~latentscm.active.efe` — expected free energy of enumerated policies;
 * :mod:`~latentscm.active.agents` — :class:`EFEAgent` and :class:`RandomAgent`;
-* :mod:`~latentscm.active.episodes` — episodes and the comparison of agents over the same goals.
+* :mod:`~latentscm.active.episodes` — episodes and the comparison of agents over the same goals;
+* :mod:`~latentscm.active.experiment` — train both models into a run directory, evaluate agents on it.
 """
 
 from latentscm.active.agents import EFEAgent, RandomAgent
 from latentscm.active.efe import ExpectedFreeEnergy, enumerate_policies, expected_free_energy
 from latentscm.active.entangled import EntangledModel
 from latentscm.active.environment import DEFAULT_POSE_FACTORS, PoseEnvironment
-from latentscm.active.episodes import EpisodeResult, compare_agents, run_episode, summarise_episodes
+from latentscm.active.episodes import EpisodeResult, compare_agents, replay, run_episode, summarise_episodes
+from latentscm.active.experiment import evaluate_run, open_run, train_world_models
 from latentscm.active.factorised import FactorisedModel
 from latentscm.active.registry import REGISTRY, load_world_model, make, names
 from latentscm.active.transitions import Transitions, sample_transitions
@@ -37,11 +39,15 @@ __all__ = [
     "WorldModel",
     "compare_agents",
     "enumerate_policies",
+    "evaluate_run",
     "expected_free_energy",
     "load_world_model",
     "make",
     "names",
+    "open_run",
+    "replay",
     "run_episode",
     "sample_transitions",
     "summarise_episodes",
+    "train_world_models",
 ]

@@ -19,7 +19,7 @@ import numpy as np
 from latentscm._validation import as_generator, check_number
 from latentscm.active.environment import PoseEnvironment
 
-__all__ = ["Agent", "EpisodeResult", "run_episode", "compare_agents", "summarise_episodes"]
+__all__ = ["Agent", "EpisodeResult", "run_episode", "compare_agents", "summarise_episodes", "replay"]
 
 
 class Agent(Protocol):
@@ -135,5 +135,15 @@ def compare_agents(env: PoseEnvironment, agents: Mapping[str, Agent], *, n_goals
         episodes = [run_episode(env, agent, start, goal, max_steps=max_steps) for start, goal in tasks]
         summary = summarise_episodes(episodes, max_steps)
         summary["reached_at"] = [e.reached_at for e in episodes]
+        summary["actions"] = [e.actions.tolist() for e in episodes]
         result["agents"][name] = summary
     return result
+
+
+def replay(env: PoseEnvironment, start: Any, actions: Any, *, render_seed: int = 0) -> np.ndarray:
+    """Images (T + 1, C, H, W) of the states visited from factors ``start`` (K,) under ``actions``
+    (T,): the exact renders an episode showed its agent."""
+    states = [np.asarray(start, dtype=np.float64).reshape(1, -1)]
+    for action in np.asarray(actions, dtype=np.int64).reshape(-1):
+        states.append(env.transition(states[-1], np.array([action])))
+    return env.render(np.concatenate(states), render_seed)

@@ -1,0 +1,124 @@
+"""Active inference with a factorised versus an entangled world model (issue 18, part 1).
+
+On shapes3d (32x32 by default) an agent turns the camera around the object (``orientation``,
+15 grid values, actions stay / +1 / -1 grid step) toward a goal view. Both world models
+(:class:`latentscm.active.FactorisedModel`: shape latent left unchanged by actions + pose latent
+with an action-conditioned transition; :class:`latentscm.active.EntangledModel`: one latent of
+the same size with one transition) are fitted on the same seeded transitions, then an
+expected-free-energy agent per model and a random policy run on the same 50 seeded goals (start
+states drawn from the world, goal pose uniform over the other poses). Printed per agent: goals
+reached (pose error below one grid step within the cap), mean steps (unreached goals counted at
+the cap), mean steps of reached goals, mean variational free energy and mean complexity (KL of
+the posterior from the prior the model's transition predicted) per observation; and per model
+the same free energy / complexity on held-out transitions.
+
+Run: ``nice -n 19 env OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_active.py``
+(``--quick`` for a smoke run; ``--json PATH`` to keep the numbers; ``--out DIR`` keeps the run
+directory and writes ``DIR/report.html``). Seeds: data and models ``--seed`` (default 0),
+held-out data ``seed + 7919``, goals ``--goal-seed`` (default 0), random policy ``goal-seed + 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--n-transitions", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--channels", default="16,32,32,32")
+    parser.add_argument("--hidden-dim", type=int, default=128)
+    parser.add_argument("--shape-dim", type=int, default=6)
+    parser.add_argument("--pose-dim", type=int, default=2)
+    parser.add_argument("--beta", type=float, default=1.0)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--goals", type=int, default=50)
+    parser.add_argument("--max-steps", type=int, default=30)
+    parser.add_argument("--horizon", type=int, default=2)
+    parser.add_argument("--ambiguity-weight", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--goal-seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="Keep the run directory here (and write a report).")
+    parser.add_argument("--run", type=Path, default=None, help="Evaluate an existing run directory (skip training).")
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="Tiny sizes: a smoke run, not a result.")
+    args = parser.parse_args()
+    if args.quick:
+        args.n_transitions, args.steps, args.goals, args.max_steps, args.size = 256, 30, 5, 10, 16
+    torch.set_num_threads(args.threads)
+
+    from latentscm.active import evaluate_run, open_run, replay, train_world_models
+    from latentscm.report.active import write_active_report
+
+    load = os.getloadavg()
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    temporary = None
+    run_dir = args.run
+    train_seconds = 0.0
+    if run_dir is None:
+        if args.out is None:
+            temporary = tempfile.TemporaryDirectory()
+            run_dir = Path(temporary.name) / "run"
+        else:
+            run_dir = args.out / "run"
+        shared = {"channels": tuple(int(c) for c in args.channels.split(",")), "hidden_dim": args.hidden_dim,
+                  "beta": args.beta, "lr": args.lr, "batch_size": args.batch_size, "steps": args.steps,
+                  "seed": args.seed}
+        models = {"factorised": {**shared, "shape_dim": args.shape_dim, "pose_dim": args.pose_dim},
+                  "entangled": {**shared, "latent_dim": args.shape_dim + args.pose_dim}}
+        train_world_models(run_dir, world="shapes3d", world_options={"size": args.size},
+                           n_transitions=args.n_transitions, seed=args.seed, models=models, progress=True)
+        train_seconds = time.perf_counter() - started
+    evaluated = time.perf_counter()
+    result = evaluate_run(run_dir, n_goals=args.goals, max_steps=args.max_steps, horizon=args.horizon,
+                          ambiguity_weight=args.ambiguity_weight, seed=args.goal_seed)
+    eval_seconds = time.perf_counter() - evaluated
+    if args.out is not None:
+        env, _, _ = open_run(run_dir)
+        task = result["tasks"][0]
+        episodes = {name: replay(env, task["start"], s["actions"][0]) for name, s in result["agents"].items()}
+        _, goal_image = env.reset(task["start"], task["goal"])
+        write_active_report(result, args.out / "report.html", episodes=episodes, goal_image=goal_image)
+
+    initial = [t["initial_error"] for t in result["tasks"]]
+    print(f"\nshapes3d {args.size}x{args.size}, pose = orientation (15 values), {len(initial)} goals, initial pose "
+          f"error {sum(initial) / len(initial):.2f} grid steps on average, cap {args.max_steps} steps, horizon "
+          f"{args.horizon}, ambiguity weight {args.ambiguity_weight}")
+    print(f"{'agent':<12} {'reached':>8} {'mean steps':>11} {'steps|reached':>14} {'free energy':>12} "
+          f"{'complexity':>11}")
+    for name, s in result["agents"].items():
+        print(f"{name:<12} {s['success_rate']:>8.2f} {s['mean_steps']:>11.2f} {s['mean_steps_reached']:>14.2f} "
+              f"{s['mean_free_energy']:>12.2f} {s['mean_complexity']:>11.3f}")
+    print("\nheld-out transitions (nats per image): free energy of o_t+1 | complexity KL(q || transition prior) | "
+          "free energy of o_t | complexity KL(q || N(0, I))")
+    for name, h in result["held_out"].items():
+        print(f"{name:<12} {h['free_energy']:>10.2f} {h['complexity']:>10.3f} {h['free_energy_first']:>10.2f} "
+              f"{h['complexity_first']:>10.3f}")
+    total = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
+    print(f"\nwall {total:.0f} s (training {train_seconds:.0f} s, episodes {eval_seconds:.0f} s), process CPU {cpu:.0f} s,"
+          f" load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, {os.cpu_count()} CPUs")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        result["timing"] = {"wall_s": total, "train_s": train_seconds, "episodes_s": eval_seconds, "cpu_s": cpu,
+                            "load_average": list(load)}
+        result["arguments"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+        args.json.write_text(json.dumps(result, indent=1))
+    if temporary is not None:
+        temporary.cleanup()
+
+
+if __name__ == "__main__":
+    main()
