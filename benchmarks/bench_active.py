@@ -108,8 +108,8 @@ def main() -> None:
               f"{h['complexity_first']:>10.3f}")
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
-    print(f"\nwall {total:.0f} s (training {train_seconds:.0f} s, episodes {eval_seconds:.0f} s), process CPU {cpu:.0f} s,"
-          f" load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, {os.cpu_count()} CPUs")
+    print(f"\nwall {total:.0f} s (training {train_seconds:.0f} s, episodes {eval_seconds:.0f} s), process CPU "
+          f"{cpu:.0f} s, load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}, {os.cpu_count()} CPUs")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         result["timing"] = {"wall_s": total, "train_s": train_seconds, "episodes_s": eval_seconds, "cpu_s": cpu,

@@ -52,7 +52,8 @@ def held_out_free_energy(model: Any, transitions: Transitions) -> dict[str, floa
             "complexity_first": float(first["complexity"].mean())}
 
 
-def train_world_models(out: str | os.PathLike, *, world: str = "shapes3d", world_options: Mapping[str, Any] | None = None,
+def train_world_models(out: str | os.PathLike, *, world: str = "shapes3d",
+                       world_options: Mapping[str, Any] | None = None,
                        pose_factors: Sequence[str] | None = None, step: int = 1, n_transitions: int = 4000,
                        n_held_out: int = 512, seed: int = 0,
                        models: Mapping[str, Mapping[str, Any]] | None = None, progress: bool = False) -> dict[str, Any]:

@@ -199,7 +199,8 @@ class WorldModel:
         prior_mean, prior_logvar = self._transition(mean0, logvar0, actions)
         kl1 = gaussian_kl(mean1, logvar1, prior_mean, prior_logvar)
         loss = recon.mean() * 2.0 + self.beta * (kl0.mean() + kl1.mean())
-        return loss, {"loss": float(loss.detach()), "recon": float(recon.mean().detach()), "kl_prior": float(kl0.mean().detach()),
+        return loss, {"loss": float(loss.detach()), "recon": float(recon.mean().detach()),
+                      "kl_prior": float(kl0.mean().detach()),
                       "kl_transition": float(kl1.mean().detach())}
 
     def fit(self, transitions: Transitions, *, n_actions: int | None = None, log_every: int = 50):
@@ -281,8 +282,8 @@ class WorldModel:
         if array.ndim == 3:
             array = array[None]
         if array.ndim != 4 or tuple(array.shape[1:]) != self.image_shape_:
-            raise ValueError(f"The {what!r} argument of {owner} must have shape (N, {', '.join(map(str, self.image_shape_))})."
-                             f" Got {array.shape}.")
+            expected = ", ".join(map(str, self.image_shape_))
+            raise ValueError(f"The {what!r} argument of {owner} must have shape (N, {expected}). Got {array.shape}.")
         return torch.from_numpy(np.ascontiguousarray(array))
 
     def _actions(self, actions: Any, n: int) -> torch.Tensor:

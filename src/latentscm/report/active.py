@@ -112,7 +112,8 @@ def write_active_report(result: Mapping[str, Any], out: str | os.PathLike, *,
     facts = ", ".join(f"{k} = {v}" for k, v in settings.items())
     world = result.get("world", {})
     parts = [f"<h1>{html.escape(title)}</h1>",
-             f'<p class="note">World: {html.escape(str(world.get("name", "?")))} {html.escape(str(world.get("options", "")))}; '
+             f'<p class="note">World: {html.escape(str(world.get("name", "?")))} '
+             f'{html.escape(str(world.get("options", "")))}; '
              f'{html.escape(facts)}. A goal is reached when the true pose is within one grid step of the goal view\'s '
              f"pose.</p>",
              "<h2>Goal-reaching curves</h2>",
@@ -121,7 +122,8 @@ def write_active_report(result: Mapping[str, Any], out: str | os.PathLike, *,
              _img(reach_curves_figure(agents), "goal-reaching curves"),
              "<h2>Agents</h2>", agent_table(agents),
              '<p class="how">Free energy and complexity are the agent\'s own, per observation: inaccuracy plus '
-             "KL(posterior || prior predicted from the previous belief and action). The random policy has no model.</p>"]
+             "KL(posterior || prior predicted from the previous belief and action). The random policy has no "
+             "model.</p>"]
     held_out = result.get("held_out")
     if held_out:
         parts += ["<h2>World models on held-out transitions</h2>",
