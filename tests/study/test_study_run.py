@@ -109,14 +109,14 @@ def test_command_line_run_show_and_report(tmp_path):
 
 
 def test_ray_missing_or_refused_is_explained(monkeypatch, tmp_path):
-    from latentscm.study import executor
+    from latentscm.study import executors
 
-    monkeypatch.setattr(executor, "ray_available", lambda: False)
+    monkeypatch.setattr(executors, "ray_available", lambda: False)
     with pytest.raises(ImportError, match=r"pip install 'latentscm\[ray\]'"):
-        executor.make_executor("ray")
-    assert executor.make_executor("auto").name == "sequential"
+        executors.make_executor("ray")
+    assert executors.make_executor("auto").name == "sequential"
     with pytest.raises(ValueError, match="needs the Ray executor"):
-        executor.make_executor("sequential", address="auto")
+        executors.make_executor("sequential", address="auto")
 
 
 def test_one_driver_at_a_time(tmp_path):

@@ -17,7 +17,8 @@
 The HTML study report is :func:`latentscm.report.study.build_study_report`.
 """
 
-from latentscm.study.executor import EXECUTORS, available_cores, make_executor, ray_available
+from latentscm.study.executor import available_cores, ray_available
+from latentscm.study.executors import EXECUTORS, make_executor
 from latentscm.study.results import read_results
 from latentscm.study.runner import StudyLockedError, StudyResult, run, trial_states
 from latentscm.study.spec import StudySpec, StudySpecError, load_spec

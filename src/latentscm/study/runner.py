@@ -20,7 +20,8 @@ from typing import Any
 
 from latentscm._io import atomic_write_json
 from latentscm._validation import check_number
-from latentscm.study.executor import Executor, TrialJob, available_cores, make_executor
+from latentscm.study.executor import Executor, TrialJob, available_cores
+from latentscm.study.executors import make_executor
 from latentscm.study.progress import StudyProgress
 from latentscm.study.results import collect_results, write_results
 from latentscm.study.spec import StudySpec, load_spec
