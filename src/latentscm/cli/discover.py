@@ -5,6 +5,7 @@
     latentscm discover data.csv --method cdf --environment env --out graph.json
     latentscm discover data.csv --method cdnod --environment env --ci kci --out graph.json
     latentscm discover --run RUN_DIR --out graph.json
+    latentscm discover --timeseries --method pcmci --tau-max 3 data.csv --out graph.json
 
 A run directory holds ``codes.npy`` (N, D), ``code_names.json`` (list of D names) and optionally
 ``world_graph.json`` (a CausalGraph dict); with the last, the learned graph is scored against it.
@@ -174,10 +175,19 @@ def register(app: typer.Typer) -> None:
         run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes."),
         out: Path = typer.Option(..., "--out", help="Where to write the graph JSON."),
         png: Path = typer.Option(None, "--png", help="Also draw the graph to this PNG file."),
+        timeseries: bool = typer.Option(False, "--timeseries", help="The CSV is a time series (rows are steps): "
+                                        "temporal discovery with --method pcmci, pcmci_plus, granger, varlingam "
+                                        "or cmlp."),
+        tau_max: int = typer.Option(3, "--tau-max", help="Largest lag for --timeseries."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
 
+        if timeseries:
+            _discover_timeseries(data, method=method, ci=ci, alpha=alpha, tau_max=tau_max, out=out,
+                                 unused={"--run": run, "--context": context, "--environment": environment,
+                                         "--png": png})
+            return
         try:
             if ci not in ci_test_names():
                 raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
@@ -208,6 +218,29 @@ def register(app: typer.Typer) -> None:
             draw_graph_png(graph, png)
         typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
                    f"-> {out}")
+
+
+def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: float, tau_max: int, out: Path,
+                         unused: dict[str, Any]) -> None:
+    from latentscm.cli.discover_timeseries import run_timeseries_discovery, temporal_graph_payload
+    from latentscm.discovery import ci_test_names
+
+    try:
+        given = [flag for flag, value in unused.items() if value is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} cannot be used with --timeseries.")
+        if data is None or not data.is_file():
+            raise ValueError(f"--timeseries needs a CSV file of the series; no such file: {data}.")
+        if ci not in ci_test_names():
+            raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
+        table, names = read_csv_table(data)
+        graph = run_timeseries_discovery(table, names, method=method, tau_max=tau_max, alpha=alpha, ci=ci)
+    except (ValueError, TypeError) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+    payload = temporal_graph_payload(graph)
+    write_atomic(out, lambda handle: json.dump(payload, handle, indent=2))
+    typer.echo(f"{len(payload['links'])} links up to lag {tau_max} ({method}) -> {out}")
 
 
 def _discover_run(run: Path, *, method: str, ci: str, alpha: float) -> tuple[Any, dict[str, float] | None]:
