@@ -75,7 +75,7 @@ def test_ids_hash_what_decides_the_weights(tmp_path):
     (tmp_path / "spec.json").write_text(json.dumps(tiny_spec()))
     assert [t.id for t in expand(tmp_path / "spec.json")] == ids
     yaml = pytest.importorskip("yaml")
-    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(tiny_spec()))
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(tiny_spec(), sort_keys=False))
     assert [t.id for t in expand(tmp_path / "spec.yaml")] == ids
     as_list = tiny_spec(learners=[{"name": name, **entry} for name, entry in tiny_spec()["learners"].items()])
     assert [t.id for t in expand(as_list)] == ids
