@@ -25,4 +25,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "causal_diffae": "latentscm.learners.causal_diffae:CausalDiffAE",
     "gcrl": "latentscm.learners.gcrl:GCRL",
     "dts": "latentscm.learners.dts:DTS",
+    "ild_vae": "latentscm.learners.ild_vae:ILDVAE",
 })
