@@ -25,6 +25,7 @@ def local_ray():
     try:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except Exception as error:  # Ray's own start-up deadlines (about 20-30 s) can pass on an overloaded machine
+        ray.shutdown()  # stop what did start
         if "timed out" not in str(error):
             raise
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
