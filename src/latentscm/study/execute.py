@@ -35,6 +35,8 @@ __all__ = ["execute_trial", "make_trial_learner", "make_trial_world", "train_tri
 
 #: Characters of a failing torchrun's output kept in the error message.
 _OUTPUT_TAIL = 2000
+#: Innermost frames of a failing trial's traceback kept in ``status.json``.
+_TRACEBACK_FRAMES = 8
 
 
 def _now() -> str:
@@ -164,7 +166,7 @@ def execute_trial(trial: Trial | dict[str, Any], study_dir: str | os.PathLike, *
         status.update(status="failed", error=message, finished=_now(), seconds=time.perf_counter() - clock,
                       resumed_from_step=resumed_from)
         status["errors"].append({"attempt": attempt, "error": message,
-                                 "traceback": traceback.format_exc()[-_OUTPUT_TAIL:]})
+                                 "traceback": "".join(traceback.format_exception(error, limit=-_TRACEBACK_FRAMES))})
         write_status(directory, status)
         return {"id": trial.id, "status": "failed", "error": message, "attempts": attempt,
                 "seconds": status["seconds"], "resumed_from_step": resumed_from}
