@@ -41,13 +41,14 @@ def test_closed_form_kl_matches_a_monte_carlo_estimate():
             p.copy_(0.5 * torch.randn(p.shape, generator=generator))
     mean, logvar = torch.randn(4, 3, generator=generator), 0.3 * torch.randn(4, 3, generator=generator)
     domain = torch.tensor([0, 1, 1, 0])
-    exact = scm.kl(mean, logvar, domain)
-    draws = mean + (0.5 * logvar).exp() * torch.randn(200_000, 4, 3, generator=generator)
-    a, b, log_s = scm.domain_parameters(domain)
-    eps = scm.abduct(draws.reshape(-1, 3), domain.repeat(200_000)).reshape(200_000, 4, 3)
+    with torch.no_grad():
+        exact = scm.kl(mean, logvar, domain)
+        draws = mean + (0.5 * logvar).exp() * torch.randn(100_000, 4, 3, generator=generator)
+        _, _, log_s = scm.domain_parameters(domain)
+        eps = scm.abduct(draws.reshape(-1, 3), domain.repeat(100_000)).reshape(100_000, 4, 3)
     log_q = -0.5 * (((draws - mean) ** 2) / logvar.exp() + logvar + np.log(2 * np.pi)).sum(-1)
     log_p = -0.5 * (eps ** 2 + np.log(2 * np.pi)).sum(-1) - log_s.sum(-1)
-    np.testing.assert_allclose(exact.numpy(), (log_q - log_p).mean(0).numpy(), atol=0.02)
+    np.testing.assert_allclose(exact.numpy(), (log_q - log_p).mean(0).numpy(), rtol=0.02)  # MC error < 1%
 
 
 def test_fit_through_the_shared_loop_with_domains(fitted, batch):

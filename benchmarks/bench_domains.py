@@ -1,0 +1,268 @@
+"""Domains and environments (issue 14): ILD sparse vs dense, GCRL invariant/variant latents and
+adaptation, discovery from environments. Prints one table per part (and ``--json PATH``).
+
+(a) ILD on ``ild-linear`` (latent_dim 6, int_set (0, 1): two shifted latents): for each
+    n_domains and seed (paired: the same world and data for both), ``relax_can`` (k = 2) vs
+    ``dense``; the domain-counterfactual error normalised by the identity floor (0 exact, 1 no
+    better than changing nothing) and the number of seeds where relax_can < dense. The sparsity
+    check fits relax_can with k = 1, 2, 3 (true number of shifted latents: 2) on n_domains = 3.
+(b) GCRL on ``hue-sprites`` whose domains shift the hue only (DomainShift of ``hue``), trained on
+    domains 0 .. D-1 with domain D held out: MCC(s, hue) vs MCC(z, hue) (the best absolute
+    Pearson correlation of a unit of the block with the factor) and the same for the invariant
+    factors; then adaptation curves on the held-out domain: the negative ELBO per image of held-out
+    test images against the number of adaptation batches for GCRL refit="prior" / "s_branch" /
+    "all" and a β-VAE (trained on the same domains) fine-tuned fully.
+(c) Direction accuracy of Causal de Finetti, pooled PC and CD-NOD (environment index as context)
+    on a two-factor world ``cause -> effect`` against the number of environments (2 samples each),
+    over seeds; CD-NOD also with only the cause's mechanism varying ("cdnod-root"), where its
+    orientation rules can act.
+
+Run (sized for a loaded 2-core CPU; defaults are the issue's sizes where they fit):
+``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_domains.py [--parts a,b,c] [--seeds 10]``.
+Every random draw is seeded; numbers are for small models, not paper-scale results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from latentscm.discovery.environments import discover_environments
+from latentscm.learners import ILD
+from latentscm.learners.gcrl import GCRL
+from latentscm.learners.vae import BetaVAE
+from latentscm.metrics import domain_counterfactual_error
+from latentscm.scm import AdditiveNoise, Normal
+from latentscm.worlds import DomainShift, FactorSpec, World, make
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
+    line = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+# --------------------------------------------------------------------------- (a) ILD
+def part_ild(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"runs": [], "sparsity": []}
+    rows = []
+    for n_domains in args.ild_domains:
+        relax, dense = [], []
+        for seed in range(args.seeds):
+            world = make("ild-linear", latent_dim=6, n_domains=n_domains, int_set=(0, 1), seed=seed)
+            data = world.sample_domains(args.ild_samples, seed=seed + 100)
+            errors = {}
+            for structure in ("relax_can", "dense"):
+                model = ILD(6, 2, structure=structure, steps=args.ild_steps, seed=seed).fit(data)
+                errors[structure] = domain_counterfactual_error(model, world, n=500, seed=seed + 200)["dcf.normalised"]
+            relax.append(errors["relax_can"])
+            dense.append(errors["dense"])
+            out["runs"].append({"n_domains": n_domains, "seed": seed, **errors})
+        relax_a, dense_a = np.array(relax), np.array(dense)
+        rows.append([n_domains, len(relax), float(np.median(relax_a)), float(np.median(dense_a)),
+                     f"{int((relax_a < dense_a).sum())}/{len(relax)}", int((relax_a < 1).sum()), int((dense_a < 1).sum())])
+    print("(a) ILD on ild-linear (latent_dim 6, 2 shifted latents): normalised domain-CF error (identity floor = 1)")
+    print(_table(["n_domains", "seeds", "relax_can median", "dense median", "relax<dense", "relax<floor",
+                  "dense<floor"], rows))
+    rows = []
+    for k in (1, 2, 3):
+        errors = []
+        for seed in range(args.sparsity_seeds):
+            world = make("ild-linear", latent_dim=6, n_domains=3, int_set=(0, 1), seed=seed)
+            data = world.sample_domains(args.ild_samples, seed=seed + 100)
+            model = ILD(6, k, structure="relax_can", steps=args.ild_steps, seed=seed).fit(data)
+            errors.append(domain_counterfactual_error(model, world, n=500, seed=seed + 200)["dcf.normalised"])
+        out["sparsity"].append({"k": k, "errors": errors})
+        rows.append([k, len(errors), float(np.mean(errors)), float(np.median(errors))])
+    print("\n(a) sparsity check, relax_can on n_domains=3 (true number of shifted latents 2)")
+    print(_table(["k", "seeds", "mean error", "median error"], rows))
+    return out
+
+
+# --------------------------------------------------------------------------- (b) GCRL
+def _best_correlation(block: np.ndarray, factor: np.ndarray) -> float:
+    block = block - block.mean(0)
+    factor = factor - factor.mean()
+    denominator = np.sqrt((block ** 2).sum(0) * (factor ** 2).sum()) + 1e-12
+    return float(np.max(np.abs(block.T @ factor) / denominator))
+
+
+def _negative_elbo(learner: Any, images: np.ndarray, domain: int | None, seed: int) -> float:
+    """Mean negative ELBO per image (one posterior sample, seeded)."""
+    tensor = torch.from_numpy(images)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        if isinstance(learner, GCRL):
+            labels = torch.full((len(images),), domain, dtype=torch.int64)
+            return float(learner._elbo_terms(tensor, labels, generator)["loss"])
+        mean, logvar = learner._posterior(tensor)
+        z = learner._reparameterise(mean, logvar, generator)
+        kl = 0.5 * (mean ** 2 + logvar.exp() - logvar - 1).sum(1).mean()
+        return float(learner._reconstruction(learner.decoder_(z), tensor) + learner.beta * kl)
+
+
+def _finetune_vae(vae: BetaVAE, images: np.ndarray, steps: int, lr: float, batch: int, seed: int) -> None:
+    parameters = [p for net in (vae.encoder_, vae.decoder_) for p in net.parameters()]
+    optimizer = torch.optim.Adam(parameters, lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    tensor = torch.from_numpy(images)
+    vae._generator = generator
+    for step in range(steps):
+        rows = torch.randperm(len(tensor), generator=generator)[:batch]
+        loss = vae.loss(tensor[rows], step).losses["model"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
+def part_gcrl(args: argparse.Namespace) -> dict[str, Any]:
+    d = args.gcrl_domains
+    world = make("hue-sprites", size=args.size, n_positions=4,
+                 domains=DomainShift(d + 1, shifted=("hue",), strength=1.5, seed=args.gcrl_shift_seed))
+    train = world.sample_domains(args.gcrl_samples, seed=1, domains=list(range(d)))
+    common = {"channels": (16, 32, 32), "hidden_dim": 64, "lr": 1e-3, "batch_size": 64, "steps": args.gcrl_steps,
+              "seed": 0}
+    gcrl = GCRL(z_dim=4, s_dim=1, **common).fit(train, progress=False)
+    test = world.sample_domains(300, seed=2, domains=list(range(d)))
+    z, s = gcrl.encode_parts(test.images)
+    names = world.factor_names
+    rows, corr = [], {}
+    for j, name in enumerate(names):
+        corr[name] = {"s": _best_correlation(s, test.factors[:, j]), "z": _best_correlation(z, test.factors[:, j])}
+        rows.append([name, "variant (shifted)" if name == "hue" else "invariant", corr[name]["s"], corr[name]["z"]])
+    print(f"\n(b) GCRL (z_dim 4, s_dim 1) on hue-sprites size {args.size}, {d} training domains shifting the hue; "
+          f"best |Pearson| of a unit")
+    print(_table(["factor", "kind", "MCC(s, factor)", "MCC(z, factor)"], rows))
+
+    vae = BetaVAE(latent_dim=5, beta=1.0, **common).fit(train, progress=False)
+    new = world.sample(args.adapt_samples, seed=3, domain=d).images
+    held = world.sample(300, seed=4, domain=d).images
+    curves: dict[str, list[float]] = {}
+    budgets = args.adapt_batches
+    for refit in ("prior", "s_branch", "all"):
+        curve = []
+        for batches in budgets:
+            model = GCRL(z_dim=4, s_dim=1, **common).fit(train, progress=False) if False else _clone_gcrl(gcrl)
+            if batches == 0:
+                model.prior_.add_domain()
+            else:
+                model.adapt(new, refit=refit, steps=batches, lr=1e-3, batch_size=64, seed=0)
+            curve.append(_negative_elbo(model, held, d, seed=5))
+        curves[f"gcrl {refit}"] = curve
+    curve = []
+    for batches in budgets:
+        model = _clone_vae(vae)
+        if batches:
+            _finetune_vae(model, new, batches, 1e-3, 64, 0)
+        curve.append(_negative_elbo(model, held, None, seed=5))
+    curves["beta-vae all"] = curve
+    print(f"\n(b) adaptation to held-out domain {d} ({args.adapt_samples} images): negative ELBO per image of 300 "
+          f"held-out images after N batches of 64")
+    print(_table(["model / refit", *[f"N={b}" for b in budgets]], [[k, *v] for k, v in curves.items()]))
+    return {"correlations": corr, "curves": curves, "batches": list(budgets)}
+
+
+def _clone_gcrl(model: GCRL) -> GCRL:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def _clone_vae(model: BetaVAE) -> BetaVAE:
+    import copy
+
+    return copy.deepcopy(model)
+
+
+# --------------------------------------------------------------------------- (c) discovery
+def _effect(parents: np.ndarray) -> np.ndarray:
+    return parents[:, 0] + np.tanh(parents[:, 0])
+
+
+class CauseEffect(World):
+    """``cause -> effect``, ``effect = cause + tanh(cause) + N(0, 0.3^2)`` (factors only: not rendered)."""
+
+    name = "cause-effect"
+
+    def __init__(self):
+        self.factor_specs = (FactorSpec("cause", low=-3.0, high=3.0), FactorSpec("effect", low=-12.0, high=12.0))
+        self.image_shape = (1, 1, 1)
+        self._init_structure("cause -> effect",
+                             {"effect": AdditiveNoise(_effect, Normal(0.0, 0.3), parent_names=("cause",))})
+
+    def _render(self, factors, render_seeds):
+        return np.zeros((factors.shape[0], 1, 1, 1), np.float32)
+
+
+def part_discovery(args: argparse.Namespace) -> dict[str, Any]:
+    world = CauseEffect()
+    methods = ("cdf", "pc", "cdnod", "cdnod-root")
+    result: dict[str, dict[int, dict[str, float]]] = {m: {} for m in methods}
+    rows = []
+    for n_envs in args.n_envs:
+        counts = {m: {"correct": 0, "reversed": 0} for m in methods}
+        for seed in range(args.discovery_seeds):
+            env = world.environments(n_envs, 2, seed=seed, render=False)
+            root = world.environments(n_envs, 2, seed=seed, render=False, factors=["cause"])
+            for method in methods:
+                data, name = (root, "cdnod") if method == "cdnod-root" else (env, method)
+                edges = discover_environments(data, method=name).directed_edges
+                counts[method]["correct"] += edges == [("cause", "effect")]
+                counts[method]["reversed"] += edges == [("effect", "cause")]
+        row = [n_envs, args.discovery_seeds]
+        for method in methods:
+            accuracy = counts[method]["correct"] / args.discovery_seeds
+            result[method][n_envs] = {"correct": accuracy, "reversed": counts[method]["reversed"] / args.discovery_seeds}
+            row.append(f"{accuracy:.2f} / {counts[method]['reversed'] / args.discovery_seeds:.2f}")
+        rows.append(row)
+    print("\n(c) cause -> effect from E environments of 2 samples: fraction of seeds correct / reversed")
+    print(_table(["E", "seeds", *methods], rows))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", default="a,b,c", help="Comma-separated parts to run (a, b, c).")
+    parser.add_argument("--seeds", type=int, default=10, help="(a) seeds per n_domains.")
+    parser.add_argument("--ild-domains", type=int, nargs="+", default=[2, 3, 5])
+    parser.add_argument("--ild-steps", type=int, default=1000)
+    parser.add_argument("--ild-samples", type=int, default=2000, help="(a) samples per domain.")
+    parser.add_argument("--sparsity-seeds", type=int, default=3)
+    parser.add_argument("--size", type=int, default=16, help="(b) image side.")
+    parser.add_argument("--gcrl-domains", type=int, default=3, help="(b) training domains (one more is held out).")
+    parser.add_argument("--gcrl-shift-seed", type=int, default=0)
+    parser.add_argument("--gcrl-samples", type=int, default=1000, help="(b) training images per domain.")
+    parser.add_argument("--gcrl-steps", type=int, default=1500)
+    parser.add_argument("--adapt-samples", type=int, default=256)
+    parser.add_argument("--adapt-batches", type=int, nargs="+", default=[0, 5, 20, 50, 150])
+    parser.add_argument("--n-envs", type=int, nargs="+", default=[50, 100, 300])
+    parser.add_argument("--discovery-seeds", type=int, default=100)
+    parser.add_argument("--json", default=None, help="Also write the numbers here.")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    parts = {p.strip() for p in args.parts.split(",")}
+    unknown = parts - {"a", "b", "c"}
+    if unknown:
+        parser.error(f"--parts: unknown part(s) {sorted(unknown)}; choose from a, b, c.")
+    results: dict[str, Any] = {"args": vars(args)}
+    for key, function in (("c", part_discovery), ("a", part_ild), ("b", part_gcrl)):
+        if key in parts:
+            start = time.time()
+            results[key] = function(args)
+            results[key + "_seconds"] = round(time.time() - start, 1)
+            print(f"[part {key}: {results[key + '_seconds']} s wall]", flush=True)
+    if args.json:
+        from latentscm._io import atomic_write
+
+        with atomic_write(args.json) as handle:
+            json.dump(results, handle, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()
