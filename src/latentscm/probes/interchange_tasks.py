@@ -176,16 +176,20 @@ class SpritesTwoFactors:
         n = int(n)
         base = self.world.sample(n, seed=rng)
         mask = _intervention_sets(n, 2, rng)
-        sources = []
-        interventions = {}
-        for j, name in enumerate(self.variables):
-            source = self.world.sample(n, seed=rng)
-            sources.append(source.images)
-            column = self._columns[j]
-            interventions[name] = np.where(mask[:, j], source.factors[:, column], base.factors[:, column])
-        counterfactual = self.world.counterfactual(base, interventions)
-        return InterchangeData(base.images, np.stack(sources, axis=1), mask, self.output(counterfactual.factors),
-                               self.output(base.factors), counterfactual.images)
+        sources = [self.world.sample(n, seed=rng) for _ in self.variables]
+        labels = np.empty(n, dtype=np.int64)
+        images = np.empty_like(base.images)
+        # one exact counterfactual per intervention pattern, intervening only on the chosen
+        # variables (do(f = its own value) would cut f off from a parent that is intervened on)
+        for pattern in np.unique(mask, axis=0):
+            rows = np.flatnonzero((mask == pattern).all(axis=1))
+            interventions = {name: sources[j].factors[rows, self._columns[j]]
+                             for j, name in enumerate(self.variables) if pattern[j]}
+            counterfactual = self.world.counterfactual(base[rows], interventions)
+            labels[rows] = self.output(counterfactual.factors)
+            images[rows] = counterfactual.images
+        return InterchangeData(base.images, np.stack([source.images for source in sources], axis=1), mask, labels,
+                               self.output(base.factors), images)
 
 
 def _seeded(seed: int, build):
