@@ -1,7 +1,7 @@
 """Gradient attribute controls in a confounded world (issue 13, check for item 3).
 
-World: ``shapes3d`` with a hidden confounder ``U -> scale, object_hue`` (no edge between them), so
-the exact counterfactual ``do(scale = v)`` leaves the object's hue where it was, while in the
+World: ``shapes3d`` (or ``--world hue-sprites``) with a hidden confounder ``U -> scale, object_hue``
+(no edge between them), so the exact counterfactual ``do(scale = v)`` leaves the object's hue where it was, while in the
 observational training data scale and hue are strongly correlated. A small β-VAE is trained
 briefly on it; per seed, :class:`AttributeControls` are fitted on its codes and every method
 edits the same codes upwards in scale until the read-out scale has moved by ``--target-change``
@@ -31,19 +31,24 @@ from latentscm.probes import AttributeControls, edit_fidelity
 from latentscm.scm import Functional, Root, Uniform
 
 
-def confounded_world(size: int, strength: float):
-    """shapes3d with U -> scale, object_hue (``strength`` of U against each factor's own noise)."""
-    return worlds.make("shapes3d", size=size, graph="U -> scale, object_hue", mechanisms={
+def confounded_world(name: str, size: int, strength: float):
+    """``shapes3d`` (hue factor ``object_hue``) or ``hue-sprites`` (``hue``, six scales) with a hidden
+    U -> scale, hue; ``strength`` weighs U against each factor's own noise. Returns (world, hue name)."""
+    hue = "object_hue" if name == "shapes3d" else "hue"
+    low, high, top = (0.75, 1.25, 0.9) if name == "shapes3d" else (0.5, 1.0, 0.8)
+    options = {} if name == "shapes3d" else {"n_scales": 6}
+    world = worlds.make(name, size=size, graph=f"U -> scale, {hue}", **options, mechanisms={
         "U": Root(Uniform(0.0, 1.0)),
-        "scale": Functional(lambda p, u: 0.75 + 0.5 * (strength * p[:, 0] + (1 - strength) * u),
+        "scale": Functional(lambda p, u: low + (high - low) * (strength * p[:, 0] + (1 - strength) * u),
                             noise=Uniform(0.0, 1.0)),
-        "object_hue": Functional(lambda p, u: 0.9 * (strength * p[:, 0] + (1 - strength) * u),
-                                 noise=Uniform(0.0, 1.0)),
+        hue: Functional(lambda p, u: top * (strength * p[:, 0] + (1 - strength) * u), noise=Uniform(0.0, 1.0)),
     })
+    return world, hue
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--world", default="shapes3d", choices=["shapes3d", "hue-sprites"])
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--train-steps", type=int, default=1500)
     parser.add_argument("--beta", type=float, default=4.0)
@@ -61,9 +66,9 @@ def main() -> None:
         args.size, args.train_steps, args.n, args.seeds, args.regressor_steps, args.max_steps = 16, 50, 30, 2, 30, 5
     torch.set_num_threads(1)
     started = time.time()
-    world = confounded_world(args.size, args.strength)
+    world, hue_name = confounded_world(args.world, args.size, args.strength)
     sample = world.sample(2000, seed=10)
-    correlation = float(np.corrcoef(sample.factor("scale"), sample.factor("object_hue"))[0, 1])
+    correlation = float(np.corrcoef(sample.factor("scale"), sample.factor(hue_name))[0, 1])
     learner = learners.make("beta_vae", beta=args.beta, latent_dim=args.latent_dim, steps=args.train_steps,
                             batch_size=64, lr=1e-3, seed=0).fit(world, n_samples=5000, progress=False)
     train_seconds = time.time() - started
@@ -72,23 +77,23 @@ def main() -> None:
     per_seed = []
     for seed in range(args.seeds):
         controls = AttributeControls(seed=seed).fit(codes, sample.factors, world.factor_names)
-        result = edit_fidelity(learner, world, controls, "scale", exclude=["object_hue"],
+        result = edit_fidelity(learner, world, controls, "scale", exclude=[hue_name],
                                target_change=args.target_change, max_steps=args.max_steps, n=args.n,
                                measure=readout, seed=seed)
         per_seed.append({"seed": seed, "classifier_accuracy": controls.accuracy_["scale"],
                          "methods": result.methods})
     methods = ("masked", "gradient", "linear")
-    hue = {m: np.array([s["methods"][m]["drift"]["object_hue"] for s in per_seed]) for m in methods}
+    hue = {m: np.array([s["methods"][m]["drift"][hue_name] for s in per_seed]) for m in methods}
     ratios = {f"{m}/masked": hue[m] / np.maximum(hue["masked"], 1e-12) for m in ("gradient", "linear")}
     print(f"scale-hue correlation {correlation:.2f}; beta-VAE {args.train_steps} steps in {train_seconds:.0f} s; "
           f"read-out error (fraction of range) scale {readout.mae_['scale']:.3f}, "
-          f"object_hue {readout.mae_['object_hue']:.3f}")
+          f"{hue_name} {readout.mae_[hue_name]:.3f}")
     print(f"{'method':<10}{'steps':>7}{'gain':>8}{'reached':>9}{'hue drift':>11}{'± sd':>8}{'hue CF err':>12}")
     for m in methods:
         rows = [s["methods"][m] for s in per_seed]
         print(f"{m:<10}{np.mean([r['steps'] for r in rows]):>7.1f}{np.mean([r['gain'] for r in rows]):>8.3f}"
               f"{np.mean([r['reached'] for r in rows]):>9.2f}{hue[m].mean():>11.4f}{hue[m].std():>8.4f}"
-              f"{np.mean([r['counterfactual_error']['object_hue'] for r in rows]):>12.4f}")
+              f"{np.mean([r['counterfactual_error'][hue_name] for r in rows]):>12.4f}")
     for name, values in ratios.items():
         print(f"hue drift ratio {name}: mean {values.mean():.2f}, sd {values.std():.2f}, "
               f"min {values.min():.2f}, max {values.max():.2f} over {args.seeds} seeds")
