@@ -51,6 +51,18 @@ LADDER = [
 ]
 
 
+def parse_maps(text: str) -> list[dict]:
+    """``"identity,linear,revnet:10x128"`` -> ladder entries."""
+    ladder = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        if item.startswith("revnet:"):
+            blocks, width = item.split(":", 1)[1].split("x")
+            ladder.append({"alignment": "revnet", "n_blocks": int(blocks), "width": int(width)})
+        else:
+            ladder.append({"alignment": item})
+    return ladder
+
+
 def spearman(x: np.ndarray, y: np.ndarray) -> float:
     rx, ry = np.argsort(np.argsort(x)), np.argsort(np.argsort(y))
     return float(np.corrcoef(rx, ry)[0, 1])
@@ -71,13 +83,14 @@ def run_task(name: str, args: argparse.Namespace) -> dict:
     inputs, labels = task.sample(2000, seed=args.seed + 100)
     accuracy = task_accuracy(network, inputs, labels)
     trained_s = time.time() - start
-    curve = alignment_curve(network, "block1", task, maps=LADDER, steps=args.steps, batch_size=args.batch_size,
+    ladder = parse_maps(args.maps) if args.maps else LADDER
+    curve = alignment_curve(network, "block1", task, maps=ladder, steps=args.steps, batch_size=args.batch_size,
                             lr=args.lr, n_train=args.n_train, n_test=args.n_test, seed=args.seed)
     rows = curve.table()
     by_name = {row["map"]: row for row in rows}
     chance = rows[0]["chance"]
-    big = by_name["revnet(10x128)"]
-    linear = by_name["linear"]
+    big = by_name.get("revnet(10x128)", rows[-1])
+    linear = by_name.get("linear", rows[0])
     parameters = np.array([row["n_parameters"] for row in rows], dtype=float)
     selectivity = np.array([row["selectivity"] for row in rows])
     checks = {
@@ -108,6 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", default="equality,sprites")
     parser.add_argument("--steps", type=int, default=1500, help="alignment-map training steps")
+    parser.add_argument("--maps", default=None, help="e.g. 'linear,revnet:10x128' (default: the full ladder)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--n-train", type=int, default=20000)
