@@ -70,7 +70,7 @@ def test_demonstration_text_and_tokens():
     assert demo.tokens() == ["A", ">", "B", "B", ">", "C", "?", "A", "C", "="]
     dsep = Demonstration(statements=(("A", "B"), ("B", "C")), kind="dseparated", x="A", y="C", given=("B",),
                          answer=True)
-    assert dsep.tokens()[-6:] == ["dsep", "A", "C", "|", "B", "="]
+    assert dsep.tokens()[-6:] == ["|", "B", "dsep", "A", "C", "="]
     assert "d-separated given B? Yes" in dsep.text()
 
 

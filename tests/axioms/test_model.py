@@ -70,7 +70,7 @@ def test_a_damaged_checkpoint_is_named(tmp_path):
 def test_a_tiny_run_beats_chance_on_its_training_distribution():
     # the unperturbed distribution (forward chains, fixed names) is the easiest one to learn quickly
     model = AxiomModel(d_model=32, n_layers=2, n_heads=2, d_ff=64, perturb=False, max_length=4, n_names=8,
-                       dsep_fraction=0.0, steps=150, batch_size=32, lr=3e-3, warmup=10, seed=0).fit()
+                       dsep_fraction=0.0, steps=100, batch_size=32, lr=3e-3, warmup=10, seed=0).fit()
     held_out = {"train_distribution": model.distribution().sample(400, seed=999)}
     score = evaluate(model, held_out)["train_distribution"]
     chance = chance_accuracy(held_out)["train_distribution"]
@@ -96,6 +96,8 @@ def test_transformer_sizes_are_hyperparameters_and_positions_are_checked():
         AxiomTransformer(20, positional="rotary")
     with pytest.raises(ValueError, match="divisible"):
         AxiomTransformer(20, d_model=30, n_heads=4)
+    with pytest.raises(ValueError, match="readout=3"):
+        small(ids[:, :2], torch.tensor([2, 2]))
 
 
 def test_bad_hyperparameters_are_named():

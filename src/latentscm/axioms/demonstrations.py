@@ -71,7 +71,8 @@ class Demonstration:
         if self.kind == "causes":
             out += [ASK_CAUSES, self.x, self.y, ANSWER]
         else:
-            out += [ASK_DSEP, self.x, self.y, GIVEN, *self.given, ANSWER]
+            # the conditioning set first, so that every question ends in "<kind> x y ="
+            out += [GIVEN, *self.given, ASK_DSEP, self.x, self.y, ANSWER]
         return out
 
     @property

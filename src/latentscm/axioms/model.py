@@ -72,6 +72,8 @@ class AxiomModel:
         Longest sequence with learned positions.
     causal : bool, default True
         Decoder-style causal attention.
+    readout : int, default 3
+        Answer read from the last ``readout`` hidden states (see :class:`AxiomTransformer`).
     perturb : bool, default True
         Train on the perturbed distribution (name shuffling, edge reversal, branching); ``False``
         trains the baseline on :meth:`AxiomDistribution.unperturbed`.
@@ -105,7 +107,8 @@ class AxiomModel:
     """
 
     def __init__(self, *, d_model: int = 128, n_layers: int = 6, n_heads: int = 4, d_ff: int = 512,
-                 positional: str = "sinusoidal", max_positions: int = 256, causal: bool = True, perturb: bool = True,
+                 positional: str = "sinusoidal", max_positions: int = 256, causal: bool = True, readout: int = 3,
+                 perturb: bool = True,
                  min_length: int = 3, max_length: int = 6, n_names: int = 32, flip_prob: float = 0.5,
                  branch_prob: float = 0.1, dsep_fraction: float = 0.25, steps: int = 2000, batch_size: int = 64,
                  lr: float = 1e-3, warmup: int = 100, weight_decay: float = 0.01, grad_clip: float | None = 1.0,
@@ -117,6 +120,7 @@ class AxiomModel:
         self.positional = positional
         self.max_positions = max_positions
         self.causal = causal
+        self.readout = readout
         self.perturb = perturb
         self.min_length = min_length
         self.max_length = max_length
@@ -137,7 +141,7 @@ class AxiomModel:
     # ------------------------------------------------------------------ configuration
     def _validate(self) -> None:
         owner = "AxiomModel"
-        for name in ("d_model", "n_layers", "n_heads", "d_ff", "max_positions", "steps", "batch_size"):
+        for name in ("d_model", "n_layers", "n_heads", "d_ff", "max_positions", "steps", "batch_size", "readout"):
             check_number(getattr(self, name), name, owner, low=1, integer=True)
         check_number(self.warmup, "warmup", owner, low=0, integer=True)
         check_number(self.lr, "lr", owner, low=0.0, low_inclusive=False)
@@ -200,7 +204,8 @@ class AxiomModel:
             torch.manual_seed(int(self.seed))
             self.network_ = AxiomTransformer(len(self.vocabulary_), d_model=self.d_model, n_layers=self.n_layers,
                                              n_heads=self.n_heads, d_ff=self.d_ff, positional=self.positional,
-                                             max_positions=self.max_positions, causal=self.causal)
+                                             max_positions=self.max_positions, causal=self.causal,
+                                             readout=self.readout)
         self.network_.to(self._torch_device())
 
     def _learning_rate(self, step: int) -> float:

@@ -85,10 +85,14 @@ class AxiomTransformer(nn.Module):
         Longest sequence with ``positional="learned"`` (unused otherwise).
     causal : bool, default True
         Causal (decoder-style) attention; ``False`` lets every token attend to every token.
+    readout : int, default 3
+        The answer is read from the hidden states of the last ``readout`` tokens, concatenated
+        (3: the two queried names and ``=``; 1: the ``=`` token alone, as a decoder predicting
+        the answer token would).
     """
 
     def __init__(self, vocab_size: int, *, d_model: int = 128, n_layers: int = 6, n_heads: int = 4, d_ff: int = 512,
-                 positional: str = "sinusoidal", max_positions: int = 256, causal: bool = True):
+                 positional: str = "sinusoidal", max_positions: int = 256, causal: bool = True, readout: int = 3):
         super().__init__()
         owner = "AxiomTransformer"
         vocab_size = check_number(vocab_size, "vocab_size", owner, low=2, integer=True)
@@ -97,6 +101,7 @@ class AxiomTransformer(nn.Module):
         n_heads = check_number(n_heads, "n_heads", owner, low=1, integer=True)
         d_ff = check_number(d_ff, "d_ff", owner, low=1, integer=True)
         max_positions = check_number(max_positions, "max_positions", owner, low=1, integer=True)
+        self.readout = check_number(readout, "readout", owner, low=1, integer=True)
         check_choice(positional, "positional", owner, POSITIONAL_ENCODINGS)
         if d_model % n_heads:
             raise ValueError(f"The 'd_model' parameter of {owner} ({d_model}) must be divisible by n_heads "
@@ -111,17 +116,21 @@ class AxiomTransformer(nn.Module):
         self.position_table = nn.Embedding(max_positions, d_model) if positional == "learned" else None
         self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_ff) for _ in range(n_layers))
         self.norm = nn.LayerNorm(d_model)
-        self.head = nn.Linear(d_model, 2)
+        self.head = nn.Linear(self.readout * d_model, 2)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """GPT-2 style initialisation: normal(0, 0.02) embeddings and linear weights, zero biases."""
+        """Linear weights normal(0, 0.02) with zero biases (GPT-2); token and learned position
+        embeddings normal(0, 1), the scale of the sinusoidal table, so that neither the token
+        identity nor its position drowns the other in the first layer norm."""
         for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
+            if isinstance(module, nn.Linear):
                 nn.init.normal_(module.weight, std=0.02)
-                if isinstance(module, nn.Linear) and module.bias is not None:
+                if module.bias is not None:
                     nn.init.zeros_(module.bias)
-            if isinstance(module, nn.MultiheadAttention):
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=1.0)
+            elif isinstance(module, nn.MultiheadAttention):
                 nn.init.normal_(module.in_proj_weight, std=0.02)
                 nn.init.zeros_(module.in_proj_bias)
         with torch.no_grad():
@@ -139,7 +148,8 @@ class AxiomTransformer(nn.Module):
         ids : LongTensor, shape (N, T)
             Right-padded token ids.
         lengths : LongTensor, shape (N,)
-            Sequence lengths (>= 1); the answer is read at position ``lengths - 1``.
+            Sequence lengths (>= ``readout``); the answer is read from positions
+            ``lengths - readout .. lengths - 1``.
 
         Returns
         -------
@@ -147,6 +157,9 @@ class AxiomTransformer(nn.Module):
             Logits of (No, Yes).
         """
         n, length = ids.shape
+        if int(lengths.min()) < self.readout:
+            raise ValueError(f"Every sequence needs at least readout={self.readout} tokens; the shortest has "
+                             f"{int(lengths.min())}.")
         if self.position_table is not None and length > self.max_positions:
             raise ValueError(f"A sequence of {length} tokens is longer than max_positions={self.max_positions} of "
                              f"this AxiomTransformer (learned positions).")
@@ -166,5 +179,6 @@ class AxiomTransformer(nn.Module):
         mask = mask.repeat_interleave(heads, dim=0)  # (N * heads, T, T)
         for block in self.blocks:
             x = block(x, mask)
-        last = self.norm(x[torch.arange(n, device=ids.device), lengths - 1])
-        return self.head(last)
+        rows = torch.arange(n, device=ids.device)[:, None]
+        columns = lengths[:, None] - torch.arange(self.readout, 0, -1, device=ids.device)[None, :]  # (N, readout)
+        return self.head(self.norm(x[rows, columns]).reshape(n, -1))

@@ -6,8 +6,9 @@ causes v1. Does v3 cause v1?" is ::
 
     v3 > v7  v7 > v1  ? v3 v1 =
 
-and a d-separation question "are v3 and v1 d-separated given v7?" ends in ``dsep v3 v1 | v7 =``.
-The model reads the answer off the final ``=`` token. :class:`Vocabulary` maps tokens to integer
+and a d-separation question "are v3 and v1 d-separated given v7?" ends in ``| v7 dsep v3 v1 =``
+(conditioning set first, so every question ends in ``<kind> x y =``). The model reads the answer
+off the last tokens. :class:`Vocabulary` maps tokens to integer
 ids and back, and pads batches of sequences (the padding id is 0).
 """
 
@@ -27,7 +28,7 @@ PAD = "<pad>"
 CAUSES = ">"
 #: ``? x y =``: does x cause y?
 ASK_CAUSES = "?"
-#: ``dsep x y | z... =``: are x and y d-separated given z...?
+#: ``| z... dsep x y =``: are x and y d-separated given z...?
 ASK_DSEP = "dsep"
 GIVEN = "|"
 #: The token whose position the answer is read from.
