@@ -19,6 +19,12 @@ from latentscm.metrics.domain_counterfactual import domain_counterfactual_error,
 from latentscm.metrics.evaluate import evaluate
 from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.metrics.factorvae import factorvae_score
+from latentscm.metrics.generator_fidelity import (
+    autocorrelation_distance,
+    discriminative_score,
+    generator_fidelity,
+    maximum_mean_discrepancy,
+)
 from latentscm.metrics.graphs import (
     arrowhead_scores,
     compare_graphs,
@@ -59,6 +65,7 @@ __all__ = [
     "SUITES",
     "active_units",
     "arrowhead_scores",
+    "autocorrelation_distance",
     "betavae_score",
     "compare_graphs",
     "compute_metric",
@@ -71,15 +78,18 @@ __all__ = [
     "dag_to_cpdag",
     "dci",
     "dci_from_importance",
+    "discriminative_score",
     "domain_counterfactual_error",
     "domain_counterfactual_soundness",
     "edge_auprc",
     "edge_auroc",
     "factorvae_score",
+    "generator_fidelity",
     "importance_matrix",
     "infomec",
     "lag_tolerant_f1",
     "map_at_k",
+    "maximum_mean_discrepancy",
     "mcc",
     "mean_vs_sampled",
     "mig",
