@@ -227,3 +227,37 @@ def test_kci_low_rank_y_factor_matches_the_dense_path(monkeypatch):
     for fast, exact in zip(low_rank, dense):
         assert fast.statistic == pytest.approx(exact.statistic, rel=1e-6)
         assert fast.p_value == pytest.approx(exact.p_value, abs=1e-6)
+
+
+def test_kci_blocked_moments_equal_the_dense_sums():
+    from latentscm.discovery.ci_tests.kci import _blocked_moments
+
+    rng = np.random.default_rng(22)
+    n = 300  # not a multiple of the block size: a short last block
+    a = rng.normal(size=(n, 6))
+    gram = a @ a.T
+    left = rng.normal(size=(n, 8))  # [Q, M]
+    right = np.concatenate([left[:, 4:], left[:, :4]], axis=1)  # [M, Q]: Q M^T + M Q^T is symmetric
+    factor = rng.normal(size=(n, 3))
+    kx = gram - left @ right.T
+    assert np.allclose(kx, kx.T)
+    ky = factor @ factor.T
+    statistic, mean, variance = _blocked_moments(gram, left, right, factor)
+    assert statistic == pytest.approx(np.sum(kx * ky), rel=1e-10)
+    assert mean == pytest.approx(np.dot(np.diag(kx), np.diag(ky)), rel=1e-10)
+    assert variance == pytest.approx(2 * np.sum((kx * ky) ** 2), rel=1e-10)
+
+
+def test_kci_unconditional_low_rank_matches_the_dense_path(monkeypatch):
+    from latentscm.discovery.ci_tests import kci as kci_module
+
+    rng = np.random.default_rng(23)
+    x = rng.normal(size=400)
+    pairs = [(x, np.sin(x) + 0.5 * rng.normal(size=400)), (x, rng.normal(size=400))]
+    low_rank = [KCI().test(a, b) for a, b in pairs]
+    monkeypatch.setattr(kci_module.KCI, "_centered_factor", lambda self, block, parameter, n: None)
+    dense = [KCI().test(a, b) for a, b in pairs]
+    for fast, exact in zip(low_rank, dense):
+        assert fast.statistic == pytest.approx(exact.statistic, rel=1e-6)
+        assert fast.p_value == pytest.approx(exact.p_value, abs=1e-6)
+    assert dense[0].p_value < 0.01 < dense[1].p_value

@@ -29,6 +29,7 @@ __all__ = [
     "WIDTH_RULES",
     "WidthContext",
     "center_gram",
+    "center_gram_",
     "kernel_target_alignment",
     "kta_parameter",
     "median_distance",
@@ -51,11 +52,18 @@ def squared_distances(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """Pairwise squared Euclidean distances (n, m) between rows of a (n, d) and b (m, d)."""
     b_ = a if b is None else b
     if a.shape[1] <= 3:
-        # Direct differences are exact (no cancellation) and cheap in few dimensions.
-        out = np.zeros((a.shape[0], b_.shape[0]))
-        for k in range(a.shape[1]):
-            diff = a[:, k, None] - b_[None, :, k]
-            out += diff * diff
+        # Direct differences are exact (no cancellation) and cheap in few dimensions; done in place
+        # (two (n, m) buffers in all), as fresh large allocations cost more than the arithmetic.
+        if a.shape[1] == 0:
+            return np.zeros((a.shape[0], b_.shape[0]))
+        out = np.subtract.outer(a[:, 0], b_[:, 0])
+        np.multiply(out, out, out=out)
+        if a.shape[1] > 1:
+            diff = np.empty_like(out)
+            for k in range(1, a.shape[1]):
+                np.subtract.outer(a[:, k], b_[:, k], out=diff)
+                np.multiply(diff, diff, out=diff)
+                out += diff
         return out
     sq_a = np.einsum("ij,ij->i", a, a)
     sq_b = sq_a if b is None else np.einsum("ij,ij->i", b_, b_)
@@ -68,11 +76,17 @@ def squared_distances(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
 
 def center_gram(gram: np.ndarray) -> np.ndarray:
     """``H K H`` with ``H = I - 11^T / n`` for a symmetric Gram matrix (n, n), in O(n^2)."""
+    return center_gram_(np.array(gram, dtype=np.float64, copy=True))
+
+
+def center_gram_(gram: np.ndarray) -> np.ndarray:
+    """:func:`center_gram` in place (overwrites and returns ``gram``, which must be float)."""
     column_means = gram.mean(axis=0)
-    out = gram - column_means[None, :]
-    out -= column_means[:, None]
-    out += column_means.mean()
-    return out
+    mean = column_means.mean()
+    gram -= column_means[None, :]
+    gram -= column_means[:, None]
+    gram += mean
+    return gram
 
 
 def median_distance(block: np.ndarray, max_points: int = 1000) -> float:

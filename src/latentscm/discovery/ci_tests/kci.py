@@ -17,7 +17,11 @@ Speed: ``R_Z`` is built from a pivoted-Cholesky factor of ``K_Z`` (O(n r^2), r t
 and applied as ``I - Q diag(μ) Q^T`` (O(n^2 r) per kernel), instead of the O(n^3) inverse and the
 eigendecompositions of the reference implementation; factors, centred Gram matrices and
 residualised Gram matrices are cached per variable set, and the queries of one PC level are
-processed grouped by conditioning set.
+processed grouped by conditioning set. When the Y kernel has a low-rank factor (the usual case for
+one-dimensional Y), ``K̃_X`` and ``K̃_Y`` are never formed: the three sums are accumulated in one
+blocked pass over the centred ``K_X`` (:func:`_blocked_moments`), and the unconditional test with
+low-rank factors on both sides costs O(n r^2). These paths agree with the dense formulas to the
+factor's stated error bound (p-values to ~1e-10 in the tests).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from latentscm.discovery.kernels import (
     KernelFamily,
     WidthContext,
     center_gram,
+    center_gram_,
     pivoted_cholesky,
     standardize,
 )
@@ -153,8 +158,9 @@ class KCI(CITest):
         return state.widths[key]
 
     def _centered_gram(self, state: _KCIState, key: Any, block: np.ndarray, parameter: float) -> np.ndarray:
+        # The Gram matrix is fresh, so it is centred in place (no second (n, n) allocation).
         return state.grams.fetch((key, parameter),
-                                 lambda: center_gram(self.kernel.gram(block, parameter)))
+                                 lambda: center_gram_(np.asarray(self.kernel.gram(block, parameter), dtype=np.float64)))
 
     def _z_factor(self, state: _KCIState, z: tuple[int, ...],
                   parameter: float) -> tuple[np.ndarray, np.ndarray]:
@@ -219,12 +225,23 @@ class KCI(CITest):
         partner = (q.x, q.y) if self.width == "kta" else ()  # KTA targets depend on the partner
         px = self._parameter(state, ("x", q.x, (), partner), bx, WidthContext(state.n, 0, by))
         py = self._parameter(state, ("y", q.y, (), partner), by, WidthContext(state.n, 0, bx))
+        n = state.n
+        fx = state.factors.fetch(("y-factor", q.x, px), lambda: self._centered_factor(bx, px, n))
+        fy = state.factors.fetch(("y-factor", q.y, py), lambda: self._centered_factor(by, py, n))
+        if fx is not None and fy is not None:
+            # K_X = A A^T, K_Y = B B^T (centred, same error bound as _centered_factor): every term is
+            # a trace of small (r, r) products, O(n r^2) instead of O(n^2).
+            cross = fx.T @ fy
+            statistic = float(np.vdot(cross, cross))
+            gx, gy = fx.T @ fx, fy.T @ fy
+            mean = float(np.trace(gx) * np.trace(gy) / n)
+            variance = float(2.0 * np.vdot(gx, gx) * np.vdot(gy, gy) / (n * n))
+            return CIResult(statistic, gamma_p_value(statistic, mean, variance))
         kx = self._centered_gram(state, ("plain", q.x), bx, px)
         ky = self._centered_gram(state, ("plain", q.y), by, py)
-        n = state.n
-        statistic = float(np.sum(kx * ky))
+        statistic = float(np.vdot(kx, ky))
         mean = float(np.trace(kx) * np.trace(ky) / n)
-        variance = float(2.0 * np.sum(kx * kx) * np.sum(ky * ky) / (n * n))
+        variance = float(2.0 * np.vdot(kx, kx) * np.vdot(ky, ky) / (n * n))
         return CIResult(statistic, gamma_p_value(statistic, mean, variance))
 
     def _conditional(self, state: _KCIState, q: CIQuery) -> CIResult:
@@ -238,21 +255,65 @@ class KCI(CITest):
         py = self._parameter(state, ("y", q.y, q.z, partner), by, WidthContext(n, dz, bx))
         pz = self._parameter(state, ("z", q.z, partner), bz, WidthContext(n, dz, targets))
         basis, shrink = self._z_factor(state, q.z, pz)
+        factor = state.factors.fetch(("y-factor", q.y, py), lambda: self._centered_factor(by, py, n))
+        if factor is not None:
+            # K̃_Y = B B^T with B = R H L_Y (O(n r_Z r_Y)); K̃_X = K_X - C D^T is never formed whole:
+            # both are evaluated block by block in one pass over K_X (see _blocked_moments).
+            b = state.residuals.fetch(("y-low-rank", q.y, q.z, py, pz),
+                                      lambda: factor - basis @ (shrink[:, None] * (basis.T @ factor)))
+            kx_centred = self._centered_gram(state, ("aug", q.x, q.z), bx, px)
+            left, right = state.factors.fetch(("x-update", q.x, q.z, px, pz),
+                                              lambda: self._update_factors(kx_centred, basis, shrink))
+            statistic, mean, variance = _blocked_moments(kx_centred, left, right, b)
+            return CIResult(statistic, gamma_p_value(statistic, mean, variance))
         kx = state.residuals.fetch(
             ("x", q.x, q.z, px, pz),
             lambda: self._residualize(self._centered_gram(state, ("aug", q.x, q.z), bx, px), basis, shrink))
-        factor = state.factors.fetch(("y-factor", q.y, py), lambda: self._centered_factor(by, py, n))
-        if factor is not None:
-            # K̃_Y = B B^T with B = R H L_Y: O(n r_Z r_Y) instead of an O(n^2 r_Z) residualisation.
-            b = state.residuals.fetch(("y-low-rank", q.y, q.z, py, pz),
-                                      lambda: factor - basis @ (shrink[:, None] * (basis.T @ factor)))
-            ky = b @ b.T
-        else:
-            ky = state.residuals.fetch(
-                ("y", q.y, q.z, py, pz),
-                lambda: self._residualize(self._centered_gram(state, ("plain", q.y), by, py), basis, shrink))
+        ky = state.residuals.fetch(
+            ("y", q.y, q.z, py, pz),
+            lambda: self._residualize(self._centered_gram(state, ("plain", q.y), by, py), basis, shrink))
         product = kx * ky
         statistic = float(product.sum())
         mean = float(np.dot(np.diagonal(kx), np.diagonal(ky)))
-        variance = float(2.0 * np.sum(product * product))
+        variance = float(2.0 * np.vdot(product, product))
         return CIResult(statistic, gamma_p_value(statistic, mean, variance))
+
+    @staticmethod
+    def _update_factors(gram: np.ndarray, basis: np.ndarray,
+                        shrink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``C, D`` (n, 2r) with ``R K R = K - C D^T`` (see :meth:`_residualize`): ``C = [Q, M]``,
+        ``D = [M, Q]``; O(n^2 r) once per (x, Z), cached across the y's tested with it."""
+        kq = gram @ basis
+        core = (basis.T @ kq) * shrink[:, None] * shrink[None, :]
+        update = kq * shrink[None, :] - 0.5 * (basis @ core)
+        return (np.ascontiguousarray(np.concatenate([basis, update], axis=1)),
+                np.ascontiguousarray(np.concatenate([update, basis], axis=1)))
+
+
+#: Rows per block of the fused conditional statistic (a (block, n) float64 slab stays in cache).
+_BLOCK = 128
+
+
+def _blocked_moments(gram: np.ndarray, left: np.ndarray, right: np.ndarray,
+                     factor: np.ndarray) -> tuple[float, float, float]:
+    """Statistic, null mean and variance of KCI for ``K̃_X = gram - left right^T`` and
+    ``K̃_Y = factor factor^T``, i.e. ``Σ K̃_X∘K̃_Y``, ``Σ_t K̃_X[t,t] K̃_Y[t,t]`` and
+    ``2 Σ (K̃_X∘K̃_Y)^2``, without forming either (n, n) matrix.
+
+    Both matrices are symmetric, so only the block upper triangle is visited (off-diagonal blocks
+    count twice): ``n^2 (r_C + r_Y) / 2`` multiply-adds in cache-sized slabs, where the dense path
+    allocates and sweeps several (n, n) arrays.
+    """
+    n = gram.shape[0]
+    statistic = mean = squares = 0.0
+    for start in range(0, n, _BLOCK):
+        stop = min(n, start + _BLOCK)
+        width = stop - start
+        slab = gram[start:stop, start:] - left[start:stop] @ right[start:].T
+        slab *= factor[start:stop] @ factor[start:].T
+        inner, outer = slab[:, :width], slab[:, width:]
+        statistic += float(inner.sum()) + 2.0 * float(outer.sum())
+        squares += float(np.vdot(inner, inner)) + 2.0 * float(np.vdot(outer, outer))
+        # diag(K̃_X) K̃_Y[t, t]: the slab's diagonal holds their product already.
+        mean += float(np.trace(inner))
+    return statistic, mean, 2.0 * squares
