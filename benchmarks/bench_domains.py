@@ -282,10 +282,9 @@ def main() -> None:
             results[key + "_seconds"] = round(time.time() - start, 1)
             print(f"[part {key}: {results[key + '_seconds']} s wall]", flush=True)
     if args.json:
-        from latentscm._io import atomic_write
+        from latentscm._io import atomic_write_json
 
-        with atomic_write(args.json) as handle:
-            json.dump(results, handle, indent=1, default=float)
+        atomic_write_json(args.json, json.loads(json.dumps(results, default=float)), sort_keys=False)
 
 
 if __name__ == "__main__":
