@@ -143,3 +143,27 @@ def test_kta_widths_give_fewer_false_positive_edges_than_median_at_small_n():
             total += int(np.triu(estimated & ~true, 1).sum())
         false_positives[width] = total
     assert false_positives["kta"] < false_positives["median"], false_positives
+
+
+def test_pc_parallel_level_gives_the_serial_output():
+    rng = np.random.default_rng(31)
+    n = 150
+    a = rng.normal(size=n)
+    b = np.sin(a) + 0.3 * rng.normal(size=n)
+    c = rng.normal(size=n)
+    d = b * c + 0.3 * rng.normal(size=n)
+    e = np.tanh(d) + 0.3 * rng.normal(size=n)
+    data = np.stack([a, b, c, d, e], axis=1)
+    for ci_test in ("kci", "fisherz"):  # worker processes (query path) and threads (indexed path)
+        serial = pc(data, ci_test=ci_test)
+        parallel = pc(data, ci_test=ci_test, n_jobs=2)
+        np.testing.assert_array_equal(parallel.adjacency, serial.adjacency)
+        assert parallel.separating_sets == serial.separating_sets
+        assert parallel.info["n_tests"] == serial.info["n_tests"]
+    assert serial.adjacency.sum() > 0 and serial.separating_sets  # something was found and removed
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
+def test_pc_rejects_bad_n_jobs(bad):
+    with pytest.raises(ValueError, match="'n_jobs' parameter of pc_skeleton"):
+        pc(np.random.default_rng(0).normal(size=(50, 3)), n_jobs=bad)
