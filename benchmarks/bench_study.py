@@ -46,7 +46,7 @@ def spec(args: argparse.Namespace, *, steps: int, n_samples: int, evaluate: bool
     }
 
 
-def measure(executor: str, the_spec: dict, root: Path, workers: int) -> dict:
+def measure(executor: str, the_spec: dict, root: Path, workers: int, sequential_threads: int) -> dict:
     out = root / f"{the_spec['name']}-{executor}"
     shutil.rmtree(out, ignore_errors=True)
     start_s = 0.0
@@ -63,11 +63,12 @@ def measure(executor: str, the_spec: dict, root: Path, workers: int) -> dict:
             engine.close()
     else:
         slots = 1
-        result = study.run(the_spec, out, executor="sequential", threads=workers, progress=False)
+        result = study.run(the_spec, out, executor="sequential", threads=sequential_threads, progress=False)
     wall = time.perf_counter() - clock
     seconds = [json.loads((trial_dir(out, r["trial"]) / "status.json").read_text())["seconds"] for r in result.rows]
     n = len(result.rows)
-    return {"executor": executor, "slots": slots, "threads": 1 if executor == "ray" else workers, "trials": n,
+    threads = 1 if executor == "ray" else sequential_threads
+    return {"executor": executor, "slots": slots, "threads": threads, "trials": n,
             "done": result.counts()["done"], "wall": wall, "start": start_s, "per_hour": 3600 * n / wall,
             "trial": sum(seconds) / n, "overhead": (wall * slots - sum(seconds)) / n}
 
@@ -89,12 +90,17 @@ def main() -> None:
     parser.add_argument("--betas", type=float, nargs="+", default=[1.0, 2.0, 4.0, 8.0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--workers", type=int, default=None, help="CPUs (default: the free cores)")
+    parser.add_argument("--sequential-threads", type=int, default=None,
+                        help="torch threads of the sequential executor's trial (default: the CPUs, as study.run "
+                             "does; 1 compares equal work per trial, and on an overloaded machine two spinning "
+                             "threads can be far slower than one)")
     parser.add_argument("--executors", nargs="+", default=["sequential", "ray"], choices=["sequential", "ray"])
     parser.add_argument("--overhead", action="store_true", help="also time trivial trials")
     parser.add_argument("--overhead-trials", type=int, default=8)
     parser.add_argument("--out", type=Path, default=None, help="where the studies go (default: a temp dir)")
     args = parser.parse_args()
     workers = args.workers or study.available_cores()
+    sequential_threads = args.sequential_threads or workers
     root = args.out or Path(tempfile.mkdtemp(prefix="bench_study_"))
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; {workers} cores; "
           f"Ray installed: {study.ray_available()}")
@@ -105,7 +111,7 @@ def main() -> None:
             continue
         try:
             rows.append(measure(executor, spec(args, steps=args.steps, n_samples=args.n_samples, evaluate=True,
-                                               name="throughput"), root, workers))
+                                               name="throughput"), root, workers, sequential_threads))
         except Exception as error:  # e.g. Ray failing to start on an overloaded machine: say so, go on
             print(f"{executor}: failed: {type(error).__name__}: {error}")
     table(f"throughput: {len(args.betas) * len(args.seeds)} β-VAE trials of {args.steps} steps on {args.size}px "
@@ -119,7 +125,7 @@ def main() -> None:
                 continue
             try:
                 small.append(measure(executor, spec(args, steps=1, n_samples=16, evaluate=False,
-                                                    name="overhead"), root, workers))
+                                                    name="overhead"), root, workers, sequential_threads))
             except Exception as error:
                 print(f"{executor}: failed: {type(error).__name__}: {error}")
         table(f"overhead: {args.overhead_trials} trivial trials (1 step, 16 images, no evaluation)", small)
