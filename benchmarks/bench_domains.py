@@ -70,6 +70,8 @@ def part_ild(args: argparse.Namespace) -> dict[str, Any]:
                 errors[structure] = domain_counterfactual_error(model, world, n=500, seed=seed + 200)["dcf.normalised"]
             relax.append(errors["relax_can"])
             dense.append(errors["dense"])
+            print(f"  n_domains={n_domains} seed={seed}: relax_can {errors['relax_can']:.3f}  dense "
+                  f"{errors['dense']:.3f}", flush=True)
             out["runs"].append({"n_domains": n_domains, "seed": seed, **errors})
         relax_a, dense_a = np.array(relax), np.array(dense)
         rows.append([n_domains, len(relax), float(np.median(relax_a)), float(np.median(dense_a)),
