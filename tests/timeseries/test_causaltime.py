@@ -115,7 +115,7 @@ def test_bad_input_gets_a_clear_error(series):
     gen = CausalTimeGenerator(tau_max=2, **FAST)
     with_nan = series.copy()
     with_nan[5, 1] = np.nan
-    with pytest.raises(ValueError, match="'data' argument of CausalTimeGenerator.fit contains NaN"):
+    with pytest.raises(ValueError, match="'X' argument of CausalTimeGenerator.fit contains NaN"):
         gen.fit(with_nan)
     with pytest.raises(ValueError, match="'tau_max' parameter of CausalTimeGenerator.fit \\(2\\) leaves too few"):
         gen.fit(series[:8])

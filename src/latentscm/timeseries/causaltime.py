@@ -223,7 +223,8 @@ class CausalTimeGenerator:
         self
         """
         owner = "CausalTimeGenerator.fit"
-        series = check_series(X, owner, tau_max=self.tau_max, min_extra=10)
+        series = check_series(check_array(X, "X", owner, ndim=2, min_rows=2), owner, tau_max=self.tau_max,
+                              min_extra=10)
         T, d = series.shape
         self.var_names_ = resolve_names(var_names, d, owner)
         allowed = np.ones((d, d), dtype=np.int64)
