@@ -44,11 +44,11 @@ def test_independent_changes_point_from_cause_to_effect_on_most_seeds(kind):
 def test_cdnod_orients_the_changing_pair_only_with_the_new_step():
     x, y, c = _two_changing(4, "domain")
     data = np.column_stack([x, y])
-    without = cdnod(data, c, node_names=["X", "Y"], orient_changing=False)
+    without = cdnod(data, c, node_names=["X", "Y"])  # the default leaves the step off
     assert set(without.info["changing"]) == {"X", "Y"}
     assert without.adjacency[0, 1] == 1 and without.adjacency[1, 0] == 1  # X - Y left undirected
     assert without.info["mechanism_dependence"] == []
-    found = cdnod(data, c, node_names=["X", "Y"])
+    found = cdnod(data, c, node_names=["X", "Y"], orient_changing=True)
     assert found.adjacency[0, 1] == 1 and found.adjacency[1, 0] == 0  # X -> Y
     (record,) = found.info["mechanism_dependence"]
     assert (record["cause"], record["effect"]) == ("X", "Y") and record["chosen"] < record["reverse"]
