@@ -66,7 +66,8 @@ def test_readme_concept_conditioned_diffusion_example_runs(tmp_path):
     block = next(b for b in _python_blocks() if 'condition="concepts"' in b)
     tiny = (block.replace('"runs/causal"', repr(str(run))).replace("steps=3000", "steps=2, batch_size=8")
             .replace("unet_channels=16", "unet_channels=8").replace("n_samples=6000", "n_samples=16, progress=False")
-            .replace("timesteps=300, ddim_steps=20", "timesteps=40, ddim_steps=4").replace("num_steps=20", "num_steps=4"))
+            .replace("timesteps=300, ddim_steps=20", "timesteps=40, ddim_steps=4")
+            .replace("num_steps=20", "num_steps=4"))
     assert tiny != block
     namespace: dict = {"world": world, "make_learner": make_learner, "batch": world.sample(2, seed=1)}
     exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation

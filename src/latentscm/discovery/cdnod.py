@@ -8,8 +8,9 @@ separating set of C and V_j) as well as Meek's rules then orient edges that i.i.
 changing cause ``C -> X - Y`` with C ⊥ Y | X gives ``X -> Y``.
 
 With ``orient_changing=True``, edges left undirected between two *changing* variables (both
-adjacent to C) are then oriented by the independent-change principle (the paper's section 4.2): if ``X -> Y``, the changes of P(X) and
-of P(Y | X) across C are independent, while those of P(Y) and P(X | Y) generally are not.
+adjacent to C) are then oriented by the independent-change principle (the paper's section 4.2):
+if ``X -> Y``, the changes of P(X) and of P(Y | X) across C are independent, while those of P(Y)
+and P(X | Y) generally are not.
 :func:`mechanism_dependence` embeds each module, for every sample's context value, as a kernel mean
 embedding (of P(X | C=c), and of P(Y | X, C=c) through the joint kernel on (X, C)), compares the
 two sample-by-sample Gram matrices of these embeddings with a normalised HSIC, and the direction
@@ -44,7 +45,8 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
 
     ``orient_changing=True`` also orients undirected edges between two changing variables by the
     independence of their mechanism changes (off by default: a heuristic decision, right on about
-    8 of 10 seeds in the tests, where the other steps are consistent tests) (:func:`mechanism_dependence`); their scores go to
+    8 of 10 seeds in the tests, where the other steps are consistent tests)
+    (:func:`mechanism_dependence`); their scores go to
     ``info["mechanism_dependence"]``, one ``{"cause", "effect", "chosen", "reverse"}`` record per edge.
     ``n_jobs`` parallelises each PC level (see :func:`~latentscm.discovery.pc.pc_skeleton`).
 
