@@ -39,6 +39,7 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import Learner, StepOutput, gaussian_kl
+from latentscm.learners.domain_count import domains_to_build
 from latentscm.nn import ConvDecoder, ConvEncoder
 
 __all__ = ["GCRL", "GCRLEncoder", "DomainPrior", "PRIORS", "REFITS"]
@@ -214,12 +215,7 @@ class GCRL(Learner):
         return ("encoder", "decoder", "prior")
 
     def _on_training_set(self, training_set: Any) -> None:
-        domain = getattr(training_set, "domain", None)
-        seen = 1 if domain is None or len(domain) == 0 else int(np.max(domain)) + 1
-        if self.n_domains is not None and seen > self.n_domains:
-            raise ValueError(f"The training data of {type(self).__name__} holds domain index {seen - 1}, but "
-                             f"n_domains={self.n_domains}.")
-        self._domains_to_build = self.n_domains if self.n_domains is not None else seen
+        self._domains_to_build = domains_to_build(training_set, self.n_domains, type(self).__name__)
 
     def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, nn.Module]:
         n_domains = getattr(self, "_domains_to_build", None) or self.n_domains or 1

@@ -40,6 +40,7 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import Learner, StepOutput
+from latentscm.learners.domain_count import domains_to_build
 
 __all__ = ["ILDVAE", "LinearDomainSCM", "STRUCTURES"]
 
@@ -164,12 +165,7 @@ class ILDVAE(Learner):
         return ("encoder", "decoder", "scm")
 
     def _on_training_set(self, training_set: Any) -> None:
-        domain = getattr(training_set, "domain", None)
-        seen = 1 if domain is None or len(domain) == 0 else int(np.max(domain)) + 1
-        if self.n_domains is not None and seen > self.n_domains:
-            raise ValueError(f"The training data of {type(self).__name__} holds domain index {seen - 1}, but "
-                             f"n_domains={self.n_domains}.")
-        self._domains_to_build = self.n_domains if self.n_domains is not None else seen
+        self._domains_to_build = domains_to_build(training_set, self.n_domains, type(self).__name__)
 
     def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, nn.Module]:
         modules = super()._build_modules(image_shape, latent_dim)

@@ -1,0 +1,33 @@
+"""How many domains a multi-domain learner builds, from its training data and ``n_domains``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["domains_to_build"]
+
+
+def domains_to_build(training_set: Any, n_domains: int | None, owner: str) -> int:
+    """The number of per-domain modules to build.
+
+    Parameters
+    ----------
+    training_set : object
+        The training data; its ``domain`` attribute (N,) int, if any, holds each image's domain.
+    n_domains : int or None
+        The learner's ``n_domains`` hyperparameter (None: as many as the data holds).
+    owner : str
+        The learner's class name, for the error message.
+
+    Returns
+    -------
+    int
+        ``n_domains`` when given, else the largest domain index in the data + 1 (1 without domains).
+    """
+    domain = getattr(training_set, "domain", None)
+    seen = 1 if domain is None or len(domain) == 0 else int(np.max(domain)) + 1
+    if n_domains is not None and seen > n_domains:
+        raise ValueError(f"The training data of {owner} holds domain index {seen - 1}, but n_domains={n_domains}.")
+    return n_domains if n_domains is not None else seen
