@@ -19,9 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.figures import _figure, _png
-from latentscm.report.html import _STYLE, _img
 from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure
 
 __all__ = ["reach_curves_figure", "agent_table", "write_active_report"]
 
@@ -38,7 +37,7 @@ _COLUMNS = (
 def reach_curves_figure(agents: Mapping[str, Mapping[str, Any]]) -> bytes:
     """PNG of the fraction of goals reached within k steps (k = 0 .. max steps), one line per
     agent (``agents[name]["reach_curve"]``)."""
-    figure, axes = _figure(5.2, 3.2)
+    figure, axes = new_figure(5.2, 3.2)
     axis = axes[0, 0]
     for name, summary in agents.items():
         curve = np.asarray(summary["reach_curve"], dtype=float)
@@ -50,7 +49,7 @@ def reach_curves_figure(agents: Mapping[str, Mapping[str, Any]]) -> bytes:
     axis.tick_params(labelsize=7)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=7)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def _cell(value: Any, best: bool) -> str:
@@ -119,7 +118,7 @@ def write_active_report(result: Mapping[str, Any], out: str | os.PathLike, *,
              "<h2>Goal-reaching curves</h2>",
              '<p class="how">Fraction of the goals reached within k steps, per agent, on the same start states and '
              "goals.</p>",
-             _img(reach_curves_figure(agents), "goal-reaching curves"),
+             img_html(reach_curves_figure(agents), "goal-reaching curves"),
              "<h2>Agents</h2>", agent_table(agents),
              '<p class="how">Free energy and complexity are the agent\'s own, per observation: inaccuracy plus '
              "KL(posterior || prior predicted from the previous belief and action). The random policy has no "
@@ -133,13 +132,13 @@ def write_active_report(result: Mapping[str, Any], out: str | os.PathLike, *,
         parts.append("<h2>One episode per agent</h2>")
         if goal_image is not None:
             scale = max(1, -(-64 // goal_image.shape[-1]))
-            parts.append(_img(png_bytes(image_grid([goal_image[None]], scale=scale)), "goal view", "goal view"))
+            parts.append(img_html(png_bytes(image_grid([goal_image[None]], scale=scale)), "goal view", "goal view"))
         for name, images in episodes.items():
             images = np.asarray(images)
             scale = max(1, -(-48 // images.shape[-1]))
-            parts.append(_img(png_bytes(image_grid([images], scale=scale)), f"{name} episode",
+            parts.append(img_html(png_bytes(image_grid([images], scale=scale)), f"{name} episode",
                               f"{name}: observations from the start, {len(images) - 1} steps"))
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
+            f"<style>{PAGE_STYLE}</style></head><body>{''.join(parts)}</body></html>")
     return atomic_write_bytes(out, page.encode("utf-8"))
 

@@ -18,9 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.figures import _figure, _png
-from latentscm.report.html import _STYLE, _img
 from latentscm.report.images import atomic_write_bytes
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure
 
 __all__ = ["write_axioms_report", "accuracy_by_length_figure", "SET_DESCRIPTIONS"]
 
@@ -61,7 +60,7 @@ def accuracy_by_length_figure(scores: Mapping[str, Mapping[str, float]], chance:
     lengths = sorted({_length(k) for values in [chance, *scores.values()] for k in values} - {None})
     if not lengths:
         return None
-    figure, axes = _figure(6.4, 3.6)
+    figure, axes = new_figure(6.4, 3.6)
     axis = axes[0, 0]
     if train_max_length is not None:
         axis.axvspan(min(lengths) - 0.5, train_max_length + 0.5, color="#eeeeee", label="training lengths")
@@ -75,7 +74,7 @@ def accuracy_by_length_figure(scores: Mapping[str, Mapping[str, float]], chance:
     axis.tick_params(labelsize=8)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="lower left")
-    return _png(figure)
+    return figure_png(figure)
 
 
 def _table(scores: Mapping[str, Mapping[str, float]], chance: Mapping[str, float]) -> str:
@@ -142,7 +141,8 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
     parts.append('<p class="how">Models were trained on short chains (shaded); points to the right measure length '
                  'generalisation. The dashed line is chance: always giving the most frequent answer of each set.</p>')
     if figure is not None:
-        parts.append(_img(figure, "accuracy by chain length", "accuracy on transitivity questions per chain length"))
+        parts.append(img_html(figure, "accuracy by chain length",
+                              "accuracy on transitivity questions per chain length"))
     parts.append("<h2>Every evaluation set</h2>")
     parts.append('<p class="how">Accuracy against the exact answers (transitivity from the graph\'s descendants, '
                  'd-separation from the graph module\'s oracle); the best model per row is marked.</p>')
@@ -151,5 +151,5 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
         body = html.escape(json.dumps(params, indent=2, sort_keys=True, default=str))
         parts.append(f"<details><summary>hyperparameters</summary><pre>{body}</pre></details>")
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
+            f"<style>{PAGE_STYLE}</style></head><body>{''.join(parts)}</body></html>")
     return atomic_write_bytes(out, page.encode("utf-8"))

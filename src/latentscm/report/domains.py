@@ -21,8 +21,8 @@ import numpy as np
 
 from latentscm._validation import check_number
 from latentscm.metrics.domain_counterfactual import _pairs, domain_counterfactual_error
-from latentscm.report.html import _STYLE, _counterfactual_grid
 from latentscm.report.images import atomic_write_bytes
+from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html
 
 __all__ = ["domain_counterfactual_rows", "domain_counterfactual_section", "write_domain_report"]
 
@@ -82,7 +82,7 @@ def domain_counterfactual_section(model: Any, world: Any, *, pairs: Sequence[tup
         facts = ("" if error is None else
                  f"error {error:.4g} · floor {floor:.4g} · normalised {normalised:.3f}")
         parts.append(f"<h4>domain {source} \u2192 {target}</h4>")
-        parts.append(_counterfactual_grid([(label, _drawable(images)) for label, images in rows],
+        parts.append(counterfactual_grid_html([(label, _drawable(images)) for label, images in rows],
                                           f"domain {source} \u2192 {target}", html.escape(facts)))
     return "".join(parts)
 
@@ -117,7 +117,7 @@ def write_domain_report(model: Any, world: Any, out: str | os.PathLike, *,
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     described = html.escape(", ".join(f"{k}={v}" for k, v in shift.describe().items()))
     page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}"
+            f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}"
             f'<p class="note">world {html.escape(str(getattr(world, "name", "?")))}; domains: {described}</p>'
             f"{_summary_table(metrics)}<h2>Domain counterfactuals</h2>{section}</body></html>")
     return atomic_write_bytes(out, page.encode("utf-8")), metrics

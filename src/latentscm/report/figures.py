@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from latentscm.report.page import figure_png, new_figure
+
 __all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure", "effect_table_figure"]
-
-
-def _png(figure) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def _figure(width: float, height: float, columns: int = 1):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(1, columns, figsize=(width, height), squeeze=False)
 
 
 def _draw_graph(axis, graph, positions: Mapping[str, tuple[float, float]], title: str,
@@ -55,11 +38,11 @@ def graphs_figure(graphs: Sequence[tuple[str, Any]]) -> bytes:
         nodes.extend(n for n in graph.nodes if n not in nodes)
     positions = {name: (1.1 * math.cos(2 * math.pi * i / len(nodes) + math.pi / 2),
                         1.1 * math.sin(2 * math.pi * i / len(nodes) + math.pi / 2)) for i, name in enumerate(nodes)}
-    figure, axes = _figure(4.2 * len(graphs), 3.6, columns=len(graphs))
+    figure, axes = new_figure(4.2 * len(graphs), 3.6, columns=len(graphs))
     reference = set(graphs[0][1].edges)
     for k, (title, graph) in enumerate(graphs):
         _draw_graph(axes[0, k], graph, positions, title, None if k == 0 else reference)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def curves_figure(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = None) -> bytes | None:
@@ -72,7 +55,7 @@ def curves_figure(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | No
     keys = [k for k in (keys or available) if k in available][:6]
     if not keys:
         return None
-    figure, axes = _figure(3.0 * len(keys), 2.6, columns=len(keys))
+    figure, axes = new_figure(3.0 * len(keys), 2.6, columns=len(keys))
     steps = np.array([r["step"] for r in train])
     for axis, key in zip(axes[0], keys):
         values = np.array([r.get(key, np.nan) for r in train], dtype=float)
@@ -81,7 +64,7 @@ def curves_figure(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | No
         axis.set_xlabel("step", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) -> bytes | None:
@@ -114,7 +97,7 @@ def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) 
         axis.set_title(f"{label} ({'↑' if better == 'higher' else '↓'})", fontsize=9)
         axis.tick_params(labelsize=7)
         axis.grid(axis="y", alpha=0.3)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floors: Mapping[str, float],
@@ -125,7 +108,7 @@ def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floor
     if not factors:
         return None
     runs = list(errors)
-    figure, axes = _figure(max(4.0, 1.3 * len(factors) * max(1, len(runs)) ** 0.5), 2.8)
+    figure, axes = new_figure(max(4.0, 1.3 * len(factors) * max(1, len(runs)) ** 0.5), 2.8)
     axis = axes[0, 0]
     width = 0.8 / max(1, len(runs))
     for r, run in enumerate(runs):
@@ -139,7 +122,7 @@ def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floor
     axis.tick_params(labelsize=7)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(fontsize=7)
-    return _png(figure)
+    return figure_png(figure)
 
 
 def effect_table_figure(effects: Any) -> bytes:
@@ -150,7 +133,7 @@ def effect_table_figure(effects: Any) -> bytes:
     intervals = np.asarray(effects.effect_per_range_ci, dtype=float)
     excludes = effects.excludes_zero()
     n_units, n_factors = values.shape
-    figure, axes = _figure(1.6 + 1.5 * n_factors, 0.9 + 0.5 * n_units)
+    figure, axes = new_figure(1.6 + 1.5 * n_factors, 0.9 + 0.5 * n_units)
     axis = axes[0, 0]
     bound = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
     image = axis.imshow(values, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto")
@@ -163,4 +146,4 @@ def effect_table_figure(effects: Any) -> bytes:
     axis.set_yticks(range(n_units), [f"z{unit}" for unit in effects.units], fontsize=7)
     axis.set_title(f"extreme-value effects ({effects.measure}; * = {effects.ci:.0%} CI excludes 0)", fontsize=8)
     figure.colorbar(image, ax=axis, fraction=0.05).ax.tick_params(labelsize=6)
-    return _png(figure)
+    return figure_png(figure)

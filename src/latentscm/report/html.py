@@ -11,7 +11,6 @@ the full metric table comes last, collapsed.
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import os
@@ -23,26 +22,10 @@ import numpy as np
 
 from latentscm.report.figures import counterfactual_error_figure, curves_figure, graphs_figure, metric_bars_figure
 from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, img_html
 
 __all__ = ["build_report", "RunView", "collect_run"]
 
-_STYLE = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
-h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
-h3{font-size:1.05rem;margin-top:1.4rem}
-table.metrics{border-collapse:collapse;font-size:.85rem;margin:1rem 0}
-table.metrics th,table.metrics td{border:1px solid #ccc;padding:.25rem .55rem;text-align:right}
-table.metrics th:first-child,table.metrics td:first-child{text-align:left;font-family:monospace}
-figure{margin:.6rem 0 1.2rem}figcaption{font-size:.82rem;color:#555;margin-top:.25rem}
-img{image-rendering:pixelated;max-width:100%}
-.note{font-size:.85rem;color:#555}
-table.cfgrid{border-collapse:collapse}table.cfgrid th{font-size:.8rem;text-align:right;padding-right:.5rem;
-font-weight:600;color:#444;vertical-align:middle}table.cfgrid td{padding:1px 0}
-h4{font-size:.95rem;margin:1rem 0 .4rem}
-p.how{font-size:.88rem;color:#333;margin:.2rem 0 .6rem}
-td.dir{font-size:.75rem;color:#666;text-align:left}td.best{background:#eaf6ea}
-details summary{cursor:pointer;color:#1f4e9c;margin:.5rem 0}
-"""
 
 
 #: (metrics.json key, label, "higher"/"lower" is better, what it measures)
@@ -73,16 +56,6 @@ READING = {
     "Training curves": "Losses logged during training; a curve still falling means more steps would help.",
 }
 _FLOOR = "cf.identity_error"
-
-
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def _img(png: bytes, alt: str, caption: str = "", css_class: str = "") -> str:
-    cls = f' class="{css_class}"' if css_class else ""
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return f'<figure><img{cls} alt="{html.escape(alt)}" src="{_data_uri(png)}">{cap}</figure>'
 
 
 class RunView:
@@ -126,7 +99,7 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
         view.kinds = {f: "do(effect)" if world.graph.parents(f) else "do(cause)" for f in world.factor_names}
         batch = world.sample(n_images, seed=seed)
         recon = learner.reconstruct(batch.images)
-        view.figures.append(("Reconstructions", _img(png_bytes(image_grid([batch.images, recon], scale=2)),
+        view.figures.append(("Reconstructions", img_html(png_bytes(image_grid([batch.images, recon], scale=2)),
                                                      f"{view.name} reconstructions",
                                                      "top: inputs, bottom: reconstructions")))
         reference = world.sample(512, seed=seed + 1)
@@ -134,9 +107,10 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
         values = traversal_values(codes, steps=9)
         order = np.argsort(-codes.std(0))[: min(10, codes.shape[1])]
         rows = latent_traversal(learner, batch.images[0], values, units=order)
-        view.figures.append(("Latent traversals", _img(png_bytes(image_grid(rows, scale=2)), f"{view.name} traversals",
-                                                       "one row per latent unit (most variable first), swept from its "
-                                                       "2% to its 98% quantile")))
+        picture = png_bytes(image_grid(rows, scale=2))
+        view.figures.append(("Latent traversals", img_html(picture, f"{view.name} traversals",
+                                                           "one row per latent unit (most variable first), swept "
+                                                           "from its 2% to its 98% quantile")))
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         how = "learned latent SCM" if model is learner else "latent traversal of the best-matched unit (baseline)"
         section = _counterfactual_section(model, world, batch, view, how, seed)
@@ -146,26 +120,14 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
         learned = getattr(learner, "latent_graph_", None)
         if learned is not None:
             graphs.append(("learned latent graph", learned))
-        view.figures.append(("Causal graphs", _img(graphs_figure(graphs), f"{view.name} graphs",
+        view.figures.append(("Causal graphs", img_html(graphs_figure(graphs), f"{view.name} graphs",
                                                    "left: the world's true graph; right: the graph the model uses "
                                                    "(red: edges absent from the true graph)" if learned is not None
                                                    else "the world's true graph (this learner has no latent graph)")))
     curves = curves_figure(read_log(path))
     if curves is not None:
-        view.figures.append(("Training curves", _img(curves, f"{view.name} training curves")))
+        view.figures.append(("Training curves", img_html(curves, f"{view.name} training curves")))
     return view
-
-
-def _counterfactual_grid(rows: Sequence[tuple[str, np.ndarray]], caption: str, facts: str) -> str:
-    """Labelled rows of images (nearest-neighbour upscaled to >= 96 px cells) with numbers beside."""
-    height = rows[0][1].shape[2]
-    scale = max(1, -(-96 // height))
-    body = "".join(f'<tr><th scope="row">{html.escape(label)}</th><td>'
-                   f'<img alt="{html.escape(label)}: {html.escape(caption)}" '
-                   f'src="{_data_uri(png_bytes(image_grid([images], scale=scale)))}"></td></tr>'
-                   for label, images in rows)
-    return (f'<figure class="cf"><table class="cfgrid">{body}</table><figcaption>{html.escape(caption)}<br>'
-            f"{facts}</figcaption></figure>")
 
 
 def _counterfactual_section(model: Any, world: Any, batch: Any, view: RunView, how: str, seed: int) -> str:
@@ -199,7 +161,7 @@ def _counterfactual_section(model: Any, world: Any, batch: Any, view: RunView, h
             facts += "; cause leak: run <code>latentscm evaluate</code> to measure it"
         caption = f"do({spec.name} = {target:.3g}), {len(batch)} images — model: {how}"
         key = "do(effect): factors with parents" if parents else "do(cause): factors without parents"
-        groups[key].append(_counterfactual_grid([("input", batch.images), ("model", produced), ("truth", truth)],
+        groups[key].append(counterfactual_grid_html([("input", batch.images), ("model", produced), ("truth", truth)],
                                                 caption, facts))
     return "".join(f"<h4>{html.escape(title)}</h4>{''.join(blocks)}" for title, blocks in groups.items() if blocks)
 
@@ -241,7 +203,7 @@ def _summary_charts(views: Sequence[RunView]) -> str:
                                for key, label, better, _ in HEADLINE if key != _FLOOR])
     parts = []
     if bars is not None:
-        parts.append(_img(bars, "headline metrics per run", "one panel per headline metric (green: the best run)"))
+        parts.append(img_html(bars, "headline metrics per run", "one panel per headline metric (green: the best run)"))
     kinds: dict[str, str] = {}
     for view in views:
         kinds.update(view.kinds)
@@ -256,7 +218,7 @@ def _summary_charts(views: Sequence[RunView]) -> str:
                 floors.setdefault(factor, floor)
     chart = counterfactual_error_figure(errors, floors, kinds) if errors and floors else None
     if chart is not None:
-        parts.append(_img(chart, "true-counterfactual error per intervention",
+        parts.append(img_html(chart, "true-counterfactual error per intervention",
                           "bars: each run's error against the world's exact counterfactual; black ticks: the error "
                           "of changing nothing. A bar above its tick is worse than leaving the image unchanged."))
     return "".join(parts)
@@ -301,7 +263,7 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
                if headline else '<p class="note">None of the headline metrics is in these runs\' metrics.json '
                                 'yet (run <code>latentscm evaluate RUN</code>).</p>')
     page = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+            f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
             f"{f'<p>{html.escape(intro)}</p>' if intro else ''}"
             f"<h2>Summary</h2>{summary}{''.join(sections)}"
             f'<h2>All metrics</h2><details id="all-metrics"><summary>every number in metrics.json '

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from latentscm.report.figures import effect_table_figure
-from latentscm.report.html import _STYLE, _img
 from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+from latentscm.report.page import PAGE_STYLE, img_html
 
 __all__ = ["write_probe_report", "trajectory_rows", "extreme_section", "flows_section", "controls_section"]
 
@@ -53,7 +53,7 @@ def extreme_section(effects: Any) -> str:
             "its training range, from an OLS slope over levels up to ±"
             f"{effects.settings.get('scale', '?')}× that range, with its cluster-bootstrap CI; * marks a CI that "
             "excludes 0. Compare small effects with the read-out error.</p>"
-            + _img(effect_table_figure(effects), "extreme-value effect table",
+            + img_html(effect_table_figure(effects), "extreme-value effect table",
                    f"measure {effects.measure}; held-out read-out error (fraction of range): {errors}"))
 
 
@@ -68,7 +68,7 @@ def flows_section(images: np.ndarray, concentration: Mapping[str, Any] | None = 
         caption += f"; pair-classifier accuracy {pair_accuracy:.3f} (chance {1 / k:.3f})"
     out = ("<h2>Potential flows</h2><p class=\"how\">Each row follows one learned flow from the same start code; a "
            "good flow changes one factor and differs visibly from the others.</p>"
-           + _img(png_bytes(image_grid(trajectory_rows(images), scale=3)), "flow trajectories", caption))
+           + img_html(png_bytes(image_grid(trajectory_rows(images), scale=3)), "flow trajectories", caption))
     if concentration is not None:
         factors = list(concentration["factors"])
         rows = [[f"flow {i}", concentration["dominant"][i], float(concentration["concentration"][i]),
@@ -86,7 +86,7 @@ def controls_section(result: Any, images: np.ndarray | None = None, methods: Seq
            "the same codes until the target has moved by the same amount; drift is how much the other factors "
            "moved, counterfactual error how far their change is from the world's exact counterfactual.</p>")
     if images is not None:
-        out += _img(png_bytes(image_grid(trajectory_rows(images), scale=3)), "edits",
+        out += img_html(png_bytes(image_grid(trajectory_rows(images), scale=3)), "edits",
                     "rows: " + ", ".join(methods) + "; steps left to right")
     rows = []
     for method, row in data["methods"].items():
@@ -102,6 +102,6 @@ def write_probe_report(out: str | os.PathLike, sections: Sequence[str], *, title
     atomically to ``out``; returns its path."""
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}{''.join(sections)}"
+            f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}{''.join(sections)}"
             "</body></html>")
     return atomic_write_bytes(out, page.encode("utf-8"))

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.html import _STYLE, HEADLINE, READING, _img, collect_run
+from latentscm.report.html import HEADLINE, READING, collect_run
 from latentscm.report.images import atomic_write_bytes
+from latentscm.report.page import PAGE_STYLE, img_html
 from latentscm.report.study_figures import correlation_figure, hyperparameter_figure
 from latentscm.study.results import collect_results, metric_columns
 from latentscm.study.runner import SPEC_NAME
@@ -198,7 +199,7 @@ def _hyperparameter_section(rows: Sequence[dict[str, Any]], varied: dict[str, Se
                 panels.append((label, better, lines))
             figure = hyperparameter_figure(panels, name)
             if figure is not None:
-                parts.append(_img(figure, f"{learner}: metrics against {name} on {world}",
+                parts.append(img_html(figure, f"{learner}: metrics against {name} on {world}",
                                   f"{learner} on {world}: each metric against {name} — line through the mean over "
                                   f"seeds, bar from the lowest to the highest seed, one dot per seed"))
     return "".join(parts)
@@ -309,7 +310,7 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
     for world in [w.label for w in spec.worlds]:
         matrix, labels = metric_correlations([r for r in rows if r["world"] == world], keys)
         if len(labels) >= 2:
-            correlation_parts.append(_img(correlation_figure(matrix, labels, f"Spearman correlation on {world}"),
+            correlation_parts.append(img_html(correlation_figure(matrix, labels, f"Spearman correlation on {world}"),
                                           f"metric correlations on {world}",
                                           f"{world}: rank correlation of each pair of metrics across "
                                           f"{len(_done([r for r in rows if r['world'] == world]))} runs"))
@@ -324,6 +325,6 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
                         + _best_section(rows, study_dir, chosen, n_images, seed, trust_code))
     name = title or f"latentscm study: {spec.name}"
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)}</title>'
-            f"<style>{_STYLE}{_STUDY_STYLE}</style></head><body><h1>{html.escape(name)}</h1>{''.join(sections)}"
+            f"<style>{PAGE_STYLE}{_STUDY_STYLE}</style></head><body><h1>{html.escape(name)}</h1>{''.join(sections)}"
             f"</body></html>")
     return atomic_write_bytes(Path(out) if out is not None else study_dir / "report.html", page.encode("utf-8"))

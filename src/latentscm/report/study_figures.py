@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.figures import _png
+from latentscm.report.page import figure_png
 
 __all__ = ["hyperparameter_figure", "correlation_figure"]
 
@@ -81,7 +81,7 @@ def hyperparameter_figure(panels: Sequence[tuple[str, str, Mapping[str, Mapping[
         if len(lines) > 1:
             axis.legend(fontsize=6)
     figure.tight_layout()
-    return _png(figure)
+    return figure_png(figure)
 
 
 def correlation_figure(matrix: np.ndarray, labels: Sequence[str], title: str) -> bytes:
@@ -113,4 +113,4 @@ def correlation_figure(matrix: np.ndarray, labels: Sequence[str], title: str) ->
     axis.set_yticks(range(size), labels, fontsize=7)
     axis.set_title(title, fontsize=9)
     figure.colorbar(image, ax=axis, fraction=0.046).ax.tick_params(labelsize=6)
-    return _png(figure)
+    return figure_png(figure)

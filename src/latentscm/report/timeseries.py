@@ -17,8 +17,8 @@ import numpy as np
 
 from latentscm._io import atomic_write
 from latentscm._validation import check_array
-from latentscm.report.figures import _figure, _png, graphs_figure
-from latentscm.report.html import _STYLE, _img
+from latentscm.report.figures import graphs_figure
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure
 
 __all__ = ["series_figure", "summary_digraph", "timeseries_report"]
 
@@ -30,7 +30,7 @@ def series_figure(series: np.ndarray, var_names: Sequence[str], *, onset: int | 
     d = series.shape[1]
     columns = 3 if d > 6 else 1
     rows = int(np.ceil(d / columns))
-    figure, _ = _figure(11, 1.1 * rows + 0.6, columns=1)
+    figure, _ = new_figure(11, 1.1 * rows + 0.6, columns=1)
     figure.clf()
     axes = figure.subplots(rows, columns, squeeze=False, sharex=True)
     for k, name in enumerate(var_names):
@@ -44,7 +44,7 @@ def series_figure(series: np.ndarray, var_names: Sequence[str], *, onset: int | 
             axis.axvline(trigger, color="#2ca02c", lw=0.8, ls=":")
     for k in range(d, rows * columns):
         axes[k // columns, k % columns].set_axis_off()
-    return _png(figure)
+    return figure_png(figure)
 
 
 def summary_digraph(adjacency: Any, var_names: Sequence[str], *, threshold: float = 0.0):
@@ -118,7 +118,7 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     if values.shape[1] != len(names):
         raise ValueError(f"timeseries_report got {values.shape[1]} columns but {len(names)} variable names.")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+             f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     facts = [f"{values.shape[0]} steps, {len(names)} variables"]
     if root_causes:
         facts.append("root cause(s): " + ", ".join(root_causes))
@@ -129,7 +129,7 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     parts.append(f"<p class='note'>{html.escape('; '.join(facts))}</p>")
     parts.append("<h2>Series</h2><p class='how'>Each panel is one variable over time; the dashed red line is the "
                  "fault onset, the dotted green line the detected trigger, red series are the root causes.</p>")
-    parts.append(_img(series_figure(values, names, onset=onset, trigger=trigger, highlight=root_causes), "series"))
+    parts.append(img_html(series_figure(values, names, onset=onset, trigger=trigger, highlight=root_causes), "series"))
     graphs = []
     if true_graph is not None:
         graphs.append(("true graph", summary_digraph(true_graph, names)))
@@ -138,7 +138,7 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     if graphs:
         parts.append("<h2>Causal graphs</h2><p class='how'>Summary graphs (i → j if i causes j at some lag); "
                      "edges a method found that the true graph lacks are red.</p>")
-        parts.append(_img(graphs_figure(graphs), "graphs"))
+        parts.append(img_html(graphs_figure(graphs), "graphs"))
     if rankings:
         parts.append("<h2>Root-cause rankings</h2><p class='how'>Candidates per method, most likely first; "
                      "✓ marks a true root cause.</p>")

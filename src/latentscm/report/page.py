@@ -1,0 +1,110 @@
+"""What every HTML page of the report shares: the style sheet, embedded images, matplotlib
+figures as PNG bytes, and the labelled counterfactual grid (input / model / truth rows)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+
+import numpy as np
+
+from latentscm.report.images import image_grid, png_bytes
+
+__all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "counterfactual_grid_html"]
+
+#: the style sheet every report page embeds
+PAGE_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ddd;padding-bottom:.3rem}
+h3{font-size:1.05rem;margin-top:1.4rem}
+table.metrics{border-collapse:collapse;font-size:.85rem;margin:1rem 0}
+table.metrics th,table.metrics td{border:1px solid #ccc;padding:.25rem .55rem;text-align:right}
+table.metrics th:first-child,table.metrics td:first-child{text-align:left;font-family:monospace}
+figure{margin:.6rem 0 1.2rem}figcaption{font-size:.82rem;color:#555;margin-top:.25rem}
+img{image-rendering:pixelated;max-width:100%}
+.note{font-size:.85rem;color:#555}
+table.cfgrid{border-collapse:collapse}table.cfgrid th{font-size:.8rem;text-align:right;padding-right:.5rem;
+font-weight:600;color:#444;vertical-align:middle}table.cfgrid td{padding:1px 0}
+h4{font-size:.95rem;margin:1rem 0 .4rem}
+p.how{font-size:.88rem;color:#333;margin:.2rem 0 .6rem}
+td.dir{font-size:.75rem;color:#666;text-align:left}td.best{background:#eaf6ea}
+details summary{cursor:pointer;color:#1f4e9c;margin:.5rem 0}
+"""
+
+
+def data_uri(png: bytes) -> str:
+    """A ``data:`` URI embedding PNG bytes (no network, no side files)."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def img_html(png: bytes, alt: str, caption: str = "", css_class: str = "") -> str:
+    """A ``<figure>`` with the embedded image, its alt text and an optional caption.
+
+    Parameters
+    ----------
+    png : bytes
+        The image, PNG-encoded.
+    alt : str
+        Alternative text.
+    caption : str, optional
+        Shown below the image (escaped).
+    css_class : str, optional
+        Class of the ``<img>`` element.
+
+    Returns
+    -------
+    str
+        HTML.
+    """
+    cls = f' class="{css_class}"' if css_class else ""
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return f'<figure><img{cls} alt="{html.escape(alt)}" src="{data_uri(png)}">{cap}</figure>'
+
+
+def figure_png(figure) -> bytes:
+    """PNG bytes of a matplotlib figure (100 dpi, tight), which is then closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def new_figure(width: float, height: float, columns: int = 1):
+    """A headless (Agg) matplotlib figure with ``columns`` axes in one row: ``(figure, axes (1, columns))``."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(1, columns, figsize=(width, height), squeeze=False)
+
+
+def counterfactual_grid_html(rows: Sequence[tuple[str, np.ndarray]], caption: str, facts: str) -> str:
+    """Labelled rows of images, upscaled (nearest) to cells of at least 96 px, with numbers beside.
+
+    Parameters
+    ----------
+    rows : sequence of (str, array (N, C, H, W))
+        Row label (e.g. "input", "model", "truth") and its images in [0, 1].
+    caption : str
+        What the grid shows (escaped).
+    facts : str
+        HTML shown under the caption (the grid's numbers).
+
+    Returns
+    -------
+    str
+        HTML.
+    """
+    height = rows[0][1].shape[2]
+    scale = max(1, -(-96 // height))
+    body = "".join(f'<tr><th scope="row">{html.escape(label)}</th><td>'
+                   f'<img alt="{html.escape(label)}: {html.escape(caption)}" '
+                   f'src="{data_uri(png_bytes(image_grid([images], scale=scale)))}"></td></tr>'
+                   for label, images in rows)
+    return (f'<figure class="cf"><table class="cfgrid">{body}</table><figcaption>{html.escape(caption)}<br>'
+            f"{facts}</figcaption></figure>")
