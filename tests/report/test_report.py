@@ -3,7 +3,6 @@ Chromium when one is installed (Debian's chromium + chromium-driver; .ci/run ins
 
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -82,39 +81,22 @@ def test_report_needs_runs(tmp_path):
         build_report([], tmp_path / "r.html")
 
 
-def _browser():
-    chromium, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip("no headless browser: install Debian's chromium and chromium-driver to run this test")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e .[dev])")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
-
-
-def test_report_renders_in_a_real_browser(report):
+def test_report_renders_in_a_real_browser(report, browser):
     from selenium.webdriver.common.by import By
 
-    browser = _browser()
-    try:
-        browser.get(report.resolve().as_uri())
-        headline = browser.find_element(By.ID, "headline")
-        assert "MIG" in headline.text and "★" in headline.text
-        table = browser.find_element(By.ID, "metrics")
-        assert not table.is_displayed()  # the full table starts collapsed
-        browser.find_element(By.CSS_SELECTOR, "#all-metrics summary").click()
-        assert table.is_displayed() and "max_abs_correlation" in table.text
-        images = browser.find_elements(By.TAG_NAME, "img")
-        assert len(images) >= 8
-        widths = [browser.execute_script("return arguments[0].complete ? arguments[0].naturalWidth : 0;", image)
-                  for image in images]
-        assert all(width > 0 for width in widths), widths
-        grids = browser.find_elements(By.CSS_SELECTOR, "table.cfgrid img")
-        assert len(grids) == 24  # 2 runs x 4 factors x (input, model, truth)
-        heights = [browser.execute_script("return arguments[0].naturalHeight;", image) for image in grids]
-        assert min(heights) >= 96, heights  # 32 px cells upscaled (nearest) to at least 96 px
-    finally:
-        browser.quit()
+    browser.get(report.resolve().as_uri())
+    headline = browser.find_element(By.ID, "headline")
+    assert "MIG" in headline.text and "★" in headline.text
+    table = browser.find_element(By.ID, "metrics")
+    assert not table.is_displayed()  # the full table starts collapsed
+    browser.find_element(By.CSS_SELECTOR, "#all-metrics summary").click()
+    assert table.is_displayed() and "max_abs_correlation" in table.text
+    images = browser.find_elements(By.TAG_NAME, "img")
+    assert len(images) >= 8
+    widths = [browser.execute_script("return arguments[0].complete ? arguments[0].naturalWidth : 0;", image)
+              for image in images]
+    assert all(width > 0 for width in widths), widths
+    grids = browser.find_elements(By.CSS_SELECTOR, "table.cfgrid img")
+    assert len(grids) == 24  # 2 runs x 4 factors x (input, model, truth)
+    heights = [browser.execute_script("return arguments[0].naturalHeight;", image) for image in grids]
+    assert min(heights) >= 96, heights  # 32 px cells upscaled (nearest) to at least 96 px

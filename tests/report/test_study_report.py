@@ -2,7 +2,6 @@
 one is installed (Debian's chromium + chromium-driver; .ci/run installs them)."""
 
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -108,35 +107,18 @@ def test_study_report_errors(finished, tmp_path):
         build_study_report(out, tmp_path / "r.html", metric="nope")
 
 
-def _browser():
-    chromium, driver = shutil.which("chromium") or shutil.which("chromium-browser"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        pytest.skip("no headless browser: install Debian's chromium and chromium-driver to run this test")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e .[dev])")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
-
-
-def test_study_report_renders_in_a_real_browser(report):
+def test_study_report_renders_in_a_real_browser(report, browser):
     from selenium.webdriver.common.by import By
 
-    browser = _browser()
-    try:
-        browser.get(report.resolve().as_uri())
-        ranks = browser.find_element(By.ID, "ranks-sprites")
-        assert ranks.is_displayed() and "#1" in ranks.text and "beta_tcvae (beta=4)" in ranks.text
-        assert "must be a float >= 0" in browser.find_element(By.ID, "failed").text
-        images = browser.find_elements(By.TAG_NAME, "img")
-        assert len(images) >= 6  # 2 hyperparameter plots, 1 correlation map, grids of the best runs
-        widths = [browser.execute_script("return arguments[0].complete ? arguments[0].naturalWidth : 0;", image)
-                  for image in images]
-        assert all(width > 0 for width in widths), widths
-        grids = browser.find_elements(By.CSS_SELECTOR, "table.cfgrid img")
-        heights = [browser.execute_script("return arguments[0].naturalHeight;", image) for image in grids]
-        assert grids and min(heights) >= 96, heights  # 16 px cells upscaled (nearest) to at least 96 px
-    finally:
-        browser.quit()
+    browser.get(report.resolve().as_uri())
+    ranks = browser.find_element(By.ID, "ranks-sprites")
+    assert ranks.is_displayed() and "#1" in ranks.text and "beta_tcvae (beta=4)" in ranks.text
+    assert "must be a float >= 0" in browser.find_element(By.ID, "failed").text
+    images = browser.find_elements(By.TAG_NAME, "img")
+    assert len(images) >= 6  # 2 hyperparameter plots, 1 correlation map, grids of the best runs
+    widths = [browser.execute_script("return arguments[0].complete ? arguments[0].naturalWidth : 0;", image)
+              for image in images]
+    assert all(width > 0 for width in widths), widths
+    grids = browser.find_elements(By.CSS_SELECTOR, "table.cfgrid img")
+    heights = [browser.execute_script("return arguments[0].naturalHeight;", image) for image in grids]
+    assert grids and min(heights) >= 96, heights  # 16 px cells upscaled (nearest) to at least 96 px
