@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.page import figure_png, new_figure
+from latentscm.report.page import figure_png, new_figure, panel_grid
 
 __all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure", "effect_table_figure"]
 
@@ -74,16 +74,7 @@ def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) 
              if any(np.isfinite(v) for v in values.values())]
     if not shown:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    columns = min(6, len(shown))
-    rows = -(-len(shown) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(2.3 * columns, 2.6 * rows), squeeze=False)
-    for axis in axes.flat[len(shown):]:
-        axis.set_axis_off()
+    figure, axes = panel_grid(len(shown), 6, 2.3, 2.6)
     for axis, (label, better, values) in zip(axes.flat, shown):
         names = list(values)
         heights = np.array([values[n] for n in names], dtype=float)

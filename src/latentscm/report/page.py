@@ -12,7 +12,7 @@ import numpy as np
 
 from latentscm.report.images import image_grid, png_bytes
 
-__all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "counterfactual_grid_html"]
+__all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "panel_grid", "counterfactual_grid_html"]
 
 #: the style sheet every report page embeds
 PAGE_STYLE = """
@@ -81,6 +81,36 @@ def new_figure(width: float, height: float, columns: int = 1):
     import matplotlib.pyplot as plt
 
     return plt.subplots(1, columns, figsize=(width, height), squeeze=False)
+
+
+def panel_grid(count: int, max_columns: int, panel_width: float, panel_height: float):
+    """A headless figure of ``count`` panels, at most ``max_columns`` per row; unused axes hidden.
+
+    Parameters
+    ----------
+    count : int
+        Number of panels (>= 1).
+    max_columns : int
+        Panels per row at most.
+    panel_width, panel_height : float
+        Size of one panel in inches.
+
+    Returns
+    -------
+    (figure, axes)
+        ``axes`` is the (rows, columns) array; iterate ``axes.flat`` for the panels in order.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    columns = min(max_columns, count)
+    rows = -(-count // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(panel_width * columns, panel_height * rows), squeeze=False)
+    for axis in axes.flat[count:]:
+        axis.set_axis_off()
+    return figure, axes
 
 
 def counterfactual_grid_html(rows: Sequence[tuple[str, np.ndarray]], caption: str, facts: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.page import figure_png
+from latentscm.report.page import figure_png, panel_grid
 
 __all__ = ["hyperparameter_figure", "correlation_figure"]
 
@@ -49,16 +49,7 @@ def hyperparameter_figure(panels: Sequence[tuple[str, str, Mapping[str, Mapping[
              if any(np.isfinite(v).any() for line in lines.values() for v in map(np.asarray, line.values()))]
     if not shown:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    columns = min(4, len(shown))
-    rows = -(-len(shown) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.0 * columns, 2.7 * rows), squeeze=False)
-    for axis in axes.flat[len(shown):]:
-        axis.set_axis_off()
+    figure, axes = panel_grid(len(shown), 4, 3.0, 2.7)
     for axis, (label, better, lines) in zip(axes.flat, shown):
         for name, by_value in lines.items():
             values = list(by_value)
