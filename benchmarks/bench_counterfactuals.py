@@ -25,6 +25,8 @@ held-out error is printed per world.
 
     .venv/bin/python benchmarks/bench_counterfactuals.py --steps 3000 --seeds 0 1 2 --json out.json
     .venv/bin/python benchmarks/bench_counterfactuals.py --combine a.json b.json   # merge runs, print
+    # score models an earlier ``--save DIR`` run (or bench_causal_diffae.py) trained, instead of training them:
+    .venv/bin/python benchmarks/bench_counterfactuals.py --load DIR --diffae --models causal_diffae diffae+cvae
 
 Every number is measured in the run that prints it (``--combine`` only merges stored results).
 """
@@ -34,12 +36,15 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+import latentscm
 from latentscm.learners import make as make_learner
 from latentscm.learners.counterfactual_finetuning import CounterfactualFineTuning
 from latentscm.metrics.counterfactual import counterfactual_metrics
@@ -92,9 +97,22 @@ def summarise(metrics: dict[str, float], world) -> dict[str, dict[str, float]]:
     return out
 
 
+def saved_train_seconds(folder: Path) -> float:
+    """Training time of a saved model: ``bench.json`` written by ``--save``, else the last ``time``
+    of a run directory's ``train.jsonl``, else NaN (printed as "—")."""
+    if (folder / "bench.json").is_file():
+        return float(json.loads((folder / "bench.json").read_text())["train_seconds"])
+    if (folder / "train.jsonl").is_file():
+        times = [json.loads(line).get("time") for line in (folder / "train.jsonl").read_text().splitlines() if line]
+        times = [t for t in times if t is not None]
+        if times:
+            return float(times[-1])
+    return math.nan
+
+
 def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int, regressor, cf_steps: int,
                  fraction: float, diffae: bool, save: str | None = None,
-                 models: tuple[str, ...] = MODELS) -> dict[str, Any]:
+                 models: tuple[str, ...] = MODELS, load: str | None = None) -> dict[str, Any]:
     name, options = WORLDS[label]
     world = make_world(name, **options)
     common = {**COMMON, "seed": seed, "steps": steps}
@@ -102,9 +120,16 @@ def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int,
     additive = {**causal, "decoder": "additive", **ADDITIVE.get(name, {})}
     results: dict[str, Any] = {}
 
+    def saved(model_label: str) -> Path | None:
+        """The folder of this model under ``--load``, when it holds one."""
+        folder = Path(load or "") / label / f"seed{seed}" / model_label
+        return folder if load and (folder / "model.pt").is_file() else None
+
     def score(model_label: str, model: Any, train_seconds: float) -> None:
         if save:
-            getattr(model, "learner", model).save(f"{save}/{label}/seed{seed}/{model_label}")
+            folder = Path(save) / label / f"seed{seed}" / model_label
+            getattr(model, "learner", model).save(str(folder))
+            (folder / "bench.json").write_text(json.dumps({"train_seconds": train_seconds}))
         clock = time.perf_counter()
         metrics = counterfactual_metrics(model, world, n=n_eval, seed=seed + 1, regressor=regressor)
         results[model_label] = {"metrics": metrics, "summary": summarise(metrics, world),
@@ -112,24 +137,30 @@ def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int,
         print(f"  [{label} seed {seed}] {model_label}: trained {train_seconds:.0f} s, "
               + ", ".join(f"{k} e={v['excess']:.2f}" for k, v in results[model_label]["summary"].items()), flush=True)
 
-    def fit(params: dict[str, Any], learner: str = "causal_vae", **fit_options: Any):
+    def fit(params: dict[str, Any], learner: str = "causal_vae", model_label: str | None = None, **fit_options: Any):
+        folder = saved(model_label) if model_label else None
+        if folder is not None:
+            print(f"  [{label} seed {seed}] {model_label}: loaded from {folder}", flush=True)
+            return latentscm.load(str(folder)), saved_train_seconds(folder)
         clock = time.perf_counter()
         model = make_learner(learner, **common, **params)
         model.fit(world, n_samples=n_samples, progress=False, **fit_options)
         return model, time.perf_counter() - clock
 
     if "beta_vae" in models:
-        model, seconds = fit({"beta": 4.0, "latent_dim": 2 * len(world.factor_names)}, learner="beta_vae")
+        model, seconds = fit({"beta": 4.0, "latent_dim": 2 * len(world.factor_names)}, "beta_vae", "beta_vae")
         score("beta_vae", TraversalCounterfactual(model, world, seed=seed), seconds)
     if "monolithic" in models:
-        model, seconds = fit(causal)
+        model, seconds = fit(causal, model_label="monolithic")
         score("monolithic", model, seconds)
     if "additive" in models:
-        model, seconds = fit(additive)
+        model, seconds = fit(additive, model_label="additive")
         score("additive", model, seconds)
-    if "additive+int" in models or "+cf_finetune" in models or (diffae and "diffae+cvae" in models):
-        model, seconds = fit(additive, interventional_fraction=fraction)
-        score("additive+int", model, seconds)
+    needs_cvae = diffae and "diffae+cvae" in models and saved("diffae+cvae") is None
+    if "additive+int" in models or "+cf_finetune" in models or needs_cvae:
+        model, seconds = fit(additive, model_label="additive+int", interventional_fraction=fraction)
+        if "additive+int" in models:
+            score("additive+int", model, seconds)
         cvae, cvae_seconds = model, seconds
     if "+cf_finetune" in models:
         clock = time.perf_counter()
@@ -139,22 +170,33 @@ def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int,
     if diffae and "causal_diffae" in models:
         from bench_causal_diffae import build_learner
 
-        clock = time.perf_counter()
-        model = build_learner(seed)
-        model.fit(world, n_samples=n_samples, progress=False)
-        score("causal_diffae", model, time.perf_counter() - clock)
+        folder = saved("causal_diffae")
+        if folder is not None:
+            model, seconds = latentscm.load(str(folder)), saved_train_seconds(folder)
+        else:
+            clock = time.perf_counter()
+            model = build_learner(seed)
+            model.fit(world, n_samples=n_samples, progress=False)
+            seconds = time.perf_counter() - clock
+        score("causal_diffae", model, seconds)
     if diffae and "diffae+cvae" in models:
         import tempfile
 
         from bench_causal_diffae import build_learner
 
-        with tempfile.TemporaryDirectory() as folder:
-            cvae.save(folder)
-            clock = time.perf_counter()
-            model = build_learner(seed, condition="concepts", concept_model=folder, refiner=True)
-            model.fit(world, n_samples=n_samples, progress=False)
-        # the concept model's training time counts: it is part of this model
-        score("diffae+cvae", model, cvae_seconds + time.perf_counter() - clock)
+        folder = saved("diffae+cvae")
+        if folder is not None:
+            model, seconds = latentscm.load(str(folder)), saved_train_seconds(folder)
+        else:
+            with tempfile.TemporaryDirectory() as concept_folder:
+                cvae.save(concept_folder)
+                clock = time.perf_counter()
+                model = build_learner(seed, condition="concepts", concept_model=concept_folder, refiner=True)
+                model.fit(world, n_samples=n_samples, progress=False)
+                seconds = time.perf_counter() - clock
+            # the concept model's training time counts: it is part of this model
+            seconds += cvae_seconds
+        score("diffae+cvae", model, seconds)
     return results
 
 
@@ -192,6 +234,7 @@ def print_tables(runs: dict[str, dict[str, Any]]) -> None:
         cells = []
         for model in models:
             values = [s[model]["train_seconds"] for s in seeds.values() if model in s]
+            values = [v for v in values if np.isfinite(v)]
             cells.append(f"{np.mean(values):.0f}" if values else "—")
         print(f"| {label} | " + " | ".join(cells) + " |")
 
@@ -210,6 +253,9 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=None, choices=list(MODELS),
                         help="columns to train (default: all; the CausalDiffAE columns only with --diffae)")
     parser.add_argument("--save", type=str, default=None, help="save every trained model under this directory")
+    parser.add_argument("--load", type=str, default=None,
+                        help="score the models saved under this directory (as --save lays them out: "
+                             "WORLD/seedK/MODEL) instead of training them; others are trained")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=str, default=None, help="write all numbers to this file")
     parser.add_argument("--combine", nargs="*", default=None, help="merge result files of earlier runs and print")
@@ -239,7 +285,7 @@ def main() -> None:
         for seed in args.seeds:
             runs[label]["seeds"][str(seed)] = train_models(
                 label, seed, args.steps, args.n_samples, args.n_eval, regressor, args.cf_steps,
-                args.interventional_fraction, args.diffae, args.save, tuple(args.models))
+                args.interventional_fraction, args.diffae, args.save, tuple(args.models), args.load)
             if args.json:
                 with open(args.json, "w") as handle:
                     json.dump({"args": vars(args), "runs": runs}, handle, indent=1, default=float)
