@@ -119,14 +119,18 @@ def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int,
     causal = {"graph": "world", "extra_dims": 0}
     additive = {**causal, "decoder": "additive", **ADDITIVE.get(name, {})}
     results: dict[str, Any] = {}
+    loaded: set[str] = set()  # models read from --load (not saved again)
 
     def saved(model_label: str) -> Path | None:
         """The folder of this model under ``--load``, when it holds one."""
         folder = Path(load or "") / label / f"seed{seed}" / model_label
-        return folder if load and (folder / "model.pt").is_file() else None
+        if load and (folder / "model.pt").is_file():
+            loaded.add(model_label)
+            return folder
+        return None
 
     def score(model_label: str, model: Any, train_seconds: float) -> None:
-        if save:
+        if save and model_label not in loaded:
             folder = Path(save) / label / f"seed{seed}" / model_label
             getattr(model, "learner", model).save(str(folder))
             (folder / "bench.json").write_text(json.dumps({"train_seconds": train_seconds}))
