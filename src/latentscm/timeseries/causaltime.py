@@ -55,6 +55,7 @@ import torch
 from latentscm._params import params_from_signature, params_repr
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 from latentscm.discovery.timeseries._series import check_series, resolve_names
+from latentscm.timeseries.generated_world import GeneratedWorld
 
 __all__ = ["CausalTimeGenerator", "GeneratedSeries", "MaskedLagNetwork"]
 
@@ -437,6 +438,23 @@ class CausalTimeGenerator:
             (gradient,) = torch.autograd.grad(output.sum(), x)
             rows.append(gradient.numpy().reshape(len(array), L, d))
         return np.stack(rows, axis=1)
+
+    def to_world(self, *, burn_in: int = 50) -> GeneratedWorld:
+        """These fitted dynamics as a time-series world with an exact oracle: ``sample(T, seed=...,
+        interventions=...)``, ``counterfactual(trajectory, interventions)`` (noise abduction; with no
+        intervention the factual trajectory comes back bit for bit), ``abduct`` and ``graph`` (the
+        :meth:`ground_truth`). See :class:`~latentscm.timeseries.generated_world.GeneratedWorld`.
+
+        Parameters
+        ----------
+        burn_in : steps simulated from a window of the fitted series and dropped before ``t = 0``.
+
+        Returns
+        -------
+        GeneratedWorld (it keeps a reference to this generator).
+        """
+        self._check_fitted("CausalTimeGenerator.to_world")
+        return GeneratedWorld(self, burn_in=burn_in)
 
     def generate(self, n: int, T: int, *, seed: int | np.random.Generator, burn_in: int = 50) -> GeneratedSeries:
         """Draw ``n`` series of ``T`` steps from the fitted dynamics.

@@ -249,10 +249,11 @@ class TimeSeriesWorld(ABC):
         noise = self._draw_noise(rng, total)
         context = self._draw_context(rng, total)
         L = self.lag_max
-        warm = self._simulate(np.zeros((L, self.n_vars)), noise[: self.burn_in],
+        start = self._initial_state(rng)
+        warm = self._simulate(start, noise[: self.burn_in],
                               {k: v[: self.burn_in] if self._per_step(k) else v for k, v in context.items()},
                               None, t_offset=-self.burn_in)
-        initial = np.concatenate([np.zeros((L, self.n_vars)), warm])[-L:]
+        initial = np.concatenate([start, warm])[-L:]
         context = {k: (v[self.burn_in:] if self._per_step(k) else v) for k, v in context.items()}
         noise = noise[self.burn_in:]
         planned = self._check_interventions(as_time_interventions(interventions), T, owner)
@@ -321,6 +322,10 @@ class TimeSeriesWorld(ABC):
     def _draw_context(self, rng: np.random.Generator, n_steps: int) -> dict[str, np.ndarray]:
         """Exogenous context arrays; keys listed in ``_per_step_context`` are (n_steps, ...) series."""
         return {}
+
+    def _initial_state(self, rng: np.random.Generator) -> np.ndarray:
+        """The ``L`` values (L, d) the burn-in starts from: zeros (drawing nothing from ``rng``)."""
+        return np.zeros((self.lag_max, self.n_vars))
 
     _per_step_context: tuple[str, ...] = ("regime", "time")
 
