@@ -72,3 +72,16 @@ def test_readme_concept_conditioned_diffusion_example_runs(tmp_path):
     namespace: dict = {"world": world, "make_learner": make_learner, "batch": world.sample(2, seed=1)}
     exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert namespace["cf"].shape == namespace["batch"].images.shape and namespace["dae"].concept_model_.n_steps_ == 3
+
+
+def test_readme_time_series_examples_run():
+    section = README.read_text().split("## Time series", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    factual, changed = namespace["factual"], namespace["changed"]
+    assert factual.values.shape == changed.values.shape == (50, 8)
+    assert (changed.column("x1")[20:] == 3.0).all()
+    assert (changed.values[:20] == factual.values[:20]).all()
