@@ -7,7 +7,9 @@ Layout of ``run_dir``::
     checkpoints/step_XXXXXXXX.pt model, optimisers, step and RNG states (the last few kept)
     train.jsonl                  one JSON record per logged step / evaluation
     model.pt                     the final learned state (written at the end of training)
-    metrics.json                 written by ``latentscm evaluate``
+    metrics.json                 written by ``latentscm evaluate`` (``{"run", "n", "seed", "steps",
+                                 "metrics": {name: value}}``) or flat ``{name: value}`` (the
+                                 quickstart); :func:`read_metrics` reads both
 
 Every file is written atomically; checkpoint and model files carry a length and a SHA-256 so a
 truncated file is reported by name (see :mod:`latentscm.training.checkpoint`).
@@ -24,12 +26,13 @@ from typing import Any
 
 from latentscm._registry import TrustCode, class_path, resolve_class
 
-__all__ = ["load", "save_learner", "read_config", "learner_from_config", "jsonable_params", "CONFIG_NAME",
-           "MODEL_NAME", "CHECKPOINT_DIR"]
+__all__ = ["load", "save_learner", "read_config", "read_metrics", "learner_from_config", "jsonable_params",
+           "CONFIG_NAME", "MODEL_NAME", "CHECKPOINT_DIR", "METRICS_NAME"]
 
 CONFIG_NAME = "config.json"
 MODEL_NAME = "model.pt"
 CHECKPOINT_DIR = "checkpoints"
+METRICS_NAME = "metrics.json"
 
 
 def jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +75,33 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(config, dict) or "learner" not in config:
         raise ValueError(f"'{path}' does not describe a learner (no 'learner' entry).")
     return config
+
+
+def read_metrics(run_dir: str | os.PathLike) -> dict[str, float]:
+    """The numeric metrics of a run's ``metrics.json``, flat (``{name: value}``); ``{}`` without one.
+
+    Reads both forms: ``{"metrics": {name: value}, ...}`` (``latentscm evaluate``) and a flat
+    ``{name: value}`` (the quickstart). Non-numeric entries (notes, settings) and booleans are left out.
+
+    Raises
+    ------
+    ValueError
+        The file is not a JSON object (the message names it).
+    """
+    path = Path(run_dir) / METRICS_NAME
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return {}
+    try:
+        recorded = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"'{path}' is not valid JSON ({error}); re-run `latentscm evaluate {run_dir}`.") from None
+    if not isinstance(recorded, dict):
+        raise ValueError(f"'{path}' must hold a JSON object of metrics. Got {type(recorded).__name__}.")
+    if isinstance(recorded.get("metrics"), dict):
+        recorded = recorded["metrics"]
+    return {k: v for k, v in recorded.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def learner_from_config(config: dict[str, Any], *, device: str | None = None, trust_code: TrustCode = False,

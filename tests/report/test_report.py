@@ -100,3 +100,19 @@ def test_report_renders_in_a_real_browser(report, browser):
     assert len(grids) == 24  # 2 runs x 4 factors x (input, model, truth)
     heights = [browser.execute_script("return arguments[0].naturalHeight;", image) for image in grids]
     assert min(heights) >= 96, heights  # 32 px cells upscaled (nearest) to at least 96 px
+
+
+def test_report_reads_the_metrics_latentscm_evaluate_writes(run_dirs, tmp_path):
+    import shutil
+
+    from latentscm.cli.train import evaluate_run
+
+    run = shutil.copytree(run_dirs[0], tmp_path / "evaluated")
+    (run / "metrics.json").unlink()
+    summary = evaluate_run(run, n=200, seed=5)
+    assert isinstance(json.loads((run / "metrics.json").read_text())["metrics"], dict)  # the nested form
+    text = build_report([run], tmp_path / "r.html", n_images=2).read_text()
+    headline = text.split('id="headline"', 1)[1].split("</table>", 1)[0]
+    mig_row = next(r for r in headline.split("<tr>") if ">MIG<" in r)
+    assert f"{summary['metrics']['mig']:.4g}" in mig_row
+    assert "reconstruction.mse" in text.split('id="all-metrics"', 1)[1]

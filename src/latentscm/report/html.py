@@ -12,7 +12,6 @@ the full metric table comes last, collapsed.
 from __future__ import annotations
 
 import html
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,16 +75,14 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     """
     from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
     from latentscm.probes.traversals import latent_traversal, traversal_values
-    from latentscm.run import load, read_config
+    from latentscm.run import load, read_config, read_metrics
     from latentscm.training.logs import read_log
     from latentscm.training.resume import world_from_config
 
     path = Path(run_dir)
     config = read_config(path)
     view = RunView(path.name, path)
-    metrics_path = path / "metrics.json"
-    if metrics_path.exists():
-        view.metrics = json.loads(metrics_path.read_text())
+    view.metrics = read_metrics(path)  # either form: `latentscm evaluate`'s {"metrics": {...}} or flat
     learner = load(path, trust_code=trust_code)
     learner_name = config["learner"].get("name", config["learner"]["class"])
     view.learner_name = learner_name

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from latentscm._io import atomic_write
-from latentscm.study.status import METRICS_NAME, read_json, read_status, trial_dir
+from latentscm.run import read_metrics
+from latentscm.study.status import read_status, trial_dir
 from latentscm.study.trials import Trial
 
 __all__ = ["BOOKKEEPING", "collect_results", "write_results", "read_results", "metric_columns", "RESULTS_CSV",
@@ -46,12 +47,9 @@ def _cell(value: Any) -> Any:
 
 
 def _metrics(directory: Path) -> dict[str, Any]:
-    """Flat metrics of ``metrics.json`` (also the ``{"metrics": {...}}`` form ``latentscm evaluate`` writes)."""
-    recorded = read_json(directory / METRICS_NAME) or {}
-    if isinstance(recorded.get("metrics"), dict):
-        recorded = recorded["metrics"]
-    return {k: v for k, v in recorded.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-            and not k.startswith("time.")}
+    """Flat metrics of ``metrics.json`` (either form, see :func:`latentscm.run.read_metrics`), without the
+    evaluation's own timings (``time.*``)."""
+    return {k: v for k, v in read_metrics(directory).items() if not k.startswith("time.")}
 
 
 def collect_results(trials: Sequence[Trial], study_dir: str | os.PathLike) -> list[dict[str, Any]]:
