@@ -31,7 +31,7 @@ import numpy as np
 
 from latentscm._validation import check_choice, check_number
 
-__all__ = ["domain_counterfactual_error", "domain_counterfactual_soundness", "DISTANCES"]
+__all__ = ["domain_counterfactual_error", "domain_counterfactual_soundness", "domain_pairs", "DISTANCES"]
 
 DISTANCES = ("mse", "l1")
 
@@ -64,7 +64,9 @@ def _check_world(world: Any, owner: str) -> int:
     return int(shift.n_domains)
 
 
-def _pairs(n_domains: int, pairs: Sequence[tuple[int, int]] | None, owner: str) -> list[tuple[int, int]]:
+def domain_pairs(n_domains: int, pairs: Sequence[tuple[int, int]] | None, owner: str) -> list[tuple[int, int]]:
+    """Checked (source, target) domain pairs: every ordered pair of distinct domains when ``pairs`` is
+    None, else ``pairs`` validated against ``n_domains`` (errors name ``owner``)."""
     if pairs is None:
         return [(d, e) for d in range(n_domains) for e in range(n_domains) if d != e]
     out = []
@@ -137,7 +139,7 @@ def domain_counterfactual_error(model: Any, world: Any, *, n: int = 128, seed: i
     n = check_number(n, "n", owner, low=1, integer=True)
     seed = check_number(seed, "seed", owner, low=0, integer=True)
     distance = check_choice(distance, "distance", owner, DISTANCES)
-    chosen = _pairs(n_domains, pairs, owner)
+    chosen = domain_pairs(n_domains, pairs, owner)
     function = _counterfactual_function(model)
     batches = _source_batches(world, n, seed, [s for s, _ in chosen])
     out: dict[str, float] = {}
@@ -210,7 +212,7 @@ def domain_counterfactual_soundness(model: Any, world: Any, *, n: int = 128, see
     seed = check_number(seed, "seed", owner, low=0, integer=True)
     distance = check_choice(distance, "distance", owner, DISTANCES)
     steps = [check_number(m, "composition_steps", owner, low=1, integer=True) for m in composition_steps]
-    chosen = _pairs(n_domains, pairs, owner)
+    chosen = domain_pairs(n_domains, pairs, owner)
     function = _counterfactual_function(model)
     reader = _exact_reader(world) if read_factors is None else read_factors
     if not callable(reader):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_number
-from latentscm.metrics.domain_counterfactual import _pairs, domain_counterfactual_error
+from latentscm.metrics.domain_counterfactual import domain_counterfactual_error, domain_pairs
 from latentscm.report.images import atomic_write_bytes
 from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html
 
@@ -67,7 +67,7 @@ def domain_counterfactual_section(model: Any, world: Any, *, pairs: Sequence[tup
     shift = getattr(world, "domains", None)
     if shift is None:
         raise ValueError(f"{owner} needs a multi-domain world (worlds.make(name, domains=...)).")
-    chosen = _pairs(shift.n_domains, pairs, owner)
+    chosen = domain_pairs(shift.n_domains, pairs, owner)
     if metrics is None:
         metrics = domain_counterfactual_error(model, world, n=n_eval, seed=seed, pairs=chosen)
     parts = ['<p class="how">Each grid: samples of one domain (top), the model\'s domain counterfactuals '
@@ -110,7 +110,7 @@ def write_domain_report(model: Any, world: Any, out: str | os.PathLike, *,
     shift = getattr(world, "domains", None)
     if shift is None:
         raise ValueError(f"{owner} needs a multi-domain world (worlds.make(name, domains=...)).")
-    chosen = _pairs(shift.n_domains, pairs, owner)
+    chosen = domain_pairs(shift.n_domains, pairs, owner)
     metrics = domain_counterfactual_error(model, world, n=n_eval, seed=seed, pairs=chosen)
     section = domain_counterfactual_section(model, world, pairs=chosen, n_images=n_images, seed=seed,
                                             metrics=metrics)
