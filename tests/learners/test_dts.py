@@ -101,3 +101,19 @@ def test_tiny_fit_on_factor_sequences(sequences, tmp_path):
     np.testing.assert_array_equal(loaded.sequence_high_, learner.sequence_high_)
     with pytest.raises(ValueError, match="constant channels"):
         DTS(**params).fit_sequences(np.zeros((8, 12, 2)), progress=False)
+
+
+def test_noise_scale_divides_the_squared_error(sequences):
+    params = dict(latent_dim=2, hidden_dim=4, steps=1, batch_size=8)
+    plain = DTS(**params).fit(sequences, progress=False)
+    scaled = DTS(noise_scale=0.1, **params).fit(sequences, progress=False)
+    logits = torch.zeros(3, 5, 12, 1)
+    images = torch.rand(3, 5, 12, 1, generator=torch.Generator().manual_seed(0))
+    squared_error = (0.5 - images).square().flatten(1).sum(1).mean()
+    torch.testing.assert_close(plain._reconstruction(logits, images), squared_error)
+    torch.testing.assert_close(scaled._reconstruction(logits, images), squared_error / 0.02)
+    assert scaled.get_params()["noise_scale"] == 0.1
+    with pytest.raises(ValueError, match="noise_scale"):
+        DTS(noise_scale=0.0)
+    with pytest.raises(ValueError, match="noise_scale"):
+        DTS(noise_scale=0.1, likelihood="bernoulli")
