@@ -164,6 +164,19 @@ def test_lorenz96_graph_and_divergence_message():
         ts.make("lorenz96", d=5, dt=0.1).sample(100, seed=0)
 
 
+def test_lorenz96_substeps_are_euler_steps_between_samples():
+    world = ts.make("lorenz96", d=6, substeps=4, noise_std=0.1)
+    assert np.array_equal(world.graph("window"), ts.make("lorenz96", d=6).graph("window"))  # the ODE's graph
+    trajectory = world.sample(30, seed=2)
+    x = trajectory.values[9].copy()
+    for _ in range(4):  # four Euler steps of dt = 0.01 by hand
+        x = x + 0.01 * ((np.roll(x, -1) - np.roll(x, 2)) * np.roll(x, 1) - x + 10.0)
+    np.testing.assert_allclose(trajectory.values[10], x + 0.1 * trajectory.noise[10], rtol=0, atol=1e-12)
+    assert np.array_equal(world.counterfactual(trajectory).values, trajectory.values)
+    with pytest.raises(ValueError, match="substeps"):
+        ts.make("lorenz96", d=6, substeps=0)
+
+
 @pytest.mark.parametrize("mechanism", ["linear", "tanh", "sin", "quadratic", "mixed"])
 @pytest.mark.parametrize("noise", ["gaussian", "laplace", "heteroscedastic"])
 def test_lagged_scm_variants_are_bounded(mechanism, noise):
