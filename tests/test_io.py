@@ -1,4 +1,5 @@
-"""One atomic writer (``latentscm._io.atomic_write``): usual file mode, nothing half-written."""
+"""One atomic writer (``latentscm._io.atomic_write``): usual file mode, nothing half-written; and its reader
+of small JSON records (``read_json_object``, ``latentscm.run.read_metrics``)."""
 
 import os
 import stat
@@ -69,3 +70,20 @@ def test_remove_temporaries_finds_leftovers(tmp_path):
     leftover.write_bytes(b"half")
     assert remove_temporaries(tmp_path) == [leftover]
     assert not leftover.exists()
+
+
+def test_read_json_object_and_run_metrics_in_both_forms(tmp_path):
+    from latentscm._io import read_json_object
+    from latentscm.run import read_metrics
+
+    assert read_json_object(tmp_path / "absent.json") is None and read_metrics(tmp_path) == {}
+    (tmp_path / "metrics.json").write_text('{"run": "r", "n": 10, "metrics": {"mig": 0.5, "ok": true, "notes": "x"}}')
+    assert read_metrics(tmp_path) == {"mig": 0.5}  # the form `latentscm evaluate` writes; bools/strings left out
+    (tmp_path / "metrics.json").write_text('{"mig": 0.25, "dci.disentanglement": 1}')
+    assert read_metrics(tmp_path) == {"mig": 0.25, "dci.disentanglement": 1}  # the flat form
+    (tmp_path / "metrics.json").write_text('{"mig": 0.2')  # truncated
+    with pytest.raises(ValueError, match="metrics.json' is not valid JSON .*latentscm evaluate"):
+        read_metrics(tmp_path)
+    (tmp_path / "metrics.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="must hold a JSON object. Got list"):
+        read_metrics(tmp_path)

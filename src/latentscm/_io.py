@@ -5,7 +5,8 @@
 ``open(path, "w")``), fsyncs it, renames it over the target with ``os.replace`` and fsyncs the
 directory. A crash leaves the old file or the new one, never a mix. Temporary files are named
 ``.{name}.tmp-{pid}-{token}`` so :func:`latentscm.training.checkpoint.remove_temporaries` can
-clean up after an interrupted process.
+clean up after an interrupted process. :func:`read_json_object` is the matching reader of the small
+JSON records (status, metrics) such writes leave.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "atomic_write_json", "TEMP_MARK"]
+__all__ = ["atomic_write", "atomic_write_json", "read_json_object", "TEMP_MARK"]
 
 #: Part of every temporary file name written here.
 TEMP_MARK = ".tmp-"
@@ -81,3 +82,31 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
 def atomic_write_json(path: str | os.PathLike, obj: Any, *, sort_keys: bool = True, **dumps: Any) -> Path:
     """Write ``obj`` as indented JSON (with a final newline) to ``path`` with :func:`atomic_write`."""
     return atomic_write(path, json.dumps(obj, indent=2, sort_keys=sort_keys, **dumps) + "\n")
+
+
+def read_json_object(path: str | os.PathLike, *, remedy: str = "") -> dict[str, Any] | None:
+    """The JSON object in ``path``; ``None`` when the file does not exist.
+
+    Parameters
+    ----------
+    path : the file.
+    remedy : what the user should do about a damaged file, appended to the error message.
+
+    Raises
+    ------
+    ValueError
+        The file is not valid JSON or holds something other than an object (the message names it).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return None
+    hint = f"; {remedy}" if remedy else ""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"'{path}' is not valid JSON ({error}){hint}.") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"'{path}' must hold a JSON object. Got {type(value).__name__}{hint}.")
+    return value

@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from latentscm._io import read_json_object
 from latentscm._registry import TrustCode, class_path, resolve_class
 
 __all__ = ["load", "save_learner", "read_config", "read_metrics", "learner_from_config", "jsonable_params",
@@ -88,17 +89,9 @@ def read_metrics(run_dir: str | os.PathLike) -> dict[str, float]:
     ValueError
         The file is not a JSON object (the message names it).
     """
-    path = Path(run_dir) / METRICS_NAME
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
+    recorded = read_json_object(Path(run_dir) / METRICS_NAME, remedy=f"re-run `latentscm evaluate {run_dir}`")
+    if recorded is None:
         return {}
-    try:
-        recorded = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"'{path}' is not valid JSON ({error}); re-run `latentscm evaluate {run_dir}`.") from None
-    if not isinstance(recorded, dict):
-        raise ValueError(f"'{path}' must hold a JSON object of metrics. Got {type(recorded).__name__}.")
     if isinstance(recorded.get("metrics"), dict):
         recorded = recorded["metrics"]
     return {k: v for k, v in recorded.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}

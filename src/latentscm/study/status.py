@@ -18,12 +18,11 @@ checkpoint.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from latentscm._io import atomic_write_json
+from latentscm._io import atomic_write_json, read_json_object
 
 __all__ = ["TRIALS_DIR", "STATUS_NAME", "TRIAL_NAME", "METRICS_NAME", "STATES", "trial_dir", "read_status",
            "write_status", "read_json"]
@@ -49,17 +48,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
     ValueError
         The file is not a JSON object (the message names it).
     """
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"'{path}' is not valid JSON ({error}); delete it to start the trial afresh.") from None
-    if not isinstance(value, dict):
-        raise ValueError(f"'{path}' must hold a JSON object. Got {type(value).__name__}.")
-    return value
+    return read_json_object(path, remedy="delete it to start the trial afresh")
 
 
 def read_status(directory: Path) -> dict[str, Any]:
