@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import queue as queue_module
 import time
 
 import numpy as np
@@ -108,8 +109,11 @@ def timed_reference(data, alpha, method, timeout, threads):
                                                           args=(data, alpha, method, queue, threads))
     before = os.times()
     process.start()
-    process.join(timeout)
-    if process.is_alive():
+    # Read the result before joining: a child cannot exit while its result (e.g. a 100 x 100 CPDAG,
+    # larger than a pipe buffer) still waits to be written, so join-then-get would deadlock.
+    try:
+        wall, out, CPU_SECONDS[0] = queue.get(timeout=timeout)
+    except queue_module.Empty:
         process.terminate()
         process.join()
         # The reaped child's CPU time (user + system) up to the stop.
@@ -117,7 +121,7 @@ def timed_reference(data, alpha, method, timeout, threads):
         CPU_SECONDS[0] = (after.children_user - before.children_user
                           + after.children_system - before.children_system)
         return None, None
-    wall, out, CPU_SECONDS[0] = queue.get()
+    process.join()
     return wall, out
 
 
