@@ -134,13 +134,14 @@ def test_kci_empirical_widths_match_causal_learn_defaults():
         assert ours(x_, y_, s).p_value == pytest.approx(reference(x_, y_, list(s)), abs=1e-4)
 
 
-def test_kci_low_rank_path_matches_dense_formula():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_kci_low_rank_path_matches_dense_formula(dtype):
     rng = np.random.default_rng(5)
     n, width, eps = 150, 1.0, 1e-3
     z = rng.normal(size=(n, 1))
     x = np.sin(2 * z[:, 0]) + 0.3 * rng.normal(size=n)
     y = np.cos(z[:, 0]) + 0.3 * rng.normal(size=n)
-    result = KCI(width=width, epsilon=eps).test(x, y, z)
+    result = KCI(width=width, epsilon=eps, dtype=dtype).test(x, y, z)
     # Dense O(n^3) evaluation of the formulas of Zhang et al. (2011), with explicit matrices.
     xs, ys, zs = (standardize(v.reshape(n, -1)) for v in (x, y, z))
     if content_hash(y.reshape(n, 1)) < content_hash(x.reshape(n, 1)):
@@ -221,9 +222,9 @@ def test_kci_low_rank_y_factor_matches_the_dense_path(monkeypatch):
     x = np.sin(z[:, 0]) + 0.3 * rng.normal(size=400)
     y = np.cos(z[:, 1]) + 0.5 * x + 0.3 * rng.normal(size=400)
     w = np.tanh(z[:, 0] * z[:, 1]) + 0.3 * rng.normal(size=400)
-    low_rank = [KCI().test(a, b, z) for a, b in ((x, y), (x, w), (y, w))]
+    low_rank = [KCI(dtype="float64").test(a, b, z) for a, b in ((x, y), (x, w), (y, w))]
     monkeypatch.setattr(kci_module.KCI, "_centered_factor", lambda self, block, parameter, n: None)
-    dense = [KCI().test(a, b, z) for a, b in ((x, y), (x, w), (y, w))]
+    dense = [KCI(dtype="float64").test(a, b, z) for a, b in ((x, y), (x, w), (y, w))]
     for fast, exact in zip(low_rank, dense):
         assert fast.statistic == pytest.approx(exact.statistic, rel=1e-6)
         assert fast.p_value == pytest.approx(exact.p_value, abs=1e-6)
@@ -261,3 +262,29 @@ def test_kci_unconditional_low_rank_matches_the_dense_path(monkeypatch):
         assert fast.statistic == pytest.approx(exact.statistic, rel=1e-6)
         assert fast.p_value == pytest.approx(exact.p_value, abs=1e-6)
     assert dense[0].p_value < 0.01 < dense[1].p_value
+
+
+def test_kci_float32_p_values_equal_float64_to_1e_4_on_a_pc_level():
+    from itertools import combinations
+
+    from latentscm.scm import random_scm
+
+    scm = random_scm(5, edge_prob=0.5, mechanism="nonlinear", seed=3)
+    sample = scm.sample(700, seed=1003)
+    data = np.stack([sample[name] for name in scm.graph.nodes], axis=1)
+    # Every query of PC's levels 1 and 2 on the complete graph: the blocked conditional path.
+    queries = [(x, y, z) for x, y in combinations(range(5), 2) for k in (1, 2)
+               for z in combinations([v for v in range(5) if v not in (x, y)], k)]
+    single, double = KCI().bind(data), KCI(dtype="float64").bind(data)
+    p32 = np.array([single(x, y, z).p_value for x, y, z in queries])
+    p64 = np.array([double(x, y, z).p_value for x, y, z in queries])
+    np.testing.assert_allclose(p32, p64, rtol=0, atol=1e-4)
+    assert np.sum((p64 > 0.01) & (p64 < 0.99)) >= 10  # the comparison covers p-values in between
+    # The default really ran in single precision (its cached Gram matrices are float32).
+    assert {g.dtype for g in single._state.grams.values()} == {np.dtype(np.float32)}
+    assert {g.dtype for g in double._state.grams.values()} == {np.dtype(np.float64)}
+
+
+def test_kci_rejects_an_unknown_dtype():
+    with pytest.raises(ValueError, match="'dtype' parameter of KCI must be 'float32' or 'float64'"):
+        KCI(dtype="float16")

@@ -80,9 +80,11 @@ def center_gram(gram: np.ndarray) -> np.ndarray:
 
 
 def center_gram_(gram: np.ndarray) -> np.ndarray:
-    """:func:`center_gram` in place (overwrites and returns ``gram``, which must be float)."""
-    column_means = gram.mean(axis=0)
-    mean = column_means.mean()
+    """:func:`center_gram` in place (overwrites and returns ``gram``, which must be float).
+
+    The means are accumulated in double precision also for a float32 ``gram``."""
+    column_means = gram.mean(axis=0, dtype=np.float64).astype(gram.dtype)
+    mean = column_means.mean(dtype=np.float64).astype(gram.dtype)
     gram -= column_means[None, :]
     gram -= column_means[:, None]
     gram += mean

@@ -22,6 +22,13 @@ one-dimensional Y), ``K̃_X`` and ``K̃_Y`` are never formed: the three sums are
 blocked pass over the centred ``K_X`` (:func:`_blocked_moments`), and the unconditional test with
 low-rank factors on both sides costs O(n r^2). These paths agree with the dense formulas to the
 factor's stated error bound (p-values to ~1e-10 in the tests).
+
+Precision: by default (``dtype="float32"``) the O(n^2) work of that blocked conditional path (the
+Gram matrix of the augmented X, its centring, ``K_X Q`` and the slabs of :func:`_blocked_moments`)
+runs in single precision, which halves its memory traffic and doubles the BLAS rate; every sum over
+the n^2 entries, the column means of the centring and all the small (r, r) algebra are accumulated
+in double precision. The p-values then agree with ``dtype="float64"`` to 1e-4 (tested on PC levels
+at n = 250 to 2000); the dense fallbacks and the low-rank unconditional test always run in double.
 """
 
 from __future__ import annotations
@@ -106,12 +113,17 @@ class KCI(CITest):
     rank_tol: residual tolerance of the low-rank factor of ``K_Z``; the p-values agree with the exact
         computation to ~1e-6 at the default.
     cache_mb: memory budget of the per-data caches of Gram matrices.
+    dtype: ``"float32"`` (default) or ``"float64"``: the precision of the (n, n) kernel algebra of the
+        conditional test (sums always accumulate in double; see the module docstring). float32 is
+        about twice as fast and moves p-values by less than 1e-4; float64 reproduces the dense
+        formulas to ~1e-6.
     """
 
     name = "kci"
 
     def __init__(self, *, width: str | float = "empirical", epsilon: float = 1e-3,
-                 kernel: KernelFamily | None = None, rank_tol: float = 1e-9, cache_mb: float = 512.0):
+                 kernel: KernelFamily | None = None, rank_tol: float = 1e-9, cache_mb: float = 512.0,
+                 dtype: str = "float32"):
         super().__init__()
         owner = type(self).__name__
         if isinstance(width, str):
@@ -129,6 +141,9 @@ class KCI(CITest):
         self.kernel = kernel
         self.rank_tol = check_number(rank_tol, "rank_tol", owner, low=0, low_inclusive=False)
         self.cache_mb = check_number(cache_mb, "cache_mb", owner, low=0, low_inclusive=False)
+        if dtype not in ("float32", "float64"):
+            raise ValueError(f"The 'dtype' parameter of {owner} must be 'float32' or 'float64'. Got {dtype!r}.")
+        self.dtype = dtype
 
     # ------------------------------------------------------------------ CITest hooks
     def _check_query(self, query: CIQuery, data: np.ndarray) -> None:
@@ -157,10 +172,17 @@ class KCI(CITest):
             state.widths[key] = float(WIDTH_RULES[self.width](self.kernel, block, context))
         return state.widths[key]
 
-    def _centered_gram(self, state: _KCIState, key: Any, block: np.ndarray, parameter: float) -> np.ndarray:
-        # The Gram matrix is fresh, so it is centred in place (no second (n, n) allocation).
-        return state.grams.fetch((key, parameter),
-                                 lambda: center_gram_(np.asarray(self.kernel.gram(block, parameter), dtype=np.float64)))
+    def _centered_gram(self, state: _KCIState, key: Any, block: np.ndarray, parameter: float,
+                       dtype: type = np.float64) -> np.ndarray:
+        def make() -> np.ndarray:
+            if dtype is np.float32 and isinstance(self.kernel, GaussianKernel):
+                # Distances and exponentials in single precision directly (inputs are standardised).
+                gram = self.kernel.gram(block.astype(np.float32), parameter)
+            else:
+                gram = self.kernel.gram(block, parameter)
+            # The Gram matrix is fresh, so it is centred in place (no second (n, n) allocation).
+            return center_gram_(np.asarray(gram, dtype=dtype))
+        return state.grams.fetch((key, parameter, np.dtype(dtype).name), make)
 
     def _z_factor(self, state: _KCIState, z: tuple[int, ...],
                   parameter: float) -> tuple[np.ndarray, np.ndarray]:
@@ -261,8 +283,9 @@ class KCI(CITest):
             # both are evaluated block by block in one pass over K_X (see _blocked_moments).
             b = state.residuals.fetch(("y-low-rank", q.y, q.z, py, pz),
                                       lambda: factor - basis @ (shrink[:, None] * (basis.T @ factor)))
-            kx_centred = self._centered_gram(state, ("aug", q.x, q.z), bx, px)
-            left, right = state.factors.fetch(("x-update", q.x, q.z, px, pz),
+            precision = np.float32 if self.dtype == "float32" else np.float64
+            kx_centred = self._centered_gram(state, ("aug", q.x, q.z), bx, px, precision)
+            left, right = state.factors.fetch(("x-update", q.x, q.z, px, pz, self.dtype),
                                               lambda: self._update_factors(kx_centred, basis, shrink))
             statistic, mean, variance = _blocked_moments(kx_centred, left, right, b)
             return CIResult(statistic, gamma_p_value(statistic, mean, variance))
@@ -282,12 +305,15 @@ class KCI(CITest):
     def _update_factors(gram: np.ndarray, basis: np.ndarray,
                         shrink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``C, D`` (n, 2r) with ``R K R = K - C D^T`` (see :meth:`_residualize`): ``C = [Q, M]``,
-        ``D = [M, Q]``; O(n^2 r) once per (x, Z), cached across the y's tested with it."""
-        kq = gram @ basis
+        ``D = [M, Q]``; O(n^2 r) once per (x, Z), cached across the y's tested with it.
+
+        ``K Q`` is computed in the precision of ``gram``, the rest in double; ``C`` and ``D`` are
+        returned in the precision of ``gram``."""
+        kq = (gram @ basis.astype(gram.dtype)).astype(np.float64)
         core = (basis.T @ kq) * shrink[:, None] * shrink[None, :]
         update = kq * shrink[None, :] - 0.5 * (basis @ core)
-        return (np.ascontiguousarray(np.concatenate([basis, update], axis=1)),
-                np.ascontiguousarray(np.concatenate([update, basis], axis=1)))
+        return (np.concatenate([basis, update], axis=1).astype(gram.dtype),
+                np.concatenate([update, basis], axis=1).astype(gram.dtype))
 
 
 #: Rows per block of the fused conditional statistic (a (block, n) float64 slab stays in cache).
@@ -303,8 +329,12 @@ def _blocked_moments(gram: np.ndarray, left: np.ndarray, right: np.ndarray,
     Both matrices are symmetric, so only the block upper triangle is visited (off-diagonal blocks
     count twice): ``n^2 (r_C + r_Y) / 2`` multiply-adds in cache-sized slabs, where the dense path
     allocates and sweeps several (n, n) arrays.
+
+    The slabs are computed in the precision of ``gram`` (``factor`` is cast to it); the sums are
+    accumulated in double precision either way.
     """
     n = gram.shape[0]
+    factor = factor.astype(gram.dtype, copy=False)
     statistic = mean = squares = 0.0
     for start in range(0, n, _BLOCK):
         stop = min(n, start + _BLOCK)
@@ -312,8 +342,9 @@ def _blocked_moments(gram: np.ndarray, left: np.ndarray, right: np.ndarray,
         slab = gram[start:stop, start:] - left[start:stop] @ right[start:].T
         slab *= factor[start:stop] @ factor[start:].T
         inner, outer = slab[:, :width], slab[:, width:]
-        statistic += float(inner.sum()) + 2.0 * float(outer.sum())
-        squares += float(np.vdot(inner, inner)) + 2.0 * float(np.vdot(outer, outer))
         # diag(K̃_X) K̃_Y[t, t]: the slab's diagonal holds their product already.
-        mean += float(np.trace(inner))
+        mean += float(np.trace(inner, dtype=np.float64))
+        statistic += float(inner.sum(dtype=np.float64)) + 2.0 * float(outer.sum(dtype=np.float64))
+        np.multiply(slab, slab, out=slab)
+        squares += float(inner.sum(dtype=np.float64)) + 2.0 * float(outer.sum(dtype=np.float64))
     return statistic, mean, 2.0 * squares
