@@ -7,8 +7,9 @@ Prints one table:
 1. Fisher-z PC: CPDAG agreement with causal-learn's ``pc`` (stable, default orientation rules) on
    20 seeded random linear-Gaussian datasets, and total times.
 2. KCI-PC on a nonlinear additive-noise SCM (d=5): time and skeleton F1 of causal-learn's KCI-PC
-   and ours (same default "empirical" kernel widths) at n=1000; at n=2000 ours, and causal-learn
-   only with --slow-reference (stopped after 300 s).
+   and ours (same default "empirical" kernel widths) at n=1000, and ours with the default float32
+   kernel algebra against dtype="float64" (interleaved); at n=2000 ours, and causal-learn only with
+   --slow-reference (stopped after 300 s).
 3. RCIT-PC and RCoT-PC at n=10,000, d=10 (ours only).
 4. chisq/gsq p-values against causal-learn's on random contingency data (|Z| = 0..3, empty strata),
    and PC-chisq on data sampled from the shipped asia and cancer networks (skeleton equal to
@@ -196,6 +197,19 @@ def kci_rows(rows: list, args: argparse.Namespace) -> None:
             speedup += f"; skeleton equal: {np.array_equal(ours.skeleton, ((ref + ref.T) > 0).astype(int))}"
         rows.append((f"KCI-PC d=5 n={n} (nonlinear)", f"causal-learn {ref_text}",
                      f"ours {seconds(t_ours, c_ours)} (median of 3), F1 {f1_ours:.2f}", speedup))
+        # Precision: the default float32 kernel algebra against dtype="float64", interleaved in this
+        # process (on a loaded machine separate runs differ by ~30% in CPU seconds).
+        cpu = {"float32": [], "float64": []}
+        graphs = {}
+        for _ in range(5):
+            for dtype in cpu:
+                graphs[dtype], _, spent = timed(pc, data, ci_test="kci", ci_options={"dtype": dtype})
+                cpu[dtype].append(spent)
+        c32, c64 = float(np.median(cpu["float32"])), float(np.median(cpu["float64"]))
+        rows.append((f"KCI-PC d=5 n={n}: ours float32 vs float64", f"float64 {c64:.2f} s CPU (median of 5)",
+                     f"float32 {c32:.2f} s CPU (median of 5)",
+                     f"{c64 / c32:.2f}x; same CPDAG: "
+                     f"{np.array_equal(graphs['float32'].adjacency, graphs['float64'].adjacency)}"))
     if not args.quick:
         data, truth = scm_data(5, 2000, edge_prob=0.5, mechanism="nonlinear", seed=3)
         ours, t_ours, c_ours = timed(pc, data, ci_test="kci", repeats=3)
