@@ -288,3 +288,15 @@ def test_kci_float32_p_values_equal_float64_to_1e_4_on_a_pc_level():
 def test_kci_rejects_an_unknown_dtype():
     with pytest.raises(ValueError, match="'dtype' parameter of KCI must be 'float32' or 'float64'"):
         KCI(dtype="float16")
+
+
+def test_qkci_takes_the_kci_precision():
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((150, 3))
+    data[:, 1] += np.sin(2 * data[:, 0]) + 0.5 * data[:, 2]
+    single, double = QKCI().bind(data), QKCI(dtype="float64").bind(data)
+    assert QKCI(dtype="float64").dtype == "float64" and QKCI().dtype == "float32"
+    for z in ([2], []):
+        assert single(0, 1, z).p_value == pytest.approx(double(0, 1, z).p_value, abs=1e-4)
+    with pytest.raises(ValueError, match="'dtype' parameter"):
+        QKCI(dtype="half")

@@ -100,13 +100,15 @@ class QuantumFeatureMapKernel(KernelFamily):
 
 @register_ci_test("qkci")
 class QKCI(KCI):
-    """KCI with the simulated quantum feature-map kernel and KTA-selected data scales (qPC's test)."""
+    """KCI with the simulated quantum feature-map kernel and KTA-selected data scales (qPC's test);
+    ``dtype`` as in :class:`~latentscm.discovery.ci_tests.kci.KCI` (the Gram matrix is computed in double,
+    the (n, n) algebra after it in ``dtype``)."""
 
     name = "qkci"
 
     def __init__(self, *, width: str | float = "kta", epsilon: float = 1e-3, repetitions: int = 2,
-                 min_qubits: int = 2, rank_tol: float = 1e-9, cache_mb: float = 512.0):
+                 min_qubits: int = 2, rank_tol: float = 1e-9, cache_mb: float = 512.0, dtype: str = "float32"):
         super().__init__(width=width, epsilon=epsilon,
                          kernel=QuantumFeatureMapKernel(repetitions=repetitions, min_qubits=min_qubits),
-                         rank_tol=rank_tol, cache_mb=cache_mb)
+                         rank_tol=rank_tol, cache_mb=cache_mb, dtype=dtype)
         self.repetitions, self.min_qubits = repetitions, min_qubits
