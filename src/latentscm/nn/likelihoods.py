@@ -2,7 +2,9 @@
 
 Each likelihood turns decoder logits into a per-image negative log-likelihood (N,) — summed over
 pixels, as in disentanglement_lib, so that the KL weights of the papers keep their meaning — and
-into the mean image in [0, 1].
+into the mean image in [0, 1]. ``floor(images)`` is the smallest NLL any decoder can reach on those
+images (the pixels' own entropy for ``bernoulli`` on grey values; 0 for ``gaussian``): objectives
+that compare likelihoods in relative terms subtract it first.
 
 - ``bernoulli``: binary cross-entropy with logits (exact NLL for binary pixels, the standard
   choice for dSprites-like data and used for grey values too).
@@ -30,6 +32,10 @@ class Likelihood:
         """Mean image in [0, 1] from logits (N, C, H, W)."""
         return torch.sigmoid(logits)
 
+    def floor(self, images: torch.Tensor) -> torch.Tensor:
+        """The smallest per-image NLL (N,) any logits reach on ``images`` (N, C, H, W): 0 here."""
+        return torch.zeros(images.shape[0], dtype=images.dtype, device=images.device)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -41,6 +47,12 @@ class BernoulliLikelihood(Likelihood):
         """Binary cross-entropy summed over pixels: (N, C, H, W) x2 -> (N,)."""
         loss = F.binary_cross_entropy_with_logits(logits, images, reduction="none")
         return loss.flatten(1).sum(1)
+
+    def floor(self, images: torch.Tensor) -> torch.Tensor:
+        """The pixels' Bernoulli entropy summed per image (N,): the NLL at ``sigmoid(logits) = images``,
+        zero only for binary pixels."""
+        entropy = -(torch.xlogy(images, images) + torch.xlogy(1 - images, 1 - images))  # 0 log 0 = 0
+        return entropy.flatten(1).sum(1)
 
 
 class GaussianLikelihood(Likelihood):
