@@ -117,3 +117,20 @@ def test_noise_scale_divides_the_squared_error(sequences):
         DTS(noise_scale=0.0)
     with pytest.raises(ValueError, match="noise_scale"):
         DTS(noise_scale=0.1, likelihood="bernoulli")
+
+
+def test_mws_mutual_information_lies_between_log_n_and_log_nm():
+    # Minibatch-weighted sampling divides the minibatch sum by N M: equal posteriors (true I = 0) read
+    # log N, posteriors that no two sequences share read log(N M). The reward saturates there.
+    m, d, n = 16, 3, 1000
+    generator = torch.Generator().manual_seed(0)
+    mean = torch.zeros(m, d, dtype=torch.float64)
+    logvar = torch.zeros(m, d, dtype=torch.float64)
+    z = torch.randn(m, d, generator=generator, dtype=torch.float64)
+    assert float(kl_decomposition_mws(z, mean, logvar, n)["mi"]) == pytest.approx(math.log(n), abs=1e-10)
+    apart = torch.zeros(m, d, dtype=torch.float64)
+    apart[:, 0] = 100.0 * torch.arange(m, dtype=torch.float64)  # one unit separates the sequences
+    sharp = torch.full((m, d), -6.0, dtype=torch.float64)
+    sharp[:, 1:] = 0.0
+    z = apart + (0.5 * sharp).exp() * torch.randn(m, d, generator=generator, dtype=torch.float64)
+    assert float(kl_decomposition_mws(z, apart, sharp, n)["mi"]) == pytest.approx(math.log(n * m), abs=1e-8)

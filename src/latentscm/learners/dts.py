@@ -21,6 +21,16 @@ each minibatch by minibatch-weighted sampling; the TC term is β-TCVAE's estimat
 (:func:`~latentscm.learners.tcvae.total_correlation_mws`). With ``mi_weight=-1, dwkl_weight=1`` the
 loss is β-TCVAE's ``recon + KL + (tc_weight - 1) TC`` with the KL estimated by sampling.
 
+**What the MI reward can and cannot do.** ``mi_weight`` is the *net* coefficient of I(x; z) in the
+loss (the ELBO's own is -1). Its minibatch-weighted-sampling estimate lies between ``log N`` (every
+posterior of the minibatch the same: the true I is 0) and ``log(N M)`` (no two posteriors of the
+minibatch overlap; N training sequences, M the batch size), and only its gradient matters. The reward
+is saturated as soon as *one* unit tells the sequences of a minibatch apart, so it keeps a code from
+vanishing but does not spread information over one unit per factor: only the reconstruction term does
+that, and with an autoregressive decoder that term gains little from the code. On the factor-sequence
+world this is what benchmarks/bench_dts.py measures: DTS keeps a single sharp unit that indexes the
+sequence, not its factors (see that script for the table).
+
 **Data layout.** The training loop (:func:`latentscm.training.train`) takes image tensors
 (N, C, H, W) in [0, 1]; DTS reads such a tensor as C channels over ``T = H * W`` steps (row-major).
 Sequences (N, T, d) given to :meth:`DTS.fit_sequences` (or a
