@@ -61,6 +61,40 @@ def test_dense_and_flow_decoder_run(data):
     assert np.isfinite(model.log_likelihood(x, data.domain[:10])).all()
 
 
+def test_training_setup_follows_the_official_code(data):
+    model = ILD(4, 1)
+    assert (model.lr, model.betas, model.batch_size, model.init, model.clip_norm) == (1e-3, (0.5, 0.999), 500,
+                                                                                       "identity", None)
+    identity = ILD(4, 1, steps=0, seed=0).fit(data)
+    for weight in identity.network_.weights:
+        np.testing.assert_array_equal(weight.detach().numpy(), np.eye(4))
+    random = ILD(4, 1, init="random", steps=0, seed=0).fit(data)
+    for weight in random.network_.weights:
+        w = weight.detach().numpy()
+        np.testing.assert_allclose(w @ w.T, np.eye(4), atol=1e-12)
+        assert np.abs(w - np.eye(4)).max() > 0.1
+    flow = ILD(4, 1, decoder="flow", depth=1, steps=0, seed=0).fit(data)
+    np.testing.assert_array_equal(flow.network_.mix.weights[0].detach().numpy(), np.eye(4))
+
+
+def test_betas_and_clip_norm_reach_the_optimiser(data):
+    x = data.images[:5]
+
+    def counterfactual(**options):
+        return ILD(4, 1, steps=30, batch_size=128, seed=0, **options).fit(data).domain_counterfactual(x, 0, 1)
+
+    default = counterfactual()
+    np.testing.assert_array_equal(counterfactual(betas=(0.5, 0.999)), default)
+    assert np.abs(counterfactual(betas=(0.9, 0.999)) - default).max() > 1e-6
+    assert np.abs(counterfactual(clip_norm=1e-3) - default).max() > 1e-6
+
+
+def test_history_is_the_mean_loss_of_each_50_step_window(data):
+    model = ILD(4, 1, steps=120, batch_size=64, seed=0).fit(data)
+    assert len(model.history_) == 4  # step 0, steps 1-50, 51-100, 101-119
+    assert np.all(np.isfinite(model.history_))
+
+
 def test_fit_is_seeded(data):
     a = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
     b = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
@@ -72,6 +106,14 @@ def test_bad_input_is_named(data, world):
         ILD(4, 5)
     with pytest.raises(ValueError, match="'structure'"):
         ILD(4, 1, structure="sparse")
+    with pytest.raises(ValueError, match="'betas'"):
+        ILD(4, 1, betas=(0.5, 1.0))
+    with pytest.raises(ValueError, match="'betas'"):
+        ILD(4, 1, betas=0.5)
+    with pytest.raises(ValueError, match="'init'"):
+        ILD(4, 1, init="orthogonal")
+    with pytest.raises(ValueError, match="'clip_norm'"):
+        ILD(4, 1, clip_norm=0.0)
     with pytest.raises(NotFittedError):
         ILD(4, 1).encode(data.images)
     model = ILD(4, 1, steps=2).fit(data)
