@@ -108,6 +108,20 @@ def test_history_is_the_mean_loss_of_each_50_step_window(data):
     assert np.all(np.isfinite(model.history_))
 
 
+def test_best_validation_keeps_the_checkpoint_with_the_lowest_held_out_nll(data):
+    model = ILD(4, 1, steps=300, batch_size=64, lr=0.05, select="best_validation", validation_fraction=0.2,
+                seed=0).fit(data)
+    assert len(model.validation_history_) == 3  # steps 100, 200, 300
+    best = int(np.argmin(model.validation_history_))
+    assert model.selected_step_ == 100 * (best + 1)
+    rows = model.validation_index_
+    assert len(rows) == round(0.2 * len(data))
+    held_out = -model.log_likelihood(data.images[rows], data.domain[rows]).mean()
+    np.testing.assert_allclose(held_out, min(model.validation_history_), rtol=1e-9)
+    last = ILD(4, 1, steps=300, batch_size=64, lr=0.05, seed=0).fit(data)
+    assert last.selected_step_ == 300 and last.validation_history_ == []
+
+
 def test_fit_is_seeded(data):
     a = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
     b = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
@@ -127,6 +141,10 @@ def test_bad_input_is_named(data, world):
         ILD(4, 1, init="orthogonal")
     with pytest.raises(ValueError, match="'scm_init'"):
         ILD(4, 1, scm_init=-1.0)
+    with pytest.raises(ValueError, match="'select'"):
+        ILD(4, 1, select="best")
+    with pytest.raises(ValueError, match="'validation_fraction'"):
+        ILD(4, 1, validation_fraction=1.0)
     with pytest.raises(ValueError, match="'clip_norm'"):
         ILD(4, 1, clip_norm=0.0)
     with pytest.raises(NotFittedError):
