@@ -14,7 +14,7 @@ training images, a two-metric evaluation on 500 images). Columns:
   ``(wall × slots − Σ trial s) / trials``: driver bookkeeping, Ray scheduling, and the start-up
   of Ray's worker processes (each imports torch and latentscm once), plus idle slots at the end.
 
-``--overhead`` also runs ``--overhead-trials`` trivial trials (1 step, 16 images, no evaluation)
+``--overhead`` also runs ``--overhead-trials`` trivial trials (1 step, 32 images — one batch —, no evaluation)
 per executor, where nearly all of the time is overhead. The load average is printed: on a shared
 machine wall times move with it.
 
@@ -124,11 +124,11 @@ def main() -> None:
             if executor == "ray" and not study.ray_available():
                 continue
             try:
-                small.append(measure(executor, spec(args, steps=1, n_samples=16, evaluate=False,
+                small.append(measure(executor, spec(args, steps=1, n_samples=32, evaluate=False,
                                                     name="overhead"), root, workers, sequential_threads))
             except Exception as error:
                 print(f"{executor}: failed: {type(error).__name__}: {error}")
-        table(f"overhead: {args.overhead_trials} trivial trials (1 step, 16 images, no evaluation)", small)
+        table(f"overhead: {args.overhead_trials} trivial trials (1 step, 32 images, no evaluation)", small)
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; studies in {root}")
 
 
