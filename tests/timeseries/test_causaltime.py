@@ -6,23 +6,8 @@ import pytest
 
 from latentscm.metrics.temporal_graph import summary_auroc
 from latentscm.timeseries import CausalTimeGenerator
-from latentscm.worlds.timeseries import make
 
 FAST = {"hidden": 8, "epochs": 8, "ig_steps": 8, "ig_windows": 64, "seed": 0}
-
-
-@pytest.fixture(scope="module")
-def var_world():
-    coefficients = np.zeros((1, 4, 4))
-    coefficients[0][np.diag_indices(4)] = 0.5
-    coefficients[0, 0, 1] = coefficients[0, 1, 2] = coefficients[0, 3, 0] = 0.8  # x0->x1, x1->x2, x3->x0
-    return make("var", d=4, lag_max=1, coefficients=coefficients, seed=0)
-
-
-@pytest.fixture(scope="module")
-def series(var_world):
-    return var_world.sample(300, seed=1).values
-
 
 @pytest.fixture(scope="module")
 def fitted(series):

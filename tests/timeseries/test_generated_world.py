@@ -9,18 +9,9 @@ import pytest
 from latentscm.graph import UnknownNodeError
 from latentscm.interventions import Do, Shift
 from latentscm.timeseries import CausalTimeGenerator, GeneratedWorld
-from latentscm.worlds.timeseries import TimeIntervention, make
+from latentscm.worlds.timeseries import TimeIntervention
 
 FAST = {"hidden": 8, "epochs": 8, "ig_steps": 8, "ig_windows": 64, "seed": 0}
-
-
-@pytest.fixture(scope="module")
-def series():
-    coefficients = np.zeros((1, 4, 4))
-    coefficients[0][np.diag_indices(4)] = 0.5
-    coefficients[0, 0, 1] = coefficients[0, 1, 2] = coefficients[0, 3, 0] = 0.8  # x0->x1, x1->x2, x3->x0
-    return make("var", d=4, lag_max=1, coefficients=coefficients, seed=0).sample(300, seed=1).values
-
 
 @pytest.fixture(scope="module")
 def generators(series):
