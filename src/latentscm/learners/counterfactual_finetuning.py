@@ -187,13 +187,13 @@ class CounterfactualFineTuning:
             extra = {} if targets is None or not learner.uses_targets else {"targets": targets[index]}
             return learner.loss(images[index], step, factors=labels_std[index], **extra).losses["model"]
 
-        for module in learner._modules().values():
-            module.train()
         def excess(index: torch.Tensor, step: int) -> tuple[torch.Tensor, float]:
             """The negative ELBO above the batch's likelihood floor, and that floor."""
             floor = float(learner._likelihood.floor(images[index]).mean())
             return elbo(index, step) - floor, floor
 
+        for module in learner._modules().values():
+            module.train()
         with torch.no_grad():
             reference = float(np.mean([float(excess(torch.from_numpy(rng.integers(0, images.shape[0], self.batch_size)
                                                                        ).to(device), -1 - i)[0]) for i in range(4)]))
