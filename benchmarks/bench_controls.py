@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--latent-dim", type=int, default=8)
     parser.add_argument("--strength", type=float, default=0.8)
     parser.add_argument("--target-change", type=float, default=0.2)
-    parser.add_argument("--max-steps", type=int, default=40)
+    parser.add_argument("--max-steps", type=int, default=150)
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--regressor-steps", type=int, default=600)
@@ -100,20 +100,30 @@ def main() -> None:
         per_seed.append({"seed": seed, "classifier_accuracy": controls.accuracy_["scale"],
                          "methods": result.methods})
     methods = ("masked", "gradient", "linear")
-    hue = {m: np.array([s["methods"][m]["drift"][hue_name] for s in per_seed]) for m in methods}
+    # matched comparison: each method's hue drift interpolated to exactly --target-change of read-out gain
+    hue = {m: np.array([s["methods"][m]["drift_at_target"][hue_name] for s in per_seed]) for m in methods}
     ratios = {f"{m}/masked": hue[m] / np.maximum(hue["masked"], 1e-12) for m in ("gradient", "linear")}
+    unmatched = [f"{m} seed {s['seed']}" for s in per_seed for m in methods if not s["methods"][m]["reached"]]
     print(f"scale-hue correlation {correlation:.2f}; beta-VAE {args.train_steps} steps in {train_seconds:.0f} s; "
           f"read-out error (fraction of range) scale {readout.mae_['scale']:.3f}, "
           f"{hue_name} {readout.mae_[hue_name]:.3f}")
-    print(f"{'method':<10}{'steps':>7}{'gain':>8}{'reached':>9}{'hue drift':>11}{'± sd':>8}{'hue CF err':>12}")
+    print(f"{'method':<10}{'steps':>7}{'gain':>8}{'reached':>9}{'hue drift@target':>18}{'± sd':>8}"
+          f"{'others@target':>15}{'hue CF err':>12}")
     for m in methods:
         rows = [s["methods"][m] for s in per_seed]
+        others = np.mean([v for r in rows for k, v in r["drift_at_target"].items() if k != hue_name])
         print(f"{m:<10}{np.mean([r['steps'] for r in rows]):>7.1f}{np.mean([r['gain'] for r in rows]):>8.3f}"
-              f"{np.mean([r['reached'] for r in rows]):>9.2f}{hue[m].mean():>11.4f}{hue[m].std():>8.4f}"
-              f"{np.mean([r['counterfactual_error'][hue_name] for r in rows]):>12.4f}")
+              f"{np.mean([r['reached'] for r in rows]):>9.2f}{np.nanmean(hue[m]):>18.4f}{np.nanstd(hue[m]):>8.4f}"
+              f"{others:>15.4f}{np.mean([r['counterfactual_error'][hue_name] for r in rows]):>12.4f}")
+    if unmatched:
+        print(f"NOT MATCHED (never reached {args.target_change} gain in {args.max_steps} steps): {unmatched}")
     for name, values in ratios.items():
-        print(f"hue drift ratio {name}: mean {values.mean():.2f}, sd {values.std():.2f}, "
-              f"min {values.min():.2f}, max {values.max():.2f} over {args.seeds} seeds")
+        matched = values[np.isfinite(values)]
+        if matched.size == 0:
+            print(f"hue drift ratio at matched gain {name}: no seed where both methods reached the target")
+            continue
+        print(f"hue drift ratio at matched gain {name}: mean {matched.mean():.2f}, sd {matched.std():.2f}, "
+              f"min {matched.min():.2f}, max {matched.max():.2f} over {matched.size} of {args.seeds} seeds")
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores; "
           f"total {time.time() - started:.0f} s")

@@ -5,7 +5,7 @@ import pytest
 from tests.probes.conftest import SpritesOracleModel
 
 from latentscm import worlds
-from latentscm.probes.attribute_controls import AttributeControls, edit_fidelity
+from latentscm.probes.attribute_controls import AttributeControls, _drift_at_gain, edit_fidelity
 from latentscm.scm import Functional, Root, Uniform
 
 
@@ -60,6 +60,13 @@ def test_masked_edits_drift_the_confounded_factor_less(fitted, confounded):
         assert rows[m]["counterfactual_error"]["posX"] == pytest.approx(rows[m]["drift"]["posX"])
     assert rows["masked"]["drift"]["posX"] < 0.5 * rows["gradient"]["drift"]["posX"]
     assert rows["masked"]["drift"]["posX"] < 0.5 * rows["linear"]["drift"]["posX"]
+    for m in rows:  # the matched drift lies between the last two steps' drifts, the curve ends at the last step
+        curve = rows[m]["curve"]
+        assert curve["gain"][0] == 0.0 and curve["gain"][-1] == pytest.approx(rows[m]["gain"])
+        assert len(curve["gain"]) == rows[m]["steps"] + 1
+        assert curve["drift"]["posX"][-1] == pytest.approx(rows[m]["drift"]["posX"])
+        low, high = sorted(curve["drift"]["posX"][-2:])
+        assert low - 1e-12 <= rows[m]["drift_at_target"]["posX"] <= high + 1e-12
     assert set(result.to_dict()["methods"]) == {"masked", "gradient", "linear"}
 
 
@@ -82,3 +89,10 @@ def test_bad_input_is_named(fitted, confounded):
         edit_fidelity(model, worlds.make("sprites", size=16, variant="color"), controls, "scale")
     with pytest.raises(RuntimeError, match="not fitted"):
         AttributeControls().direction(np.zeros((1, 4)), "scale")
+
+
+def test_drift_at_gain_interpolates_between_the_bracketing_steps():
+    curve = [(0.0, np.array([0.0, 0.0])), (0.1, np.array([0.02, 0.5])), (0.3, np.array([0.06, 0.7]))]
+    np.testing.assert_allclose(_drift_at_gain(curve, 0.2), [0.04, 0.6])
+    np.testing.assert_allclose(_drift_at_gain(curve, 0.1), [0.02, 0.5])
+    assert np.isnan(_drift_at_gain(curve, 0.35)).all()  # never reached: no matched value

@@ -222,6 +222,17 @@ class AttributeControls:
         return np.stack(path)
 
 
+def _drift_at_gain(curve: list[tuple[float, np.ndarray]], target: float) -> np.ndarray:
+    """Drift (K,) at exactly ``target`` gain, linearly interpolated between the two steps of the
+    edit path ``curve`` [(gain, drift (K,)), ...] whose gains bracket it; NaN where the path never
+    reached ``target`` (so methods are compared at a matched target change, not at their last step)."""
+    for (g0, d0), (g1, d1) in zip(curve[:-1], curve[1:]):
+        if g0 < target <= g1:
+            w = (target - g0) / (g1 - g0)
+            return (1.0 - w) * d0 + w * d1
+    return np.full_like(curve[0][1], np.nan)
+
+
 @dataclass
 class EditFidelity:
     """Result of :func:`edit_fidelity`.
@@ -237,7 +248,10 @@ class EditFidelity:
         range, signed towards the edit), ``reached`` (whether ``target_change`` was met),
         ``drift`` (factor -> mean |read-out change| of each other factor, fraction of range) and
         ``counterfactual_error`` (factor -> mean |read-out change - true counterfactual change|,
-        the counterfactual being ``world.counterfactual(batch, {target: reached value})``).
+        the counterfactual being ``world.counterfactual(batch, {target: reached value})``),
+        ``drift_at_target`` (the drift interpolated to exactly ``target_change`` of gain between
+        the two steps that bracket it, NaN if never reached: the matched comparison) and ``curve``
+        (``gain`` after each step, from 0, and each other factor's ``drift`` along it).
     readout_error : dict[str, float]
         Held-out error of the read-out per factor (fraction of range).
     """
@@ -320,13 +334,16 @@ def edit_fidelity(learner: Any, world: Any, controls: AttributeControls, target:
     for method in methods:
         z = codes
         steps_used, gain, after = 0, 0.0, before
+        curve = [(0.0, np.zeros(len(names)))]  # (gain, drift of every factor) after each step
         for step in range(1, max_steps + 1):
             z = z + sign * controls.step_size * controls.direction(z, target, method=method, exclude=excluded)
             after = readout.predict(learner.decode(z.astype(np.float32)))
             steps_used = step
             gain = float(sign * np.nanmean(after[:, t] - before[:, t]) / ranges[t])
+            curve.append((gain, np.nanmean(np.abs(after - before), axis=0) / ranges))
             if gain >= target_change:
                 break
+        at_target = _drift_at_gain(curve, target_change)
         spec = world.spec(target)
         measured = np.where(np.isfinite(after[:, t]), after[:, t], batch.factors[:, world_columns[t]])
         reached = spec.snap(measured)
@@ -341,7 +358,11 @@ def edit_fidelity(learner: Any, world: Any, controls: AttributeControls, target:
             error[name] = float(np.nanmean(np.abs(change[:, j] - true_change[:, j])) / ranges[j])
         results[method] = {"steps": steps_used, "gain": gain, "reached": bool(gain >= target_change),
                            "true_target_change": float(sign * np.mean(true_change[:, t]) / ranges[t]),
-                           "drift": drift, "counterfactual_error": error}
+                           "drift": drift, "counterfactual_error": error,
+                           "drift_at_target": {name: float(at_target[j]) for j, name in enumerate(names) if j != t},
+                           "curve": {"gain": [float(g) for g, _ in curve],
+                                     "drift": {name: [float(d[j]) for _, d in curve]
+                                               for j, name in enumerate(names) if j != t}}}
     return EditFidelity(target=target, factor_names=names, methods=results,
                         readout_error={name: float(readout.mae_.get(name, math.nan)) for name in names},
                         settings={"target_change": target_change, "max_steps": max_steps, "sign": sign, "n": n,
