@@ -122,6 +122,22 @@ def test_best_validation_keeps_the_checkpoint_with_the_lowest_held_out_nll(data)
     assert last.selected_step_ == 300 and last.validation_history_ == []
 
 
+def test_restarts_keep_the_lowest_held_out_nll_and_restart_0_is_the_single_fit(data):
+    model = ILD(4, 1, steps=60, batch_size=64, lr=0.05, restarts=3, validation_fraction=0.2, seed=1).fit(data)
+    nll = model.restart_validation_nll_
+    assert len(nll) == 3 and len(set(nll)) == 3  # independent initialisations end at different optima
+    assert model.selected_restart_ == int(np.argmin(nll))
+    rows = model.validation_index_
+    held_out = -model.log_likelihood(data.images[rows], data.domain[rows]).mean()
+    np.testing.assert_allclose(held_out, min(nll), rtol=1e-9)  # the kept parameters are the best restart's
+    # the same seed's single fit with a held-out split uses the same rows
+    single = ILD(4, 1, steps=60, batch_size=64, lr=0.05, select="best_validation", validation_fraction=0.2,
+                 seed=1).fit(data)
+    np.testing.assert_array_equal(single.validation_index_, rows)
+    first = ILD(4, 1, steps=60, batch_size=64, lr=0.05, seed=1).fit(data)  # no split without restarts
+    assert np.isnan(first.restart_validation_nll_).all() and first.selected_restart_ == 0
+
+
 def test_fit_is_seeded(data):
     a = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
     b = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
@@ -135,6 +151,8 @@ def test_bad_input_is_named(data, world):
         ILD(4, 1, structure="sparse")
     with pytest.raises(ValueError, match="'betas'"):
         ILD(4, 1, betas=(0.5, 1.0))
+    with pytest.raises(ValueError, match="'restarts'"):
+        ILD(4, 1, restarts=0)
     with pytest.raises(ValueError, match="'betas'"):
         ILD(4, 1, betas=0.5)
     with pytest.raises(ValueError, match="'init'"):

@@ -187,7 +187,13 @@ class ILD:
         negative log-likelihood, checked every 100 steps. Default "last" (the bench tables of
         issue 14 were run with it).
     validation_fraction : float
-        Share of the samples held out when ``select="best_validation"`` (0 < f < 1).
+        Share of the samples held out when ``select="best_validation"`` or ``restarts > 1``
+        (0 < f < 1).
+    restarts : int, default 1
+        Independent initialisations (each with its own minibatch order, all on the same held-out
+        split); the one whose final parameters have the lowest held-out negative log-likelihood is
+        kept. Likelihood is the model's own criterion, so this never looks at the counterfactuals.
+        Restart 0 is exactly the single fit of the same seed.
     scm_init : float
         Standard deviation of the initial latent-SCM parameters (weights ``A``, biases ``b`` and
         ``log s``, shared and per domain). 1.0 follows the official code (``nn.Embedding`` and
@@ -207,13 +213,19 @@ class ILD:
     selected_step_ : int
         Number of steps of the kept parameters (``steps`` for ``select="last"``).
     validation_index_ : ndarray of int
-        Rows of the fitted samples held out (``select="best_validation"`` only).
+        Rows of the fitted samples held out (``select="best_validation"`` or ``restarts > 1``).
+    restart_validation_nll_ : list of float
+        Held-out NLL of each restart's final parameters (NaN without a held-out split).
+    selected_restart_ : int
+        Index of the kept restart (its ``history_``, ``validation_history_`` and
+        ``selected_step_`` are the ones exposed).
     """
 
     def __init__(self, latent_dim: int, k: int = 1, *, structure: str = "relax_can", decoder: str = "mlp",
                  depth: int = 3, hidden_dim: int = 64, lr: float = 1e-3, steps: int = 8000, batch_size: int = 500,
                  betas: tuple[float, float] = (0.5, 0.999), init: str = "identity", clip_norm: float | None = None,
-                 scm_init: float = 1.0, select: str = "last", validation_fraction: float = 0.1, seed: int = 0):
+                 scm_init: float = 1.0, select: str = "last", validation_fraction: float = 0.1, restarts: int = 1,
+                 seed: int = 0):
         owner = "ILD"
         self.latent_dim = check_number(latent_dim, "latent_dim", owner, low=1, integer=True)
         self.k = check_number(k, "k", owner, low=1, high=self.latent_dim, integer=True)
@@ -234,6 +246,7 @@ class ILD:
         self.select = check_choice(select, "select", owner, SELECTIONS)
         self.validation_fraction = check_number(validation_fraction, "validation_fraction", owner, low=0.0, high=1.0,
                                                 low_inclusive=False, high_inclusive=False)
+        self.restarts = check_number(restarts, "restarts", owner, low=1, integer=True)
         self.seed = check_number(seed, "seed", owner, low=0, integer=True)
 
     def __repr__(self) -> str:
@@ -332,24 +345,12 @@ class ILD:
         if n_domains < 2:
             raise ValueError(f"ILD.fit needs samples from at least 2 domains. Got {n_domains}.")
         generator = torch.Generator().manual_seed(self.seed)
-        m = self.latent_dim
         self.n_domains_ = n_domains
         self.specific_ = self._specific()
-        self.network_ = (_InvertibleMLP(m, self.depth, generator, self.init) if self.decoder == "mlp"
-                         else _Flow(m, self.depth, self.hidden_dim, generator, self.init))
-
-        def param(*shape: int) -> nn.Parameter:
-            return nn.Parameter(self.scm_init * torch.randn(*shape, generator=generator, dtype=torch.float64))
-
-        self.a_, self.b_, self.log_s_ = param(n_domains, m, m), param(n_domains, m), param(n_domains, m)
-        self.shared_a_, self.shared_b_, self.shared_log_s_ = param(m, m), param(m), param(m)
-        parameters = [*self.network_.parameters(), self.a_, self.b_, self.log_s_, self.shared_a_, self.shared_b_,
-                      self.shared_log_s_]
-        optimizer = torch.optim.Adam(parameters, lr=self.lr, betas=self.betas)
-        self.history_: list[float] = []
-        self.validation_history_: list[float] = []
-        self.selected_step_ = self.steps
-        if self.select == "best_validation":
+        parameters = self._initialise(generator)
+        held_out = self.select == "best_validation" or self.restarts > 1
+        u_val = d_val = None
+        if held_out:
             order = torch.randperm(u.shape[0], generator=generator)
             n_held = max(int(round(self.validation_fraction * u.shape[0])), 1)
             if n_held >= u.shape[0]:
@@ -358,7 +359,49 @@ class ILD:
             self.validation_index_ = order[:n_held].numpy()
             u_val, d_val = u[order[:n_held]], d[order[:n_held]]
             u, d = u[order[n_held:]], d[order[n_held:]]
-            best = (math.inf, [p.detach().clone() for p in parameters])
+        restarts = []  # (held-out NLL, parameter values, history, validation history, selected step)
+        for restart in range(self.restarts):
+            if restart:  # independent initialisation and minibatch order, the same held-out split
+                generator = torch.Generator().manual_seed(self.seed * 7919 + restart)
+                parameters = self._initialise(generator)
+            self._train(parameters, u, d, u_val, d_val, generator)
+            held = math.nan
+            if held_out:
+                with torch.no_grad():
+                    held = float(-self._log_likelihood(u_val, d_val).mean())
+            restarts.append((held, [p.detach().clone() for p in parameters], self.history_,
+                             self.validation_history_, self.selected_step_))
+        self.restart_validation_nll_ = [r[0] for r in restarts]
+        self.selected_restart_ = int(np.argmin(self.restart_validation_nll_)) if self.restarts > 1 else 0
+        _, values, self.history_, self.validation_history_, self.selected_step_ = restarts[self.selected_restart_]
+        with torch.no_grad():
+            for parameter, value in zip(parameters, values):
+                parameter.copy_(value)
+        return self
+
+    def _initialise(self, generator: torch.Generator) -> list[nn.Parameter]:
+        """Fresh invertible network and latent-SCM parameters; returns them all (the optimised list)."""
+        m, n_domains = self.latent_dim, self.n_domains_
+        self.network_ = (_InvertibleMLP(m, self.depth, generator, self.init) if self.decoder == "mlp"
+                         else _Flow(m, self.depth, self.hidden_dim, generator, self.init))
+
+        def param(*shape: int) -> nn.Parameter:
+            return nn.Parameter(self.scm_init * torch.randn(*shape, generator=generator, dtype=torch.float64))
+
+        self.a_, self.b_, self.log_s_ = param(n_domains, m, m), param(n_domains, m), param(n_domains, m)
+        self.shared_a_, self.shared_b_, self.shared_log_s_ = param(m, m), param(m), param(m)
+        return [*self.network_.parameters(), self.a_, self.b_, self.log_s_, self.shared_a_, self.shared_b_,
+                self.shared_log_s_]
+
+    def _train(self, parameters: list[nn.Parameter], u: torch.Tensor, d: torch.Tensor, u_val: torch.Tensor | None,
+               d_val: torch.Tensor | None, generator: torch.Generator) -> None:
+        """One Adam run of ``steps`` on (u (N, m), d (N,)); with ``select="best_validation"`` the
+        parameters end at the checkpoint with the lowest NLL on (u_val, d_val)."""
+        optimizer = torch.optim.Adam(parameters, lr=self.lr, betas=self.betas)
+        self.history_: list[float] = []
+        self.validation_history_: list[float] = []
+        self.selected_step_ = self.steps
+        best = (math.inf, [p.detach().clone() for p in parameters])
         n = u.shape[0]
         window: list[float] = []
         for step in range(self.steps):
@@ -387,7 +430,6 @@ class ILD:
             with torch.no_grad():
                 for parameter, value in zip(parameters, best[1]):
                     parameter.copy_(value)
-        return self
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
