@@ -42,6 +42,7 @@ import time
 import numpy as np
 import torch
 
+import latentscm
 from latentscm import learners, worlds
 from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.probes import AttributeControls, edit_fidelity
@@ -76,6 +77,10 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--regressor-steps", type=int, default=600)
+    parser.add_argument("--mask-fractions", type=float, nargs="*", default=[0.25],
+                        help="also run the masked edit with these fractions of channels zeroed per excluded factor")
+    parser.add_argument("--model-dir", default=None,
+                        help="load the β-VAE from here if saved, else train it and save it here")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -86,8 +91,14 @@ def main() -> None:
     world, hue_name = confounded_world(args.world, args.size, args.strength)
     sample = world.sample(2000, seed=10)
     correlation = float(np.corrcoef(sample.factor("scale"), sample.factor(hue_name))[0, 1])
-    learner = learners.make("beta_vae", beta=args.beta, latent_dim=args.latent_dim, steps=args.train_steps,
-                            batch_size=64, lr=1e-3, seed=0).fit(world, n_samples=5000, progress=False)
+    loaded = bool(args.model_dir) and os.path.isfile(os.path.join(args.model_dir, "model.pt"))
+    if loaded:
+        learner = latentscm.load(args.model_dir)  # the β-VAE an earlier run with the same settings saved
+    else:
+        learner = learners.make("beta_vae", beta=args.beta, latent_dim=args.latent_dim, steps=args.train_steps,
+                                batch_size=64, lr=1e-3, seed=0).fit(world, n_samples=5000, progress=False)
+        if args.model_dir:
+            learner.save(args.model_dir)
     train_seconds = time.time() - started
     readout = FactorRegressor(steps=args.regressor_steps, seed=0).fit(world)
     codes = learner.encode(sample.images)
@@ -97,22 +108,31 @@ def main() -> None:
         result = edit_fidelity(learner, world, controls, "scale", exclude=[hue_name],
                                target_change=args.target_change, max_steps=args.max_steps, n=args.n,
                                measure=readout, seed=seed)
+        for fraction in args.mask_fractions:  # the masked edit with other fractions of channels zeroed
+            if fraction != controls.mask_fraction:
+                controls.mask_fraction = fraction
+                extra = edit_fidelity(learner, world, controls, "scale", methods=["masked"], exclude=[hue_name],
+                                      target_change=args.target_change, max_steps=args.max_steps, n=args.n,
+                                      measure=readout, seed=seed)
+                result.methods[f"masked@{fraction:g}"] = extra.methods["masked"]
         per_seed.append({"seed": seed, "classifier_accuracy": controls.accuracy_["scale"],
                          "methods": result.methods})
-    methods = ("masked", "gradient", "linear")
+    methods = ("masked", "gradient", "linear",
+               *[f"masked@{f:g}" for f in args.mask_fractions if f != AttributeControls().mask_fraction])
     # matched comparison: each method's hue drift interpolated to exactly --target-change of read-out gain
     hue = {m: np.array([s["methods"][m]["drift_at_target"][hue_name] for s in per_seed]) for m in methods}
-    ratios = {f"{m}/masked": hue[m] / np.maximum(hue["masked"], 1e-12) for m in ("gradient", "linear")}
+    ratios = {f"{m}/masked": hue[m] / np.maximum(hue["masked"], 1e-12) for m in methods if m != "masked"}
     unmatched = [f"{m} seed {s['seed']}" for s in per_seed for m in methods if not s["methods"][m]["reached"]]
-    print(f"scale-hue correlation {correlation:.2f}; beta-VAE {args.train_steps} steps in {train_seconds:.0f} s; "
+    print(f"scale-hue correlation {correlation:.2f}; beta-VAE {args.train_steps} steps "
+          f"{'loaded from ' + args.model_dir if loaded else f'in {train_seconds:.0f} s'}; "
           f"read-out error (fraction of range) scale {readout.mae_['scale']:.3f}, "
           f"{hue_name} {readout.mae_[hue_name]:.3f}")
-    print(f"{'method':<10}{'steps':>7}{'gain':>8}{'reached':>9}{'hue drift@target':>18}{'± sd':>8}"
+    print(f"{'method':<14}{'steps':>7}{'gain':>8}{'reached':>9}{'hue drift@target':>18}{'± sd':>8}"
           f"{'others@target':>15}{'hue CF err':>12}")
     for m in methods:
         rows = [s["methods"][m] for s in per_seed]
-        others = np.mean([v for r in rows for k, v in r["drift_at_target"].items() if k != hue_name])
-        print(f"{m:<10}{np.mean([r['steps'] for r in rows]):>7.1f}{np.mean([r['gain'] for r in rows]):>8.3f}"
+        others = np.nanmean([v for r in rows for k, v in r["drift_at_target"].items() if k != hue_name])
+        print(f"{m:<14}{np.mean([r['steps'] for r in rows]):>7.1f}{np.mean([r['gain'] for r in rows]):>8.3f}"
               f"{np.mean([r['reached'] for r in rows]):>9.2f}{np.nanmean(hue[m]):>18.4f}{np.nanstd(hue[m]):>8.4f}"
               f"{others:>15.4f}{np.mean([r['counterfactual_error'][hue_name] for r in rows]):>12.4f}")
     if unmatched:
