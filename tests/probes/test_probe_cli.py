@@ -52,6 +52,8 @@ def test_probe_flows_and_controls(run, tmp_path):
     assert (tmp_path / "controls.png").exists()
     page = (tmp_path / "probes.html").read_text()  # one page, both sections
     assert "attribute controls" in page and "Extreme-value effects" in page and "Potential flows" not in page
+    assert "drift posX at matched gain" in page and "drift along the edits" in page  # the matched columns and plot
+    assert len(controls["methods"]["masked"]["curve"]["gain"]) == controls["methods"]["masked"]["steps"] + 1
 
 
 def test_probe_errors_are_clear(run, tmp_path):

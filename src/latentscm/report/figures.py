@@ -10,7 +10,8 @@ import numpy as np
 
 from latentscm.report.page import figure_png, new_figure, panel_grid
 
-__all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure", "effect_table_figure"]
+__all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure", "effect_table_figure",
+           "edit_drift_figure"]
 
 
 def _draw_graph(axis, graph, positions: Mapping[str, tuple[float, float]], title: str,
@@ -137,4 +138,24 @@ def effect_table_figure(effects: Any) -> bytes:
     axis.set_yticks(range(n_units), [f"z{unit}" for unit in effects.units], fontsize=7)
     axis.set_title(f"extreme-value effects ({effects.measure}; * = {effects.ci:.0%} CI excludes 0)", fontsize=8)
     figure.colorbar(image, ax=axis, fraction=0.05).ax.tick_params(labelsize=6)
+    return figure_png(figure)
+
+
+def edit_drift_figure(methods: Mapping[str, Mapping[str, Any]], target: str, target_change: float) -> bytes | None:
+    """One panel per non-target factor: its drift (fraction of range) against the target's gain
+    along each method's edit path (``edit_fidelity(...).methods[m]["curve"]``), with the matched
+    target change marked; None when no method has a path."""
+    curves = {m: row["curve"] for m, row in methods.items() if row.get("curve")}
+    if not curves:
+        return None
+    factors = list(next(iter(curves.values()))["drift"])
+    figure, axes = panel_grid(len(factors), 3, 3.0, 2.4)
+    for axis, factor in zip(axes.flat, factors):
+        for method, curve in curves.items():
+            axis.plot(curve["gain"], curve["drift"][factor], marker=".", markersize=3, linewidth=1, label=method)
+        axis.axvline(target_change, color="grey", linestyle=":", linewidth=1)
+        axis.set_xlabel(f"gain of {target} (fraction of range)", fontsize=7)
+        axis.set_ylabel(f"drift of {factor}", fontsize=7)
+        axis.tick_params(labelsize=6)
+    axes.flat[0].legend(fontsize=6)
     return figure_png(figure)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.figures import effect_table_figure
+from latentscm.report.figures import edit_drift_figure, effect_table_figure
 from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
 from latentscm.report.page import PAGE_STYLE, img_html
 
@@ -88,12 +88,19 @@ def controls_section(result: Any, images: np.ndarray | None = None, methods: Seq
     if images is not None:
         out += img_html(png_bytes(image_grid(trajectory_rows(images), scale=3)), "edits",
                     "rows: " + ", ".join(methods) + "; steps left to right")
+    target_change = data.get("settings", {}).get("target_change")
+    figure = edit_drift_figure(data["methods"], data["target"], target_change) if target_change else None
+    if figure is not None:
+        out += img_html(figure, "drift along the edits",
+                        "each factor's drift against the target's gain; dotted: the matched target change")
     rows = []
     for method, row in data["methods"].items():
+        matched = row.get("drift_at_target", {})
         rows.append([method, row["steps"], row["gain"], row["reached"],
-                     *[row["drift"][f] for f in others], *[row["counterfactual_error"][f] for f in others]])
-    return out + _table(["method", "steps", "target gain", "reached", *[f"drift {f}" for f in others],
-                         *[f"CF error {f}" for f in others]], rows)
+                     *[matched.get(f, float("nan")) for f in others], *[row["drift"][f] for f in others],
+                     *[row["counterfactual_error"][f] for f in others]])
+    return out + _table(["method", "steps", "target gain", "reached", *[f"drift {f} at matched gain" for f in others],
+                         *[f"drift {f} (last step)" for f in others], *[f"CF error {f}" for f in others]], rows)
 
 
 def write_probe_report(out: str | os.PathLike, sections: Sequence[str], *, title: str = "latentscm probes",
