@@ -86,6 +86,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--regressor-steps", type=int, default=600)
+    parser.add_argument("--classifier-strength", type=float, default=None,
+                        help="confounder strength of the sample the classifiers are fitted on (default --strength)")
     parser.add_argument("--mask-fractions", type=float, nargs="*", default=[0.25],
                         help="also run the masked edit with these fractions of channels zeroed per excluded factor")
     parser.add_argument("--model-dir", default=None,
@@ -100,7 +102,10 @@ def main() -> None:
     world, hue_name = confounded_world(args.world, args.size, args.strength)
     vae_strength = args.strength if args.vae_strength is None else args.vae_strength
     vae_world = world if vae_strength == args.strength else confounded_world(args.world, args.size, vae_strength)[0]
-    sample = world.sample(2000, seed=10)
+    classifier_strength = args.strength if args.classifier_strength is None else args.classifier_strength
+    classifier_world = (world if classifier_strength == args.strength
+                        else confounded_world(args.world, args.size, classifier_strength)[0])
+    sample = classifier_world.sample(2000, seed=10)  # the codes and labels the classifiers are fitted on
     correlation = float(np.corrcoef(sample.factor("scale"), sample.factor(hue_name))[0, 1])
     loaded = bool(args.model_dir) and os.path.isfile(os.path.join(args.model_dir, "model.pt"))
     if loaded:
@@ -113,6 +118,14 @@ def main() -> None:
     train_seconds = time.time() - started
     readout = FactorRegressor(steps=args.regressor_steps, seed=0).fit(world)
     codes = learner.encode(sample.images)
+    # The read-out applied to the model's reconstructions against the true factors: edits are read on decoded
+    # images, so a large error here means drift numbers measure the decoder/read-out mismatch, not the edit.
+    check = world.sample(500, seed=11)
+    read_true = readout.predict(check.images)
+    read_recon = readout.predict(learner.decode(learner.encode(check.images)))
+    recon_error = {name: float(np.mean(np.abs(read_recon[:, j] - read_true[:, j]))
+                               / (world.spec(name).high - world.spec(name).low))
+                   for j, name in enumerate(readout.factor_names_)}
     per_seed = []
     for seed in range(args.seeds):
         controls = AttributeControls(seed=seed).fit(codes, sample.factors, world.factor_names)
@@ -134,11 +147,13 @@ def main() -> None:
     hue = {m: np.array([s["methods"][m]["drift_at_target"][hue_name] for s in per_seed]) for m in methods}
     ratios = {f"{m}/masked": hue[m] / np.maximum(hue["masked"], 1e-12) for m in methods if m != "masked"}
     unmatched = [f"{m} seed {s['seed']}" for s in per_seed for m in methods if not s["methods"][m]["reached"]]
-    print(f"scale-hue correlation {correlation:.2f} (β-VAE trained at confounder strength {vae_strength}); "
+    print(f"scale-hue correlation of the classifiers' sample {correlation:.2f} (confounder strength: edited world "
+          f"{args.strength}, β-VAE data {vae_strength}, classifier data {classifier_strength}); "
           f"beta-VAE {args.train_steps} steps "
           f"{'loaded from ' + args.model_dir if loaded else f'in {train_seconds:.0f} s'}; "
           f"read-out error (fraction of range) scale {readout.mae_['scale']:.3f}, "
-          f"{hue_name} {readout.mae_[hue_name]:.3f}")
+          f"{hue_name} {readout.mae_[hue_name]:.3f}; read-out of reconstructions vs of the inputs: scale "
+          f"{recon_error['scale']:.3f}, {hue_name} {recon_error[hue_name]:.3f}")
     print(f"{'method':<14}{'steps':>7}{'gain':>8}{'reached':>9}{'hue drift@target':>18}{'± sd':>8}"
           f"{'others@target':>15}{'hue CF err':>12}")
     for m in methods:
@@ -165,7 +180,8 @@ def main() -> None:
 
         atomic_write_json(args.json, {"settings": vars(args), "correlation": correlation, "per_seed": per_seed,
                                       "ratios": {k: v.tolist() for k, v in ratios.items()},
-                                      "readout_error": readout.mae_, "load": load}, default=float)
+                                      "readout_error": readout.mae_,
+                                      "readout_reconstruction_error": recon_error, "load": load}, default=float)
     else:
         print(json.dumps({k: v.tolist() for k, v in ratios.items()}))
 
