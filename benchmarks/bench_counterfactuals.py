@@ -12,6 +12,9 @@ do(cause) on factors without parents, do(effect) on factors with parents. Column
 - ``+cf_finetune``: that model after counterfactual fine-tuning (Ribeiro et al. 2023);
 - ``causal_diffae`` (``--diffae``): the ``cpu-small`` CausalDiffAE of ``bench_causal_diffae.py``
   (conditioned on labels, its own encoder abducts);
+- ``causal_diffae+int`` (``--diffae``): that CausalDiffAE trained with the same
+  ``interventional_fraction`` of single-factor ``do`` regimes as ``additive+int`` (its labels
+  then include effects inconsistent with their causes, which observational data never shows);
 - ``diffae+cvae`` (``--diffae``): the same UNet conditioned on the frozen concepts of the
   ``additive+int`` CausalVAE, refining that model's decoding (DiffuseVAE-style).
 
@@ -63,8 +66,9 @@ ADDITIVE: dict[str, dict[str, str]] = {
     "glyphs": {"decoder_groups": "digit, thickness, slant", "gain_factors": "intensity"},
 }
 COMMON = {"channels": (32, 32, 64), "hidden_dim": 128, "batch_size": 64, "lr": 1e-3}
-MODELS = ("beta_vae", "monolithic", "additive", "additive+int", "+cf_finetune", "causal_diffae", "diffae+cvae")
-DIFFAE = ("causal_diffae", "diffae+cvae")  # trained only with --diffae (slow)
+MODELS = ("beta_vae", "monolithic", "additive", "additive+int", "+cf_finetune", "causal_diffae", "causal_diffae+int",
+          "diffae+cvae")
+DIFFAE = ("causal_diffae", "causal_diffae+int", "diffae+cvae")  # trained only with --diffae (slow)
 MEASURES = ("true_error", "identity_error", "excess", "effect", "cause_leak", "effectiveness", "reversibility",
             "composition.m1", "composition.m10")
 
@@ -171,18 +175,20 @@ def train_models(label: str, seed: int, steps: int, n_samples: int, n_eval: int,
         tuned = CounterfactualFineTuning(steps=cf_steps, seed=seed).fit(
             copy.deepcopy(model), world, predictor=regressor, n_samples=n_samples, interventional_fraction=fraction)
         score("+cf_finetune", tuned, seconds + time.perf_counter() - clock)
-    if diffae and "causal_diffae" in models:
+    for diffae_label, diffae_fraction in (("causal_diffae", None), ("causal_diffae+int", fraction)):
+        if not (diffae and diffae_label in models):
+            continue
         from bench_causal_diffae import build_learner
 
-        folder = saved("causal_diffae")
+        folder = saved(diffae_label)
         if folder is not None:
             model, seconds = latentscm.load(str(folder)), saved_train_seconds(folder)
         else:
             clock = time.perf_counter()
             model = build_learner(seed)
-            model.fit(world, n_samples=n_samples, progress=False)
+            model.fit(world, n_samples=n_samples, progress=False, interventional_fraction=diffae_fraction)
             seconds = time.perf_counter() - clock
-        score("causal_diffae", model, seconds)
+        score(diffae_label, model, seconds)
     if diffae and "diffae+cvae" in models:
         import tempfile
 
