@@ -53,12 +53,13 @@ linear,revnet:10x128 --steps 4000 --n-train 50000 --n-test 2000 --net-steps 800`
     linear               256   0.966     0.517    0.448
     revnet(10x128)     43680   0.997     0.511    0.486
 
-Random-init RevNet IIA is still at chance (0.511 against 0.517) with 12x the data and 13x the
-steps. A likely reason, now printed per task: a PyTorch-default random MLP on this task is a
-near-constant classifier (the seed-0 control predicts class 1 for all 2,000 test inputs: logit
-gap +0.096 ± 0.015; the control depends on the seed only, not on the budget), so to flip its output a map must carry hidden states far off
-the data manifold, which gradient descent at this budget does not find. The paper's 0.64-0.86
-came from 1.28 M examples and up to 50 epochs (~250k steps), ~60x this run's steps.
+Random-init RevNet IIA is still at chance (0.511 against 0.517) with 12x the data and 13x the steps.
+A likely reason, now printed per task: a PyTorch-default random MLP on this task is a near-constant
+classifier (the seed-0 control predicts class 1 for all 2,000 test inputs: logit gap +0.096 ± 0.015;
+the control depends on the seed only, not on the budget), so to flip its output a map must carry
+hidden states far off the data manifold, which gradient descent at this budget does not find. The
+paper's 0.64-0.86 came from 1.28 M examples and up to 50 epochs (~250k steps), ~60x this run's
+steps.
 """
 
 from __future__ import annotations
