@@ -130,10 +130,13 @@ def test_restarts_keep_the_lowest_held_out_nll_and_restart_0_is_the_single_fit(d
     rows = model.validation_index_
     held_out = -model.log_likelihood(data.images[rows], data.domain[rows]).mean()
     np.testing.assert_allclose(held_out, min(nll), rtol=1e-9)  # the kept parameters are the best restart's
-    # the same seed's single fit with a held-out split uses the same rows
-    single = ILD(4, 1, steps=60, batch_size=64, lr=0.05, select="best_validation", validation_fraction=0.2,
+    # the same seed's single fit with a held-out split uses the same rows, and restart 0 trains exactly like it
+    single = ILD(4, 1, steps=200, batch_size=64, lr=0.05, select="best_validation", validation_fraction=0.2,
                  seed=1).fit(data)
     np.testing.assert_array_equal(single.validation_index_, rows)
+    both = ILD(4, 1, steps=200, batch_size=64, lr=0.05, select="best_validation", validation_fraction=0.2,
+               restarts=2, seed=1).fit(data)
+    assert both.restart_validation_nll_[0] == min(single.validation_history_)
     first = ILD(4, 1, steps=60, batch_size=64, lr=0.05, seed=1).fit(data)  # no split without restarts
     assert np.isnan(first.restart_validation_nll_).all() and first.selected_restart_ == 0
 

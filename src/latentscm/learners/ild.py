@@ -193,7 +193,8 @@ class ILD:
         Independent initialisations (each with its own minibatch order, all on the same held-out
         split); the one whose final parameters have the lowest held-out negative log-likelihood is
         kept. Likelihood is the model's own criterion, so this never looks at the counterfactuals.
-        Restart 0 is exactly the single fit of the same seed.
+        Restart 0 draws from the seed's own generator, so it trains exactly as a single
+        ``select="best_validation"`` fit of the same seed (same split, same minibatches).
     scm_init : float
         Standard deviation of the initial latent-SCM parameters (weights ``A``, biases ``b`` and
         ``log s``, shared and per domain). 1.0 follows the official code (``nn.Embedding`` and
@@ -350,6 +351,7 @@ class ILD:
         parameters = self._initialise(generator)
         held_out = self.select == "best_validation" or self.restarts > 1
         u_val = d_val = None
+        self.__dict__.pop("validation_index_", None)  # a refit without a split must not keep an old one
         if held_out:
             order = torch.randperm(u.shape[0], generator=generator)
             n_held = max(int(round(self.validation_fraction * u.shape[0])), 1)
@@ -369,14 +371,15 @@ class ILD:
             if held_out:
                 with torch.no_grad():
                     held = float(-self._log_likelihood(u_val, d_val).mean())
-            restarts.append((held, [p.detach().clone() for p in parameters], self.history_,
-                             self.validation_history_, self.selected_step_))
+            values = [p.detach().clone() for p in parameters] if self.restarts > 1 else None
+            restarts.append((held, values, self.history_, self.validation_history_, self.selected_step_))
         self.restart_validation_nll_ = [r[0] for r in restarts]
         self.selected_restart_ = int(np.argmin(self.restart_validation_nll_)) if self.restarts > 1 else 0
-        _, values, self.history_, self.validation_history_, self.selected_step_ = restarts[self.selected_restart_]
-        with torch.no_grad():
-            for parameter, value in zip(parameters, values):
-                parameter.copy_(value)
+        if self.restarts > 1:  # the last restart's modules hold the parameters: load the kept restart's values
+            _, values, self.history_, self.validation_history_, self.selected_step_ = restarts[self.selected_restart_]
+            with torch.no_grad():
+                for parameter, value in zip(parameters, values):
+                    parameter.copy_(value)
         return self
 
     def _initialise(self, generator: torch.Generator) -> list[nn.Parameter]:
@@ -401,7 +404,8 @@ class ILD:
         self.history_: list[float] = []
         self.validation_history_: list[float] = []
         self.selected_step_ = self.steps
-        best = (math.inf, [p.detach().clone() for p in parameters])
+        keep_best = self.select == "best_validation"
+        best = (math.inf, [p.detach().clone() for p in parameters] if keep_best else [])
         n = u.shape[0]
         window: list[float] = []
         for step in range(self.steps):
@@ -419,14 +423,14 @@ class ILD:
                                              f"lower lr (now {self.lr}) or set clip_norm.")
                 self.history_.append(float(np.mean(window)))
                 window = []
-            if self.select == "best_validation" and ((step + 1) % _CHECK_EVERY == 0 or step == self.steps - 1):
+            if keep_best and ((step + 1) % _CHECK_EVERY == 0 or step == self.steps - 1):
                 with torch.no_grad():
                     held = float(-self._log_likelihood(u_val, d_val).mean())
                 self.validation_history_.append(held)
                 if held < best[0]:
                     best = (held, [p.detach().clone() for p in parameters])
                     self.selected_step_ = step + 1
-        if self.select == "best_validation" and self.steps:
+        if keep_best and self.steps:
             with torch.no_grad():
                 for parameter, value in zip(parameters, best[1]):
                     parameter.copy_(value)
