@@ -143,8 +143,9 @@ def main() -> None:
         result = edit_fidelity(learner, world, controls, "scale", exclude=[hue_name],
                                target_change=args.target_change, max_steps=args.max_steps, n=args.n,
                                measure=readout, seed=seed)
+        default_fraction = controls.mask_fraction  # the "masked" row above
         for fraction in args.mask_fractions:  # the masked edit with other fractions of channels zeroed
-            if fraction != controls.mask_fraction:
+            if fraction != default_fraction:
                 controls.mask_fraction = fraction
                 extra = edit_fidelity(learner, world, controls, "scale", methods=["masked"], exclude=[hue_name],
                                       target_change=args.target_change, max_steps=args.max_steps, n=args.n,
