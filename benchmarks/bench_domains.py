@@ -2,7 +2,7 @@
 adaptation, discovery from environments. Prints one table per part (and ``--json PATH``).
 
 (a) ILD on ``ild-linear`` (latent_dim 6, int_set ``--ild-int-set``, default (0, 1)): for each
-    n_domains and seed (paired: the same world and data for both), ``relax_can`` (k = 2) vs
+    n_domains and seed (paired: the same world and data for both), ``relax_can`` (k = number of shifted latents) vs
     ``dense``; the domain-counterfactual error normalised by the identity floor (0 exact, 1 no
     better than changing nothing) and the number of seeds where relax_can < dense. The sparsity
     check fits relax_can with k = 1, 2, 3 (true number of shifted latents: 2) on n_domains = 3.
