@@ -56,7 +56,7 @@ import torch
 import latentscm
 from latentscm import learners, worlds
 from latentscm.metrics.factor_regressor import FactorRegressor
-from latentscm.probes import AttributeControls, edit_fidelity
+from latentscm.probes import AttributeControls, edit_fidelity, reconstruction_readout_error
 from latentscm.scm import Functional, Root, Uniform
 
 
@@ -129,14 +129,9 @@ def main() -> None:
     train_seconds = time.time() - started
     readout = FactorRegressor(steps=args.regressor_steps, seed=0).fit(world)
     codes = learner.encode(sample.images)
-    # The read-out applied to the model's reconstructions against the true factors: edits are read on decoded
-    # images, so a large error here means drift numbers measure the decoder/read-out mismatch, not the edit.
-    check = world.sample(500, seed=11)
-    read_true = readout.predict(check.images)
-    read_recon = readout.predict(learner.decode(learner.encode(check.images)))
-    recon_error = {name: float(np.mean(np.abs(read_recon[:, j] - read_true[:, j]))
-                               / (world.spec(name).high - world.spec(name).low))
-                   for j, name in enumerate(readout.factor_names_)}
+    # The read-out applied to the model's reconstructions against its read-out of the inputs: edits are read on
+    # decoded images, so a large error here means drift numbers measure the decoder/read-out mismatch, not the edit.
+    recon_error = reconstruction_readout_error(learner, world, readout, n=500, seed=11)
     per_seed = []
     for seed in range(args.seeds):
         controls = AttributeControls(seed=seed).fit(codes, sample.factors, world.factor_names)

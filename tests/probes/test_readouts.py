@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from latentscm import worlds
-from latentscm.probes.readouts import SpritesReadout, as_readout, oracle_readout
+from latentscm.probes.readouts import SpritesReadout, as_readout, oracle_readout, reconstruction_readout_error
 
 
 def test_sprites_readout_matches_true_factors(sprites16):
@@ -51,3 +51,38 @@ def test_as_readout_errors(sprites16):
         as_readout(3, sprites16, seed=0, owner="x")
     with pytest.raises(ValueError, match="wrong|shape"):
         oracle_readout(sprites16).predict(np.zeros((2, 3, 16, 16)))
+
+
+class _CentreDecoder:
+    """Encodes anything; decodes every code to the same sprite at the centre of the canvas."""
+
+    def __init__(self, oracle_model):
+        self.oracle_model = oracle_model
+
+    def encode(self, x):
+        return self.oracle_model.encode(x)
+
+    def decode(self, z):
+        return self.oracle_model.decode(np.zeros_like(np.asarray(z)))
+
+
+def test_reconstruction_readout_error_separates_a_faithful_decoder_from_a_blind_one(sprites16, oracle_model):
+    readout = oracle_readout(sprites16, seed=0)
+    faithful = reconstruction_readout_error(oracle_model, sprites16, readout, n=200, seed=3)
+    blind = reconstruction_readout_error(_CentreDecoder(oracle_model), sprites16, readout, n=200, seed=3)
+    assert set(faithful) == {"scale", "posX", "posY"}
+    # the oracle model redraws position up to pixel rounding and its clipped logit
+    assert faithful["posX"] < 0.03 and faithful["posY"] < 0.03
+    # a decoder that always draws the centre is off by E|posX - 0.5| = 0.25 of the range (uniform posX)
+    assert blind["posX"] == pytest.approx(0.25, abs=0.05) and blind["posY"] == pytest.approx(0.25, abs=0.05)
+    # the same seed gives the same images, hence the same numbers
+    assert reconstruction_readout_error(oracle_model, sprites16, readout, n=200, seed=3) == faithful
+
+
+def test_reconstruction_readout_error_refuses_a_learner_without_decoder(sprites16):
+    class EncoderOnly:
+        def encode(self, x):
+            return np.zeros((len(x), 2))
+
+    with pytest.raises(ValueError, match="decode.*EncoderOnly"):
+        reconstruction_readout_error(EncoderOnly(), sprites16, oracle_readout(sprites16), n=10)

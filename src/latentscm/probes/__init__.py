@@ -23,11 +23,12 @@ from latentscm.probes.potential_flows import (
     linear_trajectories,
     pair_classifier_accuracy,
 )
-from latentscm.probes.readouts import SpritesReadout, oracle_readout
+from latentscm.probes.readouts import SpritesReadout, oracle_readout, reconstruction_readout_error
 from latentscm.probes.traversals import latent_traversal, traversal_values
 
 __all__ = ["latent_traversal", "traversal_values", "extreme_values", "ExtremeValueEffects",
-           "cluster_bootstrap_mean", "SpritesReadout", "oracle_readout", "PotentialFlows", "laplacian",
+           "cluster_bootstrap_mean", "SpritesReadout", "oracle_readout", "reconstruction_readout_error",
+           "PotentialFlows", "laplacian",
            "direction_baselines", "linear_trajectories", "factor_concentration", "pair_classifier_accuracy",
            "AttributeControls", "edit_fidelity", "EditFidelity", "interchange_accuracy", "alignment_curve",
            "InterchangeResult", "AlignmentCurve", "HierarchicalEquality", "SpritesTwoFactors", "InterchangeData",

@@ -33,7 +33,8 @@ import numpy as np
 
 from latentscm._validation import check_number
 
-__all__ = ["SpritesReadout", "CallableReadout", "oracle_readout", "as_readout", "has_oracle_readout"]
+__all__ = ["SpritesReadout", "CallableReadout", "oracle_readout", "as_readout", "has_oracle_readout",
+           "reconstruction_readout_error"]
 
 
 def _moments(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -188,3 +189,31 @@ def as_readout(measure: Any, world: Any, *, seed: int, owner: str) -> Any:
         return CallableReadout(measure, list(world.factor_names))
     raise TypeError(f"The 'measure' parameter of {owner} must be 'oracle', 'regressor', a fitted read-out or a "
                     f"callable. Got {type(measure).__name__}.")
+
+
+def reconstruction_readout_error(learner: Any, world: Any, readout: Any, *, n: int = 500,
+                                 seed: int = 0) -> dict[str, float]:
+    """How far the read-out of a model's reconstructions lies from its read-out of the inputs.
+
+    Probes that decode edited codes measure the *decoded* image; if the model cannot redraw a
+    factor, every effect on it is partly the decoder's loss, not the edit. Returns, per factor
+    of ``readout.factor_names_``, the mean ``|read(decode(encode(x))) - read(x)|`` over ``n``
+    observational images of ``world`` drawn with ``seed``, as a fraction of the factor's range
+    (the unit of ``readout.mae_``). Images the read-out cannot read (NaN) are left out; a factor
+    with no readable pair gives NaN.
+    """
+    n = int(check_number(n, "n", "reconstruction_readout_error", low=1, integer=True))
+    for method in ("encode", "decode"):
+        if not callable(getattr(learner, method, None)):
+            raise ValueError(f"reconstruction_readout_error needs a learner with {method}(); "
+                             f"{type(learner).__name__} has none.")
+    images = world.sample(n, seed=seed).images
+    read_inputs = np.asarray(readout.predict(images), dtype=np.float64)
+    read_recon = np.asarray(readout.predict(learner.decode(learner.encode(images))), dtype=np.float64)
+    out = {}
+    for j, name in enumerate(readout.factor_names_):
+        spec = world.spec(name)
+        gap = np.abs(read_recon[:, j] - read_inputs[:, j])
+        gap = gap[np.isfinite(gap)]
+        out[name] = float(gap.mean() / (spec.high - spec.low)) if gap.size else float("nan")
+    return out
