@@ -192,3 +192,50 @@ def test_readme_domain_example_runs():
     namespace: dict = {}
     exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     assert namespace["other"].domain.tolist() == [2] * 64 and namespace["envs"].factors.shape == (5, 2, 4)
+
+
+def _logits(images: np.ndarray) -> np.ndarray:
+    flat = np.clip(images.reshape(len(images), -1).astype(np.float64), 1e-6, 1 - 1e-6)
+    return np.log(flat) - np.log1p(-flat)
+
+
+def _per_domain_moment_gap(v: np.ndarray, domain: np.ndarray) -> np.ndarray:
+    """Per output column: the largest change across domains of its mean and of its standard deviation."""
+    means = np.stack([v[domain == e].mean(0) for e in np.unique(domain)])
+    stds = np.stack([v[domain == e].std(0) for e in np.unique(domain)])
+    return (means.max(0) - means.min(0)) + (stds.max(0) - stds.min(0))
+
+
+def test_invariant_directions_put_the_domain_varying_directions_last():
+    from latentscm.learners.ild import invariant_directions
+
+    world = make("ild-linear", latent_dim=6, n_domains=3, int_set=(4, 5), seed=0)
+    data = world.sample_domains(3000, seed=1)
+    u = _logits(data.images)
+    weight, mean = invariant_directions(u, data.domain, 2)
+    v = (u - mean) @ weight.T
+    # whitened: the pooled covariance of the outputs is the identity
+    np.testing.assert_allclose(np.cov(v.T), np.eye(6), atol=1e-8)
+    gap = _per_domain_moment_gap(v, data.domain)
+    # the first four outputs barely move across domains; the last two carry the domain shift
+    assert gap[:4].max() < 0.5 * gap[4:].min(), gap
+    # and a plain whitening (no ordering) leaves the shift spread over more than two directions
+    plain = _per_domain_moment_gap((u - mean) @ np.linalg.inv(np.linalg.cholesky(np.cov(u.T))).T, data.domain)
+    assert np.sort(plain)[:4].max() > gap[:4].max()
+    # deterministic
+    again = invariant_directions(u, data.domain, 2)
+    np.testing.assert_array_equal(again[0], weight)
+
+
+def test_invariant_init_starts_the_first_layer_at_the_invariant_directions(data):
+    from latentscm.learners.ild import invariant_directions
+
+    model = ILD(4, 1, init="invariant", depth=1, steps=0, seed=0).fit(data)
+    weight, mean = invariant_directions(_logits(data.images), data.domain, 1)
+    z = model.encode(data.images[:20])
+    np.testing.assert_allclose(z, (_logits(data.images[:20]) - mean) @ weight.T, atol=1e-9)
+    # it trains like any other start, and the flow's mixing layer takes the same start
+    trained = ILD(4, 1, init="invariant", steps=30, seed=0).fit(data)
+    assert np.all(np.isfinite(trained.history_))
+    flow = ILD(4, 1, init="invariant", decoder="flow", depth=1, steps=0, seed=0).fit(data)
+    np.testing.assert_allclose(flow.network_.mix.weights[0].detach().numpy(), weight)

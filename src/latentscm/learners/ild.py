@@ -52,15 +52,71 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 
-__all__ = ["ILD", "STRUCTURES", "DECODERS", "INITS"]
+__all__ = ["ILD", "STRUCTURES", "DECODERS", "INITS", "invariant_directions"]
 
 STRUCTURES = ("relax_can", "can", "dense")
 DECODERS = ("mlp", "flow")
-INITS = ("identity", "random")
+INITS = ("identity", "random", "invariant")
 SELECTIONS = ("last", "best_validation")
 _CHECK_EVERY = 100  # steps between held-out likelihood checks (the official step_check)
 _EPS = 1e-6
 _LEAK = 0.2
+
+
+def _moment_discrepancy(q: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor,
+                        weights: torch.Tensor) -> torch.Tensor:
+    """Weighted sum over domains of ``|q^T mu_d|^2 + |q^T (C_d - I) q|_F^2`` for whitened per-domain
+    means (D, m) and covariances (D, m, m): how much the first two moments of ``q^T v`` vary."""
+    projected_means = means @ q
+    projected_covariances = q.T @ (covariances - torch.eye(q.shape[0], dtype=q.dtype)) @ q
+    return (weights * ((projected_means ** 2).sum(1) + (projected_covariances ** 2).sum((1, 2)))).sum()
+
+
+def invariant_directions(u: np.ndarray | torch.Tensor, domain: np.ndarray | torch.Tensor, k: int, *,
+                         steps: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """A linear map ``v = W (u - mean)`` whose first ``m - k`` outputs have first two moments as
+    nearly the same in every domain as a linear map allows, and whose last ``k`` take the rest.
+
+    In ILD's canonical form the first ``m - k`` latents have shared mechanisms and no
+    domain-specific ancestors, so their distribution is the same in every domain; this finds the
+    linear subspace of the data that comes closest to that (whitened coordinates; the discrepancy
+    of :func:`_moment_discrepancy`, minimised over orthonormal bases from the eigenvectors of the
+    summed discrepancy matrix, then refined by ``steps`` Adam steps on a QR-parametrised basis).
+    ``u`` (N, m), ``domain`` (N,) ints. Returns ``(W (m, m), mean (m,))``; ``W``'s rows are ordered
+    invariant first, domain-specific last, and ``W C W^T = I`` for the pooled covariance ``C``.
+    Used by ``ILD(init="invariant")``: a data-driven start, not a constraint; likelihood decides.
+    Deterministic (no random draws).
+    """
+    u = torch.as_tensor(np.asarray(u), dtype=torch.float64)
+    d = torch.as_tensor(np.asarray(domain), dtype=torch.int64)
+    m = u.shape[1]
+    mean = u.mean(0)
+    evals, evecs = torch.linalg.eigh(torch.cov((u - mean).T).reshape(m, m))
+    whiten = evecs @ torch.diag(evals.clamp_min(1e-12).rsqrt()) @ evecs.T
+    v = (u - mean) @ whiten.T
+    labels = torch.unique(d)
+    weights = torch.stack([(d == e).double().mean() for e in labels])
+    means = torch.stack([v[d == e].mean(0) for e in labels])
+    covariances = torch.stack([torch.cov(v[d == e].T).reshape(m, m) for e in labels])
+    if m - k < 1:
+        return whiten.numpy(), mean.numpy()
+    # start: eigenvectors of the summed discrepancy matrix, smallest first (the invariant directions)
+    scatter = sum(w * (torch.outer(mu, mu) + (c - torch.eye(m, dtype=u.dtype)) @ (c - torch.eye(m, dtype=u.dtype)))
+                  for w, mu, c in zip(weights, means, covariances))
+    basis = torch.linalg.eigh(scatter)[1]
+    free = nn.Parameter(basis.clone())
+    optimizer = torch.optim.Adam([free], lr=1e-2)
+    best = (float(_moment_discrepancy(basis[:, :m - k], means, covariances, weights)), basis)
+    for _ in range(steps):
+        q, r = torch.linalg.qr(free)
+        q = q * torch.sign(torch.diagonal(r))  # a continuous choice of signs
+        loss = _moment_discrepancy(q[:, :m - k], means, covariances, weights)
+        if float(loss.detach()) < best[0]:
+            best = (float(loss.detach()), q.detach().clone())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return (best[1].T @ whiten).numpy(), mean.numpy()
 
 
 class _InvertibleMLP(nn.Module):
@@ -71,7 +127,7 @@ class _InvertibleMLP(nn.Module):
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for _ in range(depth):
-            if init == "identity":
+            if init in ("identity", "invariant"):  # "invariant": ILD.fit then sets the first layer
                 weight = torch.eye(dim, dtype=torch.float64)
             else:
                 weight, _ = torch.linalg.qr(torch.randn(dim, dim, generator=generator, dtype=torch.float64))
@@ -176,9 +232,12 @@ class ILD:
     betas : (float, float)
         Adam's ``(beta1, beta2)``; default ``(0.5, 0.999)`` as in the official code (torch's
         default is ``(0.9, 0.999)``).
-    init : {"identity", "random"}
+    init : {"identity", "random", "invariant"}
         Initial square layers of the invertible network: the identity (the official code's
-        ``g_init='id'``) or random orthogonal matrices.
+        ``g_init='id'``), random orthogonal matrices, or (``"invariant"``, this library's addition)
+        the identity except the first layer, which starts at :func:`invariant_directions` of the
+        training samples: whitened, with the ``m - k`` directions whose mean and covariance vary
+        least across domains first, where the canonical form wants its shared latents.
     clip_norm : float or None
         Clip the gradient norm to this value each step; None (the official code) does not clip.
     select : {"last", "best_validation"}
@@ -361,11 +420,19 @@ class ILD:
             self.validation_index_ = order[:n_held].numpy()
             u_val, d_val = u[order[:n_held]], d[order[:n_held]]
             u, d = u[order[n_held:]], d[order[n_held:]]
+        # init="invariant": the first layer starts at the training samples' invariant_directions (no random draw)
+        start = invariant_directions(u, d, self.k) if self.init == "invariant" else None
         restarts = []  # (held-out NLL, parameter values, history, validation history, selected step)
         for restart in range(self.restarts):
             if restart:  # independent initialisation and minibatch order, the same held-out split
                 generator = torch.Generator().manual_seed(self.seed * 7919 + restart)
                 parameters = self._initialise(generator)
+            if start is not None:
+                first = self.network_ if self.decoder == "mlp" else self.network_.mix
+                with torch.no_grad():
+                    weight = torch.from_numpy(start[0])
+                    first.weights[0].copy_(weight)
+                    first.biases[0].copy_(-weight @ torch.from_numpy(start[1]))
             self._train(parameters, u, d, u_val, d_val, generator)
             held = math.nan
             if held_out:
