@@ -107,16 +107,25 @@ def invariant_directions(u: np.ndarray | torch.Tensor, domain: np.ndarray | torc
     free = nn.Parameter(basis.clone())
     optimizer = torch.optim.Adam([free], lr=1e-2)
     best = (float(_moment_discrepancy(basis[:, :m - k], means, covariances, weights)), basis)
+    with torch.enable_grad():  # also when called under no_grad (ILD's warm start)
+        best = _refine_basis(free, optimizer, best, means, covariances, weights, m - k, steps)
+    return (best[1].T @ whiten).numpy(), mean.numpy()
+
+
+def _refine_basis(free: nn.Parameter, optimizer: torch.optim.Optimizer, best: tuple[float, torch.Tensor],
+                  means: torch.Tensor, covariances: torch.Tensor, weights: torch.Tensor, n_invariant: int,
+                  steps: int) -> tuple[float, torch.Tensor]:
+    """Adam on a QR-parametrised orthonormal basis; returns the best (discrepancy, basis) seen."""
     for _ in range(steps):
         q, r = torch.linalg.qr(free)
         q = q * torch.sign(torch.diagonal(r))  # a continuous choice of signs
-        loss = _moment_discrepancy(q[:, :m - k], means, covariances, weights)
+        loss = _moment_discrepancy(q[:, :n_invariant], means, covariances, weights)
         if float(loss.detach()) < best[0]:
             best = (float(loss.detach()), q.detach().clone())
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return (best[1].T @ whiten).numpy(), mean.numpy()
+    return best
 
 
 class _InvertibleMLP(nn.Module):
@@ -377,12 +386,21 @@ class ILD:
         return gaussian - log_s.sum(dim=1) + logdet
 
     # ------------------------------------------------------------------ fit
-    def fit(self, data: Any, domain: Any = None, *, n_samples: int = 3000) -> ILD:
+    def fit(self, data: Any, domain: Any = None, *, n_samples: int = 3000, start_from: ILD | None = None) -> ILD:
         """Fit by exact maximum likelihood; returns ``self``.
 
         ``data`` is observations (N, m) or (N, m, 1, 1) in [0, 1] with ``domain`` (N,) ints, a
         :class:`~latentscm.worlds.Batch` (its ``domain``), or a multi-domain World (``n_samples``
         in all, drawn equally from its domains with ``seed``).
+
+        ``start_from``: a fitted ILD (``decoder="mlp"``, the same ``latent_dim`` and ``depth``,
+        typically ``structure="dense"``, which optimises easily) to warm-start from. Its network
+        is copied, its last layer composed with :func:`invariant_directions` of its latents on
+        the training samples (so the ``k`` directions that vary most across domains come last,
+        where this model's domain-specific rows are), and the latent SCM starts at its exact
+        maximum-likelihood fit to those latents (least squares, row by row); then training runs
+        as usual. ``init`` is then ignored. A dense model's latents are Gaussian in every domain,
+        so if a sparse canonical form exists up to a linear map, this start contains it.
         """
         from latentscm.worlds.base import World
         from latentscm.worlds.batch import Batch
@@ -420,13 +438,17 @@ class ILD:
             self.validation_index_ = order[:n_held].numpy()
             u_val, d_val = u[order[:n_held]], d[order[:n_held]]
             u, d = u[order[n_held:]], d[order[n_held:]]
+        if start_from is not None:
+            self._check_start(start_from)
         # init="invariant": the first layer starts at the training samples' invariant_directions (no random draw)
-        start = invariant_directions(u, d, self.k) if self.init == "invariant" else None
+        start = invariant_directions(u, d, self.k) if self.init == "invariant" and start_from is None else None
         restarts = []  # (held-out NLL, parameter values, history, validation history, selected step)
         for restart in range(self.restarts):
             if restart:  # independent initialisation and minibatch order, the same held-out split
                 generator = torch.Generator().manual_seed(self.seed * 7919 + restart)
                 parameters = self._initialise(generator)
+            if start_from is not None:
+                self._warm_start(start_from, u, d)
             if start is not None:
                 first = self.network_ if self.decoder == "mlp" else self.network_.mix
                 with torch.no_grad():
@@ -462,6 +484,44 @@ class ILD:
         self.shared_a_, self.shared_b_, self.shared_log_s_ = param(m, m), param(m), param(m)
         return [*self.network_.parameters(), self.a_, self.b_, self.log_s_, self.shared_a_, self.shared_b_,
                 self.shared_log_s_]
+
+    def _check_start(self, start: Any) -> None:
+        if not isinstance(start, ILD) or not hasattr(start, "network_"):
+            raise ValueError(f"ILD.fit: 'start_from' must be a fitted ILD. Got {type(start).__name__}.")
+        mine = (self.latent_dim, "mlp", self.depth)
+        theirs = (start.latent_dim, start.decoder, start.depth)
+        if self.decoder != "mlp" or theirs != mine:
+            raise ValueError(f"ILD.fit: 'start_from' needs decoder='mlp' on both models and the same latent_dim and "
+                             f"depth; this model has (latent_dim, decoder, depth) = "
+                             f"{(self.latent_dim, self.decoder, self.depth)}, start_from {theirs}.")
+
+    @torch.no_grad()
+    def _warm_start(self, start: ILD, u: torch.Tensor, d: torch.Tensor) -> None:
+        """Copy ``start``'s network into this one, rotate its output by the invariant directions of
+        its latents and set the latent SCM to the least-squares fit of the rotated latents (see fit)."""
+        for mine, theirs in zip(self.network_.parameters(), start.network_.parameters()):
+            mine.copy_(theirs)
+        z = self.network_(u)[0]
+        weight, mean = (torch.from_numpy(a) for a in invariant_directions(z, d, self.k))
+        last_w, last_b = self.network_.weights[-1], self.network_.biases[-1]
+        last_b.copy_(weight @ (last_b - mean))
+        last_w.copy_(weight @ last_w)
+        z = self.network_(u)[0]
+        m = self.latent_dim
+        for i in range(m):
+            design = torch.cat([z[:, :i], torch.ones(len(z), 1, dtype=z.dtype)], dim=1)
+            groups = [(e, d == e) for e in range(self.n_domains_)] if self.specific_[i] else [(None, slice(None))]
+            for e, rows in groups:
+                coef = torch.linalg.lstsq(design[rows], z[rows, i:i + 1]).solution[:, 0]
+                log_s = torch.log((z[rows, i] - design[rows] @ coef).std().clamp_min(1e-6))
+                targets = (self.a_, self.b_, self.log_s_) if e is not None else (self.shared_a_, self.shared_b_,
+                                                                                  self.shared_log_s_)
+                index = (e, i) if e is not None else (i,)
+                targets[0][index][:i] = coef[:i]
+                targets[1][index] = coef[i]
+                targets[2][index] = log_s
+                if e is None:  # keep the unused per-domain copies of a shared row equal to it
+                    self.a_[:, i, :i], self.b_[:, i], self.log_s_[:, i] = coef[:i], coef[i], log_s
 
     def _train(self, parameters: list[nn.Parameter], u: torch.Tensor, d: torch.Tensor, u_val: torch.Tensor | None,
                d_val: torch.Tensor | None, generator: torch.Generator) -> None:
