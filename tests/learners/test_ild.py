@@ -225,6 +225,10 @@ def test_invariant_directions_put_the_domain_varying_directions_last():
     # deterministic
     again = invariant_directions(u, data.domain, 2)
     np.testing.assert_array_equal(again[0], weight)
+    with pytest.raises(ValueError, match="'k'"):
+        invariant_directions(u, data.domain, 7)
+    with pytest.raises(ValueError, match="'domain'"):
+        invariant_directions(u, data.domain[:10], 2)
 
 
 def test_invariant_init_starts_the_first_layer_at_the_invariant_directions(data):

@@ -89,7 +89,12 @@ def invariant_directions(u: np.ndarray | torch.Tensor, domain: np.ndarray | torc
     """
     u = torch.as_tensor(np.asarray(u), dtype=torch.float64)
     d = torch.as_tensor(np.asarray(domain), dtype=torch.int64)
+    if u.ndim != 2 or d.shape != (u.shape[0],):
+        raise ValueError(f"invariant_directions: 'u' must be (N, m) and 'domain' (N,). Got shapes {tuple(u.shape)} "
+                         f"and {tuple(d.shape)}.")
     m = u.shape[1]
+    k = check_number(k, "k", "invariant_directions", low=1, high=m, integer=True)
+    steps = check_number(steps, "steps", "invariant_directions", low=0, integer=True)
     mean = u.mean(0)
     evals, evecs = torch.linalg.eigh(torch.cov((u - mean).T).reshape(m, m))
     whiten = evecs @ torch.diag(evals.clamp_min(1e-12).rsqrt()) @ evecs.T
