@@ -98,29 +98,29 @@ def invariant_directions(u: np.ndarray | torch.Tensor, domain: np.ndarray | torc
     mean = u.mean(0)
     evals, evecs = torch.linalg.eigh(torch.cov((u - mean).T).reshape(m, m))
     whiten = evecs @ torch.diag(evals.clamp_min(1e-12).rsqrt()) @ evecs.T
+    if m - k < 1:  # every direction is domain-specific: only the whitening is left to choose
+        return whiten.numpy(), mean.numpy()
     v = (u - mean) @ whiten.T
     labels = torch.unique(d)
     weights = torch.stack([(d == e).double().mean() for e in labels])
     means = torch.stack([v[d == e].mean(0) for e in labels])
     covariances = torch.stack([torch.cov(v[d == e].T).reshape(m, m) for e in labels])
-    if m - k < 1:
-        return whiten.numpy(), mean.numpy()
     # start: eigenvectors of the summed discrepancy matrix, smallest first (the invariant directions)
-    scatter = sum(w * (torch.outer(mu, mu) + (c - torch.eye(m, dtype=u.dtype)) @ (c - torch.eye(m, dtype=u.dtype)))
-                  for w, mu, c in zip(weights, means, covariances))
+    eye = torch.eye(m, dtype=u.dtype)
+    scatter = sum(w * (torch.outer(mu, mu) + (c - eye) @ (c - eye)) for w, mu, c in zip(weights, means, covariances))
     basis = torch.linalg.eigh(scatter)[1]
+    with torch.enable_grad():  # also when called under no_grad (ILD's warm start)
+        best = _refine_basis(basis, means, covariances, weights, m - k, steps)
+    return (best.T @ whiten).numpy(), mean.numpy()
+
+
+def _refine_basis(basis: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor, weights: torch.Tensor,
+                  n_invariant: int, steps: int) -> torch.Tensor:
+    """Adam from ``basis`` on a QR-parametrised orthonormal basis; returns the basis (m, m) with the
+    lowest discrepancy of its first ``n_invariant`` columns seen (``basis`` itself included)."""
     free = nn.Parameter(basis.clone())
     optimizer = torch.optim.Adam([free], lr=1e-2)
-    best = (float(_moment_discrepancy(basis[:, :m - k], means, covariances, weights)), basis)
-    with torch.enable_grad():  # also when called under no_grad (ILD's warm start)
-        best = _refine_basis(free, optimizer, best, means, covariances, weights, m - k, steps)
-    return (best[1].T @ whiten).numpy(), mean.numpy()
-
-
-def _refine_basis(free: nn.Parameter, optimizer: torch.optim.Optimizer, best: tuple[float, torch.Tensor],
-                  means: torch.Tensor, covariances: torch.Tensor, weights: torch.Tensor, n_invariant: int,
-                  steps: int) -> tuple[float, torch.Tensor]:
-    """Adam on a QR-parametrised orthonormal basis; returns the best (discrepancy, basis) seen."""
+    best = (float(_moment_discrepancy(basis[:, :n_invariant], means, covariances, weights)), basis)
     for _ in range(steps):
         q, r = torch.linalg.qr(free)
         q = q * torch.sign(torch.diagonal(r))  # a continuous choice of signs
@@ -130,7 +130,7 @@ def _refine_basis(free: nn.Parameter, optimizer: torch.optim.Optimizer, best: tu
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return best
+    return best[1]
 
 
 class _InvertibleMLP(nn.Module):
