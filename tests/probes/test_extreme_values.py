@@ -37,6 +37,32 @@ def test_passive_unit_has_no_effect_and_prior_range(effects):
     assert 1.3 < effects.half_range[3] < 3.5  # 0.5% quantiles of 40 N(0, 1) draws
 
 
+def test_negligible_is_an_equivalence_test(effects, oracle_model, sprites16):
+    # the exactly passive unit is negligible on every factor; the posX unit is not negligible on posX
+    pos_x = effects.factor_names.index("posX")
+    assert effects.negligible()[3].all()
+    assert not effects.negligible()[0, pos_x]
+    assert effects.table()["negligible"] == effects.negligible().tolist()
+
+    class Leaky(type(oracle_model)):  # unit 3 leaks into posX's logit by 0.04 per code unit
+        def decode(self, z):
+            z = np.array(z, dtype=np.float64)
+            z[:, 0] = z[:, 0] + 0.04 * z[:, 3]
+            return super().decode(z)
+
+    leaky = extreme_values(Leaky(sprites16), sprites16, units=[3], levels=17, n=40, n_boot=300, seed=0)
+    # a deterministic decoder and an exact read-out: the tiny effect's CI excludes 0 ...
+    assert leaky.excludes_zero()[0, pos_x]
+    assert 0 < abs(leaky.effect_per_range[0, pos_x]) < leaky.readout_error["posX"]
+    # ... yet it is smaller than the read-out can resolve: negligible at the default margin,
+    # not at a margin below the effect
+    assert leaky.negligible()[0].all()
+    assert not leaky.negligible(margin=abs(leaky.effect_per_range[0, pos_x]) / 2)[0, pos_x]
+    for bad in (-0.1, [0.1, 0.2], "wide", np.nan):
+        with pytest.raises(ValueError, match="'margin'"):
+            leaky.negligible(margin=bad)
+
+
 def test_sigmoid_saturates_beyond_training_range(effects):
     # the renderer cannot move a sprite past the edge: the extreme segment's slope is smaller
     pos_x = effects.factor_names.index("posX")

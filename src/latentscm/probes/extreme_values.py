@@ -145,6 +145,44 @@ class ExtremeValueEffects:
         """(U, K) bool: whether the OLS-slope interval excludes 0."""
         return (self.ols_ci[..., 0] > 0) | (self.ols_ci[..., 1] < 0)
 
+    def negligible(self, margin: float | Sequence[float] | None = None) -> np.ndarray:
+        """(U, K) bool: an equivalence test that the effect is negligible — the whole interval of
+        ``effect_per_range`` lies within ``± margin`` (fractions of each factor's range).
+
+        "The CI covers 0" is the wrong check for "this unit does nothing" when the read-out is
+        exact and the decoder deterministic: every base code's outcome is then a fixed function of
+        the level, so with enough base codes any effect, however small, gets an interval that
+        excludes 0. The sound question is whether the effect is smaller than what the probe can
+        resolve (two one-sided tests, TOST, Schuirmann 1987: with the stored ``ci``-level interval
+        this is a TOST at level (1 - ci) / 2 per side, conservative).
+
+        Parameters
+        ----------
+        margin:
+            Equivalence margin per factor (scalar or (K,)), fraction of the factor's range. Default:
+            the read-out's own held-out error per factor (``readout_error``), i.e. "smaller than
+            what the read-out can tell apart".
+        """
+        if margin is None:
+            bound = np.array([self.readout_error[name] for name in self.factor_names], dtype=np.float64)
+            if not np.all(np.isfinite(bound)):
+                raise ValueError("ExtremeValueEffects.negligible: the read-out has no held-out error for "
+                                 f"{[n for n, b in zip(self.factor_names, bound) if not np.isfinite(b)]}; "
+                                 "pass 'margin'.")
+        else:
+            n_factors = len(self.factor_names)
+            try:
+                bound = np.asarray(margin, dtype=np.float64)
+            except (TypeError, ValueError):
+                bound = np.array([np.nan])
+            if bound.ndim > 1 or bound.size not in (1, n_factors) or not np.all(np.isfinite(bound)) \
+                    or np.any(bound < 0):
+                raise ValueError("The 'margin' parameter of ExtremeValueEffects.negligible must be a non-negative "
+                                 f"number or one per factor ({n_factors}). Got {margin!r}.")
+            bound = np.broadcast_to(bound.reshape(-1), (n_factors,)).astype(np.float64)
+        interval = self.effect_per_range_ci
+        return (interval[..., 0] >= -bound) & (interval[..., 1] <= bound)
+
     def table(self) -> dict[str, Any]:
         """The unit x factor effect table as plain lists (JSON-ready): ``effect_per_range`` with
         its interval, OLS slopes, monotonicity and whether the interval excludes 0."""
@@ -157,6 +195,8 @@ class ExtremeValueEffects:
             "ols_ci": self.ols_ci.tolist(),
             "monotonicity": self.monotonicity.tolist(),
             "excludes_zero": self.excludes_zero().tolist(),
+            "negligible": self.negligible().tolist() if all(
+                np.isfinite(self.readout_error.get(name, np.nan)) for name in self.factor_names) else None,
         }
 
     def to_dict(self) -> dict[str, Any]:
