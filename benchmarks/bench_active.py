@@ -37,6 +37,9 @@ import torch
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--world", default="shapes3d", help="Registered world (its default pose factors).")
+    parser.add_argument("--pose-factors", default=None, help="Comma-separated pose factors (default: the world's).")
+    parser.add_argument("--env-step", type=int, default=1, help="Grid steps per move.")
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--n-transitions", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=600)
@@ -63,7 +66,7 @@ def main() -> None:
         args.n_transitions, args.steps, args.goals, args.max_steps, args.size = 256, 30, 5, 10, 16
     torch.set_num_threads(args.threads)
 
-    from latentscm.active import evaluate_run, open_run, replay, train_world_models
+    from latentscm.active import evaluate_run, open_run, pose_visibility, replay, train_world_models
     from latentscm.report.active import write_active_report
 
     load = os.getloadavg()
@@ -83,8 +86,10 @@ def main() -> None:
                   "seed": args.seed}
         models = {"factorised": {**shared, "shape_dim": args.shape_dim, "pose_dim": args.pose_dim},
                   "entangled": {**shared, "latent_dim": args.shape_dim + args.pose_dim}}
-        train_world_models(run_dir, world="shapes3d", world_options={"size": args.size},
-                           n_transitions=args.n_transitions, seed=args.seed, models=models, progress=True)
+        pose_factors = args.pose_factors.split(",") if args.pose_factors else None
+        train_world_models(run_dir, world=args.world, world_options={"size": args.size}, pose_factors=pose_factors,
+                           step=args.env_step, n_transitions=args.n_transitions, seed=args.seed, models=models,
+                           progress=True)
         train_seconds = time.perf_counter() - started
     evaluated = time.perf_counter()
     result = evaluate_run(run_dir, n_goals=args.goals, max_steps=args.max_steps, horizon=args.horizon,
@@ -97,8 +102,13 @@ def main() -> None:
         _, goal_image = env.reset(task["start"], task["goal"])
         write_active_report(result, args.out / "report.html", episodes=episodes, goal_image=goal_image)
 
+    # can the models see the pose at all? posterior-mean spread over each pose grid / posterior std
+    env, trained, _ = open_run(run_dir)
+    visibility = {name: pose_visibility(model, env, n_states=20, seed=args.seed) for name, model in trained.items()}
+    result["pose_visibility"] = visibility
     initial = [t["initial_error"] for t in result["tasks"]]
-    print(f"\nshapes3d {args.size}x{args.size}, pose = orientation (15 values), {len(initial)} goals, initial pose "
+    grids = ", ".join(f"{name} ({size} values)" for name, size in zip(env.pose_factors, env.grid_sizes))
+    print(f"\n{args.world} {args.size}x{args.size}, pose = {grids}, {len(initial)} goals, initial pose "
           f"error {sum(initial) / len(initial):.2f} grid steps on average, cap {args.max_steps} steps, horizon "
           f"{args.horizon}, ambiguity weight {args.ambiguity_weight}")
     print(f"{'agent':<12} {'reached':>8} {'mean steps':>11} {'steps|reached':>14} {'free energy':>12} "
@@ -111,6 +121,12 @@ def main() -> None:
     for name, h in result["held_out"].items():
         print(f"{name:<12} {h['free_energy']:>10.2f} {h['complexity']:>10.3f} {h['free_energy_first']:>10.2f} "
               f"{h['complexity_first']:>10.3f}")
+    first = next(iter(visibility.values()))
+    print("\npose visibility (posterior-mean std over each pose grid / mean posterior std, best unit; > 1 sees the "
+          "pose) and mean |pixel change| between adjacent / end grid values")
+    for p, name in enumerate(first["pose_factors"]):
+        seen = "  ".join(f"{model} {v['best_unit_visibility'][p]:.2f}" for model, v in visibility.items())
+        print(f"{name:<12} {seen}  pixels adjacent {first['pixel_adjacent'][p]:.4f} ends {first['pixel_ends'][p]:.4f}")
     total = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     print(f"\nwall {total:.0f} s (training {train_seconds:.0f} s, episodes {eval_seconds:.0f} s), process CPU "

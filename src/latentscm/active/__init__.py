@@ -10,7 +10,8 @@ view by minimising expected free energy under a learned world model.
 * :mod:`~latentscm.active.efe` — expected free energy of enumerated policies;
 * :mod:`~latentscm.active.agents` — :class:`EFEAgent` and :class:`RandomAgent`;
 * :mod:`~latentscm.active.episodes` — episodes and the comparison of agents over the same goals;
-* :mod:`~latentscm.active.experiment` — train both models into a run directory, evaluate agents on it.
+* :mod:`~latentscm.active.experiment` — train both models into a run directory, evaluate agents on it;
+* :mod:`~latentscm.active.pose_visibility` — whether a model's posterior moves with the pose at all.
 """
 
 from latentscm.active.agents import EFEAgent, RandomAgent
@@ -20,6 +21,7 @@ from latentscm.active.environment import DEFAULT_POSE_FACTORS, PoseEnvironment
 from latentscm.active.episodes import EpisodeResult, compare_agents, replay, run_episode, summarise_episodes
 from latentscm.active.experiment import evaluate_run, open_run, train_world_models
 from latentscm.active.factorised import FactorisedModel
+from latentscm.active.pose_visibility import pose_visibility
 from latentscm.active.registry import REGISTRY, load_world_model, make, names
 from latentscm.active.transitions import Transitions, sample_transitions
 from latentscm.active.world_model import NotFittedError, WorldModel
@@ -45,6 +47,7 @@ __all__ = [
     "make",
     "names",
     "open_run",
+    "pose_visibility",
     "replay",
     "run_episode",
     "sample_transitions",

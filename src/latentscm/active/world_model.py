@@ -21,7 +21,7 @@ here the expectation is evaluated at the posterior mean (a one-point estimate, s
 is deterministic). Units are nats per image.
 
 Shapes: images float32 (N, C, H, W) in [0, 1]; actions (N,) int64 in ``0 .. n_actions - 1``;
-beliefs ``(mean, logvar)`` (N, D) each, D = :attr:`WorldModel.latent_size_`.
+beliefs ``(mean, logvar)`` (N, D) each, D = :attr:`WorldModel.latent_size`.
 """
 
 from __future__ import annotations
