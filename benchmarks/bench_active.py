@@ -49,6 +49,8 @@ def main() -> None:
     parser.add_argument("--shape-dim", type=int, default=6)
     parser.add_argument("--pose-dim", type=int, default=2)
     parser.add_argument("--beta", type=float, default=1.0)
+    parser.add_argument("--beta-transition", type=float, default=None,
+                        help="Weight of the KL to the transition prior (default: --beta).")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--goals", type=int, default=50)
     parser.add_argument("--max-steps", type=int, default=20)
@@ -82,7 +84,8 @@ def main() -> None:
         else:
             run_dir = args.out / "run"
         shared = {"channels": tuple(int(c) for c in args.channels.split(",")), "hidden_dim": args.hidden_dim,
-                  "beta": args.beta, "lr": args.lr, "batch_size": args.batch_size, "steps": args.steps,
+                  "beta": args.beta, "beta_transition": args.beta_transition, "lr": args.lr,
+                  "batch_size": args.batch_size, "steps": args.steps,
                   "seed": args.seed}
         models = {"factorised": {**shared, "shape_dim": args.shape_dim, "pose_dim": args.pose_dim},
                   "entangled": {**shared, "latent_dim": args.shape_dim + args.pose_dim}}

@@ -43,6 +43,24 @@ def test_same_seed_same_weights_and_trajectory(env, transitions, factorised):
     assert first.free_energy.shape == (len(first.actions) + 1,)
 
 
+def test_beta_transition_weights_only_the_transition_kl(env, transitions, factorised):
+    # beta_transition equal to beta (1.0 by default) trains the same weights bit for bit (the summed loss
+    # value may round differently in its last bits: (r + a) + b against r + (a + b))
+    same = FactorisedModel(shape_dim=3, pose_dim=2, seed=0, beta_transition=1.0, **TINY).fit(
+        transitions, n_actions=env.n_actions)
+    for key, value in _weights(factorised).items():
+        assert torch.equal(value, same.net_.state_dict()[key]), key
+    assert [(h["recon"], h["kl_transition"]) for h in same.history_] == \
+        [(h["recon"], h["kl_transition"]) for h in factorised.history_]
+    # a different weight changes the gradient and so the weights
+    off = FactorisedModel(shape_dim=3, pose_dim=2, seed=0, beta_transition=0.0, **TINY).fit(
+        transitions, n_actions=env.n_actions)
+    assert not all(torch.equal(v, off.net_.state_dict()[k]) for k, v in _weights(factorised).items())
+    assert EntangledModel(beta_transition=0.5).get_params()["beta_transition"] == 0.5
+    with pytest.raises(ValueError, match="'beta_transition' parameter of FactorisedModel"):
+        FactorisedModel(beta_transition=-1.0)
+
+
 def test_training_leaves_the_global_torch_rng_alone(env, transitions):
     torch.manual_seed(123)
     expected = torch.rand(3)

@@ -46,16 +46,18 @@ class EntangledModel(WorldModel):
         Optimisation steps.
     seed : int, default 0
         Seeds initialisation, minibatch order and training noise.
+    beta_transition : float or None, default None
+        Weight of the KL to the transition prior (None: ``beta``); see :class:`WorldModel`.
     """
 
     name = "entangled"
 
     def __init__(self, *, latent_dim: int = 8, channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256,
                  transition_hidden: int = 64, beta: float = 1.0, lr: float = 1e-3, batch_size: int = 64,
-                 steps: int = 2000, seed: int = 0):
+                 steps: int = 2000, seed: int = 0, beta_transition: float | None = None):
         self.latent_dim = latent_dim
         super().__init__(channels=channels, hidden_dim=hidden_dim, transition_hidden=transition_hidden, beta=beta,
-                         lr=lr, batch_size=batch_size, steps=steps, seed=seed)
+                         lr=lr, batch_size=batch_size, steps=steps, seed=seed, beta_transition=beta_transition)
 
     def _validate(self) -> None:
         super()._validate()

@@ -55,17 +55,19 @@ class FactorisedModel(WorldModel):
         Optimisation steps.
     seed : int, default 0
         Seeds initialisation, minibatch order and training noise.
+    beta_transition : float or None, default None
+        Weight of the KL to the transition prior (None: ``beta``); see :class:`WorldModel`.
     """
 
     name = "factorised"
 
     def __init__(self, *, shape_dim: int = 6, pose_dim: int = 2, channels: Sequence[int] = (32, 32, 64, 64),
                  hidden_dim: int = 256, transition_hidden: int = 64, beta: float = 1.0, lr: float = 1e-3,
-                 batch_size: int = 64, steps: int = 2000, seed: int = 0):
+                 batch_size: int = 64, steps: int = 2000, seed: int = 0, beta_transition: float | None = None):
         self.shape_dim = shape_dim
         self.pose_dim = pose_dim
         super().__init__(channels=channels, hidden_dim=hidden_dim, transition_hidden=transition_hidden, beta=beta,
-                         lr=lr, batch_size=batch_size, steps=steps, seed=seed)
+                         lr=lr, batch_size=batch_size, steps=steps, seed=seed, beta_transition=beta_transition)
 
     def _validate(self) -> None:
         super()._validate()
