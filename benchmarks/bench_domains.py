@@ -41,6 +41,15 @@ identity (official)                     0.47              0.36          3/10
 
 Measured (b), 32 px, 3,000 steps, 2,000 images per domain: MCC(s, hue) 0.023 vs MCC(z, hue) 0.384 with 3 training
 domains (s takes posY, 0.82); 0.021 vs 0.065 with 6. Not reproduced; prior-only adaptation stays flat (98.2 nats).
+A nonlinear read-out of the whole block (held-out kernel ridge R², 500 images) says s does not hold hue in any form,
+and z holds only part of it: the model barely encodes hue at all (seed 0, 3 training domains)::
+
+    strength  R²(s -> hue)  R²(z -> hue)  R²(s -> posY)  R²(z -> posY)   prior-only N=0 -> 150   beta-vae all N=150
+    1.5             -0.030         0.335          0.731          0.721   98.20 -> 98.19          56.23
+    3.0             -0.035         0.265          0.961          0.608   113.30 -> 113.20        54.82
+
+(``--parts b --size 32 --gcrl-steps 3000 --gcrl-samples 2000 [--gcrl-strength 3]``; 487 s / 1,402 s wall.) A
+stronger shift (strength 3: domain 1's hues all clip to 0) does not move hue into s either; s takes posY more firmly.
 """
 
 from __future__ import annotations
