@@ -29,8 +29,9 @@ unperturbed one fits its own data perfectly (1.000) but is at chance on every ev
     d-separation         0.535        0.500   0.538
 
 Perturbations help, as the paper says; the > 0.8 length generalisation does not reproduce at this size. The
-defaults below (1.2M parameters, batch 32, lr 2e-3) stayed at chance through 600 steps: the smaller batch and
-higher rate, not the size, look like the obstacle — the next run is 1.2M parameters at batch 64, lr 1e-3.
+defaults below (1.2M parameters, batch 32, lr 2e-3) stayed at chance through 600 steps, but that run was stopped
+before the ~1,250 steps at which the small model left chance, so which of size, batch or rate matters is untested;
+the next run is 1.2M parameters at batch 64, lr 1e-3, 4,000 steps.
 """
 
 from __future__ import annotations
