@@ -96,6 +96,16 @@ def _convergence(model: ILD) -> dict[str, float]:
     return {"nll_last": history[-1], "nll_drop_last_quarter": quarter - history[-1]}
 
 
+def _ild_world(args: argparse.Namespace, n_domains: int, seed: int):
+    return make("ild-linear", latent_dim=6, n_domains=n_domains, int_set=args.ild_int_set, variant=args.ild_variant,
+                seed=seed)
+
+
+def _ild(args: argparse.Namespace, k: int, structure: str, seed: int) -> ILD:
+    return ILD(6, k, structure=structure, steps=args.ild_steps, depth=args.ild_depth, leak=args.ild_leak,
+               restarts=args.ild_restarts, init=args.ild_init, seed=seed)
+
+
 def part_ild(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"runs": [], "sparsity": []}
     rows = []
@@ -103,15 +113,13 @@ def part_ild(args: argparse.Namespace) -> dict[str, Any]:
     for n_domains in args.ild_domains if args.seeds else []:
         relax, dense = [], []
         for seed in range(args.seeds):
-            world = make("ild-linear", latent_dim=6, n_domains=n_domains, int_set=args.ild_int_set, seed=seed)
+            world = _ild_world(args, n_domains, seed)
             data = world.sample_domains(args.ild_samples, seed=seed + 100)
             errors, extra = {}, {}
             fitted = {}
             for structure in ("dense", "relax_can"):  # dense first: --ild-warm-start starts relax_can from it
                 start = fitted["dense"] if args.ild_warm_start and structure == "relax_can" else None
-                model = ILD(6, len(args.ild_int_set), structure=structure, steps=args.ild_steps,
-                            depth=args.ild_depth, restarts=args.ild_restarts, init=args.ild_init,
-                            seed=seed).fit(data, start_from=start)
+                model = _ild(args, len(args.ild_int_set), structure, seed).fit(data, start_from=start)
                 fitted[structure] = model
                 if n_domains == 3:
                     dense_fits[seed] = fitted["dense"]
@@ -132,28 +140,28 @@ def part_ild(args: argparse.Namespace) -> dict[str, Any]:
                      f"{int((relax_a < dense_a).sum())}/{len(relax)}", int((relax_a < 1).sum()),
                      int((dense_a < 1).sum())])
     if args.seeds:
-        print(f"(a) ILD on ild-linear (latent_dim 6, shifted latents {args.ild_int_set}): normalised domain-CF "
+        print(f"(a) ILD on ild-linear (variant {args.ild_variant}, latent_dim 6, int_set {args.ild_int_set}; ILD depth "
+              f"{args.ild_depth}, leak {args.ild_leak}): normalised domain-CF "
               f"error (identity floor = 1)")
         print(_table(["n_domains", "seeds", "relax_can median", "dense median", "relax<dense", "relax<floor",
                       "dense<floor"], rows))
     rows = []
-    for k in args.sparsity_k:
+    for k in args.sparsity_k if args.sparsity_seeds else []:
         errors = []
         for seed in range(args.sparsity_seeds):
-            world = make("ild-linear", latent_dim=6, n_domains=3, int_set=args.ild_int_set, seed=seed)
+            world = _ild_world(args, 3, seed)
             data = world.sample_domains(args.ild_samples, seed=seed + 100)
             start = None
             if args.ild_warm_start:
-                start = dense_fits.get(seed) or ILD(6, len(args.ild_int_set), structure="dense", steps=args.ild_steps,
-                                                    depth=args.ild_depth, restarts=args.ild_restarts,
-                                                    init=args.ild_init, seed=seed).fit(data)
-            model = ILD(6, k, structure="relax_can", steps=args.ild_steps, depth=args.ild_depth,
-                        restarts=args.ild_restarts, init=args.ild_init, seed=seed).fit(data, start_from=start)
+                start = dense_fits.get(seed) or _ild(args, len(args.ild_int_set), "dense", seed).fit(data)
+            model = _ild(args, k, "relax_can", seed).fit(data, start_from=start)
             errors.append(domain_counterfactual_error(model, world, n=500, seed=seed + 200)["dcf.normalised"])
             print(f"  sparsity k={k} seed={seed}: relax_can {errors[-1]:.3f} (last-window nll "
                   f"{model.history_[-1]:.3f})", flush=True)
         out["sparsity"].append({"k": k, "errors": errors})
         rows.append([k, len(errors), float(np.mean(errors)), float(np.median(errors)), *errors])
+    if not rows:
+        return out
     print(f"\n(a) sparsity check, relax_can on n_domains=3 (true number of shifted latents "
           f"{len(args.ild_int_set)})")
     print(_table(["k", "seeds", "mean error", "median error",
@@ -334,6 +342,10 @@ def main() -> None:
     parser.add_argument("--ild-samples", type=int, default=2000, help="(a) samples per domain.")
     parser.add_argument("--ild-depth", type=int, default=3,
                         help="(a) layers of ILD's invertible MLP (the world's mixing has 2, one nonlinearity).")
+    parser.add_argument("--ild-variant", default="latentscm", choices=["latentscm", "official"],
+                        help="(a) the ild-linear simulator: this library's, or the official code's SCM and mixing.")
+    parser.add_argument("--ild-leak", type=float, default=0.2,
+                        help="(a) ILD's leaky-ReLU slope (0.5 with --ild-depth 2 holds the official mixing's inverse).")
     parser.add_argument("--ild-init", default="identity", choices=["identity", "random", "invariant"],
                         help="(a) ILD's initial mixing (see ILD's 'init'; the official code's is the identity).")
     parser.add_argument("--ild-warm-start", action="store_true",

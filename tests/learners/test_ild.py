@@ -272,3 +272,25 @@ def test_warm_start_refuses_a_mismatched_start(data):
         ILD(4, 1, depth=2, steps=0).fit(data, start_from=dense)
     with pytest.raises(ValueError, match="'start_from'.*decoder='mlp'"):
         ILD(4, 1, decoder="flow", steps=0).fit(data, start_from=dense)
+
+
+def test_leak_sets_the_slope_and_the_official_mixing_is_representable():
+    """With depth 2 and leak 0.5 the invertible MLP holds the exact inverse of the ``ild-linear``
+    world's official mixing, ``z = leaky_2((u h) G^-1 diag(std))`` = ``-2 leaky_0.5(-...)``."""
+    world = make("ild-linear", latent_dim=4, n_domains=2, int_set=(3,), variant="official", seed=0)
+    batch = world.sample_domains(200, seed=0)
+    model = ILD(4, 1, depth=2, leak=0.5, steps=0, seed=0).fit(batch)
+    assert model.network_.leak == 0.5 and ILD(4, 1).leak == 0.2
+    first = -(world._h_scale * np.linalg.inv(world._g) * world._v_std[None, :]).T
+    with torch.no_grad():
+        model.network_.weights[0].copy_(torch.from_numpy(first))
+        model.network_.weights[1].copy_(-2.0 * torch.eye(4, dtype=torch.float64))
+        for bias in model.network_.biases:
+            bias.zero_()
+    np.testing.assert_allclose(model.encode(batch.images), batch.factors, atol=1e-3 * batch.factors.std())
+    mismatched = ILD(4, 1, depth=2, leak=0.2, steps=0)
+    with pytest.raises(ValueError, match="'start_from'.*leak"):
+        mismatched.fit(batch, start_from=model)
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(ValueError, match="'leak'"):
+            ILD(4, 1, leak=bad)

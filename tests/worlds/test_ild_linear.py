@@ -46,3 +46,54 @@ def test_bad_input_is_named():
         make("ild-linear", latent_dim=4, int_set=())
     with pytest.raises(ValueError, match="'n_domains'"):
         make("ild-linear", n_domains=1)
+
+
+# ---------------------------------------------------------------- the official simulator's variant
+@pytest.fixture(scope="module")
+def official():
+    return make("ild-linear", latent_dim=6, n_domains=3, int_set=(0, 1), variant="official", seed=0)
+
+
+def test_official_variant_is_the_official_reduced_form(official):
+    """Factors equal ``eps (I - A_d)^{-1} + b_d 1_I`` with A_d differing from domain 0 only in the
+    int_set columns, and the domain counterfactual keeps eps and swaps (A_d, b_d)."""
+    m, names = 6, official.factor_names
+    weights, bias = official.official_weights_, official.official_bias_
+    assert weights.shape == (3, m, m) and bias.shape == (3,)
+    assert np.all(np.tril(weights[0]) == 0) and np.count_nonzero(weights[0]) == m * (m - 1) // 2  # complete DAG
+    for d in (1, 2):
+        differs = np.any(weights[d] != weights[0], axis=0)
+        assert not differs[2:].any() and differs[1]  # column 0 of a triangular A is empty: node 0 has no parents
+    batch = official.sample(400, seed=1, domain=0)
+    # abduct eps with the domain-0 mechanisms, then apply the reduced form of each domain
+    def parents(n):
+        return batch.factors[:, [names.index(p) for p in official.graph.parents(n)]]
+
+    eps = np.stack([official.scm.mechanisms[n].abduct(batch.factors[:, j], parents(n)) for j, n in enumerate(names)],
+                   axis=1)
+    shift = np.zeros(m)
+    shift[[0, 1]] = 1.0
+    for d in range(3):
+        reduced = eps @ np.linalg.inv(np.eye(m) - weights[d]) + bias[d] * shift
+        target = batch.factors if d == 0 else official.domain_counterfactual(batch, to_domain=d).factors
+        np.testing.assert_allclose(target, reduced, atol=1e-8)
+
+
+def test_official_variant_mixing_inverts_and_params_round_trip(official):
+    batch = official.sample_domains(300, seed=2)
+    assert batch.images.min() > 0 and batch.images.max() < 1
+    scale = batch.factors.std(axis=0)
+    assert np.max(np.abs(official.read_factors(batch.images) - batch.factors) / scale) < 1e-3
+    np.testing.assert_allclose(official.unmix(official.mix(batch.factors)), batch.factors, atol=1e-8)
+    assert abs(abs(np.linalg.det(official._g)) - 1.0) < 1e-9
+    again = type(official)(**official.get_params())
+    np.testing.assert_array_equal(again.sample(5, seed=0, domain=2).images, official.sample(5, seed=0, domain=2).images)
+    # the post-solve bias reaches the children's structural form, so they are replaced mechanisms too
+    assert set(official.domains.shifted) >= {"z0", "z1"}
+
+
+def test_official_variant_bad_input_is_named():
+    with pytest.raises(ValueError, match="'depth'"):
+        make("ild-linear", variant="official", depth=2)
+    with pytest.raises(ValueError, match="'variant'"):
+        make("ild-linear", variant="paper")

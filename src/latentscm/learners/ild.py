@@ -60,7 +60,7 @@ INITS = ("identity", "random", "invariant")
 SELECTIONS = ("last", "best_validation")
 _CHECK_EVERY = 100  # steps between held-out likelihood checks (the official step_check)
 _EPS = 1e-6
-_LEAK = 0.2
+_LEAK = 0.2  # the default slope of the invertible MLP's leaky ReLUs
 
 
 def _moment_discrepancy(q: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor,
@@ -136,8 +136,10 @@ def _refine_basis(basis: torch.Tensor, means: torch.Tensor, covariances: torch.T
 class _InvertibleMLP(nn.Module):
     """``u -> z``: square linear layers with leaky ReLUs between them."""
 
-    def __init__(self, dim: int, depth: int, generator: torch.Generator, init: str = "identity"):
+    def __init__(self, dim: int, depth: int, generator: torch.Generator, init: str = "identity",
+                 leak: float = _LEAK):
         super().__init__()
+        self.leak = float(leak)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         for _ in range(depth):
@@ -157,8 +159,8 @@ class _InvertibleMLP(nn.Module):
             logdet = logdet + torch.linalg.slogdet(weight)[1]
             if i < last:
                 negative = h < 0
-                logdet = logdet + negative.sum(dim=1) * math.log(_LEAK)
-                h = torch.where(negative, _LEAK * h, h)
+                logdet = logdet + negative.sum(dim=1) * math.log(self.leak)
+                h = torch.where(negative, self.leak * h, h)
         return h, logdet
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
@@ -166,7 +168,7 @@ class _InvertibleMLP(nn.Module):
         last = len(self.weights) - 1
         for i in range(last, -1, -1):
             if i < last:
-                h = torch.where(h < 0, h / _LEAK, h)
+                h = torch.where(h < 0, h / self.leak, h)
             h = torch.linalg.solve(self.weights[i], (h - self.biases[i]).T).T
         return h
 
@@ -239,6 +241,10 @@ class ILD:
         Layers of the invertible MLP, or coupling pairs of the flow.
     hidden_dim : int
         Width of the coupling networks (``decoder="flow"``).
+    leak : float, default 0.2
+        Negative-side slope of the invertible MLP's leaky ReLUs (``decoder="mlp"``; 0 < leak < 1).
+        The official code's model uses 0.5, as does the ``ild-linear`` world's ``variant="official"``
+        mixing; with ``depth=2`` and ``leak=0.5`` the model holds that mixing's exact inverse.
     lr, steps, batch_size : float, int, int
         Adam learning rate, optimisation steps, minibatch size. The official code uses lr 1e-3,
         batch 500 and 50,000 steps; the default here keeps its lr and batch size with 8,000 steps
@@ -296,7 +302,8 @@ class ILD:
     """
 
     def __init__(self, latent_dim: int, k: int = 1, *, structure: str = "relax_can", decoder: str = "mlp",
-                 depth: int = 3, hidden_dim: int = 64, lr: float = 1e-3, steps: int = 8000, batch_size: int = 500,
+                 depth: int = 3, hidden_dim: int = 64, leak: float = _LEAK, lr: float = 1e-3, steps: int = 8000,
+                 batch_size: int = 500,
                  betas: tuple[float, float] = (0.5, 0.999), init: str = "identity", clip_norm: float | None = None,
                  scm_init: float = 1.0, select: str = "last", validation_fraction: float = 0.1, restarts: int = 1,
                  seed: int = 0):
@@ -307,6 +314,7 @@ class ILD:
         self.decoder = check_choice(decoder, "decoder", owner, DECODERS)
         self.depth = check_number(depth, "depth", owner, low=1, integer=True)
         self.hidden_dim = check_number(hidden_dim, "hidden_dim", owner, low=1, integer=True)
+        self.leak = check_number(leak, "leak", owner, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
         self.lr = check_number(lr, "lr", owner, low=0.0, low_inclusive=False)
         self.steps = check_number(steps, "steps", owner, low=0, integer=True)
         self.batch_size = check_number(batch_size, "batch_size", owner, low=1, integer=True)
@@ -479,7 +487,7 @@ class ILD:
     def _initialise(self, generator: torch.Generator) -> list[nn.Parameter]:
         """Fresh invertible network and latent-SCM parameters; returns them all (the optimised list)."""
         m, n_domains = self.latent_dim, self.n_domains_
-        self.network_ = (_InvertibleMLP(m, self.depth, generator, self.init) if self.decoder == "mlp"
+        self.network_ = (_InvertibleMLP(m, self.depth, generator, self.init, self.leak) if self.decoder == "mlp"
                          else _Flow(m, self.depth, self.hidden_dim, generator, self.init))
 
         def param(*shape: int) -> nn.Parameter:
@@ -493,12 +501,12 @@ class ILD:
     def _check_start(self, start: Any) -> None:
         if not isinstance(start, ILD) or not hasattr(start, "network_"):
             raise ValueError(f"ILD.fit: 'start_from' must be a fitted ILD. Got {type(start).__name__}.")
-        mine = (self.latent_dim, "mlp", self.depth)
-        theirs = (start.latent_dim, start.decoder, start.depth)
+        mine = (self.latent_dim, "mlp", self.depth, self.leak)
+        theirs = (start.latent_dim, start.decoder, start.depth, start.leak)
         if self.decoder != "mlp" or theirs != mine:
-            raise ValueError(f"ILD.fit: 'start_from' needs decoder='mlp' on both models and the same latent_dim and "
-                             f"depth; this model has (latent_dim, decoder, depth) = "
-                             f"{(self.latent_dim, self.decoder, self.depth)}, start_from {theirs}.")
+            raise ValueError(f"ILD.fit: 'start_from' needs decoder='mlp' on both models and the same latent_dim, "
+                             f"depth and leak; this model has (latent_dim, decoder, depth, leak) = "
+                             f"{(self.latent_dim, self.decoder, self.depth, self.leak)}, start_from {theirs}.")
 
     @torch.no_grad()
     def _warm_start(self, start: ILD, u: torch.Tensor, d: torch.Tensor) -> None:

@@ -19,6 +19,22 @@ Here (a reimplementation from the paper's description, not its code):
   are vectors stored as ``(N, m, 1, 1)``. :meth:`ILDLinear.read_factors` inverts ``g`` exactly
   (up to float32 rounding), so domain-counterfactual soundness is measured on exact latents.
 
+``variant="official"`` follows the official simulator instead (``simulated/dataset.py`` of
+inouye-lab/ild-domain-counterfactuals, read, not copied), so its sparse-vs-dense claim can be checked
+on its own data:
+
+- every forward edge ``z_i -> z_j`` (``edge_prob`` 1 by default) with weight ``A[i, j] ~ N(0, 1)``,
+  unit noise scales and no structural bias;
+- every domain (domain 0 too) redraws the incoming weights of the ``int_set`` nodes, and adds one
+  scalar bias ``b_d = (4u - 2) sqrt(m / |I|)``, ``u ~ U(0, 1)``, to the ``int_set`` latents *after*
+  the SCM is solved, so the bias does not reach their children. In this library's structural form
+  that is a bias ``b_d`` on each ``int_set`` node and ``-sum_{i in I} A_d[i, j] b_d`` on each child
+  ``j``, so the domains' replaced mechanisms are those of ``int_set`` *and* of its children;
+- the mixing is a leaky ReLU of slope 0.5, division by the pilot's standard deviation, and one linear
+  map ``G ~ N(0, 1)`` rescaled to ``|det G| = 1`` (``x = (leaky(z) / std) @ G``). The official
+  observations are unbounded; here the same elementwise sigmoid as the default variant follows, so
+  observations stay in (0, 1) and ILD's ``logit`` undoes it exactly.
+
 Latent ranges are ±8 standard deviations of a pilot sample over all domains (values beyond are
 clipped, which a Gaussian reaches with probability ~1e-15 per value).
 """
@@ -30,7 +46,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 from latentscm.graph import CausalGraph
 from latentscm.scm.mechanisms import InvertibleMechanism
 from latentscm.scm.noise import Normal
@@ -38,9 +54,11 @@ from latentscm.worlds.base import FactorSpec, World
 from latentscm.worlds.domains import DomainRegime, DomainShift, perturb_mechanism
 from latentscm.worlds.regimes import OBSERVATIONAL
 
-__all__ = ["ILDLinear", "AffineGaussian"]
+__all__ = ["ILDLinear", "AffineGaussian", "VARIANTS"]
 
 LEAK = 0.2  # slope of the leaky ReLU in g (invertible: 1/LEAK on the negative side)
+OFFICIAL_LEAK = 0.5  # the official simulator's leaky-ReLU slope (its main.py default)
+VARIANTS = ("latentscm", "official")
 
 
 class AffineGaussian(InvertibleMechanism):
@@ -84,6 +102,34 @@ def _(mechanism: AffineGaussian, spec, rng, strength):
                           mechanism.scale * math.exp(strength * rng.standard_normal() / 2.0), mechanism.parent_names)
 
 
+def _official_mechanisms(rng: np.random.Generator, base_weights: np.ndarray, graph: CausalGraph,
+                         names: list[str], int_set: tuple[int, ...]
+                         ) -> tuple[dict[str, AffineGaussian], np.ndarray, float]:
+    """One domain of the official simulator in structural form: the ``int_set`` columns of the
+    weight matrix redrawn N(0, 1), and the post-solve bias ``b_d`` on the ``int_set`` latents
+    written as structural biases (``b_d`` on the node, ``-A_d[i, j] b_d`` per ``int_set`` parent).
+    Returns the mechanisms, the reduced-form weights A_d (m, m) on the graph's edges and b_d."""
+    m = len(names)
+    weights = base_weights.copy()
+    redrawn = rng.standard_normal((m, m))
+    weights[:, list(int_set)] = redrawn[:, list(int_set)]
+    bias = (4.0 * rng.uniform() - 2.0) * math.sqrt(m / len(int_set))
+    shifted = np.zeros(m)
+    shifted[list(int_set)] = bias
+    weights = weights * graph.adjacency
+    mechanisms = {}
+    for j, name in enumerate(names):
+        parents = graph.parents(name)
+        rows = [names.index(p) for p in parents]
+        column = weights[rows, j]
+        mechanisms[name] = AffineGaussian(column, shifted[j] - float(column @ shifted[rows]), 1.0, parents)
+    return mechanisms, weights, bias
+
+
+def _same(a: AffineGaussian, b: AffineGaussian) -> bool:
+    return bool(np.array_equal(a.weights, b.weights) and a.bias == b.bias and a.scale == b.scale)
+
+
 def _random_matrix(rng: np.random.Generator, m: int) -> np.ndarray:
     """An orthogonal matrix times singular values in [0.5, 1.5]: invertible and well conditioned."""
     q1, _ = np.linalg.qr(rng.standard_normal((m, m)))
@@ -103,10 +149,14 @@ class ILDLinear(World):
     int_set : sequence of int
         Indices of the latents whose mechanisms differ across domains (non-empty, distinct, in
         ``[0, latent_dim)``).
-    edge_prob : float
-        Probability of each forward edge ``z_i -> z_j`` (i < j) of the latent DAG.
-    depth : int
-        Number of square leaky-ReLU layers of the mixing ``g`` (>= 1).
+    edge_prob : float or None
+        Probability of each forward edge ``z_i -> z_j`` (i < j) of the latent DAG; None means 0.5
+        (``"latentscm"``) or 1 (``"official"``: the complete DAG).
+    depth : int or None
+        Number of square leaky-ReLU layers of the mixing ``g`` (>= 1); None means 2. The official
+        variant's mixing is fixed (one leaky ReLU, one linear map): it takes None only.
+    variant : {"latentscm", "official"}
+        This library's simulator, or the official one's SCM and mixing (module docstring).
     seed : int
         Seeds the graph, the mechanisms of every domain and the mixing.
     """
@@ -114,8 +164,18 @@ class ILDLinear(World):
     name = "ild-linear"
 
     def __init__(self, *, latent_dim: int = 6, n_domains: int = 3, int_set: Sequence[int] = (0, 1),
-                 edge_prob: float = 0.5, depth: int = 2, seed: int = 0):
+                 edge_prob: float | None = None, depth: int | None = None, variant: str = "latentscm",
+                 seed: int = 0):
         owner = type(self).__name__
+        self.variant = check_choice(variant, "variant", owner, VARIANTS)
+        official = self.variant == "official"
+        if official and depth is not None:
+            raise ValueError(f"The 'depth' parameter of {owner} must be None with variant='official' (its mixing is "
+                             f"one leaky ReLU and one linear map). Got {depth!r}.")
+        if edge_prob is None:
+            edge_prob = 1.0 if official else 0.5
+        if depth is None:
+            depth = 1 if official else 2
         self.latent_dim = check_number(latent_dim, "latent_dim", owner, low=2, integer=True)
         n_domains = check_number(n_domains, "n_domains", owner, low=2, integer=True)  # World.n_domains reads it back
         if isinstance(int_set, (int, np.integer)) or not isinstance(int_set, Sequence) or not int_set:
@@ -132,23 +192,41 @@ class ILDLinear(World):
         self.depth = check_number(depth, "depth", owner, low=1, integer=True)
         self.seed = check_number(seed, "seed", owner, low=0, integer=True)
         self._options = {"latent_dim": self.latent_dim, "n_domains": n_domains, "int_set": self.int_set,
-                         "edge_prob": self.edge_prob, "depth": self.depth, "seed": self.seed}
+                         "edge_prob": self.edge_prob, "depth": None if official else self.depth,
+                         "variant": self.variant, "seed": self.seed}
         m = self.latent_dim
         names = [f"z{i}" for i in range(m)]
         rng = np.random.default_rng([self.seed, 0])
         edges = [(names[i], names[j]) for j in range(m) for i in range(j) if rng.uniform() < self.edge_prob]
         graph = CausalGraph(edges, nodes=names)
-        base = {name: _draw_mechanism(np.random.default_rng([self.seed, 1, 0, j]), graph.parents(name))
-                for j, name in enumerate(names)}
+        if official:
+            full = np.random.default_rng([self.seed, 4]).standard_normal((m, m))
+            drawn = [_official_mechanisms(np.random.default_rng([self.seed, 4, d + 1]), full, graph, names,
+                                          self.int_set) for d in range(n_domains)]
+            domain_mechanisms = [mechanisms for mechanisms, _, _ in drawn]
+            #: reduced form per domain, ``z = eps (I - A_d)^{-1} + b_d 1_I``: A_d (D, m, m) and b_d (D,)
+            self.official_weights_ = np.stack([weights for _, weights, _ in drawn])
+            self.official_bias_ = np.array([bias for _, _, bias in drawn])
+            base = domain_mechanisms[0]
+        else:
+            base = {name: _draw_mechanism(np.random.default_rng([self.seed, 1, 0, j]), graph.parents(name))
+                    for j, name in enumerate(names)}
         self.image_shape = (m, 1, 1)
         # placeholder ranges for the pilot; replaced below
         self.factor_specs = tuple(FactorSpec(n, low=-1e6, high=1e6) for n in names)
         self._init_structure(graph, base)
         shifted = tuple(names[i] for i in self.int_set)
+        if official:  # the int_set nodes and, through the post-solve bias, their children
+            shifted = tuple(name for name in names
+                            if any(not _same(mechanisms[name], base[name]) for mechanisms in domain_mechanisms[1:]))
+            shifted = shifted or tuple(names[i] for i in self.int_set)
         regimes = [DomainRegime("domain0", {}, {}, domain=0, base=OBSERVATIONAL)]
         for d in range(1, n_domains):
-            mechanisms = {name: _draw_mechanism(np.random.default_rng([self.seed, 1, d, names.index(name)]),
-                                                graph.parents(name)) for name in shifted}
+            if official:
+                mechanisms = {name: domain_mechanisms[d][name] for name in shifted}
+            else:
+                mechanisms = {name: _draw_mechanism(np.random.default_rng([self.seed, 1, d, names.index(name)]),
+                                                    graph.parents(name)) for name in shifted}
             regimes.append(DomainRegime(f"domain{d}", {}, mechanisms, domain=d, base=OBSERVATIONAL))
         self._domain_shift = DomainShift(n_domains, shifted=shifted, kind="mechanism", strength=1.0,
                                          seed=self.seed)
@@ -166,12 +244,25 @@ class ILDLinear(World):
                                              description=f"latent {j} of the linear SCM") for j, n in enumerate(names))
         self._init_structure(graph, base)
         mix_rng = np.random.default_rng([self.seed, 3])
-        self._layers = [(_random_matrix(mix_rng, m), mix_rng.uniform(-0.5, 0.5, size=m)) for _ in range(self.depth)]
+        if official:
+            g = mix_rng.standard_normal((m, m))
+            self._g = g / abs(np.linalg.det(g)) ** (1.0 / m)
+            self._v_std = self._leaky(pilot).std(axis=0) + 1e-12
+            self._layers = []
+        else:
+            self._layers = [(_random_matrix(mix_rng, m), mix_rng.uniform(-0.5, 0.5, size=m))
+                            for _ in range(self.depth)]
         h = self._hidden(np.stack([pilot_values[n] for n in names], axis=1))
         self._h_scale = float(h.std()) / 1.5
 
     # ------------------------------------------------------------------ mixing
+    @staticmethod
+    def _leaky(z: np.ndarray) -> np.ndarray:
+        return np.where(z > 0, z, OFFICIAL_LEAK * z)
+
     def _hidden(self, factors: np.ndarray) -> np.ndarray:
+        if self.variant == "official":  # x = (leaky(z) / std) @ G, the official z_to_x
+            return (self._leaky(factors) / self._v_std) @ self._g
         h = (factors - self._z_mean) / self._z_std
         for i, (matrix, bias) in enumerate(self._layers):
             h = h @ matrix.T + bias
@@ -188,6 +279,9 @@ class ILDLinear(World):
         x = np.clip(np.asarray(observations, dtype=np.float64), 1e-12, 1 - 1e-12)
         h = np.log(x) - np.log1p(-x)
         h = h * self._h_scale
+        if self.variant == "official":
+            v = np.linalg.solve(self._g.T, h.T).T * self._v_std
+            return np.where(v > 0, v, v / OFFICIAL_LEAK)
         for i, (matrix, bias) in reversed(list(enumerate(self._layers))):
             if i < len(self._layers) - 1:
                 h = np.where(h > 0, h, h / LEAK)
