@@ -44,6 +44,7 @@ from latentscm.probes import (
     direction_baselines,
     extreme_values,
     factor_concentration,
+    factor_sequences,
     linear_trajectories,
     oracle_readout,
     reconstruction_readout_error,
@@ -77,6 +78,9 @@ def main() -> None:
     parser.add_argument("--latent-dim", type=int, default=6)
     parser.add_argument("--parts", default="extreme,flows",
                         help="comma-separated: extreme (item 1), flows (item 2)")
+    parser.add_argument("--flow-tracked", action="store_true",
+                        help="also fit flows in the official VAE setting: potential k tracks exact sequences of "
+                             "factor k (PotentialFlows.fit(sequences=...)), with baselines at their step length")
     parser.add_argument("--model-dir", default=None,
                         help="load the β-VAE from here if saved, else train it and save it here")
     args = parser.parse_args()
@@ -143,29 +147,41 @@ def main() -> None:
             "seconds": extreme_seconds,
         }
 
+    def baselines_at(step: float, n_steps: int) -> dict:
+        out = {}
+        for kind in ("axis", "pca", "random"):
+            directions = direction_baselines(codes, kind, n_flows, seed=args.seed)
+            signed = np.concatenate([directions, -directions])  # both senses, as flows may go either way
+            result = factor_concentration(linear_trajectories(test_codes, signed, n_steps, step), learner.decode,
+                                          readout, world)
+            out[kind] = {"concentration": result["mean"], "dominant": result["dominant"]}
+        return out
+
     if "flows" in parts:
         fit_codes, test_codes = codes[:1000], codes[1000:1200]
         flows_out = {}
-        for label, lambda_cls in (("flows", 1.0), ("flows_no_classifier", 0.0)):
+        runs = [("flows", 1.0, None), ("flows_no_classifier", 0.0, None)]
+        if args.flow_tracked:
+            runs.append(("flows_tracked", 1.0, readout.factor_names_))
+        for label, lambda_cls, tracked in runs:
             started = time.time()
-            flows = PotentialFlows(n_flows, 6, steps=args.flow_steps, batch_size=16, lr=3e-3, lambda_cls=lambda_cls,
-                                   seed=args.seed).fit(learner, fit_codes)
+            # the official VAE setting: potential k tracks exact sequences of factor k (5 steps: scale has 6 values)
+            n_steps = 5 if tracked else 6
+            sequences = None if tracked is None else factor_sequences(learner.encode, world, tracked, 300, n_steps,
+                                                                       seed=args.seed + 21)
+            flows = PotentialFlows(n_flows, n_steps, steps=args.flow_steps, batch_size=16, lr=3e-3,
+                                   lambda_cls=lambda_cls, seed=args.seed).fit(learner, fit_codes, sequences=sequences)
             paths = flows.trajectories(test_codes)
             concentration = factor_concentration(paths, learner.decode, readout, world)
             flows_out[label] = {
                 "pair_accuracy": flows.pair_accuracy(learner, test_codes) if lambda_cls > 0 else None,
                 "concentration": concentration["mean"], "per_flow": concentration["concentration"].tolist(),
-                "dominant": concentration["dominant"], "step_norm": mean_step_norm(paths),
-                "seconds": time.time() - started,
+                "dominant": concentration["dominant"], "step_norm": mean_step_norm(paths), "n_steps": n_steps,
+                "tracks": None if tracked is None else list(tracked), "seconds": time.time() - started,
             }
-        step = flows_out["flows"]["step_norm"]
-        baselines = {}
-        for kind in ("axis", "pca", "random"):
-            directions = direction_baselines(codes, kind, n_flows, seed=args.seed)
-            signed = np.concatenate([directions, -directions])  # both senses, as flows may go either way
-            result = factor_concentration(linear_trajectories(test_codes, signed, 6, step), learner.decode, readout,
-                                          world)
-            baselines[kind] = {"concentration": result["mean"], "dominant": result["dominant"]}
+            if tracked is not None:
+                flows_out[label]["baselines"] = baselines_at(flows_out[label]["step_norm"], n_steps)
+        baselines = baselines_at(flows_out["flows"]["step_norm"], 6)
     print(json.dumps({
         "settings": vars(args), "train_seconds": None if loaded else trained, "loaded_model": loaded,
         "load_average": os.getloadavg(), "readout_error": readout.mae_,

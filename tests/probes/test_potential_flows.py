@@ -6,6 +6,7 @@ from latentscm.probes import (
     PotentialFlows,
     direction_baselines,
     factor_concentration,
+    factor_sequences,
     laplacian,
     linear_trajectories,
     oracle_readout,
@@ -69,7 +70,8 @@ def test_pair_classifier_tells_flows_apart(flows_and_codes):
     flows, decoder, codes = flows_and_codes
     accuracy = flows.pair_accuracy(decoder, codes[80:])
     assert accuracy > 0.6  # chance is 1/3
-    assert set(flows.history_[-1]) == {"loss", "wave", "output_change", "classifier", "accuracy"}
+    assert set(flows.history_[-1]) == {"loss", "wave", "output_change", "classifier", "accuracy", "track"}
+    assert flows.history_[-1]["track"] == 0.0  # no sequences: the unsupervised (GAN-trainer) setting
 
 
 def test_trajectories_shape_and_reproducible(flows_and_codes):
@@ -141,3 +143,44 @@ def test_bad_input(blob_decoder):
         flows.trajectories(np.zeros((4, 2)))
     with pytest.raises(RuntimeError, match="lambda_cls=0"):
         flows.pair_accuracy(blob_decoder, np.zeros((4, 3)))
+
+
+def test_tracking_term_ties_each_flow_to_its_sequences(blob_decoder):
+    """The official VAE setting: potential k is trained on sequences in which only unit k moves
+    (+0.3 per step), so its held-out steps move unit k and hardly the others; without sequences
+    the same flows move every unit."""
+    rng = np.random.default_rng(0)
+    starts = rng.normal(size=(2, 64, 3)).astype(np.float32) * 0.5
+    steps = np.arange(4, dtype=np.float32)[None, None, :, None] * 0.3
+    sequences = np.repeat(starts[:, :, None, :], 4, axis=2)
+    sequences[0, :, :, 0] += steps[0, 0, :, 0]
+    sequences[1, :, :, 1] += steps[0, 0, :, 0]
+    common = {"steps": 150, "batch_size": 16, "lr": 5e-3, "lambda_cls": 0.0, "lambda_output": 0.0, "seed": 0}
+    tracked = PotentialFlows(2, 3, lambda_track=10.0, **common).fit(blob_decoder, starts[0], sequences=sequences)
+    held_out = rng.normal(size=(40, 3)).astype(np.float32) * 0.5
+    moves = np.abs(np.diff(tracked.trajectories(held_out), axis=1)).mean(axis=(1, 2))  # (K, D)
+    for k in (0, 1):
+        assert moves[k, k] > 0.2 and moves[k, k] > 4 * np.delete(moves[k], k).max(), moves
+    history = [h["track"] for h in tracked.history_]
+    assert np.mean(history[-20:]) < 0.2 * np.mean(history[:20])
+    with pytest.raises(ValueError, match="'sequences'.*n_steps \\+ 1"):
+        PotentialFlows(2, 3, **common).fit(blob_decoder, starts[0], sequences=sequences[:, :, :3])
+    with pytest.raises(ValueError, match="'sequences'"):
+        PotentialFlows(3, 3, **common).fit(blob_decoder, starts[0], sequences=sequences)
+
+
+def test_factor_sequences_move_one_factor_exactly(oracle_model, sprites16):
+    sequences = factor_sequences(oracle_model.encode, sprites16, ["posX", "posY"], 12, 3, seed=0)
+    assert sequences.shape == (2, 12, 4, 4) and sequences.dtype == np.float32
+    steps = np.diff(sequences, axis=2)
+    # posX moves its unit (z0) only and never backwards (adjacent grid values can share a pixel at 16 px, and the
+    # oracle's read-out clips near the edges); posY moves z1
+    assert np.all(steps[0, :, :, 0] >= 0) and np.mean(steps[0, :, :, 0].sum(axis=1) > 0) > 0.6
+    assert np.all(steps[1, :, :, 1] >= 0) and np.mean(steps[1, :, :, 1].sum(axis=1) > 0) > 0.6
+    assert np.abs(steps[0, :, :, 1:]).max() < 1e-6 and np.abs(steps[1][..., [0, 2, 3]]).max() < 1e-6
+    np.testing.assert_array_equal(sequences, factor_sequences(oracle_model.encode, sprites16, ["posX", "posY"], 12, 3,
+                                                              seed=0))
+    with pytest.raises(ValueError, match="'factors'.*'hue'"):
+        factor_sequences(oracle_model.encode, sprites16, ["hue"], 4, 3)
+    with pytest.raises(ValueError, match="'scale' has 6 grid values"):
+        factor_sequences(oracle_model.encode, sprites16, ["scale"], 4, 6)

@@ -13,6 +13,15 @@ frozen) combines, per potential:
 - a **pair classifier** that must tell from ``(G(z_t), G(z_{t+1}))`` which potential made the step
   (cross-entropy): the flows must differ visibly from each other.
 
+Two settings of the paper. The official GAN trainer (``lib/trainer.py``) is unsupervised: the terms
+above only. The official VAE-on-dSprites trainer (``lib/trainer_vae_scratch_dsprites.py``) is weakly
+supervised: every minibatch is a sequence ``x_0, x_t, x_{t+1}`` in which one known factor moves
+(``dsprites.py``), that factor's index picks the potential, and a **tracking** term ties the flow
+to the encoder's codes along the sequence, ``|z_t - latent_1|^2 + |(z_{t+1} - z_t) - (latent_2 -
+latent_1)|^2`` (with the VAE trained jointly). ``fit(decoder, codes, sequences=...)`` adds that
+term (weight ``lambda_track``) with the decoder frozen; :func:`factor_sequences` builds the
+sequences exactly from a world (potential k follows factor k).
+
 The Laplacian. The official code (KingJamesSong/PDETraversal, ``lib/WavePDE.py``, read to
 understand, not copied) computes ``grad(u_z.sum(), z)``: the **row sums of the Hessian**, a
 D-vector, not its trace; the residual is then taken per coordinate. That equals the Laplacian only
@@ -42,7 +51,8 @@ from torch import nn
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 
 __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direction_baselines",
-           "linear_trajectories", "mean_step_norm", "factor_concentration", "pair_classifier_accuracy"]
+           "linear_trajectories", "mean_step_norm", "factor_concentration", "pair_classifier_accuracy",
+           "factor_sequences"]
 
 LAPLACIANS = ("exact", "hutchinson", "official")
 
@@ -160,6 +170,8 @@ class PotentialFlows:
     lambda_pde, lambda_output, lambda_cls:
         Weights of the wave terms (residual + initial condition), the output-change term and the
         classifier. ``lambda_cls=0`` trains no classifier during fit (the ablation).
+    lambda_track:
+        Weight of the tracking term when ``fit`` is given ``sequences`` (the official VAE setting).
     lr, steps, batch_size:
         Adam learning rate, optimisation steps, codes per potential per step.
     seed:
@@ -175,7 +187,7 @@ class PotentialFlows:
 
     def __init__(self, n_potentials: int = 4, n_steps: int = 8, *, laplacian: str = "exact", hidden_dim: int = 64,
                  n_probes: int = 1, lambda_pde: float = 1.0, lambda_output: float = 1.0, lambda_cls: float = 1.0,
-                 lr: float = 1e-3, steps: int = 500, batch_size: int = 32, seed: int = 0):
+                 lambda_track: float = 1.0, lr: float = 1e-3, steps: int = 500, batch_size: int = 32, seed: int = 0):
         owner = "PotentialFlows"
         self.n_potentials = int(check_number(n_potentials, "n_potentials", owner, low=2, integer=True))
         self.n_steps = int(check_number(n_steps, "n_steps", owner, low=2, integer=True))
@@ -185,6 +197,7 @@ class PotentialFlows:
         self.lambda_pde = check_number(lambda_pde, "lambda_pde", owner, low=0.0)
         self.lambda_output = check_number(lambda_output, "lambda_output", owner, low=0.0)
         self.lambda_cls = check_number(lambda_cls, "lambda_cls", owner, low=0.0)
+        self.lambda_track = check_number(lambda_track, "lambda_track", owner, low=0.0)
         self.lr = check_number(lr, "lr", owner, low=0.0, low_inclusive=False)
         self.steps = int(check_number(steps, "steps", owner, low=1, integer=True))
         self.batch_size = int(check_number(batch_size, "batch_size", owner, low=2, integer=True))
@@ -213,7 +226,7 @@ class PotentialFlows:
         return residual.pow(2).mean()
 
     # ---------------------------------------------------------------- fit
-    def fit(self, decoder: Any, codes: Any) -> PotentialFlows:
+    def fit(self, decoder: Any, codes: Any, *, sequences: Any = None) -> PotentialFlows:
         """Train the potentials (and the pair classifier) with ``decoder`` frozen.
 
         Parameters
@@ -223,11 +236,24 @@ class PotentialFlows:
         codes:
             (N, D) starting codes (e.g. the learner's codes of world images); minibatches are
             drawn from them.
+        sequences:
+            None (unsupervised, the official GAN setting), or (K, S, T + 1, D) codes of S
+            sequences per potential in which potential k's factor moves one step at a time
+            (:func:`factor_sequences`; T = ``n_steps``): potential k then starts from sequence
+            starts and is trained to track them (the official VAE setting, see the module
+            docstring), with weight ``lambda_track``.
         """
         owner = "PotentialFlows.fit"
         decode = torch_decoder(decoder)
         start = _check_codes(codes, owner)
         n, latent_dim = start.shape
+        tracks = None
+        if sequences is not None:
+            tracks = torch.from_numpy(check_array(sequences, "sequences", owner, ndim=4, dtype=np.float32))
+            expected = (self.n_potentials, self.n_steps + 1, latent_dim)
+            if (tracks.shape[0], tracks.shape[2], tracks.shape[3]) != expected or tracks.shape[1] < 1:
+                raise ValueError(f"The 'sequences' argument of {owner} must have shape (n_potentials, S, n_steps + 1, "
+                                 f"D) = ({expected[0]}, S, {expected[1]}, {expected[2]}). Got {tuple(tracks.shape)}.")
         self.latent_dim_ = latent_dim
         torch_state = torch.random.get_rng_state()
         torch.manual_seed(self.seed)
@@ -255,18 +281,27 @@ class PotentialFlows:
             for _ in range(self.steps):
                 index = torch.randint(0, n, (self.batch_size,), generator=self._generator)
                 t0 = int(torch.randint(0, self.n_steps - 1, (1,), generator=self._generator))
-                wave = output = classify = torch.zeros(())
+                wave = output = classify = track = torch.zeros(())
                 correct = 0.0
                 for k in range(self.n_potentials):
-                    z = start[index]
+                    if tracks is not None:
+                        rows = torch.randint(0, tracks.shape[1], (self.batch_size,), generator=self._generator)
+                        sequence = tracks[k, rows]
+                        base = sequence[:, 0]
+                    else:
+                        base = start[index]
+                    z = base
                     with torch.enable_grad():
                         for t in range(t0):  # walk to the sampled time without building a graph
                             z = (z + self._step(k, z, t, create_graph=False)).detach()
-                    initial = self._step(k, start[index], 0, create_graph=True).pow(2).mean()
+                    initial = self._step(k, base, 0, create_graph=True).pow(2).mean()
                     wave = wave + initial + self._wave_residual(k, z, t0)
                     z1 = z + self._step(k, z, t0, create_graph=True)
                     velocity = self._step(k, z1, t0 + 1, create_graph=True)
                     z2 = z1 + velocity
+                    if tracks is not None:  # the flow's position and step against the sequence's codes
+                        target1, target2 = sequence[:, t0 + 1], sequence[:, t0 + 2]
+                        track = track + (z1 - target1).pow(2).mean() + (velocity - (target2 - target1)).pow(2).mean()
                     if self.lambda_output > 0:
                         _, change = torch.autograd.functional.jvp(decode, z1, velocity, create_graph=True)
                         output = output + change.pow(2).mean()
@@ -276,13 +311,15 @@ class PotentialFlows:
                         classify = classify + nn.functional.cross_entropy(logits, target)
                         correct += float((logits.argmax(1) == target).float().mean())
                 k_count = float(self.n_potentials)
-                loss = (self.lambda_pde * wave - self.lambda_output * output + self.lambda_cls * classify) / k_count
+                loss = (self.lambda_pde * wave - self.lambda_output * output + self.lambda_cls * classify
+                        + self.lambda_track * track) / k_count
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
                 self.history_.append({"loss": loss.item(), "wave": wave.item() / k_count,
                                       "output_change": output.item() / k_count,
-                                      "classifier": classify.item() / k_count, "accuracy": correct / k_count})
+                                      "classifier": classify.item() / k_count, "accuracy": correct / k_count,
+                                      "track": track.item() / k_count})
         finally:
             for p in frozen:
                 p.requires_grad_(True)
@@ -330,6 +367,62 @@ class PotentialFlows:
                     hits += int((logits.argmax(1) == k).sum())
                     total += paths.shape[2]
         return hits / total
+
+
+def factor_sequences(encode: Callable[[np.ndarray], np.ndarray], world: Any, factors: Any, n: int, n_steps: int, *,
+                     seed: int | np.random.Generator = 0) -> np.ndarray:
+    """Codes of exact single-factor sequences, the supervision of the official VAE setting.
+
+    For each factor, ``n`` states are drawn from ``world``; the factor then takes ``n_steps + 1``
+    consecutive values (grid values of a discrete factor from a random start that fits on the
+    grid; for a continuous one, steps of a ``2 * n_steps``-th of its range from the lower half),
+    each rendered as the world's exact counterfactual and encoded.
+
+    Parameters
+    ----------
+    encode:
+        Images (M, C, H, W) -> codes (M, D), e.g. ``learner.encode``.
+    world:
+        The world the learner was trained on.
+    factors:
+        K factor names; potential k of the flows will follow factor k.
+    n, n_steps:
+        Sequences per factor and steps per sequence (``n_steps`` of the flows).
+    seed:
+        Seeds the states and start values.
+
+    Returns
+    -------
+    ndarray (K, n, n_steps + 1, D) float32.
+    """
+    owner = "factor_sequences"
+    names = [factors] if isinstance(factors, str) else list(factors)
+    if not names:
+        raise ValueError(f"The 'factors' argument of {owner} must name at least one factor.")
+    for name in names:
+        if name not in world.factor_names:
+            raise ValueError(f"The 'factors' argument of {owner} names {name!r}, which the world lacks; it has "
+                             f"{list(world.factor_names)}.")
+    n = int(check_number(n, "n", owner, low=1, integer=True))
+    n_steps = int(check_number(n_steps, "n_steps", owner, low=1, integer=True))
+    rng = as_generator(seed)
+    out = []
+    for name in names:
+        spec = world.spec(name)
+        batch = world.sample(n, seed=rng)
+        if spec.values is not None:
+            if spec.values.size < n_steps + 1:
+                raise ValueError(f"{owner}: factor {name!r} has {spec.values.size} grid values, fewer than the "
+                                 f"n_steps + 1 = {n_steps + 1} a sequence needs.")
+            first = rng.integers(0, spec.values.size - n_steps, size=n)
+            values = [spec.values[first + t] for t in range(n_steps + 1)]
+        else:
+            width = float(spec.high - spec.low)
+            first = spec.low + rng.uniform(0.0, width / 2.0, size=n)
+            values = [first + t * width / (2 * n_steps) for t in range(n_steps + 1)]
+        codes = [np.asarray(encode(world.counterfactual(batch, {name: v}).images), dtype=np.float32) for v in values]
+        out.append(np.stack(codes, axis=1))
+    return np.stack(out)
 
 
 # ---------------------------------------------------------------------------------------- baselines
