@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--heads", type=int, default=4)
     parser.add_argument("--d-ff", type=int, default=512)
-    parser.add_argument("--positional", default="sinusoidal", choices=["none", "sinusoidal", "learned"])
+    parser.add_argument("--positional", default="sinusoidal", choices=["none", "sinusoidal", "learned", "rope"])
     parser.add_argument("--dsep-fraction", type=float, default=0.25)
     parser.add_argument("--n-per-set", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)

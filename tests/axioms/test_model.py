@@ -94,10 +94,33 @@ def test_transformer_sizes_are_hyperparameters_and_positions_are_checked():
         learned(ids, torch.tensor([7, 7]))
     with pytest.raises(ValueError, match="'positional'"):
         AxiomTransformer(20, positional="rotary")
+    with pytest.raises(ValueError, match="even head width"):
+        AxiomTransformer(20, d_model=12, n_heads=4, positional="rope")
     with pytest.raises(ValueError, match="divisible"):
         AxiomTransformer(20, d_model=30, n_heads=4)
     with pytest.raises(ValueError, match="readout=3"):
         small(ids[:, :2], torch.tensor([2, 2]))
+
+
+def test_rotary_positions_make_attention_scores_relative():
+    """rotate(q)_s . rotate(k)_t depends on s - t only; position 0 is left alone; a rope model runs
+    and ignores right padding."""
+    from latentscm.axioms.transformer import rotate
+
+    generator = torch.Generator().manual_seed(0)
+    q, k = torch.randn(1, 1, 1, 8, generator=generator), torch.randn(1, 1, 1, 8, generator=generator)
+    q_all, k_all = rotate(q.expand(1, 1, 12, 8).contiguous()), rotate(k.expand(1, 1, 12, 8).contiguous())
+    scores = (q_all[0, 0] @ k_all[0, 0].T)  # (12, 12): query position s, key position t
+    for offset in (0, 3, 7):
+        diagonal = torch.diagonal(scores, offset=-offset)
+        torch.testing.assert_close(diagonal, diagonal[:1].expand_as(diagonal), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(q_all[0, 0, 0], q[0, 0, 0])
+    assert not torch.allclose(scores[5, 2], scores[5, 4])
+    model = AxiomTransformer(20, d_model=16, n_layers=1, n_heads=2, d_ff=16, positional="rope")
+    ids = torch.tensor([[8, 1, 9, 2, 8, 9, 5], [9, 1, 8, 2, 8, 9, 5]])
+    logits = model(ids, torch.tensor([7, 7]))
+    padded = torch.cat([ids, torch.zeros(2, 3, dtype=torch.long)], dim=1)
+    torch.testing.assert_close(model(padded, torch.tensor([7, 7])), logits)
 
 
 def test_bad_hyperparameters_are_named():

@@ -66,7 +66,7 @@ class AxiomModel:
     ----------
     d_model, n_layers, n_heads, d_ff : int, default 128, 6, 4, 512
         Transformer sizes (the defaults have about 1.2M parameters).
-    positional : {"none", "sinusoidal", "learned"}, default "sinusoidal"
+    positional : {"none", "sinusoidal", "learned", "rope"}, default "sinusoidal"
         Positional encoding (see :mod:`latentscm.axioms.transformer`).
     max_positions : int, default 256
         Longest sequence with learned positions.

@@ -6,9 +6,13 @@ answer is a two-way classification read from the hidden state of the final ``=``
 positional encoding is a choice, since it governs length generalisation: ``"none"`` (NoPE: with
 causal attention the model can still infer order; Kazemnejad et al. 2023), ``"sinusoidal"``
 (Vaswani et al. 2017: fixed, defined for every position) and ``"learned"`` (one trained vector
-per position up to ``max_positions``: positions never seen in training stay untrained).
-Vashishtha et al. report NoPE and sinusoidal encodings generalising to longer chains better than
-learned ones. Sizes are hyperparameters; nothing about graphs or lengths is built in.
+per position up to ``max_positions``: positions never seen in training stay untrained) and
+``"rope"`` (rotary position embedding, Su et al. 2021, "RoFormer": each head's queries and keys
+are rotated by an angle proportional to their position, pairs of channels at frequencies
+``10000^(-2i/d_head)``, so attention scores depend on relative offsets only and the encoding is
+defined for any length). Vashishtha et al. report NoPE and sinusoidal encodings generalising to
+longer chains better than learned ones, and (in the paper's later version) rotary encodings
+generalising best. Sizes are hyperparameters; nothing about graphs or lengths is built in.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 
-__all__ = ["AxiomTransformer", "POSITIONAL_ENCODINGS", "sinusoidal_positions"]
+__all__ = ["AxiomTransformer", "POSITIONAL_ENCODINGS", "sinusoidal_positions", "rotate"]
 
-POSITIONAL_ENCODINGS = ("none", "sinusoidal", "learned")
+POSITIONAL_ENCODINGS = ("none", "sinusoidal", "learned", "rope")
 
 
 def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
@@ -48,19 +52,63 @@ def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
     return table
 
 
+def rotate(x: torch.Tensor) -> torch.Tensor:
+    """Rotary position embedding of queries or keys (Su et al. 2021), half-split convention.
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, H, T, d_head)
+        ``d_head`` even.
+
+    Returns
+    -------
+    Tensor, shape (N, H, T, d_head)
+        Channel pairs ``(i, i + d_head / 2)`` at position t rotated by ``t * 10000^(-2i/d_head)``:
+        ``rotate(q)_s . rotate(k)_t`` depends on ``s - t`` only.
+    """
+    half = x.shape[-1] // 2
+    rate = torch.exp(torch.arange(half, dtype=torch.float32, device=x.device) * (-math.log(10000.0) / half))
+    angle = torch.arange(x.shape[-2], dtype=torch.float32, device=x.device)[:, None] * rate[None, :]  # (T, half)
+    cos, sin = angle.cos().to(x.dtype), angle.sin().to(x.dtype)
+    first, second = x[..., :half], x[..., half:]
+    return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)
+
+
+class _RotaryAttention(nn.Module):
+    """Multi-head self-attention with rotary positions on queries and keys."""
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.num_heads = heads
+        self.in_proj = nn.Linear(width, 3 * width)
+        self.out_proj = nn.Linear(width, width)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        n, length, width = x.shape
+        q, k, v = self.in_proj(x).reshape(n, length, 3, self.num_heads, width // self.num_heads).permute(2, 0, 3, 1, 4)
+        out = nn.functional.scaled_dot_product_attention(rotate(q), rotate(k), v,
+                                                         attn_mask=mask.reshape(n, self.num_heads, length, length))
+        return self.out_proj(out.transpose(1, 2).reshape(n, length, width))
+
+
 class _Block(nn.Module):
     """Pre-norm transformer block: x + attn(norm(x)), then x + mlp(norm(x))."""
 
-    def __init__(self, width: int, heads: int, hidden: int):
+    def __init__(self, width: int, heads: int, hidden: int, rotary: bool = False):
         super().__init__()
         self.norm_attention = nn.LayerNorm(width)
-        self.attention = nn.MultiheadAttention(width, heads, dropout=0.0, batch_first=True)
+        self.rotary = rotary
+        self.attention = (_RotaryAttention(width, heads) if rotary
+                          else nn.MultiheadAttention(width, heads, dropout=0.0, batch_first=True))
         self.norm_mlp = nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(), nn.Linear(hidden, width))
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.norm_attention(x)
-        x = x + self.attention(h, h, h, attn_mask=mask, need_weights=False)[0]
+        if self.rotary:
+            x = x + self.attention(h, mask)
+        else:
+            x = x + self.attention(h, h, h, attn_mask=mask, need_weights=False)[0]
         return x + self.mlp(self.norm_mlp(x))
 
 
@@ -79,8 +127,8 @@ class AxiomTransformer(nn.Module):
         Attention heads.
     d_ff : int, default 512
         Hidden width of the MLPs.
-    positional : {"none", "sinusoidal", "learned"}, default "sinusoidal"
-        Positional encoding (see the module docstring).
+    positional : {"none", "sinusoidal", "learned", "rope"}, default "sinusoidal"
+        Positional encoding (see the module docstring); ``"rope"`` needs an even head width.
     max_positions : int, default 256
         Longest sequence with ``positional="learned"`` (unused otherwise).
     causal : bool, default True
@@ -106,6 +154,9 @@ class AxiomTransformer(nn.Module):
         if d_model % n_heads:
             raise ValueError(f"The 'd_model' parameter of {owner} ({d_model}) must be divisible by n_heads "
                              f"({n_heads}).")
+        if positional == "rope" and (d_model // n_heads) % 2:
+            raise ValueError(f"The 'd_model' parameter of {owner} must give an even head width with rotary positions "
+                             f"(d_model / n_heads = {d_model}/{n_heads}).")
         if positional == "sinusoidal" and d_model % 2:
             raise ValueError(f"The 'd_model' parameter of {owner} must be even with sinusoidal positions. "
                              f"Got {d_model}.")
@@ -114,7 +165,8 @@ class AxiomTransformer(nn.Module):
         self.max_positions = max_positions
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=0)
         self.position_table = nn.Embedding(max_positions, d_model) if positional == "learned" else None
-        self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_ff) for _ in range(n_layers))
+        self.blocks = nn.ModuleList(_Block(d_model, n_heads, d_ff, rotary=positional == "rope")
+                                    for _ in range(n_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(self.readout * d_model, 2)
         self.reset_parameters()
