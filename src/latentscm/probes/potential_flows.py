@@ -172,6 +172,8 @@ class PotentialFlows:
         classifier. ``lambda_cls=0`` trains no classifier during fit (the ablation).
     lambda_track:
         Weight of the tracking term when ``fit`` is given ``sequences`` (the official VAE setting).
+        On a 32-px sprites β-VAE (10 units, 3 flows, 500 steps) 1.0 let the output-change term win
+        (factor concentration 0.44, flows not following their factors); 10.0 (default) gave 0.85.
     lr, steps, batch_size:
         Adam learning rate, optimisation steps, codes per potential per step.
     seed:
@@ -187,7 +189,7 @@ class PotentialFlows:
 
     def __init__(self, n_potentials: int = 4, n_steps: int = 8, *, laplacian: str = "exact", hidden_dim: int = 64,
                  n_probes: int = 1, lambda_pde: float = 1.0, lambda_output: float = 1.0, lambda_cls: float = 1.0,
-                 lambda_track: float = 1.0, lr: float = 1e-3, steps: int = 500, batch_size: int = 32, seed: int = 0):
+                 lambda_track: float = 10.0, lr: float = 1e-3, steps: int = 500, batch_size: int = 32, seed: int = 0):
         owner = "PotentialFlows"
         self.n_potentials = int(check_number(n_potentials, "n_potentials", owner, low=2, integer=True))
         self.n_steps = int(check_number(n_steps, "n_steps", owner, low=2, integer=True))
