@@ -66,7 +66,7 @@ class AxiomModel:
     ----------
     d_model, n_layers, n_heads, d_ff : int, default 128, 6, 4, 512
         Transformer sizes (the defaults have about 1.2M parameters).
-    positional : {"none", "sinusoidal", "learned", "rope"}, default "sinusoidal"
+    positional : {"none", "sinusoidal", "learned", "rope"}, default "rope"
         Positional encoding (see :mod:`latentscm.axioms.transformer`).
     max_positions : int, default 256
         Longest sequence with learned positions.
@@ -107,7 +107,7 @@ class AxiomModel:
     """
 
     def __init__(self, *, d_model: int = 128, n_layers: int = 6, n_heads: int = 4, d_ff: int = 512,
-                 positional: str = "sinusoidal", max_positions: int = 256, causal: bool = True, readout: int = 3,
+                 positional: str = "rope", max_positions: int = 256, causal: bool = True, readout: int = 3,
                  perturb: bool = True,
                  min_length: int = 3, max_length: int = 6, n_names: int = 32, flip_prob: float = 0.5,
                  branch_prob: float = 0.1, dsep_fraction: float = 0.25, steps: int = 2000, batch_size: int = 64,

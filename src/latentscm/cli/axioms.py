@@ -64,7 +64,7 @@ def train_command(
     n_layers: int = typer.Option(6, "--layers", help="Transformer blocks."),
     n_heads: int = typer.Option(4, "--heads", help="Attention heads."),
     d_ff: int = typer.Option(512, "--d-ff", help="MLP hidden width."),
-    positional: str = typer.Option("sinusoidal", "--positional", help="none, sinusoidal, learned or rope."),
+    positional: str = typer.Option("rope", "--positional", help="none, sinusoidal, learned or rope."),
     no_perturb: bool = typer.Option(False, "--no-perturb", help="Train the baseline without perturbations."),
     max_length: int = typer.Option(6, "--max-length", help="Largest training chain (nodes)."),
     seed: int = typer.Option(0, "--seed"),
