@@ -27,7 +27,7 @@ their own data perfectly)::
     shuffled                   0.645  0.605  0.690    0.690         0.555           0.430   0.505
     branched                   0.705  0.605  0.735    0.720         0.470           0.520   0.605
     d-separation               0.535  0.503  0.595    0.542         0.493           0.500   0.538
-    train accuracy              0.86   0.69   0.89       0.82          1.00            1.00
+    train accuracy              0.86   0.69   0.89       0.83          1.00            1.00
 
 Perturbations help, as the paper says (every unperturbed model is at chance off its own distribution), and rotary
 positions generalise best, as the paper's later version reports; but the > 0.8 on chains of 7-15 does not
