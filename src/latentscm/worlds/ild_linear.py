@@ -219,7 +219,6 @@ class ILDLinear(World):
         if official:  # the int_set nodes and, through the post-solve bias, their children
             shifted = tuple(name for name in names
                             if any(not _same(mechanisms[name], base[name]) for mechanisms in domain_mechanisms[1:]))
-            shifted = shifted or tuple(names[i] for i in self.int_set)
         regimes = [DomainRegime("domain0", {}, {}, domain=0, base=OBSERVATIONAL)]
         for d in range(1, n_domains):
             if official:
