@@ -35,10 +35,10 @@ With rotary positions and 8,000 steps (1,480 s, training accuracy 0.92) the same
 
 Perturbations help, as the paper says (every unperturbed model is at chance off its own distribution), and rotary
 positions generalise best, as the paper's later version reports; the > 0.8 on chains of 7-15 is approached but not
-reached at this size (0.782 at 8,000 steps; 0.733 / 0.661 for two seeds at 4,000). Depth did not help (8 layers, 403k parameters,
-sinusoidal: 0.883 / 0.616), nor did a longer schedule with sinusoidal positions (8,000 steps: 0.78 / 0.57) or the
-1.2M-parameter size at this budget (sinusoidal, batch 64, lr 1e-3, 4,000 steps: 0.635 / 0.553). NoPE learns the
-training distribution slowest (0.69 after 4,000 steps). The paper trains a 67M-parameter model.
+reached at this size (0.782 at 8,000 steps; 0.733 / 0.661 for two seeds at 4,000). Depth did not help (8 layers,
+403k parameters, sinusoidal: 0.883 / 0.616), nor did a longer schedule with sinusoidal positions (8,000 steps:
+0.78 / 0.57) or the 1.2M-parameter size at this budget (sinusoidal, batch 64, lr 1e-3, 4,000 steps: 0.635 /
+0.553). NoPE learns the training distribution slowest (0.69 after 4,000 steps). The paper trains a 67M model.
 """
 
 from __future__ import annotations
