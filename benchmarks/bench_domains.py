@@ -61,10 +61,10 @@ criterion, never the counterfactuals): at 3 domains (3,046 s wall) relax_can med
 protocol for both domain counts, the sparse-beats-dense check (>= 8 of 10) holds; "both below the floor" does not,
 since dense is not.
 
-relax_can is bimodal: it lands on the true counterfactuals (errors 0.04-0.2 in 5 of 10 seeds at 3 domains, 8 of
-10 at 5) or on a bad optimum (> 0.8); dense, which the theory says is not identified, is worse than changing
-nothing in most seeds. With 5 domains the sparse-beats-dense check holds (9/10, every relax_can fit below the
-floor); with 3 it does not (5/10) without restarts and does (10/10) with them; dense is above the floor
+relax_can is bimodal: it lands on the true counterfactuals (errors 0.04-0.2 in 5 of 10 seeds at 3 domains, 7 of
+10 at 5, one more at 0.41) or on a bad optimum (> 0.8); dense, which the theory says is not identified, is worse
+than changing nothing in most seeds. With 5 domains the sparse-beats-dense check holds (9/10, every relax_can fit
+below the floor); with 3 it does not (5/10) without restarts and does (10/10) with them; dense is above the floor
 throughout. Sparsity on this simulator (3 seeds; seed
 1 is a bad optimum at every k): k = 1 / 2 / 3 give 0.198 / 0.054 / 0.120 (seed 0) and 0.809 / 0.045 / 0.214
 (seed 2): too small a k raises the error, and a larger one raises it less.
