@@ -185,8 +185,10 @@ def main() -> None:
             runs.append(("flows_tracked", 1.0, readout.factor_names_))
         for label, lambda_cls, tracked in runs:
             started = time.time()
-            # the official VAE setting: potential k tracks exact sequences of factor k (5 steps: scale has 6 values)
-            n_steps = 5 if tracked else 6
+            # the official VAE setting: potential k tracks exact sequences of factor k, as many steps as the shortest
+            # tracked grid allows (sprites' scale has 6 values: 5 steps)
+            n_steps = 6 if tracked is None else min(
+                [6] + [world.spec(name).size - 1 for name in tracked if world.spec(name).discrete])
             sequences = None if tracked is None else factor_sequences(learner.encode, world, tracked, 300, n_steps,
                                                                        seed=args.seed + 21)
             flows = PotentialFlows(n_flows, n_steps, steps=args.flow_steps, batch_size=16, lr=3e-3,
