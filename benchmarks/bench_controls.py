@@ -86,6 +86,9 @@ def main() -> None:
     parser.add_argument("--world", default="shapes3d", choices=["shapes3d", "hue-sprites"])
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--train-steps", type=int, default=1500)
+    parser.add_argument("--learner", default="beta_vae", choices=["beta_vae", "ae"],
+                        help="the generator: a β-VAE, or a deterministic autoencoder (a wide, distributed latent as "
+                             "GradCtrl's StyleGAN W is; --beta is then unused)")
     parser.add_argument("--beta", type=float, default=4.0)
     parser.add_argument("--latent-dim", type=int, default=8)
     parser.add_argument("--strength", type=float, default=0.8)
@@ -122,7 +125,8 @@ def main() -> None:
     if loaded:
         learner = latentscm.load(args.model_dir)  # the β-VAE an earlier run with the same settings saved
     else:
-        learner = learners.make("beta_vae", beta=args.beta, latent_dim=args.latent_dim, steps=args.train_steps,
+        options = {"beta": args.beta} if args.learner == "beta_vae" else {}
+        learner = learners.make(args.learner, **options, latent_dim=args.latent_dim, steps=args.train_steps,
                                 batch_size=64, lr=1e-3, seed=0).fit(vae_world, n_samples=5000, progress=False)
         if args.model_dir:
             learner.save(args.model_dir)
@@ -155,8 +159,8 @@ def main() -> None:
     ratios = {f"{m}/masked": hue[m] / np.maximum(hue["masked"], 1e-12) for m in methods if m != "masked"}
     unmatched = [f"{m} seed {s['seed']}" for s in per_seed for m in methods if not s["methods"][m]["reached"]]
     print(f"scale-hue correlation of the classifiers' sample {correlation:.2f} (confounder strength: edited world "
-          f"{args.strength}, β-VAE data {vae_strength}, classifier data {classifier_strength}); "
-          f"beta-VAE {args.train_steps} steps "
+          f"{args.strength}, generator data {vae_strength}, classifier data {classifier_strength}); "
+          f"{args.learner} ({args.latent_dim} units) {args.train_steps} steps "
           f"{'loaded from ' + args.model_dir if loaded else f'in {train_seconds:.0f} s'}; "
           f"read-out error (fraction of range) scale {readout.mae_['scale']:.3f}, "
           f"{hue_name} {readout.mae_[hue_name]:.3f}; read-out of reconstructions vs of the inputs: scale "

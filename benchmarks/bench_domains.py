@@ -99,7 +99,7 @@ from latentscm.learners.gcrl import GCRL
 from latentscm.learners.vae import BetaVAE
 from latentscm.metrics import domain_counterfactual_error
 from latentscm.metrics.r2 import r2
-from latentscm.scm import AdditiveNoise, Normal
+from latentscm.scm import AdditiveNoise, Normal, Root
 from latentscm.worlds import DomainShift, FactorSpec, World, make
 
 
@@ -230,12 +230,11 @@ def _finetune_vae(vae: BetaVAE, images: np.ndarray, steps: int, lr: float, batch
 
 def part_gcrl(args: argparse.Namespace) -> dict[str, Any]:
     d = args.gcrl_domains
-    world = make("hue-sprites", size=args.size, n_positions=4,
-                 domains=DomainShift(d + 1, shifted=("hue",), strength=args.gcrl_strength, seed=args.gcrl_shift_seed))
+    world = _gcrl_world(args)
     train = world.sample_domains(args.gcrl_samples, seed=1, domains=list(range(d)))
-    common = {"channels": (16, 32, 32), "hidden_dim": 64, "lr": 1e-3, "batch_size": 64, "steps": args.gcrl_steps,
-              "seed": 0}
-    gcrl = GCRL(z_dim=4, s_dim=1, **common).fit(train, progress=False)
+    common = {"channels": tuple(args.gcrl_channels), "hidden_dim": args.gcrl_hidden, "lr": 1e-3, "batch_size": 64,
+              "steps": args.gcrl_steps, "seed": 0}
+    gcrl = GCRL(z_dim=args.gcrl_z_dim, s_dim=args.gcrl_s_dim, **common).fit(train, progress=False)
     test = world.sample_domains(500, seed=2, domains=list(range(d)))
     z, s = gcrl.encode_parts(test.images)
     names = world.factor_names
@@ -248,12 +247,16 @@ def part_gcrl(args: argparse.Namespace) -> dict[str, Any]:
                       "r2_s": r2(s, column, seed=0), "r2_z": r2(z, column, seed=0)}
         rows.append([name, "variant (shifted)" if name == "hue" else "invariant", corr[name]["s"], corr[name]["z"],
                      corr[name]["r2_s"], corr[name]["r2_z"]])
-    print(f"\n(b) GCRL (z_dim 4, s_dim 1) on hue-sprites size {args.size}, {d} training domains shifting the hue "
-          f"(strength {args.gcrl_strength}); "
+    hues = {e: np.percentile(world.sample(2000, seed=6, domain=e).factor("hue"), [10, 50, 90]).round(2).tolist()
+            for e in range(d + 1)}
+    print(f"\n(b) GCRL (z_dim {args.gcrl_z_dim}, s_dim {args.gcrl_s_dim}) on hue-sprites size {args.size}, {d} "
+          f"training domains shifting the hue (strength {args.gcrl_strength}, hue root "
+          f"{'uniform' if args.gcrl_hue_sd is None else f'normal sd {args.gcrl_hue_sd}'}; hue 10/50/90 % per domain, "
+          f"the last held out: {hues}); "
           f"best |Pearson| of a unit, and held-out kernel ridge R² of the factor from the whole block (500 images)")
     print(_table(["factor", "kind", "MCC(s, factor)", "MCC(z, factor)", "R²(s -> factor)", "R²(z -> factor)"], rows))
 
-    vae = BetaVAE(latent_dim=5, beta=1.0, **common).fit(train, progress=False)
+    vae = BetaVAE(latent_dim=args.gcrl_z_dim + args.gcrl_s_dim, beta=1.0, **common).fit(train, progress=False)
     new = world.sample(args.adapt_samples, seed=3, domain=d).images
     held = world.sample(300, seed=4, domain=d).images
     curves: dict[str, list[float]] = {}
@@ -278,7 +281,30 @@ def part_gcrl(args: argparse.Namespace) -> dict[str, Any]:
     print(f"\n(b) adaptation to held-out domain {d} ({args.adapt_samples} images): negative ELBO per image of 300 "
           f"held-out images after N batches of 64")
     print(_table(["model / refit", *[f"N={b}" for b in budgets]], [[k, *v] for k, v in curves.items()]))
-    return {"correlations": corr, "curves": curves, "batches": list(budgets)}
+    reached = _batches_to_reach(curves, budgets, args.adapt_tolerance)
+    print(f"batches until within {args.adapt_tolerance} nats of the same model's full fine-tuning at N={budgets[-1]} "
+          f"(None: never within the budgets): " + ", ".join(f"{k} {v}" for k, v in reached.items()))
+    return {"correlations": corr, "curves": curves, "batches": list(budgets), "hue_percentiles": hues,
+            "batches_to_tolerance": reached, "tolerance": args.adapt_tolerance}
+
+
+def _batches_to_reach(curves: dict[str, list[float]], budgets: list[int], tolerance: float) -> dict[str, int | None]:
+    """For each curve, the first budget whose negative ELBO is within ``tolerance`` nats of (or below) the final
+    value of the same model's full fine-tuning ("gcrl all" for GCRL curves, "beta-vae all" for the β-VAE)."""
+    out = {}
+    for name, curve in curves.items():
+        goal = curves["gcrl all" if name.startswith("gcrl") else "beta-vae all"][-1] + tolerance
+        out[name] = next((b for b, v in zip(budgets, curve) if v <= goal), None)
+    return out
+
+
+def _gcrl_world(args: argparse.Namespace) -> World:
+    """hue-sprites whose D + 1 domains shift the hue only; the hue root is uniform on [0, 0.8] (domains warp its
+    density) or, with ``--gcrl-hue-sd``, normal about 0.4 (domains move and stretch it: each domain a colour cast)."""
+    mechanisms = None if args.gcrl_hue_sd is None else {"hue": Root(Normal(0.4, args.gcrl_hue_sd))}
+    return make("hue-sprites", size=args.size, n_positions=4, mechanisms=mechanisms,
+                domains=DomainShift(args.gcrl_domains + 1, shifted=("hue",), strength=args.gcrl_strength,
+                                    seed=args.gcrl_shift_seed))
 
 
 # --------------------------------------------------------------------------- (d) ILD on images
@@ -389,6 +415,14 @@ def main() -> None:
                         help="(b) DomainShift strength of the hue shift (3: domain 1's hues all clip to 0).")
     parser.add_argument("--gcrl-samples", type=int, default=1000, help="(b) training images per domain.")
     parser.add_argument("--gcrl-steps", type=int, default=1500)
+    parser.add_argument("--gcrl-hue-sd", type=float, default=None,
+                        help="(b) hue root Normal(0.4, sd) instead of uniform on [0, 0.8]: within-domain hue spread")
+    parser.add_argument("--gcrl-z-dim", type=int, default=4, help="(b) invariant units (the β-VAE gets z + s).")
+    parser.add_argument("--gcrl-s-dim", type=int, default=1, help="(b) variant units.")
+    parser.add_argument("--gcrl-channels", type=int, nargs="+", default=[16, 32, 32], help="(b) encoder channels.")
+    parser.add_argument("--gcrl-hidden", type=int, default=64, help="(b) hidden width.")
+    parser.add_argument("--adapt-tolerance", type=float, default=1.0,
+                        help="(b) nats per image: adaptation counts as done within this of full fine-tuning.")
     parser.add_argument("--adapt-samples", type=int, default=256)
     parser.add_argument("--adapt-batches", type=int, nargs="+", default=[0, 5, 20, 50, 150])
     parser.add_argument("--image-seeds", type=int, default=2, help="(d) seeds.")
