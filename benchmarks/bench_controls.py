@@ -97,6 +97,8 @@ def main() -> None:
                              "generator sees independent scale and hue, only the classifiers see the confounding)")
     parser.add_argument("--target-change", type=float, default=0.2)
     parser.add_argument("--max-steps", type=int, default=150)
+    parser.add_argument("--step-size", type=float, default=0.1,
+                        help="edit step in code units (an autoencoder's codes spread far wider than a VAE's: scale it)")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--regressor-steps", type=int, default=600)
@@ -138,7 +140,8 @@ def main() -> None:
     recon_error = reconstruction_readout_error(learner, world, readout, n=500, seed=11)
     per_seed = []
     for seed in range(args.seeds):
-        controls = AttributeControls(seed=seed).fit(codes, sample.factors, world.factor_names)
+        controls = AttributeControls(step_size=args.step_size, seed=seed).fit(codes, sample.factors,
+                                                                               world.factor_names)
         result = edit_fidelity(learner, world, controls, "scale", exclude=[hue_name],
                                target_change=args.target_change, max_steps=args.max_steps, n=args.n,
                                measure=readout, seed=seed)

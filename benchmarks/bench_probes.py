@@ -182,7 +182,8 @@ def main() -> None:
         flows_out = {}
         runs = [("flows", 1.0, None), ("flows_no_classifier", 0.0, None)]
         if args.flow_tracked:
-            runs.append(("flows_tracked", 1.0, readout.factor_names_))
+            runs += [("flows_tracked", 1.0, readout.factor_names_), ("flows_tracked_no_classifier", 0.0,
+                                                                     readout.factor_names_)]
         for label, lambda_cls, tracked in runs:
             started = time.time()
             # the official VAE setting: potential k tracks exact sequences of factor k, as many steps as the shortest

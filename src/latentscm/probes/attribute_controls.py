@@ -55,9 +55,13 @@ class AttributeControls:
     steps, lr, batch_size : classifier training (Adam, binary cross-entropy).
     mask_fraction : float, default 0.25
         For ``method="masked"``, the fraction of the D channels (at least one) zeroed per
-        excluded attribute: those with the largest ``|d logit_e / dz|`` for that sample.
+        excluded attribute: those with the largest salience ``|d logit_e / dz| * sd(z)`` for that
+        sample (the logit change per standard deviation of each unit, so that the ranking does
+        not depend on the units' scales; GradCtrl's StyleGAN W has channels on one scale, where
+        it is the plain gradient's).
     step_size : float, default 0.1
-        Length of one edit step in code units.
+        Length of one edit step in code units (edits follow the normalised code-space gradient,
+        as GradCtrl's; an autoencoder's codes spread ~10x a VAE's, so scale it to the codes).
     seed : int
         Seeds the classifiers' initialisation, the minibatches and the held-out split.
 
@@ -69,9 +73,13 @@ class AttributeControls:
         Each factor is binarised as ``value > threshold`` (its median; the next grid value down
         when the median is the largest value).
     classifiers_ : dict[str, torch.nn.Module]
-        Codes (N, D) -> logit (N,).
+        Codes (N, D) -> logit (N, 1); each standardises its input with ``code_mean_`` and
+        ``code_scale_`` first, so gradients are ``d logit / dz`` in code units.
+    code_mean_, code_scale_ : np.ndarray
+        (D,) mean and standard deviation (1 for a constant unit) of the training codes.
     linear_directions_ : dict[str, np.ndarray]
-        (D,) unit normals of per-factor logistic regressions.
+        (D,) unit normals, in code space, of per-factor logistic regressions (fitted on the
+        standardised codes).
     accuracy_, linear_accuracy_ : dict[str, float]
         Held-out accuracy (20 % of the codes) of each classifier and logistic regression.
     """
@@ -112,6 +120,12 @@ class AttributeControls:
         n_test = max(2, len(z) // 5)
         test, train = order[:n_test], order[n_test:]
         self.latent_dim_ = z.shape[1]
+        # Classifiers and regressions see standardised codes (an autoencoder's units spread ~10x a VAE's, and
+        # unscaled they stall the logistic solver); gradients and normals are still taken in code space.
+        self.code_mean_ = z[train].mean(0).astype(np.float64)
+        spread = z[train].std(0).astype(np.float64)
+        self.code_scale_ = np.where(spread > 1e-6 * max(float(spread.max()), 1e-12), spread, 1.0)  # constant: 1
+        z_std = ((z - self.code_mean_) / self.code_scale_).astype(np.float32)
         self.factor_names_, self.thresholds_ = [], {}
         self.classifiers_, self.linear_directions_, self.accuracy_, self.linear_accuracy_ = {}, {}, {}, {}
         for k, name in enumerate(names):
@@ -125,11 +139,11 @@ class AttributeControls:
             labels = (column > threshold).astype(np.float32)
             self.factor_names_.append(name)
             self.thresholds_[name] = threshold
-            self.classifiers_[name], self.accuracy_[name] = self._train_classifier(z, labels, train, test, k)
-            regression = LogisticRegression(max_iter=1000).fit(z[train], labels[train])
-            normal = regression.coef_[0].astype(np.float64)
+            self.classifiers_[name], self.accuracy_[name] = self._train_classifier(z_std, labels, train, test, k)
+            regression = LogisticRegression(max_iter=1000).fit(z_std[train], labels[train])
+            normal = regression.coef_[0].astype(np.float64) / self.code_scale_  # d logit / dz in code space
             self.linear_directions_[name] = normal / max(np.linalg.norm(normal), 1e-12)
-            self.linear_accuracy_[name] = float(regression.score(z[test], labels[test]))
+            self.linear_accuracy_[name] = float(regression.score(z_std[test], labels[test]))
         if not self.factor_names_:
             raise ValueError(f"{owner}: every factor is constant in the given data; nothing to control.")
         return self
@@ -139,11 +153,12 @@ class AttributeControls:
         state = torch.random.get_rng_state()
         torch.manual_seed(self.seed + offset)
         try:
-            net = nn.Sequential(nn.Linear(z.shape[1], self.hidden_dim), nn.ELU(),
+            mlp = nn.Sequential(nn.Linear(z.shape[1], self.hidden_dim), nn.ELU(),
                                 nn.Linear(self.hidden_dim, self.hidden_dim), nn.ELU(), nn.Linear(self.hidden_dim, 1))
         finally:
             torch.random.set_rng_state(state)
-        optimiser = torch.optim.Adam(net.parameters(), lr=self.lr)
+        optimiser = torch.optim.Adam(mlp.parameters(), lr=self.lr)
+        net = mlp
         generator = torch.Generator().manual_seed(self.seed + offset)
         x_train, y_train = torch.from_numpy(z[train]), torch.from_numpy(labels[train])
         for _ in range(self.steps):
@@ -157,7 +172,9 @@ class AttributeControls:
             p.requires_grad_(False)
         with torch.no_grad():
             predicted = (net(torch.from_numpy(z[test]))[:, 0] > 0).numpy()
-        return net, float((predicted == (labels[test] > 0.5)).mean())
+        # the returned classifier takes raw codes: standardisation first, so its gradients are d logit / dz
+        standardise = _Standardise(self.code_mean_, self.code_scale_)
+        return nn.Sequential(standardise, mlp).eval(), float((predicted == (labels[test] > 0.5)).mean())
 
     # ------------------------------------------------------------------ edits
     def _check_fitted(self, target: str, exclude: Sequence[str] | None, owner: str) -> list[str]:
@@ -199,7 +216,7 @@ class AttributeControls:
             k = max(1, int(round(self.mask_fraction * z.shape[1])))
             keep = np.ones_like(g, dtype=bool)
             for name in excluded:
-                salient = np.argsort(-np.abs(self.gradient(z, name)), axis=1)[:, :k]
+                salient = np.argsort(-np.abs(self.gradient(z, name) * self.code_scale_), axis=1)[:, :k]
                 np.put_along_axis(keep, salient, False, axis=1)
             g = np.where(keep, g, 0.0)
         norm = np.linalg.norm(g, axis=1, keepdims=True)
@@ -220,6 +237,18 @@ class AttributeControls:
             z = z + sign * self.step_size * self.direction(z, target, method=method, exclude=exclude)
             path.append(z)
         return np.stack(path)
+
+
+class _Standardise(nn.Module):
+    """``(z - mean) / scale`` (N, D) -> (N, D), fixed (buffers, no parameters)."""
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray):
+        super().__init__()
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return (z - self.mean) / self.scale
 
 
 def _drift_at_gain(curve: list[tuple[float, np.ndarray]], target: float) -> np.ndarray:
