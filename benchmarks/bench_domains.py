@@ -234,7 +234,8 @@ def part_gcrl(args: argparse.Namespace) -> dict[str, Any]:
     train = world.sample_domains(args.gcrl_samples, seed=1, domains=list(range(d)))
     common = {"channels": tuple(args.gcrl_channels), "hidden_dim": args.gcrl_hidden, "lr": 1e-3, "batch_size": 64,
               "steps": args.gcrl_steps, "seed": 0}
-    gcrl = GCRL(z_dim=args.gcrl_z_dim, s_dim=args.gcrl_s_dim, **common).fit(train, progress=False)
+    gcrl = GCRL(z_dim=args.gcrl_z_dim, s_dim=args.gcrl_s_dim, s_input=args.gcrl_s_input, **common).fit(
+        train, progress=False)
     test = world.sample_domains(500, seed=2, domains=list(range(d)))
     z, s = gcrl.encode_parts(test.images)
     names = world.factor_names
@@ -249,7 +250,8 @@ def part_gcrl(args: argparse.Namespace) -> dict[str, Any]:
                      corr[name]["r2_s"], corr[name]["r2_z"]])
     hues = {e: np.percentile(world.sample(2000, seed=6, domain=e).factor("hue"), [10, 50, 90]).round(2).tolist()
             for e in range(d + 1)}
-    print(f"\n(b) GCRL (z_dim {args.gcrl_z_dim}, s_dim {args.gcrl_s_dim}) on hue-sprites size {args.size}, {d} "
+    print(f"\n(b) GCRL (z_dim {args.gcrl_z_dim}, s_dim {args.gcrl_s_dim}, s_input {args.gcrl_s_input}) on "
+          f"hue-sprites size {args.size}, {d} "
           f"training domains shifting the hue (strength {args.gcrl_strength}, hue root "
           f"{'uniform' if args.gcrl_hue_sd is None else f'normal sd {args.gcrl_hue_sd}'}; hue 10/50/90 % per domain, "
           f"the last held out: {hues}); "
@@ -419,6 +421,8 @@ def main() -> None:
                         help="(b) hue root Normal(0.4, sd) instead of uniform on [0, 0.8]: within-domain hue spread")
     parser.add_argument("--gcrl-z-dim", type=int, default=4, help="(b) invariant units (the β-VAE gets z + s).")
     parser.add_argument("--gcrl-s-dim", type=int, default=1, help="(b) variant units.")
+    parser.add_argument("--gcrl-s-input", default="image", choices=["image", "style"],
+                        help="(b) what GCRL's variant branch reads (GCRL(s_input=...)).")
     parser.add_argument("--gcrl-channels", type=int, nargs="+", default=[16, 32, 32], help="(b) encoder channels.")
     parser.add_argument("--gcrl-hidden", type=int, default=64, help="(b) hidden width.")
     parser.add_argument("--adapt-tolerance", type=float, default=1.0,

@@ -116,9 +116,30 @@ def test_save_and_reload_after_adapt(tmp_path, batch, world):
     np.testing.assert_array_equal(loaded.encode(batch[:4]), model.encode(batch[:4]))
 
 
+def test_style_input_reads_channel_statistics_only(tmp_path, batch, world):
+    """s_input="style": s sees each channel's mean and sd over the pixels (a second view, as the official code's
+    variant encoder), so shuffling the pixels (one permutation for every channel) keeps s and moves z."""
+    model = GCRL(**TINY, s_input="style").fit(batch, progress=False)
+    images = batch.images[:6]
+    flat = images.reshape(6, images.shape[1], -1)
+    shuffled = flat[:, :, np.random.default_rng(0).permutation(flat.shape[2])].reshape(images.shape)
+    z, s = model.encode_parts(images)
+    z_shuffled, s_shuffled = model.encode_parts(shuffled)
+    np.testing.assert_allclose(s_shuffled, s, rtol=1e-4, atol=1e-5)
+    assert np.abs(z_shuffled - z).max() > 1e-3
+    model.adapt(world.sample(8, seed=1, domain=1), refit="s_branch", steps=2)
+    assert any(name.startswith("encoder.s_branch.mlp") for name in model.adaptations_[-1]["parameters"])
+    model.save(str(tmp_path))
+    loaded = latentscm.load(str(tmp_path))
+    assert loaded.s_input == "style"
+    np.testing.assert_array_equal(loaded.encode(images), model.encode(images))
+
+
 def test_bad_input_is_named(fitted, batch):
     with pytest.raises(ValueError, match="'prior'"):
         GCRL(prior="flat")
+    with pytest.raises(ValueError, match="'s_input'"):
+        GCRL(s_input="colour")
     with pytest.raises(ValueError, match="'z_dim'"):
         GCRL(z_dim=0)
     with pytest.raises(TypeError, match="'s_dim'"):

@@ -15,8 +15,16 @@ with the ELBO ``E_q[log p(x | z, s)] - KL(q(z | x) || p(z)) - KL(q(s | x) || p(s
   components shared by all domains and mixture weights ``pi_e`` per domain (the paper's
   Gaussian-mixture prior; KL estimated with the reparameterised sample).
 
-Two convolutional encoder branches (``encoder_.z_branch`` and ``encoder_.s_branch``, each a
-:class:`~latentscm.nn.ConvEncoder`) give ``q(z | x)`` and ``q(s | x)``; one
+Two encoder branches (``encoder_.z_branch`` and ``encoder_.s_branch``) give ``q(z | x)`` and
+``q(s | x)``. The invariant branch is a :class:`~latentscm.nn.ConvEncoder`; the variant branch is
+one too with ``s_input="image"`` (the paper's ``q(s | x)``), or, with ``s_input="style"``, an MLP
+on the image's **style statistics** — the mean and standard deviation of each channel over the
+pixels, the statistics that carry style in Huang & Belongie (ICCV 2017, AdaIN) — a second view of
+the input as in the official code, whose variant encoder reads a hand-built view of each sample
+(its pairwise "social" distances, where the synthetic domains differ) rather than the raw
+trajectories. Measured on hue-sprites (``benchmarks/bench_domains.py`` part b): with
+``s_input="image"`` the objective alone lets ``s`` take a position factor and leaves the shifted
+hue in ``z``. One
 :class:`~latentscm.nn.ConvDecoder` decodes ``[z, s]``. Codes are ``[z, s]``: (N, z_dim + s_dim),
 invariant units first. Training uses the shared loop, which passes each image's domain index
 (``uses_domain``); data without one is a single domain 0.
@@ -42,23 +50,43 @@ from latentscm.learners.base import Learner, StepOutput, gaussian_kl
 from latentscm.learners.domain_count import domains_to_build
 from latentscm.nn import ConvDecoder, ConvEncoder
 
-__all__ = ["GCRL", "GCRLEncoder", "DomainPrior", "PRIORS", "REFITS"]
+__all__ = ["GCRL", "GCRLEncoder", "StyleEncoder", "DomainPrior", "PRIORS", "REFITS", "S_INPUTS"]
 
 #: Kinds of variant prior p(s | e).
 PRIORS = ("per_domain", "mixture")
 #: What :meth:`GCRL.adapt` may refit.
 REFITS = ("prior", "s_branch", "all")
+#: What the variant branch reads.
+S_INPUTS = ("image", "style")
+
+
+class StyleEncoder(nn.Module):
+    """Images (N, C, H, W) -> (N, out_dim) through an MLP on their style statistics: the mean and
+    standard deviation of each channel over the pixels, (N, 2C)."""
+
+    def __init__(self, n_channels: int, out_dim: int, *, hidden_dim: int):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(2 * n_channels, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim),
+                                 nn.ReLU(), nn.Linear(hidden_dim, out_dim))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        flat = images.flatten(2)  # (N, C, H W)
+        return self.mlp(torch.cat([flat.mean(2), flat.std(2)], dim=1))
 
 
 class GCRLEncoder(nn.Module):
     """Images (N, C, H, W) -> ``[mean_z, mean_s, logvar_z, logvar_s]`` (N, 2 (z_dim + s_dim)) from
-    two convolutional branches (invariant ``z_branch``, variant ``s_branch``)."""
+    two branches: invariant ``z_branch`` (convolutional), variant ``s_branch`` (convolutional for
+    ``s_input="image"``, a :class:`StyleEncoder` for ``"style"``)."""
 
     def __init__(self, image_shape: Sequence[int], z_dim: int, s_dim: int, *, channels: Sequence[int],
-                 hidden_dim: int):
+                 hidden_dim: int, s_input: str = "image"):
         super().__init__()
         self.z_branch = ConvEncoder(image_shape, 2 * z_dim, channels=channels, hidden_dim=hidden_dim)
-        self.s_branch = ConvEncoder(image_shape, 2 * s_dim, channels=channels, hidden_dim=hidden_dim)
+        if s_input == "style":
+            self.s_branch = StyleEncoder(int(image_shape[0]), 2 * s_dim, hidden_dim=hidden_dim)
+        else:
+            self.s_branch = ConvEncoder(image_shape, 2 * s_dim, channels=channels, hidden_dim=hidden_dim)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, 2 (z_dim + s_dim)): means of z and s, then their log-variances."""
@@ -171,6 +199,10 @@ class GCRL(Learner):
         Number of training domains (>= 1); ``None``: ``max(domain) + 1`` of the training data.
     beta : float, default 1.0
         Weight of both KL terms (>= 0).
+    s_input : {"image", "style"}, default "image"
+        What the variant branch reads: the image (the paper's ``q(s | x)``) or its per-channel
+        mean and standard deviation (a second view, as the official code's variant encoder; see
+        the module docstring).
     likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
         See :class:`~latentscm.learners.base.Learner`.
     """
@@ -179,7 +211,8 @@ class GCRL(Learner):
     uses_domain: ClassVar[bool] = True
 
     def __init__(self, *, z_dim: int = 6, s_dim: int = 2, prior: str = "per_domain", n_components: int = 4,
-                 n_domains: int | None = None, beta: float = 1.0, likelihood: str = "bernoulli",
+                 n_domains: int | None = None, beta: float = 1.0, s_input: str = "image",
+                 likelihood: str = "bernoulli",
                  channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 1e-4,
                  batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None, seed: int = 0,
                  device: str = "cpu"):
@@ -189,6 +222,7 @@ class GCRL(Learner):
         self.n_components = n_components
         self.n_domains = n_domains
         self.beta = beta
+        self.s_input = s_input
         latent = z_dim + s_dim if isinstance(z_dim, int) and isinstance(s_dim, int) else 1
         super().__init__(latent_dim=latent, likelihood=likelihood, channels=channels, hidden_dim=hidden_dim,
                          lr=lr, batch_size=batch_size, steps=steps, grad_clip=grad_clip, seed=seed, device=device)
@@ -205,6 +239,7 @@ class GCRL(Learner):
         self.s_dim = check_number(self.s_dim, "s_dim", owner, low=1, integer=True)
         self.latent_dim = self.z_dim + self.s_dim
         check_choice(self.prior, "prior", owner, PRIORS)
+        check_choice(self.s_input, "s_input", owner, S_INPUTS)
         self.n_components = check_number(self.n_components, "n_components", owner, low=1, integer=True)
         if self.n_domains is not None:
             self.n_domains = check_number(self.n_domains, "n_domains", owner, low=1, integer=True)
@@ -221,7 +256,7 @@ class GCRL(Learner):
         n_domains = getattr(self, "_domains_to_build", None) or self.n_domains or 1
         return {
             "encoder": GCRLEncoder(image_shape, self.z_dim, self.s_dim, channels=self.channels,
-                                   hidden_dim=self.hidden_dim),
+                                   hidden_dim=self.hidden_dim, s_input=self.s_input),
             "decoder": ConvDecoder(latent_dim, image_shape, channels=self.channels, hidden_dim=self.hidden_dim),
             "prior": DomainPrior(self.s_dim, n_domains, self.prior, self.n_components),
         }
