@@ -34,7 +34,26 @@ model's reconstructions (scale, hue)::
     (* 4 of 5 seeds reached the target)
 
 At a matched target change the masked (GradCtrl) edit never drifted hue less than the plain
-gradient, at any mask size: the issue's check does not reproduce here. What sets the drift is the
+gradient, at any mask size: the issue's check does not reproduce on these 8-unit β-VAEs (runs made
+before the classifiers saw standardised codes; a VAE's codes have sd about 1, so they change little).
+
+A wide, distributed latent, as GradCtrl's StyleGAN W is (2026-12-02, one thread, load ≈ 3): a
+deterministic autoencoder with 64 units, ``--learner ae --latent-dim 64 --step-size 3.0`` (its codes
+spread sd 4-28 per unit, ~30x a VAE's, so the step is scaled to them), same world and sizes, 5 seeds::
+
+    method        steps  hue drift@0.2 gain  ± sd    ratio to masked (mean ± sd, min-max)
+    masked         18.0  0.163               0.013   -
+    gradient       12.6  0.178               0.007   1.09 ± 0.07 (1.03-1.20): masked drifts less in 5/5
+    linear         26.8  0.165               0.004   1.01 ± 0.06 (0.96-1.12): a tie
+    mask 1/8       15.0  0.172               0.010   1.06 ± 0.03
+    mask 1/2      106.6  (2 of 5 reached)            0.98 ± 0.05
+
+(read-out error of the reconstructions: scale 0.084, hue 0.046 of range). On the wide latent the
+masking does what GradCtrl says against the plain gradient, by 9 %, in every seed; against the
+logistic normal it ties. Every method still drifts hue by ~0.16 of its range per 0.2 of scale: the
+generator, trained on the confounded data, draws scale and hue together. Before the standardisation
+the logistic solver stalled on these unscaled codes and the linear edit ran backwards (never reached
+the target); the masked/gradient ratio was then 1.12 ± 0.10. What sets the drift is the
 generator: trained on the confounded data (r = 0.91) its scale directions carry hue (0.17 of hue's
 range per 0.2 of scale, close to the data's own slope), whatever the classifiers; trained on
 unconfounded data (β = 1) the drift falls four-fold, but that model's reconstructions are read
