@@ -44,10 +44,11 @@ def test_probe_flows_and_controls(run, tmp_path):
     assert "Potential flows" in (tmp_path / "probes.html").read_text()
     result = CliRunner().invoke(app, ["probe", str(run), "--kind", "controls,extreme", "--out", str(tmp_path),
                                       "--n", "8", "--steps", "5", "--target", "scale", "--exclude", "posX",
-                                      "--levels", "5", "--units", "1"])
+                                      "--levels", "5", "--units", "1", "--step-size", "0.2"])
     assert result.exit_code == 0, result.output
     controls = json.loads((tmp_path / "controls.json").read_text())
     assert controls["target"] == "scale" and set(controls["methods"]) == {"masked", "gradient", "linear"}
+    assert controls["settings"]["step_size"] == 0.2
     assert set(controls["methods"]["masked"]["drift"]) == {"posX", "posY"}
     assert (tmp_path / "controls.png").exists()
     page = (tmp_path / "probes.html").read_text()  # one page, both sections

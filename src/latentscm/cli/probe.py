@@ -54,7 +54,7 @@ def _flows(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: s
 
 
 def _controls(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, steps: int,
-              target: str | None, exclude: str | None) -> tuple[dict, str]:
+              target: str | None, exclude: str | None, step_size: float = 0.1) -> tuple[dict, str]:
     import numpy as np
 
     from latentscm.probes import AttributeControls, edit_fidelity
@@ -67,7 +67,8 @@ def _controls(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure
     target = target or readout.factor_names_[0]
     batch = world.sample(max(4 * n, 40), seed=seed + 1)
     codes = np.asarray(learner.encode(batch.images), dtype=np.float32)
-    controls = AttributeControls(steps=steps, seed=seed).fit(codes, batch.factors, world.factor_names)
+    controls = AttributeControls(steps=steps, step_size=step_size, seed=seed).fit(codes, batch.factors,
+                                                                                 world.factor_names)
     excluded = None if exclude is None else [e.strip() for e in exclude.split(",") if e.strip()]
     result = edit_fidelity(learner, world, controls, target, exclude=excluded, n=n, measure=readout, seed=seed)
     start = codes[:1]
@@ -95,6 +96,8 @@ def probe(
     n_flows: int = typer.Option(3, "--n-flows", min=2, help="flows: number of potentials."),
     target: str = typer.Option(None, "--target", help="controls: factor to edit (default the first read one)."),
     exclude: str = typer.Option(None, "--exclude", help="controls: comma-separated factors the mask protects."),
+    step_size: float = typer.Option(0.1, "--step-size", help="controls: edit step in code units (a VAE's codes "
+                                    "have sd ~1; scale it to an autoencoder's wider codes)."),
     trust_code: bool = typer.Option(False, "--trust-code", help="Allow unregistered learner/world classes recorded "
                                     "in the run directory (runs their code)."),
 ) -> None:
@@ -129,7 +132,7 @@ def probe(
                                        n_flows=n_flows)
             else:
                 data, section = _controls(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
-                                          target=target, exclude=exclude)
+                                          target=target, exclude=exclude, step_size=step_size)
             results[name] = data
             sections.append(section)
     except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
