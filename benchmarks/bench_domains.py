@@ -80,6 +80,23 @@ and z holds only part of it: the model barely encodes hue at all (seed 0, 3 trai
 
 (``--parts b --size 32 --gcrl-steps 3000 --gcrl-samples 2000 [--gcrl-strength 3]``; 487 s / 1,402 s wall.) A
 stronger shift (strength 3: domain 1's hues all clip to 0) does not move hue into s either; s takes posY more firmly.
+
+Bigger and longer (2026-12-02, one thread, 2-4 runs at a time; ``--gcrl-channels 32 32 64 64 --gcrl-hidden 256
+--gcrl-steps 6000 --gcrl-samples 2000 --size 32``): the model now encodes hue (R² of the whole code 0.80-0.91, from
+0.3), but in z. With a normal hue root (``--gcrl-hue-sd 0.08 --gcrl-shift-seed 1``: each domain a colour cast, hue
+medians 0.40 / 0.22 / 0.09, held-out domain 0.14 inside their range) the split still fails, whatever s reads::
+
+    s_input  MCC(s, hue)  MCC(z, hue)  R²(s/z -> hue)  s takes       prior-only N=0 -> 150  gcrl all 150  beta-vae 150
+    image          0.021        0.201   0.06 / 0.61    posY (0.93)   40.48 -> 40.48         41.70         38.94
+    style          0.362        0.502   0.34 / 0.86    scale (0.86)  40.15 -> 40.12         40.10         38.94
+
+(``s_input="style"``: the branch reads each channel's mean and sd, a second view as the official code's variant
+encoder reads a hand-built one; on black-background sprites the channel means are colour x area, and s took the
+area.) The per-domain prior can save at most I(s; e) <= log 3 nats per image, less than what a big factor earns in
+reconstruction, and with z_dim = 4 (shape, scale, posX, posY) z has no spare room, so s takes a big factor first.
+The adaptation curves say little here: the held-out domain sits inside the training hues, so every model starts
+within 1-2 nats of its best, full fine-tuning at lr 1e-3 first gets worse (N = 5), and the "batches to tolerance"
+summary (prior-only 0, β-VAE 50) is met trivially — not evidence for the paper's claim.
 """
 
 from __future__ import annotations
