@@ -89,11 +89,13 @@ medians 0.40 / 0.22 / 0.09, held-out domain 0.14 inside their range) the split s
     s_input  MCC(s, hue)  MCC(z, hue)  R²(s/z -> hue)  s takes       prior-only N=0 -> 150  gcrl all 150  beta-vae 150
     image          0.021        0.201   0.06 / 0.61    posY (0.93)   40.48 -> 40.48         41.70         38.94
     style          0.362        0.502   0.34 / 0.86    scale (0.86)  40.15 -> 40.12         40.10         38.94
+    image, z 8     0.032        0.045  -0.02 / 0.05    posX (0.88)   (stopped after the split)
 
 (``s_input="style"``: the branch reads each channel's mean and sd, a second view as the official code's variant
 encoder reads a hand-built one; on black-background sprites the channel means are colour x area, and s took the
 area.) The per-domain prior can save at most I(s; e) <= log 3 nats per image, less than what a big factor earns in
-reconstruction, and with z_dim = 4 (shape, scale, posX, posY) z has no spare room, so s takes a big factor first.
+reconstruction, so s takes a big factor first. Giving z spare room (``--gcrl-z-dim 8``) does not leave hue to s:
+that run encoded hue nowhere (R² 0.05) and s took posX.
 The adaptation curves say little here: the held-out domain sits inside the training hues, so every model starts
 within 1-2 nats of its best, full fine-tuning at lr 1e-3 first gets worse (N = 5), and the "batches to tolerance"
 summary (prior-only 0, β-VAE 50) is met trivially — not evidence for the paper's claim.
