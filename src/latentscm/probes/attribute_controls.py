@@ -158,20 +158,19 @@ class AttributeControls:
         finally:
             torch.random.set_rng_state(state)
         optimiser = torch.optim.Adam(mlp.parameters(), lr=self.lr)
-        net = mlp
         generator = torch.Generator().manual_seed(self.seed + offset)
         x_train, y_train = torch.from_numpy(z[train]), torch.from_numpy(labels[train])
         for _ in range(self.steps):
             index = torch.randint(0, len(train), (min(self.batch_size, len(train)),), generator=generator)
-            loss = nn.functional.binary_cross_entropy_with_logits(net(x_train[index])[:, 0], y_train[index])
+            loss = nn.functional.binary_cross_entropy_with_logits(mlp(x_train[index])[:, 0], y_train[index])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-        net.eval()
-        for p in net.parameters():
+        mlp.eval()
+        for p in mlp.parameters():
             p.requires_grad_(False)
         with torch.no_grad():
-            predicted = (net(torch.from_numpy(z[test]))[:, 0] > 0).numpy()
+            predicted = (mlp(torch.from_numpy(z[test]))[:, 0] > 0).numpy()
         # the returned classifier takes raw codes: standardisation first, so its gradients are d logit / dz
         standardise = _Standardise(self.code_mean_, self.code_scale_)
         return nn.Sequential(standardise, mlp).eval(), float((predicted == (labels[test] > 0.5)).mean())
