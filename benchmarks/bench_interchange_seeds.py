@@ -24,7 +24,9 @@ Measured 2026-12-02 (one thread, 2-3 runs at a time; the defaults: 2,000 steps o
 2 of 5 random networks are aligned well above chance (+0.18, +0.21) and 3 stay at chance, the same split as the
 paper's own 5 seeds at full budget (0.742 0.504 0.821 0.805 0.495); none reaches chance + 0.25 at this ~1/30 of the
 paper's examples. Here the split follows the untrained network's constant answer: both aligned seeds answer class 1
-on every base input, the three at chance answer class 0 (5 seeds: a pattern, not a finding).
+on every base input, the three at chance answer class 0 (5 seeds: a pattern, not a finding). With 3x the steps
+(``--seeds 4 --steps 6000``, 584 s) seed 4 reaches 0.750 = chance + 0.244 and its loss is still falling
+(0.694 -> 0.455): the aligned seeds are budget-limited, not capped.
 """
 
 from __future__ import annotations

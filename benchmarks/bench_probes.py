@@ -38,7 +38,7 @@
 
    On an **entangled** model, the setting the paper's traversals are for: a β = 1 VAE (``--size 32
    --latent-dim 10 --beta 1 --train-steps 3000 --flow-steps 500 --flow-tracked``, saved once and
-   probed with ``--seed 0`` and ``--seed 1``; one thread, 2026-12-02)::
+   probed with ``--seed 0``, ``1`` and ``2``; one thread, 2026-12-02)::
 
        seed  flows                       pair accuracy  concentration  axis   PCA    random
        0     unsupervised                        0.998          0.415  0.548  0.518  0.452
@@ -47,11 +47,14 @@
        1     unsupervised                        0.997          0.428  0.534  0.609  0.608
        1     tracked                             0.939          0.717  0.532  0.602  0.599
        1     tracked, lambda_cls = 0                 -          0.732
+       2     unsupervised                        0.997          0.434  0.535  0.531  0.586
+       2     tracked                             0.943          0.671  0.530  0.518  0.566
+       2     tracked, lambda_cls = 0                 -          0.725
 
    (baselines of the tracked rows at their step length, 5 steps). Here the axes mix factors (0.53)
-   and the tracked flows do not: 0.685 / 0.717, above axis, PCA and random in both seeds — "above
-   the axis/PCA baselines" reproduces on the model where it can. "Lower with the classifier term
-   off" does not: without it the tracked flows concentrate slightly *more* (0.709 / 0.732), as the
+   and the tracked flows do not: 0.685 / 0.717 / 0.671, above axis, PCA and random in every seed —
+   "above the axis/PCA baselines" reproduces on the model where it can. "Lower with the classifier
+   term off" does not: without it the tracked flows concentrate *more* (0.709 / 0.732 / 0.725), as the
    unsupervised ones did on the β = 4 model; the classifier keeps flows apart (pair accuracy far
    above 1/3 in every run), which is not the same as keeping each on one factor.
 
