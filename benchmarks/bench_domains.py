@@ -323,9 +323,11 @@ def _batches_to_reach(curves: dict[str, list[float]], budgets: list[int], tolera
 
 
 def _gcrl_world(args: argparse.Namespace) -> World:
-    """hue-sprites whose D + 1 domains shift the hue only; the hue root is uniform on [0, 0.8] (domains warp its
-    density) or, with ``--gcrl-hue-sd``, normal about 0.4 (domains move and stretch it: each domain a colour cast)."""
-    mechanisms = None if args.gcrl_hue_sd is None else {"hue": Root(Normal(0.4, args.gcrl_hue_sd))}
+    """hue-sprites whose D + 1 domains shift the hue only; the hue root is uniform on its range [0, max_hue] (domains
+    warp its density) or, with ``--gcrl-hue-sd``, normal about the range's centre (domains move and stretch it: each
+    domain a colour cast)."""
+    centre = make("hue-sprites", size=args.size).spec("hue").high / 2.0
+    mechanisms = None if args.gcrl_hue_sd is None else {"hue": Root(Normal(centre, args.gcrl_hue_sd))}
     return make("hue-sprites", size=args.size, n_positions=4, mechanisms=mechanisms,
                 domains=DomainShift(args.gcrl_domains + 1, shifted=("hue",), strength=args.gcrl_strength,
                                     seed=args.gcrl_shift_seed))
@@ -440,7 +442,7 @@ def main() -> None:
     parser.add_argument("--gcrl-samples", type=int, default=1000, help="(b) training images per domain.")
     parser.add_argument("--gcrl-steps", type=int, default=1500)
     parser.add_argument("--gcrl-hue-sd", type=float, default=None,
-                        help="(b) hue root Normal(0.4, sd) instead of uniform on [0, 0.8]: within-domain hue spread")
+                        help="(b) hue root Normal(centre of its range, sd) instead of uniform: within-domain spread")
     parser.add_argument("--gcrl-z-dim", type=int, default=4, help="(b) invariant units (the β-VAE gets z + s).")
     parser.add_argument("--gcrl-s-dim", type=int, default=1, help="(b) variant units.")
     parser.add_argument("--gcrl-s-input", default="image", choices=["image", "style"],
