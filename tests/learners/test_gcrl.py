@@ -3,6 +3,7 @@ adaptation that refits only what it says."""
 
 from __future__ import annotations
 
+import copy
 from typing import ClassVar
 
 import numpy as np
@@ -133,6 +134,53 @@ def test_style_input_reads_channel_statistics_only(tmp_path, batch, world):
     loaded = latentscm.load(str(tmp_path))
     assert loaded.s_input == "style"
     np.testing.assert_array_equal(loaded.encode(images), model.encode(images))
+
+
+def test_chroma_input_reads_the_colour_only(batch):
+    """s_input="chroma": s sees each channel's share of the total intensity, so dimming the image or shuffling its
+    pixels keeps s (and moves z); a greyscale image has no chromaticity and is refused by name."""
+    model = GCRL(**TINY, s_input="chroma").fit(batch, progress=False)
+    images = batch.images[:6]
+    flat = images.reshape(6, images.shape[1], -1)
+    shuffled = flat[:, :, np.random.default_rng(0).permutation(flat.shape[2])].reshape(images.shape)
+    z, s = model.encode_parts(images)
+    for other in (0.5 * images, shuffled):
+        z_other, s_other = model.encode_parts(other)
+        np.testing.assert_allclose(s_other, s, rtol=1e-4, atol=1e-5)
+        assert np.abs(z_other - z).max() > 1e-3
+    grey = np.random.default_rng(1).random((8, 1, 16, 16)).astype(np.float32)
+    with pytest.raises(ValueError, match="s_input='chroma'.*channels"):
+        GCRL(**TINY, s_input="chroma").fit(grey, progress=False)
+
+
+def test_moment_solver_is_the_exact_prior_maximiser(fitted, world):
+    """refit="prior" on a per-domain prior: the new domain's prior is the moment match of the variant posteriors
+    of the images seen, which no nearby prior beats on KL(q(s | x) || p(s | e)) — the only ELBO term it moves."""
+    new = torch.from_numpy(world.sample(16, seed=3, domain=2).images)
+    model = copy.deepcopy(fitted).adapt(new.numpy(), refit="prior", steps=1, batch_size=16)
+    assert model.adaptations_[-1]["solver"] == "moments"
+    with torch.no_grad():
+        mean, logvar = model._posterior(new)
+        m, lv = mean[:, model.z_dim:], logvar[:, model.z_dim:]
+        mu = m.double().mean(0)
+        variance = (lv.double().exp() + (m.double() - mu) ** 2).mean(0)
+        np.testing.assert_allclose(model.prior_.means[-1].numpy(), mu.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(model.prior_.logvars[-1].numpy(), variance.log().numpy(), rtol=1e-5, atol=1e-5)
+        domain = torch.full((16,), model.n_domains_ - 1)
+        best = float(model.prior_(m, lv, m, domain).mean())
+        for name, delta in (("means", 0.05), ("means", -0.05), ("logvars", 0.05), ("logvars", -0.05)):
+            moved = copy.deepcopy(model)
+            getattr(moved.prior_, name)[-1].add_(delta)
+            assert float(moved.prior_(m, lv, m, domain).mean()) > best
+    unchanged = {k: v for k, v in fitted.encoder_.state_dict().items()}
+    for key, value in model.encoder_.state_dict().items():
+        assert torch.equal(value, unchanged[key])
+    with pytest.raises(ValueError, match="solver='moments' needs refit='prior'"):
+        copy.deepcopy(fitted).adapt(new.numpy(), refit="all", steps=1, solver="moments")
+    with pytest.raises(ValueError, match="'solver'"):
+        copy.deepcopy(fitted).adapt(new.numpy(), steps=1, solver="newton")
+    adam = copy.deepcopy(fitted).adapt(new.numpy(), refit="prior", steps=1, solver="adam")
+    assert adam.adaptations_[-1]["solver"] == "adam"
 
 
 def test_bad_input_is_named(fitted, batch):

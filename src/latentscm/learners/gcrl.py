@@ -50,41 +50,60 @@ from latentscm.learners.base import Learner, StepOutput, gaussian_kl
 from latentscm.learners.domain_count import domains_to_build
 from latentscm.nn import ConvDecoder, ConvEncoder
 
-__all__ = ["GCRL", "GCRLEncoder", "StyleEncoder", "DomainPrior", "PRIORS", "REFITS", "S_INPUTS"]
+__all__ = ["GCRL", "GCRLEncoder", "StyleEncoder", "DomainPrior", "PRIORS", "REFITS", "SOLVERS", "S_INPUTS"]
 
 #: Kinds of variant prior p(s | e).
 PRIORS = ("per_domain", "mixture")
 #: What :meth:`GCRL.adapt` may refit.
 REFITS = ("prior", "s_branch", "all")
+#: How :meth:`GCRL.adapt` fits (see there).
+SOLVERS = ("auto", "adam", "moments")
 #: What the variant branch reads.
-S_INPUTS = ("image", "style")
+S_INPUTS = ("image", "style", "chroma")
 
 
 class StyleEncoder(nn.Module):
-    """Images (N, C, H, W) -> (N, out_dim) through an MLP on their style statistics: the mean and
-    standard deviation of each channel over the pixels, (N, 2C)."""
+    """Images (N, C, H, W) -> (N, out_dim) through an MLP on image statistics.
 
-    def __init__(self, n_channels: int, out_dim: int, *, hidden_dim: int):
+    ``statistics="moments"``: the mean and standard deviation of each channel over the pixels,
+    (N, 2C) (the style statistics of AdaIN). ``statistics="chroma"``: the image's chromaticity,
+    each channel's share of the total intensity ``sum_p x_c(p) / sum_{p, c'} x_c'(p)`` times C,
+    (N, C) (Wyszecki & Stiles' chromaticity coordinates, the grey-world statistic of Buchsbaum
+    1980): invariant to scaling the intensity, so on a black background it reads the colour and
+    not the area or the position. Needs C >= 2.
+    """
+
+    def __init__(self, n_channels: int, out_dim: int, *, hidden_dim: int, statistics: str = "moments"):
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(2 * n_channels, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim),
+        self.statistics = statistics
+        width = 2 * n_channels if statistics == "moments" else n_channels
+        self.mlp = nn.Sequential(nn.Linear(width, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim),
                                  nn.ReLU(), nn.Linear(hidden_dim, out_dim))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         flat = images.flatten(2)  # (N, C, H W)
-        return self.mlp(torch.cat([flat.mean(2), flat.std(2)], dim=1))
+        if self.statistics == "moments":
+            return self.mlp(torch.cat([flat.mean(2), flat.std(2)], dim=1))
+        totals = flat.sum(2)  # (N, C)
+        share = totals / totals.sum(1, keepdim=True).clamp_min(1e-6)
+        return self.mlp(share * flat.shape[1])
 
 
 class GCRLEncoder(nn.Module):
     """Images (N, C, H, W) -> ``[mean_z, mean_s, logvar_z, logvar_s]`` (N, 2 (z_dim + s_dim)) from
     two branches: invariant ``z_branch`` (convolutional), variant ``s_branch`` (convolutional for
-    ``s_input="image"``, a :class:`StyleEncoder` for ``"style"``)."""
+    ``s_input="image"``, a :class:`StyleEncoder` for ``"style"`` and ``"chroma"``)."""
 
     def __init__(self, image_shape: Sequence[int], z_dim: int, s_dim: int, *, channels: Sequence[int],
                  hidden_dim: int, s_input: str = "image"):
         super().__init__()
         self.z_branch = ConvEncoder(image_shape, 2 * z_dim, channels=channels, hidden_dim=hidden_dim)
-        if s_input == "style":
-            self.s_branch = StyleEncoder(int(image_shape[0]), 2 * s_dim, hidden_dim=hidden_dim)
+        if s_input in ("style", "chroma"):
+            if s_input == "chroma" and int(image_shape[0]) < 2:
+                raise ValueError(f"GCRL: s_input='chroma' needs colour images (>= 2 channels); got image shape "
+                                 f"{tuple(image_shape)}.")
+            self.s_branch = StyleEncoder(int(image_shape[0]), 2 * s_dim, hidden_dim=hidden_dim,
+                                         statistics="moments" if s_input == "style" else "chroma")
         else:
             self.s_branch = ConvEncoder(image_shape, 2 * s_dim, channels=channels, hidden_dim=hidden_dim)
 
@@ -199,10 +218,15 @@ class GCRL(Learner):
         Number of training domains (>= 1); ``None``: ``max(domain) + 1`` of the training data.
     beta : float, default 1.0
         Weight of both KL terms (>= 0).
-    s_input : {"image", "style"}, default "image"
-        What the variant branch reads: the image (the paper's ``q(s | x)``) or its per-channel
-        mean and standard deviation (a second view, as the official code's variant encoder; see
-        the module docstring).
+    s_input : {"image", "style", "chroma"}, default "image"
+        What the variant branch reads: the image (the paper's ``q(s | x)``), its per-channel
+        mean and standard deviation (``"style"``) or its chromaticity (``"chroma"``, colour
+        images only) — a second view, as the official code's variant encoder; see the module
+        docstring and :class:`StyleEncoder`.
+    kl_warmup : int, default 0
+        Training steps over which the weight of both KL terms ramps linearly from ``beta / kl_warmup``
+        to ``beta`` (KL annealing, Bowman et al. 2016), against the posterior collapse of ``z`` that a
+        fast-fitting variant branch invites; 0: ``beta`` from the first step. :meth:`adapt` uses ``beta``.
     likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
         See :class:`~latentscm.learners.base.Learner`.
     """
@@ -211,7 +235,7 @@ class GCRL(Learner):
     uses_domain: ClassVar[bool] = True
 
     def __init__(self, *, z_dim: int = 6, s_dim: int = 2, prior: str = "per_domain", n_components: int = 4,
-                 n_domains: int | None = None, beta: float = 1.0, s_input: str = "image",
+                 n_domains: int | None = None, beta: float = 1.0, s_input: str = "image", kl_warmup: int = 0,
                  likelihood: str = "bernoulli",
                  channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 1e-4,
                  batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None, seed: int = 0,
@@ -223,6 +247,7 @@ class GCRL(Learner):
         self.n_domains = n_domains
         self.beta = beta
         self.s_input = s_input
+        self.kl_warmup = kl_warmup
         latent = z_dim + s_dim if isinstance(z_dim, int) and isinstance(s_dim, int) else 1
         super().__init__(latent_dim=latent, likelihood=likelihood, channels=channels, hidden_dim=hidden_dim,
                          lr=lr, batch_size=batch_size, steps=steps, grad_clip=grad_clip, seed=seed, device=device)
@@ -244,6 +269,7 @@ class GCRL(Learner):
         if self.n_domains is not None:
             self.n_domains = check_number(self.n_domains, "n_domains", owner, low=1, integer=True)
         self.beta = check_number(self.beta, "beta", owner, low=0)
+        self.kl_warmup = check_number(self.kl_warmup, "kl_warmup", owner, low=0, integer=True)
 
     # ------------------------------------------------------------------ building
     def _module_names(self) -> tuple[str, ...]:
@@ -302,6 +328,9 @@ class GCRL(Learner):
         """Negative ELBO of ``images`` (B, C, H, W) from domains ``domain`` (B,) int64."""
         terms = self._elbo_terms(images, domain, self._generator, self._net("encoder"), self._net("decoder"),
                                  self._net("prior"))
+        if self.kl_warmup and step < self.kl_warmup:  # the KL weight ramps linearly to beta (Bowman et al. 2016)
+            ramp = (step + 1) / self.kl_warmup
+            terms["loss"] = terms["recon"] + ramp * self.beta * (terms["kl_z"] + terms["kl_s"])
         return StepOutput({"model": terms["loss"]}, terms)
 
     def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -312,12 +341,20 @@ class GCRL(Learner):
 
     # ------------------------------------------------------------------ adaptation
     def adapt(self, data: Any, *, refit: str = "prior", steps: int = 100, lr: float | None = None,
-              batch_size: int | None = None, seed: int = 0) -> GCRL:
+              batch_size: int | None = None, seed: int = 0, solver: str = "auto") -> GCRL:
         """Fit a new domain from its images; returns ``self``.
 
         Appends domain ``d = n_domains_`` to the prior (initialised at the average of the known
         domains) and maximises the ELBO of ``data`` in domain ``d`` over the parameters ``refit``
-        names, in a small seeded loop of its own (Adam). Every other parameter is left bit-identical.
+        names, in a small seeded loop of its own. Every other parameter is left bit-identical.
+
+        Solvers: ``"adam"`` takes gradient steps. ``"moments"`` (``refit="prior"`` with
+        ``prior="per_domain"`` only) sets the new domain's Gaussian prior, after each minibatch, to
+        the mean and variance of the variant posteriors of every image seen so far,
+        ``mu = E[m]``, ``var = E[exp(logvar) + (m - mu)^2]``: with the encoder and decoder fixed,
+        the ELBO depends on the prior only through ``-KL(q(s | x) || p(s | e))``, and that moment
+        match is its exact maximiser over the images seen (the M-step of EM). ``"auto"``: moments
+        where they apply, Adam otherwise.
 
         Parameters
         ----------
@@ -335,6 +372,8 @@ class GCRL(Learner):
             Minibatch size (default: the learner's, at most N).
         seed : int
             Seeds the minibatches and the posterior samples.
+        solver : {"auto", "adam", "moments"}
+            See above.
 
         Raises
         ------
@@ -351,6 +390,12 @@ class GCRL(Learner):
         size = min(images.shape[0], self.batch_size if batch_size is None
                    else check_number(batch_size, "batch_size", owner, low=1, integer=True))
         seed = check_number(seed, "seed", owner, low=0, integer=True)
+        check_choice(solver, "solver", owner, SOLVERS)
+        closed_form = refit == "prior" and self.prior == "per_domain"
+        if solver == "moments" and not closed_form:
+            raise ValueError(f"{owner}: solver='moments' needs refit='prior' and prior='per_domain'; got refit="
+                             f"{refit!r}, prior={self.prior!r}.")
+        solver = ("moments" if closed_form else "adam") if solver == "auto" else solver
         domain = self.prior_.add_domain()
         named = {f"prior.{k}": p for k, p in self.prior_.domain_parameters(domain).items()}
         if refit == "s_branch":
@@ -369,18 +414,30 @@ class GCRL(Learner):
         generator.manual_seed(seed)
         labels = torch.full((size,), domain, dtype=torch.int64, device=self.device_)
         history = []
+        seen = torch.zeros(3, self.s_dim, dtype=torch.float64, device=self.device_)  # count, sum m, sum var + m^2
         try:
             for _ in range(steps):
                 rows = torch.randperm(images.shape[0], generator=generator, device=self.device_)[:size]
-                loss = self._elbo_terms(images[rows], labels, generator)["loss"]
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                if solver == "moments":
+                    with torch.no_grad():
+                        mean, logvar = self._posterior(images[rows], self.encoder_)
+                        m, v = mean[:, self.z_dim:].double(), logvar[:, self.z_dim:].double().exp()
+                        seen += torch.stack([torch.full_like(m[0], len(m)), m.sum(0), (v + m ** 2).sum(0)])
+                        mu = seen[1] / seen[0]
+                        variance = (seen[2] / seen[0] - mu ** 2).clamp_min(1e-8)
+                        self.prior_.means[domain].copy_(mu.to(mean.dtype))
+                        self.prior_.logvars[domain].copy_(variance.log().to(mean.dtype))
+                        loss = self._elbo_terms(images[rows], labels, generator)["loss"]
+                else:
+                    loss = self._elbo_terms(images[rows], labels, generator)["loss"]
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
                 history.append(float(loss.detach()))
         finally:
             for p, flag in zip(every, flags):
                 p.requires_grad_(flag)
-        self.adaptations_.append({"domain": domain, "refit": refit, "steps": steps, "lr": lr,
+        self.adaptations_.append({"domain": domain, "refit": refit, "solver": solver, "steps": steps, "lr": lr,
                                   "n_images": int(images.shape[0]), "parameters": sorted(named),
                                   "loss_first": history[0], "loss_last": history[-1]})
         return self
