@@ -22,9 +22,12 @@ on the image's **style statistics** — the mean and standard deviation of each 
 pixels, the statistics that carry style in Huang & Belongie (ICCV 2017, AdaIN) — a second view of
 the input as in the official code, whose variant encoder reads a hand-built view of each sample
 (its pairwise "social" distances, where the synthetic domains differ) rather than the raw
-trajectories. Measured on hue-sprites (``benchmarks/bench_domains.py`` part b): with
-``s_input="image"`` the objective alone lets ``s`` take a position factor and leaves the shifted
-hue in ``z``. One
+trajectories. With ``s_input="chroma"`` the MLP reads the image's chromaticity (each channel's
+share of the total intensity), a view that carries an object's colour and not its size or place.
+Measured on hue-sprites whose domains shift the hue (``benchmarks/bench_domains.py`` part b): with
+``s_input="image"`` or ``"style"`` the objective lets ``s`` take a position or the scale and leaves
+the shifted hue in ``z``; with ``"chroma"`` and ``kl_warmup`` ``s`` takes the hue and ``z`` the
+invariant factors (without the warm-up the quickly fitted variant branch let ``z`` collapse). One
 :class:`~latentscm.nn.ConvDecoder` decodes ``[z, s]``. Codes are ``[z, s]``: (N, z_dim + s_dim),
 invariant units first. Training uses the shared loop, which passes each image's domain index
 (``uses_domain``); data without one is a single domain 0.
