@@ -134,10 +134,10 @@ but colour. Adaptation to the held-out domain does not reproduce the paper's cla
 
 The exact M-step (``adapt(solver="moments")``) fits the new prior within 5 batches and gains 0.9-3.6 nats, all of
 it the variant KL; Adam at lr 1e-3 moves the prior too slowly to get there in 150 batches. Full fine-tuning gains
-a further 3.8-14 nats, and the β-VAE gets about as far: the held-out hues are rare in training, and the decoder renders them
-badly until it is trained on them. So "prior-only adaptation gets within 1 nat of full fine-tuning" fails. The
-sparse-mechanism-shift argument assumes that p(x | z, s) is already right for the new domain's s. A decoder
-learned from the training domains is not right there.
+a further 3.8-14 nats, and the β-VAE gets about as far: the held-out hues are rare in training, and the decoder
+renders them badly until it is trained on them. So "prior-only adaptation gets within 1 nat of full fine-tuning"
+fails. The sparse-mechanism-shift argument assumes that p(x | z, s) is already right for the new domain's s. A
+decoder learned from the training domains is not right there.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def _convergence(model: ILD) -> dict[str, float]:
 
 def _ild_world(args: argparse.Namespace, n_domains: int, seed: int):
     return make("ild-linear", latent_dim=6, n_domains=n_domains, int_set=args.ild_int_set, variant=args.ild_variant,
-                seed=seed)
+                depth=args.ild_world_depth, seed=seed)
 
 
 def _ild(args: argparse.Namespace, k: int, structure: str, seed: int) -> ILD:
@@ -221,7 +221,8 @@ def part_ild(args: argparse.Namespace) -> dict[str, Any]:
                      f"{int((relax_a < dense_a).sum())}/{len(relax)}", int((relax_a < 1).sum()),
                      int((dense_a < 1).sum())])
     if args.seeds:
-        print(f"(a) ILD on ild-linear (variant {args.ild_variant}, latent_dim 6, int_set {args.ild_int_set}; ILD depth "
+        print(f"(a) ILD on ild-linear (variant {args.ild_variant}, world depth {args.ild_world_depth}, "
+              f"latent_dim 6, int_set {args.ild_int_set}; ILD depth "
               f"{args.ild_depth}, leak {args.ild_leak}): normalised domain-CF "
               f"error (identity floor = 1)")
         print(_table(["n_domains", "seeds", "relax_can median", "dense median", "relax<dense", "relax<floor",
@@ -456,6 +457,8 @@ def main() -> None:
     parser.add_argument("--ild-samples", type=int, default=2000, help="(a) samples per domain.")
     parser.add_argument("--ild-depth", type=int, default=3,
                         help="(a) layers of ILD's invertible MLP (the world's mixing has 2, one nonlinearity).")
+    parser.add_argument("--ild-world-depth", type=int, default=None,
+                        help="(a) layers of the world's mixing (ild-linear's depth; None: its default, 2).")
     parser.add_argument("--ild-variant", default="latentscm", choices=["latentscm", "official"],
                         help="(a) the ild-linear simulator: this library's, or the official code's SCM and mixing.")
     parser.add_argument("--ild-leak", type=float, default=0.2,

@@ -153,6 +153,22 @@ def test_chroma_input_reads_the_colour_only(batch):
         GCRL(**TINY, s_input="chroma").fit(grey, progress=False)
 
 
+def test_kl_warmup_ramps_the_kl_weight_only(fitted, batch):
+    """kl_warmup=W: at step t < W the training loss is recon + (t + 1) / W * beta * (KL(z) + KL(s)); from step W on it
+    is the ELBO; the logged terms are the same either way."""
+    model = copy.deepcopy(fitted)
+    model.kl_warmup, model.beta = 10, 2.0
+    images, domain = torch.from_numpy(batch.images[:8]), torch.from_numpy(batch.domain[:8])
+    for step, weight in ((0, 0.1 * 2.0), (4, 0.5 * 2.0), (10, 2.0), (50, 2.0)):
+        model._generator = torch.Generator().manual_seed(3)
+        out = model.loss(images, step, domain)
+        terms = out.logs
+        expected = terms["recon"] + weight * (terms["kl_z"] + terms["kl_s"])
+        assert float(out.losses["model"].detach()) == pytest.approx(float(expected.detach()), rel=1e-6)
+    with pytest.raises(ValueError, match="'kl_warmup'"):
+        GCRL(kl_warmup=-1)
+
+
 def test_moment_solver_is_the_exact_prior_maximiser(fitted, world):
     """refit="prior" on a per-domain prior: the new domain's prior is the moment match of the variant posteriors
     of the images seen, which no nearby prior beats on KL(q(s | x) || p(s | e)) — the only ELBO term it moves."""
