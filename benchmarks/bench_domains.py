@@ -148,13 +148,26 @@ renders them badly until it is trained on them. So "prior-only adaptation gets w
 fails at this size. The sparse-mechanism-shift argument assumes that p(x | z, s) is already right for the new
 domain's s; a decoder learned from the training domains is not right there until it is good enough.
 
-With the bigger network (``--gcrl-channels 32 32 64 64 --gcrl-hidden 256 --gcrl-steps 6000``, seed 0, 1,823 s wall)
-the decoder renders the held-out hues nearly as well as fine-tuning makes it: prior-only (moments) reaches 38.18 in 5
-batches, 0.38 nats above full fine-tuning's final 37.80 (its best, 37.12 at N = 50, is 1.06 below). The split holds
-too (MCC(s, hue) 0.410 vs MCC(z, hue) 0.047; R² 0.997 vs -0.003). At the bench's 1-nat tolerance the summary counts
-prior-only as reaching at N = 0 (38.70 <= 38.80): near-trivially, with a 0.1-nat margin. At 0.5 nats it needs 5
-batches and the β-VAE needs 50. The 0.5-nat figure comes from a tolerance chosen after seeing the curve, so it is
-not a pre-stated test.
+With the bigger network (``--gcrl-channels 32 32 64 64 --gcrl-hidden 256 --gcrl-steps 6000``, seeds 0 / 1 / 2,
+1,823 / 1,170 / 1,118 s wall) the split holds in 3 of 3 seeds, more cleanly: MCC(s, hue) 0.410 / 0.381 / 0.440 vs
+MCC(z, hue) 0.047 / 0.044 / 0.042, R²(z -> hue) -0.003 / 0.045 / -0.002. The decoder renders the held-out hues
+better, and the gap left to fine-tuning shrinks, but in 2 of 3 seeds it stays above 1 nat::
+
+    seed  model / refit          N=0     N=5    N=20    N=50   N=150
+    0     gcrl prior (moments)   38.70   38.18   38.18   38.18   38.18
+    0     gcrl all               38.70   55.05   40.26   37.12   37.80
+    0     beta-vae all           42.67   57.11   41.19   38.80   39.59
+    1     gcrl prior (moments)   39.67   39.12   39.12   39.12   39.12
+    1     gcrl all               39.67   49.26   38.49   36.72   37.10
+    1     beta-vae all           43.51   54.10   45.02   39.71   40.25
+    2     gcrl prior (moments)   40.23   39.37   39.37   39.37   39.37
+    2     gcrl all               40.23   55.27   40.02   37.85   37.63
+    2     beta-vae all           41.34   40.61   39.21   36.96   37.99
+
+Prior-only ends 0.38 / 2.02 / 1.75 nats above full fine-tuning's final value. At the bench's 1-nat tolerance the
+summary counts seed 0's prior-only as reaching at N = 0 (38.70 <= 38.80, a 0.1-nat margin) and seeds 1 and 2's as
+never; the β-VAE needs 50 batches in every seed. So at this size the adaptation claim holds in 1 of 3 seeds, and
+there narrowly: not a reproduction.
 
 Other views at the small size (seed 0): ``--gcrl-prior mixture`` keeps the split (MCC(s, hue) 0.587 vs 0.057) and its
 prior-only adaptation (Adam: there is no closed form for mixture weights) stays flat, 62.46 -> 62.40 against 48.23
