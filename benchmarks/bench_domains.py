@@ -76,7 +76,9 @@ Back on this library's simulator (2026-12-02, one thread, 2-4 runs at a time), b
 ``--ild-domains 3 --ild-restarts 3 --ild-warm-start`` (3,430 s wall) gives relax_can median 0.370, dense 0.374,
 relax<dense 5/10, both below the floor 10/10. A one-layer world mixing with a one-layer ILD (``--ild-world-depth 1
 --ild-depth 1 --ild-domains 3``, about 100 s per seed) lets both structures get close to the truth, dense more
-often: relax_can median 0.171, dense 0.087, relax<dense 2/10 (relax_can 0.014-0.54, dense 0.011-0.48). On this
+often: relax_can median 0.171, dense 0.087, relax<dense 2/10 (relax_can 0.014-0.54, dense 0.011-0.48); at 5 domains
+(563 s) 0.117 vs 0.063, 3/10, both below the floor in 10/10. The sparsity check holds on that world (``--seeds 0
+--sparsity-seeds 3``, 255 s): k = 1 / 2 / 3 give mean errors 0.366 / 0.204 / 0.106. On this
 simulator, where a domain redraws a root's weights, bias and scale, dense is not the unidentified failure the
 official simulator makes of it. On the official one, dense is worse than changing nothing. Neither simulator gives
 both halves of the check.
