@@ -114,6 +114,8 @@ The adaptation curves say little here: the held-out domain sits inside the train
 within 1-2 nats of its best, full fine-tuning at lr 1e-3 first gets worse (N = 5), and the "batches to tolerance"
 summary (prior-only 0, β-VAE 50) is met trivially — not evidence for the paper's claim.
 
+(Every adaptation number above this point predates the moment solver: "prior-only" there is Adam at lr 1e-3.)
+
 A colour-only view of the variant branch (``s_input="chroma"``: each channel's share of the total intensity) with a
 KL warm-up (2026-12-02, one thread, 2-3 runs at a time; ``--size 32 --gcrl-samples 2000 --gcrl-steps 3000
 --gcrl-hue-sd 0.05 --gcrl-domains 4 --gcrl-shift-seed 24 --gcrl-s-input chroma --gcrl-kl-warmup 1000 --gcrl-seed S``,
