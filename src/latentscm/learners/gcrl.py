@@ -412,7 +412,7 @@ class GCRL(Learner):
             p.requires_grad_(False)
         for p in trained:
             p.requires_grad_(True)
-        optimizer = torch.optim.Adam(trained, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        optimizer = torch.optim.Adam(trained, lr=lr, betas=(0.9, 0.999), eps=1e-8) if solver == "adam" else None
         generator = torch.Generator(device=self.device_)
         generator.manual_seed(seed)
         labels = torch.full((size,), domain, dtype=torch.int64, device=self.device_)
