@@ -27,7 +27,10 @@ paper's examples. Here the split follows the untrained network's constant answer
 on every base input, the three at chance answer class 0 (5 seeds: a pattern, not a finding). With 3x the steps
 (``--seeds 4 --steps 6000``, 584 s) seed 4 reaches 0.750 = chance + 0.244 and its loss is still falling
 (0.694 -> 0.455), and seed 1 reaches 0.799 = chance + 0.293 (644 s, loss 0.694 -> 0.395): the aligned seeds are
-budget-limited, not capped, and at 6,000 steps the check's "chance + 0.25" holds for seed 1.
+budget-limited, not capped, and at 6,000 steps the check's "chance + 0.25" holds for seed 1. The seeds at chance
+stay there with the same 3x budget (``--seeds 0`` / ``--seeds 2 --steps 6000``, 572 / 570 s, 2026-12-02): IIA
+0.503 and 0.495, the loss flat at 0.693 from first step to last. The map finds no gradient to follow on those
+networks, so more steps do not help.
 """
 
 from __future__ import annotations
