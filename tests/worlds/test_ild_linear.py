@@ -97,3 +97,24 @@ def test_official_variant_bad_input_is_named():
         make("ild-linear", variant="official", depth=2)
     with pytest.raises(ValueError, match="'variant'"):
         make("ild-linear", variant="paper")
+
+
+@pytest.mark.parametrize("variant, int_set", [("latentscm", (0,)), ("official", (1,))])
+def test_log_density_is_a_normalised_density_of_each_domain(variant, int_set):
+    two = make("ild-linear", latent_dim=2, n_domains=3, int_set=int_set, variant=variant, seed=3)
+    grid = (np.arange(1500) + 0.5) / 1500  # midpoint rule on (0, 1)^2
+    x = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+    for d in range(3):
+        assert np.exp(two.log_density(x, d)).mean() == pytest.approx(1.0, abs=2e-3)
+
+
+def test_log_density_prefers_the_domain_that_drew_the_samples(world):
+    # E_p[log p] >= E_p[log q]: each domain's own density scores its samples best (a KL > 0 apart)
+    batch = world.sample(3000, seed=4, domain=1)
+    own = world.log_density(batch.images, 1).mean()
+    for other in (0, 2):
+        assert own > world.log_density(batch.images, other).mean() + 0.05
+    with pytest.raises(ValueError, match="domain"):
+        world.log_density(batch.images, world.n_domains)
+    with pytest.raises(ValueError, match="observations"):
+        world.log_density(np.ones((2, world.latent_dim)), 0)
