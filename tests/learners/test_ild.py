@@ -8,6 +8,7 @@ import torch
 
 from latentscm.learners import ILD
 from latentscm.learners.base import NotFittedError
+from latentscm.learners.ild import _InvertibleMLP
 from latentscm.metrics import domain_counterfactual_error
 from latentscm.worlds import make
 
@@ -275,11 +276,11 @@ def test_warm_start_refuses_a_mismatched_start(data):
 
 
 def test_leak_sets_the_slope_and_the_official_mixing_is_representable():
-    """With depth 2 and leak 0.5 the invertible MLP holds the exact inverse of the ``ild-linear``
+    """With depth 2, leak 0.5 and the leaky activation the invertible MLP holds the exact inverse of the ``ild-linear``
     world's official mixing, ``z = leaky_2((u h) G^-1 diag(std))`` = ``-2 leaky_0.5(-...)``."""
     world = make("ild-linear", latent_dim=4, n_domains=2, int_set=(3,), variant="official", seed=0)
     batch = world.sample_domains(200, seed=0)
-    model = ILD(4, 1, depth=2, leak=0.5, steps=0, seed=0).fit(batch)
+    model = ILD(4, 1, depth=2, leak=0.5, activation="leaky", steps=0, seed=0).fit(batch)
     assert model.network_.leak == 0.5 and ILD(4, 1).leak == 0.2
     first = -(world._h_scale * np.linalg.inv(world._g) * world._v_std[None, :]).T
     with torch.no_grad():
@@ -288,9 +289,41 @@ def test_leak_sets_the_slope_and_the_official_mixing_is_representable():
         for bias in model.network_.biases:
             bias.zero_()
     np.testing.assert_allclose(model.encode(batch.images), batch.factors, atol=1e-3 * batch.factors.std())
-    mismatched = ILD(4, 1, depth=2, leak=0.2, steps=0)
+    mismatched = ILD(4, 1, depth=2, leak=0.2, activation="leaky", steps=0)
     with pytest.raises(ValueError, match="'start_from'.*leak"):
         mismatched.fit(batch, start_from=model)
     for bad in (0.0, 1.0, -0.1):
         with pytest.raises(ValueError, match="'leak'"):
             ILD(4, 1, leak=bad)
+
+
+@pytest.mark.parametrize("activation", ["smooth", "leaky"])
+def test_activation_inverts_and_its_log_determinant_is_the_jacobians(activation):
+    """forward then inverse is the identity, and the log-determinant matches autograd's Jacobian."""
+    generator = torch.Generator().manual_seed(0)
+    network = _InvertibleMLP(3, 3, generator, "random", 0.2, activation)
+    with torch.no_grad():
+        for bias in network.biases:
+            bias.normal_(0.0, 1.0, generator=generator)
+        if activation == "smooth":
+            network.log_sharpness.normal_(0.0, 1.0, generator=generator)
+    u = torch.randn(20, 3, generator=generator, dtype=torch.float64) * 3
+    z, logdet = network(u)
+    np.testing.assert_allclose(network.inverse(z).detach().numpy(), u.numpy(), atol=1e-9)
+    for row in range(5):
+        jacobian = torch.autograd.functional.jacobian(lambda v: network(v[None])[0][0], u[row])
+        assert float(torch.linalg.slogdet(jacobian)[1]) == pytest.approx(float(logdet[row]), abs=1e-8)
+
+
+def test_smooth_likelihood_integrates_to_one():
+    """exp(log-likelihood) of a fitted two-dimensional smooth model integrates to 1 over the logit plane."""
+    data = make("ild-linear", latent_dim=2, n_domains=2, int_set=(1,), seed=0).sample_domains(200, seed=0)
+    model = ILD(2, 1, depth=3, steps=50, lr=1e-2, seed=0).fit(data)
+    assert model.activation == "smooth"
+    grid = torch.linspace(-60, 60, 2401, dtype=torch.float64)
+    u = torch.stack(torch.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, 2)
+    cell = float(grid[1] - grid[0]) ** 2
+    with torch.no_grad():
+        for domain in (0, 1):
+            density = torch.exp(model._log_likelihood(u, torch.full((len(u),), domain)))
+            assert float(density.sum()) * cell == pytest.approx(1.0, abs=1e-2)
