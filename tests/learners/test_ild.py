@@ -312,7 +312,7 @@ def test_activation_inverts_and_its_log_determinant_is_the_jacobians(activation)
     np.testing.assert_allclose(network.inverse(z).detach().numpy(), u.numpy(), atol=1e-9)
     for row in range(5):
         jacobian = torch.autograd.functional.jacobian(lambda v: network(v[None])[0][0], u[row])
-        assert float(torch.linalg.slogdet(jacobian)[1]) == pytest.approx(float(logdet[row]), abs=1e-8)
+        assert float(torch.linalg.slogdet(jacobian)[1]) == pytest.approx(float(logdet[row].detach()), abs=1e-8)
 
 
 def test_smooth_likelihood_integrates_to_one():

@@ -189,10 +189,10 @@ class _InvertibleMLP(nn.Module):
         t = torch.minimum(y, y / self.leak)  # left of the root: the slope is in [1, 1/leak]
         if not y.numel():
             return t
-        tolerance = 1e-12 * (1.0 + float(y.abs().max()))
+        tolerance = 1e-12 * (1.0 + float(y.detach().abs().max()))
         for _ in range(100):
             residual = self._activate(t, layer)[0] - y
-            if float(residual.abs().max()) < tolerance:
+            if float(residual.detach().abs().max()) < tolerance:
                 break
             t = t - residual / (1.0 + excess * torch.sigmoid(-beta * t))
         return t
