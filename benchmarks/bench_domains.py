@@ -504,10 +504,10 @@ def main() -> None:
     parser.add_argument("--parts", default="a,b,c,d", help="Comma-separated parts to run (a, b, c, d).")
     parser.add_argument("--seeds", type=int, default=10, help="(a) seeds per n_domains.")
     parser.add_argument("--ild-domains", type=int, nargs="+", default=[2, 3, 5])
-    parser.add_argument("--ild-steps", type=int, default=8000,
-                        help="(a) ILD steps (lr 1e-3, batch 500; at 4,000 dense was still falling, at 8,000 both "
-                             "moved < 0.05 nat over the last quarter on 2,000 samples/domain).")
-    parser.add_argument("--ild-lr", type=float, default=1e-3, help="(a) Adam learning rate of ILD.")
+    parser.add_argument("--ild-steps", type=int, default=30000,
+                        help="(a) ILD steps (batch 500; ILD's default). The tables before 2026-12-02 (leaky "
+                             "activation) used 8,000 at lr 1e-3.")
+    parser.add_argument("--ild-lr", type=float, default=3e-3, help="(a) Adam learning rate of ILD (its default).")
     parser.add_argument("--ild-activation", default="smooth", choices=["smooth", "leaky"],
                         help="(a) ILD's invertible-MLP activation (ILD's 'activation').")
     parser.add_argument("--ild-samples", type=int, default=2000, help="(a) samples per domain.")
