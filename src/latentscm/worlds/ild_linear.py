@@ -275,17 +275,26 @@ class ILDLinear(World):
 
     def unmix(self, observations: np.ndarray) -> np.ndarray:
         """Latents (N, m) of observations (N, m) (the exact inverse of :meth:`mix`)."""
-        x = np.clip(np.asarray(observations, dtype=np.float64), 1e-12, 1 - 1e-12)
-        h = np.log(x) - np.log1p(-x)
-        h = h * self._h_scale
-        if self.variant == "official":
+        return self._unmix(np.clip(np.asarray(observations, dtype=np.float64), 1e-12, 1 - 1e-12))[0]
+
+    def _unmix(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Latents (N, m) of observations x (N, m) in (0, 1), and ``log |det dz/dx|`` (N,)."""
+        m = self.latent_dim
+        # observations -> hidden: h = h_scale * logit(x); d h / d x = h_scale / (x (1 - x)) per entry
+        h = (np.log(x) - np.log1p(-x)) * self._h_scale
+        logdet = m * math.log(self._h_scale) - np.log(x * (1 - x)).sum(axis=1)
+        if self.variant == "official":  # h = (leaky(z) / v_std) @ G
             v = np.linalg.solve(self._g.T, h.T).T * self._v_std
-            return np.where(v > 0, v, v / OFFICIAL_LEAK)
+            logdet = logdet - math.log(abs(np.linalg.det(self._g))) + np.log(self._v_std).sum()
+            logdet = logdet + (v < 0).sum(axis=1) * math.log(1.0 / OFFICIAL_LEAK)
+            return np.where(v > 0, v, v / OFFICIAL_LEAK), logdet
         for i, (matrix, bias) in reversed(list(enumerate(self._layers))):
             if i < len(self._layers) - 1:
+                logdet = logdet + (h < 0).sum(axis=1) * math.log(1.0 / LEAK)
                 h = np.where(h > 0, h, h / LEAK)
             h = np.linalg.solve(matrix, (h - bias).T).T
-        return h * self._z_std + self._z_mean
+            logdet = logdet - np.linalg.slogdet(matrix)[1]
+        return h * self._z_std + self._z_mean, logdet + np.log(self._z_std).sum()
 
     def log_density(self, observations: np.ndarray, domain: int | np.ndarray) -> np.ndarray:
         """Exact log-density (N,) of observations (N, m) or (N, m, 1, 1) in (0, 1) under domain(s)
@@ -308,22 +317,7 @@ class ILDLinear(World):
                                                                               or d.max() >= self.n_domains)):
             raise ValueError(f"{type(self).__name__}.log_density: 'domain' must be an int or ({n},) ints in "
                              f"[0, {self.n_domains}). Got {np.asarray(domain)!r:.80}.")
-        # observations -> hidden: h = h_scale * logit(x); d h / d x = h_scale / (x (1 - x)) per entry
-        h = (np.log(x) - np.log1p(-x)) * self._h_scale
-        logdet = m * math.log(self._h_scale) - np.log(x * (1 - x)).sum(axis=1)
-        if self.variant == "official":  # h = (leaky(z) / v_std) @ G
-            v = np.linalg.solve(self._g.T, h.T).T
-            logdet = logdet - math.log(abs(np.linalg.det(self._g))) + np.log(self._v_std).sum()
-            logdet = logdet + (v < 0).sum(axis=1) * math.log(1.0 / OFFICIAL_LEAK)
-        else:
-            for i, (matrix, bias) in reversed(list(enumerate(self._layers))):
-                if i < len(self._layers) - 1:
-                    logdet = logdet + (h < 0).sum(axis=1) * math.log(1.0 / LEAK)
-                    h = np.where(h > 0, h, h / LEAK)
-                h = np.linalg.solve(matrix, (h - bias).T).T
-                logdet = logdet - np.linalg.slogdet(matrix)[1]
-            logdet = logdet + np.log(self._z_std).sum()
-        z = self.unmix(x)
+        z, logdet = self._unmix(x)
         names = self.factor_names
         log_p = np.zeros(n)
         for e in np.unique(d):
