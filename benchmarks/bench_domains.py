@@ -42,6 +42,9 @@ last quarter), and so do their counterfactuals: every fit is far below the floor
 relax_can, so "relax_can < dense on >= 8 of 10" does not hold (7/10, 6/10). Sparsity (``--seeds 0 --sparsity-seeds
 3``): k = 1 / 2 / 3 give mean errors 0.249 / 0.072 / 0.161 (per seed 0.105 0.480 0.162 / 0.144 0.019 0.053 / 0.237
 0.053 0.194): a k below the 2 shifted latents raises the error; k = 3 raises it less, but does raise it.
+Twice the steps on two seeds relax_can lost at 3 domains (60,000 steps, ~220 s per fit): seed 3 relax_can 0.284 vs
+dense 0.430 (was 0.282 / 0.219), seed 8 0.329 vs 0.295 (was 0.344 / 0.308; relax_can 0.09 nats from the truth): one
+of the two flips, so more steps alone would not take 7/10 to 8/10 with any certainty.
 
 On the official simulator with the smooth activation (``--ild-variant official --ild-int-set 4,5 --ild-depth 2
 --ild-leak 0.5 --ild-samples 10000 --ild-domains 3``, 30,000 steps at lr 3e-3, 2,368 s wall, 2026-12-02)::
