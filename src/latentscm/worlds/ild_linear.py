@@ -54,7 +54,7 @@ from latentscm.worlds.base import FactorSpec, World
 from latentscm.worlds.domains import DomainRegime, DomainShift, perturb_mechanism
 from latentscm.worlds.regimes import OBSERVATIONAL
 
-__all__ = ["ILDLinear", "AffineGaussian", "VARIANTS"]
+__all__ = ["ILDLinear", "AffineGaussian", "DenseEquivalent", "VARIANTS"]
 
 LEAK = 0.2  # slope of the leaky ReLU in g (invertible: 1/LEAK on the negative side)
 OFFICIAL_LEAK = 0.5  # the official simulator's leaky-ReLU slope (its main.py default)
@@ -332,6 +332,38 @@ class ILDLinear(World):
                 log_p[rows] += -0.5 * eps ** 2 - 0.5 * math.log(2 * math.pi) - math.log(mechanism.scale)
         return log_p + logdet
 
+    def reduced_form(self, domain: int) -> tuple[np.ndarray, np.ndarray]:
+        """Domain ``domain``'s latent SCM solved for its noise: ``(F (m, m), b (m,))`` with
+        ``z = F @ eps + b`` exactly, ``eps ~ N(0, I_m)`` the shared exogenous noise. The latents are in
+        topological order and every noise scale is positive, so ``F`` is lower triangular with a
+        positive diagonal: the Cholesky factor of the domain's latent covariance."""
+        if isinstance(domain, bool) or not isinstance(domain, (int, np.integer)) or not 0 <= domain < self.n_domains:
+            raise ValueError(f"{type(self).__name__}.reduced_form: 'domain' must be an int in [0, {self.n_domains}). "
+                             f"Got {domain!r}.")
+        m, names = self.latent_dim, self.factor_names
+        replaced = self._domain_regimes[int(domain)].mechanisms
+        noise = np.vstack([np.zeros((1, m)), np.eye(m)])  # row 0: eps = 0 (gives b); row 1 + i: eps = e_i
+        z = np.zeros((m + 1, m))
+        for j, name in enumerate(names):
+            mechanism = replaced.get(name) or self.scm.mechanisms[name]
+            mechanism = getattr(mechanism, "base", mechanism)  # OnGrid wrappers of the base SCM
+            parents = z[:, [names.index(p) for p in mechanism.parent_names]]
+            z[:, j] = mechanism.evaluate(parents, noise[:, j])
+        return (z[1:] - z[0]).T, z[0].copy()
+
+    def dense_equivalent(self, remix: np.ndarray) -> DenseEquivalent:
+        """The dense ILD model that re-mixes this world's latents by ``remix`` (P, (m, m), invertible):
+        latents ``z' = P z``, mixing ``g o P^-1``, and in each domain the linear Gaussian SCM
+        ``z' = L_d eps + P b_d`` with ``L_d`` the Cholesky factor of ``P Sigma_d P^T``
+        (:meth:`reduced_form`). It gives every domain exactly this world's distribution
+        (:meth:`DenseEquivalent.log_density` equals :meth:`log_density`), so no amount of data tells it
+        apart from the truth, yet its domain counterfactuals differ from the exact ones unless ``P``
+        keeps the Cholesky factors' triangular form (e.g. lower triangular with a positive diagonal).
+        The spread of its counterfactual error over ``P`` is how much a dense ILD model
+        (``structure="dense"``) can be wrong on this world while fitting it perfectly
+        (Zhou et al., ICLR 2024: dense models are not identified up to domain counterfactuals)."""
+        return DenseEquivalent(self, remix)
+
     def read_factors(self, images: np.ndarray) -> np.ndarray:
         """Exact latents (N, m) of observations (N, m, 1, 1) or (N, m)."""
         images = np.asarray(images)
@@ -339,3 +371,47 @@ class ILDLinear(World):
 
     def _render(self, factors: np.ndarray, render_seeds: np.ndarray | None) -> np.ndarray:
         return self.mix(factors).astype(np.float32).reshape(-1, self.latent_dim, 1, 1)
+
+
+class DenseEquivalent:
+    """A dense ILD model distributionally equivalent to an :class:`ILDLinear` world (see
+    :meth:`ILDLinear.dense_equivalent`); has ``domain_counterfactual`` and ``log_density`` like a
+    fitted :class:`~latentscm.learners.ILD`."""
+
+    def __init__(self, world: ILDLinear, remix: np.ndarray):
+        m = world.latent_dim
+        remix = np.asarray(remix, dtype=np.float64)
+        if remix.shape != (m, m) or not np.all(np.isfinite(remix)):
+            raise ValueError(f"ILDLinear.dense_equivalent: 'remix' must be a finite ({m}, {m}) matrix. "
+                             f"Got shape {remix.shape}.")
+        if np.linalg.cond(remix) > 1e10:
+            raise ValueError(f"ILDLinear.dense_equivalent: 'remix' must be invertible (condition number "
+                             f"{np.linalg.cond(remix):.3g}).")
+        self.world, self.remix = world, remix
+        forms = [world.reduced_form(d) for d in range(world.n_domains)]
+        #: per domain: the Cholesky factor L_d (m, m) and the mean P b_d (m,) of the re-mixed latents
+        self.cholesky_ = [np.linalg.cholesky(remix @ f @ f.T @ remix.T) for f, _ in forms]
+        self.means_ = [remix @ b for _, b in forms]
+
+    def _latents(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+        x = np.asarray(x)
+        flat = x.reshape(x.shape[0], -1).astype(np.float64)
+        z, logdet = self.world._unmix(np.clip(flat, 1e-12, 1 - 1e-12))
+        return z @ self.remix.T, logdet, x.shape
+
+    def domain_counterfactual(self, x: np.ndarray, source: int, target: int) -> np.ndarray:
+        """Counterfactuals (same shape and dtype as x (N, m) or (N, m, 1, 1)) of observations from
+        domain ``source`` had they come from ``target``: abduct ``eps = L_s^-1 (z' - P b_s)``, then
+        ``z' = L_t eps + P b_t``, mixed back through ``g o P^-1``."""
+        z, _, shape = self._latents(x)
+        eps = np.linalg.solve(self.cholesky_[source], (z - self.means_[source]).T)
+        z_cf = (self.cholesky_[target] @ eps).T + self.means_[target]
+        return self.world.mix(np.linalg.solve(self.remix, z_cf.T).T).reshape(shape).astype(np.asarray(x).dtype)
+
+    def log_density(self, x: np.ndarray, domain: int) -> np.ndarray:
+        """Log-density (N,) of observations in domain ``domain`` under this model (equal to the world's)."""
+        z, logdet, _ = self._latents(x)
+        chol = self.cholesky_[domain]
+        eps = np.linalg.solve(chol, (z - self.means_[domain]).T).T
+        log_p = (-0.5 * eps ** 2 - 0.5 * math.log(2 * math.pi)).sum(axis=1) - np.log(np.diag(chol)).sum()
+        return log_p + np.linalg.slogdet(self.remix)[1] + logdet
