@@ -156,3 +156,7 @@ def test_dense_equivalent_fits_exactly_yet_moves_the_counterfactuals(world):
         world.dense_equivalent(np.ones((6, 6)))
     with pytest.raises(ValueError, match="'remix'"):
         world.dense_equivalent(np.eye(5))
+    with pytest.raises(ValueError, match="'target'"):
+        shuffled.domain_counterfactual(batch.images, 1, 3)
+    with pytest.raises(ValueError, match="'domain'"):
+        shuffled.log_density(batch.images, -1)

@@ -393,6 +393,12 @@ class DenseEquivalent:
         self.cholesky_ = [np.linalg.cholesky(remix @ f @ f.T @ remix.T) for f, _ in forms]
         self.means_ = [remix @ b for _, b in forms]
 
+    def _domain(self, value: int, what: str) -> int:
+        n = self.world.n_domains
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
+            raise ValueError(f"DenseEquivalent: '{what}' must be a domain index in [0, {n}). Got {value!r}.")
+        return int(value)
+
     def _latents(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
         x = np.asarray(x)
         flat = x.reshape(x.shape[0], -1).astype(np.float64)
@@ -403,6 +409,7 @@ class DenseEquivalent:
         """Counterfactuals (same shape and dtype as x (N, m) or (N, m, 1, 1)) of observations from
         domain ``source`` had they come from ``target``: abduct ``eps = L_s^-1 (z' - P b_s)``, then
         ``z' = L_t eps + P b_t``, mixed back through ``g o P^-1``."""
+        source, target = self._domain(source, "source"), self._domain(target, "target")
         z, _, shape = self._latents(x)
         eps = np.linalg.solve(self.cholesky_[source], (z - self.means_[source]).T)
         z_cf = (self.cholesky_[target] @ eps).T + self.means_[target]
@@ -410,6 +417,7 @@ class DenseEquivalent:
 
     def log_density(self, x: np.ndarray, domain: int) -> np.ndarray:
         """Log-density (N,) of observations in domain ``domain`` under this model (equal to the world's)."""
+        domain = self._domain(domain, "domain")
         z, logdet, _ = self._latents(x)
         chol = self.cholesky_[domain]
         eps = np.linalg.solve(chol, (z - self.means_[domain]).T).T
