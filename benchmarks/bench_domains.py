@@ -77,7 +77,11 @@ Per seed, relax_can 0.034 0.024 0.025 0.041 0.028 0.020 0.033 0.044 1.522 1.590 
 0.827: each dense fit lands where its class lies, twice above the floor). relax_can identifies the counterfactuals
 (0.02-0.04) in 8 seeds and sits in a bad optimum in 2 (seeds 8 and 9, held-out NLL 0.63 and 0.38 nats above the
 truth). So relax_can < dense holds in 8 of 10 seeds at 3 domains, narrowly; both medians are far below the floor,
-and each structure is above it in 2 of 10 seeds. 5 domains on int_set (4, 5) is not run yet. Sparsity on int_set
+and each structure is above it in 2 of 10 seeds. At 5 domains (same settings, 161-437 s per fit, 2026-12-02):
+relax_can median 0.032, dense 0.642, relax<dense 9/10, relax<floor 9/10, dense<floor 8/10 (relax_can 0.023 0.031
+0.015 0.031 0.042 0.034 0.032 0.021 1.491 0.048 vs dense 0.674 0.949 1.450 0.585 0.477 0.407 0.344 0.642 1.416
+0.642; relax_can's one bad optimum, seed 8, again has the worse held-out NLL, 0.82 vs 0.20 nats above the truth).
+Sparsity on int_set
 (4, 5) (3 seeds; k = 2 is the table's fit): k = 1 / 2 / 3 give mean errors 0.496 / 0.028 / 0.128 (per seed 0.544
 0.252 0.693 / 0.034 0.024 0.025 / 0.088 0.207 0.089): too small a k raises the error more than tenfold, and k = 3
 raises it too, less (as on int_set (0, 1)), so "k >= the true number does not raise it" does not hold.
