@@ -296,6 +296,11 @@ class ILDLinear(World):
             logdet = logdet - np.linalg.slogdet(matrix)[1]
         return h * self._z_std + self._z_mean, logdet + np.log(self._z_std).sum()
 
+    def _mechanism(self, domain: int, name: str) -> AffineGaussian:
+        """Latent ``name``'s mechanism in domain ``domain`` (the domain's replacement, else the base SCM's)."""
+        mechanism = self._domain_regimes[domain].mechanisms.get(name) or self.scm.mechanisms[name]
+        return getattr(mechanism, "base", mechanism)  # OnGrid wrappers of the base SCM
+
     def log_density(self, observations: np.ndarray, domain: int | np.ndarray) -> np.ndarray:
         """Exact log-density (N,) of observations (N, m) or (N, m, 1, 1) in (0, 1) under domain(s)
         ``domain`` (an int or (N,) ints): ``log p(z | d) + log |det dz/dx|`` with ``z`` the exact
@@ -322,10 +327,8 @@ class ILDLinear(World):
         log_p = np.zeros(n)
         for e in np.unique(d):
             rows = d == e
-            replaced = self._domain_regimes[int(e)].mechanisms
             for j, name in enumerate(names):
-                mechanism = replaced.get(name) or self.scm.mechanisms[name]
-                mechanism = getattr(mechanism, "base", mechanism)  # OnGrid wrappers of the base SCM
+                mechanism = self._mechanism(int(e), name)
                 parents = np.stack([z[rows, names.index(p)] for p in mechanism.parent_names], axis=1) \
                     if mechanism.parent_names else np.zeros((int(rows.sum()), 0))
                 eps = mechanism.abduct(z[rows, j], parents)
@@ -341,12 +344,10 @@ class ILDLinear(World):
             raise ValueError(f"{type(self).__name__}.reduced_form: 'domain' must be an int in [0, {self.n_domains}). "
                              f"Got {domain!r}.")
         m, names = self.latent_dim, self.factor_names
-        replaced = self._domain_regimes[int(domain)].mechanisms
         noise = np.vstack([np.zeros((1, m)), np.eye(m)])  # row 0: eps = 0 (gives b); row 1 + i: eps = e_i
         z = np.zeros((m + 1, m))
         for j, name in enumerate(names):
-            mechanism = replaced.get(name) or self.scm.mechanisms[name]
-            mechanism = getattr(mechanism, "base", mechanism)  # OnGrid wrappers of the base SCM
+            mechanism = self._mechanism(int(domain), name)
             parents = z[:, [names.index(p) for p in mechanism.parent_names]]
             z[:, j] = mechanism.evaluate(parents, noise[:, j])
         return (z[1:] - z[0]).T, z[0].copy()
