@@ -292,6 +292,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import math
 import time
 from typing import Any
 
@@ -333,15 +334,14 @@ def _excess_nll(model: ILD, world: World, held_out: Any) -> float:
     return float(np.mean(world.log_density(x, held_out.domain) - model_x))
 
 
-def _dense_class_error(world: World, seed: int, draws: int = 20) -> float:
-    """Median normalised domain-CF error of ``draws`` exact-fitting dense models
-    (:meth:`ILDLinear.dense_equivalent` with a remix P ~ N(0, 1)^(m x m)): how wrong a dense ILD can be on this
-    world with a perfect fit. Computed from the world alone, before any training."""
-    rng = np.random.default_rng([seed, 17])
-    m = world.latent_dim
-    return float(np.median([domain_counterfactual_error(world.dense_equivalent(rng.standard_normal((m, m))), world,
-                                                        n=300, seed=seed + 200)["dcf.normalised"]
-                            for _ in range(draws)]))
+def _class_error(world: World, seed: int, k: int | None = None, draws: int = 20) -> float:
+    """Median normalised domain-CF error of ``draws`` ILD models that fit every domain of ``world`` exactly
+    (:meth:`ILDLinear.equivalent` of :meth:`ILDLinear.random_remix`): dense (``k=None``) or with ``k``
+    domain-specific latents. How wrong a model of that class can be with a perfect fit; computed from the world
+    alone, before any training."""
+    return float(np.median([domain_counterfactual_error(world.equivalent(world.random_remix(k, seed=1000 * seed + r)),
+                                                        world, n=300, seed=seed + 200)["dcf.normalised"]
+                            for r in range(draws)]))
 
 
 def _ild_world(args: argparse.Namespace, n_domains: int, seed: int):
@@ -360,20 +360,27 @@ def part_ild(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     dense_fits: dict[int, ILD] = {}  # n_domains = 3, by seed: the sparsity check's warm starts reuse them
     if args.ild_class_only:
+        m = 6
         for n_domains in args.ild_domains:
-            spread = [_dense_class_error(_ild_world(args, n_domains, seed), seed) for seed in range(args.seeds)]
-            rows.append([n_domains, len(spread), float(np.median(spread)), float(np.min(spread)),
-                         float(np.max(spread))])
-            out["runs"].append({"n_domains": n_domains, "dense_class": spread})
-        print(f"(a) exact-fit dense class on ild-linear (variant {args.ild_variant}, int_set {args.ild_int_set}): "
-              f"median over 20 remixes P ~ N(0, 1) of the normalised domain-CF error, per seed (no training)")
-        print(_table(["n_domains", "seeds", "median over seeds", "min", "max"], rows))
+            worlds = [_ild_world(args, n_domains, seed) for seed in range(args.seeds)]
+            lowest = m - len(worlds[0].invariant_basis()) if worlds else m
+            spread = {k: [_class_error(world, seed, None if k == m else k) for seed, world in enumerate(worlds)]
+                      for k in range(lowest, m + 1)}
+            for k, values in spread.items():
+                rows.append([n_domains, "dense" if k == m else k, len(values), float(np.median(values)),
+                             float(np.min(values)), float(np.max(values))])
+                print(f"  n_domains={n_domains} k={k}: " + " ".join(f"{v:.3f}" for v in values), flush=True)
+            out["runs"].append({"n_domains": n_domains, "class_error": {str(k): v for k, v in spread.items()}})
+        print(f"(a) exact-fit classes on ild-linear (variant {args.ild_variant}, int_set {args.ild_int_set}): per "
+              f"world, the median over 20 exact fits with k domain-specific latents (ILDLinear.random_remix) of the "
+              f"normalised domain-CF error; no training. k below the number of shifted latents has no exact fit.")
+        print(_table(["n_domains", "k", "worlds", "median over worlds", "min", "max"], rows))
         return out
     for n_domains in args.ild_domains if args.seeds else []:
         relax, dense, spread = [], [], []
         for seed in range(args.seeds):
             world = _ild_world(args, n_domains, seed)
-            spread.append(_dense_class_error(world, seed))
+            spread.append(_class_error(world, seed))
             data = world.sample_domains(args.ild_samples, seed=seed + 100)
             held_out = world.sample_domains(1000, seed=seed + 300)
             errors, extra = {}, {}
@@ -413,24 +420,30 @@ def part_ild(args: argparse.Namespace) -> dict[str, Any]:
                       "dense<floor", "exact-fit dense class median"], rows))
     rows = []
     for k in args.sparsity_k if args.sparsity_seeds else []:
-        errors = []
+        errors, classes = [], []
         for seed in range(args.sparsity_seeds):
             world = _ild_world(args, 3, seed)
+            try:
+                classes.append(_class_error(world, seed, k))
+            except ValueError:  # k below the number of shifted latents: no exact fit exists
+                classes.append(math.nan)
             data = world.sample_domains(args.ild_samples, seed=seed + 100)
             start = None
             if args.ild_warm_start:
                 start = dense_fits.get(seed) or _ild(args, len(args.ild_int_set), "dense", seed).fit(data)
             model = _ild(args, k, "relax_can", seed).fit(data, start_from=start)
             errors.append(domain_counterfactual_error(model, world, n=500, seed=seed + 200)["dcf.normalised"])
-            print(f"  sparsity k={k} seed={seed}: relax_can {errors[-1]:.3f} (last-window nll "
-                  f"{model.history_[-1]:.3f})", flush=True)
-        out["sparsity"].append({"k": k, "errors": errors})
-        rows.append([k, len(errors), float(np.mean(errors)), float(np.median(errors)), *errors])
+            print(f"  sparsity k={k} seed={seed}: relax_can {errors[-1]:.3f}  exact-fit class {classes[-1]:.3f} "
+                  f"(last-window nll {model.history_[-1]:.3f})", flush=True)
+        out["sparsity"].append({"k": k, "errors": errors, "class_error": classes})
+        rows.append([k, len(errors), float(np.mean(errors)), float(np.median(errors)),
+                     float(np.median(classes)) if not np.isnan(classes).any() else "no exact fit", *errors])
     if not rows:
         return out
     print(f"\n(a) sparsity check, relax_can on n_domains=3 (true number of shifted latents "
-          f"{len(args.ild_int_set)})")
-    print(_table(["k", "seeds", "mean error", "median error",
+          f"{len(args.ild_int_set)}); exact-fit class: median over seeds of each world's median error over 20 "
+          f"exact fits with that k")
+    print(_table(["k", "seeds", "mean error", "median error", "exact-fit class median",
                   *[f"seed {s}" for s in range(args.sparsity_seeds)]], rows))
     return out
 
@@ -684,7 +697,8 @@ def main() -> None:
                         help="(a) indices of the shifted latents, comma-separated (the issue's check: 0,1; the "
                              "official case-2 sweeps shift the last ones, e.g. 4,5, already in canonical order).")
     parser.add_argument("--ild-class-only", action="store_true",
-                        help="(a) only the exact-fit dense class error of each world (ILDLinear.dense_equivalent), "
+                        help="(a) only the exact-fit class errors of each world for every k, dense included "
+                             "(ILDLinear.equivalent of ILDLinear.random_remix), "
                              "no training.")
     parser.add_argument("--sparsity-seeds", type=int, default=3)
     parser.add_argument("--sparsity-k", type=int, nargs="+", default=[1, 2, 3],

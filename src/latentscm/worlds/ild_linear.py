@@ -54,7 +54,7 @@ from latentscm.worlds.base import FactorSpec, World
 from latentscm.worlds.domains import DomainRegime, DomainShift, perturb_mechanism
 from latentscm.worlds.regimes import OBSERVATIONAL
 
-__all__ = ["ILDLinear", "AffineGaussian", "DenseEquivalent", "VARIANTS"]
+__all__ = ["ILDLinear", "AffineGaussian", "EquivalentILD", "VARIANTS"]
 
 LEAK = 0.2  # slope of the leaky ReLU in g (invertible: 1/LEAK on the negative side)
 OFFICIAL_LEAK = 0.5  # the official simulator's leaky-ReLU slope (its main.py default)
@@ -352,18 +352,67 @@ class ILDLinear(World):
             z[:, j] = mechanism.evaluate(parents, noise[:, j])
         return (z[1:] - z[0]).T, z[0].copy()
 
-    def dense_equivalent(self, remix: np.ndarray) -> DenseEquivalent:
-        """The dense ILD model that re-mixes this world's latents by ``remix`` (P, (m, m), invertible):
+    def invariant_basis(self) -> np.ndarray:
+        """Rows (r, m) spanning linear functions ``c @ z`` of the latents with the same law in every
+        domain: for each latent ``j`` whose mechanism no domain replaces, its residual
+        ``z_j - sum_i w_ji z_i = bias_j + scale_j eps_j`` (row ``e_j - w_j``). These are what a
+        canonical ILD model (Zhou et al., ICLR 2024) puts first, as latents with shared mechanisms
+        and no domain-specific ancestors; ``r = m - |I|``, whatever the shifted latents' place in the
+        causal order."""
+        names = self.factor_names
+        shifted = set(self._domain_shift.shifted)
+        rows = []
+        for j, name in enumerate(names):
+            if name in shifted:
+                continue
+            mechanism = self._mechanism(0, name)
+            row = np.zeros(self.latent_dim)
+            row[j] = 1.0
+            for parent, weight in zip(mechanism.parent_names, mechanism.weights):
+                row[names.index(parent)] -= weight
+            rows.append(row)
+        return np.array(rows).reshape(len(rows), self.latent_dim)
+
+    def random_remix(self, k: int | None = None, *, seed: int = 0) -> np.ndarray:
+        """A random latent re-mixing ``P`` (m, m), entries N(0, 1), for :meth:`equivalent`.
+
+        ``k=None``: every entry free, so ``equivalent(P)`` is a dense ILD model. An int ``k``: the
+        first ``m - k`` rows of ``P`` are random combinations (N(0, 1) weights) of
+        :meth:`invariant_basis`, so the first
+        ``m - k`` mechanisms of ``equivalent(P)`` are the same in every domain (its
+        ``n_specific_ <= k``): a sparse (``structure="relax_can"``) ILD model with ``k``
+        domain-specific latents that fits every domain exactly. Drawing many such ``P`` samples the
+        set of exact fits a sparsity-``k`` model can land on. Raises if no such model exists
+        (``k`` below the number of shifted latents ``|I|``).
+        """
+        m = self.latent_dim
+        rng = np.random.default_rng([check_number(seed, "seed", "ILDLinear.random_remix", low=0, integer=True), 29])
+        remix = rng.standard_normal((m, m))
+        if k is None:
+            return remix
+        k = check_number(k, "k", "ILDLinear.random_remix", low=1, high=m, integer=True)
+        basis = self.invariant_basis()
+        if m - k > len(basis):
+            shifted = list(self._domain_shift.shifted)
+            raise ValueError(f"ILDLinear.random_remix: no ILD model with k={k} domain-specific latents fits this "
+                             f"world exactly; its domains shift the mechanisms of {shifted}, so k must be at least "
+                             f"{m - len(basis)}.")
+        remix[: m - k] = rng.standard_normal((m - k, len(basis))) @ basis
+        return remix
+
+    def equivalent(self, remix: np.ndarray) -> EquivalentILD:
+        """The ILD model that re-mixes this world's latents by ``remix`` (P, (m, m), invertible):
         latents ``z' = P z``, mixing ``g o P^-1``, and in each domain the linear Gaussian SCM
         ``z' = L_d eps + P b_d`` with ``L_d`` the Cholesky factor of ``P Sigma_d P^T``
         (:meth:`reduced_form`). It gives every domain exactly this world's distribution
-        (:meth:`DenseEquivalent.log_density` equals :meth:`log_density`), so no amount of data tells it
+        (:meth:`EquivalentILD.log_density` equals :meth:`log_density`), so no amount of data tells it
         apart from the truth, yet its domain counterfactuals differ from the exact ones unless ``P``
         keeps the Cholesky factors' triangular form (e.g. lower triangular with a positive diagonal).
-        The spread of its counterfactual error over ``P`` is how much a dense ILD model
-        (``structure="dense"``) can be wrong on this world while fitting it perfectly
-        (Zhou et al., ICLR 2024: dense models are not identified up to domain counterfactuals)."""
-        return DenseEquivalent(self, remix)
+        A general ``P`` gives a dense model; :meth:`random_remix` with ``k`` a sparse one. The spread
+        of the counterfactual error over ``P`` is how wrong an ILD model of that sparsity can be on
+        this world while fitting it perfectly (Zhou et al., ICLR 2024: dense models are not
+        identified up to domain counterfactuals, and their error bound grows with the sparsity k)."""
+        return EquivalentILD(self, remix)
 
     def read_factors(self, images: np.ndarray) -> np.ndarray:
         """Exact latents (N, m) of observations (N, m, 1, 1) or (N, m)."""
@@ -374,30 +423,45 @@ class ILDLinear(World):
         return self.mix(factors).astype(np.float32).reshape(-1, self.latent_dim, 1, 1)
 
 
-class DenseEquivalent:
-    """A dense ILD model distributionally equivalent to an :class:`ILDLinear` world (see
-    :meth:`ILDLinear.dense_equivalent`); has ``domain_counterfactual`` and ``log_density`` like a
-    fitted :class:`~latentscm.learners.ILD`."""
+class EquivalentILD:
+    """An ILD model distributionally equivalent to an :class:`ILDLinear` world (see
+    :meth:`ILDLinear.equivalent`); has ``domain_counterfactual`` and ``log_density`` like a fitted
+    :class:`~latentscm.learners.ILD`.
+
+    Attributes
+    ----------
+    cholesky_ : list of (m, m) arrays
+        Per domain, the lower-triangular ``L_d`` of the re-mixed latents' SCM.
+    means_ : list of (m,) arrays
+        Per domain, the mean ``P b_d`` of the re-mixed latents.
+    n_specific_ : int
+        Number of trailing mechanisms that differ between domains (the model's intervention
+        sparsity): ``m`` minus the number of leading rows of ``(L_d, P b_d)`` equal in every domain.
+    """
 
     def __init__(self, world: ILDLinear, remix: np.ndarray):
         m = world.latent_dim
         remix = np.asarray(remix, dtype=np.float64)
         if remix.shape != (m, m) or not np.all(np.isfinite(remix)):
-            raise ValueError(f"ILDLinear.dense_equivalent: 'remix' must be a finite ({m}, {m}) matrix. "
+            raise ValueError(f"ILDLinear.equivalent: 'remix' must be a finite ({m}, {m}) matrix. "
                              f"Got shape {remix.shape}.")
         if np.linalg.cond(remix) > 1e10:
-            raise ValueError(f"ILDLinear.dense_equivalent: 'remix' must be invertible (condition number "
+            raise ValueError(f"ILDLinear.equivalent: 'remix' must be invertible (condition number "
                              f"{np.linalg.cond(remix):.3g}).")
         self.world, self.remix = world, remix
         forms = [world.reduced_form(d) for d in range(world.n_domains)]
-        #: per domain: the Cholesky factor L_d (m, m) and the mean P b_d (m,) of the re-mixed latents
         self.cholesky_ = [np.linalg.cholesky(remix @ f @ f.T @ remix.T) for f, _ in forms]
         self.means_ = [remix @ b for _, b in forms]
+        rows = np.stack([np.column_stack([c, mu]) for c, mu in zip(self.cholesky_, self.means_)])  # (D, m, m + 1)
+        scale = 1e-9 * (1.0 + np.abs(rows).max())
+        same = np.all(np.abs(rows - rows[:1]).max(axis=(0, 2)).reshape(m, 1) <= scale, axis=1)
+        leading = int(np.argmin(same)) if not same.all() else m
+        self.n_specific_ = m - leading
 
     def _domain(self, value: int, what: str) -> int:
         n = self.world.n_domains
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
-            raise ValueError(f"DenseEquivalent: '{what}' must be a domain index in [0, {n}). Got {value!r}.")
+            raise ValueError(f"EquivalentILD: '{what}' must be a domain index in [0, {n}). Got {value!r}.")
         return int(value)
 
     def _latents(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
