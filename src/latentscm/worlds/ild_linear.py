@@ -353,25 +353,21 @@ class ILDLinear(World):
         return (z[1:] - z[0]).T, z[0].copy()
 
     def invariant_basis(self) -> np.ndarray:
-        """Rows (r, m) spanning linear functions ``c @ z`` of the latents with the same law in every
-        domain: for each latent ``j`` whose mechanism no domain replaces, its residual
-        ``z_j - sum_i w_ji z_i = bias_j + scale_j eps_j`` (row ``e_j - w_j``). These are what a
-        canonical ILD model (Zhou et al., ICLR 2024) puts first, as latents with shared mechanisms
-        and no domain-specific ancestors; ``r = m - |I|``, whatever the shifted latents' place in the
-        causal order."""
-        names = self.factor_names
-        shifted = set(self._domain_shift.shifted)
-        rows = []
-        for j, name in enumerate(names):
-            if name in shifted:
-                continue
-            mechanism = self._mechanism(0, name)
-            row = np.zeros(self.latent_dim)
-            row[j] = 1.0
-            for parent, weight in zip(mechanism.parent_names, mechanism.weights):
-                row[names.index(parent)] -= weight
-            rows.append(row)
-        return np.array(rows).reshape(len(rows), self.latent_dim)
+        """Orthonormal rows (r, m) spanning the linear functions ``c @ z`` of the latents that are the
+        same function of the shared noise in every domain: ``c @ F_d = c @ F_0`` and
+        ``c @ b_d = c @ b_0`` for every domain ``d`` (:meth:`reduced_form`), found as the left null
+        space of the stacked differences. These are what a canonical ILD model (Zhou et al., ICLR
+        2024) can put first, as latents with shared mechanisms and no domain-specific ancestors. For
+        this library's variant they are the residuals ``z_j - sum_i w_ji z_i`` of the unshifted
+        latents, so ``r = m - |I|`` wherever the shifted latents sit in the causal order; the official
+        variant's domain bias also moves the children of the shifted latents, but only along one
+        direction, so there ``r`` can exceed ``m`` minus the number of moved mechanisms."""
+        forms = [self.reduced_form(d) for d in range(self.n_domains)]
+        f0, b0 = forms[0]
+        differences = np.concatenate([np.column_stack([f - f0, b - b0]) for f, b in forms[1:]], axis=1)
+        u, singular, _ = np.linalg.svd(differences, full_matrices=True)
+        rank = int((singular > 1e-9 * max(1.0, float(np.abs(differences).max()))).sum())
+        return u[:, rank:].T.copy()
 
     def random_remix(self, k: int | None = None, *, seed: int = 0) -> np.ndarray:
         """A random latent re-mixing ``P`` (m, m), entries N(0, 1), for :meth:`equivalent`.
@@ -393,10 +389,9 @@ class ILDLinear(World):
         k = check_number(k, "k", "ILDLinear.random_remix", low=1, high=m, integer=True)
         basis = self.invariant_basis()
         if m - k > len(basis):
-            shifted = list(self._domain_shift.shifted)
             raise ValueError(f"ILDLinear.random_remix: no ILD model with k={k} domain-specific latents fits this "
-                             f"world exactly; its domains shift the mechanisms of {shifted}, so k must be at least "
-                             f"{m - len(basis)}.")
+                             f"world exactly; only {len(basis)} directions of its latents are the same in every "
+                             f"domain (invariant_basis), so k must be at least {m - len(basis)}.")
         remix[: m - k] = rng.standard_normal((m - k, len(basis))) @ basis
         return remix
 
