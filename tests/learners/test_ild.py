@@ -142,6 +142,16 @@ def test_restarts_keep_the_lowest_held_out_nll_and_restart_0_is_the_single_fit(d
     assert np.isnan(first.restart_validation_nll_).all() and first.selected_restart_ == 0
 
 
+def test_restarts_train_together_without_touching_each_other(data):
+    """Batched restarts (one model with a restart axis) follow the trajectories they would alone: restart 1 ends
+    the same whether 2 or 3 restarts share the batch, with and without per-restart gradient clipping."""
+    for clip in (None, 0.5):
+        two = ILD(4, 1, steps=80, batch_size=64, lr=0.05, restarts=2, clip_norm=clip, seed=4).fit(data)
+        three = ILD(4, 1, steps=80, batch_size=64, lr=0.05, restarts=3, clip_norm=clip, seed=4).fit(data)
+        np.testing.assert_allclose(two.restart_validation_nll_, three.restart_validation_nll_[:2], rtol=1e-10)
+        assert three.restart_validation_nll_[2] not in two.restart_validation_nll_
+
+
 def test_fit_is_seeded(data):
     a = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
     b = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)

@@ -426,23 +426,29 @@ class ILD:
             return torch.ones(m, dtype=torch.bool)
         return torch.arange(m) >= m - self.k
 
-    def _scm(self, domain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Per-sample (A (N, m, m) strictly lower, b (N, m), log s (N, m))."""
+    def _scm_parameters(self) -> list[torch.Tensor]:
+        """The latent SCM's parameters: per domain A (D, m, m), b (D, m), log s (D, m), then the
+        shared A (m, m), b (m,), log s (m,)."""
+        return [self.a_, self.b_, self.log_s_, self.shared_a_, self.shared_b_, self.shared_log_s_]
+
+    def _scm(self, domain: torch.Tensor, values: list[torch.Tensor] | None = None
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-sample (A (N, m, m) strictly lower, b (N, m), log s (N, m)); ``values`` replaces
+        :meth:`_scm_parameters` (one restart's slice during training)."""
         specific = self.specific_
         lower = torch.tril(torch.ones(self.latent_dim, self.latent_dim, dtype=torch.float64), diagonal=-1)
-        a_dom, b_dom, s_dom = self.a_[domain], self.b_[domain], self.log_s_[domain]
+        a_all, b_all, s_all, shared_a, shared_b, shared_s = self._scm_parameters() if values is None else values
+        a_dom, b_dom, s_dom = a_all[domain], b_all[domain], s_all[domain]
         if self.structure == "can":
-            shared_a = torch.zeros_like(self.shared_a_)
-            shared_b, shared_s = torch.zeros_like(self.shared_b_), torch.zeros_like(self.shared_log_s_)
-        else:
-            shared_a, shared_b, shared_s = self.shared_a_, self.shared_b_, self.shared_log_s_
+            shared_a, shared_b, shared_s = (torch.zeros_like(t) for t in (shared_a, shared_b, shared_s))
         a = torch.where(specific[None, :, None], a_dom, shared_a) * lower
         b = torch.where(specific[None, :], b_dom, shared_b)
         log_s = torch.where(specific[None, :], s_dom, shared_s)
         return a, b, log_s
 
-    def _noise(self, z: torch.Tensor, domain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        a, b, log_s = self._scm(domain)
+    def _noise(self, z: torch.Tensor, domain: torch.Tensor, values: list[torch.Tensor] | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b, log_s = self._scm(domain, values)
         eps = (z - torch.einsum("nij,nj->ni", a, z) - b) * torch.exp(-log_s)
         return eps, log_s
 
@@ -452,9 +458,18 @@ class ILD:
         rhs = (eps * torch.exp(log_s) + b).unsqueeze(-1)
         return torch.linalg.solve_triangular(eye - a, rhs, upper=False).squeeze(-1)
 
-    def _log_likelihood(self, u: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
-        z, logdet = self.network_(u)
-        eps, log_s = self._noise(z, domain)
+    def _log_likelihood(self, u: torch.Tensor, domain: torch.Tensor, values: list[torch.Tensor] | None = None
+                        ) -> torch.Tensor:
+        """Per-sample log-likelihood (N,); ``values``: every parameter in :meth:`_initialise`'s order
+        (the network's, then :meth:`_scm_parameters`) to use instead of the model's own (one
+        restart's slice during training)."""
+        if values is None:
+            z, logdet = self.network_(u)
+            eps, log_s = self._noise(z, domain)
+        else:
+            names = [name for name, _ in self.network_.named_parameters()]
+            z, logdet = torch.func.functional_call(self.network_, dict(zip(names, values)), (u,))
+            eps, log_s = self._noise(z, domain, values[len(names):])
         gaussian = -0.5 * (eps ** 2).sum(dim=1) - 0.5 * self.latent_dim * math.log(2 * math.pi)
         return gaussian - log_s.sum(dim=1) + logdet
 
@@ -515,7 +530,7 @@ class ILD:
             self._check_start(start_from)
         # init="invariant": the first layer starts at the training samples' invariant_directions (no random draw)
         start = invariant_directions(u, d, self.k) if self.init == "invariant" and start_from is None else None
-        restarts = []  # (held-out NLL, parameter values, history, validation history, selected step)
+        starts, generators = [], []
         for restart in range(self.restarts):
             if restart:  # independent initialisation and minibatch order, the same held-out split
                 generator = torch.Generator().manual_seed(self.seed * 7919 + restart)
@@ -528,20 +543,17 @@ class ILD:
                     weight = torch.from_numpy(start[0])
                     first.weights[0].copy_(weight)
                     first.biases[0].copy_(-weight @ torch.from_numpy(start[1]))
-            self._train(parameters, u, d, u_val, d_val, generator)
-            held = math.nan
-            if held_out:
-                with torch.no_grad():
-                    held = float(-self._log_likelihood(u_val, d_val).mean())
-            values = [p.detach().clone() for p in parameters] if self.restarts > 1 else None
-            restarts.append((held, values, self.history_, self.validation_history_, self.selected_step_))
-        self.restart_validation_nll_ = [r[0] for r in restarts]
+            starts.append([p.detach().clone() for p in parameters])
+            generators.append(generator)
+        runs = self._train(starts, u, d, u_val, d_val, generators)
+        self.restart_validation_nll_ = [run["held_out"] for run in runs]
         self.selected_restart_ = int(np.argmin(self.restart_validation_nll_)) if self.restarts > 1 else 0
-        if self.restarts > 1:  # the last restart's modules hold the parameters: load the kept restart's values
-            _, values, self.history_, self.validation_history_, self.selected_step_ = restarts[self.selected_restart_]
-            with torch.no_grad():
-                for parameter, value in zip(parameters, values):
-                    parameter.copy_(value)
+        kept = runs[self.selected_restart_]
+        self.history_, self.validation_history_, self.selected_step_ = (kept["history"], kept["validation_history"],
+                                                                        kept["selected_step"])
+        with torch.no_grad():  # the last restart's modules hold the parameters: load the kept restart's values
+            for parameter, value in zip(parameters, kept["values"]):
+                parameter.copy_(value)
         return self
 
     def _initialise(self, generator: torch.Generator) -> list[nn.Parameter]:
@@ -556,8 +568,7 @@ class ILD:
 
         self.a_, self.b_, self.log_s_ = param(n_domains, m, m), param(n_domains, m), param(n_domains, m)
         self.shared_a_, self.shared_b_, self.shared_log_s_ = param(m, m), param(m), param(m)
-        return [*self.network_.parameters(), self.a_, self.b_, self.log_s_, self.shared_a_, self.shared_b_,
-                self.shared_log_s_]
+        return [*self.network_.parameters(), *self._scm_parameters()]
 
     def _check_start(self, start: Any) -> None:
         if not isinstance(start, ILD) or not hasattr(start, "network_"):
@@ -598,44 +609,86 @@ class ILD:
                 if e is None:  # keep the unused per-domain copies of a shared row equal to it
                     self.a_[:, i, :i], self.b_[:, i], self.log_s_[:, i] = coef[:i], coef[i], log_s
 
-    def _train(self, parameters: list[nn.Parameter], u: torch.Tensor, d: torch.Tensor, u_val: torch.Tensor | None,
-               d_val: torch.Tensor | None, generator: torch.Generator) -> None:
-        """One Adam run of ``steps`` on (u (N, m), d (N,)); with ``select="best_validation"`` the
-        parameters end at the checkpoint with the lowest NLL on (u_val, d_val)."""
-        optimizer = torch.optim.Adam(parameters, lr=self.lr, betas=self.betas)
-        self.history_: list[float] = []
-        self.validation_history_: list[float] = []
-        self.selected_step_ = self.steps
+    def _train(self, starts: list[list[torch.Tensor]], u: torch.Tensor, d: torch.Tensor, u_val: torch.Tensor | None,
+               d_val: torch.Tensor | None, generators: list[torch.Generator]) -> list[dict[str, Any]]:
+        """Adam runs of ``steps`` on (u (N, m), d (N,)) from each start (R lists of parameter values,
+        :meth:`_initialise`'s order), restart r drawing its minibatches from ``generators[r]``.
+
+        The R restarts train together as one batched model (``torch.func.vmap`` over a leading
+        restart axis of every parameter): Adam is elementwise and the summed loss has independent
+        gradients, so each restart follows its own trajectory as if trained alone, at a fraction of
+        R separate runs' time (each step's cost is mostly per-operation overhead at these sizes).
+        ``clip_norm`` clips each restart's gradient norm separately. Returns per restart: final or
+        (``select="best_validation"``) best held-out ``values``, ``held_out`` NLL (NaN without a
+        held-out split), ``history``, ``validation_history``, ``selected_step``."""
+        n_restarts = len(starts)
+        stacked = [nn.Parameter(torch.stack(column)) for column in zip(*starts)]
+        optimizer = torch.optim.Adam(stacked, lr=self.lr, betas=self.betas)
+
+        def replica_nll(values: list[torch.Tensor], u_r: torch.Tensor, d_r: torch.Tensor) -> torch.Tensor:
+            return -self._log_likelihood(u_r, d_r, values).mean()
+
+        def one(values: list[torch.Tensor], u_r: torch.Tensor, d_r: torch.Tensor) -> torch.Tensor:
+            return replica_nll([v.squeeze(0) for v in values], u_r.squeeze(0), d_r.squeeze(0)).unsqueeze(0)
+
+        batched = torch.func.vmap(replica_nll) if n_restarts > 1 else one  # vmap's overhead is not worth it for 1
+
+        def held_out_nll() -> np.ndarray:
+            with torch.no_grad():
+                expand = (n_restarts,) + (-1,) * u_val.dim()
+                return batched([p.detach() for p in stacked], u_val.expand(expand),
+                               d_val.expand(n_restarts, -1)).numpy()
+
+        histories: list[list[float]] = [[] for _ in range(n_restarts)]
+        validations: list[list[float]] = [[] for _ in range(n_restarts)]
+        selected = [self.steps] * n_restarts
         keep_best = self.select == "best_validation"
-        best = (math.inf, [p.detach().clone() for p in parameters] if keep_best else [])
-        n = u.shape[0]
-        window: list[float] = []
+        best_nll = np.full(n_restarts, math.inf)
+        best = [p.detach().clone() for p in stacked] if keep_best else []
+        n, size = u.shape[0], min(self.batch_size, u.shape[0])
+        window: list[np.ndarray] = []
         for step in range(self.steps):
-            index = torch.randint(0, n, (min(self.batch_size, n),), generator=generator)
-            loss = -self._log_likelihood(u[index], d[index]).mean()
+            index = torch.stack([torch.randint(0, n, (size,), generator=g) for g in generators]) if n_restarts > 1 \
+                else torch.randint(0, n, (1, size), generator=generators[0])  # (R, size); the same draws for R = 1
+            losses = batched(stacked, u[index], d[index])
             optimizer.zero_grad()
-            loss.backward()
+            losses.sum().backward()
             if self.clip_norm is not None:
-                torch.nn.utils.clip_grad_norm_(parameters, self.clip_norm)
+                with torch.no_grad():
+                    norms = torch.sqrt(sum((p.grad.reshape(n_restarts, -1) ** 2).sum(1) for p in stacked))
+                    factor = (self.clip_norm / (norms + 1e-6)).clamp(max=1.0)
+                    for p in stacked:
+                        p.grad.mul_(factor.reshape((n_restarts,) + (1,) * (p.dim() - 1)))
             optimizer.step()
-            window.append(float(loss.item()))
+            window.append(losses.detach().numpy().copy())
             if step % 50 == 0 or step == self.steps - 1:
-                if not math.isfinite(window[-1]):
-                    raise FloatingPointError(f"ILD: the negative log-likelihood became {window[-1]} at step {step}; "
-                                             f"lower lr (now {self.lr}) or set clip_norm.")
-                self.history_.append(float(np.mean(window)))
+                mean = np.mean(window, axis=0)
+                if not np.all(np.isfinite(window[-1])):
+                    bad = int(np.flatnonzero(~np.isfinite(window[-1]))[0])
+                    raise FloatingPointError(f"ILD: the negative log-likelihood of restart {bad} became "
+                                             f"{window[-1][bad]} at step {step}; lower lr (now {self.lr}) or set "
+                                             f"clip_norm.")
+                for history, value in zip(histories, mean):
+                    history.append(float(value))
                 window = []
             if keep_best and ((step + 1) % _CHECK_EVERY == 0 or step == self.steps - 1):
+                held = held_out_nll()
+                better = held < best_nll
                 with torch.no_grad():
-                    held = float(-self._log_likelihood(u_val, d_val).mean())
-                self.validation_history_.append(held)
-                if held < best[0]:
-                    best = (held, [p.detach().clone() for p in parameters])
-                    self.selected_step_ = step + 1
+                    for kept, p in zip(best, stacked):
+                        kept[torch.from_numpy(better)] = p.detach()[torch.from_numpy(better)]
+                for r in range(n_restarts):
+                    validations[r].append(float(held[r]))
+                    if better[r]:
+                        best_nll[r], selected[r] = held[r], step + 1
         if keep_best and self.steps:
             with torch.no_grad():
-                for parameter, value in zip(parameters, best[1]):
-                    parameter.copy_(value)
+                for p, kept in zip(stacked, best):
+                    p.copy_(kept)
+        held = held_out_nll() if u_val is not None else np.full(n_restarts, math.nan)
+        return [{"values": [p.detach()[r].clone() for p in stacked], "held_out": float(held[r]),
+                 "history": histories[r], "validation_history": validations[r], "selected_step": selected[r]}
+                for r in range(n_restarts)]
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
