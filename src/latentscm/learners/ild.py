@@ -331,7 +331,10 @@ class ILD:
         split); the one whose final parameters have the lowest held-out negative log-likelihood is
         kept. Likelihood is the model's own criterion, so this never looks at the counterfactuals.
         Restart 0 draws from the seed's own generator, so it trains exactly as a single
-        ``select="best_validation"`` fit of the same seed (same split, same minibatches).
+        ``select="best_validation"`` fit of the same seed (same split, same minibatches). The
+        restarts train together as one batched model (a leading restart axis on every parameter,
+        ``torch.func.vmap``), each on its own trajectory, so R restarts cost far less than R fits
+        (``benchmarks/bench_ild_restarts.py``).
     scm_init : float
         Standard deviation of the initial latent-SCM parameters (weights ``A``, biases ``b`` and
         ``log s``, shared and per domain). 1.0 follows the official code (``nn.Embedding`` and
