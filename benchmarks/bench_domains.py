@@ -305,6 +305,10 @@ training the model longer, not adapting it. So the β-VAE's 20-50 batches are al
 scale, posX and posY in each seed (seed 0: 0.629 / 0.587 / 0.602 vs at most 0.017; seed 1: 0.730 / 0.749 /
 0.733 vs at most 0.019; seed 2: 0.857 / 0.655 / 0.663 vs at most 0.018). A second run of seed 0 with
 the copies taken at step 12,000 only gave the same adaptation numbers to the last digit.
+The bench itself, ``--parts b --size 32 --gcrl-samples 2000 --gcrl-steps 12000 --gcrl-hue-sd 0.05
+--gcrl-domains 4 --gcrl-shift-seed 24 --gcrl-s-input chroma --gcrl-kl-warmup 1000 --gcrl-seed S``, gives these
+rows and the MCC table to the last printed digit for S = 0 and 1 (971 s and 718 s wall, one thread, two runs at a
+time, 2026-12-02).
 
 Other views at the small size (seed 0): ``--gcrl-prior mixture`` keeps the split (MCC(s, hue) 0.587 vs 0.057) and its
 prior-only adaptation (Adam: there is no closed form for mixture weights) stays flat, 62.46 -> 62.40 against 48.23
