@@ -95,6 +95,13 @@ and each structure is above it in 2 of 10 seeds. At 5 domains (same settings, 16
 relax_can median 0.032, dense 0.642, relax<dense 9/10, relax<floor 9/10, dense<floor 8/10 (relax_can 0.023 0.031
 0.015 0.031 0.042 0.034 0.032 0.021 1.491 0.048 vs dense 0.674 0.949 1.450 0.585 0.477 0.407 0.344 0.642 1.416
 0.642; relax_can's one bad optimum, seed 8, again has the worse held-out NLL, 0.82 vs 0.20 nats above the truth).
+With likelihood-selected restarts (``--ild-int-set 4,5 --ild-domains 3 --ild-restarts 3``, batched restarts, 175-294
+s per fit with two runs at a time, 2026-12-02): relax_can 0.055 0.058 0.027 0.013 0.022 0.016 0.015 0.060 0.058
+0.071 (median 0.041), dense 0.338 1.577 0.676 0.359 0.478 0.585 0.524 0.737 1.641 0.754 (median 0.631):
+relax<dense 10/10, relax<floor 10/10, dense<floor 8/10. The restarts remove relax_can's two bad optima (seeds 8
+and 9: 1.522 / 1.590 -> 0.058 / 0.071, each kept restart chosen by held-out likelihood alone); dense stays where
+its class puts it, above the floor in 2 seeds (its class reaches 1.25).
+
 Sparsity on int_set (4, 5), 10 seeds (k = 2 is the table's fit; k = 1 and 3 the same settings, 99-256 s per
 fit, 2026-12-02)::
 
