@@ -152,6 +152,36 @@ def test_restarts_train_together_without_touching_each_other(data):
         assert three.restart_validation_nll_[2] not in two.restart_validation_nll_
 
 
+def test_shift_penalty_makes_the_rows_the_data_do_not_move_shared(data):
+    """One shifted latent (int_set (0,)), k = 3: unpenalised, all three domain-specific rows move; the group-lasso
+    shift penalty leaves only the last, makes the others exactly shared, and their latents then never change in a
+    domain counterfactual."""
+    setup = dict(steps=400, lr=3e-3, batch_size=256, init="random", clip_norm=10.0, scm_init=0.01, seed=0)
+    plain = ILD(4, 3, **setup).fit(data)
+    assert plain.shifted_.tolist() == [False, True, True, True]
+    penalised = ILD(4, 3, shift_penalty=0.1, **setup).fit(data)
+    assert penalised.shifted_.tolist() == [False, False, False, True], penalised.domain_spread_
+    assert penalised.domain_spread_[1:3].max() < 0.05 < penalised.domain_spread_[3]
+    for table in (penalised.a_, penalised.b_, penalised.log_s_):
+        assert torch.equal(table[0, 1:3], table[2, 1:3])
+    assert penalised._spread().detach().numpy()[1:3].max() < 1e-5  # sqrt(1e-12): the norm's smoothing floor
+    x = data.images[:40]
+    z, z_cf = penalised.encode(x), penalised.encode(penalised.domain_counterfactual(x, 0, 2))
+    np.testing.assert_allclose(z_cf[:, :3], z[:, :3], atol=1e-5)  # float32 round trip of the images
+    assert np.abs(z_cf[:, 3] - z[:, 3]).max() > 0.01
+    z, z_cf = plain.encode(x), plain.encode(plain.domain_counterfactual(x, 0, 2))
+    assert np.abs(z_cf[:, 1:3] - z[:, 1:3]).max() > 0.01
+
+
+def test_spread_is_the_group_norm_of_each_rows_deviation_across_domains(data):
+    model = ILD(4, 2, steps=3, seed=1).fit(data)
+    a, b, s = (t.detach().numpy() for t in (model.a_, model.b_, model.log_s_))
+    for i in range(4):
+        rows = np.concatenate([a[:, i, :i], b[:, i:i + 1], s[:, i:i + 1]], axis=1)
+        expected = np.sqrt(((rows - rows.mean(0)) ** 2).sum()) if i >= 2 else 0.0
+        assert model.domain_spread_[i] == pytest.approx(expected, abs=1e-5)
+
+
 def test_fit_is_seeded(data):
     a = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
     b = ILD(4, 1, steps=20, seed=3).fit(data).domain_counterfactual(data.images[:5], 0, 1)
@@ -179,6 +209,10 @@ def test_bad_input_is_named(data, world):
         ILD(4, 1, validation_fraction=1.0)
     with pytest.raises(ValueError, match="'clip_norm'"):
         ILD(4, 1, clip_norm=0.0)
+    with pytest.raises(ValueError, match="'shift_penalty'"):
+        ILD(4, 1, shift_penalty=-0.1)
+    with pytest.raises(ValueError, match="'shift_tolerance'"):
+        ILD(4, 1, shift_tolerance=-1.0)
     with pytest.raises(NotFittedError):
         ILD(4, 1).encode(data.images)
     model = ILD(4, 1, steps=2).fit(data)

@@ -335,6 +335,25 @@ class ILD:
         restarts train together as one batched model (a leading restart axis on every parameter,
         ``torch.func.vmap``), each on its own trajectory, so R restarts cost far less than R fits
         (``benchmarks/bench_ild_restarts.py``).
+    shift_penalty : float, default 0.0
+        Weight of a penalty on how far the domain-specific mechanisms move across domains (this
+        library's addition), added to the mean negative log-likelihood per sample. With
+        ``theta_d[i] = (A_d[i, :i], b_d[i], log s_d[i])`` the parameters of row i in domain d and
+        ``r_i = sum_d |theta_d[i] - mean_d theta_d[i]|^2`` its squared spread, the penalty is
+        ``shift_penalty * sum_j sqrt(sum_{specific i <= j} r_i)`` over the specific rows j: a
+        group lasso with nested groups (Jenatton, Audibert & Bach 2011), so the rows stop moving
+        from the first specific one on and the moving rows stay last, the canonical form (a plain
+        group lasso per row, tried first, also froze a *last* row on ``ild-linear``, which is not
+        the sparse canonical class). It turns ``k`` from the exact number of domain-specific
+        latents into an upper bound: a row the data do not need to move is pulled to one mechanism
+        for all domains and, after training, made exactly shared when its spread ``sqrt(r_i)`` is
+        below ``shift_tolerance`` (``shifted_`` says which rows still move). ILD's exact-fit set
+        grows with ``k`` (:meth:`~latentscm.worlds.ILDLinear.random_remix`), so an unpenalised
+        ``k`` above the true number of shifted mechanisms admits worse counterfactuals; the
+        penalty prefers the sparsest of the equally good fits. 0 is the paper's model.
+    shift_tolerance : float, default 0.05
+        Spread (the group norm above) below which a domain-specific row is made shared after
+        training (``shift_penalty > 0`` only).
     scm_init : float
         Standard deviation of the initial latent-SCM parameters (weights ``A``, biases ``b`` and
         ``log s``, shared and per domain). 1.0 follows the official code (``nn.Embedding`` and
@@ -347,8 +366,9 @@ class ILD:
     ----------
     n_domains_ : int
     history_ : list of float
-        Mean minibatch negative log-likelihood (nats per sample, without the constant logit term)
-        over each window of 50 steps (the first entry: step 0 alone).
+        Mean minibatch negative log-likelihood (nats per sample, without the constant logit term;
+        plus the shift penalty when ``shift_penalty > 0``) over each window of 50 steps (the first
+        entry: step 0 alone).
     validation_history_ : list of float
         Held-out negative log-likelihood every 100 steps (``select="best_validation"``; else empty).
     selected_step_ : int
@@ -360,6 +380,11 @@ class ILD:
     selected_restart_ : int
         Index of the kept restart (its ``history_``, ``validation_history_`` and
         ``selected_step_`` are the ones exposed).
+    domain_spread_ : ndarray (m,)
+        Per latent, its spread ``sqrt(r_i)`` (see ``shift_penalty``; 0 for a shared row), before
+        any row is made shared.
+    shifted_ : ndarray (m,) of bool
+        Rows whose mechanism differs across domains in the fitted model.
     """
 
     def __init__(self, latent_dim: int, k: int = 1, *, structure: str = "relax_can", decoder: str = "mlp",
@@ -367,7 +392,8 @@ class ILD:
                  lr: float = 3e-3, steps: int = 30000,
                  batch_size: int = 500,
                  betas: tuple[float, float] = (0.5, 0.999), init: str = "identity", clip_norm: float | None = None,
-                 scm_init: float = 1.0, select: str = "last", validation_fraction: float = 0.1, restarts: int = 1,
+                 scm_init: float = 1.0, shift_penalty: float = 0.0, shift_tolerance: float = 0.05,
+                 select: str = "last", validation_fraction: float = 0.1, restarts: int = 1,
                  seed: int = 0):
         owner = "ILD"
         self.latent_dim = check_number(latent_dim, "latent_dim", owner, low=1, integer=True)
@@ -388,6 +414,8 @@ class ILD:
         self.clip_norm = None if clip_norm is None else check_number(clip_norm, "clip_norm", owner, low=0.0,
                                                                       low_inclusive=False)
         self.scm_init = check_number(scm_init, "scm_init", owner, low=0.0)
+        self.shift_penalty = check_number(shift_penalty, "shift_penalty", owner, low=0.0)
+        self.shift_tolerance = check_number(shift_tolerance, "shift_tolerance", owner, low=0.0)
         self.select = check_choice(select, "select", owner, SELECTIONS)
         self.validation_fraction = check_number(validation_fraction, "validation_fraction", owner, low=0.0, high=1.0,
                                                 low_inclusive=False, high_inclusive=False)
@@ -448,6 +476,25 @@ class ILD:
         b = torch.where(specific[None, :], b_dom, shared_b)
         log_s = torch.where(specific[None, :], s_dom, shared_s)
         return a, b, log_s
+
+    def _spread(self, values: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Per latent (m,), the group norm over domains of its row's deviation from the domains'
+        mean, ``sqrt(sum_d |theta_d[i] - mean_d theta_d[i]|^2)`` with ``theta_d[i] = (A_d[i, :i],
+        b_d[i], log s_d[i])``; 0 for shared rows. ``values``: :meth:`_scm_parameters` to use instead."""
+        a_all, b_all, s_all = (self._scm_parameters() if values is None else values)[:3]
+        lower = torch.tril(torch.ones(self.latent_dim, self.latent_dim, dtype=a_all.dtype), diagonal=-1)
+        squares = (((a_all - a_all.mean(0)) * lower) ** 2).sum(dim=(0, 2)) + ((b_all - b_all.mean(0)) ** 2).sum(0) \
+            + ((s_all - s_all.mean(0)) ** 2).sum(0)
+        return torch.sqrt(squares + 1e-12) * self.specific_
+
+    def _nested_spread(self, values: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The shift penalty's groups (m,): for each domain-specific row i, the joint group norm of
+        the deviations of every domain-specific row up to i (nested groups, Jenatton et al. 2011,
+        "Structured variable selection with sparsity-inducing norms"); 0 for shared rows. The first
+        specific row sits in the most groups, so rows stop moving from the first on and the moving
+        rows stay the last ones, the canonical form."""
+        squares = self._spread(values) ** 2
+        return torch.sqrt(torch.cumsum(squares, dim=0) + 1e-12) * self.specific_
 
     def _noise(self, z: torch.Tensor, domain: torch.Tensor, values: list[torch.Tensor] | None = None
                ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -557,6 +604,11 @@ class ILD:
         with torch.no_grad():  # the last restart's modules hold the parameters: load the kept restart's values
             for parameter, value in zip(parameters, kept["values"]):
                 parameter.copy_(value)
+            self.domain_spread_ = self._spread().numpy()
+            self.shifted_ = self.domain_spread_ > (self.shift_tolerance if self.shift_penalty else 0.0)
+            for i in np.flatnonzero(self.specific_.numpy() & ~self.shifted_):  # made exactly shared
+                for table in (self.a_, self.b_, self.log_s_):
+                    table[:, i] = table[:, i].mean(dim=0)
         return self
 
     def _initialise(self, generator: torch.Generator) -> list[nn.Parameter]:
@@ -628,19 +680,30 @@ class ILD:
         stacked = [nn.Parameter(torch.stack(column)) for column in zip(*starts)]
         optimizer = torch.optim.Adam(stacked, lr=self.lr, betas=self.betas)
 
+        n_network = len(starts[0]) - len(self._scm_parameters())
+
         def replica_nll(values: list[torch.Tensor], u_r: torch.Tensor, d_r: torch.Tensor) -> torch.Tensor:
             return -self._log_likelihood(u_r, d_r, values).mean()
 
-        def one(values: list[torch.Tensor], u_r: torch.Tensor, d_r: torch.Tensor) -> torch.Tensor:
-            return replica_nll([v.squeeze(0) for v in values], u_r.squeeze(0), d_r.squeeze(0)).unsqueeze(0)
+        def replica_loss(values: list[torch.Tensor], u_r: torch.Tensor, d_r: torch.Tensor) -> torch.Tensor:
+            loss = replica_nll(values, u_r, d_r)
+            if self.shift_penalty:
+                loss = loss + self.shift_penalty * self._nested_spread(values[n_network:]).sum()
+            return loss
 
-        batched = torch.func.vmap(replica_nll) if n_restarts > 1 else one  # vmap's overhead is not worth it for 1
+        def batch(function):  # vmap's overhead is not worth it for one restart
+            if n_restarts > 1:
+                return torch.func.vmap(function)
+            return lambda values, u_r, d_r: function([v.squeeze(0) for v in values], u_r.squeeze(0),
+                                                     d_r.squeeze(0)).unsqueeze(0)
+
+        batched, batched_nll = batch(replica_loss), batch(replica_nll)
 
         def held_out_nll() -> np.ndarray:
             with torch.no_grad():
                 expand = (n_restarts,) + (-1,) * u_val.dim()
-                return batched([p.detach() for p in stacked], u_val.expand(expand),
-                               d_val.expand(n_restarts, -1)).numpy()
+                return batched_nll([p.detach() for p in stacked], u_val.expand(expand),
+                                   d_val.expand(n_restarts, -1)).numpy()
 
         histories: list[list[float]] = [[] for _ in range(n_restarts)]
         validations: list[list[float]] = [[] for _ in range(n_restarts)]
