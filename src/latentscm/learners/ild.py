@@ -351,9 +351,13 @@ class ILD:
         grows with ``k`` (:meth:`~latentscm.worlds.ILDLinear.random_remix`), so an unpenalised
         ``k`` above the true number of shifted mechanisms admits worse counterfactuals; the
         penalty prefers the sparsest of the equally good fits. 0 is the paper's model.
-    shift_tolerance : float, default 0.05
-        Spread (the group norm above) below which a domain-specific row is made shared after
-        training (``shift_penalty > 0`` only).
+    shift_tolerance : float, default 0.1
+        Spread below which a domain-specific row counts as still after the penalised training
+        (``shift_penalty > 0`` only): it becomes a shared row (its mechanism the mean over
+        domains; with ``structure="can"`` a shared row is the noise itself) and the model trains ``shift_refit_steps`` more without the penalty, so the rows
+        that do move lose the penalty's shrinkage (a relaxed group lasso).
+    shift_refit_steps : int or None
+        Steps of that unpenalised refit; None: ``steps // 3``.
     scm_init : float
         Standard deviation of the initial latent-SCM parameters (weights ``A``, biases ``b`` and
         ``log s``, shared and per domain). 1.0 follows the official code (``nn.Embedding`` and
@@ -368,7 +372,7 @@ class ILD:
     history_ : list of float
         Mean minibatch negative log-likelihood (nats per sample, without the constant logit term;
         plus the shift penalty when ``shift_penalty > 0``) over each window of 50 steps (the first
-        entry: step 0 alone).
+        entry: step 0 alone); a penalised fit's unpenalised refit windows follow.
     validation_history_ : list of float
         Held-out negative log-likelihood every 100 steps (``select="best_validation"``; else empty).
     selected_step_ : int
@@ -392,7 +396,8 @@ class ILD:
                  lr: float = 3e-3, steps: int = 30000,
                  batch_size: int = 500,
                  betas: tuple[float, float] = (0.5, 0.999), init: str = "identity", clip_norm: float | None = None,
-                 scm_init: float = 1.0, shift_penalty: float = 0.0, shift_tolerance: float = 0.05,
+                 scm_init: float = 1.0, shift_penalty: float = 0.0, shift_tolerance: float = 0.1,
+                 shift_refit_steps: int | None = None,
                  select: str = "last", validation_fraction: float = 0.1, restarts: int = 1,
                  seed: int = 0):
         owner = "ILD"
@@ -416,6 +421,8 @@ class ILD:
         self.scm_init = check_number(scm_init, "scm_init", owner, low=0.0)
         self.shift_penalty = check_number(shift_penalty, "shift_penalty", owner, low=0.0)
         self.shift_tolerance = check_number(shift_tolerance, "shift_tolerance", owner, low=0.0)
+        self.shift_refit_steps = None if shift_refit_steps is None else check_number(
+            shift_refit_steps, "shift_refit_steps", owner, low=0, integer=True)
         self.select = check_choice(select, "select", owner, SELECTIONS)
         self.validation_fraction = check_number(validation_fraction, "validation_fraction", owner, low=0.0, high=1.0,
                                                 low_inclusive=False, high_inclusive=False)
@@ -595,7 +602,7 @@ class ILD:
                     first.biases[0].copy_(-weight @ torch.from_numpy(start[1]))
             starts.append([p.detach().clone() for p in parameters])
             generators.append(generator)
-        runs = self._train(starts, u, d, u_val, d_val, generators)
+        runs = self._train(starts, u, d, u_val, d_val, generators, self.steps, self.shift_penalty)
         self.restart_validation_nll_ = [run["held_out"] for run in runs]
         self.selected_restart_ = int(np.argmin(self.restart_validation_nll_)) if self.restarts > 1 else 0
         kept = runs[self.selected_restart_]
@@ -606,10 +613,35 @@ class ILD:
                 parameter.copy_(value)
             self.domain_spread_ = self._spread().numpy()
             self.shifted_ = self.domain_spread_ > (self.shift_tolerance if self.shift_penalty else 0.0)
-            for i in np.flatnonzero(self.specific_.numpy() & ~self.shifted_):  # made exactly shared
-                for table in (self.a_, self.b_, self.log_s_):
-                    table[:, i] = table[:, i].mean(dim=0)
+        if self.shift_penalty:
+            self._share_still_rows(parameters, u, d, u_val, d_val, generators[self.selected_restart_])
         return self
+
+    def _share_still_rows(self, parameters: list[nn.Parameter], u: torch.Tensor, d: torch.Tensor,
+                          u_val: torch.Tensor | None, d_val: torch.Tensor | None, generator: torch.Generator) -> None:
+        """After a penalised fit: the domain-specific rows that stopped moving become shared rows (their
+        mechanism: the mean over domains), and the model trains ``shift_refit_steps`` more without the
+        penalty, which only the selection needed (a relaxed group lasso: the penalty's shrinkage of the
+        rows that do move is undone; Meinshausen 2007, "Relaxed lasso")."""
+        still = self.specific_ & torch.from_numpy(~self.shifted_)
+        with torch.no_grad():
+            for shared, table in ((self.shared_a_, self.a_), (self.shared_b_, self.b_),
+                                  (self.shared_log_s_, self.log_s_)):
+                shared[still] = table[:, still].mean(dim=0)
+                table[:, still] = shared[still]
+        self.specific_ = self.specific_ & ~still
+        refit = self.steps // 3 if self.shift_refit_steps is None else self.shift_refit_steps
+        if not refit:
+            return
+        run = self._train([[p.detach().clone() for p in parameters]], u, d, u_val, d_val, [generator], refit, 0.0)[0]
+        self.history_ = self.history_ + run["history"]
+        self.validation_history_ = self.validation_history_ + run["validation_history"]
+        self.selected_step_ = self.steps + run["selected_step"]
+        if self.restarts > 1:
+            self.restart_validation_nll_[self.selected_restart_] = run["held_out"]
+        with torch.no_grad():
+            for parameter, value in zip(parameters, run["values"]):
+                parameter.copy_(value)
 
     def _initialise(self, generator: torch.Generator) -> list[nn.Parameter]:
         """Fresh invertible network and latent-SCM parameters; returns them all (the optimised list)."""
@@ -665,8 +697,9 @@ class ILD:
                     self.a_[:, i, :i], self.b_[:, i], self.log_s_[:, i] = coef[:i], coef[i], log_s
 
     def _train(self, starts: list[list[torch.Tensor]], u: torch.Tensor, d: torch.Tensor, u_val: torch.Tensor | None,
-               d_val: torch.Tensor | None, generators: list[torch.Generator]) -> list[dict[str, Any]]:
-        """Adam runs of ``steps`` on (u (N, m), d (N,)) from each start (R lists of parameter values,
+               d_val: torch.Tensor | None, generators: list[torch.Generator], steps: int, penalty: float
+               ) -> list[dict[str, Any]]:
+        """Adam runs of ``steps`` (with the shift penalty weighted ``penalty``) on (u (N, m), d (N,)) from each start (R lists of parameter values,
         :meth:`_initialise`'s order), restart r drawing its minibatches from ``generators[r]``.
 
         The R restarts train together as one batched model (``torch.func.vmap`` over a leading
@@ -687,8 +720,8 @@ class ILD:
 
         def replica_loss(values: list[torch.Tensor], u_r: torch.Tensor, d_r: torch.Tensor) -> torch.Tensor:
             loss = replica_nll(values, u_r, d_r)
-            if self.shift_penalty:
-                loss = loss + self.shift_penalty * self._nested_spread(values[n_network:]).sum()
+            if penalty:
+                loss = loss + penalty * self._nested_spread(values[n_network:]).sum()
             return loss
 
         def batch(function):  # vmap's overhead is not worth it for one restart
@@ -707,13 +740,13 @@ class ILD:
 
         histories: list[list[float]] = [[] for _ in range(n_restarts)]
         validations: list[list[float]] = [[] for _ in range(n_restarts)]
-        selected = [self.steps] * n_restarts
+        selected = [steps] * n_restarts
         keep_best = self.select == "best_validation"
         best_nll = np.full(n_restarts, math.inf)
         best = [p.detach().clone() for p in stacked] if keep_best else []
         n, size = u.shape[0], min(self.batch_size, u.shape[0])
         window: list[np.ndarray] = []
-        for step in range(self.steps):
+        for step in range(steps):
             index = torch.stack([torch.randint(0, n, (size,), generator=g) for g in generators]) if n_restarts > 1 \
                 else torch.randint(0, n, (1, size), generator=generators[0])  # (R, size); the same draws for R = 1
             losses = batched(stacked, u[index], d[index])
@@ -727,7 +760,7 @@ class ILD:
                         p.grad.mul_(factor.reshape((n_restarts,) + (1,) * (p.dim() - 1)))
             optimizer.step()
             window.append(losses.detach().numpy().copy())
-            if step % 50 == 0 or step == self.steps - 1:
+            if step % 50 == 0 or step == steps - 1:
                 mean = np.mean(window, axis=0)
                 if not np.all(np.isfinite(window[-1])):
                     bad = int(np.flatnonzero(~np.isfinite(window[-1]))[0])
@@ -737,7 +770,7 @@ class ILD:
                 for history, value in zip(histories, mean):
                     history.append(float(value))
                 window = []
-            if keep_best and ((step + 1) % _CHECK_EVERY == 0 or step == self.steps - 1):
+            if keep_best and ((step + 1) % _CHECK_EVERY == 0 or step == steps - 1):
                 held = held_out_nll()
                 better = held < best_nll
                 with torch.no_grad():
@@ -747,7 +780,7 @@ class ILD:
                     validations[r].append(float(held[r]))
                     if better[r]:
                         best_nll[r], selected[r] = held[r], step + 1
-        if keep_best and self.steps:
+        if keep_best and steps:
             with torch.no_grad():
                 for p, kept in zip(stacked, best):
                     p.copy_(kept)
