@@ -364,8 +364,9 @@ class ILD:
     shift_tolerance : float, default 0.1
         Spread below which a domain-specific row counts as still after the penalised training
         (``shift_penalty > 0`` only): it becomes a shared row (its mechanism the mean over
-        domains; with ``structure="can"`` a shared row is the noise itself) and the model trains ``shift_refit_steps`` more without the penalty, so the rows
-        that do move lose the penalty's shrinkage (a relaxed group lasso).
+        domains; with ``structure="can"`` a shared row is the noise itself) and the model trains
+        ``shift_refit_steps`` more without the penalty, so the rows that do move lose the
+        penalty's shrinkage (a relaxed group lasso).
     shift_refit_steps : int or None
         Steps of that unpenalised refit; None: ``steps // 3``.
     scm_init : float
@@ -709,8 +710,9 @@ class ILD:
     def _train(self, starts: list[list[torch.Tensor]], u: torch.Tensor, d: torch.Tensor, u_val: torch.Tensor | None,
                d_val: torch.Tensor | None, generators: list[torch.Generator], steps: int, penalty: float
                ) -> list[dict[str, Any]]:
-        """Adam runs of ``steps`` (with the shift penalty weighted ``penalty``) on (u (N, m), d (N,)) from each start (R lists of parameter values,
-        :meth:`_initialise`'s order), restart r drawing its minibatches from ``generators[r]``.
+        """Adam runs of ``steps`` (with the shift penalty weighted ``penalty``) on (u (N, m), d (N,))
+        from each start (R lists of parameter values, :meth:`_initialise`'s order), restart r
+        drawing its minibatches from ``generators[r]``.
 
         The R restarts train together as one batched model (``torch.func.vmap`` over a leading
         restart axis of every parameter): Adam is elementwise and the summed loss has independent
