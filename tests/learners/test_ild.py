@@ -173,6 +173,36 @@ def test_shift_penalty_makes_the_rows_the_data_do_not_move_shared(data):
     assert np.abs(z_cf[:, 1:3] - z[:, 1:3]).max() > 0.01
 
 
+def test_bic_selection_keeps_only_the_row_the_data_move_where_the_tolerance_keeps_two(data, world):
+    """A weak penalty (0.01) leaves two rows above the 0.1 tolerance on the one-shift world; the BIC over the
+    refits with 1, 2, 3 moving rows keeps one, and each candidate's BIC is its training NLL plus
+    (D - 1) * sum_{moving i} (i + 2) * log(N) / (2 N)."""
+    setup = dict(steps=400, lr=3e-3, batch_size=256, init="random", clip_norm=10.0, scm_init=0.01, seed=0,
+                 shift_penalty=0.01, shift_refit_steps=100)
+    tolerance = ILD(4, 3, **setup).fit(data)
+    assert tolerance.shifted_.tolist() == [False, False, True, True], tolerance.domain_spread_
+    bic = ILD(4, 3, shift_selection="bic", **setup).fit(data)
+    np.testing.assert_array_equal(bic.domain_spread_, tolerance.domain_spread_)  # the same penalised fit
+    assert bic.shifted_.tolist() == [False, False, False, True]
+    assert bic.specific_.tolist() == [False, False, False, True]
+    assert [c["moving"] for c in bic.shift_candidates_] == [[3], [2, 3], [1, 2, 3]]
+    n = len(data.images)
+    for candidate in bic.shift_candidates_:
+        extra = 2 * sum(i + 2 for i in candidate["moving"])
+        assert candidate["bic"] == pytest.approx(candidate["nll"] + extra * np.log(n) / (2 * n), rel=1e-12)
+    nlls = [c["nll"] for c in bic.shift_candidates_]
+    assert nlls[0] > nlls[1] > nlls[2]  # more moving rows always fit the training data a little better
+    assert [c["selected"] for c in bic.shift_candidates_] == [True, False, False]
+    # the kept parameters are the selected candidate's refit (the last candidate's were trained after it)
+    kept = -bic.log_likelihood(data.images, data.domain).mean()
+    assert kept == pytest.approx(bic.shift_candidates_[0]["nll"], rel=1e-12)
+    assert len(bic.history_) == len(tolerance.history_)  # one refit's windows, not every candidate's
+    assert bic.selected_step_ == 400 + 100
+    x = data.images[:40]
+    z, z_cf = bic.encode(x), bic.encode(bic.domain_counterfactual(x, 0, 2))
+    np.testing.assert_allclose(z_cf[:, :3], z[:, :3], atol=1e-5)
+
+
 def test_spread_is_the_group_norm_of_each_rows_deviation_across_domains(data):
     model = ILD(4, 2, steps=3, seed=1).fit(data)
     a, b, s = (t.detach().numpy() for t in (model.a_, model.b_, model.log_s_))
@@ -215,6 +245,8 @@ def test_bad_input_is_named(data, world):
         ILD(4, 1, shift_tolerance=-1.0)
     with pytest.raises(ValueError, match="'shift_refit_steps'"):
         ILD(4, 1, shift_refit_steps=-1)
+    with pytest.raises(ValueError, match="'shift_selection'.*'aic'"):
+        ILD(4, 1, shift_selection="aic")
     with pytest.raises(NotFittedError):
         ILD(4, 1).encode(data.images)
     model = ILD(4, 1, steps=2).fit(data)

@@ -56,6 +56,7 @@ it is not a :class:`~latentscm.learners.base.Learner` (no encoder posterior, no 
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -72,6 +73,7 @@ DECODERS = ("mlp", "flow")
 INITS = ("identity", "random", "invariant")
 ACTIVATIONS = ("smooth", "leaky")
 SELECTIONS = ("last", "best_validation")
+SHIFT_SELECTIONS = ("tolerance", "bic")
 _CHECK_EVERY = 100  # steps between held-out likelihood checks (the official step_check)
 _EPS = 1e-6
 _LEAK = 0.2  # the default slope of the invertible MLP's leaky ReLUs
@@ -363,12 +365,21 @@ class ILD:
         penalty prefers the sparsest of the equally good fits. 0 is the paper's model.
     shift_tolerance : float, default 0.1
         Spread below which a domain-specific row counts as still after the penalised training
-        (``shift_penalty > 0`` only): it becomes a shared row (its mechanism the mean over
-        domains; with ``structure="can"`` a shared row is the noise itself) and the model trains
-        ``shift_refit_steps`` more without the penalty, so the rows that do move lose the
-        penalty's shrinkage (a relaxed group lasso).
+        (``shift_penalty > 0`` and ``shift_selection="tolerance"`` only): it becomes a shared
+        row (its mechanism the mean over domains; with ``structure="can"`` a shared row is the
+        noise itself) and the model trains ``shift_refit_steps`` more without the penalty, so the
+        rows that do move lose the penalty's shrinkage (a relaxed group lasso).
     shift_refit_steps : int or None
         Steps of that unpenalised refit; None: ``steps // 3``.
+    shift_selection : {"tolerance", "bic"}
+        How the penalised fit decides which rows keep moving (``shift_penalty > 0`` only).
+        ``"tolerance"``: the rows whose spread is at least ``shift_tolerance``. ``"bic"``: rank the
+        domain-specific rows by spread; for each j = 1 .. k keep the j largest moving, share the
+        others and refit (``shift_refit_steps``, unpenalised), then keep the j with the lowest
+        Bayesian information criterion (Schwarz 1978) per training sample,
+        ``NLL + p_j log(N) / (2 N)``, where ``p_j = (D - 1) * sum_{moving i} (i + 2)`` counts the
+        parameters the moving rows add over shared ones (row i: ``i`` weights, a bias, a log
+        scale). No threshold on the spread; costs k refits instead of one.
     scm_init : float
         Standard deviation of the initial latent-SCM parameters (weights ``A``, biases ``b`` and
         ``log s``, shared and per domain). 1.0 follows the official code (``nn.Embedding`` and
@@ -400,6 +411,9 @@ class ILD:
         any row is made shared.
     shifted_ : ndarray (m,) of bool
         Rows whose mechanism differs across domains in the fitted model.
+    shift_candidates_ : list of dict
+        ``shift_selection="bic"`` only: per candidate, ``moving`` (its moving rows), ``nll`` (mean
+        training NLL per sample after its refit), ``bic`` (per sample) and ``selected``.
     """
 
     def __init__(self, latent_dim: int, k: int = 1, *, structure: str = "relax_can", decoder: str = "mlp",
@@ -408,7 +422,7 @@ class ILD:
                  batch_size: int = 500,
                  betas: tuple[float, float] = (0.5, 0.999), init: str = "identity", clip_norm: float | None = None,
                  scm_init: float = 1.0, shift_penalty: float = 0.0, shift_tolerance: float = 0.1,
-                 shift_refit_steps: int | None = None,
+                 shift_refit_steps: int | None = None, shift_selection: str = "tolerance",
                  select: str = "last", validation_fraction: float = 0.1, restarts: int = 1,
                  seed: int = 0):
         owner = "ILD"
@@ -434,6 +448,7 @@ class ILD:
         self.shift_tolerance = check_number(shift_tolerance, "shift_tolerance", owner, low=0.0)
         self.shift_refit_steps = None if shift_refit_steps is None else check_number(
             shift_refit_steps, "shift_refit_steps", owner, low=0, integer=True)
+        self.shift_selection = check_choice(shift_selection, "shift_selection", owner, SHIFT_SELECTIONS)
         self.select = check_choice(select, "select", owner, SELECTIONS)
         self.validation_fraction = check_number(validation_fraction, "validation_fraction", owner, low=0.0, high=1.0,
                                                 low_inclusive=False, high_inclusive=False)
@@ -624,9 +639,54 @@ class ILD:
                 parameter.copy_(value)
             self.domain_spread_ = self._spread().numpy()
             self.shifted_ = self.domain_spread_ > (self.shift_tolerance if self.shift_penalty else 0.0)
-        if self.shift_penalty:
+        self.__dict__.pop("shift_candidates_", None)
+        if self.shift_penalty and self.shift_selection == "bic":
+            self._select_moving_rows(parameters, u, d, u_val, d_val, generators[self.selected_restart_])
+        elif self.shift_penalty:
             self._share_still_rows(parameters, u, d, u_val, d_val, generators[self.selected_restart_])
         return self
+
+    def _select_moving_rows(self, parameters: list[nn.Parameter], u: torch.Tensor, d: torch.Tensor,
+                            u_val: torch.Tensor | None, d_val: torch.Tensor | None, generator: torch.Generator
+                            ) -> None:
+        """``shift_selection="bic"``: refit with the j rows of largest spread moving, j = 1 .. k, from
+        the penalised fit, and keep the candidate with the lowest BIC per training sample (see
+        ``shift_selection``). Every candidate starts from the same parameters and minibatch order."""
+        penalised = [p.detach().clone() for p in parameters]
+        specific = self.specific_.clone()
+        record = ("history_", "validation_history_", "selected_step_", "restart_validation_nll_")
+        before = {name: copy.copy(getattr(self, name)) for name in record}
+        rows = np.flatnonzero(specific.numpy())
+        ranked = rows[np.argsort(-self.domain_spread_[rows], kind="stable")]
+        n, state = u.shape[0], generator.get_state()
+        candidates, fits = [], []
+        for j in range(1, len(rows) + 1):
+            moving = np.sort(ranked[:j])
+            with torch.no_grad():
+                for parameter, value in zip(parameters, penalised):
+                    parameter.copy_(value)
+            for name in record:
+                setattr(self, name, copy.copy(before[name]))
+            self.specific_ = specific.clone()
+            self.shifted_ = np.isin(np.arange(self.latent_dim), moving)
+            generator.set_state(state)
+            self._share_still_rows(parameters, u, d, u_val, d_val, generator)
+            with torch.no_grad():
+                nll = float(-self._log_likelihood(u, d).mean())
+            extra = (self.n_domains_ - 1) * int(sum(i + 2 for i in moving))
+            candidates.append({"moving": moving.tolist(), "nll": nll,
+                               "bic": nll + extra * math.log(n) / (2 * n), "selected": False})
+            fits.append(([p.detach().clone() for p in parameters], self.specific_, self.shifted_,
+                         {name: getattr(self, name) for name in record}))
+        best = int(np.argmin([c["bic"] for c in candidates]))
+        candidates[best]["selected"] = True
+        values, self.specific_, self.shifted_, kept = fits[best]
+        for name in record:
+            setattr(self, name, kept[name])
+        with torch.no_grad():
+            for parameter, value in zip(parameters, values):
+                parameter.copy_(value)
+        self.shift_candidates_ = candidates
 
     def _share_still_rows(self, parameters: list[nn.Parameter], u: torch.Tensor, d: torch.Tensor,
                           u_val: torch.Tensor | None, d_val: torch.Tensor | None, generator: torch.Generator) -> None:
