@@ -35,6 +35,20 @@ def test_blank_image_reads_nan(sprites16):
     assert np.isnan(out).all()
 
 
+def test_threshold_reads_renders_alike_and_a_grey_image_as_its_mode(sprites16):
+    plain, mode = oracle_readout(sprites16, seed=0), SpritesReadout(seed=0, threshold=0.5).fit(sprites16)
+    batch = sprites16.sample(50, seed=3)
+    np.testing.assert_array_equal(mode.predict(batch.images), plain.predict(batch.images))  # renders are binary
+    assert mode.mae_ == plain.mae_
+    # a faint haze over the whole canvas moves the plain centroid towards the centre and adds mass; the mode
+    # image is the render itself
+    hazy = np.clip(batch.images * 0.9 + 0.2, 0.0, 1.0).astype(np.float32)
+    np.testing.assert_array_equal(mode.predict(hazy), mode.predict(batch.images))
+    assert np.abs(plain.predict(hazy) - plain.predict(batch.images)).max() > 0.05
+    with pytest.raises(ValueError, match="'threshold'"):
+        SpritesReadout(threshold=1.0)
+
+
 def test_oracle_refused_for_worlds_without_one():
     with pytest.raises(ValueError, match="exact read-out.*'pendulum'"):
         oracle_readout(worlds.make("pendulum", size=16))

@@ -68,6 +68,12 @@ class SpritesReadout:
         Further renders on which the held-out error ``mae_`` is measured.
     seed:
         Seeds both draws.
+    threshold:
+        None (default) reads the intensity moments of the image as given (a decoder's Bernoulli
+        means included); a value in (0, 1) first sets every pixel above it to 1 and the rest to
+        0, so a decoded image is read as its most likely binary image, the kind of image the
+        renderer draws and the read-out was calibrated on. Renders are binary, so ``mae_`` is the
+        same either way.
 
     Attributes (after :meth:`fit`)
     ------------------------------
@@ -81,11 +87,14 @@ class SpritesReadout:
 
     factor_names = ("scale", "posX", "posY")
 
-    def __init__(self, *, n_calibration: int = 2000, n_test: int = 1000, seed: int = 0):
+    def __init__(self, *, n_calibration: int = 2000, n_test: int = 1000, seed: int = 0,
+                 threshold: float | None = None):
         self.n_calibration = int(check_number(n_calibration, "n_calibration", "SpritesReadout", low=16,
                                               integer=True))
         self.n_test = int(check_number(n_test, "n_test", "SpritesReadout", low=16, integer=True))
         self.seed = int(check_number(seed, "seed", "SpritesReadout", low=0, integer=True))
+        self.threshold = None if threshold is None else float(check_number(
+            threshold, "threshold", "SpritesReadout", low=0.0, high=1.0, low_inclusive=False, high_inclusive=False))
 
     def fit(self, world: Any) -> SpritesReadout:
         """Calibrate the mass -> scale map on ``world`` renders and measure ``mae_``; returns self."""
@@ -122,7 +131,8 @@ class SpritesReadout:
         if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape_:
             raise ValueError(f"SpritesReadout expects images of shape (N, {', '.join(map(str, self.image_shape_))}). "
                              f"Got {images.shape}.")
-        mass, cx, cy, gyration = _moments(np.clip(images, 0.0, None))
+        images = np.clip(images, 0.0, None) if self.threshold is None else (images > self.threshold).astype(np.float32)
+        mass, cx, cy, gyration = _moments(images)
         travel = self.size_ - self.canvas_
         scale = _scale_features(mass, gyration) @ self.scale_coef_
         out = np.column_stack([scale, (cx - self.canvas_ / 2) / travel, (cy - self.canvas_ / 2) / travel])
