@@ -212,6 +212,13 @@ def test_spread_is_the_group_norm_of_each_rows_deviation_across_domains(data):
         assert model.domain_spread_[i] == pytest.approx(expected, abs=1e-5)
 
 
+def test_a_batch_is_accepted_wherever_observations_are(fitted, data):
+    part = data[:30]
+    np.testing.assert_array_equal(fitted.encode(part), fitted.encode(part.images))
+    np.testing.assert_array_equal(fitted.log_likelihood(part, part.domain),
+                                  fitted.log_likelihood(part.images, part.domain))
+
+
 @pytest.mark.parametrize("decoder", ["mlp", "flow"])
 def test_fit_is_seeded(data, decoder):
     """The same seed gives the same model whatever the global RNG did in between (the flow's coupling networks

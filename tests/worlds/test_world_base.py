@@ -91,6 +91,17 @@ def test_batch_indexing_and_concatenate(Bars):
     np.testing.assert_array_equal(whole.images, batch.images)
 
 
+def test_batch_integer_index_is_one_sample_and_ends_iteration(Bars):
+    batch = Bars().sample(6, seed=0)
+    np.testing.assert_array_equal(batch[-1].images, batch.images[5:6])
+    np.testing.assert_array_equal(batch[np.int64(2)].factors, batch.factors[2:3])
+    with pytest.raises(IndexError, match="index 6 is out of range for a batch of 6"):
+        batch[6]
+    with pytest.raises(IndexError, match="-7"):
+        batch[-7]
+    assert [len(one) for one in batch] == [1] * 6  # iteration stops (it used to run forever on empty batches)
+
+
 def test_grid_factors_row_major(Bars, Grid):
     world = Grid()
     assert world.n_combinations == 128

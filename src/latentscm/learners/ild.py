@@ -466,7 +466,9 @@ class ILD:
 
     # ------------------------------------------------------------------ data
     def _vectors(self, x: Any, what: str = "x") -> torch.Tensor:
-        array = np.asarray(x, dtype=np.float64)
+        from latentscm.worlds.batch import Batch
+
+        array = np.asarray(x.images if isinstance(x, Batch) else x, dtype=np.float64)
         if array.ndim < 2:
             raise ValueError(f"ILD: {what} must be (N, {self.latent_dim}) or (N, {self.latent_dim}, 1, 1). "
                              f"Got shape {array.shape}.")

@@ -70,9 +70,14 @@ class Batch:
         return self.factors[:, self.factor_names.index(name)]
 
     def __getitem__(self, index) -> Batch:
-        """Select samples (slice, integer array or boolean mask)."""
+        """Select samples (slice, integer array or boolean mask); an integer selects one sample as
+        a batch of one (negative counts from the end) and raises IndexError past either end, which
+        also ends iteration over a batch."""
         if isinstance(index, (int, np.integer)):
-            index = slice(int(index), int(index) + 1)
+            position = int(index) + (len(self) if index < 0 else 0)
+            if not 0 <= position < len(self):
+                raise IndexError(f"Batch index {int(index)} is out of range for a batch of {len(self)} samples.")
+            index = slice(position, position + 1)
         return Batch(self.images[index], self.factors[index],
                      {k: v[index] for k, v in self.noise.items()}, self.factor_names,
                      self.regime[index], self.targets[index], self.regimes, self.domain[index])
