@@ -40,6 +40,7 @@ from torch import nn
 
 from latentscm._io import atomic_write
 from latentscm._params import params_from_signature, params_repr
+from latentscm._seeding import seeded_torch
 from latentscm._validation import check_array, check_number
 from latentscm.active.transitions import Transitions
 from latentscm.nn import ConvDecoder, ConvEncoder
@@ -166,8 +167,7 @@ class WorldModel:
         """Create the networks (seeded by ``seed``, without touching the global torch RNG)."""
         self.image_shape_ = tuple(int(s) for s in image_shape)
         self.n_actions_ = int(n_actions)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_torch(self.seed):
             d = self.latent_size
             self.net_ = nn.ModuleDict({
                 "encoder": ConvEncoder(self.image_shape_, 2 * d, channels=self.channels, hidden_dim=self.hidden_dim),

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from latentscm._params import params_from_signature, params_repr
+from latentscm._seeding import seeded_torch
 from latentscm._validation import check_choice, check_number
 from latentscm.axioms.demonstrations import Demonstration
 from latentscm.axioms.distribution import AxiomDistribution
@@ -200,8 +201,7 @@ class AxiomModel:
 
     def _build(self) -> None:
         self.vocabulary_ = self.vocabulary()
-        with torch.random.fork_rng(devices=[]):  # seeded initial weights, global RNG left as it was
-            torch.manual_seed(int(self.seed))
+        with seeded_torch(self.seed):  # seeded initial weights, global RNG left as it was
             self.network_ = AxiomTransformer(len(self.vocabulary_), d_model=self.d_model, n_layers=self.n_layers,
                                              n_heads=self.n_heads, d_ff=self.d_ff, positional=self.positional,
                                              max_positions=self.max_positions, causal=self.causal,

@@ -41,6 +41,7 @@ from torch import nn
 
 from latentscm._params import params_repr
 from latentscm._registry import class_path
+from latentscm._seeding import seeded_torch
 from latentscm._validation import check_array, check_choice, check_number
 from latentscm.nn import LIKELIHOODS, ConvDecoder, ConvEncoder, make_likelihood
 
@@ -246,8 +247,7 @@ class Learner:
         self.latent_dim_ = self._resolve_latent_dim(n_factors)
         self.n_factors_ = n_factors
         device = torch.device(device) if device is not None else self._torch_device()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_torch(self.seed):
             modules = self._build_modules(self.image_shape_, self.latent_dim_)
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._seeding import seeded_torch
 from latentscm._validation import check_choice, check_number
 
 __all__ = ["FactorRegressor"]
@@ -75,8 +76,7 @@ class FactorRegressor:
         self.mean_ = train.factors.mean(0)
         self.std_ = train.factors.std(0) + 1e-8
         self.image_shape_ = tuple(world.image_shape)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_torch(self.seed):
             self.net_ = ConvEncoder(self.image_shape_, len(self.factor_names_), hidden_dim=128)
         images = torch.from_numpy(train.images)
         targets = torch.from_numpy(((train.factors - self.mean_) / self.std_).astype(np.float32))

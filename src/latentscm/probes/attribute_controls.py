@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 from latentscm.probes.readouts import as_readout
 
@@ -150,13 +151,9 @@ class AttributeControls:
 
     def _train_classifier(self, z: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray,
                           offset: int) -> tuple[nn.Module, float]:
-        state = torch.random.get_rng_state()
-        torch.manual_seed(self.seed + offset)
-        try:
+        with seeded_torch(self.seed + offset):
             mlp = nn.Sequential(nn.Linear(z.shape[1], self.hidden_dim), nn.ELU(),
                                 nn.Linear(self.hidden_dim, self.hidden_dim), nn.ELU(), nn.Linear(self.hidden_dim, 1))
-        finally:
-            torch.random.set_rng_state(state)
         optimiser = torch.optim.Adam(mlp.parameters(), lr=self.lr)
         generator = torch.Generator().manual_seed(self.seed + offset)
         x_train, y_train = torch.from_numpy(z[train]), torch.from_numpy(labels[train])

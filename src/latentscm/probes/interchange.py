@@ -36,6 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_choice, check_number
 from latentscm.probes.alignment_maps import ALIGNMENTS, make_alignment_map
 from latentscm.probes.interchange_tasks import InterchangeData, task_accuracy
@@ -132,14 +133,10 @@ def reinitialised(network: nn.Module, *, seed: int) -> nn.Module:
     """A deep copy of ``network`` with every submodule's ``reset_parameters()`` called under a
     seeded torch RNG: same architecture, random weights (the control of Sutter et al.)."""
     control = copy.deepcopy(network)
-    state = torch.random.get_rng_state()
-    torch.manual_seed(int(seed))
-    try:
+    with seeded_torch(seed):
         for module in control.modules():
             if callable(getattr(module, "reset_parameters", None)):
                 module.reset_parameters()
-    finally:
-        torch.random.set_rng_state(state)
     return control.eval()
 
 
@@ -252,12 +249,8 @@ def _search(network: nn.Module, module: nn.Module, train: InterchangeData, test:
 
 
 def _seeded_map(alignment: str, dim: int, options: dict[str, Any], seed: int) -> nn.Module:
-    state = torch.random.get_rng_state()
-    torch.manual_seed(int(seed))
-    try:
+    with seeded_torch(seed):
         return make_alignment_map(alignment, dim, **options)
-    finally:
-        torch.random.set_rng_state(state)
 
 
 def _check_data(task: Any, n: int, seed: int, owner: str) -> InterchangeData:

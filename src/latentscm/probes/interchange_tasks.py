@@ -37,6 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_choice, check_number
 
 __all__ = ["InterchangeData", "HierarchicalEquality", "SpritesTwoFactors", "equality_mlp", "sprites_cnn",
@@ -193,12 +194,8 @@ class SpritesTwoFactors:
 
 
 def _seeded(seed: int, build):
-    state = torch.random.get_rng_state()
-    torch.manual_seed(int(seed))
-    try:
+    with seeded_torch(seed):
         return build()
-    finally:
-        torch.random.set_rng_state(state)
 
 
 def equality_mlp(input_dim: int = 16, width: int = 16, n_blocks: int = 3, *, seed: int = 0) -> nn.Sequential:

@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 
 __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direction_baselines",
@@ -257,17 +258,13 @@ class PotentialFlows:
                 raise ValueError(f"The 'sequences' argument of {owner} must have shape (n_potentials, S, n_steps + 1, "
                                  f"D) = ({expected[0]}, S, {expected[1]}, {expected[2]}). Got {tuple(tracks.shape)}.")
         self.latent_dim_ = latent_dim
-        torch_state = torch.random.get_rng_state()
-        torch.manual_seed(self.seed)
-        try:
+        with seeded_torch(self.seed):
             self.potentials_ = nn.ModuleList(Potential(latent_dim, self.hidden_dim) for _ in range(self.n_potentials))
             self.wave_speed_ = nn.Parameter(torch.ones(self.n_potentials))
             with torch.no_grad():
                 image_shape = tuple(decode(start[:1]).shape[1:])
             self.image_shape_ = image_shape
             self.classifier_ = PairClassifier(image_shape, self.n_potentials) if self.lambda_cls > 0 else None
-        finally:
-            torch.random.set_rng_state(torch_state)
         parameters = list(self.potentials_.parameters()) + [self.wave_speed_]
         if self.classifier_ is not None:
             parameters += list(self.classifier_.parameters())
@@ -530,12 +527,8 @@ def pair_classifier_accuracy(trajectories: Any, decoder: Any, *, steps: int = 30
     with torch.no_grad():
         images = torch.stack([decode(paths[:, t].reshape(-1, paths.shape[-1])) for t in range(n_time + 1)])
     images = images.reshape((n_time + 1, n_dir, n) + tuple(images.shape[2:]))
-    torch_state = torch.random.get_rng_state()
-    torch.manual_seed(int(seed))
-    try:
+    with seeded_torch(seed):
         classifier = PairClassifier(tuple(images.shape[3:]), n_dir)
-    finally:
-        torch.random.set_rng_state(torch_state)
     optimiser = torch.optim.Adam(classifier.parameters(), lr=lr)
     for _ in range(steps):
         k = torch.randint(0, n_dir, (batch_size,), generator=generator)

@@ -1,0 +1,43 @@
+"""seeded_torch: seeded module construction that leaves the caller's random streams alone."""
+
+import pytest
+import torch
+from torch import nn
+
+from latentscm._seeding import seeded_torch
+
+
+def test_same_seed_same_weights_whatever_ran_before_and_the_callers_stream_continues():
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    with seeded_torch(7):
+        first = nn.Linear(4, 3).weight.detach().clone()
+    assert torch.equal(torch.rand(3), expected_next)  # the build did not consume the caller's stream
+    torch.rand(11)
+    with seeded_torch(7):
+        again = nn.Linear(4, 3).weight.detach().clone()
+    with seeded_torch(8):
+        other = nn.Linear(4, 3).weight.detach().clone()
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+def test_the_state_is_restored_when_the_block_raises():
+    torch.manual_seed(5)
+    expected_next = torch.rand(2)
+    torch.manual_seed(5)
+    with pytest.raises(RuntimeError, match="boom"), seeded_torch(1):
+        torch.rand(4)
+        raise RuntimeError("boom")
+    assert torch.equal(torch.rand(2), expected_next)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_generators_are_not_reseeded():
+    torch.cuda.manual_seed_all(99)
+    expected = torch.rand(3, device="cuda")
+    torch.cuda.manual_seed_all(99)
+    with seeded_torch(1):
+        nn.Linear(2, 2)
+    assert torch.equal(torch.rand(3, device="cuda"), expected)
