@@ -785,7 +785,8 @@ class ILD:
         restart axis of every parameter): Adam is elementwise and the summed loss has independent
         gradients, so each restart follows its own trajectory as if trained alone, at a fraction of
         R separate runs' time (each step's cost is mostly per-operation overhead at these sizes).
-        ``clip_norm`` clips each restart's gradient norm separately. Returns per restart: final or
+        ``clip_norm`` clips each restart's gradient norm separately. One start trains the model's
+        own parameters in place (no vmap), on the same minibatches. Returns per restart: final or
         (``select="best_validation"``) best held-out ``values``, ``held_out`` NLL (NaN without a
         held-out split), ``history``, ``validation_history``, ``selected_step``."""
         n_restarts = len(starts)
