@@ -208,7 +208,8 @@ def _search(network: nn.Module, module: nn.Module, train: InterchangeData, test:
                              f"layer's width {dim}.")
         s_train = _activations(network, module, train.sources.reshape(-1, *train.sources.shape[2:]), 1024)
         s_train = s_train.reshape(len(train), n_vars, dim)
-        phi = _seeded_map(alignment, dim, options, seed)
+        with seeded_torch(seed):
+            phi = make_alignment_map(alignment, dim, **options)
         history: list[float] = []
         parameters = [p for p in phi.parameters() if p.requires_grad]
         x_train = torch.from_numpy(np.asarray(train.base, dtype=np.float32))
@@ -246,11 +247,6 @@ def _search(network: nn.Module, module: nn.Module, train: InterchangeData, test:
     finally:
         for p in frozen:
             p.requires_grad_(True)
-
-
-def _seeded_map(alignment: str, dim: int, options: dict[str, Any], seed: int) -> nn.Module:
-    with seeded_torch(seed):
-        return make_alignment_map(alignment, dim, **options)
 
 
 def _check_data(task: Any, n: int, seed: int, owner: str) -> InterchangeData:

@@ -193,11 +193,6 @@ class SpritesTwoFactors:
                                self.output(base.factors), images)
 
 
-def _seeded(seed: int, build):
-    with seeded_torch(seed):
-        return build()
-
-
 def equality_mlp(input_dim: int = 16, width: int = 16, n_blocks: int = 3, *, seed: int = 0) -> nn.Sequential:
     """The MLP of Geiger et al. / Sutter et al.: ``n_blocks`` blocks (Linear + ReLU) of ``width``
     units named ``block1 ..`` and a linear head ``head`` to 2 classes; seeded initialisation."""
@@ -213,7 +208,8 @@ def equality_mlp(input_dim: int = 16, width: int = 16, n_blocks: int = 3, *, see
         layers["head"] = nn.Linear(width, 2)
         return nn.Sequential(layers)
 
-    return _seeded(seed, build)
+    with seeded_torch(seed):
+        return build()
 
 
 def sprites_cnn(image_shape: tuple[int, int, int], width: int = 16, *, channels: tuple[int, ...] = (16, 32),
@@ -238,7 +234,8 @@ def sprites_cnn(image_shape: tuple[int, int, int], width: int = 16, *, channels:
             ("head", nn.Linear(width, 2)),
         ]))
 
-    return _seeded(seed, build)
+    with seeded_torch(seed):
+        return build()
 
 
 def train_network(network: nn.Module, task: Any, *, steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
