@@ -110,12 +110,14 @@ import latentscm
 from latentscm import learners, worlds
 from latentscm.probes import (
     PotentialFlows,
+    cut_at_length,
     direction_baselines,
     extreme_values,
     factor_concentration,
     factor_sequences,
     linear_trajectories,
     oracle_readout,
+    path_lengths,
     reconstruction_readout_error,
 )
 from latentscm.probes.potential_flows import mean_step_norm
@@ -233,7 +235,7 @@ def main() -> None:
 
     if "flows" in parts:
         fit_codes, test_codes = codes[:1000], codes[1000:1200]
-        flows_out = {}
+        flows_out, kept_paths = {}, {}
         runs = [("flows", 1.0, None), ("flows_no_classifier", 0.0, None)]
         if args.flow_tracked:
             runs += [("flows_tracked", 1.0, readout.factor_names_), ("flows_tracked_no_classifier", 0.0,
@@ -249,6 +251,7 @@ def main() -> None:
             flows = PotentialFlows(n_flows, n_steps, steps=args.flow_steps, batch_size=16, lr=3e-3,
                                    lambda_cls=lambda_cls, seed=args.seed).fit(learner, fit_codes, sequences=sequences)
             paths = flows.trajectories(test_codes)
+            kept_paths[label] = paths
             concentration = factor_concentration(paths, learner.decode, readout, world)
             flows_out[label] = {
                 "pair_accuracy": flows.pair_accuracy(learner, test_codes) if lambda_cls > 0 else None,
@@ -259,6 +262,30 @@ def main() -> None:
             if tracked is not None:
                 flows_out[label]["baselines"] = baselines_at(flows_out[label]["step_norm"], n_steps)
         baselines = baselines_at(flows_out["flows"]["step_norm"], 6)
+        # Classifier on against off at one displacement: the two step differently far, and a read-out's error
+        # weighs more on a smaller change, so both are cut at a common arc length (fractions of the median path
+        # length of the set that moves less) before their concentration is compared; the axis baseline at that
+        # length too.
+        pairs = [("flows", "flows_no_classifier")]
+        if args.flow_tracked:
+            pairs.append(("flows_tracked", "flows_tracked_no_classifier"))
+        for on, off in pairs:
+            lengths = {label: path_lengths(kept_paths[label]) for label in (on, off)}
+            reference = min(float(np.median(lengths[on])), float(np.median(lengths[off])))
+            rows = []
+            for fraction in (0.25, 0.5, 1.0):
+                length = fraction * reference
+                row = {"fraction": fraction, "length": length}
+                for label, key in ((on, "on"), (off, "off")):
+                    cut = cut_at_length(kept_paths[label], length)
+                    row[key] = factor_concentration(cut, learner.decode, readout, world)["mean"]
+                    row[f"{key}_reached"] = float((lengths[label] >= length).mean())
+                n_steps = kept_paths[on].shape[1] - 1
+                row["axis"] = baselines_at(length / n_steps, n_steps)["axis"]["concentration"]
+                rows.append(row)
+            flows_out[f"{on}_matched_length"] = {
+                "median_length_on": float(np.median(lengths[on])), "median_length_off": float(np.median(lengths[off])),
+                "rows": rows}
     print(json.dumps({
         "settings": vars(args), "train_seconds": None if loaded else trained, "loaded_model": loaded,
         "load_average": os.getloadavg(), "readout_error": readout.mae_,

@@ -4,6 +4,7 @@ import torch
 
 from latentscm.probes import (
     PotentialFlows,
+    cut_at_length,
     direction_baselines,
     factor_concentration,
     factor_sequences,
@@ -11,6 +12,7 @@ from latentscm.probes import (
     linear_trajectories,
     oracle_readout,
     pair_classifier_accuracy,
+    path_lengths,
 )
 from latentscm.probes.potential_flows import mean_step_norm
 
@@ -118,6 +120,30 @@ def test_factor_concentration_on_known_directions(oracle_model, sprites16):
     assert pure["dominant"] == ["posX", "posY"]
     assert pure["mean"] > 0.75 > mixed["mean"]
     assert pure["change"].shape == (2, 3)
+
+
+def test_cut_at_length_resamples_along_the_path():
+    # one bent path, (0,0) -> (3,0) -> (3,4): length 7; and one straight path of length 2
+    bent = np.array([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]])
+    straight = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    paths = np.stack([bent, straight], axis=1)[None]  # (K=1, T+1=3, N=2, D=2)
+    np.testing.assert_allclose(path_lengths(paths), [[7.0, 2.0]])
+    cut = cut_at_length(paths, 5.0)
+    assert cut.shape == (1, 3, 2, 2)
+    np.testing.assert_allclose(cut[0, :, 0], [[0.0, 0.0], [2.5, 0.0], [3.0, 2.0]], atol=1e-6)
+    np.testing.assert_allclose(cut[0, :, 1], straight, atol=1e-6)  # shorter than 5: kept whole
+    ends = cut_at_length(paths, 3.5, n_points=2)
+    np.testing.assert_allclose(ends[0, -1], [[3.0, 0.5], [2.0, 0.0]], atol=1e-6)
+    np.testing.assert_allclose(cut_at_length(paths, 0.0)[0, -1], 0.0)
+    # a path that rests for a step (zero-length segment) is cut where it moves again
+    rest = np.array([[0.0, 0.0], [0.0, 0.0], [4.0, 0.0]])[:, None][None]
+    np.testing.assert_allclose(cut_at_length(rest, 1.0, n_points=2)[0, -1, 0], [1.0, 0.0], atol=1e-6)
+    with pytest.raises(ValueError, match="'length'"):
+        cut_at_length(paths, -1.0)
+    with pytest.raises(ValueError, match="'n_points'"):
+        cut_at_length(paths, 1.0, n_points=1)
+    with pytest.raises(ValueError, match="at least 2 steps"):
+        cut_at_length(paths[:, :1], 1.0)
 
 
 def test_bad_input(blob_decoder):

@@ -17,12 +17,14 @@ from latentscm.probes.interchange_tasks import (
 )
 from latentscm.probes.potential_flows import (
     PotentialFlows,
+    cut_at_length,
     direction_baselines,
     factor_concentration,
     factor_sequences,
     laplacian,
     linear_trajectories,
     pair_classifier_accuracy,
+    path_lengths,
 )
 from latentscm.probes.readouts import SpritesReadout, oracle_readout, reconstruction_readout_error
 from latentscm.probes.traversals import latent_traversal, traversal_values
@@ -31,7 +33,7 @@ __all__ = ["latent_traversal", "traversal_values", "extreme_values", "ExtremeVal
            "cluster_bootstrap_mean", "SpritesReadout", "oracle_readout", "reconstruction_readout_error",
            "PotentialFlows", "laplacian",
            "direction_baselines", "linear_trajectories", "factor_concentration", "pair_classifier_accuracy",
-           "factor_sequences",
+           "factor_sequences", "path_lengths", "cut_at_length",
            "AttributeControls", "edit_fidelity", "EditFidelity", "interchange_accuracy", "alignment_curve",
            "InterchangeResult", "AlignmentCurve", "HierarchicalEquality", "SpritesTwoFactors", "InterchangeData",
            "equality_mlp", "sprites_cnn", "train_network", "IdentityMap", "RotationMap", "RevNetMap",

@@ -30,7 +30,9 @@ when the Hessian is diagonal with equal entries. Here ``laplacian="exact"`` (def
 ``v``, and ``"official"`` the row sums, for reproduction. :func:`laplacian` exposes all three.
 
 Baselines (:func:`direction_baselines`, :func:`linear_trajectories`): per-unit axis traversals,
-PCA directions of the codes and random directions, stepped with the flows' mean step length.
+PCA directions of the codes and random directions, stepped with the flows' mean step length;
+:func:`cut_at_length` cuts any trajectories at one arc length, so that two sets of flows that step
+differently far are compared at a matched displacement.
 :func:`factor_concentration` scores any trajectories against a world's factors:
 ``max_j |Δf_j| / Σ_j |Δf_j|`` per direction, ``|Δf_j|`` the mean absolute change of factor j from
 the first to the last step (fraction of its range).
@@ -52,7 +54,7 @@ from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 
 __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direction_baselines",
-           "linear_trajectories", "mean_step_norm", "factor_concentration", "pair_classifier_accuracy",
+           "linear_trajectories", "mean_step_norm", "path_lengths", "cut_at_length", "factor_concentration", "pair_classifier_accuracy",
            "factor_sequences"]
 
 LAPLACIANS = ("exact", "hutchinson", "official")
@@ -465,6 +467,50 @@ def linear_trajectories(codes: Any, directions: Any, n_steps: int, step_norm: fl
 def mean_step_norm(trajectories: np.ndarray) -> float:
     """Mean Euclidean length of one step over trajectories (K, T + 1, N, D)."""
     return float(np.linalg.norm(np.diff(trajectories, axis=1), axis=-1).mean())
+
+
+def path_lengths(trajectories: Any) -> np.ndarray:
+    """Arc length of every path: (K, N) from trajectories (K, T + 1, N, D)."""
+    paths = check_array(trajectories, "trajectories", "path_lengths", ndim=4)
+    return np.linalg.norm(np.diff(paths, axis=1), axis=-1).sum(axis=1)
+
+
+def cut_at_length(trajectories: Any, length: float, *, n_points: int | None = None) -> np.ndarray:
+    """Cut every path at arc length ``length``, for comparing flows at one displacement.
+
+    Flows that step further change more factors by more, and a read-out's error weighs less on a
+    larger change, so scores such as :func:`factor_concentration` of two sets of trajectories are
+    comparable only at a matched length. Each path is resampled at ``n_points`` (default T + 1)
+    arc lengths spaced evenly over ``[0, min(length, its own length)]``, by linear interpolation
+    between its steps: a path shorter than ``length`` is kept whole (count them with
+    :func:`path_lengths`).
+
+    trajectories: (K, T + 1, N, D); returns (K, n_points, N, D) float32.
+    """
+    owner = "cut_at_length"
+    paths = check_array(trajectories, "trajectories", owner, ndim=4)
+    length = check_number(length, "length", owner, low=0.0)
+    n_points = paths.shape[1] if n_points is None else int(check_number(n_points, "n_points", owner, low=2,
+                                                                          integer=True))
+    if paths.shape[1] < 2:
+        raise ValueError(f"The 'trajectories' argument of {owner} needs at least 2 steps per path (axis 1). "
+                         f"Got {paths.shape[1]}.")
+    segment = np.linalg.norm(np.diff(paths, axis=1), axis=-1)  # (K, T, N)
+    cumulative = np.concatenate([np.zeros_like(segment[:, :1]), np.cumsum(segment, axis=1)], axis=1)  # (K, T+1, N)
+    end = np.minimum(cumulative[:, -1], length)  # (K, N)
+    targets = np.linspace(0.0, 1.0, n_points)[None, :, None] * end[:, None, :]  # (K, P, N)
+    # segment holding each target: the number of step ends strictly before it, kept inside [0, T - 1]
+    index = (cumulative[:, None, 1:, :] < targets[:, :, None, :]).sum(axis=2)
+    index = np.minimum(index, segment.shape[1] - 1)  # (K, P, N)
+    start_length = np.take_along_axis(cumulative, index, axis=1)
+    size = np.take_along_axis(segment, index, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(size > 0, (targets - start_length) / size, 0.0)
+    fraction = np.clip(fraction, 0.0, 1.0)[..., None]
+    gather = index[..., None].repeat(paths.shape[-1], axis=-1)
+    low = np.take_along_axis(paths, gather, axis=1)
+    high = np.take_along_axis(paths, gather + 1, axis=1)
+    return (low + fraction * (high - low)).astype(np.float32)
 
 
 def factor_concentration(trajectories: Any, decode: Callable[[np.ndarray], np.ndarray], readout: Any,
