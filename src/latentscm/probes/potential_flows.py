@@ -54,7 +54,8 @@ from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 
 __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direction_baselines",
-           "linear_trajectories", "mean_step_norm", "path_lengths", "cut_at_length", "factor_concentration", "pair_classifier_accuracy",
+           "linear_trajectories", "mean_step_norm", "path_lengths", "cut_at_length", "factor_concentration",
+           "pair_classifier_accuracy",
            "factor_sequences"]
 
 LAPLACIANS = ("exact", "hutchinson", "official")
