@@ -143,6 +143,13 @@ def test_linear_map_finds_a_rotated_representation():
     rotated = max(runs, key=lambda r: r.iia)
     assert neurons.iia < 0.85 and rotated.iia > 0.97
     assert rotated.invertibility_error < 1e-5 and rotated.n_parameters == 4 and rotated.subspace_dim == 1
+    # the trained rotation comes back with the result: orthogonal, and each of its axes carries one bit,
+    # so it is the hidden rotation up to signs and order of the axes (|R Q| a permutation matrix)
+    matrix = rotated.alignment_map.matrix.detach()
+    torch.testing.assert_close(matrix @ matrix.T, torch.eye(2), atol=1e-5, rtol=0)
+    permutation = (rotation.T @ matrix.T).abs()
+    assert torch.all((permutation < 0.01) | (permutation > 0.99)), permutation
+    assert isinstance(neurons.alignment_map, torch.nn.Module) and "alignment_map" not in rotated.to_dict()
 
 
 def test_revnet_always_comes_with_its_control(task):

@@ -80,6 +80,9 @@ class InterchangeResult:
         ``max |phi^{-1}(phi(h)) - h|`` over held-out activations, trained map.
     history : list of float
         Training loss per step (trained network).
+    alignment_map : torch.nn.Module or None
+        The trained map ``phi`` of the search on the given network (``forward`` and
+        ``inverse`` on (N, D) activations), e.g. to read a rotation's matrix; not serialised.
     """
 
     alignment: str
@@ -96,6 +99,7 @@ class InterchangeResult:
     invertibility_error: float
     history: list[float] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    alignment_map: nn.Module | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -347,7 +351,8 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     return InterchangeResult(alignment=alignment, options=options, layer=layer, subspace_dim=subspace_dim, iia=iia,
                              control_iia=control_iia, selectivity=selectivity, chance=chance, task_accuracy=accuracy,
                              control_task_accuracy=control_accuracy, n_parameters=int(n_parameters),
-                             invertibility_error=error, history=history, settings=settings)
+                             invertibility_error=error, history=history, settings=settings,
+                             alignment_map=phi)
 
 
 def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence[str | dict[str, Any]] | None = None,
