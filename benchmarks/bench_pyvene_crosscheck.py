@@ -1,0 +1,153 @@
+"""Cross-check of our linear DAS against pyvene's rotated-space intervention (issue 13, optional check).
+
+pyvene (Wu et al., NAACL 2024 demo; stanfordnlp/pyvene) is not a latentscm dependency: this script
+runs in a separate environment that has it (``pip install pyvene`` beside ``torch==2.13.0`` and
+``pip install -e .``). Per seed, on the hierarchical-equality MLP of ``bench_interchange.py``
+(embedding 4, three blocks of width 16, trained 800 steps; intervened at ``block1``) and the
+"left equality" variable (the variable of pyvene's DAS tutorial), with one shared draw of
+interchange data:
+
+1. **ours**: :func:`latentscm.probes.interchange_accuracy` with ``alignment="linear"`` (an orthogonal
+   rotation; the variable owns the first ``--subspace-dim`` rotated coordinates);
+2. **transfer**: our trained rotation loaded into a ``pyvene.RotatedSpaceIntervention`` on the same
+   layer and scored by pyvene on the same held-out interventions. It must give our IIA exactly,
+   prediction for prediction: the two implement one intervention;
+3. **pyvene**: pyvene's own rotation trained with the same data, minibatch indices, steps, batch size
+   and learning rate (Adam); only its initial rotation differs (drawn by pyvene with the torch RNG
+   seeded with the seed).
+
+Run (the pyvene environment): ``OMP_NUM_THREADS=1 PVENV/bin/python benchmarks/bench_pyvene_crosscheck.py``
+(``--quick`` for a smoke run). Prints one JSON object with a row per seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from importlib.metadata import version
+
+import numpy as np
+import torch
+from torch import nn
+
+from latentscm.probes import HierarchicalEquality, equality_mlp, interchange_accuracy, train_network
+
+
+class _Keyword(nn.Module):
+    """pyvene calls ``model(**base)`` and reads ``model.config`` and ``model.device``: take the input
+    as the keyword ``x`` and carry an empty config."""
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        self.net = network
+        self.config = None
+        self.device = torch.device("cpu")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _pyvene_model(network: nn.Module, subspace_dim: int, width: int, seed: int):
+    import pyvene as pv
+
+    torch.manual_seed(seed)  # pyvene draws its initial rotation from the global torch RNG
+    intervention = pv.RotatedSpaceIntervention(embed_dim=width)
+    intervention.set_interchange_dim(subspace_dim)
+    model = pv.IntervenableModel({"component": "net.block1.output", "unit": "pos", "max_number_of_units": 1,
+                                  "intervention": intervention}, model=_Keyword(network))
+    model.disable_model_gradients()
+    return model, intervention
+
+
+def _cf_logits(model, base: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """pyvene's counterfactual logits (B, 2); inputs (B, 16) get a length-1 position axis."""
+    _, out = model({"x": base[:, None]}, [{"x": source[:, None]}], unit_locations={"sources->base": 0})
+    return out[:, 0]
+
+
+def _predictions(model, base: np.ndarray, source: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return _cf_logits(model, torch.from_numpy(base), torch.from_numpy(source)).argmax(1).numpy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--n-train", type=int, default=10000)
+    parser.add_argument("--n-test", type=int, default=2000)
+    parser.add_argument("--net-steps", type=int, default=800)
+    parser.add_argument("--subspace-dim", type=int, default=8)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.seeds, args.steps, args.n_train, args.n_test, args.net_steps = [0], 50, 1000, 500, 100
+    torch.set_num_threads(1)
+    task = HierarchicalEquality(4, variables="left")
+    rows = []
+    for seed in args.seeds:
+        started = time.time()
+        network = equality_mlp(16, 16, 3, seed=seed)
+        train_network(network, task, steps=args.net_steps, batch_size=1024, lr=3e-3, seed=seed)
+        ours = interchange_accuracy(network, "block1", task, alignment="linear", subspace_dim=args.subspace_dim,
+                                    control=None, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                                    n_train=args.n_train, n_test=args.n_test, seed=seed)
+        ours_seconds = time.time() - started
+        # the same interchange data interchange_accuracy drew: train, then test, from one generator
+        rng = np.random.default_rng(seed)
+        train = task.interchange(args.n_train, seed=rng)
+        test = task.interchange(args.n_test, seed=rng)
+        if not (train.intervened.all() and test.intervened.all()):
+            raise RuntimeError("one variable is intervened on in every example of this task")
+
+        # 2. transfer: pyvene's layer computes rotated = h @ W and maps back with W^T; ours phi(h) = h R^T
+        model, intervention = _pyvene_model(network, args.subspace_dim, 16, seed)
+        with torch.no_grad():
+            intervention.rotate_layer.weight = ours.alignment_map.matrix.detach().T.clone()
+        transferred = _predictions(model, test.base, test.sources[:, 0])
+        transfer_iia = float((transferred == test.labels).mean())
+        with torch.no_grad():  # our own predictions through the hook, to compare one by one
+            h_base = network.block1(torch.from_numpy(test.base))
+            h_source = network.block1(torch.from_numpy(test.sources[:, 0]))
+            phi = ours.alignment_map
+            z, z_source = phi(h_base), phi(h_source)
+            z[:, :args.subspace_dim] = z_source[:, :args.subspace_dim]
+            rest = nn.Sequential(*[module for name, module in network.named_children() if name != "block1"])
+            own = rest(phi.inverse(z)).argmax(1).numpy()
+            factual = network(torch.from_numpy(test.base)).argmax(1).numpy()
+
+        # 3. pyvene trains its own rotation on the same minibatches
+        started = time.time()
+        model, intervention = _pyvene_model(network, args.subspace_dim, 16, seed)
+        optimiser = torch.optim.Adam(intervention.parameters(), lr=args.lr)
+        generator = torch.Generator().manual_seed(seed)
+        x = torch.from_numpy(train.base)
+        s = torch.from_numpy(train.sources[:, 0])
+        y = torch.from_numpy(train.labels)
+        for _ in range(args.steps):
+            index = torch.randint(0, len(train), (min(args.batch_size, len(train)),), generator=generator)
+            loss = nn.functional.cross_entropy(_cf_logits(model, x[index], s[index]), y[index])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        pyvene_iia = float((_predictions(model, test.base, test.sources[:, 0]) == test.labels).mean())
+        rows.append({"seed": seed, "chance": ours.chance, "task_accuracy": ours.task_accuracy, "ours": ours.iia,
+                     "transfer": transfer_iia, "transfer_agreement": float((transferred == own).mean()),
+                     "own_recomputed": float((own == test.labels).mean()),
+                     # agreement means something only where the intervention changes the output
+                     "changed_by_intervention": float((own != factual).mean()), "pyvene": pyvene_iia,
+                     "ours_seconds": ours_seconds, "pyvene_seconds": time.time() - started})
+        print(json.dumps(rows[-1]), flush=True)
+    difference = [row["pyvene"] - row["ours"] for row in rows]
+    print(json.dumps({"settings": vars(args), "pyvene_version": version("pyvene"),
+                      "torch": torch.__version__, "rows": rows,
+                      "mean_pyvene_minus_ours": float(np.mean(difference)),
+                      "sd_pyvene_minus_ours": float(np.std(difference, ddof=1)) if len(rows) > 1 else None},
+                     indent=1))
+
+
+if __name__ == "__main__":
+    main()
