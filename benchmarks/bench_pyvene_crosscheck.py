@@ -89,9 +89,9 @@ def main() -> None:
     task = HierarchicalEquality(4, variables="left")
     rows = []
     for seed in args.seeds:
-        started = time.time()
         network = equality_mlp(16, 16, 3, seed=seed)
         train_network(network, task, steps=args.net_steps, batch_size=1024, lr=3e-3, seed=seed)
+        started = time.time()
         ours = interchange_accuracy(network, "block1", task, alignment="linear", subspace_dim=args.subspace_dim,
                                     control=None, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                                     n_train=args.n_train, n_test=args.n_test, seed=seed)
