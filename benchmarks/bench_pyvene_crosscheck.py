@@ -3,12 +3,14 @@
 pyvene (Wu et al., NAACL 2024 demo; stanfordnlp/pyvene) is not a latentscm dependency: this script
 runs in a separate environment that has it (``pip install pyvene`` beside ``torch==2.13.0`` and
 ``pip install -e .``). Per seed, on the hierarchical-equality MLP of ``bench_interchange.py``
-(embedding 4, three blocks of width 16, trained 800 steps; intervened at ``block1``) and the
-"left equality" variable (the variable of pyvene's DAS tutorial), with one shared draw of
-interchange data:
+(embedding 4, three blocks of width 16, trained 800 steps; intervened at ``block1``), aligning the
+"left equality" (``--variables left``, the variable of pyvene's DAS tutorial) or both equality
+relations (``--variables both``, the paper's setting: one rotation shared by two linked pyvene
+interventions, one per variable, each on its own block of rotated coordinates), with one shared
+draw of interchange data:
 
 1. **ours**: :func:`latentscm.probes.interchange_accuracy` with ``alignment="linear"`` (an orthogonal
-   rotation; the variable owns the first ``--subspace-dim`` rotated coordinates);
+   rotation; variable j owns rotated coordinates ``[j k, (j + 1) k)``, ``k = --subspace-dim``);
 2. **transfer**: our trained rotation loaded into a ``pyvene.RotatedSpaceIntervention`` on the same
    layer and scored by pyvene on the same held-out interventions. It must give our IIA exactly,
    prediction for prediction: the two implement one intervention;
@@ -48,27 +50,36 @@ class _Keyword(nn.Module):
         return self.net(x)
 
 
-def _pyvene_model(network: nn.Module, subspace_dim: int, width: int, seed: int):
+def _pyvene_model(network: nn.Module, subspace_dim: int, width: int, n_vars: int, seed: int):
+    """One rotation shared by one intervention per variable (pyvene's linked interventions);
+    variable j swaps rotated coordinates ``[j * k, (j + 1) * k)``."""
     import pyvene as pv
 
     torch.manual_seed(seed)  # pyvene draws its initial rotation from the global torch RNG
-    intervention = pv.RotatedSpaceIntervention(embed_dim=width)
-    intervention.set_interchange_dim(subspace_dim)
-    model = pv.IntervenableModel({"component": "net.block1.output", "unit": "pos", "max_number_of_units": 1,
-                                  "intervention": intervention}, model=_Keyword(network))
+    partition = [[j * subspace_dim, (j + 1) * subspace_dim] for j in range(n_vars)]
+    intervention = pv.RotatedSpaceIntervention(embed_dim=width, subspace_partition=partition)
+    model = pv.IntervenableModel([{"component": "net.block1.output", "unit": "pos", "max_number_of_units": 1,
+                                   "intervention": intervention, "intervention_link_key": 0,
+                                   "subspace_partition": partition} for _ in range(n_vars)], model=_Keyword(network))
     model.disable_model_gradients()
     return model, intervention
 
 
-def _cf_logits(model, base: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-    """pyvene's counterfactual logits (B, 2); inputs (B, 16) get a length-1 position axis."""
-    _, out = model({"x": base[:, None]}, [{"x": source[:, None]}], unit_locations={"sources->base": 0})
+def _cf_logits(model, base: torch.Tensor, sources: torch.Tensor, intervened: torch.Tensor) -> torch.Tensor:
+    """pyvene's counterfactual logits (B, 2) for base (B, 16), sources (B, V, 16) and the
+    intervened variables (B, V); a variable left alone takes the base as its source (a swap with
+    itself). Inputs get a length-1 position axis."""
+    batch, n_vars = intervened.shape
+    chosen = torch.where(intervened[..., None], sources, base[:, None])
+    _, out = model({"x": base[:, None]}, [{"x": chosen[:, j, None]} for j in range(n_vars)],
+                   unit_locations={"sources->base": 0}, subspaces=[[[j]] * batch for j in range(n_vars)])
     return out[:, 0]
 
 
-def _predictions(model, base: np.ndarray, source: np.ndarray) -> np.ndarray:
+def _predictions(model, data) -> np.ndarray:
     with torch.no_grad():
-        return _cf_logits(model, torch.from_numpy(base), torch.from_numpy(source)).argmax(1).numpy()
+        return _cf_logits(model, torch.from_numpy(data.base), torch.from_numpy(data.sources),
+                          torch.from_numpy(data.intervened)).argmax(1).numpy()
 
 
 def main() -> None:
@@ -81,12 +92,14 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--net-steps", type=int, default=800)
     parser.add_argument("--subspace-dim", type=int, default=8)
+    parser.add_argument("--variables", default="left", choices=["left", "both"],
+                        help="align the left equality (pyvene's tutorial) or both relations (the paper's setting)")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.steps, args.n_train, args.n_test, args.net_steps = [0], 50, 1000, 500, 100
     torch.set_num_threads(1)
-    task = HierarchicalEquality(4, variables="left")
+    task = HierarchicalEquality(4, variables=args.variables)
     rows = []
     for seed in args.seeds:
         network = equality_mlp(16, 16, 3, seed=seed)
@@ -100,40 +113,39 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         train = task.interchange(args.n_train, seed=rng)
         test = task.interchange(args.n_test, seed=rng)
-        if not (train.intervened.all() and test.intervened.all()):
-            raise RuntimeError("one variable is intervened on in every example of this task")
+        n_vars, k = test.sources.shape[1], args.subspace_dim
 
         # 2. transfer: pyvene's layer computes rotated = h @ W and maps back with W^T; ours phi(h) = h R^T
-        model, intervention = _pyvene_model(network, args.subspace_dim, 16, seed)
+        model, intervention = _pyvene_model(network, k, 16, n_vars, seed)
         with torch.no_grad():
             intervention.rotate_layer.weight = ours.alignment_map.matrix.detach().T.clone()
-        transferred = _predictions(model, test.base, test.sources[:, 0])
+        transferred = _predictions(model, test)
         transfer_iia = float((transferred == test.labels).mean())
-        with torch.no_grad():  # our own predictions through the hook, to compare one by one
-            h_base = network.block1(torch.from_numpy(test.base))
-            h_source = network.block1(torch.from_numpy(test.sources[:, 0]))
+        with torch.no_grad():  # our own predictions, recomputed by hand, to compare one by one
             phi = ours.alignment_map
-            z, z_source = phi(h_base), phi(h_source)
-            z[:, :args.subspace_dim] = z_source[:, :args.subspace_dim]
+            z = phi(network.block1(torch.from_numpy(test.base)))
+            for j in range(n_vars):
+                z_source = phi(network.block1(torch.from_numpy(test.sources[:, j])))
+                rows_j = torch.from_numpy(test.intervened[:, j])
+                z[rows_j, j * k:(j + 1) * k] = z_source[rows_j, j * k:(j + 1) * k]
             rest = nn.Sequential(*[module for name, module in network.named_children() if name != "block1"])
             own = rest(phi.inverse(z)).argmax(1).numpy()
             factual = network(torch.from_numpy(test.base)).argmax(1).numpy()
 
         # 3. pyvene trains its own rotation on the same minibatches
         started = time.time()
-        model, intervention = _pyvene_model(network, args.subspace_dim, 16, seed)
+        model, intervention = _pyvene_model(network, k, 16, n_vars, seed)
         optimiser = torch.optim.Adam(intervention.parameters(), lr=args.lr)
         generator = torch.Generator().manual_seed(seed)
-        x = torch.from_numpy(train.base)
-        s = torch.from_numpy(train.sources[:, 0])
-        y = torch.from_numpy(train.labels)
+        x, sources = torch.from_numpy(train.base), torch.from_numpy(train.sources)
+        mask, y = torch.from_numpy(train.intervened), torch.from_numpy(train.labels)
         for _ in range(args.steps):
             index = torch.randint(0, len(train), (min(args.batch_size, len(train)),), generator=generator)
-            loss = nn.functional.cross_entropy(_cf_logits(model, x[index], s[index]), y[index])
+            loss = nn.functional.cross_entropy(_cf_logits(model, x[index], sources[index], mask[index]), y[index])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-        pyvene_iia = float((_predictions(model, test.base, test.sources[:, 0]) == test.labels).mean())
+        pyvene_iia = float((_predictions(model, test) == test.labels).mean())
         rows.append({"seed": seed, "chance": ours.chance, "task_accuracy": ours.task_accuracy, "ours": ours.iia,
                      "transfer": transfer_iia, "transfer_agreement": float((transferred == own).mean()),
                      "own_recomputed": float((own == test.labels).mean()),
