@@ -127,6 +127,7 @@ def main() -> None:
                         help="also run the masked edit with these fractions of channels zeroed per excluded factor")
     parser.add_argument("--model-dir", default=None,
                         help="load the β-VAE from here if saved, else train it and save it here")
+    parser.add_argument("--learner-seed", type=int, default=0, help="seed of the generator's training")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -148,7 +149,8 @@ def main() -> None:
     else:
         options = {"beta": args.beta} if args.learner == "beta_vae" else {}
         learner = learners.make(args.learner, **options, latent_dim=args.latent_dim, steps=args.train_steps,
-                                batch_size=64, lr=1e-3, seed=0).fit(vae_world, n_samples=5000, progress=False)
+                                batch_size=64, lr=1e-3, seed=args.learner_seed)
+        learner.fit(vae_world, n_samples=5000, progress=False)
         if args.model_dir:
             learner.save(args.model_dir)
     train_seconds = time.time() - started
