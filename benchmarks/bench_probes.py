@@ -81,9 +81,32 @@
 
    Here the classifier-off flows concentrate less in 2 of 3 seeds (by 0.040 and 0.021; 0.003 more in
    the third), but they also move 2-5x less per step, so the two are not compared at one step
-   length; and every unsupervised row is below the axis baseline. So no one setting shows both
-   halves of the check: the tracked flows beat the baselines and concentrate *more* without the
-   classifier, the unsupervised ones concentrate slightly less without it and lose to the axes.
+   length; and every unsupervised row is below the axis baseline.
+
+   **At one displacement.** The bench now also cuts both sets of flows at a common arc length
+   (``cut_at_length``: 1/4, 1/2 and 1 times the median path length of the set that moves less) and
+   scores them there, with the axis baseline at that length. The same saved β = 1 model (retrained
+   2026-12-03 from the same seeds; the unsupervised rows above reproduce to the digit), ``--parts
+   flows --flow-tracked``, ``--seed 0 1 2``, one thread, two runs at a time; concentration at half
+   that median length (the other two lengths differ by at most 0.01)::
+
+       seed  flows        median length on / off   on     off    axis   (unmatched: on / off)
+       0     unsupervised       1.779 / 0.108      0.437  0.386  0.535  (0.431 / 0.391)
+       1     unsupervised       1.917 / 1.069      0.420  0.419  0.524  (0.408 / 0.411)
+       2     unsupervised       1.667 / 0.450      0.455  0.430  0.536  (0.466 / 0.445)
+       0     tracked            0.802 / 0.935      0.691  0.705  0.532  (0.699 / 0.700)
+       1     tracked            0.760 / 0.892      0.676  0.720  0.525  (0.681 / 0.718)
+       2     tracked            0.857 / 0.764      0.641  0.715  0.535  (0.664 / 0.710)
+
+   (63-100 % of the classifier-off unsupervised paths reach half the median, every other set
+   90-100 %.) At one displacement the unsupervised flows concentrate less without the classifier in
+   2 of 3 seeds (by 0.051 and 0.025) and tie in the third (0.001); the tracked flows concentrate
+   *more* without it in 3 of 3 (by 0.014, 0.044, 0.074). The matched comparison therefore keeps the
+   earlier reading: the classifier term makes flows tell apart, and on flows that already follow
+   one factor each it adds movement along others. (The tracked rows differ from the 2026-12-02 run
+   above by up to 0.014: code changed in between; the ordering is the same.) No one setting shows
+   both halves of the check: the tracked flows beat the baselines and concentrate more without the
+   classifier; the unsupervised ones concentrate less without it (or tie) and lose to the axes.
 
 Both read decoded images, so the bench also prints the exact read-out's error on the model's
 reconstructions (``readout_reconstruction_error``: read(decode(encode(x))) against read(x), as a
