@@ -88,7 +88,7 @@
    scores them there, with the axis baseline at that length. The same saved β = 1 model (retrained
    2026-12-03 from the same seeds; the unsupervised rows above reproduce to the digit), ``--parts
    flows --flow-tracked``, ``--seed 0 1 2``, one thread, two runs at a time; concentration at half
-   that median length (the other two lengths differ by at most 0.01)::
+   that median length (the other two lengths give values within 0.010 of these)::
 
        seed  flows        median length on / off   on     off    axis   (unmatched: on / off)
        0     unsupervised       1.779 / 0.108      0.437  0.386  0.535  (0.431 / 0.391)
@@ -100,7 +100,9 @@
 
    (63-100 % of the classifier-off unsupervised paths reach half the median, every other set
    90-100 %.) At one displacement the unsupervised flows concentrate less without the classifier in
-   2 of 3 seeds (by 0.051 and 0.025) and tie in the third (0.001); the tracked flows concentrate
+   2 of 3 seeds (by 0.051 and 0.025) and tie in the third (0.001 at half the length, and the sign
+   flips with the length: 0.013 more without it at a quarter, 0.005 less at the whole); the tracked
+   flows concentrate
    *more* without it in 3 of 3 (by 0.014, 0.044, 0.074). The matched comparison therefore keeps the
    earlier reading: the classifier term makes flows tell apart, and on flows that already follow
    one factor each it adds movement along others. (The tracked rows differ from the 2026-12-02 run
