@@ -98,15 +98,14 @@
        1     tracked            0.760 / 0.892      0.676  0.720  0.525  (0.681 / 0.718)
        2     tracked            0.857 / 0.764      0.641  0.715  0.535  (0.664 / 0.710)
 
-   (63-100 % of the classifier-off unsupervised paths reach half the median, every other set
+   (63-67 % of the classifier-off unsupervised paths reach half the median, every other set
    90-100 %.) At one displacement the unsupervised flows concentrate less without the classifier in
    2 of 3 seeds (by 0.051 and 0.025) and tie in the third (0.001 at half the length, and the sign
    flips with the length: 0.013 more without it at a quarter, 0.005 less at the whole); the tracked
-   flows concentrate
-   *more* without it in 3 of 3 (by 0.014, 0.044, 0.074). The matched comparison therefore keeps the
+   flows concentrate *more* without it in 3 of 3 (by 0.014, 0.044, 0.074). The matched comparison therefore keeps the
    earlier reading: the classifier term makes flows tell apart, and on flows that already follow
    one factor each it adds movement along others. (The tracked rows differ from the 2026-12-02 run
-   above by up to 0.014: code changed in between; the ordering is the same.) No one setting shows
+   above by up to 0.036 (seed 1, on): code changed in between; the ordering is the same.) No one setting shows
    both halves of the check: the tracked flows beat the baselines and concentrate more without the
    classifier; the unsupervised ones concentrate less without it (or tie) and lose to the axes.
 
