@@ -144,7 +144,7 @@ def test_linear_map_finds_a_rotated_representation():
     assert neurons.iia < 0.85 and rotated.iia > 0.97
     assert rotated.invertibility_error < 1e-5 and rotated.n_parameters == 4 and rotated.subspace_dim == 1
     # the trained rotation comes back with the result: orthogonal, and each of its axes carries one bit,
-    # so it is the hidden rotation up to signs and order of the axes (|R Q| a permutation matrix)
+    # so it is the hidden rotation up to signs and order of the axes (|Q^T R^T| a permutation matrix)
     matrix = rotated.alignment_map.matrix.detach()
     torch.testing.assert_close(matrix @ matrix.T, torch.eye(2), atol=1e-5, rtol=0)
     permutation = (rotation.T @ matrix.T).abs()

@@ -465,15 +465,19 @@ def linear_trajectories(codes: Any, directions: Any, n_steps: int, step_norm: fl
     return (start[None, None] + times * unit[:, None, None, :]).astype(np.float32)
 
 
+def _step_lengths(paths: np.ndarray) -> np.ndarray:
+    """Euclidean length of every step: (K, T, N) from trajectories (K, T + 1, N, D)."""
+    return np.linalg.norm(np.diff(paths, axis=1), axis=-1)
+
+
 def mean_step_norm(trajectories: np.ndarray) -> float:
     """Mean Euclidean length of one step over trajectories (K, T + 1, N, D)."""
-    return float(np.linalg.norm(np.diff(trajectories, axis=1), axis=-1).mean())
+    return float(_step_lengths(trajectories).mean())
 
 
 def path_lengths(trajectories: Any) -> np.ndarray:
     """Arc length of every path: (K, N) from trajectories (K, T + 1, N, D)."""
-    paths = check_array(trajectories, "trajectories", "path_lengths", ndim=4)
-    return np.linalg.norm(np.diff(paths, axis=1), axis=-1).sum(axis=1)
+    return _step_lengths(check_array(trajectories, "trajectories", "path_lengths", ndim=4)).sum(axis=1)
 
 
 def cut_at_length(trajectories: Any, length: float, *, n_points: int | None = None) -> np.ndarray:
@@ -496,7 +500,7 @@ def cut_at_length(trajectories: Any, length: float, *, n_points: int | None = No
     if paths.shape[1] < 2:
         raise ValueError(f"The 'trajectories' argument of {owner} needs at least 2 steps per path (axis 1). "
                          f"Got {paths.shape[1]}.")
-    segment = np.linalg.norm(np.diff(paths, axis=1), axis=-1)  # (K, T, N)
+    segment = _step_lengths(paths)  # (K, T, N)
     cumulative = np.concatenate([np.zeros_like(segment[:, :1]), np.cumsum(segment, axis=1)], axis=1)  # (K, T+1, N)
     end = np.minimum(cumulative[:, -1], length)  # (K, N)
     targets = np.linspace(0.0, 1.0, n_points)[None, :, None] * end[:, None, :]  # (K, P, N)
