@@ -123,7 +123,7 @@
        2     tracked            0.620 / 0.781      0.819  0.821  0.818  (0.850 / 0.846)
 
    (67-71 % of the classifier-off unsupervised paths reach half the median, every other set
-   99-100 %; the other two lengths give values within 0.03 of these.) Here no flow beats the
+   99-100 %; the other two lengths give values within 0.035 of these.) Here no flow beats the
    β-VAE's own axes (the tracked ones tie them), and without the classifier flows concentrate as
    much or more in every seed. Seed 1 shows why lengths must match: unmatched, its classifier-off
    flows look far less concentrated (0.480 against 0.609), which would confirm the check; cut to one
