@@ -107,7 +107,7 @@
    one factor each it adds movement along others. (The tracked rows differ from the 2026-12-02 run
    above by up to 0.036 (seed 1, on). Not the probe code: run at ``297e09b``, the commit that recorded
    them, on today's model, seed 1 gives today's 0.681 / 0.718 exactly. So it is the model: the
-   2026-12-02 one, since lost, was trained by the code of that day. The ordering is the same.) No one setting shows
+   2026-12-02 one, since lost, was not the one retrained since. The ordering is the same.) No one setting shows
    both halves of the check: the tracked flows beat the baselines and concentrate more without the
    classifier; the unsupervised ones concentrate less without it (or tie) and lose to the axes.
 
