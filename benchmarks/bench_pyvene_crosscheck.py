@@ -58,6 +58,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._seeding import seeded_torch
 from latentscm.probes import HierarchicalEquality, equality_mlp, interchange_accuracy, train_network
 
 
@@ -80,9 +81,9 @@ def _pyvene_model(network: nn.Module, subspace_dim: int, width: int, n_vars: int
     variable j swaps rotated coordinates ``[j * k, (j + 1) * k)``."""
     import pyvene as pv
 
-    torch.manual_seed(seed)  # pyvene draws its initial rotation from the global torch RNG
     partition = [[j * subspace_dim, (j + 1) * subspace_dim] for j in range(n_vars)]
-    intervention = pv.RotatedSpaceIntervention(embed_dim=width, subspace_partition=partition)
+    with seeded_torch(seed):  # pyvene draws its initial rotation from the torch RNG
+        intervention = pv.RotatedSpaceIntervention(embed_dim=width, subspace_partition=partition)
     model = pv.IntervenableModel([{"component": "net.block1.output", "unit": "pos", "max_number_of_units": 1,
                                    "intervention": intervention, "intervention_link_key": 0,
                                    "subspace_partition": partition} for _ in range(n_vars)], model=_Keyword(network))
@@ -138,10 +139,10 @@ def main() -> None:
         rng = np.random.default_rng(seed)
         train = task.interchange(args.n_train, seed=rng)
         test = task.interchange(args.n_test, seed=rng)
-        n_vars, k = test.sources.shape[1], args.subspace_dim
+        n_vars, k, width = test.sources.shape[1], args.subspace_dim, network.block1[0].out_features
 
         # 2. transfer: pyvene's layer computes rotated = h @ W and maps back with W^T; ours phi(h) = h R^T
-        model, intervention = _pyvene_model(network, k, 16, n_vars, seed)
+        model, intervention = _pyvene_model(network, k, width, n_vars, seed)
         with torch.no_grad():
             intervention.rotate_layer.weight = ours.alignment_map.matrix.detach().T.clone()
         transferred = _predictions(model, test)
@@ -159,7 +160,7 @@ def main() -> None:
 
         # 3. pyvene trains its own rotation on the same minibatches
         started = time.time()
-        model, intervention = _pyvene_model(network, k, 16, n_vars, seed)
+        model, intervention = _pyvene_model(network, k, width, n_vars, seed)
         optimiser = torch.optim.Adam(intervention.parameters(), lr=args.lr)
         generator = torch.Generator().manual_seed(seed)
         x, sources = torch.from_numpy(train.base), torch.from_numpy(train.sources)
