@@ -61,6 +61,27 @@ hidden states far off the data manifold, which gradient descent at this budget d
 paper's 0.64-0.86 came from 1.28 M examples and up to 50 epochs (~250k steps), ~60x this run's
 steps.
 
+**At the seeds bench's budget, the whole check holds for one network** (2026-12-03, one thread, two runs at a time):
+``--tasks equality --steps 6000 --batch-size 1024 --lr 1e-3 --n-train 100000 --n-test 10000 --net-steps 800
+--seed S``, S = 0 and 3 (2,139 and 2,134 s). The control of seed S is the untrained ``equality_mlp(seed=S + 1)``,
+so these are the two random networks whose search escapes the 0.693 plateau in ``bench_interchange_seeds.py``::
+
+    seed 0: task accuracy 0.999, chance 0.501    seed 3: task accuracy 0.989, chance 0.509
+    map             params    IIA  IIA rand  select.      IIA  IIA rand  select.
+    identity             0  0.784   0.501    0.283       0.545   0.509    0.036
+    linear             256  0.965   0.501    0.463       0.789   0.509    0.280
+    revnet(1x8)        288  0.998   0.499    0.499       0.973   0.493    0.479
+    revnet(3x32)      3312  0.998   0.731    0.268       0.994   0.493    0.501
+    revnet(10x128)   43680  0.998   0.796    0.202       0.983   0.748    0.236
+
+Seed 0: random-init linear at chance (0.501), random-init RevNet(10x128) 0.796 = chance + 0.295, trained RevNet
+0.998, trained linear chance + 0.463, and the selectivity falls as the RevNets grow (0.499 -> 0.268 -> 0.202) to
+below the rotation's 0.463 (Spearman over the whole ladder -0.6: identity's 0.283 is the low end). Seed 3: the same
+except the random RevNet reaches chance + 0.239, just short of 0.25, and only the largest map's control moves
+(selectivity 0.479, 0.501, then 0.236, below the rotation's 0.280; Spearman +0.4). So "selectivity falls as capacity
+rises" holds at the top of the ladder for both networks, once the control's search moves at all; with a control
+whose search stays at 0.693 (three of five untrained networks) it cannot.
+
 What the paper's own shipped results say (``Results.zip`` of densutter/non-linear-representation-dilemma, read
 2026-12-02; "Both Equality Relations", 8 + 8 coordinates, IIA on 10,000 test interventions, one value per network
 seed). The random-init control at full budget (``Training_Progression.py``, progression point 0: the untrained
