@@ -68,7 +68,7 @@ from latentscm.probes.interchange_tasks import HierarchicalEquality, Interchange
 
 
 def _equalities(inputs: np.ndarray) -> np.ndarray:
-    """(N, 16) hierarchical-equality inputs (embedding 4) -> (N, 2) bool, [left pair equal, right pair equal]."""
+    """(N, 4e) hierarchical-equality inputs (four vectors of e entries) -> (N, 2) bool, [left equal, right equal]."""
     vectors = inputs.reshape(len(inputs), 4, -1)
     return np.stack([np.all(vectors[:, 0] == vectors[:, 1], axis=1), np.all(vectors[:, 2] == vectors[:, 3], axis=1)],
                     axis=1)
