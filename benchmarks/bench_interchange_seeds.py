@@ -96,6 +96,10 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=10000)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--map-seed", type=int, default=None, help="search seed (default: the network seed)")
+    parser.add_argument("--restarts", type=int, default=1, help="maps per network, kept by validation IIA")
+    parser.add_argument("--validation", type=float, default=0.0,
+                        help="share of the training interventions held out to choose restarts and checkpoints")
+    parser.add_argument("--eval-every", type=int, default=None, help="checkpoint interval (default steps // 10)")
     parser.add_argument("--labels", choices=("task", "left"), default="task",
                         help="'task': the XNOR of both relations; 'left': the left relation alone (one bit)")
     parser.add_argument("--json", default=None)
@@ -115,19 +119,22 @@ def main() -> None:
         with torch.no_grad():
             logits = net(torch.from_numpy(test.base))
         gap = (logits[:, 1] - logits[:, 0]).numpy()
-        iia, _, history, invert_error = _search(net, net.block1, train, test, alignment="revnet",
-                                                options={"n_blocks": 10, "width": 128, "depth": 1}, subspace_dim=8,
-                                                steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                                                seed=seed if args.map_seed is None else args.map_seed)
-        history = np.asarray(history)
-        rows[seed] = {"iia": float(iia), "chance": chance, "class1_share": float((gap > 0).mean()),
+        fit = _search(net, net.block1, train, test, alignment="revnet",
+                      options={"n_blocks": 10, "width": 128, "depth": 1}, subspace_dim=8, steps=args.steps,
+                      batch_size=args.batch_size, lr=args.lr, seed=seed if args.map_seed is None else args.map_seed,
+                      restarts=args.restarts, validation=args.validation, eval_every=args.eval_every)
+        history = np.asarray(fit.history)
+        rows[seed] = {"iia": float(fit.iia), "chance": chance, "class1_share": float((gap > 0).mean()),
                       "gap_mean": float(gap.mean()), "gap_std": float(gap.std()),
                       "loss_first": float(history[:50].mean()), "loss_last": float(history[-50:].mean()),
-                      "invert_error": float(invert_error), "seconds": time.time() - started}
+                      "invert_error": float(fit.error), "restart_scores": fit.restart_scores,
+                      "restart": fit.restart, "step": fit.step, "seconds": time.time() - started}
         r = rows[seed]
+        kept = f"  validation {' '.join(f'{v:.3f}' for v in fit.restart_scores)} kept {fit.restart}@{fit.step}" \
+            if fit.restart_scores else ""
         print(f"{seed:>4}  {r['iia']:>6.3f}  {chance:>6.3f}  {r['class1_share']:>13.2f}  "
               f"{r['gap_mean']:>+7.3f} ± {r['gap_std']:.3f}  {r['loss_first']:>7.3f}/{r['loss_last']:.3f}  "
-              f"{r['seconds']:.0f}", flush=True)
+              f"{r['seconds']:.0f}{kept}", flush=True)
     if args.json:
         from latentscm._io import atomic_write_json
 

@@ -136,12 +136,17 @@ def test_linear_map_finds_a_rotated_representation():
     task = TwoBits()
     neurons = interchange_accuracy(net, "block1", task, alignment="identity", n_train=10, n_test=1000, control=None,
                                    seed=0)
-    # DAS is non-convex: from seed 0's initial rotation the search stalls (IIA 0.45, measured), from
-    # seed 1's it finds the alignment; restarts are the usual remedy
-    runs = [interchange_accuracy(net, "block1", task, alignment="linear", steps=150, batch_size=128, lr=0.05,
-                                 n_train=2000, n_test=1000, control=None, seed=seed) for seed in (0, 1)]
-    rotated = max(runs, key=lambda r: r.iia)
+    # DAS is non-convex: from seed 0's initial rotation the search stalls (validation IIA 0.59, measured),
+    # from seed 1's it finds the alignment; the restarts are chosen on held-out training interventions
+    rotated = interchange_accuracy(net, "block1", task, alignment="linear", steps=150, batch_size=128, lr=0.05,
+                                   n_train=2500, n_test=1000, control=None, restarts=2, validation=0.2, seed=0)
+    search = rotated.settings["search"]
+    assert search["restart_scores"][0] < 0.7 and search["restart_scores"][1] > 0.97 and search["restart"] == 1
+    assert 0 < search["step"] <= 150
     assert neurons.iia < 0.85 and rotated.iia > 0.97
+    alone = interchange_accuracy(net, "block1", task, alignment="linear", steps=150, batch_size=128, lr=0.05,
+                                 n_train=2500, n_test=1000, control=None, validation=0.2, seed=0)
+    assert alone.iia < 0.7 and alone.settings["search"]["restart_scores"] == search["restart_scores"][:1]
     assert rotated.invertibility_error < 1e-5 and rotated.n_parameters == 4 and rotated.subspace_dim == 1
     # the trained rotation comes back with the result: orthogonal, and each of its axes carries one bit,
     # so it is the hidden rotation up to signs and order of the axes (|Q^T R^T| a permutation matrix)
@@ -161,6 +166,12 @@ def test_revnet_always_comes_with_its_control(task):
     again = interchange_accuracy(net, "block1", task, alignment="revnet", n_blocks=2, width=8, steps=5,
                                  n_train=64, n_test=64, seed=0)
     assert (again.iia, again.control_iia, again.history) == (result.iia, result.control_iia, result.history)
+    restarted = interchange_accuracy(net, "block1", task, alignment="revnet", n_blocks=2, width=8, steps=6,
+                                     n_train=80, n_test=64, restarts=2, validation=0.25, eval_every=3, seed=0)
+    for key in ("search", "control_search"):  # the control gets the same restarts as the trained network
+        scores = restarted.settings[key]["restart_scores"]
+        assert len(scores) == 2 and restarted.settings[key]["restart"] == int(np.argmax(scores))
+        assert restarted.settings[key]["step"] in (3, 6)
     with pytest.raises(ValueError, match="control=None is refused for alignment='revnet'"):
         interchange_accuracy(net, "block1", task, alignment="revnet", control=None)
     curve = alignment_curve(net, "block1", task, maps=["identity", {"alignment": "revnet", "n_blocks": 1, "width": 4}],
@@ -188,6 +199,12 @@ def test_bad_input_is_named(task):
         interchange_accuracy(net, "block1", object())
     with pytest.raises(TypeError, match="'network' argument"):
         interchange_accuracy(lambda x: x, "block1", task)
+    with pytest.raises(ValueError, match="restarts=3 needs a validation split"):
+        interchange_accuracy(net, "block1", task, restarts=3)
+    with pytest.raises(ValueError, match="'validation' parameter"):
+        interchange_accuracy(net, "block1", task, validation=1.0)
+    with pytest.raises(ValueError, match="validation=0.1 of n_train=4 interventions leaves 0 for validation"):
+        interchange_accuracy(net, "block1", task, validation=0.1, n_train=4, n_test=4)
 
 
 def test_sprites_task_uses_the_worlds_scm():

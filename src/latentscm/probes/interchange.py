@@ -79,7 +79,11 @@ class InterchangeResult:
     invertibility_error : float
         ``max |phi^{-1}(phi(h)) - h|`` over held-out activations, trained map.
     history : list of float
-        Training loss per step (trained network).
+        Training loss per step (trained network; the kept restart's).
+    settings : dict
+        The search's settings; with a validation split also ``"search"`` and ``"control_search"``:
+        each restart's best validation IIA (``restart_scores``), the kept ``restart`` and the
+        ``step`` of its kept checkpoint.
     alignment_map : torch.nn.Module or None
         The trained map ``phi`` of the search on the given network (``forward`` and
         ``inverse`` on (N, D) activations), e.g. to read a rotation's matrix; not serialised.
@@ -194,60 +198,144 @@ def _mix(phi: nn.Module, h_base: torch.Tensor, h_sources: torch.Tensor, mask: to
     return phi.inverse(z)
 
 
+@dataclass
+class _Prepared:
+    """One network's view of a set of interventions: base inputs x (N, ...), the layer's activations on the
+    bases h (N, D) and on the sources s (N, V, D), the intervened mask (N, V) and the labels (N,)."""
+
+    x: torch.Tensor
+    h: torch.Tensor
+    s: torch.Tensor
+    mask: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: slice | torch.Tensor) -> _Prepared:
+        return _Prepared(self.x[index], self.h[index], self.s[index], self.mask[index], self.labels[index])
+
+
+def _prepare(network: nn.Module, module: nn.Module, data: InterchangeData) -> _Prepared:
+    h = _activations(network, module, data.base, 1024)
+    n_vars = data.sources.shape[1]
+    s = _activations(network, module, data.sources.reshape(-1, *data.sources.shape[2:]), 1024)
+    return _Prepared(torch.from_numpy(np.asarray(data.base, dtype=np.float32)), h, s.reshape(len(data), n_vars, -1),
+                     torch.from_numpy(data.intervened), torch.from_numpy(data.labels))
+
+
+def _score(network: nn.Module, module: nn.Module, phi: nn.Module, data: _Prepared, k: int) -> tuple[float, float]:
+    """(IIA, invertibility error ``max |phi^{-1}(phi(h)) - h|``) of ``phi`` on ``data``, no gradient."""
+    hits = 0
+    error = 0.0
+    with torch.no_grad():
+        for start in range(0, len(data), 1024):
+            part = data.subset(slice(start, start + 1024))
+            logits = _intervened_logits(network, module, part.x, _mix(phi, part.h, part.s, part.mask, k))
+            hits += int((logits.argmax(1) == part.labels).sum())
+            error = max(error, float((phi.inverse(phi(part.h)) - part.h).abs().max()))
+    return hits / len(data), error
+
+
+@dataclass
+class _Fit:
+    """One search's outcome: the held-out IIA, the kept map, its loss history and invertibility error and,
+    with a validation split, each restart's best validation IIA (``restart_scores``), the kept restart and the
+    step of its kept checkpoint."""
+
+    iia: float
+    phi: nn.Module
+    history: list[float]
+    error: float
+    restart_scores: list[float] = field(default_factory=list)
+    restart: int = 0
+    step: int | None = None
+
+
+def _fit_one(network: nn.Module, module: nn.Module, train: _Prepared, valid: _Prepared | None, *, alignment: str,
+             options: dict[str, Any], k: int, steps: int, batch_size: int, lr: float, seed: int, eval_every: int
+             ) -> tuple[nn.Module, list[float], float | None, int | None]:
+    """Train one map from the initialisation of ``seed``; with ``valid``, keep the checkpoint (every
+    ``eval_every`` steps and the last) of best validation IIA. Returns (map, losses, its validation IIA, step)."""
+    dim = train.h.shape[1]
+    with seeded_torch(seed):
+        phi = make_alignment_map(alignment, dim, **options)
+    history: list[float] = []
+    parameters = [p for p in phi.parameters() if p.requires_grad]
+    best: tuple[float, int, dict[str, torch.Tensor]] | None = None
+
+    def checkpoint(step: int) -> None:
+        nonlocal best
+        if valid is None:
+            return
+        phi.eval()
+        score, _ = _score(network, module, phi, valid, k)
+        phi.train()
+        if best is None or score > best[0]:
+            best = (score, step, copy.deepcopy(phi.state_dict()))
+
+    if parameters:
+        optimiser = torch.optim.Adam(parameters, lr=lr)
+        generator = torch.Generator().manual_seed(int(seed))
+        phi.train()
+        for step in range(steps):
+            index = torch.randint(0, len(train), (min(batch_size, len(train)),), generator=generator)
+            part = train.subset(index)
+            logits = _intervened_logits(network, module, part.x, _mix(phi, part.h, part.s, part.mask, k))
+            loss = nn.functional.cross_entropy(logits, part.labels)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            history.append(float(loss.detach()))
+            if (step + 1) % eval_every == 0 and step + 1 < steps:
+                checkpoint(step + 1)
+    checkpoint(steps)
+    phi.eval()
+    if best is None:
+        return phi, history, None, None
+    phi.load_state_dict(best[2])
+    return phi, history, best[0], best[1]
+
+
 def _search(network: nn.Module, module: nn.Module, train: InterchangeData, test: InterchangeData, *,
             alignment: str, options: dict[str, Any], subspace_dim: int, steps: int, batch_size: int, lr: float,
-            seed: int) -> tuple[float, nn.Module, list[float], float]:
-    """Train one alignment map on ``network`` and return (held-out IIA, map, loss history,
-    invertibility error)."""
+            seed: int, restarts: int = 1, validation: float = 0.0, eval_every: int | None = None) -> _Fit:
+    """Train alignment maps on ``network`` and score the kept one on ``test``.
+
+    Without a validation split (``validation=0``) one map is trained on all of ``train`` from the
+    initialisation of ``seed``. With one, the first ``round(validation * len(train))`` interventions are held
+    out; each of ``restarts`` maps (initialisation and minibatch seeds ``seed + r``) keeps its checkpoint of
+    best validation IIA (every ``eval_every`` steps, default ``steps // 10``, and the last), and the restart
+    with the best of those is kept. The test set never takes part in a choice. ``history`` is the kept
+    restart's loss per step.
+    """
     network.eval()
     frozen = [p for p in network.parameters() if p.requires_grad]
     for p in frozen:
         p.requires_grad_(False)
     try:
-        h_train = _activations(network, module, train.base, 1024)
-        dim = h_train.shape[1]
-        n_vars = train.sources.shape[1]
-        if n_vars * subspace_dim > dim:
+        prepared = _prepare(network, module, train)
+        n_vars = prepared.s.shape[1]
+        if n_vars * subspace_dim > prepared.h.shape[1]:
             raise ValueError(f"interchange_accuracy: {n_vars} variables x subspace_dim {subspace_dim} exceed the "
-                             f"layer's width {dim}.")
-        s_train = _activations(network, module, train.sources.reshape(-1, *train.sources.shape[2:]), 1024)
-        s_train = s_train.reshape(len(train), n_vars, dim)
-        with seeded_torch(seed):
-            phi = make_alignment_map(alignment, dim, **options)
-        history: list[float] = []
-        parameters = [p for p in phi.parameters() if p.requires_grad]
-        x_train = torch.from_numpy(np.asarray(train.base, dtype=np.float32))
-        m_train = torch.from_numpy(train.intervened)
-        y_train = torch.from_numpy(train.labels)
-        if parameters:
-            optimiser = torch.optim.Adam(parameters, lr=lr)
-            generator = torch.Generator().manual_seed(int(seed))
-            phi.train()
-            for _ in range(steps):
-                index = torch.randint(0, len(train), (min(batch_size, len(train)),), generator=generator)
-                mixed = _mix(phi, h_train[index], s_train[index], m_train[index], subspace_dim)
-                logits = _intervened_logits(network, module, x_train[index], mixed)
-                loss = nn.functional.cross_entropy(logits, y_train[index])
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                history.append(float(loss.detach()))
-        phi.eval()
-        h_test = _activations(network, module, test.base, 1024)
-        s_test = _activations(network, module, test.sources.reshape(-1, *test.sources.shape[2:]), 1024)
-        s_test = s_test.reshape(len(test), n_vars, dim)
-        x_test = torch.from_numpy(np.asarray(test.base, dtype=np.float32))
-        m_test = torch.from_numpy(test.intervened)
-        hits = 0
-        error = 0.0
-        with torch.no_grad():
-            for start in range(0, len(test), 1024):
-                part = slice(start, start + 1024)
-                mixed = _mix(phi, h_test[part], s_test[part], m_test[part], subspace_dim)
-                logits = _intervened_logits(network, module, x_test[part], mixed)
-                hits += int((logits.argmax(1).numpy() == test.labels[part]).sum())
-                error = max(error, float((phi.inverse(phi(h_test[part])) - h_test[part]).abs().max()))
-        return hits / len(test), phi, history, error
+                             f"layer's width {prepared.h.shape[1]}.")
+        valid = None
+        if validation > 0:
+            n_valid = int(round(validation * len(prepared)))
+            if not 1 <= n_valid < len(prepared):
+                raise ValueError(f"interchange_accuracy: validation={validation} of n_train={len(prepared)} "
+                                 f"interventions leaves {n_valid} for validation and {len(prepared) - n_valid} for "
+                                 "training; both need at least one.")
+            valid, prepared = prepared.subset(slice(0, n_valid)), prepared.subset(slice(n_valid, None))
+        every = max(steps // 10, 1) if eval_every is None else eval_every
+        fits = [_fit_one(network, module, prepared, valid, alignment=alignment, options=options, k=subspace_dim,
+                         steps=steps, batch_size=batch_size, lr=lr, seed=seed + r, eval_every=every)
+                for r in range(restarts)]
+        scores = [float(score) for _, _, score, _ in fits if score is not None]
+        chosen = int(np.argmax(scores)) if scores else 0
+        phi, history, _, step = fits[chosen]
+        iia, error = _score(network, module, phi, _prepare(network, module, test), subspace_dim)
+        return _Fit(iia, phi, history, error, scores, chosen, step)
     finally:
         for p in frozen:
             p.requires_grad_(True)
@@ -264,8 +352,8 @@ def _check_data(task: Any, n: int, seed: int, owner: str) -> InterchangeData:
 def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment: str = "linear",
                          n_blocks: int = 10, width: int = 128, depth: int = 1, subspace_dim: int | None = None,
                          control: str | nn.Module | None = "reinit", steps: int = 1000, batch_size: int = 256,
-                         lr: float = 1e-3, n_train: int = 10000, n_test: int = 2000, seed: int = 0
-                         ) -> InterchangeResult:
+                         lr: float = 1e-3, n_train: int = 10000, n_test: int = 2000, restarts: int = 1,
+                         validation: float = 0.0, eval_every: int | None = None, seed: int = 0) -> InterchangeResult:
     """Interchange intervention accuracy of ``network`` at ``layer`` for ``task``'s high-level
     variables, with its random-initialisation control (DAS, Geiger et al. 2024; control and
     RevNet maps after Sutter et al. 2025).
@@ -292,6 +380,15 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
         ``"linear"``: a nonlinear alignment is never reported without its control.
     steps, batch_size, lr : training of the map (Adam).
     n_train, n_test : interchange examples for training the map and for the held-out IIA.
+    restarts : int, default 1
+        Maps trained from different initialisations (seeds ``seed + r``); the one of best validation
+        IIA is kept. DAS is non-convex and a search can stall on a plateau from one starting point and
+        not from another. The control gets the same restarts. Needs ``validation > 0`` when above 1.
+    validation : float, default 0.0
+        Fraction of the ``n_train`` interventions held out to choose among restarts and checkpoints
+        (the map's state every ``eval_every`` steps, default ``steps // 10``, and at the end; the
+        official code keeps its best epoch the same way). 0 trains on all of them and keeps the last
+        state. The held-out test set never takes part in a choice.
     seed : int
         Seeds the data, the map's initialisation, minibatches and the control's weights.
 
@@ -307,6 +404,13 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     lr = check_number(lr, "lr", owner, low=0.0, low_inclusive=False)
     n_train = int(check_number(n_train, "n_train", owner, low=1, integer=True))
     n_test = int(check_number(n_test, "n_test", owner, low=1, integer=True))
+    restarts = int(check_number(restarts, "restarts", owner, low=1, integer=True))
+    validation = check_number(validation, "validation", owner, low=0.0, high=1.0, high_inclusive=False)
+    if eval_every is not None:
+        eval_every = int(check_number(eval_every, "eval_every", owner, low=1, integer=True))
+    if restarts > 1 and validation == 0:
+        raise ValueError(f"interchange_accuracy: restarts={restarts} needs a validation split to choose among the "
+                         "restarts (the test set is never used to choose); pass e.g. validation=0.2.")
     seed = int(check_number(seed, "seed", owner, low=0, integer=True))
     options: dict[str, Any] = {}
     if alignment == "revnet":
@@ -334,25 +438,34 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     if alignment == "revnet" and dim < 2:
         raise ValueError(f"interchange_accuracy: alignment='revnet' needs a layer of width >= 2. Got {dim}.")
     settings = {"steps": steps, "batch_size": batch_size, "lr": lr, "n_train": n_train, "n_test": n_test,
-                "seed": seed, "variables": list(task.variables)}
+                "restarts": restarts, "validation": validation, "eval_every": eval_every, "seed": seed,
+                "variables": list(task.variables)}
     common = {"alignment": alignment, "options": options, "subspace_dim": subspace_dim, "steps": steps,
-              "batch_size": batch_size, "lr": lr, "seed": seed}
-    iia, phi, history, error = _search(network, module, train, test, **common)
-    n_parameters = sum(p.numel() for p in phi.parameters() if p.requires_grad)
+              "batch_size": batch_size, "lr": lr, "seed": seed, "restarts": restarts, "validation": validation,
+              "eval_every": eval_every}
+    fit = _search(network, module, train, test, **common)
+    n_parameters = sum(p.numel() for p in fit.phi.parameters() if p.requires_grad)
     accuracy = task_accuracy(network, test.base, test.base_labels)
     control_iia = control_accuracy = selectivity = None
+    control_fit = None
     if control is not None:
         control_network = reinitialised(network, seed=seed + 1) if isinstance(control, str) else control
         control_module = _layer(control_network, layer, owner)
-        control_iia, _, _, _ = _search(control_network, control_module, train, test, **common)
+        control_fit = _search(control_network, control_module, train, test, **common)
+        control_iia = control_fit.iia
         control_accuracy = task_accuracy(control_network, test.base, test.base_labels)
-        selectivity = iia - control_iia
+        selectivity = fit.iia - control_iia
     chance = float(np.bincount(test.labels).max() / len(test))
-    return InterchangeResult(alignment=alignment, options=options, layer=layer, subspace_dim=subspace_dim, iia=iia,
-                             control_iia=control_iia, selectivity=selectivity, chance=chance, task_accuracy=accuracy,
-                             control_task_accuracy=control_accuracy, n_parameters=int(n_parameters),
-                             invertibility_error=error, history=history, settings=settings,
-                             alignment_map=phi)
+    if validation > 0:
+        settings["search"] = {"restart_scores": fit.restart_scores, "restart": fit.restart, "step": fit.step}
+        if control_fit is not None:
+            settings["control_search"] = {"restart_scores": control_fit.restart_scores,
+                                          "restart": control_fit.restart, "step": control_fit.step}
+    return InterchangeResult(alignment=alignment, options=options, layer=layer, subspace_dim=subspace_dim,
+                             iia=fit.iia, control_iia=control_iia, selectivity=selectivity, chance=chance,
+                             task_accuracy=accuracy, control_task_accuracy=control_accuracy,
+                             n_parameters=int(n_parameters), invertibility_error=fit.error, history=fit.history,
+                             settings=settings, alignment_map=fit.phi)
 
 
 def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence[str | dict[str, Any]] | None = None,
