@@ -77,7 +77,13 @@ import numpy as np
 import torch
 
 from latentscm.probes.interchange import _search
-from latentscm.probes.interchange_tasks import HierarchicalEquality, InterchangeData, equality_mlp
+from latentscm.probes.interchange_tasks import (
+    HierarchicalEquality,
+    InterchangeData,
+    equality_mlp,
+    task_accuracy,
+    train_network,
+)
 
 
 def _equalities(inputs: np.ndarray) -> np.ndarray:
@@ -115,6 +121,11 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=None, help="checkpoint interval (default steps // 10)")
     parser.add_argument("--labels", choices=("task", "left"), default="task",
                         help="'task': the XNOR of both relations; 'left': the left relation alone (one bit)")
+    parser.add_argument("--net-steps", type=int, default=0,
+                        help="train each network this many Adam steps (batch 1,024, lr 1e-3) before the search; 128 is "
+                             "the paper's progression point 1, one eighth of an epoch of 1,048,576 examples")
+    parser.add_argument("--alignment", choices=("revnet", "linear"), default="revnet",
+                        help="the map: RevNet(10 blocks, width 128) or a rotation")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -124,20 +135,25 @@ def main() -> None:
         train, test = left_relation_labels(train), left_relation_labels(test)
     chance = float(max(np.mean(test.labels), 1 - np.mean(test.labels)))
     rows = {}
-    print(f"{'seed':>4}  {'IIA':>6}  {'chance':>6}  {'class-1 share':>13}  {'logit gap':>15}  "
+    print(f"{'seed':>4}  {'IIA':>6}  {'chance':>6}  {'task acc':>8}  {'class-1 share':>13}  {'logit gap':>15}  "
           f"{'loss first/last':>15}  s")
     for seed in args.seeds:
         started = time.time()
         net = equality_mlp(16, 16, 3, seed=seed)  # untrained: the paper's progression point 0
+        if args.net_steps:
+            train_network(net, task, steps=args.net_steps, batch_size=1024, lr=1e-3, seed=seed)
+        accuracy = task_accuracy(net, test.base, test.base_labels)
         with torch.no_grad():
             logits = net(torch.from_numpy(test.base))
         gap = (logits[:, 1] - logits[:, 0]).numpy()
-        fit = _search(net, net.block1, train, test, alignment="revnet",
-                      options={"n_blocks": 10, "width": 128, "depth": 1}, subspace_dim=8, steps=args.steps,
+        options = {"n_blocks": 10, "width": 128, "depth": 1} if args.alignment == "revnet" else {}
+        fit = _search(net, net.block1, train, test, alignment=args.alignment, options=options, subspace_dim=8,
+                      steps=args.steps,
                       batch_size=args.batch_size, lr=args.lr, seed=seed if args.map_seed is None else args.map_seed,
                       restarts=args.restarts, validation=args.validation, eval_every=args.eval_every)
         history = np.asarray(fit.history)
-        rows[seed] = {"iia": float(fit.iia), "chance": chance, "class1_share": float((gap > 0).mean()),
+        rows[seed] = {"iia": float(fit.iia), "chance": chance, "task_accuracy": accuracy,
+                      "class1_share": float((gap > 0).mean()),
                       "gap_mean": float(gap.mean()), "gap_std": float(gap.std()),
                       "loss_first": float(history[:50].mean()), "loss_last": float(history[-50:].mean()),
                       "invert_error": float(fit.error), "restart_scores": fit.restart_scores,
@@ -145,7 +161,7 @@ def main() -> None:
         r = rows[seed]
         kept = f"  validation {' '.join(f'{v:.3f}' for v in fit.restart_scores)} kept {fit.restart}@{fit.step}" \
             if fit.restart_scores else ""
-        print(f"{seed:>4}  {r['iia']:>6.3f}  {chance:>6.3f}  {r['class1_share']:>13.2f}  "
+        print(f"{seed:>4}  {r['iia']:>6.3f}  {chance:>6.3f}  {accuracy:>8.3f}  {r['class1_share']:>13.2f}  "
               f"{r['gap_mean']:>+7.3f} ± {r['gap_std']:.3f}  {r['loss_first']:>7.3f}/{r['loss_last']:.3f}  "
               f"{r['seconds']:.0f}{kept}", flush=True)
     if args.json:
