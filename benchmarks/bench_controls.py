@@ -116,11 +116,11 @@ to four runs at a time, 703-1,061 s each)::
 
 Over all eight generators at 6,000 steps, masking drifts hue less than the plain gradient in every classifier seed for
 4 (0, 2, 3, 4; by 9-49 %), by 4 % on average for one more (7, in 4 of 5 seeds), ties for two (1, 6) and drifts more
-for one (5: the gradient drifts 0.75 as much, in every seed). The two that do not gain are the two that reconstruct
-hue best (5 and 1: 0.019 and 0.022 of its range); 8 generators, so again a pattern, not a finding. Against the
-logistic normal masking drifts less for 4 of the 5 generators whose normal reaches the target at all (by 11-56 %) and
-ties for the fifth. The dose-response (1/8 of channels zeroed drifts more, 1/2 less) holds for generator 6 (on its 3
-seeds that reached the target), half holds for 4 (1/2 ties) and is reversed for 5 and 7. So the check holds for most
+for one (5: the gradient drifts 0.75 as much, in every seed). The reversed one and one of the ties are the two that
+reconstruct hue best (5 and 1: 0.019 and 0.022 of its range); 8 generators, so again a pattern, not a finding. Against
+the logistic normal masking drifts less for 4 of the 5 generators whose normal reaches the target at all (by 11-56 %)
+and ties for the fifth. The dose-response (1/8 of channels zeroed drifts more, 1/2 less) holds for generator 6 (on its
+3 seeds that reached the target), half holds for 4 (1/2 ties) and is reversed for 5 and 7. So the check holds for most
 generators here, not for each: what a masked edit saves depends on the generator, by more than it saves on average.
 """
 
