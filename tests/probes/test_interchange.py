@@ -6,7 +6,7 @@ import torch
 
 from latentscm import worlds
 from latentscm.probes.alignment_maps import RevNetMap, RotationMap, make_alignment_map
-from latentscm.probes.interchange import alignment_curve, interchange_accuracy, reinitialised
+from latentscm.probes.interchange import alignment_curve, control_copy, interchange_accuracy, reinitialised
 from latentscm.probes.interchange_tasks import (
     HierarchicalEquality,
     SpritesTwoFactors,
@@ -185,6 +185,35 @@ def test_reinitialised_copy_differs_and_is_seeded():
     a, b = reinitialised(net, seed=5), reinitialised(net, seed=5)
     assert torch.equal(a.block1[0].weight, b.block1[0].weight)
     assert not torch.equal(a.block1[0].weight, net.block1[0].weight)
+
+
+def test_trained_control_is_the_papers_progression_point(task):
+    net = equality_mlp(16, 16, 3, seed=0)
+    untrained = control_copy(net, task, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(untrained.parameters(), reinitialised(net, seed=1).parameters()))
+    early = control_copy(net, task, seed=1, steps=128)
+    again = control_copy(net, task, seed=1, steps=128)
+    assert all(torch.equal(a, b) for a, b in zip(early.parameters(), again.parameters()))
+    assert not torch.equal(early.block1[0].weight, untrained.block1[0].weight)
+    inputs, labels = task.sample(4000, seed=5)
+    # an eighth of an epoch moves the weights but the network still computes nothing (chance on the task),
+    # while a longer run learns it: the control is a network that does not implement the algorithm
+    assert abs(task_accuracy(early, inputs, labels) - 0.5) < 0.05
+    assert task_accuracy(control_copy(net, task, seed=1, steps=800), inputs, labels) > 0.9
+    result = interchange_accuracy(net, "block1", task, alignment="linear", steps=3, n_train=64, n_test=256,
+                                  control_steps=128, seed=0)
+    rng = np.random.default_rng(0)  # the draws interchange_accuracy makes: training, then test interventions
+    task.interchange(64, seed=rng)
+    test = task.interchange(256, seed=rng)
+    assert result.control_task_accuracy == task_accuracy(early, test.base, test.base_labels)
+    assert result.control_task_accuracy != task_accuracy(untrained, test.base, test.base_labels)
+    assert result.settings["control_steps"] == 128
+    curve = alignment_curve(net, "block1", task, maps=["identity"], steps=1, n_train=64, n_test=256, control_steps=128,
+                            seed=0)
+    assert curve.results[0].control_task_accuracy == result.control_task_accuracy
+    assert curve.results[0].settings["control_steps"] == 128
+    with pytest.raises(ValueError, match="control_steps trains the re-initialised copy"):
+        interchange_accuracy(net, "block1", task, control=early, control_steps=5)
 
 
 def test_bad_input_is_named(task):

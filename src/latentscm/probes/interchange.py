@@ -39,10 +39,10 @@ from torch import nn
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_choice, check_number
 from latentscm.probes.alignment_maps import ALIGNMENTS, make_alignment_map
-from latentscm.probes.interchange_tasks import InterchangeData, task_accuracy
+from latentscm.probes.interchange_tasks import InterchangeData, task_accuracy, train_network
 
 __all__ = ["interchange_accuracy", "alignment_curve", "InterchangeResult", "AlignmentCurve", "reinitialised",
-           "DEFAULT_LADDER"]
+           "control_copy", "DEFAULT_LADDER"]
 
 #: The default capacity ladder of :func:`alignment_curve`, from no parameters to the RevNet of
 #: Sutter et al. (10 coupling blocks of width 128).
@@ -145,6 +145,16 @@ def reinitialised(network: nn.Module, *, seed: int) -> nn.Module:
         for module in control.modules():
             if callable(getattr(module, "reset_parameters", None)):
                 module.reset_parameters()
+    return control.eval()
+
+
+def control_copy(network: nn.Module, task: Any, *, seed: int, steps: int = 0) -> nn.Module:
+    """The random-init control: :func:`reinitialised` (seeded), then, if ``steps > 0``, trained that many Adam
+    steps (batch 1,024, lr 1e-3, data seeded by ``seed``) on ``task``'s factual data (Sutter et al.'s training
+    progression; 128 steps is their point 1)."""
+    control = reinitialised(network, seed=seed)
+    if steps:
+        train_network(control, task, steps=steps, batch_size=1024, lr=1e-3, seed=seed)
     return control.eval()
 
 
@@ -353,7 +363,8 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
                          n_blocks: int = 10, width: int = 128, depth: int = 1, subspace_dim: int | None = None,
                          control: str | nn.Module | None = "reinit", steps: int = 1000, batch_size: int = 256,
                          lr: float = 1e-3, n_train: int = 10000, n_test: int = 2000, restarts: int = 1,
-                         validation: float = 0.0, eval_every: int | None = None, seed: int = 0) -> InterchangeResult:
+                         validation: float = 0.0, eval_every: int | None = None, control_steps: int = 0,
+                         seed: int = 0) -> InterchangeResult:
     """Interchange intervention accuracy of ``network`` at ``layer`` for ``task``'s high-level
     variables, with its random-initialisation control (DAS, Geiger et al. 2024; control and
     RevNet maps after Sutter et al. 2025).
@@ -380,6 +391,12 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
         ``"linear"``: a nonlinear alignment is never reported without its control.
     steps, batch_size, lr : training of the map (Adam).
     n_train, n_test : interchange examples for training the map and for the held-out IIA.
+    control_steps : int, default 0
+        With ``control="reinit"``, train the re-initialised copy this many Adam steps (batch 1,024,
+        lr 1e-3) on the task before its search: Sutter et al.'s progression point 1 (128 steps) is
+        a network still at chance on the task that a RevNet aligns far more reliably than an
+        untrained one (``benchmarks/bench_interchange_seeds.py``), so it is the harder control.
+        Check ``control_task_accuracy`` stays near chance.
     restarts : int, default 1
         Maps trained from different initialisations (seeds ``seed + r``); the one of best validation
         IIA is kept. DAS is non-convex and a search can stall on a plateau from one starting point and
@@ -411,6 +428,10 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     if restarts > 1 and validation == 0:
         raise ValueError(f"interchange_accuracy: restarts={restarts} needs a validation split to choose among the "
                          "restarts (the test set is never used to choose); pass e.g. validation=0.2.")
+    control_steps = int(check_number(control_steps, "control_steps", owner, low=0, integer=True))
+    if control_steps and not isinstance(control, str):
+        raise ValueError("interchange_accuracy: control_steps trains the re-initialised copy and needs "
+                         f"control='reinit'; got control={type(control).__name__} (train a given control yourself).")
     seed = int(check_number(seed, "seed", owner, low=0, integer=True))
     options: dict[str, Any] = {}
     if alignment == "revnet":
@@ -438,7 +459,8 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     if alignment == "revnet" and dim < 2:
         raise ValueError(f"interchange_accuracy: alignment='revnet' needs a layer of width >= 2. Got {dim}.")
     settings = {"steps": steps, "batch_size": batch_size, "lr": lr, "n_train": n_train, "n_test": n_test,
-                "restarts": restarts, "validation": validation, "eval_every": eval_every, "seed": seed,
+                "restarts": restarts, "validation": validation, "eval_every": eval_every,
+                "control_steps": control_steps, "seed": seed,
                 "variables": list(task.variables)}
     common = {"alignment": alignment, "options": options, "subspace_dim": subspace_dim, "steps": steps,
               "batch_size": batch_size, "lr": lr, "seed": seed, "restarts": restarts, "validation": validation,
@@ -449,7 +471,8 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     control_iia = control_accuracy = selectivity = None
     control_fit = None
     if control is not None:
-        control_network = reinitialised(network, seed=seed + 1) if isinstance(control, str) else control
+        control_network = control_copy(network, task, seed=seed + 1, steps=control_steps) \
+            if isinstance(control, str) else control
         control_module = _layer(control_network, layer, owner)
         control_fit = _search(control_network, control_module, train, test, **common)
         control_iia = control_fit.iia
@@ -480,7 +503,8 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
         Alignment names or dicts ``{"alignment": ..., "n_blocks": ..., "width": ...}``; default
         :data:`DEFAULT_LADDER`.
     control : "reinit" or torch.nn.Module
-        The random-init control network, shared by every map (``"reinit"``: one seeded copy).
+        The random-init control network, shared by every map (``"reinit"``: one seeded copy,
+        trained ``control_steps`` steps if that option is given, see :func:`interchange_accuracy`).
     seed : int
         Shared by every map (same data, same control).
     **options :
@@ -498,9 +522,11 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
     ladder = list(DEFAULT_LADDER if maps is None else maps)
     if not ladder:
         raise ValueError("The 'maps' parameter of alignment_curve is empty.")
-    control_network = reinitialised(network, seed=int(seed) + 1) if isinstance(control, str) else control
     if isinstance(control, str):
         check_choice(control, "control", owner, ("reinit",))
+    control_steps = int(check_number(options.pop("control_steps", 0), "control_steps", owner, low=0, integer=True))
+    control_network = control_copy(network, task, seed=int(seed) + 1, steps=control_steps) \
+        if isinstance(control, str) else control
     results = []
     for spec in ladder:
         spec = {"alignment": spec} if isinstance(spec, str) else dict(spec)
@@ -508,5 +534,7 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
             raise ValueError(f"alignment_curve: each entry of 'maps' needs an 'alignment'. Got {spec!r}.")
         results.append(interchange_accuracy(network, layer, task, control=control_network, seed=seed,
                                             **options, **spec))
+    for result in results:
+        result.settings["control_steps"] = control_steps
     results.sort(key=lambda r: r.n_parameters)
     return AlignmentCurve(results)
