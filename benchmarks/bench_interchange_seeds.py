@@ -81,7 +81,7 @@ same with ``--alignment linear`` (66-84 s)::
     (chance 0.506; "untrained": the rows above at 6,000 steps, seed 3 not run at that budget)
 
 Every one of the five networks, still at chance on the task (0.504-0.516), is aligned by the RevNet (chance + 0.200 to
-+ 0.302; three at chance + 0.25 or more, the other two at + 0.200 and + 0.216), while the rotation stays within 0.010
++ 0.302; three at chance + 0.25 or more, the other two at + 0.200 and + 0.216), while the rotation stays within 0.012
 of chance on all five: both halves of the random-init check hold on networks that compute nothing yet, as in the
 paper's own progression. What 128 steps change that a map can use is open; one visible change is that the network
 leaves its constant answer (mean logit gap 0.05-0.15 in size untrained, 0.004-0.025 after; class-1 shares 0.14-0.99,
