@@ -82,12 +82,12 @@ same with ``--alignment linear`` (66-84 s)::
 
 Every one of the five networks, still at chance on the task (0.504-0.516), is aligned by the RevNet (chance + 0.200 to
 + 0.302; three at chance + 0.25 or more, the other two at + 0.200 and + 0.216), while the rotation stays within 0.012
-of chance on all five: both halves of the random-init check hold on networks that compute nothing yet, as in the
-paper's own progression. What 128 steps change that a map can use is open; one visible change is that the network
-leaves its constant answer (mean logit gap 0.05-0.15 in size untrained, 0.004-0.025 after; class-1 shares 0.14-0.99,
-where every untrained network answered one class on every input). At 1,500 steps of batch 512 the same five networks
-all stay at chance (RevNet 0.502-0.527, loss 0.693 to 0.691 at most, 94-174 s each): the escape needs the larger
-budget.
+of chance on all five: both halves of the random-init check hold on three networks that compute nothing yet, and the
+RevNet half misses by 0.03-0.05 on the other two (the untrained networks: two of five), as in the paper's own
+progression. What 128 steps change that a map can use is open; one visible change is that the network leaves its
+constant answer (mean logit gap 0.05-0.15 in size untrained, 0.004-0.025 after; class-1 shares 0.14-0.99, where every
+untrained network answered one class on every input). At 1,500 steps of batch 512 the same five networks all stay at
+chance (RevNet 0.502-0.527, loss 0.693 to 0.691 at most, 94-174 s each): the escape needs the larger budget.
 """
 
 from __future__ import annotations
