@@ -82,6 +82,27 @@ except the random RevNet reaches chance + 0.239, just short of 0.25, and only th
 rises" holds at the top of the ladder for both networks, once the control's search moves at all; with a control
 whose search stays at 0.693 (three of five untrained networks) it cannot.
 
+**With the harder control** (``--control-steps 128``: the re-initialised control trained to the paper's progression
+point 1, still at chance on the task; ``bench_interchange_seeds.py`` aligns all five such networks). ``--tasks equality
+--maps linear,revnet:10x128 --steps 6000 --batch-size 1024 --lr 1e-3 --n-train 100000 --n-test 10000 --net-steps 800
+--control-steps 128 --seed S``, S = 1 and 2 (their untrained controls, networks 2 and 3, sit on the plateau),
+2026-12-04, one thread, two runs at a time, 1,474 and 1,461 s::
+
+    seed 1: task accuracy 0.996 (control 0.506)       seed 2: task accuracy 0.993 (control 0.507)
+            chance 0.509                                      chance 0.508
+    map             params    IIA  IIA rand  select.             IIA  IIA rand  select.
+    linear             256  0.936   0.511    0.425              0.860   0.492    0.368
+    revnet(10x128)   43680  0.998   0.758    0.241              0.766   0.504    0.261
+
+Seed 1 shows the whole pattern with a control that computes nothing: the rotation does not align it (0.511), the
+RevNet does (0.758 = chance + 0.249), and the RevNet's selectivity (0.241) is far below the rotation's (0.425). Seed 2
+shows what one search per map costs: its control is the same network as ``bench_interchange_seeds.py``'s point-1
+network 3 (same class-1 share 0.87 and logit gap +0.009 ± 0.008), which that script's search (map seed 3, its own
+data) aligned to 0.722, and here (map seed 2) the search stays at chance; and the RevNet search on the *trained*
+network stops at 0.766, below the rotation's 0.860. Both look like failures of the search, not properties of the
+networks (the same control network reached 0.722 elsewhere; the same map reaches 0.983-0.998 on the other three trained
+networks): ``restarts`` with a ``validation`` split is the remedy, at R times the cost (not run here).
+
 What the paper's own shipped results say (``Results.zip`` of densutter/non-linear-representation-dilemma, read
 2026-12-02; "Both Equality Relations", 8 + 8 coordinates, IIA on 10,000 test interventions, one value per network
 seed). The random-init control at full budget (``Training_Progression.py``, progression point 0: the untrained
