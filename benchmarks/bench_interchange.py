@@ -103,8 +103,8 @@ network stops at 0.766, below the rotation's 0.860. Both look like failures of t
 networks (the same control network reached 0.722 elsewhere; the same map reaches 0.983-0.998 on the other three trained
 networks): ``restarts`` with a ``validation`` split is the remedy, at R times the cost.
 
-That remedy on both seed-2 searches (a session script making the same network, control, data and ``_search`` call with
-``restarts=2, validation=0.2``: maps from seeds 2 and 3, each on 80,000 interventions, kept at its best of 10
+That remedy on both seed-2 searches (a session script making the RevNet calls that ``--restarts 2 --validation 0.2``
+makes, same network, control and data: maps from seeds 2 and 3, each on 80,000 interventions, kept at its best of 10
 checkpoints on the other 20,000; 1,433 and 1,441 s, two at a time, 2026-12-04)::
 
     network              validation IIA of the two restarts   kept             test IIA
@@ -199,7 +199,7 @@ def run_task(name: str, args: argparse.Namespace) -> dict:
     ladder = parse_maps(args.maps) if args.maps else LADDER
     curve = alignment_curve(network, "block1", task, maps=ladder, steps=args.steps, batch_size=args.batch_size,
                             lr=args.lr, n_train=args.n_train, n_test=args.n_test, control_steps=args.control_steps,
-                            seed=args.seed)
+                            restarts=args.restarts, validation=args.validation, seed=args.seed)
     rows = curve.table()
     by_name = {row["map"]: row for row in rows}
     chance = rows[0]["chance"]
@@ -258,6 +258,9 @@ def main() -> None:
     parser.add_argument("--control-steps", type=int, default=0,
                         help="train the random-init control this many steps first (128: the paper's progression "
                              "point 1, still at chance on the task)")
+    parser.add_argument("--restarts", type=int, default=1, help="maps per search, kept by validation IIA")
+    parser.add_argument("--validation", type=float, default=0.0,
+                        help="share of the training interventions held out to choose restarts and checkpoints")
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
