@@ -214,6 +214,8 @@ def test_trained_control_is_the_papers_progression_point(task):
     assert curve.results[0].settings["control_steps"] == 128
     with pytest.raises(ValueError, match="control_steps trains the re-initialised copy"):
         interchange_accuracy(net, "block1", task, control=early, control_steps=5)
+    with pytest.raises(ValueError, match="alignment_curve: control_steps trains the re-initialised copy"):
+        alignment_curve(net, "block1", task, maps=["identity"], control=early, control_steps=5)
 
 
 def test_bad_input_is_named(task):

@@ -492,7 +492,8 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
 
 
 def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence[str | dict[str, Any]] | None = None,
-                    control: str | nn.Module = "reinit", seed: int = 0, **options: Any) -> AlignmentCurve:
+                    control: str | nn.Module = "reinit", control_steps: int = 0, seed: int = 0,
+                    **options: Any) -> AlignmentCurve:
     """IIA and selectivity for a ladder of alignment maps of growing capacity.
 
     Parameters
@@ -504,7 +505,9 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
         :data:`DEFAULT_LADDER`.
     control : "reinit" or torch.nn.Module
         The random-init control network, shared by every map (``"reinit"``: one seeded copy,
-        trained ``control_steps`` steps if that option is given, see :func:`interchange_accuracy`).
+        trained ``control_steps`` steps first, see :func:`interchange_accuracy`).
+    control_steps : int, default 0
+        As :func:`interchange_accuracy`; needs ``control="reinit"``.
     seed : int
         Shared by every map (same data, same control).
     **options :
@@ -524,7 +527,10 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
         raise ValueError("The 'maps' parameter of alignment_curve is empty.")
     if isinstance(control, str):
         check_choice(control, "control", owner, ("reinit",))
-    control_steps = int(check_number(options.pop("control_steps", 0), "control_steps", owner, low=0, integer=True))
+    control_steps = int(check_number(control_steps, "control_steps", owner, low=0, integer=True))
+    if control_steps and not isinstance(control, str):
+        raise ValueError("alignment_curve: control_steps trains the re-initialised copy and needs control='reinit'; "
+                         f"got control={type(control).__name__} (train a given control yourself).")
     control_network = control_copy(network, task, seed=int(seed) + 1, steps=control_steps) \
         if isinstance(control, str) else control
     results = []
