@@ -122,6 +122,14 @@ the logistic normal masking drifts less for 4 of the 5 generators whose normal r
 and ties for the fifth. The dose-response (1/8 of channels zeroed drifts more, 1/2 less) holds for generator 6 (on its
 3 seeds that reached the target), half holds for 4 (1/2 ties) and is reversed for 5 and 7. So the check holds for most
 generators here, not for each: what a masked edit saves depends on the generator, by more than it saves on average.
+
+Is generator 5's reversal an artefact of coarse steps? At ``--step-size 3.0`` its edits reach the target in 2.6-7.0
+steps, so the drift at the target is interpolated between few points. GradCtrl's own manipulation takes 9 steps of 4/9
+in StyleGAN's 512-unit W. The same generator (retrained from ``--learner-seed 5``: the same read-out and
+reconstruction errors to three decimals) at ``--step-size 1.0`` (2026-12-04, one thread, 468 s) takes 6.8-19.6 steps
+and gives the same ratios: gradient/masked 0.73 (0.61-0.85; 0.75 at step 3.0), linear/masked 1.20 (1.07-1.26; 1.19),
+masked@1/8 0.80 and masked@1/2 1.24 (0.81 and 1.24). The drifts at the target agree to 0.001 (masked 0.0382 against
+0.0384, gradient 0.0278 against 0.0286). The reversal belongs to the generator, not to the step.
 """
 
 from __future__ import annotations
