@@ -91,14 +91,13 @@ chance (RevNet 0.502-0.527, loss 0.693 to 0.691 at most, 94-174 s each): the esc
 
 Do the two that miss just need more? Their losses were still falling at 6,000 steps (0.523, 0.520), as seed 4's was
 untrained before 12,000 steps lifted it over the line. Not here (2026-12-04, one thread, two runs at a time): with
-``--net-steps 128 --steps 12000`` network 0 ends at 0.693 and network 3 at 0.736 (0.706 and 0.722 at 6,000), though
-their training losses fall further (0.476, 0.456; 1,342 and 1,347 s). With four times the training interventions
-instead (``--net-steps 128 --steps 6000 --n-train 400000``; 814 and 801 s) network 0 reaches 0.695 (loss 0.553), and
-network 3 never leaves the plateau (0.509, loss 0.693 throughout): with other batches the same map seed does not
-escape, so the escape is a matter of the draw as well as the network. The map fits its training interventions better
-with more steps while its held-out IIA stays at chance + 0.19-0.23: on these two networks the check misses in every
-budget tried, and the paper's point-1 range (0.757-0.821) is not reached.
-"""
+``--net-steps 128 --steps 12000`` network 0 ends at IIA 0.693 and network 3 at 0.736 (0.706 and 0.722 at 6,000),
+though their training losses fall further (0.476, 0.456; 1,342 and 1,347 s). With four times the training
+interventions instead (``--net-steps 128 --steps 6000 --n-train 400000``; 814 and 801 s) network 0 reaches IIA 0.695
+(loss 0.553), and network 3 never leaves the plateau (0.509, loss 0.693 throughout): with other batches the same map
+seed does not escape, so the escape is a matter of the draw as well as the network. The map fits its training
+interventions better with more steps while its held-out IIA stays at chance + 0.19-0.23: on these two networks the
+check misses in every budget tried, and the paper's point-1 range (0.757-0.821) is not reached."""
 
 from __future__ import annotations
 
