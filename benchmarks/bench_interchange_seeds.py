@@ -89,8 +89,8 @@ constant answer (mean logit gap 0.05-0.15 in size untrained, 0.004-0.025 after; 
 untrained network answered one class on every input). At 1,500 steps of batch 512 the same five networks all stay at
 chance (RevNet 0.502-0.527, loss 0.693 to 0.691 at most, 94-174 s each): the escape needs the larger budget.
 
-Do the two that miss just need more? Their losses were still falling at 6,000 steps (0.523, 0.520), as seed 4's was
-untrained before 12,000 steps lifted it over the line. Not here (2026-12-04, one thread, two runs at a time): with
+Do the two that miss just need more? Their losses were still falling at 6,000 steps (0.523, 0.520), as the untrained
+seed 4's was before 12,000 steps lifted it over the line. Not here (2026-12-04, one thread, two runs at a time): with
 ``--net-steps 128 --steps 12000`` network 0 ends at IIA 0.693 and network 3 at 0.736 (0.706 and 0.722 at 6,000),
 though their training losses fall further (0.476, 0.456; 1,342 and 1,347 s). With four times the training
 interventions instead (``--net-steps 128 --steps 6000 --n-train 400000``; 814 and 801 s) network 0 reaches IIA 0.695

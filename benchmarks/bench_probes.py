@@ -146,13 +146,12 @@
        5     tracked            0.843 / 0.784      0.711  0.719  0.524  (0.708 / 0.716)
 
    (pair accuracy of the jointly trained classifier 0.987 / 0.996 / 0.997 unsupervised and 0.957 /
-   0.988 / 0.903 tracked, chance 1/3.) Over the six probe seeds the two halves split the same way
-   every time. The tracked flows beat the axis baseline in 6 of 6 (by 0.11-0.19) and concentrate
-   more without the classifier in 6 of 6 (by 0.008-0.074, mean 0.036). The unsupervised flows
-   concentrate more with it in 3 of 6 (by 0.025-0.051: seeds 0, 2, 4) and within 0.005 either way in
-   the other 3, and lose to the axes in 6 of 6. So "lower with the classifier term off" holds,
-   weakly, only for flows that do not beat the baselines; on the flows that do, the classifier term
-   costs concentration.
+   0.988 / 0.903 tracked, chance 1/3.) Over the six probe seeds: The tracked flows beat the axis
+   baseline in 6 of 6 (by 0.11-0.19) and concentrate more without the classifier in 6 of 6 (by
+   0.008-0.074, mean 0.036). The unsupervised flows concentrate more with it in 3 of 6 (by
+   0.025-0.051: seeds 0, 2, 4) and within 0.005 either way in the other 3, and lose to the axes in 6
+   of 6. So "lower with the classifier term off" holds, weakly, only for flows that do not beat the
+   baselines; on the flows that do, the classifier term costs concentration.
 
    The same on the β = 4 model (``--beta 4``, otherwise the same; trained once from seed 0 on
    2026-12-03, 220 s; reconstructions read within 0.18 / 0.01 / 0.01 of scale / posX / posY's
