@@ -42,6 +42,16 @@
    with n (4 then 1 at 6,000 steps, 0 then 2 at 12,000): a difference test asks whether a small real
    effect is resolved, an equivalence test whether it matters. The posX check holds on both models
    (monotonicity 1.0, other factors under 3x the error).
+
+   Two fixes to the probe (2026-12-04): ``monotonicity`` now ranks ties at their average (it had
+   ranked them by position, which scored a saturating read-out as perfectly monotone), and each
+   unit's intervals now use the same bootstrap draws whichever other units are probed. The bench
+   also reports ``posX_monotone`` (:meth:`ExtremeValueEffects.monotone`: the mean read-out never
+   moves against its direction by more than the read-out error; plateaus allowed). Rerun on the
+   saved 6,000- and 12,000-step models (``--parts extreme --model-dir ...``, same settings): the
+   point estimates are unchanged; posX monotonicity is 1.0 (no ties on a learned decoder),
+   ``posX_monotone`` holds with drawdown 0; the passive intervals move by at most 0.00012 and
+   still exclude 0 on 2 of 3 (6,000) and 3 of 3 (12,000) factors, all within ± the read-out error.
 2. Potential flows: fit K flows on the learner's decoder, then report the pair-classifier
    accuracy (jointly trained one, held-out codes; chance 1/K), the factor concentration of the
    flows against axis / PCA / random directions at the flows' mean step length, and the same for
@@ -313,6 +323,9 @@ def main() -> None:
             "pos_unit": pos_unit, "mi_posX": mi.round(3).tolist(), "kl": kl.round(3).tolist(),
             "passive_unit": passive_unit, "readout_error": effects.readout_error,
             "posX_monotonicity": float(effects.monotonicity[0, pos_x]),
+            # monotone up to the read-out error (ExtremeValueEffects.monotone; plateaus allowed, Spearman's rho is not)
+            "posX_monotone": bool(effects.monotone()[0, pos_x]),
+            "posX_drawdown_per_range": float(effects.drawdown[0, pos_x] / effects.factor_ranges[pos_x]),
             "posX_effect_per_range": float(effects.effect_per_range[0, pos_x]),
             "posX_ci": effects.effect_per_range_ci[0, pos_x].tolist(),
             "posX_ci_excludes_0": bool(effects.excludes_zero()[0, pos_x]),

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import spearmanr
 
 from latentscm.probes import cluster_bootstrap_mean, extreme_values
 
@@ -15,15 +16,23 @@ def test_known_units_have_their_effects(effects):
     names = effects.factor_names
     pos_x, pos_y, scale = names.index("posX"), names.index("posY"), names.index("scale")
     error = effects.readout_error
-    # unit 0 drives posX: monotone increasing, CI excludes 0
-    assert effects.monotonicity[0, pos_x] > 0.95
+    # unit 0 drives posX: monotone increasing (it saturates at the canvas edges: a plateau, never a reversal),
+    # CI excludes 0
+    assert effects.monotone()[0, pos_x] and effects.drawdown[0, pos_x] == 0
+    assert effects.monotonicity[0, pos_x] > 0.9
     assert effects.ols_ci[0, pos_x, 0] > 0
     # ... and leaves posY alone: below 3x the read-out error (or a CI that covers 0)
     other = np.abs(effects.effect[0, :, pos_y]).max()
     assert other < 3 * error["posY"] * effects.factor_ranges[pos_y] or effects.ols_ci[0, pos_y, 0] <= 0 <= \
         effects.ols_ci[0, pos_y, 1]
-    assert effects.monotonicity[1, pos_y] > 0.95 and effects.ols_ci[1, pos_y, 0] > 0
-    assert effects.monotonicity[2, scale] > 0.9 and effects.ols_ci[2, scale, 0] > 0
+    assert effects.monotone()[1, pos_y] and effects.ols_ci[1, pos_y, 0] > 0
+    assert effects.monotone()[2, scale] and effects.ols_ci[2, scale, 0] > 0
+    # monotonicity is Spearman's rho with ties at their average rank: scale's read-out is flat over 15 of 17
+    # levels, so rho is well below 1 though the curve never falls
+    for unit, factor in ((0, pos_x), (1, pos_y), (2, scale)):
+        curve = effects.outcomes[unit, :, :, factor].mean(axis=1)
+        assert effects.monotonicity[unit, factor] == pytest.approx(spearmanr(effects.levels[unit], curve)[0])
+    assert effects.monotonicity[2, scale] < 0.7
     # the headline table puts the largest entry of each of the first three units on its factor
     assert np.argmax(np.abs(effects.effect_per_range[:3]), axis=1).tolist() == [pos_x, pos_y, scale]
 
@@ -61,6 +70,52 @@ def test_negligible_is_an_equivalence_test(effects, oracle_model, sprites16):
     for bad in (-0.1, [0.1, 0.2], "wide", np.nan):
         with pytest.raises(ValueError, match="'margin'"):
             leaky.negligible(margin=bad)
+
+
+def test_a_reversing_effect_is_not_monotone(oracle_model, sprites16):
+    class Reversing(type(oracle_model)):  # posX rises, then falls back: logit 2 - |z0|
+        def decode(self, z):
+            z = np.array(z, dtype=np.float64)
+            z[:, 0] = 2.0 - np.abs(z[:, 0])
+            return super().decode(z)
+
+    result = extreme_values(Reversing(sprites16), sprites16, units=[0], levels=17, n=20, n_boot=100, seed=0)
+    pos_x = result.factor_names.index("posX")
+    curve = result.outcomes[0, :, :, pos_x].mean(axis=1)
+    falls = np.max(np.maximum.accumulate(curve) - curve) if curve[-1] >= curve[0] else \
+        np.max(np.maximum.accumulate(-curve) + curve)
+    assert result.drawdown[0, pos_x] == pytest.approx(falls) and falls > 0.5
+    assert not result.monotone()[0, pos_x]
+    assert result.monotone(margin=1.0)[0, pos_x]  # a reversal of the whole range is tolerated at margin 1
+    with pytest.raises(ValueError, match="'margin'.*monotone"):
+        result.monotone(margin=-1)
+
+
+def test_a_unit_s_intervals_do_not_depend_on_the_other_units(effects, oracle_model, sprites16):
+    alone = extreme_values(oracle_model, sprites16, units=[1], scale=4.0, levels=17, n=40, n_boot=300, seed=0)
+    for name in ("effect_ci", "incremental_in_range_ci", "incremental_extreme_ci", "ols_ci"):
+        np.testing.assert_array_equal(getattr(alone, name)[0], getattr(effects, name)[1])
+
+
+def test_unreadable_images_drop_levels_not_bases(oracle_model, sprites16):
+    full = extreme_values(oracle_model, sprites16, units=[0], levels=17, n=20, n_boot=100, seed=0)
+    top = (full.levels[0, -2] + full.levels[0, -1]) / 2
+
+    class BlankAtTheEnd(type(oracle_model)):  # the highest level of unit 0 decodes to an empty canvas
+        def decode(self, z):
+            images = super().decode(z)
+            images[np.asarray(z)[:, 0] > top] = 0
+            return images
+
+    blank = extreme_values(BlankAtTheEnd(sprites16), sprites16, units=[0], levels=17, n=20, n_boot=100, seed=0)
+    pos_x = blank.factor_names.index("posX")
+    assert np.isnan(blank.outcomes[0, -1]).all() and np.isfinite(blank.outcomes[0, :-1]).all()
+    # every base keeps its OLS slope, fitted on its 16 readable levels
+    assert np.isfinite(blank.ols_slope).all() and np.isfinite(blank.ols_ci).all()
+    levels = blank.levels[0, :-1]
+    expected = np.mean([np.polyfit(levels, blank.outcomes[0, :-1, i, pos_x], 1)[0] for i in range(20)])
+    assert blank.ols_slope[0, pos_x] == pytest.approx(expected)
+    assert blank.excludes_zero()[0, pos_x] and blank.ols_slope[0, pos_x] > full.ols_slope[0, pos_x]
 
 
 def test_sigmoid_saturates_beyond_training_range(effects):

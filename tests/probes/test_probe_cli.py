@@ -61,6 +61,10 @@ def test_probe_errors_are_clear(run, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["probe", str(run), "--kind", "extreme", "--units", "7", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "'units' parameter of extreme_values" in result.output
+    for bad in ("0,a", "1.5", "0;1", "0,,2"):
+        result = runner.invoke(app, ["probe", str(run), "--kind", "extreme", "--units", bad, "--out", str(tmp_path)])
+        assert result.exit_code == 2 and "--units must be comma-separated latent unit indices" in result.output \
+            and repr(bad) in result.output
     result = runner.invoke(app, ["probe", str(run), "--kind", "controls", "--target", "hue", "--n", "4",
                                  "--steps", "2", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "hue" in result.output

@@ -13,6 +13,14 @@ __all__ = ["probe", "register", "KINDS"]
 KINDS = ("extreme", "flows", "controls")
 
 
+def _parse_units(units: str) -> list[int]:
+    """``"0,2"`` -> [0, 2]; ``ValueError`` naming ``--units`` for anything but comma-separated integers."""
+    parts = [u.strip() for u in units.split(",")]
+    if not parts or not all(p.lstrip("-").isdigit() for p in parts):
+        raise ValueError(f"--units must be comma-separated latent unit indices such as 0,2. Got {units!r}.")
+    return [int(p) for p in parts]
+
+
 def _extreme(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, units: str | None,
              levels: int, scale: float) -> tuple[dict, str]:
     from latentscm.probes import extreme_values
@@ -20,7 +28,7 @@ def _extreme(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure:
     from latentscm.report.images import atomic_write_bytes
     from latentscm.report.probes import extreme_section
 
-    chosen = None if units is None else [int(u) for u in units.split(",") if u.strip()]
+    chosen = None if units is None else _parse_units(units)
     effects = extreme_values(learner, world, units=chosen, levels=levels, scale=scale, n=n, measure=measure,
                              n_boot=500, seed=seed)
     atomic_write_bytes(out / "extreme_values.png", effect_table_figure(effects))
@@ -119,6 +127,8 @@ def probe(
     out = Path(run) / "probes" if out is None else out
     results, sections = {}, []
     try:
+        if units is not None:
+            _parse_units(units)  # a malformed --units fails before the run is loaded
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
         world = world_from_config(config, run, trust_code=trust_code)

@@ -24,11 +24,13 @@ Shapes: U probed units, L levels, n base codes, K read factors.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import rankdata
 
 from latentscm._validation import as_generator, check_number
 from latentscm.probes.readouts import as_readout
@@ -72,21 +74,46 @@ def cluster_bootstrap_mean(per_cluster: np.ndarray, *, n_boot: int, ci: float,
 
 
 def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman correlation of x (L,) with each column of y (L, M) (NaN where y is constant)."""
-    def ranks(a: np.ndarray) -> np.ndarray:
-        return np.argsort(np.argsort(a, axis=0), axis=0).astype(np.float64)
-
-    rx = ranks(x)
-    rx = rx - rx.mean()
+    """Spearman correlation of x (L,) with each column of y (L, M), ties given their average rank
+    (NaN where y is constant or has a missing value)."""
+    rx = rankdata(x) - (len(x) + 1) / 2.0
     out = np.full(y.shape[1], np.nan)
     for m in range(y.shape[1]):
         column = y[:, m]
         if not np.all(np.isfinite(column)) or np.ptp(column) == 0:
             continue
-        ry = ranks(column)
-        ry = ry - ry.mean()
+        ry = rankdata(column) - (len(column) + 1) / 2.0
         out[m] = float(rx @ ry / np.sqrt((rx @ rx) * (ry @ ry)))
     return out
+
+
+def _drawdown_rows(curves: np.ndarray) -> np.ndarray:
+    """Largest move of each column of ``curves`` (L, M) against its overall direction (the sign of last - first):
+    ``max_{l < l'} y_l - y_l'`` for a rising column, ``max_{l < l'} y_l' - y_l`` for a falling one; 0 for a
+    weakly monotone column, plateaus included. Missing (NaN) levels are skipped; NaN for fewer than two."""
+    out = np.full(curves.shape[1], np.nan)
+    for m in range(curves.shape[1]):
+        column = curves[np.isfinite(curves[:, m]), m]
+        if len(column) < 2:
+            continue
+        oriented = column if column[-1] >= column[0] else -column
+        out[m] = float(np.max(np.maximum.accumulate(oriented) - oriented))
+    return out
+
+
+def _per_base_slopes(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """OLS slope of each base's read-out on x over the levels where it is finite: x (L,), values (L, n, K) ->
+    (n, K) (NaN with fewer than two finite levels). With every level finite their mean is the pooled slope."""
+    present = np.isfinite(values)
+    weight = present.astype(np.float64)
+    filled = np.where(present, values, 0.0)
+    count = weight.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x_mean = np.einsum("l,lnk->nk", x, weight) / count
+        y_mean = filled.sum(0) / count
+        dx = (x[:, None, None] - x_mean[None]) * weight
+        slope = (dx * (filled - y_mean[None])).sum(0) / (dx * dx).sum(0)
+    return np.where(count >= 2, slope, np.nan)
 
 
 @dataclass
@@ -109,7 +136,11 @@ class ExtremeValueEffects:
     effect_per_range, effect_per_range_ci : (U, K), (U, K, 2) the OLS slope times the unit's
         in-range width, over the factor's range: the change in the factor (fraction of its
         range) from one end of the training range to the other.
-    monotonicity : (U, K) Spearman correlation of the mean read-out with the level.
+    monotonicity : (U, K) Spearman correlation (ties at their average rank) of the mean read-out
+        with the level. A read-out that saturates ties at the ends and scores below 1 though it
+        never reverses: :meth:`monotone` asks that question.
+    drawdown : (U, K) the largest move of the mean read-out against its overall direction (world
+        units; 0 for a curve that never reverses, plateaus included).
     extrapolated : (U, L, K) fraction of read-outs outside the world's factor range.
     readout_error : dict factor -> held-out mean absolute error of the read-out (fraction of range).
     factor_ranges : (K,) high - low of each factor.
@@ -133,6 +164,7 @@ class ExtremeValueEffects:
     effect_per_range: np.ndarray
     effect_per_range_ci: np.ndarray
     monotonicity: np.ndarray
+    drawdown: np.ndarray
     extrapolated: np.ndarray
     readout_error: dict[str, float]
     factor_ranges: np.ndarray
@@ -144,6 +176,41 @@ class ExtremeValueEffects:
     def excludes_zero(self) -> np.ndarray:
         """(U, K) bool: whether the OLS-slope interval excludes 0."""
         return (self.ols_ci[..., 0] > 0) | (self.ols_ci[..., 1] < 0)
+
+    def _margin(self, margin: float | Sequence[float] | None, method: str) -> np.ndarray:
+        """(K,) margin as fractions of each factor's range: ``margin`` (scalar or per factor), or by default the
+        read-out's held-out error per factor."""
+        if margin is None:
+            bound = np.array([self.readout_error[name] for name in self.factor_names], dtype=np.float64)
+            if not np.all(np.isfinite(bound)):
+                raise ValueError(f"ExtremeValueEffects.{method}: the read-out has no held-out error for "
+                                 f"{[n for n, b in zip(self.factor_names, bound) if not np.isfinite(b)]}; "
+                                 "pass 'margin'.")
+            return bound
+        n_factors = len(self.factor_names)
+        try:
+            bound = np.asarray(margin, dtype=np.float64)
+        except (TypeError, ValueError):
+            bound = np.array([np.nan])
+        if bound.ndim > 1 or bound.size not in (1, n_factors) or not np.all(np.isfinite(bound)) \
+                or np.any(bound < 0):
+            raise ValueError(f"The 'margin' parameter of ExtremeValueEffects.{method} must be a non-negative "
+                             f"number or one per factor ({n_factors}). Got {margin!r}.")
+        return np.broadcast_to(bound.reshape(-1), (n_factors,)).astype(np.float64)
+
+    def monotone(self, margin: float | Sequence[float] | None = None) -> np.ndarray:
+        """(U, K) bool: the mean read-out never moves against its overall direction by more than ``margin``
+        (fractions of each factor's range; default the read-out's held-out error): monotone up to what the
+        read-out can resolve, plateaus (a saturating read-out) allowed. False where the curve is undefined.
+
+        Parameters
+        ----------
+        margin:
+            Tolerated reversal per factor (scalar or (K,)), fraction of the factor's range.
+        """
+        bound = self._margin(margin, "monotone")
+        with np.errstate(invalid="ignore"):
+            return self.drawdown / self.factor_ranges[None, :] <= bound[None, :]
 
     def negligible(self, margin: float | Sequence[float] | None = None) -> np.ndarray:
         """(U, K) bool: an equivalence test that the effect is negligible — the whole interval of
@@ -163,29 +230,13 @@ class ExtremeValueEffects:
             the read-out's own held-out error per factor (``readout_error``), i.e. "smaller than
             what the read-out can tell apart".
         """
-        if margin is None:
-            bound = np.array([self.readout_error[name] for name in self.factor_names], dtype=np.float64)
-            if not np.all(np.isfinite(bound)):
-                raise ValueError("ExtremeValueEffects.negligible: the read-out has no held-out error for "
-                                 f"{[n for n, b in zip(self.factor_names, bound) if not np.isfinite(b)]}; "
-                                 "pass 'margin'.")
-        else:
-            n_factors = len(self.factor_names)
-            try:
-                bound = np.asarray(margin, dtype=np.float64)
-            except (TypeError, ValueError):
-                bound = np.array([np.nan])
-            if bound.ndim > 1 or bound.size not in (1, n_factors) or not np.all(np.isfinite(bound)) \
-                    or np.any(bound < 0):
-                raise ValueError("The 'margin' parameter of ExtremeValueEffects.negligible must be a non-negative "
-                                 f"number or one per factor ({n_factors}). Got {margin!r}.")
-            bound = np.broadcast_to(bound.reshape(-1), (n_factors,)).astype(np.float64)
+        bound = self._margin(margin, "negligible")
         interval = self.effect_per_range_ci
         return (interval[..., 0] >= -bound) & (interval[..., 1] <= bound)
 
     def table(self) -> dict[str, Any]:
         """The unit x factor effect table as plain lists (JSON-ready): ``effect_per_range`` with
-        its interval, OLS slopes, monotonicity and whether the interval excludes 0."""
+        its interval, OLS slopes, monotonicity, drawdown and whether the interval excludes 0."""
         return {
             "units": list(self.units),
             "factors": list(self.factor_names),
@@ -194,6 +245,7 @@ class ExtremeValueEffects:
             "ols_slope": self.ols_slope.tolist(),
             "ols_ci": self.ols_ci.tolist(),
             "monotonicity": self.monotonicity.tolist(),
+            "drawdown": self.drawdown.tolist(),
             "excludes_zero": self.excludes_zero().tolist(),
             "negligible": self.negligible().tolist() if all(
                 np.isfinite(self.readout_error.get(name, np.nan)) for name in self.factor_names) else None,
@@ -334,7 +386,6 @@ def extreme_values(learner: Any, world: Any, *, units: Sequence[int] | int | Non
             codes[:, unit] = value
             outcomes[u, j] = readout.predict(learner.decode(codes))
 
-    rng = as_generator(seed)
     effect = np.empty((n_units, levels, n_factors))
     effect_ci = np.empty((n_units, levels, n_factors, 2))
     inc_in = np.empty((n_units, n_factors))
@@ -344,24 +395,28 @@ def extreme_values(learner: Any, world: Any, *, units: Sequence[int] | int | Non
     slope = np.empty((n_units, n_factors))
     slope_ci = np.empty((n_units, n_factors, 2))
     monotonicity = np.empty((n_units, n_factors))
+    drawdown = np.empty((n_units, n_factors))
     in_pairs = in_range_row[:-1] & in_range_row[1:]
     extreme_pairs = ~in_range_row[:-1] & ~in_range_row[1:]
-    centred = grid - grid.mean()
-    for u in range(n_units):
-        values = outcomes[u]  # (L, n, K)
-        paired = np.moveaxis(values - values[middle][None], 1, 0)  # (n, L, K)
-        effect[u], effect_ci[u] = cluster_bootstrap_mean(paired, n_boot=n_boot, ci=ci, rng=rng)
-        inc_in[u], inc_in_ci[u] = cluster_bootstrap_mean(
-            _segment_slopes(values, level_values[u], in_pairs), n_boot=n_boot, ci=ci, rng=rng)
-        inc_ext[u], inc_ext_ci[u] = cluster_bootstrap_mean(
-            _segment_slopes(values, level_values[u], extreme_pairs), n_boot=n_boot, ci=ci, rng=rng)
-        # per-base OLS slopes; with every base at every level their mean is the pooled OLS slope
-        step = half_all[chosen[u]]
-        with np.errstate(invalid="ignore"):
-            per_base = np.einsum("l,lnk->nk", centred, values - np.nanmean(values, axis=0)) / (centred @ centred) / step
-        slope[u], slope_ci[u] = cluster_bootstrap_mean(per_base, n_boot=n_boot, ci=ci, rng=rng)
-        with np.errstate(invalid="ignore"):
-            monotonicity[u] = _spearman_rows(grid, np.nanmean(values, axis=1))
+    with warnings.catch_warnings():  # a level no base can be read at gives NaN statistics, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for u in range(n_units):
+            # every statistic of every unit resamples the same base codes with the same draws (a fresh generator from
+            # ``seed`` per call), so a unit's intervals do not depend on which other units are probed
+            boot = {"n_boot": n_boot, "ci": ci}
+            values = outcomes[u]  # (L, n, K)
+            paired = np.moveaxis(values - values[middle][None], 1, 0)  # (n, L, K)
+            effect[u], effect_ci[u] = cluster_bootstrap_mean(paired, rng=as_generator(seed), **boot)
+            inc_in[u], inc_in_ci[u] = cluster_bootstrap_mean(
+                _segment_slopes(values, level_values[u], in_pairs), rng=as_generator(seed), **boot)
+            inc_ext[u], inc_ext_ci[u] = cluster_bootstrap_mean(
+                _segment_slopes(values, level_values[u], extreme_pairs), rng=as_generator(seed), **boot)
+            # per-base OLS slopes (code units), each over the levels its read-out is finite at
+            per_base = _per_base_slopes(grid, values) / half_all[chosen[u]]
+            slope[u], slope_ci[u] = cluster_bootstrap_mean(per_base, rng=as_generator(seed), **boot)
+            curve = np.nanmean(values, axis=1)  # (L, K)
+            monotonicity[u] = _spearman_rows(grid, curve)
+            drawdown[u] = _drawdown_rows(curve)
     width = (2.0 * half_all[chosen])[:, None] / factor_ranges[None, :]
     tolerance = 1e-6 * factor_ranges
     outside = (outcomes < low - tolerance) | (outcomes > high + tolerance)
@@ -375,7 +430,7 @@ def extreme_values(learner: Any, world: Any, *, units: Sequence[int] | int | Non
         incremental_extreme=inc_ext, incremental_extreme_ci=inc_ext_ci,
         ols_slope=slope, ols_ci=slope_ci,
         effect_per_range=slope * width, effect_per_range_ci=slope_ci * width[..., None],
-        monotonicity=monotonicity, extrapolated=extrapolated,
+        monotonicity=monotonicity, drawdown=drawdown, extrapolated=extrapolated,
         readout_error={name: float(readout.mae_.get(name, np.nan)) for name in factor_names},
         factor_ranges=factor_ranges, ci=ci, n_boot=n_boot,
         measure=measure if isinstance(measure, str) else type(readout).__name__,
