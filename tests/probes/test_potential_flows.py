@@ -210,3 +210,80 @@ def test_factor_sequences_move_one_factor_exactly(oracle_model, sprites16):
         factor_sequences(oracle_model.encode, sprites16, ["hue"], 4, 3)
     with pytest.raises(ValueError, match="'scale' has 6 grid values"):
         factor_sequences(oracle_model.encode, sprites16, ["scale"], 4, 6)
+
+
+class _NoisyDecoder(torch.nn.Module):
+    """A blob decoder behind batch norm and dropout, as a user's decoder may be, left in train mode."""
+
+    def __init__(self, blob: torch.nn.Module):
+        super().__init__()
+        self.mix = torch.nn.Linear(3, 3)
+        self.norm = torch.nn.BatchNorm1d(3)
+        self.drop = torch.nn.Dropout(0.5)
+        self.blob = blob
+
+    def forward(self, z):
+        return self.blob(self.drop(self.norm(self.mix(z))))
+
+
+def test_the_decoder_is_frozen_in_eval_mode_and_left_as_it_was(blob_decoder):
+    decoder = _NoisyDecoder(blob_decoder).train()
+    before = {name: p.detach().clone() for name, p in decoder.named_parameters()}
+    norm_state = {k: v.clone() for k, v in decoder.norm.state_dict().items()}
+    codes = np.random.default_rng(0).standard_normal((24, 3)).astype(np.float32)
+    runs = []
+    for global_seed in (1, 2):  # dropout would draw from the global RNG in train mode
+        torch.manual_seed(global_seed)
+        flows = PotentialFlows(2, 3, steps=3, batch_size=4, seed=0).fit(decoder, codes[:12])
+        runs.append((flows.trajectories(codes[12:]), flows.pair_accuracy(decoder, codes[12:])))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]
+    # modes, flags, weights and batch-norm statistics are as the caller left them; no gradient leaked in
+    assert decoder.training and all(m.training for m in decoder.modules())
+    assert all(p.requires_grad and p.grad is None for p in decoder.parameters())
+    for name, p in decoder.named_parameters():
+        torch.testing.assert_close(p.detach(), before[name])
+    for key, value in decoder.norm.state_dict().items():
+        torch.testing.assert_close(value, norm_state[key])
+
+
+def test_nothing_behind_a_plain_callable_gets_a_gradient(blob_decoder):
+    inner = torch.nn.Linear(3, 3)
+    flows = PotentialFlows(2, 2, steps=2, batch_size=4, seed=0)
+    flows.fit(lambda z: blob_decoder(inner(z)), np.random.default_rng(0).standard_normal((8, 3)))
+    assert all(p.grad is None for p in inner.parameters())
+    assert all(p.grad is not None for p in flows.potentials_.parameters() if p.requires_grad)
+
+
+def test_a_decoder_without_a_gradient_in_the_codes_is_refused(blob_decoder):
+    snapped = lambda z: blob_decoder(torch.round(z))  # noqa: E731 - quantised codes, as QLAE's codebook snap
+    codes = np.random.default_rng(0).standard_normal((8, 3))
+    with pytest.raises(TypeError, match="differentiable in the codes.*lambda_output=0 and lambda_cls=0"):
+        PotentialFlows(2, 2, steps=1).fit(snapped, codes)
+    # the wave and tracking terms alone need no decoder gradient
+    PotentialFlows(2, 2, steps=1, lambda_output=0.0, lambda_cls=0.0).fit(snapped, codes)
+
+
+def test_laplacian_leaves_the_caller_s_tensor_alone():
+    z = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    laplacian(_quadratic(torch.eye(3)), z, torch.zeros(4, 1))
+    assert not z.requires_grad
+
+
+def test_pair_classifier_accuracy_checks_its_training_settings(blob_decoder):
+    paths = np.zeros((2, 3, 4, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match="'batch_size'"):
+        pair_classifier_accuracy(paths, blob_decoder, batch_size=0)
+    with pytest.raises(ValueError, match="'lr'"):
+        pair_classifier_accuracy(paths, blob_decoder, lr=-1.0)
+
+
+def test_baselines_refuse_what_they_cannot_give():
+    codes = np.random.default_rng(0).standard_normal((3, 6))
+    with pytest.raises(ValueError, match="'n_directions'.*N - 1 = 2.*Got 5"):
+        direction_baselines(codes, "pca", 5)
+    assert direction_baselines(codes, "pca", 2).shape == (2, 6)
+    directions = np.eye(6)[:3]
+    directions[1] = 0
+    with pytest.raises(ValueError, match="'directions'.*zero rows \\[1\\]"):
+        linear_trajectories(codes, directions, 2, 0.5)

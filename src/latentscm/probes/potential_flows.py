@@ -42,8 +42,9 @@ Shapes: N codes of D units, K potentials, T steps; trajectories are (K, T + 1, N
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,52 @@ def torch_decoder(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
         return model
     raise TypeError(f"PotentialFlows needs a differentiable decoder: a fitted latentscm learner (with decoder_) or a "
                     f"torch callable codes -> images. Got {type(model).__name__}.")
+
+
+def _decoder_modules(model: Any) -> list[nn.Module]:
+    """The torch modules behind a decoder: the module itself, or a learner's module attributes (its decoder_, a
+    codebook, ...). A plain callable exposes none."""
+    if isinstance(model, nn.Module):
+        return [model]
+    if hasattr(model, "decoder_"):
+        return [value for value in vars(model).values() if isinstance(value, nn.Module)]
+    return []
+
+
+@contextlib.contextmanager
+def frozen_decoder(model: Any) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
+    """:func:`torch_decoder` of ``model`` with every module behind it in eval mode (no dropout noise, batch norm on
+    its running statistics) and its parameters' ``requires_grad`` off for the duration; each module's mode and
+    each parameter's flag are restored afterwards. (A plain callable is used as it is.)"""
+    modules = _decoder_modules(model)
+    modes = [(m, m.training) for module in modules for m in module.modules()]
+    parameters = [p for module in modules for p in module.parameters() if p.requires_grad]
+    try:
+        for module in modules:
+            module.eval()
+        for p in parameters:
+            p.requires_grad_(False)
+        yield torch_decoder(model)
+    finally:
+        for p in parameters:
+            p.requires_grad_(True)
+        for m, mode in modes:
+            m.train(mode)
+
+
+def _check_differentiable(decode: Callable[[torch.Tensor], torch.Tensor], codes: torch.Tensor, model: Any,
+                          owner: str) -> None:
+    """``TypeError`` unless the images ``decode`` gives depend differentiably on the codes (N, D)."""
+    z = codes.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        images = decode(z)
+        gradient = torch.autograd.grad(images.sum(), z, allow_unused=True)[0] if images.requires_grad else None
+    if gradient is None or not torch.any(gradient != 0):
+        raise TypeError(f"{owner} needs a decoder whose images are differentiable in the codes (the output-change "
+                        f"term and the pair classifier train the potentials through it); {type(model).__name__}'s "
+                        "images have no gradient with respect to its codes (a decoder that quantises its codes, "
+                        "as QLAE snaps them to a codebook, has none). Set lambda_output=0 and lambda_cls=0 to train "
+                        "on the wave and tracking terms alone.")
 
 
 def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -116,7 +163,7 @@ def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z
     """
     check_choice(method, "method", "laplacian", LAPLACIANS)
     if not z.requires_grad:
-        z = z.requires_grad_(True)
+        z = z.detach().requires_grad_(True)  # a new leaf: the caller's tensor keeps its flag
     u = potential(z, t)
     gradient = torch.autograd.grad(u.sum(), z, create_graph=True)[0]  # (N, D)
     if method == "official":
@@ -250,7 +297,6 @@ class PotentialFlows:
             docstring), with weight ``lambda_track``.
         """
         owner = "PotentialFlows.fit"
-        decode = torch_decoder(decoder)
         start = _check_codes(codes, owner)
         n, latent_dim = start.shape
         tracks = None
@@ -260,6 +306,15 @@ class PotentialFlows:
             if (tracks.shape[0], tracks.shape[2], tracks.shape[3]) != expected or tracks.shape[1] < 1:
                 raise ValueError(f"The 'sequences' argument of {owner} must have shape (n_potentials, S, n_steps + 1, "
                                  f"D) = ({expected[0]}, S, {expected[1]}, {expected[2]}). Got {tuple(tracks.shape)}.")
+        with frozen_decoder(decoder) as decode:
+            if self.lambda_output > 0 or self.lambda_cls > 0:
+                _check_differentiable(decode, start[:4], decoder, owner)
+            return self._train(decode, start, tracks)
+
+    def _train(self, decode: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor,
+               tracks: torch.Tensor | None) -> PotentialFlows:
+        """The optimisation of :meth:`fit`, with ``decode`` frozen: start (N, D) codes, tracks (K, S, T + 1, D)."""
+        n, latent_dim = start.shape
         self.latent_dim_ = latent_dim
         with seeded_torch(self.seed):
             self.potentials_ = nn.ModuleList(Potential(latent_dim, self.hidden_dim) for _ in range(self.n_potentials))
@@ -273,58 +328,52 @@ class PotentialFlows:
             parameters += list(self.classifier_.parameters())
         optimiser = torch.optim.Adam(parameters, lr=self.lr)
         self._generator = torch.Generator().manual_seed(self.seed)
-        frozen = [p for p in getattr(decoder, "parameters", lambda: [])() if p.requires_grad] \
-            if isinstance(decoder, nn.Module) else \
-            [p for p in getattr(getattr(decoder, "decoder_", None), "parameters", lambda: [])() if p.requires_grad]
-        for p in frozen:
-            p.requires_grad_(False)
         self.history_: list[dict[str, float]] = []
-        try:
-            for _ in range(self.steps):
-                index = torch.randint(0, n, (self.batch_size,), generator=self._generator)
-                t0 = int(torch.randint(0, self.n_steps - 1, (1,), generator=self._generator))
-                wave = output = classify = track = torch.zeros(())
-                correct = 0.0
-                for k in range(self.n_potentials):
-                    if tracks is not None:
-                        rows = torch.randint(0, tracks.shape[1], (self.batch_size,), generator=self._generator)
-                        sequence = tracks[k, rows]
-                        base = sequence[:, 0]
-                    else:
-                        base = start[index]
-                    z = base
-                    with torch.enable_grad():
-                        for t in range(t0):  # walk to the sampled time without building a graph
-                            z = (z + self._step(k, z, t, create_graph=False)).detach()
-                    initial = self._step(k, base, 0, create_graph=True).pow(2).mean()
-                    wave = wave + initial + self._wave_residual(k, z, t0)
-                    z1 = z + self._step(k, z, t0, create_graph=True)
-                    velocity = self._step(k, z1, t0 + 1, create_graph=True)
-                    z2 = z1 + velocity
-                    if tracks is not None:  # the flow's position and step against the sequence's codes
-                        target1, target2 = sequence[:, t0 + 1], sequence[:, t0 + 2]
-                        track = track + (z1 - target1).pow(2).mean() + (velocity - (target2 - target1)).pow(2).mean()
-                    if self.lambda_output > 0:
-                        _, change = torch.autograd.functional.jvp(decode, z1, velocity, create_graph=True)
-                        output = output + change.pow(2).mean()
-                    if self.classifier_ is not None:
-                        logits = self.classifier_(decode(z1), decode(z2))
-                        target = torch.full((z.shape[0],), k, dtype=torch.long)
-                        classify = classify + nn.functional.cross_entropy(logits, target)
-                        correct += float((logits.argmax(1) == target).float().mean())
-                k_count = float(self.n_potentials)
-                loss = (self.lambda_pde * wave - self.lambda_output * output + self.lambda_cls * classify
-                        + self.lambda_track * track) / k_count
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                self.history_.append({"loss": loss.item(), "wave": wave.item() / k_count,
-                                      "output_change": output.item() / k_count,
-                                      "classifier": classify.item() / k_count, "accuracy": correct / k_count,
-                                      "track": track.item() / k_count})
-        finally:
-            for p in frozen:
-                p.requires_grad_(True)
+        for _ in range(self.steps):
+            index = torch.randint(0, n, (self.batch_size,), generator=self._generator)
+            t0 = int(torch.randint(0, self.n_steps - 1, (1,), generator=self._generator))
+            wave = output = classify = track = torch.zeros(())
+            correct = 0.0
+            for k in range(self.n_potentials):
+                if tracks is not None:
+                    rows = torch.randint(0, tracks.shape[1], (self.batch_size,), generator=self._generator)
+                    sequence = tracks[k, rows]
+                    base = sequence[:, 0]
+                else:
+                    base = start[index]
+                z = base
+                with torch.enable_grad():
+                    for t in range(t0):  # walk to the sampled time without building a graph
+                        z = (z + self._step(k, z, t, create_graph=False)).detach()
+                initial = self._step(k, base, 0, create_graph=True).pow(2).mean()
+                wave = wave + initial + self._wave_residual(k, z, t0)
+                z1 = z + self._step(k, z, t0, create_graph=True)
+                velocity = self._step(k, z1, t0 + 1, create_graph=True)
+                z2 = z1 + velocity
+                if tracks is not None:  # the flow's position and step against the sequence's codes
+                    target1, target2 = sequence[:, t0 + 1], sequence[:, t0 + 2]
+                    track = track + (z1 - target1).pow(2).mean() + (velocity - (target2 - target1)).pow(2).mean()
+                if self.lambda_output > 0:
+                    _, change = torch.autograd.functional.jvp(decode, z1, velocity, create_graph=True)
+                    output = output + change.pow(2).mean()
+                if self.classifier_ is not None:
+                    logits = self.classifier_(decode(z1), decode(z2))
+                    target = torch.full((z.shape[0],), k, dtype=torch.long)
+                    classify = classify + nn.functional.cross_entropy(logits, target)
+                    correct += float((logits.argmax(1) == target).float().mean())
+            k_count = float(self.n_potentials)
+            loss = (self.lambda_pde * wave - self.lambda_output * output + self.lambda_cls * classify
+                    + self.lambda_track * track) / k_count
+            optimiser.zero_grad()
+            # gradients of the probe's own parameters only: nothing behind the decoder (a learner's
+            # codebook, modules inside a plain callable) receives a .grad
+            for p, g in zip(parameters, torch.autograd.grad(loss, parameters, allow_unused=True)):
+                p.grad = g
+            optimiser.step()
+            self.history_.append({"loss": loss.item(), "wave": wave.item() / k_count,
+                                  "output_change": output.item() / k_count,
+                                  "classifier": classify.item() / k_count, "accuracy": correct / k_count,
+                                  "track": track.item() / k_count})
         return self
 
     # ---------------------------------------------------------------- use
@@ -359,10 +408,9 @@ class PotentialFlows:
         if self.classifier_ is None:
             raise RuntimeError("This PotentialFlows was fitted with lambda_cls=0 and has no classifier; use "
                                "pair_classifier_accuracy to train one on its trajectories.")
-        decode = torch_decoder(decoder)
         paths = torch.from_numpy(self.trajectories(codes))
         hits, total = 0, 0
-        with torch.no_grad():
+        with torch.no_grad(), frozen_decoder(decoder) as decode:
             for k in range(self.n_potentials):
                 for t in range(self.n_steps):
                     logits = self.classifier_(decode(paths[k, t]), decode(paths[k, t + 1]))
@@ -444,6 +492,9 @@ def direction_baselines(codes: Any, kind: str, n_directions: int, *, seed: int =
         order = np.argsort(-array.var(axis=0), kind="stable")[:n_directions]
         return np.eye(dim)[order]
     if kind == "pca":
+        if n_directions > len(array) - 1:
+            raise ValueError(f"The 'n_directions' parameter of {owner} must be at most N - 1 = {len(array) - 1} for "
+                             f"kind='pca' ({len(array)} codes have no more principal directions). Got {n_directions}.")
         _, _, vt = np.linalg.svd(array - array.mean(0), full_matrices=False)
         return vt[:n_directions]
     directions = as_generator(seed).standard_normal((n_directions, dim))
@@ -460,7 +511,11 @@ def linear_trajectories(codes: Any, directions: Any, n_steps: int, step_norm: fl
                          f"Got {directions.shape[1]}.")
     n_steps = int(check_number(n_steps, "n_steps", owner, low=1, integer=True))
     step_norm = check_number(step_norm, "step_norm", owner, low=0.0)
-    unit = directions / np.linalg.norm(directions, axis=1, keepdims=True)
+    norms = np.linalg.norm(directions, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        zero = np.flatnonzero(norms[:, 0] == 0).tolist()
+        raise ValueError(f"The 'directions' argument of {owner} has zero rows {zero}; a traversal needs a direction.")
+    unit = directions / norms
     times = np.arange(n_steps + 1)[None, :, None, None] * step_norm
     return (start[None, None] + times * unit[:, None, None, :]).astype(np.float32)
 
@@ -564,8 +619,9 @@ def pair_classifier_accuracy(trajectories: Any, decoder: Any, *, steps: int = 30
     """
     owner = "pair_classifier_accuracy"
     paths = torch.from_numpy(check_array(trajectories, "trajectories", owner, ndim=4, dtype=np.float32))
-    decode = torch_decoder(decoder)
     steps = int(check_number(steps, "steps", owner, low=1, integer=True))
+    batch_size = int(check_number(batch_size, "batch_size", owner, low=1, integer=True))
+    lr = check_number(lr, "lr", owner, low=0.0, low_inclusive=False)
     test_fraction = check_number(test_fraction, "test_fraction", owner, low=0.0, high=1.0, low_inclusive=False,
                                  high_inclusive=False)
     n_dir, n_time, n = paths.shape[0], paths.shape[1] - 1, paths.shape[2]
@@ -575,7 +631,7 @@ def pair_classifier_accuracy(trajectories: Any, decoder: Any, *, steps: int = 30
     generator = torch.Generator().manual_seed(int(seed))
     order = torch.randperm(n, generator=generator)
     train_ids, test_ids = order[n_test:], order[:n_test]
-    with torch.no_grad():
+    with torch.no_grad(), frozen_decoder(decoder) as decode:
         images = torch.stack([decode(paths[:, t].reshape(-1, paths.shape[-1])) for t in range(n_time + 1)])
     images = images.reshape((n_time + 1, n_dir, n) + tuple(images.shape[2:]))
     with seeded_torch(seed):
