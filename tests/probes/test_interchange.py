@@ -187,6 +187,45 @@ def test_reinitialised_copy_differs_and_is_seeded():
     assert not torch.equal(a.block1[0].weight, net.block1[0].weight)
 
 
+def test_reinitialised_resets_every_parameter_or_says_which_it_cannot():
+    attention = torch.nn.MultiheadAttention(8, 2)  # resets through _reset_parameters(), not reset_parameters()
+    with torch.no_grad():
+        for p in attention.parameters():
+            p.fill_(0.25)  # "trained" values
+    fresh = reinitialised(attention, seed=0)
+    for (name, old), new in zip(attention.named_parameters(), fresh.parameters()):
+        assert not torch.equal(old, new), name
+
+    class Scaled(torch.nn.Module):  # a raw parameter no reset method covers
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(4, 4)
+            self.scale = torch.nn.Parameter(torch.full((4,), 3.0))
+
+        def forward(self, x):
+            return self.layer(x) * self.scale
+
+    with pytest.raises(ValueError, match="reinitialised: .* resets the parameter\\(s\\) \\['scale'\\].*control="):
+        reinitialised(Scaled(), seed=0)
+
+
+def test_the_network_is_borrowed_not_changed(task):
+    """A network in train mode with batch norm: the search holds it in eval mode, so its running statistics are not
+    updated, and gives it back in train mode, trainable; a frozen network can still get a trained control."""
+    net = equality_mlp(16, 16, 2, seed=0)
+    net.block1.append(torch.nn.BatchNorm1d(16))
+    net.train()
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    interchange_accuracy(net, "block1", task, alignment="linear", steps=2, n_train=32, n_test=32, seed=0)
+    assert all(m.training for m in net.modules()) and all(p.requires_grad for p in net.parameters())
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    net.requires_grad_(False)
+    result = interchange_accuracy(net, "block1", task, alignment="linear", steps=2, n_train=32, n_test=32,
+                                  control_steps=3, seed=0)
+    assert result.control_task_accuracy is not None and not any(p.requires_grad for p in net.parameters())
+
+
 def test_trained_control_is_the_papers_progression_point(task):
     net = equality_mlp(16, 16, 3, seed=0)
     untrained = control_copy(net, task, seed=1)

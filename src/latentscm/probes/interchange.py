@@ -38,6 +38,7 @@ from torch import nn
 
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_choice, check_number
+from latentscm.nn.frozen import frozen
 from latentscm.probes.alignment_maps import ALIGNMENTS, make_alignment_map
 from latentscm.probes.interchange_tasks import InterchangeData, task_accuracy, train_network
 
@@ -138,14 +139,29 @@ class AlignmentCurve:
 
 # ------------------------------------------------------------------------------------ helpers
 def reinitialised(network: nn.Module, *, seed: int) -> nn.Module:
-    """A deep copy of ``network`` with every submodule's ``reset_parameters()`` called under a
-    seeded torch RNG: same architecture, random weights (the control of Sutter et al.)."""
+    """A deep copy of ``network`` with every submodule's ``reset_parameters()`` (or, as
+    ``nn.MultiheadAttention`` names it, ``_reset_parameters()``) called under a seeded torch RNG: same
+    architecture, random weights (the control of Sutter et al.), in eval mode and trainable.
+
+    ``ValueError`` naming the parameters no submodule resets (a raw ``nn.Parameter`` of a custom module): a
+    control that kept trained weights would make the selectivity meaningless. Re-initialise such a network
+    yourself and pass it as ``control``.
+    """
     control = copy.deepcopy(network)
+    covered: set[int] = set()
     with seeded_torch(seed):
         for module in control.modules():
-            if callable(getattr(module, "reset_parameters", None)):
-                module.reset_parameters()
-    return control.eval()
+            reset = getattr(module, "reset_parameters", None)
+            reset = reset if callable(reset) else getattr(module, "_reset_parameters", None)
+            if callable(reset):
+                reset()
+                covered.update(id(p) for p in module.parameters(recurse=False))
+    missed = [name for name, p in control.named_parameters() if id(p) not in covered]
+    if missed:
+        raise ValueError(f"reinitialised: no submodule of {type(network).__name__} resets the parameter(s) {missed} "
+                         "(they have no reset_parameters()), so the random-init control would keep their trained "
+                         "values. Re-initialise a copy yourself and pass it as control=.")
+    return control.requires_grad_(True).eval()
 
 
 def control_copy(network: nn.Module, task: Any, *, seed: int, steps: int = 0) -> nn.Module:
@@ -451,44 +467,48 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     train = _check_data(task, n_train, rng, owner)
     test = task.interchange(n_test, seed=rng)
     n_vars = test.sources.shape[1]
-    with torch.no_grad():
-        dim = _activations(network, module, test.base[:2], 2).shape[1]
-    if subspace_dim is None:
-        subspace_dim = max(dim // n_vars, 1)
-    subspace_dim = int(check_number(subspace_dim, "subspace_dim", owner, low=1, high=dim // n_vars, integer=True))
-    if alignment == "revnet" and dim < 2:
-        raise ValueError(f"interchange_accuracy: alignment='revnet' needs a layer of width >= 2. Got {dim}.")
-    settings = {"steps": steps, "batch_size": batch_size, "lr": lr, "n_train": n_train, "n_test": n_test,
-                "restarts": restarts, "validation": validation, "eval_every": eval_every,
-                "control_steps": control_steps, "seed": seed,
-                "variables": list(task.variables)}
-    common = {"alignment": alignment, "options": options, "subspace_dim": subspace_dim, "steps": steps,
-              "batch_size": batch_size, "lr": lr, "seed": seed, "restarts": restarts, "validation": validation,
-              "eval_every": eval_every}
-    fit = _search(network, module, train, test, **common)
-    n_parameters = sum(p.numel() for p in fit.phi.parameters() if p.requires_grad)
-    accuracy = task_accuracy(network, test.base, test.base_labels)
-    control_iia = control_accuracy = selectivity = None
-    control_fit = None
-    if control is not None:
-        control_network = control_copy(network, task, seed=seed + 1, steps=control_steps) \
-            if isinstance(control, str) else control
-        control_module = _layer(control_network, layer, owner)
-        control_fit = _search(control_network, control_module, train, test, **common)
-        control_iia = control_fit.iia
-        control_accuracy = task_accuracy(control_network, test.base, test.base_labels)
-        selectivity = fit.iia - control_iia
-    chance = float(np.bincount(test.labels).max() / len(test))
-    if validation > 0:
-        settings["search"] = {"restart_scores": fit.restart_scores, "restart": fit.restart, "step": fit.step}
-        if control_fit is not None:
-            settings["control_search"] = {"restart_scores": control_fit.restart_scores,
-                                          "restart": control_fit.restart, "step": control_fit.step}
-    return InterchangeResult(alignment=alignment, options=options, layer=layer, subspace_dim=subspace_dim,
-                             iia=fit.iia, control_iia=control_iia, selectivity=selectivity, chance=chance,
-                             task_accuracy=accuracy, control_task_accuracy=control_accuracy,
-                             n_parameters=int(n_parameters), invertibility_error=fit.error, history=fit.history,
-                             settings=settings, alignment_map=fit.phi)
+    # the network (and a given control) in eval mode and untrainable throughout, restored as the caller had them:
+    # a forward pass in train mode would update batch-norm statistics and draw dropout noise
+    borrowed = [network] + ([control] if isinstance(control, nn.Module) else [])
+    with frozen(*borrowed):
+        with torch.no_grad():
+            dim = _activations(network, module, test.base[:2], 2).shape[1]
+        if subspace_dim is None:
+            subspace_dim = max(dim // n_vars, 1)
+        subspace_dim = int(check_number(subspace_dim, "subspace_dim", owner, low=1, high=dim // n_vars, integer=True))
+        if alignment == "revnet" and dim < 2:
+            raise ValueError(f"interchange_accuracy: alignment='revnet' needs a layer of width >= 2. Got {dim}.")
+        settings = {"steps": steps, "batch_size": batch_size, "lr": lr, "n_train": n_train, "n_test": n_test,
+                    "restarts": restarts, "validation": validation, "eval_every": eval_every,
+                    "control_steps": control_steps, "seed": seed,
+                    "variables": list(task.variables)}
+        common = {"alignment": alignment, "options": options, "subspace_dim": subspace_dim, "steps": steps,
+                  "batch_size": batch_size, "lr": lr, "seed": seed, "restarts": restarts, "validation": validation,
+                  "eval_every": eval_every}
+        fit = _search(network, module, train, test, **common)
+        n_parameters = sum(p.numel() for p in fit.phi.parameters() if p.requires_grad)
+        accuracy = task_accuracy(network, test.base, test.base_labels)
+        control_iia = control_accuracy = selectivity = None
+        control_fit = None
+        if control is not None:
+            control_network = control_copy(network, task, seed=seed + 1, steps=control_steps) \
+                if isinstance(control, str) else control
+            control_module = _layer(control_network, layer, owner)
+            control_fit = _search(control_network, control_module, train, test, **common)
+            control_iia = control_fit.iia
+            control_accuracy = task_accuracy(control_network, test.base, test.base_labels)
+            selectivity = fit.iia - control_iia
+        chance = float(np.bincount(test.labels).max() / len(test))
+        if validation > 0:
+            settings["search"] = {"restart_scores": fit.restart_scores, "restart": fit.restart, "step": fit.step}
+            if control_fit is not None:
+                settings["control_search"] = {"restart_scores": control_fit.restart_scores,
+                                              "restart": control_fit.restart, "step": control_fit.step}
+        return InterchangeResult(alignment=alignment, options=options, layer=layer, subspace_dim=subspace_dim,
+                                 iia=fit.iia, control_iia=control_iia, selectivity=selectivity, chance=chance,
+                                 task_accuracy=accuracy, control_task_accuracy=control_accuracy,
+                                 n_parameters=int(n_parameters), invertibility_error=fit.error, history=fit.history,
+                                 settings=settings, alignment_map=fit.phi)
 
 
 def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence[str | dict[str, Any]] | None = None,

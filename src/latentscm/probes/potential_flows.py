@@ -53,6 +53,7 @@ from torch import nn
 
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_number
+from latentscm.nn.frozen import frozen
 
 __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direction_baselines",
            "linear_trajectories", "mean_step_norm", "path_lengths", "cut_at_length", "factor_concentration",
@@ -93,23 +94,11 @@ def _decoder_modules(model: Any) -> list[nn.Module]:
 
 @contextlib.contextmanager
 def frozen_decoder(model: Any) -> Iterator[Callable[[torch.Tensor], torch.Tensor]]:
-    """:func:`torch_decoder` of ``model`` with every module behind it in eval mode (no dropout noise, batch norm on
-    its running statistics) and its parameters' ``requires_grad`` off for the duration; each module's mode and
-    each parameter's flag are restored afterwards. (A plain callable is used as it is.)"""
-    modules = _decoder_modules(model)
-    modes = [(m, m.training) for module in modules for m in module.modules()]
-    parameters = [p for module in modules for p in module.parameters() if p.requires_grad]
-    try:
-        for module in modules:
-            module.eval()
-        for p in parameters:
-            p.requires_grad_(False)
+    """:func:`torch_decoder` of ``model`` with every module behind it held by :func:`latentscm.nn.frozen.frozen`
+    (eval mode, parameters not trainable) for the duration; each module's mode and each parameter's flag are
+    restored afterwards. (A plain callable is used as it is.)"""
+    with frozen(*_decoder_modules(model)):
         yield torch_decoder(model)
-    finally:
-        for p in parameters:
-            p.requires_grad_(True)
-        for m, mode in modes:
-            m.train(mode)
 
 
 def _check_differentiable(decode: Callable[[torch.Tensor], torch.Tensor], codes: torch.Tensor, model: Any,
