@@ -127,6 +127,13 @@ def test_bad_input_is_named(fitted, confounded):
         edit_fidelity(model, worlds.make("sprites", size=16, variant="color"), controls, "scale")
     with pytest.raises(RuntimeError, match="not fitted"):
         AttributeControls().direction(np.zeros((1, 4)), "scale")
+    for method in ("masked", "gradient", "linear"):  # codes of the wrong width, rank or values are named
+        with pytest.raises(ValueError, match="'codes' argument of AttributeControls.direction must have 4 columns"):
+            controls.direction(np.zeros((2, 5)), "scale", method=method)
+        with pytest.raises(ValueError, match="'codes' argument of AttributeControls.edit must be 2-D"):
+            controls.edit(np.zeros(4), "scale", method=method)
+    with pytest.raises(ValueError, match="'codes' argument of AttributeControls.gradient contains NaN"):
+        controls.gradient(np.full((1, 4), np.nan), "scale")
 
 
 def test_drift_at_gain_interpolates_between_the_bracketing_steps():

@@ -186,10 +186,19 @@ class AttributeControls:
             raise ValueError(f"{owner}: the target {target!r} cannot also be excluded.")
         return list(exclude)
 
+    def _check_codes(self, codes: Any, owner: str) -> np.ndarray:
+        """Codes (N, D) as float64, D the fitted width; a clear error otherwise."""
+        z = check_array(codes, "codes", owner, ndim=2)
+        if z.shape[1] != self.latent_dim_:
+            raise ValueError(f"The 'codes' argument of {owner} must have {self.latent_dim_} columns (the codes "
+                             f"AttributeControls was fitted on). Got {z.shape[1]}.")
+        return z
+
     def gradient(self, codes: Any, factor: str) -> np.ndarray:
         """``d logit_factor / dz`` (N, D) at codes (N, D)."""
-        self._check_fitted(factor, [], "AttributeControls.gradient")
-        z = torch.from_numpy(np.ascontiguousarray(codes, dtype=np.float32)).requires_grad_(True)
+        owner = "AttributeControls.gradient"
+        self._check_fitted(factor, [], owner)
+        z = torch.from_numpy(self._check_codes(codes, owner).astype(np.float32)).requires_grad_(True)
         with torch.enable_grad():
             logit = self.classifiers_[factor](z)[:, 0]
             return torch.autograd.grad(logit.sum(), z)[0].numpy().astype(np.float64)
@@ -204,7 +213,7 @@ class AttributeControls:
         owner = "AttributeControls.direction"
         check_choice(method, "method", owner, EDIT_METHODS)
         excluded = self._check_fitted(target, exclude, owner)
-        z = np.asarray(codes, dtype=np.float64)
+        z = self._check_codes(codes, owner)
         if method == "linear":
             return np.broadcast_to(self.linear_directions_[target], z.shape).copy()
         g = self.gradient(z, target)
@@ -227,7 +236,8 @@ class AttributeControls:
         n_steps = int(check_number(n_steps, "n_steps", owner, low=1, integer=True))
         if sign not in (1, -1):
             raise ValueError(f"The 'sign' parameter of {owner} must be 1 or -1. Got {sign!r}.")
-        z = check_array(codes, "codes", owner, ndim=2)
+        self._check_fitted(target, exclude, owner)
+        z = self._check_codes(codes, owner)
         path = [z]
         for _ in range(n_steps):
             z = z + sign * self.step_size * self.direction(z, target, method=method, exclude=exclude)
