@@ -200,6 +200,18 @@ def test_tiny_beta_vae_runs(sprites16):
     assert result.effect_ci.shape == (3, 5, 3, 2)
     assert np.all(result.ols_ci[..., 0] <= result.ols_ci[..., 1])
 
+    class Untouchable:  # a bad unit is refused before a read-out is fitted or a code is encoded
+        latent_dim_ = learner.latent_dim_
+
+        def encode(self, x):
+            raise AssertionError("encode was called")
+
+        def decode(self, z):
+            raise AssertionError("decode was called")
+
+    with pytest.raises(ValueError, match="'units'.*\\[0, 3\\). Got 3"):
+        extreme_values(Untouchable(), sprites16, units=[3], n=8, measure="regressor")
+
 
 def test_effect_table_figure(effects):
     from latentscm.report.figures import effect_table_figure

@@ -352,6 +352,9 @@ def extreme_values(learner: Any, world: Any, *, units: Sequence[int] | int | Non
     range_quantile = check_number(range_quantile, "range_quantile", owner, low=0.0, high=0.5, high_inclusive=False)
     seed = int(check_number(seed, "seed", owner, low=0, integer=True))
 
+    declared = getattr(learner, "latent_dim_", None)  # a fitted learner's code width
+    if isinstance(declared, int) and not isinstance(declared, bool):
+        _check_units(units, declared)  # before a read-out is fitted: a bad unit fails at once
     readout = as_readout(measure, world, seed=seed, owner=owner)
     factor_names = list(readout.factor_names_)
     specs = [world.spec(name) for name in factor_names]
