@@ -69,13 +69,24 @@ def test_train_resume_and_evaluate(tmp_path):
     page.feed(report.read_text())
     assert page.images and page.images[0].startswith("data:image/png;base64,")
     assert "length_8" in page.cells and "dsep_branched" in page.cells
+    # the summary's long group is what --max-length makes it: lengths 7..8 here, the rest short
+    accuracy = payload["accuracy"]["plain"]
+    long = [accuracy[f"length_{n}"] for n in (7, 8)]
+    short = [accuracy[f"length_{n}"] for n in range(3, 7)]
+    assert payload["summary"]["plain"]["length_mean_long"] == pytest.approx(sum(long) / 2)
+    assert payload["summary"]["plain"]["length_mean_short"] == pytest.approx(sum(short) / 4)
     missing = runner.invoke(app, ["axioms", "evaluate", str(tmp_path / "nope"), "--out", str(out)])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+    folder = runner.invoke(app, ["axioms", "evaluate", str(plain), "--out", str(tmp_path)])
+    assert folder.exit_code == 2 and "--out" in folder.output and "is a directory" in folder.output
 
 
 def test_train_rejects_bad_options(tmp_path):
     result = runner.invoke(app, ["axioms", "train", "--out", str(tmp_path / "x"), "--positional", "rotary", *TINY])
     assert result.exit_code == 2 and "'positional'" in result.output
+    diverged = runner.invoke(app, ["axioms", "train", "--out", str(tmp_path / "y"), "--steps", "3", "--lr", "1e38",
+                                   *TINY])
+    assert diverged.exit_code == 2 and "lower 'lr'" in diverged.output
 
 
 def test_report_is_self_contained_and_marks_the_best(tmp_path):

@@ -146,9 +146,21 @@ def test_evaluation_sets_have_the_documented_shapes():
     assert {"reversed", "shuffled", "branched", "dsep_short", "dsep_long", "dsep_branched"} <= set(sets)
     chance = chance_accuracy(sets)
     assert all(0.5 <= value <= 1.0 for value in chance.values())
-    graph, statements = chain_graph(node_names(7), flip_prob=0.5, seed=2)
-    reversed_demo = sets["reversed"][0]
-    assert reversed_demo.kind == "causes" and len(graph) == 7 and len(statements) == 6
+    # the first demonstration of each ordered set, rebuilt from the set's own random stream: the reversed set lists
+    # the chain's statements last edge first, the shuffled set in another order of the same statements
+    from latentscm.axioms.evaluation_sets import _names
+    from latentscm.training.loop import step_seed
+
+    for name, stream in (("reversed", 1001), ("shuffled", 1002)):
+        rng = np.random.default_rng(step_seed(0, stream))
+        names = _names(node_names(32), int(rng.integers(7, 16)), rng)
+        _, in_chain_order = chain_graph(names, flip_prob=0.5, seed=rng)
+        demo = sets[name][0]
+        assert demo.kind == "causes" and sorted(demo.statements) == sorted(in_chain_order)
+        if name == "reversed":
+            assert list(demo.statements) == list(in_chain_order)[::-1]
+        else:
+            assert list(demo.statements) not in (list(in_chain_order), list(in_chain_order)[::-1])
 
 
 def test_bad_input_is_named():

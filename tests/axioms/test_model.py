@@ -56,6 +56,25 @@ def test_resume_refuses_other_hyperparameters_and_overwriting(tmp_path):
         AxiomModel(steps=2, **TINY).fit(resume=True)
 
 
+def test_a_fresh_start_over_a_crashed_run_rewrites_its_log(tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    AxiomModel(steps=3, **TINY).fit(run, checkpoint_every=3, log_every=1)
+    shutil.rmtree(run / CHECKPOINT_DIR)  # a run that died before its first checkpoint: config and log only
+    (run / "model.pt").unlink()
+    model = AxiomModel(steps=3, **TINY).fit(run, resume=True, checkpoint_every=3, log_every=1)
+    logged = [json.loads(line)["step"] for line in (run / "train.jsonl").read_text().splitlines()]
+    assert logged == [r["step"] for r in model.history_] == [1, 2, 3]
+
+
+def test_numpy_integer_hyperparameters_are_stored_as_ints(tmp_path):
+    model = AxiomModel(steps=np.int64(2), seed=np.int64(3), **{**TINY, "d_model": np.int32(16)})
+    assert type(model.seed) is int and type(model.steps) is int and type(model.d_model) is int
+    model.fit(tmp_path / "run")
+    assert AxiomModel.load(tmp_path / "run").get_params() == model.get_params()
+
+
 def test_a_damaged_checkpoint_is_named(tmp_path):
     AxiomModel(steps=2, **TINY).fit(tmp_path / "run", checkpoint_every=1)
     path = list_checkpoints(tmp_path / "run" / CHECKPOINT_DIR)[-1][1]

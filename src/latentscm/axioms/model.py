@@ -142,9 +142,10 @@ class AxiomModel:
     # ------------------------------------------------------------------ configuration
     def _validate(self) -> None:
         owner = "AxiomModel"
+        # integers are stored as Python ints: a numpy integer would not survive config.json
         for name in ("d_model", "n_layers", "n_heads", "d_ff", "max_positions", "steps", "batch_size", "readout"):
-            check_number(getattr(self, name), name, owner, low=1, integer=True)
-        check_number(self.warmup, "warmup", owner, low=0, integer=True)
+            setattr(self, name, int(check_number(getattr(self, name), name, owner, low=1, integer=True)))
+        self.warmup = int(check_number(self.warmup, "warmup", owner, low=0, integer=True))
         check_number(self.lr, "lr", owner, low=0.0, low_inclusive=False)
         check_number(self.weight_decay, "weight_decay", owner, low=0.0)
         if self.grad_clip is not None:
@@ -155,12 +156,16 @@ class AxiomModel:
                 raise TypeError(f"The {name!r} parameter of {owner} must be a bool. Got {getattr(self, name)!r}.")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)):
             raise TypeError(f"The 'seed' parameter of {owner} must be an int. Got {self.seed!r}.")
+        self.seed = int(self.seed)
         if not isinstance(self.device, str):
             raise TypeError(f"The 'device' parameter of {owner} must be a string such as 'cpu'. Got {self.device!r}.")
         if self.d_model % self.n_heads:
             raise ValueError(f"The 'd_model' parameter of {owner} ({self.d_model}) must be divisible by n_heads "
                              f"({self.n_heads}).")
         self.distribution()  # validates the data parameters
+        for name in ("min_length", "max_length", "n_names"):
+            if isinstance(getattr(self, name), np.integer):
+                setattr(self, name, int(getattr(self, name)))
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (scikit-learn's rule)."""
@@ -294,8 +299,7 @@ class AxiomModel:
         if run_dir is not None:
             write_json_atomic(run_dir / CONFIG_NAME, config)
         log = RunLog(run_dir, tensorboard=False)
-        if start:
-            log.rewind(start)
+        log.rewind(start)  # records past the checkpoint resumed from (all of them on a fresh start) are lost work
 
         def save_state(done: int) -> None:
             save_checkpoint(checkpoint_path(checkpoint_dir, done),

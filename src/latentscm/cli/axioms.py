@@ -3,7 +3,7 @@
     latentscm axioms show --n 3 --length 4                 # print demonstrations of the training data
     latentscm axioms train --out runs/ax --steps 2000       # train (perturbed data) into a run directory
     latentscm axioms train --out runs/ax0 --no-perturb      # the baseline without perturbations
-    latentscm axioms train --out runs/ax --steps 4000 --resume   # continue a run (same hyperparameters)
+    latentscm axioms train --out runs/ax --steps 2000 --resume   # continue an interrupted run (same settings)
     latentscm axioms evaluate runs/ax runs/ax0 --out metrics.json --report axioms.html
 
 ``evaluate`` scores every run on the same evaluation sets (chains of 3–15 nodes, reversed and
@@ -80,7 +80,7 @@ def train_command(
                            n_heads=n_heads, d_ff=d_ff, positional=positional, perturb=not no_perturb,
                            max_length=max_length, seed=seed)
         model.fit(out, resume=resume, checkpoint_every=checkpoint_every, progress=not quiet)
-    except (ValueError, TypeError, FileExistsError) as error:
+    except (ValueError, TypeError, FileExistsError, FloatingPointError, OSError) as error:
         _fail(error)
     last = model.history_[-1] if model.history_ else {}
     typer.echo(f"trained {model.network_.n_parameters():,} parameters for {model.n_steps_} steps "
@@ -102,6 +102,10 @@ def evaluate_command(
     from latentscm.training.checkpoint import CheckpointError
 
     try:
+        if out.is_dir():
+            raise ValueError(f"--out '{out}' is a directory; give the path of the JSON file to write.")
+        if report is not None and report.is_dir():
+            raise ValueError(f"--report '{report}' is a directory; give the path of the HTML file to write.")
         models = {}
         for run in runs:
             name = run.name or str(run)
@@ -112,14 +116,16 @@ def evaluate_command(
         if len(n_names) != 1:
             raise ValueError(f"The runs use different node-name pools (n_names {sorted(n_names)}); evaluate them "
                              f"separately.")
+        long_lengths = (min(7, max_length), max_length)
         sets = evaluation_sets(n_per_set=n_per_set, n_names=n_names.pop(), lengths=range(3, max_length + 1),
-                               long_lengths=(min(7, max_length), max_length), seed=seed)
+                               long_lengths=long_lengths, seed=seed)
         scores = {name: evaluate(model, sets) for name, model in models.items()}
     except (ValueError, TypeError, CheckpointError) as error:
         _fail(error)
     chance = chance_accuracy(sets)
+    summary = {name: summarise(s, long_lengths=long_lengths) for name, s in scores.items()}
     payload = {"sets": {name: len(demos) for name, demos in sets.items()}, "chance": chance,
-               "accuracy": scores, "summary": {name: summarise(s) for name, s in scores.items()},
+               "accuracy": scores, "summary": summary,
                "params": {name: model.get_params() for name, model in models.items()}}
     atomic_write_json(out, payload)
     for name, values in payload["summary"].items():
