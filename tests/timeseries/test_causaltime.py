@@ -80,6 +80,15 @@ def test_importance_ranks_the_true_parents_of_a_var(var_world, series):
     assert summary_auroc(var_world, gen.importance_) >= 0.9
 
 
+def test_a_refit_that_fails_leaves_the_generator_as_it_was(fitted, series):
+    gen = fitted["none"]
+    before = {k: v for k, v in vars(gen).items()}
+    with pytest.raises(ValueError, match="'prior' argument"):
+        gen.fit(series[:, :3], np.full((3, 3), 0.5), var_names=["a", "b", "c"])
+    assert vars(gen).keys() == before.keys() and all(vars(gen)[k] is v for k, v in before.items())
+    assert gen.generate(1, 12, seed=0).values.shape == (1, 12, 4)
+
+
 def test_prior_restricts_or_sets_the_graph(series):
     prior = np.zeros((4, 4), dtype=int)
     prior[0, 1] = prior[2, 3] = 1
@@ -114,6 +123,16 @@ def test_bad_input_gets_a_clear_error(series):
         gen.fit(series, np.ones((3, 3)))
     with pytest.raises(ValueError, match="selection='prior' needs a 'prior'"):
         CausalTimeGenerator(selection="prior", **FAST).fit(series)
+    fractional = np.ones((4, 4))
+    fractional[0, 1], fractional[3, 0] = 0.9, 0.5
+    with pytest.raises(ValueError, match="'prior' argument .* only 0 and 1. Got the values \\[0.5, 0.9\\]"):
+        gen.fit(series, fractional)
+    trend = series.copy()
+    trend[:, 1] = np.arange(len(series)) * 0.37  # moves by the same step every time: exact only up to rounding
+    with pytest.raises(ValueError, match="linear trend"):
+        gen.fit(trend)
+    with pytest.raises(FloatingPointError, match="lower 'learning_rate'"):
+        CausalTimeGenerator(tau_max=2, **{**FAST, "epochs": 2}, learning_rate=1e30).fit(series)
     with pytest.raises(ValueError, match="'residual' parameter of CausalTimeGenerator must be one of"):
         CausalTimeGenerator(residual="exogenous")
     with pytest.raises(ValueError, match="needs self_loops=True"):

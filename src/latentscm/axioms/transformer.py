@@ -2,7 +2,8 @@
 
 Decoder-style (causal self-attention, pre-norm blocks) as in Vashishtha et al. (2024), who train
 a GPT-2-like model from scratch and read the answer as the token after the question; here the
-answer is a two-way classification read from the hidden state of the final ``=`` token. The
+answer is a two-way classification read from the hidden states of the last ``readout`` tokens
+(default 3: the two queried names and the final ``=``; ``readout=1``: the ``=`` token alone). The
 positional encoding is a choice, since it governs length generalisation: ``"none"`` (NoPE: with
 causal attention the model can still infer order; Kazemnejad et al. 2023), ``"sinusoidal"``
 (Vaswani et al. 2017: fixed, defined for every position) and ``"learned"`` (one trained vector

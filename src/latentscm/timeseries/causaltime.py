@@ -223,6 +223,12 @@ class CausalTimeGenerator:
         -------
         self
         """
+        fitted = copy.copy(self)  # fitted on a copy: a fit that fails leaves this generator as it was
+        fitted._fit(X, prior, var_names)
+        self.__dict__.update(fitted.__dict__)
+        return self
+
+    def _fit(self, X: Any, prior: Any, var_names: Sequence[str] | None) -> None:
         owner = "CausalTimeGenerator.fit"
         series = check_series(check_array(X, "X", owner, ndim=2, min_rows=2), owner, tau_max=self.tau_max,
                               min_extra=10)
@@ -230,10 +236,14 @@ class CausalTimeGenerator:
         self.var_names_ = resolve_names(var_names, d, owner)
         allowed = np.ones((d, d), dtype=np.int64)
         if prior is not None:
-            allowed = check_array(prior, "prior", owner, ndim=2).astype(np.int64)
-            if allowed.shape != (d, d) or not np.all((allowed == 0) | (allowed == 1)):
+            given = check_array(prior, "prior", owner, ndim=2)
+            if given.shape != (d, d):
                 raise ValueError(f"The 'prior' argument of {owner} must be a 0/1 array ({d}, {d}). "
-                                 f"Got shape {allowed.shape}.")
+                                 f"Got shape {given.shape}.")
+            if not np.all(np.isin(given, (0, 1))):
+                raise ValueError(f"The 'prior' argument of {owner} must hold only 0 and 1. Got the values "
+                                 f"{sorted(set(given[~np.isin(given, (0, 1))].tolist()))[:5]}.")
+            allowed = given.astype(np.int64)
         elif self.selection == "prior":
             raise ValueError(f"{owner} with selection='prior' needs a 'prior' graph (d, d).")
         if self.self_loops:
@@ -251,7 +261,8 @@ class CausalTimeGenerator:
         if self.target == "difference":
             steps = levels - inputs[:, :d]
             self.step_scale_ = steps.std(axis=0)
-            if np.any(self.step_scale_ == 0):
+            # a linear trend's steps are equal up to rounding: their spread is ~1e-16 of their size, not 0
+            if np.any(self.step_scale_ <= 1e-8 * np.abs(steps).max(axis=0)):
                 raise ValueError(f"The 'X' argument of {owner} has a column that moves by the same step at "
                                  "every time (a linear trend); use target='level'.")
             targets = steps / self.step_scale_
@@ -263,7 +274,6 @@ class CausalTimeGenerator:
         self.validation_mse_ = {"full": full_mse, "masked": masked_mse}
         self._seed_windows = standard
         self._fit_noise()
-        return self
 
     def _fit_noise(self) -> None:
         """One-step residuals of the model that drives x under this residual mode, and their scale."""
@@ -329,6 +339,9 @@ class CausalTimeGenerator:
                 valid = float(torch.mean((network(x_valid) - y_valid) ** 2))
             if valid < best:
                 best, best_state = valid, {k: v.clone() for k, v in network.state_dict().items()}
+        if best_state is None:
+            raise FloatingPointError(f"CausalTimeGenerator.fit: the validation loss was never finite in "
+                                     f"{self.epochs} epochs; lower 'learning_rate' (now {self.learning_rate}).")
         network.load_state_dict(best_state)
         network.eval()
         return network, best
