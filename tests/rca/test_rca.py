@@ -131,6 +131,9 @@ def test_random_walk_stops_at_the_most_upstream_anomaly():
         random_walk_with_restart(-chain)
     with pytest.raises(ValueError, match="restart"):
         random_walk_with_restart(chain, restart=0.0)
+    for tol in (-1.0, 0.0, "x"):
+        with pytest.raises((ValueError, TypeError), match="'tol' parameter of random_walk_with_restart"):
+            random_walk_with_restart(chain, tol=tol)
 
 
 def test_graph_free_scores_by_hand():
@@ -154,6 +157,12 @@ def test_mixing_and_ranking():
         mix_scores([[0.0, 1.0]], [1.0, 2.0])
     scores, walk = walk_and_mix(np.zeros((3, 3)), [0.0, 1.0, 0.5], [0.0, 1.0, 0.5], mix=0.5)
     assert int(np.argmax(scores)) == 1 and walk.sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="'adjacency' argument of walk_and_mix must be square"):
+        walk_and_mix(np.zeros((2, 3)), [0.0, 1.0], [0.0, 1.0])
+    # score vectors as the rows of one array are mixed like a list of them
+    np.testing.assert_allclose(mix_scores(np.array([[0.0, 1.0, 2.0], [10.0, 0.0, 0.0]]), [1.0, 1.0]), mixed)
+    with pytest.raises(ValueError, match="one weight per score"):
+        mix_scores(np.empty((0, 3)), [])
 
 
 @pytest.fixture(scope="module")
@@ -173,6 +182,10 @@ def test_coral_ranks_injected_root_causes_first(faults):
         assert result.update_seconds and len(result.history) == len(result.update_seconds)
         rankings.append(result.ranking)
         truth.append(set(trajectory.root_causes))
+        # run starts from the fitted normal state every time: the same stream gives the same analysis
+        again = rca.run(trajectory.values[reference:])
+        assert again.trigger == result.trigger and again.history == result.history
+        np.testing.assert_array_equal(again.scores, result.scores)
     assert ranking_scores(rankings, truth)["rca.pr@3"] == 1.0
 
 

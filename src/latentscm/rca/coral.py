@@ -22,6 +22,7 @@ model of :mod:`latentscm.rca.incremental_graph`). The stages:
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_choice, check_number
+from latentscm._validation import check_array, check_choice, check_number
 from latentscm.rca.baselines import nsigma_scores
 from latentscm.rca.detection import OnlineDetector, check_stream
 from latentscm.rca.incremental_graph import IncrementalGraph
@@ -111,8 +112,10 @@ def walk_and_mix(adjacency: Any, anomaly: Any, individual: Any, *, restart: floa
     mix = check_number(mix, "mix", "walk_and_mix", low=0, high=1)
     # Both inputs on a common scale, so that a learned graph (small coefficients) and a 0/1 true
     # graph, or z-scores of different spread, weigh the same against the stay weight.
-    weights = np.abs(np.asarray(adjacency, dtype=np.float64))
-    off_diagonal = weights[~np.eye(weights.shape[0], dtype=bool)] if weights.ndim == 2 else weights
+    weights = np.abs(check_array(adjacency, "adjacency", "walk_and_mix", ndim=2))
+    if weights.shape[0] != weights.shape[1]:
+        raise ValueError(f"The 'adjacency' argument of walk_and_mix must be square (d, d). Got {weights.shape}.")
+    off_diagonal = weights[~np.eye(weights.shape[0], dtype=bool)]
     largest = float(off_diagonal.max()) if off_diagonal.size else 0.0
     weights = weights / largest if largest > 0 else weights
     walk = random_walk_with_restart(weights, normalise_scores(anomaly), restart=restart, self_weight=self_weight)
@@ -193,7 +196,8 @@ class CoralRCA:
         """
         data = check_stream(normal, "normal", "CoralRCA.fit", min_rows=2)
         self.var_names_ = _names(var_names, data.shape[1], "CoralRCA.fit")
-        self.detector_ = self.detector if self.detector is not None else SSACusumDetector()
+        # a copy: fitting (and running) must not change the detector the caller configured
+        self.detector_ = copy.deepcopy(self.detector) if self.detector is not None else SSACusumDetector()
         self.graph_ = IncrementalGraph(lag=self.lag, sparsity=self.sparsity, change_sparsity=self.change_sparsity)
         self.graph_.fit(data)
         self.detector_.fit(data)
@@ -216,25 +220,28 @@ class CoralRCA:
         data = check_stream(stream, "stream", owner, min_rows=1, d=len(self.var_names_))
         if trigger is not None:
             trigger = int(check_number(trigger, "trigger", owner, low=0, high=data.shape[0] - 1, integer=True))
+        # the online state evolves on copies: every run starts from the fitted normal state, so running the same
+        # stream twice gives the same result
+        graph, detector = copy.deepcopy(self.graph_), copy.deepcopy(self.detector_)
         pending: list[np.ndarray] = []
         found = trigger
         for t, row in enumerate(data):
-            if trigger is None and self.detector_.update(row):
+            if trigger is None and detector.update(row):
                 found = t
             if found is not None and t >= found:
                 break
             pending.append(row)
             if len(pending) == self.chunk:
-                self.graph_.partial_fit(np.stack(pending))
+                graph.partial_fit(np.stack(pending))
                 pending = []
         d = len(self.var_names_)
         if found is None:
             empty = np.zeros(d)
-            return RCAResult(self.var_names_, (), empty, None, self.graph_.summary(), empty, empty, 0, (), ())
+            return RCAResult(self.var_names_, (), empty, None, graph.summary(), empty, empty, 0, (), ())
         if pending:
-            self.graph_.partial_fit(np.stack(pending))
+            graph.partial_fit(np.stack(pending))
         before = np.concatenate([self.normal_, data[:found]])
-        self.graph_.new_state()
+        graph.new_state()
         history: list[tuple[str, ...]] = []
         seconds: list[float] = []
         stable = 0
@@ -244,17 +251,17 @@ class CoralRCA:
         while position < end:
             stop = min(position + self.chunk, end)
             started = time.perf_counter()
-            self.graph_.partial_fit(data[position:stop])
+            graph.partial_fit(data[position:stop])
             seconds.append(time.perf_counter() - started)
             position = stop
             anomaly = nsigma_scores(before, data[found:position])
-            individual = anomaly if self.individual == "anomaly" else np.abs(self.graph_.intercept_change())
-            scores, walk = walk_and_mix(self.graph_.summary(), anomaly, individual, restart=self.restart,
+            individual = anomaly if self.individual == "anomaly" else np.abs(graph.intercept_change())
+            scores, walk = walk_and_mix(graph.summary(), anomaly, individual, restart=self.restart,
                                         self_weight=self.self_weight, mix=self.mix)
             ranking = rank_by_score(scores, self.var_names_)
             stable = stable + 1 if history and history[-1][: self.top_k] == ranking[: self.top_k] else 0
             history.append(ranking)
             if stable >= self.patience:
                 break
-        return RCAResult(self.var_names_, history[-1], scores, found, self.graph_.summary(), walk, individual,
+        return RCAResult(self.var_names_, history[-1], scores, found, graph.summary(), walk, individual,
                          position - found, tuple(seconds), tuple(history))

@@ -82,6 +82,7 @@ def random_walk_with_restart(adjacency: Any, node_scores: Any = None, *, restart
     owner = "random_walk_with_restart"
     restart = check_number(restart, "restart", owner, low=0, high=1, low_inclusive=False)
     max_iter = int(check_number(max_iter, "max_iter", owner, low=1, integer=True))
+    tol = check_number(tol, "tol", owner, low=0, low_inclusive=False)
     transition = transition_matrix(adjacency, node_scores, self_weight=self_weight)
     d = transition.shape[0]
     personalisation = np.ones(d) if node_scores is None else np.asarray(node_scores, dtype=np.float64)

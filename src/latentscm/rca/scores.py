@@ -34,7 +34,7 @@ def mix_scores(scores: Sequence[Any], weights: Sequence[float]) -> np.ndarray:
     weights : sequence of float
         One non-negative weight per vector, not all zero.
     """
-    if len(scores) != len(weights) or not scores:
+    if len(scores) != len(weights) or len(scores) == 0:
         raise ValueError(f"mix_scores needs one weight per score vector. Got {len(scores)} vectors and "
                          f"{len(weights)} weights.")
     checked = [check_number(w, f"weights[{k}]", "mix_scores", low=0) for k, w in enumerate(weights)]
