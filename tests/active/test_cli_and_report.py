@@ -45,6 +45,17 @@ def test_cli_train_run_and_errors(tmp_path):
     assert bad.exit_code == 2 and "'step'" in bad.output
     missing = runner.invoke(app, ["active", "run", str(tmp_path / "nothing")])
     assert missing.exit_code == 2 and "not an active-inference run" in missing.output
+    diverged = runner.invoke(app, [*TRAIN, "--out", str(tmp_path / "diverged"), "--lr", "1e9"])
+    assert diverged.exit_code == 2 and "lr" in diverged.output
+    # a model file whose weights do not fit its recorded settings is named, not a traceback
+    import torch
+
+    state = torch.load(tmp_path / "run" / "factorised.pt", weights_only=True)
+    state["params"]["shape_dim"] += 1
+    torch.save(state, tmp_path / "run" / "factorised.pt")
+    mismatch = runner.invoke(app, ["active", "run", str(tmp_path / "run"), "--out", str(tmp_path / "out2"), "--goals",
+                                   "1", "--max-steps", "1", "--horizon", "1"])
+    assert mismatch.exit_code == 2 and "does not match its recorded parameters" in mismatch.output
 
 
 def test_report_marks_the_best_agent_and_refuses_nothing(tmp_path):

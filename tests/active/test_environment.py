@@ -26,7 +26,8 @@ def test_observations_are_the_worlds_exact_renders(env):
     np.testing.assert_array_equal(goal_image, env.world.render(goal_state[None])[0])
     rng = np.random.default_rng(0)
     states, seen = [start], [observation]
-    for action in rng.integers(0, env.n_actions, size=12):
+    actions = rng.integers(0, env.n_actions, size=12)
+    for action in actions:
         observation, reached = env.step_episode(int(action))
         np.testing.assert_array_equal(observation, env.world.render(env.state_)[0])
         assert reached == (env.pose_error(env.state_, env.goal_)[0] == 0)
@@ -35,6 +36,7 @@ def test_observations_are_the_worlds_exact_renders(env):
     # non-pose factors never change; replaying the actions gives the same images
     other = [j for j, n in enumerate(env.world.factor_names) if n != "orientation"]
     np.testing.assert_array_equal(np.array(states)[:, other], np.repeat(start[None, other], len(states), axis=0))
+    np.testing.assert_array_equal(replay(env, start, actions), np.stack(seen))
 
 
 def test_actions_stay_in_range_and_move_by_one_step(env):

@@ -102,6 +102,12 @@ def test_free_energy_is_inaccuracy_plus_complexity(transitions, factorised):
     same = factorised.free_energy(transitions.images[:5], prior=posterior)
     np.testing.assert_allclose(same["complexity"], 0.0, atol=1e-5)
     np.testing.assert_allclose(same["inaccuracy"], terms["inaccuracy"])
+    three = factorised.infer(transitions.images[:3])
+    transposed = (three[0].T, three[1].T)  # (D, N) instead of (N, D): refused, not reshaped
+    with pytest.raises(ValueError, match=r"'prior' mean of FactorisedModel.free_energy must have shape \(3, "):
+        factorised.free_energy(transitions.images[:3], prior=transposed)
+    with pytest.raises(TypeError, match="'prior' argument .* \\(mean, logvar\\) pair"):
+        factorised.free_energy(transitions.images[:5], prior=posterior[0])
 
 
 def test_gaussian_kl_and_bernoulli_entropy_match_torch_distributions():
@@ -158,6 +164,10 @@ def test_bad_input_is_named(env, transitions, factorised):
         FactorisedModel(**TINY).fit(nan)
     with pytest.raises(ValueError, match="'n_actions'"):
         FactorisedModel(**TINY).fit(transitions, n_actions=1)
+    bytes_like = Transitions(transitions.images * 255, transitions.actions, transitions.next_images,
+                             transitions.factors, transitions.next_factors)
+    with pytest.raises(ValueError, match="transitions.images must be pixel intensities in \\[0, 1\\]"):
+        FactorisedModel(**TINY).fit(bytes_like)
     with pytest.raises(ValueError, match=r"shape \(N, 3, 16, 16\)"):
         factorised.infer(np.zeros((1, 3, 8, 8), dtype=np.float32))
     with pytest.raises(ValueError, match="'actions' argument"):

@@ -48,7 +48,8 @@ def enumerate_policies(n_actions: int, horizon: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ExpectedFreeEnergy:
-    """Scores of P policies (each (P,) float64, nats): ``total = risk + ambiguity_weight * ambiguity``."""
+    """Scores of P policies (each (P,) float64, nats): ``total = risk + ambiguity_weight * ambiguity``.
+    ``ambiguity`` is not computed (all zeros) when ``ambiguity_weight`` is 0."""
 
     total: np.ndarray
     risk: np.ndarray
@@ -84,7 +85,8 @@ def expected_free_energy(model: WorldModel, belief: tuple[np.ndarray, np.ndarray
     Returns
     -------
     ExpectedFreeEnergy
-        Risk, ambiguity and their weighted sum, each (P,) float64, summed over the horizon.
+        Risk, ambiguity and their weighted sum, each (P,) float64, summed over the horizon (the
+        ambiguity is left at zero, not computed, when ``ambiguity_weight`` is 0: it would not count).
     """
     model._check_fitted()
     ambiguity_weight = check_number(ambiguity_weight, "ambiguity_weight", "expected_free_energy", low=0)

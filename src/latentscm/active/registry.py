@@ -50,4 +50,8 @@ def load_world_model(path: str | os.PathLike) -> Any:
         raise ValueError(f"'{path}' is not a readable world-model file: {error}") from None
     if not isinstance(state, dict) or not {"name", "params", "weights", "image_shape", "n_actions"} <= set(state):
         raise ValueError(f"'{path}' is not a world-model file written by WorldModel.save.")
-    return REGISTRY.get(state["name"]).from_state(state)
+    model = REGISTRY.get(state["name"])
+    try:
+        return model.from_state(state)
+    except (RuntimeError, TypeError, KeyError) as error:  # weights that do not fit the recorded settings
+        raise ValueError(f"'{path}' does not match its recorded parameters ({state['name']}): {error}") from None

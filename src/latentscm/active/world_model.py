@@ -247,6 +247,10 @@ class WorldModel:
         if images.shape != next_images.shape or actions.shape != (images.shape[0],):
             raise ValueError(f"{owner}: images {images.shape}, next images {next_images.shape} and actions "
                              f"{actions.shape} do not describe the same transitions.")
+        for label, array in (("transitions.images", images), ("transitions.next_images", next_images)):
+            if array.size and (array.min() < 0 or array.max() > 1):
+                raise ValueError(f"{owner}: {label} must be pixel intensities in [0, 1] (the Bernoulli likelihood); "
+                                 f"got values in [{array.min():g}, {array.max():g}].")
         if actions.dtype.kind not in "iu" or actions.min() < 0:
             raise ValueError(f"{owner}: actions must be non-negative ints. Got {actions.dtype} with minimum "
                              f"{actions.min()}.")
@@ -269,7 +273,8 @@ class WorldModel:
                 generator.manual_seed(step_seed(self.seed, step))
                 loss, logs = self._loss(data[rows], action_data[rows], next_data[rows], generator)
                 if not torch.isfinite(loss):
-                    raise FloatingPointError(f"{owner}: the loss became {float(loss)} at step {step}; lower 'lr'.")
+                    raise FloatingPointError(f"{owner}: the loss became {float(loss.detach())} at step {step}; "
+                                             "lower 'lr'.")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -355,8 +360,18 @@ class WorldModel:
             if prior is None:
                 prior_mean, prior_logvar = torch.zeros_like(mean), torch.zeros_like(logvar)
             else:
-                prior_mean = torch.as_tensor(np.asarray(prior[0], dtype=np.float32)).reshape(mean.shape)
-                prior_logvar = torch.as_tensor(np.asarray(prior[1], dtype=np.float32)).reshape(mean.shape)
+                owner = f"{type(self).__name__}.free_energy"
+                if not isinstance(prior, (tuple, list)) or len(prior) != 2:
+                    raise TypeError(f"The 'prior' argument of {owner} must be a (mean, logvar) pair. "
+                                    f"Got {type(prior).__name__}.")
+                parts = []
+                for label, part in zip(("mean", "logvar"), prior):
+                    array = check_array(part, f"prior {label}", owner, ndim=2, dtype=np.float32)
+                    if array.shape != tuple(mean.shape):
+                        raise ValueError(f"The 'prior' {label} of {owner} must have shape {tuple(mean.shape)} "
+                                         f"(observations, latent units). Got {array.shape}.")
+                    parts.append(torch.from_numpy(array))
+                prior_mean, prior_logvar = parts
             inaccuracy = F.binary_cross_entropy_with_logits(self._decode(mean), x, reduction="none").flatten(1).sum(1)
             complexity = gaussian_kl(mean, logvar, prior_mean, prior_logvar)
         inaccuracy_np = inaccuracy.double().numpy()

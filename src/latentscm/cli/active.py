@@ -67,7 +67,7 @@ def train(
         config = train_world_models(out, world=world, world_options={"size": size}, pose_factors=factors, step=step,
                                     n_transitions=n_transitions, n_held_out=n_held_out, seed=seed,
                                     models={n: {**shared, **per_model[n]} for n in names}, progress=True)
-    except (ValueError, TypeError, FileExistsError) as error:
+    except (ValueError, TypeError, FileExistsError, FloatingPointError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {out} ({', '.join(config['models'])})")
