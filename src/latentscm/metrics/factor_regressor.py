@@ -15,6 +15,7 @@ their parent predictors on data where the parents cannot be read off each other)
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,15 @@ class FactorRegressor:
                                           ("independent", "observational"))
 
     def fit(self, world: Any) -> FactorRegressor:
-        """Train on ``world.sample(n_train, seed)``; sets ``r2_`` and ``mae_`` (per factor, held out)."""
+        """Train on ``world.sample(n_train, seed)``; sets ``r2_`` and ``mae_`` (per factor, held out).
+
+        Fitted on a copy: a fit that fails (or is interrupted) leaves this regressor as it was."""
+        fitted = copy.copy(self)
+        fitted._fit(world)
+        self.__dict__.update(fitted.__dict__)
+        return self
+
+    def _fit(self, world: Any) -> None:
         from latentscm.nn import ConvEncoder
 
         regime = None
@@ -93,11 +102,11 @@ class FactorRegressor:
         predicted = self.predict(test.images)
         residual = predicted - test.factors
         variance = test.factors.var(0)
-        self.r2_ = {name: float(1 - residual[:, j].var() / variance[j]) if variance[j] > 0 else float("nan")
+        # R^2 = 1 - MSE / Var(y): a constant offset in the predictions counts against it
+        self.r2_ = {name: float(1 - np.mean(residual[:, j] ** 2) / variance[j]) if variance[j] > 0 else float("nan")
                     for j, name in enumerate(self.factor_names_)}
         self.mae_ = {name: float(np.abs(residual[:, j]).mean() / self.ranges_[j])
                      for j, name in enumerate(self.factor_names_)}
-        return self
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Factors (N, K) in world units of images (N, C, H, W)."""
