@@ -95,6 +95,24 @@ def test_canonical_columns_undo_permutation_and_sign():
     np.testing.assert_allclose(standard[0], standard[1], atol=1e-12)
 
 
+def test_columns_with_the_same_ranks_are_ordered_by_content():
+    # x and x ** 3 share their rank pattern; the order must still not depend on the input order
+    rng = np.random.default_rng(0)
+    factors = rng.uniform(-1, 1, size=(400, 2))
+    x = factors[:, 0] + 0.3 * rng.standard_normal(400)
+    codes = np.c_[x, x ** 3, factors[:, 1] + 0.3 * rng.standard_normal(400)]
+    moved = codes[:, [1, 2, 0]] * np.array([2.0, -1.0, 0.5]) + 1.0
+    for a, b in ((codes, moved), (codes, codes[:, [1, 0, 2]])):
+        order_a, signs_a = canonical_columns(a)
+        order_b, signs_b = canonical_columns(b)
+        standard = [(c - c.mean(0)) / c.std(0) for c in (a[:, order_a] * signs_a, b[:, order_b] * signs_b)]
+        np.testing.assert_allclose(standard[0], standard[1], atol=1e-12)
+    before = dci(codes, factors, discrete=False)
+    after = dci(codes[:, [1, 0, 2]], factors, discrete=False)
+    for key in before:
+        assert after[key] == pytest.approx(before[key], abs=1e-12), key
+
+
 def test_dci_continuous_factor_uses_regression():
     rng = np.random.default_rng(0)
     factors = rng.uniform(size=(1500, 2))

@@ -37,6 +37,15 @@ def test_explicitness_and_infoe_share_classifier_fits(factors, rotated):
     assert fitted == factors.shape[1] and len(_logistic._cache) == fitted
 
 
+def test_two_variants_of_a_metric_keep_their_own_keys(factors, perfect):
+    both = compute_metrics(perfect, factors, metrics=["dci", "dci_gbt", "dci"])
+    forest, boosted = compute_metric("dci", perfect, factors), compute_metric("dci_gbt", perfect, factors)
+    assert set(forest) == {f"dci.{part}" for part in ("disentanglement", "completeness", "informativeness",
+                                                       "informativeness_train")}
+    assert set(boosted) == {key.replace("dci.", "dci_gbt.") for key in forest}
+    assert both == {**forest, **boosted}
+
+
 def test_registry_is_complete():
     for names in SUITES.values():
         assert set(names) <= set(METRICS)

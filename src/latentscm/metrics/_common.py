@@ -7,6 +7,7 @@ labels, and splits rows into training and held-out parts — once, the same way 
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -40,6 +41,18 @@ def check_codes_factors(codes: Any, factors: Any, owner: str, *,
                       "score is defined (no information: 0 or chance level) but says nothing more.",
                       RuntimeWarning, stacklevel=3)
     return codes, factors
+
+
+def rank_key(column: np.ndarray) -> tuple[str, float]:
+    """A key (hex str) and a sign (+1 or -1) of a code column (N,) that shift, positive scaling and
+    negation leave unchanged: the hash of its dense ranks or of its reversed dense ranks, whichever
+    is lower; the sign is -1 when the reversed ranks were chosen (so ``sign * column`` is the same
+    for a column and its negation)."""
+    _, ranks = np.unique(column, return_inverse=True)
+    ranks = ranks.reshape(-1).astype(np.int64)
+    forward = hashlib.sha1(ranks.tobytes()).hexdigest()
+    backward = hashlib.sha1((ranks.max() - ranks).tobytes()).hexdigest()
+    return min(forward, backward), (1.0 if forward <= backward else -1.0)
 
 
 def varying_columns(array: np.ndarray) -> np.ndarray:

@@ -60,6 +60,7 @@ from latentscm.metrics._common import (
     drop_constant_factors,
     encode_labels,
     entropy_rows,
+    rank_key,
     split_indices,
 )
 
@@ -107,16 +108,18 @@ def canonical_columns(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Each column is keyed by its dense ranks (invariant to shift and positive scaling) or its
     reversed dense ranks, whichever hashes lower (so negation maps to the same key); columns
-    are sorted by key, and flipped when the reversed ranks were chosen.
+    are sorted by key, and flipped when the reversed ranks were chosen. Columns with the same
+    ranks (``x`` and ``x ** 3``) are ordered by a second key, their standardised values after
+    the flip (rounded to 1e-9), which shift, scaling and negation leave unchanged too.
     """
     keys, signs = [], []
     for column in codes.T:
-        _, ranks = np.unique(column, return_inverse=True)
-        ranks = ranks.reshape(-1).astype(np.int64)
-        forward = hashlib.sha1(ranks.tobytes()).hexdigest()
-        backward = hashlib.sha1((ranks.max() - ranks).tobytes()).hexdigest()
-        keys.append(min(forward, backward))
-        signs.append(1.0 if forward <= backward else -1.0)
+        key, sign = rank_key(column)
+        spread = float(np.std(column))
+        standard = sign * (column - column.mean()) / spread if spread > 0 else np.zeros_like(column)
+        values = hashlib.sha1((np.round(standard.astype(np.float64), 9) + 0.0).tobytes()).hexdigest()
+        keys.append((key, values))
+        signs.append(sign)
     order = np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
     return order, np.asarray(signs)[order]
 

@@ -30,6 +30,7 @@ from latentscm.metrics._common import (
     discrete_mask,
     equal_width_bins,
     factor_labels,
+    rank_key,
 )
 
 __all__ = [
@@ -131,11 +132,15 @@ def mutual_info_knn(codes: np.ndarray, labels: np.ndarray, n_levels: np.ndarray,
     n_rows, n_codes = codes.shape
     result = np.zeros((n_codes, labels.shape[1]))
     std = codes.std(axis=0)
-    jitter = rng.standard_normal(codes.shape) * KNN_JITTER
+    base = int(rng.integers(2 ** 62))
     for d in range(n_codes):
         if std[d] <= 0:
             continue
-        column = (codes[:, d] - codes[:, d].mean()) / std[d] + jitter[:, d]
+        # the tie-breaking jitter follows the column's content, not its position, with the column's canonical
+        # sign: permuting or negating code dimensions leaves every estimate unchanged
+        key, sign = rank_key(codes[:, d])
+        jitter = sign * np.random.default_rng([base, int(key[:15], 16)]).standard_normal(n_rows) * KNN_JITTER
+        column = (codes[:, d] - codes[:, d].mean()) / std[d] + jitter
         for k in range(labels.shape[1]):
             result[d, k] = _knn_mi_column(column, labels[:, k], int(n_levels[k]), n_neighbors)
     return result

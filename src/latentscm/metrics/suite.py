@@ -88,7 +88,9 @@ def compute_metric(name: str, codes: np.ndarray, factors: np.ndarray, *, seed: i
         options["discrete"] = discrete
     value = function(codes, factors, **options)
     if isinstance(value, dict):
-        return {key: float(item) for key, item in value.items()}
+        # namespaced keys take the name the metric was asked for: dci_gbt reports dci_gbt.*, not dci.*, so that
+        # two variants of one metric can be computed together
+        return {(f"{name}.{key.split('.', 1)[1]}" if "." in key else key): float(item) for key, item in value.items()}
     return {name: float(value)}
 
 
@@ -103,6 +105,11 @@ def compute_metrics(codes: np.ndarray, factors: np.ndarray, *,
     else:
         names = tuple(metrics)
     result: dict[str, float] = {}
-    for name in names:
-        result.update(compute_metric(name, codes, factors, seed=seed, discrete=discrete))
+    owner: dict[str, str] = {}
+    for name in dict.fromkeys(names):  # a metric listed twice is computed once
+        for key, value in compute_metric(name, codes, factors, seed=seed, discrete=discrete).items():
+            if key in result:
+                raise ValueError(f"compute_metrics: metrics {owner[key]!r} and {name!r} both report {key!r}; "
+                                 "compute them separately.")
+            result[key], owner[key] = value, name
     return result
