@@ -58,6 +58,9 @@ def test_bad_input_is_named(real):
         autocorrelation_distance(real, real[..., :1])
     with pytest.raises(ValueError, match="'window' parameter of maximum_mean_discrepancy \\(400\\)"):
         maximum_mean_discrepancy(real, real, window=400)
+    one_window = np.random.default_rng(0).standard_normal((12, 2))  # T == window: a single window, no NaN
+    with pytest.raises(ValueError, match="the real series give 1 window of window=12 steps"):
+        maximum_mean_discrepancy(one_window, real, window=12)
     with pytest.raises(ValueError, match="'generated' argument .* NaN"):
         discriminative_score(real, np.full((10, 2), np.nan))
     with pytest.raises(ValueError, match="constant variables \\[1\\]"):

@@ -129,3 +129,29 @@ def test_one_driver_at_a_time(tmp_path):
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(StudyLockedError, match="Another latentscm study driver"):
             study.run(tiny_spec(), tmp_path, executor="sequential", progress=False)
+
+
+def test_damaged_study_records_are_redone_not_trusted(tmp_path):
+    """A truncated study.json is rewritten (it is the study's own record); a truncated metrics.json of a finished
+    trial is evaluated again, so results.csv is written; the report names a damaged study.json."""
+    from latentscm.report.study import build_study_report
+    from latentscm.study.results import RESULTS_CSV as CSV
+
+    spec = tiny_spec(learners={"beta_vae": {"params": dict(TINY)}}, seeds=[0])
+    first = study.run(spec, tmp_path, executor="sequential", threads=1, progress=False)
+    (trial,) = [r["trial"] for r in first.rows]
+    (trial_dir(tmp_path, trial) / "metrics.json").write_text('{"mig": 0.')
+    (tmp_path / "study.json").write_text('{"name": "tiny", "lear')
+    again = study.run(spec, tmp_path, executor="sequential", threads=1, progress=False)
+    assert again.skipped == [] and again.executed == [trial]
+    assert json.loads((tmp_path / "study.json").read_text()) == study.load_spec(spec).as_dict()
+    assert [r["mig"] for r in again.rows] == [r["mig"] for r in first.rows] and (tmp_path / CSV).is_file()
+    (tmp_path / "study.json").write_text('{"name": "tiny", "lear')
+    with pytest.raises(ValueError, match="study.json"):
+        build_study_report(tmp_path)
+
+
+def test_a_train_only_spec_survives_its_own_record():
+    spec = study.load_spec(tiny_spec(evaluation=False))
+    assert spec.evaluation is None
+    assert study.load_spec(json.loads(json.dumps(spec.as_dict()))) == spec

@@ -152,6 +152,10 @@ def maximum_mean_discrepancy(real: Any, generated: Any, *, window: int = 10, max
     bandwidth = np.median(off_diagonal[off_diagonal > 0]) if np.any(off_diagonal > 0) else 1.0
     kernel = np.exp(-distances / bandwidth)
     m, n = len(a), len(b)
+    for label, count in (("real", m), ("generated", n)):
+        if count < 2:
+            raise ValueError(f"{owner}: the {label} series give {count} window of window={window} steps; the "
+                             "unbiased MMD needs at least 2 per set (a shorter window or longer series).")
     kaa, kbb, kab = kernel[:m, :m], kernel[m:, m:], kernel[:m, m:]
     term_a = (kaa.sum() - np.trace(kaa)) / (m * (m - 1))
     term_b = (kbb.sum() - np.trace(kbb)) / (n * (n - 1))

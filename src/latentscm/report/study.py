@@ -14,7 +14,6 @@ fetched from the network.
 from __future__ import annotations
 
 import html
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._io import read_json_object
 from latentscm.report.html import HEADLINE, READING, collect_run
 from latentscm.report.images import atomic_write_bytes
 from latentscm.report.page import PAGE_STYLE, img_html
@@ -276,7 +276,7 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
     if not (study_dir / SPEC_NAME).is_file():
         raise FileNotFoundError(f"'{study_dir}' is not a study directory (no {SPEC_NAME}); run "
                                 f"`latentscm study run SPEC --out {study_dir}` first.")
-    spec = load_spec(json.loads((study_dir / SPEC_NAME).read_text()))
+    spec = load_spec(read_json_object(study_dir / SPEC_NAME, remedy="rerun `latentscm study run` to rewrite it"))
     trials = expand(spec)
     rows = collect_results(trials, study_dir)
     metrics = study_metrics(rows)

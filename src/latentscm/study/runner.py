@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentscm._io import atomic_write_json
+from latentscm._io import atomic_write_json, read_json_object
 from latentscm._validation import check_number
 from latentscm.study.executor import Executor, TrialJob, available_cores
 from latentscm.study.executors import make_executor
@@ -101,7 +101,12 @@ def _finished(trial: Trial, directory: Path) -> bool:
         return False
     if trial.evaluation is None:
         return True
-    return status.get("evaluation") == trial.evaluation and (directory / METRICS_NAME).exists()
+    if status.get("evaluation") != trial.evaluation:
+        return False
+    try:  # a damaged metrics.json is evaluated again, not trusted
+        return read_json(directory / METRICS_NAME) is not None
+    except ValueError:
+        return False
 
 
 def trial_states(spec: Any, study_dir: str | os.PathLike) -> dict[str, str]:
@@ -173,7 +178,11 @@ def run(spec: StudySpec | dict[str, Any] | str | os.PathLike, out: str | os.Path
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
     with _study_lock(directory):
-        if read_json(directory / SPEC_NAME) != spec.as_dict():
+        try:
+            recorded = read_json_object(directory / SPEC_NAME)
+        except ValueError:  # a damaged study.json is the study's own record: rewrite it
+            recorded = None
+        if recorded != spec.as_dict():
             atomic_write_json(directory / SPEC_NAME, spec.as_dict())
         skipped = [t.id for t in trials if _finished(t, trial_dir(directory, t.id))]
         todo = [t for t in trials if t.id not in set(skipped)]

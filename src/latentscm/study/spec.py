@@ -102,7 +102,9 @@ class StudySpec:
                           "variants": e.variants} for e in self.learners],
             "worlds": [{"name": w.name, "label": w.label, "options": w.options} for w in self.worlds],
             "seeds": list(self.seeds), "steps": self.steps, "preset": self.preset, "training": self.training,
-            "evaluation": self.evaluation, "processes": self.processes, "device": self.device,
+            # a train-only study writes evaluation: false, which load_spec reads back as None (null means defaults)
+            "evaluation": self.evaluation if self.evaluation is not None else False,
+            "processes": self.processes, "device": self.device,
         }
 
 
