@@ -41,3 +41,17 @@ def test_cuda_generators_are_not_reseeded():
     with seeded_torch(1):
         nn.Linear(2, 2)
     assert torch.equal(torch.rand(3, device="cuda"), expected)
+
+
+def test_a_negative_seed_is_named():
+    import numpy as np
+
+    from latentscm._validation import as_generator
+    from latentscm.metrics import mig
+
+    with pytest.raises(ValueError, match="seed must be a non-negative int.*Got -1"):
+        as_generator(-1)
+    rng = np.random.default_rng(0)
+    factors = rng.integers(0, 3, size=(50, 2)).astype(float)
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        mig(factors + 0.1 * rng.standard_normal((50, 2)), factors, seed=-1)

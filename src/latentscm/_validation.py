@@ -76,4 +76,6 @@ def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:
                         "from unseeded global randomness.")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int or numpy.random.Generator. Got {seed!r}.")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative int (numpy seeds are). Got {seed!r}.")
     return np.random.default_rng(int(seed))

@@ -42,6 +42,10 @@ def test_bad_input_is_named():
         mrr([["a"], ["b"]], [{"a"}])
     with pytest.raises(ValueError, match="no root cause"):
         mrr(["a"], set())
+    with pytest.raises(TypeError, match="Case 0 of mrr: the root causes must be a variable name or a set"):
+        mrr([["a", "b"]], [3])
+    with pytest.raises(TypeError, match="Case 0 of precision_at_k: .* Got None"):
+        precision_at_k(["a", "b"], None, 1)
     with pytest.raises(ValueError, match=r"lists \['a'\] more than once"):
         mrr(["a", "a"], "a")
     with pytest.raises(ValueError, match=r"rankings\[0\]\[.a.\].* must be a float. Got nan"):

@@ -108,5 +108,8 @@ def test_bad_input_is_named():
         window_auroc(true, np.full(true.shape, np.nan))
     with pytest.raises(ValueError, match="'kind' parameter"):
         normalized_shd(true, true, kind="both")
+    summary = (true.sum(axis=0) > 0).astype(int)
+    with pytest.raises(ValueError, match="'found' summary graph of normalized_shd .* values \\[0.0, 2.0\\]"):
+        normalized_shd(summary, summary * 2, kind="summary")
     with pytest.raises(ValueError, match="'lag_tolerance' parameter"):
         lag_tolerant_f1(true, true, lag_tolerance=-1)

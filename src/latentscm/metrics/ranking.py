@@ -66,6 +66,9 @@ def _cases(rankings: Any, root_causes: Any, owner: str) -> list[tuple[list[str],
         raise ValueError(f"{owner} needs at least one case.")
     cases = []
     for case, (ranking, causes) in enumerate(zip(rankings, root_causes)):
+        if not isinstance(causes, str) and not isinstance(causes, (Sequence, set, frozenset)):
+            raise TypeError(f"Case {case} of {owner}: the root causes must be a variable name or a set of names. "
+                            f"Got {causes!r}.")
         truth = {causes} if isinstance(causes, str) else set(causes)
         if not truth:
             raise ValueError(f"Case {case} of {owner} has no root cause; every case needs at least one.")

@@ -60,16 +60,16 @@ def _true_window(true: Any, owner: str) -> np.ndarray:
     return window.astype(np.int64)
 
 
-def _true_summary(true: Any, owner: str) -> np.ndarray:
+def _true_summary(true: Any, owner: str, name: str = "true") -> np.ndarray:
     if hasattr(true, "graph") and callable(true.graph):
         true = true.graph("window")
     array = np.asarray(true)
     if array.ndim == 3:
         return (_true_window(array, owner).sum(axis=0) > 0).astype(np.int64)
-    summary = check_array(array, "true", owner, ndim=2)
+    summary = check_array(array, name, owner, ndim=2)
     if summary.shape[0] != summary.shape[1] or not np.all((summary == 0) | (summary == 1)):
-        raise ValueError(f"The 'true' summary graph of {owner} must be a square 0/1 array (d, d). "
-                         f"Got shape {summary.shape}.")
+        raise ValueError(f"The {name!r} summary graph of {owner} must be a square 0/1 array (d, d). "
+                         f"Got shape {summary.shape} with values {sorted(set(np.unique(summary).tolist()))[:5]}.")
     return summary.astype(np.int64)
 
 
@@ -275,7 +275,7 @@ def normalized_shd(true: Any, found: Any, *, kind: str = "window", diagonal: boo
         else:
             found_array = np.asarray(found)
             found_summary = (_found_window(found_array, owner).sum(axis=0) > 0).astype(np.int64) \
-                if found_array.ndim == 3 else _true_summary(found_array, owner)
+                if found_array.ndim == 3 else _true_summary(found_array, owner, "found")
         if found_summary.shape != true_summary.shape:
             raise ValueError(f"{owner} compares graphs over different variables: {true_summary.shape[0]} and "
                              f"{found_summary.shape[0]}.")

@@ -79,6 +79,9 @@ def udr(codes: Sequence[np.ndarray], *, threshold: float = 0.01) -> dict[str, fl
         ``"udr.model<m>"``: each model's median pairwise score; ``"udr.mean"``: their mean.
         Higher is better.
     """
+    if (isinstance(codes, np.ndarray) and codes.ndim != 3) or not hasattr(codes, "__len__") or isinstance(codes, str):
+        raise TypeError(f"The 'codes' argument of udr must be a sequence of code matrices (N, D_m), one per model. "
+                        f"Got {type(codes).__name__}.")
     if len(codes) < 2:
         raise ValueError(f"udr compares models: give the codes of at least two. Got {len(codes)}.")
     m = len(codes)
