@@ -59,3 +59,16 @@ def test_worlds_commands(tmp_path):
                                     "--set", "size=16"])
     assert generated.exit_code == 0, generated.output
     assert "16 images" in generated.output
+
+
+def test_worlds_show_and_generate_name_a_bad_out_or_root(tmp_path):
+    folder = tmp_path / "outdir"
+    folder.mkdir()
+    shown = runner.invoke(app, ["worlds", "show", "sprites", "--set", "size=16", "--n", "2", "--out", str(folder)])
+    assert shown.exit_code == 2 and "Error: --out" in shown.output and "is a directory" in shown.output
+    assert shown.exception is None or isinstance(shown.exception, SystemExit)
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    generated = runner.invoke(app, ["worlds", "generate", "sprites", "--set", "size=16", "--n", "4",
+                                    "--root", str(afile)])
+    assert generated.exit_code == 2 and "Error: --root" in generated.output and "not a directory" in generated.output

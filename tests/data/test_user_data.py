@@ -87,6 +87,19 @@ def test_channels_kept_or_converted(tmp_path):
         import_data(folder, channels=5, root=tmp_path / "s")
 
 
+def test_sixteen_bit_png_is_scaled_not_clipped(tmp_path):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    ramp = np.linspace(0, 65535, 16 * 16).astype(np.uint16).reshape(16, 16)
+    Image.fromarray(ramp).save(folder / "a.png")
+    assert Image.open(folder / "a.png").mode.startswith("I")  # a 16-bit grey PNG
+    expected = np.rint(ramp * (255.0 / 65535.0)).astype(np.uint8)
+    data = import_data(folder, root=tmp_path / "s")
+    assert data.image_shape == (1, 16, 16) and np.array_equal(data.images[0, 0], expected)
+    rgb = import_data(folder, channels=3, root=tmp_path / "s")
+    assert np.array_equal(rgb.images[0], np.stack([expected] * 3))
+
+
 @pytest.mark.parametrize("problem", ["corrupt", "mixed_size", "mixed_channels"])
 def test_broken_folders_name_the_file_and_leave_nothing(tmp_path, problem):
     _folder(tmp_path / "photos", n=6, labels=False)

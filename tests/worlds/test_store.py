@@ -85,3 +85,74 @@ def test_generate_bad_input(Bars, tmp_path):
         generate(Bars(), root=tmp_path)
     with pytest.raises(ValueError, match="'n' parameter of generate"):
         generate(Bars(), n=0, root=tmp_path)
+
+
+def test_generated_content_does_not_depend_on_chunk(Bars, tmp_path):
+    from latentscm.worlds.regimes import OBSERVATIONAL, RandomDo, Regime, RegimeMixture
+
+    world = Bars()
+    whole = generate(world, 40, seed=3, root=tmp_path / "a")
+    chunked = generate(world, 40, seed=3, root=tmp_path / "b", chunk=7)  # 40 is not a multiple of 7
+    assert whole.manifest["key"] == chunked.manifest["key"]
+    direct = world.sample(40, seed=3)
+    for stored in (whole, chunked):
+        np.testing.assert_array_equal(stored.factors, direct.factors)
+        np.testing.assert_array_equal(stored.noise["level"], direct.noise["level"])
+        np.testing.assert_allclose(stored.batch(slice(None)).images, direct.images, atol=0.5 / 255)
+    mix = RegimeMixture([OBSERVATIONAL, Regime("do(row)", {"row": RandomDo()})], [0.5, 0.5])
+    one = generate(world, 30, seed=0, root=tmp_path / "c", regime=mix, chunk=1)
+    sampled = world.sample(30, seed=0, regime=mix)
+    np.testing.assert_array_equal(np.bincount(one.regime, minlength=2), [15, 15])
+    np.testing.assert_array_equal(one.regime, sampled.regime)
+    np.testing.assert_array_equal(one.factors, sampled.factors)
+
+
+def test_cache_key_names_a_dataset_of_a_mechanism_regime(Bars, tmp_path):
+    from latentscm.scm import AdditiveNoise, Root, Uniform
+    from latentscm.worlds.regimes import Regime
+
+    world = Bars(graph="row -> level",
+                 mechanisms={"level": AdditiveNoise(lambda p: 0.2 + 0.05 * p[:, 0], Uniform(0.0, 0.1))})
+    soft = Regime("soft(level)", mechanisms={"level": AdditiveNoise(lambda p: 0.9 - 0.05 * p[:, 0],
+                                                                     Uniform(0.0, 0.1))})
+    root_regime = Regime("soft", mechanisms={"level": Root(Uniform(0.2, 0.4))})
+    with pytest.raises(ValueError, match="pass cache_key"):
+        generate(Bars(), 10, seed=0, root=tmp_path, regime=root_regime)
+    stored = generate(world, 10, seed=0, root=tmp_path, cache_key="soft-level", regime=soft)
+    assert stored.manifest["regimes"]["regimes"][0]["mechanisms"] == ["level"]
+    direct = world.sample(10, seed=0, regime=soft)
+    np.testing.assert_array_equal(stored.factors, direct.factors)
+    np.testing.assert_array_equal(stored.targets, direct.targets)
+    cf = world.counterfactual(stored.batch(slice(None)), {"row": 2.0})  # level recomputed by the regime's mechanism
+    np.testing.assert_allclose(cf.factor("level"), 0.8 + direct.noise["level"])
+    reopened = load(stored.path)  # the mechanism object is not on disk: using it says so
+    with pytest.raises(ValueError, match="Regime 'soft\\(level\\)'.*replaces the mechanism of 'level'"):
+        world.counterfactual(reopened.batch(slice(None)), {"row": 2.0})
+
+
+def test_stored_batch_keeps_the_order_asked_for(Grid, tmp_path):
+    stored = Grid().generate(root=tmp_path)
+    mask = np.zeros(len(stored), bool)
+    mask[[3, 100]] = True
+    np.testing.assert_array_equal(stored.batch(mask).factors, stored.factors[[3, 100]])
+    for index in ([7, 2, 7], np.array([100, -1, 0])):
+        batch = stored.batch(index)
+        np.testing.assert_array_equal(batch.factors, stored.factors[index])
+        np.testing.assert_array_equal(batch.images, np.asarray(stored.images[index], np.float32) / 255)
+    np.testing.assert_array_equal(stored.batch(np.int64(5)).factors, stored.factors[5:6])
+    assert len(stored.batch(-1)) == 1
+    with pytest.raises(IndexError, match="index 128 is out of range for a dataset of 128"):
+        stored.batch(128)
+    with pytest.raises(IndexError, match="index 200 is out of range"):
+        stored.batch([1, 200])
+    with pytest.raises(IndexError, match="boolean mask 'index' must have shape \\(128,\\)"):
+        stored.batch(np.ones(5, bool))
+    with pytest.raises(TypeError, match="'index' must be a slice"):
+        stored.batch(np.array([0.5, 1.0]))
+
+
+def test_generate_root_that_is_a_file(Bars, tmp_path):
+    root = tmp_path / "afile"
+    root.write_text("")
+    with pytest.raises(ValueError, match="dataset root .*afile' is not a directory"):
+        generate(Bars(), 4, root=root)

@@ -127,3 +127,50 @@ def test_world_scm_abducts_and_pickles(Bars):
     np.testing.assert_allclose(noise["level"], batch.noise["level"])  # continuous, in range: exact
     again = pickle.loads(pickle.dumps(Bars()))
     np.testing.assert_array_equal(again.sample(3, seed=1).images, Bars().sample(3, seed=1).images)
+
+
+def test_sample_interventions_are_recorded_so_counterfactuals_keep_them(Bars):
+    from latentscm.interventions import Do, Shift
+
+    world = Bars(graph="row -> col", mechanisms={"col": LinearGaussian({"row": 1.0}, bias=0.0, std=0.3)})
+    batch = world.sample(6, seed=0, interventions={"col": 3.0})
+    assert [r.name for r in batch.regimes] == ["interventions"]
+    assert isinstance(batch.regimes[0].interventions["col"], Do) and batch.targets[:, 1].all()
+    cf = world.counterfactual(batch, {"row": 6.0})  # the unit lived under do(col=3): col stays 3
+    np.testing.assert_array_equal(cf.factor("col"), 3.0)
+    np.testing.assert_array_equal(cf.factor("row"), 6.0)
+    soft = world.sample(6, seed=0, interventions={"col": Shift(2.0)})
+    cf = world.counterfactual(soft, {"row": 1.0})  # the shift stays in place: col = snap(1 + u + 2)
+    np.testing.assert_array_equal(cf.factor("col"), world.spec("col").snap(3.0 + soft.noise["col"]))
+    with pytest.raises(ValueError, match="intervention on 'col'.*must be scalar"):
+        world.sample(3, seed=0, interventions={"col": Do(np.array([1.0, 2.0, 3.0]))})
+
+
+def test_soft_intervention_on_a_factor_is_snapped_before_its_children(Bars):
+    from latentscm.interventions import Shift
+
+    world = Bars(graph="row -> col", mechanisms={"col": LinearGaussian({"row": 2.0}, bias=0.0, std=0.0001)})
+    snap = world.spec("col").snap
+    batch = world.sample(400, seed=1, interventions={"row": Shift(0.45)})
+    np.testing.assert_array_equal(batch.factor("col"), snap(2 * batch.factor("row") + batch.noise["col"]))
+    base = world.sample(50, seed=0)
+    cf = world.counterfactual(base, {"row": Shift(0.45)})
+    np.testing.assert_array_equal(cf.factor("col"), snap(2 * cf.factor("row") + base.noise["col"]))
+    ranged = Bars(graph="level -> col", mechanisms={"col": LinearGaussian({"level": 5.0}, bias=0.0, std=0.0001)})
+    base = ranged.sample(20, seed=0)
+    cf = ranged.counterfactual(base, {"level": Shift(1.0)})  # level clipped to 1: col = snap(5 * 1 + u)
+    np.testing.assert_array_equal(cf.factor("level"), 1.0)
+    np.testing.assert_array_equal(cf.factor("col"), ranged.spec("col").snap(5.0 + base.noise["col"]))
+
+
+def test_counterfactual_and_render_name_bad_batches_and_seeds(Bars):
+    from latentscm.worlds import make
+
+    batch = Bars().sample(3, seed=0)
+    other = make("sprites", size=16).sample(3, seed=0)  # five factors, other names
+    with pytest.raises(ValueError, match="'batch' given to counterfactual has factors \\['shape'"):
+        Bars().counterfactual(other, {"row": 1.0})
+    with pytest.raises(ValueError, match=r"'render_seeds' must be integers of shape \(N,\) = \(3,\)"):
+        Bars().render(batch.factors, render_seeds=np.array([1, 2]))
+    with pytest.raises(ValueError, match="'render_seeds'.*float64"):
+        Bars().render(batch.factors, render_seeds=np.zeros(3))

@@ -55,6 +55,9 @@ def show(
     """Write a grid of samples; with --do, the true counterfactuals in the row below."""
     from latentscm.report.images import image_grid, save_png
 
+    if out.is_dir():
+        typer.echo(f"Error: --out '{out}' is a directory; give the PNG file to write.", err=True)
+        raise typer.Exit(2)
     world = _make(name, option)
     batch = world.sample(n, seed=seed)
     rows = [batch.images]
@@ -64,7 +67,11 @@ def show(
         except ValueError as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
-    save_png(out, image_grid(rows, scale=scale))
+    try:
+        save_png(out, image_grid(rows, scale=scale))
+    except OSError as error:
+        typer.echo(f"Error: cannot write --out '{out}': {error}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"wrote {out}" + (f" (row 1: samples, row 2: true counterfactuals under {do})" if do else ""))
 
 
@@ -77,11 +84,17 @@ def generate_command(
     option: list[str] = typer.Option(None, "--set", help="World option KEY=VALUE (repeatable)."),
 ) -> None:
     """Render a world's dataset once into the content-addressed cache and print its path."""
+    if root is not None and root.exists() and not root.is_dir():
+        typer.echo(f"Error: --root '{root}' is not a directory.", err=True)
+        raise typer.Exit(2)
     world = _make(name, option)
     try:
         stored = world.generate(n, seed=seed, root=root, progress=True)
     except (ValueError, TypeError) as error:
         typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        typer.echo(f"Error: cannot write the dataset: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{stored.path}  ({len(stored):,} images)")
 

@@ -4,7 +4,8 @@
 Every reader yields uint8 images (C, H, W) in a fixed order and checks as it goes: a file Pillow
 cannot decode, an image of another size or channel count, a NaN or a value outside [0, 1]
 raises :class:`DataError` naming the file (or the array row). Float arrays are quantised to
-uint8 (value = round(255 * pixel)), as stored worlds are; uint8 and 8-bit images are exact.
+uint8 (value = round(255 * pixel)), as stored worlds are; uint8 and 8-bit images are exact;
+16-bit images are scaled to 0..255 (value = round(255 * v / 65535)).
 """
 
 from __future__ import annotations
@@ -70,9 +71,26 @@ def _mode_channels(image: Any) -> int:
     return min(len(image.getbands()), 4) if image.mode not in ("CMYK", "YCbCr", "LAB", "HSV") else 3
 
 
+#: Pillow modes of 16-bit grey images (a 16-bit PNG opens as one of them)
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
+
+
+def _to_eight_bit(image: Any, path: Path) -> Any:
+    """A 16-bit grey image scaled to 8-bit ``L`` (value = round(255 * v / 65535)); Pillow's own
+    conversion would clip every value above 255 to white."""
+    from PIL import Image
+
+    array = np.asarray(image)
+    if array.size and (array.min() < 0 or array.max() > 65535):
+        raise DataError(f"Image '{path}' (mode {image.mode}) has values outside 0..65535; only 8- and 16-bit "
+                        f"images can be imported.")
+    scaled = np.rint(array.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
+    return Image.fromarray(scaled, mode="L")
+
+
 def read_image(path: Path, channels: int | None) -> np.ndarray:
     """One image file as uint8 (C, H, W); ``channels`` converts (1 grey, 2 grey+alpha, 3 RGB,
-    4 RGBA), ``None`` keeps the file's own.
+    4 RGBA), ``None`` keeps the file's own. 16-bit grey images are scaled to 0..255.
 
     Raises
     ------
@@ -85,8 +103,12 @@ def read_image(path: Path, channels: int | None) -> np.ndarray:
         with Image.open(path) as image:
             image.load()
             wanted = channels if channels is not None else _mode_channels(image)
+            if image.mode in _SIXTEEN_BIT_MODES:
+                image = _to_eight_bit(image, path)
             converted = image.convert(_CHANNEL_MODES[wanted]) if image.mode != _CHANNEL_MODES[wanted] else image
             array = np.asarray(converted, dtype=np.uint8)
+    except DataError:
+        raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise DataError(f"Cannot read image '{path}': {error}") from None
     return array[None] if array.ndim == 2 else np.ascontiguousarray(array.transpose(2, 0, 1))

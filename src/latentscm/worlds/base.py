@@ -19,6 +19,7 @@ Subclasses implement :meth:`World._render` and declare ``factor_specs`` and ``im
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ import numpy as np
 from latentscm._params import params_from_signature
 from latentscm._validation import as_generator
 from latentscm.graph import CausalGraph, UnknownNodeError
-from latentscm.interventions import Do, InterventionLike, Scale, Shift, as_interventions
+from latentscm.interventions import Do, Intervention, InterventionLike, Scale, Shift, as_interventions
 from latentscm.scm import SCM, Categorical, InvertibleMechanism, Mechanism, Uniform
 from latentscm.scm.mechanisms import Root
 from latentscm.worlds.batch import RENDER_SEED, Batch
@@ -166,6 +167,24 @@ class InvertibleOnGrid(OnGrid, InvertibleMechanism):
         return self.base.abduct(values, parents, rng=rng)
 
 
+class _OnGridSoft(Intervention):
+    """A soft intervention (``Shift`` / ``Scale``) on a factor whose output is snapped to the
+    factor's grid or clipped to its range, as :class:`OnGrid` does for mechanisms: the factor's
+    children then see the value the factor records."""
+
+    hard = False
+
+    def __init__(self, base: Intervention, spec: FactorSpec):
+        self.base = base
+        self.spec = spec
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        return self.spec.snap(self.base.apply(values))
+
+    def __repr__(self) -> str:
+        return f"OnGrid({self.base!r}, {self.spec.name!r})"
+
+
 def _take(interventions: Mapping[str, Any], index: np.ndarray, n: int) -> dict[str, Any]:
     """Interventions restricted to the samples ``index`` (per-sample arrays of length ``n`` sliced)."""
     out = {}
@@ -281,18 +300,32 @@ class World:
                domain: int | None = None) -> Batch:
         """Draw ``n`` samples, optionally from ``P(. | do(interventions))`` and/or from a regime
         or a mixture of regimes (exactly ``round(fraction * n)`` samples each, in a seeded random
-        order). The batch's ``regime`` and ``targets`` say where each sample came from.
+        order). The batch's ``regime`` and ``targets`` say where each sample came from; scalar
+        ``interventions`` on factors are recorded in every regime of the batch (overriding a
+        regime's own on the same factor), so :meth:`counterfactual` keeps them.
         ``domain`` picks a domain of a multi-domain world (see :meth:`with_domains`)."""
         if domain is not None:
             from latentscm.worlds.domains import sample_domain
 
             return sample_domain(self, n, seed=seed, domain=domain, interventions=interventions, regime=regime)
+        factors, noise, assignment, targets, regimes = self._draw(n, seed=seed, interventions=interventions,
+                                                                  regime=regime)
+        images = self._render_checked(factors, noise.get(RENDER_SEED))
+        return Batch(images, factors, noise, tuple(self.factor_names), assignment, targets, regimes)
+
+    def _draw(self, n: int, *, seed: int | np.random.Generator,
+              interventions: Mapping[str, InterventionLike] | str | None = None,
+              regime: Regime | RegimeMixture | Sequence[Regime] | None = None,
+              ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, tuple[Regime, ...]]:
+        """What :meth:`sample` draws, before rendering: factors (n, K), noise ``{name: (n,)}``,
+        regime index (n,) int64, targets (n, K) bool and the regimes (the store renders in chunks)."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"The number of samples 'n' must be a positive int. Got {n!r}.")
         rng = as_generator(seed)
         mixture = as_mixture(regime)
         mixture.check(self)
-        extra = self._check_interventions(interventions) if interventions else {}
+        if interventions:
+            mixture = self._with_interventions(mixture, self._check_interventions(interventions))
         counts = mixture.counts(int(n))
         if len(mixture) == 1:
             assignment = np.zeros(n, dtype=np.int64)
@@ -306,10 +339,10 @@ class World:
             if counts[r] == 0:
                 continue
             index = np.flatnonzero(assignment == r)
-            scm = self._regime_scm(regime_r, regime_r.realise(self, index.size, rng), _take(extra, index, n))
+            scm = self._regime_scm(regime_r, regime_r.realise(self, index.size, rng))
             part_noise = scm.sample_noise(index.size, seed=rng)
             part_values = scm.evaluate(part_noise)
-            for target in (*regime_r.targets, *extra):
+            for target in regime_r.targets:
                 if target in self._spec_by_name:
                     targets[index, self.factor_names.index(target)] = True
             for store, part in ((noise, part_noise), (values, part_values)):
@@ -319,9 +352,32 @@ class World:
                     store[key][index] = column
         if self.render_random:
             noise[RENDER_SEED] = rng.integers(0, 2**62, size=n, dtype=np.int64)
-        factors = self._factors_from(values)
-        images = self._render_checked(factors, noise.get(RENDER_SEED))
-        return Batch(images, factors, noise, tuple(self.factor_names), assignment, targets, mixture.regimes)
+        return self._factors_from(values), noise, assignment, targets, mixture.regimes
+
+    def _with_interventions(self, mixture: RegimeMixture, interventions: Mapping[str, Any]) -> RegimeMixture:
+        """``mixture`` with the scalar factor ``interventions`` added to each regime (they override
+        the regime's own intervention or replaced mechanism on the same factor)."""
+        for name, item in interventions.items():
+            if name not in self._spec_by_name:
+                raise ValueError(f"World {self.name!r}: sample(interventions=...) can intervene on factors only "
+                                 f"({', '.join(self.factor_names)}); {name!r} is a hidden node.")
+            value = getattr(item, "value", getattr(item, "delta", getattr(item, "factor", 0.0)))
+            if np.ndim(value) != 0:
+                raise ValueError(f"The intervention on {name!r} given to sample(interventions=...) must be scalar (it "
+                                 f"is recorded in the batch's regime); per-sample values come from a Regime with "
+                                 f"RandomDo.")
+        regimes = []
+        for regime in mixture.regimes:
+            mechanisms = dict(regime.mechanisms)
+            for name, item in interventions.items():
+                if name in mechanisms and not item.hard:
+                    raise ValueError(f"sample(interventions=...) shifts or scales {name!r}, whose mechanism regime "
+                                     f"{regime.name!r} replaces; put the soft intervention in the regime instead.")
+                mechanisms.pop(name, None)  # a hard intervention overrides the replaced mechanism
+            items = {**{k: v for k, v in regime.interventions.items() if k not in interventions}, **interventions}
+            name = regime.name if not regime.observational else "interventions"
+            regimes.append(dataclasses.replace(regime, name=name, interventions=items, mechanisms=mechanisms))
+        return RegimeMixture(regimes, mixture.fractions)
 
     # ------------------------------------------------------------------ domains
     def with_domains(self, domains: Any) -> World:
@@ -390,13 +446,20 @@ class World:
                 replaced[name] = wrapper(mechanism, self._spec_by_name[name])
             scm = scm.replace(replaced)
         items = {**{k: v for k, v in realised.items() if k not in (extra or {})}, **(extra or {})}
-        return scm.do(items) if items else scm
+        return scm.do(self._on_grid(items)) if items else scm
+
+    def _on_grid(self, interventions: Mapping[str, Any]) -> dict[str, Any]:
+        """``interventions`` with the soft ones on factors snapped to the factor's grid / range
+        (see :class:`_OnGridSoft`), so they keep the world's SCM as :class:`OnGrid` mechanisms do."""
+        return {name: _OnGridSoft(item, self._spec_by_name[name])
+                if isinstance(item, (Shift, Scale)) and name in self._spec_by_name else item
+                for name, item in interventions.items()}
 
     def render(self, factors: Any, *, render_seeds: np.ndarray | None = None) -> np.ndarray:
         """Images (N, C, H, W) float32 in [0, 1] for factors (N, K) in ``factor_names`` order.
 
         Discrete factors must lie on their grid and continuous ones in range (errors name the
-        factor). ``render_seeds`` (N,) fixes random rendering (defaults to zeros).
+        factor). ``render_seeds`` (N,) int fixes random rendering (defaults to zeros).
         """
         factors = np.asarray(factors, dtype=np.float64)
         if factors.ndim == 1:
@@ -408,6 +471,12 @@ class World:
             spec.check(factors[:, j])
         if render_seeds is None and self.render_random:
             render_seeds = np.zeros(factors.shape[0], dtype=np.int64)
+        elif render_seeds is not None:
+            seeds = np.asarray(render_seeds)
+            if seeds.shape != (factors.shape[0],) or not np.issubdtype(seeds.dtype, np.integer):
+                raise ValueError(f"World {self.name!r}: 'render_seeds' must be integers of shape (N,) = "
+                                 f"({factors.shape[0]},), one per row of factors. Got {seeds.dtype} {seeds.shape}.")
+            render_seeds = seeds.astype(np.int64, copy=False)
         return self._render_checked(factors, render_seeds)
 
     def counterfactual(self, batch: Batch,
@@ -417,6 +486,9 @@ class World:
         images re-rendered with the same rendering noise."""
         if not isinstance(batch, Batch):
             raise TypeError(f"counterfactual expects a Batch. Got {type(batch).__name__}.")
+        if tuple(batch.factor_names) != tuple(self.factor_names) or batch.factors.shape[1] != len(self.factor_names):
+            raise ValueError(f"The 'batch' given to counterfactual has factors {list(batch.factor_names)}, not those "
+                             f"of world {self.name!r} {self.factor_names}; was it sampled from this world?")
         interventions = self._check_interventions(interventions)
         for name in self.hidden:
             if name not in batch.noise:
@@ -438,7 +510,8 @@ class World:
                 hidden_values = scm.evaluate({k: part_noise[k] for k in scm.nodes})
                 values.update({name: hidden_values[name] for name in self.hidden})
             scm_noise = {k: v for k, v in part_noise.items() if k in scm.graph}
-            result = scm.counterfactual(values, _take(interventions, index, len(batch)), noise=scm_noise)
+            result = scm.counterfactual(values, self._on_grid(_take(interventions, index, len(batch))),
+                                        noise=scm_noise)
             factors[index] = self._factors_from(result)
         images = self._render_checked(factors, batch.noise.get(RENDER_SEED))
         noise = dict(batch.noise)

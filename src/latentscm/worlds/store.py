@@ -29,15 +29,18 @@ from latentscm._registry import class_path
 from latentscm._validation import as_generator, check_number
 from latentscm._version import __version__
 from latentscm.exceptions import LatentSCMError
+from latentscm.scm.mechanisms import Mechanism
 from latentscm.worlds.batch import RENDER_SEED, Batch
-from latentscm.worlds.regimes import RegimeMixture, as_mixture
+from latentscm.worlds.regimes import Regime, RegimeMixture, as_mixture
 
 if TYPE_CHECKING:  # pragma: no cover
     from latentscm.worlds.base import World
 
 __all__ = ["StoredDataset", "CorruptDatasetError", "generate", "load", "cache_root", "dataset_key"]
 
-FORMAT_VERSION = 1
+#: 2: the samples no longer depend on the chunk size they were rendered in (1 rounded the regime
+#: mixture and drew the noise chunk by chunk, so datasets over one chunk hold other samples)
+FORMAT_VERSION = 2
 _CHUNK = 4096
 _HASH_BLOCK = 1 << 24
 
@@ -99,9 +102,50 @@ def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = 
     }
     mixture = as_mixture(regime)
     if not (len(mixture) == 1 and mixture.regimes[0].observational):
-        identity["regimes"] = mixture.describe()
+        identity["regimes"] = _describe_mixture(mixture, named=cache_key is not None)
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return digest, identity
+
+
+def _describe_mixture(mixture: RegimeMixture, *, named: bool) -> dict:
+    """The mixture's JSON description. A regime that replaces mechanisms (objects, not data) can be
+    described only when the caller ``named`` the dataset with a ``cache_key``: by its name, its
+    interventions and the factors whose mechanisms it replaces."""
+    if not named:
+        return mixture.describe()  # raises, asking for a cache_key, when a regime replaces mechanisms
+    regimes = []
+    for regime in mixture.regimes:
+        entry = Regime(regime.name, regime.interventions).describe()
+        if regime.mechanisms:
+            entry["mechanisms"] = sorted(regime.mechanisms)
+        regimes.append(entry)
+    return {"regimes": regimes, "fractions": list(mixture.fractions)}
+
+
+class _UnstoredMechanism(Mechanism):
+    """Stands in for a regime's replaced mechanism in a dataset opened from disk, where only the
+    factor's name was recorded: evaluating it raises, naming the regime, the factor and the path."""
+
+    def __init__(self, regime: str, factor: str, path: Path):
+        self.regime, self.factor, self.path = regime, factor, path
+
+    def evaluate(self, parents: np.ndarray, noise: np.ndarray) -> np.ndarray:
+        raise ValueError(f"Regime {self.regime!r} of the stored dataset {self.path} replaces the mechanism of "
+                         f"{self.factor!r} by an object that is not stored; open the dataset with "
+                         f"generate(world, n, seed=..., cache_key=..., regime=...) to compute its counterfactuals.")
+
+    def __repr__(self) -> str:
+        return f"UnstoredMechanism({self.factor!r})"
+
+
+def _regimes_from_manifest(description: dict, path: Path) -> tuple[Regime, ...]:
+    regimes = []
+    for regime, entry in zip(RegimeMixture.from_description(description).regimes, description["regimes"]):
+        if entry.get("mechanisms"):
+            regime = Regime(regime.name, regime.interventions,
+                            {name: _UnstoredMechanism(regime.name, name, path) for name in entry["mechanisms"]})
+        regimes.append(regime)
+    return tuple(regimes)
 
 
 def _file_digest(path: Path) -> str:
@@ -114,9 +158,10 @@ def _file_digest(path: Path) -> str:
 
 class StoredDataset:
     """A verified dataset on disk: ``images`` (N, C, H, W) uint8 memmap, ``factors`` (N, K),
-    ``noise`` dict of (N,) arrays, ``manifest`` dict."""
+    ``noise`` dict of (N,) arrays, ``manifest`` dict. ``regimes`` (the objects the data was
+    generated from) replaces the ones rebuilt from the manifest's description."""
 
-    def __init__(self, path: Path, manifest: dict):
+    def __init__(self, path: Path, manifest: dict, regimes: tuple[Regime, ...] | None = None):
         self.path = Path(path)
         self.manifest = manifest
         self.images = np.load(self.path / "images.npy", mmap_mode="r")
@@ -127,7 +172,8 @@ class StoredDataset:
         self.regimes: tuple = ()
         self.regime = self.targets = None
         if "regimes" in manifest:
-            self.regimes = RegimeMixture.from_description(manifest["regimes"]).regimes
+            self.regimes = tuple(regimes) if regimes is not None else _regimes_from_manifest(manifest["regimes"],
+                                                                                            self.path)
             with np.load(self.path / "regimes.npz") as archive:
                 self.regime, self.targets = archive["regime"], archive["targets"]
 
@@ -135,12 +181,46 @@ class StoredDataset:
         return int(self.images.shape[0])
 
     def batch(self, index: Any) -> Batch:
-        """Samples as a :class:`Batch` with float32 images in [0, 1]."""
-        index = np.sort(np.asarray(index)) if not isinstance(index, slice) else index
-        images = np.asarray(self.images[index], dtype=np.float32) / np.float32(255.0)
+        """Samples as a :class:`Batch` with float32 images in [0, 1], in the order ``index`` gives
+        them: a slice, an int (a batch of one), integer indices (M,) or a boolean mask (N,)."""
+        index = self._rows(index)
+        if isinstance(index, slice):
+            images = self.images[index]
+        else:
+            unique, inverse = np.unique(index, return_inverse=True)  # each row read once, in file order
+            images = self.images[unique][inverse.reshape(-1)]
+        images = np.asarray(images, dtype=np.float32) / np.float32(255.0)
         return Batch(images, self.factors[index], {k: v[index] for k, v in self.noise.items()},
                      self.factor_names, None if self.regime is None else self.regime[index],
                      None if self.targets is None else self.targets[index], self.regimes)
+
+    def _rows(self, index: Any) -> slice | np.ndarray:
+        """``index`` of :meth:`batch` as a slice or non-negative int64 row numbers (M,)."""
+        n = len(self)
+        if isinstance(index, slice):
+            return index
+        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            position = int(index) + (n if index < 0 else 0)
+            if not 0 <= position < n:
+                raise IndexError(f"StoredDataset.batch: index {int(index)} is out of range for a dataset of {n} "
+                                 f"samples.")
+            return slice(position, position + 1)
+        rows = np.asarray(index)
+        if rows.dtype == bool:
+            if rows.shape != (n,):
+                raise IndexError(f"StoredDataset.batch: a boolean mask 'index' must have shape ({n},). Got "
+                                 f"{rows.shape}.")
+            return np.flatnonzero(rows)
+        if rows.size == 0 and rows.ndim == 1:
+            return np.zeros(0, dtype=np.int64)
+        if rows.ndim != 1 or not np.issubdtype(rows.dtype, np.integer):
+            raise TypeError(f"StoredDataset.batch: 'index' must be a slice, an int, integer indices (M,) or a boolean "
+                            f"mask ({n},). Got {rows.dtype} of shape {rows.shape}.")
+        bad = (rows < -n) | (rows >= n)
+        if np.any(bad):
+            raise IndexError(f"StoredDataset.batch: index {int(rows[bad][0])} is out of range for a dataset of {n} "
+                             f"samples.")
+        return np.where(rows < 0, rows + n, rows).astype(np.int64)
 
     def split(self, test_fraction: float = 0.2, *,
               seed: int | np.random.Generator = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -215,8 +295,9 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
              regime: Any = None) -> StoredDataset:
     """Write (once) and open the dataset of ``world``: the full grid when ``n`` is None, else
     ``n`` samples drawn with ``seed`` (from ``regime``, a regime or mixture, when given: see
-    :mod:`latentscm.worlds.regimes`; its description is part of the content address). Reuses a
-    verified copy when one exists; regenerates (with
+    :mod:`latentscm.worlds.regimes`; its description is part of the content address). The samples
+    equal ``world.sample(n, seed=seed, regime=regime)`` whatever ``chunk`` (images rendered per
+    step) is. Reuses a verified copy when one exists; regenerates (with
     a warning naming the file) when the stored copy is corrupt."""
     if n is not None:
         n = int(check_number(n, "n", "generate", low=1, integer=True))
@@ -229,10 +310,13 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
         raise ValueError("generate: a regime needs n= samples (the full grid is observational by definition).")
     key, identity = dataset_key(world, n, seed, cache_key, regime=mixture)
     base = cache_root(root)
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"generate: the dataset root '{base}' is not a directory (root=..., $LATENTSCM_CACHE).")
     final = base / f"{world.name}-{key[:16]}"
+    regimes = mixture.regimes if interventional else None
     if final.exists():
         try:
-            return StoredDataset(final, _verify(final))
+            return StoredDataset(final, _verify(final), regimes)
         except CorruptDatasetError as error:
             warnings.warn(f"{error}; regenerating {final}.", RuntimeWarning, stacklevel=2)
             shutil.rmtree(final, ignore_errors=True)
@@ -246,11 +330,15 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
         total = int(world.n_combinations) if n is None else n
         images = np.lib.format.open_memmap(temporary / "images.npy", mode="w+", dtype=np.uint8,
                                            shape=(total, *world.image_shape))
-        factors = np.empty((total, len(world.factor_names)), dtype=np.float64)
-        noise: dict[str, np.ndarray] = {}
-        regime_index = np.zeros(total, dtype=np.int64)
-        targets = np.zeros((total, len(world.factor_names)), dtype=bool)
+        # everything random is drawn for all samples at once and only rendering goes chunk by chunk,
+        # so the content does not depend on `chunk` (which is not part of the key)
         rng = as_generator(seed)
+        if n is None:
+            factors = np.empty((total, len(world.factor_names)), dtype=np.float64)
+            noise = {RENDER_SEED: rng.integers(0, 2**62, size=total, dtype=np.int64)} if world.render_random else {}
+        else:
+            drawn = world._draw(n, seed=rng, regime=mixture if interventional else None)
+            factors, noise, regime_index, targets, _ = drawn
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -258,21 +346,13 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
             bar = tqdm(total=total, desc=f"generate {world.name}", unit="img")
         for start in range(0, total, chunk):
             stop = min(total, start + chunk)
+            seeds = noise[RENDER_SEED][start:stop] if RENDER_SEED in noise else None
             if n is None:
-                values = world.grid_factors(start, stop)
-                seeds = rng.integers(0, 2**62, size=stop - start, dtype=np.int64) if world.render_random else None
-                part = world.render(values, render_seeds=seeds)
-                part_noise = {} if seeds is None else {RENDER_SEED: seeds}
+                factors[start:stop] = world.grid_factors(start, stop)
+                part = world.render(factors[start:stop], render_seeds=seeds)
             else:
-                batch = world.sample(stop - start, seed=rng, regime=mixture if interventional else None)
-                values, part, part_noise = batch.factors, batch.images, batch.noise
-                regime_index[start:stop], targets[start:stop] = batch.regime, batch.targets
+                part = world._render_checked(factors[start:stop], seeds)
             images[start:stop] = np.rint(part * 255.0).astype(np.uint8)
-            factors[start:stop] = values
-            for name, array in part_noise.items():
-                if name not in noise:
-                    noise[name] = np.empty((total, *array.shape[1:]), dtype=array.dtype)
-                noise[name][start:stop] = array
             if bar is not None:
                 bar.update(stop - start)
         if bar is not None:
@@ -300,8 +380,8 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
         except OSError:
             # another process finished the same dataset first: use theirs if it verifies
             shutil.rmtree(temporary, ignore_errors=True)
-            return StoredDataset(final, _verify(final))
+            return StoredDataset(final, _verify(final), regimes)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    return StoredDataset(final, manifest)
+    return StoredDataset(final, manifest, regimes)

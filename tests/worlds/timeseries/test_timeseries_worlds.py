@@ -241,3 +241,22 @@ def test_factor_sequence_counterfactual_changes_only_its_group():
     assert batch.values.shape == (4, 50, 4) and batch.factors.shape == (4, 5)
     with pytest.raises(ValueError, match="'waveform' parameter"):
         world.counterfactual(trajectory, {"waveform": 7})
+
+
+@pytest.mark.parametrize("factor, value", [("amplitude", 0.5), ("noise_level", 0.2), ("waveform", 2.0)])
+def test_factor_sequence_counterfactual_equals_regenerating_with_the_new_factor(factor, value):
+    from latentscm.worlds.timeseries.factor_sequences import FACTOR_NAMES, FactorSequences
+
+    class Forced(FactorSequences):  # the same world with the factor set before anything is simulated
+        def sample_factors(self, n, *, seed):
+            factors = super().sample_factors(n, seed=seed)
+            factors[:, FACTOR_NAMES.index(factor)] = value
+            return factors
+
+    world = FactorSequences(ar=0.5, burn_in=5)
+    trajectory = world.sample(40, seed=3)
+    truth = Forced(ar=0.5, burn_in=5).sample(40, seed=3)  # same seed: same noise, burn-in included
+    np.testing.assert_array_equal(truth.noise, trajectory.noise)
+    moved = world.counterfactual(trajectory, {factor: value})
+    np.testing.assert_allclose(moved.initial, truth.initial, atol=1e-12)
+    np.testing.assert_allclose(moved.values, truth.values, atol=1e-12)

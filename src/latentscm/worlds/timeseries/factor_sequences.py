@@ -132,7 +132,8 @@ class FactorSequences(TimeSeriesWorld):
     def counterfactual(self, trajectory: Trajectory, interventions: InterventionsLike = None, *,
                        replace: bool = False) -> Trajectory:
         """As the base, and a mapping may also name factors (``{"frequency": 0.05}``): the sequence is
-        regenerated with the same noise and the intervened factors."""
+        regenerated with the same noise and the intervened factors (its burn-in included, so the
+        values before ``t = 0`` move too)."""
         channel_part: Any = interventions
         factors = np.array(trajectory.context.get("factors", np.zeros(len(FACTOR_NAMES))), dtype=np.float64)
         if isinstance(interventions, Mapping):
@@ -144,10 +145,34 @@ class FactorSequences(TimeSeriesWorld):
                     raise UnknownNodeError(name, (*FACTOR_NAMES, *self.var_names),
                                            what="intervention target of FactorSequences.counterfactual")
         context = dict(trajectory.context)
+        old = np.array(context.get("factors", factors), dtype=np.float64)
         context["factors"] = factors
-        moved = Trajectory(trajectory.values, trajectory.noise, trajectory.initial, trajectory.var_names,
+        initial = self._initial_under(trajectory.initial, old, factors) if not np.array_equal(old, factors) \
+            else trajectory.initial
+        moved = Trajectory(trajectory.values, trajectory.noise, initial, trajectory.var_names,
                            trajectory.interventions, context)
         return super().counterfactual(moved, channel_part, replace=replace)
+
+    def _initial_under(self, initial: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """The values (L, d) before ``t = 0`` that the burn-in (same noise, from zero) reaches under
+        the factors ``new`` (K,), given those it reached under ``old`` (K,).
+
+        The burn-in starts at ``x = 0`` one step before its first step, so the AR noise there is
+        ``-s(start)``; after ``B`` steps ``u_{-1} = phi^B (-s(start)) + noise_level * w`` with ``w`` the
+        burn-in's accumulated standardised noise, recovered from ``old`` and applied to ``new``.
+        """
+        start, last = -self.burn_in - 1.0, -1.0
+        s_old, s_new = self.signal(old, np.array([start, last])), self.signal(new, np.array([start, last]))
+        level = FACTOR_NAMES.index("noise_level")
+        decay = self.ar ** self.burn_in
+        change = (s_new[1] - s_old[1]) - decay * (s_new[0] - s_old[0])  # exactly 0 where the signal is unchanged
+        if new[level] != old[level]:
+            if old[level] == 0:
+                raise ValueError("FactorSequences.counterfactual cannot change 'noise_level' of a trajectory whose "
+                                 "noise_level is 0: its burn-in noise was not kept.")
+            accumulated = initial[-1] - s_old[1] + decay * s_old[0]  # noise_level * w
+            change = change + accumulated * (new[level] / old[level] - 1.0)
+        return initial + change[None, :]
 
     def _check_factor(self, name: str, value: Any) -> float:
         owner = "FactorSequences.counterfactual"
