@@ -61,3 +61,16 @@ def test_bad_input(world, predictor):
     learner = make("causal_vae", **TINY, steps=2).fit(world, n_samples=32, progress=False)
     with pytest.raises(ValueError, match="factors"):
         CounterfactualFineTuning(steps=1).fit(learner, glyphs, predictor=predictor)
+
+
+def test_fit_hands_the_predictor_back_and_leaves_no_gradients(world):
+    """The predictor is frozen only while fine-tuning; no parameter of the learner keeps a .grad."""
+    predictor = FactorRegressor(n_train=64, n_test=32, steps=5, batch_size=16, seed=0).fit(world)
+    predictor.net_.train()
+    flags = [p.requires_grad for p in predictor.net_.parameters()]
+    learner = make("causal_vae", **{**TINY, "channels": (4, 8), "hidden_dim": 16, "batch_size": 8}, steps=3).fit(
+        world, n_samples=32, progress=False)
+    CounterfactualFineTuning(steps=2, batch_size=8).fit(learner, world, predictor=predictor, n_samples=32)
+    assert [p.requires_grad for p in predictor.net_.parameters()] == flags and any(flags)
+    assert predictor.net_.training
+    assert all(p.grad is None for module in learner._modules().values() for p in module.parameters())

@@ -134,3 +134,16 @@ def test_mws_mutual_information_lies_between_log_n_and_log_nm():
     sharp[:, 1:] = 0.0
     z = apart + (0.5 * sharp).exp() * torch.randn(m, d, generator=generator, dtype=torch.float64)
     assert float(kl_decomposition_mws(z, apart, sharp, n)["mi"]) == pytest.approx(math.log(n * m), abs=1e-8)
+
+
+def test_rejected_refit_keeps_the_sequence_bounds():
+    """The bounds of a refit are adopted only once the training loop accepted the call."""
+    rng = np.random.default_rng(0)
+    model = DTS(latent_dim=2, hidden_dim=8, batch_size=8, steps=2).fit_sequences(rng.normal(size=(16, 6, 2)),
+                                                                               progress=False)
+    low, high = model.sequence_low_.copy(), model.sequence_high_.copy()
+    with pytest.raises(ValueError, match="batch_size 8 is larger"):
+        model.fit_sequences(100 + rng.normal(size=(4, 6, 2)), progress=False)
+    np.testing.assert_array_equal(model.sequence_low_, low)
+    np.testing.assert_array_equal(model.sequence_high_, high)
+    assert "_pending_bounds" not in vars(model)

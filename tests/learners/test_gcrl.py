@@ -219,3 +219,12 @@ def test_bad_input_is_named(fitted, batch):
     with pytest.raises(ValueError, match="'x'"):
         fitted.adapt(np.zeros((4, 3, 8, 8), np.float32))
     assert fitted.n_domains_ == 3  # failed calls added no domain
+
+
+def test_rejected_set_params_rolls_back_the_derived_latent_dim(batch):
+    """A rejected set_params restores the whole state, latent_dim = z_dim + s_dim included."""
+    model = GCRL(**TINY)
+    with pytest.raises(ValueError, match="'prior'"):
+        model.set_params(z_dim=5, prior="bogus")
+    assert (model.z_dim, model.s_dim, model.latent_dim, model.prior) == (2, 1, 3, "per_domain")
+    assert model.fit(batch, progress=False).latent_dim_ == 3

@@ -418,3 +418,21 @@ def test_smooth_likelihood_integrates_to_one():
         for domain in (0, 1):
             density = torch.exp(model._log_likelihood(u, torch.full((len(u),), domain)))
             assert float(density.sum()) * cell == pytest.approx(1.0, abs=1e-2)
+
+
+def test_rejected_refit_leaves_a_fitted_model_as_it_was(data):
+    """Every check of ILD.fit runs before the fitted model is touched."""
+    model = ILD(4, 1, steps=20, batch_size=100, select="best_validation", seed=0).fit(data)
+    x, d = data.images[:5], data.domain[:5]
+    before, held_out = model.log_likelihood(x, d), model.validation_index_.copy()
+    with pytest.raises(ValueError, match="at least 2 domains"):
+        model.fit(data.images, np.zeros(len(data.images), dtype=int))
+    with pytest.raises(ValueError, match="'start_from' must be a fitted ILD"):
+        model.fit(data, start_from="not a model")
+    with pytest.raises(ValueError, match="validation_fraction=0.1 leaves no training samples"):
+        model.fit(data.images[:1], np.array([2]))
+    assert model.n_domains_ == 3
+    np.testing.assert_array_equal(model.validation_index_, held_out)
+    np.testing.assert_array_equal(model.log_likelihood(x, d), before)
+    with pytest.raises(ValueError, match=r"target must lie in \[0, 3\)"):
+        model.domain_counterfactual(x[:2], 0, 7)

@@ -157,3 +157,26 @@ def test_counterfactual_command_writes_input_model_truth_rows(causal_vae, tmp_pa
         assert picture.size == (3 * 18 + 2, 3 * 18 + 2)
     bad = CliRunner().invoke(app, ["counterfactual", str(run), "--do", "lamp=1", "--out", str(out)])
     assert bad.exit_code == 2 and "lamp" in bad.output
+
+
+def test_resuming_with_more_steps_keeps_the_acyclicity_schedule(world, tmp_path):
+    """The acyclicity weight grows over the steps the run started with: an interrupted graph-learning run
+    resumed with more steps repeats the losses of the uninterrupted run step for step."""
+    params = {**TINY, "steps": 6, "graph": "learn"}
+    options = {"n_samples": 32, "checkpoint_every": 3, "log_every": 1, "progress": False}
+    reference = make("causal_vae", **params).fit(world, out=str(tmp_path / "a"), **options)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop(learner, step):
+        if step == 4:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        make("causal_vae", **params).fit(world, out=str(tmp_path / "b"), eval_every=1, eval_hook=stop, **options)
+    resumed = make("causal_vae", **{**params, "steps": 12}).fit(world, out=str(tmp_path / "b"), resume=True,
+                                                                 **options)
+    first = {r["step"]: r["loss"] for r in reference.history_ if r["kind"] == "train"}
+    again = {r["step"]: r["loss"] for r in resumed.history_ if r["kind"] == "train" and r["step"] <= 6}
+    assert again == first and resumed.schedule_steps_ == 6

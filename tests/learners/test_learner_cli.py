@@ -73,3 +73,41 @@ def test_parse_assignments():
                               "lr=1e-3"]) == {"beta": 4, "likelihood": "gaussian", "channels": [8, 16],
                                               "anneal_steps": None, "lr": 1e-3}
     assert np.isclose(parse_assignments(["gamma=6.5"])["gamma"], 6.5)
+
+
+def test_explicit_options_beat_the_preset_and_zero_is_rejected(tmp_path, monkeypatch):
+    """The preset fills in only what is not given: its per-learner params lose to --batch-size / --lr, and an
+    explicit 0 reaches the learner (which rejects it by name) instead of turning into the preset's value."""
+    from latentscm.learners.base import Learner
+
+    seen = {}
+
+    def fake_fit(self, data, **options):  # no training: record what the command built
+        seen.update(batch_size=self.batch_size, lr=self.lr, steps=self.steps, **options)
+        self.history_ = []
+        return self
+
+    monkeypatch.setattr(Learner, "fit", fake_fit)
+    runner = CliRunner()
+    result = runner.invoke(app, ["train", "--learner", "causal_diffae", "--world", "pendulum", "--batch-size", "8",
+                                 "--lr", "1e-5", "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert (seen["batch_size"], seen["lr"], seen["steps"]) == (8, 1e-5, 3000)  # steps: the preset's
+    monkeypatch.undo()  # the real fit: each 0 is rejected before any training
+    for option, name in (("--steps", "'steps'"), ("--batch-size", "'batch_size'"), ("--n-samples", "'n_samples'"),
+                         ("--checkpoint-every", "'checkpoint_every'"), ("--log-every", "'log_every'")):
+        result = runner.invoke(app, ["train", "--learner", "beta_vae", "--steps", "2", "--out", str(tmp_path / "b"),
+                                     *TINY, option, "0"])
+        assert result.exit_code == 2 and name in result.output and "Got 0" in result.output, (option, result.output)
+        assert not (tmp_path / "b").exists()
+
+
+def test_resume_of_a_saved_model_is_refused_by_name(tmp_path, tiny_world):
+    """A directory written by learner.save records no training data: not a resumable run."""
+    from latentscm.learners.vae import BetaVAE
+
+    vae = BetaVAE(latent_dim=3, channels=(4, 8), hidden_dim=16, batch_size=8, steps=2)
+    vae.fit(tiny_world, n_samples=16, progress=False).save(str(tmp_path / "saved"))
+    result = CliRunner().invoke(app, ["resume", str(tmp_path / "saved"), "--no-progress"])
+    assert result.exit_code == 2, result.output
+    assert "config.json" in result.output and "a saved model (learner.save), not a resumable run" in result.output

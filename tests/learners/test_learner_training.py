@@ -1,5 +1,6 @@
 """The training loop: exact resume, checkpoints (atomic, verified, pruned), logs, data, run dirs."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -188,3 +189,47 @@ def test_presets():
     assert set(PRESETS) >= {"cpu-small", "cpu-64", "paper"}
     with pytest.raises(ValueError, match="Unknown preset 'gpu'"):
         get_preset("gpu")
+
+
+def test_rejected_refit_leaves_a_fitted_learner_as_it_was(tiny_world, tmp_path):
+    """Checks that run after building (batch size, resume config) put the learner back on rejection."""
+    BetaVAE(**tiny_params(BetaVAE, beta=2.0, steps=2)).fit(tiny_world, out=tmp_path / "other", n_samples=16,
+                                                            progress=False)
+    vae = BetaVAE(**tiny_params(BetaVAE, steps=4)).fit(tiny_world, n_samples=32, progress=False)
+    probe = tiny_world.sample(4, seed=9).images
+    codes, weights, history = vae.encode(probe), _weights(vae), list(vae.history_)
+    with pytest.raises(ValueError, match="batch_size 8 is larger"):
+        vae.fit(tiny_world.sample(4, seed=1), progress=False)
+    with pytest.raises(ValueError, match="different hyperparameters"):
+        vae.fit(tiny_world, out=tmp_path / "other", resume=True, n_samples=16, progress=False)
+    _assert_same(weights, _weights(vae))
+    np.testing.assert_array_equal(vae.encode(probe), codes)
+    assert vae.history_ == history and vae.n_steps_ == 4
+
+
+def test_checkpoints_never_hold_non_finite_weights(tmp_path):
+    """A diverged step raises before its checkpoint, so the newest checkpoint can be resumed."""
+    images = np.random.default_rng(0).random((32, 1, 16, 16), dtype=np.float32)
+    vae = BetaVAE(**tiny_params(BetaVAE, lr=1e30, steps=12))
+    with pytest.raises(FloatingPointError, match=r"NaN or infinite by step \d+ .*last checkpoint, step \d+"):
+        vae.fit(images, out=tmp_path, checkpoint_every=1, keep_checkpoints=1, log_every=12, progress=False)
+    saved = list_checkpoints(tmp_path / "checkpoints")
+    assert saved, "the first steps were finite and checkpointed"
+    state = load_checkpoint(saved[-1][1])["learner"]["modules"]
+    assert all(torch.isfinite(t).all() for module in state.values() for t in module.values() if t.is_floating_point())
+
+
+def test_resume_on_other_in_memory_data_of_the_same_size_is_refused(tiny_world, tmp_path):
+    """In-memory data is recorded by a SHA-256 of its contents, so other images or labels are noticed."""
+    params = tiny_params(BetaVAE, steps=2)
+    images = np.random.default_rng(0).random((16, 1, 16, 16), dtype=np.float32)
+    BetaVAE(**params).fit(images, out=tmp_path / "a", progress=False)
+    with pytest.raises(ValueError, match=r"different data: the array given .*other contents.*config\.json"):
+        BetaVAE(**params).set_params(steps=4).fit(1.0 - images, out=tmp_path / "a", resume=True, progress=False)
+    BetaVAE(**params).set_params(steps=4).fit(images.copy(), out=tmp_path / "a", resume=True, progress=False)
+
+    batch = tiny_world.sample(16, seed=3)
+    BetaVAE(**params).fit(batch, out=tmp_path / "b", progress=False)
+    relabelled = dataclasses.replace(batch, factors=batch.factors[::-1].copy())
+    with pytest.raises(ValueError, match="different data: the batch given"):
+        BetaVAE(**params).set_params(steps=4).fit(relabelled, out=tmp_path / "b", resume=True, progress=False)

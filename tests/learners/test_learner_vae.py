@@ -77,3 +77,18 @@ def test_rejected_set_params_leaves_the_learner_unchanged():
     with pytest.raises(ValueError, match="'beta'"):
         vae.set_params(steps=20, beta=-3)
     assert (vae.beta, vae.steps) == (2.0, 10)
+
+
+def test_resuming_with_more_steps_keeps_the_capacity_schedule(tiny_world, tmp_path):
+    """anneal_steps=None ramps over a third of the steps the run started with; resuming with more steps
+    trains longer on that schedule instead of stretching it (C dropped from c_max mid-run before)."""
+    import latentscm
+
+    params = {**tiny_params(AnnealedVAE, c_max=25.0, gamma=10.0), "steps": 9}
+    AnnealedVAE(**params).fit(tiny_world, out=tmp_path / "run", n_samples=32, log_every=1, checkpoint_every=3,
+                              progress=False)
+    extended = latentscm.training.resume(tmp_path / "run", steps=30, progress=False, trust_code=True)
+    capacities = [r["capacity"] for r in extended.history_ if r["kind"] == "train"]
+    assert len(capacities) == 30 and capacities[3:] == [25.0] * 27
+    assert extended.schedule_steps_ == 9 and extended.capacity(9) == 25.0
+    assert latentscm.load(tmp_path / "run").schedule_steps_ == 9

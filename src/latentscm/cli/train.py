@@ -76,6 +76,11 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
+def _given_or(value: int | None, default: int) -> int:
+    """An explicit option, else the preset's (an explicit 0 stays 0, for the learner to reject by name)."""
+    return default if value is None else value
+
+
 def _fail(error: BaseException) -> None:
     typer.echo(f"Error: {error}", err=True)
     raise typer.Exit(2)
@@ -193,11 +198,15 @@ def register(app: typer.Typer) -> None:
         try:
             _set_threads(threads)
             chosen = get_preset(preset)
-            params: dict[str, Any] = {"steps": steps or chosen.steps, "batch_size": batch_size or chosen.batch_size,
-                                      "seed": seed, "device": device}
-            if lr is not None or chosen.lr is not None:
-                params["lr"] = lr if lr is not None else chosen.lr
+            # the preset fills in, its per-learner params refine it, explicit options win (0 included: the
+            # learner rejects it by name), and --set has the last word
+            params: dict[str, Any] = {"steps": chosen.steps, "batch_size": chosen.batch_size}
+            if chosen.lr is not None:
+                params["lr"] = chosen.lr
             params.update(chosen.params_for(learner))
+            params.update({key: value for key, value in (("steps", steps), ("batch_size", batch_size), ("lr", lr))
+                           if value is not None})
+            params.update(seed=seed, device=device)
             params.update(parse_assignments(assignments, option="--set"))
             world_options = parse_assignments(world_assignments, option="--world-set")
             if size is not None and "size" in world_options:
@@ -212,12 +221,12 @@ def register(app: typer.Typer) -> None:
 
                 extra = [name for name, value in (("--world-set", world_assignments), ("--size", size),
                                                   ("--interventional-fraction", interventional_fraction),
-                                                  ("--n-samples", n_samples)) if value]
+                                                  ("--n-samples", n_samples)) if value not in (None, [])]
                 if extra:
                     raise ValueError(f"{', '.join(extra)} go with --world; --data trains on the images as they are.")
                 data = import_data(data_path, labels=labels, channels=channels, layout=layout, key=data_key)
                 hook = None
-                if eval_every:
+                if eval_every is not None:
                     raise ValueError("--eval-every needs held-out images from a world; with --data, evaluate the run "
                                      "afterwards (latentscm evaluate RUN).")
             else:
@@ -227,10 +236,10 @@ def register(app: typer.Typer) -> None:
                 if given:
                     raise ValueError(f"{', '.join(given)} go with --data.")
                 data = make_world(world, size if size is not None else chosen.size, world_options)
-                hook = _heldout_hook(data, seed + 7_777_777) if eval_every else None
-            model.fit(data, out=str(out), n_samples=n_samples or chosen.n_samples,
-                      checkpoint_every=checkpoint_every or chosen.checkpoint_every,
-                      log_every=log_every or chosen.log_every, eval_every=eval_every, eval_hook=hook,
+                hook = _heldout_hook(data, seed + 7_777_777) if eval_every is not None else None
+            model.fit(data, out=str(out), n_samples=_given_or(n_samples, chosen.n_samples),
+                      checkpoint_every=_given_or(checkpoint_every, chosen.checkpoint_every),
+                      log_every=_given_or(log_every, chosen.log_every), eval_every=eval_every, eval_hook=hook,
                       progress=progress, interventional_fraction=interventional_fraction)
         except (*_USER_ERRORS, CheckpointError) as error:
             _fail(error)

@@ -164,14 +164,16 @@ class Learner:
             if key not in valid:
                 raise ValueError(f"{type(self).__name__} has no hyperparameter {key!r}; valid ones are "
                                  f"{', '.join(sorted(valid))}.")
-        previous = self.get_params()
+        previous = dict(self.__dict__)
         for key, value in params.items():
             setattr(self, key, value)
         try:
             self._validate()
         except (TypeError, ValueError):
-            for key, value in previous.items():  # a rejected value leaves the learner as it was
-                setattr(self, key, value)
+            # a rejected value leaves the learner as it was, values derived by _validate included
+            # (GCRL's latent_dim = z_dim + s_dim)
+            self.__dict__.clear()
+            self.__dict__.update(previous)
             raise
         return self
 
@@ -258,6 +260,14 @@ class Learner:
         self.device_ = device
         self.history_: list[dict[str, Any]] = []
         self.n_steps_ = 0
+        self.schedule_steps_ = int(self.steps)  # kept when a resumed run is given more steps
+
+    def _schedule_steps(self) -> int:
+        """The run length that step-based schedules (AnnealedVAE's capacity, the acyclicity weight of
+        causal learners) are laid out over: ``steps`` of the fit that started the run. Resuming with
+        more ``steps`` trains longer on the same schedule (``schedule_steps_``, saved in checkpoints)
+        instead of stretching it mid-run."""
+        return int(getattr(self, "schedule_steps_", None) or self.steps)
 
     def _net(self, name: str) -> nn.Module:
         """The module ``name`` as the training loss should call it (DDP-wrapped when distributed)."""
@@ -301,11 +311,13 @@ class Learner:
 
     def _extra_state(self) -> dict[str, Any]:
         """Learned state outside the modules' parameters (tensors, numbers, lists) to save."""
-        return {"n_train": getattr(self, "n_train_", None)}
+        return {"n_train": getattr(self, "n_train_", None), "schedule_steps": self._schedule_steps()}
 
     def _load_extra_state(self, state: Mapping[str, Any]) -> None:
         if state.get("n_train") is not None:
             self.n_train_ = int(state["n_train"])
+        if state.get("schedule_steps") is not None:  # absent from checkpoints of older versions
+            self.schedule_steps_ = int(state["schedule_steps"])
 
     def _after_fit(self, images: torch.Tensor) -> None:
         """Called once after training with (a subset of) the training images on the device."""

@@ -163,8 +163,9 @@ class CausalLearner(Learner):
             total = total + self.label_weight * prior + self.mechanism_weight * mechanism
             logs.update({"label_prior": prior.detach(), "mechanism_fit": mechanism.detach()})
         if learning:
-            # augmented-Lagrangian style: the quadratic weight grows with training progress
-            rho = self.acyclicity_weight * (1.0 + 10.0 * step / max(self.steps, 1))
+            # augmented-Lagrangian style: the quadratic weight grows with training progress (over the
+            # steps the run started with: resuming with more steps does not lower it mid-run)
+            rho = self.acyclicity_weight * (1.0 + 10.0 * step / max(self._schedule_steps(), 1))
             total = total + rho * (h + 0.5 * h * h) + 1e-3 * self.scm_.weighted_adjacency().abs().sum()
             logs["acyclicity"] = h.detach()
         return z, total, logs

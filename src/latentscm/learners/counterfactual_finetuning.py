@@ -149,9 +149,9 @@ class CounterfactualFineTuning:
         ``interventional_fraction``) feed the ELBO term. Sets ``learner.cf_finetune_history_``
         (per-step ``cf_loss``, ``elbo`` (the negative ELBO), ``elbo_floor``, ``lagrange`` and
         ``elbo_reference``, the pre-fine-tuning negative ELBO above the floor) and ``self.predictor_``.
+        A given ``predictor`` is frozen while fine-tuning and handed back with its own
+        ``requires_grad`` flags and train/eval mode.
         """
-        from latentscm.training.data import as_training_set
-
         owner = "CounterfactualFineTuning.fit"
         if not hasattr(learner, "counterfactual") or not hasattr(learner, "decoder_"):
             raise TypeError(f"{owner} needs a fitted causal learner with a decoder (e.g. CausalVAE). Got "
@@ -166,10 +166,30 @@ class CounterfactualFineTuning:
             raise ValueError(f"{owner}: the predictor must be a FactorRegressor fitted on this world's factors.")
         self.predictor_ = predictor
         device = learner.device_
-        predictor.net_.to(device).eval()
-        for parameter in predictor.net_.parameters():
-            parameter.requires_grad_(False)
+        net = predictor.net_
+        was_training, trainable = net.training, [p.requires_grad for p in net.parameters()]
+        net.to(device).eval()
+        net.requires_grad_(False)  # frozen while fine-tuning; the caller's flags come back afterwards
+        try:
+            history = self._fine_tune(learner, world, predictor, n_samples, interventional_fraction, owner)
+        finally:
+            net.train(was_training)
+            for parameter, flag in zip(net.parameters(), trainable):
+                parameter.requires_grad_(flag)
+            for module in learner._modules().values():
+                module.eval()
+                module.zero_grad(set_to_none=True)  # no gradients left behind on the learner
+            learner._generator = torch.Generator(device=device)
+            learner._generator.manual_seed(learner.seed)
+        learner.cf_finetune_history_ = history
+        return learner
 
+    def _fine_tune(self, learner: Any, world: Any, predictor: FactorRegressor, n_samples: int,
+                   interventional_fraction: float | None, owner: str) -> list[dict[str, float]]:
+        """The fine-tuning loop of :meth:`fit` (predictor frozen by the caller); returns the per-step history."""
+        from latentscm.training.data import as_training_set
+
+        device = learner.device_
         data = as_training_set(world, n_samples=n_samples, seed=learner.seed, owner=owner,
                                interventional_fraction=interventional_fraction)
         images = torch.from_numpy(data.images).to(device)
@@ -216,15 +236,10 @@ class CounterfactualFineTuning:
             constraint = likelihood / reference - 1.0 - self.elbo_slack
             loss = cf_loss + lagrange * constraint
             optimiser.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward(inputs=parameters)  # the latent SCM and the predictor stay as they are
             optimiser.step()
             lagrange = max(0.0, lagrange + self.lagrange_lr * float(constraint.detach()))
             history.append({"step": step, "cf_loss": float(cf_loss.detach()),
                             "elbo": float(likelihood.detach()) + floor, "elbo_floor": floor,
                             "lagrange": lagrange, "elbo_reference": reference})
-        for module in learner._modules().values():
-            module.eval()
-        learner._generator = torch.Generator(device=device)
-        learner._generator.manual_seed(learner.seed)
-        learner.cf_finetune_history_ = history
-        return learner
+        return history

@@ -307,8 +307,7 @@ class DTS(Learner):
 
         if isinstance(data, SequenceBatch):
             return self.fit_sequences(data.values, **options)
-        self.sequence_low_ = self.sequence_high_ = None
-        return super().fit(data, **options)  # type: ignore[return-value]
+        return self._fit_scaled(data, None, None, options)
 
     def fit_sequences(self, values: Any, **options: Any) -> DTS:
         """Train on sequences (N, T, d): min-max scaled per channel into [0, 1] and laid out as (N, d, T, 1)
@@ -320,8 +319,21 @@ class DTS(Learner):
             Not 3-D, NaN or infinite values, or a constant channel.
         """
         images, low, high = sequences_to_images(values)
-        self.sequence_low_, self.sequence_high_ = low, high
-        return super().fit(images, **options)  # type: ignore[return-value]
+        return self._fit_scaled(images, low, high, options)
+
+    def _fit_scaled(self, data: Any, low: np.ndarray | None, high: np.ndarray | None, options: dict[str, Any]) -> DTS:
+        """:meth:`Learner.fit` on ``data``, adopting the sequence bounds ``low``, ``high`` (d,) (``None``:
+        image data) only once the training loop accepted the call (:meth:`_on_training_set`), so a
+        rejected refit leaves a fitted model's bounds as they were."""
+        self._pending_bounds = (low, high)
+        try:
+            return super().fit(data, **options)  # type: ignore[return-value]
+        finally:
+            self.__dict__.pop("_pending_bounds", None)
+
+    def _on_training_set(self, training_set: Any) -> None:
+        super()._on_training_set(training_set)
+        self.sequence_low_, self.sequence_high_ = self.__dict__.pop("_pending_bounds", (None, None))
 
     # ------------------------------------------------------------------ sequences in and out
     def _images_tensor(self, x: Any, what: str) -> torch.Tensor:

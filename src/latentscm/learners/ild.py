@@ -481,11 +481,12 @@ class ILD:
         clipped = np.clip(flat, _EPS, 1 - _EPS)
         return torch.from_numpy(np.log(clipped) - np.log1p(-clipped))
 
-    def _domains(self, domain: Any, n: int, what: str) -> torch.Tensor:
+    def _domains(self, domain: Any, n: int, what: str, *, known: bool = True) -> torch.Tensor:
+        """Domain indices (N,) int64; ``known``: each must be a domain of the fitted model."""
         array = np.broadcast_to(np.asarray(domain), (n,)) if np.ndim(domain) == 0 else np.asarray(domain)
         if array.shape != (n,) or not np.issubdtype(array.dtype, np.integer):
             raise ValueError(f"ILD: {what} must be an int or (N,) = ({n},) ints. Got {np.asarray(domain)!r:.80}.")
-        limit = getattr(self, "n_domains_", None)
+        limit = getattr(self, "n_domains_", None) if known else None
         if n and (array.min() < 0 or (limit is not None and array.max() >= limit)):
             raise ValueError(f"ILD: {what} must lie in [0, {limit}). Got values {np.unique(array)[:10].tolist()}.")
         return torch.from_numpy(array.astype(np.int64))
@@ -595,29 +596,29 @@ class ILD:
             if domain is None:
                 raise ValueError("ILD.fit needs the 'domain' (N,) of each sample when 'data' is an array.")
         u = self._vectors(x)
-        self.__dict__.pop("n_domains_", None)
-        d = self._domains(domain, u.shape[0], "domain")
+        d = self._domains(domain, u.shape[0], "domain", known=False)  # a refit may bring more domains
         n_domains = int(d.max()) + 1 if n_domains is None else n_domains
         if n_domains < 2:
             raise ValueError(f"ILD.fit needs samples from at least 2 domains. Got {n_domains}.")
+        held_out = self.select == "best_validation" or self.restarts > 1
+        n_held = max(int(round(self.validation_fraction * u.shape[0])), 1)
+        if held_out and n_held >= u.shape[0]:
+            raise ValueError(f"ILD.fit: validation_fraction={self.validation_fraction} leaves no training "
+                             f"samples out of {u.shape[0]}.")
+        if start_from is not None:
+            self._check_start(start_from)
+        # every check passed: only now is a fitted model replaced
         generator = torch.Generator().manual_seed(self.seed)
         self.n_domains_ = n_domains
         self.specific_ = self._specific()
         parameters = self._initialise(generator)
-        held_out = self.select == "best_validation" or self.restarts > 1
         u_val = d_val = None
         self.__dict__.pop("validation_index_", None)  # a refit without a split must not keep an old one
         if held_out:
             order = torch.randperm(u.shape[0], generator=generator)
-            n_held = max(int(round(self.validation_fraction * u.shape[0])), 1)
-            if n_held >= u.shape[0]:
-                raise ValueError(f"ILD.fit: validation_fraction={self.validation_fraction} leaves no training "
-                                 f"samples out of {u.shape[0]}.")
             self.validation_index_ = order[:n_held].numpy()
             u_val, d_val = u[order[:n_held]], d[order[:n_held]]
             u, d = u[order[n_held:]], d[order[n_held:]]
-        if start_from is not None:
-            self._check_start(start_from)
         # init="invariant": the first layer starts at the training samples' invariant_directions (no random draw)
         start = invariant_directions(u, d, self.k) if self.init == "invariant" and start_from is None else None
         starts, generators = [], []

@@ -88,7 +88,8 @@ class AnnealedVAE(Learner):
         Final capacity in nats (>= 0; disentanglement_lib sweeps 5 ... 100).
     anneal_steps : int or None, default None
         Steps over which C rises (>= 1). ``None`` uses a third of ``steps``, the proportion of
-        the reference setting (100k of 300k steps).
+        the reference setting (100k of 300k steps): of the ``steps`` the run started with, so
+        resuming with more steps keeps C at ``c_max`` rather than stretching the ramp mid-run.
     latent_dim, likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
         See :class:`~latentscm.learners.base.Learner`.
     """
@@ -115,7 +116,7 @@ class AnnealedVAE(Learner):
 
     def capacity(self, step: int) -> float:
         """The target KL C(step) in nats."""
-        horizon = self.anneal_steps if self.anneal_steps is not None else max(1, self.steps // 3)
+        horizon = self.anneal_steps if self.anneal_steps is not None else max(1, self._schedule_steps() // 3)
         return self.c_max * min(1.0, step / horizon)
 
     def loss(self, images: torch.Tensor, step: int) -> StepOutput:

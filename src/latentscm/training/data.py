@@ -18,6 +18,7 @@ array) is used as is.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ import torch
 from latentscm._validation import check_array, check_number
 
 __all__ = ["TrainingSet", "as_training_set", "training_mixture", "ShardedBatches", "DATA_SEED_OFFSET",
-           "float_images"]
+           "float_images", "content_hash"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
 #: initialisation do not share a random stream.
@@ -180,14 +181,34 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
                   "dataset": str(data.path), "n_samples": len(data), "image_shape": list(data.image_shape)}
         return TrainingSet(_stored_images(data, owner), data.factors, data.factor_names, source)
     if isinstance(data, Batch):
-        return TrainingSet(_checked_images(data.images, owner), np.asarray(data.factors, np.float64),
-                           tuple(data.factor_names), {"kind": "batch", "n_samples": len(data)},
-                           targets=_targets_or_none(data), domain=np.asarray(data.domain, np.int64))
+        images, factors = _checked_images(data.images, owner), np.asarray(data.factors, np.float64)
+        targets, domain = _targets_or_none(data), np.asarray(data.domain, np.int64)
+        source = {"kind": "batch", "n_samples": len(data), "sha256": content_hash(images, factors, domain, targets)}
+        return TrainingSet(images, factors, tuple(data.factor_names), source, targets=targets, domain=domain)
     if isinstance(data, (str, bytes, dict)) or data is None:
         raise TypeError(f"The 'data' argument of {owner} must be a World, a Batch or images (N, C, H, W). "
                         f"Got {type(data).__name__}.")
     images = _checked_images(data, owner)
-    return TrainingSet(images, None, (), {"kind": "array", "n_samples": int(images.shape[0])})
+    return TrainingSet(images, None, (), {"kind": "array", "n_samples": int(images.shape[0]),
+                                          "sha256": content_hash(images)})
+
+
+def content_hash(*arrays: np.ndarray | None) -> str:
+    """SHA-256 (hex) of the shapes, dtypes and bytes of ``arrays`` (``None`` entries count too).
+
+    Recorded in the run config for in-memory data (a Batch: images, factors, domains, targets;
+    an array: the images), which no recorded source can rebuild, so that resuming on other
+    images or labels of the same size is refused.
+    """
+    digest = hashlib.sha256()
+    for array in arrays:
+        if array is None:
+            digest.update(b"none;")
+            continue
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
 
 
 def _stored_images(data: Any, owner: str) -> np.ndarray:

@@ -48,7 +48,9 @@ __all__ = ["train", "step_seed", "EvalHook"]
 EvalHook = Callable[[Any, int], "Mapping[str, float] | None"]
 
 _MASK64 = (1 << 64) - 1
-# Hyperparameters that may differ between a run and its resumption.
+# Hyperparameters that may differ between a run and its resumption. More steps train longer on the
+# schedules the run started with: step-based schedules read Learner._schedule_steps(), the steps of
+# the first fit, recorded in every checkpoint.
 _RESUMABLE_CHANGES = {"steps", "device"}
 
 
@@ -125,9 +127,16 @@ def _check_resume_config(run_dir: Path, config: dict[str, Any]) -> None:
     if changed:
         details = ", ".join(f"{k}: {before['params'].get(k)!r} -> {now['params'].get(k)!r}" for k in changed)
         raise ValueError(f"Cannot resume '{run_dir}' with different hyperparameters ({details}).")
-    if previous.get("data") != config.get("data"):
-        raise ValueError(f"Cannot resume '{run_dir}' on different data: it was trained on {previous.get('data')}, "
-                         f"now given {config.get('data')}.")
+    before, now = previous.get("data"), dict(config.get("data") or {})
+    if isinstance(before, dict) and "sha256" not in before:
+        now.pop("sha256", None)  # a run config written before content hashes were recorded
+    if isinstance(before, dict) and {**before, "sha256": None} == {**now, "sha256": None} \
+            and before.get("sha256") != now.get("sha256"):
+        raise ValueError(f"Cannot resume '{run_dir}' on different data: the {now.get('kind')} given has the same size "
+                         f"but other contents (SHA-256 {now.get('sha256')}) than the one the run was trained on "
+                         f"(SHA-256 {before.get('sha256')}, recorded in '{run_dir / CONFIG_NAME}').")
+    if before != now:
+        raise ValueError(f"Cannot resume '{run_dir}' on different data: it was trained on {before}, now given {now}.")
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
@@ -234,66 +243,29 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
                                                 regimes=regimes, interventional_fraction=interventional_fraction)
     factor_names = list(training_set.factor_names)
-    learner._on_training_set(training_set)  # e.g. a causal learner reads factor names and the graph
-    learner._build(training_set.image_shape, n_factors=len(factor_names) or None, device=device)
-    check_built(learner)
-    learner._on_data(training_set.images.shape[0])
-    config = {
-        "learner": learner_config(learner),
-        "image_shape": list(learner.image_shape_),
-        "latent_dim": int(learner.latent_dim_),
-        "data": {**training_set.source, "factor_names": factor_names},
-        "training": settings,
-    }
-    if run_dir is not None and resume and (run_dir / CONFIG_NAME).exists():
-        _check_resume_config(run_dir, config)
-
-    images = torch.from_numpy(training_set.images).to(device)  # float32, or uint8 store values (4x smaller)
-    # learners that read labels (causal latents) get the labels of each minibatch as well
-    factors = learner._training_factors(training_set, device) if learner.uses_factors else None
-    # ... and, for interventional data, which factors were intervened on (known targets)
-    targets = None
-    if factors is not None and getattr(learner, "uses_targets", False) and training_set.targets is not None:
-        targets = torch.from_numpy(training_set.targets).to(device)
-    # ... and, for multi-domain data, the domain index of each image (e.g. GCRL's per-domain priors);
-    # data without one is a single domain 0, as Batch.domain defaults to
-    domains = None
-    if getattr(learner, "uses_domain", False):
-        domain = training_set.domain
-        if domain is None:
-            domain = np.zeros(training_set.images.shape[0], dtype=np.int64)
-        domains = torch.from_numpy(np.ascontiguousarray(domain)).to(device)
-    batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
-                             world_size=context.world_size)
-    groups = learner._optimizer_groups()
-    parameters = {group: _group_parameters(learner, group, modules) for group, modules in groups.items()}
-    optimizers = {group: learner._make_optimizer(group, params) for group, params in parameters.items()}
-    clips = {group: learner._group_grad_clip(group) for group in groups}
-
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None
-    start = 0
-    if checkpoint_dir is not None and resume:
-        if main:
-            remove_temporaries(checkpoint_dir)
-            remove_temporaries(run_dir)
-        latest = latest_checkpoint(checkpoint_dir)
-        if latest is not None:
-            state = load_checkpoint(latest[1], map_location=device)
-            _restore_modules(learner, state["learner"])
-            for group, optimizer in optimizers.items():
-                optimizer.load_state_dict(state["optimizers"][group])
-            _set_rng_state(state["rng"])
-            start = int(state["step"])
-            if start > learner.steps:
-                raise ValueError(f"The newest checkpoint of '{run_dir}' is at step {start}, beyond steps="
-                                 f"{learner.steps}; resume with steps >= {start}.")
+    # Building replaces the learner's modules and learned attributes, yet the checks after it (batch
+    # size, resume config, optimiser groups, checkpoint step) can still reject the call: a call rejected
+    # before training starts puts the learner back as it was (a fitted learner stays fitted).
+    attributes = vars(learner)
+    before = dict(attributes)
+    try:
+        config, images, batches, factors, targets, domains, parameters, optimizers, start = _set_up(
+            learner, training_set, factor_names, device, context, run_dir, checkpoint_dir, resume, settings)
+    except BaseException:
+        attributes.clear()
+        attributes.update(before)
+        raise
+    del before
+    clips = {group: learner._group_grad_clip(group) for group in optimizers}
     log = RunLog(run_dir if main else None, tensorboard=tensorboard if main else False)
     log.rewind(start)
     if main and run_dir is not None:
         write_json_atomic(run_dir / CONFIG_NAME, config)
 
     def save_state(step: int) -> None:
+        _check_finite_weights(learner, step, checkpoint_dir)  # a checkpoint must never hold diverged weights
         save_checkpoint(checkpoint_path(checkpoint_dir, step), {
             "step": step,
             "learner": {**learner.state_dict(), "n_steps": step},
@@ -381,6 +353,67 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     return learner
 
 
+def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device: torch.device,
+            context: distributed.DistContext, run_dir: Path | None, checkpoint_dir: Path | None, resume: bool,
+            settings: dict[str, Any]):
+    """Build the learner, check the run config, make the batches and optimisers and restore the newest
+    checkpoint. Returns (config, images, batches, factors, targets, domains, parameters, optimizers,
+    start step); the caller puts the learner back if this raises.
+    """
+    learner._on_training_set(training_set)  # e.g. a causal learner reads factor names and the graph
+    learner._build(training_set.image_shape, n_factors=len(factor_names) or None, device=device)
+    check_built(learner)
+    learner._on_data(training_set.images.shape[0])
+    config = {
+        "learner": learner_config(learner),
+        "image_shape": list(learner.image_shape_),
+        "latent_dim": int(learner.latent_dim_),
+        "data": {**training_set.source, "factor_names": factor_names},
+        "training": settings,
+    }
+    if run_dir is not None and resume and (run_dir / CONFIG_NAME).exists():
+        _check_resume_config(run_dir, config)
+
+    images = torch.from_numpy(training_set.images).to(device)  # float32, or uint8 store values (4x smaller)
+    # learners that read labels (causal latents) get the labels of each minibatch as well
+    factors = learner._training_factors(training_set, device) if learner.uses_factors else None
+    # ... and, for interventional data, which factors were intervened on (known targets)
+    targets = None
+    if factors is not None and getattr(learner, "uses_targets", False) and training_set.targets is not None:
+        targets = torch.from_numpy(training_set.targets).to(device)
+    # ... and, for multi-domain data, the domain index of each image (e.g. GCRL's per-domain priors);
+    # data without one is a single domain 0, as Batch.domain defaults to
+    domains = None
+    if getattr(learner, "uses_domain", False):
+        domain = training_set.domain
+        if domain is None:
+            domain = np.zeros(training_set.images.shape[0], dtype=np.int64)
+        domains = torch.from_numpy(np.ascontiguousarray(domain)).to(device)
+    batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
+                             world_size=context.world_size)
+    groups = learner._optimizer_groups()
+    parameters = {group: _group_parameters(learner, group, modules) for group, modules in groups.items()}
+    optimizers = {group: learner._make_optimizer(group, params) for group, params in parameters.items()}
+
+    start = 0
+    if checkpoint_dir is not None and resume:
+        if context.is_main:
+            remove_temporaries(checkpoint_dir)
+            remove_temporaries(run_dir)
+        latest = latest_checkpoint(checkpoint_dir)
+        if latest is not None:
+            if latest[0] > learner.steps:
+                raise ValueError(f"The newest checkpoint of '{run_dir}' is at step {latest[0]}, beyond steps="
+                                 f"{learner.steps}; resume with steps >= {latest[0]}.")
+            state = load_checkpoint(latest[1], map_location=device)
+            _restore_modules(learner, state["learner"])
+            for group, optimizer in optimizers.items():
+                optimizer.load_state_dict(state["optimizers"][group])
+            _set_rng_state(state["rng"])
+            start = int(state["step"])
+    return config, images, batches, factors, targets, domains, parameters, optimizers, start
+
+
 def _restore_modules(learner, state: Mapping[str, Any]) -> None:
     """Load module weights and extra state from a checkpoint into the already built learner."""
     for name, module in learner._modules().items():
@@ -394,6 +427,19 @@ def _check_finite(record: dict[str, Any], step: int, learner) -> None:
     if loss is not None and not np.isfinite(loss):
         raise FloatingPointError(f"{type(learner).__name__}: the loss became {loss} by step {step}; lower 'lr' or set "
                                  f"'grad_clip' (the last checkpoint is intact and can be resumed).")
+
+
+def _check_finite_weights(learner, step: int, checkpoint_dir: Path) -> None:
+    """Raise ``FloatingPointError`` if a module of ``learner`` holds NaN or infinite values (checked
+    before every checkpoint: the loss is checked only at log steps)."""
+    bad = [name for name, module in learner._modules().items()
+           if not all(bool(torch.isfinite(t).all()) for t in module.state_dict().values() if t.is_floating_point())]
+    if bad:
+        latest = latest_checkpoint(checkpoint_dir)
+        kept = (f"the last checkpoint, step {latest[0]}, is intact and can be resumed" if latest is not None
+                else "no checkpoint was written")
+        raise FloatingPointError(f"{type(learner).__name__}: the weights of {', '.join(bad)} became NaN or infinite by "
+                                 f"step {step} and were not saved; lower 'lr' or set 'grad_clip' ({kept}).")
 
 
 def _stderr_is_terminal() -> bool:

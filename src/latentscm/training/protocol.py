@@ -11,7 +11,9 @@ of the learner: hooks are called in this order
    ``_module_names()``, plus the built state of :data:`BUILT_ATTRIBUTES`;
 4. ``_on_data(n_train)``; ``get_params()`` (the run config); ``_training_factors(training_set,
    device)`` when ``uses_factors``;
-5. ``_optimizer_groups()``, ``_make_optimizer(group, parameters)``, ``_group_grad_clip(group)``;
+5. ``_optimizer_groups()``, ``_make_optimizer(group, parameters)``, ``_group_grad_clip(group)``
+   (a call rejected during steps 2-5 or while restoring a checkpoint, e.g. a batch size larger than
+   the data, puts the learner's attributes back as they were: a fitted learner stays fitted);
 6. ``_set_train_nets(nets)`` (the modules as the loss should call them, DDP-wrapped when
    distributed), then per step: ``_generator.manual_seed(...)`` and ``loss(images, step[, factors=,
    targets=][, domain=])`` (``domain=`` (B,) int64 only for a learner whose optional class flag
