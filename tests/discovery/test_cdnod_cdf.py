@@ -78,3 +78,14 @@ def test_causal_de_finetti_accepts_lists_and_validates():
         causal_de_finetti(env[:, :1, :])
     with pytest.raises(ValueError, match="at least 10 environments"):
         causal_de_finetti(env[:5])
+
+
+@pytest.mark.parametrize(("bad", "error"), [(-1, ValueError), ("1", TypeError), (1.5, TypeError), (True, TypeError)])
+def test_cdnod_and_causal_de_finetti_validate_max_depth(bad, error):
+    data, c = _domain_shift(1)
+    with pytest.raises(error, match=r"'max_depth' parameter of cdnod must be an int >= 0"):
+        cdnod(data, c, ci_test="fisherz", max_depth=bad)
+    env = _exchangeable(2, environments=40)
+    with pytest.raises(error, match=r"'max_depth' parameter of causal_de_finetti must be an int >= 0"):
+        causal_de_finetti(env, ci_test="fisherz", max_depth=bad)
+    assert cdnod(data, c, ci_test="fisherz", max_depth=0).info["n_tests"] > 0

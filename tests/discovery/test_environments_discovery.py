@@ -134,6 +134,17 @@ def test_bad_input_is_named(world):
         environment_variables(rendered, encode=lambda x: np.zeros((3, 2)))
 
 
+
+def test_images_that_do_not_match_the_factors_are_named():
+    class Mismatched:  # 4 environments of 5 factor rows, but images of 3 environments
+        factors = np.zeros((4, 5, 2))
+        images = np.zeros((3, 5, 1, 2, 2))
+        factor_names = ("a", "b")
+
+    with pytest.raises(ValueError, match=r"images .* shape \(3, 5, 1, 2, 2\); expected \(4, 5, C, H, W\)"):
+        environment_variables(Mismatched(), encode=lambda images: images.reshape(len(images), -1)[:, :2])
+
+
 def _write_table(path, names, rows):
     path.write_text("\n".join([",".join(names)] + [",".join(f"{v:.6f}" for v in row) for row in rows]) + "\n")
 

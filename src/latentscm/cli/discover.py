@@ -17,13 +17,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
 
-__all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
+__all__ = ["read_csv_table", "write_atomic", "check_output_path", "draw_graph_png", "run_discovery", "register"]
 
 
 def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[str]]:
@@ -63,6 +64,20 @@ def write_atomic(path: Path, write: Any, mode: str = "w") -> None:
     buffer: io.BytesIO | io.StringIO = io.BytesIO() if "b" in mode else io.StringIO()
     write(buffer)
     atomic_write(path, buffer.getvalue())
+
+
+def check_output_path(path: Path, flag: str) -> None:
+    """Raise ValueError naming ``flag`` when ``path`` cannot be written: a directory, a path under a
+    regular file, or one in a folder without write permission (missing folders are created later)."""
+    if path.is_dir():
+        raise ValueError(f"{flag} '{path}' is a directory; give the path of the file to write.")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{flag} '{path}' cannot be written: '{folder}' is a file, not a directory.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{flag} '{path}' cannot be written: no write permission in '{folder}'.")
 
 
 def draw_graph_png(graph: Any, path: Path) -> None:
@@ -164,7 +179,7 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
         method: str = typer.Option("pc", "--method", help="pc, cdnod or cdf (Causal de Finetti)."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
-                               "for categorical columns (text or integer codes)."),
+                               "for categorical columns (text or integer codes); also parcorr with --timeseries."),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the CI tests."),
         context: str = typer.Option(None, "--context",
                                     help="Column holding the domain/time index (cdnod) or the "
@@ -189,6 +204,11 @@ def register(app: typer.Typer) -> None:
                                          "--png": png})
             return
         try:
+            check_output_path(out, "--out")
+            if png is not None:
+                check_output_path(png, "--png")
+                if png.resolve() == out.resolve():
+                    raise ValueError(f"--png '{png}' and --out '{out}' are the same file.")
             if ci not in ci_test_names():
                 raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
             if (data is None) == (run is None):
@@ -213,9 +233,7 @@ def register(app: typer.Typer) -> None:
         payload = graph.to_dict()
         if comparison is not None:
             payload["comparison"] = comparison
-        write_atomic(out, lambda handle: json.dump(payload, handle, indent=2))
-        if png is not None:
-            draw_graph_png(graph, png)
+        _write_outputs(graph, payload, out, png)
         typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
                    f"-> {out}")
 
@@ -224,11 +242,13 @@ def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: floa
                          unused: dict[str, Any]) -> None:
     from latentscm.cli.discover_timeseries import run_timeseries_discovery, temporal_graph_payload
     from latentscm.discovery import ci_test_names
+    from latentscm.discovery import timeseries as _timeseries  # noqa: F401  registers "parcorr"
 
     try:
         given = [flag for flag, value in unused.items() if value is not None]
         if given:
             raise ValueError(f"{', '.join(given)} cannot be used with --timeseries.")
+        check_output_path(out, "--out")
         if data is None or not data.is_file():
             raise ValueError(f"--timeseries needs a CSV file of the series; no such file: {data}.")
         if ci not in ci_test_names():
@@ -239,24 +259,70 @@ def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: floa
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
     payload = temporal_graph_payload(graph)
-    write_atomic(out, lambda handle: json.dump(payload, handle, indent=2))
+    _write_outputs(None, payload, out, None)
     typer.echo(f"{len(payload['links'])} links up to lag {tau_max} ({method}) -> {out}")
+
+
+def _write_outputs(graph: Any, payload: dict[str, Any], out: Path, png: Path | None) -> None:
+    """Write the JSON to ``out`` (and the drawing to ``png``); an OSError is an ``Error:`` naming the file."""
+    target, flag = out, "--out"
+    try:
+        write_atomic(out, lambda handle: json.dump(payload, handle, indent=2))
+        if png is not None:
+            target, flag = png, "--png"
+            draw_graph_png(graph, png)
+    except OSError as error:
+        typer.echo(f"Error: cannot write {flag} '{target}': {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _read_run_file(path: Path, read: Any, what: str) -> Any:
+    """``read(path)``, with any failure to read or parse it raised as a ValueError naming the file."""
+    try:
+        return read(path)
+    except (OSError, ValueError, EOFError) as error:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
+        raise ValueError(f"The run file {path} cannot be read as {what}: {error}") from None
 
 
 def _discover_run(run: Path, *, method: str, ci: str, alpha: float) -> tuple[Any, dict[str, float] | None]:
     from latentscm.discovery.codes import compare_graphs, discover_from_codes
-    from latentscm.graph import CausalGraph
 
     codes_path, names_path = run / "codes.npy", run / "code_names.json"
     for required in (codes_path, names_path):
         if not required.is_file():
             raise ValueError(f"The run directory {run} has no {required.name} (expected codes.npy and "
                              "code_names.json).")
-    codes = np.load(codes_path, allow_pickle=False)
-    names = json.loads(names_path.read_text())
-    graph = discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha)
-    truth_path = run / "world_graph.json"
+    codes = _read_run_file(codes_path, lambda path: np.load(path, allow_pickle=False), "a .npy array")
+    names = _read_run_file(names_path, lambda path: json.loads(path.read_text()), "JSON")
+    if not isinstance(codes, np.ndarray) or codes.ndim != 2:
+        raise ValueError(f"The run file {codes_path} must hold a 2-D array (N, D) of codes. Got "
+                         f"{getattr(codes, 'shape', type(codes).__name__)}.")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(f"The run file {names_path} must hold a JSON list of {codes.shape[1]} code names "
+                         f"(strings). Got {type(names).__name__}: {str(names)[:80]}.")
+    if len(names) != codes.shape[1]:
+        raise ValueError(f"The run file {names_path} has {len(names)} names but {codes_path} has "
+                         f"{codes.shape[1]} code columns.")
+    truth_path, truth = run / "world_graph.json", None
     if truth_path.is_file():
-        truth = CausalGraph.from_dict(json.loads(truth_path.read_text()))
+        truth = _read_run_file(truth_path, _read_graph, "a graph (JSON object with 'nodes' and 'edges')")
+    graph = discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha)
+    if truth is None:
+        return graph, None
+    try:
         return graph, compare_graphs(graph, truth)
-    return graph, None
+    except ValueError as error:
+        raise ValueError(f"The run file {truth_path} does not match the codes: {error}") from None
+
+
+def _read_graph(path: Path) -> Any:
+    """The CausalGraph stored as a JSON dict in ``path`` (errors as ValueError, without the file name)."""
+    from latentscm.graph import CausalGraph
+
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return CausalGraph.from_dict(data)
+    except (TypeError, KeyError) as error:
+        raise ValueError(str(error)) from None

@@ -77,6 +77,8 @@ def causal_de_finetti(environments: Any, *, ci_test: str | CITest = "kci", alpha
     names = _names(node_names, d, "causal_de_finetti")
     alpha = check_number(alpha, "alpha", "causal_de_finetti", low=0, high=1, low_inclusive=False,
                          high_inclusive=False)
+    if max_depth is not None:
+        max_depth = int(check_number(max_depth, "max_depth", "causal_de_finetti", low=0, integer=True))
     if n_env < 10:
         raise ValueError(f"causal_de_finetti needs at least 10 environments. Got {n_env}.")
     # Columns 0..d-1: first samples; d..2d-1: second samples.

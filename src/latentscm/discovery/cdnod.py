@@ -14,9 +14,10 @@ and P(X | Y) generally are not.
 :func:`mechanism_dependence` embeds each module, for every sample's context value, as a kernel mean
 embedding (of P(X | C=c), and of P(Y | X, C=c) through the joint kernel on (X, C)), compares the
 two sample-by-sample Gram matrices of these embeddings with a normalised HSIC, and the direction
-with the smaller dependence wins; Meek's rules run again afterwards. This is a heuristic decision,
-not a test: measured direction accuracy on the two-variable case (nothing else can orient it) is
-8/10 seeds for both domain and nonstationary data in the tests' generator.
+with the smaller dependence wins. Pairs are decided by decreasing margin between the two scores, and
+a decision that would close a directed cycle is skipped; Meek's rules run again afterwards. This is
+a heuristic decision, not a test: measured direction accuracy on the two-variable case (nothing
+else can orient it) is 8/10 seeds for both domain and nonstationary data in the tests' generator.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from latentscm._validation import check_array, check_number
 from latentscm.discovery.ci_tests.base import CITest, make_ci_test
 from latentscm.discovery.ci_tests.discrete import encode_categories
 from latentscm.discovery.kernels import GaussianKernel, center_gram, standardize
-from latentscm.discovery.orientation import apply_meek_rules
+from latentscm.discovery.orientation import _is_ancestor, apply_meek_rules
 from latentscm.discovery.pc import as_data_matrix, orient_with_exogenous, pc_skeleton
 from latentscm.discovery.result import DiscoveredGraph
 
@@ -46,8 +47,10 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     ``orient_changing=True`` also orients undirected edges between two changing variables by the
     independence of their mechanism changes (off by default: a heuristic decision, right on about
     8 of 10 seeds in the tests, where the other steps are consistent tests)
-    (:func:`mechanism_dependence`); their scores go to
-    ``info["mechanism_dependence"]``, one ``{"cause", "effect", "chosen", "reverse"}`` record per edge.
+    (:func:`mechanism_dependence`), the pair with the largest score margin first, skipping an
+    orientation that would close a directed cycle (the pairwise decisions need not be transitive);
+    their scores go to ``info["mechanism_dependence"]``, one ``{"cause", "effect", "chosen", "reverse",
+    "oriented"}`` record per edge in that order (``oriented`` False: skipped).
     ``n_jobs`` parallelises each PC level (see :func:`~latentscm.discovery.pc.pc_skeleton`).
 
     Returns a :class:`DiscoveredGraph` over the d variables plus the context node (last, named
@@ -68,6 +71,8 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
         raise ValueError("The 'context_name' argument of cdnod must be a new non-empty name. "
                          f"Got {context_name!r}.")
     alpha = check_number(alpha, "alpha", "cdnod", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if max_depth is not None:
+        max_depth = int(check_number(max_depth, "max_depth", "cdnod", low=0, integer=True))
     augmented = np.concatenate([matrix, index[:, None]], axis=1)
     bound = test.bind(augmented)
     skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, n_jobs=n_jobs)
@@ -86,8 +91,11 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
 
 def _orient_changing_pairs(graph: np.ndarray, matrix: np.ndarray, context: np.ndarray, changing: list[int],
                            names: Sequence[str]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Orient the undirected edges between changing variables of ``graph`` (d + 1, d + 1) by
+    :func:`mechanism_dependence`, the most decisive pair (largest score margin) first; an orientation
+    that would close a directed cycle is skipped (``"oriented": False`` in its record)."""
     graph = graph.copy()
-    scores: list[dict[str, Any]] = []
+    decisions = []
     for a, i in enumerate(changing):
         for j in changing[a + 1:]:
             if not (graph[i, j] and graph[j, i]):
@@ -95,9 +103,15 @@ def _orient_changing_pairs(graph: np.ndarray, matrix: np.ndarray, context: np.nd
             forward = mechanism_dependence(matrix[:, i], matrix[:, j], context)
             backward = mechanism_dependence(matrix[:, j], matrix[:, i], context)
             cause, effect = (i, j) if forward <= backward else (j, i)
+            decisions.append((abs(forward - backward), cause, effect, min(forward, backward), max(forward, backward)))
+    decisions.sort(key=lambda decision: -decision[0])  # stable: ties keep the pair order
+    scores: list[dict[str, Any]] = []
+    for _, cause, effect, chosen, reverse in decisions:
+        oriented = not _is_ancestor(graph, effect, cause)  # scores need not be transitive
+        if oriented:
             graph[effect, cause] = 0
-            scores.append({"cause": names[cause], "effect": names[effect], "chosen": min(forward, backward),
-                           "reverse": max(forward, backward)})
+        scores.append({"cause": names[cause], "effect": names[effect], "chosen": chosen, "reverse": reverse,
+                       "oriented": oriented})
     return (apply_meek_rules(graph) if scores else graph), scores
 
 
@@ -150,6 +164,10 @@ def mechanism_dependence(cause: Any, effect: Any, context: Any, *, width: float 
     x = check_array(cause, "cause", owner, min_rows=4)
     y = check_array(effect, "effect", owner, min_rows=4)
     c = check_array(context, "context", owner, ndim=1)
+    for name, value in (("cause", x), ("effect", y)):
+        if value.ndim not in (1, 2):
+            raise ValueError(f"The '{name}' argument of {owner} must be 1-D (n,) or 2-D (n, k). Got shape "
+                             f"{value.shape}.")
     if not x.shape[0] == y.shape[0] == c.shape[0]:
         raise ValueError(f"{owner}: 'cause', 'effect' and 'context' need the same number of rows. Got "
                          f"{x.shape[0]}, {y.shape[0]} and {c.shape[0]}.")

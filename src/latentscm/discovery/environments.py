@@ -64,8 +64,8 @@ def environment_variables(environments: Any, *, encode: Callable[[np.ndarray], A
     Raises
     ------
     ValueError
-        The environments hold no images but ``encode`` is given, or the codes have the wrong shape
-        or are not finite.
+        The environments hold no images but ``encode`` is given, the images do not match the factors'
+        (E, m), or the codes have the wrong shape or are not finite.
     """
     owner = "environment_variables"
     factors = check_array(getattr(environments, "factors", None), "environments.factors", owner, ndim=3)
@@ -81,6 +81,9 @@ def environment_variables(environments: Any, *, encode: Callable[[np.ndarray], A
         raise ValueError(f"The environments given to {owner} hold no images (rendered with render=False); "
                          "encode needs images.")
     images = np.asarray(images)
+    if images.ndim < 3 or images.shape[:2] != (n_envs, per_env):
+        raise ValueError(f"The images of the environments given to {owner} have shape {images.shape}; expected "
+                         f"({n_envs}, {per_env}, C, H, W) to match environments.factors {factors.shape}.")
     flat = images.reshape(n_envs * per_env, *images.shape[2:])
     codes = check_array(encode(flat), "encode(images)", owner, ndim=2)
     if codes.shape[0] != flat.shape[0]:

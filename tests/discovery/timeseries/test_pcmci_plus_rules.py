@@ -124,3 +124,76 @@ def test_every_rule_finds_a_clear_collider_in_data():
 def test_unknown_rule_is_named():
     with pytest.raises(ValueError, match="'collider_rule' parameter of pcmci_plus must be one of"):
         pcmci_plus(np.random.default_rng(0).standard_normal((50, 3)), collider_rule="strict")
+
+
+class DependenceRules(CITest):
+    """p = 0 (dependent) for the column pairs listed in ``dependent``, unless the conditioning set meets
+    the pair's ``separators``; p = 1 for every other query."""
+
+    name = "dependence_rules"
+
+    def __init__(self, *, dependent=(), separators=None):
+        super().__init__()
+        self.dependent = dependent
+        self.separators = separators
+
+    def _prepare(self, data):
+        return {frozenset(pair) for pair in self.dependent}, {
+            frozenset(pair): set(cut) for pair, cut in (self.separators or {}).items()}
+
+    def _compute(self, state, queries):
+        dependent, separators = state
+        results = []
+        for query in queries:
+            pair = frozenset((query.x[0], query.y[0]))
+            independent = pair not in dependent or bool(separators.get(pair, set()) & set(query.z))
+            results.append(CIResult(0.0 if independent else 10.0, 1.0 if independent else 0.0))
+        return results
+
+
+@pytest.mark.parametrize("rule", ["standard", "conservative", "majority"])
+def test_opposite_rule1_orientations_are_a_conflict_left_undirected(rule):
+    # d = 2; lag-embedding columns 0, 1 (lag 0) and 2, 3 (lag 1). Self-lags x0_{t-1} -> x0_t and
+    # x1_{t-1} -> x1_t; x1_{t-1} ⊥ x0_t only given x1_t and x0_{t-1} ⊥ x1_t only given x0_t: both
+    # triples x_{i,t-1} -> x_{i,t} - x_{j,t} are non-colliders, so R1 proposes 0 -> 1 and 1 -> 0 at once
+    test = DependenceRules(dependent=((0, 1), (0, 2), (1, 3), (0, 3), (1, 2)),
+                           separators={(0, 3): {1}, (1, 2): {0}})
+    result = pcmci_plus(np.random.default_rng(0).standard_normal((60, 2)), tau_max=1, collider_rule=rule,
+                        ci_test=test)
+    graph = result.adjacency()
+    assert graph[1, 0, 0] == 1 and graph[1, 1, 1] == 1 and graph[1, 0, 1] == 0 and graph[1, 1, 0] == 0
+    assert undirected(graph, 0, 1)
+    assert result.info["conflicts"] == 1 and result.info["conflict_edges"] == [(0, 1)]
+
+
+@pytest.mark.parametrize("rule", ["standard", "conservative", "majority"])
+def test_collider_conflicts_stay_unoriented_in_the_rule_phase(rule):
+    # the chain A - B - C - D with A ⊥ C, B ⊥ D and A ⊥ D: colliders A -> B <- C and B -> C <- D put
+    # arrowheads at both ends of B - C; R1 (A -> B - C, D -> C - B) must not orient it afterwards
+    A, B, C, D = range(4)
+    result = pcmci_plus(np.random.default_rng(0).standard_normal((60, 4)), tau_max=1, collider_rule=rule,
+                        ci_test=IndependenceTable(statements=((A, C, ()), (B, D, ()), (A, D, ())), d=4))
+    graph = result.adjacency()
+    assert directed(graph, A, B) and directed(graph, D, C)
+    assert undirected(graph, B, C)
+    assert result.info["conflicts"] == 1 and result.info["conflict_edges"] == [(B, C)]
+
+
+def test_orientation_does_not_depend_on_the_order_of_the_variables():
+    # x0 -> x1 and x0 -> x3 at lag 0 (the review's case): R1 from the self-lags proposes both
+    # orientations of x0 - x3; before the fix the loop order chose one
+    rng = np.random.default_rng(5)
+    x = np.zeros((500, 4))
+    for t in range(1, 500):
+        e = rng.normal(size=4)
+        x[t, 0] = 0.5 * x[t - 1, 0] + e[0]
+        x[t, 1] = 0.4 * x[t - 1, 1] + 0.6 * x[t, 0] + e[1]
+        x[t, 3] = 0.5 * x[t - 1, 3] + e[3] + 0.4 * x[t, 0]
+        x[t, 2] = 0.3 * x[t - 1, 2] + 0.5 * x[t - 1, 1] + e[2]
+    graphs = []
+    for order in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
+        back = np.argsort(order)
+        found = pcmci_plus(x[:, order], tau_max=2, alpha=0.01, collider_rule="majority")
+        graphs.append(found.graph[:, back][:, :, back])
+    for graph in graphs[1:]:
+        np.testing.assert_array_equal(graph, graphs[0])

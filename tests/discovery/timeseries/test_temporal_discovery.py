@@ -252,6 +252,22 @@ def test_bad_input_gets_a_clear_error(method):
         method(x[:, 0])
 
 
+
+@pytest.mark.parametrize(("method", "lag", "span"), [(granger, "max_lag", 1), (varlingam, "max_lag", 1),
+                                                     (cmlp_granger, "max_lag", 1), (pcmci, "tau_max", 2),
+                                                     (pcmci_plus, "tau_max", 2)])
+def test_lag_errors_name_the_callers_parameter_and_value(method, lag, span):
+    x = np.random.default_rng(0).normal(size=(12, 2))
+    other = "tau_max" if lag == "max_lag" else "max_lag"
+    value = 5 if span == 2 else 9  # T = 12 steps: too few for both
+    with pytest.raises(ValueError, match=rf"'{lag}' parameter of {method.__name__} \({value}\) leaves too few") as e:
+        method(x, **{lag: value})
+    assert other not in str(e.value)
+    if span == 2:
+        assert "2 * tau_max" in str(e.value)
+    with pytest.raises(ValueError, match=rf"'{lag}' parameter of {method.__name__} must be an int >= 1"):
+        method(x, **{lag: 0})
+
 def test_unknown_options_are_named():
     x, _ = var_data(0, T=60)
     with pytest.raises(ValueError, match="Unknown CI test 'nope'"):

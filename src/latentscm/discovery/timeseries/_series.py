@@ -12,14 +12,21 @@ from latentscm._validation import check_array, check_number
 __all__ = ["check_series", "embed", "lagged_design", "resolve_names"]
 
 
-def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3) -> np.ndarray:
-    """A finite float series (T, d) with ``T > tau_max + min_extra`` and no constant column."""
+def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3, lag_name: str = "tau_max",
+                 span: int = 1) -> np.ndarray:
+    """A finite float series (T, d) with ``T > span * tau_max + min_extra`` and no constant column.
+
+    ``lag_name`` is the caller's name of the lag parameter (``"max_lag"``, ``"tau_max"``) and ``span``
+    how many times the caller embeds it (2 for PCMCI's ``2 tau_max``); errors name the value given.
+    """
     series = check_array(data, "data", owner, ndim=2, min_rows=2)
-    tau_max = int(check_number(tau_max, "tau_max", owner, low=1, integer=True))
+    tau_max = int(check_number(tau_max, lag_name, owner, low=1, integer=True))
     T = series.shape[0]
-    if T <= tau_max + min_extra:
-        raise ValueError(f"The 'tau_max' parameter of {owner} ({tau_max}) leaves too few samples: the series "
-                         f"has T={T} steps; {owner} needs T > tau_max + {min_extra}.")
+    needed = span * tau_max + min_extra
+    if T <= needed:
+        formula = f"{span} * {lag_name}" if span != 1 else lag_name
+        raise ValueError(f"The '{lag_name}' parameter of {owner} ({tau_max}) leaves too few samples: the series "
+                         f"has T={T} steps; {owner} needs T > {formula} + {min_extra} = {needed}.")
     constant = np.flatnonzero(np.ptp(series, axis=0) == 0)
     if constant.size:
         raise ValueError(f"The 'data' argument of {owner} has constant columns {constant.tolist()}; "

@@ -79,7 +79,7 @@ def cmlp_granger(data: Any, *, max_lag: int = 3, hidden: int = 16, penalty: str 
     owner = "cmlp_granger"
     start = time.perf_counter()
     K = int(check_number(max_lag, "max_lag", owner, low=1, integer=True))
-    series = check_series(data, owner, tau_max=K, min_extra=10)
+    series = check_series(data, owner, tau_max=K, min_extra=10, lag_name="max_lag")
     hidden = int(check_number(hidden, "hidden", owner, low=1, integer=True))
     check_choice(penalty, "penalty", owner, ("hierarchical", "group"))
     lr = check_number(lr, "lr", owner, low=0, low_inclusive=False)

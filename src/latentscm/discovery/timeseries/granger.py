@@ -58,7 +58,7 @@ def granger(data: Any, *, max_lag: int = 1, alpha: float = 0.05, lag_augmentatio
     """
     owner = "granger"
     start = time.perf_counter()
-    series = check_series(data, owner, tau_max=max_lag)
+    series = check_series(data, owner, tau_max=max_lag, lag_name="max_lag")
     alpha = check_number(alpha, "alpha", owner, low=0, high=1)
     m = int(check_number(lag_augmentation, "lag_augmentation", owner, low=0, integer=True))
     T, d = series.shape

@@ -136,7 +136,7 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
     owner = "pcmci"
     start = time.perf_counter()
     tau_max = int(check_number(tau_max, "tau_max", owner, low=1, integer=True))
-    series = check_series(data, owner, tau_max=2 * tau_max)
+    series = check_series(data, owner, tau_max=tau_max, span=2)
     alpha = check_number(alpha, "alpha", owner, low=0, high=1)
     pc_alpha = check_number(pc_alpha, "pc_alpha", owner, low=0, high=1)
     max_combinations = int(check_number(max_combinations, "max_combinations", owner, low=1, integer=True))

@@ -28,11 +28,15 @@ time series datasets", UAI (PMLR 124). Four phases, as in the paper:
    When the re-test finds no separating set (the adjacencies shrank after the pair was removed),
    the separating set of phase 2 is the only one. Colliders are collected first so the result does
    not depend on the order of the triples; an edge that gets arrowheads at both ends is a conflict,
-   left undirected and counted in ``info["conflicts"]``.
+   left undirected (tigramite's ``x-x``).
 4. **Orientation propagation** (Alg. 4): Meek's rules R1–R3 on the contemporaneous edges, with lagged
    links always pointing forward in time. R1 and R3 do not fire through an ambiguous triple
    (conservative and majority rules); ambiguous triples are listed in ``info["ambiguous_triples"]``
-   as ``(i, tau, k, j)``.
+   as ``(i, tau, k, j)``. Each rule collects its orientations on the current graph before applying
+   them (order-independent, as tigramite's ``conflict_resolution=True``); two opposite orientations of
+   one edge are a conflict and leave it undirected. Conflict edges of phases 3 and 4 are never
+   oriented, are listed in ``info["conflict_edges"]`` as ``(a, b)`` with ``a < b`` and counted in
+   ``info["conflicts"]``.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     owner = "pcmci_plus"
     start = time.perf_counter()
     tau_max = int(check_number(tau_max, "tau_max", owner, low=1, integer=True))
-    series = check_series(data, owner, tau_max=2 * tau_max)
+    series = check_series(data, owner, tau_max=tau_max, span=2)
     alpha = check_number(alpha, "alpha", owner, low=0, high=1)
     max_combinations = int(check_number(max_combinations, "max_combinations", owner, low=1, integer=True))
     check_choice(collider_rule, "collider_rule", owner, COLLIDER_RULES)
@@ -185,39 +189,15 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
             if tau == 0:
                 arrowheads.add((i, k))
     contemporaneous = adjacent.astype(np.int64)
-    conflicts = 0
+    conflicted: set[tuple[int, int]] = set()  # (a, b), a < b: lag-0 edges with conflicting orientations
     for a, b in arrowheads:
         if (b, a) in arrowheads:
-            conflicts += a < b
+            conflicted.add((min(a, b), max(a, b)))
             continue
         contemporaneous[b, a] = 0  # a -> b
 
     # ---- phase 4: Meek's rules R1-R3 on the remaining undirected lag-0 edges
-    def undirected(a: int, b: int) -> bool:
-        return bool(contemporaneous[a, b] and contemporaneous[b, a])
-
-    def directed(a: int, b: int) -> bool:
-        return bool(contemporaneous[a, b] and not contemporaneous[b, a])
-
-    def any_adjacent(a: int, b: int) -> bool:
-        return bool(contemporaneous[a, b] or contemporaneous[b, a])
-
-    changed = True
-    while changed:
-        changed = False
-        for a, b in itertools.permutations(range(d), 2):
-            if not undirected(a, b):
-                continue
-            rule1 = any((i, tau) not in links[b] and (i, tau, a, b) not in ambiguous for i, tau in links[a]) or any(
-                directed(i, a) and i != b and not any_adjacent(i, b) and (i, 0, a, b) not in ambiguous
-                for i in range(d))
-            rule2 = any(directed(a, k) and directed(k, b) for k in range(d))
-            rule3 = any(undirected(a, k1) and undirected(a, k2) and directed(k1, b) and directed(k2, b)
-                        and not any_adjacent(k1, k2) and (k1, 0, a, k2) not in ambiguous
-                        for k1, k2 in itertools.combinations(range(d), 2))
-            if rule1 or rule2 or rule3:
-                contemporaneous[b, a] = 0
-                changed = True
+    contemporaneous = _propagate_orientations(contemporaneous, links, ambiguous, conflicted)
 
     graph = np.zeros((tau_max + 1, d, d), dtype=np.int64)
     graph[0] = contemporaneous
@@ -232,12 +212,62 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     pvalues[0] = np.maximum(pvalues[0], pvalues[0].T)
     scores[0] = np.minimum(scores[0], scores[0].T)
     np.fill_diagonal(pvalues[0], np.nan)
-    info = {"tau_max": tau_max, "ci_test": repr(test), "collider_rule": collider_rule, "conflicts": int(conflicts),
+    info = {"tau_max": tau_max, "ci_test": repr(test), "collider_rule": collider_rule, "conflicts": len(conflicted),
+            "conflict_edges": sorted(conflicted),
             "ambiguous_triples": sorted(ambiguous), "all_separating_sets": dict(all_sepsets),
             "separating_sets": dict(sepsets), "n_tests": embedded.bound.n_computed,
             "n_samples": embedded.bound.n_samples, "time_s": time.perf_counter() - start}
     return TemporalGraph(resolve_names(var_names, d, owner), scores, pvalues, "pcmci+", alpha=alpha,
                          graph=graph, info=info)
+
+
+def _propagate_orientations(contemporaneous: np.ndarray, links: dict[int, set[Link]],
+                            ambiguous: set[tuple[int, int, int, int]], conflicted: set[tuple[int, int]]
+                            ) -> np.ndarray:
+    """Phase 4: Meek's rules R1, R2 and R3 on the undirected lag-0 edges of ``contemporaneous`` (d, d).
+
+    Each rule's orientations are collected on the graph as it stands and then applied together, so the
+    result does not depend on the order of the variables. Two opposite proposals for one edge are a
+    conflict: the edge is left undirected and added to ``conflicted`` (updated in place), whose edges
+    no rule orients nor uses as undirected. Lagged links ``links[j]`` (variable, lag) point into x_j.
+    """
+    graph = contemporaneous.copy()
+    d = graph.shape[0]
+
+    def undirected(a: int, b: int) -> bool:
+        return bool(graph[a, b] and graph[b, a]) and (min(a, b), max(a, b)) not in conflicted
+
+    def directed(a: int, b: int) -> bool:
+        return bool(graph[a, b] and not graph[b, a])
+
+    def any_adjacent(a: int, b: int) -> bool:
+        return bool(graph[a, b] or graph[b, a])
+
+    def rule1(a: int, b: int) -> bool:  # i *-> a - b, i and b not adjacent: a -> b
+        return any((i, tau) not in links[b] and (i, tau, a, b) not in ambiguous for i, tau in links[a]) or any(
+            directed(i, a) and i != b and not any_adjacent(i, b) and (i, 0, a, b) not in ambiguous
+            for i in range(d))
+
+    def rule2(a: int, b: int) -> bool:  # a -> k -> b and a - b: a -> b
+        return any(directed(a, k) and directed(k, b) for k in range(d))
+
+    def rule3(a: int, b: int) -> bool:  # a - k1 -> b, a - k2 -> b, k1 and k2 not adjacent, a - b: a -> b
+        return any(undirected(a, k1) and undirected(a, k2) and directed(k1, b) and directed(k2, b)
+                   and not any_adjacent(k1, k2) and (k1, 0, a, k2) not in ambiguous
+                   for k1, k2 in itertools.combinations(range(d), 2))
+
+    changed = True
+    while changed:
+        changed = False
+        for rule in (rule1, rule2, rule3):
+            proposals = {(a, b) for a, b in itertools.permutations(range(d), 2) if undirected(a, b) and rule(a, b)}
+            for a, b in proposals:
+                if (b, a) in proposals:
+                    conflicted.add((min(a, b), max(a, b)))
+                else:
+                    graph[b, a] = 0  # a -> b
+            changed = changed or bool(proposals)
+    return graph
 
 
 def _separating_sets(embedded: _Embedded, pairs: Sequence[tuple[int, int, int]], adjacent: np.ndarray,

@@ -91,7 +91,7 @@ def varlingam(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
     """
     owner = "varlingam"
     start = time.perf_counter()
-    series = check_series(data, owner, tau_max=max_lag)
+    series = check_series(data, owner, tau_max=max_lag, lag_name="max_lag")
     alpha = check_number(alpha, "alpha", owner, low=0, high=1)
     p = int(max_lag)
     d = series.shape[1]
