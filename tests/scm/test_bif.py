@@ -121,6 +121,9 @@ def test_rounded_rows_are_renormalised_and_writer_refuses_bad_labels(tmp_path):
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="No such BIF file"):
         read_bif(tmp_path / "missing.bif")
+    (tmp_path / "binary.bif").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe")
+    with pytest.raises(ValueError, match="binary.bif is not a BIF file: it is not UTF-8 text"):
+        read_bif(tmp_path / "binary.bif")
     with pytest.raises(ValueError, match="Unknown network"):
         load_network("alarm")
 

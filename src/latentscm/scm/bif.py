@@ -323,7 +323,12 @@ def read_bif(path: str | os.PathLike, *, tolerance: float = 1e-4) -> DiscreteSCM
     file = Path(path)
     if not file.is_file():
         raise ValueError(f"No such BIF file: {file}.")
-    return parse_bif(file.read_text(), source=str(file), tolerance=tolerance)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{file} is not a BIF file: it is not UTF-8 text ({error.reason} at byte "
+                         f"{error.start}).") from None
+    return parse_bif(text, source=str(file), tolerance=tolerance)
 
 
 def _bif_word(value: Hashable, what: str) -> str:
