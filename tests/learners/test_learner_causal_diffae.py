@@ -52,11 +52,43 @@ def test_guidance_zero_versus_positive_differs(fitted, batch):
         plain)
 
 
-def test_null_counterfactual_is_the_reconstruction_at_every_depth(fitted, batch):
+def test_null_counterfactual_decodes_the_inversion_under_the_factual_codes(fitted, batch):
+    """No intervention: abduct (codes, x_t0) with invert, decode x_t0 under those same codes. (Comparing with
+    reconstruct alone could not fail: reconstruct is the null counterfactual.)"""
     learner, _ = fitted
     for fraction in (1.0, 0.4):
-        np.testing.assert_allclose(learner.counterfactual(batch.images, {}, inversion_fraction=fraction),
-                                   learner.reconstruct(batch.images, inversion_fraction=fraction), atol=1e-6)
+        codes, x_t = learner.invert(batch.images, inversion_fraction=fraction)
+        steps, top = learner._chain(None, fraction, "test")
+        with torch.no_grad():
+            expected = learner._decode_from(torch.from_numpy(x_t), torch.from_numpy(codes),
+                                            learner._guidance(None, "test"), steps, top).numpy()
+        null = learner.counterfactual(batch.images, {}, inversion_fraction=fraction)
+        np.testing.assert_allclose(null, expected, atol=1e-5)
+        np.testing.assert_allclose(learner.reconstruct(batch.images, inversion_fraction=fraction),
+                                   learner.counterfactual(batch.images, {}, guidance_weight=0.0,
+                                                          inversion_fraction=fraction), atol=1e-6)
+
+
+def test_sample_draws_latents_and_start_noise_independently(fitted, monkeypatch):
+    learner, _ = fitted
+    seen = {}
+    original = type(learner)._noise_like
+
+    def spy(self, n, seed, what="decode", generator=None):
+        seen["x_T"] = original(self, n, seed, what, generator)
+        return seen["x_T"]
+
+    monkeypatch.setattr(type(learner), "_noise_like", spy)
+    images = learner.sample(4, seed=3)
+    u = torch.randn((4, learner.latent_dim_), generator=torch.Generator().manual_seed(3))
+    assert not torch.allclose(seen["x_T"].reshape(-1)[:u.numel()], u.reshape(-1))
+    np.testing.assert_array_equal(images, learner.sample(4, seed=3))  # still seeded
+    for bad in (None, "abc", 2.5, -1):
+        with pytest.raises((TypeError, ValueError), match="seed"):
+            learner.decode(np.zeros((1, learner.latent_dim_), dtype=np.float32), seed=bad)
+    with pytest.raises(ValueError, match="one value or one per image \\(2\\)"):
+        learner.counterfactual(np.zeros((2, *learner.image_shape_), dtype=np.float32),
+                               {learner.factor_names_[0]: [0.1, 0.2, 0.3]})
 
 
 def test_partial_inversion_keeps_more_of_the_input(fitted, batch):

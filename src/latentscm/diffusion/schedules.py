@@ -233,7 +233,8 @@ class NoiseSchedule:
         shape = torch.as_tensor(t).shape if isinstance(t, torch.Tensor) else ()
         count = int(torch.as_tensor(t).numel()) if isinstance(t, torch.Tensor) else 1
         flat = t.reshape(-1) if isinstance(t, torch.Tensor) else t
-        steps = self.check_timesteps(flat, count, "NoiseSchedule.snr").reshape(shape)
+        # the table lives on the CPU: index it with CPU timesteps, whatever device t is on (training passes CUDA ones)
+        steps = self.check_timesteps(flat, count, "NoiseSchedule.snr", self.alphas_cumprod.device).reshape(shape)
         abar = self.alphas_cumprod[steps]
         return abar / (1 - abar)
 

@@ -204,7 +204,11 @@ class CausalLearner(Learner):
             if not isinstance(item, Do):
                 raise TypeError(f"{type(self).__name__}.counterfactual supports hard interventions (Do); got {item!r} "
                                 f"for {name!r}.")
-            value = np.broadcast_to(np.asarray(self.standardise(name, item.value), dtype=np.float32), (n,))
+            given = np.asarray(self.standardise(name, item.value), dtype=np.float32)
+            if given.size not in (1, n) or given.ndim > 1:
+                raise ValueError(f"{type(self).__name__}.counterfactual: the intervention on {name!r} must be one "
+                                 f"value or one per image ({n}). Got shape {given.shape}.")
+            value = np.broadcast_to(given.reshape(-1) if given.ndim else given, (n,))
             out[name] = torch.tensor(np.array(value), device=self.device_)
         return out
 

@@ -571,8 +571,11 @@ acyclicity_weight, mechanism_hidden
                          guidance_weight=weights, uncond=unconds, max_timestep=top)
         return ((x0 + 1.0) / 2.0).clamp(0.0, 1.0)
 
-    def _noise_like(self, n: int, seed: int) -> torch.Tensor:
-        generator = torch.Generator().manual_seed(int(seed))
+    def _noise_like(self, n: int, seed: Any, what: str = "decode",
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+        """x_T ~ N(0, I) (n, C, H, W) on the CPU, from ``generator`` or a new one seeded with ``seed`` (checked)."""
+        if generator is None:
+            generator = self._seeded_generator(seed, what, device="cpu")
         return torch.randn((n, *self.image_shape_), generator=generator)
 
     # ------------------------------------------------------------------ public inference
@@ -580,10 +583,14 @@ acyclicity_weight, mechanism_hidden
                num_steps: int | None = None) -> np.ndarray:
         """Images (N, C, H, W) from codes z (N, D), DDIM-decoded from x_T ~ N(0, I) drawn with ``seed``."""
         codes = self._codes_tensor(z, "decode")
-        owner = f"{type(self).__name__}.decode"
+        x_T = self._noise_like(codes.shape[0], seed, "decode")
+        return self._decode_with(codes, x_T, guidance_weight, num_steps, f"{type(self).__name__}.decode")
+
+    def _decode_with(self, codes: torch.Tensor, x_T: torch.Tensor, guidance_weight: float | Mapping[str, float] | None,
+                     num_steps: int | None, owner: str) -> np.ndarray:
+        """DDIM-decode checked codes (N, D) from the start noise x_T (N, C, H, W)."""
         steps, _ = self._chain(num_steps, 1.0, owner)
         guidance = self._guidance(guidance_weight, owner)
-        x_T = self._noise_like(codes.shape[0], seed)
         return self._run_chunked(lambda c, x: self._decode_from(x, c, guidance, steps), codes, x_T)
 
     def invert(self, x: Any, *, num_steps: int | None = None, inversion_fraction: float | None = None,
@@ -612,11 +619,12 @@ acyclicity_weight, mechanism_hidden
         n = check_number(n, "n", f"{type(self).__name__}.sample", low=1, integer=True)
         generator = self._seeded_generator(seed, "sample", device="cpu")
         u = torch.randn((n, self.latent_dim_), generator=generator)
+        x_T = self._noise_like(n, seed, generator=generator)  # the same stream, after u: independent of it
         k = len(self.factor_names_)
         with torch.no_grad():
             z = torch.cat([self.scm_.to("cpu")(u[:, :k]), u[:, k:]], dim=1)
         self.scm_.to(self.device_)
-        return self.decode(z.numpy(), seed=seed)
+        return self._decode_with(z, x_T, None, None, f"{type(self).__name__}.sample")
 
     def counterfactual(self, x: Any, interventions: Mapping[str, Any], *, num_steps: int | None = None,
                        guidance_weight: float | Mapping[str, float] | None = None,
