@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from latentscm._io import read_json_object
+
 __all__ = ["QuickstartConfig", "run_quickstart"]
 
 
@@ -122,8 +124,13 @@ def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = Non
     all_metrics: dict[str, Any] = {}
     for name, learner in learners.items():
         metrics_path = out / "runs" / name / "metrics.json"
-        if metrics_path.exists():
-            all_metrics[name] = json.loads(metrics_path.read_text())
+        try:
+            reused = read_json_object(metrics_path)
+        except ValueError:  # a damaged metrics.json is recomputed, not trusted
+            _say(f"[{name}] {metrics_path} is damaged; evaluating again")
+            reused = None
+        if reused is not None:
+            all_metrics[name] = reused
             _say(f"[{name}] reusing {metrics_path}")
             continue
         if regressor is None:

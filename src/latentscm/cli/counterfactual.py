@@ -20,6 +20,7 @@ def counterfactual(
                                     "in the run directory (runs their code)."),
 ) -> None:
     """Rows: input images, the model's counterfactuals, the world's true counterfactuals."""
+    from latentscm.cli.output_paths import check_output_path
     from latentscm.interventions import parse_interventions
     from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
     from latentscm.report.images import image_grid, save_png
@@ -27,6 +28,7 @@ def counterfactual(
     from latentscm.training.resume import world_from_config
 
     try:
+        check_output_path(out, "--out")
         interventions = parse_interventions(do)
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
@@ -35,10 +37,10 @@ def counterfactual(
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         produced = model.counterfactual(batch.images, interventions)
         truth = world.counterfactual(batch, interventions).images
-    except (ValueError, TypeError, FileNotFoundError) as error:
+        save_png(out, image_grid([batch.images, produced, truth], scale=scale))
+    except (ValueError, TypeError, OSError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
-    save_png(out, image_grid([batch.images, produced, truth], scale=scale))
     typer.echo(f"wrote {out} (rows: input | model counterfactual | true counterfactual)")
 
 

@@ -17,14 +17,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
 
-__all__ = ["read_csv_table", "write_atomic", "check_output_path", "draw_graph_png", "run_discovery", "register"]
+from latentscm.cli.output_paths import check_output_path
+
+__all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
 
 
 def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[str]]:
@@ -64,20 +65,6 @@ def write_atomic(path: Path, write: Any, mode: str = "w") -> None:
     buffer: io.BytesIO | io.StringIO = io.BytesIO() if "b" in mode else io.StringIO()
     write(buffer)
     atomic_write(path, buffer.getvalue())
-
-
-def check_output_path(path: Path, flag: str) -> None:
-    """Raise ValueError naming ``flag`` when ``path`` cannot be written: a directory, a path under a
-    regular file, or one in a folder without write permission (missing folders are created later)."""
-    if path.is_dir():
-        raise ValueError(f"{flag} '{path}' is a directory; give the path of the file to write.")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"{flag} '{path}' cannot be written: '{folder}' is a file, not a directory.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{flag} '{path}' cannot be written: no write permission in '{folder}'.")
 
 
 def draw_graph_png(graph: Any, path: Path) -> None:

@@ -41,12 +41,16 @@ def domain_counterfactual(
 ) -> None:
     """Domain counterfactual grids and errors of a trained model against the world's exact ones."""
     from latentscm.cli.assignments import parse_assignments
+    from latentscm.cli.output_paths import check_output_path
     from latentscm.report.domains import domain_counterfactual_rows, write_domain_report
     from latentscm.report.images import image_grid, save_png
     from latentscm.run import load
     from latentscm.worlds import DomainShift, make
 
     try:
+        check_output_path(out, "--out")
+        if png is not None:
+            check_output_path(png, "--png")
         options = parse_assignments(world_assignments, option="--world-set")
         arguments = parse_assignments(shift, option="--shift")
         if isinstance(arguments.get("shifted"), str):
@@ -71,7 +75,7 @@ def domain_counterfactual(
         if png is not None:
             rows = domain_counterfactual_rows(learner, model_world, *pairs[0], n_images=n, seed=seed)
             save_png(png, image_grid([images for _, images in rows], scale=3))
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, OSError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {path}: domain-counterfactual error {metrics['dcf.error']:.4g}, floor "

@@ -25,9 +25,12 @@ def quickstart(
         config.steps = {name: steps for name in config.steps}
     if n_samples is not None:
         config.n_samples = n_samples
+    from latentscm.cli.output_paths import check_output_dir
+
     try:
+        check_output_dir(out, "--out")
         run_quickstart(out, config, progress=progress)
-    except (ValueError, TypeError, FileNotFoundError) as error:
+    except (ValueError, TypeError, OSError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
 

@@ -301,6 +301,10 @@ def register(app: typer.Typer) -> None:
                 from latentscm.cli.evaluate_model import evaluate_callable
 
                 target = out if out is not None else Path(".")
+                from latentscm.cli.output_paths import check_output_dir, check_output_path
+
+                check_output_dir(target, "--out")
+                check_output_path(Path(target) / "metrics.json", "--out")
                 options = parse_assignments(world_assignments, option="--world-set")
                 summary = evaluate_callable(encoder, make_world(world, size, options), world_name=world,
                                             world_options=options, decoder=decoder, counterfactual=counterfactual,

@@ -1,0 +1,60 @@
+"""Commands check their output paths before doing any work: a directory where a file goes, a path under a
+regular file or a file where a directory goes is named, with exit code 2 (no traceback)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from latentscm.cli import app
+from latentscm.cli.output_paths import check_output_dir, check_output_path
+
+runner = CliRunner()
+
+
+def test_output_checks_name_the_option(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ValueError, match="--png '.*' is a directory"):
+        check_output_path(tmp_path, "--png")
+    with pytest.raises(ValueError, match="--out '.*afile/x.png' cannot be written: '.*afile' is a file"):
+        check_output_path(tmp_path / "afile" / "x.png", "--out")
+    with pytest.raises(ValueError, match="--out '.*afile' is a file; give a directory"):
+        check_output_dir(tmp_path / "afile", "--out")
+    check_output_path(tmp_path / "new" / "deeper" / "x.png", "--out")  # missing folders are created later
+    check_output_dir(tmp_path / "new" / "run", "--out")
+
+
+@pytest.mark.parametrize("command", [
+    ["counterfactual", "{missing}", "--do", "posX=0.5", "--out", "{dir}"],
+    ["domain-counterfactual", "{missing}", "--world", "sprites", "--shift", "n_domains=2", "--out", "{dir}"],
+    ["domain-counterfactual", "{missing}", "--world", "sprites", "--shift", "n_domains=2", "--png", "{file}/g.png"],
+    ["evaluate", "--encoder", "nowhere:encode", "--world", "sprites", "--out", "{file}"],
+    ["quickstart", "--out", "{file}"],
+])
+def test_commands_refuse_an_unwritable_output_before_any_work(tmp_path, command):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    filled = [part.format(missing=tmp_path / "no-run", dir=tmp_path / "adir", file=tmp_path / "afile")
+              for part in command]
+    result = runner.invoke(app, filled)
+    assert result.exit_code == 2, result.output
+    assert "Error: --out" in result.output or "Error: --png" in result.output
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_quickstart_recomputes_a_damaged_metrics_file(tmp_path):
+    from latentscm.quickstart import QuickstartConfig, run_quickstart
+
+    config = QuickstartConfig(n_samples=64, steps={"beta_vae": 2, "causal_vae": 2}, n_eval=64, n_counterfactual=8,
+                              regressor_steps=5, threads=1)
+    run_quickstart(tmp_path, config, progress=False)
+    damaged = tmp_path / "runs" / "beta_vae" / "metrics.json"
+    first = json.loads(damaged.read_text())
+    damaged.write_text('{"truncated": ')
+    run_quickstart(tmp_path, config, progress=False)
+    again = json.loads(damaged.read_text())  # evaluated again: the same numbers, other timings
+
+    def untimed(metrics):
+        return {k: v for k, v in metrics.items() if not k.startswith("time.")}
+
+    assert untimed(again) == untimed(first) and untimed(first)
