@@ -30,6 +30,11 @@ def test_output_checks_name_the_option(tmp_path):
     ["domain-counterfactual", "{missing}", "--world", "sprites", "--shift", "n_domains=2", "--png", "{file}/g.png"],
     ["evaluate", "--encoder", "nowhere:encode", "--world", "sprites", "--out", "{file}"],
     ["quickstart", "--out", "{file}"],
+    ["rca", "--steps", "100", "--out", "{file}"],
+    ["probe", "{dir}", "--kind", "extreme", "--out", "{file}"],
+    ["study", "run", "{missing}", "--out", "{file}"],
+    ["study", "show", "{missing}", "--out", "{file}"],
+    ["study", "report", "{missing}", "--out", "{dir}"],
 ])
 def test_commands_refuse_an_unwritable_output_before_any_work(tmp_path, command):
     (tmp_path / "afile").write_text("x")

@@ -170,3 +170,24 @@ def test_adding_back_edge_raises_cycle(g, data):
     edges = set(g.edges) | {(v, u)}
     for a, b in zip(cycle, cycle[1:] + cycle[:1]):
         assert (a, b) in edges
+
+
+def test_a_single_name_is_one_node_and_overlaps_are_named():
+    graph = CausalGraph([("a", "b"), ("b", "c"), ("ab", "c")])
+    assert graph.descendants_of("ab") == {"ab", "c"}
+    assert graph.subgraph("ab").nodes == ("ab",)
+    assert graph.remove_incoming("c").edges == (("a", "b"),)
+    with pytest.raises(UnknownNodeError, match="'bc'"):
+        graph.remove_incoming("bc")  # not the nodes b and c
+    with pytest.raises(ValueError, match="'x' and 'given' share the node\\(s\\) \\['a'\\]"):
+        graph.d_separated("a", "c", ["a"])
+
+
+def test_to_text_refuses_names_it_cannot_write_back():
+    for name in ("light level", "a,b", "x#1", "p->q"):
+        graph = CausalGraph([(name, "z")])
+        with pytest.raises(ValueError, match="to_text cannot write the node name"):
+            graph.to_text()
+        assert name in str(graph)  # printing still works
+    fine = CausalGraph([("light_level", "z.1"), ("z.1", "w-2")])
+    assert CausalGraph.from_text(fine.to_text()).to_dict() == fine.to_dict()

@@ -72,3 +72,19 @@ def test_as_interventions():
     assert as_interventions(None) == {}
     with pytest.raises(TypeError):
         as_interventions([("a", 1)])
+
+
+def test_an_intervention_keeps_its_own_copy_and_formats_back_exactly():
+    import numpy as np
+
+    from latentscm.interventions import Do, format_interventions, parse_interventions
+
+    values = np.array([1.0, 2.0, 3.0])
+    do = Do(values)
+    values[0] = 99.0
+    assert do.value.tolist() == [1.0, 2.0, 3.0] and not do.value.flags.writeable
+    given = parse_interventions("a=0.123456789, b+=1234567, c*=2, d=1e-20")
+    assert parse_interventions(format_interventions(given)).keys() == given.keys()
+    for name, item in parse_interventions(format_interventions(given)).items():
+        assert repr(item) == repr(given[name])
+    assert format_interventions(given) == "a=0.123456789, b+=1234567, c*=2, d=1e-20"

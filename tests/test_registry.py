@@ -164,3 +164,20 @@ def test_preset_registry_make_replaces_fields():
     assert PRESETS["paper"] is get_preset("paper") and list(PRESETS) == REGISTRY.names()
     with pytest.raises(TypeError):
         REGISTRY.make("cpu-small", no_such_field=1)
+
+
+def test_a_plugin_whose_package_is_missing_is_left_out_not_a_crash():
+    registry = Registry("world", "latentscm.worlds.base:World", {"sprites": "latentscm.worlds.sprites:Sprites"})
+    registry.register("plugin", "no_such_package.models:Model")
+    assert registry.names() == ["sprites"]
+    with pytest.raises(ImportError, match="'plugin' is registered as 'no_such_package.models:Model'.*not installed"):
+        registry.get("plugin")
+    with pytest.raises(UnknownNameError, match="sprites"):
+        registry.get("gone")
+
+
+def test_check_number_names_an_integer_too_large_for_a_float():
+    from latentscm._validation import check_number
+
+    with pytest.raises(ValueError, match="'services' parameter of rca must be"):
+        check_number(10 ** 400, "services", "rca", low=2, integer=True)

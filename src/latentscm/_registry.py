@@ -142,6 +142,15 @@ def _call(target: Any, params: dict[str, Any]) -> Any:
     return target(**params)
 
 
+def _module_present(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (``find_spec`` of ``pkg.sub`` raises when ``pkg``
+    itself is missing: that is absent too)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 class Registry:
     """Names to entries of one kind (``"learner"``, ``"metric"``), imported on first use.
 
@@ -204,7 +213,7 @@ class Registry:
         """Registered names whose module is present (in registration order)."""
         available = []
         for name, target in self._entries.items():
-            if isinstance(target, str) and importlib.util.find_spec(target.partition(":")[0]) is None:
+            if isinstance(target, str) and not _module_present(target.partition(":")[0]):
                 continue
             available.append(name)
         return available
@@ -222,6 +231,9 @@ class Registry:
         if not isinstance(name, str) or name not in self._entries:
             raise UnknownNameError(name, self.names(), what=self.kind)
         target = self._entries[name]
+        if isinstance(target, str) and not _module_present(target.partition(":")[0]):
+            raise ImportError(f"The {self.kind} {name!r} is registered as {target!r}, but its module is not "
+                              "installed.")
         entry = _import_path(target) if isinstance(target, str) else target
         base = self.base
         if base is not None and (not isinstance(entry, type) or not issubclass(entry, base)):

@@ -24,9 +24,13 @@ def check_number(value: Any, name: str, owner: str, *, low: float | None = None,
     message = f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(message)
-    if integer and not float(value).is_integer():
+    try:
+        as_float = float(value)
+    except OverflowError:  # an int too large for a float: out of any range a parameter takes
+        raise ValueError(message) from None
+    if integer and not as_float.is_integer():
         raise TypeError(message)
-    number = int(value) if integer else float(value)
+    number = int(value) if integer else as_float
     if not math.isfinite(number):
         raise ValueError(message)
     if low is not None and (number < low or (not low_inclusive and number == low)):

@@ -224,10 +224,14 @@ class CausalGraph:
         """All nodes reachable from ``name`` by a directed path (excluding ``name``)."""
         return self._reach(name, self._children)
 
-    def descendants_of(self, names: Iterable[str]) -> set[str]:
-        """Union of ``names`` and all their descendants."""
+    def _node_set(self, names: Iterable[str] | str) -> list[str]:
+        """Checked node names, in the order given; a single string is one node, not its characters."""
+        return [self.check_node(n) for n in ((names,) if isinstance(names, str) else names)]
+
+    def descendants_of(self, names: Iterable[str] | str) -> set[str]:
+        """Union of ``names`` (one node or several) and all their descendants."""
         out: set[str] = set()
-        for name in names:
+        for name in self._node_set(names):
             out.add(self.check_node(name))
             out |= self.descendants(name)
         return out
@@ -242,27 +246,27 @@ class CausalGraph:
     def d_separated(self, x: Iterable[str] | str, y: Iterable[str] | str,
                     given: Iterable[str] | str = ()) -> bool:
         """Whether node sets ``x`` and ``y`` are d-separated given ``given``."""
-        def as_set(arg):
-            names = {arg} if isinstance(arg, str) else set(arg)
-            for n in names:
-                self.check_node(n)
-            return names
+        sets = [set(self._node_set(arg)) for arg in (x, y, given)]
+        for (a, b), (name_a, name_b) in zip(((0, 1), (0, 2), (1, 2)), (("x", "y"), ("x", "given"), ("y", "given"))):
+            if sets[a] & sets[b]:
+                raise ValueError(f"d_separated: {name_a!r} and {name_b!r} share the node(s) "
+                                 f"{sorted(sets[a] & sets[b])}; the three sets must be disjoint.")
         graph = self.to_networkx()
         finder = getattr(nx, "is_d_separator", None) or nx.d_separated
-        return bool(finder(graph, as_set(x), as_set(y), as_set(given)))
+        return bool(finder(graph, *sets))
 
     # ------------------------------------------------------------------ transformations
-    def remove_incoming(self, names: Iterable[str]) -> CausalGraph:
-        """Graph surgery for ``do(names)``: drop every edge into ``names``."""
-        cut = {self.check_node(n) for n in names}
+    def remove_incoming(self, names: Iterable[str] | str) -> CausalGraph:
+        """Graph surgery for ``do(names)``: drop every edge into ``names`` (one node or several)."""
+        cut = set(self._node_set(names))
         return CausalGraph([e for e in self._edges if e[1] not in cut], nodes=self._nodes)
 
     def add_edges(self, edges: Iterable[tuple[str, str]]) -> CausalGraph:
         """A new graph with extra edges (raises :class:`CycleError` if one is created)."""
         return CausalGraph([*self._edges, *edges], nodes=self._nodes)
 
-    def subgraph(self, names: Iterable[str]) -> CausalGraph:
-        keep = [self.check_node(n) for n in names]
+    def subgraph(self, names: Iterable[str] | str) -> CausalGraph:
+        keep = self._node_set(names)
         keep_set = set(keep)
         keep = [n for n in self._nodes if n in keep_set]
         return CausalGraph([e for e in self._edges if e[0] in keep_set and e[1] in keep_set],
@@ -277,7 +281,13 @@ class CausalGraph:
 
     def to_text(self) -> str:
         """Readable text form, one ``parent -> child1, child2`` line per node with children;
-        isolated nodes on their own line. Round-trips through :meth:`from_text`."""
+        isolated nodes on their own line. Round-trips through :meth:`from_text`; a node name that the
+        text form cannot hold (whitespace, ``,``, ``;``, ``#``, ``->``) raises ``ValueError`` naming it."""
+        unwritable = [n for n in self._nodes if not n or any(c.isspace() for c in n) or any(
+            token in n for token in (",", ";", "#", "->")) or n.endswith("-")]
+        if unwritable:
+            raise ValueError(f"to_text cannot write the node name(s) {unwritable}: the text form splits on whitespace, "
+                             "',', ';', '#' and '->'. Use to_dict() or to_dot().")
         lines = []
         for name in self._nodes:
             kids = self._children[name]
@@ -315,7 +325,10 @@ class CausalGraph:
         return f"CausalGraph(nodes={list(self._nodes)}, edges=[{edges}])"
 
     def __str__(self) -> str:
-        return self.to_text()
+        try:
+            return self.to_text()
+        except ValueError:  # node names the text form cannot hold
+            return repr(self)
 
     def __getstate__(self):
         return {"nodes": self._nodes, "edges": self._edges}

@@ -43,7 +43,7 @@ def _as_value(value: Any, what: str) -> float | np.ndarray:
             raise ValueError(f"The {what} of an intervention must be finite. Got {value!r}.")
         return value
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.array(value, dtype=np.float64)  # a copy: the caller may go on editing its array
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"The {what} of an intervention must be a number or array. Got {value!r}."
@@ -53,7 +53,16 @@ def _as_value(value: Any, what: str) -> float | np.ndarray:
                          f"Got shape {array.shape}.")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"The {what} of an intervention must be finite; it contains NaN or inf.")
-    return float(array) if array.ndim == 0 else array
+    if array.ndim == 0:
+        return float(array)
+    array.setflags(write=False)  # interventions are immutable
+    return array
+
+
+def _short(value: float) -> str:
+    """The shortest text that reads back as exactly ``value`` (``2`` for 2.0, ``0.123456789``)."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _broadcast(value: float | np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -231,12 +240,12 @@ def format_interventions(interventions: Mapping[str, Intervention]) -> str:
     parts = []
     for name, item in interventions.items():
         if isinstance(item, Do):
-            parts.append(f"{name}={item.value:g}" if isinstance(item.value, float) else f"{name}=[…]")
+            parts.append(f"{name}={_short(item.value)}" if isinstance(item.value, float) else f"{name}=[…]")
         elif isinstance(item, Shift):
-            parts.append(f"{name}+={item.delta:g}" if isinstance(item.delta, float)
+            parts.append(f"{name}+={_short(item.delta)}" if isinstance(item.delta, float)
                          else f"{name}+=[…]")
         elif isinstance(item, Scale):
-            parts.append(f"{name}*={item.factor:g}" if isinstance(item.factor, float)
+            parts.append(f"{name}*={_short(item.factor)}" if isinstance(item.factor, float)
                          else f"{name}*=[…]")
         else:
             parts.append(f"{name}:{item!r}")

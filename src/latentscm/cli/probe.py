@@ -114,6 +114,7 @@ def probe(
     Writes ``<kind>.json`` and a PNG figure per kind and one ``probes.html`` page to the output folder.
     """
     from latentscm._io import atomic_write_json
+    from latentscm.cli.output_paths import check_output_dir
     from latentscm.report.probes import write_probe_report
     from latentscm.run import load, read_config
     from latentscm.training.resume import world_from_config
@@ -129,6 +130,7 @@ def probe(
     try:
         if units is not None:
             _parse_units(units)  # a malformed --units fails before the run is loaded
+        check_output_dir(out, "--out")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
         world = world_from_config(config, run, trust_code=trust_code)
@@ -145,7 +147,7 @@ def probe(
                                           target=target, exclude=exclude, step_size=step_size)
             results[name] = data
             sections.append(section)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, TypeError, OSError, RuntimeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
     for name, data in results.items():

@@ -104,7 +104,8 @@ def register(app: typer.Typer) -> None:
         world: str = typer.Option("microservice", "--world", help="Time-series world with fault injection."),
         out: Path = typer.Option(Path("rca"), "--out", help="Output directory (rca.json, report.html)."),
         services: int = typer.Option(6, "--services", min=2, help="Number of services."),
-        steps: int = typer.Option(600, "--steps", min=50, help="Trajectory length."),
+        steps: int = typer.Option(600, "--steps", min=100, help="Trajectory length (the default reference, "
+                                  "steps // 5, needs at least 20 normal steps)."),
         reference: int = typer.Option(None, "--reference", help="Normal steps to fit on (default steps // 5)."),
         root_cause: list[str] = typer.Option(None, "--root-cause", help="Faulty variable, e.g. s3.cpu "
                                              "(repeatable; default one at random)."),
@@ -115,17 +116,19 @@ def register(app: typer.Typer) -> None:
         """Inject a fault into a time-series world and find its root cause online (CORAL-style RCA with
         NSigma, BARO-style and oracle-graph baselines); writes OUT/rca.json and OUT/report.html."""
         from latentscm._io import atomic_write_json
+        from latentscm.cli.output_paths import check_output_dir
         from latentscm.report.timeseries import timeseries_report
 
         try:
+            check_output_dir(out, "--out")
             run = run_world_rca(world=world, services=services, steps=steps, reference=reference,
                                 root_causes=list(root_cause) if root_cause else None, onset=onset,
                                 magnitude=magnitude, seed=seed)
-        except (ValueError, TypeError) as error:
+            out.mkdir(parents=True, exist_ok=True)
+        except (ValueError, TypeError, OSError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
         payload, trajectory, result = run["payload"], run["trajectory"], run["result"]
-        out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "rca.json", payload)
         learned = np.array(result.graph)
         timeseries_report(out / "report.html", series=trajectory.values, var_names=trajectory.var_names,

@@ -47,13 +47,14 @@ def run_command(
     trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
 ) -> None:
     """Run every trial of SPEC not yet finished in OUT; write OUT/results.csv (and the report)."""
+    from latentscm.cli.output_paths import check_output_dir
     from latentscm.study import StudyLockedError, StudySpecError, run
 
     try:
+        check_output_dir(out, "--out")
         result = run(spec, out, executor=executor, address=address, workers=workers, threads=threads,
                      retries=retries, trust_code=trust_code, progress=progress)
-    except (StudySpecError, StudyLockedError, ImportError, ValueError, TypeError, FileNotFoundError,
-            RuntimeError) as error:
+    except (StudySpecError, StudyLockedError, ImportError, ValueError, TypeError, OSError, RuntimeError) as error:
         _fail(error)
     counts = result.counts()
     typer.echo(f"{len(result.trials)} trials: {counts['done']} done, {counts['failed']} failed "
@@ -79,12 +80,15 @@ def show_command(
     out: Path | None = typer.Option(None, "--out", help="Study directory, to show each trial's state."),
 ) -> None:
     """List the trials of SPEC (id, learner, world, seed, grid values) and, with --out, their states."""
+    from latentscm.cli.output_paths import check_output_dir
     from latentscm.study import StudySpecError, expand, trial_states
 
     try:
+        if out is not None:
+            check_output_dir(out, "--out")
         trials = expand(spec)
         states = trial_states(spec, out) if out is not None else {}
-    except (StudySpecError, ImportError, ValueError, FileNotFoundError) as error:
+    except (StudySpecError, ImportError, ValueError, OSError) as error:
         _fail(error)
     for trial in trials:
         setting = ", ".join(f"{k}={trial.params[k]!r}" for k in trial.varied)
@@ -103,11 +107,14 @@ def report_command(
     trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
 ) -> None:
     """Write the study report: metrics against hyperparameters, rank tables, metric correlations, best runs."""
+    from latentscm.cli.output_paths import check_output_path
     from latentscm.report.study import build_study_report
 
     try:
+        if out is not None:
+            check_output_path(out, "--out")
         path = build_study_report(study_dir, out, metric=metric, trust_code=trust_code)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         _fail(error)
     typer.echo(f"Wrote {path}")
 
