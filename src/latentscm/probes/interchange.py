@@ -335,11 +335,7 @@ def _search(network: nn.Module, module: nn.Module, train: InterchangeData, test:
     with the best of those is kept. The test set never takes part in a choice. ``history`` is the kept
     restart's loss per step.
     """
-    network.eval()
-    frozen = [p for p in network.parameters() if p.requires_grad]
-    for p in frozen:
-        p.requires_grad_(False)
-    try:
+    with frozen(network):  # eval mode and untrainable for the search, given back as it was
         prepared = _prepare(network, module, train)
         n_vars = prepared.s.shape[1]
         if n_vars * subspace_dim > prepared.h.shape[1]:
@@ -362,9 +358,6 @@ def _search(network: nn.Module, module: nn.Module, train: InterchangeData, test:
         phi, history, _, step = fits[chosen]
         iia, error = _score(network, module, phi, _prepare(network, module, test), subspace_dim)
         return _Fit(iia, phi, history, error, scores, chosen, step)
-    finally:
-        for p in frozen:
-            p.requires_grad_(True)
 
 
 def _check_data(task: Any, n: int, seed: int, owner: str) -> InterchangeData:
