@@ -99,13 +99,13 @@ def evaluate_command(
     """Score trained runs on the generalisation sets, with the chance baseline."""
     from latentscm._io import atomic_write_json
     from latentscm.axioms import AxiomModel, chance_accuracy, evaluate, evaluation_sets, summarise
+    from latentscm.cli.output_paths import check_output_path
     from latentscm.training.checkpoint import CheckpointError
 
     try:
-        if out.is_dir():
-            raise ValueError(f"--out '{out}' is a directory; give the path of the JSON file to write.")
-        if report is not None and report.is_dir():
-            raise ValueError(f"--report '{report}' is a directory; give the path of the HTML file to write.")
+        check_output_path(out, "--out")
+        if report is not None:
+            check_output_path(report, "--report")
         models = {}
         for run in runs:
             name = run.name or str(run)

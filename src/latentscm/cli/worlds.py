@@ -53,11 +53,14 @@ def show(
     option: list[str] = typer.Option(None, "--set", help="World option KEY=VALUE (repeatable)."),
 ) -> None:
     """Write a grid of samples; with --do, the true counterfactuals in the row below."""
+    from latentscm.cli.output_paths import check_output_path
     from latentscm.report.images import image_grid, save_png
 
-    if out.is_dir():
-        typer.echo(f"Error: --out '{out}' is a directory; give the PNG file to write.", err=True)
-        raise typer.Exit(2)
+    try:
+        check_output_path(out, "--out")
+    except ValueError as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
     world = _make(name, option)
     batch = world.sample(n, seed=seed)
     rows = [batch.images]
