@@ -87,3 +87,45 @@ def test_read_json_object_and_run_metrics_in_both_forms(tmp_path):
     (tmp_path / "metrics.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="must hold a JSON object. Got list"):
         read_metrics(tmp_path)
+
+
+def _strict_loads(text):
+    """json.loads that refuses the NaN/Infinity tokens strict JSON (RFC 8259) does not have."""
+    import json
+
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_writers_write_strict_json_with_null_for_non_finite(tmp_path):
+    """Regression: NaN metrics were written as bare NaN tokens, which JSON.parse and jq reject."""
+    from latentscm._io import dumps_strict, json_ready
+
+    record = {"nan": float("nan"), "inf": np.float32("-inf"), "list": [1, np.nan, (2.5, np.inf)],
+              "array": np.array([[1.0, np.nan]]), "int": np.int64(3), "flag": np.bool_(True), "set": {4}}
+    expected = {"nan": None, "inf": None, "list": [1, None, [2.5, None]], "array": [[1.0, None]], "int": 3,
+                "flag": True, "set": [4]}
+    assert _strict_loads(atomic_write_json(tmp_path / "r.json", record, default=sorted).read_text()) == expected
+    assert _strict_loads(dumps_strict(record, default=sorted)) == expected
+    assert json_ready(np.float64(np.nan), None) is None and json_ready(np.nan, lambda v: v) is None
+    # a default that itself returns NaN still gives null, not a ValueError from allow_nan=False
+    assert _strict_loads(dumps_strict({"x": object()}, default=lambda value: float("nan"))) == {"x": None}
+
+
+def test_nan_metric_round_trips_through_strict_json(tmp_path):
+    from latentscm.run import read_metrics
+
+    atomic_write_json(tmp_path / "metrics.json", {"metrics": {"mig": float("nan"), "dci.informativeness": 0.5}})
+    assert "NaN" not in (tmp_path / "metrics.json").read_text()
+    metrics = read_metrics(tmp_path)
+    assert set(metrics) == {"mig", "dci.informativeness"} and np.isnan(metrics["mig"])
+    assert metrics["dci.informativeness"] == 0.5
+
+
+def test_discovered_graph_json_is_strict(tmp_path):
+    from latentscm.discovery.result import DiscoveredGraph
+
+    graph = DiscoveredGraph(nodes=["a", "b"], adjacency=np.array([[0, 1], [0, 0]]),
+                            info={"p_values": np.array([np.nan, 0.01])})
+    assert _strict_loads(graph.to_json())["info"]["p_values"] == [None, 0.01]

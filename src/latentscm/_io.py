@@ -7,17 +7,27 @@ directory. A crash leaves the old file or the new one, never a mix. Temporary fi
 ``.{name}.tmp-{pid}-{token}`` so :func:`latentscm.training.checkpoint.remove_temporaries` can
 clean up after an interrupted process. :func:`read_json_object` is the matching reader of the small
 JSON records (status, metrics) such writes leave.
+
+JSON written here is strict (RFC 8259): JSON has no NaN or infinity, so :func:`json_ready` writes a
+non-finite number as ``null``, as ``pandas.DataFrame.to_json`` and JavaScript's ``JSON.stringify`` do.
+Python's ``json`` would write bare ``NaN`` tokens, which ``JSON.parse``, ``jq`` and most strict
+parsers reject. Readers of numeric records (:func:`latentscm.run.read_metrics`) read ``null`` back
+as NaN.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write", "atomic_write_json", "read_json_object", "TEMP_MARK"]
+import numpy as np
+
+__all__ = ["atomic_write", "atomic_write_json", "dumps_strict", "json_ready", "read_json_object", "TEMP_MARK"]
 
 #: Part of every temporary file name written here.
 TEMP_MARK = ".tmp-"
@@ -79,9 +89,44 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     return path
 
 
+def json_ready(value: Any, default: Callable[[Any], Any] | None = None) -> Any:
+    """``value`` with every non-finite number as ``None`` (JSON ``null``), ready for strict JSON.
+
+    Walks dicts, lists and tuples (tuples become lists); numpy scalars and arrays become Python
+    numbers and lists first. ``default``, when given, converts any other object (as in
+    :func:`json.dumps`), and its result is walked too, so a ``default`` returning NaN still gives
+    ``null``. Everything else is returned unchanged.
+    """
+    if isinstance(value, dict):
+        return {key: json_ready(item, default) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item, default) for item in value]
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist(), default)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int)):
+        return value
+    if default is not None:
+        return json_ready(default(value))
+    return value
+
+
+def dumps_strict(obj: Any, **dumps: Any) -> str:
+    """``json.dumps`` of :func:`json_ready` (``obj``): strict JSON, a non-finite number as ``null``."""
+    default = dumps.pop("default", None)
+    return json.dumps(json_ready(obj, default), allow_nan=False, **dumps)
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any, *, sort_keys: bool = True, **dumps: Any) -> Path:
-    """Write ``obj`` as indented JSON (with a final newline) to ``path`` with :func:`atomic_write`."""
-    return atomic_write(path, json.dumps(obj, indent=2, sort_keys=sort_keys, **dumps) + "\n")
+    """Write ``obj`` as indented strict JSON (with a final newline) to ``path`` with :func:`atomic_write`.
+
+    A non-finite number is written as ``null`` (see :func:`json_ready`); ``dumps`` go to
+    :func:`json.dumps` (``default`` converts other objects).
+    """
+    return atomic_write(path, dumps_strict(obj, indent=2, sort_keys=sort_keys, **dumps) + "\n")
 
 
 def read_json_object(path: str | os.PathLike, *, remedy: str = "") -> dict[str, Any] | None:

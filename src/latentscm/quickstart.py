@@ -19,14 +19,13 @@ checkpoint, existing metrics read back.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from latentscm._io import read_json_object
+from latentscm._io import dumps_strict, read_json_object
 
 __all__ = ["QuickstartConfig", "run_quickstart"]
 
@@ -139,7 +138,7 @@ def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = Non
         _say(f"[{name}] evaluating against the world's ground truth")
         metrics = evaluate(learner, world, n=config.n_eval, seed=config.seed + 7, counterfactuals="traversal",
                            n_counterfactual=config.n_counterfactual, regressor=regressor)
-        atomic_write_bytes(metrics_path, json.dumps(metrics, indent=2).encode())
+        atomic_write_bytes(metrics_path, dumps_strict(metrics, indent=2).encode())
         all_metrics[name] = metrics
     timings["evaluate"] = time.perf_counter() - clock
 
@@ -154,6 +153,6 @@ def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = Non
     timings["report"] = time.perf_counter() - clock
     timings["total"] = time.perf_counter() - start
     summary = {"config": asdict(config), "runs": all_metrics, "time_seconds": timings, "report": str(report)}
-    atomic_write_bytes(out / "metrics.json", json.dumps(summary, indent=2, default=list).encode())
+    atomic_write_bytes(out / "metrics.json", dumps_strict(summary, indent=2, default=list).encode())
     _say(f"[done] {report} and {out / 'metrics.json'} in {timings['total']:.0f} s")
     return summary

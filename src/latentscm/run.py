@@ -82,7 +82,8 @@ def read_metrics(run_dir: str | os.PathLike) -> dict[str, float]:
     """The numeric metrics of a run's ``metrics.json``, flat (``{name: value}``); ``{}`` without one.
 
     Reads both forms: ``{"metrics": {name: value}, ...}`` (``latentscm evaluate``) and a flat
-    ``{name: value}`` (the quickstart). Non-numeric entries (notes, settings) and booleans are left out.
+    ``{name: value}`` (the quickstart). Non-numeric entries (notes, settings) and booleans are left out;
+    ``null``, which is how strict JSON writes a NaN or infinite metric, is read as NaN.
 
     Raises
     ------
@@ -94,7 +95,8 @@ def read_metrics(run_dir: str | os.PathLike) -> dict[str, float]:
         return {}
     if isinstance(recorded.get("metrics"), dict):
         recorded = recorded["metrics"]
-    return {k: v for k, v in recorded.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    return {k: float("nan") if v is None else v for k, v in recorded.items()
+            if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
 
 
 def learner_from_config(config: dict[str, Any], *, device: str | None = None, trust_code: TrustCode = False,

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import typer
 
+from latentscm._io import dumps_strict
 from latentscm.cli.output_paths import check_output_path
 
 __all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
@@ -254,7 +255,7 @@ def _write_outputs(graph: Any, payload: dict[str, Any], out: Path, png: Path | N
     """Write the JSON to ``out`` (and the drawing to ``png``); an OSError is an ``Error:`` naming the file."""
     target, flag = out, "--out"
     try:
-        write_atomic(out, lambda handle: json.dump(payload, handle, indent=2))
+        write_atomic(out, lambda handle: handle.write(dumps_strict(payload, indent=2)))
         if png is not None:
             target, flag = png, "--png"
             draw_graph_png(graph, png)

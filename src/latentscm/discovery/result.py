@@ -7,13 +7,13 @@ to the library's :class:`~latentscm.graph.CausalGraph`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from latentscm._io import dumps_strict
 from latentscm.graph import CausalGraph
 
 __all__ = ["DiscoveredGraph", "skeleton_scores"]
@@ -91,7 +91,8 @@ class DiscoveredGraph:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2)
+        """Strict JSON of :meth:`to_dict` (a non-finite number in ``info`` is ``null``)."""
+        return dumps_strict(self.to_dict(), indent=2)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DiscoveredGraph:
