@@ -106,6 +106,10 @@ def test_masked_edits_drift_the_confounded_factor_less(fitted, leaning, confound
         low, high = sorted(curve["drift"]["posX"][-2:])
         assert low - 1e-12 <= rows[m]["drift_at_target"]["posX"] <= high + 1e-12
     assert set(result.to_dict()["methods"]) == {"masked", "gradient", "linear"}
+    from latentscm.probes.attribute_controls import EditFidelity
+
+    # every per-method key the result holds is documented
+    assert [key for key in rows["masked"] if f"``{key}``" not in EditFidelity.__doc__] == []
 
 
 def test_bad_input_is_named(fitted, confounded):
@@ -141,3 +145,44 @@ def test_drift_at_gain_interpolates_between_the_bracketing_steps():
     np.testing.assert_allclose(_drift_at_gain(curve, 0.2), [0.04, 0.6])
     np.testing.assert_allclose(_drift_at_gain(curve, 0.1), [0.02, 0.5])
     assert np.isnan(_drift_at_gain(curve, 0.35)).all()  # never reached: no matched value
+
+
+def test_module_credits_the_gradctrl_authors():
+    """GradCtrl (ECCV 2022, arXiv 2209.00698, zikuncshelly/GradCtrl) is by Chen, Jiang, Duke, Zhao and Aarabi."""
+    import latentscm.probes.attribute_controls as module
+
+    assert "GradCtrl (Chen, Jiang, Duke, Zhao & Aarabi, ECCV 2022" in module.__doc__
+    assert "Krähenbühl" not in module.__doc__
+
+
+def test_fit_refuses_repeated_or_string_factor_names():
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(60, 3)).astype(np.float32)
+    factors = np.column_stack([codes[:, 0], -codes[:, 1]])
+    with pytest.raises(ValueError, match="'factor_names' argument of AttributeControls.fit names \\['a'\\] more than"):
+        AttributeControls(steps=2).fit(codes, factors, ["a", "a"])  # the second column would replace the first
+    with pytest.raises(TypeError, match="'factor_names' argument of AttributeControls.fit .* not one string"):
+        AttributeControls(steps=2).fit(codes, factors, "ab")
+
+
+def test_fit_trains_under_no_grad():
+    """fit trains its classifiers even inside the caller's torch.no_grad(), and gives the same classifiers."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    codes = rng.normal(size=(60, 3)).astype(np.float32)
+    factors = np.column_stack([codes[:, 0], -codes[:, 1]])
+    plain = AttributeControls(steps=5, seed=0).fit(codes, factors, ["a", "b"])
+    with torch.no_grad():
+        quiet = AttributeControls(steps=5, seed=0).fit(codes, factors, ["a", "b"])
+    assert torch.is_grad_enabled()  # the mode outside the block is back
+    np.testing.assert_array_equal(quiet.gradient(codes[:4], "a"), plain.gradient(codes[:4], "a"))
+
+
+def test_edit_fidelity_methods_are_a_nonempty_list_of_distinct_names(fitted, confounded):
+    model, controls = fitted
+    with pytest.raises(TypeError, match="'methods' parameter of edit_fidelity must be a sequence .* \\['masked'\\]"):
+        edit_fidelity(model, confounded, controls, "scale", methods="masked")
+    for bad in ([], ["linear", "linear"]):
+        with pytest.raises(ValueError, match="'methods' parameter of edit_fidelity must name each"):
+            edit_fidelity(model, confounded, controls, "scale", methods=bad)

@@ -13,6 +13,7 @@ from latentscm.probes.interchange_tasks import (
     equality_mlp,
     sprites_cnn,
     task_accuracy,
+    train_network,
 )
 
 
@@ -297,3 +298,128 @@ def test_sprites_task_uses_the_worlds_scm():
     assert 0.0 <= result.iia <= 1.0 and result.subspace_dim == 4
     with pytest.raises(ValueError, match="Unknown factor 'hue'"):
         SpritesTwoFactors(world, factors=("posX", "hue"))
+
+
+def test_task_accuracy_borrows_the_network_and_checks_lengths(task):
+    """task_accuracy evaluates in eval mode and gives the network back in its own mode; inputs and labels of
+    different lengths are refused (one label used to broadcast against every output: an accuracy of 100)."""
+    net = equality_mlp(16, 16, 2, seed=0)
+    net.block1.append(torch.nn.Dropout(0.5))
+    net.train()
+    inputs, labels = task.sample(64, seed=0)
+    first = task_accuracy(net, inputs, labels)
+    assert all(m.training for m in net.modules()) and all(p.requires_grad for p in net.parameters())
+    assert task_accuracy(net, inputs, labels) == first  # no dropout noise while evaluating
+    for x, y in ((inputs, labels[:1]), (inputs, labels[:32]), (inputs[:32], labels)):
+        with pytest.raises(ValueError, match="'inputs' and 'labels' arguments of task_accuracy must have as many rows"):
+            task_accuracy(net, x, y)
+
+
+def _dropout_mlp():
+    net = equality_mlp(16, 16, 2, seed=0)
+    net.block1.append(torch.nn.Dropout(0.3))
+    return net
+
+
+def test_training_is_seeded_even_with_dropout(task):
+    """Dropout masks come from torch's generator: train_network seeds it with its own seed and restores it, so the
+    same seed gives the same weights whatever the caller drew before, and the caller's stream is untouched."""
+    torch.manual_seed(0)
+    a = train_network(_dropout_mlp(), task, steps=4, batch_size=32, seed=1)
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    b = train_network(_dropout_mlp(), task, steps=4, batch_size=32, seed=1)
+    assert torch.equal(torch.rand(3), expected_next)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    torch.manual_seed(5)
+    c = control_copy(_dropout_mlp(), task, seed=1, steps=4)
+    torch.manual_seed(6)
+    d = control_copy(_dropout_mlp(), task, seed=1, steps=4)
+    assert all(torch.equal(x, y) for x, y in zip(c.parameters(), d.parameters()))
+
+
+def test_probes_train_under_no_grad(task):
+    """train_network and the map search train inside a caller's torch.no_grad() and leave it off after."""
+    with torch.no_grad():
+        trained = train_network(equality_mlp(16, 8, 1, seed=0), task, steps=2, batch_size=8, seed=0)
+        result = interchange_accuracy(equality_mlp(16, 8, 1, seed=0), "block1", task, steps=2, n_train=16,
+                                      n_test=16, control=None, seed=0)
+        assert not torch.is_grad_enabled()
+    reference = train_network(equality_mlp(16, 8, 1, seed=0), task, steps=2, batch_size=8, seed=0)
+    assert all(torch.equal(x, y) for x, y in zip(trained.parameters(), reference.parameters()))
+    assert len(result.history) == 2
+
+
+def test_train_network_takes_float64_inputs():
+    """Fresh batches are converted like a fixed training set: float64 inputs train either way."""
+    class Float64Task(HierarchicalEquality):
+        def sample(self, n, *, seed):
+            inputs, labels = super().sample(n, seed=seed)
+            return inputs.astype(np.float64), labels
+
+    for n_train in (64, None):
+        train_network(equality_mlp(16, 8, 1, seed=0), Float64Task(4), steps=2, batch_size=8, n_train=n_train)
+
+
+def test_activations_are_copied_before_in_place_ops(task):
+    """An in-place op after the named layer (ReLU(inplace=True)) must not overwrite the captured activations: the
+    search aligns the layer's own output, exactly as for the same network without the in-place flag."""
+    from collections import OrderedDict
+
+    from latentscm.probes.interchange import _activations
+
+    def network(inplace):
+        base = equality_mlp(16, 16, 2, seed=0)
+        return torch.nn.Sequential(OrderedDict([("pre", base.block1[0]), ("act", torch.nn.ReLU(inplace=inplace)),
+                                                ("block2", base.block2), ("head", base.head)])).eval()
+
+    inputs, _ = task.sample(8, seed=0)
+    net = network(True)
+    captured = _activations(net, net.pre, inputs, 8)
+    assert torch.equal(captured, net.pre(torch.from_numpy(inputs)).detach()) and (captured < 0).any()
+    runs = [interchange_accuracy(network(flag), "pre", task, alignment="linear", steps=5, n_train=64, n_test=64,
+                                 control=None, seed=0) for flag in (False, True)]
+    assert runs[0].history == runs[1].history and runs[0].iia == runs[1].iia
+
+
+def test_task_and_map_arguments_are_checked(task):
+    with pytest.raises(TypeError, match="'n' parameter of HierarchicalEquality.sample"):
+        task.sample(2.7, seed=0)
+    with pytest.raises(ValueError, match="'n' parameter of HierarchicalEquality.interchange"):
+        task.interchange(-1, seed=0)
+    with pytest.raises(ValueError, match="'factors' parameter of SpritesTwoFactors must name two different"):
+        SpritesTwoFactors(worlds.make("sprites", size=16), factors=("posX", "posX"))
+    from latentscm.probes.alignment_maps import CouplingBlock
+
+    with pytest.raises(ValueError, match="'width' parameter of CouplingBlock"):
+        CouplingBlock(4, width=0)
+    with pytest.raises(ValueError, match="'depth' parameter of CouplingBlock"):
+        CouplingBlock(4, width=8, depth=-1)
+    with pytest.raises(TypeError, match="'dim' parameter of CouplingBlock"):
+        CouplingBlock(4.5, width=8)
+    with pytest.raises(ValueError, match="'dim' parameter of CouplingBlock must be an int >= 2"):
+        CouplingBlock(1, width=8)
+    net = equality_mlp(16, 8, 1, seed=0)
+    for call, owner in ((lambda s: reinitialised(net, seed=s), "reinitialised"),
+                        (lambda s: control_copy(net, task, seed=s), "control_copy"),
+                        (lambda s: equality_mlp(16, 8, 1, seed=s), "equality_mlp"),
+                        (lambda s: sprites_cnn((1, 16, 16), width=4, channels=(2,), seed=s), "sprites_cnn")):
+        with pytest.raises(TypeError, match=f"'seed' parameter of {owner}"):
+            call(2.5)
+        with pytest.raises(ValueError, match=f"'seed' parameter of {owner}"):
+            call(-1)
+
+
+def test_alignment_curve_refuses_a_bare_string_before_building_the_control(task, monkeypatch):
+    import latentscm.probes.interchange as interchange
+
+    def no_control(*args, **kwargs):
+        raise AssertionError("the control was built before the maps were checked")
+
+    monkeypatch.setattr(interchange, "control_copy", no_control)
+    net = equality_mlp(16, 8, 1, seed=0)
+    with pytest.raises(TypeError, match="'maps' parameter of alignment_curve must be a sequence .* \\['linear'\\]"):
+        alignment_curve(net, "block1", task, maps="linear", control_steps=50)
+    with pytest.raises(ValueError, match="'maps' parameter of alignment_curve must be one of"):
+        alignment_curve(net, "block1", task, maps=["linear", "mlp"], control_steps=50)

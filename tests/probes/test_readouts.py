@@ -100,3 +100,24 @@ def test_reconstruction_readout_error_refuses_a_learner_without_decoder(sprites1
 
     with pytest.raises(ValueError, match="decode.*EncoderOnly"):
         reconstruction_readout_error(EncoderOnly(), sprites16, oracle_readout(sprites16), n=10)
+
+
+def test_a_non_finite_pixel_reads_nan_with_or_without_threshold(sprites16):
+    plain, mode = oracle_readout(sprites16, seed=0), SpritesReadout(seed=0, threshold=0.5).fit(sprites16)
+    images = sprites16.sample(3, seed=0).images.copy()
+    images[0, 0, 0, 0] = np.nan  # a corner pixel, away from the sprite: thresholded it used to count as background
+    images[1, 0, 0, 0] = np.inf
+    for readout in (plain, mode):
+        out = readout.predict(images)
+        assert np.isnan(out[:2]).all() and np.isfinite(out[2]).all()
+
+
+def test_reconstruction_readout_error_takes_any_measure(sprites16, oracle_model):
+    """The readout is resolved like every probe's measure: a name is fitted with the seed, a bad one is named."""
+    by_name = reconstruction_readout_error(oracle_model, sprites16, "oracle", n=50, seed=3)
+    assert by_name == reconstruction_readout_error(oracle_model, sprites16, oracle_readout(sprites16, seed=3), n=50,
+                                                   seed=3)
+    with pytest.raises(ValueError, match="'measure' parameter of reconstruction_readout_error"):
+        reconstruction_readout_error(oracle_model, sprites16, "oracel", n=10)
+    with pytest.raises(TypeError, match="'measure' parameter of reconstruction_readout_error"):
+        reconstruction_readout_error(oracle_model, sprites16, 3, n=10)

@@ -102,8 +102,10 @@ class CouplingBlock(nn.Module):
 
     def __init__(self, dim: int, width: int, depth: int = 1):
         super().__init__()
-        if dim < 2:
-            raise ValueError(f"The 'dim' parameter of CouplingBlock must be an int >= 2 (two halves). Got {dim!r}.")
+        owner = "CouplingBlock"
+        dim = int(check_number(dim, "dim", owner, low=2, integer=True))  # two halves
+        width = int(check_number(width, "width", owner, low=1, integer=True))
+        depth = int(check_number(depth, "depth", owner, low=1, integer=True))
         self.split = dim // 2
         rest = dim - self.split
         self.F = _coupling_net(rest, width, self.split, depth)

@@ -1,7 +1,7 @@
 """Gradient multi-directional attribute controls in a latent space, scored against a world's
 exact counterfactuals.
 
-GradCtrl (Chen, Tang, Zhou, Krähenbühl & Chen, ECCV 2022, "Exploring gradient-based
+GradCtrl (Chen, Jiang, Duke, Zhao & Aarabi, ECCV 2022, "Exploring gradient-based
 multi-directional controls in GANs") edits a code ``z`` towards an attribute by gradient steps
 of a small classifier trained on codes, ``z <- z + eps * g / |g|`` with ``g = d logit_t / dz``,
 and keeps other attributes fixed by zeroing, in ``g``, the channels most salient for each
@@ -112,7 +112,13 @@ class AttributeControls:
         owner = "AttributeControls.fit"
         z = check_array(codes, "codes", owner, ndim=2, dtype=np.float32, min_rows=10)
         y = check_array(factors, "factors", owner, ndim=2, min_rows=10)
+        if isinstance(factor_names, str):
+            raise TypeError(f"The 'factor_names' argument of {owner} must be a sequence of names, not one string. "
+                            f"Got {factor_names!r}.")
         names = list(factor_names)
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:  # a second column of the same name would silently replace the first one's classifier
+            raise ValueError(f"The 'factor_names' argument of {owner} names {repeated} more than once. Got {names}.")
         if y.shape != (z.shape[0], len(names)):
             raise ValueError(f"{owner}: factors must be (N, K) = ({z.shape[0]}, {len(names)}) for {len(names)} "
                              f"factor names. Got {y.shape}.")
@@ -157,12 +163,13 @@ class AttributeControls:
         optimiser = torch.optim.Adam(mlp.parameters(), lr=self.lr)
         generator = torch.Generator().manual_seed(self.seed + offset)
         x_train, y_train = torch.from_numpy(z[train]), torch.from_numpy(labels[train])
-        for _ in range(self.steps):
-            index = torch.randint(0, len(train), (min(self.batch_size, len(train)),), generator=generator)
-            loss = nn.functional.binary_cross_entropy_with_logits(mlp(x_train[index])[:, 0], y_train[index])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+        with torch.enable_grad():  # fit trains even when the caller runs it under torch.no_grad()
+            for _ in range(self.steps):
+                index = torch.randint(0, len(train), (min(self.batch_size, len(train)),), generator=generator)
+                loss = nn.functional.binary_cross_entropy_with_logits(mlp(x_train[index])[:, 0], y_train[index])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
         mlp.eval()
         for p in mlp.parameters():
             p.requires_grad_(False)
@@ -281,6 +288,8 @@ class EditFidelity:
     methods : dict
         Per method: ``steps`` used, ``gain`` (mean read-out change of the target, fraction of its
         range, signed towards the edit), ``reached`` (whether ``target_change`` was met),
+        ``true_target_change`` (mean change of the target in the true counterfactual, fraction of
+        its range, signed towards the edit: the reached read-out value less the true factor),
         ``drift`` (factor -> mean |read-out change| of each other factor, fraction of range) and
         ``counterfactual_error`` (factor -> mean |read-out change - true counterfactual change|,
         the counterfactual being ``world.counterfactual(batch, {target: reached value})``),
@@ -321,6 +330,7 @@ def edit_fidelity(learner: Any, world: Any, controls: AttributeControls, target:
     target : str
         Factor to edit (must have a classifier and be read by ``measure``).
     methods : sequence of {"masked", "gradient", "linear"}
+        Non-empty, each at most once (a bare string is refused: wrap one method in a list).
     exclude : sequence of str, optional
         Attributes ``"masked"`` protects; default every other factor with a classifier.
     target_change : float
@@ -347,7 +357,13 @@ def edit_fidelity(learner: Any, world: Any, controls: AttributeControls, target:
         raise TypeError(f"The 'controls' argument of {owner} must be a fitted AttributeControls. "
                         f"Got {type(controls).__name__}.")
     world.spec(target)  # UnknownNodeError names an unknown factor
+    if isinstance(methods, str):
+        raise TypeError(f"The 'methods' parameter of {owner} must be a sequence of method names, not one string. "
+                        f"Got {methods!r}; pass [{methods!r}].")
     methods = [check_choice(m, "methods", owner, EDIT_METHODS) for m in methods]
+    if not methods or len(set(methods)) != len(methods):
+        raise ValueError(f"The 'methods' parameter of {owner} must name each of {list(EDIT_METHODS)} at most once, and "
+                         f"at least one. Got {methods}.")
     target_change = check_number(target_change, "target_change", owner, low=0.0, low_inclusive=False)
     max_steps = int(check_number(max_steps, "max_steps", owner, low=1, integer=True))
     n = int(check_number(n, "n", owner, low=2, integer=True))

@@ -145,8 +145,9 @@ def reinitialised(network: nn.Module, *, seed: int) -> nn.Module:
 
     ``ValueError`` naming the parameters no submodule resets (a raw ``nn.Parameter`` of a custom module): a
     control that kept trained weights would make the selectivity meaningless. Re-initialise such a network
-    yourself and pass it as ``control``.
+    yourself and pass it as ``control``. ``seed`` is a non-negative int.
     """
+    seed = int(check_number(seed, "seed", "reinitialised", low=0, integer=True))
     control = copy.deepcopy(network)
     covered: set[int] = set()
     with seeded_torch(seed):
@@ -168,6 +169,8 @@ def control_copy(network: nn.Module, task: Any, *, seed: int, steps: int = 0) ->
     """The random-init control: :func:`reinitialised` (seeded), then, if ``steps > 0``, trained that many Adam
     steps (batch 1,024, lr 1e-3, data seeded by ``seed``) on ``task``'s factual data (Sutter et al.'s training
     progression; 128 steps is their point 1)."""
+    seed = int(check_number(seed, "seed", "control_copy", low=0, integer=True))
+    steps = int(check_number(steps, "steps", "control_copy", low=0, integer=True))
     control = reinitialised(network, seed=seed)
     if steps:
         train_network(control, task, steps=steps, batch_size=1024, lr=1e-3, seed=seed)
@@ -188,7 +191,9 @@ def _layer(network: nn.Module, layer: str, owner: str) -> nn.Module:
 def _activations(network: nn.Module, module: nn.Module, inputs: np.ndarray, batch_size: int) -> torch.Tensor:
     """The module's outputs (N, D) (flattened) on inputs (N, ...), no gradient."""
     captured: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda _m, _i, out: captured.append(out.detach().reshape(out.shape[0], -1)))
+    # a copy, not a view: an in-place op after the layer (ReLU(inplace=True)) would overwrite a view of its output
+    handle = module.register_forward_hook(
+        lambda _m, _i, out: captured.append(out.detach().reshape(out.shape[0], -1).clone()))
     try:
         with torch.no_grad():
             for start in range(0, len(inputs), batch_size):
@@ -307,10 +312,11 @@ def _fit_one(network: nn.Module, module: nn.Module, train: _Prepared, valid: _Pr
         for step in range(steps):
             index = torch.randint(0, len(train), (min(batch_size, len(train)),), generator=generator)
             part = train.subset(index)
-            logits = _intervened_logits(network, module, part.x, _mix(phi, part.h, part.s, part.mask, k))
-            loss = nn.functional.cross_entropy(logits, part.labels)
-            optimiser.zero_grad()
-            loss.backward()
+            with torch.enable_grad():  # the map trains even when the caller runs the probe under torch.no_grad()
+                logits = _intervened_logits(network, module, part.x, _mix(phi, part.h, part.s, part.mask, k))
+                loss = nn.functional.cross_entropy(logits, part.labels)
+                optimiser.zero_grad()
+                loss.backward()
             optimiser.step()
             history.append(float(loss.detach()))
             if (step + 1) % eval_every == 0 and step + 1 < steps:
@@ -514,8 +520,8 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
     network, layer, task :
         As :func:`interchange_accuracy`.
     maps : sequence of str or dict, optional
-        Alignment names or dicts ``{"alignment": ..., "n_blocks": ..., "width": ...}``; default
-        :data:`DEFAULT_LADDER`.
+        Alignment names or dicts ``{"alignment": ..., "n_blocks": ..., "width": ...}`` (a list, even
+        of one map: a bare string is refused); default :data:`DEFAULT_LADDER`.
     control : "reinit" or torch.nn.Module
         The random-init control network, shared by every map (``"reinit"``: one seeded copy,
         trained ``control_steps`` steps first, see :func:`interchange_accuracy`).
@@ -535,22 +541,30 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
     if control is None:
         raise ValueError("alignment_curve always runs the random-init control; control=None is refused.")
     _layer(network, layer, owner)
+    if isinstance(maps, str):
+        raise TypeError(f"The 'maps' parameter of {owner} must be a sequence of alignment names or dicts, not one "
+                        f"string. Got {maps!r}; pass [{maps!r}].")
     ladder = list(DEFAULT_LADDER if maps is None else maps)
     if not ladder:
         raise ValueError("The 'maps' parameter of alignment_curve is empty.")
-    if isinstance(control, str):
-        check_choice(control, "control", owner, ("reinit",))
-    control_steps = int(check_number(control_steps, "control_steps", owner, low=0, integer=True))
-    if control_steps and not isinstance(control, str):
-        raise ValueError("alignment_curve: control_steps trains the re-initialised copy and needs control='reinit'; "
-                         f"got control={type(control).__name__} (train a given control yourself).")
-    control_network = control_copy(network, task, seed=int(seed) + 1, steps=control_steps) \
-        if isinstance(control, str) else control
-    results = []
+    specs = []  # every entry checked before the control is built (and perhaps trained)
     for spec in ladder:
         spec = {"alignment": spec} if isinstance(spec, str) else dict(spec)
         if "alignment" not in spec:
             raise ValueError(f"alignment_curve: each entry of 'maps' needs an 'alignment'. Got {spec!r}.")
+        check_choice(spec["alignment"], "maps", owner, ALIGNMENTS)
+        specs.append(spec)
+    if isinstance(control, str):
+        check_choice(control, "control", owner, ("reinit",))
+    control_steps = int(check_number(control_steps, "control_steps", owner, low=0, integer=True))
+    seed = int(check_number(seed, "seed", owner, low=0, integer=True))
+    if control_steps and not isinstance(control, str):
+        raise ValueError("alignment_curve: control_steps trains the re-initialised copy and needs control='reinit'; "
+                         f"got control={type(control).__name__} (train a given control yourself).")
+    control_network = control_copy(network, task, seed=seed + 1, steps=control_steps) \
+        if isinstance(control, str) else control
+    results = []
+    for spec in specs:
         results.append(interchange_accuracy(network, layer, task, control=control_network, seed=seed,
                                             **options, **spec))
     for result in results:

@@ -39,6 +39,7 @@ from torch import nn
 
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_choice, check_number
+from latentscm.nn.frozen import frozen
 
 __all__ = ["InterchangeData", "HierarchicalEquality", "SpritesTwoFactors", "equality_mlp", "sprites_cnn",
            "train_network", "task_accuracy"]
@@ -107,14 +108,15 @@ class HierarchicalEquality:
 
     def sample(self, n: int, *, seed: int | np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Factual inputs (n, 4e) float32 and labels (n,) int64 = ``[left == right]``."""
-        inputs, equal = self._draw(int(n), as_generator(seed))
+        n = int(check_number(n, "n", "HierarchicalEquality.sample", low=1, integer=True))
+        inputs, equal = self._draw(n, as_generator(seed))
         return inputs, (equal[:, 0] == equal[:, 1]).astype(np.int64)
 
     def interchange(self, n: int, *, seed: int | np.random.Generator) -> InterchangeData:
         """n interchange interventions: a random non-empty set of the variables takes its value
         from its own source input; labels are the high-level model's answers."""
+        n = int(check_number(n, "n", "HierarchicalEquality.interchange", low=1, integer=True))
         rng = as_generator(seed)
-        n = int(n)
         base, equal = self._draw(n, rng)
         n_vars = len(self.variables)
         mask = _intervention_sets(n, n_vars, rng) if n_vars > 1 else np.ones((n, 1), dtype=bool)
@@ -148,6 +150,9 @@ class SpritesTwoFactors:
         if len(factors) != 2:
             raise ValueError(f"The 'factors' parameter of SpritesTwoFactors must name two factors. Got {factors!r}.")
         specs = [world.spec(name) for name in factors]  # UnknownNodeError names a bad factor
+        if factors[0] == factors[1]:  # one variable twice: a constant output, and no second variable to align
+            raise ValueError(f"The 'factors' parameter of SpritesTwoFactors must name two different factors. "
+                             f"Got {tuple(factors)!r}.")
         if thresholds is None:
             thresholds = tuple((s.low + s.high) / 2.0 for s in specs)
         if len(thresholds) != 2:
@@ -167,14 +172,15 @@ class SpritesTwoFactors:
 
     def sample(self, n: int, *, seed: int | np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Factual images (n, C, H, W) and labels (n,)."""
-        batch = self.world.sample(int(n), seed=seed)
+        n = int(check_number(n, "n", "SpritesTwoFactors.sample", low=1, integer=True))
+        batch = self.world.sample(n, seed=seed)
         return batch.images, self.output(batch.factors)
 
     def interchange(self, n: int, *, seed: int | np.random.Generator) -> InterchangeData:
         """n interchange interventions; labels from the world's exact counterfactual of the base
         with each intervened factor set to its source's value."""
+        n = int(check_number(n, "n", "SpritesTwoFactors.interchange", low=1, integer=True))
         rng = as_generator(seed)
-        n = int(n)
         base = self.world.sample(n, seed=rng)
         mask = _intervention_sets(n, 2, rng)
         sources = [self.world.sample(n, seed=rng) for _ in self.variables]
@@ -200,6 +206,7 @@ def equality_mlp(input_dim: int = 16, width: int = 16, n_blocks: int = 3, *, see
     input_dim = int(check_number(input_dim, "input_dim", owner, low=1, integer=True))
     width = int(check_number(width, "width", owner, low=1, integer=True))
     n_blocks = int(check_number(n_blocks, "n_blocks", owner, low=1, integer=True))
+    seed = int(check_number(seed, "seed", owner, low=0, integer=True))
 
     def build() -> nn.Sequential:
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -220,6 +227,7 @@ def sprites_cnn(image_shape: tuple[int, int, int], width: int = 16, *, channels:
 
     owner = "sprites_cnn"
     width = int(check_number(width, "width", owner, low=1, integer=True))
+    seed = int(check_number(seed, "seed", owner, low=0, integer=True))
     shapes = conv_shapes(tuple(image_shape), channels)
 
     def build() -> nn.Sequential:
@@ -243,39 +251,62 @@ def train_network(network: nn.Module, task: Any, *, steps: int = 2000, batch_siz
     """Fit ``network`` on ``task``'s factual data by cross-entropy with Adam; returns it (eval mode).
 
     ``n_train`` fixes a training set of that size (drawn once: needed for image worlds, where
-    rendering per step would dominate); ``None`` draws a fresh batch every step.
+    rendering per step would dominate); ``None`` draws a fresh batch every step. Inputs are taken
+    as float32 and labels as int64 either way.
+
+    ``seed`` (an int, or a numpy Generator from which one int is drawn first) seeds the data and
+    torch's CPU generator for the training (dropout masks and any other torch draw of the network),
+    which is restored afterwards: the same seed gives the same weights whatever ran before, and the
+    caller's torch stream is left where it was. Training runs with autograd on even under
+    ``torch.no_grad()``.
     """
     owner = "train_network"
     steps = int(check_number(steps, "steps", owner, low=1, integer=True))
     batch_size = int(check_number(batch_size, "batch_size", owner, low=1, integer=True))
     lr = check_number(lr, "lr", owner, low=0.0, low_inclusive=False)
-    rng = as_generator(seed)
-    fixed = None
     if n_train is not None:
         n_train = int(check_number(n_train, "n_train", owner, low=1, integer=True))
-        inputs, labels = task.sample(n_train, seed=rng)
-        fixed = (torch.from_numpy(np.asarray(inputs, dtype=np.float32)), torch.from_numpy(labels))
+    rng = as_generator(seed)
+    # an int seeds torch as it is (no draw from rng, so the data are those of the seed); a Generator gives one int
+    torch_seed = int(rng.integers(0, 2 ** 62)) if isinstance(seed, np.random.Generator) else int(seed)
+
+    def tensors(inputs: Any, labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.from_numpy(np.asarray(inputs, dtype=np.float32)),
+                torch.from_numpy(np.asarray(labels, dtype=np.int64)))
+
+    fixed = None if n_train is None else tensors(*task.sample(n_train, seed=rng))
     optimiser = torch.optim.Adam(network.parameters(), lr=lr)
     network.train()
-    for _ in range(steps):
-        if fixed is None:
-            inputs, labels = task.sample(batch_size, seed=rng)
-            x, y = torch.from_numpy(inputs), torch.from_numpy(labels)
-        else:
-            index = torch.from_numpy(rng.integers(0, fixed[0].shape[0], size=batch_size))
-            x, y = fixed[0][index], fixed[1][index]
-        loss = nn.functional.cross_entropy(network(x), y)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
+    with seeded_torch(torch_seed), torch.enable_grad():
+        for _ in range(steps):
+            if fixed is None:
+                x, y = tensors(*task.sample(batch_size, seed=rng))
+            else:
+                index = torch.from_numpy(rng.integers(0, fixed[0].shape[0], size=batch_size))
+                x, y = fixed[0][index], fixed[1][index]
+            loss = nn.functional.cross_entropy(network(x), y)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
     return network.eval()
 
 
 def task_accuracy(network: nn.Module, inputs: np.ndarray, labels: np.ndarray, *, batch_size: int = 2048) -> float:
-    """Accuracy of ``network``'s argmax on factual ``inputs`` (N, ...) against ``labels`` (N,)."""
-    network.eval()
+    """Accuracy of ``network``'s argmax on factual ``inputs`` (N, ...) against ``labels`` (N,).
+
+    The network runs in eval mode (no dropout noise, batch norm on its running statistics) and is
+    given back in the mode it had. ``ValueError`` unless there are as many inputs as labels (N >= 1).
+    """
+    owner = "task_accuracy"
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) == 0:
+        raise ValueError(f"The 'labels' argument of {owner} must be a non-empty 1-D array. Got shape {labels.shape}.")
+    if len(inputs) != len(labels):
+        raise ValueError(f"The 'inputs' and 'labels' arguments of {owner} must have as many rows. Got {len(inputs)} "
+                         f"inputs and {len(labels)} labels.")
+    batch_size = int(check_number(batch_size, "batch_size", owner, low=1, integer=True))
     hits = 0
-    with torch.no_grad():
+    with frozen(network), torch.no_grad():
         for start in range(0, len(labels), batch_size):
             x = torch.from_numpy(np.asarray(inputs[start:start + batch_size], dtype=np.float32))
             hits += int((network(x).argmax(1).numpy() == labels[start:start + batch_size]).sum())

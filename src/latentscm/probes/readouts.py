@@ -123,7 +123,8 @@ class SpritesReadout:
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Factors (N, 3) in ``factor_names_`` order, world units, of images (N, C, H, W).
 
-        Images with no intensity at all give NaN (there is nothing to read).
+        Images with no intensity at all, or with a NaN or infinite pixel, give NaN (there is nothing
+        to read), with or without ``threshold``.
         """
         if not hasattr(self, "scale_coef_"):
             raise RuntimeError("SpritesReadout is not fitted; call fit(world) first.")
@@ -131,12 +132,14 @@ class SpritesReadout:
         if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape_:
             raise ValueError(f"SpritesReadout expects images of shape (N, {', '.join(map(str, self.image_shape_))}). "
                              f"Got {images.shape}.")
+        # a non-finite pixel leaves nothing to read; thresholded it would silently count as background (NaN) or ink
+        unreadable = ~np.isfinite(images).all(axis=(1, 2, 3))
         images = np.clip(images, 0.0, None) if self.threshold is None else (images > self.threshold).astype(np.float32)
         mass, cx, cy, gyration = _moments(images)
         travel = self.size_ - self.canvas_
         scale = _scale_features(mass, gyration) @ self.scale_coef_
         out = np.column_stack([scale, (cx - self.canvas_ / 2) / travel, (cy - self.canvas_ / 2) / travel])
-        out[mass <= 0] = np.nan
+        out[(mass <= 0) | unreadable] = np.nan
         return out
 
 
@@ -210,13 +213,16 @@ def reconstruction_readout_error(learner: Any, world: Any, readout: Any, *, n: i
     of ``readout.factor_names_``, the mean ``|read(decode(encode(x))) - read(x)|`` over ``n``
     observational images of ``world`` drawn with ``seed``, as a fraction of the factor's range
     (the unit of ``readout.mae_``). Images the read-out cannot read (NaN) are left out; a factor
-    with no readable pair gives NaN.
+    with no readable pair gives NaN. ``readout`` is anything :func:`as_readout` takes (``"oracle"``,
+    ``"regressor"``, a fitted read-out or a callable), fitted with ``seed`` where it is a name.
     """
-    n = int(check_number(n, "n", "reconstruction_readout_error", low=1, integer=True))
+    owner = "reconstruction_readout_error"
+    n = int(check_number(n, "n", owner, low=1, integer=True))
     for method in ("encode", "decode"):
         if not callable(getattr(learner, method, None)):
             raise ValueError(f"reconstruction_readout_error needs a learner with {method}(); "
                              f"{type(learner).__name__} has none.")
+    readout = as_readout(readout, world, seed=seed, owner=owner)
     images = world.sample(n, seed=seed).images
     read_inputs = np.asarray(readout.predict(images), dtype=np.float64)
     read_recon = np.asarray(readout.predict(learner.decode(learner.encode(images))), dtype=np.float64)
