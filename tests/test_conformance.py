@@ -49,3 +49,96 @@ def test_learner(name):
 @pytest.mark.parametrize("name", ci_test_names())
 def test_ci_test(name):
     check_ci_test(make_ci_test(name))
+
+
+# --- the checks catch components that break the contract they claim to check --------------------
+
+import numpy as np  # noqa: E402
+
+from latentscm.discovery.ci_tests.fisher_z import FisherZ  # noqa: E402
+from latentscm.learners.vae import BetaVAE  # noqa: E402
+from latentscm.worlds.base import RENDER_SEED, Batch  # noqa: E402
+from latentscm.worlds.pendulum import Pendulum  # noqa: E402
+
+
+class _DecodeDropsBatchOfOne(BetaVAE):
+    def decode(self, z):
+        out = super().decode(z)
+        return out[0] if len(out) == 1 else out
+
+
+class _SampleOutOfRange(BetaVAE):
+    def sample(self, n, *, seed):
+        return super().sample(n, seed=seed).astype(np.float64) * 3.0 - 1.0
+
+
+class _ReconstructLogits(BetaVAE):
+    def reconstruct(self, x):
+        return super().reconstruct(x) * 4.0 - 2.0
+
+
+class _SampledCodesAreMeans(BetaVAE):
+    def encode(self, x, *, sample=False, seed=None):
+        return super().encode(x)
+
+
+class _DecodeUnfittedAttributeError(BetaVAE):
+    def decode(self, z):
+        self.decoder_  # noqa: B018 - AttributeError before fit, not NotFittedError
+        return super().decode(z)
+
+
+@pytest.mark.parametrize("broken, message", [
+    (_DecodeDropsBatchOfOne, "decode of one code gave"),
+    (_SampleOutOfRange, "sample gave float64"),
+    (_ReconstructLogits, "reconstruct gave values outside"),
+    (_SampledCodesAreMeans, r"encode\(sample=True\) returned the posterior means"),
+    (_DecodeUnfittedAttributeError, "decode before fit: raised AttributeError"),
+])
+def test_check_learner_catches_a_broken_learner(broken, message):
+    with pytest.raises(AssertionError, match=message):
+        check_learner(broken)
+
+
+class _RenoisingPendulum(Pendulum):
+    """Re-draws the descendants of the target from fresh noise instead of keeping the unit's own."""
+
+    def counterfactual(self, batch, interventions):
+        exact = super().counterfactual(batch, interventions)
+        if not interventions:
+            return exact
+        fresh = self.sample(len(batch), seed=12345, interventions=interventions)
+        factors = exact.factors.copy()
+        for name in set(self.graph.descendants_of(list(interventions))) - set(interventions):
+            j = self.factor_names.index(name)
+            factors[:, j] = fresh.factors[:, j]
+        images = self.render(factors, render_seeds=batch.noise.get(RENDER_SEED))
+        return Batch(images, factors, dict(batch.noise), tuple(self.factor_names), batch.regime, batch.targets,
+                     batch.regimes)
+
+
+def test_check_world_catches_a_counterfactual_that_draws_new_noise():
+    with pytest.raises(AssertionError, match="must keep the sample's exogenous noise"):
+        check_world(_RenoisingPendulum(size=16, noise_std=0.3), n=16, seed=0)
+
+
+class _NanFillingFisherZ(FisherZ):
+    def __init__(self, fill: str = "y"):
+        self.fill = fill
+        super().__init__()
+
+    def get_params(self):
+        return {"fill": self.fill}
+
+    def test(self, x, y, z=None):
+        if self.fill == "y":
+            y = np.nan_to_num(np.asarray(y, dtype=float))
+        elif z is not None:
+            z = np.nan_to_num(np.asarray(z, dtype=float))
+        return super().test(x, y, z)
+
+
+@pytest.mark.parametrize("fill", ["y", "z"])
+def test_check_ci_test_catches_nan_accepted_in_y_or_z(fill):
+    with pytest.raises(AssertionError, match=f"NaN in {fill} was accepted"):
+        check_ci_test(_NanFillingFisherZ(fill))

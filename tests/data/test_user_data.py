@@ -304,3 +304,57 @@ def test_metrics_without_ground_truth(tmp_path, monkeypatch):
     summary = json.loads((run / "metrics.json").read_text())
     assert summary["metrics"]["reconstruction.mse"] > 0 and "activity.n_active" in summary["metrics"]
     assert any("no factor labels" in note for note in summary["notes"])
+
+
+def test_arrays_read_with_more_than_four_channels_are_refused(tmp_path):
+    # an NHWC array read as NCHW would make 16-"channel" images of 16x3 pixels
+    np.save(tmp_path / "nhwc.npy", np.zeros((4, 16, 16, 3), np.uint8))
+    with pytest.raises(DataError, match=r"would have 16 channels .* images have 1 to 4 channels"):
+        import_data(tmp_path / "nhwc.npy", layout="NCHW", root=tmp_path / "s")
+    assert import_data(tmp_path / "nhwc.npy", layout="NHWC", root=tmp_path / "s").image_shape == (3, 16, 16)
+    hub = _FakeHub(np.zeros((3, 8, 8), np.uint8), [0.0] * 3)
+    for row in hub.rows:
+        row["image"] = np.zeros((3, 8, 8))  # (C, H, W) where (H, W, C) is expected
+    with pytest.raises(DataError, match=r"Row 0 of the dataset is an array of shape \(3, 8, 8\)"):
+        import_data(hub, root=tmp_path / "s2")
+    assert _nothing_left(tmp_path / "s2")
+
+
+def test_complex_arrays_are_refused(tmp_path):
+    np.save(tmp_path / "c.npy", np.full((2, 4, 4), 0.5 + 0.9j, np.complex64))
+    with pytest.raises(DataError, match="must be real numbers. Got dtype complex64"):
+        import_data(tmp_path / "c.npy", root=tmp_path / "s")
+
+
+def test_sixteen_bit_dataset_images_are_scaled_like_files(tmp_path):
+    ramp = np.linspace(0, 65535, 8 * 8).astype(np.uint16).reshape(8, 8)
+    hub = _FakeHub(np.zeros((2, 8, 8), np.uint8), [0.0, 1.0])
+    for row in hub.rows:
+        row["image"] = Image.fromarray(ramp)
+    assert hub.rows[0]["image"].mode.startswith("I")
+    data = import_data(hub, root=tmp_path / "s")
+    assert np.array_equal(data.images[0, 0], np.rint(ramp * (255.0 / 65535.0)).astype(np.uint8))
+
+
+def test_array_grey_conversion_equals_pillows(tmp_path):
+    # the same RGB pixels converted to grey from a folder (by Pillow) and from an array agree exactly
+    pixels = np.random.default_rng(0).integers(0, 256, size=(1, 64, 64, 3), dtype=np.uint8)
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    Image.fromarray(pixels[0], mode="RGB").save(folder / "a.png")
+    np.save(tmp_path / "rgb.npy", pixels)
+    from_folder = import_data(folder, channels=1, root=tmp_path / "s").images
+    from_array = import_data(tmp_path / "rgb.npy", channels=1, root=tmp_path / "s").images
+    assert np.array_equal(from_array, from_folder)
+
+
+def test_bad_option_types_and_store_root_are_named(tmp_path):
+    np.save(tmp_path / "a.npy", np.zeros((3, 4, 4), np.uint8))
+    (tmp_path / "labels.csv").write_text("row,x,y,xy\n0,1,2,3\n1,4,5,6\n2,7,8,9\n")
+    with pytest.raises(TypeError, match=r"'label_columns' parameter of import_data .* Got 'xy'"):
+        import_data(tmp_path / "a.npy", labels=tmp_path / "labels.csv", label_columns="xy", root=tmp_path / "s")
+    assert import_data(tmp_path / "a.npy", labels=tmp_path / "labels.csv", label_columns=["xy"],
+                       root=tmp_path / "s").factor_names == ("xy",)
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(ValueError, match=r"store root '.*file' of import_data is not a directory"):
+        import_data(tmp_path / "a.npy", root=tmp_path / "file")

@@ -115,3 +115,27 @@ def test_errors():
     with pytest.raises(RuntimeError, match="fix_graph"):
         learner.intervene(torch.zeros(2, 2), {"a": 1.0})
     np.testing.assert_array_equal(head.graph.adjacency, CHAIN.subgraph(["a", "b", "c", "d"]).adjacency)
+
+
+def test_learning_refuses_a_graph_it_would_ignore():
+    with pytest.raises(ValueError, match=r"learn_graph=True\) learns every edge.*\('a', 'b'\)"):
+        LatentSCM(["a", "b", "c", "d"], CHAIN, learn_graph=True)
+    empty = LatentSCM(["a", "b"], CausalGraph.empty(["a", "b"]), learn_graph=True)  # what learners pass
+    assert empty.mask.sum() == 2
+
+
+def test_fix_graph_threshold_is_checked_and_never_adds_masked_edges():
+    torch.manual_seed(0)
+    for threshold in (-1.0, 1.5, float("nan"), "high"):
+        with pytest.raises((TypeError, ValueError), match="'threshold' parameter of LatentSCM.fix_graph"):
+            LatentSCM(["a", "b", "c", "d"], CHAIN).fix_graph(threshold)
+    head = LatentSCM(["a", "b", "c", "d"], CHAIN)
+    assert set(head.fix_graph(0.0).edges) == set(CHAIN.edges)  # weight-0 (masked) edges are no edges
+
+
+def test_intervening_with_a_non_finite_value_is_refused():
+    torch.manual_seed(0)
+    head = LatentSCM(["a", "b", "c", "d"], CHAIN)
+    for value in (float("nan"), float("inf"), torch.tensor([0.0, float("nan")])):
+        with pytest.raises(ValueError, match="intervention value of latent 'a' must be finite"):
+            head.intervene(torch.zeros(2, 4), {"a": value})

@@ -75,14 +75,14 @@ def _mode_channels(image: Any) -> int:
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 
 
-def _to_eight_bit(image: Any, path: Path) -> Any:
+def _to_eight_bit(image: Any, where: str) -> Any:
     """A 16-bit grey image scaled to 8-bit ``L`` (value = round(255 * v / 65535)); Pillow's own
-    conversion would clip every value above 255 to white."""
+    conversion would clip every value above 255 to white. ``where`` names the image in errors."""
     from PIL import Image
 
     array = np.asarray(image)
     if array.size and (array.min() < 0 or array.max() > 65535):
-        raise DataError(f"Image '{path}' (mode {image.mode}) has values outside 0..65535; only 8- and 16-bit "
+        raise DataError(f"{where} (mode {image.mode}) has values outside 0..65535; only 8- and 16-bit "
                         f"images can be imported.")
     scaled = np.rint(array.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
     return Image.fromarray(scaled, mode="L")
@@ -104,7 +104,7 @@ def read_image(path: Path, channels: int | None) -> np.ndarray:
             image.load()
             wanted = channels if channels is not None else _mode_channels(image)
             if image.mode in _SIXTEEN_BIT_MODES:
-                image = _to_eight_bit(image, path)
+                image = _to_eight_bit(image, f"Image '{path}'")
             converted = image.convert(_CHANNEL_MODES[wanted]) if image.mode != _CHANNEL_MODES[wanted] else image
             array = np.asarray(converted, dtype=np.uint8)
     except DataError:
@@ -179,8 +179,15 @@ def array_images(array: np.ndarray, *, layout: str = "auto", channels: int | Non
         h, w, c = array.shape[1:]
     if array.shape[0] == 0:
         raise DataError(f"{where} holds no images (shape {tuple(array.shape)}).")
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise DataError(f"The images in {where} must be numbers. Got dtype {array.dtype}.")
+    if c not in _CHANNEL_MODES:
+        # more than 4 "channels" is another axis read as channels (a wrong layout, or (C, H, W)
+        # where (H, W, C) was expected), never an image
+        raise DataError(f"The images in {where} would have {c} channels (shape {tuple(array.shape)}, layout "
+                        f"{form}); images have 1 to 4 channels. Check the layout (layout='NCHW' or 'NHWC', "
+                        f"command line: --layout).")
+    if np.issubdtype(array.dtype, np.complexfloating) or not (np.issubdtype(array.dtype, np.number)
+                                                              or array.dtype == bool):
+        raise DataError(f"The images in {where} must be real numbers. Got dtype {array.dtype}.")
     target = c if channels is None else channels
     if target != c and not (c == 1 and target in (3, 4)) and not (c in (3, 4) and target == 1):
         raise DataError(f"Cannot convert the {c}-channel images of {where} to {target} channels.")
@@ -218,9 +225,10 @@ def _convert_channels(values: np.ndarray, target: int) -> np.ndarray:
         if target == 4:
             repeated = np.concatenate([repeated, np.full_like(values, 255)], axis=1)
         return repeated
-    rgb = values[:, :3].astype(np.float64)
-    luma = (rgb[:, 0] * 299 + rgb[:, 1] * 587 + rgb[:, 2] * 114) / 1000
-    return np.rint(luma)[:, None].astype(np.uint8)
+    # Pillow's own fixed-point ITU-R 601-2 luma (rounds half up), so that the same pixels give the
+    # same grey values from a folder (converted by Pillow) and from an array
+    r, g, b = (values[:, i].astype(np.int64) for i in range(3))
+    return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)[:, None].astype(np.uint8)
 
 
 def read_labels(path: str | os.PathLike, ids: Sequence[str], *, id_column: str,
@@ -332,10 +340,15 @@ def hf_images(dataset: Any, *, image_column: str, channels: int | None,
     def as_array(value: Any, row: int) -> np.ndarray:
         if isinstance(value, Image.Image):
             wanted = channels if channels is not None else _mode_channels(value)
+            if value.mode in _SIXTEEN_BIT_MODES:  # scaled as the folder reader does, not clipped
+                value = _to_eight_bit(value, f"Row {row} of the dataset")
             value = value.convert(_CHANNEL_MODES[wanted]) if value.mode != _CHANNEL_MODES[wanted] else value
             array = np.asarray(value, dtype=np.uint8)
             return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
         array = np.asarray(value)
+        if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in _CHANNEL_MODES):
+            raise DataError(f"Row {row} of the dataset is an array of shape {array.shape}; images must be (H, W) or "
+                            f"(H, W, C) with 1 to 4 channels C.")
         shape, chunks = array_images(array[None], layout="NHWC" if array.ndim == 3 else "auto", channels=channels,
                                      where=f"row {row} of the dataset")
         return next(chunks)[0]

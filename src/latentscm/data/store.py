@@ -119,6 +119,14 @@ def content_key(source: Any, *, labels: str | os.PathLike | None = None, channel
     """
     if layout not in ("auto", "NCHW", "NHWC"):
         raise ValueError(f"The 'layout' parameter of import_data must be 'auto', 'NCHW' or 'NHWC'. Got {layout!r}.")
+    if label_columns is not None and (isinstance(label_columns, (str, bytes)) or not all(
+            isinstance(name, str) for name in label_columns)):
+        # a bare string would be read letter by letter, silently picking one-letter columns
+        raise TypeError(f"The 'label_columns' parameter of import_data must be a list of column names. Got "
+                        f"{label_columns!r}.")
+    if not isinstance(image_column, str):
+        raise TypeError(f"The 'image_column' parameter of import_data must be a column name (str). Got "
+                        f"{image_column!r}.")
     sha = hashlib.sha256()
     options: dict[str, Any] = {"channels": channels,
                                "label_columns": None if label_columns is None else list(label_columns)}
@@ -203,6 +211,8 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
     digest, identity, kind, recorded = content_key(source, labels=labels, channels=channels, layout=layout, key=key,
                                                    label_columns=label_columns, image_column=image_column)
     base = cache_root(root)
+    if base.exists() and not base.is_dir():
+        raise ValueError(f"The store root '{base}' of import_data is not a directory (root=..., $LATENTSCM_CACHE).")
     final = base / f"{_PREFIX}{digest[:16]}"
     if final.exists():
         try:

@@ -57,7 +57,8 @@ class LatentSCM(nn.Module):
         means no edges (plain disentanglement).
     learn_graph:
         Learn the adjacency (all off-diagonal inputs enabled, NOTEARS penalty via
-        :meth:`acyclicity`); ``graph`` then optionally restricts the candidate edges.
+        :meth:`acyclicity`); ``graph`` must then be ``None`` or have no edges (a graph cannot
+        restrict the candidate edges: every edge is a candidate).
     mechanism:
         ``"additive"`` or ``"post_nonlinear"``.
     hidden:
@@ -86,6 +87,9 @@ class LatentSCM(nn.Module):
         else:
             graph = CausalGraph.empty(names)
         if self.learn_graph:
+            if graph.edges:  # would be silently ignored: all edges are candidates while learning
+                raise ValueError(f"LatentSCM(learn_graph=True) learns every edge; its 'graph' must be None or have "
+                                 f"no edges. Got edges {list(graph.edges)}.")
             candidates = torch.ones(d, d) - torch.eye(d)
         else:
             candidates = torch.as_tensor(graph.adjacency.T, dtype=torch.float32)  # [child, parent]
@@ -129,11 +133,13 @@ class LatentSCM(nn.Module):
         return notears_acyclicity(self.weighted_adjacency())
 
     def fix_graph(self, threshold: float = 0.3) -> CausalGraph:
-        """Freeze a learned graph: keep edges with weight >= threshold · max weight, drop the
-        weakest edges until acyclic, then mask the mechanisms to it."""
+        """Freeze a learned graph: keep edges with weight >= threshold · max weight (``threshold``
+        in [0, 1]; an edge of weight 0, e.g. masked out, is never kept), drop the weakest edges
+        until acyclic, then mask the mechanisms to it."""
+        threshold = check_number(threshold, "threshold", "LatentSCM.fix_graph", low=0, high=1)
         weights = self.weighted_adjacency().detach().cpu().numpy()
         top = weights.max() if weights.size else 0.0
-        keep = weights >= threshold * top if top > 0 else np.zeros_like(weights, dtype=bool)
+        keep = (weights >= threshold * top) & (weights > 0) if top > 0 else np.zeros_like(weights, dtype=bool)
         np.fill_diagonal(keep, False)
         order = np.argsort(weights[keep])  # weakest first
         edges = [(self.names[i], self.names[j]) for i, j in zip(*np.nonzero(keep))]
@@ -238,7 +244,10 @@ class LatentSCM(nn.Module):
                 raise UnknownNodeError(name, self.names, what="latent")
             index = self.names.index(name)
             targets[index] = True
-            values[:, index] = torch.as_tensor(value, dtype=z.dtype, device=z.device).expand(z.shape[0])
+            value = torch.as_tensor(value, dtype=z.dtype, device=z.device)
+            if not bool(torch.isfinite(value).all()):
+                raise ValueError(f"The intervention value of latent {name!r} must be finite. Got {value.tolist()!r}.")
+            values[:, index] = value.expand(z.shape[0])
         affected = torch.zeros_like(targets)
         for index in self.graph_.descendants_of(interventions):
             affected[self.names.index(index)] = True

@@ -3,8 +3,9 @@
 Checks, on small seeded data sets: p-values lie in [0, 1]; independence is not rejected on
 independent data (unconditionally and given Z) and dependence is detected at a moderate n (also
 given Z, and the classic "common cause" case where X and Y are dependent but independent given Z);
-results are symmetric in x and y and memoised; NaN inputs and mismatched lengths raise ValueError;
-a test with ``get_params()`` round-trips: ``type(t)(**t.get_params())`` has the same parameters.
+results are symmetric in x and y and repeatable; a NaN in x, y or z and mismatched lengths raise
+ValueError; a test with ``get_params()`` round-trips: ``type(t)(**t.get_params())`` has the same
+parameters.
 Failures raise AssertionError naming the check (explicitly, so ``python -O`` cannot strip them).
 """
 
@@ -30,6 +31,13 @@ def _p(test, x, y, z=None) -> float:
     if not np.isfinite(float(result.statistic)):
         _fail(test, f"statistic {result.statistic!r} is not finite.")
     return p
+
+
+def _with_nan(values: np.ndarray) -> np.ndarray:
+    """A float copy of ``values`` with one NaN (row 3)."""
+    bad = values.astype(float)
+    bad[3] = np.nan
+    return bad
 
 
 def _check_symmetric_and_repeatable(test, x, y, z) -> None:
@@ -87,9 +95,8 @@ def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> 
     # Symmetry and memoisation.
     _check_symmetric_and_repeatable(test, x_cc, y_direct, z0)
     # Bad input.
-    bad = x0.copy()
-    bad[3] = np.nan
-    for args, what in (((bad, y0), "NaN in x"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
+    for args, what in (((_with_nan(x0), y0), "NaN in x"), ((x0, _with_nan(y0)), "NaN in y"),
+                       ((x0, y0, _with_nan(z0)), "NaN in z"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
                        ((x0, y0, z0[:-2]), "mismatched length of z")):
         try:
             test.test(*args)
@@ -149,9 +156,8 @@ def _check_discrete_ci_test(test, *, n: int, alpha: float, seed: int) -> None:
     if not np.isclose(p_text, p, rtol=1e-12, atol=0.0):
         _fail(test, f"text categories give a different p-value than integer codes ({p_text!r} vs {p!r}).")
     _check_symmetric_and_repeatable(test, x_cc, y_direct, z0)
-    bad = x0.astype(float)
-    bad[3] = np.nan
-    for args, what in (((bad, y0), "NaN in x"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
+    for args, what in (((_with_nan(x0), y0), "NaN in x"), ((x0, _with_nan(y0)), "NaN in y"),
+                       ((x0, y0, _with_nan(z0)), "NaN in z"), ((x0, y0[:-1]), "mismatched lengths of x and y"),
                        ((x0, y0, z0[:-2]), "mismatched length of z"),
                        ((rng.normal(size=n), y0), "continuous floats in x"),
                        ((x0, np.zeros(n, dtype=int)), "a y with a single category")):

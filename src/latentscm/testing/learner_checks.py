@@ -8,12 +8,13 @@ images and checks the contract of :class:`latentscm.learners.base.Learner`:
   the plain modules again;
 - hyperparameters: ``get_params`` returns the constructor arguments; bad values (NaN, strings,
   zero sizes, unknown likelihoods) raise ``TypeError``/``ValueError`` naming the parameter;
-- ``fit`` returns the learner itself and sets the learned attributes; methods used before fit
-  raise ``NotFittedError``;
+- ``fit`` returns the learner itself and sets the learned attributes; ``encode``, ``decode``,
+  ``reconstruct`` and ``sample`` used before fit raise ``NotFittedError``;
 - ``fit`` on a tiny batch is deterministic for a seed (bit-identical weights), and fitting again
   gives the same weights (idempotent);
-- ``encode`` (mean and seeded sampled codes), ``decode``, ``reconstruct``, ``sample`` have the
-  documented shapes, dtypes and ranges, also for a batch of one;
+- ``encode`` (mean and seeded sampled codes: reproducible, and for a Gaussian posterior not the
+  means and different for another seed), ``decode``, ``reconstruct``, ``sample`` have the
+  documented shapes, dtypes (float32) and ranges ([0, 1] images), also for a batch of one;
 - pickling and ``save`` / ``latentscm.load`` round-trip to identical codes;
 - NaN, out-of-range and wrongly shaped inputs are rejected with clear errors.
 
@@ -68,6 +69,15 @@ def _replace_images(data: Any, images: np.ndarray) -> Any:
 
         return Batch(images, data.factors, data.noise, data.factor_names)
     return images
+
+
+def _require_images(images: Any, shape: tuple[int, ...], what: str) -> None:
+    """``images`` are a float32 array of ``shape`` with values in [0, 1]."""
+    _require(isinstance(images, np.ndarray) and images.dtype == np.float32 and images.shape == tuple(shape),
+             f"{what} gave {getattr(images, 'dtype', type(images).__name__)} {getattr(images, 'shape', '')}, "
+             f"expected float32 {tuple(shape)}")
+    _require(bool(np.all(np.isfinite(images))) and float(images.min()) >= 0.0 and float(images.max()) <= 1.0,
+             f"{what} gave values outside [0, 1]")
 
 
 def _weights(learner) -> dict[str, Any]:
@@ -207,6 +217,10 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     _require(sampled.shape == (n, d), f"{owner}.encode(sample=True) gave shape {sampled.shape}")
     _require(np.array_equal(sampled, first.encode(images, sample=True, seed=1)),
              f"{owner}.encode(sample=True, seed=1) is not reproducible")
+    if first.posterior == "gaussian":  # deterministic codes have nothing to sample
+        _require(not np.array_equal(sampled, codes), f"{owner}.encode(sample=True) returned the posterior means")
+        _require(not np.array_equal(sampled, first.encode(images, sample=True, seed=2)),
+                 f"{owner}.encode(sample=True) ignores the seed (seeds 1 and 2 gave the same codes)")
     one = first.encode(images[:1])
     _require(one.shape == (1, d), f"{owner}.encode of one image gave shape {one.shape}")
     np.testing.assert_allclose(one[0], codes[0], rtol=1e-4, atol=1e-5,
@@ -219,13 +233,21 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
         kl = first.kl_per_unit(images)
         _require(kl.shape == (d,) and bool(np.all(kl >= -1e-6)), f"{owner}.kl_per_unit gave {kl!r}")
     decoded = first.decode(codes)
-    _require(decoded.shape == (n, *image_shape) and decoded.dtype == np.float32,
-             f"{owner}.decode gave {decoded.dtype} {decoded.shape}")
-    _require(float(decoded.min()) >= 0.0 and float(decoded.max()) <= 1.0, f"{owner}.decode left [0, 1]")
-    _require(first.reconstruct(images).shape == images.shape, f"{owner}.reconstruct changed the shape")
+    _require_images(decoded, (n, *image_shape), f"{owner}.decode")
+    decoded_one = first.decode(codes[:1])
+    _require_images(decoded_one, (1, *image_shape), f"{owner}.decode of one code")
+    np.testing.assert_allclose(decoded_one[0], decoded[0], rtol=1e-4, atol=1e-5,
+                               err_msg=f"{owner}.decode of one code differs from the batch")
+    _require_images(first.reconstruct(images), images.shape, f"{owner}.reconstruct")
+    _require_images(first.reconstruct(images[:1]), (1, *image_shape), f"{owner}.reconstruct of one image")
     generated = first.sample(5, seed=3)
-    _require(generated.shape == (5, *image_shape), f"{owner}.sample gave shape {generated.shape}")
+    _require_images(generated, (5, *image_shape), f"{owner}.sample")
     _require(np.array_equal(generated, first.sample(5, seed=3)), f"{owner}.sample(seed=3) is not reproducible")
+    _require_images(first.sample(1, seed=3), (1, *image_shape), f"{owner}.sample(1)")
+    unfitted = learner_cls(**params)
+    _expect_error((NotFittedError,), lambda: unfitted.decode(codes), "fit", f"{owner}.decode before fit")
+    _expect_error((NotFittedError,), lambda: unfitted.reconstruct(images), "fit", f"{owner}.reconstruct before fit")
+    _expect_error((NotFittedError,), lambda: unfitted.sample(2, seed=0), "fit", f"{owner}.sample before fit")
     _expect_error((TypeError,), lambda: first.sample(5, seed=None), "seed", f"{owner}.sample without a seed")
 
     # --- bad inputs -------------------------------------------------------------------------

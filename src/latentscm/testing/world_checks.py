@@ -64,6 +64,8 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     [0, 1] with factors on their grids; ``counterfactual(batch, {})`` reproduces the batch
     exactly; for an intervention on every factor, non-descendants keep their values, the target
     takes the value, and the counterfactual images equal ``render`` of the counterfactual factors;
+    intervening on a sample with the value it already has leaves its factors unchanged (the
+    counterfactual keeps the exogenous noise instead of drawing new noise);
     interventional sampling honours the value; changing one factor changes the image except for
     the world's documented symmetries (``world.symmetries``: factor -> allowed fraction); bad
     input (unknown factor, off-grid value, wrong shape) raises ``ValueError``; ``get_params()``
@@ -115,6 +117,15 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
         expected = world.render(cf.factors, render_seeds=cf.noise.get(RENDER_SEED))
         _require(np.array_equal(cf.images, expected),
                  f"counterfactual images under do({spec.name}) differ from render of its factors")
+        # abduction is real: setting a factor to the value it already has, with the unit's own
+        # exogenous noise, changes nothing (a world that re-draws the descendants' noise does)
+        for i in range(min(n, 4)):
+            unit = batch[i]
+            own = world.counterfactual(unit, {spec.name: float(unit.factors[0, j])})
+            _require(np.allclose(own.factors, unit.factors, rtol=1e-7, atol=1e-9),
+                     f"do({spec.name}={float(unit.factors[0, j]):g}), the value sample {i} already has, changed its "
+                     f"factors {unit.factors[0].tolist()} -> {own.factors[0].tolist()}: the counterfactual must "
+                     f"keep the sample's exogenous noise, not draw new noise")
         interventional = world.sample(n, seed=seed, interventions={spec.name: float(target)})
         _require(np.allclose(interventional.factors[:, j], target),
                  f"sample(interventions={{{spec.name!r}: {target:g}}}) did not fix the factor")
