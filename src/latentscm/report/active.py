@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
-from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure
+from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, plain_text
 
 __all__ = ["reach_curves_figure", "agent_table", "write_active_report"]
 
@@ -41,7 +41,7 @@ def reach_curves_figure(agents: Mapping[str, Mapping[str, Any]]) -> bytes:
     axis = axes[0, 0]
     for name, summary in agents.items():
         curve = np.asarray(summary["reach_curve"], dtype=float)
-        axis.step(np.arange(curve.size), curve, where="post", lw=1.8, label=name)
+        axis.step(np.arange(curve.size), curve, where="post", lw=1.8, label=plain_text(name))
     axis.set_xlabel("steps", fontsize=8)
     axis.set_ylabel("fraction of goals reached", fontsize=8)
     axis.set_ylim(-0.02, 1.02)
@@ -77,7 +77,7 @@ def agent_table(agents: Mapping[str, Mapping[str, Any]]) -> str:
 def _held_out_table(held_out: Mapping[str, Mapping[str, float]]) -> str:
     if not held_out:
         return ""
-    keys = list(next(iter(held_out.values())))
+    keys = list(dict.fromkeys(key for values in held_out.values() for key in values))  # every model's numbers
     head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
     body = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(_cell(values.get(k), False) for k in keys) + "</tr>"
                    for name, values in held_out.items())
@@ -107,6 +107,7 @@ def write_active_report(result: Mapping[str, Any], out: str | os.PathLike, *,
     agents = result.get("agents")
     if not isinstance(agents, Mapping) or not agents:
         raise ValueError("write_active_report needs a result with at least one agent under 'agents'.")
+    out = check_output_file(out, "out", "write_active_report")
     settings = result.get("settings", {})
     facts = ", ".join(f"{k} = {v}" for k, v in settings.items())
     world = result.get("world", {})

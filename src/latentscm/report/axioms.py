@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.images import atomic_write_bytes
-from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure
+from latentscm.report.images import atomic_write_bytes, check_output_file
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, plain_text
 
 __all__ = ["write_axioms_report", "accuracy_by_length_figure", "SET_DESCRIPTIONS"]
 
@@ -65,7 +65,8 @@ def accuracy_by_length_figure(scores: Mapping[str, Mapping[str, float]], chance:
     if train_max_length is not None:
         axis.axvspan(min(lengths) - 0.5, train_max_length + 0.5, color="#eeeeee", label="training lengths")
     for name, values in scores.items():
-        axis.plot(lengths, [values.get(f"length_{n}", np.nan) for n in lengths], marker="o", lw=1.6, label=name)
+        axis.plot(lengths, [values.get(f"length_{n}", np.nan) for n in lengths], marker="o", lw=1.6,
+                  label=plain_text(name))
     axis.plot(lengths, [chance.get(f"length_{n}", np.nan) for n in lengths], ls="--", color="#777777", label="chance")
     axis.set_xlabel("chain length (nodes)", fontsize=9)
     axis.set_ylabel("accuracy", fontsize=9)
@@ -77,9 +78,14 @@ def accuracy_by_length_figure(scores: Mapping[str, Mapping[str, float]], chance:
     return figure_png(figure)
 
 
+def _accuracy(value: float) -> str:
+    return f"{value:.3f}" if np.isfinite(value) else "–"
+
+
 def _table(scores: Mapping[str, Mapping[str, float]], chance: Mapping[str, float]) -> str:
     models = list(scores)
-    names = list(chance) or sorted({k for values in scores.values() for k in values})
+    # every set of chance, then every set a model was scored on that chance lacks
+    names = list(dict.fromkeys([*chance, *sorted({k for values in scores.values() for k in values} - set(chance))]))
     head = "".join(f"<th>{html.escape(m)}</th>" for m in models)
     rows = []
     for name in names:
@@ -88,17 +94,19 @@ def _table(scores: Mapping[str, Mapping[str, float]], chance: Mapping[str, float
         best = max(finite) if finite else None
         cells = "".join(
             f'<td class="best"><b>{v:.3f}</b></td>' if best is not None and v == best and len(models) > 1
-            else f"<td>{v:.3f}</td>" for v in values)
+            else f"<td>{_accuracy(v)}</td>" for v in values)
         what = SET_DESCRIPTIONS.get(name, f"chains of {_length(name)} nodes" if _length(name) else "")
         rows.append(f'<tr><td title="{html.escape(what)}">{html.escape(name)}</td>{cells}'
-                    f"<td>{chance.get(name, float('nan')):.3f}</td><td class=\"dir\">{html.escape(what)}</td></tr>")
+                    f"<td>{_accuracy(chance.get(name, float('nan')))}</td><td class=\"dir\">{html.escape(what)}</td>"
+                    "</tr>")
     return (f'<table class="metrics" id="axioms-accuracy"><thead><tr><th>set</th>{head}<th>chance</th><th>what</th>'
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table>")
 
 
 def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mapping[str, float],
                         out: str | os.PathLike, *, title: str = "latentscm: causal-axiom training",
-                        params: Mapping[str, Mapping[str, Any]] | None = None, intro: str = "") -> Path:
+                        params: Mapping[str, Mapping[str, Any]] | None = None, intro: str = "",
+                        train_max_length: int | None = None) -> Path:
     """Write the self-contained HTML page (atomically); returns its path.
 
     Parameters
@@ -115,6 +123,9 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
         Hyperparameters of every model, shown collapsed at the end.
     intro : str
         A paragraph under the title.
+    train_max_length : int or None, default None
+        Longest training chain (nodes), shaded in the figure; default: the ``max_length`` that
+        ``params`` records for every model (no shading where they differ or none is recorded).
 
     Returns
     -------
@@ -133,13 +144,21 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
             if not (isinstance(value, (int, float, np.floating)) and 0.0 <= float(value) <= 1.0):
                 raise ValueError(f"The accuracy of model {model!r} on set {name!r} must be a number in [0, 1]. "
                                  f"Got {value!r}.")
-    figure = accuracy_by_length_figure(scores, chance)
+    out = check_output_file(out, "out", "write_axioms_report")
+    if train_max_length is None:
+        recorded = {values.get("max_length") for values in (params or {}).values()}
+        if len(recorded) == 1 and isinstance(next(iter(recorded)), int):
+            train_max_length = next(iter(recorded))
+    figure = accuracy_by_length_figure(scores, chance, train_max_length=train_max_length)
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if intro:
         parts.append(f"<p>{html.escape(intro)}</p>")
     parts.append("<h2>Accuracy by chain length</h2>")
-    parts.append('<p class="how">Models were trained on short chains (shaded); points to the right measure length '
-                 'generalisation. The dashed line is chance: always giving the most frequent answer of each set.</p>')
+    trained = (f"Models were trained on chains of at most {train_max_length} nodes (shaded); points to the right "
+               "measure length generalisation." if train_max_length is not None else
+               "The models' training lengths are not recorded here (no shading).")
+    parts.append(f'<p class="how">{trained} The dashed line is chance: always giving the most frequent answer of '
+                 'each set.</p>')
     if figure is not None:
         parts.append(img_html(figure, "accuracy by chain length",
                               "accuracy on transitivity questions per chain length"))

@@ -21,7 +21,7 @@ import numpy as np
 
 from latentscm._validation import check_number
 from latentscm.metrics.domain_counterfactual import domain_counterfactual_error, domain_pairs
-from latentscm.report.images import atomic_write_bytes
+from latentscm.report.images import atomic_write_bytes, check_output_file
 from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html
 
 __all__ = ["domain_counterfactual_rows", "domain_counterfactual_section", "write_domain_report"]
@@ -107,6 +107,7 @@ def write_domain_report(model: Any, world: Any, out: str | os.PathLike, *,
         :func:`domain_counterfactual_error` over ``pairs`` (``n_eval`` samples per source domain).
     """
     owner = "write_domain_report"
+    out = check_output_file(out, "out", owner)
     shift = getattr(world, "domains", None)
     if shift is None:
         raise ValueError(f"{owner} needs a multi-domain world (worlds.make(name, domains=...)).")

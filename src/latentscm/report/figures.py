@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.report.page import figure_png, new_figure, panel_grid
+from latentscm.report.page import figure_png, new_figure, panel_grid, plain_text
 
 __all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactual_error_figure", "effect_table_figure",
            "edit_drift_figure"]
@@ -16,7 +16,7 @@ __all__ = ["graphs_figure", "curves_figure", "metric_bars_figure", "counterfactu
 
 def _draw_graph(axis, graph, positions: Mapping[str, tuple[float, float]], title: str,
                 highlight: set[tuple[str, str]] | None = None) -> None:
-    axis.set_title(title, fontsize=10)
+    axis.set_title(plain_text(title), fontsize=10)
     axis.set_axis_off()
     for parent, child in graph.edges:
         (x0, y0), (x1, y1) = positions[parent], positions[child]
@@ -25,7 +25,7 @@ def _draw_graph(axis, graph, positions: Mapping[str, tuple[float, float]], title
                       arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.6,
                                   "shrinkA": 18, "shrinkB": 18})
     for name, (x, y) in positions.items():
-        axis.text(x, y, name, ha="center", va="center", fontsize=8,
+        axis.text(x, y, plain_text(name), ha="center", va="center", fontsize=8,
                   bbox={"boxstyle": "round,pad=0.3", "fc": "#f4f4f4", "ec": "#555555"})
     axis.set_xlim(-1.5, 1.5)
     axis.set_ylim(-1.4, 1.4)
@@ -61,7 +61,7 @@ def curves_figure(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | No
     for axis, key in zip(axes[0], keys):
         values = np.array([r.get(key, np.nan) for r in train], dtype=float)
         axis.plot(steps, values, lw=1.4)
-        axis.set_title(key, fontsize=9)
+        axis.set_title(plain_text(key), fontsize=9)
         axis.set_xlabel("step", fontsize=8)
         axis.tick_params(labelsize=7)
         axis.grid(alpha=0.3)
@@ -85,8 +85,8 @@ def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) 
             best = int(np.nanargmax(heights) if better == "higher" else np.nanargmin(heights))
             colours[best] = "#2ca02c"
         axis.bar(range(len(names)), np.where(finite, heights, 0.0), color=colours)
-        axis.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=7)
-        axis.set_title(f"{label} ({'↑' if better == 'higher' else '↓'})", fontsize=9)
+        axis.set_xticks(range(len(names)), [plain_text(n) for n in names], rotation=30, ha="right", fontsize=7)
+        axis.set_title(f"{plain_text(label)} ({'↑' if better == 'higher' else '↓'})", fontsize=9)
         axis.tick_params(labelsize=7)
         axis.grid(axis="y", alpha=0.3)
     return figure_png(figure)
@@ -105,10 +105,10 @@ def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floor
     width = 0.8 / max(1, len(runs))
     for r, run in enumerate(runs):
         heights = [errors[run].get(f, np.nan) for f in factors]
-        axis.bar(np.arange(len(factors)) - 0.4 + width * (r + 0.5), heights, width, label=run)
+        axis.bar(np.arange(len(factors)) - 0.4 + width * (r + 0.5), heights, width, label=plain_text(run))
     axis.scatter(np.arange(len(factors)), [floors[f] for f in factors], marker="_", s=600, color="black",
                  label="change nothing", zorder=3)
-    axis.set_xticks(range(len(factors)), [f"{f}\n{kinds.get(f, '')}" for f in factors], fontsize=7)
+    axis.set_xticks(range(len(factors)), [plain_text(f"{f}\n{kinds.get(f, '')}") for f in factors], fontsize=7)
     axis.set_ylabel("mean |pixel| error", fontsize=8)
     axis.set_title("true-counterfactual error per intervention (lower is better)", fontsize=9)
     axis.tick_params(labelsize=7)
@@ -134,7 +134,7 @@ def effect_table_figure(effects: Any) -> bytes:
             label = f"{values[u, k]:+.2f}{'*' if excludes[u, k] else ''}\n[{intervals[u, k, 0]:+.2f}, " \
                     f"{intervals[u, k, 1]:+.2f}]"
             axis.text(k, u, label, ha="center", va="center", fontsize=6)
-    axis.set_xticks(range(n_factors), list(effects.factor_names), fontsize=7)
+    axis.set_xticks(range(n_factors), [plain_text(f) for f in effects.factor_names], fontsize=7)
     axis.set_yticks(range(n_units), [f"z{unit}" for unit in effects.units], fontsize=7)
     axis.set_title(f"extreme-value effects ({effects.measure}; * = {effects.ci:.0%} CI excludes 0)", fontsize=8)
     figure.colorbar(image, ax=axis, fraction=0.05).ax.tick_params(labelsize=6)
@@ -152,10 +152,11 @@ def edit_drift_figure(methods: Mapping[str, Mapping[str, Any]], target: str, tar
     figure, axes = panel_grid(len(factors), 3, 3.0, 2.4)
     for axis, factor in zip(axes.flat, factors):
         for method, curve in curves.items():
-            axis.plot(curve["gain"], curve["drift"][factor], marker=".", markersize=3, linewidth=1, label=method)
+            axis.plot(curve["gain"], curve["drift"][factor], marker=".", markersize=3, linewidth=1,
+                      label=plain_text(method))
         axis.axvline(target_change, color="grey", linestyle=":", linewidth=1)
-        axis.set_xlabel(f"gain of {target} (fraction of range)", fontsize=7)
-        axis.set_ylabel(f"drift of {factor}", fontsize=7)
+        axis.set_xlabel(plain_text(f"gain of {target} (fraction of range)"), fontsize=7)
+        axis.set_ylabel(plain_text(f"drift of {factor}"), fontsize=7)
         axis.tick_params(labelsize=6)
     axes.flat[0].legend(fontsize=6)
     return figure_png(figure)

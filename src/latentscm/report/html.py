@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from latentscm.report.figures import counterfactual_error_figure, curves_figure, graphs_figure, metric_bars_figure
-from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
 from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, img_html
 
 __all__ = ["build_report", "RunView", "collect_run"]
@@ -76,12 +76,12 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
     from latentscm.probes.traversals import latent_traversal, traversal_values
     from latentscm.run import load, read_config, read_metrics
-    from latentscm.training.logs import read_log
+    from latentscm.training.logs import LOG_NAME, read_log
     from latentscm.training.resume import world_from_config
 
     path = Path(run_dir)
     config = read_config(path)
-    view = RunView(path.name, path)
+    view = RunView(path.resolve().name or str(path), path)  # "." names the directory it stands for
     view.metrics = read_metrics(path)  # either form: `latentscm evaluate`'s {"metrics": {...}} or flat
     learner = load(path, trust_code=trust_code)
     learner_name = config["learner"].get("name", config["learner"]["class"])
@@ -121,7 +121,12 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
                                                    "left: the world's true graph; right: the graph the model uses "
                                                    "(red: edges absent from the true graph)" if learned is not None
                                                    else "the world's true graph (this learner has no latent graph)")))
-    curves = curves_figure(read_log(path))
+    try:
+        records = read_log(path)
+    except (OSError, UnicodeDecodeError) as error:  # a damaged log costs the curves, not the report
+        records = []
+        view.notes.append(f"Training curves skipped: '{path / LOG_NAME}' could not be read ({error}).")
+    curves = curves_figure(records)
     if curves is not None:
         view.figures.append(("Training curves", img_html(curves, f"{view.name} training curves")))
     return view
@@ -161,6 +166,24 @@ def _counterfactual_section(model: Any, world: Any, batch: Any, view: RunView, h
         groups[key].append(counterfactual_grid_html([("input", batch.images), ("model", produced), ("truth", truth)],
                                                 caption, facts))
     return "".join(f"<h4>{html.escape(title)}</h4>{''.join(blocks)}" for title, blocks in groups.items() if blocks)
+
+
+def _display_names(paths: Sequence[Path]) -> list[str]:
+    """One name per run directory: its own name, with as many parent folders as it takes to tell
+    runs of the same name apart (``a/run`` and ``b/run``), so no two columns, bars or series share
+    a name (the same directory given twice keeps one)."""
+    parts = [path.resolve().parts for path in paths]
+    depth = [1] * len(paths)
+    while True:
+        names = [Path(*p[-d:]).as_posix() for p, d in zip(parts, depth)]
+        owners: dict[str, set[tuple[str, ...]]] = {}
+        for name, p in zip(names, parts):
+            owners.setdefault(name, set()).add(p)
+        clashing = [i for i, name in enumerate(names) if len(owners[name]) > 1 and depth[i] < len(parts[i])]
+        if not clashing:
+            return names
+        for i in clashing:
+            depth[i] += 1
 
 
 def _value(view: RunView, key: str) -> float:
@@ -244,7 +267,10 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
     """Write one self-contained HTML page for ``run_dirs`` to ``out`` (atomically); returns its path."""
     if not run_dirs:
         raise ValueError("build_report needs at least one run directory.")
+    out = check_output_file(out, "out", "build_report")
     views = [collect_run(run, n_images=n_images, seed=seed, trust_code=trust_code) for run in run_dirs]
+    for view, name in zip(views, _display_names([view.path for view in views])):
+        view.name = name
     sections = []
     for view in views:
         parts = [f'<h2 id="run-{html.escape(view.name)}">{html.escape(view.name)} '

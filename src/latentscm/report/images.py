@@ -11,7 +11,7 @@ import numpy as np
 
 from latentscm._io import atomic_write
 
-__all__ = ["image_grid", "to_uint8", "save_png", "png_bytes", "atomic_write_bytes"]
+__all__ = ["image_grid", "to_uint8", "save_png", "png_bytes", "atomic_write_bytes", "check_output_file"]
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
@@ -56,6 +56,22 @@ def png_bytes(picture: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.asarray(picture, dtype=np.uint8)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def check_output_file(path: str | os.PathLike, argument: str, owner: str) -> Path:
+    """``path`` as a Path, checked before any work: a page cannot replace a directory, nor be
+    written under a regular file (a ValueError names ``argument`` of ``owner`` and the path)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"The '{argument}' argument of {owner} must be the path of a file to write. Got the "
+                         f"directory '{path}'.")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"The '{argument}' argument of {owner} cannot be written: '{folder}' in '{path}' is a file, "
+                         "not a directory.")
+    return path
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -12,7 +12,8 @@ import numpy as np
 
 from latentscm.report.images import image_grid, png_bytes
 
-__all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "panel_grid", "counterfactual_grid_html"]
+__all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "panel_grid", "counterfactual_grid_html",
+           "plain_text"]
 
 #: the style sheet every report page embeds
 PAGE_STYLE = """
@@ -32,6 +33,16 @@ p.how{font-size:.88rem;color:#333;margin:.2rem 0 .6rem}
 td.dir{font-size:.75rem;color:#666;text-align:left}td.best{background:#eaf6ea}
 details summary{cursor:pointer;color:#1f4e9c;margin:.5rem 0}
 """
+
+
+def plain_text(text: object) -> str:
+    """``text`` as matplotlib must be given it to draw it literally.
+
+    Matplotlib parses a string with two unescaped ``$`` as mathtext, so a user's name such as
+    ``"queue$%$"`` (a run directory, a variable, a factor) would be drawn as a formula or make
+    the figure fail; escaped dollars are drawn as they are.
+    """
+    return str(text).replace("$", r"\$")
 
 
 def data_uri(png: bytes) -> str:

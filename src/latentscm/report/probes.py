@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from latentscm.report.figures import edit_drift_figure, effect_table_figure
-from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
 from latentscm.report.page import PAGE_STYLE, img_html
 
 __all__ = ["write_probe_report", "trajectory_rows", "extreme_section", "flows_section", "controls_section"]
@@ -107,6 +107,7 @@ def write_probe_report(out: str | os.PathLike, sections: Sequence[str], *, title
                        notes: Sequence[str] = ()) -> Path:
     """Write one self-contained HTML page of ``sections`` (from the ``*_section`` helpers)
     atomically to ``out``; returns its path."""
+    out = check_output_file(out, "out", "write_probe_report")
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}{''.join(sections)}"

@@ -23,7 +23,7 @@ import numpy as np
 
 from latentscm._io import read_json_object
 from latentscm.report.html import HEADLINE, READING, collect_run
-from latentscm.report.images import atomic_write_bytes
+from latentscm.report.images import atomic_write_bytes, check_output_file
 from latentscm.report.page import PAGE_STYLE, img_html
 from latentscm.report.study_figures import correlation_figure, hyperparameter_figure
 from latentscm.study.results import collect_results, metric_columns
@@ -32,7 +32,8 @@ from latentscm.study.spec import load_spec
 from latentscm.study.status import trial_dir
 from latentscm.study.trials import expand
 
-__all__ = ["build_study_report", "study_metrics", "rank_table", "metric_correlations", "best_trials"]
+__all__ = ["build_study_report", "study_metrics", "rank_table", "metric_correlations", "best_trials",
+           "metric_direction"]
 
 #: Metrics the report ranks and plots, beyond the run report's headline: (key, label, direction).
 _EXTRA = (("reconstruction.mse", "reconstruction MSE", "lower"), ("sap", "SAP", "higher"),
@@ -51,6 +52,28 @@ def study_metrics(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, str]]:
             if key in present and any(isinstance(r.get(key), (int, float)) for r in rows)]
 
 
+def metric_direction(key: str) -> tuple[str, str, bool]:
+    """(label, "higher"|"lower", known) for a results column.
+
+    A headline metric gives its own label and direction; a column of one of their families gives
+    the family's direction (``cf.true_error.shape`` is an error like ``cf.true_error``, and every
+    ``cf.*`` / ``dcf.*`` / ``reconstruction.*`` column is a distance or an error); ``sampled.*`` and
+    ``active.*`` columns are the metric of that name on other codes. ``known`` is False where
+    nothing says which way is better ("higher" is then assumed).
+    """
+    known = [(k, label, better) for k, label, better, _ in HEADLINE] + list(_EXTRA)
+    for k, label, better in known:
+        if key == k:
+            return label, better, True
+    base = key.split(".", 1)[1] if key.startswith(("sampled.", "active.")) else key
+    for k, _, better in known:
+        if base == k or base.startswith(k + "."):
+            return key, better, True
+    if base.startswith(("cf.", "dcf.", "reconstruction.")):
+        return key, "lower", True
+    return key, "higher", False
+
+
 def _setting(row: dict[str, Any], varied: Sequence[str]) -> str:
     """A learner setting's name: its label and the hyperparameters its grid varied."""
     parts = [f"{name}={_short(row.get(f'param.{name}'))}" for name in varied]
@@ -58,6 +81,8 @@ def _setting(row: dict[str, Any], varied: Sequence[str]) -> str:
 
 
 def _short(value: Any) -> str:
+    if value is None:  # a variant that does not set this hyperparameter
+        return "default"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -210,6 +235,11 @@ def _rank_html(entries: Sequence[dict[str, Any]], metrics: Sequence[tuple[str, s
         return ""
     head = "".join(f"<th>{html.escape(label)} {'↑' if better == 'higher' else '↓'}</th>"
                    for _, label, better in metrics)
+    top = {}  # metric -> the best rank, where the settings do not all tie
+    for key, _, _ in metrics:
+        ranks = {entry["rank"][key] for entry in entries if key in entry["rank"]}
+        if len(ranks) > 1:
+            top[key] = min(ranks)  # ties for the best share an average rank (1.5, ...): all are shaded
     body = []
     for entry in entries:
         cells = []
@@ -218,7 +248,7 @@ def _rank_html(entries: Sequence[dict[str, Any]], metrics: Sequence[tuple[str, s
                 cells.append("<td>–</td>")
                 continue
             rank = entry["rank"][key]
-            best = ' class="best"' if rank == 1 and len(entries) > 1 else ""
+            best = ' class="best"' if rank == top.get(key) else ""
             cells.append(f'<td{best}>{entry["mean"][key]:.4g} ± {entry["std"][key]:.2g} '
                          f'<span class="rank">#{rank:g}</span></td>')
         body.append(f'<tr><td>{html.escape(entry["setting"])}</td><td>{entry["seeds"]}</td>'
@@ -231,12 +261,19 @@ def _best_section(rows: Sequence[dict[str, Any]], study_dir: Path, metric: tuple
                   seed: int, trust_code: bool) -> str:
     parts = []
     for (world, learner), row in sorted(best_trials(rows, metric).items()):
-        view = collect_run(trial_dir(study_dir, row["trial"]), n_images=n_images, seed=seed, trust_code=trust_code)
-        figures = [(title, body) for title, body in view.figures if title in ("Counterfactuals", "Reconstructions")]
+        directory = trial_dir(study_dir, row["trial"])
+        try:
+            view = collect_run(directory, n_images=n_images, seed=seed, trust_code=trust_code)
+        except (ValueError, OSError, KeyError, RuntimeError) as error:  # one damaged trial must not lose the page
+            view = None
+            problem = f"The run in '{directory}' could not be loaded, so its figures are missing: {error}"
+        figures = [] if view is None else [(title, body) for title, body in view.figures
+                                           if title in ("Counterfactuals", "Reconstructions")]
         parts.append(f'<h3 id="best-{html.escape(world)}-{html.escape(learner)}">{html.escape(learner)} on '
                      f'{html.escape(world)}: trial <code>{html.escape(row["trial"])}</code> '
                      f"({html.escape(metric[1])} {row[metric[0]]:.4g})</h3>")
-        parts += [f'<p class="note">{html.escape(note)}</p>' for note in view.notes]
+        notes = [problem] if view is None else view.notes
+        parts += [f'<p class="note">{html.escape(note)}</p>' for note in notes]
         parts += [f"<h4>{html.escape(title)}</h4><p class=\"how\">{html.escape(READING[title])}</p>{body}"
                   for title, body in figures]
     return "".join(parts)
@@ -255,7 +292,8 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
         The HTML file (default ``study_dir/report.html``).
     metric : str or None, default None
         The metric that picks each learner's best run (a results column such as ``"mig"``);
-        default: the first headline metric the study has (MIG, DCI-D, ... in that order).
+        default: the first headline metric the study has (MIG, DCI-D, ... in that order). Which
+        way is better comes from :func:`metric_direction` (errors and distances: lower).
     n_images : int, default 6
         Images per counterfactual grid.
     seed : int, default 0
@@ -270,9 +308,10 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
     FileNotFoundError
         ``study_dir`` holds no ``study.json``.
     ValueError
-        ``metric`` is not a metric of the study.
+        ``metric`` is not a metric of the study; ``out`` is a directory.
     """
     study_dir = Path(study_dir)
+    out = check_output_file(out if out is not None else study_dir / "report.html", "out", "build_study_report")
     if not (study_dir / SPEC_NAME).is_file():
         raise FileNotFoundError(f"'{study_dir}' is not a study directory (no {SPEC_NAME}); run "
                                 f"`latentscm study run SPEC --out {study_dir}` first.")
@@ -280,14 +319,17 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
     trials = expand(spec)
     rows = collect_results(trials, study_dir)
     metrics = study_metrics(rows)
-    varied = {t.learner_label: t.varied for t in trials}
+    varied: dict[str, tuple[str, ...]] = {}  # every hyperparameter any setting of the learner varies
+    for trial in trials:
+        varied[trial.learner_label] = tuple(dict.fromkeys([*varied.get(trial.learner_label, ()), *trial.varied]))
     if metric is not None:
         chosen = next((m for m in metrics if m[0] == metric), None)
         if chosen is None:
             if metric not in metric_columns(rows):
                 raise ValueError(f"The 'metric' argument of build_study_report must be a metric of the study "
                                  f"({', '.join(metric_columns(rows)) or 'none yet'}). Got {metric!r}.")
-            chosen = (metric, metric, "higher")
+            label, better, _ = metric_direction(metric)
+            chosen = (metric, label, better)
     else:
         chosen = metrics[0] if metrics else None
 
@@ -320,11 +362,14 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
                     + ("".join(correlation_parts) or '<p class="note">Too few finished runs with varying metrics to '
                                                      "correlate (at least three are needed).</p>"))
     if chosen is not None:
+        _, better, known = metric_direction(chosen[0])
+        direction = f"{better} is better" if known else "taken as higher is better: nothing says which way it goes"
         sections.append(f'<h2 id="best">Best run per learner</h2><p class="how">For each learner and world, the run '
-                        f"with the best {html.escape(chosen[1])} and its counterfactuals next to the truth.</p>"
+                        f"with the best {html.escape(chosen[1])} ({direction}) and its counterfactuals next to the "
+                        f"truth.</p>"
                         + _best_section(rows, study_dir, chosen, n_images, seed, trust_code))
     name = title or f"latentscm study: {spec.name}"
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)}</title>'
             f"<style>{PAGE_STYLE}{_STUDY_STYLE}</style></head><body><h1>{html.escape(name)}</h1>{''.join(sections)}"
             f"</body></html>")
-    return atomic_write_bytes(Path(out) if out is not None else study_dir / "report.html", page.encode("utf-8"))
+    return atomic_write_bytes(out, page.encode("utf-8"))

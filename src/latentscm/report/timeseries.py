@@ -18,7 +18,8 @@ import numpy as np
 from latentscm._io import atomic_write
 from latentscm._validation import check_array
 from latentscm.report.figures import graphs_figure
-from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure
+from latentscm.report.images import check_output_file
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, plain_text
 
 __all__ = ["series_figure", "summary_digraph", "timeseries_report"]
 
@@ -36,7 +37,7 @@ def series_figure(series: np.ndarray, var_names: Sequence[str], *, onset: int | 
     for k, name in enumerate(var_names):
         axis = axes[k // columns, k % columns]
         axis.plot(series[:, k], lw=0.8, color="#d62728" if name in highlight else "#1f4e9c")
-        axis.set_ylabel(name, fontsize=7, rotation=0, ha="right", va="center")
+        axis.set_ylabel(plain_text(name), fontsize=7, rotation=0, ha="right", va="center")
         axis.tick_params(labelsize=6)
         if onset is not None:
             axis.axvline(onset, color="#d62728", lw=0.8, ls="--")
@@ -113,6 +114,7 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     top : int, default 5
         Ranks shown per method.
     """
+    out = check_output_file(out, "out", "timeseries_report")
     values = check_array(series, "series", "timeseries_report", ndim=2)
     names = list(var_names)
     if values.shape[1] != len(names):
