@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -233,3 +234,16 @@ def test_resume_on_other_in_memory_data_of_the_same_size_is_refused(tiny_world, 
     relabelled = dataclasses.replace(batch, factors=batch.factors[::-1].copy())
     with pytest.raises(ValueError, match="different data: the batch given"):
         BetaVAE(**params).set_params(steps=4).fit(relabelled, out=tmp_path / "b", resume=True, progress=False)
+
+
+def test_read_log_skips_damaged_lines_and_warns_unless_only_the_last_is_torn(tmp_path):
+    from latentscm.training.logs import DamagedLogWarning
+
+    good = [b'{"kind": "train", "step": 1, "loss": 2.5}', b'{"kind": "train", "step": 2, "loss": "nan"}']
+    (tmp_path / "train.jsonl").write_bytes(b"\n".join(good) + b'\n{"kind": "tra')  # killed mid-write
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [r["step"] for r in read_log(tmp_path)] == [1, 2]
+    (tmp_path / "train.jsonl").write_bytes(b"\n".join([good[0], b"\xff\xfe damaged", b"7", good[1]]) + b"\n")
+    with pytest.warns(DamagedLogWarning, match=r"train.jsonl': skipped 2 damaged line\(s\) of 4 \(line 2, 3\)"):
+        assert [r["step"] for r in read_log(tmp_path)] == [1, 2]

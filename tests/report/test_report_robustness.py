@@ -72,13 +72,19 @@ def test_runs_of_the_same_name_keep_their_own_column_and_bar(tiny_run, tmp_path,
     assert _headline_columns(page) == ["run"] and '<h2 id="run-run">run ' in page
 
 
-def test_a_damaged_training_log_costs_the_curves_and_is_named(tiny_run, tmp_path):
+def test_a_damaged_training_log_keeps_its_good_records_and_is_named(tiny_run, tmp_path):
+    """Regression: bytes that are not UTF-8 in train.jsonl stopped the whole report with an unnamed error."""
     run = _copy(tiny_run, tmp_path / "run", {"mig": 0.5})
-    with open(run / "train.jsonl", "ab") as handle:
-        handle.write(b"\xff\xfe\x00\x81 damaged\n")
+    lines = (run / "train.jsonl").read_bytes().splitlines(keepends=True)
+    assert len(lines) >= 2
+    (run / "train.jsonl").write_bytes(b"".join(lines + [b"\xff\xfe\x00\x81 torn last line"]))
     page = report_html.build_report([run], tmp_path / "r.html", n_images=2).read_text()
-    assert f"Training curves skipped: &#x27;{run / 'train.jsonl'}&#x27; could not be read" in page
-    assert ">Training curves<" not in page and "<td>0.5</td>" in page
+    assert ">Training curves<" in page and "damaged line" not in page  # a torn last line is what a kill leaves
+    (run / "train.jsonl").write_bytes(b"".join([lines[0], b"\xff\xfe\x00\x81 damaged\n", *lines[1:]]))
+    page = report_html.build_report([run], tmp_path / "r.html", n_images=2).read_text()
+    assert ">Training curves<" in page and "<td>0.5</td>" in page
+    named = f"Training curves: &#x27;{run / 'train.jsonl'}&#x27;: skipped 1 damaged line(s) of {len(lines) + 1}"
+    assert f"{named} (line 2)" in page
 
 
 def test_an_output_directory_is_refused_up_front_by_name(tiny_run, tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -76,7 +77,7 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
     from latentscm.probes.traversals import latent_traversal, traversal_values
     from latentscm.run import load, read_config, read_metrics
-    from latentscm.training.logs import LOG_NAME, read_log
+    from latentscm.training.logs import LOG_NAME, DamagedLogWarning, read_log
     from latentscm.training.resume import world_from_config
 
     path = Path(run_dir)
@@ -122,8 +123,11 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
                                                    "(red: edges absent from the true graph)" if learned is not None
                                                    else "the world's true graph (this learner has no latent graph)")))
     try:
-        records = read_log(path)
-    except (OSError, UnicodeDecodeError) as error:  # a damaged log costs the curves, not the report
+        with warnings.catch_warnings(record=True) as caught:  # damaged lines: plotted without them, and said so
+            warnings.simplefilter("always", DamagedLogWarning)
+            records = read_log(path)
+        view.notes += [f"Training curves: {w.message}" for w in caught if issubclass(w.category, DamagedLogWarning)]
+    except OSError as error:  # an unreadable log costs the curves, not the report
         records = []
         view.notes.append(f"Training curves skipped: '{path / LOG_NAME}' could not be read ({error}).")
     curves = curves_figure(records)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from latentscm.training.checkpoint import write_atomic
 
-__all__ = ["RunLog", "read_log", "tensorboard_available"]
+__all__ = ["DamagedLogWarning", "RunLog", "read_log", "tensorboard_available"]
 
 LOG_NAME = "train.jsonl"
 
@@ -37,17 +38,35 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class DamagedLogWarning(RuntimeWarning):
+    """``train.jsonl`` has lines that are not JSON records, other than an incomplete last line."""
+
+
 def read_log(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
-    """All records of ``run_dir/train.jsonl`` (an incomplete last line, e.g. after a kill, is skipped)."""
+    """All records of ``run_dir/train.jsonl``.
+
+    A line that is not a JSON object (bytes that are not UTF-8, broken JSON) is skipped. An
+    incomplete last line is what a kill leaves, and is skipped silently; any other damaged line is
+    named in a :class:`DamagedLogWarning`, since records were lost.
+    """
     path = Path(run_dir) / LOG_NAME
     if not path.exists():
         return []
-    records = []
-    for line in path.read_text().splitlines():
+    lines = path.read_bytes().splitlines()
+    records, damaged = [], []
+    for number, line in enumerate(lines, start=1):
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        elif line.strip():
+            damaged.append(number)
+    if damaged and damaged != [len(lines)]:
+        shown = ", ".join(map(str, damaged[:10])) + (" ..." if len(damaged) > 10 else "")
+        warnings.warn(f"'{path}': skipped {len(damaged)} damaged line(s) of {len(lines)} (line {shown}); "
+                      f"the records on them are lost.", DamagedLogWarning, stacklevel=2)
     return records
 
 
