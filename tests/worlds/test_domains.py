@@ -152,3 +152,79 @@ def test_bad_input_is_named(flow):
         make("flow", size=16).sample(4, seed=0, domain=0)
     with pytest.raises(ValueError, match="scalar"):
         flow.sample(4, seed=0, domain=1, interventions={"ball_size": Do(np.full(4, 0.5))})
+
+
+def test_counterfactual_of_a_domain_sample_keeps_its_domain(flow):
+    batch = flow.sample(6, seed=0, domain=2)
+    moved = flow.counterfactual(batch, {"hole_position": 3.0})
+    np.testing.assert_array_equal(moved.domain, batch.domain)
+    np.testing.assert_array_equal(moved[np.array([0, 3])].domain, [2, 2])
+
+
+def test_sampling_domain_regimes_labels_their_domains(flow):
+    batch = flow.sample(12, seed=0, regime=list(flow._domain_regimes))
+    np.testing.assert_array_equal(batch.domain, [batch.regimes[r].domain for r in batch.regime])
+    assert set(batch.domain.tolist()) == {0, 1, 2}
+
+
+@pytest.mark.parametrize("kind", ["mechanism", "shift"])
+def test_domain_counterfactual_targets_are_those_of_the_target_domain(kind):
+    world = make("flow", size=16, domains={"n_domains": 2, "shifted": ["water_height"], "kind": kind})
+    water = world.factor_names.index("water_height")
+    there = world.domain_counterfactual(world.sample(5, seed=0, domain=0), to_domain=1)
+    np.testing.assert_array_equal(there.targets, world.sample(5, seed=0, domain=1).targets)
+    assert there.targets[:, water].all()
+    back = world.domain_counterfactual(world.sample(5, seed=0, domain=1), to_domain=0)
+    assert not back.targets.any()
+
+
+@pytest.mark.parametrize("kind", ["mechanism", "shift"])
+def test_soft_counterfactual_acts_on_top_of_the_domain_change(kind):
+    from latentscm.interventions import Scale, Shift
+
+    world = make("flow", size=16, domains={"n_domains": 2, "shifted": ["water_height"], "kind": kind,
+                                           "strength": 1.0})
+    batch = world.sample(8, seed=1, domain=1)
+    for identity in (Shift(0.0), Scale(1.0)):  # doing nothing to the shifted factor changes nothing
+        np.testing.assert_array_equal(world.counterfactual(batch, {"water_height": identity}).factors, batch.factors)
+    water = world.factor_names.index("water_height")
+    moved = world.counterfactual(batch, {"water_height": Shift(0.25)})
+    np.testing.assert_allclose(moved.factors[:, water], np.clip(batch.factors[:, water] + 0.25, 1.0, 5.4))
+
+
+def test_domain_counterfactual_keeps_what_an_earlier_counterfactual_set(flow):
+    batch = flow.sample(20, seed=0, domain=0)
+    hole = flow.factor_names.index("hole_position")
+    earlier = flow.counterfactual(batch, {"hole_position": 2.0})
+    same = flow.domain_counterfactual(earlier, to_domain=0)
+    np.testing.assert_array_equal(same.factors, earlier.factors)
+    np.testing.assert_array_equal(same.images, earlier.images)
+    moved = flow.domain_counterfactual(earlier, to_domain=1)
+    np.testing.assert_array_equal(moved.factors[:, hole], 2.0)  # not a descendant of water_height
+    # the descendant follows the kept hole: the same as moving first and intervening after
+    np.testing.assert_allclose(moved.factors, flow.counterfactual(flow.domain_counterfactual(batch, to_domain=1),
+                                                                  {"hole_position": 2.0}).factors)
+
+
+def test_counterfactuals_need_the_rendering_seeds_of_a_random_renderer():
+    world = make("sprites", size=16, variant="color", domains={"n_domains": 2, "shifted": ["posX"]})
+    batch = world.sample(4, seed=0, domain=0)
+    stripped = Batch(batch.images, batch.factors, {k: v for k, v in batch.noise.items() if k != "render_seed"},
+                     batch.factor_names)
+    with pytest.raises(ValueError, match="render_seed"):
+        world.counterfactual(stripped, {})
+    with pytest.raises(ValueError, match="render_seed"):
+        world.domain_counterfactual(stripped, to_domain=1)
+
+
+def test_marginal_random_do_in_a_domain_draws_from_that_domain():
+    world = make("flow", size=16, grid=False, domains={"n_domains": 2, "shifted": ["water_height"], "strength": 2.0,
+                                                       "seed": 3})
+    regime = Regime("do(water)", {"water_height": RandomDo("marginal")})
+    for d in (0, 1):
+        observational = world.sample(3000, seed=0, domain=d).factor("water_height")
+        intervened = world.sample(3000, seed=1, domain=d, regime=regime).factor("water_height")
+        assert abs(np.mean(intervened) - np.mean(observational)) < 0.1, d
+    plain = make("flow", size=16, grid=False)  # without domains, the marginal is the world's as before
+    np.testing.assert_array_equal(plain.sample(50, seed=2, regime=regime).factors,
+                                  world.sample(50, seed=2, domain=0, regime=regime).factors)

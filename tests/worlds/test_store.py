@@ -156,3 +156,50 @@ def test_generate_root_that_is_a_file(Bars, tmp_path):
     root.write_text("")
     with pytest.raises(ValueError, match="dataset root .*afile' is not a directory"):
         generate(Bars(), 4, root=root)
+
+
+def _damage_manifest(path, change):
+    manifest = json.loads((path / "manifest.json").read_text())
+    (path / "manifest.json").write_text(json.dumps(change(manifest)))
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda m: {**m, "files": {k: v for k, v in m["files"].items() if k != "images.npy"}}, "images.npy.*missing from"),
+    (lambda m: {k: v for k, v in m.items() if k != "factor_names"}, "lacks factor_names"),
+    (lambda m: [m], "not an object"),
+    (lambda m: {**m, "key": "0" * 64}, "records key"),
+])
+def test_a_damaged_manifest_is_never_trusted(Bars, tmp_path, damage, message):
+    world = Bars()
+    stored = generate(world, 12, seed=0, root=tmp_path)
+    truth = np.array(stored.images)
+    _damage_manifest(stored.path, damage)
+    images = np.load(stored.path / "images.npy", mmap_mode="r+")
+    images[:] = 255 - images  # what an unverified file would let through
+    images.flush()
+    del images
+    with pytest.warns(RuntimeWarning, match=message):
+        again = generate(world, 12, seed=0, root=tmp_path)
+    np.testing.assert_array_equal(np.array(again.images), truth)
+
+
+def test_stored_domain_regimes_keep_their_domain_labels(Bars, tmp_path):
+    from latentscm.worlds.domains import DomainShift, domain_regimes
+
+    shift = DomainShift(3, shifted=("level",), kind="shift")
+    world = Bars().with_domains(shift)
+    regimes = list(domain_regimes(world, shift))
+    direct = world.sample(9, seed=0, regime=regimes)
+    stored = generate(world, 9, seed=0, root=tmp_path, regime=regimes)
+    np.testing.assert_array_equal(stored.batch(slice(None)).domain, direct.domain)
+    assert set(direct.domain.tolist()) == {0, 1, 2}
+    np.testing.assert_array_equal(load(stored.path).batch(np.arange(9)).domain, direct.domain)  # from the manifest
+
+
+def test_torch_dataset_rejects_masks_and_float_indices(Grid, tmp_path):
+    stored = Grid().generate(root=tmp_path)
+    with pytest.raises(TypeError, match="'indices'.*flatnonzero"):
+        stored.torch_dataset(np.arange(len(stored)) < 3)
+    with pytest.raises(TypeError, match="'indices'"):
+        stored.torch_dataset([0.9, 2.7])
+    assert len(stored.torch_dataset([])) == 0 and len(stored.torch_dataset(np.array([1, 5]))) == 2

@@ -174,3 +174,29 @@ def test_counterfactual_and_render_name_bad_batches_and_seeds(Bars):
         Bars().render(batch.factors, render_seeds=np.array([1, 2]))
     with pytest.raises(ValueError, match="'render_seeds'.*float64"):
         Bars().render(batch.factors, render_seeds=np.zeros(3))
+
+
+def test_grid_factors_names_a_bad_range(Grid):
+    world = Grid()
+    for start, stop, error in ((-3, None, ValueError), (5, 2, ValueError), (129, None, ValueError),
+                               (1.7, 4, TypeError)):
+        with pytest.raises(error, match="'start'|'stop'"):
+            world.grid_factors(start, stop)
+    assert world.grid_factors(128).shape == (0, 3) and world.grid_factors(120, 500).shape == (8, 3)
+
+
+def test_concatenate_merges_only_the_same_regime():
+    from latentscm.worlds import make
+
+    scales = np.linspace(0.5, 1.0, 6)
+    world = make("sprites", size=16, graph="shape -> scale",
+                 mechanisms={"scale": Categorical(np.full((3, 6), 1 / 6), scales, [np.arange(3.0)], ["shape"])})
+    a = world.environments(1, 100, seed=0, strength=2.0).batch
+    b = world.environments(1, 100, seed=1, strength=2.0).batch
+    assert repr(a.regimes[0]) == repr(b.regimes[0])  # a Categorical's repr does not show its table
+    joined = Batch.concatenate([a, b])
+    assert len(joined.regimes) == 2
+    np.testing.assert_array_equal(world.counterfactual(joined, {"shape": 1.0}).factors[100:],
+                                  world.counterfactual(b, {"shape": 1.0}).factors)
+    same = Batch.concatenate([a[:50], a[50:], world.sample(5, seed=0), world.sample(5, seed=1)])
+    assert len(same.regimes) == 2  # the same regime twice, and observational twice, merge

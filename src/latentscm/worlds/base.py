@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._params import params_from_signature
-from latentscm._validation import as_generator
+from latentscm._validation import as_generator, check_number
 from latentscm.graph import CausalGraph, UnknownNodeError
 from latentscm.interventions import Do, Intervention, InterventionLike, Scale, Shift, as_interventions
 from latentscm.scm import SCM, Categorical, InvertibleMechanism, Mechanism, Uniform
@@ -197,6 +197,21 @@ def _take(interventions: Mapping[str, Any], index: np.ndarray, n: int) -> dict[s
     return out
 
 
+def _regime_domains(regimes: Sequence[Regime]) -> np.ndarray:
+    """The domain index (R,) int64 of each regime: a domain's regime knows it, any other is 0."""
+    return np.array([int(getattr(regime, "domain", 0)) for regime in regimes], dtype=np.int64)
+
+
+def _domain_soft_shifts(regime: Regime) -> set[str]:
+    """The factors a domain's regime shifts softly by the domain's own change (``DomainShift``
+    of kind ``"shift"``), not by an intervention of the regime it extends."""
+    base = getattr(regime, "base", None)
+    if base is None:
+        return set()
+    return {name for name, item in regime.interventions.items()
+            if isinstance(item, (Shift, Scale)) and name not in base.interventions}
+
+
 def default_root(spec: FactorSpec) -> Mechanism:
     """The default independent prior of a factor: uniform over its grid or range."""
     if spec.values is not None:
@@ -299,10 +314,12 @@ class World:
                regime: Regime | RegimeMixture | Sequence[Regime] | None = None,
                domain: int | None = None) -> Batch:
         """Draw ``n`` samples, optionally from ``P(. | do(interventions))`` and/or from a regime
-        or a mixture of regimes (exactly ``round(fraction * n)`` samples each, in a seeded random
-        order). The batch's ``regime`` and ``targets`` say where each sample came from; scalar
-        ``interventions`` on factors are recorded in every regime of the batch (overriding a
-        regime's own on the same factor), so :meth:`counterfactual` keeps them.
+        or a mixture of regimes (``floor(fraction * n)`` samples each, one more for the regimes
+        with the largest remainders so that the counts sum to ``n``, in a seeded random order).
+        The batch's ``regime``, ``targets`` and ``domain`` (the domain of a domain's regime, else
+        0) say where each sample came from; scalar ``interventions`` on factors are recorded in
+        every regime of the batch (overriding a regime's own on the same factor), so
+        :meth:`counterfactual` keeps them.
         ``domain`` picks a domain of a multi-domain world (see :meth:`with_domains`)."""
         if domain is not None:
             from latentscm.worlds.domains import sample_domain
@@ -311,7 +328,8 @@ class World:
         factors, noise, assignment, targets, regimes = self._draw(n, seed=seed, interventions=interventions,
                                                                   regime=regime)
         images = self._render_checked(factors, noise.get(RENDER_SEED))
-        return Batch(images, factors, noise, tuple(self.factor_names), assignment, targets, regimes)
+        return Batch(images, factors, noise, tuple(self.factor_names), assignment, targets, regimes,
+                     _regime_domains(regimes)[assignment])
 
     def _draw(self, n: int, *, seed: int | np.random.Generator,
               interventions: Mapping[str, InterventionLike] | str | None = None,
@@ -483,7 +501,11 @@ class World:
                        interventions: Mapping[str, InterventionLike] | str) -> Batch:
         """The exact counterfactual of ``batch`` under ``interventions``: the batch's own
         exogenous noise, intervened factors, descendants recomputed by the world's SCM, and the
-        images re-rendered with the same rendering noise."""
+        images re-rendered with the same rendering noise (a batch of a random renderer must carry
+        its ``render_seed``). Each sample stays in its regime and domain: a hard intervention of its
+        regime keeps its realised value and a soft one its effect unless ``interventions`` names that
+        factor; a domain's own change (replaced mechanism or soft shift) always stays, and a soft
+        counterfactual intervention acts on top of it."""
         if not isinstance(batch, Batch):
             raise TypeError(f"counterfactual expects a Batch. Got {type(batch).__name__}.")
         if tuple(batch.factor_names) != tuple(self.factor_names) or batch.factors.shape[1] != len(self.factor_names):
@@ -493,6 +515,7 @@ class World:
         for name in self.hidden:
             if name not in batch.noise:
                 raise ValueError(f"Batch noise lacks hidden node {name!r}; was it sampled from this world?")
+        render_seeds = self._batch_render_seeds(batch, "counterfactual")
         factors = np.empty_like(batch.factors)
         names = self.factor_names
         for r in np.unique(batch.regime):
@@ -501,9 +524,12 @@ class World:
             part_noise = {k: v[index] for k, v in batch.noise.items()}
             regime = batch.regimes[int(r)]
             # the unit lived in its regime: a hard intervention keeps its realised value, a soft
-            # one its effect, unless the counterfactual intervenes on that factor itself
+            # one its effect, unless the counterfactual intervenes on that factor itself; a
+            # domain's own soft shift is part of the domain's mechanism, so it always stays (a soft
+            # counterfactual intervention acts on top of it, a hard one replaces it)
+            own = _domain_soft_shifts(regime)
             realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part_factors[:, names.index(name)]))
-                        for name, item in regime.interventions.items() if name not in interventions}
+                        for name, item in regime.interventions.items() if name not in interventions or name in own}
             scm = self._regime_scm(regime, realised)
             values = {name: part_factors[:, j] for j, name in enumerate(names)}
             if self.hidden:
@@ -513,9 +539,20 @@ class World:
             result = scm.counterfactual(values, self._on_grid(_take(interventions, index, len(batch))),
                                         noise=scm_noise)
             factors[index] = self._factors_from(result)
-        images = self._render_checked(factors, batch.noise.get(RENDER_SEED))
+        images = self._render_checked(factors, render_seeds)
         noise = dict(batch.noise)
-        return Batch(images, factors, noise, tuple(self.factor_names), batch.regime, batch.targets, batch.regimes)
+        return Batch(images, factors, noise, tuple(self.factor_names), batch.regime, batch.targets, batch.regimes,
+                     batch.domain)
+
+    def _batch_render_seeds(self, batch: Batch, caller: str) -> np.ndarray | None:
+        """The batch's rendering seeds (N,), or ``None`` for a deterministic renderer; a batch of a
+        random renderer without them would be re-rendered with other colours or backgrounds."""
+        if not self.render_random:
+            return None
+        if RENDER_SEED not in batch.noise:
+            raise ValueError(f"The 'batch' given to {caller} lacks the rendering seeds (noise[{RENDER_SEED!r}]) that "
+                             f"world {self.name!r} renders with; was it sampled from this world?")
+        return batch.noise[RENDER_SEED]
 
     # ------------------------------------------------------------------ helpers
     def _check_interventions(self, interventions) -> dict:
@@ -549,12 +586,15 @@ class World:
 
     def grid_factors(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Factors (M, K) of grid points ``start .. stop`` in row-major order (last factor fastest),
-        like dSprites' storage order; only for fully discrete worlds."""
+        like dSprites' storage order; only for fully discrete worlds. ``start`` is an int in
+        ``[0, n_combinations]`` and ``stop`` an int ``>= start`` (clipped to the grid's end)."""
         sizes = [s.size for s in self.factor_specs]
         if any(s is None for s in sizes):
             raise ValueError(f"World {self.name!r} has continuous factors; it has no finite grid.")
         total = int(np.prod(sizes))
-        stop = total if stop is None else min(int(stop), total)
+        owner = f"{type(self).__name__}.grid_factors"
+        start = check_number(start, "start", owner, low=0, high=total, integer=True)
+        stop = total if stop is None else min(check_number(stop, "stop", owner, low=start, integer=True), total)
         index = np.arange(int(start), stop, dtype=np.int64)
         columns = np.unravel_index(index, sizes)
         return np.stack([s.values[c] for s, c in zip(self.factor_specs, columns)], axis=1)

@@ -18,6 +18,14 @@ __all__ = ["Batch", "RENDER_SEED"]
 RENDER_SEED = "render_seed"
 
 
+def _regime_key(regime: Regime) -> tuple:
+    """What makes two regime objects the same regime for :meth:`Batch.concatenate`."""
+    mechanisms = tuple(sorted((name, id(mechanism)) for name, mechanism in regime.mechanisms.items()))
+    base = getattr(regime, "base", None)
+    return (type(regime).__qualname__, regime.name, getattr(regime, "domain", 0),
+            repr(dict(regime.interventions)), mechanisms, None if base is None else _regime_key(base))
+
+
 @dataclass
 class Batch:
     """Images, factors, the exogenous noise that produced them, and the regime of each sample.
@@ -84,17 +92,19 @@ class Batch:
 
     @staticmethod
     def concatenate(batches: Sequence[Batch]) -> Batch:
-        """One batch from several; their regimes are merged (same regime object or same repr)."""
+        """One batch from several; their regimes are merged when they are the same regime: same
+        class, name, domain and interventions (by repr) and the same replaced mechanism objects
+        (a repr need not show a mechanism's parameters, so equal reprs are not enough)."""
         if not batches:
             raise ValueError("Batch.concatenate needs at least one batch.")
         names = batches[0].factor_names
         regimes: list[Regime] = []
-        keys: list[str] = []
+        keys: list[tuple] = []
         indices = []
         for b in batches:
             remap = []
             for regime in b.regimes:
-                key = repr(regime)
+                key = _regime_key(regime)
                 if key not in keys:
                     keys.append(key)
                     regimes.append(regime)

@@ -142,10 +142,23 @@ class DomainShift:
 @dataclass(frozen=True, eq=False)
 class DomainRegime(Regime):
     """A regime inside a domain: ``base``'s interventions plus domain ``domain``'s replaced
-    mechanisms (the mechanisms of factors ``base`` intervenes on are left to the intervention)."""
+    mechanisms (the mechanisms of factors ``base`` intervenes on are left to the intervention).
+    ``changes`` is the domain's own observational regime, all its changes included (``None``: this
+    regime, when ``base`` is observational)."""
 
     domain: int = 0
     base: Regime = field(default=OBSERVATIONAL)
+    changes: Regime | None = None
+
+    def _observational(self) -> Regime:
+        """The domain's observational regime (what :class:`RandomDo` ``"marginal"`` draws from)."""
+        if self.changes is not None:
+            return self.changes
+        if self.base.observational:
+            return self
+        return Regime(f"domain{self.domain}",
+                      {k: v for k, v in self.interventions.items() if k not in self.base.interventions},
+                      {k: v for k, v in self.mechanisms.items() if k not in self.base.mechanisms})
 
 
 # ---------------------------------------------------------------------------- perturbations
@@ -371,7 +384,8 @@ def _in_domain(world: World, regime: Regime, domain: DomainRegime) -> DomainRegi
                   if k not in regime.interventions and k not in regime.mechanisms}
     mechanisms.update(regime.mechanisms)
     name = domain.name if regime.observational else f"{regime.name}@{domain.name}"
-    return DomainRegime(name, interventions, mechanisms, domain=domain.domain, base=regime)
+    return DomainRegime(name, interventions, mechanisms, domain=domain.domain, base=regime,
+                        changes=domain._observational())
 
 
 # ---------------------------------------------------------------------------- sampling
@@ -437,12 +451,29 @@ def sample_domains(world: World, n: int, *, seed: int | np.random.Generator,
     return Batch.concatenate([sample_domain(world, n, seed=rng, domain=d, regime=regime) for d in chosen])
 
 
+def _changed_nodes(source: Regime, target: Regime) -> list[str]:
+    """The nodes whose mechanism differs between ``source`` and ``target`` (a regime and the same
+    regime moved to another domain): replaced mechanisms and soft shifts that are not the same
+    objects in both. Hard interventions keep the unit's realised value in both, so they never count."""
+    def entry(regime: Regime, name: str) -> Any:
+        if name in regime.mechanisms:
+            return regime.mechanisms[name]
+        item = regime.interventions.get(name)
+        return item if isinstance(item, (Shift, Scale)) else None
+
+    names = {*source.mechanisms, *target.mechanisms, *source.interventions, *target.interventions}
+    return sorted(name for name in names if entry(source, name) is not entry(target, name))
+
+
 def domain_counterfactual(world: World, batch: Batch, *, to_domain: int) -> Batch:
     """The exact domain counterfactual of ``batch``: every sample's exogenous noise, rendering
-    noise and realised hard interventions kept, domain ``to_domain``'s mechanisms swapped in,
-    factors recomputed forward from the noise and images re-rendered.
+    noise and realised hard interventions kept, domain ``to_domain``'s mechanisms swapped in, the
+    factors whose mechanism changes and their descendants recomputed from the noise (every other
+    factor keeps the batch's value, e.g. one set by an earlier :meth:`World.counterfactual`) and
+    images re-rendered.
 
-    Returns a batch with ``domain`` all ``to_domain`` and each sample's regime moved to that domain.
+    Returns a batch with ``domain`` all ``to_domain``, each sample's regime moved to that domain and
+    ``targets`` those of the moved regime.
     """
     if not isinstance(batch, Batch):
         raise TypeError(f"domain_counterfactual expects a Batch. Got {type(batch).__name__}.")
@@ -454,23 +485,38 @@ def domain_counterfactual(world: World, batch: Batch, *, to_domain: int) -> Batc
     missing = [name for name in world.scm.nodes if name not in batch.noise]
     if missing:
         raise ValueError(f"The batch's noise lacks node(s) {', '.join(missing)}; was it sampled from this world?")
+    render_seeds = world._batch_render_seeds(batch, "domain_counterfactual")
+    names = list(world.factor_names)
     factors = np.empty_like(batch.factors)
+    targets = np.empty_like(batch.targets)
     new_regimes: list[Regime] = []
     new_index = np.empty(len(batch), dtype=np.int64)
     for r in np.unique(batch.regime):
         index = np.flatnonzero(batch.regime == r)
         part = batch[index]
-        target = _in_domain(world, batch.regimes[int(r)], regimes[to_domain])
+        source = batch.regimes[int(r)]
+        target = _in_domain(world, source, regimes[to_domain])
+        noise = {name: part.noise[name] for name in world.scm.nodes}
+        values = {name: part.factors[:, j] for j, name in enumerate(names)}
+        if world.hidden:  # hidden nodes are not recorded: recompute them in the unit's own regime
+            kept = {name: (item if isinstance(item, (Shift, Scale)) else Do(part.factor(name)))
+                    for name, item in source.interventions.items()}
+            hidden = world._regime_scm(source, kept).evaluate(noise)
+            values.update({name: hidden[name] for name in world.hidden})
         # a hard intervention keeps the value the unit actually received; soft ones their effect
         realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part.factor(name)))
                     for name, item in target.interventions.items()}
         scm = world._regime_scm(target, realised)
-        values = scm.evaluate({name: part.noise[name] for name in scm.nodes})
-        factors[index] = world._factors_from(values)
+        # the identity Shift(0) marks the changed mechanisms for the prediction step: they and
+        # their descendants are recomputed from the noise, every other node keeps its value
+        changed = {name: Shift(0.0) for name in _changed_nodes(source, target)}
+        result = scm.counterfactual(values, changed, noise=noise) if changed else values
+        factors[index] = world._factors_from(result)
+        targets[index] = np.isin(names, target.targets)
         new_index[index] = len(new_regimes)
         new_regimes.append(target)
-    images = world._render_checked(factors, batch.noise.get(RENDER_SEED))
-    return Batch(images, factors, dict(batch.noise), tuple(world.factor_names), new_index, batch.targets.copy(),
+    images = world._render_checked(factors, render_seeds)
+    return Batch(images, factors, dict(batch.noise), tuple(world.factor_names), new_index, targets,
                  tuple(new_regimes), np.full(len(batch), to_domain, dtype=np.int64))
 
 

@@ -47,7 +47,8 @@ class RandomDo:
 
     ``source="range"``: uniform over the factor's grid (discrete) or range (continuous);
     ``"marginal"``: from the factor's observational marginal (a fresh observational sample's
-    value), so the intervened factor keeps its usual distribution but loses its parents.
+    value; in a domain of a multi-domain world, that domain's observational sample), so the
+    intervened factor keeps its usual distribution but loses its parents.
     """
 
     source: str = "range"
@@ -173,10 +174,18 @@ class Regime:
                     values = rng.uniform(spec.low, spec.high, size=n)
             else:
                 if marginal is None:
-                    marginal = world.scm.sample(n, seed=rng)
+                    observational = self._observational()
+                    scm = world._regime_scm(observational, observational.interventions) \
+                        if observational.targets else world.scm
+                    marginal = scm.sample(n, seed=rng)
                 values = spec.snap(marginal[name])
             out[name] = Do(values)
         return out
+
+    def _observational(self) -> Regime:
+        """The observational regime this regime's units live in (:class:`RandomDo` ``"marginal"``
+        draws from it): the world as built; a domain's regime overrides it with the domain's."""
+        return OBSERVATIONAL
 
     def describe(self) -> dict[str, Any]:
         """A JSON description (for run configs and dataset hashes).
@@ -206,8 +215,9 @@ OBSERVATIONAL = Regime("observational")
 
 
 class RegimeMixture:
-    """Regimes with fractions summing to 1; ``World.sample`` draws exactly ``round(fraction * n)``
-    samples from each (largest remainders), in a seeded random order.
+    """Regimes with fractions summing to 1; ``World.sample`` draws ``floor(fraction * n)`` samples
+    from each, plus one for the regimes with the largest remainders so that the counts sum to
+    ``n`` (:meth:`counts`), in a seeded random order.
 
     Parameters
     ----------

@@ -110,16 +110,22 @@ def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = 
 def _describe_mixture(mixture: RegimeMixture, *, named: bool) -> dict:
     """The mixture's JSON description. A regime that replaces mechanisms (objects, not data) can be
     described only when the caller ``named`` the dataset with a ``cache_key``: by its name, its
-    interventions and the factors whose mechanisms it replaces."""
+    interventions and the factors whose mechanisms it replaces. Regimes of domains of a multi-domain
+    world add ``"domains"``, the domain index of each regime (what ``Batch.domain`` reports)."""
     if not named:
-        return mixture.describe()  # raises, asking for a cache_key, when a regime replaces mechanisms
-    regimes = []
-    for regime in mixture.regimes:
-        entry = Regime(regime.name, regime.interventions).describe()
-        if regime.mechanisms:
-            entry["mechanisms"] = sorted(regime.mechanisms)
-        regimes.append(entry)
-    return {"regimes": regimes, "fractions": list(mixture.fractions)}
+        description = mixture.describe()  # raises, asking for a cache_key, when a regime replaces mechanisms
+    else:
+        regimes = []
+        for regime in mixture.regimes:
+            entry = Regime(regime.name, regime.interventions).describe()
+            if regime.mechanisms:
+                entry["mechanisms"] = sorted(regime.mechanisms)
+            regimes.append(entry)
+        description = {"regimes": regimes, "fractions": list(mixture.fractions)}
+    domains = [int(getattr(regime, "domain", 0)) for regime in mixture.regimes]
+    if any(domains):
+        description["domains"] = domains
+    return description
 
 
 class _UnstoredMechanism(Mechanism):
@@ -170,12 +176,15 @@ class StoredDataset:
             self.noise = {k: archive[k] for k in archive.files}
         self.factor_names = tuple(manifest["factor_names"])
         self.regimes: tuple = ()
-        self.regime = self.targets = None
+        self.regime = self.targets = self.domain = None
         if "regimes" in manifest:
             self.regimes = tuple(regimes) if regimes is not None else _regimes_from_manifest(manifest["regimes"],
                                                                                             self.path)
             with np.load(self.path / "regimes.npz") as archive:
                 self.regime, self.targets = archive["regime"], archive["targets"]
+            domains = manifest["regimes"].get("domains")
+            if domains is not None:
+                self.domain = np.asarray(domains, dtype=np.int64)[self.regime]
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -192,7 +201,8 @@ class StoredDataset:
         images = np.asarray(images, dtype=np.float32) / np.float32(255.0)
         return Batch(images, self.factors[index], {k: v[index] for k, v in self.noise.items()},
                      self.factor_names, None if self.regime is None else self.regime[index],
-                     None if self.targets is None else self.targets[index], self.regimes)
+                     None if self.targets is None else self.targets[index], self.regimes,
+                     None if self.domain is None else self.domain[index])
 
     def _rows(self, index: Any) -> slice | np.ndarray:
         """``index`` of :meth:`batch` as a slice or non-negative int64 row numbers (M,)."""
@@ -241,14 +251,38 @@ class StoredDataset:
         return f"StoredDataset({self.manifest['world']!r}, n={len(self)}, path={str(self.path)!r})"
 
 
-def _verify(path: Path) -> dict:
+#: files every dataset has (an interventional one adds regimes.npz), and the manifest entries read on load
+_REQUIRED_FILES = ("images.npy", "factors.npy", "noise.npz")
+_REQUIRED_ENTRIES = ("world", "factor_names", "count", "files")
+
+
+def _verify(path: Path, key: str | None = None) -> dict:
+    """The manifest of the dataset at ``path`` after checking it and every file it must list
+    (size and SHA-256); ``key``, when given, is the content address the manifest must record."""
     manifest_path = path / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CorruptDatasetError(manifest_path, f"unreadable manifest ({error})") from None
-    for name, expected in manifest.get("files", {}).items():
+    if not isinstance(manifest, dict):
+        raise CorruptDatasetError(manifest_path, f"the manifest is a JSON {type(manifest).__name__}, not an object")
+    lacking = [entry for entry in _REQUIRED_ENTRIES if entry not in manifest]
+    if lacking:
+        raise CorruptDatasetError(manifest_path, f"the manifest lacks {', '.join(lacking)}")
+    if key is not None and manifest.get("key") != key:
+        raise CorruptDatasetError(manifest_path, f"the manifest records key {manifest.get('key')!r}, not this "
+                                                 f"dataset's {key!r}")
+    files = manifest["files"]
+    if not isinstance(files, dict) or not files:
+        raise CorruptDatasetError(manifest_path, "manifest lists no files")
+    required = (*_REQUIRED_FILES, "regimes.npz") if "regimes" in manifest else _REQUIRED_FILES
+    for name in required:
+        if name not in files:
+            raise CorruptDatasetError(path / name, "missing from the manifest (its content cannot be verified)")
+    for name, expected in files.items():
         file = path / name
+        if not isinstance(expected, dict) or not {"bytes", "sha256"} <= set(expected):
+            raise CorruptDatasetError(manifest_path, f"the manifest entry of {name!r} lacks its size or SHA-256")
         if not file.exists():
             raise CorruptDatasetError(file, "missing")
         size = file.stat().st_size
@@ -257,10 +291,6 @@ def _verify(path: Path) -> dict:
         digest = _file_digest(file)
         if digest != expected["sha256"]:
             raise CorruptDatasetError(file, "SHA-256 does not match the manifest (modified?)")
-    if "regimes" in manifest and "regimes.npz" not in manifest.get("files", {}):
-        raise CorruptDatasetError(path / "regimes.npz", "missing from the manifest of an interventional dataset")
-    if not manifest.get("files"):
-        raise CorruptDatasetError(manifest_path, "manifest lists no files")
     return manifest
 
 
@@ -316,7 +346,7 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
     regimes = mixture.regimes if interventional else None
     if final.exists():
         try:
-            return StoredDataset(final, _verify(final), regimes)
+            return StoredDataset(final, _verify(final, key), regimes)
         except CorruptDatasetError as error:
             warnings.warn(f"{error}; regenerating {final}.", RuntimeWarning, stacklevel=2)
             shutil.rmtree(final, ignore_errors=True)
@@ -380,7 +410,7 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
         except OSError:
             # another process finished the same dataset first: use theirs if it verifies
             shutil.rmtree(temporary, ignore_errors=True)
-            return StoredDataset(final, _verify(final), regimes)
+            return StoredDataset(final, _verify(final, key), regimes)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

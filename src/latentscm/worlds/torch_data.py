@@ -18,7 +18,15 @@ class WorldDataset(Dataset):
 
     def __init__(self, stored, indices: Iterable[int] | None = None):
         self.stored = stored
-        self.indices = np.arange(len(stored)) if indices is None else np.asarray(list(indices), dtype=np.int64)
+        if indices is None:
+            self.indices = np.arange(len(stored))
+        else:
+            rows = np.asarray(list(indices))
+            # a boolean mask or float positions would be cast to other rows without a word
+            if rows.size and (rows.ndim != 1 or rows.dtype == bool or not np.issubdtype(rows.dtype, np.integer)):
+                raise TypeError(f"The 'indices' of WorldDataset must be integer row numbers (M,) (use "
+                                f"np.flatnonzero(mask) for a boolean mask). Got {rows.dtype} of shape {rows.shape}.")
+            self.indices = rows.astype(np.int64).reshape(-1)
         if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= len(stored)):
             raise IndexError(f"WorldDataset indices must lie in [0, {len(stored)}).")
 

@@ -260,3 +260,31 @@ def test_factor_sequence_counterfactual_equals_regenerating_with_the_new_factor(
     moved = world.counterfactual(trajectory, {factor: value})
     np.testing.assert_allclose(moved.initial, truth.initial, atol=1e-12)
     np.testing.assert_allclose(moved.values, truth.values, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["drift", "regime_switching", "factor_sequences"])
+def test_abduct_names_a_missing_or_short_context(name):
+    world = ts.make(name, **SMALL[name])
+    trajectory = world.sample(20, seed=0)
+    np.testing.assert_allclose(world.abduct(trajectory.values, trajectory.initial, trajectory.context),
+                               trajectory.noise, atol=1e-9)
+    with pytest.raises(ValueError, match="'context'.*lacks"):
+        world.abduct(trajectory.values, trajectory.initial)
+    short = {k: (v[:5] if k in ("time", "regime") else v) for k, v in trajectory.context.items()}
+    with pytest.raises(ValueError, match="'context'.*one entry per step"):
+        world.abduct(trajectory.values, trajectory.initial, short)
+
+
+@pytest.mark.parametrize("factor, value", [("noise_level", -0.2), ("noise_level", 0.0), ("frequency", -0.05),
+                                           ("amplitude", 3.0), ("trend", 1.5)])
+def test_factor_sequence_counterfactual_rejects_factors_off_their_range(factor, value):
+    world = ts.make("factor_sequences", **SMALL["factor_sequences"])
+    trajectory = world.sample(30, seed=0)
+    with pytest.raises(ValueError, match=f"'{factor}' parameter"):
+        world.counterfactual(trajectory, {factor: value})
+
+
+@pytest.mark.parametrize("name", ["var", "lorenz96", "lagged_scm", "drift", "regime_switching"])
+def test_names_of_the_wrong_length_are_named(name):
+    with pytest.raises(ValueError, match="2 names were given"):
+        ts.make(name, **{**SMALL[name], "names": ["a", "b"]})

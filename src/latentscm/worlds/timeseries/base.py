@@ -193,6 +193,9 @@ class TimeSeriesWorld(ABC):
     def __init__(self, var_names: Sequence[str], window: np.ndarray, *, burn_in: int = 100) -> None:
         window = np.asarray(window, dtype=np.int64)
         d = len(var_names)
+        if window.ndim == 3 and window.shape[1] == window.shape[2] != d:
+            raise ValueError(f"{type(self).__name__} has {window.shape[1]} variables but {d} names were given "
+                             f"('names' / 'var_names'): {list(var_names)}.")
         if window.ndim != 3 or window.shape[1:] != (d, d):
             raise ValueError(f"The window graph of {type(self).__name__} must be (L+1, {d}, {d}). "
                              f"Got shape {window.shape}.")
@@ -285,7 +288,10 @@ class TimeSeriesWorld(ABC):
     def abduct(self, values: Any, initial: Any, context: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
         """Recover the exogenous noise (T, d) from observed values (T, d) and the ``L`` values before
         them (L, d): ``eps = (x - loc) / scale`` step by step. Exact for steps without interventions
-        (under a hard intervention the noise of the intervened entry is not identified)."""
+        (under a hard intervention the noise of the intervened entry is not identified).
+
+        ``context`` is the trajectory's (``trajectory.context``): worlds whose mechanisms read it
+        (regimes, time, per-sequence factors) need it, its per-step series one entry per step."""
         owner = f"{type(self).__name__}.abduct"
         values = check_array(values, "values", owner, ndim=2)
         initial = check_array(initial, "initial", owner, ndim=2)
@@ -295,12 +301,23 @@ class TimeSeriesWorld(ABC):
                              f"Got {values.shape} and {initial.shape}.")
         history = np.concatenate([initial, values])
         noise = np.empty_like(values)
+        if context is not None and not isinstance(context, Mapping):
+            raise TypeError(f"The 'context' argument of {owner} must be a mapping (trajectory.context). "
+                            f"Got {type(context).__name__}.")
         context = dict(context or {})
+        for key, series in context.items():
+            if self._per_step(key) and np.shape(series)[:1] != (values.shape[0],):
+                raise ValueError(f"The 'context' argument of {owner} has a {key!r} series of shape "
+                                 f"{np.shape(series)}; it needs one entry per step ({values.shape[0]},).")
         for t in range(values.shape[0]):
             past = history[t: t + L]
             current = history[t + L]
             for nodes in self._layers:
-                loc, scale = self._mechanism(t, nodes, past, current, context)
+                try:
+                    loc, scale = self._mechanism(t, nodes, past, current, context)
+                except KeyError as error:
+                    raise ValueError(f"The 'context' argument of {owner} lacks {error.args[0]!r}, which "
+                                     f"{type(self).__name__} reads; pass the trajectory's context.") from None
                 noise[t, nodes] = (current[nodes] - loc) / scale
         return noise
 

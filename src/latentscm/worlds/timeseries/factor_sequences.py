@@ -133,7 +133,8 @@ class FactorSequences(TimeSeriesWorld):
                        replace: bool = False) -> Trajectory:
         """As the base, and a mapping may also name factors (``{"frequency": 0.05}``): the sequence is
         regenerated with the same noise and the intervened factors (its burn-in included, so the
-        values before ``t = 0`` move too)."""
+        values before ``t = 0`` move too). Factor values must lie on the ranges of the prior (module
+        docstring); ``waveform`` is an index into :data:`WAVEFORMS`."""
         channel_part: Any = interventions
         factors = np.array(trajectory.context.get("factors", np.zeros(len(FACTOR_NAMES))), dtype=np.float64)
         if isinstance(interventions, Mapping):
@@ -175,10 +176,12 @@ class FactorSequences(TimeSeriesWorld):
         return initial + change[None, :]
 
     def _check_factor(self, name: str, value: Any) -> float:
+        """A factor value on its documented range (``waveform``: an index into :data:`WAVEFORMS`)."""
         owner = "FactorSequences.counterfactual"
         if name == "waveform":
             return float(check_number(value, "waveform", owner, low=0, high=len(WAVEFORMS) - 1, integer=True))
-        return float(check_number(value, name, owner))
+        low, high = _RANGES[name]
+        return float(check_number(value, name, owner, low=low, high=high))
 
     def _draw_context(self, rng: np.random.Generator, n_steps: int) -> dict[str, np.ndarray]:
         return {"factors": self.sample_factors(1, seed=rng)[0],
