@@ -423,3 +423,16 @@ def test_alignment_curve_refuses_a_bare_string_before_building_the_control(task,
         alignment_curve(net, "block1", task, maps="linear", control_steps=50)
     with pytest.raises(ValueError, match="'maps' parameter of alignment_curve must be one of"):
         alignment_curve(net, "block1", task, maps=["linear", "mlp"], control_steps=50)
+
+
+def test_revnet_names_keep_maps_of_different_depth_apart():
+    """Regression: two ladder entries differing only in depth had the same label in tables and plots."""
+    from latentscm.probes.interchange import InterchangeResult
+
+    def named(**options):
+        return InterchangeResult(alignment="revnet", options=options, layer="block1", subspace_dim=1, iia=0.5,
+                                 control_iia=0.5, selectivity=0.0, chance=0.5, task_accuracy=1.0,
+                                 control_task_accuracy=1.0, n_parameters=10, invertibility_error=0.0).name
+
+    assert named(n_blocks=2, width=8) == named(n_blocks=2, width=8, depth=1) == "revnet(2x8)"
+    assert named(n_blocks=2, width=8, depth=3) == "revnet(2x8,d3)"

@@ -108,9 +108,12 @@ class InterchangeResult:
 
     @property
     def name(self) -> str:
-        """A short label, e.g. ``"revnet(10x128)"``."""
+        """A short label, e.g. ``"revnet(10x128)"``; a depth other than 1 is added (``"revnet(10x128,d2)"``),
+        so maps of a ladder that differ only in depth keep apart."""
         if self.alignment == "revnet":
-            return f"revnet({self.options.get('n_blocks', 10)}x{self.options.get('width', 128)})"
+            depth = int(self.options.get("depth", 1))
+            extra = f",d{depth}" if depth != 1 else ""
+            return f"revnet({self.options.get('n_blocks', 10)}x{self.options.get('width', 128)}{extra})"
         return self.alignment
 
     def to_dict(self) -> dict[str, Any]:
