@@ -105,3 +105,17 @@ def test_bad_concept_model_arguments(world, tmp_path, concept_run):
     other = latentscm.worlds.make("glyphs", size=16)
     with pytest.raises(ValueError, match="factors"):
         make("causal_diffae", concept_model=str(concept_run), **DAE).fit(other, n_samples=16, progress=False)
+
+
+@pytest.mark.parametrize("graph", ["none", "learn", "shadow_length -> pendulum_angle"])
+def test_a_graph_other_than_the_concept_models_is_refused(world, concept_run, graph):
+    """The frozen concept model's latent SCM does the interventions: a 'graph' naming another one would
+    be ignored, so it is refused (naming the parameter), and the concept model's own graph is accepted."""
+    learner = make("causal_diffae", concept_model=str(concept_run), graph=graph, **DAE)
+    with pytest.raises(ValueError, match="'graph' parameter of CausalDiffAE"):
+        learner.fit(world, n_samples=16, progress=False)
+    assert not hasattr(learner, "unet_")  # the rejected fit left the learner unfitted
+    own = latentscm.load(concept_run).latent_graph_
+    text = "; ".join(f"{parent} -> {child}" for parent, child in own.edges)
+    fitted = make("causal_diffae", concept_model=str(concept_run), graph=text, **{**DAE, "steps": 1})
+    assert fitted.fit(world, n_samples=16, progress=False).latent_graph_ == own

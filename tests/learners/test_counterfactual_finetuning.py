@@ -74,3 +74,18 @@ def test_fit_hands_the_predictor_back_and_leaves_no_gradients(world):
     assert [p.requires_grad for p in predictor.net_.parameters()] == flags and any(flags)
     assert predictor.net_.training
     assert all(p.grad is None for module in learner._modules().values() for p in module.parameters())
+
+
+def test_a_causal_diffae_is_refused_and_left_untouched(world):
+    """A CausalDiffAE has a decoder_ (its refiner's) but its counterfactuals are DDIM-decoded by the UNet,
+    and its loss moves the EMA UNet used at inference: fine-tuning it would score and change other things."""
+    import torch
+
+    learner = make("causal_diffae", refiner=True, channels=(4, 8), hidden_dim=16, batch_size=8, steps=2,
+                   unet_channels=8, unet_multipliers=(1, 2), timesteps=40, ddim_steps=2, ema_decay=0.9).fit(
+        world, n_samples=16, progress=False)
+    predictor = FactorRegressor(n_train=32, n_test=16, steps=2, batch_size=16, seed=0).fit(world)
+    before = {k: v.clone() for k, v in learner.unet_ema_.state_dict().items()}
+    with pytest.raises(TypeError, match="CausalDiffAE"):
+        CounterfactualFineTuning(steps=2, batch_size=8).fit(learner, world, predictor=predictor, n_samples=16)
+    assert all(torch.equal(before[k], v) for k, v in learner.unet_ema_.state_dict().items())

@@ -147,3 +147,13 @@ def test_rejected_refit_keeps_the_sequence_bounds():
     np.testing.assert_array_equal(model.sequence_low_, low)
     np.testing.assert_array_equal(model.sequence_high_, high)
     assert "_pending_bounds" not in vars(model)
+
+
+def test_a_sequence_model_encodes_torch_tensors_like_arrays(sequences):
+    """Every learner takes torch tensors; a torch.Tensor has a 'values' attribute too (the sparse-tensor
+    method), which must not be mistaken for a SequenceBatch's values."""
+    learner = DTS(latent_dim=2, hidden_dim=8, steps=2, batch_size=8).fit(sequences, progress=False)
+    codes = learner.encode(sequences.values)
+    np.testing.assert_array_equal(learner.encode(torch.from_numpy(sequences.values)), codes)
+    images = learner._images_tensor(sequences.values, "encode")
+    np.testing.assert_array_equal(learner.encode(images), codes)  # (N, d, T, 1) tensors as images

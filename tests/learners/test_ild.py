@@ -271,6 +271,11 @@ def test_bad_input_is_named(data, world):
         ILD(4, 1).fit(data.images)
     with pytest.raises(ValueError, match="at least 2 domains"):
         ILD(4, 1).fit(data.images, np.zeros(len(data), dtype=np.int64))
+    # a Batch (or World) carries its own domains: a 'domain' given with it would be ignored, so it is refused
+    with pytest.raises(ValueError, match="'domain' is only for an array"):
+        ILD(4, 1, steps=1).fit(data, (data.domain + 1) % 3)
+    with pytest.raises(ValueError, match="'domain' is only for an array"):
+        ILD(4, 1, steps=1).fit(world, data.domain)
 
 
 def test_readme_domain_example_runs():

@@ -101,6 +101,10 @@ def test_bad_input_is_named(fitted, batch):
         model.domain_counterfactual(batch.images[:2], 0, 3)
     with pytest.raises(ValueError, match="'source'"):
         model.domain_counterfactual(batch.images[:2], [0, 1, 2], 1)
+    with pytest.raises(ValueError, match="'domain' of ILDVAE.abduct must lie in \\[0, 3\\)"):  # names abduct
+        model.abduct(batch.images[:2], 7)
+    with pytest.raises(ValueError, match="'domain' of ILDVAE.abduct must be an int"):
+        model.abduct(batch.images[:2], [0, 1, 2])
     with pytest.raises(NotFittedError):
         ILDVAE(**TINY).domain_counterfactual(batch.images[:2], 0, 1)
     with pytest.raises(ValueError, match="n_domains=2"):

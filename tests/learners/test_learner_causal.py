@@ -108,8 +108,21 @@ def test_causal_diffae_inversion_and_counterfactual(world, tmp_path):
     batch = world.sample(3, seed=1)
     codes, x_T = learner.invert(batch.images)
     assert codes.shape == (3, learner.latent_dim_) and x_T.shape == batch.images.shape
+    # abduction, not re-noising: the null counterfactual decodes the image's own inverted x_T under its
+    # codes (comparing with reconstruct could not fail: reconstruct is the null counterfactual)
     null = learner.counterfactual(batch.images, {})
-    np.testing.assert_allclose(null, learner.reconstruct(batch.images), atol=1e-5)  # same x_T, same condition
+    import torch
+
+    from latentscm.diffusion import ddim_invert
+
+    with torch.no_grad():
+        c = torch.from_numpy(codes)
+        inverted = ddim_invert(learner._model_fn, torch.from_numpy(batch.images) * 2 - 1, learner._scheduler(),
+                               num_steps=learner.ddim_steps, cond=learner._full_condition(c, torch.ones_like(c)))
+        expected = learner._decode_from(inverted, c, learner._guidance(None, "test"), learner.ddim_steps).numpy()
+    np.testing.assert_allclose(x_T, inverted.numpy(), atol=1e-5)  # x_T is the DDIM inversion of the image
+    np.testing.assert_allclose(null, expected, atol=1e-5)
+    assert np.abs(null - learner.decode(codes, seed=0)).max() > 1e-3  # not a decoding of fresh noise
     cf = learner.counterfactual(batch.images, {"light_position": 1.2}, guidance_weight=1.0)
     assert cf.shape == batch.images.shape and 0.0 <= cf.min() and cf.max() <= 1.0
     assert learner.sample(2, seed=0).shape == (2, 3, 16, 16)

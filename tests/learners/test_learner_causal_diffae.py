@@ -145,6 +145,7 @@ def test_refiner_and_epsilon_and_latent_modes_train(world, batch):
     ({"factor_dropout": 1.0}, "factor_dropout"),
     ({"guidance_weight": {"light_position": -1.0}}, "guidance_weight"),
     ({"label_maps": "yes"}, "label_maps"),
+    ({"timesteps": 20}, "'timesteps' parameter of CausalDiffAE"),  # the linear schedule needs T > 20
 ])
 def test_bad_hyperparameters_are_refused(params, match):
     with pytest.raises((TypeError, ValueError), match=match):

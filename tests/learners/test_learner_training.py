@@ -60,6 +60,26 @@ def test_interrupted_run_resumes_to_identical_weights(cls, tiny_world, tmp_path)
     _assert_same(_weights(reference), _weights(latentscm.load(tmp_path / "b")))
 
 
+def test_resume_inside_a_logging_window_logs_the_uninterrupted_averages(tiny_world, tmp_path):
+    """A checkpoint (step 6) inside a logging window (steps 5-8) carries the window's sums: the resumed
+    run logs the same averages at step 8 as the uninterrupted one, not an average of steps 7-8 only."""
+    params = tiny_params(BetaVAE, steps=8)
+    options = dict(n_samples=64, checkpoint_every=3, log_every=4, progress=False)
+    BetaVAE(**params).fit(tiny_world, out=tmp_path / "a", **options)
+    with pytest.raises(Interrupt):
+        BetaVAE(**params).fit(tiny_world, out=tmp_path / "b", eval_every=1, eval_hook=_stop_at(7), **options)
+    resumed = BetaVAE(**params).fit(tiny_world, out=tmp_path / "b", resume=True, **options)
+
+    def values(records):
+        return [{k: v for k, v in r.items() if k not in ("time", "steps_per_s")} for r in records
+                if r["kind"] == "train"]
+
+    expected = values(read_log(tmp_path / "a"))
+    assert [r["step"] for r in expected] == [4, 8]
+    assert values(read_log(tmp_path / "b")) == expected
+    assert values(resumed.history_) == expected
+
+
 def test_resume_can_extend_a_finished_run(tiny_world, tmp_path):
     params = tiny_params(BetaVAE, steps=8)
     reference = BetaVAE(**params).set_params(steps=12).fit(tiny_world, out=tmp_path / "a", n_samples=64,

@@ -96,3 +96,18 @@ def test_training_from_the_store_resumes_exactly(stored, tmp_path):
                               progress=False)
     resumed = BetaVAE(**params).fit(stored, out=tmp_path / "b", resume=True, checkpoint_every=2, progress=False)
     _assert_same(_weights(reference), _weights(resumed))
+
+
+def test_a_stored_multi_domain_dataset_keeps_its_domains(tmp_path):
+    """A dataset generated from a world's domain regimes records each image's domain; training on it
+    passes those domains on (GCRL / ILDVAE learn one prior per domain), as the same images in a Batch do."""
+    from latentscm.learners import make as make_learner
+    from latentscm.worlds import DomainShift
+
+    world = make("hue-sprites", size=16, n_positions=4, domains=DomainShift(3, shifted=("hue",), strength=1.5, seed=0))
+    stored = world.generate(12, seed=0, root=tmp_path, regime=list(world._domain_regimes), cache_key="hue3")
+    training = as_training_set(stored, n_samples=None, seed=0, owner="test")
+    np.testing.assert_array_equal(training.domain, stored.domain)
+    assert set(stored.domain.tolist()) == {0, 1, 2}
+    learner = make_learner("ild_vae", latent_dim=3, k=1, channels=(4, 8), hidden_dim=16, batch_size=4, steps=1)
+    assert learner.fit(stored, progress=False).n_domains_ == 3

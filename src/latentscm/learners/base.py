@@ -526,9 +526,11 @@ class Learner:
         return self
 
     def save(self, run_dir: str) -> str:
-        """Write ``config.json`` (if absent) and ``model.pt`` to ``run_dir``; returns the model path.
+        """Write ``model.pt`` and ``config.json`` to ``run_dir``; returns the model path.
 
-        Reload with ``latentscm.load(run_dir)``.
+        An existing ``config.json`` (a training run's) keeps its other entries; its learner section,
+        image shape and latent size are rewritten from this learner. Reload with
+        ``latentscm.load(run_dir)``.
         """
         from latentscm.run import save_learner
 

@@ -96,7 +96,8 @@ acyclicity_weight, mechanism_hidden
     concept_model : str, optional
         Run directory of a fitted causal learner (``condition="concepts"`` only) whose encoder,
         latent SCM (and, with ``refiner``, decoder) are used frozen. Loaded with the registered
-        learner classes only (see :func:`latentscm.load`).
+        learner classes only (see :func:`latentscm.load`). ``graph`` must then name the concept
+        model's graph (as text, or ``"world"`` when that is the world's): it is checked, not used.
     cond_dropout : float in [0, 1), default 0.15
         Probability of dropping the whole condition for a training sample.
     factor_dropout : float in [0, 1), default 0.1
@@ -219,6 +220,11 @@ acyclicity_weight, mechanism_hidden
                                                  integer=True)
         check_choice(self.schedule, "schedule", owner, ("linear", "cosine"))
         self.timesteps = check_number(self.timesteps, "timesteps", owner, low=2, integer=True)
+        try:  # the schedule refuses some lengths (the linear one: T <= 20); say so now, naming 'timesteps'
+            NoiseSchedule(self.schedule, self.timesteps)
+        except ValueError as error:
+            raise ValueError(f"The 'timesteps' parameter of {owner} is too small for schedule={self.schedule!r}. "
+                             f"Got {self.timesteps} instead ({error})") from None
         self.ddim_steps = check_number(self.ddim_steps, "ddim_steps", owner, low=1, high=self.timesteps, integer=True)
         self.unet_channels = check_number(self.unet_channels, "unet_channels", owner, low=1, integer=True)
         self.unet_res_blocks = check_number(self.unet_res_blocks, "unet_res_blocks", owner, low=1, integer=True)
@@ -277,6 +283,14 @@ acyclicity_weight, mechanism_hidden
         if list(model.factor_names_) != list(self.factor_names_):
             raise ValueError(f"The concept model in {self.concept_model!r} has the factors {model.factor_names_}, "
                              f"but the training data has {self.factor_names_}; {owner} needs the same factors.")
+        # the frozen concept model's latent SCM does every intervention: a 'graph' that says otherwise
+        # would be ignored, so it must name the same graph (or the world's, when that is the same)
+        if self._learn_graph or self.latent_graph_ != model.latent_graph_:
+            ours = "learned" if self._learn_graph else sorted(self.latent_graph_.edges)
+            raise ValueError(f"The 'graph' parameter of {owner} is {self.graph!r} (edges: {ours}), but the concept "
+                             f"model in {self.concept_model!r}, whose frozen latent SCM does the interventions, has "
+                             f"the edges {sorted(model.latent_graph_.edges)}; pass that graph as text or 'world' when "
+                             f"it is the world's.")
         # codes live in the concept model's standardised units: interventions must be scaled alike
         self.factor_mean_ = np.asarray(model.factor_mean_, dtype=np.float64).copy()
         self.factor_std_ = np.asarray(model.factor_std_, dtype=np.float64).copy()

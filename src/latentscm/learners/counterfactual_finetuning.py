@@ -156,6 +156,13 @@ class CounterfactualFineTuning:
         if not hasattr(learner, "counterfactual") or not hasattr(learner, "decoder_"):
             raise TypeError(f"{owner} needs a fitted causal learner with a decoder (e.g. CausalVAE). Got "
                             f"{type(learner).__name__}.")
+        from latentscm.learners.causal_diffae import CausalDiffAE
+
+        if isinstance(learner, CausalDiffAE):
+            # its counterfactuals come from the UNet, not from decoder_ (the refiner's coarse image), and
+            # its loss moves the EMA UNet used at inference: fine-tuning would score and change other things
+            raise TypeError(f"{owner} fine-tunes learners whose counterfactuals are decoded by their decoder "
+                            f"(e.g. CausalVAE); a CausalDiffAE's are DDIM-decoded by its UNet. Got CausalDiffAE.")
         learner._check_fitted()
         if list(world.factor_names) != list(learner.factor_names_):
             raise ValueError(f"{owner}: the world's factors {list(world.factor_names)} differ from the learner's "

@@ -337,8 +337,13 @@ class DTS(Learner):
 
     # ------------------------------------------------------------------ sequences in and out
     def _images_tensor(self, x: Any, what: str) -> torch.Tensor:
-        values = getattr(x, "values", x)
-        if (hasattr(x, "values") or np.ndim(values) == 3) and getattr(self, "sequence_low_", None) is not None:
+        from latentscm.worlds.timeseries.factor_sequences import SequenceBatch
+
+        if isinstance(x, torch.Tensor):  # (a tensor has a 'values' attribute too: read it as an array)
+            x = x.detach().cpu().numpy()
+        is_batch = isinstance(x, SequenceBatch)
+        values = x.values if is_batch else x
+        if (is_batch or np.ndim(values) == 3) and getattr(self, "sequence_low_", None) is not None:
             array = check_array(values, "x", f"{type(self).__name__}.{what}", ndim=3)
             x = sequences_to_images(array, self.sequence_low_, self.sequence_high_)[0]
         return super()._images_tensor(x, what)

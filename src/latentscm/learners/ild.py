@@ -569,8 +569,8 @@ class ILD:
         """Fit by exact maximum likelihood; returns ``self``.
 
         ``data`` is observations (N, m) or (N, m, 1, 1) in [0, 1] with ``domain`` (N,) ints, a
-        :class:`~latentscm.worlds.Batch` (its ``domain``), or a multi-domain World (``n_samples``
-        in all, drawn equally from its domains with ``seed``).
+        :class:`~latentscm.worlds.Batch` (its ``domain``; the argument must then be None), or a
+        multi-domain World (``n_samples`` in all, drawn equally from its domains with ``seed``).
 
         ``start_from``: a fitted ILD (``decoder="mlp"``, the same ``latent_dim`` and ``depth``,
         typically ``structure="dense"``, which optimises easily) to warm-start from. Its network
@@ -584,6 +584,9 @@ class ILD:
         from latentscm.worlds.base import World
         from latentscm.worlds.batch import Batch
 
+        if isinstance(data, (World, Batch)) and domain is not None:
+            raise ValueError(f"ILD.fit: 'domain' is only for an array of observations; a {type(data).__name__} "
+                             f"gives its own domains (Batch.domain). Got a domain of shape {np.shape(domain)}.")
         if isinstance(data, World):
             if data.domains is None:
                 raise ValueError(f"ILD.fit needs a multi-domain world; {data.name!r} has no domains.")

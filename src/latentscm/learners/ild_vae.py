@@ -204,21 +204,21 @@ class ILDVAE(Learner):
         return self.scm_.sample(domain, generator)
 
     # ------------------------------------------------------------------ domain counterfactuals
-    def _domain_tensor(self, domain: Any, n: int, what: str) -> torch.Tensor:
+    def _domain_tensor(self, domain: Any, n: int, what: str, method: str = "domain_counterfactual") -> torch.Tensor:
+        owner = f"{type(self).__name__}.{method}"
         array = np.broadcast_to(np.asarray(domain), (n,)) if np.ndim(domain) == 0 else np.asarray(domain)
         if array.shape != (n,) or not (np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_):
-            raise ValueError(f"The {what!r} of {type(self).__name__}.domain_counterfactual must be an int or ({n},) "
-                             f"ints. Got {np.asarray(domain)!r:.80}.")
+            raise ValueError(f"The {what!r} of {owner} must be an int or ({n},) ints. Got {np.asarray(domain)!r:.80}.")
         limit = self.scm_.n_domains
         if n and (array.min() < 0 or array.max() >= limit):
-            raise ValueError(f"The {what!r} of {type(self).__name__}.domain_counterfactual must lie in [0, {limit}) "
-                             f"(the model knows {limit} domains). Got {np.unique(array)[:10].tolist()}.")
+            raise ValueError(f"The {what!r} of {owner} must lie in [0, {limit}) (the model knows {limit} domains). "
+                             f"Got {np.unique(array)[:10].tolist()}.")
         return torch.from_numpy(array.astype(np.int64))
 
     def abduct(self, x: Any, domain: Any) -> np.ndarray:
         """Latent noise ``eps`` (N, D) of images ``x`` (N, C, H, W) from domain(s) ``domain``."""
         images = self._images_tensor(x, "abduct")
-        source = self._domain_tensor(domain, images.shape[0], "domain")
+        source = self._domain_tensor(domain, images.shape[0], "domain", "abduct")
         z = torch.from_numpy(self.encode(images.numpy()))
         with torch.no_grad():
             return self.scm_.abduct(z.to(self.device_), source.to(self.device_)).cpu().numpy()

@@ -160,16 +160,17 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
 
         manifest = data.manifest
         world = make(manifest["world"], **manifest["options"]) if "cache_key" not in manifest["options"] else None
-        # factors and targets only: the images stay uint8 (no float32 copy of the whole set)
+        # factors, targets and domains only: the images stay uint8 (no float32 copy of the whole set)
         factors = np.asarray(data.factors, np.float64)
         targets = None if data.targets is None or not np.any(data.targets) else np.asarray(data.targets, dtype=bool)
+        domain = None if data.domain is None else np.asarray(data.domain, np.int64)  # a multi-domain dataset's
         source = {"kind": "world", "world": manifest["world"], "options": dict(manifest["options"]),
                   "n_samples": len(data), "seed": manifest["seed"], "dataset": str(data.path),
                   "dataset_key": manifest["key"]}
         if "regimes" in manifest:
             source["regimes"] = manifest["regimes"]
         return TrainingSet(_stored_images(data, owner), factors, tuple(data.factor_names), source,
-                           graph=None if world is None else world.graph, targets=targets)
+                           graph=None if world is None else world.graph, targets=targets, domain=domain)
     from latentscm.data.store import UserDataset
 
     if isinstance(data, UserDataset):

@@ -251,7 +251,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     attributes = vars(learner)
     before = dict(attributes)
     try:
-        config, images, batches, factors, targets, domains, parameters, optimizers, start = _set_up(
+        config, images, batches, factors, targets, domains, parameters, optimizers, start, restored_window = _set_up(
             learner, training_set, factor_names, device, context, run_dir, checkpoint_dir, resume, settings)
     except BaseException:
         attributes.clear()
@@ -264,13 +264,16 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     if main and run_dir is not None:
         write_json_atomic(run_dir / CONFIG_NAME, config)
 
-    def save_state(step: int) -> None:
+    def save_state(step: int, window: dict[str, torch.Tensor | float], window_steps: int) -> None:
         _check_finite_weights(learner, step, checkpoint_dir)  # a checkpoint must never hold diverged weights
         save_checkpoint(checkpoint_path(checkpoint_dir, step), {
             "step": step,
             "learner": {**learner.state_dict(), "n_steps": step},
             "optimizers": {group: optimizer.state_dict() for group, optimizer in optimizers.items()},
             "rng": _rng_state(),
+            # the sums of the logging window still open at this step, so that a resumed run logs the
+            # same averages as an uninterrupted one
+            "log_window": {"steps": window_steps, "sums": dict(window)},
         })
         prune_checkpoints(checkpoint_dir, settings["keep_checkpoints"])
 
@@ -282,8 +285,9 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     bar = _progress_bar(learner.steps, start, bool(show) and main)
     order = list(optimizers)
     last = len(order) - 1
-    window: dict[str, torch.Tensor | float] = {}
-    window_steps, window_start = 0, time.perf_counter()
+    window: dict[str, torch.Tensor | float] = dict(restored_window["sums"])
+    window_steps = int(restored_window["steps"])  # steps summed in the window (some before a resume)
+    timed_steps, window_start = 0, time.perf_counter()  # steps timed in this process, for steps_per_s
     run_start = time.perf_counter()
     try:
         for step in range(start, learner.steps):
@@ -320,25 +324,26 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
                 value = value.detach() if isinstance(value, torch.Tensor) else float(value)
                 window[key] = window[key] + value if key in window else value
             window_steps += 1
+            timed_steps += 1
             done = step + 1
             bar.update(1)
             if done % settings["log_every"] == 0 or done == learner.steps:
                 now = time.perf_counter()
                 record = {"kind": "train", "step": done, "time": now - run_start,
-                          "steps_per_s": window_steps / max(now - window_start, 1e-9)}
+                          "steps_per_s": timed_steps / max(now - window_start, 1e-9)}
                 record.update({key: float(value) / window_steps for key, value in window.items()})
                 _check_finite(record, done, learner)
                 log.log(record)
                 bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4g}",
                                 steps_per_s=f"{record['steps_per_s']:.2f}", refresh=False)
-                window, window_steps, window_start = {}, 0, time.perf_counter()
+                window, window_steps, timed_steps, window_start = {}, 0, 0, time.perf_counter()
             if main and eval_hook is not None and done % settings["eval_every"] == 0:
                 result = eval_hook(learner, done)
                 if result:
                     log.log({"kind": "eval", "step": done, **{k: float(v) for k, v in result.items()}})
             if main and checkpoint_dir is not None and (done % settings["checkpoint_every"] == 0
                                                         or done == learner.steps):
-                save_state(done)
+                save_state(done, window, window_steps)
     finally:
         bar.close()
         learner._clear_train_nets()
@@ -358,7 +363,7 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
             settings: dict[str, Any]):
     """Build the learner, check the run config, make the batches and optimisers and restore the newest
     checkpoint. Returns (config, images, batches, factors, targets, domains, parameters, optimizers,
-    start step); the caller puts the learner back if this raises.
+    start step, logging window restored from the checkpoint); the caller puts the learner back if this raises.
     """
     learner._on_training_set(training_set)  # e.g. a causal learner reads factor names and the graph
     learner._build(training_set.image_shape, n_factors=len(factor_names) or None, device=device)
@@ -396,6 +401,7 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
     optimizers = {group: learner._make_optimizer(group, params) for group, params in parameters.items()}
 
     start = 0
+    window: dict[str, Any] = {"steps": 0, "sums": {}}
     if checkpoint_dir is not None and resume:
         if context.is_main:
             remove_temporaries(checkpoint_dir)
@@ -411,7 +417,8 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
                 optimizer.load_state_dict(state["optimizers"][group])
             _set_rng_state(state["rng"])
             start = int(state["step"])
-    return config, images, batches, factors, targets, domains, parameters, optimizers, start
+            window = state.get("log_window") or window  # absent from checkpoints of older versions
+    return config, images, batches, factors, targets, domains, parameters, optimizers, start, window
 
 
 def _restore_modules(learner, state: Mapping[str, Any]) -> None:
