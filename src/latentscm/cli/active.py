@@ -50,11 +50,15 @@ def train(
     hidden_dim: int = typer.Option(256, "--hidden-dim", min=1),
     models: str = typer.Option("factorised,entangled", "--models", help="Which models to fit."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seeds data and models."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Print each model's held-out numbers "
+                                  "once it is fitted."),
 ) -> None:
     """Fit the world models on the same seeded transitions and write the run directory."""
     from latentscm.active.experiment import train_world_models
+    from latentscm.cli.output_paths import check_output_dir
 
     try:
+        check_output_dir(out, "--out")
         shared = {"channels": _ints(channels, "--channels"), "hidden_dim": hidden_dim, "beta": beta, "lr": lr,
                   "batch_size": batch_size, "steps": steps, "seed": seed}
         per_model = {"factorised": {"shape_dim": shape_dim, "pose_dim": pose_dim},
@@ -66,7 +70,7 @@ def train(
         factors = [f.strip() for f in pose_factors.split(",") if f.strip()] if pose_factors else None
         config = train_world_models(out, world=world, world_options={"size": size}, pose_factors=factors, step=step,
                                     n_transitions=n_transitions, n_held_out=n_held_out, seed=seed,
-                                    models={n: {**shared, **per_model[n]} for n in names}, progress=True)
+                                    models={n: {**shared, **per_model[n]} for n in names}, progress=progress)
     except (ValueError, TypeError, FileExistsError, FloatingPointError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -88,9 +92,11 @@ def run(
     from latentscm._io import atomic_write_json
     from latentscm.active.episodes import replay
     from latentscm.active.experiment import evaluate_run, open_run
+    from latentscm.cli.output_paths import check_output_dir
     from latentscm.report.active import write_active_report
 
     try:
+        check_output_dir(out, "--out")
         result = evaluate_run(run_dir, n_goals=goals, max_steps=max_steps, horizon=horizon,
                               ambiguity_weight=ambiguity_weight, seed=seed)
         env, _, _ = open_run(run_dir)

@@ -1,6 +1,6 @@
 """``latentscm axioms train | evaluate | show``: causal-axiom training of small transformers.
 
-    latentscm axioms show --n 3 --length 4                 # print demonstrations of the training data
+    latentscm axioms show --n 3 --max-length 4             # print demonstrations of the training data
     latentscm axioms train --out runs/ax --steps 2000       # train (perturbed data) into a run directory
     latentscm axioms train --out runs/ax0 --no-perturb      # the baseline without perturbations
     latentscm axioms train --out runs/ax --steps 2000 --resume   # continue an interrupted run (same settings)
@@ -70,21 +70,38 @@ def train_command(
     seed: int = typer.Option(0, "--seed"),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines (the same as --no-progress)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Print progress lines."),
 ) -> None:
     """Train an axiom transformer from scratch (resumable with --resume)."""
     from latentscm.axioms import AxiomModel
+    from latentscm.cli.output_paths import check_output_dir
 
     try:
+        check_output_dir(out, "--out")
         model = AxiomModel(steps=steps, batch_size=batch_size, lr=lr, d_model=d_model, n_layers=n_layers,
                            n_heads=n_heads, d_ff=d_ff, positional=positional, perturb=not no_perturb,
                            max_length=max_length, seed=seed)
-        model.fit(out, resume=resume, checkpoint_every=checkpoint_every, progress=not quiet)
+        model.fit(out, resume=resume, checkpoint_every=checkpoint_every, progress=progress and not quiet)
     except (ValueError, TypeError, FileExistsError, FloatingPointError, OSError) as error:
         _fail(error)
     last = model.history_[-1] if model.history_ else {}
     typer.echo(f"trained {model.network_.n_parameters():,} parameters for {model.n_steps_} steps "
                f"(training accuracy {last.get('accuracy', float('nan')):.3f}) -> {out}")
+
+
+def _check_finished(run: Path) -> None:
+    """A missing run directory, or one whose training did not finish, named as such (not as a missing file)."""
+    from latentscm.axioms.model import CHECKPOINT_DIR, MODEL_NAME
+
+    if not run.exists():
+        raise ValueError(f"Run directory '{run}' does not exist.")
+    if run.is_dir() and not (run / MODEL_NAME).exists():
+        if any((run / CHECKPOINT_DIR).glob("*.pt")):
+            raise ValueError(f"The training of '{run}' did not finish (no {MODEL_NAME}, only checkpoints); finish it "
+                             f"with `latentscm axioms train --out {run} --resume` and the settings it was started "
+                             f"with.")
+        raise ValueError(f"'{run}' is not a run of `latentscm axioms train` (no {MODEL_NAME}).")
 
 
 @axioms_app.command("evaluate")
@@ -106,11 +123,14 @@ def evaluate_command(
         check_output_path(out, "--out")
         if report is not None:
             check_output_path(report, "--report")
+            if report.resolve() == out.resolve():
+                raise ValueError(f"--report '{report}' and --out '{out}' are the same file.")
         models = {}
         for run in runs:
             name = run.name or str(run)
             if name in models:
                 raise ValueError(f"Two runs are named {name!r}; give run directories with different names.")
+            _check_finished(run)
             models[name] = AxiomModel.load(run)
         n_names = {model.n_names for model in models.values()}
         if len(n_names) != 1:

@@ -30,6 +30,8 @@ def counterfactual(
     try:
         check_output_path(out, "--out")
         interventions = parse_interventions(do)
+        if not interventions:
+            raise ValueError(f"--do names no intervention (got {do!r}); give one such as \"light_position=1.2\".")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
         world = world_from_config(config, run, trust_code=trust_code)

@@ -7,8 +7,10 @@
     latentscm discover --run RUN_DIR --out graph.json
     latentscm discover --timeseries --method pcmci --tau-max 3 data.csv --out graph.json
 
-A run directory holds ``codes.npy`` (N, D), ``code_names.json`` (list of D names) and optionally
-``world_graph.json`` (a CausalGraph dict); with the last, the learned graph is scored against it.
+With ``--run``, a directory holding ``codes.npy`` (N, D), ``code_names.json`` (list of D names) and
+optionally ``world_graph.json`` (a CausalGraph dict) is read as it is; with the last, the learned graph
+is scored against it. A run directory of ``latentscm train`` (no codes.npy) is encoded instead: its
+learner encodes 2000 fresh samples of its world (seed 2024, as ``latentscm evaluate``), codes z0, z1, ...
 Outputs are written to a temporary file and renamed, so no half-written file is left behind.
 """
 
@@ -31,9 +33,16 @@ __all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", 
 
 def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[str]]:
     """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True``
-    (categorical tests such as chisq) the stripped fields as a string array."""
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
+    (categorical tests such as chisq) the stripped fields as a string array. UTF-8 text, with or without the
+    byte-order mark spreadsheet programs write."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); save it as a UTF-8 "
+                         "CSV.") from None
+    except OSError as error:
+        raise ValueError(f"Cannot read {path}: {error.strerror or error}.") from None
     if not rows:
         raise ValueError(f"{path} is empty; a header row with column names is required.")
     header = [name.strip() for name in rows[0]]
@@ -164,8 +173,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
 def register(app: typer.Typer) -> None:
     @app.command("discover")
     def discover_command(
+        ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
-        method: str = typer.Option("pc", "--method", help="pc, cdnod or cdf (Causal de Finetti)."),
+        method: str = typer.Option(None, "--method", help="pc (the default), cdnod or cdf (Causal de Finetti); "
+                                   "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); also parcorr with --timeseries."),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the CI tests."),
@@ -175,23 +186,32 @@ def register(app: typer.Typer) -> None:
         environment: str = typer.Option(None, "--environment",
                                         help="Column holding the environment id, used by cdnod (as its "
                                         "context) and cdf (rows grouped by it); like --context."),
-        run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes."),
+        run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes (those in "
+                                 "codes.npy with code_names.json, else the codes of fresh samples of its world)."),
+        trust_code: bool = typer.Option(False, "--trust-code", help="With --run: allow unregistered learner/world "
+                                        "classes recorded in the run directory (runs their code)."),
         out: Path = typer.Option(..., "--out", help="Where to write the graph JSON."),
         png: Path = typer.Option(None, "--png", help="Also draw the graph to this PNG file."),
         timeseries: bool = typer.Option(False, "--timeseries", help="The CSV is a time series (rows are steps): "
                                         "temporal discovery with --method pcmci, pcmci_plus, granger, varlingam "
                                         "or cmlp."),
-        tau_max: int = typer.Option(3, "--tau-max", help="Largest lag for --timeseries."),
+        tau_max: int = typer.Option(None, "--tau-max", help="Largest lag for --timeseries (default 3)."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
 
         if timeseries:
-            _discover_timeseries(data, method=method, ci=ci, alpha=alpha, tau_max=tau_max, out=out,
+            given = {name for name in ("ci", "alpha") if _on_command_line(ctx, name)}
+            _discover_timeseries(data, method=method or "pcmci", given=given, ci=ci, alpha=alpha,
+                                 tau_max=3 if tau_max is None else tau_max, out=out,
                                  unused={"--run": run, "--context": context, "--environment": environment,
-                                         "--png": png})
+                                         "--png": png, "--trust-code": trust_code or None})
             return
+        method = method or "pc"
         try:
+            if tau_max is not None:
+                raise ValueError("--tau-max is the largest lag of --timeseries discovery; a table without "
+                                 "--timeseries has no lags.")
             check_output_path(out, "--out")
             if png is not None:
                 check_output_path(png, "--png")
@@ -206,8 +226,10 @@ def register(app: typer.Typer) -> None:
                 if context is not None or environment is not None:
                     raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
                                      "have none (use --method pc with --run).")
-                graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha)
+                graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code)
             else:
+                if trust_code:
+                    raise ValueError("--trust-code goes with --run (it allows the classes a run directory names).")
                 if not data.is_file():
                     raise ValueError(f"No such file: {data}.")
                 from latentscm.discovery import make_ci_test
@@ -226,18 +248,34 @@ def register(app: typer.Typer) -> None:
                    f"-> {out}")
 
 
+def _on_command_line(ctx: typer.Context, name: str) -> bool:
+    """Whether the parameter ``name`` was typed on the command line (not its default)."""
+    return getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
+
+
+#: Time-series methods that use --ci (their CI tests) and --alpha (a significance level).
+_USES_CI, _USES_ALPHA = ("pcmci", "pcmci_plus"), ("pcmci", "pcmci_plus", "granger", "varlingam")
+
+
 def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: float, tau_max: int, out: Path,
-                         unused: dict[str, Any]) -> None:
+                         unused: dict[str, Any], given: set[str] = frozenset()) -> None:
     from latentscm.cli.discover_timeseries import run_timeseries_discovery, temporal_graph_payload
     from latentscm.discovery import ci_test_names
     from latentscm.discovery import timeseries as _timeseries  # noqa: F401  registers "parcorr"
 
     try:
-        given = [flag for flag, value in unused.items() if value is not None]
-        if given:
-            raise ValueError(f"{', '.join(given)} cannot be used with --timeseries.")
+        refused = [flag for flag, value in unused.items() if value is not None]
+        if refused:
+            raise ValueError(f"{', '.join(refused)} cannot be used with --timeseries.")
+        ignored = [f"{flag} (used by {', '.join(users)})" for name, flag, users in
+                   (("ci", "--ci", _USES_CI), ("alpha", "--alpha", _USES_ALPHA))
+                   if name in given and method not in users]
+        if ignored:
+            raise ValueError(f"--method {method} does not use {' or '.join(ignored)}.")
         check_output_path(out, "--out")
-        if data is None or not data.is_file():
+        if data is None:
+            raise ValueError("--timeseries needs the CSV file of the series (rows are time steps).")
+        if not data.is_file():
             raise ValueError(f"--timeseries needs a CSV file of the series; no such file: {data}.")
         if ci not in ci_test_names():
             raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
@@ -272,10 +310,43 @@ def _read_run_file(path: Path, read: Any, what: str) -> Any:
         raise ValueError(f"The run file {path} cannot be read as {what}: {error}") from None
 
 
-def _discover_run(run: Path, *, method: str, ci: str, alpha: float) -> tuple[Any, dict[str, float] | None]:
+#: Fresh samples encoded (and their seed) when a run directory has no codes.npy; as ``latentscm evaluate``.
+RUN_SAMPLES, RUN_SEED = 2000, 2024
+
+
+def _encode_run(run: Path, *, trust_code: bool) -> tuple[np.ndarray, list[str]]:
+    """Codes (N, D) and names z0..z{D-1} of a ``latentscm train`` run: its learner encodes ``RUN_SAMPLES`` fresh
+    samples of its world (or of its own images, for a run trained with ``--data``)."""
+    import latentscm
+    from latentscm.run import read_config
+    from latentscm.training.resume import world_from_config
+
+    try:
+        config = read_config(run)
+        learner = latentscm.load(run, trust_code=trust_code)
+        if config.get("data", {}).get("kind") == "data":
+            from latentscm.data.runs import data_from_config
+
+            data = data_from_config(config, run)
+            rows = np.sort(np.random.default_rng(RUN_SEED).choice(len(data), size=min(len(data), RUN_SAMPLES),
+                                                                   replace=False))
+            images = data.float_images(rows)
+        else:
+            images = world_from_config(config, run, trust_code=trust_code).sample(RUN_SAMPLES, seed=RUN_SEED).images
+        codes = np.asarray(learner.encode(images), dtype=np.float64)
+    except (OSError, RuntimeError) as error:
+        raise ValueError(f"Cannot encode the samples of the run {run}: {error}") from None
+    return codes, [f"z{i}" for i in range(codes.shape[1])]
+
+
+def _discover_run(run: Path, *, method: str, ci: str, alpha: float,
+                  trust_code: bool = False) -> tuple[Any, dict[str, float] | None]:
     from latentscm.discovery.codes import compare_graphs, discover_from_codes
 
     codes_path, names_path = run / "codes.npy", run / "code_names.json"
+    if not codes_path.exists() and not names_path.exists() and (run / "config.json").is_file():
+        codes, names = _encode_run(run, trust_code=trust_code)  # a run of `latentscm train`
+        return discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha), None
     for required in (codes_path, names_path):
         if not required.is_file():
             raise ValueError(f"The run directory {run} has no {required.name} (expected codes.npy and "

@@ -51,7 +51,12 @@ def domain_counterfactual(
         check_output_path(out, "--out")
         if png is not None:
             check_output_path(png, "--png")
+            if png.resolve() == out.resolve():
+                raise ValueError(f"--png '{png}' and --out '{out}' are the same file.")
         options = parse_assignments(world_assignments, option="--world-set")
+        if "domains" in options:
+            raise ValueError("--world-set domains=... is not a world option here: give the domain shift with "
+                             "--shift KEY=VALUE (n_domains, shifted, kind, strength, seed).")
         arguments = parse_assignments(shift, option="--shift")
         if isinstance(arguments.get("shifted"), str):
             arguments["shifted"] = tuple(part.strip() for part in arguments["shifted"].split(",") if part.strip())

@@ -21,27 +21,25 @@ def _parse_units(units: str) -> list[int]:
     return [int(p) for p in parts]
 
 
-def _extreme(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, units: str | None,
-             levels: int, scale: float) -> tuple[dict, str]:
+def _extreme(learner: Any, world: Any, *, n: int, seed: int, measure: str, units: str | None,
+             levels: int, scale: float) -> tuple[dict, str, dict[str, bytes]]:
     from latentscm.probes import extreme_values
     from latentscm.report.figures import effect_table_figure
-    from latentscm.report.images import atomic_write_bytes
     from latentscm.report.probes import extreme_section
 
     chosen = None if units is None else _parse_units(units)
     effects = extreme_values(learner, world, units=chosen, levels=levels, scale=scale, n=n, measure=measure,
                              n_boot=500, seed=seed)
-    atomic_write_bytes(out / "extreme_values.png", effect_table_figure(effects))
-    return effects.to_dict(), extreme_section(effects)
+    return effects.to_dict(), extreme_section(effects), {"extreme_values.png": effect_table_figure(effects)}
 
 
-def _flows(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, steps: int,
-           n_flows: int) -> tuple[dict, str]:
+def _flows(learner: Any, world: Any, *, n: int, seed: int, measure: str, steps: int,
+           n_flows: int) -> tuple[dict, str, dict[str, bytes]]:
     import numpy as np
 
     from latentscm.probes import PotentialFlows, factor_concentration
     from latentscm.probes.readouts import as_readout
-    from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+    from latentscm.report.images import image_grid, png_bytes
     from latentscm.report.probes import flows_section, trajectory_rows
 
     batch = world.sample(max(n, 4), seed=seed)
@@ -50,7 +48,7 @@ def _flows(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: s
     flows = PotentialFlows(n_flows, 6, steps=steps, batch_size=min(16, half), seed=seed).fit(learner, codes[:half])
     paths = flows.trajectories(codes[half:])
     images = np.stack([learner.decode(paths[k, :, 0]) for k in range(paths.shape[0])])  # (K, T + 1, C, H, W)
-    atomic_write_bytes(out / "flows.png", png_bytes(image_grid(trajectory_rows(images), scale=3)))
+    figure = png_bytes(image_grid(trajectory_rows(images), scale=3))
     readout = as_readout(measure, world, seed=seed, owner="latentscm probe")
     concentration = factor_concentration(paths, learner.decode, readout, world)
     accuracy = flows.pair_accuracy(learner, codes[half:])
@@ -58,17 +56,18 @@ def _flows(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: s
               "per_flow": concentration["concentration"].tolist(), "dominant": concentration["dominant"],
               "change": concentration["change"].tolist(), "factors": concentration["factors"],
               "trajectories": paths[:, :, :4].tolist(), "steps": steps}
-    return result, flows_section(images, concentration, accuracy)
+    return result, flows_section(images, concentration, accuracy), {"flows.png": figure}
 
 
-def _controls(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure: str, steps: int,
-              target: str | None, exclude: str | None, step_size: float = 0.1) -> tuple[dict, str]:
+def _controls(learner: Any, world: Any, *, n: int, seed: int, measure: str, steps: int,
+              target: str | None, exclude: str | None,
+              step_size: float = 0.1) -> tuple[dict, str, dict[str, bytes]]:
     import numpy as np
 
     from latentscm.probes import AttributeControls, edit_fidelity
     from latentscm.probes.attribute_controls import EDIT_METHODS
     from latentscm.probes.readouts import as_readout
-    from latentscm.report.images import atomic_write_bytes, image_grid, png_bytes
+    from latentscm.report.images import image_grid, png_bytes
     from latentscm.report.probes import controls_section, trajectory_rows
 
     readout = as_readout(measure, world, seed=seed, owner="latentscm probe")
@@ -82,14 +81,28 @@ def _controls(learner: Any, world: Any, out: Path, *, n: int, seed: int, measure
     start = codes[:1]
     rows = [controls.edit(start, target, method=m, exclude=excluded, n_steps=8)[:, 0] for m in EDIT_METHODS]
     images = np.stack([learner.decode(r.astype(np.float32)) for r in rows])
-    atomic_write_bytes(out / "controls.png", png_bytes(image_grid(trajectory_rows(images), scale=3)))
+    figure = png_bytes(image_grid(trajectory_rows(images), scale=3))
     data = result.to_dict()
     data["classifier_accuracy"] = dict(controls.accuracy_)
     data["linear_accuracy"] = dict(controls.linear_accuracy_)
-    return data, controls_section(result, images, EDIT_METHODS)
+    return data, controls_section(result, images, EDIT_METHODS), {"controls.png": figure}
+
+
+#: Options that only one kind (or some kinds) use, by parameter name: giving one without its kind is an error.
+_KIND_OPTIONS = {"units": ("--units", ("extreme",)), "levels": ("--levels", ("extreme",)),
+                 "scale": ("--scale", ("extreme",)), "steps": ("--steps", ("flows", "controls")),
+                 "n_flows": ("--n-flows", ("flows",)), "target": ("--target", ("controls",)),
+                 "exclude": ("--exclude", ("controls",)), "step_size": ("--step-size", ("controls",))}
+
+
+def _unused_options(ctx: typer.Context, kinds: list[str]) -> list[str]:
+    """The options given on the command line that none of ``kinds`` uses, each with the kinds that do."""
+    return [f"{flag} ({' or '.join(users)} only)" for name, (flag, users) in _KIND_OPTIONS.items()
+            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE" and not set(users) & set(kinds)]
 
 
 def probe(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="A trained run directory."),
     kind: str = typer.Option(..., "--kind", help="extreme, flows or controls, or several separated by commas "
                              "(one page shows them all)."),
@@ -115,6 +128,7 @@ def probe(
     """
     from latentscm._io import atomic_write_json
     from latentscm.cli.output_paths import check_output_dir
+    from latentscm.report.images import atomic_write_bytes
     from latentscm.report.probes import write_probe_report
     from latentscm.run import load, read_config
     from latentscm.training.resume import world_from_config
@@ -125,8 +139,12 @@ def probe(
         typer.echo(f"Error: --kind must be one of {', '.join(KINDS)} (or several, comma-separated). Got {kind!r}.",
                    err=True)
         raise typer.Exit(2)
+    unused = _unused_options(ctx, kinds)
+    if unused:
+        typer.echo(f"Error: {', '.join(unused)} not used by --kind {','.join(kinds)}.", err=True)
+        raise typer.Exit(2)
     out = Path(run) / "probes" if out is None else out
-    results, sections = {}, []
+    results, sections, figures = {}, [], {}
     try:
         if units is not None:
             _parse_units(units)  # a malformed --units fails before the run is loaded
@@ -134,22 +152,25 @@ def probe(
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
         world = world_from_config(config, run, trust_code=trust_code)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in kinds:
+        for name in kinds:  # every kind runs before anything is written: a failing one leaves no partial output
             if name == "extreme":
-                data, section = _extreme(learner, world, out, n=n, seed=seed, measure=measure, units=units,
-                                         levels=levels, scale=scale)
+                data, section, figure = _extreme(learner, world, n=n, seed=seed, measure=measure, units=units,
+                                                 levels=levels, scale=scale)
             elif name == "flows":
-                data, section = _flows(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
-                                       n_flows=n_flows)
+                data, section, figure = _flows(learner, world, n=n, seed=seed, measure=measure, steps=steps,
+                                               n_flows=n_flows)
             else:
-                data, section = _controls(learner, world, out, n=n, seed=seed, measure=measure, steps=steps,
-                                          target=target, exclude=exclude, step_size=step_size)
+                data, section, figure = _controls(learner, world, n=n, seed=seed, measure=measure, steps=steps,
+                                                  target=target, exclude=exclude, step_size=step_size)
             results[name] = data
             sections.append(section)
+            figures.update(figure)
     except (ValueError, TypeError, OSError, RuntimeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
+    out.mkdir(parents=True, exist_ok=True)
+    for filename, content in figures.items():
+        atomic_write_bytes(out / filename, content)
     for name, data in results.items():
         data["run"] = str(run)
         atomic_write_json(out / f"{name}.json", data, default=float)

@@ -30,6 +30,23 @@ def _fail(error: BaseException) -> None:
     raise typer.Exit(2)
 
 
+def _check_executor(executor: str, *, address: str | None, workers: int | None) -> None:
+    """Refuse an executor choice that cannot run, or options it would ignore, before the study directory exists."""
+    from latentscm.study.executor import RAY_INSTALL_HINT, ray_available
+    from latentscm.study.executors import EXECUTORS
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"--executor must be one of {', '.join(EXECUTORS)}. Got {executor!r}.")
+    if executor == "sequential":
+        given = [f"{flag} {value}" for flag, value in (("--address", address), ("--workers", workers))
+                 if value is not None]
+        if given:
+            raise ValueError(f"The sequential executor runs the trials in this process and takes no "
+                             f"{' or '.join(given)} (options of Ray; --threads sets its torch threads).")
+    elif (executor == "ray" or address is not None) and not ray_available():
+        raise ImportError(RAY_INSTALL_HINT)
+
+
 @study_app.command("run")
 def run_command(
     spec: Path = typer.Argument(..., help="Study spec: a .yaml/.yml (needs PyYAML) or .json file."),
@@ -52,6 +69,7 @@ def run_command(
 
     try:
         check_output_dir(out, "--out")
+        _check_executor(executor, address=address, workers=workers)
         result = run(spec, out, executor=executor, address=address, workers=workers, threads=threads,
                      retries=retries, trust_code=trust_code, progress=progress)
     except (StudySpecError, StudyLockedError, ImportError, ValueError, TypeError, OSError, RuntimeError) as error:

@@ -81,6 +81,13 @@ def _given_or(value: int | None, default: int) -> int:
     return default if value is None else value
 
 
+def _check_size(size: int | None, world_options: dict[str, Any]) -> None:
+    """``--size`` and ``--world-set size=`` both set the image size: refuse the pair rather than drop one."""
+    if size is not None and "size" in world_options:
+        raise ValueError(f"--size {size} and --world-set size={world_options['size']!r} both set the image size; "
+                         f"give one.")
+
+
 def _fail(error: BaseException) -> None:
     typer.echo(f"Error: {error}", err=True)
     raise typer.Exit(2)
@@ -193,9 +200,11 @@ def register(app: typer.Typer) -> None:
         """Train a learner on a world (--world) or your own images (--data); writes config, checkpoints, logs and
         the model to --out."""
         from latentscm import learners
+        from latentscm.cli.output_paths import check_output_dir
         from latentscm.training import CheckpointError, get_preset
 
         try:
+            check_output_dir(out, "--out")
             _set_threads(threads)
             chosen = get_preset(preset)
             # the preset fills in, its per-learner params refine it, explicit options win (0 included: the
@@ -209,9 +218,11 @@ def register(app: typer.Typer) -> None:
             params.update(seed=seed, device=device)
             params.update(parse_assignments(assignments, option="--set"))
             world_options = parse_assignments(world_assignments, option="--world-set")
-            if size is not None and "size" in world_options:
-                raise ValueError(f"--size {size} and --world-set size={world_options['size']!r} both set the image "
-                                 f"size; give one.")
+            _check_size(size, world_options)
+            if "domains" in world_options:
+                raise ValueError("--world-set domains=... has no effect here: `latentscm train` draws its images with "
+                                 "world.sample (domain 0) and does not record domains in the run. Train multi-domain "
+                                 "learners in Python on world.sample_domains(...).")
             model = learners.make(learner, **params)
             if (world is None) == (data_path is None):
                 raise ValueError("Give exactly one of --world NAME (a procedural world) and --data PATH (your own "
@@ -241,7 +252,7 @@ def register(app: typer.Typer) -> None:
                       checkpoint_every=_given_or(checkpoint_every, chosen.checkpoint_every),
                       log_every=_given_or(log_every, chosen.log_every), eval_every=eval_every, eval_hook=hook,
                       progress=progress, interventional_fraction=interventional_fraction)
-        except (*_USER_ERRORS, CheckpointError) as error:
+        except (*_USER_ERRORS, CheckpointError, OSError) as error:
             _fail(error)
         _print_last(model)
         typer.echo(f"Saved to {out}")
@@ -298,6 +309,10 @@ def register(app: typer.Typer) -> None:
                 if world is None:
                     raise ValueError("--encoder needs --world NAME: the world whose images and factors to "
                                      "evaluate on.")
+                unused = [name for name, value in (("--device", device), ("--trust-code", trust_code)) if value]
+                if unused:
+                    raise ValueError(f"{', '.join(unused)} go with a run directory; --encoder runs your function "
+                                     f"as it is.")
                 from latentscm.cli.evaluate_model import evaluate_callable
 
                 target = out if out is not None else Path(".")
@@ -306,6 +321,7 @@ def register(app: typer.Typer) -> None:
                 check_output_dir(target, "--out")
                 check_output_path(Path(target) / "metrics.json", "--out")
                 options = parse_assignments(world_assignments, option="--world-set")
+                _check_size(size, options)
                 summary = evaluate_callable(encoder, make_world(world, size, options), world_name=world,
                                             world_options=options, decoder=decoder, counterfactual=counterfactual,
                                             n=n, seed=seed, suite=_suite(metrics), out=target)
@@ -320,9 +336,14 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"{', '.join(given)} go with --encoder; a run directory brings its own "
                                      f"model and world.")
                 target = run_dir
+                if (Path(run_dir) / "metrics.json").is_dir():
+                    raise ValueError(f"'{Path(run_dir) / 'metrics.json'}' is a directory; evaluate writes the "
+                                     f"metrics to that file (move the directory away).")
                 summary = evaluate_run(run_dir, n=n, seed=seed, device=device, metrics=metrics,
                                        trust_code=trust_code)
         except (*_USER_ERRORS, CheckpointError) as error:
+            _fail(error)
+        except OSError as error:  # a file of the run cannot be read, or metrics.json written (permissions, space)
             _fail(error)
         for key, value in summary["metrics"].items():
             typer.echo(f"{key:32s} {value:.4g}" if isinstance(value, float) else f"{key:32s} {value}")

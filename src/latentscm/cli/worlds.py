@@ -50,7 +50,8 @@ def show(
     n: int = typer.Option(8, "--n", min=1, max=64, help="Number of samples."),
     seed: int = typer.Option(0, "--seed"),
     scale: int = typer.Option(2, "--scale", min=1, max=8, help="Pixel enlargement."),
-    option: list[str] = typer.Option(None, "--set", help="World option KEY=VALUE (repeatable)."),
+    option: list[str] = typer.Option(None, "--set", "--world-set",
+                                    help="World option KEY=VALUE (repeatable; --world-set as in train)."),
 ) -> None:
     """Write a grid of samples; with --do, the true counterfactuals in the row below."""
     from latentscm.cli.output_paths import check_output_path
@@ -62,16 +63,20 @@ def show(
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
     world = _make(name, option)
-    batch = world.sample(n, seed=seed)
-    rows = [batch.images]
-    if do:
-        try:
-            rows.append(world.counterfactual(batch, do).images)
-        except ValueError as error:
-            typer.echo(f"Error: {error}", err=True)
-            raise typer.Exit(2) from None
     try:
-        save_png(out, image_grid(rows, scale=scale))
+        batch = world.sample(n, seed=seed)
+        rows = [batch.images]
+        if do:
+            rows.append(world.counterfactual(batch, do).images)
+        try:
+            grid = image_grid(rows, scale=scale)
+        except ValueError as error:  # observations that are not images (e.g. ild-linear's (6, 1, 1) vectors)
+            raise ValueError(f"World {name!r} has no images to show: {error}") from None
+    except (ValueError, TypeError) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        save_png(out, grid)
     except OSError as error:
         typer.echo(f"Error: cannot write --out '{out}': {error}", err=True)
         raise typer.Exit(2) from None
@@ -84,7 +89,8 @@ def generate_command(
     n: int = typer.Option(None, "--n", min=1, help="Number of samples (default: the full grid)."),
     seed: int = typer.Option(0, "--seed"),
     root: Path = typer.Option(None, "--root", help="Cache directory (default $LATENTSCM_CACHE or ~/.cache)."),
-    option: list[str] = typer.Option(None, "--set", help="World option KEY=VALUE (repeatable)."),
+    option: list[str] = typer.Option(None, "--set", "--world-set",
+                                    help="World option KEY=VALUE (repeatable; --world-set as in train)."),
 ) -> None:
     """Render a world's dataset once into the content-addressed cache and print its path."""
     if root is not None and root.exists() and not root.is_dir():

@@ -1,0 +1,225 @@
+"""Bad input on the command line gets one `Error:` line naming the option, file or value (exit code 2), options
+are never silently ignored, and nothing is left half-written (second review of the `latentscm` commands)."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from latentscm.cli import app
+
+runner = CliRunner()
+TINY = ["--set", "channels=[4,8]", "--set", "hidden_dim=16", "--set", "latent_dim=3", "--size", "16", "--n-samples",
+        "32", "--batch-size", "8", "--no-progress", "--threads", "1"]
+TINY_AXIOMS = ["--d-model", "8", "--layers", "1", "--heads", "1", "--d-ff", "8", "--batch-size", "4", "--quiet"]
+TINY_ACTIVE = ["--size", "16", "--n-transitions", "16", "--n-held-out", "4", "--steps", "1", "--batch-size", "4",
+               "--channels", "4", "--hidden-dim", "8", "--models", "factorised"]
+
+
+def _invoke(args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _refused(result, *parts):
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Error:" in result.output and "Traceback" not in result.output, result.output
+    for part in parts:
+        assert part in result.output, result.output
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny trained beta_vae run on 16x16 sprites."""
+    path = tmp_path_factory.mktemp("runs") / "run"
+    result = _invoke(["train", "--world", "sprites", "--steps", "2", "--out", path, *TINY])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_worlds_show_seed_and_non_images_are_errors(tmp_path):
+    _refused(_invoke(["worlds", "show", "sprites", "--set", "size=32", "--out", tmp_path / "g.png", "--seed", "-1"]),
+             "seed", "-1")
+    _refused(_invoke(["worlds", "show", "ild-linear", "--out", tmp_path / "g.png"]), "'ild-linear' has no images")
+    assert not (tmp_path / "g.png").exists()
+
+
+def test_worlds_commands_take_world_set_like_train(tmp_path):
+    out = tmp_path / "g.png"
+    result = _invoke(["worlds", "show", "pendulum", "--world-set", "grid=false", "--world-set", "size=16",
+                      "--out", out, "--n", "2"])
+    assert result.exit_code == 0 and out.is_file(), result.output
+    stored = _invoke(["worlds", "generate", "pendulum", "--n", "2", "--world-set", "size=16", "--root", tmp_path])
+    assert stored.exit_code == 0, stored.output
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--world", "sprites", "--steps", "2", "--out", "{file}/run", *TINY],
+    ["train", "--world", "sprites", "--steps", "2", "--out", "{file}", *TINY],
+    ["active", "train", "--out", "{file}/run", *TINY_ACTIVE],
+    ["axioms", "train", "--out", "{file}/run", "--steps", "1", *TINY_AXIOMS],
+])
+def test_run_directories_under_a_file_are_named(tmp_path, command):
+    (tmp_path / "afile").write_text("x")
+    _refused(_invoke([part.format(file=tmp_path / "afile") for part in command]), "--out")
+    assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_active_run_checks_its_output_folder_first(tmp_path):
+    made = _invoke(["active", "train", "--out", tmp_path / "act", *TINY_ACTIVE, "--no-progress"])
+    assert made.exit_code == 0 and "fitted" not in made.output, made.output
+    (tmp_path / "afile").write_text("x")
+    _refused(_invoke(["active", "run", tmp_path / "act", "--out", tmp_path / "afile", "--goals", "1"]), "--out")
+    _refused(_invoke(["active", "run", tmp_path / "act", "--out", tmp_path / "afile" / "r", "--goals", "1"]), "--out")
+
+
+def test_evaluate_names_an_unwritable_metrics_file(run):
+    (run / "metrics.json").unlink(missing_ok=True)
+    (run / "metrics.json").mkdir()
+    try:
+        _refused(_invoke(["evaluate", run, "--n", "64"]), "metrics.json' is a directory")
+    finally:
+        (run / "metrics.json").rmdir()
+
+
+def test_evaluate_encoder_refuses_options_it_would_ignore(tmp_path, monkeypatch):
+    (tmp_path / "review_encoder.py").write_text(
+        "def encode(images):\n    return images.reshape(len(images), -1)[:, :4]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = ["evaluate", "--encoder", "review_encoder:encode", "--world", "sprites", "--n", "64"]
+    _refused(_invoke([*base, "--size", "32", "--world-set", "size=16", "--out", tmp_path / "a"]),
+             "both set the image size")
+    _refused(_invoke([*base, "--world-set", "size=16", "--device", "cuda:7", "--out", tmp_path / "b"]), "--device")
+    _refused(_invoke([*base, "--world-set", "size=16", "--trust-code", "--out", tmp_path / "c"]), "--trust-code")
+    assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_counterfactual_needs_an_intervention(run, tmp_path):
+    _refused(_invoke(["counterfactual", run, "--do", "", "--out", tmp_path / "cf.png"]), "--do names no intervention")
+    assert not (tmp_path / "cf.png").exists()
+
+
+def test_discover_reads_a_csv_with_a_byte_order_mark(tmp_path):
+    rng = np.random.default_rng(0)
+    env = np.repeat(np.arange(60), 2)
+    u = rng.normal(size=60)[env] + rng.normal(size=120)
+    v = 0.8 * u + 0.3 * rng.normal(size=120)
+    text = "env,u,v\n" + "".join(f"{e},{a},{b}\n" for e, a, b in zip(env, u, v))
+    (tmp_path / "bom.csv").write_text(text, encoding="utf-8-sig")
+    out = tmp_path / "g.json"
+    result = _invoke(["discover", tmp_path / "bom.csv", "--method", "cdf", "--environment", "env", "--out", out])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["nodes"] == ["u", "v"]
+    (tmp_path / "latin1.csv").write_bytes("café,b\n1,2\n".encode("latin-1"))
+    _refused(_invoke(["discover", tmp_path / "latin1.csv", "--out", out]), "latin1.csv is not UTF-8")
+
+
+def test_discover_timeseries_defaults_and_tau_max(tmp_path):
+    rng = np.random.default_rng(0)
+    series = np.zeros((200, 2))
+    for t in range(1, 200):
+        series[t] = [0.5 * series[t - 1, 0] + rng.normal(), 0.8 * series[t - 1, 0] + 0.3 * rng.normal()]
+    np.savetxt(tmp_path / "s.csv", series, delimiter=",", header="p,q", comments="")
+    out = tmp_path / "g.json"
+    result = _invoke(["discover", "--timeseries", tmp_path / "s.csv", "--out", out])  # no --method: pcmci
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "pcmci" and payload["tau_max"] == 3
+    _refused(_invoke(["discover", "--timeseries", "--method", "pcmci", "--out", out]), "needs the CSV file")
+    _refused(_invoke(["discover", tmp_path / "s.csv", "--tau-max", "5", "--out", tmp_path / "g2.json"]), "--tau-max")
+    assert not (tmp_path / "g2.json").exists()
+
+
+def test_discover_on_a_trained_run(run, tmp_path):
+    out = tmp_path / "g.json"
+    result = _invoke(["discover", "--run", run, "--out", out])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["nodes"] == ["z0", "z1", "z2"]
+    _refused(_invoke(["discover", tmp_path / "none.csv", "--trust-code", "--out", out]), "--trust-code")
+
+
+def test_study_run_refuses_a_bad_executor_before_creating_the_study(tmp_path):
+    spec = tmp_path / "study.json"
+    spec.write_text(json.dumps({"learners": {"beta_vae": {}}, "worlds": {"sprites": {}}}))
+    _refused(_invoke(["study", "run", spec, "--out", tmp_path / "s1", "--executor", "nope"]), "--executor", "nope")
+    _refused(_invoke(["study", "run", spec, "--out", tmp_path / "s2", "--executor", "sequential", "--address",
+                      "auto"]), "--address auto")
+    _refused(_invoke(["study", "run", spec, "--out", tmp_path / "s3", "--executor", "sequential", "--workers",
+                      "3"]), "--workers 3")
+    assert not any((tmp_path / name).exists() for name in ("s1", "s2", "s3"))
+
+
+def test_probe_writes_nothing_when_a_kind_fails(run, tmp_path):
+    for kinds, folder, extra in (("extreme,controls", "p1", ["--levels", "5"]), ("controls", "p2", [])):
+        result = _invoke(["probe", run, "--kind", kinds, "--target", "nope", "--n", "8", "--steps", "2", *extra,
+                          "--out", tmp_path / folder])
+        _refused(result, "Unknown factor 'nope'")
+        assert not (tmp_path / folder).exists()
+
+
+def test_same_file_for_two_outputs_is_refused(tmp_path):
+    _refused(_invoke(["domain-counterfactual", tmp_path / "no-run", "--world", "hue-sprites", "--shift",
+                      "n_domains=2", "--shift", "shifted=hue", "--out", tmp_path / "p.html", "--png",
+                      tmp_path / "p.html"]), "same file")
+    _refused(_invoke(["domain-counterfactual", tmp_path / "no-run", "--world", "hue-sprites", "--world-set",
+                      "domains=2", "--shift", "n_domains=2", "--shift", "shifted=hue", "--out", tmp_path / "q.html"]),
+             "--shift")
+    _refused(_invoke(["axioms", "evaluate", tmp_path / "no-run", "--out", tmp_path / "a.json", "--report",
+                      tmp_path / "a.json"]), "same file")
+    assert not list(tmp_path.iterdir())
+
+
+def test_axioms_evaluate_names_missing_and_unfinished_runs(tmp_path):
+    _refused(_invoke(["axioms", "evaluate", tmp_path / "none", "--out", tmp_path / "a.json"]),
+             "Run directory", "does not exist")
+    trained = _invoke(["axioms", "train", "--out", tmp_path / "ax", "--steps", "2", "--checkpoint-every", "1",
+                       *TINY_AXIOMS])
+    assert trained.exit_code == 0, trained.output
+    (tmp_path / "ax" / "model.pt").unlink()  # as a run killed after its first checkpoints
+    _refused(_invoke(["axioms", "evaluate", tmp_path / "ax", "--out", tmp_path / "a.json"]), "did not finish",
+             "--resume")
+
+
+def test_axioms_train_takes_no_progress_and_the_documented_show_runs(tmp_path):
+    import latentscm.cli.axioms as module
+
+    documented = [line.split("#")[0].split()[1:] for line in module.__doc__.splitlines()
+                  if line.strip().startswith("latentscm axioms show")]
+    assert documented and all(_invoke(args).exit_code == 0 for args in documented)
+    result = _invoke(["axioms", "train", "--out", tmp_path / "ax", "--steps", "1", *TINY_AXIOMS[:-1],
+                      "--no-progress"])
+    assert result.exit_code == 0, result.output
+
+
+def test_quickstart_refuses_to_reuse_runs_trained_with_other_settings(tmp_path):
+    run = tmp_path / "runs" / "beta_vae"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"learner": {"params": {"steps": 2, "seed": 0}},
+                                                 "data": {"n_samples": 64}}))
+    result = _invoke(["quickstart", "--out", tmp_path, "--steps", "3", "--seed", "1", "--n-samples", "64"])
+    _refused(result, "steps=2, seed=0", "steps=3, seed=1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+
+
+def test_train_refuses_domains_it_would_drop(tmp_path):
+    result = _invoke(["train", "--world", "hue-sprites", "--world-set", 'domains={"n_domains": 3, "shifted": ["hue"]}',
+                      "--learner", "ild_vae", "--steps", "2", "--out", tmp_path / "run", "--set", "channels=[4,8]",
+                      "--set", "hidden_dim=16", "--size", "16", "--n-samples", "32", "--batch-size", "8",
+                      "--no-progress"])
+    _refused(result, "--world-set domains", "sample_domains")
+    assert not (tmp_path / "run").exists()
+
+
+def test_options_of_other_kinds_and_methods_are_refused(run, tmp_path):
+    _refused(_invoke(["probe", run, "--kind", "extreme", "--target", "posX", "--n", "8", "--out", tmp_path / "p1"]),
+             "--target (controls only)")
+    _refused(_invoke(["probe", run, "--kind", "controls", "--units", "0", "--n", "8", "--out", tmp_path / "p2"]),
+             "--units (extreme only)")
+    rng = np.random.default_rng(0)
+    np.savetxt(tmp_path / "s.csv", rng.normal(size=(60, 2)), delimiter=",", header="p,q", comments="")
+    _refused(_invoke(["discover", "--timeseries", tmp_path / "s.csv", "--method", "granger", "--ci", "kci", "--out",
+                      tmp_path / "g.json"]), "--method granger does not use --ci")
+    _refused(_invoke(["discover", "--timeseries", tmp_path / "s.csv", "--method", "cmlp", "--alpha", "0.01", "--out",
+                      tmp_path / "g.json"]), "--method cmlp does not use --alpha")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
