@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_write_json", "dumps_strict", "json_ready", "read_json_object", "TEMP_MARK"]
+__all__ = ["atomic_write", "atomic_write_json", "check_output_dir", "check_output_file", "dumps_strict", "json_ready",
+           "read_json_object", "TEMP_MARK"]
 
 #: Part of every temporary file name written here.
 TEMP_MARK = ".tmp-"
@@ -155,3 +156,39 @@ def read_json_object(path: str | os.PathLike, *, remedy: str = "") -> dict[str, 
     if not isinstance(value, dict):
         raise ValueError(f"'{path}' must hold a JSON object. Got {type(value).__name__}{hint}.")
     return value
+
+
+def check_output_file(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a Path, once it is known that a file can be written there; checked before any work.
+
+    ``ValueError`` naming ``what`` (an option such as ``"--out"``, or ``"The 'out' argument of
+    build_report"``) when ``path`` is a directory, lies under a regular file, or is in a folder
+    without write permission. Missing folders are fine: :func:`atomic_write` creates them.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} '{path}' is a directory; give the path of the file to write.")
+    _check_writable_folder(path, path.parent, what)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, what: str) -> Path:
+    """``path`` as a Path, once it is known that the directory can be created or written into.
+
+    ``ValueError`` naming ``what`` when ``path`` is an existing regular file, lies under one, or is
+    in a folder without write permission.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} '{path}' is a file; give a directory.")
+    _check_writable_folder(path, path, what)
+    return path
+
+
+def _check_writable_folder(path: Path, folder: Path, what: str) -> None:
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{what} '{path}' cannot be written: '{folder}' is a file, not a directory.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} '{path}' cannot be written: no write permission in '{folder}'.")

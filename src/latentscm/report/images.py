@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from latentscm._io import atomic_write
+from latentscm._io import check_output_file as _check_output_file
 
 __all__ = ["image_grid", "to_uint8", "save_png", "png_bytes", "atomic_write_bytes", "check_output_file"]
 
@@ -59,19 +60,9 @@ def png_bytes(picture: np.ndarray) -> bytes:
 
 
 def check_output_file(path: str | os.PathLike, argument: str, owner: str) -> Path:
-    """``path`` as a Path, checked before any work: a page cannot replace a directory, nor be
-    written under a regular file (a ValueError names ``argument`` of ``owner`` and the path)."""
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"The '{argument}' argument of {owner} must be the path of a file to write. Got the "
-                         f"directory '{path}'.")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"The '{argument}' argument of {owner} cannot be written: '{folder}' in '{path}' is a file, "
-                         "not a directory.")
-    return path
+    """``path`` as a Path, checked before any work (:func:`latentscm._io.check_output_file`): a page cannot
+    replace a directory, nor be written under a regular file (a ValueError names ``argument`` of ``owner``)."""
+    return _check_output_file(path, f"The '{argument}' argument of {owner}")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
