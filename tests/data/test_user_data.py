@@ -64,7 +64,8 @@ def test_folder_import_is_exact_labelled_cached_and_verified(tmp_path, monkeypat
     del stored
     with pytest.raises(Exception, match="images.npy"):
         load_data(data.path)
-    fixed = import_data(tmp_path / "photos", labels=tmp_path / "labels.csv", root=root)
+    with pytest.warns(RuntimeWarning, match="images.npy is corrupt.*importing .* again from the source"):
+        fixed = import_data(tmp_path / "photos", labels=tmp_path / "labels.csv", root=root)
     assert np.array_equal(fixed.images[:, 0], images)
     # a changed file is different data (a different key), never the stale copy
     Image.fromarray(images[1], mode="L").save(tmp_path / "photos" / "img_000.png")

@@ -111,3 +111,16 @@ def test_a_stored_multi_domain_dataset_keeps_its_domains(tmp_path):
     assert set(stored.domain.tolist()) == {0, 1, 2}
     learner = make_learner("ild_vae", latent_dim=3, k=1, channels=(4, 8), hidden_dim=16, batch_size=4, steps=1)
     assert learner.fit(stored, progress=False).n_domains_ == 3
+
+
+def test_n_samples_other_than_the_datas_length_is_refused_not_ignored():
+    """Regression: fit(batch, n_samples=16) trained on the whole 64-image batch without a word."""
+    from latentscm.training.data import as_training_set
+    from latentscm.worlds import make
+
+    batch = make("sprites", size=16).sample(64, seed=0)
+    with pytest.raises(ValueError, match=r"'n_samples' argument of fit .*used whole \(64 images\). Got n_samples=16"):
+        as_training_set(batch, n_samples=16, seed=0, owner="fit")
+    assert len(as_training_set(batch, n_samples=64, seed=0, owner="fit").images) == 64  # its own length: fine
+    with pytest.raises(ValueError, match="n_samples=8"):
+        as_training_set(batch.images, n_samples=8, seed=0, owner="fit")

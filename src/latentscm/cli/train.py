@@ -248,7 +248,8 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"{', '.join(given)} go with --data.")
                 data = make_world(world, size if size is not None else chosen.size, world_options)
                 hook = _heldout_hook(data, seed + 7_777_777) if eval_every is not None else None
-            model.fit(data, out=str(out), n_samples=_given_or(n_samples, chosen.n_samples),
+            model.fit(data, out=str(out),  # --data is used whole; n_samples renders images of a world
+                      n_samples=_given_or(n_samples, chosen.n_samples) if data_path is None else None,
                       checkpoint_every=_given_or(checkpoint_every, chosen.checkpoint_every),
                       log_every=_given_or(log_every, chosen.log_every), eval_every=eval_every, eval_hook=hook,
                       progress=progress, interventional_fraction=interventional_fraction)

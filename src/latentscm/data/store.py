@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,12 @@ __all__ = ["UserDataset", "import_data", "load_data", "content_key", "FORMAT_VER
 
 FORMAT_VERSION = 1
 _PREFIX = "data-"
+
+
+def _verify_user(path: Path, key: str | None = None) -> dict:
+    """The verified manifest of an imported dataset (:func:`latentscm.worlds.store._verify` with the
+    entries and files a user-data manifest has: no world, noise or required factors)."""
+    return _verify(path, key, entries=("source", "ids", "count", "files", "key"), required_files=("images.npy",))
 
 
 class UserDataset:
@@ -216,8 +223,9 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
     final = base / f"{_PREFIX}{digest[:16]}"
     if final.exists():
         try:
-            return UserDataset(final, _verify(final), recorded)
-        except CorruptDatasetError:
+            return UserDataset(final, _verify_user(final, digest), recorded)
+        except CorruptDatasetError as error:
+            warnings.warn(f"{error}; importing {final} again from the source.", RuntimeWarning, stacklevel=2)
             shutil.rmtree(final, ignore_errors=True)  # re-imported below from the source itself
     base.mkdir(parents=True, exist_ok=True)
     _remove_orphans(base, f".tmp-{_PREFIX}{digest[:16]}-")
@@ -233,7 +241,7 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
             os.replace(temporary, final)
         except OSError:  # another process imported the same data first: use theirs if it verifies
             shutil.rmtree(temporary, ignore_errors=True)
-            return UserDataset(final, _verify(final), recorded)
+            return UserDataset(final, _verify_user(final, digest), recorded)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -306,4 +314,4 @@ def load_data(path: str | os.PathLike) -> UserDataset:
     """Open an imported dataset directory after verifying every file (raises
     :class:`~latentscm.worlds.store.CorruptDatasetError` naming a bad file)."""
     path = Path(path)
-    return UserDataset(path, _verify(path))
+    return UserDataset(path, _verify_user(path))

@@ -129,14 +129,21 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
 
     A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
     from the regime mixture given by ``regimes`` / ``interventional_fraction`` (see
-    :func:`training_mixture`; recorded in ``source``, so in the run config). A Batch keeps its
-    ``targets``. NaN, infinite, out-of-range or wrongly shaped input raises ``ValueError``.
+    :func:`training_mixture`; recorded in ``source``, so in the run config). Other data are used
+    whole: for them ``n_samples`` must be ``None`` or their length (a smaller number would be
+    ignored; slice the data instead). A Batch keeps its ``targets``. NaN, infinite, out-of-range or
+    wrongly shaped input raises ``ValueError``.
     """
     from latentscm.worlds.base import Batch, World
 
     if isinstance(data, TrainingSet):
         return data
     mixture = training_mixture(data, regimes, interventional_fraction, owner)
+    if n_samples is not None and not isinstance(data, World):
+        length = len(data) if hasattr(data, "__len__") else None
+        if length is not None and n_samples != length:
+            raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these data are used "
+                             f"whole ({length} images). Got n_samples={n_samples!r}; slice the data instead.")
     if isinstance(data, World):
         n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
         batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET, regime=mixture)

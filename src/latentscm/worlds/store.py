@@ -256,9 +256,12 @@ _REQUIRED_FILES = ("images.npy", "factors.npy", "noise.npz")
 _REQUIRED_ENTRIES = ("world", "factor_names", "count", "files")
 
 
-def _verify(path: Path, key: str | None = None) -> dict:
+def _verify(path: Path, key: str | None = None, *, entries: tuple[str, ...] = _REQUIRED_ENTRIES,
+            required_files: tuple[str, ...] = _REQUIRED_FILES) -> dict:
     """The manifest of the dataset at ``path`` after checking it and every file it must list
-    (size and SHA-256); ``key``, when given, is the content address the manifest must record."""
+    (size and SHA-256); ``key``, when given, is the content address the manifest must record.
+    ``entries`` and ``required_files`` are what the manifest must hold and list (a world dataset's
+    by default; :mod:`latentscm.data.store` passes those of imported user data)."""
     manifest_path = path / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text())
@@ -266,7 +269,7 @@ def _verify(path: Path, key: str | None = None) -> dict:
         raise CorruptDatasetError(manifest_path, f"unreadable manifest ({error})") from None
     if not isinstance(manifest, dict):
         raise CorruptDatasetError(manifest_path, f"the manifest is a JSON {type(manifest).__name__}, not an object")
-    lacking = [entry for entry in _REQUIRED_ENTRIES if entry not in manifest]
+    lacking = [entry for entry in entries if entry not in manifest]
     if lacking:
         raise CorruptDatasetError(manifest_path, f"the manifest lacks {', '.join(lacking)}")
     if key is not None and manifest.get("key") != key:
@@ -275,7 +278,7 @@ def _verify(path: Path, key: str | None = None) -> dict:
     files = manifest["files"]
     if not isinstance(files, dict) or not files:
         raise CorruptDatasetError(manifest_path, "manifest lists no files")
-    required = (*_REQUIRED_FILES, "regimes.npz") if "regimes" in manifest else _REQUIRED_FILES
+    required = (*required_files, "regimes.npz") if "regimes" in manifest else required_files
     for name in required:
         if name not in files:
             raise CorruptDatasetError(path / name, "missing from the manifest (its content cannot be verified)")
