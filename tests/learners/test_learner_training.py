@@ -267,3 +267,16 @@ def test_read_log_skips_damaged_lines_and_warns_unless_only_the_last_is_torn(tmp
     (tmp_path / "train.jsonl").write_bytes(b"\n".join([good[0], b"\xff\xfe damaged", b"7", good[1]]) + b"\n")
     with pytest.warns(DamagedLogWarning, match=r"train.jsonl': skipped 2 damaged line\(s\) of 4 \(line 2, 3\)"):
         assert [r["step"] for r in read_log(tmp_path)] == [1, 2]
+
+
+def test_resume_without_a_checkpoint_warns_that_it_starts_again(tiny_world, tmp_path):
+    import shutil
+
+    params = tiny_params(BetaVAE, steps=4)
+    reference = BetaVAE(**params).fit(tiny_world, out=tmp_path / "a", n_samples=32, checkpoint_every=2,
+                                      log_every=1, progress=False)
+    shutil.rmtree(tmp_path / "a" / "checkpoints")
+    with pytest.warns(RuntimeWarning, match="no checkpoint in checkpoints/, so it trains again from step 0 .*step 4"):
+        again = latentscm.training.resume(tmp_path / "a", progress=False, trust_code=True)
+    _assert_same(_weights(reference), _weights(again))  # deterministic: the redone steps give the same weights
+    assert [r["step"] for r in read_log(tmp_path / "a") if r["kind"] == "train"] == [1, 2, 3, 4]

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 from latentscm._registry import TrustCode, resolve_class
-from latentscm.run import CONFIG_NAME, learner_from_config, read_config
+from latentscm.run import CHECKPOINT_DIR, CONFIG_NAME, learner_from_config, read_config
 
 __all__ = ["resume", "world_from_config"]
 
@@ -53,6 +54,20 @@ def _recorded_regimes(config: dict[str, Any], stored_path: Any):
     return RegimeMixture.from_description(recorded)
 
 
+def _warn_if_restarting(run_dir: Path) -> None:
+    """Warn when a run that logged training steps has no checkpoint left: it restarts from step 0."""
+    from latentscm.training.checkpoint import latest_checkpoint
+    from latentscm.training.logs import read_log
+
+    if latest_checkpoint(run_dir / CHECKPOINT_DIR) is not None:
+        return
+    logged = [int(r.get("step", 0)) for r in read_log(run_dir) if r.get("kind") == "train"]
+    if logged and max(logged) > 0:
+        warnings.warn(f"'{run_dir}' has no checkpoint in {CHECKPOINT_DIR}/, so it trains again from step 0 (its log "
+                      f"reached step {max(logged)}; those records are replaced as the steps are redone).",
+                      RuntimeWarning, stacklevel=3)
+
+
 def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bool | None = None,
            device: str | None = None, eval_hook=None, trust_code: TrustCode = False):
     """Continue training the run in ``run_dir``; returns the trained learner.
@@ -68,6 +83,7 @@ def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bo
                          f"saved model (learner.save), not a resumable run. Load it with latentscm.load('{run_dir}'), "
                          f"or train in a run directory with learner.fit(data, out=...).")
     learner = learner_from_config(config, device=device, trust_code=trust_code, source=str(run_dir / CONFIG_NAME))
+    _warn_if_restarting(run_dir)
     if steps is not None:
         learner.set_params(steps=steps)
     stored_path = config["data"].get("dataset")
