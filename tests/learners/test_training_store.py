@@ -124,3 +124,16 @@ def test_n_samples_other_than_the_datas_length_is_refused_not_ignored():
     assert len(as_training_set(batch, n_samples=64, seed=0, owner="fit").images) == 64  # its own length: fine
     with pytest.raises(ValueError, match="n_samples=8"):
         as_training_set(batch.images, n_samples=8, seed=0, owner="fit")
+
+
+def test_a_multi_domain_world_is_refused_rather_than_trained_on_domain_0():
+    """Regression: fit(world.with_domains(...)) trained on domain 0 only, without a word."""
+    from latentscm.training.data import as_training_set
+    from latentscm.worlds import make
+    from latentscm.worlds.domains import DomainShift
+
+    world = make("sprites", size=16).with_domains(DomainShift(3, shifted=("scale",), seed=0))
+    with pytest.raises(ValueError, match="world with 3 domains.*sample_domains"):
+        as_training_set(world, n_samples=30, seed=0, owner="fit")
+    domains = as_training_set(world.sample_domains(10, seed=0), n_samples=None, seed=0, owner="fit").domain
+    assert sorted(set(domains.tolist())) == [0, 1, 2]

@@ -132,7 +132,8 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     :func:`training_mixture`; recorded in ``source``, so in the run config). Other data are used
     whole: for them ``n_samples`` must be ``None`` or their length (a smaller number would be
     ignored; slice the data instead). A Batch keeps its ``targets``. NaN, infinite, out-of-range or
-    wrongly shaped input raises ``ValueError``.
+    wrongly shaped input raises ``ValueError``, and so does a multi-domain World (train on its
+    ``sample_domains`` batch, which keeps the domain labels).
     """
     from latentscm.worlds.base import Batch, World
 
@@ -145,6 +146,10 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these data are used "
                              f"whole ({length} images). Got n_samples={n_samples!r}; slice the data instead.")
     if isinstance(data, World):
+        if data.n_domains > 1:  # World.sample draws domain 0 only: the other domains would be silently lost
+            raise ValueError(f"The 'data' argument of {owner} is a world with {data.n_domains} domains, and training "
+                             f"on a world draws from domain 0 only. Pass world.sample_domains(n, seed=...) (a Batch "
+                             f"with each sample's domain) instead.")
         n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
         batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET, regime=mixture)
         source = {"kind": "world", "world": data.name,
