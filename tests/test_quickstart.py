@@ -4,6 +4,8 @@ reuses everything; an interrupted run is resumed, not restarted."""
 import json
 import time
 
+import pytest
+
 from latentscm.quickstart import QuickstartConfig, run_quickstart
 
 
@@ -44,3 +46,14 @@ def test_quickstart_resumes_an_interrupted_run(tmp_path):
     (run / "metrics.json").unlink()
     run_quickstart(tmp_path, config, progress=False)
     assert (run / "model.pt").exists() and (run / "metrics.json").exists()
+
+
+def test_run_quickstart_refuses_runs_trained_with_other_settings_before_any_work(tmp_path):
+    """Regression: the Python API reused runs of other steps/seed/n_samples and recorded the new settings."""
+    run = tmp_path / "runs" / "causal_vae"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"learner": {"params": {"steps": 1500, "seed": 0}},
+                                                 "data": {"n_samples": 999}}))
+    with pytest.raises(ValueError, match=r"causal_vae run trained with n_samples=999, not the asked n_samples=6000"):
+        run_quickstart(tmp_path, QuickstartConfig(), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # refused before any work

@@ -19,6 +19,7 @@ checkpoint, existing metrics read back.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -65,6 +66,27 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+def _check_reusable(out: Path, config: QuickstartConfig) -> None:
+    """Re-running reuses the runs in ``out/runs``: refuse, before any work, runs trained with other steps,
+    seed or n_samples than ``config`` asks (they would be reused, and metrics.json would record settings
+    they were not trained with). A missing or unreadable run record is left to :func:`_train_or_reuse`."""
+    for name, steps in config.steps.items():
+        path = out / "runs" / name / "config.json"
+        try:
+            recorded = json.loads(path.read_text())
+            found = {"steps": recorded["learner"]["params"]["steps"], "seed": recorded["learner"]["params"]["seed"],
+                     "n_samples": recorded["data"]["n_samples"]}
+        except (OSError, ValueError, KeyError, TypeError):  # no run yet, or a damaged record
+            continue
+        asked = {"steps": steps, "seed": config.seed, "n_samples": config.n_samples}
+        differ = [key for key in asked if found[key] != asked[key]]
+        if differ:
+            raise ValueError(
+                f"'{out}' holds a {name} run trained with {', '.join(f'{key}={found[key]}' for key in differ)}, not "
+                f"the asked {', '.join(f'{key}={asked[key]}' for key in differ)}; re-running reuses finished work, so "
+                f"choose another output folder (or remove '{out / 'runs'}') to train with these settings.")
+
+
 def _train_or_reuse(name: str, world, data, run_dir: Path, config: QuickstartConfig, progress: bool):
     from latentscm.learners import make
     from latentscm.run import MODEL_NAME, load
@@ -85,7 +107,10 @@ def _train_or_reuse(name: str, world, data, run_dir: Path, config: QuickstartCon
 
 def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = None, *,
                    progress: bool = True) -> dict[str, Any]:
-    """Run (or finish) the quickstart in ``out``; returns the metrics written to ``out/metrics.json``."""
+    """Run (or finish) the quickstart in ``out``; returns the metrics written to ``out/metrics.json``.
+
+    Finished or interrupted runs in ``out/runs`` are reused; runs trained with other steps, seed or
+    n_samples than ``config`` are refused (``ValueError``) before any work."""
     import torch
 
     from latentscm.metrics.evaluate import evaluate
@@ -95,6 +120,7 @@ def run_quickstart(out: str | os.PathLike, config: QuickstartConfig | None = Non
     from latentscm.worlds import make
 
     config = config or QuickstartConfig()
+    _check_reusable(Path(out), config)
     torch.set_num_threads(config.threads or max(1, (os.cpu_count() or 2) - 1))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -29,35 +29,10 @@ def quickstart(
 
     try:
         check_output_dir(out, "--out")
-        _check_reusable(out, config)
         run_quickstart(out, config, progress=progress)
     except (ValueError, TypeError, OSError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
-
-
-def _check_reusable(out: Path, config) -> None:
-    """Re-running reuses the runs in ``out/runs``: refuse when they were trained with other --steps, --seed or
-    --n-samples than asked (they would be reused, and metrics.json would record settings they were not trained with).
-    """
-    import json
-
-    for name, steps in config.steps.items():
-        path = Path(out) / "runs" / name / "config.json"
-        try:
-            recorded = json.loads(path.read_text())
-            asked = {"steps": steps, "seed": config.seed, "n_samples": config.n_samples}
-            found = {"steps": recorded["learner"]["params"]["steps"], "seed": recorded["learner"]["params"]["seed"],
-                     "n_samples": recorded["data"]["n_samples"]}
-        except (OSError, ValueError, KeyError, TypeError):  # no run yet, or a damaged record the library handles
-            continue
-        differ = [key for key in asked if found[key] != asked[key]]
-        if differ:
-            raise ValueError(
-                f"--out '{out}' holds a {name} run trained with "
-                f"{', '.join(f'{key}={found[key]}' for key in differ)}, not the asked "
-                f"{', '.join(f'{key}={asked[key]}' for key in differ)}; re-running reuses finished work, so choose "
-                f"another --out (or remove '{Path(out) / 'runs'}') to train with these settings.")
 
 
 def report(
