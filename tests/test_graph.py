@@ -191,3 +191,12 @@ def test_to_text_refuses_names_it_cannot_write_back():
         assert name in str(graph)  # printing still works
     fine = CausalGraph([("light_level", "z.1"), ("z.1", "w-2")])
     assert CausalGraph.from_text(fine.to_text()).to_dict() == fine.to_dict()
+
+
+def test_from_dict_refuses_strings_where_lists_belong():
+    """Regression: {"nodes": "z0"} became nodes 'z' and '0', and an edge "ab" the edge a -> b."""
+    for data, what in (({"nodes": "z0", "edges": []}, "'nodes'"), ({"nodes": ["a", "b"], "edges": "ab"}, "'edges'"),
+                       ({"nodes": ["a", "b"], "edges": ["ab"]}, "Each edge"), ({"nodes": ["a"], "edges": [3]}, "edge")):
+        with pytest.raises(ValueError, match=what):
+            CausalGraph.from_dict(data)
+    assert CausalGraph.from_dict({"nodes": ["ab", "c"], "edges": [["ab", "c"]]}).edges == (("ab", "c"),)

@@ -164,9 +164,18 @@ class CausalGraph:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CausalGraph:
         """Inverse of :meth:`to_dict` (``{"nodes": [...], "edges": [[u, v], ...]}``)."""
-        if "nodes" not in data or "edges" not in data:
+        if not isinstance(data, Mapping) or "nodes" not in data or "edges" not in data:
             raise ValueError("A graph dict needs 'nodes' and 'edges' keys.")
-        return cls([tuple(e) for e in data["edges"]], nodes=list(data["nodes"]))
+        nodes, edges = data["nodes"], data["edges"]
+        # a string is one name, not a list of one-letter names: "z0" must not become nodes 'z' and '0'
+        if isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence):
+            raise ValueError(f"The 'nodes' of a graph dict must be a list of names. Got {nodes!r}.")
+        if isinstance(edges, (str, bytes)) or not isinstance(edges, Sequence):
+            raise ValueError(f"The 'edges' of a graph dict must be a list of [parent, child] pairs. Got {edges!r}.")
+        bad = [e for e in edges if isinstance(e, (str, bytes)) or not isinstance(e, Sequence)]
+        if bad:
+            raise ValueError(f"Each edge of a graph dict must be a [parent, child] pair. Got {bad[0]!r}.")
+        return cls([tuple(e) for e in edges], nodes=list(nodes))
 
     @classmethod
     def empty(cls, nodes: Sequence[str]) -> CausalGraph:
