@@ -223,3 +223,9 @@ def test_options_of_other_kinds_and_methods_are_refused(run, tmp_path):
     _refused(_invoke(["discover", "--timeseries", tmp_path / "s.csv", "--method", "cmlp", "--alpha", "0.01", "--out",
                       tmp_path / "g.json"]), "--method cmlp does not use --alpha")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
+
+
+def test_report_names_a_file_the_system_cannot_write(run, tmp_path):
+    """Regression: an OSError other than FileNotFoundError (here a name too long) ended `report` in a traceback."""
+    result = _invoke(["report", run, "--out", tmp_path / ("x" * 300 + ".html")])
+    _refused(result, "File name too long")

@@ -48,7 +48,7 @@ def report(
 
     try:
         path = build_report(runs, out, seed=seed, trust_code=trust_code)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, TypeError, OSError) as error:  # OSError: e.g. a name the file system refuses
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {path}")

@@ -86,7 +86,7 @@ def run_command(
 
         try:
             typer.echo(f"Wrote {build_study_report(out, trust_code=trust_code)}")
-        except (ValueError, FileNotFoundError) as error:
+        except (ValueError, TypeError, OSError) as error:
             _fail(error)
     if counts["failed"]:
         raise typer.Exit(1)
