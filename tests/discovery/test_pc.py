@@ -167,3 +167,18 @@ def test_pc_parallel_level_gives_the_serial_output():
 def test_pc_rejects_bad_n_jobs(bad):
     with pytest.raises(ValueError, match="'n_jobs' parameter of pc_skeleton"):
         pc(np.random.default_rng(0).normal(size=(50, 3)), n_jobs=bad)
+
+
+def test_skeleton_scores_empty_sets_follow_the_metrics_convention():
+    # an empty estimate of a non-empty graph used to get precision 1.0 here and 0.0 from
+    # latentscm.metrics.skeleton_scores under the same key
+    from latentscm.metrics import skeleton_scores as metrics_skeleton_scores
+
+    truth = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]])
+    empty = np.zeros((3, 3), dtype=int)
+    for estimated, true in ((empty, truth), (truth, empty), (empty, empty), (truth, truth)):
+        ours = skeleton_scores(estimated, true)
+        assert ours == metrics_skeleton_scores(true, estimated)
+        assert all(type(value) is float for value in ours.values())
+    assert skeleton_scores(empty, truth)["skeleton.precision"] == 0.0
+    assert skeleton_scores(empty, empty) == {"skeleton.precision": 1.0, "skeleton.recall": 1.0, "skeleton.f1": 1.0}

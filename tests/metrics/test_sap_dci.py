@@ -146,3 +146,27 @@ def test_dci_accepts_discrete_factors_on_a_float_grid():
     codes = np.column_stack([factors[:, 0], factors[:, 1], rng.normal(size=600)])
     result = dci(codes, factors, discrete=[True, False], seed=0)
     assert result["dci.disentanglement"] > 0.5
+
+
+def test_sap_factor_with_more_levels_than_bins_can_score_one():
+    # dSprites-like 40-level factor: with only n_bins (20) bins a code equal to the factor could name at most
+    # 20 of the 40 classes (score ~0.49); the classifier gets at least one bin per class
+    rng = np.random.default_rng(0)
+    factors = np.column_stack([rng.integers(0, 40, 4000), rng.integers(0, 3, 4000)]).astype(float)
+    codes = np.column_stack([factors[:, 0], factors[:, 1], rng.standard_normal(4000)])
+    scores = sap_score_matrix(codes, factors)
+    assert scores[0, 0] > 0.95
+    assert sap(codes, factors) > 0.95
+
+
+def test_dci_unchanged_by_a_large_offset():
+    # scikit-learn's trees work in float32 (spacing 1.0 at 1e7): without standardising, an offset erased the code
+    rng = np.random.default_rng(0)
+    factors = np.column_stack([rng.integers(0, 10, 1000), rng.uniform(0, 1, 1000)])
+    codes = np.column_stack([factors[:, 0] / 10 + 0.01 * rng.standard_normal(1000), factors[:, 1],
+                             rng.standard_normal(1000)])
+    reference = dci(codes, factors, discrete=[True, False])
+    shifted = dci(codes + np.array([1e7, -3e6, 5e5]), factors, discrete=[True, False])
+    assert reference["dci.informativeness"] > 0.95
+    for key, value in reference.items():
+        assert shifted[key] == pytest.approx(value, abs=1e-9), key

@@ -67,3 +67,9 @@ def test_constant_codes_give_defined_scores_and_a_warning():
     assert all(np.isfinite(v) for v in scores.values())
     assert scores["mig"] == 0.0 and scores["dci.disentanglement"] == 0.0
     assert any("constant" in str(w.message) for w in caught)
+
+
+@pytest.mark.parametrize("metrics", [[], ()])
+def test_compute_metrics_refuses_an_empty_selection(factors, perfect, metrics):
+    with pytest.raises(ValueError, match="'metrics' parameter of compute_metrics"):
+        compute_metrics(perfect, factors, metrics=metrics)

@@ -134,7 +134,10 @@ def skeleton_scores(estimated: Any, truth: Any) -> dict[str, float]:
     """Precision, recall and F1 of the estimated skeleton against the true one (higher is better).
 
     Both arguments are adjacency arrays (d, d) (any orientation convention: an entry in either
-    direction counts as adjacency) or objects with an ``.adjacency`` attribute.
+    direction counts as adjacency) or objects with an ``.adjacency`` attribute. A ratio with an
+    empty denominator is 1 when both skeletons are empty and 0 otherwise, as in
+    :func:`latentscm.metrics.skeleton_scores` (an empty estimate of a non-empty graph has
+    precision 0, not 1). Returns Python floats.
     """
     est = _skeleton(estimated, "estimated")
     true = _skeleton(truth, "truth")
@@ -142,9 +145,9 @@ def skeleton_scores(estimated: Any, truth: Any) -> dict[str, float]:
         raise ValueError(f"Skeletons of different sizes: {est.shape} vs {true.shape}.")
     upper = np.triu_indices(est.shape[0], k=1)
     e, t = est[upper], true[upper]
-    tp = float(np.sum(e & t))
-    precision = tp / e.sum() if e.sum() else 1.0
-    recall = tp / t.sum() if t.sum() else 1.0
+    tp, n_estimated, n_true = int(np.sum(e & t)), int(e.sum()), int(t.sum())
+    precision = tp / n_estimated if n_estimated else float(n_true == 0)
+    recall = tp / n_true if n_true else float(n_estimated == 0)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"skeleton.precision": precision, "skeleton.recall": recall, "skeleton.f1": f1}
 

@@ -77,11 +77,16 @@ def discrete_mask(factors: np.ndarray, discrete: bool | Sequence[bool] | None, o
     """Which factor columns are discrete, as a boolean array (K,).
 
     ``None`` decides per column: discrete when it has at most :data:`DISCRETE_MAX_LEVELS`
-    distinct values. A bool applies to every column; a sequence gives one bool per column.
+    distinct values and its values repeat (each level seen at least twice on average, i.e. at
+    most N / 2 levels for N rows). The second condition matters for small N: with N <= 100 rows
+    every continuous column has at most 100 distinct values, and read as one class per row it
+    would make every metric meaningless (a perfect code scored MIG ~0). A bool applies to every
+    column; a sequence gives one bool per column.
     """
     n_factors = factors.shape[1]
     if discrete is None:
-        return np.array([np.unique(factors[:, k]).size <= DISCRETE_MAX_LEVELS
+        limit = min(DISCRETE_MAX_LEVELS, factors.shape[0] // 2)
+        return np.array([np.unique(factors[:, k]).size <= limit
                          for k in range(n_factors)], dtype=bool)
     if isinstance(discrete, (bool, np.bool_)):
         return np.full(n_factors, bool(discrete))

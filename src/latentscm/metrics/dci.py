@@ -34,9 +34,10 @@ Two predictors (``estimator``):
 
 Tree ensembles visit features in a random order and draw thresholds in that order, so a plain
 fit changes (slightly) when code columns are permuted or negated. Before fitting, the columns
-are put in a canonical order and orientation that depends only on their ranks: DCI is then
-exactly invariant to permuting code dimensions and to shifting and rescaling them (by any
-non-zero factor).
+are put in a canonical order and orientation that depends only on their ranks, and standardised
+(scikit-learn's trees work in float32, where a large offset would erase a code's resolution): DCI
+is then invariant to permuting code dimensions and to shifting and rescaling them (by any
+non-zero factor), up to float rounding of the standardised codes.
 """
 
 from __future__ import annotations
@@ -166,6 +167,10 @@ def importance_matrix(codes: np.ndarray, factors: np.ndarray, *, estimator: str 
     model_seeds = rng.integers(0, 2**31 - 1, size=n_factors)
     order, signs = canonical_columns(codes)
     inputs = codes[:, order] * signs
+    # scikit-learn's trees cast their input to float32: centred and scaled first, a code with a large offset
+    # keeps its resolution (at 1e7 the float32 spacing is 1.0, which would erase it) and shifts change nothing
+    spread = inputs.std(axis=0)
+    inputs = (inputs - inputs.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     for k in range(n_factors):
         # discrete factors become class labels 0..L-1 (float grid values such as angles in
         # radians would otherwise be refused by a classifier as "continuous")
@@ -189,7 +194,7 @@ def dci(codes: np.ndarray, factors: np.ndarray, *, estimator: str = "forest",
     factors : array (N, K); constant factors are ignored.
     estimator : ``"forest"`` (fast default) or ``"gbt"`` (disentanglement_lib's gradient
         boosting, for parity; slow).
-    discrete : None (auto: at most 100 distinct values means discrete), a bool, or one bool per
+    discrete : None (auto: at most min(100, N / 2) distinct values means discrete), a bool, or one bool per
         factor. Discrete factors get classifiers, continuous ones regressors.
     test_fraction : share of rows held out for informativeness.
     seed : the split and the predictors' randomness.

@@ -98,7 +98,7 @@ def infomec(codes: np.ndarray, factors: np.ndarray, *, n_neighbors: int = 3,
     n_neighbors : neighbours of the kNN mutual-information estimator.
     inactive_threshold : latents whose range is below this share of the largest are pruned.
     n_bins : equal-width bins for continuous sources.
-    discrete : None (auto: at most 100 distinct values means discrete), a bool, or one bool per
+    discrete : None (auto: at most min(100, N / 2) distinct values means discrete), a bool, or one bool per
         factor.
     test_fraction : share of rows held out to score InfoE.
     seed : the train / held-out split (the same as explicitness' for the same seed) and the

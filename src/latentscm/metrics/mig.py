@@ -34,8 +34,10 @@ __all__ = ["mig_from_mutual_information", "mig"]
 def mig_from_mutual_information(mutual_info: np.ndarray, factor_entropy: np.ndarray) -> float:
     """MIG from a mutual-information matrix (D, K) and the factor entropies (K,), same units.
 
-    Needs D >= 2 and every entropy > 0.
+    Needs D >= 2 and every entropy > 0. Each I(z_j; v_k) is capped at H(v_k), its bound for a
+    discrete factor: the kNN estimate can exceed it by its bias, which would push MIG above 1.
     """
+    mutual_info = np.minimum(mutual_info, np.asarray(factor_entropy)[None, :])
     top_two = -np.sort(-mutual_info, axis=0)[:2]
     return float(np.mean((top_two[0] - top_two[1]) / factor_entropy))
 
@@ -54,15 +56,18 @@ def mig(codes: np.ndarray, factors: np.ndarray, *, estimator: str = "histogram",
         cut into ``n_bins`` (20) equal-width bins between its minimum and maximum and the
         plug-in MI of the histogram; or ``"knn"`` — codes stay continuous and MI is the
         nearest-neighbour estimate of Ross (2014) with ``n_neighbors`` neighbours.
-    discrete : None (auto: at most 100 distinct values means discrete), a bool for all
+    discrete : None (auto: at most min(100, N / 2) distinct values means discrete), a bool for all
         factors, or one bool per factor.
     seed : used by the ``"knn"`` estimator only (tie-breaking jitter).
 
     Returns
     -------
     float: mean over factors of (I_top - I_second) / H(factor). A perfect one-code-per-factor
-    representation scores ~1 (the histogram estimator loses a little to binning); entangled or
-    random representations score ~0. Invariant to permuting and rescaling code dimensions.
+    representation scores ~1 with the ``"knn"`` estimator, and with the histogram one when every
+    factor has at most ``n_bins`` levels; a factor with L > ``n_bins`` levels caps at about
+    log(n_bins) / log(L) (disentanglement_lib's 20 bins: 0.81 for dSprites' 40 orientations, 0.86
+    for its 32 positions; raise ``n_bins`` to L to lift the cap). Entangled or random
+    representations score ~0. Invariant to permuting and rescaling code dimensions.
     """
     owner = "mig"
     codes, factors = check_codes_factors(codes, factors, owner)

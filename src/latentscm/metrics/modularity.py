@@ -87,7 +87,7 @@ def modularity_explicitness(codes: np.ndarray, factors: np.ndarray, *, n_bins: i
     codes : array (N, D).
     factors : array (N, K); constant factors are ignored, continuous ones binned.
     n_bins : equal-width bins for the codes (MI) and for continuous factors.
-    discrete : None (auto: at most 100 distinct values means discrete), a bool, or one bool per
+    discrete : None (auto: at most min(100, N / 2) distinct values means discrete), a bool, or one bool per
         factor.
     test_fraction : share of rows held out to score explicitness.
     seed : the train / held-out split (the same as InfoE's for the same seed, so a suite

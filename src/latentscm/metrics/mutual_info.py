@@ -111,10 +111,13 @@ def _knn_mi_column(values: np.ndarray, labels: np.ndarray, n_levels: int, n_neig
     centre = sorted_values[usable]
     radius = radius[usable]
     everything = np.sort(values)
-    # Count every point within the radius (inclusive), minus the point itself; the bounds are
-    # widened by one ulp so that the k-th neighbour itself is never lost to rounding.
-    upper = np.nextafter(centre + radius, np.inf)
-    lower = np.nextafter(centre - radius, -np.inf)
+    # Count every point within the radius (inclusive), minus the point itself. The radius is the gap
+    # v - c to the k-th neighbour v, and c + (v - c) may round up to 1.5 ulp of v away from v, so the
+    # bounds are widened by 4 eps (|c| + r): the k-th neighbour is never lost (the count is >= k, as in
+    # exact arithmetic); a point farther away by less than that is a tie at this precision anyway.
+    slack = 4.0 * np.finfo(np.float64).eps * (np.abs(centre) + radius)
+    upper = centre + radius + slack
+    lower = centre - radius - slack
     within = np.searchsorted(everything, upper, side="right") - np.searchsorted(everything, lower,
                                                                                   side="left") - 1
     n_used = int(usable.sum())
@@ -131,16 +134,19 @@ def mutual_info_knn(codes: np.ndarray, labels: np.ndarray, n_levels: np.ndarray,
     """
     n_rows, n_codes = codes.shape
     result = np.zeros((n_codes, labels.shape[1]))
-    std = codes.std(axis=0)
     base = int(rng.integers(2 ** 62))
     for d in range(n_codes):
-        if std[d] <= 0:
+        # one contiguous column at a time: its mean and std (hence every estimate) do not depend on the
+        # column's position in ``codes`` (axis-0 reductions of a matrix may round differently)
+        values = np.ascontiguousarray(codes[:, d])
+        std = values.std()
+        if std <= 0:
             continue
         # the tie-breaking jitter follows the column's content, not its position, with the column's canonical
         # sign: permuting or negating code dimensions leaves every estimate unchanged
-        key, sign = rank_key(codes[:, d])
+        key, sign = rank_key(values)
         jitter = sign * np.random.default_rng([base, int(key[:15], 16)]).standard_normal(n_rows) * KNN_JITTER
-        column = (codes[:, d] - codes[:, d].mean()) / std[d] + jitter
+        column = (values - values.mean()) / std + jitter
         for k in range(labels.shape[1]):
             result[d, k] = _knn_mi_column(column, labels[:, k], int(n_levels[k]), n_neighbors)
     return result

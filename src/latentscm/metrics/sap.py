@@ -13,8 +13,8 @@ Scores here:
   (b - 1/L) / (1 - 1/L) for L classes, so that 0 is chance and 1 perfect like R² (unadjusted,
   a useless code already scores 1/L, and a 3-class factor's gap could never exceed 2/3). The
   paper leaves the classifier open; we use the Bayes classifier of the binned code: the training split's code
-  range is cut into ``n_bins`` equal-width bins and each bin predicts its most frequent class
-  (empty bins predict the overall most frequent class). Unlike a linear SVM on one feature
+  range is cut into ``max(n_bins, L)`` equal-width bins (at least one per class) and each bin predicts its
+  most frequent class (empty bins predict the overall most frequent class). Unlike a linear SVM on one feature
   (disentanglement_lib's choice), it can single out the middle classes of a many-class factor
   such as dSprites' 40 orientations, and it is one ``np.bincount`` for all code dimensions.
 """
@@ -99,8 +99,10 @@ def sap_score_matrix(codes: np.ndarray, factors: np.ndarray, *, n_bins: int = 20
             scores[:, k] = _squared_correlation(codes, factors[:, k])
             continue
         labels, n_levels = encode_labels(factors[:, k])
+        # at least one bin per class: with fewer bins than classes even a code equal to the factor
+        # could name only n_bins of them (dSprites' 40 orientations would cap at ~0.5)
         scores[:, k] = _binned_balanced_accuracy(codes[train], labels[train], codes[test],
-                                                 labels[test], n_levels, n_bins)
+                                                 labels[test], n_levels, max(n_bins, n_levels))
     return scores
 
 
@@ -113,8 +115,9 @@ def sap(codes: np.ndarray, factors: np.ndarray, *, n_bins: int = 20,
     ----------
     codes : array (N, D), D >= 2.
     factors : array (N, K); constant factors are ignored.
-    n_bins : bins of the 1-D classifier for discrete factors.
-    discrete : None (auto: at most 100 distinct values means discrete), a bool, or one bool per
+    n_bins : bins of the 1-D classifier for discrete factors (raised to the factor's number of
+        classes when it has more).
+    discrete : None (auto: at most min(100, N / 2) distinct values means discrete), a bool, or one bool per
         factor. Continuous factors are scored by R², discrete ones by held-out chance-adjusted
         balanced accuracy.
     test_fraction : share of rows held out to score the classifiers.

@@ -104,6 +104,9 @@ def compute_metrics(codes: np.ndarray, factors: np.ndarray, *,
         names = SUITES[check_choice(metrics, "metrics", "compute_metrics", SUITES)]
     else:
         names = tuple(metrics)
+        if not names:
+            raise ValueError("The 'metrics' parameter of compute_metrics must be a suite name or a non-empty list "
+                             f"of metric names. Got {metrics!r}.")
     result: dict[str, float] = {}
     owner: dict[str, str] = {}
     for name in dict.fromkeys(names):  # a metric listed twice is computed once
