@@ -26,6 +26,7 @@ import numpy as np
 import typer
 
 from latentscm._io import dumps_strict
+from latentscm.cli.given_options import given_on_command_line
 from latentscm.cli.output_paths import check_output_path
 
 __all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
@@ -201,7 +202,7 @@ def register(app: typer.Typer) -> None:
         from latentscm.discovery import ci_test_names
 
         if timeseries:
-            given = {name for name in ("ci", "alpha") if _on_command_line(ctx, name)}
+            given = {name for name in ("ci", "alpha") if given_on_command_line(ctx, name)}
             _discover_timeseries(data, method=method or "pcmci", given=given, ci=ci, alpha=alpha,
                                  tau_max=3 if tau_max is None else tau_max, out=out,
                                  unused={"--run": run, "--context": context, "--environment": environment,
@@ -246,11 +247,6 @@ def register(app: typer.Typer) -> None:
         _write_outputs(graph, payload, out, png)
         typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
                    f"-> {out}")
-
-
-def _on_command_line(ctx: typer.Context, name: str) -> bool:
-    """Whether the parameter ``name`` was typed on the command line (not its default)."""
-    return getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE"
 
 
 #: Time-series methods that use --ci (their CI tests) and --alpha (a significance level).

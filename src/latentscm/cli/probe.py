@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from latentscm.cli.given_options import given_on_command_line
+
 __all__ = ["probe", "register", "KINDS"]
 
 KINDS = ("extreme", "flows", "controls")
@@ -98,7 +100,7 @@ _KIND_OPTIONS = {"units": ("--units", ("extreme",)), "levels": ("--levels", ("ex
 def _unused_options(ctx: typer.Context, kinds: list[str]) -> list[str]:
     """The options given on the command line that none of ``kinds`` uses, each with the kinds that do."""
     return [f"{flag} ({' or '.join(users)} only)" for name, (flag, users) in _KIND_OPTIONS.items()
-            if getattr(ctx.get_parameter_source(name), "name", None) == "COMMANDLINE" and not set(users) & set(kinds)]
+            if given_on_command_line(ctx, name) and not set(users) & set(kinds)]
 
 
 def probe(
