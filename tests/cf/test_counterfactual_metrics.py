@@ -89,5 +89,7 @@ def test_blurred_oracle_is_in_between(world):
 def test_bad_input(world):
     with pytest.raises(ValueError, match="Unknown factor 'lamp'"):
         counterfactual_metrics(Identity(), world, n=4, factors=["lamp"])
+    with pytest.raises(ValueError, match="'commutativity_pairs' parameter of counterfactual_metrics"):
+        counterfactual_metrics(Identity(), world, n=4, commutativity_pairs=-1)  # was read as 0 without a word
     with pytest.raises(ValueError, match="equal shapes"):
         image_distance(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 3)))

@@ -3,10 +3,17 @@
 Higgins et al. (2017), "beta-VAE: Learning Basic Visual Concepts with a Constrained
 Variational Framework", ICLR, section 3. Procedure for one training point:
 
-1. choose a factor k uniformly among those that vary and a value v for it;
-2. sample ``batch_size`` pairs of observations that share k = v (here: 2 x ``batch_size``
-   samples under ``do(k = v)``, split into halves), encode both halves;
+1. choose a factor k uniformly among those that vary;
+2. sample ``batch_size`` pairs of observations whose two members share the value of k, encode
+   both members;
 3. the point is the mean absolute difference of the paired codes, (D,), labelled k.
+
+One deviation: in the paper (and disentanglement_lib) each pair draws its own shared value of k;
+here every pair of a point shares one value v (2 x ``batch_size`` samples under ``do(k = v)``,
+split into halves), so a point is one vectorised ``sample`` call. In both, the dimensions that
+encode k differ by nothing within a pair; what changes is that a point's other pairs all see k
+at v, so an encoder whose response to the other factors depends on k is probed at one v per
+point rather than averaged over values within the point (points still draw v afresh).
 
 A linear classifier (multinomial logistic regression on standardised features) is trained on
 ``n_train`` points and the score is its accuracy on ``n_eval`` fresh points. The factor held

@@ -69,6 +69,8 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
             raise ValueError(f"Unknown factor {name!r} for counterfactual_metrics. Valid names: {', '.join(names)}")
     steps = sorted({int(check_number(m, "composition_steps", "counterfactual_metrics", low=1, integer=True))
                     for m in composition_steps})
+    commutativity_pairs = int(check_number(commutativity_pairs, "commutativity_pairs", "counterfactual_metrics",
+                                           low=0, integer=True))
     rng = as_generator(seed)
     batch = world.sample(n, seed=rng)
     images = batch.images
@@ -123,7 +125,7 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
     # recomputes it), so only such pairs are tested.
     graph = world.graph
     pairs = [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1:]
-             if b not in graph.descendants(a) and a not in graph.descendants(b)][:max(0, int(commutativity_pairs))]
+             if b not in graph.descendants(a) and a not in graph.descendants(b)][:commutativity_pairs]
     for a, b in pairs:
         ab = model.counterfactual(model_cf[a], {b: Do(targets[b])})
         ba = model.counterfactual(model_cf[b], {a: Do(targets[a])})
