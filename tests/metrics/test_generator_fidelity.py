@@ -45,7 +45,10 @@ def test_same_process_is_close_and_shuffled_is_far(real):
 def test_generator_fidelity_reports_the_shuffled_baseline(real):
     scores = generator_fidelity(real, ar1(2, 300, seed=3), max_windows=200)
     assert set(scores) == {f"{p}.{k}" for p in ("fidelity", "shuffled")
-                           for k in ("discriminator_accuracy", "discriminator_auc", "mmd", "acf_distance")}
+                           for k in ("discriminator_accuracy", "discriminator_auc", "discriminator_score", "mmd",
+                                     "acf_distance")}
+    for prefix in ("fidelity", "shuffled"):  # Yoon et al.'s score: below-chance accuracy is no better than chance
+        assert scores[f"{prefix}.discriminator_score"] == abs(scores[f"{prefix}.discriminator_accuracy"] - 0.5)
     for key in ("discriminator_auc", "acf_distance"):
         assert scores[f"fidelity.{key}"] < scores[f"shuffled.{key}"], key
     assert abs(scores["fidelity.mmd"]) < 0.05

@@ -7,7 +7,10 @@ after standardising both sets with the real series' per-variable mean and standa
   "Time-series generative adversarial networks", NeurIPS; used by Cheng et al. 2024, CausalTime): a
   small classifier (scikit-learn's ``MLPClassifier``, one hidden layer) is trained to tell real from
   generated windows on a balanced split (at most 500 epochs of Adam) and scored on held-out windows.
-  Accuracy and ROC AUC near 0.5 mean indistinguishable; **lower is better** for both.
+  Accuracy and ROC AUC near 0.5 mean indistinguishable. Yoon et al.'s score is
+  |accuracy - 0.5| (``discriminator.score``): **lower is better**, and a held-out accuracy below
+  0.5 (a classifier that learnt the wrong way round) is no better than 0.5. Raw accuracy and AUC
+  are reported too; they are "lower is better" only down to 0.5.
 * **MMD** (Gretton et al. 2012, "A kernel two-sample test", JMLR): the unbiased estimate of the squared
   maximum mean discrepancy with a Gaussian kernel whose bandwidth is the median pairwise distance of
   the pooled windows. **Lower is better**; about 0 when the distributions agree.
@@ -74,8 +77,8 @@ def _windows(series: np.ndarray, window: int, limit: int, rng: np.random.Generat
 
 def discriminative_score(real: Any, generated: Any, *, window: int = 10, max_windows: int = 1000,
                          hidden: int = 32, test_fraction: float = 0.3, seed: int = 0) -> dict[str, float]:
-    """Held-out accuracy and AUC of a classifier of real vs generated windows. **Lower is better**
-    (0.5: indistinguishable).
+    """Held-out accuracy and AUC of a classifier of real vs generated windows (0.5: indistinguishable),
+    and Yoon et al.'s discriminative score |accuracy - 0.5| (**lower is better**, 0 at best).
 
     Parameters
     ----------
@@ -88,7 +91,7 @@ def discriminative_score(real: Any, generated: Any, *, window: int = 10, max_win
 
     Returns
     -------
-    ``{"discriminator.accuracy", "discriminator.auc"}``.
+    ``{"discriminator.accuracy", "discriminator.auc", "discriminator.score"}``.
     """
     owner = "discriminative_score"
     window = int(check_number(window, "window", owner, low=1, integer=True))
@@ -119,7 +122,8 @@ def discriminative_score(real: Any, generated: Any, *, window: int = 10, max_win
         classifier.fit(features[train], labels[train])
     probability = classifier.predict_proba(features[test])[:, 1]
     accuracy = float(np.mean((probability > 0.5) == labels[test]))
-    return {"discriminator.accuracy": accuracy, "discriminator.auc": float(roc_auc_score(labels[test], probability))}
+    return {"discriminator.accuracy": accuracy, "discriminator.auc": float(roc_auc_score(labels[test], probability)),
+            "discriminator.score": abs(accuracy - 0.5)}
 
 
 def maximum_mean_discrepancy(real: Any, generated: Any, *, window: int = 10, max_windows: int = 500,
@@ -211,8 +215,8 @@ def generator_fidelity(real: Any, generated: Any, *, window: int = 10, max_lag: 
 
     Returns
     -------
-    ``{"fidelity.discriminator_accuracy", "fidelity.discriminator_auc", "fidelity.mmd",
-    "fidelity.acf_distance"}`` for the generated series and the same keys under ``"shuffled."``
+    ``{"fidelity.discriminator_accuracy", "fidelity.discriminator_auc", "fidelity.discriminator_score",
+    "fidelity.mmd", "fidelity.acf_distance"}`` for the generated series and the same keys under ``"shuffled."``
     for the baseline.
     """
     owner = "generator_fidelity"
@@ -225,6 +229,7 @@ def generator_fidelity(real: Any, generated: Any, *, window: int = 10, max_lag: 
         score = discriminative_score(real_array, candidate, window=window, max_windows=max_windows, seed=draw)
         out[prefix + "discriminator_accuracy"] = score["discriminator.accuracy"]
         out[prefix + "discriminator_auc"] = score["discriminator.auc"]
+        out[prefix + "discriminator_score"] = score["discriminator.score"]
         out[prefix + "mmd"] = maximum_mean_discrepancy(real_array, candidate, window=window,
                                                        max_windows=max_windows, seed=draw)
         out[prefix + "acf_distance"] = autocorrelation_distance(real_array, candidate, max_lag=max_lag)
