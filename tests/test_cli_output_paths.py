@@ -21,6 +21,25 @@ def test_output_checks_name_the_option(tmp_path):
     with pytest.raises(ValueError, match="--out '.*afile' is a file; give a directory"):
         check_output_dir(tmp_path / "afile", "--out")
     check_output_path(tmp_path / "new" / "deeper" / "x.png", "--out")  # missing folders are created later
+    check_output_path(tmp_path / "x.PNG", "--out", suffixes=(".png",))
+    with pytest.raises(ValueError, match="--out '.*grid.txt' must end in .png"):
+        check_output_path(tmp_path / "grid.txt", "--out", suffixes=(".png",))
+
+
+@pytest.mark.parametrize("command", [
+    ["worlds", "show", "sprites", "--set", "size=16", "--out", "{dir}/grid.txt"],
+    ["counterfactual", "{missing}", "--do", "posX=0.5", "--out", "{dir}/cf.jpg"],
+    ["domain-counterfactual", "{missing}", "--world", "sprites", "--shift", "n_domains=2", "--out", "{dir}/r.html",
+     "--png", "{dir}/grid"],
+    ["discover", "{dir}/t.csv", "--out", "{dir}/g.json", "--png", "{dir}/g.svg"],
+])
+def test_png_outputs_refuse_another_file_ending(tmp_path, command):
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "adir" / "t.csv").write_text("a,b\n1,2\n2,3\n3,5\n")
+    result = runner.invoke(app, [part.format(missing=tmp_path / "no-run", dir=tmp_path / "adir") for part in command])
+    assert result.exit_code == 2, result.output
+    assert "must end in .png" in result.output
+    assert sorted(path.name for path in (tmp_path / "adir").iterdir()) == ["t.csv"]
     check_output_dir(tmp_path / "new" / "run", "--out")
 
 

@@ -160,8 +160,8 @@ def test_probe_writes_nothing_when_a_kind_fails(run, tmp_path):
 
 def test_same_file_for_two_outputs_is_refused(tmp_path):
     _refused(_invoke(["domain-counterfactual", tmp_path / "no-run", "--world", "hue-sprites", "--shift",
-                      "n_domains=2", "--shift", "shifted=hue", "--out", tmp_path / "p.html", "--png",
-                      tmp_path / "p.html"]), "same file")
+                      "n_domains=2", "--shift", "shifted=hue", "--out", tmp_path / "p.png", "--png",
+                      tmp_path / "p.png"]), "same file")
     _refused(_invoke(["domain-counterfactual", tmp_path / "no-run", "--world", "hue-sprites", "--world-set",
                       "domains=2", "--shift", "n_domains=2", "--shift", "shifted=hue", "--out", tmp_path / "q.html"]),
              "--shift")

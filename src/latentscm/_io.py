@@ -158,16 +158,20 @@ def read_json_object(path: str | os.PathLike, *, remedy: str = "") -> dict[str, 
     return value
 
 
-def check_output_file(path: str | os.PathLike, what: str) -> Path:
+def check_output_file(path: str | os.PathLike, what: str, *, suffixes: tuple[str, ...] = ()) -> Path:
     """``path`` as a Path, once it is known that a file can be written there; checked before any work.
 
     ``ValueError`` naming ``what`` (an option such as ``"--out"``, or ``"The 'out' argument of
     build_report"``) when ``path`` is a directory, lies under a regular file, or is in a folder
     without write permission. Missing folders are fine: :func:`atomic_write` creates them.
+    ``suffixes`` (e.g. ``(".png",)``), when given, are the file endings allowed for a fixed-format
+    output, compared case-insensitively, so that a PNG is never written to ``grid.txt``.
     """
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{what} '{path}' is a directory; give the path of the file to write.")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise ValueError(f"{what} '{path}' must end in {' or '.join(suffixes)}: that is the format written.")
     _check_writable_folder(path, path.parent, what)
     return path
 

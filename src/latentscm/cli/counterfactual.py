@@ -28,7 +28,7 @@ def counterfactual(
     from latentscm.training.resume import world_from_config
 
     try:
-        check_output_path(out, "--out")
+        check_output_path(out, "--out", suffixes=(".png",))
         interventions = parse_interventions(do)
         if not interventions:
             raise ValueError(f"--do names no intervention (got {do!r}); give one such as \"light_position=1.2\".")

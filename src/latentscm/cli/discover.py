@@ -215,7 +215,7 @@ def register(app: typer.Typer) -> None:
                                  "--timeseries has no lags.")
             check_output_path(out, "--out")
             if png is not None:
-                check_output_path(png, "--png")
+                check_output_path(png, "--png", suffixes=(".png",))
                 if png.resolve() == out.resolve():
                     raise ValueError(f"--png '{png}' and --out '{out}' are the same file.")
             if ci not in ci_test_names():

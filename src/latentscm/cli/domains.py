@@ -50,7 +50,7 @@ def domain_counterfactual(
     try:
         check_output_path(out, "--out")
         if png is not None:
-            check_output_path(png, "--png")
+            check_output_path(png, "--png", suffixes=(".png",))
             if png.resolve() == out.resolve():
                 raise ValueError(f"--png '{png}' and --out '{out}' are the same file.")
         options = parse_assignments(world_assignments, option="--world-set")

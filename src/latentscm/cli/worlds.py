@@ -58,7 +58,7 @@ def show(
     from latentscm.report.images import image_grid, save_png
 
     try:
-        check_output_path(out, "--out")
+        check_output_path(out, "--out", suffixes=(".png",))
     except ValueError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
