@@ -13,7 +13,7 @@ import latentscm.worlds
 from latentscm.learners import make
 
 CVAE = {"channels": (8, 16), "hidden_dim": 32, "batch_size": 16, "steps": 6, "seed": 0, "extra_dims": 1}
-DAE = {"channels": (8, 16), "hidden_dim": 32, "batch_size": 16, "steps": 6, "seed": 0, "unet_channels": 8,
+DAE = {"batch_size": 16, "steps": 6, "seed": 0, "unet_channels": 8,
        "unet_multipliers": (1, 2), "ddim_steps": 4, "timesteps": 60, "ema_decay": 0.9, "condition": "concepts"}
 
 
@@ -119,3 +119,13 @@ def test_a_graph_other_than_the_concept_models_is_refused(world, concept_run, gr
     text = "; ".join(f"{parent} -> {child}" for parent, child in own.edges)
     fitted = make("causal_diffae", concept_model=str(concept_run), graph=text, **{**DAE, "steps": 1})
     assert fitted.fit(world, n_samples=16, progress=False).latent_graph_ == own
+
+
+@pytest.mark.parametrize("setting", [{"beta": 0.1}, {"channels": (8, 16)},
+                                     {"extra_dims": 2, "mechanism": "post_nonlinear"}])
+def test_parameters_the_concept_model_replaces_are_refused(world, concept_run, tmp_path, setting):
+    learner = make("causal_diffae", concept_model=str(concept_run), **DAE, **setting)
+    with pytest.raises(ValueError, match="would be ignored") as error:
+        learner.fit(world, out=str(tmp_path / "run"), n_samples=48, progress=False)
+    assert all(repr(name) in str(error.value) for name in setting)
+    assert not (tmp_path / "run").exists()

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,17 @@ __all__ = ["CausalDiffAE", "CONDITIONS"]
 
 #: What conditions the UNet during training (see the module docstring).
 CONDITIONS = ("labels", "latent", "concepts")
+# parameters of this model's own encoder, latent SCM and KL term: unused with condition="concepts"
+_CONCEPT_MODEL_UNUSED = ("mechanism", "extra_dims", "beta", "prior_std", "label_weight", "mechanism_weight",
+                         "supervised_fraction", "acyclicity_weight", "mechanism_hidden", "kl_warmup", "channels",
+                         "hidden_dim")
+
+
+def _same_setting(value: Any, default: Any) -> bool:
+    """Whether a parameter equals its default (a list of ints and the default tuple count as equal)."""
+    if isinstance(default, tuple) and isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(value) == default
+    return bool(value == default)
 _PREDICTIONS = ("epsilon", "v_prediction")
 
 
@@ -98,6 +110,10 @@ acyclicity_weight, mechanism_hidden
         latent SCM (and, with ``refiner``, decoder) are used frozen. Loaded with the registered
         learner classes only (see :func:`latentscm.load`). ``graph`` must then name the concept
         model's graph (as text, or ``"world"`` when that is the world's): it is checked, not used.
+        The parameters of this model's own encoder, latent SCM and KL term (``mechanism``,
+        ``extra_dims``, ``beta``, ``prior_std``, the label and mechanism weights,
+        ``supervised_fraction``, ``acyclicity_weight``, ``mechanism_hidden``, ``kl_warmup``,
+        ``channels``, ``hidden_dim``) must then keep their defaults: fit refuses them otherwise.
     cond_dropout : float in [0, 1), default 0.15
         Probability of dropping the whole condition for a training sample.
     factor_dropout : float in [0, 1), default 0.1
@@ -275,6 +291,7 @@ acyclicity_weight, mechanism_hidden
         from latentscm.run import load
 
         owner = type(self).__name__
+        self._refuse_unused_parameters(owner)
         if not os.path.isdir(self.concept_model):
             raise FileNotFoundError(f"The 'concept_model' of {owner} is {self.concept_model!r}, which is not a run "
                                     f"directory (train one with `latentscm train causal_vae ...`).")
@@ -296,6 +313,18 @@ acyclicity_weight, mechanism_hidden
         self.factor_std_ = np.asarray(model.factor_std_, dtype=np.float64).copy()
         self.latent_graph_ = model.latent_graph_
         self._learn_graph = False
+
+    def _refuse_unused_parameters(self, owner: str) -> None:
+        """With a concept model, its frozen encoder and latent SCM do abduction and interventions, so the
+        parameters of this model's own encoder, SCM and KL term would be ignored: refuse them when set."""
+        defaults = inspect.signature(type(self).__init__).parameters
+        unused = [name for name in _CONCEPT_MODEL_UNUSED
+                  if not _same_setting(getattr(self, name), defaults[name].default)]
+        if unused:
+            raise ValueError(f"{owner}(condition='concepts') trains only the denoiser: the concept model's frozen "
+                             f"encoder and latent SCM replace this model's own, so {', '.join(map(repr, unused))} "
+                             f"would be ignored. Set them on the concept model instead, or leave them at their "
+                             f"defaults.")
 
     def _resolve_latent_dim(self, n_factors: int | None) -> int:
         if self._uses_concept_model:
