@@ -51,7 +51,7 @@ def pendulum() -> Any:
 def build_learner(seed: int = 0, *, steps: int | None = None, **overrides: Any):
     """The ``cpu-small`` CausalDiffAE (preset hyperparameters, explicit ``overrides`` win)."""
     preset = get_preset("cpu-small")
-    params = {"batch_size": preset.batch_size, "steps": preset.steps, **preset.params_for("causal_diffae"),
+    params = {"batch_size": preset.batch_size, "steps": preset.steps, **preset.params_for("causal_diffae", overrides),
               "seed": seed, **overrides}
     if steps is not None:
         params["steps"] = steps

@@ -129,3 +129,29 @@ def test_parameters_the_concept_model_replaces_are_refused(world, concept_run, t
         learner.fit(world, out=str(tmp_path / "run"), n_samples=48, progress=False)
     assert all(repr(name) in str(error.value) for name in setting)
     assert not (tmp_path / "run").exists()
+
+
+def test_a_preset_leaves_out_what_the_concept_model_replaces():
+    from latentscm.training import get_preset
+
+    preset = get_preset("cpu-small")
+    assert {"channels", "hidden_dim"} <= set(preset.params_for("causal_diffae"))
+    concepts = preset.params_for("causal_diffae", {"condition": "concepts", "concept_model": "runs/cvae"})
+    assert "channels" not in concepts and "hidden_dim" not in concepts and concepts["unet_channels"] == 16
+    # a value the user chose stays theirs (it wins over the preset's, and the learner refuses it by name)
+    assert "hidden_dim" not in preset.params_for("causal_diffae", {"condition": "concepts", "channels": [8]})
+
+
+def test_train_cli_with_a_preset_trains_on_concepts(concept_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    result = CliRunner().invoke(app, ["train", "--learner", "causal_diffae", "--world", "pendulum", "--preset",
+                                      "cpu-small", "--size", "16", "--steps", "2", "--n-samples", "32", "--no-progress",
+                                      "--world-set", "noise_std=0.3", "--set", "condition=concepts",
+                                      "--set", f"concept_model={concept_run}", "--set", "unet_channels=8",
+                                      "--set", "timesteps=60", "--set", "ddim_steps=4", "--out",
+                                      str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert latentscm.load(tmp_path / "run").condition == "concepts"

@@ -212,11 +212,12 @@ def register(app: typer.Typer) -> None:
             params: dict[str, Any] = {"steps": chosen.steps, "batch_size": chosen.batch_size}
             if chosen.lr is not None:
                 params["lr"] = chosen.lr
-            params.update(chosen.params_for(learner))
-            params.update({key: value for key, value in (("steps", steps), ("batch_size", batch_size), ("lr", lr))
-                           if value is not None})
-            params.update(seed=seed, device=device)
-            params.update(parse_assignments(assignments, option="--set"))
+            given = {key: value for key, value in (("steps", steps), ("batch_size", batch_size), ("lr", lr))
+                     if value is not None}
+            given.update(seed=seed, device=device)
+            given.update(parse_assignments(assignments, option="--set"))
+            params.update(chosen.params_for(learner, given))
+            params.update(given)
             world_options = parse_assignments(world_assignments, option="--world-set")
             _check_size(size, world_options)
             if "domains" in world_options:

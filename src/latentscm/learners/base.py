@@ -177,6 +177,15 @@ class Learner:
             raise
         return self
 
+    @classmethod
+    def unused_parameters(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Names of hyperparameters that the settings ``params`` (constructor keywords) leave unused.
+
+        A preset drops its own values for these (see :meth:`~latentscm.training.presets.Preset.params_for`);
+        a learner that refuses unused settings names them. None by default.
+        """
+        return ()
+
     def clone(self) -> Learner:
         """A new unfitted learner with the same hyperparameters."""
         return type(self)(**self.get_params())

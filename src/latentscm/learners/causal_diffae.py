@@ -314,11 +314,16 @@ acyclicity_weight, mechanism_hidden
         self.latent_graph_ = model.latent_graph_
         self._learn_graph = False
 
+    @classmethod
+    def unused_parameters(cls, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """With ``condition="concepts"``: the parameters of this model's own encoder, SCM and KL term."""
+        return _CONCEPT_MODEL_UNUSED if params.get("condition") == "concepts" else ()
+
     def _refuse_unused_parameters(self, owner: str) -> None:
         """With a concept model, its frozen encoder and latent SCM do abduction and interventions, so the
         parameters of this model's own encoder, SCM and KL term would be ignored: refuse them when set."""
         defaults = inspect.signature(type(self).__init__).parameters
-        unused = [name for name in _CONCEPT_MODEL_UNUSED
+        unused = [name for name in self.unused_parameters(self.get_params())
                   if not _same_setting(getattr(self, name), defaults[name].default)]
         if unused:
             raise ValueError(f"{owner}(condition='concepts') trains only the denoiser: the concept model's frozen "

@@ -148,13 +148,14 @@ def expand(spec: Any) -> list[Trial]:
                 base = {"steps": preset.steps, "batch_size": preset.batch_size}
                 if preset.lr is not None:
                     base["lr"] = preset.lr
-                base.update(preset.params_for(entry.name))
-            if spec.steps is not None:
-                base["steps"] = spec.steps
+            steps = {} if spec.steps is None else {"steps": spec.steps}
             for setting in _settings(entry.grid, entry.variants):
                 varied = tuple(sorted(setting))
+                chosen = {**entry.params, **setting}
+                # the preset's per-learner params, less those the chosen settings leave unused
+                preset_params = preset.params_for(entry.name, {**steps, **chosen}) if preset is not None else {}
                 for seed in spec.seeds:
-                    params = {**base, **entry.params, **setting, "seed": seed, "device": spec.device}
+                    params = {**base, **preset_params, **steps, **chosen, "seed": seed, "device": spec.device}
                     params = json.loads(_canonical(params))  # tuples -> lists, as config.json records them
                     trial = Trial(id="", learner=entry.name, learner_label=entry.label, params=params, varied=varied,
                                   world=world.name, world_label=world.label, world_options=options, seed=seed,

@@ -35,9 +35,21 @@ class Preset:
     #: per-learner hyperparameters of this preset (e.g. the UNet size of ``causal_diffae``)
     learner_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def params_for(self, learner: str) -> dict[str, Any]:
-        """The preset's extra hyperparameters for the learner registered as ``learner``."""
-        return dict(self.learner_params.get(learner, {}))
+    def params_for(self, learner: str, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The preset's extra hyperparameters for the learner registered as ``learner``.
+
+        ``given`` are the settings the user chose, which win over the preset's: the preset's values
+        that those settings make unused (the learner's ``unused_parameters``, e.g. CausalDiffAE's
+        encoder sizes with ``condition="concepts"``) are left out, since the learner refuses them.
+        """
+        params = dict(self.learner_params.get(learner, {}))
+        if given:
+            from latentscm.learners.registry import REGISTRY as LEARNERS
+
+            if learner in LEARNERS:
+                unused = set(LEARNERS.get(learner).unused_parameters({**params, **given})) - set(given)
+                params = {key: value for key, value in params.items() if key not in unused}
+        return params
 
     def as_dict(self) -> dict:
         return asdict(self)
