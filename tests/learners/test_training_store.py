@@ -126,14 +126,35 @@ def test_n_samples_other_than_the_datas_length_is_refused_not_ignored():
         as_training_set(batch.images, n_samples=8, seed=0, owner="fit")
 
 
-def test_a_multi_domain_world_is_refused_rather_than_trained_on_domain_0():
-    """Regression: fit(world.with_domains(...)) trained on domain 0 only, without a word."""
-    from latentscm.training.data import as_training_set
+def test_a_multi_domain_world_trains_on_every_domain_and_is_rebuilt_on_resume(tmp_path):
+    """Regression: fit(world.with_domains(...)) trained on domain 0 only, without a word. Now it draws
+    n_samples // n_domains images from each domain (as world.sample_domains), records the shift, and
+    resume rebuilds the same multi-domain world."""
+    from latentscm.learners import make as make_learner
+    from latentscm.run import read_config
+    from latentscm.training.data import DATA_SEED_OFFSET, as_training_set
+    from latentscm.training.resume import world_from_config
     from latentscm.worlds import make
     from latentscm.worlds.domains import DomainShift
 
-    world = make("sprites", size=16).with_domains(DomainShift(3, shifted=("scale",), seed=0))
-    with pytest.raises(ValueError, match="world with 3 domains.*sample_domains"):
-        as_training_set(world, n_samples=30, seed=0, owner="fit")
-    domains = as_training_set(world.sample_domains(10, seed=0), n_samples=None, seed=0, owner="fit").domain
-    assert sorted(set(domains.tolist())) == [0, 1, 2]
+    shift = DomainShift(3, shifted=("scale",), seed=0)
+    world = make("sprites", size=16).with_domains(shift)
+    training = as_training_set(world, n_samples=31, seed=0, owner="fit")
+    assert training.domain.tolist() == [0] * 10 + [1] * 10 + [2] * 10
+    assert training.source["n_samples"] == 30 and training.source["domains"] == shift.describe()
+    np.testing.assert_array_equal(training.images, world.sample_domains(10, seed=DATA_SEED_OFFSET).images)
+    with pytest.raises(ValueError, match="'n_samples' argument of fit is 2, fewer than the 3 domains"):
+        as_training_set(world, n_samples=2, seed=0, owner="fit")
+
+    out = tmp_path / "run"
+    make_learner("gcrl", channels=(8,), hidden_dim=16, batch_size=8, steps=3, seed=0).fit(
+        world, out=str(out), n_samples=30, progress=False, checkpoint_every=1)
+    config = read_config(out)
+    rebuilt = world_from_config(config, out)
+    assert rebuilt.n_domains == 3 and rebuilt.domains.describe() == shift.describe()
+    from latentscm.training import resume
+
+    assert resume(out, steps=5, progress=False).history_[-1]["step"] == 5  # the recorded data are found again
+    config["data"]["domains"] = {"n_domains": "three"}
+    with pytest.raises(ValueError, match="'data.domains' entry of .*config.json"):
+        world_from_config(config, out)

@@ -64,3 +64,36 @@ def test_cli_writes_page_and_png(run, tmp_path):
     assert bad.exit_code == 2 and "--to-domain 3 is out of range" in bad.output
     bad = runner.invoke(app, [*base, "--from-domain", "1", "--to-domain", "1"])
     assert bad.exit_code == 2 and "two different domains" in bad.output
+
+
+def test_cli_trains_on_every_domain_and_reuses_the_recorded_shift(tmp_path):
+    """``train --shift`` draws n_samples // n_domains images per domain and records the shift; resume
+    and ``domain-counterfactual`` without --world rebuild the same multi-domain world."""
+    import json
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    train = ["train", "--world", "hue-sprites", "--world-set", "n_positions=4", "--size", "16", "--learner",
+             "ild_vae", "--set", "latent_dim=3", "--set", "k=1", "--set", "channels=[8,8]", "--set", "hidden_dim=16",
+             "--batch-size", "8", "--n-samples", "31", "--steps", "2", "--checkpoint-every", "1", "--no-progress",
+             "--shift", "n_domains=3", "--shift", "shifted=hue", "--shift", "strength=1.5", "--out", str(run)]
+    result = runner.invoke(app, train)
+    assert result.exit_code == 0, result.output
+    data = json.loads((run / "config.json").read_text())["data"]
+    assert data["n_samples"] == 30 and data["domains"] == DomainShift(3, shifted=("hue",), strength=1.5).describe()
+    resumed = runner.invoke(app, ["resume", str(run), "--steps", "3", "--no-progress"])
+    assert resumed.exit_code == 0, resumed.output
+    page = tmp_path / "dcf.html"
+    shown = runner.invoke(app, ["domain-counterfactual", str(run), "--to-domain", "2", "--n", "2", "--n-eval", "4",
+                                "--out", str(page)])
+    assert shown.exit_code == 0, shown.output
+    assert "2 pair(s)" in shown.output and "domain 1 \u2192 2" in page.read_text()
+    mixed = runner.invoke(app, ["domain-counterfactual", str(run), "--shift", "n_domains=2", "--shift", "shifted=hue",
+                                "--out", str(page)])
+    assert mixed.exit_code == 2 and "--shift go with --world" in mixed.output
+    no_shift = runner.invoke(app, ["domain-counterfactual", str(run), "--world", "hue-sprites", "--out", str(page)])
+    assert no_shift.exit_code == 2 and "--world needs the domain shift" in no_shift.output
+    plain = tmp_path / "plain"
+    assert runner.invoke(app, [*train[:-8], "--out", str(plain)]).exit_code == 0
+    single = runner.invoke(app, ["domain-counterfactual", str(plain), "--out", str(page)])
+    assert single.exit_code == 2 and "without domains" in single.output

@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["parse_assignments", "parse_value"]
+__all__ = ["parse_assignments", "parse_value", "parse_domain_shift", "refuse_domains_option"]
 
 _WORDS = {"none": None, "null": None, "true": True, "false": False}
 
@@ -55,3 +55,26 @@ def parse_assignments(items: Iterable[str] | None, *, option: str = "--set") -> 
             raise ValueError(f"{option} sets {key!r} twice ({item!r}).")
         params[key] = parse_value(text)
     return params
+
+
+def parse_domain_shift(items: Iterable[str] | None, *, option: str = "--shift") -> Any:
+    """``["n_domains=3", "shifted=hue,scale"]`` -> ``DomainShift(3, shifted=("hue", "scale"))``;
+    ``None`` when no item is given. ``shifted`` is a comma-separated list of factor names."""
+    arguments = parse_assignments(items, option=option)
+    if not arguments:
+        return None
+    from latentscm.worlds.domains import DomainShift
+
+    if isinstance(arguments.get("shifted"), str):
+        arguments["shifted"] = tuple(part.strip() for part in arguments["shifted"].split(",") if part.strip())
+    try:
+        return DomainShift(**arguments)
+    except TypeError as error:  # an unknown key
+        raise ValueError(f"{option} takes n_domains, shifted, kind, strength and seed: {error}") from None
+
+
+def refuse_domains_option(options: dict[str, Any], option: str = "--world-set") -> None:
+    """A world's domain shift is given with ``--shift``, never as the world option ``domains``."""
+    if "domains" in options:
+        raise ValueError(f"{option} domains=... is not a world option here: give the domain shift with "
+                         f"--shift KEY=VALUE (n_domains, shifted, kind, strength, seed).")

@@ -1,8 +1,13 @@
 """``latentscm domain-counterfactual RUN --world NAME --shift KEY=VALUE ... --out page.html``.
 
-A run directory does not record the domain shift of the data it was trained on (training takes
-a Batch from ``world.sample_domains``), so the command is told the world and its
-:class:`~latentscm.worlds.domains.DomainShift` again, e.g.::
+A run trained on a multi-domain world (``latentscm train ... --shift n_domains=3 --shift
+shifted=hue``) records its world and :class:`~latentscm.worlds.domains.DomainShift`, and the
+command uses them::
+
+    latentscm domain-counterfactual runs/ild --to-domain 2 --out dcf.html
+
+A run trained in Python on a Batch (``world.sample_domains``) records neither, so the command is
+told the world and its shift, e.g.::
 
     latentscm domain-counterfactual runs/ild --world hue-sprites --world-set size=16 \\
         --shift n_domains=3 --shift shifted=hue --shift strength=1.5 --to-domain 2 --out dcf.html
@@ -24,10 +29,11 @@ __all__ = ["domain_counterfactual", "register"]
 def domain_counterfactual(
     run: Path = typer.Argument(..., help="A trained run directory of a model with domain_counterfactual "
                                "(e.g. learner ild_vae)."),
-    world: str = typer.Option(..., "--world", help="The world the run was trained on (registered name)."),
-    world_assignments: list[str] = typer.Option(None, "--world-set", help="World option, key=value."),
-    shift: list[str] = typer.Option(..., "--shift", help="DomainShift argument, key=value (n_domains, shifted, "
-                                    "kind, strength, seed); shifted=a,b for several factors."),
+    world: str = typer.Option(None, "--world", help="The world the run was trained on (registered name); default: "
+                              "the multi-domain world the run recorded."),
+    world_assignments: list[str] = typer.Option(None, "--world-set", help="With --world: world option, key=value."),
+    shift: list[str] = typer.Option(None, "--shift", help="With --world: DomainShift argument, key=value "
+                                    "(n_domains, shifted, kind, strength, seed); shifted=a,b for several factors."),
     from_domain: int = typer.Option(None, "--from-domain", min=0, help="Source domain (default: every domain "
                                     "other than the target)."),
     to_domain: int = typer.Option(None, "--to-domain", min=0, help="Target domain (default: every ordered pair)."),
@@ -40,12 +46,13 @@ def domain_counterfactual(
                                     "the run directory (runs their code)."),
 ) -> None:
     """Domain counterfactual grids and errors of a trained model against the world's exact ones."""
-    from latentscm.cli.assignments import parse_assignments
+    from latentscm.cli.assignments import parse_assignments, parse_domain_shift, refuse_domains_option
     from latentscm.cli.output_paths import check_output_path
     from latentscm.report.domains import domain_counterfactual_rows, write_domain_report
     from latentscm.report.images import image_grid, save_png
-    from latentscm.run import load
-    from latentscm.worlds import DomainShift, make
+    from latentscm.run import load, read_config
+    from latentscm.training.resume import world_from_config
+    from latentscm.worlds import make
 
     try:
         check_output_path(out, "--out")
@@ -54,14 +61,27 @@ def domain_counterfactual(
             if png.resolve() == out.resolve():
                 raise ValueError(f"--png '{png}' and --out '{out}' are the same file.")
         options = parse_assignments(world_assignments, option="--world-set")
-        if "domains" in options:
-            raise ValueError("--world-set domains=... is not a world option here: give the domain shift with "
-                             "--shift KEY=VALUE (n_domains, shifted, kind, strength, seed).")
-        arguments = parse_assignments(shift, option="--shift")
-        if isinstance(arguments.get("shifted"), str):
-            arguments["shifted"] = tuple(part.strip() for part in arguments["shifted"].split(",") if part.strip())
-        domains = DomainShift(**arguments)
-        model_world = make(world, domains=domains, **options)
+        refuse_domains_option(options)
+        domains = parse_domain_shift(shift)
+        if world is not None:
+            if domains is None:
+                raise ValueError("--world needs the domain shift of the run's data: give --shift KEY=VALUE "
+                                 "(n_domains, shifted, kind, strength, seed).")
+            model_world = make(world, domains=domains, **options)
+        else:
+            given = [name for name, value in (("--world-set", options), ("--shift", domains)) if value]
+            if given:
+                raise ValueError(f"{' and '.join(given)} go with --world; without it the world is the one the run "
+                                 f"recorded.")
+            config = read_config(run)
+            recorded = config.get("data") if isinstance(config.get("data"), dict) else {}
+            if recorded.get("kind") != "world" or recorded.get("domains") is None:
+                what = (f"world {recorded.get('world')!r} without domains" if recorded.get("kind") == "world"
+                        else f"{recorded.get('kind', 'unrecorded')} data, which records no world")
+                raise ValueError(f"'{run}' was trained on {what}; give the world and its domain shift with "
+                                 f"--world NAME --shift KEY=VALUE ....")
+            model_world = world_from_config(config, run, trust_code=trust_code)
+            domains = model_world.domains
         learner = load(run, trust_code=trust_code)
         if not callable(getattr(learner, "domain_counterfactual", None)):
             raise ValueError(f"The learner of '{run}' ({type(learner).__name__}) has no domain_counterfactual; train "

@@ -22,7 +22,7 @@ from typing import Any
 
 import typer
 
-from latentscm.cli.assignments import parse_assignments
+from latentscm.cli.assignments import parse_assignments, parse_domain_shift, refuse_domains_option
 
 __all__ = ["register", "parse_assignments", "make_world", "evaluate_run"]
 
@@ -55,10 +55,12 @@ def make_world(name: str, size: int | None, options: dict[str, Any] | None = Non
 
 
 def _heldout_hook(world, seed: int, n: int = 256):
-    """An eval hook: mean squared reconstruction error per image on held-out samples."""
+    """An eval hook: mean squared reconstruction error per image on held-out samples (of every
+    domain, equally, for a multi-domain world)."""
     import numpy as np
 
-    images = world.sample(n, seed=seed).images
+    k = world.n_domains
+    images = (world.sample(n, seed=seed) if k == 1 else world.sample_domains(max(n // k, 1), seed=seed)).images
 
     def hook(learner, step: int) -> dict[str, float]:
         error = (learner.reconstruct(images) - images).reshape(len(images), -1)
@@ -190,6 +192,10 @@ def register(app: typer.Typer) -> None:
         assignments: list[str] | None = typer.Option(None, "--set", help="Learner hyperparameter, key=value."),
         world_assignments: list[str] | None = typer.Option(None, "--world-set",
                                                            help="World option, key=value (e.g. grid=false)."),
+        shift: list[str] | None = typer.Option(
+            None, "--shift", help="Train on a multi-domain world: DomainShift argument, key=value (n_domains, "
+                                  "shifted, kind, strength, seed; shifted=a,b). --n-samples are split equally "
+                                  "over the domains; the run records the shift."),
         interventional_fraction: float | None = typer.Option(
             None, "--interventional-fraction",
             help="Share of training images drawn from single-factor random do() regimes (0-1); causal learners "
@@ -220,10 +226,8 @@ def register(app: typer.Typer) -> None:
             params.update(given)
             world_options = parse_assignments(world_assignments, option="--world-set")
             _check_size(size, world_options)
-            if "domains" in world_options:
-                raise ValueError("--world-set domains=... has no effect here: `latentscm train` draws its images with "
-                                 "world.sample (domain 0) and does not record domains in the run. Train multi-domain "
-                                 "learners in Python on world.sample_domains(...).")
+            refuse_domains_option(world_options)
+            domains = parse_domain_shift(shift)
             model = learners.make(learner, **params)
             if (world is None) == (data_path is None):
                 raise ValueError("Give exactly one of --world NAME (a procedural world) and --data PATH (your own "
@@ -232,6 +236,7 @@ def register(app: typer.Typer) -> None:
                 from latentscm.data import import_data
 
                 extra = [name for name, value in (("--world-set", world_assignments), ("--size", size),
+                                                  ("--shift", shift),
                                                   ("--interventional-fraction", interventional_fraction),
                                                   ("--n-samples", n_samples)) if value not in (None, [])]
                 if extra:
@@ -248,6 +253,8 @@ def register(app: typer.Typer) -> None:
                 if given:
                     raise ValueError(f"{', '.join(given)} go with --data.")
                 data = make_world(world, size if size is not None else chosen.size, world_options)
+                if domains is not None:
+                    data = data.with_domains(domains)
                 hook = _heldout_hook(data, seed + 7_777_777) if eval_every is not None else None
             model.fit(data, out=str(out),  # --data is used whole; n_samples renders images of a world
                       n_samples=_given_or(n_samples, chosen.n_samples) if data_path is None else None,

@@ -132,8 +132,9 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     :func:`training_mixture`; recorded in ``source``, so in the run config). Other data are used
     whole: for them ``n_samples`` must be ``None`` or their length (a smaller number would be
     ignored; slice the data instead). A Batch keeps its ``targets``. NaN, infinite, out-of-range or
-    wrongly shaped input raises ``ValueError``, and so does a multi-domain World (train on its
-    ``sample_domains`` batch, which keeps the domain labels).
+    wrongly shaped input raises ``ValueError``. A multi-domain World (``world.with_domains``) renders
+    ``n_samples // n_domains`` images from each domain with ``sample_domains`` (each image keeps its
+    domain index) and records its :class:`~latentscm.worlds.domains.DomainShift` in ``source``.
     """
     from latentscm.worlds.base import Batch, World
 
@@ -146,16 +147,21 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these data are used "
                              f"whole ({length} images). Got n_samples={n_samples!r}; slice the data instead.")
     if isinstance(data, World):
-        if data.n_domains > 1:  # World.sample draws domain 0 only: the other domains would be silently lost
-            raise ValueError(f"The 'data' argument of {owner} is a world with {data.n_domains} domains, and training "
-                             f"on a world draws from domain 0 only. Pass world.sample_domains(n, seed=...) (a Batch "
-                             f"with each sample's domain) instead.")
         n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
-        batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET, regime=mixture)
+        if data.n_domains > 1:  # every domain, equally (World.sample would draw domain 0 only)
+            if n < data.n_domains:
+                raise ValueError(f"The 'n_samples' argument of {owner} is {n}, fewer than the {data.n_domains} domains "
+                                 f"of world {data.name!r}; give at least one image per domain.")
+            n = n // data.n_domains * data.n_domains
+            batch = data.sample_domains(n // data.n_domains, seed=seed + DATA_SEED_OFFSET, regime=mixture)
+        else:
+            batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET, regime=mixture)
         source = {"kind": "world", "world": data.name,
                   "class": f"{type(data).__module__}:{type(data).__qualname__}",
                   "options": _jsonable_options(data.options()),
                   "n_samples": int(n), "seed": int(seed + DATA_SEED_OFFSET)}
+        if data.domains is not None:
+            source["domains"] = data.domains.describe()
         if mixture is not None:
             source["regimes"] = mixture.describe()
             source["interventional_fraction"] = round(1.0 - sum(

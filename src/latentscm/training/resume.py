@@ -39,8 +39,16 @@ def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike, *, tru
     if data.get("class"):
         cls = resolve_class(data["class"], base=World, registered=_registered_paths(), trust_code=trust_code,
                             what="world", source=str(Path(run_dir) / CONFIG_NAME))
-        return cls(**options)
-    return make(data["world"], **options)
+        world = cls(**options)
+    else:
+        world = make(data["world"], **options)
+    if data.get("domains") is not None:  # a multi-domain world: its recorded DomainShift
+        try:
+            world = world.with_domains(data["domains"])
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"The 'data.domains' entry of '{Path(run_dir) / CONFIG_NAME}' is not a domain shift: "
+                             f"{error}") from None
+    return world
 
 
 def _recorded_regimes(config: dict[str, Any], stored_path: Any):
