@@ -90,7 +90,9 @@ def _to_eight_bit(image: Any, where: str) -> Any:
 
 def read_image(path: Path, channels: int | None) -> np.ndarray:
     """One image file as uint8 (C, H, W); ``channels`` converts (1 grey, 2 grey+alpha, 3 RGB,
-    4 RGBA), ``None`` keeps the file's own. 16-bit grey images are scaled to 0..255.
+    4 RGBA), ``None`` keeps the file's own. 16-bit grey images are scaled to 0..255. Pixels are
+    read as stored: an EXIF orientation tag is not applied (as torchvision's image folders), so
+    a camera photo tagged "rotate 90" keeps its sensor orientation.
 
     Raises
     ------
