@@ -229,3 +229,16 @@ def test_report_names_a_file_the_system_cannot_write(run, tmp_path):
     """Regression: an OSError other than FileNotFoundError (here a name too long) ended `report` in a traceback."""
     result = _invoke(["report", run, "--out", tmp_path / ("x" * 300 + ".html")])
     _refused(result, "File name too long")
+
+
+def test_probe_names_the_measure_option(tmp_path):
+    """--measure is checked first, and the default oracle on a world without an exact read-out points to
+    --measure regressor (the library's message named the Python argument measure='regressor')."""
+    _refused(_invoke(["probe", tmp_path / "no-run", "--kind", "extreme", "--measure", "exact"]),
+             "--measure must be oracle or regressor", "'exact'")
+    run = tmp_path / "hue"
+    trained = _invoke(["train", "--world", "hue-sprites", "--steps", "2", "--out", run, *TINY])
+    assert trained.exit_code == 0, trained.output
+    _refused(_invoke(["probe", run, "--kind", "extreme", "--n", "4", "--out", tmp_path / "p"]),
+             "--measure oracle (the default)", "'hue-sprites' has none", "Use --measure regressor")
+    assert not (tmp_path / "p").exists()

@@ -130,6 +130,7 @@ def probe(
     """
     from latentscm._io import atomic_write_json
     from latentscm.cli.output_paths import check_output_dir
+    from latentscm.probes.readouts import has_oracle_readout
     from latentscm.report.images import atomic_write_bytes
     from latentscm.report.probes import write_probe_report
     from latentscm.run import load, read_config
@@ -150,10 +151,16 @@ def probe(
     try:
         if units is not None:
             _parse_units(units)  # a malformed --units fails before the run is loaded
+        if measure not in ("oracle", "regressor"):
+            raise ValueError(f"--measure must be oracle or regressor. Got {measure!r}.")
         check_output_dir(out, "--out")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
         world = world_from_config(config, run, trust_code=trust_code)
+        if measure == "oracle" and not has_oracle_readout(world):
+            raise ValueError(f"--measure oracle (the default) needs a world with an exact read-out (binary "
+                             f"'sprites'); the run's world {getattr(world, 'name', '?')!r} has none. Use --measure "
+                             f"regressor: a factor regressor trained on the world, its held-out error reported.")
         for name in kinds:  # every kind runs before anything is written: a failing one leaves no partial output
             if name == "extreme":
                 data, section, figure = _extreme(learner, world, n=n, seed=seed, measure=measure, units=units,
