@@ -91,7 +91,7 @@ def expected_free_energy(model: WorldModel, belief: tuple[np.ndarray, np.ndarray
     model._check_fitted()
     ambiguity_weight = check_number(ambiguity_weight, "ambiguity_weight", "expected_free_energy", low=0)
     policies = np.asarray(policies)
-    if policies.ndim != 2 or policies.shape[0] == 0 or policies.dtype.kind not in "iu":
+    if policies.ndim != 2 or policies.size == 0 or policies.dtype.kind not in "iu":
         raise ValueError(f"expected_free_energy: policies must be a non-empty (P, H) int array. Got "
                          f"{policies.dtype} {policies.shape}.")
     if policies.min() < 0 or policies.max() >= model.n_actions_:
@@ -107,7 +107,9 @@ def expected_free_energy(model: WorldModel, belief: tuple[np.ndarray, np.ndarray
     with torch.no_grad():
         for tau in range(policies.shape[1]):
             mean, logvar = model._transition(mean, logvar, actions[:, tau])
-            risk += gaussian_kl(mean, logvar, goal_mean, goal_logvar).double()
+            # in float64: a sharp preferred belief (logvar below ~-88) underflows exp(logvar) in float32 and would
+            # make every policy's risk inf (the argmin then picks policy 0 whatever the beliefs)
+            risk += gaussian_kl(mean.double(), logvar.double(), goal_mean.double(), goal_logvar.double())
             if ambiguity_weight > 0:
                 ambiguity += bernoulli_entropy(model._decode(mean)).double()
     risk_np, ambiguity_np = risk.numpy(), ambiguity.numpy()

@@ -158,6 +158,16 @@ class PoseEnvironment:
         seeds = np.full(factors.shape[0], int(render_seed), dtype=np.int64) if self.world.render_random else None
         return self.world.render(factors, render_seeds=seeds)
 
+    def check_state(self, start: Any) -> np.ndarray:
+        """A start state as factors (K,) float64; raises ``ValueError`` for a wrong length or an off-grid value."""
+        start = np.asarray(start, dtype=np.float64).reshape(-1)
+        if start.size != len(self.world.factor_names):
+            raise ValueError(f"The start state of PoseEnvironment needs {len(self.world.factor_names)} factors "
+                             f"({self.world.factor_names}). Got {start.size}.")
+        for j, spec in enumerate(self.world.factor_specs):
+            spec.check(start[j:j + 1], what="start value")
+        return start
+
     # ------------------------------------------------------------------ goals
     def goal_indices(self, goal: Mapping[str, float] | Sequence[float] | np.ndarray) -> np.ndarray:
         """Grid indices (P,) of a goal pose, given as ``{pose factor: value}`` (every pose factor)
@@ -213,12 +223,7 @@ class PoseEnvironment:
         goal_image : np.ndarray
             (C, H, W) the preferred observation: the start's object rendered at the goal pose.
         """
-        start = np.asarray(start, dtype=np.float64).reshape(-1)
-        if start.size != len(self.world.factor_names):
-            raise ValueError(f"The start state of PoseEnvironment needs {len(self.world.factor_names)} factors "
-                             f"({self.world.factor_names}). Got {start.size}.")
-        for j, spec in enumerate(self.world.factor_specs):
-            spec.check(start[j:j + 1], what="start value")
+        start = self.check_state(start)
         self.goal_ = self.goal_indices(goal)
         self.state_ = start[None, :]
         self.render_seed_ = int(render_seed)

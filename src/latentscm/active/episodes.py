@@ -91,7 +91,18 @@ def summarise_episodes(episodes: list[EpisodeResult], max_steps: int) -> dict[st
         better); ``mean_steps_reached`` (over reached goals only, NaN if none); ``mean_free_energy``
         and ``mean_complexity`` (per observation, NaN for agents without a model);
         ``reach_curve`` (list of ``max_steps + 1`` fractions: goals reached within k actions).
+
+    Raises
+    ------
+    ValueError
+        ``max_steps`` is not an int >= 1, or an episode took more actions than ``max_steps`` (the
+        cap it ran under must be given, or unreached goals would count at the wrong number of steps).
     """
+    max_steps = check_number(max_steps, "max_steps", "summarise_episodes", low=1, integer=True)
+    longest = max((e.actions.shape[0] for e in episodes), default=0)
+    if longest > max_steps:
+        raise ValueError(f"The 'max_steps' parameter of summarise_episodes ({max_steps}) is below the "
+                         f"{longest} actions of an episode; pass the cap the episodes ran under.")
     reached = np.array([e.reached_at is not None for e in episodes])
     steps = np.array([e.reached_at if e.reached_at is not None else max_steps for e in episodes], dtype=np.float64)
     curve = [float(np.mean([e.reached_at is not None and e.reached_at <= k for e in episodes]))
@@ -143,7 +154,9 @@ def compare_agents(env: PoseEnvironment, agents: Mapping[str, Agent], *, n_goals
 def replay(env: PoseEnvironment, start: Any, actions: Any, *, render_seed: int = 0) -> np.ndarray:
     """Images (T + 1, C, H, W) of the states visited from factors ``start`` (K,) under ``actions``
     (T,): the exact renders an episode showed its agent."""
-    states = [np.asarray(start, dtype=np.float64).reshape(1, -1)]
+    if not isinstance(env, PoseEnvironment):
+        raise TypeError(f"replay needs a PoseEnvironment. Got {type(env).__name__}.")
+    states = [env.check_state(start)[None, :]]
     for action in np.asarray(actions, dtype=np.int64).reshape(-1):
         states.append(env.transition(states[-1], np.array([action])))
     return env.render(np.concatenate(states), render_seed)

@@ -146,6 +146,10 @@ def open_run(run_dir: str | os.PathLike) -> tuple[PoseEnvironment, dict[str, Any
         raise ValueError(f"'{path}' is not a valid active-inference config: {error!r}") from None
     models = {name: load_world_model(run_dir / f"{name}.pt") for name in names}
     for name, model in models.items():
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()}
+        if model.name != name or params != config["models"][name]:
+            raise ValueError(f"'{run_dir / f'{name}.pt'}' does not hold the model {name!r} that {CONFIG_NAME} records "
+                             f"(the file holds {model!r}); the run directory was modified after training.")
         if model.n_actions_ != env.n_actions or model.image_shape_ != env.world.image_shape:
             raise ValueError(f"Model {name!r} in '{run_dir}' does not fit its environment ({model.n_actions_} actions, "
                              f"images {model.image_shape_}; environment: {env.n_actions}, {env.world.image_shape}).")

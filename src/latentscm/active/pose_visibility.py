@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import as_generator, check_number
+from latentscm.active.environment import PoseEnvironment
 
 __all__ = ["pose_visibility"]
 
@@ -50,6 +51,8 @@ def pose_visibility(model: Any, env: Any, *, n_states: int = 20, seed: int = 0) 
     owner = "pose_visibility"
     if not callable(getattr(model, "infer", None)):
         raise TypeError(f"{owner} needs a fitted world model with infer(); got {type(model).__name__}.")
+    if not isinstance(env, PoseEnvironment):
+        raise TypeError(f"The 'env' argument of {owner} must be a PoseEnvironment. Got {type(env).__name__}.")
     n_states = int(check_number(n_states, "n_states", owner, low=1, integer=True))
     rng = as_generator(seed)
     states = env.world.sample(n_states, seed=int(rng.integers(0, 2 ** 31 - 1))).factors

@@ -304,9 +304,18 @@ class WorldModel:
             raise ValueError(f"The {what!r} argument of {owner} must have shape (N, {expected}). Got {array.shape}.")
         return torch.from_numpy(np.ascontiguousarray(array))
 
+    def _codes(self, value: Any, what: str, owner: str) -> torch.Tensor:
+        """Finite latent codes or belief parts as a float32 tensor (N, D), N >= 1."""
+        array = check_array(value, what, owner, ndim=2, dtype=np.float32)
+        if array.shape[1] != self.latent_size:
+            raise ValueError(f"The {what!r} argument of {owner} must have shape (N, {self.latent_size}). "
+                             f"Got {array.shape}.")
+        return torch.from_numpy(np.ascontiguousarray(array))
+
     def _actions(self, actions: Any, n: int) -> torch.Tensor:
         array = np.atleast_1d(np.asarray(actions))
-        if array.dtype.kind not in "iu" or array.shape != (n,) or array.min() < 0 or array.max() >= self.n_actions_:
+        if (array.dtype.kind not in "iu" or array.shape != (n,) or array.size == 0 or array.min() < 0
+                or array.max() >= self.n_actions_):
             raise ValueError(f"The 'actions' argument of {type(self).__name__} must be {n} ints in "
                              f"0..{self.n_actions_ - 1}. Got {array!r}.")
         return torch.from_numpy(array.astype(np.int64))
@@ -321,10 +330,10 @@ class WorldModel:
     def predict(self, mean: Any, logvar: Any, actions: Any) -> tuple[np.ndarray, np.ndarray]:
         """Predicted belief ``p(s_t+1 | belief, a)`` (N, D) x2 of beliefs (N, D) x2 and actions (N,)."""
         self._check_fitted()
-        mean_t = torch.as_tensor(np.asarray(mean, dtype=np.float32))
-        logvar_t = torch.as_tensor(np.asarray(logvar, dtype=np.float32))
-        if mean_t.ndim != 2 or mean_t.shape != logvar_t.shape or mean_t.shape[1] != self.latent_size:
-            raise ValueError(f"{type(self).__name__}.predict needs mean and logvar of shape (N, {self.latent_size}). "
+        owner = f"{type(self).__name__}.predict"
+        mean_t, logvar_t = self._codes(mean, "mean", owner), self._codes(logvar, "logvar", owner)
+        if mean_t.shape != logvar_t.shape:
+            raise ValueError(f"{owner} needs mean and logvar of shape (N, {self.latent_size}). "
                              f"Got {tuple(mean_t.shape)} and {tuple(logvar_t.shape)}.")
         with torch.no_grad():
             out_mean, out_logvar = self._transition(mean_t, logvar_t, self._actions(actions, mean_t.shape[0]))
@@ -333,8 +342,9 @@ class WorldModel:
     def decode(self, codes: Any) -> np.ndarray:
         """Mean images (N, C, H, W) in [0, 1] (sigmoid of the logits) of codes (N, D)."""
         self._check_fitted()
+        codes_t = self._codes(codes, "codes", f"{type(self).__name__}.decode")
         with torch.no_grad():
-            return torch.sigmoid(self._decode(torch.as_tensor(np.asarray(codes, dtype=np.float32)))).numpy()
+            return torch.sigmoid(self._decode(codes_t)).numpy()
 
     def free_energy(self, images: Any, prior: tuple[Any, Any] | None = None) -> dict[str, np.ndarray]:
         """Variational free energy of observations against a prior belief.

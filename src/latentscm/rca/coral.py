@@ -115,7 +115,12 @@ def walk_and_mix(adjacency: Any, anomaly: Any, individual: Any, *, restart: floa
     weights = np.abs(check_array(adjacency, "adjacency", "walk_and_mix", ndim=2))
     if weights.shape[0] != weights.shape[1]:
         raise ValueError(f"The 'adjacency' argument of walk_and_mix must be square (d, d). Got {weights.shape}.")
-    off_diagonal = weights[~np.eye(weights.shape[0], dtype=bool)]
+    d = weights.shape[0]
+    individual = check_array(individual, "individual", "walk_and_mix", ndim=1)
+    if individual.shape[0] != d:  # checked even where mix ignores it: a wrong length is a caller's mistake
+        raise ValueError(f"The 'individual' argument of walk_and_mix must have {d} values (one per node). "
+                         f"Got {individual.shape[0]}.")
+    off_diagonal = weights[~np.eye(d, dtype=bool)]
     largest = float(off_diagonal.max()) if off_diagonal.size else 0.0
     weights = weights / largest if largest > 0 else weights
     walk = random_walk_with_restart(weights, normalise_scores(anomaly), restart=restart, self_weight=self_weight)

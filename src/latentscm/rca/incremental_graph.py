@@ -170,6 +170,8 @@ class IncrementalGraph:
         self._check_fitted()
         owner = "IncrementalGraph.partial_fit"
         data = check_stream(rows, "rows", owner, min_rows=1, d=self.n_features_)
+        if not isinstance(warm, (bool, np.bool_)):
+            raise TypeError(f"The 'warm' argument of {owner} must be a bool. Got {warm!r} instead.")
         iterations = self.warm_iter if n_iter is None else int(check_number(n_iter, "n_iter", owner, low=1,
                                                                             integer=True))
         standardised = np.concatenate([self._tail, (data - self.mean_) / self.scale_])

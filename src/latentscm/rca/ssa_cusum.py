@@ -37,7 +37,8 @@ class SSACusumDetector(OnlineDetector):
     window : int, default 3
         Embedding length L (steps per lagged vector); keep ``L d`` well below the reference length.
     rank : int, default 6
-        Dimension of the normal subspace (capped by the embedding size and the sample count).
+        Dimension of the normal subspace, capped at ``L d - 1`` (a subspace spanning the whole embedding
+        space leaves no departure to detect) and by the sample count.
     drift : float, default 1.0
         CUSUM allowance k, in standard deviations of the departure score.
     threshold : float, default 20.0
@@ -77,7 +78,8 @@ class SSACusumDetector(OnlineDetector):
         train = self._lagged(standardised[:half])
         # left singular vectors of the trajectory matrix (L d, K) = right singular vectors of its transpose
         _, singular, vt = np.linalg.svd(train, full_matrices=False)
-        rank = min(self.rank, vt.shape[0])
+        # at most L d - 1: the full space would project every vector onto itself (departure 0, no detection)
+        rank = min(self.rank, vt.shape[0], train.shape[1] - 1)
         self.basis_ = vt[:rank].T  # (L d, rank)
         self.singular_values_ = singular[:rank]
         held_out = self._departure(self._lagged(standardised[half - self.window + 1:]))
