@@ -51,12 +51,17 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     orientation that would close a directed cycle (the pairwise decisions need not be transitive);
     their scores go to ``info["mechanism_dependence"]``, one ``{"cause", "effect", "chosen", "reverse",
     "oriented"}`` record per edge in that order (``oriented`` False: skipped).
+    ``orient_changing`` needs a continuous CI test (ValueError with ``"chisq"``/``"gsq"``).
     ``n_jobs`` parallelises each PC level (see :func:`~latentscm.discovery.pc.pc_skeleton`).
 
     Returns a :class:`DiscoveredGraph` over the d variables plus the context node (last, named
     ``context_name``); ``info["changing"]`` lists the variables adjacent to it (changing mechanisms).
     """
     test = make_ci_test(ci_test, **dict(ci_options or {}))
+    if orient_changing and test.discrete:
+        raise ValueError(f"The 'orient_changing' option of cdnod needs continuous data (its kernel embeddings are "
+                         f"meaningless on category codes); it cannot be used with the categorical CI test "
+                         f"{test.name!r}.")
     matrix, names = as_data_matrix(data, node_names, "cdnod", categorical=test.discrete)
     if np.asarray(context).dtype.kind in "OUS":  # domain labels given as text
         index = encode_categories(np.asarray(context), "context", "cdnod")[0].astype(np.float64)
@@ -81,7 +86,7 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     changing_index = [int(v) for v in np.flatnonzero(skeleton.adjacency[c])]
     changing = [names[v] for v in changing_index]
     scores: list[dict[str, Any]] = []
-    if orient_changing and not test.discrete:
+    if orient_changing:
         graph, scores = _orient_changing_pairs(graph, matrix, index, changing_index, names)
     info = {"method": "cdnod", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,
             "context": context_name, "changing": changing, "n_samples": int(matrix.shape[0]),

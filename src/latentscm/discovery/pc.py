@@ -82,7 +82,7 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
     Parameters
     ----------
     bound: a CI test bound to the data matrix (n, d).
-    alpha: significance level; an edge is removed when some test gives ``p > alpha``.
+    alpha: significance level in (0, 1); an edge is removed when some test gives ``p > alpha``.
     max_depth: largest conditioning-set size (None: no limit).
     forbidden: pairs of positions (in ``columns``) that start non-adjacent.
     time_budget: seconds after which the search stops between two chunks of tests (None: no limit).
@@ -99,6 +99,11 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
     memo, partial correlations from the correlation matrix only — what makes d = 100-200 practical.
     """
     started = time.perf_counter()
+    alpha = check_number(alpha, "alpha", "pc_skeleton", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if max_depth is not None:
+        max_depth = int(check_number(max_depth, "max_depth", "pc_skeleton", low=0, integer=True))
+    if time_budget is not None:
+        time_budget = check_number(time_budget, "time_budget", "pc_skeleton", low=0, low_inclusive=False)
     workers = _check_n_jobs(n_jobs, "pc_skeleton")
     cols = list(range(bound.n_columns)) if columns is None else list(columns)
     d = len(cols)

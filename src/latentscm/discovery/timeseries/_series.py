@@ -9,7 +9,7 @@ import numpy as np
 
 from latentscm._validation import check_array, check_number
 
-__all__ = ["check_series", "embed", "lagged_design", "resolve_names"]
+__all__ = ["check_full_rank", "check_innovations", "check_series", "embed", "lagged_design", "resolve_names"]
 
 
 def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3, lag_name: str = "tau_max",
@@ -58,3 +58,31 @@ def lagged_design(series: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarra
     for lag in range(1, order + 1):
         design[:, 1 + (lag - 1) * d: 1 + lag * d] = series[order - lag: order - lag + n]
     return series[order:], design
+
+
+def check_full_rank(design: np.ndarray, owner: str) -> None:
+    """Raise ValueError when the lagged design (n, k) is rank-deficient (collinear or duplicated columns).
+
+    A rank test (SVD) rather than a failed inversion: with exactly collinear columns rounding usually leaves
+    ``Z'Z`` invertible, and its inverse then gives meaningless coefficients and p-values.
+    """
+    rank = int(np.linalg.matrix_rank(design))
+    if rank < design.shape[1]:
+        raise ValueError(f"The lagged design of {owner} is singular (collinear or duplicated columns): rank {rank} "
+                         f"of {design.shape[1]} columns. Drop the columns of 'data' that are linear combinations "
+                         "of others.")
+
+
+#: Residual-to-total sum of squares below which an equation counts as noise-free (noise std 1e-10 of the column's).
+_NOISELESS = 1e-20
+
+
+def check_innovations(residuals: np.ndarray, targets: np.ndarray, owner: str) -> None:
+    """Raise ValueError when a column of targets (n, d) is an exact linear function of the lags (residuals (n, d)
+    ~ 0): its t- and F-tests would divide by rounding noise and report any coefficient as significant."""
+    total = np.sum((targets - targets.mean(axis=0)) ** 2, axis=0)
+    noiseless = np.flatnonzero(np.sum(residuals**2, axis=0) <= _NOISELESS * total)
+    if noiseless.size:
+        raise ValueError(f"The 'data' argument of {owner} has columns {noiseless.tolist()} that are exact linear "
+                         "functions of the lagged values (zero innovation variance); the tests of their equations "
+                         "are undefined.")

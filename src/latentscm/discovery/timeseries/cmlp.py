@@ -87,10 +87,15 @@ def cmlp_granger(data: Any, *, max_lag: int = 3, hidden: int = 16, penalty: str 
     ridge = check_number(ridge, "ridge", owner, low=0)
     val_fraction = check_number(val_fraction, "val_fraction", owner, low=0, high=0.5, low_inclusive=False)
     tolerance = check_number(tolerance, "tolerance", owner, low=0)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"The 'seed' parameter of {owner} must be a non-negative int. Got {seed!r}.")
+    if seed < 0:
+        raise ValueError(f"The 'seed' parameter of {owner} must be a non-negative int. Got {seed!r}.")
     path = np.geomspace(1e-3, 0.3, 10) if lambdas is None else np.asarray(lambdas, dtype=np.float64)
-    if path.ndim != 1 or path.size == 0 or np.any(path < 0) or np.any(np.diff(path) < 0):
+    if path.ndim != 1 or path.size == 0 or not np.all(np.isfinite(path)) or np.any(path < 0) \
+            or np.any(np.diff(path) < 0):
         raise ValueError(f"The 'lambdas' parameter of {owner} must be a non-empty increasing sequence of "
-                         f"numbers >= 0. Got {lambdas!r}.")
+                         f"finite numbers >= 0. Got {lambdas!r}.")
     T, d = series.shape
     z = (series - series.mean(axis=0)) / series.std(axis=0)
     windows = np.stack([z[K - k - 1: T - k - 1] for k in range(K)], axis=-1)  # (n, d, K): lag k+1

@@ -32,7 +32,13 @@ import numpy as np
 from scipy import stats
 
 from latentscm._validation import check_number
-from latentscm.discovery.timeseries._series import check_series, lagged_design, resolve_names
+from latentscm.discovery.timeseries._series import (
+    check_full_rank,
+    check_innovations,
+    check_series,
+    lagged_design,
+    resolve_names,
+)
 from latentscm.discovery.timeseries.result import TemporalGraph
 
 __all__ = ["granger"]
@@ -46,7 +52,7 @@ def granger(data: Any, *, max_lag: int = 1, alpha: float = 0.05, lag_augmentatio
     ----------
     data: series (T, d).
     max_lag: VAR order p (the lags tested).
-    alpha: level of the returned graph.
+    alpha: level of the returned graph, in (0, 1).
     lag_augmentation: extra lags m fitted but not tested (Toda & Yamamoto 1995; see the module
         docstring). 0 (the default) gives statsmodels' p-values.
     var_names: names of the d columns.
@@ -59,7 +65,7 @@ def granger(data: Any, *, max_lag: int = 1, alpha: float = 0.05, lag_augmentatio
     owner = "granger"
     start = time.perf_counter()
     series = check_series(data, owner, tau_max=max_lag, lag_name="max_lag")
-    alpha = check_number(alpha, "alpha", owner, low=0, high=1)
+    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
     m = int(check_number(lag_augmentation, "lag_augmentation", owner, low=0, integer=True))
     T, d = series.shape
     p = int(max_lag)
@@ -72,13 +78,11 @@ def granger(data: Any, *, max_lag: int = 1, alpha: float = 0.05, lag_augmentatio
     if df_resid < 1:
         raise ValueError(f"The 'max_lag' parameter of {owner} ({p}, plus lag_augmentation {m}) needs more than "
                          f"1 + d (p + m) = {k} samples after the first p + m; the series gives {n}.")
-    gram = design.T @ design
-    try:
-        gram_inv = np.linalg.inv(gram)
-    except np.linalg.LinAlgError:
-        raise ValueError(f"The lagged design of {owner} is singular (collinear or duplicated columns).") from None
+    check_full_rank(design, owner)
+    gram_inv = np.linalg.inv(design.T @ design)
     coefs = gram_inv @ (design.T @ targets)  # (k, d)
     resid = targets - design @ coefs
+    check_innovations(resid, targets, owner)
     sigma = np.einsum("nj,nj->j", resid, resid) / df_resid  # (d,)
 
     summary_stat = np.zeros((d, d))

@@ -118,8 +118,8 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
     data: series (T, d).
     tau_max: largest lag tested.
     ci_test: a registered CI test name (``"parcorr"``, ``"fisherz"``, ``"kci"``, ``"rcit"``, ...) or instance.
-    alpha: level of the returned graph (MCI p-values).
-    pc_alpha: level of the PC1 condition selection (the paper's default 0.2 keeps it liberal).
+    alpha: level of the returned graph (MCI p-values), in (0, 1).
+    pc_alpha: level in (0, 1) of the PC1 condition selection (the paper's default 0.2 keeps it liberal).
     max_conds_dim: largest conditioning set in PC1 (``None``: no limit).
     max_combinations: conditioning sets tried per candidate and level in PC1.
     max_conds_py, max_conds_px: how many of the strongest parents of ``x_j`` / ``x_i`` MCI conditions on
@@ -137,14 +137,17 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
     start = time.perf_counter()
     tau_max = int(check_number(tau_max, "tau_max", owner, low=1, integer=True))
     series = check_series(data, owner, tau_max=tau_max, span=2)
-    alpha = check_number(alpha, "alpha", owner, low=0, high=1)
-    pc_alpha = check_number(pc_alpha, "pc_alpha", owner, low=0, high=1)
+    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    pc_alpha = check_number(pc_alpha, "pc_alpha", owner, low=0, high=1, low_inclusive=False,
+                            high_inclusive=False)
     max_combinations = int(check_number(max_combinations, "max_combinations", owner, low=1, integer=True))
     check_choice(fdr, "fdr", owner, ("none", "bh"))
-    for name, value in (("max_conds_dim", max_conds_dim), ("max_conds_py", max_conds_py),
-                        ("max_conds_px", max_conds_px)):
-        if value is not None:
-            check_number(value, name, owner, low=0, integer=True)
+    if max_conds_dim is not None:
+        max_conds_dim = int(check_number(max_conds_dim, "max_conds_dim", owner, low=0, integer=True))
+    if max_conds_py is not None:
+        max_conds_py = int(check_number(max_conds_py, "max_conds_py", owner, low=0, integer=True))
+    if max_conds_px is not None:
+        max_conds_px = int(check_number(max_conds_px, "max_conds_px", owner, low=0, integer=True))
     test = make_ci_test(ci_test, **(ci_options or {}))
     embedded = _Embedded(series, tau_max, test)
     d = series.shape[1]

@@ -71,7 +71,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     data: series (T, d).
     tau_max: largest lag.
     ci_test: a registered CI test name or instance.
-    alpha: the one significance level of all phases.
+    alpha: the one significance level of all phases, in (0, 1).
     max_conds_dim: largest conditioning set (contemporaneous subsets and PC1 levels); ``None``: no limit.
     max_combinations: conditioning sets tried per candidate and level in the lagged phase (PC1).
     collider_rule: ``"standard"``, ``"conservative"`` or ``"majority"`` (phase 3; see the module
@@ -89,7 +89,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     start = time.perf_counter()
     tau_max = int(check_number(tau_max, "tau_max", owner, low=1, integer=True))
     series = check_series(data, owner, tau_max=tau_max, span=2)
-    alpha = check_number(alpha, "alpha", owner, low=0, high=1)
+    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
     max_combinations = int(check_number(max_combinations, "max_combinations", owner, low=1, integer=True))
     check_choice(collider_rule, "collider_rule", owner, COLLIDER_RULES)
     if max_conds_dim is not None:

@@ -26,7 +26,13 @@ import numpy as np
 from scipy import stats
 
 from latentscm._validation import check_number
-from latentscm.discovery.timeseries._series import check_series, lagged_design, resolve_names
+from latentscm.discovery.timeseries._series import (
+    check_full_rank,
+    check_innovations,
+    check_series,
+    lagged_design,
+    resolve_names,
+)
 from latentscm.discovery.timeseries.result import TemporalGraph
 
 __all__ = ["direct_lingam_order", "varlingam"]
@@ -81,7 +87,7 @@ def varlingam(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
     ----------
     data: series (T, d) with non-Gaussian innovations.
     max_lag: VAR order p.
-    alpha: level of the returned graph (t-tests of the structural coefficients).
+    alpha: level in (0, 1) of the returned graph (t-tests of the structural coefficients).
     var_names: names of the d columns.
 
     Returns
@@ -92,7 +98,7 @@ def varlingam(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
     owner = "varlingam"
     start = time.perf_counter()
     series = check_series(data, owner, tau_max=max_lag, lag_name="max_lag")
-    alpha = check_number(alpha, "alpha", owner, low=0, high=1)
+    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
     p = int(max_lag)
     d = series.shape[1]
     targets, design = lagged_design(series, p)
@@ -100,8 +106,11 @@ def varlingam(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
     if n - design.shape[1] - d < 1:
         raise ValueError(f"The 'max_lag' parameter of {owner} ({p}) leaves too few samples ({n}) for {d} "
                          "variables.")
+    check_full_rank(design, owner)
     reduced = np.linalg.lstsq(design, targets, rcond=None)[0]
-    order = direct_lingam_order(targets - design @ reduced)
+    innovations = targets - design @ reduced
+    check_innovations(innovations, targets, owner)
+    order = direct_lingam_order(innovations)
     coefficients = np.zeros((p + 1, d, d))
     pvalues = np.full((p + 1, d, d), np.nan)  # lag 0: only predecessors in the order are tested
     for position, j in enumerate(order):
