@@ -134,8 +134,19 @@ class Scheduler:
         return self._previous[self._check_timestep(t, f"{type(self).__name__}.previous_timestep")]
 
     def alpha_bar(self, t: int) -> float:
-        """``alphas_cumprod[t]`` as a Python float, with ``alpha_bar(CLEAN) = 1``."""
-        return 1.0 if t == CLEAN else float(self.schedule.alphas_cumprod[t])
+        """``alphas_cumprod[t]`` as a Python float, with ``alpha_bar(CLEAN) = 1``.
+
+        Raises
+        ------
+        ValueError
+            When ``t`` is neither ``CLEAN`` nor in ``0 .. T-1`` (no negative indexing from the end).
+        """
+        if t == CLEAN:
+            return 1.0
+        if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < self.schedule.num_train_timesteps:
+            raise ValueError(f"The 't' argument of {type(self).__name__}.alpha_bar must be CLEAN ({CLEAN}) or an int "
+                             f"in 0 .. {self.schedule.num_train_timesteps - 1}. Got {t!r}.")
+        return float(self.schedule.alphas_cumprod[t])
 
     def step(self, model_output: torch.Tensor, t: int | torch.Tensor, sample: torch.Tensor,
              generator: torch.Generator | None = None) -> torch.Tensor:  # pragma: no cover - interface
@@ -171,7 +182,9 @@ class Scheduler:
 
     def _split(self, model_output: torch.Tensor, t: int, sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(eps, x_0) estimates from the model output at level ``t``; with ``clip_sample`` x_0 is
-        clamped and eps recomputed so that ``x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps`` still holds."""
+        clamped and eps recomputed so that ``x_t = sqrt(abar) x_0 + sqrt(1 - abar) eps`` still holds.
+        Both have ``sample``'s dtype."""
+        model_output = model_output.to(sample.dtype)
         abar = self.alpha_bar(t)
         if self.prediction_type == "epsilon":
             eps = model_output

@@ -134,6 +134,7 @@ class DDIMScheduler(Scheduler):
             x_t, of ``sample``'s dtype.
         """
         t = self._check_step(model_output, t, sample, "DDIMScheduler.invert_step")
+        model_output = model_output.to(sample.dtype)
         abar_t, abar_prev = self.alpha_bar(t), self.alpha_bar(self._previous[t])
         if self.prediction_type == "epsilon":
             x0 = (sample - math.sqrt(1 - abar_prev) * model_output) / math.sqrt(abar_prev)

@@ -225,7 +225,7 @@ class NoiseSchedule:
         _check_same_batch(x0, noise, "x0", "noise", "NoiseSchedule.add_noise")
         steps = self.check_timesteps(t, x0.shape[0], "NoiseSchedule.add_noise", x0.device)
         abar = self.gather(self.alphas_cumprod, steps, x0)
-        return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
+        return abar.sqrt() * x0 + (1 - abar).sqrt() * noise.to(x0.dtype)
 
     def snr(self, t: int | torch.Tensor) -> torch.Tensor:
         """Signal-to-noise ratio ``abar_t / (1 - abar_t)`` (float64, shape of ``t``; strictly
@@ -260,7 +260,7 @@ class NoiseSchedule:
         _check_same_batch(x0, noise, "x0", "noise", "NoiseSchedule.velocity")
         steps = self.check_timesteps(t, x0.shape[0], "NoiseSchedule.velocity", x0.device)
         abar = self.gather(self.alphas_cumprod, steps, x0)
-        return abar.sqrt() * noise - (1 - abar).sqrt() * x0
+        return abar.sqrt() * noise.to(x0.dtype) - (1 - abar).sqrt() * x0
 
     def min_snr_weight(self, t: int | torch.Tensor, gamma: float, prediction_type: str = "epsilon") -> torch.Tensor:
         """Min-SNR-gamma loss weights (Hang et al. 2023, "Efficient diffusion training via Min-SNR

@@ -16,7 +16,8 @@ for a node with parents the child's state varying slowest and the last declared 
 ``//`` and ``/* */`` comments and ``property`` lines are ignored.
 
 Reading checks what a file can get wrong and names the variable: undeclared or duplicate
-variables, unknown state labels, missing parent configurations, wrong numbers of entries, negative
+variables, unknown state labels, missing or repeated parent configurations (a row given twice, a
+second ``table``, ``default`` or ``type``), wrong numbers of entries, negative or non-finite
 probabilities, rows that do not sum to one (to ``tolerance``; rows within it are renormalised, as
 published tables are rounded) and parents that form a cycle. Writing uses ``repr`` of each float,
 so a written model reads back bit for bit, and is atomic (temporary file, then rename).
@@ -30,6 +31,7 @@ probabilities on graphical structures and their application to expert systems", 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 from collections.abc import Hashable
@@ -108,9 +110,12 @@ class _Tokens:
             if token.text == ",":
                 continue
             try:
-                values.append(float(token.text))
+                value = float(token.text)
             except ValueError:
                 raise self.error(f"{what}: expected a probability, got {token.text!r}.", token) from None
+            if not math.isfinite(value):
+                raise self.error(f"{what}: expected a finite probability, got {token.text!r}.", token)
+            values.append(value)
 
 
 def _parse_variable(tokens: _Tokens, states: dict[str, tuple[str, ...]]) -> None:
@@ -129,6 +134,8 @@ def _parse_variable(tokens: _Tokens, states: dict[str, tuple[str, ...]]) -> None
             continue
         if keyword.text != "type":
             raise tokens.error(f"unexpected {keyword.text!r} in variable {name!r}.", keyword)
+        if labels is not None:
+            raise tokens.error(f"variable {name!r} has a second 'type' line.", keyword)
         kind = tokens.word("'discrete'")
         if kind != "discrete":
             raise tokens.error(f"variable {name!r} has type {kind!r}; only discrete variables are supported.")
@@ -181,6 +188,7 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
     k = len(states[child])
     parent_cards = [len(states[p]) for p in parents]
     rows = np.full((*parent_cards, k), np.nan)
+    given = np.zeros(parent_cards, dtype=bool)  # configurations already set by a row or a table
     default: list[float] | None = None
     tokens.expect("{")
     while True:
@@ -190,6 +198,9 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
         if token.text == "property":
             tokens.skip_statement()
         elif token.text == "table":
+            if np.any(given):
+                raise tokens.error(f"the probability block of {child!r} gives a 'table' after another table or "
+                                   "rows; give each entry once.", token)
             values = tokens.numbers(f"table of {child!r}")
             if len(values) != rows.size:
                 raise tokens.error(f"the table of {child!r} has {len(values)} entries; {rows.size} expected "
@@ -197,7 +208,10 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
             # Child state slowest, last declared parent fastest.
             table = np.asarray(values).reshape(k, *parent_cards)
             rows = np.moveaxis(table, 0, -1).copy()
+            given[...] = True
         elif token.text == "default":
+            if default is not None:
+                raise tokens.error(f"the probability block of {child!r} has two default rows.", token)
             default = tokens.numbers(f"default row of {child!r}")
             if len(default) != k:
                 raise tokens.error(f"the default row of {child!r} has {len(default)} entries; {k} expected.", token)
@@ -218,14 +232,17 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
                     raise tokens.error(f"unknown state {label!r} of parent {parent!r} in the table of {child!r}; "
                                        f"states: {', '.join(states[parent])}.", token)
                 index.append(states[parent].index(label))
+            if given[tuple(index)]:
+                raise tokens.error(f"row {tuple(labels)} of {child!r} is given twice (or also by a 'table').", token)
             values = tokens.numbers(f"row {tuple(labels)} of {child!r}")
             if len(values) != k:
                 raise tokens.error(f"row {tuple(labels)} of {child!r} has {len(values)} entries; {k} expected.",
                                    token)
             rows[tuple(index)] = values
+            given[tuple(index)] = True
         else:
             raise tokens.error(f"unexpected {token.text!r} in the probability block of {child!r}.", token)
-    missing = np.isnan(rows).any(axis=-1)
+    missing = ~given
     if np.any(missing):
         if default is None:
             configuration = tuple(int(i) for i in np.argwhere(missing)[0])
@@ -324,7 +341,7 @@ def read_bif(path: str | os.PathLike, *, tolerance: float = 1e-4) -> DiscreteSCM
     if not file.is_file():
         raise ValueError(f"No such BIF file: {file}.")
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")  # a leading byte-order mark is not part of the text
     except UnicodeDecodeError as error:
         raise ValueError(f"{file} is not a BIF file: it is not UTF-8 text ({error.reason} at byte "
                          f"{error.start}).") from None

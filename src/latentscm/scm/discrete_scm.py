@@ -240,7 +240,11 @@ class DiscreteSCM:
                 operands += [np.ones(len(self._states[name])), [axis[name]]]
             else:
                 operands += [self._cpts[name], [*(axis[p] for p in graph.parents(name)), axis[name]]]
-        return np.einsum(*operands, [axis[n] for n in names], optimize="greedy")
+        product = np.einsum(*operands, [axis[n] for n in names], optimize="greedy")
+        # Each CPT row may be off by NORMALISATION_ATOL, so a product of many is off by a multiple
+        # of it: renormalise over the free axes so the result is a distribution to rounding.
+        free = tuple(i for i, n in enumerate(names) if n not in intervened)
+        return product / product.sum(axis=free, keepdims=True)
 
 
 def _validate_cpt(cpt: np.ndarray, name: str, parents: Sequence[str],

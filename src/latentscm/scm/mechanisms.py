@@ -47,8 +47,16 @@ def _call_function(function: Any, parents: np.ndarray) -> np.ndarray:
         parameter = next(function.parameters(), None)
         dtype = parameter.dtype if parameter is not None else torch.float32
         device = parameter.device if parameter is not None else "cpu"
-        with torch.no_grad():
-            output = function(torch.as_tensor(parents, dtype=dtype, device=device))
+        # A structural assignment is a fixed function: run it in eval mode (no dropout draws from
+        # torch's global RNG, no batch-norm statistics updated), then restore every submodule's mode.
+        modes = [(module, module.training) for module in function.modules()]
+        function.eval()
+        try:
+            with torch.no_grad():
+                output = function(torch.as_tensor(parents, dtype=dtype, device=device))
+        finally:
+            for module, training in modes:
+                module.training = training
         result = output.detach().cpu().double().numpy()
     else:
         result = np.asarray(function(parents), dtype=np.float64)
@@ -57,6 +65,15 @@ def _call_function(function: Any, parents: np.ndarray) -> np.ndarray:
         raise ValueError(f"A mechanism function must return one value per sample, shape (N,) or "
                          f"(N, 1). Got {result.shape}.")
     return result[:, 0]
+
+
+def _function_name(function: Any) -> str:
+    """A callable's name for a repr (its own repr when it has no ``__name__``)."""
+    return repr(getattr(function, "__name__", function))
+
+
+def _parent_names_repr(parent_names: tuple[str, ...] | None) -> str:
+    return "" if parent_names is None else f", parent_names={list(parent_names)!r}"
 
 
 class Mechanism:
@@ -147,7 +164,9 @@ class LinearGaussian(InvertibleMechanism):
         return values - (parents @ self.weights + self.bias)
 
     def __repr__(self) -> str:
-        return f"LinearGaussian(weights={self.weights.tolist()}, bias={self.bias}, std={self.std})"
+        weights = (self.weights.tolist() if self.parent_names is None
+                   else dict(zip(self.parent_names, self.weights.tolist())))
+        return f"LinearGaussian(weights={weights!r}, bias={self.bias}, std={self.std})"
 
 
 class AdditiveNoise(InvertibleMechanism):
@@ -182,7 +201,7 @@ class AdditiveNoise(InvertibleMechanism):
         return values - self._f(parents)
 
     def __repr__(self) -> str:
-        return f"AdditiveNoise({self.function!r}, noise={self.noise!r})"
+        return f"AdditiveNoise({self.function!r}, noise={self.noise!r}{_parent_names_repr(self.parent_names)})"
 
 
 class PostNonlinear(InvertibleMechanism):
@@ -207,6 +226,10 @@ class PostNonlinear(InvertibleMechanism):
 
     def abduct(self, values, parents, *, rng=None):
         return np.asarray(self.outer_inverse(values), dtype=np.float64) - _call_function(self.inner, parents)
+
+    def __repr__(self) -> str:
+        return (f"PostNonlinear({_function_name(self.inner)}, {_function_name(self.outer)}, "
+                f"{_function_name(self.outer_inverse)}, noise={self.noise!r}{_parent_names_repr(self.parent_names)})")
 
 
 class Functional(Mechanism):
@@ -241,7 +264,9 @@ class Functional(Mechanism):
         return InvertibleFunctional(function, inverse, noise, parent_names)
 
     def __repr__(self) -> str:
-        return f"Functional({getattr(self.function, '__name__', self.function)!r})"
+        inverse = f", inverse={_function_name(self.inverse)}" if isinstance(self, InvertibleFunctional) else ""
+        return (f"{type(self).__name__}({_function_name(self.function)}{inverse}, noise={self.noise!r}"
+                f"{_parent_names_repr(self.parent_names)})")
 
 
 class InvertibleFunctional(Functional, InvertibleMechanism):
@@ -264,7 +289,9 @@ class Categorical(InvertibleMechanism):
     | parents = (parent_states[0][i1], ...))``. The exogenous noise is ``u ~ U[0, 1)`` and the
     value is the inverse CDF at ``u``. Abduction cannot recover ``u`` exactly (many ``u`` give the
     same value); it returns a draw from the noise posterior ``U[cdf(k-1), cdf(k))`` when ``rng`` is
-    given, and the interval's midpoint otherwise (deterministic).
+    given, and the interval's midpoint otherwise (deterministic). A value of probability zero given
+    its parents has no posterior and raises ``ValueError``. State labels, and the states of each
+    parent axis, must be distinct.
     """
 
     def __init__(self, table: Any, states: Sequence[float] | None = None,
@@ -287,6 +314,8 @@ class Categorical(InvertibleMechanism):
         if self.states.shape[0] != k:
             raise ValueError(f"Categorical has {k} states in 'table' but {self.states.shape[0]} "
                              "'states' labels.")
+        if np.unique(self.states).size != k:
+            raise ValueError(f"The 'states' of Categorical must be distinct. Got {self.states.tolist()}.")
         cards = table.shape[:-1]
         if parent_states is None:
             parent_states = [np.arange(c, dtype=np.float64) for c in cards]
@@ -298,11 +327,17 @@ class Categorical(InvertibleMechanism):
             if states_i.shape[0] != card:
                 raise ValueError(f"Parent axis {axis} of the Categorical 'table' has {card} entries but "
                                  f"{states_i.shape[0]} parent states were given.")
+            if np.unique(states_i).size != card:
+                raise ValueError(f"The 'parent_states' of Categorical must be distinct on each axis; axis {axis} "
+                                 f"has {states_i.tolist()}.")
         self.cdf = np.cumsum(table, axis=-1)
         self.cdf[..., -1] = 1.0
         self.noise = Uniform(0.0, 1.0)
         self.n_parents = len(cards)
         self.parent_names = _parent_spec(parent_names)
+        if self.parent_names is not None and len(self.parent_names) != self.n_parents:
+            raise ValueError(f"Categorical 'table' has {self.n_parents} parent axes but {len(self.parent_names)} "
+                             f"'parent_names' were given: {list(self.parent_names)}.")
 
     def _rows(self, parents: np.ndarray) -> np.ndarray:
         """CDF rows (N, K) for each sample's parent configuration."""
@@ -342,9 +377,17 @@ class Categorical(InvertibleMechanism):
             raise ValueError(f"Value {bad!r} is not one of the Categorical states {self.states.tolist()}.")
         upper = rows[np.arange(len(k)), k]
         lower = np.where(k > 0, rows[np.arange(len(k)), np.maximum(k - 1, 0)], 0.0)
+        impossible = upper <= lower
+        if np.any(impossible):
+            first = int(np.argmax(impossible))
+            raise ValueError(f"Value {float(values[first])!r} (sample {first}) has probability zero under the "
+                             f"Categorical given its parents {parents[first].tolist()}, so its noise cannot be "
+                             "abducted.")
         if rng is None:
             return (lower + upper) / 2
         return lower + (upper - lower) * rng.uniform(size=len(k))
 
     def __repr__(self) -> str:
-        return f"Categorical(table shape {self.table.shape})"
+        parents = f", parent_states={[s.tolist() for s in self.parent_states]}" if self.parent_states else ""
+        return (f"Categorical(table={self.table.tolist()}, states={self.states.tolist()}{parents}"
+                f"{_parent_names_repr(self.parent_names)})")

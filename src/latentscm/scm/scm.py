@@ -31,6 +31,11 @@ __all__ = ["SCM", "NotInvertibleError"]
 Values = dict[str, np.ndarray]
 
 
+def _length(values: Values) -> int:
+    """N, the common length of checked values (0 for a model without nodes)."""
+    return next(iter(values.values())).shape[0] if values else 0
+
+
 class NotInvertibleError(LatentSCMError, TypeError):
     """Raised when abduction needs a mechanism that cannot recover its noise."""
 
@@ -145,7 +150,7 @@ class SCM:
         """Prediction: push exogenous noise through the mechanisms in topological order."""
         noise = self._check_values(noise, "noise")
         values: Values = {}
-        n = next(iter(noise.values())).shape[0]
+        n = _length(noise)
         for name in self._graph.topological_order():
             values[name] = self._mechanisms[name].evaluate(self._parents(name, values, n), noise[name])
         return values
@@ -190,9 +195,11 @@ class SCM:
         Raises :class:`NotInvertibleError` naming the node whose mechanism cannot abduct.
         """
         values = self._check_values(values, "values")
+        if isinstance(nodes, str):  # one name, not its characters
+            nodes = [nodes]
         targets = self.nodes if nodes is None else [self._graph.check_node(n) for n in nodes]
         generator = None if rng is None else as_generator(rng)
-        n = next(iter(values.values())).shape[0]
+        n = _length(values)
         noise: Values = {}
         for name in targets:
             mechanism = self._mechanisms[name]
@@ -221,15 +228,12 @@ class SCM:
         affected = self._graph.descendants_of(interventions)
         need_noise = [n for n in self._graph.topological_order()
                       if n in affected and not (n in interventions and interventions[n].hard)]
+        n = _length(values)
         if noise is None:
             noise = self.abduct(values, nodes=need_noise, rng=rng)       # 1. abduction
         else:
-            missing = [n for n in need_noise if n not in noise]
-            if missing:
-                raise ValueError(f"The given noise lacks node(s) {', '.join(missing)} needed for "
-                                 "this counterfactual.")
+            noise = self._check_noise(noise, need_noise, n)
         model = self.do(interventions)                                     # 2. action
-        n = next(iter(values.values())).shape[0]
         result: Values = {}
         for name in self._graph.topological_order():                      # 3. prediction
             if name not in affected:
@@ -273,6 +277,27 @@ class SCM:
                                  f"{name!r} has {array.shape[0]}.")
             if not np.all(np.isfinite(array)):
                 raise ValueError(f"SCM {what}[{name!r}] contains NaN or infinite values.")
+            out[name] = array
+        return out
+
+    @staticmethod
+    def _check_noise(noise: Mapping[str, np.ndarray], needed: list[str], n: int) -> Values:
+        """The given exogenous noise of the ``needed`` nodes, each a finite float array (n,)."""
+        if not isinstance(noise, Mapping):
+            raise TypeError(f"The 'noise' of SCM.counterfactual must be a mapping {{name: array (N,)}}. Got "
+                            f"{type(noise).__name__}.")
+        missing = [name for name in needed if name not in noise]
+        if missing:
+            raise ValueError(f"The given noise lacks node(s) {', '.join(missing)} needed for "
+                             "this counterfactual.")
+        out: Values = {}
+        for name in needed:
+            array = np.asarray(noise[name], dtype=np.float64)
+            if array.shape != (n,):
+                raise ValueError(f"The given noise[{name!r}] must have shape ({n},), one entry per unit. "
+                                 f"Got shape {array.shape}.")
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"The given noise[{name!r}] contains NaN or infinite values.")
             out[name] = array
         return out
 
