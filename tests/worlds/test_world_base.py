@@ -201,3 +201,13 @@ def test_concatenate_merges_only_the_same_regime():
                                   world.counterfactual(b, {"shape": 1.0}).factors)
     same = Batch.concatenate([a[:50], a[50:], world.sample(5, seed=0), world.sample(5, seed=1)])
     assert len(same.regimes) == 2  # the same regime twice, and observational twice, merge
+
+
+@pytest.mark.parametrize("grid", [[0.0, 1.0, 1.0], [1.0, 0.0], [0.0, np.nan]])
+def test_factor_grid_is_strictly_increasing_and_finite(grid):
+    """Regression: a repeated grid value was accepted (one state under two indices, which a
+    Categorical default root then refuses only later, far from the factor)."""
+    from latentscm.worlds.base import FactorSpec
+
+    with pytest.raises(ValueError, match="grid of factor 'a' must be"):
+        FactorSpec("a", values=grid)

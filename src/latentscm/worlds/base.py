@@ -62,8 +62,11 @@ class FactorSpec:
             grid = np.asarray(self.values, dtype=np.float64)
             if grid.ndim != 1 or grid.size == 0:
                 raise ValueError(f"The grid of factor {self.name!r} must be a non-empty 1-D array.")
-            if np.any(np.diff(grid) < 0):
-                raise ValueError(f"The grid of factor {self.name!r} must be sorted.")
+            if not np.all(np.isfinite(grid)):
+                raise ValueError(f"The grid of factor {self.name!r} must be finite. Got {grid.tolist()}.")
+            if np.any(np.diff(grid) <= 0):  # a repeated value would be one state under two indices
+                raise ValueError(f"The grid of factor {self.name!r} must be strictly increasing (sorted, no "
+                                 f"repeated value). Got {grid.tolist()}.")
             object.__setattr__(self, "values", grid)
             object.__setattr__(self, "low", float(grid[0]))
             object.__setattr__(self, "high", float(grid[-1]))
