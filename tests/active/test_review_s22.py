@@ -8,6 +8,7 @@ import pytest
 from latentscm.active import (
     EFEAgent,
     EpisodeResult,
+    compare_agents,
     enumerate_policies,
     expected_free_energy,
     open_run,
@@ -92,3 +93,16 @@ def test_replay_and_pose_visibility_name_bad_input(env, factorised):
         replay("shapes3d", np.zeros(6), [0])
     with pytest.raises(TypeError, match="'env' argument of pose_visibility must be a PoseEnvironment"):
         pose_visibility(factorised, "shapes3d")
+
+
+def test_agent_reset_takes_one_image_and_compare_agents_an_int_seed(factorised, env):
+    """EFEAgent.reset used the first of several goal images without a word; compare_agents(seed=Generator)
+    failed with a bare TypeError from int()."""
+    agent = EFEAgent(factorised, horizon=1)
+    observation, goal_image = env.reset(*env.random_task(np.random.default_rng(0)))
+    two = np.concatenate([np.asarray(goal_image).reshape(1, *env.world.image_shape)] * 2)
+    with pytest.raises(ValueError, match="'goal_image' argument of EFEAgent.reset must be one image"):
+        agent.reset(observation, two)
+    agent.reset(observation, goal_image)
+    with pytest.raises(TypeError, match="'seed'"):
+        compare_agents(env, {"efe": agent}, n_goals=1, max_steps=1, seed=np.random.default_rng(0))

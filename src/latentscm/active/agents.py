@@ -47,7 +47,13 @@ class EFEAgent:
 
     def reset(self, observation: np.ndarray, goal_image: np.ndarray) -> None:
         """Start an episode: infer the goal view's belief (the preferred state) and explain the
-        first observation against the standard normal prior."""
+        first observation against the standard normal prior. Each is one image, (C, H, W) or
+        (1, C, H, W)."""
+        for what, image in (("observation", observation), ("goal_image", goal_image)):
+            shape = np.shape(image)
+            if len(shape) == 4 and shape[0] != 1:
+                raise ValueError(f"The {what!r} argument of EFEAgent.reset must be one image, (C, H, W) or "
+                                 f"(1, C, H, W). Got {shape[0]} images, shape {shape}.")
         goal_mean, goal_logvar = self.model.infer(goal_image)
         self.goal_ = (goal_mean[0], goal_logvar[0])
         self.free_energy_: list[float] = []

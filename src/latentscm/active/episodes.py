@@ -133,6 +133,7 @@ def compare_agents(env: PoseEnvironment, agents: Mapping[str, Agent], *, n_goals
         plain JSON values.
     """
     n_goals = check_number(n_goals, "n_goals", "compare_agents", low=1, integer=True)
+    seed = check_number(seed, "seed", "compare_agents", low=0, integer=True)  # recorded in the result
     max_steps = check_number(max_steps, "max_steps", "compare_agents", low=1, integer=True)
     if not agents:
         raise ValueError("compare_agents needs at least one agent.")
