@@ -109,3 +109,15 @@ def test_bad_input_is_named(chain):
         domain_counterfactual_error(object(), chain, n=8)
     with pytest.raises(ValueError, match="shape"):
         domain_counterfactual_error(lambda x, s, t: x[:, :, :, :2], chain, n=8)
+
+
+def test_evaluate_says_a_multi_domain_world_is_scored_on_domain_0():
+    from latentscm.metrics import evaluate
+    from latentscm.worlds import DomainShift
+
+    world = make("sprites", size=16)
+    flatten = lambda x: np.asarray(x, dtype=np.float64).reshape(len(x), -1)[:, :8]  # noqa: E731
+    assert not any("domain" in note for note in evaluate(flatten, world, suite=["mig"], n=50).notes)
+    shifted = world.with_domains(DomainShift(2, shifted=("scale",)))
+    notes = evaluate(flatten, shifted, suite=["mig"], n=50).notes
+    assert any("2 domains" in note and "domain 0" in note for note in notes)

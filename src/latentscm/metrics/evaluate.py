@@ -81,7 +81,8 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
         ...); ``"sampled.<key>"`` and ``"active.<key>"`` variants; ``"activity.n_active"``;
         ``"reconstruction.*"``; ``"cf.*"`` counterfactual metrics; ``"time.<part>"`` seconds
         spent. ``.notes`` lists the metric groups skipped because the model lacks what they
-        need (a decoder, a counterfactual, a posterior), instead of raising.
+        need (a decoder, a counterfactual, a posterior), instead of raising, and says when a
+        multi-domain world was evaluated on its domain 0.
     """
     from latentscm.metrics.user_model import CallableModel, as_model
 
@@ -92,6 +93,9 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     if reconstruction is None:
         reconstruction = decoder is not None
     results = Evaluation()
+    if getattr(world, "n_domains", 1) > 1:
+        results.notes.append(f"the world has {world.n_domains} domains: every metric is computed on domain 0 "
+                             f"(world.sample); domain counterfactuals: latentscm domain-counterfactual.")
     clock = time.perf_counter()
     batch = world.sample(n, seed=seed)
     discrete = [spec.discrete for spec in world.factor_specs]
