@@ -36,6 +36,9 @@ DEFAULT_LONG_LENGTHS = (7, 15)
 
 
 def _lengths(lengths: Iterable[int], owner: str) -> list[int]:
+    if isinstance(lengths, (str, bytes)) or not isinstance(lengths, Iterable):
+        raise TypeError(f"The 'lengths' parameter of {owner} must be a list of chain lengths (ints >= 2). "
+                        f"Got {lengths!r}.")
     values = [check_number(v, "lengths", owner, low=2, integer=True) for v in lengths]
     if not values:
         raise ValueError(f"The 'lengths' parameter of {owner} must name at least one chain length.")

@@ -145,7 +145,11 @@ def execute_trial(trial: Trial | dict[str, Any], study_dir: str | os.PathLike, *
     study_dir = Path(study_dir)
     directory = trial_dir(study_dir, trial.id)
     directory.mkdir(parents=True, exist_ok=True)
-    if read_json(directory / TRIAL_NAME) is None:
+    try:
+        recorded = read_json(directory / TRIAL_NAME)
+    except ValueError:  # a damaged trial.json is rewritten: the trial itself is the record
+        recorded = None
+    if recorded != trial.as_dict():  # missing, damaged, or another device/evaluation under the same id
         atomic_write_json(directory / TRIAL_NAME, trial.as_dict())
     previous = read_status(directory)
     attempt = int(previous.get("attempts", 0)) + 1

@@ -115,11 +115,13 @@ def trial_states(spec: Any, study_dir: str | os.PathLike) -> dict[str, str]:
 
 
 def _record_crash(study_dir: Path, outcome: dict[str, Any]) -> dict[str, Any]:
-    """A worker that died (Ray reports it) left ``status.json`` at ``running``: record the failure."""
+    """A worker that died (Ray reports it) left ``status.json`` at ``running`` (or, dying before it marked the
+    trial running, as it was): record the failure."""
     directory = trial_dir(study_dir, outcome["id"])
     status = read_status(directory)
-    if status["status"] == "running":
-        status["attempts"] = max(1, int(status.get("attempts", 0)))
+    if status["status"] != "done":
+        attempts = int(status.get("attempts", 0))
+        status["attempts"] = max(1, attempts if status["status"] == "running" else attempts + 1)
         status.update(status="failed", error=outcome["error"])
         status.setdefault("errors", []).append({"attempt": status["attempts"], "error": outcome["error"]})
         write_status(directory, status)

@@ -21,7 +21,11 @@ A spec is a YAML or JSON file, or the same structure as a Python dict::
     device: cpu                  # "cuda" asks the executor for one GPU per process
 
 ``learners`` and ``worlds`` are mappings (name -> entry) or lists of entries with a ``name`` (a
-list may hold the same learner twice; give each a ``label``). :func:`load_spec` checks the
+list may hold the same learner twice; give each a ``label``). A key given twice in one mapping of a
+file is refused, and YAML numbers follow YAML 1.2 (``1e-4`` is a float, not a string). A
+hyperparameter of the ``grid`` may not also be in ``params`` or a variant (a variant's value replaces
+the one of ``params``); ``seed`` and ``device`` are the study's, so no learner entry sets them, nor
+``steps`` outside a variant. :func:`load_spec` checks the
 structure and names the offending key (``learners.beta_vae.grid.beta``) in a
 :class:`StudySpecError`; hyperparameter *values* are checked by the learner itself when its
 trial starts, so a bad value fails that trial only (see :mod:`latentscm.study.runner`).
@@ -32,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +170,10 @@ def _entries(value: Any, key: str, allowed: set[str], shorthand: str) -> list[tu
                 raise _fail(path, f"must be a mapping of {', '.join(sorted(allowed - {'name'}))}. Got {entry!r}.")
             if shorthand and not set(entry) <= allowed:  # worlds: {sprites: {size: 16}} lists options directly
                 entry = {shorthand: dict(entry)}
-            pairs.append((path, {"name": _check_name(name, path), **entry}))
+            if "name" in entry and entry["name"] != name:
+                raise _fail(f"{path}.name", f"the mapping key {name!r} is the name; got another name "
+                                            f"{entry['name']!r} (use 'label' to rename an entry).")
+            pairs.append((path, {**entry, "name": _check_name(name, path)}))
     elif isinstance(value, (list, tuple)):
         pairs = []
         for i, entry in enumerate(value):
@@ -209,11 +217,16 @@ def _learners(value: Any) -> tuple[LearnerEntry, ...]:
             clash = sorted(set(variant) & set(grid))
             if clash:
                 raise _fail(f"{path}.variants[{i}].{clash[0]}", "is also in the grid; set it in one place.")
-        for reserved in ("seed", "steps"):
-            for where, keys in (("params", params), ("grid", grid)):
-                if reserved in keys:
+        clash = sorted(set(params) & set(grid))
+        if clash:  # the grid's values would replace the fixed one in every trial
+            raise _fail(f"{path}.params.{clash[0]}", "is also in the grid; set it in one place.")
+        # the study's seeds and device replace a learner's own in every trial; steps may vary per variant
+        places = (("params", params), ("grid", grid), *((f"variants[{i}]", v) for i, v in enumerate(variants)))
+        for reserved, top in (("seed", "seeds"), ("steps", "steps"), ("device", "device")):
+            for where, keys in places:
+                if reserved in keys and not (reserved == "steps" and where.startswith("variants")):
                     raise _fail(f"{path}.{where}.{reserved}", f"'{reserved}' is set for the whole study (the "
-                                                              f"top-level '{reserved}s' / 'steps' key).")
+                                                              f"top-level '{top}' key).")
         label = _check_name(entry.get("label", name), f"{path}.label")
         found.append(LearnerEntry(name, label, params, grid, variants))
     labels = [e.label for e in found]
@@ -321,6 +334,42 @@ def _from_mapping(raw: Mapping[str, Any], default_name: str) -> StudySpec:
                      processes=_int(raw.get("processes", 1), "processes", 1), device=device)
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` would silently keep the last)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} is given twice in one object (only the last would be used)")
+        found[key] = value
+    return found
+
+
+#: YAML 1.2 floats that YAML 1.1 (PyYAML) reads as strings: an exponent without a dot (1e-4, 3E+2).
+_EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+
+
+def _yaml_loader(yaml: Any) -> type:
+    """PyYAML's safe loader that reads ``1e-4`` as a number (YAML 1.2) and refuses a key given twice."""
+
+    class SpecLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                if isinstance(key, (str, int, float, bool)) or key is None:
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            "while reading a mapping", node.start_mark,
+                            f"found the key {key!r} twice (only the last would be used)", key_node.start_mark)
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    SpecLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
+    return SpecLoader
+
+
 def _read_file(path: Path) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"Study spec '{path}' does not exist.")
@@ -332,13 +381,13 @@ def _read_file(path: Path) -> Any:
             raise ImportError(f"Reading the YAML spec '{path}' needs PyYAML: pip install pyyaml (or "
                               f"'latentscm[ray]'), or write the spec as JSON.") from None
         try:
-            return yaml.safe_load(text)
+            return yaml.load(text, Loader=_yaml_loader(yaml))
         except yaml.YAMLError as error:
             raise StudySpecError(f"'{path}' is not valid YAML: {error}") from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as error:
+            return json.loads(text, object_pairs_hook=_unique_keys)
+        except ValueError as error:  # JSONDecodeError, or a key given twice
             raise StudySpecError(f"'{path}' is not valid JSON: {error}") from None
     raise StudySpecError(f"Study spec '{path}' must end in .yaml, .yml or .json. Got {path.suffix or 'no suffix'}.")
 

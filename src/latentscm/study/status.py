@@ -7,7 +7,8 @@ Layout of a study directory::
     results.csv / .parquet       one row per trial (see :mod:`latentscm.study.results`)
     trials/<id>/                 an ordinary run directory (config.json, checkpoints/, train.jsonl,
                                  model.pt) that ``latentscm resume/evaluate/report`` accept, plus
-        trial.json               the trial's parameters (written once, never rewritten)
+        trial.json               the trial's parameters (rewritten when a run of the same trial brings
+                                 another device or evaluation; DDP processes read it)
         status.json              running / done / failed, attempts, errors, seconds
         metrics.json             the evaluation (flat metric -> value, as the run report reads it)
 

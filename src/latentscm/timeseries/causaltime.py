@@ -464,7 +464,7 @@ class CausalTimeGenerator:
 
         Returns
         -------
-        GeneratedWorld (it keeps a reference to this generator).
+        GeneratedWorld (with a snapshot of this fit: refitting this generator later leaves the world as it is).
         """
         self._check_fitted("CausalTimeGenerator.to_world")
         return GeneratedWorld(self, burn_in=burn_in)

@@ -24,6 +24,7 @@ Trajectories start from a window of the fitted series chosen at random (as ``gen
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,8 @@ class GeneratedWorld(TimeSeriesWorld):
 
     Parameters
     ----------
-    generator : a fitted CausalTimeGenerator (kept by reference; refitting it changes this world).
+    generator : a fitted CausalTimeGenerator. The world keeps a snapshot of its fit: refitting the generator
+        later changes neither the dynamics nor the graph of this world (they would disagree otherwise).
     burn_in : steps simulated from the start window and dropped before ``t = 0``.
     """
 
@@ -55,6 +57,9 @@ class GeneratedWorld(TimeSeriesWorld):
 
     def __init__(self, generator: CausalTimeGenerator, *, burn_in: int = 50) -> None:
         generator._check_fitted("GeneratedWorld")
+        # fit() replaces the fitted attributes (new networks, arrays) rather than changing them in place, so a
+        # shallow copy keeps this fit's dynamics together with the graph and names taken from it here
+        generator = copy.copy(generator)
         names = tuple(generator.var_names_)
         if generator.residual == "child":
             names = (*names, *(f"{name}_residual" for name in names))
