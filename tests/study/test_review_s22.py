@@ -93,3 +93,19 @@ def test_a_worker_crash_before_the_trial_runs_is_recorded(tmp_path):
     write_status(directory, {"status": "done", "attempts": 3, "errors": []})
     _record_crash(tmp_path, other)
     assert read_status(directory)["status"] == "done"  # a finished trial stays finished
+
+
+def test_results_csv_reads_back_booleans_and_keeps_underscored_text(tmp_path):
+    """A boolean hyperparameter came back as the string 'True', and int() turned the text '1_000' into 1000."""
+    from latentscm.study.results import read_results, write_results
+
+    rows = [{"trial": "a", "param.label_maps": True, "param.graph": "1_000", "param.channels": "[8, 16]",
+             "mig": float("nan"), "steps": 3, "lr": 0.5, "error": None},
+            {"trial": "b", "param.label_maps": False, "param.graph": "a -> b", "param.channels": "[4]",
+             "mig": 0.25, "steps": 4, "lr": 1e-4, "error": "boom"}]
+    write_results(rows, tmp_path)
+    back = read_results(tmp_path)
+    assert [row["param.label_maps"] for row in back] == [True, False]
+    assert [row["param.graph"] for row in back] == ["1_000", "a -> b"]
+    assert back[0]["param.channels"] == "[8, 16]" and back[1]["lr"] == 1e-4 and back[0]["error"] is None
+    assert back[0]["mig"] != back[0]["mig"] and back[1]["steps"] == 4

@@ -140,21 +140,31 @@ def write_results(rows: Sequence[dict[str, Any]], study_dir: str | os.PathLike) 
     return written
 
 
+_BOOLEANS = {"True": True, "False": False}
+
+
 def _parse(text: str) -> Any:
+    """A cell as the csv writer wrote it: empty -> None, ``True``/``False`` -> bool, numbers (not
+    Python's ``1_000`` spelling) -> int or float; anything else (JSON text of lists, as in the rows) as is."""
     if text == "":
         return None
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
+    if text in _BOOLEANS:
+        return _BOOLEANS[text]
+    if "_" not in text:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    return text
 
 
 def read_results(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of a ``results.csv`` (or of the ``results.csv`` in a study directory), numbers parsed.
+    """Rows of a ``results.csv`` (or of the ``results.csv`` in a study directory), as the study's
+    rows hold them: numbers and booleans parsed, lists and mappings as their JSON text.
 
     Raises
     ------
