@@ -242,3 +242,26 @@ def test_probe_names_the_measure_option(tmp_path):
     _refused(_invoke(["probe", run, "--kind", "extreme", "--n", "4", "--out", tmp_path / "p"]),
              "--measure oracle (the default)", "'hue-sprites' has none", "Use --measure regressor")
     assert not (tmp_path / "p").exists()
+
+
+def test_worlds_show_shift_draws_one_row_per_domain(tmp_path):
+    """--shift: row d + 1 holds the exact domain counterfactuals in domain d of the first row's units."""
+    from PIL import Image
+
+    from latentscm.report.images import image_grid
+    from latentscm.worlds import DomainShift, make
+
+    out = tmp_path / "domains.png"
+    result = _invoke(["worlds", "show", "hue-sprites", "--set", "size=16", "--n", "3", "--scale", "1", "--shift",
+                      "n_domains=3", "--shift", "shifted=hue", "--shift", "strength=1.5", "--out", out])
+    assert result.exit_code == 0, result.output
+    world = make("hue-sprites", size=16).with_domains(DomainShift(3, shifted=("hue",), strength=1.5))
+    batch = world.sample(3, seed=0)
+    rows = [batch.images] + [world.domain_counterfactual(batch, to_domain=d).images for d in (1, 2)]
+    with Image.open(out) as picture:
+        np.testing.assert_array_equal(np.asarray(picture.convert("RGB")), image_grid(rows, scale=1))
+    _refused(_invoke(["worlds", "show", "hue-sprites", "--shift", "n_domains=2", "--shift", "shifted=hue", "--do",
+                      "hue=0.2", "--out", tmp_path / "x.png"]), "--do or --shift, not both")
+    _refused(_invoke(["worlds", "show", "hue-sprites", "--set", 'domains={"n_domains": 2}', "--out",
+                      tmp_path / "x.png"]), "--shift")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["domains.png"]

@@ -52,22 +52,33 @@ def show(
     scale: int = typer.Option(2, "--scale", min=1, max=8, help="Pixel enlargement."),
     option: list[str] = typer.Option(None, "--set", "--world-set",
                                     help="World option KEY=VALUE (repeatable; --world-set as in train)."),
+    shift: list[str] = typer.Option(None, "--shift", help="DomainShift argument KEY=VALUE (n_domains, shifted, "
+                                    "kind, strength, seed): one row per domain, the same units in each."),
 ) -> None:
-    """Write a grid of samples; with --do, the true counterfactuals in the row below."""
+    """Write a grid of samples; with --do, the true counterfactuals in the row below; with --shift, the
+    samples' exact domain counterfactuals, one row per domain."""
+    from latentscm.cli.assignments import parse_domain_shift, refuse_domains_option
     from latentscm.cli.output_paths import check_output_path
     from latentscm.report.images import image_grid, save_png
 
     try:
         check_output_path(out, "--out", suffixes=(".png",))
+        refuse_domains_option(parse_options(option), "--set")
+        domains = parse_domain_shift(shift)
+        if domains is not None and do:
+            raise ValueError("Give --do or --shift, not both: --do shows interventions, --shift domains.")
     except ValueError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
     world = _make(name, option)
     try:
+        if domains is not None:
+            world = world.with_domains(domains)
         batch = world.sample(n, seed=seed)
         rows = [batch.images]
         if do:
             rows.append(world.counterfactual(batch, do).images)
+        rows += [world.domain_counterfactual(batch, to_domain=d).images for d in range(1, world.n_domains)]
         try:
             grid = image_grid(rows, scale=scale)
         except ValueError as error:  # observations that are not images (e.g. ild-linear's (6, 1, 1) vectors)
@@ -80,7 +91,9 @@ def show(
     except OSError as error:
         typer.echo(f"Error: cannot write --out '{out}': {error}", err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"wrote {out}" + (f" (row 1: samples, row 2: true counterfactuals under {do})" if do else ""))
+    detail = (f" (row 1: samples, row 2: true counterfactuals under {do})" if do else
+              " (row d + 1: the same units in domain d, exact domain counterfactuals)" if domains is not None else "")
+    typer.echo(f"wrote {out}{detail}")
 
 
 @worlds_app.command("generate")
