@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -34,6 +35,17 @@ Values = dict[str, np.ndarray]
 def _length(values: Values) -> int:
     """N, the common length of checked values (0 for a model without nodes)."""
     return next(iter(values.values())).shape[0] if values else 0
+
+
+def _column(value: Any, label: str, n: int | None = None) -> np.ndarray:
+    """``value`` as a finite float64 array (N,) (of length ``n`` when given); ValueError naming ``label``."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim != 1 or (n is not None and array.shape[0] != n):
+        raise ValueError(f"{label} must have shape ({'N' if n is None else n},), one entry per unit. Got shape "
+                         f"{array.shape}.")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{label} contains NaN or infinite values.")
+    return array
 
 
 class NotInvertibleError(LatentSCMError, TypeError):
@@ -265,19 +277,11 @@ class SCM:
         if missing:
             raise ValueError(f"SCM {what} are missing variable(s): {', '.join(missing)}.")
         out: Values = {}
-        length = None
         for name in self.nodes:
-            array = np.asarray(values[name], dtype=np.float64)
-            if array.ndim != 1:
-                raise ValueError(f"SCM {what}[{name!r}] must be 1-D (N,). Got shape {array.shape}.")
-            if length is None:
-                length = array.shape[0]
-            elif array.shape[0] != length:
-                raise ValueError(f"SCM {what} have different lengths: {self.nodes[0]!r} has {length}, "
-                                 f"{name!r} has {array.shape[0]}.")
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"SCM {what}[{name!r}] contains NaN or infinite values.")
-            out[name] = array
+            out[name] = _column(values[name], f"SCM {what}[{name!r}]")
+            if out[name].shape[0] != out[self.nodes[0]].shape[0]:
+                raise ValueError(f"SCM {what} have different lengths: {self.nodes[0]!r} has "
+                                 f"{out[self.nodes[0]].shape[0]}, {name!r} has {out[name].shape[0]}.")
         return out
 
     @staticmethod
@@ -290,16 +294,7 @@ class SCM:
         if missing:
             raise ValueError(f"The given noise lacks node(s) {', '.join(missing)} needed for "
                              "this counterfactual.")
-        out: Values = {}
-        for name in needed:
-            array = np.asarray(noise[name], dtype=np.float64)
-            if array.shape != (n,):
-                raise ValueError(f"The given noise[{name!r}] must have shape ({n},), one entry per unit. "
-                                 f"Got shape {array.shape}.")
-            if not np.all(np.isfinite(array)):
-                raise ValueError(f"The given noise[{name!r}] contains NaN or infinite values.")
-            out[name] = array
-        return out
+        return {name: _column(noise[name], f"The given noise[{name!r}]", n) for name in needed}
 
     @staticmethod
     def _check_n(n: int) -> int:
