@@ -93,3 +93,18 @@ def test_bad_input(world):
         counterfactual_metrics(Identity(), world, n=4, commutativity_pairs=-1)  # was read as 0 without a word
     with pytest.raises(ValueError, match="equal shapes"):
         image_distance(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 3)))
+
+
+def test_excess_is_nan_where_the_intervention_leaves_the_images_unchanged():
+    # review s22: the excess was divided by max(floor, 1e-12), which gave ~1e8 for a zero floor
+    world = make("sprites", size=32)
+
+    class Darken:
+        def counterfactual(self, images, interventions):
+            return np.asarray(images) * (0.98 if interventions else 0.99)
+
+    result = counterfactual_metrics(Darken(), world, n=1, seed=0, composition_steps=())
+    assert result["cf.identity_error.posY"] == 0.0  # moving this sprite along y changes no pixel
+    assert np.isnan(result["cf.excess.posY"])
+    finite = [result[f"cf.excess.{name}"] for name in world.factor_names if name != "posY"]
+    assert result["cf.excess"] == pytest.approx(np.mean(finite))

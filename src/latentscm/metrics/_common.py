@@ -43,6 +43,14 @@ def check_codes_factors(codes: Any, factors: Any, owner: str, *,
     return codes, factors
 
 
+def check_sequence(value: Any, name: str, owner: str, what: str) -> list[Any]:
+    """``value`` as a list, refusing a str (which would be read letter by letter) and anything not iterable;
+    ``what`` says what the items are, for the message."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"The {name!r} parameter of {owner} must be a sequence of {what}. Got {value!r} instead.")
+    return list(value)
+
+
 def rank_key(column: np.ndarray) -> tuple[str, float]:
     """A key (hex str) and a sign (+1 or -1) of a code column (N,) that shift, positive scaling and
     negation leave unchanged: the hash of its dense ranks or of its reversed dense ranks, whichever
@@ -110,7 +118,10 @@ def equal_width_bins(values: np.ndarray, n_bins: int, *, low: np.ndarray | None 
     bins). Returns int64 (N, C) in 0..n_bins-1; a constant column lands entirely in bin 0.
 
     This is the histogram discretisation of Chen et al. (2018), "Isolating Sources of
-    Disentanglement in VAEs", as used for MIG: the maximum falls in the last bin.
+    Disentanglement in VAEs", as used for MIG: the maximum falls in the last bin. A value on a
+    bin edge goes to the bin above it; "on" allows for float rounding (a few ulps of the operands),
+    so that grid values of quantised codes, which often sit exactly on the edges, are binned the
+    same way after a shift or a rescaling of their column.
     """
     values = np.asarray(values, dtype=np.float64)
     low = values.min(axis=0) if low is None else low
@@ -118,10 +129,25 @@ def equal_width_bins(values: np.ndarray, n_bins: int, *, low: np.ndarray | None 
     width = np.asarray(high - low, dtype=np.float64)
     safe = np.where(width > 0, width, 1.0)
     scaled = (values - low) / safe * n_bins
+    # (x - low) / width * n_bins is off by up to a few eps (|x| + |low| + |high|) / width * n_bins: within that
+    # of an edge the value counts as on it
+    slack = 8.0 * np.finfo(np.float64).eps * n_bins * (np.abs(values) + np.abs(low) + np.abs(high)) / safe
+    nearest = np.round(scaled)
+    scaled = np.where(np.abs(scaled - nearest) <= slack, nearest, scaled)
     bins = np.floor(scaled).astype(np.int64)
     bins = np.clip(bins, 0, n_bins - 1)
     bins[:, width <= 0] = 0
     return bins
+
+
+def oriented_code_bins(codes: np.ndarray, n_bins: int) -> np.ndarray:
+    """:func:`equal_width_bins` (N, D) of code columns (N, D) put in a canonical orientation first
+    (the sign of :func:`rank_key`): a value on an edge goes to the bin above it, so a negated column
+    would otherwise split its edge values the other way. Histogram estimates on these bins do not
+    change when code dimensions are permuted, shifted or rescaled by any non-zero factor."""
+    signs = np.array([rank_key(codes[:, d])[1] if np.ptp(codes[:, d]) > 0 else 1.0
+                      for d in range(codes.shape[1])])
+    return equal_width_bins(codes * signs, n_bins)
 
 
 def factor_labels(factors: np.ndarray, discrete: np.ndarray, n_bins: int

@@ -21,6 +21,7 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_number
 from latentscm.interventions import Do
+from latentscm.metrics._common import check_sequence
 
 __all__ = ["counterfactual_metrics", "image_distance"]
 
@@ -49,7 +50,9 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
       input — the error the model makes before it changes anything.
     - ``cf.excess.f``: the normalised excess error ``(true_error.f − reconstruction_error) /
       identity_error.f``: 0 is perfect, 1 no better than changing nothing. Raw ratios mislead
-      when a factor's floor is below a good reconstruction error (the pendulum's shadow).
+      when a factor's floor is below a good reconstruction error (the pendulum's shadow). NaN when
+      ``do(f = v)`` leaves every image unchanged (``identity_error.f`` is 0: no floor to compare
+      with); the mean ``cf.excess`` is over the other factors.
     - ``cf.effectiveness.f`` (needs ``regressor``, a fitted :class:`FactorRegressor`): error of
       the regressed factor f of the model counterfactual against v.
     - per edge a -> b of the world's graph: ``cf.effect.a->b``: error of regressed b after
@@ -63,12 +66,17 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
     """
     n = int(check_number(n, "n", "counterfactual_metrics", low=1, integer=True))
     names = list(world.factor_names)
-    chosen = names if factors is None else list(factors)
+    chosen = names if factors is None else check_sequence(factors, "factors", "counterfactual_metrics",
+                                                          "factor names")
     for name in chosen:
         if name not in names:
             raise ValueError(f"Unknown factor {name!r} for counterfactual_metrics. Valid names: {', '.join(names)}")
+    if len(set(chosen)) != len(chosen):
+        raise ValueError(f"The 'factors' parameter of counterfactual_metrics names a factor more than once. "
+                         f"Got {chosen!r}.")
     steps = sorted({int(check_number(m, "composition_steps", "counterfactual_metrics", low=1, integer=True))
-                    for m in composition_steps})
+                    for m in check_sequence(composition_steps, "composition_steps", "counterfactual_metrics",
+                                            "ints")})
     commutativity_pairs = int(check_number(commutativity_pairs, "commutativity_pairs", "counterfactual_metrics",
                                            low=0, integer=True))
     rng = as_generator(seed)
@@ -88,8 +96,9 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
         true_cf[name] = world.counterfactual(batch, {name: Do(values)})
         results[f"cf.true_error.{name}"] = image_distance(model_cf[name], true_cf[name].images)
         results[f"cf.identity_error.{name}"] = image_distance(images, true_cf[name].images)
+        floor = results[f"cf.identity_error.{name}"]
         results[f"cf.excess.{name}"] = ((results[f"cf.true_error.{name}"] - results["cf.reconstruction_error"])
-                                        / max(results[f"cf.identity_error.{name}"], 1e-12))
+                                        / floor if floor > 0 else float("nan"))
 
     if regressor is not None:
         ranges = {s.name: max(s.high - s.low, 1e-12) for s in world.factor_specs}
@@ -134,6 +143,8 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
     for measure in ("true_error", "identity_error", "excess", "effectiveness", "reversibility", "effect",
                     "cause_leak", "commutativity"):
         values = [v for k, v in results.items() if k.startswith(f"cf.{measure}.")]
+        if measure == "excess":  # NaN marks a factor without a floor, not an error of the model
+            values = [v for v in values if not np.isnan(v)] or [float("nan")]
         if values:
             results[f"cf.{measure}"] = float(np.mean(values))
     return results

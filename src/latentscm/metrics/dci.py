@@ -11,7 +11,10 @@ factors) with R[:, k] >= 0 summing to 1:
 * informativeness I = mean over factors of the predictor's **held-out** score: accuracy for
   discrete factors, R² for continuous ones (higher is better; the training score is reported
   as well so over-fitting is visible). Scoring a regressor with ``predict() == y`` — a bug seen
-  in the wild — would make I ~0; here a discrete factor always gets a classifier.
+  in the wild — would make I ~0; here a discrete factor always gets a classifier. Deviation:
+  the paper defines informativeness as the prediction error (lower is better, 0 for a perfect
+  code); like disentanglement_lib we report its complement, the score, so that all three of D,
+  C and I are higher-is-better (1 - I is the misclassification rate, or the normalised MSE).
 
 Entropies H_K and H_D are taken in base K and base D so each lies in [0, 1].
 

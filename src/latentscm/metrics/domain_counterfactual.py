@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_choice, check_number
+from latentscm.metrics._common import check_sequence
 
 __all__ = ["domain_counterfactual_error", "domain_counterfactual_soundness", "domain_pairs", "DISTANCES"]
 
@@ -211,7 +212,8 @@ def domain_counterfactual_soundness(model: Any, world: Any, *, n: int = 128, see
     n = check_number(n, "n", owner, low=1, integer=True)
     seed = check_number(seed, "seed", owner, low=0, integer=True)
     distance = check_choice(distance, "distance", owner, DISTANCES)
-    steps = [check_number(m, "composition_steps", owner, low=1, integer=True) for m in composition_steps]
+    steps = [check_number(m, "composition_steps", owner, low=1, integer=True)
+             for m in check_sequence(composition_steps, "composition_steps", owner, "ints")]
     chosen = domain_pairs(n_domains, pairs, owner)
     function = _counterfactual_function(model)
     reader = _exact_reader(world) if read_factors is None else read_factors

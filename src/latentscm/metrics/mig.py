@@ -18,8 +18,8 @@ from latentscm.metrics._common import (
     check_n_bins,
     discrete_mask,
     drop_constant_factors,
-    equal_width_bins,
     factor_labels,
+    oriented_code_bins,
 )
 from latentscm.metrics.mutual_info import (
     ESTIMATORS,
@@ -81,7 +81,7 @@ def mig(codes: np.ndarray, factors: np.ndarray, *, estimator: str = "histogram",
     factors, mask = drop_constant_factors(factors, discrete_mask(factors, discrete, owner), owner)
     labels, n_levels = factor_labels(factors, mask, n_bins)
     if estimator == "histogram":
-        mutual_info = mutual_info_histogram(equal_width_bins(codes, n_bins), n_bins, labels, n_levels)
+        mutual_info = mutual_info_histogram(oriented_code_bins(codes, n_bins), n_bins, labels, n_levels)
     else:
         mutual_info = mutual_info_knn(codes, labels, n_levels, n_neighbors, rng)
     return mig_from_mutual_information(mutual_info, factor_entropies(labels, n_levels))

@@ -32,8 +32,8 @@ from latentscm.metrics._common import (
     check_test_fraction,
     discrete_mask,
     drop_constant_factors,
-    equal_width_bins,
     factor_labels,
+    oriented_code_bins,
     split_indices,
 )
 from latentscm.metrics._logistic import class_probabilities
@@ -105,7 +105,7 @@ def modularity_explicitness(codes: np.ndarray, factors: np.ndarray, *, n_bins: i
     rng = as_generator(seed)
     factors, mask = drop_constant_factors(factors, discrete_mask(factors, discrete, owner), owner)
     labels, n_levels = factor_labels(factors, mask, n_bins)
-    mutual_info = mutual_info_histogram(equal_width_bins(codes, n_bins), n_bins, labels, n_levels)
+    mutual_info = mutual_info_histogram(oriented_code_bins(codes, n_bins), n_bins, labels, n_levels)
     train, test = split_indices(codes.shape[0], test_fraction, rng, owner)
     aucs = []
     for k in range(labels.shape[1]):

@@ -28,8 +28,8 @@ from latentscm.metrics._common import (
     check_codes_factors,
     check_n_bins,
     discrete_mask,
-    equal_width_bins,
     factor_labels,
+    oriented_code_bins,
     rank_key,
 )
 
@@ -178,6 +178,6 @@ def mutual_information(codes: np.ndarray, factors: np.ndarray, *, estimator: str
     mask = discrete_mask(factors, discrete, owner)
     labels, n_levels = factor_labels(factors, mask, n_bins)
     if estimator == "histogram":
-        return mutual_info_histogram(equal_width_bins(codes, n_bins), n_bins, labels, n_levels)
+        return mutual_info_histogram(oriented_code_bins(codes, n_bins), n_bins, labels, n_levels)
     n_neighbors = int(check_number(n_neighbors, "n_neighbors", owner, low=1, integer=True))
     return mutual_info_knn(codes, labels, n_levels, n_neighbors, as_generator(seed))

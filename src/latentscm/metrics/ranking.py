@@ -16,27 +16,35 @@ Wang et al. 2023, "Incremental causal graph learning for online root cause analy
 All three are in [0, 1]; higher is better.
 
 A ranking is a sequence of names (best first) or a mapping ``{name: score}`` (higher = more likely a
-root cause; sorted by decreasing score, ties kept in the mapping's order). Several cases are given
-as a list of rankings with a list of root-cause sets of the same length; a single case may be
-given as one ranking and one root-cause set (or a single name).
+root cause; sorted by decreasing score). Names with equal scores are tied: the scores are the expected
+values over a uniformly random order of the tied names (McSherry & Najork 2008, "Computing information
+retrieval performance measures efficiently in the presence of tied scores", ECIR), so they do not depend
+on the order in which the mapping lists them (a scorer that ties every candidate scores what a random
+ranking scores on average). Several cases are given as a list of rankings with a list of root-cause sets
+of the same length; a single case may be given as one ranking and one root-cause set (or a single name).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import groupby
+from math import comb
 from typing import Any
 
 from latentscm._validation import check_number
+from latentscm.metrics._common import check_sequence
 
 __all__ = ["map_at_k", "mrr", "precision_at_k", "ranking_scores"]
 
 
-def _ordered(ranking: Any, owner: str, case: int) -> list[str]:
+def _ordered(ranking: Any, owner: str, case: int) -> list[list[str]]:
+    """The ranking as consecutive groups of tied names, best first (one name per group for a sequence)."""
     if isinstance(ranking, Mapping):
         items = list(ranking.items())
         for name, score in items:
             check_number(score, f"rankings[{case}][{name!r}]", owner)
-        names = [name for name, _ in sorted(items, key=lambda item: -float(item[1]))]
+        ordered = sorted(items, key=lambda item: -float(item[1]))
+        return [[name for name, _ in group] for _, group in groupby(ordered, key=lambda item: float(item[1]))]
     elif isinstance(ranking, (str, bytes)) or not isinstance(ranking, Sequence):
         raise TypeError(f"Each ranking of {owner} must be a sequence of names (best first) or a mapping "
                         f"{{name: score}}. Got {ranking!r} for case {case}.")
@@ -45,10 +53,10 @@ def _ordered(ranking: Any, owner: str, case: int) -> list[str]:
     if len(set(names)) != len(names):
         duplicated = sorted({name for name in names if names.count(name) > 1}, key=str)
         raise ValueError(f"The ranking of case {case} of {owner} lists {duplicated} more than once.")
-    return names
+    return [[name] for name in names]
 
 
-def _cases(rankings: Any, root_causes: Any, owner: str) -> list[tuple[list[str], set[str]]]:
+def _cases(rankings: Any, root_causes: Any, owner: str) -> list[tuple[list[list[str]], set[str]]]:
     single = isinstance(rankings, Mapping) or (
         isinstance(rankings, Sequence) and not isinstance(rankings, (str, bytes))
         and (len(rankings) == 0 or isinstance(rankings[0], str)))
@@ -76,8 +84,34 @@ def _cases(rankings: Any, root_causes: Any, owner: str) -> list[tuple[list[str],
     return cases
 
 
-def _precision_at(cases: list[tuple[list[str], set[str]]], k: int) -> float:
-    return sum(len(set(ranking[:k]) & truth) / min(k, len(truth)) for ranking, truth in cases) / len(cases)
+def _expected_hits(groups: list[list[str]], truth: set[str], k: int) -> float:
+    """Expected number of root causes in the top ``k`` when each group of tied names is in random order."""
+    hits, position = 0.0, 0
+    for group in groups:
+        if position >= k:
+            break
+        slots = min(len(group), k - position)  # a group straddling the cut-off: each member is in with slots/size
+        hits += sum(name in truth for name in group) * slots / len(group)
+        position += len(group)
+    return hits
+
+
+def _precision_at(cases: list[tuple[list[list[str]], set[str]]], k: int) -> float:
+    return sum(_expected_hits(groups, truth, k) / min(k, len(truth)) for groups, truth in cases) / len(cases)
+
+
+def _expected_reciprocal_rank(groups: list[list[str]], truth: set[str]) -> float:
+    """E[1 / rank of the first root cause] when each group of tied names is in random order (0 if none)."""
+    position = 0
+    for group in groups:
+        size, found = len(group), sum(name in truth for name in group)
+        if found:
+            # the first of `found` root causes among `size` shuffled names is at m with probability
+            # C(size - m, found - 1) / C(size, found)
+            total = comb(size, found)
+            return sum(comb(size - m, found - 1) / total / (position + m) for m in range(1, size - found + 2))
+        position += size
+    return 0.0
 
 
 def precision_at_k(rankings: Any, root_causes: Any, k: int) -> float:
@@ -127,12 +161,11 @@ def mrr(rankings: Any, root_causes: Any) -> float:
     -------
     float in [0, 1].
     """
-    cases = _cases(rankings, root_causes, "mrr")
-    total = 0.0
-    for ranking, truth in cases:
-        ranks = [position for position, name in enumerate(ranking, start=1) if name in truth]
-        total += 1.0 / ranks[0] if ranks else 0.0
-    return total / len(cases)
+    return _mrr(_cases(rankings, root_causes, "mrr"))
+
+
+def _mrr(cases: list[tuple[list[list[str]], set[str]]]) -> float:
+    return sum(_expected_reciprocal_rank(groups, truth) for groups, truth in cases) / len(cases)
 
 
 def ranking_scores(rankings: Any, root_causes: Any, *, ks: Sequence[int] = (1, 3, 5)) -> dict[str, float]:
@@ -148,11 +181,12 @@ def ranking_scores(rankings: Any, root_causes: Any, *, ks: Sequence[int] = (1, 3
     -------
     dict of floats in [0, 1].
     """
-    ks = [int(check_number(k, "ks", "ranking_scores", low=1, integer=True)) for k in ks]
+    ks = [int(check_number(k, "ks", "ranking_scores", low=1, integer=True))
+          for k in check_sequence(ks, "ks", "ranking_scores", "ints")]
     if not ks:
         raise ValueError("The 'ks' parameter of ranking_scores must name at least one cut-off.")
     cases = _cases(rankings, root_causes, "ranking_scores")
     out = {f"rca.pr@{k}": _precision_at(cases, k) for k in ks}
     out[f"rca.map@{max(ks)}"] = sum(_precision_at(cases, j) for j in range(1, max(ks) + 1)) / max(ks)
-    out["rca.mrr"] = mrr([ranking for ranking, _ in cases], [truth for _, truth in cases])
+    out["rca.mrr"] = _mrr(cases)
     return out

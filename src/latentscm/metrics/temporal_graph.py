@@ -8,7 +8,7 @@ Conventions (those of :mod:`latentscm.worlds.timeseries` and :mod:`latentscm.dis
   self-dependence (autocorrelation);
 * **scores** ``[tau, i, j]`` (L+1, d, d) grade each window link, larger meaning more likely (a
   :class:`~latentscm.discovery.timeseries.TemporalGraph` is accepted and its ``scores`` used). The
-  summary score of ``i -> j`` is the largest score over lags.
+  summary score of ``i -> j`` is the largest score over lags (for ``i -> i``, over lags >= 1).
 
 The **diagonal** (self-links ``x_{i,t-tau} -> x_{i,t}``, ``tau >= 1``) is excluded by default: nearly
 every series is autocorrelated, so self-links are easy and would inflate every score;
@@ -65,12 +65,20 @@ def _true_summary(true: Any, owner: str, name: str = "true") -> np.ndarray:
         true = true.graph("window")
     array = np.asarray(true)
     if array.ndim == 3:
-        return (_true_window(array, owner).sum(axis=0) > 0).astype(np.int64)
+        return _window_summary(_true_window(array, owner))
     summary = check_array(array, name, owner, ndim=2)
     if summary.shape[0] != summary.shape[1] or not np.all((summary == 0) | (summary == 1)):
         raise ValueError(f"The {name!r} summary graph of {owner} must be a square 0/1 array (d, d). "
                          f"Got shape {summary.shape} with values {sorted(set(np.unique(summary).tolist()))[:5]}.")
     return summary.astype(np.int64)
+
+
+def _window_summary(window: np.ndarray) -> np.ndarray:
+    """Summary graph (d, d) of a 0/1 window graph (L+1, d, d); the lag-0 diagonal, which no link can
+    occupy, is left out."""
+    lagged = window.copy()
+    lagged[0][np.eye(window.shape[1], dtype=bool)] = 0
+    return (lagged.sum(axis=0) > 0).astype(np.int64)
 
 
 def _scores(scores: Any, owner: str) -> np.ndarray:
@@ -127,7 +135,10 @@ def _window_pairs(true: Any, scores: Any, diagonal: bool, contemporaneous: bool,
 
 def _summary_pairs(true: Any, scores: Any, diagonal: bool, owner: str) -> tuple[np.ndarray, np.ndarray]:
     true = _true_summary(true, owner)
-    scores = _scores(scores, owner).max(axis=0)
+    scores = _scores(scores, owner).copy()
+    if scores.size:  # the lag-0 diagonal is no link: a score there must not become a self-dependence score
+        scores[0][np.eye(scores.shape[1], dtype=bool)] = float(np.min(scores)) - 1.0
+    scores = scores.max(axis=0)
     if scores.shape != true.shape:
         raise ValueError(f"{owner} compares graphs over different variables: {true.shape[0]} and "
                          f"{scores.shape[0]}.")
@@ -274,12 +285,13 @@ def normalized_shd(true: Any, found: Any, *, kind: str = "window", diagonal: boo
             found_summary = np.asarray(found.summary(), dtype=np.int64)
         else:
             found_array = np.asarray(found)
-            found_summary = (_found_window(found_array, owner).sum(axis=0) > 0).astype(np.int64) \
+            found_summary = _window_summary(_found_window(found_array, owner)) \
                 if found_array.ndim == 3 else _true_summary(found_array, owner, "found")
         if found_summary.shape != true_summary.shape:
             raise ValueError(f"{owner} compares graphs over different variables: {true_summary.shape[0]} and "
                              f"{found_summary.shape[0]}.")
         mask = np.ones(true_summary.shape, dtype=bool) if diagonal else ~np.eye(true_summary.shape[0], dtype=bool)
+        _check_compared(int(mask.sum()), owner)
         return float(np.sum(true_summary[mask] != found_summary[mask]) / mask.sum())
     true, found = _align(_true_window(true, owner), _found_window(found, owner), owner)
     d = true.shape[1]
@@ -290,7 +302,14 @@ def normalized_shd(true: Any, found: Any, *, kind: str = "window", diagonal: boo
     state_found = found[0][upper] + 2 * found[0].T[upper]
     contemporaneous = int(np.sum(state_true != state_found))
     total = int(lagged_mask.sum()) + len(upper[0])
+    _check_compared(total, owner)
     return float((lagged + contemporaneous) / total)
+
+
+def _check_compared(total: int, owner: str) -> None:
+    if total == 0:
+        raise ValueError(f"{owner} has no entries to compare: a single variable has only self-links; pass "
+                         "diagonal=True to compare them.")
 
 
 def temporal_graph_scores(true: Any, scores: Any, *, contemporaneous: bool = True) -> dict[str, float]:
