@@ -200,3 +200,10 @@ def test_from_dict_refuses_strings_where_lists_belong():
         with pytest.raises(ValueError, match=what):
             CausalGraph.from_dict(data)
     assert CausalGraph.from_dict({"nodes": ["ab", "c"], "edges": [["ab", "c"]]}).edges == (("ab", "c"),)
+
+
+@pytest.mark.parametrize("text", [None, b"a -> b", ["a -> b"]])
+def test_from_text_names_a_non_string_argument(text):
+    """Regression: None and lists raised AttributeError ('splitlines'), bytes a TypeError from bytes.split."""
+    with pytest.raises(TypeError, match=r"CausalGraph.from_text parses a string .*Got (NoneType|bytes|list)"):
+        CausalGraph.from_text(text)

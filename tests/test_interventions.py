@@ -88,3 +88,18 @@ def test_an_intervention_keeps_its_own_copy_and_formats_back_exactly():
     for name, item in parse_interventions(format_interventions(given)).items():
         assert repr(item) == repr(given[name])
     assert format_interventions(given) == "a=0.123456789, b+=1234567, c*=2, d=1e-20"
+
+
+def test_an_int_beyond_any_float_is_a_value_error():
+    """Regression: Do(10**400) and Scale([1, 10**400]) raised a bare OverflowError."""
+    with pytest.raises(ValueError, match="value of an intervention must be finite"):
+        Do(10**400)
+    with pytest.raises(ValueError, match="factor of an intervention must be finite"):
+        Scale([1, 10**400])
+
+
+def test_as_interventions_reads_a_single_valid_name_whole():
+    """Regression: valid_names='abc' was read letter by letter, accepting 'a' and refusing 'abc'."""
+    assert list(as_interventions("abc=1", valid_names="abc")) == ["abc"]
+    with pytest.raises(ValueError, match="Unknown intervention target 'a'. Valid names: abc"):
+        as_interventions("a=1", valid_names="abc")

@@ -129,3 +129,14 @@ def test_discovered_graph_json_is_strict(tmp_path):
     graph = DiscoveredGraph(nodes=["a", "b"], adjacency=np.array([[0, 1], [0, 0]]),
                             info={"p_values": np.array([np.nan, 0.01])})
     assert _strict_loads(graph.to_json())["info"]["p_values"] == [None, 0.01]
+
+
+def test_json_files_damaged_into_non_utf8_bytes_are_named(tmp_path):
+    """Regression: a config.json / metrics.json holding bytes that are not UTF-8 raised a bare
+    UnicodeDecodeError that named no file."""
+    from latentscm.run import read_config, read_metrics
+
+    for name, reader in (("config.json", read_config), ("metrics.json", read_metrics)):
+        (tmp_path / name).write_bytes(b'{"learner": \xff\xfe damaged')
+        with pytest.raises(ValueError, match=rf"'{tmp_path / name}' is not valid JSON \('utf-8' codec"):
+            reader(tmp_path)

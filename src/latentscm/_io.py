@@ -145,13 +145,13 @@ def read_json_object(path: str | os.PathLike, *, remedy: str = "") -> dict[str, 
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
     hint = f"; {remedy}" if remedy else ""
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
+        value = json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:  # damaged into bytes that are not even UTF-8
         raise ValueError(f"'{path}' is not valid JSON ({error}){hint}.") from None
     if not isinstance(value, dict):
         raise ValueError(f"'{path}' must hold a JSON object. Got {type(value).__name__}{hint}.")

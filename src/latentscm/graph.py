@@ -143,6 +143,9 @@ class CausalGraph:
     @classmethod
     def from_text(cls, text: str) -> CausalGraph:
         """Parse the text form (see the module docstring); inverse of :meth:`to_text`."""
+        if not isinstance(text, str):
+            raise TypeError(f"CausalGraph.from_text parses a string such as 'a -> b; b -> c'. Got "
+                            f"{type(text).__name__}: {text!r}.")
         edges: list[tuple[str, str]] = []
         nodes: dict[str, None] = {}
         statements = [s for line in text.splitlines() for s in line.split("#", 1)[0].split(";")]

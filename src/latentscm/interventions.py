@@ -38,12 +38,17 @@ def _as_value(value: Any, what: str) -> float | np.ndarray:
     if isinstance(value, bool):
         raise TypeError(f"The {what} of an intervention must be a number or array. Got {value!r}.")
     if isinstance(value, (int, float, np.integer, np.floating)):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond any float
+            raise ValueError(f"The {what} of an intervention must be finite. Got {value!r}.") from None
         if not math.isfinite(value):
             raise ValueError(f"The {what} of an intervention must be finite. Got {value!r}.")
         return value
     try:
         array = np.array(value, dtype=np.float64)  # a copy: the caller may go on editing its array
+    except OverflowError:  # an int beyond any float
+        raise ValueError(f"The {what} of an intervention must be finite. Got {value!r}.") from None
     except (TypeError, ValueError) as error:
         raise TypeError(
             f"The {what} of an intervention must be a number or array. Got {value!r}."
@@ -161,7 +166,7 @@ def as_interventions(
         raise TypeError("Interventions must be a mapping {name: value} or a string like "
                         f"'light=0.3'. Got {type(interventions).__name__}.")
     if valid_names is not None:
-        valid = list(valid_names)
+        valid = [valid_names] if isinstance(valid_names, str) else list(valid_names)  # one name, not its letters
         for name in result:
             if name not in valid:
                 raise ValueError(f"Unknown intervention target {name!r}. Valid names: "

@@ -70,8 +70,8 @@ def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     if not path.exists():
         raise FileNotFoundError(f"'{path}' is missing; '{run_dir}' is not a latentscm run directory.")
     try:
-        config = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:  # damaged into bytes that are not even UTF-8
         raise ValueError(f"'{path}' is not valid JSON ({error}).") from None
     if not isinstance(config, dict) or "learner" not in config:
         raise ValueError(f"'{path}' does not describe a learner (no 'learner' entry).")
@@ -152,7 +152,8 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
 def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: TrustCode = False):
     """The trained learner saved in ``run_dir``, ready to encode and decode.
 
-    Uses ``model.pt`` (the end of training); a run stopped early loads its newest checkpoint
+    Uses ``model.pt`` (the end of training); a run stopped early (no ``model.pt``, or one older than
+    the newest checkpoint: a finished run resumed with more steps) loads its newest checkpoint
     with a warning. ``device`` overrides the recorded one (a CUDA run loads on the CPU when no
     GPU is present). Only registered learner classes are rebuilt unless ``trust_code`` is
     ``True`` or lists the modules to allow: ``config.json`` names a class to call, and a run
@@ -165,10 +166,17 @@ def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: T
     learner = learner_from_config(config, device=device, trust_code=trust_code,
                                   source=str(run_dir / CONFIG_NAME))
     model_path = run_dir / MODEL_NAME
+    latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
     if model_path.exists():
         state = load_checkpoint(model_path)["learner"]
+        saved_step = state.get("n_steps")
+        if latest is not None and saved_step is not None and latest[0] > int(saved_step):
+            # a finished run resumed with more steps and stopped before its end: model.pt is the older state
+            warnings.warn(f"'{model_path}' holds step {int(saved_step)}, but the run went on (resumed "
+                          f"with more steps, stopped early); loading the checkpoint at step {latest[0]} from "
+                          f"'{latest[1]}'.", stacklevel=2)
+            state = load_checkpoint(latest[1])["learner"]
     else:
-        latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
         if latest is None:
             raise FileNotFoundError(f"'{run_dir}' has neither {MODEL_NAME} nor checkpoints; nothing to load.")
         warnings.warn(f"'{model_path}' is missing (training did not finish); loading the checkpoint at step "

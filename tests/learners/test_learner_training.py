@@ -280,3 +280,46 @@ def test_resume_without_a_checkpoint_warns_that_it_starts_again(tiny_world, tmp_
         again = latentscm.training.resume(tmp_path / "a", progress=False, trust_code=True)
     _assert_same(_weights(reference), _weights(again))  # deterministic: the redone steps give the same weights
     assert [r["step"] for r in read_log(tmp_path / "a") if r["kind"] == "train"] == [1, 2, 3, 4]
+
+
+def test_resume_on_another_number_of_processes_is_refused(tiny_world, tmp_path):
+    """Regression: a run trained under torchrun on 2 processes (2 shards, 2 x batch_size images per step) was
+    resumed on 1 process without a word, changing its minibatches mid-run. config.json records the number."""
+    params = tiny_params(BetaVAE, steps=2)
+    BetaVAE(**params).fit(tiny_world, out=tmp_path / "a", n_samples=32, checkpoint_every=1, progress=False)
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert config["training"]["world_size"] == 1
+    config["training"]["world_size"] = 2  # as written by rank 0 of `torchrun --nproc-per-node 2`
+    (tmp_path / "a" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match=r"on 1 process\(es\): it was trained on 2 .*torchrun --nproc-per-node"):
+        BetaVAE(**params).set_params(steps=4).fit(tiny_world, out=tmp_path / "a", resume=True, n_samples=32,
+                                                  progress=False)
+
+
+def test_load_after_an_extended_run_stopped_early_takes_the_newest_checkpoint(tiny_world, tmp_path):
+    """Regression: a finished run (model.pt at step 4) resumed to 8 steps and stopped after the checkpoint at
+    step 6 loaded the stale step-4 model.pt silently; it now loads the newer checkpoint with a warning."""
+    BetaVAE(**tiny_params(BetaVAE, steps=4)).fit(tiny_world, out=tmp_path, n_samples=32, checkpoint_every=2,
+                                                 progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert latentscm.load(tmp_path, trust_code=True).n_steps_ == 4  # a finished run: model.pt, no warning
+    with pytest.raises(Interrupt):
+        BetaVAE(**tiny_params(BetaVAE, steps=8)).fit(tiny_world, out=tmp_path, resume=True, n_samples=32,
+                                                     checkpoint_every=2, eval_every=1, eval_hook=_stop_at(7),
+                                                     progress=False)
+    with pytest.warns(UserWarning, match=r"model.pt' holds step 4, but the run went on .*checkpoint at step 6"):
+        loaded = latentscm.load(tmp_path, trust_code=True)
+    assert loaded.n_steps_ == 6
+
+
+def test_out_that_is_a_file_is_refused_before_a_fitted_learner_is_rebuilt(tiny_world, tmp_path):
+    """Regression: out=<a file> failed only after the modules were rebuilt (a bare FileExistsError from
+    mkdir), leaving a fitted learner with fresh, untrained weights."""
+    vae = BetaVAE(**tiny_params(BetaVAE, steps=3)).fit(tiny_world, n_samples=32, progress=False)
+    probe = tiny_world.sample(4, seed=9).images
+    codes = vae.encode(probe)
+    (tmp_path / "notes.txt").write_text("not a run directory")
+    with pytest.raises(ValueError, match=r"'out' argument of BetaVAE.fit .*notes.txt' is a file"):
+        vae.fit(tiny_world, n_samples=32, out=tmp_path / "notes.txt", progress=False)
+    np.testing.assert_array_equal(vae.encode(probe), codes)

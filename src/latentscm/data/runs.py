@@ -12,20 +12,31 @@ from latentscm.data.store import UserDataset, content_key, import_data, load_dat
 
 __all__ = ["data_from_config", "import_options"]
 
-_OPTIONS = ("channels", "layout", "key", "label_columns", "image_column")
+_OPTIONS = ("channels", "layout", "label_columns", "image_column")
 
 
 def import_options(recorded: dict[str, Any]) -> dict[str, Any]:
-    """The :func:`~latentscm.data.import_data` keyword arguments recorded in a run's ``data`` entry."""
+    """The :func:`~latentscm.data.import_data` keyword arguments recorded in a run's ``data`` entry (whose
+    ``key`` is the content key; an ``.npz`` array name is recorded as ``array_key``)."""
     options = {name: recorded[name] for name in _OPTIONS if recorded.get(name) is not None}
+    if recorded.get("array_key") is not None:
+        options["key"] = recorded["array_key"]
     if recorded.get("labels"):
         options["labels"] = recorded["labels"]
     return options
 
 
+def _same_source(identity: Any, now: dict[str, Any]) -> bool:
+    """Whether a stored copy's recorded identity is the source's identity now, but for the library version
+    (which the content key hashes too, so that an upgrade imports afresh)."""
+    return isinstance(identity, dict) and {**identity, "version": None} == {**now, "version": None}
+
+
 def data_from_config(config: dict[str, Any], run_dir: str | os.PathLike) -> UserDataset:
     """The :class:`UserDataset` a run was trained on: the source imported again with the recorded
-    options (or, when the source is gone or was a Hugging Face dataset, the verified stored copy).
+    options (or, when the source is gone or was a Hugging Face dataset, the verified stored copy). A
+    source whose bytes and options are unchanged but whose content key differs because the library
+    version did (the key hashes it) gives the run's verified stored copy, the images it trained on.
 
     Parameters
     ----------
@@ -48,21 +59,28 @@ def data_from_config(config: dict[str, Any], run_dir: str | os.PathLike) -> User
     recorded = config["data"]
     expected = recorded.get("key")
     source = recorded.get("path", "")
+    stored = recorded.get("dataset")
     if recorded.get("format") in ("folder", "array") and Path(source).exists():
         options = import_options(recorded)
         try:
-            now = content_key(source, **options)[0]  # hashes the bytes, decodes nothing
+            now, identity, _, source_now = content_key(source, **options)  # hashes the bytes, decodes nothing
         except DataError as error:
-            now, reason = None, f" ({error})"
+            now, identity, source_now, reason = None, {}, {}, f" ({error})"
         else:
             reason = ""
+        if now != expected and stored and Path(stored).exists():
+            # the same bytes and options under another library version: the run's own stored copy
+            data = load_data(stored)  # verified file by file
+            if data.key == expected and _same_source(data.manifest.get("identity"), identity):
+                return UserDataset(data.path, data.manifest, source_now)
         if now != expected:
             raise DataError(f"The data of run '{run_dir}' changed since it was trained: '{source}' now has content "
                             f"key {str(now)[:16]}, the run was trained on {str(expected)[:16]} (a file added, "
                             f"removed, renamed or edited, or the labels changed){reason}. Restore the data or train "
                             f"a new run.")
-        return import_data(source, **options)
-    stored = recorded.get("dataset")
+        # into the store the run's copy is in (import_data(root=...) or another $LATENTSCM_CACHE): the same
+        # verified copy, not a second one in the default store
+        return import_data(source, **options, root=Path(stored).parent if stored else None)
     if stored and Path(stored).exists():
         data = load_data(stored)  # verified file by file
         if data.key != expected:

@@ -134,6 +134,8 @@ def content_key(source: Any, *, labels: str | os.PathLike | None = None, channel
     if not isinstance(image_column, str):
         raise TypeError(f"The 'image_column' parameter of import_data must be a column name (str). Got "
                         f"{image_column!r}.")
+    if label_columns is not None and len(set(label_columns)) != len(label_columns):
+        raise ValueError(f"The 'label_columns' parameter of import_data names a column twice: {list(label_columns)}.")
     sha = hashlib.sha256()
     options: dict[str, Any] = {"channels": channels,
                                "label_columns": None if label_columns is None else list(label_columns)}
@@ -165,6 +167,17 @@ def content_key(source: Any, *, labels: str | os.PathLike | None = None, channel
         sha.update(fingerprint.encode())
         options.update(image_column=image_column)
         recorded = {"kind": kind, "path": f"huggingface:{fingerprint}", "fingerprint": fingerprint, **options}
+    # an option that does nothing for this kind of source is refused, not silently dropped
+    unused = [f"{name}={value!r}" for name, value, applies in (
+        ("layout", layout, layout == "auto" or kind == "array"),
+        ("key", key, key is None or kind == "array"),
+        ("image_column", image_column, image_column == "image" or kind == "huggingface"),
+        ("label_columns", label_columns, label_columns is None or labels is not None or kind == "huggingface"))
+        if not applies]
+    if unused:
+        raise ValueError(f"import_data: {', '.join(unused)} would be ignored for {kind} data '{recorded['path']}' "
+                         f"(layout and key apply to .npy/.npz arrays, image_column to Hugging Face datasets, "
+                         f"label_columns to the columns of labels=... or of a dataset).")
     if labels is not None:
         labels_path = Path(labels).resolve()
         if not labels_path.is_file():
@@ -213,6 +226,10 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
     ------
     DataError
         The data cannot be imported; the message names the file, row or column.
+    ValueError
+        An option that does nothing for this source (``layout`` or ``key`` for a folder or a
+        dataset, ``image_column`` for files, ``label_columns`` for files without ``labels``) or
+        a column named twice in ``label_columns``.
     """
     channels = _check_channels(channels)
     digest, identity, kind, recorded = content_key(source, labels=labels, channels=channels, layout=layout, key=key,

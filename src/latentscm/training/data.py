@@ -196,6 +196,10 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
         # store like a stored world; the source and its content hash go into the run config so
         # that resuming re-imports it and notices a changed folder
         recorded = data.source
+        # 'key' is the content key here; an .npz's array name (import_data(key=...)) is kept as 'array_key'
+        array_key = recorded.pop("key", None)
+        if array_key is not None:
+            recorded["array_key"] = array_key
         source = {"kind": "data", "format": recorded.pop("kind"), **recorded, "key": data.key,
                   "dataset": str(data.path), "n_samples": len(data), "image_shape": list(data.image_shape)}
         return TrainingSet(_stored_images(data, owner), data.factors, data.factor_names, source)

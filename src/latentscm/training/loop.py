@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentscm._io import check_output_dir
 from latentscm._validation import check_number
 from latentscm.run import CHECKPOINT_DIR, CONFIG_NAME, MODEL_NAME, learner_config, read_config
 from latentscm.training import distributed
@@ -137,6 +138,14 @@ def _check_resume_config(run_dir: Path, config: dict[str, Any]) -> None:
                          f"(SHA-256 {before.get('sha256')}, recorded in '{run_dir / CONFIG_NAME}').")
     if before != now:
         raise ValueError(f"Cannot resume '{run_dir}' on different data: it was trained on {before}, now given {now}.")
+    # each process trains on its own shard with its own batch_size: other processes, other minibatches
+    trained_on = int((previous.get("training") or {}).get("world_size", 1))
+    processes = int(config["training"]["world_size"])
+    if trained_on != processes:
+        raise ValueError(f"Cannot resume '{run_dir}' on {processes} process(es): it was trained on {trained_on} "
+                         f"(recorded in '{run_dir / CONFIG_NAME}'), and the number of processes sets the minibatches "
+                         f"(batch_size images per process and step); resume it under torchrun --nproc-per-node "
+                         f"with {trained_on} process(es) in all.")
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):
@@ -213,6 +222,8 @@ def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None
         eval_every = log_every
     if resume and out is None:
         raise ValueError(f"{owner}(resume=True) needs the run directory 'out' to resume from.")
+    if out is not None:  # before any data are rendered or modules rebuilt
+        check_output_dir(out, f"The 'out' argument of {owner}")
 
     device = learner._torch_device()
     context = distributed.setup(device)
