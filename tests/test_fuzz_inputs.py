@@ -5,6 +5,7 @@ never a traceback from deep inside numpy or torch, and never a half-written outp
 import json
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -108,3 +109,14 @@ def test_nan_csv_is_named(tmp_path):
     (tmp_path / "d.csv").write_text("a,b\n" + "\n".join(f"{v},1" for v in np.r_[np.arange(20.0), np.nan]))
     result = CliRunner().invoke(app, ["discover", str(tmp_path / "d.csv"), "--out", str(tmp_path / "g.json")])
     assert result.exit_code == 2 and "Error" in result.output
+
+
+@pytest.mark.parametrize("codes", [np.ones((20, 2)) + 0.5j, np.full((20, 2), "1.5")])
+def test_metrics_refuse_complex_and_text_codes(codes):
+    """check_array cast complex codes to float with only a ComplexWarning (the imaginary part dropped)
+    and read numeric text as numbers, so every metric scored them."""
+    from latentscm.metrics import mig
+
+    factors = np.repeat(np.arange(4.0), 5)[:, None]
+    with pytest.raises(TypeError, match="must be real numbers"):
+        mig(codes, factors)

@@ -51,7 +51,19 @@ def check_choice(value: Any, name: str, owner: str, choices: Iterable[str]) -> s
 def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
                 dtype: Any = np.float64, allow_nan: bool = False,
                 min_rows: int = 1) -> np.ndarray:
-    """Convert to an array and check dimensionality, finiteness and row count."""
+    """Convert to an array and check dimensionality, finiteness and row count. Complex numbers and
+    text are refused (a cast would drop the imaginary part, or read "1.5" as a number)."""
+    kind = getattr(value, "dtype", None)
+    if isinstance(kind, np.dtype):
+        kind = kind.kind
+    else:
+        try:
+            kind = np.asarray(value).dtype.kind
+        except (TypeError, ValueError):  # ragged input: the conversion below names it
+            kind = ""
+    if kind and kind in "cUS":
+        raise TypeError(f"The {name!r} argument of {owner} must be real numbers. Got "
+                        f"{'complex numbers' if kind == 'c' else 'text'}.")
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as error:
