@@ -30,6 +30,9 @@ from latentscm.learners.base import Learner
 
 __all__ = ["CausalLearner", "resolve_graph"]
 
+# factor_std_ is the training standard deviation + 1e-8: at or below this, the factor was constant
+_CONSTANT_STD = 2e-8
+
 
 def resolve_graph(spec: str, factor_names: list[str], world_graph: CausalGraph | None, owner: str) -> tuple[
         CausalGraph, bool]:
@@ -135,7 +138,9 @@ class CausalLearner(Learner):
         0.04 in squared standardised units).
 
         Terms: label prior E||z - ỹ||² / (2 prior_std²) on labelled rows, mechanism fit
-        Σ_i (ỹ_i - f_i(ỹ_pa(i)))² on labelled rows, NOTEARS h(A) while a graph is learned.
+        Σ_i (ỹ_i - f_i(ỹ_pa(i)))² on labelled rows (post-nonlinear: Σ_i u_i² + 2 log g_i'(g_i^{-1}(ỹ_i)) with
+        u_i = g_i^{-1}(ỹ_i) - f_i(ỹ_pa(i)), twice the label's Gaussian negative log-likelihood up to a constant;
+        see :meth:`LatentSCM.forward`), NOTEARS h(A) while a graph is learned.
 
         ``targets`` (N, K) bool (interventional data with known targets): an intervened concept's
         mechanism is cut in the image path (``z_i = u_i``) and left out of the mechanism fit.
@@ -146,7 +151,7 @@ class CausalLearner(Learner):
             mask = ~torch.isnan(factors).any(dim=1)
             labelled = mask if bool(mask.any()) else None
         learning = self._learn_graph and self.scm_.learn_graph
-        z_concept, residual, h = self._net("scm")(
+        z_concept, fit, h = self._net("scm")(
             u[:, :k], detach_mechanisms=self._fits_mechanisms_on_labels(),
             labels=None if labelled is None else factors[labelled], with_acyclicity=learning, terms=True,
             targets=targets)
@@ -156,10 +161,10 @@ class CausalLearner(Learner):
         if labelled is not None:
             y = factors[labelled]
             prior = ((z_concept[labelled] - y) ** 2).sum(1).mean() / (2 * self.prior_std**2)
-            fitted = (self.scm_.mask.sum(1) > 0).to(y.dtype).expand_as(residual)
+            fitted = (self.scm_.mask.sum(1) > 0).to(y.dtype).expand_as(fit)
             if targets is not None:  # an intervened value says nothing about its mechanism
                 fitted = fitted * (~targets[labelled]).to(y.dtype)
-            mechanism = ((residual**2) * fitted).sum(1).mean()
+            mechanism = (fit * fitted).sum(1).mean()
             total = total + self.label_weight * prior + self.mechanism_weight * mechanism
             logs.update({"label_prior": prior.detach(), "mechanism_fit": mechanism.detach()})
         if learning:
@@ -192,9 +197,21 @@ class CausalLearner(Learner):
 
     # ------------------------------------------------------------------ counterfactuals
     def standardise(self, name: str, value: Any) -> np.ndarray | float:
-        """A factor value in world units -> the latent's standardised units."""
+        """A factor value in world units -> the latent's standardised units.
+
+        A factor that was constant in the training data (standard deviation 0) has one latent value, 0: its
+        constant maps there, and any other value is refused (dividing by the 1e-8 floor of ``factor_std_``
+        would give a latent of millions, decoded into a saturated image)."""
         j = self.factor_names_.index(name)
-        return (np.asarray(value, dtype=np.float64) - self.factor_mean_[j]) / self.factor_std_[j]
+        array = np.asarray(value, dtype=np.float64)
+        if self.factor_std_[j] <= _CONSTANT_STD:
+            constant = float(self.factor_mean_[j])
+            close = np.isclose(array, constant, rtol=1e-6, atol=1e-9)
+            if not np.all(close):
+                raise ValueError(f"{type(self).__name__}: factor {name!r} was constant ({constant:g}) in the training "
+                                 f"data, so its latent knows no other value; got {array[~close].ravel()[:5].tolist()}.")
+            return np.zeros_like(array) if array.ndim else 0.0
+        return (array - self.factor_mean_[j]) / self.factor_std_[j]
 
     def _latent_interventions(self, interventions: Mapping[str, Any], n: int) -> dict[str, torch.Tensor]:
         self._check_fitted()

@@ -590,7 +590,8 @@ acyclicity_weight, mechanism_hidden
                              f"columns {self.factor_names_}). Got {array.shape}.")
         if not np.isfinite(array).all():
             raise ValueError(f"The 'factors' argument of {owner} contains NaN or infinite values.")
-        return torch.as_tensor((array - self.factor_mean_) / self.factor_std_, dtype=torch.float32)
+        columns = [self.standardise(name, array[:, j]) for j, name in enumerate(self.factor_names_)]
+        return torch.as_tensor(np.stack(columns, axis=1), dtype=torch.float32)
 
     def _invert(self, batch: torch.Tensor, codes: torch.Tensor, steps: int, top: int) -> torch.Tensor:
         cond = self._full_condition(codes, torch.ones_like(codes))

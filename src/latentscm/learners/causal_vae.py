@@ -10,7 +10,8 @@ pass through; decoder(z) -> image, either one monolithic network or, with
 
     recon + beta * KL(q(u | x) || N(0, I))
           + label_weight * E||z_concepts - ỹ||² / (2 prior_std²)     (label-conditioned prior)
-          + mechanism_weight * Σ_i (ỹ_i - f_i(ỹ_pa(i)))²               (mechanisms fit on labels)
+          + mechanism_weight * Σ_i (ỹ_i - f_i(ỹ_pa(i)))²               (mechanisms fit on labels; post-nonlinear:
+                                                                 the labels' Gaussian NLL, see LatentSCM.forward)
           + NOTEARS acyclicity when the graph is learned
 
 Differences from the paper, on purpose: the graph is data (world, text or learned) rather than

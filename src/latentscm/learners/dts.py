@@ -346,6 +346,8 @@ class DTS(Learner):
         if (is_batch or np.ndim(values) == 3) and getattr(self, "sequence_low_", None) is not None:
             array = check_array(values, "x", f"{type(self).__name__}.{what}", ndim=3)
             x = sequences_to_images(array, self.sequence_low_, self.sequence_high_)[0]
+            # scaled by the training bounds: new sequences may leave [0, 1], as their values may leave the bounds
+            return super()._images_tensor(x, what, unit_range=False)
         return super()._images_tensor(x, what)
 
     def decode_sequences(self, z: Any) -> np.ndarray:

@@ -85,8 +85,8 @@ class StyleEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         flat = images.flatten(2)  # (N, C, H W)
-        if self.statistics == "moments":
-            return self.mlp(torch.cat([flat.mean(2), flat.std(2)], dim=1))
+        if self.statistics == "moments":  # one pixel has no unbiased std (NaN): its spread is 0
+            return self.mlp(torch.cat([flat.mean(2), flat.std(2, correction=int(flat.shape[2] > 1))], dim=1))
         totals = flat.sum(2)  # (N, C)
         share = totals / totals.sum(1, keepdim=True).clamp_min(1e-6)
         return self.mlp(share * flat.shape[1])
@@ -291,6 +291,11 @@ class GCRL(Learner):
         }
 
     @property
+    def _fitted_z_dim(self) -> int:
+        """Invariant units of the fitted model (``z_dim`` set after fit does not change its codes)."""
+        return int(self.latent_dim_) - self.prior_.s_dim
+
+    @property
     def n_domains_(self) -> int:
         """Domains the prior knows: the training domains plus those added by :meth:`adapt`."""
         self._check_fitted()
@@ -321,7 +326,7 @@ class GCRL(Learner):
         mean, logvar = self._posterior(images, encoder or self.encoder_)
         codes = self._reparameterise(mean, logvar, generator)
         recon = self._reconstruction((decoder or self.decoder_)(codes), images)
-        z = self.z_dim
+        z = self._fitted_z_dim
         kl_z = gaussian_kl(mean[:, :z], logvar[:, :z]).sum(1).mean()
         kl_s = (prior or self.prior_)(mean[:, z:], logvar[:, z:], codes[:, z:], domain).mean()
         loss = recon + self.beta * (kl_z + kl_s)
@@ -338,7 +343,7 @@ class GCRL(Learner):
 
     def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """Codes (n, D): z ~ N(0, I), s ~ p(s | e) with e uniform over the known domains."""
-        z = torch.randn((n, self.z_dim), generator=generator)
+        z = torch.randn((n, self._fitted_z_dim), generator=generator)
         domain = torch.randint(0, self.prior_.n_domains, (n,), generator=generator)
         return torch.cat([z, self.prior_.sample(domain, generator)], dim=1)
 
@@ -394,10 +399,10 @@ class GCRL(Learner):
                    else check_number(batch_size, "batch_size", owner, low=1, integer=True))
         seed = check_number(seed, "seed", owner, low=0, integer=True)
         check_choice(solver, "solver", owner, SOLVERS)
-        closed_form = refit == "prior" and self.prior == "per_domain"
+        closed_form = refit == "prior" and self.prior_.kind == "per_domain"  # the fitted prior's kind
         if solver == "moments" and not closed_form:
             raise ValueError(f"{owner}: solver='moments' needs refit='prior' and prior='per_domain'; got refit="
-                             f"{refit!r}, prior={self.prior!r}.")
+                             f"{refit!r}, prior={self.prior_.kind!r}.")
         solver = ("moments" if closed_form else "adam") if solver == "auto" else solver
         domain = self.prior_.add_domain()
         named = {f"prior.{k}": p for k, p in self.prior_.domain_parameters(domain).items()}
@@ -417,14 +422,16 @@ class GCRL(Learner):
         generator.manual_seed(seed)
         labels = torch.full((size,), domain, dtype=torch.int64, device=self.device_)
         history = []
-        seen = torch.zeros(3, self.s_dim, dtype=torch.float64, device=self.device_)  # count, sum m, sum var + m^2
+        split = self._fitted_z_dim
+        # count, sum m, sum var + m^2
+        seen = torch.zeros(3, self.prior_.s_dim, dtype=torch.float64, device=self.device_)
         try:
             for _ in range(steps):
                 rows = torch.randperm(images.shape[0], generator=generator, device=self.device_)[:size]
                 if solver == "moments":
                     with torch.no_grad():
                         mean, logvar = self._posterior(images[rows], self.encoder_)
-                        m, v = mean[:, self.z_dim:].double(), logvar[:, self.z_dim:].double().exp()
+                        m, v = mean[:, split:].double(), logvar[:, split:].double().exp()
                         seen += torch.stack([torch.full_like(m[0], len(m)), m.sum(0), (v + m ** 2).sum(0)])
                         mu = seen[1] / seen[0]
                         variance = (seen[2] / seen[0] - mu ** 2).clamp_min(1e-8)
@@ -448,4 +455,4 @@ class GCRL(Learner):
     def encode_parts(self, x: Any) -> tuple[np.ndarray, np.ndarray]:
         """(z (N, z_dim), s (N, s_dim)): posterior means of the invariant and variant latents."""
         codes = self.encode(x)
-        return codes[:, :self.z_dim], codes[:, self.z_dim:]
+        return codes[:, :self._fitted_z_dim], codes[:, self._fitted_z_dim:]

@@ -469,6 +469,8 @@ class ILD:
         from latentscm.worlds.batch import Batch
 
         array = np.asarray(x.images if isinstance(x, Batch) else x, dtype=np.float64)
+        if array.ndim >= 1 and array.shape[0] == 0:
+            raise ValueError(f"ILD: {what} holds no samples (shape {array.shape}); give at least one.")
         if array.ndim < 2:
             raise ValueError(f"ILD: {what} must be (N, {self.latent_dim}) or (N, {self.latent_dim}, 1, 1). "
                              f"Got shape {array.shape}.")
@@ -608,6 +610,10 @@ class ILD:
         if held_out and n_held >= u.shape[0]:
             raise ValueError(f"ILD.fit: validation_fraction={self.validation_fraction} leaves no training "
                              f"samples out of {u.shape[0]}.")
+        empty = sorted(set(range(n_domains)) - set(torch.unique(d).tolist()))
+        if empty:  # their latent SCMs would keep the random initialisation, and counterfactuals into them with it
+            raise ValueError(f"ILD.fit: the domains are numbered 0 .. {n_domains - 1} (max + 1), but domain(s) {empty} "
+                             f"have no samples; number the domains 0 .. K-1.")
         if start_from is not None:
             self._check_start(start_from)
         # every check passed: only now is a fitted model replaced
@@ -909,11 +915,13 @@ class ILD:
     def domain_counterfactual(self, x: Any, source: Any, target: Any) -> np.ndarray:
         """``x`` had it come from domain ``target``: ``F^{-1}(f_target(f_source^{-1}(F(x))))``.
 
-        ``x`` (N, m) or (N, m, 1, 1) in [0, 1]; ``source``/``target`` ints or (N,) ints. Returns
-        the same shape and dtype (float32 for float32 input).
+        ``x`` (N, m) or (N, m, 1, 1) in [0, 1], or a Batch (its images); ``source``/``target`` ints or (N,)
+        ints. Returns the same shape and dtype (float32 for float32 input).
         """
+        from latentscm.worlds.batch import Batch
+
         self._check_fitted()
-        array = np.asarray(x)
+        array = np.asarray(x.images if isinstance(x, Batch) else x)
         u = self._vectors(array)
         n = u.shape[0]
         eps, _ = self._noise(self.network_(u)[0], self._domains(source, n, "source"))

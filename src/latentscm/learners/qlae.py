@@ -163,6 +163,7 @@ class QLAE(Learner):
         return self.codebook_.lookup(self.codebook_.nearest(codes))
 
     def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """Codes (n, D) with each dimension's value drawn uniformly from its codebook."""
-        indices = torch.randint(0, self.n_values, (n, self.latent_dim_), generator=generator)
+        """Codes (n, D) with each dimension's value drawn uniformly from its codebook (of the fitted size:
+        ``n_values`` set after fit does not change it)."""
+        indices = torch.randint(0, self.codebook_.values.shape[1], (n, self.latent_dim_), generator=generator)
         return self.codebook_.lookup(indices.to(self.codebook_.values.device)).detach().cpu()

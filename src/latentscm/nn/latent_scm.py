@@ -181,6 +181,14 @@ class LatentSCM(nn.Module):
         b = torch.nn.functional.softplus(self.pnl_tanh)
         return a * x + b * torch.tanh(x)
 
+    def _outer_log_slope(self, x: torch.Tensor) -> torch.Tensor:
+        """``log g'(x)`` elementwise (0 for additive mechanisms, where g is the identity)."""
+        if self.mechanism == "additive":
+            return torch.zeros_like(x)
+        a = torch.nn.functional.softplus(self.pnl_linear) + 1e-3
+        b = torch.nn.functional.softplus(self.pnl_tanh)
+        return torch.log(a + b * (1 - torch.tanh(x) ** 2))
+
     def _outer_inverse(self, y: torch.Tensor) -> torch.Tensor:
         if self.mechanism == "additive":
             return y
@@ -202,9 +210,12 @@ class LatentSCM(nn.Module):
         interventional samples): their mechanism term is cut, ``z_i = g(u_i)``, since their value
         came from the intervention and not from their parents.
 
-        For training (``terms=True``), returns ``(z, residual | None, h | None)``: the abducted noise
-        of ``labels`` (M, d) — the residuals of the mechanisms on labels — and, with
-        ``with_acyclicity``, the NOTEARS penalty. Everything goes through this one call so
+        For training (``terms=True``), returns ``(z, fit | None, h | None)``: ``fit`` (M, d), per label row
+        of ``labels`` (M, d) and latent, twice the negative log-likelihood of the label under its mechanism
+        with standard normal noise, up to a constant: ``u²`` with ``u`` the abducted noise (the squared
+        residual) for additive mechanisms, ``u² + 2 log g'(g^{-1}(y))`` for post-nonlinear ones (the
+        change of variables; without it a steeper ``g`` shrinks every ``u`` and the fit has no minimum);
+        and, with ``with_acyclicity``, the NOTEARS penalty. Everything goes through this one call so
         DistributedDataParallel sees every parameter that receives a gradient.
         """
         self._check(u, "u")
@@ -220,8 +231,14 @@ class LatentSCM(nn.Module):
             z = self._outer((f if keep is None else f * keep) + u)
         if not terms:
             return z
-        residual = None if labels is None else self.abduct(labels)
-        return z, residual, self.acyclicity() if with_acyclicity else None
+        fit = None
+        if labels is not None:
+            self._check(labels, "labels")
+            inner = self._outer_inverse(labels)
+            fit = (inner - self.mechanisms(labels)) ** 2
+            if self.mechanism == "post_nonlinear":
+                fit = fit + 2 * self._outer_log_slope(inner)
+        return z, fit, self.acyclicity() if with_acyclicity else None
 
     def abduct(self, z: torch.Tensor) -> torch.Tensor:
         """Exogenous latents u (N, d) with ``forward(u) == z`` for a DAG."""
