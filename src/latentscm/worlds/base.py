@@ -89,12 +89,18 @@ class FactorSpec:
         return None if self.values is None else int(self.values.size)
 
     def snap(self, x: np.ndarray) -> np.ndarray:
-        """Nearest grid value (discrete) or clip to ``[low, high]`` (continuous)."""
+        """Nearest grid value (discrete) or clip to ``[low, high]`` (continuous); ``+-inf`` go to
+        the nearest end. Raises ``ValueError`` naming the factor for NaN (e.g. a mechanism's
+        output), which has no nearest value."""
         x = np.asarray(x, dtype=np.float64)
+        if np.any(np.isnan(x)):
+            raise ValueError(f"Factor {self.name!r} got a NaN value (from its mechanism or an intervention); it has "
+                             f"no nearest value on its {'grid' if self.discrete else 'range'}.")
         if self.values is None:
             return np.clip(x, self.low, self.high)
         if self.values.size == 1:
             return np.full_like(x, self.values[0])
+        x = np.clip(x, self.low, self.high)  # an infinite value is nearest to an end (inf - inf is not)
         right = np.clip(np.searchsorted(self.values, x), 1, self.values.size - 1)
         left = right - 1
         choose_left = np.abs(x - self.values[left]) <= np.abs(self.values[right] - x)
@@ -515,6 +521,11 @@ class World:
             raise ValueError(f"The 'batch' given to counterfactual has factors {list(batch.factor_names)}, not those "
                              f"of world {self.name!r} {self.factor_names}; was it sampled from this world?")
         interventions = self._check_interventions(interventions)
+        for name, item in interventions.items():
+            value = getattr(item, "value", getattr(item, "delta", getattr(item, "factor", 0.0)))
+            if np.ndim(value) != 0 and np.shape(value) != (len(batch),):
+                raise ValueError(f"The intervention on {name!r} given to counterfactual has {np.shape(value)} values; "
+                                 f"it needs a scalar or one value per sample of the batch ({len(batch)},).")
         for name in self.hidden:
             if name not in batch.noise:
                 raise ValueError(f"Batch noise lacks hidden node {name!r}; was it sampled from this world?")

@@ -98,6 +98,14 @@ class Batch:
         if not batches:
             raise ValueError("Batch.concatenate needs at least one batch.")
         names = batches[0].factor_names
+        for i, b in enumerate(batches[1:], start=1):
+            # joined under the first batch's names, columns of another order or world would be mislabelled
+            if b.factor_names != names:
+                raise ValueError(f"Batch.concatenate: batch {i} has factors {list(b.factor_names)}, batch 0 has "
+                                 f"{list(names)}; only batches of one world can be joined.")
+            if set(b.noise) != set(batches[0].noise):
+                raise ValueError(f"Batch.concatenate: batch {i} has noise for {sorted(b.noise)}, batch 0 for "
+                                 f"{sorted(batches[0].noise)}; only batches of one world can be joined.")
         regimes: list[Regime] = []
         keys: list[tuple] = []
         indices = []

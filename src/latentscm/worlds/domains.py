@@ -429,8 +429,13 @@ def sample_domain(world: World, n: int, *, seed: int | np.random.Generator, doma
     for r in mixture.regimes:
         if extra:
             base = r.base if isinstance(r, DomainRegime) else r
+            for name, item in extra.items():  # as World.sample without a domain
+                if name in base.mechanisms and not item.hard:
+                    raise ValueError(f"sample(interventions=...) shifts or scales {name!r}, whose mechanism regime "
+                                     f"{base.name!r} replaces; put the soft intervention in the regime instead.")
             r = Regime(base.name if not base.observational else "interventions",
-                       {**{k: v for k, v in base.interventions.items() if k not in extra}, **extra}, base.mechanisms)
+                       {**{k: v for k, v in base.interventions.items() if k not in extra}, **extra},
+                       {k: v for k, v in base.mechanisms.items() if k not in extra})  # a hard intervention overrides
         merged.append(_in_domain(world, r, regimes[domain]))
     batch = world.sample(n, seed=seed, regime=RegimeMixture(merged, mixture.fractions))
     batch.domain = np.full(len(batch), domain, dtype=np.int64)
@@ -576,7 +581,10 @@ def environments(world: World, n_envs: int, per_env: int, *, seed: int, strength
     per_env = check_number(per_env, "per_env", owner, low=2, integer=True)
     seed = check_number(seed, "seed", owner, low=0, integer=True)
     strength = check_number(strength, "strength", owner, low=0.0, low_inclusive=False)
-    names = list(world.factor_names) if factors is None else list(factors)
+    names = list(world.factor_names) if factors is None else [factors] if isinstance(factors, str) else list(factors)
+    if not names:
+        raise ValueError(f"The 'factors' of {owner} must name at least one factor whose mechanism varies (default: "
+                         f"all). Got {factors!r}.")
     _check_factors(world, names, "factor in 'factors'")
     rng = np.random.default_rng([seed, 0])
     k = len(world.factor_names)

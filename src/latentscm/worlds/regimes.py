@@ -259,6 +259,11 @@ class RegimeMixture:
         if remainder > 0:
             order = np.argsort(-(exact - counts), kind="stable")
             counts[order[:remainder]] += 1
+        while remainder < 0:  # fractions summing to a little over 1 (within 1e-6): floors over n
+            order = np.argsort(np.where(counts > 0, exact - counts, np.inf), kind="stable")
+            take = order[:min(-remainder, int((counts > 0).sum()))]
+            counts[take] -= 1
+            remainder += take.size
         return counts
 
     def check(self, world: World) -> None:

@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -80,7 +82,14 @@ def _jsonable(value: Any, where: str) -> Any:
 def dataset_key(world: World, n: int | None, seed: int, cache_key: str | None = None,
                 regime: Any = None) -> tuple[str, dict]:
     """The content address (hex SHA-256) and the identity it hashes (a regime mixture other than
-    purely observational data is part of it)."""
+    purely observational data is part of it). ``seed`` is a non-negative int: a generator's state
+    cannot name a dataset."""
+    message = (f"The 'seed' of a stored dataset must be a non-negative int (it is part of the content address; a "
+               f"numpy Generator cannot be). Got {seed!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(message)
+    if seed < 0:
+        raise ValueError(message)
     if cache_key is None:
         # the world's real configuration: every constructor argument (World.get_params), so two
         # configurations of a world never share a key
@@ -185,6 +194,21 @@ class StoredDataset:
             domains = manifest["regimes"].get("domains")
             if domains is not None:
                 self.domain = np.asarray(domains, dtype=np.int64)[self.regime]
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """The arrays' counts and shapes are those the manifest records (a damaged manifest that
+        still lists the right files would otherwise mislabel or misread them)."""
+        count, k = self.manifest["count"], len(self.factor_names)
+        shapes = {"images.npy": (self.images.shape, (count, *self.manifest.get("image_shape", self.images.shape[1:]))),
+                  "factors.npy": (self.factors.shape, (count, k))}
+        shapes.update({f"noise.npz[{name!r}]": (column.shape, (count,)) for name, column in self.noise.items()})
+        if self.regime is not None:
+            shapes["regimes.npz"] = ((*self.regime.shape, *self.targets.shape), (count, count, k))
+        for name, (shape, expected) in shapes.items():
+            if tuple(shape) != tuple(expected):
+                raise CorruptDatasetError(self.path / "manifest.json", f"{name} has shape {tuple(shape)} but the "
+                                                                       f"manifest describes {tuple(expected)}")
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -297,11 +321,44 @@ def _verify(path: Path, key: str | None = None, *, entries: tuple[str, ...] = _R
     return manifest
 
 
+#: the manifest entries a world dataset's key hashes (``"regimes"`` too, when present)
+_IDENTITY_ENTRIES = ("world", "class", "options", "n", "seed", "version", "format")
+#: the manifest's own SHA-256 (of the manifest without this entry), so an edited manifest is detected
+_MANIFEST_DIGEST = "manifest_sha256"
+
+
+def _manifest_digest(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != _MANIFEST_DIGEST}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _verify_world(path: Path, key: str | None = None, world: World | None = None) -> dict:
+    """:func:`_verify`, then what a world dataset's manifest says beyond its files' digests: the
+    manifest's own digest, its identity (world, options, seed, regimes, ...) hashing to its key,
+    and, given ``world``, the world's factor names and image shape. The counts and shapes of the
+    arrays are checked against the manifest by :class:`StoredDataset`."""
+    manifest = _verify(path, key)
+    manifest_path = path / "manifest.json"
+    if _MANIFEST_DIGEST in manifest and manifest[_MANIFEST_DIGEST] != _manifest_digest(manifest):
+        raise CorruptDatasetError(manifest_path, "the manifest does not match its own SHA-256 (edited?)")
+    if all(entry in manifest for entry in _IDENTITY_ENTRIES):
+        identity = {entry: manifest[entry] for entry in (*_IDENTITY_ENTRIES, "regimes") if entry in manifest}
+        if hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest() != manifest.get("key"):
+            raise CorruptDatasetError(manifest_path, "its world, options, seed or regimes do not hash to its key "
+                                                     "(edited?)")
+    if world is not None:
+        for entry, expected in (("factor_names", list(world.factor_names)), ("image_shape", list(world.image_shape))):
+            if manifest.get(entry) != expected:
+                raise CorruptDatasetError(manifest_path, f"its {entry} {manifest.get(entry)!r} are not world "
+                                                         f"{world.name!r}'s {expected!r}")
+    return manifest
+
+
 def load(path: str | os.PathLike) -> StoredDataset:
-    """Open a stored dataset directory after verifying every file (raises
+    """Open a stored dataset directory after verifying every file and its manifest (raises
     :class:`CorruptDatasetError` naming the bad file)."""
     path = Path(path)
-    return StoredDataset(path, _verify(path))
+    return StoredDataset(path, _verify_world(path))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -314,11 +371,19 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _host_tag() -> str:
+    """This machine's name as temporaries carry it (a shared cache may have writers on several machines)."""
+    return re.sub(r"[^A-Za-z0-9._]", "_", socket.gethostname()) or "host"
+
+
 def _remove_orphans(base: Path, prefix: str) -> None:
-    """Delete temporaries ``<prefix><pid>`` left by killed generators (their pid is gone); a live
-    process's temporary is left alone (it may still finish)."""
+    """Delete temporaries ``<prefix><pid>`` or ``<prefix><host>-<pid>`` left by killed generators
+    (their pid is gone); a live process's temporary is left alone (it may still finish), and so is
+    one of another machine (:func:`_host_tag`), whose pid cannot be checked from here."""
     for path in base.glob(f"{prefix}*"):
-        pid = path.name[len(prefix):]
+        host, _, pid = path.name[len(prefix):].rpartition("-")
+        if host and host != _host_tag():
+            continue
         if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
 
@@ -349,14 +414,14 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
     regimes = mixture.regimes if interventional else None
     if final.exists():
         try:
-            return StoredDataset(final, _verify(final, key), regimes)
+            return StoredDataset(final, _verify_world(final, key, world), regimes)
         except CorruptDatasetError as error:
             warnings.warn(f"{error}; regenerating {final}.", RuntimeWarning, stacklevel=2)
             shutil.rmtree(final, ignore_errors=True)
 
     base.mkdir(parents=True, exist_ok=True)
     _remove_orphans(base, f".tmp-{world.name}-{key[:16]}-")
-    temporary = base / f".tmp-{world.name}-{key[:16]}-{os.getpid()}"
+    temporary = base / f".tmp-{world.name}-{key[:16]}-{_host_tag()}-{os.getpid()}"  # pids repeat across machines
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
     try:
@@ -407,13 +472,14 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
         manifest = {**identity, "key": key, "factor_names": list(world.factor_names),
                     "image_shape": list(world.image_shape), "count": total, "files": files,
                     "image_encoding": "uint8, pixel = value / 255"}
+        manifest[_MANIFEST_DIGEST] = _manifest_digest(manifest)
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2))
         try:
             os.replace(temporary, final)
         except OSError:
             # another process finished the same dataset first: use theirs if it verifies
             shutil.rmtree(temporary, ignore_errors=True)
-            return StoredDataset(final, _verify(final, key), regimes)
+            return StoredDataset(final, _verify_world(final, key, world), regimes)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

@@ -134,6 +134,13 @@ class Trajectory:
             array.setflags(write=False)
             object.__setattr__(self, name, array)
         object.__setattr__(self, "var_names", tuple(self.var_names))
+        # a replay runs as many steps as the noise has: values and noise must be the same (T, d)
+        d = len(self.var_names)
+        if self.values.ndim != 2 or self.values.shape[1] != d or self.noise.shape != self.values.shape \
+                or self.initial.ndim != 2 or self.initial.shape[1] != d:
+            raise ValueError(f"A Trajectory needs values (T, d) and noise (T, d) of the same shape and initial (L, d), "
+                             f"with d = {d} variables ({list(self.var_names)}). Got values {self.values.shape}, noise "
+                             f"{self.noise.shape}, initial {self.initial.shape}.")
 
     @property
     def n_steps(self) -> int:
@@ -411,6 +418,10 @@ class TimeSeriesWorld(ABC):
         if trajectory.initial.shape != (self.lag_max, self.n_vars):
             raise ValueError(f"The 'trajectory' argument of {owner} has initial state {trajectory.initial.shape}; "
                              f"expected ({self.lag_max}, {self.n_vars}).")
+        for key, series in trajectory.context.items():
+            if self._per_step(key) and np.shape(series)[:1] != (trajectory.n_steps,):
+                raise ValueError(f"The 'trajectory' argument of {owner} has a {key!r} context series of shape "
+                                 f"{np.shape(series)}; it needs one entry per step ({trajectory.n_steps},).")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(d={self.n_vars}, lag_max={self.lag_max})"
