@@ -39,22 +39,29 @@ __all__ = ["extreme_values", "ExtremeValueEffects", "cluster_bootstrap_mean"]
 
 
 def cluster_bootstrap_mean(per_cluster: np.ndarray, *, n_boot: int, ci: float,
-                           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+                           rng: int | np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Mean over clusters and its percentile bootstrap interval, resampling clusters.
 
     Parameters
     ----------
     per_cluster:
-        (n, ...) one value per cluster (NaN where a cluster has no value: ignored).
+        (n, ...) one value per cluster, n >= 1 (NaN where a cluster has no value: ignored).
     n_boot, ci, rng:
-        Resamples, interval coverage, random source.
+        Resamples (>= 1), interval coverage (in (0, 1)), random source (a seed or a numpy Generator).
 
     Returns
     -------
     mean : (...) the NaN-ignoring mean over clusters.
     interval : (..., 2) lower and upper bounds.
     """
+    owner = "cluster_bootstrap_mean"
+    n_boot = int(check_number(n_boot, "n_boot", owner, low=1, integer=True))
+    ci = check_number(ci, "ci", owner, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    rng = as_generator(rng)
     values = np.asarray(per_cluster, dtype=np.float64)
+    if values.ndim == 0 or values.shape[0] == 0:
+        raise ValueError(f"The 'per_cluster' argument of {owner} needs at least one cluster (axis 0). "
+                         f"Got shape {values.shape}.")
     n = values.shape[0]
     flat = values.reshape(n, -1)
     present = np.isfinite(flat)
@@ -141,7 +148,8 @@ class ExtremeValueEffects:
         never reverses: :meth:`monotone` asks that question.
     drawdown : (U, K) the largest move of the mean read-out against its overall direction (world
         units; 0 for a curve that never reverses, plateaus included).
-    extrapolated : (U, L, K) fraction of read-outs outside the world's factor range.
+    extrapolated : (U, L, K) fraction of the (finite) read-outs outside the world's factor range; NaN
+        where no image of that level could be read.
     readout_error : dict factor -> held-out mean absolute error of the read-out (fraction of range).
     factor_ranges : (K,) high - low of each factor.
     """
@@ -423,7 +431,9 @@ def extreme_values(learner: Any, world: Any, *, units: Sequence[int] | int | Non
     width = (2.0 * half_all[chosen])[:, None] / factor_ranges[None, :]
     tolerance = 1e-6 * factor_ranges
     outside = (outcomes < low - tolerance) | (outcomes > high + tolerance)
-    extrapolated = np.where(np.isfinite(outcomes), outside, False).mean(axis=2)
+    readable = np.isfinite(outcomes).sum(axis=2)  # an unreadable image (NaN) is no read-out, in range or not
+    with np.errstate(invalid="ignore", divide="ignore"):
+        extrapolated = np.where(readable > 0, (outside & np.isfinite(outcomes)).sum(axis=2) / readable, np.nan)
     return ExtremeValueEffects(
         units=chosen, factor_names=factor_names, levels=level_values,
         in_range=np.repeat(in_range_row[None], n_units, axis=0),

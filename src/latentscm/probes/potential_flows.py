@@ -153,20 +153,25 @@ def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z
     check_choice(method, "method", "laplacian", LAPLACIANS)
     if not z.requires_grad:
         z = z.detach().requires_grad_(True)  # a new leaf: the caller's tensor keeps its flag
-    u = potential(z, t)
-    gradient = torch.autograd.grad(u.sum(), z, create_graph=True)[0]  # (N, D)
+
+    def derivative(output: torch.Tensor) -> torch.Tensor:
+        """d output.sum() / dz (N, D); zeros where output does not depend on z (a linear potential's gradient is
+        constant: its Hessian, and so every Laplacian, is exactly 0)."""
+        found = torch.autograd.grad(output.sum(), z, create_graph=True, allow_unused=True)[0] \
+            if output.requires_grad else None
+        return torch.zeros_like(z) if found is None else found
+
+    gradient = derivative(potential(z, t))  # (N, D)
     if method == "official":
-        return torch.autograd.grad(gradient.sum(), z, create_graph=True)[0]
+        return derivative(gradient)
     if method == "exact":
-        diagonal = [torch.autograd.grad(gradient[:, i].sum(), z, create_graph=True)[0][:, i]
-                    for i in range(z.shape[1])]
+        diagonal = [derivative(gradient[:, i])[:, i] for i in range(z.shape[1])]
         return torch.stack(diagonal, dim=1).sum(dim=1)
     n_probes = int(check_number(n_probes, "n_probes", "laplacian", low=1, integer=True))
     total = torch.zeros(z.shape[0], dtype=z.dtype)
     for _ in range(n_probes):
         v = torch.randint(0, 2, z.shape, generator=generator).to(z.dtype) * 2 - 1
-        hessian_v = torch.autograd.grad((gradient * v).sum(), z, create_graph=True)[0]
-        total = total + (hessian_v * v).sum(dim=1)
+        total = total + (derivative(gradient * v) * v).sum(dim=1)
     return total / n_probes
 
 

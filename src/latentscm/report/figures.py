@@ -81,8 +81,9 @@ def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) 
         heights = np.array([values[n] for n in names], dtype=float)
         colours = ["#1f77b4"] * len(names)
         finite = np.isfinite(heights)
-        if finite.any():
-            best = int(np.nanargmax(heights) if better == "higher" else np.nanargmin(heights))
+        if finite.any():  # the best of the drawn (finite) values: an infinite one is an empty bar, never the best
+            ranked = np.where(finite, heights, -np.inf if better == "higher" else np.inf)
+            best = int(np.argmax(ranked) if better == "higher" else np.argmin(ranked))
             colours[best] = "#2ca02c"
         axis.bar(range(len(names)), np.where(finite, heights, 0.0), color=colours)
         axis.set_xticks(range(len(names)), [plain_text(n) for n in names], rotation=30, ha="right", fontsize=7)
@@ -144,11 +145,13 @@ def effect_table_figure(effects: Any) -> bytes:
 def edit_drift_figure(methods: Mapping[str, Mapping[str, Any]], target: str, target_change: float) -> bytes | None:
     """One panel per non-target factor: its drift (fraction of range) against the target's gain
     along each method's edit path (``edit_fidelity(...).methods[m]["curve"]``), with the matched
-    target change marked; None when no method has a path."""
+    target change marked; None when no method has a path or no factor besides the target was read."""
     curves = {m: row["curve"] for m, row in methods.items() if row.get("curve")}
     if not curves:
         return None
     factors = list(next(iter(curves.values()))["drift"])
+    if not factors:  # a read-out of the target alone: no drift to draw
+        return None
     figure, axes = panel_grid(len(factors), 3, 3.0, 2.4)
     for axis, factor in zip(axes.flat, factors):
         for method, curve in curves.items():

@@ -22,7 +22,7 @@ import numpy as np
 
 from latentscm.report.figures import counterfactual_error_figure, curves_figure, graphs_figure, metric_bars_figure
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
-from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, img_html
+from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, element_id, img_html
 
 __all__ = ["build_report", "RunView", "collect_run"]
 
@@ -102,13 +102,17 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
                                                      "top: inputs, bottom: reconstructions")))
         reference = world.sample(512, seed=seed + 1)
         codes = learner.encode(reference.images)
-        values = traversal_values(codes, steps=9)
-        order = np.argsort(-codes.std(0))[: min(10, codes.shape[1])]
-        rows = latent_traversal(learner, batch.images[0], values, units=order)
-        picture = png_bytes(image_grid(rows, scale=2))
-        view.figures.append(("Latent traversals", img_html(picture, f"{view.name} traversals",
-                                                           "one row per latent unit (most variable first), swept "
-                                                           "from its 2% to its 98% quantile")))
+        try:
+            values = traversal_values(codes, steps=9)
+        except ValueError as error:  # NaN codes (a diverged run): no traversal to draw, the rest of the page stays
+            view.notes.append(f"Latent traversals skipped: {error}")
+        else:
+            order = np.argsort(-codes.std(0))[: min(10, codes.shape[1])]
+            rows = latent_traversal(learner, batch.images[0], values, units=order)
+            picture = png_bytes(image_grid(rows, scale=2))
+            view.figures.append(("Latent traversals", img_html(picture, f"{view.name} traversals",
+                                                               "one row per latent unit (most variable first), "
+                                                               "swept from its 2% to its 98% quantile")))
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         how = "learned latent SCM" if model is learner else "latent traversal of the best-matched unit (baseline)"
         section = _counterfactual_section(model, world, batch, view, how, seed)
@@ -268,7 +272,11 @@ def _metrics_table(views: Sequence[RunView]) -> str:
 
 def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, *, title: str = "latentscm report",
                  n_images: int = 8, seed: int = 0, intro: str = "", trust_code: bool = False) -> Path:
-    """Write one self-contained HTML page for ``run_dirs`` to ``out`` (atomically); returns its path."""
+    """Write one self-contained HTML page for ``run_dirs`` (a list, even of one run) to ``out`` (atomically);
+    returns its path."""
+    if isinstance(run_dirs, (str, bytes, os.PathLike)):  # a string would be iterated as one run per character
+        raise TypeError(f"The 'run_dirs' argument of build_report must be a sequence of run directories, not one "
+                        f"path. Got {os.fspath(run_dirs)!r}; pass [{os.fspath(run_dirs)!r}].")
     if not run_dirs:
         raise ValueError("build_report needs at least one run directory.")
     out = check_output_file(out, "out", "build_report")
@@ -277,7 +285,7 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
         view.name = name
     sections = []
     for view in views:
-        parts = [f'<h2 id="run-{html.escape(view.name)}">{html.escape(view.name)} '
+        parts = [f'<h2 id="{element_id("run", view.name)}">{html.escape(view.name)} '
                  f'<small>({html.escape(getattr(view, "learner_name", ""))})</small></h2>']
         parts += [f'<p class="note">{html.escape(note)}</p>' for note in view.notes]
         parts += [f"<h3>{html.escape(title_)}</h3>"

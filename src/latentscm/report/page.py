@@ -13,7 +13,7 @@ import numpy as np
 from latentscm.report.images import image_grid, png_bytes
 
 __all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "panel_grid", "counterfactual_grid_html",
-           "plain_text"]
+           "plain_text", "element_id"]
 
 #: the style sheet every report page embeds
 PAGE_STYLE = """
@@ -43,6 +43,18 @@ def plain_text(text: object) -> str:
     the figure fail; escaped dollars are drawn as they are.
     """
     return str(text).replace("$", r"\$")
+
+
+def element_id(*parts: object) -> str:
+    """An HTML ``id`` value (escaped for an attribute) from ``parts`` joined by ``-``.
+
+    HTML forbids (ASCII) whitespace in an id, and run, world and learner names may hold spaces
+    (``"my run"``), so each whitespace character is percent-encoded, and ``%`` itself, so that
+    different names keep different ids (``"a b"`` -> ``a%20b``, ``"a%20b"`` -> ``a%2520b``).
+    """
+    text = "-".join(str(part) for part in parts)
+    encoded = "".join(f"%{ord(c):02X}" if c in "% \t\n\f\r" else c for c in text)  # HTML's ASCII whitespace
+    return html.escape(encoded)
 
 
 def data_uri(png: bytes) -> str:

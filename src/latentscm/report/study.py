@@ -24,7 +24,7 @@ import numpy as np
 from latentscm._io import read_json_object
 from latentscm.report.html import HEADLINE, READING, collect_run
 from latentscm.report.images import atomic_write_bytes, check_output_file
-from latentscm.report.page import PAGE_STYLE, img_html
+from latentscm.report.page import PAGE_STYLE, element_id, img_html
 from latentscm.report.study_figures import correlation_figure, hyperparameter_figure
 from latentscm.study.results import collect_results, metric_columns
 from latentscm.study.runner import SPEC_NAME
@@ -253,7 +253,7 @@ def _rank_html(entries: Sequence[dict[str, Any]], metrics: Sequence[tuple[str, s
                          f'<span class="rank">#{rank:g}</span></td>')
         body.append(f'<tr><td>{html.escape(entry["setting"])}</td><td>{entry["seeds"]}</td>'
                     f'<td>{entry["mean_rank"]:.2f}</td>{"".join(cells)}</tr>')
-    return (f'<table class="metrics ranks" id="ranks-{html.escape(world)}"><thead><tr><th>learner setting</th>'
+    return (f'<table class="metrics ranks" id="{element_id("ranks", world)}"><thead><tr><th>learner setting</th>'
             f"<th>seeds</th><th>mean rank</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
 
 
@@ -269,7 +269,7 @@ def _best_section(rows: Sequence[dict[str, Any]], study_dir: Path, metric: tuple
             problem = f"The run in '{directory}' could not be loaded, so its figures are missing: {error}"
         figures = [] if view is None else [(title, body) for title, body in view.figures
                                            if title in ("Counterfactuals", "Reconstructions")]
-        parts.append(f'<h3 id="best-{html.escape(world)}-{html.escape(learner)}">{html.escape(learner)} on '
+        parts.append(f'<h3 id="{element_id("best", world, learner)}">{html.escape(learner)} on '
                      f'{html.escape(world)}: trial <code>{html.escape(row["trial"])}</code> '
                      f"({html.escape(metric[1])} {row[metric[0]]:.4g})</h3>")
         notes = [problem] if view is None else view.notes
@@ -341,7 +341,7 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
         plots = _hyperparameter_section(here, varied, metrics, world)
         ranks = _rank_html(rank_table(here, varied, metrics), metrics, world)
         sections.append(
-            f'<h2 id="world-{html.escape(world)}">World: {html.escape(world)}</h2>'
+            f'<h2 id="{element_id("world", world)}">World: {html.escape(world)}</h2>'
             + (f'<h3>Metrics against each hyperparameter</h3><p class="how">Each panel follows one metric as a grid '
                f"hyperparameter changes; the spread over seeds shows how much of a difference is noise.</p>{plots}"
                if plots else "")

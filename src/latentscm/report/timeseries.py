@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._io import atomic_write
-from latentscm._validation import check_array
+from latentscm._validation import check_array, check_number
 from latentscm.report.figures import graphs_figure
 from latentscm.report.images import check_output_file
 from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, plain_text
@@ -48,12 +48,17 @@ def series_figure(series: np.ndarray, var_names: Sequence[str], *, onset: int | 
     return figure_png(figure)
 
 
-def summary_digraph(adjacency: Any, var_names: Sequence[str], *, threshold: float = 0.0):
+def summary_digraph(adjacency: Any, var_names: Sequence[str], *, threshold: float = 0.0,
+                    argument: str = "adjacency", owner: str = "summary_digraph"):
     """A networkx DiGraph of a summary adjacency (d, d) (``[i, j]`` for ``i -> j``; self-loops dropped),
-    keeping weights above ``threshold``."""
+    keeping weights above ``threshold``; d is ``len(var_names)`` (a ValueError naming ``argument`` of
+    ``owner`` otherwise)."""
     import networkx as nx
 
-    weights = check_array(adjacency, "adjacency", "summary_digraph", ndim=2)
+    weights = check_array(adjacency, argument, owner, ndim=2)
+    if weights.shape != (len(var_names), len(var_names)):  # a smaller matrix would be drawn on the first names only
+        raise ValueError(f"The {argument!r} argument of {owner} must be ({len(var_names)}, {len(var_names)}) for "
+                         f"{len(var_names)} variables. Got shape {weights.shape}.")
     graph = nx.DiGraph()
     graph.add_nodes_from(var_names)
     for i, j in zip(*np.nonzero(np.abs(weights) > threshold)):
@@ -104,7 +109,8 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     rankings : mapping of str to sequence of str, optional
         RCA rankings (best first) by method name.
     root_causes : sequence of str
-        True root causes (marked in the rankings and drawn red in the series).
+        True root causes, names of ``var_names`` (marked in the rankings and drawn red in the series); a list,
+        even of one name.
     onset, trigger : int, optional
         Fault onset and detected trigger steps (dashed red / dotted green lines).
     metrics : mapping of str to mapping of str to float, optional
@@ -112,13 +118,24 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     title : str
         Page title.
     top : int, default 5
-        Ranks shown per method.
+        Ranks shown per method (>= 1).
     """
-    out = check_output_file(out, "out", "timeseries_report")
-    values = check_array(series, "series", "timeseries_report", ndim=2)
+    owner = "timeseries_report"
+    out = check_output_file(out, "out", owner)
+    values = check_array(series, "series", owner, ndim=2)
     names = list(var_names)
-    if values.shape[1] != len(names):
-        raise ValueError(f"timeseries_report got {values.shape[1]} columns but {len(names)} variable names.")
+    if values.shape[1] != len(names) or not names:
+        raise ValueError(f"timeseries_report got {values.shape[1]} columns but {len(names)} variable names (at least "
+                         "one of each is needed).")
+    top = int(check_number(top, "top", owner, low=1, integer=True))
+    if isinstance(root_causes, str):  # iterated, "x1" would be the root causes "x" and "1"
+        raise TypeError(f"The 'root_causes' argument of {owner} must be a sequence of variable names, not one "
+                        f"string. Got {root_causes!r}; pass [{root_causes!r}].")
+    root_causes = list(root_causes)
+    unknown = [name for name in root_causes if name not in names]
+    if unknown:
+        raise ValueError(f"The 'root_causes' argument of {owner} names {unknown}, which are not variables "
+                         f"({names}).")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     facts = [f"{values.shape[0]} steps, {len(names)} variables"]
@@ -134,9 +151,10 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     parts.append(img_html(series_figure(values, names, onset=onset, trigger=trigger, highlight=root_causes), "series"))
     graphs = []
     if true_graph is not None:
-        graphs.append(("true graph", summary_digraph(true_graph, names)))
+        graphs.append(("true graph", summary_digraph(true_graph, names, argument="true_graph", owner=owner)))
     for method, adjacency in (found_graphs or {}).items():
-        graphs.append((f"found: {method}", summary_digraph(adjacency, names)))
+        graphs.append((f"found: {method}", summary_digraph(adjacency, names, argument=f"found_graphs[{method!r}]",
+                                                                owner=owner)))
     if graphs:
         parts.append("<h2>Causal graphs</h2><p class='how'>Summary graphs (i → j if i causes j at some lag); "
                      "edges a method found that the true graph lacks are red.</p>")
