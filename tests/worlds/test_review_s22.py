@@ -186,3 +186,38 @@ def test_temporaries_of_writers_on_other_machines_are_left_alone(tmp_path, monke
     generate(world, 8, seed=0, root=tmp_path)
     assert renamed == [f"{prefix}{host}-{os.getpid()}"]  # the writer's temporary names its machine
     assert other.exists() and not mine.exists() and not legacy.exists()
+
+
+def test_counterfactuals_compose():
+    """d11: a counterfactual of a counterfactual forgot the first intervention wherever it recomputed that
+    factor: cf(cf(b, do(water_height=3)), do(ball_size=0.5)) gave water_height 1.6, 3.5, ... instead of 3."""
+    from latentscm.interventions import Shift
+    from latentscm.worlds import DomainShift, make
+    from latentscm.worlds.batch import Batch
+
+    world = make("flow", grid=False, size=16)
+    batch = world.sample(6, seed=0)
+    chained = world.counterfactual(world.counterfactual(batch, {"water_height": 3.0}), {"ball_size": 0.5})
+    both = world.counterfactual(batch, {"water_height": 3.0, "ball_size": 0.5})
+    np.testing.assert_array_equal(chained.factors, both.factors)
+    np.testing.assert_array_equal(chained.images, both.images)
+    assert chained.targets[:, :2].all() and not chained.targets[:, 2:].any()
+    # a later intervention on the same factor replaces the earlier one; soft ones compose the same way
+    again = world.counterfactual(world.counterfactual(batch, {"water_height": 3.0}), {"water_height": 2.0})
+    np.testing.assert_array_equal(again.factors, world.counterfactual(batch, {"water_height": 2.0}).factors)
+    soft = world.counterfactual(world.counterfactual(batch, {"water_height": Shift(0.3)}), {"ball_size": 0.5})
+    np.testing.assert_allclose(soft.factors, world.counterfactual(
+        batch, {"water_height": Shift(0.3), "ball_size": 0.5}).factors)
+    # slicing and joining keep the per-sample interventions; a factual batch cannot join a counterfactual one
+    np.testing.assert_array_equal(chained[2:4].interventions["water_height"].value, [3.0, 3.0])
+    joined = Batch.concatenate([chained[:2], chained[2:]])
+    np.testing.assert_array_equal(world.counterfactual(joined, {"hole_position": 3.0}).factors,
+                                  world.counterfactual(chained, {"hole_position": 3.0}).factors)
+    with pytest.raises(ValueError, match="same kinds of interventions"):
+        Batch.concatenate([batch, chained])
+    # the domain counterfactual keeps them too, and commutes with the counterfactual
+    shifted = make("flow", grid=False, size=16, domains=DomainShift(3, shifted=("water_height",)))
+    units = shifted.sample(4, seed=1, domain=1)
+    one = shifted.domain_counterfactual(shifted.counterfactual(units, {"ball_size": 0.5}), to_domain=2)
+    other = shifted.counterfactual(shifted.domain_counterfactual(units, to_domain=2), {"ball_size": 0.5})
+    np.testing.assert_allclose(one.factors, other.factors)

@@ -211,16 +211,6 @@ def _regime_domains(regimes: Sequence[Regime]) -> np.ndarray:
     return np.array([int(getattr(regime, "domain", 0)) for regime in regimes], dtype=np.int64)
 
 
-def _domain_soft_shifts(regime: Regime) -> set[str]:
-    """The factors a domain's regime shifts softly by the domain's own change (``DomainShift``
-    of kind ``"shift"``), not by an intervention of the regime it extends."""
-    base = getattr(regime, "base", None)
-    if base is None:
-        return set()
-    return {name for name, item in regime.interventions.items()
-            if isinstance(item, (Shift, Scale)) and name not in base.interventions}
-
-
 def default_root(spec: FactorSpec) -> Mechanism:
     """The default independent prior of a factor: uniform over its grid or range."""
     if spec.values is not None:
@@ -514,7 +504,10 @@ class World:
         its ``render_seed``). Each sample stays in its regime and domain: a hard intervention of its
         regime keeps its realised value and a soft one its effect unless ``interventions`` names that
         factor; a domain's own change (replaced mechanism or soft shift) always stays, and a soft
-        counterfactual intervention acts on top of it."""
+        counterfactual intervention acts on top of it. A batch that is itself a counterfactual keeps
+        the interventions it was made under (``batch.interventions``; a new one on the same factor
+        replaces the old), so counterfactuals compose; the result records them all and marks their
+        factors in ``targets``."""
         if not isinstance(batch, Batch):
             raise TypeError(f"counterfactual expects a Batch. Got {type(batch).__name__}.")
         if tuple(batch.factor_names) != tuple(self.factor_names) or batch.factors.shape[1] != len(self.factor_names):
@@ -529,7 +522,11 @@ class World:
         for name in self.hidden:
             if name not in batch.noise:
                 raise ValueError(f"Batch noise lacks hidden node {name!r}; was it sampled from this world?")
+        # the interventions an earlier counterfactual made this batch under stay (a new one on a factor replaces)
+        interventions = {**batch.interventions, **interventions}
         render_seeds = self._batch_render_seeds(batch, "counterfactual")
+        from latentscm.worlds.domains import domain_soft_shifts
+
         factors = np.empty_like(batch.factors)
         names = self.factor_names
         for r in np.unique(batch.regime):
@@ -541,7 +538,7 @@ class World:
             # one its effect, unless the counterfactual intervenes on that factor itself; a
             # domain's own soft shift is part of the domain's mechanism, so it always stays (a soft
             # counterfactual intervention acts on top of it, a hard one replaces it)
-            own = _domain_soft_shifts(regime)
+            own = domain_soft_shifts(regime)
             realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part_factors[:, names.index(name)]))
                         for name, item in regime.interventions.items() if name not in interventions or name in own}
             scm = self._regime_scm(regime, realised)
@@ -555,8 +552,9 @@ class World:
             factors[index] = self._factors_from(result)
         images = self._render_checked(factors, render_seeds)
         noise = dict(batch.noise)
-        return Batch(images, factors, noise, tuple(self.factor_names), batch.regime, batch.targets, batch.regimes,
-                     batch.domain)
+        targets = batch.targets | np.isin(names, list(interventions))[None, :]
+        return Batch(images, factors, noise, tuple(self.factor_names), batch.regime, targets, batch.regimes,
+                     batch.domain, interventions)
 
     def _batch_render_seeds(self, batch: Batch, caller: str) -> np.ndarray | None:
         """The batch's rendering seeds (N,), or ``None`` for a deterministic renderer; a batch of a

@@ -4,12 +4,15 @@ regime each sample came from (see :mod:`latentscm.worlds.regimes`). Kept apart f
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from latentscm.graph import UnknownNodeError
+from latentscm.interventions import Intervention
 from latentscm.worlds.regimes import OBSERVATIONAL, Regime
 
 __all__ = ["Batch", "RENDER_SEED"]
@@ -26,6 +29,27 @@ def _regime_key(regime: Regime) -> tuple:
             repr(dict(regime.interventions)), mechanisms, None if base is None else _regime_key(base))
 
 
+def _amount_field(item: Intervention) -> str:
+    """The field holding an intervention's amount: ``value`` (Do), ``delta`` (Shift) or ``factor`` (Scale)."""
+    return next(name for name in ("value", "delta", "factor") if hasattr(item, name))
+
+
+def _per_sample(item: Any, n: int, name: str) -> Intervention:
+    """``item`` with its amount as a float array (n,) (a scalar broadcast to every sample)."""
+    if not isinstance(item, Intervention):
+        raise TypeError(f"Batch.interventions[{name!r}] must be a Do, Shift or Scale. Got {type(item).__name__}.")
+    amount = np.asarray(getattr(item, _amount_field(item)), dtype=np.float64)
+    if amount.ndim and amount.shape != (n,):
+        raise ValueError(f"Batch.interventions[{name!r}] must hold a scalar or one value per sample ({n},). Got "
+                         f"shape {amount.shape}.")
+    return dataclasses.replace(item, **{_amount_field(item): np.broadcast_to(amount, (n,)).copy()})
+
+
+def _select(item: Intervention, index: Any) -> Intervention:
+    field_name = _amount_field(item)
+    return dataclasses.replace(item, **{field_name: getattr(item, field_name)[index]})
+
+
 @dataclass
 class Batch:
     """Images, factors, the exogenous noise that produced them, and the regime of each sample.
@@ -33,7 +57,10 @@ class Batch:
     ``regime`` (N,) int64 indexes ``regimes`` (default: all observational); ``targets`` (N, K)
     bool marks the intervened factors of each sample (default: none); ``domain`` (N,) int64 is
     the domain (or environment) of each sample in a multi-domain world (default: all 0; see
-    :mod:`latentscm.worlds.domains`).
+    :mod:`latentscm.worlds.domains`). ``interventions`` are the counterfactual interventions a batch
+    returned by :meth:`~latentscm.worlds.base.World.counterfactual` was made under (factor -> Do /
+    Shift / Scale, amounts (N,)); empty for sampled data. A further counterfactual keeps them, so
+    counterfactuals compose: ``cf(cf(b, do(a)), do(b))`` is ``cf(b, {do(a), do(b)})``.
     """
 
     images: np.ndarray
@@ -44,6 +71,7 @@ class Batch:
     targets: np.ndarray | None = None
     regimes: tuple[Regime, ...] = ()
     domain: np.ndarray | None = None
+    interventions: dict[str, Intervention] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.images.ndim != 4:
@@ -67,6 +95,10 @@ class Batch:
         if self.domain.shape != (n,) or (n and self.domain.min() < 0):
             raise ValueError(f"Batch.domain must be (N,) = ({n},) non-negative domain indices. Got shape "
                              f"{self.domain.shape}.")
+        for name in self.interventions:
+            if name not in self.factor_names:
+                raise UnknownNodeError(name, self.factor_names, what="factor in Batch.interventions")
+        self.interventions = {name: _per_sample(item, n, name) for name, item in self.interventions.items()}
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -88,7 +120,8 @@ class Batch:
             index = slice(position, position + 1)
         return Batch(self.images[index], self.factors[index],
                      {k: v[index] for k, v in self.noise.items()}, self.factor_names,
-                     self.regime[index], self.targets[index], self.regimes, self.domain[index])
+                     self.regime[index], self.targets[index], self.regimes, self.domain[index],
+                     {name: _select(item, index) for name, item in self.interventions.items()})
 
     @staticmethod
     def concatenate(batches: Sequence[Batch]) -> Batch:
@@ -106,6 +139,11 @@ class Batch:
             if set(b.noise) != set(batches[0].noise):
                 raise ValueError(f"Batch.concatenate: batch {i} has noise for {sorted(b.noise)}, batch 0 for "
                                  f"{sorted(batches[0].noise)}; only batches of one world can be joined.")
+            kinds = {name: type(item) for name, item in b.interventions.items()}
+            if kinds != {name: type(item) for name, item in batches[0].interventions.items()}:
+                raise ValueError(f"Batch.concatenate: batch {i} is a counterfactual under {_describe(b)}, batch 0 "
+                                 f"under {_describe(batches[0])}; only batches under the same kinds of "
+                                 f"interventions on the same factors can be joined.")
         regimes: list[Regime] = []
         keys: list[tuple] = []
         indices = []
@@ -121,4 +159,12 @@ class Batch:
         return Batch(np.concatenate([b.images for b in batches]), np.concatenate([b.factors for b in batches]),
                      {k: np.concatenate([b.noise[k] for b in batches]) for k in batches[0].noise}, names,
                      np.concatenate(indices), np.concatenate([b.targets for b in batches]), tuple(regimes),
-                     np.concatenate([b.domain for b in batches]))
+                     np.concatenate([b.domain for b in batches]),
+                     {name: dataclasses.replace(item, **{_amount_field(item): np.concatenate(
+                         [getattr(b.interventions[name], _amount_field(item)) for b in batches])})
+                      for name, item in batches[0].interventions.items()})
+
+
+def _describe(batch: Batch) -> str:
+    kinds = {name: type(item).__name__ for name, item in batch.interventions.items()}
+    return ", ".join(f"{kind}({name})" for name, kind in sorted(kinds.items())) or "no intervention (sampled data)"

@@ -470,15 +470,26 @@ def _changed_nodes(source: Regime, target: Regime) -> list[str]:
     return sorted(name for name in names if entry(source, name) is not entry(target, name))
 
 
+def domain_soft_shifts(regime: Regime) -> set[str]:
+    """The factors a domain's regime shifts softly by the domain's own change (``DomainShift``
+    of kind ``"shift"``), not by an intervention of the regime it extends."""
+    base = getattr(regime, "base", None)
+    if base is None:
+        return set()
+    return {name for name, item in regime.interventions.items()
+            if isinstance(item, (Shift, Scale)) and name not in base.interventions}
+
+
 def domain_counterfactual(world: World, batch: Batch, *, to_domain: int) -> Batch:
     """The exact domain counterfactual of ``batch``: every sample's exogenous noise, rendering
     noise and realised hard interventions kept, domain ``to_domain``'s mechanisms swapped in, the
     factors whose mechanism changes and their descendants recomputed from the noise (every other
-    factor keeps the batch's value, e.g. one set by an earlier :meth:`World.counterfactual`) and
-    images re-rendered.
+    factor keeps the batch's value) and images re-rendered. A batch made by
+    :meth:`World.counterfactual` keeps the interventions it was made under (``batch.interventions``):
+    a hard one keeps its value, a soft one acts on top of the new domain's mechanism.
 
-    Returns a batch with ``domain`` all ``to_domain``, each sample's regime moved to that domain and
-    ``targets`` those of the moved regime.
+    Returns a batch with ``domain`` all ``to_domain``, each sample's regime moved to that domain,
+    ``targets`` those of the moved regime and of the kept interventions.
     """
     if not isinstance(batch, Batch):
         raise TypeError(f"domain_counterfactual expects a Batch. Got {type(batch).__name__}.")
@@ -508,21 +519,26 @@ def domain_counterfactual(world: World, batch: Batch, *, to_domain: int) -> Batc
                     for name, item in source.interventions.items()}
             hidden = world._regime_scm(source, kept).evaluate(noise)
             values.update({name: hidden[name] for name in world.hidden})
-        # a hard intervention keeps the value the unit actually received; soft ones their effect
+        # a hard intervention keeps the value the unit actually received; soft ones their effect; a
+        # counterfactual's hard intervention its value too (as the regime's, whose item it replaced)
         realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part.factor(name)))
-                    for name, item in target.interventions.items()}
+                    for name, item in target.interventions.items()
+                    if name not in part.interventions or name in domain_soft_shifts(target)}
+        realised.update({name: Do(part.factor(name)) for name, item in part.interventions.items() if item.hard})
         scm = world._regime_scm(target, realised)
         # the identity Shift(0) marks the changed mechanisms for the prediction step: they and
-        # their descendants are recomputed from the noise, every other node keeps its value
+        # their descendants are recomputed from the noise, every other node keeps its value; a
+        # counterfactual's soft intervention acts on top of the (new) mechanism, as in World.counterfactual
         changed = {name: Shift(0.0) for name in _changed_nodes(source, target)}
+        changed.update({name: item for name, item in part.interventions.items() if not item.hard})
         result = scm.counterfactual(values, changed, noise=noise) if changed else values
         factors[index] = world._factors_from(result)
-        targets[index] = np.isin(names, target.targets)
+        targets[index] = np.isin(names, [*target.targets, *part.interventions])
         new_index[index] = len(new_regimes)
         new_regimes.append(target)
     images = world._render_checked(factors, render_seeds)
     return Batch(images, factors, dict(batch.noise), tuple(world.factor_names), new_index, targets,
-                 tuple(new_regimes), np.full(len(batch), to_domain, dtype=np.int64))
+                 tuple(new_regimes), np.full(len(batch), to_domain, dtype=np.int64), dict(batch.interventions))
 
 
 # ---------------------------------------------------------------------------- environments
