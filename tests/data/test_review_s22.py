@@ -90,3 +90,28 @@ def test_import_options_that_would_do_nothing_are_refused(tmp_path, source, opti
     labelled = import_data(tmp_path / "photos", labels=tmp_path / "labels.csv", label_columns=["y"],
                            root=tmp_path / "store")
     assert labelled.factor_names == ("y",)
+
+
+def test_import_temporaries_name_the_machine(tmp_path, monkeypatch):
+    """The user-data store named its temporaries by pid alone, so another machine's live import into a
+    shared cache could be taken for this machine's dead one and deleted."""
+    import os
+
+    from latentscm.data import store
+    from latentscm.worlds.store import _host_tag
+
+    renamed = []
+    replace = os.replace
+
+    def recording_replace(src, dst):
+        renamed.append(os.path.basename(src))
+        return replace(src, dst)
+
+    monkeypatch.setattr(store.os, "replace", recording_replace)
+    _photos(tmp_path / "photos")
+    (tmp_path / "cache").mkdir()
+    other = tmp_path / "cache" / ".tmp-data-0123456789abcdef-elsewhere-4000017"
+    other.mkdir()
+    import_data(tmp_path / "photos", root=tmp_path / "cache")
+    assert any(name.endswith(f"-{_host_tag()}-{os.getpid()}") for name in renamed), renamed
+    assert other.exists()
