@@ -98,3 +98,16 @@ def test_laplacian_of_a_potential_linear_in_the_code_is_zero(method):
                       generator=torch.Generator().manual_seed(0))
     expected = torch.tensor([[2.0, 4.0]] * 3) if method == "official" else torch.full((3,), 6.0)
     assert torch.allclose(value, expected)
+
+
+def test_traversal_counterfactual_names_non_finite_codes():
+    """linear_sum_assignment failed with 'invalid numeric entries' on the codes of a diverged model."""
+    from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
+    from latentscm.worlds import make
+
+    class Diverged:
+        def encode(self, images):
+            return np.full((len(images), 3), np.nan)
+
+    with pytest.raises(ValueError, match="contain NaN or infinite values"):
+        TraversalCounterfactual(Diverged(), make("sprites", size=16), n=20)

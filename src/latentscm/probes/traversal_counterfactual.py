@@ -29,6 +29,10 @@ class TraversalCounterfactual:
     def __init__(self, learner: Any, world: Any, *, n: int = 2000, seed: int = 0):
         batch = world.sample(n, seed=seed)
         codes = np.asarray(learner.encode(batch.images), dtype=np.float64)
+        if not np.all(np.isfinite(codes)):
+            raise ValueError(f"TraversalCounterfactual: the codes of {type(learner).__name__} on {n} samples of "
+                             f"world {getattr(world, 'name', '?')!r} contain NaN or infinite values (did training "
+                             f"diverge?); no latent unit can be matched to a factor.")
         factors = batch.factors
         self.learner, self.factor_names = learner, list(world.factor_names)
         codes_c = codes - codes.mean(0)
