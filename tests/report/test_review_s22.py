@@ -135,3 +135,14 @@ def test_timeseries_report_checks_graph_shapes_root_causes_and_top(tmp_path):
     assert re.findall(r'<td class="best">([^<]*)</td>', page) == ["x1 ✓"]  # 'x' is not a root cause
     assert "root cause(s): x1" in page
 
+
+
+def test_build_report_names_n_images(tmp_path):
+    """n_images=0 was refused inside world.sample, naming its 'n'."""
+    from latentscm.report.html import build_report, collect_run
+
+    with pytest.raises(ValueError, match="'n_images' parameter of build_report"):
+        build_report([tmp_path / "no-run"], tmp_path / "r.html", n_images=0)
+    with pytest.raises(ValueError, match="'n_images' parameter of collect_run"):
+        collect_run(tmp_path / "no-run", n_images=0)
+    assert not list(tmp_path.iterdir())

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._validation import check_number
 from latentscm.report.figures import counterfactual_error_figure, curves_figure, graphs_figure, metric_bars_figure
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
 from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, element_id, img_html
@@ -80,6 +81,7 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     from latentscm.training.logs import LOG_NAME, DamagedLogWarning, read_log
     from latentscm.training.resume import world_from_config
 
+    n_images = int(check_number(n_images, "n_images", "collect_run", low=1, integer=True))
     path = Path(run_dir)
     config = read_config(path)
     view = RunView(path.resolve().name or str(path), path)  # "." names the directory it stands for
@@ -279,6 +281,7 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
                         f"path. Got {os.fspath(run_dirs)!r}; pass [{os.fspath(run_dirs)!r}].")
     if not run_dirs:
         raise ValueError("build_report needs at least one run directory.")
+    n_images = int(check_number(n_images, "n_images", "build_report", low=1, integer=True))
     out = check_output_file(out, "out", "build_report")
     views = [collect_run(run, n_images=n_images, seed=seed, trust_code=trust_code) for run in run_dirs]
     for view, name in zip(views, _display_names([view.path for view in views])):
