@@ -111,3 +111,17 @@ def test_traversal_counterfactual_names_non_finite_codes():
 
     with pytest.raises(ValueError, match="contain NaN or infinite values"):
         TraversalCounterfactual(Diverged(), make("sprites", size=16), n=20)
+
+
+def test_revnet_sizes_for_another_alignment_are_refused():
+    """interchange_accuracy ignored n_blocks/width/depth for 'identity'/'linear'; alignment_curve found a
+    map entry's unknown key only after building (and perhaps training) the control network."""
+    from latentscm.probes import alignment_curve, interchange_accuracy
+    from latentscm.probes.interchange_tasks import HierarchicalEquality, equality_mlp
+
+    task = HierarchicalEquality()
+    network = equality_mlp(seed=0)
+    with pytest.raises(ValueError, match="n_blocks=4, width=32 size a RevNet; alignment='linear'"):
+        interchange_accuracy(network, "block1", task, alignment="linear", n_blocks=4, width=32, control=None)
+    with pytest.raises(ValueError, match=r"keys \['n_blocks'\] that alignment 'linear' does not take"):
+        alignment_curve(network, "block1", task, maps=[{"alignment": "linear", "n_blocks": 2}])

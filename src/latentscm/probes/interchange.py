@@ -456,6 +456,12 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
         options = {"n_blocks": int(check_number(n_blocks, "n_blocks", owner, low=1, integer=True)),
                    "width": int(check_number(width, "width", owner, low=1, integer=True)),
                    "depth": int(check_number(depth, "depth", owner, low=1, integer=True))}
+    else:  # the RevNet's sizes would be ignored
+        given = [f"{name}={value!r}" for name, value, default in (("n_blocks", n_blocks, 10), ("width", width, 128),
+                                                                  ("depth", depth, 1)) if value != default]
+        if given:
+            raise ValueError(f"interchange_accuracy: {', '.join(given)} size a RevNet; alignment={alignment!r} has "
+                             f"no such parameter.")
     if control is None and alignment == "revnet":
         raise ValueError("interchange_accuracy: control=None is refused for alignment='revnet'. A nonlinear map "
                          "can align a randomly initialised network (Sutter et al. 2025); its IIA means nothing "
@@ -556,6 +562,12 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
         if "alignment" not in spec:
             raise ValueError(f"alignment_curve: each entry of 'maps' needs an 'alignment'. Got {spec!r}.")
         check_choice(spec["alignment"], "maps", owner, ALIGNMENTS)
+        sizes = {"n_blocks", "width", "depth"} if spec["alignment"] == "revnet" else set()
+        unknown = sorted(set(spec) - {"alignment", "subspace_dim", *sizes})
+        if unknown:
+            raise ValueError(f"alignment_curve: the map {spec!r} has keys {unknown} that alignment "
+                             f"{spec['alignment']!r} does not take (alignment, subspace_dim"
+                             f"{', n_blocks, width, depth' if sizes else ''}).")
         specs.append(spec)
     if isinstance(control, str):
         check_choice(control, "control", owner, ("reinit",))
