@@ -72,6 +72,25 @@ def test_remove_temporaries_finds_leftovers(tmp_path):
     assert not leftover.exists()
 
 
+def test_remove_temporaries_leaves_live_and_other_machines_writers_alone(tmp_path):
+    """Every temporary was deleted on resume, so a file another process was writing into the run (an
+    evaluation's metrics.json, or another machine's write in a shared folder) could vanish before its rename."""
+    from latentscm._io import host_tag
+
+    dead = 4_000_000 + 17  # beyond pid_max: not running
+    names = {"dead": f".a.json.tmp-{host_tag()}-{dead}-0a0a0a0a", "legacy": f".b.json.tmp-{dead}-0b0b0b0b",
+             "mine": f".c.json.tmp-{host_tag()}-{os.getpid()}-0c0c0c0c",
+             "live": f".d.json.tmp-{host_tag()}-{os.getppid()}-0d0d0d0d",
+             "elsewhere": f".e.json.tmp-another-host-{dead}-0e0e0e0e"}
+    for name in names.values():
+        (tmp_path / name).write_text("half")
+    removed = {path.name for path in remove_temporaries(tmp_path)}
+    assert removed == {names["dead"], names["legacy"], names["mine"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([names["live"], names["elsewhere"]])
+    written = atomic_write(tmp_path / "f.txt", "x")  # its temporary named this machine and process
+    assert written.read_text() == "x"
+
+
 def test_read_json_object_and_run_metrics_in_both_forms(tmp_path):
     from latentscm._io import read_json_object
     from latentscm.run import read_metrics

@@ -20,7 +20,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import secrets
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,32 @@ __all__ = ["atomic_write", "atomic_write_json", "check_output_dir", "check_outpu
 
 #: Part of every temporary file name written here.
 TEMP_MARK = ".tmp-"
+
+
+def host_tag() -> str:
+    """This machine's name as temporary names carry it (a shared folder may have writers on several machines)."""
+    return re.sub(r"[^A-Za-z0-9._]", "_", socket.gethostname()) or "host"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (someone else's live process counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphaned(writer: str, *, mine: bool = False) -> bool:
+    """Whether the writer a temporary name records (``<host>-<pid>``, or a bare ``<pid>`` of this machine)
+    is gone: a process of this machine that no longer runs. Another machine's never is; this process's own
+    temporaries count as gone only with ``mine`` (a caller that knows none of its writes is in flight)."""
+    host, _, pid = writer.rpartition("-")
+    if (host and host != host_tag()) or not pid.isdigit():
+        return False
+    return mine if int(pid) == os.getpid() else not pid_alive(int(pid))
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -73,7 +101,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         keep_mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         keep_mode = None
-    temporary = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    temporary = path.with_name(f".{path.name}{TEMP_MARK}{host_tag()}-{os.getpid()}-{secrets.token_hex(4)}")
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as handle:

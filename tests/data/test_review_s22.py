@@ -97,8 +97,8 @@ def test_import_temporaries_name_the_machine(tmp_path, monkeypatch):
     shared cache could be taken for this machine's dead one and deleted."""
     import os
 
+    from latentscm._io import host_tag
     from latentscm.data import store
-    from latentscm.worlds.store import _host_tag
 
     renamed = []
     replace = os.replace
@@ -113,5 +113,5 @@ def test_import_temporaries_name_the_machine(tmp_path, monkeypatch):
     other = tmp_path / "cache" / ".tmp-data-0123456789abcdef-elsewhere-4000017"
     other.mkdir()
     import_data(tmp_path / "photos", root=tmp_path / "cache")
-    assert any(name.endswith(f"-{_host_tag()}-{os.getpid()}") for name in renamed), renamed
+    assert any(name.endswith(f"-{host_tag()}-{os.getpid()}") for name in renamed), renamed
     assert other.exists()

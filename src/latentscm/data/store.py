@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._io import host_tag
 from latentscm._version import __version__
 from latentscm.data.readers import (
     DataError,
@@ -36,7 +37,7 @@ from latentscm.data.readers import (
     read_image,
     read_labels,
 )
-from latentscm.worlds.store import CorruptDatasetError, _host_tag, _remove_orphans, _verify, cache_root
+from latentscm.worlds.store import CorruptDatasetError, _remove_orphans, _verify, cache_root
 
 __all__ = ["UserDataset", "import_data", "load_data", "content_key", "FORMAT_VERSION"]
 
@@ -246,7 +247,7 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
             shutil.rmtree(final, ignore_errors=True)  # re-imported below from the source itself
     base.mkdir(parents=True, exist_ok=True)
     _remove_orphans(base, f".tmp-{_PREFIX}{digest[:16]}-")
-    temporary = base / f".tmp-{_PREFIX}{digest[:16]}-{_host_tag()}-{os.getpid()}"  # pids repeat across machines
+    temporary = base / f".tmp-{_PREFIX}{digest[:16]}-{host_tag()}-{os.getpid()}"  # pids repeat across machines
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
     try:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
-import socket
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from latentscm._io import host_tag, orphaned
 from latentscm._registry import class_path
 from latentscm._validation import as_generator, check_number
 from latentscm._version import __version__
@@ -361,30 +360,12 @@ def load(path: str | os.PathLike) -> StoredDataset:
     return StoredDataset(path, _verify_world(path))
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
-def _host_tag() -> str:
-    """This machine's name as temporaries carry it (a shared cache may have writers on several machines)."""
-    return re.sub(r"[^A-Za-z0-9._]", "_", socket.gethostname()) or "host"
-
-
 def _remove_orphans(base: Path, prefix: str) -> None:
     """Delete temporaries ``<prefix><pid>`` or ``<prefix><host>-<pid>`` left by killed generators
     (their pid is gone); a live process's temporary is left alone (it may still finish), and so is
-    one of another machine (:func:`_host_tag`), whose pid cannot be checked from here."""
+    one of another machine (:func:`~latentscm._io.host_tag`), whose pid cannot be checked from here."""
     for path in base.glob(f"{prefix}*"):
-        host, _, pid = path.name[len(prefix):].rpartition("-")
-        if host and host != _host_tag():
-            continue
-        if pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if orphaned(path.name[len(prefix):]):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -421,7 +402,7 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
 
     base.mkdir(parents=True, exist_ok=True)
     _remove_orphans(base, f".tmp-{world.name}-{key[:16]}-")
-    temporary = base / f".tmp-{world.name}-{key[:16]}-{_host_tag()}-{os.getpid()}"  # pids repeat across machines
+    temporary = base / f".tmp-{world.name}-{key[:16]}-{host_tag()}-{os.getpid()}"  # pids repeat across machines
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
     try:
