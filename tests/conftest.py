@@ -5,6 +5,24 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def renames(monkeypatch):
+    """``renames(module)`` -> a list that collects the base names of the paths ``module``'s ``os.replace``
+    renames (the temporaries a store moves into place), for the rest of the test."""
+    def record(module):
+        renamed, replace = [], os.replace
+
+        def recording_replace(src, dst):
+            renamed.append(os.path.basename(src))
+            return replace(src, dst)
+
+        monkeypatch.setattr(module.os, "replace", recording_replace)
+        return renamed
+
+    return record

@@ -92,7 +92,7 @@ def test_import_options_that_would_do_nothing_are_refused(tmp_path, source, opti
     assert labelled.factor_names == ("y",)
 
 
-def test_import_temporaries_name_the_machine(tmp_path, monkeypatch):
+def test_import_temporaries_name_the_machine(tmp_path, renames):
     """The user-data store named its temporaries by pid alone, so another machine's live import into a
     shared cache could be taken for this machine's dead one and deleted."""
     import os
@@ -100,14 +100,7 @@ def test_import_temporaries_name_the_machine(tmp_path, monkeypatch):
     from latentscm._io import host_tag
     from latentscm.data import store
 
-    renamed = []
-    replace = os.replace
-
-    def recording_replace(src, dst):
-        renamed.append(os.path.basename(src))
-        return replace(src, dst)
-
-    monkeypatch.setattr(store.os, "replace", recording_replace)
+    renamed = renames(store)
     _photos(tmp_path / "photos")
     (tmp_path / "cache").mkdir()
     other = tmp_path / "cache" / ".tmp-data-0123456789abcdef-elsewhere-4000017"

@@ -1,4 +1,5 @@
-"""A real headless Chromium for the report pages (skips, saying why, where none is installed)."""
+"""A real headless Chromium for the report pages (skips, saying why, where none is installed), and a tiny
+trained run to build pages from."""
 
 import shutil
 
@@ -22,3 +23,15 @@ def browser():
         yield chrome
     finally:
         chrome.quit()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A beta_vae run directory on 16-pixel sprites, trained for 4 steps (one per test module)."""
+    from latentscm.learners import make as make_learner
+    from latentscm.worlds import make
+
+    out = tmp_path_factory.mktemp("tiny") / "run"
+    learner = make_learner("beta_vae", steps=4, batch_size=8, latent_dim=3, channels=(4, 8), hidden_dim=16, seed=0)
+    learner.fit(make("sprites", size=16), out=str(out), n_samples=32, progress=False)
+    return out

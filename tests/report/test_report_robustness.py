@@ -18,17 +18,6 @@ from latentscm.report.study import _rank_html, build_study_report, rank_table
 from latentscm.report.timeseries import timeseries_report
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    from latentscm.learners import make as make_learner
-    from latentscm.worlds import make
-
-    out = tmp_path_factory.mktemp("tiny") / "run"
-    learner = make_learner("beta_vae", steps=4, batch_size=8, latent_dim=3, channels=(4, 8), hidden_dim=16, seed=0)
-    learner.fit(make("sprites", size=16), out=str(out), n_samples=32, progress=False)
-    return out
-
-
 def _copy(run, destination, metrics=None):
     shutil.copytree(run, destination)
     if metrics is not None:

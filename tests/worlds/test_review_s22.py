@@ -156,7 +156,7 @@ def test_trajectory_shapes_and_per_step_context_are_checked():
     np.testing.assert_array_equal(switching.counterfactual(trajectory, {}).values, trajectory.values)
 
 
-def test_temporaries_of_writers_on_other_machines_are_left_alone(tmp_path, monkeypatch):
+def test_temporaries_of_writers_on_other_machines_are_left_alone(tmp_path, renames):
     """d10: temporaries were named by the pid alone, and every one whose pid is not alive on this
     machine was deleted, a live writer's on another machine (shared cache) included."""
     import os
@@ -169,14 +169,7 @@ def test_temporaries_of_writers_on_other_machines_are_left_alone(tmp_path, monke
     key = dataset_key(world, 8, 0)[0]
     prefix = f".tmp-sprites-{key[:16]}-"
     host = re.sub(r"[^A-Za-z0-9._]", "_", socket.gethostname()) or "host"
-    renamed = []
-    replace = os.replace
-
-    def recording_replace(src, dst):
-        renamed.append(os.path.basename(src))
-        return replace(src, dst)
-
-    monkeypatch.setattr(store.os, "replace", recording_replace)
+    renamed = renames(store)
     pid = 4_000_000 + 17  # beyond pid_max: not alive here
     other = tmp_path / f"{prefix}other-host-{pid}"
     mine = tmp_path / f"{prefix}{host}-{pid}"
