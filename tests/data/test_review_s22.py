@@ -108,3 +108,28 @@ def test_import_temporaries_name_the_machine(tmp_path, renames):
     import_data(tmp_path / "photos", root=tmp_path / "cache")
     assert any(name.endswith(f"-{host_tag()}-{os.getpid()}") for name in renamed), renamed
     assert other.exists()
+
+
+def test_integer_labels_are_classes_by_the_same_rule_as_elsewhere(tmp_path, monkeypatch):
+    """evaluate_data called integer labels classes only up to 32 levels, where discrete_mask (and a world's
+    grid) allows 100: an imported 40-level index (dSprites' orientation) was scored as continuous."""
+    from latentscm.metrics import unlabelled
+
+    n = 200
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, 1, 8, 8), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", images)
+    index = np.arange(n) % 40  # 40 integer levels, each seen 5 times
+    rows = ["row,orientation,size"] + [f"{i},{index[i]},{rng.uniform():.6f}" for i in range(n)]
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    data = import_data(tmp_path / "x.npy", labels=tmp_path / "labels.csv", root=tmp_path / "store")
+    seen = []
+    real = unlabelled.compute_metrics
+
+    def spy(codes, factors, **options):
+        seen.append(options["discrete"])
+        return real(codes, factors, **options)
+
+    monkeypatch.setattr(unlabelled, "compute_metrics", spy)
+    unlabelled.evaluate_data(lambda x: x.reshape(len(x), -1)[:, :4], data, suite=["mig"], n=n, discovery=False)
+    assert seen == [[True, False]]

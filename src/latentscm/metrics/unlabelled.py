@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import as_generator, check_number
+from latentscm.metrics._common import discrete_mask
 from latentscm.metrics.evaluate import Evaluation, reconstruction_errors
 from latentscm.metrics.suite import compute_metrics
 from latentscm.metrics.user_model import CallableModel, as_model
@@ -81,8 +82,10 @@ def evaluate_data(learner: Any, data: Any, *, suite: str | Sequence[str] = "dise
     if data.factors is not None:
         clock = time.perf_counter()
         factors = np.asarray(data.factors[rows], dtype=np.float64)
-        discrete = [bool(np.all(np.equal(np.mod(column, 1), 0)) and len(np.unique(column)) <= 32)
-                    for column in factors.T]  # integer labels with few values are classes
+        # integer labels are classes when the rule of discrete_mask holds for them (at most
+        # DISCRETE_MAX_LEVELS levels, each seen twice on average), as a world's grid factors are
+        levels = discrete_mask(factors, None, "evaluate_data")
+        discrete = [bool(level and np.all(np.equal(np.mod(column, 1), 0))) for level, column in zip(levels, factors.T)]
         results.update(compute_metrics(codes, factors, metrics=suite, seed=seed, discrete=discrete))
         results["time.suite"] = time.perf_counter() - clock
     else:
