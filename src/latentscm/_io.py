@@ -4,9 +4,9 @@
 ``O_EXCL`` and mode ``0o666``, so the kernel applies the process umask exactly as for a plain
 ``open(path, "w")``), fsyncs it, renames it over the target with ``os.replace`` and fsyncs the
 directory. A crash leaves the old file or the new one, never a mix. Temporary files are named
-``.{name}.tmp-{pid}-{token}`` so :func:`latentscm.training.checkpoint.remove_temporaries` can
-clean up after an interrupted process. :func:`read_json_object` is the matching reader of the small
-JSON records (status, metrics) such writes leave.
+``.{name}.tmp-{host}-{pid}-{token}`` (:func:`host_tag`) so
+:func:`latentscm.training.checkpoint.remove_temporaries` can clean up after an interrupted process.
+:func:`read_json_object` is the matching reader of the small JSON records (status, metrics) such writes leave.
 
 JSON written here is strict (RFC 8259): JSON has no NaN or infinity, so :func:`json_ready` writes a
 non-finite number as ``null``, as ``pandas.DataFrame.to_json`` and JavaScript's ``JSON.stringify`` do.

@@ -57,7 +57,9 @@ import hashlib
 import inspect
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -79,6 +81,11 @@ CONDITIONS = ("labels", "latent", "concepts")
 _CONCEPT_MODEL_UNUSED = ("mechanism", "extra_dims", "beta", "prior_std", "label_weight", "mechanism_weight",
                          "supervised_fraction", "acyclicity_weight", "mechanism_hidden", "kl_warmup", "channels",
                          "hidden_dim")
+
+
+def _as_tuple(value: Any) -> Any:
+    """A list as a tuple (config.json records tuples as lists), anything else unchanged."""
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _same_setting(value: Any, default: Any) -> bool:
@@ -319,12 +326,38 @@ acyclicity_weight, mechanism_hidden
         """With ``condition="concepts"``: the parameters of this model's own encoder, SCM and KL term."""
         return _CONCEPT_MODEL_UNUSED if params.get("condition") == "concepts" else ()
 
+    def fit(self, data: Any, **options: Any) -> CausalDiffAE:
+        """Train on ``data`` as :meth:`Learner.fit <latentscm.learners.base.Learner.fit>` (same keyword
+        options); returns ``self``. Resuming a run (``resume=True``) whose ``config.json`` already records
+        settings that ``condition="concepts"`` leaves unused (a run trained before they were refused, which
+        cannot change its hyperparameters) warns that they are ignored instead of refusing them."""
+        recorded = None
+        if options.get("resume") and options.get("out") is not None:
+            from latentscm.run import CONFIG_NAME, read_config
+
+            if (Path(options["out"]) / CONFIG_NAME).is_file():
+                learner = read_config(options["out"]).get("learner")
+                recorded = learner.get("params") if isinstance(learner, dict) else None
+        self._resumed_params = recorded if isinstance(recorded, dict) else None
+        try:
+            return super().fit(data, **options)
+        finally:
+            self._resumed_params = None
+
     def _refuse_unused_parameters(self, owner: str) -> None:
         """With a concept model, its frozen encoder and latent SCM do abduction and interventions, so the
-        parameters of this model's own encoder, SCM and KL term would be ignored: refuse them when set."""
+        parameters of this model's own encoder, SCM and KL term would be ignored: refuse them when set
+        (warn when resuming a run that already records them)."""
         defaults = inspect.signature(type(self).__init__).parameters
         unused = [name for name in self.unused_parameters(self.get_params())
                   if not _same_setting(getattr(self, name), defaults[name].default)]
+        recorded = getattr(self, "_resumed_params", None) or {}
+        if unused and all(name in recorded and _same_setting(recorded[name], _as_tuple(getattr(self, name)))
+                          for name in unused):
+            warnings.warn(f"Resuming a {owner}(condition='concepts') run that records {', '.join(map(repr, unused))}: "
+                          f"the concept model's frozen encoder and latent SCM replace this model's own, so they are "
+                          f"ignored (as they were when the run was trained).", RuntimeWarning, stacklevel=2)
+            return
         if unused:
             raise ValueError(f"{owner}(condition='concepts') trains only the denoiser: the concept model's frozen "
                              f"encoder and latent SCM replace this model's own, so {', '.join(map(repr, unused))} "

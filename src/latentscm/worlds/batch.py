@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from latentscm.graph import UnknownNodeError
-from latentscm.interventions import Intervention
+from latentscm.interventions import Do, Intervention, Scale, Shift
 from latentscm.worlds.regimes import OBSERVATIONAL, Regime
 
 __all__ = ["Batch", "RENDER_SEED"]
@@ -29,25 +29,41 @@ def _regime_key(regime: Regime) -> tuple:
             repr(dict(regime.interventions)), mechanisms, None if base is None else _regime_key(base))
 
 
-def _amount_field(item: Intervention) -> str:
-    """The field holding an intervention's amount: ``value`` (Do), ``delta`` (Shift) or ``factor`` (Scale)."""
+def _amount_field(item: Intervention) -> str | None:
+    """The field holding an intervention's amount: ``value`` (Do), ``delta`` (Shift) or ``factor``
+    (Scale); ``None`` for another kind of intervention (a user's subclass), which is kept whole."""
+    if not isinstance(item, (Do, Shift, Scale)):
+        return None
     return next(name for name in ("value", "delta", "factor") if hasattr(item, name))
 
 
 def _per_sample(item: Any, n: int, name: str) -> Intervention:
-    """``item`` with its amount as a float array (n,) (a scalar broadcast to every sample)."""
+    """``item`` with its amount as a float array (n,) (a scalar broadcast to every sample); an
+    intervention without an amount (a user's :class:`Intervention` subclass) acts alike on every sample."""
     if not isinstance(item, Intervention):
-        raise TypeError(f"Batch.interventions[{name!r}] must be a Do, Shift or Scale. Got {type(item).__name__}.")
-    amount = np.asarray(getattr(item, _amount_field(item)), dtype=np.float64)
+        raise TypeError(f"Batch.interventions[{name!r}] must be an Intervention (Do, Shift, Scale). "
+                        f"Got {type(item).__name__}.")
+    field_name = _amount_field(item)
+    if field_name is None:
+        return item
+    amount = np.asarray(getattr(item, field_name), dtype=np.float64)
     if amount.ndim and amount.shape != (n,):
         raise ValueError(f"Batch.interventions[{name!r}] must hold a scalar or one value per sample ({n},). Got "
                          f"shape {amount.shape}.")
-    return dataclasses.replace(item, **{_amount_field(item): np.broadcast_to(amount, (n,)).copy()})
+    return dataclasses.replace(item, **{field_name: np.broadcast_to(amount, (n,)).copy()})
 
 
 def _select(item: Intervention, index: Any) -> Intervention:
     field_name = _amount_field(item)
-    return dataclasses.replace(item, **{field_name: getattr(item, field_name)[index]})
+    return item if field_name is None else dataclasses.replace(item, **{field_name: getattr(item, field_name)[index]})
+
+
+def _joined(items: list[Intervention]) -> Intervention:
+    """One intervention from those of several batches on one factor (of one kind): amounts concatenated."""
+    field_name = _amount_field(items[0])
+    if field_name is None:
+        return items[0]
+    return dataclasses.replace(items[0], **{field_name: np.concatenate([getattr(item, field_name) for item in items])})
 
 
 @dataclass
@@ -58,9 +74,9 @@ class Batch:
     bool marks the intervened factors of each sample (default: none); ``domain`` (N,) int64 is
     the domain (or environment) of each sample in a multi-domain world (default: all 0; see
     :mod:`latentscm.worlds.domains`). ``interventions`` are the counterfactual interventions a batch
-    returned by :meth:`~latentscm.worlds.base.World.counterfactual` was made under (factor -> Do /
-    Shift / Scale, amounts (N,)); empty for sampled data. A further counterfactual keeps them, so
-    counterfactuals compose: ``cf(cf(b, do(a)), do(b))`` is ``cf(b, {do(a), do(b)})``.
+    returned by :meth:`~latentscm.worlds.base.World.counterfactual` was made under (factor or hidden
+    node -> Do / Shift / Scale, amounts (N,)); empty for sampled data. A further counterfactual keeps
+    them, so counterfactuals compose: ``cf(cf(b, do(a)), do(b))`` is ``cf(b, {do(a), do(b)})``.
     """
 
     images: np.ndarray
@@ -95,9 +111,11 @@ class Batch:
         if self.domain.shape != (n,) or (n and self.domain.min() < 0):
             raise ValueError(f"Batch.domain must be (N,) = ({n},) non-negative domain indices. Got shape "
                              f"{self.domain.shape}.")
+        nodes = [*self.factor_names, *(name for name in self.noise if name not in self.factor_names
+                                       and name != RENDER_SEED)]  # factors, and hidden nodes by their noise
         for name in self.interventions:
-            if name not in self.factor_names:
-                raise UnknownNodeError(name, self.factor_names, what="factor in Batch.interventions")
+            if name not in nodes:
+                raise UnknownNodeError(name, nodes, what="node in Batch.interventions")
         self.interventions = {name: _per_sample(item, n, name) for name, item in self.interventions.items()}
 
     def __len__(self) -> int:
@@ -140,10 +158,13 @@ class Batch:
                 raise ValueError(f"Batch.concatenate: batch {i} has noise for {sorted(b.noise)}, batch 0 for "
                                  f"{sorted(batches[0].noise)}; only batches of one world can be joined.")
             kinds = {name: type(item) for name, item in b.interventions.items()}
-            if kinds != {name: type(item) for name, item in batches[0].interventions.items()}:
+            others = [name for name, item in b.interventions.items()  # a user's intervention: the very same one
+                      if _amount_field(item) is None and batches[0].interventions.get(name) is not item]
+            if others or kinds != {name: type(item) for name, item in batches[0].interventions.items()}:
                 raise ValueError(f"Batch.concatenate: batch {i} is a counterfactual under {_describe(b)}, batch 0 "
                                  f"under {_describe(batches[0])}; only batches under the same kinds of "
-                                 f"interventions on the same factors can be joined.")
+                                 f"interventions on the same factors (a user's Intervention: the same object) can be "
+                                 f"joined.")
         regimes: list[Regime] = []
         keys: list[tuple] = []
         indices = []
@@ -160,9 +181,7 @@ class Batch:
                      {k: np.concatenate([b.noise[k] for b in batches]) for k in batches[0].noise}, names,
                      np.concatenate(indices), np.concatenate([b.targets for b in batches]), tuple(regimes),
                      np.concatenate([b.domain for b in batches]),
-                     {name: dataclasses.replace(item, **{_amount_field(item): np.concatenate(
-                         [getattr(b.interventions[name], _amount_field(item)) for b in batches])})
-                      for name, item in batches[0].interventions.items()})
+                     {name: _joined([b.interventions[name] for b in batches]) for name in batches[0].interventions})
 
 
 def _describe(batch: Batch) -> str:

@@ -514,23 +514,27 @@ def domain_counterfactual(world: World, batch: Batch, *, to_domain: int) -> Batc
         target = _in_domain(world, source, regimes[to_domain])
         noise = {name: part.noise[name] for name in world.scm.nodes}
         values = {name: part.factors[:, j] for j, name in enumerate(names)}
-        if world.hidden:  # hidden nodes are not recorded: recompute them in the unit's own regime
+        if world.hidden:  # hidden nodes are not recorded: recompute them in the unit's own regime, under the
+            # interventions of the counterfactual that made the batch (as World.counterfactual did)
+            own = domain_soft_shifts(source)
             kept = {name: (item if isinstance(item, (Shift, Scale)) else Do(part.factor(name)))
-                    for name, item in source.interventions.items()}
-            hidden = world._regime_scm(source, kept).evaluate(noise)
+                    for name, item in source.interventions.items() if name not in part.interventions or name in own}
+            made = {name: (Do(part.factor(name)) if item.hard and name in names else item)
+                    for name, item in part.interventions.items()}
+            hidden = world._regime_scm(source, kept).do(world._on_grid(made)).evaluate(noise)
             values.update({name: hidden[name] for name in world.hidden})
         # a hard intervention keeps the value the unit actually received; soft ones their effect; a
         # counterfactual's hard intervention its value too (as the regime's, whose item it replaced)
         realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part.factor(name)))
                     for name, item in target.interventions.items()
                     if name not in part.interventions or name in domain_soft_shifts(target)}
-        realised.update({name: Do(part.factor(name)) for name, item in part.interventions.items() if item.hard})
+        realised.update({name: Do(values[name]) for name, item in part.interventions.items() if item.hard})
         scm = world._regime_scm(target, realised)
         # the identity Shift(0) marks the changed mechanisms for the prediction step: they and
         # their descendants are recomputed from the noise, every other node keeps its value; a
         # counterfactual's soft intervention acts on top of the (new) mechanism, as in World.counterfactual
         changed = {name: Shift(0.0) for name in _changed_nodes(source, target)}
-        changed.update({name: item for name, item in part.interventions.items() if not item.hard})
+        changed.update(world._on_grid({name: item for name, item in part.interventions.items() if not item.hard}))
         result = scm.counterfactual(values, changed, noise=noise) if changed else values
         factors[index] = world._factors_from(result)
         targets[index] = np.isin(names, [*target.targets, *part.interventions])
