@@ -117,3 +117,13 @@ def test_an_old_concepts_run_with_a_now_refused_setting_still_resumes(tmp_path):
     with pytest.raises(ValueError, match="'hidden_dim' would be ignored"):  # a new run is still refused
         make_learner("causal_diffae", **dae, hidden_dim=64).fit(world, out=str(tmp_path / "new"), n_samples=32,
                                                                progress=False, resume=True)
+
+
+def test_generate_refuses_a_multi_domain_world(tmp_path):
+    """generate stored domain 0 of a multi-domain world under the plain world's key, without a word."""
+    from latentscm.worlds import DomainShift, make
+
+    world = make("sprites", size=16).with_domains(DomainShift(2, shifted=("scale",)))
+    with pytest.raises(ValueError, match="has 2 domains; without regime= the stored dataset would hold domain 0"):
+        world.generate(8, seed=0, root=tmp_path)
+    assert not list(tmp_path.iterdir())

@@ -385,6 +385,11 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
     chunk = int(check_number(chunk, "chunk", "generate", low=1, integer=True))
     mixture = as_mixture(regime)
     interventional = not (len(mixture) == 1 and mixture.regimes[0].observational)
+    if getattr(world, "n_domains", 1) > 1 and not interventional:  # the key omits the shift; sample() draws domain 0
+        raise ValueError(f"generate: world {world.name!r} has {world.n_domains} domains; without regime= the stored "
+                         f"dataset would hold domain 0 under the plain world's key. Pass the domains' regimes, "
+                         f"regime=domain_regimes(world, world.domains) (with a cache_key when they replace "
+                         f"mechanisms), or train on the world itself (fit(world) draws every domain).")
     if interventional and n is None:
         raise ValueError("generate: a regime needs n= samples (the full grid is observational by definition).")
     key, identity = dataset_key(world, n, seed, cache_key, regime=mixture)
