@@ -265,3 +265,15 @@ def test_worlds_show_shift_draws_one_row_per_domain(tmp_path):
     _refused(_invoke(["worlds", "show", "hue-sprites", "--set", 'domains={"n_domains": 2}', "--out",
                       tmp_path / "x.png"]), "--shift")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["domains.png"]
+
+
+def test_rca_and_train_name_their_own_options(tmp_path):
+    """The library's messages named Microservice.inject's 'onset'/'root_causes' and GCRL.fit's 'n_samples'."""
+    _refused(_invoke(["rca", "--steps", "100", "--onset", "500", "--out", tmp_path / "r"]),
+             "--onset (500) must come before the end of the 100 --steps")
+    _refused(_invoke(["rca", "--steps", "100", "--root-cause", "s9.cpu", "--out", tmp_path / "r"]),
+             "Unknown --root-cause 's9.cpu'")
+    _refused(_invoke(["train", "--world", "hue-sprites", "--learner", "gcrl", "--shift", "n_domains=3", "--shift",
+                      "shifted=hue", "--steps", "2", "--out", tmp_path / "run", "--size", "16", "--n-samples", "2",
+                      "--no-progress"]), "--n-samples 2 is fewer than the 3 domains of --shift")
+    assert not (tmp_path / "r").exists() and not (tmp_path / "run").exists()

@@ -70,6 +70,12 @@ def run_world_rca(*, world: str = "microservice", services: int = 6, steps: int 
     if onset is not None and onset <= reference:
         raise ValueError(f"--onset ({onset}) must come after the {reference} reference steps the methods learn "
                          "the normal state from.")
+    if onset is not None and onset >= steps:
+        raise ValueError(f"--onset ({onset}) must come before the end of the {steps} --steps.")
+    unknown = [name for name in root_causes or () if name not in system.var_names]
+    if unknown:
+        raise ValueError(f"Unknown --root-cause {', '.join(map(repr, unknown))}. Valid names: "
+                         f"{', '.join(system.var_names)}.")
     trajectory = system.inject(steps, seed=seed, root_causes=root_causes, onset=onset, magnitude=magnitude)
     if trajectory.fault_onset <= reference:
         raise ValueError(f"The fault onset ({trajectory.fault_onset}) is within the {reference} reference steps; "

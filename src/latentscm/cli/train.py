@@ -228,6 +228,9 @@ def register(app: typer.Typer) -> None:
             _check_size(size, world_options)
             refuse_domains_option(world_options)
             domains = parse_domain_shift(shift)
+            if domains is not None and n_samples is not None and n_samples < domains.n_domains:
+                raise ValueError(f"--n-samples {n_samples} is fewer than the {domains.n_domains} domains of --shift; "
+                                 f"each domain gets --n-samples // n_domains images, so give at least one per domain.")
             model = learners.make(learner, **params)
             if (world is None) == (data_path is None):
                 raise ValueError("Give exactly one of --world NAME (a procedural world) and --data PATH (your own "
