@@ -35,6 +35,9 @@ __all__ = ["atomic_write", "atomic_write_json", "check_output_dir", "check_outpu
 #: Part of every temporary file name written here.
 TEMP_MARK = ".tmp-"
 
+#: Names of the temporary files this process is writing now (any thread): never anyone's to remove.
+_IN_FLIGHT: set[str] = set()
+
 
 def host_tag() -> str:
     """This machine's name as temporary names carry it (a shared folder may have writers on several machines)."""
@@ -60,6 +63,12 @@ def orphaned(writer: str, *, mine: bool = False) -> bool:
     if (host and host != host_tag()) or not pid.isdigit():
         return False
     return mine if int(pid) == os.getpid() else not pid_alive(int(pid))
+
+
+def in_flight(name: str) -> bool:
+    """Whether the temporary file ``name`` (a file name) is being written by :func:`atomic_write` in this
+    process now, in any thread: it is about to be renamed into place, not left by an interrupted write."""
+    return name in _IN_FLIGHT
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -102,6 +111,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     except FileNotFoundError:
         keep_mode = None
     temporary = path.with_name(f".{path.name}{TEMP_MARK}{host_tag()}-{os.getpid()}-{secrets.token_hex(4)}")
+    _IN_FLIGHT.add(temporary.name)  # before the file exists, until it is renamed or removed
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
         with os.fdopen(fd, "wb") as handle:
@@ -114,6 +124,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        _IN_FLIGHT.discard(temporary.name)
     _fsync_directory(path.parent)
     return path
 

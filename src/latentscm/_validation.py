@@ -51,8 +51,9 @@ def check_choice(value: Any, name: str, owner: str, choices: Iterable[str]) -> s
 def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
                 dtype: Any = np.float64, allow_nan: bool = False,
                 min_rows: int = 1) -> np.ndarray:
-    """Convert to an array and check dimensionality, finiteness and row count. Complex numbers and
-    text are refused (a cast would drop the imaginary part, or read "1.5" as a number)."""
+    """Convert to an array and check dimensionality, finiteness and row count. Complex numbers, text
+    and dates are refused, also inside an object array such as a pandas column of strings (a cast
+    would drop the imaginary part, read "1.5" as a number, or a date as days since 1970)."""
     kind = getattr(value, "dtype", None)
     if isinstance(kind, np.dtype):
         kind = kind.kind
@@ -61,9 +62,17 @@ def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
             kind = np.asarray(value).dtype.kind
         except (TypeError, ValueError):  # ragged input: the conversion below names it
             kind = ""
-    if kind and kind in "cUS":
-        raise TypeError(f"The {name!r} argument of {owner} must be real numbers. Got "
-                        f"{'complex numbers' if kind == 'c' else 'text'}.")
+    if kind == "O":  # what the elements are: a cast parses text as numbers
+        try:
+            items = np.asarray(value, dtype=object).flat
+        except (TypeError, ValueError):
+            items = iter(())
+        odd = next((item for item in items if isinstance(item, (str, bytes, complex, np.complexfloating))), None)
+        if odd is not None:
+            kind = "c" if isinstance(odd, (complex, np.complexfloating)) else "U"
+    if kind and kind in "cUSM":
+        got = {"c": "complex numbers", "M": "dates (datetime64)"}.get(kind, "text")
+        raise TypeError(f"The {name!r} argument of {owner} must be real numbers. Got {got}.")
     try:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as error:

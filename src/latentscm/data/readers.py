@@ -4,8 +4,11 @@
 Every reader yields uint8 images (C, H, W) in a fixed order and checks as it goes: a file Pillow
 cannot decode, an image of another size or channel count, a NaN or a value outside [0, 1]
 raises :class:`DataError` naming the file (or the array row). Float arrays are quantised to
-uint8 (value = round(255 * pixel)), as stored worlds are; uint8 and 8-bit images are exact;
-16-bit images are scaled to 0..255 (value = round(255 * v / 65535)).
+uint8 (value = round(255 * pixel)), as stored worlds are; uint8 and 8-bit images (palette ones
+through their palette and transparency) are exact; 16-bit grey images are scaled to 0..255 (value =
+round(255 * v / 65535)). 16-bit colour PNGs keep what Pillow decodes, the high byte of each value
+(value = v // 256, up to one level below that rule), and a 16-bit grey+alpha PNG opens as RGBA (4
+channels, grey repeated; ``channels=2`` converts it back).
 """
 
 from __future__ import annotations
@@ -90,7 +93,8 @@ def _to_eight_bit(image: Any, where: str) -> Any:
 
 def read_image(path: Path, channels: int | None) -> np.ndarray:
     """One image file as uint8 (C, H, W); ``channels`` converts (1 grey, 2 grey+alpha, 3 RGB,
-    4 RGBA), ``None`` keeps the file's own. 16-bit grey images are scaled to 0..255. Pixels are
+    4 RGBA), ``None`` keeps the file's own. 16-bit grey images are scaled to 0..255 (16-bit colour
+    PNGs keep Pillow's high byte; see the module docstring). Pixels are
     read as stored: an EXIF orientation tag is not applied (as torchvision's image folders), so
     a camera photo tagged "rotate 90" keeps its sensor orientation.
 
@@ -150,6 +154,10 @@ def open_array(path: Path, key: str | None) -> np.ndarray:
 
 def _layout(shape: tuple[int, ...], layout: str, where: str) -> str:
     if len(shape) == 3:
+        if layout != "auto":  # would be ignored: a 3-D array has no channel axis to place
+            raise DataError(f"The images in {where} have shape {shape}, read as (N, H, W) grey images without a "
+                            f"channel axis, so layout={layout!r} (command line: --layout) cannot apply; leave "
+                            f"layout='auto', or give a 4-D array.")
         return "NHW"
     if len(shape) != 4:
         raise DataError(f"The images in {where} must be (N, C, H, W), (N, H, W, C) or (N, H, W). Got shape {shape}.")
@@ -233,6 +241,17 @@ def _convert_channels(values: np.ndarray, target: int) -> np.ndarray:
     return ((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)[:, None].astype(np.uint8)
 
 
+def _label_number(value: Any) -> float:
+    """``float(value)``, or NaN when it is not a number; text with ``_`` is not one (Python's ``float``
+    reads PEP 515 digit separators, '1_2' as 12, where CSV readers such as pandas' keep it as text)."""
+    if isinstance(value, (str, bytes)) and ("_" if isinstance(value, str) else b"_") in value:
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def read_labels(path: str | os.PathLike, ids: Sequence[str], *, id_column: str,
                 label_columns: Sequence[str] | None = None) -> tuple[tuple[str, ...], np.ndarray]:
     """Factor names and values (N, K) float64 from a CSV, one row per image in the order of ``ids``.
@@ -301,10 +320,7 @@ def read_labels(path: str | os.PathLike, ids: Sequence[str], *, id_column: str,
         seen[target] = line
         for k, (column, index) in enumerate(zip(columns, indices)):
             cell = row[index].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                value = math.nan
+            value = _label_number(cell)
             if not math.isfinite(value):
                 raise DataError(f"Line {line} of '{path}', column {column!r}: {cell!r} is not a finite number.")
             values[target, k] = value
@@ -367,10 +383,7 @@ def hf_images(dataset: Any, *, image_column: str, channels: int | None,
                                 f"(all images must have the same size and channels).")
             if labels is not None:
                 for k, name in enumerate(names):
-                    try:
-                        value = float(record[name])
-                    except (TypeError, ValueError):
-                        value = math.nan
+                    value = _label_number(record[name])
                     if not math.isfinite(value):
                         raise DataError(f"Row {row} of the dataset, column {name!r}: {record[name]!r} is not a "
                                         f"finite number.")

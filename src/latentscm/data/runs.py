@@ -7,6 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from latentscm._io import read_json_object
 from latentscm.data.readers import DataError
 from latentscm.data.store import UserDataset, content_key, import_data, load_data
 
@@ -23,6 +26,36 @@ def import_options(recorded: dict[str, Any]) -> dict[str, Any]:
         options["key"] = recorded["array_key"]
     if recorded.get("labels"):
         options["labels"] = recorded["labels"]
+    return options
+
+
+def _array_name(recorded: dict[str, Any], options: dict[str, Any], stored: Any) -> dict[str, Any]:
+    """``options`` with the ``.npz`` array name of a run recorded before ``array_key`` was (its content key
+    overwrote the name): the name its stored copy's manifest records, else the array of the archive whose
+    content key is the recorded one. ``options`` unchanged when neither says (the content check then decides)."""
+    if recorded.get("format") != "array" or "array_key" in recorded or "key" in options:
+        return options
+    try:
+        manifest = read_json_object(Path(stored) / "manifest.json") if stored else None
+    except (OSError, ValueError):  # a damaged copy: load_data names it when it is needed
+        manifest = None
+    source = manifest.get("source") if isinstance(manifest, dict) else None
+    if isinstance(source, dict):  # the import's own record (key None: the archive's default array)
+        return {**options, "key": source["key"]} if isinstance(source.get("key"), str) else options
+    path = Path(recorded.get("path", ""))
+    if path.suffix.lower() != ".npz":
+        return options
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+    except (OSError, ValueError, EOFError):
+        return options
+    for name in names:
+        try:
+            if content_key(path, **options, key=name)[0] == recorded.get("key"):
+                return {**options, "key": name}
+        except DataError:
+            continue
     return options
 
 
@@ -61,7 +94,7 @@ def data_from_config(config: dict[str, Any], run_dir: str | os.PathLike) -> User
     source = recorded.get("path", "")
     stored = recorded.get("dataset")
     if recorded.get("format") in ("folder", "array") and Path(source).exists():
-        options = import_options(recorded)
+        options = _array_name(recorded, import_options(recorded), stored)
         try:
             now, identity, _, source_now = content_key(source, **options)  # hashes the bytes, decodes nothing
         except DataError as error:

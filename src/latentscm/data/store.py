@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +44,14 @@ __all__ = ["UserDataset", "import_data", "load_data", "content_key", "FORMAT_VER
 
 FORMAT_VERSION = 1
 _PREFIX = "data-"
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _import_lock(final: Path) -> threading.Lock:
+    """The lock of this process's imports into ``final``: one thread imports, the others then open its copy."""
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(str(final.absolute()), threading.Lock())
 
 
 def _verify_user(path: Path, key: str | None = None) -> dict:
@@ -146,7 +155,8 @@ def content_key(source: Any, *, labels: str | os.PathLike | None = None, channel
             kind = "folder"
             files = image_files(path)
             for file in files:  # names and bytes, in order: renaming or editing a file changes the key
-                sha.update(file.name.encode() + b"\0")
+                # a name's own bytes, also when they are not UTF-8 (surrogateescape: the same key for UTF-8 names)
+                sha.update(file.name.encode("utf-8", "surrogateescape") + b"\0")
                 file_digest(file, sha)
                 sha.update(b"\0")
         elif path.suffix.lower() in (".npy", ".npz") and path.is_file():
@@ -239,31 +249,33 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
     if base.exists() and not base.is_dir():
         raise ValueError(f"The store root '{base}' of import_data is not a directory (root=..., $LATENTSCM_CACHE).")
     final = base / f"{_PREFIX}{digest[:16]}"
-    if final.exists():
-        try:
-            return UserDataset(final, _verify_user(final, digest), recorded)
-        except CorruptDatasetError as error:
-            warnings.warn(f"{error}; importing {final} again from the source.", RuntimeWarning, stacklevel=2)
-            shutil.rmtree(final, ignore_errors=True)  # re-imported below from the source itself
-    base.mkdir(parents=True, exist_ok=True)
-    _remove_orphans(base, f".tmp-{_PREFIX}{digest[:16]}-")
-    temporary = base / f".tmp-{_PREFIX}{digest[:16]}-{host_tag()}-{os.getpid()}"  # pids repeat across machines
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
-    try:
-        manifest = _write(temporary, kind, source, recorded, channels=channels, layout=layout, key=key,
-                          labels=labels, label_columns=label_columns, image_column=image_column)
-        manifest.update(identity=identity, key=digest)
-        (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        try:
-            os.replace(temporary, final)
-        except OSError:  # another process imported the same data first: use theirs if it verifies
-            shutil.rmtree(temporary, ignore_errors=True)
-            return UserDataset(final, _verify_user(final, digest), recorded)
-    except BaseException:
+    # threads of this process would share the temporary's name (host and pid) and remove each other's
+    with _import_lock(final):
+        if final.exists():
+            try:
+                return UserDataset(final, _verify_user(final, digest), recorded)
+            except CorruptDatasetError as error:
+                warnings.warn(f"{error}; importing {final} again from the source.", RuntimeWarning, stacklevel=2)
+                shutil.rmtree(final, ignore_errors=True)  # re-imported below from the source itself
+        base.mkdir(parents=True, exist_ok=True)
+        _remove_orphans(base, f".tmp-{_PREFIX}{digest[:16]}-")
+        temporary = base / f".tmp-{_PREFIX}{digest[:16]}-{host_tag()}-{os.getpid()}"  # pids repeat across machines
         shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    return UserDataset(final, manifest)
+        temporary.mkdir()
+        try:
+            manifest = _write(temporary, kind, source, recorded, channels=channels, layout=layout, key=key,
+                              labels=labels, label_columns=label_columns, image_column=image_column)
+            manifest.update(identity=identity, key=digest)
+            (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            try:
+                os.replace(temporary, final)
+            except OSError:  # another process imported the same data first: use theirs if it verifies
+                shutil.rmtree(temporary, ignore_errors=True)
+                return UserDataset(final, _verify_user(final, digest), recorded)
+        except BaseException:
+            shutil.rmtree(temporary, ignore_errors=True)
+            raise
+        return UserDataset(final, manifest)
 
 
 def _write(temporary: Path, kind: str, source: Any, recorded: dict[str, Any], *, channels: int | None, layout: str,

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from latentscm._io import TEMP_MARK, atomic_write, atomic_write_json, orphaned
+from latentscm._io import TEMP_MARK, atomic_write, atomic_write_json, in_flight, orphaned
 from latentscm.exceptions import LatentSCMError
 
 __all__ = [
@@ -127,9 +127,10 @@ def prune_checkpoints(directory: str | os.PathLike, keep: int) -> None:
 
 def remove_temporaries(directory: str | os.PathLike) -> list[Path]:
     """Remove temporary files left by an interrupted :func:`write_atomic` (their writer, named in
-    the file name, is gone, or is this process, which calls this before it writes); returns them.
-    A temporary of another live process (``latentscm evaluate`` writing the run's metrics.json), or
-    of another machine writing into a shared folder, is left alone: it may still be renamed into place."""
+    the file name, is gone, or is this process and no longer writing them); returns them.
+    A temporary of another live process (``latentscm evaluate`` writing the run's metrics.json), of
+    another thread of this one still writing it, or of another machine writing into a shared folder,
+    is left alone: it may still be renamed into place."""
     directory = Path(directory)
     if not directory.is_dir():
         return []
@@ -137,7 +138,7 @@ def remove_temporaries(directory: str | os.PathLike) -> list[Path]:
     for entry in directory.iterdir():
         if entry.name.startswith(".") and TEMP_MARK in entry.name:
             writer = entry.name.split(TEMP_MARK, 1)[1].rpartition("-")[0]  # <host>-<pid>, less the random part
-            if orphaned(writer, mine=True):
+            if orphaned(writer, mine=True) and not in_flight(entry.name):
                 entry.unlink(missing_ok=True)
                 removed.append(entry)
     return removed

@@ -131,6 +131,9 @@ def _check_resume_config(run_dir: Path, config: dict[str, Any]) -> None:
     before, now = previous.get("data"), dict(config.get("data") or {})
     if isinstance(before, dict) and "sha256" not in before:
         now.pop("sha256", None)  # a run config written before content hashes were recorded
+    if isinstance(before, dict) and before.get("kind") == "data" and "array_key" not in before \
+            and before.get("key") == now.get("key"):
+        now.pop("array_key", None)  # recorded before .npz array names were; the content key names the array too
     if isinstance(before, dict) and {**before, "sha256": None} == {**now, "sha256": None} \
             and before.get("sha256") != now.get("sha256"):
         raise ValueError(f"Cannot resume '{run_dir}' on different data: the {now.get('kind')} given has the same size "
@@ -186,8 +189,9 @@ def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None
     log_every : int or None, default None
         Steps between log records (default: a twentieth of the run, at most 100).
     eval_every, eval_hook : int and callable, or None
-        Call ``eval_hook(learner, step)`` every ``eval_every`` steps on rank 0; the numbers it
-        returns are logged as ``{"kind": "eval", ...}``.
+        Call ``eval_hook(learner, step)`` every ``eval_every`` steps (default ``log_every``) on rank
+        0; the numbers it returns are logged as ``{"kind": "eval", ...}``. ``eval_every`` without
+        ``eval_hook`` is refused (it would do nothing).
     progress : bool or None, default None
         Show a progress bar (default: when stderr is a terminal).
     deterministic : bool, default True
@@ -218,6 +222,9 @@ def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None
         eval_every = check_number(eval_every, "eval_every", owner, low=1, integer=True)
     if eval_hook is not None and not callable(eval_hook):
         raise TypeError(f"The 'eval_hook' argument of {owner} must be callable(learner, step). Got {eval_hook!r}.")
+    if eval_every is not None and eval_hook is None:
+        raise ValueError(f"The 'eval_every' argument of {owner} ({eval_every}) would be ignored: it sets how often "
+                         f"eval_hook(learner, step) is called, and no eval_hook was given.")
     if eval_hook is not None and eval_every is None:
         eval_every = log_every
     if resume and out is None:
