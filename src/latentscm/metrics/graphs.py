@@ -224,6 +224,9 @@ def _scored_pairs(true: Any, scores: Any, directed: bool, owner: str
         upper = np.triu_indices(true.shape[0], k=1)
         labels = (true | true.T)[upper]
         values = np.maximum(scores, scores.T)[upper]
+    if labels.size == 0:
+        raise ValueError(f"{owner} needs at least two nodes (a node pair to score); the graphs have "
+                         f"{true.shape[0]}.")
     if labels.min() == labels.max():
         raise ValueError(f"{owner} needs both edges and non-edges in 'true'; it has "
                          f"{'only edges' if labels.min() == 1 else 'no edges'}.")

@@ -424,6 +424,8 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
         (the map's state every ``eval_every`` steps, default ``steps // 10``, and at the end; the
         official code keeps its best epoch the same way). 0 trains on all of them and keeps the last
         state. The held-out test set never takes part in a choice.
+    eval_every : int or None
+        Steps between scored checkpoints (default ``steps // 10``); needs ``validation > 0``.
     seed : int
         Seeds the data, the map's initialisation, minibatches and the control's weights.
 
@@ -446,6 +448,10 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
     if restarts > 1 and validation == 0:
         raise ValueError(f"interchange_accuracy: restarts={restarts} needs a validation split to choose among the "
                          "restarts (the test set is never used to choose); pass e.g. validation=0.2.")
+    if eval_every is not None and validation == 0:  # no checkpoint is scored without one: it would be ignored
+        raise ValueError(f"interchange_accuracy: eval_every={eval_every} sets how often a checkpoint is scored on the "
+                         "validation split, and validation=0 has none (the last state is kept); pass e.g. "
+                         "validation=0.2, or leave eval_every out.")
     control_steps = int(check_number(control_steps, "control_steps", owner, low=0, integer=True))
     if control_steps and not isinstance(control, str):
         raise ValueError("interchange_accuracy: control_steps trains the re-initialised copy and needs "
@@ -576,6 +582,10 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
     if control_steps and not isinstance(control, str):
         raise ValueError("alignment_curve: control_steps trains the re-initialised copy and needs control='reinit'; "
                          f"got control={type(control).__name__} (train a given control yourself).")
+    if options.get("eval_every") is not None and not options.get("validation"):  # before the control is built
+        raise ValueError(f"alignment_curve: eval_every={options['eval_every']!r} sets how often a checkpoint is scored "
+                         "on the validation split, and there is none (validation=0); pass e.g. validation=0.2, or "
+                         "leave eval_every out.")
     control_network = control_copy(network, task, seed=seed + 1, steps=control_steps) \
         if isinstance(control, str) else control
     results = []

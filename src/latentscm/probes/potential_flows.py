@@ -5,8 +5,9 @@ K scalar potentials ``u_k(z, t)`` (small MLPs over the code and a sinusoidal emb
 ``t``) move a code by gradient steps ``z <- z + grad_z u_k(z, t)``. Training (with the decoder
 frozen) combines, per potential:
 
-- the **wave-equation residual** ``u_tt - c_k^2 * Laplacian_z u`` (squared, averaged), with a
-  learned speed ``c_k`` per potential, so each flow is a travelling wave in latent space;
+- the **wave-equation residual** ``u_tt - c_k^2 * Laplacian_z u`` (squared, averaged over the codes), with a
+  learned speed ``c_k`` per potential, so each flow is a travelling wave in latent space, taken at one
+  time per optimisation step (see "The wave term's times" below);
 - the **initial condition** term ``|grad_z u(z, 0)|^2`` (as in the official code);
 - the **output-change** term ``-|J_G(z) grad_z u|^2``: the decoder's Jacobian-vector product along
   the step, so each step changes the image;
@@ -28,6 +29,16 @@ D-vector, not its trace; the residual is then taken per coordinate. That equals 
 when the Hessian is diagonal with equal entries. Here ``laplacian="exact"`` (default) is the trace
 (D second-derivative passes), ``"hutchinson"`` its unbiased estimate ``E[v^T H v]`` with Rademacher
 ``v``, and ``"official"`` the row sums, for reproduction. :func:`laplacian` exposes all three.
+
+The wave term's times (a deviation). The official ``WavePDE.forward`` walks each trajectory through every
+time ``0 .. half_range - 1``, backpropagating through the walk, and averages the residual over those times. Here
+each optimisation step draws one time ``t0`` in ``[0, n_steps - 2]`` (shared by the K potentials and by the
+output-change, classifier and tracking terms), walks the codes there without a graph, and takes the residual
+at ``t0`` alone: a one-point Monte-Carlo estimate of the time average (collocation sampling, as in
+physics-informed networks), ``n_steps`` times cheaper, whose gradient does not reach the earlier steps of the walk.
+The last time ``n_steps - 1`` (the potential's time at a trajectory's final step) is never a collocation point
+of the residual. Also, the official time is one scalar for the whole batch, so its ``u_tt`` is the second
+derivative of the batch's sum; here every code has its own time and ``u_tt`` is its own.
 
 Baselines (:func:`direction_baselines`, :func:`linear_trajectories`): per-unit axis traversals,
 PCA directions of the codes and random directions, stepped with the flows' mean step length;
@@ -140,7 +151,8 @@ class Potential(nn.Module):
 
 
 def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z: torch.Tensor, t: torch.Tensor, *,
-              method: str = "exact", n_probes: int = 1, generator: torch.Generator | None = None) -> torch.Tensor:
+              method: str = "exact", n_probes: int = 1, generator: torch.Generator | int | None = None
+              ) -> torch.Tensor:
     """The Laplacian of ``potential(z, t)`` (N,) with respect to z (N, D), differentiable.
 
     Parameters
@@ -149,8 +161,20 @@ def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z
         ``"exact"``: the trace of the Hessian, (N,). ``"hutchinson"``: ``mean_v v^T H v`` over
         ``n_probes`` Rademacher vectors, (N,). ``"official"``: the Hessian's row sums
         ``sum_j d^2 u / dz_i dz_j``, (N, D) — what the official PDETraversal code computes.
+    n_probes:
+        Rademacher vectors of ``"hutchinson"`` (the other methods draw none: only 1 is accepted with them).
+    generator:
+        The probes' random source for ``"hutchinson"``: a ``torch.Generator`` or an int seed; ``None`` is
+        seed 0 (never torch's global stream, so the estimate does not depend on what ran before).
     """
     check_choice(method, "method", "laplacian", LAPLACIANS)
+    n_probes = int(check_number(n_probes, "n_probes", "laplacian", low=1, integer=True))
+    if n_probes != 1 and method != "hutchinson":
+        raise ValueError(f"The 'n_probes' parameter of laplacian counts Hutchinson's probes; method={method!r} "
+                         f"draws none. Got n_probes={n_probes}.")
+    if method == "hutchinson" and not isinstance(generator, torch.Generator):
+        seed = 0 if generator is None else int(check_number(generator, "generator", "laplacian", low=0, integer=True))
+        generator = torch.Generator().manual_seed(seed)
     if not z.requires_grad:
         z = z.detach().requires_grad_(True)  # a new leaf: the caller's tensor keeps its flag
 
@@ -167,7 +191,6 @@ def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z
     if method == "exact":
         diagonal = [derivative(gradient[:, i])[:, i] for i in range(z.shape[1])]
         return torch.stack(diagonal, dim=1).sum(dim=1)
-    n_probes = int(check_number(n_probes, "n_probes", "laplacian", low=1, integer=True))
     total = torch.zeros(z.shape[0], dtype=z.dtype)
     for _ in range(n_probes):
         v = torch.randint(0, 2, z.shape, generator=generator).to(z.dtype) * 2 - 1
@@ -211,7 +234,7 @@ class PotentialFlows:
     hidden_dim:
         Width of each potential's MLP.
     n_probes:
-        Rademacher probes per Hutchinson estimate.
+        Rademacher probes per Hutchinson estimate (``laplacian="hutchinson"`` only).
     lambda_pde, lambda_output, lambda_cls:
         Weights of the wave terms (residual + initial condition), the output-change term and the
         classifier. ``lambda_cls=0`` trains no classifier during fit (the ablation).
@@ -241,6 +264,9 @@ class PotentialFlows:
         self.laplacian = check_choice(laplacian, "laplacian", owner, LAPLACIANS)
         self.hidden_dim = int(check_number(hidden_dim, "hidden_dim", owner, low=1, integer=True))
         self.n_probes = int(check_number(n_probes, "n_probes", owner, low=1, integer=True))
+        if self.n_probes != 1 and self.laplacian != "hutchinson":  # it would be silently ignored
+            raise ValueError(f"The 'n_probes' parameter of {owner} counts Hutchinson's probes; laplacian="
+                             f"{self.laplacian!r} draws none. Got n_probes={self.n_probes}.")
         self.lambda_pde = check_number(lambda_pde, "lambda_pde", owner, low=0.0)
         self.lambda_output = check_number(lambda_output, "lambda_output", owner, low=0.0)
         self.lambda_cls = check_number(lambda_cls, "lambda_cls", owner, low=0.0)

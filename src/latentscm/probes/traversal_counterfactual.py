@@ -3,7 +3,9 @@
 For each factor, pick the latent unit whose code correlates most with it (|Pearson r| on world
 samples, one unit per factor by Hungarian matching) and fit a line factor -> code. ``do(f = v)``
 then encodes the image, sets that unit to the line's value at v, and decodes. Nothing
-propagates to the factor's effects: that is exactly what a causal model should do better.
+propagates to the factor's effects: that is exactly what a causal model should do better. A factor
+that is constant on the samples gets no unit (no code can be matched to it, nor a line fitted):
+``do()`` on it leaves the codes as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class TraversalCounterfactual:
     """Wrap ``learner`` (encode/decode) and ``world`` into a ``counterfactual(x, interventions)``.
 
     Attributes after construction: ``units_`` (factor -> latent unit), ``slope_``/``intercept_``
-    (factor -> line parameters), ``correlation_`` (factor -> |r| of the matched unit).
+    (factor -> line parameters), ``correlation_`` (factor -> |r| of the matched unit); a factor without a
+    unit (constant on the ``n`` samples, or beyond the number of units) has no entry.
     """
 
     def __init__(self, learner: Any, world: Any, *, n: int = 2000, seed: int = 0):
@@ -33,17 +36,21 @@ class TraversalCounterfactual:
             raise ValueError(f"TraversalCounterfactual: the codes of {type(learner).__name__} on {n} samples of "
                              f"world {getattr(world, 'name', '?')!r} contain NaN or infinite values (did training "
                              f"diverge?); no latent unit can be matched to a factor.")
-        factors = batch.factors
+        factors = np.asarray(batch.factors, dtype=np.float64)
         self.learner, self.factor_names = learner, list(world.factor_names)
+        # a constant factor correlates with nothing (it would take a leftover unit and overwrite it) and has no
+        # line (its std may round to ~1e-17, not 0): it is left unmatched
+        varying = np.flatnonzero(np.ptp(factors, axis=0) > 0)
         codes_c = codes - codes.mean(0)
         factors_c = factors - factors.mean(0)
         denominator = np.outer(np.linalg.norm(factors_c, axis=0), np.linalg.norm(codes_c, axis=0)) + 1e-12
         correlation = np.abs(factors_c.T @ codes_c) / denominator  # (K, D)
-        rows, cols = linear_sum_assignment(-correlation)
+        rows, cols = linear_sum_assignment(-correlation[varying])
         self.units_, self.slope_, self.intercept_, self.correlation_ = {}, {}, {}, {}
-        for k, d in zip(rows, cols):
+        for row, d in zip(rows, cols):
+            k = int(varying[row])
             name = self.factor_names[k]
-            slope, intercept = np.polyfit(factors[:, k], codes[:, d], 1) if factors[:, k].std() > 0 else (0.0, 0.0)
+            slope, intercept = np.polyfit(factors[:, k], codes[:, d], 1)
             self.units_[name], self.slope_[name], self.intercept_[name] = int(d), float(slope), float(intercept)
             self.correlation_[name] = float(correlation[k, d])
 
@@ -53,7 +60,7 @@ class TraversalCounterfactual:
         codes = self.learner.encode(x).astype(np.float32)
         for name, item in items.items():
             if name not in self.units_:
-                continue  # more factors than latent units: this factor has no unit to move
+                continue  # more factors than latent units, or a constant factor: no unit to move
             if not isinstance(item, Do):
                 raise TypeError(f"TraversalCounterfactual supports hard interventions only; got {item!r} for {name!r}.")
             value = np.broadcast_to(np.asarray(item.value, dtype=np.float64), (codes.shape[0],))
