@@ -121,3 +121,12 @@ def test_evaluate_says_a_multi_domain_world_is_scored_on_domain_0():
     shifted = world.with_domains(DomainShift(2, shifted=("scale",)))
     notes = evaluate(flatten, shifted, suite=["mig"], n=50).notes
     assert any("2 domains" in note and "domain 0" in note for note in notes)
+
+
+def test_a_group_without_factors_is_nan_not_a_perfect_zero():
+    # shifting the root changes every factor of the chain: nothing is left to preserve
+    world = Chain().with_domains({"n_domains": 2, "shifted": ["a"], "strength": 0.8, "seed": 0})
+    sound = domain_counterfactual_soundness(do_nothing, world, n=16)
+    assert np.isnan(sound["dcf.preservation"])
+    assert not any(key.startswith("dcf.preservation.") for key in sound)
+    assert sound["dcf.effectiveness"] > 0.01

@@ -24,6 +24,7 @@ factor errors are absolute differences divided by the factor's range.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -200,7 +201,8 @@ def domain_counterfactual_soundness(model: Any, world: Any, *, n: int = 128, see
           counterfactual − true counterfactual factor| / range, over the factors that descend
           from a shifted factor (shifted ones included);
         - ``"dcf.preservation"`` (and ``.f``): the same over the other factors, which the true
-          counterfactual leaves unchanged;
+          counterfactual leaves unchanged (each NaN when its group has no factor: every factor, or
+          none, descends from a shifted one);
         - ``"dcf.reader_error"``: the reader's own error on the true counterfactuals (0 for an
           exact reader), a floor for the two above;
         - ``"dcf.reversibility"``: distance to the input after ``d -> d' -> d``;
@@ -246,7 +248,8 @@ def domain_counterfactual_soundness(model: Any, world: Any, *, n: int = 128, see
                            ("preservation", [f for f in names if f not in changing])):
         for f in members:
             out[f"dcf.{group}.{f}"] = float(per_factor[names.index(f)])
-        out[f"dcf.{group}"] = float(np.mean([per_factor[names.index(f)] for f in members])) if members else 0.0
+        # a group without factors has nothing to score: NaN, not a perfect 0
+        out[f"dcf.{group}"] = float(np.mean([per_factor[names.index(f)] for f in members])) if members else math.nan
     out["dcf.reader_error"] = float(np.mean(reader_errors))
     out["dcf.reversibility"] = float(np.mean(reversibility))
     for m in steps:
