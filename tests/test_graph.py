@@ -207,3 +207,12 @@ def test_from_text_names_a_non_string_argument(text):
     """Regression: None and lists raised AttributeError ('splitlines'), bytes a TypeError from bytes.split."""
     with pytest.raises(TypeError, match=r"CausalGraph.from_text parses a string .*Got (NoneType|bytes|list)"):
         CausalGraph.from_text(text)
+
+
+@pytest.mark.parametrize("text, name", [("a<-b", "a<-b"), ("a<->b", "a<"), ("a->>b", ">b")])
+def test_from_text_refuses_arrow_fragments(text, name):
+    # 'a<-b' was one node named 'a<-b', 'a<->b' the edge 'a<' -> 'b' (review s23)
+    with pytest.raises(ValueError, match=f"bad node name '{name}'"):
+        CausalGraph.from_text(text)
+    with pytest.raises(ValueError, match="to_text cannot write"):
+        CausalGraph([], nodes=["x<-y"]).to_text()

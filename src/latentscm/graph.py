@@ -38,6 +38,12 @@ class CycleError(LatentSCMError, ValueError):
 
 
 
+def _arrow_fragment(name: str) -> bool:
+    """Whether a node name holds a piece of an arrow (``<-``, or ``<``/``>`` at an end), which the text form
+    refuses: ``a<-b`` and ``a<->b`` are mistyped edges, not node names."""
+    return "<-" in name or name.endswith("<") or name.startswith(">")
+
+
 class CausalGraph:
     """An immutable DAG over string node names.
 
@@ -159,6 +165,9 @@ class CausalGraph:
                     if not name or any(ch.isspace() for ch in name) or "-" == name[-1:]:
                         raise ValueError(f"Cannot parse graph statement {statement!r}: bad node "
                                          f"name {name!r}.")
+                    if _arrow_fragment(name):  # 'a<-b' or 'a<->b' would silently become odd node names
+                        raise ValueError(f"Cannot parse graph statement {statement!r}: bad node name {name!r} "
+                                         "(the only arrow is '->'; write 'b -> a' for 'a <- b').")
                     nodes.setdefault(name, None)
             for sources, targets in zip(groups, groups[1:]):
                 edges.extend((s, t) for s in sources for t in targets)
@@ -296,10 +305,10 @@ class CausalGraph:
         isolated nodes on their own line. Round-trips through :meth:`from_text`; a node name that the
         text form cannot hold (whitespace, ``,``, ``;``, ``#``, ``->``) raises ``ValueError`` naming it."""
         unwritable = [n for n in self._nodes if not n or any(c.isspace() for c in n) or any(
-            token in n for token in (",", ";", "#", "->")) or n.endswith("-")]
+            token in n for token in (",", ";", "#", "->")) or n.endswith("-") or _arrow_fragment(n)]
         if unwritable:
             raise ValueError(f"to_text cannot write the node name(s) {unwritable}: the text form splits on whitespace, "
-                             "',', ';', '#' and '->'. Use to_dict() or to_dot().")
+                             "',', ';', '#' and '->' (and refuses '<-'). Use to_dict() or to_dot().")
         lines = []
         for name in self._nodes:
             kids = self._children[name]

@@ -12,7 +12,8 @@ adjacent i, j, ``X_{i,2} ⊥ X_{j,1} | X_{V∖{j},1}`` holds iff j is not an anc
 the graph with one latent parameter node per variable pointing into both samples): a path from
 ``X_{i,2}`` to sample 1 must pass a parameter node of an ancestor of i, and all of sample 1 but
 ``X_{j,1}`` is conditioned on. The skeleton comes from PC-stable on the first samples; each edge is
-oriented by the two tests, and Meek's rules propagate the orientations.
+oriented by the two tests, and Meek's rules propagate the orientations (R1–R4: the tests' orientations
+are background knowledge, Meek 1995).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def causal_de_finetti(environments: Any, *, ci_test: str | CITest = "kci", alpha
             graph[j, i] = 0
         elif backward > alpha >= forward:
             graph[i, j] = 0
-    graph = apply_meek_rules(graph)
+    graph = apply_meek_rules(graph, background=True)  # the tests' orientations are background knowledge
     info = {"method": "causal_de_finetti", "ci_test": bound.test.name, "alpha": alpha,
             "n_environments": int(n_env), "n_tests": skeleton.n_tests + len(queries),
             "orientation_tests": tests}

@@ -117,7 +117,8 @@ def _orient_changing_pairs(graph: np.ndarray, matrix: np.ndarray, context: np.nd
             graph[effect, cause] = 0
         scores.append({"cause": names[cause], "effect": names[effect], "chosen": chosen, "reverse": reverse,
                        "oriented": oriented})
-    return (apply_meek_rules(graph) if scores else graph), scores
+    # the heuristic orientations are background knowledge for Meek's rules: R4 applies too
+    return (apply_meek_rules(graph, background=True) if scores else graph), scores
 
 
 def _context_gram(context: np.ndarray, width: float) -> np.ndarray:

@@ -5,7 +5,8 @@ undirected edge ``i - j``, ``g[i, j] = 1, g[j, i] = 0`` is ``i -> j``.
 
 References: Spirtes, Glymour & Scheines (2000), *Causation, Prediction, and Search* (collider
 orientation from separating sets); Meek (1995), "Causal inference and causal explanation with
-background knowledge", UAI (rules R1–R3, which complete the orientation of a pattern).
+background knowledge", UAI (rules R1–R3, which complete the orientation of a pattern; with
+background knowledge — orientations made before the rules run — rule R4 is needed as well).
 """
 
 from __future__ import annotations
@@ -81,12 +82,16 @@ def _is_ancestor(g: np.ndarray, a: int, b: int) -> bool:
     return False
 
 
-def apply_meek_rules(g: np.ndarray) -> np.ndarray:
-    """Apply Meek's rules R1–R3 until nothing changes.
+def apply_meek_rules(g: np.ndarray, *, background: bool = False) -> np.ndarray:
+    """Apply Meek's rules R1–R3 (and R4 with ``background=True``) to ``g`` (d, d) until nothing changes.
 
     R1: ``i -> j - k``, i and k non-adjacent  ⇒  ``j -> k``.
     R2: ``i -> j -> k`` and ``i - k``          ⇒  ``i -> k``.
     R3: ``i - j -> l``, ``i - k -> l``, ``i - l``, j and k non-adjacent  ⇒  ``i -> l``.
+    R4: ``i - j``, ``i - k -> l -> j``, i and l adjacent, k and j non-adjacent  ⇒  ``i -> j``.
+    R1–R3 complete a pattern (CPDAG); when edges were oriented by background knowledge beforehand
+    (de Finetti's orientation tests, CD-NOD's changing-pair step), Meek (1995) needs R4 as well, so
+    callers that add such orientations pass ``background=True``.
     An orientation that would close a directed cycle is skipped (this only happens when the input
     pattern is inconsistent, i.e. CI errors at finite n).
     """
@@ -125,5 +130,15 @@ def apply_meek_rules(g: np.ndarray) -> np.ndarray:
                 parents = [j for j in range(d) if _undirected(g, i, j) and _directed(g, j, l)]
                 if any(not _adjacent(g, j, k) for a, j in enumerate(parents) for k in parents[a + 1:]):
                     if orient(i, l):
+                        changed = True
+        # R4 (sound only given the pattern's v-structures: j -> i would make k -> i <- j a new one)
+        if background:
+            for i in range(d):
+                for j in range(d):
+                    if not _undirected(g, i, j):
+                        continue
+                    if any(_directed(g, l, j) and _adjacent(g, i, l) and _undirected(g, i, k) and _directed(g, k, l)
+                           and not _adjacent(g, k, j) for l in range(d) for k in range(d) if k not in (i, j)) \
+                            and orient(i, j):
                         changed = True
     return g

@@ -105,11 +105,19 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
     if time_budget is not None:
         time_budget = check_number(time_budget, "time_budget", "pc_skeleton", low=0, low_inclusive=False)
     workers = _check_n_jobs(n_jobs, "pc_skeleton")
-    cols = list(range(bound.n_columns)) if columns is None else list(columns)
+    cols = list(range(bound.n_columns)) if columns is None else _check_positions(columns, bound.n_columns, "columns")
+    if len(set(cols)) != len(cols):
+        raise ValueError(f"The 'columns' parameter of pc_skeleton names a column twice. Got {cols}.")
     d = len(cols)
     adjacency = np.ones((d, d), dtype=np.int64) - np.eye(d, dtype=np.int64)
     separating: dict[tuple[int, int], set[int]] = {}
-    for i, j in forbidden:
+    for pair in forbidden:
+        # numpy would wrap a negative position onto another edge without a word
+        positions = _check_positions(pair, d, "forbidden")
+        if len(positions) != 2 or positions[0] == positions[1]:
+            raise ValueError(f"Each pair of the 'forbidden' parameter of pc_skeleton must be two different positions "
+                             f"in 0..{d - 1}. Got {pair!r}.")
+        i, j = positions
         adjacency[i, j] = adjacency[j, i] = 0
         separating.setdefault((min(i, j), max(i, j)), set())
     n_tests = 0
@@ -156,6 +164,20 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
     if stopped is not None:
         warnings.warn(stopped, RuntimeWarning, stacklevel=3)
     return Skeleton(adjacency, {k: frozenset(v) for k, v in separating.items()}, n_tests, depth - 1, stopped)
+
+
+def _check_positions(values: Iterable[int], size: int, name: str) -> list[int]:
+    """``values`` as a list of ints in ``0 .. size - 1``; ValueError naming the parameter of pc_skeleton."""
+    try:
+        items = list(values)
+    except TypeError:
+        raise ValueError(f"The {name!r} parameter of pc_skeleton needs sequences of positions. "
+                         f"Got {values!r}.") from None
+    for value in items:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < size:
+            raise ValueError(f"The {name!r} parameter of pc_skeleton takes positions (ints) in 0..{size - 1}. Got "
+                             f"{value!r} in {values!r}.")
+    return [int(value) for value in items]
 
 
 def _check_n_jobs(n_jobs: int | None, owner: str) -> int:

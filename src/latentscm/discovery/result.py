@@ -38,6 +38,9 @@ class DiscoveredGraph:
     info: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.nodes, (str, bytes)):  # "abc" is not the nodes 'a', 'b', 'c'
+            raise TypeError(f"The nodes of a DiscoveredGraph must be a sequence of names, not a single string. Got "
+                            f"{self.nodes!r}.")
         adjacency = np.asarray(self.adjacency)
         d = len(self.nodes)
         if adjacency.shape != (d, d):
@@ -100,6 +103,8 @@ class DiscoveredGraph:
         for key in ("nodes", "adjacency"):
             if key not in data:
                 raise ValueError(f"A discovered-graph dict needs a {key!r} key. Got keys {sorted(data)}.")
+        if isinstance(data["nodes"], (str, bytes)):
+            raise ValueError(f"The 'nodes' of a discovered-graph dict must be a list of names. Got {data['nodes']!r}.")
         return cls(tuple(data["nodes"]), np.asarray(data["adjacency"]), info=dict(data.get("info", {})))
 
     def to_dot(self, name: str = "G") -> str:

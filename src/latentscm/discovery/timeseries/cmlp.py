@@ -60,7 +60,7 @@ def cmlp_granger(data: Any, *, max_lag: int = 3, hidden: int = 16, penalty: str 
     max_lag: number of lags K each network reads.
     hidden: hidden units per network.
     penalty: ``"hierarchical"`` (lag-selective) or ``"group"`` (one group per series: all lags share a score).
-    lambdas: penalty strengths, increasing (default 10 values from 1e-3 to 0.3 on a log grid).
+    lambdas: penalty strengths > 0, increasing (default 10 values from 1e-3 to 0.3 on a log grid).
     lr: step size of the proximal gradient steps.
     max_iter: full-batch proximal steps per lambda.
     ridge: L2 penalty on the output layer.
@@ -92,10 +92,12 @@ def cmlp_granger(data: Any, *, max_lag: int = 3, hidden: int = 16, penalty: str 
     if seed < 0:
         raise ValueError(f"The 'seed' parameter of {owner} must be a non-negative int. Got {seed!r}.")
     path = np.geomspace(1e-3, 0.3, 10) if lambdas is None else np.asarray(lambdas, dtype=np.float64)
-    if path.ndim != 1 or path.size == 0 or not np.all(np.isfinite(path)) or np.any(path < 0) \
+    # lambda = 0 is refused: a link's score is the largest lambda at which it is active, so a link active only at
+    # lambda = 0 would score 0, which the graph reads as "never active".
+    if path.ndim != 1 or path.size == 0 or not np.all(np.isfinite(path)) or np.any(path <= 0) \
             or np.any(np.diff(path) < 0):
         raise ValueError(f"The 'lambdas' parameter of {owner} must be a non-empty increasing sequence of "
-                         f"finite numbers >= 0. Got {lambdas!r}.")
+                         f"finite numbers > 0. Got {lambdas!r}.")
     T, d = series.shape
     z = (series - series.mean(axis=0)) / series.std(axis=0)
     windows = np.stack([z[K - k - 1: T - k - 1] for k in range(K)], axis=-1)  # (n, d, K): lag k+1

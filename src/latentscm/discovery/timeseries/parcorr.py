@@ -6,7 +6,9 @@ Z with an intercept, read here off the inverse of the correlation submatrix) giv
 ``X ⊥ Y | Z`` for Gaussian data (the exact finite-sample null of the partial correlation; Fisher-z
 is its large-sample approximation). Runge et al. (2019), Sci. Adv. 5, eaau4996, use this test
 ("ParCorr") for linear PCMCI. Queries of one conditioning-set size are solved as one batched
-inversion. Registered as ``"parcorr"`` in the CI-test registry.
+inversion. Identical columns give ``|r| = 1`` (p = 0); a query whose partial correlation is undefined (x or y a
+linear function of Z, or collinear Z) raises ValueError naming the columns. Registered as ``"parcorr"`` in the
+CI-test registry.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from latentscm.discovery.ci_tests import CIQuery, CIResult, CITest, ci_test_names, register_ci_test
+from latentscm.discovery.ci_tests.fisher_z import partial_correlations
 
 __all__ = ["ParCorr"]
 
@@ -55,13 +58,7 @@ class ParCorr(CITest):
         results: list[CIResult | None] = [None] * len(queries)
         for size, positions in by_size.items():
             index = np.array([queries[p].columns for p in positions], dtype=np.intp)
-            sub = state.correlation[index[:, :, None], index[:, None, :]]
-            try:
-                precision = np.linalg.inv(sub)
-            except np.linalg.LinAlgError:
-                raise ValueError("The correlation matrix of a ParCorr query is singular (collinear or duplicated "
-                                 "columns).") from None
-            r = -precision[:, 0, 1] / np.sqrt(np.abs(precision[:, 0, 0] * precision[:, 1, 1]))
+            r = partial_correlations(state.correlation, index, "ParCorr")  # ValueError when undefined
             r = np.clip(r, -1.0, 1.0)
             dof = state.n - 2 - size
             with np.errstate(divide="ignore"):

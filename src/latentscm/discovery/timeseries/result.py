@@ -80,7 +80,8 @@ class TemporalGraph:
         Parameters
         ----------
         alpha: level for methods with p-values (``pvalues <= alpha``); for score-only methods the
-            score threshold. ``None``: the method's own graph at its own level. At another level a
+            score threshold. ``None``: the method's own graph at its own level. Self-loops at lag 0
+            (``[0, i, i]``) are never links, whatever the scores. At another level a
             method that orients contemporaneous links (PCMCI+) keeps its orientations where the
             link survives; new contemporaneous links are undirected.
         """
@@ -88,7 +89,9 @@ class TemporalGraph:
             return np.array(self.graph)
         if self.pvalues is None:
             cut = self.threshold if alpha is None else check_number(alpha, "alpha", "TemporalGraph.adjacency")
-            return ((self.scores >= cut) & (self.scores > 0)).astype(np.int64)
+            found = ((self.scores >= cut) & (self.scores > 0)).astype(np.int64)
+            np.fill_diagonal(found[0], 0)  # no self-loop at lag 0, as for the methods with p-values
+            return found
         level = self.alpha if alpha is None else check_number(alpha, "alpha", "TemporalGraph.adjacency",
                                                               low=0, high=1)
         found = (np.nan_to_num(self.pvalues, nan=2.0) <= level).astype(np.int64)
