@@ -103,3 +103,11 @@ def test_as_interventions_reads_a_single_valid_name_whole():
     assert list(as_interventions("abc=1", valid_names="abc")) == ["abc"]
     with pytest.raises(ValueError, match="Unknown intervention target 'a'. Valid names: abc"):
         as_interventions("a=1", valid_names="abc")
+
+
+@pytest.mark.parametrize("text", ["light=0_3", "angle+=1_0.5", "scale*=\u0662"])
+def test_parse_refuses_python_only_number_spellings(text):
+    # float() reads '0_3' as 3: a typo of 0.3 must not become do(light = 3)
+    with pytest.raises(InterventionParseError, match="is not a decimal number"):
+        parse_interventions(text)
+    assert parse_interventions("a=-.5, b+=1E-3, c*=2.")["c"].factor == 2.0

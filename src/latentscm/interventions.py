@@ -184,6 +184,8 @@ class InterventionParseError(LatentSCMError, ValueError):
 
 
 _TOKEN = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\+=|-=|\*=|=)\s*(\S.*?)\s*$")
+# float() alone also reads '0_3' as 3 and digits of other scripts: a typo must not become a value
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def parse_interventions(text: str) -> dict[str, Intervention]:
@@ -226,6 +228,9 @@ def parse_interventions(text: str) -> dict[str, Intervention]:
         if not math.isfinite(number):
             raise InterventionParseError(text, value_start, value_start + len(raw),
                                          f"The value for {name!r} must be finite.")
+        if not _NUMBER.fullmatch(raw):
+            raise InterventionParseError(text, value_start, value_start + len(raw),
+                                         f"The value {raw!r} for {name!r} is not a decimal number.")
         if name in result:
             raise InterventionParseError(text, start + match.start(1), start + match.end(1),
                                          f"{name!r} is intervened on twice.")

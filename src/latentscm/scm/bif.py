@@ -51,6 +51,8 @@ _NETWORKS = ("asia", "cancer")
 _PUNCTUATION = set("{}()[],;|")
 _TOKEN = re.compile(r'"[^"]*"|[{}()\[\],;|]|[^\s{}()\[\],;|"]+')
 _WORD = re.compile(r"^[A-Za-z0-9_.+\-]+$")
+# A decimal number as BIF writes one; float() alone also takes '0_2' (= 2.0) and other Python-only spellings.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 @dataclass
@@ -115,6 +117,8 @@ class _Tokens:
                 raise self.error(f"{what}: expected a probability, got {token.text!r}.", token) from None
             if not math.isfinite(value):
                 raise self.error(f"{what}: expected a finite probability, got {token.text!r}.", token)
+            if not _NUMBER.fullmatch(token.text):
+                raise self.error(f"{what}: expected a decimal number, got {token.text!r}.", token)
             values.append(value)
 
 
@@ -151,7 +155,7 @@ def _parse_variable(tokens: _Tokens, states: dict[str, tuple[str, ...]]) -> None
             if token.text != ",":
                 found.append(token.text.strip('"'))
         tokens.expect(";")
-        if not count_token.text.isdigit() or int(count_token.text) != len(found):
+        if not re.fullmatch(r"[0-9]+", count_token.text) or int(count_token.text) != len(found):
             raise tokens.error(f"variable {name!r} declares [{count_token.text}] states but lists {len(found)}: "
                                f"{found}.", count_token)
         if len(set(found)) != len(found) or not found:
@@ -359,8 +363,8 @@ def format_bif(scm: DiscreteSCM, *, network_name: str = "unknown") -> str:
     """BIF text of a :class:`DiscreteSCM` (one row per parent configuration, parents in node order).
 
     State labels are written with ``str``; they and the node names must be BIF words (letters,
-    digits, ``_.+-``). Probabilities are written with ``repr``, so :func:`parse_bif` reads the same
-    numbers back.
+    digits, ``_.+-``), and a node's labels must differ (``ValueError`` otherwise). Probabilities
+    are written with ``repr``, so :func:`parse_bif` reads the same numbers back.
     """
     if not isinstance(scm, DiscreteSCM):
         raise TypeError(f"format_bif expects a DiscreteSCM. Got {type(scm).__name__}.")
@@ -368,6 +372,9 @@ def format_bif(scm: DiscreteSCM, *, network_name: str = "unknown") -> str:
     states = scm.states
     for name in scm.nodes:
         labels = [_bif_word(s, f"state of variable {name!r},") for s in states[name]]
+        if len(set(labels)) != len(labels):  # distinct states such as 1 and '1' would be one label in the file
+            raise ValueError(f"The states {list(states[name])} of variable {name!r} cannot be written to BIF: "
+                             f"they are written as the labels {labels}, which repeat.")
         lines += [f"variable {_bif_word(name, 'variable name')} {{",
                   f"  type discrete [ {len(labels)} ] {{ {', '.join(labels)} }};", "}"]
     for name in scm.nodes:

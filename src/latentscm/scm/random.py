@@ -28,7 +28,8 @@ def random_dag(n_nodes: int, *, edge_prob: float = 0.3, graph_type: str = "erdos
 
     ``graph_type="scale_free"`` attaches each new node to ``m = max(1, round(edge_prob * (n - 1)
     / 2))`` earlier nodes chosen with probability proportional to degree + 1 (so the expected
-    density roughly matches Erdős–Rényi at the same ``edge_prob``).
+    density roughly matches Erdős–Rényi at the same ``edge_prob``); ``edge_prob=0`` gives no edges
+    for either type.
     """
     n = check_number(n_nodes, "n_nodes", "random_dag", low=1, integer=True)
     p = check_number(edge_prob, "edge_prob", "random_dag", low=0.0, high=1.0)
@@ -42,7 +43,7 @@ def random_dag(n_nodes: int, *, edge_prob: float = 0.3, graph_type: str = "erdos
         for i, j in zip(*np.nonzero(mask)):
             edges.append((names[causal_order[i]], names[causal_order[j]]))
     else:
-        m = max(1, int(round(p * (n - 1) / 2)))
+        m = max(1, int(round(p * (n - 1) / 2))) if p > 0 else 0
         degree = np.zeros(n)
         for position in range(1, n):
             k = min(m, position)

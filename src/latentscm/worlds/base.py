@@ -78,6 +78,9 @@ class FactorSpec:
                                  f"low={self.low!r}, high={self.high!r}.")
             object.__setattr__(self, "low", float(self.low))
             object.__setattr__(self, "high", float(self.high))
+            if not (math.isfinite(self.low) and math.isfinite(self.high)):  # no uniform prior, no 'other value'
+                raise ValueError(f"Continuous factor {self.name!r} needs a finite range. Got "
+                                 f"low={self.low!r}, high={self.high!r}.")
 
     @property
     def discrete(self) -> bool:

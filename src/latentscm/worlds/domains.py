@@ -32,7 +32,8 @@ centre of the factor's range), with ``a = exp(strength * N(0, 1) / 2)`` and
 ``b = strength * width * N(0, 1) / 4`` (``width``: the factor's range). A continuous uniform root
 (``value = noise``) cannot change without changing its noise, so its domain mechanism is the
 monotone warp ``low + width * t ** p`` of ``t = (u - low) / width`` with ``p = exp(strength *
-N(0, 1))``. ``kind="shift"`` instead shifts each shifted factor by a soft
+N(0, 1))``; any other root gets the affine map of its value about the centre of the range, as
+``Functional``. ``kind="shift"`` instead shifts each shifted factor by a soft
 :class:`~latentscm.interventions.Shift` of ``b``.
 """
 
@@ -166,6 +167,11 @@ def _width(spec: FactorSpec | None) -> float:
     return 1.0 if spec is None else float(spec.high - spec.low)
 
 
+def _centre(spec: FactorSpec | None) -> float:
+    """The point a gain scales about: the centre of the factor's range (0 for a hidden node)."""
+    return 0.0 if spec is None else (spec.low + spec.high) / 2.0
+
+
 def _gain_offset(rng: np.random.Generator, strength: float, width: float) -> tuple[float, float]:
     gain = math.exp(strength * rng.standard_normal() / 2.0)
     offset = strength * width * rng.standard_normal() / 4.0
@@ -297,7 +303,7 @@ def _(mechanism: PostNonlinear, spec, rng, strength):
 @perturb_mechanism.register
 def _(mechanism: Functional, spec, rng, strength):
     gain, offset = _gain_offset(rng, strength, _width(spec))
-    centre = 0.0 if spec is None else (spec.low + spec.high) / 2.0
+    centre = _centre(spec)
     function = _OutputAffine(mechanism.function, gain, offset, centre)
     if isinstance(mechanism, InvertibleFunctional):
         return InvertibleFunctional(function, _OutputAffineInverse(mechanism.inverse, gain, offset, centre),
@@ -312,8 +318,9 @@ def _(mechanism: Root, spec, rng, strength):
         warp = _PowerWarp(noise.low, noise.high, math.exp(strength * rng.standard_normal()))
         return InvertibleFunctional(warp, _PowerWarpInverse(warp), noise, parent_names=())
     gain, offset = _gain_offset(rng, strength, _width(spec))
-    identity = _OutputAffine(_noise_value, gain, offset, 0.0)
-    return InvertibleFunctional(identity, _OutputAffineInverse(_value_noise, gain, offset, 0.0), noise,
+    centre = _centre(spec)  # as for Functional: a gain about 0 would move a factor's values off its range
+    identity = _OutputAffine(_noise_value, gain, offset, centre)
+    return InvertibleFunctional(identity, _OutputAffineInverse(_value_noise, gain, offset, centre), noise,
                                 parent_names=())
 
 

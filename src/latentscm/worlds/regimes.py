@@ -306,6 +306,8 @@ def single_node_regimes(world: World, *, source: str = "range", factors: Sequenc
     ``source`` is :class:`RandomDo`'s (``"range"`` or ``"marginal"``); ``factors`` restricts the
     intervened factors (default: all).
     """
+    if isinstance(factors, str):  # one factor, not its letters
+        factors = [factors]
     names = list(world.factor_names) if factors is None else list(factors)
     regimes = [OBSERVATIONAL] if include_observational else []
     regimes += [Regime(f"do({name})", {name: RandomDo(source)}) for name in names]

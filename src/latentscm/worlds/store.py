@@ -372,7 +372,8 @@ def _remove_orphans(base: Path, prefix: str) -> None:
 def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | os.PathLike | None = None,
              cache_key: str | None = None, chunk: int = _CHUNK, progress: bool = False,
              regime: Any = None) -> StoredDataset:
-    """Write (once) and open the dataset of ``world``: the full grid when ``n`` is None, else
+    """Write (once) and open the dataset of ``world``: the full grid when ``n`` is None (a discrete
+    world without causal edges), else
     ``n`` samples drawn with ``seed`` (from ``regime``, a regime or mixture, when given: see
     :mod:`latentscm.worlds.regimes`; its description is part of the content address). The samples
     equal ``world.sample(n, seed=seed, regime=regime)`` whatever ``chunk`` (images rendered per
@@ -382,6 +383,12 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
         n = int(check_number(n, "n", "generate", low=1, integer=True))
     elif not np.isfinite(world.n_combinations):
         raise ValueError(f"World {world.name!r} has continuous factors: pass n= to generate samples.")
+    elif world.scm.graph.edges:
+        # every grid point once is the world's distribution only when its factors are independent; with
+        # edges most points may be impossible, and the grid stores no exogenous noise to abduct from
+        edges = ", ".join(f"{a} -> {b}" for a, b in world.scm.graph.edges)
+        raise ValueError(f"World {world.name!r} has causal edges ({edges}), so its full grid holds combinations "
+                         f"its SCM need not produce: pass n= to generate samples from it.")
     chunk = int(check_number(chunk, "chunk", "generate", low=1, integer=True))
     mixture = as_mixture(regime)
     interventional = not (len(mixture) == 1 and mixture.regimes[0].observational)
