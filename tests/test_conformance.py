@@ -88,12 +88,45 @@ class _DecodeUnfittedAttributeError(BetaVAE):
         return super().decode(z)
 
 
+class _SampleIgnoresSeed(BetaVAE):
+    def sample(self, n, *, seed):
+        super().sample(1, seed=seed)  # refuses seed=None like the base class
+        return super().sample(n, seed=0)
+
+
+class _SampledCodesFloat64(BetaVAE):
+    def encode(self, x, *, sample=False, seed=None):
+        codes = super().encode(x, sample=sample, seed=seed)
+        return codes.astype(np.float64) if sample else codes
+
+
+class _EncodeClipsOutOfRange(BetaVAE):
+    def encode(self, x, *, sample=False, seed=None):
+        return super().encode(np.clip(getattr(x, "images", x), 0.0, 1.0), sample=sample, seed=seed)
+
+
+class _DecodeZeroesNaN(BetaVAE):
+    def decode(self, z):
+        return super().decode(np.nan_to_num(np.asarray(z, dtype=np.float32)))
+
+
+class _NoSeedParameter(BetaVAE):
+    def __init__(self, latent_dim=3, channels=(4, 8), hidden_dim=16, batch_size=8, steps=3, lr=1e-3):
+        super().__init__(latent_dim=latent_dim, channels=channels, hidden_dim=hidden_dim, batch_size=batch_size,
+                         steps=steps, lr=lr)
+
+
 @pytest.mark.parametrize("broken, message", [
     (_DecodeDropsBatchOfOne, "decode of one code gave"),
     (_SampleOutOfRange, "sample gave float64"),
     (_ReconstructLogits, "reconstruct gave values outside"),
     (_SampledCodesAreMeans, r"encode\(sample=True\) returned the posterior means"),
     (_DecodeUnfittedAttributeError, "decode before fit: raised AttributeError"),
+    (_SampleIgnoresSeed, r"sample ignores the seed"),
+    (_SampledCodesFloat64, r"encode\(sample=True\) gave float64"),
+    (_EncodeClipsOutOfRange, r"encode on images outside \[0, 1\]: no error"),
+    (_DecodeZeroesNaN, "decode on NaN codes: no error"),
+    (_NoSeedParameter, "takes no 'seed'"),
 ])
 def test_check_learner_catches_a_broken_learner(broken, message):
     with pytest.raises(AssertionError, match=message):
@@ -120,6 +153,43 @@ class _RenoisingPendulum(Pendulum):
 def test_check_world_catches_a_counterfactual_that_draws_new_noise():
     with pytest.raises(AssertionError, match="must keep the sample's exogenous noise"):
         check_world(_RenoisingPendulum(size=16, noise_std=0.3), n=16, seed=0)
+
+
+class _FrozenDescendantsPendulum(Pendulum):
+    """Sets the intervened factor and re-renders, but never recomputes its descendants."""
+
+    def counterfactual(self, batch, interventions):
+        exact = super().counterfactual(batch, interventions)  # keeps the errors on bad interventions
+        factors = np.array(batch.factors, dtype=np.float64, copy=True)
+        for name, value in dict(interventions).items():
+            factors[:, self.factor_names.index(name)] = value
+        images = self.render(factors, render_seeds=batch.noise.get(RENDER_SEED))
+        return Batch(images, factors, dict(exact.noise), tuple(self.factor_names), batch.regime, batch.targets,
+                     batch.regimes)
+
+
+def test_check_world_catches_a_counterfactual_that_leaves_the_descendants_alone():
+    with pytest.raises(AssertionError, match=r"changed none of its descendants \['shadow_length', 'shadow_position'\]"):
+        check_world(_FrozenDescendantsPendulum(size=16, noise_std=0.3, grid=False), n=16, seed=0)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: check_ci_test(FisherZ(), alpha=5), ValueError, "'alpha' parameter of check_ci_test"),
+    (lambda: check_ci_test(FisherZ(), alpha=0.0), ValueError, "'alpha' parameter of check_ci_test"),
+    (lambda: check_ci_test(FisherZ(), n=3), ValueError, "'n' parameter of check_ci_test"),
+    (lambda: check_ci_test(FisherZ(), seed=-1), ValueError, "'seed' parameter of check_ci_test"),
+    (lambda: check_ci_test(FisherZ), TypeError, "'test' parameter of check_ci_test"),
+    (lambda: check_learner(BetaVAE, image_shape=(16, 16)), ValueError, "'image_shape' parameter of check_learner"),
+    (lambda: check_learner(BetaVAE, seed=-1), ValueError, "'seed' parameter of check_learner"),
+    (lambda: check_learner(BetaVAE, n=0), ValueError, "'n' parameter of check_learner"),
+    (lambda: check_learner(BetaVAE, world=Pendulum), TypeError, "'world' parameter of check_learner"),
+    (lambda: check_world(Pendulum), TypeError, "'world' parameter of check_world"),
+    (lambda: check_world(Pendulum(size=16), seed=-1), ValueError, "'seed' parameter of check_world"),
+])
+def test_checks_refuse_their_own_bad_arguments(call, error, message):
+    """A bad argument of a check is named, never reported as a failure of the component under check."""
+    with pytest.raises(error, match=message):
+        call()
 
 
 class _NanFillingFisherZ(FisherZ):

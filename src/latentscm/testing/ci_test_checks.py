@@ -60,7 +60,20 @@ def check_ci_test(test, *, n: int = 300, alpha: float = 0.01, seed: int = 0) -> 
     n: sample size of the check data sets (moderate: dependence must be found at this n).
     alpha: level at which independence must not be rejected and dependence must be.
     seed: seed of the check data.
+
+    A bad argument of the check itself (``alpha`` outside (0, 1), ``n`` below 4, a negative ``seed``,
+    a class instead of an instance) raises ``ValueError``/``TypeError`` naming it, so that it is never
+    reported as a failure of the test under check.
     """
+    from latentscm._validation import check_number
+
+    n = check_number(n, "n", "check_ci_test", low=4, integer=True)  # the NaN checks write row 3
+    alpha = check_number(alpha, "alpha", "check_ci_test", low=0.0, high=1.0, low_inclusive=False,
+                         high_inclusive=False)
+    seed = check_number(seed, "seed", "check_ci_test", low=0, integer=True)
+    if isinstance(test, type) or not callable(getattr(test, "test", None)):
+        raise TypeError(f"The 'test' parameter of check_ci_test must be a CI test instance with a test(x, y, z=None) "
+                        f"method (e.g. FisherZ()). Got {test!r} instead.")
     _check_params_round_trip(test)
     if getattr(test, "discrete", False):
         _check_discrete_ci_test(test, n=n, alpha=alpha, seed=seed)

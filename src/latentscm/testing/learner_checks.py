@@ -6,17 +6,20 @@ images and checks the contract of :class:`latentscm.learners.base.Learner`:
 - the training protocol (:mod:`latentscm.training.protocol`): every hook the loop calls exists,
   ``loss`` is implemented and takes the keywords its flags promise; after ``fit`` the loss calls
   the plain modules again;
-- hyperparameters: ``get_params`` returns the constructor arguments; bad values (NaN, strings,
-  zero sizes, unknown likelihoods) raise ``TypeError``/``ValueError`` naming the parameter;
+- hyperparameters: ``get_params`` returns the constructor arguments, which include ``seed``; bad
+  values (NaN, strings, zero sizes, unknown likelihoods) raise ``TypeError``/``ValueError`` naming
+  the parameter;
 - ``fit`` returns the learner itself and sets the learned attributes; ``encode``, ``decode``,
   ``reconstruct`` and ``sample`` used before fit raise ``NotFittedError``;
 - ``fit`` on a tiny batch is deterministic for a seed (bit-identical weights), and fitting again
   gives the same weights (idempotent);
 - ``encode`` (mean and seeded sampled codes: reproducible, and for a Gaussian posterior not the
-  means and different for another seed), ``decode``, ``reconstruct``, ``sample`` have the
-  documented shapes, dtypes (float32) and ranges ([0, 1] images), also for a batch of one;
+  means and different for another seed), ``decode``, ``reconstruct``, ``sample`` (reproducible, and
+  other images for another seed) have the documented shapes, dtypes (float32) and ranges ([0, 1]
+  images), also for a batch of one;
 - pickling and ``save`` / ``latentscm.load`` round-trip to identical codes;
-- NaN, out-of-range and wrongly shaped inputs are rejected with clear errors.
+- NaN, out-of-range and wrongly shaped inputs are rejected with clear errors (images in ``fit``
+  and ``encode``, codes in ``decode``).
 
 Raises ``AssertionError`` naming the failed property; returns a dict of what it measured.
 """
@@ -134,17 +137,34 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     ------
     AssertionError
         On the first broken rule, with a message naming it.
+    TypeError, ValueError
+        On a bad argument of the check itself (``n`` below 1, a negative ``seed``, an ``image_shape``
+        that is not (C, H, W), a World class instead of an instance).
     """
     import latentscm
+    from latentscm._validation import check_number
     from latentscm.learners.base import Learner, NotFittedError
     from latentscm.training.protocol import TrainingProtocolError, check_training_protocol
 
+    n = check_number(n, "n", "check_learner", low=1, integer=True)
+    seed = check_number(seed, "seed", "check_learner", low=0, integer=True)
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 3
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1 for s in image_shape)):
+        raise ValueError(f"The 'image_shape' parameter of check_learner must be (C, H, W), three positive ints. "
+                         f"Got {image_shape!r} instead.")
+    image_shape = tuple(int(s) for s in image_shape)
+    if world is not None and (isinstance(world, type) or not callable(getattr(world, "sample", None))):
+        raise TypeError(f"The 'world' parameter of check_learner must be a World instance (e.g. Pendulum()) or None. "
+                        f"Got {world!r} instead.")
     _require(isinstance(learner_cls, type) and issubclass(learner_cls, Learner),
              f"{learner_cls!r} is not a Learner subclass")
     try:
         check_training_protocol(learner_cls)
     except TrainingProtocolError as error:
         raise AssertionError(str(error)) from None
+    _require("seed" in inspect.signature(learner_cls.__init__).parameters,
+             f"{learner_cls.__name__}.__init__ takes no 'seed': every random function takes a seed (its training "
+             f"noise and initialisation must be chosen by the caller, not fixed)")
     report: dict[str, Any] = {}
     params = tiny_params(learner_cls, **(params or {}))
     owner = learner_cls.__name__
@@ -214,7 +234,10 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     _require(bool(np.all(np.isfinite(codes))), f"{owner}.encode gave non-finite codes")
     _require(np.array_equal(codes, first.encode(images)), f"{owner}.encode is not deterministic")
     sampled = first.encode(images, sample=True, seed=1)
-    _require(sampled.shape == (n, d), f"{owner}.encode(sample=True) gave shape {sampled.shape}")
+    _require(isinstance(sampled, np.ndarray) and sampled.shape == (n, d) and sampled.dtype == np.float32,
+             f"{owner}.encode(sample=True) gave {getattr(sampled, 'dtype', type(sampled).__name__)} "
+             f"{getattr(sampled, 'shape', '')}, expected float32 {(n, d)}")
+    _require(bool(np.all(np.isfinite(sampled))), f"{owner}.encode(sample=True) gave non-finite codes")
     _require(np.array_equal(sampled, first.encode(images, sample=True, seed=1)),
              f"{owner}.encode(sample=True, seed=1) is not reproducible")
     if first.posterior == "gaussian":  # deterministic codes have nothing to sample
@@ -243,6 +266,8 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     generated = first.sample(5, seed=3)
     _require_images(generated, (5, *image_shape), f"{owner}.sample")
     _require(np.array_equal(generated, first.sample(5, seed=3)), f"{owner}.sample(seed=3) is not reproducible")
+    _require(not np.array_equal(generated, first.sample(5, seed=4)),
+             f"{owner}.sample ignores the seed (seeds 3 and 4 gave the same images)")
     _require_images(first.sample(1, seed=3), (1, *image_shape), f"{owner}.sample(1)")
     unfitted = learner_cls(**params)
     _expect_error((NotFittedError,), lambda: unfitted.decode(codes), "fit", f"{owner}.decode before fit")
@@ -261,6 +286,10 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
                   "[0, 1]", f"{owner}.fit on images outside [0, 1]")
     _expect_error((ValueError,), lambda: learner_cls(**params).fit(images[:, 0], progress=False), "4-D",
                   f"{owner}.fit on 3-D input")
+    _expect_error((ValueError,), lambda: first.encode(images * 3), "[0, 1]", f"{owner}.encode on images outside [0, 1]")
+    broken_codes = codes.copy()
+    broken_codes[0, 0] = np.nan
+    _expect_error((ValueError,), lambda: first.decode(broken_codes), "NaN", f"{owner}.decode on NaN codes")
     _expect_error((ValueError,), lambda: first.encode(np.zeros((2, image_shape[0], 7, 7), np.float32)), "shape",
                   f"{owner}.encode with the wrong image size")
     _expect_error((ValueError,), lambda: first.decode(np.zeros((2, d + 1), np.float32)), "shape",

@@ -63,7 +63,8 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     Checks: factor specs and graph agree; ``sample`` is seeded, shaped (N, C, H, W) float32 in
     [0, 1] with factors on their grids; ``counterfactual(batch, {})`` reproduces the batch
     exactly; for an intervention on every factor, non-descendants keep their values, the target
-    takes the value, and the counterfactual images equal ``render`` of the counterfactual factors;
+    takes the value, its descendants are recomputed (at least one of them changes in at least one
+    sample), and the counterfactual images equal ``render`` of the counterfactual factors;
     intervening on a sample with the value it already has leaves its factors unchanged (the
     counterfactual keeps the exogenous noise instead of drawing new noise);
     interventional sampling honours the value; changing one factor changes the image except for
@@ -71,9 +72,18 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
     input (unknown factor, off-grid value, wrong shape) raises ``ValueError``; ``get_params()``
     is the whole configuration (``type(world)(**world.get_params())`` samples the same data, and
     the default configuration, when its data differ, has a different store key).
+
+    A bad argument of the check itself (a World class instead of an instance, ``n`` below 1, a
+    negative ``seed``) raises ``TypeError``/``ValueError`` naming it.
     """
+    from latentscm._validation import check_number
     from latentscm.worlds.base import RENDER_SEED, Batch
 
+    if isinstance(world, type):
+        raise TypeError(f"The 'world' parameter of check_world must be a World instance (e.g. {world.__name__}()), "
+                        f"not the class. Got {world!r} instead.")
+    n = check_number(n, "n", "check_world", low=1, integer=True)
+    seed = check_number(seed, "seed", "check_world", low=0, integer=True)
     report: dict[str, Any] = {}
     names = list(world.factor_names)
     _require(len(names) == len(world.factor_specs), "factor_names and factor_specs disagree")
@@ -114,6 +124,12 @@ def check_world(world: Any, *, n: int = 16, seed: int = 0) -> dict[str, Any]:
             if other_name not in affected:
                 _require(np.array_equal(cf.factors[:, k], batch.factors[:, k]),
                          f"do({spec.name}) changed non-descendant {other_name!r}")
+        descendants = [k for k, other_name in enumerate(names) if other_name in affected and other_name != spec.name]
+        if descendants:  # the exact counterfactual recomputes the descendants from their own noise
+            _require(not np.array_equal(cf.factors[:, descendants], batch.factors[:, descendants]),
+                     f"do({spec.name}={target:g}) changed none of its descendants "
+                     f"{[names[k] for k in descendants]} in any of {n} samples: the counterfactual must recompute "
+                     f"the descendants of the intervened factor (or the graph names effects that do not exist)")
         expected = world.render(cf.factors, render_seeds=cf.noise.get(RENDER_SEED))
         _require(np.array_equal(cf.images, expected),
                  f"counterfactual images under do({spec.name}) differ from render of its factors")
