@@ -33,3 +33,12 @@ def test_random_dag_without_edge_probability_has_no_edges(graph_type):
     assert not random_scm(5, edge_prob=0.0, graph_type=graph_type, seed=0).graph.edges
     # a small positive probability still attaches every new scale-free node (m >= 1, as documented)
     assert len(random_dag(6, edge_prob=0.01, graph_type="scale_free", seed=0).edges) == 5
+
+
+def test_invertible_functional_is_listed_and_named_in_its_own_error():
+    import latentscm.scm.mechanisms as mechanisms
+    from latentscm.scm import InvertibleFunctional
+
+    assert "InvertibleFunctional" in mechanisms.__all__
+    with pytest.raises(TypeError, match="'inverse' of InvertibleFunctional"):
+        InvertibleFunctional(lambda noise, parents: noise, inverse=3)

@@ -33,6 +33,7 @@ __all__ = [
     "AdditiveNoise",
     "PostNonlinear",
     "Functional",
+    "InvertibleFunctional",
     "Categorical",
 ]
 
@@ -275,7 +276,7 @@ class InvertibleFunctional(Functional, InvertibleMechanism):
     def __init__(self, function, inverse, noise=None, parent_names=None):
         super().__init__(function, noise, parent_names)
         if not callable(inverse):
-            raise TypeError(f"The 'inverse' of Functional must be callable. Got {inverse!r}.")
+            raise TypeError(f"The 'inverse' of InvertibleFunctional must be callable. Got {inverse!r}.")
         self.inverse = inverse
 
     def abduct(self, values, parents, *, rng=None):
