@@ -20,13 +20,19 @@ __all__ = ["evaluate", "accuracy", "summarise"]
 
 
 def accuracy(predictions: Any, demonstrations: Sequence[Demonstration]) -> float:
-    """Fraction of ``predictions`` (bool, shape (N,)) equal to the exact answers; higher is better."""
+    """Fraction of ``predictions`` (bool, or numbers 0/1, shape (N,)) equal to the exact answers; higher is
+    better. Anything else (probabilities, NaN, text) is refused: cast to bool it would all read as "Yes"."""
     predicted = np.asarray(predictions)
     if predicted.shape != (len(demonstrations),):
         raise ValueError(f"accuracy needs one prediction per demonstration: got shape {predicted.shape} for "
                          f"{len(demonstrations)} demonstrations.")
     if len(demonstrations) == 0:
         raise ValueError("accuracy needs at least one demonstration.")
+    if predicted.dtype != bool and (predicted.dtype.kind not in "iuf" or not np.isin(predicted, (0, 1)).all()):
+        odd = predicted[~np.isin(predicted, (0, 1))][:3] if predicted.dtype.kind in "iuf" else predicted[:3]
+        raise ValueError(f"The 'predictions' argument of accuracy must be booleans (or 0/1), the answers of "
+                         f"predict(), not probabilities. Got dtype {predicted.dtype} with values such as "
+                         f"{odd.tolist()}.")
     truth = np.array([d.answer for d in demonstrations], dtype=bool)
     return float(np.mean(predicted.astype(bool) == truth))
 

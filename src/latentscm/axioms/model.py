@@ -37,7 +37,7 @@ from latentscm._seeding import seeded_torch
 from latentscm._validation import check_choice, check_number
 from latentscm.axioms.demonstrations import Demonstration
 from latentscm.axioms.distribution import AxiomDistribution
-from latentscm.axioms.transformer import POSITIONAL_ENCODINGS, AxiomTransformer
+from latentscm.axioms.transformer import POSITIONAL_ENCODINGS, AxiomTransformer, check_widths
 from latentscm.axioms.vocabulary import Vocabulary
 from latentscm.training.checkpoint import (
     CheckpointError,
@@ -159,9 +159,7 @@ class AxiomModel:
         self.seed = int(self.seed)
         if not isinstance(self.device, str):
             raise TypeError(f"The 'device' parameter of {owner} must be a string such as 'cpu'. Got {self.device!r}.")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"The 'd_model' parameter of {owner} ({self.d_model}) must be divisible by n_heads "
-                             f"({self.n_heads}).")
+        check_widths(self.d_model, self.n_heads, self.positional, owner)  # here, not first in fit()
         self.distribution()  # validates the data parameters
         for name in ("min_length", "max_length", "n_names"):
             if isinstance(getattr(self, name), np.integer):
@@ -278,73 +276,78 @@ class AxiomModel:
                 raise FileExistsError(f"Run directory '{run_dir}' already holds a run; resume it (fit(out, resume=True)"
                                       f" or `latentscm axioms train --resume`) or choose another directory.")
 
-        self._build()
-        network = self.network_
-        optimizer = torch.optim.AdamW(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        distribution = self.distribution()
-        start = 0
-        if checkpoint_dir is not None and resume:
-            remove_temporaries(checkpoint_dir)
-            latest = latest_checkpoint(checkpoint_dir)
-            if latest is not None:
-                state = load_checkpoint(latest[1], map_location=self._torch_device())
-                try:
-                    network.load_state_dict(state["network"])
-                    optimizer.load_state_dict(state["optimizer"])
-                    torch.set_rng_state(state["torch_rng"].cpu())
-                    start = int(state["step"])
-                except (KeyError, RuntimeError, TypeError) as error:
-                    raise CheckpointError(f"Checkpoint '{latest[1]}' is not an AxiomModel checkpoint of this "
-                                          f"configuration: {error}") from None
-        if run_dir is not None:
-            write_json_atomic(run_dir / CONFIG_NAME, config)
-        log = RunLog(run_dir, tensorboard=False)
-        log.rewind(start)  # records past the checkpoint resumed from (all of them on a fresh start) are lost work
+        # torch's global stream is the caller's: the training's own (seeded, or restored from the checkpoint
+        # resumed) lives in a fork of it, so a resumed fit leaves the caller's stream as a fresh fit does
+        with torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(int(self.seed))
+            self._build()
+            network = self.network_
+            optimizer = torch.optim.AdamW(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+            distribution = self.distribution()
+            start = 0
+            if checkpoint_dir is not None and resume:
+                remove_temporaries(checkpoint_dir)
+                latest = latest_checkpoint(checkpoint_dir)
+                if latest is not None:
+                    state = load_checkpoint(latest[1], map_location=self._torch_device())
+                    try:
+                        network.load_state_dict(state["network"])
+                        optimizer.load_state_dict(state["optimizer"])
+                        torch.set_rng_state(state["torch_rng"].cpu())
+                        start = int(state["step"])
+                    except (KeyError, RuntimeError, TypeError) as error:
+                        raise CheckpointError(f"Checkpoint '{latest[1]}' is not an AxiomModel checkpoint of this "
+                                              f"configuration: {error}") from None
+            if run_dir is not None:
+                write_json_atomic(run_dir / CONFIG_NAME, config)
+            log = RunLog(run_dir, tensorboard=False)
+            log.rewind(start)  # records past the checkpoint resumed from (all of them on a fresh start) are lost work
 
-        def save_state(done: int) -> None:
-            save_checkpoint(checkpoint_path(checkpoint_dir, done),
-                            {"network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                             "torch_rng": torch.get_rng_state(), "step": done})
-            prune_checkpoints(checkpoint_dir, keep_checkpoints)
+            def save_state(done: int) -> None:
+                save_checkpoint(checkpoint_path(checkpoint_dir, done),
+                                {"network": network.state_dict(), "optimizer": optimizer.state_dict(),
+                                 "torch_rng": torch.get_rng_state(), "step": done})
+                prune_checkpoints(checkpoint_dir, keep_checkpoints)
 
-        network.train()
-        window_loss, window_correct, window_seen, window_start = 0.0, 0, 0, time.perf_counter()
-        run_start = time.perf_counter()
-        try:
-            for step in range(start, steps):
-                demonstrations = distribution.sample(self.batch_size, seed=step_seed(int(self.seed), step))
-                ids, lengths = self._encode(demonstrations)
-                labels = torch.tensor([d.answer for d in demonstrations], dtype=torch.long, device=ids.device)
-                for group in optimizer.param_groups:
-                    group["lr"] = self._learning_rate(step)
-                logits = network(ids, lengths)
-                loss = F.cross_entropy(logits, labels)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if self.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(network.parameters(), self.grad_clip)
-                optimizer.step()
-                window_loss += float(loss.detach()) * len(demonstrations)
-                window_correct += int((logits.detach().argmax(1) == labels).sum())
-                window_seen += len(demonstrations)
-                done = step + 1
-                if done % log_every == 0 or done == steps:
-                    now = time.perf_counter()
-                    record = log.log({"kind": "train", "step": done, "time": now - run_start,
-                                      "steps_per_s": (window_seen / self.batch_size) / max(now - window_start, 1e-9),
-                                      "loss": window_loss / window_seen, "accuracy": window_correct / window_seen,
-                                      "lr": self._learning_rate(step)})
-                    if not isinstance(record["loss"], float) or not math.isfinite(record["loss"]):
-                        raise FloatingPointError(f"AxiomModel: the loss became {record['loss']} by step {done}; lower "
-                                                 f"'lr' (the last checkpoint is intact and can be resumed).")
-                    if progress:
-                        print(f"step {done}/{steps} loss {record['loss']:.4f} accuracy {record['accuracy']:.3f} "
-                              f"({record['steps_per_s']:.2f} steps/s)", flush=True)
-                    window_loss, window_correct, window_seen, window_start = 0.0, 0, 0, time.perf_counter()
-                if checkpoint_dir is not None and (done % checkpoint_every == 0 or done == steps):
-                    save_state(done)
-        finally:
-            log.close()
+            network.train()
+            window_loss, window_correct, window_seen, window_start = 0.0, 0, 0, time.perf_counter()
+            run_start = time.perf_counter()
+            try:
+                for step in range(start, steps):
+                    demonstrations = distribution.sample(self.batch_size, seed=step_seed(int(self.seed), step))
+                    ids, lengths = self._encode(demonstrations)
+                    labels = torch.tensor([d.answer for d in demonstrations], dtype=torch.long, device=ids.device)
+                    for group in optimizer.param_groups:
+                        group["lr"] = self._learning_rate(step)
+                    logits = network(ids, lengths)
+                    loss = F.cross_entropy(logits, labels)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if self.grad_clip is not None:
+                        torch.nn.utils.clip_grad_norm_(network.parameters(), self.grad_clip)
+                    optimizer.step()
+                    window_loss += float(loss.detach()) * len(demonstrations)
+                    window_correct += int((logits.detach().argmax(1) == labels).sum())
+                    window_seen += len(demonstrations)
+                    done = step + 1
+                    if done % log_every == 0 or done == steps:
+                        now = time.perf_counter()
+                        record = log.log({"kind": "train", "step": done, "time": now - run_start,
+                                          "steps_per_s": (window_seen / self.batch_size)
+                                          / max(now - window_start, 1e-9),
+                                          "loss": window_loss / window_seen, "accuracy": window_correct / window_seen,
+                                          "lr": self._learning_rate(step)})
+                        if not isinstance(record["loss"], float) or not math.isfinite(record["loss"]):
+                            raise FloatingPointError(f"AxiomModel: the loss became {record['loss']} by step {done}; "
+                                                     "lower 'lr' (the last checkpoint is intact and can be resumed).")
+                        if progress:
+                            print(f"step {done}/{steps} loss {record['loss']:.4f} accuracy {record['accuracy']:.3f} "
+                                  f"({record['steps_per_s']:.2f} steps/s)", flush=True)
+                        window_loss, window_correct, window_seen, window_start = 0.0, 0, 0, time.perf_counter()
+                    if checkpoint_dir is not None and (done % checkpoint_every == 0 or done == steps):
+                        save_state(done)
+            finally:
+                log.close()
         network.eval()
         self.n_steps_ = steps
         self.history_ = log.records

@@ -25,9 +25,26 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 
-__all__ = ["AxiomTransformer", "POSITIONAL_ENCODINGS", "sinusoidal_positions", "rotate"]
+__all__ = ["AxiomTransformer", "POSITIONAL_ENCODINGS", "sinusoidal_positions", "rotate", "check_widths"]
 
 POSITIONAL_ENCODINGS = ("none", "sinusoidal", "learned", "rope")
+
+
+def check_widths(d_model: int, n_heads: int, positional: str, owner: str) -> None:
+    """Refuse widths the network cannot have (a ValueError naming ``d_model`` of ``owner``): ``d_model``
+    below 2 or not divisible by ``n_heads``, an odd head width with ``"rope"``, an odd ``d_model`` with
+    ``"sinusoidal"``. ``d_model`` and ``n_heads`` are ints >= 1 and ``positional`` a valid choice."""
+    if d_model < 2:
+        raise ValueError(f"The 'd_model' parameter of {owner} must be an int >= 2. Got {d_model}.")
+    if d_model % n_heads:
+        raise ValueError(f"The 'd_model' parameter of {owner} ({d_model}) must be divisible by n_heads "
+                         f"({n_heads}).")
+    if positional == "rope" and (d_model // n_heads) % 2:
+        raise ValueError(f"The 'd_model' parameter of {owner} must give an even head width with rotary positions "
+                         f"(d_model / n_heads = {d_model}/{n_heads}).")
+    if positional == "sinusoidal" and d_model % 2:
+        raise ValueError(f"The 'd_model' parameter of {owner} must be even with sinusoidal positions. "
+                         f"Got {d_model}.")
 
 
 def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
@@ -152,15 +169,7 @@ class AxiomTransformer(nn.Module):
         max_positions = check_number(max_positions, "max_positions", owner, low=1, integer=True)
         self.readout = check_number(readout, "readout", owner, low=1, integer=True)
         check_choice(positional, "positional", owner, POSITIONAL_ENCODINGS)
-        if d_model % n_heads:
-            raise ValueError(f"The 'd_model' parameter of {owner} ({d_model}) must be divisible by n_heads "
-                             f"({n_heads}).")
-        if positional == "rope" and (d_model // n_heads) % 2:
-            raise ValueError(f"The 'd_model' parameter of {owner} must give an even head width with rotary positions "
-                             f"(d_model / n_heads = {d_model}/{n_heads}).")
-        if positional == "sinusoidal" and d_model % 2:
-            raise ValueError(f"The 'd_model' parameter of {owner} must be even with sinusoidal positions. "
-                             f"Got {d_model}.")
+        check_widths(d_model, n_heads, positional, owner)
         self.positional = positional
         self.causal = bool(causal)
         self.max_positions = max_positions

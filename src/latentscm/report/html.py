@@ -287,8 +287,11 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
     for view, name in zip(views, _display_names([view.path for view in views])):
         view.name = name
     sections = []
+    shown: dict[str, int] = {}  # the same directory given twice keeps its name: its second heading gets "-2"
     for view in views:
-        parts = [f'<h2 id="{element_id("run", view.name)}">{html.escape(view.name)} '
+        shown[view.name] = shown.get(view.name, 0) + 1
+        anchor = element_id("run", view.name, *([shown[view.name]] if shown[view.name] > 1 else []))
+        parts = [f'<h2 id="{anchor}">{html.escape(view.name)} '
                  f'<small>({html.escape(getattr(view, "learner_name", ""))})</small></h2>']
         parts += [f'<p class="note">{html.escape(note)}</p>' for note in view.notes]
         parts += [f"<h3>{html.escape(title_)}</h3>"

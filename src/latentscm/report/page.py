@@ -50,11 +50,13 @@ def element_id(*parts: object) -> str:
 
     HTML forbids (ASCII) whitespace in an id, and run, world and learner names may hold spaces
     (``"my run"``), so each whitespace character is percent-encoded, and ``%`` itself, so that
-    different names keep different ids (``"a b"`` -> ``a%20b``, ``"a%20b"`` -> ``a%2520b``).
+    different names keep different ids (``"a b"`` -> ``a%20b``, ``"a%20b"`` -> ``a%2520b``). A ``-``
+    inside a part is encoded too (``%2D``), so that the separator tells the parts apart: world ``s``
+    with learner ``big-vae`` and world ``s-big`` with learner ``vae`` get different ids.
     """
-    text = "-".join(str(part) for part in parts)
-    encoded = "".join(f"%{ord(c):02X}" if c in "% \t\n\f\r" else c for c in text)  # HTML's ASCII whitespace
-    return html.escape(encoded)
+    # HTML's ASCII whitespace, the escape character and the separator
+    encoded = ["".join(f"%{ord(c):02X}" if c in "%- \t\n\f\r" else c for c in str(part)) for part in parts]
+    return html.escape("-".join(encoded))
 
 
 def data_uri(png: bytes) -> str:

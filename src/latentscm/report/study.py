@@ -83,7 +83,10 @@ def _setting(row: dict[str, Any], varied: Sequence[str]) -> str:
 def _short(value: Any) -> str:
     if value is None:  # a variant that does not set this hyperparameter
         return "default"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):  # settings are grouped by this text: 6 digits where they say the value, else all
+        text = f"{value:g}"
+        return text if float(text) == value else repr(value)
+    return str(value)
 
 
 def _done(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -94,6 +94,19 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def _numbers_by_value(value: Any) -> Any:
+    """``value`` with every whole float written as an int (``1.0`` -> ``1``; booleans stay booleans), so that
+    two spellings of one number compare equal. Only duplicate detection uses it: the id hashes the values as
+    written, so the trials of existing study directories keep their ids."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_numbers_by_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _numbers_by_value(item) for key, item in value.items()}
+    return value
+
+
 def trial_id(learner: str, identity: dict[str, Any]) -> str:
     """``<learner>-<first 12 hex digits of SHA-256 of the canonical JSON of identity>``."""
     digest = hashlib.sha256(_canonical(identity).encode("utf-8")).hexdigest()[:12]
@@ -137,7 +150,7 @@ def expand(spec: Any) -> list[Trial]:
                          "log_every": preset.log_every}
     training = {**base_training, **spec.training}
     trials: list[Trial] = []
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}  # identity with numbers by value -> (where, trial id)
     for world in spec.worlds:
         options = dict(world.options)
         if preset is not None:
@@ -164,9 +177,13 @@ def expand(spec: Any) -> list[Trial]:
                     identity = trial.identity()
                     trial = Trial(**{**trial.__dict__, "id": trial_id(entry.name, identity)})
                     where = f"learner {entry.label!r} on world {world.label!r}, seed {seed}, {setting or 'defaults'}"
-                    if trial.id in seen:
-                        raise StudySpecError(f"Study spec gives the same trial twice: {seen[trial.id]} and {where} "
-                                             f"train identical models (trial {trial.id}).")
-                    seen[trial.id] = where
+                    # 1 and 1.0 give different ids (existing trials keep theirs) but train the same model
+                    same = _canonical(_numbers_by_value(identity))
+                    if same in seen:
+                        first, first_id = seen[same]
+                        spelling = "" if first_id == trial.id else "; 1 and 1.0 are one value"
+                        raise StudySpecError(f"Study spec gives the same trial twice: {first} and {where} "
+                                             f"train identical models (trial {first_id}{spelling}).")
+                    seen[same] = (where, trial.id)
                     trials.append(trial)
     return trials
