@@ -25,9 +25,24 @@ def domains_to_build(training_set: Any, n_domains: int | None, owner: str) -> in
     -------
     int
         ``n_domains`` when given, else the largest domain index in the data + 1 (1 without domains).
+
+    Raises
+    ------
+    ValueError
+        A domain index is at least ``n_domains``, or a domain below the number built has no samples:
+        its prior would keep its initialisation, and samples and counterfactuals in it would use that
+        untrained prior (as :class:`~latentscm.learners.ild.ILD` refuses).
     """
     domain = getattr(training_set, "domain", None)
-    seen = 1 if domain is None or len(domain) == 0 else int(np.max(domain)) + 1
+    present = {0} if domain is None or len(domain) == 0 else set(np.unique(np.asarray(domain)).tolist())
+    seen = max(present) + 1
     if n_domains is not None and seen > n_domains:
         raise ValueError(f"The training data of {owner} holds domain index {seen - 1}, but n_domains={n_domains}.")
-    return n_domains if n_domains is not None else seen
+    built = n_domains if n_domains is not None else seen
+    empty = sorted(set(range(built)) - present)
+    if empty:
+        raise ValueError(f"{owner} builds {built} domains (0 .. {built - 1}; "
+                         f"{'n_domains' if n_domains is not None else 'the largest domain index + 1'}), but domain(s) "
+                         f"{empty[:10]} have no training samples and would keep an untrained prior; number the "
+                         f"domains 0 .. K-1{' or lower n_domains' if n_domains is not None else ''}.")
+    return int(built)

@@ -99,7 +99,8 @@ def invariant_directions(u: np.ndarray | torch.Tensor, domain: np.ndarray | torc
     linear subspace of the data that comes closest to that (whitened coordinates; the discrepancy
     of :func:`_moment_discrepancy`, minimised over orthonormal bases from the eigenvectors of the
     summed discrepancy matrix, then refined by ``steps`` Adam steps on a QR-parametrised basis).
-    ``u`` (N, m), ``domain`` (N,) ints. Returns ``(W (m, m), mean (m,))``; ``W``'s rows are ordered
+    ``u`` (N, m) finite, not constant along any direction, ``domain`` (N,) ints, at least 2 samples per
+    domain (ValueError otherwise). Returns ``(W (m, m), mean (m,))``; ``W``'s rows are ordered
     invariant first, domain-specific last, and ``W C W^T = I`` for the pooled covariance ``C``.
     Used by ``ILD(init="invariant")``: a data-driven start, not a constraint; likelihood decides.
     Deterministic (no random draws).
@@ -112,13 +113,23 @@ def invariant_directions(u: np.ndarray | torch.Tensor, domain: np.ndarray | torc
     m = u.shape[1]
     k = check_number(k, "k", "invariant_directions", low=1, high=m, integer=True)
     steps = check_number(steps, "steps", "invariant_directions", low=0, integer=True)
+    if not bool(torch.isfinite(u).all()):
+        raise ValueError("invariant_directions: 'u' must be finite (it holds NaN or inf).")
+    labels, counts = torch.unique(d, return_counts=True)
+    if u.shape[0] < 2 or bool((counts < 2).any()):  # a covariance needs two samples (else NaN)
+        few = {int(e): int(c) for e, c in zip(labels, counts) if c < 2}
+        raise ValueError(f"invariant_directions needs at least 2 samples in every domain (their covariances); got "
+                         f"{u.shape[0]} sample(s){f', domain(s) with one: {few}' if few else ''}.")
     mean = u.mean(0)
     evals, evecs = torch.linalg.eigh(torch.cov((u - mean).T).reshape(m, m))
+    if float(evals[0]) <= 1e-10 * max(float(evals[-1]), 0.0):  # a constant direction: no whitening makes W C W^T = I
+        raise ValueError(f"invariant_directions: 'u' is (nearly) constant along some direction (pooled covariance "
+                         f"eigenvalues {evals.tolist()[:3]} ... {float(evals[-1]):.3g}), e.g. a constant column; "
+                         f"whitening would scale it by ~1e6.")
     whiten = evecs @ torch.diag(evals.clamp_min(1e-12).rsqrt()) @ evecs.T
     if m - k < 1:  # every direction is domain-specific: only the whitening is left to choose
         return whiten.numpy(), mean.numpy()
     v = (u - mean) @ whiten.T
-    labels = torch.unique(d)
     weights = torch.stack([(d == e).double().mean() for e in labels])
     means = torch.stack([v[d == e].mean(0) for e in labels])
     covariances = torch.stack([torch.cov(v[d == e].T).reshape(m, m) for e in labels])
@@ -616,20 +627,31 @@ class ILD:
                              f"have no samples; number the domains 0 .. K-1.")
         if start_from is not None:
             self._check_start(start_from)
-        # every check passed: only now is a fitted model replaced
-        generator = torch.Generator().manual_seed(self.seed)
-        self.n_domains_ = n_domains
-        self.specific_ = self._specific()
-        parameters = self._initialise(generator)
-        u_val = d_val = None
-        self.__dict__.pop("validation_index_", None)  # a refit without a split must not keep an old one
-        if held_out:
-            order = torch.randperm(u.shape[0], generator=generator)
-            self.validation_index_ = order[:n_held].numpy()
-            u_val, d_val = u[order[:n_held]], d[order[:n_held]]
-            u, d = u[order[n_held:]], d[order[n_held:]]
-        # init="invariant": the first layer starts at the training samples' invariant_directions (no random draw)
-        start = invariant_directions(u, d, self.k) if self.init == "invariant" and start_from is None else None
+        # every check passed: only now is a fitted model replaced (put back if the split leaves a domain out)
+        previous = dict(self.__dict__)
+        try:
+            generator = torch.Generator().manual_seed(self.seed)
+            self.n_domains_ = n_domains
+            self.specific_ = self._specific()
+            parameters = self._initialise(generator)
+            u_val = d_val = None
+            self.__dict__.pop("validation_index_", None)  # a refit without a split must not keep an old one
+            if held_out:
+                order = torch.randperm(u.shape[0], generator=generator)
+                self.validation_index_ = order[:n_held].numpy()
+                u_val, d_val = u[order[:n_held]], d[order[:n_held]]
+                u, d = u[order[n_held:]], d[order[n_held:]]
+                lost = sorted(set(range(n_domains)) - set(torch.unique(d).tolist()))
+                if lost:  # every sample of these domains was held out: their latent SCMs would not train
+                    raise ValueError(f"ILD.fit: the held-out split (validation_fraction={self.validation_fraction}) "
+                                     f"takes every sample of domain(s) {lost}; give those domains more samples or "
+                                     f"lower validation_fraction.")
+            # init="invariant": the first layer starts at the training samples' invariant_directions (no random draw)
+            start = invariant_directions(u, d, self.k) if self.init == "invariant" and start_from is None else None
+        except ValueError:
+            self.__dict__.clear()
+            self.__dict__.update(previous)
+            raise
         starts, generators = [], []
         for restart in range(self.restarts):
             if restart:  # independent initialisation and minibatch order, the same held-out split

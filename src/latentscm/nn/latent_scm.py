@@ -135,9 +135,15 @@ class LatentSCM(nn.Module):
     def fix_graph(self, threshold: float = 0.3) -> CausalGraph:
         """Freeze a learned graph: keep edges with weight >= threshold · max weight (``threshold``
         in [0, 1]; an edge of weight 0, e.g. masked out, is never kept), drop the weakest edges
-        until acyclic, then mask the mechanisms to it."""
+        until acyclic, then mask the mechanisms to it. Non-finite weights (a diverged fit) are refused:
+        NaN compares false with everything and would drop edges without a word."""
         threshold = check_number(threshold, "threshold", "LatentSCM.fix_graph", low=0, high=1)
         weights = self.weighted_adjacency().detach().cpu().numpy()
+        bad = ~np.isfinite(weights)
+        if bad.any():
+            edges = [f"{self.names[i]} -> {self.names[j]}" for i, j in zip(*np.nonzero(bad))]
+            raise ValueError(f"LatentSCM.fix_graph: the learned edge weights of {edges[:5]} are not finite "
+                             f"({weights[bad][:5].tolist()}); the mechanisms diverged (lower lr or set grad_clip).")
         top = weights.max() if weights.size else 0.0
         keep = (weights >= threshold * top) & (weights > 0) if top > 0 else np.zeros_like(weights, dtype=bool)
         np.fill_diagonal(keep, False)
