@@ -85,3 +85,14 @@ def test_qlae_objective_is_the_documented_sum(tiny_world):
     expected = logs["recon"] + 0.01 * (logs["quantization"] + logs["commitment"])
     assert float(out.losses["model"].detach()) == pytest.approx(expected, rel=1e-6)
     assert "D / P" in qlae_module.__doc__ and "linspace(-0.5, 0.5" in qlae_module.__doc__
+
+
+def test_the_lazily_served_learner_classes_are_listed():
+    import latentscm.learners as learners
+
+    for name in ("ILD", "GCRL", "ILDVAE", "BetaVAE", "CausalVAE", "QLAE"):
+        assert name in learners.__all__ and name in dir(learners)
+        assert isinstance(getattr(learners, name), type)
+    namespace: dict = {}
+    exec("from latentscm.learners import *", namespace)
+    assert {"ILD", "GCRL", "BetaVAE"} <= set(namespace)

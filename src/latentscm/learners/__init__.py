@@ -1,8 +1,10 @@
 """Representation learners sharing one contract (:class:`~latentscm.learners.base.Learner`).
 
 A lazy string registry maps names (used by the CLI and run directories) to classes; each family
-lives in its own module: ``ae``, ``vae`` (β-VAE, AnnealedVAE), ``tcvae``, ``factorvae``,
-``dipvae`` and ``qlae``.
+lives in its own module (``ae``, ``vae`` (β-VAE, AnnealedVAE), ``tcvae``, ``factorvae``, ``dipvae``,
+``qlae``, ``causal_vae``, ``causal_diffae``, ``dts``, ``gcrl``, ``ild_vae``, and ``ild``, whose exact-likelihood
+``ILD`` is not a registered :class:`Learner`). The classes are served from here lazily
+(``latentscm.learners.BetaVAE`` imports its module on first use) and are listed in ``__all__`` and ``dir()``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from typing import Any
 from latentscm.learners.base import Learner, NotFittedError, StepOutput
 from latentscm.learners.registry import REGISTRY
 
-__all__ = ["Learner", "NotFittedError", "StepOutput", "REGISTRY", "names", "get", "make", "register"]
+
+def _lazy_classes() -> list[str]:
+    """Names of the classes :func:`__getattr__` serves: the built-in registered learners, and ILD."""
+    return ["ILD"] + sorted({path.partition(":")[2] for path in REGISTRY.paths()
+                             if path.startswith("latentscm.learners.")})
+
+
+__all__ = ["Learner", "NotFittedError", "StepOutput", "REGISTRY", "names", "get", "make", "register",
+           *_lazy_classes()]
 
 
 def names() -> list[str]:
@@ -53,3 +63,7 @@ def __getattr__(attribute: str) -> Any:
 
             return getattr(importlib.import_module(module), cls)
     raise AttributeError(f"module 'latentscm.learners' has no attribute {attribute!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_lazy_classes()))
