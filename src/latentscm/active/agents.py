@@ -85,6 +85,8 @@ class EFEAgent:
 
     def observe(self, observation: np.ndarray) -> None:
         """Update the belief with the observation that followed the last action."""
+        if not hasattr(self, "belief_"):
+            raise RuntimeError("EFEAgent.observe called before reset(observation, goal_image).")
         if self.last_action_ is None:
             raise RuntimeError("EFEAgent.observe called before act().")
         prior = self.model.predict(self.belief_[0][None], self.belief_[1][None], np.array([self.last_action_]))

@@ -158,6 +158,8 @@ def replay(env: PoseEnvironment, start: Any, actions: Any, *, render_seed: int =
     if not isinstance(env, PoseEnvironment):
         raise TypeError(f"replay needs a PoseEnvironment. Got {type(env).__name__}.")
     states = [env.check_state(start)[None, :]]
-    for action in np.asarray(actions, dtype=np.int64).reshape(-1):
+    array = np.asarray(actions)
+    # checked as given, not cast first: a cast would truncate float actions (0.9 -> "stay") without a word
+    for action in env.check_actions(array if array.size else array.astype(np.int64)).reshape(-1):
         states.append(env.transition(states[-1], np.array([action])))
     return env.render(np.concatenate(states), render_seed)

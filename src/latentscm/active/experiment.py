@@ -166,6 +166,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, n_goals: int = 50, max_steps: in
         :func:`~latentscm.active.episodes.compare_agents`'s result plus ``"settings"``,
         ``"held_out"`` (from the run) and ``"world"``.
     """
+    # before seed + 1 below (and before loading the models): a bad seed is named as given
+    seed = check_number(seed, "seed", "evaluate_run", low=0, integer=True)
     env, models, config = open_run(run_dir)
     agents: dict[str, Any] = {name: EFEAgent(model, horizon=horizon, ambiguity_weight=ambiguity_weight)
                               for name, model in models.items()}

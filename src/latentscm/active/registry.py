@@ -38,7 +38,8 @@ def load_world_model(path: str | os.PathLike) -> Any:
     FileNotFoundError
         No such file.
     ValueError
-        The file is not a saved world model (or names an unregistered model).
+        The file is not a saved world model (or names an unregistered model), or it is damaged (its contents do
+        not match the digest recorded by :meth:`WorldModel.save`).
     """
     import torch
 
@@ -50,6 +51,16 @@ def load_world_model(path: str | os.PathLike) -> Any:
         raise ValueError(f"'{path}' is not a readable world-model file: {error}") from None
     if not isinstance(state, dict) or not {"name", "params", "weights", "image_shape", "n_actions"} <= set(state):
         raise ValueError(f"'{path}' is not a world-model file written by WorldModel.save.")
+    if "sha256" in state:  # files written before digests were recorded have none and load as before
+        from latentscm.active.world_model import state_digest
+
+        try:
+            intact = state_digest(state) == state["sha256"]
+        except (AttributeError, TypeError, ValueError, RuntimeError):  # damaged structure
+            intact = False
+        if not intact:
+            raise ValueError(f"'{path}' is a damaged world-model file: its contents do not match the SHA-256 recorded "
+                             f"when it was saved. Train the model again (`latentscm active train`).")
     model = REGISTRY.get(state["name"])
     try:
         return model.from_state(state)

@@ -27,7 +27,9 @@ beliefs ``(mean, logvar)`` (N, D) each, D = :attr:`WorldModel.latent_size`.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +47,7 @@ from latentscm._validation import check_array, check_number
 from latentscm.active.transitions import Transitions
 from latentscm.nn import ConvDecoder, ConvEncoder
 
-__all__ = ["WorldModel", "gaussian_kl", "bernoulli_entropy", "gaussian_step", "NotFittedError"]
+__all__ = ["WorldModel", "gaussian_kl", "bernoulli_entropy", "gaussian_step", "NotFittedError", "state_digest"]
 
 _OWNER_FIT = "WorldModel.fit"
 
@@ -78,6 +80,20 @@ def gaussian_step(network: nn.Module, mean: torch.Tensor, logvar: torch.Tensor,
     """
     delta, noise_logvar = network(torch.cat([mean, action_codes], dim=1)).chunk(2, dim=1)
     return mean + delta, torch.logaddexp(logvar, noise_logvar.clamp(-12.0, 4.0))
+
+
+def state_digest(state: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a saved model's contents: name, parameters, shapes, history and every weight's name, dtype,
+    shape and bytes. :meth:`WorldModel.save` records it and :func:`latentscm.active.load_world_model` checks it, so a
+    damaged file is refused instead of loading other weights."""
+    digest = hashlib.sha256()
+    header = {key: state.get(key) for key in ("name", "params", "image_shape", "n_actions", "history")}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for key, tensor in state["weights"].items():
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f";{key};{flat.dtype};{tuple(tensor.shape)};".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _check_channels(value: Any, owner: str) -> tuple[int, ...]:
@@ -233,6 +249,12 @@ class WorldModel:
         -------
         WorldModel
             ``self``, with ``net_``, ``image_shape_``, ``n_actions_``, ``history_`` set.
+
+        Raises
+        ------
+        FloatingPointError
+            The loss became NaN or infinite (lower ``lr``). A fit that fails during training leaves the model
+            unfitted (an earlier fit is discarded too), so it cannot be used or saved by mistake.
         """
         from latentscm.training.data import ShardedBatches
         from latentscm.training.loop import step_seed
@@ -257,17 +279,17 @@ class WorldModel:
         top = int(actions.max()) + 1
         n_actions = top if n_actions is None else check_number(n_actions, "n_actions", owner, low=top, integer=True)
         log_every = check_number(log_every, "log_every", owner, low=1, integer=True)
-        self._build(images.shape[1:], n_actions)
         data = torch.from_numpy(np.ascontiguousarray(images))
         next_data = torch.from_numpy(np.ascontiguousarray(next_images))
         action_data = torch.from_numpy(actions.astype(np.int64))
         batches = ShardedBatches(data, min(self.batch_size, data.shape[0]), self.seed)
-        optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
         generator = torch.Generator()
         history: list[dict[str, float]] = []
         window: dict[str, float] = {}
-        self.net_.train()
+        self._build(images.shape[1:], n_actions)
         try:
+            optimizer = torch.optim.Adam(self.net_.parameters(), lr=self.lr)
+            self.net_.train()
             for step in range(self.steps):
                 rows = batches.indices(step)
                 generator.manual_seed(step_seed(self.seed, step))
@@ -284,8 +306,13 @@ class WorldModel:
                     count = log_every if (step + 1) % log_every == 0 else (step + 1) % log_every
                     history.append({"step": step + 1, **{k: v / count for k, v in window.items()}})
                     window = {}
-        finally:
-            self.net_.eval()
+        except BaseException:
+            # a failed fit leaves the model unfitted: half-trained networks next to an earlier fit's history_ would
+            # look fitted to infer, save and EFEAgent
+            for name in ("net_", "image_shape_", "n_actions_", "history_"):
+                self.__dict__.pop(name, None)
+            raise
+        self.net_.eval()
         self.history_ = history
         return self
 
@@ -302,6 +329,9 @@ class WorldModel:
         if array.ndim != 4 or tuple(array.shape[1:]) != self.image_shape_:
             expected = ", ".join(map(str, self.image_shape_))
             raise ValueError(f"The {what!r} argument of {owner} must have shape (N, {expected}). Got {array.shape}.")
+        if array.size and (array.min() < 0 or array.max() > 1):  # e.g. 8-bit pixels: beliefs and energies off scale
+            raise ValueError(f"The {what!r} argument of {owner} must be pixel intensities in [0, 1] (the Bernoulli "
+                             f"likelihood); got values in [{array.min():g}, {array.max():g}].")
         return torch.from_numpy(np.ascontiguousarray(array))
 
     def _codes(self, value: Any, what: str, owner: str) -> torch.Tensor:
@@ -399,9 +429,11 @@ class WorldModel:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the fitted model to one file atomically (load it with
-        :func:`latentscm.active.load_world_model`)."""
+        :func:`latentscm.active.load_world_model`), with the :func:`state_digest` of its contents."""
+        state = self.state()
+        state["sha256"] = state_digest(state)
         buffer = io.BytesIO()
-        torch.save(self.state(), buffer)
+        torch.save(state, buffer)
         return atomic_write(path, buffer.getvalue())
 
     @classmethod

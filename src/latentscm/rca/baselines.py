@@ -49,7 +49,8 @@ def nsigma_scores(normal: Any, anomalous: Any) -> np.ndarray:
     """
     before, after = _periods(normal, anomalous, "nsigma_scores")
     scale = before.std(0)
-    constant = np.flatnonzero(scale == 0)
+    # by range, not by std: the float std of a constant column can be ~1e-17 (0.1 repeated), not 0
+    constant = np.flatnonzero(np.ptp(before, axis=0) == 0)
     if constant.size:
         raise ValueError(f"The 'normal' argument of nsigma_scores has constant columns {constant.tolist()}; "
                          "their z-scores are undefined.")

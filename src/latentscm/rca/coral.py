@@ -200,13 +200,15 @@ class CoralRCA:
             NaN values, too few steps for the lag, or a constant column.
         """
         data = check_stream(normal, "normal", "CoralRCA.fit", min_rows=2)
-        self.var_names_ = _names(var_names, data.shape[1], "CoralRCA.fit")
+        var_names = _names(var_names, data.shape[1], "CoralRCA.fit")
         # a copy: fitting (and running) must not change the detector the caller configured
-        self.detector_ = copy.deepcopy(self.detector) if self.detector is not None else SSACusumDetector()
-        self.graph_ = IncrementalGraph(lag=self.lag, sparsity=self.sparsity, change_sparsity=self.change_sparsity)
-        self.graph_.fit(data)
-        self.detector_.fit(data)
-        self.normal_ = data
+        detector = copy.deepcopy(self.detector) if self.detector is not None else SSACusumDetector()
+        graph = IncrementalGraph(lag=self.lag, sparsity=self.sparsity, change_sparsity=self.change_sparsity)
+        graph.fit(data)
+        detector.fit(data)
+        # set only once both parts are fitted: a fit that fails half-way leaves the previous state (or none) whole,
+        # never a new graph next to the old normal data and an unfitted detector
+        self.var_names_, self.detector_, self.graph_, self.normal_ = var_names, detector, graph, data
         return self
 
     def run(self, stream: Any, *, trigger: int | None = None) -> RCAResult:

@@ -4,7 +4,8 @@ A detector is fitted on a reference window of normal data (``fit``), then fed on
 (``update(x_t) -> bool``, True on an alarm). After an alarm it can adopt the data that follows as
 its new normal state: it collects ``reference`` steps and refits on them (the online behaviour of
 Wang et al., KDD 2023, "Incremental causal graph learning for online root cause analysis" (CORAL),
-whose detector restarts from the new system state after each trigger point).
+whose detector restarts from the new system state after each trigger point). A new state with a constant
+column cannot be refitted on; the detector then keeps its previous reference and counts the skip.
 """
 
 from __future__ import annotations
@@ -60,9 +61,19 @@ class OnlineDetector(ABC):
     Parameters
     ----------
     reference : int
-        Steps collected after an alarm before the detector refits on them (new normal state).
+        Steps collected after an alarm before the detector refits on them (new normal state); at least the
+        detector's smallest reference size are collected. No step raises an alarm while they are collected.
     refit : bool
         Whether to refit after an alarm (otherwise the detector keeps its first reference).
+
+    Attributes
+    ----------
+    n_refits_ : int
+        Refits on a new state since :meth:`fit`.
+    n_skipped_refits_ : int
+        Refits skipped since :meth:`fit` because a column was constant over the collected steps (a metric stuck at
+        one value: its normal variation would be zero). The detector then keeps its previous reference, so the
+        new state keeps raising alarms, about one per collection of ``reference`` steps.
     """
 
     def __init__(self, *, reference: int, refit: bool) -> None:
@@ -97,6 +108,8 @@ class OnlineDetector(ABC):
         self.n_features_ = int(series.shape[1])
         self._fit_reference(series)
         self._collecting: list[np.ndarray] | None = None
+        self.n_refits_ = 0
+        self.n_skipped_refits_ = 0
         return self
 
     def update(self, x: Any) -> bool:
@@ -117,6 +130,9 @@ class OnlineDetector(ABC):
                 self._collecting = None
                 if np.all(np.ptp(collected, axis=0) > 0):
                     self._fit_reference(collected)
+                    self.n_refits_ += 1
+                else:  # a constant column: no normal variation to refit on (see the class docstring)
+                    self.n_skipped_refits_ += 1
             return float("nan"), float("nan"), False
         statistic, decision, alarm = self._step(row)
         if alarm and self.refit:

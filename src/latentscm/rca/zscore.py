@@ -27,7 +27,8 @@ class ZScoreDetector(OnlineDetector):
     reference : int, default 100
         Steps of a new state collected after an alarm before refitting.
     refit : bool, default True
-        Refit on the new state after an alarm.
+        Refit on the new state after an alarm (skipped, and counted in ``n_skipped_refits_``, when a column is
+        constant over the collected steps; see :class:`~latentscm.rca.detection.OnlineDetector`).
     """
 
     def __init__(self, *, threshold: float = 4.0, patience: int = 3, reference: int = 100,
