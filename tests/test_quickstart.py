@@ -53,7 +53,58 @@ def test_run_quickstart_refuses_runs_trained_with_other_settings_before_any_work
     run = tmp_path / "runs" / "causal_vae"
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"learner": {"params": {"steps": 1500, "seed": 0}},
-                                                 "data": {"n_samples": 999}}))
+                                                 "data": {"n_samples": 999, "regimes": {
+                                                     "regimes": [{"name": "observational"}, {"name": "do(a)"}],
+                                                     "fractions": [0.7, 0.3]}}}))
     with pytest.raises(ValueError, match=r"causal_vae run trained with n_samples=999, not the asked n_samples=6000"):
         run_quickstart(tmp_path, QuickstartConfig(), progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]  # refused before any work
+
+
+def _record_run(out, name: str, *, params: dict, data: dict) -> None:
+    run = out / "runs" / name
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"learner": {"params": params}, "data": data}))
+
+
+def test_run_quickstart_refuses_runs_of_other_learner_arguments_or_data(tmp_path, monkeypatch):
+    """Regression: only steps, seed and n_samples were compared; a run of another beta, world noise or
+    interventional fraction was reused and metrics.json recorded the asked settings."""
+    config = tiny_config()
+    asked = {**config.common_params, **config.learner_params["beta_vae"], "steps": 12, "seed": 0}
+    asked["channels"] = list(asked["channels"])
+    data = {"world": "pendulum", "n_samples": 256, "options": {"size": 16, "noise_std": 0.3, "grid": False},
+            "regimes": {"regimes": [{"name": "observational"}, {"name": "do(light_position)"}],
+                        "fractions": [0.7, 0.3]}}
+    _record_run(tmp_path / "beta", "beta_vae", params={**asked, "beta": 1.0}, data=data)
+    with pytest.raises(ValueError, match=r"beta_vae run trained with beta=1.0, not the asked beta=4.0"):
+        run_quickstart(tmp_path / "beta", config, progress=False)
+    _record_run(tmp_path / "noise", "beta_vae", params=asked,
+                data={**data, "options": {**data["options"], "noise_std": 0.1}})
+    with pytest.raises(ValueError, match=r"noise_std=0.1, not the asked noise_std=0.3"):
+        run_quickstart(tmp_path / "noise", config, progress=False)
+    _record_run(tmp_path / "observational", "beta_vae", params=asked, data={k: v for k, v in data.items()
+                                                                              if k != "regimes"})
+    with pytest.raises(ValueError, match=r"interventional_fraction=0.0, not the asked interventional_fraction=0.3"):
+        run_quickstart(tmp_path / "observational", config, progress=False)
+    for name in ("beta", "noise", "observational"):  # refused before any work
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == ["runs"]
+    _record_run(tmp_path / "same", "beta_vae", params=asked, data=data)  # the asked settings: not refused
+
+    def stop(*args, **kwargs):
+        raise RuntimeError("past the check")
+
+    monkeypatch.setattr("latentscm.worlds.make", stop)
+    with pytest.raises(RuntimeError, match="past the check"):
+        run_quickstart(tmp_path / "same", config, progress=False)
+
+
+def test_run_quickstart_refuses_metrics_of_other_evaluation_settings(tmp_path):
+    """Regression: runs/<name>/metrics.json computed with another n_eval was reused under the asked one."""
+    config = tiny_config()
+    (tmp_path / "runs" / "beta_vae").mkdir(parents=True)
+    (tmp_path / "runs" / "beta_vae" / "metrics.json").write_text(json.dumps({"mig": 0.1}))
+    recorded = dict(vars(config))
+    (tmp_path / "metrics.json").write_text(json.dumps({"config": {**recorded, "n_eval": 500}}, default=list))
+    with pytest.raises(ValueError, match=r"metrics computed with n_eval=500, not the asked n_eval=200"):
+        run_quickstart(tmp_path, config, progress=False)

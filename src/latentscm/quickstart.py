@@ -20,6 +20,7 @@ checkpoint, existing metrics read back.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -66,25 +67,76 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+#: settings of the evaluation whose results ``out/runs/<name>/metrics.json`` holds (reused on a re-run)
+_EVALUATION_SETTINGS = ("n_eval", "n_counterfactual", "regressor_steps")
+
+
+def _learner_params(name: str, config: QuickstartConfig) -> dict[str, Any]:
+    """The constructor arguments of the ``name`` learner that ``config`` asks for."""
+    return {**config.common_params, **config.learner_params[name], "steps": config.steps[name], "seed": config.seed}
+
+
+def _same(found: Any, asked: Any) -> bool:
+    if isinstance(found, float) or isinstance(asked, float):
+        return isinstance(found, (int, float)) and math.isclose(found, asked, rel_tol=1e-9, abs_tol=1e-12)
+    return found == asked
+
+
+def _recorded_data(data: dict[str, Any]) -> dict[str, Any]:
+    """The quickstart's data settings found in a run record's ``data`` entry (those it records)."""
+    found = {key: data[key] for key in ("world", "n_samples") if key in data}
+    options = data.get("options")
+    if isinstance(options, dict):
+        found.update({key: options[key] for key in ("size", "noise_std", "grid") if key in options})
+    regimes = data.get("regimes")
+    if regimes is None:
+        found["interventional_fraction"] = 0.0
+    elif isinstance(regimes, dict):  # the share of the images not drawn from the observational regime
+        found["interventional_fraction"] = round(1.0 - sum(
+            float(fraction) for regime, fraction in zip(regimes["regimes"], regimes["fractions"])
+            if regime.get("name") == "observational"), 12)
+    return found
+
+
 def _check_reusable(out: Path, config: QuickstartConfig) -> None:
-    """Re-running reuses the runs in ``out/runs``: refuse, before any work, runs trained with other steps,
-    seed or n_samples than ``config`` asks (they would be reused, and metrics.json would record settings
-    they were not trained with). A missing or unreadable run record is left to :func:`_train_or_reuse`."""
-    for name, steps in config.steps.items():
+    """Re-running reuses the runs in ``out/runs`` and their metrics: refuse, before any work, runs trained with
+    other learner arguments (steps, seed, ...) or data (world options, n_samples, interventional_fraction) than
+    ``config`` asks, and metrics computed with other evaluation settings (they would be reused, and metrics.json
+    would record settings they were not made with). Settings a record lacks are not compared; a missing or
+    unreadable run record is left to :func:`_train_or_reuse`."""
+    from latentscm.run import jsonable_params
+
+    for name in config.steps:
         path = out / "runs" / name / "config.json"
         try:
             recorded = json.loads(path.read_text())
-            found = {"steps": recorded["learner"]["params"]["steps"], "seed": recorded["learner"]["params"]["seed"],
-                     "n_samples": recorded["data"]["n_samples"]}
-        except (OSError, ValueError, KeyError, TypeError):  # no run yet, or a damaged record
+            params, data = recorded["learner"]["params"], recorded["data"]
+            asked = {**jsonable_params(_learner_params(name, config)), "n_samples": config.n_samples,
+                     "world": config.world, "size": config.size, "noise_std": config.noise_std, "grid": config.grid,
+                     "interventional_fraction": config.interventional_fraction}
+            found = {**{key: params[key] for key in asked if key in params}, **_recorded_data(data)}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):  # no run yet, or a damaged record
             continue
-        asked = {"steps": steps, "seed": config.seed, "n_samples": config.n_samples}
-        differ = [key for key in asked if found[key] != asked[key]]
-        if differ:
-            raise ValueError(
-                f"'{out}' holds a {name} run trained with {', '.join(f'{key}={found[key]}' for key in differ)}, not "
-                f"the asked {', '.join(f'{key}={asked[key]}' for key in differ)}; re-running reuses finished work, so "
-                f"choose another output folder (or remove '{out / 'runs'}') to train with these settings.")
+        _refuse_differences(out, f"a {name} run trained", found, asked)
+    try:
+        previous = read_json_object(out / "metrics.json")
+    except ValueError:  # a damaged summary: rewritten at the end
+        previous = None
+    recorded_settings = previous.get("config") if previous is not None else None
+    if isinstance(recorded_settings, dict) and any((out / "runs" / name / "metrics.json").exists()
+                                                   for name in config.steps):
+        asked = {key: getattr(config, key) for key in _EVALUATION_SETTINGS}
+        found = {key: recorded_settings[key] for key in asked if key in recorded_settings}
+        _refuse_differences(out, "metrics computed", found, asked)
+
+
+def _refuse_differences(out: Path, what: str, found: dict[str, Any], asked: dict[str, Any]) -> None:
+    differ = [key for key in asked if key in found and not _same(found[key], asked[key])]
+    if differ:
+        raise ValueError(
+            f"'{out}' holds {what} with {', '.join(f'{key}={found[key]!r}' for key in differ)}, not the asked "
+            f"{', '.join(f'{key}={asked[key]!r}' for key in differ)}; re-running reuses finished work, so choose "
+            f"another output folder (or remove '{out / 'runs'}') to train with these settings.")
 
 
 def _train_or_reuse(name: str, world, data, run_dir: Path, config: QuickstartConfig, progress: bool):
@@ -98,8 +150,7 @@ def _train_or_reuse(name: str, world, data, run_dir: Path, config: QuickstartCon
     if (run_dir / "checkpoints").exists() and any((run_dir / "checkpoints").iterdir()):
         _say(f"[{name}] resuming the interrupted run in {run_dir}")
         return resume(run_dir, progress=progress)
-    params = {**config.common_params, **config.learner_params[name], "steps": config.steps[name],
-              "seed": config.seed}
+    params = _learner_params(name, config)
     learner = make(name, **params)
     _say(f"[{name}] training {learner!r} for {config.steps[name]} steps")
     return learner.fit(data, out=str(run_dir), checkpoint_every=max(100, config.steps[name] // 5), progress=progress)

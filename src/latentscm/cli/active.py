@@ -92,22 +92,28 @@ def run(
     from latentscm._io import atomic_write_json
     from latentscm.active.episodes import replay
     from latentscm.active.experiment import evaluate_run, open_run
-    from latentscm.cli.output_paths import check_output_dir
+    from latentscm.cli.output_paths import check_output_dir, check_output_path
     from latentscm.report.active import write_active_report
 
     try:
         check_output_dir(out, "--out")
+        for filename in ("results.json", "report.html"):  # named before the episodes run, not after
+            check_output_path(out / filename, "--out")
         result = evaluate_run(run_dir, n_goals=goals, max_steps=max_steps, horizon=horizon,
                               ambiguity_weight=ambiguity_weight, seed=seed)
         env, _, _ = open_run(run_dir)
     except (ValueError, TypeError, FileNotFoundError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
-    atomic_write_json(out / "results.json", result)
     task = result["tasks"][0]
     episodes = {name: replay(env, task["start"], summary["actions"][0]) for name, summary in result["agents"].items()}
     _, goal_image = env.reset(task["start"], task["goal"])
-    write_active_report(result, out / "report.html", episodes=episodes, goal_image=goal_image)
+    try:
+        atomic_write_json(out / "results.json", result)
+        write_active_report(result, out / "report.html", episodes=episodes, goal_image=goal_image)
+    except OSError as error:  # e.g. no space left
+        typer.echo(f"Error: cannot write to --out '{out}': {error}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"{'agent':<12} {'reached':>8} {'mean steps':>11} {'free energy':>12} {'complexity':>11}")
     for name, summary in result["agents"].items():
         typer.echo(f"{name:<12} {summary['success_rate']:>8.2f} {summary['mean_steps']:>11.2f} "

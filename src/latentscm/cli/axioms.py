@@ -110,16 +110,22 @@ def evaluate_command(
     out: Path = typer.Option(..., "--out", help="JSON file for the accuracies."),
     report: Path = typer.Option(None, "--report", help="Also write an HTML report here."),
     n_per_set: int = typer.Option(200, "--n-per-set", help="Demonstrations per evaluation set."),
-    max_length: int = typer.Option(15, "--max-length", help="Longest evaluation chain (nodes)."),
+    max_length: int = typer.Option(15, "--max-length", help="Longest evaluation chain (nodes); the long sets use "
+                                   "chains of 7 (or one more than the runs' longest training chain) to it."),
     seed: int = typer.Option(12345, "--seed", help="Seed of the evaluation sets."),
 ) -> None:
     """Score trained runs on the generalisation sets, with the chance baseline."""
     from latentscm._io import atomic_write_json
     from latentscm.axioms import AxiomModel, chance_accuracy, evaluate, evaluation_sets, summarise
+    from latentscm.axioms.evaluation_sets import DEFAULT_LONG_LENGTHS
     from latentscm.cli.output_paths import check_output_path
     from latentscm.training.checkpoint import CheckpointError
 
     try:
+        if max_length < DEFAULT_LONG_LENGTHS[0]:  # before any run is loaded: below the shortest long chain
+            raise ValueError(f"--max-length {max_length} is below the long evaluation chains, which start at "
+                             f"{DEFAULT_LONG_LENGTHS[0]} nodes (longer than the training chains); give "
+                             f"--max-length >= {DEFAULT_LONG_LENGTHS[0]}.")
         check_output_path(out, "--out")
         if report is not None:
             check_output_path(report, "--report")
@@ -136,9 +142,20 @@ def evaluate_command(
         if len(n_names) != 1:
             raise ValueError(f"The runs use different node-name pools (n_names {sorted(n_names)}); evaluate them "
                              f"separately.")
-        long_lengths = (min(7, max_length), max_length)
-        sets = evaluation_sets(n_per_set=n_per_set, n_names=n_names.pop(), lengths=range(3, max_length + 1),
-                               long_lengths=long_lengths, seed=seed)
+        pool = n_names.pop()
+        train_lengths = (min(model.min_length for model in models.values()),
+                         max(model.max_length for model in models.values()))
+        # "long" means longer than any run was trained on (Vashishtha et al. 2024: trained on 3-6, tested on 7-15)
+        long_lengths = (max(DEFAULT_LONG_LENGTHS[0], train_lengths[1] + 1), max_length)
+        if max_length < long_lengths[0]:
+            raise ValueError(f"--max-length {max_length} leaves no long evaluation chain: the runs were trained on "
+                             f"chains of up to {train_lengths[1]} nodes, so the long sets start at "
+                             f"{long_lengths[0]}; give --max-length >= {long_lengths[0]}.")
+        if max_length > pool:
+            raise ValueError(f"--max-length {max_length} is longer than the runs' node-name pool (n_names {pool}): "
+                             f"a chain needs one name per node; give --max-length <= {pool}.")
+        sets = evaluation_sets(n_per_set=n_per_set, n_names=pool, lengths=range(3, max_length + 1),
+                               long_lengths=long_lengths, train_lengths=train_lengths, seed=seed)
         scores = {name: evaluate(model, sets) for name, model in models.items()}
     except (ValueError, TypeError, CheckpointError) as error:
         _fail(error)

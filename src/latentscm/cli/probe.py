@@ -129,7 +129,7 @@ def probe(
     Writes ``<kind>.json`` and a PNG figure per kind and one ``probes.html`` page to the output folder.
     """
     from latentscm._io import atomic_write_json
-    from latentscm.cli.output_paths import check_output_dir
+    from latentscm.cli.output_paths import check_output_dir, check_output_path
     from latentscm.probes.readouts import has_oracle_readout
     from latentscm.report.images import atomic_write_bytes
     from latentscm.report.probes import write_probe_report
@@ -154,6 +154,8 @@ def probe(
         if measure not in ("oracle", "regressor"):
             raise ValueError(f"--measure must be oracle or regressor. Got {measure!r}.")
         check_output_dir(out, "--out")
+        for filename in [f"{name}.json" for name in kinds] + ["probes.html"]:  # named before the work, not after
+            check_output_path(out / filename, "--out")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
         world = world_from_config(config, run, trust_code=trust_code)
@@ -174,6 +176,8 @@ def probe(
             results[name] = data
             sections.append(section)
             figures.update(figure)
+        for filename in figures:
+            check_output_path(out / filename, "--out")
     except (ValueError, TypeError, OSError, RuntimeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None

@@ -25,10 +25,12 @@ def quickstart(
         config.steps = {name: steps for name in config.steps}
     if n_samples is not None:
         config.n_samples = n_samples
-    from latentscm.cli.output_paths import check_output_dir
+    from latentscm.cli.output_paths import check_output_dir, check_output_path
 
     try:
         check_output_dir(out, "--out")
+        for filename in ("metrics.json", "report.html"):  # named before the training, not after it
+            check_output_path(out / filename, "--out")
         run_quickstart(out, config, progress=progress)
     except (ValueError, TypeError, OSError) as error:
         typer.echo(f"Error: {error}", err=True)

@@ -52,7 +52,8 @@ def run_world_rca(*, world: str = "microservice", services: int = 6, steps: int 
     Raises
     ------
     ValueError
-        A world without fault injection, an unknown root cause, a reference not before the onset.
+        A world without fault injection, an unknown or repeated root cause, a reference not before the onset,
+        a magnitude that is not finite.
     """
     from latentscm.metrics.ranking import ranking_scores
     from latentscm.rca import CoralRCA, baro_scores, nsigma_scores, rank_by_score, walk_and_mix
@@ -72,6 +73,12 @@ def run_world_rca(*, world: str = "microservice", services: int = 6, steps: int 
                          "the normal state from.")
     if onset is not None and onset >= steps:
         raise ValueError(f"--onset ({onset}) must come before the end of the {steps} --steps.")
+    if isinstance(magnitude, bool) or not isinstance(magnitude, (int, float)) or not np.isfinite(magnitude):
+        raise ValueError(f"--magnitude must be a finite number of noise standard deviations. Got {magnitude!r}.")
+    repeated = sorted({name for name in root_causes or () if list(root_causes).count(name) > 1})
+    if repeated:
+        raise ValueError(f"--root-cause {', '.join(map(repr, repeated))} is given more than once; name each faulty "
+                         f"variable once (a repeated one would be shifted by a multiple of --magnitude).")
     unknown = [name for name in root_causes or () if name not in system.var_names]
     if unknown:
         raise ValueError(f"Unknown --root-cause {', '.join(map(repr, unknown))}. Valid names: "
@@ -122,11 +129,13 @@ def register(app: typer.Typer) -> None:
         """Inject a fault into a time-series world and find its root cause online (CORAL-style RCA with
         NSigma, BARO-style and oracle-graph baselines); writes OUT/rca.json and OUT/report.html."""
         from latentscm._io import atomic_write_json
-        from latentscm.cli.output_paths import check_output_dir
+        from latentscm.cli.output_paths import check_output_dir, check_output_path
         from latentscm.report.timeseries import timeseries_report
 
         try:
             check_output_dir(out, "--out")
+            for filename in ("rca.json", "report.html"):  # named before the work, not after
+                check_output_path(out / filename, "--out")
             run = run_world_rca(world=world, services=services, steps=steps, reference=reference,
                                 root_causes=list(root_cause) if root_cause else None, onset=onset,
                                 magnitude=magnitude, seed=seed)

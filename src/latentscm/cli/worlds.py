@@ -65,6 +65,8 @@ def show(
         check_output_path(out, "--out", suffixes=(".png",))
         refuse_domains_option(parse_options(option), "--set")
         domains = parse_domain_shift(shift)
+        if do is not None and not do.strip():  # an empty --do would silently show plain samples
+            raise ValueError(f"--do names no intervention (got {do!r}); give one such as \"scale=1.0\".")
         if domains is not None and do:
             raise ValueError("Give --do or --shift, not both: --do shows interventions, --shift domains.")
     except ValueError as error:
