@@ -288,3 +288,12 @@ def test_factor_sequence_counterfactual_rejects_factors_off_their_range(factor, 
 def test_names_of_the_wrong_length_are_named(name):
     with pytest.raises(ValueError, match="2 names were given"):
         ts.make(name, **{**SMALL[name], "names": ["a", "b"]})
+
+
+def test_microservice_inject_refuses_a_repeated_root_cause():
+    from latentscm.worlds.timeseries.microservice import Microservice
+
+    world = Microservice()
+    cause = world.var_names[0]
+    with pytest.raises(ValueError, match="more than once"):
+        world.inject(200, seed=0, root_causes=[cause, cause])

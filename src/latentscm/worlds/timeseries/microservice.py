@@ -141,6 +141,10 @@ class Microservice(TimeSeriesWorld):
             for cause in causes:
                 if cause not in self.var_names:
                     raise UnknownNodeError(cause, self.var_names, what=f"root cause ('root_causes' of {owner})")
+            repeated = sorted({cause for cause in causes if causes.count(cause) > 1})
+            if repeated:  # the fault would be injected twice, a shift of twice the magnitude
+                raise ValueError(f"The 'root_causes' argument of {owner} names {', '.join(map(repr, repeated))} more "
+                                 f"than once.")
         if onset is None:
             onset = int(rng.integers(T // 4, max(T // 4 + 1, 3 * T // 4)))
         onset = int(check_number(onset, "onset", owner, low=0, high=T - 1, integer=True))
