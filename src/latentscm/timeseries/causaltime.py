@@ -82,7 +82,8 @@ class MaskedLagNetwork(torch.nn.Module):
 
         def uniform(*shape: int, fan_in: int) -> torch.nn.Parameter:
             bound = 1.0 / np.sqrt(fan_in)
-            return torch.nn.Parameter((torch.rand(*shape, generator=generator) * 2 - 1) * bound)
+            # float32 whatever torch's default dtype: the mask and the inputs are float32
+            return torch.nn.Parameter((torch.rand(*shape, generator=generator, dtype=torch.float32) * 2 - 1) * bound)
 
         self.w1, self.b1 = uniform(d_out, n_inputs, hidden, fan_in=n_inputs), uniform(d_out, hidden, fan_in=n_inputs)
         self.w2, self.b2 = uniform(d_out, hidden, hidden, fan_in=hidden), uniform(d_out, hidden, fan_in=hidden)
@@ -230,8 +231,7 @@ class CausalTimeGenerator:
 
     def _fit(self, X: Any, prior: Any, var_names: Sequence[str] | None) -> None:
         owner = "CausalTimeGenerator.fit"
-        series = check_series(check_array(X, "X", owner, ndim=2, min_rows=2), owner, tau_max=self.tau_max,
-                              min_extra=10)
+        series = check_series(X, owner, tau_max=self.tau_max, min_extra=10, name="X")
         T, d = series.shape
         self.var_names_ = resolve_names(var_names, d, owner)
         allowed = np.ones((d, d), dtype=np.int64)
@@ -353,7 +353,7 @@ class CausalTimeGenerator:
         chosen = torch.randperm(n, generator=generator)[: self.ig_windows]
         x = torch.as_tensor(inputs, dtype=torch.float32)[chosen]
         alphas = (torch.arange(self.ig_steps, dtype=torch.float32) + 0.5) / self.ig_steps  # midpoint rule
-        total = torch.zeros(x.shape[0], d, n_inputs)
+        total = torch.zeros(x.shape[0], d, n_inputs, dtype=torch.float32)
         for alpha in alphas:
             scaled = (alpha * x).unsqueeze(1).expand(-1, d, -1).clone().requires_grad_(True)
             network(scaled).sum().backward()

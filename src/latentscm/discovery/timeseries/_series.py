@@ -13,13 +13,17 @@ __all__ = ["check_full_rank", "check_innovations", "check_series", "embed", "lag
 
 
 def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3, lag_name: str = "tau_max",
-                 span: int = 1) -> np.ndarray:
-    """A finite float series (T, d) with ``T > span * tau_max + min_extra`` and no constant column.
+                 span: int = 1, name: str = "data") -> np.ndarray:
+    """A finite float series (T, d) with ``d >= 1``, ``T > span * tau_max + min_extra`` and no constant column.
 
     ``lag_name`` is the caller's name of the lag parameter (``"max_lag"``, ``"tau_max"``) and ``span``
-    how many times the caller embeds it (2 for PCMCI's ``2 tau_max``); errors name the value given.
+    how many times the caller embeds it (2 for PCMCI's ``2 tau_max``); errors name the value given and
+    the series as the caller's argument ``name``.
     """
-    series = check_array(data, "data", owner, ndim=2, min_rows=2)
+    series = check_array(data, name, owner, ndim=2, min_rows=2)
+    if series.shape[1] == 0:
+        raise ValueError(f"The {name!r} argument of {owner} has no columns (shape {series.shape}); it needs at "
+                         "least one variable.")
     tau_max = int(check_number(tau_max, lag_name, owner, low=1, integer=True))
     T = series.shape[0]
     needed = span * tau_max + min_extra
@@ -29,7 +33,7 @@ def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3, lag
                          f"has T={T} steps; {owner} needs T > {formula} + {min_extra} = {needed}.")
     constant = np.flatnonzero(np.ptp(series, axis=0) == 0)
     if constant.size:
-        raise ValueError(f"The 'data' argument of {owner} has constant columns {constant.tolist()}; "
+        raise ValueError(f"The {name!r} argument of {owner} has constant columns {constant.tolist()}; "
                          "they carry no information about causal links.")
     return series
 
@@ -37,6 +41,9 @@ def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3, lag
 def resolve_names(var_names: Sequence[str] | None, d: int, owner: str) -> tuple[str, ...]:
     if var_names is None:
         return tuple(f"x{j}" for j in range(d))
+    if isinstance(var_names, (str, bytes)):  # tuple("abc") would give the names 'a', 'b', 'c'
+        raise TypeError(f"The 'var_names' argument of {owner} must be a sequence of {d} names, not a string. "
+                        f"Got {var_names!r}.")
     names = tuple(var_names)
     if len(names) != d or len(set(names)) != d:
         raise ValueError(f"The 'var_names' argument of {owner} must be {d} unique names. Got {list(names)}.")

@@ -137,6 +137,10 @@ def cmlp_granger(data: Any, *, max_lag: int = 3, hidden: int = 16, penalty: str 
         scores[1:][active] = lam
         record.append({"lambda": float(lam), "val_loss": val, "n_links": int(active.sum())})
     losses = np.array([r["val_loss"] for r in record])
+    if not np.all(np.isfinite(losses)):  # NaN weights would also read as "no link" in the scores
+        first = float(path[np.flatnonzero(~np.isfinite(losses))[0]])
+        raise FloatingPointError(f"{owner}: the proximal gradient steps diverged (validation error not finite from "
+                                 f"lambda = {first:g} on); lower 'lr' (now {lr}).")
     acceptable = np.flatnonzero(losses <= losses.min() * (1 + tolerance))
     chosen = float(path[acceptable.max()])
     info = {"path": record, "lambda": chosen, "penalty": penalty, "max_lag": K, "hidden": hidden,

@@ -123,7 +123,9 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
     max_conds_dim: largest conditioning set in PC1 (``None``: no limit).
     max_combinations: conditioning sets tried per candidate and level in PC1.
     max_conds_py, max_conds_px: how many of the strongest parents of ``x_j`` / ``x_i`` MCI conditions on
-        (``None``: all).
+        (``None``: all). The tested link is left out of the parents of ``x_j`` before they are counted, so
+        MCI conditions on ``max_conds_py`` others; tigramite counts first and then leaves it out (one
+        parent fewer when the tested link is among the strongest), so its p-values differ there.
     fdr: ``"none"`` or ``"bh"`` (Benjamini–Hochberg over all lagged links).
     var_names: names of the d columns.
     ci_options: constructor options of a CI test given by name.

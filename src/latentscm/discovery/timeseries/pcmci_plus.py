@@ -25,10 +25,11 @@ time series datasets", UAI (PMLR 124). Four phases, as in the paper:
      learning", JMLR; Runge 2020): the same separating sets; ``x_{k,t}`` in fewer than half of them:
      collider; in more than half: non-collider; exactly half: ambiguous.
 
-   When the re-test finds no separating set (the adjacencies shrank after the pair was removed),
-   the separating set of phase 2 is the only one. Colliders are collected first so the result does
-   not depend on the order of the triples; an edge that gets arrowheads at both ends is a conflict,
-   left undirected (tigramite's ``x-x``).
+   When the re-test finds no separating set (the pair was separated in phase 2 by a set that is no
+   longer among the adjacencies, which faithfulness rules out), the triple is ambiguous under both
+   rules, as in Runge's reference implementation (tigramite's ``run_pcmciplus``). Colliders are
+   collected first so the result does not depend on the order of the triples; an edge that gets
+   arrowheads at both ends is a conflict, left undirected (tigramite's ``x-x``).
 4. **Orientation propagation** (Alg. 4): Meek's rules R1–R3 on the contemporaneous edges, with lagged
    links always pointing forward in time. R1 and R3 do not fire through an ambiguous triple
    (conservative and majority rules); ambiguous triples are listed in ``info["ambiguous_triples"]``
@@ -173,9 +174,11 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
         if collider_rule == "standard":
             collider = k not in original
         else:
-            found = all_sepsets.get(key) or [original]
-            share = sum(k in subset for subset in found) / len(found)
-            if collider_rule == "conservative":
+            found = all_sepsets.get(key, [])
+            share = sum(k in subset for subset in found) / max(len(found), 1)
+            if not found:  # separated only by a set that is no longer among the adjacencies: unfaithful
+                collider, decided = False, False
+            elif collider_rule == "conservative":
                 collider, decided = share == 0.0, share in (0.0, 1.0)
             else:
                 collider, decided = share < 0.5, share != 0.5
