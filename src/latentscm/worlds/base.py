@@ -2,7 +2,8 @@
 
 A :class:`World` has named factors (:class:`FactorSpec`: a discrete grid or a continuous range),
 an :class:`~latentscm.scm.SCM` over them (independent uniform factors by default; any graph and
-mechanisms the user passes, see :meth:`World.with_structure`), and a renderer from factors to
+mechanisms the user passes as the constructor's ``graph=`` / ``mechanisms=``, see
+:meth:`World._init_structure`), and a renderer from factors to
 images. Because it keeps the exogenous noise of every sample, it returns the **exact**
 counterfactual of any intervention: same noise, intervened factors, descendants recomputed
 through the SCM, re-rendered with the same rendering noise.
@@ -303,8 +304,25 @@ class World:
 
     @property
     def graph(self) -> CausalGraph:
-        """The causal graph over the factors (hidden confounders left out; see ``scm.graph``)."""
-        return self.scm.graph.subgraph(self.factor_names)
+        """The causal graph over the factors (hidden confounders left out; see ``scm.graph``): the
+        edges among factors, plus ``a -> b`` wherever a directed path from factor ``a`` reaches
+        factor ``b`` through hidden nodes only (a hidden mediator, which the subgraph would drop)."""
+        full = self.scm.graph
+        factors = self.factor_names
+        mediated = []
+        for source in factors:
+            reached: set[str] = set()
+            stack = [child for child in full.children(source) if child in self.hidden]
+            while stack:
+                node = stack.pop()
+                if node in reached:
+                    continue
+                reached.add(node)
+                stack.extend(full.children(node))
+            mediated += [(source, target) for target in factors
+                         if target in reached and target not in full.children(source)]
+        graph = full.subgraph(factors)
+        return graph.add_edges(mediated) if mediated else graph
 
     def spec(self, name: str) -> FactorSpec:
         if name not in self._spec_by_name:
@@ -542,6 +560,16 @@ class World:
             # domain's own soft shift is part of the domain's mechanism, so it always stays (a soft
             # counterfactual intervention acts on top of it, a hard one replaces it)
             own = domain_soft_shifts(regime)
+            softened = [name for name, item in regime.interventions.items() if isinstance(item, (Shift, Scale))
+                        and name in interventions and not interventions[name].hard]
+            if softened and not hasattr(regime, "base") and np.any(batch.domain[index] != 0):
+                # a plain regime of a domain > 0 (a stored dataset opened with load()) merges the domain's own
+                # shift into its interventions: whether the new soft one acts on top of it or replaces it is unknown
+                raise ValueError(f"counterfactual: regime {regime.name!r} of the batch's samples from domain "
+                                 f"{int(batch.domain[index].max())} is a plain Regime, so its soft change of "
+                                 f"{', '.join(map(repr, softened))} may be the domain's own; sample the batch from "
+                                 f"the world, or open a stored dataset with generate(world, n, seed=..., regime=...) "
+                                 f"rather than load().")
             realised = {name: (item if isinstance(item, (Shift, Scale)) else Do(part_factors[:, names.index(name)]))
                         for name, item in regime.interventions.items() if name not in interventions or name in own}
             scm = self._regime_scm(regime, realised)

@@ -380,12 +380,12 @@ def _in_domain(world: World, regime: Regime, domain: DomainRegime) -> DomainRegi
     change on the same factor; a mechanism it replaces itself wins too."""
     if isinstance(regime, DomainRegime):
         regime = regime.base
-    interventions = {k: v for k, v in domain.interventions.items()
-                     if k not in regime.interventions and k not in regime.mechanisms}
-    for name, item in regime.interventions.items():
-        if name in interventions and isinstance(item, (Shift, Scale)):
+    for name, item in regime.interventions.items():  # checked before the regime's items replace the domain's
+        if name in domain.interventions and isinstance(item, (Shift, Scale)):
             raise ValueError(f"Regime {regime.name!r} shifts or scales {name!r}, which domain {domain.domain} also "
                              f"shifts; use kind='mechanism' or a hard intervention.")
+    interventions = {k: v for k, v in domain.interventions.items()
+                     if k not in regime.interventions and k not in regime.mechanisms}
     interventions.update(regime.interventions)
     mechanisms = {k: v for k, v in domain.mechanisms.items()
                   if k not in regime.interventions and k not in regime.mechanisms}
@@ -518,6 +518,14 @@ def domain_counterfactual(world: World, batch: Batch, *, to_domain: int) -> Batc
         index = np.flatnonzero(batch.regime == r)
         part = batch[index]
         source = batch.regimes[int(r)]
+        if not isinstance(source, DomainRegime) and np.any(part.domain != 0):
+            # e.g. a stored dataset opened with load(): its regimes are rebuilt from their descriptions, which
+            # merge the domain's own change into the regime's interventions, so it would be kept as one of them
+            raise ValueError(f"domain_counterfactual: regime {source.name!r} of the batch's samples from domain "
+                             f"{int(part.domain.max())} is a plain Regime, not the domain's (DomainRegime), so the "
+                             f"domain's own change cannot be told from the regime's interventions; sample the batch "
+                             f"from the world, or open a stored dataset with generate(world, n, seed=..., regime=...) "
+                             f"rather than load().")
         target = _in_domain(world, source, regimes[to_domain])
         noise = {name: part.noise[name] for name in world.scm.nodes}
         values = {name: part.factors[:, j] for j, name in enumerate(names)}

@@ -48,7 +48,8 @@ class RandomDo:
     ``source="range"``: uniform over the factor's grid (discrete) or range (continuous);
     ``"marginal"``: from the factor's observational marginal (a fresh observational sample's
     value; in a domain of a multi-domain world, that domain's observational sample), so the
-    intervened factor keeps its usual distribution but loses its parents.
+    intervened factor keeps its usual distribution but loses its parents. Several ``"marginal"``
+    targets of one regime draw from separate observational samples, so their values are independent.
     """
 
     source: str = "range"
@@ -161,7 +162,7 @@ class Regime:
     def realise(self, world: World, n: int, rng: np.random.Generator) -> dict[str, Intervention]:
         """Concrete interventions for ``n`` samples: :class:`RandomDo` becomes ``Do`` of (n,) drawn values."""
         out: dict[str, Intervention] = {}
-        marginal = None
+        scm = None
         for name, item in self.interventions.items():
             if not isinstance(item, RandomDo):
                 out[name] = item
@@ -173,12 +174,13 @@ class Regime:
                 else:
                     values = rng.uniform(spec.low, spec.high, size=n)
             else:
-                if marginal is None:
+                if scm is None:
                     observational = self._observational()
                     scm = world._regime_scm(observational, observational.interventions) \
                         if observational.targets else world.scm
-                    marginal = scm.sample(n, seed=rng)
-                values = spec.snap(marginal[name])
+                # a fresh observational sample per factor: values drawn from one joint sample would keep
+                # the factors' observational dependence (a child would still follow its intervened parent)
+                values = spec.snap(scm.sample(n, seed=rng)[name])
             out[name] = Do(values)
         return out
 

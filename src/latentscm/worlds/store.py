@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import warnings
 from collections.abc import Iterable
@@ -365,7 +366,8 @@ def _remove_orphans(base: Path, prefix: str) -> None:
     (their pid is gone); a live process's temporary is left alone (it may still finish), and so is
     one of another machine (:func:`~latentscm._io.host_tag`), whose pid cannot be checked from here."""
     for path in base.glob(f"{prefix}*"):
-        if orphaned(path.name[len(prefix):]):
+        # the writer is "<host>-<pid>", followed by "~<token>" for one call of a writer (threads of one process)
+        if orphaned(path.name[len(prefix):].partition("~")[0]):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -414,8 +416,8 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
 
     base.mkdir(parents=True, exist_ok=True)
     _remove_orphans(base, f".tmp-{world.name}-{key[:16]}-")
-    temporary = base / f".tmp-{world.name}-{key[:16]}-{host_tag()}-{os.getpid()}"  # pids repeat across machines
-    shutil.rmtree(temporary, ignore_errors=True)
+    # pids repeat across machines, and threads of one process share theirs: the token keeps each call's own
+    temporary = base / f".tmp-{world.name}-{key[:16]}-{host_tag()}-{os.getpid()}~{secrets.token_hex(8)}"
     temporary.mkdir()
     try:
         total = int(world.n_combinations) if n is None else n
