@@ -133,3 +133,14 @@ def test_discovered_graph_refuses_a_string_of_nodes():
         DiscoveredGraph.from_dict({"nodes": "abc", "adjacency": np.zeros((3, 3), int).tolist()})
     with pytest.raises(TypeError, match="not a single string"):
         DiscoveredGraph("xyz", np.zeros((3, 3), int))
+
+
+def test_discovery_skeleton_scores_compare_named_graphs_by_name():
+    from latentscm.discovery.result import skeleton_scores
+    from latentscm.graph import CausalGraph
+
+    truth = CausalGraph.from_text("a -> b; b -> c")
+    listed_otherwise = CausalGraph([("a", "b"), ("b", "c")], nodes=["c", "b", "a"])
+    assert skeleton_scores(listed_otherwise, truth)["skeleton.f1"] == 1.0
+    with pytest.raises(ValueError, match="different nodes"):
+        skeleton_scores(CausalGraph.from_text("a -> b; b -> d"), truth)

@@ -142,10 +142,18 @@ def skeleton_scores(estimated: Any, truth: Any) -> dict[str, float]:
     direction counts as adjacency) or objects with an ``.adjacency`` attribute. A ratio with an
     empty denominator is 1 when both skeletons are empty and 0 otherwise, as in
     :func:`latentscm.metrics.skeleton_scores` (an empty estimate of a non-empty graph has
-    precision 0, not 1). Returns Python floats.
+    precision 0, not 1). Two graph objects with node names are compared by name (their node sets
+    must be equal). Returns Python floats.
     """
     est = _skeleton(estimated, "estimated")
     true = _skeleton(truth, "truth")
+    named = [getattr(value, "nodes", None) if hasattr(value, "adjacency") else None for value in (estimated, truth)]
+    if all(nodes is not None and not isinstance(nodes, (str, bytes)) for nodes in named):
+        est_nodes, true_nodes = (list(nodes) for nodes in named)
+        if sorted(map(str, est_nodes)) != sorted(map(str, true_nodes)) or len(set(est_nodes)) != len(est_nodes):
+            raise ValueError(f"The estimated and true graphs have different nodes: {est_nodes} vs {true_nodes}.")
+        order = [est_nodes.index(node) for node in true_nodes]
+        est = est[np.ix_(order, order)]
     if est.shape != true.shape:
         raise ValueError(f"Skeletons of different sizes: {est.shape} vs {true.shape}.")
     upper = np.triu_indices(est.shape[0], k=1)

@@ -140,14 +140,20 @@ def equal_width_bins(values: np.ndarray, n_bins: int, *, low: np.ndarray | None 
     return bins
 
 
+def orientation_signs(codes: np.ndarray) -> np.ndarray:
+    """Signs (D,) of code columns (N, D) that put each column in a canonical orientation (the sign of
+    :func:`rank_key`; +1 for a constant column): ``codes * signs`` is the same for a column and its
+    negation, so binning it afterwards does not depend on the column's sign."""
+    return np.array([rank_key(codes[:, d])[1] if np.ptp(codes[:, d]) > 0 else 1.0
+                     for d in range(codes.shape[1])])
+
+
 def oriented_code_bins(codes: np.ndarray, n_bins: int) -> np.ndarray:
     """:func:`equal_width_bins` (N, D) of code columns (N, D) put in a canonical orientation first
-    (the sign of :func:`rank_key`): a value on an edge goes to the bin above it, so a negated column
+    (:func:`orientation_signs`): a value on an edge goes to the bin above it, so a negated column
     would otherwise split its edge values the other way. Histogram estimates on these bins do not
     change when code dimensions are permuted, shifted or rescaled by any non-zero factor."""
-    signs = np.array([rank_key(codes[:, d])[1] if np.ptp(codes[:, d]) > 0 else 1.0
-                      for d in range(codes.shape[1])])
-    return equal_width_bins(codes * signs, n_bins)
+    return equal_width_bins(codes * orientation_signs(codes), n_bins)
 
 
 def factor_labels(factors: np.ndarray, discrete: np.ndarray, n_bins: int

@@ -4,8 +4,8 @@ ranking scores for weighted edges.
 Graphs are adjacency matrices (d, d) in the convention of :mod:`latentscm.graph` and
 :mod:`latentscm.discovery`: ``adjacency[i, j] = 1`` for ``i -> j``, both entries set for an
 undirected edge ``i - j`` (as in a CPDAG); any object with an ``.adjacency`` attribute
-(``CausalGraph``, discovery results) is accepted too. Both graphs must list the nodes in the
-same order.
+(``CausalGraph``, discovery results) is accepted too. Two such objects are compared by node name
+(their node sets must be equal); a bare matrix must list the nodes in the other graph's order.
 
 * SHD (Tsamardinos, Brown & Aliferis 2006, "The Max-Min Hill-Climbing Bayesian Network
   Structure Learning Algorithm"): the number of node pairs whose edge differs — a missing or
@@ -48,9 +48,25 @@ def _adjacency(graph: Any, name: str, owner: str, *, binary: bool = True) -> np.
     return matrix
 
 
+def _node_names(graph: Any) -> tuple[Any, ...] | None:
+    """The node names of a graph object (``CausalGraph``, ``DiscoveredGraph``), None for a bare matrix."""
+    if isinstance(graph, np.ndarray) or not hasattr(graph, "adjacency"):
+        return None
+    nodes = getattr(graph, "nodes", None)
+    return None if nodes is None or isinstance(nodes, (str, bytes)) else tuple(nodes)
+
+
 def _pair(true: Any, estimated: Any, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    true_nodes, estimated_nodes = _node_names(true), _node_names(estimated)
     true = _adjacency(true, "true", owner)
     estimated = _adjacency(estimated, "estimated", owner)
+    if true_nodes is not None and estimated_nodes is not None and true_nodes != estimated_nodes:
+        # two named graphs: compare node by node, whatever order each lists its nodes in
+        if len(true_nodes) != len(estimated_nodes) or set(true_nodes) != set(estimated_nodes):
+            raise ValueError(f"The 'true' and 'estimated' graphs of {owner} must have the same nodes. Got "
+                             f"{list(true_nodes)} and {list(estimated_nodes)}.")
+        order = [estimated_nodes.index(node) for node in true_nodes]
+        estimated = estimated[np.ix_(order, order)]
     if true.shape != estimated.shape:
         raise ValueError(f"The 'true' and 'estimated' graphs of {owner} must have the same nodes. "
                          f"Got shapes {true.shape} and {estimated.shape}.")

@@ -34,6 +34,7 @@ from latentscm.metrics._common import (
     drop_constant_factors,
     encode_labels,
     equal_width_bins,
+    orientation_signs,
     split_indices,
 )
 
@@ -93,6 +94,9 @@ def sap_score_matrix(codes: np.ndarray, factors: np.ndarray, *, n_bins: int = 20
     rng = as_generator(seed)
     factors, mask = drop_constant_factors(factors, discrete_mask(factors, discrete, owner), owner)
     train, test = split_indices(codes.shape[0], test_fraction, rng, owner)
+    # the classifier's bins put a value on an edge in the bin above it: codes in a canonical orientation first, so
+    # that negating a quantised code (values on the edges) does not pair its levels differently
+    oriented = codes * orientation_signs(codes)
     scores = np.empty((codes.shape[1], factors.shape[1]))
     for k in range(factors.shape[1]):
         if not mask[k]:
@@ -101,7 +105,7 @@ def sap_score_matrix(codes: np.ndarray, factors: np.ndarray, *, n_bins: int = 20
         labels, n_levels = encode_labels(factors[:, k])
         # at least one bin per class: with fewer bins than classes even a code equal to the factor
         # could name only n_bins of them (dSprites' 40 orientations would cap at ~0.5)
-        scores[:, k] = _binned_balanced_accuracy(codes[train], labels[train], codes[test],
+        scores[:, k] = _binned_balanced_accuracy(oriented[train], labels[train], oriented[test],
                                                  labels[test], n_levels, max(n_bins, n_levels))
     return scores
 
@@ -127,7 +131,8 @@ def sap(codes: np.ndarray, factors: np.ndarray, *, n_bins: int = 20,
     -------
     float: mean over factors of (best score - second-best score) across code dimensions.
     ~1 when each factor is predictable from exactly one code dimension; ~0 when no dimension is
-    singled out (entangled, random, or redundant codes).
+    singled out (entangled, random, or redundant codes). Invariant to permuting, shifting and
+    rescaling (also negatively) code dimensions.
     """
     codes, factors = check_codes_factors(codes, factors, "sap", min_rows=3)
     if codes.shape[1] < 2:

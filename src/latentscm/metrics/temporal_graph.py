@@ -15,6 +15,9 @@ every series is autocorrelated, so self-links are easy and would inflate every s
 ``diagonal=True`` includes them and :func:`temporal_graph_scores` reports both. The lag-0 diagonal
 never exists and is always left out.
 
+A world and a ``TemporalGraph`` are compared by variable name (their variable sets must be equal);
+a bare array must list the variables in the other graph's order.
+
 When the true window and the scores have different lag ranges, the shorter one is padded: true
 links beyond the world's largest lag do not exist, and links a method did not score get a score
 below all others.
@@ -99,6 +102,27 @@ def _found_window(found: Any, owner: str) -> np.ndarray:
     return window.astype(np.int64)
 
 
+def _variable_names(graph: Any) -> tuple[Any, ...] | None:
+    """The variable names of a time-series world or a ``TemporalGraph``; None for a bare array."""
+    if isinstance(graph, np.ndarray):
+        return None
+    names = getattr(graph, "var_names", None)
+    return None if names is None or isinstance(names, (str, bytes)) else tuple(names)
+
+
+def _in_true_order(array: np.ndarray, true: Any, other: Any, owner: str) -> np.ndarray:
+    """``array`` (..., d, d) read from ``other`` with its variables put in the order of ``true`` when both
+    name their variables (a world, a ``TemporalGraph``); unchanged when either is a bare array."""
+    true_names, other_names = _variable_names(true), _variable_names(other)
+    if true_names is None or other_names is None or true_names == other_names:
+        return array
+    if len(true_names) != len(other_names) or set(true_names) != set(other_names):
+        raise ValueError(f"{owner} compares graphs over different variables: {list(true_names)} and "
+                         f"{list(other_names)}.")
+    order = [other_names.index(name) for name in true_names]
+    return array[..., order, :][..., order]
+
+
 def _align(first: np.ndarray, second: np.ndarray, owner: str, second_fill: float = 0.0
            ) -> tuple[np.ndarray, np.ndarray]:
     """Pad two window arrays to the same number of lags (checks d)."""
@@ -125,8 +149,8 @@ def _window_mask(shape: tuple[int, ...], diagonal: bool, contemporaneous: bool) 
 
 def _window_pairs(true: Any, scores: Any, diagonal: bool, contemporaneous: bool, owner: str
                   ) -> tuple[np.ndarray, np.ndarray]:
+    scores = _in_true_order(_scores(scores, owner), true, scores, owner)
     true = _true_window(true, owner)
-    scores = _scores(scores, owner)
     low = float(np.min(scores)) - 1.0 if scores.size else -1.0
     true, scores = _align(true, scores, owner, second_fill=low)
     mask = _window_mask(true.shape, diagonal, contemporaneous)
@@ -134,8 +158,8 @@ def _window_pairs(true: Any, scores: Any, diagonal: bool, contemporaneous: bool,
 
 
 def _summary_pairs(true: Any, scores: Any, diagonal: bool, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    scores = _in_true_order(_scores(scores, owner), true, scores, owner).copy()
     true = _true_summary(true, owner)
-    scores = _scores(scores, owner).copy()
     if scores.size:  # the lag-0 diagonal is no link: a score there must not become a self-dependence score
         scores[0][np.eye(scores.shape[1], dtype=bool)] = float(np.min(scores)) - 1.0
     scores = scores.max(axis=0)
@@ -239,7 +263,8 @@ def lag_tolerant_f1(true: Any, found: Any, *, lag_tolerance: int = 0, diagonal: 
     """
     owner = "lag_tolerant_f1"
     tolerance = int(check_number(lag_tolerance, "lag_tolerance", owner, low=0, integer=True))
-    true, found = _align(_true_window(true, owner), _found_window(found, owner), owner)
+    found = _in_true_order(_found_window(found, owner), true, found, owner)
+    true, found = _align(_true_window(true, owner), found, owner)
     mask = _window_mask(true.shape, diagonal, True)
     true, found = true * mask, found * mask
     lags = true.shape[0]
@@ -282,7 +307,7 @@ def normalized_shd(true: Any, found: Any, *, kind: str = "window", diagonal: boo
     if kind == "summary":
         true_summary = _true_summary(true, owner)
         if hasattr(found, "summary") and callable(found.summary):
-            found_summary = np.asarray(found.summary(), dtype=np.int64)
+            found_summary = _in_true_order(np.asarray(found.summary(), dtype=np.int64), true, found, owner)
         else:
             found_array = np.asarray(found)
             found_summary = _window_summary(_found_window(found_array, owner)) \
@@ -293,7 +318,8 @@ def normalized_shd(true: Any, found: Any, *, kind: str = "window", diagonal: boo
         mask = np.ones(true_summary.shape, dtype=bool) if diagonal else ~np.eye(true_summary.shape[0], dtype=bool)
         _check_compared(int(mask.sum()), owner)
         return float(np.sum(true_summary[mask] != found_summary[mask]) / mask.sum())
-    true, found = _align(_true_window(true, owner), _found_window(found, owner), owner)
+    found = _in_true_order(_found_window(found, owner), true, found, owner)
+    true, found = _align(_true_window(true, owner), found, owner)
     d = true.shape[1]
     lagged_mask = _window_mask(true.shape, diagonal, False)
     lagged = int(np.sum(true[lagged_mask] != found[lagged_mask]))
