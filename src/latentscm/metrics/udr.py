@@ -9,7 +9,9 @@ matches each unit of one model to exactly one unit of the other:
 
 over the d_a, d_b active units (the "Spearman, informative units" variant of the paper). A
 model's score is the median of its pairwise scores. Higher is better; 1 when the codes are the
-same units up to permutation and monotone rescaling.
+same units up to permutation and monotone rescaling and distinct units are uncorrelated. On a
+finite sample, chance correlations between independent units enter the row and column sums, so
+two identical codes score somewhat below 1 (the paper's formula, not an estimation error).
 """
 
 from __future__ import annotations
