@@ -252,6 +252,16 @@ class CausalLearner(Learner):
                 m.train(mode)
         return torch.cat(parts).numpy().astype(np.float32, copy=False)
 
+    def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Causal latents (n, D) of the generative model: exogenous u ~ N(0, I) (the prior of the KL term), the
+        concepts z = SCM(u) through the learned mechanisms, the style latents u as they are (drawing z ~ N(0, I)
+        directly would decode causes and effects drawn independently of each other)."""
+        u = torch.randn((n, self.latent_dim_), generator=generator)
+        k = len(self.factor_names_)
+        with torch.no_grad():
+            concepts = self.scm_(u[:, :k].to(self.device_)).cpu()
+        return torch.cat([concepts, u[:, k:]], dim=1)
+
     def _intervene_codes(self, u: torch.Tensor, interventions: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Counterfactual latents (N, D) from exogenous latents u (N, D) (abduction already done)."""
         k = len(self.factor_names_)

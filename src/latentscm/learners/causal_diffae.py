@@ -376,6 +376,9 @@ acyclicity_weight, mechanism_hidden
 
     def _extra_state(self) -> dict[str, Any]:
         state = super()._extra_state()
+        state["diffusion"] = {"schedule": self.noise_schedule_.kind,
+                              "timesteps": int(self.noise_schedule_.num_train_timesteps),
+                              "prediction_type": self._prediction_type()}
         if self._uses_concept_model:
             from latentscm.run import learner_config
 
@@ -386,6 +389,11 @@ acyclicity_weight, mechanism_hidden
 
     def _load_extra_state(self, state: Mapping[str, Any]) -> None:
         super()._load_extra_state(state)
+        diffusion = state.get("diffusion")  # absent from files of older versions: the hyperparameters then
+        if diffusion is not None:
+            self.noise_schedule_ = NoiseSchedule(diffusion["schedule"], int(diffusion["timesteps"]))
+            self.prediction_type_ = check_choice(diffusion["prediction_type"], "prediction_type",
+                                                 f"the saved state of {type(self).__name__}", _PREDICTIONS)
         saved = state.get("concept_model")
         if self._uses_concept_model and saved is not None and saved["fingerprint"] != _fingerprint(self.concept_model_):
             raise ValueError(f"The concept model in {self.concept_model!r} is not the one this {type(self).__name__} "
@@ -440,7 +448,10 @@ acyclicity_weight, mechanism_hidden
 
     def _build(self, image_shape, *, n_factors=None, device=None) -> None:
         super()._build(image_shape, n_factors=n_factors, device=device)
+        # the UNet's diffusion as fitted: inference reads these, not 'schedule', 'timesteps' and 'prediction_type'
+        # (set_params after fit would otherwise decode with a target or schedule the UNet never learned)
         self.noise_schedule_ = NoiseSchedule(self.schedule, self.timesteps)
+        self.prediction_type_ = self.prediction_type
         if self._uses_concept_model:
             model = self.concept_model_
             if tuple(model.image_shape_) != self.image_shape_:
@@ -452,7 +463,11 @@ acyclicity_weight, mechanism_hidden
             self.scm_ = model.scm_  # a reference: abduction and interventions go through the frozen SCM
 
     def _scheduler(self) -> DDIMScheduler:
-        return DDIMScheduler(self.noise_schedule_, prediction_type=self.prediction_type)
+        return DDIMScheduler(self.noise_schedule_, prediction_type=self._prediction_type())
+
+    def _prediction_type(self) -> str:
+        """What the fitted UNet predicts (the hyperparameter for objects pickled before it was recorded)."""
+        return getattr(self, "prediction_type_", self.prediction_type)
 
     @torch.no_grad()
     def _update_ema(self, step: int) -> None:
@@ -557,14 +572,15 @@ acyclicity_weight, mechanism_hidden
         drop_one = torch.rand((n, d), generator=generator, device=images.device) < self.factor_dropout
         keep = ~(drop_all | drop_one)
         x0 = images * 2.0 - 1.0
-        t = torch.randint(0, self.timesteps, (n,), generator=generator, device=images.device)
+        t = torch.randint(0, self.noise_schedule_.num_train_timesteps, (n,), generator=generator, device=images.device)
         noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
         x_t = self.noise_schedule_.add_noise(x0, noise, t)
         output = self._model_fn(x_t, t, self._full_condition(values, keep, coarse_image()), net=self._net("unet"))
-        target = noise if self.prediction_type == "epsilon" else self.noise_schedule_.velocity(x0, noise, t)
+        prediction = self._prediction_type()
+        target = noise if prediction == "epsilon" else self.noise_schedule_.velocity(x0, noise, t)
         per_sample = ((output - target) ** 2).flatten(1).mean(1)
         if self.min_snr_gamma is not None:
-            per_sample = per_sample * self.noise_schedule_.min_snr_weight(t, self.min_snr_gamma, self.prediction_type
+            per_sample = per_sample * self.noise_schedule_.min_snr_weight(t, self.min_snr_gamma, prediction
                                                                           ).to(per_sample)
         return per_sample.mean()
 
@@ -605,18 +621,27 @@ acyclicity_weight, mechanism_hidden
     def _chain(self, num_steps: int | None, inversion_fraction: float | None, owner: str) -> tuple[int, int]:
         """(DDIM steps, top timestep t0) of a chain from ``inversion_fraction`` of T at the step
         size of ``num_steps`` steps over the full chain (as image-to-image pipelines do)."""
+        timesteps = self.noise_schedule_.num_train_timesteps  # as fitted, whatever 'timesteps' says now
         steps = self.ddim_steps if num_steps is None else int(check_number(num_steps, "num_steps", owner, low=1,
-                                                                           high=self.timesteps, integer=True))
+                                                                           high=timesteps, integer=True))
         fraction = self.inversion_fraction if inversion_fraction is None else float(check_number(
             inversion_fraction, "inversion_fraction", owner, low=0, high=1, low_inclusive=False))
-        top = max(0, math.ceil(fraction * self.timesteps) - 1)
+        top = max(0, math.ceil(fraction * timesteps) - 1)
         return max(1, min(top + 1, round(steps * fraction))), top
 
     def _factors_tensor(self, factors: Any, n: int, owner: str) -> torch.Tensor | None:
-        """Standardised labels (n, K) from ``factors`` in world units, or None."""
+        """Standardised labels (n, K) from ``factors`` in world units (an array in the model's factor order, or a
+        Batch, whose columns are matched by name), or None."""
         if factors is None:
             return None
         array = np.asarray(getattr(factors, "factors", factors), dtype=np.float64)
+        names = list(getattr(factors, "factor_names", None) or self.factor_names_)
+        if names != self.factor_names_ and array.ndim == 2 and array.shape[1] == len(names):
+            missing = [name for name in self.factor_names_ if name not in names]
+            if missing:
+                raise ValueError(f"The 'factors' argument of {owner} has the factors {names}, without {missing} of "
+                                 f"this model ({', '.join(self.factor_names_)}).")
+            array = array[:, [names.index(name) for name in self.factor_names_]]
         k = len(self.factor_names_)
         if array.shape != (n, k):
             raise ValueError(f"The 'factors' argument of {owner} must have shape ({n}, {k}) (one row per image, "
@@ -730,8 +755,9 @@ acyclicity_weight, mechanism_hidden
             ``round(num_steps * inversion_fraction)`` steps of the same size.
         guidance_weight, inversion_fraction : optional
             Override the learner's defaults.
-        factors : array (N, K), optional
-            The images' labels in world units, if known (replaces the encoder's abduction).
+        factors : array (N, K) or Batch, optional
+            The images' labels in world units, if known (replaces the encoder's abduction); an array's columns
+            in the model's factor order, a Batch's matched by its factor names.
 
         Returns
         -------

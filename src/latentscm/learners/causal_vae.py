@@ -140,14 +140,25 @@ class CausalVAE(CausalLearner):
             return None
         owner = type(self).__name__
         gain = [g.strip() for g in self.gain_factors.split(",") if g.strip()]
-        for name in gain:
+        for i, name in enumerate(gain):
             if name not in self.factor_names_:
                 raise ValueError(f"The 'gain_factors' of {owner} name {name!r}, which is not a factor; valid names: "
                                  f"{', '.join(self.factor_names_)}.")
+            if name in gain[:i]:
+                raise ValueError(f"The 'gain_factors' of {owner} list {name!r} twice.")
         rest = [n for n in self.factor_names_ if n not in gain]
+        if not rest and not self.extra_dims:
+            raise ValueError(f"The 'gain_factors' of {owner} name every factor and extra_dims is 0, which leaves the "
+                             f"additive decoder nothing to draw; leave a factor out of gain_factors or set "
+                             f"extra_dims > 0.")
         if self.decoder_groups is None:
             groups = concept_groups(self.latent_graph_, rest)
         else:
+            grouped = {m.strip() for part in self.decoder_groups.split(";") for m in part.split(",")}
+            both = [name for name in gain if name in grouped]
+            if both:
+                raise ValueError(f"{owner}: {', '.join(map(repr, both))} is in both 'gain_factors' and "
+                                 f"'decoder_groups'; a gain factor scales the image and belongs to no additive group.")
             groups = parse_groups(self.decoder_groups, rest, owner)
         return {"additive": groups, "gain": gain}
 

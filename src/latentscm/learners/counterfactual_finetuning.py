@@ -209,7 +209,8 @@ class CounterfactualFineTuning:
         generator = torch.Generator(device=device)
 
         def elbo(index: torch.Tensor, step: int) -> torch.Tensor:
-            generator.manual_seed(self.seed * 1_000_003 + step)
+            # modulo 2**64: torch takes 64-bit seeds (a negative one as its two's complement, as before)
+            generator.manual_seed((self.seed * 1_000_003 + step) % 2**64)
             learner._generator = generator
             extra = {} if targets is None or not learner.uses_targets else {"targets": targets[index]}
             return learner.loss(images[index], step, factors=labels_std[index], **extra).losses["model"]
