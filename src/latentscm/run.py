@@ -134,7 +134,12 @@ def learner_config(learner) -> dict[str, Any]:
 
 
 def save_learner(learner, run_dir: str | os.PathLike) -> Path:
-    """Write ``model.pt`` and (create or update) ``config.json``; returns the model path."""
+    """Write ``model.pt`` and (create or update) ``config.json``; returns the model path.
+
+    ``model.pt`` also records the ``learner`` entry its weights belong to and is written first: a save
+    interrupted between the two files leaves a ``config.json`` that :func:`load` sees disagree with it,
+    and the weights are then rebuilt with their own learner entry (never another learner's settings).
+    """
     from latentscm.training.checkpoint import save_checkpoint, write_json_atomic
 
     run_dir = Path(run_dir)
@@ -145,8 +150,23 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
     config["image_shape"] = list(learner.image_shape_)
     config["latent_dim"] = int(learner.latent_dim_)
     run_dir.mkdir(parents=True, exist_ok=True)
+    model_path = save_checkpoint(run_dir / MODEL_NAME, {"learner": state, "learner_entry": config["learner"]})
     write_json_atomic(config_path, config)
-    return save_checkpoint(run_dir / MODEL_NAME, {"learner": state})
+    return model_path
+
+
+def _interrupted_save(saved: Any, recorded: Any) -> bool:
+    """Whether the learner entry ``model.pt`` was saved with (None in files written before it was kept) is not
+    the one ``config.json`` records: the weights belong to ``saved``."""
+    if not isinstance(saved, dict) or not isinstance(recorded, dict):
+        return False
+
+    def settings(entry: dict) -> str:  # the run length is not a setting of the weights (a resume may extend it)
+        params = entry.get("params")
+        params = {k: v for k, v in params.items() if k != "steps"} if isinstance(params, dict) else params
+        return json.dumps({**entry, "params": params}, sort_keys=True, default=repr)
+
+    return settings(saved) != settings(recorded)
 
 
 def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: TrustCode = False):
@@ -163,12 +183,11 @@ def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: T
 
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    learner = learner_from_config(config, device=device, trust_code=trust_code,
-                                  source=str(run_dir / CONFIG_NAME))
     model_path = run_dir / MODEL_NAME
     latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
     if model_path.exists():
-        state = load_checkpoint(model_path)["learner"]
+        saved = load_checkpoint(model_path)
+        state = saved["learner"]
         saved_step = state.get("n_steps")
         if latest is not None and saved_step is not None and latest[0] > int(saved_step):
             # a finished run resumed with more steps and stopped before its end: model.pt is the older state
@@ -176,10 +195,17 @@ def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: T
                           f"with more steps, stopped early); loading the checkpoint at step {latest[0]} from "
                           f"'{latest[1]}'.", stacklevel=2)
             state = load_checkpoint(latest[1])["learner"]
+        elif _interrupted_save(saved.get("learner_entry"), config["learner"]):
+            warnings.warn(f"'{model_path}' was saved with other learner settings than '{run_dir / CONFIG_NAME}' "
+                          f"records (a save interrupted between the two files); loading it with the settings it "
+                          f"was saved with.", stacklevel=2)
+            config = {**config, "learner": saved["learner_entry"]}
     else:
         if latest is None:
             raise FileNotFoundError(f"'{run_dir}' has neither {MODEL_NAME} nor checkpoints; nothing to load.")
         warnings.warn(f"'{model_path}' is missing (training did not finish); loading the checkpoint at step "
                       f"{latest[0]} from '{latest[1]}'.", stacklevel=2)
         state = load_checkpoint(latest[1])["learner"]
+    learner = learner_from_config(config, device=device, trust_code=trust_code,
+                                  source=str(run_dir / CONFIG_NAME))
     return learner.load_state_dict(state)

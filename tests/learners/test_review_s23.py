@@ -96,3 +96,47 @@ def test_the_lazily_served_learner_classes_are_listed():
     namespace: dict = {}
     exec("from latentscm.learners import *", namespace)
     assert {"ILD", "GCRL", "BetaVAE"} <= set(namespace)
+
+
+def test_a_save_interrupted_between_model_and_config_loads_with_the_weights_own_settings(tmp_path, monkeypatch):
+    import latentscm
+    import latentscm.training.checkpoint as checkpoint
+    from latentscm.learners import BetaVAE
+    from latentscm.worlds import make
+
+    images = make("sprites", size=16).sample(32, seed=0).images
+    learner = BetaVAE(beta=1.0, latent_dim=3, channels=(4, 4), hidden_dim=8, steps=2, batch_size=8, seed=0)
+    learner.fit(images, progress=False)
+    learner.save(str(tmp_path))
+    codes = learner.encode(images)
+
+    other = BetaVAE(beta=8.0, latent_dim=2, channels=(4, 4), hidden_dim=8, steps=2, batch_size=8, seed=1)
+    other.fit(images, progress=False)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint, "write_json_atomic", crash)  # model.pt is written, config.json is not
+    with pytest.raises(OSError):
+        other.save(str(tmp_path))
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match="interrupted"):
+        loaded = latentscm.load(tmp_path)
+    assert loaded.beta == 8.0 and loaded.latent_dim_ == 2
+    np.testing.assert_array_equal(loaded.encode(images), other.encode(images))
+    assert not np.array_equal(codes[:, :2], loaded.encode(images))
+
+
+def test_a_finished_run_loads_without_a_warning(tmp_path):
+    import warnings
+
+    import latentscm
+    from latentscm.learners import BetaVAE
+    from latentscm.worlds import make
+
+    images = make("sprites", size=16).sample(16, seed=0).images
+    learner = BetaVAE(latent_dim=2, channels=(4, 4), hidden_dim=8, steps=2, batch_size=8, seed=0)
+    learner.fit(images, out=str(tmp_path), progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        latentscm.load(tmp_path)
