@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
-from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, plain_text
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, page_bytes, plain_text
 
 __all__ = ["reach_curves_figure", "agent_table", "write_active_report"]
 
@@ -52,8 +52,13 @@ def reach_curves_figure(agents: Mapping[str, Mapping[str, Any]]) -> bytes:
     return figure_png(figure)
 
 
+def _number(value: Any) -> bool:
+    """Whether ``value`` is a number to show (numpy's too; booleans are not)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def _cell(value: Any, best: bool) -> str:
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not _number(value) or not math.isfinite(value):
         return "<td>–</td>"
     text = f"{value:.4g}"
     return f'<td class="best"><b>{text}</b> ★</td>' if best else f"<td>{text}</td>"
@@ -65,9 +70,9 @@ def agent_table(agents: Mapping[str, Mapping[str, Any]]) -> str:
     rows = []
     for key, label, better in _COLUMNS:
         values = [agents[n].get(key) for n in names]
-        finite = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        finite = [float(v) for v in values if _number(v) and math.isfinite(v)]
         best = (max(finite) if better == "higher" else min(finite)) if len(set(finite)) > 1 else None
-        cells = "".join(_cell(v, best is not None and isinstance(v, (int, float)) and float(v) == best) for v in values)
+        cells = "".join(_cell(v, best is not None and _number(v) and float(v) == best) for v in values)
         rows.append(f'<tr><td>{html.escape(label)}</td><td class="dir">{better} is better</td>{cells}</tr>')
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
     return (f'<table class="metrics" id="agents"><thead><tr><th>measure</th><th></th>{head}</tr></thead>'
@@ -141,5 +146,5 @@ def write_active_report(result: Mapping[str, Any], out: str | os.PathLike, *,
                               f"{name}: observations from the start, {len(images) - 1} steps"))
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{PAGE_STYLE}</style></head><body>{''.join(parts)}</body></html>")
-    return atomic_write_bytes(out, page.encode("utf-8"))
+    return atomic_write_bytes(out, page_bytes(page))
 

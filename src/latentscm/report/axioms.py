@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._validation import check_number
 from latentscm.report.images import atomic_write_bytes, check_output_file
-from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, plain_text
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, page_bytes, plain_text
 
 __all__ = ["write_axioms_report", "accuracy_by_length_figure", "SET_DESCRIPTIONS"]
 
@@ -135,7 +136,7 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
     Raises
     ------
     ValueError
-        No model, or an accuracy outside [0, 1].
+        No model, an accuracy or chance accuracy outside [0, 1], or ``train_max_length`` < 1.
     """
     if not scores:
         raise ValueError("write_axioms_report needs the scores of at least one model.")
@@ -144,11 +145,19 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
             if not (isinstance(value, (int, float, np.floating)) and 0.0 <= float(value) <= 1.0):
                 raise ValueError(f"The accuracy of model {model!r} on set {name!r} must be a number in [0, 1]. "
                                  f"Got {value!r}.")
+    for name, value in chance.items():  # an accuracy too: tabled and drawn beside the models'
+        if isinstance(value, bool) or not (isinstance(value, (int, float, np.number)) and 0.0 <= float(value) <= 1.0):
+            raise ValueError(f"The chance accuracy of set {name!r} (the 'chance' argument of write_axioms_report) "
+                             f"must be a number in [0, 1]. Got {value!r}.")
     out = check_output_file(out, "out", "write_axioms_report")
-    if train_max_length is None:
+    if train_max_length is not None:
+        train_max_length = int(check_number(train_max_length, "train_max_length", "write_axioms_report", low=1,
+                                            integer=True))
+    else:
         recorded = {values.get("max_length") for values in (params or {}).values()}
-        if len(recorded) == 1 and isinstance(next(iter(recorded)), int):
-            train_max_length = next(iter(recorded))
+        length = next(iter(recorded)) if len(recorded) == 1 else None
+        if isinstance(length, int) and not isinstance(length, bool) and length >= 1:
+            train_max_length = length
     figure = accuracy_by_length_figure(scores, chance, train_max_length=train_max_length)
     parts = [f"<h1>{html.escape(title)}</h1>"]
     if intro:
@@ -171,4 +180,4 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
         parts.append(f"<details><summary>hyperparameters</summary><pre>{body}</pre></details>")
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{PAGE_STYLE}</style></head><body>{''.join(parts)}</body></html>")
-    return atomic_write_bytes(out, page.encode("utf-8"))
+    return atomic_write_bytes(out, page_bytes(page))

@@ -22,7 +22,7 @@ import numpy as np
 from latentscm._validation import check_number
 from latentscm.metrics.domain_counterfactual import domain_counterfactual_error, domain_pairs
 from latentscm.report.images import atomic_write_bytes, check_output_file
-from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html
+from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, page_bytes
 
 __all__ = ["domain_counterfactual_rows", "domain_counterfactual_section", "write_domain_report"]
 
@@ -64,6 +64,7 @@ def domain_counterfactual_section(model: Any, world: Any, *, pairs: Sequence[tup
     ``n_eval`` samples per source domain when not given.
     """
     owner = "domain_counterfactual_section"
+    n_images, n_eval, seed = _check_counts(n_images, n_eval, seed, owner)
     shift = getattr(world, "domains", None)
     if shift is None:
         raise ValueError(f"{owner} needs a multi-domain world (worlds.make(name, domains=...)).")
@@ -77,14 +78,22 @@ def domain_counterfactual_section(model: Any, world: Any, *, pairs: Sequence[tup
     for source, target in chosen:
         rows = domain_counterfactual_rows(model, world, source, target, n_images=n_images, seed=seed)
         key = f"{source}->{target}"
-        error, floor = metrics.get(f"dcf.error.{key}"), metrics.get(f"dcf.identity.{key}")
-        normalised = metrics.get(f"dcf.normalised.{key}")
-        facts = ("" if error is None else
-                 f"error {error:.4g} · floor {floor:.4g} · normalised {normalised:.3f}")
+        facts = " · ".join(f"{label} {metrics[f'dcf.{name}.{key}']:{form}}"  # the numbers ``metrics`` has
+                           for label, name, form in (("error", "error", ".4g"), ("floor", "identity", ".4g"),
+                                                     ("normalised", "normalised", ".3f"))
+                           if metrics.get(f"dcf.{name}.{key}") is not None)
         parts.append(f"<h4>domain {source} \u2192 {target}</h4>")
         parts.append(counterfactual_grid_html([(label, _drawable(images)) for label, images in rows],
                                           f"domain {source} \u2192 {target}", html.escape(facts)))
     return "".join(parts)
+
+
+def _check_counts(n_images: int, n_eval: int, seed: int, owner: str) -> tuple[int, int, int]:
+    """The page's counts and seed, checked under the names the caller gave them (passed on unchecked, a bad
+    ``n_eval`` would be refused as the ``n`` of domain_counterfactual_error)."""
+    return (int(check_number(n_images, "n_images", owner, low=1, integer=True)),
+            int(check_number(n_eval, "n_eval", owner, low=1, integer=True)),
+            int(check_number(seed, "seed", owner, low=0, integer=True)))
 
 
 def _summary_table(metrics: Mapping[str, float]) -> str:
@@ -108,6 +117,10 @@ def write_domain_report(model: Any, world: Any, out: str | os.PathLike, *,
     """
     owner = "write_domain_report"
     out = check_output_file(out, "out", owner)
+    n_images, n_eval, seed = _check_counts(n_images, n_eval, seed, owner)
+    if isinstance(notes, str):  # iterated, each character would be a note
+        raise TypeError(f"The 'notes' argument of {owner} must be a sequence of notes, not one string. Got "
+                        f"{notes!r}; pass [{notes!r}].")
     shift = getattr(world, "domains", None)
     if shift is None:
         raise ValueError(f"{owner} needs a multi-domain world (worlds.make(name, domains=...)).")
@@ -121,4 +134,4 @@ def write_domain_report(model: Any, world: Any, out: str | os.PathLike, *,
             f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}"
             f'<p class="note">world {html.escape(str(getattr(world, "name", "?")))}; domains: {described}</p>'
             f"{_summary_table(metrics)}<h2>Domain counterfactuals</h2>{section}</body></html>")
-    return atomic_write_bytes(out, page.encode("utf-8")), metrics
+    return atomic_write_bytes(out, page_bytes(page)), metrics

@@ -46,20 +46,39 @@ def graphs_figure(graphs: Sequence[tuple[str, Any]]) -> bytes:
     return figure_png(figure)
 
 
+#: how :class:`~latentscm.training.logs.RunLog` writes a non-finite number (JSON has no NaN)
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def _logged_number(value: Any) -> float | None:
+    """A logged value as a float (a number, or a non-finite one as RunLog writes it); None for anything else
+    (booleans, text, a missing value)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return _NON_FINITE.get(value) if isinstance(value, str) else None
+
+
 def curves_figure(records: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = None) -> bytes | None:
-    """Training curves (value vs step) of the numeric keys of ``train`` records; None if empty."""
+    """Training curves (value vs step) of the numeric keys of ``train`` records; None if empty.
+
+    A key is drawn when any record holds a number for it (a diverged value, which the log writes as
+    ``"nan"`` / ``"inf"``, counts, so a curve that ends in a divergence is still drawn); booleans are not curves.
+    """
     train = [r for r in records if r.get("kind", "train") == "train" and "step" in r]
     if not train:
         return None
     skip = {"step", "time", "kind", "steps_per_s", "epoch"}
-    available = [k for k in train[-1] if k not in skip and isinstance(train[-1][k], (int, float))]
+    available = list(dict.fromkeys(k for r in train for k, v in r.items()
+                                   if k not in skip and _logged_number(v) is not None))
     keys = [k for k in (keys or available) if k in available][:6]
     if not keys:
         return None
     figure, axes = new_figure(3.0 * len(keys), 2.6, columns=len(keys))
     steps = np.array([r["step"] for r in train])
     for axis, key in zip(axes[0], keys):
-        values = np.array([r.get(key, np.nan) for r in train], dtype=float)
+        values = np.array([_logged_number(r.get(key)) for r in train], dtype=float)  # None -> NaN
         axis.plot(steps, values, lw=1.4)
         axis.set_title(plain_text(key), fontsize=9)
         axis.set_xlabel("step", fontsize=8)
@@ -94,9 +113,14 @@ def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) 
 
 
 def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floors: Mapping[str, float],
-                                kinds: Mapping[str, str]) -> bytes | None:
+                                kinds: Mapping[str, str], *,
+                                run_floors: Mapping[str, Mapping[str, float]] | None = None) -> bytes | None:
     """True-counterfactual error per intervened factor for each run (bars) against the "change
-    nothing" floor (black tick); ``kinds`` labels each factor do(cause) / do(effect)."""
+    nothing" floor (black tick); ``kinds`` labels each factor do(cause) / do(effect).
+
+    ``floors`` (factor -> floor) is one tick per factor, shared by the runs; ``run_floors`` (run ->
+    factor -> floor), when given, draws each run's own floor over its bar instead (runs on worlds that
+    differ have different floors)."""
     factors = [f for f in floors if any(f in e for e in errors.values())]
     if not factors:
         return None
@@ -106,9 +130,14 @@ def counterfactual_error_figure(errors: Mapping[str, Mapping[str, float]], floor
     width = 0.8 / max(1, len(runs))
     for r, run in enumerate(runs):
         heights = [errors[run].get(f, np.nan) for f in factors]
-        axis.bar(np.arange(len(factors)) - 0.4 + width * (r + 0.5), heights, width, label=plain_text(run))
-    axis.scatter(np.arange(len(factors)), [floors[f] for f in factors], marker="_", s=600, color="black",
-                 label="change nothing", zorder=3)
+        positions = np.arange(len(factors)) - 0.4 + width * (r + 0.5)
+        axis.bar(positions, heights, width, label=plain_text(run))
+        if run_floors is not None:
+            axis.scatter(positions, [run_floors.get(run, {}).get(f, np.nan) for f in factors], marker="_",
+                         s=600 / len(runs) ** 2, color="black", label="change nothing" if r == 0 else None, zorder=3)
+    if run_floors is None:
+        axis.scatter(np.arange(len(factors)), [floors[f] for f in factors], marker="_", s=600, color="black",
+                     label="change nothing", zorder=3)
     axis.set_xticks(range(len(factors)), [plain_text(f"{f}\n{kinds.get(f, '')}") for f in factors], fontsize=7)
     axis.set_ylabel("mean |pixel| error", fontsize=8)
     axis.set_title("true-counterfactual error per intervention (lower is better)", fontsize=9)

@@ -23,7 +23,7 @@ import numpy as np
 from latentscm._validation import check_number
 from latentscm.report.figures import counterfactual_error_figure, curves_figure, graphs_figure, metric_bars_figure
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
-from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, element_id, img_html
+from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, element_id, img_html, page_bytes
 
 __all__ = ["build_report", "RunView", "collect_run"]
 
@@ -82,6 +82,7 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     from latentscm.training.resume import world_from_config
 
     n_images = int(check_number(n_images, "n_images", "collect_run", low=1, integer=True))
+    seed = int(check_number(seed, "seed", "collect_run", low=0, integer=True))
     path = Path(run_dir)
     config = read_config(path)
     view = RunView(path.resolve().name or str(path), path)  # "." names the directory it stands for
@@ -162,8 +163,11 @@ def _counterfactual_section(model: Any, world: Any, batch: Any, view: RunView, h
         truth = world.counterfactual(batch, {spec.name: float(target)}).images
         error = float(np.abs(produced - truth).mean())
         floor = float(np.abs(batch.images - truth).mean())
+        # as counterfactual_metrics: no e where the intervention leaves every image unchanged (no floor)
+        excess = (f"{(error - reconstruction) / floor:.2f}" if floor > 0 else
+                  "– (these images do not change: no floor to compare with)")
         facts = (f"true-counterfactual error <b>{error:.4f}</b> (change nothing: {floor:.4f}; reconstruction: "
-                 f"{reconstruction:.4f}; normalised excess e = {(error - reconstruction) / max(floor, 1e-12):.2f})")
+                 f"{reconstruction:.4f}; normalised excess e = {excess})")
         parents = graph.parents(spec.name)
         leaks = [view.metrics[f"cf.cause_leak.{p}->{spec.name}"] for p in parents
                  if isinstance(view.metrics.get(f"cf.cause_leak.{p}->{spec.name}"), (int, float))]
@@ -238,6 +242,7 @@ def _summary_charts(views: Sequence[RunView]) -> str:
     for view in views:
         kinds.update(view.kinds)
     floors: dict[str, float] = {}
+    run_floors: dict[str, dict[str, float]] = {}  # each run's own: runs on different worlds have different floors
     errors: dict[str, dict[str, float]] = {}
     for view in views:
         for factor in kinds:
@@ -246,10 +251,14 @@ def _summary_charts(views: Sequence[RunView]) -> str:
                 errors.setdefault(view.name, {})[factor] = error
             if np.isfinite(floor):
                 floors.setdefault(factor, floor)
-    chart = counterfactual_error_figure(errors, floors, kinds) if errors and floors else None
+                run_floors.setdefault(view.name, {})[factor] = floor
+    shared = all(np.isclose(floor, floors[factor]) for own in run_floors.values() for factor, floor in own.items())
+    chart = (counterfactual_error_figure(errors, floors, kinds, run_floors=None if shared else run_floors)
+             if errors and floors else None)
     if chart is not None:
+        ticks = "black ticks" if shared else "black tick over each bar"
         parts.append(img_html(chart, "true-counterfactual error per intervention",
-                          "bars: each run's error against the world's exact counterfactual; black ticks: the error "
+                          f"bars: each run's error against the world's exact counterfactual; {ticks}: the error "
                           "of changing nothing. A bar above its tick is worse than leaving the image unchanged."))
     return "".join(parts)
 
@@ -282,6 +291,7 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
     if not run_dirs:
         raise ValueError("build_report needs at least one run directory.")
     n_images = int(check_number(n_images, "n_images", "build_report", low=1, integer=True))
+    seed = int(check_number(seed, "seed", "build_report", low=0, integer=True))
     out = check_output_file(out, "out", "build_report")
     views = [collect_run(run, n_images=n_images, seed=seed, trust_code=trust_code) for run in run_dirs]
     for view, name in zip(views, _display_names([view.path for view in views])):
@@ -310,4 +320,4 @@ def build_report(run_dirs: Sequence[str | os.PathLike], out: str | os.PathLike, 
             f'<h2>All metrics</h2><details id="all-metrics"><summary>every number in metrics.json '
             f"({len(views)} run{'s' if len(views) != 1 else ''})</summary>{_metrics_table(views)}</details>"
             f"</body></html>")
-    return atomic_write_bytes(out, page.encode("utf-8"))
+    return atomic_write_bytes(out, page_bytes(page))

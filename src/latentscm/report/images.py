@@ -11,15 +11,22 @@ import numpy as np
 
 from latentscm._io import atomic_write
 from latentscm._io import check_output_file as _check_output_file
+from latentscm._validation import check_number
 
 __all__ = ["image_grid", "to_uint8", "save_png", "png_bytes", "atomic_write_bytes", "check_output_file"]
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) float in [0, 1] -> (N, H, W, 3) uint8 (grey images repeated to RGB)."""
+    """(N, C, H, W) float in [0, 1] -> (N, H, W, 3) uint8 (grey images repeated to RGB).
+
+    Floats are clipped to [0, 1]; integer images must hold 0 and 1 only (8-bit pictures are refused, a ValueError).
+    """
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1] not in (1, 3, 4):
         raise ValueError(f"Images must be (N, C, H, W) with C in 1, 3 or 4. Got shape {images.shape}.")
+    if np.issubdtype(images.dtype, np.integer) and images.size and images.max() > 1:  # clipping would binarise them
+        raise ValueError(f"Images must be in [0, 1]. Got {images.dtype} values up to {images.max()}; divide 8-bit "
+                         "pictures by 255.")
     array = np.clip(images[:, :3], 0.0, 1.0).transpose(0, 2, 3, 1)
     if array.shape[-1] == 1:
         array = np.repeat(array, 3, axis=-1)
@@ -30,10 +37,14 @@ def image_grid(rows: Sequence[np.ndarray], *, pad: int = 2, background: int = 25
     """Tile rows of images into one (H, W, 3) uint8 picture.
 
     ``rows`` is a sequence of (N_r, C, H, W) arrays in [0, 1] (all with the same H and W); row r
-    shows its N_r images left to right. ``scale`` enlarges pixels by an integer factor.
+    shows its N_r images left to right, ``pad`` (int >= 0) pixels of grey level ``background`` (0-255)
+    apart. ``scale`` (int >= 1) enlarges pixels by an integer factor.
     """
     if not rows:
         raise ValueError("image_grid needs at least one row of images.")
+    pad = int(check_number(pad, "pad", "image_grid", low=0, integer=True))
+    scale = int(check_number(scale, "scale", "image_grid", low=1, integer=True))
+    background = int(check_number(background, "background", "image_grid", low=0, high=255, integer=True))
     tiles = [to_uint8(r) for r in rows]
     h, w = tiles[0].shape[1:3]
     for r, row in enumerate(tiles):

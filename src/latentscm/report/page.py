@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from latentscm.report.images import image_grid, png_bytes
 
 __all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "panel_grid", "counterfactual_grid_html",
-           "plain_text", "element_id"]
+           "plain_text", "element_id", "readable", "page_bytes"]
 
 #: the style sheet every report page embeds
 PAGE_STYLE = """
@@ -35,14 +36,38 @@ details summary{cursor:pointer;color:#1f4e9c;margin:.5rem 0}
 """
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+
+def readable(text: object) -> str:
+    """``text`` with every lone surrogate written as a backslash escape.
+
+    Python hands over the bytes of a file name or command-line argument that are not UTF-8 as lone
+    surrogates (the directory ``b"caf\\xe9"`` is named ``"caf\\udce9"``); neither UTF-8 nor matplotlib can
+    take them, so they are shown as the bytes they stand for (``caf\\xe9``). Other text is unchanged.
+    """
+    return _SURROGATE.sub(_escape_surrogate, str(text))
+
+
+def page_bytes(page: str) -> bytes:
+    """The UTF-8 bytes of an HTML page (lone surrogates escaped, see :func:`readable`)."""
+    return readable(page).encode("utf-8")
+
+
 def plain_text(text: object) -> str:
     """``text`` as matplotlib must be given it to draw it literally.
 
     Matplotlib parses a string with two unescaped ``$`` as mathtext, so a user's name such as
     ``"queue$%$"`` (a run directory, a variable, a factor) would be drawn as a formula or make
-    the figure fail; escaped dollars are drawn as they are.
+    the figure fail; escaped dollars are drawn as they are. Lone surrogates are escaped
+    (:func:`readable`): matplotlib refuses them.
     """
-    return str(text).replace("$", r"\$")
+    return readable(text).replace("$", r"\$")
 
 
 def element_id(*parts: object) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 
 from latentscm.report.figures import edit_drift_figure, effect_table_figure
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
-from latentscm.report.page import PAGE_STYLE, img_html
+from latentscm.report.page import PAGE_STYLE, img_html, page_bytes
 
 __all__ = ["write_probe_report", "trajectory_rows", "extreme_section", "flows_section", "controls_section"]
 
@@ -27,8 +27,11 @@ __all__ = ["write_probe_report", "trajectory_rows", "extreme_section", "flows_se
 def _fmt(value: Any) -> str:
     if value is None:
         return "–"
-    if isinstance(value, float):
-        return "nan" if not np.isfinite(value) else f"{value:.3f}"
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "nan"
+        # three decimals would print the small changes and drifts (fractions of a range) as 0.000
+        return f"{value:.3f}" if value == 0 or abs(value) >= 0.01 else f"{value:.2g}"
     return html.escape(str(value))
 
 
@@ -80,6 +83,9 @@ def flows_section(images: np.ndarray, concentration: Mapping[str, Any] | None = 
 def controls_section(result: Any, images: np.ndarray | None = None, methods: Sequence[str] = ()) -> str:
     """HTML for :func:`~latentscm.probes.edit_fidelity` results, with optional edited images
     (M, T + 1, C, H, W), one row per method."""
+    if isinstance(methods, str):  # iterated, the caption would list its letters as the rows
+        raise TypeError(f"The 'methods' argument of controls_section must be a sequence of method names, not one "
+                        f"string. Got {methods!r}; pass [{methods!r}].")
     data = result.to_dict() if hasattr(result, "to_dict") else dict(result)
     others = [f for f in data["factors"] if f != data["target"]]
     out = (f"<h2>Gradient attribute controls: {html.escape(data['target'])}</h2><p class=\"how\">Each method edits "
@@ -108,8 +114,11 @@ def write_probe_report(out: str | os.PathLike, sections: Sequence[str], *, title
     """Write one self-contained HTML page of ``sections`` (from the ``*_section`` helpers)
     atomically to ``out``; returns its path."""
     out = check_output_file(out, "out", "write_probe_report")
+    if isinstance(notes, str):  # iterated, each character would be a note
+        raise TypeError(f"The 'notes' argument of write_probe_report must be a sequence of notes, not one string. "
+                        f"Got {notes!r}; pass [{notes!r}].")
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}{''.join(sections)}"
             "</body></html>")
-    return atomic_write_bytes(out, page.encode("utf-8"))
+    return atomic_write_bytes(out, page_bytes(page))

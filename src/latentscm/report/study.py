@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from latentscm._io import read_json_object
+from latentscm._validation import check_number
 from latentscm.report.html import HEADLINE, READING, collect_run
 from latentscm.report.images import atomic_write_bytes, check_output_file
-from latentscm.report.page import PAGE_STYLE, element_id, img_html
+from latentscm.report.page import PAGE_STYLE, element_id, img_html, page_bytes
 from latentscm.report.study_figures import correlation_figure, hyperparameter_figure
 from latentscm.study.results import collect_results, metric_columns
 from latentscm.study.runner import SPEC_NAME
@@ -109,8 +110,9 @@ def rank_table(rows: Sequence[dict[str, Any]], varied: dict[str, Sequence[str]],
     -------
     list of dict
         One entry per setting: ``setting``, ``learner``, ``seeds`` (count), ``mean`` / ``std``
-        / ``rank`` (dicts by metric key) and ``mean_rank`` (over the metrics it has), sorted by
-        mean rank. Ties share the average rank.
+        / ``rank`` (dicts by metric key), ``counted`` (by metric key: the seeds behind the mean, those
+        with a finite value; a NaN metric, e.g. of a diverged seed, is left out of the mean) and
+        ``mean_rank`` (over the metrics it has), sorted by mean rank. Ties share the average rank.
     """
     from scipy.stats import rankdata
 
@@ -119,14 +121,14 @@ def rank_table(rows: Sequence[dict[str, Any]], varied: dict[str, Sequence[str]],
         groups.setdefault(_setting(row, varied.get(row["learner"], ())), []).append(row)
     entries = []
     for setting, members in groups.items():
-        mean, std = {}, {}
+        mean, std, counted = {}, {}, {}
         for key, _, _ in metrics:
             values = np.array([m[key] for m in members if isinstance(m.get(key), (int, float))], dtype=float)
             values = values[np.isfinite(values)]
             if values.size:
-                mean[key], std[key] = float(values.mean()), float(values.std())
+                mean[key], std[key], counted[key] = float(values.mean()), float(values.std()), int(values.size)
         entries.append({"setting": setting, "learner": members[0]["learner"], "seeds": len(members), "mean": mean,
-                        "std": std, "rank": {}})
+                        "std": std, "counted": counted, "rank": {}})
     for key, _, better in metrics:
         having = [e for e in entries if key in e["mean"]]
         if not having:
@@ -252,7 +254,12 @@ def _rank_html(entries: Sequence[dict[str, Any]], metrics: Sequence[tuple[str, s
                 continue
             rank = entry["rank"][key]
             best = ' class="best"' if rank == top.get(key) else ""
-            cells.append(f'<td{best}>{entry["mean"][key]:.4g} ± {entry["std"][key]:.2g} '
+            counted = entry.get("counted", {}).get(key, entry["seeds"])
+            # one value has no spread; seeds without a finite value (diverged) are named, not hidden
+            spread = f' ± {entry["std"][key]:.2g}' if counted > 1 else ""
+            missing = (f' <span class="rank">({counted} of {entry["seeds"]} seeds)</span>'
+                       if counted < entry["seeds"] else "")
+            cells.append(f'<td{best}>{entry["mean"][key]:.4g}{spread}{missing} '
                          f'<span class="rank">#{rank:g}</span></td>')
         body.append(f'<tr><td>{html.escape(entry["setting"])}</td><td>{entry["seeds"]}</td>'
                     f'<td>{entry["mean_rank"]:.2f}</td>{"".join(cells)}</tr>')
@@ -311,10 +318,13 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
     FileNotFoundError
         ``study_dir`` holds no ``study.json``.
     ValueError
-        ``metric`` is not a metric of the study; ``out`` is a directory.
+        ``metric`` is not a metric of the study; ``out`` is a directory; ``n_images`` < 1 or ``seed`` < 0.
     """
     study_dir = Path(study_dir)
     out = check_output_file(out if out is not None else study_dir / "report.html", "out", "build_study_report")
+    # checked here: collect_run's refusal would be noted on the page as a trial that could not be loaded
+    n_images = int(check_number(n_images, "n_images", "build_study_report", low=1, integer=True))
+    seed = int(check_number(seed, "seed", "build_study_report", low=0, integer=True))
     if not (study_dir / SPEC_NAME).is_file():
         raise FileNotFoundError(f"'{study_dir}' is not a study directory (no {SPEC_NAME}); run "
                                 f"`latentscm study run SPEC --out {study_dir}` first.")
@@ -375,4 +385,4 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
     page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)}</title>'
             f"<style>{PAGE_STYLE}{_STUDY_STYLE}</style></head><body><h1>{html.escape(name)}</h1>{''.join(sections)}"
             f"</body></html>")
-    return atomic_write_bytes(out, page.encode("utf-8"))
+    return atomic_write_bytes(out, page_bytes(page))

@@ -19,7 +19,7 @@ from latentscm._io import atomic_write
 from latentscm._validation import check_array, check_number
 from latentscm.report.figures import graphs_figure
 from latentscm.report.images import check_output_file
-from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, plain_text
+from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, page_bytes, plain_text
 
 __all__ = ["series_figure", "summary_digraph", "timeseries_report"]
 
@@ -127,9 +127,9 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
         True root causes, names of ``var_names`` (marked in the rankings and drawn red in the series); a list,
         even of one name.
     onset, trigger : int, optional
-        Fault onset and detected trigger steps (dashed red / dotted green lines).
+        Fault onset and detected trigger steps, in 0 .. T - 1 (dashed red / dotted green lines).
     metrics : mapping of str to mapping of str to float, optional
-        A table of scores by method (e.g. PR@k).
+        A table of scores by method (e.g. PR@k); None (strict JSON's NaN) is shown as missing.
     title : str
         Page title.
     top : int, default 5
@@ -151,6 +151,18 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     if unknown:
         raise ValueError(f"The 'root_causes' argument of {owner} names {unknown}, which are not variables "
                          f"({names}).")
+    for method, ranking in (rankings or {}).items():
+        if isinstance(ranking, str):  # iterated, "b1" would be the candidates "b" and "1"
+            raise TypeError(f"The 'rankings' argument of {owner} must map each method to a sequence of variable "
+                            f"names, not one string. Got {ranking!r} for {method!r}; pass [{ranking!r}].")
+    for name, step in (("onset", onset), ("trigger", trigger)):
+        if step is not None:  # a step outside the series would stretch every panel's time axis
+            check_number(step, name, owner, low=0, high=values.shape[0] - 1, integer=True)
+    for method, row in (metrics or {}).items():
+        for key, value in row.items():
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
+                raise TypeError(f"The 'metrics' argument of {owner} must hold numbers (None for a missing one). "
+                                f"Got {value!r} for {method!r}, {key!r}.")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
              f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
     facts = [f"{values.shape[0]} steps, {len(names)} variables"]
@@ -182,8 +194,8 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
         keys = sorted({key for row in metrics.values() for key in row})
         head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
         rows = "".join(f"<tr><td>{html.escape(m)}</td>" + "".join(
-            f"<td>{row[k]:.3f}</td>" if k in row else "<td>–</td>" for k in keys) + "</tr>"
+            f"<td>{row[k]:.3f}</td>" if row.get(k) is not None else "<td>–</td>" for k in keys) + "</tr>"
             for m, row in metrics.items())
         parts.append(f"<h2>Scores</h2><table class='metrics'><tr><th>method</th>{head}</tr>{rows}</table>")
     parts.append("</body></html>")
-    return atomic_write(out, "".join(parts))
+    return atomic_write(out, page_bytes("".join(parts)))
