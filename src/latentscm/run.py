@@ -17,6 +17,7 @@ truncated file is reported by name (see :mod:`latentscm.training.checkpoint`).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
@@ -136,9 +137,11 @@ def learner_config(learner) -> dict[str, Any]:
 def save_learner(learner, run_dir: str | os.PathLike) -> Path:
     """Write ``model.pt`` and (create or update) ``config.json``; returns the model path.
 
-    ``model.pt`` also records the ``learner`` entry its weights belong to and is written first: a save
-    interrupted between the two files leaves a ``config.json`` that :func:`load` sees disagree with it,
-    and the weights are then rebuilt with their own learner entry (never another learner's settings).
+    ``model.pt`` also records the ``learner`` entry its weights belong to and a save id, and is written
+    first; ``config.json`` then records the same id (``model_save``). A save interrupted between the two
+    files leaves a config from an earlier save, with another id: :func:`load` then rebuilds the weights
+    with their own learner entry (never another learner's settings). A config edited by hand keeps its id,
+    so its learner entry is used, as before.
     """
     from latentscm.training.checkpoint import save_checkpoint, write_json_atomic
 
@@ -150,23 +153,32 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
     config["image_shape"] = list(learner.image_shape_)
     config["latent_dim"] = int(learner.latent_dim_)
     run_dir.mkdir(parents=True, exist_ok=True)
-    model_path = save_checkpoint(run_dir / MODEL_NAME, {"learner": state, "learner_entry": config["learner"]})
+    # the save's id: a digest of what was saved (deterministic; another learner or step gives another id)
+    config["model_save"] = hashlib.sha256(json.dumps([config["learner"], state.get("n_steps")], sort_keys=True,
+                                                     default=repr).encode()).hexdigest()[:16]
+    model_path = save_checkpoint(run_dir / MODEL_NAME, {"learner": state, "learner_entry": config["learner"],
+                                                        "save_id": config["model_save"]})
     write_json_atomic(config_path, config)
     return model_path
 
 
-def _interrupted_save(saved: Any, recorded: Any) -> bool:
-    """Whether the learner entry ``model.pt`` was saved with (None in files written before it was kept) is not
-    the one ``config.json`` records: the weights belong to ``saved``."""
-    if not isinstance(saved, dict) or not isinstance(recorded, dict):
+def _interrupted_save(saved: Any, config: dict[str, Any]) -> bool:
+    """Whether ``model.pt`` (``saved``) was written by a save whose ``config.json`` never followed: the config
+    records another save's id and a learner entry other than the one the weights were saved with (files
+    written before save ids were kept, and configs rewritten by a resume, carry none: not decided here)."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("learner_entry"), dict):
+        return False
+    saved_id, recorded_id = saved.get("save_id"), config.get("model_save")
+    if saved_id is None or recorded_id is None or saved_id == recorded_id:
         return False
 
-    def settings(entry: dict) -> str:  # the run length is not a setting of the weights (a resume may extend it)
-        params = entry.get("params")
+    def settings(entry: Any) -> str:  # the run length is not a setting of the weights (a resume may extend it)
+        params = entry.get("params") if isinstance(entry, dict) else None
         params = {k: v for k, v in params.items() if k != "steps"} if isinstance(params, dict) else params
-        return json.dumps({**entry, "params": params}, sort_keys=True, default=repr)
+        return json.dumps({**entry, "params": params} if isinstance(entry, dict) else entry, sort_keys=True,
+                          default=repr)
 
-    return settings(saved) != settings(recorded)
+    return settings(saved["learner_entry"]) != settings(config.get("learner"))
 
 
 def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: TrustCode = False):
@@ -195,7 +207,7 @@ def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: T
                           f"with more steps, stopped early); loading the checkpoint at step {latest[0]} from "
                           f"'{latest[1]}'.", stacklevel=2)
             state = load_checkpoint(latest[1])["learner"]
-        elif _interrupted_save(saved.get("learner_entry"), config["learner"]):
+        elif _interrupted_save(saved, config):
             warnings.warn(f"'{model_path}' was saved with other learner settings than '{run_dir / CONFIG_NAME}' "
                           f"records (a save interrupted between the two files); loading it with the settings it "
                           f"was saved with.", stacklevel=2)

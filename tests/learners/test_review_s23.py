@@ -74,17 +74,45 @@ def test_ild_refuses_a_held_out_split_that_takes_a_whole_domain():
     assert model.n_domains_ == 2 and len(model.validation_index_) == 3
 
 
-def test_qlae_objective_is_the_documented_sum(tiny_world):
-    """Pins the objective the QLAE docstring now states (sums over pixels and latents, a documented deviation
-    from the authors' means): a change of balance must not happen silently."""
+def test_qlae_objectives_are_the_authors_means_or_the_documented_sums(tiny_world):
+    """``objective="mean"`` is the authors' per-image objective (reconstruction averaged over the P pixel values,
+    codebook terms over the D latents); ``"sum"`` sums both, as runs recorded before the parameter did."""
     learner = QLAE(**tiny_params(QLAE, steps=1, batch_size=8, latent_dim=4)).fit(tiny_world, n_samples=8,
                                                                                 progress=False)
     images = torch.from_numpy(tiny_world.sample(8, seed=1).images)
-    out = learner.loss(images, 0)
-    logs = {key: float(torch.as_tensor(value).detach()) for key, value in out.logs.items()}
-    expected = logs["recon"] + 0.01 * (logs["quantization"] + logs["commitment"])
-    assert float(out.losses["model"].detach()) == pytest.approx(expected, rel=1e-6)
+    pixels = images[0].numel()
+    terms = {}
+    for objective in ("sum", "mean"):
+        learner.objective = objective
+        out = learner.loss(images, 0)
+        logs = {key: float(torch.as_tensor(value).detach()) for key, value in out.logs.items()}
+        expected = logs["recon"] + 0.01 * (logs["quantization"] + logs["commitment"])
+        assert float(out.losses["model"].detach()) == pytest.approx(expected, rel=1e-6)
+        terms[objective] = logs
+    assert terms["mean"]["recon"] == pytest.approx(terms["sum"]["recon"] / pixels, rel=1e-6)
+    for key in ("quantization", "commitment"):
+        assert terms["mean"][key] == pytest.approx(terms["sum"][key] / 4, rel=1e-6)
     assert "D / P" in qlae_module.__doc__ and "linspace(-0.5, 0.5" in qlae_module.__doc__
+
+
+def test_a_qlae_run_recorded_before_the_objective_parameter_loads_and_resumes_with_the_sum(tiny_world, tmp_path):
+    import json
+
+    from latentscm.run import learner_from_config
+    from latentscm.training.resume import resume
+
+    learner = QLAE(**tiny_params(QLAE, steps=1, batch_size=8, latent_dim=4))
+    assert learner.objective == "sum"
+    learner.fit(tiny_world, n_samples=8, progress=False, out=str(tmp_path), checkpoint_every=1)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["learner"]["params"]["objective"]  # a config written before the parameter existed
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert learner_from_config(config).objective == "sum"
+    (tmp_path / "model.pt").unlink()  # an interrupted run of that time resumes
+    assert resume(tmp_path, progress=False, trust_code=True).objective == "sum"  # the test world is not registered
+    assert QLAE(objective="mean").objective == "mean"
+    with pytest.raises(ValueError, match="objective"):
+        QLAE(objective="median")
 
 
 def test_the_lazily_served_learner_classes_are_listed():
