@@ -17,6 +17,7 @@ DistributedDataParallel and rank 0 alone writes files.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -29,7 +30,7 @@ from torch import nn
 
 from latentscm._io import check_output_dir
 from latentscm._validation import check_number
-from latentscm.run import CHECKPOINT_DIR, CONFIG_NAME, MODEL_NAME, learner_config, read_config
+from latentscm.run import CHECKPOINT_DIR, CONFIG_NAME, MODEL_NAME, jsonable_params, learner_config, read_config
 from latentscm.training import distributed
 from latentscm.training.checkpoint import (
     checkpoint_path,
@@ -118,15 +119,19 @@ def _group_parameters(learner, group: str, modules: tuple[str, ...]) -> list[nn.
     return parameters
 
 
-def _check_resume_config(run_dir: Path, config: dict[str, Any]) -> None:
+def _check_resume_config(run_dir: Path, config: dict[str, Any], learner: Any = None) -> None:
     previous = read_config(run_dir)
     before, now = previous["learner"], config["learner"]
     if before["class"] != now["class"]:
         raise ValueError(f"'{run_dir}' holds a run of {before['class']}; cannot resume it with {now['class']}.")
-    changed = sorted(key for key in set(before["params"]) | set(now["params"])
-                     if key not in _RESUMABLE_CHANGES and before["params"].get(key) != now["params"].get(key))
+    # a parameter the recorded config lacks was added to the class since: the run had its default's behaviour
+    defaults = jsonable_params({name: p.default for name, p in inspect.signature(type(learner).__init__).parameters
+                                .items() if p.default is not inspect.Parameter.empty}) if learner is not None else {}
+    recorded = {**{k: v for k, v in defaults.items() if k in now["params"]}, **before["params"]}
+    changed = sorted(key for key in set(recorded) | set(now["params"])
+                     if key not in _RESUMABLE_CHANGES and recorded.get(key) != now["params"].get(key))
     if changed:
-        details = ", ".join(f"{k}: {before['params'].get(k)!r} -> {now['params'].get(k)!r}" for k in changed)
+        details = ", ".join(f"{k}: {recorded.get(k)!r} -> {now['params'].get(k)!r}" for k in changed)
         raise ValueError(f"Cannot resume '{run_dir}' with different hyperparameters ({details}).")
     before, now = previous.get("data"), dict(config.get("data") or {})
     if isinstance(before, dict) and "sha256" not in before:
@@ -395,7 +400,7 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
         "training": settings,
     }
     if run_dir is not None and resume and (run_dir / CONFIG_NAME).exists():
-        _check_resume_config(run_dir, config)
+        _check_resume_config(run_dir, config, learner)
 
     images = torch.from_numpy(training_set.images).to(device)  # float32, or uint8 store values (4x smaller)
     # learners that read labels (causal latents) get the labels of each minibatch as well
