@@ -35,3 +35,48 @@ def tiny_run(tmp_path_factory):
     learner = make_learner("beta_vae", steps=4, batch_size=8, latent_dim=3, channels=(4, 8), hidden_dim=16, seed=0)
     learner.fit(make("sprites", size=16), out=str(out), n_samples=32, progress=False)
     return out
+
+
+@pytest.fixture
+def html_ids():
+    """``html_ids(page)`` -> the ``id`` attributes of an HTML page's elements, in order."""
+    from html.parser import HTMLParser
+
+    class Ids(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.ids = []
+
+        def handle_starttag(self, tag, attrs):
+            self.ids += [value for name, value in attrs if name == "id"]
+
+    def ids(page):
+        parser = Ids()
+        parser.feed(page)
+        return parser.ids
+
+    return ids
+
+
+@pytest.fixture
+def finished_study(tiny_run):
+    """``finished_study(directory, spec, metrics={"mig": 0.3})`` -> a study directory whose every trial is done,
+    each a copy of ``tiny_run`` with those metrics."""
+    import json
+
+    from latentscm._io import atomic_write_json
+    from latentscm.study.spec import load_spec
+    from latentscm.study.status import trial_dir
+    from latentscm.study.trials import expand
+
+    def make(directory, spec, metrics=None):
+        directory.mkdir()
+        (directory / "study.json").write_text(json.dumps(spec))
+        for trial in expand(load_spec(spec)):
+            where = trial_dir(directory, trial.id)
+            shutil.copytree(tiny_run, where)
+            (where / "metrics.json").write_text(json.dumps({"mig": 0.3} if metrics is None else metrics))
+            atomic_write_json(where / "status.json", {"status": "done", "attempts": 1})
+        return directory
+
+    return make

@@ -5,12 +5,10 @@ the bar chart's best run among finite values."""
 import json
 import re
 import shutil
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 
-from latentscm._io import atomic_write_json
 from latentscm.report import figures
 from latentscm.report.html import build_report
 from latentscm.report.page import element_id
@@ -26,21 +24,6 @@ def _copy(run, destination, metrics=None):
     return destination
 
 
-class _Ids(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.ids = []
-
-    def handle_starttag(self, tag, attrs):
-        self.ids += [value for name, value in attrs if name == "id"]
-
-
-def _ids(page):
-    parser = _Ids()
-    parser.feed(page)
-    return parser.ids
-
-
 def test_element_id_has_no_whitespace_and_keeps_names_apart():
     assert element_id("run", "my run") == "run-my%20run"
     assert element_id("run", "a%20b") == "run-a%2520b" != element_id("run", "a b")
@@ -48,27 +31,18 @@ def test_element_id_has_no_whitespace_and_keeps_names_apart():
     assert element_id("ranks", "sprites") == "ranks-sprites"  # names without whitespace are as before
 
 
-def test_run_and_study_pages_have_ids_without_whitespace(tiny_run, tmp_path):
+def test_run_and_study_pages_have_ids_without_whitespace(tiny_run, finished_study, html_ids, tmp_path):
     run = _copy(tiny_run, tmp_path / "my run", {"mig": 0.1})
     page = build_report([run], tmp_path / "r.html", n_images=2).read_text()
-    ids = _ids(page)
+    ids = html_ids(page)
     assert "run-my%20run" in ids
     assert not [i for i in ids if re.search(r"\s", i)] and len(ids) == len(set(ids))
-
-    from latentscm.study.spec import load_spec
-    from latentscm.study.status import trial_dir
-    from latentscm.study.trials import expand
 
     spec = {"name": "labels", "steps": 4, "seeds": [0],
             "learners": [{"name": "beta_vae", "label": "beta vae", "params": {"latent_dim": 3}}],
             "worlds": [{"name": "sprites", "label": "small sprites", "options": {"size": 16}}]}
-    study = tmp_path / "study"
-    study.mkdir()
-    (study / "study.json").write_text(json.dumps(spec))
-    for trial in expand(load_spec(spec)):
-        where = _copy(tiny_run, trial_dir(study, trial.id), {"mig": 0.3})
-        atomic_write_json(where / "status.json", {"status": "done", "attempts": 1})
-    ids = _ids(build_study_report(study, n_images=2).read_text())
+    study = finished_study(tmp_path / "study", spec)
+    ids = html_ids(build_study_report(study, n_images=2).read_text())
     assert {"world-small%20sprites", "ranks-small%20sprites", "best-small%20sprites-beta%20vae"} <= set(ids)
     assert not [i for i in ids if re.search(r"\s", i)]
 

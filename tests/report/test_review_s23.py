@@ -2,34 +2,19 @@
 inside a world or learner label), the same run given twice gets two ids, and the time-series page refuses
 repeated or string variable names."""
 
-import json
-import shutil
 from collections import Counter
-from html.parser import HTMLParser
 
 import numpy as np
 import pytest
 
-from latentscm._io import atomic_write_json
 from latentscm.report.html import build_report
 from latentscm.report.page import element_id
 from latentscm.report.study import build_study_report
 from latentscm.report.timeseries import summary_digraph, timeseries_report
 
 
-class _Ids(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.ids = []
-
-    def handle_starttag(self, tag, attrs):
-        self.ids += [value for name, value in attrs if name == "id"]
-
-
-def _repeated_ids(page):
-    parser = _Ids()
-    parser.feed(page)
-    return sorted(value for value, count in Counter(parser.ids).items() if count > 1)
+def _repeated(ids):
+    return sorted(value for value, count in Counter(ids).items() if count > 1)
 
 
 def test_element_id_keeps_parts_with_dashes_apart():
@@ -38,32 +23,21 @@ def test_element_id_keeps_parts_with_dashes_apart():
     assert element_id("ranks", "sprites") == "ranks-sprites"  # names without '-' or whitespace are as before
 
 
-def test_study_report_ids_are_unique_with_dashed_labels(tiny_run, tmp_path):
-    from latentscm.study.spec import load_spec
-    from latentscm.study.status import trial_dir
-    from latentscm.study.trials import expand
-
+def test_study_report_ids_are_unique_with_dashed_labels(finished_study, html_ids, tmp_path):
     spec = {"name": "dashes", "steps": 4, "seeds": [0],
             "learners": [{"name": "beta_vae", "label": "big-vae", "params": {"latent_dim": 3}},
                          {"name": "beta_vae", "label": "vae", "params": {"latent_dim": 3, "beta": 2.0}}],
             "worlds": [{"name": "sprites", "label": "s", "options": {"size": 16}},
                        {"name": "sprites", "label": "s-big", "options": {"size": 16, "variant": "binary"}}]}
-    study = tmp_path / "study"
-    study.mkdir()
-    (study / "study.json").write_text(json.dumps(spec))
-    for trial in expand(load_spec(spec)):
-        where = trial_dir(study, trial.id)
-        shutil.copytree(tiny_run, where)
-        (where / "metrics.json").write_text(json.dumps({"mig": 0.3}))
-        atomic_write_json(where / "status.json", {"status": "done", "attempts": 1})
+    study = finished_study(tmp_path / "study", spec)
     page = build_study_report(study, n_images=2).read_text()
-    assert _repeated_ids(page) == []
+    assert _repeated(html_ids(page)) == []
     assert 'id="best-s-big%2Dvae"' in page and 'id="best-s%2Dbig-vae"' in page
 
 
-def test_run_report_of_the_same_run_twice_has_unique_ids(tiny_run, tmp_path):
+def test_run_report_of_the_same_run_twice_has_unique_ids(tiny_run, html_ids, tmp_path):
     page = build_report([tiny_run, tiny_run], tmp_path / "twice.html", n_images=2).read_text()
-    assert _repeated_ids(page) == []
+    assert _repeated(html_ids(page)) == []
     assert 'id="run-run"' in page and 'id="run-run-2"' in page
 
 

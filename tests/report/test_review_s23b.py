@@ -70,24 +70,13 @@ def test_rank_table_names_seeds_without_a_finite_value():
     assert "0.3 ± " not in table and ">0.3 <span" in table  # one seed has no spread
 
 
-def test_study_report_refuses_bad_n_images_and_seed_before_blaming_trials(tiny_run, tmp_path):
-    from latentscm._io import atomic_write_json
+def test_study_report_refuses_bad_n_images_and_seed_before_blaming_trials(tiny_run, finished_study, tmp_path):
     from latentscm.report.study import build_study_report
-    from latentscm.study.spec import load_spec
-    from latentscm.study.status import trial_dir
-    from latentscm.study.trials import expand
 
     spec = {"name": "args", "steps": 4, "seeds": [0],
             "learners": [{"name": "beta_vae", "label": "vae", "params": {"latent_dim": 3}}],
             "worlds": [{"name": "sprites", "label": "spr", "options": {"size": 16}}]}
-    study = tmp_path / "study"
-    study.mkdir()
-    (study / "study.json").write_text(json.dumps(spec))
-    for trial in expand(load_spec(spec)):
-        where = trial_dir(study, trial.id)
-        shutil.copytree(tiny_run, where)
-        (where / "metrics.json").write_text(json.dumps({"mig": 0.3}))
-        atomic_write_json(where / "status.json", {"status": "done", "attempts": 1})
+    study = finished_study(tmp_path / "study", spec)
     for kwargs, error in (({"n_images": 0}, ValueError), ({"seed": -1}, ValueError), ({"seed": 1.5}, TypeError)):
         with pytest.raises(error, match=f"'{next(iter(kwargs))}' parameter of build_study_report"):
             build_study_report(study, **kwargs)

@@ -197,3 +197,22 @@ def test_orientation_does_not_depend_on_the_order_of_the_variables():
         graphs.append(found.graph[:, back][:, :, back])
     for graph in graphs[1:]:
         np.testing.assert_array_equal(graph, graphs[0])
+
+
+@pytest.mark.parametrize("rule", ["conservative", "majority"])
+def test_a_triple_without_a_separating_set_among_the_adjacencies_is_ambiguous(rule):
+    # X ⊥ Y | {W}, X ⊥ W | {Z, Y}, Y ⊥ W | {X, Z}: the final adjacencies X - Z - Y, Z - W hold no separating
+    # set of X, Y (nor of X, W or Y, W). tigramite marks such triples ambiguous; the phase-2 set {W} used to
+    # orient X -> Z <- Y and then Z -> W.
+    X, Z, Y, W = range(4)
+    table = IndependenceTable(statements=((X, Y, (W,)), (X, W, (Z, Y)), (Y, W, (X, Z))))
+    result = pcmci_plus(np.random.default_rng(0).standard_normal((60, 4)), tau_max=1, collider_rule=rule,
+                        ci_test=table)
+    graph = result.adjacency()
+    for a, b in ((X, Z), (Y, Z), (Z, W)):
+        assert graph[0, a, b] == 1 and graph[0, b, a] == 1, (a, b)
+    assert {(X, 0, Z, Y), (X, 0, Z, W), (Y, 0, Z, W)} <= set(result.info["ambiguous_triples"])
+    assert result.info["all_separating_sets"][(X, 0, Y)] == []
+    # the standard rule still uses the phase-2 separating set
+    standard = pcmci_plus(np.random.default_rng(0).standard_normal((60, 4)), tau_max=1, ci_test=table).adjacency()
+    assert standard[0, X, Z] == 1 and standard[0, Z, X] == 0
