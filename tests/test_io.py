@@ -159,3 +159,11 @@ def test_json_files_damaged_into_non_utf8_bytes_are_named(tmp_path):
         (tmp_path / name).write_bytes(b'{"learner": \xff\xfe damaged')
         with pytest.raises(ValueError, match=rf"'{tmp_path / name}' is not valid JSON \('utf-8' codec"):
             reader(tmp_path)
+
+
+def test_json_with_numpy_dict_keys_is_written(tmp_path):
+    import json
+
+    counts = dict(zip(*np.unique(np.array([3, 1, 3]), return_counts=True)))  # np.int64 keys and values
+    atomic_write_json(tmp_path / "counts.json", {"counts": counts})
+    assert json.loads((tmp_path / "counts.json").read_text()) == {"counts": {"1": 1, "3": 2}}

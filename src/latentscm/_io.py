@@ -133,13 +133,14 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
 def json_ready(value: Any, default: Callable[[Any], Any] | None = None) -> Any:
     """``value`` with every non-finite number as ``None`` (JSON ``null``), ready for strict JSON.
 
-    Walks dicts, lists and tuples (tuples become lists); numpy scalars and arrays become Python
-    numbers and lists first. ``default``, when given, converts any other object (as in
+    Walks dicts, lists and tuples (tuples become lists); numpy scalars and arrays, and numpy dict
+    keys, become Python numbers and lists first. ``default``, when given, converts any other object (as in
     :func:`json.dumps`), and its result is walked too, so a ``default`` returning NaN still gives
     ``null``. Everything else is returned unchanged.
     """
-    if isinstance(value, dict):
-        return {key: json_ready(item, default) for key, item in value.items()}
+    if isinstance(value, dict):  # numpy keys (np.int64 from an array's values) as Python ones: json refuses them
+        return {(key.item() if isinstance(key, np.generic) else key): json_ready(item, default)
+                for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_ready(item, default) for item in value]
     if isinstance(value, np.ndarray):
