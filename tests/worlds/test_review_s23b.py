@@ -128,3 +128,16 @@ def test_counterfactual_refuses_a_soft_change_of_a_plain_regimes_shift_in_anothe
     for interventions in ({"hue": 0.3}, {"shape": 0.0}):  # hard ones and other factors are unambiguous
         assert np.array_equal(world.counterfactual(loaded, interventions).factors,
                               world.counterfactual(exact, interventions).factors)
+
+
+def test_damaged_regime_descriptions_get_a_clear_error():
+    from latentscm.worlds.regimes import Regime, RegimeMixture
+
+    for entry in ({"name": "r", "interventions": {"a": {"kind": "do"}}},
+                  {"name": "r", "interventions": {"a": 3}}):
+        with pytest.raises(ValueError, match="regime description"):
+            Regime.from_description(entry)
+    with pytest.raises(ValueError, match="regime mixture description"):
+        RegimeMixture.from_description({"fractions": [1.0]})
+    assert Regime.from_description({"name": "r", "interventions": {"a": {"kind": "do", "value": 2.0}}}) \
+        .interventions["a"].value == 2.0

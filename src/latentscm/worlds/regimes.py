@@ -76,6 +76,8 @@ def _describe_item(item: Any) -> dict[str, Any]:
 
 
 def _item_from_description(entry: Mapping[str, Any]) -> Any:
+    if not isinstance(entry, Mapping):
+        raise ValueError(f"An intervention in a regime description must be a mapping with a 'kind'. Got {entry!r}.")
     kind = entry.get("kind")
     if kind == "random_do":
         return RandomDo(entry.get("source", "range"))
@@ -83,6 +85,8 @@ def _item_from_description(entry: Mapping[str, Any]) -> Any:
     if kind not in classes:
         raise ValueError(f"Unknown intervention kind {kind!r} in a regime description; expected one of "
                          f"random_do, {', '.join(classes)}.")
+    if "value" not in entry:
+        raise ValueError(f"The {kind!r} intervention in a regime description has no 'value'. Got {dict(entry)!r}.")
     return classes[kind](entry["value"])
 
 
@@ -277,6 +281,9 @@ class RegimeMixture:
 
     @classmethod
     def from_description(cls, entry: Mapping[str, Any]) -> RegimeMixture:
+        """Inverse of :meth:`describe`."""
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("regimes"), (list, tuple)):
+            raise ValueError(f"A regime mixture description must be a mapping with a list of 'regimes'. Got {entry!r}.")
         return cls([Regime.from_description(r) for r in entry["regimes"]], entry.get("fractions"))
 
     def __len__(self) -> int:
