@@ -48,3 +48,13 @@ def test_fitted_model_and_bad_input(env, factorised):
         pose_visibility(object(), env)
     with pytest.raises(ValueError, match="n_states"):
         pose_visibility(factorised, env, n_states=0)
+
+
+def test_pose_visibility_takes_an_int_seed_it_can_record(env):
+    import json
+
+    json.dumps(pose_visibility(_Blind(), env, n_states=2, seed=3))  # the result, its seed included, is JSON
+    with pytest.raises(TypeError, match="'seed' argument of pose_visibility"):
+        pose_visibility(_Blind(), env, n_states=2, seed=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="seed"):
+        pose_visibility(_Blind(), env, n_states=2, seed=-1)

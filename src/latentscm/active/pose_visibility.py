@@ -54,6 +54,10 @@ def pose_visibility(model: Any, env: Any, *, n_states: int = 20, seed: int = 0) 
     if not isinstance(env, PoseEnvironment):
         raise TypeError(f"The 'env' argument of {owner} must be a PoseEnvironment. Got {type(env).__name__}.")
     n_states = int(check_number(n_states, "n_states", owner, low=1, integer=True))
+    if isinstance(seed, np.random.Generator):  # the result records its seed: it must be one that JSON can hold
+        raise TypeError(f"The 'seed' argument of {owner} must be an int (it is recorded in the result). Got a "
+                        f"numpy Generator.")
+    seed = int(check_number(seed, "seed", owner, low=0, integer=True))
     rng = as_generator(seed)
     states = env.world.sample(n_states, seed=int(rng.integers(0, 2 ** 31 - 1))).factors
     visibility, adjacent, ends = [], [], []
