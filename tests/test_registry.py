@@ -181,3 +181,11 @@ def test_check_number_names_an_integer_too_large_for_a_float():
 
     with pytest.raises(ValueError, match="'services' parameter of rca must be"):
         check_number(10 ** 400, "services", "rca", low=2, integer=True)
+
+
+def test_a_registry_view_answers_membership_without_importing():
+    registry = Registry("thing", None, {"missing": "no_such_module_anywhere:Thing"})
+    view = registry.view()
+    assert "missing" in view and "other" not in view  # no ImportError: the module is not imported to say so
+    with pytest.raises(ImportError):
+        view["missing"]

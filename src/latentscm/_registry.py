@@ -277,6 +277,9 @@ class RegistryView(Mapping[str, Any]):
             raise KeyError(name)
         return self._registry.get(name)
 
+    def __contains__(self, name: object) -> bool:  # a registered name, without importing its class
+        return name in self._registry
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._registry.names())
 
