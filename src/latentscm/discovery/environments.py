@@ -88,7 +88,7 @@ def environment_variables(environments: Any, *, encode: Callable[[np.ndarray], A
     codes = check_array(encode(flat), "encode(images)", owner, ndim=2)
     if codes.shape[0] != flat.shape[0]:
         raise ValueError(f"encode returned {codes.shape[0]} codes for {flat.shape[0]} images.")
-    names = _names(code_names, codes.shape[1], owner) if code_names is not None else tuple(
+    names = _names(code_names, codes.shape[1], owner, "code_names") if code_names is not None else tuple(
         f"z{i}" for i in range(codes.shape[1]))
     return codes.reshape(n_envs, per_env, codes.shape[1]), names
 

@@ -288,6 +288,11 @@ class BoundCITest:
             raise ValueError(f"The index of p_values_indexed must have shape (m, 2 + |Z|). Got {index.shape}.")
         if index.size and (index.min() < 0 or index.max() >= self.n_columns):
             raise ValueError(f"p_values_indexed: column indices must lie in 0..{self.n_columns - 1}.")
+        ordered = np.sort(index, axis=1)
+        repeated = np.flatnonzero(np.any(ordered[:, 1:] == ordered[:, :-1], axis=1))
+        if repeated.size:  # as CIQuery.make: x, y and z must be disjoint (the data are not at fault)
+            raise ValueError(f"p_values_indexed: row {int(repeated[0])} of the index, {index[repeated[0]].tolist()}, "
+                             "names a column twice; x, y and the conditioning set must be disjoint.")
         if self._state is None:
             self._state = self.test._prepare(self.data)
         self.n_computed += index.shape[0]

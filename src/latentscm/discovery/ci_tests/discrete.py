@@ -112,6 +112,9 @@ def encode_table(data: Any, node_names: Sequence[str] | None, owner: str) -> tup
         if array.ndim != 2:
             raise ValueError(f"The 'data' argument of {owner} must be 2-D (n, d). Got shape {array.shape}.")
         d = array.shape[1]
+        if isinstance(node_names, (str, bytes)):  # "abc" is not the names 'a', 'b', 'c'
+            raise TypeError(f"The 'node_names' argument of {owner} must be a sequence of names, not a single "
+                            f"string. Got {node_names!r}.")
         names = tuple(f"X{i}" for i in range(d)) if node_names is None else tuple(node_names)
         if len(names) != d:
             raise ValueError(f"The 'node_names' argument of {owner} has {len(names)} names for {d} columns.")
