@@ -11,8 +11,9 @@ i.i.d. baseline:
 - ``method="cdf"``: :func:`~latentscm.discovery.causal_de_finetti.causal_de_finetti` on (E, m, D);
 - ``method="cdnod"``: :func:`~latentscm.discovery.cdnod.cdnod` on the pooled (E * m, D) rows with the
   environment index as context (when every mechanism varies, every variable is adjacent to the
-  index and CD-NOD orients only colliders — it has no step for edges between two changing
-  variables; with ``environments(..., factors=[roots])`` it orients the rest by Meek's rules);
+  index and CD-NOD orients only colliders: its step for edges between two changing variables,
+  ``cdnod(orient_changing=True)``, is not used here; with ``environments(..., factors=[roots])`` it
+  orients the rest by Meek's rules);
 - ``method="pc"``: pooled PC (ignores the environments; orients only colliders).
 
 The module takes any object with ``factors`` (E, m, K), ``images`` (E, m, C, H, W) or ``None`` and

@@ -11,6 +11,12 @@ Hall–Buckley–Eagleson three moments, the default, or Satterthwaite–Welch /
 
 RCoT uses the features of X; RCIT those of ``Ẍ = (X, Z)``, as KCI does. Cost per test is
 O(n m_Z^2), linear in n.
+
+Two choices differ from the authors' R code (and causal-learn's port): the covariance of the products
+whose eigenvalues weight the null is centred and divided by n - 1 (theirs: uncentred, divided by n),
+and the kernel width is the median distance over a strided subsample of at most 500 rows (theirs: the
+first 500 rows, which depends on the row order). Under the null both covariances estimate the same
+matrix; not measured against theirs, whose random features come from R's global RNG.
 """
 
 from __future__ import annotations
