@@ -400,3 +400,74 @@ def test_quickstart_names_an_output_file_that_is_a_directory_before_training(tmp
     (tmp_path / blocked).mkdir()
     _refused(_invoke(["quickstart", "--out", tmp_path, "--no-progress"]), "--out", blocked, "is a directory")
     assert calls == []
+
+
+def test_study_run_refuses_workers_it_would_ignore(tmp_path, monkeypatch):
+    """Regression: --workers was silently ignored by --executor auto without Ray (sequential) and with --address
+    (Ray joins the cluster without num_cpus)."""
+    import latentscm.study.executor as executor_module
+    import latentscm.study.executors as executors_module
+
+    spec = tmp_path / "spec.json"
+    for available, extra, message in ((False, [], "Ray is not installed"), (True, ["--address", "auto"], "--address")):
+        monkeypatch.setattr(executor_module, "ray_available", lambda available=available: available)
+        monkeypatch.setattr(executors_module, "ray_available", lambda available=available: available)
+        _refused(_invoke(["study", "run", spec, "--out", tmp_path / "study", "--workers", "2", *extra]),
+                 "--workers 2", message)
+        assert not (tmp_path / "study").exists()
+
+
+def test_train_refuses_an_option_and_set_of_the_same_hyperparameter(tmp_path):
+    """Regression: --steps 5 --set steps=2 trained 2 steps (and --seed, --lr likewise) without a word."""
+    for extra, flag in ((["--steps", "5", "--set", "steps=2"], "--steps 5"),
+                        (["--steps", "1", "--seed", "3", "--set", "seed=1"], "--seed 3"),
+                        (["--steps", "1", "--lr", "0.01", "--set", "lr=0.0001"], "--lr 0.01")):
+        _refused(_invoke(["train", "--world", "sprites", "--out", tmp_path / "refused", *TINY, *extra]), flag, "--set")
+        assert not (tmp_path / "refused").exists()
+    result = _invoke(["train", "--world", "sprites", "--out", tmp_path / "run", *TINY, "--steps", "1",
+                      "--set", "seed=1"])
+    assert result.exit_code == 0, result.output  # --set alone still sets it
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["learner"]["params"]["seed"] == 1
+
+
+def test_quickstart_help_states_its_real_defaults():
+    """Regression: --steps claimed 'the CPU preset' (cpu-small: 3000 steps); quickstart trains 1500 per model."""
+    from typer.main import get_command
+
+    from latentscm.quickstart import QuickstartConfig
+
+    helps = {param.name: param.help for param in get_command(app).commands["quickstart"].params}
+    config = QuickstartConfig()
+    assert set(config.steps.values()) == {1500} and helps["steps"] == "Training steps per model (default: 1500)."
+    assert helps["n_samples"] == f"Training images to render (default: {config.n_samples})."
+
+
+def test_world_commands_name_a_run_trained_on_own_images(tmp_path, monkeypatch):
+    """Regression: counterfactual and probe said such a run was 'in-memory data' to resume from Python;
+    domain-counterfactual said 'trained on data data'."""
+    monkeypatch.setenv("LATENTSCM_CACHE", str(tmp_path / "cache"))
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((16, 1, 16, 16)).astype(np.float32))
+    own = [arg for arg in TINY if arg not in ("--size", "16", "--n-samples", "32")]
+    result = _invoke(["train", "--data", tmp_path / "x.npy", "--steps", "1", "--out", tmp_path / "run", *own])
+    assert result.exit_code == 0, result.output
+    for command in (["counterfactual", "--do", "scale=1", "--out", tmp_path / "c.png"],
+                    ["probe", "--kind", "extreme", "--out", tmp_path / "p"]):
+        result = _invoke([command[0], tmp_path / "run", *command[1:]])
+        _refused(result, f"latentscm {command[0]}", "your own images (latentscm train --data), not on a world")
+        assert "in-memory" not in result.output
+    result = _invoke(["domain-counterfactual", tmp_path / "run", "--out", tmp_path / "d.html"])
+    _refused(result, "trained on your own images (latentscm train --data), which records no world")
+
+
+def test_unreadable_run_files_are_errors_not_tracebacks(run, tmp_path):
+    """Regression: a config.json that cannot be read (a directory in its place) crashed `active run` and `resume`
+    with a traceback (exit 1)."""
+    import shutil
+
+    (tmp_path / "active" / "config.json").mkdir(parents=True)
+    _refused(_invoke(["active", "run", tmp_path / "active", "--out", tmp_path / "out"]), "cannot read the run",
+             "config.json")
+    shutil.copytree(run, tmp_path / "run")
+    (tmp_path / "run" / "config.json").unlink()
+    (tmp_path / "run" / "config.json").mkdir()
+    _refused(_invoke(["resume", tmp_path / "run"]), "config.json")

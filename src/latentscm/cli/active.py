@@ -105,6 +105,9 @@ def run(
     except (ValueError, TypeError, FileNotFoundError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
+    except OSError as error:  # a file of the run that cannot be read (a directory in its place, permissions)
+        typer.echo(f"Error: cannot read the run '{run_dir}': {error}", err=True)
+        raise typer.Exit(2) from None
     task = result["tasks"][0]
     episodes = {name: replay(env, task["start"], summary["actions"][0]) for name, summary in result["agents"].items()}
     _, goal_image = env.reset(task["start"], task["goal"])

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-__all__ = ["counterfactual", "register"]
+__all__ = ["counterfactual", "register", "world_of_run"]
+
+#: What a run records in config.json "data.kind" when it was not trained on a world, for error messages.
+_NOT_A_WORLD = {"data": "your own images (latentscm train --data)", "batch": "a Batch given in Python",
+                "array": "an image array given in Python"}
+
+
+def world_of_run(config: dict[str, Any], run: Path, *, trust_code: bool, command: str) -> Any:
+    """The world a run was trained on, for a command that compares with its exact ground truth; a run trained
+    without a world (``--data`` images, or arrays given in Python) is refused by what it was trained on."""
+    from latentscm.training.resume import world_from_config
+
+    recorded = config.get("data") if isinstance(config.get("data"), dict) else {}
+    kind = recorded.get("kind")
+    if kind in _NOT_A_WORLD:
+        raise ValueError(f"`latentscm {command}` compares with the exact ground truth of the run's world, but "
+                         f"'{run}' was trained on {_NOT_A_WORLD[kind]}, not on a world; give a run trained with "
+                         f"latentscm train --world NAME.")
+    return world_from_config(config, run, trust_code=trust_code)
 
 
 def counterfactual(
@@ -25,7 +44,6 @@ def counterfactual(
     from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
     from latentscm.report.images import image_grid, save_png
     from latentscm.run import load, read_config
-    from latentscm.training.resume import world_from_config
 
     try:
         check_output_path(out, "--out", suffixes=(".png",))
@@ -34,7 +52,7 @@ def counterfactual(
             raise ValueError(f"--do names no intervention (got {do!r}); give one such as \"light_position=1.2\".")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
-        world = world_from_config(config, run, trust_code=trust_code)
+        world = world_of_run(config, run, trust_code=trust_code, command="counterfactual")
         batch = world.sample(n, seed=seed)
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         produced = model.counterfactual(batch.images, interventions)

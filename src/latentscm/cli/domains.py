@@ -47,6 +47,7 @@ def domain_counterfactual(
 ) -> None:
     """Domain counterfactual grids and errors of a trained model against the world's exact ones."""
     from latentscm.cli.assignments import parse_assignments, parse_domain_shift, refuse_domains_option
+    from latentscm.cli.counterfactual import _NOT_A_WORLD
     from latentscm.cli.output_paths import check_output_path
     from latentscm.report.domains import domain_counterfactual_rows, write_domain_report
     from latentscm.report.images import image_grid, save_png
@@ -77,7 +78,7 @@ def domain_counterfactual(
             recorded = config.get("data") if isinstance(config.get("data"), dict) else {}
             if recorded.get("kind") != "world" or recorded.get("domains") is None:
                 what = (f"world {recorded.get('world')!r} without domains" if recorded.get("kind") == "world"
-                        else f"{recorded.get('kind', 'unrecorded')} data, which records no world")
+                        else f"{_NOT_A_WORLD.get(recorded.get('kind'), 'data')}, which records no world")
                 raise ValueError(f"'{run}' was trained on {what}; give the world and its domain shift with "
                                  f"--world NAME --shift KEY=VALUE ....")
             model_world = world_from_config(config, run, trust_code=trust_code)

@@ -129,12 +129,12 @@ def probe(
     Writes ``<kind>.json`` and a PNG figure per kind and one ``probes.html`` page to the output folder.
     """
     from latentscm._io import atomic_write_json
+    from latentscm.cli.counterfactual import world_of_run
     from latentscm.cli.output_paths import check_output_dir, check_output_path
     from latentscm.probes.readouts import has_oracle_readout
     from latentscm.report.images import atomic_write_bytes
     from latentscm.report.probes import write_probe_report
     from latentscm.run import load, read_config
-    from latentscm.training.resume import world_from_config
 
     kinds = [k.strip() for k in kind.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in KINDS]
@@ -158,7 +158,7 @@ def probe(
             check_output_path(out / filename, "--out")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
-        world = world_from_config(config, run, trust_code=trust_code)
+        world = world_of_run(config, run, trust_code=trust_code, command="probe")
         if measure == "oracle" and not has_oracle_readout(world):
             raise ValueError(f"--measure oracle (the default) needs a world with an exact read-out (binary "
                              f"'sprites'); the run's world {getattr(world, 'name', '?')!r} has none. Use --measure "

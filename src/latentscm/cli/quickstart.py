@@ -11,8 +11,8 @@ __all__ = ["quickstart", "report", "register"]
 
 def quickstart(
     out: Path = typer.Option(Path("quickstart"), "--out", help="Output directory (report.html, metrics.json, runs)."),
-    steps: int = typer.Option(None, "--steps", min=1, help="Training steps per model (default: the CPU preset)."),
-    n_samples: int = typer.Option(None, "--n-samples", min=64, help="Training images to render."),
+    steps: int = typer.Option(None, "--steps", min=1, help="Training steps per model (default: 1500)."),
+    n_samples: int = typer.Option(None, "--n-samples", min=64, help="Training images to render (default: 6000)."),
     seed: int = typer.Option(0, "--seed", min=0),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:

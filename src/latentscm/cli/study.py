@@ -45,6 +45,13 @@ def _check_executor(executor: str, *, address: str | None, workers: int | None) 
                              f"{' or '.join(given)} (options of Ray; --threads sets its torch threads).")
     elif (executor == "ray" or address is not None) and not ray_available():
         raise ImportError(RAY_INSTALL_HINT)
+    elif workers is not None and address is not None:  # Ray joins the cluster as it is: num_cpus is not passed
+        raise ValueError(f"--workers {workers} sets the CPUs of a local Ray instance; --address {address} joins a "
+                         f"cluster, which brings its own CPUs. Give one of them.")
+    elif workers is not None and not ray_available():  # auto without Ray runs the trials sequentially
+        raise ValueError(f"--workers {workers} sets the CPUs of a local Ray instance, but Ray is not installed, so "
+                         f"--executor auto runs the trials one after another in this process. Install Ray "
+                         f"(pip install 'latentscm[ray]') or drop --workers (--threads sets torch's threads).")
 
 
 @study_app.command("run")

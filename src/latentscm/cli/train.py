@@ -90,6 +90,21 @@ def _check_size(size: int | None, world_options: dict[str, Any]) -> None:
                          f"give one.")
 
 
+#: ``latentscm train`` options that set a learner hyperparameter, by parameter name (= the ``--set`` key).
+_PARAM_OPTIONS = {"steps": "--steps", "batch_size": "--batch-size", "lr": "--lr", "seed": "--seed",
+                  "device": "--device"}
+
+
+def _refuse_set_of_options(ctx: typer.Context, assigned: dict[str, Any]) -> None:
+    """An option typed together with ``--set`` of the same hyperparameter: refuse the pair rather than drop one."""
+    from latentscm.cli.given_options import given_on_command_line
+
+    twice = [f"{flag} {ctx.params[key]} and --set {key}={assigned[key]!r}" for key, flag in _PARAM_OPTIONS.items()
+             if key in assigned and given_on_command_line(ctx, key)]
+    if twice:
+        raise ValueError(f"{'; '.join(twice)} both set the same hyperparameter; give one.")
+
+
 def _fail(error: BaseException) -> None:
     typer.echo(f"Error: {error}", err=True)
     raise typer.Exit(2)
@@ -163,6 +178,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("train")
     def train_command(
+        ctx: typer.Context,
         world: str | None = typer.Option(None, "--world",
                                          help="World name (see `latentscm worlds`) or module:Class (or use --data)."),
         data_path: Path | None = typer.Option(
@@ -221,7 +237,9 @@ def register(app: typer.Typer) -> None:
             given = {key: value for key, value in (("steps", steps), ("batch_size", batch_size), ("lr", lr))
                      if value is not None}
             given.update(seed=seed, device=device)
-            given.update(parse_assignments(assignments, option="--set"))
+            assigned = parse_assignments(assignments, option="--set")
+            _refuse_set_of_options(ctx, assigned)
+            given.update(assigned)
             params.update(chosen.params_for(learner, given))
             params.update(given)
             world_options = parse_assignments(world_assignments, option="--world-set")
@@ -284,7 +302,7 @@ def register(app: typer.Typer) -> None:
         try:
             _set_threads(threads)
             model = resume(run_dir, steps=steps, progress=progress, device=device, trust_code=trust_code)
-        except (*_USER_ERRORS, CheckpointError) as error:
+        except (*_USER_ERRORS, CheckpointError, OSError) as error:  # OSError: a run file that cannot be read
             _fail(error)
         _print_last(model)
         typer.echo(f"Resumed and saved to {run_dir}")
