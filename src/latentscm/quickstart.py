@@ -8,7 +8,8 @@ differs from a plain intervention, it
    targets,
 2. trains a β-VAE (the disentanglement baseline, counterfactuals by latent traversal) and a
    CausalVAE (latent SCM over the world's graph, one decoder per concept group, intervened
-   mechanisms cut on interventional samples) with CPU presets into ``DIR/runs/<name>``,
+   mechanisms cut on interventional samples) with the small CPU settings of :class:`QuickstartConfig`
+   (1,500 steps each by default) into ``DIR/runs/<name>``,
 3. evaluates both against the world's exact ground truth (disentanglement suite + counterfactual
    metrics) into ``DIR/runs/<name>/metrics.json`` and ``DIR/metrics.json``,
 4. writes ``DIR/report.html``.
