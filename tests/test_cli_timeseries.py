@@ -75,7 +75,7 @@ def test_rca_command_writes_rankings_and_report(tmp_path):
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "rca.json").read_text())
     assert payload["root_causes"] == ["s1.cpu"] and payload["fault_onset"] == 120
-    assert payload["trigger"] is not None and payload["trigger"] >= 120
+    assert payload["trigger"] is not None and payload["trigger"] >= 120 and payload["false_alarm"] is False
     assert payload["rankings"]["coral"][0] == "s1.cpu"
     assert set(payload["rankings"]) == {"coral", "oracle_graph_walk", "nsigma", "baro"}
     page = (out / "report.html").read_text()
@@ -93,3 +93,12 @@ def test_rca_command_errors_are_clear(tmp_path, args, message):
                                       "--out", str(tmp_path / "o"), *args])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_rca_marks_a_trigger_before_the_fault_as_a_false_alarm(tmp_path):
+    out = tmp_path / "rca"
+    result = CliRunner().invoke(app, ["rca", "--steps", "200", "--out", str(out)])  # seed 0: an alarm at step 46
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "rca.json").read_text())
+    assert payload["trigger"] < payload["fault_onset"] and payload["false_alarm"] is True
+    assert "false alarm" in result.output

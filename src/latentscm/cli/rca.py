@@ -106,6 +106,8 @@ def run_world_rca(*, world: str = "microservice", services: int = 6, steps: int 
                "root_causes": list(trajectory.root_causes), "fault_onset": int(trajectory.fault_onset),
                "trigger": None if result.trigger is None else int(reference + result.trigger),
                "rankings_from": "detected trigger" if result.trigger is not None else "true onset (no trigger)",
+               # a trigger before the fault is a false alarm: every ranking then starts from data before the fault
+               "false_alarm": result.trigger is not None and reference + result.trigger < trajectory.fault_onset,
                "rankings": rankings, "metrics": metrics, "steps_used": int(result.steps_used),
                "coral_scores": result.as_mapping()}
     return {"payload": payload, "trajectory": trajectory, "world": system, "result": result}
@@ -155,3 +157,6 @@ def register(app: typer.Typer) -> None:
         top = payload["rankings"]["coral"][:3]
         typer.echo(f"root cause {', '.join(payload['root_causes'])} at step {payload['fault_onset']}; trigger "
                    f"{payload['trigger']}; CORAL top 3: {', '.join(top) or '(no trigger)'} -> {out / 'report.html'}")
+        if payload["false_alarm"]:
+            typer.echo(f"Note: the trigger (step {payload['trigger']}) came before the fault (step "
+                       f"{payload['fault_onset']}): a false alarm, and the rankings start from it.", err=True)
