@@ -55,3 +55,12 @@ def test_a_negative_seed_is_named():
     factors = rng.integers(0, 3, size=(50, 2)).astype(float)
     with pytest.raises(ValueError, match="seed must be a non-negative int"):
         mig(factors + 0.1 * rng.standard_normal((50, 2)), factors, seed=-1)
+
+
+def test_a_seed_beyond_torch_range_is_named():
+    """torch failed with 'Overflow when unpacking long long' for seeds >= 2**64, naming no seed (s23)."""
+    with seeded_torch(2**64 - 1):
+        nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="seed 18446744073709551616 is outside torch's seed range"):
+        with seeded_torch(2**64):
+            pass

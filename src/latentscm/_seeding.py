@@ -21,7 +21,10 @@ __all__ = ["seeded_torch"]
 
 @contextmanager
 def seeded_torch(seed: int) -> Iterator[None]:
-    """Run the block with torch's global CPU generator seeded by ``seed``; restore its state after."""
+    """Run the block with torch's global CPU generator seeded by ``seed`` (an int below 2**64, torch's
+    seed range); restore its state after."""
+    if not -2**63 <= int(seed) < 2**64:  # torch would fail with "Overflow when unpacking long long", naming no seed
+        raise ValueError(f"The seed {int(seed)} is outside torch's seed range (0 to 2**64 - 1 = 18446744073709551615).")
     state = torch.random.get_rng_state()
     torch.random.default_generator.manual_seed(int(seed))
     try:

@@ -42,7 +42,11 @@ def check_number(value: Any, name: str, owner: str, *, low: float | None = None,
 
 def check_choice(value: Any, name: str, owner: str, choices: Iterable[str]) -> str:
     options = list(choices)
-    if value not in options:
+    try:
+        found = value in options
+    except (TypeError, ValueError):  # an array compares element by element: no truth value, not a choice
+        found = False
+    if not found:
         raise ValueError(f"The {name!r} parameter of {owner} must be one of "
                          f"{', '.join(map(repr, options))}. Got {value!r} instead.")
     return value
@@ -60,7 +64,7 @@ def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
     else:
         try:
             kind = np.asarray(value).dtype.kind
-        except (TypeError, ValueError):  # ragged input: the conversion below names it
+        except (TypeError, ValueError, RuntimeError):  # ragged input, a tensor needing grad: named below
             kind = ""
     if kind == "O":  # what the elements are: a cast parses text as numbers
         try:
@@ -78,6 +82,8 @@ def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
     except (TypeError, ValueError) as error:
         raise TypeError(f"The {name!r} argument of {owner} must be numeric array-like. "
                         f"Got {type(value).__name__}.") from error
+    except RuntimeError as error:  # torch: a tensor that requires grad has no numpy view
+        raise TypeError(f"The {name!r} argument of {owner} cannot be read as an array: {error}") from None
     if ndim is not None and array.ndim != ndim:
         raise ValueError(f"The {name!r} argument of {owner} must be {ndim}-D. "
                          f"Got shape {array.shape}.")

@@ -189,6 +189,8 @@ def array_images(array: np.ndarray, *, layout: str = "auto", channels: int | Non
         h, w, c = array.shape[1:]
     if array.shape[0] == 0:
         raise DataError(f"{where} holds no images (shape {tuple(array.shape)}).")
+    if h == 0 or w == 0:
+        raise DataError(f"The images in {where} have no pixels: {w}x{h} (shape {tuple(array.shape)}, layout {form}).")
     if c not in _CHANNEL_MODES:
         # more than 4 "channels" is another axis read as channels (a wrong layout, or (C, H, W)
         # where (H, W, C) was expected), never an image
@@ -307,11 +309,12 @@ def read_labels(path: str | os.PathLike, ids: Sequence[str], *, id_column: str,
         if len(row) != len(header):
             raise DataError(f"Line {line} of '{path}' has {len(row)} fields; the header has {len(header)}.")
         name = row[id_index].strip()
-        if id_column == "row" and name.lstrip("-").isdigit():
+        # ASCII digits only: int() also reads '١' (Arabic-Indic) as 1 and fails on '²' naming no line
+        if id_column == "row" and name.isascii() and name.lstrip("-").isdigit():
             name = str(int(name))
         if name not in position:
             what = "no image file of that name in the folder" if id_column == "file" else \
-                f"the array has rows 0..{len(ids) - 1}"
+                f"no such row (the array has rows 0..{len(ids) - 1})"
             raise DataError(f"Line {line} of '{path}' labels {id_column} {name!r}, but there is {what}.")
         target = position[name]
         if target in seen:
@@ -339,7 +342,8 @@ def hf_images(dataset: Any, *, image_column: str, channels: int | None,
 
     Returns the image shape (C, H, W), an iterator of uint8 images (1, C, H, W), the label
     names and the labels (N, K) (``None`` without ``label_columns``). Images may be PIL images
-    or arrays (H, W), (H, W, C); an image of another size is named by its row.
+    (float ones, mode ``"F"``, read as numbers in [0, 1] like float arrays) or arrays (H, W),
+    (H, W, C); an image of another size is named by its row.
     """
     from PIL import Image
 
@@ -356,6 +360,10 @@ def hf_images(dataset: Any, *, image_column: str, channels: int | None,
         raise DataError(f"The dataset has no label column(s) {missing}; its columns are {sorted(first)}.")
 
     def as_array(value: Any, row: int) -> np.ndarray:
+        if isinstance(value, Image.Image) and value.mode == "F":
+            # float pixels: read as a float array (in [0, 1], quantised to 1/255); Pillow's convert("L")
+            # would truncate them to 0 or 1 of 255 and clip the rest silently
+            value = np.asarray(value)
         if isinstance(value, Image.Image):
             wanted = channels if channels is not None else _mode_channels(value)
             if value.mode in _SIXTEEN_BIT_MODES:  # scaled as the folder reader does, not clipped

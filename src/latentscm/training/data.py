@@ -204,7 +204,9 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
                   "dataset": str(data.path), "n_samples": len(data), "image_shape": list(data.image_shape)}
         return TrainingSet(_stored_images(data, owner), data.factors, data.factor_names, source)
     if isinstance(data, Batch):
-        images, factors = _checked_images(data.images, owner), np.asarray(data.factors, np.float64)
+        # labels as a World gives them: finite (a learner's label statistics would turn one NaN into a NaN factor)
+        images, factors = _checked_images(data.images, owner), check_array(data.factors, "data.factors", owner,
+                                                                           min_rows=0)
         targets, domain = _targets_or_none(data), np.asarray(data.domain, np.int64)
         source = {"kind": "batch", "n_samples": len(data), "sha256": content_hash(images, factors, domain, targets)}
         return TrainingSet(images, factors, tuple(data.factor_names), source, targets=targets, domain=domain)

@@ -95,7 +95,12 @@ class RunLog:
             self._writer = SummaryWriter(str(self.run_dir / "tensorboard"))
 
     def rewind(self, step: int) -> list[dict[str, Any]]:
-        """Drop records after ``step`` (work lost by an interrupted run) and return the rest."""
+        """Drop records after ``step`` (work lost by an interrupted run) and return the rest. The
+        TensorBoard events after ``step`` are purged too (a new writer with ``purge_step=step + 1``:
+        TensorBoard hides them when it loads the run), so no step shows twice."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = type(self._writer)(str(self.run_dir / "tensorboard"), purge_step=int(step) + 1)
         if self.run_dir is None:
             self.records = [r for r in self.records if int(r.get("step", 0)) <= step]
             return self.records
