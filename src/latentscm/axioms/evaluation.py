@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._validation import check_number
 from latentscm.axioms.demonstrations import Demonstration
 
 __all__ = ["evaluate", "accuracy", "summarise"]
@@ -62,10 +63,14 @@ def evaluate(model: Any, sets: Mapping[str, Sequence[Demonstration]]) -> dict[st
 def summarise(scores: Mapping[str, float], *, long_lengths: tuple[int, int] = (7, 15)) -> dict[str, float]:
     """Averages over groups of sets: ``length_mean_long`` (the ``length_L`` sets with L in
     ``long_lengths``), ``length_mean_short`` (the others) and ``dsep_mean`` (the ``dsep_*`` sets);
-    a group with no set is left out."""
+    a group with no set is left out. ``long_lengths`` is checked as by
+    :func:`~latentscm.axioms.evaluation_sets.evaluation_sets` (a reversed range would leave out the long group)."""
     from latentscm.axioms.evaluation_sets import length_of
 
-    low, high = long_lengths
+    if not (isinstance(long_lengths, (tuple, list)) and len(long_lengths) == 2):
+        raise TypeError(f"The 'long_lengths' parameter of summarise must be a (low, high) pair. Got {long_lengths!r}.")
+    low = check_number(long_lengths[0], "long_lengths", "summarise", low=2, integer=True)
+    high = check_number(long_lengths[1], "long_lengths", "summarise", low=low, integer=True)
     groups: dict[str, list[float]] = {"length_mean_short": [], "length_mean_long": [], "dsep_mean": []}
     for name, value in scores.items():
         length = length_of(name)

@@ -170,14 +170,20 @@ class AxiomModel:
         return params_from_signature(self)
 
     def set_params(self, **params: Any) -> AxiomModel:
-        """Change hyperparameters (validated); returns ``self``."""
-        unknown = sorted(set(params) - set(self.get_params()))
+        """Change hyperparameters (validated); returns ``self``. Values that are refused change nothing."""
+        before = self.get_params()
+        unknown = sorted(set(params) - set(before))
         if unknown:
             raise ValueError(f"AxiomModel has no parameter(s) {', '.join(map(repr, unknown))}. Valid: "
-                             f"{', '.join(self.get_params())}.")
+                             f"{', '.join(before)}.")
         for key, value in params.items():
             setattr(self, key, value)
-        self._validate()
+        try:
+            self._validate()
+        except (TypeError, ValueError):  # the model keeps its earlier, valid hyperparameters
+            for key, value in before.items():
+                setattr(self, key, value)
+            raise
         return self
 
     def __repr__(self) -> str:
@@ -258,6 +264,7 @@ class AxiomModel:
             The newest checkpoint is damaged (it is named).
         """
         owner = "AxiomModel.fit"
+        self._validate()  # hyperparameters assigned as attributes are checked too (steps=0 would train nothing)
         steps = int(self.steps)
         checkpoint_every = check_number(checkpoint_every if checkpoint_every is not None else
                                         max(1, min(1000, steps // 10)), "checkpoint_every", owner, low=1, integer=True)

@@ -151,7 +151,10 @@ def execute_trial(trial: Trial | dict[str, Any], study_dir: str | os.PathLike, *
         recorded = None
     if recorded != trial.as_dict():  # missing, damaged, or another device/evaluation under the same id
         atomic_write_json(directory / TRIAL_NAME, trial.as_dict())
-    previous = read_status(directory)
+    try:
+        previous = read_status(directory)
+    except ValueError:  # a damaged status.json is rewritten, like trial.json: this attempt is the record
+        previous = {"attempts": 0, "errors": []}
     attempt = int(previous.get("attempts", 0)) + 1
     status = {"id": trial.id, "status": "running", "attempts": attempt, "errors": list(previous.get("errors", [])),
               "started": _now(), "host": platform.node(), "pid": os.getpid(), "threads": threads,

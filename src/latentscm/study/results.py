@@ -9,7 +9,8 @@ of the evaluation (``time.*``) stay in ``metrics.json``: they are not results. A
 a value for a column has an empty cell.
 
 :func:`write_results` writes ``results.csv`` (and ``results.parquet`` when pyarrow is installed)
-atomically; :func:`read_results` reads the CSV back with numbers as numbers.
+atomically; a ``results.parquet`` it cannot rewrite is removed, never left stale beside the new CSV.
+:func:`read_results` reads the CSV back with numbers as numbers.
 """
 
 from __future__ import annotations
@@ -128,16 +129,27 @@ def write_results(rows: Sequence[dict[str, Any]], study_dir: str | os.PathLike) 
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
+        _drop_stale_parquet(study_dir, "pyarrow is not installed")
         return written
     try:
         table = pa.Table.from_pylist([dict(row) for row in rows]) if rows else pa.table({})
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # e.g. a column with numbers and strings
         warnings.warn(f"results.parquet not written ({error}); results.csv has every row.", stacklevel=2)
+        _drop_stale_parquet(study_dir, "it could not be rewritten")
         return written
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     written.append(atomic_write(study_dir / RESULTS_PARQUET, sink.getvalue().to_pybytes()))
     return written
+
+
+def _drop_stale_parquet(study_dir: Path, reason: str) -> None:
+    """Remove a ``results.parquet`` of an earlier write (it would disagree with the new ``results.csv``)."""
+    stale = study_dir / RESULTS_PARQUET
+    if stale.exists():
+        stale.unlink()
+        warnings.warn(f"Removed the earlier '{stale}' ({reason}); '{study_dir / RESULTS_CSV}' has every row.",
+                      stacklevel=3)
 
 
 _BOOLEANS = {"True": True, "False": False}

@@ -2,7 +2,8 @@
 
 Resumable and idempotent: a trial whose ``status.json`` says ``done`` (with the same evaluation)
 is skipped without touching its files; a trial left ``running`` by a killed driver, or ``failed``
-by an earlier run, is executed again and resumes from its newest checkpoint. A trial that fails
+by an earlier run, or with a damaged ``status.json``, is executed again and resumes from its newest
+checkpoint (or reloads its trained model). A trial that fails
 is retried up to ``retries`` more times in this run; its final failure is recorded with its
 error message and never stops the other trials. One driver at a time holds ``study.lock``.
 """
@@ -96,7 +97,10 @@ def _study_lock(directory: Path) -> Iterator[None]:
 
 
 def _finished(trial: Trial, directory: Path) -> bool:
-    status = read_status(directory)
+    try:  # a damaged status.json is not trusted: the trial runs again (it resumes or reloads its model)
+        status = read_status(directory)
+    except ValueError:
+        return False
     if status["status"] != "done":
         return False
     if trial.evaluation is None:
