@@ -14,14 +14,23 @@ def test_nsigma_refuses_a_column_constant_up_to_rounding():
         nsigma_scores(normal, normal[:3] + [1e-9, 0.0])
 
 
+class _ScaleLimitedDetector(ZScoreDetector):
+    """A real z-score detector that refuses references beyond a scale: it fails after the graph is fitted."""
+
+    def _fit_reference(self, reference: np.ndarray) -> None:
+        if np.abs(reference).max() > 50:
+            raise ValueError("reference beyond the detector's scale")
+        super()._fit_reference(reference)
+
+
 def test_coral_fit_that_fails_leaves_no_half_fitted_state():
     rng = np.random.default_rng(0)
     normal, stream = rng.standard_normal((200, 3)), rng.standard_normal((60, 3))
     stream[20:, 1] += 8.0
-    rca = CoralRCA(chunk=5).fit(normal)
+    rca = CoralRCA(chunk=5, detector=_ScaleLimitedDetector(reference=100)).fit(normal)
     expected = rca.run(stream, trigger=20)
-    with pytest.raises(ValueError, match="SSACusumDetector.fit needs at least 10 rows"):
-        rca.fit(rng.standard_normal((8, 3)) * 100)  # enough rows for the graph, too few for the detector
+    with pytest.raises(ValueError, match="beyond the detector's scale"):
+        rca.fit(rng.standard_normal((200, 3)) * 100)  # passes the up-front checks and the graph; the detector fails
     # the new graph used to be kept next to the old normal data (other scores) and an unfitted detector
     again = rca.run(stream, trigger=20)
     np.testing.assert_array_equal(again.scores, expected.scores)

@@ -59,6 +59,7 @@ class EFEAgent:
         self.free_energy_: list[float] = []
         self.complexity_: list[float] = []
         self.last_action_: int | None = None
+        self._pending_action: int | None = None  # the action the next observe follows (None: observed already)
         self._explain(observation, prior=None)
 
     def _explain(self, observation: np.ndarray, prior) -> None:
@@ -81,16 +82,19 @@ class EFEAgent:
         in :func:`~latentscm.active.efe.enumerate_policies` order)."""
         scores = self.plan()
         self.last_action_ = int(self.policies_[int(np.argmin(scores.total)), 0])
+        self._pending_action = self.last_action_
         return self.last_action_
 
     def observe(self, observation: np.ndarray) -> None:
-        """Update the belief with the observation that followed the last action."""
+        """Update the belief with the observation that followed the last action (once per :meth:`act`)."""
         if not hasattr(self, "belief_"):
             raise RuntimeError("EFEAgent.observe called before reset(observation, goal_image).")
-        if self.last_action_ is None:
-            raise RuntimeError("EFEAgent.observe called before act().")
-        prior = self.model.predict(self.belief_[0][None], self.belief_[1][None], np.array([self.last_action_]))
+        if self._pending_action is None:
+            raise RuntimeError("EFEAgent.observe called before act() (each observation follows one action).")
+        prior = self.model.predict(self.belief_[0][None], self.belief_[1][None], np.array([self._pending_action]))
         self._explain(observation, prior=prior)
+        # consumed: a second observe without an act would explain it by a step the environment never took
+        self._pending_action = None
 
     def __repr__(self) -> str:
         return f"EFEAgent({self.model.name}, horizon={self.horizon}, ambiguity_weight={self.ambiguity_weight})"

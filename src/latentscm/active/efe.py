@@ -61,7 +61,7 @@ def _belief(value: np.ndarray, size: int, what: str) -> torch.Tensor:
     if array.size != size or not np.all(np.isfinite(array)):
         raise ValueError(f"expected_free_energy: {what} must be {size} finite numbers. Got shape "
                          f"{np.shape(value)}.")
-    return torch.from_numpy(array)[None, :]
+    return torch.from_numpy(np.ascontiguousarray(array))[None, :]  # a reversed view has negative strides
 
 
 def expected_free_energy(model: WorldModel, belief: tuple[np.ndarray, np.ndarray],

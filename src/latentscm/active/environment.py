@@ -158,6 +158,22 @@ class PoseEnvironment:
         seeds = np.full(factors.shape[0], int(render_seed), dtype=np.int64) if self.world.render_random else None
         return self.world.render(factors, render_seeds=seeds)
 
+    def reachable(self, start_indices: Any) -> list[np.ndarray]:
+        """Which grid indices each pose factor can reach from pose indices ``start_indices`` (P,): P boolean masks,
+        one (grid size,) per pose factor. With ``step`` > 1 not every index is reachable (moves of +-2 that stop at
+        the grid's ends keep an even index even on a grid of odd size)."""
+        masks = []
+        for start, size in zip(np.asarray(start_indices, dtype=np.int64).reshape(-1), self.grid_sizes):
+            mask = np.zeros(int(size), dtype=bool)
+            frontier = [int(start)]
+            mask[int(start)] = True
+            while frontier:  # each pose factor moves alone (one factor per action), so the masks are independent
+                moved = {min(max(i + s, 0), int(size) - 1) for i in frontier for s in (self.step, -self.step)}
+                frontier = [i for i in moved if not mask[i]]
+                mask[frontier] = True
+            masks.append(mask)
+        return masks
+
     def check_state(self, start: Any) -> np.ndarray:
         """A start state as factors (K,) float64; raises ``ValueError`` for a wrong length or an off-grid value."""
         start = np.asarray(start, dtype=np.float64).reshape(-1)
@@ -200,13 +216,15 @@ class PoseEnvironment:
 
     def random_task(self, seed: int | np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """A start state (K,) drawn from the world and a goal pose (P,) in world units, drawn
-        uniformly over the pose grid among poses other than the start's."""
+        uniformly over the poses other than the start's that the actions can reach from it (all of
+        them with ``step`` 1; see :meth:`reachable`)."""
         rng = as_generator(seed)
         start = self.world.sample(1, seed=rng).factors[0]
         start_index = self.pose_indices(start)[0]
-        while True:
+        masks = self.reachable(start_index)
+        while True:  # rejection keeps the draws of step 1 (every pose reachable) as they were
             goal_index = np.array([rng.integers(0, size) for size in self.grid_sizes])
-            if np.any(goal_index != start_index):
+            if np.any(goal_index != start_index) and all(mask[i] for mask, i in zip(masks, goal_index)):
                 break
         goal = np.array([self.world.spec(n).values[i] for n, i in zip(self.pose_factors, goal_index)])
         return start, goal
@@ -222,9 +240,21 @@ class PoseEnvironment:
             (C, H, W) the rendered start state.
         goal_image : np.ndarray
             (C, H, W) the preferred observation: the start's object rendered at the goal pose.
+
+        Raises
+        ------
+        ValueError
+            A start state off the grid, a goal off the grid, or a goal the actions cannot reach from
+            the start (possible with ``step`` > 1; see :meth:`reachable`).
         """
         start = self.check_state(start)
-        self.goal_ = self.goal_indices(goal)
+        goal_index = self.goal_indices(goal)
+        masks = self.reachable(self.pose_indices(start)[0])
+        unreachable = [name for name, mask, i in zip(self.pose_factors, masks, goal_index) if not mask[i]]
+        if unreachable:  # the episode could never succeed, whatever the agent did
+            raise ValueError(f"The goal of PoseEnvironment cannot be reached from the start state with moves of "
+                             f"{self.step} grid steps (pose factor(s) {unreachable}). Got goal {goal!r}.")
+        self.goal_ = goal_index
         self.state_ = start[None, :]
         self.render_seed_ = int(render_seed)
         observation = self.render(self.state_, self.render_seed_)[0]

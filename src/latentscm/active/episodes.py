@@ -105,8 +105,9 @@ def summarise_episodes(episodes: list[EpisodeResult], max_steps: int) -> dict[st
                          f"{longest} actions of an episode; pass the cap the episodes ran under.")
     reached = np.array([e.reached_at is not None for e in episodes])
     steps = np.array([e.reached_at if e.reached_at is not None else max_steps for e in episodes], dtype=np.float64)
-    curve = [float(np.mean([e.reached_at is not None and e.reached_at <= k for e in episodes]))
-             for k in range(max_steps + 1)]
+    # no episodes: NaN fractions, like the other entries (np.mean of nothing would warn once per step)
+    curve = [float(np.mean([e.reached_at is not None and e.reached_at <= k for e in episodes])) if episodes
+             else float("nan") for k in range(max_steps + 1)]
     energies = np.concatenate([e.free_energy for e in episodes]) if episodes else np.zeros(0)
     complexities = np.concatenate([e.complexity for e in episodes]) if episodes else np.zeros(0)
     return {

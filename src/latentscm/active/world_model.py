@@ -410,7 +410,7 @@ class WorldModel:
                     if array.shape != tuple(mean.shape):
                         raise ValueError(f"The 'prior' {label} of {owner} must have shape {tuple(mean.shape)} "
                                          f"(observations, latent units). Got {array.shape}.")
-                    parts.append(torch.from_numpy(array))
+                    parts.append(torch.from_numpy(np.ascontiguousarray(array)))  # torch refuses negative strides
                 prior_mean, prior_logvar = parts
             inaccuracy = F.binary_cross_entropy_with_logits(self._decode(mean), x, reduction="none").flatten(1).sum(1)
             complexity = gaussian_kl(mean, logvar, prior_mean, prior_logvar)

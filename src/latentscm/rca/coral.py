@@ -134,6 +134,9 @@ def walk_and_mix(adjacency: Any, anomaly: Any, individual: Any, *, restart: floa
 def _names(var_names: Sequence[str] | None, d: int, owner: str) -> tuple[str, ...]:
     if var_names is None:
         return tuple(f"x{j}" for j in range(d))
+    if isinstance(var_names, (str, bytes)):  # tuple("abc") would name three columns 'a', 'b', 'c'
+        raise TypeError(f"The 'var_names' argument of {owner} must be a sequence of {d} names, not one string. "
+                        f"Got {var_names!r}.")
     names = tuple(var_names)
     if len(names) != d or len(set(names)) != d or not all(isinstance(n, str) for n in names):
         raise ValueError(f"The 'var_names' argument of {owner} must be {d} unique strings. Got {list(names)}.")
@@ -197,12 +200,18 @@ class CoralRCA:
         Raises
         ------
         ValueError
-            NaN values, too few steps for the lag, or a constant column.
+            NaN values, too few steps for the lag or for the detector's reference, or a constant column.
         """
-        data = check_stream(normal, "normal", "CoralRCA.fit", min_rows=2)
-        var_names = _names(var_names, data.shape[1], "CoralRCA.fit")
+        owner = "CoralRCA.fit"
         # a copy: fitting (and running) must not change the detector the caller configured
         detector = copy.deepcopy(self.detector) if self.detector is not None else SSACusumDetector()
+        # checked here, so that the errors name this call's argument, not the graph's or the detector's own fit
+        data = check_stream(normal, "normal", owner, min_rows=max(self.lag + 3, detector._min_reference()))
+        constant = np.flatnonzero(np.ptp(data, axis=0) == 0)
+        if constant.size:
+            raise ValueError(f"The 'normal' argument of {owner} has constant columns {constant.tolist()}; their "
+                             "normal variation is zero (no causal links to learn, every change infinitely anomalous).")
+        var_names = _names(var_names, data.shape[1], owner)
         graph = IncrementalGraph(lag=self.lag, sparsity=self.sparsity, change_sparsity=self.change_sparsity)
         graph.fit(data)
         detector.fit(data)

@@ -9,6 +9,11 @@ anomalous causes keeps the walker: it is where the propagation starts); with pro
 ``restart`` it jumps back to a node drawn from the personalisation vector (``s`` normalised). The
 stationary distribution, found by power iteration, scores the candidates (Page, Brin, Motwani &
 Winograd 1999; Tong, Faloutsos & Pan 2006, "Fast random walk with restart and its applications").
+
+Deviation from MicroCause's walk: there the walker may also step forward, from a cause to its effects, with
+weight ``rho * s`` (``rho`` = 0.1 in common implementations), and stays with weight ``max(0, s_j - max over
+causes s_i)``; here the walk only steps backward (``P[cause, effect] = 0``), stays with ``self_weight * s_j``,
+and restarts, so a node whose causes are not anomalous keeps the walker by itself.
 """
 
 from __future__ import annotations
