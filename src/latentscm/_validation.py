@@ -52,6 +52,35 @@ def check_choice(value: Any, name: str, owner: str, choices: Iterable[str]) -> s
     return value
 
 
+def check_sequence(value: Any, name: str, owner: str, *, what: str = "items") -> list[Any]:
+    """``value`` as a list; one string (or bytes) is refused with ``TypeError``, since iterating it
+    would give its characters ("xy" read as the two items 'x' and 'y'), and so is a non-iterable."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"The {name!r} argument of {owner} must be a sequence of {what}, not one string. "
+                        f"Got {value!r}; pass [{value!r}] for a single one.")
+    try:
+        return list(value)
+    except TypeError:
+        raise TypeError(f"The {name!r} argument of {owner} must be a sequence of {what}. Got {value!r}.") from None
+
+
+def check_names(value: Any, name: str, owner: str, *, size: int | None = None,
+                what: str = "names") -> tuple[str, ...]:
+    """``value`` as a tuple of unique non-empty strings (``size`` of them when given): one string,
+    a non-string or empty name, a repeated name or the wrong count is refused, naming ``name``."""
+    names = check_sequence(value, name, owner, what=what)
+    if size is not None and len(names) != size:
+        raise ValueError(f"The {name!r} argument of {owner} has {len(names)} {what} for {size} columns. "
+                         f"Got {names}.")
+    bad = [n for n in names if not isinstance(n, str) or not n]
+    if bad:
+        raise ValueError(f"The {name!r} argument of {owner} must be non-empty strings. Got {bad[0]!r} in {names}.")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"The {name!r} argument of {owner} names {repeated} more than once. Got {names}.")
+    return tuple(names)
+
+
 def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
                 dtype: Any = np.float64, allow_nan: bool = False,
                 min_rows: int = 1) -> np.ndarray:

@@ -25,7 +25,7 @@ def _data() -> np.ndarray:
     lambda x: discover_from_codes(x, "abc", ci_test="fisherz"),
 ], ids=["pc", "pc-chisq", "cdnod", "cdf", "codes"])
 def test_names_given_as_one_string_are_refused_not_split_into_letters(call):
-    with pytest.raises(TypeError, match="not a single string"):
+    with pytest.raises(TypeError, match="not one string"):
         call(_data())
 
 

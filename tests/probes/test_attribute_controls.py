@@ -181,7 +181,7 @@ def test_fit_trains_under_no_grad():
 
 def test_edit_fidelity_methods_are_a_nonempty_list_of_distinct_names(fitted, confounded):
     model, controls = fitted
-    with pytest.raises(TypeError, match="'methods' parameter of edit_fidelity must be a sequence .* \\['masked'\\]"):
+    with pytest.raises(TypeError, match="'methods' argument of edit_fidelity must be a sequence .* \\['masked'\\]"):
         edit_fidelity(model, confounded, controls, "scale", methods="masked")
     for bad in ([], ["linear", "linear"]):
         with pytest.raises(ValueError, match="'methods' parameter of edit_fidelity must name each"):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_choice, check_number
+from latentscm._validation import as_generator, check_choice, check_number, check_sequence
 from latentscm.axioms.vocabulary import ANSWER, ASK_CAUSES, ASK_DSEP, CAUSES, GIVEN, NO, YES
 from latentscm.graph import CausalGraph
 from latentscm.scm.random import random_dag
@@ -136,10 +136,7 @@ def chain_graph(names: Sequence[str], *, flip_prob: float = 0.0,
     ValueError
         Fewer than 2 names, duplicate names, or ``flip_prob`` outside [0, 1].
     """
-    if isinstance(names, str):
-        raise TypeError(f"The 'names' argument of chain_graph must be a sequence of node names, not one string. "
-                        f"Got {names!r}.")
-    names = list(names)
+    names = check_sequence(names, "names", "chain_graph", what="node names")
     if len(names) < 2:
         raise ValueError(f"A causal chain needs at least 2 nodes; chain_graph got {len(names)} ({names!r}).")
     if len(set(names)) != len(names):

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_number, check_sequence
 
 __all__ = ["Vocabulary", "PAD", "CAUSES", "ASK_CAUSES", "ASK_DSEP", "GIVEN", "ANSWER", "YES", "NO", "SPECIALS",
            "node_names"]
@@ -77,10 +77,7 @@ class Vocabulary:
     """
 
     def __init__(self, names: Sequence[str]):
-        if isinstance(names, str):
-            raise TypeError(f"The 'names' parameter of Vocabulary must be a sequence of names, not one string. "
-                            f"Got {names!r} instead.")
-        names = list(names)
+        names = check_sequence(names, "names", "Vocabulary", what="names")
         for name in names:
             if not isinstance(name, str) or not name or any(ch.isspace() for ch in name):
                 raise ValueError(f"Every name of Vocabulary must be a non-empty string without spaces. Got {name!r}.")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_array, check_choice, check_number
+from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
 from latentscm.discovery.pc import pc
@@ -45,9 +45,7 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
     check_choice(method, "method", owner, ("pc",))
-    if isinstance(names, (str, bytes)):  # "abc" is not the names 'a', 'b', 'c'
-        raise TypeError(f"The 'names' argument of {owner} must be a sequence of names, not a single string. "
-                        f"Got {names!r}.")
+    names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
     if matrix.shape[0] > limit:
         rows = np.sort(as_generator(seed).choice(matrix.shape[0], size=limit, replace=False))

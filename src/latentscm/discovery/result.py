@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._io import dumps_strict
+from latentscm._validation import check_names
 from latentscm.graph import CausalGraph
 
 __all__ = ["DiscoveredGraph", "skeleton_scores"]
@@ -175,13 +176,4 @@ def _skeleton(value: Any, name: str) -> np.ndarray:
 def _names(nodes: Sequence[str] | None, d: int, owner: str, argument: str = "node_names") -> tuple[str, ...]:
     if nodes is None:
         return tuple(f"X{i}" for i in range(d))
-    if isinstance(nodes, (str, bytes)):  # "abc" is not the names 'a', 'b', 'c'
-        raise TypeError(f"The {argument!r} argument of {owner} must be a sequence of names, not a single string. "
-                        f"Got {nodes!r}.")
-    names = tuple(nodes)
-    if len(names) != d:
-        raise ValueError(f"The {argument!r} argument of {owner} has {len(names)} names for {d} columns.")
-    if len(set(names)) != d or not all(isinstance(n, str) and n for n in names):
-        raise ValueError(f"The {argument!r} argument of {owner} must be unique non-empty strings. "
-                         f"Got {list(names)}.")
-    return names
+    return check_names(nodes, argument, owner, size=d)

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from latentscm._seeding import seeded_torch
-from latentscm._validation import as_generator, check_array, check_choice, check_number
+from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number, check_sequence
 from latentscm.probes.readouts import as_readout
 
 __all__ = ["AttributeControls", "edit_fidelity", "EditFidelity", "EDIT_METHODS"]
@@ -112,13 +112,8 @@ class AttributeControls:
         owner = "AttributeControls.fit"
         z = check_array(codes, "codes", owner, ndim=2, dtype=np.float32, min_rows=10)
         y = check_array(factors, "factors", owner, ndim=2, min_rows=10)
-        if isinstance(factor_names, str):
-            raise TypeError(f"The 'factor_names' argument of {owner} must be a sequence of names, not one string. "
-                            f"Got {factor_names!r}.")
-        names = list(factor_names)
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:  # a second column of the same name would silently replace the first one's classifier
-            raise ValueError(f"The 'factor_names' argument of {owner} names {repeated} more than once. Got {names}.")
+        # a repeated name would silently replace the first column's classifier
+        names = list(check_names(factor_names, "factor_names", owner))
         if y.shape != (z.shape[0], len(names)):
             raise ValueError(f"{owner}: factors must be (N, K) = ({z.shape[0]}, {len(names)}) for {len(names)} "
                              f"factor names. Got {y.shape}.")
@@ -357,10 +352,8 @@ def edit_fidelity(learner: Any, world: Any, controls: AttributeControls, target:
         raise TypeError(f"The 'controls' argument of {owner} must be a fitted AttributeControls. "
                         f"Got {type(controls).__name__}.")
     world.spec(target)  # UnknownNodeError names an unknown factor
-    if isinstance(methods, str):
-        raise TypeError(f"The 'methods' parameter of {owner} must be a sequence of method names, not one string. "
-                        f"Got {methods!r}; pass [{methods!r}].")
-    methods = [check_choice(m, "methods", owner, EDIT_METHODS) for m in methods]
+    methods = [check_choice(m, "methods", owner, EDIT_METHODS)
+               for m in check_sequence(methods, "methods", owner, what="method names")]
     if not methods or len(set(methods)) != len(methods):
         raise ValueError(f"The 'methods' parameter of {owner} must name each of {list(EDIT_METHODS)} at most once, and "
                          f"at least one. Got {methods}.")

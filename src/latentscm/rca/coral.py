@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_array, check_choice, check_number
+from latentscm._validation import check_array, check_choice, check_names, check_number
 from latentscm.rca.baselines import nsigma_scores
 from latentscm.rca.detection import OnlineDetector, check_stream
 from latentscm.rca.incremental_graph import IncrementalGraph
@@ -134,13 +134,7 @@ def walk_and_mix(adjacency: Any, anomaly: Any, individual: Any, *, restart: floa
 def _names(var_names: Sequence[str] | None, d: int, owner: str) -> tuple[str, ...]:
     if var_names is None:
         return tuple(f"x{j}" for j in range(d))
-    if isinstance(var_names, (str, bytes)):  # tuple("abc") would name three columns 'a', 'b', 'c'
-        raise TypeError(f"The 'var_names' argument of {owner} must be a sequence of {d} names, not one string. "
-                        f"Got {var_names!r}.")
-    names = tuple(var_names)
-    if len(names) != d or len(set(names)) != d or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"The 'var_names' argument of {owner} must be {d} unique strings. Got {list(names)}.")
-    return names
+    return check_names(var_names, "var_names", owner, size=d)
 
 
 class CoralRCA:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_array, check_number
+from latentscm._validation import check_array, check_number, check_sequence
 
 __all__ = ["mix_scores", "normalise_scores", "rank_by_score"]
 
@@ -49,9 +49,7 @@ def mix_scores(scores: Sequence[Any], weights: Sequence[float]) -> np.ndarray:
 def rank_by_score(scores: Any, names: Sequence[str]) -> tuple[str, ...]:
     """``names`` sorted by decreasing score (ties keep the given order)."""
     values = check_array(scores, "scores", "rank_by_score", ndim=1)
-    if isinstance(names, (str, bytes)):  # a string would rank its letters
-        raise TypeError(f"The 'names' argument of rank_by_score must be a sequence of names, not one string. "
-                        f"Got {names!r}.")
+    names = check_sequence(names, "names", "rank_by_score", what="names")
     if values.shape[0] != len(names):
         raise ValueError(f"rank_by_score got {values.shape[0]} scores for {len(names)} names.")
     order = np.argsort(-values, kind="stable")

@@ -10,7 +10,7 @@ from latentscm.worlds.timeseries import make
 @pytest.mark.parametrize("method", [pcmci, pcmci_plus, granger, varlingam])
 def test_a_string_of_var_names_is_refused_not_split_into_letters(method):
     x = np.random.default_rng(0).standard_normal((120, 3))
-    with pytest.raises(TypeError, match="'var_names' argument of .* not a string. Got 'abc'"):
+    with pytest.raises(TypeError, match="'var_names' argument of .* not one string. Got 'abc'"):
         method(x, var_names="abc")
     assert method(x, var_names=("a", "b", "c")).var_names == ("a", "b", "c")
 

@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import stats
 
+from latentscm._validation import check_names
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest, register_ci_test
 
 __all__ = ["ChiSquare", "GSquare", "encode_categories", "encode_table"]
@@ -112,12 +113,8 @@ def encode_table(data: Any, node_names: Sequence[str] | None, owner: str) -> tup
         if array.ndim != 2:
             raise ValueError(f"The 'data' argument of {owner} must be 2-D (n, d). Got shape {array.shape}.")
         d = array.shape[1]
-        if isinstance(node_names, (str, bytes)):  # "abc" is not the names 'a', 'b', 'c'
-            raise TypeError(f"The 'node_names' argument of {owner} must be a sequence of names, not a single "
-                            f"string. Got {node_names!r}.")
-        names = tuple(f"X{i}" for i in range(d)) if node_names is None else tuple(node_names)
-        if len(names) != d:
-            raise ValueError(f"The 'node_names' argument of {owner} has {len(names)} names for {d} columns.")
+        names = (tuple(f"X{i}" for i in range(d)) if node_names is None
+                 else check_names(node_names, "node_names", owner, size=d))
         columns = [array[:, j] for j in range(d)]
     lengths = {np.shape(c)[0] if np.ndim(c) else -1 for c in columns}
     if len(lengths) > 1:

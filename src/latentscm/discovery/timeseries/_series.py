@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_array, check_number
+from latentscm._validation import check_array, check_names, check_number
 
 __all__ = ["check_full_rank", "check_innovations", "check_series", "embed", "lagged_design", "resolve_names"]
 
@@ -41,13 +41,7 @@ def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3, lag
 def resolve_names(var_names: Sequence[str] | None, d: int, owner: str) -> tuple[str, ...]:
     if var_names is None:
         return tuple(f"x{j}" for j in range(d))
-    if isinstance(var_names, (str, bytes)):  # tuple("abc") would give the names 'a', 'b', 'c'
-        raise TypeError(f"The 'var_names' argument of {owner} must be a sequence of {d} names, not a string. "
-                        f"Got {var_names!r}.")
-    names = tuple(var_names)
-    if len(names) != d or len(set(names)) != d:
-        raise ValueError(f"The 'var_names' argument of {owner} must be {d} unique names. Got {list(names)}.")
-    return names
+    return check_names(var_names, "var_names", owner, size=d)
 
 
 def embed(series: np.ndarray, max_lag: int) -> np.ndarray:
