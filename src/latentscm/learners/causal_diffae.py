@@ -420,9 +420,9 @@ acyclicity_weight, mechanism_hidden
     # ------------------------------------------------------------------ modules
     def _module_names(self) -> tuple[str, ...]:
         names: tuple[str, ...] = ("unet",) if self._uses_concept_model else ("encoder", "scm", "unet")
-        if self.refiner and not self._uses_concept_model:
+        if self._refines() and not self._uses_concept_model:
             names += ("decoder",)
-        return names + (("unet_ema",) if self.ema_decay > 0 else ())
+        return names + (("unet_ema",) if self._keeps_ema() else ())
 
     def _optimizer_groups(self) -> dict[str, tuple[str, ...]]:
         return {"model": tuple(n for n in self._module_names() if n != "unet_ema")}
@@ -446,7 +446,19 @@ acyclicity_weight, mechanism_hidden
             modules["unet_ema"] = ema
         return modules
 
+    def _refines(self) -> bool:
+        """Whether the fitted model has a refiner (the hyperparameter for objects pickled before it was recorded)."""
+        return getattr(self, "refiner_", self.refiner)
+
+    def _keeps_ema(self) -> bool:
+        """Whether the fitted model keeps EMA weights of its UNet (see :meth:`_refines`)."""
+        return getattr(self, "ema_", self.ema_decay > 0)
+
     def _build(self, image_shape, *, n_factors=None, device=None) -> None:
+        # the modules as built: inference and saving read these, not 'refiner' and 'ema_decay', which set_params may
+        # change after fit (the model would then look for a decoder or EMA UNet it never had); set first, since the
+        # base class lists the modules by name while building
+        self.refiner_, self.ema_ = bool(self.refiner), self.ema_decay > 0
         super()._build(image_shape, n_factors=n_factors, device=device)
         # the UNet's diffusion as fitted: inference reads these, not 'schedule', 'timesteps' and 'prediction_type'
         # (set_params after fit would otherwise decode with a target or schedule the UNet never learned)
@@ -472,7 +484,7 @@ acyclicity_weight, mechanism_hidden
     @torch.no_grad()
     def _update_ema(self, step: int) -> None:
         """EMA of the UNet weights, with the usual warm-up ``min(decay, (1 + s) / (10 + s))``."""
-        if self.ema_decay <= 0:
+        if not self._keeps_ema():
             return
         decay = min(self.ema_decay, (1 + step) / (10 + step))
         for ema, live in zip(self.unet_ema_.parameters(), self.unet_.parameters()):
@@ -481,7 +493,7 @@ acyclicity_weight, mechanism_hidden
             ema.copy_(live)
 
     def _inference_unet(self) -> UNet:
-        return self.unet_ema_ if self.ema_decay > 0 else self.unet_
+        return self.unet_ema_ if self._keeps_ema() else self.unet_
 
     # ------------------------------------------------------------------ condition
     @staticmethod
@@ -502,7 +514,7 @@ acyclicity_weight, mechanism_hidden
                         coarse: torch.Tensor | None = None) -> torch.Tensor:
         """The flat condition the pipelines pass through: packed values, then the coarse image."""
         packed = self._pack(values, keep)
-        if not self.refiner:
+        if not self._refines():
             return packed
         if coarse is None:
             coarse = self._coarse(values)
@@ -513,7 +525,7 @@ acyclicity_weight, mechanism_hidden
                   net: torch.nn.Module | None = None) -> torch.Tensor:
         net = self._inference_unet() if net is None else net
         width = 2 * self.latent_dim_
-        if not self.refiner:
+        if not self._refines():
             return net(x_t, t, cond)
         return net(x_t, t, cond[:, :width], image_cond=cond[:, width:].reshape(x_t.shape))
 
@@ -525,7 +537,7 @@ acyclicity_weight, mechanism_hidden
         if self._uses_concept_model:  # frozen abduction: only the denoiser learns
             with torch.no_grad():
                 values = self.concept_model_._encode_tensor(images, False, None)
-                coarse = self._coarse(values) if self.refiner else None
+                coarse = self._coarse(values) if self._refines() else None
             mse = self._denoising_loss(images, values, lambda: coarse)
             return StepOutput({"model": mse}, {"loss": mse, "mse": mse})
         generator = self._generator
@@ -543,7 +555,7 @@ acyclicity_weight, mechanism_hidden
         refined: dict[str, torch.Tensor] = {}
 
         def coarse_image() -> torch.Tensor | None:
-            if not self.refiner:
+            if not self._refines():
                 return None
             logits = self._net("decoder")(values)
             refined["recon"] = F.binary_cross_entropy_with_logits(logits, images, reduction="none"

@@ -1,0 +1,24 @@
+"""CausalDiffAE after set_params(ema_decay=..., refiner=...): the fitted model keeps decoding with the modules it
+was built with (it used to look for an EMA UNet or a refiner decoder it never had), until it is fitted again."""
+
+import numpy as np
+import torch
+
+import latentscm.worlds
+from latentscm.learners import make
+
+TINY = {"channels": (8, 16), "hidden_dim": 32, "batch_size": 16, "steps": 4, "seed": 0, "unet_channels": 8,
+        "unet_multipliers": (1, 2), "ddim_steps": 4, "timesteps": 60}
+
+
+def test_set_params_after_fit_changes_nothing_until_the_next_fit():
+    torch.set_num_threads(1)
+    world = latentscm.worlds.make("pendulum", size=16, noise_std=0.3)
+    batch = world.sample(3, seed=1)
+    learner = make("causal_diffae", **TINY, ema_decay=0.0).fit(world, n_samples=32, progress=False)
+    expected = learner.counterfactual(batch.images, {"light_position": 1.2})
+    learner.set_params(ema_decay=0.9, refiner=True)  # neither an EMA UNet nor a refiner decoder was built
+    np.testing.assert_array_equal(learner.counterfactual(batch.images, {"light_position": 1.2}), expected)
+    learner.fit(world, n_samples=32, progress=False)  # the next fit builds what the parameters now ask for
+    assert hasattr(learner, "unet_ema_") and hasattr(learner, "decoder_")
+    assert learner.counterfactual(batch.images, {"light_position": 1.2}).shape == batch.images.shape
