@@ -147,6 +147,8 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
 
     run_dir = Path(run_dir)
     state = learner.state_dict()
+    if callable(getattr(learner, "check_saveable", None)):  # before anything is written
+        learner.check_saveable()
     config_path = run_dir / CONFIG_NAME
     config = read_config(run_dir) if config_path.exists() else {}
     config["learner"] = learner_config(learner)

@@ -2,8 +2,10 @@
 was built with (it used to look for an EMA UNet or a refiner decoder it never had), until it is fitted again."""
 
 import numpy as np
+import pytest
 import torch
 
+import latentscm
 import latentscm.worlds
 from latentscm.learners import make
 
@@ -22,3 +24,29 @@ def test_set_params_after_fit_changes_nothing_until_the_next_fit():
     learner.fit(world, n_samples=32, progress=False)  # the next fit builds what the parameters now ask for
     assert hasattr(learner, "unet_ema_") and hasattr(learner, "decoder_")
     assert learner.counterfactual(batch.images, {"light_position": 1.2}).shape == batch.images.shape
+
+
+def test_a_model_whose_structure_no_longer_matches_its_parameters_is_not_saved(tmp_path):
+    torch.set_num_threads(1)
+    world = latentscm.worlds.make("pendulum", size=16, noise_std=0.3)
+    learner = make("causal_diffae", **TINY, ema_decay=0.0).fit(world, n_samples=32, progress=False)
+    learner.set_params(refiner=True)
+    with pytest.raises(ValueError, match=r"cannot be saved: set_params changed refiner after fit.*refiner=False"):
+        learner.save(str(tmp_path / "bad"))
+    assert not (tmp_path / "bad").exists()  # nothing written: the config would rebuild modules the weights misfit
+    learner.set_params(refiner=False, ddim_steps=8)  # an inference setting may change after fit
+    learner.save(str(tmp_path / "good"))
+    assert latentscm.load(str(tmp_path / "good")).ddim_steps == 8
+
+
+def test_any_learner_refuses_to_save_after_an_architecture_change(tmp_path):
+    torch.set_num_threads(1)
+    world = latentscm.worlds.make("sprites", size=16)
+    learner = make("beta_vae", channels=(8, 8), hidden_dim=16, latent_dim=3, steps=2, batch_size=8).fit(
+        world, n_samples=16, progress=False)
+    learner.set_params(hidden_dim=32, lr=3e-4)
+    with pytest.raises(ValueError, match="changed hidden_dim, lr after fit"):
+        learner.save(str(tmp_path / "bad"))
+    learner.set_params(hidden_dim=16)  # the learning rate alone does not shape the modules
+    learner.save(str(tmp_path / "good"))
+    assert latentscm.load(str(tmp_path / "good")).lr == 3e-4

@@ -16,7 +16,7 @@ def test_fit_errors_name_its_argument_x(series):
         CausalTimeGenerator(**FAST).fit(constant)
     with pytest.raises(ValueError, match="The 'X' argument of CausalTimeGenerator.fit has no columns"):
         CausalTimeGenerator(**FAST).fit(np.zeros((100, 0)))
-    with pytest.raises(TypeError, match="'var_names' argument of CausalTimeGenerator.fit .* not a string"):
+    with pytest.raises(TypeError, match="'var_names' argument of CausalTimeGenerator.fit .* not one string"):
         CausalTimeGenerator(**FAST).fit(series, var_names="abcd")
 
 

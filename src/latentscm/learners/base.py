@@ -32,6 +32,7 @@ calls them, is :class:`latentscm.training.protocol.TrainableLearner`):
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -61,6 +62,19 @@ class StepOutput(NamedTuple):
 
     losses: dict[str, torch.Tensor]
     logs: dict[str, torch.Tensor | float]
+
+
+def _param_texts(params: Mapping[str, Any]) -> dict[str, str]:
+    """Hyperparameters as comparable text (``repr`` for what JSON cannot write)."""
+    return {k: json.dumps(v, sort_keys=True, default=repr) for k, v in params.items()}
+
+
+def _param_shown(text: str) -> str:
+    """A hyperparameter recorded by :func:`_param_texts`, as Python writes it."""
+    try:
+        return repr(json.loads(text))
+    except ValueError:  # a repr already
+        return text
 
 
 def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -262,6 +276,9 @@ class Learner:
             modules = self._build_modules(self.image_shape_, self.latent_dim_)
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))
+        # the hyperparameters the modules were built with (see check_saveable)
+        self._built_params = _param_texts(self.get_params())
+        self._built_modules = tuple(modules)
         self._likelihood = make_likelihood(self.likelihood)
         self._generator = torch.Generator(device=device)
         self._generator.manual_seed(self.seed)
@@ -270,6 +287,31 @@ class Learner:
         self.history_: list[dict[str, Any]] = []
         self.n_steps_ = 0
         self.schedule_steps_ = int(self.steps)  # kept when a resumed run is given more steps
+
+    def check_saveable(self) -> None:
+        """Raise ``ValueError`` when ``set_params`` changed, after fit, a hyperparameter that shapes the modules
+        (``channels``, a refiner, ...): the saved config would then rebuild modules the weights do not fit.
+        Hyperparameters of inference or training only (``ddim_steps``, ``lr``) may change; the modules are
+        rebuilt (without touching any random state) only when some hyperparameter differs from the fit's."""
+        built = getattr(self, "_built_params", None)
+        if built is None:  # objects pickled before the record existed: nothing to compare with
+            return
+        now = _param_texts(self.get_params())
+        changed = sorted(k for k in now if built.get(k) != now[k])
+        if not changed:
+            return
+        with torch.random.fork_rng(devices=[]):
+            fresh = self._build_modules(self.image_shape_, self.latent_dim_)
+
+        def shapes(modules: Mapping[str, nn.Module]) -> dict[str, dict[str, tuple[int, ...]]]:
+            return {name: {k: tuple(v.shape) for k, v in m.state_dict().items()} for name, m in modules.items()}
+
+        fitted = {name: getattr(self, f"{name}_") for name in self._built_modules}
+        if shapes(fresh) != shapes(fitted):
+            raise ValueError(f"{type(self).__name__} cannot be saved: set_params changed {', '.join(changed)} after "
+                             f"fit, and its modules were built for the earlier values ("
+                             + ", ".join(f"{k}={_param_shown(built[k])}" for k in changed)
+                             + "). Set them back, or fit again, before saving.")
 
     def _schedule_steps(self) -> int:
         """The run length that step-based schedules (AnnealedVAE's capacity, the acyclicity weight of
