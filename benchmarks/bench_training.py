@@ -107,7 +107,7 @@ def interleaved(images_np: np.ndarray, *, blocks: int, block: int, warmup_blocks
     with tempfile.TemporaryDirectory() as run_dir:
         marks["start"] = time.perf_counter()
         learner.fit(images_np, out=run_dir if checkpoints else None, eval_every=block, eval_hook=hook,
-                    checkpoint_every=max(block, learner.steps // 4), progress=False)
+                    checkpoint_every=max(block, learner.steps // 4) if checkpoints else None, progress=False)
     data_ms = 1000 * bare.data_seconds / (len(bare_times) * block)
     return ours_times[warmup_blocks:], bare_times[warmup_blocks:], data_ms
 

@@ -160,7 +160,7 @@ def test_sharded_batches_cover_the_data_and_are_reproducible():
 def test_bad_loop_options_and_inputs(tiny_world, tmp_path):
     vae = BetaVAE(**tiny_params(BetaVAE))
     with pytest.raises(ValueError, match="'checkpoint_every'"):
-        vae.fit(tiny_world, n_samples=16, checkpoint_every=0, progress=False)
+        vae.fit(tiny_world, out=str(tmp_path / "zero"), n_samples=16, checkpoint_every=0, progress=False)
     with pytest.raises(ValueError, match="resume"):
         vae.fit(tiny_world, n_samples=16, resume=True, progress=False)
     with pytest.raises(TypeError, match="World, a Batch"):

@@ -41,6 +41,7 @@ from latentscm.axioms.transformer import POSITIONAL_ENCODINGS, AxiomTransformer,
 from latentscm.axioms.vocabulary import Vocabulary
 from latentscm.training.checkpoint import (
     CheckpointError,
+    checkpoint_options,
     checkpoint_path,
     latest_checkpoint,
     load_checkpoint,
@@ -230,7 +231,7 @@ class AxiomModel:
 
     # ------------------------------------------------------------------ training
     def fit(self, out: str | os.PathLike | None = None, *, resume: bool = False, checkpoint_every: int | None = None,
-            keep_checkpoints: int = 3, log_every: int | None = None, progress: bool = False) -> AxiomModel:
+            keep_checkpoints: int | None = None, log_every: int | None = None, progress: bool = False) -> AxiomModel:
         """Train from scratch (or resume ``out``) for ``steps`` steps; returns ``self``.
 
         Parameters
@@ -242,8 +243,8 @@ class AxiomModel:
             hyperparameters must be those recorded in ``out/config.json``.
         checkpoint_every : int or None, default None
             Steps between checkpoints (default: a tenth of the run, at most 1000).
-        keep_checkpoints : int, default 3
-            Newest checkpoints kept.
+        keep_checkpoints : int or None, default None
+            Newest checkpoints kept (default 3). Either checkpoint option given with ``out=None`` is refused.
         log_every : int or None, default None
             Steps between log records (default: a twentieth of the run, at most 100).
         progress : bool, default False
@@ -266,9 +267,7 @@ class AxiomModel:
         owner = "AxiomModel.fit"
         self._validate()  # hyperparameters assigned as attributes are checked too (steps=0 would train nothing)
         steps = int(self.steps)
-        checkpoint_every = check_number(checkpoint_every if checkpoint_every is not None else
-                                        max(1, min(1000, steps // 10)), "checkpoint_every", owner, low=1, integer=True)
-        keep_checkpoints = check_number(keep_checkpoints, "keep_checkpoints", owner, low=1, integer=True)
+        checkpoint_every, keep_checkpoints = checkpoint_options(out, checkpoint_every, keep_checkpoints, steps, owner)
         log_every = check_number(log_every if log_every is not None else max(1, min(100, steps // 20)), "log_every",
                                  owner, low=1, integer=True)
         if resume and out is None:

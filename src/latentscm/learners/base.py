@@ -396,7 +396,7 @@ class Learner:
 
     # ------------------------------------------------------------------ fit
     def fit(self, data: Any, *, out: str | None = None, resume: bool = False, n_samples: int | None = None,
-            checkpoint_every: int | None = None, keep_checkpoints: int = 3, log_every: int | None = None,
+            checkpoint_every: int | None = None, keep_checkpoints: int | None = None, log_every: int | None = None,
             eval_every: int | None = None,
             eval_hook: Callable[[Learner, int], Mapping[str, float] | None] | None = None,
             progress: bool | None = None, deterministic: bool = True, tensorboard: bool | None = None,

@@ -18,6 +18,7 @@ and restarts, so a node whose causes are not anomalous keeps the walker by itsel
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -77,7 +78,7 @@ def random_walk_with_restart(adjacency: Any, node_scores: Any = None, *, restart
     tol : float, default 1e-10
         Stop when the L1 change of the distribution falls below this.
     max_iter : int, default 10000
-        Iteration cap.
+        Iteration cap; a RuntimeWarning (naming it and the last change) says when it is reached first.
 
     Returns
     -------
@@ -95,9 +96,16 @@ def random_walk_with_restart(adjacency: Any, node_scores: Any = None, *, restart
         personalisation = np.ones(d)
     personalisation = personalisation / personalisation.sum()
     visits = personalisation.copy()
+    change = float("inf")
     for _ in range(max_iter):
         updated = (1.0 - restart) * visits @ transition + restart * personalisation
-        if float(np.abs(updated - visits).sum()) < tol:
+        change = float(np.abs(updated - visits).sum())
+        if change < tol:
             return updated
         visits = updated
+    # the error to the fixed point is at most change * (1 - restart) / restart (a contraction by 1 - restart)
+    warnings.warn(f"{owner}: power iteration did not converge within max_iter={max_iter} iterations (last L1 "
+                  f"change {change:.3g}, tol={tol:.3g}); the visit probabilities returned may be far from "
+                  f"stationary. Raise max_iter or restart (now {restart:.3g}; the walk contracts by 1 - restart "
+                  f"per iteration).", RuntimeWarning, stacklevel=2)
     return visits

@@ -92,9 +92,11 @@ def _table(scores: Mapping[str, Mapping[str, float]], chance: Mapping[str, float
     for name in names:
         values = [scores[m].get(name, float("nan")) for m in models]
         finite = [v for v in values if np.isfinite(v)]
-        best = max(finite) if finite else None
+        # as the run report's headline table: no mark when every scored model ties (a mark on all says nothing);
+        # models tied at the top of a row that others fall short of are all marked
+        best = max(finite) if len(set(finite)) > 1 else None
         cells = "".join(
-            f'<td class="best"><b>{v:.3f}</b></td>' if best is not None and v == best and len(models) > 1
+            f'<td class="best"><b>{v:.3f}</b></td>' if best is not None and v == best
             else f"<td>{_accuracy(v)}</td>" for v in values)
         what = SET_DESCRIPTIONS.get(name, f"chains of {_length(name)} nodes" if _length(name) else "")
         rows.append(f'<tr><td title="{html.escape(what)}">{html.escape(name)}</td>{cells}'
@@ -173,7 +175,8 @@ def write_axioms_report(scores: Mapping[str, Mapping[str, float]], chance: Mappi
                               "accuracy on transitivity questions per chain length"))
     parts.append("<h2>Every evaluation set</h2>")
     parts.append('<p class="how">Accuracy against the exact answers (transitivity from the graph\'s descendants, '
-                 'd-separation from the graph module\'s oracle); the best model per row is marked.</p>')
+                 'd-separation from the graph module\'s oracle); the best model per row is marked (no mark where every '
+                 'model scores the same).</p>')
     parts.append(_table(scores, chance))
     if params:
         body = html.escape(json.dumps(params, indent=2, sort_keys=True, default=str))

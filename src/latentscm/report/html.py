@@ -23,7 +23,14 @@ import numpy as np
 from latentscm._validation import check_number
 from latentscm.report.figures import counterfactual_error_figure, curves_figure, graphs_figure, metric_bars_figure
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
-from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, element_id, img_html, page_bytes
+from latentscm.report.page import (
+    PAGE_STYLE,
+    counterfactual_grid_html,
+    element_id,
+    img_html,
+    non_finite_note,
+    page_bytes,
+)
 
 __all__ = ["build_report", "RunView", "collect_run"]
 
@@ -102,7 +109,9 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
         recon = learner.reconstruct(batch.images)
         view.figures.append(("Reconstructions", img_html(png_bytes(image_grid([batch.images, recon], scale=2)),
                                                      f"{view.name} reconstructions",
-                                                     "top: inputs, bottom: reconstructions")))
+                                                     "top: inputs, bottom: reconstructions",
+                                                     warning=non_finite_note([("inputs", batch.images),
+                                                                              ("reconstructions", recon)]))))
         reference = world.sample(512, seed=seed + 1)
         codes = learner.encode(reference.images)
         try:
@@ -113,9 +122,11 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
             order = np.argsort(-codes.std(0))[: min(10, codes.shape[1])]
             rows = latent_traversal(learner, batch.images[0], values, units=order)
             picture = png_bytes(image_grid(rows, scale=2))
+            warning = non_finite_note([(f"unit {unit}", row) for unit, row in zip(order, rows)])
             view.figures.append(("Latent traversals", img_html(picture, f"{view.name} traversals",
                                                                "one row per latent unit (most variable first), "
-                                                               "swept from its 2% to its 98% quantile")))
+                                                               "swept from its 2% to its 98% quantile",
+                                                               warning=warning)))
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         how = "learned latent SCM" if model is learner else "latent traversal of the best-matched unit (baseline)"
         section = _counterfactual_section(model, world, batch, view, how, seed)

@@ -20,6 +20,8 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     """(N, C, H, W) float in [0, 1] -> (N, H, W, 3) uint8 (grey images repeated to RGB).
 
     Floats are clipped to [0, 1]; integer images must hold 0 and 1 only (8-bit pictures are refused, a ValueError).
+    Non-finite values (a diverged model's output) are drawn black (NaN, -inf) or white (+inf); pages say so next to
+    the picture (:func:`latentscm.report.page.non_finite_note`).
     """
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1] not in (1, 3, 4):
@@ -27,7 +29,8 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     if np.issubdtype(images.dtype, np.integer) and images.size and images.max() > 1:  # clipping would binarise them
         raise ValueError(f"Images must be in [0, 1]. Got {images.dtype} values up to {images.max()}; divide 8-bit "
                          "pictures by 255.")
-    array = np.clip(images[:, :3], 0.0, 1.0).transpose(0, 2, 3, 1)
+    # NaN would otherwise be cast to an undefined byte (0 on x86, with a RuntimeWarning): draw it black on purpose
+    array = np.clip(np.nan_to_num(images[:, :3], nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0).transpose(0, 2, 3, 1)
     if array.shape[-1] == 1:
         array = np.repeat(array, 3, axis=-1)
     return np.rint(array * 255).astype(np.uint8)

@@ -14,7 +14,7 @@ import numpy as np
 from latentscm.report.images import image_grid, png_bytes
 
 __all__ = ["PAGE_STYLE", "data_uri", "img_html", "figure_png", "new_figure", "panel_grid", "counterfactual_grid_html",
-           "plain_text", "element_id", "readable", "page_bytes"]
+           "plain_text", "element_id", "readable", "page_bytes", "non_finite_note"]
 
 #: the style sheet every report page embeds
 PAGE_STYLE = """
@@ -33,6 +33,7 @@ h4{font-size:.95rem;margin:1rem 0 .4rem}
 p.how{font-size:.88rem;color:#333;margin:.2rem 0 .6rem}
 td.dir{font-size:.75rem;color:#666;text-align:left}td.best{background:#eaf6ea}
 details summary{cursor:pointer;color:#1f4e9c;margin:.5rem 0}
+.nonfinite{color:#a40000;font-weight:600}
 """
 
 
@@ -84,13 +85,42 @@ def element_id(*parts: object) -> str:
     return html.escape("-".join(encoded))
 
 
+def non_finite_note(rows: Sequence[tuple[str, np.ndarray]]) -> str:
+    """Plain text naming the rows whose images hold non-finite values, and how they are drawn; ``""`` if none.
+
+    Parameters
+    ----------
+    rows : sequence of (str, array (N, C, H, W))
+        Row label and its images, as drawn by :func:`~latentscm.report.images.image_grid`.
+
+    Returns
+    -------
+    str
+        E.g. ``"non-finite: 3072 of 3072 pixel values of model (NaN and -inf drawn black, +inf white)"``.
+    """
+    counts = []
+    for label, images in rows:
+        values = np.asarray(images)
+        if np.issubdtype(values.dtype, np.inexact):
+            bad = int(np.count_nonzero(~np.isfinite(values)))
+            if bad:
+                counts.append(f"{bad} of {values.size} pixel values of {label}")
+    if not counts:
+        return ""
+    return f"non-finite: {'; '.join(counts)} (NaN and -inf drawn black, +inf white)"
+
+
+def _non_finite_html(note: str) -> str:
+    return f'<span class="nonfinite">\u26a0 {html.escape(note)}</span><br>' if note else ""
+
+
 def data_uri(png: bytes) -> str:
     """A ``data:`` URI embedding PNG bytes (no network, no side files)."""
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def img_html(png: bytes, alt: str, caption: str = "", css_class: str = "") -> str:
-    """A ``<figure>`` with the embedded image, its alt text and an optional caption.
+def img_html(png: bytes, alt: str, caption: str = "", css_class: str = "", warning: str = "") -> str:
+    """A ``<figure>`` with the embedded image, its alt text, an optional caption and warning.
 
     Parameters
     ----------
@@ -102,6 +132,8 @@ def img_html(png: bytes, alt: str, caption: str = "", css_class: str = "") -> st
         Shown below the image (escaped).
     css_class : str, optional
         Class of the ``<img>`` element.
+    warning : str, optional
+        Shown above the caption, marked (escaped), e.g. :func:`non_finite_note` of the drawn images.
 
     Returns
     -------
@@ -109,7 +141,8 @@ def img_html(png: bytes, alt: str, caption: str = "", css_class: str = "") -> st
         HTML.
     """
     cls = f' class="{css_class}"' if css_class else ""
-    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    cap = (f"<figcaption>{_non_finite_html(warning)}{html.escape(caption)}</figcaption>" if caption or warning
+           else "")
     return f'<figure><img{cls} alt="{html.escape(alt)}" src="{data_uri(png)}">{cap}</figure>'
 
 
@@ -178,7 +211,7 @@ def counterfactual_grid_html(rows: Sequence[tuple[str, np.ndarray]], caption: st
     Returns
     -------
     str
-        HTML.
+        HTML; rows with non-finite values are named above the caption (:func:`non_finite_note`).
     """
     height = rows[0][1].shape[2]
     scale = max(1, -(-96 // height))
@@ -186,5 +219,6 @@ def counterfactual_grid_html(rows: Sequence[tuple[str, np.ndarray]], caption: st
                    f'<img alt="{html.escape(label)}: {html.escape(caption)}" '
                    f'src="{data_uri(png_bytes(image_grid([images], scale=scale)))}"></td></tr>'
                    for label, images in rows)
-    return (f'<figure class="cf"><table class="cfgrid">{body}</table><figcaption>{html.escape(caption)}<br>'
+    return (f'<figure class="cf"><table class="cfgrid">{body}</table><figcaption>'
+            f"{_non_finite_html(non_finite_note(rows))}{html.escape(caption)}<br>"
             f"{facts}</figcaption></figure>")

@@ -19,7 +19,7 @@ import numpy as np
 
 from latentscm.report.figures import edit_drift_figure, effect_table_figure
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
-from latentscm.report.page import PAGE_STYLE, img_html, page_bytes
+from latentscm.report.page import PAGE_STYLE, img_html, non_finite_note, page_bytes
 
 __all__ = ["write_probe_report", "trajectory_rows", "extreme_section", "flows_section", "controls_section"]
 
@@ -71,7 +71,8 @@ def flows_section(images: np.ndarray, concentration: Mapping[str, Any] | None = 
         caption += f"; pair-classifier accuracy {pair_accuracy:.3f} (chance {1 / k:.3f})"
     out = ("<h2>Potential flows</h2><p class=\"how\">Each row follows one learned flow from the same start code; a "
            "good flow changes one factor and differs visibly from the others.</p>"
-           + img_html(png_bytes(image_grid(trajectory_rows(images), scale=3)), "flow trajectories", caption))
+           + img_html(png_bytes(image_grid(trajectory_rows(images), scale=3)), "flow trajectories", caption,
+                      warning=non_finite_note([(f"flow {k}", row) for k, row in enumerate(trajectory_rows(images))])))
     if concentration is not None:
         factors = list(concentration["factors"])
         rows = [[f"flow {i}", concentration["dominant"][i], float(concentration["concentration"][i]),
@@ -92,8 +93,11 @@ def controls_section(result: Any, images: np.ndarray | None = None, methods: Seq
            "the same codes until the target has moved by the same amount; drift is how much the other factors "
            "moved, counterfactual error how far their change is from the world's exact counterfactual.</p>")
     if images is not None:
-        out += img_html(png_bytes(image_grid(trajectory_rows(images), scale=3)), "edits",
-                    "rows: " + ", ".join(methods) + "; steps left to right")
+        rows = trajectory_rows(images)
+        out += img_html(png_bytes(image_grid(rows, scale=3)), "edits",
+                        "rows: " + ", ".join(methods) + "; steps left to right",
+                        warning=non_finite_note([(methods[k] if k < len(methods) else f"row {k}", row)
+                                                 for k, row in enumerate(rows)]))
     target_change = data.get("settings", {}).get("target_change")
     figure = edit_drift_figure(data["methods"], data["target"], target_change) if target_change else None
     if figure is not None:

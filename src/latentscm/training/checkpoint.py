@@ -45,6 +45,28 @@ class CheckpointError(LatentSCMError, ValueError):
     """A checkpoint (or saved model) file is truncated, corrupt or not a latentscm checkpoint."""
 
 
+def checkpoint_options(out: Any, checkpoint_every: int | None, keep_checkpoints: int | None, steps: int,
+                       owner: str) -> tuple[int, int]:
+    """``(checkpoint_every, keep_checkpoints)`` checked, with their defaults (a tenth of the run, at most 1000
+    steps; 3 kept). Either one given with ``out=None`` is refused: checkpoints are files of the run directory,
+    so without one the option would be ignored."""
+    from latentscm._validation import check_number
+
+    if out is None:
+        given = [f"'{name}' ({value!r})" for name, value in (("checkpoint_every", checkpoint_every),
+                                                               ("keep_checkpoints", keep_checkpoints))
+                 if value is not None]
+        if given:
+            raise ValueError(f"The {' and '.join(given)} argument{'s' if len(given) > 1 else ''} of {owner} would "
+                             f"be ignored: checkpoints are written to the run directory, and out=None keeps the run "
+                             f"in memory only. Give out=DIRECTORY to checkpoint, or leave them out.")
+    every = check_number(checkpoint_every if checkpoint_every is not None else max(1, min(1000, steps // 10)),
+                         "checkpoint_every", owner, low=1, integer=True)
+    keep = check_number(keep_checkpoints if keep_checkpoints is not None else 3, "keep_checkpoints", owner, low=1,
+                        integer=True)
+    return int(every), int(keep)
+
+
 def write_atomic(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (see :func:`latentscm._io.atomic_write`)."""
     return atomic_write(path, data)

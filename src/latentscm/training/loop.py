@@ -33,6 +33,7 @@ from latentscm._validation import check_number
 from latentscm.run import CHECKPOINT_DIR, CONFIG_NAME, MODEL_NAME, jsonable_params, learner_config, read_config
 from latentscm.training import distributed
 from latentscm.training.checkpoint import (
+    checkpoint_options,
     checkpoint_path,
     latest_checkpoint,
     load_checkpoint,
@@ -163,7 +164,7 @@ def _progress_bar(total: int, initial: int, enabled: bool):
 
 
 def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None, resume: bool = False,
-          n_samples: int | None = None, checkpoint_every: int | None = None, keep_checkpoints: int = 3,
+          n_samples: int | None = None, checkpoint_every: int | None = None, keep_checkpoints: int | None = None,
           log_every: int | None = None,
           eval_every: int | None = None, eval_hook: EvalHook | None = None, progress: bool | None = None,
           deterministic: bool = True, tensorboard: bool | None = None, regimes: Any = None,
@@ -188,9 +189,10 @@ def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None
         Images rendered from a World (default 10,000; see
         :func:`latentscm.training.data.as_training_set`).
     checkpoint_every : int or None, default None
-        Steps between checkpoints (default: a tenth of the run, at most 1000).
-    keep_checkpoints : int, default 3
-        How many recent checkpoints to keep.
+        Steps between checkpoints (default: a tenth of the run, at most 1000). Checkpoints are files of
+        the run directory, so giving it with ``out=None`` is refused (a ValueError).
+    keep_checkpoints : int or None, default None
+        How many recent checkpoints to keep (default 3); refused with ``out=None``, as ``checkpoint_every``.
     log_every : int or None, default None
         Steps between log records (default: a twentieth of the run, at most 100).
     eval_every, eval_hook : int and callable, or None
@@ -216,10 +218,7 @@ def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None
     check_training_protocol(learner)
     owner = f"{type(learner).__name__}.fit"
     steps = learner.steps
-    if checkpoint_every is None:
-        checkpoint_every = max(1, min(1000, steps // 10))
-    checkpoint_every = check_number(checkpoint_every, "checkpoint_every", owner, low=1, integer=True)
-    keep_checkpoints = check_number(keep_checkpoints, "keep_checkpoints", owner, low=1, integer=True)
+    checkpoint_every, keep_checkpoints = checkpoint_options(out, checkpoint_every, keep_checkpoints, steps, owner)
     if log_every is None:
         log_every = max(1, min(100, steps // 20))
     log_every = check_number(log_every, "log_every", owner, low=1, integer=True)
