@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_number, check_sequence
 from latentscm.metrics.domain_counterfactual import domain_counterfactual_error, domain_pairs
 from latentscm.report.images import atomic_write_bytes, check_output_file
 from latentscm.report.page import PAGE_STYLE, counterfactual_grid_html, page_bytes
@@ -118,9 +118,7 @@ def write_domain_report(model: Any, world: Any, out: str | os.PathLike, *,
     owner = "write_domain_report"
     out = check_output_file(out, "out", owner)
     n_images, n_eval, seed = _check_counts(n_images, n_eval, seed, owner)
-    if isinstance(notes, str):  # iterated, each character would be a note
-        raise TypeError(f"The 'notes' argument of {owner} must be a sequence of notes, not one string. Got "
-                        f"{notes!r}; pass [{notes!r}].")
+    notes = check_sequence(notes, "notes", owner, what="notes")
     shift = getattr(world, "domains", None)
     if shift is None:
         raise ValueError(f"{owner} needs a multi-domain world (worlds.make(name, domains=...)).")

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._validation import check_sequence
 from latentscm.report.figures import edit_drift_figure, effect_table_figure
 from latentscm.report.images import atomic_write_bytes, check_output_file, image_grid, png_bytes
 from latentscm.report.page import PAGE_STYLE, img_html, non_finite_note, page_bytes
@@ -118,9 +119,7 @@ def write_probe_report(out: str | os.PathLike, sections: Sequence[str], *, title
     """Write one self-contained HTML page of ``sections`` (from the ``*_section`` helpers)
     atomically to ``out``; returns its path."""
     out = check_output_file(out, "out", "write_probe_report")
-    if isinstance(notes, str):  # iterated, each character would be a note
-        raise TypeError(f"The 'notes' argument of write_probe_report must be a sequence of notes, not one string. "
-                        f"Got {notes!r}; pass [{notes!r}].")
+    notes = check_sequence(notes, "notes", "write_probe_report", what="notes")
     note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in notes)
     page = (f"<!doctype html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
             f"<style>{PAGE_STYLE}</style></head><body><h1>{html.escape(title)}</h1>{note_html}{''.join(sections)}"

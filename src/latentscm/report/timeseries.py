@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._io import atomic_write
-from latentscm._validation import check_array, check_number
+from latentscm._validation import check_array, check_names, check_number
 from latentscm.report.figures import graphs_figure
 from latentscm.report.images import check_output_file
 from latentscm.report.page import PAGE_STYLE, figure_png, img_html, new_figure, page_bytes, plain_text
@@ -55,7 +55,7 @@ def summary_digraph(adjacency: Any, var_names: Sequence[str], *, threshold: floa
     ``owner`` otherwise)."""
     import networkx as nx
 
-    _check_names(var_names, owner)
+    check_names(var_names, "var_names", owner)
     weights = check_array(adjacency, argument, owner, ndim=2)
     if weights.shape != (len(var_names), len(var_names)):  # a smaller matrix would be drawn on the first names only
         raise ValueError(f"The {argument!r} argument of {owner} must be ({len(var_names)}, {len(var_names)}) for "
@@ -66,20 +66,6 @@ def summary_digraph(adjacency: Any, var_names: Sequence[str], *, threshold: floa
         if i != j:
             graph.add_edge(var_names[i], var_names[j], weight=float(weights[i, j]))
     return graph
-
-
-def _check_names(var_names: Sequence[str], owner: str) -> list[str]:
-    """The variable names as a list: one string is refused (iterated, "xy" would be the variables x and y) and so
-    is a name given twice (the graph drawing would merge the two columns into one node)."""
-    if isinstance(var_names, str):
-        raise TypeError(f"The 'var_names' argument of {owner} must be a sequence of names, not one string. "
-                        f"Got {var_names!r}.")
-    names = list(var_names)
-    repeated = sorted({str(name) for name in names if names.count(name) > 1})
-    if repeated:
-        raise ValueError(f"The 'var_names' argument of {owner} names {repeated} more than once; every variable "
-                         "needs its own name.")
-    return names
 
 
 def _ranking_table(rankings: Mapping[str, Sequence[str]], root_causes: Sequence[str], top: int) -> str:
@@ -138,7 +124,7 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
     owner = "timeseries_report"
     out = check_output_file(out, "out", owner)
     values = check_array(series, "series", owner, ndim=2)
-    names = _check_names(var_names, owner)
+    names = list(check_names(var_names, "var_names", owner))
     if values.shape[1] != len(names) or not names:
         raise ValueError(f"timeseries_report got {values.shape[1]} columns but {len(names)} variable names (at least "
                          "one of each is needed).")
