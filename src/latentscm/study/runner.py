@@ -26,7 +26,7 @@ from latentscm.study.executors import make_executor
 from latentscm.study.progress import StudyProgress
 from latentscm.study.results import collect_results, write_results
 from latentscm.study.spec import StudySpec, load_spec
-from latentscm.study.status import METRICS_NAME, read_json, read_status, trial_dir, write_status
+from latentscm.study.status import METRICS_NAME, locate_trials, read_json, read_status, trial_dir, write_status
 from latentscm.study.trials import Trial, expand
 
 __all__ = ["run", "StudyResult", "StudyLockedError", "trial_states", "SPEC_NAME", "LOCK_NAME"]
@@ -114,8 +114,11 @@ def _finished(trial: Trial, directory: Path) -> bool:
 
 
 def trial_states(spec: Any, study_dir: str | os.PathLike) -> dict[str, str]:
-    """Trial id -> state on disk (``pending``, ``running``, ``done``, ``failed``), without running anything."""
-    return {t.id: read_status(trial_dir(study_dir, t.id))["status"] for t in expand(spec)}
+    """Trial id -> state on disk (``pending``, ``running``, ``done``, ``failed``), without running anything
+    (a trial recorded under its old id, see :func:`~latentscm.study.status.locate_trials`, is read there)."""
+    trials = expand(spec)
+    return {t.id: read_status(trial_dir(study_dir, where.id))["status"]
+            for t, where in zip(trials, locate_trials(trials, study_dir))}
 
 
 def _record_crash(study_dir: Path, outcome: dict[str, Any]) -> dict[str, Any]:
@@ -190,6 +193,7 @@ def run(spec: StudySpec | dict[str, Any] | str | os.PathLike, out: str | os.Path
             recorded = None
         if recorded != spec.as_dict():
             atomic_write_json(directory / SPEC_NAME, spec.as_dict())
+        trials = locate_trials(trials, directory)  # trials recorded under their old ids are not trained again
         skipped = [t.id for t in trials if _finished(t, trial_dir(directory, t.id))]
         todo = [t for t in trials if t.id not in set(skipped)]
         executed: list[str] = []

@@ -9,6 +9,20 @@ number of processes. The device is left out (a run may move between CPU and GPU;
 :mod:`latentscm.training.loop`) and so is the evaluation (changing it re-evaluates a finished
 trial without retraining it). The same trial in another study, or in the same study after
 adding seeds, keeps its id, so its run directory is reused.
+
+Numbers are hashed by value, not by spelling: a whole float is hashed as the int it equals
+(``1.0``, ``1e3`` and ``-0.0`` as ``1``, ``1000`` and ``0``), in lists and options too, so that
+``lr: 1`` and ``lr: 1.0`` are one trial; other floats are hashed as their shortest repr, which
+already makes ``1e-3`` and ``0.001`` one. Booleans stay booleans (``True`` is not ``1``), and
+strings stay strings (``"1"`` is not ``1``). Rule: equal numbers are one trial — every registered
+learner and world reads a whole float like the int it equals (``check_number`` converts both
+ways) or refuses it naming the parameter (e.g. ``channels: [4.0, 8]``); a refused spelling shares
+the id of the accepted one, so in a study where the accepted spelling trained it is found done. A
+``module:Class`` learner that trains differently on ``1`` and ``1.0`` must not be given both.
+
+Ids before this rule hashed numbers as written (:func:`legacy_trial_id`); they differ from the
+new ids only for trials with a whole float. A study directory keeps such a trial under its old
+id: :func:`latentscm.study.status.locate_trials` finds it there, so it is not trained again.
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ from typing import Any
 
 from latentscm.study.spec import StudySpecError, load_spec
 
-__all__ = ["Trial", "expand", "trial_id"]
+__all__ = ["Trial", "expand", "legacy_trial_id", "trial_id"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +45,8 @@ class Trial:
     Attributes
     ----------
     id : str
-        ``<learner>-<sha256 prefix>``; the name of its run directory under ``trials/``.
+        ``<learner>-<sha256 prefix>``; the name of its run directory under ``trials/`` (the old id of a
+        trial that a study directory holds under it, once :func:`~latentscm.study.status.locate_trials` found it).
     learner, learner_label : str
         Registered learner name (or ``module:Class``) and the spec's label for it.
     params : dict
@@ -96,22 +111,32 @@ def _canonical(value: Any) -> str:
 
 def _numbers_by_value(value: Any) -> Any:
     """``value`` with every whole float written as an int (``1.0`` -> ``1``; booleans stay booleans), so that
-    two spellings of one number compare equal. Only duplicate detection uses it: the id hashes the values as
-    written, so the trials of existing study directories keep their ids."""
+    two spellings of one number compare equal (and hash alike)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_numbers_by_value(item) for item in value]
     if isinstance(value, dict):
         return {key: _numbers_by_value(item) for key, item in value.items()}
     return value
 
 
-def trial_id(learner: str, identity: dict[str, Any]) -> str:
-    """``<learner>-<first 12 hex digits of SHA-256 of the canonical JSON of identity>``."""
+def _hashed_id(learner: str, identity: dict[str, Any]) -> str:
     digest = hashlib.sha256(_canonical(identity).encode("utf-8")).hexdigest()[:12]
     readable = learner.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
     return f"{readable}-{digest}"
+
+
+def trial_id(learner: str, identity: dict[str, Any]) -> str:
+    """``<learner>-<first 12 hex digits of SHA-256 of the canonical JSON of identity>``, numbers by value
+    (``1`` and ``1.0`` give one id; an identity without whole floats has the id it always had)."""
+    return _hashed_id(learner, _numbers_by_value(identity))
+
+
+def legacy_trial_id(learner: str, identity: dict[str, Any]) -> str:
+    """The id the trial had before numbers were hashed by value (numbers as written: ``1`` and ``1.0``
+    differ); study directories made then keep their trials under it."""
+    return _hashed_id(learner, identity)
 
 
 def _settings(grid: dict[str, list[Any]], variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -150,7 +175,7 @@ def expand(spec: Any) -> list[Trial]:
                          "log_every": preset.log_every}
     training = {**base_training, **spec.training}
     trials: list[Trial] = []
-    seen: dict[str, tuple[str, str]] = {}  # identity with numbers by value -> (where, trial id)
+    seen: dict[str, tuple[str, str]] = {}  # trial id -> (where, identity as written)
     for world in spec.worlds:
         options = dict(world.options)
         if preset is not None:
@@ -177,13 +202,11 @@ def expand(spec: Any) -> list[Trial]:
                     identity = trial.identity()
                     trial = Trial(**{**trial.__dict__, "id": trial_id(entry.name, identity)})
                     where = f"learner {entry.label!r} on world {world.label!r}, seed {seed}, {setting or 'defaults'}"
-                    # 1 and 1.0 give different ids (existing trials keep theirs) but train the same model
-                    same = _canonical(_numbers_by_value(identity))
-                    if same in seen:
-                        first, first_id = seen[same]
-                        spelling = "" if first_id == trial.id else "; 1 and 1.0 are one value"
+                    if trial.id in seen:  # the id hashes numbers by value: 1 and 1.0 are one trial
+                        first, first_identity = seen[trial.id]
+                        spelling = "" if first_identity == _canonical(identity) else "; 1 and 1.0 are one value"
                         raise StudySpecError(f"Study spec gives the same trial twice: {first} and {where} "
-                                             f"train identical models (trial {first_id}{spelling}).")
-                    seen[same] = (where, trial.id)
+                                             f"train identical models (trial {trial.id}{spelling}).")
+                    seen[trial.id] = (where, _canonical(identity))
                     trials.append(trial)
     return trials
