@@ -105,3 +105,16 @@ def test_an_unfinished_trial_with_an_old_id_is_finished_in_its_directory(tmp_pat
     again = study.run(_spec(1, evaluation={"suite": ["mcc"], "n": 32, "activity": False}), tmp_path,
                       executor="sequential", progress=False)
     assert again.executed == [] and again.skipped == old_ids  # its trial.json now holds beta 1: still found
+
+
+def test_study_show_names_the_directory_of_a_trial_with_an_old_id(tmp_path):
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    old_ids = _old_study(_spec(1.0), tmp_path / "study")
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(_spec(1)))
+    shown = CliRunner().invoke(app, ["study", "show", str(spec_file), "--out", str(tmp_path / "study")])
+    assert shown.exit_code == 0, shown.output
+    assert f"done     {old_ids[0]}  beta_vae on sprites" in shown.output  # the id of the directory it is in

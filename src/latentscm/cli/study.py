@@ -107,18 +107,21 @@ def show_command(
     """List the trials of SPEC (id, learner, world, seed, grid values) and, with --out, their states."""
     from latentscm.cli.output_paths import check_output_dir
     from latentscm.study import StudySpecError, expand, trial_states
+    from latentscm.study.status import locate_trials
 
     try:
         if out is not None:
             check_output_dir(out, "--out")
         trials = expand(spec)
         states = trial_states(spec, out) if out is not None else {}
+        # the directory each trial is in (a trial recorded under its old id keeps that name)
+        shown = locate_trials(trials, out) if out is not None else trials
     except (StudySpecError, ImportError, ValueError, OSError) as error:
         _fail(error)
-    for trial in trials:
+    for trial, where in zip(trials, shown):
         setting = ", ".join(f"{k}={trial.params[k]!r}" for k in trial.varied)
         state = f"{states.get(trial.id, 'pending'):8s} " if out is not None else ""
-        typer.echo(f"{state}{trial.id}  {trial.learner_label} on {trial.world_label}, seed {trial.seed}"
+        typer.echo(f"{state}{where.id}  {trial.learner_label} on {trial.world_label}, seed {trial.seed}"
                    + (f", {setting}" if setting else ""))
     typer.echo(f"{len(trials)} trials")
 
