@@ -89,3 +89,17 @@ def test_a_causal_diffae_is_refused_and_left_untouched(world):
     with pytest.raises(TypeError, match="CausalDiffAE"):
         CounterfactualFineTuning(steps=2, batch_size=8).fit(learner, world, predictor=predictor, n_samples=16)
     assert all(torch.equal(before[k], v) for k, v in learner.unet_ema_.state_dict().items())
+
+
+def test_fine_tuning_refits_the_sampling_prior_to_the_tuned_encoder(world, predictor):
+    import torch
+
+    learner = make("causal_vae", **TINY, steps=30).fit(world, n_samples=128, progress=False)
+    before = learner.exogenous_mean_.clone()
+    CounterfactualFineTuning(steps=10, lr=3e-3, batch_size=16, seed=0).fit(learner, world, predictor=predictor,
+                                                                           n_samples=128)
+    assert not torch.equal(learner.exogenous_mean_, before)  # fitted again, to the tuned encoder's posterior
+    images = torch.from_numpy(world.sample(128, seed=learner.seed).images)  # not the tuning data: refit by hand
+    stored = learner.exogenous_mean_.clone()
+    learner._fit_aggregate_prior(images)
+    assert (learner.exogenous_mean_ - stored).abs().max() < 0.2  # the same posterior, another sample of it

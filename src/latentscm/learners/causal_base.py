@@ -252,11 +252,16 @@ class CausalLearner(Learner):
                 m.train(mode)
         return torch.cat(parts).numpy().astype(np.float32, copy=False)
 
-    def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """Causal latents (n, D) of the generative model: exogenous u ~ N(0, I) (the prior of the KL term), the
+    def _exogenous_sample(self, n: int, generator: torch.Generator, prior: str | None = None) -> torch.Tensor:
+        """Exogenous latents u (n, D) to generate from: N(0, I), the prior of the KL term (a learner with another
+        generative prior, such as CausalVAE's fitted aggregate one, overrides this; ``prior`` picks among them)."""
+        return torch.randn((n, self.latent_dim_), generator=generator)
+
+    def _prior_sample(self, n: int, generator: torch.Generator, prior: str | None = None) -> torch.Tensor:
+        """Causal latents (n, D) of the generative model: exogenous u (:meth:`_exogenous_sample`), the
         concepts z = SCM(u) through the learned mechanisms, the style latents u as they are (drawing z ~ N(0, I)
         directly would decode causes and effects drawn independently of each other)."""
-        u = torch.randn((n, self.latent_dim_), generator=generator)
+        u = self._exogenous_sample(n, generator, prior)
         k = len(self.factor_names_)
         with torch.no_grad():
             concepts = self.scm_(u[:, :k].to(self.device_)).cpu()

@@ -250,4 +250,8 @@ class CounterfactualFineTuning:
             history.append({"step": step, "cf_loss": float(cf_loss.detach()),
                             "elbo": float(likelihood.detach()) + floor, "elbo_floor": floor,
                             "lagrange": lagrange, "elbo_reference": reference})
+        refit = getattr(learner, "_fit_aggregate_prior", None)
+        if callable(refit):  # the fine-tuned encoder moved the posterior that the sampling prior was fitted to
+            with torch.no_grad():
+                refit(images[: min(images.shape[0], 4096)])
         return history
