@@ -9,7 +9,10 @@ time series datasets", UAI (PMLR 124). Four phases, as in the paper:
    contemporaneous graph; at level p = 0, 1, ... test every link ``x_{i,t-tau} - x_{j,t}`` (tau >= 0)
    given every subset S of size p of the contemporaneous adjacencies of ``x_{j,t}`` (PC-stable:
    adjacencies frozen per level), always also conditioning on ``B(x_j)`` and on ``B(x_i)`` shifted by
-   tau (the MCI idea). A link is removed at its first p-value > alpha; S is its separating set.
+   tau (the MCI idea). A link is removed at its first p-value > alpha; S is its separating set. At each
+   level, as in tigramite, every subset is tried for the lag-0 direction ``i -> j`` with ``i < j`` before
+   the reverse direction, which is tested only if the pair survives (this fixes which tests run, hence
+   the p-values, and which separating set is found).
 3. **Collider orientation** (Alg. 3) for every unshielded triple ``x_{i,t-tau} *- x_{k,t} - x_{j,t}``
    (``x_{i,t-tau}`` and ``x_{j,t}`` not adjacent), with one of three rules (``collider_rule``):
 
@@ -38,6 +41,15 @@ time series datasets", UAI (PMLR 124). Four phases, as in the paper:
    one edge are a conflict and leave it undirected. Conflict edges of phases 3 and 4 are never
    oriented, are listed in ``info["conflict_edges"]`` as ``(a, b)`` with ``a < b`` and counted in
    ``info["conflicts"]``.
+
+P-values follow tigramite's ``run_pcmciplus`` ``p_matrix`` (they quantify adjacencies, not orientations):
+a lagged link kept by PC1 reports the largest p-value of its phase-2 (MCI) tests only, a lagged link
+removed by PC1 the largest of its PC1 tests; a lag-0 pair the largest over its tests in both directions
+(for a removed pair, that of the direction that removed it). Recorded tigramite outputs are matched to
+1e-9 (tests/discovery/timeseries/test_pcmci_plus_tigramite_s24.py). Intentional differences: ``scores``
+hold the smallest |statistic| of the same tests (tigramite's ``val_matrix`` holds the statistic of the
+test with the largest p-value); only tigramite's ``conflict_resolution=True`` and
+``reset_lagged_links=False`` are implemented, without ``max_conds_py``/``max_conds_px``.
 """
 
 from __future__ import annotations
@@ -83,8 +95,9 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     Returns
     -------
     TemporalGraph whose ``graph`` is the oriented window graph: ``[0, i, j] = 1`` alone is ``i -> j``
-    at lag 0, both ``[0, i, j]`` and ``[0, j, i]`` an undirected edge; ``pvalues`` are the largest
-    p-value of each link's tests.
+    at lag 0, both ``[0, i, j]`` and ``[0, j, i]`` an undirected edge; ``pvalues`` (tau_max + 1, d, d)
+    are the largest p-value of each link's phase-2 tests (PC1 tests for lagged links PC1 removed),
+    as tigramite's ``p_matrix`` (see the module docstring).
     """
     owner = "pcmci_plus"
     start = time.perf_counter()
@@ -98,15 +111,17 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     test = make_ci_test(ci_test, **(ci_options or {}))
     embedded = _Embedded(series, tau_max, test)
     d = series.shape[1]
-    stats: dict[tuple[int, int, int], list[float]] = {}
+    pc1_stats: dict[tuple[int, int, int], list[float]] = {}
     lagged = _pc1(embedded, pc_alpha=alpha, max_conds_dim=max_conds_dim, max_combinations=max_combinations,
-                  stats_out=stats)
+                  stats_out=pc1_stats)
     base = {j: list(links) for j, links in lagged.items()}  # B(x_j): fixed conditioning sets of phase 2
 
     # ---- phase 2: contemporaneous skeleton + MCI on the lagged links
     links = {j: set(lagged[j]) for j in range(d)}
     adjacent = ~np.eye(d, dtype=bool)
     sepsets: dict[Any, frozenset[int]] = {}
+    # [max p-value, min |statistic|] of the phase-2 (MCI) tests of each ordered link (i, tau, j)
+    stats: dict[tuple[int, int, int], list[float]] = {}
     for key in [(i, 0, j) for i in range(d) for j in range(d) if i != j]:
         stats[key] = [0.0, math.inf]
     level = 0
@@ -119,34 +134,11 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
         candidates = [c for c in candidates if len([k for k in neighbours[c[2]] if k != c[0] or c[1]]) >= level]
         if not candidates:
             break
-        for combination in itertools.count():
-            keys, queries, subsets = [], [], []
-            for i, tau, j in candidates:
-                if (tau == 0 and not adjacent[i, j]) or (tau > 0 and (i, tau) not in links[j]):
-                    continue
-                pool = [k for k in neighbours[j] if not (tau == 0 and k == i)]
-                subset = next(itertools.islice(itertools.combinations(pool, level), combination, None), None)
-                if subset is None:
-                    continue
-                conditions = [(k, 0) for k in subset] + [link for link in base[j] if link != (i, tau)]
-                conditions += [(k, lag + tau) for k, lag in base[i]]
-                keys.append((i, tau, j))
-                queries.append(embedded.query((i, tau), j, conditions))
-                subsets.append(frozenset(int(k) for k in subset))
-            if not queries:
-                break
-            for key, subset, result in zip(keys, subsets, embedded.bound.test_many(queries)):
-                record = stats.setdefault(key, [0.0, math.inf])
-                record[0] = max(record[0], result.p_value)
-                record[1] = min(record[1], abs(result.statistic))
-                if result.p_value > alpha:
-                    i, tau, j = key
-                    if tau == 0 and adjacent[i, j]:
-                        adjacent[i, j] = adjacent[j, i] = False
-                        sepsets[(min(i, j), 0, max(i, j))] = subset
-                    elif tau > 0 and (i, tau) in links[j]:
-                        links[j].discard((i, tau))
-                        sepsets[(i, tau, j)] = subset
+        # Every combination of one ordered link before the reverse direction of a lag-0 pair (i < j first),
+        # as Runge's reference implementation: the reverse direction is tested only if the pair survives.
+        for stage in (True, False):
+            _skeleton_stage([c for c in candidates if (c[1] > 0 or c[0] < c[2]) == stage], level, alpha,
+                            embedded, base, links, adjacent, neighbours, stats, sepsets)
         level += 1
 
     # ---- phase 3: colliders, collected first so the result is order-independent
@@ -209,9 +201,12 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     for j in range(d):
         for i, tau in links[j]:
             graph[tau, i, j] = 1
-    for (i, tau, j), (pmax, smin) in stats.items():
+    # a lagged link kept by PC1 reports its phase-2 (MCI) tests only, one removed by PC1 its PC1 tests
+    for (i, tau, j), (pmax, smin) in itertools.chain(pc1_stats.items(), stats.items()):
         pvalues[tau, i, j] = pmax
         scores[tau, i, j] = 0.0 if math.isinf(smin) else smin
+    # lag-0: the larger of the two directions; for a removed pair this is the removing direction's value,
+    # since the other direction's tests all had p <= alpha (tigramite reports the removing direction)
     pvalues[0] = np.maximum(pvalues[0], pvalues[0].T)
     scores[0] = np.minimum(scores[0], scores[0].T)
     np.fill_diagonal(pvalues[0], np.nan)
@@ -222,6 +217,44 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
             "n_samples": embedded.bound.n_samples, "time_s": time.perf_counter() - start}
     return TemporalGraph(resolve_names(var_names, d, owner), scores, pvalues, "pcmci+", alpha=alpha,
                          graph=graph, info=info)
+
+
+def _skeleton_stage(candidates: list[tuple[int, int, int]], level: int, alpha: float, embedded: _Embedded,
+                    base: dict[int, list[Link]], links: dict[int, set[Link]], adjacent: np.ndarray,
+                    neighbours: dict[int, list[int]], stats: dict[tuple[int, int, int], list[float]],
+                    sepsets: dict[Any, frozenset[int]]) -> None:
+    """Phase 2 at one level for ``candidates`` (i, tau, j): test each link given the subsets of size
+    ``level`` of ``neighbours[j]`` (plus the MCI conditions) until its first p-value > ``alpha``, one
+    batch per combination index; removals update ``links``, ``adjacent`` and ``sepsets``, every test
+    ``stats`` ([max p-value, min |statistic|] per ordered link), in place."""
+    for combination in itertools.count():
+        keys, queries, subsets = [], [], []
+        for i, tau, j in candidates:
+            if (tau == 0 and not adjacent[i, j]) or (tau > 0 and (i, tau) not in links[j]):
+                continue
+            pool = [k for k in neighbours[j] if not (tau == 0 and k == i)]
+            subset = next(itertools.islice(itertools.combinations(pool, level), combination, None), None)
+            if subset is None:
+                continue
+            conditions = [(k, 0) for k in subset] + [link for link in base[j] if link != (i, tau)]
+            conditions += [(k, lag + tau) for k, lag in base[i]]
+            keys.append((i, tau, j))
+            queries.append(embedded.query((i, tau), j, conditions))
+            subsets.append(frozenset(int(k) for k in subset))
+        if not queries:
+            return
+        for key, subset, result in zip(keys, subsets, embedded.bound.test_many(queries)):
+            record = stats.setdefault(key, [0.0, math.inf])
+            record[0] = max(record[0], result.p_value)
+            record[1] = min(record[1], abs(result.statistic))
+            if result.p_value > alpha:
+                i, tau, j = key
+                if tau == 0 and adjacent[i, j]:
+                    adjacent[i, j] = adjacent[j, i] = False
+                    sepsets[(min(i, j), 0, max(i, j))] = subset
+                elif tau > 0 and (i, tau) in links[j]:
+                    links[j].discard((i, tau))
+                    sepsets[(i, tau, j)] = subset
 
 
 def _propagate_orientations(contemporaneous: np.ndarray, links: dict[int, set[Link]],
