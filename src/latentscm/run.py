@@ -143,12 +143,20 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
     with their own learner entry (never another learner's settings). A config edited by hand keeps its id,
     so its learner entry is used, as before.
     """
-    from latentscm.training.checkpoint import save_checkpoint, write_json_atomic
+    from latentscm.training.checkpoint import latest_checkpoint, save_checkpoint, write_json_atomic
 
     run_dir = Path(run_dir)
     state = learner.state_dict()
     if callable(getattr(learner, "check_saveable", None)):  # before anything is written
         learner.check_saveable()
+    latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
+    if latest is not None and state.get("n_steps") is not None and latest[0] > int(state["n_steps"]):
+        # load() takes the newest checkpoint over an older model.pt (a finished run resumed further): the model
+        # saved here would never be loaded
+        raise ValueError(f"'{run_dir}' holds a checkpoint at step {latest[0]} ('{latest[1]}'), beyond the "
+                         f"{int(state['n_steps'])} steps of this {type(learner).__name__}: load() would return that "
+                         f"checkpoint, not the model saved here. Save to another directory, or remove "
+                         f"'{run_dir / CHECKPOINT_DIR}' first.")
     config_path = run_dir / CONFIG_NAME
     config = read_config(run_dir) if config_path.exists() else {}
     config["learner"] = learner_config(learner)

@@ -1,4 +1,4 @@
-"""CausalDiffAE after set_params(ema_decay=..., refiner=...): the fitted model keeps decoding with the modules it
+"""Saving after fit: CausalDiffAE after set_params(ema_decay=..., refiner=...) keeps decoding with the modules it
 was built with (it used to look for an EMA UNet or a refiner decoder it never had), until it is fitted again."""
 
 import numpy as np
@@ -50,3 +50,18 @@ def test_any_learner_refuses_to_save_after_an_architecture_change(tmp_path):
     learner.set_params(hidden_dim=16)  # the learning rate alone does not shape the modules
     learner.save(str(tmp_path / "good"))
     assert latentscm.load(str(tmp_path / "good")).lr == 3e-4
+
+
+def test_saving_over_a_run_with_later_checkpoints_is_refused(tmp_path):
+    torch.set_num_threads(1)
+    world = latentscm.worlds.make("pendulum", size=16, noise_std=0.3, grid=False)
+    tiny = {"channels": (8, 16), "hidden_dim": 32, "batch_size": 16}
+    make("beta_vae", latent_dim=4, steps=6, **tiny).fit(world, out=str(tmp_path / "run"), n_samples=64,
+                                                         progress=False, checkpoint_every=3)
+    before = sorted(p.name for p in (tmp_path / "run").rglob("*"))
+    other = make("beta_vae", latent_dim=5, steps=2, **tiny).fit(world, n_samples=64, progress=False)
+    # load() would return the checkpoint at step 6, not this 2-step model (it failed on the latent size)
+    with pytest.raises(ValueError, match=r"holds a checkpoint at step 6 .* beyond the 2 steps of this BetaVAE"):
+        other.save(str(tmp_path / "run"))
+    assert sorted(p.name for p in (tmp_path / "run").rglob("*")) == before
+    assert latentscm.load(str(tmp_path / "run")).latent_dim == 4  # the run is as it was
