@@ -53,9 +53,10 @@ def jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _restore_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
-    """Undo :func:`jsonable_params` for a class: lists back to tuples where the default is a tuple."""
+    """Undo :func:`jsonable_params` for a class: lists back to tuples where the default is a tuple; a parameter
+    the config was recorded without takes the value the class had then (``defaults_before``), not today's default."""
     defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
-    restored = {}
+    restored = {key: value for key, value in getattr(cls, "defaults_before", {}).items() if key not in params}
     for key, value in params.items():
         if isinstance(value, list) and isinstance(defaults.get(key), tuple):
             value = tuple(value)

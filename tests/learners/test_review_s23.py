@@ -101,16 +101,17 @@ def test_a_qlae_run_recorded_before_the_objective_parameter_loads_and_resumes_wi
     from latentscm.run import learner_from_config
     from latentscm.training.resume import resume
 
-    learner = QLAE(**tiny_params(QLAE, steps=1, batch_size=8, latent_dim=4))
-    assert learner.objective == "sum"
+    # the behaviour of that time (since s24 the defaults are the authors' "mean" with an instance-normalised encoder)
+    learner = QLAE(**tiny_params(QLAE, steps=1, batch_size=8, latent_dim=4), objective="sum", encoder_norm="none")
     learner.fit(tiny_world, n_samples=8, progress=False, out=str(tmp_path), checkpoint_every=1)
     config = json.loads((tmp_path / "config.json").read_text())
-    del config["learner"]["params"]["objective"]  # a config written before the parameter existed
+    for key in ("objective", "encoder_norm"):  # a config written before the parameters existed
+        del config["learner"]["params"][key]
     (tmp_path / "config.json").write_text(json.dumps(config))
-    assert learner_from_config(config).objective == "sum"
+    assert (learner_from_config(config).objective, learner_from_config(config).encoder_norm) == ("sum", "none")
     (tmp_path / "model.pt").unlink()  # an interrupted run of that time resumes
     assert resume(tmp_path, progress=False, trust_code=True).objective == "sum"  # the test world is not registered
-    assert QLAE(objective="mean").objective == "mean"
+    assert QLAE(objective="sum").objective == "sum"
     with pytest.raises(ValueError, match="objective"):
         QLAE(objective="median")
 

@@ -136,6 +136,9 @@ class Learner:
     name: ClassVar[str] = "learner"
     #: "gaussian" for a posterior N(mean, diag(exp(logvar))); "deterministic" for point codes.
     posterior: ClassVar[str] = "gaussian"
+    #: hyperparameter -> the behaviour the class had before the hyperparameter existed, where that is not its
+    #: default: a run config recorded without it is loaded and resumed with this value (QLAE's encoder_norm)
+    defaults_before: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *, latent_dim: int | None = 10, likelihood: str = "bernoulli",
                  channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 1e-4,

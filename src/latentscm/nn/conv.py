@@ -61,16 +61,30 @@ class ConvEncoder(nn.Module):
         Output channels of the 4x4 stride-2 convolutions.
     hidden_dim : int, default 256
         Width of the dense layer after the convolutions.
+    norm : {"none", "instance"}, default "none"
+        ``"none"``: convolution then ReLU (disentanglement_lib). ``"instance"``: convolution, instance
+        normalisation (affine) and leaky ReLU (slope 0.01), the block of Hsu et al.'s QLAE encoder
+        (kylehkhsu/latent_quantization); a feature map of one pixel is not normalised (its instance
+        statistics are that pixel). Normalised features keep the outputs spread at initialisation
+        even for sparse images such as sprites.
     """
 
     def __init__(self, image_shape: Sequence[int], out_features: int, *,
-                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256):
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, norm: str = "none"):
         super().__init__()
+        if norm not in ("none", "instance"):
+            raise ValueError(f"The 'norm' parameter of ConvEncoder must be 'none' or 'instance'. Got {norm!r}.")
         self.image_shape = _check_image_shape(image_shape, "ConvEncoder")
         self.shapes = conv_shapes(self.image_shape, channels)
         layers: list[nn.Module] = []
-        for (c_in, _, _), (c_out, _, _) in zip(self.shapes[:-1], self.shapes[1:]):
-            layers += [nn.Conv2d(c_in, c_out, _KERNEL, _STRIDE, _PADDING), nn.ReLU()]
+        for (c_in, _, _), (c_out, h, w) in zip(self.shapes[:-1], self.shapes[1:]):
+            if norm == "instance" and h * w > 1:
+                layers += [nn.Conv2d(c_in, c_out, _KERNEL, _STRIDE, _PADDING), nn.InstanceNorm2d(c_out, affine=True),
+                           nn.LeakyReLU(0.01)]
+            elif norm == "instance":
+                layers += [nn.Conv2d(c_in, c_out, _KERNEL, _STRIDE, _PADDING), nn.LeakyReLU(0.01)]
+            else:
+                layers += [nn.Conv2d(c_in, c_out, _KERNEL, _STRIDE, _PADDING), nn.ReLU()]
         self.convs = nn.Sequential(*layers)
         c, h, w = self.shapes[-1]
         self.dense = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, hidden_dim), nn.ReLU())

@@ -125,9 +125,11 @@ def _check_resume_config(run_dir: Path, config: dict[str, Any], learner: Any = N
     before, now = previous["learner"], config["learner"]
     if before["class"] != now["class"]:
         raise ValueError(f"'{run_dir}' holds a run of {before['class']}; cannot resume it with {now['class']}.")
-    # a parameter the recorded config lacks was added to the class since: the run had its default's behaviour
-    defaults = jsonable_params({name: p.default for name, p in inspect.signature(type(learner).__init__).parameters
-                                .items() if p.default is not inspect.Parameter.empty}) if learner is not None else {}
+    # a parameter the recorded config lacks was added to the class since: the run had the behaviour of its default,
+    # or of the value the class records for the time before it existed (defaults_before)
+    defaults = jsonable_params({**{name: p.default for name, p in inspect.signature(type(learner).__init__).parameters
+                                   .items() if p.default is not inspect.Parameter.empty},
+                                **getattr(type(learner), "defaults_before", {})}) if learner is not None else {}
     recorded = {**{k: v for k, v in defaults.items() if k in now["params"]}, **before["params"]}
     changed = sorted(key for key in set(recorded) | set(now["params"])
                      if key not in _RESUMABLE_CHANGES and recorded.get(key) != now["params"].get(key))
