@@ -118,3 +118,24 @@ def test_study_show_names_the_directory_of_a_trial_with_an_old_id(tmp_path):
     shown = CliRunner().invoke(app, ["study", "show", str(spec_file), "--out", str(tmp_path / "study")])
     assert shown.exit_code == 0, shown.output
     assert f"done     {old_ids[0]}  beta_vae on sprites" in shown.output  # the id of the directory it is in
+
+
+def test_a_trial_trained_under_a_changed_default_is_not_taken_for_todays(tmp_path):
+    """QLAE's defaults changed (objective, encoder_norm): a trial of a spec that does not name them records today's
+    values, so a study directory holding the trial trained before (same spec, old id) trains it again."""
+    qlae = {"learners": {"qlae": {"params": dict(TINY)}}}
+    (trial,) = expand(_spec(1.0, **qlae))
+    assert (trial.params["objective"], trial.params["encoder_norm"]) == ("mean", "instance")
+    named = {"learners": {"qlae": {"params": {**TINY, "objective": "mean", "encoder_norm": "instance"}}}}
+    assert expand(_spec(1.0, **named))[0].id == trial.id  # naming today's defaults is the same trial
+    recorded = {k: v for k, v in trial.params.items() if k not in ("objective", "encoder_norm")}
+    old_id = _old_id(study.Trial(**{**trial.__dict__, "params": recorded}))  # its id before they were recorded
+    assert old_id != trial.id
+    # the trial as trained then: the old defaults, and a trial.json without them
+    old = study.Trial(**{**trial.__dict__, "id": old_id, "params": {**recorded, "objective": "sum",
+                                                                      "encoder_norm": "none"}})
+    assert execute_trial(old, tmp_path)["status"] == "done"
+    (tmp_path / TRIALS_DIR / old_id / "trial.json").write_text(
+        json.dumps(study.Trial(**{**old.__dict__, "params": recorded}).as_dict()))
+    result = study.run(_spec(1.0, **qlae), tmp_path, executor="sequential", progress=False)
+    assert result.executed == [trial.id] and result.skipped == []  # trained with today's defaults

@@ -139,6 +139,21 @@ def legacy_trial_id(learner: str, identity: dict[str, Any]) -> str:
     return _hashed_id(learner, identity)
 
 
+def _changed_defaults(learner: str) -> dict[str, Any]:
+    """Today's defaults of the registered ``learner``'s parameters whose default changed (its class's
+    ``defaults_before``), written into each trial's params: a trial trained under the earlier default (its
+    id hashed without them) is then not taken for one of today's, and each trial records what it trained."""
+    import inspect
+
+    from latentscm.learners.registry import REGISTRY
+
+    if ":" in learner or learner not in REGISTRY:
+        return {}
+    cls = REGISTRY.get(learner)
+    defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+    return {name: defaults[name] for name in getattr(cls, "defaults_before", {}) if name in defaults}
+
+
 def _settings(grid: dict[str, list[Any]], variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """variants × grid combinations, in the order given (one empty setting when neither is set)."""
     combos = [dict(zip(grid, values)) for values in itertools.product(*grid.values())] if grid else [{}]
@@ -193,7 +208,8 @@ def expand(spec: Any) -> list[Trial]:
                 # the preset's per-learner params, less those the chosen settings leave unused
                 preset_params = preset.params_for(entry.name, {**steps, **chosen}) if preset is not None else {}
                 for seed in spec.seeds:
-                    params = {**base, **preset_params, **steps, **chosen, "seed": seed, "device": spec.device}
+                    params = {**_changed_defaults(entry.name), **base, **preset_params, **steps, **chosen, "seed": seed,
+                              "device": spec.device}
                     params = json.loads(_canonical(params))  # tuples -> lists, as config.json records them
                     trial = Trial(id="", learner=entry.name, learner_label=entry.label, params=params, varied=varied,
                                   world=world.name, world_label=world.label, world_options=options, seed=seed,
