@@ -17,6 +17,7 @@ prediction (recompute every descendant through the learned mechanisms, then deco
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -180,11 +181,39 @@ class CausalLearner(Learner):
         super()._after_fit(images)
         if self._learn_graph and self.scm_.learn_graph:
             self.latent_graph_ = self.scm_.fix_graph()
+        self._fit_aggregate_prior(images)
+
+    def _uses_aggregate_prior(self) -> bool:
+        """Whether ``sample`` draws u from a Gaussian fitted to this model's own aggregate posterior
+        (:meth:`_fit_aggregate_prior`) rather than N(0, I)."""
+        return False
+
+    def _fit_aggregate_prior(self, images: torch.Tensor) -> None:
+        """Fit a full-covariance Gaussian to the aggregate posterior q(u) = E_x q(u | x) of ``images``
+        (N, C, H, W) (Ghosh et al. 2020, ex-post density estimation), by moment matching the mixture:
+        mean E[m(x)], covariance Cov[m(x)] + E[diag σ²(x)]. Stores ``exogenous_mean_`` (D,) and its
+        Cholesky factor ``exogenous_scale_`` (D, D), float32 on the CPU. Nothing for a learner that
+        does not use one (:meth:`_uses_aggregate_prior`)."""
+        if not self._uses_aggregate_prior():
+            return
+        parts = self._batched(images, lambda b: torch.stack(self._posterior(b)).cpu())
+        mean, logvar = torch.cat(parts, dim=1).double()
+        centre = mean.mean(0)
+        deviation = mean - centre
+        covariance = deviation.T @ deviation / mean.shape[0] + torch.diag(logvar.exp().mean(0))
+        jitter = 1e-6 * torch.eye(covariance.shape[0], dtype=covariance.dtype)
+        self.exogenous_mean_ = centre.float()
+        self.exogenous_scale_ = torch.linalg.cholesky(covariance + jitter).float()
 
     def _extra_state(self) -> dict[str, Any]:
-        return {**super()._extra_state(), "factor_names": list(self.factor_names_),
-                "factor_mean": self.factor_mean_.tolist(), "factor_std": self.factor_std_.tolist(),
-                "latent_graph": self.latent_graph_.to_dict(), "learn_graph": bool(self.scm_.learn_graph)}
+        state = {**super()._extra_state(), "factor_names": list(self.factor_names_),
+                 "factor_mean": self.factor_mean_.tolist(), "factor_std": self.factor_std_.tolist(),
+                 "latent_graph": self.latent_graph_.to_dict(), "learn_graph": bool(self.scm_.learn_graph)}
+        if self._uses_aggregate_prior():
+            mean, scale = getattr(self, "exogenous_mean_", None), getattr(self, "exogenous_scale_", None)
+            state["exogenous_mean"] = None if mean is None else mean.clone()
+            state["exogenous_scale"] = None if scale is None else scale.clone()
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> Learner:
         extra = state.get("extra", {})
@@ -193,6 +222,11 @@ class CausalLearner(Learner):
         self.factor_std_ = np.asarray(extra["factor_std"], dtype=np.float64)
         self.latent_graph_ = CausalGraph.from_dict(extra["latent_graph"])
         self._learn_graph = bool(extra.get("learn_graph", False))
+        # absent from models saved before the aggregate prior (and from mid-training checkpoints): sample() then
+        # falls back to N(0, I) with a warning
+        mean, scale = extra.get("exogenous_mean"), extra.get("exogenous_scale")
+        self.exogenous_mean_ = None if mean is None else torch.as_tensor(mean).float().cpu()
+        self.exogenous_scale_ = None if scale is None else torch.as_tensor(scale).float().cpu()
         return super().load_state_dict(state)
 
     # ------------------------------------------------------------------ counterfactuals
@@ -253,9 +287,19 @@ class CausalLearner(Learner):
         return torch.cat(parts).numpy().astype(np.float32, copy=False)
 
     def _exogenous_sample(self, n: int, generator: torch.Generator, prior: str | None = None) -> torch.Tensor:
-        """Exogenous latents u (n, D) to generate from: N(0, I), the prior of the KL term (a learner with another
-        generative prior, such as CausalVAE's fitted aggregate one, overrides this; ``prior`` picks among them)."""
-        return torch.randn((n, self.latent_dim_), generator=generator)
+        """Exogenous latents u (n, D) to generate from. ``prior="standard"``, or a learner without an aggregate
+        prior (:meth:`_uses_aggregate_prior`): N(0, I), the prior of the KL term. Otherwise (``None`` or
+        ``"aggregate"``) the Gaussian fitted by :meth:`_fit_aggregate_prior`; a model saved before it existed
+        has none and falls back to N(0, I) with a warning."""
+        u = torch.randn((n, self.latent_dim_), generator=generator)
+        if prior == "standard" or not self._uses_aggregate_prior():
+            return u
+        mean, scale = getattr(self, "exogenous_mean_", None), getattr(self, "exogenous_scale_", None)
+        if mean is None or scale is None:
+            warnings.warn(f"This {type(self).__name__} has no fitted aggregate prior (saved by an older version, "
+                          f"or not fitted to the end); sampling u ~ N(0, I) instead.", stacklevel=4)
+            return u
+        return mean + u @ scale.T
 
     def _prior_sample(self, n: int, generator: torch.Generator, prior: str | None = None) -> torch.Tensor:
         """Causal latents (n, D) of the generative model: exogenous u (:meth:`_exogenous_sample`), the

@@ -48,6 +48,23 @@ from the *same* x_t0 under the counterfactual condition). ``inversion_fraction =
 inversion of diffusion autoencoders; smaller values keep more of the input (identity) and leave
 less room for the intervention (effectiveness). DDIM inversion is the exact ODE inverse up to
 discretisation (``inversion_iterations`` refines it by fixed-point iteration).
+
+Sampling draws the exogenous latents u as :class:`~latentscm.learners.causal_vae.CausalVAE` does:
+from a full-covariance Gaussian fitted to the aggregate posterior of the training images at the end
+of fit (Ghosh et al. 2020), or with a ``concept_model`` from that model's own fitted prior, since
+N(0, I) gives every mechanism unit noise while the encoder puts little into an effect's exogenous
+latent (``prior="standard"`` keeps N(0, I)). With ``condition="labels"`` the UNet learned the
+labels ỹ, and the label prior pulls SCM(u) onto them, so the aggregate posterior of u stands in for
+the labels' own exogenous noise. R² of each effect on a cubic of its parents in the sampled z
+(pendulum, 16 px, noise_std 0.3, 512 images, tiny networks, seed 0; world 0.95 / 0.99)::
+
+                                     steps   shadow_length   shadow_position
+    labels,   u ~ N(0, I)            1500    0.07            0.40
+    labels,   u ~ aggregate          1500    0.54            0.99
+    latent,   u ~ N(0, I)            1500    0.24            0.49
+    latent,   u ~ aggregate          1500    0.84            0.99
+    concepts, u ~ N(0, I)            1500    0.53            0.48     (steps: the CausalVAE)
+    concepts, concept model's prior  1500    0.94            0.98
 """
 
 from __future__ import annotations
@@ -732,18 +749,32 @@ acyclicity_weight, mechanism_hidden
         return self.counterfactual(x, {}, num_steps=num_steps, guidance_weight=0.0,
                                    inversion_fraction=inversion_fraction, factors=factors)
 
-    def sample(self, n: int, *, seed: int) -> np.ndarray:
-        """``n`` generated images: u ~ N(0, I), z = SCM(u), x_T ~ N(0, I), DDIM decoding."""
+    def sample(self, n: int, *, seed: int, prior: str = "aggregate") -> np.ndarray:
+        """``n`` generated images (n, C, H, W) float32 in [0, 1]: exogenous latents u from ``prior``,
+        z = SCM(u), x_T ~ N(0, I), DDIM decoding.
+
+        ``prior="aggregate"`` (default) draws u from the Gaussian fitted to the training images'
+        aggregate posterior at the end of fit (as :meth:`CausalVAE.sample
+        <latentscm.learners.causal_vae.CausalVAE.sample>`; with ``concept_model``, that model's own
+        fitted prior); ``"standard"`` draws u ~ N(0, I). A model saved before the aggregate prior
+        existed has none and falls back to N(0, I) with a warning.
+        """
         self._check_fitted()
-        n = check_number(n, "n", f"{type(self).__name__}.sample", low=1, integer=True)
+        owner = f"{type(self).__name__}.sample"
+        check_choice(prior, "prior", owner, ("aggregate", "standard"))
+        n = check_number(n, "n", owner, low=1, integer=True)
         generator = self._seeded_generator(seed, "sample", device="cpu")
-        u = torch.randn((n, self.latent_dim_), generator=generator)
+        z = self._prior_sample(n, generator, prior=prior)
         x_T = self._noise_like(n, seed, generator=generator)  # the same stream, after u: independent of it
-        k = len(self.factor_names_)
-        with torch.no_grad():
-            z = torch.cat([self.scm_.to("cpu")(u[:, :k]), u[:, k:]], dim=1)
-        self.scm_.to(self.device_)
-        return self._decode_with(z, x_T, None, None, f"{type(self).__name__}.sample")
+        return self._decode_with(z, x_T, None, None, owner)
+
+    def _uses_aggregate_prior(self) -> bool:
+        return not self._uses_concept_model  # a concept model has its own (see _exogenous_sample)
+
+    def _exogenous_sample(self, n: int, generator: torch.Generator, prior: str | None = None) -> torch.Tensor:
+        if self._uses_concept_model:  # its frozen SCM generates the concepts: its own noise distribution
+            return self.concept_model_._exogenous_sample(n, generator, prior)
+        return super()._exogenous_sample(n, generator, prior)
 
     def counterfactual(self, x: Any, interventions: Mapping[str, Any], *, num_steps: int | None = None,
                        guidance_weight: float | Mapping[str, float] | None = None,

@@ -34,7 +34,6 @@ ICLR); ``prior="standard"`` keeps N(0, I). R² of each effect on a cubic of its 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -193,19 +192,11 @@ class CausalVAE(CausalLearner):
         }
 
     def _extra_state(self) -> dict[str, Any]:
-        mean, scale = getattr(self, "exogenous_mean_", None), getattr(self, "exogenous_scale_", None)
-        return {**super()._extra_state(), "decoder_groups": getattr(self, "decoder_groups_", None),
-                "exogenous_mean": None if mean is None else mean.clone(),
-                "exogenous_scale": None if scale is None else scale.clone()}
+        return {**super()._extra_state(), "decoder_groups": getattr(self, "decoder_groups_", None)}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> CausalVAE:
         extra = state.get("extra", {})
         self.decoder_groups_ = extra.get("decoder_groups")
-        # absent from models saved before the aggregate prior (and from mid-training checkpoints): sample() then
-        # falls back to N(0, I) with a warning
-        mean, scale = extra.get("exogenous_mean"), extra.get("exogenous_scale")
-        self.exogenous_mean_ = None if mean is None else torch.as_tensor(mean).float().cpu()
-        self.exogenous_scale_ = None if scale is None else torch.as_tensor(scale).float().cpu()
         if self.decoder == "additive" and self.decoder_groups_ is None:
             raise ValueError("This saved CausalVAE has no recorded decoder groups but decoder='additive'.")
         return super().load_state_dict(state)
@@ -256,23 +247,8 @@ class CausalVAE(CausalLearner):
         return ((predicted - target) ** 2).sum(1).mean()
 
     # ------------------------------------------------------------------ generation
-    def _after_fit(self, images: torch.Tensor) -> None:
-        super()._after_fit(images)
-        self._fit_aggregate_prior(images)
-
-    def _fit_aggregate_prior(self, images: torch.Tensor) -> None:
-        """Fit a full-covariance Gaussian to the aggregate posterior q(u) = E_x q(u | x) of ``images``
-        (N, C, H, W) (Ghosh et al. 2020, ex-post density estimation), by moment matching the mixture:
-        mean E[m(x)], covariance Cov[m(x)] + E[diag σ²(x)]. Stores ``exogenous_mean_`` (D,) and its
-        Cholesky factor ``exogenous_scale_`` (D, D), float32 on the CPU."""
-        parts = self._batched(images, lambda b: torch.stack(self._posterior(b)).cpu())
-        mean, logvar = torch.cat(parts, dim=1).double()
-        centre = mean.mean(0)
-        deviation = mean - centre
-        covariance = deviation.T @ deviation / mean.shape[0] + torch.diag(logvar.exp().mean(0))
-        jitter = 1e-6 * torch.eye(covariance.shape[0], dtype=covariance.dtype)
-        self.exogenous_mean_ = centre.float()
-        self.exogenous_scale_ = torch.linalg.cholesky(covariance + jitter).float()
+    def _uses_aggregate_prior(self) -> bool:
+        return True
 
     def sample(self, n: int, *, seed: int, prior: str = "aggregate") -> np.ndarray:
         """``n`` generated images (n, C, H, W) float32 in [0, 1], seeded: exogenous latents u from
@@ -289,18 +265,6 @@ class CausalVAE(CausalLearner):
         n = check_number(n, "n", owner, low=1, integer=True)
         generator = self._seeded_generator(seed, "sample", device="cpu")
         return self.decode(self._prior_sample(n, generator, prior=prior))
-
-    def _exogenous_sample(self, n: int, generator: torch.Generator, prior: str | None = None) -> torch.Tensor:
-        """Exogenous latents u (n, D) from ``prior`` (``None``: ``"aggregate"``; see :meth:`sample`)."""
-        u = torch.randn((n, self.latent_dim_), generator=generator)
-        if prior == "standard":
-            return u
-        mean, scale = getattr(self, "exogenous_mean_", None), getattr(self, "exogenous_scale_", None)
-        if mean is None or scale is None:
-            warnings.warn(f"This {type(self).__name__} has no fitted aggregate prior (saved by an older version, "
-                          f"or not fitted to the end); sampling u ~ N(0, I) instead.", stacklevel=4)
-            return u
-        return mean + u @ scale.T
 
     # ------------------------------------------------------------------ inference
     def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
