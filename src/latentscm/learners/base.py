@@ -312,9 +312,10 @@ class Learner:
         fitted = {name: getattr(self, f"{name}_") for name in self._built_modules}
         if shapes(fresh) != shapes(fitted):
             raise ValueError(f"{type(self).__name__} cannot be saved: set_params changed {', '.join(changed)} after "
-                             f"fit, and its modules were built for the earlier values ("
-                             + ", ".join(f"{k}={_param_shown(built[k])}" for k in changed)
-                             + "). Set them back, or fit again, before saving.")
+                             f"fit, and the modules these values build no longer fit the trained weights (values at "
+                             f"fit: " + ", ".join(f"{k}={_param_shown(built[k])}" for k in changed)
+                             + "). Set back the ones that shape the modules (not lr or other training settings), "
+                               "or fit again, before saving.")
 
     def _schedule_steps(self) -> int:
         """The run length that step-based schedules (AnnealedVAE's capacity, the acyclicity weight of
