@@ -234,6 +234,10 @@ class Learner:
     def _encoder_outputs(self, latent_dim: int) -> int:
         return 2 * latent_dim if self.posterior == "gaussian" else latent_dim
 
+    def _encoder_norm(self) -> str:
+        """The encoder's convolution blocks (:class:`~latentscm.nn.ConvEncoder`'s ``norm``); plain by default."""
+        return "none"
+
     def _module_names(self) -> tuple[str, ...]:
         return ("encoder", "decoder")
 
@@ -257,7 +261,7 @@ class Learner:
         """Fresh modules by name (called under a fixed seed)."""
         return {
             "encoder": ConvEncoder(image_shape, self._encoder_outputs(latent_dim), channels=self.channels,
-                                   hidden_dim=self.hidden_dim),
+                                   hidden_dim=self.hidden_dim, norm=self._encoder_norm()),
             "decoder": ConvDecoder(latent_dim, image_shape, channels=self.channels, hidden_dim=self.hidden_dim),
         }
 

@@ -61,7 +61,6 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import Learner, StepOutput
-from latentscm.nn import ConvDecoder, ConvEncoder
 
 __all__ = ["QLAE", "ScalarCodebooks"]
 
@@ -174,14 +173,11 @@ class QLAE(Learner):
     def _module_names(self) -> tuple[str, ...]:
         return ("encoder", "codebook", "decoder")
 
+    def _encoder_norm(self) -> str:
+        return self.encoder_norm
+
     def _build_modules(self, image_shape, latent_dim) -> dict[str, nn.Module]:
-        if self.encoder_norm == "none":
-            modules = super()._build_modules(image_shape, latent_dim)
-        else:  # the same order of construction as the base class: encoder, then decoder
-            modules = {"encoder": ConvEncoder(image_shape, self._encoder_outputs(latent_dim), channels=self.channels,
-                                              hidden_dim=self.hidden_dim, norm=self.encoder_norm),
-                       "decoder": ConvDecoder(latent_dim, image_shape, channels=self.channels,
-                                              hidden_dim=self.hidden_dim)}
+        modules = super()._build_modules(image_shape, latent_dim)
         modules["codebook"] = ScalarCodebooks(latent_dim, self.n_values)
         return modules
 
