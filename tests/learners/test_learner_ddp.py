@@ -52,3 +52,18 @@ def test_causal_vae_under_ddp_keeps_ranks_identical(tmp_path, subprocess_env):
     assert any(key.startswith("scm.") for key in rank0)
     for key in rank0:
         assert torch.equal(rank0[key], rank1[key]), key
+
+
+@pytest.mark.slow
+def test_the_train_command_under_torchrun_reports_once(tmp_path, subprocess_env):
+    # rank 0 alone writes the run directory; the other rank used to print "Saved to ..." as well
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "-m", "latentscm",
+               "train", "--world", "sprites", "--learner", "ae", "--steps", "2", "--out", str(run), "--size", "16",
+               "--n-samples", "32", "--batch-size", "4", "--set", "channels=[4,8]", "--set", "hidden_dim=16",
+               "--set", "latent_dim=3", "--no-progress", "--threads", "1"]
+    result = subprocess.run(command, env=subprocess_env, capture_output=True, text=True, timeout=400)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count(f"Saved to {run}") == 1, result.stdout
+    assert result.stdout.count("step 2: loss") == 1, result.stdout
+    assert (run / "model.pt").exists()

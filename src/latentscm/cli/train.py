@@ -284,8 +284,7 @@ def register(app: typer.Typer) -> None:
                       progress=progress, interventional_fraction=interventional_fraction)
         except (*_USER_ERRORS, CheckpointError, OSError) as error:
             _fail(error)
-        _print_last(model)
-        typer.echo(f"Saved to {out}")
+        _print_done(model, f"Saved to {out}")
 
     @app.command("resume")
     def resume_command(
@@ -304,8 +303,7 @@ def register(app: typer.Typer) -> None:
             model = resume(run_dir, steps=steps, progress=progress, device=device, trust_code=trust_code)
         except (*_USER_ERRORS, CheckpointError, OSError) as error:  # OSError: a run file that cannot be read
             _fail(error)
-        _print_last(model)
-        typer.echo(f"Resumed and saved to {run_dir}")
+        _print_done(model, f"Resumed and saved to {run_dir}")
 
     @app.command("evaluate")
     def evaluate_command(
@@ -382,9 +380,16 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"Wrote {Path(target) / 'metrics.json'}")
 
 
-def _print_last(model) -> None:
+def _print_done(model, message: str) -> None:
+    """The last logged step and ``message``, from one process: under ``torchrun`` rank 0 alone
+    writes the run directory, and alone says so."""
+    from latentscm.training.distributed import is_launch_main
+
+    if not is_launch_main():
+        return
     records = [r for r in model.history_ if r.get("kind") == "train"]
     if records:
         last = records[-1]
         typer.echo(f"step {last['step']}: loss {last.get('loss', float('nan')):.4g}, "
                    f"{last.get('steps_per_s', 0):.2f} steps/s")
+    typer.echo(message)

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-__all__ = ["DistContext", "setup", "wrap"]
+__all__ = ["DistContext", "is_launch_main", "setup", "wrap"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,13 @@ class DistContext:
         """Destroy the process group if :func:`setup` created it."""
         if self.created_group and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def is_launch_main() -> bool:
+    """Whether this process is rank 0 of its launch (``RANK`` of ``torchrun``'s environment; a
+    process not started by torchrun is). Readable before and after the process group exists,
+    e.g. to let one rank alone print what a command did."""
+    return os.environ.get("RANK", "0").strip() in ("", "0")
 
 
 def setup(device: torch.device) -> DistContext:
