@@ -17,6 +17,7 @@ prediction (recompute every descendant through the learned mechanisms, then deco
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -53,6 +54,15 @@ def resolve_graph(spec: str, factor_names: list[str], world_graph: CausalGraph |
         raise ValueError(f"The 'graph' of {owner} names {unknown}, which are not factors of the data "
                          f"({', '.join(factor_names)}).")
     return CausalGraph(graph.edges, nodes=factor_names), False
+
+
+def _outside_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` in the calling function that names the first frame outside
+    latentscm (the user's call, however many library levels lie between: a CausalDiffAE delegates deeper)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "latentscm":
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class CausalLearner(Learner):
@@ -100,6 +110,7 @@ class CausalLearner(Learner):
         graph, learn = resolve_graph(self.graph, self.factor_names_, getattr(training_set, "graph", None), owner)
         self.latent_graph_ = graph
         self._learn_graph = learn
+        self._clear_aggregate_prior()  # a new fit: the previous fit's prior describes other weights
 
     def _training_factors(self, training_set: Any, device: torch.device) -> torch.Tensor:
         """Standardised labels (N, K) on ``device``; rows outside the supervised fraction are NaN."""
@@ -187,6 +198,13 @@ class CausalLearner(Learner):
         """Whether ``sample`` draws u from a Gaussian fitted to this model's own aggregate posterior
         (:meth:`_fit_aggregate_prior`) rather than N(0, I)."""
         return False
+
+    def _clear_aggregate_prior(self) -> None:
+        """Forget the fitted sampling prior when the encoder is about to change (a new fit, fine-tuning): until it
+        is fitted again, an eval hook, a checkpoint or an interrupted run would otherwise pair the old prior with
+        new weights silently; without one, ``sample`` falls back to N(0, I) with a warning."""
+        self.exogenous_mean_ = None
+        self.exogenous_scale_ = None
 
     def _fit_aggregate_prior(self, images: torch.Tensor) -> None:
         """Fit a full-covariance Gaussian to the aggregate posterior q(u) = E_x q(u | x) of ``images``
@@ -297,7 +315,8 @@ class CausalLearner(Learner):
         mean, scale = getattr(self, "exogenous_mean_", None), getattr(self, "exogenous_scale_", None)
         if mean is None or scale is None:
             warnings.warn(f"This {type(self).__name__} has no fitted aggregate prior (saved by an older version, "
-                          f"or not fitted to the end); sampling u ~ N(0, I) instead.", stacklevel=4)
+                          f"or its fit or fine-tuning did not run to the end); sampling u ~ N(0, I) instead.",
+                          stacklevel=_outside_stacklevel())
             return u
         return mean + u @ scale.T
 

@@ -230,6 +230,9 @@ class CounterfactualFineTuning:
                              f"({reference:.4g}); the ELBO constraint needs a positive reference.")
         lagrange = float(self.lagrange_init)
         history = []
+        clear = getattr(learner, "_clear_aggregate_prior", None)
+        if callable(clear):  # the encoder moves from here on: a run stopped early must not keep the old prior
+            clear()
         names = learner.factor_names_
         for step in range(self.steps):
             index = torch.from_numpy(rng.integers(0, images.shape[0], self.batch_size)).to(device)
@@ -252,6 +255,8 @@ class CounterfactualFineTuning:
                             "lagrange": lagrange, "elbo_reference": reference})
         refit = getattr(learner, "_fit_aggregate_prior", None)
         if callable(refit):  # the fine-tuned encoder moved the posterior that the sampling prior was fitted to
+            # 4096 evenly spaced rows, not the first ones: multi-domain data are stored domain by domain
+            rows = np.linspace(0, images.shape[0] - 1, min(images.shape[0], 4096)).round().astype(np.int64)
             with torch.no_grad():
-                refit(images[: min(images.shape[0], 4096)])
+                refit(images[torch.from_numpy(rows).to(images.device)])
         return history
