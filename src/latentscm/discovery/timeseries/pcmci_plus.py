@@ -22,7 +22,8 @@ time series datasets", UAI (PMLR 124). Four phases, as in the paper:
    * ``"conservative"`` (Ramsey, Zhang & Spirtes 2006, "Adjacency-faithfulness and conservative
      causal inference", UAI; as adapted by Runge 2020): re-test the pair given every subset ``S`` of
      the contemporaneous adjacencies of ``x_{j,t}`` (and, at lag 0, of ``x_{i,t}``) — with the same
-     MCI conditions as phase 2 — and collect every ``S`` with p-value > alpha. ``x_{k,t}`` in none of
+     MCI conditions as phase 2, and of any size (``max_conds_dim`` bounds phases 1-2 only) — and
+     collect every ``S`` with p-value > alpha. ``x_{k,t}`` in none of
      them: collider; in all: non-collider; otherwise the triple is *ambiguous* and left alone.
    * ``"majority"`` (Colombo & Maathuis 2014, "Order-independent constraint-based causal structure
      learning", JMLR; Runge 2020): the same separating sets; ``x_{k,t}`` in fewer than half of them:
@@ -46,10 +47,13 @@ P-values follow tigramite's ``run_pcmciplus`` ``p_matrix`` (they quantify adjace
 a lagged link kept by PC1 reports the largest p-value of its phase-2 (MCI) tests only, a lagged link
 removed by PC1 the largest of its PC1 tests; a lag-0 pair the largest over its tests in both directions
 (for a removed pair, that of the direction that removed it). Recorded tigramite outputs are matched to
-1e-9 (tests/discovery/timeseries/test_pcmci_plus_tigramite_s24.py). Intentional differences: ``scores``
+1e-9 (tests/discovery/timeseries/test_pcmci_plus_tigramite_s24.py and ``_s25.py``, the latter with
+``max_conds_dim``). Intentional differences: ``scores``
 hold the smallest |statistic| of the same tests (tigramite's ``val_matrix`` holds the statistic of the
 test with the largest p-value); only tigramite's ``conflict_resolution=True`` and
-``reset_lagged_links=False`` are implemented, without ``max_conds_py``/``max_conds_px``.
+``reset_lagged_links=False`` are implemented, without ``max_conds_py``/``max_conds_px``; R3 skips
+an ambiguous triple ``x_{k1,t} - x_{a,t} - x_{k2,t}`` (the non-collider it relies on), where tigramite
+5.2 checks the shielded triples ``(a, k1, b)``, ``(a, k2, b)``, which are never ambiguous, so it orients there.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ import numpy as np
 
 from latentscm._validation import check_choice, check_number
 from latentscm.discovery.ci_tests import CITest, make_ci_test
-from latentscm.discovery.timeseries._series import check_series, resolve_names
+from latentscm.discovery.timeseries._series import check_series, embed, resolve_names
 from latentscm.discovery.timeseries.pcmci import Link, _Embedded, _pc1
 from latentscm.discovery.timeseries.result import TemporalGraph
 
@@ -85,7 +89,9 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     tau_max: largest lag.
     ci_test: a registered CI test name or instance.
     alpha: the one significance level of all phases, in (0, 1).
-    max_conds_dim: largest conditioning set (contemporaneous subsets and PC1 levels); ``None``: no limit.
+    max_conds_dim: largest conditioning set of the skeleton search (PC1 levels and the contemporaneous
+        subsets of phase 2); ``None``: no limit. The re-tests of the conservative and majority collider
+        rules try every subset of the adjacencies whatever its size, as tigramite (Runge's reference).
     max_combinations: conditioning sets tried per candidate and level in the lagged phase (PC1).
     collider_rule: ``"standard"``, ``"conservative"`` or ``"majority"`` (phase 3; see the module
         docstring). The last two re-test each unshielded pair given every subset of the adjacencies.
@@ -109,6 +115,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     if max_conds_dim is not None:
         max_conds_dim = int(check_number(max_conds_dim, "max_conds_dim", owner, low=0, integer=True))
     test = make_ci_test(ci_test, **(ci_options or {}))
+    _check_window(series, tau_max, owner)
     embedded = _Embedded(series, tau_max, test)
     d = series.shape[1]
     pc1_stats: dict[tuple[int, int, int], list[float]] = {}
@@ -156,7 +163,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
                 if not ((tau == 0 and i == j) or lag_adjacent(i, tau, int(j))):
                     triples.append((i, tau, k, int(j)))
     all_sepsets = (_separating_sets(embedded, sorted({pair_key(i, tau, j) for i, tau, _, j in triples}),
-                                    adjacent, base, alpha, max_conds_dim)
+                                    adjacent, base, alpha)
                    if collider_rule != "standard" else {})
     arrowheads: set[tuple[int, int]] = set()  # (a, b): an arrowhead at b on the lag-0 edge a - b
     ambiguous: set[tuple[int, int, int, int]] = set()
@@ -217,6 +224,21 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
             "n_samples": embedded.bound.n_samples, "time_s": time.perf_counter() - start}
     return TemporalGraph(resolve_names(var_names, d, owner), scores, pvalues, "pcmci+", alpha=alpha,
                          graph=graph, info=info)
+
+
+def _check_window(series: np.ndarray, tau_max: int, owner: str) -> None:
+    """Raise ValueError when a variable of ``series`` (T, d) is constant over the T - 2 tau_max rows that
+    one of its lags 0..2 tau_max reads (it varies only in the first or last rows): such a column carries
+    no information, and ParCorr would refuse it with the embedding's column numbers."""
+    d = series.shape[1]
+    constant = np.flatnonzero(np.ptp(embed(series, 2 * tau_max), axis=0) == 0)
+    if constant.size:
+        pairs = [(int(c % d), int(c // d)) for c in constant]
+        raise ValueError(
+            f"The 'data' argument of {owner} has variables {sorted({i for i, _ in pairs})} constant over the "
+            f"{series.shape[0] - 2 * tau_max} rows that some lag 0..2 * tau_max = {2 * tau_max} reads "
+            f"((variable, lag): {pairs}); they vary only in the first or last rows. Drop them or give a "
+            "longer series.")
 
 
 def _skeleton_stage(candidates: list[tuple[int, int, int]], level: int, alpha: float, embedded: _Embedded,
@@ -307,9 +329,9 @@ def _propagate_orientations(contemporaneous: np.ndarray, links: dict[int, set[Li
 
 
 def _separating_sets(embedded: _Embedded, pairs: Sequence[tuple[int, int, int]], adjacent: np.ndarray,
-                     base: dict[int, list[Link]], alpha: float, max_conds_dim: int | None
-                     ) -> dict[tuple[int, int, int], list[frozenset[int]]]:
-    """Every separating set of each non-adjacent pair ``(i, tau, j)`` among the subsets of the
+                     base: dict[int, list[Link]], alpha: float) -> dict[tuple[int, int, int], list[frozenset[int]]]:
+    """Every separating set of each non-adjacent pair ``(i, tau, j)`` among *all* subsets (any size:
+    ``max_conds_dim`` bounds the skeleton search only, as in tigramite) of the
     contemporaneous adjacencies of ``x_{j,t}`` (and of ``x_{i,t}`` at lag 0), tested with the MCI
     conditions of phase 2 (one batch for all pairs)."""
     keys, queries = [], []
@@ -319,8 +341,7 @@ def _separating_sets(embedded: _Embedded, pairs: Sequence[tuple[int, int, int]],
             pools.append([int(k) for k in np.flatnonzero(adjacent[:, i]) if k != j])
         subsets: set[frozenset[int]] = set()
         for pool in pools:
-            largest = len(pool) if max_conds_dim is None else min(len(pool), max_conds_dim)
-            for size in range(largest + 1):
+            for size in range(len(pool) + 1):
                 subsets.update(frozenset(c) for c in itertools.combinations(pool, size))
         for subset in sorted(subsets, key=lambda s: (len(s), sorted(s))):
             conditions = [(k, 0) for k in sorted(subset)] + [link for link in base[j] if link != (i, tau)]
