@@ -54,9 +54,11 @@ def jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def _restore_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     """Undo :func:`jsonable_params` for a class: lists back to tuples where the default is a tuple; a parameter
-    the config was recorded without takes the value the class had then (``defaults_before``), not today's default."""
+    the config was recorded without takes the value the class had then (``defaults_before``), not today's default
+    (only where the class takes that parameter: a subclass's constructor may leave out some of its base's)."""
     defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
-    restored = {key: value for key, value in getattr(cls, "defaults_before", {}).items() if key not in params}
+    restored = {key: value for key, value in getattr(cls, "defaults_before", {}).items()
+                if key not in params and key in defaults}
     for key, value in params.items():
         if isinstance(value, list) and isinstance(defaults.get(key), tuple):
             value = tuple(value)
@@ -149,7 +151,7 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
     run_dir = Path(run_dir)
     state = learner.state_dict()
     if callable(getattr(learner, "check_saveable", None)):  # before anything is written
-        learner.check_saveable()
+        learner.check_saveable(state)
     latest = latest_checkpoint(run_dir / CHECKPOINT_DIR)
     if latest is not None and state.get("n_steps") is not None and latest[0] > int(state["n_steps"]):
         # load() takes the newest checkpoint over an older model.pt (a finished run resumed further): the model

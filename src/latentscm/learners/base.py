@@ -285,7 +285,6 @@ class Learner:
             setattr(self, f"{name}_", module.to(device))
         # the hyperparameters the modules were built with (see check_saveable)
         self._built_params = _param_texts(self.get_params())
-        self._built_modules = tuple(modules)
         self._likelihood = make_likelihood(self.likelihood)
         self._generator = torch.Generator(device=device)
         self._generator.manual_seed(self.seed)
@@ -295,11 +294,14 @@ class Learner:
         self.n_steps_ = 0
         self.schedule_steps_ = int(self.steps)  # kept when a resumed run is given more steps
 
-    def check_saveable(self) -> None:
-        """Raise ``ValueError`` when ``set_params`` changed, after fit, a hyperparameter that shapes the modules
-        (``channels``, a refiner, ...): the saved config would then rebuild modules the weights do not fit.
-        Hyperparameters of inference or training only (``ddim_steps``, ``lr``) may change; the modules are
-        rebuilt (without touching any random state) only when some hyperparameter differs from the fit's."""
+    def check_saveable(self, state: Mapping[str, Any] | None = None) -> None:
+        """Raise ``ValueError`` when ``set_params`` changed, after fit, a hyperparameter that the saved model would
+        not load with (``channels``, ``latent_dim``, a refiner, ...): :func:`latentscm.load` builds the learner from
+        the saved hyperparameters and loads ``state`` (this learner's :meth:`state_dict`) into it. That is done here,
+        on the CPU without touching any random state, and the rebuilt learner must hold every saved module with the
+        same shapes. Hyperparameters of inference or training only (``ddim_steps``, ``lr``) may change, and so may
+        modules grown after fit (a domain ``GCRL.adapt`` added); nothing is rebuilt when no hyperparameter
+        differs from the fit's."""
         built = getattr(self, "_built_params", None)
         if built is None:  # objects pickled before the record existed: nothing to compare with
             return
@@ -307,19 +309,28 @@ class Learner:
         changed = sorted(k for k in now if built.get(k) != now[k])
         if not changed:
             return
-        with torch.random.fork_rng(devices=[]):
-            fresh = self._build_modules(self.image_shape_, self.latent_dim_)
+        state = self.state_dict() if state is None else state
+        params = self.get_params()
+        if "device" in params:
+            params["device"] = "cpu"
 
-        def shapes(modules: Mapping[str, nn.Module]) -> dict[str, dict[str, tuple[int, ...]]]:
-            return {name: {k: tuple(v.shape) for k, v in m.state_dict().items()} for name, m in modules.items()}
+        def shapes(modules: Mapping[str, Mapping[str, torch.Tensor]]) -> dict[str, dict[str, tuple[int, ...]]]:
+            return {name: {k: tuple(v.shape) for k, v in weights.items()} for name, weights in modules.items()}
 
-        fitted = {name: getattr(self, f"{name}_") for name in self._built_modules}
-        if shapes(fresh) != shapes(fitted):
+        cause: Exception | None = None
+        try:
+            with torch.random.fork_rng(devices=[]):
+                rebuilt = type(self)(**params).load_state_dict(state)
+            # every saved module is used, as saved (a dropped EMA UNet would change what the loaded model decodes)
+            fits = shapes({k: m.state_dict() for k, m in rebuilt._modules().items()}) == shapes(state["modules"])
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as error:  # load() would fail so
+            fits, cause = False, error
+        if not fits:
             raise ValueError(f"{type(self).__name__} cannot be saved: set_params changed {', '.join(changed)} after "
                              f"fit, and the modules these values build no longer fit the trained weights (values at "
                              f"fit: " + ", ".join(f"{k}={_param_shown(built[k])}" for k in changed)
                              + "). Set back the ones that shape the modules (not lr or other training settings), "
-                               "or fit again, before saving.")
+                               "or fit again, before saving.") from cause
 
     def _schedule_steps(self) -> int:
         """The run length that step-based schedules (AnnealedVAE's capacity, the acyclicity weight of
