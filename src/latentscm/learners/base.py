@@ -244,8 +244,10 @@ class Learner:
     def _optimizer_groups(self) -> dict[str, tuple[str, ...]]:
         return {"model": self._module_names()}
 
-    def _make_optimizer(self, group: str, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
-        """Adam with the disentanglement_lib settings (betas 0.9/0.999, eps 1e-8)."""
+    def _make_optimizer(self, group: str, parameters: list[nn.Parameter] | list[dict[str, Any]]
+                        ) -> torch.optim.Optimizer:
+        """Adam with the disentanglement_lib settings (betas 0.9/0.999, eps 1e-8) over ``parameters``
+        (a list of parameters, or of torch parameter-group dicts with their own ``lr``)."""
         return torch.optim.Adam(parameters, lr=self.lr, betas=(0.9, 0.999), eps=1e-8)
 
     def _group_grad_clip(self, group: str) -> float | None:

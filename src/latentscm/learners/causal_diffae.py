@@ -96,8 +96,8 @@ __all__ = ["CausalDiffAE", "CONDITIONS"]
 CONDITIONS = ("labels", "latent", "concepts")
 # parameters of this model's own encoder, latent SCM and KL term: unused with condition="concepts"
 _CONCEPT_MODEL_UNUSED = ("mechanism", "extra_dims", "beta", "prior_std", "label_weight", "mechanism_weight",
-                         "supervised_fraction", "acyclicity_weight", "mechanism_hidden", "kl_warmup", "channels",
-                         "hidden_dim")
+                         "supervised_fraction", "acyclicity_weight", "mechanism_hidden", "mechanism_lr", "kl_warmup",
+                         "channels", "hidden_dim")
 
 
 def _as_tuple(value: Any) -> Any:
@@ -110,6 +110,8 @@ def _same_setting(value: Any, default: Any) -> bool:
     if isinstance(default, tuple) and isinstance(value, Sequence) and not isinstance(value, str):
         return tuple(value) == default
     return bool(value == default)
+
+
 _PREDICTIONS = ("epsilon", "v_prediction")
 
 
@@ -122,6 +124,13 @@ class CausalDiffAE(CausalLearner):
 acyclicity_weight, mechanism_hidden
         The latent SCM, as in :class:`~latentscm.learners.causal_vae.CausalVAE`. ``extra_dims``
         style latents are learned through the UNet loss (a diffusion-autoencoder semantic code).
+    mechanism_lr : float > 0 or None, default 1e-3
+        Adam learning rate of the latent SCM's parameters (its mechanisms, and the graph's weights
+        with ``graph="learn"``); ``None`` uses ``lr``. The mechanisms are small MLPs regressed on the
+        labels, and at the UNet's rate they lag: on a 16x16 pendulum in labels mode (1,024 images,
+        tiny UNet, seeds 0/1) the shadow_length residual std on held-out labels after 1,500 steps was
+        0.53/0.61 at lr 2e-4 and 0.18/0.20 at 1e-3 (seed 0 after 3,000 steps: 0.20 and 0.17). Models
+        recorded before this parameter existed load and resume with ``None``.
     beta : float, default 1e-3
         Weight of KL(q(u|x) || N(0, I)) relative to the per-pixel denoising MSE.
     kl_warmup : int, default 500
@@ -175,12 +184,14 @@ acyclicity_weight, mechanism_hidden
     """
 
     name = "causal_diffae"
+    defaults_before = {"mechanism_lr": None}  # before mechanism_lr existed the SCM trained at lr
     uses_targets = True  # interventional data: intervened concepts' mechanisms are cut (see _causal_forward)
 
     def __init__(self, *, graph: str = "world", mechanism: str = "additive", extra_dims: int = 0,
                  beta: float = 1e-3, prior_std: float = 0.2, label_weight: float = 0.05,
                  mechanism_weight: float = 0.05, supervised_fraction: float = 1.0, acyclicity_weight: float = 1.0,
-                 mechanism_hidden: int = 32, kl_warmup: int = 500, condition: str = "labels",
+                 mechanism_hidden: int = 32, mechanism_lr: float | None = 1e-3, kl_warmup: int = 500,
+                 condition: str = "labels",
                  concept_model: str | None = None,
                  cond_dropout: float = 0.15, factor_dropout: float = 0.1,
                  guidance_weight: float | Mapping[str, float] = 0.0, label_maps: bool = True,
@@ -201,6 +212,7 @@ acyclicity_weight, mechanism_hidden
         self.supervised_fraction = supervised_fraction
         self.acyclicity_weight = acyclicity_weight
         self.mechanism_hidden = mechanism_hidden
+        self.mechanism_lr = mechanism_lr
         self.kl_warmup = kl_warmup
         self.condition = condition
         self.concept_model = concept_model
@@ -230,6 +242,8 @@ acyclicity_weight, mechanism_hidden
         self._validate_causal()
         owner = type(self).__name__
         self.beta = check_number(self.beta, "beta", owner, low=0)
+        if self.mechanism_lr is not None:
+            self.mechanism_lr = check_number(self.mechanism_lr, "mechanism_lr", owner, low=0, low_inclusive=False)
         self.kl_warmup = check_number(self.kl_warmup, "kl_warmup", owner, low=0, integer=True)
         check_choice(self.condition, "condition", owner, CONDITIONS)
         if isinstance(self.concept_model, os.PathLike):
@@ -366,8 +380,10 @@ acyclicity_weight, mechanism_hidden
         parameters of this model's own encoder, SCM and KL term would be ignored: refuse them when set
         (warn when resuming a run that already records them)."""
         defaults = inspect.signature(type(self).__init__).parameters
+        before = type(self).defaults_before  # the value a run recorded before the parameter existed is a default too
         unused = [name for name in self.unused_parameters(self.get_params())
-                  if not _same_setting(getattr(self, name), defaults[name].default)]
+                  if not _same_setting(getattr(self, name), defaults[name].default)
+                  and not (name in before and _same_setting(getattr(self, name), before[name]))]
         recorded = getattr(self, "_resumed_params", None) or {}
         if unused and all(name in recorded and _same_setting(recorded[name], _as_tuple(getattr(self, name)))
                           for name in unused):
@@ -443,6 +459,16 @@ acyclicity_weight, mechanism_hidden
 
     def _optimizer_groups(self) -> dict[str, tuple[str, ...]]:
         return {"model": tuple(n for n in self._module_names() if n != "unet_ema")}
+
+    def _make_optimizer(self, group: str, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        """The base Adam, with the latent SCM's parameters in a group of their own at ``mechanism_lr``
+        (none with a concept model, whose frozen SCM is not trained here)."""
+        own = {id(p) for p in self.scm_.parameters()} if self.mechanism_lr is not None else set()
+        scm = [p for p in parameters if id(p) in own]
+        if not scm:
+            return super()._make_optimizer(group, parameters)
+        rest = [p for p in parameters if id(p) not in own]
+        return super()._make_optimizer(group, [{"params": rest}, {"params": scm, "lr": self.mechanism_lr}])
 
     def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, torch.nn.Module]:
         unet = UNet(image_shape[0], base_channels=self.unet_channels, channel_multipliers=self.unet_multipliers,
