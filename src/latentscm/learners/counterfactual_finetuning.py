@@ -40,6 +40,7 @@ import torch
 
 from latentscm._validation import as_generator, check_number
 from latentscm.metrics.factor_regressor import FactorRegressor
+from latentscm.training.data import spread_rows
 
 __all__ = ["CounterfactualFineTuning", "counterfactual_predictor_loss"]
 
@@ -255,8 +256,7 @@ class CounterfactualFineTuning:
                             "lagrange": lagrange, "elbo_reference": reference})
         refit = getattr(learner, "_fit_aggregate_prior", None)
         if callable(refit):  # the fine-tuned encoder moved the posterior that the sampling prior was fitted to
-            # 4096 evenly spaced rows, not the first ones: multi-domain data are stored domain by domain
-            rows = np.linspace(0, images.shape[0] - 1, min(images.shape[0], 4096)).round().astype(np.int64)
+            # rows spread over the whole set, not the first ones: multi-domain data are stored domain by domain
             with torch.no_grad():
-                refit(images[torch.from_numpy(rows).to(images.device)])
+                refit(images[torch.from_numpy(spread_rows(images.shape[0])).to(images.device)])
         return history

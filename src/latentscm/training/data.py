@@ -28,7 +28,7 @@ import torch
 from latentscm._validation import check_array, check_number
 
 __all__ = ["TrainingSet", "as_training_set", "training_mixture", "ShardedBatches", "DATA_SEED_OFFSET",
-           "float_images", "content_hash"]
+           "SUMMARY_ROWS", "float_images", "content_hash", "spread_rows"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
 #: initialisation do not share a random stream.
@@ -38,6 +38,17 @@ DATA_SEED_OFFSET = 1_000_003
 #: The float32 image of every uint8 store value: ``np.float32(v) / np.float32(255)`` (what
 #: ``StoredDataset.batch`` computes), so converting through it is exact on every device.
 _UINT8_TO_FLOAT = np.arange(256, dtype=np.float32) / np.float32(255.0)
+
+#: Training images that statistics fitted after training see (a causal learner's aggregate prior, an
+#: autoencoder's code statistics), spread over the whole set by :func:`spread_rows`.
+SUMMARY_ROWS = 4096
+
+
+def spread_rows(n: int, k: int | None = None) -> np.ndarray:
+    """``min(n, k)`` increasing row indices (int64) spread evenly over ``range(n)``; every row when
+    ``n <= k`` (``k``: :data:`SUMMARY_ROWS` when ``None``). Unlike the first ``k`` rows, they cover
+    data stored group by group (a multi-domain training set is stored domain by domain)."""
+    return np.linspace(0, n - 1, min(n, SUMMARY_ROWS if k is None else k)).round().astype(np.int64)
 
 
 def float_images(images: torch.Tensor) -> torch.Tensor:

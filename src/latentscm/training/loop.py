@@ -42,7 +42,7 @@ from latentscm.training.checkpoint import (
     save_checkpoint,
     write_json_atomic,
 )
-from latentscm.training.data import ShardedBatches, TrainingSet, as_training_set, float_images
+from latentscm.training.data import ShardedBatches, TrainingSet, as_training_set, float_images, spread_rows
 from latentscm.training.logs import RunLog
 from latentscm.training.protocol import TrainableLearner, check_built, check_training_protocol
 
@@ -375,7 +375,8 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
 
     learner.n_steps_ = learner.steps
     learner.history_ = log.records
-    learner._after_fit(float_images(images[: min(images.shape[0], 4096)]))
+    # statistics fitted after training (aggregate prior, code scales) see rows from the whole set, every domain
+    learner._after_fit(float_images(images[torch.from_numpy(spread_rows(images.shape[0])).to(images.device)]))
     if main and run_dir is not None:
         learner.save(run_dir)
     context.barrier()
