@@ -139,3 +139,13 @@ def test_a_trial_trained_under_a_changed_default_is_not_taken_for_todays(tmp_pat
         json.dumps(study.Trial(**{**old.__dict__, "params": recorded}).as_dict()))
     result = study.run(_spec(1.0, **qlae), tmp_path, executor="sequential", progress=False)
     assert result.executed == [trial.id] and result.skipped == []  # trained with today's defaults
+
+
+def test_the_study_report_reads_a_trial_under_its_old_id(tmp_path):
+    from latentscm.report.study import build_study_report
+
+    spec = _spec(1.0, evaluation={"suite": ["mcc"], "n": 32, "activity": False})
+    old_ids = _old_study(spec, tmp_path)
+    study.run(spec, tmp_path, executor="sequential", progress=False)
+    page = build_study_report(tmp_path).read_text()
+    assert old_ids[0] in page and "pending" not in page

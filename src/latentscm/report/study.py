@@ -30,7 +30,7 @@ from latentscm.report.study_figures import correlation_figure, hyperparameter_fi
 from latentscm.study.results import collect_results, metric_columns
 from latentscm.study.runner import SPEC_NAME
 from latentscm.study.spec import load_spec
-from latentscm.study.status import trial_dir
+from latentscm.study.status import locate_trials, trial_dir
 from latentscm.study.trials import expand
 
 __all__ = ["build_study_report", "study_metrics", "rank_table", "metric_correlations", "best_trials",
@@ -329,7 +329,7 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
         raise FileNotFoundError(f"'{study_dir}' is not a study directory (no {SPEC_NAME}); run "
                                 f"`latentscm study run SPEC --out {study_dir}` first.")
     spec = load_spec(read_json_object(study_dir / SPEC_NAME, remedy="rerun `latentscm study run` to rewrite it"))
-    trials = expand(spec)
+    trials = locate_trials(expand(spec), study_dir)  # a trial recorded under its old id is read where it is
     rows = collect_results(trials, study_dir)
     metrics = study_metrics(rows)
     varied: dict[str, tuple[str, ...]] = {}  # every hyperparameter any setting of the learner varies
