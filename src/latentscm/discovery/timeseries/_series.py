@@ -35,7 +35,22 @@ def check_series(data: Any, owner: str, *, tau_max: int, min_extra: int = 3, lag
     if constant.size:
         raise ValueError(f"The {name!r} argument of {owner} has constant columns {constant.tolist()}; "
                          "they carry no information about causal links.")
+    _check_lag_window(series, span * tau_max, owner, name)
     return series
+
+
+def _check_lag_window(series: np.ndarray, max_lag: int, owner: str, name: str) -> None:
+    """Raise ValueError when a variable of ``series`` (T, d) is constant over the T - max_lag rows that one
+    of its lags 0..max_lag reads (it varies only in the first or last rows): that lagged column carries
+    no information, and a CI test or regression would refuse it with the embedding's column numbers."""
+    d = series.shape[1]
+    constant = np.flatnonzero(np.ptp(embed(series, max_lag), axis=0) == 0)
+    if constant.size:
+        pairs = [(int(c % d), int(c // d)) for c in constant]
+        raise ValueError(
+            f"The {name!r} argument of {owner} has variables {sorted({i for i, _ in pairs})} constant over the "
+            f"{series.shape[0] - max_lag} rows that some lag 0..{max_lag} reads ((variable, lag): {pairs}); they "
+            "vary only in the first or last rows. Drop them or give a longer series.")
 
 
 def resolve_names(var_names: Sequence[str] | None, d: int, owner: str) -> tuple[str, ...]:

@@ -68,7 +68,7 @@ import numpy as np
 
 from latentscm._validation import check_choice, check_number
 from latentscm.discovery.ci_tests import CITest, make_ci_test
-from latentscm.discovery.timeseries._series import check_series, embed, resolve_names
+from latentscm.discovery.timeseries._series import check_series, resolve_names
 from latentscm.discovery.timeseries.pcmci import Link, _Embedded, _pc1
 from latentscm.discovery.timeseries.result import TemporalGraph
 
@@ -115,7 +115,6 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     if max_conds_dim is not None:
         max_conds_dim = int(check_number(max_conds_dim, "max_conds_dim", owner, low=0, integer=True))
     test = make_ci_test(ci_test, **(ci_options or {}))
-    _check_window(series, tau_max, owner)
     embedded = _Embedded(series, tau_max, test)
     d = series.shape[1]
     pc1_stats: dict[tuple[int, int, int], list[float]] = {}
@@ -224,21 +223,6 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
             "n_samples": embedded.bound.n_samples, "time_s": time.perf_counter() - start}
     return TemporalGraph(resolve_names(var_names, d, owner), scores, pvalues, "pcmci+", alpha=alpha,
                          graph=graph, info=info)
-
-
-def _check_window(series: np.ndarray, tau_max: int, owner: str) -> None:
-    """Raise ValueError when a variable of ``series`` (T, d) is constant over the T - 2 tau_max rows that
-    one of its lags 0..2 tau_max reads (it varies only in the first or last rows): such a column carries
-    no information, and ParCorr would refuse it with the embedding's column numbers."""
-    d = series.shape[1]
-    constant = np.flatnonzero(np.ptp(embed(series, 2 * tau_max), axis=0) == 0)
-    if constant.size:
-        pairs = [(int(c % d), int(c // d)) for c in constant]
-        raise ValueError(
-            f"The 'data' argument of {owner} has variables {sorted({i for i, _ in pairs})} constant over the "
-            f"{series.shape[0] - 2 * tau_max} rows that some lag 0..2 * tau_max = {2 * tau_max} reads "
-            f"((variable, lag): {pairs}); they vary only in the first or last rows. Drop them or give a "
-            "longer series.")
 
 
 def _skeleton_stage(candidates: list[tuple[int, int, int]], level: int, alpha: float, embedded: _Embedded,
