@@ -84,7 +84,7 @@ def causal_de_finetti(environments: Any, *, ci_test: str | CITest = "kci", alpha
         raise ValueError(f"causal_de_finetti needs at least 10 environments. Got {n_env}.")
     # Columns 0..d-1: first samples; d..2d-1: second samples.
     matrix = np.concatenate([pairs[:, 0, :], pairs[:, 1, :]], axis=1)
-    bound = make_ci_test(ci_test, **dict(ci_options or {})).bind(matrix)
+    bound = make_ci_test(ci_test, owner="causal_de_finetti", **dict(ci_options or {})).bind(matrix)
     skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, columns=range(d))
     graph = skeleton.adjacency.copy()
     tests: dict[str, dict[str, float]] = {}

@@ -57,7 +57,7 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     Returns a :class:`DiscoveredGraph` over the d variables plus the context node (last, named
     ``context_name``); ``info["changing"]`` lists the variables adjacent to it (changing mechanisms).
     """
-    test = make_ci_test(ci_test, **dict(ci_options or {}))
+    test = make_ci_test(ci_test, owner="cdnod", **dict(ci_options or {}))
     if orient_changing and test.discrete:
         raise ValueError(f"The 'orient_changing' option of cdnod needs continuous data (its kernel embeddings are "
                          f"meaningless on category codes); it cannot be used with the categorical CI test "

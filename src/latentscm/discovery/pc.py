@@ -255,10 +255,6 @@ def as_data_matrix(data: Any, node_names: Sequence[str] | None, owner: str, *,
     return matrix, _names(node_names, matrix.shape[1], owner)
 
 
-def _bind(ci_test: str | CITest, ci_options: Mapping[str, Any] | None, data: np.ndarray) -> BoundCITest:
-    return make_ci_test(ci_test, **dict(ci_options or {})).bind(data)
-
-
 def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
        node_names: Sequence[str] | None = None, max_depth: int | None = None,
        ci_options: Mapping[str, Any] | None = None, time_budget: float | None = None,
@@ -288,7 +284,7 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     alpha = check_number(alpha, "alpha", "pc", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if max_depth is not None:
         max_depth = int(check_number(max_depth, "max_depth", "pc", low=0, integer=True))
-    test = make_ci_test(ci_test, **dict(ci_options or {}))
+    test = make_ci_test(ci_test, owner="pc", **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, "pc", categorical=test.discrete)
     bound = test.bind(matrix)
     if time_budget is not None:

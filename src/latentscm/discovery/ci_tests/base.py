@@ -18,6 +18,7 @@ de-duplicated — inside a session that is itself keyed by a content hash of the
 from __future__ import annotations
 
 import hashlib
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections import OrderedDict
@@ -350,21 +351,42 @@ def ci_test_names() -> list[str]:
     return sorted(REGISTRY.names())
 
 
-def make_ci_test(ci_test: str | CITest, **options: Any) -> CITest:
+def make_ci_test(ci_test: str | CITest, /, *, owner: str | None = None, **options: Any) -> CITest:
     """A CI test from a registered name (with constructor options) or an instance (returned as is).
+
+    ``owner``: the function whose ``ci_test`` and ``ci_options`` arguments these are, named in errors.
 
     Raises
     ------
     UnknownNameError
         ``ci_test`` is a name no CI test is registered under (the message lists the valid ones).
     TypeError
-        ``ci_test`` is neither a string nor a :class:`CITest`, or options came with an instance.
+        ``ci_test`` is neither a string nor a :class:`CITest`, options came with an instance, or the
+        test's constructor does not take them.
     """
+    where = f" of {owner}" if owner else ""
     if isinstance(ci_test, CITest):
         if options:
-            raise TypeError("Options can only be given with a CI test name, not with an instance. "
-                            f"Got options {sorted(options)} for {ci_test!r}.")
+            raise TypeError(f"The 'ci_options' argument{where} can only be given with a CI test name, not with an "
+                            f"instance. Got options {sorted(options)} for {ci_test!r}.")
         return ci_test
     if not isinstance(ci_test, str):
-        raise TypeError(f"ci_test must be a registered name or a CITest instance. Got {ci_test!r}.")
-    return REGISTRY.make(ci_test, **options)
+        raise TypeError(f"The 'ci_test' argument{where} must be a registered CI test name "
+                        f"({', '.join(REGISTRY.names())}) or a CITest instance. Got {ci_test!r}.")
+    cls = REGISTRY.get(ci_test)
+    try:
+        return REGISTRY.make(ci_test, **options)
+    except TypeError as error:
+        if not options or _takes(cls, options):
+            raise
+        raise TypeError(f"The 'ci_options' argument{where} does not fit the {ci_test!r} CI test ({cls.__name__}): "
+                        f"{error}.") from error
+
+
+def _takes(cls: type, options: dict[str, Any]) -> bool:
+    """Whether ``cls(**options)`` binds (a TypeError raised inside the constructor is then the test's own)."""
+    try:
+        inspect.signature(cls).bind(**options)
+    except TypeError:
+        return False
+    return True

@@ -150,7 +150,7 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
         max_conds_py = int(check_number(max_conds_py, "max_conds_py", owner, low=0, integer=True))
     if max_conds_px is not None:
         max_conds_px = int(check_number(max_conds_px, "max_conds_px", owner, low=0, integer=True))
-    test = make_ci_test(ci_test, **(ci_options or {}))
+    test = make_ci_test(ci_test, owner=owner, **(ci_options or {}))
     embedded = _Embedded(series, tau_max, test)
     d = series.shape[1]
     selection: dict[tuple[int, int, int], list[float]] = {}

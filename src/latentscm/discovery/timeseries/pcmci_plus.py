@@ -114,7 +114,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     check_choice(collider_rule, "collider_rule", owner, COLLIDER_RULES)
     if max_conds_dim is not None:
         max_conds_dim = int(check_number(max_conds_dim, "max_conds_dim", owner, low=0, integer=True))
-    test = make_ci_test(ci_test, **(ci_options or {}))
+    test = make_ci_test(ci_test, owner=owner, **(ci_options or {}))
     embedded = _Embedded(series, tau_max, test)
     d = series.shape[1]
     pc1_stats: dict[tuple[int, int, int], list[float]] = {}
