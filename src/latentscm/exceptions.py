@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["LatentSCMError", "UnknownNodeError", "UnknownNameError"]
+__all__ = ["LatentSCMError", "UnknownNodeError", "UnknownNameError", "TooFewSamplesError"]
 
 
 class LatentSCMError(Exception):
@@ -36,3 +36,13 @@ class UnknownNameError(UnknownNodeError):
     """A name that no registry holds (learner, world, CI test, preset); the message lists the
     valid names. It subclasses :class:`UnknownNodeError` only so that code written before the
     registries had their own error keeps catching it."""
+
+
+class TooFewSamplesError(LatentSCMError, ValueError):
+    """A conditional-independence test asked to condition on more variables than its ``n`` samples
+    allow (``n - |Z| - margin < 1``). ``n``, ``conditions`` (|Z|) and ``needed`` (the smallest n)
+    let a caller say which of its own arguments to change."""
+
+    def __init__(self, test: str, n: int, conditions: int, margin: int):
+        self.n, self.conditions, self.needed = int(n), int(conditions), int(conditions) + int(margin) + 1
+        super().__init__(f"{test} needs n - |Z| - {margin} >= 1 samples. Got n={n} with |Z|={conditions}.")

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest, register_ci_test
+from latentscm.exceptions import TooFewSamplesError
 
 __all__ = ["FisherZ", "partial_correlations"]
 
@@ -40,7 +41,7 @@ class FisherZ(CITest):
     def _check_query(self, query: CIQuery, data: np.ndarray) -> None:
         n = data.shape[0]
         if n - len(query.z) - 3 < 1:
-            raise ValueError(f"Fisher-z needs n - |Z| - 3 >= 1 samples. Got n={n} with |Z|={len(query.z)}.")
+            raise TooFewSamplesError("Fisher-z", n, len(query.z), 3)
 
     def _prepare(self, data: np.ndarray) -> _FisherZState:
         std = data.std(axis=0)
@@ -69,7 +70,7 @@ class FisherZ(CITest):
         correlation submatrices, with no pass over the data."""
         size = index.shape[1] - 2
         if state.n - size - 3 < 1:
-            raise ValueError(f"Fisher-z needs n - |Z| - 3 >= 1 samples. Got n={state.n} with |Z|={size}.")
+            raise TooFewSamplesError("Fisher-z", state.n, size, 3)
         if size == 0:
             r = state.correlation[index[:, 0], index[:, 1]]
         else:

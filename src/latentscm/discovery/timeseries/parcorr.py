@@ -22,6 +22,7 @@ from scipy import stats
 
 from latentscm.discovery.ci_tests import CIQuery, CIResult, CITest, ci_test_names, register_ci_test
 from latentscm.discovery.ci_tests.fisher_z import partial_correlations
+from latentscm.exceptions import TooFewSamplesError
 
 __all__ = ["ParCorr"]
 
@@ -42,7 +43,7 @@ class ParCorr(CITest):
     def _check_query(self, query: CIQuery, data: np.ndarray) -> None:
         n = data.shape[0]
         if n - len(query.z) - 2 < 1:
-            raise ValueError(f"ParCorr needs n - |Z| - 2 >= 1 samples. Got n={n} with |Z|={len(query.z)}.")
+            raise TooFewSamplesError("ParCorr", n, len(query.z), 2)
 
     def _prepare(self, data: np.ndarray) -> _ParCorrState:
         std = data.std(axis=0)

@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_choice, check_number
-from latentscm.discovery.ci_tests import BoundCITest, CIQuery, CITest, make_ci_test
+from latentscm.discovery.ci_tests import BoundCITest, CIQuery, CIResult, CITest, make_ci_test
 from latentscm.discovery.timeseries import parcorr as _parcorr  # noqa: F401  registers "parcorr"
 from latentscm.discovery.timeseries._series import check_series, embed, resolve_names
 from latentscm.discovery.timeseries.result import TemporalGraph
+from latentscm.exceptions import TooFewSamplesError
 
 __all__ = ["pcmci"]
 
@@ -41,10 +42,24 @@ Link = tuple[int, int]  # (variable i, lag tau) of a candidate cause x_{i,t-tau}
 class _Embedded:
     """A CI test bound to the lag embedding up to 2 tau_max; queries name (variable, lag) pairs."""
 
-    def __init__(self, series: np.ndarray, tau_max: int, ci_test: CITest) -> None:
+    def __init__(self, series: np.ndarray, tau_max: int, ci_test: CITest, owner: str) -> None:
         self.d = series.shape[1]
         self.tau_max = tau_max
+        self.owner = owner
+        self.length = series.shape[0]
         self.bound: BoundCITest = ci_test.bind(embed(series, 2 * tau_max))
+
+    def test_many(self, queries: Sequence[CIQuery]) -> list[CIResult]:
+        """The bound test's results; a test with too few rows for its conditions is refused in the
+        caller's terms (the series length and ``tau_max``)."""
+        try:
+            return self.bound.test_many(queries)
+        except TooFewSamplesError as error:
+            rows = self.length - 2 * self.tau_max
+            raise ValueError(f"The 'data' argument of {self.owner} is too short for tau_max={self.tau_max}: of its "
+                             f"T={self.length} steps, T - 2 tau_max = {rows} rows are left per test, and a test "
+                             f"conditioning on {error.conditions} variables needs {error.needed} ({error}). Give a "
+                             f"longer series, a smaller tau_max or a smaller max_conds_dim.") from error
 
     def query(self, cause: Link, j: int, conditions: Sequence[Link]) -> CIQuery:
         x = cause[1] * self.d + cause[0]
@@ -81,7 +96,7 @@ def _pc1(embedded: _Embedded, *, pc_alpha: float, max_conds_dim: int | None, max
                     queries.append(embedded.query(link, j, chosen))
             if not queries:
                 break
-            for (j, link), result in zip(keys, embedded.bound.test_many(queries)):
+            for (j, link), result in zip(keys, embedded.test_many(queries)):
                 record = stats_out.setdefault((link[0], link[1], j), [0.0, math.inf])
                 record[0] = max(record[0], result.p_value)
                 record[1] = min(record[1], abs(result.statistic))
@@ -151,7 +166,7 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
     if max_conds_px is not None:
         max_conds_px = int(check_number(max_conds_px, "max_conds_px", owner, low=0, integer=True))
     test = make_ci_test(ci_test, owner=owner, **(ci_options or {}))
-    embedded = _Embedded(series, tau_max, test)
+    embedded = _Embedded(series, tau_max, test, owner)
     d = series.shape[1]
     selection: dict[tuple[int, int, int], list[float]] = {}
     parents = _pc1(embedded, pc_alpha=pc_alpha, max_conds_dim=max_conds_dim, max_combinations=max_combinations,
@@ -167,7 +182,7 @@ def pcmci(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alp
                 queries.append(embedded.query((i, tau), j, own + theirs))
     scores = np.zeros((tau_max + 1, d, d))
     pvalues = np.full((tau_max + 1, d, d), np.nan)  # lag 0 is not tested
-    for key, result in zip(keys, embedded.bound.test_many(queries)):
+    for key, result in zip(keys, embedded.test_many(queries)):
         scores[key] = abs(result.statistic)
         pvalues[key] = result.p_value
     if fdr == "bh":

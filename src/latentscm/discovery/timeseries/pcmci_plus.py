@@ -115,7 +115,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     if max_conds_dim is not None:
         max_conds_dim = int(check_number(max_conds_dim, "max_conds_dim", owner, low=0, integer=True))
     test = make_ci_test(ci_test, owner=owner, **(ci_options or {}))
-    embedded = _Embedded(series, tau_max, test)
+    embedded = _Embedded(series, tau_max, test, owner)
     d = series.shape[1]
     pc1_stats: dict[tuple[int, int, int], list[float]] = {}
     lagged = _pc1(embedded, pc_alpha=alpha, max_conds_dim=max_conds_dim, max_combinations=max_combinations,
@@ -249,7 +249,7 @@ def _skeleton_stage(candidates: list[tuple[int, int, int]], level: int, alpha: f
             subsets.append(frozenset(int(k) for k in subset))
         if not queries:
             return
-        for key, subset, result in zip(keys, subsets, embedded.bound.test_many(queries)):
+        for key, subset, result in zip(keys, subsets, embedded.test_many(queries)):
             record = stats.setdefault(key, [0.0, math.inf])
             record[0] = max(record[0], result.p_value)
             record[1] = min(record[1], abs(result.statistic))
@@ -333,7 +333,7 @@ def _separating_sets(embedded: _Embedded, pairs: Sequence[tuple[int, int, int]],
             keys.append(((i, tau, j), subset))
             queries.append(embedded.query((i, tau), j, conditions))
     found: dict[tuple[int, int, int], list[frozenset[int]]] = {pair: [] for pair in pairs}
-    for (pair, subset), result in zip(keys, embedded.bound.test_many(queries) if queries else []):
+    for (pair, subset), result in zip(keys, embedded.test_many(queries) if queries else []):
         if result.p_value > alpha:
             found[pair].append(subset)
     return found
