@@ -105,3 +105,19 @@ def test_duplicate_trials_are_refused():
                                {"name": "beta_vae", "label": "b", "params": {"beta": 2.0}}])
     with pytest.raises(StudySpecError, match="same trial twice"):
         expand(spec)
+
+
+def test_numpy_values_are_the_numbers_they_hold():
+    import numpy as np
+
+    plain = expand(load_spec(tiny_spec(learners={"beta_vae": {"params": {"lr": 0.5}, "grid": {"beta": [1, 2]}}})))
+    given = expand(load_spec(tiny_spec(learners={"beta_vae": {"params": {"lr": np.float64(0.5)},
+                                                              "grid": {"beta": list(np.arange(1, 3))}}})))
+    assert [t.id for t in given] == [t.id for t in plain]
+    from_array = expand(load_spec(tiny_spec(learners={"beta_vae": {"params": {"lr": 0.5},
+                                                                   "grid": {"beta": np.array([1, 2])}}})))
+    assert [t.id for t in from_array] == [t.id for t in plain]
+    with pytest.raises(StudySpecError, match=re.escape("Study spec key 'learners.beta_vae.params.beta'")):
+        load_spec(tiny_spec(learners={"beta_vae": {"params": {"beta": np.float32("nan")}}}))
+    seeds = load_spec(tiny_spec(seeds=list(np.arange(2)), steps=np.int64(3)))
+    assert tuple(seeds.seeds) == (0, 1) and type(seeds.steps) is int

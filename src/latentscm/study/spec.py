@@ -42,6 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from latentscm.exceptions import LatentSCMError
 
 __all__ = ["StudySpec", "StudySpecError", "LearnerEntry", "WorldEntry", "load_spec", "EVALUATION_DEFAULTS",
@@ -392,6 +394,21 @@ def _read_file(path: Path) -> Any:
     raise StudySpecError(f"Study spec '{path}' must end in .yaml, .yml or .json. Got {path.suffix or 'no suffix'}.")
 
 
+def _without_numpy(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays replaced by the Python values they hold (``list(np.arange(3))``,
+    ``np.float32(1e-3)``, ``np.array([1, 2])``), inside mappings, lists and tuples; anything else unchanged,
+    for validation to judge."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {_without_numpy(k): _without_numpy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_without_numpy(item) for item in value)
+    return value
+
+
 def load_spec(source: StudySpec | Mapping[str, Any] | str | os.PathLike) -> StudySpec:
     """A validated :class:`StudySpec` from a dict, a ``.yaml``/``.yml``/``.json`` file or a spec.
 
@@ -404,7 +421,8 @@ def load_spec(source: StudySpec | Mapping[str, Any] | str | os.PathLike) -> Stud
     -------
     StudySpec
         Learner and world entries in the order given; ``evaluation`` is ``None`` when the spec
-        says ``evaluation: false`` (train only).
+        says ``evaluation: false`` (train only). Numpy scalars and arrays in a dict count as the
+        Python values they hold.
 
     Raises
     ------
@@ -416,7 +434,7 @@ def load_spec(source: StudySpec | Mapping[str, Any] | str | os.PathLike) -> Stud
     if isinstance(source, StudySpec):
         return source
     if isinstance(source, Mapping):
-        return _from_mapping(source, "study")
+        return _from_mapping(_without_numpy(source), "study")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         return _from_mapping(_read_file(path), path.stem)
