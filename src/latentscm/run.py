@@ -163,6 +163,11 @@ def save_learner(learner, run_dir: str | os.PathLike) -> Path:
     config_path = run_dir / CONFIG_NAME
     config = read_config(run_dir) if config_path.exists() else {}
     config["learner"] = learner_config(learner)
+    if "data" not in config and isinstance(getattr(learner, "training_data_", None), dict):
+        # a model fitted in memory (or loaded from a run) and saved here: commands that compare with its world's
+        # ground truth (latentscm counterfactual, report) read the world from this entry; without a "training"
+        # entry the directory stays a saved model, which resume() refuses
+        config["data"] = learner.training_data_
     config["image_shape"] = list(learner.image_shape_)
     config["latent_dim"] = int(learner.latent_dim_)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -233,4 +238,7 @@ def load(run_dir: str | os.PathLike, *, device: str | None = None, trust_code: T
         state = load_checkpoint(latest[1])["learner"]
     learner = learner_from_config(config, device=device, trust_code=trust_code,
                                   source=str(run_dir / CONFIG_NAME))
-    return learner.load_state_dict(state)
+    learner = learner.load_state_dict(state)
+    if isinstance(config.get("data"), dict):
+        learner.training_data_ = config["data"]
+    return learner

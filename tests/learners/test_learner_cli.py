@@ -103,7 +103,7 @@ def test_explicit_options_beat_the_preset_and_zero_is_rejected(tmp_path, monkeyp
 
 
 def test_resume_of_a_saved_model_is_refused_by_name(tmp_path, tiny_world):
-    """A directory written by learner.save records no training data: not a resumable run."""
+    """A directory written by learner.save records no training run (no "training" entry): not resumable."""
     from latentscm.learners.vae import BetaVAE
 
     vae = BetaVAE(latent_dim=3, channels=(4, 8), hidden_dim=16, batch_size=8, steps=2)

@@ -24,7 +24,7 @@ from latentscm.training.protocol import (
 )
 
 # What the loop itself writes as the learned result of training (not hooks of the learner).
-_LOOP_RESULTS = {"n_steps_", "history_"}
+_LOOP_RESULTS = {"n_steps_", "history_", "training_data_"}
 
 
 def _images(n=8, size=8):

@@ -375,6 +375,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
 
     learner.n_steps_ = learner.steps
     learner.history_ = log.records
+    learner.training_data_ = dict(config["data"])  # what it was trained on, for a later save() elsewhere
     # statistics fitted after training (aggregate prior, code scales) see rows from the whole set, every domain
     learner._after_fit(float_images(images[torch.from_numpy(spread_rows(images.shape[0])).to(images.device)]))
     if main and run_dir is not None:

@@ -20,7 +20,9 @@ of the learner: hooks are called in this order
    ``uses_domain`` is True, from the training set's domain index); ``_clear_train_nets()`` when
    the loop ends, also on error;
 7. checkpoints: ``state_dict()``; resuming: ``_modules()`` and ``_load_extra_state(extra)``;
-8. after training: ``_after_fit(images)`` and ``save(run_dir)``.
+8. after training: the loop sets ``n_steps_``, ``history_`` and ``training_data_`` (the run config's
+   ``data`` entry, which a later ``save`` elsewhere records), then calls ``_after_fit(images)`` and
+   ``save(run_dir)``.
 
 :func:`check_training_protocol` verifies a learner (or class) before training, and
 ``latentscm.testing.check_learner`` runs it, so a learner that lacks a hook fails with a message

@@ -86,10 +86,10 @@ def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bo
     """
     run_dir = Path(run_dir)
     config = read_config(run_dir)
-    if not isinstance(config.get("data"), dict):
-        raise ValueError(f"'{run_dir / CONFIG_NAME}' records no training data ('data' entry): '{run_dir}' holds a "
-                         f"saved model (learner.save), not a resumable run. Load it with latentscm.load('{run_dir}'), "
-                         f"or train in a run directory with learner.fit(data, out=...).")
+    if not isinstance(config.get("data"), dict) or not isinstance(config.get("training"), dict):
+        raise ValueError(f"'{run_dir / CONFIG_NAME}' records no training run ('data' and 'training' entries): "
+                         f"'{run_dir}' holds a saved model (learner.save), not a resumable run. Load it with "
+                         f"latentscm.load('{run_dir}'), or train in a run directory with learner.fit(data, out=...).")
     learner = learner_from_config(config, device=device, trust_code=trust_code, source=str(run_dir / CONFIG_NAME))
     _warn_if_restarting(run_dir)
     if steps is not None:
