@@ -13,14 +13,6 @@ TINY = {"channels": (8, 16), "hidden_dim": 32, "batch_size": 16, "steps": 8, "se
         "unet_multipliers": (1, 2), "ddim_steps": 4, "timesteps": 60, "ema_decay": 0.9}
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def world():
     return latentscm.worlds.make("pendulum", size=16, noise_std=0.3)

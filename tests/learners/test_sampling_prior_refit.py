@@ -15,14 +15,6 @@ from latentscm.training.checkpoint import load_checkpoint
 TINY = {"channels": (8,), "hidden_dim": 16, "batch_size": 8, "steps": 4, "seed": 0, "extra_dims": 0}
 
 
-@pytest.fixture(autouse=True)
-def _single_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def world():
     return latentscm.worlds.make("pendulum", size=16, noise_std=0.3, grid=False)
