@@ -56,7 +56,7 @@ from sklearn.ensemble import (
     GradientBoostingRegressor,
 )
 
-from latentscm._validation import as_generator, check_choice
+from latentscm._validation import as_generator, check_array, check_choice
 from latentscm.metrics._common import (
     check_codes_factors,
     check_test_fraction,
@@ -91,10 +91,13 @@ def dci_from_importance(importance: np.ndarray) -> tuple[float, float]:
     """Disentanglement and completeness (both in [0, 1], higher is better) from a non-negative
     importance matrix (D codes, K factors), following Eastwood & Williams (2018).
 
-    Code dimensions with zero importance carry zero weight in D; an all-zero matrix (nothing
-    is predictive) scores 0 on both.
+    Code dimensions with zero importance carry zero weight in D (factors with zero importance in C); an
+    all-zero matrix (nothing is predictive) scores 0 on both. Signs are dropped (|importance|, so signed
+    linear coefficients can be passed). With a single factor (K = 1) every code dimension is disentangled
+    (D = 1), and with a single code dimension (D = 1) every factor is complete (C = 1): the base-1 entropy
+    is taken as 0. NaN or infinite entries are refused.
     """
-    importance = np.abs(np.asarray(importance, dtype=np.float64))
+    importance = np.abs(check_array(importance, "importance", "dci_from_importance", ndim=2))
     total = importance.sum()
     if total <= 0:
         return 0.0, 0.0
@@ -154,7 +157,9 @@ def importance_matrix(codes: np.ndarray, factors: np.ndarray, *, estimator: str 
 
     Returns a dict of arrays: ``"importance"`` (D, K), each column the predictor's impurity
     importances (summing to 1, or 0 if it never split); ``"train_score"`` and ``"test_score"``
-    (K,), accuracy for discrete and R² for continuous factors. Constant factors are dropped.
+    (K,), accuracy for discrete and R² for continuous factors. Constant factors are dropped. A discrete
+    factor with a single class in the training split gets no predictor: importance 0 (it carries no weight in
+    D and C) and the constant prediction of that class is scored, whatever the ``estimator``.
     """
     owner = "dci"
     codes, factors = check_codes_factors(codes, factors, owner, min_rows=3)
@@ -178,6 +183,12 @@ def importance_matrix(codes: np.ndarray, factors: np.ndarray, *, estimator: str 
         # discrete factors become class labels 0..L-1 (float grid values such as angles in
         # radians would otherwise be refused by a classifier as "continuous")
         target = encode_labels(factors[:, k])[0] if mask[k] else factors[:, k]
+        if mask[k] and np.unique(target[train]).size == 1:
+            # one class in the training split (a rare class all held out): nothing to split on, so no code is
+            # important and the prediction is that class; gradient boosting would refuse to fit at all
+            train_score[k] = 1.0
+            test_score[k] = float(np.mean(target[test] == target[train][0]))
+            continue
         model = _make_predictor(estimator, bool(mask[k]), int(model_seeds[k]))
         model.fit(inputs[train], target[train])
         importance[order, k] = model.feature_importances_

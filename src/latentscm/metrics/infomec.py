@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_number
+from latentscm._validation import as_generator, check_array, check_number
 from latentscm.metrics._common import (
     check_codes_factors,
     check_n_bins,
@@ -52,8 +52,11 @@ PROBABILITY_FLOOR = 1e-12
 
 def active_latents(codes: np.ndarray, inactive_threshold: float = 0.05) -> np.ndarray:
     """Boolean mask (D,) of latents whose range is at least ``inactive_threshold`` times the
-    largest range (InfoMEC's pruning rule)."""
-    ranges = np.ptp(np.asarray(codes, dtype=np.float64), axis=0)
+    largest range (InfoMEC's pruning rule). ``codes`` (N, D) must be finite; ``inactive_threshold`` in [0, 1]."""
+    owner = "active_latents"
+    codes = check_array(codes, "codes", owner, ndim=2)
+    inactive_threshold = check_number(inactive_threshold, "inactive_threshold", owner, low=0.0, high=1.0)
+    ranges = np.ptp(codes, axis=0)
     largest = ranges.max()
     if largest <= 0:
         return np.zeros(ranges.shape, dtype=bool)
@@ -75,7 +78,7 @@ def _rescaled_sparsity(matrix: np.ndarray) -> np.ndarray:
 def infom_infoc(nmi: np.ndarray) -> tuple[float, float]:
     """InfoM and InfoC (both in [0, 1], higher is better) from NMI (K sources, L active
     latents), with the conventions of the module docstring."""
-    nmi = np.clip(np.asarray(nmi, dtype=np.float64), 0.0, 1.0)
+    nmi = np.clip(check_array(nmi, "nmi", "infom_infoc", ndim=2), 0.0, 1.0)
     if nmi.shape[1] == 0:
         return 0.0, 0.0
     per_latent = _rescaled_sparsity(nmi.T)

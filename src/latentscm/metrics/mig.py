@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_choice, check_number
+from latentscm._validation import as_generator, check_array, check_choice, check_number
 from latentscm.metrics._common import (
     check_codes_factors,
     check_n_bins,
@@ -37,7 +37,13 @@ def mig_from_mutual_information(mutual_info: np.ndarray, factor_entropy: np.ndar
     Needs D >= 2 and every entropy > 0. Each I(z_j; v_k) is capped at H(v_k), its bound for a
     discrete factor: the kNN estimate can exceed it by its bias, which would push MIG above 1.
     """
-    mutual_info = np.minimum(mutual_info, np.asarray(factor_entropy)[None, :])
+    owner = "mig_from_mutual_information"
+    mutual_info = check_array(mutual_info, "mutual_info", owner, ndim=2, min_rows=2)
+    factor_entropy = check_array(factor_entropy, "factor_entropy", owner, ndim=1)
+    if factor_entropy.shape != (mutual_info.shape[1],) or np.any(factor_entropy <= 0):
+        raise ValueError(f"The 'factor_entropy' argument of {owner} must hold one positive entropy per column of "
+                         f"'mutual_info' ({mutual_info.shape[1]}). Got {factor_entropy.tolist()!r}.")
+    mutual_info = np.minimum(mutual_info, factor_entropy[None, :])
     top_two = -np.sort(-mutual_info, axis=0)[:2]
     return float(np.mean((top_two[0] - top_two[1]) / factor_entropy))
 

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import rankdata
 
-from latentscm._validation import as_generator
+from latentscm._validation import as_generator, check_array
 from latentscm.metrics._common import (
     check_codes_factors,
     check_n_bins,
@@ -44,7 +44,7 @@ __all__ = ["modularity_from_mutual_information", "one_vs_rest_auc", "modularity_
 
 def modularity_from_mutual_information(mutual_info: np.ndarray) -> float:
     """Modularity (in [0, 1], higher is better) from an MI matrix (D codes, K factors)."""
-    mutual_info = np.asarray(mutual_info, dtype=np.float64)
+    mutual_info = check_array(mutual_info, "mutual_info", "modularity_from_mutual_information", ndim=2)
     n_factors = mutual_info.shape[1]
     best = mutual_info.max(axis=1)
     informative = best > 0
