@@ -332,7 +332,10 @@ class Categorical(InvertibleMechanism):
                 raise ValueError(f"The 'parent_states' of Categorical must be distinct on each axis; axis {axis} "
                                  f"has {states_i.tolist()}.")
         self.cdf = np.cumsum(table, axis=-1)
-        self.cdf[..., -1] = 1.0
+        # A row may sum to 1 - 1e-9: closing it at its last state of positive probability (not at the last
+        # state) keeps u ~ U[0, 1) off trailing zero-probability states, which abduction then refuses.
+        last_positive = k - 1 - np.argmax(table[..., ::-1] > 0, axis=-1)
+        self.cdf[np.arange(k) >= last_positive[..., None]] = 1.0
         self.noise = Uniform(0.0, 1.0)
         self.n_parents = len(cards)
         self.parent_names = _parent_spec(parent_names)
