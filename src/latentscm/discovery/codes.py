@@ -18,6 +18,8 @@ from latentscm.discovery.cdnod import cdnod
 from latentscm.discovery.pc import pc
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
 from latentscm.graph import CausalGraph
+from latentscm.metrics.graphs import _is_acyclic
+from latentscm.metrics.sid import sid
 
 __all__ = ["METHODS", "compare_graphs", "discover_from_codes"]
 
@@ -58,7 +60,9 @@ def compare_graphs(discovered: DiscoveredGraph, truth: CausalGraph) -> dict[str,
 
     Returns skeleton precision/recall/F1, ``orientation.accuracy`` (share of true edges found with
     the right direction; undirected counts as wrong) and ``shd`` (structural Hamming distance
-    between the discovered graph and the true DAG; lower is better).
+    between the discovered graph and the true DAG; lower is better), and the structural intervention
+    distance of :func:`latentscm.metrics.sid` (``sid``, or ``sid.lower``/``sid.upper`` for a discovered
+    graph with undirected edges; lower is better; left out when its directed part has a cycle).
     """
     if set(discovered.nodes) != set(truth.nodes):
         raise ValueError(f"The graphs have different nodes: {sorted(discovered.nodes)} vs "
@@ -73,4 +77,6 @@ def compare_graphs(discovered: DiscoveredGraph, truth: CausalGraph) -> dict[str,
     upper = np.triu_indices(true.shape[0], k=1)
     mismatch = (estimated != true) | (estimated.T != true.T)
     scores["shd"] = float(mismatch[upper].sum())
+    if _is_acyclic(directed):
+        scores.update({key: value for key, value in sid(true, estimated).items() if not key.endswith("normalised")})
     return scores

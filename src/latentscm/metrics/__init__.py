@@ -42,6 +42,7 @@ from latentscm.metrics.mutual_info import mutual_information
 from latentscm.metrics.r2 import r2
 from latentscm.metrics.ranking import map_at_k, mrr, precision_at_k, ranking_scores
 from latentscm.metrics.sap import sap, sap_score_matrix
+from latentscm.metrics.sid import sid
 from latentscm.metrics.suite import (
     DISENTANGLEMENT_SUITE,
     METRICS,
@@ -104,6 +105,7 @@ __all__ = [
     "sap",
     "sap_score_matrix",
     "shd",
+    "sid",
     "skeleton_scores",
     "summary_auprc",
     "summary_auroc",
