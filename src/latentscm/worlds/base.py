@@ -488,10 +488,18 @@ class World:
 
     def _on_grid(self, interventions: Mapping[str, Any]) -> dict[str, Any]:
         """``interventions`` with the soft ones on factors snapped to the factor's grid / range
-        (see :class:`_OnGridSoft`), so they keep the world's SCM as :class:`OnGrid` mechanisms do."""
-        return {name: _OnGridSoft(item, self._spec_by_name[name])
-                if isinstance(item, (Shift, Scale)) and name in self._spec_by_name else item
-                for name, item in interventions.items()}
+        (see :class:`_OnGridSoft`), so they keep the world's SCM as :class:`OnGrid` mechanisms do,
+        and the hard ones' values snapped too: a value the grid check accepts within its tolerance
+        (``0.3`` for ``0.30000000000000004``) reaches the children as the value the factor records."""
+        out = {}
+        for name, item in interventions.items():
+            spec = self._spec_by_name.get(name)
+            if spec is not None and isinstance(item, (Shift, Scale)):
+                item = _OnGridSoft(item, spec)
+            elif spec is not None and isinstance(item, Do):
+                item = Do(spec.snap(item.value) if np.ndim(item.value) else float(spec.snap(item.value)))
+            out[name] = item
+        return out
 
     def render(self, factors: Any, *, render_seeds: np.ndarray | None = None) -> np.ndarray:
         """Images (N, C, H, W) float32 in [0, 1] for factors (N, K) in ``factor_names`` order.
@@ -534,6 +542,7 @@ class World:
         if tuple(batch.factor_names) != tuple(self.factor_names) or batch.factors.shape[1] != len(self.factor_names):
             raise ValueError(f"The 'batch' given to counterfactual has factors {list(batch.factor_names)}, not those "
                              f"of world {self.name!r} {self.factor_names}; was it sampled from this world?")
+        self._check_batch_factors(batch, "counterfactual")
         interventions = self._check_interventions(interventions)
         for name, item in interventions.items():
             value = getattr(item, "value", getattr(item, "delta", getattr(item, "factor", 0.0)))
@@ -586,6 +595,17 @@ class World:
         targets = batch.targets | np.isin(names, list(interventions))[None, :]
         return Batch(images, factors, noise, tuple(self.factor_names), batch.regime, targets, batch.regimes,
                      batch.domain, interventions)
+
+    def _check_batch_factors(self, batch: Batch, caller: str) -> None:
+        """Raise naming the factor if the batch's factors (N, K) are off this world's grids / ranges
+        (e.g. a batch of the same world made with other options): snapped silently, they would
+        change even under no intervention."""
+        for j, spec in enumerate(self.factor_specs):
+            try:
+                spec.check(batch.factors[:, j], what="batch value")
+            except ValueError as error:
+                raise ValueError(f"{error} The 'batch' given to {caller} does not fit world {self.name!r}; was it "
+                                 f"sampled from this world, made with the same options?") from None
 
     def _batch_render_seeds(self, batch: Batch, caller: str) -> np.ndarray | None:
         """The batch's rendering seeds (N,), or ``None`` for a deterministic renderer; a batch of a

@@ -505,6 +505,7 @@ def domain_counterfactual(world: World, batch: Batch, *, to_domain: int) -> Batc
     if tuple(batch.factor_names) != tuple(world.factor_names):
         raise ValueError(f"The batch's factors {list(batch.factor_names)} are not those of world {world.name!r} "
                          f"{world.factor_names}.")
+    world._check_batch_factors(batch, "domain_counterfactual")
     missing = [name for name in world.scm.nodes if name not in batch.noise]
     if missing:
         raise ValueError(f"The batch's noise lacks node(s) {', '.join(missing)}; was it sampled from this world?")
