@@ -111,3 +111,13 @@ def test_parse_refuses_python_only_number_spellings(text):
     with pytest.raises(InterventionParseError, match="is not a decimal number"):
         parse_interventions(text)
     assert parse_interventions("a=-.5, b+=1E-3, c*=2.")["c"].factor == 2.0
+
+
+@pytest.mark.parametrize(("value", "error", "reason"), [
+    (float("nan"), ValueError, "must be finite"), (float("inf"), ValueError, "must be finite"),
+    ("x", TypeError, "number or array"), (True, TypeError, "number or array"), (None, TypeError, "Got None"),
+    ([1.0, float("nan")], ValueError, "contains NaN or inf"),
+])
+def test_a_bad_value_names_its_target(value, error, reason):
+    with pytest.raises(error, match=rf"^Intervention on 'light': .*{reason}"):
+        as_interventions({"shadow": 1.0, "light": value})

@@ -37,6 +37,8 @@ __all__ = [
 def _as_value(value: Any, what: str) -> float | np.ndarray:
     if isinstance(value, bool):
         raise TypeError(f"The {what} of an intervention must be a number or array. Got {value!r}.")
+    if value is None:
+        raise TypeError(f"The {what} of an intervention must be a number or array. Got None.")
     if isinstance(value, (int, float, np.integer, np.floating)):
         try:
             value = float(value)
@@ -161,7 +163,10 @@ def as_interventions(
         for name, value in interventions.items():
             if not isinstance(name, str):
                 raise TypeError(f"Intervention targets must be names (str). Got {name!r}.")
-            result[name] = value if isinstance(value, Intervention) else Do(value)
+            try:
+                result[name] = value if isinstance(value, Intervention) else Do(value)
+            except (TypeError, ValueError) as error:  # say which target the value was for
+                raise type(error)(f"Intervention on {name!r}: {error}") from None
     else:
         raise TypeError("Interventions must be a mapping {name: value} or a string like "
                         f"'light=0.3'. Got {type(interventions).__name__}.")
