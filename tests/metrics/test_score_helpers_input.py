@@ -47,3 +47,15 @@ def test_active_latents_checks_its_arguments():
     with pytest.raises(ValueError, match="'inactive_threshold'"):  # kept every latent
         active_latents(np.array([[0.0, 1.0], [1.0, 2.0]]), inactive_threshold=-1.0)
     assert active_latents(np.array([[0.0, 0.0, 0.0], [1.0, 0.01, 0.1]])).tolist() == [True, False, True]
+
+
+def test_sap_warns_once_about_collapsed_codes():
+    import warnings
+
+    from latentscm.metrics import sap
+
+    factors = np.random.default_rng(0).integers(0, 3, (60, 2)).astype(float)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sap(np.ones((60, 3)), factors)
+    assert sum("every code dimension is constant" in str(w.message) for w in caught) == 1

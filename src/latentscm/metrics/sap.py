@@ -87,8 +87,15 @@ def sap_score_matrix(codes: np.ndarray, factors: np.ndarray, *, n_bins: int = 20
     See :func:`sap` for the parameters; constant factors are dropped (their columns do not
     appear).
     """
+    codes, factors = check_codes_factors(codes, factors, "sap", min_rows=3)
+    return _score_matrix(codes, factors, n_bins, discrete, test_fraction, seed)
+
+
+def _score_matrix(codes: np.ndarray, factors: np.ndarray, n_bins: int, discrete: bool | Sequence[bool] | None,
+                  test_fraction: float, seed: int) -> np.ndarray:
+    """:func:`sap_score_matrix` of codes and factors already checked (``check_codes_factors``: once, so that its
+    warnings are given once)."""
     owner = "sap"
-    codes, factors = check_codes_factors(codes, factors, owner, min_rows=3)
     n_bins = check_n_bins(n_bins, owner)
     test_fraction = check_test_fraction(test_fraction, owner)
     rng = as_generator(seed)
@@ -138,7 +145,6 @@ def sap(codes: np.ndarray, factors: np.ndarray, *, n_bins: int = 20,
     if codes.shape[1] < 2:
         raise ValueError(f"The 'codes' argument of sap needs at least 2 columns (SAP compares the two "
                          f"most predictive code dimensions). Got shape {codes.shape}.")
-    scores = sap_score_matrix(codes, factors, n_bins=n_bins, discrete=discrete,
-                              test_fraction=test_fraction, seed=seed)
+    scores = _score_matrix(codes, factors, n_bins, discrete, test_fraction, seed)
     top_two = -np.sort(-scores, axis=0)[:2]
     return float(np.mean(top_two[0] - top_two[1]))
