@@ -138,7 +138,8 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
             graphs.append(("learned latent graph", learned))
         view.figures.append(("Causal graphs", img_html(graphs_figure(graphs), f"{view.name} graphs",
                                                    "left: the world's true graph; right: the graph the model uses "
-                                                   "(red: edges absent from the true graph)" if learned is not None
+                                                   "(red: edges absent from the true graph)"
+                                                   + _graph_distances(world.graph, learned) if learned is not None
                                                    else "the world's true graph (this learner has no latent graph)")))
     try:
         with warnings.catch_warnings(record=True) as caught:  # damaged lines: plotted without them, and said so
@@ -152,6 +153,18 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     if curves is not None:
         view.figures.append(("Training curves", img_html(curves, f"{view.name} training curves")))
     return view
+
+
+def _graph_distances(true: Any, learned: Any) -> str:
+    """Caption text: SHD and SID of the model's latent graph from the world's (nothing when their nodes
+    differ, e.g. a graph over style latents too)."""
+    from latentscm.metrics import shd, sid
+
+    if set(learned.nodes) != set(true.nodes):
+        return ""
+    pairs = len(true.nodes) * (len(true.nodes) - 1)
+    return (f"; SHD {shd(true, learned):g}, SID {sid(true, learned)['sid']:g} of {pairs} pairs (interventional "
+            f"distributions the model's graph gets wrong; both lower is better)")
 
 
 def _counterfactual_section(model: Any, world: Any, batch: Any, view: RunView, how: str, seed: int) -> str:
