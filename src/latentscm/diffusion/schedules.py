@@ -100,7 +100,7 @@ class NoiseSchedule:
         self.betas = betas
         self.alphas = 1.0 - betas
         self.alphas_cumprod = torch.cumprod(self.alphas, dim=0)
-        self._device_tables: dict[tuple[int, str], torch.Tensor] = {}
+        self._device_tables: dict[tuple[int, str], tuple[torch.Tensor, torch.Tensor]] = {}
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -197,13 +197,22 @@ class NoiseSchedule:
         """``values[t]`` as a (N, 1, ..., 1) tensor with ``like``'s dtype and device, ready to
         broadcast against a batch ``like`` of shape (N, ...)."""
         if values.device != like.device:
-            # Cache the (T,) tables per device so a GPU loop does not copy them at every step.
-            key = (id(values), str(like.device))
-            if key not in self._device_tables:
-                self._device_tables[key] = values.to(like.device)
-            values = self._device_tables[key]
+            values = self._on_device(values, like.device)
         picked = values[t.to(like.device)]
         return picked.to(like.dtype).reshape(-1, *([1] * (like.ndim - 1)))
+
+    def _on_device(self, values: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """``values`` (T, ...) on ``device``. The schedule's own tables are cached per device so a GPU
+        loop does not copy them at every step; any other tensor is copied, never cached (an id-keyed
+        cache would serve a dead temporary's copy to the next tensor that reuses its id)."""
+        if not any(values is table for table in (self.betas, self.alphas, self.alphas_cumprod)):
+            return values.to(device)
+        key = (id(values), str(device))
+        entry = self._device_tables.get(key)
+        if entry is None or entry[0] is not values:  # the entry keeps its source alive: its id is not reused
+            entry = (values, values.to(device))
+            self._device_tables[key] = entry
+        return entry[1]
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
         """Sample q(x_t | x_0) in closed form: ``sqrt(abar_t) x0 + sqrt(1 - abar_t) noise``.
