@@ -165,3 +165,11 @@ def test_trains_on_interventional_data_with_known_targets(world, batch):
                                                                  interventional_fraction=0.5)
     assert learner.uses_targets and "mechanism_fit" in learner.history_[-1]
     assert learner.counterfactual(batch.images, {"shadow_length": 5.0}).shape == batch.images.shape
+
+
+def test_a_partial_chain_starts_at_the_level_its_fraction_names(world):
+    # 0.07 * 100 and 0.14 * 50 land just above a whole number in floats; the chain must start at level 6
+    for timesteps, fraction, top in ((100, 0.07, 6), (50, 0.14, 6), (100, 0.5, 49), (100, 1.0, 99)):
+        learner = make("causal_diffae", **{**TINY, "steps": 1, "timesteps": timesteps}).fit(world, n_samples=16,
+                                                                                            progress=False)
+        assert learner._chain(20, fraction, "test")[1] == top, (timesteps, fraction)

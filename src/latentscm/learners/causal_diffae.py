@@ -681,7 +681,8 @@ acyclicity_weight, mechanism_hidden
                                                                            high=timesteps, integer=True))
         fraction = self.inversion_fraction if inversion_fraction is None else float(check_number(
             inversion_fraction, "inversion_fraction", owner, low=0, high=1, low_inclusive=False))
-        top = max(0, math.ceil(fraction * timesteps) - 1)
+        # rounded first: 0.07 * 100 is 7.000000000000001 in floats, and its ceiling would start one level too high
+        top = max(0, math.ceil(round(fraction * timesteps, 9)) - 1)
         return max(1, min(top + 1, round(steps * fraction))), top
 
     def _factors_tensor(self, factors: Any, n: int, owner: str) -> torch.Tensor | None:
