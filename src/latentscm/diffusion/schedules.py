@@ -59,7 +59,7 @@ class NoiseSchedule:
     Attributes
     ----------
     betas : torch.Tensor of shape (T,), float64
-        Strictly increasing for ``"linear"``.
+        Non-decreasing for ``"linear"`` (strictly increasing when ``beta_end > beta_start``).
     alphas : torch.Tensor of shape (T,), float64
         ``1 - betas``.
     alphas_cumprod : torch.Tensor of shape (T,), float64
