@@ -54,6 +54,9 @@ def main() -> None:
                     progress=False)
     dump(learner, args.dump, args.tag)
     if dist.is_initialized():
+        # both ranks done before either tears down: a rank that left early closed its gloo pairs under the
+        # other's feet (one CI run under heavy load: rank 1 aborted, "terminate called without an active exception")
+        dist.barrier()
         dist.destroy_process_group()
 
 
