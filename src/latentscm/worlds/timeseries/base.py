@@ -27,7 +27,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_array, check_choice, check_number
+from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number
 from latentscm.graph import UnknownNodeError
 from latentscm.interventions import Do, Intervention, Scale, Shift
 
@@ -94,7 +94,11 @@ def as_time_interventions(interventions: InterventionsLike) -> tuple[TimeInterve
     if isinstance(interventions, (str, bytes)):
         raise TypeError("The 'interventions' argument must be a mapping {name: value} or a sequence of "
                         f"TimeIntervention. Got the string {interventions!r}.")
-    items = tuple(interventions)
+    try:
+        items = tuple(interventions)
+    except TypeError:
+        raise TypeError("The 'interventions' argument must be a mapping {name: value} or a sequence of "
+                        f"TimeIntervention. Got {interventions!r}.") from None
     for item in items:
         if not isinstance(item, TimeIntervention):
             raise TypeError("The 'interventions' argument must hold TimeIntervention objects. "
@@ -131,6 +135,9 @@ class Trajectory:
     def __post_init__(self) -> None:
         for name in ("values", "noise", "initial"):
             array = np.array(getattr(self, name), dtype=np.float64)
+            if not np.all(np.isfinite(array)):  # a replay would stop as a 'divergence' at the bad step
+                raise ValueError(f"The {name!r} of a Trajectory must be finite. Got a NaN or infinite value at "
+                                 f"index {tuple(int(k) for k in np.argwhere(~np.isfinite(array))[0])}.")
             array.setflags(write=False)
             object.__setattr__(self, name, array)
         object.__setattr__(self, "var_names", tuple(self.var_names))
@@ -199,6 +206,8 @@ class TimeSeriesWorld(ABC):
 
     def __init__(self, var_names: Sequence[str], window: np.ndarray, *, burn_in: int = 100) -> None:
         window = np.asarray(window, dtype=np.int64)
+        # one string is not a list of names; TimeIntervention targets are strings, so names must be too
+        var_names = tuple(str(n) for n in check_names(var_names, "names", type(self).__name__))
         d = len(var_names)
         if window.ndim == 3 and window.shape[1] == window.shape[2] != d:
             raise ValueError(f"{type(self).__name__} has {window.shape[1]} variables but {d} names were given "
@@ -208,8 +217,6 @@ class TimeSeriesWorld(ABC):
                              f"Got shape {window.shape}.")
         if np.any(np.diagonal(window[0])):
             raise ValueError("The window graph must have no contemporaneous self-loops (window[0, j, j]).")
-        if len(set(var_names)) != d:
-            raise ValueError(f"Variable names must be unique. Got {list(var_names)}.")
         self.var_names: tuple[str, ...] = tuple(var_names)
         self._window = (window != 0).astype(np.int64)
         self._window.setflags(write=False)
@@ -284,6 +291,8 @@ class TimeSeriesWorld(ABC):
             gives the trajectory the world would have produced without its faults).
         """
         owner = f"{type(self).__name__}.counterfactual"
+        if not isinstance(replace, (bool, np.bool_)):
+            raise TypeError(f"The 'replace' argument of {owner} must be a bool. Got {replace!r}.")
         self._check_trajectory(trajectory, owner)
         new = self._check_interventions(as_time_interventions(interventions), trajectory.n_steps, owner)
         planned = new if replace else (*trajectory.interventions, *new)

@@ -65,7 +65,7 @@ class DriftingMechanisms(TimeSeriesWorld):
         self._changing[rng.choice(d, n_changing, replace=False)] = True
         self.phase = rng.uniform(0, 2 * np.pi, d)
         window = np.concatenate([np.zeros((1, d, d), np.int64), (self.coefficients != 0).astype(np.int64)])
-        super().__init__(names or default_names(d), window, burn_in=burn_in)
+        super().__init__(default_names(d) if names is None else names, window, burn_in=burn_in)
 
     @property
     def changing_nodes(self) -> tuple[str, ...]:

@@ -158,7 +158,7 @@ class LaggedSCM(TimeSeriesWorld):
         edges.weight[:n_cross] *= factor[edges.dst[:n_cross]]
         self.edges = edges
         self.causal_order = tuple(int(j) for j in order)
-        super().__init__(names or default_names(d), edges.window(lag_max, d), burn_in=burn_in)
+        super().__init__(default_names(d) if names is None else names, edges.window(lag_max, d), burn_in=burn_in)
         self.lag_max = lag_max
 
     def _mechanism(self, t: int, nodes: np.ndarray, past: np.ndarray, current: np.ndarray,

@@ -53,7 +53,7 @@ class Lorenz96(TimeSeriesWorld):
         for j in range(d):
             for offset in (-2, -1, 0, 1):
                 window[1, (j + offset) % d, j] = 1
-        super().__init__(names or default_names(d), window, burn_in=burn_in)
+        super().__init__(default_names(d) if names is None else names, window, burn_in=burn_in)
         index = np.arange(d)
         self._plus1, self._minus1, self._minus2 = (index + 1) % d, (index - 1) % d, (index - 2) % d
 

@@ -70,7 +70,7 @@ class RegimeSwitching(TimeSeriesWorld):
         self.coefficients.setflags(write=False)
         union = (np.abs(self.coefficients).sum(axis=0) > 0).astype(np.int64)
         window = np.concatenate([np.zeros((1, d, d), np.int64), union])
-        super().__init__(names or default_names(d), window, burn_in=burn_in)
+        super().__init__(default_names(d) if names is None else names, window, burn_in=burn_in)
 
     def graph(self, kind: str = "summary", *, regime: int | None = None) -> np.ndarray:
         """The true graph of one regime, or (``regime=None``) the union over regimes (see the base)."""

@@ -40,7 +40,9 @@ class VAR(TimeSeriesWorld):
     lag_max: the order L.
     edge_prob: probability of each cross edge ``x_{i,t-tau} -> x_{j,t}`` (i != j) per lag.
     self_lags: include the lag-1 autoregressive edge of every variable.
-    spectral_radius: companion spectral radius after rescaling, in (0, 1).
+    spectral_radius: companion spectral radius after rescaling, in (0, 1). A structure without feedback
+        (no self-lags and acyclic cross lags: a nilpotent companion matrix) has radius 0 at any scale and
+        keeps its raw coefficients.
     min_coef, max_coef: magnitudes of the raw coefficients (random signs) before rescaling.
     noise_std: standard deviation of the innovations.
     coefficients: explicit coefficients (L, d, d); overrides the random draw (must be stable).
@@ -57,6 +59,8 @@ class VAR(TimeSeriesWorld):
                  seed: int = 0, burn_in: int = 100) -> None:
         owner = "VAR"
         self.noise_std = check_number(noise_std, "noise_std", owner, low=0, low_inclusive=False)
+        if not isinstance(self_lags, (bool, np.bool_)):
+            raise TypeError(f"The 'self_lags' parameter of {owner} must be a bool. Got {self_lags!r}.")
         if coefficients is None:
             d = int(check_number(d, "d", owner, low=1, integer=True))
             lag_max = int(check_number(lag_max, "lag_max", owner, low=1, integer=True))
@@ -85,7 +89,7 @@ class VAR(TimeSeriesWorld):
         self.coefficients = np.array(coefs)
         self.coefficients.setflags(write=False)
         window = np.concatenate([np.zeros((1, d, d), np.int64), (coefs != 0).astype(np.int64)])
-        super().__init__(names or default_names(d), window, burn_in=burn_in)
+        super().__init__(default_names(d) if names is None else names, window, burn_in=burn_in)
 
     @property
     def spectral_radius(self) -> float:
