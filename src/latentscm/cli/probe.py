@@ -142,6 +142,9 @@ def probe(
         typer.echo(f"Error: --kind must be one of {', '.join(KINDS)} (or several, comma-separated). Got {kind!r}.",
                    err=True)
         raise typer.Exit(2)
+    if len(set(kinds)) != len(kinds):  # a repeated kind would run twice and show twice on the page
+        typer.echo(f"Error: --kind names each kind at most once. Got {kind!r}.", err=True)
+        raise typer.Exit(2)
     unused = _unused_options(ctx, kinds)
     if unused:
         typer.echo(f"Error: {', '.join(unused)} not used by --kind {','.join(kinds)}.", err=True)

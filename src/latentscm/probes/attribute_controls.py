@@ -302,6 +302,8 @@ class EditFidelity:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain types; a target change never reached leaves ``drift_at_target`` NaN, which strict JSON lacks:
+        write with :func:`latentscm._io.atomic_write_json` (NaN as ``null``), as the ``probe`` command does."""
         return {"target": self.target, "factors": list(self.factor_names), "methods": self.methods,
                 "readout_error": dict(self.readout_error), "settings": dict(self.settings)}
 

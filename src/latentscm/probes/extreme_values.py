@@ -244,7 +244,12 @@ class ExtremeValueEffects:
 
     def table(self) -> dict[str, Any]:
         """The unit x factor effect table as plain lists (JSON-ready): ``effect_per_range`` with
-        its interval, OLS slopes, monotonicity, drawdown and whether the interval excludes 0."""
+        its interval, OLS slopes, monotonicity, drawdown and whether the interval excludes 0.
+
+        An undefined statistic stays NaN (e.g. the in-range incremental effect when no two adjacent levels lie
+        inside the training range), which ``json.dumps`` writes as the non-JSON token ``NaN``: write with
+        :func:`latentscm._io.atomic_write_json` or :func:`latentscm._io.dumps_strict` (NaN as ``null``), as the
+        ``probe`` command does."""
         return {
             "units": list(self.units),
             "factors": list(self.factor_names),
@@ -260,7 +265,7 @@ class ExtremeValueEffects:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything but the raw read-outs, as JSON-ready plain types."""
+        """Everything but the raw read-outs, as plain types (NaN kept: see :meth:`table` for strict JSON)."""
         out = self.table()
         out.update({
             "levels": self.levels.tolist(), "in_range": self.in_range.tolist(),
@@ -280,6 +285,12 @@ class ExtremeValueEffects:
 def _check_units(units: Sequence[int] | None, latent_dim: int) -> list[int]:
     if units is None:
         return list(range(latent_dim))
+    if isinstance(units, np.ndarray) and units.ndim == 0:  # np.array(2): one unit, not a sequence
+        units = units[()]
+    if isinstance(units, (bool, np.bool_)) or not (isinstance(units, (int, np.integer)) or hasattr(units, "__iter__")):
+        # True is an int (it probed unit 1); a float or numpy bool failed as "not iterable"
+        raise ValueError(f"The 'units' parameter of extreme_values must be a unit index or a sequence of unit "
+                         f"indices in [0, {latent_dim}). Got {units!r}.")
     if isinstance(units, (int, np.integer)):
         units = [int(units)]
     chosen = []
@@ -287,6 +298,8 @@ def _check_units(units: Sequence[int] | None, latent_dim: int) -> list[int]:
         if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)) or not 0 <= int(unit) < latent_dim:
             raise ValueError(f"The 'units' parameter of extreme_values must hold unit indices in [0, {latent_dim}). "
                              f"Got {unit!r}.")
+        if int(unit) in chosen:  # a repeated unit would be probed twice and fill two rows of the table
+            raise ValueError(f"The 'units' parameter of extreme_values repeats unit {int(unit)}; name each unit once.")
         chosen.append(int(unit))
     if not chosen:
         raise ValueError("The 'units' parameter of extreme_values is empty.")
@@ -380,6 +393,12 @@ def extreme_values(learner: Any, world: Any, *, units: Sequence[int] | int | Non
         seen = np.asarray(learner.encode(batch.images, sample=True, seed=seed), dtype=np.float64)
     except TypeError:  # deterministic encoders take no sampling arguments
         seen = base.astype(np.float64)
+    for codes, what in ((base, "codes"), (seen, "posterior samples")):
+        if not np.all(np.isfinite(codes)):  # one NaN made a unit's whole range, so every statistic of it, NaN
+            bad = int((~np.isfinite(codes)).any(axis=1).sum())
+            raise ValueError(f"extreme_values: {bad} of the {n} base images have non-finite {what} from "
+                             f"{type(learner).__name__}.encode (units "
+                             f"{np.flatnonzero(~np.isfinite(codes).all(axis=0)).tolist()}); did training diverge?")
     lo_q, hi_q = np.quantile(seen, [range_quantile, 1.0 - range_quantile], axis=0)
     centre_all = (lo_q + hi_q) / 2.0
     half_all = np.maximum((hi_q - lo_q) / 2.0, 1e-6)

@@ -54,9 +54,10 @@ Shapes: N codes of D units, K potentials, T steps; trajectories are (K, T + 1, N
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import torch
@@ -72,6 +73,7 @@ __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direct
            "factor_sequences"]
 
 LAPLACIANS = ("exact", "hutchinson", "official")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -110,6 +112,17 @@ def frozen_decoder(model: Any) -> Iterator[Callable[[torch.Tensor], torch.Tensor
     restored afterwards. (A plain callable is used as it is.)"""
     with frozen(*_decoder_modules(model)):
         yield torch_decoder(model)
+
+
+def _with_autograd(function: _F) -> _F:
+    """Run ``function`` with autograd on whatever the caller runs under (``torch.no_grad()``,
+    ``torch.inference_mode()``): it trains or differentiates, and the tensors it makes can join a graph."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with torch.inference_mode(False), torch.enable_grad():
+            return function(*args, **kwargs)
+
+    return cast(_F, wrapper)
 
 
 def _check_differentiable(decode: Callable[[torch.Tensor], torch.Tensor], codes: torch.Tensor, model: Any,
@@ -166,6 +179,9 @@ def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z
     generator:
         The probes' random source for ``"hutchinson"``: a ``torch.Generator`` or an int seed; ``None`` is
         seed 0 (never torch's global stream, so the estimate does not depend on what ran before).
+
+    Autograd is on inside, even when the caller runs under ``torch.no_grad()`` or ``torch.inference_mode()`` (the
+    derivatives need it; with it off every Laplacian read as 0).
     """
     check_choice(method, "method", "laplacian", LAPLACIANS)
     n_probes = int(check_number(n_probes, "n_probes", "laplacian", low=1, integer=True))
@@ -175,6 +191,15 @@ def laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z
     if method == "hutchinson" and not isinstance(generator, torch.Generator):
         seed = 0 if generator is None else int(check_number(generator, "generator", "laplacian", low=0, integer=True))
         generator = torch.Generator().manual_seed(seed)
+    # under the caller's no_grad or inference_mode every derivative below would be "unused": a Laplacian of 0
+    with torch.inference_mode(False), torch.enable_grad():
+        z, t = (x.clone() if x.is_inference() else x for x in (z, t))  # an inference tensor cannot join a graph
+        return _laplacian(potential, z, t, method, n_probes, generator)
+
+
+def _laplacian(potential: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], z: torch.Tensor, t: torch.Tensor,
+               method: str, n_probes: int, generator: torch.Generator | None) -> torch.Tensor:
+    """:func:`laplacian` on checked arguments, autograd on."""
     if not z.requires_grad:
         z = z.detach().requires_grad_(True)  # a new leaf: the caller's tensor keeps its flag
 
@@ -299,6 +324,7 @@ class PotentialFlows:
         return residual.pow(2).mean()
 
     # ---------------------------------------------------------------- fit
+    @_with_autograd  # fit trains even when the caller runs it under torch.no_grad() or inference_mode()
     def fit(self, decoder: Any, codes: Any, *, sequences: Any = None) -> PotentialFlows:
         """Train the potentials (and the pair classifier) with ``decoder`` frozen.
 
@@ -401,6 +427,7 @@ class PotentialFlows:
         if not hasattr(self, "potentials_"):
             raise RuntimeError("PotentialFlows is not fitted; call fit(decoder, codes) first.")
 
+    @_with_autograd  # each step is a gradient of a potential
     def trajectories(self, codes: Any, *, n_steps: int | None = None) -> np.ndarray:
         """Flow every code along every potential: (K, T + 1, N, D) float32 (step 0 = ``codes``)."""
         self._check_fitted()
@@ -629,6 +656,7 @@ def factor_concentration(trajectories: Any, decode: Callable[[np.ndarray], np.nd
             "dominant": [names[j] for j in change.argmax(axis=1)], "factors": names}
 
 
+@_with_autograd  # the classifier trains even when the caller runs under torch.no_grad() or inference_mode()
 def pair_classifier_accuracy(trajectories: Any, decoder: Any, *, steps: int = 300, batch_size: int = 64,
                              lr: float = 1e-3, test_fraction: float = 0.5, seed: int = 0) -> float:
     """Train a fresh pair classifier on steps of given trajectories and report its held-out
