@@ -38,6 +38,7 @@ from torch import nn
 
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number, check_sequence
+from latentscm.nn.autograd import with_autograd
 from latentscm.probes.readouts import as_readout
 
 __all__ = ["AttributeControls", "edit_fidelity", "EditFidelity", "EDIT_METHODS"]
@@ -98,6 +99,7 @@ class AttributeControls:
         self.seed = int(check_number(seed, "seed", owner, low=0, integer=True))
 
     # ------------------------------------------------------------------ fit
+    @with_autograd  # the classifiers train even under the caller's torch.no_grad() or inference_mode()
     def fit(self, codes: Any, factors: Any, factor_names: Sequence[str]) -> AttributeControls:
         """Train the classifiers and logistic regressions.
 
@@ -196,6 +198,7 @@ class AttributeControls:
                              f"AttributeControls was fitted on). Got {z.shape[1]}.")
         return z
 
+    @with_autograd
     def gradient(self, codes: Any, factor: str) -> np.ndarray:
         """``d logit_factor / dz`` (N, D) at codes (N, D)."""
         owner = "AttributeControls.gradient"
@@ -205,6 +208,7 @@ class AttributeControls:
             logit = self.classifiers_[factor](z)[:, 0]
             return torch.autograd.grad(logit.sum(), z)[0].numpy().astype(np.float64)
 
+    @with_autograd
     def direction(self, codes: Any, target: str, *, method: str = "masked",
                   exclude: Sequence[str] | None = None) -> np.ndarray:
         """Unit edit directions (N, D) at codes (N, D) towards ``target > threshold``.

@@ -38,6 +38,7 @@ from torch import nn
 
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_choice, check_number
+from latentscm.nn.autograd import with_autograd
 from latentscm.nn.frozen import frozen
 from latentscm.probes.alignment_maps import ALIGNMENTS, make_alignment_map
 from latentscm.probes.interchange_tasks import InterchangeData, task_accuracy, train_network
@@ -377,6 +378,7 @@ def _check_data(task: Any, n: int, seed: int, owner: str) -> InterchangeData:
 
 
 # ------------------------------------------------------------------------------------ public
+@with_autograd  # the map (and a control network) train even under the caller's no_grad() or inference_mode()
 def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment: str = "linear",
                          n_blocks: int = 10, width: int = 128, depth: int = 1, subspace_dim: int | None = None,
                          control: str | nn.Module | None = "reinit", steps: int = 1000, batch_size: int = 256,

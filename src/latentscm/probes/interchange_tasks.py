@@ -39,6 +39,7 @@ from torch import nn
 
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_choice, check_number
+from latentscm.nn.autograd import with_autograd
 from latentscm.nn.frozen import frozen
 
 __all__ = ["InterchangeData", "HierarchicalEquality", "SpritesTwoFactors", "equality_mlp", "sprites_cnn",
@@ -246,6 +247,7 @@ def sprites_cnn(image_shape: tuple[int, int, int], width: int = 16, *, channels:
         return build()
 
 
+@with_autograd  # trains even under the caller's torch.no_grad() or inference_mode()
 def train_network(network: nn.Module, task: Any, *, steps: int = 2000, batch_size: int = 256, lr: float = 1e-3,
                   n_train: int | None = None, seed: int = 0) -> nn.Module:
     """Fit ``network`` on ``task``'s factual data by cross-entropy with Adam; returns it (eval mode).

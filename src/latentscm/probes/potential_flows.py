@@ -54,10 +54,9 @@ Shapes: N codes of D units, K potentials, T steps; trajectories are (K, T + 1, N
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,6 +64,7 @@ from torch import nn
 
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_number
+from latentscm.nn.autograd import with_autograd
 from latentscm.nn.frozen import frozen
 
 __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direction_baselines",
@@ -73,7 +73,6 @@ __all__ = ["PotentialFlows", "laplacian", "LAPLACIANS", "torch_decoder", "direct
            "factor_sequences"]
 
 LAPLACIANS = ("exact", "hutchinson", "official")
-_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -112,17 +111,6 @@ def frozen_decoder(model: Any) -> Iterator[Callable[[torch.Tensor], torch.Tensor
     restored afterwards. (A plain callable is used as it is.)"""
     with frozen(*_decoder_modules(model)):
         yield torch_decoder(model)
-
-
-def _with_autograd(function: _F) -> _F:
-    """Run ``function`` with autograd on whatever the caller runs under (``torch.no_grad()``,
-    ``torch.inference_mode()``): it trains or differentiates, and the tensors it makes can join a graph."""
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with torch.inference_mode(False), torch.enable_grad():
-            return function(*args, **kwargs)
-
-    return cast(_F, wrapper)
 
 
 def _check_differentiable(decode: Callable[[torch.Tensor], torch.Tensor], codes: torch.Tensor, model: Any,
@@ -324,7 +312,7 @@ class PotentialFlows:
         return residual.pow(2).mean()
 
     # ---------------------------------------------------------------- fit
-    @_with_autograd  # fit trains even when the caller runs it under torch.no_grad() or inference_mode()
+    @with_autograd  # fit trains even when the caller runs it under torch.no_grad() or inference_mode()
     def fit(self, decoder: Any, codes: Any, *, sequences: Any = None) -> PotentialFlows:
         """Train the potentials (and the pair classifier) with ``decoder`` frozen.
 
@@ -427,7 +415,7 @@ class PotentialFlows:
         if not hasattr(self, "potentials_"):
             raise RuntimeError("PotentialFlows is not fitted; call fit(decoder, codes) first.")
 
-    @_with_autograd  # each step is a gradient of a potential
+    @with_autograd  # each step is a gradient of a potential
     def trajectories(self, codes: Any, *, n_steps: int | None = None) -> np.ndarray:
         """Flow every code along every potential: (K, T + 1, N, D) float32 (step 0 = ``codes``)."""
         self._check_fitted()
@@ -656,7 +644,7 @@ def factor_concentration(trajectories: Any, decode: Callable[[np.ndarray], np.nd
             "dominant": [names[j] for j in change.argmax(axis=1)], "factors": names}
 
 
-@_with_autograd  # the classifier trains even when the caller runs under torch.no_grad() or inference_mode()
+@with_autograd  # the classifier trains even when the caller runs under torch.no_grad() or inference_mode()
 def pair_classifier_accuracy(trajectories: Any, decoder: Any, *, steps: int = 300, batch_size: int = 64,
                              lr: float = 1e-3, test_fraction: float = 0.5, seed: int = 0) -> float:
     """Train a fresh pair classifier on steps of given trajectories and report its held-out
