@@ -41,3 +41,18 @@ def test_interchange_under_inference_mode():
     with torch.inference_mode():
         quiet = _interchange(net)
     assert quiet == plain
+
+
+def test_alignment_curve_checks_every_maps_sizes_before_running_any(monkeypatch):
+    import pytest
+
+    import latentscm.probes.interchange as interchange
+
+    calls = []
+    monkeypatch.setattr(interchange, "control_copy", lambda *a, **k: calls.append("control") or a[0])
+    net, task = equality_mlp(16, 16, 2, seed=0), HierarchicalEquality(4)
+    for bad, name in (({"alignment": "revnet", "width": 0}, "maps\\[1\\].width"),
+                      ({"alignment": "linear", "subspace_dim": 2.5}, "maps\\[1\\].subspace_dim")):
+        with pytest.raises((TypeError, ValueError), match=f"'{name}' parameter of alignment_curve"):
+            interchange.alignment_curve(net, "block1", task, maps=["identity", bad], steps=1, n_train=8, n_test=8)
+    assert calls == []  # refused before the control network was built

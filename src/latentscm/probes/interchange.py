@@ -527,6 +527,7 @@ def interchange_accuracy(network: nn.Module, layer: str, task: Any, *, alignment
                                  settings=settings, alignment_map=fit.phi)
 
 
+@with_autograd  # the control copy and the maps train even under the caller's no_grad() or inference_mode()
 def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence[str | dict[str, Any]] | None = None,
                     control: str | nn.Module = "reinit", control_steps: int = 0, seed: int = 0,
                     **options: Any) -> AlignmentCurve:
@@ -576,6 +577,9 @@ def alignment_curve(network: nn.Module, layer: str, task: Any, *, maps: Sequence
             raise ValueError(f"alignment_curve: the map {spec!r} has keys {unknown} that alignment "
                              f"{spec['alignment']!r} does not take (alignment, subspace_dim"
                              f"{', n_blocks, width, depth' if sizes else ''}).")
+        for key in sorted({"subspace_dim", *sizes} & set(spec)):  # sizes too: a bad one would fail after maps ran
+            if spec[key] is not None or key != "subspace_dim":
+                check_number(spec[key], f"maps[{len(specs)}].{key}", owner, low=1, integer=True)
         specs.append(spec)
     if isinstance(control, str):
         check_choice(control, "control", owner, ("reinit",))
