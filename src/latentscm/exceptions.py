@@ -9,6 +9,7 @@ can import it. Errors that belong to one module are defined there:
 - :class:`latentscm._registry.UntrustedClassError` — a recorded class path that may not be imported
 - :class:`latentscm.interventions.InterventionParseError` (``ValueError``)
 - :class:`latentscm.training.checkpoint.CheckpointError` (``ValueError``)
+- :class:`latentscm.scm.NonIdentifiableError` (``ValueError``) — a causal effect no formula gives
 """
 
 from __future__ import annotations

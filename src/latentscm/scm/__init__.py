@@ -4,6 +4,7 @@
 from latentscm.scm.bif import format_bif, load_network, network_names, parse_bif, read_bif, write_bif
 from latentscm.scm.discrete_scm import DiscreteSCM
 from latentscm.scm.examples import smoking_cancer_model
+from latentscm.scm.id_algorithm import Estimand, NonIdentifiableError, SemiMarkovianGraph, identify
 from latentscm.scm.identification import (
     backdoor_adjustment,
     frontdoor_adjustment,
@@ -53,6 +54,10 @@ __all__ = [
     "frontdoor_adjustment",
     "is_backdoor_set",
     "is_frontdoor_set",
+    "identify",
+    "Estimand",
+    "NonIdentifiableError",
+    "SemiMarkovianGraph",
     "smoking_cancer_model",
     "format_bif",
     "load_network",
