@@ -27,10 +27,13 @@ __all__ = ["backdoor_adjustment", "frontdoor_adjustment", "is_backdoor_set", "is
 
 def backdoor_adjustment(joint: ProbabilityTable | Any, treatment: Names, outcome: Names,
                         adjustment_set: Names = (), *, variables: Sequence[str] | None = None,
-                        states: Mapping[str, StatesSpec] | None = None) -> ProbabilityTable:
+                        states: Mapping[str, StatesSpec] | None = None,
+                        graph: CausalGraph | None = None) -> ProbabilityTable:
     """``P(y | do(x)) = sum_z P(y | x, z) P(z)`` from an observational joint alone.
 
-    Valid when ``adjustment_set`` satisfies the back-door criterion (:func:`is_backdoor_set`).
+    Valid when ``adjustment_set`` satisfies the back-door criterion (:func:`is_backdoor_set`);
+    with ``graph`` (the causal graph, hidden variables included) that is checked first, and a set
+    that fails it is refused instead of giving a biased number.
 
     Parameters
     ----------
@@ -49,6 +52,8 @@ def backdoor_adjustment(joint: ProbabilityTable | Any, treatment: Names, outcome
     ------
     PositivityError
         If ``P(x, z) = 0`` for some ``x`` and some ``z`` with ``P(z) > 0``.
+    ValueError
+        With ``graph``: ``adjustment_set`` does not satisfy the back-door criterion in it.
     """
     owner = "backdoor_adjustment"
     table = _as_joint(joint, variables, states, owner)
@@ -56,6 +61,11 @@ def backdoor_adjustment(joint: ProbabilityTable | Any, treatment: Names, outcome
     y = _as_names(outcome, "outcome", owner)
     z = _as_names(adjustment_set, "adjustment_set", owner)
     _check_identification_names(table, owner, treatment=x, outcome=y, adjustment_set=z)
+    if graph is not None and not is_backdoor_set(graph, x, y, z):
+        raise ValueError(f"The 'adjustment_set' {z} of {owner} does not satisfy the back-door criterion relative to "
+                         f"treatment {x} and outcome {y} in the given graph, so the adjustment would not be "
+                         f"P({', '.join(y)} | do({', '.join(x)})). Choose another set (is_backdoor_set), or "
+                         f"use identify().")
     p = table._reduce(x + y + z)  # axes (X, Y, Z)
     y_axes = tuple(range(len(x), len(x) + len(y)))
     p_xz = p.sum(axis=y_axes, keepdims=True)
@@ -69,11 +79,13 @@ def backdoor_adjustment(joint: ProbabilityTable | Any, treatment: Names, outcome
 
 def frontdoor_adjustment(joint: ProbabilityTable | Any, treatment: Names, mediator: Names,
                          outcome: Names, *, variables: Sequence[str] | None = None,
-                         states: Mapping[str, StatesSpec] | None = None) -> ProbabilityTable:
+                         states: Mapping[str, StatesSpec] | None = None,
+                         graph: CausalGraph | None = None) -> ProbabilityTable:
     """``P(y | do(x)) = sum_m P(m | x) sum_x' P(y | x', m) P(x')`` from an observational joint.
 
     Valid when ``mediator`` satisfies the front-door criterion (:func:`is_frontdoor_set`), even
-    if ``X`` and ``Y`` share an unobserved confounder (Pearl 1995; Pearl 2009, §3.3.2).
+    if ``X`` and ``Y`` share an unobserved confounder (Pearl 1995; Pearl 2009, §3.3.2); with
+    ``graph`` (hidden variables included) that is checked first, and a failing set is refused.
 
     Parameters
     ----------
@@ -93,6 +105,8 @@ def frontdoor_adjustment(joint: ProbabilityTable | Any, treatment: Names, mediat
     PositivityError
         If ``P(x) = 0`` for some ``x``, or ``P(x, m) = 0`` for some ``x`` and some ``m`` with
         ``P(m) > 0``.
+    ValueError
+        With ``graph``: ``mediator`` does not satisfy the front-door criterion in it.
     """
     owner = "frontdoor_adjustment"
     table = _as_joint(joint, variables, states, owner)
@@ -102,6 +116,11 @@ def frontdoor_adjustment(joint: ProbabilityTable | Any, treatment: Names, mediat
     _check_identification_names(table, owner, treatment=x, mediator=m, outcome=y)
     if not m:
         raise ValueError(f"{owner} needs at least one mediator variable.")
+    if graph is not None and not is_frontdoor_set(graph, x, y, m):
+        raise ValueError(f"The 'mediator' {m} of {owner} does not satisfy the front-door criterion relative to "
+                         f"treatment {x} and outcome {y} in the given graph, so the adjustment would not be "
+                         f"P({', '.join(y)} | do({', '.join(x)})). Choose another set (is_frontdoor_set), or "
+                         f"use identify().")
     p = table._reduce(x + m + y)  # axes (X, M, Y)
     x_axes = tuple(range(len(x)))
     m_axes = tuple(range(len(x), len(x) + len(m)))
