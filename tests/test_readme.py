@@ -3,6 +3,9 @@
 import re
 from pathlib import Path
 
+import numpy as np
+import pytest
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -156,3 +159,18 @@ def test_readme_active_inference_numbers_are_the_benchmarks():
     for label, mean in zip(("entangled", "factorised", "random"), means):
         assert f"{label} {mean:.2f}" in flat, (label, mean)
     assert "every seed (by" not in flat
+
+
+def test_readme_identification_example_runs(capsys):
+    from latentscm.scm import NonIdentifiableError
+
+    first = next(b for b in _python_blocks() if "smoking_cancer_model" in b)
+    block = next(b for b in _python_blocks() if "identify(" in b)
+    namespace: dict = {}
+    exec(compile(first, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    with pytest.raises(NonIdentifiableError, match=r"hedge F = \{x, y\}, F' = \{y\}"):
+        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - its last line raises, as documented
+    out = capsys.readouterr().out
+    assert "sum_{tar} P(tar|smoking) sum_{smoking'} P(smoking') P(cancer|smoking',tar)" in out
+    truth = namespace["model"].interventional("cancer", {"smoking": 1}).values
+    np.testing.assert_allclose(namespace["estimand"].evaluate(namespace["observed"]).values[1], truth, atol=1e-12)
