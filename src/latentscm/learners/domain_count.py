@@ -29,11 +29,16 @@ def domains_to_build(training_set: Any, n_domains: int | None, owner: str) -> in
     Raises
     ------
     ValueError
-        A domain index is at least ``n_domains``, or a domain below the number built has no samples:
-        its prior would keep its initialisation, and samples and counterfactuals in it would use that
-        untrained prior (as :class:`~latentscm.learners.ild.ILD` refuses).
+        A domain index is not an int >= 0 or is at least ``n_domains``, or a domain below the number
+        built has no samples: its prior would keep its initialisation, and samples and counterfactuals
+        in it would use that untrained prior (as :class:`~latentscm.learners.ild.ILD` refuses).
     """
     domain = getattr(training_set, "domain", None)
+    if domain is not None and len(domain):
+        array = np.asarray(domain)
+        if not np.issubdtype(array.dtype, np.integer) or array.min() < 0:  # -1 would index the last domain
+            raise ValueError(f"The training data of {owner} must give each image's domain as an int >= 0. Got "
+                             f"dtype {array.dtype}, values {np.unique(array)[:10].tolist()}.")
     present = {0} if domain is None or len(domain) == 0 else set(np.unique(np.asarray(domain)).tolist())
     seen = max(present) + 1
     if n_domains is not None and seen > n_domains:

@@ -501,7 +501,8 @@ class ILD:
             raise ValueError(f"ILD: {what} must be an int or (N,) = ({n},) ints. Got {np.asarray(domain)!r:.80}.")
         limit = getattr(self, "n_domains_", None) if known else None
         if n and (array.min() < 0 or (limit is not None and array.max() >= limit)):
-            raise ValueError(f"ILD: {what} must lie in [0, {limit}). Got values {np.unique(array)[:10].tolist()}.")
+            bound = f"lie in [0, {limit})" if limit is not None else "be >= 0"
+            raise ValueError(f"ILD: {what} must {bound}. Got values {np.unique(array)[:10].tolist()}.")
         return torch.from_numpy(array.astype(np.int64))
 
     # ------------------------------------------------------------------ model

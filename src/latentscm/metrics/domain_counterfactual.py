@@ -89,8 +89,11 @@ def domain_pairs(n_domains: int, pairs: Sequence[tuple[int, int]] | None, owner:
 
 
 def _source_batches(world: Any, n: int, seed: int, sources: Sequence[int]) -> dict[int, Any]:
+    """``n`` samples of each domain in ``sources``. Every domain is drawn, in order, from one
+    generator seeded ``seed``, so a domain's samples do not depend on which pairs are asked for."""
     rng = np.random.default_rng(seed)
-    return {d: world.sample(n, seed=rng, domain=d) for d in sorted(set(sources))}
+    drawn = {d: world.sample(n, seed=rng, domain=d) for d in range(world.domains.n_domains)}
+    return {d: drawn[d] for d in sorted(set(sources))}
 
 
 def _apply(function: Callable, x: np.ndarray, source: int, target: int) -> np.ndarray:
