@@ -47,7 +47,8 @@ Twice the steps on two seeds relax_can lost at 3 domains (60,000 steps, ~220 s p
 dense 0.430 (was 0.282 / 0.219), seed 8 0.329 vs 0.295 (was 0.344 / 0.308; relax_can 0.09 nats from the truth): one
 of the two flips, so more steps alone would not take 7/10 to 8/10 with any certainty. Likelihood-selected restarts
 on those two seeds (``--ild-restarts 3``) flip seed 8 (relax_can 0.090 vs dense 0.337) and not seed 3 (0.622 vs
-0.200).
+0.200). (Those restarts were drawn from seeds ``seed * 7919 + r``; since 2026-12-04 they come from
+``SeedSequence([seed, r])``, which no other seed's fit shares, so a rerun draws other restarts.)
 
 Why int_set (0, 1) cannot show the contrast: the exact-fit classes (``--ild-class-only``, no training). For a
 re-mixing ``P`` of the latents, :meth:`ILDLinear.equivalent` is an ILD model that fits every domain exactly;

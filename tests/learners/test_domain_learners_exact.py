@@ -118,3 +118,15 @@ def test_gcrl_per_domain_kl_is_the_gaussian_kl_to_the_domains_prior():
         means, logvars = torch.stack(list(prior.means))[domain], torch.stack(list(prior.logvars))[domain]
         expected = kl_divergence(Normal(mean, (0.5 * logvar).exp()), Normal(means, (0.5 * logvars).exp())).sum(1)
         np.testing.assert_allclose(prior(mean, logvar, mean, domain).numpy(), expected.numpy(), atol=1e-5)
+
+
+def test_ild_restarts_start_apart_from_other_seeds():
+    import torch
+
+    from latentscm.learners.ild import _restart_generator
+
+    starts = {("seed", s): torch.randn(4, generator=torch.Generator().manual_seed(s)) for s in range(10)}
+    starts.update({("restart", s, r): torch.randn(4, generator=_restart_generator(s, r))
+                   for s in range(10) for r in range(1, 4)})
+    draws = list(starts.values())
+    assert all(not torch.equal(a, b) for i, a in enumerate(draws) for b in draws[i + 1:])

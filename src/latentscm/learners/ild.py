@@ -299,6 +299,13 @@ class _Flow(nn.Module):
         return self.mix.inverse(h)
 
 
+
+def _restart_generator(seed: int, restart: int) -> torch.Generator:
+    """The generator of restart ``restart`` >= 1 of a fit seeded ``seed``, from ``SeedSequence([seed, restart])``:
+    independent of every other (seed, restart), including restart 0 of other seeds, which use ``seed`` itself
+    (``seed * 7919 + restart`` gave restart 1 of seed 0 the start of seed 1)."""
+    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, restart]).generate_state(1)[0]))
+
 class ILD:
     """ILD with per-domain linear latent SCMs (see the module docstring).
 
@@ -656,7 +663,7 @@ class ILD:
         starts, generators = [], []
         for restart in range(self.restarts):
             if restart:  # independent initialisation and minibatch order, the same held-out split
-                generator = torch.Generator().manual_seed(self.seed * 7919 + restart)
+                generator = _restart_generator(self.seed, restart)
                 parameters = self._initialise(generator)
             if start_from is not None:
                 self._warm_start(start_from, u, d)
