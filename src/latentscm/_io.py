@@ -121,8 +121,15 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
         if keep_mode is not None:
             os.chmod(temporary, keep_mode)
         os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
+    except BaseException as error:
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:  # a read-only file system refuses even this: the error to report is the write's
+            pass
+        if isinstance(error, OSError) and error.errno is not None:
+            # named by the file being written: a full disk's error names none, a refused temporary its own name
+            raise OSError(error.errno, f"{error.strerror or error} (not written; the file is unchanged)",
+                          str(path)) from error
         raise
     finally:
         _IN_FLIGHT.discard(temporary.name)

@@ -17,7 +17,9 @@ import csv
 import hashlib
 import math
 import os
-from collections.abc import Iterator, Sequence
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +150,8 @@ def open_array(path: Path, key: str | None) -> np.ndarray:
             return archive[key]
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:  # a damaged .npz: not a zip,
+        # a bad CRC-32, a broken compressed stream
         raise DataError(f"Cannot read array file '{path}': {error}") from None
 
 
@@ -351,6 +354,8 @@ def hf_images(dataset: Any, *, image_column: str, channels: int | None,
     if n == 0:
         raise DataError("The dataset holds no rows.")
     first = dataset[0]
+    if not isinstance(first, Mapping):
+        raise DataError(f"Row 0 of the dataset is a {type(first).__name__}; rows must be dicts of columns.")
     if image_column not in first:
         raise DataError(f"The dataset has no column {image_column!r}; its columns are {sorted(first)} "
                         f"(image_column=..., command line: --image-column).")
@@ -385,6 +390,12 @@ def hf_images(dataset: Any, *, image_column: str, channels: int | None,
     def rows() -> Iterator[np.ndarray]:
         for row in range(n):
             record = dataset[row]
+            if not isinstance(record, Mapping):
+                raise DataError(f"Row {row} of the dataset is a {type(record).__name__}; rows must be dicts of "
+                                f"columns.")
+            lacking = [name for name in (image_column, *names) if name not in record]
+            if lacking:  # row 0 had them: a ragged sequence of rows
+                raise DataError(f"Row {row} of the dataset lacks the column(s) {lacking} that row 0 has.")
             image = as_array(record[image_column], row)
             if image.shape != shape:
                 raise DataError(f"Row {row} of the dataset is an image of shape {image.shape}; row 0 is {shape} "

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ def _array_name(recorded: dict[str, Any], options: dict[str, Any], stored: Any) 
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = list(archive.files)
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):  # damaged: the content check then names it
         return options
     for name in names:
         try:

@@ -2,10 +2,12 @@
 
 ``import_data(source, labels=...)`` reads an image folder, an ``.npy`` / ``.npz`` array or a
 Hugging Face dataset once into ``<cache>/data-<key>/`` (``images.npy`` uint8 (N, C, H, W),
-``factors.npy`` when labelled, ``manifest.json`` with the SHA-256 of every file). The key is a
-SHA-256 of the source's bytes (every image file, or the array file; the labels file) and of the
-options, so a changed folder is a different dataset — never the stale copy. Later calls hash the
-source again, find the stored copy, verify it and memory-map it (no decoding).
+``factors.npy`` when labelled, ``manifest.json`` with the SHA-256 of every file and its own). The key
+is a SHA-256 of the source's bytes (every image file, or the array file; the labels file) and of the
+options, so a changed folder is a different dataset — never the stale copy; the source is hashed
+again once it is decoded, so one changed during the import is refused rather than stored under the
+key of its old bytes. Later calls hash the source again, find the stored copy, verify it and
+memory-map it (no decoding).
 
 As for worlds (:mod:`latentscm.worlds.store`), everything is written into a temporary directory
 renamed into place at the end: a failed import (a corrupt image, a label row that names no file)
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import threading
 import warnings
@@ -38,7 +41,16 @@ from latentscm.data.readers import (
     read_image,
     read_labels,
 )
-from latentscm.worlds.store import CorruptDatasetError, _remove_orphans, _verify, cache_root
+from latentscm.worlds.store import (
+    _MANIFEST_DIGEST,
+    CorruptDatasetError,
+    _manifest_digest,
+    _remove_orphans,
+    _RowWriter,
+    _verify,
+    _write_error,
+    cache_root,
+)
 
 __all__ = ["UserDataset", "import_data", "load_data", "content_key", "FORMAT_VERSION"]
 
@@ -56,8 +68,19 @@ def _import_lock(final: Path) -> threading.Lock:
 
 def _verify_user(path: Path, key: str | None = None) -> dict:
     """The verified manifest of an imported dataset (:func:`latentscm.worlds.store._verify` with the
-    entries and files a user-data manifest has: no world, noise or required factors)."""
-    return _verify(path, key, entries=("source", "ids", "count", "files", "key"), required_files=("images.npy",))
+    entries and files a user-data manifest has: no world, noise or required factors), then what the
+    file digests do not cover: the manifest's own SHA-256 (ids, factor names, source; written since
+    it was recorded) and its identity hashing to its key."""
+    manifest = _verify(path, key, entries=("source", "ids", "count", "files", "key"), required_files=("images.npy",))
+    manifest_path = path / "manifest.json"
+    if _MANIFEST_DIGEST in manifest and manifest[_MANIFEST_DIGEST] != _manifest_digest(manifest):
+        raise CorruptDatasetError(manifest_path, "the manifest does not match its own SHA-256 (edited?)")
+    identity = manifest.get("identity")
+    if isinstance(identity, dict) and hashlib.sha256(
+            json.dumps(identity, sort_keys=True).encode()).hexdigest() != manifest["key"]:
+        raise CorruptDatasetError(manifest_path, "its identity (source bytes, options) does not hash to its key "
+                                                 "(edited?)")
+    return manifest
 
 
 class UserDataset:
@@ -83,6 +106,20 @@ class UserDataset:
         self.factor_names: tuple[str, ...] = tuple(manifest.get("factor_names", ()))
         self.ids: list[str] = list(manifest["ids"])
         self.key: str = manifest["key"]
+        self._check_layout()
+
+    def _check_layout(self) -> None:
+        """The arrays' counts and shapes are those the manifest records (ids, count, image shape, factor
+        names): a damaged manifest that still lists the right files would otherwise mislabel them."""
+        count = self.manifest["count"]
+        shapes = {"ids": ((len(self.ids),), (count,)),
+                  "images.npy": (self.images.shape, (count, *self.manifest.get("image_shape", self.images.shape[1:])))}
+        if self.factors is not None:
+            shapes["factors.npy"] = (self.factors.shape, (count, len(self.factor_names)))
+        for name, (shape, expected) in shapes.items():
+            if tuple(shape) != tuple(expected):
+                raise CorruptDatasetError(self.path / "manifest.json", f"{name} has shape {tuple(shape)} but the "
+                                                                       f"manifest describes {tuple(expected)}")
 
     @property
     def labelled(self) -> bool:
@@ -259,21 +296,32 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
                 shutil.rmtree(final, ignore_errors=True)  # re-imported below from the source itself
         base.mkdir(parents=True, exist_ok=True)
         _remove_orphans(base, f".tmp-{_PREFIX}{digest[:16]}-")
-        temporary = base / f".tmp-{_PREFIX}{digest[:16]}-{host_tag()}-{os.getpid()}"  # pids repeat across machines
-        shutil.rmtree(temporary, ignore_errors=True)
+        # pids repeat across machines (and in containers of one host): the token keeps each call's own
+        temporary = base / f".tmp-{_PREFIX}{digest[:16]}-{secrets.token_hex(8)}-{host_tag()}-{os.getpid()}"
         temporary.mkdir()
         try:
             manifest = _write(temporary, kind, source, recorded, channels=channels, layout=layout, key=key,
                               labels=labels, label_columns=label_columns, image_column=image_column)
+            if kind != "huggingface" and content_key(source, labels=labels, channels=channels, layout=layout, key=key,
+                                                     label_columns=label_columns,
+                                                     image_column=image_column)[0] != digest:
+                # read after its key was hashed: what was stored need not be the bytes the key names
+                raise DataError(f"The data '{recorded['path']}'{' or its labels' if labels is not None else ''} "
+                                f"changed while it was imported (a file written, added, removed or renamed "
+                                f"meanwhile); nothing was stored. Import it again once it is complete.")
             manifest.update(identity=identity, key=digest)
+            manifest[_MANIFEST_DIGEST] = _manifest_digest(manifest)
             (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2))
             try:
                 os.replace(temporary, final)
             except OSError:  # another process imported the same data first: use theirs if it verifies
                 shutil.rmtree(temporary, ignore_errors=True)
                 return UserDataset(final, _verify_user(final, digest), recorded)
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(temporary, ignore_errors=True)
+            named = _write_error(error, final)
+            if named is not error:
+                raise named from error
             raise
         return UserDataset(final, manifest)
 
@@ -287,16 +335,17 @@ def _write(temporary: Path, kind: str, source: Any, recorded: dict[str, Any], *,
         files = image_files(recorded["path"])
         ids = [file.name for file in files]
         first = read_image(files[0], channels)
-        images = np.lib.format.open_memmap(temporary / "images.npy", mode="w+", dtype=np.uint8,
-                                           shape=(len(files), *first.shape))
-        images[0] = first
-        for i, file in enumerate(files[1:], start=1):
-            image = read_image(file, channels)
-            if image.shape != first.shape:
-                raise DataError(f"Image '{file}' is {_describe(image.shape)}, but '{files[0].name}' (the first) is "
-                                f"{_describe(first.shape)}: every image must have the same size and channels"
-                                f"{'' if channels is not None else ' (channels=... converts them)'}.")
-            images[i] = image
+        image_shape = list(first.shape)
+        # written row by row through a file handle, not a memory map: a full disk is an OSError, not a SIGBUS
+        with _RowWriter(temporary / "images.npy", np.uint8, (len(files), *first.shape)) as images:
+            images.write(first[None])
+            for file in files[1:]:
+                image = read_image(file, channels)
+                if image.shape != first.shape:
+                    raise DataError(f"Image '{file}' is {_describe(image.shape)}, but '{files[0].name}' (the first) "
+                                    f"is {_describe(first.shape)}: every image must have the same size and channels"
+                                    f"{'' if channels is not None else ' (channels=... converts them)'}.")
+                images.write(image[None])
     else:
         if kind == "array":
             array = open_array(Path(recorded["path"]), key)
@@ -308,14 +357,10 @@ def _write(temporary: Path, kind: str, source: Any, recorded: dict[str, Any], *,
                 label_columns=label_columns if labels is None else None)
             n = len(source)
         ids = [str(i) for i in range(n)]
-        images = np.lib.format.open_memmap(temporary / "images.npy", mode="w+", dtype=np.uint8, shape=(n, *shape))
-        start = 0
-        for part in chunks:
-            images[start:start + len(part)] = part
-            start += len(part)
-    images.flush()
-    image_shape = list(images.shape[1:])
-    del images
+        image_shape = list(shape)
+        with _RowWriter(temporary / "images.npy", np.uint8, (n, *shape)) as images:
+            for part in chunks:
+                images.write(part)
     if labels is not None:
         if factors is not None:
             raise DataError("Give labels as dataset columns (label_columns=...) or as a CSV (labels=...), not both.")

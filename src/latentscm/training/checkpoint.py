@@ -105,6 +105,10 @@ def load_checkpoint(path: str | os.PathLike, *, map_location: Any = "cpu") -> An
     except (ValueError, KeyError, TypeError):
         raise CheckpointError(f"Checkpoint file '{path}' is truncated or corrupt: its header cannot be read "
                               f"({len(data)} bytes in the file).") from None
+    if header.get("format") != 1:  # a damaged header, or a format this version cannot read: never guessed at
+        raise CheckpointError(f"Checkpoint file '{path}' has format {header.get('format')!r} in its header; this "
+                              f"version of latentscm reads format 1 (the file is damaged, or was written by a newer "
+                              f"version).")
     payload = data[newline + 1:]
     if len(payload) != length:
         state = "truncated" if len(payload) < length else "longer than recorded"
@@ -159,7 +163,8 @@ def remove_temporaries(directory: str | os.PathLike) -> list[Path]:
     removed = []
     for entry in directory.iterdir():
         if entry.name.startswith(".") and TEMP_MARK in entry.name:
-            writer = entry.name.split(TEMP_MARK, 1)[1].rpartition("-")[0]  # <host>-<pid>, less the random part
+            # <host>-<pid>, less the random part, after the last mark (the target's own name may hold one too)
+            writer = entry.name.rsplit(TEMP_MARK, 1)[1].rpartition("-")[0]
             if orphaned(writer, mine=True) and not in_flight(entry.name):
                 entry.unlink(missing_ok=True)
                 removed.append(entry)

@@ -46,13 +46,15 @@ def read_log(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
     """All records of ``run_dir/train.jsonl``.
 
     A line that is not a JSON object (bytes that are not UTF-8, broken JSON) is skipped. An
-    incomplete last line is what a kill leaves, and is skipped silently; any other damaged line is
-    named in a :class:`DamagedLogWarning`, since records were lost.
+    incomplete last line (no final newline: each record is written with its newline) is what a kill
+    leaves, and is skipped silently; any other damaged line, a complete last one too, is named in a
+    :class:`DamagedLogWarning`, since records were lost.
     """
     path = Path(run_dir) / LOG_NAME
     if not path.exists():
         return []
-    lines = path.read_bytes().splitlines()
+    data = path.read_bytes()
+    lines = data.splitlines()
     records, damaged = [], []
     for number, line in enumerate(lines, start=1):
         try:
@@ -63,7 +65,7 @@ def read_log(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
             records.append(record)
         elif line.strip():
             damaged.append(number)
-    if damaged and damaged != [len(lines)]:
+    if damaged and (damaged != [len(lines)] or data.endswith((b"\n", b"\r"))):
         shown = ", ".join(map(str, damaged[:10])) + (" ..." if len(damaged) > 10 else "")
         warnings.warn(f"'{path}': skipped {len(damaged)} damaged line(s) of {len(lines)} (line {shown}); "
                       f"the records on them are lost.", DamagedLogWarning, stacklevel=2)
@@ -117,8 +119,14 @@ class RunLog:
         plain = {key: _plain(value) for key, value in record.items()}
         self.records.append(plain)
         if self._handle is not None:
-            self._handle.write(json.dumps(plain) + "\n")
-            self._handle.flush()
+            try:
+                self._handle.write(json.dumps(plain) + "\n")
+                self._handle.flush()
+            except OSError as error:  # a full disk's error names no file
+                if error.errno is None or error.filename is not None:
+                    raise
+                raise OSError(error.errno, f"{error.strerror or error} (appending a record to the run log)",
+                              str(self.run_dir / LOG_NAME)) from error
         if self._writer is not None:
             kind = plain.get("kind", "train")
             step = int(plain.get("step", 0))

@@ -3,8 +3,9 @@
 ``generate(world, n=None, seed=0)`` renders a world's full grid (``n=None``, discrete worlds) or
 ``n`` seeded samples into a directory named by a SHA-256 of (world name, options, n, seed,
 library version, format version). Images are stored as uint8 (value = round(255 * pixel)), so
-binary worlds are exact and the others are quantised to 1/255; they are written in chunks into
-a memory-mapped ``.npy`` file so the full sprites grid never sits in RAM.
+binary worlds are exact and the others are quantised to 1/255; they are appended chunk by chunk to
+an ``.npy`` file so the full sprites grid never sits in RAM (through a file handle, not a memory map,
+so that a full disk is an ``OSError`` naming the dataset, not a SIGBUS that kills the process).
 
 Everything is written into a temporary directory and renamed into place at the end, so a crash
 never leaves a half-written dataset under the final name. On load every file's size and
@@ -161,6 +162,55 @@ def _regimes_from_manifest(description: dict, path: Path) -> tuple[Regime, ...]:
                             {name: _UnstoredMechanism(regime.name, name, path) for name in entry["mechanisms"]})
         regimes.append(regime)
     return tuple(regimes)
+
+
+class _RowWriter:
+    """Writes the ``.npy`` file ``path`` of ``shape`` (N, ...) and ``dtype`` block of rows by block, in order,
+    through a plain file handle: a full disk is an ``OSError`` from ``write``. (Writing into a memory map of
+    the file, which is sparse until written, makes a full disk a SIGBUS that kills the process with no
+    message and leaves its temporary directory behind.) Use as a context manager; the file is closed,
+    flushed and fsynced on exit, and must then hold all N rows."""
+
+    def __init__(self, path: Path, dtype: Any, shape: tuple[int, ...]):
+        self.path, self.dtype, self.shape = Path(path), np.dtype(dtype), tuple(int(s) for s in shape)
+        self.rows = 0
+        self._handle = open(self.path, "xb")
+        try:
+            np.lib.format.write_array_header_1_0(self._handle, {"descr": np.lib.format.dtype_to_descr(self.dtype),
+                                                                "fortran_order": False, "shape": self.shape})
+        except BaseException:
+            self._handle.close()
+            raise
+
+    def write(self, block: np.ndarray) -> None:
+        """Append rows ``block`` (n, ...) (cast to the file's dtype)."""
+        block = np.ascontiguousarray(block, dtype=self.dtype)
+        if block.shape[1:] != self.shape[1:] or self.rows + len(block) > self.shape[0]:
+            raise ValueError(f"{self.path}: rows of shape {block.shape} do not fit an array of shape {self.shape} "
+                             f"holding {self.rows} rows.")
+        self._handle.write(memoryview(block).cast("B"))
+        self.rows += len(block)
+
+    def __enter__(self) -> _RowWriter:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        try:
+            if kind is None:
+                if self.rows != self.shape[0]:
+                    raise ValueError(f"{self.path}: {self.rows} rows written of {self.shape[0]}.")
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+        finally:
+            self._handle.close()
+
+
+def _write_error(error: BaseException, final: Path) -> BaseException:
+    """``error`` of writing the dataset ``final``; one that names no file (a full disk's, from ``write``) as
+    an ``OSError`` of the same kind naming the dataset."""
+    if isinstance(error, OSError) and error.errno is not None and error.filename is None:
+        return OSError(error.errno, f"{error.strerror or error} (while storing '{final}'; nothing was stored)")
+    return error
 
 
 def _file_digest(path: Path) -> str:
@@ -362,12 +412,15 @@ def load(path: str | os.PathLike) -> StoredDataset:
 
 
 def _remove_orphans(base: Path, prefix: str) -> None:
-    """Delete temporaries ``<prefix><pid>`` or ``<prefix><host>-<pid>`` left by killed generators
-    (their pid is gone); a live process's temporary is left alone (it may still finish), and so is
-    one of another machine (:func:`~latentscm._io.host_tag`), whose pid cannot be checked from here."""
+    """Delete temporaries ``<prefix><pid>`` or ``<prefix>[<token>-]<host>-<pid>[~<token>]`` left by
+    killed generators (their pid is gone); a live process's temporary is left alone (it may still
+    finish), and so is one of another machine (:func:`~latentscm._io.host_tag`), whose pid cannot be
+    checked from here."""
     for path in base.glob(f"{prefix}*"):
-        # the writer is "<host>-<pid>", followed by "~<token>" for one call of a writer (threads of one process)
-        if orphaned(path.name[len(prefix):].partition("~")[0]):
+        # the writer is "<host>-<pid>" (a host tag holds no "-"), with a token of one call of a writer before
+        # or after it (threads of one process, or processes of one pid in two containers of one host)
+        writer = "-".join(path.name[len(prefix):].partition("~")[0].rsplit("-", 2)[-2:])
+        if orphaned(writer):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -421,8 +474,6 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
     temporary.mkdir()
     try:
         total = int(world.n_combinations) if n is None else n
-        images = np.lib.format.open_memmap(temporary / "images.npy", mode="w+", dtype=np.uint8,
-                                           shape=(total, *world.image_shape))
         # everything random is drawn for all samples at once and only rendering goes chunk by chunk,
         # so the content does not depend on `chunk` (which is not part of the key)
         rng = as_generator(seed)
@@ -437,21 +488,20 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, desc=f"generate {world.name}", unit="img")
-        for start in range(0, total, chunk):
-            stop = min(total, start + chunk)
-            seeds = noise[RENDER_SEED][start:stop] if RENDER_SEED in noise else None
-            if n is None:
-                factors[start:stop] = world.grid_factors(start, stop)
-                part = world.render(factors[start:stop], render_seeds=seeds)
-            else:
-                part = world._render_checked(factors[start:stop], seeds)
-            images[start:stop] = np.rint(part * 255.0).astype(np.uint8)
-            if bar is not None:
-                bar.update(stop - start)
+        with _RowWriter(temporary / "images.npy", np.uint8, (total, *world.image_shape)) as images:
+            for start in range(0, total, chunk):
+                stop = min(total, start + chunk)
+                seeds = noise[RENDER_SEED][start:stop] if RENDER_SEED in noise else None
+                if n is None:
+                    factors[start:stop] = world.grid_factors(start, stop)
+                    part = world.render(factors[start:stop], render_seeds=seeds)
+                else:
+                    part = world._render_checked(factors[start:stop], seeds)
+                images.write(np.rint(part * 255.0).astype(np.uint8))
+                if bar is not None:
+                    bar.update(stop - start)
         if bar is not None:
             bar.close()
-        images.flush()
-        del images
         np.save(temporary / "factors.npy", factors)
         np.savez(temporary / "noise.npz", **noise)
         names = ["images.npy", "factors.npy", "noise.npz"]
@@ -475,7 +525,10 @@ def generate(world: World, n: int | None = None, *, seed: int = 0, root: str | o
             # another process finished the same dataset first: use theirs if it verifies
             shutil.rmtree(temporary, ignore_errors=True)
             return StoredDataset(final, _verify_world(final, key, world), regimes)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
+        named = _write_error(error, final)
+        if named is not error:
+            raise named from error
         raise
     return StoredDataset(final, manifest, regimes)
