@@ -40,14 +40,14 @@ def train(
     n_transitions: int = typer.Option(4000, "--n-transitions", min=1, help="Training transitions."),
     n_held_out: int = typer.Option(512, "--n-held-out", min=1, help="Held-out transitions."),
     steps: int = typer.Option(2000, "--steps", min=1, help="Optimisation steps per model."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
-    lr: float = typer.Option(1e-3, "--lr"),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Transitions per step."),
+    lr: float = typer.Option(1e-3, "--lr", help="Learning rate."),
     beta: float = typer.Option(1.0, "--beta", help="Weight of the KL terms."),
     shape_dim: int = typer.Option(6, "--shape-dim", min=1, help="Shape latent units (factorised)."),
     pose_dim: int = typer.Option(2, "--pose-dim", min=1, help="Pose latent units (factorised); the entangled "
                                  "model gets shape-dim + pose-dim units."),
     channels: str = typer.Option("32,32,64,64", "--channels", help="Encoder convolution channels."),
-    hidden_dim: int = typer.Option(256, "--hidden-dim", min=1),
+    hidden_dim: int = typer.Option(256, "--hidden-dim", min=1, help="Encoder and decoder dense width."),
     models: str = typer.Option("factorised,entangled", "--models", help="Which models to fit."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seeds data and models."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Print each model's held-out numbers "

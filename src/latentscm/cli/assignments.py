@@ -12,7 +12,8 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["parse_assignments", "parse_value", "parse_domain_shift", "refuse_domains_option"]
+__all__ = ["parse_assignments", "parse_value", "parse_domain_shift", "refuse_domains_option",
+           "accepted_keys", "refuse_unknown_keys"]
 
 _WORDS = {"none": None, "null": None, "true": True, "false": False}
 
@@ -78,3 +79,29 @@ def refuse_domains_option(options: dict[str, Any], option: str = "--world-set") 
     if "domains" in options:
         raise ValueError(f"{option} domains=... is not a world option here: give the domain shift with "
                          f"--shift KEY=VALUE (n_domains, shifted, kind, strength, seed).")
+
+
+def accepted_keys(cls: type) -> list[str] | None:
+    """The keyword arguments ``cls``'s constructor takes, sorted; ``None`` when it takes any (``**kwargs``) or has
+    no signature to read."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # no signature to read (a builtin): the constructor reports
+        return None
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return None
+    return sorted(name for name, parameter in parameters.items()
+                  if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY))
+
+
+def refuse_unknown_keys(cls: type, assigned: dict[str, Any], *, option: str, what: str) -> None:
+    """A ``KEY`` that ``cls``'s constructor does not take, named with ``option`` and the keys it takes (rather than
+    Python's "unexpected keyword argument"); ``what`` names the class for the user (``"learner 'beta_vae'"``).
+    A constructor with ``**kwargs`` takes any key and is left to check its own."""
+    valid = accepted_keys(cls)
+    unknown = [] if valid is None else [key for key in assigned if key not in valid]
+    if unknown:
+        raise ValueError(f"{option} {unknown[0]}={assigned[unknown[0]]!r}: {what} has no option {unknown[0]!r}; "
+                         f"it takes {', '.join(valid)}.")

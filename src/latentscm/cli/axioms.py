@@ -31,7 +31,7 @@ def _fail(error: Exception) -> None:
 @axioms_app.command("show")
 def show_command(
     n: int = typer.Option(3, "--n", min=1, max=100, help="Number of demonstrations."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the demonstrations."),
     no_perturb: bool = typer.Option(False, "--no-perturb", help="The unperturbed baseline distribution."),
     min_length: int = typer.Option(3, "--min-length", help="Smallest graph (nodes)."),
     max_length: int = typer.Option(6, "--max-length", help="Largest graph (nodes)."),
@@ -58,7 +58,7 @@ def show_command(
 def train_command(
     out: Path = typer.Option(..., "--out", help="Run directory (config, checkpoints, train.jsonl, model.pt)."),
     steps: int = typer.Option(2000, "--steps", help="Optimisation steps."),
-    batch_size: int = typer.Option(64, "--batch-size"),
+    batch_size: int = typer.Option(64, "--batch-size", help="Demonstrations per step."),
     lr: float = typer.Option(1e-3, "--lr", help="Peak learning rate."),
     d_model: int = typer.Option(128, "--d-model", help="Transformer width."),
     n_layers: int = typer.Option(6, "--layers", help="Transformer blocks."),
@@ -67,7 +67,7 @@ def train_command(
     positional: str = typer.Option("rope", "--positional", help="none, sinusoidal, learned or rope."),
     no_perturb: bool = typer.Option(False, "--no-perturb", help="Train the baseline without perturbations."),
     max_length: int = typer.Option(6, "--max-length", help="Largest training chain (nodes)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the data and the weights."),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
     checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines (the same as --no-progress)."),

@@ -33,8 +33,8 @@ def counterfactual(
     do: str = typer.Option(..., "--do", help='Interventions in world units, e.g. "light_position=1.2".'),
     out: Path = typer.Option(Path("counterfactual.png"), "--out", help="PNG to write."),
     n: int = typer.Option(8, "--n", min=1, max=64, help="Number of images."),
-    seed: int = typer.Option(0, "--seed", min=0),
-    scale: int = typer.Option(3, "--scale", min=1, max=8),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the input images."),
+    scale: int = typer.Option(3, "--scale", min=1, max=8, help="Pixel enlargement."),
     trust_code: bool = typer.Option(False, "--trust-code", help="Allow unregistered learner/world classes recorded "
                                     "in the run directory (runs their code)."),
 ) -> None:
@@ -57,7 +57,11 @@ def counterfactual(
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         produced = model.counterfactual(batch.images, interventions)
         truth = world.counterfactual(batch, interventions).images
-        save_png(out, image_grid([batch.images, produced, truth], scale=scale))
+        try:
+            grid = image_grid([batch.images, produced, truth], scale=scale)
+        except ValueError as error:  # observations that are not images (e.g. ild-linear's (6, 1, 1) vectors)
+            raise ValueError(f"The world of '{run}' has no images to show: {error}") from None
+        save_png(out, grid)
     except (ValueError, TypeError, OSError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None

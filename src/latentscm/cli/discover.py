@@ -231,6 +231,9 @@ def register(app: typer.Typer) -> None:
             else:
                 if trust_code:
                     raise ValueError("--trust-code goes with --run (it allows the classes a run directory names).")
+                if data.is_dir():
+                    raise ValueError(f"The CSV file '{data}' is a directory; give a CSV file (or --run DIR for a "
+                                     f"run's codes).")
                 if not data.is_file():
                     raise ValueError(f"No such file: {data}.")
                 from latentscm.discovery import make_ci_test
@@ -272,7 +275,8 @@ def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: floa
         if data is None:
             raise ValueError("--timeseries needs the CSV file of the series (rows are time steps).")
         if not data.is_file():
-            raise ValueError(f"--timeseries needs a CSV file of the series; no such file: {data}.")
+            raise ValueError(f"--timeseries needs a CSV file of the series; "
+                             f"{'it is a directory' if data.is_dir() else 'no such file'}: {data}.")
         if ci not in ci_test_names():
             raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
         table, names = read_csv_table(data)
@@ -339,6 +343,9 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float,
                   trust_code: bool = False) -> tuple[Any, dict[str, float] | None]:
     from latentscm.discovery.codes import compare_graphs, discover_from_codes
 
+    if not run.is_dir():  # else the message would be about a missing codes.npy in it
+        raise ValueError(f"--run '{run}' {'is not a directory' if run.exists() else 'does not exist'}; give a run "
+                         f"directory.")
     codes_path, names_path = run / "codes.npy", run / "code_names.json"
     if not codes_path.exists() and not names_path.exists() and (run / "config.json").is_file():
         codes, names = _encode_run(run, trust_code=trust_code)  # a run of `latentscm train`

@@ -41,18 +41,24 @@ def domain_counterfactual(
     png: Path = typer.Option(None, "--png", help="Also write the first pair's grid (input | model | truth) here."),
     n: int = typer.Option(8, "--n", min=1, max=64, help="Images per grid."),
     n_eval: int = typer.Option(128, "--n-eval", min=1, help="Samples per source domain for the error."),
-    seed: int = typer.Option(0, "--seed", min=0),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the images."),
     trust_code: bool = typer.Option(False, "--trust-code", help="Allow unregistered learner classes recorded in "
                                     "the run directory (runs their code)."),
 ) -> None:
     """Domain counterfactual grids and errors of a trained model against the world's exact ones."""
-    from latentscm.cli.assignments import parse_assignments, parse_domain_shift, refuse_domains_option
+    from latentscm.cli.assignments import (
+        parse_assignments,
+        parse_domain_shift,
+        refuse_domains_option,
+        refuse_unknown_keys,
+    )
     from latentscm.cli.counterfactual import _NOT_A_WORLD
     from latentscm.cli.output_paths import check_output_path
     from latentscm.report.domains import domain_counterfactual_rows, write_domain_report
     from latentscm.report.images import image_grid, save_png
     from latentscm.run import load, read_config
     from latentscm.training.resume import world_from_config
+    from latentscm.worlds import get as get_world
     from latentscm.worlds import make
 
     try:
@@ -68,6 +74,7 @@ def domain_counterfactual(
             if domains is None:
                 raise ValueError("--world needs the domain shift of the run's data: give --shift KEY=VALUE "
                                  "(n_domains, shifted, kind, strength, seed).")
+            refuse_unknown_keys(get_world(world), options, option="--world-set", what=f"world {world!r}")
             model_world = make(world, domains=domains, **options)
         else:
             given = [name for name, value in (("--world-set", options), ("--shift", domains)) if value]

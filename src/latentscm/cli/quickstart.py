@@ -13,7 +13,7 @@ def quickstart(
     out: Path = typer.Option(Path("quickstart"), "--out", help="Output directory (report.html, metrics.json, runs)."),
     steps: int = typer.Option(None, "--steps", min=1, help="Training steps per model (default: 1500)."),
     n_samples: int = typer.Option(None, "--n-samples", min=64, help="Training images to render (default: 6000)."),
-    seed: int = typer.Option(0, "--seed", min=0),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the data, the weights and the evaluation."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
     """Train a β-VAE and a CausalVAE on the pendulum world, evaluate both against the exact
@@ -40,15 +40,17 @@ def quickstart(
 def report(
     runs: list[Path] = typer.Argument(..., help="Run directories to show."),
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
-    seed: int = typer.Option(0, "--seed", min=0),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the images the page shows."),
     trust_code: bool = typer.Option(False, "--trust-code", help="Allow unregistered learner/world classes recorded "
                                     "in the run directories (runs their code)."),
 ) -> None:
     """Write one self-contained HTML page comparing runs: metrics, traversals, reconstructions,
     counterfactuals next to the true ones, graphs and training curves."""
+    from latentscm.cli.output_paths import check_output_path
     from latentscm.report.html import build_report
 
     try:
+        check_output_path(out, "--out")  # named as the option, before any run is loaded
         path = build_report(runs, out, seed=seed, trust_code=trust_code)
     except (ValueError, TypeError, OSError) as error:  # OSError: e.g. a name the file system refuses
         typer.echo(f"Error: {error}", err=True)

@@ -67,7 +67,8 @@ def run_command(
                                                                       "Ray, all free cores sequentially)."),
     retries: int = typer.Option(1, "--retries", min=0, help="Extra attempts for a failing trial."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write OUT/report.html at the end."),
-    progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress", help="Show progress bars (default: "
+                                                                             "only on a terminal)."),
     trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
 ) -> None:
     """Run every trial of SPEC not yet finished in OUT; write OUT/results.csv (and the report)."""
@@ -139,6 +140,9 @@ def report_command(
     from latentscm.report.study import build_study_report
 
     try:
+        if study_dir.exists() and not study_dir.is_dir():  # else the message would be about report.html under it
+            raise ValueError(f"STUDY_DIR '{study_dir}' is a file, not a study directory (give the --out directory "
+                             f"of `latentscm study run`).")
         if out is not None:
             check_output_path(out, "--out")
         path = build_study_report(study_dir, out, metric=metric, trust_code=trust_code)

@@ -22,32 +22,53 @@ from typing import Any
 
 import typer
 
-from latentscm.cli.assignments import parse_assignments, parse_domain_shift, refuse_domains_option
+from latentscm.cli.assignments import (
+    accepted_keys,
+    parse_assignments,
+    parse_domain_shift,
+    refuse_domains_option,
+    refuse_unknown_keys,
+)
 
 __all__ = ["register", "parse_assignments", "make_world", "evaluate_run"]
 
 _TRUST_HELP = ("Allow learner/world classes recorded in the run directory that are not registered (runs their "
                "code; only for run directories you trust).")
 
+_PROGRESS_HELP = "Show a progress bar (default: only when stderr is a terminal)."
+
 _USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, FileNotFoundError, FileExistsError,
                                                  RuntimeError)
 
 
-def make_world(name: str, size: int | None, options: dict[str, Any] | None = None):
+def make_world(name: str, size: int | None, options: dict[str, Any] | None = None, *,
+               default_size: int | None = None, option: str = "--world-set"):
     """A registered world (``make(name, size=..., **options)``) or a ``module:Class`` world.
 
     A ``module:Class`` typed on the command line is the user's own choice, so it is imported
-    (trusted), but it must name a ``World`` subclass. ``size`` (the preset's or ``--size``)
-    fills in ``options["size"]`` when that is not given.
+    (trusted), but it must name a ``World`` subclass. ``size`` (``--size``) fills in
+    ``options["size"]`` when that is not given; ``default_size`` (the preset's) does so only for a
+    world that has an image size (``ild-linear`` has none). An option the world does not take is
+    refused naming ``option`` (``--size`` for ``size``) and the options it takes.
     """
     options = dict(options or {})
-    if size is not None:
-        options.setdefault("size", size)
     if ":" in name:
         from latentscm._registry import resolve_class
         from latentscm.worlds import World
 
         cls = resolve_class(name, base=World, registered=(), trust_code=True, what="world", source="--world")
+    else:
+        from latentscm.worlds import get
+
+        cls = get(name)
+    takes = accepted_keys(cls)
+    has_size = takes is None or "size" in takes
+    if size is not None and not has_size:
+        raise ValueError(f"--size {size}: world {name!r} has no image size; its options are {', '.join(takes)}.")
+    if size is not None or (default_size is not None and has_size):  # the preset's size only where there is one
+        options.setdefault("size", size if size is not None else default_size)
+    refuse_unknown_keys(cls, options, option=option, what=f"world {name!r}")
+    if ":" in name:
         return cls(**options)
     from latentscm.worlds import make
 
@@ -197,13 +218,17 @@ def register(app: typer.Typer) -> None:
         preset: str = typer.Option("cpu-small", "--preset", help="cpu-small, cpu-64 or paper."),
         steps: int | None = typer.Option(None, "--steps", help="Optimisation steps (default: the preset's)."),
         size: int | None = typer.Option(None, "--size", help="Image side in pixels (default: the preset's)."),
-        batch_size: int | None = typer.Option(None, "--batch-size"),
-        lr: float | None = typer.Option(None, "--lr"),
-        seed: int = typer.Option(0, "--seed"),
+        batch_size: int | None = typer.Option(None, "--batch-size",
+                                               help="Images per optimisation step (default: the preset's)."),
+        lr: float | None = typer.Option(None, "--lr",
+                                        help="Learning rate (default: the preset's, else the learner's)."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the weights, the batches and the training images."),
         n_samples: int | None = typer.Option(None, "--n-samples", help="Training images rendered up front."),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1, ..."),
-        checkpoint_every: int | None = typer.Option(None, "--checkpoint-every"),
-        log_every: int | None = typer.Option(None, "--log-every"),
+        checkpoint_every: int | None = typer.Option(None, "--checkpoint-every",
+                                                    help="Steps between checkpoints (default: the preset's)."),
+        log_every: int | None = typer.Option(None, "--log-every",
+                                             help="Steps between train.jsonl records (default: the preset's)."),
         eval_every: int | None = typer.Option(None, "--eval-every", help="Held-out reconstruction every N steps."),
         assignments: list[str] | None = typer.Option(None, "--set", help="Learner hyperparameter, key=value."),
         world_assignments: list[str] | None = typer.Option(None, "--world-set",
@@ -216,7 +241,7 @@ def register(app: typer.Typer) -> None:
             None, "--interventional-fraction",
             help="Share of training images drawn from single-factor random do() regimes (0-1); causal learners "
                  "use the known targets."),
-        progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=_PROGRESS_HELP),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
     ) -> None:
         """Train a learner on a world (--world) or your own images (--data); writes config, checkpoints, logs and
@@ -239,6 +264,8 @@ def register(app: typer.Typer) -> None:
             given.update(seed=seed, device=device)
             assigned = parse_assignments(assignments, option="--set")
             _refuse_set_of_options(ctx, assigned)
+            refuse_unknown_keys(learners.REGISTRY.get(learner), assigned, option="--set",
+                                what=f"learner {learner!r}")
             given.update(assigned)
             params.update(chosen.params_for(learner, given))
             params.update(given)
@@ -273,7 +300,7 @@ def register(app: typer.Typer) -> None:
                     ["--layout"] if layout != "auto" else [])
                 if given:
                     raise ValueError(f"{', '.join(given)} go with --data.")
-                data = make_world(world, size if size is not None else chosen.size, world_options)
+                data = make_world(world, size, world_options, default_size=chosen.size)
                 if domains is not None:
                     data = data.with_domains(domains)
                 hook = _heldout_hook(data, seed + 7_777_777) if eval_every is not None else None
@@ -290,8 +317,8 @@ def register(app: typer.Typer) -> None:
     def resume_command(
         run_dir: Path = typer.Argument(..., help="Run directory written by `latentscm train`."),
         steps: int | None = typer.Option(None, "--steps", help="Raise the total number of steps."),
-        device: str | None = typer.Option(None, "--device"),
-        progress: bool | None = typer.Option(None, "--progress/--no-progress"),
+        device: str | None = typer.Option(None, "--device", help="cpu, cuda, cuda:1, ... (default: the run's)."),
+        progress: bool | None = typer.Option(None, "--progress/--no-progress", help=_PROGRESS_HELP),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
         trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),
     ) -> None:
@@ -309,8 +336,9 @@ def register(app: typer.Typer) -> None:
     def evaluate_command(
         run_dir: Path | None = typer.Argument(None, help="Run directory of a trained learner (or use --encoder)."),
         n: int = typer.Option(2000, "--n", help="Number of fresh samples to evaluate on."),
-        seed: int = typer.Option(2024, "--seed"),
-        device: str | None = typer.Option(None, "--device"),
+        seed: int = typer.Option(2024, "--seed", help="Seed of the fresh samples."),
+        device: str | None = typer.Option(None, "--device",
+                                           help="With a run: cpu, cuda, cuda:1, ... (default: the run's)."),
         metrics: str | None = typer.Option(None, "--metrics", help="Suite name or comma-separated metric names."),
         threads: int | None = typer.Option(None, "--threads", help="torch CPU threads (default: torch's)."),
         trust_code: bool = typer.Option(False, "--trust-code", help=_TRUST_HELP),

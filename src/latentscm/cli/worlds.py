@@ -19,10 +19,13 @@ def parse_options(items: list[str] | None) -> dict:
 
 
 def _make(name: str, items: list[str] | None):
-    from latentscm.worlds import make
+    from latentscm.cli.assignments import refuse_unknown_keys
+    from latentscm.worlds import get, make
 
     try:
-        return make(name, **parse_options(items))
+        options = parse_options(items)
+        refuse_unknown_keys(get(name), options, option="--set", what=f"world {name!r}")
+        return make(name, **options)
     except (ValueError, TypeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -33,13 +36,14 @@ def list_worlds() -> None:
     """List the worlds with their factors, image shape and grid size."""
     from latentscm.worlds import make, names
 
+    width = max(10, *(len(name) for name in names()))  # the columns line up whatever the longest name
     for name in names():
         world = make(name)
         grid = "continuous" if world.n_combinations == float("inf") else f"{int(world.n_combinations):,} combinations"
-        typer.echo(f"{name:10s} {'x'.join(map(str, world.image_shape)):10s} {grid:24s} "
+        typer.echo(f"{name:{width}s} {'x'.join(map(str, world.image_shape)):10s} {grid:24s} "
                    f"factors: {', '.join(world.factor_names)}")
         if world.graph.edges:
-            typer.echo(f"{'':10s} graph: {'; '.join(f'{u} -> {v}' for u, v in world.graph.edges)}")
+            typer.echo(f"{'':{width}s} graph: {'; '.join(f'{u} -> {v}' for u, v in world.graph.edges)}")
 
 
 @worlds_app.command("show")
@@ -48,7 +52,7 @@ def show(
     out: Path = typer.Option(..., "--out", help="PNG file to write."),
     do: str = typer.Option(None, "--do", help='Interventions, e.g. "scale=1.0, posX+=0.1".'),
     n: int = typer.Option(8, "--n", min=1, max=64, help="Number of samples."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the samples."),
     scale: int = typer.Option(2, "--scale", min=1, max=8, help="Pixel enlargement."),
     option: list[str] = typer.Option(None, "--set", "--world-set",
                                     help="World option KEY=VALUE (repeatable; --world-set as in train)."),
@@ -102,7 +106,7 @@ def show(
 def generate_command(
     name: str = typer.Argument(..., help="World name."),
     n: int = typer.Option(None, "--n", min=1, help="Number of samples (default: the full grid)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="Seed of the samples (with --n)."),
     root: Path = typer.Option(None, "--root", help="Cache directory (default $LATENTSCM_CACHE or ~/.cache)."),
     option: list[str] = typer.Option(None, "--set", "--world-set",
                                     help="World option KEY=VALUE (repeatable; --world-set as in train)."),
@@ -113,6 +117,14 @@ def generate_command(
         raise typer.Exit(2)
     world = _make(name, option)
     try:
+        # refused here in the command's words (the library's messages speak of its Python arguments)
+        if world.n_domains > 1:
+            raise ValueError(f"World {name!r} has {world.n_domains} domains, and `latentscm worlds generate` stores "
+                             f"the images of a single-domain world; train on it directly (latentscm train --world "
+                             f"{name} ...), which draws every domain.")
+        if n is None and world.n_combinations == float("inf"):
+            raise ValueError(f"World {name!r} has continuous factors, so no full grid: give --n, the number of "
+                             f"samples to store.")
         stored = world.generate(n, seed=seed, root=root, progress=True)
     except (ValueError, TypeError) as error:
         typer.echo(f"Error: {error}", err=True)
