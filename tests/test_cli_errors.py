@@ -141,3 +141,15 @@ def test_counterfactual_of_a_world_without_images_says_so(tmp_path):
     _refused(_invoke(["counterfactual", run, "--do", "z0=1", "--out", tmp_path / "cf.png", "--n", "2"]),
              "has no images to show")
     assert not (tmp_path / "cf.png").exists()
+
+
+def test_a_file_given_as_a_run_directory_is_named_as_a_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    picture = tmp_path / "a.png"
+    picture.write_bytes(b"not a run")
+    for command in (["evaluate", str(picture)], ["resume", str(picture)], ["report", str(picture)]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code != 0 and f"'{picture}' is a file, not a run directory" in result.output, command

@@ -69,6 +69,8 @@ def _restore_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """The parsed ``config.json`` of a run directory (clear errors when missing or damaged)."""
     path = Path(run_dir) / CONFIG_NAME
+    if Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise NotADirectoryError(f"'{run_dir}' is a file, not a run directory.")
     if not Path(run_dir).is_dir():
         raise FileNotFoundError(f"Run directory '{run_dir}' does not exist.")
     if not path.exists():
