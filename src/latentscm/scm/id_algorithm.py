@@ -25,6 +25,7 @@ import numpy as np
 from latentscm.exceptions import LatentSCMError, UnknownNodeError
 from latentscm.graph import CausalGraph
 from latentscm.scm.discrete_scm import DiscreteSCM
+from latentscm.scm.identification import _as_joint
 from latentscm.scm.probability_table import (
     NORMALISATION_ATOL,
     Names,
@@ -523,7 +524,7 @@ class Estimand:
             If the result does not sum to one over ``y`` (a joint that no model on this graph yields).
         """
         owner = "Estimand.evaluate"
-        table = _as_joint_table(joint, variables, states, owner)
+        table = _as_joint(joint, variables, states, owner)
         for name in sorted(_mentioned(self._expression) | set(self.y) | set(self.do)):
             if name not in table.variables:
                 raise UnknownNodeError(name, table.variables, what=f"variable of the joint passed to {owner}")
@@ -654,17 +655,3 @@ def _check_positive(denominator: np.ndarray, names: Sequence[str], joint: Probab
     shown = ", ".join(f"{n}={v!r}" for n, v in configuration.items())
     raise PositivityError(f"Positivity violated in Estimand.evaluate: {what} is zero at {shown}, so the "
                           "identifying formula is undefined there.", list(names), configuration)
-
-
-def _as_joint_table(joint: ProbabilityTable | Any, variables: Sequence[str] | None,
-                    states: Mapping[str, StatesSpec] | None, owner: str) -> ProbabilityTable:
-    if isinstance(joint, ProbabilityTable):
-        if variables is not None or states is not None:
-            raise ValueError(f"{owner}: pass 'variables' and 'states' only with a plain array joint; a "
-                             "ProbabilityTable already names its axes.")
-        if joint.given or joint.intervened:
-            raise ValueError(f"{owner} needs an observational joint; got the conditional table {joint.label()}.")
-        return joint
-    if variables is None:
-        raise ValueError(f"{owner} needs 'variables' (one name per axis) when the joint is a plain array.")
-    return ProbabilityTable(joint, variables, states)
