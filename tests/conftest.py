@@ -1,9 +1,14 @@
 """Suite-wide settings: one torch thread per test process (CI runs two processes with
-pytest-xdist on two cores, and small tensors gain nothing from more threads)."""
+pytest-xdist on two cores, and small tensors gain nothing from more threads); this folder's
+helper modules (``cli_support``) importable by the top-level tests."""
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -6,48 +6,35 @@ import json
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
+from cli_support import invoke, refused
 from latentscm.cli import app
 
-runner = CliRunner()
 TINY = ["--set", "channels=[4,8]", "--set", "hidden_dim=16", "--size", "16", "--n-samples", "32", "--batch-size",
         "8", "--steps", "2", "--no-progress", "--threads", "1"]
 
 
-def _invoke(args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def _refused(result, *parts):
-    assert result.exit_code == 2, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    assert "Error:" in result.output and "Traceback" not in result.output, result.output
-    for part in parts:
-        assert part in result.output, result.output
-
-
 def test_report_names_out_not_an_internal_argument(tmp_path):
-    result = _invoke(["report", tmp_path / "no-run", "--out", tmp_path])
-    _refused(result, "--out", "is a directory")
+    result = invoke(["report", tmp_path / "no-run", "--out", tmp_path])
+    refused(result, "--out", "is a directory")
     assert "build_report" not in result.output
 
 
 def test_study_report_of_a_file_says_it_is_not_a_study_directory(tmp_path):
     spec = tmp_path / "study.json"
     spec.write_text("{}")
-    result = _invoke(["study", "report", spec])
-    _refused(result, "is a file, not a study directory")
+    result = invoke(["study", "report", spec])
+    refused(result, "is a file, not a study directory")
     assert "build_study_report" not in result.output
     assert not (tmp_path / "study.json" / "report.html").exists() and spec.read_text() == "{}"
 
 
 def test_discover_run_that_is_missing_or_a_file_is_named_as_such(tmp_path):
-    _refused(_invoke(["discover", "--run", tmp_path / "missing", "--out", tmp_path / "g.json"]),
+    refused(invoke(["discover", "--run", tmp_path / "missing", "--out", tmp_path / "g.json"]),
              "--run", "does not exist")
     table = tmp_path / "t.csv"
     table.write_text("a,b\n1,2\n")
-    _refused(_invoke(["discover", "--run", table, "--out", tmp_path / "g.json"]), "--run", "is not a directory")
+    refused(invoke(["discover", "--run", table, "--out", tmp_path / "g.json"]), "--run", "is not a directory")
     assert not (tmp_path / "g.json").exists()
 
 
@@ -55,17 +42,17 @@ def test_discover_run_that_is_missing_or_a_file_is_named_as_such(tmp_path):
 def test_discover_a_directory_instead_of_the_csv_says_so(tmp_path, timeseries):
     folder = tmp_path / "tables"
     folder.mkdir()
-    result = _invoke(["discover", folder, "--out", tmp_path / "g.json", *(["--timeseries"] if timeseries else [])])
-    _refused(result, "is a directory")
+    result = invoke(["discover", folder, "--out", tmp_path / "g.json", *(["--timeseries"] if timeseries else [])])
+    refused(result, "is a directory")
     assert "No such file" not in result.output and "no such file" not in result.output
     assert not (tmp_path / "g.json").exists()
 
 
 def test_unknown_set_key_names_the_option_and_the_learners_hyperparameters(tmp_path):
     out = tmp_path / "run"
-    result = _invoke(["train", "--world", "pendulum", "--learner", "causal_vae", *TINY, "--set", "latent_dim=3",
+    result = invoke(["train", "--world", "pendulum", "--learner", "causal_vae", *TINY, "--set", "latent_dim=3",
                       "--out", out])
-    _refused(result, "--set latent_dim=3", "'causal_vae'", "extra_dims")
+    refused(result, "--set latent_dim=3", "'causal_vae'", "extra_dims")
     assert "unexpected keyword" not in result.output
     assert not out.exists()
 
@@ -78,19 +65,19 @@ def test_unknown_set_key_names_the_option_and_the_learners_hyperparameters(tmp_p
      "n_domains=2", "--shift", "shifted=hue", "--out", "{tmp}/d.html"],
 ])
 def test_unknown_world_option_names_the_option_and_the_worlds_options(tmp_path, command):
-    result = _invoke([part.replace("{tmp}", str(tmp_path)) for part in command])
-    _refused(result, "bogus=1", "has no option 'bogus'", "size")
+    result = invoke([part.replace("{tmp}", str(tmp_path)) for part in command])
+    refused(result, "bogus=1", "has no option 'bogus'", "size")
     assert "unexpected keyword" not in result.output
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_world_without_image_size_trains_and_refuses_size(tmp_path):
     out = tmp_path / "run"
-    result = _invoke(["train", "--world", "ild-linear", "--learner", "ild_vae", "--n-samples", "32", "--batch-size",
+    result = invoke(["train", "--world", "ild-linear", "--learner", "ild_vae", "--n-samples", "32", "--batch-size",
                       "8", "--steps", "2", "--no-progress", "--threads", "1", "--out", out])
     assert result.exit_code == 0, result.output
     assert "size" not in json.loads((out / "config.json").read_text())["data"].get("options", {})
-    _refused(_invoke(["train", "--world", "ild-linear", "--learner", "ild_vae", "--size", "16", "--out",
+    refused(invoke(["train", "--world", "ild-linear", "--learner", "ild_vae", "--size", "16", "--out",
                       tmp_path / "run2"]), "--size 16", "no image size")
     assert not (tmp_path / "run2").exists()
 
@@ -120,14 +107,14 @@ def test_every_option_has_help_text():
     (["worlds", "generate", "ild-linear", "--n", "4"], ["3 domains", "latentscm train --world ild-linear"]),
 ])
 def test_worlds_generate_refusals_speak_of_the_command_not_python(tmp_path, command, parts):
-    result = _invoke([*command, "--root", tmp_path / "cache"])
-    _refused(result, *parts)
+    result = invoke([*command, "--root", tmp_path / "cache"])
+    refused(result, *parts)
     assert "n=" not in result.output and "regime=" not in result.output
     assert not (tmp_path / "cache").exists() or list((tmp_path / "cache").iterdir()) == []
 
 
 def test_worlds_list_columns_line_up():
-    result = _invoke(["worlds", "list"])
+    result = invoke(["worlds", "list"])
     assert result.exit_code == 0, result.output
     rows = [line for line in result.output.splitlines() if "factors:" in line]
     assert len(rows) >= 7 and len({line.index("factors:") for line in rows}) == 1, result.output
@@ -135,21 +122,17 @@ def test_worlds_list_columns_line_up():
 
 def test_counterfactual_of_a_world_without_images_says_so(tmp_path):
     run = tmp_path / "run"
-    trained = _invoke(["train", "--world", "ild-linear", "--learner", "ild_vae", "--n-samples", "32", "--batch-size",
+    trained = invoke(["train", "--world", "ild-linear", "--learner", "ild_vae", "--n-samples", "32", "--batch-size",
                        "8", "--steps", "2", "--no-progress", "--threads", "1", "--out", run])
     assert trained.exit_code == 0, trained.output
-    _refused(_invoke(["counterfactual", run, "--do", "z0=1", "--out", tmp_path / "cf.png", "--n", "2"]),
+    refused(invoke(["counterfactual", run, "--do", "z0=1", "--out", tmp_path / "cf.png", "--n", "2"]),
              "has no images to show")
     assert not (tmp_path / "cf.png").exists()
 
 
 def test_a_file_given_as_a_run_directory_is_named_as_a_file(tmp_path):
-    from typer.testing import CliRunner
-
-    from latentscm.cli import app
-
     picture = tmp_path / "a.png"
     picture.write_bytes(b"not a run")
     for command in (["evaluate", str(picture)], ["resume", str(picture)], ["report", str(picture)]):
-        result = CliRunner().invoke(app, command)
+        result = invoke(command)
         assert result.exit_code != 0 and f"'{picture}' is a file, not a run directory" in result.output, command
