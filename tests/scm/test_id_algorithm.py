@@ -228,3 +228,27 @@ def test_zero_probability_raises_positivity_error():
     joint = ProbabilityTable(values, ["z", "x", "y"])
     with pytest.raises(PositivityError, match="zero"):
         identify(CausalGraph.from_text("z -> x -> y; z -> y"), "y", "x").evaluate(joint)
+
+
+def test_conditional_query_by_idc_prints_with_primes_and_names_its_query():
+    from latentscm.scm import smoking_cancer_model
+
+    model = smoking_cancer_model()
+    graph = SemiMarkovianGraph.from_scm(model, hidden=["U"])
+    estimand = identify(graph, "cancer", "smoking", given="tar")
+    # tar is moved into the treatment (rule 2), leaving the front-door inner sum; the summed smoking is primed
+    assert str(estimand) == "sum_{smoking'} P(smoking') P(cancer|smoking',tar)"
+    assert estimand.query == "P(cancer | do(smoking), tar)"
+    truth = model.interventional("cancer", ["smoking"], given=["tar"])
+    got = estimand.evaluate(model.observed(["smoking", "tar", "cancer"]))
+    np.testing.assert_allclose(got.values, truth.values, atol=1e-12)
+    with pytest.raises(ValueError, match="given"):
+        identify(graph, "cancer", "smoking", given="cancer")
+
+
+def test_m_separation_with_bidirected_edges_and_cut_edges():
+    graph = SemiMarkovianGraph("x -> m -> y; x <-> y")
+    assert not graph.d_separated({"x"}, {"y"}, {"m"})  # the hidden common cause stays open
+    assert graph.d_separated({"x"}, {"y"}, {"m"}, cut_in={"x"})  # no edge into x: neither x <- U nor any other
+    assert not graph.d_separated({"m"}, {"y"}, set(), cut_out=set())
+    assert graph.d_separated({"m"}, {"y"}, {"x"}, cut_out={"m"})  # rule 2's graph for m: y _||_ m | x

@@ -74,9 +74,10 @@ def surgery(graph: CausalGraph, cpts, card, keep: list[str], cut: list[str]) -> 
     return np.transpose(summed, [kept.index(k) for k in keep])
 
 
-def gradient_residual(smg: SemiMarkovianGraph, y: list[str], x: list[str], seed: int, hidden_card: int = 2) -> float:
-    """Relative norm of the part of d P(y | do(x)) / d theta outside the row space of d P(v) / d theta, at a
-    random point of a softmax-parameterised model on ``smg`` (one hidden root per bidirected pair)."""
+def gradient_residual(smg: SemiMarkovianGraph, y: list[str], x: list[str], seed: int, hidden_card: int = 2,
+                      given: list[str] = ()) -> float:
+    """Relative norm of the part of d P(y | do(x)[, given]) / d theta outside the row space of d P(v) / d theta, at
+    a random point of a softmax-parameterised model on ``smg`` (one hidden root per bidirected pair)."""
     rng = np.random.default_rng(seed)
     observed = list(smg.nodes)
     parents = {v: list(smg.directed.parents(v)) for v in observed}
@@ -106,17 +107,22 @@ def gradient_residual(smg: SemiMarkovianGraph, y: list[str], x: list[str], seed:
         return torch.einsum(",".join(subscripts) + "->" + "".join(letter[n] for n in out), *operands).reshape(-1)
 
     jac = torch.autograd.functional.jacobian(lambda t: contract(t, [], observed), theta).numpy()
-    grad = torch.autograd.functional.jacobian(lambda t: contract(t, x, x + y), theta).numpy()
+    def query(flat: torch.Tensor) -> torch.Tensor:
+        joint = contract(flat, x, x + list(given) + y).reshape([card[n] for n in x + list(given) + y])
+        axes = tuple(range(joint.ndim - len(y), joint.ndim))
+        return (joint / joint.sum(dim=axes, keepdim=True)).reshape(-1)  # P(y | do(x), given)
+
+    grad = torch.autograd.functional.jacobian(query, theta).numpy()
     _, singular, rows = np.linalg.svd(jac, full_matrices=False)
     basis = rows[singular > 1e-9 * singular[0]]
     off = grad - (grad @ basis.T) @ basis
     return float(np.linalg.norm(off) / np.linalg.norm(grad))
 
 
-def hedge_residual(smg: SemiMarkovianGraph, y: list[str], x: list[str], seed: int) -> float:
+def hedge_residual(smg: SemiMarkovianGraph, y: list[str], x: list[str], seed: int, given: list[str] = ()) -> float:
     """:func:`gradient_residual` with 3-state hidden roots, and 6 when 3 states look identified."""
-    residual = gradient_residual(smg, y, x, seed, hidden_card=3)
-    return residual if residual > RESIDUAL_HEDGE else gradient_residual(smg, y, x, seed, hidden_card=6)
+    residual = gradient_residual(smg, y, x, seed, hidden_card=3, given=given)
+    return residual if residual > RESIDUAL_HEDGE else gradient_residual(smg, y, x, seed, hidden_card=6, given=given)
 
 
 def _c_connected(smg: SemiMarkovianGraph, nodes: frozenset[str]) -> bool:
@@ -190,3 +196,35 @@ def test_surgery_helper_matches_discrete_scm():
         model = DiscreteSCM(graph, cpts)
         np.testing.assert_allclose(surgery(graph, cpts, card, x + y, x),
                                    model.interventional(y, do=x).transpose(x + y).values, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_conditional_queries_match_surgery_and_refusals_are_not_identifiable(seed):
+    """IDC: P(y | do(x), z) against P(y, z | do(x)) / P(z | do(x)) by surgery; a refused query's gradient leaves the
+    row space of the observed joint's Jacobian (the first-order test above), an identified one's stays in it."""
+    rng = np.random.default_rng(5000 + seed)
+    identified = refused = 0
+    for _ in range(30):
+        graph, cpts, card, observed, hidden = random_model(rng)
+        if len(observed) < 3:
+            continue
+        order = [str(v) for v in rng.permutation(observed)]
+        x, y = order[:1], order[1:2]
+        z = order[2:2 + int(rng.integers(1, min(2, len(order) - 2) + 1))]
+        smg = SemiMarkovianGraph.from_scm(DiscreteSCM(graph, cpts), hidden=hidden)
+        try:
+            estimand = identify(smg, y, x, given=z)
+        except NonIdentifiableError:
+            refused += 1
+            residual = hedge_residual(smg, y, x, seed=int(rng.integers(2**31)), given=z)
+            assert residual > RESIDUAL_HEDGE, (str(smg), y, x, z, residual)
+            continue
+        identified += 1
+        joint = surgery(graph, cpts, card, x + z + y, x)
+        truth = joint / joint.sum(axis=tuple(range(len(x) + len(z), joint.ndim)), keepdims=True)
+        got = estimand.evaluate(DiscreteSCM(graph, cpts).observed(observed))
+        assert got.variables == (*x, *z, *y) and got.given == tuple(z) and got.intervened == tuple(x)
+        np.testing.assert_allclose(got.values, truth, atol=1e-9, rtol=0, err_msg=f"{smg}\n{y} {x} {z}\n{estimand}")
+        residual = gradient_residual(smg, y, x, seed=int(rng.integers(2**31)), given=z)
+        assert residual < RESIDUAL_IDENTIFIED, (str(smg), y, x, z, residual)
+    assert identified >= 5 and refused >= 1, (identified, refused)

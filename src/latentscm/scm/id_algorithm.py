@@ -214,6 +214,23 @@ class SemiMarkovianGraph:
                     stack.append(parent)
         return found
 
+    def d_separated(self, x: Iterable[str], y: Iterable[str], given: Iterable[str], *, cut_in: Iterable[str] = (),
+                    cut_out: Iterable[str] = ()) -> bool:
+        """Whether ``x`` and ``y`` are d-separated by ``given`` once the edges into ``cut_in`` (bidirected
+        ones included) and the directed edges out of ``cut_out`` are deleted: ``G_{overbar cut_in,
+        underbar cut_out}``. Each bidirected pair is a hidden common parent (m-separation)."""
+        into, out_of = set(cut_in), set(cut_out)
+        edges = [(a, b) for a, b in self._directed.edges if b not in into and a not in out_of]
+        hidden = []
+        for i, (a, b) in enumerate(self._bidirected):
+            name = f"<->{i}:{a}:{b}"  # cannot be an observed name: those are checked text names
+            while name in self._directed:
+                name += "'"
+            hidden.append(name)
+            edges += [(name, v) for v in (a, b) if v not in into]
+        graph = CausalGraph(edges, nodes=[*self.nodes, *hidden])
+        return graph.d_separated(set(x), set(y), set(given))
+
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, SemiMarkovianGraph) and self._directed == other._directed
                 and set(map(frozenset, self._bidirected)) == set(map(frozenset, other._bidirected)))
@@ -372,8 +389,9 @@ def _ratio(numerator: Expression, denominator: Expression) -> Expression:
 
 
 # ---------------------------------------------------------------------------------- the algorithm
-def identify(graph: SemiMarkovianGraph | CausalGraph, y: Names, do: Names = ()) -> Estimand:
-    """An estimand for ``P(y | do(x))`` from the observational distribution, by the ID algorithm.
+def identify(graph: SemiMarkovianGraph | CausalGraph, y: Names, do: Names = (), given: Names = ()) -> Estimand:
+    """An estimand for ``P(y | do(x))``, or ``P(y | do(x), z)`` with ``given``, from the observational
+    distribution, by the ID algorithm (IDC for conditional queries, Shpitser & Pearl 2006b).
 
     Parameters
     ----------
@@ -384,12 +402,18 @@ def identify(graph: SemiMarkovianGraph | CausalGraph, y: Names, do: Names = ()) 
         Outcome variable name(s); non-empty.
     do:
         Treatment variable name(s) ``x``, disjoint from ``y``; empty for the marginal ``P(y)``.
+    given:
+        Conditioning variable name(s) ``z`` observed after the intervention, disjoint from both. IDC
+        (Shpitser & Pearl 2006, "Identification of conditional interventional distributions", UAI)
+        moves each ``w`` in ``z`` with ``y ⊥ w | x, z - w`` in ``G`` without the edges into ``x`` and
+        out of ``w`` into the treatment (rule 2 of the do-calculus), then divides ``P(y, z | do(x))``
+        by its sum over ``y``. IDC is complete as well.
 
     Returns
     -------
     Estimand
         A symbolic expression; ``str(estimand)`` prints it and ``estimand.evaluate(joint)`` gives the
-        table ``P(y | do(x))`` with axes ``(*do, *y)``.
+        table ``P(y | do(x)[, z])`` with axes ``(*do, *given, *y)``.
 
     Raises
     ------
@@ -404,21 +428,33 @@ def identify(graph: SemiMarkovianGraph | CausalGraph, y: Names, do: Names = ()) 
                         f"Got {type(graph).__name__}.")
     outcome = _as_names(y, "y", owner)
     treatment = _as_names(do, "do", owner)
+    condition = _as_names(given, "given", owner)
     if not outcome:
         raise ValueError(f"{owner} needs at least one outcome variable in 'y'.")
-    for what, names in (("y", outcome), ("do", treatment)):
+    for what, names in (("y", outcome), ("do", treatment), ("given", condition)):
         for name in names:
             if name not in graph:
                 raise UnknownNodeError(name, graph.nodes, what=f"node in {what!r} of {owner}")
-    _check_disjoint(owner, y=outcome, do=treatment)
+    _check_disjoint(owner, y=outcome, do=treatment, given=condition)
     order = graph.directed.topological_order()
-    run = _IdRun(graph, order, outcome, treatment)
-    expression = run.identify(set(outcome), set(treatment), _Term(frozenset(graph.nodes)), set(graph.nodes))
-    extra = expression.free() - set(outcome) - set(treatment)
+    x, z = set(treatment), set(condition)
+    moved = True
+    while moved:  # IDC line 1: a w in z that y does not depend on once w is set becomes a treatment
+        moved = False
+        for w in (n for n in order if n in z):
+            if graph.d_separated(outcome, {w}, x | (z - {w}), cut_in=x, cut_out={w}):
+                x, z, moved = x | {w}, z - {w}, True
+                break
+    targets = [n for n in order if n in set(outcome) | z]
+    expression = _IdRun(graph, order, targets, sorted(x, key=order.index)).identify(
+        set(targets), set(x), _Term(frozenset(graph.nodes)), set(graph.nodes))
+    extra = expression.free() - set(targets) - x
     if extra:
         # Line 3 of ID adds variables W with P_x(y) = P_{x,w}(y) for every w: average over P(w).
         expression = _sum(extra, _product([_Term(frozenset(extra)), expression]))
-    return Estimand(expression, outcome, treatment, graph)
+    if z:  # IDC line 2: P(y | do(x), z) = P(y, z | do(x)) / sum_y P(y, z | do(x))
+        expression = _ratio(expression, _sum(set(outcome), expression))
+    return Estimand(expression, outcome, treatment, graph, condition)
 
 
 class _IdRun:
@@ -474,9 +510,10 @@ class Estimand:
     summation variables that shadow a free one), :meth:`evaluate` computes it from a joint table.
     """
 
-    def __init__(self, expression: Expression, y: Sequence[str], do: Sequence[str], graph: SemiMarkovianGraph):
+    def __init__(self, expression: Expression, y: Sequence[str], do: Sequence[str], graph: SemiMarkovianGraph,
+                 given: Sequence[str] = ()):
         self._expression = expression
-        self.y, self.do, self.graph = tuple(y), tuple(do), graph
+        self.y, self.do, self.given, self.graph = tuple(y), tuple(do), tuple(given), graph
 
     @property
     def expression(self) -> Expression:
@@ -485,8 +522,9 @@ class Estimand:
 
     @property
     def query(self) -> str:
-        """The query, such as ``P(y | do(x))``."""
-        return f"P({', '.join(self.y)}{' | do(' + ', '.join(self.do) + ')' if self.do else ''})"
+        """The query, such as ``P(y | do(x))`` or ``P(y | do(x), z)``."""
+        conditions = ([f"do({', '.join(self.do)})"] if self.do else []) + list(self.given)
+        return f"P({', '.join(self.y)}{' | ' + ', '.join(conditions) if conditions else ''})"
 
     def variables(self) -> frozenset[str]:
         """Every observed variable the formula reads."""
@@ -495,14 +533,16 @@ class Estimand:
     def __str__(self) -> str:
         rank = {n: i for i, n in enumerate(self.graph.directed.topological_order())}
         free = self._expression.free()
-        return _show(self._expression, {n: n for n in free}, set(free), rank)
+        # the query's own names are taken even where the formula does not depend on them: a summed
+        # treatment is primed (sum_{x'} P(x') ...), never shown as the x of P(y | do(x))
+        return _show(self._expression, {n: n for n in free}, set(free) | set(self.do) | set(self.given), rank)
 
     def __repr__(self) -> str:
         return f"Estimand({self.query} = {self})"
 
     def evaluate(self, joint: ProbabilityTable | Any, *, variables: Sequence[str] | None = None,
                  states: Mapping[str, StatesSpec] | None = None) -> ProbabilityTable:
-        """``P(y | do(x))`` from an observational joint.
+        """``P(y | do(x)[, z])`` from an observational joint.
 
         Parameters
         ----------
@@ -513,7 +553,7 @@ class Estimand:
         Returns
         -------
         ProbabilityTable
-            Axes ``(*do, *y)``, ``do`` marked as intervened.
+            Axes ``(*do, *given, *y)``, ``do`` marked as intervened, ``given`` as conditioned on.
 
         Raises
         ------
@@ -525,19 +565,20 @@ class Estimand:
         """
         owner = "Estimand.evaluate"
         table = _as_joint(joint, variables, states, owner)
-        for name in sorted(_mentioned(self._expression) | set(self.y) | set(self.do)):
+        for name in sorted(_mentioned(self._expression) | set(self.y) | set(self.do) | set(self.given)):
             if name not in table.variables:
                 raise UnknownNodeError(name, table.variables, what=f"variable of the joint passed to {owner}")
         cards = {n: len(s) for n, s in table.states.items()}
         values, names = _Evaluator(table, cards).run(self._expression)
-        order = [*self.do, *self.y]
+        order = [*self.do, *self.given, *self.y]
         values = _align(values, names, order, cards)
-        totals = values.sum(axis=tuple(range(len(self.do), len(order))))
+        totals = values.sum(axis=tuple(range(len(self.do) + len(self.given), len(order))))
         if np.any(np.abs(totals - 1.0) > NORMALISATION_ATOL):
             raise ValueError(f"{self.query} evaluated on this joint does not sum to 1 over {', '.join(self.y)} "
                              f"(worst sum {float(totals.flat[np.argmax(np.abs(totals - 1.0))]):.12g}); the joint "
                              "violates constraints of the graph.")
-        return ProbabilityTable(values, order, {n: table.states[n] for n in order}, intervened=self.do)
+        return ProbabilityTable(values, order, {n: table.states[n] for n in order}, given=self.given,
+                                intervened=self.do)
 
 
 def _mentioned(expr: Expression) -> frozenset[str]:
