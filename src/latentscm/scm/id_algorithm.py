@@ -11,7 +11,8 @@ the query is not identifiable it raises :class:`NonIdentifiableError` naming the
 C-forests ``F' ⊂ F`` sharing their roots, ``F`` containing treatment variables and ``F'`` none;
 ID is complete, so no formula exists then.
 
-Only unconditional queries ``P(y | do(x))`` are supported (not IDC's ``P(y | do(x), z)``).
+Conditional queries ``P(y | do(x), z)`` go through IDC (Shpitser & Pearl 2006, "Identification of
+conditional interventional distributions", UAI), which is complete too: ``identify(graph, y, x, given=z)``.
 """
 
 from __future__ import annotations
