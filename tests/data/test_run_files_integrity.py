@@ -57,32 +57,15 @@ def test_remove_temporaries_finds_a_leftover_whose_target_name_holds_the_mark(tm
     assert not leftover.exists()
 
 
-def _full_disk(monkeypatch, module):
+def _full_disk(monkeypatch, module, full_disk):
     real = os.fdopen
-
-    class Full:
-        def __init__(self, handle):
-            self.handle = handle
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-        def __getattr__(self, name):
-            return getattr(self.handle, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.handle.close()
-
-    monkeypatch.setattr(module.os, "fdopen", lambda fd, mode: Full(real(fd, mode)))
+    monkeypatch.setattr(module.os, "fdopen", lambda fd, mode: full_disk(real(fd, mode)))
 
 
-def test_a_failed_atomic_write_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+def test_a_failed_atomic_write_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch, full_disk):
     """A full disk's OSError names no file: the error of a failed checkpoint or config write named nothing."""
     path = atomic_write(tmp_path / "config.json", "old")
-    _full_disk(monkeypatch, io_module)
+    _full_disk(monkeypatch, io_module, full_disk)
     with pytest.raises(OSError, match=r"No space left.*config\.json") as caught:
         atomic_write(path, "new")
     assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(path)

@@ -2,7 +2,6 @@
 rewritten during its import, a damaged .npz and a disk that fills up are detected and named, never stored
 or used silently."""
 
-import errno
 import json
 import warnings
 
@@ -103,41 +102,22 @@ def test_a_damaged_npz_is_a_data_error_naming_it(tmp_path, save):
     assert not any((tmp_path / "store").iterdir())
 
 
-def _disk_fills_after(limit, monkeypatch):
+def _disk_fills_after(limit, monkeypatch, full_disk):
     """``open`` of the store modules whose files take ``limit`` bytes, then fail as a full disk does."""
-    class Full:
-        def __init__(self, handle):
-            self.handle, self.written = handle, 0
-
-        def write(self, data):
-            size = memoryview(data).nbytes
-            if self.written + size > limit:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            self.written += size
-            return self.handle.write(data)
-
-        def __getattr__(self, name):
-            return getattr(self.handle, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self.handle.close()
-
     def full_open(file, mode="r", *args, **kwargs):
         handle = open(file, mode, *args, **kwargs)
-        return Full(handle) if any(c in mode for c in "wxa") else handle
+        return full_disk(handle, limit) if any(c in mode for c in "wxa") else handle
 
     monkeypatch.setattr(world_store, "open", full_open, raising=False)
 
 
-def test_a_disk_that_fills_up_while_images_are_written_is_an_error_naming_the_dataset(tmp_path, monkeypatch):
+def test_a_disk_that_fills_up_while_images_are_written_is_an_error_naming_the_dataset(tmp_path, monkeypatch,
+                                                                                     full_disk):
     """images.npy was written through a memory map of a sparse file: a full disk killed the process with
     SIGBUS (no message) and left its temporary directory. Now the write fails as an OSError naming the
     dataset, and nothing is left behind."""
     folder, _ = _folder(tmp_path, n=6)
-    _disk_fills_after(200, monkeypatch)  # the header and a few rows
+    _disk_fills_after(200, monkeypatch, full_disk)  # the header and a few rows
     with pytest.raises(OSError, match=r"No space left.*data-[0-9a-f]{16}.*nothing was stored"):
         import_data(folder, root=tmp_path / "store")
     array = tmp_path / "images.npy"
