@@ -8,7 +8,10 @@ estimated on each minibatch with minibatch-weighted sampling (MWS):
     log q(z_i)   ≈ logsumexp_j log q(z_i | x_j)            - log(N M)
     log q(z_i,d) ≈ logsumexp_j log q(z_i,d | x_j,d)        - log(N M)
 
-with M the batch size and N the training-set size.
+with M the batch size and N the training-set size. The logged ``tc`` is this estimate, not TC in nats: the
+``log(N M)`` weights put it about ``(D - 1) log N`` above the true TC (D latents; measured on a Gaussian aggregate
+with D = 3, N = 2,000: 15.55 logged, 0.31 true), a constant that leaves the gradients alone (Chen et al.'s code does
+the same; disentanglement_lib drops the constant).
 """
 
 from __future__ import annotations
