@@ -120,6 +120,10 @@ def walk_and_mix(adjacency: Any, anomaly: Any, individual: Any, *, restart: floa
     if individual.shape[0] != d:  # checked even where mix ignores it: a wrong length is a caller's mistake
         raise ValueError(f"The 'individual' argument of walk_and_mix must have {d} values (one per node). "
                          f"Got {individual.shape[0]}.")
+    anomaly = check_array(anomaly, "anomaly", "walk_and_mix", ndim=1)
+    if anomaly.shape[0] != d:  # named here, not as the random walk's node_scores further down
+        raise ValueError(f"The 'anomaly' argument of walk_and_mix must have {d} values (one per node). "
+                         f"Got {anomaly.shape[0]}.")
     off_diagonal = weights[~np.eye(d, dtype=bool)]
     largest = float(off_diagonal.max()) if off_diagonal.size else 0.0
     weights = weights / largest if largest > 0 else weights
