@@ -12,7 +12,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["constructor_parameters", "params_from_signature", "params_repr"]
+__all__ = ["accepted_parameters", "constructor_parameters", "params_from_signature", "params_repr"]
 
 
 def constructor_parameters(cls: type) -> list[str]:
@@ -25,6 +25,21 @@ def constructor_parameters(cls: type) -> list[str]:
             continue
         names.append(parameter.name)
     return names
+
+
+def accepted_parameters(cls: type) -> list[str] | None:
+    """The keyword arguments ``cls(...)`` accepts (:func:`constructor_parameters`), or ``None`` when its
+    ``__init__`` takes ``**kwargs`` (any name) or has no signature to read; for naming a misspelt option
+    before a class is built with it (``--set``, a study spec)."""
+    if cls.__init__ is object.__init__:
+        return []
+    try:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        return None
+    return constructor_parameters(cls)
 
 
 def params_from_signature(obj: Any, *, recorded: Mapping[str, Any] | None = None, what: str | None = None) -> dict:

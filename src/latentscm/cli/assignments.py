@@ -84,16 +84,10 @@ def refuse_domains_option(options: dict[str, Any], option: str = "--world-set") 
 def accepted_keys(cls: type) -> list[str] | None:
     """The keyword arguments ``cls``'s constructor takes, sorted; ``None`` when it takes any (``**kwargs``) or has
     no signature to read."""
-    import inspect
+    from latentscm._params import accepted_parameters
 
-    try:
-        parameters = inspect.signature(cls).parameters
-    except (TypeError, ValueError):  # no signature to read (a builtin): the constructor reports
-        return None
-    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters.values()):
-        return None
-    return sorted(name for name, parameter in parameters.items()
-                  if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY))
+    names = accepted_parameters(cls)
+    return None if names is None else sorted(names)
 
 
 def refuse_unknown_keys(cls: type, assigned: dict[str, Any], *, option: str, what: str) -> None:

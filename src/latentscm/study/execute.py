@@ -145,6 +145,11 @@ def execute_trial(trial: Trial | dict[str, Any], study_dir: str | os.PathLike, *
     study_dir = Path(study_dir)
     directory = trial_dir(study_dir, trial.id)
     directory.mkdir(parents=True, exist_ok=True)
+    # temporaries of a killed attempt (its writer is gone): a trial that only reloads its model never
+    # enters fit(), which cleans up the run directory, so the study would keep them for good
+    from latentscm.training.checkpoint import remove_temporaries
+
+    remove_temporaries(directory)
     try:
         recorded = read_json(directory / TRIAL_NAME)
     except ValueError:  # a damaged trial.json is rewritten: the trial itself is the record

@@ -187,6 +187,9 @@ def run(spec: StudySpec | dict[str, Any] | str | os.PathLike, out: str | os.Path
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
     with _study_lock(directory):
+        from latentscm.training.checkpoint import remove_temporaries
+
+        remove_temporaries(directory)  # of results.csv or study.json, left by a driver killed while writing them
         try:
             recorded = read_json_object(directory / SPEC_NAME)
         except ValueError:  # a damaged study.json is the study's own record: rewrite it

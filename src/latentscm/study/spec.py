@@ -194,6 +194,29 @@ def _entries(value: Any, key: str, allowed: set[str], shorthand: str) -> list[tu
     return pairs
 
 
+def _known_parameters(registry: Any, name: str, extra: tuple[str, ...] = ()) -> set[str] | None:
+    """Keyword parameters of the class registered as ``name`` (plus ``extra``); ``None`` when it takes any
+    (``**kwargs``) or cannot be imported here (its trial reports that)."""
+    from latentscm._params import accepted_parameters
+
+    try:
+        names = accepted_parameters(registry.get(name))
+    except (ImportError, TypeError, ValueError):
+        return None
+    return None if names is None else set(names) | set(extra)
+
+
+def _check_parameter_names(known: set[str] | None, places: Any, path: str, what: str) -> None:
+    """Refuse a hyperparameter (or world option) name that the class does not take: every trial would fail."""
+    if known is None:
+        return
+    for where, keys in places:
+        unknown = sorted(set(keys) - known)
+        if unknown:
+            raise _fail(f"{path}.{where}.{unknown[0]}", f"{what} takes no parameter {unknown[0]!r}; its parameters: "
+                                                        f"{', '.join(sorted(known))}.")
+
+
 def _learners(value: Any) -> tuple[LearnerEntry, ...]:
     from latentscm import learners as registry
 
@@ -229,6 +252,8 @@ def _learners(value: Any) -> tuple[LearnerEntry, ...]:
                 if reserved in keys and not (reserved == "steps" and where.startswith("variants")):
                     raise _fail(f"{path}.{where}.{reserved}", f"'{reserved}' is set for the whole study (the "
                                                               f"top-level '{top}' key).")
+        if ":" not in name:  # a misspelt hyperparameter would fail every trial of the entry
+            _check_parameter_names(_known_parameters(registry, name), places, path, f"learner {name!r}")
         label = _check_name(entry.get("label", name), f"{path}.label")
         found.append(LearnerEntry(name, label, params, grid, variants))
     labels = [e.label for e in found]
@@ -249,6 +274,9 @@ def _worlds(value: Any) -> tuple[WorldEntry, ...]:
                                         f"(or give 'module:Class').")
         options = _mapping(entry.get("options"), f"{path}.options")
         options = {k: _check_json_value(v, f"{path}.options.{k}") for k, v in options.items()}
+        if ":" not in name:  # worlds.make takes 'domains' besides the class's own options
+            _check_parameter_names(_known_parameters(registry, name, ("domains",)), (("options", options),), path,
+                                   f"world {name!r}")
         found.append(WorldEntry(name, _check_name(entry.get("label", name), f"{path}.label"), options))
     labels = [w.label for w in found]
     duplicated = sorted({label for label in labels if labels.count(label) > 1})
