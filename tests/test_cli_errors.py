@@ -136,3 +136,10 @@ def test_a_file_given_as_a_run_directory_is_named_as_a_file(tmp_path):
     for command in (["evaluate", str(picture)], ["resume", str(picture)], ["report", str(picture)]):
         result = invoke(command)
         assert result.exit_code != 0 and f"'{picture}' is a file, not a run directory" in result.output, command
+
+
+def test_active_train_names_the_pose_factors_option(tmp_path):
+    result = invoke(["active", "train", "--world", "pendulum", "--out", tmp_path / "act", "--size", "16",
+                     "--n-transitions", "16", "--n-held-out", "4", "--steps", "1", "--batch-size", "4"])
+    refused(result, "--pose-factors is needed for world 'pendulum'", "pendulum_angle")
+    assert "pose_factors=" not in result.output and not (tmp_path / "act").exists()

@@ -68,6 +68,15 @@ def train(
         if unknown or not names:
             raise ValueError(f"--models must list some of {', '.join(per_model)}. Got {models!r}.")
         factors = [f.strip() for f in pose_factors.split(",") if f.strip()] if pose_factors else None
+        if factors is None:
+            from latentscm.active.environment import DEFAULT_POSE_FACTORS
+
+            if world not in DEFAULT_POSE_FACTORS:  # the library would ask for its Python argument
+                from latentscm.worlds import make
+
+                names = make(world, size=size).factor_names
+                raise ValueError(f"--pose-factors is needed for world {world!r}, which has no default pose factors "
+                                 f"(its factors: {', '.join(names)}); e.g. --pose-factors {names[0]}.")
         config = train_world_models(out, world=world, world_options={"size": size}, pose_factors=factors, step=step,
                                     n_transitions=n_transitions, n_held_out=n_held_out, seed=seed,
                                     models={n: {**shared, **per_model[n]} for n in names}, progress=progress)
