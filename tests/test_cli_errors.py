@@ -4,6 +4,7 @@ option has help text; a world without an image size (ild-linear) trains from the
 
 import json
 
+import numpy as np
 import pytest
 import typer
 
@@ -143,3 +144,16 @@ def test_active_train_names_the_pose_factors_option(tmp_path):
                      "--n-transitions", "16", "--n-held-out", "4", "--steps", "1", "--batch-size", "4"])
     refused(result, "--pose-factors is needed for world 'pendulum'", "pendulum_angle")
     assert "pose_factors=" not in result.output and not (tmp_path / "act").exists()
+
+
+def test_a_categorical_test_refuses_fractional_columns(tmp_path):
+    rng = np.random.default_rng(0)
+    table = tmp_path / "data.csv"
+    rows = [f"{a:.4f},{int(b)}" for a, b in zip(rng.normal(size=40), rng.integers(0, 2, 40))]
+    table.write_text("x,y\n" + "\n".join(rows) + "\n")
+    refused(invoke(["discover", table, "--ci", "chisq", "--out", tmp_path / "g.json"]),
+            "column 'x' holds fractional numbers", "--ci fisherz")
+    assert not (tmp_path / "g.json").exists()
+    whole = tmp_path / "whole.csv"
+    whole.write_text("x,y\n" + "\n".join(f"{int(i % 3)},{int(i % 2)}" for i in range(40)) + "\n")
+    assert invoke(["discover", whole, "--ci", "chisq", "--out", tmp_path / "w.json"]).exit_code == 0

@@ -64,8 +64,23 @@ def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[
             raise ValueError(f"{path}, line {line}: non-numeric value in {row} (for text categories use a "
                              "categorical test: --ci chisq or --ci gsq).") from None
     if text:
-        return np.asarray(values, dtype=str).reshape(len(values), len(header)), header
+        table = np.asarray(values, dtype=str).reshape(len(values), len(header))
+        for j, name in enumerate(header):  # as the library refuses fractional floats for categorical tests
+            if _fractional(table[:, j]):
+                raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {table[0, j]!r}); a "
+                                 "categorical test (--ci chisq / gsq) would take every value as its own category. "
+                                 "Use a continuous test (--ci fisherz or kci), or bin the column first.")
+        return table, header
     return np.asarray(values, dtype=np.float64).reshape(len(values), len(header)), header
+
+
+def _fractional(column: np.ndarray) -> bool:
+    """Whether every field of a text column (n,) is a number and some are not whole."""
+    try:
+        numbers = np.array([float(v) for v in column])
+    except ValueError:
+        return False
+    return bool(np.all(np.isfinite(numbers)) and np.any(numbers != np.round(numbers)))
 
 
 def write_atomic(path: Path, write: Any, mode: str = "w") -> None:
