@@ -110,7 +110,7 @@ def probe(
                              "(one page shows them all)."),
     out: Path = typer.Option(None, "--out", help="Output folder (default RUN/probes)."),
     n: int = typer.Option(100, "--n", min=4, help="Base images / codes probed."),
-    seed: int = typer.Option(0, "--seed", min=0),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seeds the base images and every probe's training."),
     measure: str = typer.Option("oracle", "--measure", help="oracle (exact read-out) or regressor."),
     units: str = typer.Option(None, "--units", help="extreme: comma-separated unit indices (default all)."),
     levels: int = typer.Option(21, "--levels", help="extreme: odd number of levels."),
@@ -126,7 +126,7 @@ def probe(
 ) -> None:
     """Probe a run's latents: extreme-value effects, potential flows or gradient attribute controls.
 
-    Writes ``<kind>.json`` and a PNG figure per kind and one ``probes.html`` page to the output folder.
+    Writes KIND.json and a PNG figure per kind and one probes.html page to the output folder.
     """
     from latentscm._io import atomic_write_json
     from latentscm.cli.counterfactual import world_of_run
