@@ -377,3 +377,13 @@ def test_the_compatibility_module_re_exports_the_split_modules():
         assert name in discrete.__all__
         assert getattr(discrete, name) is getattr(scm, name)
     assert discrete.NORMALISATION_ATOL == probability_table.NORMALISATION_ATOL == 1e-9
+
+
+def test_an_empty_do_is_the_observational_distribution_in_both_forms():
+    from latentscm.scm import smoking_cancer_model
+
+    model = smoking_cancer_model()
+    for do in ([], {}):
+        np.testing.assert_allclose(model.interventional("cancer", do).values, model.probability("cancer").values)
+    np.testing.assert_allclose(model.interventional("cancer", [], given=["tar"]).values,
+                               model.probability("cancer", given="tar").values)

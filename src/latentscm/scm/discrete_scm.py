@@ -167,9 +167,7 @@ class DiscreteSCM:
         if isinstance(do, Mapping):
             _check_disjoint(owner, targets=target_names, do=list(do), given=given_names)
             return self.do(do).probability(target_names, given)
-        do_names = _as_names(do, "do", owner)
-        if not do_names:
-            raise ValueError(f"{owner} needs at least one intervened variable in 'do'.")
+        do_names = _as_names(do, "do", owner)  # none: the observational distribution, as with do={}
         _check_disjoint(owner, targets=target_names, do=do_names, given=given_names)
         order = do_names + given_names + target_names
         table = ProbabilityTable(self._product(order, intervened=do_names), order, self._labels(order),
