@@ -153,3 +153,18 @@ def test_sampling_matches_the_joint():
     for i, j in itertools.product(range(2), range(2)):
         counts[i, j] = np.mean((data[:, 1] == i) & (data[:, 2] == j))
     assert np.allclose(counts, joint, atol=0.01)
+
+
+@pytest.mark.parametrize(("rows", "line", "reason"), [
+    ("  (y) 0.5, 0.5;\n  (n) 0.7, 0.7;\n", 7, "given a=n sum to 1.4"),
+    ("  (y) 0.5, 0.5;\n  (n) -0.2, 1.2;\n", 7, "negative or non-finite probability given a=n"),
+    ("  (y) 0.9, 0.9;\n  (n) 0.5, 0.5;\n", 6, "given a=y sum to 1.8"),
+    ("  (y) 0.5, 0.5;\n  default 0.3, 0.3;\n", 7, "given a=n sum to 0.6"),
+])
+def test_a_bad_row_is_refused_at_its_own_line(rows, line, reason):
+    from latentscm.scm import parse_bif
+
+    text = ("network n {}\nvariable a { type discrete [ 2 ] { y, n }; }\nvariable b { type discrete [ 2 ] { y, n }; }\n"
+            "probability ( a ) { table 0.5, 0.5; }\nprobability ( b | a ) {\n" + rows + "}\n")
+    with pytest.raises(ValueError, match=rf"BIF t\.bif, line {line}: .*{reason}"):
+        parse_bif(text, source="t.bif")

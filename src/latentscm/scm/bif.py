@@ -193,6 +193,7 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
     parent_cards = [len(states[p]) for p in parents]
     rows = np.full((*parent_cards, k), np.nan)
     given = np.zeros(parent_cards, dtype=bool)  # configurations already set by a row or a table
+    source = np.full(parent_cards, None, dtype=object)  # the token (line) that set each configuration
     default: list[float] | None = None
     tokens.expect("{")
     while True:
@@ -213,9 +214,11 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
             table = np.asarray(values).reshape(k, *parent_cards)
             rows = np.moveaxis(table, 0, -1).copy()
             given[...] = True
+            source[...] = token
         elif token.text == "default":
             if default is not None:
                 raise tokens.error(f"the probability block of {child!r} has two default rows.", token)
+            default_token = token
             default = tokens.numbers(f"default row of {child!r}")
             if len(default) != k:
                 raise tokens.error(f"the default row of {child!r} has {len(default)} entries; {k} expected.", token)
@@ -244,6 +247,7 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
                                    token)
             rows[tuple(index)] = values
             given[tuple(index)] = True
+            source[tuple(index)] = token
         else:
             raise tokens.error(f"unexpected {token.text!r} in the probability block of {child!r}.", token)
     missing = ~given
@@ -253,7 +257,8 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
             shown = ", ".join(f"{p}={states[p][i]}" for p, i in zip(parents, configuration))
             raise tokens.error(f"the table of {child!r} has no row for {shown} (and no default row).", start)
         rows[missing] = default
-    _check_rows(rows, child, parents, states, tolerance, tokens, start)
+        source[missing] = default_token
+    _check_rows(rows, child, parents, states, tolerance, tokens, source)
     # Rows already normalised to DiscreteSCM's tolerance are kept bit for bit; rounded ones rescaled.
     sums = rows.sum(axis=-1, keepdims=True)
     rows = np.where(np.abs(sums - 1.0) > NORMALISATION_ATOL, rows / sums, rows)
@@ -261,21 +266,24 @@ def _parse_probability(tokens: _Tokens, states: dict[str, tuple[str, ...]],
 
 
 def _check_rows(rows: np.ndarray, child: str, parents: list[str], states: dict[str, tuple[str, ...]],
-                tolerance: float, tokens: _Tokens, start: _Token) -> None:
-    def where(mask: np.ndarray) -> str:
+                tolerance: float, tokens: _Tokens, source: np.ndarray) -> None:
+    """Refuse negative, non-finite or non-normalised rows, at the line of the row (or table, or default row)
+    that set the first offending configuration; ``source`` (parent cards) holds those tokens."""
+    def where(mask: np.ndarray) -> tuple[str, _Token]:
         index = tuple(int(i) for i in np.argwhere(mask)[0])
         shown = ", ".join(f"{p}={states[p][i]}" for p, i in zip(parents, index[:len(parents)]))
-        return f" given {shown}" if shown else ""
+        return (f" given {shown}" if shown else ""), source[index[:len(parents)]]
 
     if np.any(rows < 0) or not np.all(np.isfinite(rows)):
-        bad = (rows < 0) | ~np.isfinite(rows)
-        raise tokens.error(f"the table of {child!r} has a negative or non-finite probability{where(bad)}.", start)
+        shown, token = where(((rows < 0) | ~np.isfinite(rows)).any(axis=-1))
+        raise tokens.error(f"the table of {child!r} has a negative or non-finite probability{shown}.", token)
     sums = rows.sum(axis=-1)
     off = np.abs(sums - 1.0) > tolerance
     if np.any(off):
         value = float(sums[tuple(np.argwhere(off)[0])])
-        raise tokens.error(f"the probabilities of {child!r}{where(off)} sum to {value:.6g}, not 1 "
-                           f"(tolerance {tolerance:g}).", start)
+        shown, token = where(off)
+        raise tokens.error(f"the probabilities of {child!r}{shown} sum to {value:.6g}, not 1 "
+                           f"(tolerance {tolerance:g}).", token)
 
 
 def parse_bif(text: str, *, source: str = "<string>", tolerance: float = 1e-4) -> DiscreteSCM:
