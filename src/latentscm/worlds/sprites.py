@@ -32,11 +32,13 @@ Symmetries (``Sprites.symmetries``: the exact chance, over the uniform grid, tha
 factor to another grid value leaves the image unchanged, computed from the masks). At size 64
 only the orientation repeats: 0.0148 overall — hearts 0.0013 (just the duplicated 0 / 2 pi pose);
 ellipses 0.0053 (also poses 175.4 or 184.6 degrees apart, 4.6 degrees from the exact half turn,
-at the two smallest scales); squares 0.0378 (also poses a multiple of about 90 degrees apart, e.g.
-92.3 or 267.7, at every scale, and a few neighbouring poses at the smallest scale). posX, posY,
-scale and shape changes always alter the image. Below
-64 pixels 32 positions cannot all land on distinct pixel offsets: at size 32 the fractions are
-posX 0.0262, posY 0.0262, scale 0.0156, orientation 0.1073.
+at the two smallest scales, and 2 pairs of neighbouring poses, 9.2 degrees apart, at scale 0.5);
+squares 0.0378 (also poses about a multiple of 90 degrees apart, e.g. 92.3 or 267.7, at every
+scale, and neighbouring poses: 8 pairs at scale 0.5, 3 at scale 0.7). So, unlike dSprites, whose
+values were chosen so that neighbouring grid points differ, 13 of the 702 neighbouring-orientation
+steps (1.9 %) repeat an image at size 64. posX, posY, scale and shape changes always alter the
+image. Below 64 pixels 32 positions cannot all land on distinct pixel offsets: at size 32 the
+fractions are posX 0.0262, posY 0.0262, scale 0.0156, orientation 0.1073.
 """
 
 from __future__ import annotations
