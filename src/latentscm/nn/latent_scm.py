@@ -260,6 +260,9 @@ class LatentSCM(nn.Module):
             raise RuntimeError("Fix the learned graph (LatentSCM.fix_graph) before intervening.")
         if u is None:
             u = self.abduct(z)
+        elif u.shape != z.shape:  # a (1, d) u would broadcast one row's noise to every row without a word
+            raise ValueError(f"LatentSCM.intervene: the exogenous latents 'u' must have the shape of z "
+                             f"{tuple(z.shape)}. Got {tuple(u.shape)}.")
         targets = torch.zeros(z.shape[1], dtype=torch.bool, device=z.device)
         values = z.clone()
         for name, value in interventions.items():
@@ -270,7 +273,10 @@ class LatentSCM(nn.Module):
             value = torch.as_tensor(value, dtype=z.dtype, device=z.device)
             if not bool(torch.isfinite(value).all()):
                 raise ValueError(f"The intervention value of latent {name!r} must be finite. Got {value.tolist()!r}.")
-            values[:, index] = value.expand(z.shape[0])
+            if value.ndim > 1 or value.numel() not in (1, z.shape[0]):
+                raise ValueError(f"The intervention value of latent {name!r} must be one value or one per row "
+                                 f"({z.shape[0]}). Got shape {tuple(value.shape)}.")
+            values[:, index] = value.reshape(-1).expand(z.shape[0])
         affected = torch.zeros_like(targets)
         for index in self.graph_.descendants_of(interventions):
             affected[self.names.index(index)] = True
