@@ -150,9 +150,10 @@ class CausalLearner(Learner):
         0.04 in squared standardised units).
 
         Terms: label prior E||z - ỹ||² / (2 prior_std²) on labelled rows, mechanism fit
-        Σ_i (ỹ_i - f_i(ỹ_pa(i)))² on labelled rows (post-nonlinear: Σ_i u_i² + 2 log g_i'(g_i^{-1}(ỹ_i)) with
-        u_i = g_i^{-1}(ỹ_i) - f_i(ỹ_pa(i)), twice the label's Gaussian negative log-likelihood up to a constant;
-        see :meth:`LatentSCM.forward`), NOTEARS h(A) while a graph is learned.
+        Σ_i (ỹ_i - f_i(ỹ_pa(i)))² over the concepts i with parents, on labelled rows (post-nonlinear:
+        Σ_i u_i² + 2 log g_i'(g_i^{-1}(ỹ_i)) with u_i = g_i^{-1}(ỹ_i) - f_i(ỹ_pa(i)), twice the label's
+        Gaussian negative log-likelihood up to a constant; see :meth:`LatentSCM.forward`), NOTEARS h(A)
+        while a graph is learned.
 
         ``targets`` (N, K) bool (interventional data with known targets): an intervened concept's
         mechanism is cut in the image path (``z_i = u_i``) and left out of the mechanism fit.
