@@ -30,6 +30,7 @@ from latentscm.discovery.ci_tests.base import BoundCITest, CIQuery, CITest, make
 from latentscm.discovery.ci_tests.discrete import encode_table
 from latentscm.discovery.orientation import apply_meek_rules, orient_colliders, orient_exogenous
 from latentscm.discovery.result import DiscoveredGraph, _names
+from latentscm.exceptions import TooFewSamplesError
 
 __all__ = ["Skeleton", "as_data_matrix", "pc", "pc_skeleton"]
 
@@ -289,7 +290,12 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     bound = test.bind(matrix)
     if time_budget is not None:
         time_budget = check_number(time_budget, "time_budget", "pc", low=0, low_inclusive=False)
-    skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget, n_jobs=n_jobs)
+    try:
+        skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget, n_jobs=n_jobs)
+    except TooFewSamplesError as error:
+        raise ValueError(f"The 'data' argument of pc has {matrix.shape[0]} rows, too few for a test conditioning on "
+                         f"{error.conditions} variables, which needs {error.needed} ({error}). Give more rows, or "
+                         f"limit the conditioning sets with max_depth={max(error.conditions - 1, 0)}.") from error
     graph = orient_colliders(skeleton.adjacency, skeleton.separating_sets)
     graph = apply_meek_rules(graph)
     info = {"method": "pc", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,

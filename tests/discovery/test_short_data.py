@@ -25,3 +25,16 @@ def test_the_tests_say_how_many_rows_they_need(name, margin):
         bound.test_many([CIQuery.make(0, 1, [2, 3, 4, 5])])
     assert (error.value.n, error.value.conditions, error.value.needed) == (6, 4, 4 + margin + 1)
     assert isinstance(error.value, ValueError)
+
+
+def test_pc_on_too_few_rows_names_data_and_max_depth():
+    from latentscm.discovery import pc
+
+    rng = np.random.default_rng(9)  # strongly dependent columns: edges survive to a level with |Z| = 2
+    a, b = rng.standard_normal((5, 1)), rng.standard_normal((5, 1))
+    data = np.hstack([a + 1e-3 * rng.standard_normal((5, 1)) for _ in range(3)]
+                     + [a + b, b, b + 1e-3 * rng.standard_normal((5, 1))])
+    with pytest.raises(ValueError, match=r"'data' argument of pc has 5 rows, too few for a test conditioning on 2 "
+                                         r"variables, which needs 6 .*max_depth=1"):
+        pc(data, alpha=0.5)
+    assert pc(data, alpha=0.5, max_depth=1).adjacency.shape == (6, 6)  # the suggestion works
