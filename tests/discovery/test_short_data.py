@@ -1,5 +1,5 @@
-"""A series too short for the conditioning sets PCMCI / PCMCI+ reach is refused in the caller's terms (the series,
-its length and tau_max), not with the CI test's internal row count."""
+"""Data too short for the conditioning sets PC, PCMCI or PCMCI+ reach is refused in the caller's terms (the data,
+its length, tau_max or max_depth), not with the CI test's internal row count."""
 
 import numpy as np
 import pytest
