@@ -73,3 +73,36 @@ def test_discover_on_run_codes(tmp_path):
     # CPDAG z0 - z1 -> z3 <- z2: the skeleton is exact; z0 - z1 stays undirected (SHD 1).
     assert comparison["skeleton.f1"] == 1.0 and comparison["shd"] == 1.0
     assert comparison["orientation.accuracy"] == pytest.approx(2 / 3)
+
+
+def test_discover_collider_rule(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 500))
+    c = a + b + 0.5 * rng.normal(size=500)
+    d = c + 0.5 * rng.normal(size=500)
+    _write_csv(tmp_path / "data.csv", ["a", "b", "c", "d"], np.stack([a, b, c, d], 1))
+    out = tmp_path / "graph.json"
+    for rule in ("conservative", "majority", "maxp"):
+        result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--collider-rule", rule,
+                                          "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        graph = json.loads(out.read_text())
+        assert graph["info"]["collider_rule"] == rule and graph["info"]["n_collider_tests"] > 0
+        assert sorted(map(tuple, graph["directed"])) == [("a", "c"), ("b", "c"), ("c", "d")]
+    series = tmp_path / "series.csv"
+    _write_csv(series, ["x", "y"], rng.normal(size=(200, 2)))
+    for arguments, message in (
+            ([str(tmp_path / "data.csv"), "--collider-rule", "cpc"], "--collider-rule 'cpc' is not a rule of pc"),
+            ([str(tmp_path / "data.csv"), "--method", "cdnod", "--context", "a", "--collider-rule", "majority"],
+             "--collider-rule is used by --method pc"),
+            ([str(series), "--timeseries", "--method", "granger", "--collider-rule", "majority"],
+             "--collider-rule is used by --method pcmci_plus"),
+            ([str(series), "--timeseries", "--method", "pcmci_plus", "--collider-rule", "maxp"],
+             "--collider-rule 'maxp' is not a rule of pcmci_plus")):
+        result = CliRunner().invoke(app, ["discover", *arguments, "--out", str(tmp_path / "bad.json")])
+        assert result.exit_code == 2, result.output
+        assert message in result.output
+        assert not (tmp_path / "bad.json").exists()
+    result = CliRunner().invoke(app, ["discover", str(series), "--timeseries", "--method", "pcmci_plus",
+                                      "--collider-rule", "majority", "--out", str(out)])
+    assert result.exit_code == 0, result.output

@@ -132,7 +132,7 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
-                  context: str | None, environment: str | None = None) -> Any:
+                  context: str | None, environment: str | None = None, collider_rule: str | None = None) -> Any:
     """Dispatch one discovery method on a named table (the CLI's core, importable for tests).
 
     Parameters
@@ -151,12 +151,14 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         Column holding the domain / time index (cdnod) or environment id (cdf).
     environment : str or None
         Column holding the environment id (cdnod, cdf); the same role as ``context``, give one.
+    collider_rule : str or None
+        PC's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
 
     Raises
     ------
     ValueError
         Unknown method; a context / environment column with ``pc``, missing for cdnod / cdf, not in
-        the table, or holding a single environment; both given.
+        the table, or holding a single environment; both given; a collider rule with cdnod / cdf.
     """
     from latentscm.discovery.codes import METHODS
 
@@ -165,10 +167,11 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
+    _check_collider_rule(collider_rule, method)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
-        return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names)
+        return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names, collider_rule=collider_rule or "standard")
     if column is None:
         raise ValueError(f"--method {method} needs --environment (or --context) naming a column of the table; "
                          f"columns: {', '.join(names)}.")
@@ -184,6 +187,19 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     if method == "cdnod":
         return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column)
     return METHODS["cdf"](_environment_pairs(table, labels, column), ci_test=ci, alpha=alpha, node_names=rest)
+
+
+def _check_collider_rule(rule: str | None, method: str) -> None:
+    """ValueError naming --collider-rule for a rule PC does not know, or for a method other than pc."""
+    from latentscm.discovery.collider_rules import COLLIDER_RULES
+
+    if rule is None:
+        return
+    if method != "pc":
+        raise ValueError(f"--collider-rule is used by --method pc (and pcmci_plus with --timeseries), not by "
+                         f"--method {method}.")
+    if rule not in COLLIDER_RULES:
+        raise ValueError(f"--collider-rule {rule!r} is not a rule of pc; choose one of {', '.join(COLLIDER_RULES)}.")
 
 
 def register(app: typer.Typer) -> None:
@@ -212,6 +228,11 @@ def register(app: typer.Typer) -> None:
                                         "temporal discovery with --method pcmci, pcmci_plus, granger, varlingam "
                                         "or cmlp."),
         tau_max: int = typer.Option(None, "--tau-max", help="Largest lag for --timeseries (default 3)."),
+        collider_rule: str = typer.Option(None, "--collider-rule", help="How pc orients unshielded triples: standard "
+                                          "(default; from the skeleton's separating sets), conservative, majority "
+                                          "or maxp (re-test every subset of the adjacencies; independent of the "
+                                          "column order). pcmci_plus with --timeseries: standard, conservative or "
+                                          "majority."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
@@ -219,7 +240,7 @@ def register(app: typer.Typer) -> None:
         if timeseries:
             given = {name for name in ("ci", "alpha") if given_on_command_line(ctx, name)}
             _discover_timeseries(data, method=method or "pcmci", given=given, ci=ci, alpha=alpha,
-                                 tau_max=3 if tau_max is None else tau_max, out=out,
+                                 tau_max=3 if tau_max is None else tau_max, out=out, collider_rule=collider_rule,
                                  unused={"--run": run, "--context": context, "--environment": environment,
                                          "--png": png, "--trust-code": trust_code or None})
             return
@@ -242,7 +263,9 @@ def register(app: typer.Typer) -> None:
                 if context is not None or environment is not None:
                     raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
                                      "have none (use --method pc with --run).")
-                graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code)
+                _check_collider_rule(collider_rule, method)
+                graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code,
+                                                  collider_rule=collider_rule or "standard")
             else:
                 if trust_code:
                     raise ValueError("--trust-code goes with --run (it allows the classes a run directory names).")
@@ -255,7 +278,7 @@ def register(app: typer.Typer) -> None:
 
                 table, names = read_csv_table(data, text=make_ci_test(ci).discrete)
                 graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context,
-                                      environment=environment)
+                                      environment=environment, collider_rule=collider_rule)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
@@ -272,7 +295,8 @@ _USES_CI, _USES_ALPHA = ("pcmci", "pcmci_plus"), ("pcmci", "pcmci_plus", "grange
 
 
 def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: float, tau_max: int, out: Path,
-                         unused: dict[str, Any], given: set[str] = frozenset()) -> None:
+                         unused: dict[str, Any], given: set[str] = frozenset(),
+                         collider_rule: str | None = None) -> None:
     from latentscm.cli.discover_timeseries import run_timeseries_discovery, temporal_graph_payload
     from latentscm.discovery import ci_test_names
     from latentscm.discovery import timeseries as _timeseries  # noqa: F401  registers "parcorr"
@@ -295,7 +319,8 @@ def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: floa
         if ci not in ci_test_names():
             raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
         table, names = read_csv_table(data)
-        graph = run_timeseries_discovery(table, names, method=method, tau_max=tau_max, alpha=alpha, ci=ci)
+        graph = run_timeseries_discovery(table, names, method=method, tau_max=tau_max, alpha=alpha, ci=ci,
+                                         collider_rule=collider_rule)
     except (ValueError, TypeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -354,8 +379,8 @@ def _encode_run(run: Path, *, trust_code: bool) -> tuple[np.ndarray, list[str]]:
     return codes, [f"z{i}" for i in range(codes.shape[1])]
 
 
-def _discover_run(run: Path, *, method: str, ci: str, alpha: float,
-                  trust_code: bool = False) -> tuple[Any, dict[str, float] | None]:
+def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: bool = False,
+                  collider_rule: str = "standard") -> tuple[Any, dict[str, float] | None]:
     from latentscm.discovery.codes import compare_graphs, discover_from_codes
 
     if not run.is_dir():  # else the message would be about a missing codes.npy in it
@@ -364,7 +389,8 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float,
     codes_path, names_path = run / "codes.npy", run / "code_names.json"
     if not codes_path.exists() and not names_path.exists() and (run / "config.json").is_file():
         codes, names = _encode_run(run, trust_code=trust_code)  # a run of `latentscm train`
-        return discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha), None
+        return discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha,
+                                   collider_rule=collider_rule), None
     for required in (codes_path, names_path):
         if not required.is_file():
             raise ValueError(f"The run directory {run} has no {required.name} (expected codes.npy and "
@@ -383,7 +409,7 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float,
     truth_path, truth = run / "world_graph.json", None
     if truth_path.is_file():
         truth = _read_run_file(truth_path, _read_graph, "a graph (JSON object with 'nodes' and 'edges')")
-    graph = discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha)
+    graph = discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha, collider_rule=collider_rule)
     if truth is None:
         return graph, None
     try:

@@ -22,7 +22,7 @@ TIMESERIES_METHODS = ("pcmci", "pcmci_plus", "granger", "varlingam", "cmlp")
 
 
 def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method: str, tau_max: int, alpha: float,
-                             ci: str) -> Any:
+                             ci: str, collider_rule: str | None = None) -> Any:
     """Run one temporal discovery method on a series (the CLI's core, importable for tests).
 
     Parameters
@@ -39,6 +39,9 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
         Significance level (methods with p-values).
     ci : str
         CI test of PCMCI / PCMCI+ (any registered test; ``parcorr`` or ``fisherz`` for linear data).
+    collider_rule : str or None
+        PCMCI+'s collider rule (``standard``, ``conservative`` or ``majority``); None: standard. Refused
+        with the other methods.
 
     Returns
     -------
@@ -55,12 +58,21 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
     if method not in TIMESERIES_METHODS:
         raise ValueError(f"Unknown time-series method {method!r}. Available with --timeseries: "
                          f"{', '.join(TIMESERIES_METHODS)}.")
+    if collider_rule is not None and method != "pcmci_plus":
+        raise ValueError(f"--collider-rule is used by --method pcmci_plus (and pc), not by --method {method}.")
+    if collider_rule is not None:
+        from latentscm.discovery.timeseries.pcmci_plus import COLLIDER_RULES
+
+        if collider_rule not in COLLIDER_RULES:
+            raise ValueError(f"--collider-rule {collider_rule!r} is not a rule of pcmci_plus; choose one of "
+                             f"{', '.join(COLLIDER_RULES)}.")
     series = check_series(table, "latentscm discover --timeseries", tau_max=tau_max)
     names = list(names)
     if method == "pcmci":
         return timeseries.pcmci(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names)
     if method == "pcmci_plus":
-        return timeseries.pcmci_plus(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names)
+        return timeseries.pcmci_plus(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names,
+                                     collider_rule=collider_rule or "standard")
     if method == "granger":
         return timeseries.granger(series, max_lag=tau_max, alpha=alpha, var_names=names)
     if method == "varlingam":

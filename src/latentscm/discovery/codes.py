@@ -34,7 +34,8 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
 def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc", ci_test: str = "kci",
                         alpha: float = 0.05, max_samples: int = 2000,
                         seed: int | np.random.Generator = 0,
-                        ci_options: Mapping[str, Any] | None = None) -> DiscoveredGraph:
+                        ci_options: Mapping[str, Any] | None = None,
+                        collider_rule: str = "standard") -> DiscoveredGraph:
     """Discover a graph among learned latent variables.
 
     Parameters
@@ -43,6 +44,7 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     names: the D latent names.
     method: ``"pc"`` (observational codes only; the other methods need a context).
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
+    collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`).
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
@@ -52,7 +54,8 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if matrix.shape[0] > limit:
         rows = np.sort(as_generator(seed).choice(matrix.shape[0], size=limit, replace=False))
         matrix = matrix[rows]
-    return pc(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options)
+    return pc(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
+              collider_rule=collider_rule)
 
 
 def compare_graphs(discovered: DiscoveredGraph, truth: CausalGraph) -> dict[str, float]:

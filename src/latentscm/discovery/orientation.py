@@ -12,10 +12,11 @@ background knowledge — orientations made before the rules run — rule R4 is n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import combinations, permutations
 
 import numpy as np
 
-__all__ = ["apply_meek_rules", "orient_colliders", "orient_exogenous"]
+__all__ = ["apply_meek_rules", "apply_meek_rules_stable", "orient_colliders", "orient_exogenous"]
 
 
 def _undirected(g: np.ndarray, i: int, j: int) -> bool:
@@ -141,4 +142,60 @@ def apply_meek_rules(g: np.ndarray, *, background: bool = False) -> np.ndarray:
                            and not _adjacent(g, k, j) for l in range(d) for k in range(d) if k not in (i, j)) \
                             and orient(i, j):
                         changed = True
+    return g
+
+
+def apply_meek_rules_stable(g: np.ndarray, *, ambiguous: Iterable[tuple[int, int, int]] = (),
+                            conflicts: set[tuple[int, int]] | None = None) -> np.ndarray:
+    """Meek's rules R1–R3 in an order-independent form, for the conservative and majority collider
+    rules (Colombo & Maathuis 2014, JMLR 15, Sec. 5; Ramsey, Zhang & Spirtes 2006).
+
+    Each rule's orientations are proposed on the graph as it stands and then applied together, so
+    the result does not depend on the order of the variables. R1 (``i -> a - b`` ⇒ ``a -> b``) does
+    not fire through an ambiguous triple ``(i, a, b)``, nor R3 through an ambiguous ``(k1, a, k2)``;
+    ``ambiguous`` must hold both ``(i, j, k)`` and ``(k, j, i)``. Two opposite proposals for one edge,
+    and a batch of proposals that would close a directed cycle (only with an inconsistent pattern:
+    CI errors at finite n), leave the edges concerned undirected and add them to ``conflicts``
+    (pairs ``(a, b)``, a < b; updated in place), whose edges no rule orients or uses.
+
+    ``g`` (d, d): the library's CPDAG convention (see the module docstring). Returns a new array.
+    """
+    g = g.copy()
+    d = g.shape[0]
+    blocked = set(ambiguous)
+    conflicted = conflicts if conflicts is not None else set()
+
+    def undirected(a: int, b: int) -> bool:
+        return bool(g[a, b] and g[b, a]) and (min(a, b), max(a, b)) not in conflicted
+
+    def rule1(a: int, b: int) -> bool:
+        return any(_directed(g, i, a) and i != b and not _adjacent(g, i, b) and (i, a, b) not in blocked
+                   for i in range(d))
+
+    def rule2(a: int, b: int) -> bool:
+        return any(_directed(g, a, k) and _directed(g, k, b) for k in range(d))
+
+    def rule3(a: int, b: int) -> bool:
+        return any(undirected(a, k1) and undirected(a, k2) and _directed(g, k1, b) and _directed(g, k2, b)
+                   and not _adjacent(g, k1, k2) and (k1, a, k2) not in blocked
+                   for k1, k2 in combinations(range(d), 2))
+
+    changed = True
+    while changed:
+        changed = False
+        for rule in (rule1, rule2, rule3):
+            proposals = {(a, b) for a, b in permutations(range(d), 2) if undirected(a, b) and rule(a, b)}
+            applied = []
+            for a, b in sorted(proposals):
+                if (b, a) in proposals:
+                    conflicted.add((min(a, b), max(a, b)))
+                else:
+                    g[b, a] = 0  # a -> b
+                    applied.append((a, b))
+            # an edge of this batch on a directed cycle is put back: a set rule, so still order-free
+            cyclic = [(a, b) for a, b in applied if _is_ancestor(g, b, a)]
+            for a, b in cyclic:
+                g[b, a] = 1
+                conflicted.add((min(a, b), max(a, b)))
+            changed = changed or bool(proposals)
     return g

@@ -10,7 +10,10 @@ as one batch (:meth:`~latentscm.discovery.ci_tests.base.BoundCITest.test_many`):
 conditioning-set factorisations across the batch and Fisher-z inverts all correlation submatrices
 of one size at once. For each removed edge the union of all separating sets found at its level is
 kept; an unshielded triple ``i - j - k`` is a collider when ``j`` lies in none of them (this is
-also what causal-learn's ``pc`` does with its default ``uc_rule=0, uc_priority=2``).
+also what causal-learn's ``pc`` does with its default ``uc_rule=0, uc_priority=2``). That rule's
+orientations can depend on the variable order on finite data; ``collider_rule="conservative"``,
+``"majority"`` or ``"maxp"`` re-test the unshielded pairs and do not
+(:mod:`latentscm.discovery.collider_rules`).
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_array, check_number
+from latentscm._validation import check_array, check_choice, check_number
 from latentscm.discovery.ci_tests.base import BoundCITest, CIQuery, CITest, make_ci_test
 from latentscm.discovery.ci_tests.discrete import encode_table
+from latentscm.discovery.collider_rules import COLLIDER_RULES, orient_by_rule, separation_family, unshielded_triples
 from latentscm.discovery.orientation import apply_meek_rules, orient_colliders, orient_exogenous
 from latentscm.discovery.result import DiscoveredGraph, _names
 from latentscm.exceptions import TooFewSamplesError
 
-__all__ = ["Skeleton", "as_data_matrix", "pc", "pc_skeleton"]
+__all__ = ["Skeleton", "as_data_matrix", "collider_tests", "pc", "pc_skeleton"]
 
 
 @dataclass
@@ -259,7 +263,7 @@ def as_data_matrix(data: Any, node_names: Sequence[str] | None, owner: str, *,
 def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
        node_names: Sequence[str] | None = None, max_depth: int | None = None,
        ci_options: Mapping[str, Any] | None = None, time_budget: float | None = None,
-       n_jobs: int | None = None) -> DiscoveredGraph:
+       n_jobs: int | None = None, collider_rule: str = "standard") -> DiscoveredGraph:
     """PC-stable with Meek's rules: a CPDAG from observational data.
 
     Parameters
@@ -277,32 +281,81 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         that a full search would remove. None: no limit.
     n_jobs: parallel workers for the tests of one level (see :func:`pc_skeleton`); the result is
         identical to the serial one. None: serial.
+    collider_rule: how unshielded triples are oriented. ``"standard"``: from the separating sets the
+        skeleton search found (causal-learn's default; orientations can depend on the variable order
+        on finite data). ``"conservative"`` (CPC), ``"majority"`` (MPC) or ``"maxp"`` (PC-Max):
+        re-test each unshielded pair given every subset of either endpoint's adjacencies (at most
+        ``max_depth`` elements when given; the time budget bounds the skeleton search only) and
+        decide from all of them, independently of the variable order; see
+        :mod:`latentscm.discovery.collider_rules`. The first two leave *ambiguous* triples
+        unoriented (``info["ambiguous_triples"]``) and conflicting edges undirected
+        (``info["conflict_edges"]``).
 
     Returns
     -------
     DiscoveredGraph with ``.adjacency`` (d, d): ``[i, j] = 1`` for ``i -> j``, both for ``i - j``.
+    ``info`` holds the method, test, alpha, ``n_tests`` (skeleton tests plus ``n_collider_tests``,
+    the re-tests of the non-standard collider rules), ``n_samples``, ``depth_reached`` and
+    ``collider_rule``.
     """
     alpha = check_number(alpha, "alpha", "pc", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if max_depth is not None:
         max_depth = int(check_number(max_depth, "max_depth", "pc", low=0, integer=True))
+    collider_rule = check_choice(collider_rule, "collider_rule", "pc", COLLIDER_RULES)
+    workers = _check_n_jobs(n_jobs, "pc")
     test = make_ci_test(ci_test, owner="pc", **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, "pc", categorical=test.discrete)
     bound = test.bind(matrix)
     if time_budget is not None:
         time_budget = check_number(time_budget, "time_budget", "pc", low=0, low_inclusive=False)
+    tests = None
     try:
-        skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget, n_jobs=n_jobs)
+        skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget, n_jobs=workers)
+        if collider_rule != "standard":
+            tests = collider_tests(bound, skeleton.adjacency, max_depth=max_depth, n_jobs=workers)
     except TooFewSamplesError as error:
         raise ValueError(f"The 'data' argument of pc has {matrix.shape[0]} rows, too few for a test conditioning on "
                          f"{error.conditions} variables, which needs {error.needed} ({error}). Give more rows, or "
                          f"limit the conditioning sets with max_depth={max(error.conditions - 1, 0)}.") from error
-    graph = orient_colliders(skeleton.adjacency, skeleton.separating_sets)
-    graph = apply_meek_rules(graph)
-    info = {"method": "pc", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,
-            "n_samples": int(matrix.shape[0]), "depth_reached": skeleton.depth_reached}
+    info: dict[str, Any] = {"method": "pc", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,
+                            "n_samples": int(matrix.shape[0]), "depth_reached": skeleton.depth_reached,
+                            "collider_rule": collider_rule}
+    if tests is None:
+        graph = apply_meek_rules(orient_colliders(skeleton.adjacency, skeleton.separating_sets))
+    else:
+        graph, found = orient_by_rule(skeleton.adjacency, tests, collider_rule, alpha)
+        n_retests = sum(len(v) for v in tests.values())
+        info.update(found, n_collider_tests=n_retests, n_tests=skeleton.n_tests + n_retests)
     if skeleton.stopped is not None:
         info["stopped"] = skeleton.stopped
     return DiscoveredGraph(names, graph, skeleton.separating_sets, info)
+
+
+def collider_tests(bound: BoundCITest, adjacency: np.ndarray, *, max_depth: int | None = None,
+                   n_jobs: int | None = None) -> dict[tuple[int, int], list[tuple[tuple[int, ...], float]]]:
+    """P-values of every unshielded pair (i, k) of the skeleton ``adjacency`` (d, d) given each set of
+    its :func:`~latentscm.discovery.collider_rules.separation_family` (at most ``max_depth``
+    elements): ``{(i, k): [(S, p-value), ...]}``, for the non-standard collider rules. All tests go
+    to the CI test as one batch per set size (Fisher-z: index arrays), in parallel with ``n_jobs``.
+    Positions are columns of ``bound``'s data."""
+    workers = _check_n_jobs(n_jobs, "collider_tests")
+    pairs = sorted({(i, k) for i, _, k in unshielded_triples(adjacency)})
+    family = separation_family(adjacency, pairs, max_depth)
+    plan = [(i, k, subset) for (i, k), subsets in family.items() for subset in subsets]
+    p_values: list[float] = [0.0] * len(plan)
+    if bound.has_indexed:
+        for size in sorted({len(z) for _, _, z in plan}):
+            rows = [r for r, (_, _, z) in enumerate(plan) if len(z) == size]
+            index = np.array([(plan[r][0], plan[r][1], *plan[r][2]) for r in rows], dtype=np.intp)
+            index = index.reshape(len(rows), -1)
+            for r, p in zip(rows, _indexed_p_values(bound, index, workers)):
+                p_values[r] = float(p)
+    elif plan:
+        p_values = [float(p) for p in _query_p_values(bound, [CIQuery.make(i, k, z) for i, k, z in plan], workers)]
+    tests: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = {pair: [] for pair in pairs}
+    for (i, k, z), p in zip(plan, p_values):
+        tests[(i, k)].append((z, p))
+    return tests
 
 
 def orient_with_exogenous(skeleton: Skeleton, exogenous: Iterable[int]) -> np.ndarray:
