@@ -165,7 +165,7 @@ def test_pc_parallel_level_gives_the_serial_output():
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
 def test_pc_rejects_bad_n_jobs(bad):
-    with pytest.raises(ValueError, match="'n_jobs' parameter of pc_skeleton"):
+    with pytest.raises(ValueError, match="'n_jobs' parameter of pc must"):  # pc names itself, not pc_skeleton
         pc(np.random.default_rng(0).normal(size=(50, 3)), n_jobs=bad)
 
 
