@@ -5,7 +5,10 @@ demonstrations from an :class:`~latentscm.axioms.distribution.AxiomDistribution`
 al. 2024): the minibatch of step ``s`` is ``distribution.sample(batch_size, seed=step_seed(seed,
 s))``, so data never has to be stored and a run killed and resumed from any checkpoint ends with
 bit-identical weights on the CPU (checkpoints hold the weights, the optimiser state and torch's
-RNG state; the learning rate is a function of the step). Run directories reuse the library's
+RNG state; the learning rate is a function of the step). A finished or interrupted run can be
+resumed with more ``steps``: the learning-rate schedule keeps the length of the fit that started the
+run (``schedule_steps_``, recorded in the checkpoints and ``config.json``), and the extra steps train
+at its final rate, ``lr / 10``, as the learners' training loop does. Run directories reuse the library's
 training utilities: atomically written, hash-verified checkpoints
 (:mod:`latentscm.training.checkpoint`), ``train.jsonl`` logs (:class:`~latentscm.training.logs.RunLog`)
 and the per-step seed :func:`~latentscm.training.loop.step_seed`. The image training loop
@@ -13,7 +16,7 @@ and the per-step seed :func:`~latentscm.training.loop.step_seed`. The image trai
 
 Layout of a run directory::
 
-    config.json           hyperparameters (AxiomModel.get_params())
+    config.json           hyperparameters (AxiomModel.get_params()) and the schedule's length
     checkpoints/step_XXXXXXXX.pt
     train.jsonl
     model.pt              the final weights with their hyperparameters (AxiomModel.load)
@@ -59,6 +62,9 @@ CONFIG_NAME = "config.json"
 MODEL_NAME = "model.pt"
 CHECKPOINT_DIR = "checkpoints"
 _FORMAT = "latentscm.axioms.AxiomModel/1"
+# Hyperparameters that may differ between a run and its resumption (as in latentscm.training.loop): more
+# steps train longer on the schedule the run started with (schedule_steps_, recorded in every checkpoint).
+_RESUMABLE_CHANGES = {"steps", "device"}
 
 
 class AxiomModel:
@@ -90,12 +96,14 @@ class AxiomModel:
     dsep_fraction : float, default 0.25
         Fraction of d-separation demonstrations.
     steps : int, default 2000
-        Optimisation steps.
+        Optimisation steps. A run resumed with more steps trains longer on the schedule of the fit
+        that started it (see ``lr``); fewer steps than its newest checkpoint holds are refused.
     batch_size : int, default 64
         Demonstrations per step.
     lr : float, default 1e-3
-        Peak learning rate of AdamW (linear warm-up over ``warmup`` steps, then cosine decay to
-        ``lr / 10``).
+        Peak learning rate of AdamW (linear warm-up over ``warmup`` steps, then cosine decay towards
+        ``lr / 10`` over the steps of the fit that started the run, ``schedule_steps_``; steps added
+        by a resume beyond them train at ``lr / 10``).
     warmup : int, default 100
         Warm-up steps.
     weight_decay : float, default 0.01
@@ -218,10 +226,18 @@ class AxiomModel:
                                              readout=self.readout)
         self.network_.to(self._torch_device())
 
+    def _schedule_steps(self) -> int:
+        """The run length the learning-rate schedule is laid out over: ``steps`` of the fit that started
+        the run. Resuming with more ``steps`` trains longer on the same schedule (``schedule_steps_``,
+        saved in checkpoints and ``config.json``) instead of stretching it mid-run."""
+        return int(getattr(self, "schedule_steps_", None) or self.steps)
+
     def _learning_rate(self, step: int) -> float:
+        """AdamW's learning rate at optimisation step ``step`` (0-based): linear warm-up, cosine decay to
+        ``lr / 10`` over :meth:`_schedule_steps`, then ``lr / 10``."""
         if self.warmup and step < self.warmup:
             return self.lr * (step + 1) / self.warmup
-        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
+        progress = (step - self.warmup) / max(1, self._schedule_steps() - self.warmup)
         return self.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress))))
 
     def _encode(self, demonstrations: Sequence[Demonstration]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -240,7 +256,9 @@ class AxiomModel:
             Run directory (config, checkpoints, logs, final model); ``None`` keeps everything in memory.
         resume : bool, default False
             Continue from the newest checkpoint in ``out`` (a fresh start if there is none). The
-            hyperparameters must be those recorded in ``out/config.json``.
+            hyperparameters must be those recorded in ``out/config.json``, except ``device`` and
+            ``steps``: more steps than the run had train longer on its schedule (see ``lr``); fewer
+            than the newest checkpoint's step are refused.
         checkpoint_every : int or None, default None
             Steps between checkpoints (default: a tenth of the run, at most 1000).
         keep_checkpoints : int or None, default None
@@ -253,14 +271,16 @@ class AxiomModel:
         Returns
         -------
         AxiomModel
-            ``self``, with ``network_``, ``vocabulary_``, ``history_`` and ``n_steps_`` set.
+            ``self``, with ``network_``, ``vocabulary_``, ``history_``, ``n_steps_`` and
+            ``schedule_steps_`` set.
 
         Raises
         ------
         FileExistsError
             ``out`` already holds a run and ``resume`` is False.
         ValueError
-            Resuming with other hyperparameters than recorded, or bad arguments.
+            Resuming with other hyperparameters than recorded, with fewer ``steps`` than the newest
+            checkpoint's, or bad arguments.
         CheckpointError
             The newest checkpoint is damaged (it is named).
         """
@@ -275,9 +295,10 @@ class AxiomModel:
         run_dir = Path(out) if out is not None else None
         checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None
         config = {"format": _FORMAT, "params": self.get_params()}
+        previous: dict[str, Any] = {}
         if run_dir is not None:
             if resume and (run_dir / CONFIG_NAME).exists():
-                self._check_resume(run_dir, config)
+                previous = self._check_resume(run_dir, config)
             elif not resume and (latest_checkpoint(checkpoint_dir) is not None or (run_dir / MODEL_NAME).exists()):
                 raise FileExistsError(f"Run directory '{run_dir}' already holds a run; resume it (fit(out, resume=True)"
                                       f" or `latentscm axioms train --resume`) or choose another directory.")
@@ -291,10 +312,14 @@ class AxiomModel:
             optimizer = torch.optim.AdamW(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             distribution = self.distribution()
             start = 0
+            self.schedule_steps_ = steps  # a fresh start lays the schedule out over its own steps
             if checkpoint_dir is not None and resume:
                 remove_temporaries(checkpoint_dir)
                 latest = latest_checkpoint(checkpoint_dir)
                 if latest is not None:
+                    if latest[0] > steps:
+                        raise ValueError(f"The newest checkpoint of '{run_dir}' is at step {latest[0]}, beyond steps="
+                                         f"{steps}; resume with steps >= {latest[0]}.")
                     state = load_checkpoint(latest[1], map_location=self._torch_device())
                     try:
                         network.load_state_dict(state["network"])
@@ -304,6 +329,8 @@ class AxiomModel:
                     except (KeyError, RuntimeError, TypeError) as error:
                         raise CheckpointError(f"Checkpoint '{latest[1]}' is not an AxiomModel checkpoint of this "
                                               f"configuration: {error}") from None
+                    self.schedule_steps_ = _recorded_schedule_steps(state, previous, steps)
+            config["schedule_steps"] = self.schedule_steps_
             if run_dir is not None:
                 write_json_atomic(run_dir / CONFIG_NAME, config)
             log = RunLog(run_dir, tensorboard=False)
@@ -312,7 +339,8 @@ class AxiomModel:
             def save_state(done: int) -> None:
                 save_checkpoint(checkpoint_path(checkpoint_dir, done),
                                 {"network": network.state_dict(), "optimizer": optimizer.state_dict(),
-                                 "torch_rng": torch.get_rng_state(), "step": done})
+                                 "torch_rng": torch.get_rng_state(), "step": done,
+                                 "schedule_steps": self.schedule_steps_})
                 prune_checkpoints(checkpoint_dir, keep_checkpoints)
 
             network.train()
@@ -361,7 +389,9 @@ class AxiomModel:
             self.save(run_dir / MODEL_NAME)
         return self
 
-    def _check_resume(self, run_dir: Path, config: dict[str, Any]) -> None:
+    def _check_resume(self, run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+        """Refuse to resume ``run_dir`` with hyperparameters other than recorded (``steps`` and ``device``
+        may differ); returns the recorded configuration."""
         import json
 
         try:
@@ -370,10 +400,12 @@ class AxiomModel:
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"'{run_dir / CONFIG_NAME}' is not an AxiomModel run configuration.") from None
         now = config["params"]
-        changed = sorted(k for k in set(before) | set(now) if k != "device" and before.get(k) != now.get(k))
+        changed = sorted(k for k in set(before) | set(now)
+                         if k not in _RESUMABLE_CHANGES and before.get(k) != now.get(k))
         if changed:
             details = ", ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in changed)
             raise ValueError(f"Cannot resume '{run_dir}' with different hyperparameters ({details}).")
+        return previous
 
     # ------------------------------------------------------------------ inference
     def _check_fitted(self) -> None:
@@ -416,7 +448,8 @@ class AxiomModel:
         """Write the trained weights and hyperparameters to one verified file (atomically)."""
         self._check_fitted()
         return save_checkpoint(path, {"format": _FORMAT, "params": self.get_params(),
-                                      "network": self.network_.state_dict(), "n_steps": int(self.n_steps_)})
+                                      "network": self.network_.state_dict(), "n_steps": int(self.n_steps_),
+                                      "schedule_steps": self._schedule_steps()})
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, device: str | None = None) -> AxiomModel:
@@ -441,4 +474,16 @@ class AxiomModel:
         model.network_.load_state_dict(state["network"])
         model.network_.eval()
         model.n_steps_ = int(state.get("n_steps", 0))
+        model.schedule_steps_ = int(state.get("schedule_steps") or model.steps)  # absent from older files
         return model
+
+
+def _recorded_schedule_steps(state: dict[str, Any], previous: dict[str, Any], steps: int) -> int:
+    """The schedule length of the run a checkpoint belongs to: recorded in the checkpoint, else (files of older
+    versions, which refused to resume with other ``steps``) in ``config.json`` as ``schedule_steps`` or ``steps``;
+    ``steps`` (this fit's) when neither records one."""
+    for value in (state.get("schedule_steps"), previous.get("schedule_steps"),
+                  (previous.get("params") or {}).get("steps")):
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
+            return int(value)
+    return int(steps)

@@ -4,6 +4,7 @@
     latentscm axioms train --out runs/ax --steps 2000       # train (perturbed data) into a run directory
     latentscm axioms train --out runs/ax0 --no-perturb      # the baseline without perturbations
     latentscm axioms train --out runs/ax --steps 2000 --resume   # continue an interrupted run (same settings)
+    latentscm axioms train --out runs/ax --steps 3000 --resume   # train a run longer (same schedule, then lr/10)
     latentscm axioms evaluate runs/ax runs/ax0 --out metrics.json --report axioms.html
 
 ``evaluate`` scores every run on the same evaluation sets (chains of 3–15 nodes, reversed and
@@ -68,7 +69,8 @@ def train_command(
     no_perturb: bool = typer.Option(False, "--no-perturb", help="Train the baseline without perturbations."),
     max_length: int = typer.Option(6, "--max-length", help="Largest training chain (nodes)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the data and the weights."),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out (same settings; a larger "
+                                "--steps trains longer, on the first run's learning-rate schedule, then at lr/10)."),
     checkpoint_every: int = typer.Option(None, "--checkpoint-every", help="Steps between checkpoints."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines (the same as --no-progress)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Print progress lines."),
