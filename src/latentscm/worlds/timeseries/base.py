@@ -121,6 +121,9 @@ class Trajectory:
         ``"factors"`` (K,)); kept unchanged by counterfactuals.
     root_causes: intervened (faulty) variables of a fault-injected trajectory.
     fault_onset: the first faulty step, or ``None``.
+
+    The arrays are read-only copies of those given (``values``, ``noise`` and ``initial`` as float64,
+    the ``context`` arrays with their own dtype), so a replay or counterfactual reads what was simulated.
     """
 
     values: np.ndarray
@@ -141,6 +144,15 @@ class Trajectory:
             array.setflags(write=False)
             object.__setattr__(self, name, array)
         object.__setattr__(self, "var_names", tuple(self.var_names))
+        if not isinstance(self.context, Mapping):
+            raise TypeError(f"The 'context' of a Trajectory must be a mapping {{name: array}}. "
+                            f"Got {type(self.context).__name__}.")
+        context = {}
+        for key, value in self.context.items():
+            array = np.array(value)  # a copy: the caller's array may change later
+            array.setflags(write=False)
+            context[key] = array
+        object.__setattr__(self, "context", context)
         # a replay runs as many steps as the noise has: values and noise must be the same (T, d)
         d = len(self.var_names)
         if self.values.ndim != 2 or self.values.shape[1] != d or self.noise.shape != self.values.shape \
