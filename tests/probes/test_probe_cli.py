@@ -60,7 +60,7 @@ def test_probe_flows_and_controls(run, tmp_path):
 def test_probe_errors_are_clear(run, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["probe", str(run), "--kind", "extreme", "--units", "7", "--out", str(tmp_path)])
-    assert result.exit_code == 2 and "'units' parameter of extreme_values" in result.output
+    assert result.exit_code == 2 and "--units must hold unit indices in [0, 3)" in result.output
     for bad in ("0,a", "1.5", "0;1", "0,,2"):
         result = runner.invoke(app, ["probe", str(run), "--kind", "extreme", "--units", bad, "--out", str(tmp_path)])
         assert result.exit_code == 2 and "--units must be comma-separated latent unit indices" in result.output \

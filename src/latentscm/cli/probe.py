@@ -3,6 +3,8 @@ its world and write JSON, PNG figures and an HTML page (all atomically) to ``--o
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,65 @@ KINDS = ("extreme", "flows", "controls")
 
 
 def _parse_units(units: str) -> list[int]:
-    """``"0,2"`` -> [0, 2]; ``ValueError`` naming ``--units`` for anything but comma-separated integers."""
+    """``"0,2"`` -> [0, 2]; ``ValueError`` naming ``--units`` for anything but comma-separated unit indices
+    (integers >= 0, each once)."""
     parts = [u.strip() for u in units.split(",")]
-    if not parts or not all(p.lstrip("-").isdigit() for p in parts):
+    if not parts or not all(p.isdigit() for p in parts):
         raise ValueError(f"--units must be comma-separated latent unit indices such as 0,2. Got {units!r}.")
-    return [int(p) for p in parts]
+    chosen = [int(p) for p in parts]
+    repeated = sorted({u for u in chosen if chosen.count(u) > 1})
+    if repeated:  # a repeated unit would be probed twice and fill two rows of the table
+        raise ValueError(f"--units repeats unit {repeated[0]}; name each unit once. Got {units!r}.")
+    return chosen
+
+
+def _check_units_range(chosen: list[int], learner: Any) -> None:
+    """Units beyond the run's code width, named as ``--units`` (the library names its parameter)."""
+    width = getattr(learner, "latent_dim_", None)
+    if isinstance(width, int) and not isinstance(width, bool) and max(chosen) >= width:
+        raise ValueError(f"--units must hold unit indices in [0, {width}) (the run's codes have {width} units). "
+                         f"Got {max(chosen)}.")
+
+
+def _parse_names(text: str, flag: str) -> list[str]:
+    """``"posX, posY"`` -> ["posX", "posY"]; an option that names no factor is refused."""
+    names = [e.strip() for e in text.split(",") if e.strip()]
+    if not names:
+        raise ValueError(f"{flag} must name at least one factor (comma-separated). Got {text!r}.")
+    return names
+
+
+def _check_numeric_options(kinds: list[str], *, levels: int, scale: float, step_size: float) -> None:
+    """The numeric options the library checks, checked here before the run is loaded and named as flags."""
+    if "extreme" in kinds:
+        if levels < 5 or levels % 2 == 0:
+            raise ValueError(f"--levels must be an odd number >= 5 (the centre is a level). Got {levels}.")
+        if not math.isfinite(scale) or scale < 1.0:
+            raise ValueError(f"--scale must be a number >= 1 (the sweep spans ± scale × the training range). "
+                             f"Got {scale}.")
+    if "controls" in kinds and (not math.isfinite(step_size) or step_size <= 0.0):
+        raise ValueError(f"--step-size must be a number > 0 (an edit step in code units). Got {step_size}.")
+
+
+#: The library parameters this command forwards from its options, by (parameter, function or class): a message
+#: "The 'units' parameter of extreme_values ..." reaches the user as "--units ...".
+_FORWARDED = {("units", "extreme_values"): "--units", ("levels", "extreme_values"): "--levels",
+              ("scale", "extreme_values"): "--scale", ("n", "extreme_values"): "--n", ("n", "edit_fidelity"): "--n",
+              ("measure", "latentscm probe"): "--measure", ("steps", "PotentialFlows"): "--steps",
+              ("n_potentials", "PotentialFlows"): "--n-flows", ("steps", "AttributeControls"): "--steps",
+              ("step_size", "AttributeControls"): "--step-size",
+              **{("seed", owner): "--seed" for owner in ("extreme_values", "PotentialFlows", "AttributeControls",
+                                                         "edit_fidelity")}}
+_PARAMETER = re.compile(r"The '(\w+)' (?:parameter|argument) of ([\w. ]+?) (?=must|repeats|is|has|needs)")
+
+
+def _as_flags(message: str) -> str:
+    """A library message with the parameters this command forwards named as their command-line flags."""
+    def flag(match: re.Match) -> str:
+        found = _FORWARDED.get((match.group(1), match.group(2)))
+        return f"{found} " if found else match.group(0)
+
+    return _PARAMETER.sub(flag, message)
 
 
 def _extreme(learner: Any, world: Any, *, n: int, seed: int, measure: str, units: str | None,
@@ -30,6 +86,8 @@ def _extreme(learner: Any, world: Any, *, n: int, seed: int, measure: str, units
     from latentscm.report.probes import extreme_section
 
     chosen = None if units is None else _parse_units(units)
+    if chosen is not None:
+        _check_units_range(chosen, learner)
     effects = extreme_values(learner, world, units=chosen, levels=levels, scale=scale, n=n, measure=measure,
                              n_boot=500, seed=seed)
     return effects.to_dict(), extreme_section(effects), {"extreme_values.png": effect_table_figure(effects)}
@@ -73,12 +131,29 @@ def _controls(learner: Any, world: Any, *, n: int, seed: int, measure: str, step
     from latentscm.report.probes import controls_section, trajectory_rows
 
     readout = as_readout(measure, world, seed=seed, owner="latentscm probe")
-    target = target or readout.factor_names_[0]
+    measured = list(readout.factor_names_)
+    excluded = None if exclude is None else _parse_names(exclude, "--exclude")
+    for name in excluded or []:  # before the controls are trained
+        if name not in world.factor_names:
+            raise ValueError(f"--exclude: Unknown factor {name!r}. Valid names: {', '.join(world.factor_names)}.")
+    if target is not None and target not in world.factor_names:
+        raise ValueError(f"--target: Unknown factor {target!r}. Valid names: {', '.join(measured)}.")
+    if target is not None and target not in measured:
+        raise ValueError(f"--target {target!r} is not measured by the --measure {measure} read-out, which measures "
+                         f"{', '.join(measured)}; edit one of them.")
+    target = target or measured[0]
+    if excluded is not None and target in excluded:
+        raise ValueError(f"--exclude names {target!r}, the factor edited (--target, default the first one "
+                         f"measured); the edited factor cannot also be protected.")
     batch = world.sample(max(4 * n, 40), seed=seed + 1)
     codes = np.asarray(learner.encode(batch.images), dtype=np.float32)
     controls = AttributeControls(steps=steps, step_size=step_size, seed=seed).fit(codes, batch.factors,
                                                                                  world.factor_names)
-    excluded = None if exclude is None else [e.strip() for e in exclude.split(",") if e.strip()]
+    for name, flag in [(target, "--target"), *((e, "--exclude") for e in excluded or [])]:
+        if name not in controls.classifiers_:  # a factor constant in the sampled images has no classifier
+            raise ValueError(f"{flag}: factor {name!r} does not vary in the {len(codes)} images the controls were "
+                             f"trained on, so it has no classifier; choose one of "
+                             f"{', '.join(controls.classifiers_)}.")
     result = edit_fidelity(learner, world, controls, target, exclude=excluded, n=n, measure=readout, seed=seed)
     start = codes[:1]
     rows = [controls.edit(start, target, method=m, exclude=excluded, n_steps=8)[:, 0] for m in EDIT_METHODS]
@@ -154,6 +229,9 @@ def probe(
     try:
         if units is not None:
             _parse_units(units)  # a malformed --units fails before the run is loaded
+        if exclude is not None:
+            _parse_names(exclude, "--exclude")
+        _check_numeric_options(kinds, levels=levels, scale=scale, step_size=step_size)
         if measure not in ("oracle", "regressor"):
             raise ValueError(f"--measure must be oracle or regressor. Got {measure!r}.")
         check_output_dir(out, "--out")
@@ -182,7 +260,7 @@ def probe(
         for filename in figures:
             check_output_path(out / filename, "--out")
     except (ValueError, TypeError, OSError, RuntimeError) as error:
-        typer.echo(f"Error: {error}", err=True)
+        typer.echo(f"Error: {_as_flags(str(error))}", err=True)
         raise typer.Exit(2) from None
     out.mkdir(parents=True, exist_ok=True)
     for filename, content in figures.items():
