@@ -29,8 +29,8 @@ def _fmt(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, (float, np.floating)):
-        if not np.isfinite(value):
-            return "nan"
+        if not np.isfinite(value):  # a diverged number says which way it went
+            return "nan" if np.isnan(value) else ("inf" if value > 0 else "-inf")
         # three decimals would print the small changes and drifts (fractions of a range) as 0.000
         return f"{value:.3f}" if value == 0 or abs(value) >= 0.01 else f"{value:.2g}"
     return html.escape(str(value))
@@ -52,11 +52,11 @@ def extreme_section(effects: Any) -> str:
     """HTML for an :class:`~latentscm.probes.ExtremeValueEffects`: the heat map and the
     read-out errors it should be compared with."""
     errors = ", ".join(f"{name} {value:.3f}" for name, value in effects.readout_error.items())
+    scale = html.escape(str(effects.settings.get("scale", "?")))  # a setting, not markup
     return ("<h2>Extreme-value effects</h2>"
             "<p class=\"how\">Each cell: the change of a factor (fraction of its range) when the unit moves across "
-            "its training range, from an OLS slope over levels up to ±"
-            f"{effects.settings.get('scale', '?')}× that range, with its cluster-bootstrap CI; * marks a CI that "
-            "excludes 0. Compare small effects with the read-out error.</p>"
+            f"its training range, from an OLS slope over levels up to ±{scale}× that range, with its cluster-bootstrap "
+            "CI; * marks a CI that excludes 0. Compare small effects with the read-out error.</p>"
             + img_html(effect_table_figure(effects), "extreme-value effect table",
                    f"measure {effects.measure}; held-out read-out error (fraction of range): {errors}"))
 
