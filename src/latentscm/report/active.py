@@ -58,9 +58,11 @@ def _number(value: Any) -> bool:
 
 
 def _cell(value: Any, best: bool) -> str:
-    if not _number(value) or not math.isfinite(value):
+    if not _number(value) or math.isnan(value):  # missing or undefined (no goal reached: no mean of their steps)
         return "<td>–</td>"
     text = f"{value:.4g}"
+    if math.isinf(value):  # a diverged free energy is a number to see, not a missing one (never the best)
+        return f'<td class="nonfinite">{text}</td>'
     return f'<td class="best"><b>{text}</b> ★</td>' if best else f"<td>{text}</td>"
 
 

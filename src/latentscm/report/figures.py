@@ -101,9 +101,9 @@ def metric_bars_figure(metrics: Sequence[tuple[str, str, Mapping[str, float]]]) 
         colours = ["#1f77b4"] * len(names)
         finite = np.isfinite(heights)
         if finite.any():  # the best of the drawn (finite) values: an infinite one is an empty bar, never the best
-            ranked = np.where(finite, heights, -np.inf if better == "higher" else np.inf)
-            best = int(np.argmax(ranked) if better == "higher" else np.argmin(ranked))
-            colours[best] = "#2ca02c"
+            best = heights[finite].max() if better == "higher" else heights[finite].min()
+            for k in np.flatnonzero(finite & (heights == best)):  # runs tied for the best are all marked
+                colours[k] = "#2ca02c"
         axis.bar(range(len(names)), np.where(finite, heights, 0.0), color=colours)
         axis.set_xticks(range(len(names)), [plain_text(n) for n in names], rotation=30, ha="right", fontsize=7)
         axis.set_title(f"{plain_text(label)} ({'↑' if better == 'higher' else '↓'})", fontsize=9)

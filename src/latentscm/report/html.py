@@ -233,15 +233,18 @@ def _headline_table(views: Sequence[RunView]) -> str:
     """The handful of numbers a reader compares, with direction and the best run in bold."""
     rows = []
     for key, label, better, meaning in HEADLINE:
+        recorded = [isinstance(v.metrics.get(key), (int, float)) for v in views]
+        if not any(recorded):
+            continue
         values = [_value(v, key) for v in views]
         finite = [x for x in values if np.isfinite(x)]
-        if not finite:
-            continue
-        best = max(finite) if better == "higher" else min(finite)
+        best = (max(finite) if better == "higher" else min(finite)) if finite else None
         cells = []
-        for x in values:
-            if not np.isfinite(x):
+        for x, present in zip(values, recorded):
+            if not present:  # not measured
                 cells.append("<td>–</td>")
+            elif not np.isfinite(x):  # measured, and diverged or undefined (metrics.json writes it as null)
+                cells.append(f'<td class="nonfinite">{x:.4g}</td>')
             elif x == best and len(set(finite)) > 1 and key != _FLOOR:  # no star when all runs tie
                 cells.append(f'<td class="best"><b>{x:.4g}</b> ★</td>')
             else:
@@ -261,7 +264,8 @@ def _summary_charts(views: Sequence[RunView]) -> str:
                                for key, label, better, _ in HEADLINE if key != _FLOOR])
     parts = []
     if bars is not None:
-        parts.append(img_html(bars, "headline metrics per run", "one panel per headline metric (green: the best run)"))
+        parts.append(img_html(bars, "headline metrics per run",
+                              "one panel per headline metric (green: the best run, or the runs tied for it)"))
     kinds: dict[str, str] = {}
     for view in views:
         kinds.update(view.kinds)

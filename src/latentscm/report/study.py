@@ -111,7 +111,7 @@ def rank_table(rows: Sequence[dict[str, Any]], varied: dict[str, Sequence[str]],
     list of dict
         One entry per setting: ``setting``, ``learner``, ``seeds`` (count), ``mean`` / ``std``
         / ``rank`` (dicts by metric key), ``counted`` (by metric key: the seeds behind the mean, those
-        with a finite value; a NaN metric, e.g. of a diverged seed, is left out of the mean) and
+        with a finite value, 0 where every measured seed diverged; a NaN metric is left out of the mean) and
         ``mean_rank`` (over the metrics it has), sorted by mean rank. Ties share the average rank.
     """
     from scipy.stats import rankdata
@@ -124,9 +124,11 @@ def rank_table(rows: Sequence[dict[str, Any]], varied: dict[str, Sequence[str]],
         mean, std, counted = {}, {}, {}
         for key, _, _ in metrics:
             values = np.array([m[key] for m in members if isinstance(m.get(key), (int, float))], dtype=float)
+            if values.size:  # measured: 0 counted where every seed's value is non-finite (diverged)
+                counted[key] = int(np.isfinite(values).sum())
             values = values[np.isfinite(values)]
             if values.size:
-                mean[key], std[key], counted[key] = float(values.mean()), float(values.std()), int(values.size)
+                mean[key], std[key] = float(values.mean()), float(values.std())
         entries.append({"setting": setting, "learner": members[0]["learner"], "seeds": len(members), "mean": mean,
                         "std": std, "counted": counted, "rank": {}})
     for key, _, better in metrics:
@@ -249,8 +251,9 @@ def _rank_html(entries: Sequence[dict[str, Any]], metrics: Sequence[tuple[str, s
     for entry in entries:
         cells = []
         for key, _, _ in metrics:
-            if key not in entry["mean"]:
-                cells.append("<td>–</td>")
+            if key not in entry["mean"]:  # not measured, or no seed with a finite value (said so)
+                cells.append(f'<td>– <span class="rank">(0 of {entry["seeds"]} seeds)</span></td>'
+                             if entry.get("counted", {}).get(key) == 0 else "<td>–</td>")
                 continue
             rank = entry["rank"][key]
             best = ' class="best"' if rank == top.get(key) else ""
@@ -262,9 +265,14 @@ def _rank_html(entries: Sequence[dict[str, Any]], metrics: Sequence[tuple[str, s
             cells.append(f'<td{best}>{entry["mean"][key]:.4g}{spread}{missing} '
                          f'<span class="rank">#{rank:g}</span></td>')
         body.append(f'<tr><td>{html.escape(entry["setting"])}</td><td>{entry["seeds"]}</td>'
-                    f'<td>{entry["mean_rank"]:.2f}</td>{"".join(cells)}</tr>')
+                    f'<td>{_mean_rank(entry["mean_rank"])}</td>{"".join(cells)}</tr>')
     return (f'<table class="metrics ranks" id="{element_id("ranks", world)}"><thead><tr><th>learner setting</th>'
             f"<th>seeds</th><th>mean rank</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def _mean_rank(value: float) -> str:
+    """A setting's mean rank; "–" for one without a finite value of any metric (ranked on nothing)."""
+    return f"{value:.2f}" if np.isfinite(value) else "–"
 
 
 def _best_section(rows: Sequence[dict[str, Any]], study_dir: Path, metric: tuple[str, str, str], n_images: int,

@@ -169,8 +169,11 @@ def timeseries_report(out: str | os.PathLike, *, series: Any, var_names: Sequenc
         graphs.append((f"found: {method}", summary_digraph(adjacency, names, argument=f"found_graphs[{method!r}]",
                                                                 owner=owner)))
     if graphs:
+        # graphs_figure draws red the edges a later graph has and the first one lacks: the true graph's, if given
+        red = ("edges a method found that the true graph lacks are red" if true_graph is not None else
+               f"no true graph was given: edges absent from the first graph ({graphs[0][0]}) are red")
         parts.append("<h2>Causal graphs</h2><p class='how'>Summary graphs (i → j if i causes j at some lag); "
-                     "edges a method found that the true graph lacks are red.</p>")
+                     f"{html.escape(red)}.</p>")
         parts.append(img_html(graphs_figure(graphs), "graphs"))
     if rankings:
         parts.append("<h2>Root-cause rankings</h2><p class='how'>Candidates per method, most likely first; "
