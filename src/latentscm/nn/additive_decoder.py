@@ -22,6 +22,7 @@ Groups are lists of latent indices; :func:`concept_groups` derives them from a c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -130,6 +131,21 @@ class AdditiveDecoder(nn.Module):
         logits = self.contributions(codes).sum(0) + self.bias
         if not self.has_gain:
             return logits
-        # p = g · sigmoid(l)  ->  logit(p) = log p − log(1 − p), computed stably
-        log_p = torch.log(self.gain(codes)) + nn.functional.logsigmoid(logits)
-        return log_p - torch.log1p(-torch.exp(log_p).clamp(max=1 - 1e-6))
+        # p = g · sigmoid(l)  ->  logit(p) = log p − log(1 − p), in log space: log g and log sigmoid(l) stay
+        # finite where g or sigmoid(l) underflow to 0, and 1 − p is taken from log p without rounding p to 1
+        log_gain = nn.functional.logsigmoid(self.gain_net(codes.index_select(1, self.gain_index)))[:, :, None, None]
+        return _logit_from_log(log_gain + nn.functional.logsigmoid(logits))
+
+
+def _logit_from_log(log_p: torch.Tensor) -> torch.Tensor:
+    """logit(p) = log p − log(1 − p) from log p (any shape, <= 0), elementwise.
+
+    log(1 − p) is log(−expm1(log p)) near p = 1 and log1p(−exp(log p)) elsewhere (Mächler 2012, "Accurately
+    computing log(1 − exp(−|a|))"); each branch sees only inputs where it is finite, so gradients are too.
+    log p is kept below −tiny: at p = 1 exactly the logit is large (about 87 in float32), not infinite."""
+    log_p = log_p.clamp(max=-torch.finfo(log_p.dtype).tiny)
+    cut = -math.log(2.0)
+    near_one = log_p > cut
+    log_one_minus = torch.where(near_one, torch.log(-torch.expm1(log_p.clamp(min=cut))),
+                                torch.log1p(-torch.exp(log_p.clamp(max=cut))))
+    return log_p - log_one_minus

@@ -20,6 +20,14 @@ import torch.nn.functional as F
 __all__ = ["Likelihood", "BernoulliLikelihood", "GaussianLikelihood", "LIKELIHOODS", "make_likelihood"]
 
 
+def _check_shapes(logits: torch.Tensor, images: torch.Tensor, owner: str) -> None:
+    """Refuse ``logits`` and ``images`` of different shapes: broadcasting would score every image against
+    the wrong pixels without a word."""
+    if logits.shape != images.shape:
+        raise ValueError(f"The 'logits' and 'images' of {owner} must have the same shape (N, C, H, W). Got "
+                         f"{tuple(logits.shape)} and {tuple(images.shape)}.")
+
+
 class Likelihood:
     """Base class: ``nll(logits, images) -> (N,)`` and ``mean(logits) -> (N, C, H, W)``."""
 
@@ -45,6 +53,7 @@ class BernoulliLikelihood(Likelihood):
 
     def nll(self, logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Binary cross-entropy summed over pixels: (N, C, H, W) x2 -> (N,)."""
+        _check_shapes(logits, images, "BernoulliLikelihood.nll")
         loss = F.binary_cross_entropy_with_logits(logits, images, reduction="none")
         return loss.flatten(1).sum(1)
 
@@ -60,6 +69,7 @@ class GaussianLikelihood(Likelihood):
 
     def nll(self, logits: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """Squared error of sigmoid(logits), summed over pixels: (N, C, H, W) x2 -> (N,)."""
+        _check_shapes(logits, images, "GaussianLikelihood.nll")
         return (torch.sigmoid(logits) - images).square().flatten(1).sum(1)
 
 
