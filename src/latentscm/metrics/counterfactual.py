@@ -34,6 +34,19 @@ def image_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).mean())
 
 
+def _answer(model: Any, images: np.ndarray, interventions: dict[str, Any]) -> np.ndarray:
+    """The model's counterfactual of ``images`` (N, C, H, W) under ``interventions``, refused unless it has the
+    shape of ``images`` and only finite values (a NaN would turn every score into NaN without a word)."""
+    out = np.asarray(model.counterfactual(images, interventions))
+    asked = ", ".join(interventions) or "no intervention"
+    if out.shape != np.shape(images):
+        raise ValueError(f"The model's counterfactual ({asked}) has shape {out.shape}; counterfactual_metrics needs "
+                         f"the shape of its input {np.shape(images)}.")
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"The model's counterfactual ({asked}) contains NaN or infinite values; "
+                         f"counterfactual_metrics needs finite images.")
+    return out
+
 
 def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 0,
                            factors: Sequence[str] | None = None, regressor: Any = None,
@@ -83,7 +96,7 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
     batch = world.sample(n, seed=rng)
     images = batch.images
     results: dict[str, float] = {}
-    null = np.asarray(model.counterfactual(images, {}), dtype=np.float32)
+    null = np.asarray(_answer(model, images, {}), dtype=np.float32)
     results["cf.reconstruction_error"] = image_distance(null, images)
     model_cf: dict[str, np.ndarray] = {}
     true_cf: dict[str, Any] = {}
@@ -92,7 +105,7 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
         spec = world.spec(name)
         values = spec.other_values(batch.factor(name), rng)
         targets[name] = values
-        model_cf[name] = np.asarray(model.counterfactual(images, {name: Do(values)}), dtype=np.float32)
+        model_cf[name] = np.asarray(_answer(model, images, {name: Do(values)}), dtype=np.float32)
         true_cf[name] = world.counterfactual(batch, {name: Do(values)})
         results[f"cf.true_error.{name}"] = image_distance(model_cf[name], true_cf[name].images)
         results[f"cf.identity_error.{name}"] = image_distance(images, true_cf[name].images)
@@ -121,12 +134,12 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
 
     current = images
     for m in range(1, steps[-1] + 1 if steps else 1):
-        current = null if m == 1 else np.asarray(model.counterfactual(current, {}), dtype=np.float32)
+        current = null if m == 1 else np.asarray(_answer(model, current, {}), dtype=np.float32)
         if m in steps:
             results[f"cf.composition.m{m}"] = image_distance(current, images)
 
     for name in chosen:
-        back = model.counterfactual(model_cf[name], {name: Do(batch.factor(name))})
+        back = _answer(model, model_cf[name], {name: Do(batch.factor(name))})
         results[f"cf.reversibility.{name}"] = image_distance(back, images)
 
     # Hard interventions commute exactly in the true SCM only when neither variable is an
@@ -136,8 +149,8 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
     pairs = [(a, b) for i, a in enumerate(chosen) for b in chosen[i + 1:]
              if b not in graph.descendants(a) and a not in graph.descendants(b)][:commutativity_pairs]
     for a, b in pairs:
-        ab = model.counterfactual(model_cf[a], {b: Do(targets[b])})
-        ba = model.counterfactual(model_cf[b], {a: Do(targets[a])})
+        ab = _answer(model, model_cf[a], {b: Do(targets[b])})
+        ba = _answer(model, model_cf[b], {a: Do(targets[a])})
         results[f"cf.commutativity.{a}|{b}"] = image_distance(ab, ba)
 
     for measure in ("true_error", "identity_error", "excess", "effectiveness", "reversibility", "effect",

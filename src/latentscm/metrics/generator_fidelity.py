@@ -12,8 +12,9 @@ after standardising both sets with the real series' per-variable mean and standa
   0.5 (a classifier that learnt the wrong way round) is no better than 0.5. Raw accuracy and AUC
   are reported too; they are "lower is better" only down to 0.5.
 * **MMD** (Gretton et al. 2012, "A kernel two-sample test", JMLR): the unbiased estimate of the squared
-  maximum mean discrepancy with a Gaussian kernel whose bandwidth is the median pairwise distance of
-  the pooled windows. **Lower is better**; about 0 when the distributions agree.
+  maximum mean discrepancy with the Gaussian kernel exp(-||x - y||² / h), h the median of the non-zero squared
+  pairwise distances of the pooled windows (so the length scale is about the median distance). **Lower is
+  better**; about 0 when the distributions agree.
 * **Autocorrelation distance**: the mean absolute difference of the autocorrelation functions at lags
   1..``max_lag``, per variable, averaged over variables (the ACF is pooled over the series of each
   set). **Lower is better**.
@@ -55,6 +56,9 @@ def _pair(real: Any, generated: Any, owner: str) -> tuple[np.ndarray, np.ndarray
     if real.shape[2] != generated.shape[2]:
         raise ValueError(f"The 'real' and 'generated' series of {owner} must have the same variables. "
                          f"Got {real.shape[2]} and {generated.shape[2]}.")
+    if real.shape[0] * real.shape[1] < 2:
+        raise ValueError(f"The 'real' series of {owner} need at least 2 time steps in all to be standardised. Got "
+                         f"shape {real.shape}.")
     mean = real.reshape(-1, real.shape[2]).mean(axis=0)
     scale = real.reshape(-1, real.shape[2]).std(axis=0)
     if np.any(scale == 0):
@@ -194,9 +198,11 @@ def autocorrelation_distance(real: Any, generated: Any, *, max_lag: int = 10) ->
         if series.shape[1] <= max_lag:
             raise ValueError(f"The 'max_lag' parameter of {owner} ({max_lag}) needs series longer than it; "
                              f"the {name!r} series have T={series.shape[1]}.")
-        if np.any(np.all(series == series[:, :1], axis=1)):
-            raise ValueError(f"The {name!r} series of {owner} have a constant variable; its autocorrelation "
-                             "is undefined.")
+        # the ACF is pooled over the series: it is undefined only for a variable that every series holds constant
+        flat = np.all(series == series[:, :1], axis=(0, 1))
+        if np.any(flat):
+            raise ValueError(f"The {name!r} series of {owner} hold variables {np.flatnonzero(flat).tolist()} constant "
+                             "in every series; their autocorrelation is undefined.")
     return float(np.mean(np.abs(_acf(real, max_lag) - _acf(generated, max_lag))))
 
 
