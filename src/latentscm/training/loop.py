@@ -84,7 +84,9 @@ def _deterministic_algorithms(enabled: bool, device: torch.device) -> Iterator[N
     try:
         yield
     finally:
-        if torch.are_deterministic_algorithms_enabled() != previous:
+        # both flags: a caller's strict mode (warn_only=False) must not come back as warn_only=True
+        if (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()) \
+                != (previous, previous_warn):
             torch.use_deterministic_algorithms(previous, warn_only=previous_warn)
         torch.backends.cudnn.benchmark = previous_benchmark
         torch.backends.cudnn.deterministic = previous_cudnn
@@ -289,7 +291,6 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
         write_json_atomic(run_dir / CONFIG_NAME, config)
 
     def save_state(step: int, window: dict[str, torch.Tensor | float], window_steps: int) -> None:
-        _check_finite_weights(learner, step, checkpoint_dir)  # a checkpoint must never hold diverged weights
         save_checkpoint(checkpoint_path(checkpoint_dir, step), {
             "step": step,
             "learner": {**learner.state_dict(), "n_steps": step},
@@ -311,6 +312,10 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     last = len(order) - 1
     window: dict[str, torch.Tensor | float] = dict(restored_window["sums"])
     window_steps = int(restored_window["steps"])  # steps summed in the window (some before a resume)
+    # the non-finite values of every group's optimised loss since the last log step, summed (finite ones count as
+    # 0, so no sum of finite losses can overflow): checked at log steps without a device sync per step, since the
+    # logged "loss" may be absent or leave out a group (a discriminator's)
+    nonfinite: dict[str, torch.Tensor] = {}
     timed_steps, window_start = 0, time.perf_counter()  # steps timed in this process, for steps_per_s
     run_start = time.perf_counter()
     try:
@@ -339,6 +344,10 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
                 # must not leak gradients into the encoder, nor the VAE's into the discriminator).
                 for i, group in enumerate(order):
                     output.losses[group].backward(inputs=parameters[group], retain_graph=i < last)
+            for group in order:
+                value = output.losses[group].detach()
+                value = torch.where(torch.isfinite(value), torch.zeros_like(value), value)
+                nonfinite[group] = nonfinite[group] + value if group in nonfinite else value
             for group, optimizer in optimizers.items():
                 if clips[group] is not None:
                     nn.utils.clip_grad_norm_(parameters[group], clips[group])
@@ -356,18 +365,26 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
                 record = {"kind": "train", "step": done, "time": now - run_start,
                           "steps_per_s": timed_steps / max(now - window_start, 1e-9)}
                 record.update({key: float(value) / window_steps for key, value in window.items()})
-                _check_finite(record, done, learner)
+                _check_finite(record, done, learner, nonfinite, checkpoint_dir)
                 log.log(record)
                 bar.set_postfix(loss=f"{record.get('loss', float('nan')):.4g}",
                                 steps_per_s=f"{record['steps_per_s']:.2f}", refresh=False)
                 window, window_steps, timed_steps, window_start = {}, 0, 0, time.perf_counter()
+                nonfinite = {}
             if main and eval_hook is not None and done % settings["eval_every"] == 0:
                 result = eval_hook(learner, done)
                 if result:
                     log.log({"kind": "eval", "step": done, **{k: float(v) for k, v in result.items()}})
-            if main and checkpoint_dir is not None and (done % settings["checkpoint_every"] == 0
-                                                        or done == learner.steps):
-                save_state(done, window, window_steps)
+            if checkpoint_dir is not None and (done % settings["checkpoint_every"] == 0 or done == learner.steps):
+                # a checkpoint must never hold diverged weights; every rank checks (DDP keeps their weights equal),
+                # so under torchrun each stops with this error rather than rank 0 alone
+                _check_finite_weights(learner, done, checkpoint_dir)
+                if main:
+                    save_state(done, window, window_steps)
+        if checkpoint_dir is None and start < learner.steps:
+            # without a run directory no checkpoint checks the weights: a last step with a finite loss
+            # and a NaN gradient would otherwise return diverged weights without a word
+            _check_finite_weights(learner, learner.steps, None)
     finally:
         bar.close()
         learner._clear_train_nets()
@@ -455,24 +472,41 @@ def _restore_modules(learner, state: Mapping[str, Any]) -> None:
     learner.n_steps_ = int(state.get("n_steps", 0))
 
 
-def _check_finite(record: dict[str, Any], step: int, learner) -> None:
+def _kept(checkpoint_dir: Path | None) -> str:
+    """What a diverged run leaves to resume from, for the error message."""
+    if checkpoint_dir is None:
+        return "out=None keeps no checkpoints"
+    latest = latest_checkpoint(checkpoint_dir)
+    return (f"the last checkpoint, step {latest[0]}, is intact and can be resumed" if latest is not None
+            else "no checkpoint was written")
+
+
+def _check_finite(record: dict[str, Any], step: int, learner, nonfinite: Mapping[str, torch.Tensor] | None = None,
+                  checkpoint_dir: Path | None = None) -> None:
+    """Raise ``FloatingPointError`` if the logged ``loss`` or the optimised loss of any optimiser group
+    (``nonfinite``: group -> scalar sum of its non-finite losses since the last log step, 0 when all
+    were finite) is NaN or infinite."""
     loss = record.get("loss")
     if loss is not None and not np.isfinite(loss):
         raise FloatingPointError(f"{type(learner).__name__}: the loss became {loss} by step {step}; lower 'lr' or set "
-                                 f"'grad_clip' (the last checkpoint is intact and can be resumed).")
+                                 f"'grad_clip' ({_kept(checkpoint_dir)}).")
+    for group, total in (nonfinite or {}).items():
+        value = float(total)
+        if not np.isfinite(value):
+            raise FloatingPointError(f"{type(learner).__name__}: the loss of optimiser group {group!r} became {value} "
+                                     f"by step {step}; lower 'lr' or set 'grad_clip' ({_kept(checkpoint_dir)}).")
 
 
-def _check_finite_weights(learner, step: int, checkpoint_dir: Path) -> None:
+def _check_finite_weights(learner, step: int, checkpoint_dir: Path | None) -> None:
     """Raise ``FloatingPointError`` if a module of ``learner`` holds NaN or infinite values (checked
-    before every checkpoint: the loss is checked only at log steps)."""
+    before every checkpoint, and after the last step of a run without checkpoints: the loss is
+    checked only at log steps)."""
     bad = [name for name, module in learner._modules().items()
            if not all(bool(torch.isfinite(t).all()) for t in module.state_dict().values() if t.is_floating_point())]
     if bad:
-        latest = latest_checkpoint(checkpoint_dir)
-        kept = (f"the last checkpoint, step {latest[0]}, is intact and can be resumed" if latest is not None
-                else "no checkpoint was written")
+        saved = " and were not saved" if checkpoint_dir is not None else ""
         raise FloatingPointError(f"{type(learner).__name__}: the weights of {', '.join(bad)} became NaN or infinite by "
-                                 f"step {step} and were not saved; lower 'lr' or set 'grad_clip' ({kept}).")
+                                 f"step {step}{saved}; lower 'lr' or set 'grad_clip' ({_kept(checkpoint_dir)}).")
 
 
 def _stderr_is_terminal() -> bool:
