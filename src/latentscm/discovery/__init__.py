@@ -1,5 +1,6 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules, CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
+Meek's rules, FCI (partial ancestral graphs, for hidden confounders), CD-NOD for heterogeneous data,
+and Causal de Finetti for exchangeable data."""
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
@@ -17,6 +18,8 @@ from latentscm.discovery.ci_tests import (
     register_ci_test,
 )
 from latentscm.discovery.environments import discover_environments, environment_variables
+from latentscm.discovery.fci import fci
+from latentscm.discovery.pag import PartialAncestralGraph
 from latentscm.discovery.pc import pc, pc_skeleton
 from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
@@ -29,6 +32,7 @@ __all__ = [
     "DiscoveredGraph",
     "FisherZ",
     "KCI",
+    "PartialAncestralGraph",
     "QKCI",
     "QuantumFeatureMapKernel",
     "RCIT",
@@ -38,6 +42,7 @@ __all__ = [
     "ci_test_names",
     "discover_environments",
     "environment_variables",
+    "fci",
     "make_ci_test",
     "pc",
     "pc_skeleton",

@@ -1,0 +1,393 @@
+"""FCI: causal discovery when hidden confounders may exist, returning a PAG.
+
+Spirtes, Glymour & Scheines (2000), *Causation, Prediction, and Search*, ch. 6 (FCI, Possible-D-SEP);
+Zhang (2008), "On the completeness of orientation rules for causal discovery in the presence of
+latent confounders and selection bias", Artificial Intelligence 172 (rules R1-R4 and R8-R10, complete
+without selection bias). Steps:
+
+1. **Skeleton**: PC-stable (:func:`~latentscm.discovery.pc.pc_skeleton`); every edge ``o-o``.
+2. **Unshielded colliders**: ``a *-o b o-* c`` with a, c not adjacent and b in no separating set of
+   (a, c) becomes ``a *-> b <-* c`` (arrowheads accumulate; ``<->`` is a legal PAG edge).
+3. **Possible-D-SEP**: each remaining pair (x, y) is re-tested given subsets of Possible-D-SEP(x) and
+   of Possible-D-SEP(y) (a node v is in Possible-D-SEP(x) when some path from x to v has, at each inner
+   node, a collider or a triangle), computed on the graph of step 2 and kept fixed while the tests run,
+   removals applied together (order-independent, as PC-stable). The skeleton found is re-oriented
+   from ``o-o`` with step 2 and the new separating sets.
+4. **Orientation rules** R1-R4 (R4: discriminating paths, decided by the recorded separating sets) and
+   R8-R10, until nothing changes. R5-R7 concern selection bias, which is assumed absent.
+
+With a d-separation oracle over a DAG with hidden nodes, the result is the PAG of the DAG's
+maximal ancestral graph (tested against an independent construction of the MAG and causal-learn's
+FCI). On finite data the tests can contradict each other; the rules then act on what they see and
+the PAG need not be a valid one (as in every FCI implementation).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+
+from latentscm._validation import check_number
+from latentscm.discovery.ci_tests.base import CITest, make_ci_test
+from latentscm.discovery.pag import ARROW, CIRCLE, TAIL, PartialAncestralGraph
+from latentscm.discovery.pc import _check_n_jobs, _indexed_p_values, _query_p_values, as_data_matrix, pc_skeleton
+from latentscm.exceptions import TooFewSamplesError
+
+__all__ = ["fci", "orient_pag", "possible_d_sep"]
+
+Sepsets = dict[tuple[int, int], frozenset[int]]
+
+
+def _key(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def _circles(adjacency: np.ndarray) -> np.ndarray:
+    """Every edge of the skeleton (d, d) as ``o-o``."""
+    return np.where((adjacency != 0) | (adjacency.T != 0), CIRCLE, 0).astype(np.int64)
+
+
+def _orient_unshielded_colliders(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[int]]) -> None:
+    """Step 2 in place: ``a *-> b <-* c`` for every unshielded triple with b in no separating set of (a, c)."""
+    d = marks.shape[0]
+    heads = []
+    for b in range(d):
+        neighbours = np.flatnonzero(marks[:, b])
+        for a, c in combinations(neighbours.tolist(), 2):
+            if not marks[a, c] and b not in sepsets.get(_key(a, c), frozenset()):
+                heads += [(a, b), (c, b)]
+    for a, b in heads:
+        marks[a, b] = ARROW
+
+
+def possible_d_sep(marks: np.ndarray, x: int, max_path_length: int | None = None) -> set[int]:
+    """Possible-D-SEP(x) of a partially oriented graph ``marks`` (d, d) (the :mod:`pag` convention): every
+    v != x reached by a path from x on which each inner node b of a consecutive triple (a, b, c) is a
+    collider (``a *-> b <-* c``) or a, c are adjacent. Searched over edges (a, b) of the path, at most
+    ``max_path_length`` edges long (None: any)."""
+    found: set[int] = set()
+    frontier = [(x, int(v)) for v in np.flatnonzero(marks[x])]
+    seen = set(frontier)
+    length = 1
+    while frontier:
+        found.update(b for _, b in frontier)
+        if max_path_length is not None and length >= max_path_length:
+            break
+        following = []
+        for a, b in frontier:
+            for c in np.flatnonzero(marks[b]).tolist():
+                if c == a or c == x or (b, c) in seen:
+                    continue
+                if (marks[a, b] == ARROW and marks[c, b] == ARROW) or marks[a, c]:
+                    seen.add((b, c))
+                    following.append((b, c))
+        frontier = following
+        length += 1
+    found.discard(x)
+    return found
+
+
+def _possible_d_sep_stage(bound: Any, marks: np.ndarray, sepsets: Sepsets, alpha: float, max_depth: int | None,
+                          max_path_length: int | None, workers: int) -> tuple[set[tuple[int, int]], int]:
+    """Step 3: the pairs to remove (their separating sets go into ``sepsets``) and the number of tests run."""
+    d = marks.shape[0]
+    pds = [possible_d_sep(marks, x, max_path_length) for x in range(d)]
+    removed: set[tuple[int, int]] = set()
+    n_tests = 0
+    pairs = [(x, y) for x in range(d) for y in range(x + 1, d) if marks[x, y]]
+    candidates = {}
+    for x, y in pairs:
+        pools = [sorted(pds[x] - {y}), sorted(pds[y] - {x})]
+        candidates[(x, y)] = pools
+    size = 0
+    while True:
+        plan = []
+        for (x, y), pools in candidates.items():
+            if (x, y) in removed:
+                continue
+            if max_depth is not None and size > max_depth:
+                continue
+            subsets: set[tuple[int, ...]] = set()
+            for pool in pools:
+                if len(pool) >= size:
+                    subsets.update(combinations(pool, size))
+            plan.extend((x, y, s) for s in sorted(subsets))
+        if not plan:
+            break
+        p_values = _p_values(bound, plan, workers)
+        n_tests += len(plan)
+        for (x, y, s), p in zip(plan, p_values):
+            if p > alpha and (x, y) not in removed:
+                removed.add((x, y))
+                sepsets[(x, y)] = frozenset(s)
+        size += 1
+    return removed, n_tests
+
+
+def _p_values(bound: Any, plan: Sequence[tuple[int, int, tuple[int, ...]]], workers: int) -> list[float]:
+    """P-values of the queries ``(x, y, S)`` (one batch per set size for an indexed test)."""
+    from latentscm.discovery.ci_tests.base import CIQuery
+
+    out = [0.0] * len(plan)
+    if bound.has_indexed:
+        for size in sorted({len(s) for _, _, s in plan}):
+            rows = [r for r, (_, _, s) in enumerate(plan) if len(s) == size]
+            index = np.array([(plan[r][0], plan[r][1], *plan[r][2]) for r in rows], dtype=np.intp)
+            for r, p in zip(rows, _indexed_p_values(bound, index.reshape(len(rows), -1), workers)):
+                out[r] = float(p)
+        return out
+    return [float(p) for p in _query_p_values(bound, [CIQuery.make(x, y, s) for x, y, s in plan], workers)]
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+def _potentially_directed(marks: np.ndarray, a: int, b: int) -> bool:
+    """The edge a - b could point a -> b: no arrowhead at a, no tail at b."""
+    return bool(marks[a, b]) and marks[b, a] != ARROW and marks[a, b] != TAIL
+
+
+def _uncovered_pd_first_steps(marks: np.ndarray, a: int, target: int, max_path_length: int | None,
+                              avoid: frozenset[int] = frozenset()) -> set[int]:
+    """Every node m such that an uncovered potentially directed path ``a, m, ..., target`` exists (simple path,
+    not through ``avoid``, at most ``max_path_length`` edges)."""
+    firsts: set[int] = set()
+    for m in np.flatnonzero(marks[a]).tolist():
+        if m in avoid or not _potentially_directed(marks, a, m):
+            continue
+        if m == target:
+            firsts.add(m)
+            continue
+        stack = [(a, m, frozenset((a, m)))]
+        done = False
+        while stack and not done:
+            previous, current, on_path = stack.pop()
+            if max_path_length is not None and len(on_path) - 1 >= max_path_length:
+                continue
+            for nxt in np.flatnonzero(marks[current]).tolist():
+                if nxt in on_path or nxt in avoid or marks[previous, nxt] or not _potentially_directed(
+                        marks, current, nxt):
+                    continue
+                if nxt == target:
+                    done = True
+                    break
+                stack.append((current, nxt, on_path | {nxt}))
+        if done:
+            firsts.add(m)
+    return firsts
+
+
+def _rule1(marks: np.ndarray) -> bool:
+    """R1: a *-> b o-* c, a and c not adjacent  =>  b -> c."""
+    d = marks.shape[0]
+    changed = False
+    for b in range(d):
+        for a in np.flatnonzero(marks[:, b] == ARROW).tolist():
+            for c in np.flatnonzero(marks[b]).tolist():
+                if c != a and not marks[a, c] and marks[c, b] == CIRCLE:
+                    marks[c, b], marks[b, c] = TAIL, ARROW
+                    changed = True
+    return changed
+
+
+def _rule2(marks: np.ndarray) -> bool:
+    """R2: a -> b *-> c or a *-> b -> c, and a *-o c  =>  a *-> c."""
+    d = marks.shape[0]
+    changed = False
+    for a in range(d):
+        for c in np.flatnonzero(marks[a] == CIRCLE).tolist():
+            for b in range(d):
+                if not (marks[a, b] and marks[b, c]):
+                    continue
+                if (marks[b, a] == TAIL and marks[a, b] == ARROW and marks[b, c] == ARROW) or (
+                        marks[a, b] == ARROW and marks[c, b] == TAIL and marks[b, c] == ARROW):
+                    marks[a, c] = ARROW
+                    changed = True
+                    break
+    return changed
+
+
+def _rule3(marks: np.ndarray) -> bool:
+    """R3: a *-> b <-* c, a *-o d o-* c, a and c not adjacent, d *-o b  =>  d *-> b."""
+    d_ = marks.shape[0]
+    changed = False
+    for b in range(d_):
+        into_b = np.flatnonzero(marks[:, b] == ARROW).tolist()
+        for d in np.flatnonzero(marks[:, b] == CIRCLE).tolist():
+            if any(a != d and c != d and not marks[a, c] and marks[a, d] == CIRCLE and marks[c, d] == CIRCLE
+                   for a, c in combinations(into_b, 2)):
+                marks[d, b] = ARROW
+                changed = True
+    return changed
+
+
+def _rule4(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[int]],
+           max_path_length: int | None) -> bool:
+    """R4: a discriminating path ``<d, ..., a, b, c>`` for b with ``b o-* c``: b in the separating set of
+    (d, c)  =>  b -> c; otherwise  a <-> b <-> c.
+
+    On such a path d and c are not adjacent and every node strictly between d and b is a collider on the
+    path and a parent of c."""
+    n = marks.shape[0]
+    changed = False
+    for b in range(n):
+        for c in np.flatnonzero(marks[:, b] == CIRCLE).tolist():  # the mark at b on b - c is a circle
+            for a in np.flatnonzero(marks[b]).tolist():
+                # a <-* b and a -> c
+                if a == c or marks[b, a] != ARROW or not (marks[a, c] == ARROW and marks[c, a] == TAIL):
+                    continue
+                found = _discriminating_end(marks, a, b, c, max_path_length)
+                if found is None:
+                    continue
+                if b in sepsets.get(_key(found, c), frozenset()):
+                    marks[c, b], marks[b, c] = TAIL, ARROW
+                else:
+                    marks[a, b] = marks[b, a] = marks[c, b] = marks[b, c] = ARROW
+                changed = True
+                break
+            if changed:
+                return True
+    return changed
+
+
+def _discriminating_end(marks: np.ndarray, a: int, b: int, c: int, max_path_length: int | None) -> int | None:
+    """The first node d (breadth first) of a discriminating path ``<d, ..., a, b, c>`` for b, or None."""
+    frontier = [(a, frozenset((a, b, c)))]  # a: a collider on the path (arrowhead at a from b) and a parent of c
+    length = 2  # edges a - b, b - c
+    seen = {a}
+    while frontier:
+        if max_path_length is not None and length + 1 > max_path_length:
+            return None
+        following = []
+        for node, on_path in frontier:
+            for d in np.flatnonzero(marks[:, node] == ARROW).tolist():  # d *-> node: node is a collider
+                if d in on_path:
+                    continue
+                if not marks[d, c]:
+                    return d
+                if marks[d, c] == ARROW and marks[c, d] == TAIL and marks[node, d] == ARROW and d not in seen:
+                    seen.add(d)  # d -> c and d <-* node: d can be an inner collider
+                    following.append((d, on_path | {d}))
+        frontier = following
+        length += 1
+    return None
+
+
+def _rule8(marks: np.ndarray) -> bool:
+    """R8: a -> b -> c or a -o b -> c, and a o-> c  =>  a -> c."""
+    d = marks.shape[0]
+    changed = False
+    for a in range(d):
+        for c in np.flatnonzero((marks[a] == ARROW) & (marks[:, a] == CIRCLE)).tolist():
+            for b in range(d):
+                if marks[b, a] == TAIL and marks[a, b] in (ARROW, CIRCLE) and marks[b, c] == ARROW \
+                        and marks[c, b] == TAIL:
+                    marks[c, a] = TAIL
+                    changed = True
+                    break
+    return changed
+
+
+def _rule9(marks: np.ndarray, max_path_length: int | None) -> bool:
+    """R9: a o-> c and an uncovered potentially directed path ``<a, b, ..., c>`` with b, c not adjacent
+    =>  a -> c."""
+    d = marks.shape[0]
+    changed = False
+    for a in range(d):
+        for c in np.flatnonzero((marks[a] == ARROW) & (marks[:, a] == CIRCLE)).tolist():
+            firsts = _uncovered_pd_first_steps(marks, a, c, max_path_length)
+            if any(b != c and not marks[b, c] for b in firsts):
+                marks[c, a] = TAIL
+                changed = True
+    return changed
+
+
+def _rule10(marks: np.ndarray, max_path_length: int | None) -> bool:
+    """R10: a o-> c, b -> c <- t, uncovered potentially directed paths from a to b and from a to t whose
+    second nodes m and w differ and are not adjacent  =>  a -> c."""
+    d = marks.shape[0]
+    changed = False
+    for a in range(d):
+        for c in np.flatnonzero((marks[a] == ARROW) & (marks[:, a] == CIRCLE)).tolist():
+            parents = [p for p in np.flatnonzero((marks[:, c] == ARROW) & (marks[c] == TAIL)).tolist() if p != a]
+            firsts = {p: _uncovered_pd_first_steps(marks, a, p, max_path_length, frozenset((c,))) for p in parents}
+            if any(m != w and not marks[m, w] for b, t in combinations(parents, 2)
+                   for m in firsts[b] for w in firsts[t]):
+                marks[c, a] = TAIL
+                changed = True
+    return changed
+
+
+def orient_pag(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[int]], *,
+               max_path_length: int | None = None) -> np.ndarray:
+    """Apply Zhang's (2008) rules R1-R4 and R8-R10 to ``marks`` (d, d) until nothing changes; returns a
+    new array. ``sepsets``: separating sets by pair ``(i, j)``, i < j (for R4)."""
+    marks = np.array(marks, dtype=np.int64)
+    changed = True
+    while changed:
+        changed = False
+        while _rule1(marks) | _rule2(marks) | _rule3(marks) | _rule4(marks, sepsets, max_path_length):
+            changed = True
+        changed |= _rule8(marks) | _rule9(marks, max_path_length) | _rule10(marks, max_path_length)
+    return marks
+
+
+def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
+        node_names: Sequence[str] | None = None, max_depth: int | None = None, max_path_length: int | None = None,
+        ci_options: Mapping[str, Any] | None = None, n_jobs: int | None = None) -> PartialAncestralGraph:
+    """FCI: a PAG over the columns of ``data`` when unobserved common causes may exist.
+
+    Parameters
+    ----------
+    data: array (n, d), mapping name -> (n,) array, or DataFrame.
+    ci_test: a registered CI test name or instance (as for :func:`~latentscm.discovery.pc.pc`).
+    alpha: significance level in (0, 1).
+    node_names: names of the d columns (default ``X0, X1, ...``).
+    max_depth: largest conditioning set, in the skeleton and the Possible-D-SEP stage (None: no limit).
+    max_path_length: longest path followed for Possible-D-SEP, discriminating paths and uncovered
+        potentially directed paths (None: any length).
+    ci_options: constructor options for a CI test given by name.
+    n_jobs: parallel workers for each batch of tests (the result does not depend on it).
+
+    Returns
+    -------
+    PartialAncestralGraph with ``marks`` (d, d) (see :mod:`latentscm.discovery.pag`); ``info`` holds the
+    test counts of both stages and the pairs the Possible-D-SEP stage removed.
+    """
+    owner = "fci"
+    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if max_depth is not None:
+        max_depth = int(check_number(max_depth, "max_depth", owner, low=0, integer=True))
+    if max_path_length is not None:
+        max_path_length = int(check_number(max_path_length, "max_path_length", owner, low=1, integer=True))
+    workers = _check_n_jobs(n_jobs, owner)
+    test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
+    matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    bound = test.bind(matrix)
+    start = time.perf_counter()
+    try:
+        skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, n_jobs=workers)
+        sepsets: Sepsets = dict(skeleton.separating_sets)
+        marks = _circles(skeleton.adjacency)
+        _orient_unshielded_colliders(marks, sepsets)
+        removed, n_pds_tests = _possible_d_sep_stage(bound, marks, sepsets, alpha, max_depth, max_path_length,
+                                                     workers)
+    except TooFewSamplesError as error:
+        raise ValueError(f"The 'data' argument of fci has {matrix.shape[0]} rows, too few for a test conditioning "
+                         f"on {error.conditions} variables, which needs {error.needed} ({error}). Give more rows, "
+                         f"or limit the conditioning sets with max_depth={max(error.conditions - 1, 0)}.") from error
+    adjacency = skeleton.adjacency.copy()
+    for x, y in removed:
+        adjacency[x, y] = adjacency[y, x] = 0
+    marks = _circles(adjacency)
+    _orient_unshielded_colliders(marks, sepsets)
+    marks = orient_pag(marks, sepsets, max_path_length=max_path_length)
+    info = {"method": "fci", "ci_test": bound.test.name, "alpha": alpha, "n_samples": int(matrix.shape[0]),
+            "n_skeleton_tests": skeleton.n_tests, "n_possible_dsep_tests": n_pds_tests,
+            "n_tests": skeleton.n_tests + n_pds_tests,
+            "possible_dsep_removed": sorted((names[x], names[y]) for x, y in removed),
+            "time_s": time.perf_counter() - start}
+    return PartialAncestralGraph(names, marks, sepsets, info)
