@@ -106,3 +106,31 @@ def test_discover_collider_rule(tmp_path):
     result = CliRunner().invoke(app, ["discover", str(series), "--timeseries", "--method", "pcmci_plus",
                                       "--collider-rule", "majority", "--out", str(out)])
     assert result.exit_code == 0, result.output
+
+
+def test_discover_fci_writes_a_pag(tmp_path):
+    rng = np.random.default_rng(0)
+    a, d, hidden = rng.normal(size=(3, 3000))
+    b = a + hidden + 0.5 * rng.normal(size=3000)
+    c = d + hidden + 0.5 * rng.normal(size=3000)
+    _write_csv(tmp_path / "data.csv", ["a", "b", "c", "d"], np.stack([a, b, c, d], 1))
+    out, png = tmp_path / "pag.json", tmp_path / "pag.png"
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "fci", "--out", str(out),
+                                      "--png", str(png)])
+    assert result.exit_code == 0, result.output
+    assert "3 edges of a partial ancestral graph" in result.output
+    payload = json.loads(out.read_text())
+    assert payload["kind"] == "pag" and sorted(payload["edges"]) == ["a o-> b", "b <-> c", "d o-> c"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for arguments, message in ((["--context", "a"], "--context is only used by --method cdnod"),
+                               (["--collider-rule", "majority"], "--collider-rule is used by --method pc"),
+                               (["--run", str(tmp_path)], "Give exactly one of a CSV file or --run DIR")):
+        result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "fci", *arguments,
+                                          "--out", str(tmp_path / "bad.json")])
+        assert result.exit_code == 2 and message in result.output, result.output
+    np.save(tmp_path / "codes.npy", np.stack([a, b, c, d], 1)[:200])
+    (tmp_path / "code_names.json").write_text(json.dumps(["a", "b", "c", "d"]))
+    result = CliRunner().invoke(app, ["discover", "--run", str(tmp_path), "--method", "fci", "--out",
+                                      str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "--method fci needs a CSV table" in result.output
+    assert not (tmp_path / "bad.json").exists()

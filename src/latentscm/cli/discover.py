@@ -119,6 +119,47 @@ def draw_graph_png(graph: Any, path: Path) -> None:
     plt.close(figure)
 
 
+def draw_pag_png(pag: Any, path: Path) -> None:
+    """Draw a PartialAncestralGraph to a PNG: each edge a line with its marks at both ends — an arrowhead,
+    an open circle (``o``) or nothing (a tail)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch
+
+    from latentscm.discovery.pag import ARROW, CIRCLE
+
+    d = len(pag.nodes)
+    angles = np.linspace(0, 2 * np.pi, d, endpoint=False) + np.pi / 2
+    xy = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    size = 4 + 0.4 * d
+    figure, axes = plt.subplots(figsize=(size, size))
+    for i in range(d):
+        for j in range(i + 1, d):
+            if not pag.marks[i, j]:
+                continue
+            at_i, at_j = int(pag.marks[j, i]), int(pag.marks[i, j])
+            style = f"{'<|' if at_i == ARROW else ''}-{'|>' if at_j == ARROW else ''}"
+            axes.add_patch(FancyArrowPatch(xy[i], xy[j], arrowstyle=style, mutation_scale=16, shrinkA=24, shrinkB=24,
+                                           color="#333333", linewidth=1.2))
+            for end, other, mark in ((i, j, at_i), (j, i, at_j)):
+                if mark == CIRCLE:  # an open circle just outside the node, on the edge
+                    spot = xy[end] + (xy[other] - xy[end]) * 0.2 / np.linalg.norm(xy[other] - xy[end])
+                    axes.plot(*spot, marker="o", markersize=7, markerfacecolor="white", markeredgecolor="#333333",
+                              zorder=3)
+    axes.scatter(xy[:, 0], xy[:, 1], s=1400, color="#dde6f5", zorder=2)
+    for k, name in enumerate(pag.nodes):
+        axes.text(*xy[k], name, ha="center", va="center", fontsize=9, zorder=4)
+    axes.set_xlim(-1.4, 1.4)
+    axes.set_ylim(-1.4, 1.4)
+    axes.set_aspect("equal")
+    axes.set_axis_off()
+    figure.tight_layout()
+    write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=120), mode="wb")
+    plt.close(figure)
+
+
 def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.ndarray:
     """The first two rows of every environment (E, 2, d); an environment with a single row is an error
     (Causal de Finetti compares two exchangeable samples of each environment)."""
@@ -141,8 +182,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "cdnod", "cdf"}
-        Discovery method.
+    method : {"pc", "fci", "cdnod", "cdf"}
+        Discovery method (``fci`` returns a PartialAncestralGraph).
     ci : str
         CI test name.
     alpha : float
@@ -162,12 +203,18 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     """
     from latentscm.discovery.codes import METHODS
 
-    if method not in METHODS:
-        raise ValueError(f"Unknown method {method!r}. Available: {', '.join(METHODS)}.")
+    if method not in METHODS and method != "fci":
+        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, 'fci'])}.")
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
     _check_collider_rule(collider_rule, method)
+    if method == "fci":
+        if column is not None:
+            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
+        from latentscm.discovery.fci import fci
+
+        return fci(data, ci_test=ci, alpha=alpha, node_names=names)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -207,7 +254,8 @@ def register(app: typer.Typer) -> None:
     def discover_command(
         ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
-        method: str = typer.Option(None, "--method", help="pc (the default), cdnod or cdf (Causal de Finetti); "
+        method: str = typer.Option(None, "--method", help="pc (the default), fci (a partial ancestral graph, for "
+                                   "hidden confounders), cdnod or cdf (Causal de Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); also parcorr with --timeseries."),
@@ -264,6 +312,9 @@ def register(app: typer.Typer) -> None:
                     raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
                                      "have none (use --method pc with --run).")
                 _check_collider_rule(collider_rule, method)
+                if method != "pc":
+                    raise ValueError(f"--run discovers among a run's codes with --method pc; --method {method} "
+                                     f"needs a CSV table.")
                 graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code,
                                                   collider_rule=collider_rule or "standard")
             else:
@@ -286,8 +337,11 @@ def register(app: typer.Typer) -> None:
         if comparison is not None:
             payload["comparison"] = comparison
         _write_outputs(graph, payload, out, png)
-        typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
-                   f"-> {out}")
+        if hasattr(graph, "marks"):
+            typer.echo(f"{len(graph.edges())} edges of a partial ancestral graph -> {out}")
+        else:
+            typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
+                       f"-> {out}")
 
 
 #: Time-series methods that use --ci (their CI tests) and --alpha (a significance level).
@@ -336,7 +390,7 @@ def _write_outputs(graph: Any, payload: dict[str, Any], out: Path, png: Path | N
         write_atomic(out, lambda handle: handle.write(dumps_strict(payload, indent=2)))
         if png is not None:
             target, flag = png, "--png"
-            draw_graph_png(graph, png)
+            (draw_pag_png if hasattr(graph, "marks") else draw_graph_png)(graph, png)
     except OSError as error:
         typer.echo(f"Error: cannot write {flag} '{target}': {error}", err=True)
         raise typer.Exit(2) from None
