@@ -6,9 +6,10 @@ cannot decode, an image of another size or channel count, a NaN or a value outsi
 raises :class:`DataError` naming the file (or the array row). Float arrays are quantised to
 uint8 (value = round(255 * pixel)), as stored worlds are; uint8 and 8-bit images (palette ones
 through their palette and transparency) are exact; 16-bit grey images are scaled to 0..255 (value =
-round(255 * v / 65535)). 16-bit colour PNGs keep what Pillow decodes, the high byte of each value
-(value = v // 256, up to one level below that rule), and a 16-bit grey+alpha PNG opens as RGBA (4
-channels, grey repeated; ``channels=2`` converts it back).
+round(255 * v / 65535); a colour-key transparency becomes alpha when ``channels`` is 2 or 4, as
+for 8-bit grey). 16-bit colour PNGs keep what Pillow decodes, the high byte of each value (value =
+v // 256, within one level of that rule, above or below: 65280 gives 255 where the rule gives 254),
+and a 16-bit grey+alpha PNG opens as RGBA (4 channels, grey repeated; ``channels=2`` converts it back).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import csv
 import hashlib
 import math
 import os
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -82,7 +84,10 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 
 def _to_eight_bit(image: Any, where: str) -> Any:
     """A 16-bit grey image scaled to 8-bit ``L`` (value = round(255 * v / 65535)); Pillow's own
-    conversion would clip every value above 255 to white. ``where`` names the image in errors."""
+    conversion would clip every value above 255 to white. With a colour-key transparency (a PNG
+    tRNS value) it is ``LA``, alpha 0 where the 16-bit value is the key: after scaling, the key's
+    8-bit value would also hide the up to 256 other values that round to it, and dropping the key
+    would lose the transparency that 8-bit grey keeps. ``where`` names the image in errors."""
     from PIL import Image
 
     array = np.asarray(image)
@@ -90,13 +95,19 @@ def _to_eight_bit(image: Any, where: str) -> Any:
         raise DataError(f"{where} (mode {image.mode}) has values outside 0..65535; only 8- and 16-bit "
                         f"images can be imported.")
     scaled = np.rint(array.astype(np.float64) * (255.0 / 65535.0)).astype(np.uint8)
+    key = image.info.get("transparency")
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        alpha = np.where(array == key, 0, 255).astype(np.uint8)
+        return Image.fromarray(np.stack([scaled, alpha], axis=-1))  # (H, W, 2) uint8: mode LA
     return Image.fromarray(scaled, mode="L")
 
 
 def read_image(path: Path, channels: int | None) -> np.ndarray:
     """One image file as uint8 (C, H, W); ``channels`` converts (1 grey, 2 grey+alpha, 3 RGB,
-    4 RGBA), ``None`` keeps the file's own. 16-bit grey images are scaled to 0..255 (16-bit colour
-    PNGs keep Pillow's high byte; see the module docstring). Pixels are
+    4 RGBA), ``None`` keeps the file's own; converting to 1 or 3 channels drops an alpha channel (a
+    transparent pixel keeps its stored colour, nothing is composited), as Pillow's ``convert`` does.
+    16-bit grey images are scaled to 0..255 (16-bit colour PNGs keep Pillow's high byte; see the
+    module docstring). Pixels are
     read as stored: an EXIF orientation tag is not applied (as torchvision's image folders), so
     a camera photo tagged "rotate 90" keeps its sensor orientation.
 
@@ -175,14 +186,27 @@ def _layout(shape: tuple[int, ...], layout: str, where: str) -> str:
                     f"'NHWC' (command line: --layout).")
 
 
+#: Pixel values per chunk of :func:`array_images` (float arrays take ~25 bytes per value while checked:
+#: 2**21 values are ~50 MB, where 1024 rows of 3x512x512 float images would be ~19 GiB)
+_CHUNK_VALUES = 1 << 21
+
+
 def array_images(array: np.ndarray, *, layout: str = "auto", channels: int | None = None,
-                 where: str = "the array", chunk: int = 1024) -> tuple[tuple[int, int, int], Iterator[np.ndarray]]:
+                 where: str = "the array", chunk: int = 1024,
+                 image_row: int | None = None) -> tuple[tuple[int, int, int], Iterator[np.ndarray]]:
     """Image shape (C, H, W) and an iterator of uint8 chunks (n, C, H, W) of an image array.
 
+    A chunk holds at most ``chunk`` rows and about ``_CHUNK_VALUES`` pixel values, so that a large
+    memory-mapped array is read in bounded memory (its checks take ~25 bytes per value of a chunk).
     uint8 is kept; bool becomes 0 / 255; other numbers must be finite and in [0, 1] (floats, quantised
     to 1/255) — the first bad row is named. ``channels`` converts 1 -> 3 (repeat) or 3/4 -> 1 (luma,
-    ITU-R 601-2 as Pillow), else must match.
+    ITU-R 601-2 as Pillow), else must match. ``image_row``: ``array`` is the one image of that row
+    of ``where`` (a dataset's row), which errors name.
     """
+    row_where = where  # "Row 3 of <where>" names a row of the array, or the given one
+    where = where if image_row is None else f"row {image_row} of {where}"
+    if array.ndim in (3, 4) and array.shape[0] == 0:  # before the layout, which no empty shape needs
+        raise DataError(f"{where} holds no images (shape {tuple(array.shape)}).")
     form = _layout(tuple(array.shape), layout, where)
     if form == "NHW":
         c, h, w = 1, array.shape[1], array.shape[2]
@@ -190,8 +214,6 @@ def array_images(array: np.ndarray, *, layout: str = "auto", channels: int | Non
         c, h, w = array.shape[1:]
     else:
         h, w, c = array.shape[1:]
-    if array.shape[0] == 0:
-        raise DataError(f"{where} holds no images (shape {tuple(array.shape)}).")
     if h == 0 or w == 0:
         raise DataError(f"The images in {where} have no pixels: {w}x{h} (shape {tuple(array.shape)}, layout {form}).")
     if c not in _CHANNEL_MODES:
@@ -207,9 +229,11 @@ def array_images(array: np.ndarray, *, layout: str = "auto", channels: int | Non
     if target != c and not (c == 1 and target in (3, 4)) and not (c in (3, 4) and target == 1):
         raise DataError(f"Cannot convert the {c}-channel images of {where} to {target} channels.")
 
+    rows = max(1, min(int(chunk), _CHUNK_VALUES // (c * h * w)))
+
     def chunks() -> Iterator[np.ndarray]:
-        for start in range(0, array.shape[0], chunk):
-            part = np.asarray(array[start:start + chunk])
+        for start in range(0, array.shape[0], rows):
+            part = np.asarray(array[start:start + rows])
             if form == "NHW":
                 part = part[:, None]
             elif form == "NHWC":
@@ -224,7 +248,8 @@ def array_images(array: np.ndarray, *, layout: str = "auto", channels: int | Non
                 if bad.any():
                     row = start + int(np.argwhere(bad.reshape(len(part), -1).any(1))[0, 0])
                     found = floats[row - start][bad[row - start]][0]
-                    raise DataError(f"Row {row} of {where} holds {float(found)!r}; images must be uint8, or numbers in "
+                    raise DataError(f"Row {row if image_row is None else image_row} of {row_where} holds "
+                                    f"{float(found)!r}; images must be uint8, or numbers in "
                                     f"[0, 1] without NaN.")
                 values = np.rint(floats * 255.0).astype(np.uint8)
             if target != c:
@@ -302,6 +327,13 @@ def read_labels(path: str | os.PathLike, ids: Sequence[str], *, id_column: str,
     if len(set(header)) != len(header):
         raise DataError(f"The labels file '{path}' repeats a column name: {header}.")
     position = {name: i for i, name in enumerate(ids)}
+    # a name in another Unicode normalisation (a file name stored decomposed, NFD, as macOS writes
+    # them, in a CSV typed composed, NFC) is the same name, which macOS opens as that file; None: two
+    # ids with one composed form (possible on Linux), matched only as spelled
+    composed: dict[str, int | None] = {}
+    for i, name in enumerate(ids):
+        form = unicodedata.normalize("NFC", name)
+        composed[form] = None if form in composed else i
     values = np.full((len(ids), len(columns)), np.nan)
     seen: dict[int, int] = {}
     id_index = header.index(id_column)
@@ -315,11 +347,11 @@ def read_labels(path: str | os.PathLike, ids: Sequence[str], *, id_column: str,
         # ASCII digits only: int() also reads '١' (Arabic-Indic) as 1 and fails on '²' naming no line
         if id_column == "row" and name.isascii() and name.lstrip("-").isdigit():
             name = str(int(name))
-        if name not in position:
+        target = position.get(name, composed.get(unicodedata.normalize("NFC", name)))
+        if target is None:
             what = "no image file of that name in the folder" if id_column == "file" else \
                 f"no such row (the array has rows 0..{len(ids) - 1})"
             raise DataError(f"Line {line} of '{path}' labels {id_column} {name!r}, but there is {what}.")
-        target = position[name]
         if target in seen:
             raise DataError(f"Line {line} of '{path}' labels {id_column} {name!r} again (first on line "
                             f"{seen[target]}).")
@@ -381,7 +413,7 @@ def hf_images(dataset: Any, *, image_column: str, channels: int | None,
             raise DataError(f"Row {row} of the dataset is an array of shape {array.shape}; images must be (H, W) or "
                             f"(H, W, C) with 1 to 4 channels C.")
         shape, chunks = array_images(array[None], layout="NHWC" if array.ndim == 3 else "auto", channels=channels,
-                                     where=f"row {row} of the dataset")
+                                     where="the dataset", image_row=row)
         return next(chunks)[0]
 
     shape = tuple(as_array(first[image_column], 0).shape)
