@@ -54,7 +54,8 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
                            ) -> dict[str, float]:
     """Counterfactual soundness and true-counterfactual error of ``model`` on ``world``.
 
-    For each factor f (default: all), every image gets ``do(f = v)`` with v a different valid
+    For each factor f in ``factors`` (default None: all; an empty list is refused, as it would
+    measure no counterfactual), every image gets ``do(f = v)`` with v a different valid
     value drawn per image. Reported (lower is better unless noted):
 
     - ``cf.true_error.f``: distance between the model's and the world's exact counterfactual;
@@ -84,6 +85,9 @@ def counterfactual_metrics(model: Any, world: Any, *, n: int = 128, seed: int = 
     for name in chosen:
         if name not in names:
             raise ValueError(f"Unknown factor {name!r} for counterfactual_metrics. Valid names: {', '.join(names)}")
+    if not chosen:
+        raise ValueError("The 'factors' parameter of counterfactual_metrics must name at least one factor (or be None "
+                         f"for all of them: {', '.join(names)}). Got {factors!r}.")
     if len(set(chosen)) != len(chosen):
         raise ValueError(f"The 'factors' parameter of counterfactual_metrics names a factor more than once. "
                          f"Got {chosen!r}.")

@@ -10,7 +10,9 @@ Two estimators, both vectorised (no per-pair loop of library calls):
   of Ross (2014), "Mutual Information between Discrete and Continuous Data Sets" (PLoS ONE
   9(2): e87357). Codes stay continuous; in one dimension the k nearest same-label neighbours of
   a point lie among its k neighbours on either side in the (label, value) ordering, so the
-  whole estimate is a sort, a few shifted differences and two ``searchsorted`` calls.
+  whole estimate is a sort, a few shifted differences and two ``searchsorted`` calls. A point whose
+  class has one member has no same-class neighbour and is left out of the estimate entirely (of N
+  and of every neighbour count), as in Ross (2014) and scikit-learn's ``mutual_info_classif``.
 
 Factors are always used as discrete labels; continuous factors are cut into ``n_bins``
 equal-width bins first. All values are in nats.
@@ -88,7 +90,15 @@ def mutual_info_histogram(code_bins: np.ndarray, n_bins: int, labels: np.ndarray
 
 def _knn_mi_column(values: np.ndarray, labels: np.ndarray, n_levels: int, n_neighbors: int
                    ) -> float:
-    """Ross (2014) MI (nats) between one continuous column (N,) and labels (N,)."""
+    """Ross (2014) MI (nats) between one continuous column (N,) and labels (N,).
+
+    A point whose class has a single member has no same-class neighbour, so it is removed from the
+    estimate entirely, as in Ross (2014) and scikit-learn's ``mutual_info_classif``: it counts neither in
+    N nor among the neighbours m_i of the other points (it is not in the sample). The estimate is
+    psi(N) + <psi(k_i)> - <psi(N_c(i))> - <psi(m_i)> over the N remaining points, with k_i = min(k, N_c - 1)
+    and m_i the number of other remaining points within the distance to the k_i-th same-class neighbour
+    (inclusive); 0 when every class is a singleton. Clipped at 0.
+    """
     n_rows = values.size
     order = np.lexsort((values, labels))
     sorted_values = values[order]
@@ -110,7 +120,7 @@ def _knn_mi_column(values: np.ndarray, labels: np.ndarray, n_levels: int, n_neig
     radius = candidates[np.arange(n_rows), np.maximum(k_point, 1) - 1]
     centre = sorted_values[usable]
     radius = radius[usable]
-    everything = np.sort(values)
+    everything = np.sort(centre)  # only the points that are in the estimate count as neighbours
     # Count every point within the radius (inclusive), minus the point itself. The radius is the gap
     # v - c to the k-th neighbour v, and c + (v - c) may round up to 1.5 ulp of v away from v, so the
     # bounds are widened by 4 eps (|c| + r): the k-th neighbour is never lost (the count is >= k, as in

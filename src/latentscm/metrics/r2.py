@@ -10,10 +10,18 @@ training codes); the ridge α chosen per factor from ``alphas`` by exact leave-o
 the training split (one eigendecomposition of the kernel matrix serves every α and factor:
 the LOO residual is (y - ŷ) / (1 - H_ii) with H = K (K + αI)⁻¹). Training uses at most
 ``max_train`` rows (a random subset) because the cost is cubic in them.
+
+R² = 1 - SSE / SST is undefined for a factor that takes a single value on the held-out rows
+(SST = 0; it varies only in the training rows, e.g. a rare value). Such a factor gets NaN, like
+other undefined per-factor values of this package (``cf.excess.<factor>`` without a floor,
+``FactorRegressor.r2_`` of a constant factor), and :func:`r2` leaves it out of its mean with a
+``RuntimeWarning`` naming its column, as ``cf.excess`` leaves out NaN factors (a score of 0
+would silently pull the mean down; an error would make the call fail or not by the luck of the split).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,7 +47,10 @@ def _squared_distances(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def kernel_ridge_r2(train_codes: np.ndarray, train_targets: np.ndarray, test_codes: np.ndarray,
                     test_targets: np.ndarray, alphas: np.ndarray) -> np.ndarray:
-    """Held-out R² (K,) of Gaussian kernel ridge regressions, α per target by leave-one-out."""
+    """Held-out R² (K,) of Gaussian kernel ridge regressions, α per target by leave-one-out; NaN for a
+    target that is constant on the held-out rows (SST = 0: R² is undefined)."""
+    # constant on the held-out rows, judged before standardising: the mean of equal values may round away from them
+    defined = np.ptp(test_targets, axis=0) > 0
     train_codes, test_codes = standardise(train_codes, test_codes)
     train_targets, test_targets = standardise(train_targets, test_targets)
     train_distances = _squared_distances(train_codes, train_codes)
@@ -68,7 +79,7 @@ def kernel_ridge_r2(train_codes: np.ndarray, train_targets: np.ndarray, test_cod
     prediction = np.exp(-gamma * _squared_distances(test_codes, train_codes)) @ best_coefficients
     residual = np.sum((test_targets - prediction) ** 2, axis=0)
     spread = np.sum((test_targets - test_targets.mean(axis=0)) ** 2, axis=0)
-    return 1.0 - np.divide(residual, spread, out=np.ones_like(residual), where=spread > 0)
+    return 1.0 - np.divide(residual, spread, out=np.full_like(residual, np.nan), where=defined & (spread > 0))
 
 
 def r2(codes: np.ndarray, factors: np.ndarray, *,
@@ -80,7 +91,8 @@ def r2(codes: np.ndarray, factors: np.ndarray, *,
     Parameters
     ----------
     codes : array (N, D).
-    factors : array (N, K), regressed as numbers; constant factors are ignored.
+    factors : array (N, K), regressed as numbers; constant factors are ignored, and so are factors
+        constant on the held-out rows (R² undefined there), with a ``RuntimeWarning`` naming them.
     alphas : candidate ridge penalties (on standardised targets), chosen per factor by
         leave-one-out error on the training split.
     max_train : at most this many training rows (random subset; cost grows as its cube).
@@ -89,8 +101,9 @@ def r2(codes: np.ndarray, factors: np.ndarray, *,
 
     Returns
     -------
-    float: mean over factors of 1 - SSE / SST on the held-out rows. Invariant to permuting
-    code dimensions; rescaling them changes nothing after standardisation.
+    float: mean over factors of 1 - SSE / SST on the held-out rows; NaN (with the warning) when
+    every varying factor is constant on the held-out rows. Invariant to permuting code
+    dimensions; rescaling them changes nothing after standardisation.
     """
     owner = "r2"
     codes, factors = check_codes_factors(codes, factors, owner, min_rows=4)
@@ -110,4 +123,12 @@ def r2(codes: np.ndarray, factors: np.ndarray, *,
     if train.size > max_train:
         train = np.sort(rng.choice(train, size=max_train, replace=False))
     scores = kernel_ridge_r2(codes[train], factors[train], codes[test], factors[test], alphas)
-    return float(np.mean(scores))
+    undefined = np.isnan(scores)
+    if np.any(undefined):
+        columns = np.flatnonzero(keep)[undefined].tolist()
+        warnings.warn(f"{owner}: factor column(s) {columns} of 'factors' take a single value on the {test.size} "
+                      "held-out rows, where R² is undefined (zero total sum of squares); they are left out of the "
+                      "mean. A larger test_fraction or another seed may include them.", RuntimeWarning, stacklevel=2)
+        if np.all(undefined):
+            return float("nan")
+    return float(np.mean(scores[~undefined]))
