@@ -46,6 +46,7 @@ non-zero factor), up to float rounding of the standardised codes.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -141,13 +142,17 @@ def _make_predictor(estimator: str, is_discrete: bool, seed: int):
 
 
 def _score(model, codes: np.ndarray, target: np.ndarray, is_discrete: bool) -> float:
-    """Held-out (or training) score: accuracy for classifiers, R² for regressors."""
+    """Held-out (or training) score: accuracy for classifiers, R² for regressors; NaN for a continuous
+    target constant on these rows (R² undefined: judged on the raw values, since the centred sum of squares
+    of equal values can round to a tiny positive number and give a huge negative R²)."""
     prediction = model.predict(codes)
     if is_discrete:
         return float(np.mean(prediction == target))
+    if np.ptp(target) == 0:
+        return float("nan")
     residual = np.sum((target - prediction) ** 2)
     spread = np.sum((target - target.mean()) ** 2)
-    return float(1.0 - residual / spread) if spread > 0 else 0.0
+    return float(1.0 - residual / spread)
 
 
 def importance_matrix(codes: np.ndarray, factors: np.ndarray, *, estimator: str = "forest",
@@ -217,7 +222,9 @@ def dci(codes: np.ndarray, factors: np.ndarray, *, estimator: str = "forest",
     -------
     dict with ``"dci.disentanglement"``, ``"dci.completeness"`` (in [0, 1]),
     ``"dci.informativeness"`` (mean held-out accuracy / R²; <= 1) and
-    ``"dci.informativeness_train"`` (the same on the training split).
+    ``"dci.informativeness_train"`` (the same on the training split). A continuous factor constant on
+    the held-out rows has no R² there: it is left out of the mean with a ``RuntimeWarning`` naming its
+    column (NaN if no factor is left), as :func:`~latentscm.metrics.r2.r2` does.
     """
     fitted = importance_matrix(codes, factors, estimator=estimator, discrete=discrete,
                                test_fraction=test_fraction, seed=seed)
@@ -225,6 +232,17 @@ def dci(codes: np.ndarray, factors: np.ndarray, *, estimator: str = "forest",
     return {
         "dci.disentanglement": disentanglement,
         "dci.completeness": completeness,
-        "dci.informativeness": float(np.mean(fitted["test_score"])),
-        "dci.informativeness_train": float(np.mean(fitted["train_score"])),
+        "dci.informativeness": _mean_defined(fitted["test_score"], "held-out"),
+        "dci.informativeness_train": _mean_defined(fitted["train_score"], "training"),
     }
+
+
+def _mean_defined(scores: np.ndarray, split: str) -> float:
+    """Mean of the defined (non-NaN) per-factor scores, warning about the others (NaN if none is defined).
+    Positions are those of the non-constant factors, which is what the warning names."""
+    undefined = np.flatnonzero(np.isnan(scores))
+    if undefined.size:
+        warnings.warn(f"dci: the continuous factors at positions {undefined.tolist()} (among the non-constant "
+                      f"factors) are constant on the {split} rows, so their R² is undefined there; informativeness "
+                      f"averages the other factors.", RuntimeWarning, stacklevel=3)
+    return float(np.mean(scores[~np.isnan(scores)])) if undefined.size < scores.size else float("nan")
