@@ -208,8 +208,8 @@ def register(app: typer.Typer) -> None:
         labels: Path | None = typer.Option(
             None, "--labels", help="With --data: CSV with a file (folder) or row (array) column and one numeric "
                                    "column per factor (causal learners and supervised metrics need them)."),
-        channels: int | None = typer.Option(None, "--channels", help="With --data: convert images to 1, 3 or 4 "
-                                                                     "channels (default: keep)."),
+        channels: int | None = typer.Option(None, "--channels", help="With --data: convert images to 1 (grey), "
+                                            "2 (grey+alpha), 3 (RGB) or 4 (RGBA) channels (default: keep)."),
         layout: str = typer.Option("auto", "--layout",
                                    help="With --data: channel axis of an array, auto, NCHW or NHWC."),
         data_key: str | None = typer.Option(None, "--data-key", help="With --data: the images' array in an .npz."),

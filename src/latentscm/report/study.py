@@ -367,7 +367,8 @@ def build_study_report(study_dir: str | os.PathLike, out: str | os.PathLike | No
                f"hyperparameter changes; the spread over seeds shows how much of a difference is noise.</p>{plots}"
                if plots else "")
             + f'<h3>Rank table</h3><p class="how">Learner settings ranked per metric on their mean over seeds (#1 '
-              f"is best in the metric's direction, shaded); rows sorted by mean rank.</p>{ranks}")
+              f"is best in the metric's direction, shaded; ± is the standard deviation over the seeds, population "
+              f"form: for 2 seeds half their difference); rows sorted by mean rank.</p>{ranks}")
     keys = [key for key in metric_columns(rows) if not key.startswith(("sampled.", "active."))]
     correlation_parts = []
     for world in [w.label for w in spec.worlds]:
