@@ -93,8 +93,8 @@ def test_discover_collider_rule(tmp_path):
     _write_csv(series, ["x", "y"], rng.normal(size=(200, 2)))
     for arguments, message in (
             ([str(tmp_path / "data.csv"), "--collider-rule", "cpc"], "--collider-rule 'cpc' is not a rule of pc"),
-            ([str(tmp_path / "data.csv"), "--method", "cdnod", "--context", "a", "--collider-rule", "majority"],
-             "--collider-rule is used by --method pc"),
+            ([str(tmp_path / "data.csv"), "--method", "cdf", "--context", "a", "--collider-rule", "majority"],
+             "--collider-rule is used by --method pc and cdnod"),
             ([str(series), "--timeseries", "--method", "granger", "--collider-rule", "majority"],
              "--collider-rule is used by --method pcmci_plus"),
             ([str(series), "--timeseries", "--method", "pcmci_plus", "--collider-rule", "maxp"],

@@ -186,3 +186,35 @@ def test_bad_collider_rule_is_named():
     data, _ = scm_data(4, 100, edge_prob=0.5, mechanism="linear", seed=0)
     with pytest.raises(ValueError, match="'collider_rule' parameter of pc must be one of 'standard', 'conservative'"):
         pc(data, collider_rule="cpc")
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_cdnod_rules_with_an_oracle_keep_the_context_a_root(rule):
+    from latentscm.discovery.cdnod import cdnod
+
+    for a, rng in _dags(60, seed=6, max_edges=9):
+        d = a.shape[0]
+        augmented = np.zeros((d + 1, d + 1), dtype=np.int64)
+        augmented[:d, :d] = a
+        augmented[d, :d] = rng.random(d) < 0.4
+        got = cdnod(_placeholder(d), np.arange(20) % 2, ci_test=_Oracle(nx.DiGraph(augmented)), alpha=0.5,
+                    collider_rule=rule)
+        np.testing.assert_array_equal(got.adjacency, _class_union(augmented, no_parents=(d,)),
+                                      err_msg=str(augmented.tolist()))
+        assert got.info["collider_rule"] == rule and got.info["ambiguous_triples"] == []
+
+
+def test_cdnod_rules_on_data_and_bad_rule():
+    from latentscm.discovery.cdnod import cdnod
+
+    rng = np.random.default_rng(0)
+    context = np.repeat(np.arange(4), 150).astype(float)
+    x = context + rng.normal(size=600)
+    y = 0.8 * x + 0.5 * rng.normal(size=600)
+    z = rng.normal(size=600) + 0.7 * y
+    for rule in RULES:
+        got = cdnod(np.stack([x, y, z], 1), context, ci_test="fisherz", node_names=list("xyz"), collider_rule=rule)
+        assert sorted(got.directed_edges) == [("C", "x"), ("x", "y"), ("y", "z")]
+        assert got.info["n_tests"] > got.info["n_collider_tests"] > 0
+    with pytest.raises(ValueError, match="'collider_rule' parameter of cdnod"):
+        cdnod(np.stack([x, y, z], 1), context, ci_test="fisherz", collider_rule="cpc")

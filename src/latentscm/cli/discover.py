@@ -193,13 +193,13 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     environment : str or None
         Column holding the environment id (cdnod, cdf); the same role as ``context``, give one.
     collider_rule : str or None
-        PC's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
+        PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
 
     Raises
     ------
     ValueError
         Unknown method; a context / environment column with ``pc``, missing for cdnod / cdf, not in
-        the table, or holding a single environment; both given; a collider rule with cdnod / cdf.
+        the table, or holding a single environment; both given; a collider rule with cdf or fci.
     """
     from latentscm.discovery.codes import METHODS
 
@@ -232,21 +232,23 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     rest = [n for n in names if n != column]
     table = np.delete(data, k, axis=1)
     if method == "cdnod":
-        return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column)
+        return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column,
+                                collider_rule=collider_rule or "standard")
     return METHODS["cdf"](_environment_pairs(table, labels, column), ci_test=ci, alpha=alpha, node_names=rest)
 
 
 def _check_collider_rule(rule: str | None, method: str) -> None:
-    """ValueError naming --collider-rule for a rule PC does not know, or for a method other than pc."""
+    """ValueError naming --collider-rule for a rule PC does not know, or for a method other than pc and cdnod."""
     from latentscm.discovery.collider_rules import COLLIDER_RULES
 
     if rule is None:
         return
-    if method != "pc":
-        raise ValueError(f"--collider-rule is used by --method pc (and pcmci_plus with --timeseries), not by "
-                         f"--method {method}.")
+    if method not in ("pc", "cdnod"):
+        raise ValueError(f"--collider-rule is used by --method pc and cdnod (and pcmci_plus with --timeseries), not "
+                         f"by --method {method}.")
     if rule not in COLLIDER_RULES:
-        raise ValueError(f"--collider-rule {rule!r} is not a rule of pc; choose one of {', '.join(COLLIDER_RULES)}.")
+        raise ValueError(f"--collider-rule {rule!r} is not a rule of {method}; choose one of "
+                         f"{', '.join(COLLIDER_RULES)}.")
 
 
 def register(app: typer.Typer) -> None:
@@ -276,8 +278,9 @@ def register(app: typer.Typer) -> None:
                                         "temporal discovery with --method pcmci, pcmci_plus, granger, varlingam "
                                         "or cmlp."),
         tau_max: int = typer.Option(None, "--tau-max", help="Largest lag for --timeseries (default 3)."),
-        collider_rule: str = typer.Option(None, "--collider-rule", help="How pc orients unshielded triples: standard "
-                                          "(default; from the skeleton's separating sets), conservative, majority "
+        collider_rule: str = typer.Option(None, "--collider-rule", help="How pc and cdnod orient unshielded "
+                                          "triples: standard (default; from the skeleton's separating sets), "
+                                          "conservative, majority "
                                           "or maxp (re-test every subset of the adjacencies; independent of the "
                                           "column order). pcmci_plus with --timeseries: standard, conservative or "
                                           "majority."),

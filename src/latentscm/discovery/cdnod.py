@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_array, check_number
+from latentscm._validation import check_array, check_choice, check_number
 from latentscm.discovery.ci_tests.base import CITest, make_ci_test
 from latentscm.discovery.ci_tests.discrete import encode_categories
+from latentscm.discovery.collider_rules import COLLIDER_RULES, orient_by_rule
 from latentscm.discovery.kernels import GaussianKernel, center_gram, standardize
 from latentscm.discovery.orientation import _is_ancestor, apply_meek_rules
-from latentscm.discovery.pc import as_data_matrix, orient_with_exogenous, pc_skeleton
+from latentscm.discovery.pc import as_data_matrix, collider_tests, orient_with_exogenous, pc_skeleton
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["cdnod", "mechanism_dependence"]
@@ -41,7 +42,8 @@ __all__ = ["cdnod", "mechanism_dependence"]
 def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: float = 0.05,
           node_names: Sequence[str] | None = None, context_name: str = "C",
           max_depth: int | None = None, ci_options: Mapping[str, Any] | None = None,
-          orient_changing: bool = False, n_jobs: int | None = None) -> DiscoveredGraph:
+          orient_changing: bool = False, n_jobs: int | None = None,
+          collider_rule: str = "standard") -> DiscoveredGraph:
     """CD-NOD over the columns of ``data`` (n, d) with a domain or time index ``context`` (n,).
 
     ``orient_changing=True`` also orients undirected edges between two changing variables by the
@@ -53,6 +55,9 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     "oriented"}`` record per edge in that order (``oriented`` False: skipped).
     ``orient_changing`` needs a continuous CI test (ValueError with ``"chisq"``/``"gsq"``).
     ``n_jobs`` parallelises each PC level (see :func:`~latentscm.discovery.pc.pc_skeleton`).
+    ``collider_rule``: ``"standard"`` (the separating sets of the skeleton search), or ``"conservative"``,
+    ``"majority"``, ``"maxp"`` (re-tests independent of the column order; see
+    :func:`~latentscm.discovery.pc.pc`); the context stays a root either way.
 
     Returns a :class:`DiscoveredGraph` over the d variables plus the context node (last, named
     ``context_name``); ``info["changing"]`` lists the variables adjacent to it (changing mechanisms).
@@ -78,19 +83,27 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     alpha = check_number(alpha, "alpha", "cdnod", low=0, high=1, low_inclusive=False, high_inclusive=False)
     if max_depth is not None:
         max_depth = int(check_number(max_depth, "max_depth", "cdnod", low=0, integer=True))
+    collider_rule = check_choice(collider_rule, "collider_rule", "cdnod", COLLIDER_RULES)
     augmented = np.concatenate([matrix, index[:, None]], axis=1)
     bound = test.bind(augmented)
     skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, n_jobs=n_jobs)
     c = matrix.shape[1]
-    graph = orient_with_exogenous(skeleton, exogenous=[c])
+    found: dict[str, Any] = {}
+    if collider_rule == "standard":
+        graph = orient_with_exogenous(skeleton, exogenous=[c])
+    else:
+        tests = collider_tests(bound, skeleton.adjacency, max_depth=max_depth, n_jobs=n_jobs)
+        graph, found = orient_by_rule(skeleton.adjacency, tests, collider_rule, alpha, exogenous=[c])
+        found["n_collider_tests"] = sum(len(v) for v in tests.values())
     changing_index = [int(v) for v in np.flatnonzero(skeleton.adjacency[c])]
     changing = [names[v] for v in changing_index]
     scores: list[dict[str, Any]] = []
     if orient_changing:
         graph, scores = _orient_changing_pairs(graph, matrix, index, changing_index, names)
-    info = {"method": "cdnod", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,
+    info = {"method": "cdnod", "ci_test": bound.test.name, "alpha": alpha,
+            "n_tests": skeleton.n_tests + found.get("n_collider_tests", 0),
             "context": context_name, "changing": changing, "n_samples": int(matrix.shape[0]),
-            "mechanism_dependence": scores}
+            "mechanism_dependence": scores, "collider_rule": collider_rule, **found}
     return DiscoveredGraph((*names, context_name), graph, skeleton.separating_sets, info)
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.discovery.orientation import apply_meek_rules_stable
+from latentscm.discovery.orientation import apply_meek_rules_stable, orient_exogenous
 
 __all__ = ["COLLIDER_RULES", "orient_by_rule", "separation_family", "unshielded_triples"]
 
@@ -96,23 +96,27 @@ def _decide(triple: Triple, tests: Sequence[tuple[tuple[int, ...], float]], rule
 
 
 def orient_by_rule(adjacency: np.ndarray, tests: Mapping[Pair, Sequence[tuple[tuple[int, ...], float]]],
-                   rule: str, alpha: float) -> tuple[np.ndarray, dict[str, Any]]:
+                   rule: str, alpha: float, *, exogenous: Iterable[int] = ()) -> tuple[np.ndarray, dict[str, Any]]:
     """Orient the skeleton ``adjacency`` (d, d) with ``rule`` (``"conservative"``, ``"majority"`` or
     ``"maxp"``) given the re-tests of every unshielded pair, ``tests[(i, k)] = [(S, p-value), ...]``.
+
+    ``exogenous``: nodes with no parents (CD-NOD's domain or time index): their edges point away from them
+    first, and a collider at one of them is not oriented (background knowledge wins).
 
     Returns the CPDAG (d, d) and an info dict: ``"ambiguous_triples"`` (sorted ``(i, j, k)``, i < k),
     ``"conflict_edges"`` (sorted ``(a, b)``, a < b, left undirected) and ``"colliders"`` (the triples
     oriented as colliders, sorted).
     """
     triples = unshielded_triples(adjacency)
-    graph = ((adjacency != 0) | (adjacency.T != 0)).astype(np.int64)
+    roots = set(exogenous)
+    graph = orient_exogenous(((adjacency != 0) | (adjacency.T != 0)).astype(np.int64), roots)
     colliders: list[tuple[float, Triple]] = []
     ambiguous: set[Triple] = set()
     for triple in triples:
         collider, decided, strength = _decide(triple, tests.get((triple[0], triple[2]), ()), rule, alpha)
         if not decided:
             ambiguous.add(triple)
-        elif collider:
+        elif collider and triple[1] not in roots:
             colliders.append((strength, triple))
     conflicts: set[Pair] = set()
     oriented: list[Triple] = []
