@@ -155,6 +155,14 @@ class DomainPrior(nn.Module):
                 rows.append(nn.Parameter(torch.stack([p.detach() for p in rows]).mean(0).clone()))
         return self.n_domains - 1
 
+    def drop_last_domain(self) -> None:
+        """Remove the last domain (one :meth:`add_domain` appended); the others stay as they are."""
+        if self.n_domains < 2:
+            raise ValueError(f"DomainPrior.drop_last_domain: the prior must keep a domain; it has {self.n_domains}.")
+        names = ("means", "logvars") if self.kind == "per_domain" else ("logits",)
+        for name in names:
+            setattr(self, name, nn.ParameterList(list(getattr(self, name))[:-1]))
+
     def resize(self, n_domains: int) -> None:
         """Grow to ``n_domains`` domains (before loading a state saved after :meth:`GCRL.adapt`)."""
         while self.n_domains < n_domains:
@@ -354,14 +362,17 @@ class GCRL(Learner):
 
         Appends domain ``d = n_domains_`` to the prior (initialised at the average of the known
         domains) and maximises the ELBO of ``data`` in domain ``d`` over the parameters ``refit``
-        names, in a small seeded loop of its own. Every other parameter is left bit-identical.
+        names, in a small seeded loop of its own. Every other parameter is left bit-identical. A call
+        that fails or is interrupted part-way leaves the model as it was (no new domain, the refit
+        parameters restored) and raises.
 
         Solvers: ``"adam"`` takes gradient steps. ``"moments"`` (``refit="prior"`` with
         ``prior="per_domain"`` only) sets the new domain's Gaussian prior, after each minibatch, to
-        the mean and variance of the variant posteriors of every image seen so far,
-        ``mu = E[m]``, ``var = E[exp(logvar) + (m - mu)^2]``: with the encoder and decoder fixed,
-        the ELBO depends on the prior only through ``-KL(q(s | x) || p(s | e))``, and that moment
-        match is its exact maximiser over the images seen (the M-step of EM). ``"auto"``: moments
+        the mean and variance of the variant posteriors of every distinct image seen so far, each
+        counted once however often it was drawn, ``mu = E[m]``, ``var = E[exp(logvar) + (m - mu)^2]``:
+        with the encoder and decoder fixed, the ELBO depends on the prior only through
+        ``-KL(q(s | x) || p(s | e))``, and that moment match is its exact maximiser over the images
+        seen (the M-step of EM) — over all of ``data`` once every image was drawn. ``"auto"``: moments
         where they apply, Adam otherwise.
 
         Parameters
@@ -413,6 +424,8 @@ class GCRL(Learner):
         trained = list(named.values())
         every = [p for net in self._modules().values() for p in net.parameters()]
         flags = [p.requires_grad for p in every]
+        # what a failed or interrupted call restores: the refit parameters that existed before it
+        before = [(p, p.detach().clone()) for p in trained if refit != "prior"]
         for p in every:
             p.requires_grad_(False)
         for p in trained:
@@ -423,20 +436,24 @@ class GCRL(Learner):
         labels = torch.full((size,), domain, dtype=torch.int64, device=self.device_)
         history = []
         split = self._fitted_z_dim
-        # count, sum m, sum var + m^2
+        # moments of the distinct images seen so far, each counted once: count, sum m, sum var + m^2
         seen = torch.zeros(3, self.prior_.s_dim, dtype=torch.float64, device=self.device_)
+        counted = torch.zeros(images.shape[0], dtype=torch.bool, device=self.device_)
         try:
             for _ in range(steps):
                 rows = torch.randperm(images.shape[0], generator=generator, device=self.device_)[:size]
                 if solver == "moments":
                     with torch.no_grad():
-                        mean, logvar = self._posterior(images[rows], self.encoder_)
-                        m, v = mean[:, split:].double(), logvar[:, split:].double().exp()
-                        seen += torch.stack([torch.full_like(m[0], len(m)), m.sum(0), (v + m ** 2).sum(0)])
-                        mu = seen[1] / seen[0]
-                        variance = (seen[2] / seen[0] - mu ** 2).clamp_min(1e-8)
-                        self.prior_.means[domain].copy_(mu.to(mean.dtype))
-                        self.prior_.logvars[domain].copy_(variance.log().to(mean.dtype))
+                        fresh = rows[~counted[rows]]  # an image drawn again adds nothing: it is already counted
+                        if len(fresh):
+                            counted[fresh] = True
+                            mean, logvar = self._posterior(images[fresh], self.encoder_)
+                            m, v = mean[:, split:].double(), logvar[:, split:].double().exp()
+                            seen += torch.stack([torch.full_like(m[0], len(m)), m.sum(0), (v + m ** 2).sum(0)])
+                            mu = seen[1] / seen[0]
+                            variance = (seen[2] / seen[0] - mu ** 2).clamp_min(1e-8)
+                            self.prior_.means[domain].copy_(mu.to(mean.dtype))
+                            self.prior_.logvars[domain].copy_(variance.log().to(mean.dtype))
                         loss = self._elbo_terms(images[rows], labels, generator)["loss"]
                 else:
                     loss = self._elbo_terms(images[rows], labels, generator)["loss"]
@@ -444,6 +461,12 @@ class GCRL(Learner):
                     loss.backward()
                     optimizer.step()
                 history.append(float(loss.detach()))
+        except BaseException:  # no half-adapted domain outside adaptations_, no half-refit parameters
+            with torch.no_grad():
+                for p, value in before:
+                    p.copy_(value)
+            self.prior_.drop_last_domain()
+            raise
         finally:
             for p, flag in zip(every, flags):
                 p.requires_grad_(flag)
