@@ -343,8 +343,21 @@ class DTS(Learner):
             x = x.detach().cpu().numpy()
         is_batch = isinstance(x, SequenceBatch)
         values = x.values if is_batch else x
-        if (is_batch or np.ndim(values) == 3) and getattr(self, "sequence_low_", None) is not None:
-            array = check_array(values, "x", f"{type(self).__name__}.{what}", ndim=3)
+        owner = f"{type(self).__name__}.{what}"
+        trained_on_sequences = getattr(self, "sequence_low_", None) is not None
+        if is_batch and not trained_on_sequences:
+            self._check_fitted()
+            raise TypeError(f"The 'x' argument of {owner} is a SequenceBatch, but {type(self).__name__} was trained on "
+                            f"images (N, C, H, W), not sequences; pass images, or train with fit_sequences.")
+        if (is_batch or np.ndim(values) in (2, 3)) and trained_on_sequences:
+            array = check_array(values, "x", owner)
+            if array.ndim == 2:  # one sequence (T, d), as one image (C, H, W) is read as a batch of one
+                array = array[None]
+            length, channels = self.image_shape_[1] * self.image_shape_[2], self.image_shape_[0]
+            if array.shape[1:] != (length, channels):
+                raise ValueError(f"The 'x' argument of {owner} must be sequences of shape (N, {length}, {channels}), "
+                                 f"as in training (or one sequence ({length}, {channels})). Got shape "
+                                 f"{tuple(np.shape(values))}.")
             x = sequences_to_images(array, self.sequence_low_, self.sequence_high_)[0]
             # scaled by the training bounds: new sequences may leave [0, 1], as their values may leave the bounds
             return super()._images_tensor(x, what, unit_range=False)
