@@ -14,6 +14,10 @@ acyclic ``B_0`` and independent non-Gaussian ``e_t``. Steps:
 3. estimate each structural equation by least squares of ``x_{j,t}`` on its predecessors in the order
    (lag 0) and on all lags: the coefficients are ``B_0`` and ``B_tau = (I - B_0) M_tau`` at once, and
    their t-tests give p-values (in place of the adaptive-lasso pruning of the reference code).
+
+Against the ``lingam`` package's ``VARLiNGAM``: the same causal order and, on that order, least squares
+where it prunes with the adaptive lasso; the VAR here has an intercept (``lingam`` fits none, so its order
+and coefficients differ on series with a non-zero mean).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import linalg, stats
 
 from latentscm._validation import check_number
 from latentscm.discovery.timeseries._series import (
@@ -110,18 +114,26 @@ def varlingam(data: Any, *, max_lag: int = 1, alpha: float = 0.05,
     reduced = np.linalg.lstsq(design, targets, rcond=None)[0]
     innovations = targets - design @ reduced
     check_innovations(innovations, targets, owner)
+    rank = int(np.linalg.matrix_rank(innovations))
+    if rank < d:  # then some structural equation has no noise left and its t-tests divide by rounding noise
+        raise ValueError(f"The 'data' argument of {owner} has linearly dependent innovations (VAR residuals of rank "
+                         f"{rank} for {d} variables): some variable is an exact linear combination of others at the "
+                         "same time step and of the lags, so its structural equation has no noise. Drop it.")
     order = direct_lingam_order(innovations)
     coefficients = np.zeros((p + 1, d, d))
     pvalues = np.full((p + 1, d, d), np.nan)  # lag 0: only predecessors in the order are tested
     for position, j in enumerate(order):
         before = order[:position]
         regressors = np.concatenate([targets[:, before], design], axis=1)  # [x_pred,t | 1 | lags]
-        gram_inv = np.linalg.pinv(regressors.T @ regressors)
-        beta = gram_inv @ (regressors.T @ targets[:, j])
+        # QR, not an inverse of the Gram matrix: that squares the condition number, and on near-collinear columns
+        # (condition number ~3e6) gave coefficients off by ~10^2
+        q, r = np.linalg.qr(regressors)
+        beta = linalg.solve_triangular(r, q.T @ targets[:, j])
         resid = targets[:, j] - regressors @ beta
         df = n - regressors.shape[1]
         sigma2 = resid @ resid / df
-        t_stat = beta / np.sqrt(np.maximum(np.diag(gram_inv) * sigma2, 1e-300))
+        variance = np.sum(linalg.solve_triangular(r, np.eye(r.shape[0])) ** 2, axis=1)  # diag (R'R)^{-1}
+        t_stat = beta / np.sqrt(variance * sigma2)
         pv = 2 * stats.t.sf(np.abs(t_stat), df)
         k = len(before)
         coefficients[0, before, j] = beta[:k]
