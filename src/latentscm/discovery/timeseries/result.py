@@ -58,8 +58,15 @@ class TemporalGraph:
             if value is not None and np.shape(value) != scores.shape:
                 raise ValueError(f"The {name} of a TemporalGraph must match the scores' shape {scores.shape}. "
                                  f"Got {np.shape(value)}.")
+        if self.summary_pvalues is not None and np.shape(self.summary_pvalues) != (d, d):
+            raise ValueError(f"The summary_pvalues of a TemporalGraph must be ({d}, {d}), one per variable pair. "
+                             f"Got {np.shape(self.summary_pvalues)}.")
         if self.pvalues is None and self.threshold is None:
             raise ValueError("A TemporalGraph needs p-values or a score threshold.")
+        if self.pvalues is not None and self.alpha is None:
+            raise ValueError("A TemporalGraph with p-values needs the level 'alpha' its own graph is read at.")
+        if self.alpha is not None:
+            object.__setattr__(self, "alpha", check_number(self.alpha, "alpha", "TemporalGraph", low=0, high=1))
         object.__setattr__(self, "var_names", tuple(self.var_names))
         object.__setattr__(self, "scores", scores)
         for name in ("pvalues", "graph", "summary_pvalues"):
