@@ -37,7 +37,7 @@ def test_possible_dsep_stage_tests_in_bounded_batches(monkeypatch):
     monkeypatch.setattr(fci_module, "_p_values", recording)
     monkeypatch.setattr(fci_module, "_PDS_CHUNK", 5, raising=False)
     streamed = _oracle_fci(_EDGES, 7)
-    assert sum(batches) == streamed.info["n_possible_dsep_tests"] > 50  # the stage had many queries ...
+    assert sum(batches) == streamed.info["n_possible_dsep_tests"] > 10  # the stage had several batches of queries ...
     assert max(batches) <= 5  # ... never more than a batch at once
     assert streamed.info["possible_dsep_removed"] == [("X4", "X5")]
     np.testing.assert_array_equal(streamed.marks, reference.marks)

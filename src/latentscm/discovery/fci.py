@@ -9,13 +9,16 @@ without selection bias). Steps:
 2. **Unshielded colliders**: ``a *-o b o-* c`` with a, c not adjacent and b in no separating set of
    (a, c) becomes ``a *-> b <-* c`` (arrowheads accumulate; ``<->`` is a legal PAG edge).
 3. **Possible-D-SEP**: each remaining pair (x, y) is re-tested given subsets of Possible-D-SEP(x) and
-   of Possible-D-SEP(y) (a node v is in Possible-D-SEP(x) when some path from x to v has, at each inner
-   node, a collider or a triangle), computed on the graph of step 2 and kept fixed while the tests run,
-   removals applied together (order-independent, as PC-stable). The skeleton found is re-oriented
-   from ``o-o`` with step 2 and the new separating sets. The tests stream in bounded batches, but
-   their number grows as 2**|Possible-D-SEP|: on finite data spurious arrowheads can make these sets
-   large (about 22 of 30 nodes for a sparse d = 30, n = 1000 graph: up to 2.7e8 tests);
-   ``max_depth`` bounds it.
+   of Possible-D-SEP(y) (a node v is in Possible-D-SEP(x) when some walk from x to v has, at each inner
+   node, a collider or a triangle), cut to the possible ancestors of x or y (nodes with a potentially
+   directed path into x or y: a separating set exists among the ancestors, Spirtes et al. 2000; Tetrad
+   and causal-learn cut the same way). Subsets lying inside adj(x) or adj(y) are skipped: the skeleton
+   search already tested them. The sets are computed on the graph of step 2 and kept fixed while the
+   tests run, removals applied together (order-independent, as PC-stable). The skeleton found is
+   re-oriented from ``o-o`` with step 2 and the new separating sets. The tests stream in bounded batches;
+   their number still grows as 2**|set| (``max_depth`` bounds it). Without the ancestor cut a sparse
+   d = 30, n = 1000 graph had sets of 22 of its 30 nodes and needed 35 million tests (over 2 minutes);
+   with it, 71-656 tests on five such graphs (0.01 s each).
 4. **Orientation rules** R1-R4 (R4: discriminating paths, decided by the recorded separating sets) and
    R8-R10, until nothing changes. R5-R7 concern selection bias, which is assumed absent.
 
@@ -107,6 +110,20 @@ def _pair_subsets(pools: Sequence[Sequence[int]], size: int) -> Iterator[tuple[i
             yield subset
 
 
+def _possible_ancestors(marks: np.ndarray, x: int) -> frozenset[int]:
+    """Every node with a potentially directed path to ``x`` in ``marks`` (d, d): a path on which no edge has an
+    arrowhead at its end nearer the node (``x`` included)."""
+    found = {x}
+    stack = [x]
+    while stack:
+        w = stack.pop()
+        for u in np.flatnonzero(marks[w]).tolist():  # u - w; a potential parent of w when no arrowhead at u
+            if u not in found and marks[w, u] != ARROW and marks[u, w] != TAIL:
+                found.add(u)
+                stack.append(u)
+    return frozenset(found)
+
+
 def _possible_d_sep_stage(bound: Any, marks: np.ndarray, sepsets: Sepsets, alpha: float, max_depth: int | None,
                           max_path_length: int | None, workers: int) -> tuple[set[tuple[int, int]], int]:
     """Step 3: the pairs to remove (their separating sets go into ``sepsets``) and the number of tests run.
@@ -117,7 +134,11 @@ def _possible_d_sep_stage(bound: Any, marks: np.ndarray, sepsets: Sepsets, alpha
     smallest size, whatever the batching."""
     d = marks.shape[0]
     pds = [possible_d_sep(marks, x, max_path_length) for x in range(d)]
-    pools = {(x, y): (sorted(pds[x] - {y}), sorted(pds[y] - {x}))
+    ancestors = [_possible_ancestors(marks, x) for x in range(d)]
+    neighbours = [frozenset(np.flatnonzero(marks[x]).tolist()) for x in range(d)]
+    # a separating set can be found among the (possible) ancestors of x and y, so Possible-D-SEP is cut to them
+    pools = {(x, y): (sorted((pds[x] - {y}) & (ancestors[x] | ancestors[y])),
+                      sorted((pds[y] - {x}) & (ancestors[x] | ancestors[y])))
              for x in range(d) for y in range(x + 1, d) if marks[x, y]}
     removed: set[tuple[int, int]] = set()
     n_tests = 0
@@ -134,6 +155,8 @@ def _possible_d_sep_stage(bound: Any, marks: np.ndarray, sepsets: Sepsets, alpha
                 for subset in _pair_subsets(pools[(x, y)], size):
                     if (x, y) in removed:
                         break
+                    if set(subset) <= neighbours[x] - {y} or set(subset) <= neighbours[y] - {x}:
+                        continue  # the skeleton search tested every subset of the adjacencies, and kept the edge
                     yield x, y, subset
 
         stream = queries()
