@@ -66,6 +66,18 @@ def _joined(items: list[Intervention]) -> Intervention:
     return dataclasses.replace(items[0], **{field_name: np.concatenate([getattr(item, field_name) for item in items])})
 
 
+def _indices(values: Any, name: str) -> np.ndarray:
+    """``values`` as int64 indices; a fractional or non-finite number is refused, naming ``Batch.<name>`` (a cast
+    would turn domain 0.5 into 0 without a word)."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f" and array.size and not (np.all(np.isfinite(array)) and np.all(array == np.round(array))):
+        bad = float(array[~(np.isfinite(array) & (array == np.round(array)))].flat[0])
+        raise ValueError(f"Batch.{name} must hold integer indices. Got {bad!r}.")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"Batch.{name} must hold integer indices. Got dtype {array.dtype}.")
+    return array.astype(np.int64)
+
+
 @dataclass
 class Batch:
     """Images, factors, the exogenous noise that produced them, and the regime of each sample.
@@ -98,16 +110,14 @@ class Batch:
         self.factor_names = tuple(self.factor_names)
         n, k = self.factors.shape
         self.regimes = tuple(self.regimes) or (OBSERVATIONAL,)
-        self.regime = (np.zeros(n, dtype=np.int64) if self.regime is None
-                       else np.asarray(self.regime, dtype=np.int64))
+        self.regime = np.zeros(n, dtype=np.int64) if self.regime is None else _indices(self.regime, "regime")
         self.targets = (np.zeros((n, k), dtype=bool) if self.targets is None
                         else np.asarray(self.targets, dtype=bool))
         if self.regime.shape != (n,) or (n and (self.regime.min() < 0 or self.regime.max() >= len(self.regimes))):
             raise ValueError(f"Batch.regime must be (N,) = ({n},) indices into {len(self.regimes)} regime(s).")
         if self.targets.shape != (n, k):
             raise ValueError(f"Batch.targets must be (N, K) = ({n}, {k}). Got {self.targets.shape}.")
-        self.domain = (np.zeros(n, dtype=np.int64) if self.domain is None
-                       else np.asarray(self.domain, dtype=np.int64))
+        self.domain = np.zeros(n, dtype=np.int64) if self.domain is None else _indices(self.domain, "domain")
         if self.domain.shape != (n,) or (n and self.domain.min() < 0):
             raise ValueError(f"Batch.domain must be (N,) = ({n},) non-negative domain indices. Got shape "
                              f"{self.domain.shape}.")
