@@ -40,42 +40,8 @@ import networkx as nx
 import numpy as np
 
 from latentscm.discovery import fci
-from latentscm.discovery.ci_tests.base import CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
-
-
-class DSeparation(CITest):
-    """p = 1 when x and y are d-separated by z in ``graph`` (over observed and hidden nodes), else 0."""
-
-    name = "dsep_bench"
-
-    def __init__(self, graph: nx.DiGraph):
-        super().__init__()
-        self.graph = graph
-
-    def _prepare(self, data):
-        return None
-
-    def _compute(self, state, queries):
-        return [CIResult(0.0, float(nx.is_d_separator(self.graph, set(q.x), set(q.y), set(q.z)))) for q in queries]
-
-
-def latent_dag(rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """(adjacency over p observed then hidden nodes, p); each hidden node causes two observed ones."""
-    p, hidden = int(rng.integers(4, 8)), int(rng.integers(1, 3))
-    n = p + hidden
-    order = rng.permutation(n)
-    a = np.zeros((n, n), dtype=np.int64)
-    prob = rng.uniform(0.2, 0.5)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if rng.random() < prob:
-                a[order[i], order[j]] = 1
-    for h in range(p, n):
-        for k in rng.choice(p, 2, replace=False):
-            if not nx.has_path(nx.DiGraph(a), int(k), h):
-                a[h, k] = 1
-    return a, p
+from latentscm.testing.oracles import DSeparationOracle, random_latent_dag, true_mag
 
 
 def separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ...]]]:
@@ -88,18 +54,6 @@ def separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ...
                 if nx.is_d_separator(graph, {i}, {j}, set(s)):
                     found.add((i, j, s))
     return found
-
-
-def true_mag(a: np.ndarray, p: int) -> np.ndarray:
-    graph = nx.DiGraph(a)
-    graph.add_nodes_from(range(a.shape[0]))
-    separated = {(i, j) for i, j, _ in separations(graph, p)}
-    marks = np.zeros((p, p), dtype=np.int64)
-    for i, j in itertools.combinations(range(p), 2):
-        if (i, j) not in separated:
-            marks[i, j] = TAIL if nx.has_path(graph, j, i) else ARROW
-            marks[j, i] = TAIL if nx.has_path(graph, i, j) else ARROW
-    return marks
 
 
 def mag_as_dag(marks: np.ndarray) -> nx.DiGraph:
@@ -185,11 +139,11 @@ def oracle_part(count: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     tally = dict(cases=0, skeleton=0, sound=0, same=0, differ=0, cl_sound=0, ours_true=0, cl_true=0, adjudicated=0)
     for _ in range(count):
-        a, p = latent_dag(rng)
+        a, p = random_latent_dag(rng)
         graph = nx.DiGraph(a)
         graph.add_nodes_from(range(a.shape[0]))
         placeholder = np.zeros((20, p))
-        ours = fci(placeholder, ci_test=DSeparation(graph), alpha=0.5).marks
+        ours = fci(placeholder, ci_test=DSeparationOracle(graph), alpha=0.5).marks
         mag = true_mag(a, p)
         tally["cases"] += 1
         tally["skeleton"] += np.array_equal(ours != 0, mag != 0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 
 import networkx as nx
 import numpy as np
@@ -14,8 +13,9 @@ import pytest
 from latentscm.discovery import PartialAncestralGraph, fci
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 from latentscm.discovery.pc import pc_skeleton
-
-from .test_oracle_discovery import _Oracle
+from latentscm.testing.oracles import DSeparationOracle as _Oracle
+from latentscm.testing.oracles import random_latent_dag as _random_latent_dag
+from latentscm.testing.oracles import true_mag as _true_mag
 
 
 def _oracle_fci(edges, n_observed, names=None, **options) -> PartialAncestralGraph:
@@ -44,40 +44,6 @@ def test_discriminating_path_rule_both_ways():
     # b a collider: d -> a <- L1 -> b <- L2 -> c, a -> c  (d _||_ c | {a})
     pag = _oracle_fci([(0, 1), (4, 1), (4, 2), (5, 2), (5, 3), (1, 3)], 4, ["d", "a", "b", "c"])
     assert sorted(pag.edges()) == ["a --> c", "a <-> b", "b <-> c", "d o-> a"]
-
-
-def _random_latent_dag(rng: np.random.Generator) -> tuple[np.ndarray, int]:
-    """A DAG over p observed (first) and 1-2 hidden nodes, each hidden node a common cause of two observed ones."""
-    p, hidden = int(rng.integers(4, 8)), int(rng.integers(1, 3))
-    n = p + hidden
-    order = rng.permutation(n)
-    a = np.zeros((n, n), dtype=np.int64)
-    prob = rng.uniform(0.2, 0.5)
-    for i in range(n):
-        for j in range(i + 1, n):
-            if rng.random() < prob:
-                a[order[i], order[j]] = 1
-    for h in range(p, n):
-        for k in rng.choice(p, 2, replace=False):
-            if not nx.has_path(nx.DiGraph(a), int(k), h):
-                a[h, k] = 1
-    return a, p
-
-
-def _true_mag(a: np.ndarray, p: int) -> np.ndarray:
-    """The MAG over the first p nodes, built without FCI: i, j adjacent when no set of other observed nodes
-    d-separates them; the mark at j is a tail when j is an ancestor of i, else an arrowhead."""
-    graph = nx.DiGraph(a)
-    graph.add_nodes_from(range(a.shape[0]))
-    ancestors = {v: nx.ancestors(graph, v) for v in range(p)}
-    marks = np.zeros((p, p), dtype=np.int64)
-    for i, j in itertools.combinations(range(p), 2):
-        others = [v for v in range(p) if v not in (i, j)]
-        if not any(nx.is_d_separator(graph, {i}, {j}, set(s)) for r in range(len(others) + 1)
-                   for s in itertools.combinations(others, r)):
-            marks[i, j] = TAIL if j in ancestors[i] else ARROW
-            marks[j, i] = TAIL if i in ancestors[j] else ARROW
-    return marks
 
 
 def test_oracle_fci_is_sound_for_the_mag_and_order_independent():

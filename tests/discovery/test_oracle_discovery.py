@@ -9,25 +9,9 @@ import numpy as np
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
-from latentscm.discovery.ci_tests.base import CIResult, CITest
 from latentscm.discovery.pc import pc
 from latentscm.metrics import dag_to_cpdag
-
-
-class _Oracle(CITest):
-    """p = 1 when x and y are d-separated by z in ``graph``, else 0."""
-
-    name = "oracle_s25"
-
-    def __init__(self, graph: nx.DiGraph | None = None):
-        super().__init__()
-        self.graph = graph
-
-    def _prepare(self, data):
-        return None
-
-    def _compute(self, state, queries):
-        return [CIResult(0.0, float(nx.is_d_separator(self.graph, set(q.x), set(q.y), set(q.z)))) for q in queries]
+from latentscm.testing.oracles import DSeparationOracle as _Oracle
 
 
 def _random_dag(d: int, p: float, rng: np.random.Generator) -> np.ndarray:

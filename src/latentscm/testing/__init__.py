@@ -1,5 +1,6 @@
 """Conformance checks any user-written component can run (like scikit-learn's
-``check_estimator``): ``check_world``, ``check_learner``, ``check_ci_test``.
+``check_estimator``): ``check_world``, ``check_learner``, ``check_ci_test``; and exact ground truth for
+discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``.
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
@@ -13,6 +14,9 @@ _CHECKS = {
     "check_world": "latentscm.testing.world_checks",
     "check_learner": "latentscm.testing.learner_checks",
     "check_ci_test": "latentscm.testing.ci_test_checks",
+    "DSeparationOracle": "latentscm.testing.oracles",
+    "random_latent_dag": "latentscm.testing.oracles",
+    "true_mag": "latentscm.testing.oracles",
 }
 
 __all__ = sorted(_CHECKS)

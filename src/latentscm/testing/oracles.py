@@ -1,0 +1,91 @@
+"""Exact ground truth for testing discovery algorithms: a d-separation oracle over a known DAG (hidden nodes
+allowed), random DAGs with hidden common causes, and the maximal ancestral graph (MAG) such a DAG induces on its
+observed nodes.
+
+With the oracle as its CI test, a sound and complete algorithm must return the true equivalence class: PC the
+CPDAG, FCI the PAG of :func:`true_mag` (Richardson & Spirtes 2002, "Ancestral graph Markov models", Ann. Statist.
+30). Only the oracle's answers matter, so the data passed alongside it are placeholders of the right width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from latentscm._validation import as_generator
+from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
+from latentscm.discovery.pag import ARROW, TAIL
+
+__all__ = ["DSeparationOracle", "random_latent_dag", "true_mag"]
+
+
+class DSeparationOracle(CITest):
+    """A CI test answering from d-separation in ``graph`` (a DAG whose nodes are the data's column indices
+    0..p-1, plus any hidden nodes numbered from p): p-value 1 when x and y are d-separated given z, else 0.
+    The data it is bound to are not read."""
+
+    name = "d_separation"
+
+    def __init__(self, graph: nx.DiGraph | None = None) -> None:
+        super().__init__()
+        self.graph = graph
+
+    def _prepare(self, data: np.ndarray) -> Any:
+        if not isinstance(self.graph, nx.DiGraph) or not nx.is_directed_acyclic_graph(self.graph):
+            raise ValueError("DSeparationOracle needs 'graph', a networkx DiGraph without cycles.")
+        missing = [c for c in range(data.shape[1]) if c not in self.graph]
+        if missing:
+            raise ValueError(f"DSeparationOracle's graph has no node for data columns {missing}.")
+        return None
+
+    def _compute(self, state: Any, queries: Sequence[CIQuery]) -> list[CIResult]:
+        return [CIResult(0.0, float(nx.is_d_separator(self.graph, set(q.x), set(q.y), set(q.z)))) for q in queries]
+
+
+def random_latent_dag(seed: int | np.random.Generator, *, observed: tuple[int, int] = (4, 8),
+                      hidden: tuple[int, int] = (1, 3), edge_prob: tuple[float, float] = (0.2, 0.5)
+                      ) -> tuple[np.ndarray, int]:
+    """A random DAG over p observed nodes (0..p-1) and h hidden ones (p..p+h-1), each hidden node a parent of two
+    observed nodes (where that keeps the graph acyclic). p and h are drawn from the half-open ranges
+    ``observed`` and ``hidden``, the edge probability uniformly from ``edge_prob``.
+
+    Returns the adjacency (p + h, p + h) (``[i, j] = 1`` for i -> j) and p.
+    """
+    rng = as_generator(seed)
+    p, h = int(rng.integers(*observed)), int(rng.integers(*hidden))
+    n = p + h
+    order = rng.permutation(n)
+    adjacency = np.zeros((n, n), dtype=np.int64)
+    prob = rng.uniform(*edge_prob)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if rng.random() < prob:
+                adjacency[order[i], order[j]] = 1
+    for node in range(p, n):
+        for child in rng.choice(p, 2, replace=False):
+            if not nx.has_path(nx.DiGraph(adjacency), int(child), node):
+                adjacency[node, child] = 1
+    return adjacency, p
+
+
+def true_mag(adjacency: np.ndarray, n_observed: int) -> np.ndarray:
+    """The MAG over the first ``n_observed`` nodes of a DAG (d, d) without selection variables, in the PAG
+    convention of :mod:`latentscm.discovery.pag` (``marks[i, j]`` is the mark at j): i and j are adjacent when
+    no set of other observed nodes d-separates them (checked by enumeration: keep ``n_observed`` small); the
+    mark at j is a tail when j is an ancestor of i, else an arrowhead."""
+    graph = nx.DiGraph(np.asarray(adjacency))
+    graph.add_nodes_from(range(np.asarray(adjacency).shape[0]))
+    p = int(n_observed)
+    ancestors = {v: nx.ancestors(graph, v) for v in range(p)}
+    marks = np.zeros((p, p), dtype=np.int64)
+    for i, j in combinations(range(p), 2):
+        others = [v for v in range(p) if v not in (i, j)]
+        if not any(nx.is_d_separator(graph, {i}, {j}, set(s)) for r in range(len(others) + 1)
+                   for s in combinations(others, r)):
+            marks[i, j] = TAIL if j in ancestors[i] else ARROW
+            marks[j, i] = TAIL if i in ancestors[j] else ARROW
+    return marks

@@ -1,0 +1,42 @@
+"""latentscm.testing's ground truth for discovery: the d-separation oracle, random latent DAGs, the true MAG."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from latentscm.discovery.ci_tests.base import CIQuery
+from latentscm.discovery.pag import ARROW, TAIL
+from latentscm.testing import DSeparationOracle, random_latent_dag, true_mag
+
+
+def test_oracle_answers_d_separation_and_checks_its_graph():
+    graph = nx.DiGraph([(0, 1), (1, 2)])  # a chain
+    bound = DSeparationOracle(graph).bind(np.zeros((5, 3)))
+    results = bound.test_many([CIQuery.make(0, 2), CIQuery.make(0, 2, [1]), CIQuery.make(0, 1, [2])])
+    assert [r.p_value for r in results] == [0.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="networkx DiGraph without cycles"):  # checked at the first query
+        DSeparationOracle(nx.DiGraph([(0, 1), (1, 0)])).bind(np.zeros((5, 2))).test_many([CIQuery.make(0, 1)])
+    with pytest.raises(ValueError, match=r"no node for data columns \[3\]"):
+        DSeparationOracle(graph).bind(np.zeros((5, 4))).test_many([CIQuery.make(0, 1)])
+
+
+def test_random_latent_dag_is_seeded_and_hides_common_causes():
+    a, p = random_latent_dag(3)
+    b, q = random_latent_dag(3)
+    assert p == q and np.array_equal(a, b)
+    assert nx.is_directed_acyclic_graph(nx.DiGraph(a))
+    assert 4 <= p < 8 and 1 <= a.shape[0] - p < 3
+
+
+def test_true_mag_of_a_hidden_confounder():
+    # 0 -> 1 <- L -> 2 <- 3, L = node 4 hidden: the MAG is 0 -> 1 <-> 2 <- 3
+    a = np.zeros((5, 5), dtype=np.int64)
+    for i, j in ((0, 1), (4, 1), (4, 2), (3, 2)):
+        a[i, j] = 1
+    mag = true_mag(a, 4)
+    assert (mag[0, 1], mag[1, 0]) == (ARROW, TAIL)
+    assert (mag[1, 2], mag[2, 1]) == (ARROW, ARROW)
+    assert (mag[3, 2], mag[2, 3]) == (ARROW, TAIL)
+    assert mag[0, 2] == mag[0, 3] == mag[1, 3] == 0
