@@ -39,3 +39,16 @@ def make_tiny_learner(name: str = "beta_vae", steps: int = 12):
     cls = learners.get(name)
     extra = {"graph": "row -> col, width"} if getattr(cls, "uses_factors", False) else {}
     return cls(**tiny_params(cls, steps=steps, batch_size=8, **extra))
+
+
+#: GCRL's tiny settings, shared by its test files.
+GCRL_TINY = {"z_dim": 2, "s_dim": 1, "channels": (8, 8), "hidden_dim": 16, "lr": 3e-3, "batch_size": 16, "steps": 6,
+             "seed": 0}
+
+
+def flow_domains_world():
+    """A 16x16 flow world with 3 domains shifting water_height (GCRL's tests)."""
+    from latentscm.worlds import DomainShift, make
+
+    return make("flow", size=16, grid=False, noise_std=0.1,
+                domains=DomainShift(3, shifted=("water_height",), strength=1.0, seed=0))

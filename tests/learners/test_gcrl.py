@@ -9,22 +9,20 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import torch
+from learners_support import GCRL_TINY, flow_domains_world
 
 import latentscm
 from latentscm.learners.base import NotFittedError
 from latentscm.learners.gcrl import GCRL
 from latentscm.training.data import as_training_set
 from latentscm.training.protocol import TrainingProtocolError, check_training_protocol
-from latentscm.worlds import DomainShift, make
 
-TINY = {"z_dim": 2, "s_dim": 1, "channels": (8, 8), "hidden_dim": 16, "lr": 3e-3, "batch_size": 16, "steps": 6,
-        "seed": 0}
+TINY = GCRL_TINY
 
 
 @pytest.fixture(scope="module")
 def world():
-    return make("flow", size=16, grid=False, noise_std=0.1,
-                domains=DomainShift(3, shifted=("water_height",), strength=1.0, seed=0))
+    return flow_domains_world()
 
 
 @pytest.fixture(scope="module")

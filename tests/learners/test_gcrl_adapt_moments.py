@@ -8,18 +8,16 @@ import copy
 import numpy as np
 import pytest
 import torch
+from learners_support import GCRL_TINY, flow_domains_world
 
 from latentscm.learners.gcrl import GCRL
-from latentscm.worlds import DomainShift, make
 
-TINY = {"z_dim": 2, "s_dim": 1, "channels": (8, 8), "hidden_dim": 16, "lr": 3e-3, "batch_size": 16, "steps": 4,
-        "seed": 0}
+TINY = {**GCRL_TINY, "steps": 4}
 
 
 @pytest.fixture(scope="module")
 def world():
-    return make("flow", size=16, grid=False, noise_std=0.1,
-                domains=DomainShift(3, shifted=("water_height",), strength=1.0, seed=0))
+    return flow_domains_world()
 
 
 @pytest.fixture(scope="module")

@@ -74,3 +74,22 @@ def oracle_model(sprites16):
 @pytest.fixture
 def blob_decoder():
     return BlobDecoder(16)
+
+
+#: `latentscm train` options of the tiny beta-VAE run the probe command tests read.
+TINY_RUN = ["--world", "sprites", "--size", "16", "--n-samples", "64", "--batch-size", "8", "--steps", "4",
+            "--set", "channels=[4,8]", "--set", "hidden_dim=16", "--set", "latent_dim=3", "--no-progress",
+            "--threads", "1"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny trained sprites run directory (one per test module)."""
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    path = tmp_path_factory.mktemp("probe") / "run"
+    result = CliRunner().invoke(app, ["train", "--learner", "beta_vae", "--out", str(path), *TINY_RUN])
+    assert result.exit_code == 0, result.output
+    return path

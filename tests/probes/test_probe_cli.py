@@ -3,22 +3,9 @@ report page."""
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from latentscm.cli import app
-
-TINY = ["--world", "sprites", "--size", "16", "--n-samples", "64", "--batch-size", "8", "--steps", "4",
-        "--set", "channels=[4,8]", "--set", "hidden_dim=16", "--set", "latent_dim=3", "--no-progress",
-        "--threads", "1"]
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("probe") / "run"
-    result = CliRunner().invoke(app, ["train", "--learner", "beta_vae", "--out", str(path), *TINY])
-    assert result.exit_code == 0, result.output
-    return path
 
 
 def test_probe_extreme(run, tmp_path):

@@ -5,18 +5,6 @@ import pytest
 
 from cli_support import invoke, refused
 
-TINY = ["--world", "sprites", "--size", "16", "--n-samples", "64", "--batch-size", "8", "--steps", "4",
-        "--set", "channels=[4,8]", "--set", "hidden_dim=16", "--set", "latent_dim=3", "--no-progress",
-        "--threads", "1"]
-
-
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("probe_flags") / "run"
-    result = invoke(["train", "--learner", "beta_vae", "--out", path, *TINY])
-    assert result.exit_code == 0, result.output
-    return path
-
 
 def _refused_naming(result, *parts):
     refused(result, *parts)
