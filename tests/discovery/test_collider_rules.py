@@ -218,3 +218,18 @@ def test_cdnod_rules_on_data_and_bad_rule():
         assert got.info["n_tests"] > got.info["n_collider_tests"] > 0
     with pytest.raises(ValueError, match="'collider_rule' parameter of cdnod"):
         cdnod(np.stack([x, y, z], 1), context, ci_test="fisherz", collider_rule="cpc")
+
+
+@pytest.mark.parametrize("test", ["fisherz", "rcit"])
+def test_plan_p_values_equal_single_queries_in_plan_order(test):
+    from latentscm.discovery import make_ci_test
+    from latentscm.discovery.ci_tests.base import CIQuery
+    from latentscm.discovery.pc import plan_p_values
+
+    data, _ = scm_data(5, 300, edge_prob=0.5, mechanism="linear", seed=4)
+    plan = [(0, 1, ()), (2, 4, (0, 1)), (0, 3, (2,)), (1, 2, ()), (3, 4, (0, 1, 2))]
+    bound = make_ci_test(test).bind(data)
+    expected = [r.p_value for r in bound.test_many([CIQuery.make(x, y, z) for x, y, z in plan])]
+    np.testing.assert_allclose(plan_p_values(bound, plan), expected, rtol=1e-12)
+    np.testing.assert_allclose(plan_p_values(bound, plan, workers=2), expected, rtol=1e-12)
+    assert plan_p_values(bound, []) == []

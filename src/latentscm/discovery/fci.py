@@ -41,7 +41,8 @@ import numpy as np
 from latentscm._validation import check_number
 from latentscm.discovery.ci_tests.base import CITest, make_ci_test
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL, PartialAncestralGraph
-from latentscm.discovery.pc import _check_n_jobs, _indexed_p_values, _query_p_values, as_data_matrix, pc_skeleton
+from latentscm.discovery.pc import _check_n_jobs, as_data_matrix, pc_skeleton
+from latentscm.discovery.pc import plan_p_values as _p_values
 from latentscm.exceptions import TooFewSamplesError
 
 __all__ = ["fci", "orient_pag", "possible_d_sep"]
@@ -168,21 +169,6 @@ def _possible_d_sep_stage(bound: Any, marks: np.ndarray, sepsets: Sepsets, alpha
                     sepsets[(x, y)] = frozenset(subset)
         size += 1
     return removed, n_tests
-
-
-def _p_values(bound: Any, plan: Sequence[tuple[int, int, tuple[int, ...]]], workers: int) -> list[float]:
-    """P-values of the queries ``(x, y, S)`` (one batch per set size for an indexed test)."""
-    from latentscm.discovery.ci_tests.base import CIQuery
-
-    out = [0.0] * len(plan)
-    if bound.has_indexed:
-        for size in sorted({len(s) for _, _, s in plan}):
-            rows = [r for r, (_, _, s) in enumerate(plan) if len(s) == size]
-            index = np.array([(plan[r][0], plan[r][1], *plan[r][2]) for r in rows], dtype=np.intp)
-            for r, p in zip(rows, _indexed_p_values(bound, index.reshape(len(rows), -1), workers)):
-                out[r] = float(p)
-        return out
-    return [float(p) for p in _query_p_values(bound, [CIQuery.make(x, y, s) for x, y, s in plan], workers)]
 
 
 # ---------------------------------------------------------------------------------------------- rules

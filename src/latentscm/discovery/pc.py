@@ -36,7 +36,7 @@ from latentscm.discovery.orientation import apply_meek_rules, orient_colliders, 
 from latentscm.discovery.result import DiscoveredGraph, _names
 from latentscm.exceptions import TooFewSamplesError
 
-__all__ = ["Skeleton", "as_data_matrix", "collider_tests", "pc", "pc_skeleton"]
+__all__ = ["Skeleton", "as_data_matrix", "collider_tests", "pc", "pc_skeleton", "plan_p_values"]
 
 
 @dataclass
@@ -331,6 +331,24 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     return DiscoveredGraph(names, graph, skeleton.separating_sets, info)
 
 
+def plan_p_values(bound: BoundCITest, plan: Sequence[tuple[int, int, tuple[int, ...]]], workers: int = 1
+                  ) -> list[float]:
+    """P-values of the queries ``(x, y, S)`` of ``plan`` (column positions of ``bound``'s data), in order: an
+    indexed test (Fisher-z) gets one index array per set size, any other test one batch of queries;
+    ``workers`` run them in parallel (see :func:`pc_skeleton`)."""
+    if not plan:
+        return []
+    if not bound.has_indexed:
+        return [float(p) for p in _query_p_values(bound, [CIQuery.make(x, y, s) for x, y, s in plan], workers)]
+    out = [0.0] * len(plan)
+    for size in sorted({len(s) for _, _, s in plan}):
+        rows = [r for r, (_, _, s) in enumerate(plan) if len(s) == size]
+        index = np.array([(plan[r][0], plan[r][1], *plan[r][2]) for r in rows], dtype=np.intp)
+        for r, p in zip(rows, _indexed_p_values(bound, index.reshape(len(rows), -1), workers)):
+            out[r] = float(p)
+    return out
+
+
 def collider_tests(bound: BoundCITest, adjacency: np.ndarray, *, max_depth: int | None = None,
                    n_jobs: int | None = None) -> dict[tuple[int, int], list[tuple[tuple[int, ...], float]]]:
     """P-values of every unshielded pair (i, k) of the skeleton ``adjacency`` (d, d) given each set of
@@ -342,16 +360,7 @@ def collider_tests(bound: BoundCITest, adjacency: np.ndarray, *, max_depth: int 
     pairs = sorted({(i, k) for i, _, k in unshielded_triples(adjacency)})
     family = separation_family(adjacency, pairs, max_depth)
     plan = [(i, k, subset) for (i, k), subsets in family.items() for subset in subsets]
-    p_values: list[float] = [0.0] * len(plan)
-    if bound.has_indexed:
-        for size in sorted({len(z) for _, _, z in plan}):
-            rows = [r for r, (_, _, z) in enumerate(plan) if len(z) == size]
-            index = np.array([(plan[r][0], plan[r][1], *plan[r][2]) for r in rows], dtype=np.intp)
-            index = index.reshape(len(rows), -1)
-            for r, p in zip(rows, _indexed_p_values(bound, index, workers)):
-                p_values[r] = float(p)
-    elif plan:
-        p_values = [float(p) for p in _query_p_values(bound, [CIQuery.make(i, k, z) for i, k, z in plan], workers)]
+    p_values = plan_p_values(bound, plan, workers)
     tests: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = {pair: [] for pair in pairs}
     for (i, k, z), p in zip(plan, p_values):
         tests[(i, k)].append((z, p))
