@@ -15,7 +15,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from latentscm._io import dumps_strict
 from latentscm._validation import check_number
+from latentscm.discovery.result import _jsonable
 
 __all__ = ["TemporalGraph"]
 
@@ -130,6 +132,43 @@ class TemporalGraph:
             graph.add_edge(self.var_names[i], self.var_names[j], key=int(tau), lag=int(tau),
                            score=float(self.scores[tau, i, j]), pvalue=pvalue)
         return graph
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of every field: arrays as nested lists with NaN (and any non-finite number) as
+        ``None``; ``info`` converted as :class:`~latentscm.discovery.result.DiscoveredGraph` does (tuple keys
+        and sets become text, so :meth:`from_dict` returns it in that form)."""
+        def nested(array: np.ndarray | None) -> Any:
+            if array is None:
+                return None
+            values = np.asarray(array, dtype=object)
+            if np.asarray(array).dtype.kind == "f":
+                values[~np.isfinite(np.asarray(array))] = None
+            return values.tolist()
+
+        return {"kind": "temporal_graph", "var_names": list(self.var_names), "method": self.method,
+                "alpha": self.alpha, "threshold": self.threshold, "scores": nested(self.scores),
+                "pvalues": nested(self.pvalues), "graph": nested(self.graph),
+                "summary_pvalues": nested(self.summary_pvalues), "info": _jsonable(dict(self.info))}
+
+    def to_json(self) -> str:
+        """Strict JSON of :meth:`to_dict`."""
+        return dumps_strict(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TemporalGraph:
+        """Inverse of :meth:`to_dict` (``None`` entries of the arrays read back as NaN)."""
+        required = ("var_names", "scores", "pvalues", "method")
+        if not isinstance(data, Mapping) or any(key not in data for key in required):
+            raise ValueError(f"A TemporalGraph dict needs the keys {', '.join(required)} (as written by to_dict).")
+
+        def array(key: str, dtype: type) -> np.ndarray | None:
+            value = data.get(key)
+            return None if value is None else np.array(value, dtype=dtype)
+
+        return cls(tuple(data["var_names"]), array("scores", np.float64), array("pvalues", np.float64),
+                   str(data["method"]), alpha=data.get("alpha"), threshold=data.get("threshold"),
+                   graph=array("graph", np.int64), summary_pvalues=array("summary_pvalues", np.float64),
+                   info=dict(data.get("info") or {}))
 
     def __repr__(self) -> str:
         n_links = int(self.adjacency().sum())
