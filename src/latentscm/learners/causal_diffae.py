@@ -612,10 +612,10 @@ acyclicity_weight, mechanism_hidden
             loss = mse + ramp * self.beta * kl + causal
         else:
             loss = mse + ramp * (self.beta * kl + causal)
-        logs = {"loss": loss, "mse": mse, "kl": kl, **logs}
         if "recon" in refined:
             loss = loss + refined["recon"]
-            logs["recon"] = refined["recon"]
+            logs = {**logs, "recon": refined["recon"]}
+        logs = {"loss": loss, "mse": mse, "kl": kl, **logs}  # the loss optimised, refiner term included
         return StepOutput({"model": loss}, logs)
 
     def _denoising_loss(self, images: torch.Tensor, values: torch.Tensor, coarse_image) -> torch.Tensor:
