@@ -41,3 +41,11 @@ def test_a_sequence_batch_given_to_an_image_trained_dts_is_named(fitted, sequenc
     with pytest.raises(TypeError, match="SequenceBatch.*trained on images"):
         on_images.encode(sequences)
     np.testing.assert_array_equal(on_images.encode(images[:2]).shape, (2, 3))
+
+
+def test_fit_on_a_time_series_world_says_to_sample_sequences():
+    from latentscm.learners.dts import DTS
+    from latentscm.worlds.timeseries.factor_sequences import FactorSequences
+
+    with pytest.raises(TypeError, match=r"time-series world FactorSequences; sample sequences first"):
+        DTS(latent_dim=4, steps=1).fit(FactorSequences())

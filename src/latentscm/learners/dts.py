@@ -303,10 +303,15 @@ class DTS(Learner):
         """Train on a SequenceBatch (scaled as in :meth:`fit_sequences`) or on sequence images
         (N, C, H, W) in [0, 1], a World or a Batch as any learner; returns ``self``. Keyword options
         are those of :meth:`Learner.fit <latentscm.learners.base.Learner.fit>`."""
+        from latentscm.worlds.timeseries.base import TimeSeriesWorld
         from latentscm.worlds.timeseries.factor_sequences import SequenceBatch
 
         if isinstance(data, SequenceBatch):
             return self.fit_sequences(data.values, **options)
+        if isinstance(data, TimeSeriesWorld):  # it has no image sampler: the sequence length is the caller's choice
+            raise TypeError(f"DTS.fit got the time-series world {type(data).__name__}; sample sequences first, "
+                            f"e.g. fit(world.sample_sequences(n, T, seed=0)), or pass (N, T, d) arrays to "
+                            f"fit_sequences.")
         return self._fit_scaled(data, None, None, options)
 
     def fit_sequences(self, values: Any, **options: Any) -> DTS:
