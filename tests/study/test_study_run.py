@@ -106,6 +106,9 @@ def test_command_line_run_show_and_report(tmp_path):
     assert refused.exit_code == 2 and "Study spec key 'seeds'" in refused.output
     missing = runner.invoke(app, ["study", "report", str(tmp_path)])
     assert missing.exit_code == 2 and "not a study directory" in missing.output
+    unknown = runner.invoke(app, ["study", "report", str(out), "--metric", "nosuch"])
+    assert unknown.exit_code == 2 and "--metric must be a metric of the study" in unknown.output
+    assert "build_study_report" not in unknown.output
 
 
 def test_ray_missing_or_refused_is_explained(monkeypatch, tmp_path):

@@ -145,7 +145,10 @@ def report_command(
                              f"of `latentscm study run`).")
         if out is not None:
             check_output_path(out, "--out")
-        path = build_study_report(study_dir, out, metric=metric, trust_code=trust_code)
+        try:
+            path = build_study_report(study_dir, out, metric=metric, trust_code=trust_code)
+        except ValueError as error:  # the library names its parameter; the user typed the flag
+            raise ValueError(str(error).replace("The 'metric' argument of build_study_report", "--metric")) from None
     except (ValueError, OSError) as error:
         _fail(error)
     typer.echo(f"Wrote {path}")
