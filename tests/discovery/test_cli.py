@@ -128,9 +128,30 @@ def test_discover_fci_writes_a_pag(tmp_path):
         result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "fci", *arguments,
                                           "--out", str(tmp_path / "bad.json")])
         assert result.exit_code == 2 and message in result.output, result.output
-    np.save(tmp_path / "codes.npy", np.stack([a, b, c, d], 1)[:200])
-    (tmp_path / "code_names.json").write_text(json.dumps(["a", "b", "c", "d"]))
-    result = CliRunner().invoke(app, ["discover", "--run", str(tmp_path), "--method", "fci", "--out",
+    result = CliRunner().invoke(app, ["discover", "--run", str(tmp_path), "--method", "cdf", "--out",
                                       str(tmp_path / "bad.json")])
-    assert result.exit_code == 2 and "--method fci needs a CSV table" in result.output
+    assert result.exit_code == 2 and "--method cdf needs a CSV table" in result.output
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_discover_fci_on_run_codes_is_scored_against_the_world_graph(tmp_path):
+    rng = np.random.default_rng(2)
+    z0 = rng.normal(size=2000)
+    z1 = z0 + 0.5 * rng.normal(size=2000)
+    z2 = rng.normal(size=2000)
+    z3 = z1 + z2 + 0.5 * rng.normal(size=2000)
+    np.save(tmp_path / "codes.npy", np.stack([z0, z1, z2, z3], 1))
+    (tmp_path / "code_names.json").write_text(json.dumps(["z0", "z1", "z2", "z3"]))
+    truth = {"nodes": ["z0", "z1", "z2", "z3"], "edges": [["z0", "z1"], ["z1", "z3"], ["z2", "z3"]]}
+    (tmp_path / "world_graph.json").write_text(json.dumps(truth))
+    out = tmp_path / "pag.json"
+    result = CliRunner().invoke(app, ["discover", "--run", str(tmp_path), "--method", "fci", "--ci", "fisherz",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    # PAG z0 o-o z1 o-> z3 <-o z2: the skeleton is exact, both arrowheads at z3 are right, the circles score nothing
+    assert sorted(payload["edges"]) == ["z0 o-o z1", "z1 o-> z3", "z2 o-> z3"]
+    comparison = payload["comparison"]
+    assert comparison["skeleton.f1"] == 1.0 and comparison["arrowhead.precision"] == 1.0
+    # the truth has 3 arrowheads (at z1 on z0 -> z1, at z3 twice); the PAG shows the 2 at z3 and a circle at z1
+    assert comparison["arrowhead.recall"] == pytest.approx(2 / 3) and comparison["tail.precision"] == 1.0

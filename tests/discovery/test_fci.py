@@ -155,3 +155,21 @@ def test_fci_bad_input_is_named():
                       + [a + b, b, b + 1e-3 * rng.standard_normal((5, 1))])
     with pytest.raises(ValueError, match=r"'data' argument of fci has 5 rows, too few .*max_depth=1"):
         fci(short, alpha=0.5)
+
+
+def test_compare_pag_scores_marks_against_the_true_dag():
+    from latentscm.discovery.codes import compare_pag, discover_from_codes
+    from latentscm.graph import CausalGraph
+
+    truth = CausalGraph([("a", "b"), ("b", "c")], nodes=["a", "b", "c"])  # a -> b -> c
+    # one right arrowhead (at c), one wrong one (at a: a is an ancestor of b), one right tail (at b)
+    pag = PartialAncestralGraph.from_edges(["a", "b", "c"], ["b o-> a", "b --> c"])
+    scores = compare_pag(pag, truth)
+    assert scores["skeleton.f1"] == 1.0
+    assert scores["arrowhead.precision"] == 0.5 and scores["arrowhead.recall"] == 0.5
+    assert scores["tail.precision"] == 1.0
+    with pytest.raises(ValueError, match="different nodes"):
+        compare_pag(PartialAncestralGraph.from_edges(["a", "x"], ["a o-o x"]), truth)
+    with pytest.raises(ValueError, match="'collider_rule' parameter of discover_from_codes applies to method='pc'"):
+        discover_from_codes(np.random.default_rng(0).normal(size=(50, 3)), ["a", "b", "c"], method="fci",
+                            collider_rule="maxp")

@@ -315,9 +315,9 @@ def register(app: typer.Typer) -> None:
                     raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
                                      "have none (use --method pc with --run).")
                 _check_collider_rule(collider_rule, method)
-                if method != "pc":
-                    raise ValueError(f"--run discovers among a run's codes with --method pc; --method {method} "
-                                     f"needs a CSV table.")
+                if method not in ("pc", "fci"):
+                    raise ValueError(f"--run discovers among a run's codes with --method pc or fci; --method "
+                                     f"{method} needs a CSV table.")
                 graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code,
                                                   collider_rule=collider_rule or "standard")
             else:
@@ -438,7 +438,7 @@ def _encode_run(run: Path, *, trust_code: bool) -> tuple[np.ndarray, list[str]]:
 
 def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: bool = False,
                   collider_rule: str = "standard") -> tuple[Any, dict[str, float] | None]:
-    from latentscm.discovery.codes import compare_graphs, discover_from_codes
+    from latentscm.discovery.codes import compare_graphs, compare_pag, discover_from_codes
 
     if not run.is_dir():  # else the message would be about a missing codes.npy in it
         raise ValueError(f"--run '{run}' {'is not a directory' if run.exists() else 'does not exist'}; give a run "
@@ -470,7 +470,7 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     if truth is None:
         return graph, None
     try:
-        return graph, compare_graphs(graph, truth)
+        return graph, (compare_pag(graph, truth) if method == "fci" else compare_graphs(graph, truth))
     except ValueError as error:
         raise ValueError(f"The run file {truth_path} does not match the codes: {error}") from None
 

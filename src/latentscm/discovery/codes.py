@@ -2,7 +2,8 @@
 
 A trained run's codes (N, D) are a table like any other; :func:`discover_from_codes` runs a
 discovery method on (a seeded subsample of) them, and :func:`compare_graphs` scores the result
-against the world's graph (skeleton precision / recall / F1, oriented-edge agreement, SHD).
+against the world's graph (skeleton precision / recall / F1, oriented-edge agreement, SHD, SID);
+:func:`compare_pag` scores an FCI result (skeleton, arrowhead and tail precision).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ import numpy as np
 from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
+from latentscm.discovery.fci import fci
+from latentscm.discovery.pag import ARROW, TAIL, PartialAncestralGraph
 from latentscm.discovery.pc import pc
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
 from latentscm.graph import CausalGraph
 from latentscm.metrics.graphs import _is_acyclic
 from latentscm.metrics.sid import sid
 
-__all__ = ["METHODS", "compare_graphs", "discover_from_codes"]
+__all__ = ["METHODS", "compare_graphs", "compare_pag", "discover_from_codes"]
 
 #: Discovery methods by name (the CLI's ``--method``).
 METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
@@ -35,27 +38,69 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
                         alpha: float = 0.05, max_samples: int = 2000,
                         seed: int | np.random.Generator = 0,
                         ci_options: Mapping[str, Any] | None = None,
-                        collider_rule: str = "standard") -> DiscoveredGraph:
+                        collider_rule: str = "standard") -> DiscoveredGraph | PartialAncestralGraph:
     """Discover a graph among learned latent variables.
 
     Parameters
     ----------
     codes: array (N, D) of encoded latents, one column per named latent.
     names: the D latent names.
-    method: ``"pc"`` (observational codes only; the other methods need a context).
+    method: ``"pc"`` or ``"fci"`` (a PAG: latents may share causes the codes do not capture); the other
+        methods need a context.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
-    collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`).
+    collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
-    check_choice(method, "method", owner, ("pc",))
+    check_choice(method, "method", owner, ("pc", "fci"))
+    if method == "fci" and collider_rule != "standard":
+        raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'; FCI orients colliders "
+                         f"with circle marks of its own. Got {collider_rule!r}.")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
     if matrix.shape[0] > limit:
         rows = np.sort(as_generator(seed).choice(matrix.shape[0], size=limit, replace=False))
         matrix = matrix[rows]
+    if method == "fci":
+        return fci(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options)
     return pc(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
               collider_rule=collider_rule)
+
+
+def compare_pag(discovered: PartialAncestralGraph, truth: CausalGraph) -> dict[str, float]:
+    """Scores of a PAG against a known DAG over the same node names (no hidden nodes: the DAG is its own MAG).
+
+    Returns skeleton precision/recall/F1; ``arrowhead.precision`` / ``arrowhead.recall`` (a mark ``>`` at j on
+    an edge i *-> j is right when j is not an ancestor of i in the truth; recall over the true edges' arrowheads)
+    and ``tail.precision`` (a ``-`` at i on i --> j is right when i is an ancestor of j). Circles are neither
+    right nor wrong: they count against recall only. A precision with nothing to score is 1.
+    """
+    if set(discovered.nodes) != set(truth.nodes):
+        raise ValueError(f"The graphs have different nodes: {sorted(discovered.nodes)} vs "
+                         f"{sorted(truth.nodes)}.")
+    order = [discovered.nodes.index(n) for n in truth.nodes]
+    marks = discovered.marks[np.ix_(order, order)]
+    true = truth.adjacency
+    scores = skeleton_scores((marks != 0).astype(np.int64), true)
+    closure = _reachability(true)  # closure[a, b]: a is an ancestor of b
+    edges = (marks != 0) & ((true + true.T) != 0)  # (i, j) on a true edge: the mark at j
+    heads = edges & (marks == ARROW)
+    tails = edges & (marks == TAIL)
+    right_heads = heads & ~closure.T  # the mark at j is an arrowhead, and j is no ancestor of i
+    true_heads = (true + true.T != 0) & ~closure.T  # every arrowhead of the true DAG (the MAG)
+    scores["arrowhead.precision"] = float(right_heads.sum() / heads.sum()) if heads.any() else 1.0
+    scores["arrowhead.recall"] = float(right_heads.sum() / true_heads.sum()) if true_heads.any() else 1.0
+    scores["tail.precision"] = float((tails & closure.T).sum() / tails.sum()) if tails.any() else 1.0
+    return scores
+
+
+def _reachability(adjacency: np.ndarray) -> np.ndarray:
+    """``[a, b]`` True when a directed path a -> ... -> b exists in ``adjacency`` (d, d)."""
+    d = adjacency.shape[0]
+    reach = adjacency.astype(bool)
+    for k in range(d):  # Floyd-Warshall on booleans
+        reach = reach | (reach[:, [k]] & reach[[k], :])
+    return reach
 
 
 def compare_graphs(discovered: DiscoveredGraph, truth: CausalGraph) -> dict[str, float]:
