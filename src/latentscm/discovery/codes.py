@@ -75,11 +75,7 @@ def compare_pag(discovered: PartialAncestralGraph, truth: CausalGraph) -> dict[s
     and ``tail.precision`` (a ``-`` at i on i --> j is right when i is an ancestor of j). Circles are neither
     right nor wrong: they count against recall only. A precision with nothing to score is 1.
     """
-    if set(discovered.nodes) != set(truth.nodes):
-        raise ValueError(f"The graphs have different nodes: {sorted(discovered.nodes)} vs "
-                         f"{sorted(truth.nodes)}.")
-    order = [discovered.nodes.index(n) for n in truth.nodes]
-    marks = discovered.marks[np.ix_(order, order)]
+    marks = _in_truth_order(discovered.marks, discovered.nodes, truth)
     true = truth.adjacency
     scores = skeleton_scores((marks != 0).astype(np.int64), true)
     closure = _reachability(true)  # closure[a, b]: a is an ancestor of b
@@ -92,6 +88,14 @@ def compare_pag(discovered: PartialAncestralGraph, truth: CausalGraph) -> dict[s
     scores["arrowhead.recall"] = float(right_heads.sum() / true_heads.sum()) if true_heads.any() else 1.0
     scores["tail.precision"] = float((tails & closure.T).sum() / tails.sum()) if tails.any() else 1.0
     return scores
+
+
+def _in_truth_order(matrix: np.ndarray, nodes: Sequence[str], truth: CausalGraph) -> np.ndarray:
+    """``matrix`` (d, d) over ``nodes`` reordered to ``truth.nodes``; ValueError when the node sets differ."""
+    if set(nodes) != set(truth.nodes):
+        raise ValueError(f"The graphs have different nodes: {sorted(nodes)} vs {sorted(truth.nodes)}.")
+    order = [list(nodes).index(n) for n in truth.nodes]
+    return matrix[np.ix_(order, order)]
 
 
 def _reachability(adjacency: np.ndarray) -> np.ndarray:
@@ -112,11 +116,7 @@ def compare_graphs(discovered: DiscoveredGraph, truth: CausalGraph) -> dict[str,
     distance of :func:`latentscm.metrics.sid` (``sid``, or ``sid.lower``/``sid.upper`` for a discovered
     graph with undirected edges; lower is better; left out when its directed part has a cycle).
     """
-    if set(discovered.nodes) != set(truth.nodes):
-        raise ValueError(f"The graphs have different nodes: {sorted(discovered.nodes)} vs "
-                         f"{sorted(truth.nodes)}.")
-    order = [discovered.nodes.index(n) for n in truth.nodes]
-    estimated = discovered.adjacency[np.ix_(order, order)]
+    estimated = _in_truth_order(discovered.adjacency, discovered.nodes, truth)
     true = truth.adjacency
     scores = skeleton_scores(estimated, true)
     directed = (estimated == 1) & (estimated.T == 0)
