@@ -41,6 +41,14 @@ def test_group_total_correlation_limits():
     assert float(one_group["group_tc"]) == pytest.approx(0.0, abs=1e-12)
     singletons = kl_decomposition_mws(z, mean, logvar, 100, groups=(1, 1, 1, 1))
     assert float(singletons["group_tc"]) == pytest.approx(float(singletons["tc"]), abs=1e-10)
+    as_array = kl_decomposition_mws(z, mean, logvar, 100, groups=np.array([1, 1, 1, 1]))
+    assert float(as_array["group_tc"]) == float(singletons["group_tc"])
+
+
+def test_groups_given_as_a_numpy_array_are_accepted():
+    assert DTS(latent_dim=4, groups=np.array([2, 2])).groups == (2, 2)
+    with pytest.raises(ValueError, match="groups"):
+        DTS(latent_dim=4, groups=np.array([2, 1]))
 
 
 def test_sequence_layout_round_trips():

@@ -131,7 +131,7 @@ def kl_decomposition_mws(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tens
     terms = {"mi": (log_qz_given_x - log_qz).mean(),
              "tc": total_correlation_mws(z, mean, logvar, dataset_size),
              "dwkl": (log_qz_dims.sum(1) - log_prior).mean()}
-    if groups:
+    if groups is not None and len(groups) > 0:
         parts, start = [], 0
         for size in groups:
             parts.append(torch.logsumexp(log_density[:, :, start:start + size].sum(2), dim=1) - log_norm)
@@ -261,6 +261,8 @@ class DTS(Learner):
         if self.groups is not None:
             message = (f"The 'groups' parameter of {owner} must be a sequence of positive ints summing to "
                        f"latent_dim={self.latent_dim}. Got {self.groups!r} instead.")
+            if isinstance(self.groups, np.ndarray) and self.groups.ndim == 1:
+                self.groups = self.groups.tolist()
             if isinstance(self.groups, (str, bytes)) or not isinstance(self.groups, Sequence):
                 raise TypeError(message)
             sizes = []
