@@ -323,3 +323,53 @@ def test_out_that_is_a_file_is_refused_before_a_fitted_learner_is_rebuilt(tiny_w
     with pytest.raises(ValueError, match=r"'out' argument of BetaVAE.fit .*notes.txt' is a file"):
         vae.fit(tiny_world, n_samples=32, out=tmp_path / "notes.txt", progress=False)
     np.testing.assert_array_equal(vae.encode(probe), codes)
+
+
+def test_the_log_time_goes_on_after_a_resume(tiny_world, tmp_path):
+    """The resumed process logged "time" from 0 again: a run's log went back in time at its resume."""
+    import time
+
+    def slow_then_stop(learner, step):
+        time.sleep(0.2)  # logged at step 4 after 3 sleeps; checkpointed after 4
+        if step == 5:
+            raise Interrupt
+
+    params = tiny_params(BetaVAE, steps=8)
+    options = dict(n_samples=64, checkpoint_every=4, log_every=2, progress=False)
+    with pytest.raises(Interrupt):
+        BetaVAE(**params).fit(tiny_world, out=tmp_path, eval_every=1, eval_hook=slow_then_stop, **options)
+    BetaVAE(**params).fit(tiny_world, out=tmp_path, resume=True, **options)
+    times = [(r["step"], r["time"]) for r in read_log(tmp_path) if r["kind"] == "train"]
+    assert [step for step, _ in times] == [2, 4, 6, 8]
+    assert times[1][1] >= 0.6 and times[2][1] >= 0.8 and times[2][1] >= times[1][1] and times[3][1] >= times[2][1]
+
+
+def test_resume_keeps_the_recorded_tensorboard_setting(tiny_world, tmp_path, monkeypatch):
+    """resume() passed no tensorboard setting, so a run trained with tensorboard=False wrote TensorBoard
+    events once resumed (wherever the package imports)."""
+    import sys
+    import types
+
+    import latentscm.training.logs as logs
+
+    opened = []
+
+    class Writer:
+        def __init__(self, log_dir, purge_step=None):
+            opened.append(log_dir)
+
+        def add_scalar(self, *args):
+            pass
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(logs, "tensorboard_available", lambda: True)
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer))
+    BetaVAE(**tiny_params(BetaVAE, steps=4)).fit(tiny_world, out=tmp_path, n_samples=32, checkpoint_every=2,
+                                                 progress=False, tensorboard=False)
+    assert json.loads((tmp_path / "config.json").read_text())["training"]["tensorboard"] is False
+    latentscm.training.resume(tmp_path, steps=6, progress=False, trust_code=True)
+    assert opened == []
+    latentscm.training.resume(tmp_path, steps=8, progress=False, trust_code=True, tensorboard=True)
+    assert opened == [str(tmp_path / "tensorboard")] * 2  # opened, then reopened by rewind (purge_step)

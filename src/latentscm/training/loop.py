@@ -246,7 +246,8 @@ def train(learner: TrainableLearner, data: Any, *, out: str | Path | None = None
         device = torch.device("cuda", context.local_rank)
         torch.cuda.set_device(device)
     settings = {"checkpoint_every": checkpoint_every, "keep_checkpoints": keep_checkpoints, "log_every": log_every,
-                "eval_every": eval_every, "deterministic": bool(deterministic), "world_size": context.world_size}
+                "eval_every": eval_every, "deterministic": bool(deterministic), "world_size": context.world_size,
+                "tensorboard": None if tensorboard is None else bool(tensorboard)}
     try:
         with _deterministic_algorithms(deterministic, device):
             return _run(learner, data, run_dir=Path(out) if out is not None else None, resume=resume,
@@ -286,7 +287,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     del before
     clips = {group: learner._group_grad_clip(group) for group in optimizers}
     log = RunLog(run_dir if main else None, tensorboard=tensorboard if main else False)
-    log.rewind(start)
+    kept = log.rewind(start)
     if main and run_dir is not None:
         write_json_atomic(run_dir / CONFIG_NAME, config)
 
@@ -297,8 +298,10 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
             "optimizers": {group: optimizer.state_dict() for group, optimizer in optimizers.items()},
             "rng": _rng_state(),
             # the sums of the logging window still open at this step, so that a resumed run logs the
-            # same averages as an uninterrupted one
-            "log_window": {"steps": window_steps, "sums": dict(window)},
+            # same averages as an uninterrupted one; and the training time so far, so that its log's
+            # "time" goes on from there rather than from 0
+            "log_window": {"steps": window_steps, "sums": dict(window),
+                           "time": time.perf_counter() - run_start},
         })
         prune_checkpoints(checkpoint_dir, settings["keep_checkpoints"])
 
@@ -317,7 +320,12 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     # logged "loss" may be absent or leave out a group (a discriminator's)
     nonfinite: dict[str, torch.Tensor] = {}
     timed_steps, window_start = 0, time.perf_counter()  # steps timed in this process, for steps_per_s
-    run_start = time.perf_counter()
+    # training time before this process (a resumed run): recorded in the checkpoint; checkpoints of
+    # older versions lack it, and then the last kept log record's time is the best known
+    earlier = restored_window.get("time")
+    if earlier is None:
+        earlier = max((float(r["time"]) for r in kept if r.get("kind") == "train" and "time" in r), default=0.0)
+    run_start = time.perf_counter() - float(earlier)
     try:
         for step in range(start, learner.steps):
             batch = batches.batch(step)

@@ -77,10 +77,13 @@ def _warn_if_restarting(run_dir: Path) -> None:
 
 
 def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bool | None = None,
-           device: str | None = None, eval_hook=None, trust_code: TrustCode = False):
+           device: str | None = None, eval_hook=None, trust_code: TrustCode = False,
+           tensorboard: bool | None = None):
     """Continue training the run in ``run_dir``; returns the trained learner.
 
     ``steps`` raises the total number of steps (to train longer than first planned).
+    ``tensorboard`` (True/False) overrides the TensorBoard setting the run was first trained with;
+    ``None`` keeps that recorded setting (runs recorded before it was: use TensorBoard when it imports).
     ``trust_code`` allows unregistered learner and world classes recorded in ``config.json``
     (see :func:`latentscm.run.load`).
     """
@@ -114,4 +117,5 @@ def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bo
                        keep_checkpoints=settings.get("keep_checkpoints", 3), log_every=settings.get("log_every"),
                        eval_every=settings.get("eval_every") if eval_hook is not None else None, eval_hook=eval_hook,
                        progress=progress, deterministic=settings.get("deterministic", True),
+                       tensorboard=settings.get("tensorboard") if tensorboard is None else tensorboard,
                        regimes=_recorded_regimes(config, stored_path))
