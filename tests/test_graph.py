@@ -181,6 +181,11 @@ def test_a_single_name_is_one_node_and_overlaps_are_named():
         graph.remove_incoming("bc")  # not the nodes b and c
     with pytest.raises(ValueError, match="'x' and 'given' share the node\\(s\\) \\['a'\\]"):
         graph.d_separated("a", "c", ["a"])
+    for empty in ([], (), set()):  # an empty side was answered True (vacuously separated)
+        with pytest.raises(ValueError, match="d_separated: 'x' is empty"):
+            graph.d_separated(empty, "c")
+        with pytest.raises(ValueError, match="d_separated: 'y' is empty"):
+            graph.d_separated("a", empty, given="b")
 
 
 def test_to_text_refuses_names_it_cannot_write_back():

@@ -266,8 +266,11 @@ class CausalGraph:
 
     def d_separated(self, x: Iterable[str] | str, y: Iterable[str] | str,
                     given: Iterable[str] | str = ()) -> bool:
-        """Whether node sets ``x`` and ``y`` are d-separated given ``given``."""
+        """Whether node sets ``x`` and ``y`` (each at least one node) are d-separated given ``given``."""
         sets = [set(self._node_set(arg)) for arg in (x, y, given)]
+        for name, nodes in (("x", sets[0]), ("y", sets[1])):
+            if not nodes:  # vacuously separated: an empty query is a mistake, not a "yes"
+                raise ValueError(f"d_separated: {name!r} is empty; give at least one node.")
         for (a, b), (name_a, name_b) in zip(((0, 1), (0, 2), (1, 2)), (("x", "y"), ("x", "given"), ("y", "given"))):
             if sets[a] & sets[b]:
                 raise ValueError(f"d_separated: {name_a!r} and {name_b!r} share the node(s) "
