@@ -123,7 +123,13 @@ def test_a_layout_for_a_3d_array_is_refused(tmp_path, layout):
     np.save(tmp_path / "a.npy", np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(DataError, match=f"layout='{layout}'.*cannot apply"):
         import_data(tmp_path / "a.npy", layout=layout, root=tmp_path / "store")
-    assert import_data(tmp_path / "a.npy", root=tmp_path / "store").image_shape == (1, 8, 3)
+    # nor is it read as 8 grey images 3 pixels wide without a layout (it was): it is one RGB image
+    with pytest.raises(DataError, match=r"shape \(8, 8, 3\).*more likely one \(H, W, C\) image.*array\[None\]"):
+        import_data(tmp_path / "a.npy", root=tmp_path / "store")
+    np.save(tmp_path / "one.npy", np.zeros((1, 8, 8, 3), np.uint8))
+    assert import_data(tmp_path / "one.npy", root=tmp_path / "store").image_shape == (3, 8, 8)
+    np.save(tmp_path / "grey.npy", np.zeros((8, 8, 3, 1), np.uint8))
+    assert import_data(tmp_path / "grey.npy", root=tmp_path / "store").image_shape == (1, 8, 3)
 
 
 @pytest.mark.parametrize("value, got", [

@@ -172,6 +172,12 @@ def _layout(shape: tuple[int, ...], layout: str, where: str) -> str:
             raise DataError(f"The images in {where} have shape {shape}, read as (N, H, W) grey images without a "
                             f"channel axis, so layout={layout!r} (command line: --layout) cannot apply; leave "
                             f"layout='auto', or give a 4-D array.")
+        if shape[2] in (3, 4) and min(shape[0], shape[1]) >= 8:
+            # at least 8 grey images of at least 8 rows, yet 3 or 4 pixels wide: in truth one (H, W, C) image
+            raise DataError(f"The array of {where} has shape {shape}: as (N, H, W) grey images they would be "
+                            f"{shape[2]} pixels wide, so it is more likely one (H, W, C) image with {shape[2]} "
+                            f"channels. Give one image as a 4-D array (1, H, W, C) (array[None]), or grey images "
+                            f"that narrow as (N, H, W, 1).")
         return "NHW"
     if len(shape) != 4:
         raise DataError(f"The images in {where} must be (N, C, H, W), (N, H, W, C) or (N, H, W). Got shape {shape}.")

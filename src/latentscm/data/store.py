@@ -246,8 +246,9 @@ def import_data(source: Any, *, labels: str | os.PathLike | None = None, channel
     ----------
     source : str, path-like or datasets.Dataset
         An image folder (PNG / JPEG files, sorted by name, all the same size), an ``.npy`` /
-        ``.npz`` file of images ((N, C, H, W), (N, H, W, C) or (N, H, W); uint8, bool, or numbers
-        in [0, 1]), or a Hugging Face ``datasets.Dataset`` (any object with ``len`` and rows as
+        ``.npz`` file of images ((N, C, H, W), (N, H, W, C) or (N, H, W) grey; uint8, bool, or numbers
+        in [0, 1]; a 3-D array 3 or 4 wide and at least 8 by 8 is refused as one (H, W, C) image), or
+        a Hugging Face ``datasets.Dataset`` (any object with ``len`` and rows as
         dicts; its ``_fingerprint`` is its content address).
     labels : str, path-like or None, default None
         A CSV with a ``file`` column (folder: the image's file name) or a ``row`` column (array,
