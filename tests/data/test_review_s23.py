@@ -181,6 +181,10 @@ def test_labels_with_digit_separators_are_refused(tmp_path):
     rows = Rows([{"image": np.zeros((4, 4), np.uint8), "cell": value} for value in ("3", "1_2")])
     with pytest.raises(DataError, match="Row 1 of the dataset, column 'cell': '1_2'"):
         import_data(rows, label_columns=["cell"], root=tmp_path / "store")
+    for digits in ("\u0661\u0662", "\uff17"):  # Arabic-Indic 12 and full-width 7 were read as numbers
+        (tmp_path / "script.csv").write_text(f"row,cell\n0,{digits}\n1,2\n2,3\n", encoding="utf-8")
+        with pytest.raises(DataError, match=f"Line 2 of .*column 'cell': '{digits}' is not a finite number"):
+            import_data(tmp_path / "x.npy", labels=tmp_path / "script.csv", root=tmp_path / "store")
     (tmp_path / "ok.csv").write_text("row,cell\n0, 1.5\n1,-2e3\n2,+7\n")
     data = import_data(tmp_path / "x.npy", labels=tmp_path / "ok.csv", root=tmp_path / "store")
     assert data.factors[:, 0].tolist() == [1.5, -2000.0, 7.0]

@@ -279,8 +279,11 @@ def _convert_channels(values: np.ndarray, target: int) -> np.ndarray:
 
 def _label_number(value: Any) -> float:
     """``float(value)``, or NaN when it is not a number; text with ``_`` is not one (Python's ``float``
-    reads PEP 515 digit separators, '1_2' as 12, where CSV readers such as pandas' keep it as text)."""
+    reads PEP 515 digit separators, '1_2' as 12, where CSV readers such as pandas' keep it as text); nor is
+    text with non-ASCII characters (``float`` reads other scripts' digits, '١٢' as 12, and full-width ones)."""
     if isinstance(value, (str, bytes)) and ("_" if isinstance(value, str) else b"_") in value:
+        return math.nan
+    if isinstance(value, str) and not value.isascii():
         return math.nan
     try:
         return float(value)
