@@ -96,12 +96,16 @@ def _decide(triple: Triple, tests: Sequence[tuple[tuple[int, ...], float]], rule
 
 
 def orient_by_rule(adjacency: np.ndarray, tests: Mapping[Pair, Sequence[tuple[tuple[int, ...], float]]],
-                   rule: str, alpha: float, *, exogenous: Iterable[int] = ()) -> tuple[np.ndarray, dict[str, Any]]:
+                   rule: str, alpha: float, *, exogenous: Iterable[int] = (),
+                   oriented: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, Any]]:
     """Orient the skeleton ``adjacency`` (d, d) with ``rule`` (``"conservative"``, ``"majority"`` or
     ``"maxp"``) given the re-tests of every unshielded pair, ``tests[(i, k)] = [(S, p-value), ...]``.
 
     ``exogenous``: nodes with no parents (CD-NOD's domain or time index): their edges point away from them
     first, and a collider at one of them is not oriented (background knowledge wins).
+    ``oriented``: (d, d) edges already oriented by background knowledge (``[a, b] = 1, [b, a] = 0`` for
+    ``a -> b``; see :func:`~latentscm.discovery.knowledge.orient_by_knowledge`); a collider that would put
+    an arrowhead against one of them is not oriented either.
 
     Returns the CPDAG (d, d) and an info dict: ``"ambiguous_triples"`` (sorted ``(i, j, k)``, i < k),
     ``"conflict_edges"`` (sorted ``(a, b)``, a < b, left undirected) and ``"colliders"`` (the triples
@@ -110,13 +114,21 @@ def orient_by_rule(adjacency: np.ndarray, tests: Mapping[Pair, Sequence[tuple[tu
     triples = unshielded_triples(adjacency)
     roots = set(exogenous)
     graph = orient_exogenous(((adjacency != 0) | (adjacency.T != 0)).astype(np.int64), roots)
+    if oriented is not None:
+        for a, b in np.argwhere((oriented != 0) & (oriented.T == 0) & (graph != 0)):
+            graph[a, b], graph[b, a] = 1, 0
+
+    def away_from(j: int, a: int) -> bool:  # the edge a - j already points j -> a
+        return bool(graph[j, a] and not graph[a, j])
+
     colliders: list[tuple[float, Triple]] = []
     ambiguous: set[Triple] = set()
     for triple in triples:
         collider, decided, strength = _decide(triple, tests.get((triple[0], triple[2]), ()), rule, alpha)
         if not decided:
             ambiguous.add(triple)
-        elif collider and triple[1] not in roots:
+        elif collider and triple[1] not in roots and not (away_from(triple[1], triple[0])
+                                                           or away_from(triple[1], triple[2])):
             colliders.append((strength, triple))
     conflicts: set[Pair] = set()
     oriented: list[Triple] = []

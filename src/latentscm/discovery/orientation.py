@@ -42,9 +42,11 @@ def orient_exogenous(g: np.ndarray, exogenous: Iterable[int]) -> np.ndarray:
     return g
 
 
-def orient_colliders(g: np.ndarray, separating_sets: Mapping[tuple[int, int], frozenset[int]]) -> np.ndarray:
+def orient_colliders(g: np.ndarray, separating_sets: Mapping[tuple[int, int], frozenset[int]], *,
+                     unknown: Iterable[tuple[int, int]] = ()) -> np.ndarray:
     """Orient each unshielded triple ``i - j - k`` with ``j`` in no separating set of (i, k) as
-    ``i -> j <- k``.
+    ``i -> j <- k``. ``unknown``: pairs ``(i, k)``, i < k, non-adjacent without a separating set (background
+    knowledge removed them): their triples are left alone.
 
     Conflicts (two colliders wanting opposite marks on one edge) keep the orientation found first;
     triples are visited with the middle node ascending, then ``i``, then ``k`` — the order
@@ -52,11 +54,12 @@ def orient_colliders(g: np.ndarray, separating_sets: Mapping[tuple[int, int], fr
     """
     g = g.copy()
     d = g.shape[0]
+    skipped = {(min(i, k), max(i, k)) for i, k in unknown}
     for j in range(d):
         neighbours = [v for v in range(d) if _adjacent(g, v, j)]
         for a, i in enumerate(neighbours):
             for k in neighbours[a + 1:]:
-                if _adjacent(g, i, k):
+                if _adjacent(g, i, k) or (min(i, k), max(i, k)) in skipped:
                     continue
                 if j in separating_sets.get((i, k), frozenset()):
                     continue

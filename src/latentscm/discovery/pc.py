@@ -32,6 +32,7 @@ from latentscm._validation import check_array, check_choice, check_number
 from latentscm.discovery.ci_tests.base import BoundCITest, CIQuery, CITest, make_ci_test
 from latentscm.discovery.ci_tests.discrete import encode_table
 from latentscm.discovery.collider_rules import COLLIDER_RULES, orient_by_rule, separation_family, unshielded_triples
+from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge, orient_by_knowledge
 from latentscm.discovery.orientation import apply_meek_rules, orient_colliders, orient_exogenous
 from latentscm.discovery.result import DiscoveredGraph, _names
 from latentscm.exceptions import TooFewSamplesError
@@ -81,7 +82,8 @@ def _level_plan(adjacency: np.ndarray, depth: int) -> list[tuple[int, int, tuple
 
 def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = None,
                 forbidden: Iterable[tuple[int, int]] = (), columns: Sequence[int] | None = None,
-                time_budget: float | None = None, n_jobs: int | None = None) -> Skeleton:
+                time_budget: float | None = None, n_jobs: int | None = None,
+                required: Iterable[tuple[int, int]] = ()) -> Skeleton:
     """PC-stable skeleton search over ``columns`` of a bound CI test (default: all columns).
 
     Parameters
@@ -90,6 +92,8 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
     alpha: significance level in (0, 1); an edge is removed when some test gives ``p > alpha``.
     max_depth: largest conditioning-set size (None: no limit).
     forbidden: pairs of positions (in ``columns``) that start non-adjacent.
+    required: pairs of positions (in ``columns``) that stay adjacent: never tested (background knowledge
+        requires an edge between them), though each is a neighbour in the other pairs' conditioning sets.
     time_budget: seconds after which the search stops between two chunks of tests (None: no limit).
         Removals found so far are kept, untested edges stay, a RuntimeWarning says where it stopped,
         and ``Skeleton.stopped`` holds the same message.
@@ -125,6 +129,16 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
         i, j = positions
         adjacency[i, j] = adjacency[j, i] = 0
         separating.setdefault((min(i, j), max(i, j)), set())
+    kept: set[tuple[int, int]] = set()
+    for pair in required:
+        positions = _check_positions(pair, d, "required")
+        if len(positions) != 2 or positions[0] == positions[1]:
+            raise ValueError(f"Each pair of the 'required' parameter of pc_skeleton must be two different positions "
+                             f"in 0..{d - 1}. Got {pair!r}.")
+        i, j = min(positions), max(positions)
+        if not adjacency[i, j]:
+            raise ValueError(f"The pair ({i}, {j}) is both 'forbidden' and 'required' in pc_skeleton.")
+        kept.add((i, j))
     n_tests = 0
     depth = 0
     stopped: str | None = None
@@ -135,6 +149,8 @@ def pc_skeleton(bound: BoundCITest, *, alpha: float, max_depth: int | None = Non
         if max_depth is not None and depth > max_depth:
             break
         plan = _level_plan(adjacency, depth)
+        if kept:
+            plan = [entry for entry in plan if (entry[0], entry[1]) not in kept]
         removed: set[tuple[int, int]] = set()
         for begin in range(0, len(plan), _CHUNK):
             chunk = plan[begin:begin + _CHUNK]
@@ -263,7 +279,8 @@ def as_data_matrix(data: Any, node_names: Sequence[str] | None, owner: str, *,
 def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
        node_names: Sequence[str] | None = None, max_depth: int | None = None,
        ci_options: Mapping[str, Any] | None = None, time_budget: float | None = None,
-       n_jobs: int | None = None, collider_rule: str = "standard") -> DiscoveredGraph:
+       n_jobs: int | None = None, collider_rule: str = "standard",
+       knowledge: BackgroundKnowledge | Mapping[str, Any] | None = None) -> DiscoveredGraph:
     """PC-stable with Meek's rules: a CPDAG from observational data.
 
     Parameters
@@ -290,6 +307,13 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         :mod:`latentscm.discovery.collider_rules`. The first two leave *ambiguous* triples
         unoriented (``info["ambiguous_triples"]``) and conflicting edges undirected
         (``info["conflict_edges"]``).
+    knowledge: :class:`~latentscm.discovery.knowledge.BackgroundKnowledge` (or its ``to_dict`` form) by node
+        name: forbidden and required edges, tiers. A required pair is never tested; a pair forbidden both ways
+        is tested as usual (for its separating set) and then made non-adjacent, and when the data never
+        separated it no collider is read at it (``info["unseparated_forbidden_pairs"]``). The edges it
+        constrains are oriented before the colliders (a collider against them is not oriented) and Meek's
+        rules complete the rest (R4 included with the standard collider rule; the other rules'
+        order-independent Meek pass has R1-R3). ``info["knowledge"]`` records it.
 
     Returns
     -------
@@ -308,9 +332,19 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     bound = test.bind(matrix)
     if time_budget is not None:
         time_budget = check_number(time_budget, "time_budget", "pc", low=0, low_inclusive=False)
+    knowledge = as_knowledge(knowledge, "pc")
+    forbidden = required = None
+    kept: list[tuple[int, int]] = []
+    if knowledge is not None:
+        forbidden, required = knowledge.matrices(names, "pc")
+        kept = [(int(i), int(j)) for i, j in np.argwhere(np.triu(required | required.T, 1))]
     tests = None
     try:
-        skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget, n_jobs=workers)
+        skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget, n_jobs=workers,
+                               required=kept)
+        unseparated: list[tuple[int, int]] = []
+        if knowledge is not None:
+            skeleton, unseparated = _drop_forbidden_pairs(skeleton, forbidden & forbidden.T)
         if collider_rule != "standard":
             tests = collider_tests(bound, skeleton.adjacency, max_depth=max_depth, n_jobs=workers)
     except TooFewSamplesError as error:
@@ -320,15 +354,38 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     info: dict[str, Any] = {"method": "pc", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,
                             "n_samples": int(matrix.shape[0]), "depth_reached": skeleton.depth_reached,
                             "collider_rule": collider_rule}
+    known = None if knowledge is None else orient_by_knowledge(skeleton.adjacency, forbidden, required)
+    if known is not None:
+        info["knowledge"] = knowledge.to_dict()
+    if unseparated:
+        info["unseparated_forbidden_pairs"] = [(names[i], names[k]) for i, k in unseparated]
     if tests is None:
-        graph = apply_meek_rules(orient_colliders(skeleton.adjacency, skeleton.separating_sets))
+        start = skeleton.adjacency if known is None else known
+        graph = apply_meek_rules(orient_colliders(start, skeleton.separating_sets, unknown=unseparated),
+                                 background=known is not None)
     else:
-        graph, found = orient_by_rule(skeleton.adjacency, tests, collider_rule, alpha)
+        graph, found = orient_by_rule(skeleton.adjacency, tests, collider_rule, alpha, oriented=known)
         n_retests = sum(len(v) for v in tests.values())
         info.update(found, n_collider_tests=n_retests, n_tests=skeleton.n_tests + n_retests)
     if skeleton.stopped is not None:
         info["stopped"] = skeleton.stopped
     return DiscoveredGraph(names, graph, skeleton.separating_sets, info)
+
+
+def _drop_forbidden_pairs(skeleton: Skeleton, both_ways: np.ndarray) -> tuple[Skeleton, list[tuple[int, int]]]:
+    """The skeleton without the edges background knowledge forbids both ways (``both_ways`` (d, d) bool).
+
+    Such pairs are tested like any other during the search, so that each separated one has a separating set,
+    and the tests of the other pairs condition on the same neighbours as without knowledge. A pair the data
+    never separated has none: returned as well (sorted ``(i, k)``, i < k), so that no collider is read from an
+    empty set it never had.
+    """
+    adjacency = skeleton.adjacency.copy()
+    unseparated = [(int(i), int(k)) for i, k in np.argwhere(np.triu(both_ways & (adjacency != 0), 1))]
+    for i, k in unseparated:
+        adjacency[i, k] = adjacency[k, i] = 0
+    return Skeleton(adjacency, skeleton.separating_sets, skeleton.n_tests, skeleton.depth_reached,
+                    skeleton.stopped), unseparated
 
 
 def plan_p_values(bound: BoundCITest, plan: Sequence[tuple[int, int, tuple[int, ...]]], workers: int = 1
