@@ -155,3 +155,35 @@ def test_discover_fci_on_run_codes_is_scored_against_the_world_graph(tmp_path):
     assert comparison["skeleton.f1"] == 1.0 and comparison["arrowhead.precision"] == 1.0
     # the truth has 3 arrowheads (at z1 on z0 -> z1, at z3 twice); the PAG shows the 2 at z3 and a circle at z1
     assert comparison["arrowhead.recall"] == pytest.approx(2 / 3) and comparison["tail.precision"] == 1.0
+
+
+def test_discover_with_background_knowledge(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=800)
+    b = a + rng.normal(size=800)
+    c = b + rng.normal(size=800)
+    _write_csv(tmp_path / "data.csv", ["a", "b", "c"], np.stack([a, b, c], 1))
+    out = tmp_path / "graph.json"
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--out", str(out)])
+    assert result.exit_code == 0 and json.loads(out.read_text())["directed"] == []  # a chain: no orientation
+    (tmp_path / "k.json").write_text(json.dumps({"tiers": [["a"], ["b", "c"]]}))
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "k.json"),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert sorted(map(tuple, graph["directed"])) == [("a", "b"), ("b", "c")]  # a -> b by the tiers, then Meek R1
+    assert graph["info"]["knowledge"]["tiers"] == [["a"], ["b", "c"]]
+    (tmp_path / "unknown.json").write_text(json.dumps({"required": [["a", "q"]]}))
+    (tmp_path / "broken.json").write_text("{")
+    series = tmp_path / "series.csv"
+    _write_csv(series, ["x", "y"], rng.normal(size=(200, 2)))
+    for arguments, message in (
+            ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "unknown.json")], "names the node(s) ['q']"),
+            ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "broken.json")], "is not valid JSON"),
+            ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "none.json")], "does not exist"),
+            ([str(tmp_path / "data.csv"), "--method", "fci", "--knowledge", str(tmp_path / "k.json")],
+             "--knowledge is used by --method pc, not by --method fci"),
+            ([str(series), "--timeseries", "--knowledge", str(tmp_path / "k.json")], "--knowledge")):
+        result = CliRunner().invoke(app, ["discover", *arguments, "--out", str(tmp_path / "bad.json")])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not (tmp_path / "bad.json").exists()

@@ -173,7 +173,8 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
-                  context: str | None, environment: str | None = None, collider_rule: str | None = None) -> Any:
+                  context: str | None, environment: str | None = None, collider_rule: str | None = None,
+                  knowledge: Any = None) -> Any:
     """Dispatch one discovery method on a named table (the CLI's core, importable for tests).
 
     Parameters
@@ -194,6 +195,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         Column holding the environment id (cdnod, cdf); the same role as ``context``, give one.
     collider_rule : str or None
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
+    knowledge : BackgroundKnowledge or None
+        PC's background knowledge (forbidden / required edges, tiers) by column name.
 
     Raises
     ------
@@ -209,6 +212,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
     _check_collider_rule(collider_rule, method)
+    if knowledge is not None and method != "pc":
+        raise ValueError(f"--knowledge is used by --method pc, not by --method {method}.")
     if method == "fci":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -218,7 +223,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
-        return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names, collider_rule=collider_rule or "standard")
+        return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names, collider_rule=collider_rule or "standard",
+                             knowledge=knowledge)
     if column is None:
         raise ValueError(f"--method {method} needs --environment (or --context) naming a column of the table; "
                          f"columns: {', '.join(names)}.")
@@ -284,6 +290,10 @@ def register(app: typer.Typer) -> None:
                                           "or maxp (re-test every subset of the adjacencies; independent of the "
                                           "column order). pcmci_plus with --timeseries: standard, conservative or "
                                           "majority."),
+        knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
+                                       "pc, by column (or code) name: {\"forbidden\": [[cause, effect], ...], "
+                                       "\"required\": [[cause, effect], ...], \"tiers\": [[names], ...]} (a later "
+                                       "tier never causes an earlier one)."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
@@ -293,7 +303,7 @@ def register(app: typer.Typer) -> None:
             _discover_timeseries(data, method=method or "pcmci", given=given, ci=ci, alpha=alpha,
                                  tau_max=3 if tau_max is None else tau_max, out=out, collider_rule=collider_rule,
                                  unused={"--run": run, "--context": context, "--environment": environment,
-                                         "--png": png, "--trust-code": trust_code or None})
+                                         "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge})
             return
         method = method or "pc"
         try:
@@ -309,6 +319,9 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
             if (data is None) == (run is None):
                 raise ValueError("Give exactly one of a CSV file or --run DIR.")
+            known = _read_knowledge(knowledge) if knowledge is not None else None
+            if known is not None and method != "pc":
+                raise ValueError(f"--knowledge is used by --method pc, not by --method {method}.")
             comparison = None
             if run is not None:
                 if context is not None or environment is not None:
@@ -319,7 +332,7 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"--run discovers among a run's codes with --method pc or fci; --method "
                                      f"{method} needs a CSV table.")
                 graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code,
-                                                  collider_rule=collider_rule or "standard")
+                                                  collider_rule=collider_rule or "standard", knowledge=known)
             else:
                 if trust_code:
                     raise ValueError("--trust-code goes with --run (it allows the classes a run directory names).")
@@ -332,7 +345,7 @@ def register(app: typer.Typer) -> None:
 
                 table, names = read_csv_table(data, text=make_ci_test(ci).discrete)
                 graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context,
-                                      environment=environment, collider_rule=collider_rule)
+                                      environment=environment, collider_rule=collider_rule, knowledge=known)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
@@ -436,8 +449,22 @@ def _encode_run(run: Path, *, trust_code: bool) -> tuple[np.ndarray, list[str]]:
     return codes, [f"z{i}" for i in range(codes.shape[1])]
 
 
+def _read_knowledge(path: Path) -> Any:
+    """The BackgroundKnowledge in the JSON file ``path`` (``--knowledge``); ValueError naming the file."""
+    from latentscm.discovery.knowledge import BackgroundKnowledge
+
+    if not path.is_file():
+        raise ValueError(f"--knowledge '{path}' {'is a directory' if path.is_dir() else 'does not exist'}; give a "
+                         f"JSON file.")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"Cannot read --knowledge '{path}': {error}") from None
+    return BackgroundKnowledge.from_json(text, f"--knowledge '{path}'")
+
+
 def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: bool = False,
-                  collider_rule: str = "standard") -> tuple[Any, dict[str, float] | None]:
+                  collider_rule: str = "standard", knowledge: Any = None) -> tuple[Any, dict[str, float] | None]:
     from latentscm.discovery.codes import compare_graphs, compare_pag, discover_from_codes
 
     if not run.is_dir():  # else the message would be about a missing codes.npy in it
@@ -447,7 +474,7 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     if not codes_path.exists() and not names_path.exists() and (run / "config.json").is_file():
         codes, names = _encode_run(run, trust_code=trust_code)  # a run of `latentscm train`
         return discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha,
-                                   collider_rule=collider_rule), None
+                                   collider_rule=collider_rule, knowledge=knowledge), None
     for required in (codes_path, names_path):
         if not required.is_file():
             raise ValueError(f"The run directory {run} has no {required.name} (expected codes.npy and "
@@ -466,7 +493,8 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     truth_path, truth = run / "world_graph.json", None
     if truth_path.is_file():
         truth = _read_run_file(truth_path, _read_graph, "a graph (JSON object with 'nodes' and 'edges')")
-    graph = discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha, collider_rule=collider_rule)
+    graph = discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha, collider_rule=collider_rule,
+                                knowledge=knowledge)
     if truth is None:
         return graph, None
     try:

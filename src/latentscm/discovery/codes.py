@@ -38,7 +38,8 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
                         alpha: float = 0.05, max_samples: int = 2000,
                         seed: int | np.random.Generator = 0,
                         ci_options: Mapping[str, Any] | None = None,
-                        collider_rule: str = "standard") -> DiscoveredGraph | PartialAncestralGraph:
+                        collider_rule: str = "standard",
+                        knowledge: Any = None) -> DiscoveredGraph | PartialAncestralGraph:
     """Discover a graph among learned latent variables.
 
     Parameters
@@ -49,6 +50,7 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         methods need a context.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
+    knowledge: PC's background knowledge by latent name (see :func:`~latentscm.discovery.pc.pc`); not for FCI.
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
@@ -56,6 +58,9 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if method == "fci" and collider_rule != "standard":
         raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'; FCI orients colliders "
                          f"with circle marks of its own. Got {collider_rule!r}.")
+    if method == "fci" and knowledge is not None:
+        raise ValueError(f"The 'knowledge' parameter of {owner} applies to method='pc'; FCI takes no background "
+                         f"knowledge yet.")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
     if matrix.shape[0] > limit:
@@ -64,7 +69,7 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if method == "fci":
         return fci(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options)
     return pc(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
-              collider_rule=collider_rule)
+              collider_rule=collider_rule, knowledge=knowledge)
 
 
 def compare_pag(discovered: PartialAncestralGraph, truth: CausalGraph) -> dict[str, float]:
