@@ -291,9 +291,9 @@ def register(app: typer.Typer) -> None:
                                           "column order). pcmci_plus with --timeseries: standard, conservative or "
                                           "majority."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
-                                       "pc, by column (or code) name: {\"forbidden\": [[cause, effect], ...], "
-                                       "\"required\": [[cause, effect], ...], \"tiers\": [[names], ...]} (a later "
-                                       "tier never causes an earlier one)."),
+                                       "pc, by column (or code) name: an object whose \"forbidden\" and "
+                                       "\"required\" hold (cause, effect) name pairs and whose \"tiers\" holds lists "
+                                       "of names, a later tier never causing an earlier one."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
