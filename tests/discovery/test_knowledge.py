@@ -2,7 +2,8 @@
 
 With a d-separation oracle, PC with knowledge must return exactly the edges oriented alike in every DAG of
 the true DAG's Markov equivalence class that satisfies the knowledge (Meek 1995): that class is enumerated
-here over all orientations of the true skeleton, without PC or Meek's rules.
+(``latentscm.testing.maximally_oriented_pdag``) over all orientations of the true skeleton, without PC or
+Meek's rules.
 """
 
 from itertools import combinations, product
@@ -13,7 +14,7 @@ import pytest
 
 from latentscm.discovery import pc
 from latentscm.discovery.knowledge import BackgroundKnowledge, orient_by_knowledge
-from latentscm.testing.oracles import DSeparationOracle
+from latentscm.testing.oracles import DSeparationOracle, maximally_oriented_pdag
 
 
 def _random_dag(rng, d):
@@ -24,36 +25,6 @@ def _random_dag(rng, d):
         if rng.random() < prob:
             a[order[i], order[j]] = 1
     return a, order
-
-
-def _v_structures(a):
-    d = a.shape[0]
-    out = set()
-    for j in range(d):
-        parents = np.flatnonzero(a[:, j])
-        for i, k in combinations(parents, 2):
-            if not (a[i, k] or a[k, i]):
-                out.add((int(i), j, int(k)))
-    return out
-
-
-def _expected(a, forbidden, required):
-    """Edges oriented alike in every DAG Markov equivalent to ``a`` that the knowledge allows, as a PDAG."""
-    edges = [(int(i), int(j)) for i, j in np.argwhere(np.triu(a + a.T, 1))]
-    target = _v_structures(a)
-    members = []
-    for flips in product((False, True), repeat=len(edges)):
-        b = np.zeros_like(a)
-        for (i, j), flip in zip(edges, flips):
-            b[(j, i) if flip else (i, j)] = 1
-        if not nx.is_directed_acyclic_graph(nx.DiGraph(b)) or _v_structures(b) != target:
-            continue
-        if np.any(b.astype(bool) & forbidden) or np.any(required & ~b.astype(bool)):
-            continue
-        members.append(b)
-    assert members  # the true DAG is among them
-    stacked = np.stack(members)
-    return np.where(stacked.all(0), 1, 0) + np.where(stacked.any(0) & ~stacked.all(0), 1, 0)
 
 
 def _oracle_pc(a, **options):
@@ -90,7 +61,8 @@ def test_oracle_pc_with_knowledge_is_the_maximally_oriented_pdag(seed):
         knowledge = _random_knowledge(rng, a, order, names[:d])
         forbidden, required = knowledge.matrices(names[:d])
         found = _oracle_pc(a, node_names=names[:d], knowledge=knowledge)
-        np.testing.assert_array_equal(found.adjacency, _expected(a, forbidden, required), err_msg=str(a.tolist()))
+        expected = maximally_oriented_pdag(a, forbidden, required)
+        np.testing.assert_array_equal(found.adjacency, expected, err_msg=str(a.tolist()))
         plain = _oracle_pc(a, node_names=names[:d]).adjacency
         gained += int((plain & plain.T).sum() - (found.adjacency & found.adjacency.T).sum()) // 2
     assert gained > 0  # the knowledge oriented edges the data alone leave undirected
@@ -115,7 +87,7 @@ def test_other_collider_rules_stay_sound_with_knowledge(rule):
         d = int(rng.integers(3, 8))
         a, order = _random_dag(rng, d)
         knowledge = _random_knowledge(rng, a, order, names[:d])
-        expected = _expected(a, *knowledge.matrices(names[:d]))
+        expected = maximally_oriented_pdag(a, *knowledge.matrices(names[:d]))
         found = _oracle_pc(a, node_names=names[:d], knowledge=knowledge, collider_rule=rule).adjacency
         np.testing.assert_array_equal(found | found.T, expected | expected.T)
         # it may leave an edge undirected that the maximal PDAG orients; what it orients must agree
@@ -209,3 +181,17 @@ def test_orient_by_knowledge_refuses_a_skeleton_built_without_it():
     both[0, 1] = both[1, 0] = True
     with pytest.raises(ValueError, match="forbidden both ways"):
         orient_by_knowledge(skeleton, both, np.zeros((3, 3), bool))
+
+
+def test_without_knowledge_the_enumeration_is_the_oracle_cpdag():
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        a, _ = _random_dag(rng, int(rng.integers(3, 8)))
+        np.testing.assert_array_equal(_oracle_pc(a).adjacency, maximally_oriented_pdag(a))
+    collider = np.array([[0, 1, 0], [0, 0, 0], [0, 1, 0]])  # alone in its class
+    forbidden = np.zeros((3, 3), bool)
+    forbidden[0, 1] = True
+    with pytest.raises(ValueError, match="No DAG Markov equivalent"):
+        maximally_oriented_pdag(collider, forbidden)
+    with pytest.raises(ValueError, match="max_edges=1"):
+        maximally_oriented_pdag(collider, max_edges=1)

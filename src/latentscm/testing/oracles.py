@@ -1,16 +1,17 @@
 """Exact ground truth for testing discovery algorithms: a d-separation oracle over a known DAG (hidden nodes
 allowed), random DAGs with hidden common causes, and the maximal ancestral graph (MAG) such a DAG induces on its
-observed nodes.
+observed nodes; and the maximally oriented PDAG of a DAG's Markov equivalence class under background knowledge.
 
 With the oracle as its CI test, a sound and complete algorithm must return the true equivalence class: PC the
 CPDAG, FCI the PAG of :func:`true_mag` (Richardson & Spirtes 2002, "Ancestral graph Markov models", Ann. Statist.
-30). Only the oracle's answers matter, so the data passed alongside it are placeholders of the right width.
+30), and PC with background knowledge :func:`maximally_oriented_pdag` (Meek 1995). Only the oracle's answers
+matter, so the data passed alongside it are placeholders of the right width.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import combinations
+from itertools import combinations, product
 from typing import Any
 
 import networkx as nx
@@ -20,7 +21,7 @@ from latentscm._validation import as_generator
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, TAIL
 
-__all__ = ["DSeparationOracle", "random_latent_dag", "true_mag"]
+__all__ = ["DSeparationOracle", "maximally_oriented_pdag", "random_latent_dag", "true_mag"]
 
 
 class DSeparationOracle(CITest):
@@ -89,3 +90,47 @@ def true_mag(adjacency: np.ndarray, n_observed: int) -> np.ndarray:
             marks[i, j] = TAIL if j in ancestors[i] else ARROW
             marks[j, i] = TAIL if i in ancestors[j] else ARROW
     return marks
+
+
+def _v_structures(adjacency: np.ndarray) -> set[tuple[int, int, int]]:
+    out = set()
+    for j in range(adjacency.shape[0]):
+        for i, k in combinations(np.flatnonzero(adjacency[:, j]).tolist(), 2):
+            if not (adjacency[i, k] or adjacency[k, i]):
+                out.add((i, j, k))
+    return out
+
+
+def maximally_oriented_pdag(adjacency: np.ndarray, forbidden: np.ndarray | None = None,
+                            required: np.ndarray | None = None, *, max_edges: int = 16) -> np.ndarray:
+    """The edges oriented alike in every DAG Markov equivalent to ``adjacency`` (d, d), ``[i, j] = 1`` for
+    i -> j, that has no ``forbidden`` edge and every ``required`` one ((d, d) bool, ``[i, j]`` for i -> j), as a
+    PDAG (``[i, j] = [j, i] = 1`` for an undirected edge). Without knowledge it is the CPDAG.
+
+    Computed by brute force, without Meek's rules: every orientation of the skeleton is kept when it is acyclic,
+    has the same v-structures (Verma & Pearl 1990) and respects the knowledge. Hence ``max_edges`` (2**edges
+    orientations). Raises ValueError when the DAG itself breaks the knowledge (no DAG would remain).
+    """
+    a = (np.asarray(adjacency) != 0).astype(np.int64)
+    d = a.shape[0]
+    forbidden = np.zeros((d, d), bool) if forbidden is None else np.asarray(forbidden, dtype=bool)
+    required = np.zeros((d, d), bool) if required is None else np.asarray(required, dtype=bool)
+    edges = [(int(i), int(j)) for i, j in np.argwhere(np.triu(a + a.T, 1))]
+    if len(edges) > max_edges:
+        raise ValueError(f"maximally_oriented_pdag enumerates 2**{len(edges)} orientations, more than max_edges="
+                         f"{max_edges} allows.")
+    target = _v_structures(a)
+    kept = []
+    for flips in product((False, True), repeat=len(edges)):
+        b = np.zeros_like(a)
+        for (i, j), flip in zip(edges, flips):
+            b[(j, i) if flip else (i, j)] = 1
+        if np.any(b.astype(bool) & forbidden) or np.any(required & ~b.astype(bool)):
+            continue
+        if _v_structures(b) != target or not nx.is_directed_acyclic_graph(nx.DiGraph(b)):
+            continue
+        kept.append(b)
+    if not kept:
+        raise ValueError("No DAG Markov equivalent to 'adjacency' respects the knowledge (the DAG breaks it).")
+    stacked = np.stack(kept)
+    return stacked.any(0).astype(np.int64)
