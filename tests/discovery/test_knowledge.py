@@ -195,3 +195,39 @@ def test_without_knowledge_the_enumeration_is_the_oracle_cpdag():
         maximally_oriented_pdag(collider, forbidden)
     with pytest.raises(ValueError, match="max_edges=1"):
         maximally_oriented_pdag(collider, max_edges=1)
+
+
+def test_oracle_cdnod_with_knowledge_is_the_maximally_oriented_pdag_with_a_root_context():
+    """CD-NOD's context is a root: the truth is the maximal PDAG under the knowledge plus "nothing causes C"."""
+    from latentscm.discovery import cdnod
+
+    rng = np.random.default_rng(4)
+    gained = 0
+    for _ in range(40):
+        d = int(rng.integers(2, 6))
+        a, order = _random_dag(rng, d + 1)
+        context = d
+        a[:, context] = 0  # the context (last node) has no parents
+        order = np.array([context, *[v for v in order if v != context]])
+        names = [f"v{i}" for i in range(d)] + ["C"]
+        knowledge = _random_knowledge(rng, a, order, names)
+        forbidden, required = knowledge.matrices(names)
+        forbidden[:, context] = True
+        forbidden[context, context] = False
+        expected = maximally_oriented_pdag(a, forbidden, required)
+        graph = nx.DiGraph(a)
+        graph.add_nodes_from(range(d + 1))
+        placeholder = np.random.default_rng(1).normal(size=(20, d))
+        found = cdnod(placeholder, np.arange(20) % 2, ci_test=DSeparationOracle(graph), alpha=0.5,
+                      node_names=names[:d], context_name="C", knowledge=knowledge)
+        np.testing.assert_array_equal(found.adjacency, expected, err_msg=str(a.tolist()))
+        plain = cdnod(placeholder, np.arange(20) % 2, ci_test=DSeparationOracle(graph), alpha=0.5,
+                      node_names=names[:d], context_name="C").adjacency
+        root_only = np.zeros_like(forbidden)
+        root_only[:d, context] = True
+        np.testing.assert_array_equal(plain, maximally_oriented_pdag(a, root_only))  # CD-NOD without knowledge
+        gained += int((plain & plain.T).sum() - (found.adjacency & found.adjacency.T).sum()) // 2
+    assert gained > 0
+    with pytest.raises(ValueError, match="requires v0 -> C, but the context 'C' is a root"):
+        cdnod(placeholder, np.arange(20) % 2, ci_test=DSeparationOracle(graph), alpha=0.5, node_names=names[:d],
+              knowledge={"required": [["v0", "C"]]})

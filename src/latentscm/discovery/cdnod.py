@@ -32,8 +32,9 @@ from latentscm.discovery.ci_tests.base import CITest, make_ci_test
 from latentscm.discovery.ci_tests.discrete import encode_categories
 from latentscm.discovery.collider_rules import COLLIDER_RULES, orient_by_rule
 from latentscm.discovery.kernels import GaussianKernel, center_gram, standardize
-from latentscm.discovery.orientation import _is_ancestor, apply_meek_rules
-from latentscm.discovery.pc import as_data_matrix, collider_tests, orient_with_exogenous, pc_skeleton
+from latentscm.discovery.knowledge import as_knowledge, orient_by_knowledge
+from latentscm.discovery.orientation import _is_ancestor, apply_meek_rules, orient_colliders
+from latentscm.discovery.pc import as_data_matrix, collider_tests, orient_with_exogenous, skeleton_with_knowledge
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["cdnod", "mechanism_dependence"]
@@ -43,7 +44,7 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
           node_names: Sequence[str] | None = None, context_name: str = "C",
           max_depth: int | None = None, ci_options: Mapping[str, Any] | None = None,
           orient_changing: bool = False, n_jobs: int | None = None,
-          collider_rule: str = "standard") -> DiscoveredGraph:
+          collider_rule: str = "standard", knowledge: Any = None) -> DiscoveredGraph:
     """CD-NOD over the columns of ``data`` (n, d) with a domain or time index ``context`` (n,).
 
     ``orient_changing=True`` also orients undirected edges between two changing variables by the
@@ -58,6 +59,8 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     ``collider_rule``: ``"standard"`` (the separating sets of the skeleton search), or ``"conservative"``,
     ``"majority"``, ``"maxp"`` (re-tests independent of the column order; see
     :func:`~latentscm.discovery.pc.pc`); the context stays a root either way.
+    ``knowledge``: background knowledge by name (the variables' and ``context_name``), used as by
+    :func:`~latentscm.discovery.pc.pc`; an edge into the context is forbidden whatever it says.
 
     Returns a :class:`DiscoveredGraph` over the d variables plus the context node (last, named
     ``context_name``); ``info["changing"]`` lists the variables adjacent to it (changing mechanisms).
@@ -86,15 +89,36 @@ def cdnod(data: Any, context: Any, *, ci_test: str | CITest = "kci", alpha: floa
     collider_rule = check_choice(collider_rule, "collider_rule", "cdnod", COLLIDER_RULES)
     augmented = np.concatenate([matrix, index[:, None]], axis=1)
     bound = test.bind(augmented)
-    skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, n_jobs=n_jobs)
     c = matrix.shape[1]
+    knowledge = as_knowledge(knowledge, "cdnod")
+    forbidden = required = None
     found: dict[str, Any] = {}
+    if knowledge is not None:
+        forbidden, required = knowledge.matrices((*names, context_name), "cdnod")
+        into = np.flatnonzero(required[:, c])
+        if into.size:
+            raise ValueError(f"The 'knowledge' argument of cdnod requires {names[into[0]]} -> {context_name}, but "
+                             f"the context {context_name!r} is a root (a domain or time index has no causes).")
+        forbidden[:, c] = True
+        forbidden[c, c] = False
+        found["knowledge"] = knowledge.to_dict()
+    skeleton, unseparated = skeleton_with_knowledge(bound, forbidden, required, alpha=alpha, max_depth=max_depth,
+                                                    n_jobs=n_jobs)
+    if unseparated:
+        every = (*names, context_name)
+        found["unseparated_forbidden_pairs"] = [(every[i], every[k]) for i, k in unseparated]
+    known = None if knowledge is None else orient_by_knowledge(skeleton.adjacency, forbidden, required)
     if collider_rule == "standard":
-        graph = orient_with_exogenous(skeleton, exogenous=[c])
+        if known is None:
+            graph = orient_with_exogenous(skeleton, exogenous=[c])
+        else:  # the knowledge orients the context's edges away from it, as orient_exogenous does
+            graph = apply_meek_rules(orient_colliders(known, skeleton.separating_sets, unknown=unseparated),
+                                     background=True)
     else:
         tests = collider_tests(bound, skeleton.adjacency, max_depth=max_depth, n_jobs=n_jobs)
-        graph, found = orient_by_rule(skeleton.adjacency, tests, collider_rule, alpha, exogenous=[c])
-        found["n_collider_tests"] = sum(len(v) for v in tests.values())
+        graph, rule_info = orient_by_rule(skeleton.adjacency, tests, collider_rule, alpha, exogenous=[c],
+                                          oriented=known)
+        found.update(rule_info, n_collider_tests=sum(len(v) for v in tests.values()))
     changing_index = [int(v) for v in np.flatnonzero(skeleton.adjacency[c])]
     changing = [names[v] for v in changing_index]
     scores: list[dict[str, Any]] = []

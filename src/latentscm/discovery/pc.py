@@ -37,7 +37,8 @@ from latentscm.discovery.orientation import apply_meek_rules, orient_colliders, 
 from latentscm.discovery.result import DiscoveredGraph, _names
 from latentscm.exceptions import TooFewSamplesError
 
-__all__ = ["Skeleton", "as_data_matrix", "collider_tests", "pc", "pc_skeleton", "plan_p_values"]
+__all__ = ["Skeleton", "as_data_matrix", "collider_tests", "pc", "pc_skeleton", "plan_p_values",
+           "skeleton_with_knowledge"]
 
 
 @dataclass
@@ -333,18 +334,11 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     if time_budget is not None:
         time_budget = check_number(time_budget, "time_budget", "pc", low=0, low_inclusive=False)
     knowledge = as_knowledge(knowledge, "pc")
-    forbidden = required = None
-    kept: list[tuple[int, int]] = []
-    if knowledge is not None:
-        forbidden, required = knowledge.matrices(names, "pc")
-        kept = [(int(i), int(j)) for i, j in np.argwhere(np.triu(required | required.T, 1))]
+    forbidden, required = knowledge.matrices(names, "pc") if knowledge is not None else (None, None)
     tests = None
     try:
-        skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, time_budget=time_budget, n_jobs=workers,
-                               required=kept)
-        unseparated: list[tuple[int, int]] = []
-        if knowledge is not None:
-            skeleton, unseparated = _drop_forbidden_pairs(skeleton, forbidden & forbidden.T)
+        skeleton, unseparated = skeleton_with_knowledge(bound, forbidden, required, alpha=alpha, max_depth=max_depth,
+                                                        time_budget=time_budget, n_jobs=workers)
         if collider_rule != "standard":
             tests = collider_tests(bound, skeleton.adjacency, max_depth=max_depth, n_jobs=workers)
     except TooFewSamplesError as error:
@@ -355,7 +349,7 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
                             "n_samples": int(matrix.shape[0]), "depth_reached": skeleton.depth_reached,
                             "collider_rule": collider_rule}
     known = None if knowledge is None else orient_by_knowledge(skeleton.adjacency, forbidden, required)
-    if known is not None:
+    if knowledge is not None:
         info["knowledge"] = knowledge.to_dict()
     if unseparated:
         info["unseparated_forbidden_pairs"] = [(names[i], names[k]) for i, k in unseparated]
@@ -372,14 +366,22 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     return DiscoveredGraph(names, graph, skeleton.separating_sets, info)
 
 
-def _drop_forbidden_pairs(skeleton: Skeleton, both_ways: np.ndarray) -> tuple[Skeleton, list[tuple[int, int]]]:
-    """The skeleton without the edges background knowledge forbids both ways (``both_ways`` (d, d) bool).
+def skeleton_with_knowledge(bound: BoundCITest, forbidden: np.ndarray | None, required: np.ndarray | None,
+                            **options: Any) -> tuple[Skeleton, list[tuple[int, int]]]:
+    """:func:`pc_skeleton` (``options``) under background knowledge (``forbidden`` / ``required``, (d, d) bool over
+    the bound columns, ``[i, j]`` for i -> j; None: no knowledge).
 
-    Such pairs are tested like any other during the search, so that each separated one has a separating set,
-    and the tests of the other pairs condition on the same neighbours as without knowledge. A pair the data
-    never separated has none: returned as well (sorted ``(i, k)``, i < k), so that no collider is read from an
-    empty set it never had.
+    A required pair is never tested. A pair forbidden both ways is tested like any other, so that a separated
+    one has a separating set and the other pairs' tests condition on the same neighbours as without knowledge,
+    and is removed afterwards. Returns the skeleton and the pairs removed that way which the data never
+    separated (sorted ``(i, k)``, i < k): they have no separating set, so no collider is to be read at them
+    (:func:`~latentscm.discovery.orientation.orient_colliders`'s ``unknown``).
     """
+    if forbidden is None or required is None:
+        return pc_skeleton(bound, **options), []
+    kept = [(int(i), int(j)) for i, j in np.argwhere(np.triu(required | required.T, 1))]
+    skeleton = pc_skeleton(bound, required=kept, **options)
+    both_ways = forbidden & forbidden.T
     adjacency = skeleton.adjacency.copy()
     unseparated = [(int(i), int(k)) for i, k in np.argwhere(np.triu(both_ways & (adjacency != 0), 1))]
     for i, k in unseparated:
