@@ -173,6 +173,15 @@ def test_discover_with_background_knowledge(tmp_path):
     graph = json.loads(out.read_text())
     assert sorted(map(tuple, graph["directed"])) == [("a", "b"), ("b", "c")]  # a -> b by the tiers, then Meek R1
     assert graph["info"]["knowledge"]["tiers"] == [["a"], ["b", "c"]]
+    domain = (np.arange(800) % 2).astype(float)  # CD-NOD: the knowledge may name the context column too
+    _write_csv(tmp_path / "domains.csv", ["a", "b", "c", "e"], np.stack([a, b, c, domain], 1))
+    (tmp_path / "kc.json").write_text(json.dumps({"required": [["e", "a"]]}))
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "domains.csv"), "--method", "cdnod", "--ci",
+                                      "fisherz", "--context", "e", "--knowledge", str(tmp_path / "kc.json"),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert ("e", "a") in set(map(tuple, graph["directed"])) and graph["info"]["knowledge"]["required"] == [["e", "a"]]
     (tmp_path / "unknown.json").write_text(json.dumps({"required": [["a", "q"]]}))
     (tmp_path / "broken.json").write_text("{")
     series = tmp_path / "series.csv"
@@ -182,7 +191,7 @@ def test_discover_with_background_knowledge(tmp_path):
             ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "broken.json")], "is not valid JSON"),
             ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "none.json")], "does not exist"),
             ([str(tmp_path / "data.csv"), "--method", "fci", "--knowledge", str(tmp_path / "k.json")],
-             "--knowledge is used by --method pc, not by --method fci"),
+             "--knowledge is used by --method pc and cdnod, not by --method fci"),
             ([str(series), "--timeseries", "--knowledge", str(tmp_path / "k.json")], "--knowledge")):
         result = CliRunner().invoke(app, ["discover", *arguments, "--out", str(tmp_path / "bad.json")])
         assert result.exit_code == 2 and message in result.output, result.output

@@ -196,7 +196,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     collider_rule : str or None
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
     knowledge : BackgroundKnowledge or None
-        PC's background knowledge (forbidden / required edges, tiers) by column name.
+        PC's and CD-NOD's background knowledge (forbidden / required edges, tiers) by column name.
 
     Raises
     ------
@@ -212,8 +212,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
     _check_collider_rule(collider_rule, method)
-    if knowledge is not None and method != "pc":
-        raise ValueError(f"--knowledge is used by --method pc, not by --method {method}.")
+    if knowledge is not None and method not in ("pc", "cdnod"):
+        raise ValueError(f"--knowledge is used by --method pc and cdnod, not by --method {method}.")
     if method == "fci":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -239,7 +239,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     table = np.delete(data, k, axis=1)
     if method == "cdnod":
         return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column,
-                                collider_rule=collider_rule or "standard")
+                                collider_rule=collider_rule or "standard", knowledge=knowledge)
     return METHODS["cdf"](_environment_pairs(table, labels, column), ci_test=ci, alpha=alpha, node_names=rest)
 
 
@@ -291,7 +291,7 @@ def register(app: typer.Typer) -> None:
                                           "column order). pcmci_plus with --timeseries: standard, conservative or "
                                           "majority."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
-                                       "pc, by column (or code) name: an object whose \"forbidden\" and "
+                                       "pc or cdnod, by column (or code) name: an object whose \"forbidden\" and "
                                        "\"required\" hold (cause, effect) name pairs and whose \"tiers\" holds lists "
                                        "of names, a later tier never causing an earlier one."),
     ) -> None:
@@ -320,8 +320,8 @@ def register(app: typer.Typer) -> None:
             if (data is None) == (run is None):
                 raise ValueError("Give exactly one of a CSV file or --run DIR.")
             known = _read_knowledge(knowledge) if knowledge is not None else None
-            if known is not None and method != "pc":
-                raise ValueError(f"--knowledge is used by --method pc, not by --method {method}.")
+            if known is not None and method not in ("pc", "cdnod"):
+                raise ValueError(f"--knowledge is used by --method pc and cdnod, not by --method {method}.")
             comparison = None
             if run is not None:
                 if context is not None or environment is not None:
