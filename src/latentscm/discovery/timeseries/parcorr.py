@@ -1,14 +1,15 @@
 """ParCorr: the partial-correlation CI test with the Student-t null, as used by PCMCI.
 
 The partial correlation ``r`` of X and Y given Z (the correlation of their least-squares residuals on
-Z with an intercept, read here off the inverse of the correlation submatrix) gives
+Z with an intercept, read here off the inverse of the correlation submatrix, or for ill-conditioned
+submatrices off a QR factorisation of the centred data columns) gives
 ``t = r sqrt(nu / (1 - r^2))`` with ``nu = n - 2 - |Z|`` degrees of freedom, t-distributed under
 ``X ⊥ Y | Z`` for Gaussian data (the exact finite-sample null of the partial correlation; Fisher-z
 is its large-sample approximation). Runge et al. (2019), Sci. Adv. 5, eaau4996, use this test
 ("ParCorr") for linear PCMCI. Queries of one conditioning-set size are solved as one batched
 inversion. Identical columns give ``|r| = 1`` (p = 0); a query whose partial correlation is undefined (x or y a
-linear function of Z, or collinear Z) raises ValueError naming the columns. Registered as ``"parcorr"`` in the
-CI-test registry.
+linear function of Z, or collinear Z, to a residual standard deviation of 1e-10 of the column's) raises ValueError
+naming the columns. Registered as ``"parcorr"`` in the CI-test registry.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = ["ParCorr"]
 class _ParCorrState:
     correlation: np.ndarray  # (d, d)
     n: int
+    data: np.ndarray  # (n, d), the bound (read-only) data, for ill-conditioned queries
 
 
 class ParCorr(CITest):
@@ -50,7 +52,7 @@ class ParCorr(CITest):
         if np.any(std == 0):
             raise ValueError(f"ParCorr cannot use constant columns {np.flatnonzero(std == 0).tolist()}.")
         d = data.shape[1]
-        return _ParCorrState(np.corrcoef(data, rowvar=False).reshape(d, d), data.shape[0])
+        return _ParCorrState(np.corrcoef(data, rowvar=False).reshape(d, d), data.shape[0], data)
 
     def _compute(self, state: _ParCorrState, queries: Sequence[CIQuery]) -> list[CIResult]:
         by_size: dict[int, list[int]] = defaultdict(list)
@@ -59,7 +61,7 @@ class ParCorr(CITest):
         results: list[CIResult | None] = [None] * len(queries)
         for size, positions in by_size.items():
             index = np.array([queries[p].columns for p in positions], dtype=np.intp)
-            r = partial_correlations(state.correlation, index, "ParCorr")  # ValueError when undefined
+            r = partial_correlations(state.correlation, index, "ParCorr", data=state.data)  # ValueError if undefined
             r = np.clip(r, -1.0, 1.0)
             dof = state.n - 2 - size
             with np.errstate(divide="ignore"):
