@@ -196,3 +196,22 @@ def test_discover_with_background_knowledge(tmp_path):
         result = CliRunner().invoke(app, ["discover", *arguments, "--out", str(tmp_path / "bad.json")])
         assert result.exit_code == 2 and message in result.output, result.output
         assert not (tmp_path / "bad.json").exists()
+
+
+def test_discover_ges(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 2000))
+    c = a + b + 0.5 * rng.normal(size=2000)
+    _write_csv(tmp_path / "data.csv", ["a", "b", "c"], np.stack([a, b, c], 1))
+    out = tmp_path / "graph.json"
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "ges", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert sorted(map(tuple, graph["directed"])) == [("a", "c"), ("b", "c")] and graph["info"]["method"] == "ges"
+    for arguments, message in ((["--alpha", "0.01"], "--alpha would be ignored"),
+                               (["--ci", "kci"], "--ci would be ignored"),
+                               (["--context", "a"], "--context is only used by --method cdnod")):
+        result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "ges", *arguments,
+                                          "--out", str(tmp_path / "bad.json")])
+        assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "bad.json").exists()

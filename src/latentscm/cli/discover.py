@@ -183,8 +183,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "cdnod", "cdf"}
-        Discovery method (``fci`` returns a PartialAncestralGraph).
+    method : {"pc", "fci", "ges", "cdnod", "cdf"}
+        Discovery method (``fci`` returns a PartialAncestralGraph; ``ges`` ignores ``ci`` and ``alpha``).
     ci : str
         CI test name.
     alpha : float
@@ -206,8 +206,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     """
     from latentscm.discovery.codes import METHODS
 
-    if method not in METHODS and method != "fci":
-        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, 'fci'])}.")
+    if method not in METHODS and method not in ("fci", "ges"):
+        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, 'fci', 'ges'])}.")
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
@@ -220,6 +220,12 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         from latentscm.discovery.fci import fci
 
         return fci(data, ci_test=ci, alpha=alpha, node_names=names)
+    if method == "ges":  # score-based (linear-Gaussian BIC): no CI test, no level
+        if column is not None:
+            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
+        from latentscm.discovery.ges import ges
+
+        return ges(data, node_names=names)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -262,8 +268,9 @@ def register(app: typer.Typer) -> None:
     def discover_command(
         ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
-        method: str = typer.Option(None, "--method", help="pc (the default), fci (a partial ancestral graph, for "
-                                   "hidden confounders), cdnod or cdf (Causal de Finetti); "
+        method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), fci (a "
+                                   "partial ancestral graph, for hidden confounders), cdnod or cdf (Causal de "
+                                   "Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); also parcorr with --timeseries."),
@@ -307,6 +314,12 @@ def register(app: typer.Typer) -> None:
             return
         method = method or "pc"
         try:
+            if method == "ges":
+                given = [flag for flag, name in (("--ci", "ci"), ("--alpha", "alpha"))
+                         if given_on_command_line(ctx, name)]
+                if given:
+                    raise ValueError(f"--method ges is score-based (linear-Gaussian BIC): it uses no CI test or "
+                                     f"significance level, so {' and '.join(given)} would be ignored.")
             if tau_max is not None:
                 raise ValueError("--tau-max is the largest lag of --timeseries discovery; a table without "
                                  "--timeseries has no lags.")
@@ -328,8 +341,8 @@ def register(app: typer.Typer) -> None:
                     raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
                                      "have none (use --method pc with --run).")
                 _check_collider_rule(collider_rule, method)
-                if method not in ("pc", "fci"):
-                    raise ValueError(f"--run discovers among a run's codes with --method pc or fci; --method "
+                if method not in ("pc", "fci", "ges"):
+                    raise ValueError(f"--run discovers among a run's codes with --method pc, fci or ges; --method "
                                      f"{method} needs a CSV table.")
                 graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code,
                                                   collider_rule=collider_rule or "standard", knowledge=known)

@@ -1,6 +1,6 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules (and background knowledge), FCI (partial ancestral graphs, for hidden confounders), CD-NOD
-for heterogeneous data, and Causal de Finetti for exchangeable data."""
+Meek's rules (and background knowledge), GES (score-based, BIC), FCI (partial ancestral graphs, for hidden
+confounders), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
@@ -19,6 +19,7 @@ from latentscm.discovery.ci_tests import (
 )
 from latentscm.discovery.environments import discover_environments, environment_variables
 from latentscm.discovery.fci import fci
+from latentscm.discovery.ges import ges
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.discovery.pag import PartialAncestralGraph
 from latentscm.discovery.pc import pc, pc_skeleton
@@ -45,6 +46,7 @@ __all__ = [
     "discover_environments",
     "environment_variables",
     "fci",
+    "ges",
     "make_ci_test",
     "pc",
     "pc_skeleton",

@@ -17,6 +17,7 @@ from latentscm._validation import as_generator, check_array, check_choice, check
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
 from latentscm.discovery.fci import fci
+from latentscm.discovery.ges import ges
 from latentscm.discovery.pag import ARROW, TAIL, PartialAncestralGraph
 from latentscm.discovery.pc import pc
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
@@ -46,21 +47,24 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     ----------
     codes: array (N, D) of encoded latents, one column per named latent.
     names: the D latent names.
-    method: ``"pc"`` or ``"fci"`` (a PAG: latents may share causes the codes do not capture); the other
-        methods need a context.
+    method: ``"pc"``, ``"fci"`` (a PAG: latents may share causes the codes do not capture) or ``"ges"``
+        (score-based, linear-Gaussian BIC; ``ci_test`` and ``alpha`` do not apply); the other methods need a
+        context.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
     knowledge: PC's background knowledge by latent name (see :func:`~latentscm.discovery.pc.pc`); not for FCI.
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
-    check_choice(method, "method", owner, ("pc", "fci"))
+    check_choice(method, "method", owner, ("pc", "fci", "ges"))
     if method == "fci" and collider_rule != "standard":
         raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'; FCI orients colliders "
                          f"with circle marks of its own. Got {collider_rule!r}.")
-    if method == "fci" and knowledge is not None:
-        raise ValueError(f"The 'knowledge' parameter of {owner} applies to method='pc'; FCI takes no background "
-                         f"knowledge yet.")
+    if method != "pc" and collider_rule != "standard":
+        raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'. Got {collider_rule!r} "
+                         f"with method={method!r}.")
+    if method != "pc" and knowledge is not None:
+        raise ValueError(f"The 'knowledge' parameter of {owner} applies to method='pc', not {method!r}.")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
     if matrix.shape[0] > limit:
@@ -68,6 +72,8 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         matrix = matrix[rows]
     if method == "fci":
         return fci(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options)
+    if method == "ges":  # score-based: ci_test, alpha and ci_options do not apply
+        return ges(matrix, node_names=list(names))
     return pc(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
               collider_rule=collider_rule, knowledge=knowledge)
 
