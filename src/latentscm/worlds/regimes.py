@@ -245,9 +245,16 @@ class RegimeMixture:
             raise ValueError(f"The regimes of a RegimeMixture need distinct names. Got {names}.")
         if fractions is None:
             fractions = [1.0 / len(regimes)] * len(regimes)
-        fractions = [float(f) for f in fractions]
+        if isinstance(fractions, (str, bytes, Mapping)) or not isinstance(fractions, (Sequence, np.ndarray)):
+            raise TypeError(f"The 'fractions' of a RegimeMixture must be a sequence of numbers, one per regime. "
+                            f"Got {fractions!r}.")
         if len(fractions) != len(regimes):
             raise ValueError(f"RegimeMixture got {len(regimes)} regimes but {len(fractions)} fractions.")
+        for name, fraction in zip(names, fractions):
+            if isinstance(fraction, (bool, np.bool_)) or not isinstance(fraction, (int, float, np.integer,
+                                                                                   np.floating)):
+                raise TypeError(f"The fraction of regime {name!r} must be a number. Got {fraction!r}.")
+        fractions = [float(f) for f in fractions]
         for name, fraction in zip(names, fractions):
             if not math.isfinite(fraction) or not 0.0 <= fraction <= 1.0:
                 raise ValueError(f"The fraction of regime {name!r} must lie in [0, 1]. Got {fraction!r}.")
