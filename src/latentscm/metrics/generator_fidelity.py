@@ -209,7 +209,8 @@ def autocorrelation_distance(real: Any, generated: Any, *, max_lag: int = 10) ->
 def generator_fidelity(real: Any, generated: Any, *, window: int = 10, max_lag: int = 10,
                        max_windows: int = 500, seed: int = 0) -> dict[str, float]:
     """Discriminator, MMD and autocorrelation distance for the generated series and for the
-    time-shuffled real series. **Lower is better** for every entry.
+    time-shuffled real series. **Lower is better** for every entry (for the raw accuracy and AUC, only
+    down to 0.5).
 
     Parameters
     ----------

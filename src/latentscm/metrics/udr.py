@@ -7,9 +7,12 @@ matches each unit of one model to exactly one unit of the other:
 
     UDR_ab = (sum_i max_j R_ij^2 / sum_j R_ij + sum_j max_i R_ij^2 / sum_i R_ij) / (d_a + d_b)
 
-over the d_a, d_b active units (the "Spearman, informative units" variant of the paper). A
-model's score is the median of its pairwise scores. Higher is better; 1 when the codes are the
-same units up to permutation and monotone rescaling and distinct units are uncorrelated. On a
+over the d_a, d_b active units (the "Spearman, informative units" variant of the paper). The paper
+calls a unit active when its KL to the prior exceeds 0.01; with codes only, a unit is active when its
+variance exceeds ``threshold`` (Burda et al.'s activity, on the scale of a N(0, 1) prior). A model's
+score is the median of its pairwise scores. Higher is better; 1 when the codes are the same units up
+to permutation, sign and monotone rescaling and distinct units are uncorrelated. The threshold is on
+the raw variance, so a rescaling that brings a unit's variance below it drops that unit. On a
 finite sample, chance correlations between independent units enter the row and column sums, so
 two identical codes score somewhat below 1 (the paper's formula, not an estimation error).
 """

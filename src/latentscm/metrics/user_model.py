@@ -126,6 +126,8 @@ class CallableModel:
         if images.ndim != 4 or images.shape[0] != codes.shape[0]:
             raise ValueError(f"The decoder {_describe(self.decoder)} must map {codes.shape[0]} codes to images "
                              f"({codes.shape[0]}, C, H, W). Got shape {images.shape}.")
+        if not np.all(np.isfinite(images)):
+            raise ValueError(f"The decoder {_describe(self.decoder)} returned NaN or infinite images.")
         return images.astype(np.float32, copy=False)
 
     def reconstruct(self, images: Any) -> np.ndarray:
@@ -142,6 +144,9 @@ class CallableModel:
         if result.shape != images.shape:
             raise ValueError(f"The counterfactual {_describe(self.counterfactual_fn)} must return images of the "
                              f"input's shape {tuple(images.shape)}. Got {result.shape}.")
+        if not np.all(np.isfinite(result)):
+            raise ValueError(f"The counterfactual {_describe(self.counterfactual_fn)} returned NaN or infinite "
+                             "images.")
         return result.astype(np.float32, copy=False)
 
 
@@ -166,7 +171,8 @@ def as_model(encoder: Any, *, decoder: Callable[..., Any] | None = None,
     if is_model(encoder):
         if decoder is None and counterfactual is None:
             return encoder
-        return CallableModel(encoder.encode, decoder=decoder if decoder is not None else encoder.decode,
+        return CallableModel(encoder.encode,
+                             decoder=decoder if decoder is not None else getattr(encoder, "decode", None),
                              counterfactual=counterfactual if counterfactual is not None
                              else getattr(encoder, "counterfactual", None))
     if not callable(encoder):
