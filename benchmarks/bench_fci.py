@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import itertools
 import time
 
 import networkx as nx
@@ -41,81 +40,7 @@ import numpy as np
 
 from latentscm.discovery import fci
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
-from latentscm.testing.oracles import DSeparationOracle, random_latent_dag, true_mag
-
-
-def separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ...]]]:
-    """Every d-separation among the first p nodes of ``graph``."""
-    found = set()
-    for i, j in itertools.combinations(range(p), 2):
-        others = [v for v in range(p) if v not in (i, j)]
-        for size in range(len(others) + 1):
-            for s in itertools.combinations(others, size):
-                if nx.is_d_separator(graph, {i}, {j}, set(s)):
-                    found.add((i, j, s))
-    return found
-
-
-def mag_as_dag(marks: np.ndarray) -> nx.DiGraph:
-    """A DAG with the MAG's m-separations: a hidden parent for each bidirected edge."""
-    p = marks.shape[0]
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(p))
-    extra = p
-    for i, j in itertools.combinations(range(p), 2):
-        if not marks[i, j]:
-            continue
-        if marks[i, j] == ARROW and marks[j, i] == TAIL:
-            graph.add_edge(i, j)
-        elif marks[j, i] == ARROW and marks[i, j] == TAIL:
-            graph.add_edge(j, i)
-        else:
-            graph.add_edges_from([(extra, i), (extra, j)])
-            extra += 1
-    return graph
-
-
-def ancestral(marks: np.ndarray) -> bool:
-    p = marks.shape[0]
-    directed = nx.DiGraph()
-    directed.add_nodes_from(range(p))
-    directed.add_edges_from((i, j) for i in range(p) for j in range(p) if marks[i, j] == ARROW and marks[j, i] == TAIL)
-    if not nx.is_directed_acyclic_graph(directed):
-        return False
-    return not any(marks[i, j] == ARROW and marks[j, i] == ARROW
-                   and (nx.has_path(directed, i, j) or nx.has_path(directed, j, i))
-                   for i, j in itertools.combinations(range(p), 2))
-
-
-def same_separations(graph: nx.DiGraph, p: int, target: set[tuple[int, int, tuple[int, ...]]]) -> bool:
-    """Whether the d-separations among the first p nodes of ``graph`` are exactly ``target`` (stops at the first
-    difference: most candidate MAGs differ early)."""
-    for i, j in itertools.combinations(range(p), 2):
-        others = [v for v in range(p) if v not in (i, j)]
-        for size in range(len(others) + 1):
-            for s in itertools.combinations(others, size):
-                if nx.is_d_separator(graph, {i}, {j}, set(s)) != ((i, j, s) in target):
-                    return False
-    return True
-
-
-def true_pag(mag: np.ndarray, circles: np.ndarray) -> np.ndarray:
-    """The invariant marks of ``mag``'s equivalence class, enumerating the marks that ``circles`` leaves open."""
-    p = mag.shape[0]
-    target = separations(mag_as_dag(mag), p)
-    edges = [(i, j) for i, j in itertools.combinations(range(p), 2)
-             if mag[i, j] and (circles[i, j] == CIRCLE or circles[j, i] == CIRCLE)]
-    options = [[(mj, mi) for mj, mi in ((ARROW, TAIL), (TAIL, ARROW), (ARROW, ARROW))
-                if circles[i, j] in (CIRCLE, mj) and circles[j, i] in (CIRCLE, mi)] for i, j in edges]
-    members = []
-    for choice in itertools.product(*options):
-        m = circles.copy()
-        for (i, j), (mj, mi) in zip(edges, choice):
-            m[i, j], m[j, i] = mj, mi
-        if ancestral(m) and same_separations(mag_as_dag(m), p, target):
-            members.append(m)
-    stack = np.stack(members)
-    return np.where((stack == stack[0]).all(axis=0), stack[0], CIRCLE) * (mag != 0)
+from latentscm.testing.oracles import DSeparationOracle, random_latent_dag, true_mag, true_pag
 
 
 def causallearn_marks(data: np.ndarray, method: str, alpha: float, **options) -> np.ndarray | None:

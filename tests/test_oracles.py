@@ -40,3 +40,29 @@ def test_true_mag_of_a_hidden_confounder():
     assert (mag[1, 2], mag[2, 1]) == (ARROW, ARROW)
     assert (mag[3, 2], mag[2, 3]) == (ARROW, TAIL)
     assert mag[0, 2] == mag[0, 3] == mag[1, 3] == 0
+
+
+def test_true_pag_enumerates_the_class_of_a_mag():
+    """a -> b <- L -> c <- d (L hidden): the class's invariant marks are a o-> b <-> c <-o d, FCI's PAG."""
+    from latentscm.discovery import fci
+    from latentscm.discovery.pag import CIRCLE
+    from latentscm.testing.oracles import true_pag
+
+    a = np.zeros((5, 5), dtype=np.int64)
+    for i, j in ((0, 1), (4, 1), (4, 2), (3, 2)):
+        a[i, j] = 1
+    mag = true_mag(a, 4)
+    truth = true_pag(mag)
+    expected = np.zeros((4, 4), dtype=np.int64)
+    expected[0, 1] = expected[2, 1] = expected[1, 2] = expected[3, 2] = ARROW
+    expected[1, 0] = expected[2, 3] = CIRCLE
+    np.testing.assert_array_equal(truth, expected)
+    graph = nx.DiGraph(a)
+    pag = fci(np.zeros((20, 4)), ci_test=DSeparationOracle(graph), alpha=0.5).marks
+    np.testing.assert_array_equal(true_pag(mag, pag), pag)
+    # tiers: b before a, so a is no ancestor of b: of the class's a -> b and a <-> b only the latter remains
+    tiered = true_pag(mag, tiers=[1, 0, -1, -1])
+    assert tiered[1, 0] == ARROW and tiered[0, 1] == ARROW
+    chain = true_mag(np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]]), 3)  # a -> b -> c
+    with pytest.raises(ValueError, match="no MAG"):
+        true_pag(chain, tiers=[0, 1, 0])  # b after a and c: arrowheads at b from both, a collider the data deny

@@ -1,6 +1,7 @@
 """Exact ground truth for testing discovery algorithms: a d-separation oracle over a known DAG (hidden nodes
 allowed), random DAGs with hidden common causes, and the maximal ancestral graph (MAG) such a DAG induces on its
-observed nodes; and the maximally oriented PDAG of a DAG's Markov equivalence class under background knowledge.
+observed nodes; the PAG of a MAG's Markov equivalence class, and the maximally oriented PDAG of a DAG's, under
+background knowledge, both by enumeration.
 
 With the oracle as its CI test, a sound and complete algorithm must return the true equivalence class: PC the
 CPDAG, FCI the PAG of :func:`true_mag` (Richardson & Spirtes 2002, "Ancestral graph Markov models", Ann. Statist.
@@ -19,9 +20,9 @@ import numpy as np
 
 from latentscm._validation import as_generator
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
-from latentscm.discovery.pag import ARROW, TAIL
+from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
-__all__ = ["DSeparationOracle", "maximally_oriented_pdag", "random_latent_dag", "true_mag"]
+__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "random_latent_dag", "true_mag", "true_pag"]
 
 
 class DSeparationOracle(CITest):
@@ -134,3 +135,112 @@ def maximally_oriented_pdag(adjacency: np.ndarray, forbidden: np.ndarray | None 
         raise ValueError("No DAG Markov equivalent to 'adjacency' respects the knowledge (the DAG breaks it).")
     stacked = np.stack(kept)
     return stacked.any(0).astype(np.int64)
+
+
+def _separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ...]]]:
+    """Every d-separation ``(i, j, S)`` among the first p nodes of ``graph``."""
+    found = set()
+    for i, j in combinations(range(p), 2):
+        others = [v for v in range(p) if v not in (i, j)]
+        for size in range(len(others) + 1):
+            for s in combinations(others, size):
+                if nx.is_d_separator(graph, {i}, {j}, set(s)):
+                    found.add((i, j, s))
+    return found
+
+
+def _same_separations(graph: nx.DiGraph, p: int, target: set[tuple[int, int, tuple[int, ...]]]) -> bool:
+    """Whether the d-separations among the first p nodes of ``graph`` are exactly ``target`` (stops at the first
+    difference: most candidates differ early)."""
+    for i, j in combinations(range(p), 2):
+        others = [v for v in range(p) if v not in (i, j)]
+        for size in range(len(others) + 1):
+            for s in combinations(others, size):
+                if nx.is_d_separator(graph, {i}, {j}, set(s)) != ((i, j, s) in target):
+                    return False
+    return True
+
+
+def _mag_as_dag(marks: np.ndarray) -> nx.DiGraph:
+    """A DAG with the MAG's m-separations among its p nodes: a hidden parent for each bidirected edge."""
+    p = marks.shape[0]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(p))
+    extra = p
+    for i, j in combinations(range(p), 2):
+        if not marks[i, j]:
+            continue
+        if marks[i, j] == ARROW and marks[j, i] == TAIL:
+            graph.add_edge(i, j)
+        elif marks[j, i] == ARROW and marks[i, j] == TAIL:
+            graph.add_edge(j, i)
+        else:
+            graph.add_edges_from([(extra, i), (extra, j)])
+            extra += 1
+    return graph
+
+
+def _directed_part(marks: np.ndarray) -> nx.DiGraph:
+    p = marks.shape[0]
+    directed = nx.DiGraph()
+    directed.add_nodes_from(range(p))
+    directed.add_edges_from((i, j) for i in range(p) for j in range(p) if marks[i, j] == ARROW and marks[j, i] == TAIL)
+    return directed
+
+
+def is_ancestral(marks: np.ndarray) -> bool:
+    """Whether a mixed graph of directed and bidirected edges (marks (p, p), pcalg convention) is ancestral: no
+    directed cycle, and no bidirected edge between an ancestor and its descendant."""
+    directed = _directed_part(marks)
+    if not nx.is_directed_acyclic_graph(directed):
+        return False
+    return not any(marks[i, j] == ARROW and marks[j, i] == ARROW
+                   and (nx.has_path(directed, i, j) or nx.has_path(directed, j, i))
+                   for i, j in combinations(range(marks.shape[0]), 2))
+
+
+def _respects_tiers(marks: np.ndarray, tier: np.ndarray) -> bool:
+    """No node of a later tier is an ancestor of a node of an earlier one (``tier[v] < 0``: in no tier)."""
+    directed = _directed_part(marks)
+    for v in range(marks.shape[0]):
+        if tier[v] < 0:
+            continue
+        if any(tier[u] >= 0 and tier[u] < tier[v] for u in nx.descendants(directed, v)):
+            return False
+    return True
+
+
+def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequence[int] | None = None,
+             max_open: int = 24) -> np.ndarray:
+    """The PAG of ``mag``'s Markov equivalence class by enumeration: the marks shared by every MAG with the same
+    skeleton and m-separations (and, with ``tiers``, no ancestor in a later tier than its descendant).
+
+    ``mag``: (p, p) marks in the pcalg convention (``marks[i, j]`` the mark at j). ``start``: a sound PAG of the
+    class (e.g. FCI's with an oracle); only its circle marks are enumerated (default: every mark, so keep p
+    small). ``tiers``: a tier number per node (-1: in no tier). Raises ValueError when more than ``max_open``
+    edges are open, or no member is left (``mag`` itself breaks the tiers).
+    """
+    mag = np.asarray(mag, dtype=np.int64)
+    p = mag.shape[0]
+    circles = np.where(mag != 0, CIRCLE, 0) if start is None else np.asarray(start, dtype=np.int64)
+    tier = None if tiers is None else np.asarray(tiers, dtype=np.int64)
+    target = _separations(_mag_as_dag(mag), p)
+    edges = [(i, j) for i, j in combinations(range(p), 2)
+             if mag[i, j] and (circles[i, j] == CIRCLE or circles[j, i] == CIRCLE)]
+    if len(edges) > max_open:
+        raise ValueError(f"true_pag would enumerate {len(edges)} open edges, more than max_open={max_open}.")
+    options = [[(mj, mi) for mj, mi in ((ARROW, TAIL), (TAIL, ARROW), (ARROW, ARROW))
+                if circles[i, j] in (CIRCLE, mj) and circles[j, i] in (CIRCLE, mi)] for i, j in edges]
+    members = []
+    for choice in product(*options):
+        m = circles.copy()
+        for (i, j), (mj, mi) in zip(edges, choice):
+            m[i, j], m[j, i] = mj, mi
+        if not is_ancestral(m) or (tier is not None and not _respects_tiers(m, tier)):
+            continue
+        if _same_separations(_mag_as_dag(m), p, target):
+            members.append(m)
+    if not members:
+        raise ValueError("true_pag found no MAG in the class (does 'mag' break the tiers?).")
+    stack = np.stack(members)
+    return np.where((stack == stack[0]).all(axis=0), stack[0], CIRCLE) * (mag != 0)
