@@ -37,7 +37,6 @@ import argparse
 import contextlib
 import io
 import time
-from itertools import combinations, product
 
 import networkx as nx
 import numpy as np
@@ -46,34 +45,7 @@ from latentscm.discovery import pc
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.metrics import arrowhead_scores, shd
 from latentscm.scm import random_scm
-from latentscm.testing.oracles import DSeparationOracle, maximally_oriented_pdag
-
-
-def random_dag(rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """A random DAG (d, d) with edge probability drawn from U(0.25, 0.6), and its topological order (d,)."""
-    order = rng.permutation(d)
-    prob = rng.uniform(0.25, 0.6)
-    a = np.zeros((d, d), dtype=np.int64)
-    for i, j in combinations(range(d), 2):
-        if rng.random() < prob:
-            a[order[i], order[j]] = 1
-    return a, order
-
-
-def random_knowledge(rng: np.random.Generator, a: np.ndarray, order: np.ndarray,
-                     names: list[str]) -> BackgroundKnowledge:
-    """Knowledge true of the DAG ``a`` (see the module docstring)."""
-    d = a.shape[0]
-    edges = np.argwhere(a)
-    required = [(names[i], names[j]) for i, j in edges if rng.random() < 0.2]
-    forbidden = [(names[j], names[i]) for i, j in edges if rng.random() < 0.2]
-    absent = [(names[i], names[j]) for i, j in product(range(d), repeat=2) if i != j and not (a[i, j] or a[j, i])]
-    forbidden += [pair for pair in absent if rng.random() < 0.2]
-    tiers = []
-    if rng.random() < 0.5:
-        cuts = sorted(rng.choice(np.arange(1, d), size=min(2, d - 1), replace=False))
-        tiers = [[names[v] for v in part] for part in np.split(order, cuts)]
-    return BackgroundKnowledge(forbidden=forbidden, required=required, tiers=tiers)
+from latentscm.testing.oracles import DSeparationOracle, maximally_oriented_pdag, random_dag, random_knowledge
 
 
 def causallearn_oracle(a: np.ndarray, names: list[str], forbidden: np.ndarray, required: np.ndarray

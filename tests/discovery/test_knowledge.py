@@ -6,7 +6,6 @@ the true DAG's Markov equivalence class that satisfies the knowledge (Meek 1995)
 Meek's rules.
 """
 
-from itertools import combinations, product
 
 import networkx as nx
 import numpy as np
@@ -14,17 +13,7 @@ import pytest
 
 from latentscm.discovery import pc
 from latentscm.discovery.knowledge import BackgroundKnowledge, orient_by_knowledge
-from latentscm.testing.oracles import DSeparationOracle, maximally_oriented_pdag
-
-
-def _random_dag(rng, d):
-    order = rng.permutation(d)
-    prob = rng.uniform(0.25, 0.6)
-    a = np.zeros((d, d), dtype=np.int64)
-    for i, j in combinations(range(d), 2):
-        if rng.random() < prob:
-            a[order[i], order[j]] = 1
-    return a, order
+from latentscm.testing.oracles import DSeparationOracle, maximally_oriented_pdag, random_dag, random_knowledge
 
 
 def _oracle_pc(a, **options):
@@ -34,22 +23,6 @@ def _oracle_pc(a, **options):
     return pc(placeholder, ci_test=DSeparationOracle(graph), alpha=0.5, **options)
 
 
-def _random_knowledge(rng, a, order, names):
-    """Knowledge true of ``a``: some of its edges required, some absent orientations forbidden, and tiers
-    from a split of its topological order (each kind only in some draws)."""
-    d = a.shape[0]
-    edges = np.argwhere(a)
-    required = [(names[i], names[j]) for i, j in edges if rng.random() < 0.2]
-    forbidden = [(names[j], names[i]) for i, j in edges if rng.random() < 0.2]  # the reverse of a true edge
-    absent = [(names[i], names[j]) for i, j in product(range(d), repeat=2) if i != j and not (a[i, j] or a[j, i])]
-    forbidden += [pair for pair in absent if rng.random() < 0.2]
-    tiers = []
-    if rng.random() < 0.5:
-        cuts = sorted(rng.choice(np.arange(1, d), size=min(2, d - 1), replace=False))
-        tiers = [[names[v] for v in part] for part in np.split(order, cuts)]
-    return BackgroundKnowledge(forbidden=forbidden, required=required, tiers=tiers)
-
-
 @pytest.mark.parametrize("seed", range(4))
 def test_oracle_pc_with_knowledge_is_the_maximally_oriented_pdag(seed):
     rng = np.random.default_rng(seed)
@@ -57,8 +30,8 @@ def test_oracle_pc_with_knowledge_is_the_maximally_oriented_pdag(seed):
     gained = 0
     for _ in range(25):
         d = int(rng.integers(3, 8))
-        a, order = _random_dag(rng, d)
-        knowledge = _random_knowledge(rng, a, order, names[:d])
+        a, order = random_dag(rng, d)
+        knowledge = random_knowledge(rng, a, order, names[:d])
         forbidden, required = knowledge.matrices(names[:d])
         found = _oracle_pc(a, node_names=names[:d], knowledge=knowledge)
         expected = maximally_oriented_pdag(a, forbidden, required)
@@ -71,7 +44,7 @@ def test_oracle_pc_with_knowledge_is_the_maximally_oriented_pdag(seed):
 def test_a_full_tier_order_gives_the_true_dag():
     rng = np.random.default_rng(5)
     for _ in range(20):
-        a, order = _random_dag(rng, 6)
+        a, order = random_dag(rng, 6)
         names = [f"x{i}" for i in range(6)]
         tiers = [[names[v]] for v in order]
         found = _oracle_pc(a, node_names=names, knowledge={"tiers": tiers})
@@ -85,8 +58,8 @@ def test_other_collider_rules_stay_sound_with_knowledge(rule):
     names = [f"v{i}" for i in range(7)]
     for _ in range(20):
         d = int(rng.integers(3, 8))
-        a, order = _random_dag(rng, d)
-        knowledge = _random_knowledge(rng, a, order, names[:d])
+        a, order = random_dag(rng, d)
+        knowledge = random_knowledge(rng, a, order, names[:d])
         expected = maximally_oriented_pdag(a, *knowledge.matrices(names[:d]))
         found = _oracle_pc(a, node_names=names[:d], knowledge=knowledge, collider_rule=rule).adjacency
         np.testing.assert_array_equal(found | found.T, expected | expected.T)
@@ -186,7 +159,7 @@ def test_orient_by_knowledge_refuses_a_skeleton_built_without_it():
 def test_without_knowledge_the_enumeration_is_the_oracle_cpdag():
     rng = np.random.default_rng(9)
     for _ in range(30):
-        a, _ = _random_dag(rng, int(rng.integers(3, 8)))
+        a, _ = random_dag(rng, int(rng.integers(3, 8)))
         np.testing.assert_array_equal(_oracle_pc(a).adjacency, maximally_oriented_pdag(a))
     collider = np.array([[0, 1, 0], [0, 0, 0], [0, 1, 0]])  # alone in its class
     forbidden = np.zeros((3, 3), bool)
@@ -205,12 +178,12 @@ def test_oracle_cdnod_with_knowledge_is_the_maximally_oriented_pdag_with_a_root_
     gained = 0
     for _ in range(40):
         d = int(rng.integers(2, 6))
-        a, order = _random_dag(rng, d + 1)
+        a, order = random_dag(rng, d + 1)
         context = d
         a[:, context] = 0  # the context (last node) has no parents
         order = np.array([context, *[v for v in order if v != context]])
         names = [f"v{i}" for i in range(d)] + ["C"]
-        knowledge = _random_knowledge(rng, a, order, names)
+        knowledge = random_knowledge(rng, a, order, names)
         forbidden, required = knowledge.matrices(names)
         forbidden[:, context] = True
         forbidden[context, context] = False

@@ -1,7 +1,7 @@
 """Conformance checks any user-written component can run (like scikit-learn's
 ``check_estimator``): ``check_world``, ``check_learner``, ``check_ci_test``; and exact ground truth for
 discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``,
-``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``.
+``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``, ``random_dag``, ``random_knowledge``.
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
@@ -21,6 +21,8 @@ _CHECKS = {
     "maximally_oriented_pdag": "latentscm.testing.oracles",
     "true_pag": "latentscm.testing.oracles",
     "is_ancestral": "latentscm.testing.oracles",
+    "random_dag": "latentscm.testing.oracles",
+    "random_knowledge": "latentscm.testing.oracles",
 }
 
 __all__ = sorted(_CHECKS)

@@ -22,7 +22,8 @@ from latentscm._validation import as_generator
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
-__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "random_latent_dag", "true_mag", "true_pag"]
+__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "random_dag", "random_knowledge",
+           "random_latent_dag", "true_mag", "true_pag"]
 
 
 class DSeparationOracle(CITest):
@@ -244,3 +245,42 @@ def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequenc
         raise ValueError("true_pag found no MAG in the class (does 'mag' break the tiers?).")
     stack = np.stack(members)
     return np.where((stack == stack[0]).all(axis=0), stack[0], CIRCLE) * (mag != 0)
+
+
+def random_dag(seed: int | np.random.Generator, n_nodes: int, *, edge_prob: tuple[float, float] = (0.25, 0.6)
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """A random DAG over ``n_nodes`` nodes: a random topological order, each ordered pair an edge with a
+    probability drawn uniformly from ``edge_prob``. Returns the adjacency (d, d) (``[i, j] = 1`` for i -> j) and
+    the order (d,)."""
+    rng = as_generator(seed)
+    d = int(n_nodes)
+    order = rng.permutation(d)
+    prob = rng.uniform(*edge_prob)
+    adjacency = np.zeros((d, d), dtype=np.int64)
+    for i, j in combinations(range(d), 2):
+        if rng.random() < prob:
+            adjacency[order[i], order[j]] = 1
+    return adjacency, order
+
+
+def random_knowledge(seed: int | np.random.Generator, adjacency: np.ndarray, order: np.ndarray,
+                     names: Sequence[str], *, share: float = 0.2) -> Any:
+    """Background knowledge true of the DAG ``adjacency`` (d, d) with topological ``order`` (d,), by ``names``:
+    each edge required with probability ``share``, its reverse forbidden with that probability, each absent
+    orientation forbidden with it too, and in half the draws tiers from a split of ``order`` into up to three
+    parts. Returns a :class:`~latentscm.discovery.knowledge.BackgroundKnowledge`."""
+    from latentscm.discovery.knowledge import BackgroundKnowledge
+
+    rng = as_generator(seed)
+    a = np.asarray(adjacency)
+    d = a.shape[0]
+    edges = np.argwhere(a)
+    required = [(names[i], names[j]) for i, j in edges if rng.random() < share]
+    forbidden = [(names[j], names[i]) for i, j in edges if rng.random() < share]  # the reverse of a true edge
+    absent = [(names[i], names[j]) for i, j in product(range(d), repeat=2) if i != j and not (a[i, j] or a[j, i])]
+    forbidden += [pair for pair in absent if rng.random() < share]
+    tiers = []
+    if rng.random() < 0.5:
+        cuts = sorted(rng.choice(np.arange(1, d), size=min(2, d - 1), replace=False))
+        tiers = [[names[v] for v in part] for part in np.split(np.asarray(order), cuts)]
+    return BackgroundKnowledge(forbidden=forbidden, required=required, tiers=tiers)
