@@ -102,3 +102,30 @@ def test_rca_marks_a_trigger_before_the_fault_as_a_false_alarm(tmp_path):
     payload = json.loads((out / "rca.json").read_text())
     assert payload["trigger"] < payload["fault_onset"] and payload["false_alarm"] is True
     assert "false alarm" in result.output
+
+
+def test_discover_timeseries_pcmci_tau_min_and_pc_alpha(tmp_path):
+    _write_csv(tmp_path / "series.csv", ["a", "b", "c"], _chain())
+    out = tmp_path / "graph.json"
+    base = ["discover", "--timeseries", "--method", "pcmci", "--tau-max", "3", "--alpha", "0.01",
+            str(tmp_path / "series.csv"), "--out", str(out)]
+    result = CliRunner().invoke(app, [*base, "--tau-min", "2", "--pc-alpha", "auto"])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    cross = {(link["cause"], link["effect"], link["lag"]) for link in graph["links"] if link["cause"] != link["effect"]}
+    # lag 1 is not tested: a -> b shows only through a's memory at lag 2, and b -> c at its true lag 2
+    assert ("b", "c", 2) in cross and all(link["lag"] >= 2 for link in graph["links"])
+    result = CliRunner().invoke(app, [*base, "--pc-alpha", "0.1,0.3"])
+    assert result.exit_code == 0, result.output
+    for arguments, message in ((["--pc-alpha", "x"], "--pc-alpha must be a level"),
+                               (["--tau-min", "0"], "pcmci_plus"),
+                               (["--tau-min", "4"], "larger than tau_max=3")):
+        result = CliRunner().invoke(app, [*base, *arguments])
+        assert result.exit_code == 2 and message in result.output, result.output
+    result = CliRunner().invoke(app, ["discover", "--timeseries", "--method", "granger", str(tmp_path / "series.csv"),
+                                      "--tau-min", "2", "--out", str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "--tau-min is used by --method pcmci" in result.output
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "series.csv"), "--pc-alpha", "0.1",
+                                      "--out", str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "--pc-alpha is an option of --timeseries" in result.output
+    assert not (tmp_path / "bad.json").exists()

@@ -297,6 +297,11 @@ def register(app: typer.Typer) -> None:
                                           "or maxp (re-test every subset of the adjacencies; independent of the "
                                           "column order). pcmci_plus with --timeseries: standard, conservative or "
                                           "majority."),
+        tau_min: int = typer.Option(None, "--tau-min", help="Smallest lag for --timeseries --method pcmci (default "
+                                    "1)."),
+        pc_alpha: str = typer.Option(None, "--pc-alpha", help="PCMCI's PC1 level with --timeseries: a number "
+                                     "(default 0.2), a comma-separated list, or auto (0.05-0.5, chosen per "
+                                     "variable by AIC)."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
                                        "pc or cdnod, by column (or code) name: an object whose \"forbidden\" and "
                                        "\"required\" hold (cause, effect) name pairs and whose \"tiers\" holds lists "
@@ -309,6 +314,7 @@ def register(app: typer.Typer) -> None:
             given = {name for name in ("ci", "alpha") if given_on_command_line(ctx, name)}
             _discover_timeseries(data, method=method or "pcmci", given=given, ci=ci, alpha=alpha,
                                  tau_max=3 if tau_max is None else tau_max, out=out, collider_rule=collider_rule,
+                                 tau_min=tau_min, pc_alpha=pc_alpha,
                                  unused={"--run": run, "--context": context, "--environment": environment,
                                          "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge})
             return
@@ -320,9 +326,10 @@ def register(app: typer.Typer) -> None:
                 if given:
                     raise ValueError(f"--method ges is score-based (linear-Gaussian BIC): it uses no CI test or "
                                      f"significance level, so {' and '.join(given)} would be ignored.")
-            if tau_max is not None:
-                raise ValueError("--tau-max is the largest lag of --timeseries discovery; a table without "
-                                 "--timeseries has no lags.")
+            for flag, value in (("--tau-max", tau_max), ("--tau-min", tau_min), ("--pc-alpha", pc_alpha)):
+                if value is not None:
+                    raise ValueError(f"{flag} is an option of --timeseries discovery; a table without --timeseries "
+                                     f"has no lags.")
             check_output_path(out, "--out")
             if png is not None:
                 check_output_path(png, "--png", suffixes=(".png",))
@@ -379,7 +386,8 @@ _USES_CI, _USES_ALPHA = ("pcmci", "pcmci_plus"), ("pcmci", "pcmci_plus", "grange
 
 def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: float, tau_max: int, out: Path,
                          unused: dict[str, Any], given: set[str] = frozenset(),
-                         collider_rule: str | None = None) -> None:
+                         collider_rule: str | None = None, tau_min: int | None = None,
+                         pc_alpha: str | None = None) -> None:
     from latentscm.cli.discover_timeseries import run_timeseries_discovery, temporal_graph_payload
     from latentscm.discovery import ci_test_names
     from latentscm.discovery import timeseries as _timeseries  # noqa: F401  registers "parcorr"
@@ -403,7 +411,7 @@ def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: floa
             raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
         table, names = read_csv_table(data)
         graph = run_timeseries_discovery(table, names, method=method, tau_max=tau_max, alpha=alpha, ci=ci,
-                                         collider_rule=collider_rule)
+                                         collider_rule=collider_rule, tau_min=tau_min, pc_alpha=pc_alpha)
     except (ValueError, TypeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None

@@ -22,7 +22,8 @@ TIMESERIES_METHODS = ("pcmci", "pcmci_plus", "granger", "varlingam", "cmlp")
 
 
 def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method: str, tau_max: int, alpha: float,
-                             ci: str, collider_rule: str | None = None) -> Any:
+                             ci: str, collider_rule: str | None = None, tau_min: int | None = None,
+                             pc_alpha: str | None = None) -> Any:
     """Run one temporal discovery method on a series (the CLI's core, importable for tests).
 
     Parameters
@@ -42,6 +43,11 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
     collider_rule : str or None
         PCMCI+'s collider rule (``standard``, ``conservative`` or ``majority``); None: standard. Refused
         with the other methods.
+    tau_min : int or None
+        PCMCI's smallest lag (None: 1). Refused with the other methods.
+    pc_alpha : str or None
+        PCMCI's PC1 level: one number, a comma-separated list, or ``auto`` (tigramite's default list, the level
+        chosen per target by AIC); None: 0.2. Refused with the other methods.
 
     Returns
     -------
@@ -66,10 +72,16 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
         if collider_rule not in COLLIDER_RULES:
             raise ValueError(f"--collider-rule {collider_rule!r} is not a rule of pcmci_plus; choose one of "
                              f"{', '.join(COLLIDER_RULES)}.")
+    for flag, value in (("--tau-min", tau_min), ("--pc-alpha", pc_alpha)):
+        if value is not None and method != "pcmci":
+            raise ValueError(f"{flag} is used by --method pcmci, not by --method {method}.")
     series = check_series(table, "latentscm discover --timeseries", tau_max=tau_max)
     names = list(names)
     if method == "pcmci":
-        return timeseries.pcmci(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names)
+        options: dict[str, Any] = {} if tau_min is None else {"tau_min": tau_min}
+        if pc_alpha is not None:
+            options["pc_alpha"] = _pc_alpha_levels(pc_alpha)
+        return timeseries.pcmci(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names, **options)
     if method == "pcmci_plus":
         return timeseries.pcmci_plus(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names,
                                      collider_rule=collider_rule or "standard")
@@ -78,6 +90,18 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
     if method == "varlingam":
         return timeseries.varlingam(series, max_lag=tau_max, alpha=alpha, var_names=names)
     return timeseries.cmlp_granger(series, max_lag=tau_max, var_names=names)
+
+
+def _pc_alpha_levels(text: str) -> float | list[float] | None:
+    """``--pc-alpha``: ``auto`` (None: tigramite's default list), one level, or a comma-separated list."""
+    if text.strip().lower() == "auto":
+        return None
+    try:
+        levels = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--pc-alpha must be a level, a comma-separated list of levels or 'auto'. Got {text!r}."
+                         ) from None
+    return levels[0] if len(levels) == 1 else levels
 
 
 def temporal_graph_payload(graph: Any) -> dict[str, Any]:
