@@ -8,28 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from latentscm.graph import CausalGraph
 from latentscm.interventions import Do, Scale, Shift, as_interventions, parse_interventions
-from latentscm.scm import LinearGaussian
-from latentscm.worlds import FactorSpec, World
-
-
-class Line(World):
-    """Three continuous factors with wide ranges (nothing is clipped at these scales)."""
-
-    name = "line_s27"
-
-    def __init__(self):
-        self.factor_specs = (FactorSpec("a", low=-100.0, high=100.0), FactorSpec("b", low=-100.0, high=100.0),
-                             FactorSpec("c", low=-100.0, high=100.0))
-        self.image_shape = (1, 2, 2)
-        self._init_structure(CausalGraph([("a", "b")], nodes=["a", "b", "c"]),
-                             {"a": LinearGaussian((), 0.0, 1.0), "b": LinearGaussian({"a": 2.0}, 1.0, 0.5),
-                              "c": LinearGaussian((), 0.0, 1.0)})
-
-    def _render(self, factors, render_seeds):
-        return np.repeat(factors[:, :, None, None] / 200.0 + 0.5, 1, axis=1)[:, :1].repeat(2, 2).repeat(2, 3) \
-            .astype(np.float32)
+from linear_world_support import Line
 
 
 @pytest.fixture(scope="module")

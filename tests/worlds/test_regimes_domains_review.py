@@ -10,31 +10,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from latentscm.graph import CausalGraph, UnknownNodeError
+from latentscm.graph import UnknownNodeError
 from latentscm.interventions import Do, Shift
-from latentscm.scm import LinearGaussian
-from latentscm.worlds import DomainShift, FactorSpec, World
+from latentscm.worlds import DomainShift
 from latentscm.worlds.domains import sample_domains
 from latentscm.worlds.regimes import OBSERVATIONAL, RandomDo, Regime, RegimeMixture, interventional_mixture
+from linear_world_support import Line
 
 SE = 4.0  # standard errors allowed in a moment check
-
-
-class Line(World):
-    """a -> b, c alone; all LinearGaussian."""
-
-    name = "line_s27"
-
-    def __init__(self):
-        self.factor_specs = (FactorSpec("a", low=-100.0, high=100.0), FactorSpec("b", low=-100.0, high=100.0),
-                             FactorSpec("c", low=-100.0, high=100.0))
-        self.image_shape = (1, 2, 2)
-        self._init_structure(CausalGraph([("a", "b")], nodes=["a", "b", "c"]),
-                             {"a": LinearGaussian((), 0.0, 1.0), "b": LinearGaussian({"a": 2.0}, 1.0, 0.5),
-                              "c": LinearGaussian((), 0.0, 1.0)})
-
-    def _render(self, factors, render_seeds):
-        return np.broadcast_to(factors[:, :1, None, None] / 200.0 + 0.5, (len(factors), 1, 2, 2)).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
