@@ -19,7 +19,14 @@ without selection bias). Steps:
    their number still grows as 2**|set| (``max_depth`` bounds it). Without the ancestor cut a sparse
    d = 30, n = 1000 graph had sets of 22 of its 30 nodes and needed 35 million tests (over 2 minutes);
    with it, 71-656 tests on five such graphs (0.01 s each).
-4. **Orientation rules** R1-R4 (R4: discriminating paths, decided by the recorded separating sets) and
+4. **Tiered background knowledge** (optional; Andrews, Spirtes & Cooper 2020, "On the completeness of causal
+   discovery in the presence of latent confounding with tiered background knowledge", AISTATS): a node of a
+   later tier is never an ancestor of a node of an earlier one, so every edge from an earlier to a later tier
+   gets an arrowhead at its later end (``x *-> y``). The paper shows that the rules of step 5 then give a
+   complete PAG for the class restricted by the tiers (checked here against enumeration of the MAG class).
+   Forbidden and required edges are not accepted: with hidden confounders a forbidden ``a -> b`` does not
+   rule out an edge, nor fix a mark, between a and b in the PAG.
+5. **Orientation rules** R1-R4 (R4: discriminating paths, decided by the recorded separating sets) and
    R8-R10, until nothing changes. R5-R7 concern selection bias, which is assumed absent.
 
 With a d-separation oracle over a DAG with hidden nodes, the result is the PAG of the DAG's
@@ -40,12 +47,13 @@ import numpy as np
 
 from latentscm._validation import check_number
 from latentscm.discovery.ci_tests.base import CITest, make_ci_test
+from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL, PartialAncestralGraph
 from latentscm.discovery.pc import _check_n_jobs, as_data_matrix, pc_skeleton
 from latentscm.discovery.pc import plan_p_values as _p_values
 from latentscm.exceptions import TooFewSamplesError
 
-__all__ = ["fci", "orient_pag", "possible_d_sep"]
+__all__ = ["fci", "orient_by_tiers", "orient_pag", "possible_d_sep", "tier_numbers"]
 
 Sepsets = dict[tuple[int, int], frozenset[int]]
 _PDS_CHUNK = 20_000  # queries per batch of the Possible-D-SEP stage
@@ -349,6 +357,35 @@ def _rule10(marks: np.ndarray, max_path_length: int | None) -> bool:
     return changed
 
 
+def tier_numbers(knowledge: BackgroundKnowledge, names: Sequence[str], owner: str = "fci") -> np.ndarray:
+    """The tier of each of ``names`` (int (d,), -1 for a node in no tier) from tiers-only ``knowledge``.
+
+    Raises ValueError for a node the knowledge names that is not among ``names``, and for forbidden or
+    required edges or ``forbid_within_tiers``, which say nothing sound about a PAG's marks.
+    """
+    knowledge.matrices(names, owner)  # names an unknown node
+    kinds = [kind for kind, given in (("forbidden edges", knowledge.forbidden), ("required edges", knowledge.required),
+                                      ("forbid_within_tiers=True", knowledge.forbid_within_tiers)) if given]
+    if kinds:
+        raise ValueError(f"The 'knowledge' argument of {owner} may give tiers only, not {' or '.join(kinds)}: with "
+                         "hidden confounders a forbidden or required direct edge fixes no edge or mark of the PAG "
+                         "(an edge can come from a hidden common cause). State the knowledge as tiers.")
+    tier_of = {n: t for t, tier in enumerate(knowledge.tiers) for n in tier}
+    return np.array([tier_of.get(n, -1) for n in names], dtype=np.int64)
+
+
+def orient_by_tiers(marks: np.ndarray, tier: np.ndarray) -> int:
+    """Put an arrowhead at the later end of every edge between two tiers (in place; marks (d, d), ``tier`` (d,),
+    -1 for no tier): a node of a later tier is not an ancestor of one of an earlier tier. Returns the number of
+    marks set."""
+    set_marks = 0
+    for i, j in zip(*np.nonzero(marks)):
+        if tier[i] >= 0 and tier[j] > tier[i] and marks[i, j] != ARROW:
+            marks[i, j] = ARROW
+            set_marks += 1
+    return set_marks
+
+
 def orient_pag(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[int]], *,
                max_path_length: int | None = None) -> np.ndarray:
     """Apply Zhang's (2008) rules R1-R4 and R8-R10 to ``marks`` (d, d) until nothing changes; returns a
@@ -365,7 +402,8 @@ def orient_pag(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[in
 
 def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         node_names: Sequence[str] | None = None, max_depth: int | None = None, max_path_length: int | None = None,
-        ci_options: Mapping[str, Any] | None = None, n_jobs: int | None = None) -> PartialAncestralGraph:
+        ci_options: Mapping[str, Any] | None = None, n_jobs: int | None = None,
+        knowledge: BackgroundKnowledge | Mapping[str, Any] | None = None) -> PartialAncestralGraph:
     """FCI: a PAG over the columns of ``data`` when unobserved common causes may exist.
 
     Parameters
@@ -379,11 +417,15 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         potentially directed paths (None: any length).
     ci_options: constructor options for a CI test given by name.
     n_jobs: parallel workers for each batch of tests (the result does not depend on it).
+    knowledge: tiers of a :class:`~latentscm.discovery.knowledge.BackgroundKnowledge` (or its ``to_dict`` form)
+        by node name: a node of a later tier is never an ancestor of one of an earlier tier (step 4 of the
+        module docstring). Forbidden or required edges are refused.
 
     Returns
     -------
     PartialAncestralGraph with ``marks`` (d, d) (see :mod:`latentscm.discovery.pag`); ``info`` holds the
-    test counts of both stages and the pairs the Possible-D-SEP stage removed.
+    test counts of both stages, the pairs the Possible-D-SEP stage removed, and with knowledge the knowledge
+    and ``n_tier_marks`` (arrowheads the tiers set before the rules).
     """
     owner = "fci"
     alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
@@ -394,6 +436,8 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     workers = _check_n_jobs(n_jobs, owner)
     test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    knowledge = as_knowledge(knowledge, owner)
+    tier = None if knowledge is None else tier_numbers(knowledge, names, owner)
     bound = test.bind(matrix)
     start = time.perf_counter()
     try:
@@ -412,10 +456,13 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         adjacency[x, y] = adjacency[y, x] = 0
     marks = _circles(adjacency)
     _orient_unshielded_colliders(marks, sepsets)
+    n_tier_marks = 0 if tier is None else orient_by_tiers(marks, tier)
     marks = orient_pag(marks, sepsets, max_path_length=max_path_length)
     info = {"method": "fci", "ci_test": bound.test.name, "alpha": alpha, "n_samples": int(matrix.shape[0]),
             "n_skeleton_tests": skeleton.n_tests, "n_possible_dsep_tests": n_pds_tests,
             "n_tests": skeleton.n_tests + n_pds_tests,
             "possible_dsep_removed": sorted((names[x], names[y]) for x, y in removed),
             "time_s": time.perf_counter() - start}
+    if knowledge is not None:
+        info.update(knowledge=knowledge.to_dict(), n_tier_marks=n_tier_marks)
     return PartialAncestralGraph(names, marks, sepsets, info)

@@ -138,14 +138,61 @@ def maximally_oriented_pdag(adjacency: np.ndarray, forbidden: np.ndarray | None 
     return stacked.any(0).astype(np.int64)
 
 
+class _BitDSeparation:
+    """d-separation in a small DAG by bit masks (Lauritzen et al. 1990: i and j are d-separated by S iff S
+    separates them in the moral graph of the ancestors of {i, j} ∪ S). Tens of times faster than networkx's
+    general routine for the many queries of :func:`true_pag`; checked against networkx in the tests."""
+
+    def __init__(self, graph: nx.DiGraph) -> None:
+        nodes = sorted(graph.nodes)
+        if nodes != list(range(len(nodes))):
+            raise ValueError(f"_BitDSeparation needs nodes 0..n-1. Got {nodes}.")
+        self.parents = [sum(1 << int(u) for u in graph.predecessors(v)) for v in nodes]
+        self.ancestors = [(1 << v) | sum(1 << int(u) for u in nx.ancestors(graph, v)) for v in nodes]
+
+    def __call__(self, i: int, j: int, given: Sequence[int]) -> bool:
+        s_mask = 0
+        for v in given:
+            s_mask |= 1 << v
+        closed = self.ancestors[i] | self.ancestors[j]
+        for v in given:
+            closed |= self.ancestors[v]
+        neighbours: dict[int, int] = {}
+        rest = closed
+        while rest:
+            v = (rest & -rest).bit_length() - 1
+            rest &= rest - 1
+            parents = self.parents[v]  # all in ``closed``: it is closed under ancestors
+            neighbours[v] = neighbours.get(v, 0) | parents
+            others = parents
+            while others:
+                u = (others & -others).bit_length() - 1
+                others &= others - 1
+                neighbours[u] = neighbours.get(u, 0) | (1 << v) | (parents & ~(1 << u))
+        allowed = closed & ~s_mask
+        reached = frontier = 1 << i
+        while frontier:
+            grown = 0
+            while frontier:
+                v = (frontier & -frontier).bit_length() - 1
+                frontier &= frontier - 1
+                grown |= neighbours.get(v, 0)
+            frontier = grown & allowed & ~reached
+            if frontier >> j & 1:
+                return False
+            reached |= frontier
+        return True
+
+
 def _separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ...]]]:
-    """Every d-separation ``(i, j, S)`` among the first p nodes of ``graph``."""
+    """Every d-separation ``(i, j, S)`` among the first p nodes of ``graph`` (nodes 0..n-1)."""
+    separated = _BitDSeparation(graph)
     found = set()
     for i, j in combinations(range(p), 2):
         others = [v for v in range(p) if v not in (i, j)]
         for size in range(len(others) + 1):
             for s in combinations(others, size):
-                if nx.is_d_separator(graph, {i}, {j}, set(s)):
+                if separated(i, j, s):
                     found.add((i, j, s))
     return found
 
@@ -153,11 +200,12 @@ def _separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ..
 def _same_separations(graph: nx.DiGraph, p: int, target: set[tuple[int, int, tuple[int, ...]]]) -> bool:
     """Whether the d-separations among the first p nodes of ``graph`` are exactly ``target`` (stops at the first
     difference: most candidates differ early)."""
+    separated = _BitDSeparation(graph)
     for i, j in combinations(range(p), 2):
         others = [v for v in range(p) if v not in (i, j)]
         for size in range(len(others) + 1):
             for s in combinations(others, size):
-                if nx.is_d_separator(graph, {i}, {j}, set(s)) != ((i, j, s) in target):
+                if separated(i, j, s) != ((i, j, s) in target):
                     return False
     return True
 
@@ -211,6 +259,23 @@ def _respects_tiers(marks: np.ndarray, tier: np.ndarray) -> bool:
     return True
 
 
+def _unshielded_colliders(marks: np.ndarray) -> set[tuple[int, int, int]]:
+    """Every ``(a, b, c)``, a < c not adjacent, with ``a *-> b <-* c`` (marks (p, p), ``marks[i, j]`` the mark at j)."""
+    p = marks.shape[0]
+    return {(a, b, c) for b in range(p) for a, c in combinations(np.flatnonzero(marks[:, b] == ARROW).tolist(), 2)
+            if not marks[a, c]}
+
+
+def _edge_respects_tiers(tier: np.ndarray, i: int, j: int, mark_j: int, mark_i: int) -> bool:
+    """Whether the edge with ``mark_j`` at j and ``mark_i`` at i keeps a later tier from being a parent of an earlier
+    one (a local filter before the whole-graph :func:`_respects_tiers`)."""
+    if tier[i] < 0 or tier[j] < 0:
+        return True
+    if mark_i == TAIL and tier[i] > tier[j]:  # i -> j
+        return False
+    return not (mark_j == TAIL and tier[j] > tier[i])  # j -> i
+
+
 def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequence[int] | None = None,
              max_open: int = 24) -> np.ndarray:
     """The PAG of ``mag``'s Markov equivalence class by enumeration: the marks shared by every MAG with the same
@@ -231,13 +296,18 @@ def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequenc
     if len(edges) > max_open:
         raise ValueError(f"true_pag would enumerate {len(edges)} open edges, more than max_open={max_open}.")
     options = [[(mj, mi) for mj, mi in ((ARROW, TAIL), (TAIL, ARROW), (ARROW, ARROW))
-                if circles[i, j] in (CIRCLE, mj) and circles[j, i] in (CIRCLE, mi)] for i, j in edges]
+                if circles[i, j] in (CIRCLE, mj) and circles[j, i] in (CIRCLE, mi)
+                and (tier is None or _edge_respects_tiers(tier, i, j, mj, mi))] for i, j in edges]
+    colliders = _unshielded_colliders(mag)
     members = []
     for choice in product(*options):
         m = circles.copy()
         for (i, j), (mj, mi) in zip(edges, choice):
             m[i, j], m[j, i] = mj, mi
-        if not is_ancestral(m) or (tier is not None and not _respects_tiers(m, tier)):
+        # Markov-equivalent MAGs share their unshielded colliders (Spirtes & Richardson 1996): a cheap filter
+        if _unshielded_colliders(m) != colliders or not is_ancestral(m):
+            continue
+        if tier is not None and not _respects_tiers(m, tier):
             continue
         if _same_separations(_mag_as_dag(m), p, target):
             members.append(m)
