@@ -1,6 +1,7 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules (and background knowledge), GES (score-based, BIC), FCI (partial ancestral graphs, for hidden
-confounders), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
+Meek's rules (and background knowledge), GES (score-based, BIC), linear NOTEARS (continuous
+optimisation), FCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for
+heterogeneous data, and Causal de Finetti for exchangeable data."""
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
@@ -21,6 +22,7 @@ from latentscm.discovery.environments import discover_environments, environment_
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.knowledge import BackgroundKnowledge
+from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.pag import PartialAncestralGraph
 from latentscm.discovery.pc import pc, pc_skeleton
 from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
@@ -48,6 +50,7 @@ __all__ = [
     "fci",
     "ges",
     "make_ci_test",
+    "notears_linear",
     "pc",
     "pc_skeleton",
     "register_ci_test",
