@@ -298,10 +298,16 @@ def register(app: typer.Typer) -> None:
                                           "column order). pcmci_plus with --timeseries: standard, conservative or "
                                           "majority."),
         tau_min: int = typer.Option(None, "--tau-min", help="Smallest lag for --timeseries --method pcmci (default "
-                                    "1)."),
+                                    "1) or pcmci_plus (default 0; 1 or more drops contemporaneous links)."),
         pc_alpha: str = typer.Option(None, "--pc-alpha", help="PCMCI's PC1 level with --timeseries: a number "
                                      "(default 0.2), a comma-separated list, or auto (0.05-0.5, chosen per "
                                      "variable by AIC)."),
+        link_assumptions: Path = typer.Option(None, "--link-assumptions", help="A JSON file of link assumptions "
+                                              "for --timeseries --method pcmci or pcmci_plus, by column name: "
+                                              "{\"links\": list of {\"cause\", \"effect\", \"lag\", \"mark\"}}; "
+                                              "an effect named there keeps only its listed links. Marks (tigramite's): "
+                                              "-?> allowed, --> forced; at lag 0 also o?o, o-o, <--, <?-. See "
+                                              "latentscm.cli.discover_timeseries."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
                                        "pc or cdnod, by column (or code) name: an object whose \"forbidden\" and "
                                        "\"required\" hold (cause, effect) name pairs and whose \"tiers\" holds lists "
@@ -314,7 +320,7 @@ def register(app: typer.Typer) -> None:
             given = {name for name in ("ci", "alpha") if given_on_command_line(ctx, name)}
             _discover_timeseries(data, method=method or "pcmci", given=given, ci=ci, alpha=alpha,
                                  tau_max=3 if tau_max is None else tau_max, out=out, collider_rule=collider_rule,
-                                 tau_min=tau_min, pc_alpha=pc_alpha,
+                                 tau_min=tau_min, pc_alpha=pc_alpha, link_assumptions=link_assumptions,
                                  unused={"--run": run, "--context": context, "--environment": environment,
                                          "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge})
             return
@@ -326,7 +332,8 @@ def register(app: typer.Typer) -> None:
                 if given:
                     raise ValueError(f"--method ges is score-based (linear-Gaussian BIC): it uses no CI test or "
                                      f"significance level, so {' and '.join(given)} would be ignored.")
-            for flag, value in (("--tau-max", tau_max), ("--tau-min", tau_min), ("--pc-alpha", pc_alpha)):
+            for flag, value in (("--tau-max", tau_max), ("--tau-min", tau_min), ("--pc-alpha", pc_alpha),
+                                ("--link-assumptions", link_assumptions)):
                 if value is not None:
                     raise ValueError(f"{flag} is an option of --timeseries discovery; a table without --timeseries "
                                      f"has no lags.")
@@ -387,7 +394,7 @@ _USES_CI, _USES_ALPHA = ("pcmci", "pcmci_plus"), ("pcmci", "pcmci_plus", "grange
 def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: float, tau_max: int, out: Path,
                          unused: dict[str, Any], given: set[str] = frozenset(),
                          collider_rule: str | None = None, tau_min: int | None = None,
-                         pc_alpha: str | None = None) -> None:
+                         pc_alpha: str | None = None, link_assumptions: Path | None = None) -> None:
     from latentscm.cli.discover_timeseries import run_timeseries_discovery, temporal_graph_payload
     from latentscm.discovery import ci_test_names
     from latentscm.discovery import timeseries as _timeseries  # noqa: F401  registers "parcorr"
@@ -411,7 +418,8 @@ def _discover_timeseries(data: Path | None, *, method: str, ci: str, alpha: floa
             raise ValueError(f"Unknown CI test {ci!r}. Available: {', '.join(ci_test_names())}.")
         table, names = read_csv_table(data)
         graph = run_timeseries_discovery(table, names, method=method, tau_max=tau_max, alpha=alpha, ci=ci,
-                                         collider_rule=collider_rule, tau_min=tau_min, pc_alpha=pc_alpha)
+                                         collider_rule=collider_rule, tau_min=tau_min, pc_alpha=pc_alpha,
+                                         link_assumptions=link_assumptions)
     except (ValueError, TypeError) as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None

@@ -2,6 +2,18 @@
 
     latentscm discover --timeseries --method pcmci --tau-max 3 data.csv --out graph.json
 
+``--link-assumptions FILE.json`` (pcmci, pcmci_plus) gives background knowledge by column name and lag::
+
+    {"links": [{"cause": "X0", "effect": "X1", "lag": 0, "mark": "-->"},
+               {"cause": "X2", "effect": "X1", "lag": 1}]}
+
+Each entry is the link ``cause(t - lag) -> effect(t)`` (``lag`` an integer, ``tau_min <= lag <= tau_max``).
+An effect named in the file keeps only its listed links (every other link into it is forbidden); effects
+never named keep all links. ``mark`` (optional) is tigramite's: ``-?>`` (default for lagged links: allowed),
+``-->`` (forced; at lag 0 also oriented cause -> effect), and at lag 0 only ``o?o`` (default: allowed, either
+orientation), ``o-o`` (forced adjacency), ``<--`` / ``<?-`` (effect -> cause). A lag-0 link listed for one end
+is mirrored at the other. pcmci takes lagged ``-?>`` links only.
+
 The table is checked once (NaN, ``tau_max`` too large for the number of rows, constant columns get a
 clear error), then one method of :mod:`latentscm.discovery.timeseries` runs on it. The JSON written
 holds the variable names, the method and its settings, every found link ``cause -(lag)-> effect``
@@ -10,12 +22,14 @@ with its score and p-value, and the window and summary adjacencies.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["TIMESERIES_METHODS", "run_timeseries_discovery", "temporal_graph_payload"]
+__all__ = ["TIMESERIES_METHODS", "read_link_assumptions", "run_timeseries_discovery", "temporal_graph_payload"]
 
 #: method name on the command line -> function of latentscm.discovery.timeseries
 TIMESERIES_METHODS = ("pcmci", "pcmci_plus", "granger", "varlingam", "cmlp")
@@ -23,7 +37,7 @@ TIMESERIES_METHODS = ("pcmci", "pcmci_plus", "granger", "varlingam", "cmlp")
 
 def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method: str, tau_max: int, alpha: float,
                              ci: str, collider_rule: str | None = None, tau_min: int | None = None,
-                             pc_alpha: str | None = None) -> Any:
+                             pc_alpha: str | None = None, link_assumptions: Path | None = None) -> Any:
     """Run one temporal discovery method on a series (the CLI's core, importable for tests).
 
     Parameters
@@ -44,10 +58,12 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
         PCMCI+'s collider rule (``standard``, ``conservative`` or ``majority``); None: standard. Refused
         with the other methods.
     tau_min : int or None
-        PCMCI's smallest lag (None: 1). Refused with the other methods.
+        The smallest lag of pcmci (None: 1) and pcmci_plus (None: 0). Refused with the other methods.
     pc_alpha : str or None
         PCMCI's PC1 level: one number, a comma-separated list, or ``auto`` (tigramite's default list, the level
         chosen per target by AIC); None: 0.2. Refused with the other methods.
+    link_assumptions : Path or None
+        A JSON file of link assumptions (module docstring) for pcmci and pcmci_plus. Refused with the others.
 
     Returns
     -------
@@ -56,7 +72,8 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
     Raises
     ------
     ValueError
-        Unknown method; NaN values; ``tau_max`` leaving too few steps; a constant column.
+        Unknown method; NaN values; ``tau_max`` leaving too few steps; a constant column; a bad
+        link-assumptions file (the message names the file and the entry).
     """
     from latentscm.discovery import timeseries
     from latentscm.discovery.timeseries._series import check_series
@@ -72,24 +89,79 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
         if collider_rule not in COLLIDER_RULES:
             raise ValueError(f"--collider-rule {collider_rule!r} is not a rule of pcmci_plus; choose one of "
                              f"{', '.join(COLLIDER_RULES)}.")
-    for flag, value in (("--tau-min", tau_min), ("--pc-alpha", pc_alpha)):
-        if value is not None and method != "pcmci":
-            raise ValueError(f"{flag} is used by --method pcmci, not by --method {method}.")
+    for flag, value, users in (("--tau-min", tau_min, ("pcmci", "pcmci_plus")), ("--pc-alpha", pc_alpha, ("pcmci",)),
+                               ("--link-assumptions", link_assumptions, ("pcmci", "pcmci_plus"))):
+        if value is not None and method not in users:
+            raise ValueError(f"{flag} is used by --method {' and '.join(users)}, not by --method {method}.")
     series = check_series(table, "latentscm discover --timeseries", tau_max=tau_max)
     names = list(names)
-    if method == "pcmci":
-        options: dict[str, Any] = {} if tau_min is None else {"tau_min": tau_min}
-        if pc_alpha is not None:
-            options["pc_alpha"] = _pc_alpha_levels(pc_alpha)
-        return timeseries.pcmci(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names, **options)
-    if method == "pcmci_plus":
-        return timeseries.pcmci_plus(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names,
-                                     collider_rule=collider_rule or "standard")
+    options: dict[str, Any] = {} if tau_min is None else {"tau_min": tau_min}
+    if link_assumptions is not None:
+        options["link_assumptions"] = read_link_assumptions(
+            link_assumptions, names, method=method, tau_max=tau_max,
+            tau_min=(1 if method == "pcmci" else 0) if tau_min is None else tau_min)
+    try:
+        if method == "pcmci":
+            if pc_alpha is not None:
+                options["pc_alpha"] = _pc_alpha_levels(pc_alpha)
+            return timeseries.pcmci(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names, **options)
+        if method == "pcmci_plus":
+            return timeseries.pcmci_plus(series, tau_max=tau_max, ci_test=ci, alpha=alpha, var_names=names,
+                                         collider_rule=collider_rule or "standard", **options)
+    except ValueError as error:
+        if link_assumptions is not None and "'link_assumptions'" in str(error):
+            raise ValueError(f"--link-assumptions '{link_assumptions}': {error}") from None
+        raise
     if method == "granger":
         return timeseries.granger(series, max_lag=tau_max, alpha=alpha, var_names=names)
     if method == "varlingam":
         return timeseries.varlingam(series, max_lag=tau_max, alpha=alpha, var_names=names)
     return timeseries.cmlp_granger(series, max_lag=tau_max, var_names=names)
+
+
+def read_link_assumptions(path: Path, names: Sequence[str], *, method: str, tau_min: int,
+                          tau_max: int) -> dict[int, Any]:
+    """The link assumptions of a JSON file (module docstring) by column index: pcmci's ``{j: [(i, -lag), ...]}``
+    or, for pcmci_plus, tigramite's ``{j: {(i, -lag): mark}}``. Errors name the file and the entry."""
+    from latentscm.discovery.timeseries.pcmci_plus import LINK_MARKS
+
+    where = f"--link-assumptions '{path}'"
+    try:
+        content = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{where}: cannot read a JSON file ({error}).") from None
+    entries = content.get("links") if isinstance(content, dict) else None
+    if not isinstance(entries, list) or set(content) != {"links"}:
+        raise ValueError(f"{where}: expected an object with the one key \"links\", a list of "
+                         f"{{\"cause\", \"effect\", \"lag\", \"mark\" (optional)}} objects.")
+    index = {name: k for k, name in enumerate(names)}
+    marks: dict[int, dict[tuple[int, int], str]] = {}
+    for number, entry in enumerate(entries):
+        at = f"{where}, links[{number}] {json.dumps(entry)}"
+        if not isinstance(entry, dict) or not {"cause", "effect", "lag"} <= set(entry) or \
+                not set(entry) <= {"cause", "effect", "lag", "mark"}:
+            raise ValueError(f"{at}: give an object with \"cause\", \"effect\", \"lag\" and optionally \"mark\".")
+        for key in ("cause", "effect"):
+            if entry[key] not in index:
+                raise ValueError(f"{at}: unknown {key} {entry[key]!r}; the columns are {', '.join(names)}.")
+        lag = entry["lag"]
+        if isinstance(lag, bool) or not isinstance(lag, int) or not tau_min <= lag <= tau_max:
+            raise ValueError(f"{at}: the lag must be an integer in {tau_min}..{tau_max} (tau_min..tau_max), "
+                             f"got {lag!r}.")
+        allowed = (("-?>",) if method == "pcmci" else ("-?>", "-->")) if lag > 0 else LINK_MARKS
+        mark = entry.get("mark", "-?>" if lag > 0 else "o?o")
+        if mark not in allowed:
+            raise ValueError(f"{at}: mark {mark!r} is not allowed for --method {method} at lag {lag}; "
+                             f"allowed: {', '.join(allowed)}.")
+        cause, effect = index[entry["cause"]], index[entry["effect"]]
+        if lag == 0 and cause == effect:
+            raise ValueError(f"{at}: a variable is no contemporaneous cause of itself.")
+        previous = marks.setdefault(effect, {}).setdefault((cause, -lag), mark)
+        if previous != mark:
+            raise ValueError(f"{at}: the link is listed twice, with marks {previous!r} and {mark!r}.")
+    if method == "pcmci":
+        return {j: list(links) for j, links in marks.items()}
+    return dict(marks)
 
 
 def _pc_alpha_levels(text: str) -> float | list[float] | None:

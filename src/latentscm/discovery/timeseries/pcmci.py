@@ -80,9 +80,11 @@ class _Embedded:
 
 def _pc1(embedded: _Embedded, *, pc_alpha: float, max_conds_dim: int | None, max_combinations: int,
          stats_out: dict[tuple[int, int, int], list[float]],
-         candidates: dict[int, list[Link]] | None = None) -> dict[int, list[Link]]:
+         candidates: dict[int, list[Link]] | None = None,
+         forced: set[tuple[int, int, int]] | None = None) -> dict[int, list[Link]]:
     """PC1 condition selection from ``candidates[j]`` (the allowed lagged links of every target ``j``; ``None``:
-    all lags 1..tau_max); returns the sorted parent candidates of every variable.
+    all lags 1..tau_max); returns the sorted parent candidates of every variable. Links ``(i, tau, j)`` in
+    ``forced`` are never tested nor removed and rank first as conditions (tigramite's ``'-->'``).
 
     ``stats_out[(i, tau, j)]`` receives ``[max p-value, min |statistic|]`` of every tested link.
     """
@@ -101,7 +103,7 @@ def _pc1(embedded: _Embedded, *, pc_alpha: float, max_conds_dim: int | None, max
             keys, queries = [], []
             for j, links in todo.items():
                 for link in links:
-                    if link in removed[j]:
+                    if link in removed[j] or (forced and (link[0], link[1], j) in forced):
                         continue
                     others = [other for other in links if other != link]
                     chosen = next(itertools.islice(itertools.combinations(others, level), combination, None), None)

@@ -69,17 +69,95 @@ import numpy as np
 from latentscm._validation import check_choice, check_number
 from latentscm.discovery.ci_tests import CITest, make_ci_test
 from latentscm.discovery.timeseries._series import check_series, resolve_names
-from latentscm.discovery.timeseries.pcmci import Link, _Embedded, _pc1
+from latentscm.discovery.timeseries.pcmci import Link, _check_link_assumptions, _Embedded, _pc1
 from latentscm.discovery.timeseries.result import TemporalGraph
 
-__all__ = ["COLLIDER_RULES", "pcmci_plus"]
+__all__ = ["COLLIDER_RULES", "LINK_MARKS", "pcmci_plus"]
 
 #: The collider orientation rules of phase 3 (see the module docstring).
 COLLIDER_RULES = ("standard", "conservative", "majority")
 
+#: Link-assumption marks of ``x_{i,t-tau} ? x_{j,t}`` (tigramite's): middle ``-`` forces the link, ``?`` allows it;
+#: ``-->`` / ``<--`` fix the orientation, ``o-o`` / ``o?o`` leave it to the data (lag 0 only, as ``<--``, ``<?-``).
+LINK_MARKS = ("-->", "-?>", "<--", "<?-", "o-o", "o?o")
+_MIRROR = {"-->": "<--", "<--": "-->", "-?>": "<?-", "<?-": "-?>", "o-o": "o-o", "o?o": "o?o"}
+
+
+def _link_marks(link_assumptions: Any, d: int, tau_min: int, tau_max: int, owner: str) -> dict[int, dict[Link, str]]:
+    """Marks ``{j: {(i, tau): mark}}`` (tau >= 0) of every allowed link from pcmci's list form
+    ``{j: [(i, -tau), ...]}`` (lagged ``-?>``, lag-0 ``o?o``) or tigramite's ``{j: {(i, -tau): mark}}``;
+    targets absent from the mapping keep every link ``tau_min <= tau <= tau_max`` (lagged ``-?>``, lag-0 ``o?o``).
+    Variables, targets and lags are validated by pcmci's rules; lag-0 marks must mirror each other."""
+    given = link_assumptions if isinstance(link_assumptions, dict) else None
+    if given is not None and any(isinstance(links, dict) for links in given.values()):
+        if not all(isinstance(links, dict) for links in given.values()):
+            raise ValueError(f"The 'link_assumptions' argument of {owner} mixes lists and mark dicts; give "
+                             f"{{j: {{(i, -tau): mark}}}} for every target, or {{j: [(i, -tau), ...]}}.")
+        listed = {j: list(links) for j, links in given.items()}
+    else:
+        listed = link_assumptions
+    candidates = _check_link_assumptions(listed, d, tau_min, tau_max, owner)  # pcmci's validation
+    explicit = set() if given is None else {int(j) for j in given}
+    marks: dict[int, dict[Link, str]] = {}
+    for j in range(d):
+        marks[j] = {}
+        for i, tau in candidates[j]:
+            if tau == 0 and i == j:
+                if j in explicit:
+                    raise ValueError(f"The 'link_assumptions' argument of {owner} has link ({i}, 0) -> {j}: a "
+                                     f"variable is no contemporaneous cause of itself.")
+                continue
+            mark = "o?o" if tau == 0 else "-?>"
+            if j in explicit and isinstance(given[j], dict):
+                mark = next(m for (k, lag), m in given[j].items() if (int(k), -int(lag)) == (i, tau))
+                allowed = LINK_MARKS if tau == 0 else ("-->", "-?>")
+                if mark not in allowed:
+                    raise ValueError(f"The 'link_assumptions' argument of {owner} has mark {mark!r} for link "
+                                     f"({i}, {-tau}) -> {j}; allowed at lag {tau}: {', '.join(allowed)}.")
+            marks[j][(i, tau)] = mark
+    for i, j in itertools.combinations(range(d), 2):
+        forward, backward = marks[j].get((i, 0)), marks[i].get((j, 0))
+        if forward is None and backward is None:
+            continue
+        if forward is None or backward is None:  # listed for one target only: mirrored, as tigramite
+            if forward is None:
+                marks[j][(i, 0)] = _MIRROR[backward]  # type: ignore[index]
+            else:
+                marks[i][(j, 0)] = _MIRROR[forward]
+        elif i in explicit and j in explicit and _MIRROR[forward] != backward:
+            raise ValueError(f"The 'link_assumptions' argument of {owner} is inconsistent at lag 0: ({i}, 0) -> {j} "
+                             f"is {forward!r} but ({j}, 0) -> {i} is {backward!r} (expected {_MIRROR[forward]!r}).")
+        elif j in explicit and i not in explicit:
+            marks[i][(j, 0)] = _MIRROR[forward]
+        elif i in explicit and j not in explicit:
+            marks[j][(i, 0)] = _MIRROR[backward]
+    _check_acyclic(marks, owner)
+    return marks
+
+
+def _check_acyclic(marks: dict[int, dict[Link, str]], owner: str) -> None:
+    """Refuse lag-0 orientations fixed by ``-->`` / ``-?>`` that form a directed cycle."""
+    children = {i: [j for j in marks if marks[j].get((i, 0), "")[2:] == ">"] for i in marks}
+    state = dict.fromkeys(marks, 0)  # 0 new, 1 on the path, 2 done
+
+    def visit(node: int, path: list[int]) -> None:
+        state[node] = 1
+        for child in children[node]:
+            if state[child] == 1:
+                cycle = " -> ".join(str(k) for k in path[path.index(child):] + [node, child])
+                raise ValueError(f"The 'link_assumptions' argument of {owner} fixes a contemporaneous cycle: {cycle}.")
+            if state[child] == 0:
+                visit(child, path + [node])
+        state[node] = 2
+
+    for start in marks:
+        if state[start] == 0:
+            visit(start, [])
+
 
 def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alpha: float = 0.01,
                max_conds_dim: int | None = None, max_combinations: int = 1, collider_rule: str = "standard",
+               tau_min: int = 0, link_assumptions: Any = None,
                var_names: Sequence[str] | None = None, ci_options: dict[str, Any] | None = None) -> TemporalGraph:
     """PCMCI+ on a multivariate series (lagged and contemporaneous links).
 
@@ -95,6 +173,17 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     max_combinations: conditioning sets tried per candidate and level in the lagged phase (PC1).
     collider_rule: ``"standard"``, ``"conservative"`` or ``"majority"`` (phase 3; see the module
         docstring). The last two re-test each unshielded pair given every subset of the adjacencies.
+    tau_min: smallest lag, ``0 <= tau_min <= tau_max``; ``tau_min >= 1`` drops the contemporaneous links
+        (lag 0 is neither tested nor oriented) and lags below it, as tigramite.
+    link_assumptions: pcmci's list form ``{j: [(i, -tau), ...]}`` (the only candidate causes of ``x_j``; a lag-0
+        pair must be listed by both targets or by an absent one) or tigramite's ``{j: {(i, -tau): mark}}`` with
+        marks of :data:`LINK_MARKS`: ``-->`` forced link (lag 0: orientation fixed too), ``-?>`` allowed link
+        oriented ``i -> j`` if it is found, ``o-o`` forced lag-0 adjacency, ``o?o`` allowed lag-0 adjacency,
+        ``<--`` / ``<?-`` the mirror images at lag 0 (lag-0 marks of ``i`` and ``j`` must mirror each other).
+        Links not listed for a listed target are forbidden; absent targets keep every link. Forced links are
+        never tested nor removed (p-value 0, score NaN; they rank first as conditions); fixed orientations
+        override colliders and are never changed by the orientation rules. Variables, targets and lags are
+        validated as in ``pcmci``. Acyclicity of the fixed orientations is not checked.
     var_names: names of the d columns.
     ci_options: constructor options of a CI test given by name.
 
@@ -108,6 +197,9 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     owner = "pcmci_plus"
     start = time.perf_counter()
     tau_max = int(check_number(tau_max, "tau_max", owner, low=1, integer=True))
+    tau_min = int(check_number(tau_min, "tau_min", owner, low=0, integer=True))
+    if tau_min > tau_max:
+        raise ValueError(f"The 'tau_min' argument of {owner} is {tau_min}, larger than tau_max={tau_max}.")
     series = check_series(data, owner, tau_max=tau_max, span=2)
     alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
     max_combinations = int(check_number(max_combinations, "max_combinations", owner, low=1, integer=True))
@@ -117,19 +209,27 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     test = make_ci_test(ci_test, owner=owner, **(ci_options or {}))
     embedded = _Embedded(series, tau_max, test, owner)
     d = series.shape[1]
+    marks = _link_marks(link_assumptions, d, tau_min, tau_max, owner)
+    forced = {(i, tau, j) for j in range(d) for (i, tau), mark in marks[j].items() if mark[1] == "-"}
+    fixed = {(i, j) for j in range(d) for (i, tau), mark in marks[j].items() if tau == 0 and mark[2] == ">"}
+    lagged_candidates = {j: sorted((link for link in marks[j] if link[1] > 0), key=lambda link: (link[1], link[0]))
+                         for j in range(d)}
     pc1_stats: dict[tuple[int, int, int], list[float]] = {}
     lagged = _pc1(embedded, pc_alpha=alpha, max_conds_dim=max_conds_dim, max_combinations=max_combinations,
-                  stats_out=pc1_stats)
+                  stats_out=pc1_stats, candidates=lagged_candidates, forced=forced)
     base = {j: list(links) for j, links in lagged.items()}  # B(x_j): fixed conditioning sets of phase 2
 
     # ---- phase 2: contemporaneous skeleton + MCI on the lagged links
     links = {j: set(lagged[j]) for j in range(d)}
-    adjacent = ~np.eye(d, dtype=bool)
+    adjacent = np.zeros((d, d), dtype=bool)
+    for j in range(d):
+        for i, tau in marks[j]:
+            adjacent[i, j] = adjacent[i, j] or tau == 0
     sepsets: dict[Any, frozenset[int]] = {}
     # [max p-value, min |statistic|] of the phase-2 (MCI) tests of each ordered link (i, tau, j)
     stats: dict[tuple[int, int, int], list[float]] = {}
-    for key in [(i, 0, j) for i in range(d) for j in range(d) if i != j]:
-        stats[key] = [0.0, math.inf]
+    for i, j in zip(*np.nonzero(adjacent)):
+        stats[(int(i), 0, int(j))] = [0.0, math.inf]
     level = 0
     while max_conds_dim is None or level <= max_conds_dim:
         frozen = adjacent.copy()
@@ -144,7 +244,7 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
         # as Runge's reference implementation: the reverse direction is tested only if the pair survives.
         for stage in (True, False):
             _skeleton_stage([c for c in candidates if (c[1] > 0 or c[0] < c[2]) == stage], level, alpha,
-                            embedded, base, links, adjacent, neighbours, stats, sepsets)
+                            embedded, base, links, adjacent, neighbours, stats, sepsets, forced)
         level += 1
 
     # ---- phase 3: colliders, collected first so the result is order-independent
@@ -191,7 +291,12 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
                 arrowheads.add((i, k))
     contemporaneous = adjacent.astype(np.int64)
     conflicted: set[tuple[int, int]] = set()  # (a, b), a < b: lag-0 edges with conflicting orientations
+    for a, b in fixed:  # orientations fixed by link_assumptions override the colliders
+        if adjacent[a, b]:
+            contemporaneous[b, a] = 0
     for a, b in arrowheads:
+        if (a, b) in fixed or (b, a) in fixed:
+            continue
         if (b, a) in arrowheads:
             conflicted.add((min(a, b), max(a, b)))
             continue
@@ -215,8 +320,11 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     # since the other direction's tests all had p <= alpha (tigramite reports the removing direction)
     pvalues[0] = np.maximum(pvalues[0], pvalues[0].T)
     scores[0] = np.minimum(scores[0], scores[0].T)
+    for i, tau, j in forced:  # never tested (tigramite reports p = 0)
+        pvalues[tau, i, j], scores[tau, i, j] = 0.0, np.nan
     np.fill_diagonal(pvalues[0], np.nan)
-    info = {"tau_max": tau_max, "ci_test": repr(test), "collider_rule": collider_rule, "conflicts": len(conflicted),
+    info = {"tau_max": tau_max, "tau_min": tau_min, "link_assumptions": marks, "ci_test": repr(test),
+            "collider_rule": collider_rule, "conflicts": len(conflicted),
             "conflict_edges": sorted(conflicted),
             "ambiguous_triples": sorted(ambiguous), "all_separating_sets": dict(all_sepsets),
             "separating_sets": dict(sepsets), "n_tests": embedded.bound.n_computed,
@@ -228,15 +336,15 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
 def _skeleton_stage(candidates: list[tuple[int, int, int]], level: int, alpha: float, embedded: _Embedded,
                     base: dict[int, list[Link]], links: dict[int, set[Link]], adjacent: np.ndarray,
                     neighbours: dict[int, list[int]], stats: dict[tuple[int, int, int], list[float]],
-                    sepsets: dict[Any, frozenset[int]]) -> None:
+                    sepsets: dict[Any, frozenset[int]], forced: set[tuple[int, int, int]]) -> None:
     """Phase 2 at one level for ``candidates`` (i, tau, j): test each link given the subsets of size
     ``level`` of ``neighbours[j]`` (plus the MCI conditions) until its first p-value > ``alpha``, one
-    batch per combination index; removals update ``links``, ``adjacent`` and ``sepsets``, every test
-    ``stats`` ([max p-value, min |statistic|] per ordered link), in place."""
+    batch per combination index; links in ``forced`` are skipped (never removed); removals update ``links``,
+    ``adjacent`` and ``sepsets``, every test ``stats`` ([max p-value, min |statistic|] per ordered link), in place."""
     for combination in itertools.count():
         keys, queries, subsets = [], [], []
         for i, tau, j in candidates:
-            if (tau == 0 and not adjacent[i, j]) or (tau > 0 and (i, tau) not in links[j]):
+            if (tau == 0 and not adjacent[i, j]) or (tau > 0 and (i, tau) not in links[j]) or (i, tau, j) in forced:
                 continue
             pool = [k for k in neighbours[j] if not (tau == 0 and k == i)]
             subset = next(itertools.islice(itertools.combinations(pool, level), combination, None), None)
