@@ -14,6 +14,17 @@ Chickering (2002), "Optimal structure identification with greedy search", JMLR 3
   17); it removes the edge and orients ``Y - H`` as ``Y -> H`` and ``X - H`` as ``X -> H``; its score
   change is ``s(Y, (NA \\ H) ∪ Pa_Y \\ {X}) - s(Y, (NA \\ H) ∪ Pa_Y ∪ {X})``.
 
+* turning phase (optional; Hauser & Bühlmann 2012, "Characterization and greedy learning of interventional Markov
+  equivalence classes of directed acyclic graphs", JMLR 13, §5, observational case): apply the best
+  score-improving ``Turn(U, V, C)`` until none improves. It reverses the edge ``U -> V`` of a member DAG, giving
+  ``V -> U`` and making the clique ``C`` of undirected neighbours of ``U`` its parents. For ``U -> V`` in the
+  CPDAG, ``C`` holds ``NA`` (the undirected neighbours of ``U`` adjacent to ``V``) and no parent of ``V`` other
+  than ``U`` may be reached from ``U`` by a semi-directed path avoiding ``C ∪ {V}``; for ``U - V``, ``C`` holds a
+  node not adjacent to ``V`` (else the class does not change) and a member with ``V`` right after ``U`` in a
+  topological order must exist. Score change: ``s(U, Pa_U ∪ C ∪ {V}) - s(U, Pa_U ∪ C) + s(V, P) - s(V, P ∪ {U})``
+  with ``P = Pa_V \\ {U}`` (``U -> V``) or ``Pa_V ∪ (C ∩ adj V)`` (``U - V``).
+* ``iterate``: repeat the phases until a whole round improves nothing.
+
 After each step the PDAG is completed back to a CPDAG: a consistent extension (Dor & Tarsi 1992, "A
 simple algorithm to construct a consistent extension of a partially oriented graph"), then that DAG's
 CPDAG (Chickering 1995, "A transformational characterization of equivalent Bayesian network structures",
@@ -36,8 +47,8 @@ from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.discovery.scores import GaussianBIC
 
-__all__ = ["GES_SCORES", "apply_delete", "apply_insert", "consistent_extension", "cpdag_from_dag",
-           "delete_operators", "ges", "greedy_phase", "insert_operators", "pdag_to_cpdag"]
+__all__ = ["GES_SCORES", "apply_delete", "apply_insert", "apply_turn", "consistent_extension", "cpdag_from_dag",
+           "delete_operators", "ges", "greedy_phase", "insert_operators", "pdag_to_cpdag", "turn_operators"]
 
 #: Scores ``ges`` accepts.
 GES_SCORES = ("bic",)
@@ -137,6 +148,81 @@ def _delete_candidates(s: _Structure) -> Iterator[tuple[int, int, int, int]]:
                     yield x, y, h, rest
 
 
+def _turn_candidates(s: _Structure) -> Iterator[tuple[int, int, int, int]]:
+    """``(u, v, C, C)`` of every Turn whose ``C`` is a clique of undirected neighbours of ``u`` (the path
+    condition is left to the caller): the edge ``u -> v`` or ``u - v`` becomes ``v -> u`` and ``C`` the parents
+    of ``u`` among its undirected neighbours. ``u -> v`` needs ``NA ⊆ C`` (``NA`` the undirected neighbours of
+    ``u`` adjacent to ``v``, all parents of ``v``: one left a child of ``u`` closes a cycle); ``u - v`` needs a
+    node of ``C`` not adjacent to ``v`` (else the turned DAG stays in the class)."""
+    for u in range(s.d):
+        for v in range(s.d):
+            if not (s.ch[u] | s.ne[u]) >> v & 1:
+                continue
+            others = s.ne[u] & ~(1 << v)
+            if s.ne[u] >> v & 1:
+                far = others & ~s.adj[v]
+                for clique in _subsets(_bits(others)):
+                    if clique & far and s.is_clique(clique):
+                        yield u, v, clique, clique
+                continue
+            na = others & s.adj[v]
+            if not s.is_clique(na):
+                continue
+            for t in _subsets(_bits(others & ~s.adj[v])):
+                clique = na | t
+                if s.is_clique(clique):
+                    yield u, v, clique, clique
+
+
+def _turn_blocked(s: _Structure, u: int, v: int, clique: int) -> bool:
+    """Whether some member DAG with ``u -> v``, parents ``Pa_u ∪ C`` of ``u`` has no other directed path from
+    ``u`` to ``v`` (reversing its edge ``u -> v`` then gives the turned DAG, acyclic).
+
+    ``u -> v``: orient the chain component of ``v`` with ``v`` first; a path must then end in an edge ``z -> v``
+    of the CPDAG, and outside the component of ``u`` undirected edges reach nothing their entry parent does not.
+    So: no parent ``z != u`` of ``v`` is reached from ``u`` by a semi-directed path avoiding ``C`` and ``v``.
+    ``u - v``: such a member has a topological order with ``v`` right after ``u``, so the parents of ``v`` in
+    the component are ``u`` and ``C ∩ adj(v)``; it exists iff the CPDAG with ``C -> u``, ``u -> w`` for its other
+    neighbours ``w``, ``C ∩ adj(v) -> v`` and ``v -> w`` for the other neighbours of ``v`` has a consistent
+    extension (no path can then reach ``v`` from ``u``: every other parent of ``v`` is a parent of ``u``).
+    """
+    if s.ne[u] >> v & 1:
+        pdag = np.zeros((s.d, s.d), dtype=np.int64)
+        for w in range(s.d):
+            for p in _bits(s.pa[w]):
+                pdag[p, w] = 1
+            for k in _bits(s.ne[w]):
+                pdag[k, w] = 1
+        for node, parents in ((u, clique), (v, (clique & s.adj[v]) | 1 << u)):
+            for w in _bits(s.ne[node]):
+                if parents >> w & 1:
+                    pdag[node, w] = 0
+                else:
+                    pdag[w, node] = 0
+        try:
+            consistent_extension(pdag)
+        except ValueError:
+            return False
+        return True
+    seen = (1 << u) | (1 << v) | clique
+    stack = [u]
+    while stack:
+        w = stack.pop()
+        step = (s.ch[w] | s.ne[w]) & ~seen
+        seen |= step
+        stack.extend(_bits(step))
+    return not (seen & ~((1 << u) | (1 << v) | clique) & s.pa[v])
+
+
+def _turn_delta(s: _Structure, scorer: GaussianBIC, u: int, v: int, clique: int) -> float:
+    """Score change of ``Turn(u, v, C)``: a member DAG with parents ``Pa_u ∪ C`` of ``u`` and ``Pa_v ∪ {u} ∪ NA``
+    (``u - v``) or ``Pa_v`` (``u -> v``) of ``v``, its edge ``u -> v`` reversed."""
+    before_u = s.pa[u] | clique
+    v_rest = (s.pa[v] | (clique & s.adj[v])) if s.ne[u] >> v & 1 else s.pa[v] & ~(1 << u)
+    return (scorer.local_mask(u, before_u | 1 << v) - scorer.local_mask(u, before_u)
+            + scorer.local_mask(v, v_rest) - scorer.local_mask(v, v_rest | 1 << u))
+
+
 def insert_operators(cpdag: np.ndarray, *, max_parents: int | None = None) -> list[tuple[int, int, frozenset[int]]]:
     """Every valid ``Insert(X, Y, T)`` of a CPDAG (d, d), as ``(X, Y, T)`` (Chickering 2002, Theorem 15)."""
     s = _Structure(cpdag)
@@ -147,6 +233,13 @@ def insert_operators(cpdag: np.ndarray, *, max_parents: int | None = None) -> li
 def delete_operators(cpdag: np.ndarray) -> list[tuple[int, int, frozenset[int]]]:
     """Every valid ``Delete(X, Y, H)`` of a CPDAG (d, d), as ``(X, Y, H)`` (Chickering 2002, Theorem 17)."""
     return [(x, y, frozenset(_bits(h))) for x, y, h, _ in _delete_candidates(_Structure(cpdag))]
+
+
+def turn_operators(cpdag: np.ndarray) -> list[tuple[int, int, frozenset[int]]]:
+    """Every valid ``Turn(U, V, C)`` of a CPDAG (d, d), as ``(U, V, C)`` (Hauser & Bühlmann 2012, §5): the edge
+    ``U -> V`` or ``U - V`` becomes ``V -> U`` and the undirected neighbours ``C`` of ``U`` become its parents."""
+    s = _Structure(cpdag)
+    return [(u, v, frozenset(_bits(c))) for u, v, c, _ in _turn_candidates(s) if _turn_blocked(s, u, v, c)]
 
 
 def apply_insert(cpdag: np.ndarray, x: int, y: int, t: Sequence[int] | frozenset[int]) -> np.ndarray:
@@ -168,6 +261,20 @@ def apply_delete(cpdag: np.ndarray, x: int, y: int, h: Sequence[int] | frozenset
         g[y, k], g[k, y] = 1, 0
         if g[x, k] and g[k, x]:
             g[x, k], g[k, x] = 1, 0
+    return g
+
+
+def apply_turn(cpdag: np.ndarray, u: int, v: int, c: Sequence[int] | frozenset[int]) -> np.ndarray:
+    """The PDAG after ``Turn(u, v, c)``: ``v -> u``, each ``c_k - u`` oriented ``c_k -> u`` and every other
+    undirected ``u - w`` oriented ``u -> w`` (a copy; complete it with :func:`pdag_to_cpdag`)."""
+    g = np.array(cpdag, dtype=np.int64, copy=True)
+    g[v, u], g[u, v] = 1, 0
+    chosen = {int(k) for k in c}
+    for w in np.flatnonzero(g[u] & g[:, u]):
+        if int(w) in chosen:
+            g[w, u], g[u, w] = 1, 0
+        else:
+            g[u, w], g[w, u] = 1, 0
     return g
 
 
@@ -281,31 +388,48 @@ def _best_delete(s: _Structure, scorer: GaussianBIC) -> tuple[float, tuple[int, 
     return best, choice
 
 
+def _best_turn(s: _Structure, scorer: GaussianBIC, max_parents: int | None
+               ) -> tuple[float, tuple[int, int, int] | None]:
+    best, choice = 0.0, None
+    for u, v, clique, _ in _turn_candidates(s):
+        if max_parents is not None and (s.pa[u] | clique).bit_count() + 1 > max_parents:
+            continue
+        delta = _turn_delta(s, scorer, u, v, clique)
+        if delta > best and _turn_blocked(s, u, v, clique):
+            best, choice = delta, (u, v, clique)
+    return best, choice
+
+
+_PHASES = {"insert": (_best_insert, apply_insert), "delete": (_best_delete, apply_delete),
+           "turn": (_best_turn, apply_turn)}
+
+
 def greedy_phase(cpdag: np.ndarray, scorer: GaussianBIC, phase: str, *, max_parents: int | None = None
                  ) -> tuple[np.ndarray, float, int]:
     """One phase of GES from a CPDAG (d, d): apply the best score-improving operator (``phase="insert"``: the
-    forward phase, ``"delete"``: the backward phase), complete the PDAG to a CPDAG, until none improves.
+    forward phase, ``"delete"``: the backward phase, ``"turn"``: the turning phase of Hauser & Bühlmann 2012),
+    complete the PDAG to a CPDAG, until none improves.
 
     Returns the CPDAG (d, d), the score gained and the number of steps. The result has no improving operator
-    of its phase; the backward phase can make an Insert improving again (GES does not go back to it).
+    of its phase; another phase can make one improving again (see ``iterate`` of :func:`ges`).
     """
-    check_choice(phase, "phase", "greedy_phase", ("insert", "delete"))
+    check_choice(phase, "phase", "greedy_phase", tuple(_PHASES))
+    best_step, step = _PHASES[phase]
     graph = np.array(cpdag, dtype=np.int64, copy=True)
     gained, steps = 0.0, 0
     while True:
         s = _Structure(graph)
-        delta, choice = _best_insert(s, scorer, max_parents) if phase == "insert" else _best_delete(s, scorer)
+        delta, choice = best_step(s, scorer, max_parents) if phase != "delete" else _best_delete(s, scorer)
         if choice is None:
             return graph, gained, steps
         x, y, nodes = choice
-        step = apply_insert if phase == "insert" else apply_delete
         graph = pdag_to_cpdag(step(graph, x, y, _bits(nodes)))
         gained += delta
         steps += 1
 
 
 def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_parents: int | None = None,
-        node_names: Sequence[str] | None = None) -> DiscoveredGraph:
+        turning: bool = False, iterate: bool = False, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
     """Greedy Equivalence Search with the linear-Gaussian BIC: a CPDAG from observational data.
 
     Parameters
@@ -315,21 +439,31 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
     score: ``"bic"``, the linear-Gaussian BIC of :class:`~latentscm.discovery.scores.GaussianBIC`.
     penalty_discount: multiplier (> 0) of the BIC penalty ``(|Pa| + 1) / 2 * log n``; 1 is the usual BIC,
         larger values give sparser graphs. causal-learn's ``lambda_value`` is ``penalty_discount / 2``.
-    max_parents: largest parent set an Insert may give its head node (None: no limit).
+    max_parents: largest parent set an Insert or Turn may give its head node (None: no limit).
+    turning: after the backward phase, run the turning phase (Hauser & Bühlmann 2012, §5): the best
+        score-improving ``Turn`` (one edge of a member DAG reversed) until none improves. Off by default: the
+        plain forward + backward search is Chickering's GES and returns causal-learn's CPDAG.
+    iterate: repeat the phases (forward, backward, turning if on) until a full round improves nothing (as
+        pcalg's ``iterate``). Off by default, for the same reason.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
     Returns
     -------
     DiscoveredGraph with ``.adjacency`` (d, d): ``[i, j] = 1`` for ``i -> j``, both for ``i - j`` (a CPDAG).
-    ``info`` holds the method, score, penalty_discount, max_parents, ``n_samples``, ``score_value`` (the BIC of
-    the result, higher is better), ``n_inserts``, ``n_deletes`` and ``n_local_scores`` (distinct local scores
-    computed). No valid Delete improves the result; an Insert may, on finite data (see :func:`greedy_phase`).
+    ``info`` holds the method, score, penalty_discount, max_parents, turning, iterate, ``n_samples``,
+    ``score_value`` (the BIC of the result, higher is better), ``n_inserts``, ``n_deletes``, ``n_turns``,
+    ``n_rounds`` and ``n_local_scores`` (distinct local scores computed). With ``iterate`` no operator of a run
+    phase improves the result; without it no valid Delete (or Turn, with ``turning``) improves the last phase's
+    result, and an Insert may, on finite data (see :func:`greedy_phase`).
     """
     owner = "ges"
     score = check_choice(score, "score", owner, GES_SCORES)
     penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
     if max_parents is not None:
         max_parents = int(check_number(max_parents, "max_parents", owner, low=0, integer=True))
+    for flag, value in (("turning", turning), ("iterate", iterate)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"The '{flag}' argument of {owner} must be True or False, got {value!r}.")
     matrix, names = as_data_matrix(data, node_names, owner)
     n, d = matrix.shape
     needed = min(d, d if max_parents is None else max_parents + 1) + 1
@@ -344,10 +478,21 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
                          f"every column to vary. Drop them.")
     scorer = GaussianBIC(matrix, penalty_discount=penalty_discount)
     empty = sum(scorer.local_mask(v, 0) for v in range(d))
-    forward, gain_in, n_inserts = greedy_phase(np.zeros((d, d), dtype=np.int64), scorer, "insert",
-                                               max_parents=max_parents)
-    graph, gain_out, n_deletes = greedy_phase(forward, scorer, "delete")
+    phases = ("insert", "delete", "turn") if turning else ("insert", "delete")
+    graph = np.zeros((d, d), dtype=np.int64)
+    gained, counts, rounds = 0.0, dict.fromkeys(("insert", "delete", "turn"), 0), 0
+    while True:
+        rounds += 1
+        round_steps = 0
+        for phase in phases:
+            graph, gain, steps = greedy_phase(graph, scorer, phase, max_parents=max_parents)
+            gained += gain
+            counts[phase] += steps
+            round_steps += steps
+        if not iterate or round_steps == 0:
+            break
     info = {"method": "ges", "score": score, "penalty_discount": penalty_discount, "max_parents": max_parents,
-            "n_samples": int(n), "score_value": float(empty + gain_in + gain_out), "n_inserts": n_inserts,
-            "n_deletes": n_deletes, "n_local_scores": scorer.n_computed}
+            "turning": bool(turning), "iterate": bool(iterate), "n_samples": int(n),
+            "score_value": float(empty + gained), "n_inserts": counts["insert"], "n_deletes": counts["delete"],
+            "n_turns": counts["turn"], "n_rounds": rounds, "n_local_scores": scorer.n_computed}
     return DiscoveredGraph(names, graph, {}, info)
