@@ -1,7 +1,7 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
 Meek's rules (and background knowledge), GES (score-based, BIC), linear NOTEARS (continuous
-optimisation), FCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for
-heterogeneous data, and Causal de Finetti for exchangeable data."""
+optimisation), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for hidden
+confounders, with tiers), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
@@ -22,6 +22,7 @@ from latentscm.discovery.environments import discover_environments, environment_
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.knowledge import BackgroundKnowledge
+from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.pag import PartialAncestralGraph
 from latentscm.discovery.pc import pc, pc_skeleton
@@ -45,6 +46,7 @@ __all__ = [
     "causal_de_finetti",
     "cdnod",
     "ci_test_names",
+    "direct_lingam",
     "discover_environments",
     "environment_variables",
     "fci",
