@@ -49,7 +49,7 @@ def test_regime_shift_on_a_factor_a_domain_shifts_is_refused():
     with pytest.raises(ValueError, match="'hue', which domain 1 also shifts"):
         world.domain_counterfactual(world.sample(10, seed=0, domain=0, regime=regime), to_domain=1)
     # a hard intervention still overrides the domain's shift, and other factors may be shifted
-    world.sample(10, seed=0, domain=1, interventions={"hue": 0.3, "shape": Shift(1.0)})
+    world.sample(10, seed=0, domain=1, interventions={"hue": 0.3, "scale": Shift(0.25)})
 
 
 def test_graph_keeps_paths_through_hidden_mediators(Bars):

@@ -83,7 +83,9 @@ class Batch:
     """Images, factors, the exogenous noise that produced them, and the regime of each sample.
 
     ``regime`` (N,) int64 indexes ``regimes`` (default: all observational); ``targets`` (N, K)
-    bool marks the intervened factors of each sample (default: none); ``domain`` (N,) int64 is
+    bool marks the intervened factors of each sample (default: none): hard and soft interventions
+    and replaced mechanisms, a domain's own changed factors included (a soft intervention relative
+    to domain 0); ``domain`` (N,) int64 is
     the domain (or environment) of each sample in a multi-domain world (default: all 0; see
     :mod:`latentscm.worlds.domains`). ``interventions`` are the counterfactual interventions a batch
     returned by :meth:`~latentscm.worlds.base.World.counterfactual` was made under (factor or hidden

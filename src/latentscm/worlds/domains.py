@@ -34,7 +34,16 @@ centre of the factor's range), with ``a = exp(strength * N(0, 1) / 2)`` and
 monotone warp ``low + width * t ** p`` of ``t = (u - low) / width`` with ``p = exp(strength *
 N(0, 1))``; any other root gets the affine map of its value about the centre of the range, as
 ``Functional``. ``kind="shift"`` instead shifts each shifted factor by a soft
-:class:`~latentscm.interventions.Shift` of ``b``.
+:class:`~latentscm.interventions.Shift` of ``b``; the shifted value is snapped to the factor's grid
+and clipped to its range (a value pushed past an edge stays at the edge), so on a grid ``b`` is
+rounded to a whole number of grid steps, at least one, and ``|b|`` is capped at the range's width;
+a categorical factor (one with labels) cannot be shifted. Domains must differ in every factor they
+shift: on a grid a domain whose rounded shift equals an earlier domain's takes the nearest unused
+number of steps (:func:`_distinct_shifts`); two continuous shifts capped at the same edge are refused.
+
+A domain's changed factors are *targets* of its samples (``Batch.targets``): replacing a mechanism
+or shifting it is a soft intervention relative to domain 0, as a :class:`Regime` with replaced
+mechanisms or a ``Shift`` is.
 """
 
 from __future__ import annotations
@@ -89,7 +98,8 @@ class DomainShift:
         The factors whose mechanisms differ across domains (non-empty, no duplicates).
     kind : {"mechanism", "shift"}
         ``"mechanism"``: each domain gets the world's own mechanism classes with perturbed
-        parameters (see the module docstring); ``"shift"``: a soft additive shift of the factor.
+        parameters (see the module docstring); ``"shift"``: a soft additive shift of the factor,
+        snapped to its grid (at least one grid step) and clipped to its range.
     strength : float
         Size of the perturbation (> 0; 0.5 is clearly visible, 2 is drastic).
     seed : int
@@ -356,23 +366,91 @@ def _domain_change(world: World, shift: DomainShift, domain: int) -> tuple[dict[
         rng = np.random.default_rng([shift.seed, domain, j])
         spec = world.spec(name)
         if shift.kind == "shift":
-            interventions[name] = Shift(shift.strength * _width(spec) * rng.standard_normal() / 4.0)
+            interventions[name] = Shift(_effective_shift(spec, shift.strength * _width(spec) * rng.standard_normal()
+                                                         / 4.0))
         else:
             mechanisms[name] = perturb_mechanism(_unwrapped(world, name), spec, rng, shift.strength)
     return interventions, mechanisms
 
 
+def _effective_shift(spec: FactorSpec, delta: float) -> float:
+    """The amount a ``kind="shift"`` domain shifts ``spec``'s factor by, given the drawn ``delta``.
+
+    The shifted value is snapped to the factor's grid and clipped to its range (as every soft
+    intervention on a factor), so a drawn shift below half a grid step would leave a discrete factor
+    unchanged although the domain claims to shift it: on a grid the shift is rounded to a whole
+    number of grid steps, at least one (the largest gap between neighbouring values, so that every
+    value not at the range's edge moves), keeping its sign. A shift of more than the range's width
+    moves every value to the edge, as the width itself does, so it is capped at the width."""
+    width = float(spec.high - spec.low)
+    if spec.values is not None and spec.values.size > 1:
+        step = float(np.max(np.diff(spec.values)))
+        delta = math.copysign(max(1, round(abs(delta) / step)) * step, delta)
+    return float(np.clip(delta, -width, width))
+
+
+def _distinct_shifts(world: World, shift: DomainShift,
+                     changes: Sequence[tuple[dict[str, Any], dict[str, Mechanism]]]) -> None:
+    """Make the domains of a ``kind="shift"`` world differ in every shifted factor (in place).
+
+    On a grid, a domain whose rounded shift (a whole number ``k`` of steps) equals an earlier domain's
+    takes the nearest unused number of steps (``k + 1``, ``k - 1``, ``k + 2``, ... ; never 0, at most
+    the number of steps across the range, beyond which every shift clips to the same edge). A grid of
+    ``m`` values gives at most ``2 (m - 1)`` distinct shifts: more shifted domains are refused. A
+    continuous factor's shifts coincide only when two are capped at the range's width (a drastic
+    strength): that is refused, naming the factor and the domains."""
+    if shift.kind != "shift":
+        return
+    for name in shift.shifted:
+        spec = world.spec(name)
+        width = float(spec.high - spec.low)
+        grid = spec.values is not None and spec.values.size > 1
+        step = float(np.max(np.diff(spec.values))) if grid else 0.0
+        limit = int(math.ceil(width / step - 1e-9)) if grid else 0
+        used: dict[float, int] = {}
+        for d, (interventions, _) in enumerate(changes):
+            if name not in interventions:
+                continue
+            delta = interventions[name].delta
+            if grid:
+                k = int(round(delta / step))
+                candidates = [k] + [c for m in range(1, 2 * limit + 1) for c in (k + m, k - m)]
+                free = [c for c in candidates if c != 0 and abs(c) <= limit and c * step not in used]
+                if not free:
+                    raise ValueError(f"DomainShift(kind='shift') cannot give {shift.n_domains - 1} shifted domains "
+                                     f"distinct shifts of factor {name!r}: its grid of {spec.values.size} values "
+                                     f"allows {2 * limit} (a shift of more steps clips to the same edge). Use fewer "
+                                     f"domains or kind='mechanism'.")
+                interventions[name] = Shift(float(np.clip(free[0] * step, -width, width)))
+                used[free[0] * step] = d
+                continue
+            match = next((e for value, e in used.items() if math.isclose(value, delta, rel_tol=1e-12, abs_tol=1e-12)),
+                         None)
+            if match is not None:
+                raise ValueError(f"DomainShift(kind='shift'): domains {match} and {d} shift factor {name!r} by the "
+                                 f"same amount {delta:g} (shifts are capped at the range's width, since shifted "
+                                 f"values are clipped to it), so they would not differ in {name!r}. Choose a smaller "
+                                 f"strength, another seed, or kind='mechanism'.")
+            used[delta] = d
+
+
 def domain_regimes(world: World, shift: DomainShift) -> tuple[DomainRegime, ...]:
     """The observational regime of each domain, ``(n_domains,)``; names ``"domain0"``, ...
 
-    Raises ``UnknownNodeError`` naming a shifted factor the world lacks.
+    Raises ``UnknownNodeError`` naming a shifted factor the world lacks, and ``ValueError`` naming
+    the factor when a domain of kind ``"shift"`` shifts a categorical factor, or when the domains
+    cannot be given distinct shifts of a factor (see :func:`_distinct_shifts`).
     """
     _check_factors(world, shift.shifted, "shifted factor")
-    out = []
-    for d in range(shift.n_domains):
-        interventions, mechanisms = _domain_change(world, shift, d)
-        out.append(DomainRegime(f"domain{d}", interventions, mechanisms, domain=d, base=OBSERVATIONAL))
-    return tuple(out)
+    for name in shift.shifted if shift.kind == "shift" else ():
+        if world.spec(name).labels is not None:
+            raise ValueError(f"DomainShift(kind='shift') cannot shift factor {name!r}: it is categorical (values "
+                             f"{', '.join(world.spec(name).labels)}), so a shift has no meaning; use "
+                             f"kind='mechanism'.")
+    changes = [_domain_change(world, shift, d) for d in range(shift.n_domains)]
+    _distinct_shifts(world, shift, changes)
+    return tuple(DomainRegime(f"domain{d}", interventions, mechanisms, domain=d, base=OBSERVATIONAL)
+                 for d, (interventions, mechanisms) in enumerate(changes))
 
 
 def _in_domain(world: World, regime: Regime, domain: DomainRegime) -> DomainRegime:

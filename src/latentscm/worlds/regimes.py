@@ -6,7 +6,8 @@ is drawn per sample from the factor's range or its observational marginal) — a
 mechanisms. :class:`RegimeMixture` mixes regimes with fractions. ``World.sample(n, seed=...,
 regime=...)`` draws from a regime or a mixture and returns a :class:`~latentscm.worlds.base.Batch`
 whose ``regime`` (N,) int says which regime (its index in the mixture) produced each sample and
-``targets`` (N, K) bool which factors were intervened on (known-target interventional data, as
+``targets`` (N, K) bool which factors were intervened on, hard or soft (a replaced mechanism
+and a domain's own change count: see :mod:`latentscm.worlds.domains`) (known-target interventional data, as
 in the identifiability literature: e.g. Lippe et al. 2022, "CITRIS"; Ahuja et al. 2023,
 "Interventional causal representation learning").
 
@@ -152,7 +153,12 @@ class Regime:
         return not self.targets
 
     def check(self, world: World) -> None:
-        """Raise naming the factor if this regime names something ``world`` lacks."""
+        """Raise naming the factor if this regime names something ``world`` lacks or intervenes
+        in a way the factor's kind or range does not allow: a ``Do`` value off the grid / range; a
+        ``Shift`` or ``Scale`` of a categorical factor (one with labels: its grid order means
+        nothing); a ``Shift`` of more than the range's width or a ``Scale`` by 0 (the snapped /
+        clipped result is then one constant, a hard intervention in disguise: use ``Do``).
+        Non-finite amounts are refused when the ``Shift`` / ``Scale`` is built."""
         from latentscm.graph import UnknownNodeError
 
         valid = list(world.factor_names)
@@ -162,6 +168,8 @@ class Regime:
         for name, item in self.interventions.items():
             if isinstance(item, Do):
                 world.spec(name).check(np.atleast_1d(item.value), what=f"intervention value in regime {self.name!r}")
+            elif isinstance(item, (Shift, Scale)):
+                _check_soft(world.spec(name), item, f"regime {self.name!r}")
 
     def realise(self, world: World, n: int, rng: np.random.Generator) -> dict[str, Intervention]:
         """Concrete interventions for ``n`` samples: :class:`RandomDo` becomes ``Do`` of (n,) drawn values."""
@@ -218,6 +226,24 @@ class Regime:
 
 
 OBSERVATIONAL = Regime("observational")
+
+
+def _check_soft(spec: Any, item: Shift | Scale, where: str) -> None:
+    """Raise naming the factor if the soft intervention ``item`` does not suit factor ``spec`` (see
+    :meth:`Regime.check`)."""
+    kind = "shift" if isinstance(item, Shift) else "scale"
+    amount = item.delta if isinstance(item, Shift) else item.factor
+    if spec.labels is not None:
+        raise ValueError(f"The {kind} {amount!r} of factor {spec.name!r} in {where}: {spec.name!r} is categorical "
+                         f"(values {', '.join(spec.labels)}), so shifting or scaling it has no meaning; use Do or "
+                         f"RandomDo, or replace its mechanism.")
+    width = float(spec.high - spec.low)
+    if isinstance(item, Shift) and np.any(np.abs(amount) > width):
+        raise ValueError(f"The shift {amount!r} of factor {spec.name!r} in {where} exceeds the width {width:g} of its "
+                         f"range [{spec.low:g}, {spec.high:g}], so every value would be clipped to one edge; use Do "
+                         f"for a constant value.")
+    if isinstance(item, Scale) and np.any(np.asarray(amount) == 0.0):
+        raise ValueError(f"The scale 0 of factor {spec.name!r} in {where} makes the factor one constant; use Do.")
 
 
 class RegimeMixture:
