@@ -184,14 +184,17 @@ def test_discover_with_background_knowledge(tmp_path):
     assert ("e", "a") in set(map(tuple, graph["directed"])) and graph["info"]["knowledge"]["required"] == [["e", "a"]]
     (tmp_path / "unknown.json").write_text(json.dumps({"required": [["a", "q"]]}))
     (tmp_path / "broken.json").write_text("{")
+    (tmp_path / "edges.json").write_text(json.dumps({"required": [["a", "b"]]}))
     series = tmp_path / "series.csv"
     _write_csv(series, ["x", "y"], rng.normal(size=(200, 2)))
     for arguments, message in (
             ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "unknown.json")], "names the node(s) ['q']"),
             ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "broken.json")], "is not valid JSON"),
             ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "none.json")], "does not exist"),
-            ([str(tmp_path / "data.csv"), "--method", "fci", "--knowledge", str(tmp_path / "k.json")],
-             "--knowledge is used by --method pc and cdnod, not by --method fci"),
+            ([str(tmp_path / "data.csv"), "--method", "ges", "--knowledge", str(tmp_path / "k.json")],
+             "--knowledge is used by --method pc, cdnod, lingam, fci, not by --method ges"),
+            ([str(tmp_path / "data.csv"), "--method", "fci", "--knowledge", str(tmp_path / "edges.json")],
+             "tiers only, not required edges"),
             ([str(series), "--timeseries", "--knowledge", str(tmp_path / "k.json")], "--knowledge")):
         result = CliRunner().invoke(app, ["discover", *arguments, "--out", str(tmp_path / "bad.json")])
         assert result.exit_code == 2 and message in result.output, result.output
@@ -214,4 +217,45 @@ def test_discover_ges(tmp_path):
         result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "ges", *arguments,
                                           "--out", str(tmp_path / "bad.json")])
         assert result.exit_code == 2 and message in result.output, result.output
+    assert not (tmp_path / "bad.json").exists()
+
+
+def test_discover_lingam_notears_and_fci_with_tiers(tmp_path):
+    """The table-only methods of the CLI: DirectLiNGAM on uniform noise and NOTEARS on equal noise variances
+    find the chain a -> b -> c with its directions; FCI takes tiers; none of the three takes --ci / --alpha."""
+    rng = np.random.default_rng(0)
+    n = 2000
+    a = rng.uniform(-1, 1, n)
+    b = 1.5 * a + rng.uniform(-1, 1, n)
+    c = -1.2 * b + rng.uniform(-1, 1, n)
+    _write_csv(tmp_path / "uniform.csv", ["a", "b", "c"], np.stack([a, b, c], 1))
+    out = tmp_path / "graph.json"
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "uniform.csv"), "--method", "lingam", "--out",
+                                      str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert sorted(map(tuple, graph["directed"])) == [("a", "b"), ("b", "c")]
+    assert graph["info"]["causal_order"] == ["a", "b", "c"]
+    x = rng.normal(size=n)
+    y = 1.2 * x + rng.normal(size=n)
+    z = -1.0 * y + rng.normal(size=n)
+    _write_csv(tmp_path / "gauss.csv", ["x", "y", "z"], np.stack([x, y, z], 1))
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "gauss.csv"), "--method", "notears", "--out",
+                                      str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert sorted(map(tuple, graph["directed"])) == [("x", "y"), ("y", "z")] and graph["info"]["method"] == "notears"
+    # FCI: x - y - z is o-o o-o without knowledge; tiers x | y | z give x o-> y -> z
+    (tmp_path / "tiers.json").write_text(json.dumps({"tiers": [["x"], ["y"], ["z"]]}))
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "gauss.csv"), "--method", "fci", "--knowledge",
+                                      str(tmp_path / "tiers.json"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(out.read_text())["edges"]) == ["x o-> y", "y --> z"]
+    for method, flag in (("lingam", ["--ci", "kci"]), ("notears", ["--alpha", "0.01"])):
+        result = CliRunner().invoke(app, ["discover", str(tmp_path / "gauss.csv"), "--method", method, *flag,
+                                          "--out", str(tmp_path / "bad.json")])
+        assert result.exit_code == 2 and f"{flag[0]} would be ignored" in result.output, result.output
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "gauss.csv"), "--method", "notears", "--knowledge",
+                                      str(tmp_path / "tiers.json"), "--out", str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "not by --method notears" in result.output
     assert not (tmp_path / "bad.json").exists()

@@ -87,3 +87,17 @@ def test_edge_knowledge_and_unknown_nodes_are_refused():
         fci(data, node_names=names, knowledge={"tiers": [["a"], ["z"]]})
     with pytest.raises(TypeError, match="'knowledge' argument of fci"):
         fci(data, node_names=names, knowledge=[["a"], ["b"]])
+
+
+def test_discover_from_codes_passes_tiers_to_fci():
+    from latentscm.discovery.codes import discover_from_codes
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=1000)
+    y = x + rng.normal(size=1000)
+    z = y + rng.normal(size=1000)
+    codes = np.stack([x, y, z], 1)
+    pag = discover_from_codes(codes, ["x", "y", "z"], method="fci", knowledge={"tiers": [["x"], ["y"], ["z"]]})
+    assert sorted(pag.edges) == ["x o-> y", "y --> z"] and pag.info["n_tier_marks"] == 2
+    with pytest.raises(ValueError, match="applies to method='pc' and 'fci', not 'ges'"):
+        discover_from_codes(codes, ["x", "y", "z"], method="ges", knowledge={"tiers": [["x"], ["y"]]})

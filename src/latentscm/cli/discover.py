@@ -172,6 +172,15 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
     return np.stack([data[labels == value][:2] for value in values])
 
 
+#: Methods that read a table only (not ``--run`` codes through discover_from_codes' METHODS registry).
+_TABLE_ONLY = ("fci", "ges", "lingam", "notears")
+#: Methods that take ``--knowledge`` (fci: tiers only).
+_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
+#: Methods that use no CI test, with what they are instead.
+_NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "lingam": "DirectLiNGAM (linear non-Gaussian)",
+               "notears": "linear NOTEARS (continuous optimisation)"}
+
+
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
                   context: str | None, environment: str | None = None, collider_rule: str | None = None,
                   knowledge: Any = None) -> Any:
@@ -183,8 +192,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "ges", "cdnod", "cdf"}
-        Discovery method (``fci`` returns a PartialAncestralGraph; ``ges`` ignores ``ci`` and ``alpha``).
+    method : {"pc", "fci", "ges", "lingam", "notears", "cdnod", "cdf"}
+        Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``lingam`` (DirectLiNGAM) and
+        ``notears`` (linear NOTEARS) ignore ``ci`` and ``alpha``).
     ci : str
         CI test name.
     alpha : float
@@ -196,7 +206,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     collider_rule : str or None
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
     knowledge : BackgroundKnowledge or None
-        PC's and CD-NOD's background knowledge (forbidden / required edges, tiers) by column name.
+        Background knowledge by column name: forbidden / required edges and tiers for pc, cdnod and lingam;
+        tiers only for fci.
 
     Raises
     ------
@@ -206,26 +217,33 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     """
     from latentscm.discovery.codes import METHODS
 
-    if method not in METHODS and method not in ("fci", "ges"):
-        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, 'fci', 'ges'])}.")
+    if method not in METHODS and method not in _TABLE_ONLY:
+        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY])}.")
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
     _check_collider_rule(collider_rule, method)
-    if knowledge is not None and method not in ("pc", "cdnod"):
-        raise ValueError(f"--knowledge is used by --method pc and cdnod, not by --method {method}.")
+    if knowledge is not None and method not in _KNOWLEDGE_METHODS:
+        raise ValueError(f"--knowledge is used by --method {', '.join(_KNOWLEDGE_METHODS)}, not by --method "
+                         f"{method}.")
+    if method in _TABLE_ONLY and column is not None:
+        raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
     if method == "fci":
-        if column is not None:
-            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
         from latentscm.discovery.fci import fci
 
-        return fci(data, ci_test=ci, alpha=alpha, node_names=names)
+        return fci(data, ci_test=ci, alpha=alpha, node_names=names, knowledge=knowledge)
     if method == "ges":  # score-based (linear-Gaussian BIC): no CI test, no level
-        if column is not None:
-            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
         from latentscm.discovery.ges import ges
 
         return ges(data, node_names=names)
+    if method == "lingam":  # DirectLiNGAM (linear non-Gaussian): no CI test, no level
+        from latentscm.discovery.lingam import direct_lingam
+
+        return direct_lingam(data, node_names=names, knowledge=knowledge)
+    if method == "notears":  # linear NOTEARS (continuous optimisation): no CI test, no level
+        from latentscm.discovery.notears import notears_linear
+
+        return notears_linear(data, node_names=names)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -268,7 +286,8 @@ def register(app: typer.Typer) -> None:
     def discover_command(
         ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
-        method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), fci (a "
+        method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), lingam "
+                                   "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), fci (a "
                                    "partial ancestral graph, for hidden confounders), cdnod or cdf (Causal de "
                                    "Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
@@ -309,9 +328,10 @@ def register(app: typer.Typer) -> None:
                                               "-?> allowed, --> forced; at lag 0 also o?o, o-o, <--, <?-. See "
                                               "latentscm.cli.discover_timeseries."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
-                                       "pc or cdnod, by column (or code) name: an object whose \"forbidden\" and "
-                                       "\"required\" hold (cause, effect) name pairs and whose \"tiers\" holds lists "
-                                       "of names, a later tier never causing an earlier one."),
+                                       "pc, cdnod or lingam, by column (or code) name: an object whose \"forbidden\" "
+                                       "and \"required\" hold (cause, effect) name pairs and whose \"tiers\" holds "
+                                       "lists of names, a later tier never causing an earlier one. --method fci takes "
+                                       "tiers only."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
@@ -326,11 +346,11 @@ def register(app: typer.Typer) -> None:
             return
         method = method or "pc"
         try:
-            if method == "ges":
+            if method in _NO_CI_TEST:
                 given = [flag for flag, name in (("--ci", "ci"), ("--alpha", "alpha"))
                          if given_on_command_line(ctx, name)]
                 if given:
-                    raise ValueError(f"--method ges is score-based (linear-Gaussian BIC): it uses no CI test or "
+                    raise ValueError(f"--method {method} is {_NO_CI_TEST[method]}: it uses no CI test or "
                                      f"significance level, so {' and '.join(given)} would be ignored.")
             for flag, value in (("--tau-max", tau_max), ("--tau-min", tau_min), ("--pc-alpha", pc_alpha),
                                 ("--link-assumptions", link_assumptions)):
@@ -347,8 +367,9 @@ def register(app: typer.Typer) -> None:
             if (data is None) == (run is None):
                 raise ValueError("Give exactly one of a CSV file or --run DIR.")
             known = _read_knowledge(knowledge) if knowledge is not None else None
-            if known is not None and method not in ("pc", "cdnod"):
-                raise ValueError(f"--knowledge is used by --method pc and cdnod, not by --method {method}.")
+            if known is not None and method not in _KNOWLEDGE_METHODS:
+                raise ValueError(f"--knowledge is used by --method {', '.join(_KNOWLEDGE_METHODS)}, not by "
+                                 f"--method {method}.")
             comparison = None
             if run is not None:
                 if context is not None or environment is not None:

@@ -52,7 +52,8 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         context.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
-    knowledge: PC's background knowledge by latent name (see :func:`~latentscm.discovery.pc.pc`); not for FCI.
+    knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), or tiers for
+        FCI (see :func:`~latentscm.discovery.fci.fci`); not for GES.
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
@@ -63,15 +64,16 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if method != "pc" and collider_rule != "standard":
         raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'. Got {collider_rule!r} "
                          f"with method={method!r}.")
-    if method != "pc" and knowledge is not None:
-        raise ValueError(f"The 'knowledge' parameter of {owner} applies to method='pc', not {method!r}.")
+    if method == "ges" and knowledge is not None:
+        raise ValueError(f"The 'knowledge' parameter of {owner} applies to method='pc' and 'fci', not {method!r}.")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
     if matrix.shape[0] > limit:
         rows = np.sort(as_generator(seed).choice(matrix.shape[0], size=limit, replace=False))
         matrix = matrix[rows]
     if method == "fci":
-        return fci(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options)
+        return fci(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
+                   knowledge=knowledge)
     if method == "ges":  # score-based: ci_test, alpha and ci_options do not apply
         return ges(matrix, node_names=list(names))
     return pc(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
