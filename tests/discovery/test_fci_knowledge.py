@@ -97,7 +97,8 @@ def test_discover_from_codes_passes_tiers_to_fci():
     y = x + rng.normal(size=1000)
     z = y + rng.normal(size=1000)
     codes = np.stack([x, y, z], 1)
-    pag = discover_from_codes(codes, ["x", "y", "z"], method="fci", knowledge={"tiers": [["x"], ["y"], ["z"]]})
-    assert sorted(pag.edges) == ["x o-> y", "y --> z"] and pag.info["n_tier_marks"] == 2
+    pag = discover_from_codes(codes, ["x", "y", "z"], method="fci", ci_test="fisherz",
+                              knowledge={"tiers": [["x"], ["y"], ["z"]]})
+    assert sorted(pag.edges()) == ["x o-> y", "y --> z"] and pag.info["n_tier_marks"] == 2
     with pytest.raises(ValueError, match="applies to method='pc' and 'fci', not 'ges'"):
         discover_from_codes(codes, ["x", "y", "z"], method="ges", knowledge={"tiers": [["x"], ["y"]]})
