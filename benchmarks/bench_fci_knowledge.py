@@ -42,7 +42,7 @@ import numpy as np
 
 from latentscm.discovery import BackgroundKnowledge, fci
 from latentscm.discovery.pag import CIRCLE
-from latentscm.testing import DSeparationOracle, random_latent_dag, true_mag
+from latentscm.testing import DSeparationOracle, random_latent_dag, random_tiers, true_mag
 from latentscm.testing.oracles import true_pag
 
 
@@ -52,12 +52,7 @@ def tiered_case(seed: int, max_observed: int, drop: float):
     adjacency, p = random_latent_dag(rng, observed=(4, max_observed))
     graph = nx.DiGraph(adjacency)
     graph.add_nodes_from(range(adjacency.shape[0]))
-    order = [v for v in nx.topological_sort(graph) if v < p]
-    tier = np.zeros(p, dtype=np.int64)
-    for cut in rng.choice(np.arange(1, p), size=int(rng.integers(1, 3)), replace=False):
-        for v in order[cut:]:
-            tier[v] += 1
-    tier[rng.random(p) < drop] = -1
+    tier = random_tiers(rng, adjacency, p, drop=drop)
     names = [f"x{i}" for i in range(p)]
     tiers = [[names[v] for v in range(p) if tier[v] == t] for t in range(tier.max() + 1)]
     knowledge = BackgroundKnowledge(tiers=[t for t in tiers if t])

@@ -3,8 +3,6 @@ PDAG -> DAG -> CPDAG completion, large-sample recovery, agreement with causal-le
 
 from __future__ import annotations
 
-from itertools import product
-
 import numpy as np
 import pytest
 
@@ -25,28 +23,13 @@ from latentscm.discovery.scores import GaussianBIC
 from latentscm.graph import CausalGraph
 from latentscm.metrics.graphs import _is_acyclic, dag_to_cpdag
 from latentscm.scm.random import random_dag
+from latentscm.testing import cpdag_members
 
 from .conftest import scm_data
 
 
 def _dag(d: int, edge_prob: float, seed: int) -> np.ndarray:
     return np.asarray(random_dag(d, edge_prob=edge_prob, seed=seed).adjacency, dtype=np.int64)
-
-
-def _members(cpdag: np.ndarray) -> list[np.ndarray]:
-    """Every DAG of the class of ``cpdag`` (brute force over the orientations of its undirected edges)."""
-    undirected = [(i, j) for i, j in zip(*np.nonzero(np.triu(cpdag & cpdag.T, 1)))]
-    out = []
-    for flips in product((0, 1), repeat=len(undirected)):
-        dag = cpdag.copy()
-        for (i, j), flip in zip(undirected, flips):
-            if flip:
-                dag[i, j] = 0
-            else:
-                dag[j, i] = 0
-        if _is_acyclic(dag.astype(bool)) and np.array_equal(dag_to_cpdag(dag), cpdag):
-            out.append(dag)
-    return out
 
 
 def _key(g: np.ndarray) -> bytes:
@@ -161,7 +144,7 @@ def test_delete_needs_na_minus_h_to_be_a_clique():
 def _check_neighbourhoods(cpdag: np.ndarray) -> None:
     """Chickering (2002), Theorems 15 and 17: the valid Inserts (Deletes) of a CPDAG lead exactly to the classes
     of the member DAGs with one edge added (removed)."""
-    members = _members(cpdag)
+    members = cpdag_members(cpdag)
     assert members
     d = cpdag.shape[0]
     added, removed = set(), set()

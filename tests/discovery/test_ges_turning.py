@@ -4,8 +4,6 @@ forward + backward stops below the truth, and that the default search is unchang
 
 from __future__ import annotations
 
-from itertools import product
-
 import numpy as np
 import pytest
 
@@ -23,31 +21,16 @@ from latentscm.discovery.ges import (
 from latentscm.discovery.scores import GaussianBIC
 from latentscm.metrics.graphs import _is_acyclic, dag_to_cpdag
 from latentscm.scm.random import random_dag
+from latentscm.testing import cpdag_members
 
 from .conftest import scm_data
 
 
-def _members(cpdag: np.ndarray) -> list[np.ndarray]:
-    """Every DAG of the class of ``cpdag`` (d, d) (brute force over the orientations of its undirected edges)."""
-    undirected = list(zip(*np.nonzero(np.triu(cpdag & cpdag.T, 1))))
-    out = []
-    for flips in product((0, 1), repeat=len(undirected)):
-        dag = cpdag.copy()
-        for (i, j), flip in zip(undirected, flips):
-            if flip:
-                dag[i, j] = 0
-            else:
-                dag[j, i] = 0
-        if _is_acyclic(dag.astype(bool)) and np.array_equal(dag_to_cpdag(dag), cpdag):
-            out.append(dag)
-    return out
-
-
 def _turned_classes(cpdag: np.ndarray, scorer: GaussianBIC) -> dict[bytes, float]:
     """CPDAG bytes -> BIC change of every other class reached by reversing one edge of one member DAG."""
-    before = scorer.dag_score(_members(cpdag)[0])
+    before = scorer.dag_score(cpdag_members(cpdag)[0])
     out = {}
-    for member in _members(cpdag):
+    for member in cpdag_members(cpdag):
         for i, j in zip(*np.nonzero(member)):
             turned = member.copy()
             turned[i, j], turned[j, i] = 0, 1

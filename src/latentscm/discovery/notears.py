@@ -35,6 +35,7 @@ import scipy.special
 from latentscm._validation import check_choice, check_number
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
+from latentscm.metrics.graphs import _is_acyclic
 
 __all__ = ["NOTEARS_LOSSES", "notears_acyclicity_np", "notears_linear", "notears_loss"]
 
@@ -100,22 +101,6 @@ class _Problem:
         value += 0.5 * rho * h * h + alpha * h + self.lambda1 * float(flat.sum())
         grad = (grad + (rho * h + alpha) * grad_h).ravel()
         return value, np.concatenate([grad + self.lambda1, -grad + self.lambda1])
-
-
-def _is_acyclic(adjacency: np.ndarray) -> bool:
-    """Kahn's algorithm on a boolean adjacency (d, d)."""
-    a = np.asarray(adjacency, dtype=bool).copy()
-    indegree = a.sum(axis=0)
-    ready = list(np.flatnonzero(indegree == 0))
-    seen = 0
-    while ready:
-        v = ready.pop()
-        seen += 1
-        for child in np.flatnonzero(a[v]):
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                ready.append(child)
-    return seen == a.shape[0]
 
 
 def notears_linear(data: Any, *, lambda1: float = 0.1, loss: str = "l2", w_threshold: float = 0.3,

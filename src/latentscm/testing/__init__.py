@@ -1,7 +1,8 @@
 """Conformance checks any user-written component can run (like scikit-learn's
 ``check_estimator``): ``check_world``, ``check_learner``, ``check_ci_test``; and exact ground truth for
 discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``,
-``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``, ``random_dag``, ``random_knowledge``.
+``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``, ``cpdag_members``, ``random_dag``,
+``random_knowledge``, ``random_tiers``.
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
@@ -23,6 +24,8 @@ _CHECKS = {
     "is_ancestral": "latentscm.testing.oracles",
     "random_dag": "latentscm.testing.oracles",
     "random_knowledge": "latentscm.testing.oracles",
+    "random_tiers": "latentscm.testing.oracles",
+    "cpdag_members": "latentscm.testing.oracles",
 }
 
 __all__ = sorted(_CHECKS)

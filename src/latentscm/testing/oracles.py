@@ -354,3 +354,41 @@ def random_knowledge(seed: int | np.random.Generator, adjacency: np.ndarray, ord
         cuts = sorted(rng.choice(np.arange(1, d), size=min(2, d - 1), replace=False))
         tiers = [[names[v] for v in part] for part in np.split(np.asarray(order), cuts)]
     return BackgroundKnowledge(forbidden=forbidden, required=required, tiers=tiers)
+
+
+def cpdag_members(cpdag: np.ndarray) -> list[np.ndarray]:
+    """Every DAG (d, d) of the Markov equivalence class of ``cpdag`` (d, d) (``[i, j] = 1`` for i -> j, both for
+    i - j), by brute force over the orientations of its undirected edges: keep those that are acyclic and have
+    ``cpdag`` as their CPDAG. Keep the number of undirected edges small (2 ** edges orientations)."""
+    from latentscm.metrics.graphs import _is_acyclic, dag_to_cpdag
+
+    cpdag = np.asarray(cpdag, dtype=np.int64)
+    undirected = list(zip(*np.nonzero(np.triu(cpdag & cpdag.T, 1))))
+    out = []
+    for flips in product((0, 1), repeat=len(undirected)):
+        dag = cpdag.copy()
+        for (i, j), flip in zip(undirected, flips):
+            if flip:
+                dag[i, j] = 0
+            else:
+                dag[j, i] = 0
+        if _is_acyclic(dag.astype(bool)) and np.array_equal(dag_to_cpdag(dag), cpdag):
+            out.append(dag)
+    return out
+
+
+def random_tiers(rng: np.random.Generator, adjacency: np.ndarray, n_observed: int, *, drop: float = 0.0
+                 ) -> np.ndarray:
+    """True tiers (int (p,), -1: in no tier) of the first ``n_observed`` nodes of a DAG (d, d): a topological
+    order of the whole DAG (hidden nodes included) cut at 1-2 random points, each node then left out of the tiers
+    with probability ``drop``. A node of a later tier is never an ancestor of one of an earlier tier."""
+    graph = nx.DiGraph(np.asarray(adjacency))
+    graph.add_nodes_from(range(np.asarray(adjacency).shape[0]))
+    p = int(n_observed)
+    order = [v for v in nx.topological_sort(graph) if v < p]
+    tier = np.zeros(p, dtype=np.int64)
+    for cut in rng.choice(np.arange(1, p), size=int(rng.integers(1, 3)), replace=False):
+        for v in order[cut:]:
+            tier[v] += 1
+    tier[rng.random(p) < drop] = -1
+    return tier
