@@ -97,6 +97,8 @@ def run_timeseries_discovery(table: np.ndarray, names: Sequence[str], *, method:
     names = list(names)
     options: dict[str, Any] = {} if tau_min is None else {"tau_min": tau_min}
     if link_assumptions is not None:
+        if tau_min is not None and tau_min > tau_max:  # else every lag of the file is refused, not tau_min
+            raise ValueError(f"--tau-min {tau_min} is larger than --tau-max {tau_max}.")
         options["link_assumptions"] = read_link_assumptions(
             link_assumptions, names, method=method, tau_max=tau_max,
             tau_min=(1 if method == "pcmci" else 0) if tau_min is None else tau_min)
@@ -142,7 +144,7 @@ def read_link_assumptions(path: Path, names: Sequence[str], *, method: str, tau_
                 not set(entry) <= {"cause", "effect", "lag", "mark"}:
             raise ValueError(f"{at}: give an object with \"cause\", \"effect\", \"lag\" and optionally \"mark\".")
         for key in ("cause", "effect"):
-            if entry[key] not in index:
+            if not isinstance(entry[key], str) or entry[key] not in index:
                 raise ValueError(f"{at}: unknown {key} {entry[key]!r}; the columns are {', '.join(names)}.")
         lag = entry["lag"]
         if isinstance(lag, bool) or not isinstance(lag, int) or not tau_min <= lag <= tau_max:

@@ -96,6 +96,12 @@ def _link_marks(link_assumptions: Any, d: int, tau_min: int, tau_max: int, owner
         listed = {j: list(links) for j, links in given.items()}
     else:
         listed = link_assumptions
+    for j, links in (listed.items() if isinstance(listed, dict) else ()):
+        for link in (links if isinstance(links, (list, tuple, set)) else ()):
+            if not (isinstance(link, (tuple, list, np.ndarray)) and len(link) == 2 and all(
+                    isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in link)):
+                raise ValueError(f"The 'link_assumptions' argument of {owner} has entry {link!r} for target {j!r}; "
+                                 f"give (i, -tau) pairs of integers.")
     candidates = _check_link_assumptions(listed, d, tau_min, tau_max, owner)  # pcmci's validation
     explicit = set() if given is None else {int(j) for j in given}
     marks: dict[int, dict[Link, str]] = {}
@@ -120,6 +126,10 @@ def _link_marks(link_assumptions: Any, d: int, tau_min: int, tau_max: int, owner
         if forward is None and backward is None:
             continue
         if forward is None or backward is None:  # listed for one target only: mirrored, as tigramite
+            if (i if forward is None else j) not in explicit:  # a listed target's omission beats a default
+                marks[i].pop((j, 0), None)
+                marks[j].pop((i, 0), None)
+                continue
             if forward is None:
                 marks[j][(i, 0)] = _MIRROR[backward]  # type: ignore[index]
             else:
@@ -176,14 +186,15 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
     tau_min: smallest lag, ``0 <= tau_min <= tau_max``; ``tau_min >= 1`` drops the contemporaneous links
         (lag 0 is neither tested nor oriented) and lags below it, as tigramite.
     link_assumptions: pcmci's list form ``{j: [(i, -tau), ...]}`` (the only candidate causes of ``x_j``; a lag-0
-        pair must be listed by both targets or by an absent one) or tigramite's ``{j: {(i, -tau): mark}}`` with
+        pair listed by one target is mirrored at the other; one that a listed target omits is forbidden unless the
+        other end is a listed target that lists it) or tigramite's ``{j: {(i, -tau): mark}}`` with
         marks of :data:`LINK_MARKS`: ``-->`` forced link (lag 0: orientation fixed too), ``-?>`` allowed link
         oriented ``i -> j`` if it is found, ``o-o`` forced lag-0 adjacency, ``o?o`` allowed lag-0 adjacency,
         ``<--`` / ``<?-`` the mirror images at lag 0 (lag-0 marks of ``i`` and ``j`` must mirror each other).
         Links not listed for a listed target are forbidden; absent targets keep every link. Forced links are
         never tested nor removed (p-value 0, score NaN; they rank first as conditions); fixed orientations
         override colliders and are never changed by the orientation rules. Variables, targets and lags are
-        validated as in ``pcmci``. Acyclicity of the fixed orientations is not checked.
+        validated as in ``pcmci`` (integers only); fixed lag-0 orientations that form a cycle are refused.
     var_names: names of the d columns.
     ci_options: constructor options of a CI test given by name.
 
