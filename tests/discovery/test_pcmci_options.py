@@ -95,6 +95,9 @@ def test_a_single_level_list_equals_the_scalar(series: np.ndarray) -> None:
     ({"link_assumptions": {0: [(1, -3)]}}, r"'link_assumptions'.*lag -3 is outside"),
     ({"link_assumptions": {0: [(1, 1)]}}, r"'link_assumptions'.*lag 1 is outside"),
     ({"link_assumptions": {9: [(1, -1)]}}, r"'link_assumptions'.*target 9"),
+    ({"link_assumptions": {0: [(1, -1.7)]}}, r"'link_assumptions'.*\(1, -1\.7\).*pairs of integers"),  # was lag 1
+    ({"link_assumptions": {0: [(1, "-1")]}}, r"'link_assumptions'.*pairs of integers"),
+    ({"link_assumptions": {0: [(True, -1)]}}, r"'link_assumptions'.*pairs of integers"),
     ({"pc_alpha": [0.1, 1.5]}, r"pc_alpha"),
     ({"pc_alpha": []}, r"'pc_alpha' argument of pcmci is an empty list"),
 ])

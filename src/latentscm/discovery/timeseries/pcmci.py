@@ -170,11 +170,12 @@ def _check_link_assumptions(link_assumptions: Any, d: int, tau_min: int, tau_max
             raise ValueError(f"The 'link_assumptions' argument of {owner} names target {j!r}; targets are 0..{d - 1}.")
         allowed = set()
         for link in links:
-            try:
-                i, lag = (int(v) for v in link)
-            except (TypeError, ValueError):
+            integers = isinstance(link, (tuple, list, np.ndarray)) and len(link) == 2 and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in link)
+            if not integers:  # int() would read (0, -1.7) or (0, "-1") as lag 1
                 raise ValueError(f"The 'link_assumptions' argument of {owner} has entry {link!r} for target {j}; "
-                                 f"give (i, -tau) pairs of integers.") from None
+                                 f"give (i, -tau) pairs of integers.")
+            i, lag = int(link[0]), int(link[1])
             if not 0 <= i < d:
                 raise ValueError(f"The 'link_assumptions' argument of {owner} has link {link!r} -> {j}: variable "
                                  f"{i} is outside 0..{d - 1}.")
