@@ -127,6 +127,7 @@ def test_round_trips():
     ({"forbidden": [("a", "a")]}, "self-loop"),
     ({"forbidden": [("a",)]}, "two node names"),
     ({"tiers": [["a"], ["a", "b"]]}, "'a' is in tiers 0 and 1"),
+    ({"tiers": [["a", "b", "a"]]}, "Tier 0 of the .tiers. argument of BackgroundKnowledge lists the node .a. twice"),
     ({"tiers": [["a", 3]]}, "holds 3"),
 ])
 def test_contradictions_and_bad_entries_are_named(options, message):

@@ -61,6 +61,9 @@ def _tiers(value: Any) -> tuple[tuple[str, ...], ...]:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"Tier {t} of the 'tiers' argument of BackgroundKnowledge holds {name!r}, not a "
                                  f"node name.")
+            if name in seen and seen[name] == t:
+                raise ValueError(f"Tier {t} of the 'tiers' argument of BackgroundKnowledge lists the node {name!r} "
+                                 f"twice.")
             if name in seen:
                 raise ValueError(f"The node {name!r} is in tiers {seen[name]} and {t} of the 'tiers' argument of "
                                  f"BackgroundKnowledge; each node belongs to one tier at most.")
