@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_choice, check_number
+from latentscm._validation import as_generator, check_array, check_choice, check_number
 from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
@@ -79,6 +79,14 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 
 def pairwise_likelihood_ratio(xi: np.ndarray, xj: np.ndarray) -> float:
     """``R(i -> j)`` of Hyvärinen & Smith (2013) for two samples (n,): positive favours ``xi -> xj``."""
+    owner = "pairwise_likelihood_ratio"
+    xi, xj = check_array(xi, "xi", owner, ndim=1, min_rows=2), check_array(xj, "xj", owner, ndim=1, min_rows=2)
+    if xi.shape != xj.shape:
+        raise ValueError(f"The 'xi' and 'xj' arguments of {owner} must have the same length. "
+                         f"Got {xi.shape[0]} and {xj.shape[0]}.")
+    for name, sample in (("xi", xi), ("xj", xj)):
+        if np.ptp(sample) == 0:
+            raise ValueError(f"The {name!r} argument of {owner} is constant; it has no standardised sample.")
     a, b = _standardise(np.column_stack([xi, xj])).T
     rho = float(np.mean(a * b))
     r_ij = _standardise((a - rho * b)[:, None])[:, 0]  # residual of x_i on x_j
@@ -191,20 +199,23 @@ def _must_precede(names: Sequence[str], knowledge: BackgroundKnowledge | None) -
     return before
 
 
-def _residualise(x: np.ndarray, on: int, targets: list[int], names: Sequence[str], owner: str) -> None:
-    """Replace each column of ``targets`` of ``x`` (n, d) by its OLS residual on column ``on``, in place."""
+def _residualise(x: np.ndarray, on: int, targets: list[int], names: Sequence[str], owner: str,
+                 scale: np.ndarray) -> None:
+    """Replace each column of ``targets`` of ``x`` (n, d) by its OLS residual on column ``on``, in place; a residual
+    below ``1e-12`` of the column's original standard deviation ``scale`` (d,) is refused as collinear."""
     base = x[:, on] - x[:, on].mean()
     var = float(base @ base)
     for t in targets:
         column = x[:, t] - x[:, t].mean()
         x[:, t] = column - (column @ base) / var * base
-        if np.std(x[:, t]) <= 1e-12 * max(1.0, float(np.std(column))):
+        if np.std(x[:, t]) <= 1e-12 * scale[t]:  # relative: data in any unit (not an absolute floor)
             raise ValueError(f"The 'data' argument of {owner}: column {names[t]!r} is a linear function of earlier "
                              f"columns (its residual is constant); drop collinear columns.")
 
 
 def _causal_order(x: np.ndarray, measure: str, before: np.ndarray, names: Sequence[str], owner: str) -> list[int]:
     x = x.copy()
+    scale = x.std(axis=0)
     remaining = list(range(x.shape[1]))
     order: list[int] = []
     while remaining:
@@ -216,7 +227,7 @@ def _causal_order(x: np.ndarray, measure: str, before: np.ndarray, names: Sequen
             chosen = candidates[int(np.argmax(score(x, candidates, remaining)))]
         order.append(chosen)
         remaining.remove(chosen)
-        _residualise(x, chosen, remaining, names, owner)
+        _residualise(x, chosen, remaining, names, owner, scale)
     return order
 
 

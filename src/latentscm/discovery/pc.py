@@ -261,7 +261,7 @@ def as_data_matrix(data: Any, node_names: Sequence[str] | None, owner: str, *,
         return encode_table(data, node_names, owner)
     if isinstance(data, Mapping):
         names = tuple(str(k) for k in data)
-        columns = [check_array(v, f"data[{k!r}]", owner, ndim=1) for k, v in data.items()]
+        columns = [check_array(v, f"data[{k!r}]", owner, ndim=1, min_rows=4) for k, v in data.items()]
         lengths = {c.shape[0] for c in columns}
         if len(lengths) > 1:
             raise ValueError(f"The columns of 'data' given to {owner} have different lengths "
