@@ -173,12 +173,13 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
 
 
 #: Methods that read a table only (not ``--run`` codes through discover_from_codes' METHODS registry).
-_TABLE_ONLY = ("fci", "ges", "lingam", "notears")
+_TABLE_ONLY = ("fci", "ges", "lingam", "notears", "notears_mlp")
 #: Methods that take ``--knowledge`` (fci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "lingam": "DirectLiNGAM (linear non-Gaussian)",
-               "notears": "linear NOTEARS (continuous optimisation)"}
+               "notears": "linear NOTEARS (continuous optimisation)",
+               "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)"}
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
@@ -192,9 +193,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "ges", "lingam", "notears", "cdnod", "cdf"}
+    method : {"pc", "fci", "ges", "lingam", "notears", "notears_mlp", "cdnod", "cdf"}
         Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``lingam`` (DirectLiNGAM) and
-        ``notears`` (linear NOTEARS) ignore ``ci`` and ``alpha``).
+        ``notears`` (linear NOTEARS) and ``notears_mlp`` (NOTEARS-MLP, seed 0) ignore ``ci`` and ``alpha``).
     ci : str
         CI test name.
     alpha : float
@@ -244,6 +245,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         from latentscm.discovery.notears import notears_linear
 
         return notears_linear(data, node_names=names)
+    if method == "notears_mlp":  # NOTEARS-MLP: no CI test, no level; its random start is seeded (0)
+        from latentscm.discovery.notears_mlp import notears_mlp
+
+        return notears_mlp(data, node_names=names, seed=0)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -287,9 +292,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
         method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), lingam "
-                                   "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), fci (a "
-                                   "partial ancestral graph, for hidden confounders), cdnod or cdf (Causal de "
-                                   "Finetti); "
+                                   "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), notears_mlp "
+                                   "(NOTEARS-MLP, nonlinear, seed 0), fci (a partial ancestral graph, for hidden "
+                                   "confounders), cdnod or cdf (Causal de Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); also parcorr with --timeseries."),

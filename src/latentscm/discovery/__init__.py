@@ -1,6 +1,6 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules (and background knowledge), GES (score-based, BIC), linear NOTEARS (continuous
-optimisation), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for hidden
+Meek's rules (and background knowledge), GES (score-based, BIC), linear NOTEARS and NOTEARS-MLP
+(continuous optimisation), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for hidden
 confounders, with tiers), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
@@ -24,6 +24,7 @@ from latentscm.discovery.ges import ges
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.notears import notears_linear
+from latentscm.discovery.notears_mlp import notears_mlp
 from latentscm.discovery.pag import PartialAncestralGraph
 from latentscm.discovery.pc import pc, pc_skeleton
 from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
@@ -53,6 +54,7 @@ __all__ = [
     "ges",
     "make_ci_test",
     "notears_linear",
+    "notears_mlp",
     "pc",
     "pc_skeleton",
     "register_ci_test",

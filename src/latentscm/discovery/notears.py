@@ -24,7 +24,7 @@ solution is thresholded at ``w_threshold``; if the thresholded graph still has a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,8 @@ from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.metrics.graphs import _is_acyclic
 
-__all__ = ["NOTEARS_LOSSES", "notears_acyclicity_np", "notears_linear", "notears_loss"]
+__all__ = ["NOTEARS_LOSSES", "augmented_lagrangian", "notears_acyclicity_np", "notears_linear", "notears_loss",
+           "threshold_to_dag"]
 
 #: Losses ``notears_linear`` accepts.
 NOTEARS_LOSSES = ("l2", "logistic")
@@ -150,34 +151,12 @@ def notears_linear(data: Any, *, lambda1: float = 0.1, loss: str = "l2", w_thres
 
     problem = _Problem(x, loss, lambda1)
     bounds = [(0.0, 0.0) if i == j else (0.0, None) for _ in range(2) for i in range(d) for j in range(d)]
-    flat = np.zeros(2 * d * d)
-    rho, alpha, h = 1.0, 0.0, np.inf
-    n_iterations = n_solves = 0
-    for _ in range(max_iter):
-        n_iterations += 1
-        while True:
-            result = scipy.optimize.minimize(problem.objective, flat, args=(rho, alpha), method="L-BFGS-B",
-                                             jac=True, bounds=bounds)
-            n_solves += 1
-            h_new, _ = notears_acyclicity_np(problem.weights(result.x))
-            if h_new > 0.25 * h and rho < rho_max:
-                rho *= 10.0
-            else:
-                break
-        flat, h = result.x, h_new
-        alpha += rho * h
-        if h <= h_tol or rho >= rho_max:
-            break
-
+    fit = augmented_lagrangian(problem.objective, lambda flat: notears_acyclicity_np(problem.weights(flat))[0],
+                               np.zeros(2 * d * d), bounds, max_iter=max_iter, h_tol=h_tol, rho_max=rho_max)
+    flat, h, rho = fit["x"], fit["h"], fit["rho"]
+    n_iterations, n_solves = fit["n_iterations"], fit["n_solves"]
     w_raw = problem.weights(flat)
-    w = np.where(np.abs(w_raw) >= w_threshold, w_raw, 0.0)
-    removed = []
-    while not _is_acyclic(w != 0):  # h did not reach 0: drop the weakest edge until acyclic
-        nonzero = np.flatnonzero(w)
-        k = nonzero[np.argmin(np.abs(w.ravel()[nonzero]))]
-        i, j = divmod(int(k), d)
-        removed.append([names[i], names[j], float(w[i, j])])
-        w[i, j] = 0.0
+    w, removed = threshold_to_dag(w_raw, w_threshold, names)
     info = {"method": "notears", "loss": loss, "lambda1": lambda1, "w_threshold": w_threshold,
             "standardize": bool(standardize), "weights": w.tolist(), "weights_raw": w_raw.tolist(),
             "h_final": float(h), "n_iterations": n_iterations, "n_solves": n_solves, "rho_final": float(rho),
@@ -205,3 +184,52 @@ def _prepare(matrix: np.ndarray, names: Sequence[str], loss: str, standardize: b
                              f"cannot scale them. Drop them.")
         x = x / std
     return x
+
+
+def augmented_lagrangian(objective: Callable[[np.ndarray, float, float], tuple[float, np.ndarray]],
+                         acyclicity: Callable[[np.ndarray], float], start: np.ndarray,
+                         bounds: Sequence[tuple[float, float | None]], *, max_iter: int, h_tol: float,
+                         rho_max: float) -> dict[str, Any]:
+    """NOTEARS's dual ascent on ``F(x; rho, alpha)`` (Zheng et al. 2018, Algorithm 1), shared by the linear and
+    MLP variants.
+
+    Each sub-problem ``min_x F(x; rho, alpha)`` is solved by L-BFGS-B from the last solution; ``rho *= 10``
+    until ``h`` falls below a quarter of its last value (or ``rho`` reaches ``rho_max``), then
+    ``alpha += rho * h``. Stops when ``h <= h_tol``, ``rho >= rho_max`` or after ``max_iter`` outer steps.
+    ``objective(x, rho, alpha)`` returns ``F`` and its gradient (p,); ``acyclicity(x)`` returns ``h``.
+    Returns ``x`` (p,), ``h``, ``rho``, ``n_iterations`` and ``n_solves``.
+    """
+    flat = np.asarray(start, dtype=np.float64)
+    rho, alpha, h = 1.0, 0.0, np.inf
+    n_iterations = n_solves = 0
+    for _ in range(max_iter):
+        n_iterations += 1
+        while True:
+            result = scipy.optimize.minimize(objective, flat, args=(rho, alpha), method="L-BFGS-B", jac=True,
+                                             bounds=bounds)
+            n_solves += 1
+            h_new = float(acyclicity(result.x))
+            if h_new > 0.25 * h and rho < rho_max:
+                rho *= 10.0
+            else:
+                break
+        flat, h = result.x, h_new
+        alpha += rho * h
+        if h <= h_tol or rho >= rho_max:
+            break
+    return {"x": flat, "h": float(h), "rho": float(rho), "n_iterations": n_iterations, "n_solves": n_solves}
+
+
+def threshold_to_dag(w_raw: np.ndarray, w_threshold: float, names: Sequence[str]) -> tuple[np.ndarray, list]:
+    """``w_raw`` (d, d) with entries ``|w| < w_threshold`` set to 0, then the weakest remaining edge dropped until
+    the graph is acyclic (possible when ``h`` did not reach 0). Returns the matrix and the dropped edges as
+    ``[from, to, weight]``."""
+    w = np.where(np.abs(w_raw) >= w_threshold, w_raw, 0.0)
+    removed = []
+    while not _is_acyclic(w != 0):
+        nonzero = np.flatnonzero(w)
+        k = nonzero[np.argmin(np.abs(w.ravel()[nonzero]))]
+        i, j = divmod(int(k), w.shape[0])
+        removed.append([names[i], names[j], float(w[i, j])])
+        w[i, j] = 0.0
+    return w, removed

@@ -2,7 +2,7 @@
 ``check_estimator``): ``check_world``, ``check_learner``, ``check_ci_test``; and exact ground truth for
 discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``,
 ``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``, ``cpdag_members``, ``random_dag``,
-``random_knowledge``, ``random_tiers``.
+``random_knowledge``, ``random_tiers``; and data of known structure: ``simulate_nonlinear_sem``.
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
@@ -26,6 +26,7 @@ _CHECKS = {
     "random_knowledge": "latentscm.testing.oracles",
     "random_tiers": "latentscm.testing.oracles",
     "cpdag_members": "latentscm.testing.oracles",
+    "simulate_nonlinear_sem": "latentscm.testing.nonlinear_sem",
 }
 
 __all__ = sorted(_CHECKS)
