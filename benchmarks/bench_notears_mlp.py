@@ -30,20 +30,17 @@ import numpy as np
 
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.notears_mlp import notears_mlp
+from latentscm.metrics.graphs import arrowhead_scores, shd
 from latentscm.scm.random import random_dag
 from latentscm.testing.nonlinear_sem import simulate_nonlinear_sem
 
 
 def scores(estimate: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    """SHD (reversal counts 1), TPR and FDR of a directed adjacency (d, d) against the true DAG (d, d)."""
-    est, tru = estimate != 0, truth != 0
-    skeleton_e, skeleton_t = est | est.T, tru | tru.T
-    extra = np.triu(skeleton_e & ~skeleton_t).sum()
-    missing = np.triu(skeleton_t & ~skeleton_e).sum()
-    reversed_ = np.triu((skeleton_e & skeleton_t) & ~((est & tru) | (est.T & tru.T))).sum()
-    correct = (est & tru).sum()
-    return {"shd": float(extra + missing + reversed_), "tpr": float(correct / max(tru.sum(), 1)),
-            "fdr": float((est.sum() - correct) / max(est.sum(), 1))}
+    """SHD (reversal counts 1), TPR (arrowhead recall) and FDR (1 - arrowhead precision; 0 for an empty estimate)
+    of a directed adjacency (d, d) against the true DAG (d, d)."""
+    arrows = arrowhead_scores(truth, estimate)
+    fdr = 1.0 - arrows["arrowhead.precision"] if np.any(estimate) else 0.0
+    return {"shd": shd(truth, estimate), "tpr": arrows["arrowhead.recall"], "fdr": fdr}
 
 
 def _gcastle() -> Callable[[np.ndarray, int], np.ndarray] | None:

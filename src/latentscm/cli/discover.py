@@ -173,13 +173,14 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
 
 
 #: Methods that read a table only (not ``--run`` codes through discover_from_codes' METHODS registry).
-_TABLE_ONLY = ("fci", "ges", "lingam", "notears", "notears_mlp")
+_TABLE_ONLY = ("fci", "ges", "lingam", "notears", "notears_mlp", "dagma")
 #: Methods that take ``--knowledge`` (fci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "lingam": "DirectLiNGAM (linear non-Gaussian)",
                "notears": "linear NOTEARS (continuous optimisation)",
-               "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)"}
+               "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
+               "dagma": "linear DAGMA (continuous optimisation, log-det central path)"}
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
@@ -193,9 +194,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "ges", "lingam", "notears", "notears_mlp", "cdnod", "cdf"}
+    method : {"pc", "fci", "ges", "lingam", "notears", "notears_mlp", "dagma", "cdnod", "cdf"}
         Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``lingam`` (DirectLiNGAM) and
-        ``notears`` (linear NOTEARS) and ``notears_mlp`` (NOTEARS-MLP, seed 0) ignore ``ci`` and ``alpha``).
+        ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP, seed 0) and ``dagma`` (linear DAGMA) ignore
+        ``ci`` and ``alpha``).
     ci : str
         CI test name.
     alpha : float
@@ -249,6 +251,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         from latentscm.discovery.notears_mlp import notears_mlp
 
         return notears_mlp(data, node_names=names, seed=0)
+    if method == "dagma":  # linear DAGMA: no CI test, no level
+        from latentscm.discovery.dagma import dagma_linear
+
+        return dagma_linear(data, node_names=names)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -293,8 +299,8 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
         method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), lingam "
                                    "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), notears_mlp "
-                                   "(NOTEARS-MLP, nonlinear, seed 0), fci (a partial ancestral graph, for hidden "
-                                   "confounders), cdnod or cdf (Causal de Finetti); "
+                                   "(NOTEARS-MLP, nonlinear, seed 0), dagma (linear DAGMA), fci (a partial "
+                                   "ancestral graph, for hidden confounders), cdnod or cdf (Causal de Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); also parcorr with --timeseries."),

@@ -1,6 +1,6 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules (and background knowledge), GES (score-based, BIC), linear NOTEARS and NOTEARS-MLP
-(continuous optimisation), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for hidden
+Meek's rules (and background knowledge), GES (score-based, BIC), linear NOTEARS, NOTEARS-MLP and
+linear DAGMA (continuous optimisation), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for hidden
 confounders, with tiers), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
@@ -18,6 +18,7 @@ from latentscm.discovery.ci_tests import (
     make_ci_test,
     register_ci_test,
 )
+from latentscm.discovery.dagma import dagma_linear
 from latentscm.discovery.environments import discover_environments, environment_variables
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
@@ -47,6 +48,7 @@ __all__ = [
     "causal_de_finetti",
     "cdnod",
     "ci_test_names",
+    "dagma_linear",
     "direct_lingam",
     "discover_environments",
     "environment_variables",
