@@ -185,7 +185,7 @@ _NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "lingam": "DirectLiNG
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
                   context: str | None, environment: str | None = None, collider_rule: str | None = None,
-                  knowledge: Any = None) -> Any:
+                  knowledge: Any = None, params: dict[str, Any] | None = None) -> Any:
     """Dispatch one discovery method on a named table (the CLI's core, importable for tests).
 
     Parameters
@@ -211,6 +211,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     knowledge : BackgroundKnowledge or None
         Background knowledge by column name: forbidden / required edges and tiers for pc, cdnod and lingam;
         tiers only for fci.
+    params : dict or None
+        The method function's own keyword parameters (``--param KEY=VALUE``), checked against its signature;
+        those set by the arguments above (names, CI test, level, knowledge, ...) are refused.
 
     Raises
     ------
@@ -231,35 +234,36 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
                          f"{method}.")
     if method in _TABLE_ONLY and column is not None:
         raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
+    extra = _checked_params(method, params or {})
     if method == "fci":
         from latentscm.discovery.fci import fci
 
-        return fci(data, ci_test=ci, alpha=alpha, node_names=names, knowledge=knowledge)
+        return fci(data, ci_test=ci, alpha=alpha, node_names=names, knowledge=knowledge, **extra)
     if method == "ges":  # score-based (linear-Gaussian BIC): no CI test, no level
         from latentscm.discovery.ges import ges
 
-        return ges(data, node_names=names)
+        return ges(data, node_names=names, **extra)
     if method == "lingam":  # DirectLiNGAM (linear non-Gaussian): no CI test, no level
         from latentscm.discovery.lingam import direct_lingam
 
-        return direct_lingam(data, node_names=names, knowledge=knowledge)
+        return direct_lingam(data, node_names=names, knowledge=knowledge, **extra)
     if method == "notears":  # linear NOTEARS (continuous optimisation): no CI test, no level
         from latentscm.discovery.notears import notears_linear
 
-        return notears_linear(data, node_names=names)
-    if method == "notears_mlp":  # NOTEARS-MLP: no CI test, no level; its random start is seeded (0)
+        return notears_linear(data, node_names=names, **extra)
+    if method == "notears_mlp":  # NOTEARS-MLP: no CI test, no level; its random start is seeded (0 by default)
         from latentscm.discovery.notears_mlp import notears_mlp
 
-        return notears_mlp(data, node_names=names, seed=0)
+        return notears_mlp(data, node_names=names, **{"seed": 0, **extra})
     if method == "dagma":  # linear DAGMA: no CI test, no level
         from latentscm.discovery.dagma import dagma_linear
 
-        return dagma_linear(data, node_names=names)
+        return dagma_linear(data, node_names=names, **extra)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
         return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names, collider_rule=collider_rule or "standard",
-                             knowledge=knowledge)
+                             knowledge=knowledge, **extra)
     if column is None:
         raise ValueError(f"--method {method} needs --environment (or --context) naming a column of the table; "
                          f"columns: {', '.join(names)}.")
@@ -274,8 +278,28 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     table = np.delete(data, k, axis=1)
     if method == "cdnod":
         return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column,
-                                collider_rule=collider_rule or "standard", knowledge=knowledge)
-    return METHODS["cdf"](_environment_pairs(table, labels, column), ci_test=ci, alpha=alpha, node_names=rest)
+                                collider_rule=collider_rule or "standard", knowledge=knowledge, **extra)
+    return METHODS["cdf"](_environment_pairs(table, labels, column), ci_test=ci, alpha=alpha, node_names=rest,
+                          **extra)
+
+
+#: Parameters run_discovery sets from the command's own flags, with the flag that sets each.
+_RESERVED = {"node_names": "the CSV header", "ci_test": "--ci", "alpha": "--alpha", "knowledge": "--knowledge",
+             "collider_rule": "--collider-rule", "context": "--context", "context_name": "--context",
+             "environments": "the CSV file and --environment"}
+
+
+def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked against the signature of ``method``'s function (see latentscm.cli.method_params)."""
+    if not params:
+        return {}
+    from latentscm.cli.method_params import check_method_params
+    from latentscm.discovery import dagma_linear, direct_lingam, fci, ges, notears_linear, notears_mlp
+    from latentscm.discovery.codes import METHODS
+
+    functions = {"fci": fci, "ges": ges, "lingam": direct_lingam, "notears": notears_linear,
+                 "notears_mlp": notears_mlp, "dagma": dagma_linear, **METHODS}
+    return check_method_params(functions[method], params, method, _RESERVED)
 
 
 def _check_collider_rule(rule: str | None, method: str) -> None:
@@ -343,6 +367,11 @@ def register(app: typer.Typer) -> None:
                                        "and \"required\" hold (cause, effect) name pairs and whose \"tiers\" holds "
                                        "lists of names, a later tier never causing an earlier one. --method fci takes "
                                        "tiers only."),
+        param: list[str] = typer.Option(None, "--param", help="A parameter of the method's function, KEY=VALUE "
+                                        "(repeatable; the value is read as JSON when it parses, else as text), e.g. "
+                                        "--param turning=true for ges, --param lambda1=0.05 for notears or dagma, "
+                                        "--param hidden=[8] --param seed=3 for notears_mlp. Not with --run or "
+                                        "--timeseries."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
@@ -353,7 +382,8 @@ def register(app: typer.Typer) -> None:
                                  tau_max=3 if tau_max is None else tau_max, out=out, collider_rule=collider_rule,
                                  tau_min=tau_min, pc_alpha=pc_alpha, link_assumptions=link_assumptions,
                                  unused={"--run": run, "--context": context, "--environment": environment,
-                                         "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge})
+                                         "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge,
+                                         "--param": param or None})
             return
         method = method or "pc"
         try:
@@ -381,8 +411,13 @@ def register(app: typer.Typer) -> None:
             if known is not None and method not in _KNOWLEDGE_METHODS:
                 raise ValueError(f"--knowledge is used by --method {', '.join(_KNOWLEDGE_METHODS)}, not by "
                                  f"--method {method}.")
+            from latentscm.cli.method_params import parse_params
+
+            params = parse_params(param)
             comparison = None
             if run is not None:
+                if params:
+                    raise ValueError("--param goes with a CSV table; --run discovers with each method's defaults.")
                 if context is not None or environment is not None:
                     raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
                                      "have none (use --method pc with --run).")
@@ -404,7 +439,8 @@ def register(app: typer.Typer) -> None:
 
                 table, names = read_csv_table(data, text=make_ci_test(ci).discrete)
                 graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context,
-                                      environment=environment, collider_rule=collider_rule, knowledge=known)
+                                      environment=environment, collider_rule=collider_rule, knowledge=known,
+                                      params=params)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
