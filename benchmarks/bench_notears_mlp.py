@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.notears_mlp import notears_mlp
 from latentscm.metrics.graphs import arrowhead_scores, shd
@@ -61,6 +62,34 @@ def _gcastle() -> Callable[[np.ndarray, int], np.ndarray] | None:
     return fit
 
 
+def _dagma_package() -> Callable[[np.ndarray, int], np.ndarray] | None:
+    try:
+        import dagma.nonlinear as nonlinear
+    except ImportError:
+        return None
+    import torch
+    import tqdm
+
+    def fit(x: np.ndarray, seed: int) -> np.ndarray:
+        saved = nonlinear.tqdm
+        nonlinear.tqdm = lambda *a, **k: tqdm.tqdm(*a, **{**k, "disable": True})
+        try:
+            torch.manual_seed(seed)
+            model = nonlinear.DagmaMLP(dims=[x.shape[1], 10, 1], bias=True, dtype=torch.double)
+            return nonlinear.DagmaNonlinear(model, dtype=torch.double).fit(x - x.mean(axis=0), lambda1=0.02,
+                                                                          lambda2=0.005)
+        finally:
+            nonlinear.tqdm = saved
+
+    return fit
+
+
+#: Method key -> (row label, the reference implementation its "SHD to ref" column compares with).
+METHODS = {"notears_mlp": ("NOTEARS-MLP", "gcastle"), "notears_lin": ("NOTEARS-lin", "gcastle"),
+           "gcastle": ("gcastle MLP", "gcastle"), "dagma_mlp": ("DAGMA-MLP", "dagma_pkg"),
+           "dagma_pkg": ("dagma pkg", "dagma_pkg")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dims", type=int, nargs="+", default=[10])
@@ -68,46 +97,51 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--k", type=int, nargs="+", default=[1, 4], help="expected edges per node (ERk)")
     parser.add_argument("--sems", nargs="+", default=["mlp", "mim", "gp"])
-    parser.add_argument("--no-gcastle", action="store_true")
+    parser.add_argument("--methods", nargs="+", choices=list(METHODS), default=["notears_mlp", "notears_lin",
+                                                                                "gcastle"])
     args = parser.parse_args()
     threads = os.environ.get("OMP_NUM_THREADS")
     if threads:
         import torch
 
         torch.set_num_threads(int(threads))
-    reference = None if args.no_gcastle else _gcastle()
-    methods: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
-        "NOTEARS-MLP": lambda x, s: notears_mlp(x, seed=s).adjacency,
-        "NOTEARS-lin": lambda x, s: notears_linear(x).adjacency,
+    available: dict[str, Callable[[np.ndarray, int], np.ndarray] | None] = {
+        "notears_mlp": lambda x, s: notears_mlp(x, seed=s).adjacency,
+        "notears_lin": lambda x, s: notears_linear(x).adjacency,
+        "dagma_mlp": lambda x, s: dagma_mlp(x, seed=s).adjacency,
+        "gcastle": _gcastle() if "gcastle" in args.methods else None,
+        "dagma_pkg": _dagma_package() if "dagma_pkg" in args.methods else None,
     }
-    if reference is not None:
-        methods["gcastle MLP"] = reference
-    print(f"n {args.n}, seeds 0-{args.seeds - 1}, threads {threads or 'default'}")
-    print(f"{'d':>3} {'graph':>5} {'sem':>4} {'method':>12} {'SHD':>12} {'TPR':>6} {'FDR':>6} "
-          f"{'SHD to gcastle':>14} {'sec':>7}")
+    methods = {key: available[key] for key in args.methods if available[key] is not None}
+    skipped = [key for key in args.methods if key not in methods]
+    print(f"n {args.n}, seeds 0-{args.seeds - 1}, threads {threads or 'default'}"
+          f"{', not installed: ' + ', '.join(skipped) if skipped else ''}")
+    print(f"{'d':>3} {'graph':>5} {'sem':>6} {'method':>12} {'SHD':>12} {'TPR':>6} {'FDR':>6} {'SHD to ref':>10} "
+          f"{'sec':>7}")
     for d in args.dims:
         for k in args.k:
             for sem in args.sems:
-                rows: dict[str, list[dict[str, float]]] = {name: [] for name in methods}
+                rows: dict[str, list[dict[str, float]]] = {key: [] for key in methods}
                 for seed in range(args.seeds):
                     truth = random_dag(d, edge_prob=min(1.0, 2 * k / (d - 1)), seed=seed).adjacency
                     x = simulate_nonlinear_sem(truth, sem, args.n, seed + 1000)
                     found = {}
-                    for name, fit in methods.items():
+                    for key, fit in methods.items():
                         start = time.perf_counter()
-                        found[name] = fit(x, seed)
-                        row = scores(found[name], truth)
+                        found[key] = fit(x, seed)
+                        row = scores(found[key], truth)
                         row["sec"] = time.perf_counter() - start
-                        rows[name].append(row)
-                    if reference is not None:
-                        for name in methods:
-                            rows[name][-1]["to_ref"] = scores(found[name], found["gcastle MLP"])["shd"]
-                for name, runs in rows.items():
-                    shd = np.array([r["shd"] for r in runs])
-                    to_ref = f"{np.mean([r['to_ref'] for r in runs]):14.1f}" if reference is not None else f"{'-':>14}"
-                    print(f"{d:3d} {'ER' + str(k):>5} {sem:>4} {name:>12} {shd.mean():5.1f} +-{shd.std():4.1f} "
-                          f"{np.mean([r['tpr'] for r in runs]):6.2f} {np.mean([r['fdr'] for r in runs]):6.2f} "
-                          f"{to_ref} {np.mean([r['sec'] for r in runs]):7.1f}", flush=True)
+                        rows[key].append(row)
+                    for key in methods:
+                        ref = METHODS[key][1]
+                        rows[key][-1]["to_ref"] = (scores(found[key], found[ref])["shd"] if ref in found
+                                                   else float("nan"))
+                for key, runs in rows.items():
+                    shds = np.array([r["shd"] for r in runs])
+                    print(f"{d:3d} {'ER' + str(k):>5} {sem:>6} {METHODS[key][0]:>12} {shds.mean():5.1f} +-"
+                          f"{shds.std():4.1f} {np.mean([r['tpr'] for r in runs]):6.2f} "
+                          f"{np.mean([r['fdr'] for r in runs]):6.2f} {np.mean([r['to_ref'] for r in runs]):10.1f} "
+                          f"{np.mean([r['sec'] for r in runs]):7.1f}", flush=True)
 
 
 if __name__ == "__main__":

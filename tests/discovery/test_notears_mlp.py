@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from latentscm.cli import app
 from latentscm.discovery import notears_linear, notears_mlp
-from latentscm.discovery.notears_mlp import NotearsMLPModel, _Objective
+from latentscm.discovery.locally_connected_mlp import LocallyConnectedMLP
+from latentscm.discovery.notears_mlp import _Objective
 from latentscm.metrics.graphs import _is_acyclic, shd
 from latentscm.scm.random import random_dag
 from latentscm.testing import simulate_nonlinear_sem
@@ -23,7 +24,7 @@ def test_each_network_reads_an_input_only_through_its_first_layer_column(hidden)
     # Proposition 3 of the paper: f_j does not depend on x_i when A_j[:, i] = 0 (here: the self-input column, fixed
     # at 0 by the bounds, and one column zeroed by hand); every other input moves f_j.
     d = 4
-    model = NotearsMLPModel(d, hidden)
+    model = LocallyConnectedMLP(d, hidden, split=True)
     flat = model.initial(np.random.default_rng(0))
     params = model.unpack(torch.as_tensor(flat))
     params[0][2, :, 1] = 0.0  # net of x2 reads x1 only through A+[2, :, 1] - A-[2, :, 1]
@@ -43,7 +44,7 @@ def test_each_network_reads_an_input_only_through_its_first_layer_column(hidden)
 
 
 def test_bounds_fix_the_self_inputs_and_keep_the_split_nonnegative():
-    model = NotearsMLPModel(3, (5,))
+    model = LocallyConnectedMLP(3, (5,), split=True)
     bounds = model.bounds()
     assert len(bounds) == model.n_params == 2 * 3 * 5 * 3 + 3 * 5 + 3 * 5 * 1 + 3 * 1
     first = np.array(bounds[: 3 * 5 * 3], dtype=object).reshape(3, 5, 3, 2)
@@ -55,7 +56,7 @@ def test_bounds_fix_the_self_inputs_and_keep_the_split_nonnegative():
 
 def test_objective_gradient_matches_finite_differences():
     x = simulate_nonlinear_sem(np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]]), "mim", 40, 0)
-    model = NotearsMLPModel(3, (4,))
+    model = LocallyConnectedMLP(3, (4,), split=True)
     objective = _Objective(model, x - x.mean(0), lambda1=0.05, lambda2=0.02)
     flat = np.abs(model.initial(np.random.default_rng(3))) + 0.01
     error = scipy.optimize.check_grad(lambda f: objective(f, 10.0, 2.0)[0], lambda f: objective(f, 10.0, 2.0)[1],

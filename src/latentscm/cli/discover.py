@@ -173,14 +173,15 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
 
 
 #: Methods that read a table only (not ``--run`` codes through discover_from_codes' METHODS registry).
-_TABLE_ONLY = ("fci", "ges", "lingam", "notears", "notears_mlp", "dagma")
+_TABLE_ONLY = ("fci", "ges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
 #: Methods that take ``--knowledge`` (fci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "lingam": "DirectLiNGAM (linear non-Gaussian)",
                "notears": "linear NOTEARS (continuous optimisation)",
                "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
-               "dagma": "linear DAGMA (continuous optimisation, log-det central path)"}
+               "dagma": "linear DAGMA (continuous optimisation, log-det central path)",
+               "dagma_mlp": "DAGMA-MLP (continuous optimisation, log-det central path, one MLP per variable)"}
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
@@ -194,10 +195,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "ges", "lingam", "notears", "notears_mlp", "dagma", "cdnod", "cdf"}
+    method : {"pc", "fci", "ges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp", "cdnod", "cdf"}
         Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``lingam`` (DirectLiNGAM) and
-        ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP, seed 0) and ``dagma`` (linear DAGMA) ignore
-        ``ci`` and ``alpha``).
+        ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP, seed 0), ``dagma`` (linear DAGMA) and
+        ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
     ci : str
         CI test name.
     alpha : float
@@ -259,6 +260,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         from latentscm.discovery.dagma import dagma_linear
 
         return dagma_linear(data, node_names=names, **extra)
+    if method == "dagma_mlp":  # DAGMA-MLP: no CI test, no level; its random start is seeded (0 by default)
+        from latentscm.discovery.dagma_mlp import dagma_mlp
+
+        return dagma_mlp(data, node_names=names, **{"seed": 0, **extra})
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -294,11 +299,11 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     if not params:
         return {}
     from latentscm.cli.method_params import check_method_params
-    from latentscm.discovery import dagma_linear, direct_lingam, fci, ges, notears_linear, notears_mlp
+    from latentscm.discovery import dagma_linear, dagma_mlp, direct_lingam, fci, ges, notears_linear, notears_mlp
     from latentscm.discovery.codes import METHODS
 
     functions = {"fci": fci, "ges": ges, "lingam": direct_lingam, "notears": notears_linear,
-                 "notears_mlp": notears_mlp, "dagma": dagma_linear, **METHODS}
+                 "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp, **METHODS}
     return check_method_params(functions[method], params, method, _RESERVED)
 
 
@@ -323,7 +328,8 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
         method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), lingam "
                                    "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), notears_mlp "
-                                   "(NOTEARS-MLP, nonlinear, seed 0), dagma (linear DAGMA), fci (a partial "
+                                   "(NOTEARS-MLP, nonlinear, seed 0), dagma (linear DAGMA), dagma_mlp (DAGMA-MLP, "
+                                   "nonlinear, seed 0), fci (a partial "
                                    "ancestral graph, for hidden confounders), cdnod or cdf (Causal de Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "

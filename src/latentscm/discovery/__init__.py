@@ -1,7 +1,7 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules (and background knowledge), GES (score-based, BIC), linear NOTEARS, NOTEARS-MLP and
-linear DAGMA (continuous optimisation), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for hidden
-confounders, with tiers), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
+Meek's rules (and background knowledge), GES (score-based, BIC), continuous optimisation (linear NOTEARS,
+NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for
+hidden confounders, with tiers), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
 
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
@@ -19,6 +19,7 @@ from latentscm.discovery.ci_tests import (
     register_ci_test,
 )
 from latentscm.discovery.dagma import dagma_linear
+from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.environments import discover_environments, environment_variables
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
@@ -49,6 +50,7 @@ __all__ = [
     "cdnod",
     "ci_test_names",
     "dagma_linear",
+    "dagma_mlp",
     "direct_lingam",
     "discover_environments",
     "environment_variables",

@@ -32,83 +32,23 @@ import numpy as np
 import torch
 
 from latentscm._validation import as_generator, check_number
+from latentscm.discovery.locally_connected_mlp import LocallyConnectedMLP
 from latentscm.discovery.notears import augmented_lagrangian, threshold_to_dag
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
 
-__all__ = ["NotearsMLPModel", "notears_mlp"]
+__all__ = ["notears_mlp"]
 
 
-class NotearsMLPModel:
-    """The d per-variable MLPs of NOTEARS-MLP as one flat parameter vector (float64).
-
-    Layout of the flat vector: ``A+`` (d, m1, d), ``A-`` (d, m1, d), first-layer bias (d, m1), then for each
-    later layer ``l`` its weights (d, m_{l-1}, m_l) and bias (d, m_l), the last layer having ``m_L = 1``.
-    ``A[j, k, i]`` is the weight from input ``i`` to hidden unit ``k`` of variable ``j``'s network.
-    """
-
-    def __init__(self, d: int, hidden: Sequence[int]) -> None:
-        self.d = d
-        self.dims = [int(m) for m in hidden] + [1]
-        shapes = [(d, self.dims[0], d), (d, self.dims[0], d), (d, self.dims[0])]
-        for m_in, m_out in zip(self.dims[:-1], self.dims[1:], strict=True):
-            shapes += [(d, m_in, m_out), (d, m_out)]
-        self.shapes = shapes
-        self.sizes = [int(np.prod(s)) for s in shapes]
-        self.n_params = int(sum(self.sizes))
-
-    def unpack(self, flat: torch.Tensor) -> list[torch.Tensor]:
-        """The parameter tensors (views of ``flat``) in the layout above."""
-        return [part.reshape(shape) for part, shape in zip(torch.split(flat, self.sizes), self.shapes, strict=True)]
-
-    def bounds(self) -> list[tuple[float, float | None]]:
-        """L-BFGS-B bounds: ``A+, A- >= 0`` with the self-input column fixed at 0; other weights free."""
-        d, m1 = self.d, self.dims[0]
-        first = [(0.0, 0.0) if i == j else (0.0, None) for j in range(d) for _ in range(m1) for i in range(d)]
-        return first * 2 + [(None, None)] * (self.n_params - 2 * len(first))
-
-    def initial(self, rng: np.random.Generator) -> np.ndarray:
-        """Random start (n_params,): every layer uniform in ``±1/sqrt(fan_in)``; the first layer's draw ``u`` is
-        split as ``A+ = max(u, 0)``, ``A- = max(-u, 0)`` with the self-input column 0."""
-        d, m1 = self.d, self.dims[0]
-        bound = 1.0 / np.sqrt(d)
-        u = rng.uniform(-bound, bound, size=(d, m1, d))
-        u[np.arange(d), :, np.arange(d)] = 0.0
-        parts = [np.maximum(u, 0.0), np.maximum(-u, 0.0), rng.uniform(-bound, bound, size=(d, m1))]
-        for m_in, m_out in zip(self.dims[:-1], self.dims[1:], strict=True):
-            b = 1.0 / np.sqrt(m_in)
-            parts += [rng.uniform(-b, b, size=(d, m_in, m_out)), rng.uniform(-b, b, size=(d, m_out))]
-        return np.concatenate([p.ravel() for p in parts])
-
-    def forward(self, params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        """Predictions (n, d): column ``j`` is ``f_j(x)`` for data ``x`` (n, d)."""
-        a = params[0] - params[1]
-        h = torch.einsum("ni,jki->njk", x, a) + params[2]
-        for layer in range(len(self.dims) - 1):
-            weight, bias = params[3 + 2 * layer], params[4 + 2 * layer]
-            h = torch.einsum("njk,jkl->njl", torch.sigmoid(h), weight) + bias
-        return h[:, :, 0]
-
-    @staticmethod
-    def squared_adjacency(params: list[torch.Tensor]) -> torch.Tensor:
-        """``W ∘ W`` (d, d): entry ``[i, j]`` the squared norm of the first-layer column of net ``j`` reading ``i``."""
-        a = params[0] - params[1]
-        return torch.sum(a * a, dim=1).T
-
-    def acyclicity(self, params: list[torch.Tensor]) -> torch.Tensor:
-        """``h = tr(exp(W ∘ W)) - d`` (a scalar tensor)."""
-        return torch.trace(torch.linalg.matrix_exp(self.squared_adjacency(params))) - self.d
-
-    def adjacency(self, flat: np.ndarray) -> np.ndarray:
-        """``W`` (d, d) of a flat parameter vector."""
-        with torch.no_grad():
-            return torch.sqrt(self.squared_adjacency(self.unpack(torch.as_tensor(flat)))).numpy()
+def _trace_exp_h(model: LocallyConnectedMLP, params: list[torch.Tensor]) -> torch.Tensor:
+    """NOTEARS's ``h = tr(exp(W ∘ W)) - d`` of the networks' first layers (a scalar tensor)."""
+    return torch.trace(torch.linalg.matrix_exp(model.squared_adjacency(params))) - model.d
 
 
 class _Objective:
     """The augmented Lagrangian of NOTEARS-MLP on one data set, evaluated by torch autograd in float64."""
 
-    def __init__(self, model: NotearsMLPModel, x: np.ndarray, lambda1: float, lambda2: float) -> None:
+    def __init__(self, model: LocallyConnectedMLP, x: np.ndarray, lambda1: float, lambda2: float) -> None:
         self.model, self.lambda1, self.lambda2 = model, lambda1, lambda2
         self.x = torch.as_tensor(x, dtype=torch.float64)
 
@@ -117,8 +57,8 @@ class _Objective:
         params = self.model.unpack(theta)
         residual = self.x - self.model.forward(params, self.x)
         loss = 0.5 * torch.sum(residual * residual) / self.x.shape[0]
-        h = self.model.acyclicity(params)
-        weights = [params[0] - params[1]] + params[3::2]
+        h = _trace_exp_h(self.model, params)
+        weights = [self.model.first_layer(params)] + self.model.later_weights(params)
         ridge = 0.5 * self.lambda2 * sum(torch.sum(w * w) for w in weights)
         value = loss + 0.5 * rho * h * h + alpha * h + ridge + self.lambda1 * torch.sum(params[0] + params[1])
         (grad,) = torch.autograd.grad(value, theta)
@@ -126,7 +66,7 @@ class _Objective:
 
     def acyclicity(self, flat: np.ndarray) -> float:
         with torch.no_grad():
-            return float(self.model.acyclicity(self.model.unpack(torch.as_tensor(flat))))
+            return float(_trace_exp_h(self.model, self.model.unpack(torch.as_tensor(flat))))
 
     def mse(self, flat: np.ndarray) -> list[float]:
         """Mean squared residual of each variable (d,) at ``flat``."""
@@ -187,7 +127,7 @@ def notears_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.
                              f"cannot scale them. Drop them.")
         x = x / std
 
-    model = NotearsMLPModel(d, hidden)
+    model = LocallyConnectedMLP(d, hidden, split=True)
     objective = _Objective(model, x, lambda1, lambda2)
     fit = augmented_lagrangian(objective, objective.acyclicity, model.initial(rng), model.bounds(),
                                max_iter=max_iter, h_tol=h_tol, rho_max=rho_max)
