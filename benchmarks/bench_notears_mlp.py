@@ -71,7 +71,7 @@ headed ``SHD to gcastle`` by the version that ran, the same quantity)::
      20   ER4   gp  gcastle MLP  65.0 +- 5.7   0.18   0.07            0.0    18.5
 
 * **Same results as gcastle**: identical graphs on all 20 sparse (ER1) d = 10 data sets, and mean SHD between the
-  two 0-2.2 elsewhere (each starts from its own random weights), with the same mean SHD within 0.6 in every
+  two 0-2.2 elsewhere (each starts from its own random weights), with the same mean SHD within 0.7 in every
   setting. Time per fit is about the same.
 * **The paper's claim reproduces**: on nonlinear data NOTEARS-MLP has lower SHD than linear NOTEARS in every
   setting, 2-9x lower except on dense GP graphs, where both recover little (TPR 0.17-0.21: a GP draw over four or
