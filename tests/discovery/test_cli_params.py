@@ -74,3 +74,58 @@ def test_param_is_refused_with_timeseries(table):
     path, _ = table
     result, _ = _discover(path, "--timeseries", "--param", "tau_max=2")
     assert result.exit_code == 2 and "--param cannot be used with --timeseries" in result.output
+
+
+def _run_dir(tmp_path):
+    """A run directory of codes z0 -> z1 -> z3 <- z2 with uniform noise and its true graph."""
+    rng = np.random.default_rng(5)
+    z0 = rng.uniform(-1, 1, 1500)
+    z1 = 1.2 * z0 + rng.uniform(-1, 1, 1500)
+    z2 = rng.uniform(-1, 1, 1500)
+    z3 = z1 - z2 + rng.uniform(-1, 1, 1500)
+    np.save(tmp_path / "codes.npy", np.stack([z0, z1, z2, z3], 1))
+    (tmp_path / "code_names.json").write_text(json.dumps(["z0", "z1", "z2", "z3"]))
+    truth = {"nodes": ["z0", "z1", "z2", "z3"], "edges": [["z0", "z1"], ["z1", "z3"], ["z2", "z3"]]}
+    (tmp_path / "world_graph.json").write_text(json.dumps(truth))
+    return tmp_path
+
+
+def test_run_codes_with_the_dag_methods_and_their_params(tmp_path):
+    run = _run_dir(tmp_path)
+    out = tmp_path / "learned.json"
+    # DirectLiNGAM on uniform noise finds the DAG itself, directions included
+    result = CliRunner().invoke(app, ["discover", "--run", str(run), "--method", "lingam", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert graph["comparison"]["shd"] == 0.0 and graph["info"]["method"] == "direct_lingam"
+    # the params reach the method through discover_from_codes
+    result = CliRunner().invoke(app, ["discover", "--run", str(run), "--method", "dagma", "--param", "lambda1=0.05",
+                                      "--param", "w_threshold=0.2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    assert graph["info"]["method"] == "dagma" and graph["info"]["lambda1"] == 0.05
+    assert graph["info"]["w_threshold"] == 0.2 and graph["comparison"]["skeleton.f1"] == 1.0
+    result = CliRunner().invoke(app, ["discover", "--run", str(run), "--method", "notears", "--param", "lambd=1",
+                                      "--out", str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "--method notears has no parameter 'lambd'" in result.output
+    result = CliRunner().invoke(app, ["discover", "--run", str(run), "--method", "cdnod", "--out",
+                                      str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "--method cdnod needs a CSV table" in result.output
+
+
+def test_discover_from_codes_options(tmp_path):
+    from latentscm.discovery.codes import discover_from_codes
+
+    codes = np.load(_run_dir(tmp_path) / "codes.npy")
+    names = ["z0", "z1", "z2", "z3"]
+    first = discover_from_codes(codes, names, method="notears_mlp", max_samples=300, seed=7,
+                                options={"hidden": [4], "max_iter": 3})
+    again = discover_from_codes(codes, names, method="notears_mlp", max_samples=300, seed=7,
+                                options={"hidden": [4], "max_iter": 3})
+    assert first.info["hidden"] == [4] and first.info["weights_raw"] == again.info["weights_raw"]
+    with pytest.raises(ValueError, match="options alpha is set by 'alpha'"):
+        discover_from_codes(codes, names, method="pc", options={"alpha": 0.1})
+    with pytest.raises(ValueError, match="Method 'ges' has no parameter 'lambda1'"):
+        discover_from_codes(codes, names, method="ges", options={"lambda1": 0.1})
+    with pytest.raises(ValueError, match="'knowledge' .* applies to method='pc', 'fci', 'lingam', not 'dagma'"):
+        discover_from_codes(codes, names, method="dagma", knowledge={"tiers": [["z0"], ["z1"]]})

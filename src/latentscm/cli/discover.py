@@ -172,7 +172,7 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
     return np.stack([data[labels == value][:2] for value in values])
 
 
-#: Methods that read a table only (not ``--run`` codes through discover_from_codes' METHODS registry).
+#: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched by run_discovery itself.
 _TABLE_ONLY = ("fci", "ges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
 #: Methods that take ``--knowledge`` (fci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
@@ -376,8 +376,7 @@ def register(app: typer.Typer) -> None:
         param: list[str] = typer.Option(None, "--param", help="A parameter of the method's function, KEY=VALUE "
                                         "(repeatable; the value is read as JSON when it parses, else as text), e.g. "
                                         "--param turning=true for ges, --param lambda1=0.05 for notears or dagma, "
-                                        "--param hidden=[8] --param seed=3 for notears_mlp. Not with --run or "
-                                        "--timeseries."),
+                                        "--param hidden=[8] --param seed=3 for notears_mlp. Not with --timeseries."),
     ) -> None:
         """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
@@ -422,17 +421,18 @@ def register(app: typer.Typer) -> None:
             params = parse_params(param)
             comparison = None
             if run is not None:
-                if params:
-                    raise ValueError("--param goes with a CSV table; --run discovers with each method's defaults.")
                 if context is not None or environment is not None:
                     raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
                                      "have none (use --method pc with --run).")
                 _check_collider_rule(collider_rule, method)
-                if method not in ("pc", "fci", "ges"):
-                    raise ValueError(f"--run discovers among a run's codes with --method pc, fci or ges; --method "
-                                     f"{method} needs a CSV table.")
+                from latentscm.discovery.codes import CODE_METHODS
+
+                if method not in CODE_METHODS:
+                    raise ValueError(f"--run discovers among a run's codes with --method {', '.join(CODE_METHODS)}; "
+                                     f"--method {method} needs a CSV table.")
                 graph, comparison = _discover_run(run, method=method, ci=ci, alpha=alpha, trust_code=trust_code,
-                                                  collider_rule=collider_rule or "standard", knowledge=known)
+                                                  collider_rule=collider_rule or "standard", knowledge=known,
+                                                  params=params)
             else:
                 if trust_code:
                     raise ValueError("--trust-code goes with --run (it allows the classes a run directory names).")
@@ -567,8 +567,12 @@ def _read_knowledge(path: Path) -> Any:
 
 
 def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: bool = False,
-                  collider_rule: str = "standard", knowledge: Any = None) -> tuple[Any, dict[str, float] | None]:
+                  collider_rule: str = "standard", knowledge: Any = None,
+                  params: dict[str, Any] | None = None) -> tuple[Any, dict[str, float] | None]:
     from latentscm.discovery.codes import compare_graphs, compare_pag, discover_from_codes
+
+    if params:  # checked here, with the flags' names, before the run's codes are read or encoded
+        _checked_params(method, params)
 
     if not run.is_dir():  # else the message would be about a missing codes.npy in it
         raise ValueError(f"--run '{run}' {'is not a directory' if run.exists() else 'does not exist'}; give a run "
@@ -577,7 +581,7 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     if not codes_path.exists() and not names_path.exists() and (run / "config.json").is_file():
         codes, names = _encode_run(run, trust_code=trust_code)  # a run of `latentscm train`
         return discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha,
-                                   collider_rule=collider_rule, knowledge=knowledge), None
+                                   collider_rule=collider_rule, knowledge=knowledge, options=params), None
     for required in (codes_path, names_path):
         if not required.is_file():
             raise ValueError(f"The run directory {run} has no {required.name} (expected codes.npy and "
@@ -597,7 +601,7 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     if truth_path.is_file():
         truth = _read_run_file(truth_path, _read_graph, "a graph (JSON object with 'nodes' and 'edges')")
     graph = discover_from_codes(codes, names, method=method, ci_test=ci, alpha=alpha, collider_rule=collider_rule,
-                                knowledge=knowledge)
+                                knowledge=knowledge, options=params)
     if truth is None:
         return graph, None
     try:

@@ -8,7 +8,6 @@ own flags (``data``, ``node_names``, ``ci_test``, ``alpha``, ...) are refused wi
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -37,15 +36,10 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
 def check_method_params(function: Callable[..., Any], params: Mapping[str, Any], method: str,
                         reserved: Mapping[str, str]) -> dict[str, Any]:
     """``params`` if every key is a keyword parameter of ``function`` and none is in ``reserved`` (parameter name ->
-    the flag that sets it); ValueError otherwise."""
-    names = [name for name, p in inspect.signature(function).parameters.items()
-             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and name != "data"]
-    allowed = [name for name in names if name not in reserved]
-    for key in params:
-        if key in reserved or key == "data":
-            flag = reserved.get(key, "the CSV file")
-            raise ValueError(f"--param {key} is set by {flag}, not by --param.")
-        if key not in names:
-            raise ValueError(f"--method {method} has no parameter {key!r}; --param takes: "
-                             f"{', '.join(allowed) or 'none'}.")
-    return dict(params)
+    the flag that sets it); ValueError otherwise (see :func:`latentscm.discovery.method_options`)."""
+    from latentscm.discovery.method_options import check_method_options
+
+    try:
+        return check_method_options(function, params, method, reserved, label="--param")
+    except ValueError as error:
+        raise ValueError(str(error).replace(f"Method {method!r}", f"--method {method}")) from None

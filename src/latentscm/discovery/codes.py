@@ -16,8 +16,14 @@ import numpy as np
 from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
+from latentscm.discovery.dagma import dagma_linear
+from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
+from latentscm.discovery.lingam import direct_lingam
+from latentscm.discovery.method_options import check_method_options
+from latentscm.discovery.notears import notears_linear
+from latentscm.discovery.notears_mlp import notears_mlp
 from latentscm.discovery.pag import ARROW, TAIL, PartialAncestralGraph
 from latentscm.discovery.pc import pc
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
@@ -25,7 +31,7 @@ from latentscm.graph import CausalGraph
 from latentscm.metrics.graphs import _is_acyclic
 from latentscm.metrics.sid import sid
 
-__all__ = ["METHODS", "compare_graphs", "compare_pag", "discover_from_codes"]
+__all__ = ["CODE_METHODS", "METHODS", "compare_graphs", "compare_pag", "discover_from_codes"]
 
 #: Discovery methods by name (the CLI's ``--method``).
 METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
@@ -35,49 +41,70 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
 }
 
 
+#: Methods :func:`discover_from_codes` runs on a table of codes, by name.
+CODE_METHODS: dict[str, Callable[..., Any]] = {
+    "pc": pc, "fci": fci, "ges": ges, "lingam": direct_lingam, "notears": notears_linear, "notears_mlp": notears_mlp,
+    "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
+}
+#: Of those, the ones that use a CI test, take background knowledge, and start from random weights.
+_CI_METHODS, _KNOWLEDGE_METHODS, _SEEDED_METHODS = ("pc", "fci"), ("pc", "fci", "lingam"), ("notears_mlp", "dagma_mlp")
+#: Parameters discover_from_codes sets itself, with the argument that sets them.
+_RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
+             "collider_rule": "'collider_rule'", "knowledge": "'knowledge'"}
+
+
 def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc", ci_test: str = "kci",
                         alpha: float = 0.05, max_samples: int = 2000,
                         seed: int | np.random.Generator = 0,
                         ci_options: Mapping[str, Any] | None = None,
                         collider_rule: str = "standard",
-                        knowledge: Any = None) -> DiscoveredGraph | PartialAncestralGraph:
+                        knowledge: Any = None,
+                        options: Mapping[str, Any] | None = None) -> DiscoveredGraph | PartialAncestralGraph:
     """Discover a graph among learned latent variables.
 
     Parameters
     ----------
     codes: array (N, D) of encoded latents, one column per named latent.
     names: the D latent names.
-    method: ``"pc"``, ``"fci"`` (a PAG: latents may share causes the codes do not capture) or ``"ges"``
-        (score-based, linear-Gaussian BIC; ``ci_test`` and ``alpha`` do not apply); the other methods need a
-        context.
+    method: a name of :data:`CODE_METHODS`: ``"pc"``, ``"fci"`` (a PAG: latents may share causes the codes do
+        not capture), ``"ges"`` (linear-Gaussian BIC), ``"lingam"`` (DirectLiNGAM), ``"notears"``,
+        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation). ``ci_test``, ``alpha`` and
+        ``ci_options`` apply to pc and fci only; the methods needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
+    seed: seed of the subsample; for notears_mlp and dagma_mlp also of their initial weights (unless ``options``
+        gives one).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
-    knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), or tiers for
-        FCI (see :func:`~latentscm.discovery.fci.fci`); not for GES.
+    knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), tiers for
+        FCI (see :func:`~latentscm.discovery.fci.fci`), or DirectLiNGAM's; not for the other methods.
+    options: the method function's own keyword parameters (e.g. ``{"turning": True}`` for ges, ``{"lambda1":
+        0.05}`` for notears), checked by name; the ones set by the arguments above are refused.
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
-    check_choice(method, "method", owner, ("pc", "fci", "ges"))
-    if method == "fci" and collider_rule != "standard":
-        raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'; FCI orients colliders "
-                         f"with circle marks of its own. Got {collider_rule!r}.")
+    check_choice(method, "method", owner, tuple(CODE_METHODS))
     if method != "pc" and collider_rule != "standard":
-        raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'. Got {collider_rule!r} "
-                         f"with method={method!r}.")
-    if method == "ges" and knowledge is not None:
-        raise ValueError(f"The 'knowledge' parameter of {owner} applies to method='pc' and 'fci', not {method!r}.")
+        raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'"
+                         f"{'; FCI orients colliders with circle marks of its own' if method == 'fci' else ''}. "
+                         f"Got {collider_rule!r} with method={method!r}.")
+    if method not in _KNOWLEDGE_METHODS and knowledge is not None:
+        raise ValueError(f"The 'knowledge' parameter of {owner} applies to method="
+                         f"{', '.join(map(repr, _KNOWLEDGE_METHODS))}, not {method!r}.")
+    extra = check_method_options(CODE_METHODS[method], options, method, _RESERVED, label="options")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
+    rng = as_generator(seed)
     if matrix.shape[0] > limit:
-        rows = np.sort(as_generator(seed).choice(matrix.shape[0], size=limit, replace=False))
+        rows = np.sort(rng.choice(matrix.shape[0], size=limit, replace=False))
         matrix = matrix[rows]
-    if method == "fci":
-        return fci(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
-                   knowledge=knowledge)
-    if method == "ges":  # score-based: ci_test, alpha and ci_options do not apply
-        return ges(matrix, node_names=list(names))
-    return pc(matrix, ci_test=ci_test, alpha=alpha, node_names=list(names), ci_options=ci_options,
-              collider_rule=collider_rule, knowledge=knowledge)
+    if method in _SEEDED_METHODS:
+        extra.setdefault("seed", rng)
+    if method == "pc":
+        extra["collider_rule"] = collider_rule
+    if method in _CI_METHODS:
+        extra.update(ci_test=ci_test, alpha=alpha, ci_options=ci_options)
+    if method in _KNOWLEDGE_METHODS:
+        extra["knowledge"] = knowledge
+    return CODE_METHODS[method](matrix, node_names=list(names), **extra)
 
 
 def compare_pag(discovered: PartialAncestralGraph, truth: CausalGraph) -> dict[str, float]:
