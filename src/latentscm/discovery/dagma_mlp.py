@@ -14,7 +14,10 @@ profiled out) and ``h^s(W) = -log det(s I - W ∘ W) + d log s``. Each stage run
 ridge as its ``weight_decay = mu_t * lambda2`` on every parameter, as in the authors' code) from the last stage's
 solution, and stops when its objective changes by at most ``tol`` (relative) between checks ``checkpoint`` steps
 apart. A step that leaves the log-det's domain (``s I - W ∘ W`` no longer an M-matrix) restarts the stage from its
-start with half the learning rate, decayed by 0.8 every 1000 steps from then on, as the authors do. The first
+start with half the learning rate, decayed by 0.8 every 1000 steps from then on (the authors' code does this too,
+and also sets ``s`` to 1 and keeps the halved rate for the later stages; here each stage starts at ``lr`` and its
+own ``s``). A stage whose warm start lies outside its ``s``'s domain runs at ``s + 0.1 k`` instead, the smallest
+such value with the start inside. The first
 layer starts at 0 (``W = 0``); later layers start at random from ``seed``.
 
 One deviation from the authors' code: the first-layer column reading a network's own variable is fixed at 0 (their
@@ -31,7 +34,7 @@ import numpy as np
 import torch
 
 from latentscm._validation import as_generator, check_number
-from latentscm.discovery.dagma import _schedule
+from latentscm.discovery.dagma import _m_matrix_inverse, _schedule
 from latentscm.discovery.locally_connected_mlp import LocallyConnectedMLP
 from latentscm.discovery.notears import threshold_to_dag
 from latentscm.discovery.notears_mlp import _check_hidden
@@ -57,9 +60,15 @@ class _Path:
         n, d = self.x.shape
         score = 0.5 * d * torch.log(torch.sum(residual * residual) / n)
         m = s * self.eye - self.model.squared_adjacency(params)
-        inside = bool(torch.all(torch.linalg.inv(m.detach()) >= 0)) if torch.linalg.det(m.detach()) > 0 else False
+        inside = _m_matrix_inverse(m.detach().numpy()) is not None
         h = -torch.linalg.slogdet(m)[1] + d * np.log(s)
         return score + self.lambda1 * torch.sum(torch.abs(self.model.first_layer(params))), h, inside
+
+    def inside(self, theta: np.ndarray, s: float) -> bool:
+        """Whether ``W(theta)`` lies in the log-det domain at ``s`` (``s I - W ∘ W`` an M-matrix)."""
+        with torch.no_grad():
+            w2 = self.model.squared_adjacency(self.model.unpack(torch.as_tensor(theta))).numpy()
+        return _m_matrix_inverse(s * np.eye(self.model.d) - w2) is not None
 
     def stage(self, start: np.ndarray, mu: float, s: float, *, n_steps: int, lr: float, tol: float,
               checkpoint: int) -> tuple[np.ndarray, int, int]:
@@ -84,6 +93,9 @@ class _Path:
                 if step % checkpoint == 0 or step == n_steps:
                     with torch.no_grad():
                         fit, h, inside = self.terms(theta, s)
+                    if not inside:  # checked here too, so that the stage's last step cannot leave the domain
+                        left = True
+                        break
                     if inside:
                         current = float(mu * fit + h)
                         if np.isfinite(previous) and abs(previous - current) <= tol * abs(previous):
@@ -122,8 +134,10 @@ def dagma_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.02
     Returns
     -------
     DiscoveredGraph (fully directed, acyclic) with ``info``: ``method`` ("dagma_mlp"), the parameters,
-    ``weights`` (d x d nested list, after thresholding), ``weights_raw``, ``h_final`` (``h^1``), ``steps`` (per
-    stage), ``restarts`` (per stage), ``removed_for_acyclicity``, ``n_params`` and ``n_samples``.
+    ``weights`` (d x d nested list, after thresholding), ``weights_raw``, ``h_final`` (``h^1``; NaN when ``W`` is
+    outside its domain, possible when ``s > 1``), ``steps`` (per stage), ``s_used`` (per stage: a stage whose warm
+    start lies outside the domain of its ``s`` runs at ``s + 0.1 k``, the smallest such value with the start inside,
+    like ``dagma_linear``), ``restarts`` (per stage), ``removed_for_acyclicity``, ``n_params`` and ``n_samples``.
     """
     owner = "dagma_mlp"
     hidden = _check_hidden(hidden, owner)
@@ -157,10 +171,16 @@ def dagma_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.02
     model = LocallyConnectedMLP(d, hidden, split=False)
     path = _Path(model, x, lambda1, lambda2)
     theta = model.initial(rng, zero_first=True)
-    steps, restarts = [], []
+    steps, restarts, s_used = [], [], []
     for t in range(n_stages):
-        theta, n_steps, n_restarts = path.stage(theta, mu, schedule[t], lr=lr, tol=tol, checkpoint=checkpoint,
+        s_t = schedule[t]
+        if not np.all(np.isfinite(theta)):  # inside() would then never hold
+            raise RuntimeError(f"DAGMA-MLP: non-finite parameters after stage {t - 1}; standardize the data.")
+        while not path.inside(theta, s_t):  # the warm start is outside this stage's domain (s falls along the path)
+            s_t += 0.1
+        theta, n_steps, n_restarts = path.stage(theta, mu, s_t, lr=lr, tol=tol, checkpoint=checkpoint,
                                                 n_steps=final_steps if t == n_stages - 1 else warm_steps)
+        s_used.append(float(s_t))
         steps.append(n_steps)
         restarts.append(n_restarts)
         mu *= mu_factor
@@ -172,6 +192,6 @@ def dagma_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.02
     info = {"method": "dagma_mlp", "hidden": list(hidden), "lambda1": lambda1, "lambda2": lambda2,
             "w_threshold": w_threshold, "standardize": bool(standardize), "weights": w.tolist(),
             "weights_raw": w_raw.tolist(), "h_final": float(h_final) if inside else float("nan"), "steps": steps,
-            "restarts": restarts, "removed_for_acyclicity": removed, "n_params": model.n_params,
+            "s_used": s_used, "restarts": restarts, "removed_for_acyclicity": removed, "n_params": model.n_params,
             "n_samples": int(n)}
     return DiscoveredGraph(names, (w != 0).astype(np.int64), {}, info)

@@ -197,17 +197,19 @@ def augmented_lagrangian(objective: Callable[[np.ndarray, float, float], tuple[f
     until ``h`` falls below a quarter of its last value (or ``rho`` reaches ``rho_max``), then
     ``alpha += rho * h``. Stops when ``h <= h_tol``, ``rho >= rho_max`` or after ``max_iter`` outer steps.
     ``objective(x, rho, alpha)`` returns ``F`` and its gradient (p,); ``acyclicity(x)`` returns ``h``.
-    Returns ``x`` (p,), ``h``, ``rho``, ``n_iterations`` and ``n_solves``.
+    Returns ``x`` (p,), ``h``, ``rho``, ``n_iterations``, ``n_solves`` and ``n_failed_solves`` (sub-problems
+    where L-BFGS-B reported failure, e.g. an abnormal line-search end on badly scaled data).
     """
     flat = np.asarray(start, dtype=np.float64)
     rho, alpha, h = 1.0, 0.0, np.inf
-    n_iterations = n_solves = 0
+    n_iterations = n_solves = n_failed = 0
     for _ in range(max_iter):
         n_iterations += 1
         while True:
             result = scipy.optimize.minimize(objective, flat, args=(rho, alpha), method="L-BFGS-B", jac=True,
                                              bounds=bounds)
             n_solves += 1
+            n_failed += int(not result.success)
             h_new = float(acyclicity(result.x))
             if h_new > 0.25 * h and rho < rho_max:
                 rho *= 10.0
@@ -217,13 +219,21 @@ def augmented_lagrangian(objective: Callable[[np.ndarray, float, float], tuple[f
         alpha += rho * h
         if h <= h_tol or rho >= rho_max:
             break
-    return {"x": flat, "h": float(h), "rho": float(rho), "n_iterations": n_iterations, "n_solves": n_solves}
+    return {"x": flat, "h": float(h), "rho": float(rho), "n_iterations": n_iterations, "n_solves": n_solves,
+            "n_failed_solves": n_failed}
 
 
 def threshold_to_dag(w_raw: np.ndarray, w_threshold: float, names: Sequence[str]) -> tuple[np.ndarray, list]:
     """``w_raw`` (d, d) with entries ``|w| < w_threshold`` set to 0, then the weakest remaining edge dropped until
     the graph is acyclic (possible when ``h`` did not reach 0). Returns the matrix and the dropped edges as
-    ``[from, to, weight]``."""
+    ``[from, to, weight]``. ValueError if ``w_raw`` has a NaN or infinite entry (a diverged fit: ``|NaN| >=
+    w_threshold`` is False, so NaN would silently become "no edge", and an infinite weight "the strongest edge")."""
+    w_raw = np.asarray(w_raw, dtype=np.float64)
+    bad = np.argwhere(~np.isfinite(w_raw))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise ValueError(f"The fitted weights have {len(bad)} non-finite entries (first W[{names[i]!r}, {names[j]!r}] "
+                         f"= {w_raw[i, j]}): the optimisation diverged. Standardize the data or lower the step size.")
     w = np.where(np.abs(w_raw) >= w_threshold, w_raw, 0.0)
     removed = []
     while not _is_acyclic(w != 0):

@@ -99,7 +99,8 @@ def notears_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.
     DiscoveredGraph (fully directed, acyclic) with ``info``: ``method`` ("notears_mlp"), ``hidden``,
     ``lambda1``, ``lambda2``, ``w_threshold``, ``standardize``, ``weights`` (d x d nested list: ``W`` after
     thresholding, ``weights[i][j] >= 0`` the strength of ``i -> j``), ``weights_raw``, ``h_final``,
-    ``n_iterations``, ``n_solves``, ``rho_final``, ``converged`` (``h_final <= h_tol``),
+    ``n_iterations``, ``n_solves``, ``n_failed_solves`` (L-BFGS-B sub-problems that ended in failure: a sign of badly
+    scaled data, try ``standardize=True``), ``rho_final``, ``converged`` (``h_final <= h_tol``),
     ``removed_for_acyclicity``, ``residual_mse`` (per variable, of the fitted networks on the data, before
     thresholding), ``n_params`` and ``n_samples``.
     """
@@ -136,7 +137,8 @@ def notears_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.
     info = {"method": "notears_mlp", "hidden": list(hidden), "lambda1": lambda1, "lambda2": lambda2,
             "w_threshold": w_threshold, "standardize": bool(standardize), "weights": w.tolist(),
             "weights_raw": w_raw.tolist(), "h_final": fit["h"], "n_iterations": fit["n_iterations"],
-            "n_solves": fit["n_solves"], "rho_final": fit["rho"], "converged": bool(fit["h"] <= h_tol),
+            "n_solves": fit["n_solves"], "n_failed_solves": fit["n_failed_solves"],
+            "rho_final": fit["rho"], "converged": bool(fit["h"] <= h_tol),
             "removed_for_acyclicity": removed, "residual_mse": objective.mse(fit["x"]),
             "n_params": model.n_params, "n_samples": int(n)}
     return DiscoveredGraph(names, (w != 0).astype(np.int64), {}, info)
@@ -146,6 +148,8 @@ def _check_hidden(hidden: Any, owner: str) -> tuple[int, ...]:
     """``hidden`` as a non-empty tuple of ints >= 1; a clear error otherwise."""
     if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
         hidden = (int(hidden),)
+    if isinstance(hidden, np.ndarray) and hidden.ndim == 1:  # np.array([10]) lists widths like [10]
+        hidden = hidden.tolist()
     if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or len(hidden) == 0:
         raise ValueError(f"The 'hidden' parameter of {owner} must be a non-empty sequence of layer widths. "
                          f"Got {hidden!r}.")
