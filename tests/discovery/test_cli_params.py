@@ -31,9 +31,10 @@ def _discover(path, *args):
 
 
 def test_values_are_json_or_text():
-    assert parse_params(["lambda1=0.05", "hidden=[8, 4]", "turning=true", "measure=kernel", "max_parents=null",
-                         "note=a=b"]) == {"lambda1": 0.05, "hidden": [8, 4], "turning": True, "measure": "kernel",
-                                          "max_parents": None, "note": "a=b"}
+    parsed = parse_params(["lambda1=0.05", "hidden=[8, 4]", "turning=true", "measure=kernel", "max_parents=null",
+                           "note=a=b", "loss= l2 "])
+    assert parsed == {"lambda1": 0.05, "hidden": [8, 4], "turning": True, "measure": "kernel", "max_parents": None,
+                      "note": "a=b", "loss": "l2"}
 
 
 def test_params_reach_the_method(table):

@@ -29,7 +29,7 @@ def parse_params(items: Sequence[str] | None) -> dict[str, Any]:
         try:
             params[key] = json.loads(text)
         except ValueError:
-            params[key] = text
+            params[key] = text.strip()  # "loss= l2" means "l2"
     return params
 
 
