@@ -34,8 +34,14 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_choice, check_number
-from latentscm.discovery.notears import NOTEARS_LOSSES, _l2_from_covariance, _logistic, _prepare, threshold_to_dag
-from latentscm.discovery.pc import as_data_matrix
+from latentscm.discovery.notears import (
+    NOTEARS_LOSSES,
+    _l2_from_covariance,
+    _logistic,
+    _prepare,
+    read_table,
+    threshold_to_dag,
+)
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["dagma_acyclicity", "dagma_linear"]
@@ -176,26 +182,15 @@ def dagma_linear(data: Any, *, lambda1: float = 0.03, loss: str = "l2", w_thresh
     lambda1 = check_number(lambda1, "lambda1", owner, low=0)
     loss = check_choice(loss, "loss", owner, NOTEARS_LOSSES)
     w_threshold = check_number(w_threshold, "w_threshold", owner, low=0)
-    n_stages = int(check_number(n_stages, "n_stages", owner, low=1, integer=True))
-    schedule = _schedule(s, n_stages, owner)
-    mu = check_number(mu_init, "mu_init", owner, low=0, low_inclusive=False)
-    mu_factor = check_number(mu_factor, "mu_factor", owner, low=0, low_inclusive=False, high=1)
-    warm_steps = int(check_number(warm_steps, "warm_steps", owner, low=1, integer=True))
-    final_steps = int(check_number(final_steps, "final_steps", owner, low=1, integer=True))
-    lr = check_number(lr, "lr", owner, low=0, low_inclusive=False)
+    n_stages, schedule, mu, mu_factor, warm_steps, final_steps, lr, tol, checkpoint = check_path(
+        n_stages, s, mu_init, mu_factor, warm_steps, final_steps, lr, tol, checkpoint, owner)
     if isinstance(betas, np.ndarray) and betas.ndim == 1:
         betas = betas.tolist()
     if not isinstance(betas, Sequence) or isinstance(betas, str) or len(betas) != 2:
         raise ValueError(f"The 'betas' parameter of {owner} must be a pair of numbers in [0, 1). Got {betas!r}.")
     betas = tuple(check_number(b, "betas", owner, low=0, high=1, high_inclusive=False) for b in betas)
-    tol = check_number(tol, "tol", owner, low=0)
-    checkpoint = int(check_number(checkpoint, "checkpoint", owner, low=1, integer=True))
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"The 'standardize' parameter of {owner} must be a bool. Got {standardize!r}.")
-    matrix, names = as_data_matrix(data, node_names, owner)
+    matrix, names = read_table(data, node_names, standardize, owner)
     n, d = matrix.shape
-    if d == 0:
-        raise ValueError(f"The 'data' argument of {owner} has no columns.")
     x = _prepare(matrix, names, loss, bool(standardize), owner)
     if loss == "l2":
         cov = x.T @ x / n
@@ -229,6 +224,22 @@ def dagma_linear(data: Any, *, lambda1: float = 0.03, loss: str = "l2", w_thresh
             "h_final": h_final, "s_used": s_used, "steps": steps, "restarts": restarts, "lr_halvings": halvings,
             "removed_for_acyclicity": removed, "n_samples": int(n)}
     return DiscoveredGraph(names, (w_final != 0).astype(np.int64), {}, info)
+
+
+def check_path(n_stages: Any, s: Any, mu_init: Any, mu_factor: Any, warm_steps: Any, final_steps: Any, lr: Any,
+               tol: Any, checkpoint: Any, owner: str) -> tuple[int, list[float], float, float, int, int, float, float,
+                                                              int]:
+    """The central path's settings, checked (shared by ``dagma_linear`` and ``dagma_mlp``): ``n_stages``, the
+    per-stage ``s``, ``mu_init``, ``mu_factor``, ``warm_steps``, ``final_steps``, ``lr``, ``tol``, ``checkpoint``."""
+    n_stages = int(check_number(n_stages, "n_stages", owner, low=1, integer=True))
+    return (n_stages, _schedule(s, n_stages, owner),
+            check_number(mu_init, "mu_init", owner, low=0, low_inclusive=False),
+            check_number(mu_factor, "mu_factor", owner, low=0, low_inclusive=False, high=1),
+            int(check_number(warm_steps, "warm_steps", owner, low=1, integer=True)),
+            int(check_number(final_steps, "final_steps", owner, low=1, integer=True)),
+            check_number(lr, "lr", owner, low=0, low_inclusive=False),
+            check_number(tol, "tol", owner, low=0),
+            int(check_number(checkpoint, "checkpoint", owner, low=1, integer=True)))
 
 
 def _schedule(s: Any, n_stages: int, owner: str) -> list[float]:

@@ -34,11 +34,10 @@ import numpy as np
 import torch
 
 from latentscm._validation import as_generator, check_number
-from latentscm.discovery.dagma import _m_matrix_inverse, _schedule
+from latentscm.discovery.dagma import _m_matrix_inverse, check_path
 from latentscm.discovery.locally_connected_mlp import LocallyConnectedMLP
-from latentscm.discovery.notears import threshold_to_dag
+from latentscm.discovery.notears import read_table, threshold_to_dag
 from latentscm.discovery.notears_mlp import _check_hidden
-from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["dagma_mlp"]
@@ -144,22 +143,11 @@ def dagma_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.02
     lambda1 = check_number(lambda1, "lambda1", owner, low=0)
     lambda2 = check_number(lambda2, "lambda2", owner, low=0)
     w_threshold = check_number(w_threshold, "w_threshold", owner, low=0)
-    n_stages = int(check_number(n_stages, "n_stages", owner, low=1, integer=True))
-    schedule = _schedule(s, n_stages, owner)
-    mu = check_number(mu_init, "mu_init", owner, low=0, low_inclusive=False)
-    mu_factor = check_number(mu_factor, "mu_factor", owner, low=0, low_inclusive=False, high=1)
-    warm_steps = int(check_number(warm_steps, "warm_steps", owner, low=1, integer=True))
-    final_steps = int(check_number(final_steps, "final_steps", owner, low=1, integer=True))
-    lr = check_number(lr, "lr", owner, low=0, low_inclusive=False)
-    tol = check_number(tol, "tol", owner, low=0)
-    checkpoint = int(check_number(checkpoint, "checkpoint", owner, low=1, integer=True))
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"The 'standardize' parameter of {owner} must be a bool. Got {standardize!r}.")
+    n_stages, schedule, mu, mu_factor, warm_steps, final_steps, lr, tol, checkpoint = check_path(
+        n_stages, s, mu_init, mu_factor, warm_steps, final_steps, lr, tol, checkpoint, owner)
     rng = as_generator(seed)
-    matrix, names = as_data_matrix(data, node_names, owner)
+    matrix, names = read_table(data, node_names, standardize, owner)
     n, d = matrix.shape
-    if d == 0:
-        raise ValueError(f"The 'data' argument of {owner} has no columns.")
     x = matrix - matrix.mean(axis=0)
     std = x.std(axis=0)
     constant = [names[j] for j in np.flatnonzero(std == 0)]

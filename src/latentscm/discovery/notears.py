@@ -141,12 +141,8 @@ def notears_linear(data: Any, *, lambda1: float = 0.1, loss: str = "l2", w_thres
     max_iter = int(check_number(max_iter, "max_iter", owner, low=1, integer=True))
     h_tol = check_number(h_tol, "h_tol", owner, low=0, low_inclusive=False)
     rho_max = check_number(rho_max, "rho_max", owner, low=0, low_inclusive=False)
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"The 'standardize' parameter of {owner} must be a bool. Got {standardize!r}.")
-    matrix, names = as_data_matrix(data, node_names, owner)
+    matrix, names = read_table(data, node_names, standardize, owner)
     n, d = matrix.shape
-    if d == 0:
-        raise ValueError(f"The 'data' argument of {owner} has no columns.")
     x = _prepare(matrix, names, loss, bool(standardize), owner)
 
     problem = _Problem(x, loss, lambda1)
@@ -162,6 +158,18 @@ def notears_linear(data: Any, *, lambda1: float = 0.1, loss: str = "l2", w_thres
             "h_final": float(h), "n_iterations": n_iterations, "n_solves": n_solves, "rho_final": float(rho),
             "converged": bool(h <= h_tol), "removed_for_acyclicity": removed, "n_samples": int(n)}
     return DiscoveredGraph(names, (w != 0).astype(np.int64), {}, info)
+
+
+def read_table(data: Any, node_names: Sequence[str] | None, standardize: Any, owner: str
+               ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The data (n, d) and names of a continuous-optimisation method, ``standardize`` checked to be a bool and at
+    least one column required (shared by NOTEARS, NOTEARS-MLP and both DAGMAs)."""
+    if not isinstance(standardize, (bool, np.bool_)):
+        raise TypeError(f"The 'standardize' parameter of {owner} must be a bool. Got {standardize!r}.")
+    matrix, names = as_data_matrix(data, node_names, owner)
+    if matrix.shape[1] == 0:
+        raise ValueError(f"The 'data' argument of {owner} has no columns.")
+    return matrix, names
 
 
 def _prepare(matrix: np.ndarray, names: Sequence[str], loss: str, standardize: bool, owner: str) -> np.ndarray:

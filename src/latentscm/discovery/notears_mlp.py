@@ -33,8 +33,7 @@ import torch
 
 from latentscm._validation import as_generator, check_number
 from latentscm.discovery.locally_connected_mlp import LocallyConnectedMLP
-from latentscm.discovery.notears import augmented_lagrangian, threshold_to_dag
-from latentscm.discovery.pc import as_data_matrix
+from latentscm.discovery.notears import _prepare, augmented_lagrangian, read_table, threshold_to_dag
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["notears_mlp"]
@@ -112,21 +111,10 @@ def notears_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.
     h_tol = check_number(h_tol, "h_tol", owner, low=0, low_inclusive=False)
     rho_max = check_number(rho_max, "rho_max", owner, low=0, low_inclusive=False)
     hidden = _check_hidden(hidden, owner)
-    if not isinstance(standardize, (bool, np.bool_)):
-        raise TypeError(f"The 'standardize' parameter of {owner} must be a bool. Got {standardize!r}.")
     rng = as_generator(seed)
-    matrix, names = as_data_matrix(data, node_names, owner)
+    matrix, names = read_table(data, node_names, standardize, owner)
     n, d = matrix.shape
-    if d == 0:
-        raise ValueError(f"The 'data' argument of {owner} has no columns.")
-    x = matrix - matrix.mean(axis=0)
-    if standardize:
-        std = x.std(axis=0)
-        constant = [names[j] for j in np.flatnonzero(std == 0)]
-        if constant:
-            raise ValueError(f"The 'data' argument of {owner} has constant columns {constant}; standardize=True "
-                             f"cannot scale them. Drop them.")
-        x = x / std
+    x = _prepare(matrix, names, "l2", bool(standardize), owner)
 
     model = LocallyConnectedMLP(d, hidden, split=True)
     objective = _Objective(model, x, lambda1, lambda2)
