@@ -91,36 +91,20 @@ from latentscm.scm import random_scm
 def _package() -> Callable[[np.ndarray], np.ndarray] | None:
     try:
         logging.disable(logging.CRITICAL)
-        from dagma.linear import DagmaLinear
+        import dagma.linear
     except ImportError:
         return None
     import tqdm
 
     def fit(x: np.ndarray) -> np.ndarray:
-        with _quiet_tqdm(tqdm):
-            return DagmaLinear(loss_type="l2").fit(x - x.mean(axis=0), lambda1=0.03)
+        saved = dagma.linear.tqdm  # the package draws a progress bar per fit
+        dagma.linear.tqdm = lambda *a, **k: tqdm.tqdm(*a, **{**k, "disable": True})
+        try:
+            return dagma.linear.DagmaLinear(loss_type="l2").fit(x - x.mean(axis=0), lambda1=0.03)
+        finally:
+            dagma.linear.tqdm = saved
 
     return fit
-
-
-class _quiet_tqdm:
-    """Silence tqdm's progress bar (the package prints one per fit)."""
-
-    def __init__(self, module: object) -> None:
-        self.module = module
-
-    def __enter__(self) -> None:
-        import functools
-
-        import dagma.linear
-
-        self.saved = dagma.linear.tqdm
-        dagma.linear.tqdm = functools.partial(self.saved, disable=True)
-
-    def __exit__(self, *exc: object) -> None:
-        import dagma.linear
-
-        dagma.linear.tqdm = self.saved
 
 
 def main() -> None:
