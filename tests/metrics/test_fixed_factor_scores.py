@@ -113,3 +113,46 @@ def test_fixed_factor_scores_reject_bad_input(world):
         factorvae_score(object(), perfect_encoder(world))
     with pytest.raises(ValueError, match="returned 2 rows"):
         factorvae_score(world, lambda images: np.zeros((2, 3)), n_variance=10)
+
+
+def test_betavae_pairs_share_a_value_each_pair_its_own(world):
+    """Higgins et al. (2017): the two members of a pair share the fixed factor's value, and each
+    pair draws its own value (not one value for the whole point). World without counterfactual."""
+    from latentscm.metrics._fixed_factor import sample_pairs
+    images = sample_pairs(world, world.factor_specs[1], 24, np.random.default_rng(0))
+    factors = images.reshape(48, 16).astype(np.float64) @ np.linalg.pinv(world.mixing)
+    assert np.allclose(factors[:24, 1], factors[24:, 1], atol=1e-4)
+    assert np.unique(np.round(factors[:24, 1], 3)).size >= 3  # 5 grid values, 24 pairs
+    assert not np.allclose(factors[:24, 0], factors[24:, 0], atol=1e-4)  # the rest is drawn afresh
+
+
+def test_betavae_pairs_on_a_causal_world_use_its_counterfactual():
+    """On a latentscm World a point is one sample and its counterfactual under do(k = v), one v per
+    pair: the pair shares v, the pairs' values differ, the other root is drawn afresh."""
+    import latentscm.worlds
+    from latentscm.metrics._fixed_factor import sample_pairs
+
+    class Recording:  # the real world, its counterfactual batches kept for inspection
+        def __init__(self, world):
+            self.world, self.batches = world, []
+            self.factor_specs = world.factor_specs
+
+        def sample(self, n, *, seed, interventions=None):
+            return self.world.sample(n, seed=seed, interventions=interventions)
+
+        def counterfactual(self, batch, interventions):
+            self.batches.append(self.world.counterfactual(batch, interventions))
+            return self.batches[-1]
+
+    pendulum = latentscm.worlds.make("pendulum", size=16)
+    recording = Recording(pendulum)
+    names = list(pendulum.factor_names)
+    spec = pendulum.factor_specs[names.index("light_position")]
+    images = sample_pairs(recording, spec, 20, np.random.default_rng(1))
+    (batch,) = recording.batches
+    np.testing.assert_array_equal(images, batch.images)
+    light = batch.factors[:, names.index("light_position")]
+    np.testing.assert_array_equal(light[:20], light[20:])
+    assert np.unique(light[:20]).size >= 10
+    angle = batch.factors[:, names.index("pendulum_angle")]
+    assert not np.allclose(angle[:20], angle[20:])

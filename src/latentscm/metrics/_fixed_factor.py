@@ -51,6 +51,29 @@ def sample_fixed(world: Any, spec: Any, n: int, rng: np.random.Generator) -> np.
     return np.asarray(batch.images)
 
 
+def sample_pairs(world: Any, spec: Any, n_pairs: int, rng: np.random.Generator) -> np.ndarray:
+    """Images (2 n_pairs, C, H, W) in pairs ``(i, n_pairs + i)`` that share a value of ``spec``'s factor,
+    each pair its own value (Higgins et al. 2017, section 3); everything else is drawn afresh.
+
+    A world with ``counterfactual`` (a latentscm World) gives all pairs in one vectorised draw: a fresh
+    sample, then its counterfactual under ``do(factor = v)`` with one ``v`` per pair; each member is so a
+    draw from ``P(x | do(factor = v))``. Any other world is sampled once per distinct value.
+    """
+    values = np.array([draw_value(spec, rng) for _ in range(n_pairs)], dtype=np.float64)
+    if callable(getattr(world, "counterfactual", None)):
+        batch = world.sample(2 * n_pairs, seed=int(rng.integers(2**63 - 1)))
+        return np.asarray(world.counterfactual(batch, {spec.name: np.concatenate([values, values])}).images)
+    distinct, inverse = np.unique(values, return_inverse=True)
+    parts = [world.sample(2 * int(np.sum(inverse == j)), seed=int(rng.integers(2**63 - 1)),
+                          interventions={spec.name: float(value)}) for j, value in enumerate(distinct)]
+    first = [np.asarray(part.images) for part in parts]
+    images = np.empty((2 * n_pairs, *first[0].shape[1:]), dtype=first[0].dtype)
+    for j, part in enumerate(first):
+        rows = np.flatnonzero(inverse == j)
+        images[rows], images[n_pairs + rows] = part[:len(rows)], part[len(rows):]
+    return images
+
+
 def encode_checked(encode: Callable[[np.ndarray], Any], images: np.ndarray, owner: str
                    ) -> np.ndarray:
     """Call ``encode`` and check it returned codes (len(images), D)."""

@@ -8,12 +8,11 @@ Variational Framework", ICLR, section 3. Procedure for one training point:
    both members;
 3. the point is the mean absolute difference of the paired codes, (D,), labelled k.
 
-One deviation: in the paper (and disentanglement_lib) each pair draws its own shared value of k;
-here every pair of a point shares one value v (2 x ``batch_size`` samples under ``do(k = v)``,
-split into halves), so a point is one vectorised ``sample`` call. In both, the dimensions that
-encode k differ by nothing within a pair; what changes is that a point's other pairs all see k
-at v, so an encoder whose response to the other factors depends on k is probed at one v per
-point rather than averaged over values within the point (points still draw v afresh).
+Each pair draws its own shared value of k, as in the paper and disentanglement_lib. On a latentscm
+World a point is one vectorised draw: ``2 x batch_size`` fresh samples, then their counterfactual under
+``do(k = v)`` with one ``v`` per pair, so both members of a pair come from ``P(x | do(k = v))`` (on a
+world whose factors are independent, that is the paper's conditional draw). A world without
+``counterfactual`` is sampled once per distinct value.
 
 A linear classifier (multinomial logistic regression on standardised features) is trained on
 ``n_train`` points and the score is its accuracy on ``n_eval`` fresh points. The factor held
@@ -32,7 +31,7 @@ from sklearn.linear_model import LogisticRegression
 
 from latentscm._validation import as_generator, check_number
 from latentscm.metrics._common import standardise
-from latentscm.metrics._fixed_factor import encode_chunked, sample_fixed, varying_specs
+from latentscm.metrics._fixed_factor import encode_chunked, sample_pairs, varying_specs
 
 __all__ = ["CHUNK_ROWS", "betavae_score"]
 
@@ -47,7 +46,7 @@ def _points(world: Any, encode: Callable, specs: list[Any], n_points: int, batch
     per_chunk = max(1, CHUNK_ROWS // (2 * batch_size))
     for start in range(0, n_points, per_chunk):
         chosen = labels[start:start + per_chunk]
-        images = [sample_fixed(world, specs[k], 2 * batch_size, rng) for k in chosen]
+        images = [sample_pairs(world, specs[k], batch_size, rng) for k in chosen]
         for codes in encode_chunked(encode, images, owner, CHUNK_ROWS):
             features.append(np.mean(np.abs(codes[:batch_size] - codes[batch_size:]), axis=0))
     return np.stack(features), labels
