@@ -14,6 +14,12 @@ never named keep all links. ``mark`` (optional) is tigramite's: ``-?>`` (default
 orientation), ``o-o`` (forced adjacency), ``<--`` / ``<?-`` (effect -> cause). A lag-0 link listed for one end
 is mirrored at the other. pcmci takes lagged ``-?>`` links only.
 
+``"no_causes": ["X3", ...]`` (optional; the file may hold it alone) names variables with no cause at all
+among the columns at any lag in ``tau_min..tau_max``, their own past included: every link into them is
+forbidden, and an entry with one of them as effect is refused. They may still be causes: at lag 0 (pcmci_plus)
+of every variable the file leaves open, oriented out of them, and of a listed effect that lists the link (its
+mark defaults to ``-?>`` and must orient the link out of them).
+
 The table is checked once (NaN, ``tau_max`` too large for the number of rows, constant columns get a
 clear error), then one method of :mod:`latentscm.discovery.timeseries` runs on it. The JSON written
 holds the variable names, the method and its settings, every found link ``cause -(lag)-> effect``
@@ -132,12 +138,26 @@ def read_link_assumptions(path: Path, names: Sequence[str], *, method: str, tau_
         content = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise ValueError(f"{where}: cannot read a JSON file ({error}).") from None
-    entries = content.get("links") if isinstance(content, dict) else None
-    if not isinstance(entries, list) or set(content) != {"links"}:
-        raise ValueError(f"{where}: expected an object with the one key \"links\", a list of "
-                         f"{{\"cause\", \"effect\", \"lag\", \"mark\" (optional)}} objects.")
+    if not isinstance(content, dict) or not content or not set(content) <= {"links", "no_causes"}:
+        raise ValueError(f"{where}: expected an object with the keys \"links\", a list of "
+                         f"{{\"cause\", \"effect\", \"lag\", \"mark\" (optional)}} objects, and/or \"no_causes\", "
+                         f"a list of column names.")
+    entries, rootless = content.get("links", []), content.get("no_causes", [])
+    if not isinstance(entries, list):
+        raise ValueError(f"{where}: \"links\" must be a list of {{\"cause\", \"effect\", \"lag\", \"mark\" "
+                         f"(optional)}} objects. Got {json.dumps(entries)}.")
+    if not isinstance(rootless, list):
+        raise ValueError(f"{where}: \"no_causes\" must be a list of column names. Got {json.dumps(rootless)}.")
     index = {name: k for k, name in enumerate(names)}
     marks: dict[int, dict[tuple[int, int], str]] = {}
+    for number, name in enumerate(rootless):
+        if not isinstance(name, str) or name not in index:
+            raise ValueError(f"{where}, no_causes[{number}]: unknown column {name!r}; the columns are "
+                             f"{', '.join(names)}.")
+        if index[name] in marks:
+            raise ValueError(f"{where}, no_causes[{number}]: {name!r} is named twice.")
+        marks[index[name]] = {}
+    no_causes = set(marks)
     for number, entry in enumerate(entries):
         at = f"{where}, links[{number}] {json.dumps(entry)}"
         if not isinstance(entry, dict) or not {"cause", "effect", "lag"} <= set(entry) or \
@@ -150,12 +170,18 @@ def read_link_assumptions(path: Path, names: Sequence[str], *, method: str, tau_
         if isinstance(lag, bool) or not isinstance(lag, int) or not tau_min <= lag <= tau_max:
             raise ValueError(f"{at}: the lag must be an integer in {tau_min}..{tau_max} (tau_min..tau_max), "
                              f"got {lag!r}.")
-        allowed = (("-?>",) if method == "pcmci" else ("-?>", "-->")) if lag > 0 else LINK_MARKS
-        mark = entry.get("mark", "-?>" if lag > 0 else "o?o")
-        if mark not in allowed:
-            raise ValueError(f"{at}: mark {mark!r} is not allowed for --method {method} at lag {lag}; "
-                             f"allowed: {', '.join(allowed)}.")
         cause, effect = index[entry["cause"]], index[entry["effect"]]
+        if effect in no_causes:
+            raise ValueError(f"{at}: {entry['effect']!r} is listed in \"no_causes\", so it is the effect of no link; "
+                             f"write a link out of it with it as the cause.")
+        allowed = (("-?>",) if method == "pcmci" else ("-?>", "-->")) if lag > 0 else LINK_MARKS
+        if lag == 0 and cause in no_causes:  # a lag-0 link out of a variable without causes is oriented out of it
+            allowed = ("-?>", "-->")
+        mark = entry.get("mark", "-?>" if lag > 0 or cause in no_causes else "o?o")
+        if mark not in allowed:
+            why = f", whose cause {entry['cause']!r} is in \"no_causes\"" if lag == 0 and cause in no_causes else ""
+            raise ValueError(f"{at}: mark {mark!r} is not allowed for --method {method} at lag {lag}{why}; "
+                             f"allowed: {', '.join(allowed)}.")
         if lag == 0 and cause == effect:
             raise ValueError(f"{at}: a variable is no contemporaneous cause of itself.")
         previous = marks.setdefault(effect, {}).setdefault((cause, -lag), mark)
@@ -163,6 +189,11 @@ def read_link_assumptions(path: Path, names: Sequence[str], *, method: str, tau_
             raise ValueError(f"{at}: the link is listed twice, with marks {previous!r} and {mark!r}.")
     if method == "pcmci":
         return {j: list(links) for j, links in marks.items()}
+    if tau_min == 0:  # a variable without causes may still cause, at lag 0, any variable the file leaves open
+        for root in no_causes:
+            for other in range(len(names)):
+                if other != root and other not in marks:
+                    marks[root][(other, 0)] = "<?-"
     return dict(marks)
 
 

@@ -193,7 +193,7 @@ def test_cli_tau_min_for_pcmci_plus(tmp_path):
      [], "inconsistent at lag 0"),
     ([{"cause": "a", "effect": "b", "lag": 1, "wrong": 1}], [], "optionally \"mark\""),
     ("{not json", [], "cannot read a JSON file"),
-    ('{"edges": []}', [], "the one key \"links\""),
+    ('{"edges": []}', [], "expected an object with the keys \"links\""),
 ])
 def test_cli_link_assumptions_errors_name_file_and_entry(tmp_path, links, extra, message):
     result, out = _discover(tmp_path, links, "--method", "pcmci_plus", *extra)

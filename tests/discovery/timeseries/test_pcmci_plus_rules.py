@@ -214,5 +214,6 @@ def test_a_triple_without_a_separating_set_among_the_adjacencies_is_ambiguous(ru
     assert {(X, 0, Z, Y), (X, 0, Z, W), (Y, 0, Z, W)} <= set(result.info["ambiguous_triples"])
     assert result.info["all_separating_sets"][(X, 0, Y)] == []
     # the standard rule still uses the phase-2 separating set
-    standard = pcmci_plus(np.random.default_rng(0).standard_normal((60, 4)), tau_max=1, ci_test=table).adjacency()
+    standard = pcmci_plus(np.random.default_rng(0).standard_normal((60, 4)), tau_max=1, ci_test=table,
+                          collider_rule="standard").adjacency()
     assert standard[0, X, Z] == 1 and standard[0, Z, X] == 0

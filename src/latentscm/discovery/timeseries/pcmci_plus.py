@@ -166,7 +166,7 @@ def _check_acyclic(marks: dict[int, dict[Link, str]], owner: str) -> None:
 
 
 def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr", alpha: float = 0.01,
-               max_conds_dim: int | None = None, max_combinations: int = 1, collider_rule: str = "standard",
+               max_conds_dim: int | None = None, max_combinations: int = 1, collider_rule: str = "majority",
                tau_min: int = 0, link_assumptions: Any = None,
                var_names: Sequence[str] | None = None, ci_options: dict[str, Any] | None = None) -> TemporalGraph:
     """PCMCI+ on a multivariate series (lagged and contemporaneous links).
