@@ -181,8 +181,9 @@ def pcmci_plus(data: Any, *, tau_max: int = 1, ci_test: str | CITest = "parcorr"
         subsets of phase 2); ``None``: no limit. The re-tests of the conservative and majority collider
         rules try every subset of the adjacencies whatever its size, as tigramite (Runge's reference).
     max_combinations: conditioning sets tried per candidate and level in the lagged phase (PC1).
-    collider_rule: ``"standard"``, ``"conservative"`` or ``"majority"`` (phase 3; see the module
-        docstring). The last two re-test each unshielded pair given every subset of the adjacencies.
+    collider_rule: ``"majority"`` (default, as tigramite's ``run_pcmciplus``), ``"conservative"`` or
+        ``"standard"`` (phase 3; see the module docstring). The first two re-test each unshielded pair given every
+        subset of the adjacencies, so the orientations do not depend on the order of the variables.
     tau_min: smallest lag, ``0 <= tau_min <= tau_max``; ``tau_min >= 1`` drops the contemporaneous links
         (lag 0 is neither tested nor oriented) and lags below it, as tigramite.
     link_assumptions: pcmci's list form ``{j: [(i, -tau), ...]}`` (the only candidate causes of ``x_j``; a lag-0
