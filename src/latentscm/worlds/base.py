@@ -619,10 +619,20 @@ class World:
 
     # ------------------------------------------------------------------ helpers
     def _check_interventions(self, interventions) -> dict:
+        """Interventions normalised, named factors checked: a ``Do`` value on the factor's grid / in its range; no
+        ``Shift`` / ``Scale`` of a categorical factor (as :meth:`Regime.check`). Unlike a regime's, a shift wider
+        than the range or a scale by 0 is allowed here: the result is clipped / snapped, as a user asking "had it
+        moved by this much" expects."""
+        from latentscm.worlds.regimes import _check_soft
+
         items = as_interventions(interventions, self.scm.nodes)
         for name, item in items.items():
-            if isinstance(item, Do) and name in self._spec_by_name:
+            if name not in self._spec_by_name:
+                continue
+            if isinstance(item, Do):
                 self._spec_by_name[name].check(np.atleast_1d(item.value), what="intervention value")
+            elif isinstance(item, (Shift, Scale)) and self._spec_by_name[name].labels is not None:
+                _check_soft(self._spec_by_name[name], item, "the interventions")
         return items
 
     def _factors_from(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
