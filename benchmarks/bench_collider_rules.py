@@ -43,6 +43,7 @@ import numpy as np
 from latentscm.discovery import pc
 from latentscm.metrics import arrowhead_scores, dag_to_cpdag, shd
 from latentscm.scm import random_scm
+from latentscm.testing import cpdag_from_causallearn
 
 RULES = ("standard", "conservative", "majority", "maxp")
 
@@ -53,12 +54,8 @@ def causallearn_maxp(data: np.ndarray, alpha: float) -> np.ndarray | None:
         from causallearn.search.ConstraintBased.PC import pc as cl_pc
     except ImportError:
         return None
-    g = cl_pc(data, alpha, "fisherz", stable=True, uc_rule=1, uc_priority=3, show_progress=False).G.graph
-    out = np.zeros(g.shape, dtype=np.int64)
-    out[(g == -1) & (g.T == 1)] = 1
-    both = ((g == -1) & (g.T == -1)) | ((g == 1) & (g.T == 1))
-    out[both] = 1
-    return out
+    return cpdag_from_causallearn(cl_pc(data, alpha, "fisherz", stable=True, uc_rule=1, uc_priority=3,
+                                        show_progress=False).G)
 
 
 def main() -> None:

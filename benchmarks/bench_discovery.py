@@ -55,6 +55,7 @@ import numpy as np
 
 from latentscm.discovery import pc, skeleton_scores
 from latentscm.scm import random_scm
+from latentscm.testing import cpdag_from_causallearn
 
 
 def scm_data(n_nodes: int, n: int, *, edge_prob: float, mechanism: str,
@@ -89,16 +90,7 @@ def ratio(ref_wall: float, ref_cpu: float, wall: float, cpu: float) -> str:
 def causallearn_cpdag(data: np.ndarray, alpha: float, method: str) -> np.ndarray:
     from causallearn.search.ConstraintBased.PC import pc as cl_pc
 
-    g = cl_pc(data, alpha, method, stable=True, show_progress=False).G.graph
-    d = g.shape[0]
-    out = np.zeros((d, d), dtype=np.int64)
-    for i in range(d):
-        for j in range(d):
-            if g[i, j] == -1 and g[j, i] == 1:
-                out[i, j] = 1
-            elif g[i, j] == g[j, i] and g[i, j] != 0:
-                out[i, j] = out[j, i] = 1
-    return out
+    return cpdag_from_causallearn(cl_pc(data, alpha, method, stable=True, show_progress=False).G)
 
 
 def _reference_worker(data, alpha, method, queue, threads):

@@ -39,7 +39,8 @@ import networkx as nx
 import numpy as np
 
 from latentscm.discovery import fci
-from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
+from latentscm.discovery.pag import CIRCLE
+from latentscm.testing import pag_from_causallearn
 from latentscm.testing.oracles import DSeparationOracle, random_latent_dag, true_mag, true_pag
 
 
@@ -50,14 +51,7 @@ def causallearn_marks(data: np.ndarray, method: str, alpha: float, **options) ->
         return None
     with contextlib.redirect_stdout(io.StringIO()):
         graph, _ = cl_fci(data, method, alpha, show_progress=False, **options)
-    convert = {-1: TAIL, 1: ARROW, 2: CIRCLE}
-    p = data.shape[1]
-    marks = np.zeros((p, p), dtype=np.int64)
-    for i in range(p):
-        for j in range(p):
-            if graph.graph[i, j]:
-                marks[j, i] = convert[int(graph.graph[i, j])]
-    return marks
+    return pag_from_causallearn(graph)
 
 
 def oracle_part(count: int, seed: int) -> None:

@@ -36,6 +36,7 @@ from latentscm.discovery.ges import consistent_extension, ges
 from latentscm.discovery.scores import GaussianBIC
 from latentscm.metrics.graphs import arrowhead_scores, dag_to_cpdag, shd, skeleton_scores
 from latentscm.scm import random_scm
+from latentscm.testing import cpdag_from_causallearn
 
 
 def causallearn_cpdag(data: np.ndarray) -> tuple[np.ndarray, float]:
@@ -45,16 +46,7 @@ def causallearn_cpdag(data: np.ndarray) -> tuple[np.ndarray, float]:
     started = time.perf_counter()
     record = cl_ges(data, score_func="local_score_BIC", lambda_value=0.5)
     seconds = time.perf_counter() - started
-    g = record["G"].graph
-    d = g.shape[0]
-    out = np.zeros((d, d), dtype=np.int64)
-    for i in range(d):
-        for j in range(d):
-            if g[i, j] == -1 and g[j, i] == 1:
-                out[i, j] = 1
-            elif g[i, j] == -1 and g[j, i] == -1:
-                out[i, j] = out[j, i] = 1
-    return out, seconds
+    return cpdag_from_causallearn(record["G"]), seconds
 
 
 def scores(true_cpdag: np.ndarray, found: np.ndarray) -> tuple[float, float, float]:

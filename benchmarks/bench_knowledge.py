@@ -45,6 +45,7 @@ from latentscm.discovery import pc
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.metrics import arrowhead_scores, shd
 from latentscm.scm import random_scm
+from latentscm.testing import cpdag_from_causallearn
 from latentscm.testing.oracles import DSeparationOracle, maximally_oriented_pdag, random_dag, random_knowledge
 
 
@@ -68,11 +69,8 @@ def causallearn_oracle(a: np.ndarray, names: list[str], forbidden: np.ndarray, r
         for i, j in np.argwhere(required):
             knowledge.add_required_by_node(nodes[names[i]], nodes[names[j]])
         g = cl_pc(np.zeros((20, d)), 0.05, "d_separation", true_dag=graph, show_progress=False, node_names=names,
-                  background_knowledge=knowledge).G.graph
-    out = np.zeros((d, d), dtype=np.int64)
-    out[(g == -1) & (g.T == 1)] = 1
-    out[(g == -1) & (g.T == -1)] = 1
-    return out
+                  background_knowledge=knowledge).G
+    return cpdag_from_causallearn(g)
 
 
 def unsound(found: np.ndarray, truth: np.ndarray) -> bool:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from latentscm.scm import random_scm
+from latentscm.testing import cpdag_from_causallearn
 
 
 def scm_data(n_nodes: int, n: int, *, edge_prob: float, mechanism: str,
@@ -21,18 +22,7 @@ def causallearn_cpdag(data: np.ndarray, alpha: float, method: str = "fisherz", *
     """causal-learn's PC (stable, default orientation rules) in our adjacency convention."""
     pc_module = pytest.importorskip("causallearn.search.ConstraintBased.PC")
     cg = pc_module.pc(data, alpha, method, stable=True, show_progress=False, **options)
-    g = cg.G.graph
-    d = g.shape[0]
-    out = np.zeros((d, d), dtype=np.int64)
-    for i in range(d):
-        for j in range(d):
-            if g[i, j] == -1 and g[j, i] == 1:  # i -> j
-                out[i, j] = 1
-            elif g[i, j] == -1 and g[j, i] == -1:  # i - j
-                out[i, j] = out[j, i] = 1
-            elif g[i, j] == 1 and g[j, i] == 1:  # i <-> j (not produced with default rules)
-                out[i, j] = out[j, i] = 1
-    return out
+    return cpdag_from_causallearn(cg.G)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -13,6 +13,7 @@ import pytest
 from latentscm.discovery import PartialAncestralGraph, fci
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 from latentscm.discovery.pc import pc_skeleton
+from latentscm.testing import pag_from_causallearn
 from latentscm.testing.oracles import DSeparationOracle as _Oracle
 from latentscm.testing.oracles import random_latent_dag as _random_latent_dag
 from latentscm.testing.oracles import true_mag as _true_mag
@@ -64,17 +65,6 @@ def test_oracle_fci_is_sound_for_the_mag_and_order_independent():
     assert oriented > 200  # the rules committed to many marks, so soundness was tested
 
 
-def _causallearn_marks(graph, p: int) -> np.ndarray:
-    """causal-learn's graph ([i, j]: the mark at i; -1 tail, 1 arrow, 2 circle) in the PAG convention."""
-    convert = {-1: TAIL, 1: ARROW, 2: CIRCLE}
-    marks = np.zeros((p, p), dtype=np.int64)
-    for i in range(p):
-        for j in range(p):
-            if graph.graph[i, j]:
-                marks[j, i] = convert[int(graph.graph[i, j])]
-    return marks
-
-
 def test_oracle_fci_equals_causal_learn():
     """causal-learn 0.1.4.8's FCI with its d-separation test on the same DAGs. benchmarks/bench_fci.py found 6
     differences in 300 such DAGs (seed 0); enumerating each Markov equivalence class showed ours is the true
@@ -88,7 +78,7 @@ def test_oracle_fci_equals_causal_learn():
         ours = _oracle_fci(list(zip(*np.nonzero(a))), p).marks
         with contextlib.redirect_stdout(io.StringIO()):  # causal-learn prints its orientations
             theirs, _ = cl_fci(np.zeros((20, p)), "d_separation", 0.05, true_dag=graph, show_progress=False)
-        np.testing.assert_array_equal(ours, _causallearn_marks(theirs, p), err_msg=str(a.tolist()))
+        np.testing.assert_array_equal(ours, pag_from_causallearn(theirs), err_msg=str(a.tolist()))
 
 
 def test_fci_on_data_with_a_hidden_confounder():
