@@ -167,6 +167,8 @@ def dagma_linear(data: Any, *, lambda1: float = 0.03, loss: str = "l2", w_thresh
     tol, checkpoint: a stage stops when its objective changes by at most ``tol`` (relative, >= 0) between checks
         ``checkpoint`` steps apart (int >= 1).
     standardize: scale each centred column to unit variance first (``"l2"`` only); see ``notears_linear``.
+        Without it (loss ``"l2"``) a UserWarning names any column whose standard deviation lies outside
+        ``notears.SCALE_RANGE`` (0.3 to 100): ``lambda1`` and ``w_threshold`` are absolute, so scale matters.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
     Returns

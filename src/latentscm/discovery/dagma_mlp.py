@@ -36,7 +36,7 @@ import torch
 from latentscm._validation import as_generator, check_number
 from latentscm.discovery.dagma import _m_matrix_inverse, check_path
 from latentscm.discovery.locally_connected_mlp import LocallyConnectedMLP
-from latentscm.discovery.notears import read_table, threshold_to_dag
+from latentscm.discovery.notears import read_table, threshold_to_dag, warn_if_badly_scaled
 from latentscm.discovery.notears_mlp import _check_hidden
 from latentscm.discovery.result import DiscoveredGraph
 
@@ -127,6 +127,8 @@ def dagma_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.02
     warm_steps, final_steps: most Adam steps per stage and in the last stage (ints >= 1).
     lr: Adam's learning rate (> 0); tol, checkpoint: a stage's stopping rule (as ``dagma_linear``).
     standardize: scale each centred column to unit variance first.
+        Without it a UserWarning names any column whose standard deviation lies outside
+        ``notears.SCALE_RANGE`` (0.3 to 100): ``lambda1`` and ``w_threshold`` are absolute, so scale matters.
     seed: seed or generator of the later layers' initial weights.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
@@ -155,6 +157,8 @@ def dagma_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.02
         raise ValueError(f"The 'data' argument of {owner} has constant columns {constant}; drop them.")
     if standardize:
         x = x / std
+    else:
+        warn_if_badly_scaled(matrix, names, owner, stacklevel=3)
 
     model = LocallyConnectedMLP(d, hidden, split=False)
     path = _Path(model, x, lambda1, lambda2)

@@ -90,6 +90,8 @@ def notears_mlp(data: Any, *, hidden: Sequence[int] = (10,), lambda1: float = 0.
     max_iter, h_tol, rho_max: the augmented Lagrangian's limits, as in ``notears_linear``.
     standardize: scale each centred column to unit variance first. As for linear NOTEARS, raw simulated data
         are often "varsortable" (Reisach et al. 2021) and standardising removes that shortcut.
+        Without it a UserWarning names any column whose standard deviation lies outside
+        ``notears.SCALE_RANGE`` (0.3 to 100): ``lambda1`` and ``w_threshold`` are absolute, so scale matters.
     seed: seed or generator of the random initial weights.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
