@@ -173,11 +173,12 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
 
 
 #: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched by run_discovery itself.
-_TABLE_ONLY = ("fci", "ges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
+_TABLE_ONLY = ("fci", "ges", "xges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
 #: Methods that take ``--knowledge`` (fci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
 #: Methods that use no CI test, with what they are instead.
-_NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "lingam": "DirectLiNGAM (linear non-Gaussian)",
+_NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "xges": "score-based (linear-Gaussian BIC, XGES search)",
+               "lingam": "DirectLiNGAM (linear non-Gaussian)",
                "notears": "linear NOTEARS (continuous optimisation)",
                "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
                "dagma": "linear DAGMA (continuous optimisation, log-det central path)",
@@ -195,8 +196,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "ges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp", "cdnod", "cdf"}
-        Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``lingam`` (DirectLiNGAM) and
+    method : {"pc", "fci", "ges", "xges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp", "cdnod", "cdf"}
+        Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``xges``, ``lingam`` (DirectLiNGAM) and
         ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP, seed 0), ``dagma`` (linear DAGMA) and
         ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
     ci : str
@@ -244,6 +245,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         from latentscm.discovery.ges import ges
 
         return ges(data, node_names=names, **extra)
+    if method == "xges":  # XGES (Nazaret & Blei 2025): GES's score and operators, deletions first, restarts
+        from latentscm.discovery.xges import xges
+
+        return xges(data, node_names=names, **extra)
     if method == "lingam":  # DirectLiNGAM (linear non-Gaussian): no CI test, no level
         from latentscm.discovery.lingam import direct_lingam
 
@@ -299,10 +304,10 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     if not params:
         return {}
     from latentscm.cli.method_params import check_method_params
-    from latentscm.discovery import dagma_linear, dagma_mlp, direct_lingam, fci, ges, notears_linear, notears_mlp
+    from latentscm.discovery import dagma_linear, dagma_mlp, direct_lingam, fci, ges, notears_linear, notears_mlp, xges
     from latentscm.discovery.codes import METHODS
 
-    functions = {"fci": fci, "ges": ges, "lingam": direct_lingam, "notears": notears_linear,
+    functions = {"fci": fci, "ges": ges, "xges": xges, "lingam": direct_lingam, "notears": notears_linear,
                  "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp, **METHODS}
     return check_method_params(functions[method], params, method, _RESERVED)
 
@@ -326,7 +331,8 @@ def register(app: typer.Typer) -> None:
     def discover_command(
         ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
-        method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), lingam "
+        method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), xges "
+                                   "(GES's score, deletions first, restarts; better on dense graphs), lingam "
                                    "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), notears_mlp "
                                    "(NOTEARS-MLP, nonlinear, seed 0), dagma (linear DAGMA), dagma_mlp (DAGMA-MLP, "
                                    "nonlinear, seed 0), fci (a partial "

@@ -31,6 +31,7 @@ from latentscm.discovery.pag import PartialAncestralGraph
 from latentscm.discovery.pc import pc, pc_skeleton
 from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
+from latentscm.discovery.xges import xges
 
 __all__ = [
     "BackgroundKnowledge",
@@ -63,4 +64,5 @@ __all__ = [
     "pc_skeleton",
     "register_ci_test",
     "skeleton_scores",
+    "xges",
 ]

@@ -27,6 +27,7 @@ from latentscm.discovery.notears_mlp import notears_mlp
 from latentscm.discovery.pag import ARROW, TAIL, PartialAncestralGraph
 from latentscm.discovery.pc import pc
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
+from latentscm.discovery.xges import xges
 from latentscm.graph import CausalGraph
 from latentscm.metrics.graphs import _is_acyclic
 from latentscm.metrics.sid import sid
@@ -43,8 +44,8 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
 
 #: Methods :func:`discover_from_codes` runs on a table of codes, by name.
 CODE_METHODS: dict[str, Callable[..., Any]] = {
-    "pc": pc, "fci": fci, "ges": ges, "lingam": direct_lingam, "notears": notears_linear, "notears_mlp": notears_mlp,
-    "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
+    "pc": pc, "fci": fci, "ges": ges, "xges": xges, "lingam": direct_lingam, "notears": notears_linear,
+    "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
 }
 #: Of those, the ones that use a CI test, take background knowledge, and start from random weights.
 _CI_METHODS, _KNOWLEDGE_METHODS, _SEEDED_METHODS = ("pc", "fci"), ("pc", "fci", "lingam"), ("notears_mlp", "dagma_mlp")
@@ -67,9 +68,9 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     codes: array (N, D) of encoded latents, one column per named latent.
     names: the D latent names.
     method: a name of :data:`CODE_METHODS`: ``"pc"``, ``"fci"`` (a PAG: latents may share causes the codes do
-        not capture), ``"ges"`` (linear-Gaussian BIC), ``"lingam"`` (DirectLiNGAM), ``"notears"``,
-        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation). ``ci_test``, ``alpha`` and
-        ``ci_options`` apply to pc and fci only; the methods needing a context are not here.
+        not capture), ``"ges"`` (linear-Gaussian BIC), ``"xges"`` (the same score, XGES search), ``"lingam"``
+        (DirectLiNGAM), ``"notears"``, ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation).
+        ``ci_test``, ``alpha`` and ``ci_options`` apply to pc and fci only; the methods needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
     seed: seed of the subsample; for notears_mlp and dagma_mlp also of their initial weights (unless ``options``
         gives one).

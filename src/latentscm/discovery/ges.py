@@ -117,12 +117,14 @@ def _subsets(nodes: list[int]) -> Iterator[int]:
 
 
 # ------------------------------------------------------------------------------------------- operators
-def _insert_candidates(s: _Structure, max_parents: int | None) -> Iterator[tuple[int, int, int, int]]:
+def _insert_candidates(s: _Structure, max_parents: int | None, forbidden: int = 0
+                       ) -> Iterator[tuple[int, int, int, int]]:
     """``(x, y, T, NA ∪ T)`` of every Insert whose ``NA ∪ T`` is a clique and that respects ``max_parents``
-    (the semi-directed-path condition is left to the caller)."""
+    (the semi-directed-path condition is left to the caller). ``forbidden``: a bit ``x * d + y`` per insertion
+    ``x -> y`` that may not be made (XGES's restarts)."""
     for x in range(s.d):
         for y in range(s.d):
-            if x == y or s.adj[x] >> y & 1:
+            if x == y or s.adj[x] >> y & 1 or forbidden >> (x * s.d + y) & 1:
                 continue
             na = s.ne[y] & s.adj[x]
             if not s.is_clique(na):  # NA is part of every NA ∪ T
@@ -366,10 +368,10 @@ def pdag_to_cpdag(pdag: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ search
-def _best_insert(s: _Structure, scorer: GaussianBIC, max_parents: int | None
+def _best_insert(s: _Structure, scorer: GaussianBIC, max_parents: int | None, forbidden: int = 0
                  ) -> tuple[float, tuple[int, int, int] | None]:
     best, choice = 0.0, None
-    for x, y, t, clique in _insert_candidates(s, max_parents):
+    for x, y, t, clique in _insert_candidates(s, max_parents, forbidden):
         parents = s.pa[y] | clique
         delta = scorer.local_mask(y, parents | 1 << x) - scorer.local_mask(y, parents)
         # the path condition costs a graph search: only for a candidate that would win
@@ -378,11 +380,16 @@ def _best_insert(s: _Structure, scorer: GaussianBIC, max_parents: int | None
     return best, choice
 
 
+def _delete_delta(s: _Structure, scorer: GaussianBIC, x: int, y: int, rest: int) -> float:
+    """Score change of ``Delete(x, y, H)`` with ``rest = NA \\ H``."""
+    without = (s.pa[y] | rest) & ~(1 << x)
+    return scorer.local_mask(y, without) - scorer.local_mask(y, without | 1 << x)
+
+
 def _best_delete(s: _Structure, scorer: GaussianBIC) -> tuple[float, tuple[int, int, int] | None]:
     best, choice = 0.0, None
     for x, y, h, rest in _delete_candidates(s):
-        without = (s.pa[y] | rest) & ~(1 << x)
-        delta = scorer.local_mask(y, without) - scorer.local_mask(y, without | 1 << x)
+        delta = _delete_delta(s, scorer, x, y, rest)
         if delta > best:
             best, choice = delta, (x, y, h)
     return best, choice
@@ -428,6 +435,28 @@ def greedy_phase(cpdag: np.ndarray, scorer: GaussianBIC, phase: str, *, max_pare
         steps += 1
 
 
+def bic_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty_discount: float,
+              max_parents: int | None, owner: str) -> tuple[np.ndarray, tuple[str, ...], int | None, GaussianBIC]:
+    """The checked data (n, d), names, ``max_parents`` and BIC scorer of a score-based search (GES, XGES)."""
+    check_choice(score, "score", owner, GES_SCORES)
+    penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
+    if max_parents is not None:
+        max_parents = int(check_number(max_parents, "max_parents", owner, low=0, integer=True))
+    matrix, names = as_data_matrix(data, node_names, owner)
+    n, d = matrix.shape
+    needed = min(d, d if max_parents is None else max_parents + 1) + 1
+    if n < needed:
+        raise ValueError(f"The 'data' argument of {owner} has {n} rows for {d} columns; the BIC of a node with "
+                         f"{needed - 2} parents needs at least {needed} rows (a non-singular covariance). Give more "
+                         f"rows{'' if max_parents is not None else ', or limit the parents with max_parents'}.")
+    spread = np.ptp(matrix, axis=0) if n else np.zeros(d)
+    constant = [names[j] for j in np.flatnonzero(spread == 0)]
+    if constant:
+        raise ValueError(f"The 'data' argument of {owner} has constant columns {constant}; a Gaussian score needs "
+                         f"every column to vary. Drop them.")
+    return matrix, names, max_parents, GaussianBIC(matrix, penalty_discount=penalty_discount)
+
+
 def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_parents: int | None = None,
         turning: bool = False, iterate: bool = False, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
     """Greedy Equivalence Search with the linear-Gaussian BIC: a CPDAG from observational data.
@@ -457,26 +486,12 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
     result, and an Insert may, on finite data (see :func:`greedy_phase`).
     """
     owner = "ges"
-    score = check_choice(score, "score", owner, GES_SCORES)
-    penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
-    if max_parents is not None:
-        max_parents = int(check_number(max_parents, "max_parents", owner, low=0, integer=True))
     for flag, value in (("turning", turning), ("iterate", iterate)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"The '{flag}' argument of {owner} must be True or False, got {value!r}.")
-    matrix, names = as_data_matrix(data, node_names, owner)
+    score = check_choice(score, "score", owner, GES_SCORES)
+    matrix, names, max_parents, scorer = bic_setup(data, node_names, score, penalty_discount, max_parents, owner)
     n, d = matrix.shape
-    needed = min(d, d if max_parents is None else max_parents + 1) + 1
-    if n < needed:
-        raise ValueError(f"The 'data' argument of {owner} has {n} rows for {d} columns; the BIC of a node with "
-                         f"{needed - 2} parents needs at least {needed} rows (a non-singular covariance). Give more "
-                         f"rows{'' if max_parents is not None else ', or limit the parents with max_parents'}.")
-    spread = np.ptp(matrix, axis=0) if n else np.zeros(d)
-    constant = [names[j] for j in np.flatnonzero(spread == 0)]
-    if constant:
-        raise ValueError(f"The 'data' argument of {owner} has constant columns {constant}; a Gaussian score needs "
-                         f"every column to vary. Drop them.")
-    scorer = GaussianBIC(matrix, penalty_discount=penalty_discount)
     empty = sum(scorer.local_mask(v, 0) for v in range(d))
     phases = ("insert", "delete", "turn") if turning else ("insert", "delete")
     graph = np.zeros((d, d), dtype=np.int64)
@@ -491,7 +506,7 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
             round_steps += steps
         if not iterate or round_steps == 0:
             break
-    info = {"method": "ges", "score": score, "penalty_discount": penalty_discount, "max_parents": max_parents,
+    info = {"method": "ges", "score": score, "penalty_discount": scorer.penalty_discount, "max_parents": max_parents,
             "turning": bool(turning), "iterate": bool(iterate), "n_samples": int(n),
             "score_value": float(empty + gained), "n_inserts": counts["insert"], "n_deletes": counts["delete"],
             "n_turns": counts["turn"], "n_rounds": rounds, "n_local_scores": scorer.n_computed}
