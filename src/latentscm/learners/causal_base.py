@@ -147,13 +147,20 @@ class CausalLearner(Learner):
         mechanisms, the image path uses them with detached parameters: the reconstruction
         gradient (hundreds of nats) would otherwise bend each mechanism away from the regression
         of the factor on its parents (measured on the pendulum: label residual 0.30 instead of
-        0.04 in squared standardised units).
+        0.04 in squared standardised units). The post-nonlinear g is detached too, roots' and
+        children's; a root's g is then trained by its label's marginal (below). Measured (pendulum
+        size 16, noise_std 0.3, 512 samples, causal_vae channels (8, 16), hidden_dim 32, extra_dims 1,
+        decoder additive, lr 2e-3, 1500 steps, seeds 0-2; held-out label NLL in nats, mean of seeds):
+        g left in the image path -> detached: shadow_position -0.61 -> -0.78, shadow_length -0.34 ->
+        -0.35, roots 1.41 -> 1.35 (every seed better); counterfactual true error 0.0145 -> 0.0145,
+        excess 0.63 -> 0.65 (within the seed spread 0.56-0.79).
 
         Terms: label prior E||z - ỹ||² / (2 prior_std²) on labelled rows, mechanism fit
         Σ_i (ỹ_i - f_i(ỹ_pa(i)))² over the concepts i with parents, on labelled rows (post-nonlinear:
         Σ_i u_i² + 2 log g_i'(g_i^{-1}(ỹ_i)) with u_i = g_i^{-1}(ỹ_i) - f_i(ỹ_pa(i)), twice the label's
-        Gaussian negative log-likelihood up to a constant; see :meth:`LatentSCM.forward`), NOTEARS h(A)
-        while a graph is learned.
+        Gaussian negative log-likelihood up to a constant, over every concept: for a root, f_i = 0 and
+        this is the label's marginal under ỹ_i = g_i(u_i), u_i ~ N(0, 1); see :meth:`LatentSCM.forward`),
+        NOTEARS h(A) while a graph is learned.
 
         ``targets`` (N, K) bool (interventional data with known targets): an intervened concept's
         mechanism is cut in the image path (``z_i = u_i``) and left out of the mechanism fit.
@@ -174,7 +181,10 @@ class CausalLearner(Learner):
         if labelled is not None:
             y = factors[labelled]
             prior = ((z_concept[labelled] - y) ** 2).sum(1).mean() / (2 * self.prior_std**2)
-            fitted = (self.scm_.mask.sum(1) > 0).to(y.dtype).expand_as(fit)
+            # a post-nonlinear root's term is its label's marginal under y = g(u): the only thing training its g
+            # once the image path is detached (an additive root's term, y², has no parameter: left out)
+            fitted = ((self.scm_.mask.sum(1) > 0) | (self.scm_.mechanism == "post_nonlinear"))
+            fitted = fitted.to(y.dtype).expand_as(fit)
             if targets is not None:  # an intervened value says nothing about its mechanism
                 fitted = fitted * (~targets[labelled]).to(y.dtype)
             mechanism = (fit * fitted).sum(1).mean()

@@ -180,11 +180,15 @@ class LatentSCM(nn.Module):
         has_parents = (self.mask.sum(dim=1) > 0).to(out.dtype)
         return out * has_parents
 
-    def _outer(self, x: torch.Tensor) -> torch.Tensor:
+    def _outer(self, x: torch.Tensor, *, detach: bool = False) -> torch.Tensor:
+        """g(x) elementwise, (N, d) -> (N, d) (identity for additive mechanisms); ``detach=True`` cuts g's
+        parameters from the graph, as :meth:`mechanisms` does for f."""
         if self.mechanism == "additive":
             return x
-        a = torch.nn.functional.softplus(self.pnl_linear) + 1e-3
-        b = torch.nn.functional.softplus(self.pnl_tanh)
+        linear, tanh = (self.pnl_linear.detach(), self.pnl_tanh.detach()) if detach else (self.pnl_linear,
+                                                                                          self.pnl_tanh)
+        a = torch.nn.functional.softplus(linear) + 1e-3
+        b = torch.nn.functional.softplus(tanh)
         return a * x + b * torch.tanh(x)
 
     def _outer_log_slope(self, x: torch.Tensor) -> torch.Tensor:
@@ -209,8 +213,9 @@ class LatentSCM(nn.Module):
 
     def forward(self, u: torch.Tensor, *, detach_mechanisms: bool = False, labels: torch.Tensor | None = None,
                 with_acyclicity: bool = False, terms: bool = False, targets: torch.Tensor | None = None):
-        """Causal latents z (N, d) from exogenous latents u (N, d) (``detach_mechanisms``: see
-        :meth:`mechanisms`).
+        """Causal latents z (N, d) from exogenous latents u (N, d). ``detach_mechanisms=True`` (mechanisms
+        fitted on labels alone) cuts every mechanism parameter, f (:meth:`mechanisms`) and the post-nonlinear
+        g of roots and children alike, from z's graph: gradients reach u only. ``fit`` keeps its gradients.
 
         ``targets`` (N, d) bool marks latents that were intervened on in the data (known-target
         interventional samples): their mechanism term is cut, ``z_i = g(u_i)``, since their value
@@ -220,7 +225,9 @@ class LatentSCM(nn.Module):
         of ``labels`` (M, d) and latent, twice the negative log-likelihood of the label under its mechanism
         with standard normal noise, up to a constant: ``u²`` with ``u`` the abducted noise (the squared
         residual) for additive mechanisms, ``u² + 2 log g'(g^{-1}(y))`` for post-nonlinear ones (the
-        change of variables; without it a steeper ``g`` shrinks every ``u`` and the fit has no minimum);
+        change of variables; without it a steeper ``g`` shrinks every ``u`` and the fit has no minimum;
+        for a root, f = 0 and this is the label's marginal under ``y = g(u)``, ``u ~ N(0, 1)``, which trains
+        the root's g when the image path is detached);
         and, with ``with_acyclicity``, the NOTEARS penalty. Everything goes through this one call so
         DistributedDataParallel sees every parameter that receives a gradient.
         """
@@ -231,10 +238,10 @@ class LatentSCM(nn.Module):
                 raise ValueError(f"LatentSCM targets must have the shape of u {tuple(u.shape)}. Got "
                                  f"{tuple(targets.shape)}.")
             keep = (~targets.bool()).to(u.dtype)
-        z = self._outer(u) if self.mechanism == "post_nonlinear" else u
+        z = self._outer(u, detach=detach_mechanisms) if self.mechanism == "post_nonlinear" else u
         for _ in range(self._iterations):
             f = self.mechanisms(z, detach=detach_mechanisms)
-            z = self._outer((f if keep is None else f * keep) + u)
+            z = self._outer((f if keep is None else f * keep) + u, detach=detach_mechanisms)
         if not terms:
             return z
         fit = None
