@@ -259,3 +259,11 @@ def test_discover_lingam_notears_and_fci_with_tiers(tmp_path):
                                       str(tmp_path / "tiers.json"), "--out", str(tmp_path / "bad.json")])
     assert result.exit_code == 2 and "not by --method notears" in result.output
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_cli_table_methods_are_the_code_methods_registry():
+    """One registry: every DAG / PAG method of discover_from_codes is a --method of the CLI, dispatched from it."""
+    from latentscm.cli.discover import _TABLE_ONLY, _table_methods
+    from latentscm.discovery.codes import CODE_METHODS
+
+    assert set(_TABLE_ONLY) == set(CODE_METHODS) - {"pc"} == set(_table_methods())

@@ -172,7 +172,15 @@ def _environment_pairs(data: np.ndarray, labels: np.ndarray, column: str) -> np.
     return np.stack([data[labels == value][:2] for value in values])
 
 
-#: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched by run_discovery itself.
+def _table_methods() -> dict[str, Any]:
+    """The table methods besides pc, cdnod and cdf: discovery.codes' CODE_METHODS (one registry for the CLI,
+    ``discover --run`` and :func:`~latentscm.discovery.codes.discover_from_codes`)."""
+    from latentscm.discovery.codes import CODE_METHODS
+
+    return {name: function for name, function in CODE_METHODS.items() if name != "pc"}
+
+
+#: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched from CODE_METHODS.
 _TABLE_ONLY = ("fci", "ges", "xges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
 #: Methods that take ``--knowledge`` (fci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
@@ -237,38 +245,17 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     if method in _TABLE_ONLY and column is not None:
         raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
     extra = _checked_params(method, params or {})
-    if method == "fci":
-        from latentscm.discovery.fci import fci
+    if method in _TABLE_ONLY:  # no context column; the CI test and level only for fci, knowledge for fci / lingam
+        from latentscm.discovery.codes import CI_METHODS, SEEDED_METHODS
 
-        return fci(data, ci_test=ci, alpha=alpha, node_names=names, knowledge=knowledge, **extra)
-    if method == "ges":  # score-based (linear-Gaussian BIC): no CI test, no level
-        from latentscm.discovery.ges import ges
-
-        return ges(data, node_names=names, **extra)
-    if method == "xges":  # XGES (Nazaret & Blei 2025): GES's score and operators, deletions first, restarts
-        from latentscm.discovery.xges import xges
-
-        return xges(data, node_names=names, **extra)
-    if method == "lingam":  # DirectLiNGAM (linear non-Gaussian): no CI test, no level
-        from latentscm.discovery.lingam import direct_lingam
-
-        return direct_lingam(data, node_names=names, knowledge=knowledge, **extra)
-    if method == "notears":  # linear NOTEARS (continuous optimisation): no CI test, no level
-        from latentscm.discovery.notears import notears_linear
-
-        return notears_linear(data, node_names=names, **extra)
-    if method == "notears_mlp":  # NOTEARS-MLP: no CI test, no level; its random start is seeded (0 by default)
-        from latentscm.discovery.notears_mlp import notears_mlp
-
-        return notears_mlp(data, node_names=names, **{"seed": 0, **extra})
-    if method == "dagma":  # linear DAGMA: no CI test, no level
-        from latentscm.discovery.dagma import dagma_linear
-
-        return dagma_linear(data, node_names=names, **extra)
-    if method == "dagma_mlp":  # DAGMA-MLP: no CI test, no level; its random start is seeded (0 by default)
-        from latentscm.discovery.dagma_mlp import dagma_mlp
-
-        return dagma_mlp(data, node_names=names, **{"seed": 0, **extra})
+        own: dict[str, Any] = {"node_names": names}
+        if method in CI_METHODS:
+            own.update(ci_test=ci, alpha=alpha)
+        if method in _KNOWLEDGE_METHODS:
+            own["knowledge"] = knowledge
+        if method in SEEDED_METHODS:  # a random start is seeded, 0 unless --param seed=... says otherwise
+            own["seed"] = 0
+        return _table_methods()[method](data, **{**own, **extra})
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -304,12 +291,9 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     if not params:
         return {}
     from latentscm.cli.method_params import check_method_params
-    from latentscm.discovery import dagma_linear, dagma_mlp, direct_lingam, fci, ges, notears_linear, notears_mlp, xges
     from latentscm.discovery.codes import METHODS
 
-    functions = {"fci": fci, "ges": ges, "xges": xges, "lingam": direct_lingam, "notears": notears_linear,
-                 "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp, **METHODS}
-    return check_method_params(functions[method], params, method, _RESERVED)
+    return check_method_params({**_table_methods(), **METHODS}[method], params, method, _RESERVED)
 
 
 def _check_collider_rule(rule: str | None, method: str) -> None:

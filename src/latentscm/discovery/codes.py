@@ -47,8 +47,10 @@ CODE_METHODS: dict[str, Callable[..., Any]] = {
     "pc": pc, "fci": fci, "ges": ges, "xges": xges, "lingam": direct_lingam, "notears": notears_linear,
     "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
 }
-#: Of those, the ones that use a CI test, take background knowledge, and start from random weights.
-_CI_METHODS, _KNOWLEDGE_METHODS, _SEEDED_METHODS = ("pc", "fci"), ("pc", "fci", "lingam"), ("notears_mlp", "dagma_mlp")
+#: Of those, the ones that use a CI test, take background knowledge, and start from random weights (shared with the
+#: CLI's ``discover``).
+CI_METHODS, KNOWLEDGE_METHODS, SEEDED_METHODS = ("pc", "fci"), ("pc", "fci", "lingam"), ("notears_mlp", "dagma_mlp")
+_CI_METHODS, _KNOWLEDGE_METHODS, _SEEDED_METHODS = CI_METHODS, KNOWLEDGE_METHODS, SEEDED_METHODS
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
              "collider_rule": "'collider_rule'", "knowledge": "'knowledge'"}
