@@ -181,11 +181,12 @@ def _table_methods() -> dict[str, Any]:
 
 
 #: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched from CODE_METHODS.
-_TABLE_ONLY = ("fci", "ges", "xges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
+_TABLE_ONLY = ("fci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
 #: Methods that take ``--knowledge`` (fci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "xges": "score-based (linear-Gaussian BIC, XGES search)",
+               "boss": "score-based (linear-Gaussian BIC, best order search)",
                "lingam": "DirectLiNGAM (linear non-Gaussian)",
                "notears": "linear NOTEARS (continuous optimisation)",
                "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
@@ -204,10 +205,11 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "ges", "xges", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp", "cdnod", "cdf"}
-        Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``xges``, ``lingam`` (DirectLiNGAM) and
-        ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP, seed 0), ``dagma`` (linear DAGMA) and
-        ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
+    method : {"pc", "fci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp", "cdnod",
+              "cdf"}
+        Discovery method (``fci`` returns a PartialAncestralGraph; ``ges``, ``xges``, ``boss`` (seed 0), ``lingam``
+        (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP, seed 0), ``dagma`` (linear
+        DAGMA) and ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
     ci : str
         CI test name.
     alpha : float
@@ -316,7 +318,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
         method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), xges "
-                                   "(GES's score, deletions first, restarts; better on dense graphs), lingam "
+                                   "(GES's score, deletions first, restarts; better on dense graphs), boss (best order "
+                                   "score search, seed 0), lingam "
                                    "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), notears_mlp "
                                    "(NOTEARS-MLP, nonlinear, seed 0), dagma (linear DAGMA), dagma_mlp (DAGMA-MLP, "
                                    "nonlinear, seed 0), fci (a partial "

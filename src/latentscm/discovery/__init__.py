@@ -1,8 +1,9 @@
 """Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules (and background knowledge), GES (score-based, BIC), continuous optimisation (linear NOTEARS,
+Meek's rules (and background knowledge), GES, XGES and BOSS (score-based, BIC), continuous optimisation (linear NOTEARS,
 NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for
 hidden confounders, with tiers), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
 
+from latentscm.discovery.boss import boss
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
 from latentscm.discovery.ci_tests import (
@@ -47,6 +48,7 @@ __all__ = [
     "QuantumFeatureMapKernel",
     "RCIT",
     "RCoT",
+    "boss",
     "causal_de_finetti",
     "cdnod",
     "ci_test_names",

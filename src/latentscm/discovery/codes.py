@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number
+from latentscm.discovery.boss import boss
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
 from latentscm.discovery.dagma import dagma_linear
@@ -44,12 +45,13 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
 
 #: Methods :func:`discover_from_codes` runs on a table of codes, by name.
 CODE_METHODS: dict[str, Callable[..., Any]] = {
-    "pc": pc, "fci": fci, "ges": ges, "xges": xges, "lingam": direct_lingam, "notears": notears_linear,
+    "pc": pc, "fci": fci, "ges": ges, "xges": xges, "boss": boss, "lingam": direct_lingam, "notears": notears_linear,
     "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
 }
 #: Of those, the ones that use a CI test, take background knowledge, and start from random weights (shared with the
 #: CLI's ``discover``).
-CI_METHODS, KNOWLEDGE_METHODS, SEEDED_METHODS = ("pc", "fci"), ("pc", "fci", "lingam"), ("notears_mlp", "dagma_mlp")
+CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci"), ("pc", "fci", "lingam")
+SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss")
 _CI_METHODS, _KNOWLEDGE_METHODS, _SEEDED_METHODS = CI_METHODS, KNOWLEDGE_METHODS, SEEDED_METHODS
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
@@ -70,11 +72,12 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     codes: array (N, D) of encoded latents, one column per named latent.
     names: the D latent names.
     method: a name of :data:`CODE_METHODS`: ``"pc"``, ``"fci"`` (a PAG: latents may share causes the codes do
-        not capture), ``"ges"`` (linear-Gaussian BIC), ``"xges"`` (the same score, XGES search), ``"lingam"``
-        (DirectLiNGAM), ``"notears"``, ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation).
-        ``ci_test``, ``alpha`` and ``ci_options`` apply to pc and fci only; the methods needing a context are not here.
+        not capture), ``"ges"`` (linear-Gaussian BIC), ``"xges"`` / ``"boss"`` (the same score, XGES / BOSS
+        search), ``"lingam"`` (DirectLiNGAM), ``"notears"``, ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"``
+        (continuous optimisation). ``ci_test``, ``alpha`` and ``ci_options`` apply to pc and fci only; the methods
+        needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
-    seed: seed of the subsample; for notears_mlp and dagma_mlp also of their initial weights (unless ``options``
+    seed: seed of the subsample; for notears_mlp, dagma_mlp and boss also of their random starts (unless ``options``
         gives one).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
     knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), tiers for
