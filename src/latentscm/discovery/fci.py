@@ -27,7 +27,11 @@ without selection bias). Steps:
    Forbidden and required edges are not accepted: with hidden confounders a forbidden ``a -> b`` does not
    rule out an edge, nor fix a mark, between a and b in the PAG.
 5. **Orientation rules** R1-R4 (R4: discriminating paths, decided by the recorded separating sets) and
-   R8-R10, until nothing changes. R5-R7 concern selection bias, which is assumed absent.
+   R8-R10, until nothing changes. With ``selection_bias=True`` (selection variables may exist, as pcalg's
+   default) each round also runs R5-R7 (Zhang 2008 §4: uncovered circle paths make ``o-o`` edges undirected,
+   ``---``; R6 and R7 put tails next to them) after R1-R4 and before R8-R10; with a d-separation oracle over
+   DAGs with selection nodes this gives the enumerated PAG of the MAG class with undirected edges allowed (222 of
+   222 small graphs; ``latentscm.testing.random_selection_dag``). Tiers are refused then.
 
 With a d-separation oracle over a DAG with hidden nodes, the result is the PAG of the DAG's
 maximal ancestral graph (tested against an independent construction of the MAG and causal-learn's
@@ -312,6 +316,69 @@ def _discriminating_end(marks: np.ndarray, a: int, b: int, c: int, max_path_leng
     return None
 
 
+def _uncovered_circle_path(marks: np.ndarray, a: int, b: int, max_path_length: int | None) -> list[int] | None:
+    """An uncovered circle path ``<a, c, ..., t, b>`` (every edge ``o-o``, no two nodes two apart on it adjacent) with
+    a, t not adjacent and b, c not adjacent, at most ``max_path_length`` edges; None when there is none. Depth first
+    over simple paths."""
+    stack = [[a, c] for c in np.flatnonzero(marks[a] == CIRCLE).tolist()
+             if c != b and marks[c, a] == CIRCLE and not marks[b, c]]
+    while stack:
+        path = stack.pop()
+        if max_path_length is not None and len(path) > max_path_length:
+            continue  # one more edge would make the path longer than max_path_length
+        previous, current = path[-2], path[-1]
+        for nxt in np.flatnonzero(marks[current] == CIRCLE).tolist():
+            if marks[nxt, current] != CIRCLE or nxt in path or marks[previous, nxt]:
+                continue
+            if nxt == b:
+                if not marks[current, a]:
+                    return [*path, b]
+                continue
+            stack.append([*path, nxt])
+    return None
+
+
+def _rule5(marks: np.ndarray, max_path_length: int | None) -> bool:
+    """R5: a o-o b and an uncovered circle path ``<a, c, ..., t, b>`` with a, t and b, c not adjacent  =>  a --- b
+    and every edge of the path undirected."""
+    d = marks.shape[0]
+    changed = False
+    for a in range(d):
+        for b in np.flatnonzero(marks[a] == CIRCLE).tolist():
+            if b < a or marks[b, a] != CIRCLE:
+                continue
+            path = _uncovered_circle_path(marks, a, b, max_path_length)
+            if path is None:
+                continue
+            for u, v in zip(path, [*path[1:], a]):
+                marks[u, v] = marks[v, u] = TAIL
+            changed = True
+    return changed
+
+
+def _rule6(marks: np.ndarray) -> bool:
+    """R6: a --- b o-* c  =>  b -* c (a and c adjacent or not)."""
+    changed = False
+    for b in np.flatnonzero(((marks == TAIL) & (marks.T == TAIL)).any(axis=0)).tolist():  # b on an undirected edge
+        for c in np.flatnonzero(marks[:, b] == CIRCLE).tolist():
+            marks[c, b] = TAIL
+            changed = True
+    return changed
+
+
+def _rule7(marks: np.ndarray) -> bool:
+    """R7: a -o b o-* c, a and c not adjacent  =>  b -* c."""
+    d = marks.shape[0]
+    changed = False
+    for b in range(d):
+        for a in np.flatnonzero((marks[b] == TAIL) & (marks[:, b] == CIRCLE)).tolist():  # a -o b
+            for c in np.flatnonzero(marks[:, b] == CIRCLE).tolist():
+                if c != a and not marks[a, c]:
+                    marks[c, b] = TAIL
+                    changed = True
+    return changed
+
+
 def _rule8(marks: np.ndarray) -> bool:
     """R8: a -> b -> c or a -o b -> c, and a o-> c  =>  a -> c."""
     d = marks.shape[0]
@@ -387,15 +454,21 @@ def orient_by_tiers(marks: np.ndarray, tier: np.ndarray) -> int:
 
 
 def orient_pag(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[int]], *,
-               max_path_length: int | None = None) -> np.ndarray:
-    """Apply Zhang's (2008) rules R1-R4 and R8-R10 to ``marks`` (d, d) until nothing changes; returns a
-    new array. ``sepsets``: separating sets by pair ``(i, j)``, i < j (for R4)."""
+               max_path_length: int | None = None, selection_bias: bool = False) -> np.ndarray:
+    """Apply Zhang's (2008) rules R1-R4, then (with ``selection_bias``) R5 and R6-R7, then R8-R10 to ``marks``
+    (d, d), in rounds until nothing changes; returns a new array. ``sepsets``: separating sets by pair ``(i, j)``,
+    i < j (for R4). Without ``selection_bias`` no rule makes an undirected edge ``a --- b``."""
     marks = np.array(marks, dtype=np.int64)
     changed = True
     while changed:
         changed = False
         while _rule1(marks) | _rule2(marks) | _rule3(marks) | _rule4(marks, sepsets, max_path_length):
             changed = True
+        if selection_bias:
+            while _rule5(marks, max_path_length):
+                changed = True
+            while _rule6(marks) | _rule7(marks):
+                changed = True
         changed |= _rule8(marks) | _rule9(marks, max_path_length) | _rule10(marks, max_path_length)
     return marks
 
@@ -403,7 +476,8 @@ def orient_pag(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[in
 def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         node_names: Sequence[str] | None = None, max_depth: int | None = None, max_path_length: int | None = None,
         ci_options: Mapping[str, Any] | None = None, n_jobs: int | None = None,
-        knowledge: BackgroundKnowledge | Mapping[str, Any] | None = None) -> PartialAncestralGraph:
+        knowledge: BackgroundKnowledge | Mapping[str, Any] | None = None,
+        selection_bias: bool = False) -> PartialAncestralGraph:
     """FCI: a PAG over the columns of ``data`` when unobserved common causes may exist.
 
     Parameters
@@ -420,14 +494,19 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     knowledge: tiers of a :class:`~latentscm.discovery.knowledge.BackgroundKnowledge` (or its ``to_dict`` form)
         by node name: a node of a later tier is never an ancestor of one of an earlier tier (step 4 of the
         module docstring). Forbidden or required edges are refused.
+    selection_bias: whether the sample may be selected on unobserved common effects (then edges ``a --- b``,
+        tails at both ends, can appear: rules R5-R7). False (default) assumes no selection bias, which licenses
+        more marks. Not with ``knowledge``.
 
     Returns
     -------
     PartialAncestralGraph with ``marks`` (d, d) (see :mod:`latentscm.discovery.pag`); ``info`` holds the
-    test counts of both stages, the pairs the Possible-D-SEP stage removed, and with knowledge the knowledge
-    and ``n_tier_marks`` (arrowheads the tiers set before the rules).
+    test counts of both stages, the pairs the Possible-D-SEP stage removed, ``selection_bias``, and with knowledge
+    the knowledge and ``n_tier_marks`` (arrowheads the tiers set before the rules).
     """
     owner = "fci"
+    if not isinstance(selection_bias, (bool, np.bool_)):
+        raise TypeError(f"The 'selection_bias' argument of fci must be True or False. Got {selection_bias!r}.")
     alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
     if max_depth is not None:
         max_depth = int(check_number(max_depth, "max_depth", owner, low=0, integer=True))
@@ -437,6 +516,9 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
     knowledge = as_knowledge(knowledge, owner)
+    if knowledge is not None and selection_bias:
+        raise ValueError("fci takes 'knowledge' (tiers) only with selection_bias=False: with selection bias a node of "
+                         "a later tier may be an ancestor of a selection variable, so a tier gives no arrowhead.")
     tier = None if knowledge is None else tier_numbers(knowledge, names, owner)
     bound = test.bind(matrix)
     start = time.perf_counter()
@@ -457,8 +539,9 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     marks = _circles(adjacency)
     _orient_unshielded_colliders(marks, sepsets)
     n_tier_marks = 0 if tier is None else orient_by_tiers(marks, tier)
-    marks = orient_pag(marks, sepsets, max_path_length=max_path_length)
+    marks = orient_pag(marks, sepsets, max_path_length=max_path_length, selection_bias=bool(selection_bias))
     info = {"method": "fci", "ci_test": bound.test.name, "alpha": alpha, "n_samples": int(matrix.shape[0]),
+            "selection_bias": bool(selection_bias),
             "n_skeleton_tests": skeleton.n_tests, "n_possible_dsep_tests": n_pds_tests,
             "n_tests": skeleton.n_tests + n_pds_tests,
             "possible_dsep_removed": sorted((names[x], names[y]) for x, y in removed),

@@ -26,6 +26,7 @@ _CHECKS = {
     "random_dag": "latentscm.testing.oracles",
     "random_knowledge": "latentscm.testing.oracles",
     "random_tiers": "latentscm.testing.oracles",
+    "random_selection_dag": "latentscm.testing.oracles",
     "cpdag_members": "latentscm.testing.oracles",
     "simulate_nonlinear_sem": "latentscm.testing.nonlinear_sem",
     "cpdag_from_causallearn": "latentscm.testing.causallearn_graphs",

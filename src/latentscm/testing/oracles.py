@@ -23,19 +23,21 @@ from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
 __all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "random_dag", "random_knowledge",
-           "random_latent_dag", "true_mag", "true_pag"]
+           "random_latent_dag", "random_selection_dag", "true_mag", "true_pag"]
 
 
 class DSeparationOracle(CITest):
     """A CI test answering from d-separation in ``graph`` (a DAG whose nodes are the data's column indices
     0..p-1, plus any hidden nodes numbered from p): p-value 1 when x and y are d-separated given z, else 0.
-    The data it is bound to are not read."""
+    ``selection``: hidden selection nodes of ``graph`` (numbered from p), added to every conditioning set (the data
+    are a sample selected on them; Spirtes, Meek & Richardson 1995). The data it is bound to are not read."""
 
     name = "d_separation"
 
-    def __init__(self, graph: nx.DiGraph | None = None) -> None:
+    def __init__(self, graph: nx.DiGraph | None = None, *, selection: Sequence[int] = ()) -> None:
         super().__init__()
         self.graph = graph
+        self.selection = selection
 
     def _prepare(self, data: np.ndarray) -> Any:
         if not isinstance(self.graph, nx.DiGraph) or not nx.is_directed_acyclic_graph(self.graph):
@@ -43,10 +45,18 @@ class DSeparationOracle(CITest):
         missing = [c for c in range(data.shape[1]) if c not in self.graph]
         if missing:
             raise ValueError(f"DSeparationOracle's graph has no node for data columns {missing}.")
-        return None
+        selection = list(self.selection)
+        bad = [s for s in selection
+               if s not in self.graph or (isinstance(s, (int, np.integer)) and 0 <= s < data.shape[1])]
+        if bad:
+            raise ValueError(f"The 'selection' argument of DSeparationOracle must name hidden nodes of 'graph' (not "
+                             f"data columns 0..{data.shape[1] - 1}). Got {bad}.")
+        return frozenset(selection)
 
     def _compute(self, state: Any, queries: Sequence[CIQuery]) -> list[CIResult]:
-        return [CIResult(0.0, float(nx.is_d_separator(self.graph, set(q.x), set(q.y), set(q.z)))) for q in queries]
+        given = state or frozenset()
+        return [CIResult(0.0, float(nx.is_d_separator(self.graph, set(q.x), set(q.y), set(q.z) | given)))
+                for q in queries]
 
 
 def random_latent_dag(seed: int | np.random.Generator, *, observed: tuple[int, int] = (4, 8),
@@ -75,19 +85,61 @@ def random_latent_dag(seed: int | np.random.Generator, *, observed: tuple[int, i
     return adjacency, p
 
 
-def true_mag(adjacency: np.ndarray, n_observed: int) -> np.ndarray:
-    """The MAG over the first ``n_observed`` nodes of a DAG (d, d) without selection variables, in the PAG
-    convention of :mod:`latentscm.discovery.pag` (``marks[i, j]`` is the mark at j): i and j are adjacent when
-    no set of other observed nodes d-separates them (checked by enumeration: keep ``n_observed`` small); the
-    mark at j is a tail when j is an ancestor of i, else an arrowhead."""
+def random_selection_dag(seed: int | np.random.Generator, *, observed: tuple[int, int] = (4, 7),
+                         hidden: tuple[int, int] = (1, 3), selection: tuple[int, int] = (1, 3),
+                         edge_prob: tuple[float, float] = (0.2, 0.5)) -> tuple[np.ndarray, int, int]:
+    """A DAG of :func:`random_latent_dag` (p observed nodes, then h hidden ones) with k selection nodes appended
+    (p+h..p+h+k-1), k drawn from the half-open range ``selection``. Each selection node is a child of two observed
+    nodes and of each other non-selection node with probability 0.15 (a common effect the sample is selected on:
+    selection bias). Returns the adjacency (p+h+k, p+h+k) (``[i, j] = 1`` for i -> j), p and k; the selection nodes
+    are the last k, the layout :func:`true_mag` takes."""
+    rng = as_generator(seed)
+    if len(selection) != 2 or not 0 <= selection[0] < selection[1]:
+        raise ValueError(f"The 'selection' argument of random_selection_dag must be a half-open range (low, high) with "
+                         f"0 <= low < high. Got {selection!r}.")
+    base, p = random_latent_dag(rng, observed=observed, hidden=hidden, edge_prob=edge_prob)
+    k = int(rng.integers(*selection))
+    n = base.shape[0]
+    adjacency = np.zeros((n + k, n + k), dtype=np.int64)
+    adjacency[:n, :n] = base
+    for s in range(n, n + k):
+        adjacency[rng.choice(p, 2, replace=False), s] = 1
+        adjacency[np.flatnonzero(rng.random(n) < 0.15), s] = 1
+    return adjacency, p, k
+
+
+def true_mag(adjacency: np.ndarray, n_observed: int, *, n_selection: int = 0) -> np.ndarray:
+    """The MAG over the first ``n_observed`` nodes of a DAG (d, d) whose last ``n_selection`` nodes are selection
+    variables (always conditioned on; the nodes between are hidden), in the PAG convention of
+    :mod:`latentscm.discovery.pag` (``marks[i, j]`` is the mark at j; Richardson & Spirtes 2002, "Ancestral graph
+    Markov models", Ann. Statist. 30): i and j are adjacent when no set Z of other observed nodes d-separates them
+    given Z and the selection nodes S (checked by enumeration: keep ``n_observed`` small); the mark at j is a tail
+    when j is an ancestor of i or of a node of S, else an arrowhead (so ``i --- j`` appears with selection)."""
     graph = nx.DiGraph(np.asarray(adjacency))
     graph.add_nodes_from(range(np.asarray(adjacency).shape[0]))
     p = int(n_observed)
-    ancestors = {v: nx.ancestors(graph, v) for v in range(p)}
+    n_sel = int(n_selection)
+    if n_sel < 0 or n_sel > graph.number_of_nodes() - p:
+        raise ValueError(f"The 'n_selection' argument of true_mag must be in 0..{graph.number_of_nodes() - p} (the "
+                         f"nodes after the {p} observed ones). Got {n_selection!r}.")
+    if n_sel == 0:
+        ancestors = {v: nx.ancestors(graph, v) for v in range(p)}
+        marks = np.zeros((p, p), dtype=np.int64)
+        for i, j in combinations(range(p), 2):
+            others = [v for v in range(p) if v not in (i, j)]
+            if not any(nx.is_d_separator(graph, {i}, {j}, set(s)) for r in range(len(others) + 1)
+                       for s in combinations(others, r)):
+                marks[i, j] = TAIL if j in ancestors[i] else ARROW
+                marks[j, i] = TAIL if i in ancestors[j] else ARROW
+        return marks
+    n = graph.number_of_nodes()
+    selected = list(range(n - n_sel, n))
+    of_selection = set(selected).union(*(nx.ancestors(graph, s) for s in selected))
+    ancestors = {v: nx.ancestors(graph, v) | of_selection for v in range(p)}
     marks = np.zeros((p, p), dtype=np.int64)
     for i, j in combinations(range(p), 2):
         others = [v for v in range(p) if v not in (i, j)]
-        if not any(nx.is_d_separator(graph, {i}, {j}, set(s)) for r in range(len(others) + 1)
+        if not any(nx.is_d_separator(graph, {i}, {j}, set(s) | set(selected)) for r in range(len(others) + 1)
                    for s in combinations(others, r)):
             marks[i, j] = TAIL if j in ancestors[i] else ARROW
             marks[j, i] = TAIL if i in ancestors[j] else ARROW
@@ -141,20 +193,26 @@ def maximally_oriented_pdag(adjacency: np.ndarray, forbidden: np.ndarray | None 
 class _BitDSeparation:
     """d-separation in a small DAG by bit masks (Lauritzen et al. 1990: i and j are d-separated by S iff S
     separates them in the moral graph of the ancestors of {i, j} ∪ S). Tens of times faster than networkx's
-    general routine for the many queries of :func:`true_pag`; checked against networkx in the tests."""
+    general routine for the many queries of :func:`true_pag`; checked against networkx in the tests.
+    ``selection``: nodes added to every conditioning set (selection variables)."""
 
-    def __init__(self, graph: nx.DiGraph) -> None:
+    def __init__(self, graph: nx.DiGraph, selection: Sequence[int] = ()) -> None:
         nodes = sorted(graph.nodes)
         if nodes != list(range(len(nodes))):
             raise ValueError(f"_BitDSeparation needs nodes 0..n-1. Got {nodes}.")
         self.parents = [sum(1 << int(u) for u in graph.predecessors(v)) for v in nodes]
         self.ancestors = [(1 << v) | sum(1 << int(u) for u in nx.ancestors(graph, v)) for v in nodes]
+        self.always = 0  # the selection nodes as a mask, and the union of their ancestors
+        self.always_closed = 0
+        for v in selection:
+            self.always |= 1 << int(v)
+            self.always_closed |= self.ancestors[int(v)]
 
     def __call__(self, i: int, j: int, given: Sequence[int]) -> bool:
-        s_mask = 0
+        s_mask = self.always
         for v in given:
             s_mask |= 1 << v
-        closed = self.ancestors[i] | self.ancestors[j]
+        closed = self.ancestors[i] | self.ancestors[j] | self.always_closed
         for v in given:
             closed |= self.ancestors[v]
         neighbours: dict[int, int] = {}
@@ -185,8 +243,9 @@ class _BitDSeparation:
 
 
 def _separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ...]]]:
-    """Every d-separation ``(i, j, S)`` among the first p nodes of ``graph`` (nodes 0..n-1)."""
-    separated = _BitDSeparation(graph)
+    """Every d-separation ``(i, j, S)`` among the first p nodes of ``graph`` (nodes 0..n-1), each also given the
+    selection nodes listed in ``graph.graph["selection"]`` (none when absent)."""
+    separated = _BitDSeparation(graph, graph.graph.get("selection", ()))
     found = set()
     for i, j in combinations(range(p), 2):
         others = [v for v in range(p) if v not in (i, j)]
@@ -199,8 +258,8 @@ def _separations(graph: nx.DiGraph, p: int) -> set[tuple[int, int, tuple[int, ..
 
 def _same_separations(graph: nx.DiGraph, p: int, target: set[tuple[int, int, tuple[int, ...]]]) -> bool:
     """Whether the d-separations among the first p nodes of ``graph`` are exactly ``target`` (stops at the first
-    difference: most candidates differ early)."""
-    separated = _BitDSeparation(graph)
+    difference: most candidates differ early); selection nodes as in :func:`_separations`."""
+    separated = _BitDSeparation(graph, graph.graph.get("selection", ()))
     for i, j in combinations(range(p), 2):
         others = [v for v in range(p) if v not in (i, j)]
         for size in range(len(others) + 1):
@@ -211,9 +270,11 @@ def _same_separations(graph: nx.DiGraph, p: int, target: set[tuple[int, int, tup
 
 
 def _mag_as_dag(marks: np.ndarray) -> nx.DiGraph:
-    """A DAG with the MAG's m-separations among its p nodes: a hidden parent for each bidirected edge."""
+    """A DAG with the MAG's m-separations among its p nodes (Richardson & Spirtes 2002, the canonical DAG): a hidden
+    parent for each bidirected edge, a selection child for each undirected edge ``i --- j``. The selection nodes are
+    listed in ``graph.graph["selection"]``: every separation query must condition on them."""
     p = marks.shape[0]
-    graph = nx.DiGraph()
+    graph = nx.DiGraph(selection=[])
     graph.add_nodes_from(range(p))
     extra = p
     for i, j in combinations(range(p), 2):
@@ -223,6 +284,10 @@ def _mag_as_dag(marks: np.ndarray) -> nx.DiGraph:
             graph.add_edge(i, j)
         elif marks[j, i] == ARROW and marks[i, j] == TAIL:
             graph.add_edge(j, i)
+        elif marks[i, j] == TAIL and marks[j, i] == TAIL:
+            graph.add_edges_from([(i, extra), (j, extra)])
+            graph.graph["selection"].append(extra)
+            extra += 1
         else:
             graph.add_edges_from([(extra, i), (extra, j)])
             extra += 1
@@ -238,8 +303,12 @@ def _directed_part(marks: np.ndarray) -> nx.DiGraph:
 
 
 def is_ancestral(marks: np.ndarray) -> bool:
-    """Whether a mixed graph of directed and bidirected edges (marks (p, p), pcalg convention) is ancestral: no
-    directed cycle, and no bidirected edge between an ancestor and its descendant."""
+    """Whether a mixed graph of directed, bidirected and undirected edges (marks (p, p), pcalg convention) is
+    ancestral (Richardson & Spirtes 2002): no directed cycle, no bidirected edge between an ancestor and its
+    descendant, and no arrowhead at an endpoint of an undirected edge."""
+    undirected = ((marks == TAIL) & (marks.T == TAIL)).any(axis=0)
+    if (marks[:, undirected] == ARROW).any():
+        return False
     directed = _directed_part(marks)
     if not nx.is_directed_acyclic_graph(directed):
         return False
@@ -277,14 +346,16 @@ def _edge_respects_tiers(tier: np.ndarray, i: int, j: int, mark_j: int, mark_i: 
 
 
 def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequence[int] | None = None,
-             max_open: int = 24) -> np.ndarray:
+             max_open: int = 24, selection: bool = False) -> np.ndarray:
     """The PAG of ``mag``'s Markov equivalence class by enumeration: the marks shared by every MAG with the same
     skeleton and m-separations (and, with ``tiers``, no ancestor in a later tier than its descendant).
 
-    ``mag``: (p, p) marks in the pcalg convention (``marks[i, j]`` the mark at j). ``start``: a sound PAG of the
-    class (e.g. FCI's with an oracle); only its circle marks are enumerated (default: every mark, so keep p
-    small). ``tiers``: a tier number per node (-1: in no tier). Raises ValueError when more than ``max_open``
-    edges are open, or no member is left (``mag`` itself breaks the tiers).
+    ``mag``: (p, p) marks in the pcalg convention (``marks[i, j]`` the mark at j); it may hold undirected edges
+    (tails at both ends, from selection). ``start``: a sound PAG of the class (e.g. FCI's with an oracle); only its
+    circle marks are enumerated (default: every mark, so keep p small). ``tiers``: a tier number per node (-1: in
+    no tier). ``selection``: whether the class admits undirected edges (selection bias possible); without it an open
+    edge is ``->``, ``<-`` or ``<->`` in each member. Raises ValueError when more than ``max_open`` edges are open,
+    or no member is left (``mag`` itself breaks the tiers).
     """
     mag = np.asarray(mag, dtype=np.int64)
     p = mag.shape[0]
@@ -295,7 +366,8 @@ def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequenc
              if mag[i, j] and (circles[i, j] == CIRCLE or circles[j, i] == CIRCLE)]
     if len(edges) > max_open:
         raise ValueError(f"true_pag would enumerate {len(edges)} open edges, more than max_open={max_open}.")
-    options = [[(mj, mi) for mj, mi in ((ARROW, TAIL), (TAIL, ARROW), (ARROW, ARROW))
+    kinds = ((ARROW, TAIL), (TAIL, ARROW), (ARROW, ARROW)) + (((TAIL, TAIL),) if selection else ())
+    options = [[(mj, mi) for mj, mi in kinds
                 if circles[i, j] in (CIRCLE, mj) and circles[j, i] in (CIRCLE, mi)
                 and (tier is None or _edge_respects_tiers(tier, i, j, mj, mi))] for i, j in edges]
     colliders = _unshielded_colliders(mag)
