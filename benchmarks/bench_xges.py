@@ -59,18 +59,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
+from bench_ges_turning import simulate  # noqa: E402  (the same seeded data)
 from latentscm.discovery.ges import consistent_extension, ges  # noqa: E402
 from latentscm.discovery.scores import GaussianBIC  # noqa: E402
 from latentscm.discovery.xges import xges  # noqa: E402
 from latentscm.metrics.graphs import dag_to_cpdag, shd  # noqa: E402
-from latentscm.scm import random_scm  # noqa: E402
-
-
-def simulate(d: int, degree: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Data (n, d) and the true DAG (d, d) of one seeded linear-Gaussian SCM (as bench_ges_turning.py)."""
-    scm = random_scm(d, edge_prob=min(1.0, degree / (d - 1)), mechanism="linear", seed=seed)
-    sample = scm.sample(n, seed=seed + 1000)
-    return np.stack([sample[name] for name in scm.graph.nodes], axis=1), np.asarray(scm.graph.adjacency)
 
 
 def package_xges(data: np.ndarray, extended: bool, alpha: float) -> np.ndarray | None:

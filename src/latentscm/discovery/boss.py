@@ -113,9 +113,8 @@ def _dag(order: list[int], scorer: GaussianBIC, cache: dict) -> np.ndarray:
     d = len(order)
     dag, before = np.zeros((d, d), dtype=np.int64), 0
     for v in order:
-        for p in range(d):
-            if grow_shrink(scorer, v, before, cache)[1] >> p & 1:
-                dag[p, v] = 1
+        parents = grow_shrink(scorer, v, before, cache)[1]
+        dag[[p for p in range(d) if parents >> p & 1], v] = 1
         before |= 1 << v
     return dag
 

@@ -52,7 +52,6 @@ CODE_METHODS: dict[str, Callable[..., Any]] = {
 #: CLI's ``discover``).
 CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci"), ("pc", "fci", "lingam")
 SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss")
-_CI_METHODS, _KNOWLEDGE_METHODS, _SEEDED_METHODS = CI_METHODS, KNOWLEDGE_METHODS, SEEDED_METHODS
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
              "collider_rule": "'collider_rule'", "knowledge": "'knowledge'"}
@@ -92,9 +91,9 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'"
                          f"{'; FCI orients colliders with circle marks of its own' if method == 'fci' else ''}. "
                          f"Got {collider_rule!r} with method={method!r}.")
-    if method not in _KNOWLEDGE_METHODS and knowledge is not None:
+    if method not in KNOWLEDGE_METHODS and knowledge is not None:
         raise ValueError(f"The 'knowledge' parameter of {owner} applies to method="
-                         f"{', '.join(map(repr, _KNOWLEDGE_METHODS))}, not {method!r}.")
+                         f"{', '.join(map(repr, KNOWLEDGE_METHODS))}, not {method!r}.")
     extra = check_method_options(CODE_METHODS[method], options, method, _RESERVED, label="options")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
@@ -102,13 +101,13 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if matrix.shape[0] > limit:
         rows = np.sort(rng.choice(matrix.shape[0], size=limit, replace=False))
         matrix = matrix[rows]
-    if method in _SEEDED_METHODS:
+    if method in SEEDED_METHODS:
         extra.setdefault("seed", rng)
     if method == "pc":
         extra["collider_rule"] = collider_rule
-    if method in _CI_METHODS:
+    if method in CI_METHODS:
         extra.update(ci_test=ci_test, alpha=alpha, ci_options=ci_options)
-    if method in _KNOWLEDGE_METHODS:
+    if method in KNOWLEDGE_METHODS:
         extra["knowledge"] = knowledge
     return CODE_METHODS[method](matrix, node_names=list(names), **extra)
 
