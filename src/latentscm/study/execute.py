@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -35,6 +36,9 @@ __all__ = ["execute_trial", "make_trial_learner", "make_trial_world", "train_tri
 
 #: Characters of a failing torchrun's output kept in the error message.
 _OUTPUT_TAIL = 2000
+#: Lines of a failing torchrun's output that name a worker's own failure (a C++ abort prints them long before
+#: torchrun's summary, which fills the tail).
+_WORKER_FAILURE = re.compile(r"terminate called|what\(\)|Error|Exception|Abort|Segmentation|Killed")
 #: Innermost frames of a failing trial's traceback kept in ``status.json``.
 _TRACEBACK_FRAMES = 8
 
@@ -77,6 +81,17 @@ def train_trial(trial: Trial, directory: Path, *, trust_code: bool = False, prog
     return learner.fit(world, out=str(directory), resume=True, progress=progress, **trial.training)
 
 
+def _failure_excerpt(output: str) -> str:
+    """The end of a failing torchrun's ``output`` and, when that is cut, the earlier lines naming a failure."""
+    if len(output) <= _OUTPUT_TAIL:
+        return f"its output:\n{output}"
+    head = output[:-_OUTPUT_TAIL]
+    named = [line for line in head.splitlines() if _WORKER_FAILURE.search(line)]
+    earlier = "\n".join(named)[-_OUTPUT_TAIL:]
+    return (f"earlier lines naming a failure:\n{earlier}\n... its output ends with:\n" if named
+            else "its output ends with:\n") + output[-_OUTPUT_TAIL:]
+
+
 def _train_distributed(trial: Trial, study_dir: Path, threads: int, trust_code: bool) -> None:
     """``torchrun --standalone --nproc-per-node P -m latentscm.study.distributed_trial``."""
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -87,9 +102,8 @@ def _train_distributed(trial: Trial, study_dir: Path, threads: int, trust_code: 
     env.update(OMP_NUM_THREADS=per_process, MKL_NUM_THREADS=per_process, LATENTSCM_STUDY_THREADS=per_process)
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        output = (result.stdout + result.stderr)[-_OUTPUT_TAIL:]
         raise RuntimeError(f"torchrun with {trial.processes} processes exited with status {result.returncode}; "
-                           f"its output ends with:\n{output}")
+                           f"{_failure_excerpt(result.stdout + result.stderr)}")
 
 
 def _evaluate(learner: Any, trial: Trial, trust_code: bool) -> dict[str, float]:
