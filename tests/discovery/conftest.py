@@ -32,3 +32,14 @@ def _single_blas_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(1):
         yield
+
+
+@pytest.fixture
+def collider_table(tmp_path):
+    """A seeded collider a -> c <- b (2,000 rows): the data (2000, 3) and a CSV of it with header ``a,b,c``."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 2000))
+    data = np.stack([a, b, a + b + 0.5 * rng.normal(size=2000)], 1)
+    path = tmp_path / "data.csv"
+    np.savetxt(path, data, delimiter=",", header="a,b,c", comments="")
+    return data, path

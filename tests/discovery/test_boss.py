@@ -95,7 +95,7 @@ def test_deterministic_and_bad_input() -> None:
         boss(data, score="bdeu")
 
 
-def test_cli_and_run_codes_method_boss(tmp_path) -> None:
+def test_cli_and_run_codes_method_boss(tmp_path, collider_table) -> None:
     import json
 
     from typer.testing import CliRunner
@@ -103,11 +103,7 @@ def test_cli_and_run_codes_method_boss(tmp_path) -> None:
     from latentscm.cli import app
     from latentscm.discovery.codes import discover_from_codes
 
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=(2, 2000))
-    c = a + b + 0.5 * rng.normal(size=2000)
-    path = tmp_path / "data.csv"
-    np.savetxt(path, np.stack([a, b, c], 1), delimiter=",", header="a,b,c", comments="")
+    data, path = collider_table
     out = tmp_path / "graph.json"
     result = CliRunner().invoke(app, ["discover", str(path), "--method", "boss", "--param", "n_starts=2",
                                       "--out", str(out)])
@@ -115,5 +111,5 @@ def test_cli_and_run_codes_method_boss(tmp_path) -> None:
     graph = json.loads(out.read_text())
     assert sorted(map(tuple, graph["directed"])) == [("a", "c"), ("b", "c")]
     assert graph["info"]["method"] == "boss" and graph["info"]["n_starts"] == 2
-    found = discover_from_codes(np.stack([a, b, c], 1), ["a", "b", "c"], method="boss", seed=3)
+    found = discover_from_codes(data, ["a", "b", "c"], method="boss", seed=3)
     assert sorted(found.directed_edges) == [("a", "c"), ("b", "c")]

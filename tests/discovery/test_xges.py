@@ -85,7 +85,7 @@ def test_bad_input() -> None:
         xges(np.column_stack([data, np.ones(len(data))]))
 
 
-def test_cli_method_xges(tmp_path) -> None:
+def test_cli_method_xges(tmp_path, collider_table) -> None:
     import json
 
     from typer.testing import CliRunner
@@ -93,11 +93,7 @@ def test_cli_method_xges(tmp_path) -> None:
     from latentscm.cli import app
     from latentscm.discovery.codes import discover_from_codes
 
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=(2, 2000))
-    c = a + b + 0.5 * rng.normal(size=2000)
-    path = tmp_path / "data.csv"
-    np.savetxt(path, np.stack([a, b, c], 1), delimiter=",", header="a,b,c", comments="")
+    data, path = collider_table
     out = tmp_path / "graph.json"
     result = CliRunner().invoke(app, ["discover", str(path), "--method", "xges", "--param", "extended=false",
                                       "--out", str(out)])
@@ -107,5 +103,5 @@ def test_cli_method_xges(tmp_path) -> None:
     result = CliRunner().invoke(app, ["discover", str(path), "--method", "xges", "--alpha", "0.01",
                                       "--out", str(tmp_path / "bad.json")])
     assert result.exit_code == 2 and "--alpha would be ignored" in result.output, result.output
-    found = discover_from_codes(np.stack([a, b, c], 1), ["a", "b", "c"], method="xges")
+    found = discover_from_codes(data, ["a", "b", "c"], method="xges")
     assert found.info["method"] == "xges" and sorted(found.directed_edges) == [("a", "c"), ("b", "c")]

@@ -24,6 +24,7 @@ from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.environments import discover_environments, environment_variables
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
+from latentscm.discovery.gfci import gfci
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.notears import notears_linear
@@ -58,6 +59,7 @@ __all__ = [
     "discover_environments",
     "environment_variables",
     "fci",
+    "gfci",
     "ges",
     "make_ci_test",
     "notears_linear",

@@ -21,6 +21,7 @@ from latentscm.discovery.dagma import dagma_linear
 from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
+from latentscm.discovery.gfci import gfci
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.method_options import check_method_options
 from latentscm.discovery.notears import notears_linear
@@ -45,13 +46,14 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
 
 #: Methods :func:`discover_from_codes` runs on a table of codes, by name.
 CODE_METHODS: dict[str, Callable[..., Any]] = {
-    "pc": pc, "fci": fci, "ges": ges, "xges": xges, "boss": boss, "lingam": direct_lingam, "notears": notears_linear,
+    "pc": pc, "fci": fci, "gfci": gfci, "ges": ges, "xges": xges, "boss": boss, "lingam": direct_lingam,
+    "notears": notears_linear,
     "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
 }
 #: Of those, the ones that use a CI test, take background knowledge, and start from random weights (shared with the
 #: CLI's ``discover``).
-CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci"), ("pc", "fci", "lingam")
-SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss")
+CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci", "gfci"), ("pc", "fci", "lingam")
+SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss", "gfci")
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
              "collider_rule": "'collider_rule'", "knowledge": "'knowledge'"}
@@ -71,13 +73,13 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     codes: array (N, D) of encoded latents, one column per named latent.
     names: the D latent names.
     method: a name of :data:`CODE_METHODS`: ``"pc"``, ``"fci"`` (a PAG: latents may share causes the codes do
-        not capture), ``"ges"`` (linear-Gaussian BIC), ``"xges"`` / ``"boss"`` (the same score, XGES / BOSS
-        search), ``"lingam"`` (DirectLiNGAM), ``"notears"``, ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"``
-        (continuous optimisation). ``ci_test``, ``alpha`` and ``ci_options`` apply to pc and fci only; the methods
-        needing a context are not here.
+        not capture), ``"gfci"`` (a PAG from GES's CPDAG refined by tests), ``"ges"`` (linear-Gaussian BIC),
+        ``"xges"`` / ``"boss"`` (the same score, XGES / BOSS search), ``"lingam"`` (DirectLiNGAM), ``"notears"``,
+        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation). ``ci_test``, ``alpha`` and
+        ``ci_options`` apply to pc, fci and gfci only; the methods needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
-    seed: seed of the subsample; for notears_mlp, dagma_mlp and boss also of their random starts (unless ``options``
-        gives one).
+    seed: seed of the subsample; for notears_mlp, dagma_mlp, boss and gfci also of their random starts (unless
+        ``options`` gives one).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
     knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), tiers for
         FCI (see :func:`~latentscm.discovery.fci.fci`), or DirectLiNGAM's; not for the other methods.

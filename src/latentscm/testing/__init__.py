@@ -24,6 +24,7 @@ _CHECKS = {
     "true_pag": "latentscm.testing.oracles",
     "is_ancestral": "latentscm.testing.oracles",
     "random_dag": "latentscm.testing.oracles",
+    "minimal_imap": "latentscm.testing.oracles",
     "random_knowledge": "latentscm.testing.oracles",
     "random_tiers": "latentscm.testing.oracles",
     "random_selection_dag": "latentscm.testing.oracles",

@@ -22,7 +22,7 @@ from latentscm._validation import as_generator
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
-__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "random_dag", "random_knowledge",
+__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "minimal_imap", "random_dag", "random_knowledge",
            "random_latent_dag", "random_selection_dag", "true_mag", "true_pag"]
 
 
@@ -387,6 +387,26 @@ def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequenc
         raise ValueError("true_pag found no MAG in the class (does 'mag' break the tiers?).")
     stack = np.stack(members)
     return np.where((stack == stack[0]).all(axis=0), stack[0], CIRCLE) * (mag != 0)
+
+
+def minimal_imap(adjacency: np.ndarray, n_observed: int, order: Sequence[int]) -> np.ndarray:
+    """The minimal independence map (p, p) of the observed nodes 0..p-1 of the DAG ``adjacency`` (hidden nodes from
+    p) in ``order`` (a permutation of 0..p-1): each node's parents are the predecessors it is d-connected to given
+    the other predecessors (Pearl's boundary DAG). What a score search finds in the large-sample limit when it ends
+    in that order; latent confounding, or an order against the causal one, gives it extra edges. ``[i, j] = 1`` for
+    i -> j."""
+    p = int(n_observed)
+    order = [int(v) for v in order]
+    if sorted(order) != list(range(p)):
+        raise ValueError(f"The 'order' argument of minimal_imap must be a permutation of 0..{p - 1}. Got {order}.")
+    graph = nx.DiGraph(np.asarray(adjacency))
+    graph.add_nodes_from(range(np.asarray(adjacency).shape[0]))
+    dag = np.zeros((p, p), dtype=np.int64)
+    for k, v in enumerate(order):
+        for u in order[:k]:
+            if not nx.is_d_separator(graph, {u}, {v}, set(order[:k]) - {u}):
+                dag[u, v] = 1
+    return dag
 
 
 def random_dag(seed: int | np.random.Generator, n_nodes: int, *, edge_prob: tuple[float, float] = (0.25, 0.6)
