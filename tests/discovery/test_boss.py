@@ -92,7 +92,7 @@ def test_deterministic_and_bad_input() -> None:
     with pytest.raises(ValueError, match="n_starts"):
         boss(data, n_starts=0)
     with pytest.raises(ValueError, match="'score'"):
-        boss(data, score="bdeu")
+        boss(data, score="k2")
 
 
 def test_cli_and_run_codes_method_boss(tmp_path, collider_table) -> None:

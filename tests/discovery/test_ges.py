@@ -349,7 +349,7 @@ def test_bad_input_is_refused_with_clear_errors():
     with pytest.raises(TypeError, match="'penalty_discount' parameter of ges"):
         ges(data, penalty_discount="1")
     with pytest.raises(ValueError, match="'score' parameter of ges"):
-        ges(data, score="bdeu")
+        ges(data, score="k2")
     with pytest.raises((TypeError, ValueError), match="'max_parents' parameter of ges"):
         ges(data, max_parents=-1)
     with pytest.raises(TypeError, match="'max_parents' parameter of ges"):

@@ -80,7 +80,7 @@ def test_bad_input() -> None:
     with pytest.raises(ValueError, match="penalty_discount"):
         xges(data, penalty_discount=0)
     with pytest.raises(ValueError, match="'score'"):
-        xges(data, score="bdeu")
+        xges(data, score="k2")
     with pytest.raises(ValueError, match="constant columns"):
         xges(np.column_stack([data, np.ones(len(data))]))
 

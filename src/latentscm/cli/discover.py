@@ -33,9 +33,9 @@ __all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", 
 
 
 def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[str]]:
-    """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True``
-    (categorical tests such as chisq) the stripped fields as a string array. UTF-8 text, with or without the
-    byte-order mark spreadsheet programs write."""
+    """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True`` (categorical tests
+    such as chisq, the BDeu score) the stripped fields as a string array. UTF-8 text, with or without the byte-order
+    mark spreadsheet programs write."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -62,7 +62,8 @@ def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[
             values.append([float(v) for v in row])
         except ValueError:
             raise ValueError(f"{path}, line {line}: non-numeric value in {row} (for text categories use a "
-                             "categorical test: --ci chisq or --ci gsq).") from None
+                             "categorical test: --ci chisq or --ci gsq; or the categorical score of ges, xges, boss "
+                             "and gfci: --param score=bdeu).") from None
     if text:
         table = np.asarray(values, dtype=str).reshape(len(values), len(header))
         for j, name in enumerate(header):  # as the library refuses fractional floats for categorical tests
@@ -437,7 +438,8 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"No such file: {data}.")
                 from latentscm.discovery import make_ci_test
 
-                table, names = read_csv_table(data, text=make_ci_test(ci).discrete)
+                categorical = make_ci_test(ci).discrete or (params or {}).get("score") == "bdeu"
+                table, names = read_csv_table(data, text=categorical)
                 graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context,
                                       environment=environment, collider_rule=collider_rule, knowledge=known,
                                       params=params)

@@ -16,32 +16,32 @@ the best order score search and grow-shrink trees", NeurIPS. A search over varia
   improves. The result is always the DAG of an order (as Tetrad's), as its CPDAG.
 * ``n_starts`` random initial orders (seeded); the best-scoring result is returned.
 
-The score is GES's linear-Gaussian BIC (:class:`~latentscm.discovery.scores.GaussianBIC`).
+The score is GES's linear-Gaussian BIC (:class:`~latentscm.discovery.scores.GaussianBIC`) or, for categorical
+data, BDeu (:class:`~latentscm.discovery.scores.BDeu`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from latentscm._validation import as_generator, check_number
 from latentscm.discovery.ges import (
-    GES_SCORES,
     _topological_order,
-    bic_setup,
     consistent_extension,
     cpdag_from_dag,
     greedy_phase,
+    score_setup,
 )
 from latentscm.discovery.result import DiscoveredGraph
-from latentscm.discovery.scores import GaussianBIC
+from latentscm.discovery.scores import LocalScore
 
 __all__ = ["boss", "grow_shrink"]
 
 
-def grow_shrink(scorer: GaussianBIC, y: int, candidates: int, cache: dict[tuple[int, int], tuple[float, int]]
+def grow_shrink(scorer: LocalScore, y: int, candidates: int, cache: dict[tuple[int, int], tuple[float, int]]
                 ) -> tuple[float, int]:
     """The local score of ``y`` and its parent set (bit mask) chosen among ``candidates`` (bit mask) by
     grow-shrink: greedy additions while one raises the score, then greedy removals while one raises it. Ties go
@@ -76,7 +76,7 @@ def grow_shrink(scorer: GaussianBIC, y: int, candidates: int, cache: dict[tuple[
     return best, parents
 
 
-def _order_score(order: list[int], scorer: GaussianBIC, cache: dict) -> float:
+def _order_score(order: list[int], scorer: LocalScore, cache: dict) -> float:
     total, before = 0.0, 0
     for v in order:
         total += grow_shrink(scorer, v, before, cache)[0]
@@ -84,7 +84,7 @@ def _order_score(order: list[int], scorer: GaussianBIC, cache: dict) -> float:
     return total
 
 
-def _better_mutation(v: int, order: list[int], scorer: GaussianBIC, cache: dict) -> bool:
+def _better_mutation(v: int, order: list[int], scorer: LocalScore, cache: dict) -> bool:
     """Move ``v`` to the position of ``order`` that scores best, if it beats its current one (by > 1e-9)."""
     rest = [w for w in order if w != v]
     current = order.index(v)
@@ -109,7 +109,7 @@ def _better_mutation(v: int, order: list[int], scorer: GaussianBIC, cache: dict)
     return True
 
 
-def _dag(order: list[int], scorer: GaussianBIC, cache: dict) -> np.ndarray:
+def _dag(order: list[int], scorer: LocalScore, cache: dict) -> np.ndarray:
     d = len(order)
     dag, before = np.zeros((d, d), dtype=np.int64), 0
     for v in order:
@@ -120,14 +120,16 @@ def _dag(order: list[int], scorer: GaussianBIC, cache: dict) -> np.ndarray:
 
 
 def boss(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, bes: bool = True, n_starts: int = 1,
-         seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
-    """BOSS (Andrews et al. 2023) with the linear-Gaussian BIC: a CPDAG from observational data.
+         seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None,
+         score_options: Mapping[str, Any] | None = None) -> DiscoveredGraph:
+    """BOSS (Andrews et al. 2023) with the linear-Gaussian BIC (or BDeu): a CPDAG from observational data.
 
     Parameters
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame; as :func:`~latentscm.discovery.ges.ges`.
-    score: ``"bic"``, the linear-Gaussian BIC.
+    score: ``"bic"``, the linear-Gaussian BIC, or ``"bdeu"`` for categorical data (as for ges).
     penalty_discount: multiplier (> 0) of the BIC penalty; 1 is the usual BIC.
+    score_options: BDeu's options, as for :func:`~latentscm.discovery.ges.ges`.
     bes: alternate the order sweeps with GES's backward phase, as Tetrad's BOSS (module docstring); ``False``
         gives the permutation search alone, as causal-learn's ``boss``.
     n_starts: random initial orders (>= 1); the best-scoring result wins.
@@ -146,7 +148,7 @@ def boss(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, bes: b
         raise TypeError(f"The 'bes' argument of {owner} must be True or False, got {bes!r}.")
     n_starts = int(check_number(n_starts, "n_starts", owner, low=1, integer=True))
     rng = as_generator(seed)
-    matrix, names, _, scorer = bic_setup(data, node_names, score, penalty_discount, None, owner)
+    matrix, names, _, scorer = score_setup(data, node_names, score, penalty_discount, None, owner, score_options)
     n, d = matrix.shape
     cache: dict[tuple[int, int], tuple[float, int]] = {}
     best: tuple[float, list[int], np.ndarray] | None = None
@@ -178,7 +180,8 @@ def boss(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, bes: b
         if best is None or value > best[0] + 1e-9:
             best = (value, list(order), cpdag_from_dag(_dag(order, scorer, cache)))
     value, order, cpdag = best
-    info = {"method": "boss", "score": GES_SCORES[0], "penalty_discount": scorer.penalty_discount, "bes": bool(bes),
+    info = {"method": "boss", "score": score, "penalty_discount": scorer.penalty_discount,
+            "score_options": dict(score_options or {}), "bes": bool(bes),
             "n_starts": n_starts, "n_samples": int(n), "score_value": float(value),
             "order": [names[v] for v in order], "n_sweeps": sweeps, "n_bes_steps": bes_steps,
             "n_local_scores": scorer.n_computed}

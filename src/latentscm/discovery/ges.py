@@ -36,22 +36,25 @@ both set is ``i - j``. Inside the search node sets are bit masks (bit ``v`` for 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
 from latentscm._validation import check_choice, check_number
+from latentscm.discovery.ci_tests.discrete import encode_table
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
-from latentscm.discovery.scores import GaussianBIC
+from latentscm.discovery.scores import BDeu, GaussianBIC, LocalScore
 
 __all__ = ["GES_SCORES", "apply_delete", "apply_insert", "apply_turn", "consistent_extension", "cpdag_from_dag",
            "delete_operators", "ges", "greedy_phase", "insert_operators", "pdag_to_cpdag", "turn_operators"]
 
-#: Scores ``ges`` accepts.
-GES_SCORES = ("bic",)
+#: Scores the score-based searches accept: the linear-Gaussian BIC, and BDeu for categorical data.
+GES_SCORES = ("bic", "bdeu")
+#: Options of the BDeu score (``score_options``).
+BDEU_OPTIONS = ("equivalent_sample_size", "structure_prior")
 
 
 # ---------------------------------------------------------------------------------------------- bit masks
@@ -216,7 +219,7 @@ def _turn_blocked(s: _Structure, u: int, v: int, clique: int) -> bool:
     return not (seen & ~((1 << u) | (1 << v) | clique) & s.pa[v])
 
 
-def _turn_delta(s: _Structure, scorer: GaussianBIC, u: int, v: int, clique: int) -> float:
+def _turn_delta(s: _Structure, scorer: LocalScore, u: int, v: int, clique: int) -> float:
     """Score change of ``Turn(u, v, C)``: a member DAG with parents ``Pa_u ∪ C`` of ``u`` and ``Pa_v ∪ {u} ∪ NA``
     (``u - v``) or ``Pa_v`` (``u -> v``) of ``v``, its edge ``u -> v`` reversed."""
     before_u = s.pa[u] | clique
@@ -368,7 +371,7 @@ def pdag_to_cpdag(pdag: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ search
-def _best_insert(s: _Structure, scorer: GaussianBIC, max_parents: int | None, forbidden: int = 0
+def _best_insert(s: _Structure, scorer: LocalScore, max_parents: int | None, forbidden: int = 0
                  ) -> tuple[float, tuple[int, int, int] | None]:
     best, choice = 0.0, None
     for x, y, t, clique in _insert_candidates(s, max_parents, forbidden):
@@ -380,13 +383,13 @@ def _best_insert(s: _Structure, scorer: GaussianBIC, max_parents: int | None, fo
     return best, choice
 
 
-def _delete_delta(s: _Structure, scorer: GaussianBIC, x: int, y: int, rest: int) -> float:
+def _delete_delta(s: _Structure, scorer: LocalScore, x: int, y: int, rest: int) -> float:
     """Score change of ``Delete(x, y, H)`` with ``rest = NA \\ H``."""
     without = (s.pa[y] | rest) & ~(1 << x)
     return scorer.local_mask(y, without) - scorer.local_mask(y, without | 1 << x)
 
 
-def _best_delete(s: _Structure, scorer: GaussianBIC) -> tuple[float, tuple[int, int, int] | None]:
+def _best_delete(s: _Structure, scorer: LocalScore) -> tuple[float, tuple[int, int, int] | None]:
     best, choice = 0.0, None
     for x, y, h, rest in _delete_candidates(s):
         delta = _delete_delta(s, scorer, x, y, rest)
@@ -395,7 +398,7 @@ def _best_delete(s: _Structure, scorer: GaussianBIC) -> tuple[float, tuple[int, 
     return best, choice
 
 
-def _best_turn(s: _Structure, scorer: GaussianBIC, max_parents: int | None
+def _best_turn(s: _Structure, scorer: LocalScore, max_parents: int | None
                ) -> tuple[float, tuple[int, int, int] | None]:
     best, choice = 0.0, None
     for u, v, clique, _ in _turn_candidates(s):
@@ -411,7 +414,7 @@ _PHASES = {"insert": (_best_insert, apply_insert), "delete": (_best_delete, appl
            "turn": (_best_turn, apply_turn)}
 
 
-def greedy_phase(cpdag: np.ndarray, scorer: GaussianBIC, phase: str, *, max_parents: int | None = None
+def greedy_phase(cpdag: np.ndarray, scorer: LocalScore, phase: str, *, max_parents: int | None = None
                  ) -> tuple[np.ndarray, float, int]:
     """One phase of GES from a CPDAG (d, d): apply the best score-improving operator (``phase="insert"``: the
     forward phase, ``"delete"``: the backward phase, ``"turn"``: the turning phase of Hauser & Bühlmann 2012),
@@ -435,13 +438,34 @@ def greedy_phase(cpdag: np.ndarray, scorer: GaussianBIC, phase: str, *, max_pare
         steps += 1
 
 
-def bic_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty_discount: float,
-              max_parents: int | None, owner: str) -> tuple[np.ndarray, tuple[str, ...], int | None, GaussianBIC]:
-    """The checked data (n, d), names, ``max_parents`` and BIC scorer of a score-based search (GES, XGES)."""
-    check_choice(score, "score", owner, GES_SCORES)
+def score_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty_discount: float,
+                max_parents: int | None, owner: str, score_options: Mapping[str, Any] | None = None
+                ) -> tuple[np.ndarray, tuple[str, ...], int | None, LocalScore]:
+    """The checked data (n, d), names, ``max_parents`` and local scorer of a score-based search (GES, XGES, BOSS).
+
+    ``score="bic"``: float data, the linear-Gaussian BIC with ``penalty_discount``. ``score="bdeu"``: categorical
+    data (numbers or text, each column re-coded to 0 .. L-1), BDeu with ``score_options``
+    (``equivalent_sample_size``, ``structure_prior``; see :class:`~latentscm.discovery.scores.BDeu`).
+    """
+    score = check_choice(score, "score", owner, GES_SCORES)
     penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
     if max_parents is not None:
         max_parents = int(check_number(max_parents, "max_parents", owner, low=0, integer=True))
+    options = dict(score_options or {})
+    if score == "bdeu":
+        if penalty_discount != 1.0:
+            raise ValueError(f"The 'penalty_discount' argument of {owner} applies to score='bic'; BDeu has none (its "
+                             "'structure_prior' in score_options plays that part). Got "
+                             f"penalty_discount={penalty_discount}.")
+        unknown = sorted(set(options) - set(BDEU_OPTIONS))
+        if unknown:
+            raise ValueError(f"The 'score_options' argument of {owner} takes {', '.join(BDEU_OPTIONS)} for "
+                             f"score='bdeu'. Got unknown {unknown}.")
+        codes, names = encode_table(data, node_names, owner)
+        return codes, names, max_parents, BDeu(codes, **options)
+    if options:
+        raise ValueError(f"The 'score_options' argument of {owner} is for score='bdeu'; the BIC takes "
+                         f"'penalty_discount' only. Got {sorted(options)}.")
     matrix, names = as_data_matrix(data, node_names, owner)
     n, d = matrix.shape
     needed = min(d, d if max_parents is None else max_parents + 1) + 1
@@ -458,16 +482,20 @@ def bic_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty_d
 
 
 def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_parents: int | None = None,
-        turning: bool = False, iterate: bool = False, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
-    """Greedy Equivalence Search with the linear-Gaussian BIC: a CPDAG from observational data.
+        turning: bool = False, iterate: bool = False, node_names: Sequence[str] | None = None,
+        score_options: Mapping[str, Any] | None = None) -> DiscoveredGraph:
+    """Greedy Equivalence Search with the linear-Gaussian BIC (or BDeu): a CPDAG from observational data.
 
     Parameters
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame; finite, no constant column, n > d (or
         n > max_parents + 1).
-    score: ``"bic"``, the linear-Gaussian BIC of :class:`~latentscm.discovery.scores.GaussianBIC`.
+    score: ``"bic"``, the linear-Gaussian BIC of :class:`~latentscm.discovery.scores.GaussianBIC`, or ``"bdeu"``
+        for categorical data (numbers or text; :class:`~latentscm.discovery.scores.BDeu`).
     penalty_discount: multiplier (> 0) of the BIC penalty ``(|Pa| + 1) / 2 * log n``; 1 is the usual BIC,
-        larger values give sparser graphs. causal-learn's ``lambda_value`` is ``penalty_discount / 2``.
+        larger values give sparser graphs. causal-learn's ``lambda_value`` is ``penalty_discount / 2``. BIC only.
+    score_options: for ``"bdeu"``: ``equivalent_sample_size`` (default 1) and ``structure_prior`` (default 1,
+        None for none), causal-learn's ``sample_prior`` and ``structure_prior``.
     max_parents: largest parent set an Insert or Turn may give its head node (None: no limit).
     turning: after the backward phase, run the turning phase (Hauser & Bühlmann 2012, §5): the best
         score-improving ``Turn`` (one edge of a member DAG reversed) until none improves. Off by default: the
@@ -479,7 +507,8 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
     Returns
     -------
     DiscoveredGraph with ``.adjacency`` (d, d): ``[i, j] = 1`` for ``i -> j``, both for ``i - j`` (a CPDAG).
-    ``info`` holds the method, score, penalty_discount, max_parents, turning, iterate, ``n_samples``,
+    ``info`` holds the method, score, penalty_discount (None for BDeu), score_options, max_parents, turning,
+    iterate, ``n_samples``,
     ``score_value`` (the BIC of the result, higher is better), ``n_inserts``, ``n_deletes``, ``n_turns``,
     ``n_rounds`` and ``n_local_scores`` (distinct local scores computed). With ``iterate`` no operator of a run
     phase improves the result; without it no valid Delete (or Turn, with ``turning``) improves the last phase's
@@ -489,8 +518,8 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
     for flag, value in (("turning", turning), ("iterate", iterate)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"The '{flag}' argument of {owner} must be True or False, got {value!r}.")
-    score = check_choice(score, "score", owner, GES_SCORES)
-    matrix, names, max_parents, scorer = bic_setup(data, node_names, score, penalty_discount, max_parents, owner)
+    matrix, names, max_parents, scorer = score_setup(data, node_names, score, penalty_discount, max_parents, owner,
+                                                     score_options)
     n, d = matrix.shape
     empty = sum(scorer.local_mask(v, 0) for v in range(d))
     phases = ("insert", "delete", "turn") if turning else ("insert", "delete")
@@ -506,7 +535,8 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
             round_steps += steps
         if not iterate or round_steps == 0:
             break
-    info = {"method": "ges", "score": score, "penalty_discount": scorer.penalty_discount, "max_parents": max_parents,
+    info = {"method": "ges", "score": score, "penalty_discount": scorer.penalty_discount,
+            "score_options": dict(score_options or {}), "max_parents": max_parents,
             "turning": bool(turning), "iterate": bool(iterate), "n_samples": int(n),
             "score_value": float(empty + gained), "n_inserts": counts["insert"], "n_deletes": counts["delete"],
             "n_turns": counts["turn"], "n_rounds": rounds, "n_local_scores": scorer.n_computed}

@@ -135,22 +135,24 @@ def refine_cpdag_to_pag(bound: Any, cpdag: np.ndarray, *, alpha: float, max_dept
     return marks, sepsets, counts
 
 
-def _score_search(matrix: np.ndarray, search: str, penalty_discount: float, max_parents: int | None,
-                  seed: int | np.random.Generator) -> tuple[np.ndarray, dict]:
+def _score_search(matrix: np.ndarray, search: str, score: str, penalty_discount: float, max_parents: int | None,
+                  score_options: Mapping[str, Any] | None, seed: int | np.random.Generator) -> tuple[np.ndarray, dict]:
     from latentscm.discovery.boss import boss
     from latentscm.discovery.ges import ges
     from latentscm.discovery.xges import xges
 
+    common = {"score": score, "penalty_discount": penalty_discount, "score_options": score_options}
     if search == "boss":
-        found = boss(matrix, penalty_discount=penalty_discount, seed=seed)
+        found = boss(matrix, seed=seed, **common)
     elif search == "xges":
-        found = xges(matrix, penalty_discount=penalty_discount, max_parents=max_parents)
+        found = xges(matrix, max_parents=max_parents, **common)
     else:
-        found = ges(matrix, penalty_discount=penalty_discount, max_parents=max_parents)
+        found = ges(matrix, max_parents=max_parents, **common)
     return np.asarray(found.adjacency, dtype=np.int64), dict(found.info)
 
 
-def gfci(data: Any, *, search: str = "ges", penalty_discount: float = 1.0, max_parents: int | None = None,
+def gfci(data: Any, *, search: str = "ges", score: str = "bic", penalty_discount: float = 1.0,
+         score_options: Mapping[str, Any] | None = None, max_parents: int | None = None,
          ci_test: str | CITest = "fisherz", alpha: float = 0.05, node_names: Sequence[str] | None = None,
          max_depth: int | None = None, max_path_length: int | None = None, test_edges: str = "all",
          possible_dsep: bool = True, selection_bias: bool = False, cpdag: Any = None,
@@ -161,9 +163,11 @@ def gfci(data: Any, *, search: str = "ges", penalty_discount: float = 1.0, max_p
     Parameters
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame.
-    search: the score search of step 1: ``"ges"`` (the paper's FGES), ``"xges"`` or ``"boss"`` (BOSS-FCI), each
-        with the linear-Gaussian BIC.
-    penalty_discount, max_parents: of the score search (``max_parents`` not for boss).
+    search: the score search of step 1: ``"ges"`` (the paper's FGES), ``"xges"`` or ``"boss"`` (BOSS-FCI).
+    score: its score: ``"bic"`` (linear-Gaussian) or ``"bdeu"`` (categorical data; pair it with ``ci_test="chisq"``
+        or ``"gsq"``).
+    penalty_discount, score_options, max_parents: of the score search, as for
+        :func:`~latentscm.discovery.ges.ges` (``max_parents`` not for boss).
     ci_test, alpha, ci_options, max_depth, max_path_length, n_jobs: of the tests and rules, as for
         :func:`~latentscm.discovery.fci.fci`.
     node_names: names of the d columns (default ``X0, X1, ...``).
@@ -197,7 +201,7 @@ def gfci(data: Any, *, search: str = "ges", penalty_discount: float = 1.0, max_p
     matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
     start = time.perf_counter()
     if cpdag is None:
-        g1, score_info = _score_search(matrix, search, penalty_discount, max_parents, seed)
+        g1, score_info = _score_search(matrix, search, score, penalty_discount, max_parents, score_options, seed)
     else:
         g1, score_info = _check_cpdag(cpdag, matrix.shape[1], owner), {"method": "given"}
     bound = test.bind(matrix)

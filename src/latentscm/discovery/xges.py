@@ -24,13 +24,12 @@ slower per step than the authors' implementation, and the graphs are the same as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from latentscm.discovery.ges import (
-    GES_SCORES,
     _best_delete,
     _best_insert,
     _best_turn,
@@ -41,11 +40,11 @@ from latentscm.discovery.ges import (
     apply_delete,
     apply_insert,
     apply_turn,
-    bic_setup,
     pdag_to_cpdag,
+    score_setup,
 )
 from latentscm.discovery.result import DiscoveredGraph
-from latentscm.discovery.scores import GaussianBIC
+from latentscm.discovery.scores import LocalScore
 
 __all__ = ["xges", "xges0_search"]
 
@@ -56,7 +55,7 @@ def _forbid(forbidden: int, d: int, x: int, y: int) -> int:
     return forbidden | 1 << (x * d + y)
 
 
-def xges0_search(cpdag: np.ndarray, scorer: GaussianBIC, *, max_parents: int | None = None, forbidden: int = 0
+def xges0_search(cpdag: np.ndarray, scorer: LocalScore, *, max_parents: int | None = None, forbidden: int = 0
                  ) -> tuple[np.ndarray, float, dict[str, int]]:
     """XGES-0 from a CPDAG (d, d): the best improving Delete, else Turn, else Insert, until none improves.
 
@@ -83,7 +82,7 @@ def xges0_search(cpdag: np.ndarray, scorer: GaussianBIC, *, max_parents: int | N
         counts[kind] += 1
 
 
-def _deletes_by_cost(graph: np.ndarray, scorer: GaussianBIC) -> list[tuple[float, int, int, int]]:
+def _deletes_by_cost(graph: np.ndarray, scorer: LocalScore) -> list[tuple[float, int, int, int]]:
     """Every valid ``Delete(x, y, H)`` of ``graph`` as ``(score change, x, y, H)``, the largest change first (ties
     by ``x, y, H``, so the order does not depend on anything else)."""
     s = _Structure(graph)
@@ -92,15 +91,17 @@ def _deletes_by_cost(graph: np.ndarray, scorer: GaussianBIC) -> list[tuple[float
 
 
 def xges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_parents: int | None = None,
-         extended: bool = True, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
-    """XGES (Nazaret & Blei 2025) with the linear-Gaussian BIC: a CPDAG from observational data.
+         extended: bool = True, node_names: Sequence[str] | None = None,
+         score_options: Mapping[str, Any] | None = None) -> DiscoveredGraph:
+    """XGES (Nazaret & Blei 2025) with the linear-Gaussian BIC (or BDeu): a CPDAG from observational data.
 
     Parameters
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame; as :func:`~latentscm.discovery.ges.ges`.
-    score: ``"bic"``, the linear-Gaussian BIC.
+    score: ``"bic"``, the linear-Gaussian BIC, or ``"bdeu"`` for categorical data (as for ges).
     penalty_discount: multiplier (> 0) of the BIC penalty (the paper's ``alpha``; its default 2 in the authors'
         package is ``penalty_discount=2`` here; 1 is the usual BIC).
+    score_options: BDeu's options, as for :func:`~latentscm.discovery.ges.ges`.
     max_parents: largest parent set an Insert or Turn may give its head node (None: no limit).
     extended: run XGES's restarts after XGES-0 (module docstring); ``False`` gives XGES-0.
     node_names: names of the d columns (default ``X0, X1, ...``).
@@ -116,7 +117,8 @@ def xges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_pa
     owner = "xges"
     if not isinstance(extended, (bool, np.bool_)):
         raise TypeError(f"The 'extended' argument of {owner} must be True or False, got {extended!r}.")
-    matrix, names, max_parents, scorer = bic_setup(data, node_names, score, penalty_discount, max_parents, owner)
+    matrix, names, max_parents, scorer = score_setup(data, node_names, score, penalty_discount, max_parents, owner,
+                                                     score_options)
     n, d = matrix.shape
     empty = sum(scorer.local_mask(v, 0) for v in range(d))
     graph, gained, counts = xges0_search(np.zeros((d, d), dtype=np.int64), scorer, max_parents=max_parents)
@@ -138,8 +140,9 @@ def xges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_pa
                 break
         if not improved:
             break
-    info = {"method": "xges" if extended else "xges0", "score": GES_SCORES[0], "penalty_discount":
-            scorer.penalty_discount, "max_parents": max_parents, "extended": bool(extended), "n_samples": int(n),
+    info = {"method": "xges" if extended else "xges0", "score": score, "penalty_discount": scorer.penalty_discount,
+            "score_options": dict(score_options or {}), "max_parents": max_parents, "extended": bool(extended),
+            "n_samples": int(n),
             "score_value": float(empty + gained), "xges0_score_value": float(first),
             "n_inserts": counts["insert"], "n_deletes": counts["delete"], "n_turns": counts["turn"],
             "n_restarts": tried, "n_accepted": accepted, "n_local_scores": scorer.n_computed}

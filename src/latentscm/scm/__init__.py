@@ -24,7 +24,7 @@ from latentscm.scm.mechanisms import (
 )
 from latentscm.scm.noise import Constant, Gamma, Laplace, NoiseDistribution, Normal, Uniform
 from latentscm.scm.probability_table import PositivityError, ProbabilityTable
-from latentscm.scm.random import random_dag, random_scm
+from latentscm.scm.random import random_dag, random_discrete_scm, random_scm
 from latentscm.scm.scm import SCM, NotInvertibleError
 
 __all__ = [
@@ -46,6 +46,7 @@ __all__ = [
     "Laplace",
     "Constant",
     "random_dag",
+    "random_discrete_scm",
     "random_scm",
     "DiscreteSCM",
     "ProbabilityTable",

@@ -13,11 +13,12 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_choice, check_number
 from latentscm.graph import CausalGraph
+from latentscm.scm.discrete_scm import DiscreteSCM
 from latentscm.scm.mechanisms import AdditiveNoise, LinearGaussian, Mechanism, Root
 from latentscm.scm.noise import Normal
 from latentscm.scm.scm import SCM
 
-__all__ = ["random_dag", "random_scm", "RandomNonlinearFunction"]
+__all__ = ["random_dag", "random_discrete_scm", "random_scm", "RandomNonlinearFunction"]
 
 _KINDS = ("tanh", "sin", "bump", "softplus")
 
@@ -116,3 +117,28 @@ def random_scm(n_nodes: int, *, edge_prob: float = 0.3, mechanism: str = "linear
             kinds = [str(kind) for kind in rng.choice(_KINDS, size=k)]
             mechanisms[name] = AdditiveNoise(RandomNonlinearFunction(weights, kinds), noise=Normal(0.0, std))
     return SCM(graph, mechanisms)
+
+
+def random_discrete_scm(n_nodes: int, *, edge_prob: float = 0.3, levels: int | tuple[int, int] = 3,
+                        concentration: float = 0.5, seed: int | np.random.Generator) -> DiscreteSCM:
+    """A random categorical Bayesian network: the DAG of :func:`random_dag` (Erdős–Rényi), each node with
+    ``levels`` states (an int, or a half-open range ``(low, high)`` to draw from per node) and, for every parent
+    configuration, its conditional distribution drawn from a symmetric Dirichlet(``concentration``) (below 1:
+    peaked tables, strong dependences; a table too flat to show an edge is rare but possible).
+    ``scm.sample(n, seed=...)`` gives integer codes (n, d) in ``scm.nodes`` order."""
+    owner = "random_discrete_scm"
+    concentration = check_number(concentration, "concentration", owner, low=0, low_inclusive=False)
+    if isinstance(levels, tuple):
+        if len(levels) != 2 or not 2 <= levels[0] < levels[1]:
+            raise ValueError(f"The 'levels' argument of {owner} must be an int >= 2 or a half-open range (low, "
+                             f"high) with 2 <= low < high. Got {levels!r}.")
+    else:
+        levels = int(check_number(levels, "levels", owner, low=2, integer=True))
+    rng = as_generator(seed)
+    graph = random_dag(n_nodes, edge_prob=edge_prob, seed=rng)
+    cards = {name: int(rng.integers(*levels)) if isinstance(levels, tuple) else levels for name in graph.nodes}
+    cpts = {}
+    for name in graph.nodes:
+        shape = tuple(cards[p] for p in graph.parents(name))
+        cpts[name] = rng.dirichlet(np.full(cards[name], concentration), size=shape or None)
+    return DiscreteSCM(graph, cpts)

@@ -22,8 +22,8 @@ from latentscm._validation import as_generator
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
-__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "minimal_imap", "random_dag", "random_knowledge",
-           "random_latent_dag", "random_selection_dag", "true_mag", "true_pag"]
+__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "minimal_imap", "random_dag",
+           "random_knowledge", "random_latent_dag", "random_selection_dag", "true_mag", "true_pag"]
 
 
 class DSeparationOracle(CITest):
