@@ -51,6 +51,7 @@ def test_a_badly_scaled_column_warns_once_naming_it(method, factor):
     assert "'a'" not in message and "'c'" not in message
     assert f"[{SCALE_RANGE[0]:g}, {SCALE_RANGE[1]:g}]" in message
     assert "Rescale the data" in message and "standardize=True" in message and "varsortability" in message
+    assert "--param standardize=true" in message  # the spelling a CLI user types
     assert found[0].filename == __file__  # points at the call (here the lambda in METHODS), not at latentscm
 
 
