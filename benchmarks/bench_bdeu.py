@@ -10,6 +10,22 @@ Data: random categorical Bayesian networks (``latentscm.scm.random_discrete_scm`
 node, Dirichlet(1) tables), seeds 0 .. seeds-1, and the ASIA network (``load_network("asia")``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_bdeu.py --dims 6 10 --n 2000 --seeds 10
+
+Measured 2026-12-05 (this 2-core CPU, one thread, another job on the second core; causal-learn 0.1.4.8)::
+
+    data         same CPDAG  max |score diff|   ours s  causal-learn s
+    random d=6        10/10          1.09e-11    0.033           0.100
+    random d=10       10/10          1.82e-11    0.111           0.392
+    asia d=8          10/10          2.18e-11    0.066           0.159
+
+    data            ges bdeu   xges bdeu   boss bdeu    pc chisq     ges bic   (mean SHD to the true CPDAG)
+    random d=6           2.1         2.1         1.9         2.6         3.1
+    random d=10          1.9         1.0         1.2         4.0         7.5
+    asia d=8             1.1         1.1         1.1         5.0         2.0
+
+Our GES with BDeu gives causal-learn's CPDAG and score on all 30 data sets, 2.4-3.5x faster. The BDeu searches
+beat PC with the chi-square test and the Gaussian BIC on the codes everywhere; on ASIA all three miss the same edge
+(``either`` is a deterministic OR of ``tub`` and ``lung``, which no faithful score or test can place).
 """
 
 from __future__ import annotations
