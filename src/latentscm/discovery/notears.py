@@ -227,8 +227,9 @@ def warn_if_badly_scaled(matrix: np.ndarray, names: Sequence[str], owner: str, s
     warnings.warn(f"{owner}: columns {listed}{more} have standard deviations outside [{low:g}, {high:g}], the range "
                   f"its absolute lambda1 and w_threshold suit; on such data it can silently return a wrong (often "
                   f"empty) graph. Rescale the data (multiplying all columns by one factor keeps their variance "
-                  f"order) or pass standardize=True ('--param standardize=true' with latentscm discover; it removes the "
-                  f"varsortability these methods exploit on raw simulated data).", UserWarning, stacklevel=stacklevel)
+                  f"order) or pass standardize=True ('--param standardize=true' with latentscm discover; it removes "
+                  f"the varsortability these methods exploit on raw simulated data).", UserWarning,
+                  stacklevel=stacklevel)
 
 
 def augmented_lagrangian(objective: Callable[[np.ndarray, float, float], tuple[float, np.ndarray]],
