@@ -44,6 +44,7 @@ import numpy as np
 
 from latentscm._validation import check_choice, check_number
 from latentscm.discovery.ci_tests.discrete import encode_table
+from latentscm.discovery.conditional_gaussian import ConditionalGaussianBIC, mixed_table
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.discovery.scores import BDeu, GaussianBIC, LocalScore
@@ -51,10 +52,13 @@ from latentscm.discovery.scores import BDeu, GaussianBIC, LocalScore
 __all__ = ["GES_SCORES", "apply_delete", "apply_insert", "apply_turn", "consistent_extension", "cpdag_from_dag",
            "delete_operators", "ges", "greedy_phase", "insert_operators", "pdag_to_cpdag", "turn_operators"]
 
-#: Scores the score-based searches accept: the linear-Gaussian BIC, and BDeu for categorical data.
-GES_SCORES = ("bic", "bdeu")
+#: Scores the score-based searches accept: the linear-Gaussian BIC, BDeu for categorical data, and the conditional
+#: Gaussian BIC for mixed data.
+GES_SCORES = ("bic", "bdeu", "cg")
 #: Options of the BDeu score (``score_options``).
 BDEU_OPTIONS = ("equivalent_sample_size", "structure_prior")
+#: Options of the conditional Gaussian score (``discrete`` is required).
+CG_OPTIONS = ("discrete", "min_extra_rows")
 
 
 # ---------------------------------------------------------------------------------------------- bit masks
@@ -446,6 +450,9 @@ def score_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty
     ``score="bic"``: float data, the linear-Gaussian BIC with ``penalty_discount``. ``score="bdeu"``: categorical
     data (numbers or text, each column re-coded to 0 .. L-1), BDeu with ``score_options``
     (``equivalent_sample_size``, ``structure_prior``; see :class:`~latentscm.discovery.scores.BDeu`).
+    ``score="cg"``: mixed data, the conditional Gaussian BIC with ``penalty_discount`` and ``score_options``
+    ``discrete`` (the categorical columns) and ``min_extra_rows`` (see
+    :mod:`~latentscm.discovery.conditional_gaussian`).
     """
     score = check_choice(score, "score", owner, GES_SCORES)
     penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
@@ -463,8 +470,17 @@ def score_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty
                              f"score='bdeu'. Got unknown {unknown}.")
         codes, names = encode_table(data, node_names, owner)
         return codes, names, max_parents, BDeu(codes, **options)
+    if score == "cg":
+        unknown = sorted(set(options) - set(CG_OPTIONS))
+        if unknown or "discrete" not in options:
+            raise ValueError(f"The 'score_options' argument of {owner} takes {', '.join(CG_OPTIONS)} for score='cg', "
+                             f"'discrete' (the categorical columns, by name or position) required. Got "
+                             f"{sorted(options)}.")
+        table, names, mask = mixed_table(data, node_names, options.pop("discrete"), owner)
+        return table, names, max_parents, ConditionalGaussianBIC(table, mask, penalty_discount=penalty_discount,
+                                                                 **options)
     if options:
-        raise ValueError(f"The 'score_options' argument of {owner} is for score='bdeu'; the BIC takes "
+        raise ValueError(f"The 'score_options' argument of {owner} is for score='bdeu' or 'cg'; the BIC takes "
                          f"'penalty_discount' only. Got {sorted(options)}.")
     matrix, names = as_data_matrix(data, node_names, owner)
     n, d = matrix.shape
@@ -490,12 +506,14 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame; finite, no constant column, n > d (or
         n > max_parents + 1).
-    score: ``"bic"``, the linear-Gaussian BIC of :class:`~latentscm.discovery.scores.GaussianBIC`, or ``"bdeu"``
-        for categorical data (numbers or text; :class:`~latentscm.discovery.scores.BDeu`).
+    score: ``"bic"``, the linear-Gaussian BIC of :class:`~latentscm.discovery.scores.GaussianBIC`, ``"bdeu"``
+        for categorical data (numbers or text; :class:`~latentscm.discovery.scores.BDeu`), or ``"cg"`` for mixed
+        data (:mod:`~latentscm.discovery.conditional_gaussian`; ``score_options={"discrete": [...]}``).
     penalty_discount: multiplier (> 0) of the BIC penalty ``(|Pa| + 1) / 2 * log n``; 1 is the usual BIC,
-        larger values give sparser graphs. causal-learn's ``lambda_value`` is ``penalty_discount / 2``. BIC only.
+        larger values give sparser graphs. causal-learn's ``lambda_value`` is ``penalty_discount / 2``. Not for BDeu.
     score_options: for ``"bdeu"``: ``equivalent_sample_size`` (default 1) and ``structure_prior`` (default 1,
-        None for none), causal-learn's ``sample_prior`` and ``structure_prior``.
+        None for none), causal-learn's ``sample_prior`` and ``structure_prior``; for ``"cg"``: ``discrete`` (the
+        categorical columns, by name or position) and ``min_extra_rows`` (default 4).
     max_parents: largest parent set an Insert or Turn may give its head node (None: no limit).
     turning: after the backward phase, run the turning phase (Hauser & Bühlmann 2012, §5): the best
         score-improving ``Turn`` (one edge of a member DAG reversed) until none improves. Off by default: the

@@ -202,5 +202,6 @@ class BDeu:
         return float(sum(self.local(j, np.flatnonzero(dag[:, j])) for j in range(self.n_nodes)))
 
 
-#: A decomposable local score the score-based searches take.
+#: A decomposable local score the score-based searches take (also
+#: :class:`~latentscm.discovery.conditional_gaussian.ConditionalGaussianBIC`, same interface).
 LocalScore = GaussianBIC | BDeu
