@@ -328,7 +328,8 @@ def register(app: typer.Typer) -> None:
                                    "refined by CI tests), cdnod or cdf (Causal de Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
-                               "for categorical columns (text or integer codes); also parcorr with --timeseries."),
+                               "for categorical columns (text or integer codes); cg_lrt for continuous and "
+                               "categorical columns mixed (integer codes); also parcorr with --timeseries."),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the CI tests."),
         context: str = typer.Option(None, "--context",
                                     help="Column holding the domain/time index (cdnod) or the "

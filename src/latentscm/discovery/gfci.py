@@ -135,13 +135,15 @@ def refine_cpdag_to_pag(bound: Any, cpdag: np.ndarray, *, alpha: float, max_dept
     return marks, sepsets, counts
 
 
-def _score_search(matrix: np.ndarray, search: str, score: str, penalty_discount: float, max_parents: int | None,
-                  score_options: Mapping[str, Any] | None, seed: int | np.random.Generator) -> tuple[np.ndarray, dict]:
+def _score_search(matrix: np.ndarray, names: Sequence[str], search: str, score: str, penalty_discount: float,
+                  max_parents: int | None, score_options: Mapping[str, Any] | None, seed: int | np.random.Generator
+                  ) -> tuple[np.ndarray, dict]:
     from latentscm.discovery.boss import boss
     from latentscm.discovery.ges import ges
     from latentscm.discovery.xges import xges
 
-    common = {"score": score, "penalty_discount": penalty_discount, "score_options": score_options}
+    common = {"score": score, "penalty_discount": penalty_discount, "score_options": score_options,
+              "node_names": list(names)}
     if search == "boss":
         found = boss(matrix, seed=seed, **common)
     elif search == "xges":
@@ -201,7 +203,8 @@ def gfci(data: Any, *, search: str = "ges", score: str = "bic", penalty_discount
     matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
     start = time.perf_counter()
     if cpdag is None:
-        g1, score_info = _score_search(matrix, search, score, penalty_discount, max_parents, score_options, seed)
+        g1, score_info = _score_search(matrix, names, search, score, penalty_discount, max_parents, score_options,
+                                       seed)
     else:
         g1, score_info = _check_cpdag(cpdag, matrix.shape[1], owner), {"method": "given"}
     bound = test.bind(matrix)

@@ -14,6 +14,7 @@ from latentscm.discovery.ci_tests.base import (
     make_ci_test,
     register_ci_test,
 )
+from latentscm.discovery.ci_tests.cg_lrt import ConditionalGaussianLRT
 from latentscm.discovery.ci_tests.discrete import ChiSquare, GSquare, encode_categories, encode_table
 from latentscm.discovery.ci_tests.fisher_z import FisherZ
 from latentscm.discovery.ci_tests.kci import KCI
@@ -26,6 +27,7 @@ __all__ = [
     "CIResult",
     "CITest",
     "ChiSquare",
+    "ConditionalGaussianLRT",
     "FisherZ",
     "GSquare",
     "KCI",

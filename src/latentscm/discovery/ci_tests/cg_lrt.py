@@ -1,0 +1,105 @@
+"""A likelihood-ratio CI test for mixed continuous / categorical data under the conditional Gaussian model.
+
+Andrews, Ramsey & Cooper (2018, "Scoring Bayesian networks of mixed variables", §6) turn the conditional Gaussian
+(CG) log-likelihood of :mod:`latentscm.discovery.conditional_gaussian` into a CI test: with ``J(S)`` the maximised
+CG log-likelihood of a column set S and ``K(S)`` its number of parameters,
+
+    LR = 2 [J(X + Y + Z) - J(Y + Z) - J(X + Z) + J(Z)],    df = K(X + Y + Z) - K(Y + Z) - K(X + Z) + K(Z),
+
+the log-likelihood of X given Y and Z against X given Z alone, which is symmetric in X and Y. Under ``X ⊥ Y | Z``
+it is asymptotically chi-square with df degrees of freedom. All continuous: the partial-correlation
+likelihood-ratio test (``-n log(1 - r^2)``, one df per pair of columns); all categorical: the G-square test without
+its sparse-table df reduction.
+
+Which columns are categorical: ``categorical="auto"`` takes every column whose values are all integers with at most
+``max_levels`` distinct values (codes are re-made 0 .. L-1), or a list of column positions of the data bound.
+A query whose cells are too small for the covariances it needs (fewer than k + ``min_extra_rows`` rows, k the
+continuous columns) is not estimable and answers p = 1: no evidence of dependence, as a chi-square test with no
+degrees of freedom left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from latentscm._validation import check_number
+from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest, register_ci_test
+from latentscm.discovery.conditional_gaussian import ConditionalGaussianBIC
+
+__all__ = ["ConditionalGaussianLRT"]
+
+
+def _mask(columns: Sequence[int]) -> int:
+    out = 0
+    for c in columns:
+        out |= 1 << int(c)
+    return out
+
+
+@register_ci_test("cg_lrt")
+class ConditionalGaussianLRT(CITest):
+    """Likelihood-ratio test of ``X ⊥ Y | Z`` under the conditional Gaussian model (module docstring).
+
+    Parameters
+    ----------
+    categorical: ``"auto"`` or the positions of the categorical columns of the data bound (data are numbers:
+        categorical columns hold integer codes).
+    max_levels: with ``"auto"``, the most distinct integer values a categorical column may take (>= 2).
+    min_extra_rows: rows beyond k a cell needs for its covariance (>= 1).
+    """
+
+    name = "cg_lrt"
+
+    def __init__(self, categorical: str | Sequence[int] = "auto", max_levels: int = 10,
+                 min_extra_rows: int = 4) -> None:
+        super().__init__()
+        owner = "ConditionalGaussianLRT"
+        if isinstance(categorical, str):
+            if categorical != "auto":
+                raise ValueError(f"The 'categorical' argument of {owner} must be 'auto' or a list of column "
+                                 f"positions. Got {categorical!r}.")
+        else:
+            categorical = [int(check_number(c, "categorical", owner, low=0, integer=True)) for c in categorical]
+        self.categorical = categorical
+        self.max_levels = int(check_number(max_levels, "max_levels", owner, low=2, integer=True))
+        self.min_extra_rows = int(check_number(min_extra_rows, "min_extra_rows", owner, low=1, integer=True))
+
+    def _prepare(self, data: np.ndarray) -> Any:
+        d = data.shape[1]
+        if self.categorical == "auto":
+            mask = np.array([bool(np.all(data[:, j] == np.round(data[:, j])))
+                             and np.unique(data[:, j]).size <= self.max_levels for j in range(d)], dtype=bool)
+        else:
+            bad = [c for c in self.categorical if c >= d]
+            if bad:
+                raise ValueError(f"The 'categorical' argument of ConditionalGaussianLRT names columns {bad}, outside "
+                                 f"the data's 0..{d - 1}.")
+            mask = np.zeros(d, dtype=bool)
+            mask[list(self.categorical)] = True
+            fractional = [int(j) for j in np.flatnonzero(mask) if np.any(data[:, j] != np.round(data[:, j]))]
+            if fractional:
+                raise ValueError(f"The 'categorical' argument of ConditionalGaussianLRT names columns {fractional}, "
+                                 "which hold non-integer values; categorical columns need integer codes.")
+        table = np.array(data, dtype=np.float64)
+        for j in np.flatnonzero(mask):
+            table[:, j] = np.unique(data[:, j], return_inverse=True)[1].reshape(-1)
+        return ConditionalGaussianBIC(table, mask, min_extra_rows=self.min_extra_rows)
+
+    def _compute(self, state: Any, queries: Sequence[CIQuery]) -> list[CIResult]:
+        results = []
+        for q in queries:
+            z, x, y = _mask(q.z), _mask(q.x), _mask(q.y)
+            parts = [state.joint(m) for m in (x | y | z, y | z, x | z, z)]
+            ll = [p[0] for p in parts]
+            if not all(np.isfinite(v) for v in ll):
+                results.append(CIResult(0.0, 1.0))
+                continue
+            statistic = max(0.0, 2.0 * (ll[0] - ll[1] - ll[2] + ll[3]))
+            df = parts[0][1] - parts[1][1] - parts[2][1] + parts[3][1]
+            p_value = float(stats.chi2.sf(statistic, df)) if df > 0 else 1.0
+            results.append(CIResult(float(statistic), p_value))
+        return results
