@@ -113,3 +113,21 @@ def test_bad_input_names_the_argument() -> None:
         gfci(data, cpdag=loop)
     with pytest.raises(ValueError, match="'alpha'"):
         gfci(data, alpha=1.5)
+
+
+def test_triangles_mode_leaves_the_other_score_edges_to_possible_d_sep() -> None:
+    """x0 independent of x1 and x2 = x1 + noise, from a CPDAG x0 - x1 - x2 (no triangle): "triangles" tests no edge
+    in step 2, so Possible-D-SEP must test x0 - x1 from the empty set up (it skipped subsets of the adjacencies,
+    as if a test had looked at them: review s31); without that stage the score's edge stays."""
+    rng = np.random.default_rng(0)
+    x0, x1 = rng.normal(size=(2, 500))
+    data = np.stack([x0, x1, x1 + rng.normal(size=500)], 1)
+    chain = np.zeros((3, 3), dtype=np.int64)
+    chain[0, 1] = chain[1, 0] = chain[1, 2] = chain[2, 1] = 1
+    every = gfci(data, cpdag=chain)
+    assert every.edges() == ["X1 o-o X2"] and every.info["n_removal_tests"] >= 2
+    triangles = gfci(data, cpdag=chain, test_edges="triangles")
+    assert triangles.edges() == ["X1 o-o X2"] and triangles.info["n_removal_tests"] == 0
+    assert triangles.info["possible_dsep_removed"] == [("X0", "X1")]
+    kept = gfci(data, cpdag=chain, test_edges="triangles", possible_dsep=False)
+    assert kept.edges() == ["X0 o-o X1", "X1 o-o X2"]

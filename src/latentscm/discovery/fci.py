@@ -138,8 +138,12 @@ def _possible_ancestors(marks: np.ndarray, x: int) -> frozenset[int]:
 
 
 def _possible_d_sep_stage(bound: Any, marks: np.ndarray, sepsets: Sepsets, alpha: float, max_depth: int | None,
-                          max_path_length: int | None, workers: int) -> tuple[set[tuple[int, int]], int]:
+                          max_path_length: int | None, workers: int,
+                          untested: frozenset[tuple[int, int]] = frozenset()) -> tuple[set[tuple[int, int]], int]:
     """Step 3: the pairs to remove (their separating sets go into ``sepsets``) and the number of tests run.
+
+    Subsets inside the adjacencies of x or y are skipped (the skeleton search tested them), except for the pairs
+    ``(x, y)``, x < y, in ``untested``: edges no earlier test looked at (GFCI's ``test_edges="triangles"``).
 
     Each level (set size) streams its queries in batches of ``_PDS_CHUNK``: the subsets of a large
     Possible-D-SEP are never all held at once, and a pair's remaining subsets are skipped once one
@@ -168,7 +172,8 @@ def _possible_d_sep_stage(bound: Any, marks: np.ndarray, sepsets: Sepsets, alpha
                 for subset in _pair_subsets(pools[(x, y)], size):
                     if (x, y) in removed:
                         break
-                    if set(subset) <= neighbours[x] - {y} or set(subset) <= neighbours[y] - {x}:
+                    if (x, y) not in untested and (set(subset) <= neighbours[x] - {y}
+                                                   or set(subset) <= neighbours[y] - {x}):
                         continue  # the skeleton search tested every subset of the adjacencies, and kept the edge
                     yield x, y, subset
 

@@ -9,7 +9,8 @@ BOSS-FCI, the same refinement after BOSS: Ramsey, Andrews & Spirtes (2025), arXi
 2. **Extra-edge removal**: the adjacencies of ``G1``, each ``o-o``, are tested given subsets of the adjacencies
    of either end (PC-stable, :func:`~latentscm.discovery.pc.pc_skeleton` started from ``G1``'s skeleton);
    pairs non-adjacent in ``G1`` are never tested. ``test_edges="triangles"`` tests only the edges lying in a
-   triangle of ``G1`` (Tetrad's GFci): the others are kept as the score found them.
+   triangle of ``G1`` (Tetrad's GFci): the others are left to step 4, which tests them from the empty set up, or
+   kept as the score found them without it.
 3. **Colliders** (the paper's modified R0): an unshielded triple ``a *-* b *-* c`` of the refined skeleton is a
    collider when (i) it is unshielded in ``G1`` too and ``G1`` orients it ``a -> b <- c``, or (ii) ``a`` and ``c``
    are adjacent in ``G1``, the removal found a separating set for them, and b is not in it. Both are sound for
@@ -55,15 +56,27 @@ _TEST_EDGES = ("all", "triangles")
 
 
 def _check_cpdag(cpdag: Any, d: int, owner: str) -> np.ndarray:
-    """``cpdag`` as a 0/1 int array (d, d) with an empty diagonal, or a ValueError naming it."""
+    """``cpdag`` as a 0/1 int array (d, d) with an empty diagonal and a consistent extension, or a ValueError
+    naming it."""
     g = np.asarray(cpdag)
-    if g.shape != (d, d) or not np.isin(g, (0, 1)).all():
-        raise ValueError(f"The 'cpdag' argument of {owner} must be a 0/1 array ({d}, {d}) over the data's columns "
-                         f"([i, j] = 1 for i -> j, both for i - j). Got shape {g.shape}.")
+    form = f"a 0/1 array ({d}, {d}) over the data's columns ([i, j] = 1 for i -> j, both for i - j)"
+    if g.shape != (d, d):
+        raise ValueError(f"The 'cpdag' argument of {owner} must be {form}. Got shape {g.shape}.")
+    bad = np.argwhere(~np.isin(g, (0, 1)))
+    if bad.size:
+        i, j = (int(k) for k in bad[0])
+        raise ValueError(f"The 'cpdag' argument of {owner} must be {form}. Got {g[i, j]!r} at [{i}, {j}].")
     if np.diag(g).any():
         loop = int(np.flatnonzero(np.diag(g))[0])
         raise ValueError(f"The 'cpdag' argument of {owner} has a self-loop at column {loop}.")
-    return g.astype(np.int64)
+    g = g.astype(np.int64)
+    try:
+        consistent_extension(g)
+    except ValueError:
+        raise ValueError(f"The 'cpdag' argument of {owner} is no CPDAG: no DAG has its directed edges and "
+                         "v-structures (a directed cycle, or undirected edges that cannot be oriented without one "
+                         "or a new v-structure).") from None
+    return g
 
 
 def _sepsets_from_cpdag(cpdag: np.ndarray) -> Sepsets:
@@ -114,6 +127,7 @@ def refine_cpdag_to_pag(bound: Any, cpdag: np.ndarray, *, alpha: float, max_dept
         required = [(i, j) for i, j in combinations(range(d), 2) if skeleton_g1[i, j] and not in_triangle[i, j]]
     skeleton = pc_skeleton(bound, alpha=alpha, max_depth=max_depth, forbidden=forbidden, required=required,
                            n_jobs=n_jobs)
+    untested = frozenset((min(i, j), max(i, j)) for i, j in required)
     sepsets = _sepsets_from_cpdag(cpdag)  # the pairs never tested
     sepsets.update({pair: s for pair, s in skeleton.separating_sets.items() if skeleton_g1[pair]})
     marks = _circles(skeleton.adjacency)
@@ -122,7 +136,7 @@ def refine_cpdag_to_pag(bound: Any, cpdag: np.ndarray, *, alpha: float, max_dept
     n_pds_tests = 0
     if possible_dsep:
         removed, n_pds_tests = _possible_d_sep_stage(bound, marks, sepsets, alpha, max_depth, max_path_length,
-                                                     _check_n_jobs(n_jobs, "gfci"))
+                                                     _check_n_jobs(n_jobs, "gfci"), untested)
         adjacency = skeleton.adjacency.copy()
         for x, y in removed:
             adjacency[x, y] = adjacency[y, x] = 0
@@ -153,7 +167,7 @@ def _score_search(matrix: np.ndarray, names: Sequence[str], search: str, score: 
     return np.asarray(found.adjacency, dtype=np.int64), dict(found.info)
 
 
-def gfci(data: Any, *, search: str = "ges", score: str = "bic", penalty_discount: float = 1.0,
+def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_discount: float = 1.0,
          score_options: Mapping[str, Any] | None = None, max_parents: int | None = None,
          ci_test: str | CITest = "fisherz", alpha: float = 0.05, node_names: Sequence[str] | None = None,
          max_depth: int | None = None, max_path_length: int | None = None, test_edges: str = "all",
@@ -166,8 +180,9 @@ def gfci(data: Any, *, search: str = "ges", score: str = "bic", penalty_discount
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame.
     search: the score search of step 1: ``"ges"`` (the paper's FGES), ``"xges"`` or ``"boss"`` (BOSS-FCI).
-    score: its score: ``"bic"`` (linear-Gaussian) or ``"bdeu"`` (categorical data; pair it with ``ci_test="chisq"``
-        or ``"gsq"``).
+    score: its score: ``"bic"`` (linear-Gaussian), ``"bdeu"`` (categorical data) or ``"cg"`` (mixed data, with
+        ``score_options={"discrete": [...]}``). None (default): ``"bdeu"`` with a categorical CI test (chisq, gsq),
+        else ``"bic"``; a pair the score search leaves apart is never tested, so the score must suit the data.
     penalty_discount, score_options, max_parents: of the score search, as for
         :func:`~latentscm.discovery.ges.ges` (``max_parents`` not for boss).
     ci_test, alpha, ci_options, max_depth, max_path_length, n_jobs: of the tests and rules, as for
@@ -201,10 +216,15 @@ def gfci(data: Any, *, search: str = "ges", score: str = "bic", penalty_discount
     workers = _check_n_jobs(n_jobs, owner)
     test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    if score is None:
+        score = "bdeu" if test.discrete else "bic"
     start = time.perf_counter()
     if cpdag is None:
-        g1, score_info = _score_search(matrix, names, search, score, penalty_discount, max_parents, score_options,
-                                       seed)
+        try:
+            g1, score_info = _score_search(matrix, names, search, score, penalty_discount, max_parents,
+                                           score_options, seed)
+        except (ValueError, TypeError) as error:
+            raise type(error)(f"gfci's score search (search={search!r}, score={score!r}): {error}") from None
     else:
         g1, score_info = _check_cpdag(cpdag, matrix.shape[1], owner), {"method": "given"}
     bound = test.bind(matrix)
