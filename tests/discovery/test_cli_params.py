@@ -128,5 +128,6 @@ def test_discover_from_codes_options(tmp_path):
         discover_from_codes(codes, names, method="pc", options={"alpha": 0.1})
     with pytest.raises(ValueError, match="Method 'ges' has no parameter 'lambda1'"):
         discover_from_codes(codes, names, method="ges", options={"lambda1": 0.1})
-    with pytest.raises(ValueError, match="'knowledge' .* applies to method='pc', 'fci', 'lingam', not 'dagma'"):
+    with pytest.raises(ValueError, match="'knowledge' .* applies to method='pc', 'fci', 'gfci', 'boss', 'lingam', "
+                                         "not 'dagma'"):
         discover_from_codes(codes, names, method="dagma", knowledge={"tiers": [["z0"], ["z1"]]})

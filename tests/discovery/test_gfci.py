@@ -131,3 +131,59 @@ def test_triangles_mode_leaves_the_other_score_edges_to_possible_d_sep() -> None
     assert triangles.info["possible_dsep_removed"] == [("X0", "X1")]
     kept = gfci(data, cpdag=chain, test_edges="triangles", possible_dsep=False)
     assert kept.edges() == ["X0 o-o X1", "X1 o-o X2"]
+
+
+def test_oracle_gfci_with_tiers_is_fcis_tiered_pag() -> None:
+    """True tiers (every node in one; random_tiers): from the minimal independence map in a random order that
+    respects them, GFCI with the oracle gives FCI's tiered PAG, which is the enumerated PAG of the tier-restricted
+    class (test_fci_knowledge.py)."""
+    from latentscm.discovery import BackgroundKnowledge
+    from latentscm.testing import random_tiers
+
+    rng = np.random.default_rng(5)
+    gained = 0
+    for _ in range(40):
+        a, p = random_latent_dag(rng, observed=(4, 8), hidden=(1, 4))
+        tier = random_tiers(rng, a, p)
+        names = [f"x{i}" for i in range(p)]
+        knowledge = BackgroundKnowledge(tiers=[[names[v] for v in range(p) if tier[v] == t]
+                                               for t in range(tier.max() + 1) if (tier == t).any()])
+        order = sorted(range(p), key=lambda v: (tier[v], rng.random()))  # a random order within the tiers
+        g1 = cpdag_from_dag(minimal_imap(a, p, order))
+        oracle = DSeparationOracle(_graph(a))
+        truth = fci(np.zeros((20, p)), ci_test=oracle, alpha=0.5, node_names=names, knowledge=knowledge)
+        got = gfci(np.zeros((20, p)), ci_test=oracle, alpha=0.5, node_names=names, cpdag=g1, knowledge=knowledge)
+        np.testing.assert_array_equal(got.marks, truth.marks, err_msg=str(a.tolist()))
+        assert got.info["knowledge"] == knowledge.to_dict()
+        gained += got.info["n_tier_marks"]
+    assert gained > 30
+
+
+def test_tiers_on_data_and_in_the_cli(tmp_path) -> None:
+    """A chain x -> y -> z: without knowledge x o-o y o-o z; the tiers [x], [y], [z] give x o-> y and then, by R1,
+    y --> z. With search="boss" the score search keeps to the tiers too; the CLI passes --knowledge through."""
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=3000)
+    y = 0.9 * x + rng.normal(size=3000)
+    data = np.stack([x, y, 0.9 * y + rng.normal(size=3000)], 1)
+    names = ["x", "y", "z"]
+    tiers = {"tiers": [["x"], ["y"], ["z"]]}
+    assert sorted(gfci(data, node_names=names).edges()) == ["x o-o y", "y o-o z"]
+    pag = gfci(data, search="boss", node_names=names, knowledge=tiers)
+    assert sorted(pag.edges()) == ["x o-> y", "y --> z"] and pag.info["n_tier_marks"] == 2
+    assert pag.info["score_info"]["knowledge"]["tiers"] == tiers["tiers"]
+    path, known, out = tmp_path / "chain.csv", tmp_path / "tiers.json", tmp_path / "pag.json"
+    np.savetxt(path, data, delimiter=",", header="x,y,z", comments="")
+    known.write_text(json.dumps(tiers))
+    result = CliRunner().invoke(app, ["discover", str(path), "--method", "gfci", "--knowledge", str(known),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(out.read_text())["edges"]) == ["x o-> y", "y --> z"]
+    with pytest.raises(ValueError, match="tiers only"):
+        gfci(data, node_names=names, knowledge={"forbidden": [["x", "y"]]})
+    with pytest.raises(ValueError, match="selection_bias=False"):
+        gfci(data, node_names=names, knowledge=tiers, selection_bias=True)

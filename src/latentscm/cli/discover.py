@@ -183,8 +183,8 @@ def _table_methods() -> dict[str, Any]:
 
 #: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched from CODE_METHODS.
 _TABLE_ONLY = ("fci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
-#: Methods that take ``--knowledge`` (fci: tiers only).
-_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "fci")
+#: Methods that take ``--knowledge`` (fci, gfci: tiers only).
+_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "xges": "score-based (linear-Gaussian BIC, XGES search)",
                "boss": "score-based (linear-Gaussian BIC, best order search)",
@@ -222,8 +222,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
     collider_rule : str or None
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
     knowledge : BackgroundKnowledge or None
-        Background knowledge by column name: forbidden / required edges and tiers for pc, cdnod and lingam;
-        tiers only for fci.
+        Background knowledge by column name: forbidden / required edges and tiers for pc, cdnod, boss and lingam;
+        tiers only for fci and gfci.
     params : dict or None
         The method function's own keyword parameters (``--param KEY=VALUE``), checked against its signature;
         those set by the arguments above (names, CI test, level, knowledge, ...) are refused.
@@ -365,10 +365,10 @@ def register(app: typer.Typer) -> None:
                                               "-?> allowed, --> forced; at lag 0 also o?o, o-o, <--, <?-. See "
                                               "latentscm.cli.discover_timeseries."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
-                                       "pc, cdnod or lingam, by column (or code) name: an object whose \"forbidden\" "
-                                       "and \"required\" hold (cause, effect) name pairs and whose \"tiers\" holds "
-                                       "lists of names, a later tier never causing an earlier one. --method fci takes "
-                                       "tiers only."),
+                                       "pc, cdnod, boss or lingam, by column (or code) name: an object whose "
+                                       "\"forbidden\" and \"required\" hold (cause, effect) name pairs and whose "
+                                       "\"tiers\" holds lists of names, a later tier never causing an earlier one. "
+                                       "--method fci and gfci take tiers only."),
         param: list[str] = typer.Option(None, "--param", help="A parameter of the method's function, KEY=VALUE "
                                         "(repeatable; the value is read as JSON when it parses, else as text), e.g. "
                                         "--param turning=true for ges, --param lambda1=0.05 for notears or dagma, "

@@ -52,7 +52,7 @@ CODE_METHODS: dict[str, Callable[..., Any]] = {
 }
 #: Of those, the ones that use a CI test, take background knowledge, and start from random weights (shared with the
 #: CLI's ``discover``).
-CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci", "gfci"), ("pc", "fci", "lingam")
+CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci", "gfci"), ("pc", "fci", "gfci", "boss", "lingam")
 SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss", "gfci")
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
@@ -81,8 +81,8 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     seed: seed of the subsample; for notears_mlp, dagma_mlp, boss and gfci also of their random starts (unless
         ``options`` gives one).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
-    knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), tiers for
-        FCI (see :func:`~latentscm.discovery.fci.fci`), or DirectLiNGAM's; not for the other methods.
+    knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), BOSS's, tiers
+        for FCI and GFCI (see :func:`~latentscm.discovery.fci.fci`), or DirectLiNGAM's; not for the other methods.
     options: the method function's own keyword parameters (e.g. ``{"turning": True}`` for ges, ``{"lambda1":
         0.05}`` for notears), checked by name; the ones set by the arguments above are refused.
     """

@@ -21,7 +21,9 @@ BOSS-FCI, the same refinement after BOSS: Ramsey, Andrews & Spirtes (2025), arXi
 4. **Possible-D-SEP** (``possible_dsep=True``, the paper's step, as in :func:`~latentscm.discovery.fci.fci`):
    the remaining pairs are re-tested given subsets of Possible-D-SEP; the skeleton is re-oriented from
    ``o-o`` by step 3. Tetrad's current GFci leaves this step out (``possible_dsep=False``).
-5. **Orientation rules** R1-R4 and R8-R10 (R5-R7 with ``selection_bias``), as FCI's
+5. **Tiers** (optional, as :func:`~latentscm.discovery.fci.fci`): every edge from an earlier to a later tier gets an
+   arrowhead at its later end; with ``search="boss"`` the tiers also constrain the score search.
+6. **Orientation rules** R1-R4 and R8-R10 (R5-R7 with ``selection_bias``), as FCI's
    :func:`~latentscm.discovery.fci.orient_pag`. R4 needs a separating set of pairs never tested: for a pair
    non-adjacent in ``G1`` it is the parent set, in a consistent extension of ``G1``, of the later of the two
    (the separating set step 3 argues from).
@@ -42,8 +44,17 @@ import numpy as np
 
 from latentscm._validation import check_choice, check_number
 from latentscm.discovery.ci_tests.base import CITest, make_ci_test
-from latentscm.discovery.fci import Sepsets, _circles, _key, _possible_d_sep_stage, orient_pag
+from latentscm.discovery.fci import (
+    Sepsets,
+    _circles,
+    _key,
+    _possible_d_sep_stage,
+    orient_by_tiers,
+    orient_pag,
+    tier_numbers,
+)
 from latentscm.discovery.ges import _topological_order, consistent_extension
+from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
 from latentscm.discovery.pag import ARROW, PartialAncestralGraph
 from latentscm.discovery.pc import _check_n_jobs, as_data_matrix, pc_skeleton
 from latentscm.exceptions import TooFewSamplesError
@@ -114,10 +125,11 @@ def orient_gfci_colliders(marks: np.ndarray, cpdag: np.ndarray, sepsets: Mapping
 
 def refine_cpdag_to_pag(bound: Any, cpdag: np.ndarray, *, alpha: float, max_depth: int | None = None,
                         max_path_length: int | None = None, test_edges: str = "all", possible_dsep: bool = True,
-                        selection_bias: bool = False, n_jobs: int | None = None) -> tuple[np.ndarray, Sepsets, dict]:
-    """Steps 2-5 on a CI test bound to the data (n, d) and a CPDAG (d, d): the PAG's marks (d, d), the separating
+                        selection_bias: bool = False, n_jobs: int | None = None, tier: np.ndarray | None = None
+                        ) -> tuple[np.ndarray, Sepsets, dict]:
+    """Steps 2-6 on a CI test bound to the data (n, d) and a CPDAG (d, d): the PAG's marks (d, d), the separating
     sets by pair ``(i, j)``, i < j, and counts (``n_removal_tests``, ``n_possible_dsep_tests``, ``n_removed``,
-    ``possible_dsep_removed`` as position pairs)."""
+    ``possible_dsep_removed`` as position pairs, ``n_tier_marks``). ``tier``: each node's tier (d,), -1 for none."""
     d = cpdag.shape[0]
     skeleton_g1 = (cpdag != 0) | (cpdag.T != 0)
     forbidden = [(i, j) for i, j in combinations(range(d), 2) if not skeleton_g1[i, j]]
@@ -142,16 +154,17 @@ def refine_cpdag_to_pag(bound: Any, cpdag: np.ndarray, *, alpha: float, max_dept
             adjacency[x, y] = adjacency[y, x] = 0
         marks = _circles(adjacency)
         orient_gfci_colliders(marks, cpdag, sepsets)
+    n_tier_marks = 0 if tier is None else orient_by_tiers(marks, tier)
     marks = orient_pag(marks, sepsets, max_path_length=max_path_length, selection_bias=selection_bias)
     counts = {"n_removal_tests": skeleton.n_tests, "n_possible_dsep_tests": n_pds_tests,
               "n_removed": int(skeleton_g1.sum() // 2 - (marks != 0).sum() // 2),
-              "possible_dsep_removed": sorted(removed)}
+              "possible_dsep_removed": sorted(removed), "n_tier_marks": n_tier_marks}
     return marks, sepsets, counts
 
 
 def _score_search(matrix: np.ndarray, names: Sequence[str], search: str, score: str, penalty_discount: float,
-                  max_parents: int | None, score_options: Mapping[str, Any] | None, seed: int | np.random.Generator
-                  ) -> tuple[np.ndarray, dict]:
+                  max_parents: int | None, score_options: Mapping[str, Any] | None, seed: int | np.random.Generator,
+                  knowledge: BackgroundKnowledge | None) -> tuple[np.ndarray, dict]:
     from latentscm.discovery.boss import boss
     from latentscm.discovery.ges import ges
     from latentscm.discovery.xges import xges
@@ -159,7 +172,7 @@ def _score_search(matrix: np.ndarray, names: Sequence[str], search: str, score: 
     common = {"score": score, "penalty_discount": penalty_discount, "score_options": score_options,
               "node_names": list(names)}
     if search == "boss":
-        found = boss(matrix, seed=seed, **common)
+        found = boss(matrix, seed=seed, knowledge=knowledge, **common)
     elif search == "xges":
         found = xges(matrix, max_parents=max_parents, **common)
     else:
@@ -173,6 +186,7 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
          max_depth: int | None = None, max_path_length: int | None = None, test_edges: str = "all",
          possible_dsep: bool = True, selection_bias: bool = False, cpdag: Any = None,
          ci_options: Mapping[str, Any] | None = None, n_jobs: int | None = None,
+         knowledge: BackgroundKnowledge | Mapping[str, Any] | None = None,
          seed: int | np.random.Generator = 0) -> PartialAncestralGraph:
     """GFCI: a PAG over the columns of ``data`` from a score search refined by CI tests (see the module docstring).
 
@@ -193,12 +207,16 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
     possible_dsep: run FCI's Possible-D-SEP stage after the collider step (the paper's algorithm).
     selection_bias: whether selection variables may exist (rules R5-R7, as in fci).
     cpdag: a CPDAG (d, d) (``[i, j] = 1`` for i -> j, both for i - j) to start from instead of the score search.
+    knowledge: tiers of a :class:`~latentscm.discovery.knowledge.BackgroundKnowledge` (or its ``to_dict`` form), as
+        for :func:`~latentscm.discovery.fci.fci`: arrowheads at the later end of edges between tiers; with
+        ``search="boss"`` the score search keeps to them too. Forbidden or required edges are refused.
     seed: seed of BOSS's random starts.
 
     Returns
     -------
     PartialAncestralGraph with ``marks`` (d, d); ``info`` holds the search and its info (``score_info``), the test
-    counts of both stages, the pairs removed by tests, and the settings.
+    counts of both stages, the pairs removed by tests, and the settings; with knowledge also ``knowledge`` and
+    ``n_tier_marks``.
     """
     owner = "gfci"
     for flag, value in (("possible_dsep", possible_dsep), ("selection_bias", selection_bias)):
@@ -216,13 +234,18 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
     workers = _check_n_jobs(n_jobs, owner)
     test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    knowledge = as_knowledge(knowledge, owner)
+    if knowledge is not None and selection_bias:
+        raise ValueError("gfci takes 'knowledge' (tiers) only with selection_bias=False: with selection bias a node "
+                         "of a later tier may be an ancestor of a selection variable, so a tier gives no arrowhead.")
+    tier = None if knowledge is None else tier_numbers(knowledge, names, owner)
     if score is None:
         score = "bdeu" if test.discrete else "bic"
     start = time.perf_counter()
     if cpdag is None:
         try:
             g1, score_info = _score_search(matrix, names, search, score, penalty_discount, max_parents,
-                                           score_options, seed)
+                                           score_options, seed, knowledge)
         except (ValueError, TypeError) as error:
             raise type(error)(f"gfci's score search (search={search!r}, score={score!r}): {error}") from None
     else:
@@ -231,7 +254,7 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
     try:
         marks, sepsets, counts = refine_cpdag_to_pag(
             bound, g1, alpha=alpha, max_depth=max_depth, max_path_length=max_path_length, test_edges=test_edges,
-            possible_dsep=bool(possible_dsep), selection_bias=bool(selection_bias), n_jobs=workers)
+            possible_dsep=bool(possible_dsep), selection_bias=bool(selection_bias), n_jobs=workers, tier=tier)
     except TooFewSamplesError as error:
         raise ValueError(f"The 'data' argument of gfci has {matrix.shape[0]} rows, too few for a test conditioning "
                          f"on {error.conditions} variables, which needs {error.needed} ({error}). Give more rows, "
@@ -245,4 +268,6 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
             "n_removed": counts["n_removed"],
             "possible_dsep_removed": sorted((names[x], names[y]) for x, y in counts["possible_dsep_removed"]),
             "time_s": time.perf_counter() - start}
+    if knowledge is not None:
+        info.update(knowledge=knowledge.to_dict(), n_tier_marks=counts["n_tier_marks"])
     return PartialAncestralGraph(names, marks, sepsets, info)
