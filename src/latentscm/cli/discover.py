@@ -182,7 +182,8 @@ def _table_methods() -> dict[str, Any]:
 
 
 #: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched from CODE_METHODS.
-_TABLE_ONLY = ("fci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp")
+_TABLE_ONLY = ("fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
+               "dagma_mlp")
 #: Methods that take ``--knowledge`` (fci, gfci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci")
 #: Methods that use no CI test, with what they are instead.
@@ -206,11 +207,11 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         The table (floats, or strings for categorical tests).
     names : list of str
         The d column names.
-    method : {"pc", "fci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma", "dagma_mlp",
-              "cdnod", "cdf"}
-        Discovery method (``fci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``, ``boss``
-        (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP, seed 0),
-        ``dagma`` (linear DAGMA) and ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
+    method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
+              "dagma_mlp", "cdnod", "cdf"}
+        Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
+        ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
+        seed 0), ``dagma`` (linear DAGMA) and ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
     ci : str
         CI test name.
     alpha : float
@@ -324,8 +325,9 @@ def register(app: typer.Typer) -> None:
                                    "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), notears_mlp "
                                    "(NOTEARS-MLP, nonlinear, seed 0), dagma (linear DAGMA), dagma_mlp (DAGMA-MLP, "
                                    "nonlinear, seed 0), fci (a partial "
-                                   "ancestral graph, for hidden confounders), gfci (the same from GES's graph "
-                                   "refined by CI tests), cdnod or cdf (Causal de Finetti); "
+                                   "ancestral graph, for hidden confounders), rfci (FCI without its Possible-D-SEP "
+                                   "stage, faster), gfci (the same from GES's graph refined by CI tests), cdnod or "
+                                   "cdf (Causal de Finetti); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "

@@ -33,6 +33,7 @@ from latentscm.discovery.pag import PartialAncestralGraph
 from latentscm.discovery.pc import pc, pc_skeleton
 from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
+from latentscm.discovery.rfci import rfci
 from latentscm.discovery.xges import xges
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "notears_mlp",
     "pc",
     "pc_skeleton",
+    "rfci",
     "register_ci_test",
     "skeleton_scores",
     "xges",

@@ -29,6 +29,7 @@ from latentscm.discovery.notears_mlp import notears_mlp
 from latentscm.discovery.pag import ARROW, TAIL, PartialAncestralGraph
 from latentscm.discovery.pc import pc
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
+from latentscm.discovery.rfci import rfci
 from latentscm.discovery.xges import xges
 from latentscm.graph import CausalGraph
 from latentscm.metrics.graphs import _is_acyclic
@@ -46,13 +47,14 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
 
 #: Methods :func:`discover_from_codes` runs on a table of codes, by name.
 CODE_METHODS: dict[str, Callable[..., Any]] = {
-    "pc": pc, "fci": fci, "gfci": gfci, "ges": ges, "xges": xges, "boss": boss, "lingam": direct_lingam,
+    "pc": pc, "fci": fci, "rfci": rfci, "gfci": gfci, "ges": ges, "xges": xges, "boss": boss,
+    "lingam": direct_lingam,
     "notears": notears_linear,
     "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
 }
 #: Of those, the ones that use a CI test, take background knowledge, and start from random weights (shared with the
 #: CLI's ``discover``).
-CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci", "gfci"), ("pc", "fci", "gfci", "boss", "lingam")
+CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci", "rfci", "gfci"), ("pc", "fci", "gfci", "boss", "lingam")
 SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss", "gfci")
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
@@ -73,10 +75,11 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     codes: array (N, D) of encoded latents, one column per named latent.
     names: the D latent names.
     method: a name of :data:`CODE_METHODS`: ``"pc"``, ``"fci"`` (a PAG: latents may share causes the codes do
-        not capture), ``"gfci"`` (a PAG from GES's CPDAG refined by tests), ``"ges"`` (linear-Gaussian BIC),
+        not capture), ``"rfci"`` (FCI without Possible-D-SEP), ``"gfci"`` (a PAG from GES's CPDAG refined by
+        tests), ``"ges"`` (linear-Gaussian BIC),
         ``"xges"`` / ``"boss"`` (the same score, XGES / BOSS search), ``"lingam"`` (DirectLiNGAM), ``"notears"``,
         ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation). ``ci_test``, ``alpha`` and
-        ``ci_options`` apply to pc, fci and gfci only; the methods needing a context are not here.
+        ``ci_options`` apply to pc, fci, rfci and gfci only; the methods needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
     seed: seed of the subsample; for notears_mlp, dagma_mlp, boss and gfci also of their random starts (unless
         ``options`` gives one).
