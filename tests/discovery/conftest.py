@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from latentscm.scm import random_scm
 from latentscm.testing import cpdag_from_causallearn
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # the support module mixed_data.py
+    sys.path.insert(0, str(HERE))
 
 
 def scm_data(n_nodes: int, n: int, *, edge_prob: float, mechanism: str,

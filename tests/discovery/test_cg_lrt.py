@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mixed_data import mixed_collider
 
 from latentscm.discovery import fci, gfci, make_ci_test
 from latentscm.discovery.ci_tests import CIQuery, ConditionalGaussianLRT, GSquare
@@ -61,21 +62,11 @@ def test_a_query_with_too_small_cells_answers_p_one() -> None:
     assert result.p_value == 1.0 and result.statistic == 0.0
 
 
-def _mixed(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """a (3 levels) -> y <- x (continuous), y -> c (binary, logistic)."""
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 3, n)
-    x = rng.normal(size=n)
-    y = np.array([-1.0, 0.5, 1.5])[a] + 0.9 * x + rng.normal(size=n)
-    c = (rng.random(n) < 1 / (1 + np.exp(-2 * y))).astype(int)
-    return np.column_stack([a, x, y, c]), ["a", "x", "y", "c"]
-
-
 def test_fci_and_gfci_on_mixed_data() -> None:
     """The true PAG a o-> y <-o x, y --> c. (PC with cg_lrt adds x -> c on this seed: c is a logistic function of
     y, which the CG model only approximates, and at n = 3000 the test sees the misfit as x and c dependent given
     y.)"""
-    data, names = _mixed(3000, 0)
+    data, names = mixed_collider(3000, 0)
     expected = ["a o-> y", "x o-> y", "y --> c"]
     assert sorted(fci(data, ci_test="cg_lrt", node_names=names).edges()) == expected
     pag = gfci(data, ci_test="cg_lrt", score="cg", score_options={"discrete": ["a", "c"]}, node_names=names)
@@ -89,7 +80,7 @@ def test_bad_input_names_the_argument() -> None:
         ConditionalGaussianLRT(categorical=[-1])
     with pytest.raises(ValueError, match="max_levels"):
         ConditionalGaussianLRT(max_levels=1)
-    data, _ = _mixed(100, 1)
+    data, _ = mixed_collider(100, 1)
     with pytest.raises(ValueError, match="columns \\[7\\], outside"):
         ConditionalGaussianLRT(categorical=[7]).bind(data).test_query(CIQuery.make(0, 1))
     with pytest.raises(ValueError, match="columns \\[1\\], which hold non-integer"):

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from mixed_data import mixed_collider
 
 from latentscm.discovery import boss, ges, gfci
 from latentscm.discovery.conditional_gaussian import ConditionalGaussianBIC
@@ -60,32 +61,22 @@ def test_a_parent_set_with_too_small_cells_scores_minus_infinity() -> None:
     assert not found.adjacency[0].any() and not found.adjacency[:, 0].any()
 
 
-def _mixed(n: int, seed: int) -> tuple[np.ndarray, list[str]]:
-    """a (3 levels) -> y <- x (continuous), y -> c (binary, logistic)."""
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, 3, n)
-    x = rng.normal(size=n)
-    y = np.array([-1.0, 0.5, 1.5])[a] + 0.9 * x + rng.normal(size=n)
-    c = (rng.random(n) < 1 / (1 + np.exp(-2 * y))).astype(int)
-    return np.column_stack([a, x, y, c]), ["a", "x", "y", "c"]
-
-
 @pytest.mark.parametrize("search", [ges, boss])
 def test_searches_find_a_mixed_collider(search) -> None:
-    data, names = _mixed(3000, 0)
+    data, names = mixed_collider(3000, 0)
     found = search(data, score="cg", score_options={"discrete": ["a", "c"]}, node_names=names)
     assert sorted(found.directed_edges) == [("a", "y"), ("x", "y"), ("y", "c")]
     assert found.info["score"] == "cg" and found.info["score_options"] == {"discrete": ["a", "c"]}
 
 
 def test_gfci_with_the_cg_score() -> None:
-    data, names = _mixed(3000, 1)
+    data, names = mixed_collider(3000, 1)
     pag = gfci(data, score="cg", score_options={"discrete": [0, 3]}, node_names=names)
     assert sorted(pag.edges()) == ["a o-> y", "x o-> y", "y --> c"]
 
 
 def test_bad_input_names_the_option() -> None:
-    data, names = _mixed(200, 2)
+    data, names = mixed_collider(200, 2)
     with pytest.raises(ValueError, match="'discrete'.*required"):
         ges(data, score="cg")
     with pytest.raises(ValueError, match="names 'b', not a column"):
@@ -109,7 +100,7 @@ def test_cli_with_the_cg_score(tmp_path) -> None:
 
     from latentscm.cli import app
 
-    data, names = _mixed(3000, 0)
+    data, names = mixed_collider(3000, 0)
     path = tmp_path / "mixed.csv"
     np.savetxt(path, data, delimiter=",", header=",".join(names), comments="")
     out = tmp_path / "graph.json"

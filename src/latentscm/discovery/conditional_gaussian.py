@@ -38,6 +38,7 @@ import numpy as np
 
 from latentscm._validation import check_number
 from latentscm.discovery.ci_tests.discrete import encode_categories
+from latentscm.discovery.scores import LocalScore
 
 __all__ = ["ConditionalGaussianBIC", "mixed_table"]
 
@@ -93,7 +94,7 @@ def mixed_table(data: Any, node_names: Sequence[str] | None, discrete: Iterable[
     return out, names, mask
 
 
-class ConditionalGaussianBIC:
+class ConditionalGaussianBIC(LocalScore):
     """Cached CG-BIC local scores (module docstring) of a mixed table.
 
     Parameters
@@ -106,6 +107,7 @@ class ConditionalGaussianBIC:
 
     def __init__(self, data: np.ndarray, discrete: np.ndarray, *, penalty_discount: float = 1.0,
                  min_extra_rows: int = 4) -> None:
+        super().__init__()
         owner = "ConditionalGaussianBIC"
         self.data = np.asarray(data, dtype=np.float64)
         if self.data.ndim != 2:
@@ -122,12 +124,6 @@ class ConditionalGaussianBIC:
             self.n_nodes, dtype=np.int64)
         self._penalty = 0.5 * self.penalty_discount * np.log(self.n_samples)
         self._joint: dict[int, tuple[float, float]] = {}
-        self._cache: dict[tuple[int, int], float] = {}
-
-    @property
-    def n_computed(self) -> int:
-        """Number of distinct (node, parent set) local scores computed so far."""
-        return len(self._cache)
 
     def joint(self, mask: int) -> tuple[float, float]:
         """``(ll(S), dof(S))`` of the column set S given as a bit mask; ll is ``-inf`` when a cell is too small."""
@@ -168,28 +164,9 @@ class ConditionalGaussianBIC:
         self._joint[mask] = result
         return result
 
-    def local(self, node: int, parents: Iterable[int]) -> float:
-        """Local score s(node, parents) (higher is better); parents are column positions."""
-        mask = 0
-        for p in parents:
-            mask |= 1 << int(p)
-        return self.local_mask(int(node), mask)
-
-    def local_mask(self, node: int, mask: int) -> float:
-        """Local score with the parent set given as a bit mask (bit ``p`` set for parent ``p``)."""
-        key = (node, mask)
-        value = self._cache.get(key)
-        if value is None:
-            ll_with, dof_with = self.joint(mask | (1 << node))
-            ll_without, dof_without = self.joint(mask)
-            if not np.isfinite(ll_with) or not np.isfinite(ll_without):
-                value = -np.inf
-            else:
-                value = float(ll_with - ll_without - self._penalty * (dof_with - dof_without))
-            self._cache[key] = value
-        return value
-
-    def dag_score(self, dag: np.ndarray) -> float:
-        """Score of a DAG (adjacency (d, d), ``[i, j] = 1`` for ``i -> j``): the sum of its local scores."""
-        dag = np.asarray(dag)
-        return float(sum(self.local(j, np.flatnonzero(dag[:, j])) for j in range(self.n_nodes)))
+    def _compute(self, node: int, parents: list[int], mask: int) -> float:
+        ll_with, dof_with = self.joint(mask | (1 << node))
+        ll_without, dof_without = self.joint(mask)
+        if not np.isfinite(ll_with) or not np.isfinite(ll_without):
+            return -np.inf
+        return float(ll_with - ll_without - self._penalty * (dof_with - dof_without))

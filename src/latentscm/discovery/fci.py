@@ -53,11 +53,11 @@ from latentscm._validation import check_number
 from latentscm.discovery.ci_tests.base import CITest, make_ci_test
 from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL, PartialAncestralGraph
-from latentscm.discovery.pc import _check_n_jobs, as_data_matrix, pc_skeleton
+from latentscm.discovery.pc import _check_n_jobs, as_data_matrix, pc_skeleton, too_few_rows
 from latentscm.discovery.pc import plan_p_values as _p_values
 from latentscm.exceptions import TooFewSamplesError
 
-__all__ = ["fci", "orient_by_tiers", "orient_pag", "possible_d_sep", "tier_numbers"]
+__all__ = ["check_search_arguments", "fci", "orient_by_tiers", "orient_pag", "possible_d_sep", "tier_numbers"]
 
 Sepsets = dict[tuple[int, int], frozenset[int]]
 _PDS_CHUNK = 20_000  # queries per batch of the Possible-D-SEP stage
@@ -478,6 +478,24 @@ def orient_pag(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[in
     return marks
 
 
+def check_search_arguments(owner: str, data: Any, node_names: Sequence[str] | None, ci_test: str | CITest,
+                           ci_options: Mapping[str, Any] | None, alpha: float, max_depth: int | None,
+                           max_path_length: int | None, n_jobs: int | None
+                           ) -> tuple[float, int | None, int | None, int, CITest, np.ndarray, tuple[str, ...]]:
+    """The checked arguments shared by the PAG searches (fci, rfci, gfci): ``alpha``, ``max_depth``,
+    ``max_path_length``, the number of workers, the CI test, and the data matrix (n, d) with its names (categorical
+    when the test is)."""
+    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
+    if max_depth is not None:
+        max_depth = int(check_number(max_depth, "max_depth", owner, low=0, integer=True))
+    if max_path_length is not None:
+        max_path_length = int(check_number(max_path_length, "max_path_length", owner, low=1, integer=True))
+    workers = _check_n_jobs(n_jobs, owner)
+    test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
+    matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    return alpha, max_depth, max_path_length, workers, test, matrix, names
+
+
 def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         node_names: Sequence[str] | None = None, max_depth: int | None = None, max_path_length: int | None = None,
         ci_options: Mapping[str, Any] | None = None, n_jobs: int | None = None,
@@ -512,14 +530,8 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     owner = "fci"
     if not isinstance(selection_bias, (bool, np.bool_)):
         raise TypeError(f"The 'selection_bias' argument of fci must be True or False. Got {selection_bias!r}.")
-    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    if max_depth is not None:
-        max_depth = int(check_number(max_depth, "max_depth", owner, low=0, integer=True))
-    if max_path_length is not None:
-        max_path_length = int(check_number(max_path_length, "max_path_length", owner, low=1, integer=True))
-    workers = _check_n_jobs(n_jobs, owner)
-    test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
-    matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    alpha, max_depth, max_path_length, workers, test, matrix, names = check_search_arguments(
+        owner, data, node_names, ci_test, ci_options, alpha, max_depth, max_path_length, n_jobs)
     knowledge = as_knowledge(knowledge, owner)
     if knowledge is not None and selection_bias:
         raise ValueError("fci takes 'knowledge' (tiers) only with selection_bias=False: with selection bias a node of "
@@ -535,9 +547,7 @@ def fci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         removed, n_pds_tests = _possible_d_sep_stage(bound, marks, sepsets, alpha, max_depth, max_path_length,
                                                      workers)
     except TooFewSamplesError as error:
-        raise ValueError(f"The 'data' argument of fci has {matrix.shape[0]} rows, too few for a test conditioning "
-                         f"on {error.conditions} variables, which needs {error.needed} ({error}). Give more rows, "
-                         f"or limit the conditioning sets with max_depth={max(error.conditions - 1, 0)}.") from error
+        raise too_few_rows("fci", matrix.shape[0], error) from error
     adjacency = skeleton.adjacency.copy()
     for x, y in removed:
         adjacency[x, y] = adjacency[y, x] = 0

@@ -42,13 +42,14 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_choice, check_number
-from latentscm.discovery.ci_tests.base import CITest, make_ci_test
+from latentscm._validation import check_choice
+from latentscm.discovery.ci_tests.base import CITest
 from latentscm.discovery.fci import (
     Sepsets,
     _circles,
     _key,
     _possible_d_sep_stage,
+    check_search_arguments,
     orient_by_tiers,
     orient_pag,
     tier_numbers,
@@ -56,7 +57,7 @@ from latentscm.discovery.fci import (
 from latentscm.discovery.ges import _topological_order, consistent_extension
 from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
 from latentscm.discovery.pag import ARROW, PartialAncestralGraph
-from latentscm.discovery.pc import _check_n_jobs, as_data_matrix, pc_skeleton
+from latentscm.discovery.pc import _check_n_jobs, pc_skeleton, too_few_rows
 from latentscm.exceptions import TooFewSamplesError
 
 __all__ = ["GFCI_SEARCHES", "gfci", "orient_gfci_colliders", "refine_cpdag_to_pag"]
@@ -224,16 +225,10 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
             raise TypeError(f"The '{flag}' argument of {owner} must be True or False. Got {value!r}.")
     search = check_choice(search, "search", owner, GFCI_SEARCHES)
     test_edges = check_choice(test_edges, "test_edges", owner, _TEST_EDGES)
-    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    if max_depth is not None:
-        max_depth = int(check_number(max_depth, "max_depth", owner, low=0, integer=True))
-    if max_path_length is not None:
-        max_path_length = int(check_number(max_path_length, "max_path_length", owner, low=1, integer=True))
     if max_parents is not None and search == "boss" and cpdag is None:
         raise ValueError("The 'max_parents' argument of gfci applies to search='ges' or 'xges', not 'boss'.")
-    workers = _check_n_jobs(n_jobs, owner)
-    test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
-    matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    alpha, max_depth, max_path_length, workers, test, matrix, names = check_search_arguments(
+        owner, data, node_names, ci_test, ci_options, alpha, max_depth, max_path_length, n_jobs)
     knowledge = as_knowledge(knowledge, owner)
     if knowledge is not None and selection_bias:
         raise ValueError("gfci takes 'knowledge' (tiers) only with selection_bias=False: with selection bias a node "
@@ -256,9 +251,7 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
             bound, g1, alpha=alpha, max_depth=max_depth, max_path_length=max_path_length, test_edges=test_edges,
             possible_dsep=bool(possible_dsep), selection_bias=bool(selection_bias), n_jobs=workers, tier=tier)
     except TooFewSamplesError as error:
-        raise ValueError(f"The 'data' argument of gfci has {matrix.shape[0]} rows, too few for a test conditioning "
-                         f"on {error.conditions} variables, which needs {error.needed} ({error}). Give more rows, "
-                         f"or limit the conditioning sets with max_depth={max(error.conditions - 1, 0)}.") from error
+        raise too_few_rows("gfci", matrix.shape[0], error) from error
     info = {"method": "gfci", "search": "given" if cpdag is not None else search, "score_info": score_info,
             "ci_test": bound.test.name, "alpha": alpha, "n_samples": int(matrix.shape[0]), "test_edges": test_edges,
             "possible_dsep": bool(possible_dsep), "selection_bias": bool(selection_bias),

@@ -277,6 +277,14 @@ def as_data_matrix(data: Any, node_names: Sequence[str] | None, owner: str, *,
     return matrix, _names(node_names, matrix.shape[1], owner)
 
 
+def too_few_rows(owner: str, n_rows: int, error: TooFewSamplesError) -> ValueError:
+    """The error for a search whose CI test ran out of rows (``n_rows``), naming ``owner``'s data and the
+    ``max_depth`` that would avoid it."""
+    return ValueError(f"The 'data' argument of {owner} has {n_rows} rows, too few for a test conditioning on "
+                      f"{error.conditions} variables, which needs {error.needed} ({error}). Give more rows, or limit "
+                      f"the conditioning sets with max_depth={max(error.conditions - 1, 0)}.")
+
+
 def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
        node_names: Sequence[str] | None = None, max_depth: int | None = None,
        ci_options: Mapping[str, Any] | None = None, time_budget: float | None = None,
@@ -342,9 +350,7 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         if collider_rule != "standard":
             tests = collider_tests(bound, skeleton.adjacency, max_depth=max_depth, n_jobs=workers)
     except TooFewSamplesError as error:
-        raise ValueError(f"The 'data' argument of pc has {matrix.shape[0]} rows, too few for a test conditioning on "
-                         f"{error.conditions} variables, which needs {error.needed} ({error}). Give more rows, or "
-                         f"limit the conditioning sets with max_depth={max(error.conditions - 1, 0)}.") from error
+        raise too_few_rows("pc", matrix.shape[0], error) from error
     info: dict[str, Any] = {"method": "pc", "ci_test": bound.test.name, "alpha": alpha, "n_tests": skeleton.n_tests,
                             "n_samples": int(matrix.shape[0]), "depth_reached": skeleton.depth_reached,
                             "collider_rule": collider_rule}

@@ -40,11 +40,20 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_number
-from latentscm.discovery.ci_tests.base import BoundCITest, CITest, make_ci_test
-from latentscm.discovery.fci import _circles, _key, _rule1, _rule2, _rule3, _rule8, _rule9, _rule10
+from latentscm.discovery.ci_tests.base import BoundCITest, CITest
+from latentscm.discovery.fci import (
+    _circles,
+    _key,
+    _rule1,
+    _rule2,
+    _rule3,
+    _rule8,
+    _rule9,
+    _rule10,
+    check_search_arguments,
+)
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL, PartialAncestralGraph
-from latentscm.discovery.pc import _check_n_jobs, as_data_matrix, pc_skeleton
+from latentscm.discovery.pc import pc_skeleton, too_few_rows
 from latentscm.discovery.pc import plan_p_values as _p_values
 from latentscm.exceptions import TooFewSamplesError
 
@@ -236,14 +245,8 @@ def rfci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     removed (``triple_removed``, ``discriminating_path_removed``: name pairs in the order removed) and ``time_s``.
     """
     owner = "rfci"
-    alpha = check_number(alpha, "alpha", owner, low=0, high=1, low_inclusive=False, high_inclusive=False)
-    if max_depth is not None:
-        max_depth = int(check_number(max_depth, "max_depth", owner, low=0, integer=True))
-    if max_path_length is not None:
-        max_path_length = int(check_number(max_path_length, "max_path_length", owner, low=1, integer=True))
-    workers = _check_n_jobs(n_jobs, owner)
-    test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
-    matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    alpha, max_depth, max_path_length, workers, test, matrix, names = check_search_arguments(
+        owner, data, node_names, ci_test, ci_options, alpha, max_depth, max_path_length, n_jobs)
     bound = test.bind(matrix)
     start = time.perf_counter()
     tester = _Tester(bound, alpha, workers)
@@ -254,9 +257,7 @@ def rfci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
         _check_triples(tester, marks, sepsets, _unshielded_triples(marks), "triples")
         marks = _orient(tester, marks, sepsets, max_path_length)
     except TooFewSamplesError as error:
-        raise ValueError(f"The 'data' argument of rfci has {matrix.shape[0]} rows, too few for a test conditioning "
-                         f"on {error.conditions} variables, which needs {error.needed} ({error}). Give more rows, "
-                         f"or limit the conditioning sets with max_depth={max(error.conditions - 1, 0)}.") from error
+        raise too_few_rows("rfci", matrix.shape[0], error) from error
     removed = {stage: [(names[x], names[y]) for kind, x, y, _ in tester.removed if kind == stage]
                for stage in tester.counts}
     info = {"method": "rfci", "ci_test": bound.test.name, "alpha": alpha, "n_samples": int(matrix.shape[0]),

@@ -39,7 +39,49 @@ from latentscm._validation import check_number
 __all__ = ["BDeu", "GaussianBIC", "LocalScore"]
 
 
-class GaussianBIC:
+class LocalScore:
+    """A decomposable score (higher is better) with its local scores cached under (node, parent set): the interface
+    the score-based searches use. Subclasses set ``n_nodes`` and ``penalty_discount`` (None where the score has
+    none) and implement :meth:`_compute`."""
+
+    n_nodes: int
+    penalty_discount: float | None
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[int, int], float] = {}
+
+    @property
+    def n_computed(self) -> int:
+        """Number of distinct (node, parent set) local scores computed so far."""
+        return len(self._cache)
+
+    def local(self, node: int, parents: Iterable[int]) -> float:
+        """Local score s(node, parents); parents are column positions."""
+        mask = 0
+        for p in parents:
+            mask |= 1 << int(p)
+        return self.local_mask(int(node), mask)
+
+    def local_mask(self, node: int, mask: int) -> float:
+        """Local score with the parent set given as a bit mask (bit ``p`` set for parent ``p``)."""
+        key = (node, mask)
+        value = self._cache.get(key)
+        if value is None:
+            value = float(self._compute(node, [p for p in range(self.n_nodes) if mask >> p & 1], mask))
+            self._cache[key] = value
+        return value
+
+    def _compute(self, node: int, parents: list[int], mask: int) -> float:
+        """The local score of ``node`` with ``parents`` (positions; ``mask`` the same as bits), uncached."""
+        raise NotImplementedError
+
+    def dag_score(self, dag: np.ndarray) -> float:
+        """Score of a DAG (adjacency (d, d), ``[i, j] = 1`` for ``i -> j``): the sum of its local scores."""
+        dag = np.asarray(dag)
+        return float(sum(self.local(j, np.flatnonzero(dag[:, j])) for j in range(self.n_nodes)))
+
+
+class GaussianBIC(LocalScore):
     """Cached linear-Gaussian BIC local scores of the columns of a data matrix.
 
     Parameters
@@ -51,6 +93,7 @@ class GaussianBIC:
     """
 
     def __init__(self, data: np.ndarray, *, penalty_discount: float = 1.0) -> None:
+        super().__init__()
         self.penalty_discount = check_number(penalty_discount, "penalty_discount", "GaussianBIC", low=0,
                                              low_inclusive=False)
         matrix = np.asarray(data, dtype=np.float64)
@@ -61,12 +104,6 @@ class GaussianBIC:
         #: covariance matrix (d, d) with divisor n (the maximum-likelihood estimate)
         self.covariance = np.atleast_2d(np.cov(matrix, rowvar=False, ddof=0))
         self._penalty = 0.5 * self.penalty_discount * np.log(self.n_samples)
-        self._cache: dict[tuple[int, int], float] = {}
-
-    @property
-    def n_computed(self) -> int:
-        """Number of distinct (node, parent set) local scores computed so far."""
-        return len(self._cache)
 
     def residual_variance(self, node: int, parents: Iterable[int]) -> float:
         """Maximum-likelihood residual variance of ``node`` regressed on ``parents`` (column positions)."""
@@ -84,32 +121,12 @@ class GaussianBIC:
         # a deterministic fit (or rounding below zero) would make the log-likelihood infinite
         return max(variance, np.finfo(np.float64).eps * float(cov[node, node]))
 
-    def local(self, node: int, parents: Iterable[int]) -> float:
-        """Local score s(node, parents) (higher is better); parents are column positions."""
-        mask = 0
-        for p in parents:
-            mask |= 1 << int(p)
-        return self.local_mask(int(node), mask)
-
-    def local_mask(self, node: int, mask: int) -> float:
-        """Local score with the parent set given as a bit mask (bit ``p`` set for parent ``p``)."""
-        key = (node, mask)
-        value = self._cache.get(key)
-        if value is None:
-            parents = [p for p in range(self.n_nodes) if mask >> p & 1]
-            variance = self.residual_variance(node, parents)
-            value = -0.5 * self.n_samples * (1.0 + np.log(variance)) - self._penalty * (len(parents) + 1)
-            value = float(value)
-            self._cache[key] = value
-        return value
-
-    def dag_score(self, dag: np.ndarray) -> float:
-        """Score of a DAG (adjacency (d, d), ``[i, j] = 1`` for ``i -> j``): the sum of its local scores."""
-        dag = np.asarray(dag)
-        return float(sum(self.local(j, np.flatnonzero(dag[:, j])) for j in range(self.n_nodes)))
+    def _compute(self, node: int, parents: list[int], mask: int) -> float:
+        variance = self.residual_variance(node, parents)
+        return -0.5 * self.n_samples * (1.0 + np.log(variance)) - self._penalty * (len(parents) + 1)
 
 
-class BDeu:
+class BDeu(LocalScore):
     """Cached BDeu local scores (see the module docstring) of the columns of a categorical data matrix.
 
     Parameters
@@ -128,6 +145,7 @@ class BDeu:
 
     def __init__(self, codes: np.ndarray, *, equivalent_sample_size: float = 1.0,
                  structure_prior: float | None = 1.0) -> None:
+        super().__init__()
         owner = "BDeu"
         matrix = np.asarray(codes)
         if matrix.ndim != 2 or matrix.shape[0] < 1:
@@ -154,31 +172,8 @@ class BDeu:
                 rho = structure_prior / possible
                 self._prior_present, self._prior_absent = float(np.log(rho)), float(np.log1p(-rho))
         self.structure_prior = structure_prior
-        self._cache: dict[tuple[int, int], float] = {}
 
-    @property
-    def n_computed(self) -> int:
-        """Number of distinct (node, parent set) local scores computed so far."""
-        return len(self._cache)
-
-    def local(self, node: int, parents: Iterable[int]) -> float:
-        """Local score s(node, parents) (higher is better); parents are column positions."""
-        mask = 0
-        for p in parents:
-            mask |= 1 << int(p)
-        return self.local_mask(int(node), mask)
-
-    def local_mask(self, node: int, mask: int) -> float:
-        """Local score with the parent set given as a bit mask (bit ``p`` set for parent ``p``)."""
-        key = (node, mask)
-        value = self._cache.get(key)
-        if value is None:
-            parents = [p for p in range(self.n_nodes) if mask >> p & 1]
-            value = self._compute(node, parents)
-            self._cache[key] = value
-        return value
-
-    def _compute(self, node: int, parents: list[int]) -> float:
+    def _compute(self, node: int, parents: list[int], mask: int) -> float:
         r = float(self.levels[node])
         q = float(np.prod(self.levels[parents].astype(np.float64))) if parents else 1.0
         if parents:  # the observed parent configurations only: an unseen one adds lgamma(a/q) - lgamma(a/q) = 0
@@ -195,13 +190,3 @@ class BDeu:
         if self.structure_prior is not None:
             value += len(parents) * self._prior_present + (self.n_nodes - 1 - len(parents)) * self._prior_absent
         return value
-
-    def dag_score(self, dag: np.ndarray) -> float:
-        """Score of a DAG (adjacency (d, d), ``[i, j] = 1`` for ``i -> j``): the sum of its local scores."""
-        dag = np.asarray(dag)
-        return float(sum(self.local(j, np.flatnonzero(dag[:, j])) for j in range(self.n_nodes)))
-
-
-#: A decomposable local score the score-based searches take (also
-#: :class:`~latentscm.discovery.conditional_gaussian.ConditionalGaussianBIC`, same interface).
-LocalScore = GaussianBIC | BDeu
