@@ -122,7 +122,7 @@ def test_bad_input_names_the_argument() -> None:
         boss(data, score="bdeu", penalty_discount=2)
     with pytest.raises(ValueError, match="'structure_prior'.*d - 1 = 3"):
         xges(data, score="bdeu", score_options={"structure_prior": 3})
-    with pytest.raises(ValueError, match="'equivalent_sample_size'"):
+    with pytest.raises(ValueError, match="'score_options' argument of ges: .*'equivalent_sample_size'"):
         ges(data, score="bdeu", score_options={"equivalent_sample_size": 0})
     with pytest.raises(ValueError, match="'score'"):
         ges(data, score="bde")
@@ -132,6 +132,9 @@ def test_bad_input_names_the_argument() -> None:
         ges(np.column_stack([data, np.zeros(len(data))]), score="bdeu")
     with pytest.raises(ValueError, match="'levels'"):
         random_discrete_scm(3, levels=(3, 3), seed=0)
+    with pytest.raises(ValueError, match="'levels'.*range \\(low, high\\) of ints"):
+        random_discrete_scm(3, levels=(2.5, 4), seed=0)
+    assert random_discrete_scm(3, levels=[2, 4], seed=0).cardinalities  # a list reads as the range
 
 
 def test_cli_reads_text_categories_for_the_bdeu_score(tmp_path) -> None:

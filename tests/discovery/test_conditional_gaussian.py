@@ -51,14 +51,26 @@ def test_a_continuous_node_with_a_categorical_parent_by_hand() -> None:
     assert cg.local(0, []) + cg.local(1, [0]) == pytest.approx(cg.local(1, []) + cg.local(0, [1]), rel=1e-12)
 
 
-def test_a_parent_set_with_too_small_cells_scores_minus_infinity() -> None:
+def test_cells_too_small_are_left_out_and_the_rest_scaled_to_n() -> None:
+    """A categorical with 60 levels on 240 rows: only the cells with k + 4 = 5 or more rows enter s(y | a), both of
+    its terms on those rows, scaled by n / rows; with every cell too small the parent set scores -inf."""
     rng = np.random.default_rng(3)
     x = np.column_stack([rng.integers(0, 60, 240), rng.normal(size=240), rng.normal(size=240)])
     cg = ConditionalGaussianBIC(x, np.array([True, False, False]))
-    assert cg.local(1, [0]) == -np.inf  # 60 cells of about 4 rows, fewer than k + 4 = 5
-    assert np.isfinite(cg.local(1, [2]))
+    a, y = x[:, 0].astype(int), x[:, 1]
+    sizes = np.bincount(a, minlength=60)
+    keep = sizes[a] >= 5
+    ll_with = sum(np.sum(keep & (a == c)) * (math.log(np.sum(keep & (a == c)) / keep.sum()) - 0.5 * (
+        math.log(2 * math.pi) + math.log(y[keep & (a == c)].var()) + 1)) for c in np.unique(a[keep]))
+    ll_without = sum(np.sum(keep & (a == c)) * math.log(np.sum(keep & (a == c)) / keep.sum())
+                     for c in np.unique(a[keep]))
+    dof = np.unique(a).size * 2  # a mean and a variance per possible cell (the 57 levels the data show)
+    expected = 240 / keep.sum() * (ll_with - ll_without) - 0.5 * dof * math.log(240)
+    assert 0 < keep.sum() < 240 and cg.local(1, [0]) == pytest.approx(expected, rel=1e-10)
     found = ges(x, score="cg", score_options={"discrete": [0]})
-    assert not found.adjacency[0].any() and not found.adjacency[:, 0].any()
+    assert not found.adjacency[0].any() and not found.adjacency[:, 0].any()  # 120 parameters buy nothing
+    tiny = np.column_stack([np.repeat(np.arange(120), 2), rng.normal(size=240)])
+    assert ConditionalGaussianBIC(tiny, np.array([True, False])).local(1, [0]) == -np.inf
 
 
 @pytest.mark.parametrize("search", [ges, boss])

@@ -24,9 +24,13 @@ constant per node, ``-n/2 log(2 pi)`` and the penalty of the intercept, which no
 multinomial BIC.
 
 **Cells too small to estimate.** A cell with fewer than ``k + min_extra_rows`` rows (``min_extra_rows`` default
-4) gives no usable covariance: a parent set that creates one is not estimable on these data and scores ``-inf``,
-so no search adopts it (the paper's remedy, discretising the continuous parents of a categorical child, is not
-implemented). Cells never observed add nothing to the log-likelihood but count in ``dof``.
+4) gives no usable covariance, so, as Tetrad's implementation does, the log-likelihoods of a local score are taken
+over the rows of the cells of ``P + i`` large enough (both terms on the same rows; a coarser partition's cells are
+then large enough too). Unlike Tetrad, the difference is scaled by ``n / rows`` (the conditional log-likelihood per
+row, times n), so that scores of parent sets that keep different rows compare on one scale. No row left, or a
+singular covariance (a deterministic relation): ``-inf``, never adopted. (The paper's other remedy, discretising the
+continuous parents of a categorical child, is not implemented.) Cells never observed add nothing to the
+log-likelihood but count in ``dof``.
 """
 
 from __future__ import annotations
@@ -119,54 +123,79 @@ class ConditionalGaussianBIC(LocalScore):
         self.n_samples, self.n_nodes = self.data.shape
         self.penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
         self.min_extra_rows = int(check_number(min_extra_rows, "min_extra_rows", owner, low=1, integer=True))
-        self.codes = self.data.astype(np.int64) * self.discrete  # the categorical columns' codes (0 elsewhere)
+        self.codes = np.zeros(self.data.shape, dtype=np.int64)  # the categorical columns re-coded 0 .. L-1
+        for j in np.flatnonzero(self.discrete):
+            self.codes[:, j] = np.unique(self.data[:, j], return_inverse=True)[1].reshape(-1)
         self.levels = np.where(self.discrete, self.codes.max(axis=0) + 1, 1) if self.n_samples else np.ones(
             self.n_nodes, dtype=np.int64)
         self._penalty = 0.5 * self.penalty_discount * np.log(self.n_samples)
-        self._joint: dict[int, tuple[float, float]] = {}
+        self._cells: dict[int, np.ndarray] = {}
+        self._supports: dict[int, np.ndarray] = {}
+        self._joint: dict[tuple[int, int], tuple[float, float]] = {}
 
-    def joint(self, mask: int) -> tuple[float, float]:
-        """``(ll(S), dof(S))`` of the column set S given as a bit mask; ll is ``-inf`` when a cell is too small."""
-        found = self._joint.get(mask)
+    def _split(self, mask: int) -> tuple[list[int], list[int]]:
+        columns = [j for j in range(self.n_nodes) if mask >> j & 1]
+        return [j for j in columns if self.discrete[j]], [j for j in columns if not self.discrete[j]]
+
+    def cells(self, mask: int) -> np.ndarray:
+        """The cell (configuration of the categorical columns of ``mask``) of each row, ids 0 .. (n,)."""
+        found = self._cells.get(mask)
+        if found is None:
+            cats, _ = self._split(mask)
+            found = (np.unique(self.codes[:, cats], axis=0, return_inverse=True)[1].reshape(-1) if cats
+                     else np.zeros(self.n_samples, dtype=np.int64))
+            self._cells[mask] = found
+        return found
+
+    def support(self, mask: int) -> np.ndarray:
+        """The rows (bool (n,)) in cells of ``mask`` with at least k + ``min_extra_rows`` rows (k: its continuous
+        columns; every row when k = 0)."""
+        found = self._supports.get(mask)
+        if found is None:
+            _, conts = self._split(mask)
+            cell = self.cells(mask)
+            found = (np.bincount(cell)[cell] >= len(conts) + self.min_extra_rows if conts
+                     else np.ones(self.n_samples, dtype=bool))
+            self._supports[mask] = found
+        return found
+
+    def joint(self, mask: int, support: int | None = None) -> tuple[float, float]:
+        """``(ll(S), dof(S))`` of the column set S (bit mask) on the rows of ``support(support)`` (default: S's own);
+        ll is ``-inf`` when no row is left or a cell's covariance is singular."""
+        support = mask if support is None else support
+        key = (mask, support)
+        found = self._joint.get(key)
         if found is not None:
             return found
-        columns = [j for j in range(self.n_nodes) if mask >> j & 1]
-        cats = [j for j in columns if self.discrete[j]]
-        conts = [j for j in columns if not self.discrete[j]]
-        k, n = len(conts), self.n_samples
+        cats, conts = self._split(mask)
+        k = len(conts)
         q = float(np.prod(self.levels[cats].astype(np.float64))) if cats else 1.0
         dof = (q - 1.0) + q * (k + k * (k + 1) / 2)
-        if cats:
-            _, cell = np.unique(self.codes[:, cats], axis=0, return_inverse=True)
-            cell = cell.reshape(-1)
-        else:
-            cell = np.zeros(n, dtype=np.int64)
-        counts = np.bincount(cell)
-        counts = counts[counts > 0]
-        ll = float(np.sum(counts * np.log(counts / n))) if cats else 0.0
-        if k:
-            if counts.min() < k + self.min_extra_rows:
-                result = (-np.inf, dof)
-                self._joint[mask] = result
-                return result
-            values = self.data[:, conts]
-            for a in range(counts.size) if cats else [0]:
-                rows = values[cell == a] if cats else values
-                centred = rows - rows.mean(axis=0)
-                cov = centred.T @ centred / rows.shape[0]
-                sign, logdet = np.linalg.slogdet(cov)
+        rows = self.support(support)
+        n = int(rows.sum())
+        result = (-np.inf, dof)
+        if n:
+            cell = np.unique(self.cells(mask)[rows], return_inverse=True)[1].reshape(-1)
+            counts = np.bincount(cell)
+            ll = float(np.sum(counts * np.log(counts / n))) if cats else 0.0
+            values = self.data[np.ix_(rows, conts)]
+            for a in range(counts.size) if k else []:
+                block = values[cell == a]
+                centred = block - block.mean(axis=0)
+                sign, logdet = np.linalg.slogdet(centred.T @ centred / block.shape[0])
                 if sign <= 0 or not np.isfinite(logdet):
-                    result = (-np.inf, dof)
-                    self._joint[mask] = result
-                    return result
-                ll -= 0.5 * rows.shape[0] * (k * _LOG_2PI + logdet + k)
-        result = (ll, dof)
-        self._joint[mask] = result
+                    ll = -np.inf
+                    break
+                ll -= 0.5 * block.shape[0] * (k * _LOG_2PI + logdet + k)
+            result = (ll, dof)
+        self._joint[key] = result
         return result
 
     def _compute(self, node: int, parents: list[int], mask: int) -> float:
-        ll_with, dof_with = self.joint(mask | (1 << node))
-        ll_without, dof_without = self.joint(mask)
+        family = mask | (1 << node)
+        ll_with, dof_with = self.joint(family, family)
+        ll_without, dof_without = self.joint(mask, family)
         if not np.isfinite(ll_with) or not np.isfinite(ll_without):
             return -np.inf
-        return float(ll_with - ll_without - self._penalty * (dof_with - dof_without))
+        rows = int(self.support(family).sum())  # the conditional log-likelihood per row, times n
+        return float(self.n_samples / rows * (ll_with - ll_without) - self._penalty * (dof_with - dof_without))

@@ -442,6 +442,14 @@ def greedy_phase(cpdag: np.ndarray, scorer: LocalScore, phase: str, *, max_paren
         steps += 1
 
 
+def _scorer(cls: type, owner: str, *args: Any, **options: Any) -> LocalScore:
+    """``cls(*args, **options)``, a bad option's error naming ``owner``'s ``score_options``."""
+    try:
+        return cls(*args, **options)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"The 'score_options' argument of {owner}: {error}") from None
+
+
 def score_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty_discount: float,
                 max_parents: int | None, owner: str, score_options: Mapping[str, Any] | None = None
                 ) -> tuple[np.ndarray, tuple[str, ...], int | None, LocalScore]:
@@ -469,7 +477,7 @@ def score_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty
             raise ValueError(f"The 'score_options' argument of {owner} takes {', '.join(BDEU_OPTIONS)} for "
                              f"score='bdeu'. Got unknown {unknown}.")
         codes, names = encode_table(data, node_names, owner)
-        return codes, names, max_parents, BDeu(codes, **options)
+        return codes, names, max_parents, _scorer(BDeu, owner, codes, **options)
     if score == "cg":
         unknown = sorted(set(options) - set(CG_OPTIONS))
         if unknown or "discrete" not in options:
@@ -477,8 +485,8 @@ def score_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty
                              f"'discrete' (the categorical columns, by name or position) required. Got "
                              f"{sorted(options)}.")
         table, names, mask = mixed_table(data, node_names, options.pop("discrete"), owner)
-        return table, names, max_parents, ConditionalGaussianBIC(table, mask, penalty_discount=penalty_discount,
-                                                                 **options)
+        return table, names, max_parents, _scorer(ConditionalGaussianBIC, owner, table, mask,
+                                                  penalty_discount=penalty_discount, **options)
     if options:
         raise ValueError(f"The 'score_options' argument of {owner} is for score='bdeu' or 'cg'; the BIC takes "
                          f"'penalty_discount' only. Got {sorted(options)}.")
@@ -511,9 +519,9 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
         data (:mod:`~latentscm.discovery.conditional_gaussian`; ``score_options={"discrete": [...]}``).
     penalty_discount: multiplier (> 0) of the BIC penalty ``(|Pa| + 1) / 2 * log n``; 1 is the usual BIC,
         larger values give sparser graphs. causal-learn's ``lambda_value`` is ``penalty_discount / 2``. Not for BDeu.
-    score_options: for ``"bdeu"``: ``equivalent_sample_size`` (default 1) and ``structure_prior`` (default 1,
-        None for none), causal-learn's ``sample_prior`` and ``structure_prior``; for ``"cg"``: ``discrete`` (the
-        categorical columns, by name or position) and ``min_extra_rows`` (default 4).
+    score_options: for ``"bdeu"``: ``equivalent_sample_size`` (default 1) and ``structure_prior`` (default 1, none
+        for d = 2; None for none), causal-learn's ``sample_prior`` and ``structure_prior``; for ``"cg"``:
+        ``discrete`` (the categorical columns, by name or position) and ``min_extra_rows`` (default 4).
     max_parents: largest parent set an Insert or Turn may give its head node (None: no limit).
     turning: after the backward phase, run the turning phase (Hauser & Bühlmann 2012, §5): the best
         score-improving ``Turn`` (one edge of a member DAG reversed) until none improves. Off by default: the

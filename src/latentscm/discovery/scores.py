@@ -131,11 +131,13 @@ class BDeu(LocalScore):
 
     Parameters
     ----------
-    codes: integer codes (n, d), column j taking values 0 .. r_j - 1 (as ``encode_table`` gives), already validated.
+    codes: non-negative integer codes (n, d); each column is re-coded to its observed levels 0 .. r_j - 1 (r_j the
+        number of distinct values, as causal-learn counts them).
     equivalent_sample_size: the Dirichlet prior's total pseudo-count ``a`` (> 0; causal-learn's ``sample_prior``,
         default 1); larger values favour denser graphs.
     structure_prior: expected number of parents of a node under the structure prior (> 0 and below d - 1), or None
-        for a uniform prior over graphs.
+        for a uniform prior over graphs. ``"default"``: 1 (causal-learn's and Tetrad's default) when d > 2, none when
+        d <= 2 (with one possible parent, 1 would make the edge certain).
 
     Local scores are cached under (node, parent set); ``n_computed`` counts the ones actually computed.
     ``penalty_discount`` is None (BDeu has no BIC penalty).
@@ -144,7 +146,7 @@ class BDeu(LocalScore):
     penalty_discount = None
 
     def __init__(self, codes: np.ndarray, *, equivalent_sample_size: float = 1.0,
-                 structure_prior: float | None = 1.0) -> None:
+                 structure_prior: float | str | None = "default") -> None:
         super().__init__()
         owner = "BDeu"
         matrix = np.asarray(codes)
@@ -154,13 +156,20 @@ class BDeu(LocalScore):
         if matrix.size and (not np.all(np.isfinite(matrix.astype(np.float64)))
                             or np.any(matrix != np.round(matrix)) or matrix.min() < 0):
             raise ValueError(f"The 'codes' argument of {owner} must hold non-negative integer codes.")
-        self.codes = matrix.astype(np.int64)
+        self.codes = np.zeros(matrix.shape, dtype=np.int64)
+        for j in range(matrix.shape[1]):
+            self.codes[:, j] = np.unique(matrix[:, j], return_inverse=True)[1].reshape(-1)
         self.n_samples, self.n_nodes = self.codes.shape
         self.equivalent_sample_size = check_number(equivalent_sample_size, "equivalent_sample_size", owner, low=0,
                                                    low_inclusive=False)
         #: categories of each column (d,)
         self.levels = (self.codes.max(axis=0) + 1) if self.codes.size else np.zeros(self.n_nodes, dtype=np.int64)
         self._prior_present = self._prior_absent = 0.0
+        if isinstance(structure_prior, str):
+            if structure_prior != "default":
+                raise ValueError(f"The 'structure_prior' argument of {owner} must be a number, None or 'default'. Got "
+                                 f"{structure_prior!r}.")
+            structure_prior = 1.0 if self.n_nodes > 2 else None
         if structure_prior is not None:
             structure_prior = check_number(structure_prior, "structure_prior", owner, low=0, low_inclusive=False)
             possible = self.n_nodes - 1

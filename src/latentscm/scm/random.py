@@ -119,7 +119,7 @@ def random_scm(n_nodes: int, *, edge_prob: float = 0.3, mechanism: str = "linear
     return SCM(graph, mechanisms)
 
 
-def random_discrete_scm(n_nodes: int, *, edge_prob: float = 0.3, levels: int | tuple[int, int] = 3,
+def random_discrete_scm(n_nodes: int, *, edge_prob: float = 0.3, levels: int | tuple[int, int] | list[int] = 3,
                         concentration: float = 0.5, seed: int | np.random.Generator) -> DiscreteSCM:
     """A random categorical Bayesian network: the DAG of :func:`random_dag` (Erdős–Rényi), each node with
     ``levels`` states (an int, or a half-open range ``(low, high)`` to draw from per node) and, for every parent
@@ -128,12 +128,16 @@ def random_discrete_scm(n_nodes: int, *, edge_prob: float = 0.3, levels: int | t
     ``scm.sample(n, seed=...)`` gives integer codes (n, d) in ``scm.nodes`` order."""
     owner = "random_discrete_scm"
     concentration = check_number(concentration, "concentration", owner, low=0, low_inclusive=False)
-    if isinstance(levels, tuple):
-        if len(levels) != 2 or not 2 <= levels[0] < levels[1]:
-            raise ValueError(f"The 'levels' argument of {owner} must be an int >= 2 or a half-open range (low, "
-                             f"high) with 2 <= low < high. Got {levels!r}.")
-    else:
+    form = "an int >= 2 or a half-open range (low, high) of ints with 2 <= low < high"
+    if isinstance(levels, (tuple, list)):
+        if (len(levels) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in levels)
+                or not 2 <= levels[0] < levels[1]):
+            raise ValueError(f"The 'levels' argument of {owner} must be {form}. Got {levels!r}.")
+        levels = (int(levels[0]), int(levels[1]))
+    elif isinstance(levels, (int, np.integer)) and not isinstance(levels, bool):
         levels = int(check_number(levels, "levels", owner, low=2, integer=True))
+    else:
+        raise ValueError(f"The 'levels' argument of {owner} must be {form}. Got {levels!r}.")
     rng = as_generator(seed)
     graph = random_dag(n_nodes, edge_prob=edge_prob, seed=rng)
     cards = {name: int(rng.integers(*levels)) if isinstance(levels, tuple) else levels for name in graph.nodes}

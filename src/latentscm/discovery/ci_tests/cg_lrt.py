@@ -12,9 +12,11 @@ likelihood-ratio test (``-n log(1 - r^2)``, one df per pair of columns); all cat
 its sparse-table df reduction.
 
 Which columns are categorical: ``categorical="auto"`` takes every column whose values are all integers with at most
-``max_levels`` distinct values (codes are re-made 0 .. L-1), or a list of column positions of the data bound.
-A query whose cells are too small for the covariances it needs (fewer than k + ``min_extra_rows`` rows, k the
-continuous columns) is not estimable and answers p = 1: no evidence of dependence, as a chi-square test with no
+``max_levels`` (default 5) distinct values, so a count or a rating with few values is read as categorical: name the
+categorical columns (a list of positions) when that is wrong. Codes are re-made 0 .. L-1.
+The four log-likelihoods are taken on the same rows: those in cells of X + Y + Z with at least k + ``min_extra_rows``
+rows (k: the continuous columns), as Tetrad's CG likelihood leaves small cells out. A query with no such row, or a
+singular covariance, is not estimable and answers p = 1: no evidence of dependence, as a chi-square test with no
 degrees of freedom left.
 """
 
@@ -54,7 +56,7 @@ class ConditionalGaussianLRT(CITest):
 
     name = "cg_lrt"
 
-    def __init__(self, categorical: str | Sequence[int] = "auto", max_levels: int = 10,
+    def __init__(self, categorical: str | Sequence[int] = "auto", max_levels: int = 5,
                  min_extra_rows: int = 4) -> None:
         super().__init__()
         owner = "ConditionalGaussianLRT"
@@ -84,16 +86,13 @@ class ConditionalGaussianLRT(CITest):
             if fractional:
                 raise ValueError(f"The 'categorical' argument of ConditionalGaussianLRT names columns {fractional}, "
                                  "which hold non-integer values; categorical columns need integer codes.")
-        table = np.array(data, dtype=np.float64)
-        for j in np.flatnonzero(mask):
-            table[:, j] = np.unique(data[:, j], return_inverse=True)[1].reshape(-1)
-        return ConditionalGaussianBIC(table, mask, min_extra_rows=self.min_extra_rows)
+        return ConditionalGaussianBIC(np.asarray(data, dtype=np.float64), mask, min_extra_rows=self.min_extra_rows)
 
     def _compute(self, state: Any, queries: Sequence[CIQuery]) -> list[CIResult]:
         results = []
         for q in queries:
             z, x, y = _mask(q.z), _mask(q.x), _mask(q.y)
-            parts = [state.joint(m) for m in (x | y | z, y | z, x | z, z)]
+            parts = [state.joint(m, x | y | z) for m in (x | y | z, y | z, x | z, z)]  # on the same rows
             ll = [p[0] for p in parts]
             if not all(np.isfinite(v) for v in ll):
                 results.append(CIResult(0.0, 1.0))
