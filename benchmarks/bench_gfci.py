@@ -11,10 +11,65 @@
    ``marks``: the number of ordered pairs (i, j) whose mark at j differs from the true PAG's (a missing or extra
    edge counts its two marks).
 
+3. **Categorical data** (``--discrete``): the same kind of DAG as a categorical network (2-3 levels, Dirichlet(1)
+   tables); FCI with the chi-square test against GFCI with chi-square and BDeu.
+
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_gfci.py --oracle 150 --sizes 10 20 --n 500 2000 --seeds 10
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_gfci.py --oracle 0 --sizes 10 20 --n 1000 5000 --seeds 10 \
+        --discrete
 
 Ogarrio et al. (2016) report GFCI more accurate than FCI, above all in arrowhead precision, on simulated
-linear-Gaussian data; the table checks that at our scale.
+linear-Gaussian data; the tables check that at our scale. Measured 2026-12-05 (this 2-core CPU, one thread, other
+jobs running; "gfci-ges tetrad" is ``test_edges="triangles", possible_dsep=False``)::
+
+    oracle, causal order, seed 0: 150 DAGs, 51 extra edges in the starting CPDAGs; default: true PAG 150/150;
+      no possible-d-sep: true PAG 150/150; triangles, no possible-d-sep: true PAG 150/150
+    oracle, random order, seed 0: 150 DAGs, 633 extra edges in the starting CPDAGs; default: true PAG 150/150;
+      no possible-d-sep: true PAG 150/150; triangles, no possible-d-sep: true PAG 150/150
+
+      d     n method             adj P   adj R  head P  head R   marks  time s
+     10   500 fci                0.953   0.745   0.654   0.616    15.0    0.00
+     10   500 gfci-ges           0.989   0.775   0.831   0.639    12.2    0.01
+     10   500 gfci-ges tetrad    0.957   0.797   0.858   0.702    12.2    0.01
+     10   500 gfci-xges          0.978   0.762   0.840   0.629    12.6    0.05
+     10   500 gfci-boss          0.991   0.771   0.834   0.625    12.9    0.01
+     10  2000 fci                0.950   0.834   0.723   0.750    14.1    0.00
+     10  2000 gfci-ges           0.986   0.843   0.873   0.749     9.4    0.01
+     10  2000 gfci-ges tetrad    0.973   0.879   0.857   0.848     8.0    0.01
+     10  2000 gfci-xges          0.981   0.855   0.885   0.756     9.4    0.04
+     10  2000 gfci-boss          1.000   0.860   0.885   0.756     8.4    0.02
+     20   500 fci                0.931   0.717   0.671   0.615    39.5    0.01
+     20   500 gfci-ges           0.965   0.763   0.804   0.669    30.3    0.07
+     20   500 gfci-ges tetrad    0.927   0.795   0.803   0.714    31.0    0.07
+     20   500 gfci-xges          0.975   0.757   0.846   0.650    28.8    0.43
+     20   500 gfci-boss          0.987   0.754   0.897   0.647    27.6    0.13
+     20  2000 fci                0.938   0.795   0.653   0.700    36.0    0.01
+     20  2000 gfci-ges           0.982   0.820   0.822   0.751    24.6    0.08
+     20  2000 gfci-ges tetrad    0.958   0.839   0.823   0.776    24.5    0.08
+     20  2000 gfci-xges          0.987   0.851   0.870   0.802    20.7    0.38
+     20  2000 gfci-boss          0.987   0.853   0.871   0.804    20.4    0.13
+
+      d     n method             adj P   adj R  head P  head R   marks  time s
+     10  1000 fci chisq          1.000   0.693   0.452   0.550    19.1    0.01
+     10  1000 gfci bdeu          1.000   0.576   0.846   0.377    17.3    0.06
+     10  1000 gfci-boss bdeu     1.000   0.581   0.887   0.393    16.7    0.09
+     10  5000 fci chisq          1.000   0.810   0.604   0.714    13.8    0.03
+     10  5000 gfci bdeu          1.000   0.800   0.878   0.626    11.4    0.43
+     10  5000 gfci-boss bdeu     1.000   0.791   0.913   0.651    10.2    0.83
+     20  1000 fci chisq          0.978   0.596   0.537   0.474    47.1    0.04
+     20  1000 gfci bdeu          1.000   0.515   0.950   0.334    41.6    0.29
+     20  1000 gfci-boss bdeu     1.000   0.518   0.962   0.336    41.4    0.45
+     20  5000 fci chisq          0.987   0.765   0.550   0.641    39.4    0.10
+     20  5000 gfci bdeu          1.000   0.712   0.950   0.581    26.0    2.17
+     20  5000 gfci-boss bdeu     0.996   0.722   0.956   0.574    25.9    5.19
+
+The claim reproduces: arrowhead precision 0.80-0.90 against FCI's 0.65-0.72 on linear-Gaussian data, 0.85-0.96
+against 0.45-0.60 on categorical data, with a third fewer wrong marks at d = 20; adjacency precision is higher too.
+GFCI costs 10-50x FCI's time (our FCI with Fisher-z is very fast). On categorical data BDeu keeps fewer weak edges
+(adjacency recall 0.52-0.80 against 0.60-0.81). Tetrad's variant (triangles, no Possible-D-SEP) trades adjacency
+precision for recall. In the oracle part the Possible-D-SEP stage never removed an edge (nor in 6,000 more oracle
+graphs, causal and random orders, 5-9 observed and 2-4 hidden nodes): every extra edge of an independence map was
+removed by subsets of the adjacencies.
 """
 
 from __future__ import annotations
@@ -30,6 +85,11 @@ from latentscm.discovery.ges import cpdag_from_dag
 from latentscm.discovery.pag import ARROW
 from latentscm.testing.oracles import DSeparationOracle, minimal_imap, random_latent_dag
 
+DISCRETE_METHODS = {
+    "fci chisq": lambda x, a: fci(x, alpha=a, ci_test="chisq"),
+    "gfci bdeu": lambda x, a: gfci(x, alpha=a, ci_test="chisq"),
+    "gfci-boss bdeu": lambda x, a: gfci(x, alpha=a, ci_test="chisq", search="boss"),
+}
 METHODS = {
     "fci": lambda x, a: fci(x, alpha=a),
     "gfci-ges": lambda x, a: gfci(x, alpha=a),
@@ -84,6 +144,31 @@ def simulate(d: int, n: int, degree: float, seed: int) -> tuple[np.ndarray, np.n
     return data[:, perm], truth[np.ix_(perm, perm)]
 
 
+def simulate_discrete(d: int, n: int, degree: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Categorical data (n, d) (2-3 levels, Dirichlet(1) tables over the same kind of DAG as :func:`simulate`, d // 4
+    hidden common causes) and the true PAG's marks (d, d)."""
+    from latentscm.graph import CausalGraph
+    from latentscm.scm import DiscreteSCM
+
+    rng = np.random.default_rng(seed)
+    hidden = max(1, d // 4)
+    full = np.zeros((d + hidden, d + hidden), dtype=np.int64)
+    full[:d, :d] = np.triu(rng.random((d, d)) < degree / d, 1)
+    for h in range(hidden):
+        full[d + h, rng.choice(d, 2, replace=False)] = 1
+    names = [f"v{i}" for i in range(d + hidden)]
+    graph = CausalGraph([(names[i], names[j]) for i, j in zip(*np.nonzero(full))], nodes=names)
+    cards = {name: int(rng.integers(2, 4)) for name in names}
+    cpts = {name: rng.dirichlet(np.ones(cards[name]), size=tuple(cards[p] for p in graph.parents(name)) or None)
+            for name in names}
+    sample = DiscreteSCM(graph, cpts).sample(n, seed=seed + 1000)[:, :d]
+    oracle_graph = nx.DiGraph(full)
+    oracle_graph.add_nodes_from(range(d + hidden))
+    truth = fci(np.zeros((20, d)), ci_test=DSeparationOracle(oracle_graph), alpha=0.5).marks
+    perm = rng.permutation(d)
+    return sample[:, perm], truth[np.ix_(perm, perm)]
+
+
 def scores(marks: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     found, true = marks != 0, truth != 0
     both = found & true
@@ -94,13 +179,14 @@ def scores(marks: np.ndarray, truth: np.ndarray) -> dict[str, float]:
             "marks": float((marks != truth).sum())}
 
 
-def data_part(sizes: list[int], ns: list[int], seeds: int, degree: float, alpha: float) -> None:
+def data_part(sizes: list[int], ns: list[int], seeds: int, degree: float, alpha: float,
+              discrete: bool = False) -> None:
     columns = ("adj P", "adj R", "head P", "head R", "marks")
     print(f"\n{'d':>3} {'n':>5} {'method':<16}" + "".join(f"{c:>8}" for c in columns) + f"{'time s':>8}")
     for d in sizes:
         for n in ns:
-            cases = [simulate(d, n, degree, seed) for seed in range(seeds)]
-            for name, method in METHODS.items():
+            cases = [(simulate_discrete if discrete else simulate)(d, n, degree, seed) for seed in range(seeds)]
+            for name, method in (DISCRETE_METHODS if discrete else METHODS).items():
                 totals = dict.fromkeys(columns, 0.0)
                 seconds = 0.0
                 for data, truth in cases:
@@ -122,11 +208,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--degree", type=float, default=3.0)
     parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--discrete", action="store_true", help="categorical data: FCI and GFCI with chi-square / BDeu")
     args = parser.parse_args()
     if args.oracle:
         oracle_part(args.oracle, args.seed)
     if args.seeds:
-        data_part(args.sizes, args.n, args.seeds, args.degree, args.alpha)
+        data_part(args.sizes, args.n, args.seeds, args.degree, args.alpha, args.discrete)
 
 
 if __name__ == "__main__":
