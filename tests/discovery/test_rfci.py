@@ -10,7 +10,7 @@ import pytest
 from latentscm.discovery import fci
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 from latentscm.discovery.pc import pc_skeleton
-from latentscm.discovery.rfci import _rule4, _Tester, rfci
+from latentscm.discovery.rfci import _check_triples, _discriminating_path, _rule4, _Tester, _unshielded_triples, rfci
 from latentscm.testing.oracles import DSeparationOracle, random_latent_dag, true_mag
 
 
@@ -173,3 +173,76 @@ def test_cli_and_codes_method_rfci(tmp_path, collider_table) -> None:
     assert pag["kind"] == "pag" and sorted(pag["edges"]) == ["a o-> c", "b o-> c"] and pag["info"]["method"] == "rfci"
     found = discover_from_codes(data, ["a", "b", "c"], method="rfci", ci_test="fisherz")
     assert sorted(found.edges()) == ["a o-> c", "b o-> c"]
+
+
+# ------------------------------------------------------------------ Algorithm 4.4's bookkeeping (review s31)
+class _Scripted(_Tester):
+    """An RFCI tester whose answers are the listed independences ``(x, y, S)``, x < y (review s31)."""
+
+    def __init__(self, independences: set[tuple[int, int, frozenset[int]]]) -> None:
+        super().__init__(None, 0.5, 1)
+        self.independences = independences
+
+    def independent(self, queries, stage):
+        self.counts[stage] += len(queries)
+        return [(min(x, y), max(x, y), frozenset(s)) in self.independences for x, y, s in queries]
+
+
+def _skeleton(d: int, edges: list[tuple[int, int]]) -> np.ndarray:
+    marks = np.zeros((d, d), dtype=np.int64)
+    for x, y in edges:
+        marks[x, y] = marks[y, x] = CIRCLE
+    return marks
+
+
+def test_triple_colliders_are_oriented_after_every_removal() -> None:
+    """0 - 1 - 2 passes its tests, then checking 1 - 2 - 4 removes 1 - 2: 0 - 1 - 2 is no longer a triple, so no
+    arrowhead at 1 (orienting as soon as a triple passed would leave one)."""
+    tester = _Scripted({(1, 2, frozenset({0}))})
+    marks = _skeleton(5, [(0, 1), (1, 2), (2, 4)])
+    sepsets = {(0, 2): frozenset({3}), (1, 4): frozenset({0})}
+    _check_triples(tester, marks, sepsets, _unshielded_triples(marks), "triples")
+    assert marks[1, 2] == 0 and marks[0, 1] == CIRCLE and marks[4, 2] == CIRCLE
+
+
+def test_a_removal_records_a_smallest_separating_set() -> None:
+    """0 - 1 - 2 with sepset(0, 2) = {3, 4}: 0 and 1 are independent given {3, 4} and given {3} alone; the edge
+    goes with the separating set {3}."""
+    tester = _Scripted({(0, 1, frozenset({3, 4})), (0, 1, frozenset({3}))})
+    marks = _skeleton(5, [(0, 1), (1, 2)])
+    sepsets = {(0, 2): frozenset({1, 3, 4})}
+    _check_triples(tester, marks, sepsets, _unshielded_triples(marks), "triples")
+    assert marks[0, 1] == 0 and sepsets[(0, 1)] == frozenset({3})
+
+
+def test_triples_a_removal_unshields_are_checked_and_can_be_colliders() -> None:
+    """Checking 0 - 2 - 3 removes 0 - 2 (independent given {4}); 0 - 1 - 2 becomes unshielded, passes its tests and,
+    1 not separating 0 and 2, is a collider: arrowheads at 1 (never checking new triples would leave circles)."""
+    tester = _Scripted({(0, 2, frozenset({4}))})
+    marks = _skeleton(5, [(0, 1), (1, 2), (0, 2), (2, 3)])
+    sepsets = {(0, 3): frozenset({4}), (1, 3): frozenset({4})}
+    _check_triples(tester, marks, sepsets, _unshielded_triples(marks), "triples")
+    assert marks[0, 2] == 0 and sepsets[(0, 2)] == frozenset({4})
+    assert marks[0, 1] == ARROW and marks[2, 1] == ARROW  # 0 *-> 1 <-* 2
+    assert marks[1, 2] == ARROW and marks[3, 2] == ARROW  # 1 *-> 2 <-* 3, the triple listed at the start
+
+
+def test_the_discriminating_path_found_is_a_shortest_one() -> None:
+    """Two discriminating paths for b: <d1, a, b, c> and <d2, e, a, b, c>; e has the lower index (a depth-first
+    search from a would take it), the breadth-first search returns the shorter one."""
+    a, b, c, e, d2, d1 = range(6)
+    marks = np.zeros((6, 6), dtype=np.int64)
+
+    def edge(x: int, y: int, at_x: int, at_y: int) -> None:
+        marks[y, x], marks[x, y] = at_x, at_y
+
+    edge(a, c, TAIL, ARROW)  # a -> c
+    edge(b, a, CIRCLE, ARROW)  # b o-> a
+    edge(b, c, CIRCLE, CIRCLE)  # b o-o c
+    edge(d1, a, CIRCLE, ARROW)  # d1 o-> a, d1 and c not adjacent
+    edge(e, a, ARROW, ARROW)  # e <-> a
+    edge(e, c, TAIL, ARROW)  # e -> c
+    edge(d2, e, CIRCLE, ARROW)  # d2 o-> e, d2 and c not adjacent
+    assert _discriminating_path(marks, a, b, c, None) == [d1, a, b, c]
+    marks[d1, a] = marks[a, d1] = 0  # without d1 the longer path is the one
+    assert _discriminating_path(marks, a, b, c, None) == [d2, e, a, b, c]

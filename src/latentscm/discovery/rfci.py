@@ -27,7 +27,16 @@ information") correct for the true DAG (an arrowhead at j on ``i *-> j``: j is n
 on ``i --> j``: i is an ancestor of j), but the skeleton can keep edges of the PC skeleton that the MAG lacks, and
 the result can have fewer marks than FCI's PAG. When the PC skeleton already is the MAG's (FCI's Possible-D-SEP
 stage removes nothing), no extra test finds an independence (adjacent nodes of a MAG are dependent given any set),
-so the separating sets, colliders and rules are FCI's and the two PAGs are equal (checked in the tests). On finite data,
+so the separating sets, colliders and rules are FCI's and the two PAGs are equal (checked in the tests).
+Random oracle DAGs rarely need RFCI's extra tests (2 removals in a search over 52,846 small DAGs; none by R4), so the
+removal code is checked by unit tests with scripted independences and by hand-built DAGs, not by the random ones.
+
+**Differences from pcalg's ``rfci``** (read, not copied): R4's path tests use the full ``sepset(d, c)`` minus the
+pair first and then look for a smallest separating subset (pcalg's ``checkEdges`` tries the subsets by size and
+stops at the first removal on the path), and every pair found independent is removed before the rules restart; the
+triples a removal unshields are checked (pcalg's ``dep.triple`` loops over a list fixed at its start, so the appended
+ones go untested), as the paper's Algorithm 4.4 says. A smallest separating subset is searched one size at a time,
+each size as one batch of tests (more tests than stopping at the first hit, the same result). On finite data,
 as with FCI, the tests can contradict each other and the PAG need not be valid.
 """
 
