@@ -85,3 +85,13 @@ def test_bad_input_names_the_argument() -> None:
         ConditionalGaussianLRT(categorical=[7]).bind(data).test_query(CIQuery.make(0, 1))
     with pytest.raises(ValueError, match="columns \\[1\\], which hold non-integer"):
         ConditionalGaussianLRT(categorical=[1]).bind(data).test_query(CIQuery.make(0, 1))
+
+
+def test_gfci_with_cg_lrt_scores_with_the_same_model() -> None:
+    """gfci(ci_test="cg_lrt") without a score: the CG score on the columns the test reads as categorical."""
+    data, names = mixed_collider(3000, 0)
+    pag = gfci(data, ci_test="cg_lrt", node_names=names)
+    assert pag.info["score_info"]["score"] == "cg" and pag.info["score_info"]["score_options"] == {"discrete": [0, 3]}
+    assert sorted(pag.edges()) == ["a o-> y", "x o-> y", "y --> c"]
+    named = gfci(data, ci_test="cg_lrt", score_options={"discrete": ["a", "c"]}, node_names=names)
+    assert named.info["score_info"]["score_options"] == {"discrete": ["a", "c"]}

@@ -44,6 +44,7 @@ import numpy as np
 
 from latentscm._validation import check_choice
 from latentscm.discovery.ci_tests.base import CITest
+from latentscm.discovery.ci_tests.cg_lrt import ConditionalGaussianLRT
 from latentscm.discovery.fci import (
     Sepsets,
     _circles,
@@ -197,7 +198,9 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
     search: the score search of step 1: ``"ges"`` (the paper's FGES), ``"xges"`` or ``"boss"`` (BOSS-FCI).
     score: its score: ``"bic"`` (linear-Gaussian), ``"bdeu"`` (categorical data) or ``"cg"`` (mixed data, with
         ``score_options={"discrete": [...]}``). None (default): ``"bdeu"`` with a categorical CI test (chisq, gsq),
-        else ``"bic"``; a pair the score search leaves apart is never tested, so the score must suit the data.
+        ``"cg"`` with ``cg_lrt`` (its categorical columns those the test reads as categorical, unless
+        ``score_options`` names them), else ``"bic"``; a pair the score search leaves apart is never tested, so the
+        score must suit the data.
     penalty_discount, score_options, max_parents: of the score search, as for
         :func:`~latentscm.discovery.ges.ges` (``max_parents`` not for boss).
     ci_test, alpha, ci_options, max_depth, max_path_length, n_jobs: of the tests and rules, as for
@@ -234,6 +237,11 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
         raise ValueError("gfci takes 'knowledge' (tiers) only with selection_bias=False: with selection bias a node "
                          "of a later tier may be an ancestor of a selection variable, so a tier gives no arrowhead.")
     tier = None if knowledge is None else tier_numbers(knowledge, names, owner)
+    if score is None and isinstance(test, ConditionalGaussianLRT):
+        score = "cg"  # the same model and the same categorical columns for the score search
+        if score_options is None or "discrete" not in score_options:
+            score_options = {**dict(score_options or {}),
+                             "discrete": np.flatnonzero(test.categorical_mask(matrix)).tolist()}
     if score is None:
         score = "bdeu" if test.discrete else "bic"
     start = time.perf_counter()

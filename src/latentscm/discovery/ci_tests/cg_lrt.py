@@ -70,7 +70,9 @@ class ConditionalGaussianLRT(CITest):
         self.max_levels = int(check_number(max_levels, "max_levels", owner, low=2, integer=True))
         self.min_extra_rows = int(check_number(min_extra_rows, "min_extra_rows", owner, low=1, integer=True))
 
-    def _prepare(self, data: np.ndarray) -> Any:
+    def categorical_mask(self, data: np.ndarray) -> np.ndarray:
+        """The categorical columns (bool (d,)) of a data matrix (n, d) under this test's rule."""
+        data = np.asarray(data, dtype=np.float64)
         d = data.shape[1]
         if self.categorical == "auto":
             mask = np.array([bool(np.all(data[:, j] == np.round(data[:, j])))
@@ -86,7 +88,11 @@ class ConditionalGaussianLRT(CITest):
             if fractional:
                 raise ValueError(f"The 'categorical' argument of ConditionalGaussianLRT names columns {fractional}, "
                                  "which hold non-integer values; categorical columns need integer codes.")
-        return ConditionalGaussianBIC(np.asarray(data, dtype=np.float64), mask, min_extra_rows=self.min_extra_rows)
+        return mask
+
+    def _prepare(self, data: np.ndarray) -> Any:
+        return ConditionalGaussianBIC(np.asarray(data, dtype=np.float64), self.categorical_mask(data),
+                                      min_extra_rows=self.min_extra_rows)
 
     def _compute(self, state: Any, queries: Sequence[CIQuery]) -> list[CIResult]:
         results = []
