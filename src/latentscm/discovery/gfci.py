@@ -3,7 +3,8 @@
 Ogarrio, Spirtes & Ramsey (2016), "A hybrid causal search algorithm for latent variable models", PGM (PMLR 52);
 BOSS-FCI, the same refinement after BOSS: Ramsey, Andrews & Spirtes (2025), arXiv:2510.04263. Steps:
 
-1. **Score search**: a CPDAG ``G1`` (d, d) by GES, XGES or BOSS (linear-Gaussian BIC), or one given by the caller.
+1. **Score search**: a CPDAG ``G1`` (d, d) by GES, XGES or BOSS (the linear-Gaussian BIC, BDeu for categorical data,
+   or the conditional Gaussian BIC for mixed data), or one given by the caller.
    In the large-sample limit it is the CPDAG of an independence map of the data: every pair adjacent in the true
    MAG is adjacent in ``G1``, and ``G1`` may have extra adjacencies (latent confounding makes a DAG need them).
 2. **Extra-edge removal**: the adjacencies of ``G1``, each ``o-o``, are tested given subsets of the adjacencies
@@ -20,7 +21,8 @@ BOSS-FCI, the same refinement after BOSS: Ramsey, Andrews & Spirtes (2025), arXi
    separating set of the true graph, so that variant is not used.)
 4. **Possible-D-SEP** (``possible_dsep=True``, the paper's step, as in :func:`~latentscm.discovery.fci.fci`):
    the remaining pairs are re-tested given subsets of Possible-D-SEP; the skeleton is re-oriented from
-   ``o-o`` by step 3. Tetrad's current GFci leaves this step out (``possible_dsep=False``).
+   ``o-o`` by step 3. Tetrad's current GFci leaves this step out (``possible_dsep=False``). With the oracle it
+   removed no edge in 6,300 random graphs: the adjacencies of an independence map held a separating set each time.
 5. **Tiers** (optional, as :func:`~latentscm.discovery.fci.fci`): every edge from an earlier to a later tier gets an
    arrowhead at its later end; with ``search="boss"`` the tiers also constrain the score search.
 6. **Orientation rules** R1-R4 and R8-R10 (R5-R7 with ``selection_bias``), as FCI's
