@@ -36,8 +36,9 @@ pair first and then look for a smallest separating subset (pcalg's ``checkEdges`
 stops at the first removal on the path), and every pair found independent is removed before the rules restart; the
 triples a removal unshields are checked (pcalg's ``dep.triple`` loops over a list fixed at its start, so the appended
 ones go untested), as the paper's Algorithm 4.4 says. A smallest separating subset is searched one size at a time,
-each size as one batch of tests (more tests than stopping at the first hit, the same result). On finite data,
-as with FCI, the tests can contradict each other and the PAG need not be valid.
+each size as one batch of tests (more tests than stopping at the first hit, the same result).
+
+On finite data, as with FCI, the tests can contradict each other and the PAG need not be valid.
 """
 
 from __future__ import annotations
