@@ -110,6 +110,8 @@ def test_text_columns_and_gfci_with_bdeu() -> None:
     pag = gfci(table, score="bdeu", ci_test="chisq", node_names=names)
     assert sorted(pag.edges()) == ["rain o-> grass", "sprinkler o-> grass"]
     assert pag.info["score_info"]["score"] == "bdeu"
+    paired = gfci(table, score="bdeu", node_names=names)  # no ci_test: the chi-square test goes with BDeu
+    assert paired.info["ci_test"] == "chisq" and sorted(paired.edges()) == sorted(pag.edges())
 
 
 def test_bad_input_names_the_argument() -> None:

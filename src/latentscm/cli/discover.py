@@ -32,10 +32,11 @@ from latentscm.cli.output_paths import check_output_path
 __all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
 
 
-def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[str]]:
+def read_csv_table(path: Path, *, text: bool = False, reason: str | None = None) -> tuple[np.ndarray, list[str]]:
     """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True`` (categorical tests
     such as chisq, the BDeu score) the stripped fields as a string array. UTF-8 text, with or without the byte-order
-    mark spreadsheet programs write."""
+    mark spreadsheet programs write. ``reason``: what needs categories, for the message on fractional numbers
+    (default: a categorical test)."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -68,7 +69,12 @@ def read_csv_table(path: Path, *, text: bool = False) -> tuple[np.ndarray, list[
         table = np.asarray(values, dtype=str).reshape(len(values), len(header))
         for j, name in enumerate(header):  # as the library refuses fractional floats for categorical tests
             if _fractional(table[:, j]):
-                raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {table[0, j]!r}); a "
+                if reason is not None:
+                    raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {str(table[0, j])!r}); "
+                                     f"{reason} would take every value as its own category. Use a score for "
+                                     "continuous columns (the default BIC, or --param score=cg with some categorical "
+                                     "columns), or bin the column first.")
+                raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {str(table[0, j])!r}); a "
                                  "categorical test (--ci chisq / gsq) would take every value as its own category. "
                                  "Use a continuous test (--ci fisherz or kci), or bin the column first.")
         return table, header
@@ -187,8 +193,9 @@ _TABLE_ONLY = ("fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears"
 #: Methods that take ``--knowledge`` (fci, gfci: tiers only).
 _KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci")
 #: Methods that use no CI test, with what they are instead.
-_NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "xges": "score-based (linear-Gaussian BIC, XGES search)",
-               "boss": "score-based (linear-Gaussian BIC, best order search)",
+_NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
+               "xges": "score-based (BIC, BDeu or conditional Gaussian score; XGES search)",
+               "boss": "score-based (BIC, BDeu or conditional Gaussian score; best order search)",
                "lingam": "DirectLiNGAM (linear non-Gaussian)",
                "notears": "linear NOTEARS (continuous optimisation)",
                "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
@@ -196,7 +203,7 @@ _NO_CI_TEST = {"ges": "score-based (linear-Gaussian BIC)", "xges": "score-based 
                "dagma_mlp": "DAGMA-MLP (continuous optimisation, log-det central path, one MLP per variable)"}
 
 
-def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, alpha: float,
+def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | None, alpha: float,
                   context: str | None, environment: str | None = None, collider_rule: str | None = None,
                   knowledge: Any = None, params: dict[str, Any] | None = None) -> Any:
     """Dispatch one discovery method on a named table (the CLI's core, importable for tests).
@@ -212,8 +219,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str, a
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
         seed 0), ``dagma`` (linear DAGMA) and ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
-    ci : str
-        CI test name.
+    ci : str or None
+        CI test name (None: gfci pairs one with its score).
     alpha : float
         Significance level.
     context : str or None
@@ -319,7 +326,8 @@ def register(app: typer.Typer) -> None:
     def discover_command(
         ctx: typer.Context,
         data: Path = typer.Argument(None, help="CSV file with a header row of variable names."),
-        method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based, BIC), xges "
+        method: str = typer.Option(None, "--method", help="pc (the default), ges (score-based: BIC, or --param "
+                                   "score=bdeu / cg), xges "
                                    "(GES's score, deletions first, restarts; better on dense graphs), boss (best order "
                                    "score search, seed 0), lingam "
                                    "(DirectLiNGAM, linear non-Gaussian), notears (linear NOTEARS), notears_mlp "
@@ -376,7 +384,7 @@ def register(app: typer.Typer) -> None:
                                         "--param turning=true for ges, --param lambda1=0.05 for notears or dagma, "
                                         "--param hidden=[8] --param seed=3 for notears_mlp. Not with --timeseries."),
     ) -> None:
-        """Discover a causal graph (CPDAG) from a table or from a trained run's codes."""
+        """Discover a causal graph (a CPDAG, DAG or PAG) from a table or from a trained run's codes."""
         from latentscm.discovery import ci_test_names
 
         if timeseries:
@@ -441,9 +449,13 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"No such file: {data}.")
                 from latentscm.discovery import make_ci_test
 
-                categorical = make_ci_test(ci).discrete or (params or {}).get("score") == "bdeu"
-                table, names = read_csv_table(data, text=categorical)
-                graph = run_discovery(table, names, method=method, ci=ci, alpha=alpha, context=context,
+                bdeu = (params or {}).get("score") == "bdeu"
+                categorical = make_ci_test(ci).discrete or bdeu
+                table, names = read_csv_table(data, text=categorical,
+                                              reason="the BDeu score (--param score=bdeu)" if bdeu else None)
+                # gfci pairs its test with its score (chisq for bdeu, cg_lrt for cg) unless --ci names one
+                table_ci = None if method == "gfci" and not given_on_command_line(ctx, "ci") else ci
+                graph = run_discovery(table, names, method=method, ci=table_ci, alpha=alpha, context=context,
                                       environment=environment, collider_rule=collider_rule, knowledge=known,
                                       params=params)
         except (ValueError, TypeError) as error:

@@ -1,7 +1,9 @@
-"""Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI), PC-stable with
-Meek's rules (and background knowledge), GES, XGES and BOSS (score-based, BIC), continuous optimisation (linear NOTEARS,
-NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI (partial ancestral graphs, for
-hidden confounders, with tiers), CD-NOD for heterogeneous data, and Causal de Finetti for exchangeable data."""
+"""Causal discovery: CI tests (Fisher-z, KCI, RCIT/RCoT, quantum-kernel KCI, chi-square / G-square, the conditional
+Gaussian likelihood ratio for mixed data), PC-stable with Meek's rules (and background knowledge), GES, XGES and BOSS
+(score-based: linear-Gaussian BIC, BDeu, conditional Gaussian BIC; BOSS with background knowledge), continuous
+optimisation (linear NOTEARS, NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI, RFCI
+and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, and Causal de
+Finetti for exchangeable data."""
 
 from latentscm.discovery.boss import boss
 from latentscm.discovery.causal_de_finetti import causal_de_finetti

@@ -476,14 +476,20 @@ def score_setup(data: Any, node_names: Sequence[str] | None, score: str, penalty
         if unknown:
             raise ValueError(f"The 'score_options' argument of {owner} takes {', '.join(BDEU_OPTIONS)} for "
                              f"score='bdeu'. Got unknown {unknown}.")
-        codes, names = encode_table(data, node_names, owner)
+        try:
+            codes, names = encode_table(data, node_names, owner)
+        except ValueError as error:
+            if "non-integer" not in str(error):
+                raise
+            raise ValueError(f"{error} (score='bdeu' needs categorical columns: for continuous ones use score='bic', "
+                             "for a mix score='cg' with score_options={'discrete': [...]}.)") from None
         return codes, names, max_parents, _scorer(BDeu, owner, codes, **options)
     if score == "cg":
         unknown = sorted(set(options) - set(CG_OPTIONS))
         if unknown or "discrete" not in options:
+            got = f"Got {sorted(options)}." if options else "Got no score_options."
             raise ValueError(f"The 'score_options' argument of {owner} takes {', '.join(CG_OPTIONS)} for score='cg', "
-                             f"'discrete' (the categorical columns, by name or position) required. Got "
-                             f"{sorted(options)}.")
+                             f"'discrete' (the categorical columns, by name or position) required. {got}")
         table, names, mask = mixed_table(data, node_names, options.pop("discrete"), owner)
         return table, names, max_parents, _scorer(ConditionalGaussianBIC, owner, table, mask,
                                                   penalty_discount=penalty_discount, **options)

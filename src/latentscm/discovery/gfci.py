@@ -186,7 +186,7 @@ def _score_search(matrix: np.ndarray, names: Sequence[str], search: str, score: 
 
 def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_discount: float = 1.0,
          score_options: Mapping[str, Any] | None = None, max_parents: int | None = None,
-         ci_test: str | CITest = "fisherz", alpha: float = 0.05, node_names: Sequence[str] | None = None,
+         ci_test: str | CITest | None = None, alpha: float = 0.05, node_names: Sequence[str] | None = None,
          max_depth: int | None = None, max_path_length: int | None = None, test_edges: str = "all",
          possible_dsep: bool = True, selection_bias: bool = False, cpdag: Any = None,
          ci_options: Mapping[str, Any] | None = None, n_jobs: int | None = None,
@@ -206,7 +206,8 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
     penalty_discount, score_options, max_parents: of the score search, as for
         :func:`~latentscm.discovery.ges.ges` (``max_parents`` not for boss).
     ci_test, alpha, ci_options, max_depth, max_path_length, n_jobs: of the tests and rules, as for
-        :func:`~latentscm.discovery.fci.fci`.
+        :func:`~latentscm.discovery.fci.fci`. ``ci_test=None`` (default) pairs the test with the score: ``"chisq"``
+        for ``score="bdeu"``, ``"cg_lrt"`` (on the score's categorical columns) for ``"cg"``, else ``"fisherz"``.
     node_names: names of the d columns (default ``X0, X1, ...``).
     test_edges: ``"all"`` (every adjacency of the score's CPDAG is tested) or ``"triangles"`` (only those in a
         triangle of it; Tetrad's choice).
@@ -232,8 +233,14 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
     test_edges = check_choice(test_edges, "test_edges", owner, _TEST_EDGES)
     if max_parents is not None and search == "boss" and cpdag is None:
         raise ValueError("The 'max_parents' argument of gfci applies to search='ges' or 'xges', not 'boss'.")
+    paired = ci_test is None
+    if paired:
+        ci_test = {"bdeu": "chisq", "cg": "cg_lrt"}.get(score or "bic", "fisherz")
     alpha, max_depth, max_path_length, workers, test, matrix, names = check_search_arguments(
         owner, data, node_names, ci_test, ci_options, alpha, max_depth, max_path_length, n_jobs)
+    if paired and score == "cg" and score_options is not None and "discrete" in score_options:
+        positions = [names.index(c) if c in names else c for c in score_options["discrete"]]
+        test = ConditionalGaussianLRT(categorical=positions, **dict(ci_options or {}))
     knowledge = as_knowledge(knowledge, owner)
     if knowledge is not None and selection_bias:
         raise ValueError("gfci takes 'knowledge' (tiers) only with selection_bias=False: with selection bias a node "
