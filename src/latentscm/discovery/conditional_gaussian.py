@@ -142,8 +142,15 @@ class ConditionalGaussianBIC(LocalScore):
         found = self._cells.get(mask)
         if found is None:
             cats, _ = self._split(mask)
-            found = (np.unique(self.codes[:, cats], axis=0, return_inverse=True)[1].reshape(-1) if cats
-                     else np.zeros(self.n_samples, dtype=np.int64))
+            if not cats:
+                found = np.zeros(self.n_samples, dtype=np.int64)
+            elif float(np.prod(self.levels[cats].astype(np.float64))) < 2.0 ** 62:  # one mixed-radix integer per row
+                key = np.zeros(self.n_samples, dtype=np.int64)
+                for j in cats:
+                    key = key * int(self.levels[j]) + self.codes[:, j]
+                found = np.unique(key, return_inverse=True)[1].reshape(-1)
+            else:
+                found = np.unique(self.codes[:, cats], axis=0, return_inverse=True)[1].reshape(-1)
             self._cells[mask] = found
         return found
 
@@ -178,15 +185,23 @@ class ConditionalGaussianBIC(LocalScore):
             cell = np.unique(self.cells(mask)[rows], return_inverse=True)[1].reshape(-1)
             counts = np.bincount(cell)
             ll = float(np.sum(counts * np.log(counts / n))) if cats else 0.0
-            values = self.data[np.ix_(rows, conts)]
-            for a in range(counts.size) if k else []:
-                block = values[cell == a]
-                centred = block - block.mean(axis=0)
-                sign, logdet = np.linalg.slogdet(centred.T @ centred / block.shape[0])
-                if sign <= 0 or not np.isfinite(logdet):
+            if k:
+                values = self.data[np.ix_(rows, conts)]
+                values = values - values.mean(axis=0)  # centred once, for the accuracy of the moments below
+                m = counts.size
+                means = np.stack([np.bincount(cell, weights=values[:, j], minlength=m) for j in range(k)], 1)
+                means /= counts[:, None]
+                second = np.zeros((m, k, k))
+                for i in range(k):
+                    for j in range(i, k):
+                        second[:, i, j] = second[:, j, i] = np.bincount(cell, weights=values[:, i] * values[:, j],
+                                                                        minlength=m)
+                covariances = second / counts[:, None, None] - means[:, :, None] * means[:, None, :]
+                sign, logdet = np.linalg.slogdet(covariances)  # every cell at once (m, k, k)
+                if np.any(sign <= 0) or not np.all(np.isfinite(logdet)):
                     ll = -np.inf
-                    break
-                ll -= 0.5 * block.shape[0] * (k * _LOG_2PI + logdet + k)
+                else:
+                    ll -= 0.5 * float(np.sum(counts * (k * _LOG_2PI + logdet + k)))
             result = (ll, dof)
         self._joint[key] = result
         return result
