@@ -95,3 +95,20 @@ def test_gfci_with_cg_lrt_scores_with_the_same_model() -> None:
     assert sorted(pag.edges()) == ["a o-> y", "x o-> y", "y --> c"]
     named = gfci(data, ci_test="cg_lrt", score_options={"discrete": ["a", "c"]}, node_names=names)
     assert named.info["score_info"]["score_options"] == {"discrete": ["a", "c"]}
+
+
+def test_categorical_columns_by_name_through_the_searches() -> None:
+    """ci_options={"categorical": [names]} works in pc, fci, rfci and gfci (which know the names); the same test on
+    a bare matrix, or a name that is no column, is refused with the reason."""
+    from latentscm.discovery import pc, rfci
+
+    data, names = mixed_collider(3000, 0)
+    by_name = {"categorical": ["a", "c"]}
+    assert sorted(fci(data, ci_test="cg_lrt", ci_options=by_name, node_names=names).edges()) == \
+        sorted(fci(data, ci_test="cg_lrt", ci_options={"categorical": [0, 3]}, node_names=names).edges())
+    assert ("a", "y") in pc(data, ci_test="cg_lrt", ci_options=by_name, node_names=names).directed_edges
+    assert rfci(data, ci_test="cg_lrt", ci_options=by_name, node_names=names).info["ci_test"] == "cg_lrt"
+    with pytest.raises(ValueError, match="names \\['zz'\\], not columns of the data; columns: a, x, y, c"):
+        fci(data, ci_test="cg_lrt", ci_options={"categorical": ["zz"]}, node_names=names)
+    with pytest.raises(ValueError, match="by name; names work through pc, fci, rfci and gfci"):
+        ConditionalGaussianLRT(categorical=["a"]).test(data[:, 0], data[:, 1])

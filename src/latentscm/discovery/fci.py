@@ -493,6 +493,8 @@ def check_search_arguments(owner: str, data: Any, node_names: Sequence[str] | No
     workers = _check_n_jobs(n_jobs, owner)
     test = make_ci_test(ci_test, owner=owner, **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, owner, categorical=test.discrete)
+    if hasattr(test, "for_names"):  # a test told its columns by name (cg_lrt's categorical ones)
+        test = test.for_names(names)
     return alpha, max_depth, max_path_length, workers, test, matrix, names
 
 

@@ -239,8 +239,8 @@ def gfci(data: Any, *, search: str = "ges", score: str | None = None, penalty_di
     alpha, max_depth, max_path_length, workers, test, matrix, names = check_search_arguments(
         owner, data, node_names, ci_test, ci_options, alpha, max_depth, max_path_length, n_jobs)
     if paired and score == "cg" and score_options is not None and "discrete" in score_options:
-        positions = [names.index(c) if c in names else c for c in score_options["discrete"]]
-        test = ConditionalGaussianLRT(categorical=positions, **dict(ci_options or {}))
+        test = ConditionalGaussianLRT(categorical=list(score_options["discrete"]), **dict(ci_options or {}))
+        test = test.for_names(names)
     knowledge = as_knowledge(knowledge, owner)
     if knowledge is not None and selection_bias:
         raise ValueError("gfci takes 'knowledge' (tiers) only with selection_bias=False: with selection bias a node "

@@ -338,6 +338,8 @@ def pc(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
     workers = _check_n_jobs(n_jobs, "pc")
     test = make_ci_test(ci_test, owner="pc", **dict(ci_options or {}))
     matrix, names = as_data_matrix(data, node_names, "pc", categorical=test.discrete)
+    if hasattr(test, "for_names"):  # a test told its columns by name (cg_lrt's categorical ones)
+        test = test.for_names(names)
     bound = test.bind(matrix)
     if time_budget is not None:
         time_budget = check_number(time_budget, "time_budget", "pc", low=0, low_inclusive=False)

@@ -48,15 +48,15 @@ class ConditionalGaussianLRT(CITest):
 
     Parameters
     ----------
-    categorical: ``"auto"`` or the positions of the categorical columns of the data bound (data are numbers:
-        categorical columns hold integer codes).
+    categorical: ``"auto"`` or the categorical columns of the data bound, by position, or by name through pc, fci,
+        rfci and gfci (data are numbers: categorical columns hold integer codes).
     max_levels: with ``"auto"``, the most distinct integer values a categorical column may take (>= 2).
     min_extra_rows: rows beyond k a cell needs for its covariance (>= 1).
     """
 
     name = "cg_lrt"
 
-    def __init__(self, categorical: str | Sequence[int] = "auto", max_levels: int = 5,
+    def __init__(self, categorical: str | Sequence[int | str] = "auto", max_levels: int = 5,
                  min_extra_rows: int = 4) -> None:
         super().__init__()
         owner = "ConditionalGaussianLRT"
@@ -65,10 +65,24 @@ class ConditionalGaussianLRT(CITest):
                 raise ValueError(f"The 'categorical' argument of {owner} must be 'auto' or a list of column "
                                  f"positions. Got {categorical!r}.")
         else:
-            categorical = [int(check_number(c, "categorical", owner, low=0, integer=True)) for c in categorical]
+            categorical = [c if isinstance(c, str) else int(check_number(c, "categorical", owner, low=0, integer=True))
+                           for c in categorical]
         self.categorical = categorical
         self.max_levels = int(check_number(max_levels, "max_levels", owner, low=2, integer=True))
         self.min_extra_rows = int(check_number(min_extra_rows, "min_extra_rows", owner, low=1, integer=True))
+
+    def for_names(self, names: Sequence[str]) -> ConditionalGaussianLRT:
+        """This test with the column names in ``categorical`` turned into positions among ``names`` (the searches
+        call it once they know the data's names); itself when there are none."""
+        if isinstance(self.categorical, str) or not any(isinstance(c, str) for c in self.categorical):
+            return self
+        unknown = [c for c in self.categorical if isinstance(c, str) and c not in names]
+        if unknown:
+            raise ValueError(f"The 'categorical' argument of ConditionalGaussianLRT names {unknown}, not columns of "
+                             f"the data; columns: {', '.join(names)}.")
+        positions = [list(names).index(c) if isinstance(c, str) else c for c in self.categorical]
+        return ConditionalGaussianLRT(categorical=positions, max_levels=self.max_levels,
+                                      min_extra_rows=self.min_extra_rows)
 
     def categorical_mask(self, data: np.ndarray) -> np.ndarray:
         """The categorical columns (bool (d,)) of a data matrix (n, d) under this test's rule."""
@@ -78,6 +92,11 @@ class ConditionalGaussianLRT(CITest):
             mask = np.array([bool(np.all(data[:, j] == np.round(data[:, j])))
                              and np.unique(data[:, j]).size <= self.max_levels for j in range(d)], dtype=bool)
         else:
+            named = [c for c in self.categorical if isinstance(c, str)]
+            if named:
+                raise ValueError(f"The 'categorical' argument of ConditionalGaussianLRT names columns {named} by name; "
+                                 "names work through pc, fci, rfci and gfci (which know the data's column names), "
+                                 "or give positions.")
             bad = [c for c in self.categorical if c >= d]
             if bad:
                 raise ValueError(f"The 'categorical' argument of ConditionalGaussianLRT names columns {bad}, outside "
