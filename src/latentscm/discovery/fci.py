@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import combinations, islice
 from typing import Any
 
@@ -459,15 +459,21 @@ def orient_by_tiers(marks: np.ndarray, tier: np.ndarray) -> int:
 
 
 def orient_pag(marks: np.ndarray, sepsets: Mapping[tuple[int, int], frozenset[int]], *,
-               max_path_length: int | None = None, selection_bias: bool = False) -> np.ndarray:
+               max_path_length: int | None = None, selection_bias: bool = False,
+               rule4: Callable[[np.ndarray], bool] | None = None, copy: bool = True) -> np.ndarray:
     """Apply Zhang's (2008) rules R1-R4, then (with ``selection_bias``) R5 and R6-R7, then R8-R10 to ``marks``
-    (d, d), in rounds until nothing changes; returns a new array. ``sepsets``: separating sets by pair ``(i, j)``,
-    i < j (for R4). Without ``selection_bias`` no rule makes an undirected edge ``a --- b``."""
-    marks = np.array(marks, dtype=np.int64)
+    (d, d), in rounds until nothing changes; returns a new array (``marks`` itself, changed, with ``copy=False``).
+    ``sepsets``: separating sets by pair ``(i, j)``, i < j (for R4). ``rule4``: another R4 acting on the marks in
+    place and telling whether it changed them (RFCI's). Without ``selection_bias`` no rule makes an undirected edge
+    ``a --- b``."""
+    marks = np.array(marks, dtype=np.int64) if copy else marks
+    if rule4 is None:
+        def rule4(m: np.ndarray) -> bool:
+            return _rule4(m, sepsets, max_path_length)
     changed = True
     while changed:
         changed = False
-        while _rule1(marks) | _rule2(marks) | _rule3(marks) | _rule4(marks, sepsets, max_path_length):
+        while _rule1(marks) | _rule2(marks) | _rule3(marks) | rule4(marks):
             changed = True
         if selection_bias:
             while _rule5(marks, max_path_length):

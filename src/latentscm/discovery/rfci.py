@@ -51,17 +51,7 @@ from typing import Any
 import numpy as np
 
 from latentscm.discovery.ci_tests.base import BoundCITest, CITest
-from latentscm.discovery.fci import (
-    _circles,
-    _key,
-    _rule1,
-    _rule2,
-    _rule3,
-    _rule8,
-    _rule9,
-    _rule10,
-    check_search_arguments,
-)
+from latentscm.discovery.fci import _circles, _key, check_search_arguments, orient_pag
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL, PartialAncestralGraph
 from latentscm.discovery.pc import pc_skeleton, too_few_rows
 from latentscm.discovery.pc import plan_p_values as _p_values
@@ -220,14 +210,10 @@ def _rule4(tester: _Tester, marks: np.ndarray, sepsets: Sepsets, max_path_length
 
 
 def _orient(tester: _Tester, marks: np.ndarray, sepsets: Sepsets, max_path_length: int | None) -> np.ndarray:
-    """Step 3 in place: R1-R3 and RFCI's R4 until none applies, then R8-R10, in rounds until nothing changes."""
-    changed = True
-    while changed:
-        changed = False
-        while _rule1(marks) | _rule2(marks) | _rule3(marks) | _rule4(tester, marks, sepsets, max_path_length):
-            changed = True
-        changed |= _rule8(marks) | _rule9(marks, max_path_length) | _rule10(marks, max_path_length)
-    return marks
+    """Step 3 in place: FCI's rule loop (:func:`~latentscm.discovery.fci.orient_pag`, no selection bias) with
+    RFCI's R4."""
+    return orient_pag(marks, sepsets, max_path_length=max_path_length, copy=False,
+                      rule4=lambda m: _rule4(tester, m, sepsets, max_path_length))
 
 
 def rfci(data: Any, *, ci_test: str | CITest = "fisherz", alpha: float = 0.05,
