@@ -36,7 +36,7 @@ both set is ``i - j``. Inside the search node sets are bit masks (bit ``v`` for 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import combinations
 from typing import Any
 
@@ -418,11 +418,14 @@ _PHASES = {"insert": (_best_insert, apply_insert), "delete": (_best_delete, appl
            "turn": (_best_turn, apply_turn)}
 
 
-def greedy_phase(cpdag: np.ndarray, scorer: LocalScore, phase: str, *, max_parents: int | None = None
-                 ) -> tuple[np.ndarray, float, int]:
+def greedy_phase(cpdag: np.ndarray, scorer: LocalScore, phase: str, *, max_parents: int | None = None,
+                 complete: Callable[[np.ndarray], np.ndarray] = pdag_to_cpdag) -> tuple[np.ndarray, float, int]:
     """One phase of GES from a CPDAG (d, d): apply the best score-improving operator (``phase="insert"``: the
     forward phase, ``"delete"``: the backward phase, ``"turn"``: the turning phase of Hauser & Bühlmann 2012),
     complete the PDAG to a CPDAG, until none improves.
+
+    ``complete`` maps the PDAG an operator leaves to the graph of its class (default :func:`pdag_to_cpdag`; GIES
+    passes the I-essential completion, :func:`~latentscm.discovery.gies.interventional_essential_graph`).
 
     Returns the CPDAG (d, d), the score gained and the number of steps. The result has no improving operator
     of its phase; another phase can make one improving again (see ``iterate`` of :func:`ges`).
@@ -437,7 +440,7 @@ def greedy_phase(cpdag: np.ndarray, scorer: LocalScore, phase: str, *, max_paren
         if choice is None:
             return graph, gained, steps
         x, y, nodes = choice
-        graph = pdag_to_cpdag(step(graph, x, y, _bits(nodes)))
+        graph = complete(step(graph, x, y, _bits(nodes)))
         gained += delta
         steps += 1
 
