@@ -4,6 +4,7 @@
     latentscm discover data.csv --method cdnod --context domain --out graph.json
     latentscm discover data.csv --method cdf --environment env --out graph.json
     latentscm discover data.csv --method cdnod --environment env --ci kci --out graph.json
+    latentscm discover data.csv --method gies --targets intervened --out graph.json
     latentscm discover --run RUN_DIR --out graph.json
     latentscm discover --timeseries --method pcmci --tau-max 3 data.csv --out graph.json
 
@@ -29,14 +30,11 @@ from latentscm._io import dumps_strict
 from latentscm.cli.given_options import given_on_command_line
 from latentscm.cli.output_paths import check_output_path
 
-__all__ = ["read_csv_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
+__all__ = ["read_csv_table", "read_targets_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
 
 
-def read_csv_table(path: Path, *, text: bool = False, reason: str | None = None) -> tuple[np.ndarray, list[str]]:
-    """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True`` (categorical tests
-    such as chisq, the BDeu score) the stripped fields as a string array. UTF-8 text, with or without the byte-order
-    mark spreadsheet programs write. ``reason``: what needs categories, for the message on fractional numbers
-    (default: a categorical test)."""
+def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header (unique non-empty names) and the (line number, fields) of every non-empty data row of a CSV."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -50,12 +48,48 @@ def read_csv_table(path: Path, *, text: bool = False, reason: str | None = None)
     header = [name.strip() for name in rows[0]]
     if len(set(header)) != len(header) or not all(header):
         raise ValueError(f"The header of {path} must hold unique non-empty names. Got {header}.")
-    values = []
+    body = []
     for line, row in enumerate(rows[1:], start=2):
         if not row:
             continue
         if len(row) != len(header):
             raise ValueError(f"{path}, line {line}: {len(row)} fields but the header has {len(header)}.")
+        body.append((line, row))
+    return header, body
+
+
+def read_targets_table(path: Path, column: str) -> tuple[np.ndarray, list[str], list[list[str]]]:
+    """A CSV whose ``column`` names the variables each row intervened on, ``;``-separated (empty: observational),
+    as (the other columns as floats (n, d), their names, the target names per row) (``discover --method gies``)."""
+    header, body = _csv_rows(path)
+    if column not in header:
+        raise ValueError(f"--targets {column!r} is not a column of {path}; columns: {', '.join(header)}.")
+    k = header.index(column)
+    names = [name for name in header if name != column]
+    values, targets = [], []
+    for line, row in body:
+        entry = row[k].strip()
+        targets.append([name.strip() for name in entry.split(";") if name.strip()] if entry else [])
+        unknown = [name for name in targets[-1] if name not in names]
+        if unknown:
+            raise ValueError(f"{path}, line {line}: the --targets column {column!r} names {unknown}, not among the "
+                             f"variables {names}.")
+        try:
+            values.append([float(v) for j, v in enumerate(row) if j != k])
+        except ValueError:
+            raise ValueError(f"{path}, line {line}: non-numeric value in {row} outside the --targets column "
+                             f"{column!r}; --method gies takes continuous variables.") from None
+    return np.asarray(values, dtype=np.float64).reshape(len(values), len(names)), names, targets
+
+
+def read_csv_table(path: Path, *, text: bool = False, reason: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True`` (categorical tests
+    such as chisq, the BDeu score) the stripped fields as a string array. UTF-8 text, with or without the byte-order
+    mark spreadsheet programs write. ``reason``: what needs categories, for the message on fractional numbers
+    (default: a categorical test)."""
+    header, body = _csv_rows(path)
+    values = []
+    for line, row in body:
         if text:
             values.append([v.strip() for v in row])
             continue
@@ -200,12 +234,13 @@ _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "notears": "linear NOTEARS (continuous optimisation)",
                "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
                "dagma": "linear DAGMA (continuous optimisation, log-det central path)",
-               "dagma_mlp": "DAGMA-MLP (continuous optimisation, log-det central path, one MLP per variable)"}
+               "dagma_mlp": "DAGMA-MLP (continuous optimisation, log-det central path, one MLP per variable)",
+               "gies": "score-based (the interventional BIC; GIES search)"}
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | None, alpha: float,
                   context: str | None, environment: str | None = None, collider_rule: str | None = None,
-                  knowledge: Any = None, params: dict[str, Any] | None = None) -> Any:
+                  knowledge: Any = None, params: dict[str, Any] | None = None, targets: Any = None) -> Any:
     """Dispatch one discovery method on a named table (the CLI's core, importable for tests).
 
     Parameters
@@ -215,7 +250,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "cdnod", "cdf"}
+              "dagma_mlp", "cdnod", "cdf", "gies"}
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
         seed 0), ``dagma`` (linear DAGMA) and ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
@@ -235,6 +270,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     params : dict or None
         The method function's own keyword parameters (``--param KEY=VALUE``), checked against its signature;
         those set by the arguments above (names, CI test, level, knowledge, ...) are refused.
+    targets : sequence or None
+        For gies (required there, refused elsewhere): the intervened variables of each row, by name (empty for an
+        observational row); ``data`` then holds the variables only.
 
     Raises
     ------
@@ -250,6 +288,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
     _check_collider_rule(collider_rule, method)
+    _check_targets(method, targets)
     if knowledge is not None and method not in _KNOWLEDGE_METHODS:
         raise ValueError(f"--knowledge is used by --method {', '.join(_KNOWLEDGE_METHODS)}, not by --method "
                          f"{method}.")
@@ -267,6 +306,11 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         if method in SEEDED_METHODS:  # a random start is seeded, 0 unless --param seed=... says otherwise
             own["seed"] = 0
         return _table_methods()[method](data, **{**own, **extra})
+    if method == "gies":
+        if column is not None:
+            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf; gies reads its environments "
+                             "from --targets.")
+        return METHODS["gies"](data, targets, node_names=names, **extra)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
@@ -294,7 +338,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
 #: Parameters run_discovery sets from the command's own flags, with the flag that sets each.
 _RESERVED = {"node_names": "the CSV header", "ci_test": "--ci", "alpha": "--alpha", "knowledge": "--knowledge",
              "collider_rule": "--collider-rule", "context": "--context", "context_name": "--context",
-             "environments": "the CSV file and --environment"}
+             "environments": "the CSV file and --environment", "targets": "--targets"}
 
 
 def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -305,6 +349,13 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     from latentscm.discovery.codes import METHODS
 
     return check_method_params({**_table_methods(), **METHODS}[method], params, method, _RESERVED)
+
+
+def _check_targets(method: str, targets: Any) -> None:
+    """ValueError when --targets is missing for gies or given to another method."""
+    if (targets is not None) != (method == "gies"):
+        raise ValueError("--method gies needs --targets naming the column of each row's intervened variables."
+                         if method == "gies" else f"--targets is only used by --method gies, not by --method {method}.")
 
 
 def _check_collider_rule(rule: str | None, method: str) -> None:
@@ -335,7 +386,8 @@ def register(app: typer.Typer) -> None:
                                    "nonlinear, seed 0), fci (a partial "
                                    "ancestral graph, for hidden confounders), rfci (FCI without its Possible-D-SEP "
                                    "stage, faster), gfci (the same from GES's graph refined by CI tests), cdnod or "
-                                   "cdf (Causal de Finetti); "
+                                   "cdf (Causal de Finetti), gies (observational and interventional rows, with "
+                                   "--targets); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
@@ -347,6 +399,8 @@ def register(app: typer.Typer) -> None:
         environment: str = typer.Option(None, "--environment",
                                         help="Column holding the environment id, used by cdnod (as its "
                                         "context) and cdf (rows grouped by it); like --context."),
+        targets: str = typer.Option(None, "--targets", help="For --method gies: the column naming the variables "
+                                    "each row intervened on, separated by ';' (empty for an observational row)."),
         run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes (those in "
                                  "codes.npy with code_names.json, else the codes of fresh samples of its world)."),
         trust_code: bool = typer.Option(False, "--trust-code", help="With --run: allow unregistered learner/world "
@@ -393,6 +447,7 @@ def register(app: typer.Typer) -> None:
                                  tau_max=3 if tau_max is None else tau_max, out=out, collider_rule=collider_rule,
                                  tau_min=tau_min, pc_alpha=pc_alpha, link_assumptions=link_assumptions,
                                  unused={"--run": run, "--context": context, "--environment": environment,
+                                         "--targets": targets,
                                          "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge,
                                          "--param": param or None})
             return
@@ -427,9 +482,9 @@ def register(app: typer.Typer) -> None:
             params = parse_params(param)
             comparison = None
             if run is not None:
-                if context is not None or environment is not None:
-                    raise ValueError("--context / --environment name a column of a CSV table; a run's codes "
-                                     "have none (use --method pc with --run).")
+                if context is not None or environment is not None or targets is not None:
+                    raise ValueError("--context / --environment / --targets name a column of a CSV table; a run's "
+                                     "codes have none (use --method pc with --run).")
                 _check_collider_rule(collider_rule, method)
                 from latentscm.discovery.codes import CODE_METHODS
 
@@ -451,13 +506,18 @@ def register(app: typer.Typer) -> None:
 
                 bdeu = (params or {}).get("score") == "bdeu"
                 categorical = make_ci_test(ci).discrete or bdeu
-                table, names = read_csv_table(data, text=categorical,
-                                              reason="the BDeu score (--param score=bdeu)" if bdeu else None)
+                _check_targets(method, targets)
+                row_targets = None
+                if method == "gies":
+                    table, names, row_targets = read_targets_table(data, targets)
+                else:
+                    table, names = read_csv_table(data, text=categorical,
+                                                  reason="the BDeu score (--param score=bdeu)" if bdeu else None)
                 # gfci pairs its test with its score (chisq for bdeu, cg_lrt for cg) unless --ci names one
                 table_ci = None if method == "gfci" and not given_on_command_line(ctx, "ci") else ci
                 graph = run_discovery(table, names, method=method, ci=table_ci, alpha=alpha, context=context,
                                       environment=environment, collider_rule=collider_rule, knowledge=known,
-                                      params=params)
+                                      params=params, targets=row_targets)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None

@@ -27,6 +27,7 @@ from latentscm.discovery.environments import discover_environments, environment_
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.gfci import gfci
+from latentscm.discovery.gies import gies, interventional_essential_graph
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.notears import notears_linear
@@ -61,8 +62,10 @@ __all__ = [
     "direct_lingam",
     "discover_environments",
     "environment_variables",
+    "interventional_essential_graph",
     "fci",
     "gfci",
+    "gies",
     "ges",
     "make_ci_test",
     "notears_linear",

@@ -22,6 +22,7 @@ from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.gfci import gfci
+from latentscm.discovery.gies import gies
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.method_options import check_method_options
 from latentscm.discovery.notears import notears_linear
@@ -42,6 +43,7 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
     "pc": pc,
     "cdnod": cdnod,
     "cdf": causal_de_finetti,
+    "gies": gies,
 }
 
 
