@@ -266,3 +266,19 @@ def test_matches_the_gies_package_where_installed():
         result = gies(data, mask, environment_means=True)
         np.testing.assert_array_equal(result.adjacency, (expected != 0).astype(int))
         assert result.info["score_value"] == pytest.approx(expected_score, rel=1e-9)
+
+
+def test_gies_on_a_world_batch_with_single_node_regimes():
+    """The library-native path: a world's regimes give ``Batch.targets``; GIES reads them with the factors."""
+    from latentscm.worlds.ild_linear import ILDLinear
+    from latentscm.worlds.regimes import single_node_regimes
+
+    for seed in (0, 2, 4):
+        world = ILDLinear(latent_dim=6, n_domains=2, int_set=(0,), seed=seed)
+        regimes = single_node_regimes(world, source="marginal", factors=[world.factor_names[1], world.factor_names[3]])
+        batch = world.sample(20000, seed=seed, regime=regimes, domain=0)
+        result = gies(batch.factors, batch.targets, node_names=list(world.factor_names))
+        dag = np.asarray(world.graph.adjacency)
+        assert result.info["targets"] == [[], [world.factor_names[1]], [world.factor_names[3]]]
+        np.testing.assert_array_equal(result.adjacency, interventional_essential_graph(dag, [(1,), (3,)]))
+        assert not np.array_equal(result.adjacency, cpdag_from_dag(dag))  # the regimes oriented more than the CPDAG
