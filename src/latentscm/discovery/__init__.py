@@ -5,6 +5,7 @@ optimisation (linear NOTEARS, NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGA
 and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, and Causal de
 Finetti for exchangeable data."""
 
+from latentscm.discovery.active_learning import active_gies
 from latentscm.discovery.boss import boss
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
@@ -24,6 +25,7 @@ from latentscm.discovery.ci_tests import (
 from latentscm.discovery.dagma import dagma_linear
 from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.environments import discover_environments, environment_variables
+from latentscm.discovery.experiment_design import best_single_intervention, identifying_targets
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.gfci import gfci
@@ -53,6 +55,8 @@ __all__ = [
     "QuantumFeatureMapKernel",
     "RCIT",
     "RCoT",
+    "active_gies",
+    "best_single_intervention",
     "boss",
     "causal_de_finetti",
     "cdnod",
@@ -62,6 +66,7 @@ __all__ = [
     "direct_lingam",
     "discover_environments",
     "environment_variables",
+    "identifying_targets",
     "interventional_essential_graph",
     "fci",
     "gfci",
