@@ -282,3 +282,34 @@ def test_gies_on_a_world_batch_with_single_node_regimes():
         assert result.info["targets"] == [[], [world.factor_names[1]], [world.factor_names[3]]]
         np.testing.assert_array_equal(result.adjacency, interventional_essential_graph(dag, [(1,), (3,)]))
         assert not np.array_equal(result.adjacency, cpdag_from_dag(dag))  # the regimes oriented more than the CPDAG
+
+
+def test_gies_on_codes_maps_factor_targets_to_latents_by_name():
+    from latentscm.discovery.codes import discover_from_codes
+    from latentscm.worlds.ild_linear import ILDLinear
+    from latentscm.worlds.regimes import single_node_regimes
+
+    world = ILDLinear(latent_dim=5, n_domains=2, int_set=(0,), seed=3)
+    factors = list(world.factor_names)
+    batch = world.sample(6000, seed=1, regime=single_node_regimes(world, factors=[factors[2]]), domain=0)
+    direct = gies(batch.factors, batch.targets, node_names=factors)
+    # a learner's codes with the latents in another order, named after the factors
+    order = [4, 2, 0, 3, 1]
+    codes = batch.factors[:, order]
+    names = [factors[k] for k in order]
+    found = discover_from_codes(codes, names, method="gies", targets=batch.targets, target_names=factors,
+                                max_samples=6000)
+    assert sorted(found.directed_edges) == sorted(direct.directed_edges)
+    assert found.info["targets"] == [[], [factors[2]]]
+    sub = discover_from_codes(codes, names, method="gies", targets=batch.targets[:, :], target_names=factors,
+                              max_samples=3000, seed=5)
+    assert sub.info["n_samples"] == 3000 and sum(sub.info["environment_sizes"]) == 3000
+    with pytest.raises(ValueError, match="'targets' parameter of discover_from_codes is for method='gies'"):
+        discover_from_codes(codes, names, method="pc", targets=batch.targets)
+    with pytest.raises(ValueError, match="method='gies' with targets missing"):
+        discover_from_codes(codes, names, method="gies")
+    with pytest.raises(ValueError, match=f"intervene on {factors[2]!r}, which no latent is named after"):
+        discover_from_codes(codes, ["a", "b", "c", "d", "e"], method="gies", targets=batch.targets,
+                            target_names=factors)
+    with pytest.raises(ValueError, match=r"must be \(N, K\) = \(6000, 5\)"):
+        discover_from_codes(codes, names, method="gies", targets=batch.targets[:, :3])

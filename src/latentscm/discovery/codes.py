@@ -69,7 +69,9 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
                         ci_options: Mapping[str, Any] | None = None,
                         collider_rule: str = "standard",
                         knowledge: Any = None,
-                        options: Mapping[str, Any] | None = None) -> DiscoveredGraph | PartialAncestralGraph:
+                        options: Mapping[str, Any] | None = None,
+                        targets: Any = None,
+                        target_names: Sequence[str] | None = None) -> DiscoveredGraph | PartialAncestralGraph:
     """Discover a graph among learned latent variables.
 
     Parameters
@@ -80,7 +82,8 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         not capture), ``"rfci"`` (FCI without Possible-D-SEP), ``"gfci"`` (a PAG from GES's CPDAG refined by
         tests), ``"ges"`` (linear-Gaussian BIC),
         ``"xges"`` / ``"boss"`` (the same score, XGES / BOSS search), ``"lingam"`` (DirectLiNGAM), ``"notears"``,
-        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation). ``ci_test``, ``alpha`` and
+        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation); or ``"gies"`` with
+        ``targets`` (codes of interventional data: GIES's I-essential graph). ``ci_test``, ``alpha`` and
         ``ci_options`` apply to pc, fci, rfci and gfci only; the methods needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
     seed: seed of the subsample; for notears_mlp, dagma_mlp, boss and gfci also of their random starts (unless
@@ -90,10 +93,19 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         for FCI and GFCI (see :func:`~latentscm.discovery.fci.fci`), or DirectLiNGAM's; not for the other methods.
     options: the method function's own keyword parameters (e.g. ``{"turning": True}`` for ges, ``{"lambda1":
         0.05}`` for notears), checked by name; the ones set by the arguments above are refused.
+    targets: for ``method="gies"`` (required there, refused elsewhere): which latents each row's data intervened
+        on, a bool array (N, D) over the codes' columns, or (N, K) over ``target_names`` (a world batch's
+        ``targets`` with ``world.factor_names``, for a learner whose latents carry the factors' names). A target
+        with no latent of its name is refused.
+    target_names: the K names of the columns of ``targets`` (default: ``names``).
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
-    check_choice(method, "method", owner, tuple(CODE_METHODS))
+    check_choice(method, "method", owner, (*CODE_METHODS, "gies"))
+    if (targets is None) != (method != "gies") or (target_names is not None and targets is None):
+        raise ValueError(f"The 'targets' parameter of {owner} is for method='gies' (which needs it: the latents each "
+                         f"row intervened on). Got method={method!r} with targets "
+                         f"{'missing' if targets is None else 'given'}.")
     if method != "pc" and collider_rule != "standard":
         raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'"
                          f"{'; FCI orients colliders with circle marks of its own' if method == 'fci' else ''}. "
@@ -101,13 +113,18 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if method not in KNOWLEDGE_METHODS and knowledge is not None:
         raise ValueError(f"The 'knowledge' parameter of {owner} applies to method="
                          f"{', '.join(map(repr, KNOWLEDGE_METHODS))}, not {method!r}.")
-    extra = check_method_options(CODE_METHODS[method], options, method, _RESERVED, label="options")
+    function = gies if method == "gies" else CODE_METHODS[method]
+    extra = check_method_options(function, options, method, {**_RESERVED, "targets": "'targets'"}, label="options")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
     rng = as_generator(seed)
+    mask = None if targets is None else _code_targets(targets, target_names, names, matrix.shape[0], owner)
     if matrix.shape[0] > limit:
         rows = np.sort(rng.choice(matrix.shape[0], size=limit, replace=False))
         matrix = matrix[rows]
+        mask = None if mask is None else mask[rows]
+    if method == "gies":
+        return gies(matrix, mask, node_names=list(names), **extra)
     if method in SEEDED_METHODS:
         extra.setdefault("seed", rng)
     if method == "pc":
@@ -117,6 +134,29 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if method in KNOWLEDGE_METHODS:
         extra["knowledge"] = knowledge
     return CODE_METHODS[method](matrix, node_names=list(names), **extra)
+
+
+def _code_targets(targets: Any, target_names: Sequence[str] | None, names: Sequence[str], n: int,
+                  owner: str) -> np.ndarray:
+    """The (N, D) bool mask over the codes' columns of ``targets`` (N, K) over ``target_names``."""
+    array = np.asarray(targets)
+    columns = list(names) if target_names is None else list(check_names(target_names, "target_names", owner))
+    if array.ndim != 2 or array.shape != (n, len(columns)):
+        raise ValueError(f"The 'targets' parameter of {owner} must be (N, K) = ({n}, {len(columns)}): a row per "
+                         f"code row, a column per {'latent' if target_names is None else 'target name'}. Got shape "
+                         f"{array.shape}.")
+    if array.dtype != bool and not np.isin(array, (0, 1)).all():
+        raise ValueError(f"The 'targets' parameter of {owner} must hold True/False (or 0/1).")
+    array = array.astype(bool)
+    mask = np.zeros((n, len(names)), dtype=bool)
+    for k, column in enumerate(columns):
+        if not array[:, k].any():
+            continue
+        if column not in names:
+            raise ValueError(f"The 'targets' of {owner} intervene on {column!r}, which no latent is named after; the "
+                             f"latents are {list(names)}. Name the latents after the factors, or drop those rows.")
+        mask[:, list(names).index(column)] = array[:, k]
+    return mask
 
 
 def compare_pag(discovered: PartialAncestralGraph, truth: CausalGraph) -> dict[str, float]:
