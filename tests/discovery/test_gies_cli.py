@@ -94,3 +94,47 @@ def test_targets_column_errors_name_the_line(tmp_path):
     result = CliRunner().invoke(app, ["discover", str(tmp_path / "bad.csv"), "--method", "gies", "--targets",
                                       "intervened", "--out", str(tmp_path / "g.json")])
     assert result.exit_code == 2 and "non-numeric value" in result.output and "line 2" in result.output
+
+
+def test_worlds_factors_then_gies_recovers_the_world_graph(tmp_path):
+    """Two commands: a world's exact factors under single-node interventions, then GIES on them."""
+    from latentscm.worlds import make
+
+    runner = CliRunner()
+    table = tmp_path / "factors.csv"
+    made = runner.invoke(app, ["worlds", "factors", "ild-linear", "--n", "20000", "--domain", "0", "--regimes",
+                               "single-node", "--factors", "z1,z3", "--out", str(table)])
+    assert made.exit_code == 0, made.output
+    header = table.read_text().splitlines()[0].split(",")
+    assert header == ["z0", "z1", "z2", "z3", "z4", "z5", "intervened"]
+    column = [line.split(",")[-1] for line in table.read_text().splitlines()[1:]]
+    assert set(column) == {"", "z1", "z3"} and 6000 < column.count("") < 7400  # a third observational
+    out = tmp_path / "graph.json"
+    found = runner.invoke(app, ["discover", str(table), "--method", "gies", "--targets", "intervened",
+                                "--out", str(out)])
+    assert found.exit_code == 0, found.output
+    graph = json.loads(out.read_text())
+    truth = make("ild-linear").graph
+    assert sorted(map(tuple, graph["directed"])) == sorted(truth.edges) and graph["undirected"] == []
+    # the same rows again from the same seed; observational rows only without --regimes
+    again = tmp_path / "again.csv"
+    runner.invoke(app, ["worlds", "factors", "ild-linear", "--n", "20000", "--domain", "0", "--regimes",
+                        "single-node", "--factors", "z1,z3", "--out", str(again)])
+    assert again.read_bytes() == table.read_bytes()
+    plain = tmp_path / "plain.csv"
+    assert runner.invoke(app, ["worlds", "factors", "pendulum", "--n", "50", "--out", str(plain)]).exit_code == 0
+    assert plain.read_text().splitlines()[0] == "pendulum_angle,light_position,shadow_length,shadow_position"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["ild-linear", "--n", "10"], "has 3 domains; choose one with --domain"),
+    (["ild-linear", "--n", "10", "--domain", "7"], "--domain 7 is not a domain"),
+    (["pendulum", "--n", "10", "--factors", "light_position"], "--factors and --source choose"),
+    (["pendulum", "--n", "10", "--regimes", "single-node", "--factors", "nope"], "--factors names ['nope']"),
+    (["pendulum", "--n", "10", "--regimes", "all"], "--regimes must be one of observational, single-node"),
+])
+def test_worlds_factors_errors(tmp_path, args, message):
+    out = tmp_path / "f.csv"
+    result = CliRunner().invoke(app, ["worlds", "factors", *args, "--out", str(out)])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not out.exists()

@@ -1,4 +1,4 @@
-"""``latentscm worlds list | show | generate``."""
+"""``latentscm worlds list | show | generate | factors``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-__all__ = ["worlds_app", "parse_options", "list_worlds", "show", "generate_command", "register"]
+__all__ = ["worlds_app", "parse_options", "list_worlds", "show", "generate_command", "factors_command", "register"]
 
 worlds_app = typer.Typer(help="Procedural worlds with exact ground truth.", no_args_is_help=True)
 
@@ -133,6 +133,85 @@ def generate_command(
         typer.echo(f"Error: cannot write the dataset: {error}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{stored.path}  ({len(stored):,} images)")
+
+
+#: The CSV column ``worlds factors`` writes each row's intervened factors to (``discover --method gies --targets``).
+TARGETS_COLUMN = "intervened"
+_REGIME_CHOICES = ("observational", "single-node")
+
+
+@worlds_app.command("factors")
+def factors_command(
+    name: str = typer.Argument(..., help="World name."),
+    out: Path = typer.Option(..., "--out", help="CSV file to write: one column per factor (and 'intervened')."),
+    n: int = typer.Option(..., "--n", min=2, help="Number of samples."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the samples."),
+    regimes: str = typer.Option("observational", "--regimes", help="observational, or single-node: the "
+                                "observational regime plus one do(factor = a random value) regime per factor "
+                                "(equal shares), with an 'intervened' column naming each row's target."),
+    source: str = typer.Option("marginal", "--source", help="With --regimes single-node: the intervened value "
+                               "drawn from the factor's observational marginal (marginal) or uniform over its range "
+                               "(range)."),
+    factors: str = typer.Option(None, "--factors", help="With --regimes single-node: the factors to intervene on, "
+                                "comma-separated (default all)."),
+    domain: int = typer.Option(None, "--domain", min=0, help="The domain to sample, for a world with several "
+                               "(required there)."),
+    option: list[str] = typer.Option(None, "--set", "--world-set",
+                                    help="World option KEY=VALUE (repeatable; --world-set as in train)."),
+) -> None:
+    """Write a world's exact factor values (observational, or with single-node interventions) to a CSV, the input
+    of ``latentscm discover`` (``--method gies --targets intervened`` for the interventional rows)."""
+    from latentscm.cli.discover import write_atomic
+    from latentscm.cli.output_paths import check_output_path
+    from latentscm.worlds.regimes import single_node_regimes
+
+    world = _make(name, option)
+    try:
+        check_output_path(out, "--out", suffixes=(".csv",))
+        if regimes not in _REGIME_CHOICES:
+            raise ValueError(f"--regimes must be one of {', '.join(_REGIME_CHOICES)}. Got {regimes!r}.")
+        if regimes == "observational" and (factors is not None or source != "marginal"):
+            raise ValueError("--factors and --source choose the interventions of --regimes single-node.")
+        names = list(world.factor_names)
+        if TARGETS_COLUMN in names:
+            raise ValueError(f"World {name!r} has a factor named {TARGETS_COLUMN!r}, the column of the targets.")
+        chosen = None if factors is None else [f.strip() for f in factors.split(",") if f.strip()]
+        unknown = [f for f in chosen or () if f not in names]
+        if unknown:
+            raise ValueError(f"--factors names {unknown}, not factors of world {name!r}; its factors are {names}.")
+        if world.n_domains > 1 and domain is None:
+            raise ValueError(f"World {name!r} has {world.n_domains} domains; choose one with --domain "
+                             f"(0..{world.n_domains - 1}).")
+        if domain is not None and domain >= world.n_domains:
+            raise ValueError(f"--domain {domain} is not a domain of world {name!r}, which has {world.n_domains}.")
+        regime = single_node_regimes(world, source=source, factors=chosen) if regimes == "single-node" else None
+        if domain is None:  # the factors without rendering a single image
+            values, _, _, targets, _ = world._draw(n, seed=seed, regime=regime)
+        else:
+            batch = world.sample(n, seed=seed, regime=regime, domain=domain)
+            values, targets = batch.factors, batch.targets
+    except (ValueError, TypeError) as error:
+        typer.echo(f"Error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+    def write(handle) -> None:
+        import csv
+
+        rows = csv.writer(handle, lineterminator="\n")
+        rows.writerow(names + ([TARGETS_COLUMN] if regime is not None else []))
+        for row, hits in zip(values, targets):
+            cells = [repr(float(v)) for v in row]
+            if regime is not None:
+                cells.append(";".join(f for f, hit in zip(names, hits) if hit))
+            rows.writerow(cells)
+
+    try:
+        write_atomic(out, write)
+    except OSError as error:
+        typer.echo(f"Error: cannot write --out '{out}': {error.strerror or error}", err=True)
+        raise typer.Exit(2) from None
+    detail = f", {int(targets.any(axis=1).sum())} of them interventional" if regime is not None else ""
+    typer.echo(f"{n} rows of {len(names)} factors{detail} -> {out}")
 
 
 def register(app: typer.Typer) -> None:
