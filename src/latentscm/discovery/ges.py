@@ -50,7 +50,8 @@ from latentscm.discovery.result import DiscoveredGraph
 from latentscm.discovery.scores import BDeu, GaussianBIC, LocalScore
 
 __all__ = ["GES_SCORES", "apply_delete", "apply_insert", "apply_turn", "consistent_extension", "cpdag_from_dag",
-           "delete_operators", "ges", "greedy_phase", "insert_operators", "pdag_to_cpdag", "turn_operators"]
+           "delete_operators", "ges", "greedy_phase", "insert_operators", "pdag_to_cpdag", "search_phases",
+           "turn_operators"]
 
 #: Scores the score-based searches accept: the linear-Gaussian BIC, BDeu for categorical data, and the conditional
 #: Gaussian BIC for mixed data.
@@ -445,6 +446,31 @@ def greedy_phase(cpdag: np.ndarray, scorer: LocalScore, phase: str, *, max_paren
         steps += 1
 
 
+def search_phases(scorer: LocalScore, d: int, *, turning: bool, iterate: bool, max_parents: int | None = None,
+                  complete: Callable[[np.ndarray], np.ndarray] = pdag_to_cpdag
+                  ) -> tuple[np.ndarray, float, dict[str, int], int]:
+    """GES's phases from the empty graph over d nodes: forward, backward (and turning), repeated until a round
+    improves nothing when ``iterate``; ``complete`` as in :func:`greedy_phase`.
+
+    Returns the graph (d, d), its score (the empty graph's plus the gains), the steps per phase (``"insert"``,
+    ``"delete"``, ``"turn"``) and the number of rounds.
+    """
+    value = sum(scorer.local_mask(v, 0) for v in range(d))
+    phases = ("insert", "delete", "turn") if turning else ("insert", "delete")
+    graph = np.zeros((d, d), dtype=np.int64)
+    counts, rounds = dict.fromkeys(("insert", "delete", "turn"), 0), 0
+    while True:
+        rounds += 1
+        round_steps = 0
+        for phase in phases:
+            graph, gain, steps = greedy_phase(graph, scorer, phase, max_parents=max_parents, complete=complete)
+            value += gain
+            counts[phase] += steps
+            round_steps += steps
+        if not iterate or round_steps == 0:
+            return graph, float(value), counts, rounds
+
+
 def _scorer(cls: type, owner: str, *args: Any, **options: Any) -> LocalScore:
     """``cls(*args, **options)``, a bad option's error naming ``owner``'s ``score_options``."""
     try:
@@ -556,23 +582,11 @@ def ges(data: Any, *, score: str = "bic", penalty_discount: float = 1.0, max_par
     matrix, names, max_parents, scorer = score_setup(data, node_names, score, penalty_discount, max_parents, owner,
                                                      score_options)
     n, d = matrix.shape
-    empty = sum(scorer.local_mask(v, 0) for v in range(d))
-    phases = ("insert", "delete", "turn") if turning else ("insert", "delete")
-    graph = np.zeros((d, d), dtype=np.int64)
-    gained, counts, rounds = 0.0, dict.fromkeys(("insert", "delete", "turn"), 0), 0
-    while True:
-        rounds += 1
-        round_steps = 0
-        for phase in phases:
-            graph, gain, steps = greedy_phase(graph, scorer, phase, max_parents=max_parents)
-            gained += gain
-            counts[phase] += steps
-            round_steps += steps
-        if not iterate or round_steps == 0:
-            break
+    graph, value, counts, rounds = search_phases(scorer, d, turning=turning, iterate=iterate,
+                                                 max_parents=max_parents)
     info = {"method": "ges", "score": score, "penalty_discount": scorer.penalty_discount,
             "score_options": dict(score_options or {}), "max_parents": max_parents,
             "turning": bool(turning), "iterate": bool(iterate), "n_samples": int(n),
-            "score_value": float(empty + gained), "n_inserts": counts["insert"], "n_deletes": counts["delete"],
+            "score_value": value, "n_inserts": counts["insert"], "n_deletes": counts["delete"],
             "n_turns": counts["turn"], "n_rounds": rounds, "n_local_scores": scorer.n_computed}
     return DiscoveredGraph(names, graph, {}, info)

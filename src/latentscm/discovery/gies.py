@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm.discovery.ges import consistent_extension, cpdag_from_dag, greedy_phase
+from latentscm.discovery.ges import consistent_extension, cpdag_from_dag, search_phases
 from latentscm.discovery.orientation import apply_meek_rules
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
@@ -169,20 +169,8 @@ def gies(data: Any, targets: Any, *, penalty_discount: float = 1.0, max_parents:
     def complete(pdag: np.ndarray) -> np.ndarray:
         return interventional_essential_graph(consistent_extension(pdag), family)
 
-    empty = sum(scorer.local_mask(v, 0) for v in range(d))
-    phases = ("insert", "delete", "turn") if turning else ("insert", "delete")
-    graph = np.zeros((d, d), dtype=np.int64)
-    gained, counts, rounds = 0.0, dict.fromkeys(("insert", "delete", "turn"), 0), 0
-    while True:
-        rounds += 1
-        round_steps = 0
-        for phase in phases:
-            graph, gain, steps = greedy_phase(graph, scorer, phase, max_parents=max_parents, complete=complete)
-            gained += gain
-            counts[phase] += steps
-            round_steps += steps
-        if not iterate or round_steps == 0:
-            break
+    graph, value, counts, rounds = search_phases(scorer, d, turning=turning, iterate=iterate,
+                                                 max_parents=max_parents, complete=complete)
     environments = [tuple(np.flatnonzero(row)) for row in mask]
     sizes = {target: 0 for target in family}
     for target in environments:
@@ -191,6 +179,6 @@ def gies(data: Any, targets: Any, *, penalty_discount: float = 1.0, max_parents:
             "turning": bool(turning), "iterate": bool(iterate), "environment_means": bool(environment_means),
             "n_samples": int(n), "targets": [[names[v] for v in target] for target in family],
             "environment_sizes": [sizes[target] for target in family],
-            "score_value": float(empty + gained), "n_inserts": counts["insert"], "n_deletes": counts["delete"],
+            "score_value": value, "n_inserts": counts["insert"], "n_deletes": counts["delete"],
             "n_turns": counts["turn"], "n_rounds": rounds, "n_local_scores": scorer.n_computed}
     return DiscoveredGraph(names, graph, {}, info)
