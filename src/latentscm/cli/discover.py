@@ -30,7 +30,8 @@ from latentscm._io import dumps_strict
 from latentscm.cli.given_options import given_on_command_line
 from latentscm.cli.output_paths import check_output_path
 
-__all__ = ["read_csv_table", "read_targets_table", "write_atomic", "draw_graph_png", "run_discovery", "register"]
+__all__ = ["read_csv_table", "read_environment_table", "read_targets_table", "write_atomic", "draw_graph_png",
+           "run_discovery", "register"]
 
 
 def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -82,37 +83,54 @@ def read_targets_table(path: Path, column: str) -> tuple[np.ndarray, list[str], 
     return np.asarray(values, dtype=np.float64).reshape(len(values), len(names)), names, targets
 
 
-def read_csv_table(path: Path, *, text: bool = False, reason: str | None = None) -> tuple[np.ndarray, list[str]]:
-    """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True`` (categorical tests
-    such as chisq, the BDeu score) the stripped fields as a string array. UTF-8 text, with or without the byte-order
-    mark spreadsheet programs write. ``reason``: what needs categories, for the message on fractional numbers
-    (default: a categorical test)."""
+def read_environment_table(path: Path, column: str) -> tuple[np.ndarray, list[str]]:
+    """A CSV of numbers whose ``column`` may hold text labels (an environment id such as ``site2``), as floats
+    (n, d): a text label column becomes the codes 0..E-1 of its sorted labels; a numeric one is kept as it is."""
     header, body = _csv_rows(path)
+    if column not in header:
+        return read_csv_table(path)  # the caller names the missing column
+    k = header.index(column)
+    labels = [row[k].strip() for _, row in body]
+    try:
+        [float(label) for label in labels]
+    except ValueError:
+        codes = {label: code for code, label in enumerate(sorted(set(labels)))}
+        body = [(line, [*row[:k], str(codes[row[k].strip()]), *row[k + 1:]]) for line, row in body]
+    return _float_table(path, header, body), header
+
+
+def _float_table(path: Path, header: list[str], body: list[tuple[int, list[str]]]) -> np.ndarray:
     values = []
     for line, row in body:
-        if text:
-            values.append([v.strip() for v in row])
-            continue
         try:
             values.append([float(v) for v in row])
         except ValueError:
             raise ValueError(f"{path}, line {line}: non-numeric value in {row} (for text categories use a "
                              "categorical test: --ci chisq or --ci gsq; or the categorical score of ges, xges, boss "
                              "and gfci: --param score=bdeu).") from None
-    if text:
-        table = np.asarray(values, dtype=str).reshape(len(values), len(header))
-        for j, name in enumerate(header):  # as the library refuses fractional floats for categorical tests
-            if _fractional(table[:, j]):
-                if reason is not None:
-                    raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {str(table[0, j])!r}); "
-                                     f"{reason} would take every value as its own category. Use a score for "
-                                     "continuous columns (the default BIC, or --param score=cg with some categorical "
-                                     "columns), or bin the column first.")
-                raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {str(table[0, j])!r}); a "
-                                 "categorical test (--ci chisq / gsq) would take every value as its own category. "
-                                 "Use a continuous test (--ci fisherz or kci), or bin the column first.")
-        return table, header
-    return np.asarray(values, dtype=np.float64).reshape(len(values), len(header)), header
+    return np.asarray(values, dtype=np.float64).reshape(len(values), len(header))
+
+
+def read_csv_table(path: Path, *, text: bool = False, reason: str | None = None) -> tuple[np.ndarray, list[str]]:
+    """A CSV with a header row as (data (n, d), column names): floats, or with ``text=True`` (categorical tests
+    such as chisq, the BDeu score) the stripped fields as a string array. UTF-8 text, with or without the byte-order
+    mark spreadsheet programs write. ``reason``: what needs categories, for the message on fractional numbers
+    (default: a categorical test)."""
+    header, body = _csv_rows(path)
+    if not text:
+        return _float_table(path, header, body), header
+    table = np.asarray([[v.strip() for v in row] for _, row in body], dtype=str).reshape(len(body), len(header))
+    for j, name in enumerate(header):  # as the library refuses fractional floats for categorical tests
+        if _fractional(table[:, j]):
+            if reason is not None:
+                raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {str(table[0, j])!r}); "
+                                 f"{reason} would take every value as its own category. Use a score for "
+                                 "continuous columns (the default BIC, or --param score=cg with some categorical "
+                                 "columns), or bin the column first.")
+            raise ValueError(f"{path}: column {name!r} holds fractional numbers (e.g. {str(table[0, j])!r}); a "
+                             "categorical test (--ci chisq / gsq) would take every value as its own category. "
+                             "Use a continuous test (--ci fisherz or kci), or bin the column first.")
+    return table, header
 
 
 def _fractional(column: np.ndarray) -> bool:
@@ -235,7 +253,8 @@ _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
                "dagma": "linear DAGMA (continuous optimisation, log-det central path)",
                "dagma_mlp": "DAGMA-MLP (continuous optimisation, log-det central path, one MLP per variable)",
-               "gies": "score-based (the interventional BIC; GIES search)"}
+               "gies": "score-based (the interventional BIC; GIES search)",
+               "gnies": "score-based (GnIES: environments with unknown intervention targets)"}
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | None, alpha: float,
@@ -250,7 +269,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "cdnod", "cdf", "gies"}
+              "dagma_mlp", "cdnod", "cdf", "gies", "gnies"}
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
         seed 0), ``dagma`` (linear DAGMA) and ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
@@ -293,7 +312,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         raise ValueError(f"--knowledge is used by --method {', '.join(_KNOWLEDGE_METHODS)}, not by --method "
                          f"{method}.")
     if method in _TABLE_ONLY and column is not None:
-        raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
+        raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies.")
     extra = _checked_params(method, params or {})
     if method in _TABLE_ONLY:  # no context column; the CI test and level only for fci, knowledge for fci / lingam
         from latentscm.discovery.codes import CI_METHODS, SEEDED_METHODS
@@ -308,12 +327,12 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         return _table_methods()[method](data, **{**own, **extra})
     if method == "gies":
         if column is not None:
-            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf; gies reads its environments "
+            raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies; gies reads its environments "
                              "from --targets.")
         return METHODS["gies"](data, targets, node_names=names, **extra)
     if method == "pc":
         if column is not None:
-            raise ValueError(f"{flag} is only used by --method cdnod and --method cdf.")
+            raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies.")
         return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names, collider_rule=collider_rule or "standard",
                              knowledge=knowledge, **extra)
     if column is None:
@@ -328,6 +347,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
                          f"{method} needs at least 2.")
     rest = [n for n in names if n != column]
     table = np.delete(data, k, axis=1)
+    if method == "gnies":
+        return METHODS["gnies"](table, labels, node_names=rest, **extra)
     if method == "cdnod":
         return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column,
                                 collider_rule=collider_rule or "standard", knowledge=knowledge, **extra)
@@ -387,7 +408,7 @@ def register(app: typer.Typer) -> None:
                                    "ancestral graph, for hidden confounders), rfci (FCI without its Possible-D-SEP "
                                    "stage, faster), gfci (the same from GES's graph refined by CI tests), cdnod or "
                                    "cdf (Causal de Finetti), gies (observational and interventional rows, with "
-                                   "--targets); "
+                                   "--targets), gnies (environments with unknown targets, with --environment); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
@@ -398,7 +419,7 @@ def register(app: typer.Typer) -> None:
                                     "environment id (cdf)."),
         environment: str = typer.Option(None, "--environment",
                                         help="Column holding the environment id, used by cdnod (as its "
-                                        "context) and cdf (rows grouped by it); like --context."),
+                                        "context), cdf and gnies (rows grouped by it); like --context."),
         targets: str = typer.Option(None, "--targets", help="For --method gies: the column naming the variables "
                                     "each row intervened on, separated by ';' (empty for an observational row)."),
         run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes (those in "
@@ -507,9 +528,15 @@ def register(app: typer.Typer) -> None:
                 bdeu = (params or {}).get("score") == "bdeu"
                 categorical = make_ci_test(ci).discrete or bdeu
                 _check_targets(method, targets)
+                if method in ("cdnod", "cdf", "gnies") and context is None and environment is None:
+                    raise ValueError(f"--method {method} needs --environment (or --context) naming a column of the "
+                                     "table.")
                 row_targets = None
+                label_column = environment if environment is not None else context
                 if method == "gies":
                     table, names, row_targets = read_targets_table(data, targets)
+                elif label_column is not None and not categorical:
+                    table, names = read_environment_table(data, label_column)
                 else:
                     table, names = read_csv_table(data, text=categorical,
                                                   reason="the BDeu score (--param score=bdeu)" if bdeu else None)

@@ -30,6 +30,7 @@ from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.gfci import gfci
 from latentscm.discovery.gies import gies, interventional_essential_graph
+from latentscm.discovery.gnies import gnies
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.notears import notears_linear
@@ -71,6 +72,7 @@ __all__ = [
     "fci",
     "gfci",
     "gies",
+    "gnies",
     "ges",
     "make_ci_test",
     "notears_linear",

@@ -23,6 +23,7 @@ from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.gfci import gfci
 from latentscm.discovery.gies import gies
+from latentscm.discovery.gnies import gnies
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.method_options import check_method_options
 from latentscm.discovery.notears import notears_linear
@@ -44,6 +45,7 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
     "cdnod": cdnod,
     "cdf": causal_de_finetti,
     "gies": gies,
+    "gnies": gnies,
 }
 
 
