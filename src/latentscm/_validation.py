@@ -4,7 +4,7 @@ and the value received (scikit-learn style). Never ``assert`` for user input."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -124,6 +124,20 @@ def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
         raise ValueError(f"The {name!r} argument of {owner} contains NaN or infinite values "
                          f"(first at index {tuple(int(i) for i in bad)}).")
     return array
+
+
+def node_position(item: Any, names: Sequence[str] | None, d: int, name: str, owner: str, where: str = "") -> int:
+    """The position 0..d-1 of a node given by name (one of ``names``) or by position; ValueError naming the argument
+    ``name`` of ``owner`` (and ``where``, e.g. " in row 3") otherwise."""
+    if isinstance(item, str):
+        if names is not None and item in names:
+            return list(names).index(item)
+        known = f"; the nodes are {list(names)}." if names is not None else " (nodes here have positions only)."
+        raise ValueError(f"The '{name}' argument of {owner} names {item!r}{where}, which is not a node{known}")
+    if isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= item < d:
+        return int(item)
+    raise ValueError(f"The '{name}' argument of {owner} has {item!r}{where}; a node is a name or a position "
+                     f"0..{d - 1}.")
 
 
 def as_generator(seed: int | np.random.Generator | None) -> np.random.Generator:

@@ -6,29 +6,17 @@ import itertools
 
 import numpy as np
 import pytest
+from test_oracle_discovery import _random_dag as _oracle_random_dag
 
 from latentscm.discovery.ges import cpdag_from_dag, ges
 from latentscm.discovery.gies import gies, intervention_targets, interventional_essential_graph, target_family
 from latentscm.discovery.scores import GaussianBIC, InterventionalGaussianBIC
 from latentscm.interventions import Do
+from latentscm.metrics.graphs import _is_acyclic
 from latentscm.scm.random import random_scm
 
 
 # ----------------------------------------------------------------------------------- brute force
-def _acyclic(a: np.ndarray) -> bool:
-    indegree = a.sum(axis=0).copy()
-    ready = [v for v in range(len(a)) if indegree[v] == 0]
-    seen = 0
-    while ready:
-        v = ready.pop()
-        seen += 1
-        for w in np.flatnonzero(a[v]):
-            indegree[w] -= 1
-            if indegree[w] == 0:
-                ready.append(int(w))
-    return seen == len(a)
-
-
 def _class_key(a: np.ndarray, family: list[tuple[int, ...]]) -> tuple:
     """Skeleton and v-structures of every mutilated graph (edges into I removed): Hauser & Bühlmann's Theorem 10."""
     key = []
@@ -52,19 +40,13 @@ def _members(dag: np.ndarray, family: list[tuple[int, ...]]) -> list[np.ndarray]
         b = np.zeros_like(dag)
         for (i, j), flip in zip(edges, flips):
             b[(j, i) if flip else (i, j)] = 1
-        if _acyclic(b) and _class_key(b, family) == key:
+        if _is_acyclic(b.copy()) and _class_key(b, family) == key:
             found.append(b)
     return found
 
 
 def _random_dag(rng: np.random.Generator, d: int, p: float) -> np.ndarray:
-    order = rng.permutation(d)
-    a = np.zeros((d, d), dtype=np.int64)
-    for i in range(d):
-        for j in range(i + 1, d):
-            if rng.random() < p:
-                a[order[i], order[j]] = 1
-    return a
+    return _oracle_random_dag(d, p, rng)
 
 
 def test_essential_graph_is_the_union_of_the_brute_force_class():
@@ -311,5 +293,5 @@ def test_gies_on_codes_maps_factor_targets_to_latents_by_name():
     with pytest.raises(ValueError, match=f"intervene on {factors[2]!r}, which no latent is named after"):
         discover_from_codes(codes, ["a", "b", "c", "d", "e"], method="gies", targets=batch.targets,
                             target_names=factors)
-    with pytest.raises(ValueError, match=r"must be \(N, K\) = \(6000, 5\)"):
+    with pytest.raises(ValueError, match=r"must be a bool array \(N, K\) = \(6000, 5\)"):
         discover_from_codes(codes, names, method="gies", targets=batch.targets[:, :3])

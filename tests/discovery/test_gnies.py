@@ -98,7 +98,8 @@ def test_known_targets_labels_and_info():
     ({"environments": np.zeros(100)}, ValueError, "must hold one label per data row"),
     ({"environments": np.zeros(1800)}, ValueError, "holds a single environment"),
     ({"approach": "exact"}, ValueError, "'approach'"),
-    ({"known_targets": ["nope"]}, ValueError, "'known_targets' argument of gnies has 'nope'"),
+    ({"known_targets": ["nope"]}, ValueError, "'known_targets' argument of gnies names 'nope', which is not a node"),
+    ({"known_targets": [9]}, ValueError, "'known_targets' argument of gnies has 9; a node is a name or a position"),
     ({"turning": 1}, TypeError, "'turning' argument of gnies"),
 ])
 def test_gnies_errors(kwargs, error, match):

@@ -421,7 +421,8 @@ def register(app: typer.Typer) -> None:
                                         help="Column holding the environment id, used by cdnod (as its "
                                         "context), cdf and gnies (rows grouped by it); like --context."),
         targets: str = typer.Option(None, "--targets", help="For --method gies: the column naming the variables "
-                                    "each row intervened on, separated by ';' (empty for an observational row)."),
+                                    "each row intervened on, separated by ';' (empty for an observational row; so "
+                                    "a variable whose name holds ';' cannot be a target)."),
         run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes (those in "
                                  "codes.npy with code_names.json, else the codes of fresh samples of its world)."),
         trust_code: bool = typer.Option(False, "--trust-code", help="With --run: allow unregistered learner/world "

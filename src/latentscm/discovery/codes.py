@@ -104,7 +104,10 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
     check_choice(method, "method", owner, (*CODE_METHODS, "gies"))
-    if (targets is None) != (method != "gies") or (target_names is not None and targets is None):
+    if target_names is not None and targets is None:
+        raise ValueError(f"The 'target_names' parameter of {owner} names the columns of 'targets', which is missing "
+                         f"(targets go with method='gies').")
+    if (targets is None) != (method != "gies"):
         raise ValueError(f"The 'targets' parameter of {owner} is for method='gies' (which needs it: the latents each "
                          f"row intervened on). Got method={method!r} with targets "
                          f"{'missing' if targets is None else 'given'}.")
@@ -141,12 +144,15 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
 def _code_targets(targets: Any, target_names: Sequence[str] | None, names: Sequence[str], n: int,
                   owner: str) -> np.ndarray:
     """The (N, D) bool mask over the codes' columns of ``targets`` (N, K) over ``target_names``."""
-    array = np.asarray(targets)
+    try:
+        array = np.asarray(targets)
+    except ValueError:  # ragged per-row lists
+        array = np.asarray(targets, dtype=object)
     columns = list(names) if target_names is None else list(check_names(target_names, "target_names", owner))
     if array.ndim != 2 or array.shape != (n, len(columns)):
-        raise ValueError(f"The 'targets' parameter of {owner} must be (N, K) = ({n}, {len(columns)}): a row per "
-                         f"code row, a column per {'latent' if target_names is None else 'target name'}. Got shape "
-                         f"{array.shape}.")
+        raise ValueError(f"The 'targets' parameter of {owner} must be a bool array (N, K) = ({n}, {len(columns)}): "
+                         f"a row per code row, a column per {'latent' if target_names is None else 'target name'}. "
+                         f"Got shape {array.shape}.")
     if array.dtype != bool and not np.isin(array, (0, 1)).all():
         raise ValueError(f"The 'targets' parameter of {owner} must hold True/False (or 0/1).")
     array = array.astype(bool)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._validation import node_position
 from latentscm.discovery.orientation import apply_meek_rules
 
 __all__ = ["InterventionGain", "best_single_intervention", "identifying_targets", "single_intervention_gains"]
@@ -92,6 +93,21 @@ def _orient_at(g: np.ndarray, v: int, parents: Iterable[int]) -> np.ndarray:
     return apply_meek_rules(h, background=True)
 
 
+def _cliques(g: np.ndarray, nodes: list[int]) -> list[tuple[int, ...]]:
+    """Every clique (the empty one included) of the undirected graph ``g`` among ``nodes``, each grown only by
+    nodes adjacent to all of it (so a hub's many non-adjacent neighbours cost one clique each, not 2^k subsets);
+    by size, then in lexicographic order."""
+    found: list[tuple[int, ...]] = []
+
+    def grow(clique: tuple[int, ...], candidates: list[int]) -> None:
+        found.append(clique)
+        for k, w in enumerate(candidates):
+            grow((*clique, w), [u for u in candidates[k + 1:] if g[w, u] and g[u, w]])
+
+    grow((), sorted(nodes))
+    return sorted(found, key=lambda c: (len(c), c))
+
+
 def single_intervention_gains(graph: Any, *, candidates: Sequence[Any] | None = None) -> list[InterventionGain]:
     """For each candidate node, the number of undirected edges an intervention on it orients in the worst case.
 
@@ -112,15 +128,11 @@ def single_intervention_gains(graph: Any, *, candidates: Sequence[Any] | None = 
     before = _undirected_count(g)
     gains = []
     for v in positions:
-        around = _neighbours(g, v)
         worst, worst_parents = None, ()
-        for size in range(len(around) + 1):
-            for parents in combinations(around, size):
-                if any(not g[a, b] for a, b in combinations(parents, 2)):
-                    continue  # not a clique: a v-structure at v, which no member has
-                oriented = before - _undirected_count(_orient_at(g, v, parents))
-                if worst is None or oriented < worst:
-                    worst, worst_parents = oriented, parents
+        for parents in _cliques(g, _neighbours(g, v)):  # a non-clique would be a v-structure at v: no member has it
+            oriented = before - _undirected_count(_orient_at(g, v, parents))
+            if worst is None or oriented < worst:
+                worst, worst_parents = oriented, parents
         label = names[v] if names is not None else v
         parents_out = tuple(names[p] for p in worst_parents) if names is not None else tuple(worst_parents)
         gains.append(InterventionGain(label, int(worst or 0), parents_out))
@@ -141,20 +153,7 @@ def _candidates(candidates: Sequence[Any] | None, d: int, names: list[str] | Non
         return list(range(d))
     if isinstance(candidates, (str, bytes)):
         candidates = [candidates]
-    out = []
-    for item in candidates:
-        if isinstance(item, str):
-            if names is None or item not in names:
-                raise ValueError(f"The 'candidates' argument of {owner} names {item!r}, which is not a node"
-                                 + (f"; the nodes are {names}." if names is not None else
-                                    " (a bare adjacency matrix has positions 0..d-1 only)."))
-            out.append(names.index(item))
-        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= item < d:
-            out.append(int(item))
-        else:
-            raise ValueError(f"The 'candidates' argument of {owner} has {item!r}; a node is a name or a position "
-                             f"0..{d - 1}.")
-    return out
+    return [node_position(item, names, d, "candidates", owner) for item in candidates]
 
 
 def _maximum_cardinality_order(g: np.ndarray, nodes: list[int]) -> list[int]:

@@ -428,8 +428,9 @@ def greedy_phase(cpdag: np.ndarray, scorer: LocalScore, phase: str, *, max_paren
     ``complete`` maps the PDAG an operator leaves to the graph of its class (default :func:`pdag_to_cpdag`; GIES
     passes the I-essential completion, :func:`~latentscm.discovery.gies.interventional_essential_graph`).
 
-    Returns the CPDAG (d, d), the score gained and the number of steps. The result has no improving operator
-    of its phase; another phase can make one improving again (see ``iterate`` of :func:`ges`).
+    Returns the completed graph (d, d) (a CPDAG by default), the score gained and the number of steps. The
+    result has no improving operator of its phase; another phase can make one improving again (see ``iterate`` of
+    :func:`ges`).
     """
     check_choice(phase, "phase", "greedy_phase", tuple(_PHASES))
     best_step, step = _PHASES[phase]

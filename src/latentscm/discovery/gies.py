@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from latentscm._validation import node_position
 from latentscm.discovery.ges import consistent_extension, cpdag_from_dag, search_phases
 from latentscm.discovery.orientation import apply_meek_rules
 from latentscm.discovery.pc import as_data_matrix
@@ -58,7 +59,7 @@ def interventional_essential_graph(dag: Any, targets: Iterable[Iterable[int]] = 
     d = dag.shape[0]
     for target in targets:
         inside = np.zeros(d, dtype=bool)
-        inside[list(int(v) for v in target)] = True
+        inside[[node_position(v, None, d, "targets", "interventional_essential_graph") for v in target]] = True
         cut = (g != 0) & (g.T != 0) & (inside[:, None] != inside[None, :])
         for i, j in zip(*np.nonzero(cut & (dag != 0))):
             g[j, i] = 0
@@ -68,10 +69,23 @@ def interventional_essential_graph(dag: Any, targets: Iterable[Iterable[int]] = 
 def intervention_targets(targets: Any, n: int, names: Sequence[str], owner: str) -> np.ndarray:
     """The per-row target mask (n, d) bool of ``targets``.
 
-    ``targets``: a bool (or 0/1) array (n, d), as a world batch's ``targets``, or a sequence of n entries, each the
-    intervened columns of that row (names or positions; empty for an observational row).
+    ``targets``: a bool (or 0/1) array (n, d), as a world batch's ``targets``, or a sequence of n entries (a list,
+    a 1-D array or a Series), each the intervened columns of that row (names or positions; empty, None or NaN for an
+    observational row). A list of 0/1 rows of length d is refused as ambiguous (give an array).
     """
     d = len(names)
+    if hasattr(targets, "tolist") and np.ndim(targets) == 1:  # a Series or 1-D object array of per-row entries
+        targets = targets.tolist()
+    if isinstance(targets, (list, tuple)) and targets and all(
+            isinstance(row, (list, tuple, np.ndarray)) and len(row) == d for row in targets):
+        values = np.asarray(targets, dtype=object)
+        if values.shape == (n, d) and all(isinstance(v, (bool, np.bool_)) for v in values.ravel()):
+            targets = values.astype(bool)  # rows of True/False: a mask
+        elif values.shape == (n, d) and d > 1 and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v in (0, 1) for v in values.ravel()):
+            raise ValueError(f"The 'targets' argument of {owner} is a list of 0/1 rows of length d = {d}: a mask, or "
+                             "positions? Give a mask as an array (np.asarray(targets, dtype=bool)), or positions as "
+                             "lists of other lengths or of names.")
     if isinstance(targets, np.ndarray) and targets.ndim == 2:
         if targets.shape != (n, d):
             raise ValueError(f"The 'targets' argument of {owner} must be (n, d) = ({n}, {d}), one row per data row "
@@ -88,18 +102,17 @@ def intervention_targets(targets: Any, n: int, names: Sequence[str], owner: str)
     position = {name: k for k, name in enumerate(names)}
     mask = np.zeros((n, d), dtype=bool)
     for row, entry in enumerate(targets):
+        if entry is None or (isinstance(entry, float) and np.isnan(entry)):
+            continue  # an empty cell (None, or pandas' NaN): an observational row
         items = [entry] if isinstance(entry, (str, int, np.integer)) else entry
+        if not isinstance(items, Iterable):
+            raise ValueError(f"The 'targets' argument of {owner} has {entry!r} in row {row}; a row's targets are a "
+                             "column name, a position, or a collection of them (empty or None: observational).")
         for item in items:
-            if isinstance(item, str):
-                if item not in position:
-                    raise ValueError(f"The 'targets' argument of {owner} names {item!r} in row {row}, which is not "
-                                     f"a column; the columns are {list(names)}.")
-                mask[row, position[item]] = True
-            elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= item < d:
-                mask[row, int(item)] = True
-            else:
-                raise ValueError(f"The 'targets' argument of {owner} has {item!r} in row {row}; a target is a column "
-                                 f"name or a position 0..{d - 1}.")
+            if isinstance(item, str) and item not in position:
+                raise ValueError(f"The 'targets' argument of {owner} names {item!r} in row {row}, which is not "
+                                 f"a column; the columns are {list(names)}.")
+            mask[row, node_position(item, names, d, "targets", owner, f" in row {row}")] = True
     return mask
 
 
@@ -119,15 +132,17 @@ def gies(data: Any, targets: Any, *, penalty_discount: float = 1.0, max_parents:
     ----------
     data: array (n, d), mapping name -> (n,) array, or DataFrame of all rows, observational and interventional.
     targets: which variables each row intervened on: a bool array (n, d) (a world batch's ``targets``), or n target
-        sets of names or positions (empty for an observational row). Every variable must be left alone by more rows
-        than it can have parents (the family must be conservative: Hauser & Bühlmann's condition).
+        sets of names or positions (empty or None for an observational row). Every variable must be left alone by
+        at least its largest possible number of parents + 2 rows (so the family is conservative, Hauser & Bühlmann's
+        condition).
     penalty_discount: multiplier (> 0) of the BIC penalty ``(|Pa| + 1) / 2 * log n``; 1 is pcalg's default.
     max_parents: largest parent set an Insert or Turn may give its head node (None: no limit).
     turning: run the turning phase after the backward phase (pcalg's and the paper's default).
     iterate: repeat the phases until a whole round improves nothing (pcalg's default with several phases).
-    environment_means: centre each environment (distinct target set) on its own mean, as the ``gies`` Python
-        package does (see :class:`~latentscm.discovery.scores.InterventionalGaussianBIC`); default one intercept per
-        mechanism.
+    environment_means: centre each environment (each distinct target set) on its own mean (see
+        :class:`~latentscm.discovery.scores.InterventionalGaussianBIC`); default one intercept per mechanism. The
+        ``gies`` Python package centres each data set it is given, so this reproduces it when no two of its data
+        sets share a target set.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
     Returns
@@ -157,11 +172,18 @@ def gies(data: Any, targets: Any, *, penalty_discount: float = 1.0, max_parents:
                          f"of {n} rows; its mechanism with up to {needed - 2} parents needs at least {needed} rows "
                          "that do not intervene on it (a conservative family of targets)"
                          + ("." if max_parents is not None else "; or limit the parents with max_parents."))
+    family_index = np.unique(mask, axis=0, return_inverse=True)[1].reshape(-1)
     for j in range(d):
-        column = matrix[~mask[:, j], j]
+        keep = ~mask[:, j]
+        column = matrix[keep, j]
         if np.ptp(column) == 0:
             raise ValueError(f"The 'data' argument of {owner} has variable {names[j]!r} constant on the {column.size} "
                              "rows that do not intervene on it; a Gaussian score needs it to vary there.")
+        if environment_means and all(np.ptp(column[family_index[keep] == e]) == 0
+                                     for e in np.unique(family_index[keep])):
+            raise ValueError(f"The 'data' argument of {owner} has variable {names[j]!r} constant within each "
+                             "environment that leaves it alone; with environment_means=True nothing of it is left to "
+                             "score. Use environment_means=False.")
     scorer = InterventionalGaussianBIC(matrix, mask, penalty_discount=penalty_discount,
                                        environment_means=environment_means)
     family = target_family(mask)

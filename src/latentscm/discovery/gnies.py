@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_choice, check_number
+from latentscm._validation import check_choice, check_number, node_position
 from latentscm.discovery.ges import consistent_extension, search_phases
 from latentscm.discovery.gies import interventional_essential_graph
 from latentscm.discovery.pc import as_data_matrix
@@ -218,15 +218,8 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
             if np.ptp(matrix[index == e, j]) == 0:
                 raise ValueError(f"The 'data' argument of {owner} has variable {names[j]!r} constant in environment "
                                  f"{labels_out[e]!r}; every variable must vary within every environment.")
-    known = set()
-    for item in known_targets if not isinstance(known_targets, (str, bytes)) else [known_targets]:
-        if isinstance(item, str) and item in names:
-            known.add(names.index(item))
-        elif isinstance(item, (int, np.integer)) and not isinstance(item, bool) and 0 <= item < d:
-            known.add(int(item))
-        else:
-            raise ValueError(f"The 'known_targets' argument of {owner} has {item!r}, which is not a column name or a "
-                             f"position 0..{d - 1}; the columns are {list(names)}.")
+    listed = [known_targets] if isinstance(known_targets, (str, bytes)) else list(known_targets)
+    known = {node_position(item, names, d, "known_targets", owner) for item in listed}
     scorer = UnknownTargetGaussianBIC(matrix, index, known, penalty_discount=penalty_discount)
     settings = {"turning": turning, "iterate": iterate, "max_parents": max_parents}
     searches = 0

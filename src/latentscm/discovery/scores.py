@@ -117,8 +117,9 @@ class GaussianBIC(LocalScore):
 def _residual_variance(cov: np.ndarray, node: int, parents: Iterable[int]) -> float:
     """``C_ii - C_iP C_PP^{-1} C_Pi`` of a covariance matrix (d, d), floored just above 0."""
     parents = sorted(set(parents))
+    floor = np.finfo(np.float64).eps * max(float(cov[node, node]), np.finfo(np.float64).tiny)
     if not parents:
-        return float(cov[node, node])
+        return max(float(cov[node, node]), floor)
     c_pp = cov[np.ix_(parents, parents)]
     c_pi = cov[parents, node]
     try:
@@ -127,7 +128,7 @@ def _residual_variance(cov: np.ndarray, node: int, parents: Iterable[int]) -> fl
         weights = np.linalg.pinv(c_pp) @ c_pi
     variance = float(cov[node, node] - c_pi @ weights)
     # a deterministic fit (or rounding below zero) would make the log-likelihood infinite
-    return max(variance, np.finfo(np.float64).eps * float(cov[node, node]))
+    return max(variance, floor)
 
 
 class InterventionalGaussianBIC(LocalScore):
@@ -151,10 +152,11 @@ class InterventionalGaussianBIC(LocalScore):
     targets: bool array (n, d): ``targets[r, i]`` when row ``r`` intervened on node ``i``. Every node needs at least
         two rows that do not intervene on it.
     penalty_discount: multiplier of the BIC penalty (> 0).
-    environment_means: centre the rows of each distinct target set (an "environment") on their own mean, as the
-        ``gies`` Python package does: each environment then gets its own intercept, not counted in the penalty, and a
-        shift of a mean says nothing. Default False: one intercept per mechanism, as the model has (a mechanism left
-        alone by an environment is the same there, intercept included).
+    environment_means: centre the rows of each distinct target set (an "environment") on their own mean: each
+        environment then gets its own intercept, not counted in the penalty, and a shift of a mean says nothing (the
+        ``gies`` Python package centres each data set it is given, the same when no two share a target set).
+        Default False: one intercept per mechanism, as the model has (a mechanism left alone by an environment is
+        the same there, intercept included).
     """
 
     def __init__(self, data: np.ndarray, targets: np.ndarray, *, penalty_discount: float = 1.0,
@@ -175,27 +177,26 @@ class InterventionalGaussianBIC(LocalScore):
             raise ValueError(f"The 'targets' argument of {owner} intervenes on node {int(short[0])} in all but "
                              f"{int(self.node_samples[short[0]])} of {self.n_samples} rows; its mechanism needs at "
                              "least 2 rows that leave it alone.")
-        # sufficient statistics per distinct target pattern (an "environment"), centred for accuracy
+        # per distinct target pattern (an "environment"): rows, mean and scatter about its own mean; a node's
+        # covariance pools the scatters of the environments that leave it alone, plus (one intercept per mechanism)
+        # the spread of their means about the pooled mean, which stays accurate however far apart they lie
         patterns, environment = np.unique(mask, axis=0, return_inverse=True)
         environment = environment.reshape(-1)
         counts = np.bincount(environment, minlength=len(patterns)).astype(np.float64)
-        sums = np.zeros((len(patterns), self.n_nodes))
-        np.add.at(sums, environment, matrix)
-        if environment_means:
-            centred = matrix - (sums / counts[:, None])[environment]
-        else:
-            centred = matrix - matrix.mean(axis=0)
-        sums = np.zeros((len(patterns), self.n_nodes))
-        np.add.at(sums, environment, centred)
+        means = np.stack([matrix[environment == e].mean(axis=0) for e in range(len(patterns))])
+        scatters = np.stack([(matrix[environment == e] - means[e]).T @ (matrix[environment == e] - means[e])
+                             for e in range(len(patterns))])
         self.environment_means = bool(environment_means)
-        products = np.stack([centred[environment == e].T @ centred[environment == e] for e in range(len(patterns))])
         #: the covariance (d, d) of the rows that leave each node alone, per node: (d, d, d)
         self.covariances = np.empty((self.n_nodes, self.n_nodes, self.n_nodes))
         for node in range(self.n_nodes):
             keep = ~patterns[:, node]
             n = counts[keep].sum()
-            mean = sums[keep].sum(axis=0) / n
-            self.covariances[node] = products[keep].sum(axis=0) / n - np.outer(mean, mean)
+            covariance = scatters[keep].sum(axis=0)
+            if not environment_means:
+                offsets = means[keep] - counts[keep] @ means[keep] / n
+                covariance = covariance + (offsets * counts[keep][:, None]).T @ offsets
+            self.covariances[node] = covariance / n
         #: the distinct target sets, as bool rows (m, d)
         self.patterns = patterns
         self._penalty = 0.5 * self.penalty_discount * np.log(self.n_samples)
