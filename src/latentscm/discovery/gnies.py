@@ -19,6 +19,13 @@ a fixed ``I``; outside, ``approach="greedy"`` adds to ``I`` the node that improv
 until none does, then removes nodes likewise; ``approach="rank"`` fits once with every node in ``I``, ranks the
 nodes by how much their noise variances vary across environments, and adds them in that order while the score
 improves (faster: ``d`` inner searches instead of ``O(d^2)``).
+
+The model's interventions change a target's *noise* and keep its weights. A perfect intervention that cuts a target
+from its parents (``do(z3 = a random value)``) is outside it: on the ``ild-linear`` world's factors with ``do(z1)``
+and ``do(z3)`` regimes (``latentscm worlds factors ild-linear --domain 0 --n 20000 --regimes single-node --factors
+z1,z3``, environments by the ``intervened`` column) GnIES names z0 as the target and reverses ``z0 -> z3``, while
+:func:`~latentscm.discovery.gies.gies` told the targets returns the true graph. (``z1`` is a root: replacing it by a
+draw of its own marginal changes no distribution, so no method can see it.)
 """
 
 from __future__ import annotations
