@@ -83,20 +83,36 @@ def read_targets_table(path: Path, column: str) -> tuple[np.ndarray, list[str], 
     return np.asarray(values, dtype=np.float64).reshape(len(values), len(names)), names, targets
 
 
-def read_environment_table(path: Path, column: str) -> tuple[np.ndarray, list[str]]:
-    """A CSV of numbers whose ``column`` may hold text labels (an environment id such as ``site2``), as floats
-    (n, d): a text label column becomes the codes 0..E-1 of its sorted labels; a numeric one is kept as it is."""
+def read_environment_table(path: Path, column: str, flag: str = "--environment"
+                           ) -> tuple[np.ndarray, list[str], list[str] | None]:
+    """A CSV of numbers whose ``column`` may hold text labels (an environment id such as ``site2``; empty cells are
+    a label too), as (floats (n, d), names, the labels or None): a text label column becomes the codes 0..E-1 of its
+    sorted labels (returned, code k standing for ``labels[k]``); a numeric one is kept as it is (labels None). A
+    column mixing numbers with text or empty cells is refused, naming ``flag``."""
     header, body = _csv_rows(path)
     if column not in header:
-        return read_csv_table(path)  # the caller names the missing column
+        raise ValueError(f"{flag} {column!r} is not a column of {path}; columns: {', '.join(header)}.")
     k = header.index(column)
-    labels = [row[k].strip() for _, row in body]
-    try:
-        [float(label) for label in labels]
-    except ValueError:
-        codes = {label: code for code, label in enumerate(sorted(set(labels)))}
-        body = [(line, [*row[:k], str(codes[row[k].strip()]), *row[k + 1:]]) for line, row in body]
-    return _float_table(path, header, body), header
+    cells = [row[k].strip() for _, row in body]
+
+    def number(cell: str) -> bool:
+        try:
+            float(cell)
+        except ValueError:
+            return False
+        return True
+
+    numeric = [number(cell) for cell in cells]
+    if all(numeric):
+        return _float_table(path, header, body), header, None
+    if any(numeric):
+        line = body[numeric.index(False)][0]
+        raise ValueError(f"{path}: the {flag} column {column!r} mixes numbers with text or empty cells (line {line}: "
+                         f"{cells[numeric.index(False)]!r}); give every row a number, or every row a text label.")
+    labels = sorted(set(cells))
+    codes = {label: code for code, label in enumerate(labels)}
+    body = [(line, [*row[:k], str(codes[row[k].strip()]), *row[k + 1:]]) for line, row in body]
+    return _float_table(path, header, body), header, labels
 
 
 def _float_table(path: Path, header: list[str], body: list[tuple[int, list[str]]]) -> np.ndarray:
@@ -532,12 +548,13 @@ def register(app: typer.Typer) -> None:
                 if method in ("cdnod", "cdf", "gnies") and context is None and environment is None:
                     raise ValueError(f"--method {method} needs --environment (or --context) naming a column of the "
                                      "table.")
-                row_targets = None
+                row_targets, labels = None, None
                 label_column = environment if environment is not None else context
                 if method == "gies":
                     table, names, row_targets = read_targets_table(data, targets)
                 elif label_column is not None and not categorical:
-                    table, names = read_environment_table(data, label_column)
+                    table, names, labels = read_environment_table(
+                        data, label_column, "--environment" if environment is not None else "--context")
                 else:
                     table, names = read_csv_table(data, text=categorical,
                                                   reason="the BDeu score (--param score=bdeu)" if bdeu else None)
@@ -546,6 +563,8 @@ def register(app: typer.Typer) -> None:
                 graph = run_discovery(table, names, method=method, ci=table_ci, alpha=alpha, context=context,
                                       environment=environment, collider_rule=collider_rule, knowledge=known,
                                       params=params, targets=row_targets)
+                if labels is not None and "environments" in getattr(graph, "info", {}):  # the codes' own labels
+                    graph.info["environments"] = [labels[int(code)] for code in graph.info["environments"]]
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None

@@ -155,7 +155,8 @@ def factors_command(
     factors: str = typer.Option(None, "--factors", help="With --regimes single-node: the factors to intervene on, "
                                 "comma-separated (default all)."),
     domain: int = typer.Option(None, "--domain", min=0, help="The domain to sample, for a world with several "
-                               "(required there)."),
+                               "(required there). In a domain other than 0 its own shifted factors count as targets "
+                               "in every row, so the 'intervened' column no longer tells the regimes apart."),
     option: list[str] = typer.Option(None, "--set", "--world-set",
                                     help="World option KEY=VALUE (repeatable; --world-set as in train)."),
 ) -> None:
@@ -175,10 +176,20 @@ def factors_command(
         names = list(world.factor_names)
         if TARGETS_COLUMN in names:
             raise ValueError(f"World {name!r} has a factor named {TARGETS_COLUMN!r}, the column of the targets.")
+        if source not in ("marginal", "range"):
+            raise ValueError(f"--source must be marginal or range. Got {source!r}.")
         chosen = None if factors is None else [f.strip() for f in factors.split(",") if f.strip()]
+        if chosen is not None and not chosen:
+            raise ValueError(f"--factors {factors!r} names no factor; give a comma-separated list of factors of "
+                             f"world {name!r}: {', '.join(names)}.")
         unknown = [f for f in chosen or () if f not in names]
         if unknown:
             raise ValueError(f"--factors names {unknown}, not factors of world {name!r}; its factors are {names}.")
+        repeated = sorted({f for f in chosen or () if chosen.count(f) > 1})
+        if repeated:
+            raise ValueError(f"--factors names {repeated} more than once; each factor gets one regime.")
+        if domain is not None and world.n_domains == 1:
+            raise ValueError(f"World {name!r} has a single domain; drop --domain.")
         if world.n_domains > 1 and domain is None:
             raise ValueError(f"World {name!r} has {world.n_domains} domains; choose one with --domain "
                              f"(0..{world.n_domains - 1}).")

@@ -151,7 +151,7 @@ def best_single_intervention(graph: Any, *, candidates: Sequence[Any] | None = N
 def _candidates(candidates: Sequence[Any] | None, d: int, names: list[str] | None, owner: str) -> list[int]:
     if candidates is None:
         return list(range(d))
-    if isinstance(candidates, (str, bytes)):
+    if isinstance(candidates, (str, bytes, int, np.integer)):
         candidates = [candidates]
     return [node_position(item, names, d, "candidates", owner) for item in candidates]
 

@@ -104,6 +104,8 @@ class UnknownTargetGaussianBIC(LocalScore):
         self.tol = check_number(tol, "tol", owner, low=0)
         self._penalty = 0.5 * self.penalty_discount * np.log(self.n_samples)
         self.targets: frozenset[int] = frozenset()
+        #: local scores computed (a node's cached ones are dropped when it enters or leaves ``targets``)
+        self.n_evaluated = 0
         self.set_targets(targets)
 
     def set_targets(self, targets: Iterable[int]) -> None:
@@ -120,7 +122,8 @@ class UnknownTargetGaussianBIC(LocalScore):
         weights = _regress(self.pooled, node, parents)
         if node not in self.targets:
             residual = self._residual_map(node, parents, weights)
-            return weights, np.full(self.n_environments, float(residual @ self.pooled @ residual))
+            floor = np.finfo(np.float64).eps * max(float(self.pooled[node, node]), np.finfo(np.float64).tiny)
+            return weights, np.full(self.n_environments, max(float(residual @ self.pooled @ residual), floor))
         omegas = self._per_environment(node, parents, weights)
         for _ in range(self.max_iter if parents else 0):
             share = self.counts / omegas
@@ -145,6 +148,7 @@ class UnknownTargetGaussianBIC(LocalScore):
         return np.maximum(omegas, floor)
 
     def _compute(self, node: int, parents: list[int], mask: int) -> float:
+        self.n_evaluated += 1
         _, omegas = self.variances(node, parents)
         if node in self.targets:
             likelihood = -0.5 * float(np.sum(self.counts * (1.0 + np.log(omegas))))
@@ -191,10 +195,12 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
     DiscoveredGraph with ``.adjacency`` (d, d), the I-essential graph of the estimate (``[i, j] = 1`` for ``i -> j``,
     both for ``i - j``). ``info``: method, approach, ``targets`` (the estimated ``I``, names), ``known_targets``,
     ``environments`` (the labels, in index order), ``environment_sizes``, penalty_discount, ``score_value``,
-    ``n_inner_searches`` and ``n_local_scores``.
+    ``n_inner_searches`` and ``n_local_scores`` (local scores computed, a node's again after it entered or left
+    ``I``).
     """
     owner = "gnies"
     approach = check_choice(approach, "approach", owner, GNIES_APPROACHES)
+    penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
     for flag, value in (("turning", turning), ("iterate", iterate)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"The '{flag}' argument of {owner} must be True or False, got {value!r}.")
@@ -225,7 +231,14 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
             if np.ptp(matrix[index == e, j]) == 0:
                 raise ValueError(f"The 'data' argument of {owner} has variable {names[j]!r} constant in environment "
                                  f"{labels_out[e]!r}; every variable must vary within every environment.")
-    listed = [known_targets] if isinstance(known_targets, (str, bytes)) else list(known_targets)
+    if known_targets is None:
+        known_targets = ()
+    elif isinstance(known_targets, (str, bytes, int, np.integer)):
+        known_targets = [known_targets]
+    elif not isinstance(known_targets, Iterable):
+        raise TypeError(f"The 'known_targets' argument of {owner} must be a collection of column names or positions. "
+                        f"Got {known_targets!r}.")
+    listed = list(known_targets)
     known = {node_position(item, names, d, "known_targets", owner) for item in listed}
     scorer = UnknownTargetGaussianBIC(matrix, index, known, penalty_discount=penalty_discount)
     settings = {"turning": turning, "iterate": iterate, "max_parents": max_parents}
@@ -268,5 +281,5 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
             "known_targets": [names[v] for v in sorted(known)], "environments": labels_out,
             "environment_sizes": sizes.tolist(), "penalty_discount": scorer.penalty_discount,
             "max_parents": max_parents, "turning": bool(turning), "iterate": bool(iterate), "n_samples": int(n),
-            "score_value": float(value), "n_inner_searches": searches, "n_local_scores": scorer.n_computed}
+            "score_value": float(value), "n_inner_searches": searches, "n_local_scores": scorer.n_evaluated}
     return DiscoveredGraph(names, graph, {}, info)
