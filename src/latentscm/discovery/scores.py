@@ -157,10 +157,16 @@ class InterventionalGaussianBIC(LocalScore):
         ``gies`` Python package centres each data set it is given, the same when no two share a target set).
         Default False: one intercept per mechanism, as the model has (a mechanism left alone by an environment is
         the same there, intercept included).
+    soft: model soft interventions (a target keeps its parents, with a mechanism of its own in each environment that
+        intervenes on it): node ``i``'s score then adds, for each such environment ``e``, the fit of ``i`` on the
+        same parents over ``e``'s rows alone, ``-n_e/2 (1 + log sigma2_e(i | P)) - penalty_discount / 2 (|P| + 1)
+        log n`` (weights, intercept and variance of its own). Default False: perfect interventions, whose rows say
+        nothing about ``i`` (Hauser & Bühlmann's score). A perfect intervention is a soft one with zero weights, so
+        the soft score fits both, at the price of more parameters.
     """
 
     def __init__(self, data: np.ndarray, targets: np.ndarray, *, penalty_discount: float = 1.0,
-                 environment_means: bool = False) -> None:
+                 environment_means: bool = False, soft: bool = False) -> None:
         super().__init__()
         owner = "InterventionalGaussianBIC"
         self.penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
@@ -199,6 +205,16 @@ class InterventionalGaussianBIC(LocalScore):
             self.covariances[node] = covariance / n
         #: the distinct target sets, as bool rows (m, d)
         self.patterns = patterns
+        self.soft = bool(soft)
+        #: rows (m,) and covariance (m, d, d) of each distinct target set, about its own mean (the ``soft`` fits)
+        self.pattern_counts = counts
+        self.pattern_covariances = scatters / counts[:, None, None]
+        if self.soft:
+            small = [(int(e), int(counts[e])) for e in range(len(patterns)) if patterns[e].any() and counts[e] < 2]
+            if small:
+                raise ValueError(f"The 'targets' argument of {owner} (soft=True) has interventional environments with "
+                                 f"fewer than 2 rows (environment, rows): {small}; a soft mechanism needs a fit of "
+                                 "its own in each.")
         self._penalty = 0.5 * self.penalty_discount * np.log(self.n_samples)
 
     def residual_variance(self, node: int, parents: Iterable[int]) -> float:
@@ -207,8 +223,12 @@ class InterventionalGaussianBIC(LocalScore):
 
     def _compute(self, node: int, parents: list[int], mask: int) -> float:
         variance = self.residual_variance(node, parents)
-        return (-0.5 * float(self.node_samples[node]) * (1.0 + np.log(variance))
-                - self._penalty * (len(parents) + 1))
+        value = -0.5 * float(self.node_samples[node]) * (1.0 + np.log(variance)) - self._penalty * (len(parents) + 1)
+        if self.soft:
+            for e in np.flatnonzero(self.patterns[:, node]):
+                own = _residual_variance(self.pattern_covariances[e], node, parents)
+                value += -0.5 * float(self.pattern_counts[e]) * (1.0 + np.log(own)) - self._penalty * (len(parents) + 1)
+        return value
 
 
 class BDeu(LocalScore):
