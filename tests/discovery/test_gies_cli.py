@@ -129,12 +129,47 @@ def test_worlds_factors_then_gies_recovers_the_world_graph(tmp_path):
 @pytest.mark.parametrize(("args", "message"), [
     (["ild-linear", "--n", "10"], "has 3 domains; choose one with --domain"),
     (["ild-linear", "--n", "10", "--domain", "7"], "--domain 7 is not a domain"),
-    (["pendulum", "--n", "10", "--factors", "light_position"], "--factors and --source choose"),
+    (["pendulum", "--n", "10", "--factors", "light_position"], "--factors, --source and --shift choose"),
     (["pendulum", "--n", "10", "--regimes", "single-node", "--factors", "nope"], "--factors names ['nope']"),
     (["pendulum", "--n", "10", "--regimes", "all"], "--regimes must be one of observational, single-node"),
 ])
 def test_worlds_factors_errors(tmp_path, args, message):
     out = tmp_path / "f.csv"
     result = CliRunner().invoke(app, ["worlds", "factors", *args, "--out", str(out)])
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not out.exists()
+
+
+def test_worlds_factors_soft_shifts_then_soft_gies(tmp_path):
+    """--shift makes soft single-node interventions (the target keeps its causes); gies with the soft score reads
+    them, and the file says which rows were shifted."""
+    from latentscm.worlds import make
+
+    runner = CliRunner()
+    table = tmp_path / "shifted.csv"
+    made = runner.invoke(app, ["worlds", "factors", "ild-linear", "--n", "20000", "--domain", "0", "--regimes",
+                               "single-node", "--factors", "z0,z3", "--shift", "2.5", "--out", str(table)])
+    assert made.exit_code == 0, made.output
+    rows = [line.split(",") for line in table.read_text().splitlines()[1:]]
+    z0_shifted = np.mean([float(r[0]) for r in rows if r[-1] == "z0"])
+    z0_plain = np.mean([float(r[0]) for r in rows if r[-1] == ""])
+    assert z0_shifted - z0_plain == pytest.approx(2.5, abs=0.15)
+    out = tmp_path / "graph.json"
+    found = runner.invoke(app, ["discover", str(table), "--method", "gies", "--targets", "intervened", "--param",
+                                "interventions=soft", "--out", str(out)])
+    assert found.exit_code == 0, found.output
+    graph = json.loads(out.read_text())
+    assert graph["info"]["interventions"] == "soft"
+    assert sorted(map(tuple, graph["directed"])) == sorted(make("ild-linear").graph.edges)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--shift", "1"], "--factors, --source and --shift choose"),
+    (["--regimes", "single-node", "--shift", "1", "--source", "range"], "--source draws the value"),
+    (["--regimes", "single-node", "--shift", "0"], "--shift must be a finite non-zero number"),
+])
+def test_worlds_factors_shift_errors(tmp_path, args, message):
+    out = tmp_path / "f.csv"
+    result = CliRunner().invoke(app, ["worlds", "factors", "pendulum", "--n", "20", *args, "--out", str(out)])
     assert result.exit_code == 2 and message in result.output, result.output
     assert not out.exists()

@@ -152,6 +152,9 @@ def factors_command(
     source: str = typer.Option("marginal", "--source", help="With --regimes single-node: the intervened value "
                                "drawn from the factor's observational marginal (marginal) or uniform over its range "
                                "(range)."),
+    shift: float = typer.Option(None, "--shift", help="With --regimes single-node: a soft intervention instead, each "
+                                "target's value shifted by this amount (it keeps its causes; discover with --param "
+                                "interventions=soft)."),
     factors: str = typer.Option(None, "--factors", help="With --regimes single-node: the factors to intervene on, "
                                 "comma-separated (default all)."),
     domain: int = typer.Option(None, "--domain", min=0, help="The domain to sample, for a world with several "
@@ -162,17 +165,23 @@ def factors_command(
 ) -> None:
     """Write a world's exact factor values (observational, or with single-node interventions) to a CSV, the input
     of ``latentscm discover`` (``--method gies --targets intervened`` for the interventional rows)."""
+    import numpy as np
+
     from latentscm.cli.discover import write_atomic
     from latentscm.cli.output_paths import check_output_path
-    from latentscm.worlds.regimes import single_node_regimes
+    from latentscm.worlds.regimes import RegimeMixture, single_node_regimes
 
     world = _make(name, option)
     try:
         check_output_path(out, "--out", suffixes=(".csv",))
         if regimes not in _REGIME_CHOICES:
             raise ValueError(f"--regimes must be one of {', '.join(_REGIME_CHOICES)}. Got {regimes!r}.")
-        if regimes == "observational" and (factors is not None or source != "marginal"):
-            raise ValueError("--factors and --source choose the interventions of --regimes single-node.")
+        if regimes == "observational" and (factors is not None or source != "marginal" or shift is not None):
+            raise ValueError("--factors, --source and --shift choose the interventions of --regimes single-node.")
+        if shift is not None and source != "marginal":
+            raise ValueError("--source draws the value of a hard intervention; --shift makes a soft one. Give one.")
+        if shift is not None and not (np.isfinite(shift) and shift != 0):
+            raise ValueError(f"--shift must be a finite non-zero number. Got {shift!r}.")
         names = list(world.factor_names)
         if TARGETS_COLUMN in names:
             raise ValueError(f"World {name!r} has a factor named {TARGETS_COLUMN!r}, the column of the targets.")
@@ -196,6 +205,13 @@ def factors_command(
         if domain is not None and domain >= world.n_domains:
             raise ValueError(f"--domain {domain} is not a domain of world {name!r}, which has {world.n_domains}.")
         regime = single_node_regimes(world, source=source, factors=chosen) if regimes == "single-node" else None
+        if regime is not None and shift is not None:
+            from latentscm.interventions import Shift
+            from latentscm.worlds.regimes import Regime
+
+            regime = [r if r.observational else Regime(f"shift({name})", {name: Shift(float(shift))})
+                      for r, name in zip(regime, [None, *(chosen or names)])]
+            RegimeMixture(regime).check(world)
         if domain is None:  # the factors without rendering a single image
             values, _, _, targets, _ = world._draw(n, seed=seed, regime=regime)
         else:
