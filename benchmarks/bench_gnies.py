@@ -110,35 +110,10 @@ import time
 
 import numpy as np
 
+from bench_gies import random_linear_dag, topological_order  # the same generator (run from benchmarks/ or the root)
 from latentscm.discovery.ges import cpdag_from_dag, ges
 from latentscm.discovery.gies import gies, interventional_essential_graph
 from latentscm.discovery.gnies import UnknownTargetGaussianBIC, gnies
-
-
-def random_linear_dag(d: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Weights (d, d), ``W[i, j] != 0`` for an edge ``i -> j``: a random order, each forward pair an edge with
-    probability p, weights uniform in +-[0.5, 1.5]."""
-    order = rng.permutation(d)
-    weights = np.zeros((d, d))
-    for a in range(d):
-        for b in range(a + 1, d):
-            if rng.random() < p:
-                weights[order[a], order[b]] = rng.uniform(0.5, 1.5) * rng.choice((-1.0, 1.0))
-    return weights
-
-
-def topological_order(weights: np.ndarray) -> list[int]:
-    """A causal order of the DAG ``weights`` (d, d)."""
-    parents = (weights != 0).sum(axis=0)
-    order, ready = [], [j for j in range(len(parents)) if parents[j] == 0]
-    while ready:
-        i = ready.pop()
-        order.append(i)
-        for j in np.flatnonzero(weights[i]):
-            parents[j] -= 1
-            if parents[j] == 0:
-                ready.append(int(j))
-    return order
 
 
 def graph_case(seed: int, s: int, d: int, degree: float, n_env: int,

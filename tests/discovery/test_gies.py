@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from test_oracle_discovery import _random_dag as _oracle_random_dag
 
-from latentscm.discovery.ges import cpdag_from_dag, ges
+from latentscm.discovery.ges import _topological_order, cpdag_from_dag, ges
 from latentscm.discovery.gies import gies, intervention_targets, interventional_essential_graph, target_family
 from latentscm.discovery.scores import GaussianBIC, InterventionalGaussianBIC
 from latentscm.interventions import Do
@@ -321,16 +321,7 @@ def _noise_interventions(seed: int, d: int = 10, n: int = 2000, experiments: int
     rng = np.random.default_rng(seed)
     dag = _random_dag(rng, d, 2 / (d - 1))
     weights = dag * rng.uniform(0.5, 1.5, (d, d)) * rng.choice([-1.0, 1.0], (d, d))
-    order = []
-    indegree = dag.sum(axis=0).copy()
-    ready = [v for v in range(d) if indegree[v] == 0]
-    while ready:
-        v = ready.pop()
-        order.append(v)
-        for w in np.flatnonzero(dag[v]):
-            indegree[w] -= 1
-            if indegree[w] == 0:
-                ready.append(int(w))
+    order = _topological_order(dag)
     family, blocks, masks = [], [], []
     for e in range(experiments + 1):
         target = () if e == 0 else (int(rng.integers(d)),)
@@ -347,12 +338,12 @@ def _noise_interventions(seed: int, d: int = 10, n: int = 2000, experiments: int
 
 def test_soft_score_recovers_noise_interventions_the_perfect_one_misreads():
     soft = perfect = 0
-    for seed in range(10):
+    for seed in range(20):
         dag, data, mask, family = _noise_interventions(seed)
         truth = interventional_essential_graph(dag, family)
         soft += np.array_equal(gies(data, mask, interventions="soft").adjacency, truth)
         perfect += np.array_equal(gies(data, mask).adjacency, truth)
-    assert soft >= 8 and soft > perfect  # 9 and 7 of 10 when written
+    assert soft >= 16 and soft >= perfect + 2  # 17 and 14 of 20 when written
 
 
 def test_soft_needs_rows_in_every_interventional_environment():
