@@ -173,3 +173,36 @@ def test_worlds_factors_shift_errors(tmp_path, args, message):
     result = CliRunner().invoke(app, ["worlds", "factors", "pendulum", "--n", "20", *args, "--out", str(out)])
     assert result.exit_code == 2 and message in result.output, result.output
     assert not out.exists()
+
+
+def test_suggest_plans_the_experiments_that_orient_the_rest(tmp_path):
+    from latentscm.cli.discover import experiment_plan
+    from latentscm.discovery.experiment_design import best_single_intervention, identifying_targets
+    from latentscm.discovery.ges import ges
+    from latentscm.discovery.result import DiscoveredGraph
+
+    data, _ = _chain_rows(n=800)
+    (tmp_path / "obs.csv").write_text("a,b,c\n" + "".join(",".join(f"{v:.6f}" for v in row) + "\n"
+                                                          for row in data[:800]))
+    out = tmp_path / "g.json"
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "obs.csv"), "--method", "ges", "--suggest",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(out.read_text())["experiments"]
+    graph = ges(np.round(data[:800], 6), node_names=["a", "b", "c"])  # a - b - c: nothing oriented
+    assert plan["undirected"] == 2 and plan["next"] == {"target": "b", "orients_at_least": 2}
+    assert best_single_intervention(graph) == ("b", 2, ())
+    assert plan["identifying_targets"] == [list(t) for t in identifying_targets(graph)] == [["b"]]
+    assert "Next experiment: intervene on b" in result.output
+    # an oriented result needs nothing; a non-chordal undirected part gets a best next step but no full plan
+    oriented = CliRunner().invoke(app, ["discover", str(tmp_path / "obs.csv"), "--method", "lingam", "--suggest",
+                                        "--out", str(tmp_path / "l.json")])
+    assert oriented.exit_code == 0 and "no experiment is needed" in oriented.output, oriented.output
+    cycle = np.zeros((4, 4), dtype=np.int64)
+    for i in range(4):
+        cycle[i, (i + 1) % 4] = cycle[(i + 1) % 4, i] = 1
+    plan = experiment_plan(DiscoveredGraph(("a", "b", "c", "d"), cycle, {}, {}))
+    assert plan["identifying_targets"] is None and "not chordal" in plan["reason"] and plan["next"] is not None
+    refused = CliRunner().invoke(app, ["discover", str(tmp_path / "obs.csv"), "--method", "fci", "--suggest",
+                                       "--out", str(tmp_path / "f.json")])
+    assert refused.exit_code == 2 and "partial ancestral graph" in refused.output

@@ -471,6 +471,10 @@ def register(app: typer.Typer) -> None:
                                        "\"forbidden\" and \"required\" hold (cause, effect) name pairs and whose "
                                        "\"tiers\" holds lists of names, a later tier never causing an earlier one. "
                                        "--method fci and gfci take tiers only."),
+        suggest: bool = typer.Option(False, "--suggest", help="Also plan experiments on the result (a CPDAG or "
+                                     "I-essential graph): the single intervention that orients the most undirected "
+                                     "edges whatever the truth, and the fewest target sets that orient all of them "
+                                     "(Hauser & Bühlmann 2014); printed and written to the JSON as 'experiments'."),
         param: list[str] = typer.Option(None, "--param", help="A parameter of the method's function, KEY=VALUE "
                                         "(repeatable; the value is read as JSON when it parses, else as text), e.g. "
                                         "--param turning=true for ges, --param lambda1=0.05 for notears or dagma, "
@@ -485,7 +489,7 @@ def register(app: typer.Typer) -> None:
                                  tau_max=3 if tau_max is None else tau_max, out=out, collider_rule=collider_rule,
                                  tau_min=tau_min, pc_alpha=pc_alpha, link_assumptions=link_assumptions,
                                  unused={"--run": run, "--context": context, "--environment": environment,
-                                         "--targets": targets,
+                                         "--targets": targets, "--suggest": suggest or None,
                                          "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge,
                                          "--param": param or None})
             return
@@ -497,6 +501,9 @@ def register(app: typer.Typer) -> None:
                 if given:
                     raise ValueError(f"--method {method} is {_NO_CI_TEST[method]}: it uses no CI test or "
                                      f"significance level, so {' and '.join(given)} would be ignored.")
+            if suggest and method in ("fci", "rfci", "gfci"):
+                raise ValueError(f"--suggest plans experiments on a CPDAG or I-essential graph; --method {method} "
+                                 "returns a partial ancestral graph.")
             for flag, value in (("--tau-max", tau_max), ("--tau-min", tau_min), ("--pc-alpha", pc_alpha),
                                 ("--link-assumptions", link_assumptions)):
                 if value is not None:
@@ -571,12 +578,45 @@ def register(app: typer.Typer) -> None:
         payload = graph.to_dict()
         if comparison is not None:
             payload["comparison"] = comparison
+        plan = experiment_plan(graph) if suggest else None
+        if plan is not None:
+            payload["experiments"] = plan
         _write_outputs(graph, payload, out, png)
         if hasattr(graph, "marks"):
             typer.echo(f"{len(graph.edges())} edges of a partial ancestral graph -> {out}")
         else:
             typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
                        f"-> {out}")
+        if plan is not None:
+            typer.echo(plan["summary"])
+
+
+def experiment_plan(graph: Any) -> dict[str, Any]:
+    """The experiments that would orient a CPDAG's or I-essential graph's undirected edges (Hauser & Bühlmann 2014):
+    ``next`` (the single intervention with the largest guaranteed gain, and that gain), ``identifying_targets`` (the
+    fewest target sets that orient everything; None with a ``reason`` when the undirected part is not chordal, as a
+    finite-sample PC graph can be) and a one-line ``summary``."""
+    from latentscm.discovery.experiment_design import best_single_intervention, identifying_targets
+
+    undirected = len(graph.undirected_edges)
+    if undirected == 0:
+        return {"undirected": 0, "next": None, "identifying_targets": [],
+                "summary": "Every edge is oriented: no experiment is needed to orient more."}
+    best = best_single_intervention(graph)
+    plan: dict[str, Any] = {"undirected": undirected,
+                            "next": {"target": best.node, "orients_at_least": best.guaranteed}}
+    try:
+        sets = identifying_targets(graph)
+    except ValueError as error:
+        plan["identifying_targets"], plan["reason"] = None, str(error)
+        tail = "no full plan: the undirected part is not chordal (not a valid essential graph)"
+    else:
+        plan["identifying_targets"] = [list(t) for t in sets]
+        tail = f"{len(sets)} experiment(s) orient all {undirected}: " + "; ".join("{" + ", ".join(t) + "}"
+                                                                                    for t in sets)
+    plan["summary"] = (f"Next experiment: intervene on {best.node} (orients at least {best.guaranteed} of "
+                       f"{undirected} undirected edges); {tail}.")
+    return plan
 
 
 #: Time-series methods that use --ci (their CI tests) and --alpha (a significance level).
