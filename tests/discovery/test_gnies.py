@@ -151,3 +151,48 @@ def test_matches_the_gnies_package_where_installed():
             np.testing.assert_array_equal(result.adjacency, (expected != 0).astype(int))
             assert sorted(int(name[1:]) for name in result.info["targets"]) == sorted(targets)
             assert result.info["score_value"] == pytest.approx(score, rel=1e-6)
+
+
+def _shifted(seed: int, d: int = 6, n_env: int = 4, n: int = 800, shift: float = 3.0):
+    """Environment e > 0 shifts one random node's noise mean by ``shift`` (its variance and weights unchanged)."""
+    rng = np.random.default_rng(seed)
+    dag = np.zeros((d, d), dtype=np.int64)
+    order = rng.permutation(d)
+    weights = np.zeros((d, d))
+    for i in range(d):
+        for j in range(i + 1, d):
+            if rng.random() < 0.4:
+                weights[order[i], order[j]] = rng.uniform(0.5, 1.5) * rng.choice([-1, 1])
+    dag[weights != 0] = 1
+    blocks, targets = [], set()
+    for e in range(n_env):
+        hit = set() if e == 0 else {int(rng.integers(d))}
+        targets |= hit
+        x = np.zeros((n, d))
+        for v in order:
+            x[:, v] = x @ weights[:, v] + rng.normal(shift if v in hit else 0.0, 1.0, n)
+        blocks.append(x)
+    return dag, np.vstack(blocks), np.repeat(np.arange(n_env), n), targets
+
+
+def test_center_false_sees_mean_shift_interventions():
+    found = {True: 0, False: 0}
+    for seed in range(6):
+        _, data, labels, targets = _shifted(seed)
+        for center in (True, False):
+            result = gnies(data, labels, center=center)
+            found[center] += {int(name[1:]) for name in result.info["targets"]} == targets
+            assert result.info["center"] is center
+    assert found[False] >= 5 and found[True] <= 1  # 6 and 0 when written: centring removes the shifts
+
+
+def test_center_false_score_fits_one_intercept_for_a_non_target():
+    _, data, labels, _ = _shifted(1)
+    score = UnknownTargetGaussianBIC(data, labels, targets=[], center=False)
+    x, y = data[:, [0, 2]], data[:, 1]
+    design = np.column_stack([np.ones(len(y)), x])
+    residual = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    expected = -0.5 * len(y) * (1 + np.log(np.mean(residual ** 2))) - 0.5 * np.log(len(y)) * (2 + 1 + 1)
+    assert score.local(1, [0, 2]) == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(TypeError, match="'center' argument of gnies"):
+        gnies(data, labels, center="no")

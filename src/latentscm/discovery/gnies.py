@@ -77,10 +77,14 @@ class UnknownTargetGaussianBIC(LocalScore):
     environment: int array (n,) of environment indices 0..E-1, each with at least 2 rows.
     targets: node positions whose noise may differ across environments (the ``I`` of the search).
     penalty_discount: multiplier of the BIC penalty (> 0).
+    center: True (the paper's default): every environment is centred on its own mean, so interventions change
+        noise variances only. False: means are modelled too: a target gets a noise mean per environment, any other
+        node one intercept for all (its fit then uses the covariance about the overall mean), and the penalty counts
+        the intercepts (1 or E per node); interventions that shift a mean become visible.
     """
 
     def __init__(self, data: np.ndarray, environment: np.ndarray, targets: Iterable[int] = (), *,
-                 penalty_discount: float = 1.0, max_iter: int = 100, tol: float = 1e-10) -> None:
+                 penalty_discount: float = 1.0, max_iter: int = 100, tol: float = 1e-10, center: bool = True) -> None:
         super().__init__()
         owner = "UnknownTargetGaussianBIC"
         self.penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
@@ -100,6 +104,14 @@ class UnknownTargetGaussianBIC(LocalScore):
                                                                                                  self.n_nodes)
                                      for e in range(self.n_environments)])
         self.pooled = np.tensordot(self.counts, self.covariances, axes=1) / self.n_samples
+        self.center = bool(center)
+        #: the covariance (d, d) a node outside ``targets`` is fitted on: the pooled within-environment one when
+        #: centred, else the covariance about the overall mean (one intercept for all environments)
+        self.shared = self.pooled
+        if not self.center:
+            means = np.stack([matrix[labels == e].mean(axis=0) for e in range(self.n_environments)])
+            offsets = means - self.counts @ means / self.n_samples
+            self.shared = self.pooled + (offsets * self.counts[:, None]).T @ offsets / self.n_samples
         self.max_iter = int(check_number(max_iter, "max_iter", owner, low=1, integer=True))
         self.tol = check_number(tol, "tol", owner, low=0)
         self._penalty = 0.5 * self.penalty_discount * np.log(self.n_samples)
@@ -121,9 +133,10 @@ class UnknownTargetGaussianBIC(LocalScore):
         parents = sorted(int(p) for p in parents)
         weights = _regress(self.pooled, node, parents)
         if node not in self.targets:
+            weights = _regress(self.shared, node, parents)
             residual = self._residual_map(node, parents, weights)
-            floor = np.finfo(np.float64).eps * max(float(self.pooled[node, node]), np.finfo(np.float64).tiny)
-            return weights, np.full(self.n_environments, max(float(residual @ self.pooled @ residual), floor))
+            floor = np.finfo(np.float64).eps * max(float(self.shared[node, node]), np.finfo(np.float64).tiny)
+            return weights, np.full(self.n_environments, max(float(residual @ self.shared @ residual), floor))
         omegas = self._per_environment(node, parents, weights)
         for _ in range(self.max_iter if parents else 0):
             share = self.counts / omegas
@@ -156,7 +169,8 @@ class UnknownTargetGaussianBIC(LocalScore):
         else:
             likelihood = -0.5 * self.n_samples * (1.0 + float(np.log(omegas[0])))
             n_variances = 1
-        return likelihood - self._penalty * (len(parents) + n_variances)
+        n_intercepts = 0 if self.center else n_variances
+        return likelihood - self._penalty * (len(parents) + n_variances + n_intercepts)
 
 
 def _inner(scorer: UnknownTargetGaussianBIC, d: int, targets: frozenset[int], *, turning: bool, iterate: bool,
@@ -174,8 +188,8 @@ def _inner(scorer: UnknownTargetGaussianBIC, d: int, targets: frozenset[int], *,
 
 
 def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targets: Sequence[Any] = (),
-          penalty_discount: float = 1.0, max_parents: int | None = None, turning: bool = True, iterate: bool = True,
-          node_names: Sequence[str] | None = None) -> DiscoveredGraph:
+          penalty_discount: float = 1.0, center: bool = True, max_parents: int | None = None, turning: bool = True,
+          iterate: bool = True, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
     """GnIES: an I-essential graph and the intervened variables from environments with unknown targets.
 
     Parameters
@@ -187,6 +201,8 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
         with every node a target, then add targets in the order of their variances' spread across environments).
     known_targets: variables known to be intervened on (names or positions); always kept in ``I``.
     penalty_discount: multiplier (> 0) of the BIC penalty; 1 is the paper's default ``lambda = log(N) / 2``.
+    center: True (default, the paper's): interventions change noise variances, and each environment is centred on
+        its own mean. False: also noise means (shift interventions); see :class:`UnknownTargetGaussianBIC`.
     max_parents, turning, iterate: the inner GES's (see :func:`~latentscm.discovery.gies.gies`).
     node_names: names of the d columns (default ``X0, X1, ...``).
 
@@ -201,7 +217,7 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
     owner = "gnies"
     approach = check_choice(approach, "approach", owner, GNIES_APPROACHES)
     penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
-    for flag, value in (("turning", turning), ("iterate", iterate)):
+    for flag, value in (("turning", turning), ("iterate", iterate), ("center", center)):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"The '{flag}' argument of {owner} must be True or False, got {value!r}.")
     matrix, names = as_data_matrix(data, node_names, owner)
@@ -240,7 +256,7 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
                         f"Got {known_targets!r}.")
     listed = list(known_targets)
     known = {node_position(item, names, d, "known_targets", owner) for item in listed}
-    scorer = UnknownTargetGaussianBIC(matrix, index, known, penalty_discount=penalty_discount)
+    scorer = UnknownTargetGaussianBIC(matrix, index, known, penalty_discount=penalty_discount, center=center)
     settings = {"turning": turning, "iterate": iterate, "max_parents": max_parents}
     searches = 0
 
@@ -277,7 +293,8 @@ def gnies(data: Any, environments: Any, *, approach: str = "greedy", known_targe
                 break
             value, current, graph = score, current | {v}, found
     scorer.set_targets(current)
-    info = {"method": "gnies", "approach": approach, "targets": [names[v] for v in sorted(current)],
+    info = {"method": "gnies", "approach": approach, "center": bool(center),
+            "targets": [names[v] for v in sorted(current)],
             "known_targets": [names[v] for v in sorted(known)], "environments": labels_out,
             "environment_sizes": sizes.tolist(), "penalty_discount": scorer.penalty_discount,
             "max_parents": max_parents, "turning": bool(turning), "iterate": bool(iterate), "n_samples": int(n),
