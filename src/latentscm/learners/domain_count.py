@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
-__all__ = ["domains_to_build"]
+__all__ = ["domains_to_build", "domain_indices"]
 
 
 def domains_to_build(training_set: Any, n_domains: int | None, owner: str) -> int:
@@ -51,3 +52,18 @@ def domains_to_build(training_set: Any, n_domains: int | None, owner: str) -> in
                          f"{empty[:10]} have no training samples and would keep an untrained prior; number the "
                          f"domains 0 .. K-1{' or lower n_domains' if n_domains is not None else ''}.")
     return int(built)
+
+
+def domain_indices(domain: Any, n: int, limit: int, what: str, owner: str) -> torch.Tensor:
+    """Domain argument ``domain`` (an int or (n,) ints) of ``owner`` as an (n,) int64 CPU tensor.
+
+    Raises ``ValueError`` naming ``what`` when it is not ints of that shape (bools are refused) or
+    an index lies outside ``[0, limit)`` (``limit``: the domains the model knows).
+    """
+    array = np.broadcast_to(np.asarray(domain), (n,)) if np.ndim(domain) == 0 else np.asarray(domain)
+    if array.shape != (n,) or not (np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_):
+        raise ValueError(f"The {what!r} of {owner} must be an int or ({n},) ints. Got {np.asarray(domain)!r:.80}.")
+    if n and (array.min() < 0 or array.max() >= limit):
+        raise ValueError(f"The {what!r} of {owner} must lie in [0, {limit}) (the model knows {limit} domains). "
+                         f"Got {np.unique(array)[:10].tolist()}.")
+    return torch.from_numpy(array.astype(np.int64))

@@ -40,7 +40,7 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import Learner, StepOutput
-from latentscm.learners.domain_count import domains_to_build
+from latentscm.learners.domain_count import domain_indices, domains_to_build
 
 __all__ = ["ILDVAE", "LinearDomainSCM", "STRUCTURES"]
 
@@ -205,15 +205,7 @@ class ILDVAE(Learner):
 
     # ------------------------------------------------------------------ domain counterfactuals
     def _domain_tensor(self, domain: Any, n: int, what: str, method: str = "domain_counterfactual") -> torch.Tensor:
-        owner = f"{type(self).__name__}.{method}"
-        array = np.broadcast_to(np.asarray(domain), (n,)) if np.ndim(domain) == 0 else np.asarray(domain)
-        if array.shape != (n,) or not (np.issubdtype(array.dtype, np.integer) and array.dtype != np.bool_):
-            raise ValueError(f"The {what!r} of {owner} must be an int or ({n},) ints. Got {np.asarray(domain)!r:.80}.")
-        limit = self.scm_.n_domains
-        if n and (array.min() < 0 or array.max() >= limit):
-            raise ValueError(f"The {what!r} of {owner} must lie in [0, {limit}) (the model knows {limit} domains). "
-                             f"Got {np.unique(array)[:10].tolist()}.")
-        return torch.from_numpy(array.astype(np.int64))
+        return domain_indices(domain, n, self.scm_.n_domains, what, f"{type(self).__name__}.{method}")
 
     def abduct(self, x: Any, domain: Any) -> np.ndarray:
         """Latent noise ``eps`` (N, D) of images ``x`` (N, C, H, W) from domain(s) ``domain``."""

@@ -26,4 +26,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "gcrl": "latentscm.learners.gcrl:GCRL",
     "dts": "latentscm.learners.dts:DTS",
     "ild_vae": "latentscm.learners.ild_vae:ILDVAE",
+    "ivae": "latentscm.learners.ivae:IVAE",
 })
