@@ -21,7 +21,14 @@ initialisation; each trains ``--b-steps`` Adam steps (lr 1e-3, batch 64). If the
 *higher* loss than the random start's end point, the mean-field posterior's bias (a factorised ``q(z | x)`` fits a
 decoder with orthogonal columns best, whatever the noise level) outweighs the prior's identifying signal.
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ivae.py [--part a|b] [--domains 1,2,11,40]
+Part (c) (``--part c``) is part (a) on the paper's own data model (the official ``generate_data``, read, not
+copied): ``--latent-dim`` centred Gaussian sources whose standard deviations are drawn U(0.5, 3) per domain and
+dimension (40 domains of 1,000), mixed by three column-normalised U(-1, 1) matrices (condition number < 25) with
+``tanh(h) + 0.1 h`` between them, then squashed by a sigmoid of the mixture divided by its standard deviation (an
+invertible map, so the images lie in [0, 1] as the library's learners require). iVAE with ``prior_mean="zero"``
+(the official centred setting) and ``"learned"`` against β-VAE, same settings as part (a).
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ivae.py [--part a|b|c] [--domains 1,2,11,40]
 [--seeds 0,1,2]`` (``--quick``: D = 3, 3,000 steps, domains 1 and 7, one seed: a smoke run of about a minute).
 """
 
@@ -37,6 +44,7 @@ import torch
 
 from latentscm.learners import make
 from latentscm.metrics.mcc import mcc
+from latentscm.worlds.batch import Batch
 from latentscm.worlds.ild_linear import ILDLinear
 
 
@@ -51,6 +59,11 @@ def _data(world: ILDLinear, n_domains: int, n: int, seed: int):
     return world.sample_domains(max(1, n // n_domains), seed=seed, domains=domains)
 
 
+#: label -> (registered learner, extra hyperparameters) of the learners parts (a) and (c) compare
+LEARNERS = {"ivae": ("ivae", {}), "ivae_zero": ("ivae", {"prior_mean": "zero"}),
+            "ivae_full": ("ivae", {"covariance": "full"}), "beta_vae": ("beta_vae", {})}
+
+
 def run(args: argparse.Namespace) -> list[dict]:
     rows = []
     for n_domains in args.domains:
@@ -59,15 +72,16 @@ def run(args: argparse.Namespace) -> list[dict]:
             train = _data(world, n_domains, args.n_train, 1000 + seed)
             test = _data(world, n_domains, args.n_test, 2000 + seed)
             row = {"n_domains": n_domains, "seed": seed}
-            for learner in ("ivae", "beta_vae"):
+            for label in args.learners:
+                learner, extra = LEARNERS[label]
                 params = dict(latent_dim=args.latent_dim, likelihood="gaussian", hidden_dim=args.hidden, lr=args.lr,
-                              batch_size=args.batch, steps=args.steps, beta=args.beta, seed=seed)
+                              batch_size=args.batch, steps=args.steps, beta=args.beta, seed=seed, **extra)
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", UserWarning)  # iVAE's too-few-domains warning, expected here
                     model = make(learner, **params).fit(train)
-                row[learner] = mcc(model.encode(test), test.factors)
-                row[f"{learner}_s"] = time.perf_counter() - start
+                row[label] = mcc(model.encode(test), test.factors)
+                row[f"{label}_s"] = time.perf_counter() - start
             row["raw"] = mcc(test.images.reshape(len(test), -1), test.factors)
             rows.append(row)
             print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
@@ -75,38 +89,92 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 
 def table(rows: list[dict], args: argparse.Namespace) -> str:
+    """MCC mean ± sd per learner and number of domains; with β-VAE among them, the seeds where each beats it."""
     lines = [f"D = {args.latent_dim}, depth {args.depth}, {args.n_train} training samples, {args.steps} steps, "
              f"beta {args.beta}, seeds {args.seeds}",
-             f"{'domains':>8} {'iVAE MCC':>14} {'beta-VAE MCC':>14} {'iVAE > beta-VAE':>16} {'observations':>13}"]
+             f"{'domains':>8} " + " ".join(f"{label + ' MCC':>16}" for label in args.learners)
+             + f" {'beats beta_vae':>15} {'observations':>13}"]
     for n_domains in args.domains:
         part = [r for r in rows if r["n_domains"] == n_domains]
-        ivae = np.array([r["ivae"] for r in part])
-        bvae = np.array([r["beta_vae"] for r in part])
+        cells = []
+        for label in args.learners:
+            values = np.array([r[label] for r in part])
+            cells.append(f"{values.mean():>8.3f} ± {values.std():.3f}")
+        others = [label for label in args.learners if label != "beta_vae"]
+        wins = "" if "beta_vae" not in args.learners else ",".join(
+            f"{sum(r[label] > r['beta_vae'] for r in part)}/{len(part)}" for label in others)
         raw = np.array([r["raw"] for r in part])
-        lines.append(f"{n_domains:>8} {ivae.mean():>8.3f} ± {ivae.std():.3f} {bvae.mean():>8.3f} ± {bvae.std():.3f} "
-                     f"{int((ivae > bvae).sum()):>12}/{len(part)} {raw.mean():>13.3f}")
+        lines.append(f"{n_domains:>8} " + " ".join(f"{c:>16}" for c in cells) + f" {wins:>15} {raw.mean():>13.3f}")
     return "\n".join(lines)
+
+
+def _mixing_layer(rng: np.random.Generator, d: int) -> np.ndarray:
+    while True:
+        layer = rng.uniform(-1.0, 1.0, (d, d))
+        layer /= np.sqrt((layer ** 2).sum(0))
+        if np.linalg.cond(layer) < 25:
+            return layer
 
 
 def _mixing(rng: np.random.Generator, d: int) -> np.ndarray:
     matrix = np.eye(d)
     for _ in range(3):
-        while True:
-            layer = rng.uniform(-1.0, 1.0, (d, d))
-            layer /= np.sqrt((layer ** 2).sum(0))
-            if np.linalg.cond(layer) < 25:
-                break
-        matrix = matrix @ layer
+        matrix = matrix @ _mixing_layer(rng, d)
     return matrix
 
 
+def paper_batch(d: int, n_domains: int, per_domain: int, seed: int) -> Batch:
+    """Part (c)'s data: centred sources with per-domain standard deviations U(0.5, 3), an xtanh mixing network
+    and a sigmoid, as a Batch of (N, d, 1, 1) images with the sources as factors and the domain index."""
+    rng = np.random.default_rng([seed, 11])
+    scales = rng.uniform(0.5, 3.0, (n_domains, d))
+    layers = [_mixing_layer(rng, d) for _ in range(3)]
+    data_rng = np.random.default_rng([seed, 12])
+    domain = np.repeat(np.arange(n_domains), per_domain)
+    sources = data_rng.standard_normal((len(domain), d)) * scales[domain]
+    x = sources
+    for k, layer in enumerate(layers):
+        x = x @ layer
+        if k < len(layers) - 1:
+            x = np.tanh(x) + 0.1 * x
+    images = 1.0 / (1.0 + np.exp(-x / x.std()))
+    return Batch(images=images.reshape(len(domain), d, 1, 1).astype(np.float32), factors=sources, noise={},
+                 factor_names=tuple(f"s{i}" for i in range(d)), domain=domain)
+
+
+def paper_data(args: argparse.Namespace) -> list[dict]:
+    """Part (c): iVAE (prior mean zero and learned) against β-VAE on the paper's data model."""
+    rows = []
+    for seed in args.seeds:
+        full = paper_batch(args.latent_dim, 40, 1000 + 50, seed)
+        test_rows = np.concatenate([np.arange(u * 1050 + 1000, (u + 1) * 1050) for u in range(40)])
+        train_rows = np.setdiff1d(np.arange(len(full)), test_rows)
+        train, test = full[train_rows], full[test_rows]
+        row = {"seed": seed}
+        for label in args.learners:
+            learner, extra = LEARNERS[label]
+            params = dict(latent_dim=args.latent_dim, likelihood="gaussian", hidden_dim=args.hidden, lr=args.lr,
+                          batch_size=args.batch, steps=args.steps, beta=args.beta, seed=seed, **extra)
+            model = make(learner, **params).fit(train)
+            row[label] = mcc(model.encode(test), test.factors)
+        row["raw"] = mcc(test.images.reshape(len(test), -1), test.factors)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def objective_optimum(args: argparse.Namespace) -> list[dict]:
-    """Part (b): the linear iVAE objective from the truth and from a random start (see the module docstring)."""
+    """Part (b): the linear iVAE objective from the truth and from a random start, with the factorised posterior
+    (the KL of :class:`~latentscm.learners.gcrl.DomainPrior`, as :class:`~latentscm.learners.ivae.IVAE`) and with a
+    full-covariance one (see the module docstring)."""
     from torch import nn
 
     from latentscm.learners.gcrl import DomainPrior
+    from latentscm.learners.ivae import full_covariance_kl
 
     d, m, variance = args.b_dim, args.b_domains, 1e-3
+    lower = torch.tril_indices(d, d)
+    on_diagonal = lower[0] == lower[1]
     rows = []
     for seed in args.seeds:
         rng = np.random.default_rng([seed, 7])
@@ -116,44 +184,65 @@ def objective_optimum(args: argparse.Namespace) -> list[dict]:
         mixing = _mixing(rng, d)
         x = torch.tensor(sources @ mixing, dtype=torch.float32)
         u = torch.from_numpy(domain)
-        for start in ("truth", "random"):
-            torch.manual_seed(seed)
-            encoder, decoder, prior = nn.Linear(d, 2 * d), nn.Linear(d, d), DomainPrior(d, m, "per_domain", 1)
-            for mean in prior.means:
-                mean.requires_grad_(False)
-            if start == "truth":
+        for posterior in ("diagonal", "full"):
+            for start in ("truth", "random"):
+                torch.manual_seed(seed)
+                width = d if posterior == "diagonal" else len(lower[0])
+                encoder, decoder, prior = nn.Linear(d, d + width), nn.Linear(d, d), DomainPrior(d, m, "per_domain", 1)
+                for mean in prior.means:
+                    mean.requires_grad_(False)
+                if start == "truth":
+                    with torch.no_grad():
+                        encoder.weight.zero_()
+                        encoder.bias.zero_()
+                        encoder.weight[:d] = torch.tensor(np.linalg.inv(mixing).T, dtype=torch.float32)
+                        if posterior == "diagonal":
+                            encoder.bias[d:] = float(np.log(variance))
+                        else:  # the exact posterior covariance variance (M M^T)^-1 of x = z M
+                            tril = np.linalg.cholesky(variance * np.linalg.inv(mixing @ mixing.T))
+                            np.fill_diagonal(tril, np.log(np.diag(tril)))
+                            encoder.bias[d:] = torch.tensor(tril[lower[0].numpy(), lower[1].numpy()])
+                        decoder.weight.copy_(torch.tensor(mixing.T, dtype=torch.float32))
+                        decoder.bias.zero_()
+                        for logvar, row in zip(prior.logvars, np.log(scales ** 2)):
+                            logvar.copy_(torch.tensor(row, dtype=torch.float32))
+                parameters = [p for module in (encoder, decoder, prior) for p in module.parameters()
+                              if p.requires_grad]
+                optimiser = torch.optim.Adam(parameters, lr=1e-3)
+                generator = torch.Generator().manual_seed(seed)
+
+                def loss(rows_x: torch.Tensor, rows_u: torch.Tensor, noise: torch.Generator,
+                         modules: tuple = (encoder, decoder, prior), kind: str = posterior
+                         ) -> tuple[torch.Tensor, ...]:
+                    enc, dec, pri = modules
+                    out = enc(rows_x)
+                    mean, rest = out[:, :d], out[:, d:]
+                    eps = torch.randn(mean.shape, generator=noise)
+                    if kind == "diagonal":
+                        z = mean + (0.5 * rest).exp() * eps
+                        kl = pri(mean, rest, z, rows_u)
+                    else:
+                        entries = torch.where(on_diagonal, rest.exp(), rest)
+                        tril = torch.zeros(len(rows_x), d, d)
+                        tril[:, lower[0], lower[1]] = entries
+                        z = mean + torch.einsum("nij,nj->ni", tril, eps)
+                        kl = full_covariance_kl(mean, tril, rest[:, on_diagonal], torch.zeros_like(mean),
+                                                torch.stack(list(pri.logvars))[rows_u])
+                    recon = ((dec(z) - rows_x) ** 2).sum(1) / (2 * variance)
+                    return (recon + kl).mean(), mean
+
+                for _ in range(args.b_steps):
+                    index = torch.randint(0, len(x), (64,), generator=generator)
+                    value, _ = loss(x[index], u[index], generator)
+                    optimiser.zero_grad()
+                    value.backward()
+                    optimiser.step()
                 with torch.no_grad():
-                    encoder.weight.zero_()
-                    encoder.bias.zero_()
-                    encoder.weight[:d] = torch.tensor(np.linalg.inv(mixing).T, dtype=torch.float32)
-                    encoder.bias[d:] = float(np.log(variance))
-                    decoder.weight.copy_(torch.tensor(mixing.T, dtype=torch.float32))
-                    decoder.bias.zero_()
-                    for logvar, row in zip(prior.logvars, np.log(scales ** 2)):
-                        logvar.copy_(torch.tensor(row, dtype=torch.float32))
-            parameters = [p for module in (encoder, decoder, prior) for p in module.parameters() if p.requires_grad]
-            optimiser = torch.optim.Adam(parameters, lr=1e-3)
-            generator = torch.Generator().manual_seed(seed)
-
-            def loss(rows_x: torch.Tensor, rows_u: torch.Tensor, noise: torch.Generator,
-                     modules: tuple = (encoder, decoder, prior)) -> tuple[torch.Tensor, ...]:
-                enc, dec, pri = modules
-                mean, logvar = enc(rows_x).chunk(2, dim=1)
-                z = mean + (0.5 * logvar).exp() * torch.randn(mean.shape, generator=noise)
-                recon = ((dec(z) - rows_x) ** 2).sum(1) / (2 * variance)
-                return (recon + pri(mean, logvar, z, rows_u)).mean(), mean
-
-            for _ in range(args.b_steps):
-                index = torch.randint(0, len(x), (64,), generator=generator)
-                value, _ = loss(x[index], u[index], generator)
-                optimiser.zero_grad()
-                value.backward()
-                optimiser.step()
-            with torch.no_grad():
-                value, codes = loss(x, u, torch.Generator().manual_seed(10_000 + seed))
-            row = {"seed": seed, "start": start, "loss": float(value), "mcc": mcc(codes.numpy(), sources)}
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+                    value, codes = loss(x, u, torch.Generator().manual_seed(10_000 + seed))
+                row = {"seed": seed, "posterior": posterior, "start": start, "loss": float(value),
+                       "mcc": mcc(codes.numpy(), sources)}
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     return rows
 
 
@@ -196,12 +285,13 @@ def exact_likelihood_starts(args: argparse.Namespace, n_starts: int = 5) -> list
 
 def objective_table(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [f"linear iVAE objective, D = {args.b_dim}, {args.b_domains} domains, {args.b_steps} steps",
-             f"{'seed':>5} {'truth: loss':>12} {'MCC':>6} {'random: loss':>13} {'MCC':>6}"]
-    for seed in args.seeds:
-        truth = next(r for r in rows if r["seed"] == seed and r["start"] == "truth")
-        other = next(r for r in rows if r["seed"] == seed and r["start"] == "random")
-        lines.append(f"{seed:>5} {truth['loss']:>12.2f} {truth['mcc']:>6.3f} {other['loss']:>13.2f} "
-                     f"{other['mcc']:>6.3f}")
+             f"{'posterior':>9} {'seed':>5} {'truth: loss':>12} {'MCC':>6} {'random: loss':>13} {'MCC':>6}"]
+    for posterior in ("diagonal", "full"):
+        for seed in args.seeds:
+            truth, other = (next(r for r in rows if r["seed"] == seed and r["start"] == start
+                                 and r["posterior"] == posterior) for start in ("truth", "random"))
+            lines.append(f"{posterior:>9} {seed:>5} {truth['loss']:>12.2f} {truth['mcc']:>6.3f} "
+                         f"{other['loss']:>13.2f} {other['mcc']:>6.3f}")
     return "\n".join(lines)
 
 
@@ -218,10 +308,12 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--part", choices=("a", "b"), default="a")
+    parser.add_argument("--part", choices=("a", "b", "c"), default="a")
     parser.add_argument("--b-dim", type=int, default=5)
     parser.add_argument("--b-domains", type=int, default=40)
     parser.add_argument("--b-steps", type=int, default=20000)
+    parser.add_argument("--learners", default=None, help=f"comma-separated, of {', '.join(LEARNERS)} (default: "
+                        "ivae,beta_vae for part a; ivae_zero,ivae,beta_vae for part c)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
@@ -229,8 +321,19 @@ def main() -> None:
         args.latent_dim, args.steps, args.domains, args.seeds, args.n_train = 3, 3000, "1,7", "0", 8000
     args.domains = [int(v) for v in str(args.domains).split(",")]
     args.seeds = [int(v) for v in str(args.seeds).split(",")]
+    default = "ivae_zero,ivae,beta_vae" if args.part == "c" else "ivae,beta_vae"
+    args.learners = [v for v in (args.learners or default).split(",")]
+    unknown = sorted(set(args.learners) - set(LEARNERS))
+    if unknown:
+        parser.error(f"--learners: unknown {unknown}; choose from {', '.join(LEARNERS)}")
     torch.set_num_threads(1)
-    if args.part == "b":
+    if args.part == "c":
+        rows = paper_data(args)
+        for label in (*args.learners, "raw"):
+            values = np.array([r[label] for r in rows])
+            each = ", ".join(f"{v:.3f}" for v in values)
+            print(f"{label:>10}: MCC {values.mean():.3f} ± {values.std():.3f} ({each})")
+    elif args.part == "b":
         rows = objective_optimum(args)
         exact = exact_likelihood_starts(args)
         print(objective_table(rows, args))

@@ -57,10 +57,26 @@ from latentscm.learners.base import Learner, StepOutput
 from latentscm.learners.domain_count import domain_indices, domains_to_build
 from latentscm.learners.gcrl import DomainPrior
 
-__all__ = ["IVAE", "PRIOR_MEANS"]
+__all__ = ["IVAE", "PRIOR_MEANS", "COVARIANCES", "full_covariance_kl"]
 
 #: ``"learned"``: a mean and a variance per domain (k = 2); ``"zero"``: variances only (k = 1).
 PRIOR_MEANS = ("learned", "zero")
+#: The posterior's covariance: ``"diagonal"`` (factorised, the paper's) or ``"full"`` (a Cholesky factor per image).
+COVARIANCES = ("diagonal", "full")
+
+
+def full_covariance_kl(mean: torch.Tensor, tril: torch.Tensor, log_diag: torch.Tensor, prior_mean: torch.Tensor,
+                       prior_logvar: torch.Tensor) -> torch.Tensor:
+    """``KL(N(mean, L L^T) || N(prior_mean, diag(exp(prior_logvar))))`` per row: (B,).
+
+    mean, prior_mean, prior_logvar, log_diag : (B, D); ``log_diag`` is the log of the diagonal of ``tril``.
+    tril : (B, D, D) lower-triangular ``L`` with a positive diagonal.
+    ``0.5 (sum log v - log det(L L^T) + tr(V^-1 L L^T) + (m - mu)^T V^-1 (m - mu) - D)`` with ``V = diag(v)``.
+    """
+    inverse = (-prior_logvar).exp()
+    trace = (tril.square() * inverse[:, :, None]).sum((1, 2))
+    quadratic = ((mean - prior_mean).square() * inverse).sum(1)
+    return 0.5 * (prior_logvar.sum(1) - 2.0 * log_diag.sum(1) + trace + quadratic - mean.shape[1])
 
 
 class IVAE(Learner):
@@ -76,6 +92,11 @@ class IVAE(Learner):
     prior_mean : {"learned", "zero"}, default "learned"
         Whether each domain's prior has a learned mean (``"learned"``: needs ``2 D + 1`` domains for
         identifiability) or mean zero with only the variances modulated (``"zero"``: ``D + 1``).
+    covariance : {"diagonal", "full"}, default "diagonal"
+        The posterior's covariance. ``"diagonal"`` is the paper's factorised ``q(z | x)``; ``"full"`` has the encoder
+        output a lower-triangular Cholesky factor ``L`` (``D (D + 1) / 2`` numbers, the diagonal as its log) and
+        ``q(z | x) = N(mu, L L^T)``, which removes the mean-field bias towards decoders with orthogonal Jacobian
+        columns (see the module docstring). ``encode_distribution`` and ``kl_per_unit`` report its diagonal.
     beta : float, default 1.0
         Weight of the KL term (>= 0). With ``likelihood="gaussian"`` (squared error, a decoder
         variance of 1/2) a weight ``beta`` is the ELBO of a decoder variance ``beta / 2``.
@@ -87,11 +108,13 @@ class IVAE(Learner):
     uses_domain: ClassVar[bool] = True
 
     def __init__(self, *, latent_dim: int = 10, n_domains: int | None = None, prior_mean: str = "learned",
-                 beta: float = 1.0, likelihood: str = "bernoulli", channels: Sequence[int] = (32, 32, 64, 64),
-                 hidden_dim: int = 256, lr: float = 1e-4, batch_size: int = 64, steps: int = 3000,
-                 grad_clip: float | None = None, seed: int = 0, device: str = "cpu"):
+                 covariance: str = "diagonal", beta: float = 1.0, likelihood: str = "bernoulli",
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 1e-4,
+                 batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None, seed: int = 0,
+                 device: str = "cpu"):
         self.n_domains = n_domains
         self.prior_mean = prior_mean
+        self.covariance = covariance
         self.beta = beta
         super().__init__(latent_dim=latent_dim, likelihood=likelihood, channels=channels, hidden_dim=hidden_dim,
                          lr=lr, batch_size=batch_size, steps=steps, grad_clip=grad_clip, seed=seed, device=device)
@@ -102,6 +125,7 @@ class IVAE(Learner):
         if self.n_domains is not None:
             self.n_domains = check_number(self.n_domains, "n_domains", owner, low=1, integer=True)
         check_choice(self.prior_mean, "prior_mean", owner, PRIOR_MEANS)
+        check_choice(self.covariance, "covariance", owner, COVARIANCES)
         self.beta = check_number(self.beta, "beta", owner, low=0)
 
     @property
@@ -114,6 +138,40 @@ class IVAE(Learner):
     # ------------------------------------------------------------------ building
     def _module_names(self) -> tuple[str, ...]:
         return ("encoder", "decoder", "prior")
+
+    def _encoder_outputs(self, latent_dim: int) -> int:
+        if self.covariance == "full":
+            return latent_dim + latent_dim * (latent_dim + 1) // 2
+        return super()._encoder_outputs(latent_dim)
+
+    def _posterior_full(self, images: torch.Tensor, net: Any = None
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(mean (N, D), L (N, D, D) lower triangular, log diag(L) (N, D))`` of a full-covariance posterior."""
+        out = (net or self.encoder_)(images)
+        d = int(self.latent_dim_)
+        mean, entries = out[:, :d], out[:, d:]
+        rows, cols = torch.tril_indices(d, d, device=out.device)
+        on_diagonal = rows == cols
+        tril = out.new_zeros((out.shape[0], d, d))
+        tril[:, rows, cols] = torch.where(on_diagonal, entries.exp(), entries)
+        return mean, tril, entries[:, on_diagonal]
+
+    def _posterior(self, images: torch.Tensor, net: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, logvar), each (N, D): for ``covariance="full"`` the log of the covariance's diagonal."""
+        if self.covariance != "full":
+            return super()._posterior(images, net)
+        mean, tril, _ = self._posterior_full(images, net)
+        return mean, tril.square().sum(2).log()
+
+    def _full_sample(self, mean: torch.Tensor, tril: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        return mean + torch.einsum("nij,nj->ni", tril, noise)
+
+    def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
+        if self.covariance != "full" or not sample:
+            return super()._encode_tensor(images, sample, generator)
+        mean, tril, _ = self._posterior_full(images)
+        return self._full_sample(mean, tril, generator)
 
     def _on_training_set(self, training_set: Any) -> None:
         owner = type(self).__name__
@@ -155,10 +213,19 @@ class IVAE(Learner):
     # ------------------------------------------------------------------ training
     def loss(self, images: torch.Tensor, step: int, domain: torch.Tensor) -> StepOutput:
         """Negative ELBO of ``images`` (B, C, H, W) from domains ``domain`` (B,) int64."""
-        mean, logvar = self._posterior(images, self._net("encoder"))
-        z = self._reparameterise(mean, logvar, self._generator)
+        prior = self._net("prior")
+        if self.covariance == "full":
+            mean, tril, log_diag = self._posterior_full(images, self._net("encoder"))
+            z = self._full_sample(mean, tril, self._generator)
+            # the prior's KL of the covariance's diagonal, plus the Hadamard gap sum log S_ii - log det S (>= 0):
+            # equal to full_covariance_kl, and computed through the prior module's forward (as DDP needs)
+            diagonal = tril.square().sum(2).log()
+            kl = (prior(mean, diagonal, z, domain) + 0.5 * (diagonal.sum(1) - 2.0 * log_diag.sum(1))).mean()
+        else:
+            mean, logvar = self._posterior(images, self._net("encoder"))
+            z = self._reparameterise(mean, logvar, self._generator)
+            kl = prior(mean, logvar, z, domain).mean()
         recon = self._reconstruction(self._net("decoder")(z), images)
-        kl = self._net("prior")(mean, logvar, z, domain).mean()
         loss = recon + self.beta * kl
         return StepOutput({"model": loss}, {"loss": loss, "recon": recon, "kl": kl, "elbo": -(recon + kl)})
 
