@@ -177,3 +177,12 @@ def test_full_covariance_samples_have_the_posterior_covariance(batch):
     expected = (tril[0] @ tril[0].T).numpy()
     np.testing.assert_allclose(np.cov(draws.T), expected, atol=0.05 * np.abs(expected).max())
     assert np.array_equal(draws, model.encode(one, sample=True, seed=4))
+
+
+def test_full_covariance_off_diagonal_entries_are_not_exponentiated(batch):
+    model = IVAE(**{**TINY, "covariance": "full", "steps": 2}).fit(batch, progress=False)
+    with torch.no_grad():
+        model.encoder_.head.bias[3] = 200.0  # outputs: 2 means, then L_00, L_10, L_11 (row-major lower triangle)
+        mean, tril, log_diag = model._posterior_full(torch.from_numpy(batch.images[:4]))
+    assert torch.isfinite(tril).all() and torch.all(tril[:, 1, 0] > 150)
+    np.testing.assert_allclose(torch.diagonal(tril, dim1=1, dim2=2).log().numpy(), log_diag.numpy(), rtol=1e-6)

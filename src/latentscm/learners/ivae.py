@@ -152,9 +152,12 @@ class IVAE(Learner):
         mean, entries = out[:, :d], out[:, d:]
         rows, cols = torch.tril_indices(d, d, device=out.device)
         on_diagonal = rows == cols
+        log_diag = entries[:, on_diagonal]
         tril = out.new_zeros((out.shape[0], d, d))
-        tril[:, rows, cols] = torch.where(on_diagonal, entries.exp(), entries)
-        return mean, tril, entries[:, on_diagonal]
+        tril[:, rows[~on_diagonal], cols[~on_diagonal]] = entries[:, ~on_diagonal]
+        diagonal = torch.arange(d, device=out.device)
+        tril[:, diagonal, diagonal] = log_diag.exp()  # only the diagonal is exponentiated
+        return mean, tril, log_diag
 
     def _posterior(self, images: torch.Tensor, net: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(mean, logvar), each (N, D): for ``covariance="full"`` the log of the covariance's diagonal."""
@@ -193,6 +196,7 @@ class IVAE(Learner):
             for mean in prior.means:
                 mean.requires_grad_(False)
         modules["prior"] = prior
+        self._built_settings = {"prior_mean": self.prior_mean, "covariance": self.covariance}
         return modules
 
     @property
@@ -202,13 +206,28 @@ class IVAE(Learner):
         return self.prior_.n_domains
 
     def _extra_state(self) -> dict[str, Any]:
-        return {**super()._extra_state(), "n_domains": self.prior_.n_domains}
+        # the settings the modules were built (and trained) with, not set_params' later values
+        built = getattr(self, "_built_settings", {"prior_mean": self.prior_mean, "covariance": self.covariance})
+        return {**super()._extra_state(), "n_domains": self.prior_.n_domains, **built}
 
     def load_state_dict(self, state: Any) -> IVAE:
-        saved = state.get("extra", {}).get("n_domains")
-        if saved is not None:
-            self._domains_to_build = int(saved)
-        return super().load_state_dict(state)
+        extra = state.get("extra", {})
+        owner = type(self).__name__
+        # the two settings change what the saved numbers mean without changing their shapes (for latent_dim=1 the
+        # diagonal and full encoders both output 2 numbers), so a state is loaded only under the settings it was
+        # trained with
+        for key in ("prior_mean", "covariance"):
+            saved = extra.get(key)
+            if saved is not None and saved != getattr(self, key):
+                raise ValueError(f"{owner} was trained with {key}={saved!r}, and its weights mean something else "
+                                 f"under {key}={getattr(self, key)!r}; set it back (or fit again).")
+        if extra.get("n_domains") is not None:
+            self._domains_to_build = int(extra["n_domains"])
+        super().load_state_dict(state)
+        if self.prior_mean == "zero" and any(bool(torch.any(mean != 0)) for mean in self.prior_.means):
+            raise ValueError(f"{owner} has prior_mean='zero' but the state holds non-zero prior means (a fit with "
+                             f"prior_mean='learned'); set prior_mean='learned' to load it.")
+        return self
 
     # ------------------------------------------------------------------ training
     def loss(self, images: torch.Tensor, step: int, domain: torch.Tensor) -> StepOutput:
