@@ -123,6 +123,16 @@ def _mixing(rng: np.random.Generator, d: int) -> np.ndarray:
     return matrix
 
 
+def _linear_sources(seed: int, d: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Part (b)'s data: per-domain standard deviations (m, d) U(0.5, 3), the domain of each row (1,000 per domain),
+    centred Gaussian sources (N, d) and a linear mixing (d, d) (observations ``sources @ mixing``)."""
+    rng = np.random.default_rng([seed, 7])
+    scales = rng.uniform(0.5, 3.0, (m, d))
+    domain = np.repeat(np.arange(m), 1000)
+    sources = rng.standard_normal((len(domain), d)) * scales[domain]
+    return scales, domain, sources, _mixing(rng, d)
+
+
 def paper_batch(d: int, n_domains: int, per_domain: int, seed: int) -> Batch:
     """Part (c)'s data: centred sources with per-domain standard deviations U(0.5, 3), an xtanh mixing network
     and a sigmoid, as a Batch of (N, d, 1, 1) images with the sources as factors and the domain index."""
@@ -177,11 +187,7 @@ def objective_optimum(args: argparse.Namespace) -> list[dict]:
     on_diagonal = lower[0] == lower[1]
     rows = []
     for seed in args.seeds:
-        rng = np.random.default_rng([seed, 7])
-        scales = rng.uniform(0.5, 3.0, (m, d))
-        domain = np.repeat(np.arange(m), 1000)
-        sources = rng.standard_normal((len(domain), d)) * scales[domain]
-        mixing = _mixing(rng, d)
+        scales, domain, sources, mixing = _linear_sources(seed, d, m)
         x = torch.tensor(sources @ mixing, dtype=torch.float32)
         u = torch.from_numpy(domain)
         for posterior in ("diagonal", "full"):
@@ -254,11 +260,8 @@ def exact_likelihood_starts(args: argparse.Namespace, n_starts: int = 5) -> list
     d, m = args.b_dim, args.b_domains
     rows = []
     for seed in args.seeds:
-        rng = np.random.default_rng([seed, 7])
-        scales = rng.uniform(0.5, 3.0, (m, d))
-        domain = np.repeat(np.arange(m), 1000)
-        sources = rng.standard_normal((len(domain), d)) * scales[domain]
-        x = sources @ _mixing(rng, d)
+        _, domain, sources, mixing = _linear_sources(seed, d, m)
+        x = sources @ mixing
         covariances = torch.tensor(np.stack([np.cov(x[domain == u].T) for u in range(m)]))
         for start in range(n_starts):
             torch.manual_seed(1000 * seed + start)
