@@ -37,7 +37,9 @@ contains the truth:
    random start (3 of 3 seeds). A diagonal ``q(z | x)`` fits best a decoder whose Jacobian has orthogonal columns;
    that bias does not shrink with the decoder noise, and it outweighs the prior's identifying signal.
    ``covariance="full"`` removes it (the gap is zero when the family holds the exact posterior): from the truth
-   its loss ends lower than from random starts (3 of 3 seeds), whose fits converge slowly with it.
+   its loss ends lower than from random starts (3 of 3 seeds), whose fits converge slowly with it. Li, Hooi & Lee
+   (2019, "Identifying through flows for recovering latent representations", iFlow) make the general point that the
+   ELBO's variational gap leaves iVAE short of the likelihood's optimum.
 2. The objective has local optima, which random starts fall into with either posterior (MCC 0.57-0.71 from random
    starts, 0.98-1.00 from the truth). The exact likelihood of the same linear model, ``mean_u [log det diag(B C_u
    B^T) - log det(B C_u B^T)]``, also has them: L-BFGS reaches the truth from 4, 4 and 3 of 5 random starts. Kim,
