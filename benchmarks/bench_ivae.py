@@ -97,7 +97,8 @@ def _data(world: ILDLinear, n_domains: int, n: int, seed: int):
 
 #: label -> (registered learner, extra hyperparameters) of the learners parts (a) and (c) compare
 LEARNERS = {"ivae": ("ivae", {}), "ivae_zero": ("ivae", {"prior_mean": "zero"}),
-            "ivae_full": ("ivae", {"covariance": "full"}), "beta_vae": ("beta_vae", {})}
+            "ivae_full": ("ivae", {"covariance": "full"}), "beta_vae": ("beta_vae", {}),
+            "beta4_vae": ("beta_vae", {"beta": 4.0})}
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -110,8 +111,8 @@ def run(args: argparse.Namespace) -> list[dict]:
             row = {"n_domains": n_domains, "seed": seed}
             for label in args.learners:
                 learner, extra = LEARNERS[label]
-                params = dict(latent_dim=args.latent_dim, likelihood="gaussian", hidden_dim=args.hidden, lr=args.lr,
-                              batch_size=args.batch, steps=args.steps, beta=args.beta, seed=seed, **extra)
+                params = {**dict(latent_dim=args.latent_dim, likelihood="gaussian", hidden_dim=args.hidden, lr=args.lr,
+                                 batch_size=args.batch, steps=args.steps, beta=args.beta, seed=seed), **extra}
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", UserWarning)  # iVAE's too-few-domains warning, expected here
@@ -199,8 +200,8 @@ def paper_data(args: argparse.Namespace) -> list[dict]:
         row = {"seed": seed}
         for label in args.learners:
             learner, extra = LEARNERS[label]
-            params = dict(latent_dim=args.latent_dim, likelihood="gaussian", hidden_dim=args.hidden, lr=args.lr,
-                          batch_size=args.batch, steps=args.steps, beta=args.beta, seed=seed, **extra)
+            params = {**dict(latent_dim=args.latent_dim, likelihood="gaussian", hidden_dim=args.hidden, lr=args.lr,
+                             batch_size=args.batch, steps=args.steps, beta=args.beta, seed=seed), **extra}
             model = make(learner, **params).fit(train)
             row[label] = mcc(model.encode(test), test.factors)
         row["raw"] = mcc(test.images.reshape(len(test), -1), test.factors)
@@ -350,8 +351,8 @@ def sprite_domains(args: argparse.Namespace) -> list[dict]:
         row = {"seed": seed}
         for label in args.learners:
             learner, extra = LEARNERS[label]
-            params = dict(latent_dim=6, lr=5e-4, batch_size=64, steps=args.sprite_steps, beta=1.0, seed=seed,
-                          **extra)
+            params = {**dict(latent_dim=6, lr=5e-4, batch_size=64, steps=args.sprite_steps, beta=1.0, seed=seed),
+                      **extra}
             start = time.perf_counter()
             model = make(learner, **params).fit(train)
             row[label] = mcc(model.encode(test), test.factors[:, columns])
