@@ -98,7 +98,7 @@ def _data(world: ILDLinear, n_domains: int, n: int, seed: int):
 #: label -> (registered learner, extra hyperparameters) of the learners parts (a) and (c) compare
 LEARNERS = {"ivae": ("ivae", {}), "ivae_zero": ("ivae", {"prior_mean": "zero"}),
             "ivae_full": ("ivae", {"covariance": "full"}), "beta_vae": ("beta_vae", {}),
-            "beta4_vae": ("beta_vae", {"beta": 4.0})}
+            "beta4_vae": ("beta_vae", {"beta": 4.0}), "ivae_beta4": ("ivae", {"beta": 4.0})}
 
 
 def run(args: argparse.Namespace) -> list[dict]:
