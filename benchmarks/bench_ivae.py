@@ -70,6 +70,14 @@ Part (c), ``--part c`` then ``--part c --learners ivae_full`` (MCC per seed 0, 1
     beta-VAE                  0.583 ± 0.024  (0.587, 0.611, 0.552)
     observations              0.518 ± 0.014
 
+Part (d), ``--part d --learners L`` for L in ivae,beta_vae / ivae_full / beta4_vae / ivae_beta4 (MCC per seed)::
+
+    iVAE (beta 1)                 0.592 ± 0.057  (0.580, 0.529, 0.668)
+    iVAE, covariance="full"       0.646 ± 0.005  (0.643, 0.641, 0.653)
+    VAE (beta_vae, beta 1)        0.488 ± 0.016  (0.507, 0.487, 0.469)
+    beta-VAE, beta 4              0.711 ± 0.024  (0.722, 0.678, 0.733)
+    iVAE, beta 4                  0.705 ± 0.036  (0.733, 0.654, 0.729)
+
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ivae.py [--part a|b|c|d] [--domains 1,2,11,40]
 [--seeds 0,1,2]`` (``--quick``: D = 3, 3,000 steps, domains 1 and 7, one seed: a smoke run of about a minute).
 """
