@@ -52,3 +52,15 @@ def flow_domains_world():
 
     return make("flow", size=16, grid=False, noise_std=0.1,
                 domains=DomainShift(3, shifted=("water_height",), strength=1.0, seed=0))
+
+
+#: IVAE's tiny settings on vector data, shared by its test files.
+IVAE_TINY = {"latent_dim": 2, "likelihood": "gaussian", "hidden_dim": 16, "lr": 3e-3, "batch_size": 32, "steps": 30,
+             "beta": 0.01, "seed": 0}
+
+
+def nonstationary_world():
+    """Two independent latents whose means and scales change across 5 domains (``ild-linear``, no edges)."""
+    from latentscm.worlds.ild_linear import ILDLinear
+
+    return ILDLinear(latent_dim=2, n_domains=5, int_set=(0, 1), edge_prob=0.0, depth=1, seed=0)

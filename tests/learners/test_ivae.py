@@ -8,21 +8,20 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from learners_support import IVAE_TINY, nonstationary_world
 
 import latentscm
 from latentscm.learners import make as make_learner
 from latentscm.learners.base import NotFittedError
 from latentscm.learners.ivae import IVAE, full_covariance_kl
-from latentscm.worlds.ild_linear import ILDLinear
 
-TINY = {"latent_dim": 2, "likelihood": "gaussian", "hidden_dim": 16, "lr": 3e-3, "batch_size": 32, "steps": 30,
-        "beta": 0.01, "seed": 0}
+TINY = IVAE_TINY
 
 
 @pytest.fixture(scope="module")
 def world():
     # independent latents (no edges), every latent shifted: nonstationary sources across 5 domains
-    return ILDLinear(latent_dim=2, n_domains=5, int_set=(0, 1), edge_prob=0.0, depth=1, seed=0)
+    return nonstationary_world()
 
 
 @pytest.fixture(scope="module")
