@@ -369,6 +369,9 @@ class Learner:
     #: Whether ``loss`` takes the domain index of each image (``loss(images, step, domain=(B,) int64)``);
     #: a Batch carries it (e.g. from ``world.sample_domains``); data without one is a single domain 0.
     uses_domain: ClassVar[bool] = False
+    #: Whether ``loss`` takes each image's partner (``loss(images, step, pair=(B, C, H, W), changed=(B,) int64
+    #: or None)``: a World's counterfactual, drawn as the learner's ``pair_changes`` says, or ImagePairs).
+    uses_pairs: ClassVar[bool] = False
 
     def _on_training_set(self, training_set: Any) -> None:
         """Told the training set (images, factors, factor names, graph) before modules are built."""

@@ -27,4 +27,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "dts": "latentscm.learners.dts:DTS",
     "ild_vae": "latentscm.learners.ild_vae:ILDVAE",
     "ivae": "latentscm.learners.ivae:IVAE",
+    "ada_gvae": "latentscm.learners.ada_gvae:AdaGVAE",
 })

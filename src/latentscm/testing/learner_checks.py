@@ -66,7 +66,11 @@ def _tiny_images(n: int, shape: tuple[int, int, int], seed: int) -> np.ndarray:
 
 
 def _replace_images(data: Any, images: np.ndarray) -> Any:
-    """``data`` with other images: an array, or a Batch keeping its factors."""
+    """``data`` with other images: an array, a Batch keeping its factors, or ImagePairs keeping the partners."""
+    from latentscm.data.pairs import ImagePairs
+
+    if isinstance(data, ImagePairs):
+        return ImagePairs(images, data.second if images.ndim == 4 else data.second[:, 0], data.changed)
     if hasattr(data, "images"):
         from latentscm.worlds.base import Batch
 
@@ -174,6 +178,11 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
         image_shape = tuple(int(s) for s in images.shape[1:])
     else:
         data = images = _tiny_images(n, image_shape, seed)
+    if getattr(learner_cls, "uses_pairs", False):  # pair-trained: each image with a partner that differs a little
+        from latentscm.data.pairs import ImagePairs
+
+        partners = np.clip(images + 0.1 * _tiny_images(n, image_shape, seed + 1) - 0.05, 0.0, 1.0).astype(np.float32)
+        data = ImagePairs(images, partners, np.ones(n, dtype=np.int64))
 
     # --- hyperparameters -------------------------------------------------------------------
     learner = learner_cls(**params)
@@ -284,7 +293,10 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     _expect_error((ValueError,), lambda: learner_cls(**params).fit(_replace_images(data, images * 3),
                                                                    progress=False),
                   "[0, 1]", f"{owner}.fit on images outside [0, 1]")
-    _expect_error((ValueError,), lambda: learner_cls(**params).fit(images[:, 0], progress=False), "4-D",
+    def flat() -> Any:  # ImagePairs: a pair of 3-D arrays (refused when the pairs are made)
+        return _replace_images(data, images[:, 0]) if hasattr(data, "second") else images[:, 0]
+
+    _expect_error((ValueError,), lambda: learner_cls(**params).fit(flat(), progress=False), "4-D",
                   f"{owner}.fit on 3-D input")
     _expect_error((ValueError,), lambda: first.encode(images * 3), "[0, 1]", f"{owner}.encode on images outside [0, 1]")
     broken_codes = codes.copy()

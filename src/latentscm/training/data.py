@@ -28,11 +28,13 @@ import torch
 from latentscm._validation import check_array, check_number
 
 __all__ = ["TrainingSet", "as_training_set", "training_mixture", "ShardedBatches", "DATA_SEED_OFFSET",
-           "SUMMARY_ROWS", "float_images", "content_hash", "spread_rows"]
+           "PAIR_SEED_OFFSET", "SUMMARY_ROWS", "float_images", "content_hash", "spread_rows"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
 #: initialisation do not share a random stream.
 DATA_SEED_OFFSET = 1_000_003
+#: Added to the learner's seed for the partners of counterfactual pairs (which factors change, and to what).
+PAIR_SEED_OFFSET = 2_000_029
 
 
 #: The float32 image of every uint8 store value: ``np.float32(v) / np.float32(255)`` (what
@@ -85,6 +87,10 @@ class TrainingSet:
     targets: np.ndarray | None = None
     #: (N,) int64: the domain (environment) index of each image (multi-domain data), else None
     domain: np.ndarray | None = None
+    #: (N, C, H, W) float32: each image's partner in a counterfactual pair (weak supervision), else None
+    pairs: np.ndarray | None = None
+    #: (N,) int64: how many factors each pair differs in by intervention (None when not known)
+    pair_changed: np.ndarray | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -135,7 +141,7 @@ def training_mixture(data: Any, regimes: Any, interventional_fraction: float | N
 
 
 def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
-                    interventional_fraction: float | None = None) -> TrainingSet:
+                    interventional_fraction: float | None = None, pairs: int | str | None = None) -> TrainingSet:
     """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
 
     A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
@@ -146,11 +152,33 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     wrongly shaped input raises ``ValueError``. A multi-domain World (``world.with_domains``) renders
     ``n_samples // n_domains`` images from each domain with ``sample_domains`` (each image keeps its
     domain index) and records its :class:`~latentscm.worlds.domains.DomainShift` in ``source``.
+    ``pairs`` (a number of factors, or ``"random"``) also renders each image's exact counterfactual
+    partner with that many factors changed (:func:`~latentscm.worlds.pairs.counterfactual_pairs`,
+    seeded with ``seed + PAIR_SEED_OFFSET``), for weakly supervised learners; it needs a World, or
+    :class:`~latentscm.data.ImagePairs` (your own pairs, used whole).
     """
     from latentscm.worlds.base import Batch, World
 
     if isinstance(data, TrainingSet):
+        if pairs is not None and data.pairs is None:
+            raise ValueError(f"{owner}: this learner trains on pairs, and the TrainingSet given has none.")
         return data
+    from latentscm.data.pairs import ImagePairs
+
+    if isinstance(data, ImagePairs):
+        if pairs is None:
+            raise ValueError(f"{owner}: the data are ImagePairs, and this learner does not train on pairs; pass "
+                             f"ImagePairs.first alone.")
+        if n_samples is not None and n_samples != len(data):
+            raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these pairs are used "
+                             f"whole ({len(data)} pairs). Got n_samples={n_samples!r}; slice the data instead.")
+        first, second = _checked_images(data.first, owner), _checked_images(data.second, owner)
+        source = {"kind": "pairs", "n_samples": len(data), "sha256": content_hash(first, second, data.changed)}
+        return TrainingSet(first, None, (), source, pairs=second, pair_changed=data.changed)
+    if pairs is not None and not isinstance(data, World):
+        raise ValueError(f"{owner}: this learner trains on pairs: give a World (each image's partner is rendered as "
+                         f"its exact counterfactual) or latentscm.data.ImagePairs. The data given is a "
+                         f"{type(data).__name__}.")
     mixture = training_mixture(data, regimes, interventional_fraction, owner)
     if n_samples is not None and not isinstance(data, World):
         length = len(data) if hasattr(data, "__len__") else None
@@ -177,9 +205,18 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             source["regimes"] = mixture.describe()
             source["interventional_fraction"] = round(1.0 - sum(
                 f for r, f in zip(mixture.regimes, mixture.fractions) if r.observational), 12)
+        partners = None
+        if pairs is not None:
+            from latentscm.worlds.pairs import check_pair_changes, counterfactual_pairs
+
+            pairs = check_pair_changes(pairs, "pair_changes", owner)
+            partners = counterfactual_pairs(data, batch, changes=pairs, seed=seed + PAIR_SEED_OFFSET)
+            source["pairs"] = {"changes": pairs, "seed": int(seed + PAIR_SEED_OFFSET)}
         return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
                            tuple(batch.factor_names), source, graph=data.graph, targets=_targets_or_none(batch),
-                           domain=np.asarray(batch.domain, np.int64))
+                           domain=np.asarray(batch.domain, np.int64),
+                           pairs=None if partners is None else _checked_images(partners.images, owner),
+                           pair_changed=None if partners is None else partners.targets.sum(axis=1).astype(np.int64))
     from latentscm.worlds.store import StoredDataset
 
     if isinstance(data, StoredDataset):

@@ -267,8 +267,11 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
             raise FileExistsError(f"Run directory '{run_dir}' already holds a run; resume it (fit(..., resume=True) "
                                   f"or `latentscm resume {run_dir}`) or choose another directory.")
 
+    # optional, like uses_domain: a learner that trains on pairs says how they are drawn (pair_changes)
+    pairs = getattr(learner, "pair_changes", None) if getattr(learner, "uses_pairs", False) else None
     training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
-                                                regimes=regimes, interventional_fraction=interventional_fraction)
+                                                regimes=regimes, interventional_fraction=interventional_fraction,
+                                                pairs=pairs)
     factor_names = list(training_set.factor_names)
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None
@@ -278,7 +281,7 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     attributes = vars(learner)
     before = dict(attributes)
     try:
-        config, images, batches, factors, targets, domains, parameters, optimizers, start, restored_window = _set_up(
+        config, images, batches, row_labels, parameters, optimizers, start, restored_window = _set_up(
             learner, training_set, factor_names, device, context, run_dir, checkpoint_dir, resume, settings)
     except BaseException:
         attributes.clear()
@@ -331,14 +334,11 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
             batch = batches.batch(step)
             learner._generator.manual_seed(step_seed(learner.seed, step, context.rank))
             labels: dict[str, torch.Tensor] = {}
-            if factors is not None or domains is not None:
+            if row_labels:
                 rows = batches.indices(step)
-                if factors is not None:
-                    labels["factors"] = factors[rows]
-                    if targets is not None:
-                        labels["targets"] = targets[rows]
-                if domains is not None:
-                    labels["domain"] = domains[rows]
+                labels = {key: value[rows] for key, value in row_labels.items()}
+                if "pair" in labels:
+                    labels["pair"] = float_images(labels["pair"])
             output = learner.loss(batch, step, **labels)
             if set(output.losses) != set(order):
                 raise RuntimeError(f"{type(learner).__name__}.loss returned losses for {sorted(output.losses)} but its "
@@ -413,8 +413,10 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
             context: distributed.DistContext, run_dir: Path | None, checkpoint_dir: Path | None, resume: bool,
             settings: dict[str, Any]):
     """Build the learner, check the run config, make the batches and optimisers and restore the newest
-    checkpoint. Returns (config, images, batches, factors, targets, domains, parameters, optimizers,
-    start step, logging window restored from the checkpoint); the caller puts the learner back if this raises.
+    checkpoint. Returns (config, images, batches, the per-row labels the learner's ``loss`` takes (name ->
+    tensor with a row per training image: ``factors``, ``targets``, ``domain``, ``pair``, ``changed``),
+    parameters, optimizers, start step, logging window restored from the checkpoint); the caller puts the
+    learner back if this raises.
     """
     learner._on_training_set(training_set)  # e.g. a causal learner reads factor names and the graph
     learner._build(training_set.image_shape, n_factors=len(factor_names) or None, device=device)
@@ -445,6 +447,13 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
         if domain is None:
             domain = np.zeros(training_set.images.shape[0], dtype=np.int64)
         domains = torch.from_numpy(np.ascontiguousarray(domain)).to(device)
+    # ... and, for weak supervision, each image's partner (the same sample with a few factors changed)
+    row_labels = {"factors": factors, "targets": targets, "domain": domains}
+    if getattr(learner, "uses_pairs", False):
+        row_labels["pair"] = torch.from_numpy(training_set.pairs).to(device)
+        if training_set.pair_changed is not None:
+            row_labels["changed"] = torch.from_numpy(training_set.pair_changed).to(device)
+    row_labels = {key: value for key, value in row_labels.items() if value is not None}
     batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
                              world_size=context.world_size)
     groups = learner._optimizer_groups()
@@ -469,7 +478,7 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
             _set_rng_state(state["rng"])
             start = int(state["step"])
             window = state.get("log_window") or window  # absent from checkpoints of older versions
-    return config, images, batches, factors, targets, domains, parameters, optimizers, start, window
+    return config, images, batches, row_labels, parameters, optimizers, start, window
 
 
 def _restore_modules(learner, state: Mapping[str, Any]) -> None:

@@ -17,7 +17,10 @@ of the learner: hooks are called in this order
 6. ``_set_train_nets(nets)`` (the modules as the loss should call them, DDP-wrapped when
    distributed), then per step: ``_generator.manual_seed(...)`` and ``loss(images, step[, factors=,
    targets=][, domain=])`` (``domain=`` (B,) int64 only for a learner whose optional class flag
-   ``uses_domain`` is True, from the training set's domain index); ``_clear_train_nets()`` when
+   ``uses_domain`` is True, from the training set's domain index; ``pair=`` (B, C, H, W) float32, and
+   ``changed=`` (B,) int64 where the pairs say how many factors they differ in, only for one whose
+   ``uses_pairs`` is True: each image's partner, a World's exact counterfactual drawn as its
+   ``pair_changes`` says, or the user's ``ImagePairs``); ``_clear_train_nets()`` when
    the loop ends, also on error;
 7. checkpoints: ``state_dict()``; resuming: ``_modules()`` and ``_load_extra_state(extra)``;
 8. after training: the loop sets ``n_steps_``, ``history_`` and ``training_data_`` (the run config's
@@ -175,6 +178,8 @@ def check_training_protocol(learner: Any) -> None:
             problems.append("loss(images, step) is not implemented (it is still Learner.loss)")
         else:
             problems += _loss_signature_problems(cls, loss)
+    if getattr(cls, "uses_pairs", False) and not _has_pair_changes(learner):
+        problems.append("uses_pairs is True but it has no 'pair_changes' (how its training pairs are drawn)")
     if problems:
         raise TrainingProtocolError(
             f"{owner} does not follow the training protocol (latentscm.training.protocol.TrainableLearner): "
@@ -205,6 +210,18 @@ def _is_base_loss(cls: type) -> bool:
             and getattr(loss, "__qualname__", None) == "Learner.loss")
 
 
+def _has_pair_changes(learner: Any) -> bool:
+    """Whether ``learner`` has ``pair_changes`` (a class: as an attribute or an ``__init__`` parameter)."""
+    if hasattr(learner, "pair_changes"):
+        return True
+    if not isinstance(learner, type):
+        return False
+    try:
+        return "pair_changes" in inspect.signature(learner.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _loss_signature_problems(cls: type, loss: Any) -> list[str]:
     try:
         parameters = inspect.signature(loss).parameters
@@ -214,7 +231,8 @@ def _loss_signature_problems(cls: type, loss: Any) -> list[str]:
     if inspect.Parameter.VAR_KEYWORD in kinds:
         return []
     problems = []
-    for flag, keyword in (("uses_factors", "factors"), ("uses_targets", "targets"), ("uses_domain", "domain")):
+    for flag, keyword in (("uses_factors", "factors"), ("uses_targets", "targets"), ("uses_domain", "domain"),
+                          ("uses_pairs", "pair"), ("uses_pairs", "changed")):
         if getattr(cls, flag, False) and keyword not in parameters:
             problems.append(f"{flag} is True but loss() takes no {keyword!r} keyword")
     return problems
