@@ -1,0 +1,119 @@
+"""Exact counterfactual pairs (Locatello et al. 2020's weak supervision) and ImagePairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from latentscm.data import ImagePairs
+from latentscm.worlds import make
+from latentscm.worlds.pairs import changed_factors, check_pair_changes, counterfactual_pairs
+
+
+@pytest.fixture(scope="module")
+def sprites():
+    return make("sprites", size=16)
+
+
+@pytest.fixture(scope="module")
+def batch(sprites):
+    return sprites.sample(300, seed=0)
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_fixed_changes_set_exactly_k_factors_and_keep_the_rest(sprites, batch, k):
+    pairs = counterfactual_pairs(sprites, batch, changes=k, seed=1)
+    assert pairs.targets.shape == (300, 5) and pairs.targets.dtype == bool
+    assert np.all(pairs.targets.sum(1) == k)
+    # sprites has no causal edges: exactly the intervened factors differ, each of them really does
+    np.testing.assert_array_equal(changed_factors(batch.factors, pairs.factors), pairs.targets)
+    np.testing.assert_array_equal(pairs.factors[~pairs.targets], batch.factors[~pairs.targets])
+    for j, name in enumerate(sprites.factor_names):
+        sprites.spec(name).check(pairs.factors[:, j])
+
+
+def test_random_changes_are_uniform_over_one_to_k_minus_one(sprites, batch):
+    big = sprites.sample(2000, seed=3)
+    pairs = counterfactual_pairs(sprites, big, seed=4)
+    counts = np.bincount(pairs.targets.sum(1), minlength=6)
+    assert counts[0] == 0 and counts[5] == 0  # never none, never all five
+    assert np.all(np.abs(counts[1:5] / 2000 - 0.25) < 0.05)
+    # every factor is chosen about equally often
+    assert np.all(np.abs(pairs.targets.mean(0) - pairs.targets.mean()) < 0.05)
+
+
+def test_each_partner_is_the_worlds_own_counterfactual(sprites, batch):
+    pairs = counterfactual_pairs(sprites, batch, changes="random", seed=5)
+    for i in (0, 17, 123):
+        interventions = {name: pairs.factors[i, j] for j, name in enumerate(sprites.factor_names)
+                         if pairs.targets[i, j]}
+        single = sprites.counterfactual(batch[i], interventions)
+        np.testing.assert_array_equal(single.images[0], pairs.images[i])
+        np.testing.assert_array_equal(single.factors[0], pairs.factors[i])
+
+
+def test_seeded(sprites, batch):
+    a = counterfactual_pairs(sprites, batch, seed=7)
+    b = counterfactual_pairs(sprites, batch, seed=np.random.default_rng(7))
+    c = counterfactual_pairs(sprites, batch, seed=8)
+    np.testing.assert_array_equal(a.images, b.images)
+    assert not np.array_equal(a.targets, c.targets)
+
+
+def test_in_a_causal_world_descendants_follow_and_the_rest_stays():
+    world = make("pendulum", size=16)
+    batch = world.sample(200, seed=0)
+    pairs = counterfactual_pairs(world, batch, changes=1, seed=2)
+    names = world.factor_names
+    moved = changed_factors(batch.factors, pairs.factors)
+    for i in range(200):
+        target = names[int(np.flatnonzero(pairs.targets[i])[0])]
+        allowed = {target, *world.graph.descendants(target)}
+        assert {names[j] for j in np.flatnonzero(moved[i])} <= allowed
+        assert moved[i, names.index(target)]
+    # intervening on a cause moves its effects (pendulum_angle -> shadow_length, shadow_position)
+    cause = pairs.targets[:, names.index("pendulum_angle")]
+    assert moved[cause][:, names.index("shadow_position")].mean() > 0.9
+
+
+@pytest.mark.parametrize("changes, message", [(0, "changes"), (6, "5 factor"), ("some", "random"), (1.5, "changes"),
+                                              (True, "changes")])
+def test_bad_changes_are_named(sprites, batch, changes, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        counterfactual_pairs(sprites, batch, changes=changes)
+
+
+def test_bad_world_or_batch(sprites, batch):
+    with pytest.raises(TypeError, match="World"):
+        counterfactual_pairs("sprites", batch)
+    with pytest.raises(TypeError, match="Batch"):
+        counterfactual_pairs(sprites, batch.images)
+    with pytest.raises(ValueError, match="factors"):
+        counterfactual_pairs(make("pendulum", size=16), batch)
+
+
+def test_check_pair_changes():
+    assert check_pair_changes("random", "x", "f") == "random"
+    assert check_pair_changes(2, "x", "f", 3) == 2
+    with pytest.raises(ValueError, match="'x' argument of f"):
+        check_pair_changes(4, "x", "f", 3)
+
+
+def test_image_pairs_validation():
+    first = np.zeros((4, 1, 8, 8), np.float32)
+    pairs = ImagePairs(first, first + 0.5, [1, 2, 1, 3])
+    assert len(pairs) == 4 and pairs.changed.dtype == np.int64
+    with pytest.raises(ValueError, match="'second'.*shape"):
+        ImagePairs(first, first[:3])
+    with pytest.raises(ValueError, match="'first'.*4-D"):
+        ImagePairs(first[:, 0], first[:, 0])
+    with pytest.raises(ValueError, match="'changed'.*one count per pair"):
+        ImagePairs(first, first, [1, 1])
+    with pytest.raises(ValueError, match="'changed'.*whole numbers >= 1"):
+        ImagePairs(first, first, [1, 0, 1, 1])
+    with pytest.raises(ValueError, match="'changed'.*whole numbers >= 1"):
+        ImagePairs(first, first, [1, 1.5, 1, 1])
+    broken = first.copy()
+    broken[1, 0, 2, 2] = np.nan
+    with pytest.raises(ValueError, match="'second'.*NaN"):
+        ImagePairs(first, broken)
