@@ -117,3 +117,29 @@ def test_image_pairs_validation():
     broken[1, 0, 2, 2] = np.nan
     with pytest.raises(ValueError, match="'second'.*NaN"):
         ImagePairs(first, broken)
+
+
+def test_worlds_show_pairs_draws_the_partners_below_the_samples(tmp_path):
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "pairs.png"
+    result = runner.invoke(app, ["worlds", "show", "sprites", "--out", str(out), "--pairs", "1", "--n", "4",
+                                 "--set", "size=16", "--scale", "1"])
+    assert result.exit_code == 0, result.output
+    assert "pair partners, 1 factor changed" in result.output
+    grid = np.asarray(Image.open(out))
+    plain = tmp_path / "plain.png"
+    assert runner.invoke(app, ["worlds", "show", "sprites", "--out", str(plain), "--n", "4", "--set", "size=16",
+                               "--scale", "1"]).exit_code == 0
+    single = np.asarray(Image.open(plain))
+    assert grid.shape[0] > single.shape[0] and grid.shape[1] == single.shape[1]  # a second row, same width
+    for arguments, message in ((["--pairs", "9"], "5 factor"), (["--pairs", "some"], "random"),
+                               (["--pairs", "1", "--do", "scale=1"], "--pairs alone")):
+        result = runner.invoke(app, ["worlds", "show", "sprites", "--out", str(tmp_path / "x.png"), "--set",
+                                     "size=16", *arguments])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not (tmp_path / "x.png").exists()

@@ -46,6 +46,10 @@ def list_worlds() -> None:
             typer.echo(f"{'':{width}s} graph: {'; '.join(f'{u} -> {v}' for u, v in world.graph.edges)}")
 
 
+def _changes_text(pairs: int | str) -> str:
+    return "1 to K - 1 factors" if pairs == "random" else f"{pairs} factor{'s' if pairs != 1 else ''}"
+
+
 @worlds_app.command("show")
 def show(
     name: str = typer.Argument(..., help="World name (see `latentscm worlds list`)."),
@@ -58,9 +62,12 @@ def show(
                                     help="World option KEY=VALUE (repeatable; --world-set as in train)."),
     shift: list[str] = typer.Option(None, "--shift", help="DomainShift argument KEY=VALUE (n_domains, shifted, "
                                     "kind, strength, seed): one row per domain, the same units in each."),
+    pairs: str = typer.Option(None, "--pairs", help="A number of factors, or 'random': the row below holds each "
+                              "sample's partner in a weakly supervised pair (its exact counterfactual with that many "
+                              "factors set to other values), as ada_gvae trains on."),
 ) -> None:
     """Write a grid of samples; with --do, the true counterfactuals in the row below; with --shift, the
-    samples' exact domain counterfactuals, one row per domain."""
+    samples' exact domain counterfactuals, one row per domain; with --pairs, each sample's pair partner."""
     from latentscm.cli.assignments import parse_domain_shift, refuse_domains_option
     from latentscm.cli.output_paths import check_output_path
     from latentscm.report.images import image_grid, save_png
@@ -73,6 +80,13 @@ def show(
             raise ValueError(f"--do names no intervention (got {do!r}); give one such as \"scale=1.0\".")
         if domains is not None and do:
             raise ValueError("Give --do or --shift, not both: --do shows interventions, --shift domains.")
+        if pairs is not None and (do or domains is not None):
+            raise ValueError("Give --pairs alone, without --do or --shift: its row holds the pair partners.")
+        if pairs is not None:
+            from latentscm.worlds.pairs import check_pair_changes
+
+            pairs = pairs.strip()
+            pairs = check_pair_changes(int(pairs) if pairs.isdigit() else pairs, "--pairs", "latentscm worlds show")
     except ValueError as error:
         typer.echo(f"Error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -84,6 +98,11 @@ def show(
         rows = [batch.images]
         if do:
             rows.append(world.counterfactual(batch, do).images)
+        if pairs is not None:
+            from latentscm.worlds.pairs import changeable_factors, check_pair_changes, counterfactual_pairs
+
+            pairs = check_pair_changes(pairs, "--pairs", "latentscm worlds show", len(changeable_factors(world)))
+            rows.append(counterfactual_pairs(world, batch, changes=pairs, seed=seed + 1).images)
         rows += [world.domain_counterfactual(batch, to_domain=d).images for d in range(1, world.n_domains)]
         try:
             grid = image_grid(rows, scale=scale)
@@ -98,6 +117,7 @@ def show(
         typer.echo(f"Error: cannot write --out '{out}': {error}", err=True)
         raise typer.Exit(2) from None
     detail = (f" (row 1: samples, row 2: true counterfactuals under {do})" if do else
+              f" (row 1: samples, row 2: their pair partners, {_changes_text(pairs)} changed)" if pairs is not None else
               " (row d + 1: the same units in domain d, exact domain counterfactuals)" if domains is not None else "")
     typer.echo(f"wrote {out}{detail}")
 

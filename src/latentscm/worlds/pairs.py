@@ -23,7 +23,8 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_number
 
-__all__ = ["counterfactual_pairs", "changed_factors", "check_pair_changes", "CounterfactualPairs", "PAIR_CHANGES"]
+__all__ = ["counterfactual_pairs", "changed_factors", "changeable_factors", "check_pair_changes", "CounterfactualPairs",
+           "PAIR_CHANGES"]
 
 #: The choice of ``changes`` that draws k uniformly from 1 ... K - 1 for each pair (Locatello et al.'s "Rnd").
 PAIR_CHANGES = "random"
@@ -37,8 +38,8 @@ class CounterfactualPairs(NamedTuple):
     targets: np.ndarray  # (N, K) bool: the factors intervened on
 
 
-def _free_factors(world: Any) -> list[int]:
-    """Factors that can take another value (a one-value grid cannot change)."""
+def changeable_factors(world: Any) -> list[int]:
+    """Indices of the factors of ``world`` that can take another value (a one-value grid cannot change)."""
     return [j for j, name in enumerate(world.factor_names) if world.spec(name).size != 1]
 
 
@@ -90,7 +91,7 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
     if not isinstance(batch, Batch):
         raise TypeError(f"The 'batch' argument of {owner} must be a Batch sampled from the world. "
                         f"Got {type(batch).__name__}.")
-    free = _free_factors(world)
+    free = changeable_factors(world)
     if not free:
         raise ValueError(f"{owner}: world {world.name!r} has no factor that can take another value.")
     changes = check_pair_changes(changes, "changes", owner, len(free))
