@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from latentscm.data import ImagePairs
-from latentscm.worlds import make
+from latentscm.worlds import FactorSpec, World, make
 from latentscm.worlds.pairs import changed_factors, check_pair_changes, counterfactual_pairs
 
 
@@ -143,3 +143,34 @@ def test_worlds_show_pairs_draws_the_partners_below_the_samples(tmp_path):
                                      "size=16", *arguments])
         assert result.exit_code == 2 and message in result.output, result.output
         assert not (tmp_path / "x.png").exists()
+
+
+def test_pairs_share_a_factor_and_say_which_factors_differ(sprites, batch):
+    with pytest.raises(ValueError, match="share at least one: give at most 4"):
+        counterfactual_pairs(sprites, batch, changes=5)
+    pairs = counterfactual_pairs(sprites, batch, changes=4, seed=2)
+    np.testing.assert_array_equal(pairs.changed, changed_factors(batch.factors, pairs.factors))
+    assert np.all(pairs.changed.sum(1) == 4)
+
+
+class _OneFactor(World):
+    """A bar at one of 4 heights: a single factor that can change."""
+
+    name = "one_factor"
+
+    def __init__(self):
+        self._options = {}
+        self.factor_specs = (FactorSpec("height", values=np.arange(4.0)), FactorSpec("shade", values=np.ones(1)))
+        self.image_shape = (1, 4, 4)
+        self._init_structure()
+
+    def _render(self, factors, render_seeds):
+        images = np.zeros((factors.shape[0], 1, 4, 4), np.float32)
+        images[np.arange(factors.shape[0]), 0, factors[:, 0].astype(int)] = 1.0
+        return images
+
+
+def test_a_world_with_one_changeable_factor_has_no_pairs():
+    world = _OneFactor()
+    with pytest.raises(ValueError, match="1 factor.*needs two"):
+        counterfactual_pairs(world, world.sample(4, seed=0))

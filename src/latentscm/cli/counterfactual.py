@@ -11,7 +11,7 @@ __all__ = ["counterfactual", "register", "world_of_run"]
 
 #: What a run records in config.json "data.kind" when it was not trained on a world, for error messages.
 _NOT_A_WORLD = {"data": "your own images (latentscm train --data)", "batch": "a Batch given in Python",
-                "array": "an image array given in Python"}
+                "array": "an image array given in Python", "pairs": "ImagePairs given in Python"}
 
 
 def world_of_run(config: dict[str, Any], run: Path, *, trust_code: bool, command: str) -> Any:

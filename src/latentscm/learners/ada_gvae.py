@@ -25,6 +25,7 @@ data and steps.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -66,11 +67,13 @@ def aggregate_posteriors(mean1: torch.Tensor, logvar1: torch.Tensor, mean2: torc
                          average: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The aggregate (mean, logvar), each (N, D), of two diagonal Gaussians: ``"gvae"`` averages their
     moments, ``"mlvae"`` takes their product with the variance doubled (see the module docstring)."""
-    var1, var2 = logvar1.exp(), logvar2.exp()
+    # in log space: no variance is formed, so confident posteriors (logvar far below 0) cannot underflow
+    log_sum = torch.logaddexp(logvar1, logvar2)  # log(v1 + v2)
     if average == "gvae":
-        return 0.5 * (mean1 + mean2), torch.log(0.5 * (var1 + var2))
-    variance = 2.0 * var1 * var2 / (var1 + var2)
-    return 0.5 * variance * (mean1 / var1 + mean2 / var2), torch.log(variance)
+        return 0.5 * (mean1 + mean2), log_sum - math.log(2.0)
+    # precision-weighted mean (m1 v2 + m2 v1) / (v1 + v2), and variance 2 v1 v2 / (v1 + v2)
+    weight1 = torch.sigmoid(logvar2 - logvar1)
+    return weight1 * mean1 + (1.0 - weight1) * mean2, math.log(2.0) + logvar1 + logvar2 - log_sum
 
 
 class AdaGVAE(Learner):
@@ -86,7 +89,8 @@ class AdaGVAE(Learner):
         the two Gaussians (Ada-ML-VAE).
     aggregation : {"adaptive", "known"}, default "adaptive"
         ``"adaptive"`` estimates per pair which units changed (no label used); ``"known"`` is told how
-        many factors each pair differs in by intervention (the paper's known-``k`` variant).
+        many factors each pair differs in (the paper's known-``k`` variant; in a world with causal
+        edges, the factors intervened on and the descendants that moved with them).
     pair_changes : int or "random", default "random"
         How the training pairs are drawn from a World: each image's partner has this many factors
         set to other values (``"random"``: 1 ... K - 1, uniformly per pair, the paper's main setting).

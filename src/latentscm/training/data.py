@@ -97,13 +97,13 @@ class TrainingSet:
         return tuple(int(s) for s in self.images.shape[1:])  # type: ignore[return-value]
 
 
-def _checked_images(images: Any, owner: str) -> np.ndarray:
+def _checked_images(images: Any, owner: str, name: str = "data") -> np.ndarray:
     if isinstance(images, torch.Tensor):
         images = images.detach().cpu().numpy()
-    array = check_array(images, "data", owner, dtype=np.float32, ndim=4)
+    array = check_array(images, name, owner, dtype=np.float32, ndim=4)
     low, high = float(array.min()), float(array.max())
     if low < 0.0 or high > 1.0:
-        raise ValueError(f"The 'data' argument of {owner} must hold images in [0, 1]. Got values in "
+        raise ValueError(f"The {name!r} argument of {owner} must hold images in [0, 1]. Got values in "
                          f"[{low:g}, {high:g}].")
     return np.ascontiguousarray(array)
 
@@ -141,7 +141,8 @@ def training_mixture(data: Any, regimes: Any, interventional_fraction: float | N
 
 
 def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
-                    interventional_fraction: float | None = None, pairs: int | str | None = None) -> TrainingSet:
+                    interventional_fraction: float | None = None, pairs: int | str | None = None,
+                    paired: bool = False) -> TrainingSet:
     """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
 
     A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
@@ -152,30 +153,33 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     wrongly shaped input raises ``ValueError``. A multi-domain World (``world.with_domains``) renders
     ``n_samples // n_domains`` images from each domain with ``sample_domains`` (each image keeps its
     domain index) and records its :class:`~latentscm.worlds.domains.DomainShift` in ``source``.
-    ``pairs`` (a number of factors, or ``"random"``) also renders each image's exact counterfactual
-    partner with that many factors changed (:func:`~latentscm.worlds.pairs.counterfactual_pairs`,
-    seeded with ``seed + PAIR_SEED_OFFSET``), for weakly supervised learners; it needs a World, or
-    :class:`~latentscm.data.ImagePairs` (your own pairs, used whole).
+    ``paired`` (a learner that trains on pairs; implied by ``pairs``) takes the pairs of
+    :class:`~latentscm.data.ImagePairs` (your own, used whole) or, from a World, renders each image's
+    exact counterfactual partner with ``pairs`` factors (a number, or ``"random"``) changed
+    (:func:`~latentscm.worlds.pairs.counterfactual_pairs`, seeded with ``seed + PAIR_SEED_OFFSET``);
+    ``pair_changed`` then counts the factors whose values differ in each pair.
     """
     from latentscm.worlds.base import Batch, World
 
+    paired = paired or pairs is not None
     if isinstance(data, TrainingSet):
-        if pairs is not None and data.pairs is None:
+        if paired and data.pairs is None:
             raise ValueError(f"{owner}: this learner trains on pairs, and the TrainingSet given has none.")
         return data
     from latentscm.data.pairs import ImagePairs
 
     if isinstance(data, ImagePairs):
-        if pairs is None:
+        if not paired:
             raise ValueError(f"{owner}: the data are ImagePairs, and this learner does not train on pairs; pass "
                              f"ImagePairs.first alone.")
         if n_samples is not None and n_samples != len(data):
             raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these pairs are used "
                              f"whole ({len(data)} pairs). Got n_samples={n_samples!r}; slice the data instead.")
-        first, second = _checked_images(data.first, owner), _checked_images(data.second, owner)
+        first, second = (_checked_images(data.first, owner, "ImagePairs.first"),
+                         _checked_images(data.second, owner, "ImagePairs.second"))
         source = {"kind": "pairs", "n_samples": len(data), "sha256": content_hash(first, second, data.changed)}
         return TrainingSet(first, None, (), source, pairs=second, pair_changed=data.changed)
-    if pairs is not None and not isinstance(data, World):
+    if paired and not isinstance(data, World):
         raise ValueError(f"{owner}: this learner trains on pairs: give a World (each image's partner is rendered as "
                          f"its exact counterfactual) or latentscm.data.ImagePairs. The data given is a "
                          f"{type(data).__name__}.")
@@ -185,6 +189,13 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
         if length is not None and n_samples != length:
             raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these data are used "
                              f"whole ({length} images). Got n_samples={n_samples!r}; slice the data instead.")
+    if isinstance(data, World) and paired:  # before any image is rendered
+        from latentscm.worlds.pairs import changeable_factors, check_pair_changes
+
+        if pairs is None:
+            raise ValueError(f"{owner}: this learner trains on pairs and its 'pair_changes' is None; a World renders "
+                             f"each image's partner with 'pair_changes' factors changed (a number, or 'random').")
+        pairs = check_pair_changes(pairs, "pair_changes", owner, len(changeable_factors(data)))
     if isinstance(data, World):
         n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
         if data.n_domains > 1:  # every domain, equally (World.sample would draw domain 0 only)
@@ -207,16 +218,15 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
                 f for r, f in zip(mixture.regimes, mixture.fractions) if r.observational), 12)
         partners = None
         if pairs is not None:
-            from latentscm.worlds.pairs import check_pair_changes, counterfactual_pairs
+            from latentscm.worlds.pairs import counterfactual_pairs
 
-            pairs = check_pair_changes(pairs, "pair_changes", owner)
             partners = counterfactual_pairs(data, batch, changes=pairs, seed=seed + PAIR_SEED_OFFSET)
             source["pairs"] = {"changes": pairs, "seed": int(seed + PAIR_SEED_OFFSET)}
         return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
                            tuple(batch.factor_names), source, graph=data.graph, targets=_targets_or_none(batch),
                            domain=np.asarray(batch.domain, np.int64),
                            pairs=None if partners is None else _checked_images(partners.images, owner),
-                           pair_changed=None if partners is None else partners.targets.sum(axis=1).astype(np.int64))
+                           pair_changed=None if partners is None else partners.changed.sum(axis=1).astype(np.int64))
     from latentscm.worlds.store import StoredDataset
 
     if isinstance(data, StoredDataset):

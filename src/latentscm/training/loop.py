@@ -267,11 +267,12 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
             raise FileExistsError(f"Run directory '{run_dir}' already holds a run; resume it (fit(..., resume=True) "
                                   f"or `latentscm resume {run_dir}`) or choose another directory.")
 
-    # optional, like uses_domain: a learner that trains on pairs says how they are drawn (pair_changes)
-    pairs = getattr(learner, "pair_changes", None) if getattr(learner, "uses_pairs", False) else None
+    # optional, like uses_domain: a learner that trains on pairs says how a World draws them (pair_changes)
+    paired = bool(getattr(learner, "uses_pairs", False))
     training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
                                                 regimes=regimes, interventional_fraction=interventional_fraction,
-                                                pairs=pairs)
+                                                pairs=getattr(learner, "pair_changes", None) if paired else None,
+                                                paired=paired)
     factor_names = list(training_set.factor_names)
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None

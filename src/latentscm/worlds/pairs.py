@@ -36,6 +36,7 @@ class CounterfactualPairs(NamedTuple):
     images: np.ndarray  # (N, C, H, W) float32 in [0, 1]
     factors: np.ndarray  # (N, K) the partner's factors
     targets: np.ndarray  # (N, K) bool: the factors intervened on
+    changed: np.ndarray  # (N, K) bool: the factors whose values differ (targets and descendants that moved)
 
 
 def changeable_factors(world: Any) -> list[int]:
@@ -51,9 +52,9 @@ def check_pair_changes(changes: Any, name: str, owner: str, n_free: int | None =
                              f"Got {changes!r}.")
         return changes
     changes = check_number(changes, name, owner, low=1, integer=True)
-    if n_free is not None and changes > n_free:
+    if n_free is not None and changes > n_free - 1:
         raise ValueError(f"The '{name}' argument of {owner} is {changes}, but the world has {n_free} factor(s) that "
-                         f"can change.")
+                         f"can change, and a pair must share at least one: give at most {n_free - 1}.")
     return changes
 
 
@@ -69,11 +70,13 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
     batch : Batch
         N samples (their noise is what the counterfactual keeps).
     changes : int or "random", default "random"
-        How many factors each pair differs in by intervention: a fixed number, or ``"random"``, a
-        number drawn uniformly from 1 ... K - 1 per pair (K: the factors that can change; 1 when
-        K = 1). The factors are drawn uniformly without replacement; each gets another value
+        How many factors each pair's intervention sets: a fixed number from 1 to K - 1, or
+        ``"random"``, a number drawn uniformly from 1 ... K - 1 per pair (K: the factors that can
+        change). The factors are drawn uniformly without replacement; each gets another value
         (:meth:`FactorSpec.other_values`: another grid value, or a shift of 25-75% of a continuous
-        range, so every pair really differs in each of them).
+        range, so every pair really differs in each of them). Every pair shares at least one factor
+        (the premise of the method): in a world with causal edges, a draw whose targets and their
+        descendants would reach every factor is drawn again.
     seed : int or numpy Generator
         Seeds which factors change and their new values.
 
@@ -81,7 +84,8 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
     -------
     CounterfactualPairs
         Row i the partner of row i of ``batch``, in its domain and regime: images (N, C, H, W),
-        factors (N, K) and ``targets`` (N, K) marking the factors intervened on.
+        factors (N, K), ``targets`` (N, K) marking the factors intervened on and ``changed`` (N, K)
+        the factors whose values differ from the sample's.
     """
     from latentscm.worlds.base import Batch, World
 
@@ -92,20 +96,12 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         raise TypeError(f"The 'batch' argument of {owner} must be a Batch sampled from the world. "
                         f"Got {type(batch).__name__}.")
     free = changeable_factors(world)
-    if not free:
-        raise ValueError(f"{owner}: world {world.name!r} has no factor that can take another value.")
+    if len(free) < 2:
+        raise ValueError(f"{owner}: world {world.name!r} has {len(free)} factor(s) that can take another value; a "
+                         f"pair changes some and shares at least one, so it needs two.")
     changes = check_pair_changes(changes, "changes", owner, len(free))
     rng = as_generator(seed)
-    n = len(batch)
-    if changes == PAIR_CHANGES:
-        counts = rng.integers(1, max(len(free) - 1, 1) + 1, size=n)
-    else:
-        counts = np.full(n, int(changes))
-    # which factors each pair changes: the first counts[i] of a random permutation of the free factors
-    keys = rng.random((n, len(free)))
-    ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
-    chosen = np.zeros((n, len(world.factor_names)), dtype=bool)
-    chosen[:, free] = ranks < counts[:, None]
+    chosen = _draw_targets(world, free, changes, len(batch), rng, owner)
     images = np.empty_like(batch.images)
     factors = np.empty_like(batch.factors)
     for mask in np.unique(chosen, axis=0):  # one counterfactual per set of changed factors
@@ -117,7 +113,45 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
             interventions[name] = world.spec(name).other_values(part.factors[:, j], rng)
         partner = world.counterfactual(part, interventions)
         images[index], factors[index] = partner.images, partner.factors
-    return CounterfactualPairs(images, factors, chosen)
+    return CounterfactualPairs(images, factors, chosen, changed_factors(batch.factors, factors))
+
+
+#: Rounds of redrawing the target sets whose reach covers every factor (each redraws only those rows).
+_DRAW_ROUNDS = 100
+
+
+def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: np.random.Generator,
+                  owner: str) -> np.ndarray:
+    """(n, K) bool: the factors each pair intervenes on, ``changes`` of the ``free`` ones, drawn so that
+    the targets and their descendants leave at least one free factor untouched."""
+    names = list(world.factor_names)
+    k_all = len(names)
+    reach = np.zeros((k_all, k_all), dtype=bool)  # reach[j]: j and the factors that descend from it
+    for j in free:
+        reach[j, j] = True
+        for name in world.graph.descendants(names[j]):
+            if name in names:
+                reach[j, names.index(name)] = True
+    free_mask = np.zeros(k_all, dtype=bool)
+    free_mask[free] = True
+    chosen = np.zeros((n, k_all), dtype=bool)
+    todo = np.arange(n)
+    for _ in range(_DRAW_ROUNDS):
+        m = todo.size
+        counts = rng.integers(1, len(free), size=m) if changes == PAIR_CHANGES else np.full(m, int(changes))
+        # the first counts[i] of a random permutation of the free factors
+        ranks = np.argsort(np.argsort(rng.random((m, len(free))), axis=1), axis=1)
+        draw = np.zeros((m, k_all), dtype=bool)
+        draw[:, free] = ranks < counts[:, None]
+        touched = (draw.astype(np.int64) @ reach.astype(np.int64)) > 0
+        shares = np.any(free_mask & ~touched, axis=1)
+        chosen[todo[shares]] = draw[shares]
+        todo = todo[~shares]
+        if todo.size == 0:
+            return chosen
+    raise ValueError(f"{owner}: in world {world.name!r}, the draws of {changes} factor(s) to change kept reaching "
+                     f"every factor through their descendants ({_DRAW_ROUNDS} rounds); a pair must share a factor: "
+                     f"change fewer.")
 
 
 def changed_factors(first: np.ndarray, second: np.ndarray, *, rtol: float = 1e-9) -> np.ndarray:
