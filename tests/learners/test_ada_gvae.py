@@ -190,3 +190,23 @@ def test_cli_trains_resumes_and_evaluates_ada_gvae(tmp_path):
     result = runner.invoke(app, ["evaluate", str(run), "--n", "64", "--metrics", "mig", "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert 0.0 <= json.loads((run / "metrics.json").read_text())["metrics"]["mig"] <= 1.0
+
+
+def test_pair_divergence_and_changed_units_of_a_fitted_model(world):
+    model = AdaGVAE(**TINY).fit(world, n_samples=32, progress=False)
+    batch = world.sample(10, seed=5)
+    partners = latentscm.worlds.pairs.counterfactual_pairs(world, batch, changes=1, seed=6)
+    divergence = model.pair_divergence(batch.images, partners.images)
+    mean1, logvar1 = (torch.from_numpy(a) for a in model.encode_distribution(batch.images))
+    mean2, logvar2 = (torch.from_numpy(a) for a in model.encode_distribution(partners.images))
+    np.testing.assert_allclose(divergence, pair_divergence(mean1, logvar1, mean2, logvar2).numpy(), rtol=1e-6)
+    assert divergence.shape == (10, 3) and np.all(divergence >= 0)
+    changed = model.changed_units(batch.images, partners.images)
+    np.testing.assert_array_equal(changed, ~shared_units(torch.from_numpy(divergence)).numpy())
+    assert changed.any(axis=1).all()  # the largest divergence of a pair is never below its midpoint
+    np.testing.assert_array_equal(model.pair_divergence(batch.images, batch.images), 0.0)
+    assert not model.changed_units(batch.images, batch.images).any()  # identical images: nothing changed
+    with pytest.raises(ValueError, match="'second'.*shape"):
+        model.pair_divergence(batch.images, partners.images[:3])
+    with pytest.raises(latentscm.learners.NotFittedError):
+        AdaGVAE(**TINY).changed_units(batch.images, partners.images)

@@ -29,6 +29,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 
 from latentscm._validation import check_choice, check_number
@@ -129,6 +130,26 @@ class AdaGVAE(Learner):
             raise ValueError(f"{type(self).__name__}(aggregation='known') needs how many factors each pair differs in; "
                              f"these pairs do not say (give ImagePairs(..., changed=...), or use "
                              f"aggregation='adaptive').")
+
+    def pair_divergence(self, first: Any, second: Any) -> np.ndarray:
+        """Per-unit ``KL(q(z_j | first) || q(z_j | second))``, (N, D) float32, for two image arrays
+        (N, C, H, W) of equal shape: how far each unit moved between the two images of each pair."""
+        self._check_fitted()
+        owner = f"{type(self).__name__}.pair_divergence"
+        if np.shape(first) != np.shape(second):
+            raise ValueError(f"The 'second' argument of {owner} must have the shape of 'first' {np.shape(first)}. "
+                             f"Got {np.shape(second)}.")
+        mean1, logvar1 = (torch.from_numpy(a) for a in self.encode_distribution(first))
+        mean2, logvar2 = (torch.from_numpy(a) for a in self.encode_distribution(second))
+        return pair_divergence(mean1, logvar1, mean2, logvar2).numpy()
+
+    def changed_units(self, first: Any, second: Any) -> np.ndarray:
+        """(N, D) bool: the units the adaptive rule takes as changed between the images of each pair:
+        not below the midpoint of the pair's smallest and largest divergence (:func:`shared_units`),
+        and none where every unit moved equally (e.g. two identical images)."""
+        divergence = self.pair_divergence(first, second)
+        spread = divergence.max(axis=1, keepdims=True) > divergence.min(axis=1, keepdims=True)
+        return ~shared_units(torch.from_numpy(divergence)).numpy() & spread
 
     def loss(self, images: torch.Tensor, step: int, *, pair: torch.Tensor,
              changed: torch.Tensor | None = None) -> StepOutput:
