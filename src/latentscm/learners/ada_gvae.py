@@ -17,8 +17,9 @@ encoded with one diagonal Gaussian encoder, ``q(z | x1) = N(m1, v1)`` and ``q(z 
    variance doubled so that it stays on the scale of one posterior).
 4. The loss is the sum of the two images' β-ELBOs under the aggregated posteriors.
 
-The paper's finding is that this weak supervision makes disentanglement identifiable (its Theorem 1)
-and, in practice, scores far above unsupervised β-VAEs on dSprites, Shapes3D and others;
+The paper shows that knowing how many factors changed (not which) makes the factors identifiable,
+and that in practice this weak supervision scores well above unsupervised β-VAEs on its benchmark
+data sets;
 ``benchmarks/bench_weak_pairs.py`` measures it at our scale against β-VAE with the same networks,
 data and steps.
 """
