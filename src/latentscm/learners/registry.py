@@ -28,4 +28,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "ild_vae": "latentscm.learners.ild_vae:ILDVAE",
     "ivae": "latentscm.learners.ivae:IVAE",
     "ada_gvae": "latentscm.learners.ada_gvae:AdaGVAE",
+    "slow_vae": "latentscm.learners.slow_vae:SlowVAE",
 })
