@@ -174,3 +174,18 @@ def test_a_world_with_one_changeable_factor_has_no_pairs():
     world = _OneFactor()
     with pytest.raises(ValueError, match="1 factor.*needs two"):
         counterfactual_pairs(world, world.sample(4, seed=0))
+
+
+def test_a_continuous_factor_takes_another_samples_value():
+    from latentscm.worlds.ild_linear import ILDLinear
+
+    world = ILDLinear(latent_dim=3, n_domains=2, int_set=(0, 1, 2), edge_prob=0.0, seed=0)
+    batch = world.sample(300, seed=1)
+    pairs = counterfactual_pairs(world, batch, changes=1, seed=2)
+    for j in range(3):
+        rows = pairs.targets[:, j]
+        assert rows.sum() > 50
+        # drawn from the factor's own values in the batch (in distribution), never the sample's own
+        assert np.all(np.isin(pairs.factors[rows, j], batch.factors[:, j]))
+        assert np.all(pairs.factors[rows, j] != batch.factors[rows, j])
+    np.testing.assert_array_equal(pairs.changed, pairs.targets)  # no edges: only the targets move

@@ -73,8 +73,9 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         How many factors each pair's intervention sets: a fixed number from 1 to K - 1, or
         ``"random"``, a number drawn uniformly from 1 ... K - 1 per pair (K: the factors that can
         change). The factors are drawn uniformly without replacement; each gets another value
-        (:meth:`FactorSpec.other_values`: another grid value, or a shift of 25-75% of a continuous
-        range, so every pair really differs in each of them). Every pair shares at least one factor
+        (a grid factor another grid value, uniformly (:meth:`FactorSpec.other_values`); a continuous
+        factor its value in another sample of ``batch``, a draw from its own distribution), so every
+        pair really differs in each of them. Every pair shares at least one factor
         (the premise of the method): in a world with causal edges, a draw whose targets and their
         descendants would reach every factor is drawn again.
     seed : int or numpy Generator
@@ -109,11 +110,28 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         part = batch[index]
         interventions = {}
         for j in np.flatnonzero(mask):
-            name = world.factor_names[j]
-            interventions[name] = world.spec(name).other_values(part.factors[:, j], rng)
+            spec = world.spec(world.factor_names[j])
+            current = part.factors[:, j]
+            interventions[spec.name] = (spec.other_values(current, rng) if spec.discrete
+                                        else _donor_values(spec, batch.factors[:, j], current, rng))
         partner = world.counterfactual(part, interventions)
         images[index], factors[index] = partner.images, partner.factors
     return CounterfactualPairs(images, factors, chosen, changed_factors(batch.factors, factors))
+
+
+def _donor_values(spec: Any, pool: np.ndarray, current: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Other values (M,) of a continuous factor for the entries of ``current`` (M,): the factor's value in
+    another sample of the batch (``pool`` (N,)), a draw from its own distribution, so partners stay where
+    the data are; an entry no draw changes (a constant pool) takes :meth:`FactorSpec.other_values`."""
+    values = pool[rng.integers(0, pool.size, size=current.size)]
+    for _ in range(8):  # a continuous value repeats only when a sample draws itself
+        same = values == current
+        if not same.any():
+            return values
+        values[same] = pool[rng.integers(0, pool.size, size=int(same.sum()))]
+    same = values == current
+    values[same] = spec.other_values(current[same], rng)
+    return values
 
 
 #: Rounds of redrawing the target sets whose reach covers every factor (each redraws only those rows).
