@@ -61,6 +61,8 @@ def run(label: str, seed: int, args: argparse.Namespace) -> dict:
               "steps": args.steps, "seed": seed, **extra}
     if name in ("ada_gvae", "slow_vae"):
         params["pair_changes"] = args.pair_changes
+    if name == "slow_vae":  # the official gamma / beta = 10 (gamma 10 at the default beta 1)
+        params["gamma"] = 10.0 * args.beta
     learner = make_learner(name, **params)
     clock = time.perf_counter()
     learner.fit(world, n_samples=args.n_samples, progress=False)

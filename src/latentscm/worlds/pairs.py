@@ -74,10 +74,10 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         ``"random"``, a number drawn uniformly from 1 ... K - 1 per pair (K: the factors that can
         change). The factors are drawn uniformly without replacement; each gets another value
         (a grid factor another grid value, uniformly (:meth:`FactorSpec.other_values`); a continuous
-        factor its value in another sample of ``batch``, a draw from its own distribution), so every
-        pair really differs in each of them. Every pair shares at least one factor
-        (the premise of the method): in a world with causal edges, a draw whose targets and their
-        descendants would reach every factor is drawn again.
+        factor its value in another sample of ``batch`` of the same domain whose value was not set by
+        an intervention, a draw from its own distribution), so every pair really differs in each of
+        them. Every pair shares at least one factor (the premise of the method): in a world with causal
+        edges, a draw whose targets and their descendants would reach every factor is drawn again.
     seed : int or numpy Generator
         Seeds which factors change and their new values.
 
@@ -112,17 +112,38 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         for j in np.flatnonzero(mask):
             spec = world.spec(world.factor_names[j])
             current = part.factors[:, j]
-            interventions[spec.name] = (spec.other_values(current, rng) if spec.discrete
-                                        else _donor_values(spec, batch.factors[:, j], current, rng))
+            if spec.discrete:
+                interventions[spec.name] = spec.other_values(current, rng)
+                continue
+            # donors: samples of the same domain whose value of this factor was not set by an intervention
+            values = np.empty_like(current)
+            free_rows = ~_intervened(batch, spec.name)
+            for d in np.unique(part.domain):
+                rows = part.domain == d
+                pool = batch.factors[(batch.domain == d) & free_rows, j]
+                values[rows] = _donor_values(spec, pool, current[rows], rng)
+            interventions[spec.name] = values
         partner = world.counterfactual(part, interventions)
         images[index], factors[index] = partner.images, partner.factors
     return CounterfactualPairs(images, factors, chosen, changed_factors(batch.factors, factors))
 
 
+def _intervened(batch: Any, name: str) -> np.ndarray:
+    """(N,) bool: the samples whose factor ``name`` was set by an intervention of their regime (or of the
+    counterfactual the batch is); a domain's replaced mechanism is not an intervention here."""
+    if name in batch.interventions:
+        return np.ones(len(batch), dtype=bool)
+    by_regime = np.array([name in regime.interventions for regime in batch.regimes], dtype=bool)
+    return by_regime[batch.regime] if by_regime.size else np.zeros(len(batch), dtype=bool)
+
+
 def _donor_values(spec: Any, pool: np.ndarray, current: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Other values (M,) of a continuous factor for the entries of ``current`` (M,): the factor's value in
-    another sample of the batch (``pool`` (N,)), a draw from its own distribution, so partners stay where
-    the data are; an entry no draw changes (a constant pool) takes :meth:`FactorSpec.other_values`."""
+    another sample (``pool`` (P,): the batch's samples of the same domain, not intervened on that factor),
+    a draw from its own distribution, so partners stay where the data are; an entry no draw changes (an
+    empty or constant pool) takes :meth:`FactorSpec.other_values`."""
+    if pool.size == 0:
+        return spec.other_values(current, rng)
     values = pool[rng.integers(0, pool.size, size=current.size)]
     for _ in range(8):  # a continuous value repeats only when a sample draws itself
         same = values == current
@@ -134,14 +155,20 @@ def _donor_values(spec: Any, pool: np.ndarray, current: np.ndarray, rng: np.rand
     return values
 
 
-#: Rounds of redrawing the target sets whose reach covers every factor (each redraws only those rows).
-_DRAW_ROUNDS = 100
+#: Rounds of uniform draws of a row's target set before the constructive draw (see :func:`_draw_targets`).
+_DRAW_ROUNDS = 64
 
 
 def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: np.random.Generator,
                   owner: str) -> np.ndarray:
     """(n, K) bool: the factors each pair intervenes on, ``changes`` of the ``free`` ones, drawn so that
-    the targets and their descendants leave at least one free factor untouched."""
+    the targets and their descendants leave at least one free factor untouched.
+
+    Each row's count is drawn once (``"random"``: uniformly from 1 to the largest count that can leave
+    a factor untouched, at most K - 1); its set is drawn uniformly among the sets of that size, again
+    for the rows whose set reaches every factor. A row still unplaced after :data:`_DRAW_ROUNDS` draws
+    (a dense graph and a large count) takes a constructive draw: a factor to keep, chosen among those
+    with enough non-ancestors, and the targets among its non-ancestors."""
     names = list(world.factor_names)
     k_all = len(names)
     reach = np.zeros((k_all, k_all), dtype=bool)  # reach[j]: j and the factors that descend from it
@@ -152,24 +179,35 @@ def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: 
                 reach[j, names.index(name)] = True
     free_mask = np.zeros(k_all, dtype=bool)
     free_mask[free] = True
+    # keepers[f]: the free factors whose change leaves free factor f untouched (f's non-ancestors, f excluded)
+    keepers = {f: [j for j in free if not reach[j, f]] for f in free}
+    largest = max(len(v) for v in keepers.values())
+    if changes == PAIR_CHANGES:
+        counts = rng.integers(1, max(largest, 1) + 1, size=n)
+    else:
+        if int(changes) > largest:
+            raise ValueError(f"{owner}: in world {world.name!r}, any {changes} factors to change reach every factor "
+                             f"through their descendants; a pair must share a factor: change at most {largest}.")
+        counts = np.full(n, int(changes))
     chosen = np.zeros((n, k_all), dtype=bool)
     todo = np.arange(n)
     for _ in range(_DRAW_ROUNDS):
-        m = todo.size
-        counts = rng.integers(1, len(free), size=m) if changes == PAIR_CHANGES else np.full(m, int(changes))
         # the first counts[i] of a random permutation of the free factors
-        ranks = np.argsort(np.argsort(rng.random((m, len(free))), axis=1), axis=1)
-        draw = np.zeros((m, k_all), dtype=bool)
-        draw[:, free] = ranks < counts[:, None]
+        ranks = np.argsort(np.argsort(rng.random((todo.size, len(free))), axis=1), axis=1)
+        draw = np.zeros((todo.size, k_all), dtype=bool)
+        draw[:, free] = ranks < counts[todo][:, None]
         touched = (draw.astype(np.int64) @ reach.astype(np.int64)) > 0
         shares = np.any(free_mask & ~touched, axis=1)
         chosen[todo[shares]] = draw[shares]
         todo = todo[~shares]
         if todo.size == 0:
             return chosen
-    raise ValueError(f"{owner}: in world {world.name!r}, the draws of {changes} factor(s) to change kept reaching "
-                     f"every factor through their descendants ({_DRAW_ROUNDS} rounds); a pair must share a factor: "
-                     f"change fewer.")
+    for row in todo:
+        k = int(counts[row])
+        kept = [f for f in free if len(keepers[f]) >= k]
+        f = kept[int(rng.integers(len(kept)))]
+        chosen[row, rng.choice(keepers[f], size=k, replace=False)] = True
+    return chosen
 
 
 def changed_factors(first: np.ndarray, second: np.ndarray, *, rtol: float = 1e-9) -> np.ndarray:
