@@ -72,7 +72,8 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
     changes : int or "random", default "random"
         How many factors each pair's intervention sets: a fixed number from 1 to K - 1, or
         ``"random"``, a number drawn uniformly from 1 ... K - 1 per pair (K: the factors that can
-        change). The factors are drawn uniformly without replacement; each gets another value
+        change; in a world with causal edges, up to the largest number that can leave a factor
+        untouched). The factors are drawn uniformly without replacement; each gets another value
         (a grid factor another grid value, uniformly (:meth:`FactorSpec.other_values`); a continuous
         factor its value in another sample of ``batch`` of the same domain whose value was not set by
         an intervention, a draw from its own distribution), so every pair really differs in each of
