@@ -57,7 +57,7 @@ import torch
 
 from latentscm.data import ImagePairs
 from latentscm.learners import make as make_learner
-from latentscm.learners.ada_gvae import pair_divergence, shared_units
+from latentscm.learners.ada_gvae import adaptive_changed_units, pair_divergence
 from latentscm.metrics import compute_metrics, mcc
 from latentscm.worlds import make as make_world
 from latentscm.worlds.ild_linear import ILDLinear
@@ -141,7 +141,7 @@ def _k_accuracy(learner, world, test, seed: int) -> float:
     partners = counterfactual_pairs(world, test, changes="random", seed=20_000 + seed)
     first, second = (torch.from_numpy(a) for a in learner.encode_distribution(test.images))
     third, fourth = (torch.from_numpy(a) for a in learner.encode_distribution(partners.images))
-    estimated = (~shared_units(pair_divergence(first, second, third, fourth))).sum(1).numpy()
+    estimated = adaptive_changed_units(pair_divergence(first, second, third, fourth)).sum(1).numpy()
     return float(np.mean(estimated == partners.changed.sum(1)))
 
 

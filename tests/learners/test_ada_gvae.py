@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 import latentscm
 from latentscm.data import ImagePairs
 from latentscm.learners import make as make_learner
-from latentscm.learners.ada_gvae import AdaGVAE, aggregate_posteriors, pair_divergence, shared_units
+from latentscm.learners.ada_gvae import (
+    AdaGVAE,
+    adaptive_changed_units,
+    aggregate_posteriors,
+    pair_divergence,
+    shared_units,
+)
 from latentscm.learners.base import gaussian_kl
 
 TINY = dict(latent_dim=3, channels=(4, 8), hidden_dim=16, batch_size=8, steps=6, lr=1e-3, seed=0,
@@ -210,3 +216,8 @@ def test_pair_divergence_and_changed_units_of_a_fitted_model(world):
         model.pair_divergence(batch.images, partners.images[:3])
     with pytest.raises(latentscm.learners.NotFittedError):
         AdaGVAE(**TINY).changed_units(batch.images, partners.images)
+
+
+def test_adaptive_changed_units_are_the_complement_of_shared_unless_all_moved_equally():
+    divergence = torch.tensor([[0.0, 0.1, 5.0, 4.0], [0.3, 0.3, 0.3, 0.3]])
+    assert adaptive_changed_units(divergence).tolist() == [[False, False, True, True], [False, False, False, False]]

@@ -37,7 +37,8 @@ from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import Learner, StepOutput, gaussian_kl
 from latentscm.worlds.pairs import PAIR_CHANGES, check_pair_changes
 
-__all__ = ["AdaGVAE", "AGGREGATIONS", "AVERAGES", "pair_divergence", "shared_units", "aggregate_posteriors"]
+__all__ = ["AdaGVAE", "AGGREGATIONS", "AVERAGES", "pair_divergence", "shared_units", "adaptive_changed_units",
+           "aggregate_posteriors"]
 
 AGGREGATIONS = ("adaptive", "known")
 AVERAGES = ("gvae", "mlvae")
@@ -63,6 +64,14 @@ def shared_units(divergence: torch.Tensor, changed: torch.Tensor | None = None) 
         return divergence < threshold
     ranks = divergence.argsort(dim=1).argsort(dim=1)  # 0 for the smallest divergence
     return ranks < (divergence.shape[1] - changed.to(ranks.dtype)).unsqueeze(1)
+
+
+def adaptive_changed_units(divergence: torch.Tensor) -> torch.Tensor:
+    """(N, D) bool: the units the adaptive rule takes as changed, from per-unit divergences (N, D): not
+    below the pair's midpoint (:func:`shared_units`), and none where every unit moved equally (e.g. two
+    identical images)."""
+    spread = divergence.amax(dim=1, keepdim=True) > divergence.amin(dim=1, keepdim=True)
+    return ~shared_units(divergence) & spread
 
 
 def aggregate_posteriors(mean1: torch.Tensor, logvar1: torch.Tensor, mean2: torch.Tensor, logvar2: torch.Tensor,
@@ -148,9 +157,7 @@ class AdaGVAE(Learner):
         """(N, D) bool: the units the adaptive rule takes as changed between the images of each pair:
         not below the midpoint of the pair's smallest and largest divergence (:func:`shared_units`),
         and none where every unit moved equally (e.g. two identical images)."""
-        divergence = self.pair_divergence(first, second)
-        spread = divergence.max(axis=1, keepdims=True) > divergence.min(axis=1, keepdims=True)
-        return ~shared_units(torch.from_numpy(divergence)).numpy() & spread
+        return adaptive_changed_units(torch.from_numpy(self.pair_divergence(first, second))).numpy()
 
     def loss(self, images: torch.Tensor, step: int, *, pair: torch.Tensor,
              changed: torch.Tensor | None = None) -> StepOutput:

@@ -89,7 +89,7 @@ class TrainingSet:
     domain: np.ndarray | None = None
     #: (N, C, H, W) float32: each image's partner in a counterfactual pair (weak supervision), else None
     pairs: np.ndarray | None = None
-    #: (N,) int64: how many factors each pair differs in by intervention (None when not known)
+    #: (N,) int64: how many factors each pair differs in (intervened on, or moved with them; None when not known)
     pair_changed: np.ndarray | None = None
 
     @property
