@@ -189,3 +189,33 @@ def test_a_continuous_factor_takes_another_samples_value():
         assert np.all(np.isin(pairs.factors[rows, j], batch.factors[:, j]))
         assert np.all(pairs.factors[rows, j] != batch.factors[rows, j])
     np.testing.assert_array_equal(pairs.changed, pairs.targets)  # no edges: only the targets move
+
+
+def test_pairs_without_a_shared_factor_intervene_on_every_factor_alike():
+    """ILCM's pairs (share=False): a root whose descendants are every other factor is intervened on as often as the
+    others, where the shared-factor rule never picks it."""
+    from latentscm.worlds.ild_linear import ILDLinear
+
+    world = ILDLinear(latent_dim=4, n_domains=2, int_set=(0,), edge_prob=0.5, depth=2, seed=3)
+    assert set(world.graph.descendants("z0")) == {"z1", "z2", "z3"}
+    batch = world.sample(800, seed=0)
+    shared = counterfactual_pairs(world, batch, changes=1, seed=1)
+    assert not shared.targets[:, 0].any()
+    free = counterfactual_pairs(world, batch, changes=1, seed=1, share=False)
+    assert free.targets.sum(1).tolist() == [1] * 800
+    counts = free.targets.sum(0)
+    assert counts.min() > 160 and counts.max() < 240  # about 200 each
+    assert free.changed[free.targets[:, 0]].all()  # intervening on z0 moves every factor
+    rows = np.flatnonzero(free.targets[:, 0])  # each partner is the world's own counterfactual of its sample
+    expected = world.counterfactual(batch[rows], {"z0": free.factors[rows, 0]})
+    np.testing.assert_array_equal(free.images[rows], expected.images)
+    everything = counterfactual_pairs(world, batch, changes=4, seed=2, share=False)
+    assert everything.targets.all()
+    random = counterfactual_pairs(world, batch, changes="random", seed=3, share=False)
+    assert set(np.unique(random.targets.sum(1))) == {1, 2, 3, 4}
+    with pytest.raises(ValueError, match="at most 4"):
+        counterfactual_pairs(world, batch, changes=5, seed=2, share=False)
+    with pytest.raises(ValueError, match="at most 3"):
+        counterfactual_pairs(world, batch, changes=4, seed=2)
+    with pytest.raises(TypeError, match="'share'"):
+        counterfactual_pairs(world, batch, changes=1, seed=2, share="no")

@@ -372,6 +372,9 @@ class Learner:
     #: Whether ``loss`` takes each image's partner (``loss(images, step, pair=(B, C, H, W), changed=(B,) int64
     #: or None)``: a World's counterfactual, drawn as the learner's ``pair_changes`` says, or ImagePairs).
     uses_pairs: ClassVar[bool] = False
+    #: Whether every pair a World draws for this learner shares at least one factor (the premise of Ada-GVAE); a
+    #: learner of intervention pairs (ILCM) needs every variable intervened on, roots of the whole graph too.
+    pairs_share_a_factor: ClassVar[bool] = True
 
     def _on_training_set(self, training_set: Any) -> None:
         """Told the training set (images, factors, factor names, graph) before modules are built."""

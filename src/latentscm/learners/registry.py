@@ -29,4 +29,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "ivae": "latentscm.learners.ivae:IVAE",
     "ada_gvae": "latentscm.learners.ada_gvae:AdaGVAE",
     "slow_vae": "latentscm.learners.slow_vae:SlowVAE",
+    "ilcm": "latentscm.learners.ilcm:ILCM",
 })

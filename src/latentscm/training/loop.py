@@ -272,7 +272,8 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
                                                 regimes=regimes, interventional_fraction=interventional_fraction,
                                                 pairs=getattr(learner, "pair_changes", None) if paired else None,
-                                                paired=paired)
+                                                paired=paired,
+                                                pairs_share=bool(getattr(learner, "pairs_share_a_factor", True)))
     factor_names = list(training_set.factor_names)
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None

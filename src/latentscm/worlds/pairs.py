@@ -44,22 +44,27 @@ def changeable_factors(world: Any) -> list[int]:
     return [j for j, name in enumerate(world.factor_names) if world.spec(name).size != 1]
 
 
-def check_pair_changes(changes: Any, name: str, owner: str, n_free: int | None = None) -> int | str:
-    """``changes`` as ``"random"`` or an int >= 1 (at most ``n_free`` when given); errors name ``name``."""
+def check_pair_changes(changes: Any, name: str, owner: str, n_free: int | None = None, *,
+                       share: bool = True) -> int | str:
+    """``changes`` as ``"random"`` or an int >= 1 (at most ``n_free - 1`` when given, ``n_free`` when pairs need not
+    ``share`` a factor); errors name ``name``."""
     if isinstance(changes, str):
         if changes != PAIR_CHANGES:
             raise ValueError(f"The '{name}' argument of {owner} must be {PAIR_CHANGES!r} or a number of factors >= 1. "
                              f"Got {changes!r}.")
         return changes
     changes = check_number(changes, name, owner, low=1, integer=True)
-    if n_free is not None and changes > n_free - 1:
+    if n_free is not None and not share and changes > n_free:
+        raise ValueError(f"The '{name}' argument of {owner} is {changes}, but the world has {n_free} factor(s) that "
+                         f"can change: give at most {n_free}.")
+    if n_free is not None and share and changes > n_free - 1:
         raise ValueError(f"The '{name}' argument of {owner} is {changes}, but the world has {n_free} factor(s) that "
                          f"can change, and a pair must share at least one: give at most {n_free - 1}.")
     return changes
 
 
 def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CHANGES,
-                         seed: int | np.random.Generator = 0) -> CounterfactualPairs:
+                         seed: int | np.random.Generator = 0, share: bool = True) -> CounterfactualPairs:
     """The exact partner of every sample of ``batch``: the same sample with ``changes`` factors set
     to other values (``World.counterfactual``).
 
@@ -81,6 +86,11 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         edges, a draw whose targets and their descendants would reach every factor is drawn again.
     seed : int or numpy Generator
         Seeds which factors change and their new values.
+    share : bool, default True
+        ``False`` drops the shared-factor rule: the targets are drawn uniformly among all the factors
+        that can change (``"random"``: 1 ... K per pair), so a root whose descendants are every other
+        factor is intervened on as often as any factor. Pairs before and after an intervention
+        (Brehmer et al. 2022, :class:`~latentscm.learners.ilcm.ILCM`) need every variable intervened on.
 
     Returns
     -------
@@ -97,13 +107,18 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
     if not isinstance(batch, Batch):
         raise TypeError(f"The 'batch' argument of {owner} must be a Batch sampled from the world. "
                         f"Got {type(batch).__name__}.")
+    if not isinstance(share, (bool, np.bool_)):
+        raise TypeError(f"The 'share' argument of {owner} must be True or False. Got {share!r}.")
     free = changeable_factors(world)
-    if len(free) < 2:
+    if len(free) < (2 if share else 1):
         raise ValueError(f"{owner}: world {world.name!r} has {len(free)} factor(s) that can take another value; a "
-                         f"pair changes some and shares at least one, so it needs two.")
-    changes = check_pair_changes(changes, "changes", owner, len(free))
+                         f"pair changes some" + (" and shares at least one, so it needs two." if share else "."))
+    changes = check_pair_changes(changes, "changes", owner, len(free), share=bool(share))
     rng = as_generator(seed)
-    chosen = _draw_targets(world, free, changes, len(batch), rng, owner)
+    if share:
+        chosen = _draw_targets(world, free, changes, len(batch), rng, owner)
+    else:
+        chosen = _draw_any_targets(len(world.factor_names), free, changes, len(batch), rng)
     images = np.empty_like(batch.images)
     factors = np.empty_like(batch.factors)
     for mask in np.unique(chosen, axis=0):  # one counterfactual per set of changed factors
@@ -208,6 +223,17 @@ def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: 
         kept = [f for f in free if len(keepers[f]) >= k]
         f = kept[int(rng.integers(len(kept)))]
         chosen[row, rng.choice(keepers[f], size=k, replace=False)] = True
+    return chosen
+
+
+def _draw_any_targets(k_all: int, free: list[int], changes: int | str, n: int, rng: np.random.Generator
+                      ) -> np.ndarray:
+    """(n, K) bool: ``changes`` of the ``free`` factors per row (``"random"``: a count uniform in 1 ... len(free)),
+    each set uniform among the sets of its size, with no shared-factor rule."""
+    counts = rng.integers(1, len(free) + 1, size=n) if changes == PAIR_CHANGES else np.full(n, int(changes))
+    ranks = np.argsort(np.argsort(rng.random((n, len(free))), axis=1), axis=1)
+    chosen = np.zeros((n, k_all), dtype=bool)
+    chosen[:, free] = ranks < counts[:, None]
     return chosen
 
 
