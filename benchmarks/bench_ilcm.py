@@ -16,9 +16,10 @@ the factors; codes are matched to factors one-to-one by the Hungarian method on 
 then scores ``target_accuracy`` (held-out pairs whose intervened factor's matched unit is the one the
 learner names: ILCM's intervention encoder; for the others, the unit whose posterior moved most, in KL),
 ``graph_shd`` (ILCM only: its implicit graph, units renamed by the matching, against the world's graph;
-``empty_shd`` is the edgeless graph's), and the counterfactual error split by whether the intervened factor
-is a root or has parents: the mean squared pixel error of the model's counterfactual of the first image
-(the matched unit set to the value the model reads off the partner, ``do`` in ILCM, a traversal for the
+``gies_shd`` the graph GIES finds on ILCM's causal variables of the held-out pairs with the intervention targets
+its encoder names, ``empty_shd`` is the edgeless graph's), and the counterfactual error split by whether the
+intervened factor is a root or has parents: the mean squared pixel error of the model's counterfactual of the first
+image (the matched unit set to the value the model reads off the partner, ``do`` in ILCM, a traversal for the
 others) against the true partner, divided by the error of changing nothing (``excess`` < 1: better than no
 change).
 
@@ -56,7 +57,7 @@ from bench_weak_pairs import _labels  # noqa: E402  (one binning rule for both b
 
 LEARNERS = {"ilcm": ("ilcm", {}), "beta_vae": ("beta_vae", {}), "ada_gvae": ("ada_gvae", {}),
             "ada_known": ("ada_gvae", {"aggregation": "known"})}
-SHOWN = ("mcc", "dci.disentanglement", "target_accuracy", "graph_shd", "empty_shd", "excess_root",
+SHOWN = ("mcc", "dci.disentanglement", "target_accuracy", "graph_shd", "gies_shd", "empty_shd", "excess_root",
          "excess_child")
 
 
@@ -114,6 +115,10 @@ def run(label: str, seed: int, args: argparse.Namespace) -> dict:
         row["graph_shd"] = float(shd(world.graph, renamed))
         row["graph"] = "; ".join(f"{a} -> {b}" for a, b in renamed.edges)
         order = [unit_of[f] for f in world.factor_names]  # the effects matrix in the world's factor order
+        # GIES on the model's causal variables of the held-out pairs, targets as its intervention encoder names them
+        found = learner.interventional_graph(test.images, pairs.images).adjacency[np.ix_(order, order)]
+        truth = CausalGraph(world.graph.edges, nodes=list(world.factor_names)).adjacency()
+        row["gies_shd"] = float(shd(truth, found))
         row["effects"] = np.asarray(learner.causal_effects_)[np.ix_(order, order)].round(4).tolist()
     row["empty_shd"] = float(shd(world.graph, CausalGraph([], nodes=list(world.factor_names))))
     row.update(_counterfactual_excess(learner, name, world, test, pairs, target, unit_of))

@@ -256,3 +256,18 @@ def test_cli_trains_resumes_and_evaluates_ilcm(tmp_path):
     result = runner.invoke(app, ["evaluate", str(run), "--n", "64", "--metrics", "mig", "--threads", "1"])
     assert result.exit_code == 0, result.output
     assert 0.0 <= json.loads((run / "metrics.json").read_text())["metrics"]["mig"] <= 1.0
+
+
+def test_interventional_graph_runs_gies_on_the_models_own_variables_and_targets(fitted, world):
+    from latentscm.discovery import gies
+
+    model, _ = fitted
+    batch = world.sample(60, seed=13)
+    partners = counterfactual_pairs(world, batch, changes=1, seed=14, share=False)
+    found = model.interventional_graph(batch.images, partners.images)
+    assert found.nodes == ("z0", "z1", "z2")
+    named = model.intervention_targets(batch.images, partners.images)
+    data = np.concatenate([model.encode(batch.images), model.encode(partners.images)]).astype(np.float64)
+    targets = np.zeros((120, 3), dtype=bool)
+    targets[60 + np.flatnonzero(named >= 0), named[named >= 0]] = True
+    np.testing.assert_array_equal(found.adjacency, gies(data, targets).adjacency)
