@@ -450,36 +450,36 @@ class Learner:
             raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(...) or latentscm.load(...) "
                                  f"first.")
 
-    def _images_tensor(self, x: Any, what: str, *, unit_range: bool = True) -> torch.Tensor:
+    def _images_tensor(self, x: Any, what: str, *, unit_range: bool = True, argument: str = "x") -> torch.Tensor:
         """Images ``x`` (N, C, H, W) (or one (C, H, W), a Batch, a tensor) as a float32 CPU tensor, checked like
         the training data: finite, of the fitted shape and (``unit_range``) in [0, 1] (uint8 pixels 0..255
-        would otherwise be encoded as they are)."""
+        would otherwise be encoded as they are). Errors name ``argument``."""
         self._check_fitted()
         images = getattr(x, "images", x)
         if isinstance(images, torch.Tensor):
             images = images.detach().cpu().numpy()
         owner = f"{type(self).__name__}.{what}"
-        array = check_array(images, "x", owner, dtype=np.float32)
+        array = check_array(images, argument, owner, dtype=np.float32)
         if array.ndim == 3 and tuple(array.shape) == self.image_shape_:
             array = array[None]
         if array.ndim != 4 or tuple(array.shape[1:]) != self.image_shape_:
-            raise ValueError(f"The 'x' argument of {owner} must be images of shape "
+            raise ValueError(f"The '{argument}' argument of {owner} must be images of shape "
                              f"(N, {', '.join(map(str, self.image_shape_))}). Got shape {array.shape}.")
         if unit_range and (array.min() < 0.0 or array.max() > 1.0):
-            raise ValueError(f"The 'x' argument of {owner} must hold images in [0, 1], as in training. Got values in "
-                             f"[{float(array.min()):g}, {float(array.max()):g}]"
+            raise ValueError(f"The '{argument}' argument of {owner} must hold images in [0, 1], as in training. Got "
+                             f"values in [{float(array.min()):g}, {float(array.max()):g}]"
                              f"{' (8-bit pixels? divide by 255)' if array.max() > 2.0 else ''}.")
         return torch.from_numpy(np.ascontiguousarray(array))
 
-    def _codes_tensor(self, z: Any, what: str) -> torch.Tensor:
+    def _codes_tensor(self, z: Any, what: str, argument: str = "z") -> torch.Tensor:
         self._check_fitted()
         if isinstance(z, torch.Tensor):
             z = z.detach().cpu().numpy()
-        array = check_array(z, "z", f"{type(self).__name__}.{what}", dtype=np.float32)
+        array = check_array(z, argument, f"{type(self).__name__}.{what}", dtype=np.float32)
         if array.ndim == 1 and array.shape[0] == self.latent_dim_:
             array = array[None]
         if array.ndim != 2 or array.shape[1] != self.latent_dim_:
-            raise ValueError(f"The 'z' argument of {type(self).__name__}.{what} must have shape "
+            raise ValueError(f"The '{argument}' argument of {type(self).__name__}.{what} must have shape "
                              f"(N, {self.latent_dim_}). Got shape {array.shape}.")
         return torch.from_numpy(np.ascontiguousarray(array))
 

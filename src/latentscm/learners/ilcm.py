@@ -47,6 +47,7 @@ topological order before decoding; :meth:`ILCM.intervene` is ``do(z_i = v)`` on 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -290,7 +291,15 @@ class ILCM(Learner):
             self.scm_.to(self.device_)
         self.topological_order_ = order
         self.causal_effects_ = effects
-        self.latent_graph_ = graph_from_effects(effects, self.edge_threshold, self.unit_names())
+
+    @property
+    def latent_graph_(self) -> CausalGraph:
+        """The graph of the fitted causal effects above ``edge_threshold`` (read at each access, so a later
+        ``set_params(edge_threshold=...)`` applies, in memory and after loading alike)."""
+        if getattr(self, "causal_effects_", None) is None:
+            raise AttributeError("latent_graph_: this ILCM has no causal effects (not fitted, or a mid-training "
+                                 "checkpoint)")
+        return graph_from_effects(self.causal_effects_, self.edge_threshold, self.unit_names())
 
     def unit_names(self) -> list[str]:
         """Names of the causal variables: ``z0 ... z{D-1}``."""
@@ -325,9 +334,6 @@ class ILCM(Learner):
         order, effects = extra.get("topological_order"), extra.get("causal_effects")
         self.topological_order_ = None if order is None else [int(i) for i in order]
         self.causal_effects_ = None if effects is None else np.asarray(effects, dtype=np.float64)
-        if effects is not None:
-            self.latent_graph_ = graph_from_effects(self.causal_effects_, self.edge_threshold,
-                                                    [f"z{i}" for i in range(self.latent_dim_)])
         return self
 
     # ------------------------------------------------------------------ inference
@@ -335,7 +341,15 @@ class ILCM(Learner):
         return self.scm_.solve(super()._encode_tensor(images, sample, generator))[0]
 
     def _prepare_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.scm_.invert(codes, self._order())
+        noise = self.scm_.invert(codes, self._order())
+        residual = self.scm_.residual(noise, codes)
+        bad = ~(residual <= 1e-3)  # NaN counts as unsolved
+        if bool(bad.any()):
+            warnings.warn(f"ILCM.decode: {int(bad.sum())} of {codes.shape[0]} codes could not be mapped back to noise "
+                          f"(largest |s(e) - z| {float(residual.nan_to_num(float('inf')).max()):.3g}); their images "
+                          f"do not show those causal variables. decode_noise(encode_noise(x)) needs no inversion.",
+                          RuntimeWarning, stacklevel=4)
+        return noise
 
     def encode_noise(self, x: Any) -> np.ndarray:
         """Noise encodings (N, D) float32 (posterior means of ``e``) of images ``x`` (N, C, H, W)."""
@@ -344,7 +358,7 @@ class ILCM(Learner):
 
     def decode_noise(self, e: Any) -> np.ndarray:
         """Mean images (N, C, H, W) float32 in [0, 1] of noise encodings ``e`` (N, D)."""
-        codes = self._codes_tensor(e, "decode_noise")
+        codes = self._codes_tensor(e, "decode_noise", argument="e")
         return torch.cat(self._batched(codes, lambda b: self._likelihood.mean(self.decoder_(b)).cpu())).numpy()
 
     def sample(self, n: int, *, seed: int) -> np.ndarray:
@@ -369,7 +383,10 @@ class ILCM(Learner):
             if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)) or not 0 <= unit < self.latent_dim_:
                 raise ValueError(f"The 'values' argument of {owner} names unit {unit!r}; units are 0 ... "
                                  f"{self.latent_dim_ - 1}.")
-            array = np.asarray(value, dtype=np.float64)
+            try:
+                array = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                array = np.full(1, np.nan)  # refused below, naming the unit
             if array.ndim == 0:
                 array = np.full(images.shape[0], float(array))
             if array.shape != (images.shape[0],) or not np.all(np.isfinite(array)):
@@ -394,11 +411,15 @@ class ILCM(Learner):
     def intervention_posterior(self, first: Any, second: Any) -> np.ndarray:
         """``q(I | first, second)`` (N, D + 1) float32 for image pairs (each (N, C, H, W)): column 0 "no
         intervention", column ``i + 1`` an intervention on unit ``i`` (the final, floor-free encoder)."""
-        owner = "ILCM.intervention_posterior"
-        if np.shape(first) != np.shape(second):
-            raise ValueError(f"The 'second' argument of {owner} must have the shape of 'first' {np.shape(first)}. "
-                             f"Got {np.shape(second)}.")
-        delta = torch.from_numpy(self.encode_noise(second) - self.encode_noise(first)).to(self.device_)
+        owner = "intervention_posterior"
+        first = self._images_tensor(first, owner, argument="first")
+        second = self._images_tensor(second, owner, argument="second")
+        if first.shape != second.shape:
+            raise ValueError(f"The 'second' argument of ILCM.{owner} must have the shape of 'first' "
+                             f"{tuple(first.shape)}. Got {tuple(second.shape)}.")
+        delta = torch.cat(self._batched(torch.cat([first, second], dim=1),
+                                        lambda b: (self._posterior(b[:, first.shape[1]:])[0]
+                                                   - self._posterior(b[:, :first.shape[1]])[0])))
         with torch.no_grad():
             return self.interventions_(delta).cpu().numpy()
 
