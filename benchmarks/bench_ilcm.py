@@ -55,7 +55,8 @@ from latentscm.worlds.pairs import counterfactual_pairs
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_weak_pairs import _labels  # noqa: E402  (one binning rule for both benchmarks)
 
-LEARNERS = {"ilcm": ("ilcm", {}), "beta_vae": ("beta_vae", {}), "ada_gvae": ("ada_gvae", {}),
+LEARNERS = {"ilcm": ("ilcm", {}), "ilcm_atomic": ("ilcm", {"intervention_set": "atomic"}),
+            "beta_vae": ("beta_vae", {}), "ada_gvae": ("ada_gvae", {}),
             "ada_known": ("ada_gvae", {"aggregation": "known"})}
 SHOWN = ("mcc", "dci.disentanglement", "target_accuracy", "graph_shd", "gies_shd", "empty_shd", "excess_root",
          "excess_child")

@@ -271,3 +271,25 @@ def test_interventional_graph_runs_gies_on_the_models_own_variables_and_targets(
     targets = np.zeros((120, 3), dtype=bool)
     targets[60 + np.flatnonzero(named >= 0), named[named >= 0]] = True
     np.testing.assert_array_equal(found.adjacency, gies(data, targets).adjacency)
+
+
+def test_atomic_intervention_set_leaves_no_intervention_out(world):
+    encoder = InterventionEncoder()
+    delta = torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    probs = encoder(delta, floor=0.01, none=False)
+    assert probs.shape == (2, 4) and torch.all(probs[:, 0] == 0)
+    torch.testing.assert_close(probs.sum(1), torch.ones(2))
+    torch.testing.assert_close(probs[0, 1:], torch.full((3,), 1 / 3))  # nothing moved: no unit preferred
+    model = ILCM(**{**TINY, "steps": 12, "intervention_set": "atomic"}).fit(world, n_samples=40, progress=False)
+    batch = world.sample(16, seed=15)
+    assert (model.intervention_targets(batch.images, batch.images) >= 0).all()
+    assert (model.intervention_posterior(batch.images, batch.images)[:, 0] == 0).all()
+    model.schedule_steps_ = 12
+    pair = torch.from_numpy(counterfactual_pairs(world, batch, changes=1, seed=16, share=False).images)
+    with torch.no_grad():
+        late = model.loss(torch.from_numpy(batch.images), 10, pair=pair)
+        early = model.loss(torch.from_numpy(batch.images), 5, pair=pair)
+    assert float(late.logs["kl_targets"]) == pytest.approx(math.log(3))  # a point mass against uniform over 3
+    assert 0.0 <= float(early.logs["target_entropy"]) <= math.log(3) + 1e-6
+    with pytest.raises(ValueError, match="intervention_set"):
+        ILCM(intervention_set="all")

@@ -62,9 +62,10 @@ from latentscm.learners.implicit_graph import causal_effects, graph_from_effects
 from latentscm.nn.solution_functions import SolutionFunctions
 from latentscm.worlds.pairs import check_pair_changes
 
-__all__ = ["ILCM", "InterventionEncoder", "AVERAGING", "SCHEDULE"]
+__all__ = ["ILCM", "InterventionEncoder", "AVERAGING", "INTERVENTION_SETS", "SCHEDULE"]
 
 AVERAGING = ("stochastic", "mean")
+INTERVENTION_SETS = ("atomic_or_none", "atomic")
 
 #: Phase boundaries as fractions of the run's steps (the official 90-epoch schedule): β-VAE warm-up until
 #: ``pretrain``; ``beta`` ramp, ``|e|^2`` weight and posterior-floor decay until ``ramp``; the intervention
@@ -78,7 +79,8 @@ _LOG_2PI = math.log(2.0 * math.pi)
 class InterventionEncoder(nn.Module):
     """``q(I | x, x~)`` over "no intervention" and the D atomic interventions, from the change of the
     posterior means ``delta`` (N, D): softmax of ``[0, alpha + beta |delta_i| + gamma delta_i^2]``,
-    with ``floor`` added to each probability and renormalised (N, D + 1)."""
+    with ``floor`` added to each probability and renormalised (N, D + 1). With ``none=False`` the
+    "no intervention" option is left out: its column is 0 and the softmax runs over the D others."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,8 +88,11 @@ class InterventionEncoder(nn.Module):
         self.beta = nn.Parameter(torch.tensor(15.0))
         self.gamma = nn.Parameter(torch.tensor(15.0))
 
-    def forward(self, delta: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
+    def forward(self, delta: torch.Tensor, floor: float = 0.0, none: bool = True) -> torch.Tensor:
         logits = self.alpha + self.beta * delta.abs() + self.gamma * delta ** 2
+        if not none:
+            probs = torch.softmax(logits, dim=1) + floor
+            return torch.cat([logits.new_zeros(logits.shape[0], 1), probs / probs.sum(1, keepdim=True)], dim=1)
         logits = torch.cat([logits.new_zeros(logits.shape[0], 1), logits], dim=1)
         probs = torch.softmax(logits, dim=1) + floor
         return probs / probs.sum(1, keepdim=True)
@@ -114,6 +119,10 @@ class ILCM(Learner):
         Weight of the plain reconstruction error term (the official "consistency" regulariser).
     entropy_weight : float, default 1.0
         Weight of the (negative) entropy of the batch's mean intervention posterior.
+    intervention_set : {"atomic_or_none", "atomic"}, default "atomic_or_none"
+        The interventions ``q(I | x, x~)`` ranges over: one variable or none (the paper's), or exactly one
+        variable, as in every pair a World draws here (the uniform prior and the entropy term then spread
+        over the D units only, instead of reserving a share for "none").
     averaging : {"stochastic", "mean"}, default "stochastic"
         How the non-intervened coordinates of a pair's two posteriors are combined: a uniformly random
         convex combination per coordinate (the paper's choice) or their mean.
@@ -137,7 +146,8 @@ class ILCM(Learner):
     codes_are_posterior_means: ClassVar[bool] = False
 
     def __init__(self, *, latent_dim: int | None = None, beta: float = 1.0, pretrain_beta: float = 1e-3,
-                 consistency_weight: float = 0.01, entropy_weight: float = 1.0, averaging: str = "stochastic",
+                 consistency_weight: float = 0.01, entropy_weight: float = 1.0,
+                 intervention_set: str = "atomic_or_none", averaging: str = "stochastic",
                  scm_hidden: int = 100, scm_layers: int = 2, min_scale: float = 0.2, edge_threshold: float = 0.1,
                  pair_changes: int = 1, likelihood: str = "bernoulli", channels: Sequence[int] = (32, 32, 64, 64),
                  hidden_dim: int = 256, lr: float = 3e-4, batch_size: int = 64, steps: int = 3000,
@@ -146,6 +156,7 @@ class ILCM(Learner):
         self.pretrain_beta = pretrain_beta
         self.consistency_weight = consistency_weight
         self.entropy_weight = entropy_weight
+        self.intervention_set = intervention_set
         self.averaging = averaging
         self.scm_hidden = scm_hidden
         self.scm_layers = scm_layers
@@ -167,6 +178,7 @@ class ILCM(Learner):
         self.pretrain_beta = check_number(self.pretrain_beta, "pretrain_beta", owner, low=0)
         self.consistency_weight = check_number(self.consistency_weight, "consistency_weight", owner, low=0)
         self.entropy_weight = check_number(self.entropy_weight, "entropy_weight", owner, low=0)
+        self.intervention_set = check_choice(self.intervention_set, "intervention_set", owner, INTERVENTION_SETS)
         self.averaging = check_choice(self.averaging, "averaging", owner, AVERAGING)
         self.scm_hidden = check_number(self.scm_hidden, "scm_hidden", owner, low=1, integer=True)
         self.scm_layers = check_number(self.scm_layers, "scm_layers", owner, low=0, integer=True)
@@ -209,6 +221,9 @@ class ILCM(Learner):
                 "interventions": p >= SCHEDULE["interventions"], "deterministic": p >= SCHEDULE["deterministic"]}
 
     # ------------------------------------------------------------------ loss
+    def _with_none(self) -> bool:
+        return self.intervention_set == "atomic_or_none"
+
     def _options(self, dim: int, device: torch.device) -> torch.Tensor:
         """(D + 1, D) float: row 0 no intervention, row i + 1 an intervention on unit i."""
         return torch.cat([torch.zeros(1, dim, device=device), torch.eye(dim, device=device)])
@@ -235,14 +250,18 @@ class ILCM(Learner):
 
         std = (0.5 * logvar).exp()
         mean1, mean2, std1, std2 = mean[:n], mean[n:], std[:n], std[n:]
-        posterior = self._net("interventions")(mean2 - mean1, settings["floor"])  # (B, D + 1)
+        none = self._with_none()
+        posterior = self._net("interventions")(mean2 - mean1, settings["floor"], none)  # (B, D + 1)
         options = self._options(dim, images.device)
+        if not none:  # column 0 ("no intervention") is 0: leave it out of the sums below
+            posterior, options = posterior[:, 1:], options[1:]
+        n_options = options.shape[0]
         if settings["deterministic"]:  # each pair takes its most probable intervention, weight 1
             masks = options[posterior.argmax(1)].unsqueeze(0)  # (1, B, D)
             weights = posterior.new_ones(1, n)
         else:
-            masks = options.unsqueeze(1).expand(dim + 1, n, dim)  # (D + 1, B, D)
-            weights = posterior.T  # (D + 1, B)
+            masks = options.unsqueeze(1).expand(n_options, n, dim)  # (O, B, D)
+            weights = posterior.T  # (O, B)
         count = masks.shape[0]
         if self.averaging == "stochastic":
             lam = torch.rand((count, n, dim), generator=self._generator, device=images.device)
@@ -268,9 +287,9 @@ class ILCM(Learner):
         recon = (weights * nll).sum(0).mean()
         kl_noise = (weights * (log_q - log_prior)).sum(0).mean()
         if settings["deterministic"]:
-            kl_targets = posterior.new_tensor(math.log(dim + 1))  # a point mass against the uniform prior
+            kl_targets = posterior.new_tensor(math.log(n_options))  # a point mass against the uniform prior
         else:
-            kl_targets = (torch.special.xlogy(posterior, posterior).sum(1) + math.log(dim + 1)).mean()
+            kl_targets = (torch.special.xlogy(posterior, posterior).sum(1) + math.log(n_options)).mean()
         aggregate = posterior.mean(0)
         entropy = -torch.special.xlogy(aggregate, aggregate).sum()
         loss = recon + settings["beta"] * (kl_noise + kl_targets) + regularisers - self.entropy_weight * entropy
@@ -410,7 +429,8 @@ class ILCM(Learner):
 
     def intervention_posterior(self, first: Any, second: Any) -> np.ndarray:
         """``q(I | first, second)`` (N, D + 1) float32 for image pairs (each (N, C, H, W)): column 0 "no
-        intervention", column ``i + 1`` an intervention on unit ``i`` (the final, floor-free encoder)."""
+        intervention" (0 with ``intervention_set="atomic"``), column ``i + 1`` an intervention on unit ``i`` (the
+        final, floor-free encoder)."""
         owner = "intervention_posterior"
         first = self._images_tensor(first, owner, argument="first")
         second = self._images_tensor(second, owner, argument="second")
@@ -421,7 +441,7 @@ class ILCM(Learner):
                                         lambda b: (self._posterior(b[:, first.shape[1]:])[0]
                                                    - self._posterior(b[:, :first.shape[1]])[0])))
         with torch.no_grad():
-            return self.interventions_(delta).cpu().numpy()
+            return self.interventions_(delta, 0.0, self._with_none()).cpu().numpy()
 
     def interventional_graph(self, first: Any, second: Any, *, penalty_discount: float = 1.0) -> Any:
         """A graph over the units from pairs (each (N, C, H, W)) by interventional discovery on the model's own
