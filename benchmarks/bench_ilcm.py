@@ -118,7 +118,7 @@ def run(label: str, seed: int, args: argparse.Namespace) -> dict:
         order = [unit_of[f] for f in world.factor_names]  # the effects matrix in the world's factor order
         # GIES on the model's causal variables of the held-out pairs, targets as its intervention encoder names them
         found = learner.interventional_graph(test.images, pairs.images).adjacency[np.ix_(order, order)]
-        truth = CausalGraph(world.graph.edges, nodes=list(world.factor_names)).adjacency()
+        truth = CausalGraph(world.graph.edges, nodes=list(world.factor_names)).adjacency
         row["gies_shd"] = float(shd(truth, found))
         row["effects"] = np.asarray(learner.causal_effects_)[np.ix_(order, order)].round(4).tolist()
     row["empty_shd"] = float(shd(world.graph, CausalGraph([], nodes=list(world.factor_names))))
