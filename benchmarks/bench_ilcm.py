@@ -28,6 +28,20 @@ change).
 
 Prints a JSON line per run, then the table (mean ± std over seeds). ``--table FILE...`` prints the table
 of rows written earlier with ``--json``.
+
+Results (this 2-core CPU box, one torch thread per run, two to five runs at a time, so seconds are rough). Part
+linear: 4 variables, edge probability 0.5 (the world's seed is the run's seed: six different graphs), 20,000 pairs,
+20,000 steps, batch 128, lr 1e-3, beta 0.002, Gaussian likelihood, 1,000 held-out samples; seeds 0-5::
+
+    learner       MCC            target acc.    graph SHD      GIES SHD       empty SHD   excess root / child
+    ilcm          0.911 ± 0.039  0.700 ± 0.063  3.33 ± 1.37    2.00 ± 1.15    3.00        0.198 / 0.234
+    ilcm_atomic   0.886 ± 0.082  0.889 ± 0.091  3.67 ± 1.37    2.33 ± 1.25    3.00        0.209 / 0.252
+    beta_vae      0.681 ± 0.081  0.463 ± 0.072  -              -              3.00        0.521 / 0.625
+    ada_gvae      0.721 ± 0.090  0.533 ± 0.103  -              -              3.00        0.462 / 0.493
+
+ILCM's MCC is above β-VAE's and Ada-GVAE's in every seed; its counterfactuals (``do`` on the matched unit) beat
+the baselines' traversals for causes and effects alike. The graph is not recovered: the implicit reading is no
+better than the empty graph, GIES on ILCM's variables is better than it in 3 seeds of 6 and equal in the others.
 """
 
 from __future__ import annotations
