@@ -293,3 +293,20 @@ def test_atomic_intervention_set_leaves_no_intervention_out(world):
     assert 0.0 <= float(early.logs["target_entropy"]) <= math.log(3) + 1e-6
     with pytest.raises(ValueError, match="intervention_set"):
         ILCM(intervention_set="all")
+
+
+def test_matched_unit_counterfactuals_use_the_models_own_do(fitted, world):
+    """TraversalCounterfactual (the report's and `latentscm counterfactual`'s model for learners without factor
+    names) asks ILCM to intervene on the matched unit, so the factor's effects follow through the learned model."""
+    from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
+
+    model, _ = fitted
+    wrapper = TraversalCounterfactual(model, world, n=200, seed=0)
+    assert wrapper.uses_do_ and set(wrapper.units_) == set(world.factor_names)
+    images = world.sample(5, seed=17).images
+    unit = wrapper.units_["z0"]
+    expected = model.intervene(images, {unit: np.full(5, wrapper.intercept_["z0"] + wrapper.slope_["z0"] * 0.7)})
+    np.testing.assert_allclose(wrapper.counterfactual(images, {"z0": 0.7}), expected, atol=1e-6)
+    traversed = model.encode(images)
+    traversed[:, unit] = wrapper.intercept_["z0"] + wrapper.slope_["z0"] * 0.7
+    assert np.abs(model.decode(traversed) - expected).max() > 1e-4  # not the overwrite-and-decode traversal

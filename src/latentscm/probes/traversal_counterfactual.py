@@ -6,6 +6,11 @@ then encodes the image, sets that unit to the line's value at v, and decodes. No
 propagates to the factor's effects: that is exactly what a causal model should do better. A factor
 that is constant on the samples gets no unit (no code can be matched to it, nor a line fitted):
 ``do()`` on it leaves the codes as they are.
+
+A learner with its own ``intervene(x, {unit: value})`` (an implicit latent causal model,
+:class:`~latentscm.learners.ilcm.ILCM`) is asked to intervene on the matched units instead of having
+them overwritten: its ``do`` keeps every other noise value, so the factor's effects follow through
+the learned model (``uses_do_``).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ class TraversalCounterfactual:
 
     Attributes after construction: ``units_`` (factor -> latent unit), ``slope_``/``intercept_``
     (factor -> line parameters), ``correlation_`` (factor -> |r| of the matched unit); a factor without a
-    unit (constant on the ``n`` samples, or beyond the number of units) has no entry.
+    unit (constant on the ``n`` samples, or beyond the number of units) has no entry; ``uses_do_``: whether
+    the learner's own ``intervene`` sets the units (see the module docstring).
     """
 
     def __init__(self, learner: Any, world: Any, *, n: int = 2000, seed: int = 0):
@@ -38,6 +44,7 @@ class TraversalCounterfactual:
                              f"diverge?); no latent unit can be matched to a factor.")
         factors = np.asarray(batch.factors, dtype=np.float64)
         self.learner, self.factor_names = learner, list(world.factor_names)
+        self.uses_do_ = callable(getattr(learner, "intervene", None))
         # a constant factor correlates with nothing (it would take a leftover unit and overwrite it) and has no
         # line (its std may round to ~1e-17, not 0): it is left unmatched
         varying = np.flatnonzero(np.ptp(factors, axis=0) > 0)
@@ -58,11 +65,16 @@ class TraversalCounterfactual:
         """Images (N, C, H, W) with the matched latent units set for hard interventions."""
         items = as_interventions(interventions, self.factor_names)
         codes = self.learner.encode(x).astype(np.float32)
+        settings: dict[int, np.ndarray] = {}
         for name, item in items.items():
             if name not in self.units_:
                 continue  # more factors than latent units, or a constant factor: no unit to move
             if not isinstance(item, Do):
                 raise TypeError(f"TraversalCounterfactual supports hard interventions only; got {item!r} for {name!r}.")
             value = np.broadcast_to(np.asarray(item.value, dtype=np.float64), (codes.shape[0],))
-            codes[:, self.units_[name]] = self.intercept_[name] + self.slope_[name] * value
+            settings[self.units_[name]] = self.intercept_[name] + self.slope_[name] * value
+        if self.uses_do_:
+            return self.learner.decode(codes) if not settings else self.learner.intervene(x, settings)
+        for unit, value in settings.items():
+            codes[:, unit] = value
         return self.learner.decode(codes)

@@ -128,7 +128,9 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
                                                                "swept from its 2% to its 98% quantile",
                                                                warning=warning)))
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
-        how = "learned latent SCM" if model is learner else "latent traversal of the best-matched unit (baseline)"
+        how = ("learned latent SCM" if model is learner else
+               "do() on the best-matched unit of the learned implicit SCM" if model.uses_do_ else
+               "latent traversal of the best-matched unit (baseline)")
         section = _counterfactual_section(model, world, batch, view, how, seed)
         if section:
             view.figures.append(("Counterfactuals", section))
