@@ -100,7 +100,10 @@ def run(label: str, seed: int, args: argparse.Namespace) -> dict:
     clock = time.perf_counter()
     if learner.uses_pairs:  # every pair learner gets the same first images and exact partners
         partners = counterfactual_pairs(world, train, changes=1, seed=3000 + seed, share=False)
-        learner.fit(ImagePairs(train.images, partners.images, partners.changed.sum(1)), progress=False)
+        # how many factors differ (for ada_known); a pair whose intervention left its factor's value in place
+        # (a value clipped at the factor's range) counts as differing in its target
+        changed = np.maximum(partners.changed.sum(1), 1)
+        learner.fit(ImagePairs(train.images, partners.images, changed), progress=False)
     else:
         learner.fit(train, progress=False)
     seconds = time.perf_counter() - clock
