@@ -42,6 +42,20 @@ linear: 4 variables, edge probability 0.5 (the world's seed is the run's seed: s
 ILCM's MCC is above β-VAE's and Ada-GVAE's in every seed; its counterfactuals (``do`` on the matched unit) beat
 the baselines' traversals for causes and effects alike. The graph is not recovered: the implicit reading is no
 better than the empty graph, GIES on ILCM's variables is better than it in 3 seeds of 6 and equal in the others.
+
+Pendulum images (32 pixels, 4 factors, 4 edges; 10,000 pairs, 4,000 steps, batch 64, lr 3e-4, beta 1, Bernoulli
+likelihood; seeds 0-2, ``ilcm_atomic`` seeds 0-1 only, for lack of time)::
+
+    learner       MCC            target acc.    graph SHD      GIES SHD       empty SHD   excess root / child
+    ilcm          0.685 ± 0.077  0.319 ± 0.075  3.67 ± 0.94    3.33 ± 0.94    4.00        0.398 / 0.861
+    ilcm_atomic   0.656 ± 0.013  0.644 ± 0.088  1.00 ± 1.00    3.00 ± 0.00    4.00        0.184 / 0.876
+    beta_vae      0.652 ± 0.057  0.355 ± 0.029  -              -              4.00        0.659 / 1.019
+    ada_gvae      0.668 ± 0.054  0.490 ± 0.020  -              -              4.00        0.178 / 0.838
+
+At this CPU scale ILCM's variables are no better than the baselines' codes on images. With
+``intervention_set="atomic"`` it names the intervened factor of 64% of held-out pairs (chance 25%) and its implicit
+graph is the true graph in seed 1 (SHD 0; seed 0: SHD 2, one edge missing, one added). An intervention on a shadow
+(an effect) is rendered no better than changing nothing by any learner here (excess 0.84-1.02).
 """
 
 from __future__ import annotations
