@@ -81,7 +81,7 @@ from latentscm.worlds.ild_linear import ILDLinear
 from latentscm.worlds.pairs import counterfactual_pairs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_weak_pairs import _labels  # noqa: E402  (one binning rule for both benchmarks)
+from bench_weak_pairs import _labels, table  # noqa: E402  (one binning rule and one table for both benchmarks)
 
 LEARNERS = {"ilcm": ("ilcm", {}), "ilcm_atomic": ("ilcm", {"intervention_set": "atomic"}),
             "beta_vae": ("beta_vae", {}), "ada_gvae": ("ada_gvae", {}),
@@ -181,24 +181,6 @@ def _counterfactual_excess(learner, name, world, test, pairs, target, unit_of) -
     return out
 
 
-def table(rows: list[dict]) -> str:
-    shown = [key for key in SHOWN if any(key in r for r in rows)]
-    lines = ["| learner | " + " | ".join(shown) + " | seconds |", "|---" * (len(shown) + 2) + "|"]
-    for label in dict.fromkeys(r["learner"] for r in rows):
-        mine = [r for r in rows if r["learner"] == label]
-        cells = []
-        for key in (*shown, "train_seconds"):
-            values = np.array([r[key] for r in mine if key in r])
-            if values.size == 0:
-                cells.append("-")
-            elif key == "train_seconds":
-                cells.append(f"{values.mean():.0f}")
-            else:
-                cells.append(f"{values.mean():.3f} ± {values.std():.3f}")
-        lines.append(f"| {label} (n={len(mine)}) | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--learners", default="ilcm,beta_vae,ada_gvae",
@@ -223,7 +205,7 @@ def main() -> None:
         for path in args.table:
             with open(path) as handle:
                 rows += json.load(handle)
-        print(table(rows))
+        print(table(rows, SHOWN))
         return
     torch.set_num_threads(1)
     rows = []
@@ -235,7 +217,7 @@ def main() -> None:
             if args.json:
                 with open(args.json, "w") as handle:
                     json.dump(rows, handle)
-    print(table(rows))
+    print(table(rows, SHOWN))
 
 
 if __name__ == "__main__":

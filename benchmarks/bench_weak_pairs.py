@@ -145,8 +145,10 @@ def _k_accuracy(learner, world, test, seed: int) -> float:
     return float(np.mean(estimated == partners.changed.sum(1)))
 
 
-def table(rows: list[dict]) -> str:
-    shown = [key for key in SHOWN if any(key in r for r in rows)]  # part linear has MCC and k_accuracy only
+def table(rows: list[dict], columns: tuple[str, ...] = SHOWN) -> str:
+    """Markdown table, a row per learner label: mean ± std over its seeds of each of ``columns`` that some row has
+    ("-" where the label's rows lack it), and the mean training seconds."""
+    shown = [key for key in columns if any(key in r for r in rows)]  # part linear has MCC and k_accuracy only
     lines = ["| learner | " + " | ".join(shown) + " | seconds |", "|---" * (len(shown) + 2) + "|"]
     for label in dict.fromkeys(r["learner"] for r in rows):
         mine = [r for r in rows if r["learner"] == label]
