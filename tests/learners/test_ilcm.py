@@ -218,7 +218,7 @@ def test_image_pairs_need_a_latent_dim(world):
 
 
 def test_ilcm_learns_targets_and_variables_on_linear_pairs():
-    """A short real run (about 15 s): on a 4-variable linear-Gaussian DAG seen through an invertible mixing, the
+    """A short real run (about 30 s): on a 4-variable linear-Gaussian DAG seen through an invertible mixing, the
     intervention encoder names the intervened variable of held-out pairs far above chance (1/4) and the causal
     variables match the factors better than a β-VAE's codes on the same images and steps (measured: MCC 0.89
     against 0.65, targets 67% right; bench_ilcm.py measures longer runs and more seeds)."""
