@@ -310,3 +310,19 @@ def test_matched_unit_counterfactuals_use_the_models_own_do(fitted, world):
     traversed = model.encode(images)
     traversed[:, unit] = wrapper.intercept_["z0"] + wrapper.slope_["z0"] * 0.7
     assert np.abs(model.decode(traversed) - expected).max() > 1e-4  # not the overwrite-and-decode traversal
+
+
+def test_evaluate_gives_ilcm_do_based_counterfactual_metrics_by_default(fitted, world):
+    from latentscm.metrics.evaluate import evaluate
+    from latentscm.metrics.factor_regressor import FactorRegressor
+
+    model, _ = fitted
+    regressor = FactorRegressor(n_train=128, n_test=64, steps=5, batch_size=32, seed=0).fit(world)
+    auto = evaluate(model, world, suite=["mcc"], n=128, n_counterfactual=16, regressor=regressor, activity=False)
+    assert {"cf.true_error", "cf.excess", "cf.effect"} <= set(auto) and np.isfinite(auto["cf.true_error"])
+    none = evaluate(model, world, suite=["mcc"], n=128, counterfactuals="none", activity=False)
+    assert not [k for k in none if k.startswith("cf.")]
+    beta = make_learner("beta_vae", latent_dim=3, **{k: v for k, v in TINY.items() if not k.startswith("scm")})
+    beta.fit(world, n_samples=40, progress=False)
+    plain = evaluate(beta, world, suite=["mcc"], n=128, n_counterfactual=16, regressor=regressor, activity=False)
+    assert not [k for k in plain if k.startswith("cf.")]  # "auto" still skips a plain traversal

@@ -53,7 +53,8 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     seed : int, default 0
         Seed of the held-out images.
     counterfactuals : {"auto", "traversal", "none"}, default "auto"
-        ``"auto"`` (when the learner has ``counterfactual``), ``"traversal"`` (also a plain
+        ``"auto"`` (when the learner has ``counterfactual``, or its own ``intervene`` on units: ILCM, whose
+        ``do`` on the matched units is used), ``"traversal"`` (also a plain
         learner, through :class:`~latentscm.probes.traversal_counterfactual.
         TraversalCounterfactual`), or ``"none"``.
     n_counterfactual : int, default 128
@@ -145,7 +146,9 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
                                  "(images, interventions) -> images, or a decoder with counterfactuals='traversal').")
         elif hasattr(learner, "counterfactual") and (not plain or learner.can_counterfactual):
             model = learner
-        elif counterfactuals == "traversal":
+        elif counterfactuals == "traversal" or (counterfactuals == "auto" and callable(getattr(learner, "intervene",
+                                                                                                      None))):
+            # a learner with its own do() on units (ILCM) intervenes on the matched units: "auto" includes it
             from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
 
             model = TraversalCounterfactual(learner, world, seed=seed)
