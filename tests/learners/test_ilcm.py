@@ -326,3 +326,18 @@ def test_evaluate_gives_ilcm_do_based_counterfactual_metrics_by_default(fitted, 
     beta.fit(world, n_samples=40, progress=False)
     plain = evaluate(beta, world, suite=["mcc"], n=128, n_counterfactual=16, regressor=regressor, activity=False)
     assert not [k for k in plain if k.startswith("cf.")]  # "auto" still skips a plain traversal
+
+
+def test_the_report_names_ilcm_units_by_their_matched_factors(tmp_path):
+    from latentscm.graph import CausalGraph
+    from latentscm.report.html import build_report, matched_graph
+
+    renamed = matched_graph(CausalGraph([("z0", "z2"), ("z1", "z0")], nodes=["z0", "z1", "z2"]),
+                            {"a": 2, "b": 0}, ["z0", "z1", "z2"], ["a", "b", "c"])
+    assert renamed.edges == (("b", "a"),) and renamed.nodes == ("a", "b", "c")  # z1 is unmatched: its edge goes
+    run = tmp_path / "pendulum"  # a world whose factors are not named z0 ... like the units
+    ILCM(**{**TINY, "steps": 4}).fit(latentscm.worlds.make("pendulum", size=16), n_samples=32, out=str(run),
+                                     progress=False)
+    page = build_report([str(run)], tmp_path / "report.html", n_images=4).read_text()
+    assert "named by the factors they were matched to" in page and "; SHD " in page
+    assert "do() on the best-matched unit of the learned implicit SCM" in page

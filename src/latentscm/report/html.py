@@ -32,7 +32,7 @@ from latentscm.report.page import (
     page_bytes,
 )
 
-__all__ = ["build_report", "RunView", "collect_run"]
+__all__ = ["build_report", "RunView", "collect_run", "matched_graph"]
 
 
 
@@ -136,11 +136,16 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
             view.figures.append(("Counterfactuals", section))
         graphs = [("world graph", world.graph)]
         learned = getattr(learner, "latent_graph_", None)
+        matched = ""
+        if learned is not None and model is not learner and not set(learned.nodes) <= set(world.graph.nodes):
+            # a graph over units (ILCM's z0 ...): named by the units' matched factors, so it can be compared
+            learned = matched_graph(learned, model.units_, learner.unit_names(), list(world.graph.nodes))
+            matched = " (the model's units named by the factors they were matched to)"
         if learned is not None:
             graphs.append(("learned latent graph", learned))
         view.figures.append(("Causal graphs", img_html(graphs_figure(graphs), f"{view.name} graphs",
-                                                   "left: the world's true graph; right: the graph the model uses "
-                                                   "(red: edges absent from the true graph)"
+                                                   "left: the world's true graph; right: the graph the model uses"
+                                                   + matched + " (red: edges absent from the true graph)"
                                                    + _graph_distances(world.graph, learned) if learned is not None
                                                    else "the world's true graph (this learner has no latent graph)")))
     try:
@@ -155,6 +160,18 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
     if curves is not None:
         view.figures.append(("Training curves", img_html(curves, f"{view.name} training curves")))
     return view
+
+
+def matched_graph(learned: Any, units: dict[str, int], unit_names: list[str], factor_names: list[str]) -> Any:
+    """``learned`` (a CausalGraph over ``unit_names``) with each unit renamed to the factor it was matched to
+    (``units``: factor -> unit index, e.g. :class:`~latentscm.probes.traversal_counterfactual.
+    TraversalCounterfactual`'s ``units_``), over the nodes ``factor_names``; edges touching an unmatched unit are
+    dropped."""
+    from latentscm.graph import CausalGraph
+
+    factor_of = {unit_names[u]: factor for factor, u in units.items()}
+    edges = [(factor_of[a], factor_of[b]) for a, b in learned.edges if a in factor_of and b in factor_of]
+    return CausalGraph(edges, nodes=list(factor_names))
 
 
 def _graph_distances(true: Any, learned: Any) -> str:
