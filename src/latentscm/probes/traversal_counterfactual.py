@@ -64,17 +64,17 @@ class TraversalCounterfactual:
     def counterfactual(self, x: np.ndarray, interventions: Mapping[str, Any]) -> np.ndarray:
         """Images (N, C, H, W) with the matched latent units set for hard interventions."""
         items = as_interventions(interventions, self.factor_names)
-        codes = self.learner.encode(x).astype(np.float32)
-        settings: dict[int, np.ndarray] = {}
+        settings: dict[int, np.ndarray] = {}  # unit -> a value, or one per image
         for name, item in items.items():
             if name not in self.units_:
                 continue  # more factors than latent units, or a constant factor: no unit to move
             if not isinstance(item, Do):
                 raise TypeError(f"TraversalCounterfactual supports hard interventions only; got {item!r} for {name!r}.")
-            value = np.broadcast_to(np.asarray(item.value, dtype=np.float64), (codes.shape[0],))
+            value = np.asarray(item.value, dtype=np.float64)
             settings[self.units_[name]] = self.intercept_[name] + self.slope_[name] * value
-        if self.uses_do_:
-            return self.learner.decode(codes) if not settings else self.learner.intervene(x, settings)
+        if self.uses_do_ and settings:  # the model's own do(); it encodes x itself
+            return self.learner.intervene(x, settings)
+        codes = self.learner.encode(x).astype(np.float32)
         for unit, value in settings.items():
             codes[:, unit] = value
         return self.learner.decode(codes)
