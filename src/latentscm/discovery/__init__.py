@@ -2,8 +2,9 @@
 Gaussian likelihood ratio for mixed data), PC-stable with Meek's rules (and background knowledge), GES, XGES and BOSS
 (score-based: linear-Gaussian BIC, BDeu, conditional Gaussian BIC; BOSS with background knowledge), continuous
 optimisation (linear NOTEARS, NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI, RFCI
-and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, and Causal de
-Finetti for exchangeable data."""
+and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, Causal de
+Finetti for exchangeable data, and ENCO (neural likelihoods, observational and single-variable interventional
+data)."""
 
 from latentscm.discovery.active_learning import active_gies
 from latentscm.discovery.boss import boss
@@ -24,6 +25,7 @@ from latentscm.discovery.ci_tests import (
 )
 from latentscm.discovery.dagma import dagma_linear
 from latentscm.discovery.dagma_mlp import dagma_mlp
+from latentscm.discovery.enco import enco
 from latentscm.discovery.environments import discover_environments, environment_variables
 from latentscm.discovery.experiment_design import best_single_intervention, identifying_targets
 from latentscm.discovery.fci import fci
@@ -65,6 +67,7 @@ __all__ = [
     "dagma_linear",
     "dagma_mlp",
     "direct_lingam",
+    "enco",
     "discover_environments",
     "environment_variables",
     "identifying_targets",
