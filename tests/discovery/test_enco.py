@@ -296,3 +296,48 @@ def test_constant_and_too_small_data_are_named(small):
         enco(constant, targets)
     with pytest.raises(ValueError, match="at least 2 variables"):
         enco(data[:, :1], [[] if not t else ["X0"] for t in targets])
+
+
+# ----------------------------------------------------------------------------------- command line and codes
+def test_discover_command_runs_enco_on_a_csv_and_matches_the_library(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    data, targets, truth, nodes = _continuous(4, 0.6, seed=2, n_obs=800, n_int=150)
+    names = [f"v{i}" for i in range(4)]
+    lines = [",".join([*names, "intervened"])]
+    lines += [",".join([*(f"{v:.6f}" for v in row), names[t[0]] if t else ""]) for row, t in zip(data, targets)]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "graph.json"
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "enco", "--targets",
+                                      "intervened", "--param", "epochs=3", "--param", "model_steps=40", "--param",
+                                      "graph_steps=20", "--param", "n_graphs=10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    graph = json.loads(out.read_text())
+    expected = enco(np.round(data, 6), targets, node_names=names, epochs=3, model_steps=40, graph_steps=20,
+                    n_graphs=10, seed=0)
+    assert graph["adjacency"] == expected.adjacency.tolist()
+    assert graph["info"]["method"] == "enco" and graph["info"]["intervened"] == names
+    missing = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "enco", "--out", str(out)])
+    assert missing.exit_code == 2 and "--method enco needs --targets" in missing.output
+    stray = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "ges", "--targets",
+                                     "intervened", "--out", str(out)])
+    assert stray.exit_code == 2 and "only used by --method gies and enco" in stray.output
+
+
+def test_discover_from_codes_runs_enco_with_targets():
+    from latentscm.discovery.codes import discover_from_codes
+
+    data, targets, truth, _ = _continuous(4, 0.6, seed=2, n_obs=800, n_int=150)
+    mask = np.zeros((len(targets), 4), dtype=bool)
+    for row, t in enumerate(targets):
+        mask[row, t] = True
+    small = dict(epochs=2, model_steps=30, graph_steps=10, n_graphs=10, hidden=8)
+    result = discover_from_codes(data, ["a", "b", "c", "d"], method="enco", targets=mask, max_samples=len(data),
+                                 seed=3, options=small)
+    assert result.info["method"] == "enco" and result.nodes == ("a", "b", "c", "d")
+    with pytest.raises(ValueError, match="'targets'.*'gies' or 'enco'"):
+        discover_from_codes(data, ["a", "b", "c", "d"], method="enco")

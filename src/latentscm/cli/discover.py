@@ -59,9 +59,10 @@ def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, body
 
 
-def read_targets_table(path: Path, column: str) -> tuple[np.ndarray, list[str], list[list[str]]]:
+def read_targets_table(path: Path, column: str, method: str = "gies") -> tuple[np.ndarray, list[str], list[list[str]]]:
     """A CSV whose ``column`` names the variables each row intervened on, ``;``-separated (empty: observational),
-    as (the other columns as floats (n, d), their names, the target names per row) (``discover --method gies``)."""
+    as (the other columns as floats (n, d), their names, the target names per row) (``discover --method gies`` and
+    ``enco``)."""
     header, body = _csv_rows(path)
     if column not in header:
         raise ValueError(f"--targets {column!r} is not a column of {path}; columns: {', '.join(header)}.")
@@ -79,7 +80,8 @@ def read_targets_table(path: Path, column: str) -> tuple[np.ndarray, list[str], 
             values.append([float(v) for j, v in enumerate(row) if j != k])
         except ValueError:
             raise ValueError(f"{path}, line {line}: non-numeric value in {row} outside the --targets column "
-                             f"{column!r}; --method gies takes continuous variables.") from None
+                             f"{column!r}; --method {method} takes numbers (enco with --param "
+                             "likelihood=categorical: integer codes).") from None
     return np.asarray(values, dtype=np.float64).reshape(len(values), len(names)), names, targets
 
 
@@ -270,6 +272,7 @@ _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "dagma": "linear DAGMA (continuous optimisation, log-det central path)",
                "dagma_mlp": "DAGMA-MLP (continuous optimisation, log-det central path, one MLP per variable)",
                "gies": "score-based (the interventional BIC; GIES search)",
+               "enco": "ENCO (neural likelihoods of sampled parent sets on interventional rows)",
                "gnies": "score-based (GnIES: environments with unknown intervention targets)"}
 
 
@@ -285,10 +288,11 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "cdnod", "cdf", "gies", "gnies"}
+              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco"}
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
-        seed 0), ``dagma`` (linear DAGMA) and ``dagma_mlp`` (DAGMA-MLP, seed 0) ignore ``ci`` and ``alpha``).
+        seed 0), ``dagma`` (linear DAGMA), ``dagma_mlp`` (DAGMA-MLP, seed 0), ``gies`` and ``enco`` (seed 0) ignore
+        ``ci`` and ``alpha``).
     ci : str or None
         CI test name (None: gfci pairs one with its score).
     alpha : float
@@ -306,8 +310,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         The method function's own keyword parameters (``--param KEY=VALUE``), checked against its signature;
         those set by the arguments above (names, CI test, level, knowledge, ...) are refused.
     targets : sequence or None
-        For gies (required there, refused elsewhere): the intervened variables of each row, by name (empty for an
-        observational row); ``data`` then holds the variables only.
+        For gies and enco (required there, refused elsewhere): the intervened variables of each row, by name (empty
+        for an observational row); ``data`` then holds the variables only.
 
     Raises
     ------
@@ -315,7 +319,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         Unknown method; a context / environment column with ``pc``, missing for cdnod / cdf, not in
         the table, or holding a single environment; both given; a collider rule with cdf or fci.
     """
-    from latentscm.discovery.codes import METHODS
+    from latentscm.discovery.codes import METHODS, TARGET_METHODS
 
     if method not in METHODS and method not in _TABLE_ONLY:
         raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY])}.")
@@ -341,11 +345,13 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         if method in SEEDED_METHODS:  # a random start is seeded, 0 unless --param seed=... says otherwise
             own["seed"] = 0
         return _table_methods()[method](data, **{**own, **extra})
-    if method == "gies":
+    if method in TARGET_METHODS:
         if column is not None:
-            raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies; gies reads its environments "
+            raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies; {method} reads its environments "
                              "from --targets.")
-        return METHODS["gies"](data, targets, node_names=names, **extra)
+        if method == "enco":
+            extra.setdefault("seed", 0)
+        return TARGET_METHODS[method](data, targets, node_names=names, **extra)
     if method == "pc":
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies.")
@@ -389,10 +395,13 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_targets(method: str, targets: Any) -> None:
-    """ValueError when --targets is missing for gies or given to another method."""
-    if (targets is not None) != (method == "gies"):
-        raise ValueError("--method gies needs --targets naming the column of each row's intervened variables."
-                         if method == "gies" else f"--targets is only used by --method gies, not by --method {method}.")
+    """ValueError when --targets is missing for gies or enco or given to another method."""
+    from latentscm.discovery.codes import TARGET_METHODS
+
+    if (targets is not None) != (method in TARGET_METHODS):
+        raise ValueError(f"--method {method} needs --targets naming the column of each row's intervened variables."
+                         if method in TARGET_METHODS else
+                         f"--targets is only used by --method gies and enco, not by --method {method}.")
 
 
 def _check_collider_rule(rule: str | None, method: str) -> None:
@@ -424,7 +433,9 @@ def register(app: typer.Typer) -> None:
                                    "ancestral graph, for hidden confounders), rfci (FCI without its Possible-D-SEP "
                                    "stage, faster), gfci (the same from GES's graph refined by CI tests), cdnod or "
                                    "cdf (Causal de Finetti), gies (observational and interventional rows, with "
-                                   "--targets), gnies (environments with unknown targets, with --environment); "
+                                   "--targets), enco (the same rows, single-variable interventions, neural "
+                                   "likelihoods, seed 0), gnies (environments with unknown targets, with "
+                                   "--environment); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
@@ -436,9 +447,9 @@ def register(app: typer.Typer) -> None:
         environment: str = typer.Option(None, "--environment",
                                         help="Column holding the environment id, used by cdnod (as its "
                                         "context), cdf and gnies (rows grouped by it); like --context."),
-        targets: str = typer.Option(None, "--targets", help="For --method gies: the column naming the variables "
-                                    "each row intervened on, separated by ';' (empty for an observational row; so "
-                                    "a variable whose name holds ';' cannot be a target)."),
+        targets: str = typer.Option(None, "--targets", help="For --method gies and enco: the column naming the "
+                                    "variables each row intervened on, separated by ';' (empty for an observational "
+                                    "row; so a variable whose name holds ';' cannot be a target)."),
         run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes (those in "
                                  "codes.npy with code_names.json, else the codes of fresh samples of its world)."),
         trust_code: bool = typer.Option(False, "--trust-code", help="With --run: allow unregistered learner/world "
@@ -557,8 +568,8 @@ def register(app: typer.Typer) -> None:
                                      "table.")
                 row_targets, labels = None, None
                 label_column = environment if environment is not None else context
-                if method == "gies":
-                    table, names, row_targets = read_targets_table(data, targets)
+                if method in ("gies", "enco"):
+                    table, names, row_targets = read_targets_table(data, targets, method)
                 elif label_column is not None and not categorical:
                     table, names, labels = read_environment_table(
                         data, label_column, "--environment" if environment is not None else "--context")

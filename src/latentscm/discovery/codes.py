@@ -19,6 +19,7 @@ from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
 from latentscm.discovery.dagma import dagma_linear
 from latentscm.discovery.dagma_mlp import dagma_mlp
+from latentscm.discovery.enco import enco
 from latentscm.discovery.fci import fci
 from latentscm.discovery.ges import ges
 from latentscm.discovery.gfci import gfci
@@ -37,7 +38,7 @@ from latentscm.graph import CausalGraph
 from latentscm.metrics.graphs import _is_acyclic
 from latentscm.metrics.sid import sid
 
-__all__ = ["CODE_METHODS", "METHODS", "compare_graphs", "compare_pag", "discover_from_codes"]
+__all__ = ["CODE_METHODS", "METHODS", "TARGET_METHODS", "compare_graphs", "compare_pag", "discover_from_codes"]
 
 #: Discovery methods by name (the CLI's ``--method``).
 METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
@@ -46,7 +47,10 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
     "cdf": causal_de_finetti,
     "gies": gies,
     "gnies": gnies,
+    "enco": enco,
 }
+#: Methods that read each row's intervention targets (observational and interventional rows together).
+TARGET_METHODS: dict[str, Callable[..., DiscoveredGraph]] = {"gies": gies, "enco": enco}
 
 
 #: Methods :func:`discover_from_codes` runs on a table of codes, by name.
@@ -84,32 +88,33 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         not capture), ``"rfci"`` (FCI without Possible-D-SEP), ``"gfci"`` (a PAG from GES's CPDAG refined by
         tests), ``"ges"`` (linear-Gaussian BIC),
         ``"xges"`` / ``"boss"`` (the same score, XGES / BOSS search), ``"lingam"`` (DirectLiNGAM), ``"notears"``,
-        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation); or ``"gies"`` with
-        ``targets`` (codes of interventional data: GIES's I-essential graph). ``ci_test``, ``alpha`` and
+        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation); or ``"gies"`` or ``"enco"`` with
+        ``targets`` (codes of interventional data: GIES's I-essential graph, or ENCO's DAG from single-latent
+        interventions). ``ci_test``, ``alpha`` and
         ``ci_options`` apply to pc, fci, rfci and gfci only; the methods needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
-    seed: seed of the subsample; for notears_mlp, dagma_mlp, boss and gfci also of their random starts (unless
+    seed: seed of the subsample; for notears_mlp, dagma_mlp, boss, gfci and enco also of their random starts (unless
         ``options`` gives one).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
     knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), BOSS's, tiers
         for FCI and GFCI (see :func:`~latentscm.discovery.fci.fci`), or DirectLiNGAM's; not for the other methods.
     options: the method function's own keyword parameters (e.g. ``{"turning": True}`` for ges, ``{"lambda1":
         0.05}`` for notears), checked by name; the ones set by the arguments above are refused.
-    targets: for ``method="gies"`` (required there, refused elsewhere): which latents each row's data intervened
-        on, a bool array (N, D) over the codes' columns, or (N, K) over ``target_names`` (a world batch's
+    targets: for ``method="gies"`` or ``"enco"`` (required there, refused elsewhere): which latents each row's data
+        intervened on, a bool array (N, D) over the codes' columns, or (N, K) over ``target_names`` (a world batch's
         ``targets`` with ``world.factor_names``, for a learner whose latents carry the factors' names). A target
         with no latent of its name is refused.
     target_names: the K names of the columns of ``targets`` (default: ``names``).
     """
     owner = "discover_from_codes"
     matrix = check_array(codes, "codes", owner, ndim=2, min_rows=10)
-    check_choice(method, "method", owner, (*CODE_METHODS, "gies"))
+    check_choice(method, "method", owner, (*CODE_METHODS, *TARGET_METHODS))
     if target_names is not None and targets is None:
         raise ValueError(f"The 'target_names' parameter of {owner} names the columns of 'targets', which is missing "
-                         f"(targets go with method='gies').")
-    if (targets is None) != (method != "gies"):
-        raise ValueError(f"The 'targets' parameter of {owner} is for method='gies' (which needs it: the latents each "
-                         f"row intervened on). Got method={method!r} with targets "
+                         f"(targets go with method='gies' or 'enco').")
+    if (targets is None) != (method not in TARGET_METHODS):
+        raise ValueError(f"The 'targets' parameter of {owner} is for method='gies' or 'enco' (which need it: the "
+                         f"latents each row intervened on). Got method={method!r} with targets "
                          f"{'missing' if targets is None else 'given'}.")
     if method != "pc" and collider_rule != "standard":
         raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'"
@@ -118,7 +123,7 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if method not in KNOWLEDGE_METHODS and knowledge is not None:
         raise ValueError(f"The 'knowledge' parameter of {owner} applies to method="
                          f"{', '.join(map(repr, KNOWLEDGE_METHODS))}, not {method!r}.")
-    function = gies if method == "gies" else CODE_METHODS[method]
+    function = TARGET_METHODS.get(method) or CODE_METHODS[method]
     extra = check_method_options(function, options, method, {**_RESERVED, "targets": "'targets'"}, label="options")
     names = check_names(names, "names", owner, size=matrix.shape[1])
     limit = int(check_number(max_samples, "max_samples", owner, low=10, integer=True))
@@ -130,6 +135,9 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         mask = None if mask is None else mask[rows]
     if method == "gies":
         return gies(matrix, mask, node_names=list(names), **extra)
+    if method == "enco":
+        extra.setdefault("seed", rng)
+        return enco(matrix, mask, node_names=list(names), **extra)
     if method in SEEDED_METHODS:
         extra.setdefault("seed", rng)
     if method == "pc":
