@@ -273,6 +273,28 @@ def test_interventional_graph_runs_gies_on_the_models_own_variables_and_targets(
     np.testing.assert_array_equal(found.adjacency, gies(data, targets).adjacency)
 
 
+def test_interventional_graph_runs_enco_on_the_same_rows(world):
+    from latentscm.discovery import enco
+
+    # "atomic": every pair names a target (the barely trained default model names "none" for all of them)
+    model = ILCM(**{**TINY, "steps": 12, "intervention_set": "atomic"}).fit(world, n_samples=40, progress=False)
+    batch = world.sample(60, seed=13)
+    partners = counterfactual_pairs(world, batch, changes=1, seed=14, share=False)
+    small = {"epochs": 2, "model_steps": 20, "graph_steps": 10, "n_graphs": 8, "hidden": 8, "seed": 4}
+    found = model.interventional_graph(batch.images, partners.images, method="enco", options=small)
+    named = model.intervention_targets(batch.images, partners.images)
+    data = np.concatenate([model.encode(batch.images), model.encode(partners.images)]).astype(np.float64)
+    targets = np.zeros((120, 3), dtype=bool)
+    targets[60 + np.flatnonzero(named >= 0), named[named >= 0]] = True
+    expected = enco(data, targets, **small)
+    assert found.nodes == ("z0", "z1", "z2") and found.info["method"] == "enco"
+    assert found.info["edge_probability"] == expected.info["edge_probability"]
+    with pytest.raises(ValueError, match="'method'"):
+        model.interventional_graph(batch.images, partners.images, method="pc")
+    with pytest.raises(ValueError, match="'options'.*ENCO"):
+        model.interventional_graph(batch.images, partners.images, options=small)
+
+
 def test_atomic_intervention_set_leaves_no_intervention_out(world):
     encoder = InterventionEncoder()
     delta = torch.tensor([[0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])

@@ -443,19 +443,28 @@ class ILCM(Learner):
         with torch.no_grad():
             return self.interventions_(delta, 0.0, self._with_none()).cpu().numpy()
 
-    def interventional_graph(self, first: Any, second: Any, *, penalty_discount: float = 1.0) -> Any:
+    def interventional_graph(self, first: Any, second: Any, *, method: str = "gies", penalty_discount: float = 1.0,
+                             options: dict[str, Any] | None = None) -> Any:
         """A graph over the units from pairs (each (N, C, H, W)) by interventional discovery on the model's own
-        causal variables: GIES (Hauser & Bühlmann 2012, :func:`latentscm.discovery.gies`, perfect interventions)
-        on ``encode(first)`` as observational rows and ``encode(second)`` as rows intervened on the unit
-        :meth:`intervention_targets` names (observational where it names none). Brehmer et al. run ENCO (Lippe et
-        al. 2022) on the same data as their second post-hoc graph method; GIES is this library's interventional
-        search, with a linear-Gaussian score. Returns a
-        :class:`~latentscm.discovery.result.DiscoveredGraph` over ``z0 ... z{D-1}``."""
-        from latentscm.discovery import gies
+        causal variables: ``encode(first)`` as observational rows and ``encode(second)`` as rows intervened on the
+        unit :meth:`intervention_targets` names (observational where it names none).
 
+        ``method="gies"`` (default): GIES (Hauser & Bühlmann 2012, :func:`latentscm.discovery.gies`, perfect
+        interventions, a linear-Gaussian score; ``penalty_discount`` its BIC penalty). ``method="enco"``: ENCO (Lippe
+        et al. 2022, :func:`latentscm.discovery.enco`, neural Gaussian conditionals), the second post-hoc method of
+        Brehmer et al.; ``options`` are its keyword parameters (e.g. ``{"epochs": 10, "seed": 1}``). Returns a
+        :class:`~latentscm.discovery.result.DiscoveredGraph` over ``z0 ... z{D-1}``."""
+        from latentscm.discovery import enco, gies
+
+        method = check_choice(method, "method", f"{type(self).__name__}.interventional_graph", ("gies", "enco"))
+        if options is not None and method != "enco":
+            raise ValueError(f"The 'options' argument of {type(self).__name__}.interventional_graph is ENCO's "
+                             "parameters (method='enco'); GIES takes penalty_discount.")
         targets = self.intervention_targets(first, second)
         data = np.concatenate([self.encode(first), self.encode(second)]).astype(np.float64)
         sets = [()] * len(targets) + [() if t < 0 else (int(t),) for t in targets]
+        if method == "enco":
+            return enco(data, sets, node_names=self.unit_names(), **(options or {}))
         return gies(data, sets, penalty_discount=penalty_discount, node_names=self.unit_names())
 
     def intervention_targets(self, first: Any, second: Any) -> np.ndarray:
