@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from latentscm.discovery import enco
-from latentscm.discovery.enco import _graph_step, _MaskedAdam, acyclic_by_orientation
+from latentscm.discovery.enco import _ConfounderAdam, _graph_step, _MaskedAdam, acyclic_by_orientation
 from latentscm.discovery.masked_conditionals import MaskedConditionals
 from latentscm.interventions import Do
 from latentscm.scm.random import random_discrete_scm, random_scm
@@ -152,6 +152,48 @@ def test_graph_step_gradient_sign_follows_the_likelihood():
     assert gamma[1, 0] == 0  # x0 was intervened on: its parents are not scored
 
 
+def test_confounder_adam_keeps_interventional_and_observational_updates_apart():
+    param = torch.zeros(3, 3)
+    optimiser = _ConfounderAdam(param, lr=0.1)
+    grad = torch.full((3, 3), 0.5)
+    optimiser.step(grad, 1)
+    assert torch.all(param[:, 1] == 0)  # the intervened variable's parents: not scored
+    assert torch.all(optimiser.updates[1, :, 0] == 0) and torch.all(optimiser.updates[[0, 2], :, 1] == 0)
+    assert optimiser.updates[1, 0, 1] < 0 and optimiser.updates[0, 2, 0] < 0  # both kinds step, on their entries
+    torch.testing.assert_close(optimiser.updates.sum(-1), param)
+    first = param.clone()
+    optimiser.step(-grad, 0)  # now row 0 is interventional, row 1 observational
+    assert optimiser.steps[1, 2].tolist() == [1.0, 1.0] and optimiser.steps[0, 2].tolist() == [1.0, 1.0]
+    assert optimiser.steps[1, 0].tolist() == [0.0, 1.0]  # column 0 was intervened on the second time
+    assert torch.all(param[:, 0] == first[:, 0])
+    torch.testing.assert_close(optimiser.updates.sum(-1), param)
+
+
+def test_confounders_flags_a_hidden_common_cause_and_drops_its_edge():
+    """a -> b -> c and a hidden u -> c, u -> e; every observed variable intervened on in turn."""
+    rng = np.random.default_rng(0)
+
+    def sample(n, do=None):
+        u = rng.normal(size=n)
+        a = rng.normal(0, 2, n) if do == 0 else rng.normal(size=n)
+        b = rng.normal(0, 2, n) if do == 1 else 0.9 * a + rng.normal(size=n)
+        c = rng.normal(0, 2, n) if do == 2 else 1.2 * u + 0.7 * b + 0.5 * rng.normal(size=n)
+        e = rng.normal(0, 2, n) if do == 3 else -1.2 * u + 0.5 * rng.normal(size=n)
+        return np.column_stack([a, b, c, e])
+
+    data = np.concatenate([sample(3000)] + [sample(300, v) for v in range(4)])
+    targets = [[]] * 3000 + [[v] for v in range(4) for _ in range(300)]
+    result = enco(data, targets, confounders=True, node_names=list("abce"), seed=0, **FAST)
+    assert result.info["confounded"] == [["c", "e"]]
+    assert result.adjacency.tolist() == [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    score = np.asarray(result.info["confounder_score"])
+    np.testing.assert_allclose(score, score.T)
+    plain = enco(data, targets, node_names=list("abce"), seed=0, **FAST)
+    assert "confounder_score" not in plain.info and "confounded" not in plain.info
+    others = score[np.triu_indices(4, 1)]
+    assert score[2, 3] >= 0.35 and np.sort(others)[-2] < 0.35
+
+
 # ----------------------------------------------------------------------------------- cycles
 def test_acyclic_by_orientation_removes_the_least_likely_edge_of_a_cycle():
     adjacency = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]])
@@ -265,6 +307,8 @@ def small():
     ({"lambda_sparse": -1.0}, ValueError, "'lambda_sparse'"),
     ({"acyclic": "yes"}, TypeError, "'acyclic'"),
     ({"standardize": 1}, TypeError, "'standardize'"),
+    ({"confounders": "no"}, TypeError, "'confounders'"),
+    ({"confounder_threshold": 1.5}, ValueError, "'confounder_threshold'"),
     ({"seed": -1}, ValueError, "seed"),
 ])
 def test_bad_parameters_are_named(small, kwargs, error, match):

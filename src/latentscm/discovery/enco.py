@@ -33,8 +33,10 @@ Defaults are the authors' (model: two hidden layers of 64 leaky-ReLU units, Adam
 data the paper's experiments use ``hidden=32``, ``lambda_sparse=0.001`` and ``weight_decay=1e-4``.
 
 Assumptions, as in the paper: perfect (or at least parent-cutting) interventions on single variables; no hidden
-confounders (the paper's confounder extension is not built here); interventions are not needed on every variable,
-but orientations between never-intervened variables then rest on the weaker observational signal.
+confounders, unless ``confounders=True`` (the paper's §4.5: a pair whose edge helps on observational steps but not
+when one of its ends is intervened on is a confounded pair; see :class:`_ConfounderAdam`); interventions are not
+needed on every variable, but orientations between never-intervened variables then rest on the weaker
+observational signal.
 
 Deviations from the authors' code: continuous data are standardised on the observational rows (``standardize``);
 an interventional batch is drawn without replacement from all of a variable's rows each step (the authors cycle
@@ -90,6 +92,48 @@ class _MaskedAdam:
         correction2 = torch.where(self.steps > 0, 1 - beta2 ** self.steps, torch.ones_like(self.steps))
         update = self.lr * (self.first / correction1) / (torch.sqrt(self.second / correction2) + self.eps)
         self.param -= mask * update
+
+
+class _ConfounderAdam:
+    """Adam on ``gamma`` that keeps two first moments and two step counts per entry: one for steps that intervene
+    on the edge's source ("interventional") and one for the others ("observational"), with one shared second
+    moment, and sums each kind's updates (the authors' ``AdamGamma``, their §4.5). The intervened variable's own
+    column is left alone. ``updates`` (d, d, 2) gives the latent-confounder score."""
+
+    def __init__(self, param: torch.Tensor, lr: float, betas: tuple[float, float] = (0.9, 0.9),
+                 eps: float = 1e-8) -> None:
+        self.param, self.lr, self.betas, self.eps = param, lr, betas, eps
+        self.steps = torch.zeros(*param.shape, 2)
+        self.first = torch.zeros(*param.shape, 2)
+        self.second = torch.zeros_like(param)
+        self.updates = torch.zeros(*param.shape, 2)
+
+    @torch.no_grad()
+    def step(self, grad: torch.Tensor, v: int) -> None:
+        """One step with gradient ``grad`` (d, d) from rows intervening on variable ``v``."""
+        d = grad.shape[0]
+        beta1, beta2 = self.betas
+        free = torch.ones(d, d)
+        free[:, v] = 0.0
+        source = torch.zeros(d, d)
+        source[v] = 1.0
+        on = torch.stack([free * (1 - source), free * source], dim=-1)  # (d, d, 2): observational, interventional
+        self.steps += on
+        self.first = torch.where(on > 0, beta1 * self.first + (1 - beta1) * grad[..., None], self.first)
+        self.second = torch.where(free > 0, beta2 * self.second + (1 - beta2) * grad ** 2, self.second)
+        correction1 = torch.where(self.steps > 0, 1 - beta1 ** self.steps, torch.ones_like(self.steps))
+        total = self.steps.sum(dim=-1)
+        correction2 = torch.where(total > 0, 1 - beta2 ** total, torch.ones_like(total))
+        rate = self.lr / (torch.sqrt(self.second / correction2) + self.eps)
+        update = -rate[..., None] * (self.first / correction1) * on
+        self.param += update.sum(dim=-1)
+        self.updates += update
+
+    def scores(self) -> torch.Tensor:
+        """The latent-confounder score (d, d), symmetric: ``lc_ij lc_ji`` with ``lc_ij = sigma(obs_ij) (1 -
+        sigma(int_ij))``, the summed observational and interventional updates of ``gamma_ij``."""
+        single = torch.sigmoid(self.updates[..., 0]) * (1 - torch.sigmoid(self.updates[..., 1]))
+        return single * single.T
 
 
 def _best_order(nodes: list[int], log_orient: np.ndarray) -> list[int]:
@@ -156,7 +200,9 @@ def _check_options(owner: str, **values: Any) -> dict[str, Any]:
         checked[name] = check_number(values[name], name, owner, low=0, low_inclusive=False)
     for name in ("lambda_sparse", "weight_decay"):
         checked[name] = check_number(values[name], name, owner, low=0)
-    for name in ("acyclic", "standardize"):
+    checked["confounder_threshold"] = check_number(values["confounder_threshold"], "confounder_threshold", owner,
+                                                   low=0, high=1)
+    for name in ("acyclic", "standardize", "confounders"):
         if not isinstance(values[name], (bool, np.bool_)):
             raise TypeError(f"The {name!r} parameter of {owner} must be True or False. Got {values[name]!r}.")
         checked[name] = bool(values[name])
@@ -203,7 +249,8 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
          epochs: int = 30, model_steps: int = 1000, graph_steps: int = 100, batch_size: int = 128,
          n_graphs: int = 100, lambda_sparse: float = 0.004, lr_model: float = 5e-3, lr_gamma: float = 2e-2,
          lr_theta: float = 0.1, weight_decay: float = 0.0, acyclic: bool = True, standardize: bool = True,
-         seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
+         confounders: bool = False, confounder_threshold: float = 0.35, seed: int | np.random.Generator = 0,
+         node_names: Sequence[str] | None = None) -> DiscoveredGraph:
     """ENCO (Lippe et al., ICLR 2022): a DAG from observational and single-variable interventional rows.
 
     Parameters
@@ -224,6 +271,11 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
     acyclic: break the result's cycles by the orientation probabilities (see the module docstring); the raw graph of
         ``gamma > 0 and theta > 0`` is always in ``info['raw_adjacency']``.
     standardize: for ``"gaussian"``, centre and scale each column by its observational mean and deviation.
+    confounders: also detect latent confounders (the paper's §4.5): ``gamma``'s updates from steps that intervene on
+        an edge's source and from the others are summed apart, and a pair whose edges grow on observational steps
+        but shrink when either end is intervened on scores high (``info['confounder_score']``); pairs scoring at least
+        ``confounder_threshold`` (the paper's tau, 0.35) lose their edges and are listed in ``info['confounded']``.
+        Needs interventions on both ends of a pair to score it.
     seed: seed or generator of everything random (initial weights, graphs, batches, the order of interventions).
     node_names: names of the d columns (default ``X0, X1, ...``).
 
@@ -240,7 +292,8 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
     options = _check_options(owner, hidden=hidden, layers=layers, epochs=epochs, model_steps=model_steps,
                              graph_steps=graph_steps, batch_size=batch_size, n_graphs=n_graphs,
                              lambda_sparse=lambda_sparse, lr_model=lr_model, lr_gamma=lr_gamma, lr_theta=lr_theta,
-                             weight_decay=weight_decay, acyclic=acyclic, standardize=standardize)
+                             weight_decay=weight_decay, acyclic=acyclic, standardize=standardize,
+                             confounders=confounders, confounder_threshold=confounder_threshold)
     rng = as_generator(seed)
     matrix, names, target, states = _prepare(data, targets, likelihood, options["standardize"], node_names, owner)
     n, d = matrix.shape
@@ -257,7 +310,12 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
                                        weight_decay=options["weight_decay"])
     gamma = torch.zeros(d, d, requires_grad=True)
     theta = torch.zeros(d, d)
-    gamma_optimiser = torch.optim.Adam([gamma], lr=options["lr_gamma"], betas=(0.9, 0.9))
+    gamma_optimiser: torch.optim.Optimizer | _ConfounderAdam
+    if options["confounders"]:
+        gamma.requires_grad_(False)
+        gamma_optimiser = _ConfounderAdam(gamma, options["lr_gamma"])
+    else:
+        gamma_optimiser = torch.optim.Adam([gamma], lr=options["lr_gamma"], betas=(0.9, 0.9))
     theta_optimiser = _MaskedAdam(theta, options["lr_theta"])
     off_diagonal = 1.0 - torch.eye(d)
     never = np.setdiff1d(np.arange(d), intervened)
@@ -299,6 +357,13 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
         existence = torch.sigmoid(gamma.detach()).numpy().astype(np.float64)
         orientation = torch.sigmoid(theta).numpy().astype(np.float64)
         raw = ((gamma.detach() > 0) & (theta > 0)).numpy().astype(np.int64) * (1 - np.eye(d, dtype=np.int64))
+        confounded: list[tuple[int, int]] = []
+        if isinstance(gamma_optimiser, _ConfounderAdam):
+            confounder_score = gamma_optimiser.scores().numpy().astype(np.float64)
+            np.fill_diagonal(confounder_score, 0.0)
+            flagged = np.triu(confounder_score >= options["confounder_threshold"], k=1)
+            confounded = [(int(i), int(j)) for i, j in zip(*np.nonzero(flagged))]
+            raw = raw * ~(flagged | flagged.T)
         adjacency, removed = acyclic_by_orientation(raw, orientation) if options["acyclic"] else (raw, [])
         parents = torch.as_tensor(adjacency.T, dtype=torch.float32)
         obs = x_all[obs_rows]
@@ -310,6 +375,9 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
             "edge_probability": (existence * orientation).tolist(), "existence_probability": existence.tolist(),
             "orientation_probability": orientation.tolist(), "raw_adjacency": raw.tolist(),
             "removed_for_acyclicity": [[names[i], names[j]] for i, j in removed], "final_nll": final_nll}
+    if options["confounders"]:
+        info["confounder_score"] = confounder_score.tolist()
+        info["confounded"] = [[names[i], names[j]] for i, j in confounded]
     return DiscoveredGraph(names, adjacency, {}, info)
 
 
@@ -331,8 +399,9 @@ def _graph_nll(model: MaskedConditionals, x: torch.Tensor, graphs: torch.Tensor)
 
 
 def _graph_step(model: MaskedConditionals, x: torch.Tensor, v: int, gamma: torch.Tensor, theta: torch.Tensor,
-                gamma_optimiser: torch.optim.Optimizer, theta_optimiser: _MaskedAdam, options: dict[str, Any],
-                unintervened_pairs: torch.Tensor, off_diagonal: torch.Tensor, generator: torch.Generator) -> None:
+                gamma_optimiser: torch.optim.Optimizer | _ConfounderAdam, theta_optimiser: _MaskedAdam,
+                options: dict[str, Any], unintervened_pairs: torch.Tensor, off_diagonal: torch.Tensor,
+                generator: torch.Generator) -> None:
     """One graph-fitting step on rows ``x`` (B, d) that intervene on variable ``v``."""
     d = gamma.shape[0]
     existence = torch.sigmoid(gamma.detach())
@@ -357,7 +426,10 @@ def _graph_step(model: MaskedConditionals, x: torch.Tensor, v: int, gamma: torch
     step_mask[v] = 1.0
     step_mask[:, v] = 1.0
     step_mask[v, v] = 0.0
-    gamma_optimiser.zero_grad()
-    gamma.grad = gamma_grad
-    gamma_optimiser.step()
+    if isinstance(gamma_optimiser, _ConfounderAdam):
+        gamma_optimiser.step(gamma_grad, v)
+    else:
+        gamma_optimiser.zero_grad()
+        gamma.grad = gamma_grad
+        gamma_optimiser.step()
     theta_optimiser.step(theta_grad, step_mask)
