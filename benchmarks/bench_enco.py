@@ -14,6 +14,10 @@ it works on continuous data too. This script measures it at CPU scale on SCMs wh
   interventions set the target uniformly over its states. Methods: ``enco`` with the paper's categorical settings
   (hidden 64, ``lambda_sparse`` 0.004, weight decay 1e-4), and ``pc`` (chi-square, alpha 0.01) on the observational
   rows only, the baseline without interventions.
+- ``--part confounders``: a linear-Gaussian DAG plus ``--latents`` hidden common parents of non-adjacent pairs
+  (the paper's §4.5 setting); methods ``enco_conf`` (``confounders=True``), ``enco`` and ``gies`` (neither models
+  hidden variables). Extra columns: pairs flagged as confounded, how many of them truly are, and how many confounded
+  pairs got an edge.
 
 Graph s of a part uses seed ``[seed, s]`` for its SCM, data and method seeds. ``SHD`` counts each unordered pair
 whose edge (absent, either direction, undirected) differs from the true DAG once; ``exact`` is the share of graphs
@@ -83,6 +87,41 @@ def categorical_case(args: argparse.Namespace, s: int):
     return np.concatenate(blocks), targets, truth_of(scm.graph, nodes)
 
 
+def confounded_case(args: argparse.Namespace, s: int):
+    """(data, targets, true adjacency among the observed variables, confounded pairs) of graph ``s``: a random
+    linear-Gaussian DAG (weights +-[0.5, 1.5], unit noise) plus ``--latents`` hidden variables, each a common parent
+    (weights +-[1, 1.5]) of a random pair of observed variables that are not adjacent; every observed variable is
+    intervened on in turn (N(0, 2^2))."""
+    rng = np.random.default_rng([args.seed, s])
+    d = args.d
+    order = rng.permutation(d)
+    weights = np.zeros((d, d))
+    p = min(1.0, args.degree / (d - 1))
+    for a in range(d):
+        for b in range(a + 1, d):
+            if rng.random() < p:
+                weights[order[a], order[b]] = rng.choice([-1, 1]) * rng.uniform(0.5, 1.5)
+    free = [(i, j) for i in range(d) for j in range(i + 1, d) if weights[i, j] == 0 and weights[j, i] == 0]
+    pairs = [free[k] for k in rng.choice(len(free), size=min(args.latents, len(free)), replace=False)]
+    loadings = [(i, j, rng.choice([-1, 1]) * rng.uniform(1.0, 1.5), rng.choice([-1, 1]) * rng.uniform(1.0, 1.5))
+                for i, j in sorted(pairs)]
+
+    def sample(n: int, target: int | None) -> np.ndarray:
+        x = np.zeros((n, d))
+        hidden = rng.normal(size=(n, len(loadings)))
+        noise = rng.normal(size=(n, d))
+        for k, (i, j, wi, wj) in enumerate(loadings):
+            noise[:, i] += wi * hidden[:, k]
+            noise[:, j] += wj * hidden[:, k]
+        for v in order:
+            x[:, v] = rng.normal(0.0, 2.0, n) if v == target else x @ weights[:, v] + noise[:, v]
+        return x
+
+    data = np.concatenate([sample(args.n_obs, None)] + [sample(args.n_int, v) for v in range(d)])
+    targets = [[]] * args.n_obs + [[v] for v in range(d) for _ in range(args.n_int)]
+    return data, targets, (weights != 0).astype(np.int64), sorted(pairs)
+
+
 def score(truth: np.ndarray, found: np.ndarray) -> dict:
     """SHD, exact, right-direction share and extra adjacencies of ``found`` against the DAG ``truth``."""
     _, right = directed(truth, found)
@@ -92,41 +131,52 @@ def score(truth: np.ndarray, found: np.ndarray) -> dict:
             "extra": extra, "empty_shd": int(t.sum())}
 
 
-def fit(method: str, part: str, data: np.ndarray, targets: list, seed: int, epochs: int, small: dict) -> np.ndarray:
-    """The adjacency ``method`` finds (see the module docstring for each part's settings)."""
+def fit(method: str, part: str, data: np.ndarray, targets: list, seed: int, epochs: int,
+        small: dict) -> tuple[np.ndarray, dict]:
+    """The adjacency ``method`` finds and its info (see the module docstring for each part's settings)."""
     if method == "gies":
-        return gies(data, targets).adjacency
-    if method == "pc":  # observational rows only
+        found = gies(data, targets)
+    elif method == "pc":  # observational rows only
         observational = np.array([not t for t in targets])
-        return pc(data[observational], ci_test="chisq", alpha=0.01).adjacency
-    if part == "continuous":
-        settings = dict(hidden=32, lambda_sparse=0.001, weight_decay=1e-4)
+        found = pc(data[observational], ci_test="chisq", alpha=0.01)
     else:
-        settings = dict(likelihood="categorical", weight_decay=1e-4)
-    return enco(data, targets, seed=seed, **{"epochs": epochs, **settings, **small}).adjacency
+        if part == "categorical":
+            settings = dict(likelihood="categorical", weight_decay=1e-4)
+        else:
+            settings = dict(hidden=32, lambda_sparse=0.001, weight_decay=1e-4, confounders=method == "enco_conf")
+        found = enco(data, targets, seed=seed, **{"epochs": epochs, **settings, **small})
+    return found.adjacency, dict(found.info)
 
 
 def run(args: argparse.Namespace) -> list[dict]:
     rows = []
     small = dict(epochs=2, model_steps=20, graph_steps=10, n_graphs=10, hidden=8) if args.quick else {}
-    parts = ([("continuous", m) for m in args.mechanisms.split(",")] if args.part == "continuous"
-             else [("categorical", "dirichlet")])
+    parts = {"continuous": [("continuous", m) for m in args.mechanisms.split(",")],
+             "categorical": [("categorical", "dirichlet")], "confounders": [("confounders", "linear")]}[args.part]
     for part, mechanism in parts:
         for s in range(args.graphs):
             seed = int(np.random.default_rng([args.seed, s, 1]).integers(2 ** 31))
             if part == "continuous":
                 data, targets, truth = continuous_case(args, mechanism, s)
                 names = ("enco", "gies")
-            else:
+            elif part == "categorical":
                 data, targets, truth = categorical_case(args, s)
                 names = ("enco", "pc")
+            else:
+                data, targets, truth, pairs = confounded_case(args, s)
+                names = ("enco_conf", "enco", "gies")
             for method in args.methods.split(",") if args.methods else names:
                 if method not in names:
                     continue
                 start = time.perf_counter()
-                found = fit(method, part, data, targets, seed, args.epochs, small)
+                found, info = fit(method, part, data, targets, seed, args.epochs, small)
                 row = {"part": part, "mechanism": mechanism, "graph": s, "method": method, "d": args.d,
                        "seconds": time.perf_counter() - start, **score(truth, found)}
+                if part == "confounders":
+                    flagged = {tuple(sorted(int(name[1:]) for name in pair)) for pair in info.get("confounded", [])}
+                    edges = {(i, j) for i, j in zip(*np.nonzero(np.triu(found | found.T, 1)))}
+                    row.update(latents=len(pairs), flagged=len(flagged), flagged_right=len(flagged & set(pairs)),
+                               edge_on_confounded=len(edges & set(pairs)))
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     return rows
@@ -134,20 +184,25 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def print_table(rows: list[dict]) -> None:
     keys = sorted({(r["part"], r["mechanism"], r["method"]) for r in rows})
-    print(f"{'part':12s} {'mechanism':10s} {'method':6s} {'graphs':>6s} {'SHD':>12s} {'exact':>6s} "
+    print(f"{'part':12s} {'mechanism':10s} {'method':9s} {'graphs':>6s} {'SHD':>12s} {'exact':>6s} "
           f"{'right dir':>10s} {'extra':>6s} {'empty SHD':>9s} {'s/graph':>8s}")
     for part, mechanism, method in keys:
         group = [r for r in rows if (r["part"], r["mechanism"], r["method"]) == (part, mechanism, method)]
         shds = np.array([r["shd"] for r in group], dtype=float)
-        print(f"{part:12s} {mechanism:10s} {method:6s} {len(group):6d} {shds.mean():6.2f} ± {shds.std():4.2f} "
+        print(f"{part:12s} {mechanism:10s} {method:9s} {len(group):6d} {shds.mean():6.2f} ± {shds.std():4.2f} "
               f"{np.mean([r['exact'] for r in group]):6.2f} {np.mean([r['right_dir'] for r in group]):10.2f} "
               f"{np.mean([r['extra'] for r in group]):6.2f} {np.mean([r['empty_shd'] for r in group]):9.2f} "
-              f"{np.mean([r['seconds'] for r in group]):8.1f}")
+              f"{np.mean([r['seconds'] for r in group]):8.1f}"
+              + (f"   flagged {np.mean([r['flagged'] for r in group]):.2f}, right "
+                 f"{np.mean([r['flagged_right'] for r in group]):.2f} of {np.mean([r['latents'] for r in group]):.2f}"
+                 f", edge on a confounded pair {np.mean([r['edge_on_confounded'] for r in group]):.2f}"
+                 if "latents" in group[0] else ""))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=["continuous", "categorical"], default="continuous")
+    parser.add_argument("--part", choices=["continuous", "categorical", "confounders"], default="continuous")
+    parser.add_argument("--latents", type=int, default=3, help="hidden confounders in --part confounders")
     parser.add_argument("--mechanisms", default="linear,nonlinear")
     parser.add_argument("--methods", default=None, help="comma-separated subset of the part's methods")
     parser.add_argument("--graphs", type=int, default=5)
