@@ -201,7 +201,7 @@ def test_acyclic_by_orientation_removes_the_least_likely_edge_of_a_cycle():
     orientation[0, 1], orientation[1, 0] = 0.9, 0.1
     orientation[1, 2], orientation[2, 1] = 0.8, 0.2
     orientation[2, 0], orientation[0, 2] = 0.6, 0.4
-    result, removed = acyclic_by_orientation(adjacency, orientation)
+    result, removed, _ = acyclic_by_orientation(adjacency, orientation)
     assert removed == [(2, 0)]
     assert result.tolist() == [[0, 1, 0], [0, 0, 1], [0, 0, 0]]
 
@@ -213,7 +213,7 @@ def test_acyclic_by_orientation_is_optimal_on_small_cycles_and_acyclic_on_large_
     adjacency = (rng.random((d, d)) < 0.5).astype(np.int64)
     np.fill_diagonal(adjacency, 0)
     orientation = rng.uniform(0.05, 0.95, (d, d))
-    result, removed = acyclic_by_orientation(adjacency, orientation)
+    result, removed, _ = acyclic_by_orientation(adjacency, orientation)
     assert nx.is_directed_acyclic_graph(nx.DiGraph(result))
     assert np.all(result <= adjacency) and len(removed) == int(adjacency.sum() - result.sum())
     if d <= 7:  # one component at most 7 nodes: compare with every order of all nodes

@@ -24,9 +24,9 @@ probability is ``sigma(gamma_ij) sigma(theta_ij)``. Two stages alternate for ``e
 
 The result is the graph of edges with ``gamma > 0`` and ``theta > 0``. ENCO does not constrain it to be acyclic (its
 guarantee: acyclic at the optimum, given enough data); with ``acyclic=True`` (default) the nodes of each cycle
-(strongly connected component) are ordered to maximise the summed ``log sigma(theta)`` of the ordered pairs
-(exhaustively up to 7 nodes, by insertion moves beyond), and the edges against that order are removed, as the
-authors' ``find_best_acyclic_graph`` does.
+(strongly connected component) are ordered to maximise the summed ``log sigma(theta)`` of the ordered pairs, and
+the component's edges become its pairs with ``gamma > 0`` along that order (an edge against the order is dropped,
+or turned round where its reverse has ``gamma > 0``), as the authors' ``find_best_acyclic_graph`` does.
 
 Defaults are the authors' (model: two hidden layers of 64 leaky-ReLU units, Adam 5e-3; graph: 100 graphs, batch 128,
 ``lambda_sparse`` 0.004, learning rates 2e-2 and 0.1; 30 epochs of 1,000 model and 100 graph steps). For continuous
@@ -38,10 +38,19 @@ when one of its ends is intervened on is a confounded pair; see :class:`_Confoun
 needed on every variable, but orientations between never-intervened variables then rest on the weaker
 observational signal.
 
-Deviations from the authors' code: continuous data are standardised on the observational rows (``standardize``);
-an interventional batch is drawn without replacement from all of a variable's rows each step (the authors cycle
-through a shuffled loader); the Gaussian negative log-likelihood is the exact one (theirs adds 1e-5 to the variance's
-denominator).
+Deviations from the authors' code:
+
+- continuous data are standardised on the observational rows (``standardize``);
+- an interventional batch is drawn without replacement from all of a variable's rows each step (the authors cycle
+  through a shuffled loader);
+- the Gaussian negative log-likelihood has no 1e-5 added to the variance's denominator, and its predicted
+  log-variance is clamped to [-12, 12];
+- categorical networks never predict states beyond a variable's own number (the authors' softmax runs over the
+  largest number of states for every variable);
+- initial weights are Kaiming-uniform per network, bound ``sqrt(6 / fan_in)``; the authors' stacked (d, out, in)
+  weights get ``sqrt(6 / (out * in))`` from ``kaiming_uniform_``, ``sqrt(out)`` times smaller;
+- cycles are ordered exhaustively up to 7 nodes (the authors: up to 6) and, beyond, by moving single nodes to their
+  best place until no move helps (the authors: one pass of moves).
 """
 
 from __future__ import annotations
@@ -146,55 +155,74 @@ def _best_order(nodes: list[int], log_orient: np.ndarray) -> list[int]:
     if len(nodes) <= EXHAUSTIVE_CYCLE:
         return list(max(itertools.permutations(nodes), key=score))
     order = sorted(nodes, key=lambda a: -log_orient[a, nodes].sum())  # most "source-like" first
-    best = score(order)
     improved = True
-    while improved:  # move single nodes while a move raises the score
+    while improved:  # move single nodes to their best place while a move raises the score
         improved = False
-        for position in range(len(order)):
-            rest = order[:position] + order[position + 1:]
-            for target in range(len(order)):
-                if target == position:
-                    continue
-                candidate = rest[:target] + [order[position]] + rest[target:]
-                value = score(candidate)
-                if value > best + 1e-12:
-                    order, best, improved = candidate, value, True
-                    break
-            if improved:
-                break
+        for node in list(order):
+            rest = [b for b in order if b != node]
+            before = np.concatenate([[0.0], np.cumsum(log_orient[rest, node])])  # rest[:t] before the node
+            after = np.concatenate([np.cumsum(log_orient[node, rest][::-1])[::-1], [0.0]])  # rest[t:] after it
+            gains = before + after  # (len(rest) + 1,): the node's pairs' score at each insertion place
+            place = order.index(node)  # where it stands now, among the rest
+            best = int(np.argmax(gains))
+            if gains[best] > gains[place] + 1e-12:
+                order = rest[:best] + [node] + rest[best:]
+                improved = True
     return order
 
 
-def acyclic_by_orientation(adjacency: np.ndarray, orientation: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def acyclic_by_orientation(adjacency: np.ndarray, orientation: np.ndarray, existence: np.ndarray | None = None
+                           ) -> tuple[np.ndarray, list[tuple[int, int]], list[tuple[int, int]]]:
     """Break the cycles of a directed graph by ENCO's orientation probabilities.
 
-    ``adjacency`` (d, d) 0/1, ``[i, j] = 1`` for ``i -> j``; ``orientation`` (d, d), ``sigma(theta)``. The nodes of
-    each strongly connected component are ordered to maximise ``sum log orientation[a, b]`` over pairs ``a`` before
-    ``b``, and the component's edges against that order are removed. Returns the acyclic adjacency and the removed
-    edges ``(i, j)``.
+    ``adjacency`` (d, d) 0/1, ``[i, j] = 1`` for ``i -> j``; ``orientation`` (d, d), ``sigma(theta)``; ``existence``
+    (d, d) ``sigma(gamma)``, optional. The nodes of each strongly connected component are ordered to maximise
+    ``sum log orientation[a, b]`` over pairs ``a`` before ``b``. Without ``existence`` the component's edges against
+    that order are removed. With it, as the authors' ``find_best_acyclic_graph``: the component's orientations are
+    set to the order and its edges are the pairs with ``existence > 0.5`` along it (an edge against the order whose
+    reverse exists is turned round). A self-loop is removed. Returns the acyclic adjacency, the removed edges and the
+    added ones (pairs ``(i, j)``).
     """
-    result = np.asarray(adjacency, dtype=np.int64).copy()
+    owner = "acyclic_by_orientation"
+    matrix = np.asarray(adjacency)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or not np.isin(matrix, (0, 1)).all():
+        raise ValueError(f"The 'adjacency' argument of {owner} must be a square 0/1 matrix (d, d); got shape "
+                         f"{matrix.shape}" + ("." if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]
+                                              else " with values other than 0 and 1."))
+    d = matrix.shape[0]
+    for name, values in (("orientation", orientation), ("existence", existence)):
+        if values is not None and np.shape(values) != (d, d):
+            raise ValueError(f"The '{name}' argument of {owner} must be ({d}, {d}) like 'adjacency'; got shape "
+                             f"{np.shape(values)}.")
+    result = matrix.astype(np.int64).copy()
     log_orient = np.log(np.asarray(orientation, dtype=np.float64) + 1e-10)
-    removed: list[tuple[int, int]] = []
-    graph = nx.DiGraph(result)
-    for component in nx.strongly_connected_components(graph):
+    exists = None if existence is None else np.asarray(existence, dtype=np.float64) > 0.5
+    removed = [(int(i), int(i)) for i in np.flatnonzero(np.diag(result))]
+    np.fill_diagonal(result, 0)
+    added: list[tuple[int, int]] = []
+    for component in nx.strongly_connected_components(nx.DiGraph(result)):
         if len(component) < 2:
             continue
         order = _best_order(sorted(component), log_orient)
         rank = {node: k for k, node in enumerate(order)}
         for i in order:
             for j in order:
-                if result[i, j] and rank[i] > rank[j]:
-                    result[i, j] = 0
+                keep = rank[i] < rank[j] and (result[i, j] == 1 if exists is None else bool(exists[i, j]))
+                if result[i, j] and not keep:
                     removed.append((int(i), int(j)))
-    return result, sorted(removed)
+                elif keep and not result[i, j]:
+                    added.append((int(i), int(j)))
+                result[i, j] = int(keep)
+    return result, sorted(removed), sorted(added)
 
 
 def _check_options(owner: str, **values: Any) -> dict[str, Any]:
     """The integer and positive hyperparameters of :func:`enco`, checked."""
     checked: dict[str, Any] = {}
-    for name in ("hidden", "layers", "epochs", "model_steps", "batch_size", "n_graphs"):
+    for name in ("hidden", "layers", "epochs", "model_steps", "batch_size"):
         checked[name] = check_number(values[name], name, owner, low=1, integer=True)
+    # the estimators compare graphs with and without each edge: one graph never has both
+    checked["n_graphs"] = check_number(values["n_graphs"], "n_graphs", owner, low=2, integer=True)
     checked["graph_steps"] = check_number(values["graph_steps"], "graph_steps", owner, low=0, integer=True)
     for name in ("lr_model", "lr_gamma", "lr_theta"):
         checked[name] = check_number(values[name], name, owner, low=0, low_inclusive=False)
@@ -264,7 +292,7 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
     epochs: rounds of distribution fitting and graph fitting.
     model_steps, graph_steps: steps of each stage per round.
     batch_size: rows per step, in both stages.
-    n_graphs: graphs drawn per graph-fitting step.
+    n_graphs: graphs drawn per graph-fitting step (at least 2).
     lambda_sparse: the sparsity penalty on each edge's probability.
     lr_model, lr_gamma, lr_theta: learning rates of the networks, the existence and the orientation logits.
     weight_decay: the networks' Adam weight decay.
@@ -364,7 +392,8 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
             flagged = np.triu(confounder_score >= options["confounder_threshold"], k=1)
             confounded = [(int(i), int(j)) for i, j in zip(*np.nonzero(flagged))]
             raw = raw * ~(flagged | flagged.T)
-        adjacency, removed = acyclic_by_orientation(raw, orientation) if options["acyclic"] else (raw, [])
+        adjacency, removed, added = (acyclic_by_orientation(raw, orientation, existence) if options["acyclic"]
+                                     else (raw, [], []))
         parents = torch.as_tensor(adjacency.T, dtype=torch.float32)
         obs = x_all[obs_rows]
         final_nll = float(model.nll(obs, parents.expand(len(obs_rows), d, d)).mean())
@@ -374,7 +403,8 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
             "n_observational": int(obs_rows.size), "intervened": [names[v] for v in intervened],
             "edge_probability": (existence * orientation).tolist(), "existence_probability": existence.tolist(),
             "orientation_probability": orientation.tolist(), "raw_adjacency": raw.tolist(),
-            "removed_for_acyclicity": [[names[i], names[j]] for i, j in removed], "final_nll": final_nll}
+            "removed_for_acyclicity": [[names[i], names[j]] for i, j in removed],
+            "added_for_acyclicity": [[names[i], names[j]] for i, j in added], "final_nll": final_nll}
     if options["confounders"]:
         info["confounder_score"] = confounder_score.tolist()
         info["confounded"] = [[names[i], names[j]] for i, j in confounded]

@@ -12,7 +12,8 @@ input ``i`` zeroed where ``mask[..., j, i] = 0``, so one set of weights gives ``
   all zeros), and the output is the logits over ``x_j``'s states (states beyond a variable's own number are never
   predicted). A linear map of a one-hot code is an embedding, as in the authors' model.
 
-Both have ``layers`` hidden layers of ``hidden`` units with leaky ReLUs, as the authors' two model types do.
+Both have ``layers`` hidden layers of ``hidden`` units with leaky ReLUs (negative slope 0.1 for categorical, 0.01 for
+Gaussian), as the authors' two model types do.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ __all__ = ["MaskedConditionals"]
 LIKELIHOODS = ("gaussian", "categorical")
 
 _LOG_2PI = math.log(2.0 * math.pi)
+#: Negative slope of the leaky ReLUs, as in the authors' two model types (categorical: 0.1; Gaussian: torch's 0.01).
+_SLOPES = {"gaussian": 0.01, "categorical": 0.1}
 
 
 class MaskedConditionals(nn.Module):
@@ -41,7 +44,8 @@ class MaskedConditionals(nn.Module):
     layers: number of hidden layers (>= 1).
     likelihood: ``"gaussian"`` or ``"categorical"``.
     categories: for ``"categorical"``, the number of states of each variable (d,); codes are ``0 .. k-1``.
-    generator: seeds the initial weights (Kaiming-uniform for ReLUs, as the authors' layers; biases start at 0).
+    generator: seeds the initial weights (Kaiming-uniform for ReLUs per network, ``sqrt(6 / fan_in)``; biases start
+        at 0).
     """
 
     def __init__(self, n_variables: int, *, hidden: int, layers: int, likelihood: str,
@@ -51,6 +55,7 @@ class MaskedConditionals(nn.Module):
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}.")
         d = int(n_variables)
         self.d, self.likelihood = d, likelihood
+        self.slope = _SLOPES[likelihood]
         if likelihood == "categorical":
             if categories is None or len(categories) != d:
                 raise ValueError("categorical conditionals need the number of states of each of the d variables.")
@@ -86,7 +91,7 @@ class MaskedConditionals(nn.Module):
         for k, (weight, bias) in enumerate(zip(self.weights, self.biases)):
             h = torch.einsum("bjf,jfo->bjo", h, weight) + bias
             if k < last:
-                h = nn.functional.leaky_relu(h)
+                h = nn.functional.leaky_relu(h, self.slope)
         return h
 
     def nll(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
