@@ -137,7 +137,11 @@ def test_worlds_show_pairs_draws_the_partners_below_the_samples(tmp_path):
                                "--scale", "1"]).exit_code == 0
     single = np.asarray(Image.open(plain))
     assert grid.shape[0] > single.shape[0] and grid.shape[1] == single.shape[1]  # a second row, same width
+    shared = runner.invoke(app, ["worlds", "show", "sprites", "--out", str(tmp_path / "all.png"), "--pairs", "5",
+                                 "--no-share", "--n", "4", "--set", "size=16", "--scale", "1"])
+    assert shared.exit_code == 0 and "5 factors changed" in shared.output, shared.output  # every factor: no sharing
     for arguments, message in ((["--pairs", "9"], "5 factor"), (["--pairs", "some"], "random"),
+                               (["--pairs", "5"], "share at least one"), (["--no-share"], "goes with --pairs"),
                                (["--pairs", "1", "--do", "scale=1"], "--pairs alone")):
         result = runner.invoke(app, ["worlds", "show", "sprites", "--out", str(tmp_path / "x.png"), "--set",
                                      "size=16", *arguments])

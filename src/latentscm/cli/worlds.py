@@ -65,6 +65,9 @@ def show(
     pairs: str = typer.Option(None, "--pairs", help="A number of factors, or 'random': the row below holds each "
                               "sample's partner in a weakly supervised pair (its exact counterfactual with that many "
                               "factors set to other values), as ada_gvae trains on."),
+    share: bool = typer.Option(True, "--share/--no-share", help="With --pairs: whether a pair must keep at least "
+                               "one factor (Ada-GVAE's pairs, the default); --no-share draws the changed factors "
+                               "among all that can change, as ILCM's pairs."),
 ) -> None:
     """Write a grid of samples; with --do, the true counterfactuals in the row below; with --shift, the
     samples' exact domain counterfactuals, one row per domain; with --pairs, each sample's pair partner."""
@@ -80,6 +83,8 @@ def show(
             raise ValueError(f"--do names no intervention (got {do!r}); give one such as \"scale=1.0\".")
         if domains is not None and do:
             raise ValueError("Give --do or --shift, not both: --do shows interventions, --shift domains.")
+        if not share and pairs is None:
+            raise ValueError("--no-share goes with --pairs (it says which factors a pair partner may change).")
         if pairs is not None and (do or domains is not None):
             raise ValueError("Give --pairs alone, without --do or --shift: its row holds the pair partners.")
         if pairs is not None:
@@ -101,8 +106,9 @@ def show(
         if pairs is not None:
             from latentscm.worlds.pairs import changeable_factors, check_pair_changes, counterfactual_pairs
 
-            pairs = check_pair_changes(pairs, "--pairs", "latentscm worlds show", len(changeable_factors(world)))
-            rows.append(counterfactual_pairs(world, batch, changes=pairs, seed=seed + 1).images)
+            pairs = check_pair_changes(pairs, "--pairs", "latentscm worlds show", len(changeable_factors(world)),
+                                       share=share)
+            rows.append(counterfactual_pairs(world, batch, changes=pairs, seed=seed + 1, share=share).images)
         rows += [world.domain_counterfactual(batch, to_domain=d).images for d in range(1, world.n_domains)]
         try:
             grid = image_grid(rows, scale=scale)
