@@ -154,7 +154,7 @@ def run(args: argparse.Namespace) -> list[dict]:
     parts = {"continuous": [("continuous", m) for m in args.mechanisms.split(",")],
              "categorical": [("categorical", "dirichlet")], "confounders": [("confounders", "linear")]}[args.part]
     for part, mechanism in parts:
-        for s in range(args.graphs):
+        for s in range(args.start, args.start + args.graphs):
             seed = int(np.random.default_rng([args.seed, s, 1]).integers(2 ** 31))
             if part == "continuous":
                 data, targets, truth = continuous_case(args, mechanism, s)
@@ -206,6 +206,7 @@ def main() -> None:
     parser.add_argument("--mechanisms", default="linear,nonlinear")
     parser.add_argument("--methods", default=None, help="comma-separated subset of the part's methods")
     parser.add_argument("--graphs", type=int, default=5)
+    parser.add_argument("--start", type=int, default=0, help="index of the first graph (to split a part across runs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--d", type=int, default=10)
     parser.add_argument("--degree", type=float, default=2.0)
