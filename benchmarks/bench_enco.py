@@ -29,6 +29,36 @@ with an edge the truth lacks; ``empty SHD`` the edgeless graph's (the number of 
     .venv/bin/python benchmarks/bench_enco.py --table cont.json cat.json
 
 ``--quick``: a smoke run of a few seconds (d 4, tiny ENCO). Prints one JSON line per run, then the table.
+
+Measured 2026-12-06 (this 2-core CPU, one thread per run, two runs at a time, so seconds are rough; the defaults:
+seed 0, d 10, degree 2, 5,000 observational rows and 200 per intervened variable, 30 ENCO epochs, graphs 0-4)::
+
+    part         mechanism  method    graphs          SHD  exact  right dir  extra empty SHD  s/graph
+    continuous   linear     enco           5   0.60 ± 0.80   0.60       1.00   0.60     10.40    213.8
+    continuous   linear     gies           5   0.00 ± 0.00   1.00       1.00   0.00     10.40      0.1
+    continuous   nonlinear  enco           5   3.00 ± 3.16   0.20       0.82   1.00     10.40    197.5
+    continuous   nonlinear  gies           5   6.40 ± 1.02   0.00       0.66   3.00     10.40      0.1
+    categorical  dirichlet  enco           5   0.00 ± 0.00   1.00       1.00   0.00     10.40    442.3
+    categorical  dirichlet  pc             5   5.00 ± 1.90   0.00       0.53   0.20     10.40      0.0
+
+The paper's categorical result reproduces at d = 10 (every graph exact, where PC on the observational rows alone
+orients half the edges). On linear-Gaussian SCMs GIES, whose score is exactly the model, is exact and ENCO leaves
+0.6 extra edges on average (never a wrong direction). On the nonlinear SCMs ENCO halves GIES's SHD; one graph of
+five (SHD 9) pulls its mean up, the others have SHD 0-3.
+
+``--part confounders`` (the same settings, 3 hidden confounders per graph; graphs 0-4)::
+
+    part         mechanism  method    graphs          SHD  exact  right dir  extra empty SHD  s/graph
+    confounders  linear     enco           5   6.80 ± 0.40   0.00       1.00   6.80     10.60    264.3
+    confounders  linear     enco_conf      5   2.60 ± 1.74   0.20       1.00   2.60     10.60    287.5
+    confounders  linear     gies           5   7.80 ± 4.49   0.00       0.91   6.80     10.60      0.1
+
+    (pairs flagged as confounded per graph: enco_conf 4.20, all 3 true ones among them in every graph; a confounded
+    pair got an edge 2.60 times per graph from enco, 2.80 from gies, never from enco_conf)
+
+With ``confounders=True`` ENCO flags every one of the 15 confounded pairs (recall 1.0) and 6 others (precision
+0.71; 2 and 4 extra flags in graphs 1 and 2). The SHD it leaves is extra edges between ancestors and descendants of
+a confounded pair, as without the option; no true edge is missed or reversed by any ENCO run here.
 """
 
 from __future__ import annotations
