@@ -17,11 +17,11 @@ then scores ``target_accuracy`` (held-out pairs whose intervened factor's matche
 learner names: ILCM's intervention encoder; for the others, the unit whose posterior moved most, in KL),
 ``graph_shd`` (ILCM only: its implicit graph, units renamed by the matching, against the world's graph;
 ``gies_shd`` (``enco_shd`` with ``--enco EPOCHS``) the graph GIES (ENCO) finds on ILCM's causal variables of the
-held-out pairs with the intervention targets its encoder names, ``empty_shd`` is the edgeless graph's), and the counterfactual error split by whether the
-intervened factor is a root or has parents: the mean squared pixel error of the model's counterfactual of the first
-image (the matched unit set to the value the model reads off the partner, ``do`` in ILCM, a traversal for the
-others) against the true partner, divided by the error of changing nothing (``excess`` < 1: better than no
-change).
+held-out pairs with the intervention targets its encoder names, ``empty_shd`` is the edgeless graph's), and the
+counterfactual error split by whether the intervened factor is a root or has parents: the mean squared pixel error
+of the model's counterfactual of the first image (the matched unit set to the value the model reads off the
+partner, ``do`` in ILCM, a traversal for the others) against the true partner, divided by the error of changing
+nothing (``excess`` < 1: better than no change).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ilcm.py --learners ilcm,beta_vae,ada_gvae --seeds 0
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_ilcm.py --part linear --seeds 0,1,2
