@@ -312,8 +312,9 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
     DiscoveredGraph with ``.adjacency`` (d, d), a directed graph (``[i, j] = 1`` for ``i -> j``). ``info`` holds the
     method, hyperparameters, ``n_observational``, ``intervened`` (names), ``edge_probability`` (d, d),
     ``existence_probability`` ``sigma(gamma)``, ``orientation_probability`` ``sigma(theta)`` (nested lists),
-    ``raw_adjacency``, ``removed_for_acyclicity`` (pairs of names) and ``final_nll`` (the mean observational negative
-    log-likelihood per variable under the graph's own parent sets).
+    ``raw_adjacency``, ``removed_for_acyclicity`` and ``added_for_acyclicity`` (pairs of names), ``final_nll`` (the
+    mean observational negative log-likelihood per variable under the graph's own parent sets) and, with
+    ``confounders=True``, ``confounder_score`` (d, d) and ``confounded`` (pairs of names).
     """
     owner = "enco"
     likelihood = check_choice(likelihood, "likelihood", owner, LIKELIHOODS)
