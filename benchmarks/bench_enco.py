@@ -78,15 +78,6 @@ from latentscm.interventions import Do  # noqa: E402
 from latentscm.scm.random import random_discrete_scm, random_scm  # noqa: E402
 
 
-def truth_of(graph, nodes: list[str]) -> np.ndarray:
-    """The adjacency (d, d) of ``graph`` in ``nodes`` order."""
-    a = np.zeros((len(nodes), len(nodes)), dtype=np.int64)
-    for i, name in enumerate(nodes):
-        for child in graph.children(name):
-            a[i, nodes.index(child)] = 1
-    return a
-
-
 def continuous_case(args: argparse.Namespace, mechanism: str, s: int):
     """(data (n, d), targets (positions per row), true adjacency) of graph ``s``."""
     rng = np.random.default_rng([args.seed, s])
@@ -97,7 +88,7 @@ def continuous_case(args: argparse.Namespace, mechanism: str, s: int):
         blocks.append(scm.do({name: Do(rng.normal(0.0, 2.0, args.n_int))}).sample(args.n_int, seed=rng))
         targets += [[k]] * args.n_int
     data = np.column_stack([np.concatenate([b[name] for b in blocks]) for name in nodes])
-    return data, targets, truth_of(scm.graph, nodes)
+    return data, targets, scm.graph.adjacency  # in scm.nodes order
 
 
 def categorical_case(args: argparse.Namespace, s: int):
@@ -114,7 +105,7 @@ def categorical_case(args: argparse.Namespace, s: int):
             if m:
                 blocks.append(scm.do({name: scm.states[name][state]}).sample(m, seed=rng))
                 targets += [[k]] * m
-    return np.concatenate(blocks), targets, truth_of(scm.graph, nodes)
+    return np.concatenate(blocks), targets, scm.graph.adjacency
 
 
 def confounded_case(args: argparse.Namespace, s: int):

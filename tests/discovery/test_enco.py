@@ -19,15 +19,6 @@ from latentscm.scm.random import random_discrete_scm, random_scm
 FAST = dict(epochs=10, model_steps=200, graph_steps=60, n_graphs=40, hidden=32)
 
 
-def _truth(graph, nodes) -> np.ndarray:
-    d = len(nodes)
-    a = np.zeros((d, d), dtype=np.int64)
-    for i, name in enumerate(nodes):
-        for child in graph.children(name):
-            a[i, nodes.index(child)] = 1
-    return a
-
-
 def _continuous(d: int, edge_prob: float, seed: int, *, mechanism: str = "linear", n_obs: int = 2000,
                 n_int: int = 300, intervene=None):
     """Observational rows and, for each variable in ``intervene`` (default all), rows with it drawn from N(0, 2^2)."""
@@ -39,7 +30,7 @@ def _continuous(d: int, edge_prob: float, seed: int, *, mechanism: str = "linear
         blocks.append(scm.do({nodes[k]: Do(rng.normal(0.0, 2.0, n_int))}).sample(n_int, seed=seed + 10 + k))
         targets += [[k]] * n_int
     data = np.column_stack([np.concatenate([b[name] for b in blocks]) for name in nodes])
-    return data, targets, _truth(scm.graph, nodes), nodes
+    return data, targets, scm.graph.adjacency, nodes  # in scm.nodes order
 
 
 # ----------------------------------------------------------------------------------- the networks
@@ -256,7 +247,7 @@ def test_enco_recovers_a_categorical_network():
             targets += [[name]] * 100
     data = np.concatenate(blocks)
     result = enco(data, targets, likelihood="categorical", seed=0, node_names=nodes, **FAST)
-    assert np.array_equal(result.adjacency, _truth(scm.graph, nodes)), (result.adjacency, _truth(scm.graph, nodes))
+    assert np.array_equal(result.adjacency, scm.graph.adjacency), (result.adjacency, scm.graph.adjacency)
 
 
 def test_partial_interventions_orient_edges_with_one_intervened_end():
