@@ -177,19 +177,26 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
         atomic_write_json(run_dir / "metrics.json", summary)
         return summary
     world = world_from_config(config, run_dir, trust_code=trust_code)
-    images = world.sample(n, seed=seed).images
-    recon = learner.reconstruct(images)
-    clipped = np.clip(recon, 1e-6, 1 - 1e-6)
-    bce = -(images * np.log(clipped) + (1 - images) * np.log1p(-clipped))
-    results: dict[str, Any] = {
-        "reconstruction.mse": float(np.square(recon - images).reshape(n, -1).sum(1).mean()),
-        "reconstruction.bce": float(bce.reshape(n, -1).sum(1).mean()),
-    }
-    results.update(evaluate(learner, world, suite=suite, n=n, seed=seed))
+    results: dict[str, Any] = {}
+    notes: list[str] = []
+    if getattr(learner, "can_decode", True):
+        images = world.sample(n, seed=seed).images
+        recon = learner.reconstruct(images)
+        clipped = np.clip(recon, 1e-6, 1 - 1e-6)
+        bce = -(images * np.log(clipped) + (1 - images) * np.log1p(-clipped))
+        results["reconstruction.mse"] = float(np.square(recon - images).reshape(n, -1).sum(1).mean())
+        results["reconstruction.bce"] = float(bce.reshape(n, -1).sum(1).mean())
+    else:
+        notes.append(f"reconstruction skipped: {type(learner).__name__} has no decoder.")
+    evaluation = evaluate(learner, world, suite=suite, n=n, seed=seed)
+    results.update(evaluation)
+    notes += list(getattr(evaluation, "notes", []))
     if "activity.n_active" in results:
         results["active_units"] = int(results["activity.n_active"])  # the name metrics.json has always used
     summary = {"run": str(run_dir), "n": int(n), "seed": int(seed), "steps": int(learner.n_steps_),
                "metrics": results}
+    if notes:  # only where something was skipped, so metrics.json of a decoding learner reads as before
+        summary["notes"] = notes
     atomic_write_json(run_dir / "metrics.json", summary)
     return summary
 
@@ -305,6 +312,9 @@ def register(app: typer.Typer) -> None:
                 data = make_world(world, size, world_options, default_size=chosen.size)
                 if domains is not None:
                     data = data.with_domains(domains)
+                if eval_every is not None and not getattr(type(model), "can_decode", True):
+                    raise ValueError(f"--eval-every measures held-out reconstruction, and {type(model).__name__} has "
+                                     f"no decoder; evaluate the run afterwards (latentscm evaluate RUN).")
                 hook = _heldout_hook(data, seed + 7_777_777) if eval_every is not None else None
             model.fit(data, out=str(out),  # --data is used whole; n_samples renders images of a world
                       n_samples=_given_or(n_samples, chosen.n_samples) if data_path is None else None,

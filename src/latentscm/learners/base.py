@@ -136,6 +136,9 @@ class Learner:
     name: ClassVar[str] = "learner"
     #: "gaussian" for a posterior N(mean, diag(exp(logvar))); "deterministic" for point codes.
     posterior: ClassVar[str] = "gaussian"
+    #: Whether the learner renders images from codes (``decode``, ``reconstruct``, ``sample``); an encoder-only
+    #: learner (:class:`~latentscm.learners.contrastive.ContrastiveCRL`) has no decoder.
+    can_decode: ClassVar[bool] = True
     #: hyperparameter -> the behaviour the class had before the hyperparameter existed, where that is not its
     #: default: a run config recorded without it is loaded and resumed with this value (QLAE's encoder_norm)
     defaults_before: ClassVar[dict[str, Any]] = {}

@@ -30,4 +30,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "ada_gvae": "latentscm.learners.ada_gvae:AdaGVAE",
     "slow_vae": "latentscm.learners.slow_vae:SlowVAE",
     "ilcm": "latentscm.learners.ilcm:ILCM",
+    "contrastive": "latentscm.learners.contrastive:ContrastiveCRL",
 })

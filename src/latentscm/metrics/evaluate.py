@@ -111,8 +111,9 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     results["time.suite"] = time.perf_counter() - clock
 
     if reconstruction:
-        if plain and not learner.can_decode:
-            results.notes.append("reconstruction skipped: no decoder (pass decoder=codes -> images).")
+        if not getattr(learner, "can_decode", True):
+            results.notes.append("reconstruction skipped: no decoder (pass decoder=codes -> images)." if plain else
+                                 f"reconstruction skipped: {type(learner).__name__} has no decoder.")
         else:
             clock = time.perf_counter()
             recon = learner.decode(codes) if plain else learner.reconstruct(batch.images)
@@ -146,6 +147,9 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
                                  "(images, interventions) -> images, or a decoder with counterfactuals='traversal').")
         elif hasattr(learner, "counterfactual") and (not plain or learner.can_counterfactual):
             model = learner
+        elif not plain and not getattr(learner, "can_decode", True) and counterfactuals == "traversal":
+            results.notes.append(f"counterfactual metrics skipped: {type(learner).__name__} has no decoder to render "
+                                 f"a traversal.")
         elif counterfactuals == "traversal" or (counterfactuals == "auto" and callable(getattr(learner, "intervene",
                                                                                                       None))):
             # a learner with its own do() on units (ILCM) intervenes on the matched units: "auto" includes it

@@ -36,7 +36,7 @@ from latentscm.metrics._common import (
     varying_columns,
 )
 
-__all__ = ["kernel_ridge_r2", "r2"]
+__all__ = ["kernel_ridge_r2", "r2", "r2_per_factor"]
 
 
 def _squared_distances(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -105,7 +105,27 @@ def r2(codes: np.ndarray, factors: np.ndarray, *,
     every varying factor is constant on the held-out rows. Invariant to permuting code
     dimensions; rescaling them changes nothing after standardisation.
     """
-    owner = "r2"
+    scores, keep = _r2_scores(codes, factors, alphas, max_train, test_fraction, seed, "r2")
+    undefined = np.isnan(scores)
+    return float("nan") if np.all(undefined) else float(np.mean(scores[~undefined]))
+
+
+def r2_per_factor(codes: np.ndarray, factors: np.ndarray, *,
+                  alphas: Sequence[float] = (1e-3, 1e-2, 1e-1, 1.0), max_train: int = 2000,
+                  test_fraction: float = 0.2, seed: int = 0) -> np.ndarray:
+    """The held-out R² of each factor, (K,) float64, as :func:`r2` computes them (same split for the same
+    ``seed``): NaN for a constant factor and, with the same ``RuntimeWarning``, for one constant on the
+    held-out rows. ``r2`` is their mean over the defined entries."""
+    scores, keep = _r2_scores(codes, factors, alphas, max_train, test_fraction, seed, "r2_per_factor")
+    result = np.full(keep.size, np.nan)
+    result[keep] = scores
+    return result
+
+
+def _r2_scores(codes: np.ndarray, factors: np.ndarray, alphas: Sequence[float], max_train: int,
+               test_fraction: float, seed: int, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out R² of the varying factors (M,) (NaN where undefined, with the warning) and which of the K
+    columns vary (K,) bool."""
     codes, factors = check_codes_factors(codes, factors, owner, min_rows=4)
     alphas = check_array(alphas, "alphas", owner, ndim=1)
     if np.any(alphas <= 0):
@@ -128,7 +148,5 @@ def r2(codes: np.ndarray, factors: np.ndarray, *,
         columns = np.flatnonzero(keep)[undefined].tolist()
         warnings.warn(f"{owner}: factor column(s) {columns} of 'factors' take a single value on the {test.size} "
                       "held-out rows, where R² is undefined (zero total sum of squares); they are left out of the "
-                      "mean. A larger test_fraction or another seed may include them.", RuntimeWarning, stacklevel=2)
-        if np.all(undefined):
-            return float("nan")
-    return float(np.mean(scores[~undefined]))
+                      "mean. A larger test_fraction or another seed may include them.", RuntimeWarning, stacklevel=3)
+    return scores, keep

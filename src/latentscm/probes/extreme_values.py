@@ -359,6 +359,9 @@ def extreme_values(learner: Any, world: Any, *, units: Sequence[int] | int | Non
     ExtremeValueEffects
     """
     owner = "extreme_values"
+    if not getattr(learner, "can_decode", True):
+        raise TypeError(f"extreme_values needs a learner with encode and decode; {type(learner).__name__} has no "
+                        f"decoder (an encoder-only learner).")
     if not callable(getattr(learner, "decode", None)) or not callable(getattr(learner, "encode", None)):
         raise TypeError(f"extreme_values needs a learner with encode and decode; {type(learner).__name__} has "
                         f"{'no decode' if not callable(getattr(learner, 'decode', None)) else 'no encode'}.")

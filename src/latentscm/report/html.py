@@ -103,7 +103,10 @@ def collect_run(run_dir: str | os.PathLike, *, n_images: int = 8, seed: int = 0,
         world = None
         view.notes.append(f"World figures skipped: {error}")
 
-    if world is not None:
+    if world is not None and not getattr(learner, "can_decode", True):
+        view.notes.append(f"Reconstructions, latent traversals and counterfactuals skipped: {type(learner).__name__} "
+                          f"has no decoder (an encoder-only learner); its codes are scored in the metrics.")
+    elif world is not None:
         view.kinds = {f: "do(effect)" if world.graph.parents(f) else "do(cause)" for f in world.factor_names}
         batch = world.sample(n_images, seed=seed)
         recon = learner.reconstruct(batch.images)

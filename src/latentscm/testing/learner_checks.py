@@ -264,25 +264,30 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
             _require(np.array_equal(mean, codes), f"{owner}.encode must return the posterior means")
         kl = first.kl_per_unit(images)
         _require(kl.shape == (d,) and bool(np.all(kl >= -1e-6)), f"{owner}.kl_per_unit gave {kl!r}")
-    decoded = first.decode(codes)
-    _require_images(decoded, (n, *image_shape), f"{owner}.decode")
-    decoded_one = first.decode(codes[:1])
-    _require_images(decoded_one, (1, *image_shape), f"{owner}.decode of one code")
-    np.testing.assert_allclose(decoded_one[0], decoded[0], rtol=1e-4, atol=1e-5,
-                               err_msg=f"{owner}.decode of one code differs from the batch")
-    _require_images(first.reconstruct(images), images.shape, f"{owner}.reconstruct")
-    _require_images(first.reconstruct(images[:1]), (1, *image_shape), f"{owner}.reconstruct of one image")
-    generated = first.sample(5, seed=3)
-    _require_images(generated, (5, *image_shape), f"{owner}.sample")
-    _require(np.array_equal(generated, first.sample(5, seed=3)), f"{owner}.sample(seed=3) is not reproducible")
-    _require(not np.array_equal(generated, first.sample(5, seed=4)),
-             f"{owner}.sample ignores the seed (seeds 3 and 4 gave the same images)")
-    _require_images(first.sample(1, seed=3), (1, *image_shape), f"{owner}.sample(1)")
-    unfitted = learner_cls(**params)
-    _expect_error((NotFittedError,), lambda: unfitted.decode(codes), "fit", f"{owner}.decode before fit")
-    _expect_error((NotFittedError,), lambda: unfitted.reconstruct(images), "fit", f"{owner}.reconstruct before fit")
-    _expect_error((NotFittedError,), lambda: unfitted.sample(2, seed=0), "fit", f"{owner}.sample before fit")
-    _expect_error((TypeError,), lambda: first.sample(5, seed=None), "seed", f"{owner}.sample without a seed")
+    if getattr(first, "can_decode", True):
+        decoded = first.decode(codes)
+        _require_images(decoded, (n, *image_shape), f"{owner}.decode")
+        decoded_one = first.decode(codes[:1])
+        _require_images(decoded_one, (1, *image_shape), f"{owner}.decode of one code")
+        np.testing.assert_allclose(decoded_one[0], decoded[0], rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{owner}.decode of one code differs from the batch")
+        _require_images(first.reconstruct(images), images.shape, f"{owner}.reconstruct")
+        _require_images(first.reconstruct(images[:1]), (1, *image_shape), f"{owner}.reconstruct of one image")
+        generated = first.sample(5, seed=3)
+        _require_images(generated, (5, *image_shape), f"{owner}.sample")
+        _require(np.array_equal(generated, first.sample(5, seed=3)), f"{owner}.sample(seed=3) is not reproducible")
+        _require(not np.array_equal(generated, first.sample(5, seed=4)),
+                 f"{owner}.sample ignores the seed (seeds 3 and 4 gave the same images)")
+        _require_images(first.sample(1, seed=3), (1, *image_shape), f"{owner}.sample(1)")
+        unfitted = learner_cls(**params)
+        _expect_error((NotFittedError,), lambda: unfitted.decode(codes), "fit", f"{owner}.decode before fit")
+        _expect_error((NotFittedError,), lambda: unfitted.reconstruct(images), "fit", f"{owner}.reconstruct before fit")
+        _expect_error((NotFittedError,), lambda: unfitted.sample(2, seed=0), "fit", f"{owner}.sample before fit")
+        _expect_error((TypeError,), lambda: first.sample(5, seed=None), "seed", f"{owner}.sample without a seed")
+    else:  # an encoder-only learner (can_decode False) refuses every image-rendering call, naming the decoder
+        for what, call in (("decode", lambda: first.decode(codes)), ("reconstruct", lambda: first.reconstruct(images)),
+                           ("sample", lambda: first.sample(5, seed=3))):
+            _expect_error((TypeError,), call, "decoder", f"{owner}.{what} of a learner without a decoder")
 
     # --- bad inputs -------------------------------------------------------------------------
     broken = images.copy()
@@ -301,11 +306,14 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     _expect_error((ValueError,), lambda: first.encode(images * 3), "[0, 1]", f"{owner}.encode on images outside [0, 1]")
     broken_codes = codes.copy()
     broken_codes[0, 0] = np.nan
-    _expect_error((ValueError,), lambda: first.decode(broken_codes), "NaN", f"{owner}.decode on NaN codes")
+    decodes = getattr(first, "can_decode", True)
+    if decodes:
+        _expect_error((ValueError,), lambda: first.decode(broken_codes), "NaN", f"{owner}.decode on NaN codes")
     _expect_error((ValueError,), lambda: first.encode(np.zeros((2, image_shape[0], 7, 7), np.float32)), "shape",
                   f"{owner}.encode with the wrong image size")
-    _expect_error((ValueError,), lambda: first.decode(np.zeros((2, d + 1), np.float32)), "shape",
-                  f"{owner}.decode with the wrong code size")
+    if decodes:
+        _expect_error((ValueError,), lambda: first.decode(np.zeros((2, d + 1), np.float32)), "shape",
+                      f"{owner}.decode with the wrong code size")
 
     # --- pickling (e.g. to send a fitted learner to another process) ---------------------------
     revived = pickle.loads(pickle.dumps(first))
@@ -318,6 +326,7 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
         _require(type(loaded) is learner_cls, f"latentscm.load returned {type(loaded).__name__}")
         _require(loaded.get_params() == first.get_params(), "latentscm.load changed the hyperparameters")
         _require(np.array_equal(loaded.encode(images), codes), "latentscm.load gives different codes")
-        _require(np.array_equal(loaded.sample(5, seed=3), generated), "latentscm.load gives different samples")
+        if decodes:
+            _require(np.array_equal(loaded.sample(5, seed=3), generated), "latentscm.load gives different samples")
     report["latent_dim"] = d
     return report

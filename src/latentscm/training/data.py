@@ -142,7 +142,7 @@ def training_mixture(data: Any, regimes: Any, interventional_fraction: float | N
 
 def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
                     interventional_fraction: float | None = None, pairs: int | str | None = None,
-                    paired: bool = False, pairs_share: bool = True) -> TrainingSet:
+                    paired: bool = False, pairs_share: bool = True, pair_factors: Any = None) -> TrainingSet:
     """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
 
     A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
@@ -159,6 +159,8 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     (:func:`~latentscm.worlds.pairs.counterfactual_pairs`, seeded with ``seed + PAIR_SEED_OFFSET``);
     ``pair_changed`` then counts the factors whose values differ in each pair. ``pairs_share=False``
     drops the rule that every pair shares a factor (the learner's ``pairs_share_a_factor``).
+    ``pair_factors`` (the learner's ``style_factors``) restricts the changed factors to those named
+    (``counterfactual_pairs(..., among=...)``).
     """
     from latentscm.worlds.base import Batch, World
 
@@ -191,12 +193,16 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these data are used "
                              f"whole ({length} images). Got n_samples={n_samples!r}; slice the data instead.")
     if isinstance(data, World) and paired:  # before any image is rendered
-        from latentscm.worlds.pairs import changeable_factors, check_pair_changes
+        from latentscm.worlds.pairs import changeable_factors, check_pair_changes, check_pair_factors
 
         if pairs is None:
             raise ValueError(f"{owner}: this learner trains on pairs and its 'pair_changes' is None; a World renders "
                              f"each image's partner with 'pair_changes' factors changed (a number, or 'random').")
-        pairs = check_pair_changes(pairs, "pair_changes", owner, len(changeable_factors(data)), share=pairs_share)
+        pool = check_pair_factors(data, pair_factors, "style_factors", owner)
+        if pool is None:
+            pairs = check_pair_changes(pairs, "pair_changes", owner, len(changeable_factors(data)), share=pairs_share)
+        else:
+            pairs = check_pair_changes(pairs, "pair_changes", owner, len(pool), share=False)
     if isinstance(data, World):
         n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
         if data.n_domains > 1:  # every domain, equally (World.sample would draw domain 0 only)
@@ -221,10 +227,13 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
         if pairs is not None:
             from latentscm.worlds.pairs import counterfactual_pairs
 
-            partners = counterfactual_pairs(data, batch, changes=pairs, seed=seed + PAIR_SEED_OFFSET, share=pairs_share)
+            partners = counterfactual_pairs(data, batch, changes=pairs, seed=seed + PAIR_SEED_OFFSET, share=pairs_share,
+                                            among=None if pair_factors is None else list(pair_factors))
             source["pairs"] = {"changes": pairs, "seed": int(seed + PAIR_SEED_OFFSET)}
             if not pairs_share:  # recorded only where it departs from the default, so older configs read the same
                 source["pairs"]["share"] = False
+            if pair_factors is not None:
+                source["pairs"]["among"] = list(pair_factors)
         return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
                            tuple(batch.factor_names), source, graph=data.graph, targets=_targets_or_none(batch),
                            domain=np.asarray(batch.domain, np.int64),

@@ -269,11 +269,13 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
 
     # optional, like uses_domain: a learner that trains on pairs says how a World draws them (pair_changes)
     paired = bool(getattr(learner, "uses_pairs", False))
+    style = getattr(learner, "style_factors", None) if paired else None  # the factors a pair may change
     training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
                                                 regimes=regimes, interventional_fraction=interventional_fraction,
                                                 pairs=getattr(learner, "pair_changes", None) if paired else None,
                                                 paired=paired,
-                                                pairs_share=bool(getattr(learner, "pairs_share_a_factor", True)))
+                                                pairs_share=bool(getattr(learner, "pairs_share_a_factor", True)),
+                                                pair_factors=style)
     factor_names = list(training_set.factor_names)
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None

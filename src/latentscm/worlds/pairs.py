@@ -23,8 +23,8 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_number
 
-__all__ = ["counterfactual_pairs", "changed_factors", "changeable_factors", "check_pair_changes", "CounterfactualPairs",
-           "PAIR_CHANGES"]
+__all__ = ["counterfactual_pairs", "changed_factors", "changeable_factors", "check_pair_changes", "check_pair_factors",
+           "CounterfactualPairs", "PAIR_CHANGES"]
 
 #: The choice of ``changes`` that draws k uniformly from 1 ... K - 1 for each pair (Locatello et al.'s "Rnd").
 PAIR_CHANGES = "random"
@@ -63,8 +63,32 @@ def check_pair_changes(changes: Any, name: str, owner: str, n_free: int | None =
     return changes
 
 
+def check_pair_factors(world: Any, among: Any, name: str, owner: str) -> list[int] | None:
+    """The indices of the factors named by ``among`` (a non-empty sequence of distinct factor names of ``world``,
+    each able to take another value), or None for ``None``; errors name ``name`` and the offending factor."""
+    if among is None:
+        return None
+    if isinstance(among, str) or not isinstance(among, (list, tuple)) or not among:
+        raise ValueError(f"The '{name}' argument of {owner} must be a non-empty list of factor names of world "
+                         f"{world.name!r} ({', '.join(world.factor_names)}). Got {among!r}.")
+    names = list(world.factor_names)
+    indices = []
+    for factor in among:
+        if not isinstance(factor, str) or factor not in names:
+            raise ValueError(f"The '{name}' argument of {owner} names {factor!r}, which is not a factor of world "
+                             f"{world.name!r}; its factors are {', '.join(names)}.")
+        if world.spec(factor).size == 1:
+            raise ValueError(f"The '{name}' argument of {owner} names {factor!r}, which takes one value in world "
+                             f"{world.name!r} and so cannot change.")
+        if names.index(factor) in indices:
+            raise ValueError(f"The '{name}' argument of {owner} names {factor!r} twice.")
+        indices.append(names.index(factor))
+    return sorted(indices)
+
+
 def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CHANGES,
-                         seed: int | np.random.Generator = 0, share: bool = True) -> CounterfactualPairs:
+                         seed: int | np.random.Generator = 0, share: bool = True,
+                         among: Any = None) -> CounterfactualPairs:
     """The exact partner of every sample of ``batch``: the same sample with ``changes`` factors set
     to other values (``World.counterfactual``).
 
@@ -110,15 +134,22 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
     if not isinstance(share, (bool, np.bool_)):
         raise TypeError(f"The 'share' argument of {owner} must be True or False. Got {share!r}.")
     free = changeable_factors(world)
+    pool = check_pair_factors(world, among, "among", owner)
     if len(free) < (2 if share else 1):
         raise ValueError(f"{owner}: world {world.name!r} has {len(free)} factor(s) that can take another value; a "
                          f"pair changes some" + (" and shares at least one, so it needs two." if share else "."))
-    changes = check_pair_changes(changes, "changes", owner, len(free), share=bool(share))
+    if pool is not None and share and len(pool) == len(free):
+        raise ValueError(f"The 'among' argument of {owner} names every factor that can change, and a pair must share "
+                         f"one: leave one out, or pass share=False.")
+    if pool is None:
+        changes = check_pair_changes(changes, "changes", owner, len(free), share=bool(share))
+    else:  # the shared factors lie outside the pool: up to all of the pool may change
+        changes = check_pair_changes(changes, "changes", owner, len(pool), share=False)
     rng = as_generator(seed)
     if share:
-        chosen = _draw_targets(world, free, changes, len(batch), rng, owner)
+        chosen = _draw_targets(world, free, changes, len(batch), rng, owner, pool=pool)
     else:
-        chosen = _draw_any_targets(len(world.factor_names), free, changes, len(batch), rng)
+        chosen = _draw_any_targets(len(world.factor_names), free if pool is None else pool, changes, len(batch), rng)
     images = np.empty_like(batch.images)
     factors = np.empty_like(batch.factors)
     for mask in np.unique(chosen, axis=0):  # one counterfactual per set of changed factors
@@ -176,9 +207,10 @@ _DRAW_ROUNDS = 64
 
 
 def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: np.random.Generator,
-                  owner: str) -> np.ndarray:
-    """(n, K) bool: the factors each pair intervenes on, ``changes`` of the ``free`` ones, drawn so that
-    the targets and their descendants leave at least one free factor untouched.
+                  owner: str, pool: list[int] | None = None) -> np.ndarray:
+    """(n, K) bool: the factors each pair intervenes on, ``changes`` of the ``pool`` ones (default: the
+    ``free`` ones, those that can change), drawn so that the targets and their descendants leave at least
+    one free factor untouched.
 
     Each row's count is drawn once (``"random"``: uniformly from 1 to the largest count that can leave
     a factor untouched, at most K - 1); its set is drawn uniformly among the sets of that size, again
@@ -187,17 +219,21 @@ def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: 
     with enough non-ancestors, and the targets among its non-ancestors."""
     names = list(world.factor_names)
     k_all = len(names)
+    pool = free if pool is None else pool
     reach = np.zeros((k_all, k_all), dtype=bool)  # reach[j]: j and the factors that descend from it
-    for j in free:
+    for j in pool:
         reach[j, j] = True
         for name in world.graph.descendants(names[j]):
             if name in names:
                 reach[j, names.index(name)] = True
     free_mask = np.zeros(k_all, dtype=bool)
     free_mask[free] = True
-    # keepers[f]: the free factors whose change leaves free factor f untouched (f's non-ancestors, f excluded)
-    keepers = {f: [j for j in free if not reach[j, f]] for f in free}
+    # keepers[f]: the pool factors whose change leaves free factor f untouched (f's non-ancestors, f excluded)
+    keepers = {f: [j for j in pool if not reach[j, f]] for f in free}
     largest = max(len(v) for v in keepers.values())
+    if largest == 0:  # only with a pool: every pool factor is an ancestor of every factor
+        raise ValueError(f"{owner}: in world {world.name!r}, changing any of {', '.join(names[j] for j in pool)} "
+                         f"changes every factor through its descendants, so no pair would share a factor.")
     if changes == PAIR_CHANGES:
         counts = rng.integers(1, max(largest, 1) + 1, size=n)
     else:
@@ -209,9 +245,9 @@ def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: 
     todo = np.arange(n)
     for _ in range(_DRAW_ROUNDS):
         # the first counts[i] of a random permutation of the free factors
-        ranks = np.argsort(np.argsort(rng.random((todo.size, len(free))), axis=1), axis=1)
+        ranks = np.argsort(np.argsort(rng.random((todo.size, len(pool))), axis=1), axis=1)
         draw = np.zeros((todo.size, k_all), dtype=bool)
-        draw[:, free] = ranks < counts[todo][:, None]
+        draw[:, pool] = ranks < counts[todo][:, None]
         touched = (draw.astype(np.int64) @ reach.astype(np.int64)) > 0
         shares = np.any(free_mask & ~touched, axis=1)
         chosen[todo[shares]] = draw[shares]

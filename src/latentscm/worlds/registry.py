@@ -19,6 +19,7 @@ REGISTRY = Registry("world", "latentscm.worlds.base:World", {
     "glyphs": "latentscm.worlds.glyphs:Glyphs",
     "ild-linear": "latentscm.worlds.ild_linear:ILDLinear",
     "hue-sprites": "latentscm.worlds.hue_sprites:HueSprites",
+    "content-style": "latentscm.worlds.content_style:ContentStyle",
 })
 
 

@@ -1,0 +1,243 @@
+"""Contrastive causal representation learning: an encoder trained on pairs that share their content.
+
+Two results of the identifiability literature, reimplemented from the papers (the official code,
+ysharma1126/ssl_identifiability and brendel-group/cl-ica, was read for the loss and the data model;
+no code is copied):
+
+- **Content isolation** (von Kügelgen, Sharma, Gresele, Brendel, Schölkopf, Besserve & Locatello,
+  NeurIPS 2021, "Self-supervised learning with data augmentations provably isolates content from
+  style"). The latents split into *content* ``c``, which an augmentation keeps, and *style* ``s``, of
+  which it changes a random subset (style may depend on content: ``c -> s`` edges are allowed). An
+  encoder ``g`` with as many outputs as there are content latents that matches the two views of
+  each pair (``g(x) = g(x~)``) while keeping the entropy of ``g(x)`` at its maximum
+  *block-identifies* content: ``g(x) = h(c)`` for an invertible ``h``, with no style left in it.
+  InfoNCE with a distance similarity is that objective for many negatives (its alignment and
+  uniformity terms; Wang & Isola 2020). Here the pairs are exact counterfactuals from a World
+  (:func:`latentscm.worlds.pairs.counterfactual_pairs` with ``among=style_factors``): every other
+  factor is content, unless it descends from a style factor.
+- **Contrastive learning inverts the data generating process** (Zimmermann, Sharma, Schneider,
+  Bethge & Brendel, ICML 2021). When *every* latent changes a little between the two views, with a
+  conditional ``p(z~ | z) ~ exp(-||z - z~||_p / tau)``, InfoNCE with the matching ``L_p`` distance
+  identifies the latents up to a permutation and signs (``p != 2``) or an orthogonal map (``p = 2``).
+  ``similarity="l1"`` is that loss (the Laplace conditional); pairs that change every factor come
+  from your own :class:`~latentscm.data.ImagePairs` (a World's pairs resample the factors they change).
+
+**Loss.** SimCLR's NT-Xent (Chen et al. 2020) over a batch of B pairs ``(a_i, b_i) = (g(x_i), g(x~_i))``:
+each of the 2B codes is the anchor of a softmax over the 2B - 1 others, its partner the positive,
+``logit = sim(u, v) / temperature``, averaged over the 2B anchors. ``similarity``:
+
+- ``"cosine"``: ``u.v / (|u| |v|)`` (SimCLR, and the paper's image experiments, on the sphere);
+- ``"l2"``: ``-|u - v|^2`` (the numerical experiments of both papers; with the positive in the
+  denominator, this is their ``LpSimCLRLoss`` with ``p = 2``, ``alpha = 0.5``, up to a constant);
+- ``"l1"``: ``-|u - v|_1`` (Zimmermann et al.'s Laplace conditional).
+
+**Encoder.** The disentanglement_lib convolutional encoder (:class:`~latentscm.nn.ConvEncoder`) on
+images; on vector observations (images of shape (C, 1, 1), e.g. :class:`~latentscm.worlds.content_style.ContentStyle`)
+an MLP of ``depth`` hidden layers of ``hidden_dim`` units with leaky ReLUs (slope 0.01), as the
+papers' MLP encoders. Codes are the encoder's outputs (no projection head).
+
+There is no decoder: ``decode``, ``reconstruct`` and ``sample`` raise, ``can_decode`` is False, and
+:func:`latentscm.metrics.evaluate` scores the codes only. :func:`content_style_r2` is the papers'
+evaluation: the held-out nonlinear R² of each factor from the codes, content and style apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from latentscm._validation import check_choice, check_number
+from latentscm.learners.base import Learner, StepOutput
+from latentscm.nn.conv import ConvEncoder
+from latentscm.worlds.pairs import PAIR_CHANGES, check_pair_changes
+
+__all__ = ["ContrastiveCRL", "SIMILARITIES", "ENCODERS", "nt_xent", "pairwise_similarity", "content_style_r2"]
+
+SIMILARITIES = ("cosine", "l2", "l1")
+ENCODERS = ("auto", "conv", "mlp")
+
+
+def pairwise_similarity(u: torch.Tensor, v: torch.Tensor, similarity: str) -> torch.Tensor:
+    """(N, M) similarities of the rows of ``u`` (N, D) and ``v`` (M, D): cosine, ``-|u - v|^2`` or ``-|u - v|_1``."""
+    if similarity == "cosine":
+        return nn.functional.normalize(u, dim=1) @ nn.functional.normalize(v, dim=1).T
+    if similarity == "l2":
+        # |u|^2 + |v|^2 - 2 u.v, clamped at 0 against rounding (an exact zero on the diagonal of u with itself)
+        return -(u.pow(2).sum(1, keepdim=True) + v.pow(2).sum(1) - 2.0 * u @ v.T).clamp_min(0.0)
+    if similarity == "l1":
+        return -torch.cdist(u, v, p=1.0)
+    raise ValueError(f"Unknown similarity {similarity!r}; choose one of {', '.join(SIMILARITIES)}.")
+
+
+def nt_xent(first: torch.Tensor, second: torch.Tensor, *, similarity: str = "cosine",
+            temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """SimCLR's NT-Xent loss of B pairs of codes ``first``, ``second`` (B, D), and the fraction of the 2B anchors
+    whose partner is their most similar code (the contrastive accuracy). Each code is the anchor of a softmax over
+    the other 2B - 1 codes, its partner the positive (see the module docstring)."""
+    codes = torch.cat([first, second])  # (2B, D)
+    n = first.shape[0]
+    logits = pairwise_similarity(codes, codes, similarity) / temperature
+    eye = torch.eye(2 * n, dtype=torch.bool, device=codes.device)
+    logits = logits.masked_fill(eye, float("-inf"))  # an anchor is not its own candidate
+    partner = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(codes.device)
+    loss = nn.functional.cross_entropy(logits, partner)
+    accuracy = (logits.argmax(1) == partner).float().mean()
+    return loss, accuracy
+
+
+class _VectorEncoder(nn.Module):
+    """Observations (N, C, 1, 1) (or any (N, C, H, W), flattened) -> codes (N, out_features) through an MLP."""
+
+    def __init__(self, image_shape: Sequence[int], out_features: int, *, hidden_dim: int, depth: int):
+        super().__init__()
+        width = int(np.prod(image_shape))
+        layers: list[nn.Module] = [nn.Flatten()]
+        for i in range(depth):
+            layers += [nn.Linear(width if i == 0 else hidden_dim, hidden_dim), nn.LeakyReLU(0.01)]
+        layers.append(nn.Linear(hidden_dim if depth else width, out_features))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) -> (N, out_features)."""
+        return self.layers(images)
+
+
+class ContrastiveCRL(Learner):
+    """An encoder trained by InfoNCE on pairs that share their content (see the module docstring).
+
+    Parameters
+    ----------
+    style_factors : list of str or None, default None
+        The factors a World's pairs change (the *style*): each pair changes ``pair_changes`` of them,
+        the others are kept (the *content*, which the codes should capture). ``None``: the pairs of
+        :class:`~latentscm.learners.ada_gvae.AdaGVAE`, whose changed factors are drawn among all (so
+        no fixed content). Ignored for :class:`~latentscm.data.ImagePairs`, whose pairs are yours.
+    pair_changes : int or "random", default "random"
+        How many style factors each pair changes (``"random"``: 1 ... ``len(style_factors)`` uniformly
+        per pair, the paper's random subset of style).
+    similarity : {"cosine", "l2", "l1"}, default "l2"
+        The similarity of the InfoNCE logits (module docstring).
+    temperature : float, default 1.0
+        Divides the similarities (> 0); cosine similarity wants a small one (SimCLR: 0.1-0.5).
+    latent_dim : int, default 10
+        Code size; set it to the number of content factors for block-identification (the theorem's
+        encoder has exactly that many outputs).
+    encoder : {"auto", "conv", "mlp"}, default "auto"
+        ``"auto"``: an MLP on observations of shape (C, 1, 1) (vectors), the convolutional encoder on images.
+    depth : int, default 4
+        Hidden layers of the MLP encoder (>= 1; unused by the convolutional one).
+    channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner` (``hidden_dim`` is also the MLP's width). The
+        batch holds ``batch_size`` pairs, so 2 x ``batch_size`` - 2 negatives per anchor.
+    """
+
+    name = "contrastive"
+    posterior = "deterministic"
+    uses_pairs: ClassVar[bool] = True
+    #: Whether the learner renders images from codes: a contrastive encoder has no decoder.
+    can_decode: ClassVar[bool] = False
+
+    def __init__(self, *, style_factors: Sequence[str] | None = None, pair_changes: int | str = PAIR_CHANGES,
+                 similarity: str = "l2", temperature: float = 1.0, latent_dim: int = 10, encoder: str = "auto",
+                 depth: int = 4, channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256,
+                 lr: float = 1e-4, batch_size: int = 256, steps: int = 3000, grad_clip: float | None = None,
+                 seed: int = 0, device: str = "cpu"):
+        self.style_factors = style_factors
+        self.pair_changes = pair_changes
+        self.similarity = similarity
+        self.temperature = temperature
+        self.encoder = encoder
+        self.depth = depth
+        super().__init__(latent_dim=latent_dim, channels=channels, hidden_dim=hidden_dim, lr=lr,
+                         batch_size=batch_size, steps=steps, grad_clip=grad_clip, seed=seed, device=device)
+
+    def _validate(self) -> None:
+        super()._validate()
+        owner = type(self).__name__
+        if self.style_factors is not None:
+            value = self.style_factors
+            if isinstance(value, str) or not isinstance(value, Sequence) or not value \
+                    or not all(isinstance(name, str) for name in value):
+                raise ValueError(f"The 'style_factors' parameter of {owner} must be None or a non-empty list of "
+                                 f"factor names. Got {value!r}.")
+            if len(set(value)) != len(value):
+                raise ValueError(f"The 'style_factors' parameter of {owner} names a factor twice: {list(value)}.")
+            self.style_factors = list(value)
+        self.pair_changes = check_pair_changes(self.pair_changes, "pair_changes", owner)
+        self.similarity = check_choice(self.similarity, "similarity", owner, SIMILARITIES)
+        self.temperature = check_number(self.temperature, "temperature", owner, low=0, low_inclusive=False)
+        self.encoder = check_choice(self.encoder, "encoder", owner, ENCODERS)
+        self.depth = check_number(self.depth, "depth", owner, low=1, integer=True)
+
+    # ------------------------------------------------------------------ modules
+    def _module_names(self) -> tuple[str, ...]:
+        return ("encoder",)
+
+    def uses_mlp(self, image_shape: Sequence[int]) -> bool:
+        """Whether observations of shape ``image_shape`` (C, H, W) get the MLP encoder."""
+        return self.encoder == "mlp" or (self.encoder == "auto" and tuple(image_shape[1:]) == (1, 1))
+
+    def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, nn.Module]:
+        if self.uses_mlp(image_shape):
+            return {"encoder": _VectorEncoder(image_shape, latent_dim, hidden_dim=self.hidden_dim, depth=self.depth)}
+        return {"encoder": ConvEncoder(image_shape, latent_dim, channels=self.channels, hidden_dim=self.hidden_dim)}
+
+    def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
+        return self.encoder_(images)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, images: torch.Tensor, step: int, *, pair: torch.Tensor,
+             changed: torch.Tensor | None = None) -> StepOutput:
+        """NT-Xent of the pairs. images, pair : (B, C, H, W); ``changed`` is not used."""
+        n = images.shape[0]
+        codes = self._net("encoder")(torch.cat([images, pair]))
+        loss, accuracy = nt_xent(codes[:n], codes[n:], similarity=self.similarity, temperature=self.temperature)
+        with torch.no_grad():
+            alignment = (codes[:n] - codes[n:]).pow(2).sum(1).mean()
+        return StepOutput({"model": loss}, {"loss": loss, "accuracy": accuracy, "alignment": alignment})
+
+    # ------------------------------------------------------------------ no decoder
+    def _no_decoder(self, what: str) -> TypeError:
+        return TypeError(f"{type(self).__name__}.{what}: a contrastive learner trains an encoder only and has no "
+                         f"decoder; use encode(x), and score codes with latentscm.metrics or content_style_r2.")
+
+    def decode(self, z: Any) -> np.ndarray:
+        """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
+        raise self._no_decoder("decode")
+
+    def reconstruct(self, x: Any) -> np.ndarray:
+        """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
+        raise self._no_decoder("reconstruct")
+
+    def sample(self, n: int, *, seed: int) -> np.ndarray:
+        """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
+        raise self._no_decoder("sample")
+
+
+def content_style_r2(codes: Any, factors: Any, factor_names: Sequence[str], style: Sequence[str], *,
+                     max_train: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """How much of each factor the codes hold: held-out nonlinear R² (kernel ridge, :func:`latentscm.metrics.r2`)
+    of every factor from ``codes`` (N, D), given ``factors`` (N, K) named ``factor_names``, and the means over
+    the ``style`` factors and over the others (the content). Block-identified content: content R² near 1,
+    style R² near what content itself predicts of style (0 for independent factors).
+
+    Returns ``{"per_factor": {name: r2}, "content": mean, "style": mean}`` (NaN factors left out of the means).
+    """
+    from latentscm.metrics.r2 import r2_per_factor
+
+    names = list(factor_names)
+    unknown = [name for name in style if name not in names]
+    if unknown:
+        raise ValueError(f"The 'style' argument of content_style_r2 names {unknown}, which are not among "
+                         f"factor_names ({', '.join(names)}).")
+    scores = r2_per_factor(codes, factors, max_train=max_train, seed=seed)
+    per_factor = {name: float(value) for name, value in zip(names, scores)}
+    content = [per_factor[name] for name in names if name not in style]
+    styled = [per_factor[name] for name in style]
+    return {"per_factor": per_factor,
+            "content": float(np.nanmean(content)) if content and not np.all(np.isnan(content)) else float("nan"),
+            "style": float(np.nanmean(styled)) if not np.all(np.isnan(styled)) else float("nan")}
