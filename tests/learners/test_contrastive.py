@@ -235,3 +235,27 @@ def test_an_unknown_style_factor_is_refused_before_rendering(content_style):
 def test_content_style_r2_names_unknown_style():
     with pytest.raises(ValueError, match=r"names \['z'\]"):
         content_style_r2(np.zeros((10, 2)), np.zeros((10, 2)), ["a", "b"], ["z"])
+
+
+def test_command_line_train_evaluate_and_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    trained = runner.invoke(app, ["train", "--world", "content-style", "--learner", "contrastive", "--steps", "3",
+                                  "--n-samples", "64", "--set", 'style_factors=["s0", "s1"]', "--set", "latent_dim=2",
+                                  "--set", "batch_size=16", "--set", "hidden_dim=16", "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    evaluated = runner.invoke(app, ["evaluate", str(run), "--n", "100"])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "note: reconstruction skipped: ContrastiveCRL has no decoder." in evaluated.output
+    summary = json.loads((run / "metrics.json").read_text())
+    assert "mcc" in summary["metrics"] and not any(k.startswith("reconstruction") for k in summary["metrics"])
+    reported = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "report.html")])
+    assert reported.exit_code == 0, reported.output
+    assert "ContrastiveCRL has no decoder" in (tmp_path / "report.html").read_text()
+    refused = runner.invoke(app, ["train", "--world", "content-style", "--learner", "contrastive", "--steps", "3",
+                                  "--eval-every", "2", "--out", str(tmp_path / "other")])
+    assert refused.exit_code != 0 and "no decoder" in refused.output
