@@ -259,3 +259,41 @@ def test_command_line_train_evaluate_and_report(tmp_path):
     refused = runner.invoke(app, ["train", "--world", "content-style", "--learner", "contrastive", "--steps", "3",
                                   "--eval-every", "2", "--out", str(tmp_path / "other")])
     assert refused.exit_code != 0 and "no decoder" in refused.output
+
+
+def test_nudged_pairs_move_every_target_by_laplace_noise_of_the_given_scale():
+    world = make_world("content-style", content=2, style=2, dependence="none", seed=0)
+    batch = world.sample(4000, seed=0)
+    pairs = counterfactual_pairs(world, batch, changes=4, share=False, nudge=0.1, seed=1)
+    assert pairs.targets.all()
+    moved = pairs.factors - batch.factors
+    scale = 0.1 * batch.factors.std(0)
+    # |Laplace(0, b)| has mean b and variance b^2: the mean of 4,000 is within 5 % of b
+    np.testing.assert_allclose(np.abs(moved).mean(0), scale, rtol=0.05)
+    assert abs(float(np.mean(moved / scale))) < 0.1  # centred
+    again = counterfactual_pairs(world, batch, changes=4, share=False, nudge=0.1, seed=1)
+    np.testing.assert_array_equal(again.factors, pairs.factors)
+    some = counterfactual_pairs(world, batch, changes=1, nudge=0.1, seed=1, among=["s0", "s1"])
+    np.testing.assert_array_equal(some.factors[:, :2], batch.factors[:, :2])
+
+
+def test_nudge_refuses_grid_factors_and_bad_scales():
+    world = make_world("sprites", size=16)
+    batch = world.sample(8, seed=0)
+    with pytest.raises(ValueError, match="'nudge' argument .* 'shape', 'scale'"):
+        counterfactual_pairs(world, batch, seed=0, nudge=0.1)
+    cs = make_world("content-style", content=1, style=1, dependence="none")
+    with pytest.raises(ValueError, match="'nudge'"):
+        counterfactual_pairs(cs, cs.sample(8, seed=0), seed=0, nudge=0.0)
+    with pytest.raises(ValueError, match="'pair_nudge'"):
+        ContrastiveCRL(pair_nudge=-1.0)
+
+
+def test_a_nudged_learner_trains_on_pairs_that_move_every_factor(tmp_path):
+    world = make_world("content-style", content=2, style=2, dependence="none", seed=0)
+    model = ContrastiveCRL(pair_nudge=0.2, pair_changes=4, **VECTOR)
+    assert model.pairs_share_a_factor is False and ContrastiveCRL().pairs_share_a_factor is True
+    model.fit(world, out=str(tmp_path / "run"), n_samples=64, progress=False)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["data"]["pairs"] == {"changes": 4, "seed": config["data"]["pairs"]["seed"], "share": False,
+                                       "nudge": 0.2}

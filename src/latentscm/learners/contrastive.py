@@ -119,6 +119,12 @@ class ContrastiveCRL(Learner):
     pair_changes : int or "random", default "random"
         How many style factors each pair changes (``"random"``: 1 ... ``len(style_factors)`` uniformly
         per pair, the paper's random subset of style).
+    pair_nudge : float or None, default None
+        ``None``: a changed factor takes another sample's value. A positive number: it moves by Laplace
+        noise of this many standard deviations instead (``counterfactual_pairs(..., nudge=...)``), the
+        conditional of Zimmermann et al. (2021) under which InfoNCE with ``similarity="l1"`` identifies
+        every latent up to permutation and sign. Nudged pairs need not share a factor, so with
+        ``style_factors=None`` and ``pair_changes`` = the number of factors, every factor moves in every pair.
     similarity : {"cosine", "l2", "l1"}, default "l2"
         The similarity of the InfoNCE logits (module docstring).
     temperature : float, default 1.0
@@ -142,12 +148,14 @@ class ContrastiveCRL(Learner):
     can_decode: ClassVar[bool] = False
 
     def __init__(self, *, style_factors: Sequence[str] | None = None, pair_changes: int | str = PAIR_CHANGES,
-                 similarity: str = "l2", temperature: float = 1.0, latent_dim: int = 10, encoder: str = "auto",
-                 depth: int = 4, channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256,
+                 pair_nudge: float | None = None, similarity: str = "l2", temperature: float = 1.0,
+                 latent_dim: int = 10, encoder: str = "auto", depth: int = 4,
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256,
                  lr: float = 1e-4, batch_size: int = 256, steps: int = 3000, grad_clip: float | None = None,
                  seed: int = 0, device: str = "cpu"):
         self.style_factors = style_factors
         self.pair_changes = pair_changes
+        self.pair_nudge = pair_nudge
         self.similarity = similarity
         self.temperature = temperature
         self.encoder = encoder
@@ -168,10 +176,17 @@ class ContrastiveCRL(Learner):
                 raise ValueError(f"The 'style_factors' parameter of {owner} names a factor twice: {list(value)}.")
             self.style_factors = list(value)
         self.pair_changes = check_pair_changes(self.pair_changes, "pair_changes", owner)
+        if self.pair_nudge is not None:
+            self.pair_nudge = check_number(self.pair_nudge, "pair_nudge", owner, low=0, low_inclusive=False)
         self.similarity = check_choice(self.similarity, "similarity", owner, SIMILARITIES)
         self.temperature = check_number(self.temperature, "temperature", owner, low=0, low_inclusive=False)
         self.encoder = check_choice(self.encoder, "encoder", owner, ENCODERS)
         self.depth = check_number(self.depth, "depth", owner, low=1, integer=True)
+
+    @property
+    def pairs_share_a_factor(self) -> bool:  # type: ignore[override]
+        """Whether a World's pairs must share a factor: not when they are nudged (every factor may move a little)."""
+        return self.pair_nudge is None
 
     # ------------------------------------------------------------------ modules
     def _module_names(self) -> tuple[str, ...]:

@@ -142,7 +142,8 @@ def training_mixture(data: Any, regimes: Any, interventional_fraction: float | N
 
 def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
                     interventional_fraction: float | None = None, pairs: int | str | None = None,
-                    paired: bool = False, pairs_share: bool = True, pair_factors: Any = None) -> TrainingSet:
+                    paired: bool = False, pairs_share: bool = True, pair_factors: Any = None,
+                    pair_nudge: float | None = None) -> TrainingSet:
     """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
 
     A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
@@ -160,7 +161,8 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     ``pair_changed`` then counts the factors whose values differ in each pair. ``pairs_share=False``
     drops the rule that every pair shares a factor (the learner's ``pairs_share_a_factor``).
     ``pair_factors`` (the learner's ``style_factors``) restricts the changed factors to those named
-    (``counterfactual_pairs(..., among=...)``).
+    (``counterfactual_pairs(..., among=...)``); ``pair_nudge`` (the learner's) moves each changed factor a little
+    (``counterfactual_pairs(..., nudge=...)``).
     """
     from latentscm.worlds.base import Batch, World
 
@@ -228,12 +230,15 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             from latentscm.worlds.pairs import counterfactual_pairs
 
             partners = counterfactual_pairs(data, batch, changes=pairs, seed=seed + PAIR_SEED_OFFSET, share=pairs_share,
-                                            among=None if pair_factors is None else list(pair_factors))
+                                            among=None if pair_factors is None else list(pair_factors),
+                                            nudge=pair_nudge)
             source["pairs"] = {"changes": pairs, "seed": int(seed + PAIR_SEED_OFFSET)}
             if not pairs_share:  # recorded only where it departs from the default, so older configs read the same
                 source["pairs"]["share"] = False
             if pair_factors is not None:
                 source["pairs"]["among"] = list(pair_factors)
+            if pair_nudge is not None:
+                source["pairs"]["nudge"] = float(pair_nudge)
         return TrainingSet(_checked_images(batch.images, owner), np.asarray(batch.factors, np.float64),
                            tuple(batch.factor_names), source, graph=data.graph, targets=_targets_or_none(batch),
                            domain=np.asarray(batch.domain, np.int64),

@@ -275,7 +275,8 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
                                                 pairs=getattr(learner, "pair_changes", None) if paired else None,
                                                 paired=paired,
                                                 pairs_share=bool(getattr(learner, "pairs_share_a_factor", True)),
-                                                pair_factors=style)
+                                                pair_factors=style,
+                                                pair_nudge=getattr(learner, "pair_nudge", None) if paired else None)
     factor_names = list(training_set.factor_names)
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None

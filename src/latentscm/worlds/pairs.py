@@ -88,7 +88,7 @@ def check_pair_factors(world: Any, among: Any, name: str, owner: str) -> list[in
 
 def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CHANGES,
                          seed: int | np.random.Generator = 0, share: bool = True,
-                         among: Any = None) -> CounterfactualPairs:
+                         among: Any = None, nudge: float | None = None) -> CounterfactualPairs:
     """The exact partner of every sample of ``batch``: the same sample with ``changes`` factors set
     to other values (``World.counterfactual``).
 
@@ -115,6 +115,19 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         that can change (``"random"``: 1 ... K per pair), so a root whose descendants are every other
         factor is intervened on as often as any factor. Pairs before and after an intervention
         (Brehmer et al. 2022, :class:`~latentscm.learners.ilcm.ILCM`) need every variable intervened on.
+    among : list of str or None, default None
+        The factors an intervention may set (``None``: every factor that can change). The others are
+        never targets: they stay shared unless they descend from a target (in a world with causal edges).
+        This is the content/style split of von Kügelgen et al. (NeurIPS 2021): ``among`` names the
+        *style* the augmentation changes, and the rest is *content* (see
+        :class:`~latentscm.learners.contrastive.ContrastiveCRL`). ``changes`` then counts among these
+        (``"random"``: 1 ... ``len(among)`` per pair, or fewer where a shared factor must remain).
+    nudge : float or None, default None
+        ``None``: a target takes another value as described under ``changes``. A positive number: a
+        target is moved a little instead, to its value plus Laplace noise of scale ``nudge`` times the
+        factor's standard deviation in ``batch`` (clipped to its range), the conditional
+        ``p(z~ | z) ~ exp(-|z~ - z| / lambda)`` of Zimmermann et al. (ICML 2021), "Contrastive learning
+        inverts the data generating process". Only continuous factors can be nudged.
 
     Returns
     -------
@@ -145,6 +158,14 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         changes = check_pair_changes(changes, "changes", owner, len(free), share=bool(share))
     else:  # the shared factors lie outside the pool: up to all of the pool may change
         changes = check_pair_changes(changes, "changes", owner, len(pool), share=False)
+    if nudge is not None:
+        nudge = check_number(nudge, "nudge", owner, low=0, low_inclusive=False)
+        names = world.factor_names
+        grid = [names[j] for j in (free if pool is None else pool) if world.spec(names[j]).discrete]
+        if grid:
+            raise ValueError(f"The 'nudge' argument of {owner} moves factors by a small continuous amount, and "
+                             f"{', '.join(map(repr, grid))} of world {world.name!r} take grid values; leave them out "
+                             f"with 'among'.")
     rng = as_generator(seed)
     if share:
         chosen = _draw_targets(world, free, changes, len(batch), rng, owner, pool=pool)
@@ -159,6 +180,12 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         for j in np.flatnonzero(mask):
             spec = world.spec(world.factor_names[j])
             current = part.factors[:, j]
+            if nudge is not None:
+                spread = float(batch.factors[:, j].std())
+                spread = spread if spread > 0 else (spec.high - spec.low) / np.sqrt(12.0)
+                moved = current + rng.laplace(0.0, nudge * spread, size=current.shape)
+                interventions[spec.name] = np.clip(moved, spec.low, spec.high)
+                continue
             if spec.discrete:
                 interventions[spec.name] = spec.other_values(current, rng)
                 continue
