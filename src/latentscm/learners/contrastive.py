@@ -19,8 +19,9 @@ no code is copied):
   Bethge & Brendel, ICML 2021). When *every* latent changes a little between the two views, with a
   conditional ``p(z~ | z) ~ exp(-||z - z~||_p / tau)``, InfoNCE with the matching ``L_p`` distance
   identifies the latents up to a permutation and signs (``p != 2``) or an orthogonal map (``p = 2``).
-  ``similarity="l1"`` is that loss (the Laplace conditional); pairs that change every factor come
-  from your own :class:`~latentscm.data.ImagePairs` (a World's pairs resample the factors they change).
+  ``similarity="l1"`` is that loss (the Laplace conditional); ``pair_nudge`` draws such pairs from a
+  World (:func:`~latentscm.worlds.pairs.counterfactual_pairs` with ``nudge=``), or bring your own
+  :class:`~latentscm.data.ImagePairs`.
 
 **Loss.** SimCLR's NT-Xent (Chen et al. 2020) over a batch of B pairs ``(a_i, b_i) = (g(x_i), g(x~_i))``:
 each of the 2B codes is the anchor of a softmax over the 2B - 1 others, its partner the positive,
