@@ -118,7 +118,7 @@ def test_pairs_restricted_to_a_cause_move_its_descendants():
     ([], "non-empty list"),
     (["s9"], "'s9', which is not a factor"),
     (["s0", "s0"], "names 's0' twice"),
-    (["c0", "c1", "s0", "s1"], "names every factor that can change"),
+    (["c0", "c1", "s0", "s1"], "names every factor of world 'content-style' that can change"),
 ])
 def test_bad_pair_factors_are_named(content_style, among, message):
     batch = content_style.sample(8, seed=0)
@@ -203,10 +203,19 @@ def test_no_decoder_and_the_rest_of_the_contract(content_style, tmp_path):
 
 def test_a_probe_that_decodes_refuses_it(content_style):
     from latentscm.probes import extreme_values
+    from latentscm.probes.attribute_controls import AttributeControls, edit_fidelity
+    from latentscm.probes.potential_flows import torch_decoder
+    from latentscm.probes.traversal_counterfactual import TraversalCounterfactual
 
     model = ContrastiveCRL(style_factors=["s0"], **VECTOR).fit(content_style, n_samples=128, progress=False)
     with pytest.raises(TypeError, match="no decoder"):
         extreme_values(model, content_style, n=8, levels=3)
+    with pytest.raises(TypeError, match="ContrastiveCRL has no decoder"):
+        torch_decoder(model)
+    with pytest.raises(TypeError, match="ContrastiveCRL has no decoder"):
+        TraversalCounterfactual(model, content_style, n=16)
+    with pytest.raises(TypeError, match="ContrastiveCRL has no decoder"):
+        edit_fidelity(model, content_style, AttributeControls(), "c0")
 
 
 @pytest.mark.parametrize("params, message", [

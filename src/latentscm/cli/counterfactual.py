@@ -52,6 +52,9 @@ def counterfactual(
             raise ValueError(f"--do names no intervention (got {do!r}); give one such as \"light_position=1.2\".")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
+        if not hasattr(learner, "counterfactual") and not getattr(learner, "can_decode", True):
+            raise ValueError(f"latentscm counterfactual renders images, and the run's {type(learner).__name__} has no "
+                             f"decoder (an encoder-only learner).")
         world = world_of_run(config, run, trust_code=trust_code, command="counterfactual")
         batch = world.sample(n, seed=seed)
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)

@@ -239,6 +239,9 @@ def probe(
             check_output_path(out / filename, "--out")
         config = read_config(run)
         learner = load(run, trust_code=trust_code)
+        if not getattr(learner, "can_decode", True):  # every kind decodes edited or traversed codes
+            raise ValueError(f"latentscm probe decodes the codes it edits, and the run's {type(learner).__name__} has "
+                             f"no decoder (an encoder-only learner); score its codes with latentscm evaluate.")
         world = world_of_run(config, run, trust_code=trust_code, command="probe")
         if measure == "oracle" and not has_oracle_readout(world):
             raise ValueError(f"--measure oracle (the default) needs a world with an exact read-out (binary "

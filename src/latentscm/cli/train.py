@@ -195,7 +195,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
         results["active_units"] = int(results["activity.n_active"])  # the name metrics.json has always used
     summary = {"run": str(run_dir), "n": int(n), "seed": int(seed), "steps": int(learner.n_steps_),
                "metrics": results}
-    if notes:  # only where something was skipped, so metrics.json of a decoding learner reads as before
+    if notes:  # only where evaluate has notes (something skipped, a multi-domain world), so other runs read as before
         summary["notes"] = notes
     atomic_write_json(run_dir / "metrics.json", summary)
     return summary
@@ -222,7 +222,7 @@ def register(app: typer.Typer) -> None:
         data_key: str | None = typer.Option(None, "--data-key", help="With --data: the images' array in an .npz."),
         learner: str = typer.Option("beta_vae", "--learner",
                                     help="Learner name, e.g. beta_vae, factor_vae, qlae, ild_vae, ivae, ada_gvae, "
-                                         "slow_vae, ilcm (an unknown name lists them all)."),
+                                         "slow_vae, ilcm, contrastive (an unknown name lists them all)."),
         out: Path = typer.Option(..., "--out", help="Run directory to create."),
         preset: str = typer.Option("cpu-small", "--preset", help="cpu-small, cpu-64 or paper."),
         steps: int | None = typer.Option(None, "--steps", help="Optimisation steps (default: the preset's)."),

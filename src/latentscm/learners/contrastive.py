@@ -183,6 +183,9 @@ class ContrastiveCRL(Learner):
         self.temperature = check_number(self.temperature, "temperature", owner, low=0, low_inclusive=False)
         self.encoder = check_choice(self.encoder, "encoder", owner, ENCODERS)
         self.depth = check_number(self.depth, "depth", owner, low=1, integer=True)
+        if self.batch_size < 2:  # one pair has no negative: the loss is 0 and nothing is learned
+            raise ValueError(f"The 'batch_size' parameter of {owner} must be at least 2 (the other pairs of a batch "
+                             f"are each anchor's negatives). Got {self.batch_size}.")
 
     @property
     def pairs_share_a_factor(self) -> bool:  # type: ignore[override]
@@ -245,7 +248,15 @@ def content_style_r2(codes: Any, factors: Any, factor_names: Sequence[str], styl
     """
     from latentscm.metrics.r2 import r2_per_factor
 
+    owner = "content_style_r2"
     names = list(factor_names)
+    shape = np.shape(factors)
+    if len(shape) != 2 or shape[1] != len(names):
+        raise ValueError(f"The 'factor_names' argument of {owner} names {len(names)} factor(s), and 'factors' has "
+                         f"shape {shape}: give one name per column.")
+    if np.ndim(codes) != 2 or np.shape(codes)[0] != shape[0]:
+        raise ValueError(f"The 'codes' argument of {owner} must have shape (N, D) with the {shape[0]} rows of "
+                         f"'factors'. Got shape {np.shape(codes)}.")
     unknown = [name for name in style if name not in names]
     if unknown:
         raise ValueError(f"The 'style' argument of content_style_r2 names {unknown}, which are not among "

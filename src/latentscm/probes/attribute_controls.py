@@ -351,6 +351,9 @@ def edit_fidelity(learner: Any, world: Any, controls: AttributeControls, target:
     EditFidelity
     """
     owner = "edit_fidelity"
+    if not getattr(learner, "can_decode", True):
+        raise TypeError(f"edit_fidelity decodes the edited codes, and {type(learner).__name__} has no decoder (an "
+                        f"encoder-only learner).")
     if not callable(getattr(learner, "decode", None)) or not callable(getattr(learner, "encode", None)):
         raise TypeError(f"edit_fidelity needs a learner with encode and decode; {type(learner).__name__} has "
                         f"{'no decode' if not callable(getattr(learner, 'decode', None)) else 'no encode'}.")

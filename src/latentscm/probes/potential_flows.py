@@ -83,6 +83,9 @@ def torch_decoder(model: Any) -> Callable[[torch.Tensor], torch.Tensor]:
     ``TypeError`` if ``model`` has neither (a probe that differentiates through the decoder
     cannot work from numpy ``decode`` alone).
     """
+    if not getattr(model, "can_decode", True):
+        raise TypeError(f"PotentialFlows needs a differentiable decoder, and {type(model).__name__} has no decoder "
+                        f"(an encoder-only learner).")
     if hasattr(model, "decoder_") and hasattr(model, "_likelihood"):
         decoder = model.decoder_
         decoder.eval()

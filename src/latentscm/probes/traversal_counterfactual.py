@@ -36,6 +36,9 @@ class TraversalCounterfactual:
     """
 
     def __init__(self, learner: Any, world: Any, *, n: int = 2000, seed: int = 0):
+        if not getattr(learner, "can_decode", True):
+            raise TypeError(f"TraversalCounterfactual decodes traversed codes, and {type(learner).__name__} has no "
+                            f"decoder (an encoder-only learner).")
         batch = world.sample(n, seed=seed)
         codes = np.asarray(learner.encode(batch.images), dtype=np.float64)
         if not np.all(np.isfinite(codes)):

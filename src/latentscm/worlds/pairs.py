@@ -24,7 +24,7 @@ import numpy as np
 from latentscm._validation import as_generator, check_number
 
 __all__ = ["counterfactual_pairs", "changed_factors", "changeable_factors", "check_pair_changes", "check_pair_factors",
-           "CounterfactualPairs", "PAIR_CHANGES"]
+           "check_pair_pool", "CounterfactualPairs", "PAIR_CHANGES"]
 
 #: The choice of ``changes`` that draws k uniformly from 1 ... K - 1 for each pair (Locatello et al.'s "Rnd").
 PAIR_CHANGES = "random"
@@ -84,6 +84,51 @@ def check_pair_factors(world: Any, among: Any, name: str, owner: str) -> list[in
             raise ValueError(f"The '{name}' argument of {owner} names {factor!r} twice.")
         indices.append(names.index(factor))
     return sorted(indices)
+
+
+def _reach(world: Any, sources: list[int]) -> np.ndarray:
+    """(K, K) bool: row j marks factor j and the factors that descend from it, for j in ``sources`` (others empty)."""
+    names = list(world.factor_names)
+    reach = np.zeros((len(names), len(names)), dtype=bool)
+    for j in sources:
+        reach[j, j] = True
+        for name in world.graph.descendants(names[j]):
+            if name in names:
+                reach[j, names.index(name)] = True
+    return reach
+
+
+def check_pair_pool(world: Any, pool: list[int], changes: int | str, *, share: bool, name: str, owner: str,
+                    changes_name: str = "changes") -> None:
+    """Refuse, before anything is rendered, a pool of changeable factors (indices, from :func:`check_pair_factors`)
+    that no pair can draw from: more ``changes`` than the pool holds, and with ``share``: a pool of every factor
+    that can change, a pool whose every factor is an ancestor of every factor, or a fixed ``changes`` so large that
+    the targets and their descendants reach every factor. Errors name ``name`` (the pool's argument) and
+    ``changes_name``."""
+    names = list(world.factor_names)
+    if changes != PAIR_CHANGES and int(changes) > len(pool):
+        raise ValueError(f"The '{changes_name}' argument of {owner} is {changes}, but '{name}' names {len(pool)} "
+                         f"factor(s) to change: give at most {len(pool)}.")
+    if not share:
+        return
+    free = changeable_factors(world)
+    if len(pool) == len(free):
+        raise ValueError(f"The '{name}' argument of {owner} names every factor of world {world.name!r} that can "
+                         f"change, and a pair must share one: leave one out.")
+    largest = _sharing_limit(free, pool, _reach(world, pool))
+    if largest == 0:
+        raise ValueError(f"The '{name}' argument of {owner}: in world {world.name!r}, changing any of "
+                         f"{', '.join(names[j] for j in pool)} changes every factor through its descendants, so no "
+                         f"pair would share a factor.")
+    if changes != PAIR_CHANGES and int(changes) > largest:
+        raise ValueError(f"The '{changes_name}' argument of {owner} is {changes}, but in world {world.name!r} any "
+                         f"{changes} of the factors '{name}' names reach every factor through their descendants; a "
+                         f"pair must share a factor: change at most {largest}.")
+
+
+def _sharing_limit(free: list[int], pool: list[int], reach: np.ndarray) -> int:
+    """The largest number of ``pool`` factors whose change can leave some ``free`` factor untouched."""
+    return max(len([j for j in pool if not reach[j, f]]) for f in free)
 
 
 def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CHANGES,
@@ -151,13 +196,11 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
     if len(free) < (2 if share else 1):
         raise ValueError(f"{owner}: world {world.name!r} has {len(free)} factor(s) that can take another value; a "
                          f"pair changes some" + (" and shares at least one, so it needs two." if share else "."))
-    if pool is not None and share and len(pool) == len(free):
-        raise ValueError(f"The 'among' argument of {owner} names every factor that can change, and a pair must share "
-                         f"one: leave one out, or pass share=False.")
     if pool is None:
         changes = check_pair_changes(changes, "changes", owner, len(free), share=bool(share))
     else:  # the shared factors lie outside the pool: up to all of the pool may change
-        changes = check_pair_changes(changes, "changes", owner, len(pool), share=False)
+        changes = check_pair_changes(changes, "changes", owner)
+        check_pair_pool(world, pool, changes, share=bool(share), name="among", owner=owner)
     if nudge is not None:
         nudge = check_number(nudge, "nudge", owner, low=0, low_inclusive=False)
         names = world.factor_names
@@ -247,20 +290,12 @@ def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: 
     names = list(world.factor_names)
     k_all = len(names)
     pool = free if pool is None else pool
-    reach = np.zeros((k_all, k_all), dtype=bool)  # reach[j]: j and the factors that descend from it
-    for j in pool:
-        reach[j, j] = True
-        for name in world.graph.descendants(names[j]):
-            if name in names:
-                reach[j, names.index(name)] = True
+    reach = _reach(world, pool)  # reach[j]: j and the factors that descend from it
     free_mask = np.zeros(k_all, dtype=bool)
     free_mask[free] = True
     # keepers[f]: the pool factors whose change leaves free factor f untouched (f's non-ancestors, f excluded)
     keepers = {f: [j for j in pool if not reach[j, f]] for f in free}
-    largest = max(len(v) for v in keepers.values())
-    if largest == 0:  # only with a pool: every pool factor is an ancestor of every factor
-        raise ValueError(f"{owner}: in world {world.name!r}, changing any of {', '.join(names[j] for j in pool)} "
-                         f"changes every factor through its descendants, so no pair would share a factor.")
+    largest = max(len(v) for v in keepers.values())  # >= 1: a pool that no pair can share fails check_pair_pool
     if changes == PAIR_CHANGES:
         counts = rng.integers(1, max(largest, 1) + 1, size=n)
     else:
@@ -271,7 +306,7 @@ def _draw_targets(world: Any, free: list[int], changes: int | str, n: int, rng: 
     chosen = np.zeros((n, k_all), dtype=bool)
     todo = np.arange(n)
     for _ in range(_DRAW_ROUNDS):
-        # the first counts[i] of a random permutation of the free factors
+        # the first counts[i] of a random permutation of the pool factors
         ranks = np.argsort(np.argsort(rng.random((todo.size, len(pool))), axis=1), axis=1)
         draw = np.zeros((todo.size, k_all), dtype=bool)
         draw[:, pool] = ranks < counts[todo][:, None]
