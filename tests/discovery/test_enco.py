@@ -283,6 +283,18 @@ def test_enco_is_deterministic_given_the_seed():
     assert first.info["edge_probability"] != third.info["edge_probability"]
 
 
+def test_the_progress_bar_changes_nothing_and_is_written_to_stderr(capsys):
+    data, targets, _, _ = _continuous(4, 0.5, seed=3, n_obs=600, n_int=100)
+    small = dict(epochs=2, model_steps=30, graph_steps=10, n_graphs=10, hidden=8, seed=5)
+    quiet = enco(data, targets, **small)
+    assert capsys.readouterr().err == ""
+    shown = enco(data, targets, progress=True, **small)
+    err = capsys.readouterr().err
+    assert "enco" in err and "0/2" in err and "edges=" in err  # set_postfix redraws; tqdm may skip "2/2"
+    assert shown.info["edge_probability"] == quiet.info["edge_probability"]
+    assert shown.info["final_nll"] == quiet.info["final_nll"] and "progress" not in shown.info
+
+
 # ----------------------------------------------------------------------------------- bad input
 @pytest.fixture(scope="module")
 def small():
@@ -301,6 +313,7 @@ def small():
     ({"confounders": "no"}, TypeError, "'confounders'"),
     ({"confounder_threshold": 1.5}, ValueError, "'confounder_threshold'"),
     ({"seed": -1}, ValueError, "seed"),
+    ({"progress": "yes"}, TypeError, "'progress'"),
 ])
 def test_bad_parameters_are_named(small, kwargs, error, match):
     with pytest.raises(error, match=match):

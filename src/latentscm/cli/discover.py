@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -349,8 +350,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         if column is not None:
             raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies; {method} reads its environments "
                              "from --targets.")
-        if method == "enco":
+        if method == "enco":  # minutes of training: a progress bar where someone watches
             extra.setdefault("seed", 0)
+            extra.setdefault("progress", sys.stderr.isatty())
         return TARGET_METHODS[method](data, targets, node_names=names, **extra)
     if method == "pc":
         if column is not None:

@@ -278,7 +278,7 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
          n_graphs: int = 100, lambda_sparse: float = 0.004, lr_model: float = 5e-3, lr_gamma: float = 2e-2,
          lr_theta: float = 0.1, weight_decay: float = 0.0, acyclic: bool = True, standardize: bool = True,
          confounders: bool = False, confounder_threshold: float = 0.35, seed: int | np.random.Generator = 0,
-         node_names: Sequence[str] | None = None) -> DiscoveredGraph:
+         node_names: Sequence[str] | None = None, progress: bool = False) -> DiscoveredGraph:
     """ENCO (Lippe et al., ICLR 2022): a DAG from observational and single-variable interventional rows.
 
     Parameters
@@ -306,6 +306,8 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
         Needs interventions on both ends of a pair to score it.
     seed: seed or generator of everything random (initial weights, graphs, batches, the order of interventions).
     node_names: names of the d columns (default ``X0, X1, ...``).
+    progress: show a progress bar over the epochs on stderr (tqdm), with the last observational NLL and the number
+        of edges whose probability exceeds 0.5; it changes nothing in the result.
 
     Returns
     -------
@@ -359,6 +361,11 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
     order: list[int] = []
     position = obs_rows.size
     queue: list[int] = []
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"The 'progress' argument of {owner} must be True or False. Got {progress!r}.")
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=options["epochs"], desc="enco", unit="epoch", disable=not progress, leave=False)
     for _ in range(options["epochs"]):
         probability = edge_probability()
         model.train()
@@ -381,6 +388,10 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
             rows = rng.choice(pool, size=min(options["batch_size"], pool.size), replace=False)
             _graph_step(model, x_all[rows], v, gamma, theta, gamma_optimiser, theta_optimiser, options,
                         unintervened_pairs, off_diagonal, generator)
+        if progress:  # reads state only: no random draw, so the result is the same with or without the bar
+            bar.set_postfix(nll=f"{float(loss.detach()):.3f}", edges=int((edge_probability() > 0.5).sum()))
+            bar.update()
+    bar.close()
 
     with torch.no_grad():
         existence = torch.sigmoid(gamma.detach()).numpy().astype(np.float64)
