@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from latentscm.learners import make as make_learner
-from latentscm.learners.contrastive import content_style_r2
+from latentscm.metrics import content_style_r2
 from latentscm.worlds import make as make_world
 
 SETTINGS = {

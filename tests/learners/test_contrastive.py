@@ -13,8 +13,8 @@ import torch
 
 import latentscm
 from latentscm.learners import make as make_learner
-from latentscm.learners.contrastive import ContrastiveCRL, content_style_r2, nt_xent, pairwise_similarity
-from latentscm.metrics import evaluate
+from latentscm.learners.contrastive import ContrastiveCRL, nt_xent, pairwise_similarity
+from latentscm.metrics import content_style_r2, evaluate
 from latentscm.worlds import FactorSpec, World
 from latentscm.worlds import make as make_world
 from latentscm.worlds.pairs import counterfactual_pairs

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from latentscm.learners.contrastive import ContrastiveCRL, content_style_r2, nt_xent
+from latentscm.learners.contrastive import ContrastiveCRL, nt_xent
+from latentscm.metrics import content_style_r2
 from latentscm.metrics.r2 import r2, r2_per_factor
 from latentscm.worlds import make as make_world
 from latentscm.worlds.pairs import counterfactual_pairs

@@ -38,8 +38,8 @@ an MLP of ``depth`` hidden layers of ``hidden_dim`` units with leaky ReLUs (slop
 papers' MLP encoders. Codes are the encoder's outputs (no projection head).
 
 There is no decoder: ``decode``, ``reconstruct`` and ``sample`` raise, ``can_decode`` is False, and
-:func:`latentscm.metrics.evaluate` scores the codes only. :func:`content_style_r2` is the papers'
-evaluation: the held-out nonlinear R² of each factor from the codes, content and style apart.
+:func:`latentscm.metrics.evaluate` scores the codes only. :func:`latentscm.metrics.content_style_r2` is the
+papers' evaluation: the held-out nonlinear R² of each factor from the codes, content and style apart.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from latentscm.learners.base import Learner, StepOutput
 from latentscm.nn.conv import ConvEncoder
 from latentscm.worlds.pairs import PAIR_CHANGES, check_pair_changes
 
-__all__ = ["ContrastiveCRL", "SIMILARITIES", "ENCODERS", "nt_xent", "pairwise_similarity", "content_style_r2"]
+__all__ = ["ContrastiveCRL", "SIMILARITIES", "ENCODERS", "nt_xent", "pairwise_similarity"]
 
 SIMILARITIES = ("cosine", "l2", "l1")
 ENCODERS = ("auto", "conv", "mlp")
@@ -222,7 +222,7 @@ class ContrastiveCRL(Learner):
     # ------------------------------------------------------------------ no decoder
     def _no_decoder(self, what: str) -> TypeError:
         return TypeError(f"{type(self).__name__}.{what}: a contrastive learner trains an encoder only and has no "
-                         f"decoder; use encode(x), and score codes with latentscm.metrics or content_style_r2.")
+                         f"decoder; use encode(x), and score the codes with latentscm.metrics (content_style_r2, ...).")
 
     def decode(self, z: Any) -> np.ndarray:
         """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
@@ -235,36 +235,3 @@ class ContrastiveCRL(Learner):
     def sample(self, n: int, *, seed: int) -> np.ndarray:
         """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
         raise self._no_decoder("sample")
-
-
-def content_style_r2(codes: Any, factors: Any, factor_names: Sequence[str], style: Sequence[str], *,
-                     max_train: int = 2000, seed: int = 0) -> dict[str, Any]:
-    """How much of each factor the codes hold: held-out nonlinear R² (kernel ridge, :func:`latentscm.metrics.r2`)
-    of every factor from ``codes`` (N, D), given ``factors`` (N, K) named ``factor_names``, and the means over
-    the ``style`` factors and over the others (the content). Block-identified content: content R² near 1,
-    style R² near what content itself predicts of style (0 for independent factors).
-
-    Returns ``{"per_factor": {name: r2}, "content": mean, "style": mean}`` (NaN factors left out of the means).
-    """
-    from latentscm.metrics.r2 import r2_per_factor
-
-    owner = "content_style_r2"
-    names = list(factor_names)
-    shape = np.shape(factors)
-    if len(shape) != 2 or shape[1] != len(names):
-        raise ValueError(f"The 'factor_names' argument of {owner} names {len(names)} factor(s), and 'factors' has "
-                         f"shape {shape}: give one name per column.")
-    if np.ndim(codes) != 2 or np.shape(codes)[0] != shape[0]:
-        raise ValueError(f"The 'codes' argument of {owner} must have shape (N, D) with the {shape[0]} rows of "
-                         f"'factors'. Got shape {np.shape(codes)}.")
-    unknown = [name for name in style if name not in names]
-    if unknown:
-        raise ValueError(f"The 'style' argument of content_style_r2 names {unknown}, which are not among "
-                         f"factor_names ({', '.join(names)}).")
-    scores = r2_per_factor(codes, factors, max_train=max_train, seed=seed)
-    per_factor = {name: float(value) for name, value in zip(names, scores)}
-    content = [per_factor[name] for name in names if name not in style]
-    styled = [per_factor[name] for name in style]
-    return {"per_factor": per_factor,
-            "content": float(np.nanmean(content)) if content and not np.all(np.isnan(content)) else float("nan"),
-            "style": float(np.nanmean(styled)) if not np.all(np.isnan(styled)) else float("nan")}

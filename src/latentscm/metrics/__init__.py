@@ -13,6 +13,7 @@ one encoder pass.
 
 from latentscm.metrics.activity import active_units, mean_vs_sampled, sample_codes, unit_kl
 from latentscm.metrics.betavae import betavae_score
+from latentscm.metrics.content_style import content_style_r2
 from latentscm.metrics.counterfactual import counterfactual_metrics, image_distance
 from latentscm.metrics.dci import dci, dci_from_importance, importance_matrix
 from latentscm.metrics.domain_counterfactual import domain_counterfactual_error, domain_counterfactual_soundness
@@ -39,7 +40,7 @@ from latentscm.metrics.mcc import correlation_matrix, mcc
 from latentscm.metrics.mig import mig
 from latentscm.metrics.modularity import modularity_explicitness
 from latentscm.metrics.mutual_info import mutual_information
-from latentscm.metrics.r2 import r2
+from latentscm.metrics.r2 import r2, r2_per_factor
 from latentscm.metrics.ranking import map_at_k, mrr, precision_at_k, ranking_scores
 from latentscm.metrics.sap import sap, sap_score_matrix
 from latentscm.metrics.sid import sid
@@ -71,6 +72,7 @@ __all__ = [
     "compare_graphs",
     "compute_metric",
     "compute_metrics",
+    "content_style_r2",
     "counterfactual_metrics",
     "evaluate",
     "FactorRegressor",
@@ -100,6 +102,7 @@ __all__ = [
     "normalized_shd",
     "precision_at_k",
     "r2",
+    "r2_per_factor",
     "ranking_scores",
     "sample_codes",
     "sap",
