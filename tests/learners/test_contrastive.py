@@ -306,3 +306,20 @@ def test_a_nudged_learner_trains_on_pairs_that_move_every_factor(tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["data"]["pairs"] == {"changes": 4, "seed": config["data"]["pairs"]["seed"], "share": False,
                                        "nudge": 0.2}
+
+
+def test_latent_dim_defaults_to_one_unit_per_content_factor(content_style, tmp_path):
+    params = {key: value for key, value in VECTOR.items() if key != "latent_dim"}
+    model = ContrastiveCRL(style_factors=["s1"], **params).fit(content_style, out=str(tmp_path / "run"),
+                                                               n_samples=64, progress=False)
+    assert model.latent_dim is None and model.latent_dim_ == 3  # c0, c1, s0
+    images = content_style.sample(5, seed=0).images
+    np.testing.assert_array_equal(latentscm.load(str(tmp_path / "run")).encode(images), model.encode(images))
+    with pytest.raises(ValueError, match="'latent_dim' parameter of ContrastiveCRL is None.*'style_factors' is None"):
+        ContrastiveCRL(**params).fit(content_style, n_samples=64, progress=False)
+    from latentscm.data import ImagePairs
+
+    batch = content_style.sample(64, seed=0)
+    pairs = ImagePairs(batch.images, counterfactual_pairs(content_style, batch, seed=0).images)
+    with pytest.raises(ValueError, match="no factors \\(image pairs\\); pass latent_dim"):
+        ContrastiveCRL(style_factors=["s1"], **params).fit(pairs, progress=False)

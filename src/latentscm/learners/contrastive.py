@@ -130,9 +130,10 @@ class ContrastiveCRL(Learner):
         The similarity of the InfoNCE logits (module docstring).
     temperature : float, default 1.0
         Divides the similarities (> 0); cosine similarity wants a small one (SimCLR: 0.1-0.5).
-    latent_dim : int, default 10
-        Code size; set it to the number of content factors for block-identification (the theorem's
-        encoder has exactly that many outputs).
+    latent_dim : int or None, default None
+        Code size. ``None``: one unit per factor outside ``style_factors`` (the content, for
+        block-identification: the theorem's encoder has exactly that many outputs); give it for
+        :class:`~latentscm.data.ImagePairs` or without ``style_factors``.
     encoder : {"auto", "conv", "mlp"}, default "auto"
         ``"auto"``: an MLP on observations of shape (C, 1, 1) (vectors), the convolutional encoder on images.
     depth : int, default 4
@@ -150,7 +151,7 @@ class ContrastiveCRL(Learner):
 
     def __init__(self, *, style_factors: Sequence[str] | None = None, pair_changes: int | str = PAIR_CHANGES,
                  pair_nudge: float | None = None, similarity: str = "l2", temperature: float = 1.0,
-                 latent_dim: int = 10, encoder: str = "auto", depth: int = 4,
+                 latent_dim: int | None = None, encoder: str = "auto", depth: int = 4,
                  channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256,
                  lr: float = 1e-4, batch_size: int = 256, steps: int = 3000, grad_clip: float | None = None,
                  seed: int = 0, device: str = "cpu"):
@@ -193,6 +194,24 @@ class ContrastiveCRL(Learner):
         return self.pair_nudge is None
 
     # ------------------------------------------------------------------ modules
+    @classmethod
+    def _latent_dim_optional(cls) -> bool:
+        return True
+
+    def _resolve_latent_dim(self, n_factors: int | None) -> int:
+        if self.latent_dim is not None:
+            return int(self.latent_dim)
+        owner = type(self).__name__
+        if self.style_factors is None or not n_factors:
+            raise ValueError(f"The 'latent_dim' parameter of {owner} is None, which means one unit per factor outside "
+                             f"'style_factors', but " + ("'style_factors' is None" if self.style_factors is None else
+                                                         "the data has no factors (image pairs)")
+                             + "; pass latent_dim explicitly.")
+        if n_factors - len(self.style_factors) < 1:
+            raise ValueError(f"The 'style_factors' of {owner} name every factor, so no content is left to encode; "
+                             f"leave one out, or pass latent_dim.")
+        return int(n_factors - len(self.style_factors))
+
     def _module_names(self) -> tuple[str, ...]:
         return ("encoder",)
 
