@@ -325,6 +325,8 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
                              lambda_sparse=lambda_sparse, lr_model=lr_model, lr_gamma=lr_gamma, lr_theta=lr_theta,
                              weight_decay=weight_decay, acyclic=acyclic, standardize=standardize,
                              confounders=confounders, confounder_threshold=confounder_threshold)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"The 'progress' argument of {owner} must be True or False. Got {progress!r}.")
     rng = as_generator(seed)
     matrix, names, target, states = _prepare(data, targets, likelihood, options["standardize"], node_names, owner)
     n, d = matrix.shape
@@ -361,37 +363,37 @@ def enco(data: Any, targets: Any, *, likelihood: str = "gaussian", hidden: int =
     order: list[int] = []
     position = obs_rows.size
     queue: list[int] = []
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"The 'progress' argument of {owner} must be True or False. Got {progress!r}.")
     from tqdm.auto import tqdm
 
     bar = tqdm(total=options["epochs"], desc="enco", unit="epoch", disable=not progress, leave=False)
-    for _ in range(options["epochs"]):
-        probability = edge_probability()
-        model.train()
-        for _ in range(options["model_steps"]):  # distribution fitting on observational rows
-            if position + batch > obs_rows.size:
-                order, position = list(rng.permutation(obs_rows)), 0
-            rows = order[position:position + batch]
-            position += batch
-            graphs = torch.bernoulli(probability.expand(len(rows), d, d), generator=generator)
-            loss = model.nll(x_all[rows], graphs.transpose(1, 2)).mean()
-            model_optimiser.zero_grad()
-            loss.backward()
-            model_optimiser.step()
-        model.eval()
-        for _ in range(options["graph_steps"]):  # graph fitting on interventional rows
-            if not queue:
-                queue = [int(v) for v in rng.permutation(intervened)]
-            v = queue.pop()
-            pool = rows_of[v]
-            rows = rng.choice(pool, size=min(options["batch_size"], pool.size), replace=False)
-            _graph_step(model, x_all[rows], v, gamma, theta, gamma_optimiser, theta_optimiser, options,
-                        unintervened_pairs, off_diagonal, generator)
-        if progress:  # reads state only: no random draw, so the result is the same with or without the bar
-            bar.set_postfix(nll=f"{float(loss.detach()):.3f}", edges=int((edge_probability() > 0.5).sum()))
-            bar.update()
-    bar.close()
+    try:
+        for _ in range(options["epochs"]):
+            probability = edge_probability()
+            model.train()
+            for _ in range(options["model_steps"]):  # distribution fitting on observational rows
+                if position + batch > obs_rows.size:
+                    order, position = list(rng.permutation(obs_rows)), 0
+                rows = order[position:position + batch]
+                position += batch
+                graphs = torch.bernoulli(probability.expand(len(rows), d, d), generator=generator)
+                loss = model.nll(x_all[rows], graphs.transpose(1, 2)).mean()
+                model_optimiser.zero_grad()
+                loss.backward()
+                model_optimiser.step()
+            model.eval()
+            for _ in range(options["graph_steps"]):  # graph fitting on interventional rows
+                if not queue:
+                    queue = [int(v) for v in rng.permutation(intervened)]
+                v = queue.pop()
+                pool = rows_of[v]
+                rows = rng.choice(pool, size=min(options["batch_size"], pool.size), replace=False)
+                _graph_step(model, x_all[rows], v, gamma, theta, gamma_optimiser, theta_optimiser, options,
+                            unintervened_pairs, off_diagonal, generator)
+            if progress:  # reads state only: no random draw, so the result is the same with or without the bar
+                bar.set_postfix(nll=f"{float(loss.detach()):.3f}", edges=int((edge_probability() > 0.5).sum()))
+                bar.update()
+    finally:
+        bar.close()
 
     with torch.no_grad():
         existence = torch.sigmoid(gamma.detach()).numpy().astype(np.float64)

@@ -122,18 +122,20 @@ class ContrastiveCRL(Learner):
         per pair, the paper's random subset of style).
     pair_nudge : float or None, default None
         ``None``: a changed factor takes another sample's value. A positive number: it moves by Laplace
-        noise of this many standard deviations instead (``counterfactual_pairs(..., nudge=...)``), the
+        noise whose scale is this many of its standard deviations (``counterfactual_pairs(..., nudge=...)``), the
         conditional of Zimmermann et al. (2021) under which InfoNCE with ``similarity="l1"`` identifies
         every latent up to permutation and sign. Nudged pairs need not share a factor, so with
         ``style_factors=None`` and ``pair_changes`` = the number of factors, every factor moves in every pair.
+        Like ``style_factors``, unused with :class:`~latentscm.data.ImagePairs`.
     similarity : {"cosine", "l2", "l1"}, default "l2"
         The similarity of the InfoNCE logits (module docstring).
     temperature : float, default 1.0
         Divides the similarities (> 0); cosine similarity wants a small one (SimCLR: 0.1-0.5).
     latent_dim : int or None, default None
-        Code size. ``None``: one unit per factor outside ``style_factors`` (the content, for
-        block-identification: the theorem's encoder has exactly that many outputs); give it for
-        :class:`~latentscm.data.ImagePairs` or without ``style_factors``.
+        Code size. ``None``: one unit per content factor, the factors neither in ``style_factors`` nor
+        descending from one in the World's graph (for block-identification: the theorem's encoder has
+        exactly that many outputs); give it for :class:`~latentscm.data.ImagePairs` or without
+        ``style_factors``.
     encoder : {"auto", "conv", "mlp"}, default "auto"
         ``"auto"``: an MLP on observations of shape (C, 1, 1) (vectors), the convolutional encoder on images.
     depth : int, default 4
@@ -198,19 +200,64 @@ class ContrastiveCRL(Learner):
     def _latent_dim_optional(cls) -> bool:
         return True
 
+    def _on_training_set(self, training_set: Any) -> None:
+        self._factors_seen = (tuple(training_set.factor_names), training_set.graph)  # for _content (not saved)
+        self._content_style = None if self.style_factors is None else list(self.style_factors)  # what sized the code
+        #: the factors every World pair keeps (neither style nor a descendant of style); () for ImagePairs
+        self.content_factors_ = self._content() or ()
+
+    def _content(self) -> tuple[str, ...] | None:
+        """The factors outside ``style_factors`` and their descendants, from the factor names and graph of the
+        training set this learner last saw (None before it saw one with factors, or without style_factors)."""
+        names, graph = getattr(self, "_factors_seen", ((), None))
+        if not names or not self.style_factors:
+            return None
+        changed: set[str] = set()
+        for name in self.style_factors:
+            changed |= {name} | (set(graph.descendants(name)) if graph is not None and name in graph else set())
+        return tuple(name for name in names if name not in changed)
+
     def _resolve_latent_dim(self, n_factors: int | None) -> int:
         if self.latent_dim is not None:
             return int(self.latent_dim)
         owner = type(self).__name__
+        if getattr(self, "_saved_latent_dim", None) is not None:  # load_state_dict: the size resolved at fit
+            return int(self._saved_latent_dim)
         if self.style_factors is None or not n_factors:
             raise ValueError(f"The 'latent_dim' parameter of {owner} is None, which means one unit per factor outside "
                              f"'style_factors', but " + ("'style_factors' is None" if self.style_factors is None else
                                                          "the data has no factors (image pairs)")
                              + "; pass latent_dim explicitly.")
-        if n_factors - len(self.style_factors) < 1:
-            raise ValueError(f"The 'style_factors' of {owner} name every factor, so no content is left to encode; "
-                             f"leave one out, or pass latent_dim.")
-        return int(n_factors - len(self.style_factors))
+        content = self._content()  # the current style_factors on the graph seen (set_params may have changed them)
+        count = len(content) if content is not None else n_factors - len(self.style_factors)
+        if count < 1:
+            raise ValueError(f"The 'style_factors' of {owner} and their descendants are every factor, so no content "
+                             f"is left to encode; leave one out, or pass latent_dim.")
+        return int(count)
+
+    def load_state_dict(self, state: Any) -> ContrastiveCRL:
+        """Build the modules at the saved code size (``latent_dim=None`` resolved at fit) and load ``state``.
+        With ``latent_dim=None``, ``style_factors`` must be those the size was resolved from."""
+        fitted = state.get("extra", {}).get("content_style", "unknown")
+        if self.latent_dim is None and fitted != "unknown" and fitted != self.style_factors:
+            raise ValueError(f"{type(self).__name__}: latent_dim=None was resolved at fit from "
+                             f"style_factors={fitted!r}; with style_factors={self.style_factors!r} it would mean "
+                             f"another code size. Give the fit's style_factors, or "
+                             f"latent_dim={int(state['latent_dim'])}.")
+        self._saved_latent_dim = int(state["latent_dim"])
+        try:
+            return super().load_state_dict(state)
+        finally:
+            del self._saved_latent_dim
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {**super()._extra_state(), "content_factors": list(getattr(self, "content_factors_", ())),
+                "content_style": getattr(self, "_content_style", None)}
+
+    def _load_extra_state(self, state: Any) -> None:
+        super()._load_extra_state(state)
+        self.content_factors_ = tuple(state.get("content_factors", ()))
+        self._content_style = state.get("content_style")
 
     def _module_names(self) -> tuple[str, ...]:
         return ("encoder",)

@@ -195,7 +195,13 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these data are used "
                              f"whole ({length} images). Got n_samples={n_samples!r}; slice the data instead.")
     if isinstance(data, World) and paired:  # before any image is rendered
-        from latentscm.worlds.pairs import changeable_factors, check_pair_changes, check_pair_factors, check_pair_pool
+        from latentscm.worlds.pairs import (
+            changeable_factors,
+            check_nudge,
+            check_pair_changes,
+            check_pair_factors,
+            check_pair_pool,
+        )
 
         if pairs is None:
             raise ValueError(f"{owner}: this learner trains on pairs and its 'pair_changes' is None; a World renders "
@@ -207,6 +213,9 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             pairs = check_pair_changes(pairs, "pair_changes", owner)
             check_pair_pool(data, pool, pairs, share=pairs_share, name="style_factors", owner=owner,
                             changes_name="pair_changes")
+        if pair_nudge is not None:
+            check_nudge(data, changeable_factors(data) if pool is None else pool, pair_nudge, name="pair_nudge",
+                        owner=owner, pool_name="style_factors")
     if isinstance(data, World):
         n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
         if data.n_domains > 1:  # every domain, equally (World.sample would draw domain 0 only)

@@ -24,7 +24,7 @@ import numpy as np
 from latentscm._validation import as_generator, check_number
 
 __all__ = ["counterfactual_pairs", "changed_factors", "changeable_factors", "check_pair_changes", "check_pair_factors",
-           "check_pair_pool", "CounterfactualPairs", "PAIR_CHANGES"]
+           "check_pair_pool", "check_nudge", "CounterfactualPairs", "PAIR_CHANGES"]
 
 #: The choice of ``changes`` that draws k uniformly from 1 ... K - 1 for each pair (Locatello et al.'s "Rnd").
 PAIR_CHANGES = "random"
@@ -101,10 +101,9 @@ def _reach(world: Any, sources: list[int]) -> np.ndarray:
 def check_pair_pool(world: Any, pool: list[int], changes: int | str, *, share: bool, name: str, owner: str,
                     changes_name: str = "changes") -> None:
     """Refuse, before anything is rendered, a pool of changeable factors (indices, from :func:`check_pair_factors`)
-    that no pair can draw from: more ``changes`` than the pool holds, and with ``share``: a pool of every factor
-    that can change, a pool whose every factor is an ancestor of every factor, or a fixed ``changes`` so large that
-    the targets and their descendants reach every factor. Errors name ``name`` (the pool's argument) and
-    ``changes_name``."""
+    that no pair can draw from: more ``changes`` than the pool holds, and with ``share``: a pool whose every factor
+    is an ancestor of every factor, or a fixed ``changes`` so large that the targets and their descendants reach
+    every factor. Errors name ``name`` (the pool's argument) and ``changes_name``."""
     names = list(world.factor_names)
     if changes != PAIR_CHANGES and int(changes) > len(pool):
         raise ValueError(f"The '{changes_name}' argument of {owner} is {changes}, but '{name}' names {len(pool)} "
@@ -112,9 +111,6 @@ def check_pair_pool(world: Any, pool: list[int], changes: int | str, *, share: b
     if not share:
         return
     free = changeable_factors(world)
-    if len(pool) == len(free):
-        raise ValueError(f"The '{name}' argument of {owner} names every factor of world {world.name!r} that can "
-                         f"change, and a pair must share one: leave one out.")
     largest = _sharing_limit(free, pool, _reach(world, pool))
     if largest == 0:
         raise ValueError(f"The '{name}' argument of {owner}: in world {world.name!r}, changing any of "
@@ -124,6 +120,36 @@ def check_pair_pool(world: Any, pool: list[int], changes: int | str, *, share: b
         raise ValueError(f"The '{changes_name}' argument of {owner} is {changes}, but in world {world.name!r} any "
                          f"{changes} of the factors '{name}' names reach every factor through their descendants; a "
                          f"pair must share a factor: change at most {largest}.")
+
+
+def check_nudge(world: Any, pool: list[int], nudge: Any, *, name: str, owner: str, pool_name: str = "among") -> float:
+    """``nudge`` as a positive float, refused (naming ``name``) when a factor of ``pool`` (indices) takes grid values:
+    only continuous factors can move by a small amount (errors tell to leave them out with ``pool_name``)."""
+    nudge = check_number(nudge, name, owner, low=0, low_inclusive=False)
+    names = world.factor_names
+    grid = [names[j] for j in pool if world.spec(names[j]).discrete]
+    if grid:
+        raise ValueError(f"The '{name}' argument of {owner} moves factors by a small continuous amount, and "
+                         f"{', '.join(map(repr, grid))} of world {world.name!r} take grid values; leave them out "
+                         f"with '{pool_name}'.")
+    return nudge
+
+
+#: Redraws of a nudged value that left the factor's range, before it is clipped (see :func:`counterfactual_pairs`).
+_NUDGE_REDRAWS = 100
+
+
+def _nudged(spec: Any, current: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """``current`` (M,) plus Laplace noise of ``scale``, truncated to the factor's range: a draw that leaves the
+    range is drawn again (Zimmermann et al.'s conditional restricted to the latent space); after
+    :data:`_NUDGE_REDRAWS` rounds (a value pinned at an end by a scale far wider than the range) it is clipped."""
+    moved = current + rng.laplace(0.0, scale, size=current.shape)
+    for _ in range(_NUDGE_REDRAWS):
+        outside = (moved < spec.low) | (moved > spec.high)
+        if not outside.any():
+            return moved
+        moved[outside] = current[outside] + rng.laplace(0.0, scale, size=int(outside.sum()))
+    return np.clip(moved, spec.low, spec.high)
 
 
 def _sharing_limit(free: list[int], pool: list[int], reach: np.ndarray) -> int:
@@ -169,10 +195,11 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         (``"random"``: 1 ... ``len(among)`` per pair, or fewer where a shared factor must remain).
     nudge : float or None, default None
         ``None``: a target takes another value as described under ``changes``. A positive number: a
-        target is moved a little instead, to its value plus Laplace noise of scale ``nudge`` times the
-        factor's standard deviation in ``batch`` (clipped to its range), the conditional
-        ``p(z~ | z) ~ exp(-|z~ - z| / lambda)`` of Zimmermann et al. (ICML 2021), "Contrastive learning
-        inverts the data generating process". Only continuous factors can be nudged.
+        target is moved a little instead, to its value plus Laplace noise whose scale (mean absolute
+        move) is ``nudge`` times the factor's standard deviation in ``batch``, truncated to its range
+        (a draw outside is drawn again): the conditional ``p(z~ | z) ~ exp(-|z~ - z| / lambda)`` of
+        Zimmermann et al. (ICML 2021), "Contrastive learning inverts the data generating process",
+        on the factor's range. Only continuous factors that vary in ``batch`` can be nudged.
 
     Returns
     -------
@@ -202,13 +229,12 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         changes = check_pair_changes(changes, "changes", owner)
         check_pair_pool(world, pool, changes, share=bool(share), name="among", owner=owner)
     if nudge is not None:
-        nudge = check_number(nudge, "nudge", owner, low=0, low_inclusive=False)
-        names = world.factor_names
-        grid = [names[j] for j in (free if pool is None else pool) if world.spec(names[j]).discrete]
-        if grid:
-            raise ValueError(f"The 'nudge' argument of {owner} moves factors by a small continuous amount, and "
-                             f"{', '.join(map(repr, grid))} of world {world.name!r} take grid values; leave them out "
-                             f"with 'among'.")
+        nudge = check_nudge(world, free if pool is None else pool, nudge, name="nudge", owner=owner)
+        for j in free if pool is None else pool:
+            if float(batch.factors[:, j].std()) == 0.0:
+                raise ValueError(f"The 'nudge' argument of {owner} scales by each factor's spread in the batch, and "
+                                 f"factor {world.factor_names[j]!r} takes one value in these {len(batch)} sample(s); "
+                                 f"give a batch over which it varies.")
     rng = as_generator(seed)
     if share:
         chosen = _draw_targets(world, free, changes, len(batch), rng, owner, pool=pool)
@@ -224,10 +250,7 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
             spec = world.spec(world.factor_names[j])
             current = part.factors[:, j]
             if nudge is not None:
-                spread = float(batch.factors[:, j].std())
-                spread = spread if spread > 0 else (spec.high - spec.low) / np.sqrt(12.0)
-                moved = current + rng.laplace(0.0, nudge * spread, size=current.shape)
-                interventions[spec.name] = np.clip(moved, spec.low, spec.high)
+                interventions[spec.name] = _nudged(spec, current, nudge * float(batch.factors[:, j].std()), rng)
                 continue
             if spec.discrete:
                 interventions[spec.name] = spec.other_values(current, rng)
