@@ -148,7 +148,7 @@ def _linear_r2(features: np.ndarray, factors: np.ndarray) -> float:
     return float(1.0 - (residual ** 2).sum(0).mean() / ((factors[n:] - factors[n:].mean(0)) ** 2).sum(0).mean())
 
 
-def nudged(seeds: list[int], steps: int, scale: float) -> list[dict]:
+def nudged(seeds: list[int], steps: int, scale: float, similarities: tuple[str, ...] = ("l1", "l2")) -> list[dict]:
     """Zimmermann et al. (ICML 2021): every latent moves by Laplace noise in each pair; InfoNCE with the matching
     l1 similarity should identify the latents up to permutation and sign (high MCC), l2 up to a rotation (high
     linear R², lower MCC)."""
@@ -169,7 +169,7 @@ def nudged(seeds: list[int], steps: int, scale: float) -> list[dict]:
             rows.append(row)
 
         emit("observations", held_out.images.reshape(len(held_out), -1), 0.0)
-        for similarity in ("l1", "l2"):
+        for similarity in similarities:
             params = dict(pair_nudge=scale, pair_changes=10, similarity=similarity, latent_dim=10, depth=4,
                           hidden_dim=256, batch_size=512, lr=1e-3, seed=seed)
             clock = time.perf_counter()
@@ -177,7 +177,7 @@ def nudged(seeds: list[int], steps: int, scale: float) -> list[dict]:
             train = [r for r in model.history_ if r.get("kind") == "train"][-1]
             emit(f"contrastive {similarity}", model.encode(held_out.images), time.perf_counter() - clock,
                  loss=train["loss"], accuracy=train["accuracy"])
-            if similarity == "l1":
+            if similarity == similarities[0]:
                 untrained = make_learner("contrastive", steps=1, **{**params, "lr": 1e-12})
                 untrained.fit(world, n_samples=1024, progress=False)
                 emit("untrained", untrained.encode(held_out.images), 0.0)
@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scale", type=float, default=0.2, help="nudge scale in standard deviations (nudged)")
     parser.add_argument("--style", nargs="+", default=SPRITE_STYLE, help="the style factors (sprites)")
     parser.add_argument("--no-vae", action="store_true", help="skip the beta-VAE rows (sprites)")
+    parser.add_argument("--similarities", nargs="+", choices=("l1", "l2", "cosine"), default=["l1", "l2"],
+                        help="the similarities trained (nudged)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=None, help="training steps (numerical 3000, sprites 3000)")
     parser.add_argument("--settings", nargs="+", choices=tuple(SETTINGS), default=list(SETTINGS))
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     steps = args.steps or 3000
     rows = (numerical(args.seeds, steps, args.settings, args.dims) if args.part == "numerical"
             else sprites(args.seeds, steps, args.style, not args.no_vae) if args.part == "sprites"
-            else nudged(args.seeds, steps, args.scale))
+            else nudged(args.seeds, steps, args.scale, tuple(args.similarities)))
     print(table(rows), file=sys.stderr)
 
 
