@@ -174,3 +174,18 @@ def test_readme_identification_example_runs(capsys):
     assert "sum_{tar} P(tar|smoking) sum_{smoking'} P(smoking') P(cancer|smoking',tar)" in out
     truth = namespace["model"].interventional("cancer", {"smoking": 1}).values
     np.testing.assert_allclose(namespace["estimand"].evaluate(namespace["observed"]).values[1], truth, atol=1e-12)
+
+
+def test_readme_contrastive_example_runs(capsys):
+    """The content/style block, shrunk to tiny sizes, runs as written and prints both halves' R²."""
+    from latentscm.learners import make as make_learner
+    from latentscm.worlds import make
+
+    block = next(b for b in _python_blocks() if "content_style_r2" in b)
+    tiny = (block.replace("steps=3000", "steps=3").replace("n_samples=50_000", "n_samples=600")
+            .replace("sample(4000", "sample(100"))
+    assert tiny.count("steps=3") == 1 and "n_samples=600" in tiny and "sample(100" in tiny
+    namespace: dict = {"make": make, "make_learner": make_learner}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    printed = capsys.readouterr().out
+    assert "'content':" in printed and "'style':" in printed
