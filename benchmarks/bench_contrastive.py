@@ -185,21 +185,27 @@ def nudged(seeds: list[int], steps: int, scale: float, similarities: tuple[str, 
 
 
 def table(rows: list[dict]) -> str:
-    first, second = ("mcc", "linear_r2") if rows and "mcc" in rows[0] else ("content", "style")
-    lines = [f"{'part':10s} {'setting':10s} {'method':18s} {first + ' R2' if first == 'content' else first:>15s} "
-             f"{second + ' R2' if second == 'style' else second:>15s}  seeds"]
-    keys = []
-    for row in rows:
-        key = (row["part"], row["setting"], row["method"])
-        if key not in keys:
-            keys.append(key)
-    for key in keys:
-        chosen = [r for r in rows if (r["part"], r["setting"], r["method"]) == key]
-        content = np.array([r[first] for r in chosen])
-        style = np.array([r[second] for r in chosen])
-        lines.append(f"{key[0]:10s} {key[1]:10s} {key[2]:18s} {content.mean():7.3f} ± {content.std():5.3f} "
-                     f"{style.mean():7.3f} ± {style.std():5.3f}  {len(chosen)}")
-    return "\n".join(lines)
+    """Mean ± std over seeds per (part, setting, method): content and style R², or (nudged) MCC and linear R²."""
+    blocks = []
+    for first, second in (("content", "style"), ("mcc", "linear_r2")):
+        chosen_rows = [r for r in rows if first in r]
+        if not chosen_rows:
+            continue
+        names = ("content R2", "style R2") if first == "content" else ("mcc", "linear R2")
+        lines = [f"{'part':10s} {'setting':28s} {'method':18s} {names[0]:>15s} {names[1]:>15s}  seeds"]
+        keys = []
+        for row in chosen_rows:
+            key = (row["part"], row["setting"], row["method"])
+            if key not in keys:
+                keys.append(key)
+        for key in keys:
+            chosen = [r for r in chosen_rows if (r["part"], r["setting"], r["method"]) == key]
+            a = np.array([r[first] for r in chosen])
+            b = np.array([r[second] for r in chosen])
+            lines.append(f"{key[0]:10s} {key[1]:28s} {key[2]:18s} {a.mean():7.3f} ± {a.std():5.3f} "
+                         f"{b.mean():7.3f} ± {b.std():5.3f}  {len(chosen)}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def main(argv: list[str] | None = None) -> None:
