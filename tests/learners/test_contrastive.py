@@ -15,7 +15,6 @@ import latentscm
 from latentscm.learners import make as make_learner
 from latentscm.learners.contrastive import ContrastiveCRL, nt_xent, pairwise_similarity
 from latentscm.metrics import content_style_r2, evaluate
-from latentscm.worlds import FactorSpec, World
 from latentscm.worlds import make as make_world
 from latentscm.worlds.pairs import counterfactual_pairs
 
@@ -123,29 +122,6 @@ def test_bad_pair_factors_are_named(content_style, among, message):
     batch = content_style.sample(8, seed=0)
     with pytest.raises(ValueError, match=message):
         counterfactual_pairs(content_style, batch, seed=0, among=among)
-
-
-class _OneValue(World):
-    """A bar at one of 4 heights, and a shade that takes one value."""
-
-    name = "one_value"
-
-    def __init__(self):
-        self._options = {}
-        self.factor_specs = (FactorSpec("height", values=np.arange(4.0)), FactorSpec("shade", values=np.ones(1)))
-        self.image_shape = (1, 4, 4)
-        self._init_structure()
-
-    def _render(self, factors, render_seeds):
-        images = np.zeros((factors.shape[0], 1, 4, 4), np.float32)
-        images[np.arange(factors.shape[0]), 0, factors[:, 0].astype(int)] = 1.0
-        return images
-
-
-def test_a_one_value_factor_cannot_be_a_style_factor():
-    world = _OneValue()
-    with pytest.raises(ValueError, match="'shade', which takes one value"):
-        counterfactual_pairs(world, world.sample(4, seed=0), seed=0, among=["shade"])
 
 
 def test_contrastive_learning_isolates_content_from_style(content_style):

@@ -180,6 +180,12 @@ def test_a_world_with_one_changeable_factor_has_no_pairs():
         counterfactual_pairs(world, world.sample(4, seed=0))
 
 
+def test_a_one_value_factor_cannot_be_among_the_changed_ones():
+    world = _OneFactor()
+    with pytest.raises(ValueError, match="'shade', which takes one value"):
+        counterfactual_pairs(world, world.sample(4, seed=0), seed=0, among=["shade"])
+
+
 def test_a_continuous_factor_takes_another_samples_value():
     from latentscm.worlds.ild_linear import ILDLinear
 
