@@ -5,11 +5,13 @@ imported once into the verified, content-addressed store and trained on like a w
     data = import_data("photos/", labels="labels.csv")      # CSV: file,<factor>,... (optional)
     learner.fit(data)                                         # uint8, memory-mapped, verified
 
-Pair-trained learners also take your own pairs (:class:`ImagePairs`).
+Pair-trained learners also take your own pairs (:class:`ImagePairs`), multi-view learners your own
+views (:class:`MultiViews`).
 """
 
+from latentscm.data.multi_view import MultiViews
 from latentscm.data.pairs import ImagePairs
 from latentscm.data.readers import IMAGE_SUFFIXES, DataError
 from latentscm.data.store import UserDataset, import_data, load_data
 
-__all__ = ["DataError", "IMAGE_SUFFIXES", "ImagePairs", "UserDataset", "import_data", "load_data"]
+__all__ = ["DataError", "IMAGE_SUFFIXES", "ImagePairs", "MultiViews", "UserDataset", "import_data", "load_data"]

@@ -378,6 +378,9 @@ class Learner:
     #: Whether every pair a World draws for this learner shares at least one factor (the premise of Ada-GVAE); a
     #: learner of intervention pairs (ILCM) needs every variable intervened on, roots of the whole graph too.
     pairs_share_a_factor: ClassVar[bool] = True
+    #: Whether ``loss`` takes the other views of each sample (``loss(images, step, views=(B, K - 1, C, H, W))``,
+    #: ``images`` being view 0): a World's views as the learner's ``views`` and ``hidden`` say, or MultiViews.
+    uses_views: ClassVar[bool] = False
 
     def _on_training_set(self, training_set: Any) -> None:
         """Told the training set (images, factors, factor names, graph) before modules are built."""

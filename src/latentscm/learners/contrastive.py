@@ -53,6 +53,7 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import Learner, StepOutput
+from latentscm.learners.encoder_only import EncoderOnly
 from latentscm.nn.conv import ConvEncoder
 from latentscm.worlds.pairs import PAIR_CHANGES, check_pair_changes
 
@@ -107,7 +108,7 @@ class _VectorEncoder(nn.Module):
         return self.layers(images)
 
 
-class ContrastiveCRL(Learner):
+class ContrastiveCRL(EncoderOnly, Learner):
     """An encoder trained by InfoNCE on pairs that share their content (see the module docstring).
 
     Parameters
@@ -146,10 +147,8 @@ class ContrastiveCRL(Learner):
     """
 
     name = "contrastive"
-    posterior = "deterministic"
     uses_pairs: ClassVar[bool] = True
-    #: Whether the learner renders images from codes: a contrastive encoder has no decoder.
-    can_decode: ClassVar[bool] = False
+    encoder_only_reason: ClassVar[str] = "a contrastive learner trains an encoder only"
 
     def __init__(self, *, style_factors: Sequence[str] | None = None, pair_changes: int | str = PAIR_CHANGES,
                  pair_nudge: float | None = None, similarity: str = "l2", temperature: float = 1.0,
@@ -284,20 +283,3 @@ class ContrastiveCRL(Learner):
         with torch.no_grad():
             alignment = (codes[:n] - codes[n:]).pow(2).sum(1).mean()
         return StepOutput({"model": loss}, {"loss": loss, "accuracy": accuracy, "alignment": alignment})
-
-    # ------------------------------------------------------------------ no decoder
-    def _no_decoder(self, what: str) -> TypeError:
-        return TypeError(f"{type(self).__name__}.{what}: a contrastive learner trains an encoder only and has no "
-                         f"decoder; use encode(x), and score the codes with latentscm.metrics (content_style_r2, ...).")
-
-    def decode(self, z: Any) -> np.ndarray:
-        """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
-        raise self._no_decoder("decode")
-
-    def reconstruct(self, x: Any) -> np.ndarray:
-        """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
-        raise self._no_decoder("reconstruct")
-
-    def sample(self, n: int, *, seed: int) -> np.ndarray:
-        """Not available: a contrastive learner has no decoder (raises ``TypeError``)."""
-        raise self._no_decoder("sample")

@@ -31,4 +31,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "slow_vae": "latentscm.learners.slow_vae:SlowVAE",
     "ilcm": "latentscm.learners.ilcm:ILCM",
     "contrastive": "latentscm.learners.contrastive:ContrastiveCRL",
+    "multiview": "latentscm.learners.multiview:MultiViewCRL",
 })

@@ -39,6 +39,7 @@ from latentscm.metrics.infomec import infomec
 from latentscm.metrics.mcc import correlation_matrix, mcc
 from latentscm.metrics.mig import mig
 from latentscm.metrics.modularity import modularity_explicitness
+from latentscm.metrics.multi_view import multi_view_r2
 from latentscm.metrics.mutual_info import mutual_information
 from latentscm.metrics.r2 import r2, r2_per_factor
 from latentscm.metrics.ranking import map_at_k, mrr, precision_at_k, ranking_scores
@@ -96,6 +97,7 @@ __all__ = [
     "mcc",
     "mean_vs_sampled",
     "mig",
+    "multi_view_r2",
     "modularity_explicitness",
     "mrr",
     "mutual_information",

@@ -110,6 +110,9 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     results.update(compute_metrics(codes, factors, metrics=suite, seed=seed, discrete=discrete))
     results["time.suite"] = time.perf_counter() - clock
 
+    if not plain and getattr(learner, "uses_views", False) and hasattr(learner, "block_units"):
+        _multi_view_scores(learner, world, results, n=n, seed=seed)
+
     if reconstruction:
         if not getattr(learner, "can_decode", True):
             results.notes.append("reconstruction skipped: no decoder (pass decoder=codes -> images)." if plain else
@@ -166,6 +169,27 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
         results.update(counterfactual_metrics(model, world, n=n_counterfactual, seed=seed + 1, regressor=regressor))
         results["time.counterfactual"] = time.perf_counter() - clock
     return results
+
+
+def _multi_view_scores(learner: Any, world: Any, results: Evaluation, *, n: int, seed: int) -> None:
+    """``multi_view.content`` / ``multi_view.other`` (:func:`~latentscm.metrics.multi_view.multi_view_r2`) of a
+    multi-view learner whose views name the world's factors, and a note on what the suite's codes are."""
+    from latentscm.metrics.multi_view import multi_view_r2
+
+    names = set(world.factor_names)
+    if not all(label in names for view in learner.views for label in view):
+        results.notes.append(f"multi-view scores skipped: the views of {type(learner).__name__} name latents that are "
+                             f"not factors of world {world.name!r} (labels of your own MultiViews).")
+        return
+    clock = time.perf_counter()
+    scores = multi_view_r2(learner, world, n=n, seed=seed)
+    results["multi_view.content"], results["multi_view.other"] = scores["content"], scores["other"]
+    results["time.multi_view"] = time.perf_counter() - clock
+    if learner.hidden == "fixed":
+        results.notes.append(f"the suite encodes the world's images, which show every factor; {type(learner).__name__}"
+                             f" (hidden='fixed') was trained on views that hold each view's other factors fixed, so "
+                             f"those codes are read outside the training distribution. multi_view.* score each "
+                             f"aligned set's block on its own views (metrics.multi_view_r2).")
 
 
 def reconstruction_errors(images: np.ndarray, reconstructions: np.ndarray) -> dict[str, float]:

@@ -66,9 +66,13 @@ def _tiny_images(n: int, shape: tuple[int, int, int], seed: int) -> np.ndarray:
 
 
 def _replace_images(data: Any, images: np.ndarray) -> Any:
-    """``data`` with other images: an array, a Batch keeping its factors, or ImagePairs keeping the partners."""
+    """``data`` with other images: an array, a Batch keeping its factors, ImagePairs keeping the partners, or
+    MultiViews keeping the other views (3-D ``images``: every view flattened the same way)."""
+    from latentscm.data.multi_view import MultiViews
     from latentscm.data.pairs import ImagePairs
 
+    if isinstance(data, MultiViews):
+        return MultiViews([images] + [view if images.ndim == 4 else view[:, 0] for view in data.views[1:]])
     if isinstance(data, ImagePairs):
         return ImagePairs(images, data.second if images.ndim == 4 else data.second[:, 0], data.changed)
     if hasattr(data, "images"):
@@ -183,6 +187,12 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
 
         partners = np.clip(images + 0.1 * _tiny_images(n, image_shape, seed + 1) - 0.05, 0.0, 1.0).astype(np.float32)
         data = ImagePairs(images, partners, np.ones(n, dtype=np.int64))
+    if getattr(learner_cls, "uses_views", False):  # multi-view: the images and perturbed copies, one per other view
+        from latentscm.data.multi_view import MultiViews
+
+        params = {"views": [["a", "b"], ["a", "c"]], **params}  # labels: view 0 and view 1 share latent "a"
+        data = MultiViews([images] + [np.clip(images + 0.1 * _tiny_images(n, image_shape, seed + 1 + k) - 0.05, 0.0,
+                                              1.0).astype(np.float32) for k in range(len(params["views"]) - 1)])
 
     # --- hyperparameters -------------------------------------------------------------------
     learner = learner_cls(**params)
@@ -298,8 +308,9 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
     _expect_error((ValueError,), lambda: learner_cls(**params).fit(_replace_images(data, images * 3),
                                                                    progress=False),
                   "[0, 1]", f"{owner}.fit on images outside [0, 1]")
-    def flat() -> Any:  # ImagePairs: a pair of 3-D arrays (refused when the pairs are made)
-        return _replace_images(data, images[:, 0]) if hasattr(data, "second") else images[:, 0]
+    def flat() -> Any:  # ImagePairs, MultiViews: 3-D arrays (refused when the pairs or views are made)
+        return _replace_images(data, images[:, 0]) if hasattr(data, "second") or hasattr(data, "views") \
+            else images[:, 0]
 
     _expect_error((ValueError,), lambda: learner_cls(**params).fit(flat(), progress=False), "4-D",
                   f"{owner}.fit on 3-D input")

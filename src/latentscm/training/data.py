@@ -27,14 +27,17 @@ import torch
 
 from latentscm._validation import check_array, check_number
 
-__all__ = ["TrainingSet", "as_training_set", "training_mixture", "ShardedBatches", "DATA_SEED_OFFSET",
-           "PAIR_SEED_OFFSET", "SUMMARY_ROWS", "float_images", "content_hash", "spread_rows"]
+__all__ = ["TrainingSet", "as_training_set", "multi_view_training_set", "training_mixture", "ShardedBatches",
+           "DATA_SEED_OFFSET", "PAIR_SEED_OFFSET", "VIEW_SEED_OFFSET", "SUMMARY_ROWS", "float_images", "content_hash",
+           "spread_rows"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
 #: initialisation do not share a random stream.
 DATA_SEED_OFFSET = 1_000_003
 #: Added to the learner's seed for the partners of counterfactual pairs (which factors change, and to what).
 PAIR_SEED_OFFSET = 2_000_029
+#: Added to the learner's seed for the views of multi-view data (the other samples and rendering seeds of each view).
+VIEW_SEED_OFFSET = 3_000_017
 
 
 #: The float32 image of every uint8 store value: ``np.float32(v) / np.float32(255)`` (what
@@ -91,6 +94,8 @@ class TrainingSet:
     pairs: np.ndarray | None = None
     #: (N,) int64: how many factors each pair differs in (intervened on, or moved with them; None when not known)
     pair_changed: np.ndarray | None = None
+    #: (N, K - 1, C, H, W) float32: views 1 ... K - 1 of each sample (multi-view data; ``images`` is view 0), else None
+    views: np.ndarray | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -140,10 +145,64 @@ def training_mixture(data: Any, regimes: Any, interventional_fraction: float | N
     return interventional_mixture(data, interventional_fraction, regimes=listed)
 
 
+def _world_source(world: Any, n: int, seed: int) -> dict[str, Any]:
+    """The run config's record of ``n`` samples of ``world`` drawn with ``seed + DATA_SEED_OFFSET``."""
+    return {"kind": "world", "world": world.name, "class": f"{type(world).__module__}:{type(world).__qualname__}",
+            "options": _jsonable_options(world.options()), "n_samples": int(n), "seed": int(seed + DATA_SEED_OFFSET)}
+
+
+def multi_view_training_set(data: Any, views: Any, *, hidden: str, n_samples: int | None, seed: int, owner: str,
+                            regimes: Any = None, interventional_fraction: float | None = None) -> TrainingSet:
+    """The training set of a multi-view learner whose ``views`` list the factors (labels) each view shows.
+
+    :class:`~latentscm.data.MultiViews` (your own) are used whole and must have ``len(views)`` views. A World
+    renders ``n_samples`` samples (default 10,000; seed ``seed + DATA_SEED_OFFSET``) and their views
+    (:func:`~latentscm.worlds.views.multi_view_batch` with ``hidden``, seeded with ``seed + VIEW_SEED_OFFSET``);
+    ``factors`` are the shared sample's. Either way ``images`` is view 0 and ``views`` stacks the others.
+    """
+    from latentscm.data.multi_view import MultiViews
+    from latentscm.worlds.base import World
+    from latentscm.worlds.views import check_views, multi_view_batch
+
+    if isinstance(data, TrainingSet):
+        if data.views is None or data.views.shape[1] != len(views) - 1:
+            raise ValueError(f"{owner}: this learner trains on {len(views)} views, and the TrainingSet given has "
+                             f"{1 if data.views is None else data.views.shape[1] + 1}.")
+        return data
+    if isinstance(data, MultiViews):
+        if data.n_views != len(views):
+            raise ValueError(f"{owner}: the learner's 'views' lists {len(views)} views, and the MultiViews given have "
+                             f"{data.n_views}; give one list of latents per view.")
+        if n_samples is not None and n_samples != len(data):
+            raise ValueError(f"The 'n_samples' argument of {owner} renders images from a World; these views are used "
+                             f"whole ({len(data)} scenes). Got n_samples={n_samples!r}; slice the data instead.")
+        arrays = [_checked_images(view, owner, f"MultiViews.views[{k}]") for k, view in enumerate(data.views)]
+        source = {"kind": "views", "n_samples": len(data), "n_views": len(arrays), "sha256": content_hash(*arrays)}
+        return TrainingSet(arrays[0], None, (), source, views=np.ascontiguousarray(np.stack(arrays[1:], axis=1)))
+    if not isinstance(data, World):
+        raise ValueError(f"{owner}: this learner trains on several views of each sample: give a World (its views "
+                         f"are rendered) or latentscm.data.MultiViews. The data given is a {type(data).__name__}.")
+    if regimes is not None or interventional_fraction:
+        raise ValueError(f"{owner}: multi-view data are drawn from the world's observational distribution; "
+                         f"'regimes' and 'interventional_fraction' are not supported with views.")
+    if data.n_domains > 1:
+        raise ValueError(f"{owner}: world {data.name!r} has {data.n_domains} domains; multi-view data are drawn from "
+                         f"one distribution (use a world without domains).")
+    views = check_views(views, "views", owner, data.factor_names)  # before anything is rendered
+    n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=2, integer=True)
+    batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET)
+    drawn = multi_view_batch(data, batch, views, hidden=hidden, seed=seed + VIEW_SEED_OFFSET)
+    source = _world_source(data, n, seed)
+    source["views"] = {"sets": views, "hidden": hidden, "seed": int(seed + VIEW_SEED_OFFSET)}
+    images = [_checked_images(view, owner) for view in drawn.views]
+    return TrainingSet(images[0], np.asarray(drawn.factors, np.float64), tuple(drawn.factor_names), source,
+                       graph=data.graph, views=np.ascontiguousarray(np.stack(images[1:], axis=1)))
+
+
 def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
                     interventional_fraction: float | None = None, pairs: int | str | None = None,
                     paired: bool = False, pairs_share: bool = True, pair_factors: Any = None,
-                    pair_nudge: float | None = None) -> TrainingSet:
+                    pair_nudge: float | None = None, views: Any = None, views_hidden: str = "fixed") -> TrainingSet:
     """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
 
     A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
@@ -163,9 +222,14 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     ``pair_factors`` (the learner's ``style_factors``) restricts the changed factors to those named
     (``counterfactual_pairs(..., among=...)``); ``pair_nudge`` (the learner's) moves each changed factor a little
     (``counterfactual_pairs(..., nudge=...)``).
+    ``views`` (a multi-view learner's: the factors each view shows) takes :class:`~latentscm.data.MultiViews` or
+    renders the views of a World's samples (:func:`multi_view_training_set`).
     """
     from latentscm.worlds.base import Batch, World
 
+    if views is not None:
+        return multi_view_training_set(data, views, hidden=views_hidden, n_samples=n_samples, seed=seed, owner=owner,
+                                       regimes=regimes, interventional_fraction=interventional_fraction)
     paired = paired or pairs is not None
     if isinstance(data, TrainingSet):
         if paired and data.pairs is None:
@@ -226,10 +290,7 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
             batch = data.sample_domains(n // data.n_domains, seed=seed + DATA_SEED_OFFSET, regime=mixture)
         else:
             batch = data.sample(int(n), seed=seed + DATA_SEED_OFFSET, regime=mixture)
-        source = {"kind": "world", "world": data.name,
-                  "class": f"{type(data).__module__}:{type(data).__qualname__}",
-                  "options": _jsonable_options(data.options()),
-                  "n_samples": int(n), "seed": int(seed + DATA_SEED_OFFSET)}
+        source = _world_source(data, n, seed)
         if data.domains is not None:
             source["domains"] = data.domains.describe()
         if mixture is not None:

@@ -270,13 +270,17 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     # optional, like uses_domain: a learner that trains on pairs says how a World draws them (pair_changes)
     paired = bool(getattr(learner, "uses_pairs", False))
     style = getattr(learner, "style_factors", None) if paired else None  # the factors a pair may change
+    viewed = bool(getattr(learner, "uses_views", False))  # a multi-view learner: several views of each sample
     training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
                                                 regimes=regimes, interventional_fraction=interventional_fraction,
                                                 pairs=getattr(learner, "pair_changes", None) if paired else None,
                                                 paired=paired,
                                                 pairs_share=bool(getattr(learner, "pairs_share_a_factor", True)),
                                                 pair_factors=style,
-                                                pair_nudge=getattr(learner, "pair_nudge", None) if paired else None)
+                                                pair_nudge=getattr(learner, "pair_nudge", None) if paired else None,
+                                                # a multi-view learner: the factors each view shows, and how
+                                                views=getattr(learner, "views", None) if viewed else None,
+                                                views_hidden=getattr(learner, "hidden", "fixed") if viewed else "fixed")
     factor_names = list(training_set.factor_names)
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None
@@ -419,7 +423,7 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
             settings: dict[str, Any]):
     """Build the learner, check the run config, make the batches and optimisers and restore the newest
     checkpoint. Returns (config, images, batches, the per-row labels the learner's ``loss`` takes (name ->
-    tensor with a row per training image: ``factors``, ``targets``, ``domain``, ``pair``, ``changed``),
+    tensor with a row per training image: ``factors``, ``targets``, ``domain``, ``pair``, ``changed``, ``views``),
     parameters, optimizers, start step, logging window restored from the checkpoint); the caller puts the
     learner back if this raises.
     """
@@ -458,6 +462,9 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
         row_labels["pair"] = torch.from_numpy(training_set.pairs).to(device)
         if training_set.pair_changed is not None:
             row_labels["changed"] = torch.from_numpy(training_set.pair_changed).to(device)
+    # ... and, for multi-view data, the other views of each sample (the images are view 0)
+    if getattr(learner, "uses_views", False):
+        row_labels["views"] = torch.from_numpy(training_set.views).to(device)
     row_labels = {key: value for key, value in row_labels.items() if value is not None}
     batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
                              world_size=context.world_size)

@@ -20,7 +20,9 @@ of the learner: hooks are called in this order
    ``uses_domain`` is True, from the training set's domain index; ``pair=`` (B, C, H, W) float32, and
    ``changed=`` (B,) int64 where the pairs say how many factors they differ in, only for one whose
    ``uses_pairs`` is True: each image's partner, a World's exact counterfactual drawn as its
-   ``pair_changes`` says, or the user's ``ImagePairs``); ``_clear_train_nets()`` when
+   ``pair_changes`` says, or the user's ``ImagePairs``; ``views=`` (B, K - 1, C, H, W) float32 only for one
+   whose ``uses_views`` is True: the other views of each sample, the images being view 0, a World's rendered
+   as its ``views`` and ``hidden`` say, or the user's ``MultiViews``); ``_clear_train_nets()`` when
    the loop ends, also on error;
 7. checkpoints: ``state_dict()``; resuming: ``_modules()`` and ``_load_extra_state(extra)``;
 8. after training: the loop sets ``n_steps_``, ``history_`` and ``training_data_`` (the run config's
@@ -178,8 +180,10 @@ def check_training_protocol(learner: Any) -> None:
             problems.append("loss(images, step) is not implemented (it is still Learner.loss)")
         else:
             problems += _loss_signature_problems(cls, loss)
-    if getattr(cls, "uses_pairs", False) and not _has_pair_changes(learner):
+    if getattr(cls, "uses_pairs", False) and not _has_parameter(learner, "pair_changes"):
         problems.append("uses_pairs is True but it has no 'pair_changes' (how its training pairs are drawn)")
+    if getattr(cls, "uses_views", False) and not _has_parameter(learner, "views"):
+        problems.append("uses_views is True but it has no 'views' (the factors each view shows)")
     if problems:
         raise TrainingProtocolError(
             f"{owner} does not follow the training protocol (latentscm.training.protocol.TrainableLearner): "
@@ -210,14 +214,14 @@ def _is_base_loss(cls: type) -> bool:
             and getattr(loss, "__qualname__", None) == "Learner.loss")
 
 
-def _has_pair_changes(learner: Any) -> bool:
-    """Whether ``learner`` has ``pair_changes`` (a class: as an attribute or an ``__init__`` parameter)."""
-    if hasattr(learner, "pair_changes"):
+def _has_parameter(learner: Any, name: str) -> bool:
+    """Whether ``learner`` has ``name`` (a class: as an attribute or an ``__init__`` parameter)."""
+    if hasattr(learner, name):
         return True
     if not isinstance(learner, type):
         return False
     try:
-        return "pair_changes" in inspect.signature(learner.__init__).parameters
+        return name in inspect.signature(learner.__init__).parameters
     except (TypeError, ValueError):
         return False
 
@@ -232,7 +236,7 @@ def _loss_signature_problems(cls: type, loss: Any) -> list[str]:
         return []
     problems = []
     for flag, keyword in (("uses_factors", "factors"), ("uses_targets", "targets"), ("uses_domain", "domain"),
-                          ("uses_pairs", "pair"), ("uses_pairs", "changed")):
+                          ("uses_pairs", "pair"), ("uses_pairs", "changed"), ("uses_views", "views")):
         if getattr(cls, flag, False) and keyword not in parameters:
             problems.append(f"{flag} is True but loss() takes no {keyword!r} keyword")
     return problems

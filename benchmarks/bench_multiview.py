@@ -1,0 +1,160 @@
+"""Multi-view CRL block-identifies what sets of views share: MultiViewCRL on the numerical setup and on sprites.
+
+Yao et al. (ICLR 2024), "Multi-view causal representation learning with partial observability", prove that
+view-specific encoders trained by contrastive alignment recover, from every view of a set ``V``, the latents
+all views of ``V`` share (``C_V``) and nothing else. Their numerical experiment: six latents, four views, view
+``k`` an invertible MLP of five of them (``S_k`` = {0,1,2,3,4}, {0,1,2,4,5}, {0,1,2,3,5}, {0,1,3,4,5}), every
+set of two or more views aligned (11 sets), 100,001 steps at batch 4,096 on a GPU. Here, at CPU scale:
+
+- ``--part numerical``: :class:`~latentscm.worlds.content_style.ContentStyle` with three content and three style
+  latents and no dependence is six independent N(0, 1) latents through a 3-layer invertible MLP (named z0 ... z5
+  below); views as above, each showing its five latents with the sixth held at its mean (``hidden="fixed"``),
+  so ``x_k = f(z_{S_k})`` with one mixing shared by the views (the official ``--shared-mixing-function``).
+  ``dependent``: Wishart covariances within {z0, z1, z2} and within {z3, z4, z5}. Per-view MLP encoders (4
+  hidden layers of 256), l2 similarity, batch 256, lr 1e-3, 50,000 training samples.
+- ``--part sprites``: sprites at 32 pixels, three views: (posX, posY, shape), (posX, posY, scale), (posX,
+  scale, orientation); other factors held at the middle of their range. Sets: {0,1} shares position, {1,2}
+  posX and scale, {0,2} and {0,1,2} posX. Convolutional encoders, batch 128, lr 3e-4, 20,000 samples.
+
+Methods:
+
+- ``all sets``: every set of two or more views that shares a latent is aligned (the paper's setup);
+- ``joint set only``: only the set of all views is aligned (``subsets=[[0, 1, ..., K-1]]``): one block, the
+  latents every view shows; shows that the smaller sets' blocks come from aligning them;
+- ``untrained``: the encoders at their random initialisation.
+
+Scores (:func:`latentscm.metrics.multi_view_r2`): held-out kernel-ridge R² of every latent from each set's block
+in each of its views, 4,000 (numerical) or 2,000 (sprites) fresh samples; ``content`` is the mean over the
+block's latents, ``other`` over the rest, each averaged over the sets (and views). A block-identified set: content
+near 1, other near 0 (independent latents). The JSON lines hold every set's R² per latent and view.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_multiview.py --part numerical --seeds 0 1 2
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_multiview.py --part sprites --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from latentscm.learners import make as make_learner
+from latentscm.metrics import multi_view_r2
+from latentscm.worlds import make as make_world
+
+#: The paper's view sets over six latents (main_numerical.py's default --S-k).
+PAPER_VIEWS = [[0, 1, 2, 3, 4], [0, 1, 2, 4, 5], [0, 1, 2, 3, 5], [0, 1, 3, 4, 5]]
+SETTINGS = {"independent": dict(dependence="none"), "dependent": dict(dependence="none", correlated=True)}
+SPRITE_VIEWS = [["posX", "posY", "shape"], ["posX", "posY", "scale"], ["posX", "scale", "orientation"]]
+METHODS = ("all sets", "joint set only")
+
+
+def _row(part: str, setting: str, method: str, seed: int, scores: dict, seconds: float, rename: dict | None = None,
+         **extra) -> dict:
+    rename = rename or {}
+    blocks = {key: {"content": [rename.get(n, n) for n in block["content"]],
+                    "content_r2": round(block["content_r2"], 4), "other_r2": round(block["other_r2"], 4),
+                    "per_view": {k: {rename.get(n, n): round(v, 4) for n, v in scores_k.items()}
+                                 for k, scores_k in block["per_view"].items()}}
+              for key, block in scores["blocks"].items()}
+    row = {"part": part, "setting": setting, "method": method, "seed": seed, "content": scores["content"],
+           "other": scores["other"], "blocks": blocks, "seconds": round(seconds, 1), **extra}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def _fit(world, params: dict, steps: int, n_samples: int):
+    clock = time.perf_counter()
+    model = make_learner("multiview", steps=steps, **params).fit(world, n_samples=n_samples, progress=False)
+    train = [r for r in model.history_ if r.get("kind") == "train"][-1]
+    return model, time.perf_counter() - clock, {"loss": train["loss"], "accuracy": train["accuracy"]}
+
+
+def _runs(part: str, setting: str, world, views: list, params: dict, seed: int, steps: int, n_samples: int,
+          n_eval: int, methods: list[str], rename: dict | None = None) -> list[dict]:
+    rows = []
+    for method in methods:
+        subsets = [list(range(len(views)))] if method == "joint set only" else None
+        model, seconds, last = _fit(world, {**params, "views": views, "subsets": subsets}, steps, n_samples)
+        rows.append(_row(part, setting, method, seed, multi_view_r2(model, world, n=n_eval, seed=10_000 + seed),
+                         seconds, rename, **last))
+    untrained = make_learner("multiview", steps=1, **{**params, "views": views, "lr": 1e-12})
+    untrained.fit(world, n_samples=512, progress=False)
+    rows.append(_row(part, setting, "untrained", seed, multi_view_r2(untrained, world, n=n_eval, seed=10_000 + seed),
+                     0.0, rename))
+    return rows
+
+
+def numerical(seeds: list[int], steps: int, settings: list[str], methods: list[str]) -> list[dict]:
+    rows = []
+    for seed in seeds:
+        for setting in settings:
+            world = make_world("content-style", content=3, style=3, seed=seed, **SETTINGS[setting])
+            names = world.factor_names
+            rename = {name: f"z{j}" for j, name in enumerate(names)}
+            views = [[names[j] for j in view] for view in PAPER_VIEWS]
+            params = dict(depth=4, hidden_dim=256, batch_size=256, lr=1e-3, seed=seed)
+            rows += _runs("numerical", setting, world, views, params, seed, steps, 50_000, 4000, methods, rename)
+    return rows
+
+
+def sprites(seeds: list[int], steps: int, methods: list[str]) -> list[dict]:
+    rows = []
+    world = make_world("sprites", size=32)
+    for seed in seeds:
+        params = dict(batch_size=128, lr=3e-4, seed=seed)
+        rows += _runs("sprites", "32px, 3 views", world, SPRITE_VIEWS, params, seed, steps, 20_000, 2000, methods)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    """Mean ± std over seeds per (part, setting, method) of content and other R², then per set (content R²)."""
+    lines = [f"{'part':10s} {'setting':14s} {'method':15s} {'content R2':>15s} {'other R2':>15s}  seeds"]
+    keys: list[tuple] = []
+    for row in rows:
+        key = (row["part"], row["setting"], row["method"])
+        if key not in keys:
+            keys.append(key)
+    for key in keys:
+        chosen = [r for r in rows if (r["part"], r["setting"], r["method"]) == key]
+        a, b = np.array([r["content"] for r in chosen]), np.array([r["other"] for r in chosen])
+        lines.append(f"{key[0]:10s} {key[1]:14s} {key[2]:15s} {a.mean():7.3f} ± {a.std():5.3f} "
+                     f"{b.mean():7.3f} ± {b.std():5.3f}  {len(chosen)}")
+    lines.append("")
+    lines.append(f"{'part':10s} {'setting':14s} {'method':15s} {'set':8s} {'block':24s} {'content R2':>9s} "
+                 f"{'other R2':>9s}")
+    for key in keys:
+        chosen = [r for r in rows if (r["part"], r["setting"], r["method"]) == key]
+        for subset, block in chosen[0]["blocks"].items():
+            content = np.mean([r["blocks"][subset]["content_r2"] for r in chosen])
+            other = np.mean([r["blocks"][subset]["other_r2"] for r in chosen])
+            lines.append(f"{key[0]:10s} {key[1]:14s} {key[2]:15s} {subset:8s} {','.join(block['content']):24s} "
+                         f"{content:9.3f} {other:9.3f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("numerical", "sprites"), default="numerical")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--settings", nargs="+", choices=tuple(SETTINGS), default=list(SETTINGS))
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
+    args = parser.parse_args(argv)
+    if args.table:
+        rows = [json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]
+        print(table(rows))
+        return
+    if args.part == "numerical":
+        rows = numerical(args.seeds, args.steps, args.settings, args.methods)
+    else:
+        rows = sprites(args.seeds, args.steps, args.methods)
+    print(table(rows), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Multi-view causal representation learning: one encoder per view, aligned on what sets of views share.
+
+Reimplemented from Yao, Xu, Lachapelle, Magliacane, Taslakian, Martius, von Kügelgen & Locatello
+(ICLR 2024), "Multi-view causal representation learning with partial observability" (official code
+CausalLearningAI/multiview-crl, ``main_numerical.py`` and ``losses.py``, read for the setup and the
+loss; no code is copied).
+
+**Data.** K views of each sample, view ``k`` showing the latents ``S_k`` (``views``: their names);
+from a World, :func:`latentscm.worlds.views.multi_view_batch` renders them, or bring
+:class:`~latentscm.data.MultiViews`. A set of views ``V`` shares the *content block*
+``C_V = ∩_{k in V} S_k``.
+
+**Theorem (their 3.2, with the identifiability algebra of their section 3.3).** View-specific
+encoders ``g_k`` whose ``C_V`` units agree across the views of ``V`` (alignment) while their
+distribution keeps maximal entropy block-identify ``C_V`` from every view of ``V``: those units are
+an invertible function of the block's latents and of nothing else. Blocks of several sets share
+units here, so intersections of blocks are read off single units.
+
+**Codes.** One unit (*slot*) per latent that some aligned set of views shares
+(:func:`~latentscm.worlds.views.view_slots`), in the order the views list them; ``latent_dim`` is
+their number. Each view's encoder outputs every slot, and the loss for set ``V`` reads the slots of
+``C_V`` (the official "ground truth" content selection: block sizes known, one unit per latent, the
+same unit in every block holding that latent). ``encode(x, view=k)`` is view ``k``'s encoder (its
+slots outside ``S_k`` are untrained); ``encode(x)`` reads each slot with the first view that shows it,
+so every unit of the code is trained. ``shared_encoder=True`` uses one encoder for all views (the
+official ``--shared-encoder``; all views here have one observation space).
+
+**Loss.** For every aligned set ``V`` (``subsets``; default: every set of two or more views that
+shares a latent) and every two views ``i < j`` of it, SimCLR's NT-Xent
+(:func:`~latentscm.learners.contrastive.nt_xent`) between ``g_i(x_i)[C_V]`` and ``g_j(x_j)[C_V]``: each
+of the 2B codes is an anchor, its other view the positive, the 2B - 2 codes of other samples the
+negatives (InfoNCE's alignment and entropy terms). A set's loss is the mean over its view pairs and
+the total the sum over sets. The official numerical loss instead compares consecutive views of a set
+and draws its negatives from a second, independent batch; the pairwise form is the official
+multimodal one (``infonce_base_loss``).
+
+There is no decoder (:class:`~latentscm.learners.encoder_only.EncoderOnly`).
+:func:`latentscm.metrics.multi_view_r2` is the paper's evaluation: the held-out R² of every latent
+from each set's block of each of its views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from latentscm._validation import check_choice, check_number
+from latentscm.learners.base import Learner, StepOutput
+from latentscm.learners.contrastive import ENCODERS, SIMILARITIES, _VectorEncoder, nt_xent
+from latentscm.learners.encoder_only import EncoderOnly
+from latentscm.nn.conv import ConvEncoder
+from latentscm.worlds.views import HIDDEN, check_view_subsets, check_views, view_blocks, view_slots
+
+__all__ = ["MultiViewCRL"]
+
+
+class _ViewEncoders(nn.Module):
+    """One encoder per view (or one shared): view ``k``'s images (N, C, H, W) -> codes (N, latent_dim)."""
+
+    def __init__(self, encoders: list[nn.Module], n_views: int):
+        super().__init__()
+        self.encoders = nn.ModuleList(encoders)
+        self.n_views = n_views
+
+    def forward(self, images: torch.Tensor, view: int) -> torch.Tensor:
+        """(N, C, H, W) of view ``view`` -> (N, latent_dim)."""
+        return self.encoders[view if len(self.encoders) > 1 else 0](images)
+
+
+class MultiViewCRL(EncoderOnly, Learner):
+    """One encoder per view, trained by InfoNCE to agree on what sets of views share (module docstring).
+
+    Parameters
+    ----------
+    views : list of lists of str
+        ``S_k`` for each of the K >= 2 views: the factors it shows (from a World, factor names; with
+        :class:`~latentscm.data.MultiViews`, labels of latents, the same label in views that share it).
+    subsets : list of lists of int or None, default None
+        The sets of views to align, as lists of two or more view indices, each sharing a factor.
+        ``None``: every such set (``2^K - K - 1`` at most).
+    hidden : {"fixed", "resample"}, default "fixed"
+        What a World's view shows of the factors outside its list: held at the middle of their range
+        (``x_k = f_k(z_{S_k})``, the paper's setup) or another sample's values (latents private to the
+        view); see :mod:`latentscm.worlds.views`. Unused with MultiViews.
+    similarity : {"cosine", "l2", "l1"}, default "l2"
+        The InfoNCE similarity (:func:`~latentscm.learners.contrastive.pairwise_similarity`).
+    temperature : float, default 1.0
+        Divides the similarities (> 0).
+    shared_encoder : bool, default False
+        One encoder for every view instead of one per view.
+    encoder : {"auto", "conv", "mlp"}, default "auto"
+        ``"auto"``: an MLP on observations of shape (C, 1, 1) (vectors), the convolutional encoder on images.
+    depth : int, default 4
+        Hidden layers of the MLP encoder (>= 1).
+    channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
+        See :class:`~latentscm.learners.base.Learner`. A batch holds ``batch_size`` samples, each seen in
+        every view.
+    """
+
+    name = "multiview"
+    uses_views: ClassVar[bool] = True
+    encoder_only_reason: ClassVar[str] = "a multi-view contrastive learner trains encoders only"
+
+    def __init__(self, *, views: Sequence[Sequence[str]] | None = None, subsets: Sequence[Sequence[int]] | None = None,
+                 hidden: str = "fixed", similarity: str = "l2", temperature: float = 1.0,
+                 shared_encoder: bool = False, encoder: str = "auto", depth: int = 4,
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 1e-4,
+                 batch_size: int = 256, steps: int = 3000, grad_clip: float | None = None, seed: int = 0,
+                 device: str = "cpu"):
+        self.views = views
+        self.subsets = subsets
+        self.hidden = hidden
+        self.similarity = similarity
+        self.temperature = temperature
+        self.shared_encoder = shared_encoder
+        self.encoder = encoder
+        self.depth = depth
+        super().__init__(latent_dim=None, channels=channels, hidden_dim=hidden_dim, lr=lr, batch_size=batch_size,
+                         steps=steps, grad_clip=grad_clip, seed=seed, device=device)
+
+    def _validate(self) -> None:
+        super()._validate()
+        owner = type(self).__name__
+        if self.views is not None:
+            self.views = check_views(self.views, "views", owner)
+            self.subsets = [list(s) for s in check_view_subsets(self.subsets, self.views, "subsets", owner)] \
+                if self.subsets is not None else None
+        elif self.subsets is not None:
+            raise ValueError(f"The 'subsets' parameter of {owner} indexes the views, and 'views' is None; give views.")
+        self.hidden = check_choice(self.hidden, "hidden", owner, HIDDEN)
+        self.similarity = check_choice(self.similarity, "similarity", owner, SIMILARITIES)
+        self.temperature = check_number(self.temperature, "temperature", owner, low=0, low_inclusive=False)
+        if not isinstance(self.shared_encoder, (bool, np.bool_)):
+            raise TypeError(f"The 'shared_encoder' parameter of {owner} must be True or False. "
+                            f"Got {self.shared_encoder!r}.")
+        self.shared_encoder = bool(self.shared_encoder)
+        self.encoder = check_choice(self.encoder, "encoder", owner, ENCODERS)
+        self.depth = check_number(self.depth, "depth", owner, low=1, integer=True)
+        if self.batch_size < 2:  # one sample has no negative: the loss is 0 and nothing is learned
+            raise ValueError(f"The 'batch_size' parameter of {owner} must be at least 2 (the other samples of a batch "
+                             f"are each anchor's negatives). Got {self.batch_size}.")
+
+    # ------------------------------------------------------------------ structure
+    def _structure(self) -> tuple[list[list[str]], list[tuple[int, ...]], list[str]]:
+        """(views, aligned sets, slots), from the parameters."""
+        owner = type(self).__name__
+        if self.views is None:
+            raise ValueError(f"The 'views' parameter of {owner} is None; give the factors each view shows, e.g. "
+                             f"views=[['posX', 'posY', 'shape'], ['posX', 'posY', 'scale']].")
+        subsets = check_view_subsets(self.subsets, self.views, "subsets", owner)
+        return self.views, subsets, view_slots(self.views, subsets)
+
+    @property
+    def blocks_(self) -> dict[tuple[int, ...], list[str]]:
+        """Each aligned set of views -> its content block (the factors all its views show)."""
+        views, subsets, _ = self._structure()
+        return view_blocks(views, subsets)
+
+    @property
+    def slots_(self) -> list[str]:
+        """The factor (label) each code unit stands for."""
+        return self._structure()[2]
+
+    def block_units(self, subset: Sequence[int]) -> list[int]:
+        """The code units of the content block of the aligned set ``subset`` (view indices)."""
+        key = tuple(sorted(int(i) for i in subset))
+        blocks = self.blocks_
+        if key not in blocks:
+            raise ValueError(f"{type(self).__name__}.block_units: the views {list(key)} are not an aligned set; the "
+                             f"aligned sets are {[list(s) for s in blocks]}.")
+        slots = self.slots_
+        return [slots.index(label) for label in blocks[key]]
+
+    def view_units(self, view: int) -> list[int]:
+        """The code units view ``view`` shows (its slots; its other outputs are untrained)."""
+        views, _, slots = self._structure()
+        self._check_view(view, len(views))
+        return [u for u, label in enumerate(slots) if label in views[view]]
+
+    def _check_view(self, view: Any, n_views: int) -> int:
+        if isinstance(view, bool) or not isinstance(view, (int, np.integer)) or not 0 <= int(view) < n_views:
+            raise ValueError(f"The 'view' argument of {type(self).__name__} must be a view index from 0 to "
+                             f"{n_views - 1}. Got {view!r}.")
+        return int(view)
+
+    # ------------------------------------------------------------------ modules
+    @classmethod
+    def _latent_dim_optional(cls) -> bool:
+        return True
+
+    def _resolve_latent_dim(self, n_factors: int | None) -> int:
+        return len(self._structure()[2])
+
+    def _module_names(self) -> tuple[str, ...]:
+        return ("encoder",)
+
+    def _on_training_set(self, training_set: Any) -> None:
+        owner = type(self).__name__
+        views, _, _ = self._structure()
+        if training_set.factor_names:  # a World's: the views name its factors
+            check_views(views, "views", owner, list(training_set.factor_names))
+        present = 1 + (0 if training_set.views is None else training_set.views.shape[1])
+        if present != len(views):
+            raise ValueError(f"{owner}: 'views' lists {len(views)} views, and the training data have {present}.")
+
+    def uses_mlp(self, image_shape: Sequence[int]) -> bool:
+        """Whether observations of shape ``image_shape`` (C, H, W) get the MLP encoder."""
+        return self.encoder == "mlp" or (self.encoder == "auto" and tuple(image_shape[1:]) == (1, 1))
+
+    def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, nn.Module]:
+        n_views = len(self._structure()[0])
+
+        def one() -> nn.Module:
+            if self.uses_mlp(image_shape):
+                return _VectorEncoder(image_shape, latent_dim, hidden_dim=self.hidden_dim, depth=self.depth)
+            return ConvEncoder(image_shape, latent_dim, channels=self.channels, hidden_dim=self.hidden_dim)
+
+        return {"encoder": _ViewEncoders([one() for _ in range(1 if self.shared_encoder else n_views)], n_views)}
+
+    # ------------------------------------------------------------------ codes
+    def encode(self, x: Any, *, sample: bool = False, seed: int | None = None, view: int | None = None) -> np.ndarray:
+        """Codes (N, latent_dim) float32 of images ``x`` (N, C, H, W) (or a Batch).
+
+        ``view=None``: each unit read by the first view that shows its factor (every unit trained);
+        ``view=k``: view ``k``'s encoder (units outside :meth:`view_units` untrained). Codes are
+        deterministic (``sample`` and ``seed`` change nothing)."""
+        self._check_fitted()
+        if view is not None:
+            view = self._check_view(view, len(self._structure()[0]))
+        images = self._images_tensor(x, "encode")
+        parts = self._batched(images, lambda b: self._codes(b, view).cpu())
+        return torch.cat(parts).numpy().astype(np.float32, copy=False)
+
+    def _codes(self, images: torch.Tensor, view: int | None) -> torch.Tensor:
+        if view is not None:
+            return self.encoder_(images, view)
+        views, _, slots = self._structure()
+        readers = [next(k for k, shown in enumerate(views) if label in shown) for label in slots]
+        codes = torch.empty(images.shape[0], len(slots), device=images.device)
+        for k in sorted(set(readers)):
+            units = [u for u, reader in enumerate(readers) if reader == k]
+            codes[:, units] = self.encoder_(images, k)[:, units]
+        return codes
+
+    def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
+        return self._codes(images, None)
+
+    # ------------------------------------------------------------------ training
+    def loss(self, images: torch.Tensor, step: int, *, views: torch.Tensor) -> StepOutput:
+        """The summed NT-Xent of every aligned set. images (B, C, H, W): view 0; views (B, K - 1, C, H, W)."""
+        encoder = self._net("encoder")
+        all_views = [images] + [views[:, k] for k in range(views.shape[1])]
+        views_shown, subsets, slots = self._structure()
+        codes = [encoder(x, k) for k, x in enumerate(all_views)]
+        blocks = view_blocks(views_shown, subsets)
+        total = images.new_zeros(())
+        accuracies, alignments = [], []
+        for subset in subsets:
+            units = [slots.index(label) for label in blocks[subset]]
+            pairs = [(i, j) for a, i in enumerate(subset) for j in subset[a + 1:]]
+            part = images.new_zeros(())
+            for i, j in pairs:
+                loss, accuracy = nt_xent(codes[i][:, units], codes[j][:, units], similarity=self.similarity,
+                                         temperature=self.temperature)
+                part = part + loss
+                accuracies.append(accuracy)
+                with torch.no_grad():
+                    alignments.append((codes[i][:, units] - codes[j][:, units]).pow(2).sum(1).mean())
+            total = total + part / len(pairs)
+        return StepOutput({"model": total}, {"loss": total, "accuracy": torch.stack(accuracies).mean(),
+                                             "alignment": torch.stack(alignments).mean()})
