@@ -25,8 +25,9 @@ Methods:
 
 Scores (:func:`latentscm.metrics.multi_view_r2`): held-out kernel-ridge R² of every latent from each set's block
 in each of its views, 4,000 (numerical) or 2,000 (sprites) fresh samples; ``content`` is the mean over the
-block's latents, ``other`` over the rest, each averaged over the sets (and views). A block-identified set: content
-near 1, other near 0 (independent latents). The JSON lines hold every set's R² per latent and view.
+block's latents, ``style`` over the latents a view shows outside the block (what the alignment must leave out),
+``unseen`` over those it does not show, each averaged over the views and then the sets. A block-identified set:
+content near 1, style near 0 (independent latents). The JSON lines hold every set's R² per latent and view.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_multiview.py --part numerical --seeds 0 1 2
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_multiview.py --part sprites --seeds 0 1 2
@@ -56,12 +57,13 @@ def _row(part: str, setting: str, method: str, seed: int, scores: dict, seconds:
          **extra) -> dict:
     rename = rename or {}
     blocks = {key: {"content": [rename.get(n, n) for n in block["content"]],
-                    "content_r2": round(block["content_r2"], 4), "other_r2": round(block["other_r2"], 4),
+                    **{f"{p}_r2": round(block[f"{p}_r2"], 4) for p in ("content", "style", "unseen")},
                     "per_view": {k: {rename.get(n, n): round(v, 4) for n, v in scores_k.items()}
                                  for k, scores_k in block["per_view"].items()}}
               for key, block in scores["blocks"].items()}
     row = {"part": part, "setting": setting, "method": method, "seed": seed, "content": scores["content"],
-           "other": scores["other"], "blocks": blocks, "seconds": round(seconds, 1), **extra}
+           "style": scores["style"], "unseen": scores["unseen"], "blocks": blocks, "seconds": round(seconds, 1),
+           **extra}
     print(json.dumps(row), flush=True)
     return row
 
@@ -110,9 +112,34 @@ def sprites(seeds: list[int], steps: int, methods: list[str]) -> list[dict]:
     return rows
 
 
+def _view_sets(part: str) -> list[set[str]]:
+    return [{f"z{j}" for j in view} for view in PAPER_VIEWS] if part == "numerical" else \
+        [set(view) for view in SPRITE_VIEWS]
+
+
+def _split(row: dict) -> dict:
+    """``row`` with style and unseen R² per set and overall (rows written before the metric split them are
+    recomputed from their per-view R²: style, the factors a view shows outside the block; unseen, the others)."""
+    if "style" in row:
+        return row
+    shown = _view_sets(row["part"])
+    for block in row["blocks"].values():
+        views = block["per_view"]
+        style = [r2 for k, scores in views.items() for name, r2 in scores.items()
+                 if name in shown[int(k)] and name not in block["content"]]
+        unseen = [r2 for k, scores in views.items() for name, r2 in scores.items() if name not in shown[int(k)]]
+        block["style_r2"] = float(np.mean(style)) if style else float("nan")
+        block["unseen_r2"] = float(np.mean(unseen)) if unseen else float("nan")
+    for part in ("style", "unseen"):
+        row[part] = float(np.nanmean([b[f"{part}_r2"] for b in row["blocks"].values()]))
+    return row
+
+
 def table(rows: list[dict]) -> str:
-    """Mean ± std over seeds per (part, setting, method) of content and other R², then per set (content R²)."""
-    lines = [f"{'part':10s} {'setting':14s} {'method':15s} {'content R2':>15s} {'other R2':>15s}  seeds"]
+    """Mean ± std over seeds per (part, setting, method) of content, style and unseen R², then the mean per set."""
+    rows = [_split(row) for row in rows]
+    lines = [f"{'part':10s} {'setting':14s} {'method':15s} {'content R2':>15s} {'style R2':>15s} "
+             f"{'unseen R2':>15s}  seeds"]
     keys: list[tuple] = []
     for row in rows:
         key = (row["part"], row["setting"], row["method"])
@@ -120,19 +147,21 @@ def table(rows: list[dict]) -> str:
             keys.append(key)
     for key in keys:
         chosen = [r for r in rows if (r["part"], r["setting"], r["method"]) == key]
-        a, b = np.array([r["content"] for r in chosen]), np.array([r["other"] for r in chosen])
-        lines.append(f"{key[0]:10s} {key[1]:14s} {key[2]:15s} {a.mean():7.3f} ± {a.std():5.3f} "
-                     f"{b.mean():7.3f} ± {b.std():5.3f}  {len(chosen)}")
+        cells = []
+        for part in ("content", "style", "unseen"):
+            values = np.array([r[part] for r in chosen])
+            cells.append(f"{values.mean():7.3f} ± {values.std():5.3f}")
+        lines.append(f"{key[0]:10s} {key[1]:14s} {key[2]:15s} {' '.join(cells)}  {len(chosen)}")
     lines.append("")
-    lines.append(f"{'part':10s} {'setting':14s} {'method':15s} {'set':8s} {'block':24s} {'content R2':>9s} "
-                 f"{'other R2':>9s}")
+    lines.append(f"{'part':10s} {'setting':14s} {'method':15s} {'set':8s} {'block':24s} {'content':>8s} "
+                 f"{'style':>8s} {'unseen':>8s}")
     for key in keys:
         chosen = [r for r in rows if (r["part"], r["setting"], r["method"]) == key]
         for subset, block in chosen[0]["blocks"].items():
-            content = np.mean([r["blocks"][subset]["content_r2"] for r in chosen])
-            other = np.mean([r["blocks"][subset]["other_r2"] for r in chosen])
+            means = [np.nanmean([r["blocks"][subset][f"{part}_r2"] for r in chosen])
+                     for part in ("content", "style", "unseen")]
             lines.append(f"{key[0]:10s} {key[1]:14s} {key[2]:15s} {subset:8s} {','.join(block['content']):24s} "
-                         f"{content:9.3f} {other:9.3f}")
+                         + " ".join(f"{m:8.3f}" for m in means))
     return "\n".join(lines)
 
 

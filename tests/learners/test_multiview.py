@@ -76,6 +76,10 @@ def test_codes_each_unit_read_by_the_first_view_that_shows_it(fitted, world):
     np.testing.assert_array_equal(codes[:, 3], per_view[1][:, 3])  # s1: view 1, the first that shows it
     np.testing.assert_array_equal(model.encode(images, sample=True, seed=1), codes)
     assert not np.array_equal(per_view[0], per_view[1])  # one encoder per view
+    # aligning views 1 and 2 only: view 0 shows c0 but is trained on nothing, so view 1 reads c0
+    only = MultiViewCRL(views=VIEWS, subsets=[[2, 1]], steps=2, **TINY).fit(world, n_samples=32, progress=False)
+    assert only.slots_ == ["c0", "s1"] and only.unit_readers() == [1, 1] and only.view_units(0) == []
+    np.testing.assert_array_equal(only.encode(images), only.encode(images, view=1))
     with pytest.raises(ValueError, match="'view' argument of MultiViewCRL must be a view index from 0 to 2"):
         model.encode(images, view=3)
     with pytest.raises(TypeError, match="has no decoder"):
@@ -137,6 +141,10 @@ def test_aligned_sets_block_identify_what_they_share():
         r2 = block["per_view"][k]
         assert min(r2["c0"], r2["c1"]) > 0.8, r2
         assert max(r2["s0"], r2["s1"]) < 0.2, r2  # the private latent of each view is left out
+    # style: the private latent a view shows (s0 in view 0, s1 in view 1); unseen: the other view's
+    assert block["style_r2"] == pytest.approx((block["per_view"][0]["s0"] + block["per_view"][1]["s1"]) / 2)
+    assert block["unseen_r2"] == pytest.approx((block["per_view"][0]["s1"] + block["per_view"][1]["s0"]) / 2)
+    assert scores["content"] == block["content_r2"] and scores["style"] == block["style_r2"]
     untrained = MultiViewCRL(steps=1, **{**params, "lr": 1e-12}).fit(world, n_samples=512, progress=False)
     before = multi_view_r2(untrained, world, n=1500, seed=9)["blocks"]["0,1"]
     assert max(before["per_view"][0]["s0"], before["per_view"][1]["s1"]) > 0.3, before  # not the architecture
@@ -190,7 +198,7 @@ def test_bad_data_is_named_before_anything_is_rendered(world):
 def test_evaluate_scores_the_blocks_and_says_what_the_suite_reads(fitted, world):
     model, _ = fitted
     results = evaluate(model, world, n=200)
-    assert "multi_view.content" in results and "multi_view.other" in results and "mcc" in results
+    assert {"multi_view.content", "multi_view.style", "multi_view.unseen", "mcc"} <= set(results)
     assert any("outside the training distribution" in note for note in results.notes)
     scores = multi_view_r2(model, world, n=200, seed=0)
     assert results["multi_view.content"] == pytest.approx(scores["content"])
@@ -214,3 +222,8 @@ def test_command_line_train_and_evaluate(tmp_path):
     assert evaluated.exit_code == 0, evaluated.output
     summary = json.loads((run / "metrics.json").read_text())
     assert "multi_view.content" in summary["metrics"] and "mcc" in summary["metrics"]
+    assert any("outside the training distribution" in note for note in summary["notes"])
+    reported = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "report.html")])
+    assert reported.exit_code == 0, reported.output
+    page = (tmp_path / "report.html").read_text()
+    assert "MultiViewCRL has no decoder" in page and "multi_view.content" in page

@@ -21,9 +21,10 @@ units here, so intersections of blocks are read off single units.
 their number. Each view's encoder outputs every slot, and the loss for set ``V`` reads the slots of
 ``C_V`` (the official "ground truth" content selection: block sizes known, one unit per latent, the
 same unit in every block holding that latent). ``encode(x, view=k)`` is view ``k``'s encoder (its
-slots outside ``S_k`` are untrained); ``encode(x)`` reads each slot with the first view that shows it,
-so every unit of the code is trained. ``shared_encoder=True`` uses one encoder for all views (the
-official ``--shared-encoder``; all views here have one observation space).
+slots outside the blocks of its sets, :meth:`~MultiViewCRL.view_units`, are untrained); ``encode(x)``
+reads each slot with the first view trained on it, so every unit of the code is trained.
+``shared_encoder=True`` uses one encoder for all views (the official ``--shared-encoder``; all views
+here have one observation space).
 
 **Loss.** For every aligned set ``V`` (``subsets``; default: every set of two or more views that
 shares a latent) and every two views ``i < j`` of it, SimCLR's NT-Xent
@@ -176,10 +177,18 @@ class MultiViewCRL(EncoderOnly, Learner):
         return [slots.index(label) for label in blocks[key]]
 
     def view_units(self, view: int) -> list[int]:
-        """The code units view ``view`` shows (its slots; its other outputs are untrained)."""
-        views, _, slots = self._structure()
-        self._check_view(view, len(views))
-        return [u for u, label in enumerate(slots) if label in views[view]]
+        """The code units view ``view``'s encoder is trained on: the latents of the blocks of the aligned sets it
+        belongs to (its other outputs are untrained)."""
+        views, subsets, slots = self._structure()
+        view = self._check_view(view, len(views))
+        trained = {label for subset, block in view_blocks(views, subsets).items() if view in subset for label in block}
+        return [u for u, label in enumerate(slots) if label in trained]
+
+    def unit_readers(self) -> list[int]:
+        """For each code unit, the view that :meth:`encode` reads it with: the first view trained on it."""
+        views, subsets, slots = self._structure()
+        blocks = view_blocks(views, subsets)
+        return [min(min(subset) for subset, block in blocks.items() if label in block) for label in slots]
 
     def _check_view(self, view: Any, n_views: int) -> int:
         if isinstance(view, bool) or not isinstance(view, (int, np.integer)) or not 0 <= int(view) < n_views:
@@ -225,7 +234,7 @@ class MultiViewCRL(EncoderOnly, Learner):
     def encode(self, x: Any, *, sample: bool = False, seed: int | None = None, view: int | None = None) -> np.ndarray:
         """Codes (N, latent_dim) float32 of images ``x`` (N, C, H, W) (or a Batch).
 
-        ``view=None``: each unit read by the first view that shows its factor (every unit trained);
+        ``view=None``: each unit read by the first view trained on it (:meth:`unit_readers`: every unit trained);
         ``view=k``: view ``k``'s encoder (units outside :meth:`view_units` untrained). Codes are
         deterministic (``sample`` and ``seed`` change nothing)."""
         self._check_fitted()
@@ -238,9 +247,8 @@ class MultiViewCRL(EncoderOnly, Learner):
     def _codes(self, images: torch.Tensor, view: int | None) -> torch.Tensor:
         if view is not None:
             return self.encoder_(images, view)
-        views, _, slots = self._structure()
-        readers = [next(k for k, shown in enumerate(views) if label in shown) for label in slots]
-        codes = torch.empty(images.shape[0], len(slots), device=images.device)
+        readers = self.unit_readers()
+        codes = torch.empty(images.shape[0], len(readers), device=images.device)
         for k in sorted(set(readers)):
             units = [u for u, reader in enumerate(readers) if reader == k]
             codes[:, units] = self.encoder_(images, k)[:, units]

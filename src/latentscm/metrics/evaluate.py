@@ -172,7 +172,7 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
 
 
 def _multi_view_scores(learner: Any, world: Any, results: Evaluation, *, n: int, seed: int) -> None:
-    """``multi_view.content`` / ``multi_view.other`` (:func:`~latentscm.metrics.multi_view.multi_view_r2`) of a
+    """``multi_view.content`` / ``.style`` / ``.unseen`` (:func:`~latentscm.metrics.multi_view.multi_view_r2`) of a
     multi-view learner whose views name the world's factors, and a note on what the suite's codes are."""
     from latentscm.metrics.multi_view import multi_view_r2
 
@@ -183,7 +183,8 @@ def _multi_view_scores(learner: Any, world: Any, results: Evaluation, *, n: int,
         return
     clock = time.perf_counter()
     scores = multi_view_r2(learner, world, n=n, seed=seed)
-    results["multi_view.content"], results["multi_view.other"] = scores["content"], scores["other"]
+    for part in ("content", "style", "unseen"):
+        results[f"multi_view.{part}"] = scores[part]
     results["time.multi_view"] = time.perf_counter() - clock
     if learner.hidden == "fixed":
         results.notes.append(f"the suite encodes the world's images, which show every factor; {type(learner).__name__}"

@@ -6,6 +6,11 @@ code units that are an invertible function of ``C_V``'s latents alone. A nonline
 those units then recovers each latent of ``C_V`` (R² near 1) and of every other latent only what
 ``C_V`` predicts of it (R² near 0 for independent latents). The paper reports these R² per latent for
 each set and view; the R² here is the held-out kernel-ridge one of :func:`latentscm.metrics.r2.r2_per_factor`.
+
+The latents outside the block fall in two groups per view: its *style* (shown by the view, ``S_k``
+minus ``C_V``: what the encoder sees and the alignment must leave out, the claim under test) and the
+*unseen* ones (outside ``S_k``: a view that never shows them cannot encode them, so their R² is near 0
+whatever was learned). They are reported apart.
 """
 
 from __future__ import annotations
@@ -50,8 +55,9 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
     dict
         ``"blocks"``: one entry per aligned set (key ``"0,1"`` ...) with ``"views"`` (its view indices),
         ``"content"`` (its block's factors), ``"per_view"`` (view -> factor -> R²), ``"content_r2"`` (the mean
-        R² of the block's factors over its views) and ``"other_r2"`` (of the other factors); ``"content"`` and
-        ``"other"``: those means over the sets.
+        R² of the block's factors over its views), ``"style_r2"`` (of the factors each view shows outside the
+        block; NaN when every view shows its block only) and ``"unseen_r2"`` (of the factors a view does not
+        show); ``"content"``, ``"style"`` and ``"unseen"``: those means over the sets (NaN left out).
     """
     from latentscm.worlds.base import World
     from latentscm.worlds.views import multi_view_batch
@@ -77,9 +83,12 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
             codes = learner.encode(drawn.views[k], view=k)[:, units]
             scores = r2_per_factor(codes, drawn.factors, max_train=max_train, seed=seed)
             per_view[int(k)] = {name: float(value) for name, value in zip(names, scores)}
+        shown = {k: set(learner.views[k]) for k in per_view}
         inside = [per_view[k][name] for k in per_view for name in content]
-        outside = [per_view[k][name] for k in per_view for name in names if name not in content]
+        style = [per_view[k][name] for k in per_view for name in names if name in shown[k] and name not in content]
+        unseen = [per_view[k][name] for k in per_view for name in names if name not in shown[k]]
         blocks[",".join(map(str, subset))] = {"views": list(subset), "content": list(content), "per_view": per_view,
-                                              "content_r2": _mean(inside), "other_r2": _mean(outside)}
-    return {"blocks": blocks, "content": _mean([b["content_r2"] for b in blocks.values()]),
-            "other": _mean([b["other_r2"] for b in blocks.values()])}
+                                              "content_r2": _mean(inside), "style_r2": _mean(style),
+                                              "unseen_r2": _mean(unseen)}
+    return {"blocks": blocks, **{part: _mean([b[f"{part}_r2"] for b in blocks.values()])
+                                 for part in ("content", "style", "unseen")}}
