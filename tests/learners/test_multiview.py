@@ -42,6 +42,7 @@ def test_structure_from_the_views(fitted):
     assert model.slots_ == ["c0", "c1", "s0", "s1"] and model.latent_dim_ == 4
     assert model.block_units([1, 0]) == [0, 1] and model.block_units((1, 2)) == [0, 3]
     assert model.view_units(2) == [0, 2, 3]
+    assert model.atoms_ == [["c0"], ["c1"], ["s0"], ["s1"]]  # each latent in its own pattern of blocks
     assert len(model.encoder_.encoders) == 3
     shared = MultiViewCRL(views=VIEWS, shared_encoder=True, steps=2, **TINY)
     shared.fit(make_world("content-style", content=2, style=2, dependence="none", seed=0), n_samples=32,

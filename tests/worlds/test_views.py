@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from latentscm.worlds import make as make_world
-from latentscm.worlds.views import check_view_subsets, check_views, multi_view_batch, view_blocks, view_slots
+from latentscm.worlds.views import (
+    check_view_subsets,
+    check_views,
+    multi_view_batch,
+    view_atoms,
+    view_blocks,
+    view_slots,
+)
 
 VIEWS = [["c0", "c1", "s0"], ["c0", "c1", "s1"], ["c0", "s0", "s1"]]
 
@@ -115,3 +122,18 @@ def test_sets_blocks_and_slots():
                          ([[0]], "two or more view indices"), ([[0, 1], [1, 0]], "twice"), ("01", "non-empty list")):
         with pytest.raises(ValueError, match=message):
             check_view_subsets(bad, views, "subsets", "t")
+
+
+def test_atoms_of_the_identifiability_algebra():
+    # the paper's example (K = 4 views of N = 6 latents): every set of views holds z0 and z1, so they are one atom;
+    # z2 ... z5 each lie in their own sets' blocks and are identified alone
+    paper = [[f"z{j}" for j in view] for view in ([0, 1, 2, 3, 4], [0, 1, 2, 4, 5], [0, 1, 2, 3, 5], [0, 1, 3, 4, 5])]
+    every = check_view_subsets(None, paper, "subsets", "t")
+    assert len(every) == 11
+    assert view_atoms(paper, every) == [["z0", "z1"], ["z2"], ["z3"], ["z4"], ["z5"]]
+    # aligning only the four views together identifies their shared block and nothing finer
+    assert view_atoms(paper, [(0, 1, 2, 3)]) == [["z0", "z1"]]
+    # two views: one block; three: {0,1} holds a, b, {0,2} only a, so b is the complement
+    assert view_atoms([["a", "b", "p"], ["a", "b", "q"]], [(0, 1)]) == [["a", "b"]]
+    views = [["a", "b", "p"], ["a", "b", "q"], ["a", "r"]]
+    assert view_atoms(views, check_view_subsets(None, views, "subsets", "t")) == [["a"], ["b"]]

@@ -54,7 +54,7 @@ from latentscm.learners.base import Learner, StepOutput
 from latentscm.learners.contrastive import ENCODERS, SIMILARITIES, _VectorEncoder, nt_xent
 from latentscm.learners.encoder_only import EncoderOnly
 from latentscm.nn.conv import ConvEncoder
-from latentscm.worlds.views import HIDDEN, check_view_subsets, check_views, view_blocks, view_slots
+from latentscm.worlds.views import HIDDEN, check_view_subsets, check_views, view_atoms, view_blocks, view_slots
 
 __all__ = ["MultiViewCRL"]
 
@@ -160,6 +160,13 @@ class MultiViewCRL(EncoderOnly, Learner):
         """Each aligned set of views -> its content block (the factors all its views show)."""
         views, subsets, _ = self._structure()
         return view_blocks(views, subsets)
+
+    @property
+    def atoms_(self) -> list[list[str]]:
+        """The finest groups of latents the aligned sets identify (:func:`~latentscm.worlds.views.view_atoms`):
+        intersections, complements and unions of the blocks; a one-latent group is identified alone."""
+        views, subsets, _ = self._structure()
+        return view_atoms(views, subsets)
 
     @property
     def slots_(self) -> list[str]:

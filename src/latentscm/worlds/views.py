@@ -24,7 +24,8 @@ sample (the theorem allows any). A random renderer gets its own rendering seed p
 have the world's image shape.
 
 :func:`view_blocks` gives each set of views its content block; :func:`view_slots` the code units a
-multi-view learner needs (one per factor that some set of views shares).
+multi-view learner needs (one per factor that some set of views shares); :func:`view_atoms` the
+finest groups of latents the blocks identify.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import numpy as np
 from latentscm._validation import as_generator, check_choice
 
 __all__ = ["MultiViewBatch", "multi_view_batch", "check_views", "check_view_subsets", "view_blocks", "view_slots",
-           "HIDDEN"]
+           "view_atoms", "HIDDEN"]
 
 #: What a view shows of the factors outside its set: held at one value, or another sample's values.
 HIDDEN = ("fixed", "resample")
@@ -128,6 +129,23 @@ def view_slots(views: list[list[str]], subsets: list[tuple[int, ...]]) -> list[s
     for view in views:
         slots += [label for label in view if label in inside and label not in slots]
     return slots
+
+
+def view_atoms(views: list[list[str]], subsets: list[tuple[int, ...]]) -> list[list[str]]:
+    """The smallest groups of latents the aligned sets identify, by Yao et al.'s identifiability algebra.
+
+    Intersections, complements and unions of block-identified blocks are block-identified (their
+    section 3.3), so everything the blocks ``C_V`` of ``subsets`` identify is the set algebra they
+    generate. Its atoms are the latents grouped by the blocks they lie in: two latents in exactly
+    the same blocks cannot be told apart, and a group alone is the intersection of its blocks minus
+    the union of the others. A one-latent atom is a latent identified on its own (up to an invertible
+    map of it). Latents in no block are left out. Atoms come in the order of :func:`view_slots`.
+    """
+    blocks = list(view_blocks(views, subsets).values())
+    atoms: dict[tuple[bool, ...], list[str]] = {}
+    for label in view_slots(views, subsets):
+        atoms.setdefault(tuple(label in block for block in blocks), []).append(label)
+    return list(atoms.values())
 
 
 def _derangement(n: int, rng: np.random.Generator) -> np.ndarray:
