@@ -189,3 +189,17 @@ def test_readme_contrastive_example_runs(capsys):
     exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
     printed = capsys.readouterr().out
     assert "'content':" in printed and "'style':" in printed
+
+
+def test_readme_multiview_example_runs(capsys):
+    """The multi-view block, shrunk to tiny sizes, runs as written; the atoms it prints are the algebra's."""
+    block = next(b for b in _python_blocks() if "multi_view_r2" in b)
+    tiny = (block.replace("steps=3000", "steps=3").replace("n_samples=50_000", "n_samples=600")
+            .replace("n=4000", "n=100"))
+    assert tiny.count("steps=3") == 1 and "n_samples=600" in tiny and "n=100" in tiny
+    namespace: dict = {}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "[['c0', 'c1'], ['c2'], ['s0'], ['s1'], ['s2']]"
+    content, style = map(float, printed[1].split())
+    assert np.isfinite(content) and np.isfinite(style)

@@ -222,7 +222,8 @@ def register(app: typer.Typer) -> None:
         data_key: str | None = typer.Option(None, "--data-key", help="With --data: the images' array in an .npz."),
         learner: str = typer.Option("beta_vae", "--learner",
                                     help="Learner name, e.g. beta_vae, factor_vae, qlae, ild_vae, ivae, ada_gvae, "
-                                         "slow_vae, ilcm, contrastive (an unknown name lists them all)."),
+                                         "slow_vae, ilcm, contrastive, multiview (an unknown name lists them "
+                                         "all)."),
         out: Path = typer.Option(..., "--out", help="Run directory to create."),
         preset: str = typer.Option("cpu-small", "--preset", help="cpu-small, cpu-64 or paper."),
         steps: int | None = typer.Option(None, "--steps", help="Optimisation steps (default: the preset's)."),

@@ -137,7 +137,7 @@ class Learner:
     #: "gaussian" for a posterior N(mean, diag(exp(logvar))); "deterministic" for point codes.
     posterior: ClassVar[str] = "gaussian"
     #: Whether the learner renders images from codes (``decode``, ``reconstruct``, ``sample``); an encoder-only
-    #: learner (:class:`~latentscm.learners.contrastive.ContrastiveCRL`) has no decoder.
+    #: learner (:class:`~latentscm.learners.encoder_only.EncoderOnly`: ContrastiveCRL, MultiViewCRL) has no decoder.
     can_decode: ClassVar[bool] = True
     #: hyperparameter -> the behaviour the class had before the hyperparameter existed, where that is not its
     #: default: a run config recorded without it is loaded and resumed with this value (QLAE's encoder_norm)
