@@ -21,7 +21,9 @@ Methods:
 - ``all sets``: every set of two or more views that shares a latent is aligned (the paper's setup);
 - ``joint set only``: only the set of all views is aligned (``subsets=[[0, 1, ..., K-1]]``): one block, the
   latents every view shows; shows that the smaller sets' blocks come from aligning them;
-- ``untrained``: the encoders at their random initialisation.
+- ``untrained``: the encoders at their random initialisation;
+- ``true block``: no learner, each set's true block latents as the codes: its style R² is what the block itself
+  predicts of a view's style (0 for independent latents), the floor for a perfect code.
 
 Scores (:func:`latentscm.metrics.multi_view_r2`): held-out kernel-ridge R² of every latent from each set's block
 in each of its views, 4,000 (numerical) or 2,000 (sprites) fresh samples; ``content`` is the mean over the
@@ -50,7 +52,7 @@ from latentscm.worlds import make as make_world
 PAPER_VIEWS = [[0, 1, 2, 3, 4], [0, 1, 2, 4, 5], [0, 1, 2, 3, 5], [0, 1, 3, 4, 5]]
 SETTINGS = {"independent": dict(dependence="none"), "dependent": dict(dependence="none", correlated=True)}
 SPRITE_VIEWS = [["posX", "posY", "shape"], ["posX", "posY", "scale"], ["posX", "scale", "orientation"]]
-METHODS = ("all sets", "joint set only")
+METHODS = ("all sets", "joint set only", "true block")
 
 
 def _row(part: str, setting: str, method: str, seed: int, scores: dict, seconds: float, rename: dict | None = None,
@@ -75,14 +77,43 @@ def _fit(world, params: dict, steps: int, n_samples: int):
     return model, time.perf_counter() - clock, {"loss": train["loss"], "accuracy": train["accuracy"]}
 
 
+def _true_block_scores(world, views: list, n: int, seed: int) -> dict:
+    """What :func:`multi_view_r2` gives for a perfect code: each set's true block latents as the codes. Its style
+    R² is the part of a view's style that the block itself predicts (0 for independent latents)."""
+    from latentscm.metrics.r2 import r2_per_factor
+    from latentscm.worlds.views import check_view_subsets, view_blocks
+
+    batch = world.sample(n, seed=seed)
+    names = world.factor_names
+    blocks = {}
+    for subset, content in view_blocks(views, check_view_subsets(None, views, "views", "bench")).items():
+        codes = batch.factors[:, [names.index(name) for name in content]]
+        scores = dict(zip(names, map(float, r2_per_factor(codes, batch.factors, seed=seed))))
+        per_view = {k: scores for k in subset}
+        parts = {"content": [scores[x] for k in subset for x in content],
+                 "style": [scores[x] for k in subset for x in names if x in views[k] and x not in content],
+                 "unseen": [scores[x] for k in subset for x in names if x not in views[k]]}
+        blocks[",".join(map(str, subset))] = {"views": list(subset), "content": list(content), "per_view": per_view,
+                                              **{f"{p}_r2": float(np.mean(v)) if v else float("nan")
+                                                 for p, v in parts.items()}}
+    return {"blocks": blocks, **{p: float(np.nanmean([b[f"{p}_r2"] for b in blocks.values()]))
+                                 for p in ("content", "style", "unseen")}}
+
+
 def _runs(part: str, setting: str, world, views: list, params: dict, seed: int, steps: int, n_samples: int,
           n_eval: int, methods: list[str], rename: dict | None = None) -> list[dict]:
     rows = []
     for method in methods:
+        if method == "true block":
+            rows.append(_row(part, setting, method, seed, _true_block_scores(world, views, n_eval, 10_000 + seed),
+                             0.0, rename))
+            continue
         subsets = [list(range(len(views)))] if method == "joint set only" else None
         model, seconds, last = _fit(world, {**params, "views": views, "subsets": subsets}, steps, n_samples)
         rows.append(_row(part, setting, method, seed, multi_view_r2(model, world, n=n_eval, seed=10_000 + seed),
                          seconds, rename, **last))
+    if not [m for m in methods if m != "true block"]:
+        return rows
     untrained = make_learner("multiview", steps=1, **{**params, "views": views, "lr": 1e-12})
     untrained.fit(world, n_samples=512, progress=False)
     rows.append(_row(part, setting, "untrained", seed, multi_view_r2(untrained, world, n=n_eval, seed=10_000 + seed),

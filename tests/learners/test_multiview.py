@@ -206,6 +206,10 @@ def test_evaluate_scores_the_blocks_and_says_what_the_suite_reads(fitted, world)
     assert set(scores["blocks"]) == {"0,1", "0,2", "1,2", "0,1,2"}
     with pytest.raises(TypeError, match="multi-view learner"):
         multi_view_r2(make_learner("contrastive", latent_dim=2), world)
+    with pytest.raises(ValueError, match="'hidden' parameter of multi_view_r2"):
+        multi_view_r2(model, world, hidden="bogus")
+    with pytest.raises(ValueError, match=r"multi_view_r2: the views of MultiViewCRL name \['c0', 'c1', 's0', 's1'\]"):
+        multi_view_r2(model, make_world("sprites", size=16))
 
 
 def test_command_line_train_and_evaluate(tmp_path):

@@ -147,13 +147,25 @@ class MultiViewCRL(EncoderOnly, Learner):
 
     # ------------------------------------------------------------------ structure
     def _structure(self) -> tuple[list[list[str]], list[tuple[int, ...]], list[str]]:
-        """(views, aligned sets, slots), from the parameters."""
+        """(views, aligned sets, slots), from the parameters (kept until ``views`` or ``subsets`` change)."""
         owner = type(self).__name__
         if self.views is None:
             raise ValueError(f"The 'views' parameter of {owner} is None; give the factors each view shows, e.g. "
                              f"views=[['posX', 'posY', 'shape'], ['posX', 'posY', 'scale']].")
-        subsets = check_view_subsets(self.subsets, self.views, "subsets", owner)
-        return self.views, subsets, view_slots(self.views, subsets)
+        key = repr((self.views, self.subsets))
+        cached = getattr(self, "_structure_cache", None)
+        if cached is None or cached[0] != key:
+            subsets = check_view_subsets(self.subsets, self.views, "subsets", owner)
+            cached = (key, ([list(v) for v in self.views], subsets, view_slots(self.views, subsets)))
+            self._structure_cache = cached
+        return cached[1]
+
+    def _unit_meaning(self) -> dict[str, Any]:
+        """What the code units stand for: their latents, the view that reads each, and each view's trained units;
+        the modules trained under one meaning are another model under another (see :meth:`check_saveable`)."""
+        views = self._structure()[0]
+        return {"slots": self.slots_, "readers": self.unit_readers(),
+                "view_units": [self.view_units(k) for k in range(len(views))]}
 
     @property
     def blocks_(self) -> dict[tuple[int, ...], list[str]]:
@@ -175,7 +187,11 @@ class MultiViewCRL(EncoderOnly, Learner):
 
     def block_units(self, subset: Sequence[int]) -> list[int]:
         """The code units of the content block of the aligned set ``subset`` (view indices)."""
-        key = tuple(sorted(int(i) for i in subset))
+        views = self._structure()[0]
+        if isinstance(subset, (str, bytes)) or not isinstance(subset, Sequence):
+            raise ValueError(f"The 'subset' argument of {type(self).__name__}.block_units must be a list of view "
+                             f"indices. Got {subset!r}.")
+        key = tuple(sorted(self._check_view(i, len(views)) for i in subset))
         blocks = self.blocks_
         if key not in blocks:
             raise ValueError(f"{type(self).__name__}.block_units: the views {list(key)} are not an aligned set; the "
@@ -185,9 +201,11 @@ class MultiViewCRL(EncoderOnly, Learner):
 
     def view_units(self, view: int) -> list[int]:
         """The code units view ``view``'s encoder is trained on: the latents of the blocks of the aligned sets it
-        belongs to (its other outputs are untrained)."""
+        belongs to (its other outputs are untrained); every unit with ``shared_encoder``."""
         views, subsets, slots = self._structure()
         view = self._check_view(view, len(views))
+        if self.shared_encoder:  # one encoder for every view: every unit is trained
+            return list(range(len(slots)))
         trained = {label for subset, block in view_blocks(views, subsets).items() if view in subset for label in block}
         return [u for u, label in enumerate(slots) if label in trained]
 
@@ -222,6 +240,34 @@ class MultiViewCRL(EncoderOnly, Learner):
         present = 1 + (0 if training_set.views is None else training_set.views.shape[1])
         if present != len(views):
             raise ValueError(f"{owner}: 'views' lists {len(views)} views, and the training data have {present}.")
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {**super()._extra_state(), "units": self._unit_meaning()}
+
+    def _load_extra_state(self, state: Any) -> None:
+        super()._load_extra_state(state)
+        saved = state.get("units")
+        if saved is not None and saved != self._unit_meaning():
+            raise ValueError(f"{type(self).__name__}: the saved code units stand for {saved['slots']} (read by views "
+                             f"{saved['readers']}), and views={self.views!r}, subsets={self.subsets!r} give "
+                             f"{self.slots_} (read by views {self.unit_readers()}); give the fit's views and subsets.")
+
+    def _build(self, image_shape: Sequence[int], *, n_factors: int | None = None,
+               device: torch.device | str | None = None) -> None:
+        super()._build(image_shape, n_factors=n_factors, device=device)
+        self._built_units = self._unit_meaning()
+
+    def check_saveable(self, state: Any = None) -> None:
+        """As :meth:`Learner.check_saveable`, and refuse ``views`` or ``subsets`` changed after fit so that a unit
+        stands for another latent, is read by another view, or a view's encoder is used on units it was not trained
+        on (the same shapes would load, as another model)."""
+        super().check_saveable(state)
+        built = getattr(self, "_built_units", None)
+        if built is not None and built != self._unit_meaning():
+            raise ValueError(f"{type(self).__name__} cannot be saved: set_params changed views or subsets after fit, "
+                             f"and the code units no longer mean what they were trained for (at fit: "
+                             f"{built['slots']} read by views {built['readers']}; now {self.slots_} read by views "
+                             f"{self.unit_readers()}). Set them back, or fit again, before saving.")
 
     def uses_mlp(self, image_shape: Sequence[int]) -> bool:
         """Whether observations of shape ``image_shape`` (C, H, W) get the MLP encoder."""
@@ -272,7 +318,10 @@ class MultiViewCRL(EncoderOnly, Learner):
         views_shown, subsets, slots = self._structure()
         codes = [encoder(x, k) for k, x in enumerate(all_views)]
         blocks = view_blocks(views_shown, subsets)
-        total = images.new_zeros(())
+        # a view in no aligned set adds nothing, yet its encoder must reach the loss (DistributedDataParallel
+        # expects every parameter in the graph): at weight 0
+        total = sum((0.0 * codes[k].sum() for k in range(len(codes)) if not any(k in s for s in subsets)),
+                    images.new_zeros(()))
         accuracies, alignments = [], []
         for subset in subsets:
             units = [slots.index(label) for label in blocks[subset]]

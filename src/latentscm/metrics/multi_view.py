@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 from latentscm.metrics.r2 import r2_per_factor
 
 __all__ = ["multi_view_r2"]
@@ -60,7 +60,7 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
         show); ``"content"``, ``"style"`` and ``"unseen"``: those means over the sets (NaN left out).
     """
     from latentscm.worlds.base import World
-    from latentscm.worlds.views import multi_view_batch
+    from latentscm.worlds.views import HIDDEN, multi_view_batch
 
     owner = "multi_view_r2"
     if not getattr(learner, "uses_views", False) or not hasattr(learner, "block_units"):
@@ -71,9 +71,14 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
         raise TypeError(f"The 'world' argument of {owner} must be a World (the views are rendered from its samples). "
                         f"Got {type(world).__name__}.")
     n = int(check_number(n, "n", owner, low=10, integer=True))
+    hidden = learner.hidden if hidden is None else check_choice(hidden, "hidden", owner, HIDDEN)
+    unknown = sorted({label for view in learner.views for label in view} - set(world.factor_names))
+    if unknown:
+        raise ValueError(f"{owner}: the views of {type(learner).__name__} name {unknown}, which are not factors of "
+                         f"world {world.name!r} ({', '.join(world.factor_names)}); its views must be rendered from the "
+                         f"world it is scored on.")
     batch = world.sample(n, seed=seed)
-    drawn = multi_view_batch(world, batch, learner.views, hidden=learner.hidden if hidden is None else hidden,
-                             seed=seed + 1)
+    drawn = multi_view_batch(world, batch, learner.views, hidden=hidden, seed=seed + 1)
     names = list(drawn.factor_names)
     blocks: dict[str, Any] = {}
     for subset, content in learner.blocks_.items():

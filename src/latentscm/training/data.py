@@ -164,6 +164,9 @@ def multi_view_training_set(data: Any, views: Any, *, hidden: str, n_samples: in
     from latentscm.worlds.base import World
     from latentscm.worlds.views import check_views, multi_view_batch
 
+    if regimes is not None or interventional_fraction:
+        raise ValueError(f"{owner}: multi-view data are drawn from the world's observational distribution; "
+                         f"'regimes' and 'interventional_fraction' are not supported with views.")
     if isinstance(data, TrainingSet):
         if data.views is None or data.views.shape[1] != len(views) - 1:
             raise ValueError(f"{owner}: this learner trains on {len(views)} views, and the TrainingSet given has "
@@ -182,9 +185,6 @@ def multi_view_training_set(data: Any, views: Any, *, hidden: str, n_samples: in
     if not isinstance(data, World):
         raise ValueError(f"{owner}: this learner trains on several views of each sample: give a World (its views "
                          f"are rendered) or latentscm.data.MultiViews. The data given is a {type(data).__name__}.")
-    if regimes is not None or interventional_fraction:
-        raise ValueError(f"{owner}: multi-view data are drawn from the world's observational distribution; "
-                         f"'regimes' and 'interventional_fraction' are not supported with views.")
     if data.n_domains > 1:
         raise ValueError(f"{owner}: world {data.name!r} has {data.n_domains} domains; multi-view data are drawn from "
                          f"one distribution (use a world without domains).")
@@ -230,6 +230,11 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     if views is not None:
         return multi_view_training_set(data, views, hidden=views_hidden, n_samples=n_samples, seed=seed, owner=owner,
                                        regimes=regimes, interventional_fraction=interventional_fraction)
+    from latentscm.data.multi_view import MultiViews
+
+    if isinstance(data, MultiViews):
+        raise ValueError(f"{owner}: the data are MultiViews, and this learner does not train on several views (a "
+                         f"multi-view learner needs its 'views': the latents each view shows); pass one view alone.")
     paired = paired or pairs is not None
     if isinstance(data, TrainingSet):
         if paired and data.pairs is None:

@@ -271,6 +271,9 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
     paired = bool(getattr(learner, "uses_pairs", False))
     style = getattr(learner, "style_factors", None) if paired else None  # the factors a pair may change
     viewed = bool(getattr(learner, "uses_views", False))  # a multi-view learner: several views of each sample
+    if viewed and getattr(learner, "views", None) is None:
+        raise ValueError(f"The 'views' parameter of {type(learner).__name__} is None; give the latents each view "
+                         f"shows (factor names of a World, or labels for your own MultiViews).")
     training_set: TrainingSet = as_training_set(data, n_samples=n_samples, seed=learner.seed, owner=owner,
                                                 regimes=regimes, interventional_fraction=interventional_fraction,
                                                 pairs=getattr(learner, "pair_changes", None) if paired else None,
