@@ -208,14 +208,10 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         factors (N, K), ``targets`` (N, K) marking the factors intervened on and ``changed`` (N, K)
         the factors whose values differ from the sample's.
     """
-    from latentscm.worlds.base import Batch, World
+    from latentscm.worlds.batch import check_world_and_batch
 
     owner = "counterfactual_pairs"
-    if not isinstance(world, World):
-        raise TypeError(f"The 'world' argument of {owner} must be a World. Got {type(world).__name__}.")
-    if not isinstance(batch, Batch):
-        raise TypeError(f"The 'batch' argument of {owner} must be a Batch sampled from the world. "
-                        f"Got {type(batch).__name__}.")
+    check_world_and_batch(world, batch, owner)
     if not isinstance(share, (bool, np.bool_)):
         raise TypeError(f"The 'share' argument of {owner} must be True or False. Got {share!r}.")
     free = changeable_factors(world)

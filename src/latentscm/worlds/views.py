@@ -179,14 +179,10 @@ def multi_view_batch(world: Any, batch: Any, views: Any, *, hidden: str = "fixed
     MultiViewBatch
         ``views`` K arrays (N, C, H, W), the shared ``factors`` (N, F), and ``view_factors`` (K, N, F).
     """
-    from latentscm.worlds.base import Batch, World
+    from latentscm.worlds.batch import check_world_and_batch
 
     owner = "multi_view_batch"
-    if not isinstance(world, World):
-        raise TypeError(f"The 'world' argument of {owner} must be a World. Got {type(world).__name__}.")
-    if not isinstance(batch, Batch):
-        raise TypeError(f"The 'batch' argument of {owner} must be a Batch sampled from the world. "
-                        f"Got {type(batch).__name__}.")
+    check_world_and_batch(world, batch, owner)
     names = list(world.factor_names)
     if list(batch.factor_names) != names:
         raise ValueError(f"The 'batch' argument of {owner} has factors {list(batch.factor_names)}, and world "
