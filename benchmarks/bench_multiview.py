@@ -63,9 +63,13 @@ def _row(part: str, setting: str, method: str, seed: int, scores: dict, seconds:
                     "per_view": {k: {rename.get(n, n): round(v, 4) for n, v in scores_k.items()}
                                  for k, scores_k in block["per_view"].items()}}
               for key, block in scores["blocks"].items()}
+    units = {rename.get(label, label): {"view": unit["view"],
+                                        "per_factor": {rename.get(n, n): round(v, 4)
+                                                       for n, v in unit["per_factor"].items()}}
+             for label, unit in scores.get("units", {}).items()}
     row = {"part": part, "setting": setting, "method": method, "seed": seed, "content": scores["content"],
-           "style": scores["style"], "unseen": scores["unseen"], "blocks": blocks, "seconds": round(seconds, 1),
-           **extra}
+           "style": scores["style"], "unseen": scores["unseen"], "blocks": blocks, "units": units,
+           "seconds": round(seconds, 1), **extra}
     print(json.dumps(row), flush=True)
     return row
 

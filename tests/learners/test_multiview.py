@@ -146,6 +146,11 @@ def test_aligned_sets_block_identify_what_they_share():
     assert block["style_r2"] == pytest.approx((block["per_view"][0]["s0"] + block["per_view"][1]["s1"]) / 2)
     assert block["unseen_r2"] == pytest.approx((block["per_view"][0]["s1"] + block["per_view"][1]["s0"]) / 2)
     assert scores["content"] == block["content_r2"] and scores["style"] == block["style_r2"]
+    # each unit alone: read by view 0, of the block's latents only (c0 and c1 together fill the two units)
+    assert set(scores["units"]) == {"c0", "c1"} and {u["view"] for u in scores["units"].values()} == {0}
+    for unit in scores["units"].values():
+        assert max(unit["per_factor"]["s0"], unit["per_factor"]["s1"]) < 0.2, unit
+    assert sum(unit["per_factor"]["c0"] + unit["per_factor"]["c1"] for unit in scores["units"].values()) > 1.5
     untrained = MultiViewCRL(steps=1, **{**params, "lr": 1e-12}).fit(world, n_samples=512, progress=False)
     before = multi_view_r2(untrained, world, n=1500, seed=9)["blocks"]["0,1"]
     assert max(before["per_view"][0]["s0"], before["per_view"][1]["s1"]) > 0.3, before  # not the architecture

@@ -57,7 +57,10 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
         ``"content"`` (its block's factors), ``"per_view"`` (view -> factor -> R²), ``"content_r2"`` (the mean
         R² of the block's factors over its views), ``"style_r2"`` (of the factors each view shows outside the
         block; NaN when every view shows its block only) and ``"unseen_r2"`` (of the factors a view does not
-        show); ``"content"``, ``"style"`` and ``"unseen"``: those means over the sets (NaN left out).
+        show); ``"content"``, ``"style"`` and ``"unseen"``: those means over the sets (NaN left out);
+        ``"units"``: each code unit's latent -> ``{"view": the view that reads it (what ``encode(x)`` uses),
+        "per_factor": factor -> R² from that unit alone}``. A unit is an invertible function of the intersection of
+        the blocks it lies in, not necessarily of its own latent alone (see :func:`~latentscm.worlds.views.view_atoms`).
     """
     from latentscm.worlds.base import World
     from latentscm.worlds.views import HIDDEN, multi_view_batch
@@ -80,12 +83,19 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
     batch = world.sample(n, seed=seed)
     drawn = multi_view_batch(world, batch, learner.views, hidden=hidden, seed=seed + 1)
     names = list(drawn.factor_names)
+    encoded: dict[int, np.ndarray] = {}
+
+    def codes_of(k: int) -> np.ndarray:  # each view encoded once
+        if k not in encoded:
+            encoded[k] = learner.encode(drawn.views[k], view=k)
+        return encoded[k]
+
     blocks: dict[str, Any] = {}
     for subset, content in learner.blocks_.items():
         units = learner.block_units(subset)
         per_view = {}
         for k in subset:
-            codes = learner.encode(drawn.views[k], view=k)[:, units]
+            codes = codes_of(k)[:, units]
             scores = r2_per_factor(codes, drawn.factors, max_train=max_train, seed=seed)
             per_view[int(k)] = {name: float(value) for name, value in zip(names, scores)}
         shown = {k: set(learner.views[k]) for k in per_view}
@@ -95,5 +105,9 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
         blocks[",".join(map(str, subset))] = {"views": list(subset), "content": list(content), "per_view": per_view,
                                               "content_r2": _mean(inside), "style_r2": _mean(style),
                                               "unseen_r2": _mean(unseen)}
-    return {"blocks": blocks, **{part: _mean([b[f"{part}_r2"] for b in blocks.values()])
-                                 for part in ("content", "style", "unseen")}}
+    single = {}
+    for u, (label, k) in enumerate(zip(learner.slots_, learner.unit_readers())):
+        scores = r2_per_factor(codes_of(k)[:, [u]], drawn.factors, max_train=max_train, seed=seed)
+        single[label] = {"view": int(k), "per_factor": {name: float(value) for name, value in zip(names, scores)}}
+    return {"blocks": blocks, "units": single, **{part: _mean([b[f"{part}_r2"] for b in blocks.values()])
+                                                  for part in ("content", "style", "unseen")}}
