@@ -125,7 +125,8 @@ def _runs(part: str, setting: str, world, views: list, params: dict, seed: int, 
     return rows
 
 
-def numerical(seeds: list[int], steps: int, settings: list[str], methods: list[str]) -> list[dict]:
+def numerical(seeds: list[int], steps: int, settings: list[str], methods: list[str], hidden: str = "fixed"
+              ) -> list[dict]:
     rows = []
     for seed in seeds:
         for setting in settings:
@@ -133,8 +134,11 @@ def numerical(seeds: list[int], steps: int, settings: list[str], methods: list[s
             names = world.factor_names
             rename = {name: f"z{j}" for j, name in enumerate(names)}
             views = [[names[j] for j in view] for view in PAPER_VIEWS]
-            params = dict(depth=4, hidden_dim=256, batch_size=256, lr=1e-3, seed=seed)
-            rows += _runs("numerical", setting, world, views, params, seed, steps, 50_000, 4000, methods, rename)
+            params = dict(depth=4, hidden_dim=256, batch_size=256, lr=1e-3, seed=seed, hidden=hidden)
+            label = setting if hidden == "fixed" else f"{setting}, {hidden}"
+            if steps != 3000:
+                label += f", {steps} steps"
+            rows += _runs("numerical", label, world, views, params, seed, steps, 50_000, 4000, methods, rename)
     return rows
 
 
@@ -173,7 +177,7 @@ def _split(row: dict) -> dict:
 def table(rows: list[dict]) -> str:
     """Mean ± std over seeds per (part, setting, method) of content, style and unseen R², then the mean per set."""
     rows = [_split(row) for row in rows]
-    lines = [f"{'part':10s} {'setting':14s} {'method':15s} {'content R2':>15s} {'style R2':>15s} "
+    lines = [f"{'part':10s} {'setting':26s} {'method':15s} {'content R2':>15s} {'style R2':>15s} "
              f"{'unseen R2':>15s}  seeds"]
     keys: list[tuple] = []
     for row in rows:
@@ -186,16 +190,16 @@ def table(rows: list[dict]) -> str:
         for part in ("content", "style", "unseen"):
             values = np.array([r[part] for r in chosen])
             cells.append(f"{values.mean():7.3f} ± {values.std():5.3f}")
-        lines.append(f"{key[0]:10s} {key[1]:14s} {key[2]:15s} {' '.join(cells)}  {len(chosen)}")
+        lines.append(f"{key[0]:10s} {key[1]:26s} {key[2]:15s} {' '.join(cells)}  {len(chosen)}")
     lines.append("")
-    lines.append(f"{'part':10s} {'setting':14s} {'method':15s} {'set':8s} {'block':24s} {'content':>8s} "
+    lines.append(f"{'part':10s} {'setting':26s} {'method':15s} {'set':8s} {'block':24s} {'content':>8s} "
                  f"{'style':>8s} {'unseen':>8s}")
     for key in keys:
         chosen = [r for r in rows if (r["part"], r["setting"], r["method"]) == key]
         for subset, block in chosen[0]["blocks"].items():
             means = [np.nanmean([r["blocks"][subset][f"{part}_r2"] for r in chosen])
                      for part in ("content", "style", "unseen")]
-            lines.append(f"{key[0]:10s} {key[1]:14s} {key[2]:15s} {subset:8s} {','.join(block['content']):24s} "
+            lines.append(f"{key[0]:10s} {key[1]:26s} {key[2]:15s} {subset:8s} {','.join(block['content']):24s} "
                          + " ".join(f"{m:8.3f}" for m in means))
     return "\n".join(lines)
 
@@ -207,6 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--settings", nargs="+", choices=tuple(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--hidden", choices=("fixed", "resample"), default="fixed",
+                        help="what a view shows of its other latents (numerical)")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
     args = parser.parse_args(argv)
     if args.table:
@@ -214,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
         print(table(rows))
         return
     if args.part == "numerical":
-        rows = numerical(args.seeds, args.steps, args.settings, args.methods)
+        rows = numerical(args.seeds, args.steps, args.settings, args.methods, args.hidden)
     else:
         rows = sprites(args.seeds, args.steps, args.methods)
     print(table(rows), file=sys.stderr)
