@@ -434,7 +434,9 @@ class Learner:
             eval_hook: Callable[[Learner, int], Mapping[str, float] | None] | None = None,
             progress: bool | None = None, deterministic: bool = True, tensorboard: bool | None = None,
             regimes: Any = None, interventional_fraction: float | None = None) -> Learner:
-        """Train on ``data`` (a World, a Batch, or images (N, C, H, W) float32 in [0, 1]); returns ``self``.
+        """Train on ``data`` (a World, a Batch, or images (N, C, H, W) float32 in [0, 1]; pair-trained learners also
+        take :class:`~latentscm.data.ImagePairs`, multi-view learners :class:`~latentscm.data.MultiViews`); returns
+        ``self``.
 
         ``out`` is a run directory (config, checkpoints, ``train.jsonl``, ``model.pt``); ``resume``
         continues from its last checkpoint. ``n_samples`` images are pre-rendered when ``data``
