@@ -22,7 +22,9 @@ their number. Each view's encoder outputs every slot, and the loss for set ``V``
 ``C_V`` (the official "ground truth" content selection: block sizes known, one unit per latent, the
 same unit in every block holding that latent). ``encode(x, view=k)`` is view ``k``'s encoder (its
 slots outside the blocks of its sets, :meth:`~MultiViewCRL.view_units`, are untrained); ``encode(x)``
-reads each slot with the first view trained on it, so every unit of the code is trained.
+reads each slot with the first view trained on it, so every unit of the code is trained, and
+``encode_views(views)`` does so from each sample's own views (every unit from the observations its
+encoder was trained on: what :func:`latentscm.metrics.evaluate` scores).
 ``shared_encoder=True`` uses one encoder for all views (the official ``--shared-encoder``; all views
 here have one observation space).
 
@@ -296,6 +298,34 @@ class MultiViewCRL(EncoderOnly, Learner):
         images = self._images_tensor(x, "encode")
         parts = self._batched(images, lambda b: self._codes(b, view).cpu())
         return torch.cat(parts).numpy().astype(np.float32, copy=False)
+
+    def encode_views(self, views: Any) -> np.ndarray:
+        """The code (N, latent_dim) float32 of N multi-view samples: each unit read by its reader view
+        (:meth:`unit_readers`) from that view's images. ``views``: K arrays (N, C, H, W), one per view (a
+        :class:`~latentscm.data.MultiViews`, or the ``views`` of a :class:`~latentscm.worlds.views.MultiViewBatch`),
+        so every unit is read from the observations its encoder was trained on."""
+        from latentscm.data.multi_view import MultiViews
+
+        self._check_fitted()
+        arrays = views.views if isinstance(views, MultiViews) else views
+        n_views = len(self._structure()[0])
+        if isinstance(arrays, np.ndarray) or not isinstance(arrays, (list, tuple)) or len(arrays) != n_views:
+            raise ValueError(f"The 'views' argument of {type(self).__name__}.encode_views must be a list of the "
+                             f"{n_views} views' images (N, C, H, W). Got "
+                             f"{len(arrays) if isinstance(arrays, (list, tuple)) else type(arrays).__name__}.")
+        readers = self.unit_readers()
+        codes: np.ndarray | None = None
+        for k in sorted(set(readers)):
+            part = self.encode(arrays[k], view=k)
+            if codes is None:
+                codes = np.empty((part.shape[0], len(readers)), dtype=np.float32)
+            elif part.shape[0] != codes.shape[0]:
+                raise ValueError(f"The 'views' argument of {type(self).__name__}.encode_views: view {k} has "
+                                 f"{part.shape[0]} images and the first view read {codes.shape[0]}; give one image per "
+                                 f"sample in every view.")
+            units = [u for u, reader in enumerate(readers) if reader == k]
+            codes[:, units] = part[:, units]
+        return codes
 
     def _codes(self, images: torch.Tensor, view: int | None) -> torch.Tensor:
         if view is not None:

@@ -103,7 +103,14 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     # discrete factors enter the metrics as grid indices (class labels), continuous ones as values
     factors = np.stack([spec.index_of(batch.factors[:, j]).astype(np.float64) if spec.discrete
                         else batch.factors[:, j] for j, spec in enumerate(world.factor_specs)], axis=1)
-    codes = np.asarray(learner.encode(batch.images), dtype=np.float64)
+    if _names_world_views(learner, world, plain):
+        # a multi-view learner's code of each sample: every unit read by its view, from that view of the sample
+        from latentscm.worlds.views import multi_view_batch
+
+        drawn = multi_view_batch(world, batch, learner.views, hidden=learner.hidden, seed=seed + 1)
+        codes = np.asarray(learner.encode_views(drawn.views), dtype=np.float64)
+    else:
+        codes = np.asarray(learner.encode(batch.images), dtype=np.float64)
     results["time.encode"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -111,7 +118,8 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     results["time.suite"] = time.perf_counter() - clock
 
     if not plain and getattr(learner, "uses_views", False) and hasattr(learner, "block_units"):
-        _multi_view_scores(learner, world, results, n=n, seed=seed)
+        _multi_view_scores(learner, world, results, n=n, seed=seed, views_named=_names_world_views(learner, world,
+                                                                                                     plain))
 
     if reconstruction:
         if not getattr(learner, "can_decode", True):
@@ -171,26 +179,33 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     return results
 
 
-def _multi_view_scores(learner: Any, world: Any, results: Evaluation, *, n: int, seed: int) -> None:
+def _names_world_views(learner: Any, world: Any, plain: bool) -> bool:
+    """Whether ``learner`` is a multi-view learner whose views name factors of ``world`` (so its views can be
+    rendered from the world's samples)."""
+    if plain or not getattr(learner, "uses_views", False) or not hasattr(learner, "encode_views"):
+        return False
+    names = set(world.factor_names)
+    return all(label in names for view in learner.views for label in view)
+
+
+def _multi_view_scores(learner: Any, world: Any, results: Evaluation, *, n: int, seed: int, views_named: bool) -> None:
     """``multi_view.content`` / ``.style`` / ``.unseen`` (:func:`~latentscm.metrics.multi_view.multi_view_r2`) of a
     multi-view learner whose views name the world's factors, and a note on what the suite's codes are."""
     from latentscm.metrics.multi_view import multi_view_r2
 
-    names = set(world.factor_names)
-    if not all(label in names for view in learner.views for label in view):
+    if not views_named:
         results.notes.append(f"multi-view scores skipped: the views of {type(learner).__name__} name latents that are "
-                             f"not factors of world {world.name!r} (labels of your own MultiViews).")
+                             f"not factors of world {world.name!r} (labels of your own MultiViews); the suite encodes "
+                             f"the world's images with each unit's view.")
         return
     clock = time.perf_counter()
     scores = multi_view_r2(learner, world, n=n, seed=seed)
     for part in ("content", "style", "unseen"):
         results[f"multi_view.{part}"] = scores[part]
     results["time.multi_view"] = time.perf_counter() - clock
-    if learner.hidden == "fixed":
-        results.notes.append(f"the suite encodes the world's images, which show every factor; {type(learner).__name__}"
-                             f" (hidden='fixed') was trained on views that hold each view's other factors fixed, so "
-                             f"those codes are read outside the training distribution. multi_view.* score each "
-                             f"aligned set's block on its own views (metrics.multi_view_r2).")
+    results.notes.append(f"{type(learner).__name__}: the suite scores each sample's code read from its views "
+                         f"(encode_views: every unit from the view that reads it, hidden={learner.hidden!r}); "
+                         f"multi_view.* score each aligned set's block on its own views (metrics.multi_view_r2).")
 
 
 def reconstruction_errors(images: np.ndarray, reconstructions: np.ndarray) -> dict[str, float]:
