@@ -37,7 +37,7 @@ from latentscm.scm.mechanisms import Root
 from latentscm.worlds.batch import RENDER_SEED, Batch
 from latentscm.worlds.regimes import Regime, RegimeMixture, as_mixture, single_node_regimes
 
-__all__ = ["FactorSpec", "Batch", "World", "OnGrid", "RENDER_SEED"]
+__all__ = ["FactorSpec", "Batch", "World", "OnGrid", "RENDER_SEED", "check_world_and_batch"]
 
 #: Constructor arguments that :meth:`World._init_structure` records itself (``None`` when unused).
 _STRUCTURE_PARAMETERS = ("graph", "mechanisms")
@@ -703,3 +703,13 @@ class World:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, factors={self.factor_names})"
+
+
+def check_world_and_batch(world: Any, batch: Any, owner: str) -> None:
+    """Refuse, naming ``owner``'s argument, a ``world`` that is not a World or a ``batch`` that is not a Batch (the
+    samples of the world that a function makes partners or views of)."""
+    if not isinstance(world, World):
+        raise TypeError(f"The 'world' argument of {owner} must be a World. Got {type(world).__name__}.")
+    if not isinstance(batch, Batch):
+        raise TypeError(f"The 'batch' argument of {owner} must be a Batch sampled from the world. "
+                        f"Got {type(batch).__name__}.")

@@ -15,7 +15,7 @@ from latentscm.graph import UnknownNodeError
 from latentscm.interventions import Do, Intervention, Scale, Shift
 from latentscm.worlds.regimes import OBSERVATIONAL, Regime
 
-__all__ = ["Batch", "RENDER_SEED", "check_world_and_batch"]
+__all__ = ["Batch", "RENDER_SEED"]
 
 #: key of the per-image rendering seed in ``Batch.noise`` (worlds whose renderer is random)
 RENDER_SEED = "render_seed"
@@ -199,15 +199,3 @@ class Batch:
 def _describe(batch: Batch) -> str:
     kinds = {name: type(item).__name__ for name, item in batch.interventions.items()}
     return ", ".join(f"{kind}({name})" for name, kind in sorted(kinds.items())) or "no intervention (sampled data)"
-
-
-def check_world_and_batch(world: Any, batch: Any, owner: str) -> None:
-    """Refuse, naming ``owner``'s argument, a ``world`` that is not a World or a ``batch`` that is not a Batch (the
-    samples of the world that a function makes partners or views of)."""
-    from latentscm.worlds.base import World
-
-    if not isinstance(world, World):
-        raise TypeError(f"The 'world' argument of {owner} must be a World. Got {type(world).__name__}.")
-    if not isinstance(batch, Batch):
-        raise TypeError(f"The 'batch' argument of {owner} must be a Batch sampled from the world. "
-                        f"Got {type(batch).__name__}.")

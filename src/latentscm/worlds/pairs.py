@@ -208,7 +208,7 @@ def counterfactual_pairs(world: Any, batch: Any, *, changes: int | str = PAIR_CH
         factors (N, K), ``targets`` (N, K) marking the factors intervened on and ``changed`` (N, K)
         the factors whose values differ from the sample's.
     """
-    from latentscm.worlds.batch import check_world_and_batch
+    from latentscm.worlds.base import check_world_and_batch
 
     owner = "counterfactual_pairs"
     check_world_and_batch(world, batch, owner)

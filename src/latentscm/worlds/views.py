@@ -179,7 +179,7 @@ def multi_view_batch(world: Any, batch: Any, views: Any, *, hidden: str = "fixed
     MultiViewBatch
         ``views`` K arrays (N, C, H, W), the shared ``factors`` (N, F), and ``view_factors`` (K, N, F).
     """
-    from latentscm.worlds.batch import check_world_and_batch
+    from latentscm.worlds.base import check_world_and_batch
 
     owner = "multi_view_batch"
     check_world_and_batch(world, batch, owner)
