@@ -177,7 +177,8 @@ def _split(row: dict) -> dict:
 def table(rows: list[dict]) -> str:
     """Mean ± std over seeds per (part, setting, method) of content, style and unseen R², then the mean per set."""
     rows = [_split(row) for row in rows]
-    lines = [f"{'part':10s} {'setting':26s} {'method':15s} {'content R2':>15s} {'style R2':>15s} "
+    wide = max([len(row["setting"]) for row in rows] + [7])  # the setting column fits the longest label
+    lines = [f"{'part':10s} {'setting':{wide}s} {'method':15s} {'content R2':>15s} {'style R2':>15s} "
              f"{'unseen R2':>15s}  seeds"]
     keys: list[tuple] = []
     for row in rows:
@@ -190,16 +191,16 @@ def table(rows: list[dict]) -> str:
         for part in ("content", "style", "unseen"):
             values = np.array([r[part] for r in chosen])
             cells.append(f"{values.mean():7.3f} ± {values.std():5.3f}")
-        lines.append(f"{key[0]:10s} {key[1]:26s} {key[2]:15s} {' '.join(cells)}  {len(chosen)}")
+        lines.append(f"{key[0]:10s} {key[1]:{wide}s} {key[2]:15s} {' '.join(cells)}  {len(chosen)}")
     lines.append("")
-    lines.append(f"{'part':10s} {'setting':26s} {'method':15s} {'set':8s} {'block':24s} {'content':>8s} "
+    lines.append(f"{'part':10s} {'setting':{wide}s} {'method':15s} {'set':8s} {'block':24s} {'content':>8s} "
                  f"{'style':>8s} {'unseen':>8s}")
     for key in keys:
         chosen = [r for r in rows if (r["part"], r["setting"], r["method"]) == key]
         for subset, block in chosen[0]["blocks"].items():
             means = [np.nanmean([r["blocks"][subset][f"{part}_r2"] for r in chosen])
                      for part in ("content", "style", "unseen")]
-            lines.append(f"{key[0]:10s} {key[1]:26s} {key[2]:15s} {subset:8s} {','.join(block['content']):24s} "
+            lines.append(f"{key[0]:10s} {key[1]:{wide}s} {key[2]:15s} {subset:8s} {','.join(block['content']):24s} "
                          + " ".join(f"{m:8.3f}" for m in means))
     return "\n".join(lines)
 

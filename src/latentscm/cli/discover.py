@@ -715,9 +715,12 @@ def _encode_run(run: Path, *, trust_code: bool) -> tuple[np.ndarray, list[str]]:
             rows = np.sort(np.random.default_rng(RUN_SEED).choice(len(data), size=min(len(data), RUN_SAMPLES),
                                                                    replace=False))
             images = data.float_images(rows)
-        else:
-            images = world_from_config(config, run, trust_code=trust_code).sample(RUN_SAMPLES, seed=RUN_SEED).images
-        codes = np.asarray(learner.encode(images), dtype=np.float64)
+            codes = np.asarray(learner.encode(images), dtype=np.float64)
+        else:  # as evaluate reads them (a multi-view learner: each sample from its views)
+            from latentscm.metrics.evaluate import world_codes
+
+            world = world_from_config(config, run, trust_code=trust_code)
+            codes = world_codes(learner, world, world.sample(RUN_SAMPLES, seed=RUN_SEED), seed=RUN_SEED + 1)
     except (OSError, RuntimeError) as error:
         raise ValueError(f"Cannot encode the samples of the run {run}: {error}") from None
     return codes, [f"z{i}" for i in range(codes.shape[1])]

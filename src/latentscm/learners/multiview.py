@@ -89,8 +89,9 @@ class MultiViewCRL(EncoderOnly, Learner):
         What a World's view shows of the factors outside its list: held at the middle of their range
         (``x_k = f_k(z_{S_k})``, the paper's setup) or another sample's values (latents private to the
         view); see :mod:`latentscm.worlds.views`. Unused with MultiViews.
-    similarity : {"cosine", "l2", "l1"}, default "l2"
-        The InfoNCE similarity (:func:`~latentscm.learners.contrastive.pairwise_similarity`).
+    similarity : {"l2", "l1"}, default "l2"
+        The InfoNCE similarity (:func:`~latentscm.learners.contrastive.pairwise_similarity`); cosine is refused (it
+        would drop one latent of each block, which has one unit per latent).
     temperature : float, default 1.0
         Divides the similarities (> 0).
     shared_encoder : bool, default False
@@ -135,6 +136,10 @@ class MultiViewCRL(EncoderOnly, Learner):
         elif self.subsets is not None:
             raise ValueError(f"The 'subsets' parameter of {owner} indexes the views, and 'views' is None; give views.")
         self.hidden = check_choice(self.hidden, "hidden", owner, HIDDEN)
+        if self.similarity == "cosine":  # a block of k units on the sphere keeps k - 1 of its k latents
+            raise ValueError(f"The 'similarity' parameter of {owner} is 'cosine', which puts each block's codes on the "
+                             f"unit sphere: with one unit per latent, a block of k latents keeps k - 1 of them (a "
+                             f"one-latent block only its sign). Use 'l2' or 'l1'.")
         self.similarity = check_choice(self.similarity, "similarity", owner, SIMILARITIES)
         self.temperature = check_number(self.temperature, "temperature", owner, low=0, low_inclusive=False)
         if not isinstance(self.shared_encoder, (bool, np.bool_)):
@@ -303,28 +308,29 @@ class MultiViewCRL(EncoderOnly, Learner):
         """The code (N, latent_dim) float32 of N multi-view samples: each unit read by its reader view
         (:meth:`unit_readers`) from that view's images. ``views``: K arrays (N, C, H, W), one per view (a
         :class:`~latentscm.data.MultiViews`, or the ``views`` of a :class:`~latentscm.worlds.views.MultiViewBatch`),
-        so every unit is read from the observations its encoder was trained on."""
+        so every unit is read from the observations its encoder was trained on. Every view is checked (finite, in
+        [0, 1], of the fitted shape, one image per sample), also those no unit is read from."""
         from latentscm.data.multi_view import MultiViews
 
         self._check_fitted()
+        owner = f"{type(self).__name__}.encode_views"
         arrays = views.views if isinstance(views, MultiViews) else views
         n_views = len(self._structure()[0])
         if isinstance(arrays, np.ndarray) or not isinstance(arrays, (list, tuple)) or len(arrays) != n_views:
-            raise ValueError(f"The 'views' argument of {type(self).__name__}.encode_views must be a list of the "
-                             f"{n_views} views' images (N, C, H, W). Got "
+            raise ValueError(f"The 'views' argument of {owner} must be a list of the {n_views} views' images "
+                             f"(N, C, H, W). Got "
                              f"{len(arrays) if isinstance(arrays, (list, tuple)) else type(arrays).__name__}.")
+        tensors = [self._images_tensor(array, "encode_views", argument=f"views[{k}]") for k, array in enumerate(arrays)]
+        sizes = [t.shape[0] for t in tensors]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"The 'views' argument of {owner} must hold one image per sample in every view; the views "
+                             f"have {sizes} images.")
         readers = self.unit_readers()
-        codes: np.ndarray | None = None
+        codes = np.empty((sizes[0], len(readers)), dtype=np.float32)
         for k in sorted(set(readers)):
-            part = self.encode(arrays[k], view=k)
-            if codes is None:
-                codes = np.empty((part.shape[0], len(readers)), dtype=np.float32)
-            elif part.shape[0] != codes.shape[0]:
-                raise ValueError(f"The 'views' argument of {type(self).__name__}.encode_views: view {k} has "
-                                 f"{part.shape[0]} images and the first view read {codes.shape[0]}; give one image per "
-                                 f"sample in every view.")
+            parts = self._batched(tensors[k], lambda b, k=k: self.encoder_(b, k).cpu())
             units = [u for u, reader in enumerate(readers) if reader == k]
-            codes[:, units] = part[:, units]
+            codes[:, units] = torch.cat(parts).numpy()[:, units]
         return codes
 
     def _codes(self, images: torch.Tensor, view: int | None) -> torch.Tensor:

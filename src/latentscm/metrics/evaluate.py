@@ -19,7 +19,7 @@ import numpy as np
 from latentscm._validation import check_choice, check_number
 from latentscm.metrics.suite import compute_metrics
 
-__all__ = ["Evaluation", "evaluate", "reconstruction_errors"]
+__all__ = ["Evaluation", "evaluate", "reconstruction_errors", "world_codes"]
 
 
 class Evaluation(dict):
@@ -103,14 +103,9 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     # discrete factors enter the metrics as grid indices (class labels), continuous ones as values
     factors = np.stack([spec.index_of(batch.factors[:, j]).astype(np.float64) if spec.discrete
                         else batch.factors[:, j] for j, spec in enumerate(world.factor_specs)], axis=1)
-    if _names_world_views(learner, world, plain):
-        # a multi-view learner's code of each sample: every unit read by its view, from that view of the sample
-        from latentscm.worlds.views import multi_view_batch
-
-        drawn = multi_view_batch(world, batch, learner.views, hidden=learner.hidden, seed=seed + 1)
-        codes = np.asarray(learner.encode_views(drawn.views), dtype=np.float64)
-    else:
-        codes = np.asarray(learner.encode(batch.images), dtype=np.float64)
+    # a multi-view learner's code of each sample: every unit read by its view, from that view of the sample
+    codes = np.asarray(learner.encode(batch.images), dtype=np.float64) if plain \
+        else world_codes(learner, world, batch, seed=seed + 1)
     results["time.encode"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -118,8 +113,8 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
     results["time.suite"] = time.perf_counter() - clock
 
     if not plain and getattr(learner, "uses_views", False) and hasattr(learner, "block_units"):
-        _multi_view_scores(learner, world, results, n=n, seed=seed, views_named=_names_world_views(learner, world,
-                                                                                                     plain))
+        _multi_view_scores(learner, world, results, n=n, seed=seed,
+                           views_named=_names_world_views(learner, world, plain))
 
     if reconstruction:
         if not getattr(learner, "can_decode", True):
@@ -184,8 +179,25 @@ def _names_world_views(learner: Any, world: Any, plain: bool) -> bool:
     rendered from the world's samples)."""
     if plain or not getattr(learner, "uses_views", False) or not hasattr(learner, "encode_views"):
         return False
+    learner._check_fitted()
+    if getattr(learner, "views", None) is None:
+        return False
+    if (getattr(learner, "training_data_", None) or {}).get("kind") == "views":  # your own MultiViews: labels
+        return False
     names = set(world.factor_names)
     return all(label in names for view in learner.views for label in view)
+
+
+def world_codes(learner: Any, world: Any, batch: Any, *, seed: int) -> np.ndarray:
+    """Codes (N, D) float64 of the samples ``batch`` of ``world`` as ``learner`` reads them: a multi-view learner
+    whose views name the world's factors reads each sample from its views (rendered with ``seed``,
+    :meth:`~latentscm.learners.multiview.MultiViewCRL.encode_views`); any other encodes the images."""
+    if _names_world_views(learner, world, plain=False):
+        from latentscm.worlds.views import multi_view_batch
+
+        drawn = multi_view_batch(world, batch, learner.views, hidden=learner.hidden, seed=seed)
+        return np.asarray(learner.encode_views(drawn.views), dtype=np.float64)
+    return np.asarray(learner.encode(batch.images), dtype=np.float64)
 
 
 def _multi_view_scores(learner: Any, world: Any, results: Evaluation, *, n: int, seed: int, views_named: bool) -> None:
@@ -194,9 +206,9 @@ def _multi_view_scores(learner: Any, world: Any, results: Evaluation, *, n: int,
     from latentscm.metrics.multi_view import multi_view_r2
 
     if not views_named:
-        results.notes.append(f"multi-view scores skipped: the views of {type(learner).__name__} name latents that are "
-                             f"not factors of world {world.name!r} (labels of your own MultiViews); the suite encodes "
-                             f"the world's images with each unit's view.")
+        results.notes.append(f"multi-view scores skipped: the views of {type(learner).__name__} are not views of world "
+                             f"{world.name!r} (labels of your own MultiViews, or other factors); the suite encodes the "
+                             f"world's images with each unit's view.")
         return
     clock = time.perf_counter()
     scores = multi_view_r2(learner, world, n=n, seed=seed)

@@ -10,7 +10,9 @@ each set and view; the R² here is the held-out kernel-ridge one of :func:`laten
 The latents outside the block fall in two groups per view: its *style* (shown by the view, ``S_k``
 minus ``C_V``: what the encoder sees and the alignment must leave out, the claim under test) and the
 *unseen* ones (outside ``S_k``: a view that never shows them cannot encode them, so their R² is near 0
-whatever was learned). They are reported apart.
+whatever was learned). They are reported apart. Views drawn with ``hidden="resample"`` show the factors
+outside ``S_k`` at another sample's values: latents *private* to the view, which its encoder sees and
+the alignment must leave out too; their R² (against the values the view shows) counts as style.
 """
 
 from __future__ import annotations
@@ -57,10 +59,13 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
         ``"content"`` (its block's factors), ``"per_view"`` (view -> factor -> R²), ``"content_r2"`` (the mean
         R² of the block's factors over its views), ``"style_r2"`` (of the factors each view shows outside the
         block; NaN when every view shows its block only) and ``"unseen_r2"`` (of the factors a view does not
-        show); ``"content"``, ``"style"`` and ``"unseen"``: those means over the sets (NaN left out);
+        show; with ``hidden="resample"``, ``"private"``: view -> factor -> R² of the values the view shows of its
+        hidden factors, counted in ``"style_r2"``); ``"content"``, ``"style"`` and ``"unseen"``: those means over
+        the sets (NaN left out);
         ``"units"``: each code unit's latent -> ``{"view": the view that reads it (what ``encode(x)`` uses),
-        "per_factor": factor -> R² from that unit alone}``. A unit is an invertible function of the intersection of
-        the blocks it lies in, not necessarily of its own latent alone (see :func:`~latentscm.worlds.views.view_atoms`).
+        "per_factor": factor -> R² from that unit alone}``. The unit read from view ``k`` is trained to hold only
+        what the blocks of ``k``'s aligned sets that contain it share, not necessarily its own latent alone (see
+        :func:`~latentscm.worlds.views.view_atoms`).
     """
     from latentscm.worlds.base import World
     from latentscm.worlds.views import HIDDEN, multi_view_batch
@@ -94,17 +99,27 @@ def multi_view_r2(learner: Any, world: Any, *, n: int = 2000, seed: int = 0, max
     for subset, content in learner.blocks_.items():
         units = learner.block_units(subset)
         per_view = {}
+        private: dict[int, dict[str, float]] = {}
         for k in subset:
             codes = codes_of(k)[:, units]
-            scores = r2_per_factor(codes, drawn.factors, max_train=max_train, seed=seed)
+            hidden_columns = [j for j, name in enumerate(names) if name not in learner.views[k]]
+            targets = drawn.factors
+            if hidden == "resample" and hidden_columns:  # the view's own values of its hidden factors, too
+                targets = np.concatenate([drawn.factors, drawn.view_factors[k][:, hidden_columns]], axis=1)
+            scores = r2_per_factor(codes, targets, max_train=max_train, seed=seed)
             per_view[int(k)] = {name: float(value) for name, value in zip(names, scores)}
+            if hidden == "resample" and hidden_columns:
+                private[int(k)] = {names[j]: float(value) for j, value in zip(hidden_columns, scores[len(names):])}
         shown = {k: set(learner.views[k]) for k in per_view}
         inside = [per_view[k][name] for k in per_view for name in content]
         style = [per_view[k][name] for k in per_view for name in names if name in shown[k] and name not in content]
+        style += [value for k in private for value in private[k].values()]
         unseen = [per_view[k][name] for k in per_view for name in names if name not in shown[k]]
-        blocks[",".join(map(str, subset))] = {"views": list(subset), "content": list(content), "per_view": per_view,
-                                              "content_r2": _mean(inside), "style_r2": _mean(style),
-                                              "unseen_r2": _mean(unseen)}
+        entry = {"views": list(subset), "content": list(content), "per_view": per_view,
+                 "content_r2": _mean(inside), "style_r2": _mean(style), "unseen_r2": _mean(unseen)}
+        if private:
+            entry["private"] = private
+        blocks[",".join(map(str, subset))] = entry
     single = {}
     for u, (label, k) in enumerate(zip(learner.slots_, learner.unit_readers())):
         scores = r2_per_factor(codes_of(k)[:, [u]], drawn.factors, max_train=max_train, seed=seed)
