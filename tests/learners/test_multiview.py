@@ -221,6 +221,12 @@ def test_evaluate_scores_the_blocks_and_says_what_the_suite_reads(fitted, world)
     batch = world.sample(200, seed=0)
     codes = model.encode_views(multi_view_batch(world, batch, VIEWS, seed=1).views)
     assert results["mcc"] == pytest.approx(mcc(codes.astype(np.float64), batch.factors))
+    from latentscm.metrics.evaluate import world_codes
+
+    np.testing.assert_array_equal(world_codes(model, world, batch, seed=1), codes)
+    beta = make_learner("beta_vae", latent_dim=2, channels=(4,), hidden_dim=8, steps=1, batch_size=8)
+    beta.fit(world, n_samples=16, progress=False)
+    np.testing.assert_array_equal(world_codes(beta, world, batch, seed=1), beta.encode(batch.images))
     scores = multi_view_r2(model, world, n=200, seed=0)
     assert results["multi_view.content"] == pytest.approx(scores["content"])
     assert set(scores["blocks"]) == {"0,1", "0,2", "1,2", "0,1,2"}
@@ -248,6 +254,11 @@ def test_command_line_train_and_evaluate(tmp_path):
     summary = json.loads((run / "metrics.json").read_text())
     assert "multi_view.content" in summary["metrics"] and "mcc" in summary["metrics"]
     assert any("code read from its views" in note for note in summary["notes"])
+    # discover --run reads the codes as evaluate does: each sample from its views
+    discovered = runner.invoke(app, ["discover", "--run", str(run), "--method", "pc", "--ci", "fisherz", "--out",
+                                     str(tmp_path / "graph.json")])
+    assert discovered.exit_code == 0, discovered.output
+    assert json.loads((tmp_path / "graph.json").read_text())["nodes"] == ["z0", "z1", "z2", "z3"]
     reported = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "report.html")])
     assert reported.exit_code == 0, reported.output
     page = (tmp_path / "report.html").read_text()
