@@ -147,7 +147,8 @@ def sprites(seeds: list[int], steps: int, methods: list[str]) -> list[dict]:
     world = make_world("sprites", size=32)
     for seed in seeds:
         params = dict(batch_size=128, lr=3e-4, seed=seed)
-        rows += _runs("sprites", "32px, 3 views", world, SPRITE_VIEWS, params, seed, steps, 20_000, 2000, methods)
+        label = "32px, 3 views" + ("" if steps == 3000 else f", {steps} steps")
+        rows += _runs("sprites", label, world, SPRITE_VIEWS, params, seed, steps, 20_000, 2000, methods)
     return rows
 
 
