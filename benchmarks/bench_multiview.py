@@ -60,8 +60,9 @@ def _row(part: str, setting: str, method: str, seed: int, scores: dict, seconds:
     rename = rename or {}
     blocks = {key: {"content": [rename.get(n, n) for n in block["content"]],
                     **{f"{p}_r2": round(block[f"{p}_r2"], 4) for p in ("content", "style", "unseen")},
-                    "per_view": {k: {rename.get(n, n): round(v, 4) for n, v in scores_k.items()}
-                                 for k, scores_k in block["per_view"].items()}}
+                    **{entry: {k: {rename.get(n, n): round(v, 4) for n, v in scores_k.items()}
+                               for k, scores_k in block[entry].items()}
+                       for entry in ("per_view", "private") if entry in block}}
               for key, block in scores["blocks"].items()}
     units = {rename.get(label, label): {"view": unit["view"],
                                         "per_factor": {rename.get(n, n): round(v, 4)
