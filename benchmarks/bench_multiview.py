@@ -33,6 +33,31 @@ content near 1, style near 0 (independent latents). The JSON lines hold every se
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_multiview.py --part numerical --seeds 0 1 2
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_multiview.py --part sprites --seeds 0 1 2
+
+Results (this 2-core CPU box, one torch thread per run, two or three runs at a time; 3,000 steps, seeds 0-2, mean ±
+std over seeds; one seed where marked)::
+
+    part       setting                method           content R2      style R2        unseen R2
+    numerical  independent            all sets         0.969 ± 0.008   0.005 ± 0.009  -0.017 ± 0.002
+    numerical  independent            joint set only   0.955 ± 0.017   0.007 ± 0.006  -0.008 ± 0.003
+    numerical  independent            untrained        0.535 ± 0.015   0.569 ± 0.046  -0.015 ± 0.004
+    numerical  independent            true block       0.999 ± 0.000  -0.018 ± 0.002  -0.018 ± 0.002
+    numerical  independent, resample  all sets         0.918 ± 0.037   0.032 ± 0.031  -0.016 ± 0.003
+    numerical  independent, resample  untrained        0.449 ± 0.019   0.467 ± 0.043  -0.010 ± 0.004
+    numerical  dependent              all sets         0.925 ± 0.068   0.778 ± 0.135   0.700 ± 0.175
+    numerical  dependent              untrained        0.732 ± 0.086   0.730 ± 0.094   0.524 ± 0.129
+    numerical  dependent              true block       0.999 ± 0.000   0.453 ± 0.076   0.453 ± 0.076
+    numerical  dependent, 12k steps   all sets         0.879 (seed 0)  0.578           0.517
+    sprites    32px, 3 views          all sets         0.884 ± 0.153  -0.009 ± 0.005  -0.011 ± 0.006
+    sprites    32px, 3 views          joint set only   0.935 ± 0.087  -0.006 ± 0.003  -0.011 ± 0.008
+    sprites    32px, 3 views          untrained        0.201 ± 0.051   0.075 ± 0.021  -0.011 ± 0.005
+    sprites    32px, 3 views          true block       1.000 ± 0.000  -0.011 ± 0.006  -0.011 ± 0.008
+
+Independent latents: every one of the 11 sets holds its block (0.965-0.974) and no style. Sprites: seeds 0 and 2 reach
+content 0.992, seed 1 0.667 (its posX unit holds R² 0.49 of posX; 0.665 after
+9,000 steps). Dependent latents (Wishart draws,
+often near-degenerate): style above the true block's own prediction of it; in seed 0 the sets that hold z4
+(variance 0.1) trade it for z3, which view 1's z5 nearly matches (correlation -0.94).
 """
 
 from __future__ import annotations
