@@ -77,3 +77,46 @@ def test_seeded_and_rebuilt_from_its_options():
 def test_bad_options_are_named(options, message):
     with pytest.raises((TypeError, ValueError), match=message):
         ContentStyle(**options)
+
+
+def test_wishart_df_gives_milder_dependence_and_is_recorded_only_when_given(tmp_path):
+    paper = make("content-style", content=3, style=3, dependence="none", correlated=True, seed=0)
+    mild = make("content-style", content=3, style=3, dependence="none", correlated=True, seed=0, wishart_df=30)
+
+    def largest_correlation(cov):
+        scale = np.sqrt(np.diag(cov))
+        return np.abs(cov / np.outer(scale, scale) - np.eye(len(cov))).max()
+
+    assert largest_correlation(paper.style_cov_) > 0.9 > 0.5 > largest_correlation(mild.style_cov_)
+    assert mild.options()["wishart_df"] == 30 and paper.options()["wishart_df"] is None
+    assert "wishart_df" not in paper._options  # configs of worlds made without it read as before
+    np.testing.assert_array_equal(paper.sample(5, seed=1).factors,
+                                  make("content-style", content=3, style=3, dependence="none", correlated=True,
+                                       seed=0, wishart_df=None).sample(5, seed=1).factors)
+    with pytest.raises(ValueError, match="'wishart_df' parameter of ContentStyle"):
+        make("content-style", content=3, style=2, correlated=True, wishart_df=2)
+    with pytest.raises(ValueError, match="with correlated=False"):
+        make("content-style", wishart_df=12)
+
+
+def test_a_run_recorded_before_wishart_df_existed_resumes(tmp_path):
+    import json
+
+    from latentscm.learners import make as make_learner
+    from latentscm.training.resume import resume
+
+    world = make("content-style", content=2, style=2, dependence="none", seed=0)
+    params = dict(latent_dim=2, style_factors=["s0"], depth=1, hidden_dim=8, batch_size=8, seed=0)
+    make_learner("contrastive", steps=2, **params).fit(world, out=str(tmp_path / "run"), n_samples=32,
+                                                       progress=False, checkpoint_every=2)
+    config_path = tmp_path / "run" / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config["data"]["options"].pop("wishart_df") is None  # as a config written before the option existed
+    config_path.write_text(json.dumps(config))
+    resumed = resume(tmp_path / "run", steps=4, progress=False)
+    assert resumed.n_steps_ == 4
+    config["data"]["options"]["mixing_layers"] = 2  # a real difference is still refused
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="different data"):
+        make_learner("contrastive", steps=6, **params).fit(world, out=str(tmp_path / "run"), resume=True,
+                                                           n_samples=32, progress=False)

@@ -149,6 +149,12 @@ def _check_resume_config(run_dir: Path, config: dict[str, Any], learner: Any = N
         raise ValueError(f"Cannot resume '{run_dir}' on different data: the {now.get('kind')} given has the same size "
                          f"but other contents (SHA-256 {now.get('sha256')}) than the one the run was trained on "
                          f"(SHA-256 {before.get('sha256')}, recorded in '{run_dir / CONFIG_NAME}').")
+    if isinstance(before, dict) and before.get("kind") == "world" and isinstance(before.get("options"), dict) \
+            and isinstance(now.get("options"), dict):
+        # an option the recorded config lacks was added to the world since: the run had its default's behaviour
+        added = _world_defaults(now.get("class"), set(now["options"]) - set(before["options"]))
+        if added and all(now["options"][key] == value for key, value in added.items()):
+            now["options"] = {k: v for k, v in now["options"].items() if k not in added}
     if before != now:
         raise ValueError(f"Cannot resume '{run_dir}' on different data: it was trained on {before}, now given {now}.")
     # each process trains on its own shard with its own batch_size: other processes, other minibatches
@@ -159,6 +165,27 @@ def _check_resume_config(run_dir: Path, config: dict[str, Any], learner: Any = N
                          f"(recorded in '{run_dir / CONFIG_NAME}'), and the number of processes sets the minibatches "
                          f"(batch_size images per process and step); resume it under torchrun --nproc-per-node "
                          f"with {trained_on} process(es) in all.")
+
+
+def _world_defaults(path: Any, names: set[str]) -> dict[str, Any]:
+    """The constructor defaults of ``names`` for the World class at ``path`` ("module:Class"), a latentscm world
+    only (nothing else is imported from a run config here); {} when any is unknown (then the data must match as
+    recorded)."""
+    if not names or not isinstance(path, str) or not path.startswith("latentscm.") or ":" not in path:
+        return {}
+    import importlib
+
+    module, _, qualname = path.partition(":")
+    try:
+        cls = importlib.import_module(module)
+        for part in qualname.split("."):
+            cls = getattr(cls, part)
+        parameters = inspect.signature(cls.__init__).parameters
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return {}
+    if not all(name in parameters and parameters[name].default is not inspect.Parameter.empty for name in names):
+        return {}
+    return {name: parameters[name].default for name in names}
 
 
 def _progress_bar(total: int, initial: int, enabled: bool):

@@ -11,6 +11,8 @@ copied):
   with ``"none"``;
 - ``Sigma_c`` and ``Sigma_s`` are Wishart draws (``n`` degrees of freedom, identity scale) with
   ``correlated=True`` (the paper's *statistical dependence* within each block), else identity;
+  ``wishart_df`` more degrees of freedom (``k``) make the draw nearer ``k`` times the identity (correlations
+  of order ``1 / sqrt(k)``), fewer near-degenerate blocks;
 - observations ``x = sigmoid(g(z) / h)``, ``z = (c, s)``: ``g`` an invertible MLP of ``mixing_layers``
   square linear maps without bias and leaky ReLUs (slope 0.2) between them, each matrix a uniform
   (-1, 1) draw with unit-norm columns whose condition number lies below the 1% quantile of 1000 such
@@ -87,12 +89,15 @@ class ContentStyle(World):
         Linear maps of the mixing MLP (>= 1; the official default).
     seed : int, default 0
         Seeds the covariances, ``B``, ``a`` and the mixing.
+    wishart_df : int or None, default None
+        Degrees of freedom of the Wishart draws with ``correlated=True`` (>= the block's size; ``None``: the
+        block's size, the paper's draw).
     """
 
     name = "content-style"
 
     def __init__(self, *, content: int = 5, style: int = 5, dependence: str = "linear", correlated: bool = False,
-                 mixing_layers: int = 3, seed: int = 0):
+                 mixing_layers: int = 3, seed: int = 0, wishart_df: int | None = None):
         owner = type(self).__name__
         self.content = check_number(content, "content", owner, low=1, integer=True)
         self.style = check_number(style, "style", owner, low=1, integer=True)
@@ -100,6 +105,11 @@ class ContentStyle(World):
         if not isinstance(correlated, (bool, np.bool_)):
             raise TypeError(f"The 'correlated' parameter of {owner} must be True or False. Got {correlated!r}.")
         self.correlated = bool(correlated)
+        self.wishart_df = None if wishart_df is None else check_number(
+            wishart_df, "wishart_df", owner, low=max(self.content, self.style), integer=True)
+        if self.wishart_df is not None and not self.correlated:
+            raise ValueError(f"The 'wishart_df' parameter of {owner} sets the Wishart draws of correlated=True; with "
+                             f"correlated=False the covariances are the identity. Got wishart_df={wishart_df!r}.")
         self.mixing_layers = check_number(mixing_layers, "mixing_layers", owner, low=1, integer=True)
         self.seed = check_number(seed, "seed", owner, low=0, integer=True)
         nc, ns = self.content, self.style
@@ -108,8 +118,8 @@ class ContentStyle(World):
         self.style_names = [f"s{i}" for i in range(ns)]
         rng = np.random.default_rng([self.seed, 1])
         if self.correlated:
-            cov_c = np.atleast_2d(wishart.rvs(nc, np.eye(nc), random_state=rng))
-            cov_s = np.atleast_2d(wishart.rvs(ns, np.eye(ns), random_state=rng))
+            cov_c = np.atleast_2d(wishart.rvs(self.wishart_df or nc, np.eye(nc), random_state=rng))
+            cov_s = np.atleast_2d(wishart.rvs(self.wishart_df or ns, np.eye(ns), random_state=rng))
         else:
             cov_c, cov_s = np.eye(nc), np.eye(ns)
         if self.dependence == "linear":
@@ -134,6 +144,8 @@ class ContentStyle(World):
         self.image_shape = (n, 1, 1)
         self._options = {"content": nc, "style": ns, "dependence": self.dependence, "correlated": self.correlated,
                          "mixing_layers": self.mixing_layers, "seed": self.seed}
+        if self.wishart_df is not None:  # recorded only when given, so earlier configs read the same
+            self._options["wishart_df"] = self.wishart_df
         self._init_structure(None, None, default_graph=graph, default_mechanisms=mechanisms)
         mix_rng = np.random.default_rng([self.seed, 2])
         pool = np.sort([np.linalg.cond(self._unit_columns(mix_rng, n)) for _ in range(_POOL)])
