@@ -57,7 +57,8 @@ from latentscm.learners.encoder_only import EncoderOnly
 from latentscm.nn.conv import ConvEncoder
 from latentscm.worlds.pairs import PAIR_CHANGES, check_pair_changes
 
-__all__ = ["ContrastiveCRL", "SIMILARITIES", "ENCODERS", "nt_xent", "pairwise_similarity"]
+__all__ = ["ContrastiveCRL", "SIMILARITIES", "ENCODERS", "nt_xent", "pairwise_similarity", "make_encoder",
+           "uses_mlp_encoder"]
 
 SIMILARITIES = ("cosine", "l2", "l1")
 ENCODERS = ("auto", "conv", "mlp")
@@ -106,6 +107,21 @@ class _VectorEncoder(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, out_features)."""
         return self.layers(images)
+
+
+def uses_mlp_encoder(encoder: str, image_shape: Sequence[int]) -> bool:
+    """Whether ``encoder`` ("auto", "mlp" or "conv") means the MLP for observations of shape (C, H, W): "mlp", or
+    "auto" on vectors (C, 1, 1)."""
+    return encoder == "mlp" or (encoder == "auto" and tuple(image_shape[1:]) == (1, 1))
+
+
+def make_encoder(encoder: str, image_shape: Sequence[int], out_features: int, *, depth: int, hidden_dim: int,
+                 channels: Sequence[int]) -> nn.Module:
+    """A fresh encoder (N, C, H, W) -> (N, out_features): the MLP of ``depth`` hidden layers of ``hidden_dim`` or the
+    convolutional encoder (:func:`uses_mlp_encoder` chooses)."""
+    if uses_mlp_encoder(encoder, image_shape):
+        return _VectorEncoder(image_shape, out_features, hidden_dim=hidden_dim, depth=depth)
+    return ConvEncoder(tuple(image_shape), out_features, channels=channels, hidden_dim=hidden_dim)
 
 
 class ContrastiveCRL(EncoderOnly, Learner):
@@ -263,12 +279,11 @@ class ContrastiveCRL(EncoderOnly, Learner):
 
     def uses_mlp(self, image_shape: Sequence[int]) -> bool:
         """Whether observations of shape ``image_shape`` (C, H, W) get the MLP encoder."""
-        return self.encoder == "mlp" or (self.encoder == "auto" and tuple(image_shape[1:]) == (1, 1))
+        return uses_mlp_encoder(self.encoder, image_shape)
 
     def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, nn.Module]:
-        if self.uses_mlp(image_shape):
-            return {"encoder": _VectorEncoder(image_shape, latent_dim, hidden_dim=self.hidden_dim, depth=self.depth)}
-        return {"encoder": ConvEncoder(image_shape, latent_dim, channels=self.channels, hidden_dim=self.hidden_dim)}
+        return {"encoder": make_encoder(self.encoder, image_shape, latent_dim, depth=self.depth,
+                                        hidden_dim=self.hidden_dim, channels=self.channels)}
 
     def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
         return self.encoder_(images)

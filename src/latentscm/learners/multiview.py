@@ -53,9 +53,8 @@ from torch import nn
 
 from latentscm._validation import check_choice, check_number
 from latentscm.learners.base import Learner, StepOutput
-from latentscm.learners.contrastive import ENCODERS, SIMILARITIES, _VectorEncoder, nt_xent
+from latentscm.learners.contrastive import ENCODERS, SIMILARITIES, make_encoder, nt_xent, uses_mlp_encoder
 from latentscm.learners.encoder_only import EncoderOnly
-from latentscm.nn.conv import ConvEncoder
 from latentscm.worlds.views import HIDDEN, check_view_subsets, check_views, view_atoms, view_blocks, view_slots
 
 __all__ = ["MultiViewCRL"]
@@ -278,17 +277,13 @@ class MultiViewCRL(EncoderOnly, Learner):
 
     def uses_mlp(self, image_shape: Sequence[int]) -> bool:
         """Whether observations of shape ``image_shape`` (C, H, W) get the MLP encoder."""
-        return self.encoder == "mlp" or (self.encoder == "auto" and tuple(image_shape[1:]) == (1, 1))
+        return uses_mlp_encoder(self.encoder, image_shape)
 
     def _build_modules(self, image_shape: tuple[int, int, int], latent_dim: int) -> dict[str, nn.Module]:
         n_views = len(self._structure()[0])
-
-        def one() -> nn.Module:
-            if self.uses_mlp(image_shape):
-                return _VectorEncoder(image_shape, latent_dim, hidden_dim=self.hidden_dim, depth=self.depth)
-            return ConvEncoder(image_shape, latent_dim, channels=self.channels, hidden_dim=self.hidden_dim)
-
-        return {"encoder": _ViewEncoders([one() for _ in range(1 if self.shared_encoder else n_views)], n_views)}
+        encoders = [make_encoder(self.encoder, image_shape, latent_dim, depth=self.depth, hidden_dim=self.hidden_dim,
+                                 channels=self.channels) for _ in range(1 if self.shared_encoder else n_views)]
+        return {"encoder": _ViewEncoders(encoders, n_views)}
 
     # ------------------------------------------------------------------ codes
     def encode(self, x: Any, *, sample: bool = False, seed: int | None = None, view: int | None = None) -> np.ndarray:
