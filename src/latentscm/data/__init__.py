@@ -13,5 +13,7 @@ from latentscm.data.multi_view import MultiViews
 from latentscm.data.pairs import ImagePairs
 from latentscm.data.readers import IMAGE_SUFFIXES, DataError
 from latentscm.data.store import UserDataset, import_data, load_data
+from latentscm.data.transitions import TemporalTransitions
 
-__all__ = ["DataError", "IMAGE_SUFFIXES", "ImagePairs", "MultiViews", "UserDataset", "import_data", "load_data"]
+__all__ = ["DataError", "IMAGE_SUFFIXES", "ImagePairs", "MultiViews", "TemporalTransitions", "UserDataset",
+           "import_data", "load_data"]

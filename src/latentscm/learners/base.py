@@ -381,6 +381,10 @@ class Learner:
     #: Whether ``loss`` takes the other views of each sample (``loss(images, step, views=(B, K - 1, C, H, W))``,
     #: ``images`` being view 0): a World's views as the learner's ``views`` and ``hidden`` say, or MultiViews.
     uses_views: ClassVar[bool] = False
+    #: Whether ``loss`` takes temporal transitions (``loss(images, step, next_images=(B, C, H, W),
+    #: next_targets=(B, V) bool)``: the frame after each image and the causal variables intervened on in between);
+    #: a TemporalWorld's, or TemporalTransitions.
+    uses_transitions: ClassVar[bool] = False
 
     def _on_training_set(self, training_set: Any) -> None:
         """Told the training set (images, factors, factor names, graph) before modules are built."""

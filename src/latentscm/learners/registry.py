@@ -32,4 +32,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "ilcm": "latentscm.learners.ilcm:ILCM",
     "contrastive": "latentscm.learners.contrastive:ContrastiveCRL",
     "multiview": "latentscm.learners.multiview:MultiViewCRL",
+    "citris": "latentscm.learners.citris:CITRISVAE",
 })

@@ -70,7 +70,11 @@ def _replace_images(data: Any, images: np.ndarray) -> Any:
     MultiViews keeping the other views (3-D ``images``: every view flattened the same way)."""
     from latentscm.data.multi_view import MultiViews
     from latentscm.data.pairs import ImagePairs
+    from latentscm.data.transitions import TemporalTransitions
 
+    if isinstance(data, TemporalTransitions):
+        return TemporalTransitions(images, data.next_images if images.ndim == 4 else data.next_images[:, 0],
+                                   data.targets, data.variables)
     if isinstance(data, MultiViews):
         return MultiViews([images] + [view if images.ndim == 4 else view[:, 0] for view in data.views[1:]])
     if isinstance(data, ImagePairs):
@@ -194,6 +198,12 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
         data = MultiViews([images] + [np.clip(images + 0.1 * _tiny_images(n, image_shape, seed + 1 + k) - 0.05, 0.0,
                                               1.0).astype(np.float32) for k in range(len(params["views"]) - 1)])
 
+    if getattr(learner_cls, "uses_transitions", False):  # temporal: each image, a next frame and random targets
+        from latentscm.data.transitions import TemporalTransitions
+
+        following = np.clip(images + 0.1 * _tiny_images(n, image_shape, seed + 1) - 0.05, 0.0, 1.0).astype(np.float32)
+        data = TemporalTransitions(images, following, np.random.default_rng(seed).random((n, 2)) < 0.5, ["a", "b"])
+
     # --- hyperparameters -------------------------------------------------------------------
     learner = learner_cls(**params)
     got = learner.get_params()
@@ -310,6 +320,7 @@ def check_learner(learner_cls: type, *, params: dict[str, Any] | None = None,
                   "[0, 1]", f"{owner}.fit on images outside [0, 1]")
     def flat() -> Any:  # ImagePairs, MultiViews: 3-D arrays (refused when the pairs or views are made)
         return _replace_images(data, images[:, 0]) if hasattr(data, "second") or hasattr(data, "views") \
+            or hasattr(data, "next_images") \
             else images[:, 0]
 
     _expect_error((ValueError,), lambda: learner_cls(**params).fit(flat(), progress=False), "4-D",

@@ -28,7 +28,8 @@ import torch
 from latentscm._validation import check_array, check_number
 
 __all__ = ["TrainingSet", "as_training_set", "multi_view_training_set", "training_mixture", "ShardedBatches",
-           "DATA_SEED_OFFSET", "PAIR_SEED_OFFSET", "VIEW_SEED_OFFSET", "SUMMARY_ROWS", "float_images", "content_hash",
+           "DATA_SEED_OFFSET", "PAIR_SEED_OFFSET", "VIEW_SEED_OFFSET",
+           "temporal_training_set", "TRANSITION_LENGTH", "SUMMARY_ROWS", "float_images", "content_hash",
            "spread_rows"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
@@ -36,6 +37,8 @@ __all__ = ["TrainingSet", "as_training_set", "multi_view_training_set", "trainin
 DATA_SEED_OFFSET = 1_000_003
 #: Added to the learner's seed for the partners of counterfactual pairs (which factors change, and to what).
 PAIR_SEED_OFFSET = 2_000_029
+#: Frames per sequence a TemporalWorld's training transitions are cut from.
+TRANSITION_LENGTH = 50
 #: Added to the learner's seed for the views of multi-view data (the other samples and rendering seeds of each view).
 VIEW_SEED_OFFSET = 3_000_017
 
@@ -96,6 +99,11 @@ class TrainingSet:
     pair_changed: np.ndarray | None = None
     #: (N, K - 1, C, H, W) float32: views 1 ... K - 1 of each sample (multi-view data; ``images`` is view 0), else None
     views: np.ndarray | None = None
+    #: (N, C, H, W) float32: the frame after each image (temporal transitions), else None
+    next_images: np.ndarray | None = None
+    #: (N, V) bool: the causal variables intervened on between each image and the next (temporal data; the
+    #: training set's ``factor_names`` are then the V variables), else None
+    next_targets: np.ndarray | None = None
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -199,10 +207,56 @@ def multi_view_training_set(data: Any, views: Any, *, hidden: str, n_samples: in
                        graph=data.graph, views=np.ascontiguousarray(np.stack(images[1:], axis=1)))
 
 
+def temporal_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
+                          interventional_fraction: float | None = None) -> TrainingSet:
+    """The training set of a temporal learner: transitions ``(x^t, x^{t+1}, I^{t+1})``.
+
+    :class:`~latentscm.data.TemporalTransitions` (your own) are used whole. A
+    :class:`~latentscm.worlds.temporal.TemporalWorld` draws ``n_samples`` transitions (default 10,000) from
+    sequences of ``TRANSITION_LENGTH`` frames, seeded with ``seed + DATA_SEED_OFFSET``; the run config records
+    the process (``data.temporal``), so a resumed run redraws the same transitions. ``factors`` are the causal
+    variables' values at ``x^t`` and ``factor_names`` the variables.
+    """
+    from latentscm.data.transitions import TemporalTransitions
+    from latentscm.worlds.temporal import TemporalWorld
+
+    if regimes is not None or interventional_fraction:
+        raise ValueError(f"{owner}: 'regimes' and 'interventional_fraction' are not supported with temporal "
+                         f"transitions; the TemporalWorld's 'intervention_prob' and 'targets' set the interventions.")
+    if isinstance(data, TrainingSet):
+        if data.next_images is None or data.next_targets is None:
+            raise ValueError(f"{owner}: this learner trains on temporal transitions, and the TrainingSet given has "
+                             f"none.")
+        return data
+    if isinstance(data, TemporalTransitions):
+        if n_samples is not None and n_samples != len(data):
+            raise ValueError(f"The 'n_samples' argument of {owner} draws transitions from a TemporalWorld; these "
+                             f"transitions are used whole ({len(data)}). Got n_samples={n_samples!r}; slice the data "
+                             f"instead.")
+        first = _checked_images(data.images, owner, "images")
+        second = _checked_images(data.next_images, owner, "next_images")
+        source = {"kind": "transitions", "n_samples": len(data), "variables": list(data.variables),
+                  "sha256": content_hash(first, second, data.targets)}
+        return TrainingSet(first, None, tuple(data.variables), source, next_images=second,
+                           next_targets=np.ascontiguousarray(data.targets))
+    if not isinstance(data, TemporalWorld):
+        raise ValueError(f"{owner}: this learner trains on transitions of a temporal process with known intervention "
+                         f"targets: give a TemporalWorld (latentscm.worlds.TemporalWorld(world)) or "
+                         f"TemporalTransitions. Got {type(data).__name__}.")
+    n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
+    first, second, targets, factors = data.transitions(n, seed=seed + DATA_SEED_OFFSET, length=TRANSITION_LENGTH)
+    columns = [data.factor_names.index(v) for v in data.variables]
+    source = {**_world_source(data.world, n, seed), "temporal": {**data.describe(), "length": TRANSITION_LENGTH}}
+    return TrainingSet(_checked_images(first, owner), np.asarray(factors[:, columns], np.float64),
+                       tuple(data.variables), source, next_images=_checked_images(second, owner, "next_images"),
+                       next_targets=np.ascontiguousarray(targets))
+
+
 def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, regimes: Any = None,
                     interventional_fraction: float | None = None, pairs: int | str | None = None,
                     paired: bool = False, pairs_share: bool = True, pair_factors: Any = None,
-                    pair_nudge: float | None = None, views: Any = None, views_hidden: str = "fixed") -> TrainingSet:
+                    pair_nudge: float | None = None, views: Any = None, views_hidden: str = "fixed",
+                    transitions: bool = False) -> TrainingSet:
     """Turn a World, a Batch or an image array (N, C, H, W) into a :class:`TrainingSet`.
 
     A World renders ``n_samples`` images (default 10,000) with seed ``seed + DATA_SEED_OFFSET``,
@@ -224,8 +278,19 @@ def as_training_set(data: Any, *, n_samples: int | None, seed: int, owner: str, 
     (``counterfactual_pairs(..., nudge=...)``).
     ``views`` (a multi-view learner's: the factors each view shows) takes :class:`~latentscm.data.MultiViews` or
     renders the views of a World's samples (:func:`multi_view_training_set`).
+    ``transitions`` (a temporal learner) takes a TemporalWorld or TemporalTransitions
+    (:func:`temporal_training_set`).
     """
+    from latentscm.data.transitions import TemporalTransitions
     from latentscm.worlds.base import Batch, World
+    from latentscm.worlds.temporal import TemporalWorld
+
+    if transitions:
+        return temporal_training_set(data, n_samples=n_samples, seed=seed, owner=owner, regimes=regimes,
+                                     interventional_fraction=interventional_fraction)
+    if isinstance(data, (TemporalWorld, TemporalTransitions)):
+        raise ValueError(f"{owner}: the data are {type(data).__name__}, and this learner does not train on temporal "
+                         f"transitions; give it frames (e.g. the TemporalWorld's .world, or the transitions' images).")
 
     if views is not None:
         return multi_view_training_set(data, views, hidden=views_hidden, n_samples=n_samples, seed=seed, owner=owner,

@@ -310,7 +310,9 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
                                                 pair_nudge=getattr(learner, "pair_nudge", None) if paired else None,
                                                 # a multi-view learner: the factors each view shows, and how
                                                 views=getattr(learner, "views", None) if viewed else None,
-                                                views_hidden=getattr(learner, "hidden", "fixed") if viewed else "fixed")
+                                                views_hidden=getattr(learner, "hidden", "fixed") if viewed else "fixed",
+                                                # a temporal learner: transitions of a temporal process
+                                                transitions=bool(getattr(learner, "uses_transitions", False)))
     factor_names = list(training_set.factor_names)
     main = context.is_main
     checkpoint_dir = run_dir / CHECKPOINT_DIR if run_dir is not None else None
@@ -376,8 +378,9 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
             if row_labels:
                 rows = batches.indices(step)
                 labels = {key: value[rows] for key, value in row_labels.items()}
-                if "pair" in labels:
-                    labels["pair"] = float_images(labels["pair"])
+                for key in ("pair", "next_images"):
+                    if key in labels:
+                        labels[key] = float_images(labels[key])
             output = learner.loss(batch, step, **labels)
             if set(output.losses) != set(order):
                 raise RuntimeError(f"{type(learner).__name__}.loss returned losses for {sorted(output.losses)} but its "
@@ -453,7 +456,8 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
             settings: dict[str, Any]):
     """Build the learner, check the run config, make the batches and optimisers and restore the newest
     checkpoint. Returns (config, images, batches, the per-row labels the learner's ``loss`` takes (name ->
-    tensor with a row per training image: ``factors``, ``targets``, ``domain``, ``pair``, ``changed``, ``views``),
+    tensor with a row per training image: ``factors``, ``targets``, ``domain``, ``pair``, ``changed``, ``views``,
+    ``next_images``, ``next_targets``),
     parameters, optimizers, start step, logging window restored from the checkpoint); the caller puts the
     learner back if this raises.
     """
@@ -495,6 +499,10 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
     # ... and, for multi-view data, the other views of each sample (the images are view 0)
     if getattr(learner, "uses_views", False):
         row_labels["views"] = torch.from_numpy(training_set.views).to(device)
+    # ... and, for temporal transitions, the next frame and the variables intervened on in between
+    if getattr(learner, "uses_transitions", False):
+        row_labels["next_images"] = torch.from_numpy(training_set.next_images).to(device)
+        row_labels["next_targets"] = torch.from_numpy(training_set.next_targets).to(device)
     row_labels = {key: value for key, value in row_labels.items() if value is not None}
     batches = ShardedBatches(images, learner.batch_size, learner.seed, rank=context.rank,
                              world_size=context.world_size)

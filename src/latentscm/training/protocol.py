@@ -22,7 +22,10 @@ of the learner: hooks are called in this order
    ``uses_pairs`` is True: each image's partner, a World's exact counterfactual drawn as its
    ``pair_changes`` says, or the user's ``ImagePairs``; ``views=`` (B, K - 1, C, H, W) float32 only for one
    whose ``uses_views`` is True: the other views of each sample, the images being view 0, a World's rendered
-   as its ``views`` and ``hidden`` say, or the user's ``MultiViews``); ``_clear_train_nets()`` when
+   as its ``views`` and ``hidden`` say, or the user's ``MultiViews``; ``next_images=`` (B, C, H, W) float32 and
+   ``next_targets=`` (B, V) bool only for one whose ``uses_transitions`` is True: the frame after each image and
+   the causal variables intervened on in between, a TemporalWorld's or the user's ``TemporalTransitions``);
+   ``_clear_train_nets()`` when
    the loop ends, also on error;
 7. checkpoints: ``state_dict()``; resuming: ``_modules()`` and ``_load_extra_state(extra)``;
 8. after training: the loop sets ``n_steps_``, ``history_`` and ``training_data_`` (the run config's
@@ -236,7 +239,8 @@ def _loss_signature_problems(cls: type, loss: Any) -> list[str]:
         return []
     problems = []
     for flag, keyword in (("uses_factors", "factors"), ("uses_targets", "targets"), ("uses_domain", "domain"),
-                          ("uses_pairs", "pair"), ("uses_pairs", "changed"), ("uses_views", "views")):
+                          ("uses_pairs", "pair"), ("uses_pairs", "changed"), ("uses_views", "views"),
+                          ("uses_transitions", "next_images"), ("uses_transitions", "next_targets")):
         if getattr(cls, flag, False) and keyword not in parameters:
             problems.append(f"{flag} is True but loss() takes no {keyword!r} keyword")
     return problems

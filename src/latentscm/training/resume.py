@@ -48,6 +48,18 @@ def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike, *, tru
         except (TypeError, ValueError) as error:
             raise ValueError(f"The 'data.domains' entry of '{Path(run_dir) / CONFIG_NAME}' is not a domain shift: "
                              f"{error}") from None
+    if data.get("temporal") is not None:  # a temporal process over the world's factors
+        from latentscm.worlds.temporal import TemporalWorld
+
+        recorded = data["temporal"]
+        if not isinstance(recorded, dict):
+            raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' must be an object. "
+                             f"Got {recorded!r}.")
+        try:
+            world = TemporalWorld(world, **{k: v for k, v in recorded.items() if k != "length"})
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' is not a temporal "
+                             f"process: {error}") from None
     return world
 
 
