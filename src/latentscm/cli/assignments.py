@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["parse_assignments", "parse_value", "parse_domain_shift", "refuse_domains_option",
+__all__ = ["parse_assignments", "parse_value", "parse_domain_shift", "parse_temporal", "refuse_domains_option",
            "accepted_keys", "refuse_unknown_keys"]
 
 _WORDS = {"none": None, "null": None, "true": True, "false": False}
@@ -72,6 +72,33 @@ def parse_domain_shift(items: Iterable[str] | None, *, option: str = "--shift") 
         return DomainShift(**arguments)
     except TypeError as error:  # an unknown key
         raise ValueError(f"{option} takes n_domains, shifted, kind, strength and seed: {error}") from None
+
+
+def parse_temporal(items: Iterable[str] | None, *, option: str = "--temporal") -> dict[str, Any] | None:
+    """``["variables=posX,posY", "edges=posX->posY", "intervention_prob=0.1"]`` -> the keyword arguments of
+    :class:`~latentscm.worlds.temporal.TemporalWorld` (``variables`` a comma-separated list, ``edges`` lag-1 edges
+    ``parent->child`` separated by ``,`` or ``;``, turned into ``parents``); ``None`` when no item is given."""
+    arguments = parse_assignments(items, option=option)
+    if not arguments:
+        return None
+    allowed = {"variables", "edges", "pull", "noise", "intervention_prob", "targets"}
+    unknown = sorted(set(arguments) - allowed)
+    if unknown:
+        raise ValueError(f"{option} takes {', '.join(sorted(allowed))}; got {', '.join(unknown)}.")
+    if isinstance(arguments.get("variables"), str):
+        arguments["variables"] = [part.strip() for part in arguments["variables"].split(",") if part.strip()]
+    if "edges" in arguments:
+        text = arguments.pop("edges")
+        parents: dict[str, list[str]] = {}
+        for edge in str(text or "").replace(";", ",").split(","):
+            if not edge.strip():
+                continue
+            parent, arrow, child = edge.partition("->")
+            if not arrow or not parent.strip() or not child.strip():
+                raise ValueError(f"{option} edges: {edge.strip()!r} is not an edge PARENT->CHILD.")
+            parents.setdefault(child.strip(), []).append(parent.strip())
+        arguments["parents"] = parents
+    return arguments
 
 
 def refuse_domains_option(options: dict[str, Any], option: str = "--world-set") -> None:

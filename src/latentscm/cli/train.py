@@ -26,6 +26,7 @@ from latentscm.cli.assignments import (
     accepted_keys,
     parse_assignments,
     parse_domain_shift,
+    parse_temporal,
     refuse_domains_option,
     refuse_unknown_keys,
 )
@@ -160,7 +161,7 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
     from latentscm._io import atomic_write_json
     from latentscm.metrics import evaluate
     from latentscm.run import read_config
-    from latentscm.training.resume import world_from_config
+    from latentscm.training.resume import temporal_from_config, world_from_config
 
     run_dir = Path(run_dir)
     suite = _suite(metrics)
@@ -191,6 +192,15 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
     evaluation = evaluate(learner, world, suite=suite, n=n, seed=seed)
     results.update(evaluation)
     notes += list(getattr(evaluation, "notes", []))
+    temporal = temporal_from_config(config, world, run_dir)
+    if temporal is not world:  # a temporal run: CITRIS's R² matrix on the variables of its process
+        from latentscm.metrics.causal_variable_r2 import causal_variable_r2
+
+        scores = causal_variable_r2(learner, temporal, n=n, seed=seed)
+        results["temporal.r2_diag"] = scores["diag"]
+        results["temporal.r2_max_off_diag"] = scores["max_off_diag"]
+        notes.append(f"temporal.*: CITRIS's R² matrix over the variables {', '.join(temporal.variables)} "
+                     f"(groups {scores['assigned_by']}).")
     if "activity.n_active" in results:
         results["active_units"] = int(results["activity.n_active"])  # the name metrics.json has always used
     summary = {"run": str(run_dir), "n": int(n), "seed": int(seed), "steps": int(learner.n_steps_),
@@ -247,6 +257,11 @@ def register(app: typer.Typer) -> None:
             None, "--shift", help="Train on a multi-domain world: DomainShift argument, key=value (n_domains, "
                                   "shifted, kind, strength, seed; shifted=a,b). --n-samples are split equally "
                                   "over the domains; the run records the shift."),
+        temporal: list[str] | None = typer.Option(
+            None, "--temporal", help="Train on a temporal process over the world's factors (learners of transitions, "
+                                     "e.g. citris): TemporalWorld argument, key=value (variables=a,b, edges=a->b;b->c, "
+                                     "pull, noise, intervention_prob, targets=independent|single); such learners get "
+                                     "the defaults without it."),
         interventional_fraction: float | None = typer.Option(
             None, "--interventional-fraction",
             help="Share of training images drawn from single-factor random do() regimes (0-1); causal learners "
@@ -294,7 +309,7 @@ def register(app: typer.Typer) -> None:
                 from latentscm.data import import_data
 
                 extra = [name for name, value in (("--world-set", world_assignments), ("--size", size),
-                                                  ("--shift", shift),
+                                                  ("--shift", shift), ("--temporal", temporal),
                                                   ("--interventional-fraction", interventional_fraction),
                                                   ("--n-samples", n_samples)) if value not in (None, [])]
                 if extra:
@@ -313,10 +328,19 @@ def register(app: typer.Typer) -> None:
                 data = make_world(world, size, world_options, default_size=chosen.size)
                 if domains is not None:
                     data = data.with_domains(domains)
+                temporal_options = parse_temporal(temporal)
+                if getattr(type(model), "uses_transitions", False):
+                    from latentscm.worlds.temporal import TemporalWorld
+
+                    data = TemporalWorld(data, **(temporal_options or {}))
+                elif temporal_options is not None:
+                    raise ValueError(f"--temporal draws transitions of a temporal process, and {type(model).__name__} "
+                                     f"does not train on them (learners that do: citris).")
                 if eval_every is not None and not getattr(type(model), "can_decode", True):
                     raise ValueError(f"--eval-every measures held-out reconstruction, and {type(model).__name__} has "
                                      f"no decoder; evaluate the run afterwards (latentscm evaluate RUN).")
-                hook = _heldout_hook(data, seed + 7_777_777) if eval_every is not None else None
+                hook = _heldout_hook(getattr(data, "world", data), seed + 7_777_777) if eval_every is not None \
+                    else None
             model.fit(data, out=str(out),  # --data is used whole; n_samples renders images of a world
                       n_samples=_given_or(n_samples, chosen.n_samples) if data_path is None else None,
                       checkpoint_every=_given_or(checkpoint_every, chosen.checkpoint_every),

@@ -11,7 +11,7 @@ from typing import Any
 from latentscm._registry import TrustCode, resolve_class
 from latentscm.run import CHECKPOINT_DIR, CONFIG_NAME, learner_from_config, read_config
 
-__all__ = ["resume", "world_from_config"]
+__all__ = ["resume", "temporal_from_config", "world_from_config"]
 
 
 def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike, *, trust_code: TrustCode = False):
@@ -48,19 +48,25 @@ def world_from_config(config: dict[str, Any], run_dir: str | os.PathLike, *, tru
         except (TypeError, ValueError) as error:
             raise ValueError(f"The 'data.domains' entry of '{Path(run_dir) / CONFIG_NAME}' is not a domain shift: "
                              f"{error}") from None
-    if data.get("temporal") is not None:  # a temporal process over the world's factors
-        from latentscm.worlds.temporal import TemporalWorld
-
-        recorded = data["temporal"]
-        if not isinstance(recorded, dict):
-            raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' must be an object. "
-                             f"Got {recorded!r}.")
-        try:
-            world = TemporalWorld(world, **{k: v for k, v in recorded.items() if k != "length"})
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' is not a temporal "
-                             f"process: {error}") from None
     return world
+
+
+def temporal_from_config(config: dict[str, Any], world: Any, run_dir: str | os.PathLike) -> Any:
+    """The TemporalWorld over ``world`` that a run recorded (``data.temporal``), or ``world`` when it recorded none
+    (the run trained on the world's images)."""
+    recorded = (config.get("data") or {}).get("temporal")
+    if recorded is None:
+        return world
+    from latentscm.worlds.temporal import TemporalWorld
+
+    if not isinstance(recorded, dict):
+        raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' must be an object. "
+                         f"Got {recorded!r}.")
+    try:
+        return TemporalWorld(world, **{k: v for k, v in recorded.items() if k != "length"})
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' is not a temporal "
+                         f"process: {error}") from None
 
 
 def _recorded_regimes(config: dict[str, Any], stored_path: Any):
@@ -117,7 +123,7 @@ def resume(run_dir: str | os.PathLike, *, steps: int | None = None, progress: bo
         data = data_from_config(config, run_dir)
         stored_path = None
     else:
-        data = world_from_config(config, run_dir, trust_code=trust_code)
+        data = temporal_from_config(config, world_from_config(config, run_dir, trust_code=trust_code), run_dir)
     if stored_path is not None:
         # trained on a stored dataset: resume on the very same images (verified by hash)
         from latentscm.worlds.store import load as load_dataset

@@ -1,0 +1,61 @@
+"""``latentscm train --temporal``: a learner of transitions trains on a TemporalWorld, resumes and is evaluated with
+CITRIS's R² matrix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cli_support import invoke, refused
+from latentscm.cli.assignments import parse_temporal
+
+SMALL = ["--world", "hue-sprites", "--size", "16", "--steps", "4", "--n-samples", "64", "--batch-size", "16",
+         "--no-progress"]
+
+
+def test_parse_temporal():
+    assert parse_temporal(None) is None
+    parsed = parse_temporal(["variables=scale,posX,hue", "edges=scale->posX; posX->hue, scale->hue",
+                             "intervention_prob=0.1"])
+    assert parsed == {"variables": ["scale", "posX", "hue"], "parents": {"posX": ["scale"], "hue": ["posX", "scale"]},
+                      "intervention_prob": 0.1}
+    with pytest.raises(ValueError, match="PARENT->CHILD"):
+        parse_temporal(["edges=scale posX"])
+    with pytest.raises(ValueError, match="got seed"):
+        parse_temporal(["seed=1"])
+
+
+def test_train_resume_and_evaluate_a_temporal_run(tmp_path):
+    run = tmp_path / "run"
+    result = invoke(["train", "--learner", "citris", *SMALL, "--temporal", "variables=scale,posX,hue",
+                     "--temporal", "edges=scale->posX;posX->hue", "--out", run])
+    assert result.exit_code == 0, result.output
+    data = json.loads((run / "config.json").read_text())["data"]
+    assert data["temporal"]["variables"] == ["scale", "posX", "hue"]
+    assert data["temporal"]["parents"] == {"posX": ["scale"], "hue": ["posX"]}
+    assert data["factor_names"] == ["scale", "posX", "hue"]
+    resumed = invoke(["resume", run, "--steps", "6", "--no-progress"])
+    assert resumed.exit_code == 0, resumed.output
+    evaluated = invoke(["evaluate", run])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["steps"] == 6
+    assert -1.0 <= metrics["metrics"]["temporal.r2_diag"] <= 1.0
+    assert any("CITRIS" in note for note in metrics["notes"])
+
+
+def test_a_learner_of_transitions_gets_the_default_process(tmp_path):
+    result = invoke(["train", "--learner", "citris", *SMALL, "--out", tmp_path / "run"])
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "run" / "config.json").read_text())["data"]
+    assert data["temporal"]["variables"] == ["scale", "posX", "posY", "hue"]
+
+
+def test_temporal_refusals(tmp_path):
+    refused(invoke(["train", "--learner", "beta_vae", *SMALL, "--temporal", "noise=0.1", "--out", tmp_path / "a"]),
+            "--temporal", "BetaVAE")
+    refused(invoke(["train", "--learner", "citris", *SMALL, "--temporal", "foo=1", "--out", tmp_path / "b"]),
+            "--temporal takes", "foo")
+    refused(invoke(["train", "--learner", "citris", *SMALL, "--temporal", "variables=shape", "--out", tmp_path / "c"]),
+            "categorical")
