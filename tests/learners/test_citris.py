@@ -211,3 +211,42 @@ def test_triplet_scores(fitted, temporal):
     other = FactorRegressor(n_train=32, n_test=16, steps=1).fit(worlds.make("sprites", size=16))
     with pytest.raises(ValueError, match="fit it on temporal_world.world"):
         triplet_scores(fitted, temporal, n=20, regressor=other)
+
+
+def test_flow_codes_decode_back_through_the_inverse_flow(fitted, temporal):
+    images = temporal.independent_frames(4, seed=5)[0]
+    mean, _ = fitted.encode_distribution(images)
+    codes = fitted.encode(images)
+    assert not fitted.codes_are_posterior_means and not np.allclose(codes, mean)
+    with torch.no_grad():
+        expected = fitted._likelihood.mean(fitted.decoder_(torch.from_numpy(mean))).numpy()
+    np.testing.assert_allclose(fitted.reconstruct(images), expected, atol=1e-4)
+
+
+def test_without_a_flow_codes_are_the_posterior_means(temporal):
+    learner = CITRISVAE(steps=3, seed=0, flow_layers=0, **TINY).fit(temporal, n_samples=48, progress=False)
+    assert "flow" not in learner._module_names() and learner.codes_are_posterior_means
+    images = temporal.independent_frames(4, seed=5)[0]
+    np.testing.assert_array_equal(learner.encode(images), learner.encode_distribution(images)[0])
+
+
+def test_prior_nll_is_each_units_own_negative_log_density_when_psi_is_sure():
+    torch.manual_seed(2)
+    prior = TransitionPrior(units=3, n_variables=2, hidden=8, use_psi0=False)
+    groups = torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        prior.assignment_logits.copy_(torch.nn.functional.one_hot(groups, 3).float() * 60.0)
+    z_t, z_next = torch.randn(5, 3), torch.randn(5, 3)
+    targets = torch.tensor([[0, 0], [1, 0], [0, 1], [1, 1], [0, 1]], dtype=torch.float32)
+    got = prior.nll(z_t, targets, z_next, 0.0)
+    mean, logstd = prior.observational(z_t)
+    expected = torch.zeros(5)
+    for b in range(5):
+        for j in range(3):
+            g = int(groups[j])
+            if targets[b, g] == 1:
+                m, s = prior.intervened[j, g, 0], 4.0 * torch.tanh(prior.intervened[j, g, 1] / 4.0)
+            else:
+                m, s = mean[b, j], logstd[b, j]
+            expected[b] -= torch.distributions.Normal(m, s.exp()).log_prob(z_next[b, j])
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)

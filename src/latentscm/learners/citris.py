@@ -10,15 +10,19 @@ identified up to its *minimal causal variable* (the part of it that intervention
 latent units.
 
 - A Gaussian encoder maps each frame to ``M`` latent units; the decoder reconstructs ``x^{t+1}`` from a sample
-  of its code (the official model decodes every frame but the first).
+  of its code (the official model decodes every frame but the first). By default (``flow_layers=4``, the official
+  ``use_flow_prior``) an invertible autoregressive flow (:mod:`latentscm.nn.autoregressive_flow`) maps the samples
+  to the codes the prior, ``psi`` and the classifier see; the KL is then its one-sample estimate
+  ``log q(z | x) - log |det J| - log p(flow(z^{t+1}) | flow(z^t), I^{t+1})``. With ``flow_layers=0`` the prior
+  reads the encoder's codes and the KL is in closed form.
 - A learned assignment ``psi`` (logits (M, V + 1), a softmax per unit) puts every unit in the group of one
   causal variable, or in ``psi_0`` for what no intervention touches (used only with ``lambda_reg > 0``, as in
   the official code).
 - The transition prior ``p(z^{t+1} | z^t, I^{t+1}) = prod_j p(z_j^{t+1} | z^t, I^{t+1}_{psi(j)})``: a unit whose
   variable was intervened on has a learned Gaussian per (unit, variable) that ignores the past (perfect
   interventions); otherwise a per-unit MLP of ``z^t`` (a shared context layer plus the unit's own past value)
-  gives mean and log-scale. The KL of ``q(z^{t+1} | x^{t+1})`` to it is marginalised over ``psi``'s
-  probabilities; ``psi_0``'s share is weighted ``1 - lambda_reg``. ``z^t`` is the posterior mean of ``x^t``.
+  gives mean and log-scale. The KL to it is marginalised over ``psi``'s probabilities; ``psi_0``'s share is
+  weighted ``1 - lambda_reg``. ``z^t`` is the flow of a sample of ``x^t``'s posterior (without a flow: its mean).
 - A target classifier predicts ``I^{t+1}`` from ``(z^t, z^{t+1} * a_g, a_g)`` for every group ``g``'s mask
   ``a_g`` (a hard Gumbel-softmax sample of ``psi`` per row; the V variable groups, ``psi_0`` and all units).
   The classifier learns on detached codes to predict every target from every group; the encoder and ``psi``
@@ -29,12 +33,14 @@ Loss of the model: ``recon(x^{t+1}) + beta_t1 KL + beta_classifier loss_z``; of 
 ``beta_classifier loss_model`` (its own Adam with ``classifier_lr``). Defaults are the official ones
 (``train_vae.py``: 16 latents when V is small here ``max(2 V, V + 2)``, classifier lr 4e-3, Gumbel temperature
 1, ``lambda_reg = 0``, ``beta_classifier = 2``, no LayerNorm, one classifier layer of width 2 x 32); the
-official model's learning-rate warm-up and cosine decay, AdamW and the autoregressive and flow priors are not
-reproduced (constant-lr Adam, the non-autoregressive prior with the KL in closed form).
+official model's learning-rate warm-up and cosine decay, AdamW and the autoregressive prior are not
+reproduced (constant-lr Adam, the non-autoregressive prior, an orthogonal mixing in place of the LU 1x1
+convolution).
 
 ``assignment_`` (M,) gives each unit's group (0 ... V - 1 the variables, V for ``psi_0``); ``encode`` returns
-the posterior means; :meth:`CITRISVAE.combine` is the triplet prediction (units of the variables in a mask
-from one image, the rest from another, decoded).
+the flow of the posterior means (without a flow, the means) and ``decode`` inverts the flow;
+:meth:`CITRISVAE.combine` is the triplet prediction (units of the variables in a mask from one image, the rest
+from another, decoded).
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ from torch import nn
 
 from latentscm._validation import check_number
 from latentscm.learners.base import Learner, StepOutput
+from latentscm.nn.autoregressive_flow import AutoregressiveFlow
 
 __all__ = ["CITRISVAE", "TransitionPrior", "TargetClassifier", "normal_kl", "soft_clamp"]
 
@@ -129,6 +136,32 @@ class TransitionPrior(nn.Module):
         return kl.sum(1)
 
 
+    def nll(self, z_t: torch.Tensor, targets: torch.Tensor, z_next: torch.Tensor, lambda_reg: float
+            ) -> torch.Tensor:
+        """``-log p(z^{t+1} | z^t, I^{t+1})`` (B,) at codes (B, M), marginalised over ``psi`` (the flow path). As
+        in the official code, the intervened Gaussians learn from detached codes and pass the codes gradients
+        through detached parameters (same value, split gradients)."""
+        probs = self.probabilities()
+        variable_probs, psi0 = probs[:, :-1], probs[:, -1]
+        prior_mean, prior_logstd = self.observational(z_t)
+        nll_observational = _normal_nll(z_next, prior_mean, prior_logstd)  # (B, M)
+        mean, logstd = self.intervened[..., 0], soft_clamp(self.intervened[..., 1])  # (M, V)
+        nll_intervened = _normal_nll(z_next[..., None], mean.detach(), logstd.detach())  # (B, M, V)
+        hit = variable_probs[None] * targets[:, None, :]
+        not_hit = 1.0 - hit.sum(-1) - psi0[None] * lambda_reg
+        nll = ((nll_intervened * hit).sum(-1) + nll_observational * not_hit).sum(1)
+        own = (_normal_nll(z_next.detach()[..., None], mean, logstd) * targets[:, None, :]).sum((1, 2))
+        nll = nll + own - own.detach()
+        if lambda_reg > 0 and self.training:  # psi_0's regulariser of the flow path
+            nll = nll + lambda_reg * (1.0 - psi0).mean()
+        return nll
+
+
+def _normal_nll(x: torch.Tensor, mean: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
+    """``-log N(x; mean, e^{2 logstd})`` elementwise."""
+    return 0.5 * ((x - mean) * torch.exp(-logstd)) ** 2 + logstd + 0.5 * math.log(2.0 * math.pi)
+
+
 class TargetClassifier(nn.Module):
     """Predicts the V intervention targets from ``(z^t, z^{t+1} * a, a)`` (B, 3 M) for a unit mask ``a``;
     ``marginal`` (V,) holds each target's frequency in the training data (the label of a group that must not
@@ -164,6 +197,10 @@ class CITRISVAE(Learner):
         Temperature of the Gumbel-softmax samples of ``psi``.
     prior_hidden : int, default 32
         Width of the per-unit prior MLP; the classifier's is twice it (the official ``c_hid``).
+    flow_layers : int, default 4
+        Blocks of the autoregressive flow between the encoder's samples and the prior
+        (:class:`~latentscm.nn.autoregressive_flow.AutoregressiveFlow`, the official default); 0: none, and the KL
+        to the prior in closed form.
     likelihood, channels, hidden_dim, lr, batch_size, steps, grad_clip, seed, device
         See :class:`~latentscm.learners.base.Learner`.
     """
@@ -175,15 +212,17 @@ class CITRISVAE(Learner):
 
     def __init__(self, *, latent_dim: int | None = None, beta_t1: float = 1.0, beta_classifier: float = 2.0,
                  lambda_reg: float = 0.0, classifier_lr: float = 4e-3, gumbel_temperature: float = 1.0,
-                 prior_hidden: int = 32, likelihood: str = "bernoulli", channels: Sequence[int] = (32, 32, 64, 64),
-                 hidden_dim: int = 256, lr: float = 1e-3, batch_size: int = 64, steps: int = 3000,
-                 grad_clip: float | None = None, seed: int = 0, device: str = "cpu"):
+                 prior_hidden: int = 32, flow_layers: int = 4, likelihood: str = "bernoulli",
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 1e-3,
+                 batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None, seed: int = 0,
+                 device: str = "cpu"):
         self.beta_t1 = beta_t1
         self.beta_classifier = beta_classifier
         self.lambda_reg = lambda_reg
         self.classifier_lr = classifier_lr
         self.gumbel_temperature = gumbel_temperature
         self.prior_hidden = prior_hidden
+        self.flow_layers = flow_layers
         super().__init__(latent_dim=latent_dim, likelihood=likelihood, channels=channels, hidden_dim=hidden_dim,
                          lr=lr, batch_size=batch_size, steps=steps, grad_clip=grad_clip, seed=seed, device=device)
 
@@ -197,6 +236,7 @@ class CITRISVAE(Learner):
         self.gumbel_temperature = check_number(self.gumbel_temperature, "gumbel_temperature", owner, low=0,
                                                low_inclusive=False)
         self.prior_hidden = check_number(self.prior_hidden, "prior_hidden", owner, low=1, integer=True)
+        self.flow_layers = check_number(self.flow_layers, "flow_layers", owner, low=0, integer=True)
 
     @classmethod
     def _latent_dim_optional(cls) -> bool:
@@ -224,10 +264,11 @@ class CITRISVAE(Learner):
         return int(self.latent_dim)
 
     def _module_names(self) -> tuple[str, ...]:
-        return ("encoder", "decoder", "prior", "classifier")
+        return ("encoder", "decoder", "prior", "classifier") + (("flow",) if self.flow_layers else ())
 
     def _optimizer_groups(self) -> dict[str, tuple[str, ...]]:
-        return {"model": ("encoder", "decoder", "prior"), "classifier": ("classifier",)}
+        model = ("encoder", "decoder", "prior") + (("flow",) if self.flow_layers else ())
+        return {"model": model, "classifier": ("classifier",)}
 
     def _make_optimizer(self, group: str, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
         if group == "classifier":
@@ -239,6 +280,8 @@ class CITRISVAE(Learner):
         n_variables = int(self.n_factors_)
         modules["prior"] = TransitionPrior(latent_dim, n_variables, self.prior_hidden, self.lambda_reg > 0)
         modules["classifier"] = TargetClassifier(latent_dim, n_variables, 2 * self.prior_hidden)
+        if self.flow_layers:
+            modules["flow"] = AutoregressiveFlow(latent_dim, self.flow_layers, 16)
         marginal = getattr(self, "_marginal", None)
         if marginal is not None and marginal.shape == (n_variables,):
             modules["classifier"].marginal.copy_(torch.as_tensor(marginal, dtype=torch.float32))
@@ -266,14 +309,23 @@ class CITRISVAE(Learner):
         targets = next_targets.float()
         v = targets.shape[1]
         mean, logvar = self._posterior(torch.cat([images, next_images]), self._net("encoder"))
-        z_t, mean1, logstd1 = mean[:n], mean[n:], soft_clamp(0.5 * logvar[n:])
-        z1 = self._reparameterise(mean1, 2.0 * logstd1, self._generator)
-        recon = self._reconstruction(self._net("decoder")(z1), next_images)
+        logstd = soft_clamp(0.5 * logvar)
+        noise = torch.randn(mean.shape, generator=self._generator, device=mean.device, dtype=mean.dtype)
+        z = mean + logstd.exp() * noise  # samples of both frames
+        recon = self._reconstruction(self._net("decoder")(z[n:]), next_images)
         prior = self._net("prior")
-        kl = prior(z_t, targets, mean1, logstd1, self.lambda_reg).mean()
+        raw_prior = prior.module if hasattr(prior, "module") else prior
+        if self.flow_layers:  # the official path: the prior scores the flow of the samples, a one-sample KL
+            codes, log_det = self._net("flow")(z)
+            log_q = -_normal_nll(z[n:], mean[n:], logstd[n:]).sum(1)
+            kl = (log_q - log_det[n:] + raw_prior.nll(codes[:n], targets, codes[n:], self.lambda_reg)).mean()
+            z_t, z1 = codes[:n], codes[n:]
+        else:  # closed form, the prior given the posterior mean of frame t
+            kl = prior(mean[:n], targets, mean[n:], logstd[n:], self.lambda_reg).mean()
+            z_t, z1 = z[:n], z[n:]
 
         # the target classifier: one hard Gumbel-softmax sample of psi per row; groups = variables, psi_0, all
-        logits = (prior.module if hasattr(prior, "module") else prior).logits()
+        logits = raw_prior.logits()
         uniform = torch.rand((n, *logits.shape), generator=self._generator, device=logits.device)
         gumbel = -torch.log(-torch.log(uniform.clamp(1e-10, 1.0 - 1e-7)))
         soft = torch.softmax((logits[None] + gumbel) / self.gumbel_temperature, dim=2)
@@ -304,6 +356,19 @@ class CITRISVAE(Learner):
         return StepOutput({"model": model, "classifier": self.beta_classifier * loss_model},
                           {"loss": model, "recon": recon, "kl": kl, "loss_z": loss_z, "classifier_loss": loss_model,
                            "own_target_accuracy": accuracy})
+
+    @property
+    def codes_are_posterior_means(self) -> bool:
+        """With a flow, ``encode`` returns the flow of the posterior means (the space the prior and ``psi`` act in);
+        ``encode_distribution`` stays the encoder's Gaussian before it."""
+        return not self.flow_layers
+
+    def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
+        codes = super()._encode_tensor(images, sample, generator)
+        return self.flow_(codes)[0] if self.flow_layers else codes
+
+    def _prepare_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.flow_.reverse(codes) if self.flow_layers else codes
 
     # ------------------------------------------------------------------ reading the model
     @property
