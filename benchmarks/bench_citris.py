@@ -10,7 +10,8 @@ and 0.65/0.45 for SlowVAE (their Table 2; quoted, not run here). At CPU scale he
   variables scale -> posX -> posY -> hue (a lag-1 chain, each also on its own past), ``pull`` 0.5, ``noise``
   0.1, each variable intervened on with probability 0.2 per step; the shape stays fixed within a sequence.
   10,000 training transitions from 50-frame sequences.
-- Methods: ``citris`` (CITRISVAE, default hyperparameters: 8 units, lr 1e-3, batch 64); ``beta_vae`` (β = 1, 8
+- Methods: ``citris`` (CITRISVAE, default hyperparameters: 8 units, lr 1e-3, batch 64, a 4-block flow;
+  ``--flow-layers 0`` without it); ``beta_vae`` (β = 1, 8
   units, lr 1e-3) on the transitions' first frames; ``slow_vae`` (SlowVAE, 8 units, lr 1e-3, defaults otherwise)
   on the transition pairs; ``untrained`` (CITRISVAE after 1 step). Units of learners without a learned
   assignment are matched to the variable each predicts best (R² >= 0.1, on other frames); CITRIS is scored with
@@ -53,10 +54,10 @@ def temporal_world() -> TemporalWorld:
     return TemporalWorld(make_world("hue-sprites", size=32, n_positions=16, n_scales=6))
 
 
-def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: int):
+def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: int, flow_layers: int):
     if method in ("citris", "untrained"):
-        return make_learner("citris", steps=steps if method == "citris" else 1, seed=seed).fit(
-            world, n_samples=n_samples, progress=False)
+        return make_learner("citris", steps=steps if method == "citris" else 1, seed=seed, flow_layers=flow_layers
+                            ).fit(world, n_samples=n_samples, progress=False)
     # the baselines see the same transitions as CITRIS (same seed offset): first frames, or the pairs
     first, second, _, _ = world.transitions(n_samples, seed=seed + DATA_SEED_OFFSET, length=TRANSITION_LENGTH)
     if method == "beta_vae":
@@ -66,10 +67,13 @@ def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: in
         ImagePairs(first, second), progress=False)
 
 
-def run(method: str, seed: int, steps: int, n_samples: int, regressor: FactorRegressor | None) -> dict:
+def run(method: str, seed: int, steps: int, n_samples: int, regressor: FactorRegressor | None,
+        flow_layers: int = 4) -> dict:
     world = temporal_world()
     clock = time.perf_counter()
     row = {"method": method, "seed": seed, "steps": steps if method not in ("untrained", "true variables") else 0}
+    if method in ("citris", "untrained"):
+        row["flow_layers"] = flow_layers
     if method == "true variables":
         images, factors = world.independent_frames(2000, seed=0)
         values = factors[:, [world.factor_names.index(v) for v in world.variables]]
@@ -78,7 +82,7 @@ def run(method: str, seed: int, steps: int, n_samples: int, regressor: FactorReg
         row.update(diag=float(np.diag(matrix[:-1]).mean()), max_off_diag=float(off.max(1).mean()),
                    matrix=np.round(matrix, 4).tolist())
     else:
-        model = _fit(method, world, seed, steps, n_samples)
+        model = _fit(method, world, seed, steps, n_samples, flow_layers)
         row["train_seconds"] = round(time.perf_counter() - clock, 1)
         scores = causal_variable_r2(model, world, n=2000, seed=0)
         row.update(diag=scores["diag"], max_off_diag=scores["max_off_diag"], matrix=np.round(scores["matrix"], 4)
@@ -100,15 +104,16 @@ def run(method: str, seed: int, steps: int, n_samples: int, regressor: FactorReg
 def table(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["method"], row["steps"]), []).append(row)
+        method = row["method"] + (f" (flow {row['flow_layers']})" if "flow_layers" in row else "")
+        groups.setdefault((method, row["steps"]), []).append(row)
     keys = ("diag", "max_off_diag", "matched_diag", "matched_max_off_diag", "triplet_r2", "taken_error", "kept_error")
-    lines = [f"{'method':15} {'steps':>6} {'seeds':>5} " + " ".join(f"{k:>20}" for k in keys)]
+    lines = [f"{'method':20} {'steps':>6} {'seeds':>5} " + " ".join(f"{k:>20}" for k in keys)]
     for (method, steps), members in groups.items():
         cells = []
         for key in keys:
             values = [r[key] for r in members if key in r]
             cells.append(f"{np.mean(values):8.3f} ± {np.std(values):.3f}".rjust(20) if values else " " * 20)
-        lines.append(f"{method:15} {steps:>6} {len(members):>5} " + " ".join(cells))
+        lines.append(f"{method:20} {steps:>6} {len(members):>5} " + " ".join(cells))
     return "\n".join(lines)
 
 
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--n-samples", type=int, default=10000)
+    parser.add_argument("--flow-layers", type=int, default=4, help="CITRIS-VAE's flow blocks (0: none)")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
     args = parser.parse_args(argv)
     if args.table:
@@ -128,7 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     if any(m != "true variables" for m in args.methods):
         regressor = FactorRegressor(seed=0).fit(temporal_world().world)  # one read-out for every model
         print(json.dumps({"readout_r2": regressor.r2_, "readout_mae": regressor.mae_}), file=sys.stderr, flush=True)
-    rows = [run(method, seed, args.steps, args.n_samples, regressor) for seed in args.seeds for method in args.methods
+    rows = [run(method, seed, args.steps, args.n_samples, regressor, args.flow_layers) for seed in args.seeds
+            for method in args.methods
             if not (method == "true variables" and seed != args.seeds[0])]
     print(table(rows), file=sys.stderr)
 
