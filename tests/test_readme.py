@@ -203,3 +203,19 @@ def test_readme_multiview_example_runs(capsys):
     assert printed[0] == "[['c0', 'c1'], ['c2'], ['s0'], ['s1'], ['s2']]"
     content, style = map(float, printed[1].split())
     assert np.isfinite(content) and np.isfinite(style)
+
+
+def test_readme_citris_example_runs(capsys):
+    """The temporal block, shrunk to tiny sizes, runs as written."""
+    block = next(b for b in _python_blocks() if "discover_latent_temporal_graph" in b)
+    tiny = (block.replace("steps=10_000", "steps=3").replace("n_samples=10_000", "n_samples=64")
+            .replace("size=32", "size=16").replace("n=2000", "n=100").replace("n=4000", "n=200"))
+    assert tiny.count("steps=3") == 1 and "n_samples=64" in tiny and "n=200" in tiny
+    namespace: dict = {}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["batch"].images.shape == (8, 50, 3, 16, 16)
+    truth, batch = namespace["truth"], namespace["batch"]
+    np.testing.assert_array_equal(truth.state[:, :20], batch.state[:, :20])
+    printed = capsys.readouterr().out
+    assert "[" in printed.splitlines()[0]
+    assert namespace["graph"]["adjacency"].shape == (4, 4)
