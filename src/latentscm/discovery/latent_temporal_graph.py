@@ -121,7 +121,7 @@ def discover_latent_temporal_graph(learner: Any, temporal_world: Any, *, n: int 
     ``seed + 1``). Returns :func:`latent_temporal_graph`'s entries with ``"true"`` (V, V), ``"variables"``,
     ``"groups"`` and :func:`graph_scores`' entries.
     """
-    from latentscm.metrics.causal_variable_r2 import matched_assignment
+    from latentscm.metrics.causal_variable_r2 import check_learned_variables, matched_assignment
     from latentscm.worlds.temporal import TemporalWorld
 
     owner = "discover_latent_temporal_graph"
@@ -132,6 +132,7 @@ def discover_latent_temporal_graph(learner: Any, temporal_world: Any, *, n: int 
     learner._check_fitted()
     if groups is None:
         if hasattr(type(learner), "assignment_"):
+            check_learned_variables(learner, temporal_world, owner)
             groups = learner.assignment_
         else:
             columns = [temporal_world.factor_names.index(v) for v in temporal_world.variables]

@@ -93,7 +93,9 @@ class TransitionPrior(nn.Module):
 
     def __init__(self, units: int, n_variables: int, hidden: int, use_psi0: bool):
         super().__init__()
-        self.units, self.n_variables, self.use_psi0 = units, n_variables, use_psi0
+        self.units, self.n_variables = units, n_variables
+        # whether psi_0 exists is part of the model as built (saved with it; lambda_reg may change after fit)
+        self.register_buffer("use_psi0", torch.tensor(bool(use_psi0)))
         self.assignment_logits = nn.Parameter(torch.zeros(units, n_variables + 1))
         self.intervened = nn.Parameter(torch.empty(units, n_variables, 2).uniform_(-0.5, 0.5))
         self.context = nn.Linear(units, units * hidden)
@@ -103,7 +105,7 @@ class TransitionPrior(nn.Module):
 
     def logits(self) -> torch.Tensor:
         """``psi``'s logits (M, V + 1), ``psi_0``'s column at -inf when it is not used."""
-        if self.use_psi0:
+        if bool(self.use_psi0):
             return self.assignment_logits
         mask = torch.zeros_like(self.assignment_logits)
         mask[:, -1] = float("-inf")
@@ -120,10 +122,13 @@ class TransitionPrior(nn.Module):
         params = self.out(context + self.own(z_t[:, :, None]))
         return params[..., 0], soft_clamp(params[..., 1])
 
-    def forward(self, z_t: torch.Tensor, targets: torch.Tensor, mean: torch.Tensor, logstd: torch.Tensor,
+    def forward(self, z_t: torch.Tensor, targets: torch.Tensor, mean: torch.Tensor, logstd: torch.Tensor | None,
                 lambda_reg: float) -> torch.Tensor:
         """KL (B,) of ``q(z^{t+1}) = N(mean, e^{2 logstd})`` (B, M) to the prior given ``z^t`` (B, M) and the
-        targets (B, V) float, marginalised over ``psi``."""
+        targets (B, V) float, marginalised over ``psi``; with ``logstd=None``, :meth:`nll` of the codes ``mean``
+        (one entry point, so a DDP-wrapped prior averages its gradients on either path)."""
+        if logstd is None:
+            return self.nll(z_t, targets, mean, lambda_reg)
         probs = self.probabilities()
         variable_probs, psi0 = probs[:, :-1], probs[:, -1]
         prior_mean, prior_logstd = self.observational(z_t)
@@ -263,11 +268,21 @@ class CITRISVAE(Learner):
                              f"units than the {n_factors} causal variables; give at least {n_factors}.")
         return int(self.latent_dim)
 
+    def _has_flow(self) -> bool:
+        """Whether the model as built has a flow (``flow_layers`` may change after fit; see CausalDiffAE's EMA)."""
+        return getattr(self, "flow_built_", bool(self.flow_layers))
+
+    def _build(self, image_shape, *, n_factors=None, device=None) -> None:
+        self.flow_built_ = bool(self.flow_layers)  # first: the base class lists the modules by name while building
+        if not self.flow_built_ and hasattr(self, "flow_"):
+            del self.flow_  # a flow of an earlier fit
+        super()._build(image_shape, n_factors=n_factors, device=device)
+
     def _module_names(self) -> tuple[str, ...]:
-        return ("encoder", "decoder", "prior", "classifier") + (("flow",) if self.flow_layers else ())
+        return ("encoder", "decoder", "prior", "classifier") + (("flow",) if self._has_flow() else ())
 
     def _optimizer_groups(self) -> dict[str, tuple[str, ...]]:
-        model = ("encoder", "decoder", "prior") + (("flow",) if self.flow_layers else ())
+        model = ("encoder", "decoder", "prior") + (("flow",) if self._has_flow() else ())
         return {"model": model, "classifier": ("classifier",)}
 
     def _make_optimizer(self, group: str, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
@@ -280,7 +295,7 @@ class CITRISVAE(Learner):
         n_variables = int(self.n_factors_)
         modules["prior"] = TransitionPrior(latent_dim, n_variables, self.prior_hidden, self.lambda_reg > 0)
         modules["classifier"] = TargetClassifier(latent_dim, n_variables, 2 * self.prior_hidden)
-        if self.flow_layers:
+        if self._has_flow():
             modules["flow"] = AutoregressiveFlow(latent_dim, self.flow_layers, 16)
         marginal = getattr(self, "_marginal", None)
         if marginal is not None and marginal.shape == (n_variables,):
@@ -296,6 +311,12 @@ class CITRISVAE(Learner):
             self.variables_ = tuple(state["variables"])
 
     # ------------------------------------------------------------------ training
+    def _posterior(self, images: torch.Tensor, net=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, logvar) of q(z | x), the log-scale soft-bounded as trained (:func:`soft_clamp`), so that
+        ``encode_distribution``, sampling and ``kl_per_unit`` report the posterior the loss used."""
+        mean, logvar = super()._posterior(images, net)
+        return mean, 2.0 * soft_clamp(0.5 * logvar)
+
     def _classifier_inputs(self, z_t: torch.Tensor, z_next: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
         """(B, G, 3 M) inputs for masks (B, G, M)."""
         g = masks.shape[1]
@@ -309,16 +330,16 @@ class CITRISVAE(Learner):
         targets = next_targets.float()
         v = targets.shape[1]
         mean, logvar = self._posterior(torch.cat([images, next_images]), self._net("encoder"))
-        logstd = soft_clamp(0.5 * logvar)
+        logstd = 0.5 * logvar  # soft-bounded by _posterior
         noise = torch.randn(mean.shape, generator=self._generator, device=mean.device, dtype=mean.dtype)
         z = mean + logstd.exp() * noise  # samples of both frames
         recon = self._reconstruction(self._net("decoder")(z[n:]), next_images)
         prior = self._net("prior")
         raw_prior = prior.module if hasattr(prior, "module") else prior
-        if self.flow_layers:  # the official path: the prior scores the flow of the samples, a one-sample KL
+        if self._has_flow():  # the official path: the prior scores the flow of the samples, a one-sample KL
             codes, log_det = self._net("flow")(z)
             log_q = -_normal_nll(z[n:], mean[n:], logstd[n:]).sum(1)
-            kl = (log_q - log_det[n:] + raw_prior.nll(codes[:n], targets, codes[n:], self.lambda_reg)).mean()
+            kl = (log_q - log_det[n:] + prior(codes[:n], targets, codes[n:], None, self.lambda_reg)).mean()
             z_t, z1 = codes[:n], codes[n:]
         else:  # closed form, the prior given the posterior mean of frame t
             kl = prior(mean[:n], targets, mean[n:], logstd[n:], self.lambda_reg).mean()
@@ -361,14 +382,14 @@ class CITRISVAE(Learner):
     def codes_are_posterior_means(self) -> bool:
         """With a flow, ``encode`` returns the flow of the posterior means (the space the prior and ``psi`` act in);
         ``encode_distribution`` stays the encoder's Gaussian before it."""
-        return not self.flow_layers
+        return not self._has_flow()
 
     def _encode_tensor(self, images: torch.Tensor, sample: bool, generator: torch.Generator | None) -> torch.Tensor:
         codes = super()._encode_tensor(images, sample, generator)
-        return self.flow_(codes)[0] if self.flow_layers else codes
+        return self.flow_(codes)[0] if self._has_flow() else codes
 
     def _prepare_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.flow_.reverse(codes) if self.flow_layers else codes
+        return self.flow_.reverse(codes) if self._has_flow() else codes
 
     # ------------------------------------------------------------------ reading the model
     @property
@@ -391,7 +412,8 @@ class CITRISVAE(Learner):
                 raise ValueError(f"{type(self).__name__}.variable_units: {variable!r} is not a causal variable of "
                                  f"this model ({', '.join(names)}).")
             variable = names.index(variable)
-        if not isinstance(variable, (int, np.integer)) or not 0 <= int(variable) < len(names):
+        if isinstance(variable, (bool, np.bool_)) or not isinstance(variable, (int, np.integer)) \
+                or not 0 <= int(variable) < len(names):
             raise ValueError(f"{type(self).__name__}.variable_units: 'variable' must name one of {names} or index "
                              f"0 ... {len(names) - 1}. Got {variable!r}.")
         return np.flatnonzero(self.assignment_ == int(variable))
@@ -403,7 +425,12 @@ class CITRISVAE(Learner):
         owner = f"{type(self).__name__}.combine"
         a = self.encode(first)
         b = self.encode(second)
-        mask = np.asarray(mask, dtype=bool)
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            if mask.dtype.kind not in "iuf" or not np.isin(mask, (0, 1)).all():
+                raise ValueError(f"{owner}: 'mask' must be bool (or 0/1): which variables come from 'second'. "
+                                 f"Got {mask.dtype} values other than 0 and 1.")
+            mask = mask.astype(bool)
         if mask.shape != (a.shape[0], len(self.variables_)):
             raise ValueError(f"{owner}: 'mask' must be bool of shape (N, V) = ({a.shape[0]}, {len(self.variables_)})."
                              f" Got {mask.shape}.")

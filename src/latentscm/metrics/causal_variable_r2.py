@@ -25,7 +25,7 @@ import numpy as np
 from latentscm._validation import check_number
 from latentscm.metrics.r2 import r2_per_factor
 
-__all__ = ["group_r2_matrix", "causal_variable_r2", "matched_assignment"]
+__all__ = ["group_r2_matrix", "causal_variable_r2", "matched_assignment", "check_learned_variables"]
 
 
 def group_r2_matrix(codes: np.ndarray, groups: np.ndarray, values: np.ndarray, *, max_train: int = 2000,
@@ -55,6 +55,15 @@ def matched_assignment(codes: np.ndarray, values: np.ndarray, *, min_r2: float =
         if scores.max() >= min_r2:
             groups[unit] = int(scores.argmax())
     return groups
+
+
+def check_learned_variables(learner: Any, temporal_world: Any, owner: str) -> None:
+    """Refuse a learner whose learned groups stand for other variables (or another order) than the world's."""
+    learned = tuple(getattr(learner, "variables_", ()) or ())
+    if learned and learned != tuple(temporal_world.variables):
+        raise ValueError(f"{owner}: {type(learner).__name__} was trained on the variables {list(learned)}, and the "
+                         f"TemporalWorld has {list(temporal_world.variables)}; its groups stand for those, in that "
+                         f"order.")
 
 
 def causal_variable_r2(learner: Any, temporal_world: Any, *, n: int = 2000, seed: int = 0, max_train: int = 2000,
@@ -106,11 +115,8 @@ def causal_variable_r2(learner: Any, temporal_world: Any, *, n: int = 2000, seed
     values = factors[:, columns]
     codes = np.asarray(learner.encode(images), dtype=np.float64)
     if has_own and assignment != "matched":
+        check_learned_variables(learner, temporal_world, owner)
         groups = np.asarray(learner.assignment_, dtype=np.int64)
-        learned_variables = tuple(getattr(learner, "variables_", ()))
-        if learned_variables and learned_variables != tuple(temporal_world.variables):
-            raise ValueError(f"{owner}: {type(learner).__name__} was trained on the variables "
-                             f"{list(learned_variables)}, and the TemporalWorld has {list(temporal_world.variables)}.")
         by = "learned"
     else:
         match_images, match_factors = temporal_world.independent_frames(n, seed=seed + 1)

@@ -78,7 +78,7 @@ def triplet_scores(learner: Any, temporal_world: Any, *, n: int = 1000, seed: in
         pixel error of the decoded combination against the true image, and ``"reconstruction_mse"`` of the
         learner's reconstruction of the true image (what decoding alone costs).
     """
-    from latentscm.metrics.causal_variable_r2 import matched_assignment
+    from latentscm.metrics.causal_variable_r2 import check_learned_variables, matched_assignment
     from latentscm.metrics.factor_regressor import FactorRegressor
     from latentscm.worlds.temporal import TemporalWorld
 
@@ -91,6 +91,8 @@ def triplet_scores(learner: Any, temporal_world: Any, *, n: int = 1000, seed: in
     learner._check_fitted()
     if not getattr(learner, "can_decode", True):
         raise TypeError(f"{owner}: {type(learner).__name__} has no decoder; triplets are scored on decoded images.")
+    if hasattr(type(learner), "assignment_"):
+        check_learned_variables(learner, temporal_world, owner)  # before a read-out is trained
     if regressor is None:
         regressor = FactorRegressor(seed=seed).fit(temporal_world.world)
     elif not isinstance(regressor, FactorRegressor) or getattr(regressor, "factor_names_", None) is None:

@@ -59,8 +59,16 @@ class _ActNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.training and not bool(self.initialised) and x.shape[0] > 1:
             with torch.no_grad():  # data-dependent initialisation: the first batch comes out standardised
-                self.bias.copy_(-x.mean(0))
-                wanted = -x.std(0).clamp_min(1e-3).log().clamp(-2.9, 2.9)
+                count = x.new_tensor(float(x.shape[0]))
+                moments = torch.stack([x.sum(0), (x ** 2).sum(0), count.expand(x.shape[1])])
+                if torch.distributed.is_available() and torch.distributed.is_initialized():
+                    # every process's first batch: the same start on every rank (else DDP's replicas diverge)
+                    torch.distributed.all_reduce(moments)
+                total, square, count = moments
+                mean = total / count
+                std = ((square - count * mean ** 2) / (count - 1)).clamp_min(0.0).sqrt()  # unbiased, as x.std
+                self.bias.copy_(-mean)
+                wanted = -std.clamp_min(1e-3).log().clamp(-2.9, 2.9)
                 self.log_scale.copy_(3.0 * torch.atanh(wanted / 3.0))  # the bounded scale is exactly 1 / std
                 self.initialised.fill_(True)
         s = _bounded(self.log_scale, 3.0)
@@ -105,11 +113,12 @@ class _AutoregressiveAffine(nn.Module):
         return (x + t) * s.exp(), s.sum(1)
 
     def reverse(self, y: torch.Tensor) -> torch.Tensor:
-        x = torch.zeros_like(y)
-        for i in range(self.units):  # unit i's shift and scale read units < i only
+        columns: list[torch.Tensor] = []
+        for i in range(self.units):  # unit i's shift and scale read units < i only (no in-place writes: differentiable)
+            x = torch.cat(columns + [y.new_zeros(y.shape[0], self.units - i)], dim=1)
             t, s = self._shift_scale(x)
-            x[:, i] = y[:, i] * (-s[:, i]).exp() - t[:, i]
-        return x
+            columns.append((y[:, i] * (-s[:, i]).exp() - t[:, i])[:, None])
+        return torch.cat(columns, dim=1)
 
 
 class AutoregressiveFlow(nn.Module):

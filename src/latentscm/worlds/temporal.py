@@ -72,8 +72,9 @@ class TemporalBatch:
 
     ``images`` (N, T, C, H, W) float32; ``factors`` (N, T, K) the rendered factors in ``factor_names`` order;
     ``state`` (N, T, V) each variable's standardised state in [-1, 1]; ``targets`` (N, T, V) bool, the
-    variables intervened on at each step (``targets[:, 0]`` is False); ``noise`` (N, T, V) the innovations
-    ``eps``; ``draws`` (N, T, V) the values an intervention sets; ``fixed`` (N, K) the factors each sequence
+    variables intervened on at each step (``targets[:, 0]`` is False: frame 0 has no transition); ``noise``
+    (N, T, V) the innovations ``eps``; ``draws`` (N, T, V) the initial state (``draws[:, 0]``) and the values an
+    intervention sets; ``fixed`` (N, K) the factors each sequence
     keeps (the variables' columns are unused); ``render_seeds`` (N, T) int64 or None.
     """
 
@@ -270,9 +271,9 @@ class TemporalWorld:
             out[..., i] = spec.snap(spec.low + (state[..., i] + 1.0) / 2.0 * (spec.high - spec.low))
         return out
 
-    def to_state(self, values: Mapping[str, Any], owner: str) -> dict[int, np.ndarray]:
-        """``{variable: value in factor units}`` as ``{variable index: state in [-1, 1]}``; errors name the
-        variable and the value."""
+    def to_state(self, values: Mapping[str, Any], owner: str, n: int | None = None) -> dict[int, np.ndarray]:
+        """``{variable: value in factor units}`` as ``{variable index: state in [-1, 1]}`` (a scalar, or ``n`` values,
+        one per sequence); errors name the variable and the value."""
         if not isinstance(values, Mapping) or not values:
             raise ValueError(f"{owner}: the interventions must be a non-empty mapping {{variable: value}}. "
                              f"Got {values!r}.")
@@ -282,7 +283,14 @@ class TemporalWorld:
                 raise ValueError(f"{owner}: {name!r} is not a causal variable of this TemporalWorld "
                                  f"({', '.join(self.variables)}).")
             spec = self.world.spec(name)
-            array = np.asarray(value, dtype=np.float64)
+            try:
+                array = np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{owner}: the value of {name!r} must be a number or an array of numbers. "
+                                 f"Got {value!r}.") from None
+            if array.ndim > 1 or (array.ndim == 1 and (n is None or array.shape != (n,))):
+                raise ValueError(f"{owner}: the value of {name!r} must be a scalar or one value per sequence "
+                                 f"({'(N,)' if n is None else (n,)}). Got shape {array.shape}.")
             if not np.all(np.isfinite(array)) or np.any(array < spec.low) or np.any(array > spec.high):
                 raise ValueError(f"{owner}: the value of {name!r} must lie in its range [{spec.low:g}, "
                                  f"{spec.high:g}]. Got {value!r}.")
@@ -298,22 +306,16 @@ class TemporalWorld:
                 goal[:, j] = np.sin(np.pi / 2.0 * (state[:, parents] * signs).sum(axis=1) / parents.size)
         return goal
 
-    def _simulate(self, initial: np.ndarray, noise: np.ndarray, draws: np.ndarray, targets: np.ndarray,
-                  forced: Mapping[tuple[int, int], np.ndarray] | None = None) -> np.ndarray:
-        """States (N, T, V) from the exogenous values; ``forced[(t, i)]`` (N,) overrides variable i at step t."""
+    def _simulate(self, noise: np.ndarray, draws: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """States (N, T, V) from the exogenous values: ``draws[:, 0]`` is the initial state, ``draws[:, t]`` the value
+        of each variable intervened on at step t (``targets[:, t]``), ``noise`` the innovations."""
         n, length, v = noise.shape
         state = np.empty((n, length, v))
-        state[:, 0] = initial
-        for (t, i), value in (forced or {}).items():
-            if t == 0:
-                state[:, 0, i] = value
+        state[:, 0] = draws[:, 0]
         for t in range(1, length):
             previous = state[:, t - 1]
             moved = reflect(previous + self.pull * (self._goal(previous) - previous) + self.noise * noise[:, t])
             state[:, t] = np.where(targets[:, t], draws[:, t], moved)
-            for (step, i), value in (forced or {}).items():
-                if step == t:
-                    state[:, t, i] = value
         return state
 
     def _fixed_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -358,7 +360,7 @@ class TemporalWorld:
         targets = self._draw_targets(rng, n, length)
         draws[:, 0] = initial  # frame 0 is the initial draw (never a target)
         render_seeds = rng.integers(0, 2 ** 31 - 1, size=(n, length)) if self.world.render_random else None
-        state = self._simulate(initial, noise, draws, targets)
+        state = self._simulate(noise, draws, targets)
         images, factors = self._frames(state, fixed, render_seeds)
         return TemporalBatch(images, factors, state, targets, noise, draws, fixed, render_seeds,
                              tuple(self.world.factor_names), self.variables)
@@ -366,23 +368,24 @@ class TemporalWorld:
     def counterfactual(self, batch: TemporalBatch, interventions: Mapping[str, Any], *, at: int) -> TemporalBatch:
         """The exact counterfactual of every sequence of ``batch`` had ``do(variable = value)`` (values in factor
         units, a scalar or one per sequence) happened at step ``at``: same innovations, intervention draws and
-        targets, the intervened variables fixed at step ``at``, every later step recomputed. The returned
-        targets mark the counterfactual interventions too. Steps before ``at`` are unchanged."""
+        targets, the intervened variables set at step ``at``, every later step recomputed; steps before ``at`` are
+        unchanged. The returned batch records the intervention as one of its own (targets True and the value as the
+        draw at step ``at``; at step 0 the value is the initial state), so counterfactuals compose:
+        ``counterfactual(counterfactual(b, a, at=s), c, at=t)`` keeps ``a`` at ``s``."""
         owner = f"{type(self).__name__}.counterfactual"
         if not isinstance(batch, TemporalBatch) or batch.variables != self.variables \
                 or batch.factor_names != tuple(self.world.factor_names):
             raise ValueError(f"{owner}: 'batch' must be a TemporalBatch drawn from this TemporalWorld "
                              f"(variables {list(self.variables)}).")
         at = check_number(at, "at", owner, low=0, high=batch.length - 1, integer=True)
-        forced = {(at, i): np.broadcast_to(value, (len(batch),)).astype(np.float64)
-                  for i, value in self.to_state(interventions, owner).items()}
-        initial = batch.draws[:, 0]
-        state = self._simulate(initial, batch.noise, batch.draws, batch.targets, forced)
-        targets = batch.targets.copy()
-        for (t, i) in forced:
-            targets[:, t, i] = True
+        draws, targets = batch.draws.copy(), batch.targets.copy()
+        for i, value in self.to_state(interventions, owner, n=len(batch)).items():
+            draws[:, at, i] = value
+            if at > 0:  # step 0 has no transition: the value is its initial state
+                targets[:, at, i] = True
+        state = self._simulate(batch.noise, draws, targets)
         images, factors = self._frames(state, batch.fixed, batch.render_seeds)
-        return TemporalBatch(images, factors, state, targets, batch.noise, batch.draws, batch.fixed,
+        return TemporalBatch(images, factors, state, targets, batch.noise, draws, batch.fixed,
                              batch.render_seeds, batch.factor_names, self.variables)
 
     def independent_frames(self, n: int, *, seed: int | np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
