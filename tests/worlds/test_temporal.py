@@ -217,3 +217,29 @@ def test_temporal_transitions_check_their_arrays():
         TemporalTransitions(images, images, np.zeros((4, 2), bool), ["a"])
     with pytest.raises(ValueError, match="variables"):
         TemporalTransitions(images, images, np.zeros((4, 2), bool), ["a", "a"])
+
+
+def test_other_factors_can_follow_the_variables_through_the_worlds_mechanisms():
+    pendulum = worlds.make("pendulum", size=16, grid=False)
+    temporal = TemporalWorld(pendulum, ["pendulum_angle", "light_position"], others="mechanisms")
+    assert temporal.describe()["others"] == "mechanisms"
+    b = temporal.sample(3, 6, seed=0)
+    # each frame is the world's exact counterfactual of the sequence's sample under do(angle, light)
+    for t in (0, 5):
+        from latentscm.worlds.base import Batch
+
+        base = Batch(np.zeros((3, 1, 1, 1), np.float32), b.fixed, b.base_noise, tuple(pendulum.factor_names))
+        expected = pendulum.counterfactual(base, {"pendulum_angle": b.factors[:, t, 0],
+                                                  "light_position": b.factors[:, t, 1]})
+        np.testing.assert_allclose(b.factors[:, t], expected.factors)
+        np.testing.assert_array_equal(b.images[:, t], expected.images)
+    assert np.ptp(b.factors[:, :, 3], axis=1).min() > 0  # the shadow moves with the angle and the light
+    kept = TemporalWorld(pendulum, ["pendulum_angle", "light_position"]).sample(3, 6, seed=0)
+    assert np.all(kept.factors[:, :, 3] == kept.factors[:, :1, 3])  # "fixed": the shadow stays as drawn
+    cf = temporal.counterfactual(b, {"light_position": pendulum.spec("light_position").low}, at=2)
+    np.testing.assert_array_equal(cf.factors[:, :2], b.factors[:, :2])
+    assert not np.allclose(cf.factors[:, 2, 3], b.factors[:, 2, 3])  # the shadow follows at once
+    t = temporal.triplets(5, seed=0)
+    assert t.combined.shape == (5, 3, 16, 16)
+    with pytest.raises(ValueError, match="others"):
+        TemporalWorld(pendulum, others="free")

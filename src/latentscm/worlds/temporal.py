@@ -43,10 +43,13 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_choice, check_number
 
-__all__ = ["TemporalWorld", "TemporalBatch", "Triplets", "TARGET_POLICIES", "reflect", "default_variables"]
+__all__ = ["TemporalWorld", "TemporalBatch", "Triplets", "TARGET_POLICIES", "OTHERS", "reflect", "default_variables"]
 
 #: How the intervention targets of each step are drawn.
 TARGET_POLICIES = ("independent", "single")
+#: What the world's other factors do over a sequence: keep their values, or follow the variables through the
+#: world's own mechanisms at every frame.
+OTHERS = ("fixed", "mechanisms")
 
 
 def reflect(x: np.ndarray) -> np.ndarray:
@@ -88,6 +91,8 @@ class TemporalBatch:
     render_seeds: np.ndarray | None
     factor_names: tuple[str, ...]
     variables: tuple[str, ...]
+    #: the exogenous noise (name -> (N,)) of each sequence's sample of the world (its other factors)
+    base_noise: dict[str, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -161,11 +166,17 @@ class TemporalWorld:
         one variable is intervened on (``"single"``).
     targets : {"independent", "single"}, default "independent"
         The intervention policy.
+    others : {"fixed", "mechanisms"}, default "fixed"
+        The world's other factors: drawn once per sequence and kept, or (``"mechanisms"``) recomputed at every frame
+        by the world's own mechanisms from the variables' values and the sequence's exogenous noise (the world's
+        exact counterfactual of its sample under ``do(variables)``), so that e.g. a pendulum's shadow follows its
+        angle and light within each frame. Such factors are effects within a frame, not causal variables of the
+        process; a random renderer then keeps one rendering seed per sequence.
     """
 
     def __init__(self, world: Any, variables: Sequence[str] | None = None,
                  parents: Mapping[str, Sequence[str]] | None = None, *, pull: float = 0.5, noise: float = 0.1,
-                 intervention_prob: float = 0.2, targets: str = "independent"):
+                 intervention_prob: float = 0.2, targets: str = "independent", others: str = "fixed"):
         owner = type(self).__name__
         _check_world(world, owner)
         self.world = world
@@ -219,6 +230,7 @@ class TemporalWorld:
         self.noise = check_number(noise, "noise", owner, low=0.0)
         self.intervention_prob = check_number(intervention_prob, "intervention_prob", owner, low=0.0, high=1.0)
         self.targets = check_choice(targets, "targets", owner, TARGET_POLICIES)
+        self.others = check_choice(others, "others", owner, OTHERS)
         self._columns = np.array([names.index(v) for v in self.variables], dtype=np.intp)
         index = {v: i for i, v in enumerate(self.variables)}
         self._parent_index = [np.array([index[p] for p in self.parents.get(v, [])], dtype=np.intp)
@@ -244,9 +256,12 @@ class TemporalWorld:
 
     def describe(self) -> dict[str, Any]:
         """The process as JSON (without the world): ``TemporalWorld(world, **description)`` rebuilds it."""
-        return {"variables": list(self.variables), "parents": {k: list(v) for k, v in self.parents.items()},
-                "pull": self.pull, "noise": self.noise, "intervention_prob": self.intervention_prob,
-                "targets": self.targets}
+        description = {"variables": list(self.variables), "parents": {k: list(v) for k, v in self.parents.items()},
+                       "pull": self.pull, "noise": self.noise, "intervention_prob": self.intervention_prob,
+                       "targets": self.targets}
+        if self.others != "fixed":  # recorded where it departs from the default
+            description["others"] = self.others
+        return description
 
     def temporal_graph(self) -> np.ndarray:
         """(V, V) bool: entry ``[i, j]`` is the edge ``C_i^t -> C_j^{t+1}`` (the diagonal is always True)."""
@@ -259,7 +274,7 @@ class TemporalWorld:
         edges = ", ".join(f"{p}->{c}" for c, ps in self.parents.items() for p in ps) or "none"
         return (f"TemporalWorld({self.world.name!r}, variables={list(self.variables)}, edges: {edges}, "
                 f"pull={self.pull:g}, noise={self.noise:g}, intervention_prob={self.intervention_prob:g}, "
-                f"targets={self.targets!r})")
+                f"targets={self.targets!r}, others={self.others!r})")
 
     # ------------------------------------------------------------------ state <-> factors
     def to_factor_values(self, state: np.ndarray) -> np.ndarray:
@@ -318,10 +333,11 @@ class TemporalWorld:
             state[:, t] = np.where(targets[:, t], draws[:, t], moved)
         return state
 
-    def _fixed_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, K) observational factors of the world, unrendered (the variables' columns are replaced later)."""
-        factors = self.world._draw(n, seed=rng)[0]
-        return np.asarray(factors, dtype=np.float64)
+    def _fixed_factors(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(n, K) observational factors of the world, unrendered (the variables' columns are replaced later), and
+        their exogenous noise."""
+        factors, noise = self.world._draw(n, seed=rng)[:2]
+        return np.asarray(factors, dtype=np.float64), {k: np.asarray(v) for k, v in noise.items()}
 
     def _draw_targets(self, rng: np.random.Generator, n: int, length: int) -> np.ndarray:
         v = self.n_variables
@@ -334,16 +350,26 @@ class TemporalWorld:
             targets[:, 1:] = hit[..., None] & (which[..., None] == np.arange(v))
         return targets
 
-    def _frames(self, state: np.ndarray, fixed: np.ndarray, render_seeds: np.ndarray | None) -> tuple[np.ndarray,
-                                                                                                    np.ndarray]:
-        """Images (N, T, C, H, W) and factors (N, T, K) of states (N, T, V) with the per-sequence ``fixed``."""
+    def _frames(self, state: np.ndarray, fixed: np.ndarray, render_seeds: np.ndarray | None,
+                base_noise: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Images (N, T, C, H, W) and factors (N, T, K) of states (N, T, V) with the per-sequence ``fixed`` factors
+        (N, K) and their exogenous noise."""
         n, length = state.shape[:2]
-        factors = np.repeat(fixed[:, None, :], length, axis=1)
-        factors[:, :, self._columns] = self.to_factor_values(state)
-        flat = factors.reshape(n * length, -1)
-        seeds = None if render_seeds is None else render_seeds.reshape(-1)
-        images = self.world.render(flat, render_seeds=seeds)
-        return images.reshape(n, length, *images.shape[1:]), factors
+        values = self.to_factor_values(state).reshape(n * length, -1)
+        factors = np.repeat(fixed[:, None, :], length, axis=1).reshape(n * length, -1)
+        if self.others == "mechanisms":
+            from latentscm.worlds.base import Batch
+
+            noise = {k: np.repeat(v, length, axis=0) for k, v in base_noise.items()}
+            placeholder = np.zeros((n * length, 1, 1, 1), np.float32)  # the counterfactual reads factors and noise
+            batch = Batch(placeholder, factors, noise, tuple(self.world.factor_names))
+            result = self.world.counterfactual(batch, {v: values[:, i] for i, v in enumerate(self.variables)})
+            images, factors = result.images, result.factors
+        else:
+            factors[:, self._columns] = values
+            seeds = None if render_seeds is None else render_seeds.reshape(-1)
+            images = self.world.render(factors, render_seeds=seeds)
+        return images.reshape(n, length, *images.shape[1:]), factors.reshape(n, length, -1)
 
     def sample(self, n: int, length: int, *, seed: int | np.random.Generator) -> TemporalBatch:
         """``n`` sequences of ``length`` frames (seeded)."""
@@ -352,7 +378,7 @@ class TemporalWorld:
         length = check_number(length, "length", owner, low=2, integer=True)
         rng = as_generator(seed)
         v = self.n_variables
-        fixed = self._fixed_factors(n, rng)
+        fixed, base_noise = self._fixed_factors(n, rng)
         initial = rng.uniform(-1.0, 1.0, size=(n, v))
         noise = rng.standard_normal((n, length, v))
         noise[:, 0] = 0.0
@@ -361,9 +387,9 @@ class TemporalWorld:
         draws[:, 0] = initial  # frame 0 is the initial draw (never a target)
         render_seeds = rng.integers(0, 2 ** 31 - 1, size=(n, length)) if self.world.render_random else None
         state = self._simulate(noise, draws, targets)
-        images, factors = self._frames(state, fixed, render_seeds)
+        images, factors = self._frames(state, fixed, render_seeds, base_noise)
         return TemporalBatch(images, factors, state, targets, noise, draws, fixed, render_seeds,
-                             tuple(self.world.factor_names), self.variables)
+                             tuple(self.world.factor_names), self.variables, base_noise)
 
     def counterfactual(self, batch: TemporalBatch, interventions: Mapping[str, Any], *, at: int) -> TemporalBatch:
         """The exact counterfactual of every sequence of ``batch`` had ``do(variable = value)`` (values in factor
@@ -384,9 +410,9 @@ class TemporalWorld:
             if at > 0:  # step 0 has no transition: the value is its initial state
                 targets[:, at, i] = True
         state = self._simulate(batch.noise, draws, targets)
-        images, factors = self._frames(state, batch.fixed, batch.render_seeds)
+        images, factors = self._frames(state, batch.fixed, batch.render_seeds, batch.base_noise or {})
         return TemporalBatch(images, factors, state, targets, batch.noise, draws, batch.fixed,
-                             batch.render_seeds, batch.factor_names, self.variables)
+                             batch.render_seeds, batch.factor_names, self.variables, batch.base_noise)
 
     def independent_frames(self, n: int, *, seed: int | np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """``n`` single frames with every variable drawn independently and uniformly over its range (the other
@@ -395,10 +421,10 @@ class TemporalWorld:
         owner = f"{type(self).__name__}.independent_frames"
         n = check_number(n, "n", owner, low=1, integer=True)
         rng = as_generator(seed)
-        fixed = self._fixed_factors(n, rng)
+        fixed, base_noise = self._fixed_factors(n, rng)
         state = rng.uniform(-1.0, 1.0, size=(n, 1, self.n_variables))
         seeds = rng.integers(0, 2 ** 31 - 1, size=(n, 1)) if self.world.render_random else None
-        images, factors = self._frames(state, fixed, seeds)
+        images, factors = self._frames(state, fixed, seeds, base_noise)
         return images[:, 0], factors[:, 0]
 
     def triplets(self, n: int, *, seed: int | np.random.Generator) -> Triplets:
@@ -412,16 +438,20 @@ class TemporalWorld:
         if v < 2:
             raise ValueError(f"{owner}: triplets mix variables of two images and this TemporalWorld has one "
                              f"variable ({self.variables[0]!r}).")
-        fixed = self._fixed_factors(2 * n, rng).reshape(n, 2, -1)
+        fixed, base_noise = self._fixed_factors(2 * n, rng)
+        fixed = fixed.reshape(n, 2, -1)
+        noise_of = [{k: v.reshape(n, 2, *v.shape[1:])[:, j] for k, v in base_noise.items()} for j in (0, 1)]
         state = rng.uniform(-1.0, 1.0, size=(n, 2, v))
         codes = rng.integers(1, 2 ** v - 1, size=n)  # a mask per row, never empty nor full
         mask = ((codes[:, None] >> np.arange(v)) & 1).astype(bool)
         mixed = np.where(mask, state[:, 1], state[:, 0])
         seeds = rng.integers(0, 2 ** 31 - 1, size=(n, 3)) if self.world.render_random else None
-        first, first_factors = self._frames(state[:, :1], fixed[:, 0], None if seeds is None else seeds[:, :1])
-        second, second_factors = self._frames(state[:, 1:], fixed[:, 1], None if seeds is None else seeds[:, 1:2])
+        first, first_factors = self._frames(state[:, :1], fixed[:, 0], None if seeds is None else seeds[:, :1],
+                                            noise_of[0])
+        second, second_factors = self._frames(state[:, 1:], fixed[:, 1], None if seeds is None else seeds[:, 1:2],
+                                              noise_of[1])
         combined, combined_factors = self._frames(mixed[:, None], fixed[:, 0],
-                                                  None if seeds is None else seeds[:, 2:])
+                                                  None if seeds is None else seeds[:, 2:], noise_of[0])
         return Triplets(first[:, 0], second[:, 0], combined[:, 0], mask, first_factors[:, 0], second_factors[:, 0],
                         combined_factors[:, 0], tuple(self.world.factor_names), self.variables)
 
