@@ -59,3 +59,13 @@ def test_temporal_refusals(tmp_path):
             "--temporal takes", "foo")
     refused(invoke(["train", "--learner", "citris", *SMALL, "--temporal", "variables=shape", "--out", tmp_path / "c"]),
             "categorical")
+
+
+def test_the_report_shows_the_temporal_headline(tmp_path):
+    run = tmp_path / "run"
+    assert invoke(["train", "--learner", "citris", *SMALL, "--out", run]).exit_code == 0
+    assert invoke(["evaluate", run]).exit_code == 0
+    result = invoke(["report", run, "--out", tmp_path / "report.html"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report.html").read_text()
+    assert "R² diag (temporal)" in page and "R² max off-diag (temporal)" in page

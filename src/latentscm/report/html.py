@@ -50,6 +50,10 @@ HEADLINE = (
     ("cf.excess", "excess e", "lower", "(true-CF error − reconstruction) / floor: 0 perfect, 1 useless"),
     ("cf.cause_leak", "cause leak", "lower", "a cause that moved after intervening on its effect"),
     ("cf.effect", "effect error", "lower", "an effect that did not follow its intervened cause"),
+    ("temporal.r2_diag", "R² diag (temporal)", "higher",
+     "CITRIS's R² matrix: each causal variable from its own group of units"),
+    ("temporal.r2_max_off_diag", "R² max off-diag (temporal)", "lower",
+     "CITRIS's R² matrix: the most of another variable a group holds"),
 )
 #: one sentence per section on how to read it
 READING = {
