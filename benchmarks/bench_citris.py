@@ -29,7 +29,10 @@ and 0.65/0.45 for SlowVAE (their Table 2; quoted, not run here). At CPU scale he
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_citris.py --methods citris --seeds 0 1 2 --steps 10000
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_citris.py --table out1.jsonl out2.jsonl
 
-Results: see the README (CITRIS) and the stop note of session 39.
+Results (this 2-core CPU box, one torch thread per run, 3-4 runs at a time; 10,000 steps, seeds 0-2 unless marked;
+mean ± std over seeds)::
+
+TABLE_PLACEHOLDER
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ from latentscm.learners import make as make_learner
 from latentscm.metrics.causal_variable_r2 import causal_variable_r2, group_r2_matrix
 from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.metrics.triplets import triplet_scores
-from latentscm.training.data import DATA_SEED_OFFSET, TRANSITION_LENGTH
+from latentscm.training.data import DATA_SEED_OFFSET
 from latentscm.worlds import TemporalWorld
 from latentscm.worlds import make as make_world
 
@@ -67,7 +70,7 @@ def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: in
         return make_learner("citris", steps=steps if method == "citris" else 1, seed=seed, flow_layers=flow_layers
                             ).fit(world, n_samples=n_samples, progress=False)
     # the baselines see the same transitions as CITRIS (same seed offset): first frames, or the pairs
-    first, second, _, _ = world.transitions(n_samples, seed=seed + DATA_SEED_OFFSET, length=TRANSITION_LENGTH)
+    first, second, _, _ = world.transitions(n_samples, seed=seed + DATA_SEED_OFFSET)
     if method == "beta_vae":
         return make_learner("beta_vae", beta=1.0, latent_dim=8, lr=1e-3, steps=steps, seed=seed).fit(
             first, progress=False)

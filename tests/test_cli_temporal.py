@@ -34,6 +34,7 @@ def test_train_resume_and_evaluate_a_temporal_run(tmp_path):
     data = json.loads((run / "config.json").read_text())["data"]
     assert data["temporal"]["variables"] == ["scale", "posX", "hue"]
     assert data["temporal"]["parents"] == {"posX": ["scale"], "hue": ["posX"]}
+    assert data["temporal"]["sequence_length"] == 50
     assert data["factor_names"] == ["scale", "posX", "hue"]
     resumed = invoke(["resume", run, "--steps", "6", "--no-progress"])
     assert resumed.exit_code == 0, resumed.output

@@ -111,7 +111,7 @@ def test_classifier_marginal_is_the_training_target_frequency(temporal):
     learner = CITRISVAE(steps=1, seed=0, **TINY).fit(temporal, n_samples=98, progress=False)
     from latentscm.training.data import DATA_SEED_OFFSET
 
-    _, _, targets, _ = temporal.transitions(98, seed=learner.seed + DATA_SEED_OFFSET, length=50)
+    _, _, targets, _ = temporal.transitions(98, seed=learner.seed + DATA_SEED_OFFSET)
     np.testing.assert_allclose(learner.classifier_.marginal.numpy(), targets.mean(0), atol=1e-6)
 
 

@@ -191,10 +191,10 @@ def test_temporal_world_pickles_and_its_description_rebuilds_it(rich, world):
 
 
 def test_temporal_training_set_pairs_x_t_factors_with_the_next_frame_and_its_targets(two):
-    from latentscm.training.data import DATA_SEED_OFFSET, TRANSITION_LENGTH, as_training_set
+    from latentscm.training.data import DATA_SEED_OFFSET, as_training_set
 
     ts = as_training_set(two, n_samples=60, seed=2, owner="test", transitions=True)
-    first, second, targets, factors = two.transitions(60, seed=2 + DATA_SEED_OFFSET, length=TRANSITION_LENGTH)
+    first, second, targets, factors = two.transitions(60, seed=2 + DATA_SEED_OFFSET)
     np.testing.assert_array_equal(ts.images, first)
     np.testing.assert_array_equal(ts.next_images, second)
     np.testing.assert_array_equal(ts.next_targets, targets)

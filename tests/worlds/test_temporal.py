@@ -165,6 +165,8 @@ def test_transitions_are_consecutive_frames(temporal):
     np.testing.assert_array_equal(targets, b.targets[:, 1:].reshape(100, 4))
     assert factors.shape == (100, 5)
     assert temporal.transitions(7, seed=0, length=5)[0].shape[0] == 7
+    short = TemporalWorld(temporal.world, sequence_length=11)  # the default length of transitions
+    np.testing.assert_array_equal(short.transitions(100, seed=0)[0], first)
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -179,6 +181,7 @@ def test_transitions_are_consecutive_frames(temporal):
     ({"noise": -1.0}, "noise"),
     ({"intervention_prob": 1.5}, "intervention_prob"),
     ({"targets": "all"}, "targets"),
+    ({"sequence_length": 1}, "sequence_length"),
 ])
 def test_bad_arguments_are_named(world, kwargs, match):
     with pytest.raises(ValueError, match=match):

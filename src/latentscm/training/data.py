@@ -29,7 +29,7 @@ from latentscm._validation import check_array, check_number
 
 __all__ = ["TrainingSet", "as_training_set", "multi_view_training_set", "training_mixture", "ShardedBatches",
            "DATA_SEED_OFFSET", "PAIR_SEED_OFFSET", "VIEW_SEED_OFFSET",
-           "temporal_training_set", "TRANSITION_LENGTH", "SUMMARY_ROWS", "float_images", "content_hash",
+           "temporal_training_set", "SUMMARY_ROWS", "float_images", "content_hash",
            "spread_rows"]
 
 #: Added to the learner's seed for the rendering of training images, so the data and the
@@ -37,8 +37,6 @@ __all__ = ["TrainingSet", "as_training_set", "multi_view_training_set", "trainin
 DATA_SEED_OFFSET = 1_000_003
 #: Added to the learner's seed for the partners of counterfactual pairs (which factors change, and to what).
 PAIR_SEED_OFFSET = 2_000_029
-#: Frames per sequence a TemporalWorld's training transitions are cut from.
-TRANSITION_LENGTH = 50
 #: Added to the learner's seed for the views of multi-view data (the other samples and rendering seeds of each view).
 VIEW_SEED_OFFSET = 3_000_017
 
@@ -213,7 +211,7 @@ def temporal_training_set(data: Any, *, n_samples: int | None, seed: int, owner:
 
     :class:`~latentscm.data.TemporalTransitions` (your own) are used whole. A
     :class:`~latentscm.worlds.temporal.TemporalWorld` draws ``n_samples`` transitions (default 10,000) from
-    sequences of ``TRANSITION_LENGTH`` frames, seeded with ``seed + DATA_SEED_OFFSET``; the run config records
+    sequences of its ``sequence_length`` frames, seeded with ``seed + DATA_SEED_OFFSET``; the run config records
     the process (``data.temporal``), so a resumed run redraws the same transitions. ``factors`` are the causal
     variables' values at ``x^t`` and ``factor_names`` the variables.
     """
@@ -244,9 +242,9 @@ def temporal_training_set(data: Any, *, n_samples: int | None, seed: int, owner:
                          f"targets: give a TemporalWorld (latentscm.worlds.TemporalWorld(world)) or "
                          f"TemporalTransitions. Got {type(data).__name__}.")
     n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
-    first, second, targets, factors = data.transitions(n, seed=seed + DATA_SEED_OFFSET, length=TRANSITION_LENGTH)
+    first, second, targets, factors = data.transitions(n, seed=seed + DATA_SEED_OFFSET)
     columns = [data.factor_names.index(v) for v in data.variables]
-    source = {**_world_source(data.world, n, seed), "temporal": {**data.describe(), "length": TRANSITION_LENGTH}}
+    source = {**_world_source(data.world, n, seed), "temporal": data.describe()}
     return TrainingSet(_checked_images(first, owner), np.asarray(factors[:, columns], np.float64),
                        tuple(data.variables), source, next_images=_checked_images(second, owner, "next_images"),
                        next_targets=np.ascontiguousarray(targets))

@@ -63,7 +63,7 @@ def temporal_from_config(config: dict[str, Any], world: Any, run_dir: str | os.P
         raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' must be an object. "
                          f"Got {recorded!r}.")
     try:
-        return TemporalWorld(world, **{k: v for k, v in recorded.items() if k != "length"})
+        return TemporalWorld(world, **recorded)
     except (TypeError, ValueError) as error:
         raise ValueError(f"The 'data.temporal' entry of '{Path(run_dir) / CONFIG_NAME}' is not a temporal "
                          f"process: {error}") from None

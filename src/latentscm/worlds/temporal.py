@@ -172,11 +172,14 @@ class TemporalWorld:
         exact counterfactual of its sample under ``do(variables)``), so that e.g. a pendulum's shadow follows its
         angle and light within each frame. Such factors are effects within a frame, not causal variables of the
         process; a random renderer then keeps one rendering seed per sequence.
+    sequence_length : int, default 50
+        Frames of the sequences that :meth:`transitions` (a learner's training data) cuts into transitions.
     """
 
     def __init__(self, world: Any, variables: Sequence[str] | None = None,
                  parents: Mapping[str, Sequence[str]] | None = None, *, pull: float = 0.5, noise: float = 0.1,
-                 intervention_prob: float = 0.2, targets: str = "independent", others: str = "fixed"):
+                 intervention_prob: float = 0.2, targets: str = "independent", others: str = "fixed",
+                 sequence_length: int = 50):
         owner = type(self).__name__
         _check_world(world, owner)
         self.world = world
@@ -231,6 +234,7 @@ class TemporalWorld:
         self.intervention_prob = check_number(intervention_prob, "intervention_prob", owner, low=0.0, high=1.0)
         self.targets = check_choice(targets, "targets", owner, TARGET_POLICIES)
         self.others = check_choice(others, "others", owner, OTHERS)
+        self.sequence_length = check_number(sequence_length, "sequence_length", owner, low=2, integer=True)
         self._columns = np.array([names.index(v) for v in self.variables], dtype=np.intp)
         index = {v: i for i, v in enumerate(self.variables)}
         self._parent_index = [np.array([index[p] for p in self.parents.get(v, [])], dtype=np.intp)
@@ -258,7 +262,7 @@ class TemporalWorld:
         """The process as JSON (without the world): ``TemporalWorld(world, **description)`` rebuilds it."""
         description = {"variables": list(self.variables), "parents": {k: list(v) for k, v in self.parents.items()},
                        "pull": self.pull, "noise": self.noise, "intervention_prob": self.intervention_prob,
-                       "targets": self.targets}
+                       "targets": self.targets, "sequence_length": self.sequence_length}
         if self.others != "fixed":  # recorded where it departs from the default
             description["others"] = self.others
         return description
@@ -455,14 +459,15 @@ class TemporalWorld:
         return Triplets(first[:, 0], second[:, 0], combined[:, 0], mask, first_factors[:, 0], second_factors[:, 0],
                         combined_factors[:, 0], tuple(self.world.factor_names), self.variables)
 
-    def transitions(self, n: int, *, seed: int | np.random.Generator, length: int = 50
+    def transitions(self, n: int, *, seed: int | np.random.Generator, length: int | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``n`` training transitions ``(x^t, x^{t+1}, I^{t+1})`` from ``ceil(n / (length - 1))`` sequences of
-        ``length`` frames (the last sequence cut): images (n, C, H, W) twice, targets (n, V) bool, and the factors
-        of ``x^t`` (n, K)."""
+        ``length`` frames (default ``sequence_length``; the last sequence cut): images (n, C, H, W) twice, targets
+        (n, V) bool, and the factors of ``x^t`` (n, K)."""
         owner = f"{type(self).__name__}.transitions"
         n = check_number(n, "n", owner, low=1, integer=True)
-        length = check_number(length, "length", owner, low=2, integer=True)
+        length = self.sequence_length if length is None else check_number(length, "length", owner, low=2,
+                                                                            integer=True)
         sequences = -(-n // (length - 1))
         batch = self.sample(sequences, length, seed=seed)
         first, second, targets = batch.transitions()
