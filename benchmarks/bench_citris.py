@@ -2,9 +2,9 @@
 
 Lippe et al. (ICML 2022), "CITRIS: Causal Identifiability from Temporal Intervened Sequences", prove that with
 known intervention targets each causal variable of a temporal process is identified as a block of latent units,
-and report on Temporal Causal3DIdent (7 variables, 64 px, 250,000 frames, ~200 epochs on a GPU) an R² matrix
-with mean diagonal 0.96 and mean largest off-diagonal entry 0.05 for CITRIS-VAE, against 0.83/0.30 for iVAE*
-and 0.65/0.45 for SlowVAE (their Table 2; quoted, not run here). At CPU scale here:
+and report on Temporal Causal3DIdent (3D renders, GPU scale) R² matrices whose diagonal is near 1 and whose
+off-diagonal entries are small for CITRIS-VAE, better than for iVAE* and SlowVAE (their exact figures were not
+available here to quote). At CPU scale here:
 
 - World: :class:`~latentscm.worlds.temporal.TemporalWorld` over hue-sprites (32 px, 16 positions, 6 scales):
   variables scale -> posX -> posY -> hue (a lag-1 chain, each also on its own past), ``pull`` 0.5, ``noise``
@@ -44,7 +44,7 @@ mean ± std over seeds)::
 Matched like the baselines' units, CITRIS's max off-diagonal is 0.188 ± 0.008 (30,000 steps: 0.125); graph
 precision 0.32 ± 0.02 at recall 1.0 (β-VAE 0.29, SlowVAE 0.30). ``true variables``: the R² matrix of the
 variables themselves and the graph from their rendered values (snapping scale to its 6-value grid makes one edge
-spurious). The paper's separation (max off-diagonal 0.05) does not reproduce at this scale; the leaks follow the
+spurious). The paper's separation (small off-diagonal entries) does not reproduce at this scale; the leaks follow the
 causal chain (a group holds part of its variable's parent or grandparent).
 """
 
