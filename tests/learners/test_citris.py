@@ -250,3 +250,15 @@ def test_prior_nll_is_each_units_own_negative_log_density_when_psi_is_sure():
                 m, s = mean[b, j], logstd[b, j]
             expected[b] -= torch.distributions.Normal(m, s.exp()).log_prob(z_next[b, j])
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_learner_groups_learned_or_matched(fitted, temporal):
+    from latentscm.metrics.causal_variable_r2 import learner_groups
+
+    groups, by = learner_groups(fitted, temporal, "test")
+    assert by == "learned"
+    np.testing.assert_array_equal(groups, fitted.assignment_)
+    groups, by = learner_groups(fitted, temporal, "test", matched=True, n=200, max_train=150)
+    assert by == "matched" and groups.shape == (8,) and groups.min() >= 0 and groups.max() <= 4
+    with pytest.raises(ValueError, match="test: CITRISVAE was trained on the variables"):
+        learner_groups(fitted, TemporalWorld(temporal.world, ["posX", "posY"]), "test")

@@ -121,7 +121,7 @@ def discover_latent_temporal_graph(learner: Any, temporal_world: Any, *, n: int 
     ``seed + 1``). Returns :func:`latent_temporal_graph`'s entries with ``"true"`` (V, V), ``"variables"``,
     ``"groups"`` and :func:`graph_scores`' entries.
     """
-    from latentscm.metrics.causal_variable_r2 import check_learned_variables, matched_assignment
+    from latentscm.metrics.causal_variable_r2 import learner_groups
     from latentscm.worlds.temporal import TemporalWorld
 
     owner = "discover_latent_temporal_graph"
@@ -131,14 +131,7 @@ def discover_latent_temporal_graph(learner: Any, temporal_world: Any, *, n: int 
     n = int(check_number(n, "n", owner, low=50, integer=True))
     learner._check_fitted()
     if groups is None:
-        if hasattr(type(learner), "assignment_"):
-            check_learned_variables(learner, temporal_world, owner)
-            groups = learner.assignment_
-        else:
-            columns = [temporal_world.factor_names.index(v) for v in temporal_world.variables]
-            images, factors = temporal_world.independent_frames(2000, seed=seed + 1)
-            groups = matched_assignment(np.asarray(learner.encode(images), np.float64), factors[:, columns],
-                                        seed=seed)
+        groups = learner_groups(learner, temporal_world, owner, seed=seed)[0]
     first, second, targets, _ = temporal_world.transitions(n, seed=seed)
     found = latent_temporal_graph(learner.encode(first), learner.encode(second), targets, np.asarray(groups),
                                   alpha=alpha, ci_test=ci_test)

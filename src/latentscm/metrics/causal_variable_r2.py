@@ -25,7 +25,8 @@ import numpy as np
 from latentscm._validation import check_number
 from latentscm.metrics.r2 import r2_per_factor
 
-__all__ = ["group_r2_matrix", "causal_variable_r2", "matched_assignment", "check_learned_variables"]
+__all__ = ["group_r2_matrix", "causal_variable_r2", "matched_assignment", "check_learned_variables",
+           "learner_groups"]
 
 
 def group_r2_matrix(codes: np.ndarray, groups: np.ndarray, values: np.ndarray, *, max_train: int = 2000,
@@ -64,6 +65,21 @@ def check_learned_variables(learner: Any, temporal_world: Any, owner: str) -> No
         raise ValueError(f"{owner}: {type(learner).__name__} was trained on the variables {list(learned)}, and the "
                          f"TemporalWorld has {list(temporal_world.variables)}; its groups stand for those, in that "
                          f"order.")
+
+
+def learner_groups(learner: Any, temporal_world: Any, owner: str, *, matched: bool = False, n: int = 2000,
+                   seed: int = 0, min_r2: float = 0.1, max_train: int = 2000) -> tuple[np.ndarray, str]:
+    """Each unit's variable (M,) int and how it was found: the learner's ``assignment_`` ("learned", checked against
+    the world's variables) or, for learners without one or with ``matched=True``, :func:`matched_assignment` on
+    ``n`` independent frames drawn with ``seed + 1`` ("matched")."""
+    if hasattr(type(learner), "assignment_") and not matched:
+        check_learned_variables(learner, temporal_world, owner)
+        return np.asarray(learner.assignment_, dtype=np.int64), "learned"
+    columns = [temporal_world.factor_names.index(v) for v in temporal_world.variables]
+    images, factors = temporal_world.independent_frames(n, seed=seed + 1)
+    groups = matched_assignment(np.asarray(learner.encode(images), dtype=np.float64), factors[:, columns],
+                                min_r2=min_r2, max_train=max_train, seed=seed)
+    return groups, "matched"
 
 
 def causal_variable_r2(learner: Any, temporal_world: Any, *, n: int = 2000, seed: int = 0, max_train: int = 2000,
@@ -114,15 +130,8 @@ def causal_variable_r2(learner: Any, temporal_world: Any, *, n: int = 2000, seed
     images, factors = temporal_world.independent_frames(n, seed=seed)
     values = factors[:, columns]
     codes = np.asarray(learner.encode(images), dtype=np.float64)
-    if has_own and assignment != "matched":
-        check_learned_variables(learner, temporal_world, owner)
-        groups = np.asarray(learner.assignment_, dtype=np.int64)
-        by = "learned"
-    else:
-        match_images, match_factors = temporal_world.independent_frames(n, seed=seed + 1)
-        groups = matched_assignment(np.asarray(learner.encode(match_images), dtype=np.float64),
-                                    match_factors[:, columns], min_r2=min_r2, max_train=max_train, seed=seed)
-        by = "matched"
+    groups, by = learner_groups(learner, temporal_world, owner, matched=assignment == "matched", n=n, seed=seed,
+                                min_r2=min_r2, max_train=max_train)
     matrix = group_r2_matrix(codes, groups, values, max_train=max_train, seed=seed)
     v = len(columns)
     square = matrix[:v]

@@ -78,7 +78,7 @@ def triplet_scores(learner: Any, temporal_world: Any, *, n: int = 1000, seed: in
         pixel error of the decoded combination against the true image, and ``"reconstruction_mse"`` of the
         learner's reconstruction of the true image (what decoding alone costs).
     """
-    from latentscm.metrics.causal_variable_r2 import check_learned_variables, matched_assignment
+    from latentscm.metrics.causal_variable_r2 import check_learned_variables, learner_groups
     from latentscm.metrics.factor_regressor import FactorRegressor
     from latentscm.worlds.temporal import TemporalWorld
 
@@ -105,13 +105,7 @@ def triplet_scores(learner: Any, temporal_world: Any, *, n: int = 1000, seed: in
                          f"has {list(temporal_world.factor_names)}; fit it on temporal_world.world.")
     t = temporal_world.triplets(n, seed=seed)
     first, second = learner.encode(t.first), learner.encode(t.second)
-    if hasattr(type(learner), "assignment_"):
-        groups, by = np.asarray(learner.assignment_, dtype=np.int64), "learned"
-    else:
-        images, factors = temporal_world.independent_frames(2000, seed=seed + 1)
-        groups = matched_assignment(np.asarray(learner.encode(images), np.float64), factors[:, columns], min_r2=min_r2,
-                                    seed=seed)
-        by = "matched"
+    groups, by = learner_groups(learner, temporal_world, owner, seed=seed, min_r2=min_r2)
     decoded = learner.decode(combine_codes(first, second, t.mask, groups))
     true = t.combined_factors[:, columns]
     width = np.array([temporal_world.world.spec(v).high - temporal_world.world.spec(v).low for v in names])
