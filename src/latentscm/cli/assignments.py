@@ -81,7 +81,8 @@ def parse_temporal(items: Iterable[str] | None, *, option: str = "--temporal") -
     arguments = parse_assignments(items, option=option)
     if not arguments:
         return None
-    allowed = {"variables", "edges", "pull", "noise", "intervention_prob", "targets", "others", "sequence_length"}
+    allowed = {"variables", "edges", "pull", "noise", "intervention_prob", "targets", "others", "sequence_length",
+               "noise_coupling"}
     unknown = sorted(set(arguments) - allowed)
     if unknown:
         raise ValueError(f"{option} takes {', '.join(sorted(allowed))}; got {', '.join(unknown)}.")

@@ -261,8 +261,8 @@ def register(app: typer.Typer) -> None:
             None, "--temporal", help="Train on a temporal process over the world's factors (learners of transitions, "
                                      "e.g. citris): TemporalWorld argument, key=value (variables=a,b, edges=a->b;b->c, "
                                      "pull, noise, intervention_prob, targets=independent|single, "
-                                     "others=fixed|mechanisms, sequence_length); such learners get the defaults "
-                                     "without it."),
+                                     "others=fixed|mechanisms, sequence_length, noise_coupling); such learners get "
+                                     "the defaults without it."),
         interventional_fraction: float | None = typer.Option(
             None, "--interventional-fraction",
             help="Share of training images drawn from single-factor random do() regimes (0-1); causal learners "

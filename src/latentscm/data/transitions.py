@@ -8,7 +8,9 @@ from a :class:`~latentscm.worlds.temporal.TemporalWorld`; recorded sequences com
     data = TemporalTransitions(frames[:-1], frames[1:], targets[1:], variables=["light", "arm", "door"])
     CITRISVAE().fit(data)       # frames (N, C, H, W) in [0, 1]; targets (N, V) bool
 
-``variables`` names the targets' columns: the causal variables whose interventions are recorded.
+``variables`` names the targets' columns: the causal variables whose interventions are recorded. Learners that do
+not read targets (:class:`~latentscm.learners.tdrl.TDRL`) take frames alone, ``TemporalTransitions(frames[:-1],
+frames[1:])``: no targets, no variables (``targets`` is then (N, 0)).
 """
 
 from __future__ import annotations
@@ -31,16 +33,16 @@ class TemporalTransitions:
     ----------
     images, next_images : arrays (N, C, H, W)
         float32-convertible frames in [0, 1] (checked when a learner trains on them): each frame and the next.
-    targets : array (N, V)
-        bool: the variables intervened on between the two frames.
-    variables : sequence of str
-        The V names of the targets' columns.
+    targets : array (N, V) or None, default None
+        bool: the variables intervened on between the two frames (``None``: not recorded, stored as (N, 0)).
+    variables : sequence of str or None, default None
+        The V names of the targets' columns (``None`` only without targets).
     """
 
     images: np.ndarray
     next_images: np.ndarray
-    targets: np.ndarray
-    variables: Sequence[str]
+    targets: np.ndarray | None = None
+    variables: Sequence[str] | None = None
 
     def __post_init__(self):
         owner = "TemporalTransitions"
@@ -49,6 +51,15 @@ class TemporalTransitions:
         if following.shape != images.shape:
             raise ValueError(f"The 'next_images' argument of {owner} has shape {following.shape}, and 'images' "
                              f"{images.shape}; give one next frame per frame.")
+        if self.targets is None:
+            if self.variables is not None and len(self.variables):
+                raise ValueError(f"The 'variables' argument of {owner} names the columns of 'targets', and no targets "
+                                 f"are given. Got variables={self.variables!r}.")
+            object.__setattr__(self, "images", images)
+            object.__setattr__(self, "next_images", following)
+            object.__setattr__(self, "targets", np.zeros((images.shape[0], 0), dtype=bool))
+            object.__setattr__(self, "variables", ())
+            return
         targets = np.asarray(self.targets)
         if targets.ndim != 2 or targets.shape[0] != images.shape[0]:
             raise ValueError(f"The 'targets' argument of {owner} must be (N, V) with N = {images.shape[0]} (one row "

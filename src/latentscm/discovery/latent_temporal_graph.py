@@ -11,7 +11,9 @@ of the group of ``j`` at ``t + 1`` against the group of ``i`` at ``t`` given the
 single-column tests (``fisherz``) read each group's first principal component.
 
 :func:`latent_temporal_graph` runs this on codes; :func:`discover_latent_temporal_graph` encodes a TemporalWorld's
-transitions with a learner and scores the result against the world's true graph.
+transitions with a learner and scores the result against the world's true graph. A learner with a learned transition
+model (TDRL's inverse transition, ``transition_jacobian``) carries its own graph: :func:`jacobian_temporal_graph` reads
+it per variable and scores it without a threshold (:func:`edge_auroc`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ import numpy as np
 
 from latentscm._validation import check_number
 
-__all__ = ["latent_temporal_graph", "discover_latent_temporal_graph", "graph_scores"]
+__all__ = ["latent_temporal_graph", "discover_latent_temporal_graph", "graph_scores", "jacobian_temporal_graph",
+           "edge_auroc"]
 
 
 def _summaries(codes: np.ndarray, groups: np.ndarray, n_variables: int, first_component: bool) -> list[np.ndarray]:
@@ -138,3 +141,74 @@ def discover_latent_temporal_graph(learner: Any, temporal_world: Any, *, n: int 
     true = temporal_world.temporal_graph()
     return {**found, **graph_scores(found["adjacency"], true), "true": true,
             "variables": list(temporal_world.variables), "groups": np.asarray(groups).tolist()}
+
+
+def edge_auroc(weights: np.ndarray, true: np.ndarray) -> float:
+    """Area under the ROC curve of the cross-edge weights (``i != j``) of a (V, V) lag-1 graph against the true
+    cross edges: the chance that a true edge outweighs an absent one (0.5: no better than chance; NaN when all
+    cross edges or none are true)."""
+    weights, true = np.asarray(weights, dtype=np.float64), np.asarray(true, dtype=bool)
+    off = ~np.eye(true.shape[0], dtype=bool)
+    present, absent = weights[off & true], weights[off & ~true]
+    if not present.size or not absent.size:
+        return float("nan")
+    greater = (present[:, None] > absent[None, :]).sum() + 0.5 * (present[:, None] == absent[None, :]).sum()
+    return float(greater / (present.size * absent.size))
+
+
+def _one_to_one_groups(learner: Any, temporal_world: Any, seed: int, n: int = 2000) -> np.ndarray:
+    """Each unit's variable (M,) int, one unit per variable by the Hungarian matching of absolute correlations on
+    ``n`` independent frames (the matching of MCC); -1 for units left over."""
+    from scipy.optimize import linear_sum_assignment
+
+    from latentscm.metrics.mcc import correlation_matrix
+
+    images, factors = temporal_world.independent_frames(n, seed=seed)
+    values = factors[:, [temporal_world.factor_names.index(v) for v in temporal_world.variables]]
+    rows, columns = linear_sum_assignment(-correlation_matrix(np.asarray(learner.encode(images)), values))
+    groups = np.full(int(learner.latent_dim_), -1, dtype=np.int64)
+    groups[rows] = columns
+    return groups
+
+
+def jacobian_temporal_graph(learner: Any, temporal_world: Any, *, n: int = 4000, seed: int = 0,
+                            groups: Any = None) -> dict[str, Any]:
+    """The lag-1 graph a learner's own transition model implies, per causal variable, scored against the world's.
+
+    ``learner.transition_jacobian(x^t, x^{t+1})`` (M, M) (:class:`~latentscm.learners.tdrl.TDRL`) on ``n``
+    transitions of ``temporal_world`` (seed ``seed``) is averaged over the units of each pair of groups (``groups``
+    (M,) int; default one unit per variable, matched one-to-one by the largest total absolute correlation on 2,000
+    independent frames (seed ``seed + 1``, MCC's matching); units left over, -1, are left out). Returns
+    ``"weights"`` (V, V) (NaN for a variable without units), ``"auroc"`` of the cross edges
+    (:func:`edge_auroc`), ``"true"``, ``"variables"`` and ``"groups"``.
+    """
+    from latentscm.worlds.temporal import TemporalWorld
+
+    owner = "jacobian_temporal_graph"
+    if not isinstance(temporal_world, TemporalWorld):
+        raise TypeError(f"The 'temporal_world' argument of {owner} must be a TemporalWorld. "
+                        f"Got {type(temporal_world).__name__}.")
+    if not callable(getattr(learner, "transition_jacobian", None)):
+        raise TypeError(f"The 'learner' argument of {owner} must have a learned transition model "
+                        f"(a transition_jacobian method, e.g. TDRL). Got {type(learner).__name__}.")
+    n = int(check_number(n, "n", owner, low=50, integer=True))
+    learner._check_fitted()
+    if groups is None:
+        groups = _one_to_one_groups(learner, temporal_world, seed + 1)
+    groups = np.asarray(groups)
+    first, second, _, _ = temporal_world.transitions(n, seed=seed)
+    jacobian = np.asarray(learner.transition_jacobian(first, second), dtype=np.float64)
+    if groups.shape != (jacobian.shape[0],):
+        raise ValueError(f"The 'groups' argument of {owner} must give one variable per latent unit "
+                         f"({jacobian.shape[0]}). Got shape {groups.shape}.")
+    v = temporal_world.n_variables
+    weights = np.full((v, v), np.nan)
+    for i in range(v):
+        for j in range(v):
+            block = jacobian[np.ix_(groups == i, groups == j)]
+            if block.size:
+                weights[i, j] = block.mean()
+    true = temporal_world.temporal_graph()
+    known = np.where(np.isnan(weights), -np.inf, weights)
+    return {"weights": weights, "auroc": edge_auroc(known, true), "true": true,
+            "variables": list(temporal_world.variables), "groups": groups.tolist()}

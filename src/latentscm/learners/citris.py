@@ -57,6 +57,7 @@ from torch import nn
 from latentscm._validation import check_number
 from latentscm.learners.base import Learner, StepOutput
 from latentscm.nn.autoregressive_flow import AutoregressiveFlow
+from latentscm.nn.unit_linear import UnitLinear
 
 __all__ = ["CITRISVAE", "TransitionPrior", "TargetClassifier", "normal_kl", "soft_clamp"]
 
@@ -73,19 +74,6 @@ def normal_kl(mean: torch.Tensor, logstd: torch.Tensor, prior_mean: torch.Tensor
             / (2 * torch.exp(2 * prior_logstd)) - 0.5)
 
 
-class _UnitLinear(nn.Module):
-    """One linear map per latent unit: (B, M, in) -> (B, M, out), weights (M, in, out)."""
-
-    def __init__(self, units: int, in_features: int, out_features: int):
-        super().__init__()
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = nn.Parameter(torch.empty(units, in_features, out_features).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(units, out_features).uniform_(-bound, bound))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("bmi,mio->bmo", x, self.weight) + self.bias
-
-
 class TransitionPrior(nn.Module):
     """CITRIS's transition prior with perfect interventions and the assignment ``psi`` (module docstring).
 
@@ -99,9 +87,9 @@ class TransitionPrior(nn.Module):
         self.assignment_logits = nn.Parameter(torch.zeros(units, n_variables + 1))
         self.intervened = nn.Parameter(torch.empty(units, n_variables, 2).uniform_(-0.5, 0.5))
         self.context = nn.Linear(units, units * hidden)
-        self.own = _UnitLinear(units, 1, hidden)
-        self.out = nn.Sequential(nn.SiLU(), _UnitLinear(units, hidden, hidden), nn.SiLU(),
-                                 _UnitLinear(units, hidden, 2))
+        self.own = UnitLinear(units, 1, hidden)
+        self.out = nn.Sequential(nn.SiLU(), UnitLinear(units, hidden, hidden), nn.SiLU(),
+                                 UnitLinear(units, hidden, 2))
 
     def logits(self) -> torch.Tensor:
         """``psi``'s logits (M, V + 1), ``psi_0``'s column at -inf when it is not used."""
@@ -252,8 +240,9 @@ class CITRISVAE(Learner):
         variables = tuple(getattr(training_set, "factor_names", ()) or ())
         targets = getattr(training_set, "next_targets", None)
         if targets is None or not variables:
-            raise ValueError(f"{type(self).__name__} trains on transitions of a temporal process: give a "
-                             f"TemporalWorld or TemporalTransitions.")
+            raise ValueError(f"{type(self).__name__} trains on transitions of a temporal process with known "
+                             f"intervention targets: give a TemporalWorld, or TemporalTransitions with 'targets' and "
+                             f"'variables'.")
         self.variables_ = variables
         self._marginal = np.asarray(targets, dtype=np.float64).mean(axis=0)
 

@@ -33,4 +33,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "contrastive": "latentscm.learners.contrastive:ContrastiveCRL",
     "multiview": "latentscm.learners.multiview:MultiViewCRL",
     "citris": "latentscm.learners.citris:CITRISVAE",
+    "tdrl": "latentscm.learners.tdrl:TDRL",
 })

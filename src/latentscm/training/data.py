@@ -238,9 +238,8 @@ def temporal_training_set(data: Any, *, n_samples: int | None, seed: int, owner:
         return TrainingSet(first, None, tuple(data.variables), source, next_images=second,
                            next_targets=np.ascontiguousarray(data.targets))
     if not isinstance(data, TemporalWorld):
-        raise ValueError(f"{owner}: this learner trains on transitions of a temporal process with known intervention "
-                         f"targets: give a TemporalWorld (latentscm.worlds.TemporalWorld(world)) or "
-                         f"TemporalTransitions. Got {type(data).__name__}.")
+        raise ValueError(f"{owner}: this learner trains on transitions of a temporal process: give a TemporalWorld "
+                         f"(latentscm.worlds.TemporalWorld(world)) or TemporalTransitions. Got {type(data).__name__}.")
     n = 10_000 if n_samples is None else check_number(n_samples, "n_samples", owner, low=1, integer=True)
     first, second, targets, factors = data.transitions(n, seed=seed + DATA_SEED_OFFSET)
     columns = [data.factor_names.index(v) for v in data.variables]

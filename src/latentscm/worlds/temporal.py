@@ -19,6 +19,10 @@ each variable half way to the goal its parents set, ``pull = 0.5``). So every va
 past, and on its parents' past through the graph ``parents``. Targets are drawn per step: ``"independent"``,
 each variable with probability ``intervention_prob``; ``"single"``, with that probability one variable chosen
 uniformly, else none (the two policies of the CITRIS benchmarks). Frame 0 draws ``u^0 ~ U[-1, 1]^V``.
+With ``noise_coupling = c != 0`` the innovations are heteroscedastic, ``noise * exp(c * goal_i) * eps_i``: their
+scale depends on the past through the goal (as the "noise-coupled" processes of Yao, Chen & Zhang, NeurIPS
+2022, "Temporally Disentangled Representation Learning", whose identifiability needs transitions that are not
+additive Gaussian noise of constant scale; :class:`latentscm.learners.TDRL`).
 
 The rendered factor value is the state mapped to the factor's range and snapped to its grid; the state
 itself stays continuous (snapping it each step would freeze a variable whose steps are shorter than half a
@@ -174,12 +178,14 @@ class TemporalWorld:
         process; a random renderer then keeps one rendering seed per sequence.
     sequence_length : int, default 50
         Frames of the sequences that :meth:`transitions` (a learner's training data) cuts into transitions.
+    noise_coupling : float, default 0.0
+        ``c`` in [-4, 4]: each innovation's scale is ``noise * exp(c * goal_i)`` (0: additive noise of constant scale).
     """
 
     def __init__(self, world: Any, variables: Sequence[str] | None = None,
                  parents: Mapping[str, Sequence[str]] | None = None, *, pull: float = 0.5, noise: float = 0.1,
                  intervention_prob: float = 0.2, targets: str = "independent", others: str = "fixed",
-                 sequence_length: int = 50):
+                 sequence_length: int = 50, noise_coupling: float = 0.0):
         owner = type(self).__name__
         _check_world(world, owner)
         self.world = world
@@ -235,6 +241,7 @@ class TemporalWorld:
         self.targets = check_choice(targets, "targets", owner, TARGET_POLICIES)
         self.others = check_choice(others, "others", owner, OTHERS)
         self.sequence_length = check_number(sequence_length, "sequence_length", owner, low=2, integer=True)
+        self.noise_coupling = check_number(noise_coupling, "noise_coupling", owner, low=-4.0, high=4.0)
         self._columns = np.array([names.index(v) for v in self.variables], dtype=np.intp)
         index = {v: i for i, v in enumerate(self.variables)}
         self._parent_index = [np.array([index[p] for p in self.parents.get(v, [])], dtype=np.intp)
@@ -265,6 +272,8 @@ class TemporalWorld:
                        "targets": self.targets, "sequence_length": self.sequence_length}
         if self.others != "fixed":  # recorded where it departs from the default
             description["others"] = self.others
+        if self.noise_coupling != 0.0:
+            description["noise_coupling"] = self.noise_coupling
         return description
 
     def temporal_graph(self) -> np.ndarray:
@@ -278,7 +287,8 @@ class TemporalWorld:
         edges = ", ".join(f"{p}->{c}" for c, ps in self.parents.items() for p in ps) or "none"
         return (f"TemporalWorld({self.world.name!r}, variables={list(self.variables)}, edges: {edges}, "
                 f"pull={self.pull:g}, noise={self.noise:g}, intervention_prob={self.intervention_prob:g}, "
-                f"targets={self.targets!r}, others={self.others!r})")
+                f"targets={self.targets!r}, others={self.others!r}"
+                + (f", noise_coupling={self.noise_coupling:g})" if self.noise_coupling else ")"))
 
     # ------------------------------------------------------------------ state <-> factors
     def to_factor_values(self, state: np.ndarray) -> np.ndarray:
@@ -333,7 +343,9 @@ class TemporalWorld:
         state[:, 0] = draws[:, 0]
         for t in range(1, length):
             previous = state[:, t - 1]
-            moved = reflect(previous + self.pull * (self._goal(previous) - previous) + self.noise * noise[:, t])
+            goal = self._goal(previous)
+            scale = self.noise * np.exp(self.noise_coupling * goal) if self.noise_coupling else self.noise
+            moved = reflect(previous + self.pull * (goal - previous) + scale * noise[:, t])
             state[:, t] = np.where(targets[:, t], draws[:, t], moved)
         return state
 
