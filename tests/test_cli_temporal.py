@@ -70,3 +70,27 @@ def test_the_report_shows_the_temporal_headline(tmp_path):
     assert result.exit_code == 0, result.output
     page = (tmp_path / "report.html").read_text()
     assert "R² diag (temporal)" in page and "R² max off-diag (temporal)" in page
+
+
+def test_tdrl_trains_on_a_noise_coupled_process_and_is_scored_with_mcc_and_its_graph(tmp_path):
+    run = tmp_path / "run"
+    result = invoke(["train", "--learner", "tdrl", *SMALL, "--temporal", "intervention_prob=0",
+                     "--temporal", "noise_coupling=1", "--out", run])
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"]["temporal"]["noise_coupling"] == 1.0
+    assert config["data"]["temporal"]["intervention_prob"] == 0.0
+    assert invoke(["resume", run, "--steps", "6", "--no-progress"]).exit_code == 0
+    evaluated = invoke(["evaluate", run])
+    assert evaluated.exit_code == 0, evaluated.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["steps"] == 6
+    assert 0.0 <= metrics["metrics"]["temporal.mcc"] <= 1.0
+    assert 0.0 <= metrics["metrics"]["temporal.jacobian_auroc"] <= 1.0
+    assert any("jacobian_auroc" in note for note in metrics["notes"])
+    result = invoke(["report", run, "--out", tmp_path / "report.html"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "report.html").read_text()
+    assert "MCC (temporal)" in page and "graph AUROC (temporal)" in page
+    refused(invoke(["train", "--learner", "beta_vae", *SMALL, "--temporal", "noise_coupling=1", "--out",
+                    tmp_path / "b"]), "learners that do: citris, tdrl")

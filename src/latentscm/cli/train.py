@@ -195,12 +195,23 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
     temporal = temporal_from_config(config, world, run_dir)
     if temporal is not world:  # a temporal run: CITRIS's R² matrix on the variables of its process
         from latentscm.metrics.causal_variable_r2 import causal_variable_r2
+        from latentscm.metrics.mcc import mcc
 
         scores = causal_variable_r2(learner, temporal, n=n, seed=seed)
         results["temporal.r2_diag"] = scores["diag"]
         results["temporal.r2_max_off_diag"] = scores["max_off_diag"]
-        notes.append(f"temporal.*: CITRIS's R² matrix over the variables {', '.join(temporal.variables)} "
-                     f"(groups {scores['assigned_by']}).")
+        frames, factors = temporal.independent_frames(n, seed=seed)
+        columns = [temporal.factor_names.index(v) for v in temporal.variables]
+        results["temporal.mcc"] = mcc(learner.encode(frames), factors[:, columns])
+        notes.append(f"temporal.*: CITRIS's R² matrix (groups {scores['assigned_by']}) and MCC over the variables "
+                     f"{', '.join(temporal.variables)}, on frames whose variables are drawn independently.")
+        if callable(getattr(learner, "transition_jacobian", None)):
+            from latentscm.discovery.latent_temporal_graph import jacobian_temporal_graph
+
+            graph = jacobian_temporal_graph(learner, temporal, n=n, seed=seed)
+            results["temporal.jacobian_auroc"] = graph["auroc"]
+            notes.append("temporal.jacobian_auroc: the cross edges of the learned transition's Jacobian against the "
+                         "true lag-1 graph (0.5: chance).")
     if "activity.n_active" in results:
         results["active_units"] = int(results["activity.n_active"])  # the name metrics.json has always used
     summary = {"run": str(run_dir), "n": int(n), "seed": int(seed), "steps": int(learner.n_steps_),
@@ -209,6 +220,20 @@ def evaluate_run(run_dir: str | Path, *, n: int = 2000, seed: int = 2024, device
         summary["notes"] = notes
     atomic_write_json(run_dir / "metrics.json", summary)
     return summary
+
+
+def _transition_learners() -> list[str]:
+    """The registered learners that train on temporal transitions (``uses_transitions``)."""
+    from latentscm.learners import REGISTRY
+
+    found = []
+    for name in REGISTRY.names():
+        try:
+            if getattr(REGISTRY.get(name), "uses_transitions", False):
+                found.append(name)
+        except Exception:  # noqa: BLE001 - a plugin that fails to import is not listed here
+            continue
+    return found
 
 
 def register(app: typer.Typer) -> None:
@@ -232,8 +257,8 @@ def register(app: typer.Typer) -> None:
         data_key: str | None = typer.Option(None, "--data-key", help="With --data: the images' array in an .npz."),
         learner: str = typer.Option("beta_vae", "--learner",
                                     help="Learner name, e.g. beta_vae, factor_vae, qlae, ild_vae, ivae, ada_gvae, "
-                                         "slow_vae, ilcm, contrastive, multiview (an unknown name lists them "
-                                         "all)."),
+                                         "slow_vae, ilcm, contrastive, multiview, citris, tdrl (an unknown name "
+                                         "lists them all)."),
         out: Path = typer.Option(..., "--out", help="Run directory to create."),
         preset: str = typer.Option("cpu-small", "--preset", help="cpu-small, cpu-64 or paper."),
         steps: int | None = typer.Option(None, "--steps", help="Optimisation steps (default: the preset's)."),
@@ -259,8 +284,8 @@ def register(app: typer.Typer) -> None:
                                   "over the domains; the run records the shift."),
         temporal: list[str] | None = typer.Option(
             None, "--temporal", help="Train on a temporal process over the world's factors (learners of transitions, "
-                                     "e.g. citris): TemporalWorld argument, key=value (variables=a,b, edges=a->b;b->c, "
-                                     "pull, noise, intervention_prob, targets=independent|single, "
+                                     "citris, tdrl): TemporalWorld argument, key=value (variables=a,b, "
+                                     "edges=a->b;b->c, pull, noise, intervention_prob, targets=independent|single, "
                                      "others=fixed|mechanisms, sequence_length, noise_coupling); such learners get "
                                      "the defaults without it."),
         interventional_fraction: float | None = typer.Option(
@@ -336,7 +361,7 @@ def register(app: typer.Typer) -> None:
                     data = TemporalWorld(data, **(temporal_options or {}))
                 elif temporal_options is not None:
                     raise ValueError(f"--temporal draws transitions of a temporal process, and {type(model).__name__} "
-                                     f"does not train on them (learners that do: citris).")
+                                     f"does not train on them (learners that do: {', '.join(_transition_learners())}).")
                 if eval_every is not None and not getattr(type(model), "can_decode", True):
                     raise ValueError(f"--eval-every measures held-out reconstruction, and {type(model).__name__} has "
                                      f"no decoder; evaluate the run afterwards (latentscm evaluate RUN).")

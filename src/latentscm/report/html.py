@@ -54,6 +54,9 @@ HEADLINE = (
      "CITRIS's R² matrix: each causal variable from its own group of units"),
     ("temporal.r2_max_off_diag", "R² max off-diag (temporal)", "lower",
      "CITRIS's R² matrix: the most of another variable a group holds"),
+    ("temporal.mcc", "MCC (temporal)", "higher", "correlation of matched latents and the process's variables"),
+    ("temporal.jacobian_auroc", "graph AUROC (temporal)", "higher",
+     "the learned transition's lag-1 edges against the true graph (0.5: chance)"),
 )
 #: one sentence per section on how to read it
 READING = {

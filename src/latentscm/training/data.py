@@ -446,7 +446,7 @@ def content_hash(*arrays: np.ndarray | None) -> str:
             continue
         array = np.ascontiguousarray(array)
         digest.update(f"{array.dtype.str}{array.shape};".encode())
-        digest.update(memoryview(array).cast("B"))
+        digest.update(array.tobytes() if array.size == 0 else memoryview(array).cast("B"))  # empty: no bytes
     return digest.hexdigest()
 
 

@@ -1,0 +1,168 @@
+"""TDRL: the inverse transition's change of variables, its derivatives and learned graph, training on frames alone,
+and the noise-coupled temporal worlds it is identified on."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from latentscm import worlds
+from latentscm.data import TemporalTransitions
+from latentscm.discovery.latent_temporal_graph import edge_auroc, jacobian_temporal_graph
+from latentscm.learners.citris import CITRISVAE
+from latentscm.learners.tdrl import TDRL, InverseTransition
+from latentscm.worlds import TemporalWorld
+from latentscm.worlds.temporal import reflect
+
+TINY = {"channels": (8, 8), "hidden_dim": 16, "batch_size": 16, "prior_hidden": 8}
+
+
+@pytest.fixture(scope="module")
+def temporal():
+    return TemporalWorld(worlds.make("hue-sprites", size=16, n_positions=8, n_scales=4), intervention_prob=0.0,
+                         noise_coupling=1.0)
+
+
+@pytest.fixture(scope="module")
+def fitted(temporal):
+    return TDRL(steps=6, seed=0, **TINY).fit(temporal, n_samples=64, progress=False)
+
+
+def test_forward_derivatives_are_autograds():
+    torch.manual_seed(0)
+    prior = InverseTransition(units=3, hidden=8, layers=2)
+    z_t, z_next = torch.randn(5, 3), torch.randn(5, 3, requires_grad=True)
+    residual, derivative = prior(z_t, z_next)
+    (own,) = torch.autograd.grad(residual.sum(), z_next)  # r_j reads z_next only through z_next_j
+    torch.testing.assert_close(derivative[..., 0], own)
+    past = z_t.clone().requires_grad_()
+    _, every = prior(past, z_next.detach(), torch.eye(4))
+    jacobian = torch.autograd.functional.jacobian(lambda a: prior(a, z_next.detach())[0], past)  # (5, 3, 5, 3)
+    rows = torch.stack([jacobian[b, :, b, :] for b in range(5)])  # (B, unit j, input i)
+    torch.testing.assert_close(every[..., :3], rows)
+
+
+def test_log_density_is_the_change_of_variables_of_a_linear_transition():
+    """With an identity activation every r_j is affine, r_j = a_j . z^t + b_j z_j' + c_j: the density is Gaussian."""
+    torch.manual_seed(1)
+    prior = InverseTransition(units=2, hidden=4, layers=2, negative_slope=1.0)
+    z_t, z_next = torch.randn(7, 2), torch.randn(7, 2)
+    zeros = torch.zeros(7, 2)
+    constant = prior(zeros, zeros)[0]
+    slope_own = prior(zeros, torch.ones(7, 2))[0] - constant
+    expected = torch.zeros(7)
+    for j in range(2):
+        residual = prior(z_t, z_next)[0][:, j]
+        expected += -0.5 * residual ** 2 - 0.5 * math.log(2 * math.pi) + torch.log(slope_own[0, j].abs())
+    torch.testing.assert_close(prior.log_density(z_t, z_next), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_the_prior_alone_learns_the_process_and_its_graph(temporal):
+    """Fitted by maximum likelihood to the true states of a noise-coupled chain, the inverse transition beats every
+    model that ignores the past, whitens the innovations, and its Jacobian ranks the true lag-1 edges first."""
+    torch.manual_seed(0)
+    batch = temporal.sample(150, 21, seed=0)
+    states = torch.tensor(batch.state, dtype=torch.float32)
+    past, now = states[:, :-1].reshape(-1, 4), states[:, 1:].reshape(-1, 4)
+    held = torch.tensor(temporal.sample(80, 21, seed=1).state, dtype=torch.float32)
+    held_past, held_now = held[:, :-1].reshape(-1, 4), held[:, 1:].reshape(-1, 4)
+    prior = InverseTransition(units=4, hidden=32, layers=2)
+    optimizer = torch.optim.Adam(prior.parameters(), lr=3e-3)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(800):
+        rows = torch.randint(0, past.shape[0], (256,), generator=generator)
+        loss = -prior.log_density(past[rows], now[rows]).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        learned = prior.log_density(held_past, held_now).mean().item()
+        residual, derivative = prior(held_past, held_now, torch.eye(5))
+    marginal = torch.distributions.Normal(now.mean(0), now.std(0)).log_prob(held_now).sum(1).mean().item()
+    assert learned > marginal + 3.0  # the past predicts the next state
+    correlation = np.corrcoef(residual.numpy().T)
+    assert np.abs(correlation - np.eye(4)).max() < 0.2  # near-independent innovations
+    scaled = (derivative.abs().mean(0)[:, :4] / derivative.abs().mean(0)[:, 4:]).T.numpy()  # [input i, unit j]
+    assert edge_auroc(scaled, temporal.temporal_graph()) == 1.0
+
+
+def test_edge_auroc():
+    true = np.array([[1, 1, 0], [0, 1, 1], [0, 0, 1]], bool)
+    perfect = np.array([[9, 5, 1], [0, 9, 4], [2, 3, 9]], float)
+    assert edge_auroc(perfect, true) == 1.0
+    assert edge_auroc(-perfect, true) == 0.0
+    assert edge_auroc(np.ones((3, 3)), true) == 0.5
+    assert math.isnan(edge_auroc(np.ones((2, 2)), np.eye(2, dtype=bool)))  # no true cross edge
+
+
+def test_fit_reads_frames_only(fitted, temporal):
+    assert fitted.latent_dim_ == 4 and fitted.variables_ == temporal.variables
+    assert set(fitted.history_[-1]) >= {"recon", "kl", "kl_transition"}
+    first, second, _, _ = temporal.transitions(30, seed=3)
+    eps = fitted.innovations(first, second)
+    assert eps.shape == (30, 4) and np.all(np.isfinite(eps))
+    jacobian = fitted.transition_jacobian(first, second)
+    assert jacobian.shape == (4, 4) and np.all(jacobian >= 0)
+    graph = jacobian_temporal_graph(fitted, temporal, n=60, seed=0)
+    assert graph["weights"].shape == (4, 4) and sorted(graph["groups"]) == [0, 1, 2, 3]
+    assert 0.0 <= graph["auroc"] <= 1.0
+    # the targets are not read: a run on the same frames with other targets is the same run
+    data = TemporalTransitions(first, second, np.ones((30, 4), bool), temporal.variables)
+    alone = TemporalTransitions(first, second)
+    a = TDRL(steps=3, seed=2, latent_dim=4, **TINY).fit(data, progress=False)
+    b = TDRL(steps=3, seed=2, latent_dim=4, **TINY).fit(alone, progress=False)
+    np.testing.assert_array_equal(a.encode(first), b.encode(first))
+    assert b.variables_ == () and alone.targets.shape == (30, 0)
+
+
+def test_save_and_load_keep_the_transition(fitted, temporal, tmp_path):
+    from latentscm import load
+
+    fitted.save(str(tmp_path / "run"))
+    loaded = load(str(tmp_path / "run"))
+    first, second, _, _ = temporal.transitions(10, seed=4)
+    np.testing.assert_array_equal(loaded.innovations(first, second), fitted.innovations(first, second))
+    assert loaded.variables_ == fitted.variables_
+
+
+def test_refusals(temporal, fitted):
+    first, second, _, _ = temporal.transitions(8, seed=0)
+    with pytest.raises(ValueError, match="latent_dim"):
+        TDRL(steps=1, **TINY).fit(TemporalTransitions(first, second), progress=False)
+    with pytest.raises(ValueError, match="TemporalWorld"):
+        TDRL(steps=1, **TINY).fit(temporal.world, n_samples=16, progress=False)
+    with pytest.raises(ValueError, match="known intervention targets"):
+        CITRISVAE(steps=1, **TINY).fit(TemporalTransitions(first, second), progress=False)
+    with pytest.raises(ValueError, match="'variables' argument of TemporalTransitions"):
+        TemporalTransitions(first, second, variables=["a"])
+    with pytest.raises(ValueError, match="'next_images'"):
+        fitted.innovations(first, second[:4])
+    with pytest.raises(ValueError, match="'prior_layers' parameter of TDRL"):
+        TDRL(prior_layers=0)
+    with pytest.raises(TypeError, match="transition_jacobian"):
+        jacobian_temporal_graph(CITRISVAE(steps=1, **TINY).fit(TemporalWorld(temporal.world), n_samples=16,
+                                                               progress=False), temporal, n=60)
+
+
+def test_noise_coupling_scales_each_innovation_by_its_goal():
+    world = worlds.make("hue-sprites", size=16, n_positions=8, n_scales=4)
+    coupled = TemporalWorld(world, noise_coupling=1.5, intervention_prob=0.3)
+    batch = coupled.sample(20, 6, seed=0)
+    for t in range(1, 6):
+        previous = batch.state[:, t - 1]
+        goal = coupled._goal(previous)
+        expected = reflect(previous + 0.5 * (goal - previous) + 0.1 * np.exp(1.5 * goal) * batch.noise[:, t])
+        expected = np.where(batch.targets[:, t], batch.draws[:, t], expected)
+        np.testing.assert_allclose(batch.state[:, t], expected, atol=1e-12)
+    # coupling 0 is the additive process, draw for draw; the description records the coupling only where set
+    plain = TemporalWorld(world).sample(5, 4, seed=1)
+    zero = TemporalWorld(world, noise_coupling=0.0).sample(5, 4, seed=1)
+    np.testing.assert_array_equal(plain.state, zero.state)
+    assert "noise_coupling" not in TemporalWorld(world).describe()
+    assert TemporalWorld(world, **coupled.describe()).describe() == coupled.describe()
+    assert "noise_coupling=1.5" in repr(coupled)
+    with pytest.raises(ValueError, match="'noise_coupling' parameter of TemporalWorld"):
+        TemporalWorld(world, noise_coupling=9.0)
