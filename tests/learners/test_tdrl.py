@@ -166,3 +166,90 @@ def test_noise_coupling_scales_each_innovation_by_its_goal():
     assert "noise_coupling=1.5" in repr(coupled)
     with pytest.raises(ValueError, match="'noise_coupling' parameter of TemporalWorld"):
         TemporalWorld(world, noise_coupling=9.0)
+
+
+def test_invert_finds_the_abducted_next_state():
+    torch.manual_seed(3)
+    prior = InverseTransition(units=3, hidden=8, layers=2)
+    z_t, z_next = torch.randn(50, 3), torch.randn(50, 3)
+    with torch.no_grad():
+        prior.layers[-1].weight.mul_(20.0)  # innovations of unit scale (at initialisation they are ~0.1)
+        eps = prior(z_t, z_next)[0]
+        back = prior.invert(z_t, eps, reference=z_next)
+        torch.testing.assert_close(prior(z_t, back)[0], eps, atol=1e-4, rtol=0)
+    # the root nearest the reference is the factual one, wherever the mechanism is not nearly flat there (a random
+    # MLP can be, and then roots a few hundredths apart differ in r by 1e-4)
+    slope = prior(z_t, z_next)[1][..., 0].detach().abs()
+    steep = slope > 0.05
+    assert steep.float().mean() > 0.8
+    torch.testing.assert_close(back[steep], z_next[steep], atol=1e-4, rtol=0)
+
+
+def test_counterfactual_codes_abduct_act_predict(fitted, temporal):
+    batch = temporal.sample(6, 7, seed=2)
+    codes = fitted.encode(batch.images.reshape(42, 3, 16, 16)).reshape(6, 7, 4)
+    same = fitted.counterfactual_codes(codes, {1: codes[:, 2, 1]}, at=2)  # do(z_1 = its own value): no change
+    np.testing.assert_allclose(same, codes, atol=1e-4)
+    changed = fitted.counterfactual_codes(codes, {1: 3.0}, at=2)
+    np.testing.assert_array_equal(changed[:, :2], codes[:, :2])  # the past is untouched
+    np.testing.assert_allclose(changed[:, 2, 1], 3.0)
+    np.testing.assert_array_equal(np.delete(changed[:, 2], 1, axis=1), np.delete(codes[:, 2], 1, axis=1))
+    assert np.abs(changed[:, 3:] - codes[:, 3:]).max() > 1e-3  # the intervention propagates
+    frames = fitted.counterfactual_sequence(batch, {1: 3.0}, at=2)
+    assert frames.shape == (6, 7, 3, 16, 16)
+    np.testing.assert_allclose(frames[:, 4], fitted.decode(changed[:, 4]), atol=1e-6)
+    with pytest.raises(ValueError, match="unit 4 is not a latent unit"):
+        fitted.counterfactual_codes(codes, {4: 0.0}, at=2)
+    with pytest.raises(ValueError, match="'at' argument"):
+        fitted.counterfactual_codes(codes, {0: 0.0}, at=7)
+    with pytest.raises(ValueError, match="'codes' argument"):
+        fitted.counterfactual_codes(codes[..., :3], {0: 0.0}, at=1)
+    with pytest.raises(ValueError, match="one value per sequence"):
+        fitted.counterfactual_codes(codes, {0: np.zeros(5)}, at=1)
+    with pytest.raises(ValueError, match="'frames' argument"):
+        fitted.counterfactual_sequence(batch.images[0], {0: 0.0}, at=1)
+
+
+def test_forecast_is_seeded(fitted, temporal):
+    frames = temporal.independent_frames(3, seed=0)[0]
+    a, b = fitted.forecast(frames, 4, seed=0), fitted.forecast(frames, 4, seed=0)
+    assert a.shape == (3, 5, 3, 16, 16)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a[:, 0], fitted.reconstruct(frames), atol=1e-6)
+    assert np.abs(fitted.forecast(frames, 4, seed=1) - a).max() > 0
+    with pytest.raises(TypeError, match="needs a seed"):
+        fitted.forecast(frames, 2, seed=None)
+
+
+def test_reachable_variables_follow_the_lag1_graph(temporal):
+    from latentscm.metrics.temporal_counterfactual import reachable_variables
+
+    graph = temporal.temporal_graph()  # scale -> posX -> posY -> hue
+    assert reachable_variables(graph, 0, 2).tolist() == [True, True, True, False]
+    assert reachable_variables(graph, 0, 5).tolist() == [True] * 4
+    assert reachable_variables(graph, 3, 5).tolist() == [False, False, False, True]
+    assert reachable_variables(graph, 1, 0).tolist() == [False, True, False, False]
+
+
+def test_temporal_counterfactual_scores(fitted, temporal):
+    from latentscm.metrics.factor_regressor import FactorRegressor
+    from latentscm.metrics.temporal_counterfactual import temporal_counterfactual_scores
+
+    regressor = FactorRegressor(seed=0, n_train=400, n_test=100, steps=50).fit(temporal.world)
+    scores = temporal_counterfactual_scores(fitted, temporal, variables=["posX", "hue"], n=12, length=6, at=2,
+                                            regressor=regressor)
+    assert scores["variables"] == ["posX", "hue"] and sorted(scores["groups"]) == [0, 1, 2, 3]
+    assert scores["per_variable"]["posX"]["effects"] == ["posY", "hue"]
+    assert scores["per_variable"]["hue"]["effects"] == []
+    assert math.isnan(scores["per_variable"]["hue"]["model"]["effects"])
+    for kind in ("model", "factual", "floor"):
+        assert all(0 <= scores["mean"][kind][part] < np.inf for part in ("intervened", "unaffected"))
+    posx = scores["per_variable"]["posX"]
+    assert posx["floor"]["intervened"] < posx["factual"]["intervened"]  # the read-out sees that posX was moved
+    assert posx["pixel"]["factual"] > 0  # posX moved: the factual frames are not the truth
+    with pytest.raises(ValueError, match="'variables' argument.*'shape'"):
+        temporal_counterfactual_scores(fitted, temporal, variables=["shape"], regressor=regressor)
+    with pytest.raises(TypeError, match="counterfactual_codes"):
+        temporal_counterfactual_scores(object(), temporal)
+    with pytest.raises(ValueError, match="'at' parameter"):
+        temporal_counterfactual_scores(fitted, temporal, length=4, at=3, regressor=regressor)

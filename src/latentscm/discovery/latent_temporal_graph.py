@@ -156,21 +156,6 @@ def edge_auroc(weights: np.ndarray, true: np.ndarray) -> float:
     return float(greater / (present.size * absent.size))
 
 
-def _one_to_one_groups(learner: Any, temporal_world: Any, seed: int, n: int = 2000) -> np.ndarray:
-    """Each unit's variable (M,) int, one unit per variable by the Hungarian matching of absolute correlations on
-    ``n`` independent frames (the matching of MCC); -1 for units left over."""
-    from scipy.optimize import linear_sum_assignment
-
-    from latentscm.metrics.mcc import correlation_matrix
-
-    images, factors = temporal_world.independent_frames(n, seed=seed)
-    values = factors[:, [temporal_world.factor_names.index(v) for v in temporal_world.variables]]
-    rows, columns = linear_sum_assignment(-correlation_matrix(np.asarray(learner.encode(images)), values))
-    groups = np.full(int(learner.latent_dim_), -1, dtype=np.int64)
-    groups[rows] = columns
-    return groups
-
-
 def jacobian_temporal_graph(learner: Any, temporal_world: Any, *, n: int = 4000, seed: int = 0,
                             groups: Any = None) -> dict[str, Any]:
     """The lag-1 graph a learner's own transition model implies, per causal variable, scored against the world's.
@@ -182,6 +167,7 @@ def jacobian_temporal_graph(learner: Any, temporal_world: Any, *, n: int = 4000,
     ``"weights"`` (V, V) (NaN for a variable without units), ``"auroc"`` of the cross edges
     (:func:`edge_auroc`), ``"true"``, ``"variables"`` and ``"groups"``.
     """
+    from latentscm.metrics.causal_variable_r2 import one_to_one_assignment
     from latentscm.worlds.temporal import TemporalWorld
 
     owner = "jacobian_temporal_graph"
@@ -194,7 +180,7 @@ def jacobian_temporal_graph(learner: Any, temporal_world: Any, *, n: int = 4000,
     n = int(check_number(n, "n", owner, low=50, integer=True))
     learner._check_fitted()
     if groups is None:
-        groups = _one_to_one_groups(learner, temporal_world, seed + 1)
+        groups = one_to_one_assignment(learner, temporal_world, seed=seed + 1)
     groups = np.asarray(groups)
     first, second, _, _ = temporal_world.transitions(n, seed=seed)
     jacobian = np.asarray(learner.transition_jacobian(first, second), dtype=np.float64)

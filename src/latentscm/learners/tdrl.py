@@ -35,12 +35,20 @@ embeddings, LiLY's changing noise distributions).
 Reading the model: :meth:`TDRL.innovations` gives the estimated ``eps`` of transitions, and
 :meth:`TDRL.transition_jacobian` the mean ``|d r_j / d z_i^t|`` (M, M), the learned lag-1 dependence of unit
 ``j`` on unit ``i`` (TDRL reads the time-delayed graph off this Jacobian).
+
+The model is a latent structural causal model in time (each unit's mechanism ``z_j^{t+1} = r_j^{-1}(z^t, eps_j)``,
+found on a grid and refined by bisection in its last argument), so it answers interventions and counterfactuals on
+sequences: :meth:`TDRL.counterfactual_codes` abducts every step's innovations from the encoded factual sequence,
+sets units at step ``at`` (``do(z_j^at = v)``) and pushes the same innovations through the learned mechanisms
+(Pearl's abduction, action, prediction); :meth:`TDRL.counterfactual_sequence` decodes it, and :meth:`TDRL.forecast`
+rolls the process forward with fresh innovations. Scored against a TemporalWorld's exact counterfactual sequences
+by :func:`latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scores`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -52,6 +60,9 @@ from latentscm.learners.base import Learner, StepOutput, gaussian_kl
 from latentscm.nn.unit_linear import UnitLinear
 
 __all__ = ["TDRL", "InverseTransition"]
+
+#: Each unit's mechanism is inverted on [-ROOT_BOUND, ROOT_BOUND] (posterior means of a VAE lie well inside).
+ROOT_BOUND = 20.0
 
 
 class InverseTransition(nn.Module):
@@ -84,6 +95,43 @@ class InverseTransition(nn.Module):
                 h = h * slope
                 tangent = tangent * slope[:, :, None, :]
         return h[..., 0], tangent[..., 0].expand(b, m, -1)
+
+    def invert(self, z_t: torch.Tensor, eps: torch.Tensor, *, reference: torch.Tensor | None = None,
+               bound: float = ROOT_BOUND, grid: int = 257, iterations: int = 40) -> torch.Tensor:
+        """``z^{t+1}`` (B, M) with ``r_j(z^t, z_j^{t+1}) = eps_j`` for every unit. ``r_j`` is piecewise linear in its
+        last argument but not necessarily monotone (as in the official model), so the roots are bracketed on a grid
+        of ``grid`` points over ``[-bound, bound]``; of several, the one whose cell holds ``reference`` (B, M), or is
+        nearest to it (default ``z^t``: the unit's previous value), is refined by bisection; where ``r_j - eps_j``
+        changes sign nowhere on the grid, the grid point nearest to a root (smallest ``|r_j - eps_j|``) is returned."""
+        reference = z_t if reference is None else reference
+        low, high = torch.full_like(eps, -bound), torch.full_like(eps, bound)
+        found, low, high, nearest = self._bracket(z_t, eps, reference, low, high, grid)
+        inner, low, high, _ = self._bracket(z_t, eps, reference, low, high, 33)  # a finer grid in the chosen cell
+        negative_low = (self(z_t, low)[0] - eps) <= 0
+        below, above = torch.where(negative_low, low, high), torch.where(negative_low, high, low)
+        for _ in range(iterations):
+            middle = 0.5 * (below + above)
+            negative = (self(z_t, middle)[0] - eps) <= 0
+            below = torch.where(negative, middle, below)
+            above = torch.where(negative, above, middle)
+        return torch.where(found, 0.5 * (below + above), nearest)
+
+    def _bracket(self, z_t: torch.Tensor, eps: torch.Tensor, reference: torch.Tensor, low: torch.Tensor,
+                 high: torch.Tensor, grid: int) -> tuple[torch.Tensor, ...]:
+        """On ``grid`` points from ``low`` to ``high`` (each (B, M)): whether ``r - eps`` changes sign, the cell
+        (its two ends) where it does that holds ``reference`` or lies nearest to it (else the whole interval), and
+        the point with the smallest ``|r - eps|``."""
+        fractions = torch.linspace(0.0, 1.0, grid, device=eps.device, dtype=eps.dtype)[:, None, None]
+        points = low[None] + (high - low)[None] * fractions  # (G, B, M)
+        values = torch.stack([self(z_t, point)[0] for point in points]) - eps[None]
+        change = (values[:-1] <= 0) != (values[1:] <= 0)  # (G - 1, B, M): a root in the cell
+        distance = torch.maximum(points[:-1] - reference[None], reference[None] - points[1:]).clamp_min(0.0)
+        distance = torch.where(change, distance, torch.full_like(distance, float("inf")))
+        cell = distance.argmin(0)[None]  # (1, B, M)
+        found = change.any(0)
+        nearest = points.gather(0, values.abs().argmin(0)[None])[0]
+        return (found, torch.where(found, points.gather(0, cell)[0], low),
+                torch.where(found, points.gather(0, cell + 1)[0], high), nearest)
 
     def log_density(self, z_t: torch.Tensor, z_next: torch.Tensor) -> torch.Tensor:
         """``log p(z^{t+1} | z^t)`` (B,) by the change of variables to standard normal innovations."""
@@ -227,3 +275,77 @@ class TDRL(Learner):
         mean = total / z_t.shape[0]
         scaled = mean[:, :m] / mean[:, m:].clamp_min(1e-12)  # (unit j, input i)
         return scaled.T.cpu().numpy()
+
+    # ------------------------------------------------------------------ the latent process: forecasts, counterfactuals
+    def _sequence_codes(self, frames: Any, what: str) -> tuple[np.ndarray, tuple[int, ...]]:
+        """Codes (N, T, M) of frames (N, T, C, H, W), checked as images."""
+        self._check_fitted()
+        array = np.asarray(getattr(frames, "images", frames))
+        if array.ndim != 5:
+            raise ValueError(f"The 'frames' argument of {type(self).__name__}.{what} must be sequences of images "
+                             f"(N, T, {', '.join(map(str, self.image_shape_))}). Got shape {array.shape}.")
+        n, length = array.shape[:2]
+        flat = self._images_tensor(array.reshape(n * length, *array.shape[2:]), what, argument="frames")
+        return self.encode(flat.numpy()).reshape(n, length, -1), (n, length)
+
+    def counterfactual_codes(self, codes: Any, interventions: Mapping[int, Any], *, at: int) -> np.ndarray:
+        """The counterfactual codes (N, T, M) of factual codes (N, T, M) had units been set at step ``at``:
+        ``interventions`` ``{unit: value}`` (a scalar, or (N,) one per sequence). Steps before ``at`` are the factual
+        codes; at ``at`` the units are set; after it every unit follows its learned mechanism with the innovations
+        abducted from the factual codes (so with no intervention the factual codes come back, up to inversion)."""
+        self._check_fitted()
+        owner = f"{type(self).__name__}.counterfactual_codes"
+        array = np.asarray(codes, dtype=np.float32)
+        if array.ndim != 3 or array.shape[2] != self.latent_dim_ or not np.all(np.isfinite(array)):
+            raise ValueError(f"The 'codes' argument of {owner} must be finite codes (N, T, {self.latent_dim_}). "
+                             f"Got shape {array.shape}.")
+        n, length, m = array.shape
+        if isinstance(at, (bool, np.bool_)) or not isinstance(at, (int, np.integer)) or not 0 <= at < length:
+            raise ValueError(f"The 'at' argument of {owner} must be a step 0 ... {length - 1}. Got {at!r}.")
+        if not isinstance(interventions, Mapping) or not interventions:
+            raise ValueError(f"The 'interventions' argument of {owner} must be a non-empty mapping {{unit: value}}. "
+                             f"Got {interventions!r}.")
+        out = array.copy()
+        for unit, value in interventions.items():
+            if isinstance(unit, (bool, np.bool_)) or not isinstance(unit, (int, np.integer)) or not 0 <= unit < m:
+                raise ValueError(f"{owner}: the unit {unit!r} is not a latent unit 0 ... {m - 1}.")
+            value = np.asarray(value, dtype=np.float32)
+            if value.ndim > 1 or (value.ndim == 1 and value.shape != (n,)) or not np.all(np.isfinite(value)):
+                raise ValueError(f"{owner}: the value of unit {unit} must be a finite scalar or one value per sequence "
+                                 f"({n},). Got shape {value.shape}.")
+            out[:, at, unit] = value
+        device = self._torch_device()
+        factual = torch.as_tensor(array, device=device)
+        current = torch.as_tensor(out[:, at], device=device)
+        with torch.no_grad():
+            for t in range(at + 1, length):
+                eps = self.prior_(factual[:, t - 1], factual[:, t])[0]  # abduction
+                # prediction under the action; of several roots, the one nearest the factual next code
+                current = self.prior_.invert(current, eps, reference=factual[:, t])
+                out[:, t] = current.cpu().numpy()
+        return out
+
+    def counterfactual_sequence(self, frames: Any, interventions: Mapping[int, Any], *, at: int) -> np.ndarray:
+        """Decoded counterfactual frames (N, T, C, H, W) of factual frames (N, T, C, H, W) (or a TemporalBatch) had
+        the ``interventions`` ``{unit: value}`` been made at step ``at`` (:meth:`counterfactual_codes`)."""
+        codes, (n, length) = self._sequence_codes(frames, "counterfactual_sequence")
+        changed = self.counterfactual_codes(codes, interventions, at=at)
+        return self.decode(changed.reshape(n * length, -1)).reshape(n, length, *self.image_shape_)
+
+    def forecast(self, frames: Any, steps: int, *, seed: int) -> np.ndarray:
+        """Roll the learned process ``steps`` frames on from each of ``frames`` (N, C, H, W), with fresh standard-normal
+        innovations (seeded): decoded frames (N, steps + 1, C, H, W), the first the reconstruction."""
+        owner = f"{type(self).__name__}.forecast"
+        steps = int(check_number(steps, "steps", owner, low=1, integer=True))
+        generator = self._seeded_generator(seed, "forecast")
+        current = torch.as_tensor(self.encode(self._images_tensor(frames, "forecast", argument="frames").numpy()),
+                                  device=self._torch_device())
+        codes = [current]
+        with torch.no_grad():
+            for _ in range(steps):
+                eps = torch.randn(current.shape, generator=generator, device=generator.device, dtype=current.dtype)
+                current = self.prior_.invert(current, eps.to(current.device))
+                codes.append(current)
+        stacked = torch.stack(codes, dim=1).cpu().numpy()
+        n = stacked.shape[0]
+        return self.decode(stacked.reshape(n * (steps + 1), -1)).reshape(n, steps + 1, *self.image_shape_)

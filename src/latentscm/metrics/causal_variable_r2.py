@@ -26,7 +26,7 @@ from latentscm._validation import check_number
 from latentscm.metrics.r2 import r2_per_factor
 
 __all__ = ["group_r2_matrix", "causal_variable_r2", "matched_assignment", "check_learned_variables",
-           "learner_groups"]
+           "learner_groups", "one_to_one_assignment"]
 
 
 def group_r2_matrix(codes: np.ndarray, groups: np.ndarray, values: np.ndarray, *, max_train: int = 2000,
@@ -80,6 +80,23 @@ def learner_groups(learner: Any, temporal_world: Any, owner: str, *, matched: bo
     groups = matched_assignment(np.asarray(learner.encode(images), dtype=np.float64), factors[:, columns],
                                 min_r2=min_r2, max_train=max_train, seed=seed)
     return groups, "matched"
+
+
+def one_to_one_assignment(learner: Any, temporal_world: Any, *, n: int = 2000, seed: int = 0) -> np.ndarray:
+    """Each unit's variable (M,) int, one unit per variable: the Hungarian matching of the absolute correlations
+    between units and variables on ``n`` independent frames (seed ``seed``), as MCC matches; -1 for units left over
+    (and a variable gets no unit when there are fewer units than variables)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from latentscm.metrics.mcc import correlation_matrix
+
+    images, factors = temporal_world.independent_frames(n, seed=seed)
+    values = factors[:, [temporal_world.factor_names.index(v) for v in temporal_world.variables]]
+    codes = np.asarray(learner.encode(images), dtype=np.float64)
+    rows, columns = linear_sum_assignment(-correlation_matrix(codes, values))
+    groups = np.full(codes.shape[1], -1, dtype=np.int64)
+    groups[rows] = columns
+    return groups
 
 
 def causal_variable_r2(learner: Any, temporal_world: Any, *, n: int = 2000, seed: int = 0, max_train: int = 2000,
