@@ -20,9 +20,16 @@ history). Here at CPU scale:
   matched variable (:func:`~latentscm.discovery.latent_temporal_graph.jacobian_temporal_graph`, AUROC of the cross
   edges on 4,000 transitions); for every method the CI route
   (:func:`~latentscm.discovery.latent_temporal_graph.discover_latent_temporal_graph`, RCIT, alpha 0.01, SHD).
+- Counterfactual sequences (``--counterfactual DIR``, on the TDRL models saved with ``--save DIR``):
+  :func:`~latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scores`, 200 sequences of 10 frames,
+  each variable in turn set at step 3 to a uniform value, the frames after it read out by one FactorRegressor
+  (seed 0) and compared with the world's exact counterfactual: error of the intervened variable, of its effects and
+  of the unaffected variables (range units), for the model, for changing nothing (``factual``) and for the true
+  frames (``floor``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl.py --methods tdrl --coupling 1 --seeds 0 1
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl.py --table out1.jsonl out2.jsonl
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl.py --counterfactual models/
 
 Results: see the README's TDRL paragraph (filled in from runs of this script).
 """
@@ -39,7 +46,9 @@ from latentscm.data import ImagePairs
 from latentscm.discovery.latent_temporal_graph import discover_latent_temporal_graph, jacobian_temporal_graph
 from latentscm.learners import make as make_learner
 from latentscm.metrics.causal_variable_r2 import causal_variable_r2
+from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.metrics.mcc import mcc
+from latentscm.metrics.temporal_counterfactual import temporal_counterfactual_scores
 from latentscm.training.data import DATA_SEED_OFFSET
 from latentscm.worlds import TemporalWorld
 from latentscm.worlds import make as make_world
@@ -114,6 +123,49 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def counterfactual_rows(directory: str) -> list[dict]:
+    """Score every saved ``tdrl_c{coupling}_seed{seed}`` and ``untrained_...`` model under ``directory``."""
+    import glob
+    import os
+
+    from latentscm import load
+
+    regressor = FactorRegressor(seed=0).fit(temporal_world(0.0).world)  # one read-out for every model
+    rows = []
+    for path in sorted(glob.glob(os.path.join(directory, "*_c*_seed*"))):
+        name = os.path.basename(path)
+        method, coupling, seed = name.split("_c")[0], float(name.split("_c")[1].split("_seed")[0]), int(
+            name.split("_seed")[1])
+        if method not in ("tdrl", "untrained"):
+            continue
+        clock = time.perf_counter()
+        scores = temporal_counterfactual_scores(load(path), temporal_world(coupling), n=200, length=10, at=3,
+                                                seed=0, regressor=regressor)
+        row = {"method": method, "coupling": coupling, "seed": seed, **{k: scores["mean"][k] for k in
+               ("model", "factual", "floor", "pixel")}, "per_variable": scores["per_variable"],
+               "groups": scores["groups"], "seconds": round(time.perf_counter() - clock, 1)}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
+def counterfactual_table(rows: list[dict]) -> str:
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault((row["method"], row["coupling"]), []).append(row)
+    parts = ("intervened", "effects", "unaffected")
+    lines = [f"{'method':10} {'coupling':>8} {'seeds':>5} {'kind':>8} " + " ".join(f"{p:>16}" for p in parts)
+             + f" {'pixel MAE':>16}"]
+    for (method, coupling), members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
+        for kind in ("model", "factual", "floor"):
+            cells = [f"{np.mean([r[kind][p] for r in members]):6.3f} ± {np.std([r[kind][p] for r in members]):.3f}"
+                     .rjust(16) for p in parts]
+            pixel = [r["pixel"][kind if kind != "floor" else "reconstruction"] for r in members]
+            cells.append(f"{np.mean(pixel):6.4f} ± {np.std(pixel):.4f}".rjust(16))
+            lines.append(f"{method:10} {coupling:>8g} {len(members):>5} {kind:>8} " + " ".join(cells))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
@@ -123,7 +175,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-samples", type=int, default=10000)
     parser.add_argument("--save", metavar="DIR", help="save every trained model under DIR")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
+    parser.add_argument("--counterfactual", metavar="DIR", help="score the TDRL models saved under DIR on "
+                        "counterfactual sequences")
+    parser.add_argument("--counterfactual-table", nargs="+", metavar="FILE",
+                        help="print the counterfactual table of JSON lines written before")
     args = parser.parse_args(argv)
+    if args.counterfactual:
+        print(counterfactual_table(counterfactual_rows(args.counterfactual)))
+        return
+    if args.counterfactual_table:
+        print(counterfactual_table([json.loads(line) for name in args.counterfactual_table for line in open(name)
+                                    if line.startswith("{")]))
+        return
     if args.table:
         print(table([json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]))
         return
