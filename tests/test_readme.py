@@ -219,3 +219,18 @@ def test_readme_citris_example_runs(capsys):
     printed = capsys.readouterr().out
     assert "[" in printed.splitlines()[0]
     assert namespace["graph"]["adjacency"].shape == (4, 4)
+
+
+def test_readme_tdrl_example_runs(capsys):
+    """The TDRL block, shrunk to tiny sizes, runs as written."""
+    block = next(b for b in _python_blocks() if "temporal_counterfactual_scores" in b)
+    tiny = (block.replace("steps=8_000", "steps=3").replace("n_samples=10_000", "n_samples=64")
+            .replace("size=32", "size=16").replace("n=4000", "n=200").replace("n=200,", "n=12, length=6,")
+            .replace("FactorRegressor(seed=0)", "FactorRegressor(seed=0, n_train=300, n_test=100, steps=20)"))
+    assert tiny.count("steps=3") == 1 and "n=12, length=6," in tiny and "n_train=300" in tiny
+    namespace: dict = {}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["frames"].shape == (4, 10, 3, 16, 16)
+    assert namespace["graph"]["weights"].shape == (4, 4)
+    printed = capsys.readouterr().out
+    assert "'model'" in printed and "'floor'" in printed
