@@ -11,9 +11,10 @@ history). Here at CPU scale:
   no interventions (``intervention_prob`` 0: a stationary process), the shape fixed within a sequence;
   ``noise_coupling`` 0 (additive noise) or 1 (innovation scale ``0.1 exp(goal)``, 0.037 to 0.27). 10,000
   training transitions from 50-frame sequences.
-- Methods, all with 4 latent units (one per variable), lr 1e-3, batch 64: ``tdrl`` (TDRL, defaults: beta = gamma
-  = 1, inverse-transition MLPs of 2 x 64); ``slow_vae`` (SlowVAE, its defaults otherwise) on the same pairs;
-  ``beta_vae`` (β = 1) on the first frames; ``untrained`` (TDRL after 1 step).
+- Methods, all with 8 latent units (``max(2 V, V + 2)``: the frames also hold the sprite's shape, fixed per
+  sequence), lr 1e-3, batch 64: ``tdrl`` (TDRL, defaults: beta = gamma = 1, inverse-transition MLPs of 2 x 64);
+  ``slow_vae`` (SlowVAE, its defaults otherwise) on the same pairs; ``beta_vae`` (β = 1) on the first frames;
+  ``untrained`` (TDRL after 1 step). ``--units 4`` gives one unit per variable.
 - Scores on 2,000 frames whose variables are drawn independently: MCC (Pearson; Spearman too) of the posterior
   means against the rendered variables; :func:`~latentscm.metrics.causal_variable_r2.causal_variable_r2` with
   units matched to variables (``diag``, ``max_off_diag``). Graph: for TDRL, its inverse transition's Jacobian per
@@ -54,7 +55,7 @@ from latentscm.worlds import TemporalWorld
 from latentscm.worlds import make as make_world
 
 METHODS = ("tdrl", "slow_vae", "beta_vae", "untrained")
-UNITS = 4
+UNITS = 8
 
 
 def temporal_world(coupling: float) -> TemporalWorld:
@@ -62,24 +63,26 @@ def temporal_world(coupling: float) -> TemporalWorld:
                          noise_coupling=coupling)
 
 
-def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: int):
+def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: int, units: int):
     if method in ("tdrl", "untrained"):
-        return make_learner("tdrl", latent_dim=UNITS, steps=steps if method == "tdrl" else 1, seed=seed).fit(
+        return make_learner("tdrl", latent_dim=units, steps=steps if method == "tdrl" else 1, seed=seed).fit(
             world, n_samples=n_samples, progress=False)
     # the baselines see the same transitions as TDRL (same seed offset): first frames, or the pairs
     first, second, _, _ = world.transitions(n_samples, seed=seed + DATA_SEED_OFFSET)
     if method == "beta_vae":
-        return make_learner("beta_vae", beta=1.0, latent_dim=UNITS, lr=1e-3, steps=steps, seed=seed).fit(
+        return make_learner("beta_vae", beta=1.0, latent_dim=units, lr=1e-3, steps=steps, seed=seed).fit(
             first, progress=False)
-    return make_learner("slow_vae", latent_dim=UNITS, lr=1e-3, steps=steps, seed=seed).fit(
+    return make_learner("slow_vae", latent_dim=units, lr=1e-3, steps=steps, seed=seed).fit(
         ImagePairs(first, second), progress=False)
 
 
-def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, save: str | None = None) -> dict:
+def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, save: str | None = None,
+        units: int = UNITS) -> dict:
     world = temporal_world(coupling)
     clock = time.perf_counter()
-    row = {"method": method, "coupling": coupling, "seed": seed, "steps": steps if method != "untrained" else 0}
-    model = _fit(method, world, seed, steps, n_samples)
+    row = {"method": method, "coupling": coupling, "seed": seed, "steps": steps if method != "untrained" else 0,
+           "units": units}
+    model = _fit(method, world, seed, steps, n_samples, units)
     row["train_seconds"] = round(time.perf_counter() - clock, 1)
     images, factors = world.independent_frames(2000, seed=0)
     values = factors[:, [world.factor_names.index(v) for v in world.variables]]
@@ -98,7 +101,7 @@ def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, sav
         eps = model.innovations(first, second)
         row["innovation_max_abs_corr"] = float(np.max(np.abs(np.corrcoef(eps.T) - np.eye(eps.shape[1]))))
     if save:
-        model.save(f"{save}/{method}_c{coupling:g}_seed{seed}")
+        model.save(f"{save}/{method}_c{coupling:g}_seed{seed}" + (f"_m{units}" if units != UNITS else ""))
     last = [r for r in model.history_ if r.get("kind") == "train"]
     if last:
         row["last_train"] = {k: round(v, 4) for k, v in last[-1].items() if isinstance(v, float)}
@@ -110,16 +113,17 @@ def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, sav
 def table(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        groups.setdefault((row["method"], row["coupling"], row["steps"]), []).append(row)
+        method = row["method"] + (f" (M={row['units']})" if row.get("units", 4) != UNITS else "")
+        groups.setdefault((method, row["coupling"], row["steps"]), []).append(row)
     keys = ("mcc", "mcc_spearman", "diag", "max_off_diag", "jacobian_auroc", "graph shd")
-    lines = [f"{'method':10} {'coupling':>8} {'steps':>6} {'seeds':>5} " + " ".join(f"{k:>16}" for k in keys)]
+    lines = [f"{'method':16} {'coupling':>8} {'steps':>6} {'seeds':>5} " + " ".join(f"{k:>16}" for k in keys)]
     for (method, coupling, steps), members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
         cells = []
         for key in keys:
             values = [r["graph"][key[6:]] if key.startswith("graph ") else r[key] for r in members
                       if (key[6:] in r.get("graph", {}) if key.startswith("graph ") else key in r)]
             cells.append(f"{np.mean(values):6.3f} ± {np.std(values):.3f}".rjust(16) if values else " " * 16)
-        lines.append(f"{method:10} {coupling:>8g} {steps:>6} {len(members):>5} " + " ".join(cells))
+        lines.append(f"{method:16} {coupling:>8g} {steps:>6} {len(members):>5} " + " ".join(cells))
     return "\n".join(lines)
 
 
@@ -133,7 +137,7 @@ def counterfactual_rows(directory: str) -> list[dict]:
     regressor = FactorRegressor(seed=0).fit(temporal_world(0.0).world)  # one read-out for every model
     rows = []
     for path in sorted(glob.glob(os.path.join(directory, "*_c*_seed*"))):
-        name = os.path.basename(path)
+        name = os.path.basename(path).split("_m")[0]
         method, coupling, seed = name.split("_c")[0], float(name.split("_c")[1].split("_seed")[0]), int(
             name.split("_seed")[1])
         if method not in ("tdrl", "untrained"):
@@ -173,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--steps", type=int, default=8000)
     parser.add_argument("--n-samples", type=int, default=10000)
+    parser.add_argument("--units", type=int, default=UNITS, help="latent units of every method")
     parser.add_argument("--save", metavar="DIR", help="save every trained model under DIR")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
     parser.add_argument("--counterfactual", metavar="DIR", help="score the TDRL models saved under DIR on "
@@ -190,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.table:
         print(table([json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]))
         return
-    rows = [run(method, coupling, seed, args.steps, args.n_samples, args.save) for coupling in args.coupling
+    rows = [run(method, coupling, seed, args.steps, args.n_samples, args.save, args.units) for coupling in args.coupling
             for seed in args.seeds for method in args.methods]
     print(table(rows))
 

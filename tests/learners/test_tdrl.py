@@ -99,15 +99,15 @@ def test_edge_auroc():
 
 
 def test_fit_reads_frames_only(fitted, temporal):
-    assert fitted.latent_dim_ == 4 and fitted.variables_ == temporal.variables
+    assert fitted.latent_dim_ == 8 and fitted.variables_ == temporal.variables  # max(2 V, V + 2)
     assert set(fitted.history_[-1]) >= {"recon", "kl", "kl_transition"}
     first, second, _, _ = temporal.transitions(30, seed=3)
     eps = fitted.innovations(first, second)
-    assert eps.shape == (30, 4) and np.all(np.isfinite(eps))
+    assert eps.shape == (30, 8) and np.all(np.isfinite(eps))
     jacobian = fitted.transition_jacobian(first, second)
-    assert jacobian.shape == (4, 4) and np.all(jacobian >= 0)
+    assert jacobian.shape == (8, 8) and np.all(jacobian >= 0)
     graph = jacobian_temporal_graph(fitted, temporal, n=60, seed=0)
-    assert graph["weights"].shape == (4, 4) and sorted(graph["groups"]) == [0, 1, 2, 3]
+    assert graph["weights"].shape == (4, 4) and sorted(graph["groups"]) == [-1] * 4 + [0, 1, 2, 3]
     assert 0.0 <= graph["auroc"] <= 1.0
     # the targets are not read: a run on the same frames with other targets is the same run
     data = TemporalTransitions(first, second, np.ones((30, 4), bool), temporal.variables)
@@ -187,9 +187,9 @@ def test_invert_finds_the_abducted_next_state():
 
 def test_counterfactual_codes_abduct_act_predict(fitted, temporal):
     batch = temporal.sample(6, 7, seed=2)
-    codes = fitted.encode(batch.images.reshape(42, 3, 16, 16)).reshape(6, 7, 4)
+    codes = fitted.encode(batch.images.reshape(42, 3, 16, 16)).reshape(6, 7, 8)
     same = fitted.counterfactual_codes(codes, {1: codes[:, 2, 1]}, at=2)  # do(z_1 = its own value): no change
-    np.testing.assert_allclose(same, codes, atol=1e-4)
+    np.testing.assert_allclose(same, codes, atol=1e-4)  # inverted in float64, step after step
     changed = fitted.counterfactual_codes(codes, {1: 3.0}, at=2)
     np.testing.assert_array_equal(changed[:, :2], codes[:, :2])  # the past is untouched
     np.testing.assert_allclose(changed[:, 2, 1], 3.0)
@@ -198,8 +198,8 @@ def test_counterfactual_codes_abduct_act_predict(fitted, temporal):
     frames = fitted.counterfactual_sequence(batch, {1: 3.0}, at=2)
     assert frames.shape == (6, 7, 3, 16, 16)
     np.testing.assert_allclose(frames[:, 4], fitted.decode(changed[:, 4]), atol=1e-6)
-    with pytest.raises(ValueError, match="unit 4 is not a latent unit"):
-        fitted.counterfactual_codes(codes, {4: 0.0}, at=2)
+    with pytest.raises(ValueError, match="unit 8 is not a latent unit"):
+        fitted.counterfactual_codes(codes, {8: 0.0}, at=2)
     with pytest.raises(ValueError, match="'at' argument"):
         fitted.counterfactual_codes(codes, {0: 0.0}, at=7)
     with pytest.raises(ValueError, match="'codes' argument"):
@@ -238,7 +238,7 @@ def test_temporal_counterfactual_scores(fitted, temporal):
     regressor = FactorRegressor(seed=0, n_train=400, n_test=100, steps=50).fit(temporal.world)
     scores = temporal_counterfactual_scores(fitted, temporal, variables=["posX", "hue"], n=12, length=6, at=2,
                                             regressor=regressor)
-    assert scores["variables"] == ["posX", "hue"] and sorted(scores["groups"]) == [0, 1, 2, 3]
+    assert scores["variables"] == ["posX", "hue"] and sorted(scores["groups"]) == [-1] * 4 + [0, 1, 2, 3]
     assert scores["per_variable"]["posX"]["effects"] == ["posY", "hue"]
     assert scores["per_variable"]["hue"]["effects"] == []
     assert math.isnan(scores["per_variable"]["hue"]["model"]["effects"])

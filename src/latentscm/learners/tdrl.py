@@ -47,6 +47,7 @@ by :func:`latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scor
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -152,7 +153,8 @@ class TDRL(Learner):
     Parameters
     ----------
     latent_dim : int or None, default None
-        Latent units M (``None``: one per causal variable of the training data, which must name them).
+        Latent units M (``None``: ``max(2 V, V + 2)`` for the V causal variables the training data name, as
+        CITRISVAE: frames also hold what does not evolve, e.g. a sprite's shape, which needs units of its own).
     beta : float, default 1.0
         Weight of the first frame's KL to ``N(0, I)`` (>= 0).
     gamma : float, default 1.0
@@ -204,9 +206,9 @@ class TDRL(Learner):
         if self.latent_dim is not None:
             return int(self.latent_dim)
         if not n_factors:
-            raise ValueError(f"The 'latent_dim' parameter of {type(self).__name__} is None, which means one unit per "
-                             f"causal variable, and the training data name none; give latent_dim.")
-        return int(n_factors)
+            raise ValueError(f"The 'latent_dim' parameter of {type(self).__name__} is None, which sizes the latents "
+                             f"from the causal variables, and the training data name none; give latent_dim.")
+        return max(2 * int(n_factors), int(n_factors) + 2)
 
     def _module_names(self) -> tuple[str, ...]:
         return ("encoder", "decoder", "prior")
@@ -288,6 +290,11 @@ class TDRL(Learner):
         flat = self._images_tensor(array.reshape(n * length, *array.shape[2:]), what, argument="frames")
         return self.encode(flat.numpy()).reshape(n, length, -1), (n, length)
 
+    def _double_prior(self) -> InverseTransition:
+        """A float64 copy of the inverse transition: sequences invert step after step from inverted codes, so float32
+        rounding would grow by ``|d r / d z^t| / |d r / d z^{t+1}|`` per step."""
+        return copy.deepcopy(self.prior_).double().eval()
+
     def counterfactual_codes(self, codes: Any, interventions: Mapping[int, Any], *, at: int) -> np.ndarray:
         """The counterfactual codes (N, T, M) of factual codes (N, T, M) had units been set at step ``at``:
         ``interventions`` ``{unit: value}`` (a scalar, or (N,) one per sequence). Steps before ``at`` are the factual
@@ -315,13 +322,14 @@ class TDRL(Learner):
                                  f"({n},). Got shape {value.shape}.")
             out[:, at, unit] = value
         device = self._torch_device()
-        factual = torch.as_tensor(array, device=device)
-        current = torch.as_tensor(out[:, at], device=device)
+        prior = self._double_prior()
+        factual = torch.as_tensor(array, device=device, dtype=torch.float64)
+        current = torch.as_tensor(out[:, at], device=device, dtype=torch.float64)
         with torch.no_grad():
             for t in range(at + 1, length):
-                eps = self.prior_(factual[:, t - 1], factual[:, t])[0]  # abduction
+                eps = prior(factual[:, t - 1], factual[:, t])[0]  # abduction
                 # prediction under the action; of several roots, the one nearest the factual next code
-                current = self.prior_.invert(current, eps, reference=factual[:, t])
+                current = prior.invert(current, eps, reference=factual[:, t])
                 out[:, t] = current.cpu().numpy()
         return out
 
@@ -339,13 +347,14 @@ class TDRL(Learner):
         steps = int(check_number(steps, "steps", owner, low=1, integer=True))
         generator = self._seeded_generator(seed, "forecast")
         current = torch.as_tensor(self.encode(self._images_tensor(frames, "forecast", argument="frames").numpy()),
-                                  device=self._torch_device())
+                                  device=self._torch_device(), dtype=torch.float64)
+        prior = self._double_prior()
         codes = [current]
         with torch.no_grad():
             for _ in range(steps):
                 eps = torch.randn(current.shape, generator=generator, device=generator.device, dtype=current.dtype)
-                current = self.prior_.invert(current, eps.to(current.device))
+                current = prior.invert(current, eps.to(current.device))
                 codes.append(current)
-        stacked = torch.stack(codes, dim=1).cpu().numpy()
+        stacked = torch.stack(codes, dim=1).float().cpu().numpy()
         n = stacked.shape[0]
         return self.decode(stacked.reshape(n * (steps + 1), -1)).reshape(n, steps + 1, *self.image_shape_)
