@@ -25,8 +25,9 @@ history). Here at CPU scale:
   :func:`~latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scores`, 200 sequences of 10 frames,
   each variable in turn set at step 3 to a uniform value, the frames after it read out by one FactorRegressor
   (seed 0) and compared with the world's exact counterfactual: error of the intervened variable, of its effects and
-  of the unaffected variables (range units), for the model, for changing nothing (``factual``) and for the true
-  frames (``floor``).
+  of the unaffected variables (range units), for the model, for the model changing nothing (``factual``: its
+  decoded factual codes), for its reconstruction of the true frames (``reconstruction``) and for the true frames
+  (``floor``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl.py --methods tdrl --coupling 1 --seeds 0 1
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl.py --table out1.jsonl out2.jsonl
@@ -49,7 +50,7 @@ from latentscm.learners import make as make_learner
 from latentscm.metrics.causal_variable_r2 import causal_variable_r2
 from latentscm.metrics.factor_regressor import FactorRegressor
 from latentscm.metrics.mcc import mcc
-from latentscm.metrics.temporal_counterfactual import temporal_counterfactual_scores
+from latentscm.metrics.temporal_counterfactual import KINDS, temporal_counterfactual_scores
 from latentscm.training.data import DATA_SEED_OFFSET
 from latentscm.worlds import TemporalWorld
 from latentscm.worlds import make as make_world
@@ -146,7 +147,7 @@ def counterfactual_rows(directory: str) -> list[dict]:
         scores = temporal_counterfactual_scores(load(path), temporal_world(coupling), n=200, length=10, at=3,
                                                 seed=0, regressor=regressor)
         row = {"method": method, "coupling": coupling, "seed": seed, **{k: scores["mean"][k] for k in
-               ("model", "factual", "floor", "pixel")}, "per_variable": scores["per_variable"],
+               (*KINDS, "pixel")}, "per_variable": scores["per_variable"],
                "groups": scores["groups"], "seconds": round(time.perf_counter() - clock, 1)}
         print(json.dumps(row), flush=True)
         rows.append(row)
@@ -161,11 +162,13 @@ def counterfactual_table(rows: list[dict]) -> str:
     lines = [f"{'method':10} {'coupling':>8} {'seeds':>5} {'kind':>8} " + " ".join(f"{p:>16}" for p in parts)
              + f" {'pixel MAE':>16}"]
     for (method, coupling), members in sorted(groups.items(), key=lambda item: (item[0][1], item[0][0])):
-        for kind in ("model", "factual", "floor"):
+        for kind in KINDS:
+            if kind not in members[0]:
+                continue
             cells = [f"{np.mean([r[kind][p] for r in members]):6.3f} ± {np.std([r[kind][p] for r in members]):.3f}"
                      .rjust(16) for p in parts]
-            pixel = [r["pixel"][kind if kind != "floor" else "reconstruction"] for r in members]
-            cells.append(f"{np.mean(pixel):6.4f} ± {np.std(pixel):.4f}".rjust(16))
+            pixel = [r["pixel"][kind] for r in members if kind in r["pixel"]]
+            cells.append(f"{np.mean(pixel):6.4f} ± {np.std(pixel):.4f}".rjust(16) if pixel else " " * 16)
             lines.append(f"{method:10} {coupling:>8g} {len(members):>5} {kind:>8} " + " ".join(cells))
     return "\n".join(lines)
 

@@ -238,7 +238,12 @@ def test_temporal_counterfactual_scores(fitted, temporal):
     regressor = FactorRegressor(seed=0, n_train=400, n_test=100, steps=50).fit(temporal.world)
     scores = temporal_counterfactual_scores(fitted, temporal, variables=["posX", "hue"], n=12, length=6, at=2,
                                             regressor=regressor)
-    assert scores["variables"] == ["posX", "hue"] and sorted(scores["groups"]) == [-1] * 4 + [0, 1, 2, 3]
+    assert scores["variables"] == ["posX", "hue"] and scores["assigned_by"] == "matched"
+    assert len(scores["groups"]) == 8 and all(0 <= g <= 4 for g in scores["groups"])  # 4: no variable
+    for name in ("posX", "hue"):  # the units set: those matched to the variable, else its one-to-one unit
+        units = scores["per_variable"][name]["units"]
+        assert units and (all(scores["groups"][u] == ["scale", "posX", "posY", "hue"].index(name) for u in units)
+                          or len(units) == 1)
     assert scores["per_variable"]["posX"]["effects"] == ["posY", "hue"]
     assert scores["per_variable"]["hue"]["effects"] == []
     assert math.isnan(scores["per_variable"]["hue"]["model"]["effects"])
@@ -253,3 +258,50 @@ def test_temporal_counterfactual_scores(fitted, temporal):
         temporal_counterfactual_scores(object(), temporal)
     with pytest.raises(ValueError, match="'at' parameter"):
         temporal_counterfactual_scores(fitted, temporal, length=4, at=3, regressor=regressor)
+
+
+def test_tdrl_warns_on_a_process_with_interventions(temporal):
+    with pytest.warns(UserWarning, match="stationary process.*intervention_prob=0.2"):
+        TDRL(steps=1, seed=0, **TINY).fit(TemporalWorld(temporal.world), n_samples=32, progress=False)
+
+
+def test_graph_inputs_are_checked(fitted, temporal):
+    with pytest.raises(ValueError, match="NaN"):
+        edge_auroc(np.array([[1.0, np.nan], [0.0, 1.0]]), np.eye(2, dtype=bool))
+    with pytest.raises(ValueError, match="'groups' argument of jacobian_temporal_graph"):
+        jacobian_temporal_graph(fitted, temporal, n=60, groups=[0, 1, 2])
+    with pytest.raises(ValueError, match="'groups' argument of jacobian_temporal_graph"):
+        jacobian_temporal_graph(fitted, temporal, n=60, groups=[0.5] * 8)
+
+
+def test_citris_counterfactual_codes_follow_its_gaussian_mechanism(temporal):
+    """CITRIS's observational mechanism z' = mean(z) + exp(logstd(z)) eps: abduct eps, push it through from the
+    changed codes; the units of variables the factual sequence intervened on keep their factual codes."""
+    world = TemporalWorld(temporal.world, intervention_prob=0.3)
+    model = CITRISVAE(steps=2, seed=0, **TINY).fit(world, n_samples=32, progress=False)
+    batch = world.sample(5, 6, seed=0)
+    m = model.latent_dim_
+    codes = model.encode(batch.images.reshape(30, 3, 16, 16)).reshape(5, 6, m)
+    np.testing.assert_allclose(model.counterfactual_codes(codes, {0: codes[:, 1, 0]}, at=1), codes, atol=1e-4)
+    changed = model.counterfactual_codes(codes, {0: 2.0}, at=1, targets=batch.targets)
+    prior = model.prior_
+    with torch.no_grad():
+        previous = torch.tensor(changed[:, 1])
+        mean, logstd = prior.observational(torch.tensor(codes[:, 1]))
+        eps = (torch.tensor(codes[:, 2]) - mean) * torch.exp(-logstd)
+        mean, logstd = prior.observational(previous)
+        expected = (mean + torch.exp(logstd) * eps).numpy()
+    hit = batch.targets[:, 2][:, model.assignment_]  # (N, M): units of variables intervened on at step 2
+    expected = np.where(hit, codes[:, 2], expected)
+    np.testing.assert_allclose(changed[:, 2], expected, atol=1e-4)
+    frames = model.counterfactual_sequence(batch, {0: 2.0}, at=1)  # a TemporalBatch's targets are read
+    np.testing.assert_allclose(frames[:, 2], model.decode(changed[:, 2]), atol=1e-5)
+    with pytest.raises(ValueError, match="'targets' argument"):
+        model.counterfactual_codes(codes, {0: 2.0}, at=1, targets=batch.targets[:, :, :2])
+
+
+def test_tdrl_does_not_read_targets(fitted, temporal):
+    batch = temporal.sample(2, 4, seed=0)
+    codes = fitted.encode(batch.images.reshape(8, 3, 16, 16)).reshape(2, 4, -1)
+    with pytest.raises(ValueError, match="cannot read 'targets'"):
+        fitted.counterfactual_codes(codes, {0: 0.0}, at=1, targets=batch.targets)

@@ -148,6 +148,11 @@ def edge_auroc(weights: np.ndarray, true: np.ndarray) -> float:
     cross edges: the chance that a true edge outweighs an absent one (0.5: no better than chance; NaN when all
     cross edges or none are true)."""
     weights, true = np.asarray(weights, dtype=np.float64), np.asarray(true, dtype=bool)
+    if weights.shape != true.shape or weights.ndim != 2 or weights.shape[0] != weights.shape[1]:
+        raise ValueError(f"edge_auroc: 'weights' and 'true' must be (V, V) alike. Got {weights.shape} and "
+                         f"{true.shape}.")
+    if np.isnan(weights).any():
+        raise ValueError("edge_auroc: 'weights' holds NaN; give -inf for an edge with no evidence.")
     off = ~np.eye(true.shape[0], dtype=bool)
     present, absent = weights[off & true], weights[off & ~true]
     if not present.size or not absent.size:
@@ -184,10 +189,12 @@ def jacobian_temporal_graph(learner: Any, temporal_world: Any, *, n: int = 4000,
     groups = np.asarray(groups)
     first, second, _, _ = temporal_world.transitions(n, seed=seed)
     jacobian = np.asarray(learner.transition_jacobian(first, second), dtype=np.float64)
-    if groups.shape != (jacobian.shape[0],):
-        raise ValueError(f"The 'groups' argument of {owner} must give one variable per latent unit "
-                         f"({jacobian.shape[0]}). Got shape {groups.shape}.")
+    if np.isnan(jacobian).any():
+        raise ValueError(f"{owner}: the learner's transition Jacobian holds NaN (a diverged model?).")
     v = temporal_world.n_variables
+    if groups.shape != (jacobian.shape[0],) or groups.dtype.kind not in "iu" or groups.min(initial=0) < -1:
+        raise ValueError(f"The 'groups' argument of {owner} must give one variable index per latent unit "
+                         f"({jacobian.shape[0]}; -1 or {v} for none). Got {groups.tolist()}.")
     weights = np.full((v, v), np.nan)
     for i in range(v):
         for j in range(v):

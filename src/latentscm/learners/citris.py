@@ -37,6 +37,10 @@ official model's learning-rate warm-up and cosine decay, AdamW and the autoregre
 reproduced (constant-lr Adam, the non-autoregressive prior, an orthogonal mixing in place of the LU 1x1
 convolution).
 
+The model is a latent SCM in time: :meth:`CITRISVAE.counterfactual_codes` and ``counterfactual_sequence``
+(:class:`~latentscm.learners.latent_dynamics.LatentDynamics`) abduct each step's Gaussian innovations from the
+factual codes and push them through the transition prior's observational mechanism from the changed codes.
+
 ``assignment_`` (M,) gives each unit's group (0 ... V - 1 the variables, V for ``psi_0``); ``encode`` returns
 the flow of the posterior means (without a flow, the means) and ``decode`` inverts the flow;
 :meth:`CITRISVAE.combine` is the triplet prediction (units of the variables in a mask from one image, the rest
@@ -45,6 +49,7 @@ from another, decoded).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -56,6 +61,7 @@ from torch import nn
 
 from latentscm._validation import check_number
 from latentscm.learners.base import Learner, StepOutput
+from latentscm.learners.latent_dynamics import LatentDynamics
 from latentscm.nn.autoregressive_flow import AutoregressiveFlow
 from latentscm.nn.unit_linear import UnitLinear
 
@@ -170,7 +176,7 @@ class TargetClassifier(nn.Module):
         return self.net(x)
 
 
-class CITRISVAE(Learner):
+class CITRISVAE(LatentDynamics, Learner):
     """CITRIS-VAE (Lippe et al. 2022): a VAE on transitions of a temporal causal process with known
     intervention targets (see the module docstring).
 
@@ -199,6 +205,8 @@ class CITRISVAE(Learner):
     """
 
     name = "citris"
+    #: counterfactual sequences keep the units of the variables the factual sequence intervened on at their codes
+    counterfactual_reads_targets: ClassVar[bool] = True
     #: ``loss`` takes ``next_images`` (B, C, H, W), the frame after each image, and ``next_targets`` (B, V), the
     #: variables intervened on in between (a TemporalWorld's transitions, or TemporalTransitions).
     uses_transitions: ClassVar[bool] = True
@@ -379,6 +387,29 @@ class CITRISVAE(Learner):
 
     def _prepare_codes(self, codes: torch.Tensor) -> torch.Tensor:
         return self.flow_.reverse(codes) if self._has_flow() else codes
+
+    # ------------------------------------------------------------------ counterfactual sequences
+    def _dynamics(self) -> TransitionPrior:
+        """A float64 copy of the transition prior (steps compound rounding)."""
+        return copy.deepcopy(self.prior_).double().eval()
+
+    def _counterfactual_step(self, dynamics: TransitionPrior, factual_previous: torch.Tensor,
+                             factual_next: torch.Tensor, current: torch.Tensor, intervened: Any) -> torch.Tensor:
+        """The observational mechanism ``z_j^{t+1} = mean_j(z^t) + exp(logstd_j(z^t)) eps_j``: ``eps`` abducted from the
+        factual step, pushed through from the changed codes; units of variables the factual sequence intervened on
+        keep their factual codes (a perfect intervention's value does not depend on the past)."""
+        mean, logstd = dynamics.observational(factual_previous)
+        eps = (factual_next - mean) * torch.exp(-logstd)
+        mean, logstd = dynamics.observational(current)
+        following = mean + torch.exp(logstd) * eps
+        return following if intervened is None else torch.where(intervened, factual_next, following)
+
+    def _intervened_units(self, targets: np.ndarray) -> np.ndarray:
+        if targets.shape[2] != len(self.variables_):
+            raise ValueError(f"The 'targets' argument of {type(self).__name__}.counterfactual_codes must have one "
+                             f"column per causal variable ({len(self.variables_)}). Got {targets.shape[2]}.")
+        padded = np.concatenate([targets, np.zeros((*targets.shape[:2], 1), dtype=bool)], axis=2)  # psi_0: never
+        return padded[..., self.assignment_]
 
     # ------------------------------------------------------------------ reading the model
     @property

@@ -38,10 +38,11 @@ Reading the model: :meth:`TDRL.innovations` gives the estimated ``eps`` of trans
 
 The model is a latent structural causal model in time (each unit's mechanism ``z_j^{t+1} = r_j^{-1}(z^t, eps_j)``,
 found on a grid and refined by bisection in its last argument), so it answers interventions and counterfactuals on
-sequences: :meth:`TDRL.counterfactual_codes` abducts every step's innovations from the encoded factual sequence,
-sets units at step ``at`` (``do(z_j^at = v)``) and pushes the same innovations through the learned mechanisms
-(Pearl's abduction, action, prediction); :meth:`TDRL.counterfactual_sequence` decodes it, and :meth:`TDRL.forecast`
-rolls the process forward with fresh innovations. Scored against a TemporalWorld's exact counterfactual sequences
+sequences (:class:`~latentscm.learners.latent_dynamics.LatentDynamics`): :meth:`TDRL.counterfactual_codes` abducts
+every step's innovations from the encoded factual sequence, sets units at step ``at`` (``do(z_j^at = v)``) and
+pushes the same innovations through the learned mechanisms (Pearl's abduction, action, prediction);
+:meth:`TDRL.counterfactual_sequence` decodes it, and :meth:`TDRL.forecast` rolls the process forward with fresh
+innovations. Scored against a TemporalWorld's exact counterfactual sequences
 by :func:`latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scores`.
 """
 
@@ -49,7 +50,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -58,12 +60,15 @@ from torch import nn
 
 from latentscm._validation import check_number
 from latentscm.learners.base import Learner, StepOutput, gaussian_kl
+from latentscm.learners.latent_dynamics import LatentDynamics
 from latentscm.nn.unit_linear import UnitLinear
 
 __all__ = ["TDRL", "InverseTransition"]
 
-#: Each unit's mechanism is inverted on [-ROOT_BOUND, ROOT_BOUND] (posterior means of a VAE lie well inside).
+#: Each unit's mechanism is first inverted on [-ROOT_BOUND, ROOT_BOUND] (posterior means of a VAE lie well inside),
+#: then on intervals 4, 16, ... times wider where no root lies inside (up to _WIDENINGS times).
 ROOT_BOUND = 20.0
+_WIDENINGS = 10
 
 
 class InverseTransition(nn.Module):
@@ -102,11 +107,29 @@ class InverseTransition(nn.Module):
         """``z^{t+1}`` (B, M) with ``r_j(z^t, z_j^{t+1}) = eps_j`` for every unit. ``r_j`` is piecewise linear in its
         last argument but not necessarily monotone (as in the official model), so the roots are bracketed on a grid
         of ``grid`` points over ``[-bound, bound]``; of several, the one whose cell holds ``reference`` (B, M), or is
-        nearest to it (default ``z^t``: the unit's previous value), is refined by bisection; where ``r_j - eps_j``
-        changes sign nowhere on the grid, the grid point nearest to a root (smallest ``|r_j - eps_j|``) is returned."""
+        nearest to it (default ``z^t``: the unit's previous value), is refined by bisection. Where no root lies in
+        the interval, intervals 4, 16, ... times wider are searched (the MLP's tails are linear); where none has one
+        (a non-monotone ``r_j`` has a bounded range), the grid point of ``[-bound, bound]`` with the smallest
+        ``|r_j - eps_j|`` is returned, with a warning."""
         reference = z_t if reference is None else reference
-        low, high = torch.full_like(eps, -bound), torch.full_like(eps, bound)
-        found, low, high, nearest = self._bracket(z_t, eps, reference, low, high, grid)
+        reach = torch.full_like(eps, bound)
+        found = torch.zeros_like(eps, dtype=torch.bool)
+        low, high = -reach, reach
+        nearest = None
+        for _ in range(_WIDENINGS + 1):  # the MLP's tails are linear: a root outside widens the interval
+            hit, cell_low, cell_high, closest = self._bracket(z_t, eps, reference, -reach, reach, grid)
+            nearest = closest if nearest is None else nearest  # on [-bound, bound]: where no root exists at all
+            new = hit & ~found
+            low, high = torch.where(new, cell_low, low), torch.where(new, cell_high, high)
+            found = found | hit
+            if bool(found.all()):
+                break
+            reach = torch.where(found, reach, 4.0 * reach)
+        if not bool(found.all()):
+            warnings.warn(f"InverseTransition.invert: {int((~found).sum())} of {found.numel()} innovations have no "
+                          f"root within +-{float(reach.max()):g} (a mechanism that is not monotone in its own next "
+                          f"value has a bounded range); the value in +-{bound:g} nearest to one is used.",
+                          stacklevel=2)
         inner, low, high, _ = self._bracket(z_t, eps, reference, low, high, 33)  # a finer grid in the chosen cell
         negative_low = (self(z_t, low)[0] - eps) <= 0
         below, above = torch.where(negative_low, low, high), torch.where(negative_low, high, low)
@@ -146,7 +169,7 @@ def _normal_log_prob(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) 
     return -0.5 * ((x - mean).square() * torch.exp(-logvar) + logvar + math.log(2.0 * math.pi))
 
 
-class TDRL(Learner):
+class TDRL(LatentDynamics, Learner):
     """TDRL (Yao, Chen & Zhang 2022): a VAE on consecutive frames with a learned nonparametric inverse transition
     prior and independent innovations (see the module docstring).
 
@@ -201,6 +224,11 @@ class TDRL(Learner):
             raise ValueError(f"{type(self).__name__} trains on pairs of consecutive frames: give a TemporalWorld or "
                              f"TemporalTransitions.")
         self.variables_ = tuple(getattr(training_set, "factor_names", ()) or ())
+        process = (getattr(training_set, "source", None) or {}).get("temporal") or {}
+        if process.get("intervention_prob", 0) > 0:
+            warnings.warn(f"{type(self).__name__} assumes a stationary process, and this TemporalWorld intervenes on "
+                          f"its variables (intervention_prob={process['intervention_prob']:g}): the jumps are learned "
+                          f"as innovations. Give intervention_prob=0 (CITRISVAE reads the targets).", stacklevel=2)
 
     def _resolve_latent_dim(self, n_factors: int | None) -> int:
         if self.latent_dim is not None:
@@ -249,7 +277,7 @@ class TDRL(Learner):
         if first.shape != second.shape:
             raise ValueError(f"{type(self).__name__}.{what}: 'next_images' has shape {tuple(second.shape)} and "
                              f"'images' {tuple(first.shape)}; give one next frame per frame.")
-        device = self._torch_device()
+        device = self.device_
         return (torch.as_tensor(self.encode(first.numpy()), device=device),
                 torch.as_tensor(self.encode(second.numpy()), device=device))
 
@@ -279,76 +307,27 @@ class TDRL(Learner):
         return scaled.T.cpu().numpy()
 
     # ------------------------------------------------------------------ the latent process: forecasts, counterfactuals
-    def _sequence_codes(self, frames: Any, what: str) -> tuple[np.ndarray, tuple[int, ...]]:
-        """Codes (N, T, M) of frames (N, T, C, H, W), checked as images."""
-        self._check_fitted()
-        array = np.asarray(getattr(frames, "images", frames))
-        if array.ndim != 5:
-            raise ValueError(f"The 'frames' argument of {type(self).__name__}.{what} must be sequences of images "
-                             f"(N, T, {', '.join(map(str, self.image_shape_))}). Got shape {array.shape}.")
-        n, length = array.shape[:2]
-        flat = self._images_tensor(array.reshape(n * length, *array.shape[2:]), what, argument="frames")
-        return self.encode(flat.numpy()).reshape(n, length, -1), (n, length)
-
-    def _double_prior(self) -> InverseTransition:
+    def _dynamics(self) -> InverseTransition:
         """A float64 copy of the inverse transition: sequences invert step after step from inverted codes, so float32
         rounding would grow by ``|d r / d z^t| / |d r / d z^{t+1}|`` per step."""
         return copy.deepcopy(self.prior_).double().eval()
 
-    def counterfactual_codes(self, codes: Any, interventions: Mapping[int, Any], *, at: int) -> np.ndarray:
-        """The counterfactual codes (N, T, M) of factual codes (N, T, M) had units been set at step ``at``:
-        ``interventions`` ``{unit: value}`` (a scalar, or (N,) one per sequence). Steps before ``at`` are the factual
-        codes; at ``at`` the units are set; after it every unit follows its learned mechanism with the innovations
-        abducted from the factual codes (so with no intervention the factual codes come back, up to inversion)."""
-        self._check_fitted()
-        owner = f"{type(self).__name__}.counterfactual_codes"
-        array = np.asarray(codes, dtype=np.float32)
-        if array.ndim != 3 or array.shape[2] != self.latent_dim_ or not np.all(np.isfinite(array)):
-            raise ValueError(f"The 'codes' argument of {owner} must be finite codes (N, T, {self.latent_dim_}). "
-                             f"Got shape {array.shape}.")
-        n, length, m = array.shape
-        if isinstance(at, (bool, np.bool_)) or not isinstance(at, (int, np.integer)) or not 0 <= at < length:
-            raise ValueError(f"The 'at' argument of {owner} must be a step 0 ... {length - 1}. Got {at!r}.")
-        if not isinstance(interventions, Mapping) or not interventions:
-            raise ValueError(f"The 'interventions' argument of {owner} must be a non-empty mapping {{unit: value}}. "
-                             f"Got {interventions!r}.")
-        out = array.copy()
-        for unit, value in interventions.items():
-            if isinstance(unit, (bool, np.bool_)) or not isinstance(unit, (int, np.integer)) or not 0 <= unit < m:
-                raise ValueError(f"{owner}: the unit {unit!r} is not a latent unit 0 ... {m - 1}.")
-            value = np.asarray(value, dtype=np.float32)
-            if value.ndim > 1 or (value.ndim == 1 and value.shape != (n,)) or not np.all(np.isfinite(value)):
-                raise ValueError(f"{owner}: the value of unit {unit} must be a finite scalar or one value per sequence "
-                                 f"({n},). Got shape {value.shape}.")
-            out[:, at, unit] = value
-        device = self._torch_device()
-        prior = self._double_prior()
-        factual = torch.as_tensor(array, device=device, dtype=torch.float64)
-        current = torch.as_tensor(out[:, at], device=device, dtype=torch.float64)
-        with torch.no_grad():
-            for t in range(at + 1, length):
-                eps = prior(factual[:, t - 1], factual[:, t])[0]  # abduction
-                # prediction under the action; of several roots, the one nearest the factual next code
-                current = prior.invert(current, eps, reference=factual[:, t])
-                out[:, t] = current.cpu().numpy()
-        return out
-
-    def counterfactual_sequence(self, frames: Any, interventions: Mapping[int, Any], *, at: int) -> np.ndarray:
-        """Decoded counterfactual frames (N, T, C, H, W) of factual frames (N, T, C, H, W) (or a TemporalBatch) had
-        the ``interventions`` ``{unit: value}`` been made at step ``at`` (:meth:`counterfactual_codes`)."""
-        codes, (n, length) = self._sequence_codes(frames, "counterfactual_sequence")
-        changed = self.counterfactual_codes(codes, interventions, at=at)
-        return self.decode(changed.reshape(n * length, -1)).reshape(n, length, *self.image_shape_)
+    def _counterfactual_step(self, dynamics: InverseTransition, factual_previous: torch.Tensor,
+                             factual_next: torch.Tensor, current: torch.Tensor, intervened: Any) -> torch.Tensor:
+        eps = dynamics(factual_previous, factual_next)[0]  # abduction
+        # prediction under the action; of several roots, the one nearest the factual next code
+        return dynamics.invert(current, eps, reference=factual_next)
 
     def forecast(self, frames: Any, steps: int, *, seed: int) -> np.ndarray:
         """Roll the learned process ``steps`` frames on from each of ``frames`` (N, C, H, W), with fresh standard-normal
         innovations (seeded): decoded frames (N, steps + 1, C, H, W), the first the reconstruction."""
+        self._check_fitted()
         owner = f"{type(self).__name__}.forecast"
         steps = int(check_number(steps, "steps", owner, low=1, integer=True))
         generator = self._seeded_generator(seed, "forecast")
         current = torch.as_tensor(self.encode(self._images_tensor(frames, "forecast", argument="frames").numpy()),
-                                  device=self._torch_device(), dtype=torch.float64)
-        prior = self._double_prior()
+                                  device=self.device_, dtype=torch.float64)
+        prior = self._dynamics()
         codes = [current]
         with torch.no_grad():
             for _ in range(steps):

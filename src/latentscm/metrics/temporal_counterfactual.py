@@ -12,14 +12,24 @@ trained on the world's renders) split by what the intervention does in the true 
 - ``effects``: the variables X reaches through the lag-1 graph within the remaining steps (they must follow);
 - ``unaffected``: every other variable (its true trajectory is the factual one; any change is a leak).
 
-The same read-out scores two references: ``factual`` (a model that changes nothing after the intervention step:
-its error on ``unaffected`` is the read-out's own, on the others what ignoring the intervention costs) and
-``floor`` (the read-out of the true counterfactual frames: the best any model can be scored). Errors are mean
-absolute differences in units of each variable's range, over the sequences and the steps after t.
+The same read-out scores three references: ``factual`` (the learner changing nothing: its decoded factual codes;
+on ``unaffected`` this is what decoding costs, on the others what ignoring the intervention costs),
+``reconstruction`` (the learner's reconstruction of the true counterfactual frames: what its encoder and decoder
+alone cost) and ``floor`` (the true counterfactual frames: the read-out's own error). Even an exact model of the
+transition density need not reach ``reconstruction``: where a step reflects at a range's end, the world's mechanism
+is not monotone in its noise, and the same abducted innovation can lead elsewhere. Errors are mean absolute
+differences in units of each variable's range, over the sequences and the steps after t.
 
-The intervention value is given to the model in its own coordinates: X's unit (matched one-to-one on independent
-frames, :func:`~latentscm.metrics.causal_variable_r2.one_to_one_assignment`) takes its code of the true
-counterfactual frame at step t; the other units keep their factual codes at t.
+The intervention value is given to the model in its own coordinates: X's units take their codes of the true
+counterfactual frame at step t, and the other units keep their factual codes at t. X's units are its learned group
+(CITRIS's ``assignment_``) or, for other learners, the units matched to it
+(:func:`~latentscm.metrics.causal_variable_r2.matched_assignment`, each unit to the variable it predicts best), or
+where none is, the one unit matched to it one-to-one
+(:func:`~latentscm.metrics.causal_variable_r2.one_to_one_assignment`).
+Learners that read intervention targets (``counterfactual_reads_targets``, CITRIS) are scored on the world's
+sequences and given their targets; for the others (TDRL), which cannot tell an intervention from an innovation,
+the sequences are drawn from the same process without interventions (``intervention_prob=0``).
+The intervention values are uniform over each variable's range, drawn from their own stream.
 """
 
 from __future__ import annotations
@@ -29,9 +39,18 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_number, check_sequence
 
-__all__ = ["temporal_counterfactual_scores", "reachable_variables"]
+__all__ = ["temporal_counterfactual_scores", "reachable_variables", "KINDS"]
+
+#: What is scored: the learner's counterfactual, and three references (module docstring).
+KINDS = ("model", "factual", "reconstruction", "floor")
+
+
+def _mean(values: list[float]) -> float:
+    """Mean of the finite entries (NaN when none: e.g. no intervened variable has effects)."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
 
 
 def reachable_variables(graph: np.ndarray, source: int, steps: int) -> np.ndarray:
@@ -66,7 +85,7 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
 
     Parameters
     ----------
-    learner : a fitted learner with ``counterfactual_codes`` (e.g. TDRL)
+    learner : a fitted learner with ``counterfactual_codes`` (TDRL, CITRISVAE)
     temporal_world : TemporalWorld
     variables : sequence of str or None
         The variables intervened on, one at a time (default: all).
@@ -83,14 +102,15 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
     Returns
     -------
     dict
-        ``"variables"``, ``"groups"`` (each unit's variable, -1 unmatched), ``"at"``, ``"length"``; per intervened
+        ``"variables"``, ``"groups"`` (each unit's variable; V: none, or CITRIS's ``psi_0``) and
+        ``"assigned_by"`` ("learned" or "matched"), ``"at"``, ``"length"``; per intervened
         variable (``"per_variable"``) and averaged over them (``"mean"``): ``"model"``, ``"factual"`` and
         ``"floor"``, each ``{"intervened", "effects", "unaffected"}`` errors; ``"pixel"``: mean absolute pixel error
         of the model's frames (``"model"``), of the factual frames (``"factual"``) and of the learner's
         reconstruction of the true frames (``"reconstruction"``, what decoding alone costs) against the true
-        counterfactual frames; and ``"effects"``, the variables each intervention reaches.
+        counterfactual frames; ``"effects"``, the variables each intervention reaches, and ``"units"``, those set.
     """
-    from latentscm.metrics.causal_variable_r2 import one_to_one_assignment
+    from latentscm.metrics.causal_variable_r2 import learner_groups, one_to_one_assignment
     from latentscm.metrics.factor_regressor import FactorRegressor
     from latentscm.worlds.temporal import TemporalWorld
 
@@ -105,59 +125,82 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
     length = int(check_number(length, "length", owner, low=3, integer=True))
     at = int(check_number(at, "at", owner, low=0, high=length - 2, integer=True))
     names = list(temporal_world.variables)
-    chosen = names if variables is None else [str(v) for v in variables]
+    chosen = names if variables is None else [str(v) for v in check_sequence(variables, "variables", owner,
+                                                                             what="variable names")]
+    if not chosen or len(set(chosen)) != len(chosen):
+        raise ValueError(f"The 'variables' argument of {owner} must name distinct causal variables, at least one. "
+                         f"Got {chosen}.")
     for name in chosen:
         if name not in names:
             raise ValueError(f"The 'variables' argument of {owner} names {name!r}, not a causal variable of the "
                              f"TemporalWorld ({', '.join(names)}).")
     learner._check_fitted()
+    groups, assigned_by = learner_groups(learner, temporal_world, owner, seed=seed + 1)
+    groups = np.asarray(groups)
+    units_of: dict[str, np.ndarray] = {}
+    single = None
+    for name in chosen:  # before any scoring: every variable needs a unit
+        units = np.flatnonzero(groups == names.index(name))
+        if units.size == 0:  # no unit predicts it best: the one matched to it one-to-one
+            single = one_to_one_assignment(learner, temporal_world, seed=seed + 1) if single is None else single
+            units = np.flatnonzero(single == names.index(name))
+        if units.size == 0:
+            raise ValueError(f"{owner}: no latent unit of {type(learner).__name__} is matched to {name!r} "
+                             f"({learner.latent_dim_} units for {len(names)} variables).")
+        units_of[name] = units
     if regressor is None:
         regressor = FactorRegressor(seed=seed).fit(temporal_world.world)
     elif not isinstance(regressor, FactorRegressor) or list(getattr(regressor, "factor_names_", None) or []) \
             != list(temporal_world.factor_names):
         raise ValueError(f"The 'regressor' argument of {owner} must be a FactorRegressor fitted on "
                          f"temporal_world.world (or None).")
-    groups = one_to_one_assignment(learner, temporal_world, seed=seed + 1)
+    reads_targets = bool(getattr(learner, "counterfactual_reads_targets", False))
+    process = temporal_world
+    if not reads_targets and temporal_world.intervention_prob > 0:
+        process = TemporalWorld(temporal_world.world, **{**temporal_world.describe(), "intervention_prob": 0.0})
     columns = [temporal_world.factor_names.index(v) for v in names]
     width = np.array([temporal_world.world.spec(v).high - temporal_world.world.spec(v).low for v in names])
-    batch = temporal_world.sample(n, length, seed=seed)
+    batch = process.sample(n, length, seed=seed)
+    targets = batch.targets if reads_targets else None
     shape = batch.images.shape[2:]
     codes = np.asarray(learner.encode(batch.images.reshape(n * length, *shape))).reshape(n, length, -1)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x7E4]))  # not the sequences' stream
     after = slice(at + 1, length)
+    steps = length - at - 1
 
     def read(frames: np.ndarray) -> np.ndarray:
         return regressor.predict(frames.reshape(-1, *shape))[:, columns].reshape(n, frames.shape[1], -1)
 
-    factual_read = read(batch.images[:, after])
+    def decoded(some: np.ndarray) -> np.ndarray:
+        return learner.decode(some.reshape(-1, some.shape[2])).reshape(n, some.shape[1], *shape)
+
+    unchanged = decoded(codes[:, after])  # the learner changing nothing
+    unchanged_read = read(unchanged)
     per_variable: dict[str, Any] = {}
     for name in chosen:
-        i = names.index(name)
+        i, units = names.index(name), units_of[name]
         spec = temporal_world.world.spec(name)
         values = rng.uniform(spec.low, spec.high, size=n)
-        truth = temporal_world.counterfactual(batch, {name: values}, at=at)
-        effects = reachable_variables(temporal_world.temporal_graph(), i, length - 1 - at)
+        truth = process.counterfactual(batch, {name: values}, at=at)
+        effects = reachable_variables(temporal_world.temporal_graph(), i, steps)
         true = truth.factors[:, after][..., columns]
-        units = np.flatnonzero(groups == i)
-        if units.size == 0:
-            raise ValueError(f"{owner}: no latent unit of {type(learner).__name__} is matched to {name!r} "
-                             f"({learner.latent_dim_} units for {len(names)} variables).")
-        own = np.asarray(learner.encode(truth.images[:, at]))[:, units[0]]
-        changed = learner.counterfactual_codes(codes, {int(units[0]): own}, at=at)
-        frames = learner.decode(changed[:, after].reshape(-1, changed.shape[2])).reshape(n, length - at - 1, *shape)
+        own = np.asarray(learner.encode(truth.images[:, at]))
+        changed = learner.counterfactual_codes(codes, {int(u): own[:, u] for u in units}, at=at, targets=targets)
+        frames = decoded(changed[:, after])
         truth_frames = truth.images[:, after]
         reconstruction = learner.reconstruct(truth_frames.reshape(-1, *shape)).reshape(truth_frames.shape)
         per_variable[name] = {
             "model": _split(_errors(read(frames), true, width), i, effects),
-            "factual": _split(_errors(factual_read, true, width), i, effects),
+            "factual": _split(_errors(unchanged_read, true, width), i, effects),
+            "reconstruction": _split(_errors(read(reconstruction), true, width), i, effects),
             "floor": _split(_errors(read(truth_frames), true, width), i, effects),
             "pixel": {"model": float(np.abs(frames - truth_frames).mean()),
-                      "factual": float(np.abs(batch.images[:, after] - truth_frames).mean()),
+                      "factual": float(np.abs(unchanged - truth_frames).mean()),
                       "reconstruction": float(np.abs(reconstruction - truth_frames).mean())},
-            "effects": [names[k] for k in np.flatnonzero(effects) if k != i]}
-    mean = {kind: {part: float(np.nanmean([per_variable[v][kind][part] for v in chosen]))
-                   for part in ("intervened", "effects", "unaffected")} for kind in ("model", "factual", "floor")}
+            "effects": [names[k] for k in np.flatnonzero(effects) if k != i], "units": units.tolist()}
+    mean = {kind: {part: _mean([per_variable[v][kind][part] for v in chosen])
+                   for part in ("intervened", "effects", "unaffected")} for kind in KINDS}
     mean["pixel"] = {part: float(np.mean([per_variable[v]["pixel"][part] for v in chosen]))
                      for part in ("model", "factual", "reconstruction")}
-    return {"variables": chosen, "groups": groups.tolist(), "at": at, "length": length,
-            "per_variable": per_variable, "mean": mean}
+    return {"variables": chosen, "groups": groups.tolist(), "assigned_by": assigned_by, "at": at, "length": length,
+            "with_interventions": bool(process.intervention_prob > 0), "per_variable": per_variable, "mean": mean}
