@@ -28,6 +28,12 @@ available here to quote). At CPU scale here:
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_citris.py --methods citris --seeds 0 1 2 --steps 10000
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_citris.py --table out1.jsonl out2.jsonl
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_citris.py --counterfactual models/
+
+``--counterfactual DIR`` scores the CITRIS models saved with ``--save DIR`` on counterfactual sequences
+(:func:`~latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scores`, as ``bench_tdrl.py`` does: 200
+sequences of 10 frames of the world above, with its interventions and their targets, each variable in turn set at
+step 3; the model's groups set from its codes of the true intervened frame).
 
 Results (this 2-core CPU box, one torch thread per run, 3-4 runs at a time; 10,000 steps, seeds 0-2 unless marked;
 mean ± std over seeds)::
@@ -156,6 +162,30 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def counterfactual_rows(directory: str) -> list[dict]:
+    """Score every saved ``citris_flow{L}_seed{seed}`` model under ``directory`` on counterfactual sequences."""
+    import glob
+    import os
+
+    from latentscm import load
+    from latentscm.metrics.temporal_counterfactual import KINDS, temporal_counterfactual_scores
+
+    world = temporal_world()
+    regressor = FactorRegressor(seed=0).fit(world.world)
+    rows = []
+    for path in sorted(glob.glob(os.path.join(directory, "citris_flow*_seed*"))):
+        name = os.path.basename(path)
+        clock = time.perf_counter()
+        scores = temporal_counterfactual_scores(load(path), world, n=200, length=10, at=3, seed=0, regressor=regressor)
+        row = {"method": "citris (flow " + name.split("flow")[1].split("_")[0] + ")", "coupling": 0.0,
+               "seed": int(name.split("_seed")[1]), **{k: scores["mean"][k] for k in (*KINDS, "pixel")},
+               "per_variable": scores["per_variable"], "groups": scores["groups"],
+               "seconds": round(time.perf_counter() - clock, 1)}
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
@@ -165,7 +195,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--flow-layers", type=int, default=4, help="CITRIS-VAE's flow blocks (0: none)")
     parser.add_argument("--save", metavar="DIR", help="save every trained model under DIR")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
+    parser.add_argument("--counterfactual", metavar="DIR", help="score the CITRIS models saved under DIR on "
+                        "counterfactual sequences")
     args = parser.parse_args(argv)
+    if args.counterfactual:
+        from bench_tdrl import counterfactual_table  # the same table
+
+        print(counterfactual_table(counterfactual_rows(args.counterfactual)))
+        return
     if args.table:
         rows = [json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]
         print(table(rows))

@@ -262,3 +262,12 @@ def test_learner_groups_learned_or_matched(fitted, temporal):
     assert by == "matched" and groups.shape == (8,) and groups.min() >= 0 and groups.max() <= 4
     with pytest.raises(ValueError, match="test: CITRISVAE was trained on the variables"):
         learner_groups(fitted, TemporalWorld(temporal.world, ["posX", "posY"]), "test")
+
+
+def test_a_prior_saved_without_use_psi0_loads_with_the_built_value():
+    prior = TransitionPrior(units=3, n_variables=2, hidden=4, use_psi0=False)
+    state = {k: v for k, v in prior.state_dict().items() if k != "use_psi0"}  # saved before it was a buffer
+    fresh = TransitionPrior(units=3, n_variables=2, hidden=4, use_psi0=False)
+    fresh.load_state_dict(state)
+    assert not bool(fresh.use_psi0)
+    torch.testing.assert_close(fresh.assignment_logits, prior.assignment_logits)

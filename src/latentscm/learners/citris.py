@@ -90,12 +90,17 @@ class TransitionPrior(nn.Module):
         self.units, self.n_variables = units, n_variables
         # whether psi_0 exists is part of the model as built (saved with it; lambda_reg may change after fit)
         self.register_buffer("use_psi0", torch.tensor(bool(use_psi0)))
+        self._register_load_state_dict_pre_hook(self._default_use_psi0)
         self.assignment_logits = nn.Parameter(torch.zeros(units, n_variables + 1))
         self.intervened = nn.Parameter(torch.empty(units, n_variables, 2).uniform_(-0.5, 0.5))
         self.context = nn.Linear(units, units * hidden)
         self.own = UnitLinear(units, 1, hidden)
         self.out = nn.Sequential(nn.SiLU(), UnitLinear(units, hidden, hidden), nn.SiLU(),
                                  UnitLinear(units, hidden, 2))
+
+    def _default_use_psi0(self, state_dict, prefix, *args) -> None:
+        """Models saved before ``use_psi0`` was a buffer: it follows ``lambda_reg > 0`` as built (the default here)."""
+        state_dict.setdefault(prefix + "use_psi0", self.use_psi0.clone())
 
     def logits(self) -> torch.Tensor:
         """``psi``'s logits (M, V + 1), ``psi_0``'s column at -inf when it is not used."""
