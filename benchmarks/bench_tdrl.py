@@ -64,10 +64,10 @@ def temporal_world(coupling: float) -> TemporalWorld:
                          noise_coupling=coupling)
 
 
-def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: int, units: int):
+def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: int, units: int, gamma: float = 1.0):
     if method in ("tdrl", "untrained"):
-        return make_learner("tdrl", latent_dim=units, steps=steps if method == "tdrl" else 1, seed=seed).fit(
-            world, n_samples=n_samples, progress=False)
+        return make_learner("tdrl", latent_dim=units, gamma=gamma, steps=steps if method == "tdrl" else 1,
+                            seed=seed).fit(world, n_samples=n_samples, progress=False)
     # the baselines see the same transitions as TDRL (same seed offset): first frames, or the pairs
     first, second, _, _ = world.transitions(n_samples, seed=seed + DATA_SEED_OFFSET)
     if method == "beta_vae":
@@ -78,12 +78,14 @@ def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: in
 
 
 def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, save: str | None = None,
-        units: int = UNITS) -> dict:
+        units: int = UNITS, gamma: float = 1.0) -> dict:
     world = temporal_world(coupling)
     clock = time.perf_counter()
     row = {"method": method, "coupling": coupling, "seed": seed, "steps": steps if method != "untrained" else 0,
            "units": units}
-    model = _fit(method, world, seed, steps, n_samples, units)
+    if method == "tdrl" and gamma != 1.0:
+        row["gamma"] = gamma
+    model = _fit(method, world, seed, steps, n_samples, units, gamma)
     row["train_seconds"] = round(time.perf_counter() - clock, 1)
     images, factors = world.independent_frames(2000, seed=0)
     values = factors[:, [world.factor_names.index(v) for v in world.variables]]
@@ -102,7 +104,8 @@ def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, sav
         eps = model.innovations(first, second)
         row["innovation_max_abs_corr"] = float(np.max(np.abs(np.corrcoef(eps.T) - np.eye(eps.shape[1]))))
     if save:
-        model.save(f"{save}/{method}_c{coupling:g}_seed{seed}" + (f"_m{units}" if units != UNITS else ""))
+        model.save(f"{save}/{method}_c{coupling:g}_seed{seed}" + (f"_m{units}" if units != UNITS else "")
+                   + (f"_g{gamma:g}" if "gamma" in row else ""))
     last = [r for r in model.history_ if r.get("kind") == "train"]
     if last:
         row["last_train"] = {k: round(v, 4) for k, v in last[-1].items() if isinstance(v, float)}
@@ -114,7 +117,8 @@ def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, sav
 def table(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        method = row["method"] + (f" (M={row['units']})" if row.get("units", 4) != UNITS else "")
+        method = row["method"] + (f" (M={row['units']})" if row.get("units", 4) != UNITS else "") + (
+            f" (γ={row['gamma']:g})" if "gamma" in row else "")
         groups.setdefault((method, row["coupling"], row["steps"]), []).append(row)
     keys = ("mcc", "mcc_spearman", "diag", "max_off_diag", "jacobian_auroc", "graph shd")
     lines = [f"{'method':16} {'coupling':>8} {'steps':>6} {'seeds':>5} " + " ".join(f"{k:>16}" for k in keys)]
@@ -138,11 +142,14 @@ def counterfactual_rows(directory: str) -> list[dict]:
     regressor = FactorRegressor(seed=0).fit(temporal_world(0.0).world)  # one read-out for every model
     rows = []
     for path in sorted(glob.glob(os.path.join(directory, "*_c*_seed*"))):
-        name = os.path.basename(path).split("_m")[0]
+        base = os.path.basename(path)
+        name = base.split("_m")[0].split("_g")[0]
         method, coupling, seed = name.split("_c")[0], float(name.split("_c")[1].split("_seed")[0]), int(
             name.split("_seed")[1])
         if method not in ("tdrl", "untrained"):
             continue
+        if "_g" in base:
+            method += f" (γ={float(base.split('_g')[1]):g})"
         clock = time.perf_counter()
         scores = temporal_counterfactual_scores(load(path), temporal_world(coupling), n=200, length=10, at=3,
                                                 seed=0, regressor=regressor)
@@ -181,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=8000)
     parser.add_argument("--n-samples", type=int, default=10000)
     parser.add_argument("--units", type=int, default=UNITS, help="latent units of every method")
+    parser.add_argument("--gamma", type=float, default=1.0, help="TDRL's weight of the transition KL")
     parser.add_argument("--save", metavar="DIR", help="save every trained model under DIR")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
     parser.add_argument("--counterfactual", metavar="DIR", help="score the TDRL models saved under DIR on "
@@ -198,7 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.table:
         print(table([json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]))
         return
-    rows = [run(method, coupling, seed, args.steps, args.n_samples, args.save, args.units) for coupling in args.coupling
+    rows = [run(method, coupling, seed, args.steps, args.n_samples, args.save, args.units, args.gamma)
+            for coupling in args.coupling
             for seed in args.seeds for method in args.methods]
     print(table(rows))
 
