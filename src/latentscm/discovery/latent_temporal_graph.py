@@ -125,12 +125,10 @@ def discover_latent_temporal_graph(learner: Any, temporal_world: Any, *, n: int 
     ``"groups"`` and :func:`graph_scores`' entries.
     """
     from latentscm.metrics.causal_variable_r2 import learner_groups
-    from latentscm.worlds.temporal import TemporalWorld
+    from latentscm.worlds.temporal import check_temporal_world
 
     owner = "discover_latent_temporal_graph"
-    if not isinstance(temporal_world, TemporalWorld):
-        raise TypeError(f"The 'temporal_world' argument of {owner} must be a TemporalWorld. "
-                        f"Got {type(temporal_world).__name__}.")
+    check_temporal_world(temporal_world, owner)
     n = int(check_number(n, "n", owner, low=50, integer=True))
     learner._check_fitted()
     if groups is None:
@@ -173,12 +171,10 @@ def jacobian_temporal_graph(learner: Any, temporal_world: Any, *, n: int = 4000,
     (:func:`edge_auroc`), ``"true"``, ``"variables"`` and ``"groups"``.
     """
     from latentscm.metrics.causal_variable_r2 import one_to_one_assignment
-    from latentscm.worlds.temporal import TemporalWorld
+    from latentscm.worlds.temporal import check_temporal_world
 
     owner = "jacobian_temporal_graph"
-    if not isinstance(temporal_world, TemporalWorld):
-        raise TypeError(f"The 'temporal_world' argument of {owner} must be a TemporalWorld. "
-                        f"Got {type(temporal_world).__name__}.")
+    check_temporal_world(temporal_world, owner)
     if not callable(getattr(learner, "transition_jacobian", None)):
         raise TypeError(f"The 'learner' argument of {owner} must have a learned transition model "
                         f"(a transition_jacobian method, e.g. TDRL). Got {type(learner).__name__}.")

@@ -127,12 +127,10 @@ def causal_variable_r2(learner: Any, temporal_world: Any, *, n: int = 2000, seed
         ``"variables"``; ``"matrix"`` (V + 1 lists of V R², rows the groups, the last ``psi_0``); ``"diag"``,
         ``"max_off_diag"`` (over the V variable groups); ``"assignment"`` (M ints) and ``"assigned_by"``.
     """
-    from latentscm.worlds.temporal import TemporalWorld
+    from latentscm.worlds.temporal import check_temporal_world
 
     owner = "causal_variable_r2"
-    if not isinstance(temporal_world, TemporalWorld):
-        raise TypeError(f"The 'temporal_world' argument of {owner} must be a TemporalWorld (its causal variables are "
-                        f"scored). Got {type(temporal_world).__name__}.")
+    check_temporal_world(temporal_world, owner)
     n = int(check_number(n, "n", owner, low=20, integer=True))
     if assignment not in ("auto", "learned", "matched"):
         raise ValueError(f"The 'assignment' argument of {owner} must be one of auto, learned, matched. "

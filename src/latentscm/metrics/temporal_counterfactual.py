@@ -112,12 +112,10 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
     """
     from latentscm.metrics.causal_variable_r2 import learner_groups, one_to_one_assignment
     from latentscm.metrics.factor_regressor import FactorRegressor
-    from latentscm.worlds.temporal import TemporalWorld
+    from latentscm.worlds.temporal import TemporalWorld, check_temporal_world
 
     owner = "temporal_counterfactual_scores"
-    if not isinstance(temporal_world, TemporalWorld):
-        raise TypeError(f"The 'temporal_world' argument of {owner} must be a TemporalWorld. "
-                        f"Got {type(temporal_world).__name__}.")
+    check_temporal_world(temporal_world, owner)
     if not callable(getattr(learner, "counterfactual_codes", None)):
         raise TypeError(f"The 'learner' argument of {owner} must model the process's mechanisms (a "
                         f"counterfactual_codes method, e.g. TDRL). Got {type(learner).__name__}.")

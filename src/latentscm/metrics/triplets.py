@@ -80,12 +80,10 @@ def triplet_scores(learner: Any, temporal_world: Any, *, n: int = 1000, seed: in
     """
     from latentscm.metrics.causal_variable_r2 import check_learned_variables, learner_groups
     from latentscm.metrics.factor_regressor import FactorRegressor
-    from latentscm.worlds.temporal import TemporalWorld
+    from latentscm.worlds.temporal import check_temporal_world
 
     owner = "triplet_scores"
-    if not isinstance(temporal_world, TemporalWorld):
-        raise TypeError(f"The 'temporal_world' argument of {owner} must be a TemporalWorld. "
-                        f"Got {type(temporal_world).__name__}.")
+    check_temporal_world(temporal_world, owner)
     n = int(check_number(n, "n", owner, low=20, integer=True))
     min_r2 = check_number(min_r2, "min_r2", owner, low=0.0, high=1.0)
     learner._check_fitted()

@@ -47,7 +47,8 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_choice, check_number
 
-__all__ = ["TemporalWorld", "TemporalBatch", "Triplets", "TARGET_POLICIES", "OTHERS", "reflect", "default_variables"]
+__all__ = ["TemporalWorld", "TemporalBatch", "Triplets", "TARGET_POLICIES", "OTHERS", "reflect", "default_variables",
+           "check_temporal_world"]
 
 #: How the intervention targets of each step are drawn.
 TARGET_POLICIES = ("independent", "single")
@@ -485,3 +486,12 @@ class TemporalWorld:
         first, second, targets = batch.transitions()
         factors = batch.factors[:, :-1].reshape(sequences * (length - 1), -1)
         return first[:n], second[:n], targets[:n], factors[:n]
+
+
+def check_temporal_world(value: Any, owner: str, argument: str = "temporal_world") -> TemporalWorld:
+    """``value`` if it is a TemporalWorld; else a TypeError naming ``argument`` of ``owner`` (the scorers of temporal
+    learners need the process, not only its world)."""
+    if not isinstance(value, TemporalWorld):
+        raise TypeError(f"The {argument!r} argument of {owner} must be a TemporalWorld (the causal variables and "
+                        f"their process are scored, not only the world). Got {type(value).__name__}.")
+    return value
