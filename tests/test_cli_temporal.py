@@ -87,10 +87,11 @@ def test_tdrl_trains_on_a_noise_coupled_process_and_is_scored_with_mcc_and_its_g
     assert metrics["steps"] == 6
     assert 0.0 <= metrics["metrics"]["temporal.mcc"] <= 1.0
     assert 0.0 <= metrics["metrics"]["temporal.jacobian_auroc"] <= 1.0
+    assert metrics["metrics"]["temporal.cf_pixel_error"] > 0 and "temporal.cf_excess" in metrics["metrics"]
     assert any("jacobian_auroc" in note for note in metrics["notes"])
     result = invoke(["report", run, "--out", tmp_path / "report.html"])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "report.html").read_text()
-    assert "MCC (temporal)" in page and "graph AUROC (temporal)" in page
+    assert "MCC (temporal)" in page and "graph AUROC (temporal)" in page and "CF excess (temporal)" in page
     refused(invoke(["train", "--learner", "beta_vae", *SMALL, "--temporal", "noise_coupling=1", "--out",
                     tmp_path / "b"]), "learners that do: citris, tdrl")

@@ -252,6 +252,12 @@ def test_temporal_counterfactual_scores(fitted, temporal):
     posx = scores["per_variable"]["posX"]
     assert posx["floor"]["intervened"] < posx["factual"]["intervened"]  # the read-out sees that posX was moved
     assert posx["pixel"]["factual"] > 0  # posX moved: the factual frames are not the truth
+    gap = posx["pixel"]["factual"] - posx["pixel"]["reconstruction"]
+    assert posx["pixel"]["excess"] == pytest.approx((posx["pixel"]["model"] - posx["pixel"]["reconstruction"]) / gap)
+    pixels = temporal_counterfactual_scores(fitted, temporal, variables=["posX", "hue"], n=12, length=6, at=2,
+                                            read_variables=False)  # no read-out trained
+    assert set(pixels["mean"]) == {"pixel"} and set(pixels["per_variable"]["posX"]) == {"pixel", "effects", "units"}
+    assert pixels["per_variable"]["posX"]["pixel"] == posx["pixel"]  # the same sequences and values
     with pytest.raises(ValueError, match="'variables' argument.*'shape'"):
         temporal_counterfactual_scores(fitted, temporal, variables=["shape"], regressor=regressor)
     with pytest.raises(TypeError, match="counterfactual_codes"):

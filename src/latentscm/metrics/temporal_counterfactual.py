@@ -80,7 +80,7 @@ def _split(errors: np.ndarray, intervened: int, effects: np.ndarray) -> dict[str
 
 def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variables: Sequence[str] | None = None,
                                    n: int = 200, length: int = 10, at: int = 3, seed: int = 0,
-                                   regressor: Any = None) -> dict[str, Any]:
+                                   regressor: Any = None, read_variables: bool = True) -> dict[str, Any]:
     """Score a learner's counterfactual sequences against a TemporalWorld's exact ones (module docstring).
 
     Parameters
@@ -98,6 +98,9 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         (``seed + 1``) and the read-out (when none is given).
     regressor : FactorRegressor or None
         A read-out fitted on ``temporal_world.world``.
+    read_variables : bool, default True
+        False: pixel errors only (no read-out is trained; ``model``/``factual``/``reconstruction``/``floor`` are
+        left out).
 
     Returns
     -------
@@ -108,7 +111,9 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         ``"floor"``, each ``{"intervened", "effects", "unaffected"}`` errors; ``"pixel"``: mean absolute pixel error
         of the model's frames (``"model"``), of the factual frames (``"factual"``) and of the learner's
         reconstruction of the true frames (``"reconstruction"``, what decoding alone costs) against the true
-        counterfactual frames; ``"effects"``, the variables each intervention reaches, and ``"units"``, those set.
+        counterfactual frames, and ``"excess"``, ``(model - reconstruction) / (factual - reconstruction)`` of those
+        (0: as close as the learner's reconstruction of the truth, 1: no closer than changing nothing);
+        ``"effects"``, the variables each intervention reaches, and ``"units"``, those set.
     """
     from latentscm.metrics.causal_variable_r2 import learner_groups, one_to_one_assignment
     from latentscm.metrics.factor_regressor import FactorRegressor
@@ -146,7 +151,9 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
             raise ValueError(f"{owner}: no latent unit of {type(learner).__name__} is matched to {name!r} "
                              f"({learner.latent_dim_} units for {len(names)} variables).")
         units_of[name] = units
-    if regressor is None:
+    if not read_variables:
+        regressor = None
+    elif regressor is None:
         regressor = FactorRegressor(seed=seed).fit(temporal_world.world)
     elif not isinstance(regressor, FactorRegressor) or list(getattr(regressor, "factor_names_", None) or []) \
             != list(temporal_world.factor_names):
@@ -173,7 +180,7 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         return learner.decode(some.reshape(-1, some.shape[2])).reshape(n, some.shape[1], *shape)
 
     unchanged = decoded(codes[:, after])  # the learner changing nothing
-    unchanged_read = read(unchanged)
+    unchanged_read = read(unchanged) if read_variables else None
     per_variable: dict[str, Any] = {}
     for name in chosen:
         i, units = names.index(name), units_of[name]
@@ -187,18 +194,23 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         frames = decoded(changed[:, after])
         truth_frames = truth.images[:, after]
         reconstruction = learner.reconstruct(truth_frames.reshape(-1, *shape)).reshape(truth_frames.shape)
-        per_variable[name] = {
-            "model": _split(_errors(read(frames), true, width), i, effects),
-            "factual": _split(_errors(unchanged_read, true, width), i, effects),
-            "reconstruction": _split(_errors(read(reconstruction), true, width), i, effects),
-            "floor": _split(_errors(read(truth_frames), true, width), i, effects),
-            "pixel": {"model": float(np.abs(frames - truth_frames).mean()),
-                      "factual": float(np.abs(unchanged - truth_frames).mean()),
-                      "reconstruction": float(np.abs(reconstruction - truth_frames).mean())},
-            "effects": [names[k] for k in np.flatnonzero(effects) if k != i], "units": units.tolist()}
-    mean = {kind: {part: _mean([per_variable[v][kind][part] for v in chosen])
-                   for part in ("intervened", "effects", "unaffected")} for kind in KINDS}
-    mean["pixel"] = {part: float(np.mean([per_variable[v]["pixel"][part] for v in chosen]))
-                     for part in ("model", "factual", "reconstruction")}
+        pixel = {"model": float(np.abs(frames - truth_frames).mean()),
+                 "factual": float(np.abs(unchanged - truth_frames).mean()),
+                 "reconstruction": float(np.abs(reconstruction - truth_frames).mean())}
+        gap = pixel["factual"] - pixel["reconstruction"]
+        pixel["excess"] = (pixel["model"] - pixel["reconstruction"]) / gap if gap > 0 else float("nan")
+        per_variable[name] = {"pixel": pixel, "effects": [names[k] for k in np.flatnonzero(effects) if k != i],
+                              "units": units.tolist()}
+        if read_variables:
+            per_variable[name].update({
+                "model": _split(_errors(read(frames), true, width), i, effects),
+                "factual": _split(_errors(unchanged_read, true, width), i, effects),
+                "reconstruction": _split(_errors(read(reconstruction), true, width), i, effects),
+                "floor": _split(_errors(read(truth_frames), true, width), i, effects)})
+    mean: dict[str, Any] = {kind: {part: _mean([per_variable[v][kind][part] for v in chosen])
+                                   for part in ("intervened", "effects", "unaffected")}
+                            for kind in (KINDS if read_variables else ())}
+    mean["pixel"] = {part: _mean([per_variable[v]["pixel"][part] for v in chosen])
+                     for part in ("model", "factual", "reconstruction", "excess")}
     return {"variables": chosen, "groups": groups.tolist(), "assigned_by": assigned_by, "at": at, "length": length,
             "with_interventions": bool(process.intervention_prob > 0), "per_variable": per_variable, "mean": mean}

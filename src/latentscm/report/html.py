@@ -57,6 +57,9 @@ HEADLINE = (
     ("temporal.mcc", "MCC (temporal)", "higher", "correlation of matched latents and the process's variables"),
     ("temporal.jacobian_auroc", "graph AUROC (temporal)", "higher",
      "the learned transition's lag-1 edges against the true graph (0.5: chance)"),
+    ("temporal.cf_excess", "CF excess (temporal)", "lower",
+     "counterfactual sequences against the exact ones: 0 as close as reconstructing them, 1 no better than "
+     "changing nothing"),
 )
 #: one sentence per section on how to read it
 READING = {
