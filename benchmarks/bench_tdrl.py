@@ -117,7 +117,8 @@ def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, sav
 def table(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
-        method = row["method"] + (f" (M={row['units']})" if row.get("units", 4) != UNITS else "") + (
+        units = row.get("units", 4)  # rows written before --units existed had 4
+        method = row["method"] + (f" (M={units})" if units != UNITS else "") + (
             f" (γ={row['gamma']:g})" if "gamma" in row else "")
         groups.setdefault((method, row["coupling"], row["steps"]), []).append(row)
     keys = ("mcc", "mcc_spearman", "diag", "max_off_diag", "jacobian_auroc", "graph shd")
