@@ -33,7 +33,39 @@ history). Here at CPU scale:
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl.py --table out1.jsonl out2.jsonl
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl.py --counterfactual models/
 
-Results: see the README's TDRL paragraph (filled in from runs of this script).
+Results (this 2-core CPU box, one torch thread per run, 3-5 runs at a time; 8,000 steps; TDRL seeds 0-2, the others
+as counted; mean ± std over seeds; ``(M=4)``: one unit per variable, seed 0)::
+
+    method       coupling seeds           mcc          diag  max off-diag  Jacobian AUROC     graph SHD
+    slow_vae            0     1         0.707         0.628         0.271                          7.0
+    tdrl                0     3 0.570 ± 0.050 0.495 ± 0.037 0.397 ± 0.037   0.728 ± 0.076   6.3 ± 1.2
+    tdrl (M=4)          0     1         0.473         0.390         0.212           0.481          3.0
+    beta_vae            1     1         0.584         0.466         0.348                          4.0
+    slow_vae            1     2 0.641 ± 0.021 0.553 ± 0.022 0.386 ± 0.011                    4.5 ± 0.5
+    slow_vae (M=4)      1     1         0.711         0.523         0.275                          6.0
+    tdrl                1     3 0.623 ± 0.028 0.488 ± 0.037 0.355 ± 0.059   0.457 ± 0.035   4.0 ± 1.4
+    tdrl (M=4)          1     1         0.552         0.392         0.233           0.741          3.0
+    tdrl (γ=10)         1     1         0.641         0.553         0.497           0.630          4.0
+    untrained           1     1         0.349         0.181         0.079           0.444          3.0
+
+(Spearman MCC within 0.03 of Pearson's everywhere; ``--table`` prints it.)
+
+Counterfactual sequences (``--counterfactual``; errors in range units after the intervention step)::
+
+    method     coupling seeds     kind       intervened          effects       unaffected        pixel MAE
+    tdrl              0     3    model    0.156 ± 0.006    0.168 ± 0.009    0.132 ± 0.010  0.0154 ± 0.0010
+    tdrl              0     3  factual    0.130 ± 0.003    0.162 ± 0.006    0.069 ± 0.003  0.0138 ± 0.0008
+    tdrl              0     3 reconstruction    0.055 ± 0.008    0.047 ± 0.014    0.073 ± 0.006  0.0053 ± 0.0020
+    tdrl              0     3    floor    0.041 ± 0.000    0.022 ± 0.000    0.065 ± 0.000
+    tdrl              1     3    model    0.138 ± 0.019    0.151 ± 0.018    0.105 ± 0.017  0.0132 ± 0.0010
+    tdrl              1     3  factual    0.124 ± 0.002    0.152 ± 0.005    0.065 ± 0.002  0.0126 ± 0.0004
+    tdrl              1     3 reconstruction    0.049 ± 0.005    0.035 ± 0.010    0.068 ± 0.002  0.0038 ± 0.0012
+    tdrl              1     3    floor    0.042 ± 0.000    0.025 ± 0.000    0.064 ± 0.000
+
+TDRL does not identify the variables at this scale (below SlowVAE), noise coupling adds little (MCC +0.05, within
+the seeds' spread), its Jacobian graph is at chance with coupled noise, and its counterfactual sequences are no better
+than changing nothing (their leaks onto the variables an intervention cannot reach are the largest term). The paper's
+identifiability does not reproduce here.
 """
 
 from __future__ import annotations
