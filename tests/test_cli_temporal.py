@@ -81,7 +81,7 @@ def test_tdrl_trains_on_a_noise_coupled_process_and_is_scored_with_mcc_and_its_g
     assert config["data"]["temporal"]["noise_coupling"] == 1.0
     assert config["data"]["temporal"]["intervention_prob"] == 0.0
     assert invoke(["resume", run, "--steps", "6", "--no-progress"]).exit_code == 0
-    evaluated = invoke(["evaluate", run])
+    evaluated = invoke(["evaluate", run, "--n", "300"])  # 30 counterfactual sequences
     assert evaluated.exit_code == 0, evaluated.output
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["steps"] == 6
