@@ -176,7 +176,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def counterfactual_rows(directory: str) -> list[dict]:
+def counterfactual_rows(directory: str, factual_interventions: bool = True) -> list[dict]:
     """Score every saved ``citris_flow{L}_seed{seed}`` model under ``directory`` on counterfactual sequences."""
     import glob
     import os
@@ -190,8 +190,10 @@ def counterfactual_rows(directory: str) -> list[dict]:
     for path in sorted(glob.glob(os.path.join(directory, "citris_flow*_seed*"))):
         name = os.path.basename(path)
         clock = time.perf_counter()
-        scores = temporal_counterfactual_scores(load(path), world, n=200, length=10, at=3, seed=0, regressor=regressor)
-        row = {"method": "citris (flow " + name.split("flow")[1].split("_")[0] + ")", "coupling": 0.0,
+        scores = temporal_counterfactual_scores(load(path), world, n=200, length=10, at=3, seed=0, regressor=regressor,
+                                                factual_interventions=factual_interventions)
+        row = {"method": "citris (flow " + name.split("flow")[1].split("_")[0] + ")"
+               + ("" if factual_interventions else ", no factual do"), "coupling": 0.0,
                "seed": int(name.split("_seed")[1]), **{k: scores["mean"][k] for k in (*KINDS, "pixel")},
                "per_variable": scores["per_variable"], "groups": scores["groups"],
                "seconds": round(time.perf_counter() - clock, 1)}
@@ -211,11 +213,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
     parser.add_argument("--counterfactual", metavar="DIR", help="score the CITRIS models saved under DIR on "
                         "counterfactual sequences")
+    parser.add_argument("--no-factual-interventions", action="store_true",
+                        help="with --counterfactual: factual sequences without the world's interventions")
     args = parser.parse_args(argv)
     if args.counterfactual:
         from bench_tdrl import counterfactual_table  # the same table
 
-        print(counterfactual_table(counterfactual_rows(args.counterfactual)))
+        print(counterfactual_table(counterfactual_rows(args.counterfactual, not args.no_factual_interventions)))
         return
     if args.table:
         rows = [json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]

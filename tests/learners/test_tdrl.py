@@ -316,3 +316,17 @@ def test_tdrl_does_not_read_targets(fitted, temporal):
     codes = fitted.encode(batch.images.reshape(8, 3, 16, 16)).reshape(2, 4, -1)
     with pytest.raises(ValueError, match="cannot read 'targets'"):
         fitted.counterfactual_codes(codes, {0: 0.0}, at=1, targets=batch.targets)
+
+
+def test_factual_interventions_are_kept_only_for_learners_that_read_targets(fitted, temporal):
+    from latentscm.metrics.temporal_counterfactual import temporal_counterfactual_scores
+
+    world = TemporalWorld(temporal.world, intervention_prob=0.3)
+    citris = CITRISVAE(steps=2, seed=0, **TINY).fit(world, n_samples=32, progress=False)
+    options = {"variables": ["posX"], "n": 10, "length": 5, "at": 1, "read_variables": False}
+    assert temporal_counterfactual_scores(citris, world, **options)["with_interventions"] is True
+    assert temporal_counterfactual_scores(citris, world, factual_interventions=False, **options)[
+        "with_interventions"] is False
+    assert temporal_counterfactual_scores(fitted, world, **options)["with_interventions"] is False
+    with pytest.raises(ValueError, match="'factual_interventions' argument.*does not read intervention targets"):
+        temporal_counterfactual_scores(fitted, world, factual_interventions=True, **options)

@@ -26,9 +26,10 @@ counterfactual frame at step t, and the other units keep their factual codes at 
 (:func:`~latentscm.metrics.causal_variable_r2.matched_assignment`, each unit to the variable it predicts best), or
 where none is, the one unit matched to it one-to-one
 (:func:`~latentscm.metrics.causal_variable_r2.one_to_one_assignment`).
-Learners that read intervention targets (``counterfactual_reads_targets``, CITRIS) are scored on the world's
-sequences and given their targets; for the others (TDRL), which cannot tell an intervention from an innovation,
-the sequences are drawn from the same process without interventions (``intervention_prob=0``).
+Learners that read intervention targets (``counterfactual_reads_targets``, CITRIS) are scored by default on the
+world's sequences and given their targets (``factual_interventions=False``: without them); for the others (TDRL),
+which cannot tell an intervention from an innovation, the sequences are drawn from the same process without
+interventions (``intervention_prob=0``).
 The intervention values are uniform over each variable's range, drawn from their own stream.
 """
 
@@ -80,7 +81,8 @@ def _split(errors: np.ndarray, intervened: int, effects: np.ndarray) -> dict[str
 
 def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variables: Sequence[str] | None = None,
                                    n: int = 200, length: int = 10, at: int = 3, seed: int = 0,
-                                   regressor: Any = None, read_variables: bool = True) -> dict[str, Any]:
+                                   regressor: Any = None, read_variables: bool = True,
+                                   factual_interventions: bool | None = None) -> dict[str, Any]:
     """Score a learner's counterfactual sequences against a TemporalWorld's exact ones (module docstring).
 
     Parameters
@@ -98,6 +100,11 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         (``seed + 1``) and the read-out (when none is given).
     regressor : FactorRegressor or None
         A read-out fitted on ``temporal_world.world``.
+    factual_interventions : bool or None, default None
+        Whether the factual sequences keep the world's own interventions (``None``: for learners that read targets;
+        ``True`` is refused for the others). The world's counterfactual keeps them, so after a factual intervention
+        on the intervened variable its true value is the factual one again (with ``intervention_prob`` 0.2, in about
+        half the steps 1-6 after it), and changing nothing is exact there.
     read_variables : bool, default True
         False: pixel errors only (no read-out is trained; ``model``/``factual``/``reconstruction``/``floor`` are
         left out).
@@ -160,8 +167,13 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         raise ValueError(f"The 'regressor' argument of {owner} must be a FactorRegressor fitted on "
                          f"temporal_world.world (or None).")
     reads_targets = bool(getattr(learner, "counterfactual_reads_targets", False))
+    if factual_interventions is None:
+        factual_interventions = reads_targets
+    elif factual_interventions and not reads_targets:
+        raise ValueError(f"The 'factual_interventions' argument of {owner} is True, and {type(learner).__name__} does "
+                         f"not read intervention targets: it would take each intervention for an innovation.")
     process = temporal_world
-    if not reads_targets and temporal_world.intervention_prob > 0:
+    if not factual_interventions and temporal_world.intervention_prob > 0:
         process = TemporalWorld(temporal_world.world, **{**temporal_world.describe(), "intervention_prob": 0.0})
     columns = [temporal_world.factor_names.index(v) for v in names]
     width = np.array([temporal_world.world.spec(v).high - temporal_world.world.spec(v).low for v in names])
