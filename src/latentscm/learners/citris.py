@@ -49,7 +49,6 @@ from another, decoded).
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -394,10 +393,6 @@ class CITRISVAE(LatentDynamics, Learner):
         return self.flow_.reverse(codes) if self._has_flow() else codes
 
     # ------------------------------------------------------------------ counterfactual sequences
-    def _dynamics(self) -> TransitionPrior:
-        """A float64 copy of the transition prior (steps compound rounding)."""
-        return copy.deepcopy(self.prior_).double().eval()
-
     def _counterfactual_step(self, dynamics: TransitionPrior, factual_previous: torch.Tensor,
                              factual_next: torch.Tensor, current: torch.Tensor, intervened: Any) -> torch.Tensor:
         """The observational mechanism ``z_j^{t+1} = mean_j(z^t) + exp(logstd_j(z^t)) eps_j``: ``eps`` abducted from the

@@ -7,7 +7,7 @@ Pearl's three steps, step after step: abduct each step's innovations from the fa
 (``eps^{s} = f^{-1}(z^{s-1}, z^{s})``), set the units at step ``at`` (the action) and push the same innovations
 through the mechanisms from the changed codes (the prediction). With no change the factual codes come back.
 
-A learner provides ``_dynamics()`` (what it steps with, e.g. a float64 copy of its prior) and
+A learner provides ``_dynamics()`` (what it steps with; by default a float64 copy of its ``prior_``) and
 ``_counterfactual_step(dynamics, factual_previous, factual_next, current, intervened)`` ((N, M) float64 tensors;
 ``intervened`` (N, M) bool or None: units whose variable the factual sequence intervened on at this step); the
 mixin checks the arguments, steps and decodes.
@@ -15,6 +15,7 @@ mixin checks the arguments, steps and decodes.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -33,7 +34,9 @@ class LatentDynamics:
     counterfactual_reads_targets: ClassVar[bool] = False
 
     def _dynamics(self) -> Any:
-        raise NotImplementedError
+        """A float64 copy of the learner's transition model (``prior_``): sequences step from stepped codes, so
+        float32 rounding would compound."""
+        return copy.deepcopy(self.prior_).double().eval()
 
     def _counterfactual_step(self, dynamics: Any, factual_previous: torch.Tensor, factual_next: torch.Tensor,
                              current: torch.Tensor, intervened: torch.Tensor | None) -> torch.Tensor:

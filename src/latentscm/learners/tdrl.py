@@ -48,7 +48,6 @@ by :func:`latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scor
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from collections.abc import Sequence
@@ -307,11 +306,6 @@ class TDRL(LatentDynamics, Learner):
         return scaled.T.cpu().numpy()
 
     # ------------------------------------------------------------------ the latent process: forecasts, counterfactuals
-    def _dynamics(self) -> InverseTransition:
-        """A float64 copy of the inverse transition: sequences invert step after step from inverted codes, so float32
-        rounding would grow by ``|d r / d z^t| / |d r / d z^{t+1}|`` per step."""
-        return copy.deepcopy(self.prior_).double().eval()
-
     def _counterfactual_step(self, dynamics: InverseTransition, factual_previous: torch.Tensor,
                              factual_next: torch.Tensor, current: torch.Tensor, intervened: Any) -> torch.Tensor:
         eps = dynamics(factual_previous, factual_next)[0]  # abduction
