@@ -13,7 +13,8 @@ copied):
   ``correlated=True`` (the paper's *statistical dependence* within each block), else identity;
   ``wishart_df`` more degrees of freedom (``k``) make the draw nearer ``k`` times the identity (correlations
   of order ``1 / sqrt(k)``), fewer near-degenerate blocks;
-- observations ``x = sigmoid(g(z) / h)``, ``z = (c, s)``: ``g`` an invertible MLP of ``mixing_layers``
+- observations ``x = sigmoid(g(z) / h)``, ``z = (c, s)``
+  (:class:`~latentscm.worlds.invertible_mlp.InvertibleMLP`): ``g`` an invertible MLP of ``mixing_layers``
   square linear maps without bias and leaky ReLUs (slope 0.2) between them, each matrix a uniform
   (-1, 1) draw with unit-norm columns whose condition number lies below the 1% quantile of 1000 such
   draws (the "pcl" initialisation of Hyvärinen & Morioka that the official code uses); ``h`` is a
@@ -43,13 +44,11 @@ from latentscm._validation import check_choice, check_number
 from latentscm.graph import CausalGraph
 from latentscm.scm.mechanisms import LinearGaussian
 from latentscm.worlds.base import FactorSpec, World
+from latentscm.worlds.invertible_mlp import InvertibleMLP
 
 __all__ = ["ContentStyle", "DEPENDENCES"]
 
 DEPENDENCES = ("none", "linear")
-LEAK = 0.2  # the leaky-ReLU slope of the mixing (the official construct_invertible_mlp's)
-_POOL = 1000  # random matrices drawn to set the condition-number threshold
-_QUANTILE = 0.01  # the threshold is this quantile of the pool's condition numbers
 
 
 def _block_mechanisms(names: list[str], covariance: np.ndarray, mean: np.ndarray,
@@ -147,45 +146,17 @@ class ContentStyle(World):
         if self.wishart_df is not None:  # recorded only when given, so earlier configs read the same
             self._options["wishart_df"] = self.wishart_df
         self._init_structure(None, None, default_graph=graph, default_mechanisms=mechanisms)
-        mix_rng = np.random.default_rng([self.seed, 2])
-        pool = np.sort([np.linalg.cond(self._unit_columns(mix_rng, n)) for _ in range(_POOL)])
-        threshold = pool[int(_POOL * _QUANTILE)]
-        self._layers = []
-        while len(self._layers) < self.mixing_layers:
-            matrix = self._unit_columns(mix_rng, n)
-            if np.linalg.cond(matrix) <= threshold:
-                self._layers.append(matrix)
+        self._mixing = InvertibleMLP(n, self.mixing_layers, np.random.default_rng([self.seed, 2]))
         values = self.scm.sample(2000, seed=np.random.default_rng([self.seed, 3]))
-        pilot = np.stack([values[name] for name in self.factor_names], axis=1)
-        self._h_scale = float(self._hidden(pilot).std()) / 1.5
-
-    @staticmethod
-    def _unit_columns(rng: np.random.Generator, n: int) -> np.ndarray:
-        matrix = rng.uniform(-1.0, 1.0, size=(n, n))
-        return matrix / np.linalg.norm(matrix, axis=0, keepdims=True)
-
-    def _hidden(self, factors: np.ndarray) -> np.ndarray:
-        """g(z) (N, n) of latents (N, n): linear maps (rows times matrix transposed) with leaky ReLUs between."""
-        h = np.asarray(factors, dtype=np.float64)
-        for i, matrix in enumerate(self._layers):
-            h = h @ matrix.T
-            if i < len(self._layers) - 1:
-                h = np.where(h > 0, h, LEAK * h)
-        return h
+        self._mixing.calibrate(np.stack([values[name] for name in self.factor_names], axis=1))
 
     def mix(self, factors: np.ndarray) -> np.ndarray:
         """Observations (N, n) float64 in (0, 1) of latents (N, n)."""
-        return 1.0 / (1.0 + np.exp(-self._hidden(factors) / self._h_scale))
+        return self._mixing.mix(factors)
 
     def unmix(self, observations: np.ndarray) -> np.ndarray:
         """Latents (N, n) of observations (N, n) in (0, 1): the exact inverse of :meth:`mix`."""
-        x = np.clip(np.asarray(observations, dtype=np.float64), 1e-12, 1 - 1e-12)
-        h = (np.log(x) - np.log1p(-x)) * self._h_scale
-        for i, matrix in reversed(list(enumerate(self._layers))):
-            if i < len(self._layers) - 1:
-                h = np.where(h > 0, h, h / LEAK)
-            h = np.linalg.solve(matrix, h.T).T
-        return h
+        return self._mixing.unmix(observations)
 
     def read_factors(self, images: np.ndarray) -> np.ndarray:
         """Exact latents (N, n) of observations (N, n, 1, 1) or (N, n) (float32 observations: up to their rounding)."""

@@ -20,6 +20,7 @@ REGISTRY = Registry("world", "latentscm.worlds.base:World", {
     "ild-linear": "latentscm.worlds.ild_linear:ILDLinear",
     "hue-sprites": "latentscm.worlds.hue_sprites:HueSprites",
     "content-style": "latentscm.worlds.content_style:ContentStyle",
+    "nonlinear-ica": "latentscm.worlds.nonlinear_ica:NonlinearICA",
 })
 
 
