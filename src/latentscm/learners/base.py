@@ -45,6 +45,7 @@ from latentscm._registry import class_path
 from latentscm._seeding import seeded_torch
 from latentscm._validation import check_array, check_choice, check_number
 from latentscm.nn import LIKELIHOODS, ConvDecoder, ConvEncoder, make_likelihood
+from latentscm.nn.conv import dense_widths
 
 __all__ = ["Learner", "StepOutput", "NotFittedError", "gaussian_kl", "class_path"]
 
@@ -117,8 +118,11 @@ class Learner:
         Pixel likelihood.
     channels : sequence of int, default (32, 32, 64, 64)
         Encoder convolution channels (the decoder mirrors them).
-    hidden_dim : int, default 256
-        Width of the dense layer between convolutions and codes.
+    hidden_dim : int or sequence of int, default 256
+        Width of the dense layer between convolutions and codes; a sequence gives several dense layers (the
+        decoder runs them in reverse): on vector observations ``(C, 1, 1)``, an MLP of that depth
+        (:class:`~latentscm.nn.ConvEncoder`). Learners whose networks have one dense width
+        (``dense_layers = False``) take an int only.
     lr : float, default 1e-4
         Learning rate.
     batch_size : int, default 64
@@ -142,11 +146,14 @@ class Learner:
     #: hyperparameter -> the behaviour the class had before the hyperparameter existed, where that is not its
     #: default: a run config recorded without it is loaded and resumed with this value (QLAE's encoder_norm)
     defaults_before: ClassVar[dict[str, Any]] = {}
+    #: Whether ``hidden_dim`` may be a sequence of dense widths (the networks of :meth:`_build_modules` here are
+    #: :class:`~latentscm.nn.ConvEncoder` and :class:`~latentscm.nn.ConvDecoder`, which take one).
+    dense_layers: ClassVar[bool] = True
 
     def __init__(self, *, latent_dim: int | None = 10, likelihood: str = "bernoulli",
-                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, lr: float = 1e-4,
-                 batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None, seed: int = 0,
-                 device: str = "cpu"):
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int | Sequence[int] = 256,
+                 lr: float = 1e-4, batch_size: int = 64, steps: int = 3000, grad_clip: float | None = None,
+                 seed: int = 0, device: str = "cpu"):
         self.latent_dim = latent_dim
         self.likelihood = likelihood
         self.channels = channels
@@ -217,7 +224,13 @@ class Learner:
             self.latent_dim = check_number(self.latent_dim, "latent_dim", owner, low=1, integer=True)
         check_choice(self.likelihood, "likelihood", owner, LIKELIHOODS)
         self.channels = _check_channels(self.channels, owner)
-        self.hidden_dim = check_number(self.hidden_dim, "hidden_dim", owner, low=1, integer=True)
+        if isinstance(self.hidden_dim, Sequence) and not isinstance(self.hidden_dim, (str, bytes)):
+            if not self.dense_layers:
+                raise TypeError(f"The 'hidden_dim' parameter of {owner} must be an int: its networks have one dense "
+                                f"width. Got the sequence {self.hidden_dim!r}.")
+            self.hidden_dim = dense_widths(self.hidden_dim, owner)
+        else:
+            self.hidden_dim = check_number(self.hidden_dim, "hidden_dim", owner, low=1, integer=True)
         self.lr = check_number(self.lr, "lr", owner, low=0, low_inclusive=False)
         self.batch_size = check_number(self.batch_size, "batch_size", owner, low=1, integer=True)
         self.steps = check_number(self.steps, "steps", owner, low=1, integer=True)

@@ -183,6 +183,8 @@ acyclicity_weight, mechanism_hidden
         Training, see :class:`~latentscm.learners.base.Learner`.
     """
 
+    dense_layers = False  # its networks read hidden_dim as one width
+
     name = "causal_diffae"
     defaults_before = {"mechanism_lr": None}  # before mechanism_lr existed the SCM trained at lr
     uses_targets = True  # interventional data: intervened concepts' mechanisms are cut (see _causal_forward)

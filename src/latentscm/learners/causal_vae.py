@@ -95,6 +95,8 @@ class CausalVAE(CausalLearner):
         See :class:`~latentscm.learners.base.Learner`.
     """
 
+    dense_layers = False  # its networks read hidden_dim as one width
+
     name = "causal_vae"
     uses_targets = True  # interventional data: intervened concepts' mechanisms are cut (see _causal_forward)
 

@@ -162,6 +162,8 @@ class ContrastiveCRL(EncoderOnly, Learner):
         batch holds ``batch_size`` pairs, so 2 x ``batch_size`` - 2 negatives per anchor.
     """
 
+    dense_layers = False  # its networks read hidden_dim as one width
+
     name = "contrastive"
     uses_pairs: ClassVar[bool] = True
     encoder_only_reason: ClassVar[str] = "a contrastive learner trains an encoder only"

@@ -227,6 +227,8 @@ class DTS(Learner):
         See :class:`~latentscm.learners.base.Learner`.
     """
 
+    dense_layers = False  # its networks read hidden_dim as one width
+
     name = "dts"
 
     def __init__(self, *, mi_weight: float = 1.0, tc_weight: float = 6.0, dwkl_weight: float = 1.0,

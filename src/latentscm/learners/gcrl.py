@@ -242,6 +242,8 @@ class GCRL(Learner):
         See :class:`~latentscm.learners.base.Learner`.
     """
 
+    dense_layers = False  # its networks read hidden_dim as one width
+
     name = "gcrl"
     uses_domain: ClassVar[bool] = True
 

@@ -104,6 +104,8 @@ class MultiViewCRL(EncoderOnly, Learner):
         every view.
     """
 
+    dense_layers = False  # its networks read hidden_dim as one width
+
     name = "multiview"
     uses_views: ClassVar[bool] = True
     encoder_only_reason: ClassVar[str] = "a multi-view contrastive learner trains encoders only"

@@ -5,21 +5,25 @@ Encoder: ``channels`` 4x4 stride-2 convolutions (32-32-64-64 by default) with Re
 of ``hidden_dim`` (256) units, then a linear head of ``out_features`` units (``2 * latent_dim``
 for a Gaussian posterior: means then log-variances). Each convolution halves the spatial size
 (``(H + 2 - 4) // 2 + 1``); layers are used while the smaller side is at least 2, so 64x64 images
-end at 4x4 (the reference), 32x32 at 2x2, 16x16 at 1x1 and 8x8 use three layers.
+end at 4x4 (the reference), 32x32 at 2x2, 16x16 at 1x1 and 8x8 use three layers. A sequence
+``hidden_dim`` gives several dense layers of those widths (ReLU after each): on vector observations
+``(C, 1, 1)``, where no convolution applies, that is an MLP of that depth, as the nonlinear-ICA
+literature uses (e.g. four layers of 128).
 
-Decoder: the mirror image: dense ``hidden_dim``, dense to the encoder's last feature map,
-transposed convolutions back through the encoder's intermediate shapes (exact output sizes, so
-odd sides such as 28 or 50 work), and ``C`` output channels of logits.
+Decoder: the mirror image: dense ``hidden_dim`` (a sequence: its widths in reverse order), dense to
+the encoder's last feature map, transposed convolutions back through the encoder's intermediate
+shapes (exact output sizes, so odd sides such as 28 or 50 work), and ``C`` output channels of logits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ConvEncoder", "ConvDecoder", "conv_shapes"]
+__all__ = ["ConvEncoder", "ConvDecoder", "conv_shapes", "dense_widths"]
 
 _KERNEL, _STRIDE, _PADDING = 4, 2, 1
 
@@ -29,6 +33,27 @@ def _check_image_shape(image_shape: Sequence[int], owner: str) -> tuple[int, int
     if len(shape) != 3 or min(shape) < 1:
         raise ValueError(f"{owner} needs an image shape (C, H, W) of positive sizes. Got {tuple(image_shape)!r}.")
     return shape  # type: ignore[return-value]
+
+
+def dense_widths(hidden_dim: int | Sequence[int], owner: str) -> tuple[int, ...]:
+    """The widths of the dense layers that ``hidden_dim`` (an int or a non-empty sequence of ints >= 1) names."""
+    message = (f"The 'hidden_dim' parameter of {owner} must be an int >= 1 or a non-empty sequence of them (the "
+               f"widths of the dense layers). Got {hidden_dim!r}.")
+    items = [hidden_dim] if isinstance(hidden_dim, (int, np.integer)) else hidden_dim
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or len(items) == 0:
+        raise TypeError(message)
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, np.integer)) or item < 1:
+            raise ValueError(message)
+    return tuple(int(v) for v in items)
+
+
+def _dense(widths: Sequence[int]) -> list[nn.Module]:
+    """Linear maps through ``widths`` with a ReLU after each."""
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return layers
 
 
 def conv_shapes(image_shape: Sequence[int], channels: Sequence[int]) -> list[tuple[int, int, int]]:
@@ -59,8 +84,8 @@ class ConvEncoder(nn.Module):
         Width of the final linear head (``2 * latent_dim`` for means and log-variances).
     channels : sequence of int, default (32, 32, 64, 64)
         Output channels of the 4x4 stride-2 convolutions.
-    hidden_dim : int, default 256
-        Width of the dense layer after the convolutions.
+    hidden_dim : int or sequence of int, default 256
+        Width of the dense layer after the convolutions (a sequence: of each dense layer, in order).
     norm : {"none", "instance"}, default "none"
         ``"none"``: convolution then ReLU (disentanglement_lib). ``"instance"``: convolution, instance
         normalisation (affine) and leaky ReLU (slope 0.01), the block of Hsu et al.'s QLAE encoder
@@ -70,7 +95,8 @@ class ConvEncoder(nn.Module):
     """
 
     def __init__(self, image_shape: Sequence[int], out_features: int, *,
-                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256, norm: str = "none"):
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int | Sequence[int] = 256,
+                 norm: str = "none"):
         super().__init__()
         if norm not in ("none", "instance"):
             raise ValueError(f"The 'norm' parameter of ConvEncoder must be 'none' or 'instance'. Got {norm!r}.")
@@ -87,8 +113,9 @@ class ConvEncoder(nn.Module):
                 layers += [nn.Conv2d(c_in, c_out, _KERNEL, _STRIDE, _PADDING), nn.ReLU()]
         self.convs = nn.Sequential(*layers)
         c, h, w = self.shapes[-1]
-        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(c * h * w, hidden_dim), nn.ReLU())
-        self.head = nn.Linear(hidden_dim, out_features)
+        widths = dense_widths(hidden_dim, "ConvEncoder")
+        self.dense = nn.Sequential(nn.Flatten(), *_dense((c * h * w, *widths)))
+        self.head = nn.Linear(widths[-1], out_features)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, C, H, W) -> (N, out_features)."""
@@ -106,18 +133,19 @@ class ConvDecoder(nn.Module):
         (C, H, W) of the output images.
     channels : sequence of int, default (32, 32, 64, 64)
         The *encoder's* convolution channels; the decoder runs them in reverse.
-    hidden_dim : int, default 256
-        Width of the first dense layer.
+    hidden_dim : int or sequence of int, default 256
+        Width of the first dense layer (a sequence: the *encoder's* dense widths, run in reverse).
     """
 
     def __init__(self, latent_dim: int, image_shape: Sequence[int], *,
-                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int = 256):
+                 channels: Sequence[int] = (32, 32, 64, 64), hidden_dim: int | Sequence[int] = 256):
         super().__init__()
         self.image_shape = _check_image_shape(image_shape, "ConvDecoder")
         shapes = conv_shapes(self.image_shape, channels)
         self.start = shapes[-1]
         c, h, w = self.start
-        self.dense = nn.Sequential(nn.Linear(latent_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, c * h * w))
+        widths = dense_widths(hidden_dim, "ConvDecoder")[::-1]
+        self.dense = nn.Sequential(*_dense((latent_dim, *widths)), nn.Linear(widths[-1], c * h * w))
         # Mirror: from the last encoder map back to the image; the output layer has no ReLU.
         reverse = shapes[::-1]
         self.targets = [tuple(s[1:]) for s in reverse[1:]]
