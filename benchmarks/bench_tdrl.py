@@ -91,9 +91,11 @@ METHODS = ("tdrl", "slow_vae", "beta_vae", "untrained")
 UNITS = 8
 
 
-def temporal_world(coupling: float) -> TemporalWorld:
-    return TemporalWorld(make_world("hue-sprites", size=32, n_positions=16, n_scales=6), intervention_prob=0.0,
-                         noise_coupling=coupling)
+def temporal_world(coupling: float, parents: str = "chain") -> TemporalWorld:
+    """``parents="chain"``: the default lag-1 chain scale -> posX -> posY -> hue; ``"none"``: no cross edges (four
+    independent reflected random walks)."""
+    return TemporalWorld(make_world("hue-sprites", size=32, n_positions=16, n_scales=6),
+                         parents=None if parents == "chain" else {}, intervention_prob=0.0, noise_coupling=coupling)
 
 
 def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: int, units: int, gamma: float = 1.0):
@@ -110,13 +112,15 @@ def _fit(method: str, world: TemporalWorld, seed: int, steps: int, n_samples: in
 
 
 def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, save: str | None = None,
-        units: int = UNITS, gamma: float = 1.0) -> dict:
-    world = temporal_world(coupling)
+        units: int = UNITS, gamma: float = 1.0, parents: str = "chain") -> dict:
+    world = temporal_world(coupling, parents)
     clock = time.perf_counter()
     row = {"method": method, "coupling": coupling, "seed": seed, "steps": steps if method != "untrained" else 0,
            "units": units}
     if method == "tdrl" and gamma != 1.0:
         row["gamma"] = gamma
+    if parents != "chain":  # recorded only when set: rows written before --parents existed are chains
+        row["parents"] = parents
     model = _fit(method, world, seed, steps, n_samples, units, gamma)
     row["train_seconds"] = round(time.perf_counter() - clock, 1)
     images, factors = world.independent_frames(2000, seed=0)
@@ -137,7 +141,7 @@ def run(method: str, coupling: float, seed: int, steps: int, n_samples: int, sav
         row["innovation_max_abs_corr"] = float(np.max(np.abs(np.corrcoef(eps.T) - np.eye(eps.shape[1]))))
     if save:
         model.save(f"{save}/{method}_c{coupling:g}_seed{seed}" + (f"_m{units}" if units != UNITS else "")
-                   + (f"_g{gamma:g}" if "gamma" in row else ""))
+                   + (f"_g{gamma:g}" if "gamma" in row else "") + ("_p" + parents if "parents" in row else ""))
     last = [r for r in model.history_ if r.get("kind") == "train"]
     if last:
         row["last_train"] = {k: round(v, 4) for k, v in last[-1].items() if isinstance(v, float)}
@@ -151,7 +155,7 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         units = row.get("units", 4)  # rows written before --units existed had 4
         method = row["method"] + (f" (M={units})" if units != UNITS else "") + (
-            f" (γ={row['gamma']:g})" if "gamma" in row else "")
+            f" (γ={row['gamma']:g})" if "gamma" in row else "") + (f" ({row['parents']})" if "parents" in row else "")
         groups.setdefault((method, row["coupling"], row["steps"]), []).append(row)
     keys = ("mcc", "mcc_spearman", "diag", "max_off_diag", "jacobian_auroc", "graph shd")
     lines = [f"{'method':16} {'coupling':>8} {'steps':>6} {'seeds':>5} " + " ".join(f"{k:>16}" for k in keys)]
@@ -176,6 +180,8 @@ def counterfactual_rows(directory: str) -> list[dict]:
     rows = []
     for path in sorted(glob.glob(os.path.join(directory, "*_c*_seed*"))):
         base = os.path.basename(path)
+        parents = "none" if base.endswith("_pnone") else "chain"
+        base = base.removesuffix("_pnone")
         name = base.split("_m")[0].split("_g")[0]
         method, coupling, seed = name.split("_c")[0], float(name.split("_c")[1].split("_seed")[0]), int(
             name.split("_seed")[1])
@@ -183,8 +189,10 @@ def counterfactual_rows(directory: str) -> list[dict]:
             continue
         if "_g" in base:
             method += f" (γ={float(base.split('_g')[1]):g})"
+        if parents != "chain":
+            method += f" ({parents})"
         clock = time.perf_counter()
-        scores = temporal_counterfactual_scores(load(path), temporal_world(coupling), n=200, length=10, at=3,
+        scores = temporal_counterfactual_scores(load(path), temporal_world(coupling, parents), n=200, length=10, at=3,
                                                 seed=0, regressor=regressor)
         row = {"method": method, "coupling": coupling, "seed": seed, **{k: scores["mean"][k] for k in
                (*KINDS, "pixel")}, "per_variable": scores["per_variable"],
@@ -222,6 +230,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n-samples", type=int, default=10000)
     parser.add_argument("--units", type=int, default=UNITS, help="latent units of every method")
     parser.add_argument("--gamma", type=float, default=1.0, help="TDRL's weight of the transition KL")
+    parser.add_argument("--parents", choices=("chain", "none"), default="chain",
+                        help="the variables' lag-1 cross edges: the default chain, or none (independent walks)")
     parser.add_argument("--save", metavar="DIR", help="save every trained model under DIR")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
     parser.add_argument("--counterfactual", metavar="DIR", help="score the TDRL models saved under DIR on "
@@ -239,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.table:
         print(table([json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]))
         return
-    rows = [run(method, coupling, seed, args.steps, args.n_samples, args.save, args.units, args.gamma)
+    rows = [run(method, coupling, seed, args.steps, args.n_samples, args.save, args.units, args.gamma, args.parents)
             for coupling in args.coupling
             for seed in args.seeds for method in args.methods]
     print(table(rows))
