@@ -117,14 +117,15 @@ def _split(data: dict) -> tuple[dict, dict]:
     return train, test
 
 
-def run(method: str, data_kind: str, seed: int, steps: int, coupling: float, official_variance: float) -> dict:
+def run(method: str, data_kind: str, seed: int, steps: int, coupling: float, official_variance: float,
+        weight_scale: float = 1.0) -> dict:
     if data_kind == "paper":
         data = paper_data(N_TRAIN + N_TEST, seed)
     else:
         data = world_data(N_TRAIN + N_TEST, seed + DATA_SEED_OFFSET, coupling)
     train, test = _split(data)
     ratio = float(np.concatenate([train["x0"], train["x1"]]).var()) / official_variance
-    beta, gamma = BETA * ratio, GAMMA * ratio
+    beta, gamma = BETA * ratio * weight_scale, GAMMA * ratio * weight_scale
     common = dict(latent_dim=LATENTS, hidden_dim=HIDDEN, likelihood="gaussian", lr=1e-3, batch_size=64,
                   steps=steps, seed=seed)
     clock = time.perf_counter()
@@ -137,6 +138,8 @@ def run(method: str, data_kind: str, seed: int, steps: int, coupling: float, off
     row = {"method": method, "data": data_kind, "coupling": coupling if data_kind == "world" else None,
            "seed": seed, "steps": steps, "beta": beta, "gamma": gamma if method == "tdrl" else None,
            "train_seconds": round(time.perf_counter() - clock, 1)}
+    if weight_scale != 1.0:  # recorded only when set
+        row["weight_scale"] = weight_scale
     for frame in ("0", "1"):
         codes, latents = model.encode(test["x" + frame]), test["z" + frame]
         row["mcc" + frame] = mcc(codes, latents)
@@ -154,13 +157,14 @@ def table(rows: list[dict]) -> str:
     groups: dict[tuple, list[dict]] = {}
     for row in rows:
         data = row["data"] + (f" c={row['coupling']:g}" if row["data"] == "world" else "")
-        groups.setdefault((data, row["method"], row["steps"]), []).append(row)
+        method = row["method"] + (f" (x{row['weight_scale']:g})" if "weight_scale" in row else "")
+        groups.setdefault((data, method, row["steps"]), []).append(row)
     keys = ("mcc0", "mcc1", "linear_r2_0", "collapsed_units")
-    lines = [f"{'data':12} {'method':9} {'steps':>7} {'seeds':>5} " + " ".join(f"{k:>15}" for k in keys)]
+    lines = [f"{'data':12} {'method':16} {'steps':>7} {'seeds':>5} " + " ".join(f"{k:>15}" for k in keys)]
     for (data, method, steps), members in sorted(groups.items()):
         cells = [f"{np.mean([r[k] for r in members]):6.3f} ± {np.std([r[k] for r in members]):.3f}".rjust(15)
                  for k in keys]
-        lines.append(f"{data:12} {method:9} {steps:>7} {len(members):>5} " + " ".join(cells))
+        lines.append(f"{data:12} {method:16} {steps:>7} {len(members):>5} " + " ".join(cells))
     return "\n".join(lines)
 
 
@@ -171,14 +175,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=40_000)
     parser.add_argument("--coupling", type=float, default=1.0, help="noise_coupling of --data world")
+    parser.add_argument("--weight-scale", type=float, default=1.0, help="multiplies both KL weights")
     parser.add_argument("--table", nargs="+", metavar="FILE", help="print the table of JSON lines written before")
     args = parser.parse_args(argv)
     if args.table:
         print(table([json.loads(line) for name in args.table for line in open(name) if line.startswith("{")]))
         return
     official_variance = paper_data(N_TRAIN + N_TEST, 0)["raw_variance"]  # the official observations' variance
-    rows = [run(method, args.data, seed, args.steps, args.coupling, official_variance) for seed in args.seeds
-            for method in args.methods]
+    rows = [run(method, args.data, seed, args.steps, args.coupling, official_variance, args.weight_scale)
+            for seed in args.seeds for method in args.methods]
     print(table(rows))
 
 
