@@ -95,3 +95,40 @@ def test_tdrl_trains_on_a_noise_coupled_process_and_is_scored_with_mcc_and_its_g
     assert "MCC (temporal)" in page and "graph AUROC (temporal)" in page and "CF excess (temporal)" in page
     refused(invoke(["train", "--learner", "beta_vae", *SMALL, "--temporal", "noise_coupling=1", "--out",
                     tmp_path / "b"]), "learners that do: citris, tdrl")
+
+
+def test_counterfactual_sequences_of_a_temporal_run(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from latentscm.cli.counterfactual import temporal_counterfactual_rows
+    from latentscm.report.images import image_grid
+    from latentscm.run import load, read_config
+    from latentscm.training.resume import temporal_from_config, world_from_config
+
+    run = tmp_path / "run"
+    assert invoke(["train", "--learner", "tdrl", *SMALL, "--temporal", "intervention_prob=0",
+                   "--temporal", "noise_coupling=1", "--out", run]).exit_code == 0
+    out = tmp_path / "cf.png"
+    result = invoke(["counterfactual", run, "--do", "posX=0", "--at", "2", "--length", "5", "--n", "2",
+                     "--scale", "1", "--out", out])
+    assert result.exit_code == 0, result.output
+    assert "factual | model counterfactual | true counterfactual" in result.output and "step 2" in result.output
+    learner, config = load(run), read_config(run)
+    temporal = temporal_from_config(config, world_from_config(config, run), run)
+    rows = temporal_counterfactual_rows(learner, temporal, {"posX": 0.0}, n=2, length=5, at=2, seed=0)
+    assert len(rows) == 6 and all(row.shape == (5, 3, 16, 16) for row in rows)
+    np.testing.assert_array_equal(np.asarray(Image.open(out).convert("RGB")), image_grid(rows, scale=1))
+    factual, model, truth = rows[:3]
+    np.testing.assert_array_equal(factual, temporal.sample(2, 5, seed=0).images[0])
+    np.testing.assert_array_equal(truth[:2], factual[:2])  # the true sequence changes from the step on
+    assert not np.array_equal(truth[2], factual[2])
+    np.testing.assert_allclose(model[:2], learner.reconstruct(factual[:2]), atol=1e-6)  # before it: the factual codes
+    refused(invoke(["counterfactual", run, "--do", "shape=1", "--out", tmp_path / "a.png"]),
+            "'shape', not a causal variable")
+    refused(invoke(["counterfactual", run, "--do", "posX=0.5", "--at", "4", "--length", "5", "--out",
+                    tmp_path / "b.png"]), "--at must lie in [0, 3]")
+    static = tmp_path / "static"
+    assert invoke(["train", "--learner", "beta_vae", *SMALL, "--out", static]).exit_code == 0
+    refused(invoke(["counterfactual", static, "--do", "posX=0.5", "--at", "2", "--out", tmp_path / "c.png"]),
+            "not trained on a temporal process")

@@ -42,7 +42,8 @@ import numpy as np
 
 from latentscm._validation import check_number, check_sequence
 
-__all__ = ["temporal_counterfactual_scores", "reachable_variables", "KINDS"]
+__all__ = ["temporal_counterfactual_scores", "reachable_variables", "intervention_units", "model_counterfactual_codes",
+           "KINDS"]
 
 #: What is scored: the learner's counterfactual, and three references (module docstring).
 KINDS = ("model", "factual", "reconstruction", "floor")
@@ -63,6 +64,42 @@ def reachable_variables(graph: np.ndarray, source: int, steps: int) -> np.ndarra
     for _ in range(steps):
         reached = reached | graph[reached].any(axis=0)
     return reached
+
+
+def intervention_units(learner: Any, temporal_world: Any, variables: Sequence[str], owner: str, *,
+                       seed: int) -> tuple[dict[str, np.ndarray], np.ndarray, str]:
+    """The latent units that stand for each of ``variables`` (module docstring): ``({variable: units}, groups (M,),
+    assigned_by)``; matching frames are drawn with ``seed``. A variable no unit stands for is refused by name."""
+    from latentscm.metrics.causal_variable_r2 import learner_groups, one_to_one_assignment
+
+    names = list(temporal_world.variables)
+    groups, assigned_by = learner_groups(learner, temporal_world, owner, seed=seed)
+    groups = np.asarray(groups)
+    units_of: dict[str, np.ndarray] = {}
+    single = None
+    for name in variables:  # before any scoring: every variable needs a unit
+        units = np.flatnonzero(groups == names.index(name))
+        if units.size == 0:  # no unit predicts it best: the one matched to it one-to-one
+            single = one_to_one_assignment(learner, temporal_world, seed=seed) if single is None else single
+            units = np.flatnonzero(single == names.index(name))
+        if units.size == 0:
+            raise ValueError(f"{owner}: no latent unit of {type(learner).__name__} is matched to {name!r} "
+                             f"({learner.latent_dim_} units for {len(names)} variables).")
+        units_of[name] = units
+    return units_of, groups, assigned_by
+
+
+def model_counterfactual_codes(learner: Any, process: Any, batch: Any, codes: np.ndarray,
+                               interventions: dict[str, Any], units_of: dict[str, np.ndarray], *, at: int,
+                               targets: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
+    """The learner's counterfactual codes (N, T, M) of a sequence ``batch`` of ``process`` (its codes (N, T, M)) under
+    ``interventions`` ``{variable: value or (N,) values}`` at step ``at``, and the world's exact counterfactual
+    (a TemporalBatch). Each variable's units take their codes of the true counterfactual frame at ``at`` (the
+    intervention value in the model's own coordinates); the learner abducts and propagates the rest."""
+    truth = process.counterfactual(batch, interventions, at=at)
+    own = np.asarray(learner.encode(truth.images[:, at]))
+    setting = {int(u): own[:, u] for name in interventions for u in units_of[name]}
+    return learner.counterfactual_codes(codes, setting, at=at, targets=targets), truth
 
 
 def _errors(read: np.ndarray, true: np.ndarray, width: np.ndarray) -> np.ndarray:
@@ -122,7 +159,6 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         (0: as close as the learner's reconstruction of the truth, 1: no closer than changing nothing);
         ``"effects"``, the variables each intervention reaches, and ``"units"``, those set.
     """
-    from latentscm.metrics.causal_variable_r2 import learner_groups, one_to_one_assignment
     from latentscm.metrics.factor_regressor import FactorRegressor
     from latentscm.worlds.temporal import TemporalWorld, check_temporal_world
 
@@ -145,19 +181,7 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
             raise ValueError(f"The 'variables' argument of {owner} names {name!r}, not a causal variable of the "
                              f"TemporalWorld ({', '.join(names)}).")
     learner._check_fitted()
-    groups, assigned_by = learner_groups(learner, temporal_world, owner, seed=seed + 1)
-    groups = np.asarray(groups)
-    units_of: dict[str, np.ndarray] = {}
-    single = None
-    for name in chosen:  # before any scoring: every variable needs a unit
-        units = np.flatnonzero(groups == names.index(name))
-        if units.size == 0:  # no unit predicts it best: the one matched to it one-to-one
-            single = one_to_one_assignment(learner, temporal_world, seed=seed + 1) if single is None else single
-            units = np.flatnonzero(single == names.index(name))
-        if units.size == 0:
-            raise ValueError(f"{owner}: no latent unit of {type(learner).__name__} is matched to {name!r} "
-                             f"({learner.latent_dim_} units for {len(names)} variables).")
-        units_of[name] = units
+    units_of, groups, assigned_by = intervention_units(learner, temporal_world, chosen, owner, seed=seed + 1)
     if not read_variables:
         regressor = None
     elif regressor is None:
@@ -198,11 +222,10 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         i, units = names.index(name), units_of[name]
         spec = temporal_world.world.spec(name)
         values = rng.uniform(spec.low, spec.high, size=n)
-        truth = process.counterfactual(batch, {name: values}, at=at)
+        changed, truth = model_counterfactual_codes(learner, process, batch, codes, {name: values}, {name: units},
+                                                    at=at, targets=targets)
         effects = reachable_variables(temporal_world.temporal_graph(), i, steps)
         true = truth.factors[:, after][..., columns]
-        own = np.asarray(learner.encode(truth.images[:, at]))
-        changed = learner.counterfactual_codes(codes, {int(u): own[:, u] for u in units}, at=at, targets=targets)
         frames = decoded(changed[:, after])
         truth_frames = truth.images[:, after]
         reconstruction = learner.reconstruct(truth_frames.reshape(-1, *shape)).reshape(truth_frames.shape)
