@@ -126,6 +126,8 @@ def test_counterfactual_sequences_of_a_temporal_run(tmp_path):
     np.testing.assert_allclose(model[:2], learner.reconstruct(factual[:2]), atol=1e-6)  # before it: the factual codes
     refused(invoke(["counterfactual", run, "--do", "shape=1", "--out", tmp_path / "a.png"]),
             "'shape', not a causal variable")
+    refused(invoke(["counterfactual", run, "--do", "posX+=0.1", "--out", tmp_path / "s.png"]),
+            "hard interventions (a value) only")
     refused(invoke(["counterfactual", run, "--do", "posX=0.5", "--at", "4", "--length", "5", "--out",
                     tmp_path / "b.png"]), "--at must lie in [0, 3]")
     static = tmp_path / "static"
