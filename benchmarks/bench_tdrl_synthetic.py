@@ -21,8 +21,8 @@ Data (``--data``):
   entangled codes), innovations ``0.2 exp(c u_i) eps_i`` with ``c = --coupling`` (0: additive Gaussian noise of
   constant scale, the case TDRL's theory excludes), 50,000 transitions from 50-frame sequences.
 
-Models (all: latent_dim 8, MLP encoder of 4 x 128 and its mirror as the decoder (``hidden_dim=(128,) * 4``), Gaussian
-likelihood, Adam lr 1e-3, batch 64):
+Models (all: latent_dim 8, MLP encoder of 4 x 128 with leaky ReLUs and its mirror as the decoder
+(``hidden_dim=(128,) * 4``), Gaussian likelihood, Adam lr 1e-3, batch 64):
 
 - ``tdrl``: the official weights ``beta = 3e-3`` (first-frame KL) and ``gamma = 1e-2`` (transition KL) times the
   ratio of the training observations' variance to that of the official (unsquashed) observations of ``paper``

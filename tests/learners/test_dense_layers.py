@@ -26,6 +26,14 @@ def test_an_int_is_the_one_layer_case_parameter_for_parameter():
         assert list(one) == list(same) and all(torch.equal(one[k], same[k]) for k in one)
 
 
+def test_an_int_keeps_the_relu_and_a_sequence_has_leaky_relus():
+    assert any(type(m) is torch.nn.ReLU for m in ConvEncoder((6, 1, 1), 8, hidden_dim=64).dense)
+    assert any(type(m) is torch.nn.ReLU for m in ConvDecoder(4, (6, 1, 1), hidden_dim=64).dense)
+    for net in (ConvEncoder((6, 1, 1), 8, hidden_dim=(64, 32)).dense, ConvDecoder(4, (6, 1, 1), hidden_dim=[64]).dense):
+        activations = [m for m in net if not isinstance(m, (torch.nn.Linear, torch.nn.Flatten))]
+        assert activations and all(isinstance(m, torch.nn.LeakyReLU) and m.negative_slope == 0.2 for m in activations)
+
+
 def test_a_sequence_gives_that_many_dense_layers_and_the_decoder_mirrors_them():
     encoder = ConvEncoder((6, 1, 1), 8, hidden_dim=(32, 16, 16))
     linears = [m for m in encoder.dense if isinstance(m, torch.nn.Linear)]

@@ -119,10 +119,10 @@ class Learner:
     channels : sequence of int, default (32, 32, 64, 64)
         Encoder convolution channels (the decoder mirrors them).
     hidden_dim : int or sequence of int, default 256
-        Width of the dense layer between convolutions and codes; a sequence gives several dense layers (the
-        decoder runs them in reverse): on vector observations ``(C, 1, 1)``, an MLP of that depth
-        (:class:`~latentscm.nn.ConvEncoder`). Learners whose networks have one dense width
-        (``dense_layers = False``) take an int only.
+        Width of the dense layer between convolutions and codes; a sequence gives several dense layers with leaky
+        ReLUs (the decoder runs them in reverse): on vector observations ``(C, 1, 1)``, the MLP of the
+        nonlinear-ICA literature (:class:`~latentscm.nn.ConvEncoder`). Learners whose networks have one dense
+        width (``dense_layers = False``) take an int only.
     lr : float, default 1e-4
         Learning rate.
     batch_size : int, default 64
