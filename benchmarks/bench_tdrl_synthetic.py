@@ -38,6 +38,34 @@ last step is scored, with no ground truth used in training.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl_synthetic.py --data paper --methods tdrl --seeds 0
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tdrl_synthetic.py --table out1.jsonl out2.jsonl
+
+Results (this 2-core CPU box, one torch thread per run, two runs at a time; 40,000 steps, about 380 s for TDRL and
+85 s for the β-VAE; mean ± std over seeds; ``collapsed``: units whose posterior mean varies with sd below 0.2, the
+prior's sd being 1)::
+
+    data         method    seeds     mcc frame 0     mcc frame 1  linear R² frame 0       collapsed
+    paper        tdrl          3   0.735 ± 0.012   0.754 ± 0.025      0.891 ± 0.070   0.000 ± 0.000
+    paper        beta_vae      3   0.562 ± 0.018   0.607 ± 0.031      0.704 ± 0.066   0.667 ± 0.471
+    world c=2    tdrl          1           0.445           0.445              0.399               4
+    world c=2    beta_vae      1           0.450           0.456              0.460               3
+    world c=0    tdrl          1           0.412           0.411              0.385               4
+    world c=0    beta_vae      1           0.423           0.424              0.478               2
+
+    the same networks with ReLU instead of leaky ReLU (this benchmark at commit b43f34b, before a sequence
+    ``hidden_dim`` built leaky layers):
+    paper        tdrl          3   0.536 ± 0.046   0.641 ± 0.070      0.626 ± 0.022   2.000 ± 0.000
+    paper        beta_vae      3   0.404 ± 0.061   0.474 ± 0.054      0.468 ± 0.072   3.000 ± 0.816
+
+On the paper's data the transition prior does what the paper says: TDRL's codes are closer to the true latents
+than a β-VAE's with the same networks and weights in every seed (MCC +0.17, linear R² +0.19, no collapsed unit),
+and the gain is no artefact of a baseline left weak (the β-VAE reconstructs at least as well: squared error per
+frame at the last step 0.00044 against TDRL's 0.00045-0.0018). It is short of the
+identification the theory promises at the optimum (MCC 0.74, not near 1): the official run is longer (100 epochs of
+100,000 sequences), has lag 2 and keeps the checkpoint with the best validation MCC. On the nonlinear-ica
+random walks neither model identifies and 2-4 units collapse in both, coupled noise (c = 2) or not: the gain is
+tied to the paper's data (Gaussian histories of full rank, a near-linear squash), not reproduced on this world's
+uniform latents and three-layer mixing at this scale. Leaky ReLUs matter: with ReLU layers, dead units collapse
+2-4 latents and both models lose about 0.17 MCC.
 """
 
 from __future__ import annotations
