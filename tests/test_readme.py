@@ -234,3 +234,17 @@ def test_readme_tdrl_example_runs(capsys):
     assert namespace["graph"]["weights"].shape == (4, 4)
     printed = capsys.readouterr().out
     assert "'model'" in printed and "'floor'" in printed
+
+
+def test_readme_tdrl_on_vectors_example_runs():
+    """The nonlinear-ica TDRL block at 2 steps and 200 transitions."""
+    from latentscm.learners import make as make_learner
+    from latentscm.worlds import TemporalWorld, make
+
+    block = next(b for b in _python_blocks() if 'make("nonlinear-ica", latents=8)' in b)
+    tiny = block.replace("steps=40_000", "steps=2").replace("transitions(20_000", "transitions(200")
+    assert tiny != block
+    namespace: dict = {"TemporalWorld": TemporalWorld, "make": make, "make_learner": make_learner}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["model"].hidden_dim == (128, 128, 128, 128)
+    assert namespace["x0"].shape[1:] == (8, 1, 1)
