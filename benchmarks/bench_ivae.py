@@ -414,7 +414,8 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=2000)
     parser.add_argument("--steps", type=int, default=20000)
     parser.add_argument("--beta", type=float, default=0.002)
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--hidden", default="128", help="dense width, or comma-separated widths (an MLP with leaky "
+                        "ReLUs, e.g. 128,128,128,128)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--part", choices=("a", "b", "c", "d"), default="a")
@@ -433,6 +434,8 @@ def main() -> None:
         args.latent_dim, args.steps, args.domains, args.seeds, args.n_train = 3, 3000, "1,7", "0", 8000
     args.domains = [int(v) for v in str(args.domains).split(",")]
     args.seeds = [int(v) for v in str(args.seeds).split(",")]
+    widths = [int(v) for v in str(args.hidden).split(",")]
+    args.hidden = widths[0] if len(widths) == 1 and "," not in str(args.hidden) else tuple(widths)
     default = "ivae_zero,ivae,beta_vae" if args.part == "c" else "ivae,beta_vae"
     args.learners = [v for v in (args.learners or default).split(",")]
     unknown = sorted(set(args.learners) - set(LEARNERS))
