@@ -44,8 +44,11 @@ def temporal_counterfactual_rows(learner: Any, temporal: Any, interventions: dic
     Learners that cannot tell an intervention from an innovation (TDRL) get sequences of the same process without
     interventions, as :func:`~latentscm.metrics.temporal_counterfactual.temporal_counterfactual_scores` does."""
     from latentscm.interventions import Do, Intervention
-    from latentscm.metrics.temporal_counterfactual import intervention_units, model_counterfactual_codes
-    from latentscm.worlds.temporal import TemporalWorld
+    from latentscm.metrics.temporal_counterfactual import (
+        factual_process,
+        intervention_units,
+        model_counterfactual_codes,
+    )
 
     owner = "latentscm counterfactual"
     values = {}
@@ -65,10 +68,7 @@ def temporal_counterfactual_rows(learner: Any, temporal: Any, interventions: dic
     if not 0 <= at <= length - 2:
         raise ValueError(f"--at must lie in [0, {length - 2}] for sequences of --length {length} (a step with a "
                          f"frame after it). Got {at}.")
-    reads_targets = bool(getattr(learner, "counterfactual_reads_targets", False))
-    process = temporal
-    if not reads_targets and temporal.intervention_prob > 0:
-        process = TemporalWorld(temporal.world, **{**temporal.describe(), "intervention_prob": 0.0})
+    process, reads_targets = factual_process(learner, temporal, owner)
     batch = process.sample(n, length, seed=seed)
     shape = batch.images.shape[2:]
     codes = np.asarray(learner.encode(batch.images.reshape(n * length, *shape))).reshape(n, length, -1)

@@ -42,8 +42,8 @@ import numpy as np
 
 from latentscm._validation import check_number, check_sequence
 
-__all__ = ["temporal_counterfactual_scores", "reachable_variables", "intervention_units", "model_counterfactual_codes",
-           "KINDS"]
+__all__ = ["temporal_counterfactual_scores", "reachable_variables", "intervention_units", "factual_process",
+           "model_counterfactual_codes", "KINDS"]
 
 #: What is scored: the learner's counterfactual, and three references (module docstring).
 KINDS = ("model", "factual", "reconstruction", "floor")
@@ -87,6 +87,24 @@ def intervention_units(learner: Any, temporal_world: Any, variables: Sequence[st
                              f"({learner.latent_dim_} units for {len(names)} variables).")
         units_of[name] = units
     return units_of, groups, assigned_by
+
+
+def factual_process(learner: Any, temporal_world: Any, owner: str, factual_interventions: bool | None = None
+                    ) -> tuple[Any, bool]:
+    """The process the factual sequences are drawn from, and whether the learner reads their targets: the world
+    itself for learners that read targets (``factual_interventions`` None or True), else the same process without
+    interventions (a learner without targets would take each intervention for an innovation; True is refused)."""
+    from latentscm.worlds.temporal import TemporalWorld
+
+    reads_targets = bool(getattr(learner, "counterfactual_reads_targets", False))
+    if factual_interventions is None:
+        factual_interventions = reads_targets
+    elif factual_interventions and not reads_targets:
+        raise ValueError(f"The 'factual_interventions' argument of {owner} is True, and {type(learner).__name__} does "
+                         f"not read intervention targets: it would take each intervention for an innovation.")
+    if factual_interventions or temporal_world.intervention_prob == 0:
+        return temporal_world, reads_targets
+    return TemporalWorld(temporal_world.world, **{**temporal_world.describe(), "intervention_prob": 0.0}), reads_targets
 
 
 def model_counterfactual_codes(learner: Any, process: Any, batch: Any, codes: np.ndarray,
@@ -160,7 +178,7 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
         ``"effects"``, the variables each intervention reaches, and ``"units"``, those set.
     """
     from latentscm.metrics.factor_regressor import FactorRegressor
-    from latentscm.worlds.temporal import TemporalWorld, check_temporal_world
+    from latentscm.worlds.temporal import check_temporal_world
 
     owner = "temporal_counterfactual_scores"
     check_temporal_world(temporal_world, owner)
@@ -190,15 +208,7 @@ def temporal_counterfactual_scores(learner: Any, temporal_world: Any, *, variabl
             != list(temporal_world.factor_names):
         raise ValueError(f"The 'regressor' argument of {owner} must be a FactorRegressor fitted on "
                          f"temporal_world.world (or None).")
-    reads_targets = bool(getattr(learner, "counterfactual_reads_targets", False))
-    if factual_interventions is None:
-        factual_interventions = reads_targets
-    elif factual_interventions and not reads_targets:
-        raise ValueError(f"The 'factual_interventions' argument of {owner} is True, and {type(learner).__name__} does "
-                         f"not read intervention targets: it would take each intervention for an innovation.")
-    process = temporal_world
-    if not factual_interventions and temporal_world.intervention_prob > 0:
-        process = TemporalWorld(temporal_world.world, **{**temporal_world.describe(), "intervention_prob": 0.0})
+    process, reads_targets = factual_process(learner, temporal_world, owner, factual_interventions)
     columns = [temporal_world.factor_names.index(v) for v in names]
     width = np.array([temporal_world.world.spec(v).high - temporal_world.world.spec(v).low for v in names])
     batch = process.sample(n, length, seed=seed)
