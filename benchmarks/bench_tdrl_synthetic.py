@@ -64,8 +64,8 @@ identification the theory promises at the optimum (MCC 0.74, not near 1): the of
 100,000 sequences), has lag 2 and keeps the checkpoint with the best validation MCC. On the nonlinear-ica
 random walks neither model identifies and 2-4 units collapse in both, coupled noise (c = 2) or not: the gain is
 tied to the paper's data (Gaussian histories of full rank, a near-linear squash), not reproduced on this world's
-uniform latents and three-layer mixing at this scale. Leaky ReLUs matter: with ReLU layers, dead units collapse
-2-4 latents and the two models lose 0.16-0.20 MCC.
+uniform latents and three-layer mixing at this scale. Leaky ReLUs matter: with ReLU layers 2-4 latents collapse
+(dead ReLUs are the likely cause, not checked) and the two models lose 0.16-0.20 MCC.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ end at 4x4 (the reference), 32x32 at 2x2, 16x16 at 1x1 and 8x8 use three layers.
 on vector observations ``(C, 1, 1)``, where no convolution applies, the MLP of the nonlinear-ICA
 literature (e.g. four layers of 128; iVAE, TDRL and their baselines use leaky ReLUs). Measured on
 the 8-dimensional vector data of ``benchmarks/bench_tdrl_synthetic.py``, ReLU layers of the same
-widths left 2-4 of 8 units collapsed and MCC 0.16-0.20 lower (dead units); an int keeps
+widths left 2-4 of 8 units collapsed and MCC 0.16-0.20 lower (dead ReLUs, the likely cause); an int keeps
 disentanglement_lib's single ReLU layer, parameter for parameter.
 
 Decoder: the mirror image: dense ``hidden_dim`` (a sequence: its widths in reverse order), dense to
