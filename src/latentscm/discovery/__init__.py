@@ -3,8 +3,8 @@ Gaussian likelihood ratio for mixed data), PC-stable with Meek's rules (and back
 (score-based: linear-Gaussian BIC, BDeu, conditional Gaussian BIC; BOSS with background knowledge), continuous
 optimisation (linear NOTEARS, NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI, RFCI
 and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, Causal de
-Finetti for exchangeable data, and ENCO (neural likelihoods, observational and single-variable interventional
-data)."""
+Finetti for exchangeable data, ENCO (neural likelihoods, observational and single-variable interventional
+data), and linear causal disentanglement (latent variables and their graph from one perfect intervention per latent)."""
 
 from latentscm.discovery.active_learning import active_gies
 from latentscm.discovery.boss import boss
@@ -34,6 +34,11 @@ from latentscm.discovery.gfci import gfci
 from latentscm.discovery.gies import gies, interventional_essential_graph
 from latentscm.discovery.gnies import gnies
 from latentscm.discovery.knowledge import BackgroundKnowledge
+from latentscm.discovery.linear_causal_disentanglement import (
+    LinearCausalDisentanglement,
+    linear_causal_disentanglement,
+    linear_causal_disentanglement_from_covariances,
+)
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.notears_mlp import notears_mlp
@@ -53,6 +58,7 @@ __all__ = [
     "DiscoveredGraph",
     "FisherZ",
     "KCI",
+    "LinearCausalDisentanglement",
     "PartialAncestralGraph",
     "QKCI",
     "QuantumFeatureMapKernel",
@@ -72,6 +78,8 @@ __all__ = [
     "environment_variables",
     "identifying_targets",
     "interventional_essential_graph",
+    "linear_causal_disentanglement",
+    "linear_causal_disentanglement_from_covariances",
     "fci",
     "gfci",
     "gies",

@@ -1,0 +1,211 @@
+"""Linear causal disentanglement (latentscm.discovery.linear_causal_disentanglement) against the official code of
+Squires, Seigal, Bhate & Uhler (ICML 2023), on the paper's synthetic experiment, the same precision matrices for both.
+
+Data (the paper's experiment 1, ``experiments/experiment1/noisy_recovery.py`` with ``src/rand.py``, reimplemented):
+``--runs`` random models of ``--nodes`` latents; a latent DAG whose every pair is an edge with probability
+``--density`` (weights +-U[0.25, 1]); noise scales ``s ~ U[2, 4]`` (``B = diag(s) (I - W)``); ``H ~ U[-2, 2]``
+(d x p, ``p = --observed``, default d) with each row divided by its largest-magnitude entry; one perfect
+intervention per latent in a shuffled order (the target's row of ``B`` becomes ``lambda e_i``, ``lambda ~ U[6, 8]``).
+The official generator rounds ``B`` to 3 and ``lambda`` to 2 decimals; here they are not rounded. Each context's
+sample covariance of ``n`` draws (known mean, as the official ``sample_thetas``) is drawn from its Wishart law
+(seeded), mapped to the observations, and its inverse given to both solvers. Model ``r`` and its data use the seeds
+``[seed, r]`` and ``[seed, r, n, context]``.
+
+Solvers: ours with ``rank_tolerance`` ``--rank-tolerance`` (0.01, the paper's experiment's ``rank_gamma`` 0.99)
+and ``scale="max-loading"``; the official
+``IterativeProjectionPartialOrderSolver(SVDRankOneScorer(), rank_gamma=1 - tolerance, num_latent=d)``,
+run from a checkout given by ``--official`` under a Python with ``causaldag`` (``--official-python``) in a
+subprocess, on the same matrices (skipped when not given). Scored as the paper's figure: over all permutations of
+the latents the one with the smallest Frobenius error of ``B_0``, then the median ``||H - H_est||_F`` and
+``||B_0 - B_0,est||_F`` over the runs and the share of runs with every intervention target right. "same" counts runs
+where the two solvers' ``H`` agree to 1e-6 after that matching; times are per solve (wall, one BLAS thread).
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_linear_causal_disentanglement.py \\
+        --official /path/to/linear-causal-disentanglement-via-interventions --official-python /path/to/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def random_model(seed: list[int], d: int, p: int, density: float) -> dict[str, np.ndarray]:
+    """One model of the paper's experiment: ``W`` (d, d; ``W[i, j]`` parent ``j`` of ``i``, ``j > i``), ``B`` (d, d),
+    ``H`` (d, p), ``targets`` (d,) and the interventional ``Bs`` (d, d, d)."""
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((d, d))
+    for i, j in itertools.combinations(range(d), 2):
+        if rng.random() < density:
+            weights[i, j] = rng.choice([-1.0, 1.0]) * rng.uniform(0.25, 1.0)
+    root = np.diag(rng.uniform(2.0, 4.0, d)) @ (np.eye(d) - weights)
+    unmixing = rng.uniform(-2.0, 2.0, (d, p))
+    unmixing /= unmixing[np.arange(d), np.abs(unmixing).argmax(1)][:, None]
+    targets = rng.permutation(d)
+    roots = []
+    for target in targets:
+        changed = root.copy()
+        changed[target] = 0.0
+        changed[target, target] = rng.uniform(6.0, 8.0)
+        roots.append(changed)
+    return {"W": weights, "B": root, "H": unmixing, "targets": targets, "Bs": np.stack(roots)}
+
+
+def sample_covariances(model: dict[str, np.ndarray], n: int, seed: list[int]) -> np.ndarray:
+    """(d + 1, p, p) sample covariances of ``n`` draws per context (known mean), observational first."""
+    from scipy.stats import wishart
+    mixing = np.linalg.pinv(model["H"])
+    out = []
+    for k, root in enumerate([model["B"], *model["Bs"]]):
+        latent = np.linalg.inv(root.T @ root)
+        draw = wishart(df=n, scale=latent).rvs(random_state=np.random.default_rng([*seed, k])) / n
+        out.append(mixing @ draw @ mixing.T)
+    return np.stack(out)
+
+
+def score(model: dict[str, np.ndarray], unmixing: np.ndarray, root: np.ndarray, targets: np.ndarray,
+          order: np.ndarray) -> tuple[float, float, bool, np.ndarray]:
+    """Errors of one solution, its latents matched to the true ones through the contexts (the latent estimated as
+    context ``k``'s target is the true target of ``k``): ``||H - H_est||_F``, ``||B_0 - B_0,est||_F``, whether the
+    estimated causal order (``order``: contexts, first to last) is a topological order of the true latent DAG, and the
+    matched ``H``. ``targets`` (d,): each context's estimated latent (row of ``unmixing``)."""
+    perm = np.empty(len(targets), dtype=int)
+    perm[targets] = model["targets"]  # estimated latent -> true latent
+    matched = np.empty_like(unmixing)
+    matched[perm] = unmixing
+    matched_root = np.empty_like(root)
+    matched_root[np.ix_(perm, perm)] = root
+    position = {int(model["targets"][k]): t for t, k in enumerate(order)}  # true latent -> place in the order
+    children, parents = np.nonzero(model["W"])  # W[i, j] != 0: j is a parent of i
+    right = all(position[int(j)] < position[int(i)] for i, j in zip(children, parents))
+    return (float(np.linalg.norm(model["H"] - matched)), float(np.linalg.norm(model["B"] - matched_root)), right,
+            matched)
+
+
+def run_ours(covariances: np.ndarray, rank_tolerance: float) -> tuple[np.ndarray, ...]:
+    """Our fit: ``H``, ``B_0``, each context's latent, the order (contexts), the graph (d, d) and the seconds."""
+    from latentscm.discovery.linear_causal_disentanglement import linear_causal_disentanglement_from_covariances
+    start = time.perf_counter()
+    fit = linear_causal_disentanglement_from_covariances(covariances[0], list(covariances[1:]),
+                                                         rank_tolerance=rank_tolerance, scale="max-loading",
+                                                         edge_threshold=0.05)
+    seconds = time.perf_counter() - start
+    d = covariances.shape[0] - 1
+    return (fit.unmixing, fit.precision_roots[0], np.arange(d), np.asarray(fit.order), fit.graph().adjacency,
+            seconds)
+
+
+def official_worker(arguments: list[str]) -> None:
+    """Run in the official code's environment: ``--official-worker REPO IN.npz OUT.npz GAMMA D``."""
+    repo, source, target, gamma, latents = arguments
+    sys.path.insert(0, repo)
+    from src.dataset import ObservedDataset
+    from src.rank_tester import SVDRankOneScorer
+    from src.solver_partial_order import IterativeProjectionPartialOrderSolver
+    data = np.load(source)
+    solver = IterativeProjectionPartialOrderSolver(SVDRankOneScorer(), rank_gamma=float(gamma),
+                                                    num_latent=int(latents))
+    results = {}
+    for name in sorted(data.files):
+        thetas = data[name]
+        start = time.perf_counter()
+        solution = solver.solve(ObservedDataset(thetas[0], list(thetas[1:])))
+        seconds = time.perf_counter() - start
+        mapping = solution["ix2target"]
+        results[name + "/H"] = solution["H_est"]
+        results[name + "/B0"] = solution["B0_est"]
+        results[name + "/targets"] = np.array([mapping[k] for k in range(len(mapping))])
+        results[name + "/seconds"] = np.array(seconds)
+    np.savez(target, **results)
+
+
+def run_official(repo: str, python: str, thetas: dict[str, np.ndarray], gamma: float, d: int
+                 ) -> dict[str, np.ndarray]:
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder, "in.npz"), Path(folder, "out.npz")
+        np.savez(source, **thetas)
+        subprocess.run([python, __file__, "--official-worker", repo, str(source), str(target), str(gamma), str(d)],
+                       check=True, capture_output=True)
+        with np.load(target) as loaded:
+            return {k: loaded[k] for k in loaded.files}
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--official-worker":
+        official_worker(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=5)
+    parser.add_argument("--observed", type=int, default=10)
+    parser.add_argument("--density", type=float, default=0.75)
+    parser.add_argument("--samples", type=int, nargs="+",
+                        default=[2500, 5000, 10000, 25000, 50000, 100000, 250000])
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rank-tolerance", type=float, default=0.01)
+    parser.add_argument("--official", default=None, help="checkout of the official repository")
+    parser.add_argument("--official-python", default=None, help="a Python with causaldag, for the official code")
+    parser.add_argument("--json", default=None, help="write the per-run results here")
+    args = parser.parse_args()
+    d, p = args.nodes, args.observed
+    if p < d:
+        parser.error("--observed must be at least --nodes")
+    models = [random_model([args.seed, r], d, p, args.density) for r in range(args.runs)]
+    print(f"linear causal disentanglement, d={d} latents, p={p} observed, density {args.density}, {args.runs} models "
+          f"(seeds [{args.seed}, 0..{args.runs - 1}]), rank tolerance {args.rank_tolerance}")
+    columns = ["n", "H err", "B0 err", "order ok", "graph ok", "ms"]
+    if args.official:
+        columns += ["off H err", "off B0 err", "off order ok", "off ms", "same H"]
+    print("".join(f"{c:>13}" for c in columns))
+    records = []
+    for n in args.samples:
+        covariances = {f"r{r:04d}": sample_covariances(m, n, [args.seed, r, n]) for r, m in enumerate(models)}
+        ours = {name: run_ours(c, args.rank_tolerance) for name, c in covariances.items()}
+        official = None
+        if args.official:
+            thetas = {name: np.stack([np.linalg.pinv(c, hermitian=True) for c in cs])
+                      for name, cs in covariances.items()}
+            official = run_official(args.official, args.official_python or sys.executable, thetas,
+                                    1.0 - args.rank_tolerance, d)
+        rows: dict[str, list] = {"ours": [], "official": []}
+        same = 0
+        for r, name in enumerate(covariances):
+            model = models[r]
+            unmixing, root, targets, order, graph, seconds = ours[name]
+            mine = score(model, unmixing, root, targets, order)
+            truth = np.zeros((d, d), dtype=int)
+            truth[np.nonzero(model["W"])[1], np.nonzero(model["W"])[0]] = 1  # [j, i]: j -> i, true latent order
+            true_graph = truth[np.ix_(model["targets"], model["targets"])]  # in context order
+            rows["ours"].append((*mine[:3], bool(np.array_equal(graph, true_graph)), seconds))
+            if official is not None:
+                positions = official[name + "/targets"]
+                theirs = score(model, official[name + "/H"], official[name + "/B0"], positions,
+                               np.argsort(-positions))  # sources sit at the highest positions
+                rows["official"].append((*theirs[:3], float(official[name + "/seconds"])))
+                same += int(np.allclose(mine[3], theirs[3], atol=1e-6))
+        values = np.array(rows["ours"], dtype=float)
+        line = [f"{n:>13d}", f"{np.median(values[:, 0]):>13.4f}", f"{np.median(values[:, 1]):>13.4f}",
+                f"{values[:, 2].mean():>13.2f}", f"{values[:, 3].mean():>13.2f}",
+                f"{1000 * values[:, 4].mean():>13.2f}"]
+        if official is not None:
+            theirs_values = np.array(rows["official"], dtype=float)
+            line += [f"{np.median(theirs_values[:, 0]):>13.4f}", f"{np.median(theirs_values[:, 1]):>13.4f}",
+                     f"{theirs_values[:, 2].mean():>13.2f}", f"{1000 * theirs_values[:, 3].mean():>13.2f}",
+                     f"{same:>9d}/{len(models):<3d}"]
+        print("".join(line), flush=True)
+        records.append({"n": n, **{who: [list(map(float, row)) for row in values]
+                                   for who, values in rows.items() if values}})
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "records": records}))
+
+
+if __name__ == "__main__":
+    main()
