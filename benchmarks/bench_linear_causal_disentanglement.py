@@ -22,6 +22,34 @@ where the two solvers' ``H`` agree to 1e-6 after that matching; times are per so
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/bench_linear_causal_disentanglement.py \\
         --official /path/to/linear-causal-disentanglement-via-interventions --official-python /path/to/python
+
+(``--observed 5`` for a square mixing.) "graph ok" (ours only): the thresholded graph (``|weight| > 0.05``) equals the
+true one. Measured 2026-12-06 on a 2-core CPU, one BLAS thread, seed 0, the official code at commit 1cc6e90 under
+numpy 2.4.6 and causaldag 0.1a163 (both runs together under 8 minutes of wall time, next to other work)::
+
+    d=5 latents, p=10 observed, density 0.75, 100 models, rank tolerance 0.01
+          n   H err  B0 err  order ok  graph ok    ms  off H err  off B0 err  off order ok  off ms   same H
+       2500  0.1961  0.9395      0.64      0.32  1.64     0.1961      0.9395          0.64    2.08  100/100
+       5000  0.1122  0.3814      0.83      0.65  1.62     0.1122      0.3814          0.83    1.97  100/100
+      10000  0.0771  0.3084      0.80      0.68  1.62     0.0771      0.3084          0.80    2.00  100/100
+      25000  0.0480  0.1571      0.92      0.92  1.66     0.0480      0.1571          0.92    1.92  100/100
+      50000  0.0356  0.1147      0.93      0.92  1.58     0.0356      0.1147          0.93    2.05  100/100
+     100000  0.0238  0.0784      0.97      0.97  1.61     0.0238      0.0784          0.97    1.92  100/100
+     250000  0.0153  0.0487      0.98      0.98  1.58     0.0153      0.0487          0.98    2.05  100/100
+
+    d=5 latents, p=5 observed (--observed 5)
+       2500  0.2165  2.1985      0.42      0.27  1.58     0.2165      2.1985          0.42    1.69  100/100
+       5000  0.1217  0.9219      0.52      0.39  1.54     0.1217      0.9219          0.52    1.66   99/100
+      10000  0.0759  0.3813      0.66      0.56  1.53     0.0759      0.3813          0.66    1.66  100/100
+      25000  0.0393  0.1947      0.73      0.69  1.53     0.0393      0.1947          0.73    2.05  100/100
+      50000  0.0315  0.1415      0.73      0.71  1.55     0.0315      0.1415          0.73    1.64  100/100
+     100000  0.0198  0.0868      0.84      0.83  1.81     0.0198      0.0868          0.84    1.64  100/100
+     250000  0.0114  0.0509      0.92      0.92  1.54     0.0114      0.0509          0.92    1.61  100/100
+
+Both solvers return the same mixing on the same matrices (the one p = 5 model of 100 where they differ at n = 5,000
+has the same medians to four digits); this library adds the transitive closure of the ancestor tests, as the
+official code's current version does (an earlier version of ours without it agreed on 83 of 100 at n = 2,500).
+Errors fall like 1/sqrt(n); a square mixing is harder than a tall one at the same n.
 """
 
 from __future__ import annotations

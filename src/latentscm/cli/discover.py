@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -274,12 +275,16 @@ _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "dagma_mlp": "DAGMA-MLP (continuous optimisation, log-det central path, one MLP per variable)",
                "gies": "score-based (the interventional BIC; GIES search)",
                "enco": "ENCO (neural likelihoods of sampled parent sets on interventional rows)",
-               "gnies": "score-based (GnIES: environments with unknown intervention targets)"}
+               "gnies": "score-based (GnIES: environments with unknown intervention targets)",
+               "lcd": "linear causal disentanglement (latents from one perfect intervention each, rank tests)"}
+#: Methods that group rows by --environment (or --context).
+_ENVIRONMENT_METHODS = ("cdnod", "cdf", "gnies", "lcd")
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | None, alpha: float,
                   context: str | None, environment: str | None = None, collider_rule: str | None = None,
-                  knowledge: Any = None, params: dict[str, Any] | None = None, targets: Any = None) -> Any:
+                  knowledge: Any = None, params: dict[str, Any] | None = None, targets: Any = None,
+                  environment_labels: Sequence[str] | None = None) -> Any:
     """Dispatch one discovery method on a named table (the CLI's core, importable for tests).
 
     Parameters
@@ -289,7 +294,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco"}
+              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco", "lcd"}
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
         seed 0), ``dagma`` (linear DAGMA), ``dagma_mlp`` (DAGMA-MLP, seed 0), ``gies`` and ``enco`` (seed 0) ignore
@@ -313,6 +318,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     targets : sequence or None
         For gies and enco (required there, refused elsewhere): the intervened variables of each row, by name (empty
         for an observational row); ``data`` then holds the variables only.
+    environment_labels : sequence of str or None
+        The text labels the environment column's codes 0..E-1 stand for (``read_environment_table``); lcd names its
+        latents by them.
 
     Raises
     ------
@@ -322,8 +330,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     """
     from latentscm.discovery.codes import METHODS, TARGET_METHODS
 
-    if method not in METHODS and method not in _TABLE_ONLY:
-        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY])}.")
+    if method not in METHODS and method not in _TABLE_ONLY and method != "lcd":
+        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY, 'lcd'])}.")
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
@@ -333,7 +341,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         raise ValueError(f"--knowledge is used by --method {', '.join(_KNOWLEDGE_METHODS)}, not by --method "
                          f"{method}.")
     if method in _TABLE_ONLY and column is not None:
-        raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies.")
+        raise ValueError(f"{flag} is only used by --method {_environment_methods()}.")
     extra = _checked_params(method, params or {})
     if method in _TABLE_ONLY:  # no context column; the CI test and level only for fci, knowledge for fci / lingam
         from latentscm.discovery.codes import CI_METHODS, SEEDED_METHODS
@@ -348,15 +356,15 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         return _table_methods()[method](data, **{**own, **extra})
     if method in TARGET_METHODS:
         if column is not None:
-            raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies; {method} reads its environments "
-                             "from --targets.")
+            raise ValueError(f"{flag} is only used by --method {_environment_methods()}; {method} reads its "
+                             "environments from --targets.")
         if method == "enco":  # minutes of training: a progress bar where someone watches
             extra.setdefault("seed", 0)
             extra.setdefault("progress", sys.stderr.isatty())
         return TARGET_METHODS[method](data, targets, node_names=names, **extra)
     if method == "pc":
         if column is not None:
-            raise ValueError(f"{flag} is only used by --method cdnod, cdf and gnies.")
+            raise ValueError(f"{flag} is only used by --method {_environment_methods()}.")
         return METHODS["pc"](data, ci_test=ci, alpha=alpha, node_names=names, collider_rule=collider_rule or "standard",
                              knowledge=knowledge, **extra)
     if column is None:
@@ -373,6 +381,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     table = np.delete(data, k, axis=1)
     if method == "gnies":
         return METHODS["gnies"](table, labels, node_names=rest, **extra)
+    if method == "lcd":
+        return _lcd_graph(table, labels, rest, extra, environment_labels)
     if method == "cdnod":
         return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column,
                                 collider_rule=collider_rule or "standard", knowledge=knowledge, **extra)
@@ -391,9 +401,30 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     if not params:
         return {}
     from latentscm.cli.method_params import check_method_params
+    from latentscm.discovery import linear_causal_disentanglement_by_environment
     from latentscm.discovery.codes import METHODS
 
-    return check_method_params({**_table_methods(), **METHODS}[method], params, method, _RESERVED)
+    functions = {**_table_methods(), **METHODS, "lcd": linear_causal_disentanglement_by_environment}
+    return check_method_params(functions[method], params, method, _RESERVED)
+
+
+def _environment_methods() -> str:
+    return ", ".join(_ENVIRONMENT_METHODS[:-1]) + " and " + _ENVIRONMENT_METHODS[-1]
+
+
+def _lcd_graph(table: np.ndarray, codes: np.ndarray, names: list[str], options: dict[str, Any],
+               labels: Sequence[str] | None) -> Any:
+    """Linear causal disentanglement of a table grouped by environment: the latent graph, its ``info`` holding the
+    fitted model (``unmixing`` (d, p) over the ``observed`` columns, their observational ``mean``, ``weights``
+    ``[cause][effect]``, ``noise_scales``, the causal ``order``)."""
+    from latentscm.discovery import DiscoveredGraph, linear_causal_disentanglement_by_environment
+
+    environments = [labels[int(code)] for code in codes] if labels is not None else codes
+    fit = linear_causal_disentanglement_by_environment(table, environments, **options)
+    graph = fit.graph()
+    return DiscoveredGraph(graph.nodes, graph.adjacency, info={
+        **graph.info, "observed": list(names), "unmixing": fit.unmixing, "mean": fit.mean, "weights": fit.weights,
+        "noise_scales": fit.noise_scales})
 
 
 def _check_targets(method: str, targets: Any) -> None:
@@ -437,7 +468,9 @@ def register(app: typer.Typer) -> None:
                                    "cdf (Causal de Finetti), gies (observational and interventional rows, with "
                                    "--targets), enco (the same rows, single-variable interventions, neural "
                                    "likelihoods, seed 0), gnies (environments with unknown targets, with "
-                                   "--environment); "
+                                   "--environment), lcd (linear causal disentanglement: latent variables, their "
+                                   "graph and the unmixing from one perfect intervention per latent, with "
+                                   "--environment; --param observational=LABEL, default observational); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
@@ -448,7 +481,7 @@ def register(app: typer.Typer) -> None:
                                     "environment id (cdf)."),
         environment: str = typer.Option(None, "--environment",
                                         help="Column holding the environment id, used by cdnod (as its "
-                                        "context), cdf and gnies (rows grouped by it); like --context."),
+                                        "context), cdf, gnies and lcd (rows grouped by it); like --context."),
         targets: str = typer.Option(None, "--targets", help="For --method gies and enco: the column naming the "
                                     "variables each row intervened on, separated by ';' (empty for an observational "
                                     "row; so a variable whose name holds ';' cannot be a target)."),
@@ -565,7 +598,7 @@ def register(app: typer.Typer) -> None:
                 bdeu = (params or {}).get("score") == "bdeu"
                 categorical = make_ci_test(ci).discrete or bdeu
                 _check_targets(method, targets)
-                if method in ("cdnod", "cdf", "gnies") and context is None and environment is None:
+                if method in _ENVIRONMENT_METHODS and context is None and environment is None:
                     raise ValueError(f"--method {method} needs --environment (or --context) naming a column of the "
                                      "table.")
                 row_targets, labels = None, None
@@ -582,7 +615,7 @@ def register(app: typer.Typer) -> None:
                 table_ci = None if method == "gfci" and not given_on_command_line(ctx, "ci") else ci
                 graph = run_discovery(table, names, method=method, ci=table_ci, alpha=alpha, context=context,
                                       environment=environment, collider_rule=collider_rule, knowledge=known,
-                                      params=params, targets=row_targets)
+                                      params=params, targets=row_targets, environment_labels=labels)
                 if labels is not None and "environments" in getattr(graph, "info", {}):  # the codes' own labels
                     graph.info["environments"] = [labels[int(code)] for code in graph.info["environments"]]
         except (ValueError, TypeError) as error:

@@ -37,6 +37,7 @@ from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.discovery.linear_causal_disentanglement import (
     LinearCausalDisentanglement,
     linear_causal_disentanglement,
+    linear_causal_disentanglement_by_environment,
     linear_causal_disentanglement_from_covariances,
 )
 from latentscm.discovery.lingam import direct_lingam
@@ -79,6 +80,7 @@ __all__ = [
     "identifying_targets",
     "interventional_essential_graph",
     "linear_causal_disentanglement",
+    "linear_causal_disentanglement_by_environment",
     "linear_causal_disentanglement_from_covariances",
     "fci",
     "gfci",

@@ -48,7 +48,20 @@ is a plug-in estimate; the rank-one tests become the comparisons above (the offi
 Soft interventions (the target keeps its parents, with new weights) are outside the theorem. The method still
 returns a model in which every intervention looks perfect (the target row of each ``B_k`` is cut by construction),
 so the data cannot warn; the latents it returns then mix a target with its ancestors (a test shows it).
-Measured against the official code on its own experiment in ``benchmarks/bench_linear_causal_disentanglement.py``.
+
+**Measured** (``benchmarks/bench_linear_causal_disentanglement.py``: the paper's synthetic experiment, 5 latents, 10
+observed variables, edge density 0.75, 100 random models, sample precisions of n draws per context): the same ``H``
+as the official code on the same matrices in 100 of 100 models at every n from 2,500 to 250,000; median
+``||H - H_est||_F`` 0.196 at n = 2,500 and 0.015 at 250,000; a causal order consistent with the true graph in 64 %
+and 98 % of the models. With a square mixing (5 observed) it needs more data: 42 % and 92 %.
+
+A limit found here: the rank tests compare shares of singular values, not magnitudes. An intervention that widens
+its target far beyond its mechanism's noise leaves *every* context's precision difference nearly rank one (the
+cut row's small precision barely changes the large one it replaces), and the order is then read from sampling
+noise: on ``nonlinear-ica`` with three latents (``z0 -> z1 -> z2``, ``z0 -> z2``, noise ``U[-0.2, 0.2]`` on the
+effects) and ``single_node_regimes(world)``'s ``do(z ~ U[-1, 1])``, the graph came out wrong in 5 of 5 draws even at
+10^6 rows per context. Interventions that
+narrow their target (the paper's setting; the world test in ``tests/discovery``) are resolved at a few thousand.
 """
 
 from __future__ import annotations
@@ -63,7 +76,7 @@ from latentscm._validation import check_array, check_choice, check_names, check_
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["LinearCausalDisentanglement", "linear_causal_disentanglement",
-           "linear_causal_disentanglement_from_covariances"]
+           "linear_causal_disentanglement_by_environment", "linear_causal_disentanglement_from_covariances"]
 
 _OWNER = "linear_causal_disentanglement"
 
@@ -121,7 +134,8 @@ class LinearCausalDisentanglement:
         threshold = self.info["edge_threshold"] if threshold is None else check_number(threshold, "threshold",
                                                                                         owner, low=0)
         adjacency = (np.abs(self.weights) > threshold).astype(np.int64)
-        return DiscoveredGraph(self.nodes, adjacency, info={**self.info, "edge_threshold": float(threshold)})
+        return DiscoveredGraph(self.nodes, adjacency, info={**self.info, "edge_threshold": float(threshold),
+                                                            "order": [self.nodes[i] for i in self.order]})
 
     def ancestral_graph(self) -> DiscoveredGraph:
         """The partial order the rank-one tests found: ``j -> i`` for every ancestor ``j`` of ``i``."""
@@ -192,6 +206,40 @@ def linear_causal_disentanglement(observational: Any, interventional: Sequence[A
     return _fit(covariances, means[0], weights, rank_tolerance=rank_tolerance, scale=scale,
                 edge_threshold=edge_threshold, node_names=node_names,
                 info={"samples": [int(n) for n in weights]})
+
+
+def linear_causal_disentanglement_by_environment(data: Any, environments: Any, *, observational: Any = "observational",
+                                                 rank_tolerance: float = 0.01, scale: str = "variance",
+                                                 edge_threshold: float = 0.05) -> LinearCausalDisentanglement:
+    """The same fit from one table of rows (n, p) and each row's environment label ``environments`` (n,): the rows
+    labelled ``observational`` are the observational context, every other label one interventional context, and
+    each latent is named after the label of the context that intervened on it (labels in sorted order; numbers
+    written as ``f"{label:g}"``)."""
+    owner = "linear_causal_disentanglement_by_environment"
+    table = check_array(data, "data", owner, ndim=2, min_rows=2)
+    labels = np.asarray(environments)
+    if labels.ndim != 1 or labels.shape[0] != table.shape[0]:
+        raise ValueError(f"The 'environments' argument of {owner} must hold one label per row of 'data' "
+                         f"({table.shape[0]}). Got shape {labels.shape}.")
+    text = np.array([_label(v) for v in labels.tolist()])
+    unique = sorted(set(text.tolist()))
+    observed = _label(observational)
+    if observed not in unique:
+        raise ValueError(f"The 'observational' argument of {owner} is {observational!r}, which labels no row; the "
+                         f"environments are {unique}.")
+    others = [label for label in unique if label != observed]
+    return linear_causal_disentanglement(table[text == observed], [table[text == label] for label in others],
+                                         rank_tolerance=rank_tolerance, scale=scale, edge_threshold=edge_threshold,
+                                         node_names=others)
+
+
+def _label(value: Any) -> str:
+    """An environment label as text: numbers as ``f"{value:g}"`` (so 1, 1.0 and "1" agree), text as it is."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{float(value):g}"
+    return str(value)
 
 
 def linear_causal_disentanglement_from_covariances(observational: Any, interventional: Sequence[Any], *,
