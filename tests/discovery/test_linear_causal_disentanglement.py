@@ -84,10 +84,11 @@ def scaling(model: dict, fit: LinearCausalDisentanglement) -> np.ndarray:
 CASES = [(seed, d, extra) for seed, (d, extra) in enumerate(itertools.product(range(2, 7), range(0, 3)))]
 
 
+@pytest.mark.parametrize("whiten", [False, True])
 @pytest.mark.parametrize("seed, d, p_extra", CASES)
-def test_exact_covariances_give_the_exact_model(seed, d, p_extra):
+def test_exact_covariances_give_the_exact_model(seed, d, p_extra, whiten):
     model = random_model(100 + seed, d, d + p_extra)
-    fit = fit_exact(model)
+    fit = fit_exact(model, whiten=whiten)
     factor = scaling(model, fit)  # every latent is one true latent, rescaled
     assert np.all(np.abs(factor) > 1e-6)
     np.testing.assert_array_equal(fit.graph().adjacency, true_graph(model))
@@ -245,6 +246,7 @@ def test_a_repeated_target_is_refused():
     (lambda o, i: linear_causal_disentanglement(o, i, rank_tolerance=-0.1), "rank_tolerance"),
     (lambda o, i: linear_causal_disentanglement(o, i, scale="unit"), "scale"),
     (lambda o, i: linear_causal_disentanglement(o, i, edge_threshold=-1), "edge_threshold"),
+    (lambda o, i: linear_causal_disentanglement(o, i, whiten="yes"), "whiten"),
     (lambda o, i: linear_causal_disentanglement(o, i, node_names=["a", "b"]), "node_names"),
     (lambda o, i: linear_causal_disentanglement(np.where(np.arange(4) == 0, np.nan, o), i), "observational"),
     (lambda o, i: linear_causal_disentanglement(o, [i[0], i[1], np.repeat(i[2][:, :1], 4, axis=1)]), "singular"),
@@ -342,3 +344,33 @@ def test_by_environment_groups_rows_and_names_latents_by_label():
         linear_causal_disentanglement_by_environment(table, labels[:-1], observational=2)
     with pytest.raises(ValueError, match=r"labels no row; the environments are \['0', '1', '2', '5'\]"):
         linear_causal_disentanglement_by_environment(table, labels)
+
+
+def widening_contexts(n: int, seed: int) -> list[np.ndarray]:
+    """z0 -> z1 -> z2, z0 -> z2 with noise U[-0.2, 0.2] on the effects (z0 ~ U[-0.5, 0.5]), mixed by a random 3 x 3
+    matrix; each intervention sets its target to U[-1, 1], far wider than the noise it replaces."""
+    rng = np.random.default_rng(seed)
+    mixing = rng.uniform(-1.0, 1.0, (3, 3))
+    out = []
+    for target in (None, 0, 1, 2):
+        z = np.empty((n, 3))
+        z[:, 0] = rng.uniform(-1.0, 1.0, n) if target == 0 else rng.uniform(-0.5, 0.5, n)
+        z[:, 1] = rng.uniform(-1.0, 1.0, n) if target == 1 else 0.8 * z[:, 0] + rng.uniform(-0.2, 0.2, n)
+        z[:, 2] = (rng.uniform(-1.0, 1.0, n) if target == 2 else
+                   0.5 * z[:, 0] - 0.4 * z[:, 1] + rng.uniform(-0.2, 0.2, n))
+        out.append(z @ mixing.T)
+    return out
+
+
+def test_whitening_resolves_interventions_that_widen_their_targets():
+    """Measured, not a guarantee: on this low-noise chain every precision difference is nearly rank one. With 300,000
+    rows per context the default (the paper's test) finds the graph in 1 of 30 draws, whitened in 29 (at 100,000:
+    0 and 17; at 20,000: 0 and 10). Here the first 10 draws: 0 and 9."""
+    truth = np.array([[0, 1, 1], [0, 0, 1], [0, 0, 0]])
+    found = {False: 0, True: 0}
+    for seed in range(10):
+        contexts = widening_contexts(300_000, seed)
+        for whiten in (False, True):
+            fit = linear_causal_disentanglement(contexts[0], contexts[1:], whiten=whiten)
+            found[whiten] += int(np.array_equal(fit.graph().adjacency, truth))
+    assert found == {False: 0, True: 9}
