@@ -306,7 +306,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     context : str or None
         Column holding the domain / time index (cdnod) or environment id (cdf).
     environment : str or None
-        Column holding the environment id (cdnod, cdf); the same role as ``context``, give one.
+        Column holding the environment id (cdnod, cdf, gnies, lcd); the same role as ``context``, give one.
     collider_rule : str or None
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
     knowledge : BackgroundKnowledge or None
@@ -420,6 +420,9 @@ def _lcd_graph(table: np.ndarray, codes: np.ndarray, names: list[str], options: 
     from latentscm.discovery import DiscoveredGraph, linear_causal_disentanglement_by_environment
 
     environments = [labels[int(code)] for code in codes] if labels is not None else codes
+    if isinstance(options.get("observational"), bool) or ("observational" in options and options["observational"]
+                                                          is None):
+        options = {**options, "observational": json.dumps(options["observational"])}  # --param read true as JSON
     fit = linear_causal_disentanglement_by_environment(table, environments, **options)
     graph = fit.graph()
     return DiscoveredGraph(graph.nodes, graph.adjacency, info={
