@@ -19,11 +19,11 @@ with it the latent graph, the weights and the targets. The proof is constructive
 1. *Order and an orthogonal frame.* ``Theta_k - Theta_0`` has row space ``span{h_i, row i of B_0 H}``, inside the
    span of ``h_i`` and its parents' rows of ``H``. Projected off the span of the rows already found, it is of rank
    one exactly when every parent of ``i_k`` has been found: the context whose projected difference is closest to
-   rank one (smallest residual share ``sum_{i >= 2} s_i^2 / sum_i s_i^2`` of its singular values) is taken next, so
-   contexts come in a topological order of their targets. Its *ancestors* are the found contexts whose removal from
-   the projection breaks the rank one (a residual share above ``rank_tolerance``), with their own ancestors (a
-   partial order is transitive; in finite samples a test can miss a distant ancestor); the leading singular vector of
-   the difference projected off the ancestors' vectors is the next unit row ``q``. The ``q`` rows form a frame
+   rank one (by the rank test below) is taken next, so contexts come in a topological order of their targets. Its
+   *ancestors* are the found contexts whose removal from the projection breaks the rank one (the test's statistic
+   above ``rank_tolerance``), with their own ancestors (a partial order is transitive; in finite samples a test can
+   miss a distant ancestor); the leading singular vector of the difference projected off the ancestors' vectors is
+   the next unit row ``q``. The ``q`` rows form a frame
    orthogonal in the partial order: ``H = R Q`` with ``R`` triangular in the order (the paper's partial-order RQ
    decomposition).
 2. *Rows of H.* In the frame ``Q``, every ``Q^{-T} Theta_k Q^{-1} = (B_k R)^T (B_k R)`` with ``B_k R`` triangular,
@@ -39,39 +39,48 @@ the sign makes each row's largest loading positive. With ``p > d`` the data are 
 principal directions of the pooled within-context covariance, the column space of ``G`` in the population.
 
 Finite samples: precisions are inverses of sample covariances (each context centred on its own mean), so every step
-is a plug-in estimate; the rank-one tests become the comparisons above (the official experiments' ``rank_gamma`` of
-0.99 on ``s_1^2 / sum s^2`` is a ``rank_tolerance`` of 0.01) and the graph's edges are the weights above
-``edge_threshold`` in magnitude. The residual share is computed from the small singular values themselves, not as
-``1 - score``: on exact covariances a true ancestor's share was as small as 5e-17 (300 random models), below what
-``1 - score`` resolves in double precision, while round-off gave non-ancestors shares up to about 6e-19 in
-ill-conditioned models; :func:`linear_causal_disentanglement_from_covariances` sets its default tolerance from the
+is a plug-in estimate and "rank one" becomes a test; the graph's edges are the weights above ``edge_threshold`` in
+magnitude. Two rank tests, both on the singular values ``s_1 >= s_2 >= ...`` of a projected precision difference:
+
+- ``rank_test="share"`` (the paper's and the official code's): the residual share ``sum_{i >= 2} s_i^2 / sum s^2``
+  (their ``rank_gamma`` of 0.99 on ``s_1^2 / sum s^2`` is a ``rank_tolerance`` of 0.01). It compares shares, not
+  magnitudes: an intervention that widens its target far beyond its mechanism's noise leaves *every* context's
+  difference nearly rank one (the cut row's small precision barely changes the large one it replaces), and the
+  order is then read from sampling noise. On ``nonlinear-ica`` with three latents (``z0 -> z1 -> z2``, ``z0 -> z2``,
+  noise ``U[-0.2, 0.2]`` on the effects) and ``single_node_regimes(world)``'s ``do(z ~ U[-1, 1])``, the graph came
+  out wrong in 5 of 5 draws even at 10^6 rows per context.
+- ``rank_test="noise"`` (the default; not in the paper): the leftover energy ``sum_{i >= 2} s_i^2`` over what
+  sampling noise alone puts off the leading direction, from the Gaussian asymptotics of sample precisions
+  (``Cov(hat Theta_ij, hat Theta_kl) ~ (Theta_ik Theta_jl + Theta_il Theta_jk) / n``, each context with its own n):
+  about 1 or less for a rank-one difference, growing like n otherwise; ancestors are kept above 5. It weighs the
+  differences by their magnitude and needs the sample sizes. On the ``nonlinear-ica`` chain above it found the graph
+  in 4 of 5 draws at 20,000 and at 200,000 rows per context.
+
+The share is computed from the small singular values themselves, not as ``1 - s_1^2 / sum s^2``: on exact
+covariances a true ancestor's share was as small as 5e-17 (300 random models), below what ``1 - score`` resolves in
+double precision, while round-off gave non-ancestors shares up to about 6e-19 in ill-conditioned models;
+:func:`linear_causal_disentanglement_from_covariances` runs the share test on exact input, its tolerance set from the
 conditioning.
+
+**Measured** (``benchmarks/bench_linear_causal_disentanglement.py``: the paper's synthetic experiment, 5 latents, 10
+observed variables, edge density 0.75, 100 random models, sample precisions of n draws per context). The share test
+returns the same ``H`` as the official code on the same matrices in 100 of 100 models at every n from 2,500 to
+250,000. Share test / noise test: a causal order consistent with the true graph in 64 / 71 % of the models at
+n = 2,500, 80 / 90 % at 10,000, 93 / 99 % at 50,000 and 98 / 100 % at 250,000; median ``||H - H_est||_F`` 0.196 /
+0.192 at 2,500 and 0.015 / 0.015 at 250,000. With a square mixing (5 observed) both need more data: 42 / 50 %,
+66 / 83 %, 73 / 95 % and 92 / 98 %. On the widening chain above (numpy, 30 draws) the noise test found the graph in
+8, 19 and 28 draws at 20,000, 100,000 and 300,000 rows per context, the share test in 0, 0 and 1. Interventions that
+narrow their target (the paper's setting; the world test in ``tests/discovery``) are resolved at a few thousand.
+
+``whiten=True`` (not in the paper) runs the same steps in coordinates where the observational context is white
+(exact on exact input). Measured with the share test, it is a trade-off: on the widening chain it found the graph in
+10, 17 and 29 of 30 draws (like the noise test), but on the paper's experiment it is worse at small n: with 10
+observed, the order was right in 22 % of models at n = 2,500 (share test alone 64 %) and 99 % at 250,000 (98 %);
+with 5 observed, 26 % and 98 % (42 % and 92 %).
 
 Soft interventions (the target keeps its parents, with new weights) are outside the theorem. The method still
 returns a model in which every intervention looks perfect (the target row of each ``B_k`` is cut by construction),
 so the data cannot warn; the latents it returns then mix a target with its ancestors (a test shows it).
-
-**Measured** (``benchmarks/bench_linear_causal_disentanglement.py``: the paper's synthetic experiment, 5 latents, 10
-observed variables, edge density 0.75, 100 random models, sample precisions of n draws per context): the same ``H``
-as the official code on the same matrices in 100 of 100 models at every n from 2,500 to 250,000; median
-``||H - H_est||_F`` 0.196 at n = 2,500 and 0.015 at 250,000; a causal order consistent with the true graph in 64 %
-and 98 % of the models. With a square mixing (5 observed) it needs more data: 42 % and 92 %.
-
-A limit found here: the rank tests compare shares of singular values, not magnitudes. An intervention that widens
-its target far beyond its mechanism's noise leaves *every* context's precision difference nearly rank one (the
-cut row's small precision barely changes the large one it replaces), and the order is then read from sampling
-noise: on ``nonlinear-ica`` with three latents (``z0 -> z1 -> z2``, ``z0 -> z2``, noise ``U[-0.2, 0.2]`` on the
-effects) and ``single_node_regimes(world)``'s ``do(z ~ U[-1, 1])``, the graph came out wrong in 5 of 5 draws even at
-10^6 rows per context. Interventions that
-narrow their target (the paper's setting; the world test in ``tests/discovery``) are resolved at a few thousand.
-
-``whiten=True`` (not in the paper) runs the same steps in coordinates where the observational context is white:
-exact on exact input, and the differences' magnitudes are then measured against the observational spread. It is a
-trade-off, not a fix. On the widening chain above (numpy, 30 draws) it found the graph in 10, 17 and 29 draws at
-20,000, 100,000 and 300,000 rows per context, where the default found 0, 0 and 1. On the paper's experiment (where
-interventions narrow) it is worse at small n and as good or better at large n: with 10 observed, the order was
-right in 22 % of models at n = 2,500 (default 64 %) and 99 % at 250,000 (98 %), with median ``H`` errors 0.341 and
-0.012 (0.196 and 0.015); with 5 observed, 26 % and 98 % (42 % and 92 %).
 """
 
 from __future__ import annotations
@@ -89,6 +98,9 @@ __all__ = ["LinearCausalDisentanglement", "linear_causal_disentanglement",
            "linear_causal_disentanglement_by_environment", "linear_causal_disentanglement_from_covariances"]
 
 _OWNER = "linear_causal_disentanglement"
+#: Default ``rank_tolerance`` of the noise test: leftover singular energy 5 times what sampling noise explains (the
+#: paper's experiment gave the same orders for 2, 5 and 20; ``benchmarks/bench_linear_causal_disentanglement.py``).
+NOISE_TOLERANCE = 5.0
 
 
 @dataclass(frozen=True)
@@ -191,8 +203,8 @@ class LinearCausalDisentanglement:
         return x
 
 
-def linear_causal_disentanglement(observational: Any, interventional: Sequence[Any], *,
-                                  rank_tolerance: float = 0.01, scale: str = "variance",
+def linear_causal_disentanglement(observational: Any, interventional: Sequence[Any], *, rank_test: str = "noise",
+                                  rank_tolerance: float | None = None, scale: str = "variance",
                                   edge_threshold: float = 0.05, whiten: bool = False,
                                   node_names: Sequence[str] | None = None) -> LinearCausalDisentanglement:
     """Fit the linear latent causal model of Squires et al. (2023) from samples (see the module docstring).
@@ -202,8 +214,12 @@ def linear_causal_disentanglement(observational: Any, interventional: Sequence[A
     observational: (N_0, p) samples of the observational context.
     interventional: d arrays (N_k, p), one per context, each a perfect intervention on a different latent; there are
         as many latents as contexts (``p >= d``).
-    rank_tolerance: in [0, 1); a found context counts as an ancestor when dropping it from the projection leaves
-        the difference with a residual share above this (0.01 is the official experiments' ``rank_gamma`` 0.99).
+    rank_test: how "rank one" is judged (see the module docstring): ``"noise"`` (default), the leftover singular
+        values against the sampling noise the contexts' sample sizes imply; ``"share"``, their share of the whole
+        (the paper's and the official code's test).
+    rank_tolerance: a found context counts as an ancestor when dropping it from the projection leaves the difference
+        with a statistic above this. Default 5 for ``"noise"`` (leftover energy 5 times what noise gives) and 0.01 for
+        ``"share"`` (the official experiments' ``rank_gamma`` of 0.99).
     scale: ``"variance"`` (unit observational variance of each latent) or ``"max-loading"`` (each row of ``H`` has
         largest entry 1, the official normalisation).
     edge_threshold: ``|weight|`` above which :meth:`LinearCausalDisentanglement.graph` draws an edge.
@@ -212,14 +228,14 @@ def linear_causal_disentanglement(observational: Any, interventional: Sequence[A
     node_names: names of the latents, one per context (default ``z0, z1, ...``).
     """
     contexts = _contexts(observational, interventional, _OWNER)
-    return _fit_samples(contexts, rank_tolerance=rank_tolerance, scale=scale, edge_threshold=edge_threshold,
-                        whiten=whiten, node_names=node_names, owner=_OWNER)
+    return _fit_samples(contexts, rank_test=rank_test, rank_tolerance=rank_tolerance, scale=scale,
+                        edge_threshold=edge_threshold, whiten=whiten, node_names=node_names, owner=_OWNER)
 
 
 def linear_causal_disentanglement_by_environment(data: Any, environments: Any, *, observational: Any = "observational",
-                                                 rank_tolerance: float = 0.01, scale: str = "variance",
-                                                 edge_threshold: float = 0.05, whiten: bool = False
-                                                 ) -> LinearCausalDisentanglement:
+                                                 rank_test: str = "noise", rank_tolerance: float | None = None,
+                                                 scale: str = "variance", edge_threshold: float = 0.05,
+                                                 whiten: bool = False) -> LinearCausalDisentanglement:
     """The same fit from one table of rows (n, p) and each row's environment label ``environments`` (n,): the rows
     labelled ``observational`` are the observational context, every other label one interventional context, and
     each latent is named after the label of the context that intervened on it. A number is written without a
@@ -254,8 +270,8 @@ def linear_causal_disentanglement_by_environment(data: Any, environments: Any, *
         if rows.shape[0] <= p:
             raise ValueError(f"Environment {label!r} given to {owner} has {rows.shape[0]} rows for {p} columns; a "
                              f"precision matrix needs more rows than columns.")
-    return _fit_samples(contexts, rank_tolerance=rank_tolerance, scale=scale, edge_threshold=edge_threshold,
-                        whiten=whiten, node_names=others, owner=owner)
+    return _fit_samples(contexts, rank_test=rank_test, rank_tolerance=rank_tolerance, scale=scale,
+                        edge_threshold=edge_threshold, whiten=whiten, node_names=others, owner=owner)
 
 
 def _number(value: Any) -> float | None:
@@ -277,7 +293,8 @@ def _label(value: Any) -> str:
 
 
 def linear_causal_disentanglement_from_covariances(observational: Any, interventional: Sequence[Any], *,
-                                                  mean: Any = None, rank_tolerance: float | None = None,
+                                                  mean: Any = None, samples: Sequence[int] | None = None,
+                                                  rank_test: str | None = None, rank_tolerance: float | None = None,
                                                   scale: str = "variance", edge_threshold: float = 1e-6,
                                                   whiten: bool = False, node_names: Sequence[str] | None = None
                                                   ) -> LinearCausalDisentanglement:
@@ -285,8 +302,9 @@ def linear_causal_disentanglement_from_covariances(observational: Any, intervent
     weights. The defaults are for exact input: ``rank_tolerance=None`` is the round-off floor of the residual share,
     ``max(1e-20, (2 eps kappa)^2)`` with ``kappa`` the largest condition number of the contexts' covariances on the
     latent subspace (on 851 exact models, up to 8 latents and weights up to 3, the ancestor sets were exact in 850;
-    the mixing and graph in all); give ``rank_tolerance=0.01`` and an ``edge_threshold`` for estimated covariances.
-    ``mean`` (p,) is the observational mean (default 0)."""
+    the mixing and graph in all). For estimated covariances give ``samples`` (the rows behind each, observational
+    first), which selects ``rank_test="noise"``, and an ``edge_threshold``. ``mean`` (p,) is the observational mean
+    (default 0)."""
     owner = "linear_causal_disentanglement_from_covariances"
     first = check_array(observational, "observational", owner, ndim=2)
     covariances = [first] + [check_array(c, f"interventional[{k}]", owner, ndim=2)
@@ -307,8 +325,18 @@ def linear_causal_disentanglement_from_covariances(observational: Any, intervent
     mean = np.zeros(p) if mean is None else check_array(mean, "mean", owner, ndim=1)
     if mean.shape != (p,):
         raise ValueError(f"The 'mean' argument of {owner} has shape {mean.shape}; the covariances are ({p}, {p}).")
-    return _fit(covariances, mean, np.ones(len(covariances)), rank_tolerance=rank_tolerance, scale=scale,
-                edge_threshold=edge_threshold, node_names=node_names, info={}, whiten=whiten, owner=owner)
+    if samples is None:
+        sizes = None
+    else:
+        counts = check_sequence(samples, "samples", owner, what="row counts")
+        if len(counts) != len(covariances):
+            raise ValueError(f"The 'samples' argument of {owner} has {len(counts)} counts for {len(covariances)} "
+                             f"covariances (observational first).")
+        sizes = np.array([check_number(n, f"samples[{k}]", owner, low=1) for k, n in enumerate(counts)], dtype=float)
+    rank_test = ("share" if samples is None else "noise") if rank_test is None else rank_test
+    return _fit(covariances, mean, sizes, rank_test=rank_test, rank_tolerance=rank_tolerance, scale=scale,
+                edge_threshold=edge_threshold, node_names=node_names, whiten=whiten, owner=owner,
+                info={} if sizes is None else {"samples": [int(n) for n in sizes]})
 
 
 # ---------------------------------------------------------------------- the method
@@ -329,24 +357,34 @@ def _contexts(observational: Any, interventional: Sequence[Any], owner: str) -> 
     return contexts
 
 
-def _fit_samples(contexts: list[np.ndarray], *, rank_tolerance: float, scale: str, edge_threshold: float,
-                 whiten: bool, node_names: Sequence[str] | None, owner: str) -> LinearCausalDisentanglement:
+def _fit_samples(contexts: list[np.ndarray], *, rank_test: str, rank_tolerance: float | None, scale: str,
+                 edge_threshold: float, whiten: bool, node_names: Sequence[str] | None, owner: str
+                 ) -> LinearCausalDisentanglement:
     """The fit from samples: each context's covariance (centred on its own mean) and the observational mean."""
-    if rank_tolerance is None:
-        raise TypeError(f"The 'rank_tolerance' argument of {owner} must be a number for samples (0.01 is the "
-                        f"official experiments' value). Got None.")
     covariances = [np.cov(c, rowvar=False, bias=True).reshape(c.shape[1], c.shape[1]) for c in contexts]
     sizes = np.array([c.shape[0] for c in contexts], dtype=np.float64)
-    return _fit(covariances, contexts[0].mean(0), sizes, rank_tolerance=rank_tolerance, scale=scale,
-                edge_threshold=edge_threshold, node_names=node_names, whiten=whiten, owner=owner,
+    return _fit(covariances, contexts[0].mean(0), sizes, rank_test=rank_test, rank_tolerance=rank_tolerance,
+                scale=scale, edge_threshold=edge_threshold, node_names=node_names, whiten=whiten, owner=owner,
                 info={"samples": [int(n) for n in sizes]})
 
 
-def _fit(covariances: list[np.ndarray], mean: np.ndarray, sizes: np.ndarray, *, rank_tolerance: float | None,
-         scale: str, edge_threshold: float, node_names: Sequence[str] | None, info: dict[str, Any], whiten: bool,
-         owner: str) -> LinearCausalDisentanglement:
-    if rank_tolerance is not None:
+def _fit(covariances: list[np.ndarray], mean: np.ndarray, sizes: np.ndarray | None, *, rank_test: str,
+         rank_tolerance: float | None, scale: str, edge_threshold: float, node_names: Sequence[str] | None,
+         info: dict[str, Any], whiten: bool, owner: str) -> LinearCausalDisentanglement:
+    """The method on the contexts' covariances (p, p), observational first; ``sizes`` their row counts (None for exact
+    covariances, which only the share test takes)."""
+    rank_test = check_choice(rank_test, "rank_test", owner, ("noise", "share"))
+    if rank_test == "noise" and sizes is None:
+        raise ValueError(f"The 'rank_test' of {owner} is 'noise', which weighs the sampling noise of each context: "
+                         f"give 'samples' (the rows behind each covariance), or rank_test='share'.")
+    if rank_tolerance is not None and rank_test == "share":
         rank_tolerance = check_number(rank_tolerance, "rank_tolerance", owner, low=0, high=1, high_inclusive=False)
+    elif rank_tolerance is not None:
+        rank_tolerance = check_number(rank_tolerance, "rank_tolerance", owner, low=0, low_inclusive=False)
+    elif rank_test == "noise":
+        rank_tolerance = NOISE_TOLERANCE
+    elif sizes is not None:
+        rank_tolerance = 0.01
     scale = check_choice(scale, "scale", owner, ("variance", "max-loading"))
     edge_threshold = check_number(edge_threshold, "edge_threshold", owner, low=0)
     if not isinstance(whiten, (bool, np.bool_)):
@@ -360,7 +398,7 @@ def _fit(covariances: list[np.ndarray], mean: np.ndarray, sizes: np.ndarray, *, 
                          f"have only {p} columns; the mixing must have at least as many observed as latent variables.")
     nodes = tuple(f"z{k}" for k in range(d)) if node_names is None else check_names(node_names, "node_names",
                                                                                  owner, size=d)
-    basis = _latent_subspace(covariances, sizes, d)  # (p, d)
+    basis = _latent_subspace(covariances, np.ones(d + 1) if sizes is None else sizes, d)  # (p, d)
     precisions = []
     condition = 1.0
     for k, c in enumerate(covariances):
@@ -378,10 +416,10 @@ def _fit(covariances: list[np.ndarray], mean: np.ndarray, sizes: np.ndarray, *, 
         values, vectors = np.linalg.eigh(np.linalg.inv(precisions[0]))
         root, inverse_root = (vectors * np.sqrt(values)) @ vectors.T, (vectors / np.sqrt(values)) @ vectors.T
         white = [root @ theta @ root for theta in precisions]
-        order, ancestors, frame, scores = _order_and_frame(white, rank_tolerance, owner)
+        order, ancestors, frame, scores = _order_and_frame(white, rank_tolerance, owner, sizes, rank_test)
         rows = _unmixing_rows(white, order, frame, owner) @ inverse_root
     else:
-        order, ancestors, frame, scores = _order_and_frame(precisions, rank_tolerance, owner)
+        order, ancestors, frame, scores = _order_and_frame(precisions, rank_tolerance, owner, sizes, rank_test)
         rows = _unmixing_rows(precisions, order, frame, owner)  # (d, d): reduced coordinates, latent k = context k
     unmixing = _scaled(rows @ basis.T, scale, covariances[0])
     reduced_h = unmixing @ basis  # (d, d)
@@ -390,7 +428,8 @@ def _fit(covariances: list[np.ndarray], mean: np.ndarray, sizes: np.ndarray, *, 
     root = roots[0]
     weights = (np.eye(d) - root / np.diag(root)[:, None]).T  # [j, i]: parent j in the mechanism of i
     np.fill_diagonal(weights, 0.0)
-    info = {"method": "linear_causal_disentanglement", "rank_tolerance": float(rank_tolerance), "scale": scale,
+    info = {"method": "linear_causal_disentanglement", "rank_test": rank_test,
+            "rank_tolerance": float(rank_tolerance), "scale": scale,
             "whiten": bool(whiten),
             "edge_threshold": float(edge_threshold), "latents": d, "observed": p, **info}
     return LinearCausalDisentanglement(nodes=nodes, unmixing=unmixing, mixing=np.linalg.pinv(unmixing),
@@ -417,6 +456,23 @@ def _residual_share(matrix: np.ndarray) -> float:
     return float(np.square(s[1:]).sum() / total) if total > 0 else 1.0
 
 
+def _noise_ratio(matrix: np.ndarray, projector: np.ndarray, observational: np.ndarray, interventional: np.ndarray,
+                 n_observational: float, n_interventional: float) -> float:
+    """``sum_{i >= 2} s_i^2`` of a projected precision difference ``matrix`` (d, d), over what sampling noise alone
+    puts there: with ``Q`` the projector off the leading singular direction within ``projector``'s range, the
+    expected squared Frobenius norm of ``Q (hat Theta - Theta) Q`` is ``(||Q Theta Q||_F^2 + tr(Q Theta Q)^2) / n``
+    for a Gaussian sample precision (``Cov(hat Theta_ij, hat Theta_kl) ~ (Theta_ik Theta_jl + Theta_il Theta_jk) /
+    n``), summed over the two contexts. About 1 or less when the difference is rank one; 0 when noise is 0."""
+    u, singular, _ = np.linalg.svd(matrix)
+    residual = float(np.square(singular[1:]).sum())
+    rest = projector - np.outer(u[:, 0], u[:, 0])
+    noise = 0.0
+    for theta, n in ((observational, n_observational), (interventional, n_interventional)):
+        block = rest @ theta @ rest
+        noise += (float(np.square(block).sum()) + float(np.trace(block)) ** 2) / float(n)
+    return residual / noise if noise > 0 else 0.0
+
+
 def _off(vectors: list[np.ndarray], d: int) -> np.ndarray:
     """(d, d) orthogonal projector onto the complement of ``span(vectors)``."""
     if not vectors:
@@ -425,12 +481,19 @@ def _off(vectors: list[np.ndarray], d: int) -> np.ndarray:
     return np.eye(d) - basis @ basis.T
 
 
-def _order_and_frame(precisions: list[np.ndarray], rank_tolerance: float, owner: str
-                     ) -> tuple[list[int], list[set[int]], np.ndarray, list[float]]:
+def _order_and_frame(precisions: list[np.ndarray], rank_tolerance: float, owner: str, sizes: np.ndarray | None,
+                     rank_test: str) -> tuple[list[int], list[set[int]], np.ndarray, list[float]]:
     """Step 1: a topological order of the contexts, each one's ancestors, the unit frame rows ``q`` (d, d; row k for
-    context k) and the residual share at each choice."""
+    context k) and the rank statistic at each choice."""
     d = precisions[0].shape[0]
     differences = [theta - precisions[0] for theta in precisions[1:]]
+
+    def statistic(projector: np.ndarray, k: int) -> float:
+        matrix = projector @ differences[k] @ projector
+        if rank_test == "share":
+            return _residual_share(matrix)
+        return _noise_ratio(matrix, projector, precisions[0], precisions[k + 1], sizes[0], sizes[k + 1])
+
     frame = np.zeros((d, d))
     order: list[int] = []
     ancestors: list[set[int]] = [set() for _ in range(d)]
@@ -438,12 +501,12 @@ def _order_and_frame(precisions: list[np.ndarray], rank_tolerance: float, owner:
     for _ in range(d):
         projector = _off([frame[k] for k in order], d)
         remaining = [k for k in range(d) if k not in order]
-        candidate = {k: _residual_share(projector @ differences[k] @ projector) for k in remaining}
+        candidate = {k: statistic(projector, k) for k in remaining}
         chosen = min(remaining, key=lambda k: (candidate[k], k))
         kept = set(order)
         for e in order:
             without = _off([frame[k] for k in order if k != e], d)
-            if _residual_share(without @ differences[chosen] @ without) < rank_tolerance:
+            if statistic(without, chosen) < rank_tolerance:
                 kept.discard(e)
         kept |= set().union(*(ancestors[e] for e in kept))  # a partial order is transitive
         projector = _off([frame[k] for k in sorted(kept)], d)
