@@ -122,7 +122,8 @@ class LinearCausalDisentanglement:
     mean: (p,) the observational context's mean.
     weights: (d, d) ``weights[j, i]``: the coefficient of ``z_j`` in ``z_i``'s mechanism (``j -> i``).
     noise_scales: (d,) standard deviation of each latent's noise term, ``1 / s_i``.
-    precision_roots: (K + 1, d, d) the triangular factors ``B_0, B_1, ...`` (context order, latent order).
+    precision_roots: (d + 1, d, d) the triangular factors ``B_0, B_1, ..., B_d`` (observational first, then the
+        contexts; rows and columns in latent order).
     order: a topological order of the latents (the order the contexts were resolved in).
     ancestors: for each latent, the latents the rank-one test kept as its ancestors.
     rank_residuals: for each latent, the rank test's statistic for its context's projected difference when it
@@ -189,7 +190,7 @@ class LinearCausalDisentanglement:
                 raise ValueError(f"The 'interventions' argument of {owner} names {name!r}, which is not a latent; "
                                  f"the latents are {list(self.nodes)}.")
             fixed[self.nodes.index(name)] = check_number(value, f"interventions[{name!r}]", owner)
-        z = (x - self.mean) @ self.unmixing.T
+        z = self.encode(x)
         root = self.precision_roots[0]
         noise = z @ root.T  # (N, d): B_0 z, the standardised noise of each mechanism
         new = z.copy()
