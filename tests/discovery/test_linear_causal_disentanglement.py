@@ -453,8 +453,8 @@ def test_a_column_in_very_different_units_is_not_mistaken_for_a_singular_context
 
 def test_a_repeated_target_in_samples_is_refused_by_the_noise_test():
     """Two contexts on the same latent (and so one latent never intervened on): the second adds nothing off the
-    directions already found beyond sampling noise. Refused in 17 of 20 such draws here (a script); the rest hide
-    behind the missing latent, whose direction no context resolved. This draw is one of the refused."""
+    directions already found beyond sampling noise. Refused in 17 of 20 such draws (a script; the rest probably hide
+    behind the missing latent, whose direction no context resolved). This draw is one of the refused."""
     model = random_model(0, 4, 5)
     contexts = sample_contexts(model, 5000, 0)
     again = sample_contexts(model, 5000, 100)[1]  # context 0's intervention, drawn again

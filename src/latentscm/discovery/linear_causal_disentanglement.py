@@ -58,8 +58,8 @@ magnitude. Two rank tests, both on the singular values ``s_1 >= s_2 >= ...`` of 
   heavier tails keep more ancestors; on the paper's models with such noise it (unwhitened) still ordered more models
   right than the share test (54 against 49 of 60 with Laplace noise, 50 against 44 with t_5). The noise test also
   refuses a context that changes nothing, off the directions found before it, that noise cannot explain: two
-  contexts on one latent were refused in 17 of 20 draws (d = 4, 5,000 rows; the others hide behind the latent no
-  context resolved).
+  contexts on one latent were refused in 17 of 20 draws (d = 4, 5,000 rows; the others, I suspect without having
+  checked, hide behind the latent no context resolved).
 
 **Whitening** (``whiten``; not in the paper): the same steps in coordinates where the observational context is white
 (exact on exact input). The projections, norms and singular values of both tests are then taken in the observational
