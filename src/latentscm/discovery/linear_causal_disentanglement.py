@@ -309,12 +309,12 @@ def linear_causal_disentanglement_from_covariances(observational: Any, intervent
                                                   whiten: bool | None = None, node_names: Sequence[str] | None = None
                                                   ) -> LinearCausalDisentanglement:
     """The same fit from covariance matrices (p, p) of the contexts; exact ones give the mixing, graph and weights
-    exactly up to round-off. The defaults are for exact input: ``rank_tolerance=None`` is the round-off floor of the residual share,
-    ``max(1e-20, (2 eps kappa)^2)`` with ``kappa`` the largest condition number of the contexts' covariances on the
-    latent subspace (on 851 exact models, up to 8 latents and weights up to 3, the ancestor sets were exact in 850
-    and the graph in all; every latent's largest loading on another true latent was below 5e-8 of its own). For
-    estimated covariances give ``samples`` (the rows behind each, observational first, each more than the number of
-    latents), which selects ``rank_test="noise"`` (tolerance 5, whitened), and an ``edge_threshold``;
+    exactly up to round-off. The defaults are for exact input: ``rank_tolerance=None`` is the round-off floor of the
+    residual share, ``max(1e-20, (2 eps kappa)^2)`` with ``kappa`` the largest condition number of the contexts'
+    covariances on the latent subspace (on 851 exact models, up to 8 latents and weights up to 3, the ancestor sets
+    were exact in 850 and the graph in all; every latent's largest loading on another true latent was below 5e-8 of
+    its own). For estimated covariances give ``samples`` (the rows behind each, observational first, each more than
+    the number of latents), which selects ``rank_test="noise"`` (tolerance 5, whitened), and an ``edge_threshold``;
     ``rank_test="share"`` with ``samples`` takes the tolerance 0.01 by default. ``mean`` (p,) is the observational
     mean (default 0)."""
     owner = "linear_causal_disentanglement_from_covariances"
