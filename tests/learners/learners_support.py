@@ -64,3 +64,16 @@ def nonstationary_world():
     from latentscm.worlds.ild_linear import ILDLinear
 
     return ILDLinear(latent_dim=2, n_domains=5, int_set=(0, 1), edge_prob=0.0, depth=1, seed=0)
+
+
+#: Tiny networks for the temporal learners (CITRIS, TDRL) in tests.
+TEMPORAL_TINY = {"channels": (8, 8), "hidden_dim": 16, "batch_size": 16, "prior_hidden": 8}
+
+
+def noise_coupled_hue_sprites():
+    """A small temporal hue-sprites world without interventions, its noise coupled to the past (TDRL's setting)."""
+    from latentscm import worlds
+    from latentscm.worlds import TemporalWorld
+
+    return TemporalWorld(worlds.make("hue-sprites", size=16, n_positions=8, n_scales=4), intervention_prob=0.0,
+                         noise_coupling=1.0)

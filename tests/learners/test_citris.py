@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from learners_support import TEMPORAL_TINY
 
 from latentscm import worlds
 from latentscm.learners.citris import CITRISVAE, TransitionPrior, normal_kl
@@ -13,7 +14,7 @@ from latentscm.learners.vae import BetaVAE as VAE
 from latentscm.metrics.causal_variable_r2 import causal_variable_r2, group_r2_matrix, matched_assignment
 from latentscm.worlds import TemporalWorld
 
-TINY = {"channels": (8, 8), "hidden_dim": 16, "batch_size": 16, "prior_hidden": 8}
+TINY = TEMPORAL_TINY
 
 
 @pytest.fixture(scope="module")

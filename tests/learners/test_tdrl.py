@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from learners_support import TEMPORAL_TINY, noise_coupled_hue_sprites
 
 from latentscm import worlds
 from latentscm.data import TemporalTransitions
@@ -17,13 +18,12 @@ from latentscm.learners.tdrl import TDRL, InverseTransition
 from latentscm.worlds import TemporalWorld
 from latentscm.worlds.temporal import reflect
 
-TINY = {"channels": (8, 8), "hidden_dim": 16, "batch_size": 16, "prior_hidden": 8}
+TINY = TEMPORAL_TINY
 
 
 @pytest.fixture(scope="module")
 def temporal():
-    return TemporalWorld(worlds.make("hue-sprites", size=16, n_positions=8, n_scales=4), intervention_prob=0.0,
-                         noise_coupling=1.0)
+    return noise_coupled_hue_sprites()
 
 
 @pytest.fixture(scope="module")

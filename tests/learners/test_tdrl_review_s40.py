@@ -14,20 +14,19 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from learners_support import TEMPORAL_TINY, noise_coupled_hue_sprites
 
-from latentscm import worlds
 from latentscm.learners.base import NotFittedError
 from latentscm.learners.tdrl import TDRL, InverseTransition
 from latentscm.metrics.temporal_counterfactual import reachable_variables, temporal_counterfactual_scores
 from latentscm.worlds import TemporalWorld
 
-TINY = {"channels": (8, 8), "hidden_dim": 16, "batch_size": 16, "prior_hidden": 8}
+TINY = TEMPORAL_TINY
 
 
 @pytest.fixture(scope="module")
 def temporal():
-    return TemporalWorld(worlds.make("hue-sprites", size=16, n_positions=8, n_scales=4), intervention_prob=0.0,
-                         noise_coupling=1.0)
+    return noise_coupled_hue_sprites()
 
 
 @pytest.fixture(scope="module")
