@@ -4,6 +4,7 @@ exact mixing, graph, weights and counterfactuals; samples converge to them; bad 
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 
 import numpy as np
@@ -461,3 +462,33 @@ def test_a_repeated_target_in_samples_is_refused_by_the_noise_test():
     with pytest.raises(ValueError, match="changes nothing beyond the contexts resolved before it"):
         linear_causal_disentanglement(contexts[0], [contexts[1], again, contexts[2], contexts[3]])
     linear_causal_disentanglement(contexts[0], contexts[1:])  # the proper contexts fit
+
+
+def test_a_saved_fit_loads_back_exactly_and_damage_is_detected(tmp_path):
+    model = random_model(5, 3, 4)
+    contexts = sample_contexts(model, 3000, 0)
+    fit = linear_causal_disentanglement(contexts[0], contexts[1:], node_names=["a", "b", "c"])
+    path = tmp_path / "fit.json"
+    fit.save(path)
+    back = LinearCausalDisentanglement.load(path)
+    assert back.nodes == fit.nodes and back.order == fit.order and back.ancestors == fit.ancestors
+    for name in ("unmixing", "mixing", "mean", "weights", "noise_scales", "precision_roots", "rank_residuals"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(fit, name))
+    np.testing.assert_array_equal(back.counterfactual(contexts[0][:5], {"b": 0.3}),
+                                  fit.counterfactual(contexts[0][:5], {"b": 0.3}))
+    assert back.info == json.loads(json.dumps(fit.info))
+    text = path.read_text()
+    edited = text.replace(repr(float(fit.weights[0, 1])), repr(float(fit.weights[0, 1]) + 0.5), 1)
+    assert edited != text
+    path.write_text(edited)
+    with pytest.raises(ValueError, match="does not match its sha256"):
+        LinearCausalDisentanglement.load(path)
+    path.write_text('{"format": "something else"}')
+    with pytest.raises(ValueError, match="not a saved linear causal disentanglement"):
+        LinearCausalDisentanglement.load(path)
+    payload = fit.to_dict()
+    del payload["weights"]
+    with pytest.raises(ValueError, match=r"lacks \['weights'\]"):
+        LinearCausalDisentanglement.from_dict(payload)
+    with pytest.raises(FileNotFoundError, match="No saved"):
+        LinearCausalDisentanglement.load(tmp_path / "missing.json")
