@@ -118,7 +118,7 @@ _ARRAYS = ("unmixing", "mixing", "mean", "weights", "noise_scales", "precision_r
 NOISE_TOLERANCE = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays have no single truth value: fits compare by identity
 class LinearCausalDisentanglement:
     """A fitted linear latent causal model (see the module docstring). Latent ``k`` (named ``nodes[k]``) is the
     variable interventional context ``k`` set.
