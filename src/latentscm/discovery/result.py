@@ -56,6 +56,16 @@ class DiscoveredGraph:
         object.__setattr__(self, "adjacency", matrix)
         object.__setattr__(self, "nodes", tuple(self.nodes))
 
+    def __eq__(self, other: object) -> bool:
+        """Graphs are equal when their nodes (in order) and adjacency are; ``info`` and separating sets are not
+        compared (dataclass equality over the arrays raised)."""
+        if not isinstance(other, DiscoveredGraph):
+            return NotImplemented
+        return self.nodes == other.nodes and np.array_equal(self.adjacency, other.adjacency)
+
+    def __hash__(self) -> int:
+        return hash((self.nodes, self.adjacency.tobytes()))
+
     # ------------------------------------------------------------------ queries
     @property
     def skeleton(self) -> np.ndarray:
