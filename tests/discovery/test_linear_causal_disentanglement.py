@@ -499,3 +499,22 @@ def test_fits_compare_by_identity_without_an_error():
     first, second = fit_exact(model), fit_exact(model)
     assert first == first and first != second  # dataclass equality over arrays would raise
     assert len({first, second}) == 2
+
+
+def test_the_discovery_method_form_returns_the_latent_graph_with_the_model_in_info():
+    from latentscm.discovery import linear_causal_disentanglement_graph
+    from latentscm.discovery.codes import METHODS
+
+    model = random_model(6, 3, 4)
+    contexts = sample_contexts(model, 3000, 0)
+    table = np.concatenate(contexts)
+    labels = np.repeat(["observational", "a", "b", "c"], 3000)
+    graph = METHODS["lcd"](table, labels, node_names=["p", "q", "r", "s"])
+    fit = linear_causal_disentanglement_by_environment(table, labels)
+    assert METHODS["lcd"] is linear_causal_disentanglement_graph
+    assert graph == fit.graph() and graph.nodes == ("a", "b", "c")
+    assert graph.info["observed"] == ["p", "q", "r", "s"]
+    np.testing.assert_array_equal(graph.info["unmixing"], fit.unmixing)
+    assert linear_causal_disentanglement_graph(table, labels).info["observed"] == ["x0", "x1", "x2", "x3"]
+    with pytest.raises(ValueError, match="node_names"):
+        linear_causal_disentanglement_graph(table, labels, node_names=["p", "q"])

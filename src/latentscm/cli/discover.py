@@ -330,8 +330,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     """
     from latentscm.discovery.codes import METHODS, TARGET_METHODS
 
-    if method not in METHODS and method not in _TABLE_ONLY and method != "lcd":
-        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY, 'lcd'])}.")
+    if method not in METHODS and method not in _TABLE_ONLY:
+        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY])}.")
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
@@ -382,7 +382,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     if method == "gnies":
         return METHODS["gnies"](table, labels, node_names=rest, **extra)
     if method == "lcd":
-        return _lcd_graph(table, labels, rest, extra, environment_labels)
+        return METHODS["lcd"](table, _environment_text(labels, environment_labels), node_names=rest,
+                              **_json_literal_label(extra))
     if method == "cdnod":
         return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column,
                                 collider_rule=collider_rule or "standard", knowledge=knowledge, **extra)
@@ -404,30 +405,26 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     from latentscm.discovery import linear_causal_disentanglement_by_environment
     from latentscm.discovery.codes import METHODS
 
-    functions = {**_table_methods(), **METHODS, "lcd": linear_causal_disentanglement_by_environment}
-    return check_method_params(functions[method], params, method, _RESERVED)
+    function = linear_causal_disentanglement_by_environment if method == "lcd" else {**_table_methods(), **METHODS}[
+        method]  # lcd's graph function passes its options on to this fit
+    return check_method_params(function, params, method, _RESERVED)
 
 
 def _environment_methods() -> str:
     return ", ".join(_ENVIRONMENT_METHODS[:-1]) + " and " + _ENVIRONMENT_METHODS[-1]
 
 
-def _lcd_graph(table: np.ndarray, codes: np.ndarray, names: list[str], options: dict[str, Any],
-               labels: Sequence[str] | None) -> Any:
-    """Linear causal disentanglement of a table grouped by environment: the latent graph, its ``info`` holding the
-    fitted model (``unmixing`` (d, p) over the ``observed`` columns, their observational ``mean``, ``weights``
-    ``[cause][effect]``, ``noise_scales``, the causal ``order``)."""
-    from latentscm.discovery import DiscoveredGraph, linear_causal_disentanglement_by_environment
+def _environment_text(codes: np.ndarray, labels: Sequence[str] | None) -> Any:
+    """Each row's environment label: the text the column's codes 0..E-1 stand for, or the numbers themselves."""
+    return [labels[int(code)] for code in codes] if labels is not None else codes
 
-    environments = [labels[int(code)] for code in codes] if labels is not None else codes
-    if isinstance(options.get("observational"), bool) or ("observational" in options and options["observational"]
-                                                          is None):
-        options = {**options, "observational": json.dumps(options["observational"])}  # --param read true as JSON
-    fit = linear_causal_disentanglement_by_environment(table, environments, **options)
-    graph = fit.graph()
-    return DiscoveredGraph(graph.nodes, graph.adjacency, info={
-        **graph.info, "observed": list(names), "unmixing": fit.unmixing, "mean": fit.mean, "weights": fit.weights,
-        "noise_scales": fit.noise_scales})
+
+def _json_literal_label(options: dict[str, Any]) -> dict[str, Any]:
+    """``--param observational=true`` (or ``null``) is read as JSON; a label is text, so it goes back to its text."""
+    value = options.get("observational", "")
+    if isinstance(value, bool) or value is None:
+        return {**options, "observational": json.dumps(value)}
+    return options
 
 
 def _check_targets(method: str, targets: Any) -> None:

@@ -39,6 +39,7 @@ from latentscm.discovery.linear_causal_disentanglement import (
     linear_causal_disentanglement,
     linear_causal_disentanglement_by_environment,
     linear_causal_disentanglement_from_covariances,
+    linear_causal_disentanglement_graph,
 )
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.notears import notears_linear
@@ -82,6 +83,7 @@ __all__ = [
     "linear_causal_disentanglement",
     "linear_causal_disentanglement_by_environment",
     "linear_causal_disentanglement_from_covariances",
+    "linear_causal_disentanglement_graph",
     "fci",
     "gfci",
     "gies",

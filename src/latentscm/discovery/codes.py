@@ -25,6 +25,7 @@ from latentscm.discovery.ges import ges
 from latentscm.discovery.gfci import gfci
 from latentscm.discovery.gies import gies
 from latentscm.discovery.gnies import gnies
+from latentscm.discovery.linear_causal_disentanglement import linear_causal_disentanglement_graph
 from latentscm.discovery.lingam import direct_lingam
 from latentscm.discovery.method_options import check_method_options
 from latentscm.discovery.notears import notears_linear
@@ -48,6 +49,7 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
     "gies": gies,
     "gnies": gnies,
     "enco": enco,
+    "lcd": linear_causal_disentanglement_graph,
 }
 #: Methods that read each row's intervention targets (observational and interventional rows together).
 TARGET_METHODS: dict[str, Callable[..., DiscoveredGraph]] = {"gies": gies, "enco": enco}

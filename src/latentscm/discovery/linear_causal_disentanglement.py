@@ -107,7 +107,8 @@ from latentscm._validation import check_array, check_choice, check_names, check_
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["LinearCausalDisentanglement", "linear_causal_disentanglement",
-           "linear_causal_disentanglement_by_environment", "linear_causal_disentanglement_from_covariances"]
+           "linear_causal_disentanglement_by_environment", "linear_causal_disentanglement_from_covariances",
+           "linear_causal_disentanglement_graph"]
 
 _OWNER = "linear_causal_disentanglement"
 #: The ``format`` of a saved fit (:meth:`LinearCausalDisentanglement.save`).
@@ -339,6 +340,22 @@ def linear_causal_disentanglement_by_environment(data: Any, environments: Any, *
                              f"precision matrix needs more rows than columns.")
     return _fit_samples(contexts, rank_test=rank_test, rank_tolerance=rank_tolerance, scale=scale,
                         edge_threshold=edge_threshold, whiten=whiten, node_names=others, owner=owner)
+
+
+def linear_causal_disentanglement_graph(data: Any, environments: Any, *, node_names: Sequence[str] | None = None,
+                                        **options: Any) -> DiscoveredGraph:
+    """:func:`linear_causal_disentanglement_by_environment` as a discovery method (``latentscm discover --method lcd``):
+    the latent graph, its ``info`` holding the fitted model (``unmixing`` (d, p) over the ``observed`` columns
+    ``node_names``, their observational ``mean``, ``weights`` ``[cause][effect]``, ``noise_scales``, the ``order``).
+    ``options`` go to the fit (``observational``, ``rank_test``, ...)."""
+    owner = "linear_causal_disentanglement_graph"
+    fit = linear_causal_disentanglement_by_environment(data, environments, **options)
+    observed = (list(check_names(node_names, "node_names", owner, size=fit.mean.shape[0])) if node_names is not None
+                else [f"x{j}" for j in range(fit.mean.shape[0])])
+    graph = fit.graph()
+    return DiscoveredGraph(graph.nodes, graph.adjacency, info={
+        **graph.info, "observed": observed, "unmixing": fit.unmixing, "mean": fit.mean, "weights": fit.weights,
+        "noise_scales": fit.noise_scales})
 
 
 def _number(value: Any) -> float | None:
