@@ -104,6 +104,7 @@ import numpy as np
 
 from latentscm._io import atomic_write_json, dumps_strict, read_json_object
 from latentscm._validation import check_array, check_choice, check_names, check_number, check_sequence
+from latentscm.discovery.environment_labels import split_by_environment
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["LinearCausalDisentanglement", "linear_causal_disentanglement",
@@ -310,34 +311,9 @@ def linear_causal_disentanglement_by_environment(data: Any, environments: Any, *
     trailing ``.0`` when whole (so 1, 1.0 and "1" are one label; text is kept as written); numeric labels come in
     numeric order, then text ones in text order."""
     owner = "linear_causal_disentanglement_by_environment"
-    table = check_array(data, "data", owner, ndim=2, min_rows=2)
-    values = environments.tolist() if isinstance(environments, np.ndarray) else check_sequence(
-        environments, "environments", owner, what="labels")
-    if isinstance(environments, np.ndarray) and environments.ndim != 1 or len(values) != table.shape[0]:
-        raise ValueError(f"The 'environments' argument of {owner} must hold one label per row of 'data' "
-                         f"({table.shape[0]}). Got {len(values)} labels of shape {np.shape(environments)}.")
-    text = np.array([_label(v) for v in values], dtype=object)
-    kinds = {}
-    for value, label in zip(values, text):
-        kinds.setdefault(label, _number(value))
-    unique = sorted(kinds, key=lambda label: (0, kinds[label], "") if kinds[label] is not None else (1, 0.0, label))
-    observed = _label(observational)
-    if observed not in kinds:
-        raise ValueError(f"The 'observational' argument of {owner} is {observational!r}, which labels no row; the "
-                         f"environments are {unique}.")
-    others = [label for label in unique if label != observed]
-    if not others:
-        raise ValueError(f"The 'environments' given to {owner} hold only the observational label {observed!r}; one "
-                         f"interventional environment per latent is needed.")
-    if "" in others:
-        raise ValueError(f"The 'environments' given to {owner} include an empty label, which cannot name a latent; "
-                         f"label those rows.")
-    contexts = [table[text == label] for label in [observed, *others]]
-    p = table.shape[1]
-    for label, rows in zip([observed, *others], contexts):
-        if rows.shape[0] <= p:
-            raise ValueError(f"Environment {label!r} given to {owner} has {rows.shape[0]} rows for {p} columns; a "
-                             f"precision matrix needs more rows than columns.")
+    p = check_array(data, "data", owner, ndim=2, min_rows=2).shape[1]
+    contexts, others = split_by_environment(data, environments, observational, owner, min_rows=p + 1,
+                                           why="a precision matrix needs more rows than columns")
     return _fit_samples(contexts, rank_test=rank_test, rank_tolerance=rank_tolerance, scale=scale,
                         edge_threshold=edge_threshold, whiten=whiten, node_names=others, owner=owner)
 
@@ -356,24 +332,6 @@ def linear_causal_disentanglement_graph(data: Any, environments: Any, *, node_na
     return DiscoveredGraph(graph.nodes, graph.adjacency, info={
         **graph.info, "observed": observed, "unmixing": fit.unmixing, "mean": fit.mean, "weights": fit.weights,
         "noise_scales": fit.noise_scales})
-
-
-def _number(value: Any) -> float | None:
-    """``value`` as a float when it is a (non-boolean) number, else None."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return None
-    return float(value)
-
-
-def _label(value: Any) -> str:
-    """An environment label as text: a whole number without ``.0`` (so 1, 1.0 and "1" agree), any other number as
-    its shortest round-trip form, text as it is."""
-    number = _number(value)
-    if number is None:
-        return str(value)
-    if number.is_integer():
-        return str(int(number))
-    return repr(number)
 
 
 def linear_causal_disentanglement_from_covariances(observational: Any, interventional: Sequence[Any], *,
