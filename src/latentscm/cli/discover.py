@@ -276,9 +276,13 @@ _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "gies": "score-based (the interventional BIC; GIES search)",
                "enco": "ENCO (neural likelihoods of sampled parent sets on interventional rows)",
                "gnies": "score-based (GnIES: environments with unknown intervention targets)",
-               "lcd": "linear causal disentanglement (latents from one perfect intervention each, rank tests)"}
+               "lcd": "linear causal disentanglement (latents from one perfect intervention each, rank tests)",
+               "contrastive-lcd": "contrastive causal disentanglement (latents under a nonlinear mixing from one "
+                                  "perfect intervention each, a trained encoder)"}
 #: Methods that group rows by --environment (or --context).
-_ENVIRONMENT_METHODS = ("cdnod", "cdf", "gnies", "lcd")
+_ENVIRONMENT_METHODS = ("cdnod", "cdf", "gnies", "lcd", "contrastive-lcd")
+#: Methods whose rows' environment labels name the latents (text labels, --param observational=LABEL).
+_LATENT_METHODS = ("lcd", "contrastive-lcd")
 
 
 def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | None, alpha: float,
@@ -294,7 +298,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco", "lcd"}
+              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco", "lcd",
+              "contrastive-lcd"}
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
         seed 0), ``dagma`` (linear DAGMA), ``dagma_mlp`` (DAGMA-MLP, seed 0), ``gies`` and ``enco`` (seed 0) ignore
@@ -306,7 +311,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     context : str or None
         Column holding the domain / time index (cdnod) or environment id (cdf).
     environment : str or None
-        Column holding the environment id (cdnod, cdf, gnies, lcd); the same role as ``context``, give one.
+        Column holding the environment id (cdnod, cdf, gnies, lcd, contrastive-lcd); the same role as ``context``,
+        give one.
     collider_rule : str or None
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
     knowledge : BackgroundKnowledge or None
@@ -319,8 +325,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         For gies and enco (required there, refused elsewhere): the intervened variables of each row, by name (empty
         for an observational row); ``data`` then holds the variables only.
     environment_labels : sequence of str or None
-        The text labels the environment column's codes 0..E-1 stand for (``read_environment_table``); lcd names its
-        latents by them.
+        The text labels the environment column's codes 0..E-1 stand for (``read_environment_table``); lcd and
+        contrastive-lcd name their latents by them.
 
     Raises
     ------
@@ -381,9 +387,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     table = np.delete(data, k, axis=1)
     if method == "gnies":
         return METHODS["gnies"](table, labels, node_names=rest, **extra)
-    if method == "lcd":
-        return METHODS["lcd"](table, _environment_text(labels, environment_labels), node_names=rest,
-                              **_json_literal_label(extra))
+    if method in _LATENT_METHODS:
+        return METHODS[method](table, _environment_text(labels, environment_labels), node_names=rest,
+                               **_json_literal_label(extra))
     if method == "cdnod":
         return METHODS["cdnod"](table, labels, ci_test=ci, alpha=alpha, node_names=rest, context_name=column,
                                 collider_rule=collider_rule or "standard", knowledge=knowledge, **extra)
@@ -402,9 +408,13 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     if not params:
         return {}
     from latentscm.cli.method_params import check_method_params
-    from latentscm.discovery import linear_causal_disentanglement_by_environment
+    from latentscm.discovery import contrastive_causal_disentanglement, linear_causal_disentanglement_by_environment
     from latentscm.discovery.codes import METHODS
 
+    if method == "contrastive-lcd":  # the graph function passes 'observational' to the grouping, the rest to the fit
+        rest = check_method_params(contrastive_causal_disentanglement, {k: v for k, v in params.items()
+                                                                         if k != "observational"}, method, _RESERVED)
+        return {**({"observational": params["observational"]} if "observational" in params else {}), **rest}
     function = linear_causal_disentanglement_by_environment if method == "lcd" else {**_table_methods(), **METHODS}[
         method]  # lcd's graph function passes its options on to this fit
     return check_method_params(function, params, method, _RESERVED)
@@ -470,7 +480,9 @@ def register(app: typer.Typer) -> None:
                                    "likelihoods, seed 0), gnies (environments with unknown targets, with "
                                    "--environment), lcd (linear causal disentanglement: latent variables, their "
                                    "graph and the unmixing from one perfect intervention per latent, with "
-                                   "--environment; --param observational=LABEL, default observational); "
+                                   "--environment; --param observational=LABEL, default observational), "
+                                   "contrastive-lcd (the same latents and graph under a nonlinear mixing, by a "
+                                   "trained encoder, seed 0; the same flags); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
@@ -481,7 +493,8 @@ def register(app: typer.Typer) -> None:
                                     "environment id (cdf)."),
         environment: str = typer.Option(None, "--environment",
                                         help="Column holding the environment id, used by cdnod (as its "
-                                        "context), cdf, gnies and lcd (rows grouped by it); like --context."),
+                                        "context), cdf, gnies, lcd and contrastive-lcd (rows grouped by it); like "
+                                        "--context."),
         targets: str = typer.Option(None, "--targets", help="For --method gies and enco: the column naming the "
                                     "variables each row intervened on, separated by ';' (empty for an observational "
                                     "row; so a variable whose name holds ';' cannot be a target)."),

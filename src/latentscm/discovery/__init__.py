@@ -23,6 +23,12 @@ from latentscm.discovery.ci_tests import (
     make_ci_test,
     register_ci_test,
 )
+from latentscm.discovery.contrastive_causal_disentanglement import (
+    ContrastiveCausalDisentanglement,
+    contrastive_causal_disentanglement,
+    contrastive_causal_disentanglement_by_environment,
+    contrastive_causal_disentanglement_graph,
+)
 from latentscm.discovery.dagma import dagma_linear
 from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.enco import enco
@@ -57,6 +63,7 @@ __all__ = [
     "CIQuery",
     "CIResult",
     "CITest",
+    "ContrastiveCausalDisentanglement",
     "DiscoveredGraph",
     "FisherZ",
     "KCI",
@@ -72,6 +79,9 @@ __all__ = [
     "causal_de_finetti",
     "cdnod",
     "ci_test_names",
+    "contrastive_causal_disentanglement",
+    "contrastive_causal_disentanglement_by_environment",
+    "contrastive_causal_disentanglement_graph",
     "dagma_linear",
     "dagma_mlp",
     "direct_lingam",

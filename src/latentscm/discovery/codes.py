@@ -17,6 +17,7 @@ from latentscm._validation import as_generator, check_array, check_choice, check
 from latentscm.discovery.boss import boss
 from latentscm.discovery.causal_de_finetti import causal_de_finetti
 from latentscm.discovery.cdnod import cdnod
+from latentscm.discovery.contrastive_causal_disentanglement import contrastive_causal_disentanglement_graph
 from latentscm.discovery.dagma import dagma_linear
 from latentscm.discovery.dagma_mlp import dagma_mlp
 from latentscm.discovery.enco import enco
@@ -50,6 +51,7 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
     "gnies": gnies,
     "enco": enco,
     "lcd": linear_causal_disentanglement_graph,
+    "contrastive-lcd": contrastive_causal_disentanglement_graph,
 }
 #: Methods that read each row's intervention targets (observational and interventional rows together).
 TARGET_METHODS: dict[str, Callable[..., DiscoveredGraph]] = {"gies": gies, "enco": enco}

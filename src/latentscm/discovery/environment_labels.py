@@ -41,7 +41,8 @@ def split_by_environment(data: Any, environments: Any, observational: Any, owner
     and ``contexts[k]`` (k >= 1) the rows labelled ``labels[k - 1]``. Labels are compared as
     :func:`environment_label` writes them; numeric labels come in numeric order, then text ones in text order.
     ValueError naming ``owner`` for a label count that does not match the rows, an ``observational`` label no row
-    has, no interventional label, an empty label, or a context with fewer than ``min_rows`` rows."""
+    has, no interventional label, an empty label, or a context with fewer than ``min_rows`` rows (``why``: why
+    they are needed, for the message)."""
     table = check_array(data, "data", owner, ndim=2, min_rows=2)
     values = environments.tolist() if isinstance(environments, np.ndarray) else check_sequence(
         environments, "environments", owner, what="labels")

@@ -2,8 +2,10 @@
 ``check_estimator``): ``check_world``, ``check_learner``, ``check_ci_test``; and exact ground truth for
 discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``,
 ``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``, ``cpdag_members``, ``random_dag``,
-``random_knowledge``, ``random_tiers``; data of known structure: ``simulate_nonlinear_sem``; and causal-learn's
-graphs in our conventions for cross-checks: ``cpdag_from_causallearn``, ``pag_from_causallearn``.
+``random_knowledge``, ``random_tiers``; data of known structure: ``simulate_nonlinear_sem``,
+``simulate_interventional_latents`` (linear Gaussian latents through a random MLP, one perfect intervention per
+latent); and causal-learn's graphs in our conventions for cross-checks: ``cpdag_from_causallearn``,
+``pag_from_causallearn``.
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
@@ -30,6 +32,7 @@ _CHECKS = {
     "random_selection_dag": "latentscm.testing.oracles",
     "cpdag_members": "latentscm.testing.oracles",
     "simulate_nonlinear_sem": "latentscm.testing.nonlinear_sem",
+    "simulate_interventional_latents": "latentscm.testing.interventional_latents",
     "cpdag_from_causallearn": "latentscm.testing.causallearn_graphs",
     "pag_from_causallearn": "latentscm.testing.causallearn_graphs",
 }
