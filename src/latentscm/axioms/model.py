@@ -35,6 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latentscm._devices import check_device
 from latentscm._params import params_from_signature, params_repr
 from latentscm._seeding import seeded_torch
 from latentscm._validation import check_choice, check_number
@@ -212,10 +213,7 @@ class AxiomModel:
         return self.distribution().vocabulary()
 
     def _torch_device(self) -> torch.device:
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"The 'device' parameter of AxiomModel is {self.device!r} but CUDA is not available.")
-        return device
+        return check_device(self.device, "AxiomModel")
 
     def _build(self) -> None:
         self.vocabulary_ = self.vocabulary()

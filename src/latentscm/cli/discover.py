@@ -413,7 +413,8 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
 
     if method == "contrastive-lcd":  # the graph function passes 'observational' to the grouping, the rest to the fit
         rest = check_method_params(contrastive_causal_disentanglement, {k: v for k, v in params.items()
-                                                                         if k != "observational"}, method, _RESERVED)
+                                                                         if k != "observational"}, method,
+                                   {**_RESERVED, "interventional": "the CSV file and --environment"})
         return {**({"observational": params["observational"]} if "observational" in params else {}), **rest}
     function = linear_causal_disentanglement_by_environment if method == "lcd" else {**_table_methods(), **METHODS}[
         method]  # lcd's graph function passes its options on to this fit

@@ -5,8 +5,8 @@ interventions under general nonlinear mixing", reimplemented from the paper and 
 (``settings.yaml`` and ``data_generation.py`` in simonbing/CRLSanityCheck, ``crc/baselines/contrastive_crl``; read,
 not copied; the random streams are ours):
 
-- a random DAG over d latents in a random order, each pair joined with probability ``degree / (d - 1)`` (expected
-  average degree ``degree``), weights uniform in ±[0.25, 1];
+- a random DAG over d latents in a random order, each pair joined with probability ``min(1, degree / (d - 1))``
+  (expected average degree ``degree`` up to the complete DAG's ``d - 1``), weights uniform in ±[0.25, 1];
 - noise ``eps_i ~ N(0, sigma_i^2)`` with ``sigma_i^2`` uniform in [1, 2];
 - context ``k`` (one per latent) replaces latent ``k``'s mechanism by ``N(mu_k, tau_k^2)`` with ``|mu_k|`` uniform
   in [1, 2] (random sign) and ``tau_k^2`` uniform in [1, 2];
@@ -73,6 +73,8 @@ class InterventionalLatents:
     def mix(self, z: np.ndarray) -> np.ndarray:
         """Observations (n, p) of latents ``z`` (n, d)."""
         x = check_array(z, "z", "InterventionalLatents.mix", ndim=2)
+        if x.shape[1] != self.d:
+            raise ValueError(f"InterventionalLatents.mix: 'z' has {x.shape[1]} columns for {self.d} latents.")
         for i, (weight, bias) in enumerate(self.layers):
             x = x @ weight.T + bias
             if i < len(self.layers) - 1:
