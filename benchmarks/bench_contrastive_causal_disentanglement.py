@@ -94,13 +94,12 @@ def main() -> None:
     parser.add_argument("--degree", type=float, default=2.0)
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--standardize", action="store_true")
-    parser.add_argument("--objective", default="binary", choices=("binary", "multiclass"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--reference-runs", default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"d={args.d} p={args.p} n={args.n} per context, {args.epochs} epochs, standardize {args.standardize}, "
-          f"objective {args.objective}, data: {'the authors' if args.reference_runs else 'latentscm.testing'}")
+          f"data: {'the authors' if args.reference_runs else 'latentscm.testing'}")
     header = ("seed", "mcc", "mcc*", "shd", "shd*", "auroc", "s", "lcd mcc", "pca mcc*")
     if args.reference_runs:
         header += ("ref mcc*", "ref shd*", "ref auroc", "ref s")
@@ -110,7 +109,7 @@ def main() -> None:
         data = _reference_data(args, seed) if args.reference_runs else _our_data(args, seed)
         start = time.perf_counter()
         fit = contrastive_causal_disentanglement(data["x_obs"], data["x_int"], epochs=args.epochs, seed=seed,
-                                                 standardize=args.standardize, objective=args.objective)
+                                                 standardize=args.standardize)
         seconds = time.perf_counter() - start
         mcc, mcc_matched = _mcc(fit.encode(data["x_test"]), data["z_test"])
         shd = _shd(fit.graph().adjacency, data["truth"])

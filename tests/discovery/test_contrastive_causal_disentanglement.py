@@ -233,7 +233,6 @@ def test_command_line_dispatch_and_params():
     ({"learning_rate": 0}, ValueError, "'learning_rate'"),
     ({"standardize": "yes"}, TypeError, "'standardize'"),
     ({"device": "gpu7"}, ValueError, "'device'"),
-    ({"objective": "softmax"}, ValueError, "'objective'"),
     ({"node_names": ["a"]}, ValueError, "node_names"),
 ])
 def test_bad_settings_are_named(kwargs, error, match):
@@ -257,13 +256,3 @@ def test_bad_data_is_named():
     with pytest.raises(ValueError, match="3 columns"):
         fit.encode(np.zeros((4, 3)))
 
-
-def test_multiclass_objective_trains_and_is_recorded():
-    """The softmax over all contexts: latents still matched to their contexts on a small problem (PCA: about 0.55;
-    the benchmark compares the two objectives)."""
-    model = _model(3)
-    x_obs, x_int, _, _ = model.sample(2000, seed=13)
-    fit = contrastive_causal_disentanglement(x_obs, x_int, seed=0, objective="multiclass", **SMALL)
-    assert fit.info["objective"] == "multiclass"
-    correlation = np.abs(_recovery(fit, model, 23))
-    assert (correlation.argmax(axis=1) == np.arange(3)).all() and np.diag(correlation).mean() > 0.8

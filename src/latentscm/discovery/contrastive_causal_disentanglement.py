@@ -65,7 +65,7 @@ from torch import nn
 
 from latentscm._devices import check_device
 from latentscm._seeding import seeded_torch
-from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number, check_sequence
+from latentscm._validation import as_generator, check_array, check_names, check_number, check_sequence
 from latentscm.discovery.environment_labels import split_by_environment
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.metrics.graphs import _is_acyclic
@@ -270,8 +270,8 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
                                        mean_penalty: float = 0.1, l1: float = 1e-4, acyclicity: float = 1e-5,
                                        validation: float = 0.2, patience: int = 3, standardize: bool = False,
                                        edge_threshold: float = 0.1, node_names: Sequence[str] | None = None,
-                                       objective: str = "binary", seed: int | np.random.Generator = 0,
-                                       device: str = "cpu") -> ContrastiveCausalDisentanglement:
+                                       seed: int | np.random.Generator = 0, device: str = "cpu",
+                                       ) -> ContrastiveCausalDisentanglement:
     """Fit the contrastive causal disentanglement of Buchholz et al. (2023) (see the module docstring).
 
     Parameters
@@ -295,9 +295,6 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     edge_threshold: ``|weight|`` (reported units) above which :meth:`ContrastiveCausalDisentanglement.graph` draws an
         edge.
     node_names: names of the latents, one per context (default ``z0, z1, ...``).
-    objective: ``"binary"`` (the paper's: each context against the observational one, on pairs of batches) or
-        ``"multiclass"`` (one softmax over all d + 1 contexts, the observational logit fixed at 0, so that contexts
-        are also told apart from each other).
     seed: seeds the split, the batches and the networks' initial weights.
     device: torch device to train on.
     """
@@ -321,7 +318,6 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
         "patience": int(check_number(patience, "patience", owner, low=0, integer=True)),
         "edge_threshold": check_number(edge_threshold, "edge_threshold", owner, low=0),
     }
-    objective = check_choice(objective, "objective", owner, ("binary", "multiclass"))
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"The 'standardize' parameter of {owner} must be True or False. Got {standardize!r}.")
     device_ = check_device(device, owner)
@@ -362,14 +358,6 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     def classification(obs: torch.Tensor, inter: torch.Tensor, labels: torch.Tensor
                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         z_obs, z_int = encoder(obs), encoder(inter)
-        if objective == "multiclass":  # every context against every other: logit 0 for the observational one
-            zero = torch.zeros(obs.shape[0], 1, device=obs.device)
-            logits_obs = torch.cat([zero, log_odds_model.all_contexts(z_obs)], 1)
-            logits_int = torch.cat([zero[:inter.shape[0]], log_odds_model.all_contexts(z_int)], 1)
-            loss = (nn.functional.cross_entropy(logits_obs, torch.zeros_like(labels[:obs.shape[0]]))
-                    + nn.functional.cross_entropy(logits_int, labels + 1))
-            correct = (logits_obs.argmax(1) == 0).float().sum() + (logits_int.argmax(1) == labels + 1).float().sum()
-            return loss, correct / (2 * labels.shape[0]), z_obs
         odds_obs, odds_int = log_odds_model(z_obs, labels), log_odds_model(z_int, labels)
         loss = nn.functional.softplus(odds_obs).mean() + nn.functional.softplus(-odds_int).mean()
         correct = (odds_obs < 0).float().sum() + (odds_int > 0).float().sum()
@@ -433,7 +421,7 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     reported = (raw_obs - latent_mean) / latent_scale
     noise_scales = (reported - reported @ weights).std(0)
     info = {"method": "contrastive_causal_disentanglement", "hidden": widths, "standardize": bool(standardize),
-            "objective": objective,
+
             **settings, "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "device": str(device_),
             "samples": [int(c.shape[0]) for c in contexts], "best_epoch": best[1], "validation_loss": best[0],
             "validation_accuracy": best[2][2], "history": history}
