@@ -18,8 +18,12 @@ from latentscm.discovery import (
 )
 from latentscm.discovery.codes import METHODS
 from latentscm.discovery.contrastive_causal_disentanglement import GaussianInterventionLogOdds
+from latentscm.scm.mechanisms import AdditiveNoise, Root
+from latentscm.scm.noise import Normal
 from latentscm.testing.interventional_latents import simulate_interventional_latents
 from latentscm.training.checkpoint import CheckpointError
+from latentscm.worlds import make
+from latentscm.worlds.regimes import OBSERVATIONAL, Regime
 
 SMALL = {"hidden": (64,), "epochs": 150}
 
@@ -142,13 +146,22 @@ def _fit_with_weights(weights, threshold=0.1):
         info={"edge_threshold": threshold})
 
 
-def test_graph_raises_the_threshold_to_break_a_cycle():
-    weights = np.array([[0, 0.8, 0], [0, 0, 0.5], [0.2, 0, 0]])  # 0 -> 1 -> 2 -> 0, the last edge weakest
+def test_graph_drops_the_weakest_edge_of_each_cycle_only():
+    """0 -> 1 -> 2 -> 0 (the last edge weakest) and 3 -> 1 weaker still but on no cycle: the cycle loses its weakest
+    edge and nothing else (a threshold raised until the graph is acyclic would also drop 3 -> 1)."""
+    weights = np.zeros((4, 4))
+    weights[0, 1], weights[1, 2], weights[2, 0], weights[3, 1] = 0.8, -0.5, 0.3, 0.2
     graph = _fit_with_weights(weights).graph()
-    np.testing.assert_array_equal(graph.adjacency, [[0, 1, 0], [0, 0, 1], [0, 0, 0]])
-    assert graph.info["edge_threshold"] == 0.1 and graph.info["acyclic_threshold"] == 0.2
-    assert graph.info["order"] == ["z0", "z1", "z2"]
+    expected = np.zeros((4, 4), dtype=int)
+    expected[0, 1] = expected[1, 2] = expected[3, 1] = 1
+    np.testing.assert_array_equal(graph.adjacency, expected)
+    assert graph.info["dropped"] == [("z2", "z0")] and graph.info["edge_threshold"] == 0.1
+    assert graph.info["order"] == ["z0", "z3", "z1", "z2"]
     assert _fit_with_weights(weights).graph(threshold=0.6).adjacency.sum() == 1
+    two_cycles = np.array([[0, 0.5, 0.4], [0.45, 0, 0.9], [0, 0.2, 0]])  # 0 <-> 1 and 1 <-> 2
+    graph = _fit_with_weights(two_cycles).graph()
+    assert sorted(graph.info["dropped"]) == [("z1", "z0"), ("z2", "z1")]  # each 2-cycle's weaker direction
+    assert graph.directed_edges == [("z0", "z1"), ("z0", "z2"), ("z1", "z2")]
 
 
 def test_counterfactual_latents_keep_the_noise_and_recompute_descendants():
@@ -256,3 +269,29 @@ def test_bad_data_is_named():
     with pytest.raises(ValueError, match="3 columns"):
         fit.encode(np.zeros((4, 3)))
 
+
+
+def test_on_a_world_with_regimes_against_its_exact_counterfactuals():
+    """A nonlinear-ICA world whose latents are a linear Gaussian SCM (z0 -> z1 -> z2, z0 -> z2), one regime per
+    latent replacing its mechanism: the fit's latents follow the world's factors, and its latent counterfactual of
+    do(z1) moves z2 closer to the world's exact counterfactual than leaving the data unchanged does."""
+    def cut(parents):
+        return np.zeros(len(parents))
+
+    world = make("nonlinear-ica", latents=3, mixing_layers=3, graph="z0 -> z1; z1 -> z2; z0 -> z2",
+                 mechanisms={"z0": Root(Normal(0, 0.25)),
+                             "z1": AdditiveNoise(lambda p: 0.8 * p[:, 0], Normal(0, 0.2)),
+                             "z2": AdditiveNoise(lambda p: 0.5 * p[:, 0] - 0.6 * p[:, 1], Normal(0, 0.2))})
+    regimes = [OBSERVATIONAL, Regime("do z0", mechanisms={"z0": Root(Normal(0.3, 0.2))}),
+               Regime("do z1", mechanisms={"z1": AdditiveNoise(cut, Normal(-0.3, 0.2))}),
+               Regime("do z2", mechanisms={"z2": AdditiveNoise(cut, Normal(0.3, 0.2))})]
+    x = [world.sample(5000, seed=i, regime=r).images.reshape(5000, 3).astype(float) for i, r in enumerate(regimes)]
+    fit = contrastive_causal_disentanglement(x[0], x[1:], node_names=["z0", "z1", "z2"], epochs=150, hidden=(64,))
+    test = world.sample(3000, seed=99)
+    u = fit.encode(test.images.reshape(3000, 3).astype(float))
+    assert np.abs(np.diag(np.corrcoef(u.T, test.factors.T)[:3, 3:])).min() > 0.8
+    maps = [np.polyfit(test.factors[:, k], u[:, k], 1) for k in range(3)]  # fitted latent ~ a z + b
+    truth = world.counterfactual(test, {"z1": 0.4}).factors
+    predicted = fit.counterfactual_latents(u, {"z1": float(np.polyval(maps[1], 0.4))})
+    z2 = (predicted[:, 2] - maps[2][1]) / maps[2][0]
+    assert np.abs(z2 - truth[:, 2]).mean() < 0.75 * np.abs(test.factors[:, 2] - truth[:, 2]).mean()

@@ -41,8 +41,8 @@ that this is why is a guess, not checked.
 variance 1 in the observational training rows, with the sign that makes its own context's mean the larger (a
 convention: the sign is not identified). ``weights[j, i]`` (``j -> i``) is ``A`` in those units and
 ``noise_scales`` the spread of each latent around its fitted mechanism.
-:meth:`~ContrastiveCausalDisentanglement.graph` thresholds the weights and, where the thresholded graph has a cycle
-(the acyclicity penalty is soft), raises the threshold until it has none. There is no decoder, so no counterfactual
+:meth:`~ContrastiveCausalDisentanglement.graph` thresholds the weights and, while the thresholded graph has a cycle
+(the acyclicity penalty is soft), drops the cycle's weakest edge. There is no decoder, so no counterfactual
 observations; :meth:`~ContrastiveCausalDisentanglement.counterfactual_latents` gives the latent counterfactual
 under the fitted SCM.
 
@@ -59,6 +59,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import networkx as nx
 import numpy as np
 import torch
 from torch import nn
@@ -68,7 +69,6 @@ from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_names, check_number, check_sequence
 from latentscm.discovery.environment_labels import split_by_environment
 from latentscm.discovery.result import DiscoveredGraph
-from latentscm.metrics.graphs import _is_acyclic
 from latentscm.nn.mlp import MLP
 from latentscm.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -170,25 +170,30 @@ class ContrastiveCausalDisentanglement:
             return self.log_odds_model.all_contexts(torch.as_tensor(raw, dtype=torch.float32)).double().numpy()
 
     def graph(self, threshold: float | None = None) -> DiscoveredGraph:
-        """The latent graph: ``j -> i`` where ``|weights[j, i]| > threshold`` (default ``info["edge_threshold"]``).
-        Where that has a cycle, the threshold rises to the smallest value that leaves none (``info``
-        records both)."""
+        """The latent DAG: ``j -> i`` where ``|weights[j, i]| > threshold`` (default ``info["edge_threshold"]``),
+        then, while a cycle is left (the acyclicity penalty is soft), its weakest edge dropped (``info["dropped"]``
+        lists them in the order dropped; a global threshold high enough to break the cycles would drop every edge weaker
+        than the cycle's, on it or not)."""
         owner = f"{type(self).__name__}.graph"
         threshold = float(self.info["edge_threshold"] if threshold is None else check_number(
             threshold, "threshold", owner, low=0))
         strength = np.abs(self.weights)
-        used = threshold
-        adjacency = (strength > used).astype(np.int64)
-        if not _is_acyclic(adjacency):
-            for candidate in np.unique(strength[strength > threshold]):
-                adjacency = (strength > candidate).astype(np.int64)
-                if _is_acyclic(adjacency):
-                    used = float(candidate)
-                    break
+        adjacency = (strength > threshold).astype(np.int64)
+        dropped: list[tuple[str, str]] = []
+        graph = nx.DiGraph([(int(j), int(i)) for j, i in zip(*np.nonzero(adjacency))])
+        while True:
+            try:
+                cycle = nx.find_cycle(graph)
+            except nx.NetworkXNoCycle:
+                break
+            j, i = min(((a, b) for a, b in cycle), key=lambda edge: (strength[edge], edge))
+            graph.remove_edge(j, i)
+            adjacency[j, i] = 0
+            dropped.append((self.nodes[j], self.nodes[i]))
         order = _topological_order(adjacency)
         return DiscoveredGraph(self.nodes, adjacency, info={
             **{k: v for k, v in self.info.items() if k != "history"}, "edge_threshold": threshold,
-            "acyclic_threshold": used, "order": [self.nodes[i] for i in order]})
+            "dropped": dropped, "order": [self.nodes[i] for i in order]})
 
     def counterfactual_latents(self, z: Any, interventions: Mapping[str, float]) -> np.ndarray:
         """Latents (N, d) had the latents ``z`` (N, d, reported scale) been set as ``interventions`` (name -> value):
