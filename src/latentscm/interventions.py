@@ -31,6 +31,7 @@ __all__ = [
     "parse_interventions",
     "as_interventions",
     "format_interventions",
+    "hard_values",
 ]
 
 
@@ -265,3 +266,21 @@ def format_interventions(interventions: Mapping[str, Intervention]) -> str:
         else:
             parts.append(f"{name}:{item!r}")
     return ", ".join(parts)
+
+
+def hard_values(interventions: Any, names: tuple[str, ...] | list[str], owner: str) -> dict[int, float]:
+    """Hard interventions ``{name: value}`` on the variables ``names`` as ``{index: value}`` (a fitted latent model's
+    ``do``); ValueError naming ``owner`` for an empty or non-mapping argument, a name not among ``names``, or a
+    value that is not a finite number."""
+    from latentscm._validation import check_number
+
+    if not isinstance(interventions, Mapping) or not interventions:
+        raise ValueError(f"The 'interventions' argument of {owner} must be a non-empty mapping from latent name "
+                         f"to value. Got {interventions!r}.")
+    fixed: dict[int, float] = {}
+    for name, value in interventions.items():
+        if name not in names:
+            raise ValueError(f"The 'interventions' argument of {owner} names {name!r}, which is not a latent; "
+                             f"the latents are {list(names)}.")
+        fixed[list(names).index(name)] = float(check_number(value, f"interventions[{name!r}]", owner))
+    return fixed

@@ -65,10 +65,12 @@ import torch
 from torch import nn
 
 from latentscm._devices import check_device
+from latentscm._io import json_ready
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_names, check_number, check_sequence
 from latentscm.discovery.environment_labels import split_by_environment
 from latentscm.discovery.result import DiscoveredGraph
+from latentscm.interventions import hard_values
 from latentscm.nn.mlp import MLP
 from latentscm.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -204,15 +206,7 @@ class ContrastiveCausalDisentanglement:
         if z.shape[1] != len(self.nodes):
             raise ValueError(f"{owner}: 'z' has {z.shape[1]} columns for {len(self.nodes)} latents "
                              f"{list(self.nodes)}.")
-        if not isinstance(interventions, Mapping) or not interventions:
-            raise ValueError(f"The 'interventions' argument of {owner} must be a non-empty mapping from latent name "
-                             f"to value. Got {interventions!r}.")
-        fixed: dict[int, float] = {}
-        for name, value in interventions.items():
-            if name not in self.nodes:
-                raise ValueError(f"The 'interventions' argument of {owner} names {name!r}, which is not a latent; "
-                                 f"the latents are {list(self.nodes)}.")
-            fixed[self.nodes.index(name)] = check_number(value, f"interventions[{name!r}]", owner)
+        fixed = hard_values(interventions, self.nodes, owner)
         adjacency = self.graph().adjacency
         weights = self.weights * adjacency
         noise = z - z @ weights  # (N, d): each latent minus its parents' part
@@ -226,7 +220,7 @@ class ContrastiveCausalDisentanglement:
         """Write the fit (networks and arrays) to one verified file, atomically
         (:func:`~latentscm.training.checkpoint.save_checkpoint`)."""
         save_checkpoint(path, {
-            "format": FORMAT, "nodes": [str(n) for n in self.nodes], "info": _plain(self.info),
+            "format": FORMAT, "nodes": [str(n) for n in self.nodes], "info": json_ready(self.info),
             "hidden": list(self.info["hidden"]), "negative_slope": float(self.info["negative_slope"]),
             "encoder": self.encoder.state_dict(), "log_odds_model": self.log_odds_model.state_dict(),
             **{name: torch.as_tensor(getattr(self, name)) for name in _ARRAYS}})
@@ -496,15 +490,3 @@ def _topological_order(adjacency: np.ndarray) -> list[int]:
         remaining.remove(free)
     return order
 
-
-def _plain(value: Any) -> Any:
-    """``value`` with arrays as lists and tuples as lists (what ``torch.load(weights_only=True)`` reads back)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

@@ -106,6 +106,7 @@ from latentscm._io import atomic_write_json, dumps_strict, read_json_object
 from latentscm._validation import check_array, check_choice, check_names, check_number, check_sequence
 from latentscm.discovery.environment_labels import split_by_environment
 from latentscm.discovery.result import DiscoveredGraph
+from latentscm.interventions import hard_values
 
 __all__ = ["LinearCausalDisentanglement", "linear_causal_disentanglement",
            "linear_causal_disentanglement_by_environment", "linear_causal_disentanglement_from_covariances",
@@ -192,15 +193,7 @@ class LinearCausalDisentanglement:
         outside the latent subspace is kept)."""
         owner = f"{type(self).__name__}.counterfactual"
         x = self._observations(x, "x", "counterfactual")
-        if not isinstance(interventions, Mapping) or not interventions:
-            raise ValueError(f"The 'interventions' argument of {owner} must be a non-empty mapping from latent name "
-                             f"to value. Got {interventions!r}.")
-        fixed: dict[int, float] = {}
-        for name, value in interventions.items():
-            if name not in self.nodes:
-                raise ValueError(f"The 'interventions' argument of {owner} names {name!r}, which is not a latent; "
-                                 f"the latents are {list(self.nodes)}.")
-            fixed[self.nodes.index(name)] = check_number(value, f"interventions[{name!r}]", owner)
+        fixed = hard_values(interventions, self.nodes, owner)
         z = self.encode(x)
         root = self.precision_roots[0]
         noise = z @ root.T  # (N, d): B_0 z, the standardised noise of each mechanism
