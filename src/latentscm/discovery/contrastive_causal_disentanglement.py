@@ -420,7 +420,6 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     reported = (raw_obs - latent_mean) / latent_scale
     noise_scales = (reported - reported @ weights).std(0)
     info = {"method": "contrastive_causal_disentanglement", "hidden": widths, "standardize": bool(standardize),
-
             **settings, "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "device": str(device_),
             "samples": [int(c.shape[0]) for c in contexts], "best_epoch": best[1], "validation_loss": best[0],
             "validation_accuracy": best[2][2], "history": history}
