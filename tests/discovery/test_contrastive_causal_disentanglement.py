@@ -259,6 +259,10 @@ def test_bad_data_is_named():
     obs = rng.normal(size=(50, 4))
     with pytest.raises(ValueError, match="interventional\\[1\\]"):
         contrastive_causal_disentanglement(obs, [rng.normal(size=(50, 4)), rng.normal(size=(50, 3))])
+    with pytest.raises(ValueError, match="interventional\\[0\\]"):
+        contrastive_causal_disentanglement(obs.reshape(50, 2, 2), [rng.normal(size=(50, 4))])
+    with pytest.raises(ValueError, match="observational"):
+        contrastive_causal_disentanglement(rng.normal(size=50), [rng.normal(size=(50, 1))])
     with pytest.raises(ValueError, match="empty"):
         contrastive_causal_disentanglement(obs, [])
     with pytest.raises(ValueError, match="too few"):
@@ -266,7 +270,7 @@ def test_bad_data_is_named():
     with pytest.raises(ValueError, match="observational"):
         contrastive_causal_disentanglement_by_environment(obs, ["a"] * 50, observational="b")
     fit = _fit_with_weights(np.zeros((2, 2)))
-    with pytest.raises(ValueError, match="3 columns"):
+    with pytest.raises(ValueError, match="shape"):
         fit.encode(np.zeros((4, 3)))
 
 
@@ -285,10 +289,13 @@ def test_on_a_world_with_regimes_against_its_exact_counterfactuals():
     regimes = [OBSERVATIONAL, Regime("do z0", mechanisms={"z0": Root(Normal(0.3, 0.2))}),
                Regime("do z1", mechanisms={"z1": AdditiveNoise(cut, Normal(-0.3, 0.2))}),
                Regime("do z2", mechanisms={"z2": AdditiveNoise(cut, Normal(0.3, 0.2))})]
-    x = [world.sample(5000, seed=i, regime=r).images.reshape(5000, 3).astype(float) for i, r in enumerate(regimes)]
+    x = [world.sample(5000, seed=i, regime=r).images for i, r in enumerate(regimes)]  # (5000, 3, 1, 1) each
     fit = contrastive_causal_disentanglement(x[0], x[1:], node_names=["z0", "z1", "z2"], epochs=150, hidden=(64,))
     test = world.sample(3000, seed=99)
-    u = fit.encode(test.images.reshape(3000, 3).astype(float))
+    u = fit.encode(test.images)
+    assert fit.info["input_shape"] == [3, 1, 1]
+    with pytest.raises(ValueError, match="shape"):
+        fit.encode(test.images.reshape(3000, 3))
     assert np.abs(np.diag(np.corrcoef(u.T, test.factors.T)[:3, 3:])).min() > 0.8
     maps = [np.polyfit(test.factors[:, k], u[:, k], 1) for k in range(3)]  # fitted latent ~ a z + b
     truth = world.counterfactual(test, {"z1": 0.4}).factors

@@ -161,7 +161,8 @@ class ContrastiveCausalDisentanglement:
 
     # ------------------------------------------------------------------ the representation
     def encode(self, x: Any, *, batch_size: int = 4096) -> np.ndarray:
-        """Latents (N, d) of observations ``x`` (N, p), on the reported scale."""
+        """Latents (N, d) of observations ``x`` (N, p) (or (N, ...), rows shaped as in the fit), on the reported
+        scale."""
         raw = self._raw(self._observations(x, "encode"), batch_size, "encode")
         return (raw - self.latent_mean) / self.latent_scale
 
@@ -245,11 +246,12 @@ class ContrastiveCausalDisentanglement:
 
     # ------------------------------------------------------------------ helpers
     def _observations(self, x: Any, method: str) -> np.ndarray:
-        x = check_array(x, "x", f"{type(self).__name__}.{method}", ndim=2)
-        if x.shape[1] != self.input_mean.shape[0]:
-            raise ValueError(f"{type(self).__name__}.{method}: 'x' has {x.shape[1]} columns; the model was fitted on "
-                             f"{self.input_mean.shape[0]}.")
-        return x
+        owner = f"{type(self).__name__}.{method}"
+        shape = tuple(self.info.get("input_shape", (self.input_mean.shape[0],)))
+        x = check_array(x, "x", owner)
+        if x.ndim < 2 or x.shape[1:] != shape:
+            raise ValueError(f"{owner}: 'x' has shape {x.shape}; the model was fitted on rows of shape {shape}.")
+        return x.reshape(x.shape[0], -1)
 
     def _raw(self, x: np.ndarray, batch_size: int, method: str) -> np.ndarray:
         batch_size = int(check_number(batch_size, "batch_size", f"{type(self).__name__}.{method}", low=1,
@@ -275,9 +277,10 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
 
     Parameters
     ----------
-    observational: (N_0, p) samples of the observational context.
-    interventional: d arrays (N_k, p), one per context, each a perfect intervention on a different latent; there are
-        as many latents as contexts.
+    observational: (N_0, p) samples of the observational context; rows of any shape (N_0, ...) are flattened (a
+        world's images (N, C, H, W), say), and the fit takes rows of that shape.
+    interventional: d arrays (N_k, p) (or (N_k, ...), rows shaped as the observational ones), one per context, each
+        a perfect intervention on a different latent; there are as many latents as contexts.
     hidden: widths of the encoder's hidden layers (the authors': one layer of 512).
     negative_slope: slope of the encoder's leaky ReLUs.
     epochs: passes over the interventional rows.
@@ -298,7 +301,7 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     device: torch device to train on.
     """
     owner = _OWNER
-    contexts = _contexts(observational, interventional, owner)
+    contexts, input_shape = _contexts(observational, interventional, owner)
     d = len(contexts) - 1
     nodes = (tuple(str(n) for n in check_names(node_names, "node_names", owner, size=d)) if node_names is not None
              else tuple(f"z{k}" for k in range(d)))
@@ -420,6 +423,7 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     reported = (raw_obs - latent_mean) / latent_scale
     noise_scales = (reported - reported @ weights).std(0)
     info = {"method": "contrastive_causal_disentanglement", "hidden": widths, "standardize": bool(standardize),
+            "input_shape": list(input_shape),
             **settings, "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "device": str(device_),
             "samples": [int(c.shape[0]) for c in contexts], "best_epoch": best[1], "validation_loss": best[0],
             "validation_accuracy": best[2][2], "history": history}
@@ -462,21 +466,29 @@ def contrastive_causal_disentanglement_graph(data: Any, environments: Any, *, no
 
 
 # ---------------------------------------------------------------------- helpers
-def _contexts(observational: Any, interventional: Sequence[Any], owner: str) -> list[np.ndarray]:
+def _contexts(observational: Any, interventional: Sequence[Any], owner: str) -> tuple[list[np.ndarray],
+                                                                                       tuple[int, ...]]:
+    """The contexts as tables (N_k, p), rows of any shape flattened, and the rows' shape."""
     items = check_sequence(interventional, "interventional", owner, what="arrays (N_k, p)")
     if not items:
         raise ValueError(f"The 'interventional' argument of {owner} is empty; one context per latent is needed.")
-    contexts = [check_array(observational, "observational", owner, ndim=2, min_rows=2)]
-    contexts += [check_array(c, f"interventional[{k}]", owner, ndim=2, min_rows=2) for k, c in enumerate(items)]
+    contexts = [check_array(observational, "observational", owner, min_rows=2)]
+    contexts += [check_array(c, f"interventional[{k}]", owner, min_rows=2) for k, c in enumerate(items)]
+    shape = contexts[0].shape[1:]
+    for k, c in enumerate(contexts):
+        where = "observational" if k == 0 else f"interventional[{k - 1}]"
+        if c.ndim < 2:
+            raise ValueError(f"The '{where}' samples given to {owner} must be an array (N, p), or (N, ...) of rows "
+                             f"of any shape. Got shape {c.shape}.")
+        if c.shape[1:] != shape:
+            raise ValueError(f"The '{where}' samples given to {owner} have rows of shape {c.shape[1:]} and the "
+                             f"observational ones {shape}.")
+    contexts = [c.reshape(c.shape[0], -1) for c in contexts]
     p = contexts[0].shape[1]
-    for k, c in enumerate(contexts[1:]):
-        if c.shape[1] != p:
-            raise ValueError(f"The 'interventional[{k}]' samples given to {owner} have {c.shape[1]} columns and the "
-                             f"observational ones {p}.")
     if p < len(items):
         raise ValueError(f"The samples given to {owner} have {p} columns for {len(items)} interventional contexts "
                          f"(latents); an injective mixing needs at least as many observed columns as latents.")
-    return contexts
+    return contexts, tuple(int(n) for n in shape)
 
 
 def _topological_order(adjacency: np.ndarray) -> list[int]:
