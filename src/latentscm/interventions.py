@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
 
+from latentscm._validation import check_number
 from latentscm.exceptions import LatentSCMError
 
 __all__ = [
@@ -268,12 +269,10 @@ def format_interventions(interventions: Mapping[str, Intervention]) -> str:
     return ", ".join(parts)
 
 
-def hard_values(interventions: Any, names: tuple[str, ...] | list[str], owner: str) -> dict[int, float]:
+def hard_values(interventions: Any, names: Sequence[str], owner: str) -> dict[int, float]:
     """Hard interventions ``{name: value}`` on the variables ``names`` as ``{index: value}`` (a fitted latent model's
     ``do``); ValueError naming ``owner`` for an empty or non-mapping argument, a name not among ``names``, or a
     value that is not a finite number."""
-    from latentscm._validation import check_number
-
     if not isinstance(interventions, Mapping) or not interventions:
         raise ValueError(f"The 'interventions' argument of {owner} must be a non-empty mapping from latent name "
                          f"to value. Got {interventions!r}.")
