@@ -180,6 +180,37 @@ def test_counterfactual_latents_keep_the_noise_and_recompute_descendants():
         fit.counterfactual_latents(z[:, :2], {"z0": 1.0})
 
 
+def test_decoder_is_fitted_afterwards_saved_and_needed(tmp_path):
+    """decode / counterfactual refuse a fit without a decoder; fit_decoder's bad settings are named; a fit with a
+    decoder round-trips through save / load; with no intervention effect (do(z) = z's own value on a root) the
+    counterfactual returns x itself."""
+    model = _model(1)
+    x_obs, x_int, _, _ = model.sample(600, seed=3)
+    fit = contrastive_causal_disentanglement(x_obs, x_int, seed=0, hidden=(16,), epochs=3)
+    with pytest.raises(TypeError, match="fit_decoder"):
+        fit.decode(np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="fit_decoder"):
+        fit.counterfactual(x_obs, {"z0": 0.0})
+    with pytest.raises(ValueError, match="'epochs'"):
+        fit.fit_decoder(x_obs, epochs=0)
+    with pytest.raises(ValueError, match="too few"):
+        fit.fit_decoder(x_obs[:1])
+    decoded = fit.fit_decoder(x_obs, hidden=(32,), epochs=20, seed=1)
+    assert decoded.decode(fit.encode(x_obs)).shape == x_obs.shape
+    with pytest.raises(ValueError, match="columns"):
+        decoded.decode(np.zeros((2, 2)))
+    roots = [k for k in range(3) if not decoded.graph().adjacency[:, k].any()]
+    z = decoded.encode(x_obs[:5])
+    same = decoded.counterfactual(x_obs[:5], {decoded.nodes[roots[0]]: float(z[0, roots[0]])})
+    np.testing.assert_allclose(same[0], x_obs[0], atol=1e-5)
+    path = tmp_path / "fit.ckpt"
+    decoded.save(path)
+    back = ContrastiveCausalDisentanglement.load(path)
+    np.testing.assert_array_equal(back.decode(z), decoded.decode(z))
+    np.testing.assert_array_equal(back.counterfactual(x_obs[:5], {"z1": 0.5}),
+                                  decoded.counterfactual(x_obs[:5], {"z1": 0.5}))
+
+
 def test_save_load_round_trip_and_damage_detected(tmp_path):
     model = _model(2)
     x_obs, x_int, _, _ = model.sample(400, seed=3)
@@ -191,7 +222,7 @@ def test_save_load_round_trip_and_damage_detected(tmp_path):
     np.testing.assert_array_equal(back.log_odds(x_obs), fit.log_odds(x_obs))
     np.testing.assert_array_equal(back.weights, fit.weights)
     assert back.nodes == ("a", "b", "c") and back.info["hidden"] == [16, 8]
-    assert back.info["history"] == fit.info["history"]
+    assert back.info["history"] == fit.info["history"] and back.decoder is None
     data = bytearray(path.read_bytes())
     data[-40] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -302,3 +333,10 @@ def test_on_a_world_with_regimes_against_its_exact_counterfactuals():
     predicted = fit.counterfactual_latents(u, {"z1": float(np.polyval(maps[1], 0.4))})
     z2 = (predicted[:, 2] - maps[2][1]) / maps[2][0]
     assert np.abs(z2 - truth[:, 2]).mean() < 0.75 * np.abs(test.factors[:, 2] - truth[:, 2]).mean()
+    # counterfactual observations through a decoder fitted afterwards, against the world's exact images
+    decoded = fit.fit_decoder(x[0], hidden=(64,), epochs=100)
+    assert decoded.info["decoder"]["hidden"] == [64] and fit.decoder is None  # a new fit; this one unchanged
+    images = decoded.counterfactual(test.images, {"z1": float(np.polyval(maps[1], 0.4))})
+    exact = world.counterfactual(test, {"z1": 0.4}).images
+    assert images.shape == test.images.shape
+    assert np.abs(images - exact).mean() < 0.75 * np.abs(test.images - exact).mean()

@@ -42,9 +42,10 @@ variance 1 in the observational training rows, with the sign that makes its own 
 convention: the sign is not identified). ``weights[j, i]`` (``j -> i``) is ``A`` in those units and
 ``noise_scales`` the spread of each latent around its fitted mechanism.
 :meth:`~ContrastiveCausalDisentanglement.graph` thresholds the weights and, while the thresholded graph has a cycle
-(the acyclicity penalty is soft), drops the cycle's weakest edge. There is no decoder, so no counterfactual
-observations; :meth:`~ContrastiveCausalDisentanglement.counterfactual_latents` gives the latent counterfactual
-under the fitted SCM.
+(the acyclicity penalty is soft), drops the cycle's weakest edge. The method has no decoder:
+:meth:`~ContrastiveCausalDisentanglement.counterfactual_latents` gives the latent counterfactual under the fitted
+SCM, and :meth:`~ContrastiveCausalDisentanglement.fit_decoder` (not in the paper) trains a decoder on the frozen
+encoder afterwards, for counterfactual observations (:meth:`~ContrastiveCausalDisentanglement.counterfactual`).
 
 For a linear mixing, :func:`~latentscm.discovery.linear_causal_disentanglement.linear_causal_disentanglement`
 gives the same model in closed form.
@@ -56,7 +57,7 @@ import copy
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -146,6 +147,8 @@ class ContrastiveCausalDisentanglement:
     latent_mean, latent_scale: (d,) raw latent ``k`` is reported as ``(raw - latent_mean) / latent_scale``
         (``latent_scale`` carries the sign convention).
     info: settings, sizes, the validation loss and accuracy, and the training history.
+    decoder: None, or a network (d reported latents -> p inputs) trained afterwards on the frozen encoder by
+        :meth:`fit_decoder`, for :meth:`decode` and :meth:`counterfactual`.
     """
 
     nodes: tuple[str, ...]
@@ -158,6 +161,7 @@ class ContrastiveCausalDisentanglement:
     latent_mean: np.ndarray
     latent_scale: np.ndarray
     info: Mapping[str, Any] = field(default_factory=dict)
+    decoder: nn.Module | None = None
 
     # ------------------------------------------------------------------ the representation
     def encode(self, x: Any, *, batch_size: int = 4096) -> np.ndarray:
@@ -216,6 +220,85 @@ class ContrastiveCausalDisentanglement:
             new[:, i] = fixed[i] if i in fixed else new @ weights[:, i] + noise[:, i]
         return new
 
+    # ------------------------------------------------------------------ observations back
+    def fit_decoder(self, x: Any, *, hidden: Sequence[int] = (512,), epochs: int = 100, batch_size: int = 512,
+                    learning_rate: float = 1e-3, validation: float = 0.2, seed: int | np.random.Generator = 0,
+                    ) -> ContrastiveCausalDisentanglement:
+        """This fit with a decoder: an MLP (leaky ReLU, the encoder's slope) from the reported latents of ``x``
+        (N, ...) to ``x``, trained by mean squared error on the frozen encoder (Adam; the epoch with the lowest error
+        on a held-out ``validation`` share is kept). The contrastive fit itself has no decoder: this is the step
+        that gives :meth:`decode` and :meth:`counterfactual` (not in Buchholz et al.). Returns a new fit."""
+        owner = f"{type(self).__name__}.fit_decoder"
+        rows = self._observations(x, "fit_decoder")
+        widths = [int(check_number(w, "hidden", owner, low=1, integer=True))
+                  for w in check_sequence(hidden, "hidden", owner, what="layer widths")]
+        epochs = int(check_number(epochs, "epochs", owner, low=1, integer=True))
+        batch_size = int(check_number(batch_size, "batch_size", owner, low=1, integer=True))
+        learning_rate = check_number(learning_rate, "learning_rate", owner, low=0, low_inclusive=False)
+        validation = check_number(validation, "validation", owner, low=0, high=1, low_inclusive=False,
+                                  high_inclusive=False)
+        n_held = int(round(validation * rows.shape[0]))
+        if n_held < 1 or rows.shape[0] - n_held < 1:
+            raise ValueError(f"The 'x' given to {owner} has {rows.shape[0]} rows: too few to hold out a validation "
+                             f"share of {validation} and train on the rest.")
+        rng = as_generator(seed)
+        order = rng.permutation(rows.shape[0])
+        z = torch.as_tensor(self.encode(rows.reshape(-1, *self.info["input_shape"])), dtype=torch.float32)
+        target = torch.as_tensor(rows, dtype=torch.float32)
+        held, train = order[:n_held], order[n_held:]
+        with seeded_torch(int(rng.integers(2 ** 63))):
+            decoder = MLP(len(self.nodes), widths, rows.shape[1], negative_slope=float(self.info["negative_slope"]))
+        generator = torch.Generator().manual_seed(int(rng.integers(2 ** 63)))
+        optimizer = torch.optim.Adam(decoder.parameters(), lr=learning_rate)
+        best = (math.inf, 0, copy.deepcopy(decoder.state_dict()))
+        for epoch in range(epochs):
+            decoder.train()
+            shuffled = torch.as_tensor(train)[torch.randperm(len(train), generator=generator)]
+            for start in range(0, len(train), batch_size):
+                batch = shuffled[start:start + batch_size]
+                loss = ((decoder(z[batch]) - target[batch]) ** 2).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            decoder.eval()
+            with torch.no_grad():
+                error = float(((decoder(z[held]) - target[held]) ** 2).mean())
+            if error < best[0]:
+                best = (error, epoch + 1, copy.deepcopy(decoder.state_dict()))
+        decoder.load_state_dict(best[2])
+        info = {**self.info, "decoder": {"hidden": widths, "epochs": epochs, "batch_size": batch_size,
+                                         "learning_rate": learning_rate, "validation": validation,
+                                         "best_epoch": best[1], "validation_mse": best[0]}}
+        return replace(self, decoder=decoder.eval(), info=info)
+
+    def decode(self, z: Any) -> np.ndarray:
+        """Observations (N, ...) (rows shaped as in the fit) of reported latents ``z`` (N, d), by the decoder of
+        :meth:`fit_decoder`."""
+        owner = f"{type(self).__name__}.decode"
+        if self.decoder is None:
+            raise TypeError(f"{owner}: this fit has no decoder (the contrastive method trains an encoder only); "
+                            f"fit one with fit.fit_decoder(x).")
+        z = check_array(z, "z", owner, ndim=2)
+        if z.shape[1] != len(self.nodes):
+            raise ValueError(f"{owner}: 'z' has {z.shape[1]} columns for {len(self.nodes)} latents "
+                             f"{list(self.nodes)}.")
+        with torch.no_grad():
+            x = self.decoder(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
+        return x.reshape(z.shape[0], *self.info["input_shape"])
+
+    def counterfactual(self, x: Any, interventions: Mapping[str, float]) -> np.ndarray:
+        """Observations (N, ...) had the latents been set as ``interventions`` (name -> value on the reported
+        scale): the latent counterfactual (:meth:`counterfactual_latents` of ``encode(x)``), and ``x`` moved by the
+        decoder's change, ``x + decode(z*) - decode(z)``, so what the latents do not explain in ``x`` is kept (the
+        decoder's residual is the abducted noise of the observation). Needs :meth:`fit_decoder`."""
+        if self.decoder is None:
+            raise TypeError(f"{type(self).__name__}.counterfactual: this fit has no decoder (the contrastive method "
+                            f"trains an encoder only); fit one with fit.fit_decoder(x).")
+        rows = self._observations(x, "counterfactual")
+        shaped = rows.reshape(-1, *self.info["input_shape"])
+        z = self.encode(shaped)
+        return shaped + self.decode(self.counterfactual_latents(z, interventions)) - self.decode(z)
+
     # ------------------------------------------------------------------ saving
     def save(self, path: str | os.PathLike) -> None:
         """Write the fit (networks and arrays) to one verified file, atomically
@@ -224,6 +307,7 @@ class ContrastiveCausalDisentanglement:
             "format": FORMAT, "nodes": [str(n) for n in self.nodes], "info": json_ready(self.info),
             "hidden": list(self.info["hidden"]), "negative_slope": float(self.info["negative_slope"]),
             "encoder": self.encoder.state_dict(), "log_odds_model": self.log_odds_model.state_dict(),
+            "decoder": None if self.decoder is None else self.decoder.state_dict(),
             **{name: torch.as_tensor(getattr(self, name)) for name in _ARRAYS}})
 
     @classmethod
@@ -241,8 +325,13 @@ class ContrastiveCausalDisentanglement:
         encoder.load_state_dict(state["encoder"])
         log_odds_model = GaussianInterventionLogOdds(d)
         log_odds_model.load_state_dict(state["log_odds_model"])
+        decoder = None
+        if state.get("decoder") is not None:
+            decoder = MLP(d, state["info"]["decoder"]["hidden"], p, negative_slope=state["negative_slope"])
+            decoder.load_state_dict(state["decoder"])
+            decoder.eval()
         return cls(nodes=tuple(state["nodes"]), encoder=encoder.eval(), log_odds_model=log_odds_model.eval(),
-                   info=dict(state["info"]), **arrays)
+                   info=dict(state["info"]), decoder=decoder, **arrays)
 
     # ------------------------------------------------------------------ helpers
     def _observations(self, x: Any, method: str) -> np.ndarray:
