@@ -70,6 +70,7 @@ from latentscm._io import json_ready
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_names, check_number, check_sequence
 from latentscm.discovery.environment_labels import split_by_environment
+from latentscm.discovery.ges import _topological_order
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.interventions import hard_values
 from latentscm.nn.mlp import MLP
@@ -212,11 +213,11 @@ class ContrastiveCausalDisentanglement:
             raise ValueError(f"{owner}: 'z' has {z.shape[1]} columns for {len(self.nodes)} latents "
                              f"{list(self.nodes)}.")
         fixed = hard_values(interventions, self.nodes, owner)
-        adjacency = self.graph().adjacency
-        weights = self.weights * adjacency
+        graph = self.graph()
+        weights = self.weights * graph.adjacency
         noise = z - z @ weights  # (N, d): each latent minus its parents' part
         new = z.copy()
-        for i in _topological_order(adjacency):
+        for i in (self.nodes.index(name) for name in graph.info["order"]):
             new[:, i] = fixed[i] if i in fixed else new @ weights[:, i] + noise[:, i]
         return new
 
@@ -578,15 +579,3 @@ def _contexts(observational: Any, interventional: Sequence[Any], owner: str) -> 
         raise ValueError(f"The samples given to {owner} have {p} columns for {len(items)} interventional contexts "
                          f"(latents); an injective mixing needs at least as many observed columns as latents.")
     return contexts, tuple(int(n) for n in shape)
-
-
-def _topological_order(adjacency: np.ndarray) -> list[int]:
-    """A topological order of a DAG's nodes (smallest index first among the free ones)."""
-    remaining = set(range(adjacency.shape[0]))
-    order: list[int] = []
-    while remaining:
-        free = min(i for i in remaining if not any(adjacency[j, i] for j in remaining))
-        order.append(free)
-        remaining.remove(free)
-    return order
-
