@@ -69,3 +69,34 @@ def test_bad_options_are_named(kwargs, match):
         simulate_interventional_latents(3, **kwargs)
     with pytest.raises(ValueError, match="'context'"):
         simulate_interventional_latents(3).sample_latents(5, 3, seed=0)
+
+
+def test_world_structure_gives_a_world_the_same_latent_model_scaled_and_shifted():
+    """A world built from ``world_structure`` samples ``offset + scale * z``: the observational mean and covariance and
+    every context's intervened latent match the model's, and the graph is the weights' support."""
+    from latentscm.worlds import make
+
+    model = simulate_interventional_latents(3, p=3, mixing="identity", degree=2, seed=3)
+    names = ["z0", "z1", "z2"]
+    offset, scale = np.array([0.1, -0.2, 0.3]), 0.12
+    structure = model.world_structure(names, scale=scale, offset=offset)
+    assert sorted(structure.graph.edges) == sorted((names[j], names[i]) for j, i in zip(*np.nonzero(model.weights)))
+    assert [r.name for r in structure.regimes] == ["observational", "do(z0)", "do(z1)", "do(z2)"]
+    world = make("nonlinear-ica", latents=3, graph=structure.graph, mechanisms=structure.mechanisms)
+    factors = world.sample(100_000, seed=0).factors
+    assert (np.abs(factors) < 1).mean() > 0.999  # the world's range [-1, 1] clips almost nothing
+    inverse = np.linalg.inv(np.eye(3) - model.weights)
+    expected = scale ** 2 * inverse.T @ np.diag(model.noise_variances) @ inverse
+    np.testing.assert_allclose(np.cov(factors, rowvar=False), expected, rtol=0.05, atol=2e-3)
+    np.testing.assert_allclose(factors.mean(0), offset, atol=0.01)
+    for k in range(3):
+        z = world.sample(100_000, seed=k + 1, regime=structure.regimes[k + 1]).factors
+        reference = offset + scale * model.sample_latents(100_000, k, seed=k + 1)
+        np.testing.assert_allclose(z.mean(0), reference.mean(0), atol=0.01)
+        np.testing.assert_allclose(z.std(0), reference.std(0), rtol=0.03)
+    with pytest.raises(ValueError, match="names"):
+        model.world_structure(["a", "b"])
+    with pytest.raises(ValueError, match="offset"):
+        model.world_structure(names, offset=[0.0, 0.0])
+    with pytest.raises(ValueError, match="scale"):
+        model.world_structure(names, scale=0.0)

@@ -68,11 +68,12 @@ from torch import nn
 from latentscm._devices import check_device
 from latentscm._io import json_ready
 from latentscm._seeding import seeded_torch
-from latentscm._validation import as_generator, check_array, check_names, check_number, check_sequence
+from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number, check_sequence
 from latentscm.discovery.environment_labels import split_by_environment
 from latentscm.discovery.ges import _topological_order
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.interventions import hard_values
+from latentscm.nn.conv import ConvDecoder, ConvEncoder, conv_shapes
 from latentscm.nn.mlp import MLP
 from latentscm.training.checkpoint import load_checkpoint, save_checkpoint
 
@@ -80,6 +81,9 @@ __all__ = ["ContrastiveCausalDisentanglement", "GaussianInterventionLogOdds", "c
            "contrastive_causal_disentanglement_by_environment", "contrastive_causal_disentanglement_graph"]
 
 _OWNER = "contrastive_causal_disentanglement"
+#: The encoders (and decoders) a fit can use: a multilayer perceptron on the flattened rows, or a convolutional
+#: network (:class:`~latentscm.nn.conv.ConvEncoder` / :class:`~latentscm.nn.conv.ConvDecoder`) on image rows (C, H, W).
+NETWORKS = ("mlp", "conv")
 #: The ``format`` of a saved fit (:meth:`ContrastiveCausalDisentanglement.save`).
 FORMAT = "latentscm.contrastive_causal_disentanglement/1"
 
@@ -223,16 +227,19 @@ class ContrastiveCausalDisentanglement:
 
     # ------------------------------------------------------------------ observations back
     def fit_decoder(self, x: Any, *, hidden: Sequence[int] = (512,), epochs: int = 100, batch_size: int = 512,
-                    learning_rate: float = 1e-3, validation: float = 0.2, seed: int | np.random.Generator = 0,
-                    ) -> ContrastiveCausalDisentanglement:
-        """This fit with a decoder: an MLP (leaky ReLU, the encoder's slope) from the reported latents of ``x``
-        (N, ...) to ``x``, trained by mean squared error on the frozen encoder (Adam; the epoch with the lowest error
-        on a held-out ``validation`` share is kept). The contrastive fit itself has no decoder: this is the step
-        that gives :meth:`decode` and :meth:`counterfactual` (not in Buchholz et al.). Returns a new fit."""
+                    learning_rate: float = 1e-3, validation: float = 0.2, network: str | None = None,
+                    seed: int | np.random.Generator = 0) -> ContrastiveCausalDisentanglement:
+        """This fit with a decoder from the reported latents of ``x`` (N, ...) to ``x``, trained by mean squared
+        error on the frozen encoder (Adam; the epoch with the lowest error on a held-out ``validation`` share is
+        kept). ``network``: ``"mlp"`` (leaky ReLU, the encoder's slope, ``hidden`` widths) or ``"conv"`` (a
+        :class:`~latentscm.nn.conv.ConvDecoder` mirroring the encoder's ``channels``, dense widths ``hidden``; image
+        rows only); default: the encoder's kind. The contrastive fit itself has no decoder: this is the step that
+        gives :meth:`decode` and :meth:`counterfactual` (not in Buchholz et al.). Returns a new fit."""
         owner = f"{type(self).__name__}.fit_decoder"
         rows = self._observations(x, "fit_decoder")
-        widths = [int(check_number(w, "hidden", owner, low=1, integer=True))
-                  for w in check_sequence(hidden, "hidden", owner, what="layer widths")]
+        widths = _widths(hidden, owner)
+        network = check_choice(self.info.get("encoder", "mlp") if network is None else network, "network", owner,
+                               NETWORKS)
         epochs = int(check_number(epochs, "epochs", owner, low=1, integer=True))
         batch_size = int(check_number(batch_size, "batch_size", owner, low=1, integer=True))
         learning_rate = check_number(learning_rate, "learning_rate", owner, low=0, low_inclusive=False)
@@ -248,7 +255,7 @@ class ContrastiveCausalDisentanglement:
         target = torch.as_tensor(rows, dtype=torch.float32)
         held, train = order[:n_held], order[n_held:]
         with seeded_torch(int(rng.integers(2 ** 63))):
-            decoder = MLP(len(self.nodes), widths, rows.shape[1], negative_slope=float(self.info["negative_slope"]))
+            decoder = _decoder(network, len(self.nodes), self.info, widths, owner)
         generator = torch.Generator().manual_seed(int(rng.integers(2 ** 63)))
         optimizer = torch.optim.Adam(decoder.parameters(), lr=learning_rate)
         best = (math.inf, 0, copy.deepcopy(decoder.state_dict()))
@@ -267,7 +274,8 @@ class ContrastiveCausalDisentanglement:
             if error < best[0]:
                 best = (error, epoch + 1, copy.deepcopy(decoder.state_dict()))
         decoder.load_state_dict(best[2])
-        info = {**self.info, "decoder": {"hidden": widths, "epochs": epochs, "batch_size": batch_size,
+        info = {**self.info, "decoder": {"network": network, "hidden": widths, "epochs": epochs,
+                                         "batch_size": batch_size,
                                          "learning_rate": learning_rate, "validation": validation,
                                          "best_epoch": best[1], "validation_mse": best[0]}}
         return replace(self, decoder=decoder.eval(), info=info)
@@ -284,7 +292,7 @@ class ContrastiveCausalDisentanglement:
             raise ValueError(f"{owner}: 'z' has {z.shape[1]} columns for {len(self.nodes)} latents "
                              f"{list(self.nodes)}.")
         with torch.no_grad():
-            x = self.decoder(torch.as_tensor(z, dtype=torch.float32)).double().numpy()
+            x = _batched(self.decoder, torch.as_tensor(z, dtype=torch.float32), 4096).double().numpy()
         return x.reshape(z.shape[0], *self.info["input_shape"])
 
     def counterfactual(self, x: Any, interventions: Mapping[str, float]) -> np.ndarray:
@@ -307,6 +315,7 @@ class ContrastiveCausalDisentanglement:
         save_checkpoint(path, {
             "format": FORMAT, "nodes": [str(n) for n in self.nodes], "info": json_ready(self.info),
             "hidden": list(self.info["hidden"]), "negative_slope": float(self.info["negative_slope"]),
+            "network": str(self.info.get("encoder", "mlp")),
             "encoder": self.encoder.state_dict(), "log_odds_model": self.log_odds_model.state_dict(),
             "decoder": None if self.decoder is None else self.decoder.state_dict(),
             **{name: torch.as_tensor(getattr(self, name)) for name in _ARRAYS}})
@@ -321,18 +330,19 @@ class ContrastiveCausalDisentanglement:
             raise ValueError(f"'{path}' is not a saved contrastive causal disentanglement (format {FORMAT!r}); "
                              f"found {found!r}.")
         arrays = {name: state[name].double().numpy() for name in _ARRAYS}
-        d, p = len(state["nodes"]), arrays["input_mean"].shape[0]
-        encoder = MLP(p, state["hidden"], d, negative_slope=state["negative_slope"])
+        d, info = len(state["nodes"]), dict(state["info"])
+        owner = f"{cls.__name__}.load"
+        encoder = _encoder(state.get("network", "mlp"), d, info, list(state["hidden"]), owner)
         encoder.load_state_dict(state["encoder"])
         log_odds_model = GaussianInterventionLogOdds(d)
         log_odds_model.load_state_dict(state["log_odds_model"])
         decoder = None
         if state.get("decoder") is not None:
-            decoder = MLP(d, state["info"]["decoder"]["hidden"], p, negative_slope=state["negative_slope"])
+            decoder = _decoder(info["decoder"].get("network", "mlp"), d, info, list(info["decoder"]["hidden"]), owner)
             decoder.load_state_dict(state["decoder"])
             decoder.eval()
         return cls(nodes=tuple(state["nodes"]), encoder=encoder.eval(), log_odds_model=log_odds_model.eval(),
-                   info=dict(state["info"]), decoder=decoder, **arrays)
+                   info=info, decoder=decoder, **arrays)
 
     # ------------------------------------------------------------------ helpers
     def _observations(self, x: Any, method: str) -> np.ndarray:
@@ -347,9 +357,9 @@ class ContrastiveCausalDisentanglement:
         batch_size = int(check_number(batch_size, "batch_size", f"{type(self).__name__}.{method}", low=1,
                                       integer=True))
         inputs = torch.as_tensor((x - self.input_mean) / self.input_scale, dtype=torch.float32)
-        with torch.no_grad():
-            parts = [self.encoder(inputs[i:i + batch_size]) for i in range(0, inputs.shape[0], batch_size)]
-        return torch.cat(parts).double().numpy() if parts else np.zeros((0, len(self.nodes)))
+        if inputs.shape[0] == 0:
+            return np.zeros((0, len(self.nodes)))
+        return _batched(self.encoder, inputs, batch_size).double().numpy()
 
 
 _ARRAYS = ("weights", "noise_scales", "input_mean", "input_scale", "latent_mean", "latent_scale")
@@ -357,7 +367,9 @@ _ARRAYS = ("weights", "noise_scales", "input_mean", "input_scale", "latent_mean"
 
 def contrastive_causal_disentanglement(observational: Any, interventional: Sequence[Any], *,
                                        hidden: Sequence[int] = (512,), negative_slope: float = 0.2,
+                                       encoder: str = "mlp", channels: Sequence[int] = (32, 32, 64, 64),
                                        epochs: int = 100, batch_size: int = 512, learning_rate: float = 5e-4,
+                                       log_odds_learning_rate: float | None = None,
                                        mean_penalty: float = 0.1, l1: float = 1e-4, acyclicity: float = 1e-5,
                                        validation: float = 0.2, patience: int = 3, standardize: bool = False,
                                        edge_threshold: float = 0.1, node_names: Sequence[str] | None = None,
@@ -371,11 +383,20 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
         world's images (N, C, H, W), say), and the fit takes rows of that shape.
     interventional: d arrays (N_k, p) (or (N_k, ...), rows shaped as the observational ones), one per context, each
         a perfect intervention on a different latent; there are as many latents as contexts.
-    hidden: widths of the encoder's hidden layers (the authors': one layer of 512).
-    negative_slope: slope of the encoder's leaky ReLUs.
+    hidden: widths of the encoder's hidden layers (the authors': one layer of 512); for ``encoder="conv"``, of its
+        dense layers after the convolutions (leaky ReLUs of slope 0.2).
+    negative_slope: slope of the MLP encoder's leaky ReLUs.
+    encoder: ``"mlp"`` (the authors' synthetic-data encoder, on the flattened rows) or ``"conv"``: a
+        :class:`~latentscm.nn.conv.ConvEncoder` (4x4 stride-2 convolutions with ReLUs, then the dense layers) on
+        rows that are images (C, H, W), H and W at least 2.
+    channels: output channels of the convolutions of ``encoder="conv"`` (ignored for ``"mlp"``).
     epochs: passes over the interventional rows.
     batch_size: interventional rows per step (each with as many observational rows).
-    learning_rate: Adam's, for the encoder and the log-odds parameters.
+    learning_rate: Adam's, for the encoder (and the log-odds parameters unless ``log_odds_learning_rate`` is given).
+    log_odds_learning_rate: Adam's for the log-odds parameters (``A``, ``s``, ``lambda``, ``beta``, ``c``); default
+        ``learning_rate``, as the authors' settings. Adam moves a parameter by about the learning rate per step, so
+        with few steps (small data sets: steps = epochs x interventional rows / batch size) the weights cannot
+        travel from 0 to their values at 5e-4; a larger rate here lets them.
     mean_penalty: weight of the squared mean of the observational latents (pins their shift).
     l1: weight of ``|A|_1``.
     acyclicity: weight of NOTEARS' ``tr exp(A * A) - d``.
@@ -395,13 +416,14 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     d = len(contexts) - 1
     nodes = (tuple(str(n) for n in check_names(node_names, "node_names", owner, size=d)) if node_names is not None
              else tuple(f"z{k}" for k in range(d)))
-    widths = [int(check_number(w, "hidden", owner, low=1, integer=True))
-              for w in check_sequence(hidden, "hidden", owner, what="layer widths")]
+    widths = _widths(hidden, owner)
     settings = {
         "negative_slope": check_number(negative_slope, "negative_slope", owner, low=0),
         "epochs": int(check_number(epochs, "epochs", owner, low=1, integer=True)),
         "batch_size": int(check_number(batch_size, "batch_size", owner, low=1, integer=True)),
         "learning_rate": check_number(learning_rate, "learning_rate", owner, low=0, low_inclusive=False),
+        "log_odds_learning_rate": (None if log_odds_learning_rate is None else check_number(
+            log_odds_learning_rate, "log_odds_learning_rate", owner, low=0, low_inclusive=False)),
         "mean_penalty": check_number(mean_penalty, "mean_penalty", owner, low=0),
         "l1": check_number(l1, "l1", owner, low=0),
         "acyclicity": check_number(acyclicity, "acyclicity", owner, low=0),
@@ -409,6 +431,9 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
                                    high_inclusive=False),
         "patience": int(check_number(patience, "patience", owner, low=0, integer=True)),
         "edge_threshold": check_number(edge_threshold, "edge_threshold", owner, low=0),
+        "encoder": check_choice(encoder, "encoder", owner, NETWORKS),
+        "channels": _widths(channels, owner, name="channels"),
+        "input_shape": list(input_shape),
     }
     if not isinstance(standardize, (bool, np.bool_)):
         raise TypeError(f"The 'standardize' parameter of {owner} must be True or False. Got {standardize!r}.")
@@ -440,20 +465,21 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     obs_train, int_train, t_train = tensors(train)
     obs_val, int_val, t_val = tensors(held)
     with seeded_torch(int(rng.integers(2 ** 63))):
-        encoder = MLP(obs_train.shape[1], widths, d, negative_slope=settings["negative_slope"]).to(device_)
+        network = _encoder(settings["encoder"], d, settings, widths, owner).to(device_)
     log_odds_model = GaussianInterventionLogOdds(d).to(device_)
     generator = torch.Generator().manual_seed(int(rng.integers(2 ** 63)))
-    optimizer = torch.optim.Adam([*encoder.parameters(), *log_odds_model.parameters()],
-                                 lr=settings["learning_rate"])
+    optimizer = torch.optim.Adam([
+        {"params": list(network.parameters())},
+        {"params": list(log_odds_model.parameters()), "lr": settings["log_odds_learning_rate"] or
+         settings["learning_rate"]}], lr=settings["learning_rate"])
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.3, patience=settings["patience"])
 
-    def classification(obs: torch.Tensor, inter: torch.Tensor, labels: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        z_obs, z_int = encoder(obs), encoder(inter)
+    def classification(z_obs: torch.Tensor, z_int: torch.Tensor, labels: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
         odds_obs, odds_int = log_odds_model(z_obs, labels), log_odds_model(z_int, labels)
         loss = nn.functional.softplus(odds_obs).mean() + nn.functional.softplus(-odds_int).mean()
         correct = (odds_obs < 0).float().sum() + (odds_int > 0).float().sum()
-        return loss, correct / (2 * labels.shape[0]), z_obs
+        return loss, correct / (2 * labels.shape[0])
 
     val_pairs = torch.arange(int_val.shape[0], device=device_) % obs_val.shape[0]
     best = (math.inf, -1, None)
@@ -461,7 +487,7 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     n_obs, n_int = obs_train.shape[0], int_train.shape[0]
     obs_queue = torch.empty(0, dtype=torch.long)
     for epoch in range(settings["epochs"]):
-        encoder.train()
+        network.train()
         log_odds_model.train()
         order = torch.randperm(n_int, generator=generator)
         total = 0.0
@@ -471,7 +497,8 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
                 obs_queue = torch.cat([obs_queue, torch.randperm(n_obs, generator=generator)])
             partners, obs_queue = obs_queue[:rows.shape[0]], obs_queue[rows.shape[0]:]
             rows, partners = rows.to(device_), partners.to(device_)
-            loss, _, z_obs = classification(obs_train[partners], int_train[rows], t_train[rows])
+            z_obs = network(obs_train[partners])
+            loss, _ = classification(z_obs, network(int_train[rows]), t_train[rows])
             total += float(loss.detach()) * rows.shape[0]
             loss = (loss + settings["mean_penalty"] * (z_obs.mean(0) ** 2).sum()
                     + settings["l1"] * log_odds_model.adjacency_weights().abs().sum()
@@ -479,10 +506,12 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        encoder.eval()
+        network.eval()
         log_odds_model.eval()
         with torch.no_grad():
-            val_loss, val_accuracy, _ = classification(obs_val[val_pairs], int_val, t_val)
+            z_val_obs = _batched(network, obs_val, settings["batch_size"])[val_pairs]
+            val_loss, val_accuracy = classification(z_val_obs, _batched(network, int_val, settings["batch_size"]),
+                                                    t_val)
         val_loss, val_accuracy = float(val_loss), float(val_accuracy)
         if not math.isfinite(val_loss):
             raise FloatingPointError(f"{owner}: the validation loss is {val_loss} at epoch {epoch + 1}; lower the "
@@ -490,17 +519,17 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
         history.append({"epoch": epoch + 1, "train_loss": total / n_int, "validation_loss": val_loss,
                         "validation_accuracy": val_accuracy, "learning_rate": optimizer.param_groups[0]["lr"]})
         if val_loss < best[0]:
-            best = (val_loss, epoch + 1, (copy.deepcopy(encoder.state_dict()),
+            best = (val_loss, epoch + 1, (copy.deepcopy(network.state_dict()),
                                           copy.deepcopy(log_odds_model.state_dict()), val_accuracy))
         scheduler.step(val_loss)
-    encoder.load_state_dict(best[2][0])
+    network.load_state_dict(best[2][0])
     log_odds_model.load_state_dict(best[2][1])
-    encoder = encoder.cpu().eval()
+    network = network.cpu().eval()
     log_odds_model = log_odds_model.cpu().eval()
 
     with torch.no_grad():
-        raw_obs = encoder(obs_train.cpu()).double().numpy()
-        raw_int = encoder(int_train.cpu()).double().numpy()
+        raw_obs = _batched(network, obs_train.cpu(), 4096).double().numpy()
+        raw_int = _batched(network, int_train.cpu(), 4096).double().numpy()
         a = log_odds_model.adjacency_weights().double().numpy()
     latent_mean = raw_obs.mean(0)
     spread = raw_obs.std(0)
@@ -513,12 +542,11 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
     reported = (raw_obs - latent_mean) / latent_scale
     noise_scales = (reported - reported @ weights).std(0)
     info = {"method": "contrastive_causal_disentanglement", "hidden": widths, "standardize": bool(standardize),
-            "input_shape": list(input_shape),
             **settings, "seed": int(seed) if isinstance(seed, (int, np.integer)) else None, "device": str(device_),
             "samples": [int(c.shape[0]) for c in contexts], "best_epoch": best[1], "validation_loss": best[0],
             "validation_accuracy": best[2][2], "history": history}
     return ContrastiveCausalDisentanglement(
-        nodes=nodes, weights=weights, noise_scales=noise_scales, encoder=encoder, log_odds_model=log_odds_model,
+        nodes=nodes, weights=weights, noise_scales=noise_scales, encoder=network, log_odds_model=log_odds_model,
         input_mean=input_mean, input_scale=input_scale, latent_mean=latent_mean, latent_scale=latent_scale,
         info=info)
 
@@ -579,3 +607,49 @@ def _contexts(observational: Any, interventional: Sequence[Any], owner: str) -> 
         raise ValueError(f"The samples given to {owner} have {p} columns for {len(items)} interventional contexts "
                          f"(latents); an injective mixing needs at least as many observed columns as latents.")
     return contexts, tuple(int(n) for n in shape)
+
+
+def _widths(value: Any, owner: str, *, name: str = "hidden") -> list[int]:
+    """Layer widths (ints >= 1) from ``value``, refused naming ``name``."""
+    return [int(check_number(w, name, owner, low=1, integer=True))
+            for w in check_sequence(value, name, owner, what="layer widths")]
+
+
+def _encoder(kind: str, d: int, info: Mapping[str, Any], widths: list[int], owner: str) -> nn.Module:
+    """A fresh encoder (rows flattened to p = prod(input_shape) -> d): an MLP, or a convolutional network that
+    unflattens the rows to the images (C, H, W) first."""
+    shape = tuple(int(n) for n in info["input_shape"])
+    if kind == "mlp":
+        return MLP(int(np.prod(shape)), widths, d, negative_slope=float(info["negative_slope"]))
+    channels = list(info.get("channels", (32, 32, 64, 64)))
+    _check_conv(shape, widths, channels, owner, "encoder")
+    return nn.Sequential(nn.Unflatten(1, shape), ConvEncoder(shape, d, channels=channels, hidden_dim=tuple(widths)))
+
+
+def _decoder(kind: str, d: int, info: Mapping[str, Any], widths: list[int], owner: str) -> nn.Module:
+    """A fresh decoder (d reported latents -> rows flattened): an MLP, or a convolutional decoder mirroring the
+    encoder's channels, flattened at the end."""
+    shape = tuple(int(n) for n in info["input_shape"])
+    if kind == "mlp":
+        return MLP(d, widths, int(np.prod(shape)), negative_slope=float(info["negative_slope"]))
+    channels = list(info.get("channels", (32, 32, 64, 64)))
+    _check_conv(shape, widths, channels, owner, "decoder")
+    return nn.Sequential(ConvDecoder(d, shape, channels=channels, hidden_dim=tuple(widths)), nn.Flatten())
+
+
+def _check_conv(shape: tuple[int, ...], widths: list[int], channels: list[int], owner: str, part: str) -> None:
+    """A convolutional ``part`` needs image rows (C, H, W) with H, W >= 2, convolutions and a dense layer."""
+    if len(shape) != 3 or len(conv_shapes(shape, (1,))) < 2:
+        raise ValueError(f"{owner}: a convolutional {part} needs rows that are images (C, H, W) with H and W at least "
+                         f"2; the rows have shape {shape}. Use the 'mlp' {part}, or pass the images unflattened.")
+    if not widths:
+        raise ValueError(f"{owner}: a convolutional {part} needs at least one dense layer; 'hidden' is empty.")
+    if not channels:
+        raise ValueError(f"{owner}: a convolutional {part} needs at least one convolution; 'channels' is empty.")
+
+
+def _batched(network: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """``network`` applied to ``inputs`` (N, ...) in batches of ``batch_size`` rows, concatenated (N, ...), without
+    gradients."""
+    with torch.no_grad():
+        return torch.cat([network(inputs[i:i + batch_size]) for i in range(0, inputs.shape[0], batch_size)])

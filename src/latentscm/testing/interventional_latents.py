@@ -18,12 +18,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_array, check_choice, check_number
+from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number
 
-__all__ = ["InterventionalLatents", "MIXINGS", "simulate_interventional_latents"]
+if TYPE_CHECKING:  # pragma: no cover
+    from latentscm.graph import CausalGraph
+    from latentscm.scm.mechanisms import Mechanism
+    from latentscm.worlds.regimes import Regime
+
+__all__ = ["InterventionalLatents", "LatentWorldStructure", "MIXINGS", "simulate_interventional_latents"]
+
+
+class LatentWorldStructure(NamedTuple):
+    """A drawn latent model as a world's causal structure (:meth:`InterventionalLatents.world_structure`).
+
+    ``graph`` and ``mechanisms`` go to a world's constructor (``make(name, graph=..., mechanisms=...)``); ``regimes``
+    is the observational regime then context ``k``'s perfect intervention on latent ``k``, for ``world.sample(n,
+    seed=..., regime=regimes[k])``.
+    """
+
+    graph: CausalGraph
+    mechanisms: dict[str, Mechanism]
+    regimes: list[Regime]
 
 #: Mixing functions :func:`simulate_interventional_latents` draws.
 MIXINGS = ("mlp", "linear", "identity")
@@ -69,6 +88,40 @@ class InterventionalLatents:
         noise = means + np.sqrt(variances) * as_generator(seed).normal(size=(n, self.d))
         # z = z W + eps (row vectors)  =>  z = eps (I - W)^-1
         return np.linalg.solve((np.eye(self.d) - weights).T, noise.T).T
+
+    def world_structure(self, names: Sequence[str], *, scale: float = 1.0,
+                        offset: Sequence[float] | None = None) -> LatentWorldStructure:
+        """This latent model as the causal structure of a world whose factors ``names`` (d) are the latents, each
+        latent ``z_i`` becoming the factor ``offset_i + scale * z_i`` (to fit the world's factor ranges, e.g. balls
+        apart; the SCM stays linear with the same weights): ``LinearGaussian`` mechanisms (noise standard deviation
+        ``scale * sigma_i``, the bias that keeps the offsets) and, for context ``k``, a regime replacing latent
+        ``k``'s mechanism by ``N(offset_k + scale * mu_k, (scale * tau_k)^2)`` with every parent's weight 0. The
+        world renders the factors in place of :meth:`mix`, and keeps each sample's noise, so its exact
+        counterfactuals hold under this model (values the world clips to its ranges excepted)."""
+        from latentscm.graph import CausalGraph
+        from latentscm.scm.mechanisms import LinearGaussian
+        from latentscm.worlds.regimes import OBSERVATIONAL, Regime
+
+        owner = "InterventionalLatents.world_structure"
+        names = [str(n) for n in check_names(names, "names", owner, size=self.d)]
+        scale = check_number(scale, "scale", owner, low=0, low_inclusive=False)
+        shift = np.zeros(self.d) if offset is None else check_array(offset, "offset", owner, ndim=1)
+        if shift.shape != (self.d,):
+            raise ValueError(f"The 'offset' argument of {owner} must hold one value per latent ({self.d}). Got shape "
+                             f"{shift.shape}.")
+        edges = [(names[j], names[i]) for j, i in zip(*np.nonzero(self.weights))]
+        graph = CausalGraph(edges, nodes=names)
+        mechanisms: dict[str, Mechanism] = {}
+        regimes: list[Regime] = [OBSERVATIONAL]
+        for i, name in enumerate(names):
+            parents = {names[j]: float(self.weights[j, i]) for j in np.flatnonzero(self.weights[:, i])}
+            bias = float(shift[i] - self.weights[:, i] @ shift)  # x = offset + scale z solves the shifted SCM
+            mechanisms[name] = LinearGaussian(parents, bias=bias, std=scale * float(np.sqrt(self.noise_variances[i])))
+            cut = LinearGaussian(dict.fromkeys(parents, 0.0),
+                                 bias=float(shift[i]) + scale * float(self.intervention_means[i]),
+                                 std=scale * float(np.sqrt(self.intervention_variances[i])))
+            regimes.append(Regime(f"do({name})", mechanisms={name: cut}))
+        return LatentWorldStructure(graph, mechanisms, regimes)
 
     def mix(self, z: np.ndarray) -> np.ndarray:
         """Observations (n, p) of latents ``z`` (n, d)."""

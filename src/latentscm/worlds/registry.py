@@ -21,6 +21,7 @@ REGISTRY = Registry("world", "latentscm.worlds.base:World", {
     "hue-sprites": "latentscm.worlds.hue_sprites:HueSprites",
     "content-style": "latentscm.worlds.content_style:ContentStyle",
     "nonlinear-ica": "latentscm.worlds.nonlinear_ica:NonlinearICA",
+    "balls": "latentscm.worlds.balls:Balls",
 })
 
 
