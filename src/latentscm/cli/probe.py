@@ -245,8 +245,9 @@ def probe(
         world = world_of_run(config, run, trust_code=trust_code, command="probe")
         if measure == "oracle" and not has_oracle_readout(world):
             raise ValueError(f"--measure oracle (the default) needs a world with an exact read-out (binary "
-                             f"'sprites'); the run's world {getattr(world, 'name', '?')!r} has none. Use --measure "
-                             f"regressor: a factor regressor trained on the world, its held-out error reported.")
+                             f"'sprites', or 'balls' of at most 3 balls); the run's world "
+                             f"{getattr(world, 'name', '?')!r} has none. Use --measure regressor: a factor regressor "
+                             f"trained on the world, its held-out error reported.")
         for name in kinds:  # every kind runs before anything is written: a failing one leaves no partial output
             if name == "extreme":
                 data, section, figure = _extreme(learner, world, n=n, seed=seed, measure=measure, units=units,

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_number
+from latentscm.probes.balls_readout import BallsReadout, reads_balls
 
 __all__ = ["SpritesReadout", "CallableReadout", "oracle_readout", "as_readout", "has_oracle_readout",
            "reconstruction_readout_error"]
@@ -98,7 +99,7 @@ class SpritesReadout:
 
     def fit(self, world: Any) -> SpritesReadout:
         """Calibrate the mass -> scale map on ``world`` renders and measure ``mae_``; returns self."""
-        if not has_oracle_readout(world):
+        if not _reads_sprites(world):
             raise ValueError(f"SpritesReadout reads only binary 'sprites' worlds. Got world "
                              f"{getattr(world, 'name', type(world).__name__)!r} with variant "
                              f"{getattr(world, 'variant', None)!r}.")
@@ -162,17 +163,25 @@ class CallableReadout:
 
 def has_oracle_readout(world: Any) -> bool:
     """Whether :func:`oracle_readout` knows an exact read-out for ``world``."""
+    return _reads_sprites(world) or reads_balls(world)
+
+
+def _reads_sprites(world: Any) -> bool:
     return getattr(world, "name", None) == "sprites" and getattr(world, "variant", None) == "binary"
 
 
-def oracle_readout(world: Any, *, seed: int = 0) -> SpritesReadout:
-    """The fitted exact read-out of ``world``; ``ValueError`` (naming the world) if it has none."""
-    if not has_oracle_readout(world):
+def oracle_readout(world: Any, *, seed: int = 0) -> SpritesReadout | BallsReadout:
+    """The fitted exact read-out of ``world`` (binary ``sprites``: :class:`SpritesReadout`; ``balls`` of at most
+    three balls: :class:`~latentscm.probes.balls_readout.BallsReadout`); ``ValueError`` (naming the world) if it has
+    none."""
+    if reads_balls(world):
+        return BallsReadout(seed=seed).fit(world)
+    if not _reads_sprites(world):
         name = getattr(world, "name", type(world).__name__)
         variant = getattr(world, "variant", None)
-        raise ValueError(f"measure='oracle' needs a world with an exact read-out (binary 'sprites'); world "
-                         f"{name!r}{'' if variant is None else f' (variant {variant!r})'} has none. Use "
-                         f"measure='regressor' or pass a callable.")
+        raise ValueError(f"measure='oracle' needs a world with an exact read-out (binary 'sprites', or 'balls' of at "
+                         f"most 3 balls); world {name!r}{'' if variant is None else f' (variant {variant!r})'} has "
+                         f"none. Use measure='regressor' or pass a callable.")
     return SpritesReadout(seed=seed).fit(world)
 
 
