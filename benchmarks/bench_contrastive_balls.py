@@ -21,7 +21,9 @@ convolutional encoder), on 3,000 held-out observational images:
   a linear fit of fitted on true latent k) against the world's exact counterfactual image, and of leaving the image
   unchanged; ``desc err`` / ``desc keep``: the same for the intervened latent's descendants' latent values only
   (true units), where the graph matters;
-- baseline ``pca mcc*``: d leading principal components of the pixels, best permutation.
+- baseline ``pca mcc*``: d leading principal components of the pixels, best permutation; ``--encoders beta_vae``
+  adds a beta-VAE (beta 1, d units, ``--vae-steps`` at batch 64) trained on the observational images only, its
+  ``mcc`` after the best permutation (it has no contexts to name its units).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_contrastive_balls.py --seeds 0 1 2 --encoders mlp conv \\
         --jobs 2
@@ -41,8 +43,12 @@ from scipy.stats import multivariate_normal
 
 from bench_contrastive_causal_disentanglement import _graph_scores, _mcc, _shd
 from latentscm.discovery import contrastive_causal_disentanglement
+from latentscm.learners import make as make_learner
 from latentscm.testing import simulate_interventional_latents
 from latentscm.worlds import make
+
+COLUMNS = ["mcc", "acc", "oracle", "shd", "shd*", "cf err", "keep err", "desc err", "desc keep", "pca mcc*", "s",
+           "clipped", "overlap"]
 
 
 def _setting(args: argparse.Namespace, seed: int):
@@ -77,6 +83,16 @@ def _oracle_accuracy(model, n: int, seed: int) -> float:
     return float(np.mean(accuracies))
 
 
+def _beta_vae(args: argparse.Namespace, seed: int, batches: list, test) -> dict:
+    """The unsupervised baseline: a beta-VAE (beta 1, d units) on the observational images only; its units matched
+    to the latents by the best permutation (it has no contexts to name them)."""
+    start = time.perf_counter()
+    model = make_learner("beta_vae", beta=1.0, latent_dim=args.d, lr=1e-3, batch_size=64, steps=args.vae_steps,
+                         seed=seed).fit(batches[0].images, progress=False)
+    _, matched = _mcc(model.encode(test.images), test.factors)
+    return {"mcc": matched, "s": time.perf_counter() - start}
+
+
 def _run(job: tuple[argparse.Namespace, int, str]) -> dict:
     args, seed, encoder = job
     torch.set_num_threads(1)
@@ -86,6 +102,9 @@ def _run(job: tuple[argparse.Namespace, int, str]) -> dict:
     test = world.sample(3000, seed=np.random.default_rng([seed, 2]))
     clipped = float(np.mean([np.mean(np.abs(b.factors) >= 0.5) for b in batches]))
     overlap = float(np.mean([world.overlap(b.factors).mean() for b in batches]))
+    if encoder == "beta_vae":
+        return {**dict.fromkeys(COLUMNS, float("nan")), "seed": seed, "encoder": encoder, "clipped": clipped,
+                "overlap": overlap, **_beta_vae(args, seed, batches, test)}
     start = time.perf_counter()
     fit = contrastive_causal_disentanglement(batches[0].images, [b.images for b in batches[1:]], encoder=encoder,
                                              hidden=(512,) if encoder == "mlp" else (256,), epochs=args.epochs,
@@ -133,7 +152,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--decoder-epochs", type=int, default=30)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--encoders", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv"])
+    parser.add_argument("--encoders", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv", "beta_vae"],
+                        help="beta_vae: the unsupervised baseline (observational images only; mcc after matching)")
+    parser.add_argument("--vae-steps", type=int, default=5000)
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
     if args.d % 2:
@@ -143,15 +164,16 @@ def main() -> None:
     jobs = [(args, seed, encoder) for seed in args.seeds for encoder in args.encoders]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         rows = pool.map(_run, jobs, chunksize=1)
-    columns = ["mcc", "acc", "oracle", "shd", "shd*", "cf err", "keep err", "desc err", "desc keep", "pca mcc*",
-               "s", "clipped", "overlap"]
+    columns = COLUMNS
     print(f"{'encoder':>8} {'seed':>5} " + " ".join(f"{c:>9}" for c in columns))
     for encoder in args.encoders:
         mine = [r for r in rows if r["encoder"] == encoder]
         for r in mine:
             print(f"{encoder:>8} {r['seed']:>5} " + " ".join(f"{r[c]:>9.4f}" if isinstance(r[c], float) else
                                                           f"{r[c]:>9}" for c in columns))
-        print(f"{encoder:>8} {'mean':>5} " + " ".join(f"{np.nanmean([r[c] for r in mine]):>9.4f}" for c in columns),
+        means = [np.mean(finite) if (finite := [r[c] for r in mine if np.isfinite(r[c])]) else float("nan")
+                 for c in columns]
+        print(f"{encoder:>8} {'mean':>5} " + " ".join(f"{m:>9.4f}" for m in means),
               flush=True)
 
 

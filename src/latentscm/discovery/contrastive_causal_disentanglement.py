@@ -18,13 +18,16 @@ nor of the targets (Theorem 3.2).
     log q_k(z) - log q_0(z) = c_k + beta_k z_k - lambda_k^2 z_k^2 + (s_k (z_k - sum_j A[k, j] z_j))^2,
 
 with ``s_k = 1 / (sqrt(2) sigma_k)`` (the row of the observational precision root the intervention removes) and
-``lambda_k = 1 / (sqrt(2) tau_k)``. The method trains an encoder ``g`` (an MLP, x -> d latents) together with
-these parameters (``A`` with a zero diagonal, ``s``, ``lambda``, ``beta``, ``c``) as d logistic classifiers, context
-``k`` against the observational one, with exactly that log-odds applied to ``z = g(x)``. The Bayes-optimal
+``lambda_k = 1 / (sqrt(2) tau_k)``. The method trains an encoder ``g`` (x -> d latents: an MLP on the flattened
+rows, as in the authors' synthetic experiments, or, for image rows, ``encoder="conv"``, the library's convolutional
+encoder) together with these parameters (``A`` with a zero diagonal, ``s``, ``lambda``, ``beta``, ``c``) as d
+logistic classifiers, context ``k`` against the observational one, with exactly that log-odds applied to
+``z = g(x)``. The Bayes-optimal
 classifier has this form only when ``g`` recovers the latents (the theorem), and latent ``k`` is, by construction,
 the one context ``k`` intervened on: no matching of latents to targets is needed.
 
-**Training** (the authors' settings, ``settings.yaml``): Adam, learning rate 5e-4 for both parts, batches of 512
+**Training** (the authors' settings, ``settings.yaml``): Adam, learning rate 5e-4 for both parts (as their
+``lr_nonparametric`` and ``lr_parametric``; ``log_odds_learning_rate`` sets the second apart), batches of 512
 interventional rows, each paired with as many observational rows scored under the same contexts; the binary
 cross-entropies of both, plus ``mean_penalty * |mean of g(x) over the observational batch|^2`` (scale and shift are
 free; this pins the shift), ``l1 * |A|_1`` and ``acyclicity * (tr exp(A * A) - d)`` (NOTEARS, Zheng et al. 2018). A
