@@ -234,9 +234,10 @@ class ContrastiveCausalDisentanglement:
                     seed: int | np.random.Generator = 0) -> ContrastiveCausalDisentanglement:
         """This fit with a decoder from the reported latents of ``x`` (N, ...) to ``x``, trained by mean squared
         error on the frozen encoder (Adam; the epoch with the lowest error on a held-out ``validation`` share is
-        kept). ``network``: ``"mlp"`` (leaky ReLU, the encoder's slope, ``hidden`` widths) or ``"conv"`` (a
-        :class:`~latentscm.nn.conv.ConvDecoder` mirroring the encoder's ``channels``, dense widths ``hidden``; image
-        rows only); default: the encoder's kind. The contrastive fit itself has no decoder: this is the step that
+        kept). ``network``: ``"mlp"`` (leaky ReLUs of the fit's ``negative_slope``, ``hidden`` widths in order) or
+        ``"conv"`` (a :class:`~latentscm.nn.conv.ConvDecoder` mirroring the fit's ``channels`` and the dense widths
+        ``hidden``, both run in reverse, as an encoder's mirror image; image rows only); default: the encoder's
+        kind. The contrastive fit itself has no decoder: this is the step that
         gives :meth:`decode` and :meth:`counterfactual` (not in Buchholz et al.). Returns a new fit."""
         owner = f"{type(self).__name__}.fit_decoder"
         rows = self._observations(x, "fit_decoder")
@@ -273,7 +274,7 @@ class ContrastiveCausalDisentanglement:
                 optimizer.step()
             decoder.eval()
             with torch.no_grad():
-                error = float(((decoder(z[held]) - target[held]) ** 2).mean())
+                error = float(((_batched(decoder, z[held], 4096) - target[held]) ** 2).mean())
             if error < best[0]:
                 best = (error, epoch + 1, copy.deepcopy(decoder.state_dict()))
         decoder.load_state_dict(best[2])
@@ -334,6 +335,7 @@ class ContrastiveCausalDisentanglement:
                              f"found {found!r}.")
         arrays = {name: state[name].double().numpy() for name in _ARRAYS}
         d, info = len(state["nodes"]), dict(state["info"])
+        info.setdefault("input_shape", [arrays["input_mean"].shape[0]])  # files from before rows of any shape
         owner = f"{cls.__name__}.load"
         encoder = _encoder(state.get("network", "mlp"), d, info, list(state["hidden"]), owner)
         encoder.load_state_dict(state["encoder"])
@@ -388,11 +390,13 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
         a perfect intervention on a different latent; there are as many latents as contexts.
     hidden: widths of the encoder's hidden layers (the authors': one layer of 512); for ``encoder="conv"``, of its
         dense layers after the convolutions (leaky ReLUs of slope 0.2).
-    negative_slope: slope of the MLP encoder's leaky ReLUs.
+    negative_slope: slope of the leaky ReLUs of the MLP networks (the ``"mlp"`` encoder, an MLP decoder); the
+        convolutional ones use ReLUs after the convolutions and slope 0.2 between the dense layers.
     encoder: ``"mlp"`` (the authors' synthetic-data encoder, on the flattened rows) or ``"conv"``: a
         :class:`~latentscm.nn.conv.ConvEncoder` (4x4 stride-2 convolutions with ReLUs, then the dense layers) on
         rows that are images (C, H, W), H and W at least 2.
-    channels: output channels of the convolutions of ``encoder="conv"`` (ignored for ``"mlp"``).
+    channels: output channels of the convolutions of ``encoder="conv"``, and of a convolutional decoder fitted
+        later (:meth:`~ContrastiveCausalDisentanglement.fit_decoder`), which runs them in reverse.
     epochs: passes over the interventional rows.
     batch_size: interventional rows per step (each with as many observational rows).
     learning_rate: Adam's, for the encoder (and the log-odds parameters unless ``log_odds_learning_rate`` is given).
@@ -435,7 +439,7 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
         "patience": int(check_number(patience, "patience", owner, low=0, integer=True)),
         "edge_threshold": check_number(edge_threshold, "edge_threshold", owner, low=0),
         "encoder": check_choice(encoder, "encoder", owner, NETWORKS),
-        "channels": _widths(channels, owner, name="channels"),
+        "channels": _widths(channels, owner, name="channels", what="convolution channels"),
         "input_shape": list(input_shape),
     }
     if not isinstance(standardize, (bool, np.bool_)):
@@ -520,7 +524,8 @@ def contrastive_causal_disentanglement(observational: Any, interventional: Seque
             raise FloatingPointError(f"{owner}: the validation loss is {val_loss} at epoch {epoch + 1}; lower the "
                                      f"'learning_rate' ({settings['learning_rate']}) or standardise the inputs.")
         history.append({"epoch": epoch + 1, "train_loss": total / n_int, "validation_loss": val_loss,
-                        "validation_accuracy": val_accuracy, "learning_rate": optimizer.param_groups[0]["lr"]})
+                        "validation_accuracy": val_accuracy, "learning_rate": optimizer.param_groups[0]["lr"],
+                        "log_odds_learning_rate": optimizer.param_groups[1]["lr"]})
         if val_loss < best[0]:
             best = (val_loss, epoch + 1, (copy.deepcopy(network.state_dict()),
                                           copy.deepcopy(log_odds_model.state_dict()), val_accuracy))
@@ -612,10 +617,10 @@ def _contexts(observational: Any, interventional: Sequence[Any], owner: str) -> 
     return contexts, tuple(int(n) for n in shape)
 
 
-def _widths(value: Any, owner: str, *, name: str = "hidden") -> list[int]:
+def _widths(value: Any, owner: str, *, name: str = "hidden", what: str = "layer widths") -> list[int]:
     """Layer widths (ints >= 1) from ``value``, refused naming ``name``."""
     return [int(check_number(w, name, owner, low=1, integer=True))
-            for w in check_sequence(value, name, owner, what="layer widths")]
+            for w in check_sequence(value, name, owner, what=what)]
 
 
 def _encoder(kind: str, d: int, info: Mapping[str, Any], widths: list[int], owner: str) -> nn.Module:
@@ -648,7 +653,8 @@ def _check_conv(shape: tuple[int, ...], widths: list[int], channels: list[int], 
     if not widths:
         raise ValueError(f"{owner}: a convolutional {part} needs at least one dense layer; 'hidden' is empty.")
     if not channels:
-        raise ValueError(f"{owner}: a convolutional {part} needs at least one convolution; 'channels' is empty.")
+        raise ValueError(f"{owner}: a convolutional {part} needs at least one convolution; the fit's 'channels' is "
+                         f"empty.")
 
 
 def _batched(network: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:

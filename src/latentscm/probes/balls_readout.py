@@ -43,7 +43,8 @@ class BallsReadout:
     factor_names_ : list[str]
         The world's factors, in its order.
     mae_ : dict[str, float]
-        Held-out mean absolute error per factor as a fraction of the factor's range (1).
+        Held-out mean absolute error per factor as a fraction of the factor's range (1); a ball hidden entirely
+        (NaN) is left out.
     mae_whole_ : dict[str, float]
         The same on the held-out renders whose balls are all whole and uncovered (no overlap, no border cut): the
         read-out's own error, which the unmixing and the centroid leave.
@@ -70,9 +71,10 @@ class BallsReadout:
         test = world.sample(self.n_test, seed=self.seed, regime=regime)
         residual = np.abs(self.predict(test.images) - test.factors)
         centres = test.factors.reshape(len(test.factors), -1, 2)
-        whole = (~world.overlap(test.factors)) & (np.abs(centres) <= 0.5 - world.radius).all(axis=(1, 2))
-        self.mae_ = {name: float(residual[:, j].mean()) for j, name in enumerate(self.factor_names_)}
-        self.mae_whole_ = {name: float(residual[whole, j].mean()) if whole.any() else float("nan")
+        fringe = world.radius + 0.5 / world.size  # the anti-aliased edge reaches half a pixel beyond the radius
+        whole = (~world.overlap(test.factors)) & (np.abs(centres) <= 0.5 - fringe).all(axis=(1, 2))
+        self.mae_ = {name: float(np.nanmean(residual[:, j])) for j, name in enumerate(self.factor_names_)}
+        self.mae_whole_ = {name: float(np.nanmean(residual[whole, j])) if whole.any() else float("nan")
                            for j, name in enumerate(self.factor_names_)}
         return self
 

@@ -19,6 +19,9 @@ the radius of gyration:
   reported error (held-out ``mae_`` of scale: 0.12 of its range at size 16, 0.07 at 32, 0.05 at
   64; position 0.03 at 16, 0.014 at 32).
 
+For ``balls`` (up to three balls) each ball's centre is its coverage centroid after unmixing the pixels over the
+known palette (:mod:`latentscm.probes.balls_readout`).
+
 Every read-out reports its held-out error against the world's true factors (``mae_``, per factor,
 as a fraction of the factor's range), exactly as ``FactorRegressor`` does, so an effect can be
 compared with the error of the instrument that measured it.

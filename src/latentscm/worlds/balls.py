@@ -14,8 +14,9 @@ so the image changes continuously with every coordinate.
   ``mechanisms``, as every world allows; values are clipped to the range), e.g. the linear Gaussian SCM of
   :meth:`latentscm.testing.InterventionalLatents.world_structure`.
 - Images ``(3, size, size)`` in [0, 1]: a black background and ball ``i`` in colour ``i`` of a fixed palette of
-  distinct, equally bright colours, painted in index order (a later ball covers an earlier one where they overlap,
-  so overlapping balls hide information: the mixing is injective only while they do not overlap).
+  distinct colours (the first three linearly independent over the channels), painted in index order (a later ball
+  covers an earlier one where they overlap, so overlapping balls hide information: the mixing is injective only
+  while they do not overlap).
 - :meth:`Balls.overlap` says which samples have overlapping balls, so a user can measure how often that happens.
 """
 
