@@ -126,6 +126,16 @@ def check_array(value: Any, name: str, owner: str, *, ndim: int | None = None,
     return array
 
 
+def check_image_batch(images: Any, image_shape: Sequence[int], owner: str, *, dtype: Any = np.float32) -> np.ndarray:
+    """``images`` as an array (N, *image_shape) of ``dtype``; another shape is refused naming ``owner`` and the shape
+    it expects (a fitted read-out's or regressor's images)."""
+    images = np.asarray(images, dtype=dtype)
+    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(image_shape):
+        raise ValueError(f"{owner} expects images of shape (N, {', '.join(map(str, image_shape))}). "
+                         f"Got {images.shape}.")
+    return images
+
+
 def node_position(item: Any, names: Sequence[str] | None, d: int, name: str, owner: str, where: str = "") -> int:
     """The position 0..d-1 of a node given by name (one of ``names``) or by position; ValueError naming the argument
     ``name`` of ``owner`` (and ``where``, e.g. " in row 3") otherwise."""

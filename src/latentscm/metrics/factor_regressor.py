@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from latentscm._seeding import seeded_torch
-from latentscm._validation import check_choice, check_number
+from latentscm._validation import check_choice, check_image_batch, check_number
 
 __all__ = ["FactorRegressor"]
 
@@ -112,10 +112,7 @@ class FactorRegressor:
         """Factors (N, K) in world units of images (N, C, H, W)."""
         if not hasattr(self, "net_"):
             raise RuntimeError("FactorRegressor is not fitted; call fit(world) first.")
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape_:
-            raise ValueError(f"FactorRegressor expects images of shape (N, {', '.join(map(str, self.image_shape_))}). "
-                             f"Got {images.shape}.")
+        images = check_image_batch(images, self.image_shape_, "FactorRegressor", dtype=np.float32)
         outputs = []
         with torch.no_grad():
             for start in range(0, images.shape[0], 512):

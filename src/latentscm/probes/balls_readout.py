@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_image_batch, check_number
 
 __all__ = ["BallsReadout", "reads_balls"]
 
@@ -83,10 +83,7 @@ class BallsReadout:
         palette, clipped to [0, 1]."""
         if not hasattr(self, "palette_"):
             raise RuntimeError("BallsReadout is not fitted; call fit(world) first.")
-        images = np.asarray(images, dtype=np.float64)
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape_:
-            raise ValueError(f"BallsReadout expects images of shape (N, {', '.join(map(str, self.image_shape_))}). "
-                             f"Got {images.shape}.")
+        images = check_image_batch(images, self.image_shape_, "BallsReadout", dtype=np.float64)
         unmix = np.linalg.pinv(self.palette_)  # (balls, 3)
         return np.clip(np.einsum("bc,nchw->nbhw", unmix, images), 0.0, 1.0)
 

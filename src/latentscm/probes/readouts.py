@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_image_batch, check_number
 from latentscm.probes.balls_readout import BallsReadout, reads_balls
 
 __all__ = ["SpritesReadout", "CallableReadout", "oracle_readout", "as_readout", "has_oracle_readout",
@@ -132,10 +132,7 @@ class SpritesReadout:
         """
         if not hasattr(self, "scale_coef_"):
             raise RuntimeError("SpritesReadout is not fitted; call fit(world) first.")
-        images = np.asarray(images, dtype=np.float32)
-        if images.ndim != 4 or tuple(images.shape[1:]) != self.image_shape_:
-            raise ValueError(f"SpritesReadout expects images of shape (N, {', '.join(map(str, self.image_shape_))}). "
-                             f"Got {images.shape}.")
+        images = check_image_batch(images, self.image_shape_, "SpritesReadout", dtype=np.float32)
         # a non-finite pixel leaves nothing to read; thresholded it would silently count as background (NaN) or ink
         unreadable = ~np.isfinite(images).all(axis=(1, 2, 3))
         images = np.clip(images, 0.0, None) if self.threshold is None else (images > self.threshold).astype(np.float32)
