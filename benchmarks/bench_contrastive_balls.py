@@ -108,7 +108,7 @@ def _run(job: tuple[argparse.Namespace, int, str]) -> dict:
     start = time.perf_counter()
     fit = contrastive_causal_disentanglement(batches[0].images, [b.images for b in batches[1:]], encoder=encoder,
                                              hidden=(512,) if encoder == "mlp" else (256,), epochs=args.epochs,
-                                             node_names=names, seed=seed)
+                                             log_odds_learning_rate=args.log_odds_lr, node_names=names, seed=seed)
     seconds = time.perf_counter() - start
     u = fit.encode(test.images)
     truth = (model.weights != 0).astype(int)
@@ -151,6 +151,7 @@ def main() -> None:
     parser.add_argument("--degree", type=float, default=2.0)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--decoder-epochs", type=int, default=30)
+    parser.add_argument("--log-odds-lr", type=float, default=None, help="the fit's log_odds_learning_rate")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--encoders", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv", "beta_vae"],
                         help="beta_vae: the unsupervised baseline (observational images only; mcc after matching)")
@@ -160,7 +161,8 @@ def main() -> None:
     if args.d % 2:
         parser.error("--d must be even (two coordinates per ball)")
     print(f"balls: d={args.d} ({args.d // 2} balls), {args.size}x{args.size}, radius {args.radius}, scale "
-          f"{args.scale}, n={args.n} per context, {args.epochs} epochs, decoder {args.decoder_epochs} epochs")
+          f"{args.scale}, n={args.n} per context, {args.epochs} epochs, decoder {args.decoder_epochs} epochs, "
+          f"log-odds learning rate {args.log_odds_lr or 'as the encoder'}")
     jobs = [(args, seed, encoder) for seed in args.seeds for encoder in args.encoders]
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         rows = pool.map(_run, jobs, chunksize=1)
