@@ -15,12 +15,16 @@ convolutional encoder), on 3,000 held-out observational images:
 - ``acc`` / ``oracle``: the fit's validation accuracy and the Bayes-optimal accuracy of the same classification
   (the exact Gaussian log-odds of the true latents, clipping ignored): how far the classifier is from its optimum;
 - ``shd`` (default threshold) and ``shd*`` (best threshold, looking at the truth) of the fitted graph;
-- ``cf err`` / ``keep err``: for ``do(latent k = its observational 80th percentile)``, k = each latent in turn, the
-  mean absolute pixel error of the fit's counterfactual image (a decoder of the same kind fitted afterwards,
-  :meth:`~latentscm.discovery.ContrastiveCausalDisentanglement.fit_decoder`, the value mapped to the fit's scale by
-  a linear fit of fitted on true latent k) against the world's exact counterfactual image, and of leaving the image
-  unchanged; ``desc err`` / ``desc keep``: the same for the intervened latent's descendants' latent values only
-  (true units), where the graph matters;
+- ``cf err`` / ``dec err`` / ``keep err``: for ``do(latent k = its observational 80th percentile)``, k = each latent
+  in turn, the mean absolute pixel error against the world's exact counterfactual image of the fit's counterfactual
+  image (a decoder of the same kind fitted afterwards on the observational images,
+  :meth:`~latentscm.discovery.ContrastiveCausalDisentanglement.fit_decoder`, ``--decoder-output`` sigmoid and
+  cross-entropy by default; the value mapped to the fit's scale by a linear fit of fitted on true latent k), with
+  the decoder's residual kept (``cf``) or not (``dec``, ``residual=False``), and of leaving the image unchanged
+  (``keep``); ``dec mse`` the decoder's held-out squared error;
+- ``desc err`` / ``desc cut`` / ``desc keep``: the same for the intervened latent's descendants' latent values only
+  (true units, through the same linear maps), where the graph matters: the fit's latent counterfactual, the fit's
+  factual latents (no change propagated: what its encoding error alone costs), and the true factual values;
 - baseline ``pca mcc*``: d leading principal components of the pixels, best permutation; ``--encoders beta_vae``
   adds a beta-VAE (beta 1, d units, ``--vae-steps`` at batch 64) trained on the observational images only, its
   ``mcc`` after the best permutation (it has no contexts to name its units).
@@ -47,8 +51,8 @@ from latentscm.learners import make as make_learner
 from latentscm.testing import simulate_interventional_latents
 from latentscm.worlds import make
 
-COLUMNS = ["mcc", "acc", "oracle", "shd", "shd*", "cf err", "keep err", "desc err", "desc keep", "pca mcc*", "s",
-           "clipped", "overlap"]
+COLUMNS = ["mcc", "acc", "oracle", "shd", "shd*", "dec mse", "cf err", "dec err", "keep err", "desc err", "desc cut",
+           "desc keep", "pca mcc*", "s", "clipped", "overlap"]
 
 
 def _setting(args: argparse.Namespace, seed: int):
@@ -118,21 +122,29 @@ def _run(job: tuple[argparse.Namespace, int, str]) -> dict:
            "oracle": _oracle_accuracy(model, 20000, seed), "shd": _shd(fit.graph().adjacency, truth),
            "shd*": shd_best, "s": seconds, "clipped": clipped, "overlap": overlap}
     decoded = fit.fit_decoder(batches[0].images, hidden=(256,) if encoder == "conv" else (512,),
-                              epochs=args.decoder_epochs, seed=seed)
+                              epochs=args.decoder_epochs, batch_size=args.decoder_batch, output=args.decoder_output,
+                              seed=seed)
+    row["dec mse"] = decoded.info["decoder"]["validation_mse"]
     maps = [np.polyfit(test.factors[:, k], u[:, k], 1) for k in range(args.d)]  # fitted ~ a * true + b
     descendants = np.linalg.matrix_power(np.eye(args.d) + truth, args.d) > 0  # [k, i]: i is k or below k
-    errors = {"cf err": [], "keep err": [], "desc err": [], "desc keep": []}
+    errors = {"cf err": [], "dec err": [], "keep err": [], "desc err": [], "desc cut": [], "desc keep": []}
+
+    def true_units(latents: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        return np.stack([(latents[:, i] - maps[i][1]) / maps[i][0] for i in columns], axis=1)
+
     for k, name in enumerate(names):
         value = float(np.quantile(batches[0].factors[:, k], 0.8))
         exact = world.counterfactual(test, {name: value})
-        images = decoded.counterfactual(test.images, {name: float(np.polyval(maps[k], value))})
-        errors["cf err"].append(np.abs(images - exact.images).mean())
+        setting = {name: float(np.polyval(maps[k], value))}
+        errors["cf err"].append(np.abs(decoded.counterfactual(test.images, setting) - exact.images).mean())
+        errors["dec err"].append(np.abs(decoded.counterfactual(test.images, setting, residual=False)
+                                        - exact.images).mean())
         errors["keep err"].append(np.abs(test.images - exact.images).mean())
         below = np.flatnonzero(descendants[k] & (np.arange(args.d) != k))
         if below.size:
-            latents = decoded.counterfactual_latents(u, {name: float(np.polyval(maps[k], value))})
-            back = np.stack([(latents[:, i] - maps[i][1]) / maps[i][0] for i in below], axis=1)
+            back = true_units(decoded.counterfactual_latents(u, setting), below)
             errors["desc err"].append(np.abs(back - exact.factors[:, below]).mean())
+            errors["desc cut"].append(np.abs(true_units(u, below) - exact.factors[:, below]).mean())
             errors["desc keep"].append(np.abs(test.factors[:, below] - exact.factors[:, below]).mean())
     row.update({key: float(np.mean(v)) if v else float("nan") for key, v in errors.items()})
     centred = test.images.reshape(len(test.images), -1) - test.images.reshape(len(test.images), -1).mean(0)
@@ -150,7 +162,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10000, help="images per context")
     parser.add_argument("--degree", type=float, default=2.0)
     parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--decoder-epochs", type=int, default=30)
+    parser.add_argument("--decoder-epochs", type=int, default=100)
+    parser.add_argument("--decoder-batch", type=int, default=128)
+    parser.add_argument("--decoder-output", default="sigmoid", choices=["linear", "sigmoid"])
     parser.add_argument("--log-odds-lr", type=float, default=None, help="the fit's log_odds_learning_rate")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--encoders", nargs="+", default=["mlp", "conv"], choices=["mlp", "conv", "beta_vae"],
@@ -163,7 +177,7 @@ def main() -> None:
     print(f"balls: d={args.d} ({args.d // 2} balls), {args.size}x{args.size}, radius {args.radius}, scale "
           f"{args.scale}, n={args.n} per context, {args.epochs} epochs, decoder {args.decoder_epochs} epochs, "
           f"log-odds learning rate {args.log_odds_lr or 'as the encoder'}")
-    jobs = [(args, seed, encoder) for seed in args.seeds for encoder in args.encoders]
+    jobs = [(args, seed, encoder) for encoder in args.encoders for seed in args.seeds]  # in the order given
     with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
         rows = pool.map(_run, jobs, chunksize=1)
     columns = COLUMNS

@@ -87,6 +87,8 @@ _OWNER = "contrastive_causal_disentanglement"
 #: The encoders (and decoders) a fit can use: a multilayer perceptron on the flattened rows, or a convolutional
 #: network (:class:`~latentscm.nn.conv.ConvEncoder` / :class:`~latentscm.nn.conv.ConvDecoder`) on image rows (C, H, W).
 NETWORKS = ("mlp", "conv")
+#: The outputs of a decoder (:meth:`ContrastiveCausalDisentanglement.fit_decoder`): any values, or values in [0, 1].
+OUTPUTS = ("linear", "sigmoid")
 #: The ``format`` of a saved fit (:meth:`ContrastiveCausalDisentanglement.save`).
 FORMAT = "latentscm.contrastive_causal_disentanglement/1"
 
@@ -231,19 +233,26 @@ class ContrastiveCausalDisentanglement:
     # ------------------------------------------------------------------ observations back
     def fit_decoder(self, x: Any, *, hidden: Sequence[int] = (512,), epochs: int = 100, batch_size: int = 512,
                     learning_rate: float = 1e-3, validation: float = 0.2, network: str | None = None,
-                    seed: int | np.random.Generator = 0) -> ContrastiveCausalDisentanglement:
-        """This fit with a decoder from the reported latents of ``x`` (N, ...) to ``x``, trained by mean squared
-        error on the frozen encoder (Adam; the epoch with the lowest error on a held-out ``validation`` share is
-        kept). ``network``: ``"mlp"`` (leaky ReLUs of the fit's ``negative_slope``, ``hidden`` widths in order) or
+                    output: str = "linear", seed: int | np.random.Generator = 0) -> ContrastiveCausalDisentanglement:
+        """This fit with a decoder from the reported latents of ``x`` (N, ...) to ``x``, trained on the frozen encoder
+        (Adam; the epoch with the lowest loss on a held-out ``validation`` share is kept). The contrastive fit itself
+        has no decoder: this is the step that gives :meth:`decode` and :meth:`counterfactual` (not in Buchholz et
+        al.). Returns a new fit.
+
+        ``network``: ``"mlp"`` (leaky ReLUs of the fit's ``negative_slope``, ``hidden`` widths in order) or
         ``"conv"`` (a :class:`~latentscm.nn.conv.ConvDecoder` mirroring the fit's ``channels`` and the dense widths
         ``hidden``, both run in reverse, as an encoder's mirror image; image rows only); default: the encoder's
-        kind. The contrastive fit itself has no decoder: this is the step that
-        gives :meth:`decode` and :meth:`counterfactual` (not in Buchholz et al.). Returns a new fit."""
+        kind. ``output``: ``"linear"`` (any values; mean squared error) or ``"sigmoid"`` (values in [0, 1], such as
+        images: a sigmoid output trained by binary cross-entropy, the Bernoulli likelihood of image VAEs)."""
         owner = f"{type(self).__name__}.fit_decoder"
         rows = self._observations(x, "fit_decoder")
         widths = _widths(hidden, owner)
         network = check_choice(self.info.get("encoder", "mlp") if network is None else network, "network", owner,
                                NETWORKS)
+        output = check_choice(output, "output", owner, OUTPUTS)
+        if output == "sigmoid" and (rows.min() < 0 or rows.max() > 1):
+            raise ValueError(f"{owner}: output='sigmoid' needs observations in [0, 1]; 'x' spans [{rows.min():.4g}, "
+                             f"{rows.max():.4g}]. Use output='linear'.")
         epochs = int(check_number(epochs, "epochs", owner, low=1, integer=True))
         batch_size = int(check_number(batch_size, "batch_size", owner, low=1, integer=True))
         learning_rate = check_number(learning_rate, "learning_rate", owner, low=0, low_inclusive=False)
@@ -259,29 +268,39 @@ class ContrastiveCausalDisentanglement:
         target = torch.as_tensor(rows, dtype=torch.float32)
         held, train = order[:n_held], order[n_held:]
         with seeded_torch(int(rng.integers(2 ** 63))):
-            decoder = _decoder(network, len(self.nodes), self.info, widths, owner)
+            decoder = _decoder(network, len(self.nodes), self.info, widths, owner, output=output)
+        scores = decoder[0] if output == "sigmoid" else decoder  # logits for the cross-entropy
+
+        def loss_of(prediction: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+            if output == "sigmoid":
+                return nn.functional.binary_cross_entropy_with_logits(prediction, truth)
+            return ((prediction - truth) ** 2).mean()
+
         generator = torch.Generator().manual_seed(int(rng.integers(2 ** 63)))
         optimizer = torch.optim.Adam(decoder.parameters(), lr=learning_rate)
-        best = (math.inf, 0, copy.deepcopy(decoder.state_dict()))
+        best = (math.inf, 0, copy.deepcopy(decoder.state_dict()), math.nan)
         for epoch in range(epochs):
             decoder.train()
             shuffled = torch.as_tensor(train)[torch.randperm(len(train), generator=generator)]
             for start in range(0, len(train), batch_size):
                 batch = shuffled[start:start + batch_size]
-                loss = ((decoder(z[batch]) - target[batch]) ** 2).mean()
+                loss = loss_of(scores(z[batch]), target[batch])
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
             decoder.eval()
             with torch.no_grad():
-                error = float(((_batched(decoder, z[held], 4096) - target[held]) ** 2).mean())
+                held_scores = _batched(scores, z[held], 4096)
+                error = float(loss_of(held_scores, target[held]))
+                mse = float(((torch.sigmoid(held_scores) if output == "sigmoid" else held_scores) - target[held])
+                            .pow(2).mean())
             if error < best[0]:
-                best = (error, epoch + 1, copy.deepcopy(decoder.state_dict()))
+                best = (error, epoch + 1, copy.deepcopy(decoder.state_dict()), mse)
         decoder.load_state_dict(best[2])
-        info = {**self.info, "decoder": {"network": network, "hidden": widths, "epochs": epochs,
-                                         "batch_size": batch_size,
-                                         "learning_rate": learning_rate, "validation": validation,
-                                         "best_epoch": best[1], "validation_mse": best[0]}}
+        info = {**self.info, "decoder": {"network": network, "output": output, "hidden": widths, "epochs": epochs,
+                                         "batch_size": batch_size, "learning_rate": learning_rate,
+                                         "validation": validation, "best_epoch": best[1], "validation_loss": best[0],
+                                         "validation_mse": best[3]}}
         return replace(self, decoder=decoder.eval(), info=info)
 
     def decode(self, z: Any) -> np.ndarray:
@@ -299,18 +318,24 @@ class ContrastiveCausalDisentanglement:
             x = _batched(self.decoder, torch.as_tensor(z, dtype=torch.float32), 4096).double().numpy()
         return x.reshape(z.shape[0], *self.info["input_shape"])
 
-    def counterfactual(self, x: Any, interventions: Mapping[str, float]) -> np.ndarray:
+    def counterfactual(self, x: Any, interventions: Mapping[str, float], *, residual: bool = True) -> np.ndarray:
         """Observations (N, ...) had the latents been set as ``interventions`` (name -> value on the reported
-        scale): the latent counterfactual (:meth:`counterfactual_latents` of ``encode(x)``), and ``x`` moved by the
-        decoder's change, ``x + decode(z*) - decode(z)``, so what the latents do not explain in ``x`` is kept (the
-        decoder's residual is the abducted noise of the observation). Needs :meth:`fit_decoder`."""
+        scale): the latent counterfactual ``z*`` (:meth:`counterfactual_latents` of ``z = encode(x)``), decoded.
+        ``residual=True``: ``x`` moved by the decoder's change, ``x + decode(z*) - decode(z)``, so what the latents
+        do not explain in ``x`` is kept (the decoder's residual taken as the observation's abducted noise; where
+        the decoder is blurry, its residual, a sharp edge, stays where it was); ``False``: ``decode(z*)``. Needs
+        :meth:`fit_decoder`."""
         if self.decoder is None:
             raise TypeError(f"{type(self).__name__}.counterfactual: this fit has no decoder (the contrastive method "
                             f"trains an encoder only); fit one with fit.fit_decoder(x).")
         rows = self._observations(x, "counterfactual")
         shaped = rows.reshape(-1, *self.info["input_shape"])
+        if not isinstance(residual, (bool, np.bool_)):
+            raise TypeError(f"The 'residual' argument of {type(self).__name__}.counterfactual must be True or False. "
+                            f"Got {residual!r}.")
         z = self.encode(shaped)
-        return shaped + self.decode(self.counterfactual_latents(z, interventions)) - self.decode(z)
+        moved = self.decode(self.counterfactual_latents(z, interventions))
+        return shaped + moved - self.decode(z) if residual else moved
 
     # ------------------------------------------------------------------ saving
     def save(self, path: str | os.PathLike) -> None:
@@ -343,7 +368,8 @@ class ContrastiveCausalDisentanglement:
         log_odds_model.load_state_dict(state["log_odds_model"])
         decoder = None
         if state.get("decoder") is not None:
-            decoder = _decoder(info["decoder"].get("network", "mlp"), d, info, list(info["decoder"]["hidden"]), owner)
+            decoder = _decoder(info["decoder"].get("network", "mlp"), d, info, list(info["decoder"]["hidden"]), owner,
+                               output=info["decoder"].get("output", "linear"))
             decoder.load_state_dict(state["decoder"])
             decoder.eval()
         return cls(nodes=tuple(state["nodes"]), encoder=encoder.eval(), log_odds_model=log_odds_model.eval(),
@@ -634,15 +660,18 @@ def _encoder(kind: str, d: int, info: Mapping[str, Any], widths: list[int], owne
     return nn.Sequential(nn.Unflatten(1, shape), ConvEncoder(shape, d, channels=channels, hidden_dim=tuple(widths)))
 
 
-def _decoder(kind: str, d: int, info: Mapping[str, Any], widths: list[int], owner: str) -> nn.Module:
+def _decoder(kind: str, d: int, info: Mapping[str, Any], widths: list[int], owner: str, *,
+             output: str = "linear") -> nn.Module:
     """A fresh decoder (d reported latents -> rows flattened): an MLP, or a convolutional decoder mirroring the
-    encoder's channels, flattened at the end."""
+    encoder's channels, flattened at the end; ``output="sigmoid"`` wraps it as ``Sequential(network, Sigmoid)``."""
     shape = tuple(int(n) for n in info["input_shape"])
     if kind == "mlp":
-        return MLP(d, widths, int(np.prod(shape)), negative_slope=float(info["negative_slope"]))
-    channels = list(info.get("channels", (32, 32, 64, 64)))
-    _check_conv(shape, widths, channels, owner, "decoder")
-    return nn.Sequential(ConvDecoder(d, shape, channels=channels, hidden_dim=tuple(widths)), nn.Flatten())
+        network: nn.Module = MLP(d, widths, int(np.prod(shape)), negative_slope=float(info["negative_slope"]))
+    else:
+        channels = list(info.get("channels", (32, 32, 64, 64)))
+        _check_conv(shape, widths, channels, owner, "decoder")
+        network = nn.Sequential(ConvDecoder(d, shape, channels=channels, hidden_dim=tuple(widths)), nn.Flatten())
+    return nn.Sequential(network, nn.Sigmoid()) if output == "sigmoid" else network
 
 
 def _check_conv(shape: tuple[int, ...], widths: list[int], channels: list[int], owner: str, part: str) -> None:
