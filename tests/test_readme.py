@@ -270,3 +270,13 @@ def test_readme_contrastive_causal_disentanglement_example_runs(capsys):
     assert truth[0, 1] != 0 and truth[2, 0] != 0 and truth[2, 1] != 0 and (truth != 0).sum() == 3
     correlation = np.corrcoef(namespace["z"].T, namespace["z_obs"].T)[:3, 3:]
     assert np.abs(np.diag(correlation)).min() > 0.9
+
+
+def test_readme_balls_contrastive_example_runs(capsys):
+    """The balls block runs as written (about 15 s) and its two latents follow the coordinates, as its comment says."""
+    block = next(b for b in _python_blocks() if 'make("balls"' in b and "encoder=\"conv\"" in b)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    printed = [float(v) for v in capsys.readouterr().out.strip().strip("[]").split()]
+    assert len(printed) == 2 and min(printed) > 0.85
+    assert abs(printed[0] - 0.96) < 0.03 and abs(printed[1] - 0.92) < 0.03  # the numbers the comment states
