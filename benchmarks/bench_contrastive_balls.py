@@ -46,9 +46,10 @@ Measured 2026-12-07 on a 2-core CPU, one thread per run, two runs at a time (sec
 
 Clipping at the border touched 0.1 % of the values and balls overlapped in 0.01 % of the images. The classifiers sit
 within 0.004 of the Bayes-optimal accuracy, so more epochs would not change much at this n; the weights are not
-recovered well (SHD 2.3 at the default threshold of 5 true edges on 4 latents). A first run with 30-epoch decoders at
-batch 512 (480 steps) gave counterfactual images worse than no change (0.0158 against 0.0135): the decoder must be
-trained to convergence before its counterfactuals mean anything.
+recovered well (SHD 2.3 at the default threshold, with 5, 4 and 4 true edges on the 4 latents). A first run with
+linear-output decoders trained by squared error for 30 epochs at batch 512 (480 steps) gave counterfactual images
+worse than no change (0.0158 against 0.0135, residual kept): the decoder must be trained to convergence before its
+counterfactuals mean anything.
 """
 
 from __future__ import annotations
