@@ -186,7 +186,8 @@ def probe(
     out: Path = typer.Option(None, "--out", help="Output folder (default RUN/probes)."),
     n: int = typer.Option(100, "--n", min=4, help="Base images / codes probed."),
     seed: int = typer.Option(0, "--seed", min=0, help="Seeds the base images and every probe's training."),
-    measure: str = typer.Option("oracle", "--measure", help="oracle (exact read-out) or regressor."),
+    measure: str = typer.Option("oracle", "--measure", help="oracle (exact read-out: binary sprites, balls) or "
+                                "regressor."),
     units: str = typer.Option(None, "--units", help="extreme: comma-separated unit indices (default all)."),
     levels: int = typer.Option(21, "--levels", help="extreme: odd number of levels."),
     scale: float = typer.Option(4.0, "--scale", help="extreme: sweep ± scale × the training range."),
