@@ -4,8 +4,8 @@ discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``
 ``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``, ``cpdag_members``, ``random_dag``,
 ``random_knowledge``, ``random_tiers``; data of known structure: ``simulate_nonlinear_sem``,
 ``simulate_interventional_latents`` (linear Gaussian latents through a random MLP, one perfect intervention per
-latent); and causal-learn's graphs in our conventions for cross-checks: ``cpdag_from_causallearn``,
-``pag_from_causallearn``.
+latent; ``InterventionalLatents.world_structure`` makes the same model a world's SCM, rendered as images); and
+causal-learn's graphs in our conventions for cross-checks: ``cpdag_from_causallearn``, ``pag_from_causallearn``.
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
