@@ -44,12 +44,19 @@ Measured 2026-12-07 on a 2-core CPU, one thread per run, two runs at a time (sec
          mlp  mean 0.866 0.752 0.759 3.33 1.67 0.0013  0.0132  0.0122  0.0135  0.0659  0.0684  0.0497   0.435   159
     beta_vae  mean 0.656 (0.605 / 0.653 / 0.712, best permutation)                                                197
 
-Clipping at the border touched 0.1 % of the values and balls overlapped in 0.01 % of the images. The classifiers sit
-within 0.004 of the Bayes-optimal accuracy, so more epochs would not change much at this n; the weights are not
-recovered well (SHD 2.3 at the default threshold, with 5, 4 and 4 true edges on the 4 latents). A first run with
-linear-output decoders trained by squared error for 30 epochs at batch 512 (480 steps) gave counterfactual images
-worse than no change (0.0158 against 0.0135, residual kept): the decoder must be trained to convergence before its
-counterfactuals mean anything.
+Three balls (``--d 6 --seeds 0 1 --encoders conv``, same settings; the middle ball at x = 0, so balls meet more often:
+0.9 % of values clipped, 4 % of images with overlapping balls)::
+
+        conv     0 0.931 0.725 0.731   1   0  0.0011  0.0112  0.0113  0.0124  0.0462  0.0545  0.0447   0.517   836
+        conv     1 0.933 0.733 0.739   4   1  0.0014  0.0157  0.0153  0.0174  0.0516  0.0552  0.0449   0.386   837
+        conv  mean 0.932 0.729 0.735 2.50 0.50 0.0012  0.0134  0.0133  0.0149  0.0489  0.0548  0.0448   0.451
+
+With two balls, clipping at the border touched 0.1 % of the values and balls overlapped in 0.01 % of the images.
+The classifiers sit within 0.004 of the Bayes-optimal accuracy, so more epochs would not change much at this n; the
+weights are not recovered well (SHD 2.3 at the default threshold, with 5, 4 and 4 true edges on the 4 latents). A
+first run with linear-output decoders trained by squared error for 30 epochs at batch 512 (480 steps) gave
+counterfactual images worse than no change (0.0158 against 0.0135, residual kept): the decoder must be trained to
+convergence before its counterfactuals mean anything.
 """
 
 from __future__ import annotations
