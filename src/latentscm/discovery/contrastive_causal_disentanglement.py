@@ -73,7 +73,8 @@ from latentscm._io import json_ready
 from latentscm._seeding import seeded_torch
 from latentscm._validation import as_generator, check_array, check_choice, check_names, check_number, check_sequence
 from latentscm.discovery.environment_labels import split_by_environment
-from latentscm.discovery.ges import _topological_order
+from latentscm.discovery.ges import _topological_order, consistent_extension
+from latentscm.discovery.gies import gies
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.interventions import hard_values
 from latentscm.nn.conv import ConvDecoder, ConvEncoder, conv_shapes
@@ -229,6 +230,75 @@ class ContrastiveCausalDisentanglement:
         for i in (self.nodes.index(name) for name in graph.info["order"]):
             new[:, i] = fixed[i] if i in fixed else new @ weights[:, i] + noise[:, i]
         return new
+
+    def refit_mechanisms(self, observational: Any, interventional: Sequence[Any], *, graph: Any = "fit",
+                         penalty_discount: float = 1.0, batch_size: int = 4096) -> ContrastiveCausalDisentanglement:
+        """This fit with its latent SCM (``weights``, ``noise_scales``, :meth:`graph`) refitted on the encoded
+        contexts, the encoder kept. Returns a new fit.
+
+        The contrastive fit reads the weights off its classifier's log-odds, where a weight enters only through
+        ``(s_k (z_k - sum_j A[k, j] z_j))^2`` and the l1 and acyclicity penalties pull on it. Once the latents are
+        encoded, and latent ``k`` is known to be the one context ``k`` set (the method's own naming), each
+        mechanism can instead be fitted directly: latent ``i`` regressed by least squares (with an intercept, which
+        abduction absorbs) on its parents over the rows of every context that leaves it alone (all but context
+        ``i``: a perfect intervention cuts it from its parents), and its noise scale the spread of the residuals on
+        the observational rows. Not in Buchholz et al.; ``bench_contrastive_causal_disentanglement.py`` and
+        ``bench_contrastive_balls.py`` compare the two for counterfactuals.
+
+        Parameters
+        ----------
+        observational, interventional: the contexts, as given to :func:`contrastive_causal_disentanglement` (the
+            training data, or any other draw of the same contexts in the same order).
+        graph: the parents: ``"fit"`` (this fit's :meth:`graph`: the edges stay, their weights are refitted),
+            ``"gies"`` (:func:`~latentscm.discovery.gies.gies` on the encoded latents, context ``k``'s rows
+            targeting latent ``k``: with one perfect intervention per latent every edge is oriented), or a DAG over
+            the latents: an adjacency (d, d) of 0/1, ``[j, i] = 1`` for ``j -> i``, or a graph object with
+            ``.adjacency`` and ``.nodes`` (a :class:`~latentscm.graph.CausalGraph`, say), matched by name.
+        penalty_discount: the BIC penalty multiplier for ``graph="gies"``.
+        batch_size: rows encoded at a time.
+
+        The new fit's ``info["mechanisms"]`` records the graph's source and, for GIES, its score and size;
+        ``info["edge_threshold"]`` becomes 0, so :meth:`graph` is the refitted graph. The classifier
+        (``log_odds_model``, :meth:`log_odds`) is left as trained.
+        """
+        owner = f"{type(self).__name__}.refit_mechanisms"
+        d = len(self.nodes)
+        contexts, shape = _contexts(observational, interventional, owner)
+        if len(contexts) != d + 1:
+            raise ValueError(f"{owner}: 'interventional' has {len(contexts) - 1} contexts for the fit's {d} latents "
+                             f"{list(self.nodes)}; give one per latent, in the fit's order.")
+        if list(shape) != list(self.info.get("input_shape", [self.input_mean.shape[0]])):
+            raise ValueError(f"{owner}: the contexts have rows of shape {shape}; the model was fitted on rows of "
+                             f"shape {tuple(self.info['input_shape'])}.")
+        latents = [(self._raw(c, batch_size, "refit_mechanisms") - self.latent_mean) / self.latent_scale
+                   for c in contexts]
+        stacked = np.concatenate(latents)
+        targets = np.concatenate([np.full(c.shape[0], k - 1) for k, c in enumerate(latents)])  # -1: observational
+        record: dict[str, Any] = {"refit": "least_squares"}
+        if isinstance(graph, str):
+            graph = check_choice(graph, "graph", owner, ("fit", "gies"))
+            record["graph"] = graph
+            if graph == "fit":
+                adjacency = self.graph().adjacency
+            else:
+                mask = np.zeros((stacked.shape[0], d), dtype=bool)
+                mask[targets >= 0, targets[targets >= 0]] = True
+                found = gies(stacked, mask, penalty_discount=penalty_discount, node_names=self.nodes)
+                adjacency = consistent_extension(found.adjacency)
+                record.update({key: found.info[key] for key in ("penalty_discount", "score_value", "n_rounds")})
+        else:
+            adjacency = _given_dag(graph, self.nodes, owner)
+            record["graph"] = "given"
+        weights = np.zeros((d, d))
+        for i in range(d):
+            parents, rows = np.flatnonzero(adjacency[:, i]), targets != i
+            design = np.column_stack([np.ones(int(rows.sum())), stacked[rows][:, parents]])
+            weights[parents, i] = np.linalg.lstsq(design, stacked[rows, i], rcond=None)[0][1:]
+        noise_scales = (latents[0] - latents[0] @ weights).std(0)
+        record["edges"] = int(adjacency.sum())
+        record["samples"] = [int(c.shape[0]) for c in contexts]
+        return replace(self, weights=weights, noise_scales=noise_scales,
+                       info={**self.info, "edge_threshold": 0.0, "mechanisms": record})
 
     # ------------------------------------------------------------------ observations back
     def fit_decoder(self, x: Any, *, hidden: Sequence[int] = (512,), epochs: int = 100, batch_size: int = 512,
@@ -684,6 +754,37 @@ def _check_conv(shape: tuple[int, ...], widths: list[int], channels: list[int], 
     if not channels:
         raise ValueError(f"{owner}: a convolutional {part} needs at least one convolution; the fit's 'channels' is "
                          f"empty.")
+
+
+def _given_dag(graph: Any, nodes: tuple[str, ...], owner: str) -> np.ndarray:
+    """The adjacency (d, d) int, ``[j, i] = 1`` for ``j -> i``, of a DAG given as an array or a graph object with
+    ``.adjacency`` and ``.nodes`` (reordered to ``nodes``); refused naming 'graph'."""
+    d = len(nodes)
+    names = getattr(graph, "nodes", None)
+    matrix = check_array(getattr(graph, "adjacency", graph), "graph", owner, ndim=2)
+    if names is not None and not isinstance(names, (str, bytes)):
+        names = [str(n) for n in names]
+        if sorted(names) != sorted(nodes):
+            raise ValueError(f"{owner}: the 'graph' has the nodes {names}; the fit's latents are {list(nodes)}.")
+        order = [names.index(n) for n in nodes]
+        matrix = matrix[np.ix_(order, order)] if matrix.shape == (d, d) else matrix
+    if matrix.shape != (d, d):
+        raise ValueError(f"{owner}: the 'graph' adjacency has shape {matrix.shape}; the fit has {d} latents "
+                         f"{list(nodes)}.")
+    if not np.isin(matrix, (0, 1)).all() or np.diag(matrix).any():
+        raise ValueError(f"{owner}: the 'graph' adjacency must hold 0 and 1 ([j, i] = 1 for j -> i) with a zero "
+                         "diagonal.")
+    adjacency = matrix.astype(np.int64)
+    if (adjacency * adjacency.T).any():
+        j, i = (int(v) for v in np.argwhere(adjacency * adjacency.T)[0])
+        raise ValueError(f"{owner}: the 'graph' has both {nodes[j]} -> {nodes[i]} and {nodes[i]} -> {nodes[j]}; "
+                         "give a DAG.")
+    try:
+        cycle = nx.find_cycle(nx.DiGraph([(nodes[j], nodes[i]) for j, i in zip(*np.nonzero(adjacency))]))
+    except nx.NetworkXNoCycle:
+        return adjacency
+    raise ValueError(f"{owner}: the 'graph' has the cycle {' -> '.join([a for a, _ in cycle] + [cycle[0][0]])}; "
+                     "give a DAG.")
 
 
 def _batched(network: nn.Module, inputs: torch.Tensor, batch_size: int) -> torch.Tensor:
