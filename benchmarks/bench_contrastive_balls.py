@@ -69,14 +69,23 @@ import numpy as np
 import torch
 from scipy.stats import multivariate_normal
 
-from bench_contrastive_causal_disentanglement import _graph_scores, _mcc, _shd
+from bench_contrastive_causal_disentanglement import (
+    VARIANTS,
+    _descendants,
+    _fitted_descendants,
+    _graph_scores,
+    _mcc,
+    _shd,
+    _variants,
+)
 from latentscm.discovery import contrastive_causal_disentanglement
 from latentscm.learners import make as make_learner
 from latentscm.testing import simulate_interventional_latents
 from latentscm.worlds import make
 
-COLUMNS = ["mcc", "acc", "oracle", "shd", "shd*", "dec mse", "cf err", "dec err", "keep err", "desc err", "desc cut",
-           "desc keep", "pca mcc*", "s", "clipped", "overlap"]
+COLUMNS = ["mcc", "acc", "oracle", "shd", "shd*", "shd gies", "dec mse", "cf err", "dec err", "cf gies", "dec gies",
+           "keep err", *(f"desc {name}" for name in VARIANTS), "desc cut", "desc keep", "pca mcc*", "s", "clipped",
+           "overlap"]
 
 
 def _setting(args: argparse.Namespace, seed: int):
@@ -150,25 +159,25 @@ def _run(job: tuple[argparse.Namespace, int, str]) -> dict:
                               seed=seed)
     row["dec mse"] = decoded.info["decoder"]["validation_mse"]
     maps = [np.polyfit(test.factors[:, k], u[:, k], 1) for k in range(args.d)]  # fitted ~ a * true + b
-    descendants = np.linalg.matrix_power(np.eye(args.d) + truth, args.d) > 0  # [k, i]: i is k or below k
-    errors = {"cf err": [], "dec err": [], "keep err": [], "desc err": [], "desc cut": [], "desc keep": []}
-
-    def true_units(latents: np.ndarray, columns: np.ndarray) -> np.ndarray:
-        return np.stack([(latents[:, i] - maps[i][1]) / maps[i][0] for i in columns], axis=1)
-
-    for k, name in enumerate(names):
+    variants = _variants(decoded, [b.images for b in batches], truth)
+    row["shd gies"] = _shd(variants["gies"].graph().adjacency, truth)
+    errors: dict[str, list] = {key: [] for key in COLUMNS if key.startswith(("cf ", "dec ", "keep ", "desc "))
+                               and key != "dec mse"}
+    for k, (name, below) in enumerate(zip(names, _descendants(truth))):
         value = float(np.quantile(batches[0].factors[:, k], 0.8))
         exact = world.counterfactual(test, {name: value})
         setting = {name: float(np.polyval(maps[k], value))}
-        errors["cf err"].append(np.abs(decoded.counterfactual(test.images, setting) - exact.images).mean())
-        errors["dec err"].append(np.abs(decoded.counterfactual(test.images, setting, residual=False)
-                                        - exact.images).mean())
+        for key, variant in (("err", decoded), ("gies", variants["gies"])):
+            errors["cf " + key].append(np.abs(variant.counterfactual(test.images, setting) - exact.images).mean())
+            errors["dec " + key].append(np.abs(variant.counterfactual(test.images, setting, residual=False)
+                                               - exact.images).mean())
         errors["keep err"].append(np.abs(test.images - exact.images).mean())
-        below = np.flatnonzero(descendants[k] & (np.arange(args.d) != k))
         if below.size:
-            back = true_units(decoded.counterfactual_latents(u, setting), below)
-            errors["desc err"].append(np.abs(back - exact.factors[:, below]).mean())
-            errors["desc cut"].append(np.abs(true_units(u, below) - exact.factors[:, below]).mean())
+            for key, variant in variants.items():
+                errors[f"desc {key}"].append(np.abs(_fitted_descendants(variant, u, maps, k, value, below)
+                                                    - exact.factors[:, below]).mean())
+            cut = np.stack([(u[:, i] - maps[i][1]) / maps[i][0] for i in below], axis=1)
+            errors["desc cut"].append(np.abs(cut - exact.factors[:, below]).mean())
             errors["desc keep"].append(np.abs(test.factors[:, below] - exact.factors[:, below]).mean())
     row.update({key: float(np.mean(v)) if v else float("nan") for key, v in errors.items()})
     centred = test.images.reshape(len(test.images), -1) - test.images.reshape(len(test.images), -1).mean(0)

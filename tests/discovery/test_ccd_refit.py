@@ -117,3 +117,31 @@ def test_bad_input_is_named(identity_setting):
         fit.refit_mechanisms(x_obs, x_int, graph=np.full((5, 5), 0.5))
     with pytest.raises(ValueError, match="nodes .*'a'"):
         fit.refit_mechanisms(x_obs, x_int, graph=CausalGraph([("a", "b")], nodes=["a", "b", "c", "d", "e"]))
+
+
+def test_graph_method_and_command_line_take_the_mechanisms():
+    """``contrastive_causal_disentanglement_graph(mechanisms=...)`` and ``latentscm discover --method contrastive-lcd
+    --param mechanisms=gies`` give the refitted graph and weights of the same fit; an unknown choice is named."""
+    from latentscm.cli.discover import run_discovery
+    from latentscm.discovery import contrastive_causal_disentanglement_graph
+
+    model = simulate_interventional_latents(3, p=8, degree=2, hidden=64, layers=2, seed=1)
+    x_obs, x_int, _, _ = model.sample(400, seed=1)
+    data = np.vstack([np.c_[x, np.full(len(x), k)] for k, x in enumerate([x_obs, *x_int])])
+    names = [f"x{j}" for j in range(8)] + ["env"]
+    settings = {"observational": 0, "epochs": 3, "hidden": [16]}
+    fit = contrastive_causal_disentanglement(x_obs, x_int, epochs=3, hidden=[16], node_names=["1", "2", "3"])
+    for mechanisms, graph in (("refit", "fit"), ("gies", "gies")):
+        expected = fit.refit_mechanisms(x_obs, x_int, graph=graph)
+        found = contrastive_causal_disentanglement_graph(data[:, :8], data[:, 8], mechanisms=mechanisms, **settings)
+        np.testing.assert_allclose(found.info["weights"], expected.weights, atol=1e-10)
+        np.testing.assert_array_equal(found.adjacency, expected.graph().adjacency)
+        assert found.info["mechanisms"]["graph"] == graph
+    command = run_discovery(data, names, method="contrastive-lcd", ci=None, alpha=0.05, context=None,
+                            environment="env", params={**settings, "mechanisms": "gies"})
+    np.testing.assert_allclose(command.info["weights"], found.info["weights"], atol=1e-10)
+    plain = contrastive_causal_disentanglement_graph(data[:, :8], data[:, 8], **settings)
+    np.testing.assert_allclose(plain.info["weights"], fit.weights, atol=1e-10)
+    assert "mechanisms" not in plain.info
+    with pytest.raises(ValueError, match="'mechanisms'.*'contrastive', 'refit', 'gies'"):
+        contrastive_causal_disentanglement_graph(data[:, :8], data[:, 8], mechanisms="ols", **settings)

@@ -412,10 +412,11 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     from latentscm.discovery.codes import METHODS
 
     if method == "contrastive-lcd":  # the graph function passes 'observational' to the grouping, the rest to the fit
+        own = ("observational", "mechanisms")  # the graph function's own parameters
         rest = check_method_params(contrastive_causal_disentanglement, {k: v for k, v in params.items()
-                                                                         if k != "observational"}, method,
+                                                                         if k not in own}, method,
                                    {**_RESERVED, "interventional": "the CSV file and --environment"})
-        return {**({"observational": params["observational"]} if "observational" in params else {}), **rest}
+        return {**{k: params[k] for k in own if k in params}, **rest}
     function = linear_causal_disentanglement_by_environment if method == "lcd" else {**_table_methods(), **METHODS}[
         method]  # lcd's graph function passes its options on to this fit
     return check_method_params(function, params, method, _RESERVED)
@@ -483,7 +484,8 @@ def register(app: typer.Typer) -> None:
                                    "graph and the unmixing from one perfect intervention per latent, with "
                                    "--environment; --param observational=LABEL, default observational), "
                                    "contrastive-lcd (the same latents and graph under a nonlinear mixing, by a "
-                                   "trained encoder, seed 0; the same flags); "
+                                   "trained encoder, seed 0; the same flags; --param mechanisms=refit or gies "
+                                   "refits the latent SCM on the encoded rows); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "

@@ -671,17 +671,30 @@ def contrastive_causal_disentanglement_by_environment(data: Any, environments: A
     return contrastive_causal_disentanglement(contexts[0], contexts[1:], node_names=labels, **options)
 
 
+#: Where :func:`contrastive_causal_disentanglement_graph` takes the weights from: the classifier's log-odds
+#: (``"contrastive"``, the paper's), least squares on its graph (``"refit"``) or on GIES's graph of the encoded latents
+#: (``"gies"``); see :meth:`ContrastiveCausalDisentanglement.refit_mechanisms`.
+MECHANISMS = ("contrastive", "refit", "gies")
+
+
 def contrastive_causal_disentanglement_graph(data: Any, environments: Any, *, node_names: Sequence[str] | None = None,
-                                             **options: Any) -> DiscoveredGraph:
+                                             mechanisms: str = "contrastive", **options: Any) -> DiscoveredGraph:
     """:func:`contrastive_causal_disentanglement_by_environment` as a discovery method (``latentscm discover
     --method contrastive-lcd``): the latent graph, its ``info`` holding the fitted ``weights`` ``[cause][effect]``,
     ``noise_scales``, the ``order``, the ``observed`` column names ``node_names`` and the validation accuracy.
+    ``mechanisms``: one of :data:`MECHANISMS` (``"refit"`` and ``"gies"`` refit the latent SCM on the encoded
+    rows, :meth:`~ContrastiveCausalDisentanglement.refit_mechanisms`, recorded in ``info["mechanisms"]``).
     ``options`` go to the fit (``observational``, ``epochs``, ``seed``, ...)."""
     owner = "contrastive_causal_disentanglement_graph"
     p = check_array(data, "data", owner, ndim=2, min_rows=2).shape[1]
     observed = (list(check_names(node_names, "node_names", owner, size=p)) if node_names is not None
                 else [f"x{j}" for j in range(p)])  # checked before the (long) training
+    mechanisms = check_choice(mechanisms, "mechanisms", owner, MECHANISMS)
     fit = contrastive_causal_disentanglement_by_environment(data, environments, **options)
+    if mechanisms != "contrastive":
+        contexts, _ = split_by_environment(data, environments, options.get("observational", "observational"), owner,
+                                           min_rows=2, why="a context needs rows")
+        fit = fit.refit_mechanisms(contexts[0], contexts[1:], graph="fit" if mechanisms == "refit" else "gies")
     graph = fit.graph()
     return DiscoveredGraph(graph.nodes, graph.adjacency, info={
         **graph.info, "observed": observed, "weights": fit.weights, "noise_scales": fit.noise_scales})
