@@ -75,6 +75,7 @@ from bench_contrastive_causal_disentanglement import (
     _fitted_descendants,
     _graph_scores,
     _mcc,
+    _quantile_maps,
     _shd,
     _variants,
 )
@@ -83,7 +84,8 @@ from latentscm.learners import make as make_learner
 from latentscm.testing import simulate_interventional_latents
 from latentscm.worlds import make
 
-COLUMNS = ["mcc", "acc", "oracle", "shd", "shd*", "shd gies", "dec mse", "cf err", "dec err", "cf gies", "dec gies",
+COLUMNS = ["mcc", "mcc g", "acc", "oracle", "shd", "shd*", "shd gies", "shd gauss", "dec mse", "cf err", "dec err",
+           "cf gauss", "dec gauss",
            "keep err", *(f"desc {name}" for name in VARIANTS), "desc cut", "desc keep", "pca mcc*", "s", "clipped",
            "overlap"]
 
@@ -158,16 +160,18 @@ def _run(job: tuple[argparse.Namespace, int, str]) -> dict:
                               epochs=args.decoder_epochs, batch_size=args.decoder_batch, output=args.decoder_output,
                               seed=seed)
     row["dec mse"] = decoded.info["decoder"]["validation_mse"]
-    maps = [np.polyfit(test.factors[:, k], u[:, k], 1) for k in range(args.d)]  # fitted ~ a * true + b
+    maps = _quantile_maps(u, test.factors)
     variants = _variants(decoded, [b.images for b in batches], truth)
     row["shd gies"] = _shd(variants["gies"].graph().adjacency, truth)
+    row["shd gauss"] = _shd(variants["gauss"].graph().adjacency, truth)
+    row["mcc g"], _ = _mcc(variants["gauss"].mechanism_scale(u), test.factors)
     errors: dict[str, list] = {key: [] for key in COLUMNS if key.startswith(("cf ", "dec ", "keep ", "desc "))
                                and key != "dec mse"}
     for k, (name, below) in enumerate(zip(names, _descendants(truth))):
         value = float(np.quantile(batches[0].factors[:, k], 0.8))
         exact = world.counterfactual(test, {name: value})
-        setting = {name: float(np.polyval(maps[k], value))}
-        for key, variant in (("err", decoded), ("gies", variants["gies"])):
+        setting = {name: float(maps[k][0](value))}
+        for key, variant in (("err", decoded), ("gauss", variants["gauss"])):
             errors["cf " + key].append(np.abs(variant.counterfactual(test.images, setting) - exact.images).mean())
             errors["dec " + key].append(np.abs(variant.counterfactual(test.images, setting, residual=False)
                                                - exact.images).mean())
@@ -176,7 +180,7 @@ def _run(job: tuple[argparse.Namespace, int, str]) -> dict:
             for key, variant in variants.items():
                 errors[f"desc {key}"].append(np.abs(_fitted_descendants(variant, u, maps, k, value, below)
                                                     - exact.factors[:, below]).mean())
-            cut = np.stack([(u[:, i] - maps[i][1]) / maps[i][0] for i in below], axis=1)
+            cut = np.stack([maps[i][1](u[:, i]) for i in below], axis=1)
             errors["desc cut"].append(np.abs(cut - exact.factors[:, below]).mean())
             errors["desc keep"].append(np.abs(test.factors[:, below] - exact.factors[:, below]).mean())
     row.update({key: float(np.mean(v)) if v else float("nan") for key, v in errors.items()})

@@ -412,7 +412,7 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
     from latentscm.discovery.codes import METHODS
 
     if method == "contrastive-lcd":  # the graph function passes 'observational' to the grouping, the rest to the fit
-        own = ("observational", "mechanisms")  # the graph function's own parameters
+        own = ("observational", "mechanisms", "marginals")  # the graph function's own parameters
         rest = check_method_params(contrastive_causal_disentanglement, {k: v for k, v in params.items()
                                                                          if k not in own}, method,
                                    {**_RESERVED, "interventional": "the CSV file and --environment"})
@@ -485,7 +485,8 @@ def register(app: typer.Typer) -> None:
                                    "--environment; --param observational=LABEL, default observational), "
                                    "contrastive-lcd (the same latents and graph under a nonlinear mixing, by a "
                                    "trained encoder, seed 0; the same flags; --param mechanisms=refit or gies "
-                                   "refits the latent SCM on the encoded rows); "
+                                   "refits the latent SCM on the encoded rows, marginals=gaussian on Gaussianised "
+                                   "latents); "
                                    "with --timeseries pcmci (the default), pcmci_plus, granger, varlingam or cmlp."),
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
