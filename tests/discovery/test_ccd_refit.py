@@ -155,6 +155,8 @@ def test_graph_method_and_command_line_take_the_mechanisms():
     expected = fit.refit_mechanisms(x_obs, x_int, graph="gies", marginals="gaussian")
     np.testing.assert_allclose(command.info["weights"], expected.weights, atol=1e-10)
     assert command.info["mechanisms"]["marginals"] == "gaussian"
+    np.testing.assert_array_equal(command.info["marginal_knots"], expected.marginals)  # the weights' scale
+    assert command.info["marginal_levels"].shape == (expected.marginals.shape[1],)
     with pytest.raises(ValueError, match="'marginals'.*mechanisms='refit' or 'gies'"):
         contrastive_causal_disentanglement_graph(data[:, :8], data[:, 8], marginals="gaussian", **settings)
     with pytest.raises(ValueError, match="'mechanisms'.*'contrastive', 'refit', 'gies'"):

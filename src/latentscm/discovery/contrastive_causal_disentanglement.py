@@ -97,7 +97,10 @@ OUTPUTS = ("linear", "sigmoid")
 #: The scales the latent mechanisms can be linear in (:meth:`ContrastiveCausalDisentanglement.refit_mechanisms`).
 MARGINALS = ("linear", "gaussian")
 #: The ``format`` of a saved fit (:meth:`ContrastiveCausalDisentanglement.save`).
-FORMAT = "latentscm.contrastive_causal_disentanglement/1"
+FORMAT = "latentscm.contrastive_causal_disentanglement/2"
+#: Formats :meth:`ContrastiveCausalDisentanglement.load` reads (1: written before refitted mechanisms, whose
+#: ``marginals`` a reader of format 1 would drop and so misread the weights).
+READABLE_FORMATS = ("latentscm.contrastive_causal_disentanglement/1", FORMAT)
 
 
 class GaussianInterventionLogOdds(nn.Module):
@@ -154,7 +157,7 @@ class ContrastiveCausalDisentanglement:
     ----------
     nodes: latent names, one per interventional context.
     weights: (d, d) ``weights[j, i]``: the coefficient of latent ``j`` in latent ``i``'s mechanism (``j -> i``), in
-        the reported units (unit observational variance).
+        the reported units (unit observational variance), or on the Gaussianised scale where ``marginals`` is set.
     noise_scales: (d,) standard deviation of each latent's noise term, in the same units: the spread of each
         latent around its part from the fitted weights, on the observational training rows (the log-odds alone
         fixes ``s_k`` only where latent ``k`` has parents; for a root only ``s_k^2 - lambda_k^2`` enters).
@@ -227,7 +230,9 @@ class ContrastiveCausalDisentanglement:
     def counterfactual_latents(self, z: Any, interventions: Mapping[str, float]) -> np.ndarray:
         """Latents (N, d) had the latents ``z`` (N, d, reported scale) been set as ``interventions`` (name -> value):
         each latent's noise abducted under the fitted linear mechanisms (on :meth:`graph`'s edges), the
-        intervened latents set, the others recomputed in topological order."""
+        intervened latents set, the others recomputed in topological order. Where the mechanisms are linear on the
+        Gaussianised scale (``marginals``), latents and values are mapped there (:meth:`mechanism_scale`) and the
+        result back."""
         owner = f"{type(self).__name__}.counterfactual_latents"
         z = check_array(z, "z", owner, ndim=2)
         if z.shape[1] != len(self.nodes):
@@ -252,6 +257,8 @@ class ContrastiveCausalDisentanglement:
         observational quantiles to a standard normal one (piecewise linear between the knots, linear beyond them, so
         the two directions are exact inverses)."""
         owner = f"{type(self).__name__}.mechanism_scale"
+        if not isinstance(inverse, (bool, np.bool_)):
+            raise TypeError(f"The 'inverse' argument of {owner} must be True or False. Got {inverse!r}.")
         z = check_array(z, "z", owner, ndim=2)
         if z.shape[1] != len(self.nodes):
             raise ValueError(f"{owner}: 'z' has {z.shape[1]} columns for {len(self.nodes)} latents "
@@ -302,27 +309,33 @@ class ContrastiveCausalDisentanglement:
         """
         owner = f"{type(self).__name__}.refit_mechanisms"
         d = len(self.nodes)
+        marginals = check_choice(marginals, "marginals", owner, MARGINALS)  # settings first: encoding takes long
+        penalty_discount = check_number(penalty_discount, "penalty_discount", owner, low=0, low_inclusive=False)
+        given = None
+        if isinstance(graph, str):
+            graph = check_choice(graph, "graph", owner, ("fit", "gies"))
+        else:
+            given = _given_dag(graph, self.nodes, owner)
         contexts, shape = _contexts(observational, interventional, owner)
         if len(contexts) != d + 1:
             raise ValueError(f"{owner}: 'interventional' has {len(contexts) - 1} contexts for the fit's {d} latents "
                              f"{list(self.nodes)}; give one per latent, in the fit's order.")
-        if list(shape) != list(self.info.get("input_shape", [self.input_mean.shape[0]])):
+        fitted_shape = tuple(self.info.get("input_shape", [self.input_mean.shape[0]]))
+        if tuple(shape) != fitted_shape:
             raise ValueError(f"{owner}: the contexts have rows of shape {shape}; the model was fitted on rows of "
-                             f"shape {tuple(self.info['input_shape'])}.")
-        marginals = check_choice(marginals, "marginals", owner, MARGINALS)
+                             f"shape {fitted_shape}.")
         latents = [(self._raw(c, batch_size, "refit_mechanisms") - self.latent_mean) / self.latent_scale
                    for c in contexts]
         knots = None
         if marginals == "gaussian":
-            knots = _quantile_knots(latents[0], owner)
+            knots = _quantile_knots(latents[0], self.nodes, owner)
             levels = _gaussian_levels(knots.shape[1])
             latents = [np.column_stack([_piecewise_linear(z[:, k], knots[k], levels) for k in range(d)])
                        for z in latents]
         stacked = np.concatenate(latents)
         targets = np.concatenate([np.full(c.shape[0], k - 1) for k, c in enumerate(latents)])  # -1: observational
         record: dict[str, Any] = {"refit": "least_squares", "marginals": marginals}
-        if isinstance(graph, str):
-            graph = check_choice(graph, "graph", owner, ("fit", "gies"))
+        if given is None:
             record["graph"] = graph
             if graph == "fit":
                 adjacency = self.graph().adjacency  # this fit's edges, whatever scale its weights were on
@@ -333,7 +346,7 @@ class ContrastiveCausalDisentanglement:
                 adjacency = consistent_extension(found.adjacency)
                 record.update({key: found.info[key] for key in ("penalty_discount", "score_value", "n_rounds")})
         else:
-            adjacency = _given_dag(graph, self.nodes, owner)
+            adjacency = given
             record["graph"] = "given"
         weights = np.zeros((d, d))
         for i in range(d):
@@ -471,7 +484,7 @@ class ContrastiveCausalDisentanglement:
         """Read a fit written by :meth:`save`; a damaged or truncated file raises
         :class:`~latentscm.training.checkpoint.CheckpointError`, another file's contents ValueError."""
         state = load_checkpoint(path)
-        if not isinstance(state, Mapping) or state.get("format") != FORMAT:
+        if not isinstance(state, Mapping) or state.get("format") not in READABLE_FORMATS:
             found = state.get("format") if isinstance(state, Mapping) else type(state).__name__
             raise ValueError(f"'{path}' is not a saved contrastive causal disentanglement (format {FORMAT!r}); "
                              f"found {found!r}.")
@@ -752,8 +765,10 @@ def contrastive_causal_disentanglement_graph(data: Any, environments: Any, *, no
         fit = fit.refit_mechanisms(contexts[0], contexts[1:], graph="fit" if mechanisms == "refit" else "gies",
                                    marginals=marginals)
     graph = fit.graph()
+    knots = {} if fit.marginals is None else {"marginal_knots": fit.marginals, "marginal_levels": _gaussian_levels(
+        fit.marginals.shape[1])}  # the weights' scale: latent k's knots map onto the levels
     return DiscoveredGraph(graph.nodes, graph.adjacency, info={
-        **graph.info, "observed": observed, "weights": fit.weights, "noise_scales": fit.noise_scales})
+        **graph.info, "observed": observed, "weights": fit.weights, "noise_scales": fit.noise_scales, **knots})
 
 
 # ---------------------------------------------------------------------- helpers
@@ -830,14 +845,19 @@ def _gaussian_levels(k: int) -> np.ndarray:
     return norm.ppf((np.arange(k) + 0.5) / k)
 
 
-def _quantile_knots(z: np.ndarray, owner: str) -> np.ndarray:
+def _quantile_knots(z: np.ndarray, nodes: Sequence[str], owner: str) -> np.ndarray:
     """(d, K) strictly increasing quantiles of each column of ``z`` (N, d) at the probabilities of
-    :func:`_gaussian_levels`, K = min(201, N // 10)."""
+    :func:`_gaussian_levels`, K = min(201, N // 10); a latent with tied outer knots is refused by name."""
     k = min(201, z.shape[0] // 10)
     if k < 11:
         raise ValueError(f"{owner}: marginals='gaussian' maps each latent through its observational quantiles and "
                          f"needs at least 110 observational rows; got {z.shape[0]}.")
     knots = np.quantile(z, (np.arange(k) + 0.5) / k, axis=0).T
+    m = max(1, k // 20)  # the chords _piecewise_linear continues along
+    for i in np.flatnonzero((knots[:, m] <= knots[:, 0]) | (knots[:, -1] <= knots[:, -1 - m])):
+        raise ValueError(f"{owner}: latent {nodes[i]!r} takes one value on {100 * m / k:.0f} % or more of the "
+                         "observational rows at an end of its range; marginals='gaussian' needs a latent that "
+                         "varies there. Use marginals='linear'.")
     spread = np.maximum(knots[:, -1] - knots[:, 0], 1e-12)
     knots = np.maximum.accumulate(knots, axis=1) + spread[:, None] * 1e-9 * np.arange(k)  # ties broken
     return knots
