@@ -13,14 +13,15 @@ from latentscm.graph import CausalGraph
 from latentscm.testing.interventional_latents import simulate_interventional_latents
 
 
-def _identity_fit(model, z_obs, threshold=0.1):
-    """A fit whose encoder is the identity: its reported latents are the true ones standardised on ``z_obs``."""
+def _identity_fit(model, z_obs, *, info=None, encoder=None):
+    """A fit whose encoder is the identity (or ``encoder``): its reported latents are the true ones standardised on
+    ``z_obs``."""
     d = model.d
     return ContrastiveCausalDisentanglement(
         nodes=tuple(f"z{i}" for i in range(d)), weights=np.zeros((d, d)), noise_scales=np.ones(d),
-        encoder=torch.nn.Identity(), log_odds_model=GaussianInterventionLogOdds(d), input_mean=np.zeros(d),
-        input_scale=np.ones(d), latent_mean=z_obs.mean(0), latent_scale=z_obs.std(0),
-        info={"edge_threshold": threshold, "input_shape": [d]})
+        encoder=torch.nn.Identity() if encoder is None else encoder, log_odds_model=GaussianInterventionLogOdds(d),
+        input_mean=np.zeros(d), input_scale=np.ones(d), latent_mean=z_obs.mean(0), latent_scale=z_obs.std(0),
+        info={"edge_threshold": 0.1, "input_shape": [d]} if info is None else info)
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,9 @@ Tests named ``test_defect_*`` fail on the reviewed code; the others cover paths 
 import numpy as np
 import pytest
 import torch
+from tests.discovery.test_ccd_refit import _identity_fit
 
 from latentscm.discovery import ContrastiveCausalDisentanglement, contrastive_causal_disentanglement
-from latentscm.discovery.contrastive_causal_disentanglement import GaussianInterventionLogOdds
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.testing.interventional_latents import simulate_interventional_latents
 from latentscm.training.checkpoint import load_checkpoint, save_checkpoint
@@ -20,20 +20,11 @@ class _Refusing(torch.nn.Module):
         raise RuntimeError("encoded before the arguments were checked")
 
 
-def _fit(model, z_obs, *, info=None, encoder=None):
-    d = model.d
-    return ContrastiveCausalDisentanglement(
-        nodes=tuple(f"z{i}" for i in range(d)), weights=np.zeros((d, d)), noise_scales=np.ones(d),
-        encoder=torch.nn.Identity() if encoder is None else encoder, log_odds_model=GaussianInterventionLogOdds(d),
-        input_mean=np.zeros(d), input_scale=np.ones(d), latent_mean=z_obs.mean(0), latent_scale=z_obs.std(0),
-        info={"edge_threshold": 0.1, "input_shape": [d]} if info is None else info)
-
-
 @pytest.fixture(scope="module")
 def setting():
     model = simulate_interventional_latents(3, p=3, mixing="identity", degree=2, seed=2)
     x_obs, x_int, z_obs, _ = model.sample(1000, seed=7)
-    return model, x_obs, x_int, _fit(model, z_obs)
+    return model, x_obs, x_int, _identity_fit(model, z_obs)
 
 
 # ------------------------------------------------------------------ defects (fail on the reviewed code)
@@ -41,7 +32,7 @@ def test_defect_wrong_row_shape_without_input_shape_in_info_is_a_value_error(set
     """refit_mechanisms reads ``info.get("input_shape", [p])`` for the check but ``info['input_shape']`` for its
     message: a fit without that key (as _observations and encode allow) gets a KeyError instead of the message."""
     model, x_obs, x_int, _ = setting
-    fit = _fit(model, x_obs, info={"edge_threshold": 0.1})
+    fit = _identity_fit(model, x_obs, info={"edge_threshold": 0.1})
     wide = [np.hstack([x, x]) for x in [x_obs, *x_int]]
     with pytest.raises(ValueError, match="rows of shape"):
         fit.refit_mechanisms(wide[0], wide[1:])
@@ -72,7 +63,7 @@ def test_defect_arguments_are_checked_before_encoding(setting, bad):
     """'graph' (a name or a DAG) is checked only after every context has been encoded (minutes for large image
     sets); 'marginals' is checked first, so the same is expected of 'graph'."""
     model, x_obs, x_int, _ = setting
-    fit = _fit(model, x_obs, encoder=_Refusing())
+    fit = _identity_fit(model, x_obs, encoder=_Refusing())
     with pytest.raises(ValueError, match="'graph'|'marginals'"):
         fit.refit_mechanisms(x_obs, x_int, **bad)
 
