@@ -304,7 +304,8 @@ class ContrastiveCausalDisentanglement:
         penalty_discount: the BIC penalty multiplier for ``graph="gies"``.
         batch_size: rows encoded at a time.
 
-        The new fit's ``info["mechanisms"]`` records the graph's source and, for GIES, its score and size;
+        The new fit's ``info["mechanisms"]`` records the graph's source, the marginals, the edges and rows and, for
+        GIES, its penalty, score and rounds;
         ``info["edge_threshold"]`` becomes 0, so :meth:`graph` is the refitted graph. The classifier
         (``log_odds_model``, :meth:`log_odds`) is left as trained.
         """
