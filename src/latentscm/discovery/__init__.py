@@ -4,7 +4,8 @@ Gaussian likelihood ratio for mixed data), PC-stable with Meek's rules (and back
 optimisation (linear NOTEARS, NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI, RFCI
 and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, Causal de
 Finetti for exchangeable data, ENCO (neural likelihoods, observational and single-variable interventional
-data), and linear causal disentanglement (latent variables and their graph from one perfect intervention per latent)."""
+data), LLC (linear cyclic models with latent confounders from randomised experiments), and linear causal
+disentanglement (latent variables and their graph from one perfect intervention per latent)."""
 
 from latentscm.discovery.active_learning import active_gies
 from latentscm.discovery.boss import boss
@@ -47,7 +48,9 @@ from latentscm.discovery.linear_causal_disentanglement import (
     linear_causal_disentanglement_from_covariances,
     linear_causal_disentanglement_graph,
 )
+from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
 from latentscm.discovery.lingam import direct_lingam
+from latentscm.discovery.llc import llc, llc_from_covariances
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.notears_mlp import notears_mlp
 from latentscm.discovery.pag import PartialAncestralGraph
@@ -68,6 +71,7 @@ __all__ = [
     "FisherZ",
     "KCI",
     "LinearCausalDisentanglement",
+    "LinearCyclicModel",
     "PartialAncestralGraph",
     "QKCI",
     "QuantumFeatureMapKernel",
@@ -94,6 +98,8 @@ __all__ = [
     "linear_causal_disentanglement_by_environment",
     "linear_causal_disentanglement_from_covariances",
     "linear_causal_disentanglement_graph",
+    "llc",
+    "llc_from_covariances",
     "fci",
     "gfci",
     "gies",

@@ -1,0 +1,322 @@
+"""LLC: direct effects and latent confounding of a linear cyclic model from a set of randomised experiments.
+
+Hyttinen, Eberhardt & Hoyer (2012), "Learning linear cyclic causal models with latent variables", JMLR 13 (the
+procedure first given by Eberhardt, Hoyer & Scheines 2010, AISTATS). The model is
+:class:`~latentscm.discovery.linear_cyclic_model.LinearCyclicModel`: ``x = B^T x + e`` with cycles allowed and the
+disturbances ``e`` correlated (latent confounders). An experiment intervenes on a set ``J`` (surgically, with
+independent random values) and observes the rest, ``U``.
+
+1. **Experimental effects.** In each experiment, ``t(i ~> u || J)`` for ``i`` in J and ``u`` in U are the
+   coefficients of the regression of ``x_U`` on ``x_J``: ``Cov(x_J, x_U)`` solved against ``Cov(x_J)``.
+2. **Direct effects.** Each experimental effect is one linear equation in the direct effects into ``u``
+   (HEH 2012, §3): ``t(i ~> u || J) = b(i -> u) + sum_{j in U, j != u} t(i ~> j || J) b(j -> u)``. The equations of
+   all experiments are stacked, for each ``u``, and solved by least squares (each experiment's rows weighted by its
+   number of rows). The direct effects into ``u`` are identified when the *pair condition* holds for every
+   ``(i, u)``: some experiment intervenes on ``i`` and leaves ``u`` alone; otherwise they are NaN and listed in
+   ``info["unidentified_edges"]`` (the equations then have a null space).
+3. **Disturbance covariance.** In each experiment the passive variables' disturbances are
+   ``e_U = ((I - B^T) x)_U``; ``Sigma_e[u, v]`` is their covariance, averaged over the experiments that leave both
+   ``u`` and ``v`` alone (the *covariance condition*; otherwise NaN, listed in ``info["unidentified_confounding"]``).
+   Observational rows (no target) enter here only.
+4. **Edges.** The paper reads the model off the estimates; to decide which are edges we bootstrap (rows resampled
+   within each experiment, ``n_bootstrap`` times, ``seed``): an estimate is an edge when its normal-approximation
+   two-sided p-value (estimate over bootstrap standard error) is below ``alpha`` and it is larger than
+   ``min_effect`` (for confounding: the disturbance correlation). This step is ours.
+
+Not implemented: the faithfulness-based extension of Hyttinen, Eberhardt & Hoyer (2010) that resolves structure
+without the pair condition, and the paper's experiment-selection results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from latentscm._validation import as_generator, check_number, node_position
+from latentscm.discovery.gies import intervention_targets
+from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
+from latentscm.discovery.pc import as_data_matrix
+
+__all__ = ["llc", "llc_from_covariances"]
+
+
+def _identified_rows(masks: np.ndarray) -> np.ndarray:
+    """Bool (d, d): ``[i, u]`` when some experiment intervenes on ``i`` and leaves ``u`` alone (the pair condition);
+    ``masks`` (E, d) bool, the experiments' intervened sets."""
+    return (masks[:, :, None] & ~masks[:, None, :]).any(axis=0)
+
+
+def _observed_pairs(masks: np.ndarray) -> np.ndarray:
+    """Bool (d, d): ``[u, v]`` when some experiment leaves both ``u`` and ``v`` alone (the covariance condition)."""
+    return ((~masks)[:, :, None] & (~masks)[:, None, :]).any(axis=0)
+
+
+def _experimental_effects(covariances: Sequence[np.ndarray], masks: np.ndarray) -> list[Any]:
+    """Per experiment, ``(J, U, T)`` with ``T`` (|J|, |U|) the regression of ``x_U`` on ``x_J`` (the experimental
+    effects ``t(J[a] ~> U[b] || J)``), or None for an experiment with no target or nothing left alone."""
+    effects = []
+    for cov, mask in zip(covariances, masks):
+        intervened, passive = np.flatnonzero(mask), np.flatnonzero(~mask)
+        if intervened.size == 0 or passive.size == 0:
+            effects.append(None)
+            continue
+        t = np.linalg.solve(cov[np.ix_(intervened, intervened)], cov[np.ix_(intervened, passive)])
+        effects.append((intervened, passive, t))
+    return effects
+
+
+def _equations(effects: Sequence[Any], weights: np.ndarray, u: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """The stacked, weighted linear equations ``system @ b = target`` in the d - 1 direct effects into ``u``
+    (``b[k]`` the effect of the k-th node other than ``u``), one per experimental effect on ``u``."""
+    others = np.delete(np.arange(d), u)
+    rows, rhs, row_weights = [], [], []
+    for entry, weight in zip(effects, weights):
+        if entry is None:
+            continue
+        intervened, passive, t = entry
+        where = np.flatnonzero(passive == u)
+        if where.size == 0:
+            continue
+        column = int(where[0])
+        rest = np.arange(passive.size) != column
+        for a, i in enumerate(intervened):
+            row = np.zeros(d)
+            row[i] = 1.0
+            row[passive[rest]] = t[a, rest]
+            rows.append(row[others])
+            rhs.append(t[a, column])
+            row_weights.append(np.sqrt(weight))
+    if not rows:
+        return np.zeros((0, d - 1)), np.zeros(0)
+    scale = np.asarray(row_weights)
+    return np.asarray(rows) * scale[:, None], np.asarray(rhs) * scale
+
+
+def _direct_effects(covariances: Sequence[np.ndarray], masks: np.ndarray, weights: np.ndarray,
+                    rows_identified: np.ndarray) -> np.ndarray:
+    """B (d, d) from the experiments' covariances (E of (d, d)); NaN in the columns (effects into ``u``) that are
+    not identified (``rows_identified`` (d,) bool)."""
+    d = masks.shape[1]
+    effects = _experimental_effects(covariances, masks)
+    b = np.full((d, d), np.nan)
+    np.fill_diagonal(b, 0.0)
+    for u in np.flatnonzero(rows_identified):
+        system, target = _equations(effects, weights, int(u), d)
+        b[np.delete(np.arange(d), u), u] = np.linalg.lstsq(system, target, rcond=None)[0]
+    return b
+
+
+def _disturbance_covariance(covariances: Sequence[np.ndarray], masks: np.ndarray, weights: np.ndarray,
+                            b: np.ndarray) -> np.ndarray:
+    """Sigma_e (d, d), averaged (weighted) over the experiments that leave both variables alone; NaN elsewhere or
+    where an effect into either is not identified."""
+    d = masks.shape[1]
+    total, mass = np.zeros((d, d)), np.zeros((d, d))
+    known = ~np.isnan(b).any(axis=0)  # the effects into each variable are identified
+    residual_map = np.eye(d) - np.nan_to_num(b).T  # row u: e_u = x_u - sum_i B[i, u] x_i
+    for cov, mask, weight in zip(covariances, masks, weights):
+        passive = np.flatnonzero(~mask & known)
+        if passive.size == 0:
+            continue
+        rows = residual_map[passive]
+        total[np.ix_(passive, passive)] += weight * (rows @ cov @ rows.T)
+        mass[np.ix_(passive, passive)] += weight
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sigma = np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
+    return (sigma + sigma.T) / 2
+
+
+def _experiments(masks: Sequence[Any], d: int, names: Sequence[str] | None, owner: str) -> np.ndarray:
+    out = np.zeros((len(masks), d), dtype=bool)
+    for k, target in enumerate(masks):
+        if target is None:
+            continue
+        items = [target] if isinstance(target, (str, int, np.integer)) else target
+        if not isinstance(items, Iterable):
+            raise ValueError(f"The 'targets' argument of {owner} has {target!r} for experiment {k}; an experiment's "
+                             "targets are a name, a position or a collection of them (empty: observational).")
+        for item in items:
+            out[k, node_position(item, names, d, "targets", owner, f" for experiment {k}")] = True
+    return out
+
+
+def _check_experiments(covariances: Sequence[np.ndarray], masks: np.ndarray, names: Sequence[str],
+                       owner: str) -> None:
+    if not masks.any():
+        raise ValueError(f"The 'targets' argument of {owner} has no experiment that intervenes on anything; LLC "
+                         "learns direct effects from experimental effects, so it needs interventional data.")
+    if masks.all(axis=1).any():
+        k = int(np.flatnonzero(masks.all(axis=1))[0])
+        raise ValueError(f"The 'targets' argument of {owner} intervenes on every variable in experiment {k}; an "
+                         "experiment must leave some variable alone to show an effect.")
+    for cov, mask in zip(covariances, masks):
+        intervened = np.flatnonzero(mask)
+        block = cov[np.ix_(intervened, intervened)]
+        scale = max(float(np.abs(np.diag(cov)).max()), 1e-300)
+        if intervened.size and (np.diag(block).min() <= 1e-12 * scale or
+                                np.linalg.cond(block) > 1e12):
+            flat = intervened[np.argmin(np.diag(block))]
+            raise ValueError(f"In the experiment intervening on {[names[v] for v in intervened]}, the intervened "
+                             f"values do not vary independently (e.g. {names[flat]!r} has variance "
+                             f"{np.diag(cov)[flat]:.3g}); LLC needs randomised interventions (random values, not "
+                             "one fixed value) to read the experimental effects.")
+
+
+def _edges(b: np.ndarray, sigma: np.ndarray, b_se: np.ndarray | None, sigma_se: np.ndarray | None, alpha: float,
+           min_effect: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    d = b.shape[0]
+    off = ~np.eye(d, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.sqrt(np.outer(np.diag(sigma), np.diag(sigma)))
+        correlation = sigma / scale
+        large_b = np.nan_to_num(np.abs(b)) > min_effect
+        large_s = np.nan_to_num(np.abs(correlation)) > min_effect
+        if b_se is None:
+            return (large_b & off).astype(int), (large_s & off).astype(int), None, None
+        p_b = 2 * norm.sf(np.abs(b) / b_se)
+        p_s = 2 * norm.sf(np.abs(sigma) / sigma_se)
+    p_b[~off], p_s[~off] = np.nan, np.nan
+    directed = large_b & (np.nan_to_num(p_b, nan=1.0) < alpha) & off
+    bidirected = large_s & (np.nan_to_num(p_s, nan=1.0) < alpha) & off
+    return directed.astype(int), bidirected.astype(int), p_b, p_s
+
+
+def _info(masks: np.ndarray, sizes: np.ndarray, names: Sequence[str], rows_identified: np.ndarray,
+          pairs: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+    d = masks.shape[1]
+    unidentified = [f"{names[i]} --> {names[u]}" for u in range(d) if not rows_identified[u]
+                    for i in range(d) if i != u]
+    missing_pairs = [f"{names[i]} --> {names[u]}" for i in range(d) for u in range(d)
+                     if i != u and not _identified_rows(masks)[i, u]]
+    confounding = [f"{names[u]} <-> {names[v]}" for u in range(d) for v in range(u + 1, d)
+                   if not (pairs[u, v] and rows_identified[u] and rows_identified[v])]
+    finite = np.nan_to_num(b)
+    return {"method": "llc", "experiments": [[names[v] for v in np.flatnonzero(m)] for m in masks],
+            "experiment_sizes": [int(s) for s in sizes], "pair_condition_missing": missing_pairs,
+            "unidentified_edges": unidentified, "unidentified_confounding": confounding,
+            "spectral_radius": float(np.abs(np.linalg.eigvals(finite)).max()) if d else 0.0}
+
+
+def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, sizes: Sequence[int] | None = None,
+                         min_effect: float = 1e-8, node_names: Sequence[str] | None = None) -> LinearCyclicModel:
+    """LLC on the experiments' covariance matrices (population or sample), without a test.
+
+    Parameters
+    ----------
+    covariances: E arrays (d, d), the covariance of x in each experiment.
+    targets: E target sets (names or positions; empty or None for an observational experiment).
+    sizes: the rows behind each covariance (default equal), weighting the least squares and the averages.
+    min_effect: an estimate larger than this (a direct effect, or a disturbance correlation) is an edge.
+    node_names: the d names (default ``X0, X1, ...``).
+
+    Returns
+    -------
+    :class:`~latentscm.discovery.linear_cyclic_model.LinearCyclicModel` (no standard errors); see :func:`llc`.
+    """
+    owner = "llc_from_covariances"
+    if isinstance(covariances, np.ndarray) and covariances.ndim == 2:
+        covariances = [covariances]
+    covs = [np.asarray(c, dtype=np.float64) for c in covariances]
+    if not covs:
+        raise ValueError(f"The 'covariances' argument of {owner} is empty.")
+    d = covs[0].shape[0] if covs[0].ndim == 2 else -1
+    for k, c in enumerate(covs):
+        if c.shape != (d, d) or not np.isfinite(c).all() or not np.allclose(c, c.T, rtol=1e-8, atol=1e-12):
+            raise ValueError(f"The 'covariances' argument of {owner} must hold finite symmetric (d, d) matrices of "
+                             f"one size; entry {k} has shape {c.shape}.")
+    names = list(node_names) if node_names is not None else [f"X{i}" for i in range(d)]
+    if len(names) != d:
+        raise ValueError(f"The 'node_names' argument of {owner} has {len(names)} names for {d} variables.")
+    if isinstance(targets, (str, bytes)) or len(targets) != len(covs):
+        raise ValueError(f"The 'targets' argument of {owner} must give one target set per covariance "
+                         f"({len(covs)}).")
+    masks = _experiments(targets, d, names, owner)
+    weights = np.ones(len(covs)) if sizes is None else np.asarray(sizes, dtype=np.float64)
+    if weights.shape != (len(covs),) or not np.all(weights > 0):
+        raise ValueError(f"The 'sizes' argument of {owner} must give a positive row count per covariance.")
+    min_effect = float(check_number(min_effect, "min_effect", owner, low=0.0))
+    _check_experiments(covs, masks, names, owner)
+    rows_identified = _identified_rows(masks).sum(axis=0) == d - 1
+    b = _direct_effects(covs, masks, weights, rows_identified)
+    sigma = _disturbance_covariance(covs, masks, weights, b)
+    directed, bidirected, _, _ = _edges(b, sigma, None, None, 1.0, min_effect)
+    info = {**_info(masks, weights, names, rows_identified, _observed_pairs(masks), b), "min_effect": min_effect,
+            "test": None}
+    return LinearCyclicModel(nodes=tuple(names), direct_effects=b, disturbance_covariance=sigma, directed=directed,
+                             bidirected=bidirected, info=info)
+
+
+def llc(data: Any, targets: Any, *, alpha: float = 0.01, min_effect: float = 0.0, n_bootstrap: int = 200,
+        seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None) -> LinearCyclicModel:
+    """LLC (Hyttinen, Eberhardt & Hoyer 2012): a linear cyclic model with latent confounders from experiments.
+
+    Parameters
+    ----------
+    data: array (n, d), mapping name -> (n,) array, or DataFrame of all rows, observational and interventional.
+    targets: which variables each row intervened on, as for :func:`~latentscm.discovery.gies.gies`: a bool array
+        (n, d) or n target sets (names or positions; empty or None for an observational row). Rows with the same
+        target set form one experiment; its intervened values must be random (not one fixed value).
+    alpha: the level of each edge's bootstrap test (two-sided, normal approximation).
+    min_effect: the smallest ``|direct effect|`` and ``|disturbance correlation|`` an edge may have (0: the test
+        alone decides). On large samples a test finds tiny effects; this sets what is worth an edge.
+    n_bootstrap: bootstrap resamples (rows within each experiment) for the standard errors; 0 skips the test (an
+        edge is then any estimate above ``min_effect``).
+    seed: seeds the bootstrap.
+    node_names: names of the d columns (default ``X0, X1, ...``).
+
+    Returns
+    -------
+    :class:`~latentscm.discovery.linear_cyclic_model.LinearCyclicModel`: ``direct_effects`` (d, d) ``[i, j]`` for
+    ``i -> j``, ``disturbance_covariance`` (d, d), their bootstrap ``standard_errors`` and
+    ``disturbance_standard_errors``, the ``directed`` and ``bidirected`` edges; ``info`` holds the settings, the
+    experiments (target names) and their sizes, ``pair_condition_missing`` (ordered pairs no experiment separates),
+    ``unidentified_edges`` / ``unidentified_confounding`` (NaN entries), the p-values (``p_direct``,
+    ``p_confounding``, (d, d), null on the diagonal) and ``spectral_radius`` (of B; below 1 the passive system's
+    feedback settles from any start).
+    """
+    owner = "llc"
+    alpha = float(check_number(alpha, "alpha", owner, low=0.0, high=1.0, low_inclusive=False))
+    min_effect = float(check_number(min_effect, "min_effect", owner, low=0.0))
+    n_bootstrap = int(check_number(n_bootstrap, "n_bootstrap", owner, low=0, integer=True))
+    if n_bootstrap == 1:
+        raise ValueError("The 'n_bootstrap' parameter of llc must be 0 (no test) or at least 2 (a standard error "
+                         "needs two resamples). Got 1.")
+    matrix, names = as_data_matrix(data, node_names, owner)
+    n, d = matrix.shape
+    mask = intervention_targets(targets, n, names, owner)
+    masks, index = np.unique(mask, axis=0, return_inverse=True)
+    index = index.reshape(-1)
+    groups = [matrix[index == k] for k in range(len(masks))]
+    sizes = np.array([g.shape[0] for g in groups])
+    for k in np.flatnonzero(sizes < 3):
+        raise ValueError(f"The experiment intervening on {[names[v] for v in np.flatnonzero(masks[k])]} has "
+                         f"{int(sizes[k])} rows in 'data'; a covariance needs at least 3.")
+    covs = [np.cov(g, rowvar=False).reshape(d, d) for g in groups]
+    _check_experiments(covs, masks, names, owner)
+    rows_identified = _identified_rows(masks).sum(axis=0) == d - 1
+    b = _direct_effects(covs, masks, sizes, rows_identified)
+    sigma = _disturbance_covariance(covs, masks, sizes, b)
+    b_se = sigma_se = None
+    if n_bootstrap:
+        rng = as_generator(seed)
+        b_draws, s_draws = np.empty((n_bootstrap, d, d)), np.empty((n_bootstrap, d, d))
+        for r in range(n_bootstrap):
+            resampled = [np.cov(g[rng.integers(0, g.shape[0], g.shape[0])], rowvar=False).reshape(d, d)
+                         for g in groups]
+            b_draws[r] = _direct_effects(resampled, masks, sizes, rows_identified)
+            s_draws[r] = _disturbance_covariance(resampled, masks, sizes, b_draws[r])
+        with np.errstate(invalid="ignore"):
+            b_se = np.where(np.isnan(b), np.nan, np.nanstd(b_draws, axis=0, ddof=1))
+            sigma_se = np.where(np.isnan(sigma), np.nan, np.nanstd(s_draws, axis=0, ddof=1))
+    directed, bidirected, p_b, p_s = _edges(b, sigma, b_se, sigma_se, alpha, min_effect)
+    info = {**_info(masks, sizes, names, rows_identified, _observed_pairs(masks), b), "alpha": alpha,
+            "min_effect": min_effect, "n_bootstrap": n_bootstrap,
+            "seed": seed if isinstance(seed, (int, np.integer)) else "generator",
+            "test": "bootstrap" if n_bootstrap else None,
+            "p_direct": None if p_b is None else p_b.tolist(), "p_confounding": None if p_s is None else p_s.tolist()}
+    return LinearCyclicModel(nodes=tuple(names), direct_effects=b, disturbance_covariance=sigma, directed=directed,
+                             bidirected=bidirected, standard_errors=b_se, disturbance_standard_errors=sigma_se,
+                             info=info)

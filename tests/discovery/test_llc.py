@@ -1,0 +1,202 @@
+"""LLC (Hyttinen, Eberhardt & Hoyer 2012): exact on population covariances, right on samples, honest about what the
+experiments do not identify, and the LinearCyclicModel it returns."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+from latentscm.discovery import gies
+from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
+from latentscm.discovery.llc import _equations, _experimental_effects, llc, llc_from_covariances
+
+NAMES = ("a", "b", "c", "d", "e")
+
+
+def _cyclic_model() -> LinearCyclicModel:
+    """a -> b <-> c (a 2-cycle b -> c -> b), c -> d, a -> d, d -> e, and a latent confounder a <-> e and b <-> d."""
+    b = np.zeros((5, 5))
+    b[0, 1], b[1, 2], b[2, 1], b[2, 3], b[0, 3], b[3, 4] = 0.8, -0.7, 0.5, 0.9, 0.4, -0.6
+    sigma = np.diag([1.0, 1.5, 1.2, 0.8, 1.1])
+    sigma[0, 4] = sigma[4, 0] = 0.5
+    sigma[1, 3] = sigma[3, 1] = -0.4
+    return LinearCyclicModel(NAMES, b, sigma)
+
+
+def _single_experiments(d: int) -> list[list[int]]:
+    return [[], *([k] for k in range(d))]
+
+
+def _sample(model: LinearCyclicModel, experiments: list, n: int, variance: float = 2.0) -> tuple[np.ndarray, list]:
+    rows, targets = [], []
+    for k, target in enumerate(experiments):
+        rows.append(model.sample(n, target, intervention_variance=variance, seed=100 + k))
+        targets += [[model.nodes[v] for v in target]] * n
+    return np.vstack(rows), targets
+
+
+def test_population_covariances_give_the_model_exactly():
+    truth = _cyclic_model()
+    experiments = _single_experiments(5)
+    covs = [truth.covariance(t, 1.5) for t in experiments]
+    fitted = llc_from_covariances(covs, experiments, node_names=NAMES)
+    np.testing.assert_allclose(fitted.direct_effects, truth.direct_effects, atol=1e-10)
+    np.testing.assert_allclose(fitted.disturbance_covariance, truth.disturbance_covariance, atol=1e-10)
+    assert fitted == truth and not fitted.is_acyclic
+    assert set(fitted.edges()) == {"a --> b", "b --> c", "c --> b", "c --> d", "a --> d", "d --> e", "a <-> e",
+                                   "b <-> d"}
+    assert fitted.info["unidentified_edges"] == [] and fitted.info["pair_condition_missing"] == []
+
+
+def test_experiments_on_pairs_of_variables_identify_it_too():
+    """J of two variables each: every ordered pair (i, u) is separated by some experiment, so B is identified
+    though no experiment intervenes on one variable alone; the disturbance covariance too (every pair is left
+    alone together by some experiment of 5 variables)."""
+    truth = _cyclic_model()
+    experiments = [list(pair) for pair in itertools.combinations(range(5), 2)]
+    covs = [truth.covariance(t, 0.7) for t in experiments]
+    fitted = llc_from_covariances(covs, experiments, node_names=NAMES)
+    np.testing.assert_allclose(fitted.direct_effects, truth.direct_effects, atol=1e-10)
+    np.testing.assert_allclose(fitted.disturbance_covariance, truth.disturbance_covariance, atol=1e-10)
+
+
+def test_a_missing_pair_leaves_its_column_unidentified_and_the_equations_rank_deficient():
+    truth = _cyclic_model()
+    experiments = [[], [0], [1], [2]]  # nothing intervenes on d or e
+    covs = [truth.covariance(t) for t in experiments]
+    fitted = llc_from_covariances(covs, experiments, node_names=NAMES)
+    assert np.isnan(fitted.direct_effects[np.arange(5) != 3, 3]).all()  # d -> ? unknown for every target
+    assert "d --> a" in fitted.info["pair_condition_missing"] and "a --> d" not in fitted.info[
+        "pair_condition_missing"]
+    masks = np.zeros((4, 5), dtype=bool)
+    for k, target in enumerate(experiments):
+        masks[k, target] = True
+    effects = _experimental_effects(covs, masks)
+    for u in range(5):
+        system, _ = _equations(effects, np.ones(4), u, 5)
+        rank = np.linalg.matrix_rank(system, tol=1e-9) if system.size else 0
+        assert rank < 4  # every column lacks d or e as a cause: the equations cannot pin it down
+    covs_full = [truth.covariance(t) for t in _single_experiments(5)]
+    masks_full = np.vstack([np.zeros(5, dtype=bool), np.eye(5, dtype=bool)])
+    effects_full = _experimental_effects(covs_full, masks_full)
+    for u in range(5):  # and with the pair condition met they can
+        assert np.linalg.matrix_rank(_equations(effects_full, np.ones(6), u, 5)[0], tol=1e-9) == 4
+    assert len(fitted.info["unidentified_confounding"]) == 10  # all pairs: no column of B is known
+    assert np.isnan(fitted.disturbance_covariance).all()  # every variable's incoming effects are unknown
+
+
+def test_samples_give_the_true_edges_and_honest_standard_errors():
+    truth = _cyclic_model()
+    data, targets = _sample(truth, _single_experiments(5), 3000)
+    fitted = llc(data, targets, node_names=NAMES, n_bootstrap=100, seed=0)
+    assert fitted == truth, fitted.edges()
+    off = ~np.eye(5, dtype=bool)
+    z = np.abs(fitted.direct_effects - truth.direct_effects)[off] / fitted.standard_errors[off]
+    assert z.max() < 4.5 and 0.3 < np.median(z) < 1.5  # errors of the size the bootstrap says
+    zs = np.abs(fitted.disturbance_covariance - truth.disturbance_covariance) / fitted.disturbance_standard_errors
+    assert zs.max() < 4.5
+    assert fitted.info["experiment_sizes"] == [3000] * 6 and fitted.info["test"] == "bootstrap"
+    p = np.array(fitted.info["p_direct"], dtype=float)
+    assert np.isnan(np.diag(p)).all() and (p[truth.directed == 1] < 1e-6).all()
+
+
+def test_bootstrap_is_seeded():
+    truth = _cyclic_model()
+    data, targets = _sample(truth, _single_experiments(5), 400)
+    one, two = (llc(data, targets, n_bootstrap=20, seed=3, node_names=NAMES) for _ in range(2))
+    np.testing.assert_array_equal(one.standard_errors, two.standard_errors)
+    other = llc(data, targets, n_bootstrap=20, seed=4, node_names=NAMES)
+    assert not np.array_equal(one.standard_errors, other.standard_errors)
+
+
+def test_acyclic_unconfounded_data_agree_with_gies():
+    rng = np.random.default_rng(5)
+    b = np.triu(rng.uniform(0.5, 1.0, (5, 5)) * rng.choice([-1, 1], (5, 5)), 1) * (rng.random((5, 5)) < 0.5)
+    truth = LinearCyclicModel(NAMES, b, np.diag(rng.uniform(0.5, 1.5, 5)))
+    data, targets = _sample(truth, _single_experiments(5), 2000)
+    fitted = llc(data, targets, node_names=NAMES, n_bootstrap=50)
+    assert fitted.is_acyclic and not fitted.bidirected.any()
+    found = gies(data, targets, node_names=NAMES)
+    np.testing.assert_array_equal(fitted.to_causal_graph().adjacency, found.adjacency)
+    np.testing.assert_array_equal(fitted.directed, (b != 0).astype(int))
+
+
+def test_min_effect_and_the_untested_path():
+    truth = _cyclic_model()
+    data, targets = _sample(truth, _single_experiments(5), 2000)
+    untested = llc(data, targets, n_bootstrap=0, node_names=NAMES)
+    assert untested.standard_errors is None and untested.info["p_direct"] is None
+    assert untested.directed.sum() == 20  # every sampled estimate is non-zero
+    thresholded = llc(data, targets, n_bootstrap=0, min_effect=0.2, node_names=NAMES)
+    assert thresholded == truth
+    strict = llc(data, targets, n_bootstrap=30, min_effect=0.55, node_names=NAMES)
+    assert set(strict.directed_edges) == {("a", "b"), ("b", "c"), ("c", "d"), ("d", "e")}
+
+
+def test_model_queries_and_round_trip():
+    truth = _cyclic_model()
+    cut = truth.total_effects(["a"])
+    chain = LinearCyclicModel(("x", "y", "z"), [[0, 2.0, 0], [0, 0, -0.5], [0, 0, 0]], np.eye(3))
+    np.testing.assert_allclose(chain.total_effects()[0], [1.0, 2.0, -1.0])
+    assert chain.is_acyclic and list(chain.to_causal_graph().edges) == [("x", "y"), ("y", "z")]
+    draws = truth.sample(200_000, ["c"], intervention_variance=3.0, seed=1)
+    np.testing.assert_allclose(np.cov(draws, rowvar=False), truth.covariance(["c"], 3.0), atol=0.05)
+    assert np.isclose(cut[0, 3], 0.8 * np.linalg.inv(np.eye(5) - truth.direct_effects)[1, 3]
+                      + 0.4 * np.linalg.inv(np.eye(5) - truth.direct_effects)[3, 3])
+    fitted = llc_from_covariances([truth.covariance(t) for t in [[], [0], [1], [2]]], [[], [0], [1], [2]],
+                                  node_names=NAMES)
+    back = LinearCyclicModel.from_dict(json.loads(fitted.to_json()))
+    np.testing.assert_array_equal(np.isnan(back.direct_effects), np.isnan(fitted.direct_effects))
+    assert back == fitted and back.info["unidentified_edges"] == fitted.info["unidentified_edges"]
+    with pytest.raises(ValueError, match="directed cycle"):
+        truth.to_causal_graph()
+    confounded = LinearCyclicModel(("x", "y"), np.zeros((2, 2)), [[1.0, 0.3], [0.3, 1.0]])
+    with pytest.raises(ValueError, match="x <-> y"):
+        confounded.to_causal_graph()
+    with pytest.raises(ValueError, match="not identified"):
+        fitted.covariance()
+    with pytest.raises(ValueError, match="'targets' argument names 'q'"):
+        truth.covariance(["q"])
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"direct_effects": np.ones((2, 2))}, "zero diagonal"),
+    ({"direct_effects": np.zeros((3, 3))}, r"must be \(2, 2\)"),
+    ({"disturbance_covariance": [[1.0, 0.2], [0.1, 1.0]]}, "symmetric"),
+    ({"disturbance_covariance": [[-1.0, 0.0], [0.0, 1.0]]}, "non-negative variances"),
+    ({"directed": [[0, 2], [0, 0]]}, "0/1"),
+    ({"bidirected": [[0, 1], [0, 0]]}, "symmetric 0/1"),
+    ({"nodes": "xy"}, "single string"),
+])
+def test_model_refuses_bad_fields(kwargs, match):
+    fields = {"nodes": ("x", "y"), "direct_effects": np.zeros((2, 2)), "disturbance_covariance": np.eye(2)}
+    with pytest.raises((ValueError, TypeError), match=match):
+        LinearCyclicModel(**{**fields, **kwargs})
+
+
+def test_bad_input_is_named():
+    truth = _cyclic_model()
+    data, targets = _sample(truth, _single_experiments(5), 50)
+    with pytest.raises(ValueError, match="no experiment that intervenes"):
+        llc(data, [[]] * len(data))
+    fixed = data.copy()
+    fixed[50:100, 0] = 3.0  # do(a = 3): one value, not randomised
+    with pytest.raises(ValueError, match=r"'a' has variance 0"):
+        llc(fixed, targets, node_names=NAMES)
+    with pytest.raises(ValueError, match="intervenes on every variable"):
+        llc(data, [list(NAMES)] * 50 + targets[50:], node_names=NAMES)
+    with pytest.raises(ValueError, match="'n_bootstrap' parameter of llc must be 0"):
+        llc(data, targets, n_bootstrap=1)
+    with pytest.raises(ValueError, match="'alpha' parameter of llc"):
+        llc(data, targets, alpha=0.0)
+    with pytest.raises(ValueError, match="names 'q'"):
+        llc(data, [["q"]] + targets[1:], node_names=NAMES)
+    with pytest.raises(ValueError, match="has 1 rows"):
+        llc(data, [["a", "b"]] + targets[1:], node_names=NAMES)
+    with pytest.raises(ValueError, match="one target set per covariance"):
+        llc_from_covariances([np.eye(5)], [[0], [1]])
+    with pytest.raises(ValueError, match="entry 1 has shape"):
+        llc_from_covariances([np.eye(5), np.eye(4)], [[0], [1]])
