@@ -33,7 +33,7 @@ from latentscm.cli.given_options import given_on_command_line
 from latentscm.cli.output_paths import check_output_path
 
 __all__ = ["read_csv_table", "read_environment_table", "read_targets_table", "write_atomic", "draw_graph_png",
-           "run_discovery", "register"]
+           "draw_mixed_png", "run_discovery", "register"]
 
 
 def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -198,6 +198,33 @@ def draw_graph_png(graph: Any, path: Path) -> None:
     plt.close(figure)
 
 
+def draw_mixed_png(model: Any, path: Path) -> None:
+    """Draw a LinearCyclicModel to a PNG: its directed edges as curved arrows (so a 2-cycle shows both), its
+    bidirected edges (latent confounders) as dashed red lines with arrowheads at both ends."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import networkx as nx
+
+    shown = nx.DiGraph()
+    shown.add_nodes_from(model.nodes)
+    layout = nx.circular_layout(shown)
+    size = 4 + 0.4 * len(model.nodes)
+    figure, axes = plt.subplots(figsize=(size, size))
+    nx.draw_networkx_nodes(shown, layout, ax=axes, node_color="#dde6f5", node_size=1400)
+    nx.draw_networkx_labels(shown, layout, ax=axes, font_size=9)
+    nx.draw_networkx_edges(shown, layout, ax=axes, edgelist=list(model.directed_edges), arrows=True, arrowsize=18,
+                           node_size=1400, connectionstyle="arc3,rad=0.12")
+    nx.draw_networkx_edges(shown, layout, ax=axes, edgelist=list(model.bidirected_edges), arrows=True,
+                           arrowstyle="<|-|>", arrowsize=14, style="dashed", edge_color="#c0392b", node_size=1400,
+                           connectionstyle="arc3,rad=-0.2")
+    axes.set_axis_off()
+    figure.tight_layout()
+    write_atomic(path, lambda handle: figure.savefig(handle, format="png", dpi=120), mode="wb")
+    plt.close(figure)
+
+
 def draw_pag_png(pag: Any, path: Path) -> None:
     """Draw a PartialAncestralGraph to a PNG: each edge a line with its marks at both ends — an arrowhead,
     an open circle (``o``) or nothing (a tail)."""
@@ -279,6 +306,8 @@ _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "lcd": "linear causal disentanglement (latents from one perfect intervention each, rank tests)",
                "contrastive-lcd": "contrastive causal disentanglement (latents under a nonlinear mixing from one "
                                   "perfect intervention each, a trained encoder)"}
+#: Methods that read each row's intervened variables from the --targets column.
+_TARGET_COLUMN_METHODS = ("gies", "enco", "llc")
 #: Methods that group rows by --environment (or --context).
 _ENVIRONMENT_METHODS = ("cdnod", "cdf", "gnies", "lcd", "contrastive-lcd")
 #: Methods whose rows' environment labels name the latents (text labels, --param observational=LABEL).
@@ -298,9 +327,10 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco", "lcd",
+              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco", "llc", "lcd",
               "contrastive-lcd"}
-        Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``ges``, ``xges``,
+        Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``llc`` a
+        LinearCyclicModel, ``alpha`` the level of its bootstrap edge tests (seed 0); ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
         seed 0), ``dagma`` (linear DAGMA), ``dagma_mlp`` (DAGMA-MLP, seed 0), ``gies`` and ``enco`` (seed 0) ignore
         ``ci`` and ``alpha``).
@@ -322,7 +352,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         The method function's own keyword parameters (``--param KEY=VALUE``), checked against its signature;
         those set by the arguments above (names, CI test, level, knowledge, ...) are refused.
     targets : sequence or None
-        For gies and enco (required there, refused elsewhere): the intervened variables of each row, by name (empty
+        For gies, enco and llc (required there, refused elsewhere): the intervened variables of each row, by name (empty
         for an observational row); ``data`` then holds the variables only.
     environment_labels : sequence of str or None
         The text labels the environment column's codes 0..E-1 stand for (``read_environment_table``); lcd and
@@ -336,8 +366,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     """
     from latentscm.discovery.codes import METHODS, TARGET_METHODS
 
-    if method not in METHODS and method not in _TABLE_ONLY:
-        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY])}.")
+    if method not in METHODS and method not in _TABLE_ONLY and method != "llc":
+        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY, 'llc'])}.")
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
@@ -360,13 +390,17 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         if method in SEEDED_METHODS:  # a random start is seeded, 0 unless --param seed=... says otherwise
             own["seed"] = 0
         return _table_methods()[method](data, **{**own, **extra})
-    if method in TARGET_METHODS:
+    if method in _TARGET_COLUMN_METHODS:
         if column is not None:
             raise ValueError(f"{flag} is only used by --method {_environment_methods()}; {method} reads its "
                              "environments from --targets.")
         if method == "enco":  # minutes of training: a progress bar where someone watches
             extra.setdefault("seed", 0)
             extra.setdefault("progress", sys.stderr.isatty())
+        if method == "llc":
+            from latentscm.discovery.llc import llc
+
+            return llc(data, targets, alpha=alpha, node_names=names, **extra)
         return TARGET_METHODS[method](data, targets, node_names=names, **extra)
     if method == "pc":
         if column is not None:
@@ -417,6 +451,10 @@ def _checked_params(method: str, params: dict[str, Any]) -> dict[str, Any]:
                                                                          if k not in own}, method,
                                    {**_RESERVED, "interventional": "the CSV file and --environment"})
         return {**{k: params[k] for k in own if k in params}, **rest}
+    if method == "llc":
+        from latentscm.discovery.llc import llc
+
+        return check_method_params(llc, params, method, _RESERVED)
     function = linear_causal_disentanglement_by_environment if method == "lcd" else {**_table_methods(), **METHODS}[
         method]  # lcd's graph function passes its options on to this fit
     return check_method_params(function, params, method, _RESERVED)
@@ -440,13 +478,11 @@ def _json_literal_label(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_targets(method: str, targets: Any) -> None:
-    """ValueError when --targets is missing for gies or enco or given to another method."""
-    from latentscm.discovery.codes import TARGET_METHODS
-
-    if (targets is not None) != (method in TARGET_METHODS):
+    """ValueError when --targets is missing for gies, enco or llc or given to another method."""
+    if (targets is not None) != (method in _TARGET_COLUMN_METHODS):
         raise ValueError(f"--method {method} needs --targets naming the column of each row's intervened variables."
-                         if method in TARGET_METHODS else
-                         f"--targets is only used by --method gies and enco, not by --method {method}.")
+                         if method in _TARGET_COLUMN_METHODS else
+                         f"--targets is only used by --method gies, enco and llc, not by --method {method}.")
 
 
 def _check_collider_rule(rule: str | None, method: str) -> None:
@@ -479,7 +515,10 @@ def register(app: typer.Typer) -> None:
                                    "stage, faster), gfci (the same from GES's graph refined by CI tests), cdnod or "
                                    "cdf (Causal de Finetti), gies (observational and interventional rows, with "
                                    "--targets), enco (the same rows, single-variable interventions, neural "
-                                   "likelihoods, seed 0), gnies (environments with unknown targets, with "
+                                   "likelihoods, seed 0), llc (a linear model with cycles and latent confounders "
+                                   "from randomised experiments, with --targets; --alpha is the level of its "
+                                   "bootstrap edge tests, default 0.01 for it; seed 0), gnies (environments with "
+                                   "unknown targets, with "
                                    "--environment), lcd (linear causal disentanglement: latent variables, their "
                                    "graph and the unmixing from one perfect intervention per latent, with "
                                    "--environment; --param observational=LABEL, default observational), "
@@ -491,7 +530,8 @@ def register(app: typer.Typer) -> None:
         ci: str = typer.Option("fisherz", "--ci", help="CI test: fisherz, kci, rcit, rcot, qkci; chisq or gsq "
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
                                "categorical columns mixed (integer codes); also parcorr with --timeseries."),
-        alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the CI tests."),
+        alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the CI tests (llc: of its edge "
+                                    "tests, default 0.01)."),
         context: str = typer.Option(None, "--context",
                                     help="Column holding the domain/time index (cdnod) or the "
                                     "environment id (cdf)."),
@@ -499,7 +539,7 @@ def register(app: typer.Typer) -> None:
                                         help="Column holding the environment id, used by cdnod (as its "
                                         "context), cdf, gnies, lcd and contrastive-lcd (rows grouped by it); like "
                                         "--context."),
-        targets: str = typer.Option(None, "--targets", help="For --method gies and enco: the column naming the "
+        targets: str = typer.Option(None, "--targets", help="For --method gies, enco and llc: the column naming the "
                                     "variables each row intervened on, separated by ';' (empty for an observational "
                                     "row; so a variable whose name holds ';' cannot be a target)."),
         run: Path = typer.Option(None, "--run", help="A trained run directory: discover among its codes (those in "
@@ -564,9 +604,18 @@ def register(app: typer.Typer) -> None:
                 if given:
                     raise ValueError(f"--method {method} is {_NO_CI_TEST[method]}: it uses no CI test or "
                                      f"significance level, so {' and '.join(given)} would be ignored.")
-            if suggest and method in ("fci", "rfci", "gfci"):
+            if suggest and method in ("fci", "rfci", "gfci", "llc"):
                 raise ValueError(f"--suggest plans experiments on a CPDAG or I-essential graph; --method {method} "
-                                 "returns a partial ancestral graph.")
+                                 "returns " + ("a linear cyclic model." if method == "llc" else
+                                               "a partial ancestral graph."))
+            if method == "llc":
+                if given_on_command_line(ctx, "ci"):
+                    raise ValueError("--method llc tests its edges by the bootstrap, not by a CI test, so --ci would "
+                                     "be ignored (--alpha sets its level).")
+                if not given_on_command_line(ctx, "alpha"):
+                    from latentscm.discovery.llc import DEFAULT_ALPHA
+
+                    alpha = DEFAULT_ALPHA
             for flag, value in (("--tau-max", tau_max), ("--tau-min", tau_min), ("--pc-alpha", pc_alpha),
                                 ("--link-assumptions", link_assumptions)):
                 if value is not None:
@@ -620,7 +669,7 @@ def register(app: typer.Typer) -> None:
                                      "table.")
                 row_targets, labels = None, None
                 label_column = environment if environment is not None else context
-                if method in ("gies", "enco"):
+                if method in _TARGET_COLUMN_METHODS:
                     table, names, row_targets = read_targets_table(data, targets, method)
                 elif label_column is not None and not categorical:
                     table, names, labels = read_environment_table(
@@ -645,7 +694,10 @@ def register(app: typer.Typer) -> None:
         if plan is not None:
             payload["experiments"] = plan
         _write_outputs(graph, payload, out, png)
-        if hasattr(graph, "marks"):
+        if hasattr(graph, "bidirected"):
+            typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.bidirected_edges)} bidirected edges of "
+                       f"a linear cyclic model -> {out}")
+        elif hasattr(graph, "marks"):
             typer.echo(f"{len(graph.edges())} edges of a partial ancestral graph -> {out}")
         else:
             typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
@@ -730,7 +782,9 @@ def _write_outputs(graph: Any, payload: dict[str, Any], out: Path, png: Path | N
         write_atomic(out, lambda handle: handle.write(dumps_strict(payload, indent=2)))
         if png is not None:
             target, flag = png, "--png"
-            (draw_pag_png if hasattr(graph, "marks") else draw_graph_png)(graph, png)
+            draw = draw_pag_png if hasattr(graph, "marks") else draw_mixed_png if hasattr(graph, "bidirected") else \
+                draw_graph_png
+            draw(graph, png)
     except OSError as error:
         typer.echo(f"Error: cannot write {flag} '{target}': {error}", err=True)
         raise typer.Exit(2) from None

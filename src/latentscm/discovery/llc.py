@@ -40,7 +40,10 @@ from latentscm.discovery.gies import intervention_targets
 from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
 from latentscm.discovery.pc import as_data_matrix
 
-__all__ = ["llc", "llc_from_covariances"]
+__all__ = ["DEFAULT_ALPHA", "llc", "llc_from_covariances"]
+
+#: The default level of :func:`llc`'s edge tests (``d (d - 1)`` directed and ``d (d - 1) / 2`` confounding tests).
+DEFAULT_ALPHA = 0.01
 
 
 def _identified_rows(masks: np.ndarray) -> np.ndarray:
@@ -249,7 +252,7 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
                              bidirected=bidirected, info=info)
 
 
-def llc(data: Any, targets: Any, *, alpha: float = 0.01, min_effect: float = 0.0, n_bootstrap: int = 200,
+def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: float = 0.0, n_bootstrap: int = 200,
         seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None) -> LinearCyclicModel:
     """LLC (Hyttinen, Eberhardt & Hoyer 2012): a linear cyclic model with latent confounders from experiments.
 
