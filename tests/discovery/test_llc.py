@@ -200,3 +200,40 @@ def test_bad_input_is_named():
         llc_from_covariances([np.eye(5)], [[0], [1]])
     with pytest.raises(ValueError, match="entry 1 has shape"):
         llc_from_covariances([np.eye(5), np.eye(4)], [[0], [1]])
+
+
+@pytest.mark.parametrize("d", [2, 3, 5, 6, 10, 20, 21, 35, 70])
+def test_pair_condition_experiments_are_few_and_separate_every_pair(d):
+    from math import comb
+
+    from latentscm.discovery.llc import _identified_rows, pair_condition_experiments
+
+    experiments = pair_condition_experiments(d)
+    assert experiments[0] == ()
+    m = len(experiments) - 1
+    assert comb(m, m // 2) >= d and comb(m - 1, (m - 1) // 2) < d  # no fewer would do (Spencer's bound)
+    masks = np.zeros((m + 1, d), dtype=bool)
+    for k, target in enumerate(experiments):
+        masks[k, list(target)] = True
+    off = ~np.eye(d, dtype=bool)
+    assert _identified_rows(masks)[off].all()
+    assert not _identified_rows(masks[1:-1])[off].all()  # one experiment fewer breaks it
+
+
+def test_planned_experiments_identify_the_model_with_fewer_experiments():
+    from latentscm.discovery.llc import pair_condition_experiments
+
+    truth = _cyclic_model()
+    experiments = pair_condition_experiments(list(NAMES))
+    assert len(experiments) == 1 + 4  # C(4, 2) = 6 >= 5 variables: 4 experiments instead of 5
+    fitted = llc_from_covariances([truth.covariance(t) for t in experiments], experiments, node_names=NAMES)
+    np.testing.assert_allclose(fitted.direct_effects, truth.direct_effects, atol=1e-10)
+    np.testing.assert_allclose(fitted.disturbance_covariance, truth.disturbance_covariance, atol=1e-10)
+    without = pair_condition_experiments(list(NAMES), observational=False)
+    assert without == experiments[1:]
+    with pytest.raises(ValueError, match="at least 2"):
+        pair_condition_experiments(1)
+    with pytest.raises(ValueError, match="repeats a name"):
+        pair_condition_experiments(["a", "a"])
+    with pytest.raises(TypeError, match="number of variables"):
+        pair_condition_experiments("abc")

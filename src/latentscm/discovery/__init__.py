@@ -50,7 +50,7 @@ from latentscm.discovery.linear_causal_disentanglement import (
 )
 from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
 from latentscm.discovery.lingam import direct_lingam
-from latentscm.discovery.llc import llc, llc_from_covariances
+from latentscm.discovery.llc import llc, llc_from_covariances, pair_condition_experiments
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.notears_mlp import notears_mlp
 from latentscm.discovery.pag import PartialAncestralGraph
@@ -108,6 +108,7 @@ __all__ = [
     "make_ci_test",
     "notears_linear",
     "notears_mlp",
+    "pair_condition_experiments",
     "pc",
     "pc_skeleton",
     "rfci",

@@ -23,12 +23,16 @@ independent random values) and observes the rest, ``U``.
    two-sided p-value (estimate over bootstrap standard error) is below ``alpha`` and it is larger than
    ``min_effect`` (for confounding: the disturbance correlation). This step is ours.
 
+:func:`pair_condition_experiments` plans the fewest experiments that meet the pair condition for every pair.
+
 Not implemented: the faithfulness-based extension of Hyttinen, Eberhardt & Hoyer (2010) that resolves structure
 without the pair condition, and the paper's experiment-selection results.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,7 +44,7 @@ from latentscm.discovery.gies import intervention_targets
 from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
 from latentscm.discovery.pc import as_data_matrix
 
-__all__ = ["DEFAULT_ALPHA", "llc", "llc_from_covariances"]
+__all__ = ["DEFAULT_ALPHA", "llc", "llc_from_covariances", "pair_condition_experiments"]
 
 #: The default level of :func:`llc`'s edge tests (``d (d - 1)`` directed and ``d (d - 1) / 2`` confounding tests).
 DEFAULT_ALPHA = 0.01
@@ -323,3 +327,48 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
     return LinearCyclicModel(nodes=tuple(names), direct_effects=b, disturbance_covariance=sigma, directed=directed,
                              bidirected=bidirected, standard_errors=b_se, disturbance_standard_errors=sigma_se,
                              info=info)
+
+
+def pair_condition_experiments(nodes: int | Sequence[str], *, observational: bool = True) -> list[tuple[Any, ...]]:
+    """The fewest experiments whose intervened sets meet the pair condition for every ordered pair, so that
+    :func:`llc` identifies every direct effect.
+
+    Every ordered pair ``(i, u)`` needs an experiment that intervenes on ``i`` and leaves ``u`` alone: the target
+    sets form a *completely separating system*. With ``m`` experiments, give each variable its own ``floor(m/2)``-subset
+    of them (no subset contains another, so every ordered pair is separated); the fewest is the smallest ``m`` with
+    ``C(m, floor(m/2)) >= d`` (Spencer 1970, "Minimal completely separating systems", J. Combin. Theory 8; the
+    experiment-selection view is Hyttinen, Eberhardt & Hoyer 2013, JMLR 14). So 10 variables need 5 experiments
+    (each on 4 of them) instead of 10 single-variable ones, 100 need 9.
+
+    Parameters
+    ----------
+    nodes: the number of variables d (>= 2; positions are returned) or their names.
+    observational: put the empty (observational) experiment first. It is not needed for the direct effects; it
+        meets the covariance condition for every pair (both left alone), so the whole disturbance covariance is
+        identified; without it, two variables whose subsets are complementary are never left alone together.
+
+    Returns
+    -------
+    list of tuples: the target sets, each the intervened names (or positions), in experiment order.
+    """
+    owner = "pair_condition_experiments"
+    if isinstance(nodes, (int, np.integer)) and not isinstance(nodes, bool):
+        names: list[Any] = list(range(int(nodes)))
+    elif isinstance(nodes, (str, bytes)) or not isinstance(nodes, Sequence):
+        raise TypeError(f"The 'nodes' argument of {owner} must be a number of variables or a sequence of names. "
+                        f"Got {nodes!r}.")
+    else:
+        names = list(nodes)
+        if len(set(names)) != len(names):
+            raise ValueError(f"The 'nodes' argument of {owner} repeats a name: {names}.")
+    d = len(names)
+    if d < 2:
+        raise ValueError(f"The 'nodes' argument of {owner} must give at least 2 variables (a pair). Got {d}.")
+    if not isinstance(observational, (bool, np.bool_)):
+        raise TypeError(f"The 'observational' argument of {owner} must be True or False. Got {observational!r}.")
+    m = 1
+    while math.comb(m, m // 2) < d:
+        m += 1
+    subsets = list(itertools.islice(itertools.combinations(range(m), m // 2), d))
+    experiments = [tuple(names[i] for i in range(d) if k in subsets[i]) for k in range(m)]
+    return ([()] if observational else []) + experiments
