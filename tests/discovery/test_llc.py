@@ -237,3 +237,17 @@ def test_planned_experiments_identify_the_model_with_fewer_experiments():
         pair_condition_experiments(["a", "a"])
     with pytest.raises(TypeError, match="number of variables"):
         pair_condition_experiments("abc")
+
+
+def test_an_acyclic_unconfounded_model_is_an_scm_with_the_same_distribution():
+    b = np.zeros((3, 3))
+    b[0, 1], b[1, 2], b[0, 2] = 1.5, -0.8, 0.4
+    model = LinearCyclicModel(("x", "y", "z"), b, np.diag([1.0, 0.5, 2.0]))
+    scm = model.to_scm()
+    values = scm.sample(200_000, seed=0)
+    draws = np.column_stack([values[name] for name in model.nodes])
+    np.testing.assert_allclose(np.cov(draws, rowvar=False), model.covariance(), atol=0.03)
+    fixed = scm.do({"y": 2.0}).sample(50_000, seed=1)  # do(y = 2): z's mean is -0.8 * 2, x is untouched
+    assert abs(fixed["z"].mean() - model.total_effects(["y"])[1, 2] * 2.0) < 0.03
+    with pytest.raises(ValueError, match="directed cycle"):
+        _cyclic_model().to_scm()

@@ -153,6 +153,27 @@ class LinearCyclicModel:
                              "no bidirected edges.")
         return CausalGraph.from_adjacency(self.directed, list(self.nodes))
 
+    def to_scm(self) -> Any:
+        """The model as the library's :class:`~latentscm.scm.SCM` (linear-Gaussian mechanisms, zero means), for its
+        ``do``, ``sample`` and ``counterfactual``; refused (as :meth:`to_causal_graph`) for a cycle or a latent
+        confounder, which an SCM over these variables alone cannot hold, or for a NaN estimate."""
+        from latentscm.scm.mechanisms import LinearGaussian, Root
+        from latentscm.scm.noise import Normal
+        from latentscm.scm.scm import SCM
+
+        graph = self.to_causal_graph()
+        variances = np.diag(self.disturbance_covariance)
+        if np.isnan(variances).any() or np.isnan(self.direct_effects[self.directed == 1]).any():
+            raise ValueError("This LinearCyclicModel has estimates that are not identified (NaN); it cannot be an "
+                             "SCM.")
+        mechanisms: dict[str, Any] = {}
+        for j, name in enumerate(self.nodes):
+            parents = list(graph.parents(name))
+            std = float(np.sqrt(variances[j]))
+            mechanisms[name] = LinearGaussian({p: float(self.direct_effects[self.nodes.index(p), j])
+                                               for p in parents}, std=std) if parents else Root(Normal(0.0, std))
+        return SCM(graph, mechanisms)
+
     def _positions(self, targets: Iterable[Any], what: str) -> np.ndarray:
         if isinstance(targets, (str, bytes, int, np.integer)):
             targets = [targets]

@@ -1,0 +1,134 @@
+"""LLC (latentscm.discovery.llc) against GIES on the same experiments: acyclic, confounded and cyclic linear models.
+
+No reference implementation of LLC runs here (the authors' code is MATLAB, and nothing of it is on the package
+registries this machine reaches), so the check is against the truth, with GIES (the library's, itself checked
+against the ``gies`` package in ``bench_gies.py``) on the same rows as the baseline.
+
+Random models (seed ``[seed, s]`` for model s): d variables, each ordered pair an edge with probability
+``degree / (2 (d - 1))`` (expected in- plus out-degree ``degree``), weights ±U[0.3, 0.9]; ``dag`` keeps only the
+forward edges of a random order, ``cyclic`` keeps all (a cycle is likely; a B with spectral radius above 0.8 is
+scaled down to 0.8, so the feedback settles). Disturbances: variances U[0.5, 1.5]; ``+conf`` adds ``d // 3``
+latent confounders, each loading ±U[0.5, 1] on a random pair (``Sigma_e[u, v] = l_u l_v``). Experiments: one
+observational and, for ``single``, one per variable (``d + 1``), for ``pairs`` those of
+:func:`~latentscm.discovery.llc.pair_condition_experiments` (``m + 1``, ``C(m, m // 2) >= d``); intervened variables
+get independent N(0, 1) values; n rows per experiment, or in table 2 the same total rows for both designs.
+
+Reported (means over models): ``shd``, the ordered pairs whose directed edge is wrong (a 2-cycle is two edges; for
+GIES an undirected edge counts as both directions); ``conf``, LLC's wrong bidirected pairs; ``rmse``, LLC's direct
+effects against the truth (all off-diagonal entries); ``s``, seconds per fit (LLC with ``n_bootstrap`` 100 resamples;
+GIES perfect interventions, default penalty).
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/python benchmarks/bench_llc.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from latentscm.discovery import gies, llc, pair_condition_experiments
+from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
+
+KINDS = ("dag", "dag+conf", "cyclic", "cyclic+conf")
+
+
+def random_model(d: int, kind: str, degree: float, seed: list[int]) -> LinearCyclicModel:
+    """A random linear model of ``kind`` (one of :data:`KINDS`) over d variables (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    edges = rng.random((d, d)) < degree / (2 * (d - 1))
+    np.fill_diagonal(edges, False)
+    if kind.startswith("dag"):
+        order = rng.permutation(d)
+        rank = np.empty(d, dtype=int)
+        rank[order] = np.arange(d)
+        edges &= rank[:, None] < rank[None, :]
+    b = edges * rng.uniform(0.3, 0.9, (d, d)) * rng.choice([-1.0, 1.0], (d, d))
+    radius = np.abs(np.linalg.eigvals(b)).max()
+    if radius > 0.8:
+        b *= 0.8 / radius
+    sigma = np.diag(rng.uniform(0.5, 1.5, d))
+    if kind.endswith("conf"):
+        for _ in range(d // 3):
+            u, v = rng.choice(d, 2, replace=False)
+            loading = rng.uniform(0.5, 1.0, 2) * rng.choice([-1.0, 1.0], 2)
+            sigma[u, v] += loading[0] * loading[1]
+            sigma[v, u] = sigma[u, v]
+            sigma[u, u] += loading[0] ** 2
+            sigma[v, v] += loading[1] ** 2
+    names = tuple(f"X{i}" for i in range(d))
+    return LinearCyclicModel(names, b, sigma)
+
+
+def _data(model: LinearCyclicModel, experiments: list, n: int, seed: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    d = len(model.nodes)
+    rows, masks = [], []
+    for k, target in enumerate(experiments):
+        rows.append(model.sample(n, list(target), seed=np.random.default_rng([*seed, k])))
+        mask = np.zeros((n, d), dtype=bool)
+        mask[:, list(target)] = True
+        masks.append(mask)
+    return np.vstack(rows), np.vstack(masks)
+
+
+def _shd(adjacency: np.ndarray, truth: np.ndarray) -> int:
+    return int(np.abs((adjacency != 0).astype(int) - (truth != 0).astype(int)).sum())
+
+
+def _fit_both(model: LinearCyclicModel, experiments: list, n: int, seed: list[int], gies_too: bool = True) -> dict:
+    data, mask = _data(model, experiments, n, seed)
+    start = time.perf_counter()
+    fitted = llc(data, mask, n_bootstrap=100, seed=0)
+    out = {"llc s": time.perf_counter() - start, "llc shd": _shd(fitted.directed, model.directed),
+           "conf": int(np.abs(fitted.bidirected - model.bidirected).sum() // 2),
+           "rmse": float(np.sqrt(np.mean((fitted.direct_effects - model.direct_effects)[
+               ~np.eye(len(model.nodes), dtype=bool)] ** 2)))}
+    if gies_too:
+        start = time.perf_counter()
+        found = gies(data, mask)
+        out.update({"gies s": time.perf_counter() - start, "gies shd": _shd(found.adjacency, model.directed)})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--d", type=int, default=10)
+    parser.add_argument("--degree", type=float, default=3.0)
+    parser.add_argument("--models", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    ns = (300, 1000) if args.quick else (500, 2000, 10000)
+    models = 2 if args.quick else args.models
+    print(f"1. single-node experiments (d + 1 = {args.d + 1}), n rows each, d={args.d}, degree {args.degree}, "
+          f"{models} models per row, seed {args.seed}")
+    header = ("kind", "n", "llc shd", "gies shd", "conf", "rmse", "llc s", "gies s", "true edges", "true conf")
+    print(" ".join(f"{h:>11}" for h in header))
+    for kind in KINDS:
+        for n in ns:
+            rows = []
+            for s in range(models):
+                model = random_model(args.d, kind, args.degree, [args.seed, s])
+                single = [(), *((k,) for k in range(args.d))]
+                rows.append({**_fit_both(model, single, n, [args.seed, s, n]),
+                             "true edges": int(model.directed.sum()), "true conf": int(model.bidirected.sum() // 2)})
+            means = [np.mean([r[h] for r in rows]) for h in header[2:]]
+            print(f"{kind:>11} {n:>11} " + " ".join(f"{v:>11.3f}" for v in means), flush=True)
+    total = 2000 if args.quick else 22000
+    print(f"\n2. experiment designs at the same total rows ({total}), LLC only, {models} models per row, cyclic+conf")
+    header2 = ("d", "design", "experiments", "llc shd", "conf", "rmse", "llc s")
+    print(" ".join(f"{h:>11}" for h in header2))
+    for d in ((6, 10) if args.quick else (10, 20, 40)):
+        for design in ("single", "pairs"):
+            experiments = [(), *((k,) for k in range(d))] if design == "single" else pair_condition_experiments(d)
+            n = total // len(experiments)
+            rows = [_fit_both(random_model(d, "cyclic+conf", args.degree, [args.seed, s]), experiments, n,
+                              [args.seed, s, d], gies_too=False) for s in range(models)]
+            means = [np.mean([r[h] for r in rows]) for h in ("llc shd", "conf", "rmse", "llc s")]
+            print(f"{d:>11} {design:>11} {len(experiments):>11} " + " ".join(f"{v:>11.3f}" for v in means),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
