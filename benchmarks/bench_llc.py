@@ -16,7 +16,8 @@ get independent N(0, 1) values; n rows per experiment, or in table 2 the same to
 Reported (means over models): ``shd``, the ordered pairs whose directed edge is wrong (a 2-cycle is two edges; for
 GIES an undirected edge counts as both directions); ``conf``, LLC's wrong bidirected pairs; ``rmse``, LLC's direct
 effects against the truth (all off-diagonal entries); ``s``, seconds per fit (LLC with ``n_bootstrap`` 100 resamples;
-GIES perfect interventions, default penalty).
+GIES perfect interventions, default penalty). LLC's edges at ``alpha`` 0.01 per test (``llc``), and from the same
+estimates with ``correction="bonferroni"`` (``bonf``) and ``"bh"``.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/python benchmarks/bench_llc.py [--quick]
 """
@@ -30,6 +31,7 @@ import numpy as np
 
 from latentscm.discovery import gies, llc, pair_condition_experiments
 from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
+from latentscm.discovery.llc import DEFAULT_ALPHA, _edges
 
 KINDS = ("dag", "dag+conf", "cyclic", "cyclic+conf")
 
@@ -84,6 +86,12 @@ def _fit_both(model: LinearCyclicModel, experiments: list, n: int, seed: list[in
            "conf": int(np.abs(fitted.bidirected - model.bidirected).sum() // 2),
            "rmse": float(np.sqrt(np.mean((fitted.direct_effects - model.direct_effects)[
                ~np.eye(len(model.nodes), dtype=bool)] ** 2)))}
+    for correction in ("bonferroni", "bh"):  # the same estimates and standard errors, other decisions
+        directed, bidirected, _, _ = _edges(fitted.direct_effects, fitted.disturbance_covariance,
+                                            fitted.standard_errors, fitted.disturbance_standard_errors,
+                                            DEFAULT_ALPHA, 0.0, correction)
+        out[f"{correction} shd"] = _shd(directed, model.directed)
+        out[f"{correction} conf"] = int(np.abs(bidirected - model.bidirected).sum() // 2)
     if gies_too:
         start = time.perf_counter()
         found = gies(data, mask)
@@ -103,8 +111,9 @@ def main() -> None:
     models = 2 if args.quick else args.models
     print(f"1. single-node experiments (d + 1 = {args.d + 1}), n rows each, d={args.d}, degree {args.degree}, "
           f"{models} models per row, seed {args.seed}")
-    header = ("kind", "n", "llc shd", "gies shd", "conf", "rmse", "llc s", "gies s", "true edges", "true conf")
-    print(" ".join(f"{h:>11}" for h in header))
+    header = ("kind", "n", "llc shd", "bonferroni shd", "bh shd", "gies shd", "conf", "bonferroni conf", "bh conf",
+              "rmse", "llc s", "gies s", "true edges", "true conf")
+    print(" ".join(f"{h.replace('bonferroni', 'bonf'):>11}" for h in header))
     for kind in KINDS:
         for n in ns:
             rows = []
@@ -117,7 +126,7 @@ def main() -> None:
             print(f"{kind:>11} {n:>11} " + " ".join(f"{v:>11.3f}" for v in means), flush=True)
     total = 2000 if args.quick else 22000
     print(f"\n2. experiment designs at the same total rows ({total}), LLC only, {models} models per row, cyclic+conf")
-    header2 = ("d", "design", "experiments", "llc shd", "conf", "rmse", "llc s")
+    header2 = ("d", "design", "experiments", "llc shd", "bonf shd", "conf", "bonf conf", "rmse", "llc s")
     print(" ".join(f"{h:>11}" for h in header2))
     for d in ((6, 10) if args.quick else (10, 20, 40)):
         for design in ("single", "pairs"):
@@ -125,7 +134,8 @@ def main() -> None:
             n = total // len(experiments)
             rows = [_fit_both(random_model(d, "cyclic+conf", args.degree, [args.seed, s]), experiments, n,
                               [args.seed, s, d], gies_too=False) for s in range(models)]
-            means = [np.mean([r[h] for r in rows]) for h in ("llc shd", "conf", "rmse", "llc s")]
+            means = [np.mean([r[h] for r in rows]) for h in ("llc shd", "bonferroni shd", "conf", "bonferroni conf",
+                                                              "rmse", "llc s")]
             print(f"{d:>11} {design:>11} {len(experiments):>11} " + " ".join(f"{v:>11.3f}" for v in means),
                   flush=True)
 

@@ -251,3 +251,29 @@ def test_an_acyclic_unconfounded_model_is_an_scm_with_the_same_distribution():
     assert abs(fixed["z"].mean() - model.total_effects(["y"])[1, 2] * 2.0) < 0.03
     with pytest.raises(ValueError, match="directed cycle"):
         _cyclic_model().to_scm()
+
+
+def test_corrections_adjust_all_tests_together():
+    from latentscm.discovery.llc import _adjusted
+
+    p_b = np.array([[np.nan, 0.001, 0.04], [0.02, np.nan, np.nan], [0.5, 0.01, np.nan]])
+    p_s = np.array([[np.nan, 0.003, 0.2], [0.003, np.nan, 0.9], [0.2, 0.9, np.nan]])
+    same_b, same_s = _adjusted(p_b, p_s, "none")
+    assert same_b is p_b and same_s is p_s
+    bonf_b, bonf_s = _adjusted(p_b, p_s, "bonferroni")  # 5 directed + 3 confounding tests
+    np.testing.assert_allclose(bonf_b[0, 1], 0.008)
+    np.testing.assert_allclose(bonf_s[0, 1], 0.024)
+    assert np.isnan(bonf_b[1, 2]) and bonf_s[1, 2] == 1.0 and bonf_s[2, 1] == 1.0
+    bh_b, bh_s = _adjusted(p_b, p_s, "bh")
+    pooled = np.sort([0.001, 0.04, 0.02, 0.5, 0.01, 0.003, 0.2, 0.9])
+    expected = np.minimum.accumulate((pooled * 8 / np.arange(1, 9))[::-1])[::-1]
+    np.testing.assert_allclose(sorted(np.concatenate([bh_b[np.isfinite(bh_b)], bh_s[np.triu_indices(3, 1)]])),
+                               expected)
+    truth = _cyclic_model()
+    data, targets = _sample(truth, _single_experiments(5), 300)
+    plain = llc(data, targets, n_bootstrap=30, alpha=0.2, node_names=NAMES)
+    strict = llc(data, targets, n_bootstrap=30, alpha=0.2, correction="bonferroni", node_names=NAMES)
+    assert (strict.directed <= plain.directed).all() and strict.directed.sum() < plain.directed.sum()
+    assert strict.info["correction"] == "bonferroni"
+    with pytest.raises(ValueError, match="'correction'"):
+        llc(data, targets, correction="holm")

@@ -16,15 +16,18 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._io import dumps_strict
-from latentscm._validation import as_generator, check_names
+from latentscm._io import dumps_strict, json_ready
+from latentscm._validation import as_generator, check_names, check_number
 from latentscm.graph import CausalGraph
 
 __all__ = ["LinearCyclicModel"]
 
 
 def _square(value: Any, d: int, name: str) -> np.ndarray:
-    matrix = np.array(value, dtype=np.float64)
+    try:
+        matrix = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"The '{name}' of a LinearCyclicModel must be a numeric ({d}, {d}) matrix.") from None
     if matrix.shape != (d, d):
         raise ValueError(f"The '{name}' of a LinearCyclicModel over {d} nodes must be ({d}, {d}). Got shape "
                          f"{matrix.shape}.")
@@ -77,6 +80,9 @@ class LinearCyclicModel:
         if np.isinf(effects).any():
             raise ValueError("The 'direct_effects' of a LinearCyclicModel must be finite (NaN: not identified).")
         sigma = _square(self.disturbance_covariance, d, "disturbance_covariance")
+        if np.isinf(sigma).any():
+            raise ValueError("The 'disturbance_covariance' of a LinearCyclicModel must be finite (NaN: not "
+                             "identified).")
         if not np.array_equal(np.isnan(sigma), np.isnan(sigma).T) or not np.allclose(
                 np.nan_to_num(sigma), np.nan_to_num(sigma).T, rtol=1e-9, atol=1e-12):
             raise ValueError("The 'disturbance_covariance' of a LinearCyclicModel must be symmetric.")
@@ -96,7 +102,11 @@ class LinearCyclicModel:
         for name in ("standard_errors", "disturbance_standard_errors"):
             value = getattr(self, name)
             if value is not None:
-                object.__setattr__(self, name, _frozen(_square(value, d, name)))
+                matrix = _square(value, d, name)
+                if (matrix < 0).any() or np.isinf(matrix).any():
+                    raise ValueError(f"The '{name}' of a LinearCyclicModel must be finite and non-negative (NaN: "
+                                     "none).")
+                object.__setattr__(self, name, _frozen(matrix))
         object.__setattr__(self, "nodes", nodes)
         object.__setattr__(self, "direct_effects", _frozen(effects))
         object.__setattr__(self, "disturbance_covariance", _frozen(sigma))
@@ -174,10 +184,15 @@ class LinearCyclicModel:
                                                for p in parents}, std=std) if parents else Root(Normal(0.0, std))
         return SCM(graph, mechanisms)
 
-    def _positions(self, targets: Iterable[Any], what: str) -> np.ndarray:
+    def _positions(self, targets: Iterable[Any] | None, what: str) -> np.ndarray:
+        if targets is None:  # observational, as in llc's targets
+            targets = ()
         if isinstance(targets, (str, bytes, int, np.integer)):
             targets = [targets]
         mask = np.zeros(len(self.nodes), dtype=bool)
+        if not isinstance(targets, Iterable):
+            raise TypeError(f"The '{what}' argument must be a collection of node names or positions (None or empty: "
+                            f"observational). Got {targets!r}.")
         for item in targets:
             if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
                 if not 0 <= item < len(self.nodes):
@@ -212,9 +227,8 @@ class LinearCyclicModel:
         """The population covariance (d, d) of ``x`` in the experiment intervening on ``targets``, the intervened
         variables set to independent values of variance ``intervention_variance``."""
         intervened = self._positions(targets, "targets")
-        if not np.isfinite(intervention_variance) or intervention_variance <= 0:
-            raise ValueError(f"The 'intervention_variance' argument must be a positive number. Got "
-                             f"{intervention_variance!r}.")
+        intervention_variance = check_number(intervention_variance, "intervention_variance",
+                                             "LinearCyclicModel.covariance", low=0, low_inclusive=False)
         passive = ~intervened
         sigma = self.disturbance_covariance
         if np.isnan(sigma[np.ix_(passive, passive)]).any():
@@ -233,12 +247,16 @@ class LinearCyclicModel:
             raise ValueError(f"The 'n' argument of LinearCyclicModel.sample must be a positive integer. Got {n!r}.")
         cov = self.covariance(targets, intervention_variance)
         values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+        if values.min() < -1e-9 * max(float(np.abs(values).max()), 1e-300):
+            raise ValueError(f"This LinearCyclicModel's covariance in this experiment has a negative eigenvalue "
+                             f"({values.min():.3g}): its disturbance covariance is not positive semi-definite, so no "
+                             "Gaussian has it.")
         root = vectors * np.sqrt(np.clip(values, 0.0, None))
         return as_generator(seed).standard_normal((int(n), len(self.nodes))) @ root.T
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: nodes, edges as text, the matrices (NaN as null) and info."""
+        """JSON-ready dict: nodes, edges as text, the matrices (NaN as null) and info (numpy values as Python's)."""
         out: dict[str, Any] = {"nodes": list(self.nodes), "edges": self.edges(),
                                "direct_effects": self.direct_effects.tolist(),
                                "disturbance_covariance": self.disturbance_covariance.tolist(),
@@ -247,7 +265,7 @@ class LinearCyclicModel:
         for name in ("standard_errors", "disturbance_standard_errors"):
             value = getattr(self, name)
             out[name] = None if value is None else value.tolist()
-        return out
+        return json_ready(out)
 
     def to_json(self) -> str:
         return dumps_strict(self.to_dict(), indent=2)
@@ -259,15 +277,25 @@ class LinearCyclicModel:
         if missing:
             raise ValueError(f"A LinearCyclicModel dict needs {', '.join(missing)}.")
 
-        def matrix(value: Any) -> np.ndarray | None:
+        d = len(data["nodes"])
+
+        def matrix(key: str) -> np.ndarray | None:
+            value = data.get(key)
             if value is None:
                 return None
-            return np.array([[np.nan if v is None else v for v in row] for row in value], dtype=np.float64)
+            try:
+                out = np.array([[np.nan if v is None else v for v in row] for row in value], dtype=np.float64)
+            except (TypeError, ValueError):
+                out = None
+            if out is None or out.shape != (d, d):
+                raise ValueError(f"The '{key}' of a LinearCyclicModel dict must be a ({d}, {d}) list of rows of "
+                                 "numbers (null: not identified).")
+            return out
 
-        return cls(nodes=tuple(data["nodes"]), direct_effects=matrix(data["direct_effects"]),
-                   disturbance_covariance=matrix(data["disturbance_covariance"]),
+        return cls(nodes=tuple(data["nodes"]), direct_effects=matrix("direct_effects"),
+                   disturbance_covariance=matrix("disturbance_covariance"),
                    directed=data.get("directed"), bidirected=data.get("bidirected"),
-                   standard_errors=matrix(data.get("standard_errors")),
-                   disturbance_standard_errors=matrix(data.get("disturbance_standard_errors")),
+                   standard_errors=matrix("standard_errors"),
+                   disturbance_standard_errors=matrix("disturbance_standard_errors"),
                    info=dict(data.get("info", {})))
 

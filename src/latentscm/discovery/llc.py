@@ -39,12 +39,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from latentscm._validation import as_generator, check_number, node_position
+from latentscm._validation import as_generator, check_choice, check_names, check_number, check_sequence, node_position
 from latentscm.discovery.gies import intervention_targets
 from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
 from latentscm.discovery.pc import as_data_matrix
 
-__all__ = ["DEFAULT_ALPHA", "llc", "llc_from_covariances", "pair_condition_experiments"]
+__all__ = ["CORRECTIONS", "DEFAULT_ALPHA", "llc", "llc_from_covariances", "pair_condition_experiments"]
 
 #: The default level of :func:`llc`'s edge tests (``d (d - 1)`` directed and ``d (d - 1) / 2`` confounding tests).
 DEFAULT_ALPHA = 0.01
@@ -172,8 +172,31 @@ def _check_experiments(covariances: Sequence[np.ndarray], masks: np.ndarray, nam
                              "one fixed value) to read the experimental effects.")
 
 
+#: How :func:`llc` adjusts its p-values for the number of tests.
+CORRECTIONS = ("none", "bonferroni", "bh")
+
+
+def _adjusted(p_b: np.ndarray, p_s: np.ndarray, correction: str) -> tuple[np.ndarray, np.ndarray]:
+    """The p-values adjusted together over every test made (the finite off-diagonal ``p_b`` and the finite
+    upper-triangle ``p_s``): unchanged, Bonferroni, or Benjamini-Hochberg."""
+    if correction == "none":
+        return p_b, p_s
+    from latentscm.discovery.timeseries.pcmci import _benjamini_hochberg
+
+    tested_b = np.isfinite(p_b)
+    tested_s = np.isfinite(p_s) & np.triu(np.ones_like(p_s, dtype=bool), 1)
+    pooled = np.concatenate([p_b[tested_b], p_s[tested_s]])
+    adjusted = np.minimum(pooled * pooled.size, 1.0) if correction == "bonferroni" else _benjamini_hochberg(pooled)
+    out_b, out_s = np.full_like(p_b, np.nan), np.full_like(p_s, np.nan)
+    out_b[tested_b] = adjusted[:tested_b.sum()]
+    out_s[tested_s] = adjusted[tested_b.sum():]
+    out_s = np.where(np.isnan(out_s), out_s.T, out_s)
+    return out_b, out_s
+
+
 def _edges(b: np.ndarray, sigma: np.ndarray, b_se: np.ndarray | None, sigma_se: np.ndarray | None, alpha: float,
-           min_effect: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+           min_effect: float, correction: str = "none"
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     d = b.shape[0]
     off = ~np.eye(d, dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -186,9 +209,21 @@ def _edges(b: np.ndarray, sigma: np.ndarray, b_se: np.ndarray | None, sigma_se: 
         p_b = 2 * norm.sf(np.abs(b) / b_se)
         p_s = 2 * norm.sf(np.abs(sigma) / sigma_se)
     p_b[~off], p_s[~off] = np.nan, np.nan
-    directed = large_b & (np.nan_to_num(p_b, nan=1.0) < alpha) & off
-    bidirected = large_s & (np.nan_to_num(p_s, nan=1.0) < alpha) & off
+    q_b, q_s = _adjusted(p_b, p_s, correction)
+    directed = large_b & (np.nan_to_num(q_b, nan=1.0) < alpha) & off
+    bidirected = large_s & (np.nan_to_num(q_s, nan=1.0) < alpha) & off
     return directed.astype(int), bidirected.astype(int), p_b, p_s
+
+
+def _spread(draws: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """The standard deviation (d, d) of the bootstrap ``draws`` (R, d, d) over their finite replicates; NaN where
+    ``estimate`` is NaN (not identified) or fewer than two replicates are finite."""
+    finite = np.isfinite(draws)
+    count = finite.sum(axis=0)
+    filled = np.where(finite, draws, 0.0)
+    mean = filled.sum(axis=0) / np.maximum(count, 1)
+    variance = (np.where(finite, draws - mean, 0.0) ** 2).sum(axis=0) / np.maximum(count - 1, 1)
+    return np.where(np.isnan(estimate) | (count < 2), np.nan, np.sqrt(variance))
 
 
 def _info(masks: np.ndarray, sizes: np.ndarray, names: Sequence[str], rows_identified: np.ndarray,
@@ -202,7 +237,8 @@ def _info(masks: np.ndarray, sizes: np.ndarray, names: Sequence[str], rows_ident
                    if not (pairs[u, v] and rows_identified[u] and rows_identified[v])]
     finite = np.nan_to_num(b)
     return {"method": "llc", "experiments": [[names[v] for v in np.flatnonzero(m)] for m in masks],
-            "experiment_sizes": [int(s) for s in sizes], "pair_condition_missing": missing_pairs,
+            "experiment_sizes": [int(s) if float(s).is_integer() else float(s) for s in sizes],
+            "pair_condition_missing": missing_pairs,
             "unidentified_edges": unidentified, "unidentified_confounding": confounding,
             "spectral_radius": float(np.abs(np.linalg.eigvals(finite)).max()) if d else 0.0}
 
@@ -226,24 +262,42 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
     owner = "llc_from_covariances"
     if isinstance(covariances, np.ndarray) and covariances.ndim == 2:
         covariances = [covariances]
-    covs = [np.asarray(c, dtype=np.float64) for c in covariances]
+    covs = []
+    for k, c in enumerate(check_sequence(covariances, "covariances", owner, what="(d, d) covariance matrices")):
+        try:
+            covs.append(np.asarray(c, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise ValueError(f"The 'covariances' argument of {owner} has a non-numeric entry {k}.") from None
     if not covs:
         raise ValueError(f"The 'covariances' argument of {owner} is empty.")
     d = covs[0].shape[0] if covs[0].ndim == 2 else -1
     for k, c in enumerate(covs):
-        if c.shape != (d, d) or not np.isfinite(c).all() or not np.allclose(c, c.T, rtol=1e-8, atol=1e-12):
-            raise ValueError(f"The 'covariances' argument of {owner} must hold finite symmetric (d, d) matrices of "
-                             f"one size; entry {k} has shape {c.shape}.")
-    names = list(node_names) if node_names is not None else [f"X{i}" for i in range(d)]
-    if len(names) != d:
-        raise ValueError(f"The 'node_names' argument of {owner} has {len(names)} names for {d} variables.")
-    if isinstance(targets, (str, bytes)) or len(targets) != len(covs):
+        if c.shape != (d, d) or d < 2:
+            raise ValueError(f"The 'covariances' argument of {owner} must hold (d, d) matrices of one size, d >= 2; "
+                             f"entry {k} has shape {c.shape}" + (f" (entry 0: {covs[0].shape})." if k else "."))
+        if not np.isfinite(c).all() or not np.allclose(c, c.T, rtol=1e-8, atol=1e-12):
+            raise ValueError(f"The 'covariances' argument of {owner} has entry {k} "
+                             f"{'not finite' if not np.isfinite(c).all() else 'not symmetric'}; a covariance matrix "
+                             "is finite and symmetric.")
+        lowest = float(np.linalg.eigvalsh(c).min())
+        if lowest < -1e-9 * max(float(np.abs(np.diag(c)).max()), 1e-300):
+            raise ValueError(f"The 'covariances' argument of {owner} has entry {k} with a negative eigenvalue "
+                             f"({lowest:.3g}): not a covariance matrix.")
+    names = list(check_names(node_names, "node_names", owner, size=d)) if node_names is not None else [
+        f"X{i}" for i in range(d)]
+    targets = check_sequence(targets, "targets", owner, what="target sets, one per covariance")
+    if len(targets) != len(covs):
         raise ValueError(f"The 'targets' argument of {owner} must give one target set per covariance "
-                         f"({len(covs)}).")
+                         f"({len(covs)}). Got {len(targets)}.")
     masks = _experiments(targets, d, names, owner)
-    weights = np.ones(len(covs)) if sizes is None else np.asarray(sizes, dtype=np.float64)
-    if weights.shape != (len(covs),) or not np.all(weights > 0):
-        raise ValueError(f"The 'sizes' argument of {owner} must give a positive row count per covariance.")
+    if sizes is None:
+        weights = np.ones(len(covs))
+    else:
+        sizes = check_sequence(sizes, "sizes", owner, what="row counts")
+        if len(sizes) != len(covs):
+            raise ValueError(f"The 'sizes' argument of {owner} must give one row count per covariance "
+                             f"({len(covs)}). Got {len(sizes)}.")
+        weights = np.array([check_number(v, "sizes", owner, low=0, low_inclusive=False) for v in sizes])
     min_effect = float(check_number(min_effect, "min_effect", owner, low=0.0))
     _check_experiments(covs, masks, names, owner)
     rows_identified = _identified_rows(masks).sum(axis=0) == d - 1
@@ -257,7 +311,8 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
 
 
 def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: float = 0.0, n_bootstrap: int = 200,
-        seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None) -> LinearCyclicModel:
+        correction: str = "none", seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None
+        ) -> LinearCyclicModel:
     """LLC (Hyttinen, Eberhardt & Hoyer 2012): a linear cyclic model with latent confounders from experiments.
 
     Parameters
@@ -266,11 +321,15 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
     targets: which variables each row intervened on, as for :func:`~latentscm.discovery.gies.gies`: a bool array
         (n, d) or n target sets (names or positions; empty or None for an observational row). Rows with the same
         target set form one experiment; its intervened values must be random (not one fixed value).
-    alpha: the level of each edge's bootstrap test (two-sided, normal approximation).
+    alpha: the level of each edge's bootstrap test (two-sided, normal approximation), after ``correction``.
     min_effect: the smallest ``|direct effect|`` and ``|disturbance correlation|`` an edge may have (0: the test
         alone decides). On large samples a test finds tiny effects; this sets what is worth an edge.
     n_bootstrap: bootstrap resamples (rows within each experiment) for the standard errors; 0 skips the test (an
         edge is then any estimate above ``min_effect``).
+    correction: ``"none"`` (each test at ``alpha``: on ``d (d - 1)`` directed and ``d (d - 1) / 2`` confounding
+        tests, about ``1.5 alpha d^2`` false edges however large the sample), ``"bonferroni"`` (all tests together
+        at family-wise level ``alpha``: the false edges vanish as the sample grows, the power drops on small ones)
+        or ``"bh"`` (Benjamini-Hochberg: false discovery rate ``alpha``). ``bench_llc.py`` compares them.
     seed: seeds the bootstrap.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
@@ -280,14 +339,15 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
     ``i -> j``, ``disturbance_covariance`` (d, d), their bootstrap ``standard_errors`` and
     ``disturbance_standard_errors``, the ``directed`` and ``bidirected`` edges; ``info`` holds the settings, the
     experiments (target names) and their sizes, ``pair_condition_missing`` (ordered pairs no experiment separates),
-    ``unidentified_edges`` / ``unidentified_confounding`` (NaN entries), the p-values (``p_direct``,
-    ``p_confounding``, (d, d), null on the diagonal) and ``spectral_radius`` (of B; below 1 the passive system's
-    feedback settles from any start).
+    ``unidentified_edges`` / ``unidentified_confounding`` (NaN entries), the raw p-values, before ``correction``
+    (``p_direct``, ``p_confounding``, (d, d), null on the diagonal) and ``spectral_radius`` (of B; below 1 the
+    passive system's feedback settles from any start).
     """
     owner = "llc"
     alpha = float(check_number(alpha, "alpha", owner, low=0.0, high=1.0, low_inclusive=False))
     min_effect = float(check_number(min_effect, "min_effect", owner, low=0.0))
     n_bootstrap = int(check_number(n_bootstrap, "n_bootstrap", owner, low=0, integer=True))
+    correction = check_choice(correction, "correction", owner, CORRECTIONS)
     if n_bootstrap == 1:
         raise ValueError("The 'n_bootstrap' parameter of llc must be 0 (no test) or at least 2 (a standard error "
                          "needs two resamples). Got 1.")
@@ -310,17 +370,24 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
     if n_bootstrap:
         rng = as_generator(seed)
         b_draws, s_draws = np.empty((n_bootstrap, d, d)), np.empty((n_bootstrap, d, d))
+        failed = 0
         for r in range(n_bootstrap):
             resampled = [np.cov(g[rng.integers(0, g.shape[0], g.shape[0])], rowvar=False).reshape(d, d)
                          for g in groups]
-            b_draws[r] = _direct_effects(resampled, masks, sizes, rows_identified)
+            try:
+                b_draws[r] = _direct_effects(resampled, masks, sizes, rows_identified)
+            except np.linalg.LinAlgError:  # a small experiment resampled to repeated rows: intervened values flat
+                b_draws[r], s_draws[r], failed = np.nan, np.nan, failed + 1
+                continue
             s_draws[r] = _disturbance_covariance(resampled, masks, sizes, b_draws[r])
-        with np.errstate(invalid="ignore"):
-            b_se = np.where(np.isnan(b), np.nan, np.nanstd(b_draws, axis=0, ddof=1))
-            sigma_se = np.where(np.isnan(sigma), np.nan, np.nanstd(s_draws, axis=0, ddof=1))
-    directed, bidirected, p_b, p_s = _edges(b, sigma, b_se, sigma_se, alpha, min_effect)
+        if failed > n_bootstrap // 10:
+            raise ValueError(f"{failed} of {n_bootstrap} bootstrap resamples of 'data' left an experiment's "
+                             f"intervened values without variation (experiment sizes {sizes.tolist()}); give the "
+                             "experiments more rows, or n_bootstrap=0 for no test.")
+        b_se, sigma_se = _spread(b_draws, b), _spread(s_draws, sigma)
+    directed, bidirected, p_b, p_s = _edges(b, sigma, b_se, sigma_se, alpha, min_effect, correction)
     info = {**_info(masks, sizes, names, rows_identified, _observed_pairs(masks), b), "alpha": alpha,
-            "min_effect": min_effect, "n_bootstrap": n_bootstrap,
+            "min_effect": min_effect, "n_bootstrap": n_bootstrap, "correction": correction,
             "seed": seed if isinstance(seed, (int, np.integer)) else "generator",
             "test": "bootstrap" if n_bootstrap else None,
             "p_direct": None if p_b is None else p_b.tolist(), "p_confounding": None if p_s is None else p_s.tolist()}
@@ -359,7 +426,12 @@ def pair_condition_experiments(nodes: int | Sequence[str], *, observational: boo
                         f"Got {nodes!r}.")
     else:
         names = list(nodes)
-        if len(set(names)) != len(names):
+        try:
+            repeated = len(set(names)) != len(names)
+        except TypeError:
+            raise TypeError(f"The 'nodes' argument of {owner} must hold names (hashable: text or numbers). Got "
+                            f"{names!r}.") from None
+        if repeated:
             raise ValueError(f"The 'nodes' argument of {owner} repeats a name: {names}.")
     d = len(names)
     if d < 2:
