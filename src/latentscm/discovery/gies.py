@@ -76,8 +76,9 @@ def interventional_essential_graph(dag: Any, targets: Iterable[Iterable[int]] = 
     return apply_meek_rules(g, background=True)
 
 
-def intervention_targets(targets: Any, n: int, names: Sequence[str], owner: str) -> np.ndarray:
-    """The per-row target mask (n, d) bool of ``targets``.
+def intervention_targets(targets: Any, n: int, names: Sequence[str], owner: str, *, unit: str = "row") -> np.ndarray:
+    """The per-row target mask (n, d) bool of ``targets`` (``unit`` names a row in messages: "experiment" for
+    :func:`~latentscm.discovery.llc.llc_from_covariances`, whose rows are experiments).
 
     ``targets``: a bool (or 0/1) array (n, d), as a world batch's ``targets``, or a sequence of n entries (a list,
     a 1-D array or a Series), each the intervened columns of that row (names or positions; empty, None or NaN for an
@@ -115,10 +116,10 @@ def intervention_targets(targets: Any, n: int, names: Sequence[str], owner: str)
             continue  # an empty cell (None, or pandas' NaN): an observational row
         items = [entry] if isinstance(entry, (str, int, np.integer)) else entry
         if not isinstance(items, Iterable):
-            raise ValueError(f"The 'targets' argument of {owner} has {entry!r} in row {row}; a row's targets are a "
-                             "column name, a position, or a collection of them (empty or None: observational).")
+            raise ValueError(f"The 'targets' argument of {owner} has {entry!r} in {unit} {row}; a {unit}'s targets "
+                             "are a column name, a position, or a collection of them (empty or None: observational).")
         for item in items:
-            mask[row, node_position(item, names, d, "targets", owner, f" in row {row}")] = True
+            mask[row, node_position(item, names, d, "targets", owner, f" in {unit} {row}")] = True
     return mask
 
 

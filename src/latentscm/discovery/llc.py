@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from scipy.stats import norm
 
-from latentscm._validation import as_generator, check_choice, check_names, check_number, check_sequence, node_position
+from latentscm._validation import as_generator, check_choice, check_names, check_number, check_sequence
 from latentscm.discovery.gies import intervention_targets
 from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
 from latentscm.discovery.pc import as_data_matrix
@@ -134,20 +134,6 @@ def _disturbance_covariance(covariances: Sequence[np.ndarray], masks: np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma = np.where(mass > 0, total / np.where(mass > 0, mass, 1.0), np.nan)
     return (sigma + sigma.T) / 2
-
-
-def _experiments(masks: Sequence[Any], d: int, names: Sequence[str] | None, owner: str) -> np.ndarray:
-    out = np.zeros((len(masks), d), dtype=bool)
-    for k, target in enumerate(masks):
-        if target is None:
-            continue
-        items = [target] if isinstance(target, (str, int, np.integer)) else target
-        if not isinstance(items, Iterable):
-            raise ValueError(f"The 'targets' argument of {owner} has {target!r} for experiment {k}; an experiment's "
-                             "targets are a name, a position or a collection of them (empty: observational).")
-        for item in items:
-            out[k, node_position(item, names, d, "targets", owner, f" for experiment {k}")] = True
-    return out
 
 
 def _check_experiments(covariances: Sequence[np.ndarray], masks: np.ndarray, names: Sequence[str],
@@ -289,7 +275,7 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
     if len(targets) != len(covs):
         raise ValueError(f"The 'targets' argument of {owner} must give one target set per covariance "
                          f"({len(covs)}). Got {len(targets)}.")
-    masks = _experiments(targets, d, names, owner)
+    masks = intervention_targets(targets, len(targets), names, owner, unit="experiment")
     if sizes is None:
         weights = np.ones(len(covs))
     else:
