@@ -41,17 +41,21 @@ def _write(path, n: int = 1500):
 def test_llc_from_a_csv_finds_the_cycle_and_the_confounder(tmp_path):
     data, targets = _write(tmp_path / "data.csv")
     out, png = tmp_path / "model.json", tmp_path / "model.png"
-    # 18 tests at --alpha 0.001 (at the default 0.01 this draw has one false edge, a -> d at p = 0.007: the
-    # estimates are unbiased here, 20 draws average within 0.006 of the truth, so that is chance at 12 tests)
+    # 18 tests together at family-wise level 0.01 (the default Bonferroni correction); each at 0.01 alone, this
+    # draw has one false edge, a -> d at p = 0.007 (the estimates are unbiased here: 20 draws average within 0.006
+    # of the truth)
     result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "llc", "--targets",
-                                      "intervened", "--alpha", "0.001", "--param", "n_bootstrap=50", "--out",
-                                      str(out), "--png", str(png)])
+                                      "intervened", "--param", "n_bootstrap=50", "--out", str(out), "--png",
+                                      str(png)])
     assert result.exit_code == 0, result.output
     assert "4 directed and 1 bidirected edges of a linear cyclic model" in result.output
     model = json.loads(out.read_text())
     assert sorted(model["edges"]) == ["a --> b", "a <-> d", "b --> c", "c --> b", "c --> d"]
-    assert model["info"]["alpha"] == 0.001 and model["info"]["n_bootstrap"] == 50 and model["info"]["seed"] == 0
-    expected = llc(data, targets, node_names=NAMES, n_bootstrap=50, alpha=0.001)
+    assert model["info"]["alpha"] == 0.01 and model["info"]["n_bootstrap"] == 50 and model["info"]["seed"] == 0
+    assert model["info"]["correction"] == "bonferroni"
+    expected = llc(data, targets, node_names=NAMES, n_bootstrap=50)
+    per_test = llc(data, targets, node_names=NAMES, n_bootstrap=50, correction="none")
+    assert "a --> d" in per_test.edges() and "a --> d" not in expected.edges()
     np.testing.assert_allclose(model["direct_effects"], expected.direct_effects, atol=1e-12)
     assert LinearCyclicModel.from_dict(model) == expected
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
