@@ -23,8 +23,8 @@ this table) and ``"bh"``.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/python benchmarks/bench_llc.py [--quick]
 
-Measured 2026-12-07 on this 2-core CPU, one thread, nothing else running (defaults: d 10, degree 3, 10 models per
-row, seed 0; 9.5 min)::
+Measured 2026-12-07 on this 2-core CPU, one thread, with test runs on the other core at times (so seconds are
+rough; defaults: d 10, degree 3, 10 models per row, seed 0; about 10 min)::
 
     1. single-node experiments (d + 1 = 11), n rows each (true edges: 8.6 per dag model, 16.4 per cyclic one;
        3 confounded pairs in each +conf model)
