@@ -259,6 +259,16 @@ def test_readme_linear_causal_disentanglement_example_runs(capsys):
     assert capsys.readouterr().out.strip() == "[('z0', 'z1'), ('z0', 'z2'), ('z1', 'z2')]"
 
 
+def test_readme_llc_example_runs(capsys):
+    """The LLC block runs as written and prints the cycle, the confounder and the 2-cycle's effects its comments
+    give."""
+    block = next(b for b in _python_blocks() if "pair_condition_experiments(" in b)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert capsys.readouterr().out.strip().splitlines() == ["['a --> b', 'b --> c', 'c --> b', 'a <-> c']",
+                                                            "[[0.0, 0.6], [-0.5, 0.0]]"]
+
+
 def test_readme_contrastive_causal_disentanglement_example_runs(capsys):
     """The contrastive causal disentanglement block runs as written (about 10 s) and prints the true DAG, as its
     comment says; its latents correlate with the true ones."""
