@@ -68,7 +68,7 @@ def test_a_missing_pair_leaves_its_column_unidentified_and_the_equations_rank_de
     experiments = [[], [0], [1], [2]]  # nothing intervenes on d or e
     covs = [truth.covariance(t) for t in experiments]
     fitted = llc_from_covariances(covs, experiments, node_names=NAMES)
-    assert np.isnan(fitted.direct_effects[np.arange(5) != 3, 3]).all()  # d -> ? unknown for every target
+    assert np.isnan(fitted.direct_effects[np.arange(5) != 3, 3]).all()  # the effects into d, from a, b, c and e
     assert "d --> a" in fitted.info["pair_condition_missing"] and "a --> d" not in fitted.info[
         "pair_condition_missing"]
     masks = np.zeros((4, 5), dtype=bool)
@@ -79,6 +79,16 @@ def test_a_missing_pair_leaves_its_column_unidentified_and_the_equations_rank_de
         system, _ = _equations(effects, np.ones(4), u, 5)
         rank = np.linalg.matrix_rank(system, tol=1e-9) if system.size else 0
         assert rank < 4  # every column lacks d or e as a cause: the equations cannot pin it down
+    rng = np.random.default_rng(0)  # a dense model (every effect non-zero): generically, no single effect of an
+    dense_b = rng.uniform(0.2, 0.6, (5, 5)) * rng.choice([-1, 1], (5, 5))  # unidentified column is pinned down
+    np.fill_diagonal(dense_b, 0.0)
+    dense_b *= 0.5 / np.abs(np.linalg.eigvals(dense_b)).max()
+    dense = LinearCyclicModel(NAMES, dense_b, np.eye(5) + 0.2)
+    dense_effects = _experimental_effects([dense.covariance(t) for t in experiments], masks)
+    for u in range(5):
+        system = _equations(dense_effects, np.ones(4), u, 5)[0]
+        null = np.linalg.svd(system)[2][np.linalg.matrix_rank(system, tol=1e-9):]  # the null space's basis
+        assert np.linalg.norm(null, axis=0).min() > 1e-2  # it moves every effect into u: none is pinned down alone
     covs_full = [truth.covariance(t) for t in _single_experiments(5)]
     masks_full = np.vstack([np.zeros(5, dtype=bool), np.eye(5, dtype=bool)])
     effects_full = _experimental_effects(covs_full, masks_full)

@@ -13,7 +13,9 @@ independent random values) and observes the rest, ``U``.
    all experiments are stacked, for each ``u``, and solved by least squares (each experiment's rows weighted by its
    number of rows). The direct effects into ``u`` are identified when the *pair condition* holds for every
    ``(i, u)``: some experiment intervenes on ``i`` and leaves ``u`` alone; otherwise they are NaN and listed in
-   ``info["unidentified_edges"]`` (the equations then have a null space).
+   ``info["unidentified_edges"]`` (the equations then have a null space, and for a model with every effect non-zero
+   it moves every effect into ``u``, so none is reported alone; zeros in a particular truth can pin some down, which
+   this does not try).
 3. **Disturbance covariance.** In each experiment the passive variables' disturbances are
    ``e_U = ((I - B^T) x)_U``; ``Sigma_e[u, v]`` is their covariance, averaged over the experiments that leave both
    ``u`` and ``v`` alone (the *covariance condition*; otherwise NaN, listed in ``info["unidentified_confounding"]``).
