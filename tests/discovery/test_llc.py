@@ -287,3 +287,38 @@ def test_corrections_adjust_all_tests_together():
     assert strict.info["correction"] == "bonferroni" and plain.info["correction"] == "none"
     with pytest.raises(ValueError, match="'correction'"):
         llc(data, targets, correction="holm")
+
+
+def test_counterfactuals_keep_each_units_disturbances_at_the_new_equilibrium():
+    """A cyclic, confounded model with intercepts: the counterfactual of do(b = 2) is the fixed point of the
+    equations with b's cut and every unit's own disturbances, found here by iterating them."""
+    truth = _cyclic_model()
+    rng = np.random.default_rng(3)
+    disturbances = rng.multivariate_normal(np.zeros(5), truth.disturbance_covariance, 200) + [1.0, -2.0, 0.5, 0, 3]
+    b = truth.direct_effects
+    x = disturbances @ np.linalg.inv(np.eye(5) - b)  # the factual equilibrium, x = x B + e
+    counterfactual = truth.counterfactual(x, {"b": 2.0})
+    iterate = x.copy()
+    for _ in range(300):  # B's spectral radius is below 1: the iteration settles
+        iterate = iterate @ (b * (np.arange(5) != 1)) + np.where(np.arange(5) == 1, 2.0, disturbances)
+    np.testing.assert_allclose(counterfactual, iterate, atol=1e-10)
+    assert (counterfactual[:, 1] == 2.0).all() and np.allclose(counterfactual[:, 0], x[:, 0])  # a is upstream
+    np.testing.assert_allclose(truth.counterfactual(x, {"c": x[0, 2]})[0], x[0])  # do(c = its own value): no change
+    np.testing.assert_allclose(truth.counterfactual(x[0], {1: 2.0}), counterfactual[0])  # one unit, by position
+    with pytest.raises(ValueError, match=r"must be \(n, 5\)"):
+        truth.counterfactual(x[:, :3], {"b": 2.0})
+    with pytest.raises(TypeError, match="non-empty mapping"):
+        truth.counterfactual(x, {})
+    with pytest.raises(ValueError, match="names 'q'"):
+        truth.counterfactual(x, {"q": 1.0})
+
+
+def test_counterfactuals_of_an_acyclic_model_are_its_scms():
+    b = np.zeros((3, 3))
+    b[0, 1], b[1, 2], b[0, 2] = 1.5, -0.8, 0.4
+    model = LinearCyclicModel(("x", "y", "z"), b, np.diag([1.0, 0.5, 2.0]))
+    scm = model.to_scm()
+    values = scm.sample(50, seed=0)
+    ours = model.counterfactual(np.column_stack([values[n] for n in model.nodes]), {"y": -1.0})
+    theirs = scm.counterfactual(values, {"y": -1.0})
+    np.testing.assert_allclose(ours, np.column_stack([theirs[n] for n in model.nodes]), atol=1e-12)

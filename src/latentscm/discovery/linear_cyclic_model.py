@@ -205,12 +205,13 @@ class LinearCyclicModel:
                                  f"{', '.join(self.nodes)}.")
         return mask
 
-    def _cut(self, intervened: np.ndarray) -> np.ndarray:
-        """(I - B_J)^{-1} (d, d) for the experiment intervening on ``intervened``: the edges into J cut."""
-        if np.isnan(self.direct_effects).any():
+    def _cut(self, intervened: np.ndarray, purpose: str = "experiments") -> np.ndarray:
+        """(I - B_J)^{-1} (d, d) for the experiment intervening on ``intervened``: the edges into J cut (row ``i``:
+        what ``x_i``'s equation input adds to every variable; ``x = input @ (I - B_J)^{-1}`` for row vectors)."""
+        if np.isnan(self.direct_effects[:, ~intervened]).any():
             raise ValueError("This LinearCyclicModel has direct effects that are not identified (NaN); it cannot "
-                             "predict experiments.")
-        cut = self.direct_effects * ~intervened[None, :]
+                             f"predict {purpose}.")
+        cut = np.nan_to_num(self.direct_effects) * ~intervened[None, :]
         system = np.eye(len(self.nodes)) - cut
         if abs(np.linalg.det(system)) < 1e-12:
             raise ValueError("I - B is singular for this experiment: the model's feedback has no equilibrium there.")
@@ -239,6 +240,41 @@ class LinearCyclicModel:
         inner[intervened, intervened] = intervention_variance
         mix = self._cut(intervened).T  # x = (I - B_J^T)^{-1} (U e + J c)
         return mix @ inner @ mix.T
+
+    def counterfactual(self, values: Any, interventions: Mapping[Any, float]) -> np.ndarray:
+        """Each unit's values (n, d) had ``interventions`` ({name or position: value}) been made, at equilibrium.
+
+        Abduction is exact in a linear model, latent confounders or not: a unit's disturbances (with any intercepts)
+        are ``(I - B^T) x``. The counterfactual keeps them for the variables left alone, sets the intervened ones,
+        and solves the equations with the edges into them cut: ``x' = (I - B_J^T)^{-1} (U (I - B^T) x + J v)``
+        (Pearl's three steps for a linear SCM, Hyttinen et al.'s equilibrium reading of a cyclic one).
+
+        ``values``: array (n, d), or (d,) for one unit, in node order.
+        """
+        owner = "LinearCyclicModel.counterfactual"
+        d = len(self.nodes)
+        try:
+            x = np.array(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"The 'values' argument of {owner} must be a numeric array (n, {d}).") from None
+        single = x.ndim == 1
+        x = x.reshape(1, -1) if single else x
+        if x.ndim != 2 or x.shape[1] != d:
+            raise ValueError(f"The 'values' argument of {owner} must be (n, {d}) (or ({d},) for one unit), one "
+                             f"column per node. Got shape {np.shape(values)}.")
+        if not np.isfinite(x).all():
+            raise ValueError(f"The 'values' argument of {owner} must be finite.")
+        if not isinstance(interventions, Mapping) or not interventions:
+            raise TypeError(f"The 'interventions' argument of {owner} must be a non-empty mapping {{node: value}}. "
+                            f"Got {interventions!r}.")
+        intervened = self._positions(list(interventions), "interventions")
+        settings = np.zeros(d)
+        for key, value in interventions.items():
+            settings[self._positions([key], "interventions")] = check_number(value, f"interventions[{key!r}]", owner)
+        abducted = x - x @ np.nan_to_num(self.direct_effects)  # row-wise (I - B^T) x: disturbances + intercepts
+        inner = np.where(intervened, settings, abducted)
+        out = inner @ self._cut(intervened, "counterfactuals")
+        return out[0] if single else out
 
     def sample(self, n: int, targets: Iterable[Any] = (), *, intervention_variance: float = 1.0,
                seed: int | np.random.Generator | None = 0) -> np.ndarray:
