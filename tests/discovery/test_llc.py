@@ -322,3 +322,67 @@ def test_counterfactuals_of_an_acyclic_model_are_its_scms():
     ours = model.counterfactual(np.column_stack([values[n] for n in model.nodes]), {"y": -1.0})
     theirs = scm.counterfactual(values, {"y": -1.0})
     np.testing.assert_allclose(ours, np.column_stack([theirs[n] for n in model.nodes]), atol=1e-12)
+
+
+def _chain() -> LinearCyclicModel:
+    """a -> b -> c."""
+    b = np.zeros((3, 3))
+    b[0, 1], b[1, 2] = 0.9, -0.7
+    return LinearCyclicModel(("a", "b", "c"), b, np.diag([1.0, 0.6, 0.8]))
+
+
+def test_known_absent_edges_identify_what_the_experiments_alone_do_not():
+    from latentscm.discovery import BackgroundKnowledge
+
+    truth = _chain()
+    experiments = [[], ["a"]]  # one experiment: only the effects of a are pinned down by the pair condition
+    covs = [truth.covariance(t) for t in experiments]
+    plain = llc_from_covariances(covs, experiments, node_names=truth.nodes)
+    assert np.isnan(plain.direct_effects[~np.eye(3, dtype=bool)]).all()
+    tiers = BackgroundKnowledge(tiers=[["a"], ["b"], ["c"]])  # no later node causes an earlier one
+    fitted = llc_from_covariances(covs, experiments, knowledge=tiers, node_names=truth.nodes)
+    np.testing.assert_allclose(fitted.direct_effects[:, :2], truth.direct_effects[:, :2], atol=1e-12)
+    assert np.isnan(fitted.direct_effects[:2, 2]).all()  # into c: a -> c and b -> c, one equation for two
+    assert fitted.info["forbidden"] == ["b --> a", "c --> a", "c --> b"] and fitted.info["knowledge"]
+    assert fitted.info["unidentified_edges"] == ["a --> c", "b --> c"]
+    # a rank-deficient column: a -> b <- c with c a root (a -> c, b -> c forbidden); a does not reach c, so the
+    # effect of c on b is not identified but a's is (the null space moves c's alone: truncated SVD keeps a's exact)
+    collider = np.zeros((3, 3))
+    collider[0, 1], collider[2, 1] = 0.9, 0.5
+    truth = LinearCyclicModel(("a", "b", "c"), collider, np.eye(3))
+    covs = [truth.covariance(t) for t in experiments]
+    root = BackgroundKnowledge(forbidden=[("a", "c"), ("b", "c")])
+    partial = llc_from_covariances(covs, experiments, knowledge=root, node_names=truth.nodes)
+    assert partial.direct_effects[0, 1] == pytest.approx(0.9, abs=1e-12) and np.isnan(partial.direct_effects[2, 1])
+    assert (partial.direct_effects[:2, 2] == 0).all() and np.isnan(partial.direct_effects[1:, 0]).all()
+    data, targets = _sample(truth, [[], [0]], 20000)
+    sampled = llc(data, targets, knowledge=root, n_bootstrap=30, node_names=truth.nodes)
+    assert sampled.direct_effects[0, 1] == pytest.approx(0.9, abs=0.03)  # consistent on samples too
+    assert sampled.directed_edges == [("a", "b")]
+    required = llc(data, targets, knowledge=BackgroundKnowledge(required=[("a", "b")], tiers=[["a"], ["b"], ["c"]]),
+                   n_bootstrap=0, min_effect=5.0, node_names=truth.nodes)
+    assert required.directed_edges == [("a", "b")]  # required: an edge whatever its test or size
+    with pytest.raises(ValueError, match="names the node"):
+        llc(data, targets, knowledge=BackgroundKnowledge(forbidden=[("a", "zz")]), node_names=truth.nodes)
+
+
+def test_faithfulness_reads_absent_edges_from_zero_experimental_effects():
+    truth = _chain()
+    experiments = [[], ["a"], ["b"]]  # nothing intervenes on c: the effects into a and b are not identified
+    covs = [truth.covariance(t) for t in experiments]
+    plain = llc_from_covariances(covs, experiments, node_names=truth.nodes)
+    assert np.isnan(plain.direct_effects[1:, 0]).all() and np.isnan(plain.direct_effects[[0, 2], 1]).all()
+    fitted = llc_from_covariances(covs, experiments, faithfulness=True, node_names=truth.nodes)
+    # do(b) leaves a alone (no effect: b -/-> a) and moves c (so c -/-> a either): the column of a is all zeros
+    assert fitted.info["faithful_zeros"] == ["b --> a", "c --> a"]
+    np.testing.assert_array_equal(fitted.direct_effects[:, 0], [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(fitted.direct_effects[:, 2], truth.direct_effects[:, 2], atol=1e-12)
+    assert np.isnan(fitted.direct_effects[[0, 2], 1]).all()  # into b: still one equation for two effects
+    data, targets = _sample(truth, [[], [0], [1]], 5000)
+    sampled = llc(data, targets, faithfulness=True, n_bootstrap=30, node_names=truth.nodes)
+    assert sampled.info["faithful_zeros"] == ["b --> a", "c --> a"] and sampled.info["faithfulness"]
+    assert sampled.directed_edges == [("b", "c")]  # a -> b is not identified (NaN), so not an edge
+    with pytest.raises(TypeError, match="'faithfulness' argument of llc"):
+        llc(data, targets, faithfulness="yes", node_names=truth.nodes)
+    with pytest.raises(ValueError, match="'faithfulness_alpha'"):
+        llc(data, targets, faithfulness_alpha=1.0, node_names=truth.nodes)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -105,18 +106,152 @@ def _equations(effects: Sequence[Any], weights: np.ndarray, u: int, d: int) -> t
     return np.asarray(rows) * scale[:, None], np.asarray(rhs) * scale
 
 
+@dataclass(frozen=True)
+class _Identification:
+    """What the experiments (and the known zeros) identify: ``zeros`` (d, d) bool, direct effects known to be 0
+    (background knowledge, faithfulness); ``identified`` (d, d) bool, ``[i, u]`` when ``b(i -> u)`` is identified
+    (the zeros included); ``ranks`` (d,), the rank of each column's equations in its free effects."""
+
+    zeros: np.ndarray
+    identified: np.ndarray
+    ranks: np.ndarray
+
+    @property
+    def columns(self) -> np.ndarray:
+        """(d,) bool: every effect into the variable identified."""
+        return (self.identified | np.eye(self.zeros.shape[0], dtype=bool)).all(axis=0)
+
+
+def _identify(masks: np.ndarray, zeros: np.ndarray) -> _Identification:
+    """Which direct effects the experiments ``masks`` (E, d) identify, given the known ``zeros`` (d, d).
+
+    Without known zeros, the effects into ``u`` are identified when the pair condition holds for every ``(i, u)``
+    (Hyttinen et al. 2012) and none otherwise. With them, each column's equations lose the known-zero unknowns and
+    are read on a generic model of the same support (random effects off the zeros, a fixed seed): an effect is
+    identified when the null space of its column's equations does not move it."""
+    d = masks.shape[1]
+    off = ~np.eye(d, dtype=bool)
+    zeros = zeros & off
+    if not zeros.any():
+        columns = _identified_rows(masks).sum(axis=0) == d - 1
+        return _Identification(zeros, np.broadcast_to(columns, (d, d)) & off, np.full(d, d - 1))
+    rng = np.random.default_rng(20120)
+    generic = rng.uniform(0.3, 0.9, (d, d)) * rng.choice([-1.0, 1.0], (d, d)) * (off & ~zeros)
+    radius = float(np.abs(np.linalg.eigvals(generic)).max())
+    if radius > 0:
+        generic *= 0.5 / radius
+    model = LinearCyclicModel(tuple(f"X{i}" for i in range(d)), generic, np.eye(d) + 0.2)
+    effects = _experimental_effects([model.covariance(np.flatnonzero(m)) for m in masks], masks)
+    identified, ranks = zeros.copy(), np.zeros(d, dtype=int)
+    for u in range(d):
+        others = np.delete(np.arange(d), u)
+        free = ~zeros[others, u]
+        system = _equations(effects, np.ones(len(masks)), u, d)[0][:, free]
+        if system.shape[0] == 0 or not free.any():
+            continue
+        _, singular, right = np.linalg.svd(system)
+        rank = int((singular > 1e-8 * singular[0]).sum())
+        ranks[u] = rank
+        moved = np.linalg.norm(right[rank:], axis=0) > 1e-6
+        identified[others[free], u] = ~moved
+    return _Identification(zeros, identified, ranks)
+
+
 def _direct_effects(covariances: Sequence[np.ndarray], masks: np.ndarray, weights: np.ndarray,
-                    rows_identified: np.ndarray) -> np.ndarray:
-    """B (d, d) from the experiments' covariances (E of (d, d)); NaN in the columns (effects into ``u``) that are
-    not identified (``rows_identified`` (d,) bool)."""
+                    known: _Identification) -> np.ndarray:
+    """B (d, d) from the experiments' covariances (E of (d, d)): the identified effects of ``known`` (least
+    squares; a column whose equations are rank-deficient in its free effects by truncated SVD at the generic
+    rank, which is consistent for the effects the null space does not move), 0 at the known zeros, NaN elsewhere."""
     d = masks.shape[1]
     effects = _experimental_effects(covariances, masks)
-    b = np.full((d, d), np.nan)
+    b = np.where(known.identified, 0.0, np.nan)
     np.fill_diagonal(b, 0.0)
-    for u in np.flatnonzero(rows_identified):
-        system, target = _equations(effects, weights, int(u), d)
-        b[np.delete(np.arange(d), u), u] = np.linalg.lstsq(system, target, rcond=None)[0]
+    for u in range(d):
+        others = np.delete(np.arange(d), u)
+        free = ~known.zeros[others, u]
+        wanted = known.identified[others, u] & free
+        if not wanted.any():
+            continue
+        system, target = _equations(effects, weights, u, d)
+        system = system[:, free]
+        if known.ranks[u] >= free.sum():
+            solution = np.linalg.lstsq(system, target, rcond=None)[0]
+        else:
+            left, singular, right = np.linalg.svd(system, full_matrices=False)
+            r = known.ranks[u]
+            solution = right[:r].T @ ((left[:, :r].T @ target) / singular[:r])
+        values = np.full(d - 1, np.nan)
+        values[free] = solution
+        b[others[wanted], u] = values[wanted]
     return b
+
+
+def _faithful_zeros(covariances: Sequence[np.ndarray], masks: np.ndarray, sizes: np.ndarray | None,
+                    alpha: float | None, tolerance: float = 1e-9) -> np.ndarray:
+    """Direct effects that faithfulness says are 0 (bool (d, d)), from each experiment's experimental effects:
+
+    - an experimental effect ``t(i ~> u || J)`` of 0 means no directed path from ``i`` to ``u`` once the edges into
+      J are cut, so ``b(i -> u) = 0``;
+    - and where moreover ``t(i ~> j || J) != 0`` for a passive ``j``, a path ``i ~> j`` exists, so ``b(j -> u) = 0``.
+
+    With ``sizes`` and ``alpha`` an effect is 0 when its regression t-test (the regression of ``x_u`` on ``x_J``,
+    normal approximation) does not reject 0 at ``alpha``; without them (population covariances) when its
+    standardised size is below ``tolerance``."""
+    d = masks.shape[1]
+    zeros = np.zeros((d, d), dtype=bool)
+    for k, (cov, entry) in enumerate(zip(covariances, _experimental_effects(covariances, masks))):
+        if entry is None:
+            continue
+        intervened, passive, t = entry
+        spread = np.sqrt(np.diag(cov))
+        if alpha is None:
+            null = np.abs(t) * spread[intervened][:, None] / np.maximum(spread[passive][None, :], 1e-300) < tolerance
+        else:
+            n = float(sizes[k])
+            inverse = np.linalg.inv(cov[np.ix_(intervened, intervened)])
+            explained = np.einsum("ap,ab,bp->p", t, cov[np.ix_(intervened, intervened)], t)
+            residual = np.maximum(np.diag(cov)[passive] - explained, 0.0) * (n - 1) / max(n - intervened.size - 1, 1)
+            se = np.sqrt(np.outer(np.diag(inverse), residual) / max(n - 1, 1))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                null = 2 * norm.sf(np.abs(t) / se) > alpha
+        for a, i in enumerate(intervened):
+            absent = passive[null[a]]
+            zeros[i, absent] = True
+            reached = passive[~null[a]]
+            zeros[np.ix_(reached, absent)] = True
+    np.fill_diagonal(zeros, False)
+    return zeros
+
+
+def _zeros(covariances: Sequence[np.ndarray], masks: np.ndarray, sizes: np.ndarray | None, alpha: float | None,
+           knowledge: Any, faithfulness: bool, names: Sequence[str], owner: str
+           ) -> tuple[_Identification, dict[str, Any], np.ndarray]:
+    """What is identified given the known zeros (knowledge's forbidden edges and, with ``faithfulness``, those of
+    :func:`_faithful_zeros`), the info entries saying which they were, and the required edges (d, d) bool (never
+    taken as 0)."""
+    if not isinstance(faithfulness, (bool, np.bool_)):
+        raise TypeError(f"The 'faithfulness' argument of {owner} must be True or False. Got {faithfulness!r}.")
+    forbidden, required = _known_zeros(knowledge, names, owner)
+    faithful = _faithful_zeros(covariances, masks, sizes, alpha) & ~required if faithfulness else np.zeros_like(
+        forbidden)
+    known = _identify(masks, forbidden | faithful)
+    d = len(names)
+    text = [f"{names[i]} --> {names[u]}" for i in range(d) for u in range(d)]
+    return known, {"faithfulness": bool(faithfulness), "knowledge": knowledge is not None,
+                   "forbidden": [text[k] for k in np.flatnonzero(forbidden)],
+                   "faithful_zeros": [text[k] for k in np.flatnonzero(faithful & ~forbidden)],
+                   "required": [text[k] for k in np.flatnonzero(required)]}, required
+
+
+def _known_zeros(knowledge: Any, names: Sequence[str], owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(forbidden, required)`` (d, d) bool from ``knowledge`` (a BackgroundKnowledge, its dict, or None)."""
+    from latentscm.discovery.knowledge import as_knowledge
+
+    known = as_knowledge(knowledge, owner)
+    d = len(names)
+    if known is None:
+        return np.zeros((d, d), dtype=bool), np.zeros((d, d), dtype=bool)
+    return known.matrices(names, owner)
 
 
 def _disturbance_covariance(covariances: Sequence[np.ndarray], masks: np.ndarray, weights: np.ndarray,
@@ -215,15 +350,16 @@ def _spread(draws: np.ndarray, estimate: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(estimate) | (count < 2), np.nan, np.sqrt(variance))
 
 
-def _info(masks: np.ndarray, sizes: np.ndarray, names: Sequence[str], rows_identified: np.ndarray,
+def _info(masks: np.ndarray, sizes: np.ndarray, names: Sequence[str], known: _Identification,
           pairs: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     d = masks.shape[1]
-    unidentified = [f"{names[i]} --> {names[u]}" for u in range(d) if not rows_identified[u]
-                    for i in range(d) if i != u]
+    columns = known.columns
+    unidentified = [f"{names[i]} --> {names[u]}" for u in range(d) for i in range(d)
+                    if i != u and not known.identified[i, u]]
     missing_pairs = [f"{names[i]} --> {names[u]}" for i in range(d) for u in range(d)
                      if i != u and not _identified_rows(masks)[i, u]]
     confounding = [f"{names[u]} <-> {names[v]}" for u in range(d) for v in range(u + 1, d)
-                   if not (pairs[u, v] and rows_identified[u] and rows_identified[v])]
+                   if not (pairs[u, v] and columns[u] and columns[v])]
     finite = np.nan_to_num(b)
     return {"method": "llc", "experiments": [[names[v] for v in np.flatnonzero(m)] for m in masks],
             "experiment_sizes": [int(s) if float(s).is_integer() else float(s) for s in sizes],
@@ -233,7 +369,8 @@ def _info(masks: np.ndarray, sizes: np.ndarray, names: Sequence[str], rows_ident
 
 
 def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, sizes: Sequence[int] | None = None,
-                         min_effect: float = 1e-8, node_names: Sequence[str] | None = None) -> LinearCyclicModel:
+                         min_effect: float = 1e-8, knowledge: Any = None, faithfulness: bool = False,
+                         node_names: Sequence[str] | None = None) -> LinearCyclicModel:
     """LLC on the experiments' covariance matrices (population or sample), without a test.
 
     Parameters
@@ -242,6 +379,8 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
     targets: E target sets (names or positions; empty or None for an observational experiment).
     sizes: the rows behind each covariance (default equal), weighting the least squares and the averages.
     min_effect: an estimate larger than this (a direct effect, or a disturbance correlation) is an edge.
+    knowledge, faithfulness: as for :func:`llc`; an experimental effect is 0 for ``faithfulness`` when its
+        standardised size is below 1e-9 (population covariances).
     node_names: the d names (default ``X0, X1, ...``).
 
     Returns
@@ -289,19 +428,21 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
         weights = np.array([check_number(v, "sizes", owner, low=0, low_inclusive=False) for v in sizes])
     min_effect = float(check_number(min_effect, "min_effect", owner, low=0.0))
     _check_experiments(covs, masks, names, owner)
-    rows_identified = _identified_rows(masks).sum(axis=0) == d - 1
-    b = _direct_effects(covs, masks, weights, rows_identified)
+    known, forced, required = _zeros(covs, masks, None, None, knowledge, faithfulness, names, owner)
+    b = _direct_effects(covs, masks, weights, known)
     sigma = _disturbance_covariance(covs, masks, weights, b)
     directed, bidirected, _, _ = _edges(b, sigma, None, None, 1.0, min_effect)
-    info = {**_info(masks, weights, names, rows_identified, _observed_pairs(masks), b), "min_effect": min_effect,
-            "test": None}
+    directed |= required & known.identified
+    info = {**_info(masks, weights, names, known, _observed_pairs(masks), b), "min_effect": min_effect,
+            "test": None, **forced}
     return LinearCyclicModel(nodes=tuple(names), direct_effects=b, disturbance_covariance=sigma, directed=directed,
                              bidirected=bidirected, info=info)
 
 
 def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: float = 0.0, n_bootstrap: int = 200,
-        correction: str = "bonferroni", seed: int | np.random.Generator = 0, node_names: Sequence[str] | None = None
-        ) -> LinearCyclicModel:
+        correction: str = "bonferroni", knowledge: Any = None, faithfulness: bool = False,
+        faithfulness_alpha: float = 0.05, seed: int | np.random.Generator = 0,
+        node_names: Sequence[str] | None = None) -> LinearCyclicModel:
     """LLC (Hyttinen, Eberhardt & Hoyer 2012): a linear cyclic model with latent confounders from experiments.
 
     Parameters
@@ -321,6 +462,14 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
         ``"bh"`` (Benjamini-Hochberg: false discovery rate ``alpha``). On ``bench_llc.py``'s d = 10 models the
         Bonferroni graphs had the fewest errors at 2,000 rows per experiment and more (0.0-0.1 wrong directed
         edges against 0.3-0.8 per-test), and about as many at 500 (0.1-2.5 against 0.5-2.2).
+    knowledge: a :class:`~latentscm.discovery.knowledge.BackgroundKnowledge` (or its dict): its forbidden edges
+        (and tiers) are direct effects known to be 0, which can identify effects the experiments alone do not; its
+        required edges are reported as edges whatever their test.
+    faithfulness: also take as 0 the direct effects that zero experimental effects imply (Hyttinen, Eberhardt &
+        Hoyer 2010 add faithfulness to LLC; these are two of its consequences, see ``_faithful_zeros``): no
+        experimental effect of ``i`` on ``u`` means no edge ``i -> u``, nor ``j -> u`` from any ``j`` that ``i``
+        does reach. It assumes no two paths cancel, and a weak effect the test misses becomes a wrong 0.
+    faithfulness_alpha: an experimental effect is taken as 0 when its t-test does not reject 0 at this level.
     seed: seeds the bootstrap.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
@@ -339,6 +488,8 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
     min_effect = float(check_number(min_effect, "min_effect", owner, low=0.0))
     n_bootstrap = int(check_number(n_bootstrap, "n_bootstrap", owner, low=0, integer=True))
     correction = check_choice(correction, "correction", owner, CORRECTIONS)
+    faithfulness_alpha = float(check_number(faithfulness_alpha, "faithfulness_alpha", owner, low=0.0, high=1.0,
+                                            low_inclusive=False, high_inclusive=False))
     if n_bootstrap == 1:
         raise ValueError("The 'n_bootstrap' parameter of llc must be 0 (no test) or at least 2 (a standard error "
                          "needs two resamples). Got 1.")
@@ -354,8 +505,8 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
                          f"{int(sizes[k])} rows in 'data'; a covariance needs at least 3.")
     covs = [np.cov(g, rowvar=False).reshape(d, d) for g in groups]
     _check_experiments(covs, masks, names, owner)
-    rows_identified = _identified_rows(masks).sum(axis=0) == d - 1
-    b = _direct_effects(covs, masks, sizes, rows_identified)
+    known, forced, required = _zeros(covs, masks, sizes, faithfulness_alpha, knowledge, faithfulness, names, owner)
+    b = _direct_effects(covs, masks, sizes, known)
     sigma = _disturbance_covariance(covs, masks, sizes, b)
     b_se = sigma_se = None
     if n_bootstrap:
@@ -366,7 +517,7 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
             resampled = [np.cov(g[rng.integers(0, g.shape[0], g.shape[0])], rowvar=False).reshape(d, d)
                          for g in groups]
             try:
-                b_draws[r] = _direct_effects(resampled, masks, sizes, rows_identified)
+                b_draws[r] = _direct_effects(resampled, masks, sizes, known)
             except np.linalg.LinAlgError:  # a small experiment resampled to repeated rows: intervened values flat
                 b_draws[r], s_draws[r], failed = np.nan, np.nan, failed + 1
                 continue
@@ -377,7 +528,8 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
                              "experiments more rows, or n_bootstrap=0 for no test.")
         b_se, sigma_se = _spread(b_draws, b), _spread(s_draws, sigma)
     directed, bidirected, p_b, p_s = _edges(b, sigma, b_se, sigma_se, alpha, min_effect, correction)
-    info = {**_info(masks, sizes, names, rows_identified, _observed_pairs(masks), b), "alpha": alpha,
+    directed |= required & known.identified
+    info = {**_info(masks, sizes, names, known, _observed_pairs(masks), b), **forced, "alpha": alpha,
             "min_effect": min_effect, "n_bootstrap": n_bootstrap, "correction": correction,
             "seed": seed if isinstance(seed, (int, np.integer)) else "generator",
             "test": "bootstrap" if n_bootstrap else None,
