@@ -109,3 +109,29 @@ def test_worlds_factors_then_llc_recovers_the_world_graph_without_confounders(tm
     model = LinearCyclicModel.from_dict(json.loads(out.read_text()))
     assert model.is_acyclic and not model.bidirected.any()
     assert sorted(model.to_causal_graph().edges) == sorted(make("ild-linear").graph.edges)
+
+
+def test_knowledge_and_faithfulness_from_the_command_line(tmp_path):
+    """Experiments on a and b only leave the effects into a and b unidentified; tiers (a, b before c, d) and
+    faithfulness pin down more, read from --knowledge and --param."""
+    truth = _truth()
+    lines = [",".join([*NAMES, "intervened"])]
+    for k, target in enumerate([[], ["a"], ["b"]]):
+        rows = truth.sample(2000, target, intervention_variance=2.0, seed=10 + k)
+        lines += [",".join([*(f"{v:.6f}" for v in row), ";".join(target)]) for row in rows]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "knowledge.json").write_text(json.dumps({"tiers": [["a"], ["b", "c", "d"]]}))
+    runner = CliRunner()
+    plain, told = tmp_path / "plain.json", tmp_path / "told.json"
+    assert runner.invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "llc", "--targets", "intervened",
+                               "--param", "n_bootstrap=20", "--out", str(plain)]).exit_code == 0
+    result = runner.invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "llc", "--targets",
+                                 "intervened", "--knowledge", str(tmp_path / "knowledge.json"), "--param",
+                                 "faithfulness=true", "--param", "n_bootstrap=20", "--out", str(told)])
+    assert result.exit_code == 0, result.output
+    before, after = (LinearCyclicModel.from_dict(json.loads(p.read_text())) for p in (plain, told))
+    assert np.isnan(before.direct_effects[:, 0][1:]).all()  # nothing into a is identified from the data alone
+    np.testing.assert_array_equal(after.direct_effects[1:, 0], 0.0)  # tiers: b, c, d do not cause a
+    info = json.loads(told.read_text())["info"]
+    assert info["forbidden"] == ["b --> a", "c --> a", "d --> a"] and info["faithfulness"] is True
+    assert np.isnan(after.direct_effects).sum() < np.isnan(before.direct_effects).sum()

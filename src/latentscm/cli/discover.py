@@ -290,7 +290,7 @@ def _table_methods() -> dict[str, Any]:
 _TABLE_ONLY = ("fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
                "dagma_mlp")
 #: Methods that take ``--knowledge`` (fci, gfci: tiers only).
-_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci")
+_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci", "llc")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "xges": "score-based (BIC, BDeu or conditional Gaussian score; XGES search)",
@@ -400,7 +400,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         if method == "llc":
             from latentscm.discovery.llc import llc
 
-            return llc(data, targets, alpha=alpha, node_names=names, **extra)
+            return llc(data, targets, alpha=alpha, node_names=names, knowledge=knowledge, **extra)
         return TARGET_METHODS[method](data, targets, node_names=names, **extra)
     if method == "pc":
         if column is not None:
@@ -570,7 +570,7 @@ def register(app: typer.Typer) -> None:
                                               "-?> allowed, --> forced; at lag 0 also o?o, o-o, <--, <?-. See "
                                               "latentscm.cli.discover_timeseries."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
-                                       "pc, cdnod, boss or lingam, by column (or code) name: an object whose "
+                                       "pc, cdnod, boss, lingam or llc, by column (or code) name: an object whose "
                                        "\"forbidden\" and \"required\" hold (cause, effect) name pairs and whose "
                                        "\"tiers\" holds lists of names, a later tier never causing an earlier one. "
                                        "--method fci and gfci take tiers only."),
