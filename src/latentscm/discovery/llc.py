@@ -146,11 +146,13 @@ def _identify(masks: np.ndarray, zeros: np.ndarray) -> _Identification:
     for u in range(d):
         others = np.delete(np.arange(d), u)
         free = ~zeros[others, u]
-        system = _equations(effects, np.ones(len(masks)), u, d)[0][:, free]
+        full = _equations(effects, np.ones(len(masks)), u, d)[0]
+        system = full[:, free]
         if system.shape[0] == 0 or not free.any():
             continue
         _, singular, right = np.linalg.svd(system)
-        rank = int((singular > 1e-8 * singular[0]).sum())
+        rank = int((singular > 1e-9 * max(1.0, float(np.abs(full).max()))).sum())  # absolute: a whole block of
+        # free effects whose causes the experiments never reach has singular values of rounding size
         ranks[u] = rank
         moved = np.linalg.norm(right[rank:], axis=0) > 1e-6
         identified[others[free], u] = ~moved
@@ -178,7 +180,7 @@ def _direct_effects(covariances: Sequence[np.ndarray], masks: np.ndarray, weight
             solution = np.linalg.lstsq(system, target, rcond=None)[0]
         else:
             left, singular, right = np.linalg.svd(system, full_matrices=False)
-            r = known.ranks[u]
+            r = min(int(known.ranks[u]), int((singular > 1e-12 * max(1.0, float(singular[0]))).sum()))
             solution = right[:r].T @ ((left[:, :r].T @ target) / singular[:r])
         values = np.full(d - 1, np.nan)
         values[free] = solution
