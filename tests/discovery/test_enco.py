@@ -373,7 +373,7 @@ def test_discover_command_runs_enco_on_a_csv_and_matches_the_library(tmp_path):
     assert missing.exit_code == 2 and "--method enco needs --targets" in missing.output
     stray = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "ges", "--targets",
                                      "intervened", "--out", str(out)])
-    assert stray.exit_code == 2 and "only used by --method gies and enco" in stray.output
+    assert stray.exit_code == 2 and "only used by --method gies, enco and llc" in stray.output
 
 
 def test_discover_from_codes_runs_enco_with_targets():

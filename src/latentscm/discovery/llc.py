@@ -14,8 +14,11 @@ independent random values) and observes the rest, ``U``.
    number of rows). The direct effects into ``u`` are identified when the *pair condition* holds for every
    ``(i, u)``: some experiment intervenes on ``i`` and leaves ``u`` alone; otherwise they are NaN and listed in
    ``info["unidentified_edges"]`` (the equations then have a null space, and for a model with every effect non-zero
-   it moves every effect into ``u``, so none is reported alone; zeros in a particular truth can pin some down, which
-   this does not try).
+   it moves every effect into ``u``, so none is reported alone).
+   Effects known to be 0 (``knowledge``'s forbidden edges, and with ``faithfulness`` those that zero experimental
+   effects imply) leave the equations; what the rest identify is read per effect from the null space of each
+   column's equations on a generic model with the same zeros, and a rank-deficient column is solved by truncated
+   SVD at that rank (consistent for the effects the null space does not move).
 3. **Disturbance covariance.** In each experiment the passive variables' disturbances are
    ``e_U = ((I - B^T) x)_U``; ``Sigma_e[u, v]`` is their covariance, averaged over the experiments that leave both
    ``u`` and ``v`` alone (the *covariance condition*; otherwise NaN, listed in ``info["unidentified_confounding"]``).
@@ -27,8 +30,9 @@ independent random values) and observes the rest, ``U``.
 
 :func:`pair_condition_experiments` plans the fewest experiments that meet the pair condition for every pair.
 
-Not implemented: the faithfulness-based extension of Hyttinen, Eberhardt & Hoyer (2010) that resolves structure
-without the pair condition, and the paper's experiment-selection results.
+Hyttinen, Eberhardt & Hoyer (2010, "Causal discovery for linear cyclic models with latent variables", PGM) add
+faithfulness and prior knowledge to LLC; ``faithfulness=True`` uses two consequences of it (see
+:func:`_faithful_zeros`), not their full set of constraints.
 """
 
 from __future__ import annotations
