@@ -152,9 +152,19 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3], help="which tables to run")
     args = parser.parse_args()
     ns = (300, 1000) if args.quick else (500, 2000, 10000)
     models = 2 if args.quick else args.models
+    if 1 in args.tables:
+        _table1(args, ns, models)
+    if 2 in args.tables:
+        _table2(args, models)
+    if 3 in args.tables:
+        _table3(args, models)
+
+
+def _table1(args: argparse.Namespace, ns: tuple, models: int) -> None:
     print(f"1. single-node experiments (d + 1 = {args.d + 1}), n rows each, d={args.d}, degree {args.degree}, "
           f"{models} models per row, seed {args.seed}")
     header = ("kind", "n", "llc shd", "bonferroni shd", "bh shd", "gies shd", "conf", "bonferroni conf", "bh conf",
@@ -170,6 +180,9 @@ def main() -> None:
                              "true edges": int(model.directed.sum()), "true conf": int(model.bidirected.sum() // 2)})
             means = [np.mean([r[h] for r in rows]) for h in header[2:]]
             print(f"{kind:>11} {n:>11} " + " ".join(f"{v:>11.3f}" for v in means), flush=True)
+
+
+def _table2(args: argparse.Namespace, models: int) -> None:
     total = 2000 if args.quick else 22000
     print(f"\n2. experiment designs at the same total rows ({total}), LLC only, {models} models per row, cyclic+conf")
     header2 = ("d", "design", "experiments", "llc shd", "false", "missed", "bonf shd", "conf", "bonf conf", "rmse",
@@ -185,6 +198,9 @@ def main() -> None:
                                                               "bonferroni conf", "rmse", "llc s")]
             print(f"{d:>11} {design:>11} {len(experiments):>11} " + " ".join(f"{v:>11.3f}" for v in means),
                   flush=True)
+
+
+def _table3(args: argparse.Namespace, models: int) -> None:
     half = args.d // 2
     print(f"\n3. {half} single-variable experiments of d={args.d} (X0..X{half - 1}; the pair condition fails for "
           f"the rest), {2000 if not args.quick else 500} rows each, {models} models per row")

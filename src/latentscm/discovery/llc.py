@@ -201,10 +201,13 @@ def _faithful_zeros(covariances: Sequence[np.ndarray], masks: np.ndarray, sizes:
     - and where moreover ``t(i ~> j || J) != 0`` for a passive ``j``, a path ``i ~> j`` exists, so ``b(j -> u) = 0``.
 
     With ``sizes`` and ``alpha`` an effect is 0 when its regression t-test (the regression of ``x_u`` on ``x_J``,
-    normal approximation) does not reject 0 at ``alpha``; without them (population covariances) when its
-    standardised size is below ``tolerance``."""
+    normal approximation) does not reject 0 at ``alpha``, and non-zero (for the second rule) only when it rejects
+    at ``alpha`` over the number of effects tested (Bonferroni): a chance rejection there would zero a whole set of
+    effects, however large. Without them (population covariances) an effect is 0 when its standardised size is
+    below ``tolerance``, else non-zero."""
     d = masks.shape[1]
     zeros = np.zeros((d, d), dtype=bool)
+    tests = []  # per experiment: (J, U, null (|J|, |U|) bool, reached (|J|, |U|) bool)
     for k, (cov, entry) in enumerate(zip(covariances, _experimental_effects(covariances, masks))):
         if entry is None:
             continue
@@ -212,19 +215,24 @@ def _faithful_zeros(covariances: Sequence[np.ndarray], masks: np.ndarray, sizes:
         spread = np.sqrt(np.diag(cov))
         if alpha is None:
             null = np.abs(t) * spread[intervened][:, None] / np.maximum(spread[passive][None, :], 1e-300) < tolerance
-        else:
-            n = float(sizes[k])
-            inverse = np.linalg.inv(cov[np.ix_(intervened, intervened)])
-            explained = np.einsum("ap,ab,bp->p", t, cov[np.ix_(intervened, intervened)], t)
-            residual = np.maximum(np.diag(cov)[passive] - explained, 0.0) * (n - 1) / max(n - intervened.size - 1, 1)
-            se = np.sqrt(np.outer(np.diag(inverse), residual) / max(n - 1, 1))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                null = 2 * norm.sf(np.abs(t) / se) > alpha
+            tests.append((intervened, passive, null, ~null))
+            continue
+        n = float(sizes[k])
+        inverse = np.linalg.inv(cov[np.ix_(intervened, intervened)])
+        explained = np.einsum("ap,ab,bp->p", t, cov[np.ix_(intervened, intervened)], t)
+        residual = np.maximum(np.diag(cov)[passive] - explained, 0.0) * (n - 1) / max(n - intervened.size - 1, 1)
+        se = np.sqrt(np.outer(np.diag(inverse), residual) / max(n - 1, 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = np.nan_to_num(2 * norm.sf(np.abs(t) / se), nan=1.0)
+        tests.append((intervened, passive, p > alpha, p))
+    if alpha is not None:  # the reach rule at the Bonferroni level over every experimental effect tested
+        count = sum(p.size for _, _, _, p in tests)
+        tests = [(j, u, null, p < alpha / max(count, 1)) for j, u, null, p in tests]
+    for intervened, passive, null, reached in tests:
         for a, i in enumerate(intervened):
             absent = passive[null[a]]
             zeros[i, absent] = True
-            reached = passive[~null[a]]
-            zeros[np.ix_(reached, absent)] = True
+            zeros[np.ix_(passive[reached[a]], absent)] = True
     np.fill_diagonal(zeros, False)
     return zeros
 
