@@ -64,6 +64,23 @@ Read:
   their false edges are what the level predicts (15.5 of 1,560 tests at d = 40); the single-variable design's are
   fewer (5.8).
 - Time: LLC's bootstrap (100 resamples) costs 0.5-2.3 s against GIES's 0.1-1.6 s at d = 10.
+
+Table 3 (``--tables 3``, added the same day, same machine; ``identified``: the share of the 90 effects not NaN;
+``wrong``: wrong edge decisions among them; ``false zeros``: faithfulness zeros that are true edges)::
+
+    3. 5 single-variable experiments of d=10 (X0..X4), 2000 rows each, 10 models per row
+           kind  faithful  identified  wrong  false zeros
+            dag     False       0.000    0.0          0.0
+            dag      True       0.594    0.6          0.4
+    cyclic+conf     False       0.000    0.0          0.0
+    cyclic+conf      True       0.552    2.5          1.8
+
+With half the variables never intervened on, every column misses a pair and nothing is identified; faithfulness
+identifies 55-59 % of the effects. On population covariances every effect it identifies is exact (the tests); on
+samples its wrong zeros are near-cancelling paths (a scratch check of the DAG ones: experimental effects of 0.001
+and 0.028 where direct effects of 0.40 and 0.44 exist), strong-faithfulness failures that more rows do not fix
+(10,000 rows: 0.4 and 1.1 false zeros per model). Before the reach rule asked for Bonferroni significance, chance
+rejections made 1.2 false zeros per DAG model.
 """
 
 from __future__ import annotations
