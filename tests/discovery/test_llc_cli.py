@@ -135,3 +135,16 @@ def test_knowledge_and_faithfulness_from_the_command_line(tmp_path):
     info = json.loads(told.read_text())["info"]
     assert info["forbidden"] == ["b --> a", "c --> a", "d --> a"] and info["faithfulness"] is True
     assert np.isnan(after.direct_effects).sum() < np.isnan(before.direct_effects).sum()
+
+
+def test_the_summary_line_counts_what_is_not_identified(tmp_path):
+    truth = _truth()
+    lines = [",".join([*NAMES, "intervened"])]
+    for k, target in enumerate([[], ["a"]]):
+        rows = truth.sample(300, target, intervention_variance=2.0, seed=20 + k)
+        lines += [",".join([*(f"{v:.6f}" for v in row), ";".join(target)]) for row in rows]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["discover", str(tmp_path / "data.csv"), "--method", "llc", "--targets",
+                                      "intervened", "--param", "n_bootstrap=0", "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    assert "(12 direct effects not identified)" in result.output  # one experiment: every column misses a pair

@@ -695,8 +695,10 @@ def register(app: typer.Typer) -> None:
             payload["experiments"] = plan
         _write_outputs(graph, payload, out, png)
         if hasattr(graph, "bidirected"):
+            missing = len(graph.info.get("unidentified_edges", []))
             typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.bidirected_edges)} bidirected edges of "
-                       f"a linear cyclic model -> {out}")
+                       f"a linear cyclic model" + (f" ({missing} direct effects not identified)" if missing else "")
+                       + f" -> {out}")
         elif hasattr(graph, "marks"):
             typer.echo(f"{len(graph.edges())} edges of a partial ancestral graph -> {out}")
         else:

@@ -483,7 +483,8 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
         Hoyer 2010 add faithfulness to LLC; these are two of its consequences, see ``_faithful_zeros``): no
         experimental effect of ``i`` on ``u`` means no edge ``i -> u``, nor ``j -> u`` from any ``j`` that ``i``
         does reach. It assumes no two paths cancel, and a weak effect the test misses becomes a wrong 0.
-    faithfulness_alpha: an experimental effect is taken as 0 when its t-test does not reject 0 at this level.
+    faithfulness_alpha: an experimental effect is taken as 0 when its t-test does not reject 0 at this level. The
+        zeros are decided once, on all rows; the bootstrap's standard errors are conditional on them.
     seed: seeds the bootstrap.
     node_names: names of the d columns (default ``X0, X1, ...``).
 
