@@ -213,7 +213,7 @@ class LinearCyclicModel:
                              f"predict {purpose}.")
         cut = np.nan_to_num(self.direct_effects) * ~intervened[None, :]
         system = np.eye(len(self.nodes)) - cut
-        if abs(np.linalg.det(system)) < 1e-12:
+        if np.linalg.cond(system) > 1e12:
             raise ValueError("I - B is singular for this experiment: the model's feedback has no equilibrium there.")
         return np.linalg.inv(system)
 
@@ -268,6 +268,9 @@ class LinearCyclicModel:
             raise TypeError(f"The 'interventions' argument of {owner} must be a non-empty mapping {{node: value}}. "
                             f"Got {interventions!r}.")
         intervened = self._positions(list(interventions), "interventions")
+        if intervened.sum() != len(interventions):
+            raise ValueError(f"The 'interventions' argument of {owner} sets one node twice (by name and by position?): "
+                             f"{dict(interventions)!r}.")
         settings = np.zeros(d)
         for key, value in interventions.items():
             settings[self._positions([key], "interventions")] = check_number(value, f"interventions[{key!r}]", owner)

@@ -126,13 +126,27 @@ class _Identification:
         return (self.identified | np.eye(self.zeros.shape[0], dtype=bool)).all(axis=0)
 
 
-def _identify(masks: np.ndarray, zeros: np.ndarray) -> _Identification:
+def _null_moved(effects: Sequence[Any], count: int, u: int, d: int, free: np.ndarray) -> tuple[int, np.ndarray]:
+    """The rank of column ``u``'s equations in its ``free`` effects (d - 1,) bool, and which of them their null
+    space moves (bool, one per free effect)."""
+    full = _equations(effects, np.ones(count), u, d)[0]
+    system = full[:, free]
+    _, singular, right = np.linalg.svd(system)
+    rank = int((singular > 1e-9 * max(1.0, float(np.abs(full).max()))).sum())  # absolute: a whole block of free
+    # effects whose causes the experiments never reach has singular values of rounding size
+    return rank, np.linalg.norm(right[rank:], axis=0) > 1e-6
+
+
+def _identify(masks: np.ndarray, zeros: np.ndarray, covariances: Sequence[np.ndarray] | None = None
+              ) -> _Identification:
     """Which direct effects the experiments ``masks`` (E, d) identify, given the known ``zeros`` (d, d).
 
     Without known zeros, the effects into ``u`` are identified when the pair condition holds for every ``(i, u)``
-    (Hyttinen et al. 2012) and none otherwise. With them, each column's equations lose the known-zero unknowns and
-    are read on a generic model of the same support (random effects off the zeros, a fixed seed): an effect is
-    identified when the null space of its column's equations does not move it."""
+    (Hyttinen et al. 2012) and none otherwise, whatever the truth. With them, each column's equations lose the
+    known-zero unknowns and are read on a generic model of the same support (random effects off the zeros, a fixed
+    seed): an effect is identified when the null space of its column's equations does not move it. A truth with more
+    zeros than the known ones can have equations of lower rank; given the ``covariances`` (population ones), their
+    own equations are read the same way too, and an effect must pass both."""
     d = masks.shape[1]
     off = ~np.eye(d, dtype=bool)
     zeros = zeros & off
@@ -146,19 +160,17 @@ def _identify(masks: np.ndarray, zeros: np.ndarray) -> _Identification:
         generic *= 0.5 / radius
     model = LinearCyclicModel(tuple(f"X{i}" for i in range(d)), generic, np.eye(d) + 0.2)
     effects = _experimental_effects([model.covariance(np.flatnonzero(m)) for m in masks], masks)
+    observed = None if covariances is None else _experimental_effects(covariances, masks)
     identified, ranks = zeros.copy(), np.zeros(d, dtype=int)
     for u in range(d):
         others = np.delete(np.arange(d), u)
         free = ~zeros[others, u]
-        full = _equations(effects, np.ones(len(masks)), u, d)[0]
-        system = full[:, free]
-        if system.shape[0] == 0 or not free.any():
+        if not free.any() or not any(e is not None and u in e[1] for e in effects):
             continue
-        _, singular, right = np.linalg.svd(system)
-        rank = int((singular > 1e-9 * max(1.0, float(np.abs(full).max()))).sum())  # absolute: a whole block of
-        # free effects whose causes the experiments never reach has singular values of rounding size
-        ranks[u] = rank
-        moved = np.linalg.norm(right[rank:], axis=0) > 1e-6
+        ranks[u], moved = _null_moved(effects, len(masks), u, d, free)
+        if observed is not None:
+            rank, moved_here = _null_moved(observed, len(masks), u, d, free)
+            ranks[u], moved = min(ranks[u], rank), moved | moved_here
         identified[others[free], u] = ~moved
     return _Identification(zeros, identified, ranks)
 
@@ -238,7 +250,7 @@ def _faithful_zeros(covariances: Sequence[np.ndarray], masks: np.ndarray, sizes:
 
 
 def _zeros(covariances: Sequence[np.ndarray], masks: np.ndarray, sizes: np.ndarray | None, alpha: float | None,
-           knowledge: Any, faithfulness: bool, names: Sequence[str], owner: str
+           knowledge: Any, faithfulness: bool, names: Sequence[str], owner: str, population: bool = False
            ) -> tuple[_Identification, dict[str, Any], np.ndarray]:
     """What is identified given the known zeros (knowledge's forbidden edges and, with ``faithfulness``, those of
     :func:`_faithful_zeros`), the info entries saying which they were, and the required edges (d, d) bool (never
@@ -248,7 +260,7 @@ def _zeros(covariances: Sequence[np.ndarray], masks: np.ndarray, sizes: np.ndarr
     forbidden, required = _known_zeros(knowledge, names, owner)
     faithful = _faithful_zeros(covariances, masks, sizes, alpha) & ~required if faithfulness else np.zeros_like(
         forbidden)
-    known = _identify(masks, forbidden | faithful)
+    known = _identify(masks, forbidden | faithful, covariances if population else None)
     d = len(names)
     text = [f"{names[i]} --> {names[u]}" for i in range(d) for u in range(d)]
     return known, {"faithfulness": bool(faithfulness), "knowledge": knowledge is not None,
@@ -442,11 +454,11 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
         weights = np.array([check_number(v, "sizes", owner, low=0, low_inclusive=False) for v in sizes])
     min_effect = float(check_number(min_effect, "min_effect", owner, low=0.0))
     _check_experiments(covs, masks, names, owner)
-    known, forced, required = _zeros(covs, masks, None, None, knowledge, faithfulness, names, owner)
+    known, forced, required = _zeros(covs, masks, None, None, knowledge, faithfulness, names, owner, population=True)
     b = _direct_effects(covs, masks, weights, known)
     sigma = _disturbance_covariance(covs, masks, weights, b)
     directed, bidirected, _, _ = _edges(b, sigma, None, None, 1.0, min_effect)
-    directed |= required & known.identified
+    directed |= required
     info = {**_info(masks, weights, names, known, _observed_pairs(masks), b), "min_effect": min_effect,
             "test": None, **forced}
     return LinearCyclicModel(nodes=tuple(names), direct_effects=b, disturbance_covariance=sigma, directed=directed,
@@ -478,7 +490,11 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
         edges against 0.3-0.8 per-test), and about as many at 500 (0.1-2.5 against 0.5-2.2).
     knowledge: a :class:`~latentscm.discovery.knowledge.BackgroundKnowledge` (or its dict): its forbidden edges
         (and tiers) are direct effects known to be 0, which can identify effects the experiments alone do not; its
-        required edges are reported as edges whatever their test.
+        required edges are reported as edges whatever their test (even where the effect is not identified). With
+        known zeros identification is generic: a truth with more zeros than the known ones can leave an effect
+        reported here unidentified (its equations lose rank); on samples its bootstrap standard error is then
+        large, so it fails the edge test, but its estimate means nothing. :func:`llc_from_covariances` checks the
+        given covariances' own equations too.
     faithfulness: also take as 0 the direct effects that zero experimental effects imply (Hyttinen, Eberhardt &
         Hoyer 2010 add faithfulness to LLC; these are two of its consequences, see ``_faithful_zeros``): no
         experimental effect of ``i`` on ``u`` means no edge ``i -> u``, nor ``j -> u`` from any ``j`` that ``i``
@@ -543,7 +559,7 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
                              "experiments more rows, or n_bootstrap=0 for no test.")
         b_se, sigma_se = _spread(b_draws, b), _spread(s_draws, sigma)
     directed, bidirected, p_b, p_s = _edges(b, sigma, b_se, sigma_se, alpha, min_effect, correction)
-    directed |= required & known.identified
+    directed |= required
     info = {**_info(masks, sizes, names, known, _observed_pairs(masks), b), **forced, "alpha": alpha,
             "min_effect": min_effect, "n_bootstrap": n_bootstrap, "correction": correction,
             "seed": seed if isinstance(seed, (int, np.integer)) else "generator",
