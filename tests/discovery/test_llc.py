@@ -249,10 +249,15 @@ def test_planned_experiments_identify_the_model_with_fewer_experiments():
         pair_condition_experiments("abc")
 
 
-def test_an_acyclic_unconfounded_model_is_an_scm_with_the_same_distribution():
+def _acyclic() -> LinearCyclicModel:
+    """x -> y -> z and x -> z, no confounder."""
     b = np.zeros((3, 3))
     b[0, 1], b[1, 2], b[0, 2] = 1.5, -0.8, 0.4
-    model = LinearCyclicModel(("x", "y", "z"), b, np.diag([1.0, 0.5, 2.0]))
+    return LinearCyclicModel(("x", "y", "z"), b, np.diag([1.0, 0.5, 2.0]))
+
+
+def test_an_acyclic_unconfounded_model_is_an_scm_with_the_same_distribution():
+    model = _acyclic()
     scm = model.to_scm()
     values = scm.sample(200_000, seed=0)
     draws = np.column_stack([values[name] for name in model.nodes])
@@ -314,9 +319,7 @@ def test_counterfactuals_keep_each_units_disturbances_at_the_new_equilibrium():
 
 
 def test_counterfactuals_of_an_acyclic_model_are_its_scms():
-    b = np.zeros((3, 3))
-    b[0, 1], b[1, 2], b[0, 2] = 1.5, -0.8, 0.4
-    model = LinearCyclicModel(("x", "y", "z"), b, np.diag([1.0, 0.5, 2.0]))
+    model = _acyclic()
     scm = model.to_scm()
     values = scm.sample(50, seed=0)
     ours = model.counterfactual(np.column_stack([values[n] for n in model.nodes]), {"y": -1.0})
