@@ -387,5 +387,5 @@ def test_discover_from_codes_runs_enco_with_targets():
     result = discover_from_codes(data, ["a", "b", "c", "d"], method="enco", targets=mask, max_samples=len(data),
                                  seed=3, options=small)
     assert result.info["method"] == "enco" and result.nodes == ("a", "b", "c", "d")
-    with pytest.raises(ValueError, match="'targets'.*'gies' or 'enco'"):
+    with pytest.raises(ValueError, match="'targets'.*'gies', 'enco' or 'llc'"):
         discover_from_codes(data, ["a", "b", "c", "d"], method="enco")

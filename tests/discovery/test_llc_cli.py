@@ -93,14 +93,16 @@ def test_llc_cli_errors(tmp_path, extra, message):
 
 
 def test_worlds_factors_then_llc_recovers_the_world_graph_without_confounders(tmp_path):
-    """Two commands: a world's exact factors under randomised single-node interventions on every factor, then
-    LLC: the world's DAG, no cycle and no latent confounder."""
+    """Two commands: a world's exact factors under randomised single-node interventions on every factor (values
+    from each factor's marginal, so that descendants stay inside the ranges the world clips to), then LLC: the
+    world's DAG, no cycle and no latent confounder."""
     from latentscm.worlds import make
 
     runner = CliRunner()
     table = tmp_path / "factors.csv"
     made = runner.invoke(app, ["worlds", "factors", "ild-linear", "--n", "14000", "--domain", "0", "--regimes",
-                               "single-node", "--factors", "z0,z1,z2,z3,z4,z5", "--out", str(table)])
+                               "single-node", "--factors", "z0,z1,z2,z3,z4,z5", "--source", "marginal", "--out",
+                               str(table)])
     assert made.exit_code == 0, made.output
     out = tmp_path / "model.json"
     found = runner.invoke(app, ["discover", str(table), "--method", "llc", "--targets", "intervened", "--param",

@@ -27,7 +27,9 @@ from latentscm.discovery.gfci import gfci
 from latentscm.discovery.gies import gies
 from latentscm.discovery.gnies import gnies
 from latentscm.discovery.linear_causal_disentanglement import linear_causal_disentanglement_graph
+from latentscm.discovery.linear_cyclic_model import LinearCyclicModel
 from latentscm.discovery.lingam import direct_lingam
+from latentscm.discovery.llc import llc
 from latentscm.discovery.method_options import check_method_options
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.notears_mlp import notears_mlp
@@ -53,8 +55,9 @@ METHODS: dict[str, Callable[..., DiscoveredGraph]] = {
     "lcd": linear_causal_disentanglement_graph,
     "contrastive-lcd": contrastive_causal_disentanglement_graph,
 }
-#: Methods that read each row's intervention targets (observational and interventional rows together).
-TARGET_METHODS: dict[str, Callable[..., DiscoveredGraph]] = {"gies": gies, "enco": enco}
+#: Methods that read each row's intervention targets (observational and interventional rows together); llc returns
+#: a :class:`~latentscm.discovery.linear_cyclic_model.LinearCyclicModel`.
+TARGET_METHODS: dict[str, Callable[..., Any]] = {"gies": gies, "enco": enco, "llc": llc}
 
 
 #: Methods :func:`discover_from_codes` runs on a table of codes, by name.
@@ -66,7 +69,7 @@ CODE_METHODS: dict[str, Callable[..., Any]] = {
 }
 #: Of those, the ones that use a CI test, take background knowledge, and start from random weights (shared with the
 #: CLI's ``discover``).
-CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci", "rfci", "gfci"), ("pc", "fci", "gfci", "boss", "lingam")
+CI_METHODS, KNOWLEDGE_METHODS = ("pc", "fci", "rfci", "gfci"), ("pc", "fci", "gfci", "boss", "lingam", "llc")
 SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss", "gfci")
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
@@ -81,7 +84,8 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
                         knowledge: Any = None,
                         options: Mapping[str, Any] | None = None,
                         targets: Any = None,
-                        target_names: Sequence[str] | None = None) -> DiscoveredGraph | PartialAncestralGraph:
+                        target_names: Sequence[str] | None = None
+                        ) -> DiscoveredGraph | PartialAncestralGraph | LinearCyclicModel:
     """Discover a graph among learned latent variables.
 
     Parameters
@@ -92,22 +96,24 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         not capture), ``"rfci"`` (FCI without Possible-D-SEP), ``"gfci"`` (a PAG from GES's CPDAG refined by
         tests), ``"ges"`` (linear-Gaussian BIC),
         ``"xges"`` / ``"boss"`` (the same score, XGES / BOSS search), ``"lingam"`` (DirectLiNGAM), ``"notears"``,
-        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation); or ``"gies"`` or ``"enco"`` with
-        ``targets`` (codes of interventional data: GIES's I-essential graph, or ENCO's DAG from single-latent
-        interventions). ``ci_test``, ``alpha`` and
-        ``ci_options`` apply to pc, fci, rfci and gfci only; the methods needing a context are not here.
+        ``"notears_mlp"``, ``"dagma"`` or ``"dagma_mlp"`` (continuous optimisation); or ``"gies"``, ``"enco"`` or
+        ``"llc"`` with ``targets`` (codes of interventional data: GIES's I-essential graph, ENCO's DAG from
+        single-latent interventions, or LLC's linear cyclic model with latent confounders from randomised ones).
+        ``ci_test`` and ``ci_options`` apply to pc, fci, rfci and gfci only, ``alpha`` to those and to llc (its
+        edge tests); the methods needing a context are not here.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
     seed: seed of the subsample; for notears_mlp, dagma_mlp, boss, gfci and enco also of their random starts (unless
         ``options`` gives one).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
     knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), BOSS's, tiers
-        for FCI and GFCI (see :func:`~latentscm.discovery.fci.fci`), or DirectLiNGAM's; not for the other methods.
+        for FCI and GFCI (see :func:`~latentscm.discovery.fci.fci`), DirectLiNGAM's or LLC's; not for the other
+        methods.
     options: the method function's own keyword parameters (e.g. ``{"turning": True}`` for ges, ``{"lambda1":
         0.05}`` for notears), checked by name; the ones set by the arguments above are refused.
-    targets: for ``method="gies"`` or ``"enco"`` (required there, refused elsewhere): which latents each row's data
-        intervened on, a bool array (N, D) over the codes' columns, or (N, K) over ``target_names`` (a world batch's
-        ``targets`` with ``world.factor_names``, for a learner whose latents carry the factors' names). A target
-        with no latent of its name is refused.
+    targets: for ``method="gies"``, ``"enco"`` or ``"llc"`` (required there, refused elsewhere): which latents each
+        row's data intervened on, a bool array (N, D) over the codes' columns, or (N, K) over ``target_names`` (a
+        world batch's ``targets`` with ``world.factor_names``, for a learner whose latents carry the factors'
+        names). A target with no latent of its name is refused.
     target_names: the K names of the columns of ``targets`` (default: ``names``).
     """
     owner = "discover_from_codes"
@@ -115,10 +121,10 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     check_choice(method, "method", owner, (*CODE_METHODS, *TARGET_METHODS))
     if target_names is not None and targets is None:
         raise ValueError(f"The 'target_names' parameter of {owner} names the columns of 'targets', which is missing "
-                         f"(targets go with method='gies' or 'enco').")
+                         f"(targets go with method='gies', 'enco' or 'llc').")
     if (targets is None) != (method not in TARGET_METHODS):
-        raise ValueError(f"The 'targets' parameter of {owner} is for method='gies' or 'enco' (which need it: the "
-                         f"latents each row intervened on). Got method={method!r} with targets "
+        raise ValueError(f"The 'targets' parameter of {owner} is for method='gies', 'enco' or 'llc' (which need it: "
+                         f"the latents each row intervened on). Got method={method!r} with targets "
                          f"{'missing' if targets is None else 'given'}.")
     if method != "pc" and collider_rule != "standard":
         raise ValueError(f"The 'collider_rule' parameter of {owner} applies to method='pc'"
@@ -142,6 +148,9 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
     if method == "enco":
         extra.setdefault("seed", rng)
         return enco(matrix, mask, node_names=list(names), **extra)
+    if method == "llc":
+        extra.setdefault("seed", rng)
+        return llc(matrix, mask, alpha=alpha, knowledge=knowledge, node_names=list(names), **extra)
     if method in SEEDED_METHODS:
         extra.setdefault("seed", rng)
     if method == "pc":
