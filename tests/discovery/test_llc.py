@@ -438,3 +438,35 @@ def test_llc_on_codes_maps_factor_targets_to_latents_by_name():
     assert found.info["alpha"] == 0.05 and found.info["experiment_sizes"][0] > 1000
     with pytest.raises(ValueError, match="'targets' parameter of discover_from_codes is for method='gies', 'enco' or"):
         discover_from_codes(codes, names, method="llc")
+
+
+@pytest.mark.parametrize(("d", "bound", "count"), [(10, 4, 5), (10, 3, 8), (12, 4, 6), (30, 6, 10), (100, 10, 20),
+                                                   (100, 1, 100), (5, 50, 4), (5, 2, 5)])
+def test_bounded_experiments_separate_every_pair_within_the_bound(d, bound, count):
+    from latentscm.discovery.llc import _identified_rows, pair_condition_experiments
+
+    experiments = pair_condition_experiments(d, max_targets=bound, observational=False)
+    assert len(experiments) == count and max(len(t) for t in experiments) <= bound
+    masks = np.zeros((len(experiments), d), dtype=bool)
+    for k, target in enumerate(experiments):
+        masks[k, list(target)] = True
+    assert _identified_rows(masks)[~np.eye(d, dtype=bool)].all()
+
+
+def test_a_bounded_design_identifies_the_model():
+    from latentscm.discovery.llc import pair_condition_experiments
+
+    rng = np.random.default_rng(7)  # 12 variables, cycles and a confounder; 6 experiments of at most 4 targets
+    b = (rng.random((12, 12)) < 0.2) * rng.uniform(0.3, 0.9, (12, 12)) * rng.choice([-1.0, 1.0], (12, 12))
+    np.fill_diagonal(b, 0.0)
+    b *= min(1.0, 0.7 / np.abs(np.linalg.eigvals(b)).max())
+    sigma = np.eye(12)
+    sigma[2, 9] = sigma[9, 2] = 0.4
+    truth = LinearCyclicModel(tuple(f"v{i}" for i in range(12)), b, sigma)
+    experiments = pair_condition_experiments(truth.nodes, max_targets=4)
+    assert len(experiments) == 1 + 6 and max(len(t) for t in experiments) <= 4  # pairs of 6 experiments
+    fitted = llc_from_covariances([truth.covariance(t) for t in experiments], experiments, node_names=truth.nodes)
+    np.testing.assert_allclose(fitted.direct_effects, b, atol=1e-10)
+    np.testing.assert_allclose(fitted.disturbance_covariance, sigma, atol=1e-10)
+    with pytest.raises(ValueError, match="'max_targets'"):
+        pair_condition_experiments(5, max_targets=0)

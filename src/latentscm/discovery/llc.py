@@ -570,7 +570,20 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
                              info=info)
 
 
-def pair_condition_experiments(nodes: int | Sequence[str], *, observational: bool = True) -> list[tuple[Any, ...]]:
+def _pair_codes(m: int, d: int) -> list[tuple[int, int]]:
+    """``d`` distinct pairs of ``m`` experiments, as evenly loaded as the cyclic differences make them: the pairs
+    ``(i, i + delta mod m)`` for ``delta = 1, 2, ...`` in turn, each full round adding two to every experiment."""
+    codes: list[tuple[int, int]] = []
+    for delta in range(1, m // 2 + 1):
+        for i in range(m if 2 * delta != m else m // 2):
+            codes.append((i, (i + delta) % m))
+            if len(codes) == d:
+                return codes
+    return codes
+
+
+def pair_condition_experiments(nodes: int | Sequence[str], *, observational: bool = True,
+                               max_targets: int | None = None) -> list[tuple[Any, ...]]:
     """The fewest experiments whose intervened sets meet the pair condition for every ordered pair, so that
     :func:`llc` identifies every direct effect.
 
@@ -587,6 +600,11 @@ def pair_condition_experiments(nodes: int | Sequence[str], *, observational: boo
     observational: put the empty (observational) experiment first. It is not needed for the direct effects; it
         meets the covariance condition for every pair (both left alone), so the whole disturbance covariance is
         identified; without it, two variables whose subsets are complementary are never left alone together.
+    max_targets: the most variables one experiment may intervene on (None: no bound; the design above intervenes on
+        about half of them). When the bound binds, each variable gets its own pair of experiments instead, spread
+        evenly (``m`` experiments with ``C(m, 2) >= d`` and at most ``2 ceil(d / m)`` targets each), or, with no
+        such ``m`` below ``d``, one experiment of its own. These designs meet the pair condition but are not proven
+        the fewest under the bound.
 
     Returns
     -------
@@ -612,9 +630,19 @@ def pair_condition_experiments(nodes: int | Sequence[str], *, observational: boo
         raise ValueError(f"The 'nodes' argument of {owner} must give at least 2 variables (a pair). Got {d}.")
     if not isinstance(observational, (bool, np.bool_)):
         raise TypeError(f"The 'observational' argument of {owner} must be True or False. Got {observational!r}.")
+    if max_targets is not None:
+        max_targets = int(check_number(max_targets, "max_targets", owner, low=1, integer=True))
     m = 1
     while math.comb(m, m // 2) < d:
         m += 1
-    subsets = list(itertools.islice(itertools.combinations(range(m), m // 2), d))
-    experiments = [tuple(names[i] for i in range(d) if k in subsets[i]) for k in range(m)]
+    codes: list[tuple[int, ...]] = list(itertools.islice(itertools.combinations(range(m), m // 2), d))
+    if max_targets is not None and max(sum(k in code for code in codes) for k in range(m)) > max_targets:
+        codes = [(i,) for i in range(d)]  # one experiment per variable: always within the bound
+        for size in range(3, d):
+            pairs = _pair_codes(size, d)
+            if len(pairs) == d and np.bincount(np.ravel(pairs), minlength=size).max() <= max_targets:
+                codes = list(pairs)
+                break
+        m = max(max(code) for code in codes) + 1
+    experiments = [tuple(names[i] for i in range(d) if k in codes[i]) for k in range(m)]
     return ([()] if observational else []) + experiments
