@@ -306,8 +306,16 @@ _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "lcd": "linear causal disentanglement (latents from one perfect intervention each, rank tests)",
                "contrastive-lcd": "contrastive causal disentanglement (latents under a nonlinear mixing from one "
                                   "perfect intervention each, a trained encoder)"}
-#: Methods that read each row's intervened variables from the --targets column.
-_TARGET_COLUMN_METHODS = ("gies", "enco", "llc")
+
+
+def _target_methods() -> tuple[str, ...]:
+    """The methods that read each row's intervened variables from the --targets column: discovery.codes'
+    TARGET_METHODS (one registry for the CLI and :func:`~latentscm.discovery.codes.discover_from_codes`)."""
+    from latentscm.discovery.codes import TARGET_METHODS
+
+    return tuple(TARGET_METHODS)
+
+
 #: Methods that group rows by --environment (or --context).
 _ENVIRONMENT_METHODS = ("cdnod", "cdf", "gnies", "lcd", "contrastive-lcd")
 #: Methods whose rows' environment labels name the latents (text labels, --param observational=LABEL).
@@ -366,8 +374,9 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     """
     from latentscm.discovery.codes import METHODS, TARGET_METHODS
 
-    if method not in METHODS and method not in _TABLE_ONLY and method != "llc":
-        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*METHODS, *_TABLE_ONLY, 'llc'])}.")
+    known = {**METHODS, **TARGET_METHODS}
+    if method not in known and method not in _TABLE_ONLY:
+        raise ValueError(f"Unknown method {method!r}. Available: {', '.join([*known, *_TABLE_ONLY])}.")
     if context is not None and environment is not None:
         raise ValueError("Give one of --context and --environment, not both.")
     flag, column = ("--environment", environment) if environment is not None else ("--context", context)
@@ -390,7 +399,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         if method in SEEDED_METHODS:  # a random start is seeded, 0 unless --param seed=... says otherwise
             own["seed"] = 0
         return _table_methods()[method](data, **{**own, **extra})
-    if method in _TARGET_COLUMN_METHODS:
+    if method in _target_methods():
         if column is not None:
             raise ValueError(f"{flag} is only used by --method {_environment_methods()}; {method} reads its "
                              "environments from --targets.")
@@ -479,9 +488,9 @@ def _json_literal_label(options: dict[str, Any]) -> dict[str, Any]:
 
 def _check_targets(method: str, targets: Any) -> None:
     """ValueError when --targets is missing for gies, enco or llc or given to another method."""
-    if (targets is not None) != (method in _TARGET_COLUMN_METHODS):
+    if (targets is not None) != (method in _target_methods()):
         raise ValueError(f"--method {method} needs --targets naming the column of each row's intervened variables."
-                         if method in _TARGET_COLUMN_METHODS else
+                         if method in _target_methods() else
                          f"--targets is only used by --method gies, enco and llc, not by --method {method}.")
 
 
@@ -669,7 +678,7 @@ def register(app: typer.Typer) -> None:
                                      "table.")
                 row_targets, labels = None, None
                 label_column = environment if environment is not None else context
-                if method in _TARGET_COLUMN_METHODS:
+                if method in _target_methods():
                     table, names, row_targets = read_targets_table(data, targets, method)
                 elif label_column is not None and not categorical:
                     table, names, labels = read_environment_table(

@@ -377,13 +377,13 @@ def _spread(draws: np.ndarray, estimate: np.ndarray) -> np.ndarray:
 
 
 def _info(masks: np.ndarray, sizes: np.ndarray, names: Sequence[str], known: _Identification,
-          pairs: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+          b: np.ndarray) -> dict[str, Any]:
     d = masks.shape[1]
-    columns = known.columns
+    columns, separated, pairs = known.columns, _identified_rows(masks), _observed_pairs(masks)
     unidentified = [f"{names[i]} --> {names[u]}" for u in range(d) for i in range(d)
                     if i != u and not known.identified[i, u]]
     missing_pairs = [f"{names[i]} --> {names[u]}" for i in range(d) for u in range(d)
-                     if i != u and not _identified_rows(masks)[i, u]]
+                     if i != u and not separated[i, u]]
     confounding = [f"{names[u]} <-> {names[v]}" for u in range(d) for v in range(u + 1, d)
                    if not (pairs[u, v] and columns[u] and columns[v])]
     finite = np.nan_to_num(b)
@@ -459,7 +459,7 @@ def llc_from_covariances(covariances: Sequence[Any], targets: Sequence[Any], *, 
     sigma = _disturbance_covariance(covs, masks, weights, b)
     directed, bidirected, _, _ = _edges(b, sigma, None, None, 1.0, min_effect)
     directed |= required
-    info = {**_info(masks, weights, names, known, _observed_pairs(masks), b), "min_effect": min_effect,
+    info = {**_info(masks, weights, names, known, b), "min_effect": min_effect,
             "test": None, **forced}
     return LinearCyclicModel(nodes=tuple(names), direct_effects=b, disturbance_covariance=sigma, directed=directed,
                              bidirected=bidirected, info=info)
@@ -560,7 +560,7 @@ def llc(data: Any, targets: Any, *, alpha: float = DEFAULT_ALPHA, min_effect: fl
         b_se, sigma_se = _spread(b_draws, b), _spread(s_draws, sigma)
     directed, bidirected, p_b, p_s = _edges(b, sigma, b_se, sigma_se, alpha, min_effect, correction)
     directed |= required
-    info = {**_info(masks, sizes, names, known, _observed_pairs(masks), b), **forced, "alpha": alpha,
+    info = {**_info(masks, sizes, names, known, b), **forced, "alpha": alpha,
             "min_effect": min_effect, "n_bootstrap": n_bootstrap, "correction": correction,
             "seed": seed if isinstance(seed, (int, np.integer)) else "generator",
             "test": "bootstrap" if n_bootstrap else None,
