@@ -288,9 +288,9 @@ def _table_methods() -> dict[str, Any]:
 
 #: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched from CODE_METHODS.
 _TABLE_ONLY = ("fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-               "dagma_mlp")
+               "dagma_mlp", "score", "das", "nogam")
 #: Methods that take ``--knowledge`` (fci, gfci: tiers only).
-_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci", "llc")
+_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci", "llc", "score", "das", "nogam")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "xges": "score-based (BIC, BDeu or conditional Gaussian score; XGES search)",
@@ -335,10 +335,11 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "cdnod", "cdf", "gies", "gnies", "enco", "llc", "lcd",
+              "dagma_mlp", "score", "das", "nogam", "cdnod", "cdf", "gies", "gnies", "enco", "llc", "lcd",
               "contrastive-lcd"}
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``llc`` a
-        LinearCyclicModel, ``alpha`` the level of its bootstrap edge tests (seed 0); ``ges``, ``xges``,
+        LinearCyclicModel, ``alpha`` the level of its bootstrap edge tests (seed 0); ``score``, ``das`` and
+        ``nogam`` a DAG, ``alpha`` the level of CAM pruning's tests; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
         seed 0), ``dagma`` (linear DAGMA), ``dagma_mlp`` (DAGMA-MLP, seed 0), ``gies`` and ``enco`` (seed 0) ignore
         ``ci`` and ``alpha``).
@@ -354,8 +355,8 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     collider_rule : str or None
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
     knowledge : BackgroundKnowledge or None
-        Background knowledge by column name: forbidden / required edges and tiers for pc, cdnod, boss and lingam;
-        tiers only for fci and gfci.
+        Background knowledge by column name: forbidden / required edges and tiers for pc, cdnod, boss, lingam, llc,
+        score, das and nogam; tiers only for fci and gfci.
     params : dict or None
         The method function's own keyword parameters (``--param KEY=VALUE``), checked against its signature;
         those set by the arguments above (names, CI test, level, knowledge, ...) are refused.
@@ -389,11 +390,13 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         raise ValueError(f"{flag} is only used by --method {_environment_methods()}.")
     extra = _checked_params(method, params or {})
     if method in _TABLE_ONLY:  # no context column; the CI test and level only for fci, knowledge for fci / lingam
-        from latentscm.discovery.codes import CI_METHODS, SEEDED_METHODS
+        from latentscm.discovery.codes import CAM_METHODS, CI_METHODS, SEEDED_METHODS
 
         own: dict[str, Any] = {"node_names": names}
         if method in CI_METHODS:
             own.update(ci_test=ci, alpha=alpha)
+        if method in CAM_METHODS:  # --alpha is the level of CAM pruning's F tests
+            own["alpha"] = alpha
         if method in _KNOWLEDGE_METHODS:
             own["knowledge"] = knowledge
         if method in SEEDED_METHODS:  # a random start is seeded, 0 unless --param seed=... says otherwise
@@ -526,7 +529,10 @@ def register(app: typer.Typer) -> None:
                                    "--targets), enco (the same rows, single-variable interventions, neural "
                                    "likelihoods, seed 0), llc (a linear model with cycles and latent confounders "
                                    "from randomised experiments, with --targets; --alpha is the level of its "
-                                   "bootstrap edge tests, default 0.01 for it; seed 0), gnies (environments with "
+                                   "bootstrap edge tests, default 0.01 for it; seed 0), score, das or nogam (a "
+                                   "causal order of a nonlinear additive noise model from the score, SCORE, DAS or "
+                                   "NoGAM, pruned by CAM; --alpha is the level of CAM's tests, default 0.001 for "
+                                   "them), gnies (environments with "
                                    "unknown targets, with "
                                    "--environment), lcd (linear causal disentanglement: latent variables, their "
                                    "graph and the unmixing from one perfect intervention per latent, with "
@@ -625,6 +631,14 @@ def register(app: typer.Typer) -> None:
                     from latentscm.discovery.llc import DEFAULT_ALPHA
 
                     alpha = DEFAULT_ALPHA
+            from latentscm.discovery.codes import CAM_ALPHA, CAM_METHODS
+
+            if method in CAM_METHODS:
+                if given_on_command_line(ctx, "ci"):
+                    raise ValueError(f"--method {method} prunes its causal order by CAM's F tests on additive spline "
+                                     "models, not by a CI test, so --ci would be ignored (--alpha sets their level).")
+                if not given_on_command_line(ctx, "alpha"):
+                    alpha = CAM_ALPHA
             for flag, value in (("--tau-max", tau_max), ("--tau-min", tau_min), ("--pc-alpha", pc_alpha),
                                 ("--link-assumptions", link_assumptions)):
                 if value is not None:

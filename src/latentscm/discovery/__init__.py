@@ -4,7 +4,8 @@ Gaussian likelihood ratio for mixed data), PC-stable with Meek's rules (and back
 optimisation (linear NOTEARS, NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGAM (linear non-Gaussian), FCI, RFCI
 and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, Causal de
 Finetti for exchangeable data, ENCO (neural likelihoods, observational and single-variable interventional
-data), LLC (linear cyclic models with latent confounders from randomised experiments), and linear causal
+data), LLC (linear cyclic models with latent confounders from randomised experiments), SCORE, DAS and NoGAM (causal
+orders of nonlinear additive noise models from Stein score estimates, pruned by CAM), and linear causal
 disentanglement (latent variables and their graph from one perfect intervention per latent)."""
 
 from latentscm.discovery.active_learning import active_gies
@@ -58,6 +59,8 @@ from latentscm.discovery.pc import pc, pc_skeleton
 from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
 from latentscm.discovery.rfci import rfci
+from latentscm.discovery.score_matching import das, nogam, score_matching
+from latentscm.discovery.stein import stein_hessian, stein_hessian_diagonal, stein_score
 from latentscm.discovery.xges import xges
 
 __all__ = [
@@ -88,10 +91,16 @@ __all__ = [
     "contrastive_causal_disentanglement_graph",
     "dagma_linear",
     "dagma_mlp",
+    "das",
     "direct_lingam",
-    "enco",
     "discover_environments",
+    "enco",
     "environment_variables",
+    "fci",
+    "ges",
+    "gfci",
+    "gies",
+    "gnies",
     "identifying_targets",
     "interventional_essential_graph",
     "linear_causal_disentanglement",
@@ -100,19 +109,19 @@ __all__ = [
     "linear_causal_disentanglement_graph",
     "llc",
     "llc_from_covariances",
-    "fci",
-    "gfci",
-    "gies",
-    "gnies",
-    "ges",
     "make_ci_test",
+    "nogam",
     "notears_linear",
     "notears_mlp",
     "pair_condition_experiments",
     "pc",
     "pc_skeleton",
-    "rfci",
     "register_ci_test",
+    "rfci",
+    "score_matching",
     "skeleton_scores",
+    "stein_hessian",
+    "stein_hessian_diagonal",
+    "stein_score",
     "xges",
 ]
