@@ -273,3 +273,25 @@ def test_discover_from_codes_uses_the_cam_level_by_default():
     graph = discover_from_codes(x, names, method="das", knowledge={"forbidden": [["z0", "z1"]]},
                                 options={"min_parents": 1})
     assert graph.adjacency[0, 1] == 0 and graph.info["min_parents"] == 1
+
+
+@pytest.mark.parametrize("noise", ["gaussian", "laplace", "uniform", "gumbel"])
+def test_simulated_noise_has_mean_zero_and_variance_one(noise):
+    from latentscm.testing import simulate_nonlinear_sem
+
+    roots = simulate_nonlinear_sem(np.zeros((3, 3)), "gp", 20000, 0, noise=noise)  # no edges: the noise itself
+    np.testing.assert_allclose(roots.mean(axis=0), 0.0, atol=0.04)
+    np.testing.assert_allclose(roots.var(axis=0), 1.0, atol=0.06)
+    kurtosis = ((roots - roots.mean(0)) ** 4).mean(0) / roots.var(0) ** 2
+    expected = {"gaussian": 3.0, "laplace": 6.0, "uniform": 1.8, "gumbel": 5.4}[noise]
+    np.testing.assert_allclose(kurtosis, expected, rtol=0.15)
+
+
+def test_simulated_default_noise_is_unchanged_and_unknown_noise_is_refused():
+    from latentscm.testing import simulate_nonlinear_sem
+
+    adjacency = np.triu(np.ones((3, 3)), 1)
+    np.testing.assert_array_equal(simulate_nonlinear_sem(adjacency, "mim", 50, 3),
+                                  simulate_nonlinear_sem(adjacency, "mim", 50, 3, noise="gaussian"))
+    with pytest.raises(ValueError, match="noise"):
+        simulate_nonlinear_sem(adjacency, "mim", 50, 3, noise="cauchy")
