@@ -1,0 +1,193 @@
+"""SCORE, DAS and NoGAM against the authors' SCORE code and a pygam CAM pruning, on the same nonlinear ANM data.
+
+Rolland et al. (ICML 2022, SCORE), Montagna et al. (CLeaR 2023, DAS and NoGAM). Data: the GP mechanisms of
+:func:`latentscm.testing.simulate_nonlinear_sem` (``gp``: one Gaussian-process draw per node, RBF kernel, length scale
+1, as in SCORE's experiments) on Erdos-Renyi DAGs with ``k * d`` expected edges ("ERk"), unit-variance noise
+(``--noise gaussian`` by default; ``laplace``, ``uniform``, ``gumbel`` for NoGAM's claim). Graph seed ``seed``, data
+seed ``seed + 1000``.
+
+Rows (``--methods``):
+
+* ``score``, ``das``, ``nogam``: ours with their defaults (CAM level 0.001).
+* ``ref-order``: the causal order of the authors' ``compute_top_order`` (github.com/paulrolland1307/SCORE,
+  ``stein.py``, float64 torch), loaded from a checkout given by ``--score-repo`` (its ``utils`` import, which needs
+  GPy, igraph and cdt, is replaced by numpy; only ``Stein_hess`` and ``compute_top_order`` run), then our CAM pruning.
+  Skipped without ``--score-repo``.
+* ``pygam-cam``: our SCORE order, pruned as dodiscover's ``BaseCAMPruning`` prunes it: a pygam ``LinearGAM`` with one
+  10-spline cubic term per candidate, its penalties chosen by GCV over dodiscover's two-stage grid, candidates kept at
+  p < 0.001 (pygam's approximate p-values). Skipped when ``pygam`` is not importable (``pip install --no-deps --target
+  DIR pygam progressbar2 python-utils`` and ``PYTHONPATH=DIR``).
+* ``notears_mlp``: NOTEARS-MLP (the library's, its defaults, seed 0), for comparison with a method that does not
+  search orders.
+
+Columns: SHD to the true DAG (a reversed edge counts 1), order errors (true edges that the method's order puts
+backwards, SCORE's "order divergence"; for notears_mlp, the reversed edges), TPR, FDR, seconds per fit, and
+``same order`` (the fraction of seeds whose order equals the reference's, for ``ref-order``; ``SHD to ours`` for
+``pygam-cam``: the SHD between its pruned graph and ours on the same order).
+
+    OMP_NUM_THREADS=1 PYTHONPATH=/tmp/pygam .venv/bin/python benchmarks/bench_score_matching.py --dims 10 20 \
+        --k 1 4 --seeds 5 --score-repo /path/to/SCORE
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_score_matching.py --dims 10 --k 1 --seeds 5 \
+        --noise laplace uniform gumbel --methods score nogam
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+from latentscm.discovery import das, nogam, notears_mlp, score_matching
+from latentscm.discovery.cam_pruning import cam_prune
+from latentscm.testing import simulate_nonlinear_sem
+
+
+def er_dag(d: int, k: float, seed: int) -> np.ndarray:
+    """A random DAG (d, d) with ``k * d`` expected edges, nodes in random order."""
+    rng = np.random.default_rng(seed)
+    upper = np.triu(rng.random((d, d)) < min(1.0, 2.0 * k / (d - 1)), 1)
+    perm = rng.permutation(d)
+    return upper[np.ix_(perm, perm)].astype(int)
+
+
+def scores(found: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    found, truth = found.astype(bool), truth.astype(bool)
+    reversed_ = found & truth.T & ~truth
+    shd = int((found ^ truth).sum() - reversed_.sum())
+    tp = int((found & truth).sum())
+    return {"shd": shd, "tpr": tp / max(truth.sum(), 1), "fdr": (found.sum() - tp) / max(found.sum(), 1),
+            "reversed": int(reversed_.sum())}
+
+
+def order_errors(order: list[int], truth: np.ndarray) -> int:
+    pos = {v: k for k, v in enumerate(order)}
+    return int(sum(pos[i] > pos[j] for i, j in zip(*np.nonzero(truth))))
+
+
+def load_reference(repo: Path) -> types.ModuleType:
+    """The authors' stein.py from a git checkout (its HEAD), without its utils import."""
+    source = subprocess.run(["git", "-C", str(repo), "show", "HEAD:stein.py"], capture_output=True, text=True,
+                            check=True).stdout
+    module = types.ModuleType("score_reference")
+    exec(source.replace("from utils import *", "import numpy as np"), module.__dict__)  # noqa: S102
+    return module
+
+
+def reference_order(module: types.ModuleType, x: np.ndarray) -> list[int]:
+    import torch
+
+    torch.set_default_dtype(torch.float64)
+    return [int(i) for i in module.compute_top_order(torch.tensor(x), 0.001, 0.001, False)]
+
+
+def pygam_prune(x: np.ndarray, order: list[int], alpha: float = 0.001) -> np.ndarray:
+    """dodiscover's CAM pruning with pygam, reimplemented from its description (see the module docstring)."""
+    from pygam import LinearGAM, s
+    from pygam.terms import TermList
+
+    grid = {1: [0.1, 0.5, 1], 20: [5, 10, 20], 100: [50, 80, 100]}
+    d = x.shape[1]
+    kept = np.zeros((d, d), dtype=int)
+    for k, j in enumerate(order):
+        parents = order[:k]
+        if not parents:
+            continue
+        terms = TermList(*[s(i, n_splines=10, spline_order=3) for i in range(len(parents))])
+        gam = LinearGAM(terms, fit_intercept=False).gridsearch(x[:, parents], x[:, j], lam=list(grid),
+                                                               progress=False, objective="GCV")
+        first = np.squeeze([term.get_params()["lam"] for term in gam.terms], axis=1)
+        lam = np.squeeze([grid[value] for value in np.atleast_1d(first)])
+        gam = LinearGAM(terms, fit_intercept=False).gridsearch(x[:, parents], x[:, j], lam=lam.transpose(),
+                                                               progress=False, objective="GCV")
+        p = np.asarray(gam.statistics_["p_values"][:len(parents)])
+        kept[np.asarray(parents)[p < alpha], j] = 1
+    return kept
+
+
+def add(rows: dict[str, dict[str, list[float]]], name: str, **values: float) -> None:
+    """Append each value to its list in ``rows[name]``."""
+    for key, value in values.items():
+        rows.setdefault(name, {}).setdefault(key, []).append(value)
+
+
+def run(args: argparse.Namespace) -> None:
+    reference = load_reference(args.score_repo) if args.score_repo else None
+    try:
+        import pygam  # noqa: F401
+        have_pygam = True
+    except ImportError:
+        have_pygam = False
+    print(f"n {args.n}, seeds 0-{args.seeds - 1}, noise {' '.join(args.noise)}, reference "
+          f"{'yes' if reference else 'no'}, pygam {'yes' if have_pygam else 'no'}")
+    print(f"{'d':>3} {'graph':>5} {'noise':>8} {'method':>11} {'SHD':>11} {'order err':>9} {'TPR':>5} {'FDR':>5} "
+          f"{'vs ref':>7} {'sec':>7}")
+    for d in args.dims:
+        for k in args.k:
+            for noise in args.noise:
+                rows: dict[str, dict[str, list[float]]] = {}
+                for seed in range(args.seeds):
+                    truth = er_dag(d, k, seed)
+                    x = simulate_nonlinear_sem(truth, "gp", args.n, seed + 1000, noise=noise)
+                    ours_order = None
+                    for method in args.methods:
+                        start = time.perf_counter()
+                        if method in ("score", "das", "nogam"):
+                            graph = {"score": score_matching, "das": das, "nogam": nogam}[method](x)
+                            order = [int(name[1:]) for name in graph.info["causal_order"]]
+                            found, extra = graph.adjacency, {}
+                            if method == "score":
+                                ours_order, ours_graph = order, graph.adjacency
+                        elif method == "ref-order":
+                            if reference is None:
+                                continue
+                            order = reference_order(reference, x)
+                            candidates = np.zeros((d, d), dtype=bool)
+                            for i, j in enumerate(order):
+                                candidates[order[:i], j] = True
+                            found = cam_prune(x, candidates)[0].astype(int)
+                            same = ours_order == order if ours_order is not None else float("nan")
+                            extra = {"vs": float(same)}
+                        elif method == "pygam-cam":
+                            if not have_pygam or ours_order is None:
+                                continue
+                            order = ours_order
+                            found = pygam_prune(x, order)
+                            extra = {"vs": scores(found, ours_graph)["shd"]}
+                        elif method == "notears_mlp":
+                            graph = notears_mlp(x, seed=0)
+                            found, order, extra = graph.adjacency, None, {}
+                        else:
+                            raise SystemExit(f"unknown method {method!r}")
+                        seconds = time.perf_counter() - start
+                        result = scores(found, truth)
+                        errors = order_errors(order, truth) if order is not None else result["reversed"]
+                        add(rows, method, shd=result["shd"], order=errors, tpr=result["tpr"], fdr=result["fdr"],
+                            sec=seconds, **extra)
+                for method, values in rows.items():
+                    shd = np.asarray(values["shd"])
+                    vs = f"{np.mean(values['vs']):7.2f}" if "vs" in values else f"{'':>7}"
+                    print(f"{d:>3} {'ER' + format(k, 'g'):>5} {noise:>8} {method:>11} "
+                          f"{shd.mean():5.1f} +- {shd.std():3.1f} {np.mean(values['order']):9.1f} "
+                          f"{np.mean(values['tpr']):5.2f} {np.mean(values['fdr']):5.2f} {vs} "
+                          f"{np.mean(values['sec']):7.1f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dims", type=int, nargs="+", default=[10])
+    parser.add_argument("--k", type=float, nargs="+", default=[1.0, 4.0])
+    parser.add_argument("--n", type=int, default=1000)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--noise", nargs="+", default=["gaussian"])
+    parser.add_argument("--methods", nargs="+", default=["score", "das", "nogam", "ref-order", "pygam-cam"])
+    parser.add_argument("--score-repo", type=Path, default=None,
+                        help="a git checkout of github.com/paulrolland1307/SCORE (for the ref-order row)")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
