@@ -295,3 +295,18 @@ def test_simulated_default_noise_is_unchanged_and_unknown_noise_is_refused():
                                   simulate_nonlinear_sem(adjacency, "mim", 50, 3, noise="gaussian"))
     with pytest.raises(ValueError, match="noise"):
         simulate_nonlinear_sem(adjacency, "mim", 50, 3, noise="cauchy")
+
+
+def test_one_and_two_columns_and_tied_values():
+    rng = np.random.default_rng(8)
+    single = score_matching(rng.normal(size=(50, 1)))
+    assert single.info["causal_order"] == ["X0"] and single.adjacency.sum() == 0
+    cause = rng.normal(size=400)
+    pair = np.column_stack([np.sin(2 * cause) + 0.7 * rng.normal(size=400), cause])  # X1 -> X0
+    assert score_matching(pair).directed_edges == [("X1", "X0")]
+    # a cause with few distinct values (most rows tied) still gets a spline term (or indicators)
+    levels = rng.integers(0, 6, size=300).astype(float)
+    levels[:250] = 0.0
+    p, _ = additive_term_pvalues(np.column_stack([levels, rng.normal(size=300)]),
+                                 np.sin(levels) + 0.3 * rng.normal(size=300))
+    assert p[0] < 1e-10 and p[1] > 1e-3
