@@ -8,11 +8,12 @@ seed ``seed + 1000``.
 
 Rows (``--methods``):
 
-* ``score``, ``das``, ``nogam``: ours with their defaults (CAM level 0.001).
+* ``score``, ``das``, ``nogam``: ours with their defaults (CAM level 0.001; the order found on standardised columns).
+* ``score-raw``: SCORE with ``standardize=False``, on the data's own units as the authors' code runs.
 * ``ref-order``: the causal order of the authors' ``compute_top_order`` (github.com/paulrolland1307/SCORE,
   ``stein.py``, float64 torch), loaded from a checkout given by ``--score-repo`` (its ``utils`` import, which needs
   GPy, igraph and cdt, is replaced by numpy; only ``Stein_hess`` and ``compute_top_order`` run), then our CAM pruning.
-  Skipped without ``--score-repo``.
+  Skipped without ``--score-repo``. ``vs ref``: the fraction of seeds where ``score-raw`` found the same order.
 * ``pygam-cam``: our SCORE order, pruned as dodiscover's ``BaseCAMPruning`` prunes it: a pygam ``LinearGAM`` with one
   10-spline cubic term per candidate, its penalties chosen by GCV over dodiscover's two-stage grid, candidates kept at
   p < 0.001 (pygam's approximate p-values). Skipped when ``pygam`` is not importable (``pip install --no-deps --target
@@ -23,8 +24,8 @@ Rows (``--methods``):
 
 Columns: SHD to the true DAG (a reversed edge counts 1), order errors (true edges that the method's order puts
 backwards, SCORE's "order divergence"; for notears_mlp, the reversed edges), TPR, FDR, seconds per fit, and
-``same order`` (the fraction of seeds whose order equals the reference's, for ``ref-order``; ``SHD to ours`` for
-``pygam-cam``: the SHD between its pruned graph and ours on the same order).
+``vs ref``: for ``ref-order``, the fraction of seeds whose order equals ``score-raw``'s; for ``pygam-cam``, the SHD
+between its pruned graph and ``score``'s, on the same order.
 
     OMP_NUM_THREADS=1 PYTHONPATH=/tmp/pygam .venv/bin/python benchmarks/bench_score_matching.py --dims 10 20 \
         --k 1 4 --seeds 5 --score-repo /path/to/SCORE
@@ -142,15 +143,19 @@ def run(args: argparse.Namespace) -> None:
                 for seed in range(args.seeds):
                     truth = er_dag(d, k, seed)
                     x = simulate_nonlinear_sem(truth, "gp", args.n, seed + 1000, noise=noise)
-                    ours_order = None
+                    ours_order = raw_order = None
                     for method in args.methods:
                         start = time.perf_counter()
-                        if method in ("score", "das", "nogam"):
-                            graph = {"score": score_matching, "das": das, "nogam": nogam}[method](x)
+                        if method in ("score", "das", "nogam", "score-raw"):
+                            function = {"score": score_matching, "das": das, "nogam": nogam,
+                                        "score-raw": score_matching}[method]
+                            graph = function(x, standardize=method != "score-raw")
                             order = [int(name[1:]) for name in graph.info["causal_order"]]
                             found, extra = graph.adjacency, {}
                             if method == "score":
                                 ours_order, ours_graph = order, graph.adjacency
+                            if method == "score-raw":
+                                raw_order = order
                         elif method == "ref-order":
                             if reference is None:
                                 continue
@@ -159,7 +164,7 @@ def run(args: argparse.Namespace) -> None:
                             for i, j in enumerate(order):
                                 candidates[order[:i], j] = True
                             found = cam_prune(x, candidates)[0].astype(int)
-                            same = ours_order == order if ours_order is not None else float("nan")
+                            same = raw_order == order if raw_order is not None else float("nan")
                             extra = {"vs": float(same)}
                         elif method == "true-order":
                             order = [int(i) for i in np.argsort(_depth(truth), kind="stable")]
@@ -199,7 +204,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--noise", nargs="+", default=["gaussian"])
-    parser.add_argument("--methods", nargs="+", default=["score", "das", "nogam", "ref-order", "pygam-cam"])
+    parser.add_argument("--methods", nargs="+", default=["score", "score-raw", "das", "nogam", "ref-order",
+                                                         "pygam-cam", "true-order"])
     parser.add_argument("--score-repo", type=Path, default=None,
                         help="a git checkout of github.com/paulrolland1307/SCORE (for the ref-order row)")
     run(parser.parse_args())

@@ -291,3 +291,13 @@ def test_readme_balls_contrastive_example_runs(capsys):
     printed = [float(v) for v in capsys.readouterr().out.strip().strip("[]").split()]
     assert len(printed) == 2 and min(printed) > 0.85
     assert abs(printed[0] - 0.96) < 0.03 and abs(printed[1] - 0.92) < 0.03  # the numbers the comment states
+
+
+def test_readme_score_matching_example_runs(capsys):
+    """The SCORE / NoGAM block runs as written and prints the orders and edges its comments give."""
+    block = next(b for b in _python_blocks() if "nogam, score_matching" in b)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert capsys.readouterr().out.strip().splitlines() == [
+        "['a', 'c', 'b', 'd'] [('a', 'b'), ('b', 'd'), ('c', 'b'), ('c', 'd')]",
+        "['a', 'b', 'c', 'd'] [('a', 'b'), ('b', 'c'), ('b', 'd'), ('c', 'd')]"]

@@ -78,10 +78,11 @@ def additive_term_pvalues(x: np.ndarray, y: np.ndarray, *, n_splines: int = 10, 
     rss_full, rank_full = _rss(full, y)
     dof = n - rank_full
     pvalues = np.ones(k)
-    if rss_full <= 1e-12 * max(float(y @ y), 1e-300):  # an exact fit: every term that adds rank is needed
+    exact = 1e-12 * max(float(y @ y), 1e-300)
+    if rss_full <= exact:  # an exact fit: a term is needed when the others alone do not fit exactly
         for j in range(k):
-            _, rank = _rss(np.hstack([ones, *blocks[:j], *blocks[j + 1:]]), y)
-            pvalues[j] = 0.0 if rank < rank_full else 1.0
+            rss, _ = _rss(np.hstack([ones, *blocks[:j], *blocks[j + 1:]]), y)
+            pvalues[j] = 0.0 if rss > exact else 1.0
         return pvalues, per_term
     for j in range(k):
         rss, rank = _rss(np.hstack([ones, *blocks[:j], *blocks[j + 1:]]), y)

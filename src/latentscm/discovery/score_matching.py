@@ -44,7 +44,7 @@ from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
 from latentscm.discovery.lingam import _must_precede
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
-from latentscm.discovery.stein import _hessian_column, _hessian_diagonal, _kernel, _score
+from latentscm.discovery.stein import DegenerateKernelError, _hessian_column, _hessian_diagonal, _kernel, _score
 
 __all__ = ["MAX_ORDER_SAMPLES", "SCORE_PRUNES", "das", "nogam", "score_matching"]
 
@@ -77,15 +77,24 @@ class _Problem:
                              f"and tiers form a cycle).")
         self.matrix, self.names, self.owner = matrix, names, owner
 
-    def order_rows(self, max_samples: int | None, seed: Any) -> np.ndarray:
+    def order_rows(self, max_samples: int | None, rng: np.random.Generator, standardize: bool) -> np.ndarray:
+        """The rows the order step uses (a seeded subsample above ``max_samples``), each column standardised to
+        mean 0 and standard deviation 1 when ``standardize``."""
         n = self.matrix.shape[0]
-        if max_samples is None or n <= max_samples:
-            return self.matrix
-        rng = as_generator(seed)
-        return self.matrix[np.sort(rng.choice(n, size=max_samples, replace=False))]
+        x = self.matrix
+        if max_samples is not None and n > max_samples:
+            x = x[np.sort(rng.choice(n, size=max_samples, replace=False))]
+        if standardize:
+            spread = x.std(axis=0)
+            tied = [self.names[j] for j in np.flatnonzero(spread == 0)]
+            if tied:
+                raise ValueError(f"The 'data' argument of {self.owner}: columns {tied} are constant on the "
+                                 f"{x.shape[0]} rows of the order step (max_samples={max_samples}); give more rows.")
+            x = (x - x.mean(axis=0)) / spread
+        return x
 
 
-def _leaf_order(x: np.ndarray, before: np.ndarray,
+def _leaf_order(x: np.ndarray, problem: _Problem,
                 statistic: Callable[[np.ndarray], np.ndarray]) -> tuple[list[int], list[dict[int, float]]]:
     """The causal order (first = source) found by removing, while more than one node remains, the allowed node with
     the smallest ``statistic`` (one value per remaining column of ``x``); and the statistics of each step."""
@@ -93,8 +102,13 @@ def _leaf_order(x: np.ndarray, before: np.ndarray,
     reversed_order: list[int] = []
     steps: list[dict[int, float]] = []
     while len(remaining) > 1:
-        allowed = [k for k, i in enumerate(remaining) if not before[i, remaining].any()]
-        values = statistic(x[:, remaining])
+        allowed = [k for k, i in enumerate(remaining) if not problem.before[i, remaining].any()]
+        try:
+            values = statistic(x[:, remaining])
+        except DegenerateKernelError as error:
+            columns = [problem.names[i] for i in remaining]
+            raise ValueError(f"The 'data' argument of {problem.owner}: on the columns {columns} (the ones left "
+                             f"after removing {len(reversed_order)} leaves) {error}") from None
         steps.append({remaining[k]: float(values[k]) for k in range(len(remaining))})
         chosen = allowed[int(np.argmin(values[allowed]))]
         reversed_order.append(remaining.pop(chosen))
@@ -118,6 +132,20 @@ def _full_dag(order: list[int], d: int) -> np.ndarray:
     return dense
 
 
+def _check_flag(value: Any, name: str, owner: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"The '{name}' argument of {owner} must be True or False. Got {value!r}.")
+    return bool(value)
+
+
+def _check_pns(owner: str, pns: Any, neighbours: Any, threshold: Any) -> tuple[bool, int | None, float]:
+    pns = _check_flag(pns, "pns", owner)
+    if neighbours is not None:
+        neighbours = int(check_number(neighbours, "pns_neighbours", owner, low=1, integer=True))
+    threshold = float(check_number(threshold, "pns_threshold", owner, low=0.0))
+    return pns, neighbours, threshold
+
+
 def _check_common(owner: str, eta_g: float, alpha: float, prune: str, n_splines: int, degree: int,
                   max_samples: int | None) -> tuple[float, float, str, int, int, int | None]:
     eta_g = float(check_number(eta_g, "eta_g", owner, low=0.0, low_inclusive=False))
@@ -132,13 +160,14 @@ def _check_common(owner: str, eta_g: float, alpha: float, prune: str, n_splines:
 
 def _finish(problem: _Problem, order: list[int], steps: list[dict[int, float]], candidates: np.ndarray, *,
             method: str, prune: str, alpha: float, n_splines: int, degree: int, pns: bool,
-            pns_neighbours: int | None, pns_threshold: float, seed: Any, extra: dict[str, Any]) -> DiscoveredGraph:
+            pns_neighbours: int | None, pns_threshold: float, rng: np.random.Generator,
+            extra: dict[str, Any]) -> DiscoveredGraph:
     x, names = problem.matrix, problem.names
     d = x.shape[1]
     candidates = (candidates & ~problem.forbidden) | (problem.required & _full_dag(order, d))
     if pns:
         candidates &= preliminary_neighbours(x, threshold=pns_threshold, neighbours=pns_neighbours,
-                                             seed=int(as_generator(seed).integers(2 ** 31)))
+                                             seed=int(rng.integers(2 ** 31)))
         candidates |= problem.required & _full_dag(order, d)
     if prune == "cam":
         kept, pvalues = cam_prune(x, candidates, alpha=alpha, required=problem.required, n_splines=n_splines,
@@ -155,7 +184,7 @@ def _finish(problem: _Problem, order: list[int], steps: list[dict[int, float]], 
 
 def score_matching(data: Any, *, eta_g: float = 0.001, eta_h: float = 0.001, alpha: float = 0.001,
                    prune: str = "cam", n_splines: int = 10, degree: int = 3, pns: bool = False,
-                   pns_neighbours: int | None = None, pns_threshold: float = 1.0,
+                   pns_neighbours: int | None = None, pns_threshold: float = 1.0, standardize: bool = True,
                    knowledge: BackgroundKnowledge | Any = None, max_samples: int | None = MAX_ORDER_SAMPLES,
                    seed: int = 0, node_names: Sequence[str] | None = None) -> DiscoveredGraph:
     """SCORE (Rolland et al. 2022): a DAG of a nonlinear additive Gaussian-noise model from observational data.
@@ -167,30 +196,39 @@ def score_matching(data: Any, *, eta_g: float = 0.001, eta_h: float = 0.001, alp
     alpha: the level of CAM pruning's F tests (the paper's 0.001).
     prune: ``"cam"`` or ``"none"`` (the order's full DAG).
     n_splines, degree: the regression splines of each additive term in CAM pruning.
-    pns, pns_neighbours, pns_threshold: preliminary neighbourhood selection before pruning (for many nodes).
+    pns, pns_neighbours, pns_threshold: preliminary neighbourhood selection before pruning (for many nodes):
+        keep as candidates the variables whose extra-trees importance is at least ``pns_threshold`` (>= 0) times
+        the mean, the ``pns_neighbours`` (>= 1, or None: no limit) most important at most.
+    standardize: find the order on columns scaled to mean 0 and standard deviation 1 (default). The ridges are
+        absolute, so without it the order depends on the data's units (the authors' code runs on the raw units:
+        ``standardize=False`` reproduces it). Scaling a column keeps an additive noise model one, with the same
+        graph. CAM pruning's F tests do not depend on units.
     knowledge: :class:`~latentscm.discovery.knowledge.BackgroundKnowledge` (or its dict) by node name.
     max_samples: rows the order step uses at most (seeded subsample above; ``None``: all).
-    seed: seeds the subsample and the neighbourhood selection.
+    seed: seeds the subsample and the neighbourhood selection (checked even when neither is drawn).
     node_names: names of the d columns (default ``X0, X1, ...``).
 
     Returns
     -------
     DiscoveredGraph, fully directed. ``info``: method, prune, alpha, ``causal_order`` (names, first = source),
     ``leaf_statistics`` (per step, the variance of each remaining node's diagonal Hessian), ``candidates`` (edges
-    tested), ``pvalues`` ((d, d) nested list, ``None`` where untested), ``n_samples``, eta_g, eta_h.
+    tested), ``pvalues`` ((d, d) nested list, ``None`` where untested), ``n_samples``, eta_g, eta_h, standardize.
     """
     owner = "score_matching"
     eta_g, alpha, prune, n_splines, degree, max_samples = _check_common(owner, eta_g, alpha, prune, n_splines,
                                                                         degree, max_samples)
     eta_h = float(check_number(eta_h, "eta_h", owner, low=0.0, low_inclusive=False))
+    pns, pns_neighbours, pns_threshold = _check_pns(owner, pns, pns_neighbours, pns_threshold)
+    standardize = _check_flag(standardize, "standardize", owner)
+    rng = as_generator(seed)
     problem = _Problem(data, node_names, knowledge, owner)
-    x = problem.order_rows(max_samples, seed)
-
-    order, steps = _leaf_order(x, problem.before, _hessian_variance(owner, eta_g, eta_h))
+    x = problem.order_rows(max_samples, rng, standardize)
+    order, steps = _leaf_order(x, problem, _hessian_variance(owner, eta_g, eta_h))
     d = x.shape[1]
     return _finish(problem, order, steps, _full_dag(order, d), method="score", prune=prune, alpha=alpha,
                    n_splines=n_splines, degree=degree, pns=pns, pns_neighbours=pns_neighbours,
-                   pns_threshold=pns_threshold, seed=seed, extra={"eta_g": eta_g, "eta_h": eta_h})
+                   pns_threshold=pns_threshold, rng=rng,
+                   extra={"eta_g": eta_g, "eta_h": eta_h, "standardize": standardize})
 
 
 def _das_candidates(hessian: np.ndarray, order: list[int], min_parents: int, max_parents: int,
@@ -215,13 +253,15 @@ def _das_candidates(hessian: np.ndarray, order: list[int], min_parents: int, max
 
 def das(data: Any, *, eta_g: float = 0.001, eta_h: float = 0.001, alpha: float = 0.001, das_alpha: float = 0.05,
         min_parents: int = 5, max_parents: int = 20, prune: str = "cam", n_splines: int = 10, degree: int = 3,
-        knowledge: BackgroundKnowledge | Any = None, max_samples: int | None = MAX_ORDER_SAMPLES, seed: int = 0,
+        standardize: bool = True, knowledge: BackgroundKnowledge | Any = None,
+        max_samples: int | None = MAX_ORDER_SAMPLES, seed: int = 0,
         node_names: Sequence[str] | None = None) -> DiscoveredGraph:
     """DAS (Montagna et al. 2023): SCORE's order, candidates from the Hessian's off-diagonal, then CAM pruning.
 
     Parameters as :func:`score_matching`, and: das_alpha, the level of the Hessian t-tests; min_parents, the
-    candidates kept without a test; max_parents, the most candidates per node. ``prune="none"`` returns the
-    Hessian-selected candidates. ``info`` adds ``das_alpha``, ``min_parents``, ``max_parents``.
+    candidates kept without a test; max_parents (>= 2 when min_parents is 0), the most candidates per node.
+    ``prune="none"`` returns the Hessian-selected candidates. ``info`` adds ``das_alpha``, ``min_parents``,
+    ``max_parents``.
     """
     owner = "das"
     eta_g, alpha, prune, n_splines, degree, max_samples = _check_common(owner, eta_g, alpha, prune, n_splines,
@@ -233,18 +273,26 @@ def das(data: Any, *, eta_g: float = 0.001, eta_h: float = 0.001, alpha: float =
     if min_parents > max_parents:
         raise ValueError(f"The 'min_parents' argument of {owner} ({min_parents}) exceeds 'max_parents' "
                          f"({max_parents}).")
+    if max_parents == 1 and min_parents == 0:
+        raise ValueError(f"The 'max_parents' argument of {owner} is 1 with min_parents=0: the one top candidate "
+                         f"would be the t-test's reference, which is never kept, so every node would get no "
+                         f"candidate. Use max_parents >= 2 or min_parents=1.")
+    standardize = _check_flag(standardize, "standardize", owner)
+    rng = as_generator(seed)
     problem = _Problem(data, node_names, knowledge, owner)
-    x = problem.order_rows(max_samples, seed)
-
-    order, steps = _leaf_order(x, problem.before, _hessian_variance(owner, eta_g, eta_h))
-    kernel = _kernel(x, None, owner)
-    score = _score(kernel, eta_g)
-    hessian = np.stack([_hessian_column(kernel, score, a, eta_h) for a in range(x.shape[1])], axis=1)
+    x = problem.order_rows(max_samples, rng, standardize)
+    order, steps = _leaf_order(x, problem, _hessian_variance(owner, eta_g, eta_h))
+    try:
+        kernel = _kernel(x, None, owner)
+        score = _score(kernel, eta_g)
+        hessian = np.stack([_hessian_column(kernel, score, a, eta_h) for a in range(x.shape[1])], axis=1)
+    except DegenerateKernelError as error:
+        raise ValueError(f"The 'data' argument of {owner}: {error}") from None
     candidates = _das_candidates(hessian, order, min_parents, max_parents, das_alpha)
     return _finish(problem, order, steps, candidates, method="das", prune=prune, alpha=alpha, n_splines=n_splines,
-                   degree=degree, pns=False, pns_neighbours=None, pns_threshold=1.0, seed=seed,
+                   degree=degree, pns=False, pns_neighbours=None, pns_threshold=1.0, rng=rng,
                    extra={"eta_g": eta_g, "eta_h": eta_h, "das_alpha": das_alpha, "min_parents": min_parents,
-                          "max_parents": max_parents})
+                          "max_parents": max_parents, "standardize": standardize})
 
 
 def _cross_fitted(x: np.ndarray, y: np.ndarray, n_folds: int, ridge_alpha: float, ridge_gamma: float) -> np.ndarray:
@@ -258,15 +306,15 @@ def _cross_fitted(x: np.ndarray, y: np.ndarray, n_folds: int, ridge_alpha: float
 
 def nogam(data: Any, *, eta_g: float = 0.001, n_folds: int = 5, ridge_alpha: float = 0.01,
           ridge_gamma: float = 0.1, alpha: float = 0.001, prune: str = "cam", n_splines: int = 10, degree: int = 3,
-          pns: bool = False, pns_neighbours: int | None = None, pns_threshold: float = 1.0,
+          pns: bool = False, pns_neighbours: int | None = None, pns_threshold: float = 1.0, standardize: bool = True,
           knowledge: BackgroundKnowledge | Any = None, max_samples: int | None = MAX_ORDER_SAMPLES, seed: int = 0,
           node_names: Sequence[str] | None = None) -> DiscoveredGraph:
     """NoGAM (Montagna et al. 2023): a DAG of a nonlinear additive noise model with any noise distribution.
 
     Parameters as :func:`score_matching`, and: n_folds (>= 2), the folds of the cross-fitted kernel ridge
     regressions; ridge_alpha (> 0), their ridge; ridge_gamma (> 0), their RBF kernel's ``gamma``
-    (``exp(-gamma |a - b|²)``). ``info["leaf_statistics"]`` holds, per step, the mean squared error of predicting
-    each remaining node's score entry from its residual.
+    (``exp(-gamma |a - b|²)``, on standardised columns by default). ``info["leaf_statistics"]`` holds, per step, the
+    mean squared error of predicting each remaining node's score entry from its residual.
     """
     owner = "nogam"
     eta_g, alpha, prune, n_splines, degree, max_samples = _check_common(owner, eta_g, alpha, prune, n_splines,
@@ -274,11 +322,17 @@ def nogam(data: Any, *, eta_g: float = 0.001, n_folds: int = 5, ridge_alpha: flo
     n_folds = int(check_number(n_folds, "n_folds", owner, low=2, integer=True))
     ridge_alpha = float(check_number(ridge_alpha, "ridge_alpha", owner, low=0.0, low_inclusive=False))
     ridge_gamma = float(check_number(ridge_gamma, "ridge_gamma", owner, low=0.0, low_inclusive=False))
+    pns, pns_neighbours, pns_threshold = _check_pns(owner, pns, pns_neighbours, pns_threshold)
+    standardize = _check_flag(standardize, "standardize", owner)
+    rng = as_generator(seed)
     problem = _Problem(data, node_names, knowledge, owner)
-    x = problem.order_rows(max_samples, seed)
-    if x.shape[0] < 2 * n_folds:
-        raise ValueError(f"The 'data' argument of {owner} has {x.shape[0]} rows, too few for {n_folds} folds "
-                         f"(needs at least {2 * n_folds}).")
+    rows = min(problem.matrix.shape[0], max_samples or problem.matrix.shape[0])
+    if rows < 2 * n_folds:
+        where = (f"max_samples={max_samples} rows" if rows < problem.matrix.shape[0]
+                 else f"{rows} rows of 'data'")
+        raise ValueError(f"The order step of {owner} uses {where}, too few for n_folds={n_folds} folds (needs at "
+                         f"least {2 * n_folds}).")
+    x = problem.order_rows(max_samples, rng, standardize)
 
     def residual_fit(columns: np.ndarray) -> np.ndarray:
         kernel = _kernel(columns, None, owner)
@@ -292,10 +346,10 @@ def nogam(data: Any, *, eta_g: float = 0.001, n_folds: int = 5, ridge_alpha: flo
             errors[j] = float(np.mean((score[:, j] - predicted) ** 2))
         return errors
 
-    order, steps = _leaf_order(x, problem.before, residual_fit)
+    order, steps = _leaf_order(x, problem, residual_fit)
     d = x.shape[1]
     return _finish(problem, order, steps, _full_dag(order, d), method="nogam", prune=prune, alpha=alpha,
                    n_splines=n_splines, degree=degree, pns=pns, pns_neighbours=pns_neighbours,
-                   pns_threshold=pns_threshold, seed=seed,
+                   pns_threshold=pns_threshold, rng=rng,
                    extra={"eta_g": eta_g, "n_folds": n_folds, "ridge_alpha": ridge_alpha,
-                          "ridge_gamma": ridge_gamma})
+                          "ridge_gamma": ridge_gamma, "standardize": standardize})

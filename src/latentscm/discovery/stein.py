@@ -18,6 +18,8 @@ products (no (n, n, d) array), and the ridge systems are solved by Cholesky inst
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -25,7 +27,12 @@ from scipy.linalg import cho_factor, cho_solve
 
 from latentscm._validation import check_array, check_number
 
-__all__ = ["SteinKernel", "median_bandwidth", "stein_hessian", "stein_hessian_diagonal", "stein_score"]
+__all__ = ["DegenerateKernelError", "SteinKernel", "median_bandwidth", "stein_hessian", "stein_hessian_diagonal",
+           "stein_score"]
+
+
+class DegenerateKernelError(ValueError):
+    """The kernel cannot be formed or solved at these samples (all rows tied, or a scale far from 1)."""
 
 
 class SteinKernel(NamedTuple):
@@ -45,7 +52,12 @@ class SteinKernel(NamedTuple):
     def solve(self, eta: float, rhs: np.ndarray) -> np.ndarray:
         """``(K + eta I)^{-1} rhs`` for ``rhs`` (n, k)."""
         n = self.gram.shape[0]
-        factor = cho_factor(self.gram + eta * np.eye(n), lower=True, check_finite=False)
+        try:
+            factor = cho_factor(self.gram + eta * np.eye(n), lower=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            raise DegenerateKernelError(f"the kernel system K + eta I (eta = {eta:g}, bandwidth s = {self.s:.3g}) "
+                                        f"is numerically singular: the kernel's entries (1 / s) dwarf eta. Raise eta "
+                                        f"or rescale the data to unit spread.") from None
         return cho_solve(factor, rhs, check_finite=False)
 
 
@@ -63,8 +75,8 @@ def _kernel(x: np.ndarray, bandwidth: float | None, owner: str) -> SteinKernel:
     if bandwidth is None:
         s = median_bandwidth(x)
         if s <= 0.0:
-            raise ValueError(f"The 'x' argument of {owner} has (almost) all rows equal: the median distance between "
-                             f"rows is 0, so the kernel has no bandwidth. Pass bandwidth= or more varied rows.")
+            raise DegenerateKernelError("more than half of the pairs of rows are equal: the median distance between "
+                                     "rows is 0, so the kernel has no bandwidth.")
     else:
         s = float(check_number(bandwidth, "bandwidth", owner, low=0.0, low_inclusive=False))
     sq = np.sum(x * x, axis=1)
@@ -79,6 +91,15 @@ def _kernel(x: np.ndarray, bandwidth: float | None, owner: str) -> SteinKernel:
     return SteinKernel(x, s, gram, row_sums, k_x, grad)
 
 
+@contextmanager
+def _named(owner: str, argument: str = "x") -> Iterator[None]:
+    """Re-raise a DegenerateKernelError as a ValueError naming ``owner``'s ``argument``."""
+    try:
+        yield
+    except DegenerateKernelError as error:
+        raise ValueError(f"The '{argument}' argument of {owner}: {error}") from None
+
+
 def _score(kernel: SteinKernel, eta: float) -> np.ndarray:
     return kernel.solve(eta, kernel.grad)
 
@@ -90,7 +111,8 @@ def stein_score(x: np.ndarray, *, eta: float = 0.001, bandwidth: float | None = 
     """
     owner = "stein_score"
     eta = float(check_number(eta, "eta", owner, low=0.0, low_inclusive=False))
-    return _score(_kernel(x, bandwidth, owner), eta)
+    with _named(owner):
+        return _score(_kernel(x, bandwidth, owner), eta)
 
 
 def _hessian_diagonal(kernel: SteinKernel, score: np.ndarray, eta_h: float) -> np.ndarray:
@@ -109,8 +131,9 @@ def stein_hessian_diagonal(x: np.ndarray, *, eta_g: float = 0.001, eta_h: float 
     owner = "stein_hessian_diagonal"
     eta_g = float(check_number(eta_g, "eta_g", owner, low=0.0, low_inclusive=False))
     eta_h = float(check_number(eta_h, "eta_h", owner, low=0.0, low_inclusive=False))
-    kernel = _kernel(x, bandwidth, owner)
-    return _hessian_diagonal(kernel, _score(kernel, eta_g), eta_h)
+    with _named(owner):
+        kernel = _kernel(x, bandwidth, owner)
+        return _hessian_diagonal(kernel, _score(kernel, eta_g), eta_h)
 
 
 def _hessian_column(kernel: SteinKernel, score: np.ndarray, a: int, eta_h: float) -> np.ndarray:
@@ -131,6 +154,7 @@ def stein_hessian(x: np.ndarray, *, eta_g: float = 0.001, eta_h: float = 0.001,
     owner = "stein_hessian"
     eta_g = float(check_number(eta_g, "eta_g", owner, low=0.0, low_inclusive=False))
     eta_h = float(check_number(eta_h, "eta_h", owner, low=0.0, low_inclusive=False))
-    kernel = _kernel(x, bandwidth, owner)
-    score = _score(kernel, eta_g)
-    return np.stack([_hessian_column(kernel, score, a, eta_h) for a in range(kernel.x.shape[1])], axis=1)
+    with _named(owner):
+        kernel = _kernel(x, bandwidth, owner)
+        score = _score(kernel, eta_g)
+        return np.stack([_hessian_column(kernel, score, a, eta_h) for a in range(kernel.x.shape[1])], axis=1)
