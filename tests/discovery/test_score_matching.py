@@ -251,6 +251,7 @@ def test_knowledge_required_forbidden_and_tiers():
     (lambda x: score_matching(x, prune="stein"), "prune"),
     (lambda x: score_matching(x, n_splines=3), "n_splines"),
     (lambda x: score_matching(x, max_samples=5), "max_samples"),
+    (lambda x: nogam(x, standardize="yes"), "standardize"),
     (lambda x: das(x, min_parents=6, max_parents=5), "min_parents"),
     (lambda x: das(x, das_alpha=0), "das_alpha"),
     (lambda x: nogam(x, n_folds=1), "n_folds"),
