@@ -2,9 +2,9 @@
 
 Rolland et al. (ICML 2022, SCORE), Montagna et al. (CLeaR 2023, DAS and NoGAM). Data: the GP mechanisms of
 :func:`latentscm.testing.simulate_nonlinear_sem` (``gp``: one Gaussian-process draw per node, RBF kernel, length scale
-1, as in SCORE's experiments) on Erdos-Renyi DAGs with ``k * d`` expected edges ("ERk"), unit-variance noise
-(``--noise gaussian`` by default; ``laplace``, ``uniform``, ``gumbel`` for NoGAM's claim). Graph seed ``seed``, data
-seed ``seed + 1000``.
+1, as in SCORE's experiments) on Erdos-Renyi DAGs with ``k * d`` expected edges ("ERk", ``random_dag`` as in
+``bench_notears_mlp.py``), unit-variance noise (``--noise gaussian`` by default; ``laplace``, ``uniform``,
+``gumbel`` for NoGAM's claim). Graph seed ``seed``, data seed ``seed + 1000``.
 
 Rows (``--methods``):
 
@@ -45,24 +45,18 @@ import numpy as np
 
 from latentscm.discovery import das, nogam, notears_mlp, score_matching
 from latentscm.discovery.cam_pruning import cam_prune
+from latentscm.metrics.graphs import arrowhead_scores, shd
+from latentscm.scm.random import random_dag
 from latentscm.testing import simulate_nonlinear_sem
 
 
-def er_dag(d: int, k: float, seed: int) -> np.ndarray:
-    """A random DAG (d, d) with ``k * d`` expected edges, nodes in random order."""
-    rng = np.random.default_rng(seed)
-    upper = np.triu(rng.random((d, d)) < min(1.0, 2.0 * k / (d - 1)), 1)
-    perm = rng.permutation(d)
-    return upper[np.ix_(perm, perm)].astype(int)
-
-
 def scores(found: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-    found, truth = found.astype(bool), truth.astype(bool)
-    reversed_ = found & truth.T & ~truth
-    shd = int((found ^ truth).sum() - reversed_.sum())
-    tp = int((found & truth).sum())
-    return {"shd": shd, "tpr": tp / max(truth.sum(), 1), "fdr": (found.sum() - tp) / max(found.sum(), 1),
-            "reversed": int(reversed_.sum())}
+    """SHD (a reversal counts 1), TPR (arrowhead recall), FDR (1 - arrowhead precision; 0 for an empty graph) and
+    the number of reversed true edges, of a directed adjacency (d, d) against the true DAG (d, d)."""
+    arrows = arrowhead_scores(truth, found)
+    reversed_ = int((found.astype(bool) & truth.astype(bool).T & ~truth.astype(bool)).sum())
+    return {"shd": shd(truth, found), "tpr": arrows["arrowhead.recall"],
+            "fdr": 1.0 - arrows["arrowhead.precision"] if np.any(found) else 0.0, "reversed": reversed_}
 
 
 def order_errors(order: list[int], truth: np.ndarray) -> int:
@@ -141,7 +135,7 @@ def run(args: argparse.Namespace) -> None:
             for noise in args.noise:
                 rows: dict[str, dict[str, list[float]]] = {}
                 for seed in range(args.seeds):
-                    truth = er_dag(d, k, seed)
+                    truth = random_dag(d, edge_prob=min(1.0, 2 * k / (d - 1)), seed=seed).adjacency
                     x = simulate_nonlinear_sem(truth, "gp", args.n, seed + 1000, noise=noise)
                     ours_order = raw_order = None
                     for method in args.methods:
