@@ -8,8 +8,9 @@ Rolland et al. (ICML 2022, SCORE), Montagna et al. (CLeaR 2023, DAS and NoGAM). 
 
 Rows (``--methods``):
 
-* ``score``, ``das``, ``nogam``: ours with their defaults (CAM level 0.001; the order found on standardised columns).
-* ``score-raw``: SCORE with ``standardize=False``, on the data's own units as the authors' code runs.
+* ``score``, ``das``, ``nogam``: ours with their defaults (CAM level 0.001; ``scaling="global"``).
+* ``score-raw``: SCORE with ``scaling="none"``, on the data's own units as the authors' code runs;
+  ``score-cols``: with ``scaling="columns"``, each column standardised.
 * ``ref-order``: the causal order of the authors' ``compute_top_order`` (github.com/paulrolland1307/SCORE,
   ``stein.py``, float64 torch), loaded from a checkout given by ``--score-repo`` (its ``utils`` import, which needs
   GPy, igraph and cdt, is replaced by numpy; only ``Stein_hess`` and ``compute_top_order`` run), then our CAM pruning.
@@ -145,10 +146,11 @@ def run(args: argparse.Namespace) -> None:
                     ours_order = raw_order = None
                     for method in args.methods:
                         start = time.perf_counter()
-                        if method in ("score", "das", "nogam", "score-raw"):
+                        if method in ("score", "das", "nogam", "score-raw", "score-cols"):
                             function = {"score": score_matching, "das": das, "nogam": nogam,
-                                        "score-raw": score_matching}[method]
-                            graph = function(x, standardize=method != "score-raw")
+                                        "score-raw": score_matching, "score-cols": score_matching}[method]
+                            scaling = {"score-raw": "none", "score-cols": "columns"}.get(method, "global")
+                            graph = function(x, scaling=scaling)
                             order = [int(name[1:]) for name in graph.info["causal_order"]]
                             found, extra = graph.adjacency, {}
                             if method == "score":
@@ -235,8 +237,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--noise", nargs="+", default=["gaussian"])
-    parser.add_argument("--methods", nargs="+", default=["score", "score-raw", "das", "nogam", "ref-order",
-                                                         "pygam-cam", "true-order"])
+    parser.add_argument("--methods", nargs="+", default=["score", "score-raw", "score-cols", "das", "nogam",
+                                                         "ref-order", "pygam-cam", "true-order"])
     parser.add_argument("--score-repo", type=Path, default=None,
                         help="a git checkout of github.com/paulrolland1307/SCORE (for the ref-order row)")
     parser.add_argument("--worlds", action="store_true",
