@@ -23,6 +23,12 @@ order's full DAG is then pruned by :func:`~latentscm.discovery.cam_pruning.cam_p
   residual predicts best. Residuals and predictions are cross-fitted kernel ridge regressions (``n_folds`` folds,
   RBF kernel with ``ridge_gamma``, ridge ``ridge_alpha``).
 
+Units: the ridges and the kernel bandwidth of the estimates are not scale-free, so the order found on raw data
+depends on the data's units. By default the order step divides all columns by one common scale (``scaling``):
+invariant to a change of units common to all columns, and as accurate as the raw units on the papers' simulations,
+where standardising each column separately loses accuracy (one bandwidth must then serve noises of very different
+relative sizes).
+
 Background knowledge: a node is not taken as a leaf while it must precede another remaining node (a required path
 or an earlier tier); forbidden edges are never candidates and required edges are kept by the pruning.
 
