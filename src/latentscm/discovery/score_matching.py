@@ -11,12 +11,13 @@ order's full DAG is then pruned by :func:`~latentscm.discovery.cam_pruning.cam_p
 * **DAS** (Montagna, Noceti, Rosasco, Zhang & Locatello 2023, "Scalable causal discovery with score matching",
   CLeaR). SCORE's order, then for each leaf ``l`` the Hessian entries ``∂_l ∂_j log p`` are non-zero on average only
   for ``j`` among ``l``'s neighbours in the moral graph (Proposition 1), which pre-selects the candidates CAM tests:
-  the ``max_parents`` predecessors with the largest mean ``|∂_l ∂_j log p|``, the ``min_parents`` largest of them
+  the ``max_parents`` predecessors with the largest ``|median ∂_l ∂_j log p|``, the ``min_parents`` largest of them
   kept outright, the others kept when a one-sided Welch t-test of ``|∂_l ∂_j log p|`` against the weakest of them
   rejects at ``das_alpha`` (that weakest one is never kept: it stands for a zero entry). The Hessian is estimated
-  once on all variables, as in the authors' code. The authors' code (dodiscover) ranks by ``|median ∂_l ∂_j log p|``
-  instead: a parent whose mechanism is symmetric (``cos``, ``x²``, ``sin`` of a centred cause) has a median near 0
-  and falls out of the top even with large entries, so we rank by the test's own statistic.
+  once on all variables, as in the authors' code (dodiscover). A parent whose mechanism is symmetric about the
+  cause's centre (``cos``, ``x²``) has a median entry near 0 and can fall out of the top; ranking by the mean of
+  ``|∂_l ∂_j log p|`` instead keeps it, but at d = 50 that mean is dominated by the estimate's noise and loses more
+  true parents (28 and 22 of 49 and 47 on two GP graphs, against 16 and 7 for the median), so the median stays.
 * **NoGAM** (Montagna, Noceti, Rosasco, Zhang & Locatello 2023, "Causal discovery with score matching on additive
   models with arbitrary noise", CLeaR). Any noise distribution: for a leaf, ``∂_l log p(x)`` is a function of its
   residual ``e_l = x_l - E[x_l | rest]`` alone, so the leaf is the node whose score entry a regression on its own
@@ -253,7 +254,8 @@ def _das_candidates(hessian: np.ndarray, order: list[int], min_parents: int, max
     for k in range(d - 1, 0, -1):
         leaf, before_leaf = order[k], np.asarray(order[:k])
         entries = np.abs(hessian[:, leaf, before_leaf])  # (n, k)
-        top = np.argsort(-entries.mean(axis=0), kind="stable")[:max_parents]
+        strength = np.abs(np.median(hessian[:, leaf, before_leaf], axis=0))
+        top = np.argsort(-strength, kind="stable")[:max_parents]
         reference = top[-1]  # the weakest of the top ones: the test's "zero" population
         for rank, j in enumerate(top):
             if rank < min_parents:
