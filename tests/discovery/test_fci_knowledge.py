@@ -95,5 +95,6 @@ def test_discover_from_codes_passes_tiers_to_fci():
     pag = discover_from_codes(codes, ["x", "y", "z"], method="fci", ci_test="fisherz",
                               knowledge={"tiers": [["x"], ["y"], ["z"]]})
     assert sorted(pag.edges()) == ["x o-> y", "y --> z"] and pag.info["n_tier_marks"] == 2
-    with pytest.raises(ValueError, match="applies to method='pc', 'fci', 'gfci', 'boss', 'lingam', 'llc', not 'ges'"):
+    with pytest.raises(ValueError, match="applies to method='pc', 'fci', 'gfci', 'boss', 'lingam', 'llc', 'score', "
+                                         "'das', 'nogam', not 'ges'"):
         discover_from_codes(codes, ["x", "y", "z"], method="ges", knowledge={"tiers": [["x"], ["y"]]})
