@@ -35,12 +35,13 @@ def _reference_data() -> np.ndarray:
 # Recorded 2026-12-07 from the authors' code (github.com/paulrolland1307/SCORE, stein.py, float64 torch): the
 # bandwidth `heuristic_kernel_width` (torch's median of the n^2 distances: the lower middle value, where numpy
 # averages the two), `Stein_hess(X, 0.001, 0.001).var(0)` and `.mean(0)`, `Stein_hess_parents(X, s, 0.001, 3).mean(0)`
-# and `compute_top_order(X, 0.001, 0.001, False)`.
+# and `compute_top_order(X, 0.001, 0.001, False)`; and `(Stein_grad(X, s, 0.001) ** 2).mean(0)` (the score).
 _REF_BANDWIDTH = 2.388568530071639
 _REF_DIAG_VAR = [35.387422280971485, 257.63789177259576, 126.3027402151967, 59.75475726279149]
 _REF_DIAG_MEAN = [-5.387840785304616, -12.56138651798339, -7.434688758358488, -8.500079730380547]
 _REF_ROW3_MEAN = [-0.5498589759373643, 6.932474194560046, -1.6399010224371842, -8.50007973038068]
 _REF_ORDER = ["X1", "X2", "X3", "X0"]
+_REF_SCORE_SQ_MEAN = [5.374397845079098, 12.541518150624421, 7.414934437297901, 8.482201823299029]
 
 
 def _anm(n: int, seed: int, noise: str = "normal") -> tuple[np.ndarray, np.ndarray]:
@@ -79,6 +80,8 @@ def test_stein_estimates_match_the_authors_code_to_rounding():
     np.testing.assert_allclose(diag.var(axis=0), _REF_DIAG_VAR, rtol=1e-8)
     np.testing.assert_allclose(diag.mean(axis=0), _REF_DIAG_MEAN, rtol=1e-8)
     np.testing.assert_allclose(stein_hessian(x, bandwidth=_REF_BANDWIDTH)[:, 3, :].mean(axis=0), _REF_ROW3_MEAN,
+                               rtol=1e-8)
+    np.testing.assert_allclose((stein_score(x, bandwidth=_REF_BANDWIDTH) ** 2).mean(axis=0), _REF_SCORE_SQ_MEAN,
                                rtol=1e-8)
     # numpy's median (the mean of the two middle distances) differs from torch's in the 4th digit, and so do the
     # estimates; the order is the same

@@ -546,7 +546,8 @@ def register(app: typer.Typer) -> None:
                                "for categorical columns (text or integer codes); cg_lrt for continuous and "
                                "categorical columns mixed (integer codes); also parcorr with --timeseries."),
         alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the CI tests (llc: of its edge "
-                                    "tests, default 0.01)."),
+                                    "tests, default 0.01; score, das, nogam: of CAM pruning's F tests, default "
+                                    "0.001)."),
         context: str = typer.Option(None, "--context",
                                     help="Column holding the domain/time index (cdnod) or the "
                                     "environment id (cdf)."),
@@ -585,8 +586,9 @@ def register(app: typer.Typer) -> None:
                                               "-?> allowed, --> forced; at lag 0 also o?o, o-o, <--, <?-. See "
                                               "latentscm.cli.discover_timeseries."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
-                                       "pc, cdnod, boss, lingam or llc, by column (or code) name: an object whose "
-                                       "\"forbidden\" and \"required\" hold (cause, effect) name pairs and whose "
+                                       "pc, cdnod, boss, lingam, llc, score, das or nogam, by column (or code) "
+                                       "name: an object whose \"forbidden\" and \"required\" hold (cause, effect) "
+                                       "name pairs and whose "
                                        "\"tiers\" holds lists of names, a later tier never causing an earlier one. "
                                        "--method fci and gfci take tiers only."),
         suggest: bool = typer.Option(False, "--suggest", help="Also plan experiments on the result (a CPDAG or "
