@@ -136,6 +136,7 @@ import numpy as np
 
 from latentscm.discovery import das, nogam, notears_mlp, score_matching
 from latentscm.discovery.cam_pruning import cam_prune
+from latentscm.discovery.score_matching import _full_dag
 from latentscm.metrics.graphs import arrowhead_scores, shd
 from latentscm.scm.random import random_dag
 from latentscm.testing import simulate_nonlinear_sem
@@ -246,18 +247,12 @@ def run(args: argparse.Namespace) -> None:
                             if reference is None:
                                 continue
                             order = reference_order(reference, x)
-                            candidates = np.zeros((d, d), dtype=bool)
-                            for i, j in enumerate(order):
-                                candidates[order[:i], j] = True
-                            found = cam_prune(x, candidates)[0].astype(int)
+                            found = cam_prune(x, _full_dag(order, d))[0].astype(int)
                             same = raw_order == order if raw_order is not None else float("nan")
                             extra = {"vs": float(same)}
                         elif method == "true-order":
                             order = [int(i) for i in np.argsort(_depth(truth), kind="stable")]
-                            candidates = np.zeros((d, d), dtype=bool)
-                            for i, j in enumerate(order):
-                                candidates[order[:i], j] = True
-                            found, extra = cam_prune(x, candidates)[0].astype(int), {}
+                            found, extra = cam_prune(x, _full_dag(order, d))[0].astype(int), {}
                         elif method == "pygam-cam":
                             if not have_pygam or ours_order is None:
                                 continue

@@ -176,11 +176,12 @@ def _finish(problem: _Problem, order: list[int], steps: list[dict[int, float]], 
             extra: dict[str, Any]) -> DiscoveredGraph:
     x, names = problem.matrix, problem.names
     d = x.shape[1]
-    candidates = (candidates & ~problem.forbidden) | (problem.required & _full_dag(order, d))
+    required = problem.required & _full_dag(order, d)  # the order respects them: all are forward edges
+    candidates = (candidates & ~problem.forbidden) | required
     if pns:
         candidates &= preliminary_neighbours(x, threshold=pns_threshold, neighbours=pns_neighbours,
                                              seed=int(rng.integers(2 ** 31)))
-        candidates |= problem.required & _full_dag(order, d)
+        candidates |= required
     if prune == "cam":
         kept, pvalues = cam_prune(x, candidates, alpha=alpha, required=problem.required, n_splines=n_splines,
                                   degree=degree, names=names, owner=problem.owner)
