@@ -10,7 +10,8 @@ Rows (``--methods``):
 
 * ``score``, ``das``, ``nogam``: ours with their defaults (CAM level 0.001; ``scaling="global"``).
 * ``score-raw``: SCORE with ``scaling="none"``, on the data's own units as the authors' code runs;
-  ``score-cols``: with ``scaling="columns"``, each column standardised.
+  ``score-cols``: with ``scaling="columns"``, each column standardised; ``score-pns``: with ``pns=True`` (CAM's
+  preliminary neighbourhood selection, 500 extra trees per node).
 * ``ref-order``: the causal order of the authors' ``compute_top_order`` (github.com/paulrolland1307/SCORE,
   ``stein.py``, float64 torch), loaded from a checkout given by ``--score-repo`` (its ``utils`` import, which needs
   GPy, igraph and cdt, is replaced by numpy; only ``Stein_hess`` and ``compute_top_order`` run), then our CAM pruning.
@@ -232,11 +233,11 @@ def run(args: argparse.Namespace) -> None:
                     ours_order = raw_order = None
                     for method in args.methods:
                         start = time.perf_counter()
-                        if method in ("score", "das", "nogam", "score-raw", "score-cols"):
-                            function = {"score": score_matching, "das": das, "nogam": nogam,
-                                        "score-raw": score_matching, "score-cols": score_matching}[method]
+                        if method in ("score", "das", "nogam", "score-raw", "score-cols", "score-pns"):
+                            function = {"das": das, "nogam": nogam}.get(method, score_matching)
                             scaling = {"score-raw": "none", "score-cols": "columns"}.get(method, "global")
-                            graph = function(x, scaling=scaling)
+                            pns = {"pns": True} if method == "score-pns" else {}
+                            graph = function(x, scaling=scaling, **pns)
                             order = [int(name[1:]) for name in graph.info["causal_order"]]
                             found, extra = graph.adjacency, {}
                             if method == "score":
