@@ -42,7 +42,9 @@ Gaussian noise on the effects.
 Measured 2026-12-07 on this 2-core CPU, one thread per process (OMP_NUM_THREADS=1, torch likewise), two benchmark
 processes at a time; pygam 0.12.0; the authors' SCORE at commit 5e18c73 of github.com/paulrolland1307/SCORE. The
 das rows come from a second run (``--methods das``) after DAS's ranking went back to the authors' median; the other
-rows are unchanged by that. Gaussian noise, n 1000, seeds 0-4::
+rows are unchanged by that. The seconds predate the cache of each kernel's Cholesky factor (the same graphs and
+statistics bit for bit; on one d = 20 ER1 graph SCORE took 2.0 s instead of 2.2, DAS 1.4 s instead of 1.8).
+Gaussian noise, n 1000, seeds 0-4::
 
       d graph    method         SHD order err   TPR   FDR  vs ref     sec
      10   ER1     score   0.8 +- 0.7       0.0  0.91  0.02             0.7

@@ -39,7 +39,8 @@ class SteinKernel(NamedTuple):
     """The Gaussian kernel at the samples and what every Stein estimate reuses.
 
     x: the samples (n, d); s: the bandwidth; gram: ``K`` (n, n); row_sums: ``K 1`` (n,); k_x: ``K x`` (n, d);
-    grad: ``<∇, K>`` (n, d), the sum over samples of the kernel's gradient in its first argument.
+    grad: ``<∇, K>`` (n, d), the sum over samples of the kernel's gradient in its first argument; factors: the
+    Cholesky factors of ``K + eta I`` computed so far, by ``eta``.
     """
 
     x: np.ndarray
@@ -48,17 +49,19 @@ class SteinKernel(NamedTuple):
     row_sums: np.ndarray
     k_x: np.ndarray
     grad: np.ndarray
+    factors: dict[float, tuple[np.ndarray, bool]]
 
     def solve(self, eta: float, rhs: np.ndarray) -> np.ndarray:
-        """``(K + eta I)^{-1} rhs`` for ``rhs`` (n, k)."""
-        n = self.gram.shape[0]
-        try:
-            factor = cho_factor(self.gram + eta * np.eye(n), lower=True, check_finite=False)
-        except np.linalg.LinAlgError:
-            raise DegenerateKernelError(f"the kernel system K + eta I (eta = {eta:g}, bandwidth s = {self.s:.3g}) "
-                                        f"is numerically singular: the kernel's entries (1 / s) dwarf eta. Raise eta "
-                                        f"or rescale the data to unit spread.") from None
-        return cho_solve(factor, rhs, check_finite=False)
+        """``(K + eta I)^{-1} rhs`` for ``rhs`` (n, k); each ``eta``'s Cholesky factor is computed once."""
+        if eta not in self.factors:
+            n = self.gram.shape[0]
+            try:
+                self.factors[eta] = cho_factor(self.gram + eta * np.eye(n), lower=True, check_finite=False)
+            except np.linalg.LinAlgError:
+                raise DegenerateKernelError(f"the kernel system K + eta I (eta = {eta:g}, bandwidth s = "
+                                            f"{self.s:.3g}) is numerically singular: the kernel's entries (1 / s) "
+                                            f"dwarf eta. Raise eta or rescale the data to unit spread.") from None
+        return cho_solve(self.factors[eta], rhs, check_finite=False)
 
 
 def median_bandwidth(x: np.ndarray) -> float:
@@ -88,7 +91,7 @@ def _kernel(x: np.ndarray, bandwidth: float | None, owner: str) -> SteinKernel:
     # <∇, K>[m] = Σ_k ∇_{x_k} k(x_k, x_m) = Σ_k (x_m - x_k) k(x_m, x_k) / s² ... with the sign of the identity:
     # G = (K + η I)^{-1} (-(x_m Σ_k K_mk - Σ_k K_mk x_k) / s²).
     grad = -(x * row_sums[:, None] - k_x) / (s * s)
-    return SteinKernel(x, s, gram, row_sums, k_x, grad)
+    return SteinKernel(x, s, gram, row_sums, k_x, grad, {})
 
 
 @contextmanager
