@@ -6,12 +6,14 @@ a DAG), each node ``x_j`` is regressed on an additive model ``Σ_k f_k(x_k)`` of
 candidates whose term is significant at level ``alpha`` are kept. SCORE, DAS and NoGAM (Rolland et al. 2022;
 Montagna et al. 2023) all end with this step.
 
-The additive terms are cubic regression splines (``n_splines`` B-splines per candidate on quantile knots, the one
-that duplicates the intercept dropped), fitted by least squares, and each term is tested by the nested-model F test
-``F = ((RSS_without - RSS_full) / df_term) / (RSS_full / (n - p))``. This is exact for Gaussian noise given the
-spline basis. It differs from CAM's R code (and from pygam), which fit penalised smooths and use Wood's approximate
-p-values. When there are too few rows per term (fewer than three per spline coefficient), the number of splines
-per term is lowered, to a cubic with four at the least; below that the fit is refused.
+The additive terms are regression splines (``n_splines`` B-splines of ``degree`` 3 by default per candidate, on
+quantile knots, the one that duplicates the intercept dropped; a candidate with at most ``degree + 1`` distinct
+values gets one indicator per value but the first), fitted by least squares, and each term is tested by the
+nested-model F test ``F = ((RSS_without - RSS_full) / df_term) / (RSS_full / (n - p))``. This is exact for Gaussian
+noise given the spline basis. It differs from CAM's R code (and from pygam), which fit penalised smooths and use
+Wood's approximate p-values. When there are too few rows per term (fewer than three per spline coefficient), the
+number of splines per term is lowered, to ``degree + 1`` at the least; below that the fit is refused. On an exact
+fit (no residual) a term gets p-value 0 when the other terms alone leave a residual, else 1.
 
 Preliminary neighbourhood selection (the paper's §5.3, optional): an extra-trees regression of each node on all
 the others keeps, as its candidates, the variables whose impurity importance is at least ``pns_threshold`` times the
