@@ -1,0 +1,45 @@
+"""Causal effect estimation: adjustment sets from a DAG, and regression, IPW, doubly robust (AIPW) and
+double machine learning estimators with confidence intervals, checked against SCM ground truth."""
+
+from latentscm.effects.adjustment import (
+    ADJUSTMENTS,
+    NoAdjustmentSetError,
+    adjustment_set,
+    causal_nodes,
+    forbidden_nodes,
+    is_adjustment_set,
+    minimal_adjustment_set,
+    optimal_adjustment_set,
+    parents_adjustment_set,
+)
+from latentscm.effects.doubly_robust import aipw_effect
+from latentscm.effects.estimate import BINARY_METHODS, EFFECT_METHODS, estimate_effect
+from latentscm.effects.ground_truth import true_effect
+from latentscm.effects.nuisance import LEARNERS, fold_labels
+from latentscm.effects.partially_linear import dml_effect
+from latentscm.effects.regression import regression_effect
+from latentscm.effects.result import EffectEstimate
+from latentscm.effects.weighting import ipw_effect
+
+__all__ = [
+    "ADJUSTMENTS",
+    "BINARY_METHODS",
+    "EFFECT_METHODS",
+    "LEARNERS",
+    "EffectEstimate",
+    "NoAdjustmentSetError",
+    "adjustment_set",
+    "aipw_effect",
+    "causal_nodes",
+    "dml_effect",
+    "estimate_effect",
+    "fold_labels",
+    "forbidden_nodes",
+    "ipw_effect",
+    "is_adjustment_set",
+    "minimal_adjustment_set",
+    "optimal_adjustment_set",
+    "parents_adjustment_set",
+    "regression_effect",
+    "true_effect",
+]

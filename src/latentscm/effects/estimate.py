@@ -1,0 +1,197 @@
+"""``estimate_effect``: the average causal effect of one variable on another, from data and a causal DAG.
+
+The graph says which covariates to adjust for (:mod:`latentscm.effects.adjustment`), and the data give
+the number, by one of four estimators:
+
+==============  ============================================  ==========================================
+method          treatment                                     consistent when
+==============  ============================================  ==========================================
+``regression``  any (the g-formula plug-in)                   the outcome model is right
+``ipw``         binary (normalised inverse propensity)        the propensity model is right
+``aipw``        binary (cross-fitted, doubly robust)          either is right (√n when both converge)
+``dml``         any (cross-fitted, partially linear)          ``T`` enters ``Y`` linearly
+==============  ============================================  ==========================================
+
+Graph nodes that are not columns of the data are hidden variables: they are never adjusted for, and an
+effect that only they could deconfound is refused (:class:`~latentscm.effects.NoAdjustmentSetError`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from latentscm._validation import check_choice, check_number
+from latentscm.effects.adjustment import ADJUSTMENTS, _names, adjustment_set, is_adjustment_set
+from latentscm.effects.doubly_robust import aipw_effect
+from latentscm.effects.nuisance import fold_labels
+from latentscm.effects.partially_linear import dml_effect
+from latentscm.effects.regression import regression_effect
+from latentscm.effects.result import EffectEstimate, normal_interval
+from latentscm.effects.weighting import ipw_effect
+from latentscm.graph import CausalGraph
+
+__all__ = ["EFFECT_METHODS", "BINARY_METHODS", "estimate_effect", "as_causal_dag"]
+
+#: The estimators of :func:`estimate_effect`; ``"auto"`` picks ``aipw`` for a treatment with two values
+#: and ``dml`` otherwise.
+EFFECT_METHODS = ("auto", "regression", "ipw", "aipw", "dml")
+#: The estimators that need a treatment with exactly two values.
+BINARY_METHODS = ("ipw", "aipw")
+
+_OWNER = "estimate_effect"
+
+
+def as_causal_dag(graph: Any, owner: str) -> CausalGraph:
+    """``graph`` as a :class:`CausalGraph`: a CausalGraph, a fully directed ``DiscoveredGraph``, or text
+    (``"Z -> T; Z -> Y; T -> Y"``)."""
+    from latentscm.discovery.result import DiscoveredGraph
+
+    if isinstance(graph, CausalGraph):
+        return graph
+    if isinstance(graph, DiscoveredGraph):
+        if not graph.is_fully_directed():
+            raise ValueError(f"The 'graph' argument of {owner} is a partially directed graph (undirected edges "
+                             f"{graph.undirected_edges()[:5]}); adjustment needs a DAG. Orient it (background "
+                             f"knowledge), or pick one member of its equivalence class.")
+        return graph.to_causal_graph()
+    if isinstance(graph, str):
+        return CausalGraph.from_text(graph)
+    raise TypeError(f"The 'graph' argument of {owner} must be a CausalGraph, a fully directed DiscoveredGraph or "
+                    f"graph text. Got {type(graph).__name__}.")
+
+
+def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str) -> tuple[float, float]:
+    levels = np.unique(values)
+    if binary and levels.size != 2:
+        shown = levels[:6].tolist()
+        raise ValueError(f"The treatment column given to {_OWNER} has {levels.size} distinct values "
+                         f"({shown}{' ...' if levels.size > 6 else ''}); method={method!r} needs a binary "
+                         f"treatment. Use method='dml' or 'regression'.")
+    if contrast is None:
+        return (float(levels[0]), float(levels[1])) if binary else (0.0, 1.0)
+    if isinstance(contrast, (str, bytes)) or not hasattr(contrast, "__len__") or len(contrast) != 2:
+        raise ValueError(f"The 'contrast' argument of {_OWNER} must be two treatment values (t0, t1). "
+                         f"Got {contrast!r}.")
+    t0, t1 = (float(check_number(v, "contrast", _OWNER)) for v in contrast)
+    if t0 == t1:
+        raise ValueError(f"The 'contrast' argument of {_OWNER} compares {t0:g} with itself; give two different "
+                         f"values.")
+    if binary and {t0, t1} != set(levels.tolist()):
+        raise ValueError(f"The 'contrast' argument of {_OWNER} is ({t0:g}, {t1:g}) but the treatment takes the "
+                         f"values {levels.tolist()}; method={method!r} compares the two values it takes.")
+    return t0, t1
+
+
+def _adjust(graph: CausalGraph, treatment: str, outcome: str, adjustment: Any, observed: list[str]
+            ) -> tuple[str, ...]:
+    if isinstance(adjustment, str):
+        check_choice(adjustment, "adjustment", _OWNER, ADJUSTMENTS)
+        return adjustment_set(graph, treatment, outcome, adjustment, observed=observed)
+    chosen = _names(graph, adjustment, "adjustment", _OWNER, empty=True)
+    hidden = sorted(chosen - set(observed))
+    if hidden:
+        raise ValueError(f"The 'adjustment' argument of {_OWNER} names {hidden}, which are not columns of the data.")
+    if not is_adjustment_set(graph, treatment, outcome, chosen):
+        raise ValueError(f"The 'adjustment' argument of {_OWNER}: {sorted(chosen)} is not a valid adjustment set "
+                         f"for the effect of {treatment!r} on {outcome!r} in this graph (it opens or leaves open a "
+                         f"non-causal path, or holds a descendant of a node on a causal path). Pass "
+                         f"adjustment='optimal' to let the graph choose.")
+    return tuple(v for v in graph.nodes if v in chosen)
+
+
+def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, method: str = "auto",
+                    adjustment: str | Sequence[str] = "optimal", contrast: Sequence[float] | None = None,
+                    level: float = 0.95, outcome_learner: Any = "linear", treatment_learner: Any = "linear",
+                    n_folds: int = 5, trim: float = 0.01, n_bootstrap: int = 100, seed: int = 0,
+                    node_names: Sequence[str] | None = None) -> EffectEstimate:
+    """``E[outcome | do(treatment = t1)] - E[outcome | do(treatment = t0)]`` from observational data.
+
+    Parameters
+    ----------
+    data:
+        (n, d) array with ``node_names``, a mapping ``name -> (n,)`` (what ``SCM.sample`` returns) or a
+        pandas DataFrame. Every column must be a node of ``graph``.
+    graph:
+        The causal DAG (:class:`CausalGraph`, fully directed ``DiscoveredGraph`` or text). Nodes that are
+        not columns are hidden.
+    treatment, outcome:
+        Column names.
+    method:
+        One of :data:`EFFECT_METHODS` (see the module docstring).
+    adjustment:
+        ``"optimal"`` (Henckel et al. 2022), ``"minimal"`` or ``"parents"``, or an explicit list of columns,
+        which is checked against the graph (an invalid set is refused, not used).
+    contrast:
+        ``(t0, t1)``. Default: the two values of a binary treatment, else ``(0, 1)``.
+    level:
+        Confidence level of the interval, in (0, 1).
+    outcome_learner, treatment_learner:
+        ``"linear"``, ``"forest"``, ``"boosting"`` or a scikit-learn estimator (a regressor for outcomes and
+        for the treatment under ``dml``; a classifier with ``predict_proba`` for propensities).
+    n_folds:
+        Cross-fitting folds of ``aipw`` and ``dml`` (>= 2).
+    trim:
+        Propensities are truncated to ``[trim, 1 - trim]`` (``ipw``, ``aipw``).
+    n_bootstrap:
+        Bootstrap draws for the standard error of ``regression`` with a non-linear learner.
+    seed:
+        Seeds the folds, the bootstrap and the learners.
+
+    Returns
+    -------
+    EffectEstimate
+    """
+    from latentscm.discovery.pc import as_data_matrix
+
+    check_choice(method, "method", _OWNER, EFFECT_METHODS)
+    level = check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_folds = check_number(n_folds, "n_folds", _OWNER, low=2, integer=True)
+    trim = check_number(trim, "trim", _OWNER, low=0.0, high=0.5, high_inclusive=False)
+    n_bootstrap = check_number(n_bootstrap, "n_bootstrap", _OWNER, low=2, integer=True)
+    seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
+    dag = as_causal_dag(graph, _OWNER)
+    matrix, names = as_data_matrix(data, node_names, _OWNER)
+    strangers = [v for v in names if v not in dag]
+    if strangers:
+        raise ValueError(f"The 'data' argument of {_OWNER} has columns {strangers} that are not nodes of the graph "
+                         f"(its nodes: {list(dag.nodes)}).")
+    for role, name in (("treatment", treatment), ("outcome", outcome)):
+        if not isinstance(name, str) or name not in names:
+            raise ValueError(f"The {role!r} argument of {_OWNER} must name a column of the data ({list(names)}). "
+                             f"Got {name!r}.")
+    if treatment == outcome:
+        raise ValueError(f"{_OWNER}: 'treatment' and 'outcome' are both {treatment!r}.")
+    column = {v: matrix[:, j] for j, v in enumerate(names)}
+    t, y = column[treatment], column[outcome]
+    if method == "auto":
+        method = "aipw" if np.unique(t).size == 2 else "dml"
+    t0, t1 = _contrast(t, contrast, method in BINARY_METHODS, method)
+    chosen = _adjust(dag, treatment, outcome, adjustment, list(names))
+    z = np.column_stack([column[v] for v in chosen]) if chosen else np.zeros((t.shape[0], 0))
+    if method in ("aipw", "dml") and t.shape[0] < 2 * n_folds:
+        raise ValueError(f"The 'data' argument of {_OWNER} has {t.shape[0]} rows, too few for n_folds={n_folds}.")
+    folds = fold_labels(t.shape[0], n_folds, seed)
+    if method == "regression":
+        estimate, std_error, info = regression_effect(y, t, z, (t0, t1), learner=outcome_learner,
+                                                      n_bootstrap=n_bootstrap, seed=seed, owner=_OWNER)
+    elif method == "dml":
+        estimate, std_error, info = dml_effect(y, t, z, folds, (t0, t1), outcome_learner=outcome_learner,
+                                               treatment_learner=treatment_learner, seed=seed, owner=_OWNER)
+    else:
+        treated = t == t1
+        if method == "ipw":
+            estimate, std_error, info = ipw_effect(y, treated, z, learner=treatment_learner, trim=trim, seed=seed,
+                                                   owner=_OWNER)
+        else:
+            estimate, std_error, info = aipw_effect(y, treated, z, folds, outcome_learner=outcome_learner,
+                                                    treatment_learner=treatment_learner, trim=trim, seed=seed,
+                                                    owner=_OWNER)
+    low, high = normal_interval(estimate, std_error, level)
+    info = {**info, "adjustment": adjustment if isinstance(adjustment, str) else "given", "seed": seed,
+            "hidden": [v for v in dag.nodes if v not in names]}
+    return EffectEstimate(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high, level=level,
+                          method=method, treatment=treatment, outcome=outcome, contrast=(t0, t1),
+                          adjustment_set=chosen, n=int(t.shape[0]), info=info)
