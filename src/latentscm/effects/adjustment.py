@@ -150,10 +150,13 @@ def optimal_adjustment_set(graph: CausalGraph, treatment: Iterable[str] | str, o
         raise _none_exists(graph, x, y, cn, frozenset(graph.nodes) - seen, owner)
     hidden = chosen - seen
     if hidden:
+        ancestors = set().union(*(graph.ancestors(v) for v in x | y))
+        if not _valid(graph, x, y, frozenset(ancestors & seen) - forb - y, cn, forb):
+            raise _none_exists(graph, x, y, cn, frozenset(graph.nodes) - seen, owner)
         raise NoAdjustmentSetError(
             f"{owner}: the optimal adjustment set for the effect of {sorted(x)} on {sorted(y)} holds the hidden "
-            f"node(s) {sorted(hidden)}. Use adjustment='minimal' (a valid set of observed nodes, if one exists) "
-            f"or observe them.")
+            f"node(s) {sorted(hidden)}. Use adjustment='minimal' (a valid set of observed nodes exists) or "
+            f"observe them.")
     return _order(graph, chosen)
 
 

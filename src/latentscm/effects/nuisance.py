@@ -61,7 +61,7 @@ def make_classifier(learner: Any, seed: int, name: str, owner: str) -> Any:
         if learner == "linear":
             from sklearn.linear_model import LogisticRegression
 
-            return LogisticRegression(C=1e6, max_iter=10_000, tol=1e-10)
+            return LogisticRegression(C=1e6, max_iter=10_000, tol=1e-8)
         if learner == "forest":
             from sklearn.ensemble import RandomForestClassifier
 
