@@ -1,5 +1,5 @@
 """Causal effect estimation: adjustment sets from a DAG, and regression, IPW, doubly robust (AIPW) and
-double machine learning estimators with confidence intervals, checked against SCM ground truth."""
+double machine learning estimators with confidence intervals and refutation checks, tested against SCM ground truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -17,6 +17,7 @@ from latentscm.effects.estimate import BINARY_METHODS, EFFECT_METHODS, estimate_
 from latentscm.effects.ground_truth import true_effect
 from latentscm.effects.nuisance import LEARNERS, fold_labels
 from latentscm.effects.partially_linear import dml_effect
+from latentscm.effects.refuters import REFUTERS, Refutation, RefutationReport, refute_effect
 from latentscm.effects.regression import regression_effect
 from latentscm.effects.result import EffectEstimate
 from latentscm.effects.weighting import ipw_effect
@@ -28,6 +29,9 @@ __all__ = [
     "LEARNERS",
     "EffectEstimate",
     "NoAdjustmentSetError",
+    "REFUTERS",
+    "Refutation",
+    "RefutationReport",
     "adjustment_set",
     "aipw_effect",
     "causal_nodes",
@@ -40,6 +44,7 @@ __all__ = [
     "minimal_adjustment_set",
     "optimal_adjustment_set",
     "parents_adjustment_set",
+    "refute_effect",
     "regression_effect",
     "true_effect",
 ]

@@ -54,7 +54,7 @@ def as_causal_dag(graph: Any, owner: str) -> CausalGraph:
     if isinstance(graph, DiscoveredGraph):
         if not graph.is_fully_directed():
             raise ValueError(f"The 'graph' argument of {owner} is a partially directed graph (undirected edges "
-                             f"{graph.undirected_edges()[:5]}); adjustment needs a DAG. Orient it (background "
+                             f"{graph.undirected_edges[:5]}); adjustment needs a DAG. Orient it (background "
                              f"knowledge), or pick one member of its equivalence class.")
         return graph.to_causal_graph()
     if isinstance(graph, str):
