@@ -1,5 +1,6 @@
-"""Causal effect estimation: adjustment sets from a DAG, and regression, IPW, doubly robust (AIPW) and
-double machine learning estimators with confidence intervals and refutation checks, tested against SCM ground truth."""
+"""Causal effect estimation: adjustment sets from a DAG, IDA's possible effects from a CPDAG, and regression,
+IPW, doubly robust (AIPW) and double machine learning estimators with confidence intervals and refutation
+checks, tested against SCM ground truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -15,6 +16,7 @@ from latentscm.effects.adjustment import (
 from latentscm.effects.doubly_robust import aipw_effect
 from latentscm.effects.estimate import BINARY_METHODS, EFFECT_METHODS, estimate_effect
 from latentscm.effects.ground_truth import true_effect
+from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
 from latentscm.effects.nuisance import LEARNERS, fold_labels
 from latentscm.effects.partially_linear import dml_effect
 from latentscm.effects.refuters import REFUTERS, Refutation, RefutationReport, refute_effect
@@ -28,6 +30,7 @@ __all__ = [
     "EFFECT_METHODS",
     "LEARNERS",
     "EffectEstimate",
+    "IdaResult",
     "NoAdjustmentSetError",
     "REFUTERS",
     "Refutation",
@@ -39,11 +42,13 @@ __all__ = [
     "estimate_effect",
     "fold_labels",
     "forbidden_nodes",
+    "ida",
     "ipw_effect",
     "is_adjustment_set",
     "minimal_adjustment_set",
     "optimal_adjustment_set",
     "parents_adjustment_set",
+    "possible_parent_sets",
     "refute_effect",
     "regression_effect",
     "true_effect",

@@ -33,7 +33,7 @@ from latentscm.effects.result import EffectEstimate, normal_interval
 from latentscm.effects.weighting import ipw_effect
 from latentscm.graph import CausalGraph
 
-__all__ = ["EFFECT_METHODS", "BINARY_METHODS", "estimate_effect", "as_causal_dag"]
+__all__ = ["EFFECT_METHODS", "BINARY_METHODS", "estimate_effect", "as_causal_dag", "checked_columns", "run_estimator"]
 
 #: The estimators of :func:`estimate_effect`; ``"auto"`` picks ``aipw`` for a treatment with two values
 #: and ``dml`` otherwise.
@@ -63,24 +63,24 @@ def as_causal_dag(graph: Any, owner: str) -> CausalGraph:
                     f"graph text. Got {type(graph).__name__}.")
 
 
-def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str) -> tuple[float, float]:
+def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str, owner: str) -> tuple[float, float]:
     levels = np.unique(values)
     if binary and levels.size != 2:
         shown = levels[:6].tolist()
-        raise ValueError(f"The treatment column given to {_OWNER} has {levels.size} distinct values "
+        raise ValueError(f"The treatment column given to {owner} has {levels.size} distinct values "
                          f"({shown}{' ...' if levels.size > 6 else ''}); method={method!r} needs a binary "
                          f"treatment. Use method='dml' or 'regression'.")
     if contrast is None:
         return (float(levels[0]), float(levels[1])) if binary else (0.0, 1.0)
     if isinstance(contrast, (str, bytes)) or not hasattr(contrast, "__len__") or len(contrast) != 2:
-        raise ValueError(f"The 'contrast' argument of {_OWNER} must be two treatment values (t0, t1). "
+        raise ValueError(f"The 'contrast' argument of {owner} must be two treatment values (t0, t1). "
                          f"Got {contrast!r}.")
-    t0, t1 = (float(check_number(v, "contrast", _OWNER)) for v in contrast)
+    t0, t1 = (float(check_number(v, "contrast", owner)) for v in contrast)
     if t0 == t1:
-        raise ValueError(f"The 'contrast' argument of {_OWNER} compares {t0:g} with itself; give two different "
+        raise ValueError(f"The 'contrast' argument of {owner} compares {t0:g} with itself; give two different "
                          f"values.")
     if binary and {t0, t1} != set(levels.tolist()):
-        raise ValueError(f"The 'contrast' argument of {_OWNER} is ({t0:g}, {t1:g}) but the treatment takes the "
+        raise ValueError(f"The 'contrast' argument of {owner} is ({t0:g}, {t1:g}) but the treatment takes the "
                          f"values {levels.tolist()}; method={method!r} compares the two values it takes.")
     return t0, t1
 
@@ -144,54 +144,74 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
     -------
     EffectEstimate
     """
+    dag = as_causal_dag(graph, _OWNER)
+    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
+    check_choice(method, "method", _OWNER, EFFECT_METHODS)  # before the graph work, so a typo is named first
+    chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
+    result = run_estimator(column, treatment, outcome, chosen, method=method, contrast=contrast, level=level,
+                           outcome_learner=outcome_learner, treatment_learner=treatment_learner,
+                           n_folds=n_folds, trim=trim, n_bootstrap=n_bootstrap, seed=seed, owner=_OWNER)
+    result.info.update(adjustment=adjustment if isinstance(adjustment, str) else "given",
+                       hidden=[v for v in dag.nodes if v not in column])
+    return result
+
+
+def checked_columns(data: Any, node_names: Sequence[str] | None, nodes: Sequence[str], treatment: Any,
+                    outcome: Any, owner: str) -> dict[str, np.ndarray]:
+    """The data's columns ``{name: (n,)}``, checked: every column a node of the graph (``nodes``), and the
+    treatment and outcome two different columns."""
     from latentscm.discovery.pc import as_data_matrix
 
-    check_choice(method, "method", _OWNER, EFFECT_METHODS)
-    level = check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    n_folds = check_number(n_folds, "n_folds", _OWNER, low=2, integer=True)
-    trim = check_number(trim, "trim", _OWNER, low=0.0, high=0.5, high_inclusive=False)
-    n_bootstrap = check_number(n_bootstrap, "n_bootstrap", _OWNER, low=2, integer=True)
-    seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
-    dag = as_causal_dag(graph, _OWNER)
-    matrix, names = as_data_matrix(data, node_names, _OWNER)
-    strangers = [v for v in names if v not in dag]
+    matrix, names = as_data_matrix(data, node_names, owner)
+    strangers = [v for v in names if v not in nodes]
     if strangers:
-        raise ValueError(f"The 'data' argument of {_OWNER} has columns {strangers} that are not nodes of the graph "
-                         f"(its nodes: {list(dag.nodes)}).")
+        raise ValueError(f"The 'data' argument of {owner} has columns {strangers} that are not nodes of the graph "
+                         f"(its nodes: {list(nodes)}).")
     for role, name in (("treatment", treatment), ("outcome", outcome)):
         if not isinstance(name, str) or name not in names:
-            raise ValueError(f"The {role!r} argument of {_OWNER} must name a column of the data ({list(names)}). "
+            raise ValueError(f"The {role!r} argument of {owner} must name a column of the data ({list(names)}). "
                              f"Got {name!r}.")
     if treatment == outcome:
-        raise ValueError(f"{_OWNER}: 'treatment' and 'outcome' are both {treatment!r}.")
-    column = {v: matrix[:, j] for j, v in enumerate(names)}
+        raise ValueError(f"{owner}: 'treatment' and 'outcome' are both {treatment!r}.")
+    return {v: matrix[:, j] for j, v in enumerate(names)}
+
+
+def run_estimator(column: dict[str, np.ndarray], treatment: str, outcome: str, chosen: Sequence[str], *,
+                  method: str, contrast: Sequence[float] | None, level: float, outcome_learner: Any,
+                  treatment_learner: Any, n_folds: int, trim: float, n_bootstrap: int, seed: int,
+                  owner: str) -> EffectEstimate:
+    """Run ``method`` on checked columns with the adjustment set ``chosen`` (names, already justified by a
+    graph); the options are :func:`estimate_effect`'s, checked here."""
+    check_choice(method, "method", owner, EFFECT_METHODS)
+    level = check_number(level, "level", owner, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_folds = check_number(n_folds, "n_folds", owner, low=2, integer=True)
+    trim = check_number(trim, "trim", owner, low=0.0, high=0.5, high_inclusive=False)
+    n_bootstrap = check_number(n_bootstrap, "n_bootstrap", owner, low=2, integer=True)
+    seed = check_number(seed, "seed", owner, low=0, integer=True)
     t, y = column[treatment], column[outcome]
     if method == "auto":
         method = "aipw" if np.unique(t).size == 2 else "dml"
-    t0, t1 = _contrast(t, contrast, method in BINARY_METHODS, method)
-    chosen = _adjust(dag, treatment, outcome, adjustment, list(names))
+    t0, t1 = _contrast(t, contrast, method in BINARY_METHODS, method, owner)
     z = np.column_stack([column[v] for v in chosen]) if chosen else np.zeros((t.shape[0], 0))
     if method in ("aipw", "dml") and t.shape[0] < 2 * n_folds:
-        raise ValueError(f"The 'data' argument of {_OWNER} has {t.shape[0]} rows, too few for n_folds={n_folds}.")
+        raise ValueError(f"The 'data' argument of {owner} has {t.shape[0]} rows, too few for n_folds={n_folds}.")
     folds = fold_labels(t.shape[0], n_folds, seed)
     if method == "regression":
         estimate, std_error, info = regression_effect(y, t, z, (t0, t1), learner=outcome_learner,
-                                                      n_bootstrap=n_bootstrap, seed=seed, owner=_OWNER)
+                                                      n_bootstrap=n_bootstrap, seed=seed, owner=owner)
     elif method == "dml":
         estimate, std_error, info = dml_effect(y, t, z, folds, (t0, t1), outcome_learner=outcome_learner,
-                                               treatment_learner=treatment_learner, seed=seed, owner=_OWNER)
+                                               treatment_learner=treatment_learner, seed=seed, owner=owner)
     else:
         treated = t == t1
         if method == "ipw":
             estimate, std_error, info = ipw_effect(y, treated, z, learner=treatment_learner, trim=trim, seed=seed,
-                                                   owner=_OWNER)
+                                                   owner=owner)
         else:
             estimate, std_error, info = aipw_effect(y, treated, z, folds, outcome_learner=outcome_learner,
                                                     treatment_learner=treatment_learner, trim=trim, seed=seed,
-                                                    owner=_OWNER)
+                                                    owner=owner)
     low, high = normal_interval(estimate, std_error, level)
-    info = {**info, "adjustment": adjustment if isinstance(adjustment, str) else "given", "seed": seed,
-            "hidden": [v for v in dag.nodes if v not in names]}
     return EffectEstimate(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high, level=level,
                           method=method, treatment=treatment, outcome=outcome, contrast=(t0, t1),
-                          adjustment_set=chosen, n=int(t.shape[0]), info=info)
+                          adjustment_set=tuple(chosen), n=int(t.shape[0]), info={**info, "seed": seed})
