@@ -27,7 +27,7 @@ app = typer.Typer(
 # Modules in this package that add commands to ``app`` when imported (each defines
 # ``register(app)``). New areas append their module name here.
 COMMAND_MODULES: list[str] = ["worlds", "train", "discover", "quickstart", "counterfactual", "axioms", "study", "probe",
-                               "active", "domains", "rca"]
+                               "active", "domains", "rca", "effect"]
 
 
 def _version_callback(value: bool) -> None:

@@ -55,7 +55,8 @@ def as_causal_dag(graph: Any, owner: str) -> CausalGraph:
         if not graph.is_fully_directed():
             raise ValueError(f"The 'graph' argument of {owner} is a partially directed graph (undirected edges "
                              f"{graph.undirected_edges[:5]}); adjustment needs a DAG. Orient it (background "
-                             f"knowledge), or pick one member of its equivalence class.")
+                             f"knowledge), or use ida() (command line: --ida) for the possible effects over its "
+                             f"equivalence class.")
         return graph.to_causal_graph()
     if isinstance(graph, str):
         return CausalGraph.from_text(graph)

@@ -1,0 +1,126 @@
+"""``latentscm effect``: the average causal effect of one column on another, from a CSV and a causal graph.
+
+    latentscm effect data.csv --graph "Z -> T; Z -> Y; T -> Y" --treatment T --outcome Y
+        [--method auto|regression|ipw|aipw|dml] [--adjustment optimal|minimal|parents|Z,W]
+        [--contrast 0,1] [--learner linear|forest|boosting] [--refute] [--out effect.json]
+
+``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
+--out`` writes. A discovered CPDAG with undirected edges needs ``--ida`` (the possible effects over its
+equivalence class). Prints the estimate, and writes it (with the refutation checks) to ``--out``
+atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["register", "read_graph_option"]
+
+
+def read_graph_option(value: str) -> Any:
+    """``--graph``: graph text (``"a -> b; b -> c"``), or a JSON file holding a graph dict (``nodes`` and
+    ``edges``) or a discovered graph (``nodes`` and ``adjacency``). Returns a CausalGraph or DiscoveredGraph."""
+    from latentscm.discovery.result import DiscoveredGraph
+    from latentscm.graph import CausalGraph
+
+    path = Path(value)
+    if "->" in value or not path.suffix:
+        return CausalGraph.from_text(value)
+    if not path.is_file():
+        raise ValueError(f"--graph {value!r} is neither graph text (with '->') nor an existing file.")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"--graph {path}: not a JSON file ({error}).") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"--graph {path}: expected a JSON object, got {type(data).__name__}.")
+    try:
+        if "adjacency" in data:
+            return DiscoveredGraph.from_dict(data)
+        return CausalGraph.from_dict(data)
+    except (TypeError, KeyError, ValueError) as error:
+        raise ValueError(f"--graph {path}: {error}") from None
+
+
+def _numbers(value: str | None, flag: str) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{flag} must be two numbers 't0,t1'. Got {value!r}.") from None
+    if len(numbers) != 2:
+        raise ValueError(f"{flag} must be two numbers 't0,t1'. Got {value!r}.")
+    return numbers[0], numbers[1]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("effect")
+    def effect_command(
+        data: Path = typer.Argument(..., help="CSV with a header row; every column a node of the graph."),
+        graph: str = typer.Option(..., "--graph", help="Graph text ('Z -> T; Z -> Y; T -> Y') or a JSON graph "
+                                  "file (a graph dict, or the output of 'latentscm discover --out')."),
+        treatment: str = typer.Option(..., "--treatment", help="The treatment column."),
+        outcome: str = typer.Option(..., "--outcome", help="The outcome column."),
+        method: str = typer.Option("auto", "--method", help="auto (aipw for a binary treatment, else dml), "
+                                   "regression, ipw, aipw or dml."),
+        adjustment: str = typer.Option("optimal", "--adjustment", help="optimal, minimal, parents, or a comma "
+                                       "list of columns (checked against the graph)."),
+        contrast: str = typer.Option(None, "--contrast", help="Treatment values 't0,t1' (default: the two values "
+                                     "of a binary treatment, else 0,1)."),
+        learner: str = typer.Option("linear", "--learner", help="Nuisance learner for outcome and treatment: "
+                                    "linear, forest or boosting."),
+        folds: int = typer.Option(5, "--folds", help="Cross-fitting folds (aipw, dml)."),
+        level: float = typer.Option(0.95, "--level", help="Confidence level."),
+        seed: int = typer.Option(0, "--seed", help="Seed of folds, learners and refutations."),
+        ida: bool = typer.Option(False, "--ida", help="The graph is a CPDAG: report IDA's possible effects over "
+                                 "its equivalence class (method regression by default)."),
+        refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
+                                    "common cause, subsets)."),
+        simulations: int = typer.Option(20, "--simulations", help="Runs per refutation check."),
+        out: Path = typer.Option(None, "--out", help="Write the result as JSON here."),
+    ) -> None:
+        """Estimate the average causal effect of --treatment on --outcome from a CSV and a causal graph: the
+        graph picks the adjustment set, the estimator gives the number with a confidence interval."""
+        from latentscm._io import atomic_write_json
+        from latentscm.cli.discover import read_csv_table
+        from latentscm.cli.output_paths import check_output_path
+        from latentscm.effects import estimate_effect, refute_effect
+        from latentscm.effects import ida as run_ida
+
+        try:
+            if out is not None:
+                check_output_path(out, "--out")
+            matrix, names = read_csv_table(data)
+            table = {name: matrix[:, j] for j, name in enumerate(names)}
+            causal = read_graph_option(graph)
+            adjust: Any = adjustment if adjustment in ("optimal", "minimal", "parents") else [
+                a.strip() for a in adjustment.split(",") if a.strip()]
+            options = dict(contrast=_numbers(contrast, "--contrast"), outcome_learner=learner,
+                           treatment_learner=learner, n_folds=folds, level=level)
+            if ida:
+                if refute:
+                    raise ValueError("--refute cannot be combined with --ida (refute one DAG's estimate).")
+                if adjustment != "optimal":
+                    raise ValueError("--adjustment cannot be combined with --ida: IDA adjusts for each possible "
+                                     "parent set of the treatment.")
+                result: Any = run_ida(table, causal, treatment, outcome, seed=seed,
+                                      method="regression" if method == "auto" else method, **options)
+            elif refute:
+                result = refute_effect(table, causal, treatment, outcome, method=method, adjustment=adjust,
+                                       n_simulations=simulations, seed=seed, **options)
+            else:
+                result = estimate_effect(table, causal, treatment, outcome, method=method, adjustment=adjust,
+                                         seed=seed, **options)
+        except (ValueError, TypeError, OSError) as error:
+            typer.echo(f"Error: {error}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(str(result))
+        if out is not None:
+            atomic_write_json(out, result.to_dict())
+            typer.echo(f"-> {out}")

@@ -1,0 +1,96 @@
+"""``latentscm effect``: an effect from a CSV and a graph (text or JSON), with refutations, IDA and JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from cli_support import invoke, refused  # noqa: E402
+
+GRAPH = "Z1 -> T; Z2 -> T; Z1 -> Y; Z2 -> Y; T -> Y"
+
+
+def _write(path: Path, n: int = 400, seed: int = 0) -> None:
+    """Binary T with a logistic propensity in Z1, Z2; Y = 2 T + 1.5 Z1 + Z2 + noise (true effect 2)."""
+    rng = np.random.default_rng(seed)
+    z1, z2 = rng.normal(size=n), rng.normal(size=n)
+    t = (rng.uniform(size=n) < 1 / (1 + np.exp(-(z1 - 0.5 * z2)))).astype(float)
+    y = 2 * t + 1.5 * z1 + z2 + rng.normal(size=n)
+    rows = np.column_stack([z1, z2, t, y])
+    path.write_text("Z1,Z2,T,Y\n" + "\n".join(",".join(f"{v:.8f}" for v in row) for row in rows) + "\n")
+
+
+def test_effect_from_graph_text_writes_json(tmp_path):
+    _write(tmp_path / "d.csv")
+    out = tmp_path / "e.json"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                     "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "aipw" and payload["adjustment_set"] == ["Z1", "Z2"]
+    assert payload["ci_low"] < 2.0 < payload["ci_high"]
+    assert "adjusting for Z1, Z2" in result.output
+
+
+def test_graph_json_file_methods_and_options(tmp_path):
+    _write(tmp_path / "d.csv")
+    graph = tmp_path / "g.json"
+    graph.write_text(json.dumps({"nodes": ["Z1", "Z2", "T", "Y"],
+                                 "edges": [["Z1", "T"], ["Z2", "T"], ["Z1", "Y"], ["Z2", "Y"], ["T", "Y"]]}))
+    out = tmp_path / "e.json"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", graph, "--treatment", "T", "--outcome", "Y",
+                     "--method", "dml", "--adjustment", "Z1,Z2", "--level", "0.9", "--folds", "3", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "dml" and payload["level"] == 0.9 and payload["info"]["n_folds"] == 3
+    assert payload["info"]["adjustment"] == "given"
+
+
+def test_refute_and_ida(tmp_path):
+    _write(tmp_path / "d.csv")
+    out = tmp_path / "r.json"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                     "--refute", "--simulations", "3", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert [c["name"] for c in payload["checks"]] == ["placebo", "random_common_cause", "subset"]
+    assert all(len(c["estimates"]) == 3 for c in payload["checks"])
+    cpdag = tmp_path / "cpdag.json"  # complete and undirected: every subset of the others can be T's parents
+    adjacency = [[int(i != j) for j in range(4)] for i in range(4)]
+    cpdag.write_text(json.dumps({"nodes": ["Z1", "Z2", "T", "Y"], "adjacency": adjacency}))
+    out = tmp_path / "ida.json"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", cpdag, "--treatment", "T", "--outcome", "Y",
+                     "--ida", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert len(payload["parent_sets"]) == 8 and payload["parent_sets"][0] == []
+    assert all(v == 0.0 for p, v in zip(payload["parent_sets"], payload["values"]) if "Y" in p)
+    assert payload["values"][payload["parent_sets"].index(["Z1", "Z2"])] == pytest.approx(2.0, abs=0.4)
+    refused(invoke(["effect", tmp_path / "d.csv", "--graph", cpdag, "--treatment", "T", "--outcome", "Y"]),
+            "partially directed", "--ida")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--graph", "Z1 -> T; T -> Y"], "columns ['Z2'] that are not nodes"),
+    (["--graph", GRAPH, "--method", "probit"], "'method' parameter"),
+    (["--graph", GRAPH, "--contrast", "0"], "--contrast must be two numbers"),
+    (["--graph", GRAPH, "--adjustment", "Z1"], "not a valid adjustment set"),
+    (["--graph", GRAPH, "--learner", "svm"], "'outcome_learner' argument"),
+    (["--graph", "missing.json"], "neither graph text"),
+    (["--graph", GRAPH, "--ida", "--refute"], "--refute cannot be combined with --ida"),
+])
+def test_bad_options_are_refused_by_name(tmp_path, args, message):
+    _write(tmp_path / "d.csv", n=60)
+    refused(invoke(["effect", tmp_path / "d.csv", "--treatment", "T", "--outcome", "Y", *args]), message)
+
+
+def test_unwritable_out_is_named_before_the_work(tmp_path):
+    _write(tmp_path / "d.csv", n=60)
+    (tmp_path / "dir").mkdir()
+    refused(invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                    "--out", tmp_path / "dir"]), "--out")
