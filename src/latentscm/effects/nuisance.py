@@ -34,46 +34,43 @@ def _check_estimator(learner: Any, name: str, owner: str, method: str) -> Any:
     return clone(learner)
 
 
+def _named(learner: str, kind: str, seed: int) -> Any:
+    """The named learner ``learner`` as a ``kind`` ("regressor" or "classifier")."""
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    regressor = kind == "regressor"
+    if learner == "linear":
+        return LinearRegression() if regressor else LogisticRegression(C=1e6, max_iter=10_000, tol=1e-8)
+    if learner == "forest":
+        forest = RandomForestRegressor if regressor else RandomForestClassifier
+        return forest(n_estimators=200, min_samples_leaf=5, max_features=1.0, random_state=seed, n_jobs=1)
+    boosting = HistGradientBoostingRegressor if regressor else HistGradientBoostingClassifier
+    return boosting(max_iter=200, learning_rate=0.05, random_state=seed)
+
+
+def _make(learner: Any, kind: str, method: str, seed: int, name: str, owner: str) -> Any:
+    if isinstance(learner, str):
+        if learner not in LEARNERS:
+            raise ValueError(f"The {name!r} argument of {owner} must be one of {list(LEARNERS)} or a scikit-learn "
+                             f"{kind}. Got {learner!r}.")
+        return _named(learner, kind, seed)
+    return _check_estimator(learner, name, owner, method)
+
+
 def make_regressor(learner: Any, seed: int, name: str, owner: str) -> Any:
     """A fresh, unfitted regressor for ``learner`` (a name from :data:`LEARNERS` or an estimator)."""
-    if isinstance(learner, str):
-        if learner == "linear":
-            from sklearn.linear_model import LinearRegression
-
-            return LinearRegression()
-        if learner == "forest":
-            from sklearn.ensemble import RandomForestRegressor
-
-            return RandomForestRegressor(n_estimators=200, min_samples_leaf=5, max_features=1.0,
-                                         random_state=seed, n_jobs=1)
-        if learner == "boosting":
-            from sklearn.ensemble import HistGradientBoostingRegressor
-
-            return HistGradientBoostingRegressor(max_iter=200, learning_rate=0.05, random_state=seed)
-        raise ValueError(f"The {name!r} argument of {owner} must be one of {list(LEARNERS)} or a scikit-learn "
-                         f"regressor. Got {learner!r}.")
-    return _check_estimator(learner, name, owner, "predict")
+    return _make(learner, "regressor", "predict", seed, name, owner)
 
 
 def make_classifier(learner: Any, seed: int, name: str, owner: str) -> Any:
     """A fresh, unfitted classifier with ``predict_proba`` for ``learner``."""
-    if isinstance(learner, str):
-        if learner == "linear":
-            from sklearn.linear_model import LogisticRegression
-
-            return LogisticRegression(C=1e6, max_iter=10_000, tol=1e-8)
-        if learner == "forest":
-            from sklearn.ensemble import RandomForestClassifier
-
-            return RandomForestClassifier(n_estimators=200, min_samples_leaf=5, max_features=1.0,
-                                          random_state=seed, n_jobs=1)
-        if learner == "boosting":
-            from sklearn.ensemble import HistGradientBoostingClassifier
-
-            return HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=seed)
-        raise ValueError(f"The {name!r} argument of {owner} must be one of {list(LEARNERS)} or a scikit-learn "
-                         f"classifier. Got {learner!r}.")
-    return _check_estimator(learner, name, owner, "predict_proba")
+    return _make(learner, "classifier", "predict_proba", seed, name, owner)
 
 
 def fold_labels(n: int, n_folds: int, seed: int | np.random.Generator) -> np.ndarray:
