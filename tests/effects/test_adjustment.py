@@ -161,6 +161,6 @@ def test_bad_input_is_named():
         optimal_adjustment_set("Z -> X", "X", "Y")
     with pytest.raises(TypeError, match="node names"):
         is_adjustment_set(graph, "X", "Y", [1])
-    with pytest.raises(ValueError, match="'kind' argument of adjustment_set"):
+    with pytest.raises(ValueError, match="'kind' parameter of adjustment_set"):
         adjustment_set(graph, "X", "Y", "best")
     assert not is_adjustment_set(graph, "X", "Y", ["Y"])  # the outcome itself never adjusts

@@ -105,7 +105,7 @@ def test_flexible_learners_remove_nonlinear_confounding_that_linear_ones_keep():
     graph = CausalGraph.from_text("Z -> T; Z -> Y; T -> Y")
     scm = SCM(graph, {
         "Z": LinearGaussian(),
-        "T": Functional(lambda p, u: (np.abs(p[:, 0]) - 0.8 + 0.5 * u > 0).astype(float), Normal(0.0, 1.0)),
+        "T": Functional(lambda p, u: (np.abs(p[:, 0]) - 0.8 + u > 0).astype(float), Normal(0.0, 1.0)),
         "Y": Functional(lambda p, u: 1.0 * p[:, 1] + 2.0 * p[:, 0] ** 2 + u, Normal(0.0, 1.0),
                         parent_names=("Z", "T")),
     })
@@ -184,3 +184,15 @@ def test_bad_arguments_are_named():
     collinear = {**data, "Z2": 2 * data["Z1"]}
     with pytest.raises(ValueError, match="collinear"):
         estimate_effect(collinear, graph, "T", "Y", method="regression")
+
+
+def test_poor_overlap_warns_that_the_estimate_leans_on_truncation():
+    graph = CausalGraph.from_text("Z -> T; Z -> Y; T -> Y")
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=400)
+    t = (z + 0.05 * rng.normal(size=400) > 0).astype(float)  # T is nearly a function of Z
+    data = {"Z": z, "T": t, "Y": 2 * t + z + rng.normal(size=400)}
+    for method in ("ipw", "aipw"):
+        with pytest.warns(UserWarning, match=r"propensities lie outside \[0.01, 0.99\] and were truncated"):
+            result = estimate_effect(data, graph, "T", "Y", method=method)
+        assert result.info["n_trimmed"] > 40

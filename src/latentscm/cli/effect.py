@@ -28,7 +28,7 @@ def read_graph_option(value: str) -> Any:
     from latentscm.graph import CausalGraph
 
     path = Path(value)
-    if "->" in value or not path.suffix:
+    if not path.is_file() and ("->" in value or not path.suffix):
         return CausalGraph.from_text(value)
     if not path.is_file():
         raise ValueError(f"--graph {value!r} is neither graph text (with '->') nor an existing file.")

@@ -44,6 +44,9 @@ class DiscoveredGraph:
                             f"{self.nodes!r}.")
         adjacency = np.asarray(self.adjacency)
         d = len(self.nodes)
+        if adjacency.dtype.kind not in "biuf":
+            raise ValueError(f"The adjacency of a DiscoveredGraph must hold numbers (0 or 1). Got {adjacency.dtype} "
+                             f"entries such as {adjacency.ravel()[:4].tolist()}.")
         if adjacency.shape != (d, d):
             raise ValueError(f"The adjacency of a DiscoveredGraph must be ({d}, {d}) for {d} nodes. "
                              f"Got shape {adjacency.shape}.")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from latentscm._validation import check_choice
 from latentscm.exceptions import LatentSCMError
 from latentscm.graph import CausalGraph
 
@@ -41,7 +42,11 @@ def _names(graph: CausalGraph, names: Iterable[str] | str, what: str, owner: str
            ) -> frozenset[str]:
     if not isinstance(graph, CausalGraph):
         raise TypeError(f"The 'graph' argument of {owner} must be a CausalGraph (a DAG). Got {type(graph).__name__}.")
-    items = (names,) if isinstance(names, str) else tuple(names)
+    try:
+        items = (names,) if isinstance(names, str) else tuple(names)
+    except TypeError:
+        raise TypeError(f"The {what!r} argument of {owner} must be a node name or a sequence of node names. "
+                        f"Got {names!r}.") from None
     for item in items:
         if not isinstance(item, str):
             raise TypeError(f"The {what!r} argument of {owner} must hold node names (str). Got {item!r}.")
@@ -135,17 +140,18 @@ def optimal_adjustment_set(graph: CausalGraph, treatment: Iterable[str] | str, o
     """``O(X, Y) = pa(cn(X, Y)) \\ forb(X, Y)`` (Henckel, Perković & Maathuis 2022), in node order.
 
     ``O`` is valid whenever some valid set exists, and has the smallest asymptotic variance among valid
-    sets for OLS in linear SEMs. Raises :class:`NoAdjustmentSetError` when no valid set exists, or when
-    ``O`` needs a node that is not ``observed`` (use :func:`minimal_adjustment_set` there).
+    sets for OLS in linear SEMs. ``O`` is defined for outcomes that descend from the treatment; when one does
+    not, the minimal set is returned instead. Raises :class:`NoAdjustmentSetError` when no valid set exists,
+    or when ``O`` needs a node that is not ``observed`` (use :func:`minimal_adjustment_set` there).
     """
     owner = "optimal_adjustment_set"
     x, y = _pair(graph, treatment, outcome, owner)
     seen = _observed(graph, observed, owner)
     cn = _causal_nodes(graph, x, y)
     forb = _forbidden(graph, x, cn)
-    if not cn:  # no causal path: O is not defined; the minimal set is the natural choice
-        return minimal_adjustment_set(graph, x, y, observed=seen)
-    chosen = frozenset(p for v in cn for p in graph.parents(v)) - forb
+    if not y <= cn:  # an outcome with no causal path from X: O is not defined there (Henckel et al. need
+        return _minimal(graph, x, y, seen, cn, forb, owner)  # Y ⊆ De(X)); the minimal set is the natural choice
+    chosen = frozenset(p for v in cn for p in graph.parents(v)) - forb - y
     if not _valid(graph, x, y, chosen, cn, forb):
         raise _none_exists(graph, x, y, cn, frozenset(graph.nodes) - seen, owner)
     hidden = chosen - seen
@@ -173,7 +179,11 @@ def minimal_adjustment_set(graph: CausalGraph, treatment: Iterable[str] | str, o
     x, y = _pair(graph, treatment, outcome, owner)
     seen = _observed(graph, observed, owner)
     cn = _causal_nodes(graph, x, y)
-    forb = _forbidden(graph, x, cn)
+    return _minimal(graph, x, y, seen, cn, _forbidden(graph, x, cn), owner)
+
+
+def _minimal(graph: CausalGraph, x: frozenset[str], y: frozenset[str], seen: frozenset[str], cn: frozenset[str],
+             forb: frozenset[str], owner: str) -> tuple[str, ...]:
     ancestors = set().union(*(graph.ancestors(v) for v in x | y))
     current = frozenset(ancestors & seen) - forb - y
     if not _valid(graph, x, y, current, cn, forb):
@@ -215,6 +225,5 @@ def adjustment_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
     """The adjustment set named by ``kind`` (one of :data:`ADJUSTMENTS`)."""
     rules = {"optimal": optimal_adjustment_set, "minimal": minimal_adjustment_set,
              "parents": parents_adjustment_set}
-    if kind not in rules:
-        raise ValueError(f"The 'kind' argument of adjustment_set must be one of {list(ADJUSTMENTS)}. Got {kind!r}.")
+    check_choice(kind, "kind", "adjustment_set", ADJUSTMENTS)
     return rules[kind](graph, treatment, outcome, observed=observed)

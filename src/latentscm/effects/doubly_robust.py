@@ -40,7 +40,7 @@ def aipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.nda
                                owner=owner)
     raw = cross_fit_propensity(treated, z, folds, treatment_learner, seed=seed, name="treatment_learner",
                                owner=owner)
-    e, n_trimmed = truncate_propensity(raw, trim)
+    e, n_trimmed = truncate_propensity(raw, trim, owner)
     score = g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
     estimate = finite(np.mean(score), "effect", owner)
     std_error = finite(np.sqrt(np.mean((score - estimate) ** 2) / y.shape[0]), "standard error", owner)

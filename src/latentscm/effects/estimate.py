@@ -66,14 +66,17 @@ def as_causal_dag(graph: Any, owner: str) -> CausalGraph:
 
 def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str, owner: str) -> tuple[float, float]:
     levels = np.unique(values)
+    if levels.size < 2:
+        raise ValueError(f"The treatment column given to {owner} is constant ({levels[0]:g}); an effect needs "
+                         f"rows with different treatment values.")
     if binary and levels.size != 2:
         shown = levels[:6].tolist()
         raise ValueError(f"The treatment column given to {owner} has {levels.size} distinct values "
                          f"({shown}{' ...' if levels.size > 6 else ''}); method={method!r} needs a binary "
                          f"treatment. Use method='dml' or 'regression'.")
     if contrast is None:
-        return (float(levels[0]), float(levels[1])) if binary else (0.0, 1.0)
-    if isinstance(contrast, (str, bytes)) or not hasattr(contrast, "__len__") or len(contrast) != 2:
+        return (float(levels[0]), float(levels[1])) if levels.size == 2 else (0.0, 1.0)
+    if not isinstance(contrast, (Sequence, np.ndarray)) or isinstance(contrast, (str, bytes)) or len(contrast) != 2:
         raise ValueError(f"The 'contrast' argument of {owner} must be two treatment values (t0, t1). "
                          f"Got {contrast!r}.")
     t0, t1 = (float(check_number(v, "contrast", owner)) for v in contrast)
@@ -126,7 +129,8 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
         ``"optimal"`` (Henckel et al. 2022), ``"minimal"`` or ``"parents"``, or an explicit list of columns,
         which is checked against the graph (an invalid set is refused, not used).
     contrast:
-        ``(t0, t1)``. Default: the two values of a binary treatment, else ``(0, 1)``.
+        ``(t0, t1)``, in that order (a sequence; an unordered set is refused). Default: the two values of a
+        treatment that takes two, in increasing order, for every method; else ``(0, 1)``.
     level:
         Confidence level of the interval, in (0, 1).
     outcome_learner, treatment_learner:

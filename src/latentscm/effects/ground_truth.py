@@ -7,6 +7,7 @@ SCM every unit has the same effect, and the result is exact up to rounding.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,11 +26,16 @@ def true_effect(scm: Any, treatment: str, outcome: str, contrast: tuple[float, f
     owner = "true_effect"
     if not isinstance(scm, SCM):
         raise TypeError(f"The 'scm' argument of {owner} must be a latentscm SCM. Got {type(scm).__name__}.")
-    for name in (treatment, outcome):
+    for role, name in (("treatment", treatment), ("outcome", outcome)):
+        if not isinstance(name, str):
+            raise TypeError(f"The {role!r} argument of {owner} must be one node name. Got {name!r}.")
         scm.graph.check_node(name)
     if treatment == outcome:
         raise ValueError(f"{owner}: 'treatment' and 'outcome' are both {treatment!r}.")
     n = check_number(n, "n", owner, low=2, integer=True)
+    if not isinstance(contrast, (Sequence, np.ndarray)) or isinstance(contrast, (str, bytes)) or len(contrast) != 2:
+        raise ValueError(f"The 'contrast' argument of {owner} must be two treatment values (t0, t1). "
+                         f"Got {contrast!r}.")
     t0, t1 = (check_number(v, "contrast", owner) for v in contrast)
     noise = scm.sample_noise(n, seed=seed)
     low = scm.do({treatment: t0}).evaluate(noise)[outcome]

@@ -26,11 +26,14 @@ LEARNERS = ("linear", "forest", "boosting")
 
 
 def _check_estimator(learner: Any, name: str, owner: str, method: str) -> Any:
-    from sklearn.base import clone
+    from sklearn.base import clone, is_classifier
 
     if not (hasattr(learner, "fit") and hasattr(learner, method)):
         raise TypeError(f"The {name!r} argument of {owner} must be one of {list(LEARNERS)} or a scikit-learn "
                         f"estimator with fit() and {method}(). Got {learner!r}.")
+    if method == "predict" and is_classifier(learner):
+        raise TypeError(f"The {name!r} argument of {owner} is a classifier ({type(learner).__name__}); this role "
+                        f"predicts a number, so it needs a regressor.")
     return clone(learner)
 
 

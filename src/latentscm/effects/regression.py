@@ -24,15 +24,21 @@ __all__ = ["regression_effect"]
 def _ols_hc1(y: np.ndarray, design: np.ndarray, owner: str) -> tuple[np.ndarray, np.ndarray]:
     """OLS coefficients (p,) and their HC1 covariance (p, p)."""
     n, p = design.shape
-    gram = design.T @ design
-    if np.linalg.matrix_rank(gram) < p:
+    if n <= p:
+        raise ValueError(f"{owner}: {n} rows for {p} coefficients (intercept, treatment, {p - 2} covariates) leave "
+                         f"no residual degrees of freedom for a standard error; give more rows.")
+    scale = np.linalg.norm(design, axis=0)  # unit-free columns: a change of units is not collinearity
+    scale[scale == 0] = 1.0
+    scaled = design / scale
+    rank = np.linalg.matrix_rank(scaled)
+    if rank < p:
         raise ValueError(f"{owner}: the treatment and covariates are collinear (the design matrix has rank "
-                         f"{np.linalg.matrix_rank(gram)} < {p}); drop a redundant covariate.")
-    inverse = np.linalg.inv(gram)
+                         f"{rank} < {p}); drop a redundant covariate.")
+    inverse = np.linalg.inv(scaled.T @ scaled) / np.outer(scale, scale)
     beta = inverse @ design.T @ y
     residual = y - design @ beta
     meat = (design * residual[:, None] ** 2).T @ design
-    return beta, inverse @ meat @ inverse * n / max(n - p, 1)
+    return beta, inverse @ meat @ inverse * n / (n - p)
 
 
 def _plug_in(y: np.ndarray, t: np.ndarray, z: np.ndarray, contrast: tuple[float, float], learner: Any,

@@ -9,6 +9,7 @@ the propensity model is right; see the doubly robust estimator.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -16,13 +17,26 @@ import numpy as np
 from latentscm.effects.nuisance import make_classifier
 from latentscm.effects.result import finite
 
-__all__ = ["ipw_effect", "truncate_propensity"]
+__all__ = ["TRIM_WARNING_SHARE", "ipw_effect", "truncate_propensity"]
 
 
-def truncate_propensity(propensity: np.ndarray, trim: float) -> tuple[np.ndarray, int]:
-    """``propensity`` clipped to ``[trim, 1 - trim]``, and how many values were clipped."""
+#: Above this share of truncated propensities the estimators warn: the treatment arms barely overlap.
+TRIM_WARNING_SHARE = 0.1
+
+
+def truncate_propensity(propensity: np.ndarray, trim: float, owner: str = "truncate_propensity"
+                        ) -> tuple[np.ndarray, int]:
+    """``propensity`` clipped to ``[trim, 1 - trim]``, and how many values were clipped. Warns (``UserWarning``)
+    when more than :data:`TRIM_WARNING_SHARE` of them were: positivity nearly fails, and the estimate then
+    leans on the truncation rather than on the data."""
     clipped = np.clip(propensity, trim, 1.0 - trim)
-    return clipped, int(np.count_nonzero(clipped != propensity))
+    count = int(np.count_nonzero(clipped != propensity))
+    if count > TRIM_WARNING_SHARE * propensity.size:
+        warnings.warn(f"{owner}: {count} of {propensity.size} propensities lie outside [{trim:g}, {1 - trim:g}] "
+                      f"and were truncated: the treatment arms barely overlap given the covariates (near "
+                      f"violation of positivity), so the estimate depends on the truncation. Check the covariates, "
+                      f"or estimate the effect on a population where both arms occur.", UserWarning, stacklevel=3)
+    return clipped, count
 
 
 def ipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, *, learner: Any = "linear",
@@ -32,7 +46,7 @@ def ipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, *, learner: An
     features = z if z.shape[1] else np.zeros((z.shape[0], 1))
     model = make_classifier(learner, seed, "treatment_learner", owner).fit(features, treated.astype(np.int64))
     raw = model.predict_proba(features)[:, list(model.classes_).index(1)]
-    e, n_trimmed = truncate_propensity(raw, trim)
+    e, n_trimmed = truncate_propensity(raw, trim, owner)
     w1, w0 = treated / e, (~treated) / (1.0 - e)
     mu1, mu0 = np.sum(w1 * y) / np.sum(w1), np.sum(w0 * y) / np.sum(w0)
     influence = w1 * (y - mu1) / np.mean(w1) - w0 * (y - mu0) / np.mean(w0)
