@@ -3,6 +3,7 @@
     latentscm effect data.csv --graph "Z -> T; Z -> Y; T -> Y" --treatment T --outcome Y
         [--method auto|regression|ipw|aipw|dml] [--adjustment optimal|minimal|parents|Z,W]
         [--contrast 0,1] [--learner linear|forest|boosting] [--refute] [--out effect.json]
+    latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
 --out`` writes. A discovered CPDAG with undirected edges needs ``--ida`` (the possible effects over its
@@ -62,9 +63,12 @@ def _numbers(value: str | None, flag: str) -> tuple[float, float] | None:
 def register(app: typer.Typer) -> None:
     @app.command("effect")
     def effect_command(
-        data: Path = typer.Argument(..., help="CSV with a header row; every column a node of the graph."),
-        graph: str = typer.Option(..., "--graph", help="Graph text ('Z -> T; Z -> Y; T -> Y') or a JSON graph "
+        data: Path = typer.Argument(None, help="CSV with a header row; every column a node of the graph."),
+        graph: str = typer.Option(None, "--graph", help="Graph text ('Z -> T; Z -> Y; T -> Y') or a JSON graph "
                                   "file (a graph dict, or the output of 'latentscm discover --out')."),
+        world: str = typer.Option(None, "--world", help="Instead of a CSV and a graph: sample this world's "
+                                  "factors, estimate on them with its graph, and compare with its true effect."),
+        samples: int = typer.Option(2000, "--samples", help="Samples of --world."),
         treatment: str = typer.Option(..., "--treatment", help="The treatment column."),
         outcome: str = typer.Option(..., "--outcome", help="The outcome column."),
         method: str = typer.Option("auto", "--method", help="auto (aipw for a binary treatment, else dml), "
@@ -90,12 +94,29 @@ def register(app: typer.Typer) -> None:
         from latentscm._io import atomic_write_json
         from latentscm.cli.discover import read_csv_table
         from latentscm.cli.output_paths import check_output_path
-        from latentscm.effects import estimate_effect, refute_effect
+        from latentscm.effects import estimate_effect, refute_effect, world_effect
         from latentscm.effects import ida as run_ida
 
         try:
             if out is not None:
                 check_output_path(out, "--out")
+            if world is not None:
+                if data is not None or graph is not None or ida or refute:
+                    raise ValueError("--world takes no CSV, --graph, --ida or --refute: the world gives the data, "
+                                     "the graph and the true effect.")
+                adjust_world: Any = adjustment if adjustment in ("optimal", "minimal", "parents") else [
+                    a.strip() for a in adjustment.split(",") if a.strip()]
+                result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
+                                           adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
+                                           outcome_learner=learner, treatment_learner=learner, n_folds=folds,
+                                           level=level)
+                typer.echo(str(result))
+                if out is not None:
+                    atomic_write_json(out, result.to_dict())
+                    typer.echo(f"-> {out}")
+                return
+            if data is None or graph is None:
+                raise ValueError("Give a CSV and --graph, or --world.")
             matrix, names = read_csv_table(data)
             table = {name: matrix[:, j] for j, name in enumerate(names)}
             causal = read_graph_option(graph)
@@ -109,7 +130,7 @@ def register(app: typer.Typer) -> None:
                 if adjustment != "optimal":
                     raise ValueError("--adjustment cannot be combined with --ida: IDA adjusts for each possible "
                                      "parent set of the treatment.")
-                result: Any = run_ida(table, causal, treatment, outcome, seed=seed,
+                result = run_ida(table, causal, treatment, outcome, seed=seed,
                                       method="regression" if method == "auto" else method, **options)
             elif refute:
                 result = refute_effect(table, causal, treatment, outcome, method=method, adjustment=adjust,

@@ -23,6 +23,7 @@ from latentscm.effects.refuters import REFUTERS, Refutation, RefutationReport, r
 from latentscm.effects.regression import regression_effect
 from latentscm.effects.result import EffectEstimate
 from latentscm.effects.weighting import ipw_effect
+from latentscm.effects.world_effect import WorldEffect, world_effect
 
 __all__ = [
     "ADJUSTMENTS",
@@ -35,6 +36,7 @@ __all__ = [
     "REFUTERS",
     "Refutation",
     "RefutationReport",
+    "WorldEffect",
     "adjustment_set",
     "aipw_effect",
     "causal_nodes",
@@ -52,4 +54,5 @@ __all__ = [
     "refute_effect",
     "regression_effect",
     "true_effect",
+    "world_effect",
 ]
