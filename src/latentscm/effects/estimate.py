@@ -210,8 +210,8 @@ def run_estimator(column: dict[str, np.ndarray], treatment: str, outcome: str, c
     else:
         treated = t == t1
         if method == "ipw":
-            estimate, std_error, info = ipw_effect(y, treated, z, learner=treatment_learner, trim=trim, seed=seed,
-                                                   owner=owner)
+            estimate, std_error, info = ipw_effect(y, treated, z, folds, learner=treatment_learner, trim=trim,
+                                                   seed=seed, owner=owner)
         else:
             estimate, std_error, info = aipw_effect(y, treated, z, folds, outcome_learner=outcome_learner,
                                                     treatment_learner=treatment_learner, trim=trim, seed=seed,
