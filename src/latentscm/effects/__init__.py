@@ -13,6 +13,12 @@ from latentscm.effects.adjustment import (
     optimal_adjustment_set,
     parents_adjustment_set,
 )
+from latentscm.effects.cpdag_adjustment import (
+    NotAmenableError,
+    cpdag_adjustment_set,
+    is_amenable,
+    is_cpdag_adjustment_set,
+)
 from latentscm.effects.doubly_robust import aipw_effect
 from latentscm.effects.estimate import BINARY_METHODS, EFFECT_METHODS, estimate_effect
 from latentscm.effects.ground_truth import true_effect
@@ -33,6 +39,7 @@ __all__ = [
     "EffectEstimate",
     "IdaResult",
     "NoAdjustmentSetError",
+    "NotAmenableError",
     "REFUTERS",
     "Refutation",
     "RefutationReport",
@@ -40,13 +47,16 @@ __all__ = [
     "adjustment_set",
     "aipw_effect",
     "causal_nodes",
+    "cpdag_adjustment_set",
     "dml_effect",
     "estimate_effect",
     "fold_labels",
     "forbidden_nodes",
     "ida",
     "ipw_effect",
+    "is_amenable",
     "is_adjustment_set",
+    "is_cpdag_adjustment_set",
     "minimal_adjustment_set",
     "optimal_adjustment_set",
     "parents_adjustment_set",

@@ -149,16 +149,45 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
     -------
     EffectEstimate
     """
-    dag = as_causal_dag(graph, _OWNER)
-    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
-    check_choice(method, "method", _OWNER, EFFECT_METHODS)  # before the graph work, so a typo is named first
-    chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
+    from latentscm.discovery.result import DiscoveredGraph
+
+    if isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
+        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
+        check_choice(method, "method", _OWNER, EFFECT_METHODS)
+        chosen, hidden = _adjust_cpdag(graph, treatment, outcome, adjustment, list(column)), []
+    else:
+        dag = as_causal_dag(graph, _OWNER)
+        column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
+        check_choice(method, "method", _OWNER, EFFECT_METHODS)  # before the graph work: a typo is named first
+        chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
+        hidden = [v for v in dag.nodes if v not in column]
     result = run_estimator(column, treatment, outcome, chosen, method=method, contrast=contrast, level=level,
                            outcome_learner=outcome_learner, treatment_learner=treatment_learner,
                            n_folds=n_folds, trim=trim, n_bootstrap=n_bootstrap, seed=seed, owner=_OWNER)
-    result.info.update(adjustment=adjustment if isinstance(adjustment, str) else "given",
-                       hidden=[v for v in dag.nodes if v not in column])
+    result.info.update(adjustment=adjustment if isinstance(adjustment, str) else "given", hidden=hidden)
     return result
+
+
+def _adjust_cpdag(graph: Any, treatment: str, outcome: str, adjustment: Any, observed: list[str]
+                  ) -> tuple[str, ...]:
+    """The adjustment set of an amenable CPDAG (valid in every DAG of its class)."""
+    from latentscm.effects.cpdag_adjustment import cpdag_adjustment_set, is_amenable, is_cpdag_adjustment_set
+
+    missing = [v for v in graph.nodes if v not in observed]
+    if missing:
+        raise ValueError(f"The 'data' argument of {_OWNER} lacks the CPDAG's nodes {missing}; a CPDAG assumes every "
+                         f"variable is observed.")
+    if isinstance(adjustment, str):
+        check_choice(adjustment, "adjustment", _OWNER, ADJUSTMENTS)
+        return cpdag_adjustment_set(graph, treatment, outcome, adjustment)
+    items = _names(CausalGraph([], nodes=graph.nodes), adjustment, "adjustment", _OWNER, empty=True)
+    if not is_amenable(graph, treatment, outcome):
+        return cpdag_adjustment_set(graph, treatment, outcome)  # raises NotAmenableError, naming the remedy
+    if not is_cpdag_adjustment_set(graph, treatment, outcome, items):
+        raise ValueError(f"The 'adjustment' argument of {_OWNER}: {sorted(items)} is not a valid adjustment set "
+                         f"for the effect of {treatment!r} on {outcome!r} in every DAG of this CPDAG's class. Pass "
+                         f"adjustment='optimal' to let the graph choose.")
+    return tuple(v for v in graph.nodes if v in items)
 
 
 def checked_columns(data: Any, node_names: Sequence[str] | None, nodes: Sequence[str], treatment: Any,
