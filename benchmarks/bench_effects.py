@@ -1,7 +1,7 @@
 """Average causal effects (``latentscm.effects``): agreement with DoubleML, coverage against SCM truth, and the
 variance of the optimal adjustment set.
 
-Three parts (``--parts``, all by default):
+Four parts (``--parts``, all by default):
 
 ``doubleml``: our cross-fitted estimators against the reference implementation, DoubleML (Bach et al., JMLR 2022),
 on the same data, the same folds and the same learners. Data: the generator of ``tests/effects/test_estimators.py``
@@ -51,6 +51,12 @@ pairs; ``--dag-replicates`` 100 samples of 500 rows per graph, all pairs of a gr
 The table summarises the 30 pairs: mean and smallest coverage per set, median and range of SD / SD(O), empirical
 and asymptotic.
 
+``worlds``: :func:`latentscm.effects.world_effect` on procedural worlds as shipped (2,000 samples; the contrast the
+treatment's sampled quartiles; ``--world-seeds`` 3 seeds for sample, folds and truth), against the world's exact
+effect (``true_effect`` on ``world.scm``, 100,000 draws): pendulum (light and angle on the shadow), flow (ball size
+and water height on the flow; the mediator is never adjusted for), glyphs (thickness on intensity) and ild-linear
+(z3 on z5), with ``dml`` and ``regression`` (linear learners) and ``regression`` with forests (20 bootstrap draws).
+
 Every random thing is seeded: data, folds (``fold_labels``), learners (``random_state``), graphs and weights.
 ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` are set to 1 at the top of this file, before
 numpy is imported.
@@ -59,7 +65,8 @@ numpy is imported.
     .venv/bin/python benchmarks/bench_effects.py --quick   # about 40 s
     .venv/bin/python benchmarks/bench_effects.py --parts coverage --forest-replicates 100 --jobs 2
 
-Measured 2026-12-07 on a 2-core CPU, no GPU, BLAS and OpenMP pinned to one thread per process, ``--jobs 2``;
+Measured 2026-12-07 on a 2-core CPU (the IPW rows: the rerun ``--parts coverage``, 365 s), no GPU, BLAS and
+OpenMP pinned to one thread per process, ``--jobs 2``;
 numpy 2.4.6, scikit-learn 1.9.1, DoubleML 0.11.4, pandas 3.1.1. The full default run
 took 481 s (``--quick``: 37 s). A first run (without the ``ipw forest`` rows), while other jobs loaded the
 machine, gave the same numbers bit for bit except the seconds::
@@ -80,20 +87,20 @@ machine, gave the same numbers bit for bit except the seconds::
         method learner    R     bias (mc se)  emp SD mean SE  SE/SD  cover  s/fit
          naive       -  200    1.606   0.012   0.176   0.176   1.00  0.000   0.00
     regression  linear  200   -0.006   0.008   0.107   0.100   0.93  0.955   0.02
-           ipw  linear  200    0.003   0.011   0.162   0.267   1.65  1.000   0.00
+           ipw  linear  200    0.003   0.011   0.162   0.147   0.90  0.925   0.00
           aipw  linear  200   -0.005   0.009   0.122   0.112   0.92  0.955   0.02
            dml  linear  200   -0.005   0.008   0.108   0.099   0.92  0.950   0.01
-           ipw  forest   25    0.838   0.028   0.139   0.195   1.40  0.000   0.42
+           ipw  forest   25   -0.329   0.057   0.287   0.345   1.20  1.000   1.71
           aipw  forest   25   -0.078   0.048   0.240   0.238   0.99  0.920   4.27
            dml  forest   25    0.043   0.022   0.111   0.106   0.96  0.920   2.89
     world nonlinear, n 2000; true effect 1.0000
         method learner    R     bias (mc se)  emp SD mean SE  SE/SD  cover  s/fit
          naive       -  200    1.475   0.007   0.097   0.107   1.10  0.000   0.00
     regression  linear  200    1.420   0.007   0.097   0.108   1.11  0.000   0.00
-           ipw  linear  200    1.417   0.007   0.098   0.111   1.14  0.000   0.00
+           ipw  linear  200    1.417   0.007   0.098   0.108   1.11  0.000   0.01
           aipw  linear  200    1.423   0.007   0.099   0.110   1.11  0.000   0.03
            dml  linear  200    1.424   0.007   0.098   0.108   1.10  0.000   0.01
-           ipw  forest   25    0.751   0.014   0.069   0.112   1.61  0.000   0.92
+           ipw  forest   25   -0.472   0.040   0.200   0.248   1.24  0.560   4.24
           aipw  forest   25   -0.078   0.025   0.126   0.147   1.16  1.000   7.43
            dml  forest   25   -0.012   0.012   0.060   0.051   0.86  0.920   5.96
 
@@ -120,14 +127,14 @@ Findings:
 * **Correctly specified, the linear methods are unbiased and cover** (world ``linear``): biases within 0.006 (at
   most one Monte Carlo s.e.), coverage 0.950-0.955; their standard errors are 7-8 % below the empirical SD at
   n 500, which the coverage absorbs. The naive contrast is off by 1.61 and never covers.
-* **IPW's standard error is far too large**: 1.65x its empirical SD (coverage 1.000), more than the "conservative"
-  of its documentation suggests; its SD (0.162) is also 50 % above regression's and DML's (0.107-0.108).
-* **IPW with a forest propensity is badly biased**: +0.84 (truth 2) and +0.75 (truth 1), coverage 0 in both
-  worlds, about half the naive bias. The likely cause: ``ipw_effect`` fits the propensity on all rows and predicts
-  the same rows, so a forest (5 rows a leaf) partly reproduces the observed treatment (in-sample propensities
-  ranged over 0.002-0.999 in a scratch check), the weights flatten and the estimate moves towards the naive
-  contrast. A scratch check with cross-fitted forest propensities (25 replicates) gave biases -0.33 and -0.47
-  instead: at these n, forest propensities are not good enough for IPW either way.
+* **IPW** (rows rerun after two fixes this table first showed; the other rows are unchanged bit for bit). The
+  first run's IPW standard error treated the fitted propensity as known: 1.65x the empirical SD, coverage 1.000. It
+  is now the stacked M-estimation sandwich of the logistic fit (Lunceford & Davidian 2004): SE/SD 0.90, coverage
+  0.925 at n 500 (0.93 and 0.94 at n 2,000 in a scratch run of the same world). IPW's SD (0.162) stays 50 % above
+  regression's and DML's (0.107-0.108). The first run's forest IPW fitted the propensity on all rows and predicted
+  the same rows (in-sample propensities 0.002-0.999), and was biased by +0.84 and +0.75 (coverage 0). It is now
+  cross-fitted and warns: biases -0.33 and -0.47, coverage 1.00 and 0.56 out of 25. Forest propensities are not
+  good enough for IPW at these n either way; the warning points to ``aipw``.
 * **Misspecified, every linear method fails together** (world ``nonlinear``): regression, IPW, AIPW and DML are
   all 1.42 above the truth of 1 (naive 1.48), with coverage 0 over 200 replicates: a linear model of Z removes
   only the small confounding through Z2; double robustness does not help when both models are wrong.

@@ -6,9 +6,9 @@
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
---out`` writes. A discovered CPDAG with undirected edges needs ``--ida`` (the possible effects over its
-equivalence class). Prints the estimate, and writes it (with the refutation checks) to ``--out``
-atomically.
+--out`` writes. A discovered CPDAG is used when it identifies the effect (amenable); otherwise ``--ida`` gives
+the possible effects over its equivalence class. Prints the estimate, and writes it (with the refutation
+checks) to ``--out`` atomically.
 """
 
 from __future__ import annotations
