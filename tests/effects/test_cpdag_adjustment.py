@@ -116,3 +116,14 @@ def test_estimate_effect_takes_an_amenable_cpdag_and_refuses_the_rest():
         estimate_effect({k: data[k] for k in ("Z", "T", "Y")}, cpdag, "T", "Y")
     with pytest.raises(ValueError, match="not a valid adjustment set .* every DAG"):
         estimate_effect(data, cpdag, "T", "Y", adjustment=["A"])
+
+
+def test_refutation_runs_on_an_amenable_cpdag():
+    from latentscm.effects import refute_effect
+
+    truth = CausalGraph.from_text("A -> Z; Z -> T; W -> T; T -> Y; Z -> Y")
+    scm = SCM(truth, {"A": LinearGaussian(), "Z": LinearGaussian([1.0]), "W": LinearGaussian(),
+                      "T": LinearGaussian({"Z": 0.8, "W": 0.6}), "Y": LinearGaussian({"T": 0.5, "Z": 1.0})})
+    cpdag = DiscoveredGraph(truth.nodes, cpdag_from_dag(truth.adjacency.astype(np.int64)))
+    report = refute_effect(scm.sample(1000, seed=1), cpdag, "T", "Y", n_simulations=3, method="regression")
+    assert report.original.adjustment_set == ("Z",) and report.passed

@@ -106,7 +106,7 @@ def refute_effect(data: Any, graph: Any, treatment: str, outcome: str, *, checks
                                    low_inclusive=False, high_inclusive=False)
     seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
     columns = _columns(data, node_names)
-    dag = as_causal_dag(graph, _ESTIMATE)
+    dag = _as_graph(graph)
     original = estimate_effect(columns, dag, treatment, outcome, seed=seed, **options)
     fixed = {**options, "method": original.method, "contrast": original.contrast,
              "adjustment": list(original.adjustment_set)}
@@ -122,8 +122,7 @@ def refute_effect(data: Any, graph: Any, treatment: str, outcome: str, *, checks
                 altered = {**columns, treatment: draw.permutation(columns[treatment])}
                 estimates.append(estimate_effect(altered, dag, treatment, outcome, seed=seed, **fixed).estimate)
             elif name == "random_common_cause":
-                noisy = CausalGraph([*dag.edges, (_NOISE, treatment), (_NOISE, outcome)],
-                                    nodes=[*dag.nodes, _NOISE])
+                noisy = _with_common_cause(dag, treatment, outcome)
                 altered = {**columns, _NOISE: draw.standard_normal(n)}
                 widened = {**fixed, "adjustment": [*fixed["adjustment"], _NOISE]}
                 estimates.append(estimate_effect(altered, noisy, treatment, outcome, seed=seed,
@@ -135,6 +134,29 @@ def refute_effect(data: Any, graph: Any, treatment: str, outcome: str, *, checks
         results.append(_verdict(name, np.asarray(estimates), original))
     return RefutationReport(original=original, checks=tuple(results),
                             info={"n_simulations": n_simulations, "subset_fraction": subset_fraction, "seed": seed})
+
+
+def _as_graph(graph: Any) -> Any:
+    """A CausalGraph, or a partially directed DiscoveredGraph as it is (estimate_effect takes it when it
+    identifies the effect)."""
+    from latentscm.discovery.result import DiscoveredGraph
+
+    if isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
+        return graph
+    return as_causal_dag(graph, _ESTIMATE)
+
+
+def _with_common_cause(graph: Any, treatment: str, outcome: str) -> Any:
+    """``graph`` with a new root ``_NOISE`` and directed edges from it into the treatment and the outcome."""
+    from latentscm.discovery.result import DiscoveredGraph
+
+    if isinstance(graph, CausalGraph):
+        return CausalGraph([*graph.edges, (_NOISE, treatment), (_NOISE, outcome)], nodes=[*graph.nodes, _NOISE])
+    d = len(graph.nodes)
+    adjacency = np.zeros((d + 1, d + 1), dtype=np.int64)
+    adjacency[:d, :d] = np.asarray(graph.adjacency) != 0
+    adjacency[d, [graph.nodes.index(treatment), graph.nodes.index(outcome)]] = 1
+    return DiscoveredGraph((*graph.nodes, _NOISE), adjacency)
 
 
 def _verdict(name: str, estimates: np.ndarray, original: EffectEstimate) -> Refutation:
