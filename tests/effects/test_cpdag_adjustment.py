@@ -127,3 +127,39 @@ def test_refutation_runs_on_an_amenable_cpdag():
     cpdag = DiscoveredGraph(truth.nodes, cpdag_from_dag(truth.adjacency.astype(np.int64)))
     report = refute_effect(scm.sample(1000, seed=1), cpdag, "T", "Y", n_simulations=3, method="regression")
     assert report.original.adjustment_set == ("Z",) and report.passed
+
+
+def test_graphs_oriented_by_background_knowledge_against_their_members():
+    from latentscm.discovery.orientation import apply_meek_rules
+    from latentscm.effects import possible_parent_sets
+
+    checked = identified = 0
+    for k, (graph, members, cov) in enumerate(_classes(30)):
+        truth = members[k % len(members)]
+        adjacency = np.asarray(graph.adjacency).copy()
+        undirected = [(i, j) for i, j in zip(*np.nonzero(adjacency)) if i < j and adjacency[j, i]]
+        for i, j in undirected[: (len(undirected) + 1) // 2]:  # orient about half as that member does
+            if truth.adjacency[i, j]:
+                adjacency[j, i] = 0
+            else:
+                adjacency[i, j] = 0
+        mpdag = apply_meek_rules(adjacency, background=True)
+        oriented = (mpdag != 0) & (mpdag.T == 0)
+        kept = [m for m in members if np.all(m.adjacency[oriented])]
+        shown = DiscoveredGraph(graph.nodes, mpdag)
+        for x, y in product(graph.nodes, repeat=2):
+            if x == y:
+                continue
+            same = len({round(_member_effect(m, cov, x, y), 9) for m in kept}) == 1
+            assert is_amenable(shown, x, y) == same, (k, x, y)
+            if same:
+                identified += 1
+                others = [v for v in graph.nodes if v not in (x, y)]
+                for size in range(len(others) + 1):
+                    for z in combinations(others, size):
+                        valid = all(is_adjustment_set(m, x, y, z) for m in kept)
+                        assert is_cpdag_adjustment_set(shown, x, y, z) == valid, (k, x, y, z)
+                        checked += 1
+        for x in graph.nodes:
+            assert set(possible_parent_sets(shown, x)) == {tuple(m.parents(x)) for m in kept}, (k, x)
+    assert checked > 5000 and identified > 400

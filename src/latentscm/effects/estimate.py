@@ -119,8 +119,10 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
         (n, d) array with ``node_names``, a mapping ``name -> (n,)`` (what ``SCM.sample`` returns) or a
         pandas DataFrame. Every column must be a node of ``graph``.
     graph:
-        The causal DAG (:class:`CausalGraph`, fully directed ``DiscoveredGraph`` or text). Nodes that are
-        not columns are hidden.
+        The causal DAG (:class:`CausalGraph`, fully directed ``DiscoveredGraph`` or text; nodes that are not
+        columns are hidden), or a CPDAG (a partially directed ``DiscoveredGraph``, possibly oriented further by
+        background knowledge) that identifies the effect (:func:`~latentscm.effects.is_amenable`; every node
+        must then be a column).
     treatment, outcome:
         Column names.
     method:

@@ -9,7 +9,9 @@ other node of ``pa(X) ∪ S``); conversely each such ``S`` occurs in some DAG. A
 gives that DAG's effect; an outcome inside ``pa(X) ∪ S`` is a cause of ``X``, so the effect there is 0.
 
 The result is the multiset of these effects (one per locally valid ``S``; multiplicities differ from the
-global method's count of DAGs, the distinct values are the same). Its smallest absolute value is a
+global method's count of DAGs, the distinct values are the same). For a graph oriented further by background
+knowledge (an MPDAG) the local rule is not enough; each ``S`` is then also checked by orienting it and finding a
+consistent extension (the semi-local IDA of Perković et al. 2017). Its smallest absolute value is a
 conservative effect size (the paper's lower bound).
 """
 
@@ -56,7 +58,9 @@ class IdaResult:
 
     @property
     def identified(self) -> bool:
-        """Whether every DAG of the class gives the treatment the same parents (one possible effect)."""
+        """Whether every DAG of the class gives the treatment the same parents (then there is one possible
+        effect). The effect can be identified with several parent sets too: see
+        :func:`~latentscm.effects.is_amenable`."""
         return len(self.parent_sets) == 1
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,9 +110,33 @@ def possible_parent_sets(graph: Any, treatment: str) -> list[tuple[str, ...]]:
     for size in range(len(siblings) + 1):
         for chosen in combinations(siblings, size):
             together = parents + list(chosen)
-            if all(adjacent[s, p] for s in chosen for p in together if p != s):
+            if all(adjacent[s, p] for s in chosen for p in together if p != s) and _extends(adjacency, x, chosen,
+                                                                                           siblings):
                 found.append(tuple(nodes[i] for i in sorted(together)))
     return found
+
+
+def _extends(adjacency: np.ndarray, x: int, chosen: tuple[int, ...], siblings: list[int]) -> bool:
+    """Whether some DAG of the class gives ``x`` the siblings ``chosen`` as parents: orient them into ``x`` and
+    the other siblings out of it; no new v-structure may appear at those children, and the oriented graph
+    must have a consistent extension (Dor & Tarsi 1992). For a CPDAG this always holds once the local clique
+    condition does; for a graph oriented by background knowledge it need not (Perković et al. 2017)."""
+    from latentscm.discovery.ges import consistent_extension
+
+    oriented = adjacency.copy()
+    directed = adjacency & ~adjacency.T
+    for s in siblings:
+        if s in chosen:
+            oriented[x, s] = False
+        else:
+            oriented[s, x] = False
+            if any(directed[q, s] and not (adjacency[q, x] or adjacency[x, q]) for q in range(len(adjacency))):
+                return False
+    try:
+        consistent_extension(oriented.astype(np.int64))
+    except ValueError:
+        return False
+    return True
 
 
 def ida(data: Any, graph: Any, treatment: str, outcome: str, *, method: str = "regression",
