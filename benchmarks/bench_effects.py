@@ -147,14 +147,15 @@ Findings:
   with forests both spend their time in the same scikit-learn fits and take the same time (ratios 0.99-1.04).
 * **Correctly specified, the linear methods are unbiased and cover** (world ``linear``): regression, AIPW and DML
   have biases within 0.006 (at most one Monte Carlo s.e.) and coverage 0.950-0.955; their standard errors are
-  7-8 % below the empirical SD at n 500, which the coverage absorbs. IPW (rerun row, see below) covers 0.925. The naive contrast is off by 1.61 and never covers.
-* **IPW** (rows rerun after two fixes this table first showed; the other rows are unchanged bit for bit). The
-  first run's IPW standard error treated the fitted propensity as known: 1.65x the empirical SD, coverage 1.000. It
-  is now the stacked M-estimation sandwich of the logistic fit (Lunceford & Davidian 2004): SE/SD 0.90, coverage
-  0.925 at n 500 (a second review measured SE/SD 1.00 and coverage 0.945 at n 2,000 over 400 replicates). IPW's SD (0.162) stays 50 % above
-  regression's and DML's (0.107-0.108). The first run's forest IPW fitted the propensity on all rows and predicted
-  the same rows (in-sample propensities 0.002-0.999), and was biased by +0.84 and +0.75 (coverage 0). It is now
-  cross-fitted and warns: biases -0.33 and -0.47, coverage 1.00 and 0.56 out of 25. Forest propensities are not
+  7-8 % below the empirical SD at n 500, which the coverage absorbs. IPW (rerun row, see below) covers 0.925.
+  The naive contrast is off by 1.61 and never covers.
+* **IPW** (rows rerun after two fixes this table first showed; the other rows are unchanged bit for bit). The first
+  run's IPW standard error treated the fitted propensity as known: 1.65x the empirical SD, coverage 1.000. It is now
+  the stacked M-estimation sandwich of the logistic fit (Lunceford & Davidian 2004): SE/SD 0.90, coverage 0.925 at n
+  500 (a second review measured SE/SD 1.00 and coverage 0.945 at n 2,000 over 400 replicates). IPW's SD (0.162) stays
+  50 % above regression's and DML's (0.107-0.108). The first run's forest IPW fitted the propensity on all rows and
+  predicted the same rows (in-sample propensities 0.002-0.999), and was biased by +0.84 and +0.75 (coverage 0). It is
+  now cross-fitted and warns: biases -0.33 and -0.47, coverage 1.00 and 0.56 out of 25. Forest propensities are not
   good enough for IPW at these n either way; the warning points to ``aipw``.
 * **Misspecified, every linear method fails together** (world ``nonlinear``): regression, IPW, AIPW and DML are
   all 1.42 above the truth of 1 (naive 1.48), with coverage 0 over 200 replicates: a linear model of Z removes
