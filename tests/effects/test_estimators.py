@@ -204,3 +204,48 @@ def test_ipw_with_a_flexible_propensity_warns_and_is_cross_fitted():
     assert "cross-fitted" in result.info["std_error"]
     linear = estimate_effect(data, graph, "T", "Y", method="ipw")
     assert "sandwich" in linear.info["std_error"]
+
+
+def _truncated_sandwich_se(y: np.ndarray, treated: np.ndarray, z: np.ndarray, trim: float) -> float:
+    """The standard error of Hájek IPW with a Newton-fitted logistic propensity whose weights are truncated to
+    [trim, 1 - trim]: A^-1 B A^-T of the stacked equations (mu1, mu0, beta), A by central differences, so
+    truncated rows contribute no derivative on their own (independent of weighting.py's algebra)."""
+    n = y.shape[0]
+    x = np.column_stack([np.ones(n), z])
+    t = treated.astype(float)
+    beta = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ beta))
+        beta += np.linalg.solve((x * (p * (1 - p))[:, None]).T @ x, x.T @ (t - p))
+
+    def psi(theta: np.ndarray) -> np.ndarray:
+        raw = 1 / (1 + np.exp(-x @ theta[2:]))
+        e = np.clip(raw, trim, 1 - trim)
+        return np.column_stack([t * (y - theta[0]) / e, (1 - t) * (y - theta[1]) / (1 - e), x * (t - raw)[:, None]])
+
+    e = np.clip(1 / (1 + np.exp(-x @ beta)), trim, 1 - trim)
+    means = [np.sum(t * y / e) / np.sum(t / e), np.sum((1 - t) * y / (1 - e)) / np.sum((1 - t) / (1 - e))]
+    theta = np.concatenate([means, beta])
+    k = theta.size
+    jac = np.empty((k, k))
+    for j in range(k):
+        step = np.zeros(k)
+        step[j] = 1e-7
+        jac[:, j] = (psi(theta + step).mean(0) - psi(theta - step).mean(0)) / 2e-7
+    scores = psi(theta)
+    inverse = np.linalg.inv(jac)
+    cov = inverse @ (scores.T @ scores / n) @ inverse.T / n
+    return float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
+
+
+def test_ipw_sandwich_with_truncated_propensities():
+    from latentscm.effects import ipw_effect
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(2000, 2))
+    treated = rng.uniform(size=2000) < 1 / (1 + np.exp(-(z @ np.array([1.5, -1.0]))))
+    y = 2.0 * treated + z @ np.array([1.0, 0.5]) + rng.normal(size=2000)
+    with pytest.warns(UserWarning, match="truncated"):
+        _, std_error, info = ipw_effect(y, treated, z, trim=0.15)
+    assert info["n_trimmed"] > 400
+    assert std_error == pytest.approx(_truncated_sandwich_se(y, treated, z, 0.15), rel=1e-4)

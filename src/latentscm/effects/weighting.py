@@ -41,16 +41,19 @@ def truncate_propensity(propensity: np.ndarray, trim: float, owner: str = "trunc
     return clipped, count
 
 
-def _logistic_correction(treated: np.ndarray, y: np.ndarray, e: np.ndarray, features: np.ndarray, mu1: float,
-                         mu0: float) -> tuple[np.ndarray, np.ndarray]:
-    """The terms that the estimation of a logistic propensity ``e = sigmoid([1, Z] β)`` adds to the influence
-    functions of ``μ1`` and ``μ0`` (stacked M-estimation: the ``β`` rows of the sandwich), each (n,)."""
+def _logistic_correction(treated: np.ndarray, y: np.ndarray, raw: np.ndarray, e: np.ndarray, features: np.ndarray,
+                         mu1: float, mu0: float) -> tuple[np.ndarray, np.ndarray]:
+    """The terms that the estimation of a logistic propensity ``raw = sigmoid([1, Z] β)`` adds to the influence
+    functions of ``μ1`` and ``μ0`` (stacked M-estimation: the ``β`` rows of the sandwich), each (n,). The fit's
+    own equations use ``raw``; the weights use the truncated ``e``, which does not move with ``β`` where it was
+    clipped."""
     design = np.column_stack([np.ones(features.shape[0]), features])
-    fisher = (design * (e * (1.0 - e))[:, None]).T @ design / design.shape[0]
+    fisher = (design * (raw * (1.0 - raw))[:, None]).T @ design / design.shape[0]
     # pinv: a duplicated or constant covariate leaves the fit's directions unidentified, not the correction
-    beta_influence = (np.linalg.pinv(fisher) @ (design * (treated - e)[:, None]).T).T   # (n, p)
-    slope1 = np.mean(design * (-(treated * (y - mu1) * (1.0 - e) / e))[:, None], axis=0)
-    slope0 = np.mean(design * ((~treated) * (y - mu0) * e / (1.0 - e))[:, None], axis=0)
+    beta_influence = (np.linalg.pinv(fisher) @ (design * (treated - raw)[:, None]).T).T   # (n, p)
+    moves = (e == raw) * raw * (1.0 - raw)  # d e / d(linear predictor), 0 where truncated
+    slope1 = np.mean(design * (-(treated * (y - mu1) * moves / e ** 2))[:, None], axis=0)
+    slope0 = np.mean(design * ((~treated) * (y - mu0) * moves / (1.0 - e) ** 2)[:, None], axis=0)
     return beta_influence @ slope1, beta_influence @ slope0
 
 
@@ -87,7 +90,7 @@ def ipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.ndar
     mu1, mu0 = np.sum(w1 * y) / np.sum(w1), np.sum(w0 * y) / np.sum(w0)
     part1, part0 = w1 * (y - mu1), w0 * (y - mu0)
     if linear and z.shape[1]:
-        extra1, extra0 = _logistic_correction(treated, y, e, z, mu1, mu0)
+        extra1, extra0 = _logistic_correction(treated, y, raw, e, z, mu1, mu0)
         part1, part0 = part1 + extra1, part0 + extra0
         how = "stacked M-estimation sandwich (the logistic propensity's estimation included)"
     elif linear:
