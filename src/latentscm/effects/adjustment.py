@@ -120,7 +120,7 @@ def _observed(graph: CausalGraph, observed: Iterable[str] | None, owner: str) ->
     return _names(graph, observed, "observed", owner, empty=True)
 
 
-def _none_exists(graph: CausalGraph, x: frozenset[str], y: frozenset[str], cn: frozenset[str],
+def _none_exists(x: frozenset[str], y: frozenset[str], cn: frozenset[str],
                  hidden: frozenset[str], owner: str) -> NoAdjustmentSetError:
     why = ("" if cn else " The outcome is not a descendant of the treatment, so the effect is zero in this graph, "
            "but an open path between them cannot be blocked.")
@@ -153,12 +153,12 @@ def optimal_adjustment_set(graph: CausalGraph, treatment: Iterable[str] | str, o
         return _minimal(graph, x, y, seen, cn, forb, owner)  # Y ⊆ De(X)); the minimal set is the natural choice
     chosen = frozenset(p for v in cn for p in graph.parents(v)) - forb - y
     if not _valid(graph, x, y, chosen, cn, forb):
-        raise _none_exists(graph, x, y, cn, frozenset(graph.nodes) - seen, owner)
+        raise _none_exists(x, y, cn, frozenset(graph.nodes) - seen, owner)
     hidden = chosen - seen
     if hidden:
         ancestors = set().union(*(graph.ancestors(v) for v in x | y))
         if not _valid(graph, x, y, frozenset(ancestors & seen) - forb - y, cn, forb):
-            raise _none_exists(graph, x, y, cn, frozenset(graph.nodes) - seen, owner)
+            raise _none_exists(x, y, cn, frozenset(graph.nodes) - seen, owner)
         raise NoAdjustmentSetError(
             f"{owner}: the optimal adjustment set for the effect of {sorted(x)} on {sorted(y)} holds the hidden "
             f"node(s) {sorted(hidden)}. Use adjustment='minimal' (a valid set of observed nodes exists) or "
@@ -187,7 +187,7 @@ def _minimal(graph: CausalGraph, x: frozenset[str], y: frozenset[str], seen: fro
     ancestors = set().union(*(graph.ancestors(v) for v in x | y))
     current = frozenset(ancestors & seen) - forb - y
     if not _valid(graph, x, y, current, cn, forb):
-        raise _none_exists(graph, x, y, cn, frozenset(graph.nodes) - seen, owner)
+        raise _none_exists(x, y, cn, frozenset(graph.nodes) - seen, owner)
     rank = {v: i for i, v in enumerate(graph.topological_order())}
     changed = True
     while changed:
