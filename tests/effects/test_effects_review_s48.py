@@ -72,11 +72,12 @@ def test_a_non_iterable_treatment_is_named():
         optimal_adjustment_set(GRAPH, 3, "Y")
 
 
-def test_adjustment_none_is_named():
-    # estimate_effect(adjustment=None) reaches _names' tuple(None): "'NoneType' object is not iterable"
-    # (estimate.py:94 -> adjustment.py:44).
-    with pytest.raises((TypeError, ValueError), match="'adjustment'"):
-        estimate_effect(_binary(), GRAPH, "T", "Y", adjustment=None)
+def test_adjustment_none_is_the_graphs_default():
+    # Session 48 found adjustment=None crashing in _names' tuple(None). Since session 49 None is the default:
+    # the optimal set for a DAG or CPDAG (the canonical one for a PAG), recorded in info.
+    result = estimate_effect(_binary(), GRAPH, "T", "Y", adjustment=None)
+    assert result.info["adjustment"] == "optimal"
+    assert result.adjustment_set == estimate_effect(_binary(), GRAPH, "T", "Y", adjustment="optimal").adjustment_set
 
 
 def test_an_unhashable_kind_is_named():

@@ -1,14 +1,15 @@
 """``latentscm effect``: the average causal effect of one column on another, from a CSV and a causal graph.
 
     latentscm effect data.csv --graph "Z -> T; Z -> Y; T -> Y" --treatment T --outcome Y
-        [--method auto|regression|ipw|aipw|dml] [--adjustment optimal|minimal|parents|Z,W]
+        [--method auto|regression|ipw|aipw|dml] [--adjustment optimal|minimal|parents|canonical|Z,W]
         [--contrast 0,1] [--learner linear|forest|boosting] [--refute] [--out effect.json]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
 --out`` writes. A discovered CPDAG is used when it identifies the effect (amenable); otherwise ``--ida`` gives
-the possible effects over its equivalence class. Prints the estimate, and writes it (with the refutation
-checks) to ``--out`` atomically.
+the possible effects over its equivalence class. A PAG (``latentscm discover --method fci``, hidden confounders
+allowed) is used when every DAG of its class gives the same adjustment formula. Prints the estimate, and writes
+it (with the refutation checks) to ``--out`` atomically.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ __all__ = ["register", "read_graph_option"]
 
 def read_graph_option(value: str) -> Any:
     """``--graph``: graph text (``"a -> b; b -> c"``), or a JSON file holding a graph dict (``nodes`` and
-    ``edges``) or a discovered graph (``nodes`` and ``adjacency``). Returns a CausalGraph or DiscoveredGraph."""
+    ``edges``), a discovered graph (``nodes`` and ``adjacency``) or a PAG (``nodes`` and ``marks``). Returns a
+    CausalGraph, DiscoveredGraph or PartialAncestralGraph."""
+    from latentscm.discovery.pag import PartialAncestralGraph
     from latentscm.discovery.result import DiscoveredGraph
     from latentscm.graph import CausalGraph
 
@@ -40,6 +43,8 @@ def read_graph_option(value: str) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"--graph {path}: expected a JSON object, got {type(data).__name__}.")
     try:
+        if "marks" in data:
+            return PartialAncestralGraph.from_dict(data)
         if "adjacency" in data:
             return DiscoveredGraph.from_dict(data)
         return CausalGraph.from_dict(data)
@@ -60,6 +65,13 @@ def _numbers(value: str | None, flag: str) -> tuple[float, float] | None:
     return numbers[0], numbers[1]
 
 
+def _adjustment(value: str | None) -> Any:
+    """``--adjustment``: None (the graph's default), a set kind, or a comma list of columns."""
+    if value is None or value in ("optimal", "minimal", "parents", "canonical"):
+        return value
+    return [a.strip() for a in value.split(",") if a.strip()]
+
+
 def register(app: typer.Typer) -> None:
     @app.command("effect")
     def effect_command(
@@ -73,8 +85,9 @@ def register(app: typer.Typer) -> None:
         outcome: str = typer.Option(..., "--outcome", help="The outcome column."),
         method: str = typer.Option("auto", "--method", help="auto (aipw for a binary treatment, else dml), "
                                    "regression, ipw, aipw or dml."),
-        adjustment: str = typer.Option("optimal", "--adjustment", help="optimal, minimal, parents, or a comma "
-                                       "list of columns (checked against the graph)."),
+        adjustment: str = typer.Option(None, "--adjustment", help="optimal, minimal, parents (a DAG or CPDAG), "
+                                       "canonical, minimal (a PAG), or a comma list of columns (checked against "
+                                       "the graph). Default: optimal, canonical for a PAG."),
         contrast: str = typer.Option(None, "--contrast", help="Treatment values 't0,t1' (default: the two values "
                                      "of a binary treatment, else 0,1)."),
         learner: str = typer.Option("linear", "--learner", help="Nuisance learner for outcome and treatment: "
@@ -104,8 +117,7 @@ def register(app: typer.Typer) -> None:
                 if data is not None or graph is not None or ida or refute:
                     raise ValueError("--world takes no CSV, --graph, --ida or --refute: the world gives the data, "
                                      "the graph and the true effect.")
-                adjust_world: Any = adjustment if adjustment in ("optimal", "minimal", "parents") else [
-                    a.strip() for a in adjustment.split(",") if a.strip()]
+                adjust_world: Any = _adjustment(adjustment) or "optimal"
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
                                            outcome_learner=learner, treatment_learner=learner, n_folds=folds,
@@ -120,14 +132,13 @@ def register(app: typer.Typer) -> None:
             matrix, names = read_csv_table(data)
             table = {name: matrix[:, j] for j, name in enumerate(names)}
             causal = read_graph_option(graph)
-            adjust: Any = adjustment if adjustment in ("optimal", "minimal", "parents") else [
-                a.strip() for a in adjustment.split(",") if a.strip()]
+            adjust: Any = _adjustment(adjustment)
             options = dict(contrast=_numbers(contrast, "--contrast"), outcome_learner=learner,
                            treatment_learner=learner, n_folds=folds, level=level)
             if ida:
                 if refute:
                     raise ValueError("--refute cannot be combined with --ida (refute one DAG's estimate).")
-                if adjustment != "optimal":
+                if adjustment is not None:
                     raise ValueError("--adjustment cannot be combined with --ida: IDA adjusts for each possible "
                                      "parent set of the treatment.")
                 result = run_ida(table, causal, treatment, outcome, seed=seed,

@@ -1,6 +1,6 @@
-"""Causal effect estimation: adjustment sets from a DAG, IDA's possible effects from a CPDAG, and regression,
-IPW, doubly robust (AIPW) and double machine learning estimators with confidence intervals and refutation
-checks, tested against SCM ground truth."""
+"""Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, IDA's possible effects from a CPDAG,
+and regression, IPW, doubly robust (AIPW) and double machine learning estimators with confidence intervals and
+refutation checks, tested against SCM ground truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -24,6 +24,14 @@ from latentscm.effects.estimate import BINARY_METHODS, EFFECT_METHODS, estimate_
 from latentscm.effects.ground_truth import true_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
 from latentscm.effects.nuisance import LEARNERS, fold_labels
+from latentscm.effects.pag_adjustment import (
+    PAG_ADJUSTMENTS,
+    is_pag_adjustment_set,
+    is_pag_amenable,
+    pag_adjustment_set,
+    pag_forbidden_nodes,
+    visible_edges,
+)
 from latentscm.effects.partially_linear import dml_effect
 from latentscm.effects.refuters import REFUTERS, Refutation, RefutationReport, refute_effect
 from latentscm.effects.regression import regression_effect
@@ -40,6 +48,7 @@ __all__ = [
     "IdaResult",
     "NoAdjustmentSetError",
     "NotAmenableError",
+    "PAG_ADJUSTMENTS",
     "REFUTERS",
     "Refutation",
     "RefutationReport",
@@ -57,12 +66,17 @@ __all__ = [
     "is_amenable",
     "is_adjustment_set",
     "is_cpdag_adjustment_set",
+    "is_pag_adjustment_set",
+    "is_pag_amenable",
     "minimal_adjustment_set",
     "optimal_adjustment_set",
+    "pag_adjustment_set",
+    "pag_forbidden_nodes",
     "parents_adjustment_set",
     "possible_parent_sets",
     "refute_effect",
     "regression_effect",
     "true_effect",
+    "visible_edges",
     "world_effect",
 ]

@@ -1,7 +1,8 @@
-"""``estimate_effect``: the average causal effect of one variable on another, from data and a causal DAG.
+"""``estimate_effect``: the average causal effect of one variable on another, from data and a causal graph.
 
-The graph says which covariates to adjust for (:mod:`latentscm.effects.adjustment`), and the data give
-the number, by one of four estimators:
+The graph (a DAG, a CPDAG or a PAG) says which covariates to adjust for (:mod:`latentscm.effects.adjustment`,
+:mod:`~latentscm.effects.cpdag_adjustment`, :mod:`~latentscm.effects.pag_adjustment`), and the data give the
+number, by one of four estimators:
 
 ==============  ============================================  ==========================================
 method          treatment                                     consistent when
@@ -13,7 +14,9 @@ method          treatment                                     consistent when
 ==============  ============================================  ==========================================
 
 Graph nodes that are not columns of the data are hidden variables: they are never adjusted for, and an
-effect that only they could deconfound is refused (:class:`~latentscm.effects.NoAdjustmentSetError`).
+effect that only they could deconfound is refused (:class:`~latentscm.effects.NoAdjustmentSetError`). A PAG
+(what FCI returns) allows any number of hidden variables outside the graph: its effect is estimated only when
+every DAG of its class gives the same adjustment formula.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def _adjust(graph: CausalGraph, treatment: str, outcome: str, adjustment: Any, o
 
 
 def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, method: str = "auto",
-                    adjustment: str | Sequence[str] = "optimal", contrast: Sequence[float] | None = None,
+                    adjustment: str | Sequence[str] | None = None, contrast: Sequence[float] | None = None,
                     level: float = 0.95, outcome_learner: Any = "linear", treatment_learner: Any = "linear",
                     n_folds: int = 5, trim: float = 0.01, n_bootstrap: int = 100, seed: int = 0,
                     node_names: Sequence[str] | None = None) -> EffectEstimate:
@@ -122,14 +125,17 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
         The causal DAG (:class:`CausalGraph`, fully directed ``DiscoveredGraph`` or text; nodes that are not
         columns are hidden), or a CPDAG (a partially directed ``DiscoveredGraph``, possibly oriented further by
         background knowledge) that identifies the effect (:func:`~latentscm.effects.is_amenable`; every node
-        must then be a column).
+        must then be a column), or a PAG (:class:`~latentscm.discovery.PartialAncestralGraph`, e.g. from
+        ``fci``) that identifies it (:func:`~latentscm.effects.is_pag_amenable`; every node a column).
     treatment, outcome:
         Column names.
     method:
         One of :data:`EFFECT_METHODS` (see the module docstring).
     adjustment:
-        ``"optimal"`` (Henckel et al. 2022), ``"minimal"`` or ``"parents"``, or an explicit list of columns,
-        which is checked against the graph (an invalid set is refused, not used).
+        ``"optimal"`` (Henckel et al. 2022), ``"minimal"`` or ``"parents"`` for a DAG or CPDAG;
+        ``"canonical"`` (Perković et al. 2018) or ``"minimal"`` for a PAG; or an explicit list of columns,
+        which is checked against the graph (an invalid set is refused, not used). Default (None): ``"optimal"``,
+        and ``"canonical"`` for a PAG (no optimal set is known there).
     contrast:
         ``(t0, t1)``, in that order (a sequence; an unordered set is refused). Default: the two values of a
         treatment that takes two, in increasing order, for every method; else ``(0, 1)``.
@@ -151,16 +157,24 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
     -------
     EffectEstimate
     """
+    from latentscm.discovery.pag import PartialAncestralGraph
     from latentscm.discovery.result import DiscoveredGraph
 
-    if isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
+    if isinstance(graph, PartialAncestralGraph):
         column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
         check_choice(method, "method", _OWNER, EFFECT_METHODS)
+        adjustment = "canonical" if adjustment is None else adjustment
+        chosen, hidden = _adjust_pag(graph, treatment, outcome, adjustment, list(column)), []
+    elif isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
+        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
+        check_choice(method, "method", _OWNER, EFFECT_METHODS)
+        adjustment = "optimal" if adjustment is None else adjustment
         chosen, hidden = _adjust_cpdag(graph, treatment, outcome, adjustment, list(column)), []
     else:
         dag = as_causal_dag(graph, _OWNER)
         column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
         check_choice(method, "method", _OWNER, EFFECT_METHODS)  # before the graph work: a typo is named first
+        adjustment = "optimal" if adjustment is None else adjustment
         chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
         hidden = [v for v in dag.nodes if v not in column]
     result = run_estimator(column, treatment, outcome, chosen, method=method, contrast=contrast, level=level,
@@ -189,6 +203,36 @@ def _adjust_cpdag(graph: Any, treatment: str, outcome: str, adjustment: Any, obs
         raise ValueError(f"The 'adjustment' argument of {_OWNER}: {sorted(items)} is not a valid adjustment set "
                          f"for the effect of {treatment!r} on {outcome!r} in every DAG of this CPDAG's class. Pass "
                          f"adjustment='optimal' to let the graph choose.")
+    return tuple(v for v in graph.nodes if v in items)
+
+
+def _adjust_pag(graph: Any, treatment: str, outcome: str, adjustment: Any, observed: list[str]
+                ) -> tuple[str, ...]:
+    """The adjustment set of an amenable PAG (valid in every DAG, hidden variables allowed, of its class)."""
+    from latentscm.effects.pag_adjustment import (
+        PAG_ADJUSTMENTS,
+        is_pag_adjustment_set,
+        is_pag_amenable,
+        pag_adjustment_set,
+    )
+
+    missing = [v for v in graph.nodes if v not in observed]
+    if missing:
+        raise ValueError(f"The 'data' argument of {_OWNER} lacks the PAG's nodes {missing}; a PAG's nodes are the "
+                         f"observed variables (hidden ones are outside it).")
+    if isinstance(adjustment, str):
+        if adjustment in ADJUSTMENTS and adjustment not in PAG_ADJUSTMENTS:
+            raise ValueError(f"The 'adjustment' argument of {_OWNER} is {adjustment!r}, which is defined for a DAG "
+                             f"or CPDAG; for a PAG use one of {list(PAG_ADJUSTMENTS)} or a list of columns.")
+        check_choice(adjustment, "adjustment", _OWNER, PAG_ADJUSTMENTS)
+        return pag_adjustment_set(graph, treatment, outcome, adjustment)
+    items = _names(CausalGraph([], nodes=graph.nodes), adjustment, "adjustment", _OWNER, empty=True)
+    if not is_pag_amenable(graph, treatment, outcome):
+        return pag_adjustment_set(graph, treatment, outcome)  # raises NotAmenableError, saying why
+    if not is_pag_adjustment_set(graph, treatment, outcome, items):
+        raise ValueError(f"The 'adjustment' argument of {_OWNER}: {sorted(items)} is not an adjustment set for the "
+                         f"effect of {treatment!r} on {outcome!r} in every DAG of this PAG's class. Pass "
+                         f"adjustment='canonical' to let the graph choose.")
     return tuple(v for v in graph.nodes if v in items)
 
 

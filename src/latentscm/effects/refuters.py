@@ -139,17 +139,27 @@ def refute_effect(data: Any, graph: Any, treatment: str, outcome: str, *, checks
 def _as_graph(graph: Any) -> Any:
     """A CausalGraph, or a partially directed DiscoveredGraph as it is (estimate_effect takes it when it
     identifies the effect)."""
+    from latentscm.discovery.pag import PartialAncestralGraph
     from latentscm.discovery.result import DiscoveredGraph
 
-    if isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
+    if isinstance(graph, PartialAncestralGraph) or (isinstance(graph, DiscoveredGraph)
+                                                    and not graph.is_fully_directed()):
         return graph
     return as_causal_dag(graph, _ESTIMATE)
 
 
 def _with_common_cause(graph: Any, treatment: str, outcome: str) -> Any:
-    """``graph`` with a new root ``_NOISE`` and directed edges from it into the treatment and the outcome."""
+    """``graph`` with a new root ``_NOISE`` and directed edges from it into the treatment and the outcome. In a
+    PAG the column is a node without edges: what FCI would find for a column of independent noise (an edge
+    ``o->`` into both could create colliders the class does not have)."""
+    from latentscm.discovery.pag import PartialAncestralGraph
     from latentscm.discovery.result import DiscoveredGraph
 
+    if isinstance(graph, PartialAncestralGraph):
+        d = len(graph.nodes)
+        marks = np.zeros((d + 1, d + 1), dtype=np.int64)
+        marks[:d, :d] = graph.marks
+        return PartialAncestralGraph((*graph.nodes, _NOISE), marks)
     if isinstance(graph, CausalGraph):
         return CausalGraph([*graph.edges, (_NOISE, treatment), (_NOISE, outcome)], nodes=[*graph.nodes, _NOISE])
     d = len(graph.nodes)

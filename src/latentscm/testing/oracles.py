@@ -22,7 +22,7 @@ from latentscm._validation import as_generator
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
-__all__ = ["DSeparationOracle", "is_ancestral", "maximally_oriented_pdag", "minimal_imap", "random_dag",
+__all__ = ["DSeparationOracle", "is_ancestral", "mag_class", "maximally_oriented_pdag", "minimal_imap", "random_dag",
            "random_knowledge", "random_latent_dag", "random_selection_dag", "true_mag", "true_pag"]
 
 
@@ -345,18 +345,11 @@ def _edge_respects_tiers(tier: np.ndarray, i: int, j: int, mark_j: int, mark_i: 
     return not (mark_j == TAIL and tier[j] > tier[i])  # j -> i
 
 
-def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequence[int] | None = None,
-             max_open: int = 24, selection: bool = False) -> np.ndarray:
-    """The PAG of ``mag``'s Markov equivalence class by enumeration: the marks shared by every MAG with the same
-    skeleton and m-separations (and, with ``tiers``, no ancestor in a later tier than its descendant).
-
-    ``mag``: (p, p) marks in the pcalg convention (``marks[i, j]`` the mark at j); it may hold undirected edges
-    (tails at both ends, from selection). ``start``: a sound PAG of the class (e.g. FCI's with an oracle); only its
-    circle marks are enumerated (default: every mark, so keep p small). ``tiers``: a tier number per node (-1: in
-    no tier). ``selection``: whether the class admits undirected edges (selection bias possible); without it an open
-    edge is ``->``, ``<-`` or ``<->`` in each member. Raises ValueError when more than ``max_open`` edges are open,
-    or no member is left (``mag`` itself breaks the tiers).
-    """
+def mag_class(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequence[int] | None = None,
+              max_open: int = 24, selection: bool = False) -> list[np.ndarray]:
+    """Every MAG (p, p) Markov equivalent to ``mag`` (same skeleton and m-separations; with ``tiers``, also
+    respecting them), by enumeration; the arguments as in :func:`true_pag`, whose marks are those shared by
+    every member."""
     mag = np.asarray(mag, dtype=np.int64)
     p = mag.shape[0]
     circles = np.where(mag != 0, CIRCLE, 0) if start is None else np.asarray(start, dtype=np.int64)
@@ -385,7 +378,23 @@ def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequenc
             members.append(m)
     if not members:
         raise ValueError("true_pag found no MAG in the class (does 'mag' break the tiers?).")
-    stack = np.stack(members)
+    return members
+
+
+def true_pag(mag: np.ndarray, start: np.ndarray | None = None, *, tiers: Sequence[int] | None = None,
+             max_open: int = 24, selection: bool = False) -> np.ndarray:
+    """The PAG of ``mag``'s Markov equivalence class by enumeration: the marks shared by every MAG with the same
+    skeleton and m-separations (and, with ``tiers``, no ancestor in a later tier than its descendant).
+
+    ``mag``: (p, p) marks in the pcalg convention (``marks[i, j]`` the mark at j); it may hold undirected edges
+    (tails at both ends, from selection). ``start``: a sound PAG of the class (e.g. FCI's with an oracle); only its
+    circle marks are enumerated (default: every mark, so keep p small). ``tiers``: a tier number per node (-1: in
+    no tier). ``selection``: whether the class admits undirected edges (selection bias possible); without it an open
+    edge is ``->``, ``<-`` or ``<->`` in each member. Raises ValueError when more than ``max_open`` edges are open,
+    or no member is left (``mag`` itself breaks the tiers).
+    """
+    stack = np.stack(mag_class(mag, start, tiers=tiers, max_open=max_open, selection=selection))
+    mag = np.asarray(mag, dtype=np.int64)
     return np.where((stack == stack[0]).all(axis=0), stack[0], CIRCLE) * (mag != 0)
 
 
