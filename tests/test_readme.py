@@ -303,6 +303,16 @@ def test_readme_score_matching_example_runs(capsys):
         "['a', 'b', 'c', 'd'] [('a', 'b'), ('b', 'c'), ('b', 'd'), ('c', 'd')]"]
 
 
+def test_readme_pag_effect_example_runs(capsys):
+    """The PAG block runs as written: FCI's PAG, its visible edge and sets, and the estimate the naive slope misses."""
+    block = next(b for b in _python_blocks() if "pag_adjustment_set, visible_edges" in b)
+    namespace: dict = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert capsys.readouterr().out.strip().splitlines() == [
+        "['a o-> x', 'b o-o c', 'b o-> x', 'c --> y', 'x --> y']", "[('x', 'y')] ('b',)",
+        "('a', 'b', 'c') 1.51 [1.496, 1.523]", "2.006"]
+
+
 def test_readme_effects_example_runs(capsys):
     """The causal-effects block runs as written and prints what its comments give."""
     block = next(b for b in _python_blocks() if "optimal_adjustment_set, true_effect" in b)

@@ -94,3 +94,33 @@ def test_unwritable_out_is_named_before_the_work(tmp_path):
     (tmp_path / "dir").mkdir()
     refused(invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
                     "--out", tmp_path / "dir"]), "--out")
+
+
+def test_a_pag_from_discover_fci_gives_the_effect(tmp_path):
+    """discover --method fci writes a PAG; effect reads it, adjusts by the canonical set and covers the truth."""
+    rng = np.random.default_rng(0)
+    n = 8000
+    hidden, a = rng.normal(size=n), rng.normal(size=n)
+    b, c = hidden + rng.normal(size=n), hidden + rng.normal(size=n)
+    x = a + b + rng.normal(size=n)
+    y = 1.5 * x + 2.0 * c + rng.normal(size=n)
+    rows = np.column_stack([a, b, c, x, y])
+    (tmp_path / "d.csv").write_text("a,b,c,x,y\n" + "\n".join(",".join(f"{v:.8f}" for v in row) for row in rows))
+    pag = tmp_path / "pag.json"
+    result = invoke(["discover", tmp_path / "d.csv", "--method", "fci", "--alpha", "0.01", "--out", pag])
+    assert result.exit_code == 0, result.output
+    assert sorted(json.loads(pag.read_text())["edges"]) == ["a o-> x", "b o-> x", "b o-o c", "c --> y", "x --> y"]
+    out = tmp_path / "e.json"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", pag, "--treatment", "x", "--outcome", "y",
+                     "--method", "regression", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["adjustment_set"] == ["a", "b", "c"] and payload["info"]["adjustment"] == "canonical"
+    assert payload["ci_low"] < 1.5 < payload["ci_high"]
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", pag, "--treatment", "x", "--outcome", "y",
+                     "--adjustment", "minimal", "--out", out])
+    assert result.exit_code == 0 and json.loads(out.read_text())["adjustment_set"] == ["b"], result.output
+    refused(invoke(["effect", tmp_path / "d.csv", "--graph", pag, "--treatment", "b", "--outcome", "y"]),
+            "does not identify the effect of 'b' on 'y'")
+    refused(invoke(["effect", tmp_path / "d.csv", "--graph", pag, "--treatment", "x", "--outcome", "y",
+                    "--adjustment", "optimal"]), "defined for a DAG or CPDAG")
