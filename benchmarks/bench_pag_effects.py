@@ -25,7 +25,23 @@ effect|, and the share of estimated pairs whose interval misses the truth by mor
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_pag_effects.py [--graphs 60 --n 5000 --alpha 0.01]``.
 
-Measured (2-core CI machine, OMP_NUM_THREADS=1, defaults): see the session note; the table is printed.
+Measured (2-core CI machine, OMP_NUM_THREADS=1, 60 graphs, alpha 0.01; 94 pairs, the same at both n):
+
+==========  ==================================  ==================================
+            n = 5,000 (FCI = oracle: 8 graphs)  n = 50,000 (FCI = oracle: 20)
+pipeline    share  coverage  med rel.  bad      share  coverage  med rel.  bad
+==========  ==================================  ==================================
+oracle PAG  1.00   0.957     0.0139    0.000    1.00   0.936     0.0046    0.000
+FCI PAG     0.64   0.583     0.0310    0.283    0.85   0.800     0.0058    0.175
+PC CPDAG    0.60   0.518     0.0320    0.357    0.78   0.699     0.0043    0.288
+all others  1.00   0.255     0.4223    0.670    1.00   0.245     0.4335    0.713
+==========  ==================================  ==================================
+
+With the true PAG the intervals hold their level (88-90 of 94); adjusting for everything is badly wrong on two
+thirds of the pairs. FCI's PAG beats PC's CPDAG on every count but falls well short of the oracle: at n = 50,000
+FCI's skeleton is the true one on 23 of 60 graphs, missing 113 edges in all (4 extra), weak edges whose partial
+correlations the random signs nearly cancel; an estimate from a PAG is only as good as the PAG. FCI takes 1.1 s
+for all 60 graphs, the PAG criterion 0.013 s for 94 pairs.
 """
 
 from __future__ import annotations
@@ -82,6 +98,10 @@ def estimate(name: str, columns: dict, graph, x: str, y: str):
         reason = type(error).__name__
     except CycleError:  # PC's orientations can conflict under hidden confounding: no DAG, no estimate
         reason = "cyclic graph"
+    except ValueError as error:
+        if "no consistent extension" not in str(error):
+            raise
+        reason = "not a CPDAG"
     REFUSALS[name, reason] = REFUSALS.get((name, reason), 0) + 1
     return None
 
