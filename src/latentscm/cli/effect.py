@@ -117,7 +117,7 @@ def register(app: typer.Typer) -> None:
                 if data is not None or graph is not None or ida or refute:
                     raise ValueError("--world takes no CSV, --graph, --ida or --refute: the world gives the data, "
                                      "the graph and the true effect.")
-                adjust_world: Any = _adjustment(adjustment) or "optimal"
+                adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
                                            outcome_learner=learner, treatment_learner=learner, n_folds=folds,

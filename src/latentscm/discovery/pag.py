@@ -42,7 +42,21 @@ class PartialAncestralGraph:
     info: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        marks = np.asarray(self.marks)
+        if isinstance(self.nodes, (str, bytes)) or not isinstance(self.nodes, Sequence):
+            raise TypeError(f"The nodes of a PartialAncestralGraph must be a sequence of names. Got {self.nodes!r}.")
+        self.nodes = tuple(self.nodes)
+        if len(set(self.nodes)) != len(self.nodes):
+            twice = sorted({str(v) for v in self.nodes if self.nodes.count(v) > 1})
+            raise ValueError(f"The node names of a PartialAncestralGraph must be unique; {twice} appear twice.")
+        try:
+            marks = np.asarray(self.marks)
+        except ValueError:
+            raise ValueError("The marks of a PartialAncestralGraph must be a (d, d) array of 0, 1, 2 and 3 (got "
+                             "rows of different lengths).") from None
+        if marks.dtype == object or not (np.issubdtype(marks.dtype, np.integer) or np.issubdtype(marks.dtype,
+                                                                                                   np.floating)):
+            raise ValueError(f"The marks of a PartialAncestralGraph must be numbers 0, 1, 2 and 3. Got an array of "
+                             f"{marks.dtype}.")
         d = len(self.nodes)
         if marks.shape != (d, d):
             raise ValueError(f"A PartialAncestralGraph over {d} nodes needs marks of shape ({d}, {d}). "
@@ -90,7 +104,16 @@ class PartialAncestralGraph:
         """Inverse of :meth:`to_dict`."""
         if not isinstance(data, Mapping) or "nodes" not in data or "marks" not in data:
             raise ValueError("A PartialAncestralGraph dict needs 'nodes' and 'marks'.")
-        return cls(tuple(str(n) for n in data["nodes"]), np.asarray(data["marks"]), info=dict(data.get("info", {})))
+        nodes = data["nodes"]
+        if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+            raise ValueError(f"A PartialAncestralGraph dict's 'nodes' must be a list of names (strings). "
+                             f"Got {nodes!r}.")
+        marks = data["marks"]
+        if not isinstance(marks, list) or not all(isinstance(row, list) and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in row) for row in marks):
+            raise ValueError("A PartialAncestralGraph dict's 'marks' must be a list of rows of integers 0-3.")
+        info = data.get("info", {})
+        return cls(tuple(nodes), np.asarray(marks), info=dict(info) if isinstance(info, Mapping) else {})
 
     @classmethod
     def from_edges(cls, nodes: Sequence[str], edges: Sequence[str]) -> PartialAncestralGraph:

@@ -60,6 +60,9 @@ class _Pag:
             raise TypeError(f"The 'graph' argument of {owner} must be a PartialAncestralGraph (a PAG, e.g. from "
                             f"fci()). Got {type(graph).__name__}.")
         m = np.asarray(graph.marks, dtype=np.int64)
+        strangers = [v for v in graph.nodes if not isinstance(v, str)]
+        if strangers:
+            raise TypeError(f"The 'graph' argument of {owner} must name its nodes with strings. Got {strangers[:3]}.")
         self.nodes = tuple(graph.nodes)
         self.owner = owner
         self.m = m
@@ -241,8 +244,8 @@ def pag_adjustment_set(graph: Any, treatment: str, outcome: str, kind: str = "ca
     if not pag.valid(x, y, chosen, forb):
         raise NoAdjustmentSetError(
             f"{owner}: no set of the PAG's nodes is an adjustment set for the effect of {pag.nodes[x]!r} on "
-            f"{pag.nodes[y]!r} in every DAG of its class (a path through a possible hidden confounder stays open "
-            f"whatever is adjusted for).")
+            f"{pag.nodes[y]!r} in every DAG of its class: a non-causal path between them stays open whatever set "
+            f"outside Forb(X, Y) is adjusted for (e.g. one through a possible hidden confounder).")
     if kind == "minimal":
         changed = True
         while changed:
