@@ -1,9 +1,9 @@
 """Effects from discovered graphs when hidden confounders exist: FCI's PAG with the adjustment criterion for PAGs
 (Perković, Textor, Kalisch & Maathuis, JMLR 2018) against what a latent-blind pipeline does with the same data.
 
-Worlds: ``--graphs`` random linear-Gaussian DAGs (graph seeds 0..G-1) from ``tests/effects/test_pag_adjustment.py``'s
-``instrumented_latent_dag`` made larger: ``random_latent_dag(seed, observed=(5, 8), hidden=(1, 4))`` whose observed
-node 0 gets two new observed root parents, so that effects of node 0 are often identified. Edge weights uniform on
+Worlds: ``--graphs`` random linear-Gaussian DAGs (graph seeds 0..G-1), ``latentscm.testing.instrumented_latent_dag(
+seed, observed=(5, 8), hidden=(1, 4))``: a random DAG with hidden nodes whose observed node 0 gets two new observed
+root parents, so that effects of node 0 are often identified. Edge weights uniform on
 ±[0.5, 1.5], noise SDs uniform on [0.5, 1.5] (``np.random.default_rng(1000 + seed)``); ``--n`` rows (data seed =
 graph seed). True effects: the total-effect matrix ``(I - W^T)^-1``.
 
@@ -61,19 +61,13 @@ from latentscm.discovery import fci, pc  # noqa: E402
 from latentscm.effects import NoAdjustmentSetError, estimate_effect, is_pag_amenable, pag_adjustment_set  # noqa: E402
 from latentscm.graph import CausalGraph, CycleError  # noqa: E402
 from latentscm.testing import DSeparationOracle  # noqa: E402
-from latentscm.testing.oracles import random_latent_dag  # noqa: E402
+from latentscm.testing.oracles import instrumented_latent_dag  # noqa: E402
 
 PIPELINES = ("oracle PAG", "FCI PAG", "PC CPDAG", "all others")
 
 
 def world(seed: int) -> tuple[np.ndarray, int]:
-    adjacency, p = random_latent_dag(seed, observed=(5, 8), hidden=(1, 4))
-    n = adjacency.shape[0]
-    out = np.zeros((n + 2, n + 2), dtype=np.int64)
-    keep = list(range(p)) + list(range(p + 2, n + 2))
-    out[np.ix_(keep, keep)] = adjacency
-    out[p, 0] = out[p + 1, 0] = 1
-    return out, p + 2
+    return instrumented_latent_dag(seed, observed=(5, 8), hidden=(1, 4))
 
 
 def sample(adjacency: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

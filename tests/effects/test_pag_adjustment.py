@@ -28,19 +28,14 @@ from latentscm.effects import (
     visible_edges,
 )
 from latentscm.testing import DSeparationOracle
-from latentscm.testing.oracles import _mag_as_dag, _same_separations, _separations, mag_class, random_latent_dag
-
-
-def instrumented_latent_dag(seed: int) -> tuple[np.ndarray, int]:
-    """A random DAG with hidden nodes whose observed node 0 gets two new observed root parents (which make edges out
-    of it visible, so that effects of node 0 are often identified). Returns the adjacency and p (observed first)."""
-    adjacency, p = random_latent_dag(seed, observed=(3, 6), hidden=(1, 3))
-    n = adjacency.shape[0]
-    out = np.zeros((n + 2, n + 2), dtype=np.int64)
-    keep = list(range(p)) + list(range(p + 2, n + 2))
-    out[np.ix_(keep, keep)] = adjacency
-    out[p, 0] = out[p + 1, 0] = 1
-    return out, p + 2
+from latentscm.testing.oracles import (
+    _mag_as_dag,
+    _same_separations,
+    _separations,
+    instrumented_latent_dag,
+    mag_class,
+    random_latent_dag,
+)
 
 
 def oracle_pag(adjacency: np.ndarray, p: int) -> PartialAncestralGraph:
@@ -91,6 +86,17 @@ def valid_by_regression(adjacency: np.ndarray, x: int, y: int, sets: list[tuple[
     return out
 
 
+def oracle_answers(dags: list[np.ndarray], p: int, x: int, y: int, rng: np.random.Generator
+                   ) -> dict[tuple[int, ...], bool]:
+    """For every set Z of the other observed nodes: whether it is valid in every one of ``dags``."""
+    others = [v for v in range(p) if v not in (x, y)]
+    want = {z: True for r in range(len(others) + 1) for z in combinations(others, r)}
+    for dag in dags:
+        for z, ok in valid_by_regression(dag, x, y, list(want), rng).items():
+            want[z] &= ok
+    return want
+
+
 def compare_with_regression_oracle(seeds, max_members: int = 60) -> dict[str, int]:
     counts = dict(graphs=0, sets=0, valid=0, identified_nonzero=0, mismatches=0)
     for seed in seeds:
@@ -102,20 +108,15 @@ def compare_with_regression_oracle(seeds, max_members: int = 60) -> dict[str, in
         counts["graphs"] += 1
         rng = np.random.default_rng(seed)
         for x, y in permutations(range(p), 2):
-            others = [v for v in range(p) if v not in (x, y)]
-            sets = [z for r in range(len(others) + 1) for z in combinations(others, r)]
-            want = dict.fromkeys(sets, True)
-            for dag in dags:
-                for z, ok in valid_by_regression(dag, x, y, sets, rng).items():
-                    want[z] &= ok
+            want = oracle_answers(dags, p, x, y, rng)
             names = [f"v{v}" for v in range(p)]
             reaches = bool(pag_forbidden_nodes(pag, names[x], names[y]))  # a possibly causal path exists
             any_valid = False
-            for z in sets:
+            for z, ok in want.items():
                 got = is_pag_adjustment_set(pag, names[x], names[y], [names[v] for v in z])
                 counts["sets"] += 1
                 counts["valid"] += got
-                counts["mismatches"] += got != want[z]
+                counts["mismatches"] += got != ok
                 any_valid |= got
             counts["identified_nonzero"] += reaches and any_valid
     return counts
@@ -160,17 +161,11 @@ def compare_mags_with_regression_oracle(seeds) -> dict[str, int]:
         counts["invisible"] += int(np.sum((mag == 2) & (mag.T == 3))) - len(visible_edges(graph))
         rng = np.random.default_rng(seed)
         for x, y in permutations(range(p), 2):
-            others = [v for v in range(p) if v not in (x, y)]
-            sets = [z for r in range(len(others) + 1) for z in combinations(others, r)]
-            want = dict.fromkeys(sets, True)
-            for dag in dags:
-                for z, ok in valid_by_regression(dag, x, y, sets, rng).items():
-                    want[z] &= ok
-            for z in sets:
+            for z, ok in oracle_answers(dags, p, x, y, rng).items():
                 got = is_pag_adjustment_set(graph, names[x], names[y], [names[v] for v in z])
                 counts["sets"] += 1
                 counts["valid"] += got
-                counts["mismatches"] += got != want[z]
+                counts["mismatches"] += got != ok
     return counts
 
 

@@ -39,7 +39,36 @@ class NotAmenableError(NoAdjustmentSetError):
     """The CPDAG leaves the effect unidentified: different DAGs of its class give different effects."""
 
 
-class _Cpdag:
+class NamedGraph:
+    """Shared by the CPDAG and PAG helpers: ``nodes`` (names), ``owner`` (the public function, for errors)."""
+
+    nodes: tuple[str, ...]
+    owner: str
+
+    def index(self, name: Any, what: str) -> int:
+        if not isinstance(name, str):
+            raise TypeError(f"The {what!r} argument of {self.owner} must be one node name. Got {name!r}.")
+        if name not in self.nodes:
+            raise UnknownNodeError(name, self.nodes)
+        return self.nodes.index(name)
+
+    def covariates(self, covariates: Any) -> set[int]:
+        """The positions of ``covariates`` (one name or a collection of names)."""
+        try:
+            items = [covariates] if isinstance(covariates, str) else list(covariates)
+        except TypeError:
+            raise TypeError(f"The 'covariates' argument of {self.owner} must be node names. "
+                            f"Got {covariates!r}.") from None
+        return {self.index(v, "covariates") for v in items}
+
+    def pair(self, treatment: Any, outcome: Any) -> tuple[int, int]:
+        x, y = self.index(treatment, "treatment"), self.index(outcome, "outcome")
+        if x == y:
+            raise ValueError(f"{self.owner}: 'treatment' and 'outcome' are both {treatment!r}.")
+        return x, y
+
+
+class _Cpdag(NamedGraph):
     """A CPDAG's nodes, its (d, d) adjacency (``a[i, j]`` for ``i -> j``, both for ``i - j``) and the queries."""
 
     def __init__(self, graph: Any, owner: str) -> None:
@@ -62,13 +91,6 @@ class _Cpdag:
         self.is_cpdag = bool(np.array_equal(cpdag_from_dag(self.dag) != 0, self.a))
         self.directed = self.a & ~self.a.T
         self.budget = _PATH_BUDGET
-
-    def index(self, name: Any, what: str) -> int:
-        if not isinstance(name, str):
-            raise TypeError(f"The {what!r} argument of {self.owner} must be one node name. Got {name!r}.")
-        if name not in self.nodes:
-            raise UnknownNodeError(name, self.nodes)
-        return self.nodes.index(name)
 
     def possibly_reached(self, start: int, avoid: set[int]) -> set[int]:
         """Nodes reached from ``start`` along edges ``->`` or ``-`` without entering ``avoid``."""
@@ -133,10 +155,7 @@ class _Cpdag:
 
 def _setup(graph: Any, treatment: Any, outcome: Any, owner: str) -> tuple[_Cpdag, int, int]:
     cpdag = _Cpdag(graph, owner)
-    x, y = cpdag.index(treatment, "treatment"), cpdag.index(outcome, "outcome")
-    if x == y:
-        raise ValueError(f"{owner}: 'treatment' and 'outcome' are both {treatment!r}.")
-    return cpdag, x, y
+    return (cpdag, *cpdag.pair(treatment, outcome))
 
 
 def is_amenable(graph: Any, treatment: str, outcome: str) -> bool:
@@ -164,11 +183,7 @@ def is_cpdag_adjustment_set(graph: Any, treatment: str, outcome: str, covariates
     CPDAG is not amenable)."""
     owner = "is_cpdag_adjustment_set"
     cpdag, x, y = _setup(graph, treatment, outcome, owner)
-    try:
-        items = [covariates] if isinstance(covariates, str) else list(covariates)
-    except TypeError:
-        raise TypeError(f"The 'covariates' argument of {owner} must be node names. Got {covariates!r}.") from None
-    z = {cpdag.index(v, "covariates") for v in items}
+    z = cpdag.covariates(covariates)
     if not cpdag.amenable(x, y):
         return False
     return _valid(cpdag, cpdag.extension(), x, y, z, cpdag.forbidden(x, cpdag.causal_nodes(x, y)))

@@ -38,8 +38,7 @@ import numpy as np
 
 from latentscm._validation import check_choice
 from latentscm.effects.adjustment import NoAdjustmentSetError
-from latentscm.effects.cpdag_adjustment import NotAmenableError
-from latentscm.graph import UnknownNodeError
+from latentscm.effects.cpdag_adjustment import NamedGraph, NotAmenableError
 
 __all__ = ["PAG_ADJUSTMENTS", "is_pag_amenable", "is_pag_adjustment_set", "pag_adjustment_set",
            "pag_forbidden_nodes", "visible_edges"]
@@ -50,7 +49,7 @@ PAG_ADJUSTMENTS = ("canonical", "minimal")
 _NONE, _CIRCLE, _ARROW, _TAIL = 0, 1, 2, 3
 
 
-class _Pag:
+class _Pag(NamedGraph):
     """A PAG's nodes, marks (d, d; ``m[i, j]`` the mark at j), its possibly directed edges and one MAG."""
 
     def __init__(self, graph: Any, owner: str) -> None:
@@ -95,13 +94,6 @@ class _Pag:
                                  f"be oriented without a new collider (it is not chordal).") from None
             m[both] = np.where(dag[both] != 0, _ARROW, _TAIL)
         return m
-
-    def index(self, name: Any, what: str) -> int:
-        if not isinstance(name, str):
-            raise TypeError(f"The {what!r} argument of {self.owner} must be one node name. Got {name!r}.")
-        if name not in self.nodes:
-            raise UnknownNodeError(name, self.nodes)
-        return self.nodes.index(name)
 
     def reached(self, starts: set[int], edges: np.ndarray, avoid: frozenset[int] = frozenset()) -> set[int]:
         """Nodes reachable from ``starts`` (included) along ``edges[a, b]`` without entering ``avoid``."""
@@ -177,10 +169,7 @@ class _Pag:
 
 def _setup(graph: Any, treatment: Any, outcome: Any, owner: str) -> tuple[_Pag, int, int]:
     pag = _Pag(graph, owner)
-    x, y = pag.index(treatment, "treatment"), pag.index(outcome, "outcome")
-    if x == y:
-        raise ValueError(f"{owner}: 'treatment' and 'outcome' are both {treatment!r}.")
-    return pag, x, y
+    return (pag, *pag.pair(treatment, outcome))
 
 
 def visible_edges(graph: Any) -> list[tuple[str, str]]:
@@ -210,11 +199,7 @@ def is_pag_adjustment_set(graph: Any, treatment: str, outcome: str, covariates: 
     (hidden variables allowed) whose MAG lies in the PAG's class. False when the PAG is not amenable."""
     owner = "is_pag_adjustment_set"
     pag, x, y = _setup(graph, treatment, outcome, owner)
-    try:
-        items = [covariates] if isinstance(covariates, str) else list(covariates)
-    except TypeError:
-        raise TypeError(f"The 'covariates' argument of {owner} must be node names. Got {covariates!r}.") from None
-    z = {pag.index(v, "covariates") for v in items}
+    z = pag.covariates(covariates)
     return pag.amenable(x, y) and pag.valid(x, y, z, pag.forbidden(x, y))
 
 

@@ -21,6 +21,8 @@ _CHECKS = {
     "check_ci_test": "latentscm.testing.ci_test_checks",
     "DSeparationOracle": "latentscm.testing.oracles",
     "random_latent_dag": "latentscm.testing.oracles",
+    "instrumented_latent_dag": "latentscm.testing.oracles",
+    "mag_class": "latentscm.testing.oracles",
     "true_mag": "latentscm.testing.oracles",
     "maximally_oriented_pdag": "latentscm.testing.oracles",
     "true_pag": "latentscm.testing.oracles",

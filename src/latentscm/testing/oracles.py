@@ -22,8 +22,9 @@ from latentscm._validation import as_generator
 from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
-__all__ = ["DSeparationOracle", "is_ancestral", "mag_class", "maximally_oriented_pdag", "minimal_imap", "random_dag",
-           "random_knowledge", "random_latent_dag", "random_selection_dag", "true_mag", "true_pag"]
+__all__ = ["DSeparationOracle", "instrumented_latent_dag", "is_ancestral", "mag_class", "maximally_oriented_pdag",
+           "minimal_imap", "random_dag", "random_knowledge", "random_latent_dag", "random_selection_dag", "true_mag",
+           "true_pag"]
 
 
 class DSeparationOracle(CITest):
@@ -83,6 +84,21 @@ def random_latent_dag(seed: int | np.random.Generator, *, observed: tuple[int, i
             if not nx.has_path(nx.DiGraph(adjacency), int(child), node):
                 adjacency[node, child] = 1
     return adjacency, p
+
+
+def instrumented_latent_dag(seed: int | np.random.Generator, *, observed: tuple[int, int] = (3, 6),
+                            hidden: tuple[int, int] = (1, 3)) -> tuple[np.ndarray, int]:
+    """A DAG of :func:`random_latent_dag` (p observed nodes, then h hidden ones) whose observed node 0 gets two new
+    observed root parents, numbered p and p + 1 (the hidden nodes move up by two). The collider they make at node 0
+    makes edges out of it visible in the PAG, so effects of node 0 are often identified by adjustment despite the
+    hidden nodes. Returns the adjacency (p + 2 + h, p + 2 + h) (``[i, j] = 1`` for i -> j) and p + 2."""
+    adjacency, p = random_latent_dag(seed, observed=observed, hidden=hidden)
+    n = adjacency.shape[0]
+    out = np.zeros((n + 2, n + 2), dtype=np.int64)
+    keep = list(range(p)) + list(range(p + 2, n + 2))
+    out[np.ix_(keep, keep)] = adjacency
+    out[p, 0] = out[p + 1, 0] = 1
+    return out, p + 2
 
 
 def random_selection_dag(seed: int | np.random.Generator, *, observed: tuple[int, int] = (4, 7),
