@@ -14,6 +14,7 @@ Pipelines, each giving an OLS estimate with an HC1 95 % interval (``estimate_eff
 nothing (refused):
 
 * ``oracle PAG``: the oracle PAG with its canonical set; what the criterion promises.
+* ``oracle minimal``: the same PAG with the minimal set (what the canonical set's extra covariates cost or save).
 * ``FCI PAG``: FCI on the data (Fisher z, ``--alpha`` 0.01) and its canonical set, refused when that PAG is not
   amenable or has no valid set.
 * ``PC CPDAG``: PC on the same data (same test and alpha) and the CPDAG's optimal set (Henckel et al.), refused when
@@ -63,7 +64,7 @@ from latentscm.graph import CausalGraph, CycleError  # noqa: E402
 from latentscm.testing import DSeparationOracle  # noqa: E402
 from latentscm.testing.oracles import instrumented_latent_dag  # noqa: E402
 
-PIPELINES = ("oracle PAG", "FCI PAG", "PC CPDAG", "all others")
+PIPELINES = ("oracle PAG", "oracle minimal", "FCI PAG", "PC CPDAG", "all others")
 
 
 def world(seed: int) -> tuple[np.ndarray, int]:
@@ -84,10 +85,10 @@ def sample(adjacency: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.nda
 REFUSALS: dict[tuple[str, str], int] = {}
 
 
-def estimate(name: str, columns: dict, graph, x: str, y: str):
+def estimate(name: str, columns: dict, graph, x: str, y: str, adjustment: str | None = None):
     """The pipeline's estimate, or None when it refuses (counted by reason in REFUSALS)."""
     try:
-        return estimate_effect(columns, graph, x, y, method="regression")
+        return estimate_effect(columns, graph, x, y, method="regression", adjustment=adjustment)
     except NoAdjustmentSetError as error:  # NotAmenableError is one
         reason = type(error).__name__
     except CycleError:  # PC's orientations can conflict under hidden confounding: no DAG, no estimate
@@ -139,6 +140,7 @@ def main() -> None:
             is_pag_amenable(found, x, y)
             seconds["criterion"] += time.perf_counter() - start
             results = {"oracle PAG": estimate("oracle PAG", columns, oracle, x, y),
+                       "oracle minimal": estimate("oracle minimal", columns, oracle, x, y, "minimal"),
                        "FCI PAG": estimate("FCI PAG", columns, found, x, y),
                        "PC CPDAG": estimate("PC CPDAG", columns, cpdag, x, y),
                        "all others": _all_others(columns, x, y, names)}
