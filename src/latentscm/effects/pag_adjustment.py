@@ -37,6 +37,9 @@ import networkx as nx
 import numpy as np
 
 from latentscm._validation import check_choice
+from latentscm.discovery.pag import ARROW as _ARROW
+from latentscm.discovery.pag import CIRCLE as _CIRCLE
+from latentscm.discovery.pag import TAIL as _TAIL
 from latentscm.effects.adjustment import NoAdjustmentSetError
 from latentscm.effects.cpdag_adjustment import NamedGraph, NotAmenableError
 
@@ -46,7 +49,6 @@ __all__ = ["PAG_ADJUSTMENTS", "is_pag_amenable", "is_pag_adjustment_set", "pag_a
 #: The set kinds :func:`pag_adjustment_set` (and ``estimate_effect`` given a PAG) accept.
 PAG_ADJUSTMENTS = ("canonical", "minimal")
 
-_NONE, _CIRCLE, _ARROW, _TAIL = 0, 1, 2, 3
 
 
 class _Pag(NamedGraph):
