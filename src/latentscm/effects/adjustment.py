@@ -21,7 +21,8 @@ that is not valid.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from latentscm._validation import check_choice
 from latentscm.exceptions import LatentSCMError
@@ -130,6 +131,20 @@ def _none_exists(x: frozenset[str], y: frozenset[str], cn: frozenset[str],
         f"{sorted(y)} in this graph.{why} Identify it another way (front-door, the ID algorithm) or observe more.")
 
 
+def drop_while_valid(chosen: frozenset | set, valid: Callable[[frozenset | set], bool],
+                     key: Callable[[Any], Any] | None = None) -> frozenset | set:
+    """Drop nodes from the valid set ``chosen`` (last by ``key`` first) while ``valid`` holds, until no single node
+    can be dropped: a set from which no node can be dropped (Tian, Paz & Pearl 1998)."""
+    changed = True
+    while changed:
+        changed = False
+        for node in sorted(chosen, key=key, reverse=True):
+            smaller = chosen - {node}
+            if valid(smaller):
+                chosen, changed = smaller, True
+    return chosen
+
+
 def _order(graph: CausalGraph, nodes: Iterable[str]) -> tuple[str, ...]:
     chosen = set(nodes)
     return tuple(v for v in graph.nodes if v in chosen)
@@ -189,13 +204,7 @@ def _minimal(graph: CausalGraph, x: frozenset[str], y: frozenset[str], seen: fro
     if not _valid(graph, x, y, current, cn, forb):
         raise _none_exists(x, y, cn, frozenset(graph.nodes) - seen, owner)
     rank = {v: i for i, v in enumerate(graph.topological_order())}
-    changed = True
-    while changed:
-        changed = False
-        for node in sorted(current, key=rank.__getitem__, reverse=True):
-            smaller = current - {node}
-            if _valid(graph, x, y, smaller, cn, forb):
-                current, changed = smaller, True
+    current = drop_while_valid(current, lambda z: _valid(graph, x, y, z, cn, forb), rank.__getitem__)
     return _order(graph, current)
 
 

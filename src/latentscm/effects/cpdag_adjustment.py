@@ -25,7 +25,13 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_choice
-from latentscm.effects.adjustment import ADJUSTMENTS, NoAdjustmentSetError, _order, is_adjustment_set
+from latentscm.effects.adjustment import (
+    ADJUSTMENTS,
+    NoAdjustmentSetError,
+    _order,
+    drop_while_valid,
+    is_adjustment_set,
+)
 from latentscm.graph import CausalGraph, UnknownNodeError
 
 __all__ = ["is_amenable", "cpdag_adjustment_set", "is_cpdag_adjustment_set", "NotAmenableError"]
@@ -215,12 +221,7 @@ def cpdag_adjustment_set(graph: Any, treatment: str, outcome: str, kind: str = "
             ancestors |= {extension.index(a) for a in extension.ancestors(cpdag.nodes[v])}
         chosen = ancestors - forb - {y}
         if _valid(cpdag, extension, x, y, chosen, forb):
-            changed = True
-            while changed:
-                changed = False
-                for v in sorted(chosen, reverse=True):
-                    if _valid(cpdag, extension, x, y, chosen - {v}, forb):
-                        chosen, changed = chosen - {v}, True
+            chosen = drop_while_valid(chosen, lambda z: _valid(cpdag, extension, x, y, z, forb))
     if not _valid(cpdag, extension, x, y, chosen, forb):
         raise NoAdjustmentSetError(f"{owner}: no valid {kind} adjustment set for the effect of {cpdag.nodes[x]!r} on "
                                    f"{cpdag.nodes[y]!r} in this CPDAG.")

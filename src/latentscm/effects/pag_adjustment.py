@@ -40,7 +40,7 @@ from latentscm._validation import check_choice
 from latentscm.discovery.pag import ARROW as _ARROW
 from latentscm.discovery.pag import CIRCLE as _CIRCLE
 from latentscm.discovery.pag import TAIL as _TAIL
-from latentscm.effects.adjustment import NoAdjustmentSetError
+from latentscm.effects.adjustment import NoAdjustmentSetError, drop_while_valid
 from latentscm.effects.cpdag_adjustment import NamedGraph, NotAmenableError
 
 __all__ = ["PAG_ADJUSTMENTS", "is_pag_amenable", "is_pag_adjustment_set", "pag_adjustment_set",
@@ -234,10 +234,5 @@ def pag_adjustment_set(graph: Any, treatment: str, outcome: str, kind: str = "ca
             f"{pag.nodes[y]!r} in every DAG of its class: a non-causal path between them stays open whatever set "
             f"outside Forb(X, Y) is adjusted for (e.g. one through a possible hidden confounder).")
     if kind == "minimal":
-        changed = True
-        while changed:
-            changed = False
-            for v in sorted(chosen, reverse=True):
-                if pag.valid(x, y, chosen - {v}, forb):
-                    chosen, changed = chosen - {v}, True
+        chosen = drop_while_valid(chosen, lambda z: pag.valid(x, y, z, forb))
     return tuple(v for k, v in enumerate(pag.nodes) if k in chosen)
