@@ -1,6 +1,6 @@
-"""Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, IDA's possible effects from a CPDAG,
-and regression, IPW, doubly robust (AIPW) and double machine learning estimators with confidence intervals and
-refutation checks, tested against SCM ground truth."""
+"""Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, front-door sets from a DAG with hidden
+confounders, IDA's possible effects from a CPDAG, and regression, IPW, doubly robust (AIPW) and double machine
+learning estimators with confidence intervals and refutation checks, tested against SCM ground truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -21,6 +21,8 @@ from latentscm.effects.cpdag_adjustment import (
 )
 from latentscm.effects.doubly_robust import aipw_effect
 from latentscm.effects.estimate import BINARY_METHODS, EFFECT_METHODS, estimate_effect
+from latentscm.effects.front_door import FRONT_DOORS, NoFrontDoorSetError, front_door_set, is_frontdoor_set
+from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
 from latentscm.effects.ground_truth import true_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
 from latentscm.effects.nuisance import LEARNERS, fold_labels
@@ -45,8 +47,11 @@ __all__ = [
     "EFFECT_METHODS",
     "LEARNERS",
     "EffectEstimate",
+    "FRONT_DOORS",
+    "FRONT_DOOR_METHODS",
     "IdaResult",
     "NoAdjustmentSetError",
+    "NoFrontDoorSetError",
     "NotAmenableError",
     "PAG_ADJUSTMENTS",
     "REFUTERS",
@@ -61,11 +66,14 @@ __all__ = [
     "estimate_effect",
     "fold_labels",
     "forbidden_nodes",
+    "front_door_effect",
+    "front_door_set",
     "ida",
     "ipw_effect",
     "is_amenable",
     "is_adjustment_set",
     "is_cpdag_adjustment_set",
+    "is_frontdoor_set",
     "is_pag_adjustment_set",
     "is_pag_amenable",
     "minimal_adjustment_set",

@@ -14,7 +14,8 @@ method          treatment                                     consistent when
 ==============  ============================================  ==========================================
 
 Graph nodes that are not columns of the data are hidden variables: they are never adjusted for, and an
-effect that only they could deconfound is refused (:class:`~latentscm.effects.NoAdjustmentSetError`). A PAG
+effect that only they could deconfound is refused (:class:`~latentscm.effects.NoAdjustmentSetError`, which names
+a front-door set when one identifies the effect: :func:`~latentscm.effects.front_door_effect`). A PAG
 (what FCI returns) allows any number of hidden variables outside the graph: its effect is estimated only when
 every DAG of its class gives the same adjustment formula.
 """
@@ -27,7 +28,13 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_choice, check_number
-from latentscm.effects.adjustment import ADJUSTMENTS, _names, adjustment_set, is_adjustment_set
+from latentscm.effects.adjustment import (
+    ADJUSTMENTS,
+    NoAdjustmentSetError,
+    _names,
+    adjustment_set,
+    is_adjustment_set,
+)
 from latentscm.effects.doubly_robust import aipw_effect
 from latentscm.effects.nuisance import fold_labels
 from latentscm.effects.partially_linear import dml_effect
@@ -109,6 +116,20 @@ def _adjust(graph: CausalGraph, treatment: str, outcome: str, adjustment: Any, o
     return tuple(v for v in graph.nodes if v in chosen)
 
 
+def _with_front_door(error: NoAdjustmentSetError, dag: CausalGraph, treatment: str, outcome: str,
+                     observed: list[str]) -> NoAdjustmentSetError:
+    """``error``, naming the front-door set that identifies the effect when one exists."""
+    from latentscm.effects.front_door import NoFrontDoorSetError, front_door_set
+
+    try:
+        mediators = front_door_set(dag, treatment, outcome, observed=observed)
+    except NoFrontDoorSetError:
+        return error
+    return NoAdjustmentSetError(f"{error} The mediators {list(mediators)} satisfy the front-door criterion: "
+                                f"front_door_effect(data, graph, {treatment!r}, {outcome!r}) estimates the effect "
+                                f"through them (command line: --front-door).")
+
+
 def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, method: str = "auto",
                     adjustment: str | Sequence[str] | None = None, contrast: Sequence[float] | None = None,
                     level: float = 0.95, outcome_learner: Any = "linear", treatment_learner: Any = "linear",
@@ -175,7 +196,10 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
         column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
         check_choice(method, "method", _OWNER, EFFECT_METHODS)  # before the graph work: a typo is named first
         adjustment = "optimal" if adjustment is None else adjustment
-        chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
+        try:
+            chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
+        except NoAdjustmentSetError as error:
+            raise _with_front_door(error, dag, treatment, outcome, list(column)) from None
         hidden = [v for v in dag.nodes if v not in column]
     result = run_estimator(column, treatment, outcome, chosen, method=method, contrast=contrast, level=level,
                            outcome_learner=outcome_learner, treatment_learner=treatment_learner,

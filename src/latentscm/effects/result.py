@@ -34,7 +34,8 @@ class EffectEstimate:
     treatment, outcome, contrast:
         Names, and the treatment values ``(t0, t1)`` compared.
     adjustment_set:
-        The covariates adjusted for (names, in the graph's node order).
+        The covariates adjusted for (names, in the graph's node order); empty for a front-door estimate, whose
+        mediators are ``info["mediators"]``.
     n:
         The rows used.
     info:
@@ -78,11 +79,13 @@ class EffectEstimate:
     def __str__(self) -> str:
         t0, t1 = self.contrast
         pct = f"{100 * self.level:g}%"
-        adjust = ", ".join(self.adjustment_set) or "(nothing)"
+        mediators = self.info.get("mediators") if self.info.get("identification") == "front-door" else None
+        route = (f"through the front-door mediators {', '.join(mediators)}" if mediators else
+                 f"adjusting for {', '.join(self.adjustment_set) or '(nothing)'}")
         return (f"{self.method}: E[{self.outcome} | do({self.treatment}={t1:g})] - "
                 f"E[{self.outcome} | do({self.treatment}={t0:g})] = {self.estimate:.4g} "
                 f"(s.e. {self.std_error:.3g}; {pct} CI [{self.ci_low:.4g}, {self.ci_high:.4g}]; p = "
-                f"{self.p_value:.3g}; n = {self.n}; adjusting for {adjust})")
+                f"{self.p_value:.3g}; n = {self.n}; {route})")
 
 
 def finite(value: float, what: str, owner: str) -> float:

@@ -1,0 +1,206 @@
+"""``front_door_effect``: the average causal effect through a front-door set of mediators, when hidden
+confounders leave no adjustment set.
+
+With mediators ``M`` that satisfy the front-door criterion (:mod:`latentscm.effects.front_door`; Pearl,
+Biometrika 1995), ``E[Y | do(T = t)] = ψ(t) = E[ν(M) | T = t]`` with ``ν(m) = E_{T'}[μ(T', m)]`` and
+``μ(t', m) = E[Y | T = t', M = m]``: how the treatment moves the mediators, times how the mediators move the
+outcome at the treatment's observed distribution. Two estimators:
+
+==============  =========================================================  ==============================
+method          how                                                        consistent when
+==============  =========================================================  ==============================
+``regression``  the plug-in: fit ``μ``, average it over ``T'``, then       ``μ`` is right (and, for a
+                average ``ν(M)`` within each treatment arm (a regression   non-discrete treatment, the
+                of ``ν(M)`` on ``T`` for a continuous treatment); the      regression of ``ν(M)`` on
+                seeded bootstrap's standard error                          ``T``)
+``aipw``        binary treatment: the one-step estimator of the efficient  ``μ`` or the propensity
+                influence function (Fulcher, Shpitser, Marealle &          ``P(T | M)`` is right
+                Tchetgen Tchetgen, JRSS-B 2020, §3), cross-fitted
+==============  =========================================================  ==============================
+
+With a linear ``μ`` and a linear second stage the plug-in is the product-of-coefficients estimate (the slope
+of ``M`` on ``T`` times the slope of ``Y`` on ``M`` given ``T``). The one-step estimator adds to the plug-in
+the mean of ``r(M, T) (Y - μ(T, M))`` with ``r = p(M | t) / p(M | T) = P(t | M) P(T) / (P(t) P(T | M))``
+(Bayes), so only a classifier of ``T`` on ``M`` is needed, never a density of ``M``; ``P(M | t)`` is the
+empirical distribution of the mediators in arm ``t``. Its standard error is the influence function's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from latentscm._validation import as_generator, check_choice, check_number
+from latentscm.effects.estimate import _contrast, as_causal_dag, checked_columns
+from latentscm.effects.front_door import FRONT_DOORS, front_door_set, is_frontdoor_set
+from latentscm.effects.nuisance import cross_fit_propensity, cross_fit_regression, fold_labels, make_regressor
+from latentscm.effects.result import EffectEstimate, finite, normal_interval
+from latentscm.effects.weighting import truncate_propensity
+
+__all__ = ["FRONT_DOOR_METHODS", "front_door_effect"]
+
+#: The estimators of :func:`front_door_effect`; ``"auto"`` picks ``aipw`` for a treatment with two values and
+#: ``regression`` otherwise.
+FRONT_DOOR_METHODS = ("auto", "regression", "aipw")
+
+_OWNER = "front_door_effect"
+#: A treatment with at most this many values is averaged over exactly; a finer one over this many quantiles.
+_GRID = 100
+
+
+def _treatment_grid(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values (g,) and weights (g,) summing to 1 that stand for the observed distribution of ``t``."""
+    levels, counts = np.unique(t, return_counts=True)
+    if levels.size <= _GRID:
+        return levels, counts / t.shape[0]
+    return np.quantile(t, (np.arange(_GRID) + 0.5) / _GRID), np.full(_GRID, 1.0 / _GRID)
+
+
+def _plug_in(y: np.ndarray, t: np.ndarray, m: np.ndarray, contrast: tuple[float, float], learner: Any, seed: int
+             ) -> float:
+    """``ψ(t1) - ψ(t0)`` by the plug-in (see the module docstring)."""
+    model = make_regressor(learner, seed, "outcome_learner", _OWNER).fit(np.column_stack([t, m]), y)
+    values, weights = _treatment_grid(t)
+    nu = sum(w * model.predict(np.column_stack([np.full(t.shape[0], v), m])) for v, w in zip(values, weights))
+    if all(np.any(t == c) for c in contrast) and np.unique(t).size <= _GRID:
+        return float(np.mean(nu[t == contrast[1]]) - np.mean(nu[t == contrast[0]]))
+    second = make_regressor(learner, seed, "outcome_learner", _OWNER).fit(t[:, None], nu)
+    at = second.predict(np.array(contrast, dtype=float)[:, None])
+    return float(at[1] - at[0])
+
+
+def _regression(y: np.ndarray, t: np.ndarray, m: np.ndarray, contrast: tuple[float, float], learner: Any,
+                n_bootstrap: int, seed: int) -> tuple[float, float, dict[str, Any]]:
+    estimate = finite(_plug_in(y, t, m, contrast, learner, seed), "effect", _OWNER)
+    rng = as_generator(seed)
+    draws = np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        rows = rng.integers(0, y.shape[0], size=y.shape[0])
+        draws[b] = _plug_in(y[rows], t[rows], m[rows], contrast, learner, seed)
+    std_error = finite(np.std(draws, ddof=1), "bootstrap standard error", _OWNER)
+    name = learner if isinstance(learner, str) else type(learner).__name__
+    return estimate, std_error, {"outcome_learner": name, "std_error": f"bootstrap ({n_bootstrap} draws)"}
+
+
+def _one_step(y: np.ndarray, treated: np.ndarray, m: np.ndarray, folds: np.ndarray, outcome_learner: Any,
+              treatment_learner: Any, trim: float, seed: int) -> tuple[float, float, dict[str, Any]]:
+    """The cross-fitted one-step estimator of ``ψ(1) - ψ(0)`` for a binary treatment (``treated`` (n,) bool)."""
+    a = treated.astype(float)
+    features = np.column_stack([a, m])
+    ones, zeros = np.column_stack([np.ones_like(a), m]), np.column_stack([np.zeros_like(a), m])
+    mu1, mu0, mu_obs = cross_fit_regression(y, features, folds, outcome_learner, seed=seed, name="outcome_learner",
+                                            owner=_OWNER, predict_at=[ones, zeros, features])
+    raw = cross_fit_propensity(treated, m, folds, treatment_learner, seed=seed, name="treatment_learner",
+                               owner=_OWNER)
+    pi, n_trimmed = truncate_propensity(raw, trim, _OWNER)
+    p1 = float(np.mean(a))
+    eta = p1 * mu1 + (1.0 - p1) * mu0  # ν(M_i) = Σ_t' μ(t', M_i) P(t')
+    p_observed = np.where(treated, p1, 1.0 - p1)  # P(T_i)
+    pi_observed = np.where(treated, pi, 1.0 - pi)  # P(T_i | M_i)
+    scores, plug = [], []
+    for arm, p_arm, pi_arm in ((treated, p1, pi), (~treated, 1.0 - p1, 1.0 - pi)):
+        xi1, xi0 = float(np.mean(mu1[arm])), float(np.mean(mu0[arm]))  # Σ_m μ(t', m) P(m | arm), t' = 1, 0
+        psi = p1 * xi1 + (1.0 - p1) * xi0
+        ratio = pi_arm * p_observed / (p_arm * pi_observed)  # p(M_i | arm) / p(M_i | T_i)
+        score = (arm / p_arm * (eta - psi) + ratio * (y - mu_obs) + (np.where(treated, xi1, xi0) - psi))
+        scores.append(score)
+        plug.append(psi)
+    difference = scores[0] - scores[1]
+    estimate = finite(plug[0] - plug[1] + np.mean(difference), "effect", _OWNER)
+    std_error = finite(np.sqrt(np.mean((difference - np.mean(difference)) ** 2) / y.shape[0]), "standard error",
+                       _OWNER)
+    names = [v if isinstance(v, str) else type(v).__name__ for v in (outcome_learner, treatment_learner)]
+    return estimate, std_error, {"outcome_learner": names[0], "treatment_learner": names[1], "trim": trim,
+                                 "n_trimmed": n_trimmed, "n_folds": int(np.unique(folds).size),
+                                 "plug_in": float(plug[0] - plug[1]),
+                                 "propensity_range": [float(raw.min()), float(raw.max())],
+                                 "std_error": "influence function (efficient score)"}
+
+
+def _mediators(graph: Any, treatment: str, outcome: str, mediators: Any, observed: list[str]) -> tuple[str, ...]:
+    if mediators is None or isinstance(mediators, str):
+        kind = "minimal" if mediators is None else check_choice(mediators, "mediators", _OWNER, FRONT_DOORS)
+        return front_door_set(graph, treatment, outcome, kind, observed=observed)
+    from latentscm.effects.adjustment import _names
+
+    chosen = _names(graph, mediators, "mediators", _OWNER)
+    hidden = sorted(chosen - set(observed))
+    if hidden:
+        raise ValueError(f"The 'mediators' argument of {_OWNER} names {hidden}, which are not columns of the data.")
+    if {treatment, outcome} & chosen:
+        raise ValueError(f"The 'mediators' argument of {_OWNER} holds the treatment or the outcome "
+                         f"({sorted({treatment, outcome} & chosen)}).")
+    if not is_frontdoor_set(graph, treatment, outcome, sorted(chosen)):
+        raise ValueError(f"The 'mediators' argument of {_OWNER}: {sorted(chosen)} does not satisfy the front-door "
+                         f"criterion for the effect of {treatment!r} on {outcome!r} in this graph (it misses a "
+                         f"causal path, has a back-door path from the treatment, or one to the outcome that the "
+                         f"treatment does not block). Pass mediators='minimal' to let the graph choose.")
+    return tuple(v for v in graph.nodes if v in chosen)
+
+
+def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
+                      mediators: str | Sequence[str] | None = None, method: str = "auto",
+                      contrast: Sequence[float] | None = None, level: float = 0.95, outcome_learner: Any = "linear",
+                      treatment_learner: Any = "linear", n_folds: int = 5, trim: float = 0.01,
+                      n_bootstrap: int = 100, seed: int = 0, node_names: Sequence[str] | None = None
+                      ) -> EffectEstimate:
+    """``E[outcome | do(treatment = t1)] - E[outcome | do(treatment = t0)]`` through front-door mediators.
+
+    Parameters
+    ----------
+    data:
+        (n, d) array with ``node_names``, a mapping ``name -> (n,)`` or a pandas DataFrame. Every column must be a
+        node of ``graph``.
+    graph:
+        The causal DAG (:class:`~latentscm.graph.CausalGraph`, fully directed ``DiscoveredGraph`` or text). Its
+        nodes that are not columns are hidden variables, e.g. a confounder of the treatment and the outcome.
+    treatment, outcome:
+        Column names.
+    mediators:
+        ``"minimal"`` (default: a front-door set from which no node can be dropped), ``"maximal"`` (the largest
+        one), or a list of columns, checked against the graph (a set that is not a front-door set is refused).
+    method:
+        One of :data:`FRONT_DOOR_METHODS` (see the module docstring).
+    contrast, level, outcome_learner, treatment_learner, n_folds, trim, n_bootstrap, seed:
+        As in :func:`~latentscm.effects.estimate_effect`. ``outcome_learner`` fits ``E[Y | T, M]`` (and, for
+        a continuous treatment, ``E[ν(M) | T]``); ``treatment_learner`` is the classifier ``P(T | M)`` of
+        ``aipw``.
+
+    Returns
+    -------
+    EffectEstimate
+        ``adjustment_set`` is empty; ``info["mediators"]`` names the front-door set and ``info["identification"]``
+        is ``"front-door"``.
+    """
+    dag = as_causal_dag(graph, _OWNER)
+    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
+    check_choice(method, "method", _OWNER, FRONT_DOOR_METHODS)
+    level = check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_folds = check_number(n_folds, "n_folds", _OWNER, low=2, integer=True)
+    trim = check_number(trim, "trim", _OWNER, low=0.0, high=0.5, high_inclusive=False)
+    n_bootstrap = check_number(n_bootstrap, "n_bootstrap", _OWNER, low=2, integer=True)
+    seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
+    chosen = _mediators(dag, treatment, outcome, mediators, list(column))
+    t, y = column[treatment], column[outcome]
+    m = np.column_stack([column[v] for v in chosen])
+    if method == "auto":
+        method = "aipw" if np.unique(t).size == 2 else "regression"
+    t0, t1 = _contrast(t, contrast, method == "aipw", method, _OWNER)
+    if method == "aipw":
+        if t.shape[0] < 2 * n_folds:
+            raise ValueError(f"The 'data' argument of {_OWNER} has {t.shape[0]} rows, too few for "
+                             f"n_folds={n_folds}.")
+        folds = fold_labels(t.shape[0], n_folds, seed)
+        estimate, std_error, info = _one_step(y, t == t1, m, folds, outcome_learner, treatment_learner, trim, seed)
+    else:
+        estimate, std_error, info = _regression(y, t, m, (t0, t1), outcome_learner, n_bootstrap, seed)
+    low, high = normal_interval(estimate, std_error, level)
+    hidden = [v for v in dag.nodes if v not in column]
+    kind = mediators if isinstance(mediators, str) else ("minimal" if mediators is None else "given")
+    return EffectEstimate(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high, level=level,
+                          method=method, treatment=treatment, outcome=outcome, contrast=(t0, t1), adjustment_set=(),
+                          n=int(t.shape[0]), info={**info, "seed": seed, "identification": "front-door",
+                                                   "mediators": list(chosen), "mediator_set": kind,
+                                                   "hidden": hidden})
