@@ -124,3 +124,29 @@ def test_a_pag_from_discover_fci_gives_the_effect(tmp_path):
             "does not identify the effect of 'b' on 'y'")
     refused(invoke(["effect", tmp_path / "d.csv", "--graph", pag, "--treatment", "x", "--outcome", "y",
                     "--adjustment", "optimal"]), "defined for a DAG or CPDAG")
+
+
+def test_front_door_through_a_mediator_when_a_hidden_confounder_blocks_adjustment(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 2000
+    u = rng.normal(size=n)
+    t = (rng.uniform(size=n) < 1 / (1 + np.exp(-1.5 * u))).astype(float)
+    m = t + rng.normal(size=n)
+    y = 2.0 * m + 1.5 * u + rng.normal(size=n)  # true effect of T on Y: 2
+    rows = np.column_stack([t, m, y])
+    (tmp_path / "d.csv").write_text("T,M,Y\n" + "\n".join(",".join(f"{v:.8f}" for v in r) for r in rows) + "\n")
+    graph = "U -> T; U -> Y; T -> M; M -> Y"
+    base = ["effect", tmp_path / "d.csv", "--graph", graph, "--treatment", "T", "--outcome", "Y"]
+    refused(invoke(base), "--front-door")  # adjustment is refused, and the error points to the front door
+    out = tmp_path / "fd.json"
+    result = invoke([*base, "--front-door", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "aipw" and payload["info"]["mediators"] == ["M"]
+    assert payload["ci_low"] < 2.0 < payload["ci_high"]
+    assert "through the front-door mediators M" in result.output
+    listed = invoke([*base, "--front-door", "--mediators", "M", "--method", "regression"])
+    assert listed.exit_code == 0 and "regression" in listed.output, listed.output
+    refused(invoke([*base, "--mediators", "M"]), "--mediators needs --front-door")
+    refused(invoke([*base, "--front-door", "--ida"]), "--front-door cannot be combined")
+    refused(invoke([*base, "--front-door", "--mediators", "T"]), "holds the treatment or the outcome")

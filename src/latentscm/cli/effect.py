@@ -3,12 +3,15 @@
     latentscm effect data.csv --graph "Z -> T; Z -> Y; T -> Y" --treatment T --outcome Y
         [--method auto|regression|ipw|aipw|dml] [--adjustment optimal|minimal|parents|canonical|Z,W]
         [--contrast 0,1] [--learner linear|forest|boosting] [--refute] [--out effect.json]
+    latentscm effect data.csv --graph "U -> T; U -> Y; T -> M; M -> Y" --treatment T --outcome Y --front-door
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
 --out`` writes. A discovered CPDAG is used when it identifies the effect (amenable); otherwise ``--ida`` gives
 the possible effects over its equivalence class. A PAG (``latentscm discover --method fci``, hidden confounders
-allowed) is used when every DAG of its class gives the same adjustment formula. Prints the estimate, and writes
+allowed) is used when every DAG of its class gives the same adjustment formula. When a DAG's hidden nodes (nodes
+that are not columns) leave no adjustment set, ``--front-door`` estimates the effect through mediators that
+satisfy the front-door criterion. Prints the estimate, and writes
 it (with the refutation checks) to ``--out`` atomically.
 """
 
@@ -95,6 +98,11 @@ def register(app: typer.Typer) -> None:
         folds: int = typer.Option(5, "--folds", help="Cross-fitting folds (aipw, dml)."),
         level: float = typer.Option(0.95, "--level", help="Confidence level."),
         seed: int = typer.Option(0, "--seed", help="Seed of folds, learners and refutations."),
+        front_door: bool = typer.Option(False, "--front-door", help="Estimate through front-door mediators (a DAG "
+                                        "whose hidden confounders leave no adjustment set; method auto: aipw for a "
+                                        "binary treatment, else regression)."),
+        mediators: str = typer.Option(None, "--mediators", help="With --front-door: minimal (default), maximal, or "
+                                      "a comma list of columns (checked against the graph)."),
         ida: bool = typer.Option(False, "--ida", help="The graph is a CPDAG: report IDA's possible effects over "
                                  "its equivalence class (method regression by default)."),
         refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
@@ -107,16 +115,16 @@ def register(app: typer.Typer) -> None:
         from latentscm._io import atomic_write_json
         from latentscm.cli.discover import read_csv_table
         from latentscm.cli.output_paths import check_output_path
-        from latentscm.effects import estimate_effect, refute_effect, world_effect
+        from latentscm.effects import estimate_effect, front_door_effect, refute_effect, world_effect
         from latentscm.effects import ida as run_ida
 
         try:
             if out is not None:
                 check_output_path(out, "--out")
             if world is not None:
-                if data is not None or graph is not None or ida or refute:
-                    raise ValueError("--world takes no CSV, --graph, --ida or --refute: the world gives the data, "
-                                     "the graph and the true effect.")
+                if data is not None or graph is not None or ida or refute or front_door:
+                    raise ValueError("--world takes no CSV, --graph, --ida, --refute or --front-door: the world gives "
+                                     "the data, the graph and the true effect.")
                 adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
@@ -135,7 +143,17 @@ def register(app: typer.Typer) -> None:
             adjust: Any = _adjustment(adjustment)
             options = dict(contrast=_numbers(contrast, "--contrast"), outcome_learner=learner,
                            treatment_learner=learner, n_folds=folds, level=level)
-            if ida:
+            if mediators is not None and not front_door:
+                raise ValueError("--mediators needs --front-door.")
+            if front_door:
+                if ida or refute or adjustment is not None:
+                    raise ValueError("--front-door cannot be combined with --ida, --refute or --adjustment: it "
+                                     "estimates through mediators, not by adjustment.")
+                chosen: Any = mediators if mediators in (None, "minimal", "maximal") else [
+                    a.strip() for a in mediators.split(",") if a.strip()]
+                result = front_door_effect(table, causal, treatment, outcome, mediators=chosen, method=method,
+                                           seed=seed, **options)
+            elif ida:
                 if refute:
                     raise ValueError("--refute cannot be combined with --ida (refute one DAG's estimate).")
                 if adjustment is not None:
