@@ -21,7 +21,13 @@ from latentscm.effects.cpdag_adjustment import (
 )
 from latentscm.effects.doubly_robust import aipw_effect
 from latentscm.effects.estimate import BINARY_METHODS, EFFECT_METHODS, estimate_effect
-from latentscm.effects.front_door import FRONT_DOORS, NoFrontDoorSetError, front_door_set, is_frontdoor_set
+from latentscm.effects.front_door import (
+    FRONT_DOORS,
+    NoFrontDoorSetError,
+    front_door_set,
+    is_front_door_set,
+    is_frontdoor_set,
+)
 from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
 from latentscm.effects.ground_truth import true_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
@@ -73,6 +79,7 @@ __all__ = [
     "is_amenable",
     "is_adjustment_set",
     "is_cpdag_adjustment_set",
+    "is_front_door_set",
     "is_frontdoor_set",
     "is_pag_adjustment_set",
     "is_pag_amenable",

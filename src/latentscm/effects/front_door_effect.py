@@ -34,8 +34,14 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_choice, check_number
 from latentscm.effects.estimate import _contrast, as_causal_dag, checked_columns
-from latentscm.effects.front_door import FRONT_DOORS, front_door_set, is_frontdoor_set
-from latentscm.effects.nuisance import cross_fit_propensity, cross_fit_regression, fold_labels, make_regressor
+from latentscm.effects.front_door import FRONT_DOORS, front_door_set, is_front_door_set
+from latentscm.effects.nuisance import (
+    cross_fit_propensity,
+    cross_fit_regression,
+    fold_labels,
+    make_classifier,
+    make_regressor,
+)
 from latentscm.effects.result import EffectEstimate, finite, normal_interval
 from latentscm.effects.weighting import truncate_propensity
 
@@ -58,73 +64,141 @@ def _treatment_grid(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.quantile(t, (np.arange(_GRID) + 0.5) / _GRID), np.full(_GRID, 1.0 / _GRID)
 
 
-def _plug_in(y: np.ndarray, t: np.ndarray, m: np.ndarray, contrast: tuple[float, float], learner: Any, seed: int
-             ) -> float:
-    """``ψ(t1) - ψ(t0)`` by the plug-in (see the module docstring)."""
-    model = make_regressor(learner, seed, "outcome_learner", _OWNER).fit(np.column_stack([t, m]), y)
+def _fit_predict(target: np.ndarray, features: np.ndarray, rows: np.ndarray, learner: Any, seed: int) -> np.ndarray:
+    """``E[target | features]`` fitted on ``rows`` (a mask) and predicted at every row; the mean with no features."""
+    if features.shape[1] == 0:
+        return np.full(target.shape[0], float(np.mean(target[rows])))
+    model = make_regressor(learner, seed, "outcome_learner", _OWNER).fit(features[rows], target[rows])
+    return model.predict(features)
+
+
+def _propensity(treated: np.ndarray, features: np.ndarray, learner: Any, seed: int) -> np.ndarray:
+    """``P(treated | features)`` fitted on every row; the share treated with no features."""
+    if features.shape[1] == 0:
+        return np.full(treated.shape[0], float(np.mean(treated)))
+    model = make_classifier(learner, seed, "treatment_learner", _OWNER).fit(features, treated.astype(np.int64))
+    return model.predict_proba(features)[:, list(model.classes_).index(1)]
+
+
+def _plug_in(y: np.ndarray, t: np.ndarray, m: np.ndarray, w: np.ndarray, contrast: tuple[float, float],
+             outcome_learner: Any, treatment_learner: Any, seed: int) -> float:
+    """``ψ(t1) - ψ(t0)`` by the plug-in (see the module docstring); ``w`` (n, k) are the covariates."""
+    linear = isinstance(outcome_learner, str) and outcome_learner == "linear"
+    levels = np.unique(t)
+    if w.shape[1] and levels.size != 2:  # E_{T' | w} needs a conditional density: linear models only
+        ones = np.ones((t.shape[0], 1))
+        slopes = np.linalg.lstsq(np.column_stack([ones, t, w]), m, rcond=None)[0][1]  # (j,): T -> M_j given W
+        effects = np.linalg.lstsq(np.column_stack([ones, t, m, w]), y, rcond=None)[0][2:2 + m.shape[1]]
+        return float(slopes @ effects * (contrast[1] - contrast[0]))
+    model = make_regressor(outcome_learner, seed, "outcome_learner", _OWNER).fit(np.column_stack([t, m, w]), y)
+
+    def mu(value: float | np.ndarray) -> np.ndarray:
+        return model.predict(np.column_stack([np.broadcast_to(value, t.shape), m, w]))
+
+    if w.shape[1]:  # a binary treatment: ν(m, w) = Σ_t' μ(t', m, w) P(t' | w), then E_W E[ν | t, W]
+        low, high = (float(v) for v in levels)
+        share = _propensity(t == high, w, treatment_learner, seed)
+        nu = share * mu(high) + (1.0 - share) * mu(low)
+        arms = [float(np.mean(_fit_predict(nu, w, t == c, outcome_learner, seed))) for c in contrast]
+        return arms[1] - arms[0]
     values, weights = _treatment_grid(t)
-    if isinstance(learner, str) and learner == "linear":  # μ is linear in t': its average is μ at the mean
+    if linear:  # μ is linear in t': its average is μ at the mean
         values, weights = np.array([float(np.mean(t))]), np.ones(1)
-    nu = sum(w * model.predict(np.column_stack([np.full(t.shape[0], v), m])) for v, w in zip(values, weights))
-    if all(np.any(t == c) for c in contrast) and np.unique(t).size <= _GRID:
+    nu = sum(weight * mu(value) for value, weight in zip(values, weights))
+    if all(np.any(t == c) for c in contrast) and levels.size <= _GRID:
         return float(np.mean(nu[t == contrast[1]]) - np.mean(nu[t == contrast[0]]))
-    second = make_regressor(learner, seed, "outcome_learner", _OWNER).fit(t[:, None], nu)
+    second = make_regressor(outcome_learner, seed, "outcome_learner", _OWNER).fit(t[:, None], nu)
     at = second.predict(np.array(contrast, dtype=float)[:, None])
     return float(at[1] - at[0])
 
 
-def _regression(y: np.ndarray, t: np.ndarray, m: np.ndarray, contrast: tuple[float, float], learner: Any,
-                n_bootstrap: int, seed: int) -> tuple[float, float, dict[str, Any]]:
-    estimate = finite(_plug_in(y, t, m, contrast, learner, seed), "effect", _OWNER)
+def _regression(y: np.ndarray, t: np.ndarray, m: np.ndarray, w: np.ndarray, contrast: tuple[float, float],
+                outcome_learner: Any, treatment_learner: Any, n_bootstrap: int, seed: int
+                ) -> tuple[float, float, dict[str, Any]]:
+    if w.shape[1] and np.unique(t).size != 2 and not (isinstance(outcome_learner, str)
+                                                       and outcome_learner == "linear"):
+        raise ValueError(f"{_OWNER}: with covariates and a treatment that takes more than two values, "
+                         f"method='regression' needs outcome_learner='linear' (averaging over P(t' | w) needs a "
+                         f"conditional density otherwise). Got {outcome_learner!r}.")
+    estimate = finite(_plug_in(y, t, m, w, contrast, outcome_learner, treatment_learner, seed), "effect", _OWNER)
     rng = as_generator(seed)
     draws = np.empty(n_bootstrap)
     for b in range(n_bootstrap):
         rows = rng.integers(0, y.shape[0], size=y.shape[0])
-        draws[b] = _plug_in(y[rows], t[rows], m[rows], contrast, learner, seed)
+        draws[b] = _plug_in(y[rows], t[rows], m[rows], w[rows], contrast, outcome_learner, treatment_learner, seed)
     std_error = finite(np.std(draws, ddof=1), "bootstrap standard error", _OWNER)
-    name = learner if isinstance(learner, str) else type(learner).__name__
-    return estimate, std_error, {"outcome_learner": name, "std_error": f"bootstrap ({n_bootstrap} draws)"}
+    names = [v if isinstance(v, str) else type(v).__name__ for v in (outcome_learner, treatment_learner)]
+    info = {"outcome_learner": names[0], "std_error": f"bootstrap ({n_bootstrap} draws)"}
+    if w.shape[1] and np.unique(t).size == 2:
+        info["treatment_learner"] = names[1]
+    return estimate, std_error, info
 
 
-def _one_step(y: np.ndarray, treated: np.ndarray, m: np.ndarray, folds: np.ndarray, outcome_learner: Any,
-              treatment_learner: Any, trim: float, seed: int) -> tuple[float, float, dict[str, Any]]:
-    """The cross-fitted one-step estimator of ``ψ(1) - ψ(0)`` for a binary treatment (``treated`` (n,) bool)."""
+def _given_w(target: np.ndarray, w: np.ndarray, folds: np.ndarray, rows: np.ndarray, learner: Any, seed: int
+             ) -> np.ndarray:
+    """Out-of-fold ``E[target | W, rows]`` (n,); with no covariates the mean over ``rows``."""
+    if w.shape[1] == 0:
+        return np.full(target.shape[0], float(np.mean(target[rows])))
+    return cross_fit_regression(target, w, folds, learner, rows=rows, seed=seed, name="outcome_learner",
+                                owner=_OWNER)[0]
+
+
+def _one_step(y: np.ndarray, treated: np.ndarray, m: np.ndarray, w: np.ndarray, folds: np.ndarray,
+              outcome_learner: Any, treatment_learner: Any, trim: float, seed: int
+              ) -> tuple[float, float, dict[str, Any]]:
+    """The cross-fitted one-step estimator of ``ψ(1) - ψ(0)`` for a binary treatment (``treated`` (n,) bool),
+    mediators ``m`` (n, j) and covariates ``w`` (n, k), k >= 0 (Fulcher et al. 2020, the efficient influence
+    function of the generalised front-door functional)."""
     a = treated.astype(float)
-    features = np.column_stack([a, m])
-    ones, zeros = np.column_stack([np.ones_like(a), m]), np.column_stack([np.zeros_like(a), m])
+    features = np.column_stack([a, m, w])
+    ones, zeros = np.column_stack([np.ones_like(a), m, w]), np.column_stack([np.zeros_like(a), m, w])
     mu1, mu0, mu_obs = cross_fit_regression(y, features, folds, outcome_learner, seed=seed, name="outcome_learner",
                                             owner=_OWNER, predict_at=[ones, zeros, features])
-    raw = cross_fit_propensity(treated, m, folds, treatment_learner, seed=seed, name="treatment_learner",
-                               owner=_OWNER)
-    pi, n_trimmed = truncate_propensity(raw, trim, _OWNER)
-    p1 = float(np.mean(a))
-    eta = p1 * mu1 + (1.0 - p1) * mu0  # ν(M_i) = Σ_t' μ(t', M_i) P(t')
-    p_observed = np.where(treated, p1, 1.0 - p1)  # P(T_i)
-    pi_observed = np.where(treated, pi, 1.0 - pi)  # P(T_i | M_i)
+    raw = cross_fit_propensity(treated, np.column_stack([m, w]), folds, treatment_learner, seed=seed,
+                               name="treatment_learner", owner=_OWNER)
+    pi_mw, n_trimmed = truncate_propensity(raw, trim, _OWNER)  # P(T = 1 | M, W)
+    if w.shape[1]:
+        pi_w, _ = truncate_propensity(cross_fit_propensity(treated, w, folds, treatment_learner, seed=seed,
+                                                           name="treatment_learner", owner=_OWNER), trim, _OWNER)
+    else:
+        pi_w = np.full(a.shape[0], float(np.mean(a)))  # P(T = 1 | W)
+    eta = pi_w * mu1 + (1.0 - pi_w) * mu0  # ν(M_i, W_i) = Σ_t' μ(t', M_i, W_i) P(t' | W_i)
+    odds_observed = np.where(treated, pi_mw / pi_w, (1.0 - pi_mw) / (1.0 - pi_w))  # p(T_i | M, W) / p(T_i | W)
     scores, plug = [], []
-    for arm, p_arm, pi_arm in ((treated, p1, pi), (~treated, 1.0 - p1, 1.0 - pi)):
-        xi1, xi0 = float(np.mean(mu1[arm])), float(np.mean(mu0[arm]))  # Σ_m μ(t', m) P(m | arm), t' = 1, 0
-        psi = p1 * xi1 + (1.0 - p1) * xi0
-        ratio = pi_arm * p_observed / (p_arm * pi_observed)  # p(M_i | arm) / p(M_i | T_i)
-        score = (arm / p_arm * (eta - psi) + ratio * (y - mu_obs) + (np.where(treated, xi1, xi0) - psi))
-        scores.append(score)
-        plug.append(psi)
+    for arm, p_arm, pi_arm in ((treated, pi_w, pi_mw), (~treated, 1.0 - pi_w, 1.0 - pi_mw)):
+        xi1 = _given_w(mu1, w, folds, arm, outcome_learner, seed)  # E[μ(1, M, W) | arm, W]
+        xi0 = _given_w(mu0, w, folds, arm, outcome_learner, seed)
+        theta = pi_w * xi1 + (1.0 - pi_w) * xi0  # E[ν(M, W) | arm, W]
+        ratio = (pi_arm / p_arm) / odds_observed  # p(M_i | arm, W_i) / p(M_i | T_i, W_i)
+        scores.append(arm / p_arm * (eta - theta) + ratio * (y - mu_obs) + np.where(treated, xi1, xi0))
+        plug.append(float(np.mean(theta)))
     difference = scores[0] - scores[1]
-    estimate = finite(plug[0] - plug[1] + np.mean(difference), "effect", _OWNER)
-    std_error = finite(np.sqrt(np.mean((difference - np.mean(difference)) ** 2) / y.shape[0]), "standard error",
-                       _OWNER)
+    estimate = finite(np.mean(difference), "effect", _OWNER)
+    std_error = finite(np.sqrt(np.mean((difference - estimate) ** 2) / y.shape[0]), "standard error", _OWNER)
     names = [v if isinstance(v, str) else type(v).__name__ for v in (outcome_learner, treatment_learner)]
     return estimate, std_error, {"outcome_learner": names[0], "treatment_learner": names[1], "trim": trim,
                                  "n_trimmed": n_trimmed, "n_folds": int(np.unique(folds).size),
-                                 "plug_in": float(plug[0] - plug[1]),
+                                 "plug_in": plug[0] - plug[1],
                                  "propensity_range": [float(raw.min()), float(raw.max())],
                                  "std_error": "influence function (efficient score)"}
 
 
-def _mediators(graph: Any, treatment: str, outcome: str, mediators: Any, observed: list[str]) -> tuple[str, ...]:
+def _covariate_names(graph: Any, treatment: str, outcome: str, covariates: Any, observed: list[str]
+                     ) -> tuple[str, ...]:
+    from latentscm.effects.adjustment import _names
+
+    chosen = _names(graph, covariates, "covariates", _OWNER, empty=True)
+    hidden = sorted(chosen - set(observed))
+    if hidden:
+        raise ValueError(f"The 'covariates' argument of {_OWNER} names {hidden}, which are not columns of the data.")
+    return tuple(v for v in graph.nodes if v in chosen)
+
+
+def _mediators(graph: Any, treatment: str, outcome: str, mediators: Any, covariates: tuple[str, ...],
+               observed: list[str]) -> tuple[str, ...]:
     if mediators is None or isinstance(mediators, str):
         kind = "minimal" if mediators is None else check_choice(mediators, "mediators", _OWNER, FRONT_DOORS)
-        return front_door_set(graph, treatment, outcome, kind, observed=observed)
+        return front_door_set(graph, treatment, outcome, kind, observed=observed, covariates=covariates)
     from latentscm.effects.adjustment import _names
 
     chosen = _names(graph, mediators, "mediators", _OWNER)
@@ -134,16 +208,21 @@ def _mediators(graph: Any, treatment: str, outcome: str, mediators: Any, observe
     if {treatment, outcome} & chosen:
         raise ValueError(f"The 'mediators' argument of {_OWNER} holds the treatment or the outcome "
                          f"({sorted({treatment, outcome} & chosen)}).")
-    if not is_frontdoor_set(graph, treatment, outcome, sorted(chosen)):
+    if chosen & set(covariates):
+        raise ValueError(f"The 'mediators' and 'covariates' arguments of {_OWNER} share "
+                         f"{sorted(chosen & set(covariates))}.")
+    if not is_front_door_set(graph, treatment, outcome, sorted(chosen), covariates):
+        given = f" given the covariates {list(covariates)}" if covariates else ""
         raise ValueError(f"The 'mediators' argument of {_OWNER}: {sorted(chosen)} does not satisfy the front-door "
-                         f"criterion for the effect of {treatment!r} on {outcome!r} in this graph (it misses a "
+                         f"criterion for the effect of {treatment!r} on {outcome!r} in this graph{given} (it misses a "
                          f"causal path, has a back-door path from the treatment, or one to the outcome that the "
                          f"treatment does not block). Pass mediators='minimal' to let the graph choose.")
     return tuple(v for v in graph.nodes if v in chosen)
 
 
 def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
-                      mediators: str | Sequence[str] | None = None, method: str = "auto",
+                      mediators: str | Sequence[str] | None = None, covariates: Sequence[str] = (),
+                      method: str = "auto",
                       contrast: Sequence[float] | None = None, level: float = 0.95, outcome_learner: Any = "linear",
                       treatment_learner: Any = "linear", n_folds: int = 5, trim: float = 0.01,
                       n_bootstrap: int = 100, seed: int = 0, node_names: Sequence[str] | None = None
@@ -163,12 +242,16 @@ def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     mediators:
         ``"minimal"`` (default: a front-door set from which no node can be dropped), ``"maximal"`` (the largest
         one), or a list of columns, checked against the graph (a set that is not a front-door set is refused).
+    covariates:
+        Observed pre-treatment columns to condition on (the conditional front-door criterion), for mediators whose
+        confounding with the treatment or the outcome runs through them. Default: none.
     method:
         One of :data:`FRONT_DOOR_METHODS` (see the module docstring).
     contrast, level, outcome_learner, treatment_learner, n_folds, trim, n_bootstrap, seed:
-        As in :func:`~latentscm.effects.estimate_effect`. ``outcome_learner`` fits ``E[Y | T, M]`` (and, for
-        a continuous treatment, ``E[ν(M) | T]``); ``treatment_learner`` is the classifier ``P(T | M)`` of
-        ``aipw``.
+        As in :func:`~latentscm.effects.estimate_effect`. ``outcome_learner`` fits ``E[Y | T, M, W]`` (and the
+        second-stage regressions on ``T`` or ``W``); ``treatment_learner`` fits the classifiers ``P(T | M, W)`` of
+        ``aipw`` and ``P(T | W)`` (with covariates). With covariates, a treatment taking more than two values needs
+        the ``linear`` outcome learner.
 
     Returns
     -------
@@ -184,20 +267,25 @@ def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     trim = check_number(trim, "trim", _OWNER, low=0.0, high=0.5, high_inclusive=False)
     n_bootstrap = check_number(n_bootstrap, "n_bootstrap", _OWNER, low=2, integer=True)
     seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
-    chosen = _mediators(dag, treatment, outcome, mediators, list(column))
+    given = _covariate_names(dag, treatment, outcome, covariates, list(column))
+    chosen = _mediators(dag, treatment, outcome, mediators, given, list(column))
     t, y = column[treatment], column[outcome]
     m = np.column_stack([column[v] for v in chosen])
+    w = np.column_stack([column[v] for v in given]) if given else np.zeros((t.shape[0], 0))
+    binary = np.unique(t).size == 2
     if method == "auto":
-        method = "aipw" if np.unique(t).size == 2 else "regression"
-    t0, t1 = _contrast(t, contrast, method == "aipw", method, _OWNER)
+        method = "aipw" if binary else "regression"
+    t0, t1 = _contrast(t, contrast, method == "aipw" or (binary and bool(given)), method, _OWNER)
     if method == "aipw":
         if t.shape[0] < 2 * n_folds:
             raise ValueError(f"The 'data' argument of {_OWNER} has {t.shape[0]} rows, too few for "
                              f"n_folds={n_folds}.")
         folds = fold_labels(t.shape[0], n_folds, seed)
-        estimate, std_error, info = _one_step(y, t == t1, m, folds, outcome_learner, treatment_learner, trim, seed)
+        estimate, std_error, info = _one_step(y, t == t1, m, w, folds, outcome_learner, treatment_learner, trim,
+                                              seed)
     else:
-        estimate, std_error, info = _regression(y, t, m, (t0, t1), outcome_learner, n_bootstrap, seed)
+        estimate, std_error, info = _regression(y, t, m, w, (t0, t1), outcome_learner, treatment_learner,
+                                                n_bootstrap, seed)
     low, high = normal_interval(estimate, std_error, level)
     hidden = [v for v in dag.nodes if v not in column]
     kind = mediators if isinstance(mediators, str) else ("minimal" if mediators is None else "given")
@@ -205,4 +293,5 @@ def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
                           method=method, treatment=treatment, outcome=outcome, contrast=(t0, t1), adjustment_set=(),
                           n=int(t.shape[0]), info={**info, "seed": seed, "identification": "front-door",
                                                    "mediators": list(chosen), "mediator_set": kind,
+                                                   "covariates": list(given),
                                                    "hidden": hidden})
