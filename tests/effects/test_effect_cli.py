@@ -147,6 +147,26 @@ def test_front_door_through_a_mediator_when_a_hidden_confounder_blocks_adjustmen
     assert "through the front-door mediators M" in result.output
     listed = invoke([*base, "--front-door", "--mediators", "M", "--method", "regression"])
     assert listed.exit_code == 0 and "regression" in listed.output, listed.output
-    refused(invoke([*base, "--mediators", "M"]), "--mediators needs --front-door")
+    refused(invoke([*base, "--mediators", "M"]), "--mediators and --covariates need --front-door")
     refused(invoke([*base, "--front-door", "--ida"]), "--front-door cannot be combined")
     refused(invoke([*base, "--front-door", "--mediators", "T"]), "holds the treatment or the outcome")
+
+
+def test_front_door_with_covariates(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 3000
+    u, w = rng.normal(size=n), rng.normal(size=n)
+    t = u + 0.8 * w + rng.normal(size=n)
+    m = 0.7 * t - 0.9 * w + rng.normal(size=n)
+    y = 1.5 * m + 1.2 * u + w + rng.normal(size=n)  # true effect of T on Y: 1.05
+    rows = np.column_stack([t, m, w, y])
+    (tmp_path / "d.csv").write_text("T,M,W,Y\n" + "\n".join(",".join(f"{v:.8f}" for v in r) for r in rows) + "\n")
+    base = ["effect", tmp_path / "d.csv", "--graph", "U -> T; U -> Y; W -> T; W -> M; W -> Y; T -> M; M -> Y",
+            "--treatment", "T", "--outcome", "Y", "--front-door"]
+    refused(invoke(base), "no set of observed nodes")
+    out = tmp_path / "fd.json"
+    result = invoke([*base, "--covariates", "W", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["info"]["covariates"] == ["W"] and payload["ci_low"] < 1.05 < payload["ci_high"]
+    refused(invoke([*base, "--covariates", "M"]), "descendants of the treatment")

@@ -4,6 +4,7 @@
         [--method auto|regression|ipw|aipw|dml] [--adjustment optimal|minimal|parents|canonical|Z,W]
         [--contrast 0,1] [--learner linear|forest|boosting] [--refute] [--out effect.json]
     latentscm effect data.csv --graph "U -> T; U -> Y; T -> M; M -> Y" --treatment T --outcome Y --front-door
+        [--mediators minimal|maximal|M1,M2] [--covariates W1,W2]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
@@ -103,6 +104,9 @@ def register(app: typer.Typer) -> None:
                                         "binary treatment, else regression)."),
         mediators: str = typer.Option(None, "--mediators", help="With --front-door: minimal (default), maximal, or "
                                       "a comma list of columns (checked against the graph)."),
+        covariates: str = typer.Option(None, "--covariates", help="With --front-door: a comma list of observed "
+                                       "pre-treatment columns to condition on (the conditional front-door "
+                                       "criterion)."),
         ida: bool = typer.Option(False, "--ida", help="The graph is a CPDAG: report IDA's possible effects over "
                                  "its equivalence class (method regression by default)."),
         refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
@@ -143,16 +147,17 @@ def register(app: typer.Typer) -> None:
             adjust: Any = _adjustment(adjustment)
             options = dict(contrast=_numbers(contrast, "--contrast"), outcome_learner=learner,
                            treatment_learner=learner, n_folds=folds, level=level)
-            if mediators is not None and not front_door:
-                raise ValueError("--mediators needs --front-door.")
+            if (mediators is not None or covariates is not None) and not front_door:
+                raise ValueError("--mediators and --covariates need --front-door.")
             if front_door:
                 if ida or refute or adjustment is not None:
                     raise ValueError("--front-door cannot be combined with --ida, --refute or --adjustment: it "
                                      "estimates through mediators, not by adjustment.")
                 chosen: Any = mediators if mediators in (None, "minimal", "maximal") else [
                     a.strip() for a in mediators.split(",") if a.strip()]
-                result = front_door_effect(table, causal, treatment, outcome, mediators=chosen, method=method,
-                                           seed=seed, **options)
+                given = [a.strip() for a in (covariates or "").split(",") if a.strip()]
+                result = front_door_effect(table, causal, treatment, outcome, mediators=chosen, covariates=given,
+                                           method=method, seed=seed, **options)
             elif ida:
                 if refute:
                     raise ValueError("--refute cannot be combined with --ida (refute one DAG's estimate).")
