@@ -3,7 +3,9 @@
 Graphs: ``latentscm.testing.oracles.random_latent_dag(seed, observed=(4, 8), hidden=(1, 3))`` for graph seeds 0, 1,
 ... until ``--pairs`` ordered pairs (x, y) of observed nodes are found for which y descends from x, **no** set of
 observed nodes is a valid adjustment set (``minimal_adjustment_set`` refuses) and a front-door set exists
-(``front_door_set``). Nothing about the graphs is chosen by hand.
+(``front_door_set``). With ``--conditional``: pairs with no adjustment set and no front-door set either, but a
+conditional one given covariates W (the first W, smallest first, of observed pre-treatment nodes that gives one).
+Nothing about the graphs is chosen by hand.
 
 Data (graph seed s): edge weights uniform on ±[0.5, 1.5] and noise SDs uniform on [0.5, 1.5]
 (``np.random.default_rng(1000 + s)``), rows from ``np.random.default_rng(s)``; hidden nodes are dropped.
@@ -18,6 +20,9 @@ Estimators (95 % intervals):
 * ``front door, minimal`` / ``maximal``: ``front_door_effect`` with that set; ``regression`` (the plug-in, 100
   bootstrap draws; linear learners only) or ``aipw`` (the one-step estimator of Fulcher et al. 2020, 5 folds;
   binary treatments) with ``linear`` or ``boosting`` nuisance learners (``--learners``).
+* ``front door without the covariates`` (``--conditional`` only): the minimal mediators, the covariates left out
+  (the linear plug-in, 100 bootstrap draws): what a front door that ignores observed confounding of the mediators
+  gives.
 * ``pre-treatment``: what one does without the graph's hidden nodes: adjust for every observed non-descendant of x
   (OLS with an HC1 interval; AIPW for a binary x). The graphs guarantee this is not a valid set.
 * ``DoWhy``: with ``--dowhy results.json``, DoWhy's ``frontdoor.two_stage_regression`` on the same rows (written
@@ -33,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +51,7 @@ from latentscm.effects import (
     minimal_adjustment_set,
 )
 from latentscm.effects.doubly_robust import aipw_effect
+from latentscm.effects.front_door_effect import _regression
 from latentscm.effects.nuisance import fold_labels
 from latentscm.effects.regression import regression_effect
 from latentscm.effects.result import normal_interval
@@ -52,8 +59,24 @@ from latentscm.graph import CausalGraph
 from latentscm.testing.oracles import random_latent_dag
 
 
-def find_pairs(wanted: int) -> list[tuple[int, np.ndarray, list[str], str, str, tuple[str, ...]]]:
-    """(graph seed, adjacency, names, x, y, minimal front-door set) for the first ``wanted`` front-door-only pairs."""
+def _conditional(graph: CausalGraph, x: str, y: str, observed: list[str]) -> tuple[str, ...] | None:
+    """The first covariate set (smallest first, then node order) of pre-treatment observed nodes that gives a
+    conditional front-door set, or None."""
+    early = [v for v in observed if v not in graph.descendants(x) and v not in (x, y)]
+    for size in range(1, len(early) + 1):
+        for w in combinations(early, size):
+            try:
+                front_door_set(graph, x, y, observed=observed, covariates=w)
+                return w
+            except NoFrontDoorSetError:
+                continue
+    return None
+
+
+def find_pairs(wanted: int, conditional: bool = False
+               ) -> list[tuple[int, np.ndarray, list[str], str, str, tuple[str, ...]]]:
+    """(graph seed, adjacency, names, x, y, covariates) for the first ``wanted`` pairs that only the front door
+    identifies: without covariates, or (``conditional``) only given some covariates."""
     found = []
     seed = 0
     while len(found) < wanted:
@@ -71,10 +94,13 @@ def find_pairs(wanted: int) -> list[tuple[int, np.ndarray, list[str], str, str, 
                 except NoAdjustmentSetError:
                     pass
                 try:
-                    mediators = front_door_set(graph, x, y, observed=observed)
+                    front_door_set(graph, x, y, observed=observed)
+                    covariates: tuple[str, ...] | None = () if not conditional else None
                 except NoFrontDoorSetError:
+                    covariates = _conditional(graph, x, y, observed) if conditional else None
+                if covariates is None:
                     continue
-                found.append((seed, adjacency, names, x, y, mediators))
+                found.append((seed, adjacency, names, x, y, covariates))
                 if len(found) == wanted:
                     break
             if len(found) == wanted:
@@ -145,6 +171,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--scenario", choices=("linear", "binary"), default="linear")
     parser.add_argument("--learners", default="linear", help="Comma list of nuisance learners for front_door_effect.")
+    parser.add_argument("--conditional", action="store_true", help="Pairs that need covariates for the front door.")
     parser.add_argument("--export", type=Path, default=None, help="Write each pair's rows and graph here for DoWhy.")
     parser.add_argument("--dowhy", type=Path, default=None, help="DoWhy's results JSON on the exported rows.")
     args = parser.parse_args()
@@ -157,9 +184,9 @@ def main() -> None:
     tally: dict[str, int] = {}
     differences: list[float] = []
     started = time.perf_counter()
-    pairs = find_pairs(args.pairs)
+    pairs = find_pairs(args.pairs, args.conditional)
     print(f"{len(pairs)} pairs from graph seeds 0..{pairs[-1][0]} ({time.perf_counter() - started:.1f} s to find)")
-    for k, (seed, adjacency, names, x, y, _) in enumerate(pairs):
+    for k, (seed, adjacency, names, x, y, covariates) in enumerate(pairs):
         graph = CausalGraph([(names[i], names[j]) for i, j in zip(*np.nonzero(adjacency))], nodes=names)
         observed = [v for v in names if v.startswith("V")]
         weights, sd = parameters(adjacency, seed)
@@ -179,11 +206,11 @@ def main() -> None:
             case = f"case_{k:03d}"
             np.savetxt(args.export / f"{case}.csv", np.column_stack([data[v] for v in observed]), delimiter=",",
                        header=",".join(observed), comments="")
-            mediators = front_door_set(graph, x, y, observed=observed)
+            mediators = front_door_set(graph, x, y, observed=observed, covariates=covariates)
             (args.export / f"{case}.json").write_text(json.dumps({
                 "edges": [list(e) for e in graph.edges], "hidden": [v for v in names if v not in observed],
-                "treatment": x, "outcome": y, "mediators": list(mediators), "contrast": [0.0, 1.0],
-                "true_effect": effect}))
+                "treatment": x, "outcome": y, "mediators": list(mediators), "covariates": list(covariates),
+                "contrast": [0.0, 1.0], "true_effect": effect}))
         ours: dict[tuple[str, ...], float] = {}
         for learner in learners:
             for kind in ("minimal", "maximal"):
@@ -191,14 +218,22 @@ def main() -> None:
                 methods = ("aipw",) if learner != "linear" else ("regression", "aipw") if binary else ("regression",)
                 for method in methods:
                     begin = time.perf_counter()
-                    result = front_door_effect(data, graph, x, y, mediators=kind, method=method,
-                                               outcome_learner=learner, treatment_learner=learner, seed=seed)
+                    result = front_door_effect(data, graph, x, y, mediators=kind, covariates=covariates,
+                                               method=method, outcome_learner=learner, treatment_learner=learner,
+                                               seed=seed)
                     record(f"front door, {kind}, {method}, {learner}", result.estimate, result.ci_low,
                            result.ci_high, time.perf_counter() - begin)
                     if learner == "linear" and method == "regression":
                         ours[tuple(sorted(result.info["mediators"]))] = result.estimate
                         if kind == "minimal":
                             minimal = result
+        if covariates:  # the same mediators with the covariates left out: what a covariate-blind front door gives
+            begin = time.perf_counter()
+            t, m = data[x], np.column_stack([data[v] for v in minimal.info["mediators"]])
+            estimate, se, _ = _regression(data[y], t, m, np.zeros((t.shape[0], 0)), (0.0, 1.0), "linear", "linear",
+                                          100, seed)
+            low, high = normal_interval(estimate, se, 0.95)
+            record("front door without the covariates (invalid)", estimate, low, high, time.perf_counter() - begin)
         begin = time.perf_counter()
         estimate, low, high = pre_treatment(data, graph, observed, x, y, binary, seed)
         record("pre-treatment (invalid)", estimate, low, high, time.perf_counter() - begin)
