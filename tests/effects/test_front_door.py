@@ -87,6 +87,13 @@ def _linear_scm() -> SCM:
                        "M": LinearGaussian({"T": 0.7, "W": 0.5}), "Y": LinearGaussian({"M": 1.5, "U": 1.2})})
 
 
+def _linear_rows(n: int) -> tuple[dict[str, np.ndarray], CausalGraph]:
+    """``n`` rows of :func:`_linear_scm` without its hidden confounder, and its graph."""
+    scm = _linear_scm()
+    sample = scm.sample(n, seed=0)
+    return {v: sample[v] for v in ("T", "M", "W", "Y")}, scm.graph
+
+
 def test_linear_front_door_effect_covers_the_true_effect_where_adjustment_is_refused():
     scm = _linear_scm()
     truth, _ = true_effect(scm, "T", "Y", n=1000)
@@ -159,9 +166,7 @@ def test_front_door_effect_is_seeded():
 
 
 def test_front_door_bad_input_is_refused_by_name():
-    sample = _linear_scm().sample(200, seed=0)
-    data = {v: sample[v] for v in ("T", "M", "W", "Y")}
-    graph = _linear_scm().graph
+    data, graph = _linear_rows(200)
     with pytest.raises(ValueError, match=r"'mediators' argument of front_door_effect: \['W'\] does not satisfy"):
         front_door_effect(data, graph, "T", "Y", mediators=["W"])
     with pytest.raises(ValueError, match=r"names \['U'\], which are not columns"):
@@ -289,9 +294,7 @@ def test_binary_treatment_with_covariates():
 
 
 def test_covariates_bad_input_is_refused_by_name():
-    sample = _linear_scm().sample(200, seed=0)
-    data = {v: sample[v] for v in ("T", "M", "W", "Y")}
-    graph = _linear_scm().graph
+    data, graph = _linear_rows(200)
     with pytest.raises(ValueError, match=r"holds \['M'\], descendants of the treatment"):
         front_door_effect(data, graph, "T", "Y", covariates=["M"])
     with pytest.raises(ValueError, match=r"'covariates' argument of front_door_effect names \['U'\]"):

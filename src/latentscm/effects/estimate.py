@@ -43,7 +43,8 @@ from latentscm.effects.result import EffectEstimate, normal_interval
 from latentscm.effects.weighting import ipw_effect
 from latentscm.graph import CausalGraph
 
-__all__ = ["EFFECT_METHODS", "BINARY_METHODS", "estimate_effect", "as_causal_dag", "checked_columns", "run_estimator"]
+__all__ = ["EFFECT_METHODS", "BINARY_METHODS", "estimate_effect", "as_causal_dag", "checked_columns", "checked_options",
+           "run_estimator"]
 
 #: The estimators of :func:`estimate_effect`; ``"auto"`` picks ``aipw`` for a treatment with two values
 #: and ``dml`` otherwise.
@@ -280,6 +281,17 @@ def checked_columns(data: Any, node_names: Sequence[str] | None, nodes: Sequence
     return {v: matrix[:, j] for j, v in enumerate(names)}
 
 
+def checked_options(level: float, n_folds: int, trim: float, n_bootstrap: int, seed: int, owner: str
+                    ) -> tuple[float, int, float, int, int]:
+    """The estimators' shared options, checked: ``level`` in (0, 1), ``n_folds`` >= 2, ``trim`` in [0, 0.5),
+    ``n_bootstrap`` >= 2 and ``seed`` >= 0."""
+    return (check_number(level, "level", owner, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False),
+            check_number(n_folds, "n_folds", owner, low=2, integer=True),
+            check_number(trim, "trim", owner, low=0.0, high=0.5, high_inclusive=False),
+            check_number(n_bootstrap, "n_bootstrap", owner, low=2, integer=True),
+            check_number(seed, "seed", owner, low=0, integer=True))
+
+
 def run_estimator(column: dict[str, np.ndarray], treatment: str, outcome: str, chosen: Sequence[str], *,
                   method: str, contrast: Sequence[float] | None, level: float, outcome_learner: Any,
                   treatment_learner: Any, n_folds: int, trim: float, n_bootstrap: int, seed: int,
@@ -287,11 +299,7 @@ def run_estimator(column: dict[str, np.ndarray], treatment: str, outcome: str, c
     """Run ``method`` on checked columns with the adjustment set ``chosen`` (names, already justified by a
     graph); the options are :func:`estimate_effect`'s, checked here."""
     check_choice(method, "method", owner, EFFECT_METHODS)
-    level = check_number(level, "level", owner, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    n_folds = check_number(n_folds, "n_folds", owner, low=2, integer=True)
-    trim = check_number(trim, "trim", owner, low=0.0, high=0.5, high_inclusive=False)
-    n_bootstrap = check_number(n_bootstrap, "n_bootstrap", owner, low=2, integer=True)
-    seed = check_number(seed, "seed", owner, low=0, integer=True)
+    level, n_folds, trim, n_bootstrap, seed = checked_options(level, n_folds, trim, n_bootstrap, seed, owner)
     t, y = column[treatment], column[outcome]
     if method == "auto":
         method = "aipw" if np.unique(t).size == 2 else "dml"

@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import as_generator, check_choice, check_number
-from latentscm.effects.estimate import _contrast, as_causal_dag, checked_columns
+from latentscm._validation import as_generator, check_choice
+from latentscm.effects.estimate import _contrast, as_causal_dag, checked_columns, checked_options
 from latentscm.effects.front_door import FRONT_DOORS, front_door_set, is_front_door_set
 from latentscm.effects.nuisance import (
     cross_fit_propensity,
@@ -262,11 +262,7 @@ def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     dag = as_causal_dag(graph, _OWNER)
     column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
     check_choice(method, "method", _OWNER, FRONT_DOOR_METHODS)
-    level = check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
-    n_folds = check_number(n_folds, "n_folds", _OWNER, low=2, integer=True)
-    trim = check_number(trim, "trim", _OWNER, low=0.0, high=0.5, high_inclusive=False)
-    n_bootstrap = check_number(n_bootstrap, "n_bootstrap", _OWNER, low=2, integer=True)
-    seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
+    level, n_folds, trim, n_bootstrap, seed = checked_options(level, n_folds, trim, n_bootstrap, seed, _OWNER)
     given = _covariate_names(dag, treatment, outcome, covariates, list(column))
     chosen = _mediators(dag, treatment, outcome, mediators, given, list(column))
     t, y = column[treatment], column[outcome]
