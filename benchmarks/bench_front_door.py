@@ -229,7 +229,8 @@ def main() -> None:
                             minimal = result
         if covariates:  # the same mediators with the covariates left out: what a covariate-blind front door gives
             begin = time.perf_counter()
-            t, m = data[x], np.column_stack([data[v] for v in minimal.info["mediators"]])
+            chosen = front_door_set(graph, x, y, observed=observed, covariates=covariates)
+            t, m = data[x], np.column_stack([data[v] for v in chosen])
             estimate, se, _ = _regression(data[y], t, m, np.zeros((t.shape[0], 0)), (0.0, 1.0), "linear", "linear",
                                           100, seed)
             low, high = normal_interval(estimate, se, 0.95)
@@ -246,8 +247,9 @@ def main() -> None:
             if case.get("estimate") is not None:
                 record("DoWhy frontdoor.two_stage_regression", case["estimate"], -np.inf, np.inf,
                        case.get("estimate_s", float("nan")))
-                record("front door, minimal, on DoWhy's pairs", minimal.estimate, minimal.ci_low, minimal.ci_high,
-                       float("nan"))
+                if "linear" in learners:
+                    record("front door, minimal, on DoWhy's pairs", minimal.estimate, minimal.ci_low,
+                           minimal.ci_high, float("nan"))
                 if found in ours:
                     differences.append(abs(case["estimate"] - ours[found]))
     print(f"scenario {args.scenario}, n = {args.n}, {len(pairs)} pairs, OMP_NUM_THREADS pinned by the caller")

@@ -173,7 +173,7 @@ def test_front_door_bad_input_is_refused_by_name():
         front_door_effect(data, graph, "T", "Y", mediators=["M", "U"])
     with pytest.raises(ValueError, match="holds the treatment or the outcome"):
         front_door_effect(data, graph, "T", "Y", mediators=["M", "T"])
-    with pytest.raises(ValueError, match="'mediators' parameter of front_door_effect must be one of"):
+    with pytest.raises(ValueError, match="'mediators' argument of front_door_effect must be 'minimal', 'maximal', a"):
         front_door_effect(data, graph, "T", "Y", mediators="optimal")
     with pytest.raises(ValueError, match="'method' parameter of front_door_effect must be one of"):
         front_door_effect(data, graph, "T", "Y", method="dml")

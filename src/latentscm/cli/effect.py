@@ -126,9 +126,10 @@ def register(app: typer.Typer) -> None:
             if out is not None:
                 check_output_path(out, "--out")
             if world is not None:
-                if data is not None or graph is not None or ida or refute or front_door:
-                    raise ValueError("--world takes no CSV, --graph, --ida, --refute or --front-door: the world gives "
-                                     "the data, the graph and the true effect.")
+                if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
+                        or covariates is not None):
+                    raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators or "
+                                     "--covariates: the world gives the data, the graph and the true effect.")
                 adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),

@@ -75,7 +75,8 @@ def as_causal_dag(graph: Any, owner: str) -> CausalGraph:
                     f"graph text. Got {type(graph).__name__}.")
 
 
-def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str, owner: str) -> tuple[float, float]:
+def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str, owner: str,
+              alternatives: str = "method='dml' or 'regression'") -> tuple[float, float]:
     levels = np.unique(values)
     if levels.size < 2:
         raise ValueError(f"The treatment column given to {owner} is constant ({levels[0]:g}); an effect needs "
@@ -84,7 +85,7 @@ def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str, owne
         shown = levels[:6].tolist()
         raise ValueError(f"The treatment column given to {owner} has {levels.size} distinct values "
                          f"({shown}{' ...' if levels.size > 6 else ''}); method={method!r} needs a binary "
-                         f"treatment. Use method='dml' or 'regression'.")
+                         f"treatment. Use {alternatives}.")
     if contrast is None:
         return (float(levels[0]), float(levels[1])) if levels.size == 2 else (0.0, 1.0)
     if not isinstance(contrast, (Sequence, np.ndarray)) or isinstance(contrast, (str, bytes)) or len(contrast) != 2:

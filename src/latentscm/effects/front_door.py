@@ -18,8 +18,8 @@ adjustment sets*, NeurIPS 2022) do: (ii) holds node by node, and the sets that s
 union (removing the edges out of more nodes only removes paths), so the observed nodes that satisfy (ii) hold a
 unique largest subset satisfying (iii), found by removing violators until none is left. Every front-door set
 lies inside it, and intercepting paths only gets easier with more nodes, so a front-door set exists exactly
-when that largest set satisfies (i). ``kind="minimal"`` then drops nodes (last in topological order first)
-while the set stays a front-door set.
+when that largest set satisfies (i). ``kind="minimal"`` then shrinks it (dropping nodes last in topological order
+first, each drop followed by the largest front-door candidate left) until no front-door set lies strictly inside.
 
 **Observed covariates** ``W`` (the conditional front-door criterion: Hünermund & Bareinboim, *Causal inference and
 data fusion in econometrics*, Econometrics J. 2023, §4; Fulcher et al., JRSS-B 2020, the generalised front door)
@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from latentscm._validation import check_choice
-from latentscm.effects.adjustment import _names, _order, _pair, drop_while_valid
+from latentscm.effects.adjustment import _names, _order, _pair
 from latentscm.exceptions import LatentSCMError
 from latentscm.graph import CausalGraph
 from latentscm.scm.identification import is_frontdoor_set
@@ -114,8 +114,8 @@ def front_door_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
                    covariates: Iterable[str] | str = ()) -> tuple[str, ...]:
     """A front-door set of ``observed`` nodes for the effect of ``treatment`` on ``outcome``, in node order.
 
-    ``kind="maximal"`` is the largest one (it contains every other); ``"minimal"`` drops nodes from it while
-    it stays a front-door set, until no single node can be dropped. ``observed`` defaults to every node; the
+    ``kind="maximal"`` is the largest one (it contains every other); ``"minimal"`` one with no front-door set
+    strictly inside it. ``observed`` defaults to every node; the
     others are hidden and never chosen. ``covariates`` (observed, pre-treatment) are conditioned on: the
     conditional front-door criterion. Raises :class:`NoFrontDoorSetError` naming why when none exists.
     """
@@ -136,6 +136,11 @@ def front_door_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
         hid = f" (hidden nodes: {hidden})" if hidden else ""
         given = f" given the covariates {sorted(w)}" if w else ""
         candidates = f"{sorted(largest)} are" if largest else "no node is"
+        if not y & graph.descendants_of(x):
+            raise NoFrontDoorSetError(
+                f"{owner}: the outcome {sorted(y)} does not descend from the treatment {sorted(x)}, so the effect is "
+                f"zero in this graph, and no set of observed nodes{hid} satisfies the front-door criterion{given} "
+                f"(an adjustment set, if one exists, shows the zero).")
         raise NoFrontDoorSetError(
             f"{owner}: no set of observed nodes{hid} satisfies the front-door criterion for the effect of "
             f"{sorted(x)} on {sorted(y)}{given}: {candidates} free of back-door paths from the treatment and "
@@ -144,6 +149,25 @@ def front_door_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
             f"mediators' confounding, or identify the effect another way (latentscm.scm.identify).")
     if kind == "maximal":
         return _order(graph, largest)
+    return _order(graph, _minimal(graph, x, y, w, largest))
+
+
+def _minimal(graph: CausalGraph, x: frozenset[str], y: frozenset[str], w: frozenset[str], chosen: frozenset[str]
+             ) -> frozenset[str]:
+    """A front-door set inside the front-door set ``chosen`` with no front-door set strictly inside it.
+
+    Dropping one node at a time is not enough: two mediators can each open the other's back-door path to ``Y``,
+    so neither can go alone while both can go together. Instead, dropping ``v`` replaces the set by the largest
+    front-door candidate inside ``chosen - {v}``; when that fails for every ``v``, no front-door set lies strictly
+    inside (each would lie inside one of those largest candidates, and interception only needs more nodes).
+    """
     rank = {v: i for i, v in enumerate(graph.topological_order())}
-    chosen = drop_while_valid(largest, lambda m: _valid(graph, x, y, m, w), rank.__getitem__)
-    return _order(graph, chosen)
+    changed = True
+    while changed:
+        changed = False
+        for node in sorted(chosen, key=rank.__getitem__, reverse=True):
+            smaller = _largest(graph, x, y, w, chosen - {node})
+            if smaller and _intercepts(graph, x, y, smaller):
+                chosen, changed = smaller, True
+                break
+    return chosen

@@ -122,13 +122,20 @@ def _regression(y: np.ndarray, t: np.ndarray, m: np.ndarray, w: np.ndarray, cont
                          f"conditional density otherwise). Got {outcome_learner!r}.")
     estimate = finite(_plug_in(y, t, m, w, contrast, outcome_learner, treatment_learner, seed), "effect", _OWNER)
     rng = as_generator(seed)
+    levels, first, level_of = np.unique(t, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # strata in order of first appearance: the draws do not depend on how t is coded
+    strata = [np.flatnonzero(level_of == k) for k in order] if levels.size <= _GRID else None
     draws = np.empty(n_bootstrap)
     for b in range(n_bootstrap):
-        rows = rng.integers(0, y.shape[0], size=y.shape[0])
+        # A discrete treatment is resampled within each of its values, so every draw keeps every arm (and takes
+        # the same branch of _plug_in as the estimate); a continuous one is resampled whole.
+        rows = (rng.integers(0, y.shape[0], size=y.shape[0]) if strata is None else
+                np.concatenate([rng.choice(stratum, size=stratum.size) for stratum in strata]))
         draws[b] = _plug_in(y[rows], t[rows], m[rows], w[rows], contrast, outcome_learner, treatment_learner, seed)
     std_error = finite(np.std(draws, ddof=1), "bootstrap standard error", _OWNER)
     names = [v if isinstance(v, str) else type(v).__name__ for v in (outcome_learner, treatment_learner)]
-    info = {"outcome_learner": names[0], "std_error": f"bootstrap ({n_bootstrap} draws)"}
+    kind = "stratified by treatment value" if strata is not None else "rows"
+    info = {"outcome_learner": names[0], "std_error": f"bootstrap ({n_bootstrap} draws, {kind})"}
     if w.shape[1] and np.unique(t).size == 2:
         info["treatment_learner"] = names[1]
     return estimate, std_error, info
@@ -183,11 +190,26 @@ def _one_step(y: np.ndarray, treated: np.ndarray, m: np.ndarray, w: np.ndarray, 
                                  "std_error": "influence function (efficient score)"}
 
 
+def _check_rank(t: np.ndarray, m: np.ndarray, w: np.ndarray, mediators: Sequence[str], covariates: Sequence[str]
+                ) -> None:
+    """Refuse mediators that are a linear function of the treatment (and covariates): then ``P(t | m, w)`` is 0 or 1,
+    ``μ(t', m, w)`` is never seen for ``t'`` other than the observed one, and the effect is not identified."""
+    design = np.column_stack([np.ones_like(t), t, m, w])
+    scale = np.linalg.norm(design, axis=0)
+    scale[scale == 0] = 1.0
+    rank = np.linalg.matrix_rank(design / scale)
+    if rank < design.shape[1]:
+        raise ValueError(f"{_OWNER}: the treatment, the mediators {list(mediators)} and the covariates "
+                         f"{list(covariates)} are collinear (rank {rank} < {design.shape[1]}): a mediator fixed by the "
+                         f"treatment leaves no overlap (positivity fails), and the front-door effect is not identified "
+                         f"from these data.")
+
+
 def _covariate_names(graph: Any, treatment: str, outcome: str, covariates: Any, observed: list[str]
                      ) -> tuple[str, ...]:
     from latentscm.effects.adjustment import _names
 
-    chosen = _names(graph, covariates, "covariates", _OWNER, empty=True)
+    chosen = _names(graph, () if covariates is None else covariates, "covariates", _OWNER, empty=True)
     hidden = sorted(chosen - set(observed))
     if hidden:
         raise ValueError(f"The 'covariates' argument of {_OWNER} names {hidden}, which are not columns of the data.")
@@ -196,9 +218,12 @@ def _covariate_names(graph: Any, treatment: str, outcome: str, covariates: Any, 
 
 def _mediators(graph: Any, treatment: str, outcome: str, mediators: Any, covariates: tuple[str, ...],
                observed: list[str]) -> tuple[str, ...]:
-    if mediators is None or isinstance(mediators, str):
-        kind = "minimal" if mediators is None else check_choice(mediators, "mediators", _OWNER, FRONT_DOORS)
+    if mediators is None or mediators in FRONT_DOORS:
+        kind = "minimal" if mediators is None else mediators
         return front_door_set(graph, treatment, outcome, kind, observed=observed, covariates=covariates)
+    if isinstance(mediators, str) and mediators not in graph.nodes:
+        raise ValueError(f"The 'mediators' argument of {_OWNER} must be 'minimal', 'maximal', a column name or a "
+                         f"list of column names. Got {mediators!r}.")
     from latentscm.effects.adjustment import _names
 
     chosen = _names(graph, mediators, "mediators", _OWNER)
@@ -221,7 +246,7 @@ def _mediators(graph: Any, treatment: str, outcome: str, mediators: Any, covaria
 
 
 def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
-                      mediators: str | Sequence[str] | None = None, covariates: Sequence[str] = (),
+                      mediators: str | Sequence[str] | None = None, covariates: Sequence[str] | None = (),
                       method: str = "auto",
                       contrast: Sequence[float] | None = None, level: float = 0.95, outcome_learner: Any = "linear",
                       treatment_learner: Any = "linear", n_folds: int = 5, trim: float = 0.01,
@@ -240,8 +265,9 @@ def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     treatment, outcome:
         Column names.
     mediators:
-        ``"minimal"`` (default: a front-door set from which no node can be dropped), ``"maximal"`` (the largest
-        one), or a list of columns, checked against the graph (a set that is not a front-door set is refused).
+        ``"minimal"`` (default: a front-door set with no front-door set strictly inside it), ``"maximal"`` (the
+        largest one), or a column name or list of columns, checked against the graph (a set that is not a
+        front-door set is refused).
     covariates:
         Observed pre-treatment columns to condition on (the conditional front-door criterion), for mediators whose
         confounding with the treatment or the outcome runs through them. Default: none.
@@ -271,7 +297,9 @@ def front_door_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     binary = np.unique(t).size == 2
     if method == "auto":
         method = "aipw" if binary else "regression"
-    t0, t1 = _contrast(t, contrast, method == "aipw" or (binary and bool(given)), method, _OWNER)
+    t0, t1 = _contrast(t, contrast, method == "aipw" or (binary and bool(given)), method, _OWNER,
+                       alternatives="method='regression'")
+    _check_rank(t, m, w, chosen, given)
     if method == "aipw":
         if t.shape[0] < 2 * n_folds:
             raise ValueError(f"The 'data' argument of {_OWNER} has {t.shape[0]} rows, too few for "

@@ -80,7 +80,9 @@ class EffectEstimate:
         t0, t1 = self.contrast
         pct = f"{100 * self.level:g}%"
         mediators = self.info.get("mediators") if self.info.get("identification") == "front-door" else None
-        route = (f"through the front-door mediators {', '.join(mediators)}" if mediators else
+        given = self.info.get("covariates") if mediators else None
+        route = (f"through the front-door mediators {', '.join(mediators)}"
+                 + (f" given {', '.join(given)}" if given else "") if mediators else
                  f"adjusting for {', '.join(self.adjustment_set) or '(nothing)'}")
         return (f"{self.method}: E[{self.outcome} | do({self.treatment}={t1:g})] - "
                 f"E[{self.outcome} | do({self.treatment}={t0:g})] = {self.estimate:.4g} "
