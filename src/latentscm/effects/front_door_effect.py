@@ -23,6 +23,13 @@ of ``M`` on ``T`` times the slope of ``Y`` on ``M`` given ``T``). The one-step e
 the mean of ``r(M, T) (Y - μ(T, M))`` with ``r = p(M | t) / p(M | T) = P(t | M) P(T) / (P(t) P(T | M))``
 (Bayes), so only a classifier of ``T`` on ``M`` is needed, never a density of ``M``; ``P(M | t)`` is the
 empirical distribution of the mediators in arm ``t``. Its standard error is the influence function's.
+
+**Covariates** ``W`` (the conditional front door) enter every term: ``ψ(t) = E_W E[ν(M, W) | T = t, W]`` with
+``ν(m, w) = Σ_t' μ(t', m, w) P(t' | w)``. The plug-in then needs ``P(T | W)`` (a classifier, so a binary treatment)
+and a regression of ``ν`` on ``W`` within each arm; for a treatment with more values it is the linear product of
+coefficients (``M ~ T + W``, ``Y ~ T + M + W``). The one-step estimator's ratio becomes
+``[P(t | M, W) / P(t | W)] / [P(T | M, W) / P(T | W)]``, and ``E[μ(t', M, W) | t, W]`` is an out-of-fold
+regression on ``W`` within arm ``t``. A discrete treatment is bootstrapped within each of its values.
 """
 
 from __future__ import annotations
