@@ -16,11 +16,10 @@ from latentscm.effects import (
     front_door_effect,
     front_door_set,
     is_front_door_set,
-    is_frontdoor_set,
     true_effect,
 )
 from latentscm.graph import CausalGraph
-from latentscm.scm import SCM, Functional, LinearGaussian, Normal, Uniform
+from latentscm.scm import SCM, Functional, LinearGaussian, Normal, Uniform, is_frontdoor_set
 from latentscm.testing.oracles import random_latent_dag
 
 SMOKING = CausalGraph.from_text("U -> T; U -> Y; T -> M; M -> Y")
@@ -35,8 +34,9 @@ def _named(seed: int) -> tuple[CausalGraph, list[str]]:
 
 def test_front_door_sets_match_brute_force_over_every_subset():
     # For every ordered pair with a causal path, in 150 random DAGs with hidden nodes: a set is found exactly when
-    # some subset of the observed nodes passes is_frontdoor_set; "maximal" is the union of all passing subsets
-    # (and passes); "minimal" passes and no passing subset is strictly inside it.
+    # some subset of the observed nodes passes latentscm.scm.is_frontdoor_set (a separate implementation);
+    # "maximal" is the union of all passing subsets (and passes); "minimal" passes and no passing subset is
+    # strictly inside it.
     found = refused = 0
     for seed in range(150):
         graph, observed = _named(seed)

@@ -26,7 +26,6 @@ from latentscm.effects.front_door import (
     NoFrontDoorSetError,
     front_door_set,
     is_front_door_set,
-    is_frontdoor_set,
 )
 from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
 from latentscm.effects.ground_truth import true_effect
@@ -80,7 +79,6 @@ __all__ = [
     "is_adjustment_set",
     "is_cpdag_adjustment_set",
     "is_front_door_set",
-    "is_frontdoor_set",
     "is_pag_adjustment_set",
     "is_pag_amenable",
     "minimal_adjustment_set",

@@ -10,8 +10,8 @@ nodes without data when
 removed).
 
 Then ``P(y | do(x)) = Σ_m P(m | x) Σ_x' P(y | x', m) P(x')`` (estimated from data by
-:func:`~latentscm.effects.front_door_effect`). The check itself is
-:func:`latentscm.scm.is_frontdoor_set`.
+:func:`~latentscm.effects.front_door_effect`). The check itself is :func:`is_front_door_set` (for discrete
+probability tables also :func:`latentscm.scm.is_frontdoor_set`, a separate implementation the tests compare with).
 
 :func:`front_door_set` finds a set the way Jeong, Tian & Bareinboim (*Finding and listing front-door
 adjustment sets*, NeurIPS 2022) do: (ii) holds node by node, and the sets that satisfy (iii) are closed under
@@ -40,9 +40,8 @@ from latentscm._validation import check_choice
 from latentscm.effects.adjustment import _names, _order, _pair
 from latentscm.exceptions import LatentSCMError
 from latentscm.graph import CausalGraph
-from latentscm.scm.identification import is_frontdoor_set
 
-__all__ = ["FRONT_DOORS", "NoFrontDoorSetError", "front_door_set", "is_frontdoor_set", "is_front_door_set"]
+__all__ = ["FRONT_DOORS", "NoFrontDoorSetError", "front_door_set", "is_front_door_set"]
 
 #: The kinds of :func:`front_door_set` (and ``front_door_effect(mediators=...)``).
 FRONT_DOORS = ("minimal", "maximal")
@@ -87,8 +86,8 @@ def _covariates(graph: CausalGraph, x: frozenset[str], y: frozenset[str], covari
 def is_front_door_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: Iterable[str] | str,
                       mediators: Iterable[str] | str, covariates: Iterable[str] | str = ()) -> bool:
     """Whether ``mediators`` satisfy the front-door criterion for the effect of ``treatment`` on ``outcome``, given
-    the observed ``covariates`` (the conditional criterion; with none it is Pearl's, :func:`is_frontdoor_set`).
-    Covariates that descend from the treatment are refused."""
+    the observed ``covariates`` (the conditional criterion; with none it is Pearl's, as in
+    :func:`latentscm.scm.is_frontdoor_set`). Covariates that descend from the treatment are refused."""
     owner = "is_front_door_set"
     x, y = _pair(graph, treatment, outcome, owner)
     m = _names(graph, mediators, "mediators", owner)
