@@ -1,6 +1,7 @@
-"""Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, front-door sets from a DAG with hidden
-confounders, IDA's possible effects from a CPDAG, and regression, IPW, doubly robust (AIPW) and double machine
-learning estimators with confidence intervals and refutation checks, tested against SCM ground truth."""
+"""Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, front-door and instrumental sets from a
+DAG with hidden confounders, IDA's possible effects from a CPDAG, and regression, IPW, doubly robust (AIPW), double
+machine learning and two-stage least squares estimators with confidence intervals and refutation checks, tested
+against SCM ground truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -30,6 +31,15 @@ from latentscm.effects.front_door import (
 from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
 from latentscm.effects.ground_truth import true_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
+from latentscm.effects.instrument import (
+    INSTRUMENT_KINDS,
+    InstrumentSet,
+    NoInstrumentError,
+    covariates_for,
+    instrument_set,
+    is_instrument_set,
+)
+from latentscm.effects.instrumental_effect import IV_STD_ERRORS, WEAK_INSTRUMENT_F, instrumental_effect
 from latentscm.effects.nuisance import LEARNERS, fold_labels
 from latentscm.effects.pag_adjustment import (
     PAG_ADJUSTMENTS,
@@ -54,9 +64,13 @@ __all__ = [
     "EffectEstimate",
     "FRONT_DOORS",
     "FRONT_DOOR_METHODS",
+    "INSTRUMENT_KINDS",
+    "IV_STD_ERRORS",
     "IdaResult",
+    "InstrumentSet",
     "NoAdjustmentSetError",
     "NoFrontDoorSetError",
+    "NoInstrumentError",
     "NotAmenableError",
     "PAG_ADJUSTMENTS",
     "REFUTERS",
@@ -65,7 +79,9 @@ __all__ = [
     "WorldEffect",
     "adjustment_set",
     "aipw_effect",
+    "WEAK_INSTRUMENT_F",
     "causal_nodes",
+    "covariates_for",
     "cpdag_adjustment_set",
     "dml_effect",
     "estimate_effect",
@@ -74,11 +90,14 @@ __all__ = [
     "front_door_effect",
     "front_door_set",
     "ida",
+    "instrument_set",
+    "instrumental_effect",
     "ipw_effect",
     "is_amenable",
     "is_adjustment_set",
     "is_cpdag_adjustment_set",
     "is_front_door_set",
+    "is_instrument_set",
     "is_pag_adjustment_set",
     "is_pag_amenable",
     "minimal_adjustment_set",

@@ -1,0 +1,309 @@
+"""``instrumental_effect``: a total effect by two-stage least squares with conditional instruments, when hidden
+confounders leave no adjustment set, with the diagnostics that say when not to trust it.
+
+The instrumental set ``(Z, W)`` comes from the graph (:mod:`latentscm.effects.instrument`): instruments ``Z`` and
+covariates ``W``. Two-stage least squares regresses ``Y`` on ``[X, 1, W]`` with ``[1, W, Z]`` as instruments
+(Wooldridge, *Econometric analysis of cross section and panel data*, 2nd ed. 2010, §5.2); the slope of ``X`` is the
+effect per unit of treatment, times ``t1 - t0`` for the contrast. In a linear structural equation model it is
+consistent for the total effect; with a binary instrument and treatment it is the complier average effect (Angrist,
+Imbens & Rubin, JASA 1996) under monotonicity, not the average effect.
+
+Standard errors: ``"robust"`` (default; HC1, White's sandwich with the ``n / (n - p)`` factor) or ``"classical"``
+(homoskedastic, ``σ² = u'u / (n - p)``). The diagnostics (``info``):
+
+* ``first_stage``: the partial R² of the instruments in the regression of ``X`` on ``[1, W, Z]``, the F statistic of
+  the instruments (classical, and the HC1 Wald statistic / q, which with one instrument is Montiel Olea &
+  Pflueger's effective F). Below 10 (Staiger & Stock, Econometrica 1997) the instruments are weak: a warning is
+  issued, the Wald interval is not to be trusted and the Anderson-Rubin set is the one to read.
+* ``anderson_rubin``: the confidence set of Anderson & Rubin (Ann. Math. Statist. 1949), the values ``τ0`` for
+  which the instruments do not explain ``Y - τ0 X`` given ``W``; its level holds however weak the instruments are.
+  Inverting the test is a quadratic inequality in ``τ0`` (Dufour & Taamouti, Econometrica 2005), so the set is an
+  interval, two rays, the whole line (no information) or empty (the instruments disagree), given exactly. It uses
+  the classical F test, or with ``std_error="robust"`` and one instrument the HC1 Wald test (with several
+  instruments the robust statistic is not quadratic in ``τ0`` and the classical one is used; ``info`` says which).
+* ``sargan``: with more instruments than treatments, ``n · R²`` of the residuals on ``[1, W, Z]``, χ² with ``q - 1``
+  degrees of freedom (Sargan, Econometrica 1958): a small p-value says the instruments disagree, so at least one
+  is invalid (a test of the graph's exclusion restrictions, under homoskedasticity).
+* ``endogeneity``: the control-function test (Hausman, Econometrica 1978; Wooldridge 2010 §6.2.1): the t statistic
+  of the first-stage residual added to the regression of ``Y`` on ``[X, 1, W]``; a small p-value says ordinary
+  regression on ``W`` is biased, as the graph says it is.
+* ``ols``: that ordinary regression's slope (times the contrast), for comparison.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from latentscm._validation import check_choice, check_number
+from latentscm.effects.estimate import _contrast, as_causal_dag, checked_columns
+from latentscm.effects.instrument import (
+    INSTRUMENT_KINDS,
+    NoInstrumentError,
+    covariates_for,
+    instrument_set,
+    is_instrument_set,
+)
+from latentscm.effects.result import EffectEstimate, finite, normal_interval
+
+__all__ = ["IV_STD_ERRORS", "WEAK_INSTRUMENT_F", "instrumental_effect", "two_stage_least_squares"]
+
+#: The standard errors of :func:`instrumental_effect`.
+IV_STD_ERRORS = ("robust", "classical")
+#: Below this first-stage F the instruments are called weak (Staiger & Stock 1997).
+WEAK_INSTRUMENT_F = 10.0
+
+_OWNER = "instrumental_effect"
+
+
+def _lstsq(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return np.linalg.lstsq(design, target, rcond=None)[0]
+
+
+def _covariance(regressors: np.ndarray, residuals: np.ndarray, robust: bool) -> np.ndarray:
+    """The coefficient covariance (p, p) of a least-squares fit on ``regressors`` (n, p): HC1 or classical."""
+    n, p = regressors.shape
+    bread = np.linalg.inv(regressors.T @ regressors)
+    if robust:
+        meat = (regressors * residuals[:, None] ** 2).T @ regressors
+        return bread @ meat @ bread * n / (n - p)
+    return bread * float(residuals @ residuals) / (n - p)
+
+
+def _quadratic_set(a: float, b: float, d: float) -> tuple[list[list[float]], str]:
+    """``{τ : a τ² - 2 b τ + d <= 0}`` as closed intervals (±inf for rays) and a word for its shape."""
+    scale = max(abs(a), abs(b), abs(d), 1e-300)
+    a, b, d = a / scale, b / scale, d / scale
+    disc = b * b - a * d
+    if abs(a) < 1e-12:
+        if abs(b) < 1e-12:
+            return ([[-np.inf, np.inf]], "whole line") if d <= 0 else ([], "empty")
+        root = d / (2.0 * b)
+        return ([[root, np.inf]], "ray") if b > 0 else ([[-np.inf, root]], "ray")
+    if a > 0:
+        if disc < 0:
+            return [], "empty"
+        half = np.sqrt(disc) / a
+        return [[b / a - half, b / a + half]], "interval"
+    if disc < 0:
+        return [[-np.inf, np.inf]], "whole line"
+    low, high = sorted(((b - np.sqrt(disc)) / a, (b + np.sqrt(disc)) / a))
+    return [[-np.inf, low], [high, np.inf]], "two rays"
+
+
+def _residualise(columns: np.ndarray, exogenous: np.ndarray) -> np.ndarray:
+    return columns - exogenous @ _lstsq(exogenous, columns)
+
+
+def two_stage_least_squares(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, level: float = 0.95,
+                            robust: bool = True) -> dict[str, Any]:
+    """Two-stage least squares of ``y`` (n,) on the treatment ``x`` (n,) and the covariates ``w`` (n, k) with
+    instruments ``z`` (n, q), q >= 1, and an intercept; the slope of ``x`` per unit, its standard error and the
+    diagnostics of the module docstring. Inputs are assumed checked (finite, full rank)."""
+    n, q = z.shape
+    ones = np.ones((n, 1))
+    exogenous = np.column_stack([ones, w])
+    instruments = np.column_stack([exogenous, z])
+    regressors = np.column_stack([x, exogenous])
+    k_inst = instruments.shape[1]
+    fitted = instruments @ _lstsq(instruments, regressors)
+    beta = _lstsq(fitted, y)
+    residuals = y - regressors @ beta
+    # The sandwich with the fitted regressors and the structural residuals (not the second stage's own).
+    cov = _covariance(fitted, residuals, robust)
+    slope, std_error = float(beta[0]), float(np.sqrt(cov[0, 0]))
+
+    # First stage: X on [1, W, Z] against X on [1, W].
+    first = _lstsq(instruments, x)
+    first_resid = x - instruments @ first
+    restricted = x - exogenous @ _lstsq(exogenous, x)
+    rss_u, rss_r = float(first_resid @ first_resid), float(restricted @ restricted)
+    dof = n - k_inst
+    f_classical = ((rss_r - rss_u) / q) / (rss_u / dof)
+    pi = first[-q:]
+    cov_first = _covariance(instruments, first_resid, True)[-q:, -q:]
+    f_robust = float(pi @ np.linalg.solve(cov_first, pi)) / q
+    f_used = f_robust if robust else f_classical
+
+    # Anderson-Rubin: partial out [1, W], then a quadratic inequality in τ0.
+    yt, xt, zt = (_residualise(v, exogenous) for v in (y, x, z))
+    gram = zt.T @ zt
+    zy, zx = zt.T @ yt, zt.T @ xt
+    if robust and q == 1:
+        s = zt[:, 0] / gram[0, 0]
+        g_y, g_x = float(s @ yt), float(s @ xt)
+        e_y, e_x = yt - zt[:, 0] * g_y, xt - zt[:, 0] * g_x
+        factor = n / dof
+        h_yy, h_xy, h_xx = (float(np.sum(s ** 2 * u * v)) * factor for u, v in ((e_y, e_y), (e_x, e_y), (e_x, e_x)))
+        crit = float(stats.chi2.ppf(level, 1))
+        ar, shape = _quadratic_set(g_x ** 2 - crit * h_xx, g_x * g_y - crit * h_xy, g_y ** 2 - crit * h_yy)
+        ar_test = "HC1 Wald, chi2(1)"
+    else:
+        p_xx = float(zx @ np.linalg.solve(gram, zx))
+        p_xy = float(zx @ np.linalg.solve(gram, zy))
+        p_yy = float(zy @ np.linalg.solve(gram, zy))
+        m_xx, m_xy, m_yy = float(xt @ xt) - p_xx, float(xt @ yt) - p_xy, float(yt @ yt) - p_yy
+        c = q * float(stats.f.ppf(level, q, dof)) / dof
+        ar, shape = _quadratic_set(p_xx - c * m_xx, p_xy - c * m_xy, p_yy - c * m_yy)
+        ar_test = f"classical F({q}, {dof})"
+
+    # Control-function endogeneity test and the naive regression.
+    augmented = np.column_stack([regressors, first_resid])
+    coef = _lstsq(augmented, y)
+    cf_cov = _covariance(augmented, y - augmented @ coef, robust)
+    t_stat = float(coef[-1] / np.sqrt(cf_cov[-1, -1]))
+    ols = float(_lstsq(regressors, y)[0])
+
+    out: dict[str, Any] = {
+        "slope": slope, "std_error": std_error,
+        "first_stage": {"f": float(f_classical), "f_robust": f_robust, "partial_r2": (rss_r - rss_u) / rss_r,
+                        "df": [q, dof], "coefficients": pi.tolist(), "weak": bool(f_used < WEAK_INSTRUMENT_F)},
+        "anderson_rubin": {"intervals": ar, "shape": shape, "test": ar_test},
+        "endogeneity": {"t": t_stat, "p_value": float(2.0 * stats.norm.sf(abs(t_stat)))},
+        "ols": ols,
+    }
+    if q > 1:
+        sargan = n * float(residuals @ instruments @ _lstsq(instruments, residuals)) / float(residuals @ residuals)
+        out["sargan"] = {"statistic": sargan, "df": q - 1, "p_value": float(stats.chi2.sf(sargan, q - 1))}
+    return out
+
+
+def _check_design(z: np.ndarray, w: np.ndarray, x: np.ndarray, instruments: Sequence[str],
+                  covariates: Sequence[str]) -> None:
+    """Refuse data on which 2SLS is not defined: too few rows, collinear instruments and covariates, or a
+    treatment that the covariates alone fix."""
+    n = x.shape[0]
+    design = np.column_stack([np.ones(n), w, z])
+    if n <= design.shape[1] + 1:
+        raise ValueError(f"The 'data' argument of {_OWNER} has {n} rows, too few for {z.shape[1]} instrument(s) and "
+                         f"{w.shape[1]} covariate(s) (at least {design.shape[1] + 2} needed).")
+    scale = np.linalg.norm(design, axis=0)
+    scale[scale == 0] = 1.0
+    rank = np.linalg.matrix_rank(design / scale)
+    if rank < design.shape[1]:
+        raise ValueError(f"{_OWNER}: the instruments {list(instruments)} and the covariates {list(covariates)} are "
+                         f"collinear (rank {rank} < {design.shape[1]}), so the first stage is not identified; drop "
+                         f"the redundant columns.")
+    if np.allclose(_residualise(x, np.column_stack([np.ones(n), w])), 0.0):
+        raise ValueError(f"{_OWNER}: the covariates {list(covariates)} determine the treatment, so no instrument can "
+                         f"move it.")
+
+
+def _chosen_set(dag: Any, treatment: str, outcome: str, instruments: Any, covariates: Any, kind: str,
+                observed: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from latentscm.effects.adjustment import _names
+
+    def columns(value: Any, what: str) -> tuple[str, ...]:
+        chosen = _names(dag, value, what, _OWNER, empty=what == "covariates")
+        hidden = sorted(chosen - set(observed))
+        if hidden:
+            raise ValueError(f"The {what!r} argument of {_OWNER} names {hidden}, which are not columns of the data.")
+        if {treatment, outcome} & chosen:
+            raise ValueError(f"The {what!r} argument of {_OWNER} holds the treatment or the outcome "
+                             f"({sorted({treatment, outcome} & chosen)}).")
+        return tuple(v for v in dag.nodes if v in chosen)
+
+    given_w = None if covariates is None else columns(covariates, "covariates")
+    if instruments is None:
+        found = instrument_set(dag, treatment, outcome, kind, observed=observed, covariates=given_w)
+        return found.instruments, found.covariates
+    given_z = columns(instruments, "instruments")
+    if given_w is None:
+        try:
+            return given_z, covariates_for(dag, treatment, outcome, given_z, observed=observed)
+        except NoInstrumentError as error:
+            raise ValueError(f"The 'instruments' argument of {_OWNER}: {error} Pass instruments=None to let the "
+                             f"graph choose.") from None
+    if set(given_z) & set(given_w):
+        raise ValueError(f"The 'instruments' and 'covariates' arguments of {_OWNER} share "
+                         f"{sorted(set(given_z) & set(given_w))}.")
+    if not is_instrument_set(dag, treatment, outcome, given_z, given_w):
+        raise ValueError(f"The 'instruments' argument of {_OWNER}: {list(given_z)} given the covariates "
+                         f"{list(given_w)} is not a conditional instrumental set for the effect of {treatment!r} on "
+                         f"{outcome!r} in this graph (an instrument or covariate descends from a node on a causal "
+                         f"path, an instrument reaches the outcome other than through the treatment, or none reaches "
+                         f"the treatment). Pass covariates=None to let the graph choose them.")
+    return given_z, given_w
+
+
+def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
+                        instruments: str | Sequence[str] | None = None, covariates: Sequence[str] | None = None,
+                        kind: str = "all", std_error: str = "robust", contrast: Sequence[float] | None = None,
+                        level: float = 0.95, node_names: Sequence[str] | None = None) -> EffectEstimate:
+    """``E[outcome | do(treatment = t1)] - E[outcome | do(treatment = t0)]`` by two-stage least squares with
+    conditional instruments chosen or checked by the graph.
+
+    Parameters
+    ----------
+    data:
+        (n, d) array with ``node_names``, a mapping ``name -> (n,)`` or a pandas DataFrame. Every column must be a
+        node of ``graph``.
+    graph:
+        The causal DAG (:class:`~latentscm.graph.CausalGraph`, fully directed ``DiscoveredGraph`` or text). Its
+        nodes that are not columns are hidden variables.
+    treatment, outcome:
+        Column names.
+    instruments:
+        A column name or list, checked against the graph, or None (default) for the graph's choice
+        (:func:`~latentscm.effects.instrument_set` with ``kind``).
+    covariates:
+        The columns to condition on, or None (default) for the graph's choice (the nearest separator).
+    kind:
+        One of :data:`~latentscm.effects.INSTRUMENT_KINDS`, when the graph chooses the instruments.
+    std_error:
+        One of :data:`IV_STD_ERRORS`.
+    contrast, level:
+        The treatment values ``(t0, t1)`` compared (default: the two values of a binary treatment, else one unit)
+        and the confidence level.
+
+    Returns
+    -------
+    EffectEstimate
+        ``method="2sls"``; ``adjustment_set`` is empty; ``info`` holds ``instruments``, ``covariates``,
+        ``identification="instrumental variables"``, ``hidden`` and the diagnostics of the module docstring (every
+        interval scaled to the contrast). A warning is issued when the first-stage F is below
+        :data:`WEAK_INSTRUMENT_F`.
+    """
+    dag = as_causal_dag(graph, _OWNER)
+    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
+    check_choice(kind, "kind", _OWNER, INSTRUMENT_KINDS)
+    check_choice(std_error, "std_error", _OWNER, IV_STD_ERRORS)
+    level = check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    z_names, w_names = _chosen_set(dag, treatment, outcome, instruments, covariates, kind, list(column))
+    x, y = column[treatment], column[outcome]
+    t0, t1 = _contrast(x, contrast, False, "2sls", _OWNER)
+    z = np.column_stack([column[v] for v in z_names])
+    w = np.column_stack([column[v] for v in w_names]) if w_names else np.zeros((x.shape[0], 0))
+    _check_design(z, w, x, z_names, w_names)
+    fit = two_stage_least_squares(y, x, z, w, level=level, robust=std_error == "robust")
+    delta = t1 - t0
+    estimate = finite(fit["slope"] * delta, "effect", _OWNER)
+    error = finite(fit["std_error"] * abs(delta), "standard error", _OWNER)
+    low, high = normal_interval(estimate, error, level)
+    ar = fit["anderson_rubin"]
+    scaled = [sorted((a * delta, b * delta)) for a, b in ar["intervals"]]
+    ar["intervals"] = sorted(scaled)
+    fit["ols"] *= delta
+    first = fit["first_stage"]
+    if first["weak"]:
+        f_used = first["f_robust"] if std_error == "robust" else first["f"]
+        warnings.warn(f"{_OWNER}: the instruments {list(z_names)} are weak (first-stage F = {f_used:.3g} < "
+                      f"{WEAK_INSTRUMENT_F:g}); the 2SLS interval can miss the effect far more often than its level "
+                      f"says. Read info['anderson_rubin'] (valid however weak the instruments), or find stronger "
+                      f"ones.", stacklevel=2)
+    binary = np.unique(x).size == 2 and all(np.unique(column[v]).size == 2 for v in z_names)
+    estimand = ("the complier average effect (binary instrument and treatment; needs monotonicity)" if binary
+                else "the total effect in a linear model")
+    hidden = [v for v in dag.nodes if v not in column]
+    info = {"identification": "instrumental variables", "instruments": list(z_names), "covariates": list(w_names),
+            "hidden": hidden, "std_error": std_error, "estimand": estimand, "first_stage": first,
+            "anderson_rubin": ar, "endogeneity": fit["endogeneity"], "ols": fit["ols"]}
+    if "sargan" in fit:
+        info["sargan"] = fit["sargan"]
+    return EffectEstimate(estimate=estimate, std_error=error, ci_low=low, ci_high=high, level=level, method="2sls",
+                          treatment=treatment, outcome=outcome, contrast=(t0, t1), adjustment_set=(),
+                          n=int(x.shape[0]), info=info)
