@@ -79,11 +79,14 @@ class EffectEstimate:
     def __str__(self) -> str:
         t0, t1 = self.contrast
         pct = f"{100 * self.level:g}%"
-        mediators = self.info.get("mediators") if self.info.get("identification") == "front-door" else None
-        given = self.info.get("covariates") if mediators else None
-        route = (f"through the front-door mediators {', '.join(mediators)}"
-                 + (f" given {', '.join(given)}" if given else "") if mediators else
-                 f"adjusting for {', '.join(self.adjustment_set) or '(nothing)'}")
+        given = self.info.get("covariates")
+        given = f" given {', '.join(given)}" if given else ""
+        if self.info.get("identification") == "front-door":
+            route = f"through the front-door mediators {', '.join(self.info['mediators'])}{given}"
+        elif self.info.get("identification") == "instrumental variables":
+            route = f"with the instruments {', '.join(self.info['instruments'])}{given}"
+        else:
+            route = f"adjusting for {', '.join(self.adjustment_set) or '(nothing)'}"
         return (f"{self.method}: E[{self.outcome} | do({self.treatment}={t1:g})] - "
                 f"E[{self.outcome} | do({self.treatment}={t0:g})] = {self.estimate:.4g} "
                 f"(s.e. {self.std_error:.3g}; {pct} CI [{self.ci_low:.4g}, {self.ci_high:.4g}]; p = "
