@@ -147,7 +147,7 @@ def test_front_door_through_a_mediator_when_a_hidden_confounder_blocks_adjustmen
     assert "through the front-door mediators M" in result.output
     listed = invoke([*base, "--front-door", "--mediators", "M", "--method", "regression"])
     assert listed.exit_code == 0 and "regression" in listed.output, listed.output
-    refused(invoke([*base, "--mediators", "M"]), "--mediators and --covariates need --front-door")
+    refused(invoke([*base, "--mediators", "M"]), "--mediators needs --front-door")
     refused(invoke([*base, "--front-door", "--ida"]), "--front-door cannot be combined")
     refused(invoke([*base, "--front-door", "--mediators", "T"]), "holds the treatment or the outcome")
 
@@ -170,3 +170,34 @@ def test_front_door_with_covariates(tmp_path):
     payload = json.loads(out.read_text())
     assert payload["info"]["covariates"] == ["W"] and payload["ci_low"] < 1.05 < payload["ci_high"]
     refused(invoke([*base, "--covariates", "M"]), "descendants of the treatment")
+
+
+def test_instrument_when_hidden_confounding_leaves_neither_adjustment_nor_front_door(tmp_path):
+    rng = np.random.default_rng(4)
+    n = 3000
+    u, w = rng.normal(size=n), rng.normal(size=n)
+    z1, z2 = rng.normal(size=n) + w, rng.normal(size=n)
+    t = 0.7 * z1 + 0.5 * z2 + u + rng.normal(size=n)
+    y = 1.5 * t + 1.5 * u + w + rng.normal(size=n)  # true effect of T on Y: 1.5
+    rows = np.column_stack([z1, z2, w, t, y])
+    (tmp_path / "d.csv").write_text("Z1,Z2,W,T,Y\n" + "\n".join(",".join(f"{v:.8f}" for v in r) for r in rows) + "\n")
+    graph = "W -> Z1; W -> Y; Z1 -> T; Z2 -> T; U -> T; U -> Y; T -> Y"
+    base = ["effect", tmp_path / "d.csv", "--graph", graph, "--treatment", "T", "--outcome", "Y"]
+    refused(invoke(base), "--instrument")  # no adjustment set, no front door: the error points to the instruments
+    out = tmp_path / "iv.json"
+    result = invoke([*base, "--instrument", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "2sls" and payload["info"]["instruments"] == ["Z1", "Z2"]
+    assert payload["info"]["covariates"] == ["W"] and payload["ci_low"] < 1.5 < payload["ci_high"]
+    assert "with the instruments Z1, Z2 given W" in result.output
+    assert "first stage: F =" in result.output and "Anderson-Rubin 95% set: [" in result.output
+    assert "Sargan over-identification: chi2(1)" in result.output
+    single = invoke([*base, "--instrument", "--instruments", "Z2", "--covariates", "", "--std-error", "classical"])
+    assert single.exit_code == 0 and "with the instruments Z2" in single.output, single.output
+    refused(invoke([*base, "--instrument", "--instruments", "Z1", "--covariates", ""]),
+            "not a conditional instrumental set")
+    refused(invoke([*base, "--instrument", "--front-door"]), "choose one")
+    refused(invoke([*base, "--instrument", "--method", "aipw"]), "two-stage least squares")
+    refused(invoke([*base, "--instruments", "Z1"]), "need --instrument")
+    refused(invoke([*base, "--covariates", "W"]), "--covariates needs --front-door or --instrument")

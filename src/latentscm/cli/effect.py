@@ -5,6 +5,8 @@
         [--contrast 0,1] [--learner linear|forest|boosting] [--refute] [--out effect.json]
     latentscm effect data.csv --graph "U -> T; U -> Y; T -> M; M -> Y" --treatment T --outcome Y --front-door
         [--mediators minimal|maximal|M1,M2] [--covariates W1,W2]
+    latentscm effect data.csv --graph "Z -> T; U -> T; U -> Y; T -> Y" --treatment T --outcome Y --instrument
+        [--instruments Z1,Z2] [--covariates W1,W2] [--std-error robust|classical]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
@@ -12,8 +14,9 @@
 the possible effects over its equivalence class. A PAG (``latentscm discover --method fci``, hidden confounders
 allowed) is used when every DAG of its class gives the same adjustment formula. When a DAG's hidden nodes (nodes
 that are not columns) leave no adjustment set, ``--front-door`` estimates the effect through mediators that
-satisfy the front-door criterion. Prints the estimate, and writes
-it (with the refutation checks) to ``--out`` atomically.
+satisfy the front-door criterion, and ``--instrument`` by two-stage least squares with conditional instruments
+(a linear model; the first-stage F, the Anderson-Rubin set and the over-identification test are printed too).
+Prints the estimate, and writes it (with the refutation checks) to ``--out`` atomically.
 """
 
 from __future__ import annotations
@@ -76,6 +79,23 @@ def _adjustment(value: str | None) -> Any:
     return [a.strip() for a in value.split(",") if a.strip()]
 
 
+def _diagnostics(result: Any) -> str:
+    """The instrumental estimate's diagnostics in one line each: first stage, Anderson-Rubin set, Sargan."""
+    info = result.info
+    first = info["first_stage"]
+    f_value = first["f_robust"] if info["std_error"] == "robust" else first["f"]
+    lines = [f"  first stage: F = {f_value:.4g} ({info['std_error']}), partial R^2 = {first['partial_r2']:.3g}"
+             + (" -- weak instruments: read the Anderson-Rubin set" if first["weak"] else "")]
+    shown = " U ".join(f"[{low:.4g}, {high:.4g}]" for low, high in info["anderson_rubin"]["intervals"]) or "(empty)"
+    lines.append(f"  Anderson-Rubin {100 * result.level:g}% set: {shown} ({info['anderson_rubin']['shape']})")
+    if "sargan" in info:
+        sargan = info["sargan"]
+        lines.append(f"  Sargan over-identification: chi2({sargan['df']}) = {sargan['statistic']:.4g}, "
+                     f"p = {sargan['p_value']:.3g}")
+    lines.append(f"  regression on the covariates alone (biased if the graph is right): {info['ols']:.4g}")
+    return "\n".join(lines)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("effect")
     def effect_command(
@@ -106,7 +126,16 @@ def register(app: typer.Typer) -> None:
                                       "a comma list of columns (checked against the graph)."),
         covariates: str = typer.Option(None, "--covariates", help="With --front-door: a comma list of observed "
                                        "pre-treatment columns to condition on (the conditional front-door "
-                                       "criterion)."),
+                                       "criterion). With --instrument: the columns to condition on (default: the "
+                                       "graph's choice)."),
+        instrument: bool = typer.Option(False, "--instrument", help="Estimate by two-stage least squares with "
+                                        "conditional instruments (a DAG whose hidden confounders leave no "
+                                        "adjustment set; a linear model)."),
+        instruments: str = typer.Option(None, "--instruments", help="With --instrument: a comma list of columns "
+                                        "(checked against the graph). Default: every instrument the graph allows "
+                                        "together."),
+        std_error: str = typer.Option("robust", "--std-error", help="With --instrument: robust (HC1) or "
+                                      "classical."),
         ida: bool = typer.Option(False, "--ida", help="The graph is a CPDAG: report IDA's possible effects over "
                                  "its equivalence class (method regression by default)."),
         refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
@@ -119,7 +148,13 @@ def register(app: typer.Typer) -> None:
         from latentscm._io import atomic_write_json
         from latentscm.cli.discover import read_csv_table
         from latentscm.cli.output_paths import check_output_path
-        from latentscm.effects import estimate_effect, front_door_effect, refute_effect, world_effect
+        from latentscm.effects import (
+            estimate_effect,
+            front_door_effect,
+            instrumental_effect,
+            refute_effect,
+            world_effect,
+        )
         from latentscm.effects import ida as run_ida
 
         try:
@@ -127,9 +162,11 @@ def register(app: typer.Typer) -> None:
                 check_output_path(out, "--out")
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
-                        or covariates is not None):
-                    raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators or "
-                                     "--covariates: the world gives the data, the graph and the true effect.")
+                        or covariates is not None or instrument or instruments is not None
+                        or std_error != "robust"):
+                    raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
+                                     "--covariates, --instrument, --instruments or --std-error: the world gives the "
+                                     "data, the graph and the true effect.")
                 adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
@@ -148,9 +185,28 @@ def register(app: typer.Typer) -> None:
             adjust: Any = _adjustment(adjustment)
             options = dict(contrast=_numbers(contrast, "--contrast"), outcome_learner=learner,
                            treatment_learner=learner, n_folds=folds, level=level)
-            if (mediators is not None or covariates is not None) and not front_door:
-                raise ValueError("--mediators and --covariates need --front-door.")
-            if front_door:
+            if front_door and instrument:
+                raise ValueError("--front-door and --instrument are two ways to identify the effect; choose one.")
+            if mediators is not None and not front_door:
+                raise ValueError("--mediators needs --front-door.")
+            if covariates is not None and not (front_door or instrument):
+                raise ValueError("--covariates needs --front-door or --instrument.")
+            if (instruments is not None or std_error != "robust") and not instrument:
+                raise ValueError("--instruments and --std-error need --instrument.")
+            if instrument:
+                if ida or refute or adjustment is not None:
+                    raise ValueError("--instrument cannot be combined with --ida, --refute or --adjustment: it "
+                                     "estimates with instruments, not by adjustment.")
+                if method not in ("auto", "2sls") or learner != "linear":
+                    raise ValueError(f"--instrument estimates by two-stage least squares (a linear model); "
+                                     f"--method {method!r} and --learner {learner!r} do not apply.")
+                result = instrumental_effect(
+                    table, causal, treatment, outcome, std_error=std_error, contrast=options["contrast"], level=level,
+                    instruments=None if instruments is None else [a.strip() for a in instruments.split(",")
+                                                                  if a.strip()],
+                    covariates=None if covariates is None else [a.strip() for a in covariates.split(",")
+                                                                if a.strip()])
+            elif front_door:
                 if ida or refute or adjustment is not None:
                     raise ValueError("--front-door cannot be combined with --ida, --refute or --adjustment: it "
                                      "estimates through mediators, not by adjustment.")
@@ -177,6 +233,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
         typer.echo(str(result))
+        if instrument:
+            typer.echo(_diagnostics(result))
         if out is not None:
             atomic_write_json(out, result.to_dict())
             typer.echo(f"-> {out}")

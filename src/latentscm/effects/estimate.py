@@ -118,18 +118,29 @@ def _adjust(graph: CausalGraph, treatment: str, outcome: str, adjustment: Any, o
     return tuple(v for v in graph.nodes if v in chosen)
 
 
-def _with_front_door(error: NoAdjustmentSetError, dag: CausalGraph, treatment: str, outcome: str,
-                     observed: list[str]) -> NoAdjustmentSetError:
-    """``error``, naming the front-door set that identifies the effect when one exists."""
+def _with_alternatives(error: NoAdjustmentSetError, dag: CausalGraph, treatment: str, outcome: str,
+                      observed: list[str]) -> NoAdjustmentSetError:
+    """``error``, naming the front-door set, or else the instrumental set, that identifies the effect when one
+    exists."""
     from latentscm.effects.front_door import NoFrontDoorSetError, front_door_set
+    from latentscm.effects.instrument import NoInstrumentError, instrument_set
 
     try:
         mediators = front_door_set(dag, treatment, outcome, observed=observed)
     except NoFrontDoorSetError:
+        pass
+    else:
+        return NoAdjustmentSetError(f"{error} The mediators {list(mediators)} satisfy the front-door criterion: "
+                                    f"front_door_effect(data, graph, {treatment!r}, {outcome!r}) estimates the "
+                                    f"effect through them (command line: --front-door).")
+    try:
+        found = instrument_set(dag, treatment, outcome, observed=observed)
+    except NoInstrumentError:
         return error
-    return NoAdjustmentSetError(f"{error} The mediators {list(mediators)} satisfy the front-door criterion: "
-                                f"front_door_effect(data, graph, {treatment!r}, {outcome!r}) estimates the effect "
-                                f"through them (command line: --front-door).")
+    given = f" given the covariates {list(found.covariates)}" if found.covariates else ""
+    return NoAdjustmentSetError(f"{error} In a linear model, {list(found.instruments)} are instruments{given}: "
+                                f"instrumental_effect(data, graph, {treatment!r}, {outcome!r}) estimates the effect "
+                                f"by two-stage least squares (command line: --instrument).")
 
 
 def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, method: str = "auto",
@@ -201,7 +212,7 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
         try:
             chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
         except NoAdjustmentSetError as error:
-            raise _with_front_door(error, dag, treatment, outcome, list(column)) from None
+            raise _with_alternatives(error, dag, treatment, outcome, list(column)) from None
         hidden = [v for v in dag.nodes if v not in column]
     result = run_estimator(column, treatment, outcome, chosen, method=method, contrast=contrast, level=level,
                            outcome_learner=outcome_learner, treatment_learner=treatment_learner,
