@@ -285,7 +285,7 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     error = finite(fit["std_error"] * abs(delta), "standard error", _OWNER)
     low, high = normal_interval(estimate, error, level)
     ar = fit["anderson_rubin"]
-    scaled = [sorted((a * delta, b * delta)) for a, b in ar["intervals"]]
+    scaled = [sorted((float(a * delta), float(b * delta))) for a, b in ar["intervals"]]
     ar["intervals"] = sorted(scaled)
     fit["ols"] *= delta
     first = fit["first_stage"]
