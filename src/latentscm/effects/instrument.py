@@ -2,7 +2,7 @@
 linear model when hidden confounders leave no adjustment set and no front-door set.
 
 A conditional instrumental set (Brito & Pearl, UAI 2002, for a single edge; for total effects Henckel,
-Buttenschön & Maathuis, *Graphical tools for selecting conditional instrumental sets*, JRSS-B 2024, the
+Buttenschön & Maathuis, *Graphical tools for selecting conditional instrumental sets*, Biometrika 2024, the
 "linearly valid" sets) for the effect of ``X`` on ``Y`` in a DAG whose hidden variables are nodes without data:
 
 (i) no node of ``Z ∪ W`` is in ``forb(X, Y) = De(cn(X, Y)) ∪ X``, where ``cn`` are the nodes other than ``X`` on a
