@@ -199,5 +199,9 @@ def test_instrument_when_hidden_confounding_leaves_neither_adjustment_nor_front_
             "not a conditional instrumental set")
     refused(invoke([*base, "--instrument", "--front-door"]), "choose one")
     refused(invoke([*base, "--instrument", "--method", "aipw"]), "two-stage least squares")
+    refused(invoke([*base, "--instrument", "--learner", "forest"]), "applies to --instrument with --method dml")
+    dml = invoke([*base, "--instrument", "--method", "dml", "--out", out])
+    assert dml.exit_code == 0 and json.loads(out.read_text())["method"] == "dml", dml.output
+    assert json.loads(out.read_text())["ci_low"] < 1.5 < json.loads(out.read_text())["ci_high"]
     refused(invoke([*base, "--instruments", "Z1"]), "need --instrument")
     refused(invoke([*base, "--covariates", "W"]), "--covariates needs --front-door or --instrument")

@@ -206,3 +206,61 @@ def test_bad_input_is_refused_by_name():
     no_instrument = CausalGraph.from_text("U -> X; U -> Y; X -> Y; Z -> X; Z -> Y")
     with pytest.raises(NoInstrumentError, match="no set of observed nodes"):
         instrumental_effect({"X": data["X"], "Y": data["Y"], "Z": data["Z1"]}, no_instrument, "X", "Y")
+
+
+def _nonlinear_rows(seed: int = 11, n: int = 600) -> dict[str, np.ndarray]:
+    """W confounds the instruments and the outcome nonlinearly; the effect of X is 1.2."""
+    rng = np.random.default_rng(seed)
+    w, u = rng.normal(size=(n, 2)), rng.normal(size=n)
+    z1, z2 = np.sin(2 * w[:, 0]) + rng.normal(size=n), w[:, 1] ** 2 + rng.normal(size=n)
+    x = 0.8 * z1 + 0.5 * z2 + u + rng.normal(size=n)
+    y = 1.2 * x + 2.0 * np.sin(2 * w[:, 0]) + w[:, 1] ** 2 - 1.5 * u + rng.normal(size=n)
+    return {"W0": w[:, 0], "W1": w[:, 1], "Z1": z1, "Z2": z2, "X": x, "Y": y}
+
+
+NONLINEAR = CausalGraph.from_text("W0 -> Z1; W0 -> Y; W1 -> Z2; W1 -> Y; Z1 -> X; Z2 -> X; U -> X; U -> Y; X -> Y")
+
+
+def test_dml_matches_doubleml_and_repairs_nonlinear_confounding():
+    # Reference: DoubleML 0.11.4, DoubleMLPLIV(data, ml_l, ml_m, ml_r) (partialling out) with the folds
+    # fold_labels(600, 5, 3) given through set_sample_splitting, scikit-learn 1.9.1; learners LinearRegression()
+    # and RandomForestRegressor(n_estimators=50, min_samples_leaf=5, max_features=1.0, random_state=0, n_jobs=1).
+    from sklearn.ensemble import RandomForestRegressor
+
+    data = _nonlinear_rows()
+    forest = RandomForestRegressor(n_estimators=50, min_samples_leaf=5, max_features=1.0, random_state=0, n_jobs=1)
+    recorded = {("linear", 1): (1.860518958496601, 0.10678394887405743),
+                ("linear", 2): (2.105681477128927, 0.10095477156057511),
+                ("forest", 1): (1.18170377132066, 0.08901420975306386),
+                ("forest", 2): (1.2152647770964247, 0.09510289717987017)}
+    results = {}
+    for (name, q), (slope, std_error) in recorded.items():
+        learner = "linear" if name == "linear" else forest
+        result = instrumental_effect(data, NONLINEAR, "X", "Y", instruments=["Z1", "Z2"][:q],
+                                     covariates=["W0", "W1"], method="dml", outcome_learner=learner,
+                                     treatment_learner=learner, seed=3)
+        assert result.estimate == pytest.approx(slope, rel=1e-10) and result.method == "dml"
+        assert result.std_error == pytest.approx(std_error, rel=1e-9)
+        results[name, q] = result
+    # Linear adjustment for W misses the effect (1.2) by about 9 standard errors; the forests' residuals cover it.
+    two_stage = instrumental_effect(data, NONLINEAR, "X", "Y")
+    assert two_stage.info["instruments"] == ["Z1", "Z2"] and not two_stage.covers(1.2)
+    assert not results["linear", 2].covers(1.2)
+    assert results["forest", 1].covers(1.2) and results["forest", 2].covers(1.2)
+    info = results["forest", 2].info
+    assert info["diagnostics"] == "on the cross-fitted residuals" and info["first_stage"]["f_robust"] > 10
+    assert "sargan" in info and info["n_folds"] == 5 and info["outcome_learner"] == "RandomForestRegressor"
+
+
+def test_dml_options_are_checked_by_name():
+    data = _nonlinear_rows(n=100)
+    with pytest.raises(ValueError, match="'outcome_learner' and 'treatment_learner'.*method='dml'"):
+        instrumental_effect(data, NONLINEAR, "X", "Y", outcome_learner="forest")
+    with pytest.raises(ValueError, match="'std_error'.*method='dml'"):
+        instrumental_effect(data, NONLINEAR, "X", "Y", method="dml", std_error="classical")
+    with pytest.raises(ValueError, match="'method'"):
+        instrumental_effect(data, NONLINEAR, "X", "Y", method="liml")
+    with pytest.raises(ValueError, match="'n_folds'"):
+        instrumental_effect(data, NONLINEAR, "X", "Y", method="dml", n_folds=1)
+    with pytest.raises(ValueError, match="too few for n_folds=60"):
+        instrumental_effect(data, NONLINEAR, "X", "Y", method="dml", n_folds=60)

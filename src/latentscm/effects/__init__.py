@@ -39,7 +39,7 @@ from latentscm.effects.instrument import (
     instrument_set,
     is_instrument_set,
 )
-from latentscm.effects.instrumental_effect import IV_STD_ERRORS, WEAK_INSTRUMENT_F, instrumental_effect
+from latentscm.effects.instrumental_effect import IV_METHODS, IV_STD_ERRORS, WEAK_INSTRUMENT_F, instrumental_effect
 from latentscm.effects.nuisance import LEARNERS, fold_labels
 from latentscm.effects.pag_adjustment import (
     PAG_ADJUSTMENTS,
@@ -50,6 +50,7 @@ from latentscm.effects.pag_adjustment import (
     visible_edges,
 )
 from latentscm.effects.partially_linear import dml_effect
+from latentscm.effects.partially_linear_iv import dml_iv_effect
 from latentscm.effects.refuters import REFUTERS, Refutation, RefutationReport, refute_effect
 from latentscm.effects.regression import regression_effect
 from latentscm.effects.result import EffectEstimate
@@ -65,6 +66,7 @@ __all__ = [
     "FRONT_DOORS",
     "FRONT_DOOR_METHODS",
     "INSTRUMENT_KINDS",
+    "IV_METHODS",
     "IV_STD_ERRORS",
     "IdaResult",
     "InstrumentSet",
@@ -84,6 +86,7 @@ __all__ = [
     "covariates_for",
     "cpdag_adjustment_set",
     "dml_effect",
+    "dml_iv_effect",
     "estimate_effect",
     "fold_labels",
     "forbidden_nodes",

@@ -28,6 +28,11 @@ Standard errors: ``"robust"`` (default; HC1, White's sandwich with the ``n / (n 
   of the first-stage residual added to the regression of ``Y`` on ``[X, 1, W]``; a small p-value says ordinary
   regression on ``W`` is biased, as the graph says it is.
 * ``ols``: that ordinary regression's slope (times the contrast), for comparison.
+
+``method="dml"`` replaces the linear adjustment for ``W`` by cross-fitted learners: the partially linear IV model
+of :func:`~latentscm.effects.partially_linear_iv.dml_iv_effect` (Chernozhukov et al. 2018), for covariates that
+confound the instruments or the outcome nonlinearly. Its standard error is the score's; the diagnostics above are
+computed on the cross-fitted residuals (so ``ols`` is the partially linear DML slope that adjusts for ``W`` alone).
 """
 
 from __future__ import annotations
@@ -48,9 +53,14 @@ from latentscm.effects.instrument import (
     instrument_set,
     is_instrument_set,
 )
+from latentscm.effects.nuisance import fold_labels
+from latentscm.effects.partially_linear_iv import dml_iv_effect
 from latentscm.effects.result import EffectEstimate, finite, normal_interval
 
-__all__ = ["IV_STD_ERRORS", "WEAK_INSTRUMENT_F", "instrumental_effect", "two_stage_least_squares"]
+__all__ = ["IV_METHODS", "IV_STD_ERRORS", "WEAK_INSTRUMENT_F", "instrumental_effect", "two_stage_least_squares"]
+
+#: The estimators of :func:`instrumental_effect`.
+IV_METHODS = ("2sls", "dml")
 
 #: The standard errors of :func:`instrumental_effect`.
 IV_STD_ERRORS = ("robust", "classical")
@@ -232,8 +242,10 @@ def _chosen_set(dag: Any, treatment: str, outcome: str, instruments: Any, covari
 
 def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
                         instruments: str | Sequence[str] | None = None, covariates: Sequence[str] | None = None,
-                        kind: str = "all", std_error: str = "robust", contrast: Sequence[float] | None = None,
-                        level: float = 0.95, node_names: Sequence[str] | None = None) -> EffectEstimate:
+                        kind: str = "all", method: str = "2sls", std_error: str = "robust",
+                        contrast: Sequence[float] | None = None, level: float = 0.95,
+                        outcome_learner: Any = "linear", treatment_learner: Any = "linear", n_folds: int = 5,
+                        seed: int = 0, node_names: Sequence[str] | None = None) -> EffectEstimate:
     """``E[outcome | do(treatment = t1)] - E[outcome | do(treatment = t0)]`` by two-stage least squares with
     conditional instruments chosen or checked by the graph.
 
@@ -254,8 +266,14 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
         The columns to condition on, or None (default) for the graph's choice (the nearest separator).
     kind:
         One of :data:`~latentscm.effects.INSTRUMENT_KINDS`, when the graph chooses the instruments.
+    method:
+        One of :data:`IV_METHODS`: two-stage least squares (linear in ``W``), or the partially linear IV model by
+        double machine learning (module docstring).
     std_error:
-        One of :data:`IV_STD_ERRORS`.
+        One of :data:`IV_STD_ERRORS` (``"dml"`` has the score's, a robust one, only).
+    outcome_learner, treatment_learner, n_folds, seed:
+        ``method="dml"`` only: the learners of ``E[Y | W]`` and of ``E[X | W]`` and ``E[Z_j | W]`` (names from
+        :data:`~latentscm.effects.LEARNERS` or scikit-learn estimators), the cross-fitting folds and their seed.
     contrast, level:
         The treatment values ``(t0, t1)`` compared (default: the two values of a binary treatment, else one unit)
         and the confidence level.
@@ -263,7 +281,7 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     Returns
     -------
     EffectEstimate
-        ``method="2sls"``; ``adjustment_set`` is empty; ``info`` holds ``instruments``, ``covariates``,
+        ``method`` as given; ``adjustment_set`` is empty; ``info`` holds ``instruments``, ``covariates``,
         ``identification="instrumental variables"``, ``hidden`` and the diagnostics of the module docstring (every
         interval scaled to the contrast). A warning is issued when the first-stage F is below
         :data:`WEAK_INSTRUMENT_F`.
@@ -271,18 +289,43 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     dag = as_causal_dag(graph, _OWNER)
     column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
     check_choice(kind, "kind", _OWNER, INSTRUMENT_KINDS)
+    check_choice(method, "method", _OWNER, IV_METHODS)
     check_choice(std_error, "std_error", _OWNER, IV_STD_ERRORS)
     level = check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
+    n_folds = check_number(n_folds, "n_folds", _OWNER, low=2, integer=True)
+    seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
+    if method == "2sls" and not all(isinstance(v, str) and v == "linear" for v in (outcome_learner,
+                                                                                     treatment_learner)):
+        raise ValueError(f"The 'outcome_learner' and 'treatment_learner' arguments of {_OWNER} apply to "
+                         f"method='dml'; two-stage least squares is linear. Got {outcome_learner!r} and "
+                         f"{treatment_learner!r}.")
+    if method == "dml" and std_error != "robust":
+        raise ValueError(f"The 'std_error' argument of {_OWNER}: method='dml' has the score's standard error "
+                         f"(robust) only. Got {std_error!r}.")
     z_names, w_names = _chosen_set(dag, treatment, outcome, instruments, covariates, kind, list(column))
     x, y = column[treatment], column[outcome]
     t0, t1 = _contrast(x, contrast, False, "2sls", _OWNER)
     z = np.column_stack([column[v] for v in z_names])
     w = np.column_stack([column[v] for v in w_names]) if w_names else np.zeros((x.shape[0], 0))
     _check_design(z, w, x, z_names, w_names)
-    fit = two_stage_least_squares(y, x, z, w, level=level, robust=std_error == "robust")
+    details: dict[str, Any] = {}
+    if method == "2sls":
+        fit = two_stage_least_squares(y, x, z, w, level=level, robust=std_error == "robust")
+        slope, slope_se = fit["slope"], fit["std_error"]
+    else:
+        if x.shape[0] < 2 * n_folds:
+            raise ValueError(f"The 'data' argument of {_OWNER} has {x.shape[0]} rows, too few for "
+                             f"n_folds={n_folds}.")
+        slope, slope_se, details = dml_iv_effect(y, x, z, w, fold_labels(x.shape[0], n_folds, seed),
+                                                 outcome_learner=outcome_learner,
+                                                 treatment_learner=treatment_learner, seed=seed, owner=_OWNER)
+        u, wr, v = details.pop("residuals")
+        fit = two_stage_least_squares(u, wr, v, np.zeros((u.shape[0], 0)), level=level, robust=True)
+        fit["ols"] = float(np.sum(u * wr) / np.sum(wr ** 2))
+        details["diagnostics"] = "on the cross-fitted residuals"
     delta = t1 - t0
-    estimate = finite(fit["slope"] * delta, "effect", _OWNER)
-    error = finite(fit["std_error"] * abs(delta), "standard error", _OWNER)
+    estimate = finite(slope * delta, "effect", _OWNER)
+    error = finite(slope_se * abs(delta), "standard error", _OWNER)
     low, high = normal_interval(estimate, error, level)
     ar = fit["anderson_rubin"]
     scaled = [sorted((float(a * delta), float(b * delta))) for a, b in ar["intervals"]]
@@ -301,9 +344,9 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     hidden = [v for v in dag.nodes if v not in column]
     info = {"identification": "instrumental variables", "instruments": list(z_names), "covariates": list(w_names),
             "hidden": hidden, "std_error": std_error, "estimand": estimand, "first_stage": first,
-            "anderson_rubin": ar, "endogeneity": fit["endogeneity"], "ols": fit["ols"]}
+            "anderson_rubin": ar, "endogeneity": fit["endogeneity"], "ols": fit["ols"], "seed": seed, **details}
     if "sargan" in fit:
         info["sargan"] = fit["sargan"]
-    return EffectEstimate(estimate=estimate, std_error=error, ci_low=low, ci_high=high, level=level, method="2sls",
+    return EffectEstimate(estimate=estimate, std_error=error, ci_low=low, ci_high=high, level=level, method=method,
                           treatment=treatment, outcome=outcome, contrast=(t0, t1), adjustment_set=(),
                           n=int(x.shape[0]), info=info)
