@@ -259,8 +259,51 @@ def test_dml_options_are_checked_by_name():
     with pytest.raises(ValueError, match="'std_error'.*method='dml'"):
         instrumental_effect(data, NONLINEAR, "X", "Y", method="dml", std_error="classical")
     with pytest.raises(ValueError, match="'method'"):
-        instrumental_effect(data, NONLINEAR, "X", "Y", method="liml")
+        instrumental_effect(data, NONLINEAR, "X", "Y", method="gmm")
     with pytest.raises(ValueError, match="'n_folds'"):
         instrumental_effect(data, NONLINEAR, "X", "Y", method="dml", n_folds=1)
     with pytest.raises(ValueError, match="too few for n_folds=60"):
         instrumental_effect(data, NONLINEAR, "X", "Y", method="dml", n_folds=60)
+
+
+def test_liml_and_fuller_match_linearmodels_recorded_values():
+    # linearmodels 7.1, IVLIML(Y, [1, W], X, [Z1, Z2], fuller=0 or 1).fit(cov_type=..., debiased=True) on _rows():
+    # params, std_errors and kappa.
+    recorded = {("liml", "robust"): (-1.4717705928297744, 0.06491895450723346, 1.000784143383237),
+                ("liml", "classical"): (-1.4717705928297744, 0.06379184792248924, 1.000784143383237),
+                ("fuller", "robust"): (-1.470022615840509, 0.06460032093930902, 1.000283141379229),
+                ("fuller", "classical"): (-1.470022615840509, 0.06360555098357996, 1.000283141379229)}
+    data = _rows()
+    for (method, kind), (slope, std_error, kappa) in recorded.items():
+        result = instrumental_effect(data, GRAPH, "X", "Y", method=method, std_error=kind)
+        assert result.method == method and result.estimate == pytest.approx(slope, rel=1e-10)
+        assert result.std_error == pytest.approx(std_error, rel=1e-9)
+        assert result.info["kappa"] == pytest.approx(kappa, rel=1e-12)
+    assert instrumental_effect(data, GRAPH, "X", "Y").info["kappa"] == 1.0  # 2SLS is the k-class with kappa 1
+
+
+def test_liml_is_less_biased_than_2sls_with_many_weak_instruments():
+    # Ten instruments of which each moves X a little (concentration parameter about 12) and strong endogeneity:
+    # over 200 samples 2SLS's median is pulled towards ordinary regression, LIML's and Fuller's stay near the
+    # truth (Anderson, Kunitomo & Sawa 1982; Stock, Wright & Yogo 2002). Measured medians: OLS 0.115, 2SLS 0.549,
+    # LIML 0.978, Fuller 0.893; mean absolute errors 0.89, 0.44, 0.67 (LIML has no moments: heavy tails) and 0.24.
+    graph = CausalGraph.from_text("; ".join(f"Z{j} -> X" for j in range(10)) + "; U -> X; U -> Y; X -> Y")
+    medians = {}
+    estimates: dict[str, list[float]] = {"2sls": [], "liml": [], "fuller": [], "ols": []}
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        n = 300
+        u, z = rng.normal(size=n), rng.normal(size=(n, 10))
+        x = z @ np.full(10, 0.06) + u + 0.3 * rng.normal(size=n)
+        y = 1.0 * x - u + 0.3 * rng.normal(size=n)
+        data = {"X": x, "Y": y, **{f"Z{j}": z[:, j] for j in range(10)}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for method in ("2sls", "liml", "fuller"):
+                result = instrumental_effect(data, graph, "X", "Y", method=method, std_error="classical")
+                estimates[method].append(result.estimate)
+            estimates["ols"].append(result.info["ols"])
+    medians = {k: float(np.median(v)) for k, v in estimates.items()}
+    assert medians["ols"] < 0.3  # the confounding: regression is far below the effect 1.0
+    assert abs(medians["2sls"] - 1.0) > 0.3 and medians["2sls"] < 1.0
+    assert abs(medians["liml"] - 1.0) < 0.1 and abs(medians["fuller"] - 1.0) < 0.15

@@ -6,7 +6,7 @@
     latentscm effect data.csv --graph "U -> T; U -> Y; T -> M; M -> Y" --treatment T --outcome Y --front-door
         [--mediators minimal|maximal|M1,M2] [--covariates W1,W2]
     latentscm effect data.csv --graph "Z -> T; U -> T; U -> Y; T -> Y" --treatment T --outcome Y --instrument
-        [--instruments Z1,Z2] [--covariates W1,W2] [--std-error robust|classical] [--method 2sls|dml]
+        [--instruments Z1,Z2] [--covariates W1,W2] [--std-error robust|classical] [--method 2sls|liml|fuller|dml]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
@@ -197,14 +197,14 @@ def register(app: typer.Typer) -> None:
                 if ida or refute or adjustment is not None:
                     raise ValueError("--instrument cannot be combined with --ida, --refute or --adjustment: it "
                                      "estimates with instruments, not by adjustment.")
-                if method not in ("auto", "2sls", "dml"):
-                    raise ValueError(f"--instrument estimates by two-stage least squares (--method 2sls, the default) "
-                                     f"or the partially linear IV model (--method dml); --method {method!r} does not "
-                                     f"apply.")
-                iv_method = "dml" if method == "dml" else "2sls"
-                if iv_method == "2sls" and learner != "linear":
-                    raise ValueError(f"--learner {learner!r} applies to --instrument with --method dml; two-stage "
-                                     f"least squares is linear.")
+                if method not in ("auto", "2sls", "liml", "fuller", "dml"):
+                    raise ValueError(f"--instrument estimates by two-stage least squares (--method 2sls, the default), "
+                                     f"LIML, Fuller's LIML or the partially linear IV model (--method liml, fuller, "
+                                     f"dml); --method {method!r} does not apply.")
+                iv_method = "2sls" if method == "auto" else method
+                if iv_method != "dml" and learner != "linear":
+                    raise ValueError(f"--learner {learner!r} applies to --instrument with --method dml; "
+                                     f"{iv_method} is linear.")
                 result = instrumental_effect(
                     table, causal, treatment, outcome, method=iv_method, std_error=std_error,
                     outcome_learner=learner, treatment_learner=learner, n_folds=folds, seed=seed,

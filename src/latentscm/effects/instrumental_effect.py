@@ -29,6 +29,10 @@ Standard errors: ``"robust"`` (default; HC1, White's sandwich with the ``n / (n 
   regression on ``W`` is biased, as the graph says it is.
 * ``ols``: that ordinary regression's slope (times the contrast), for comparison.
 
+``method="liml"`` and ``"fuller"`` are the other k-class estimators (:func:`linear_iv`; Anderson & Rubin 1949,
+Fuller 1977): with many or weak instruments 2SLS is biased towards ordinary regression, LIML is nearly
+median-unbiased and Fuller's (α = 1) has finite moments as well.
+
 ``method="dml"`` replaces the linear adjustment for ``W`` by cross-fitted learners: the partially linear IV model
 of :func:`~latentscm.effects.partially_linear_iv.dml_iv_effect` (Chernozhukov et al. 2018), for covariates that
 confound the instruments or the outcome nonlinearly. Its standard error is the score's; the diagnostics above are
@@ -57,10 +61,11 @@ from latentscm.effects.nuisance import fold_labels
 from latentscm.effects.partially_linear_iv import dml_iv_effect
 from latentscm.effects.result import EffectEstimate, finite, normal_interval
 
-__all__ = ["IV_METHODS", "IV_STD_ERRORS", "WEAK_INSTRUMENT_F", "instrumental_effect", "two_stage_least_squares"]
+__all__ = ["IV_METHODS", "IV_STD_ERRORS", "WEAK_INSTRUMENT_F", "instrumental_effect", "linear_iv",
+           "two_stage_least_squares"]
 
 #: The estimators of :func:`instrumental_effect`.
-IV_METHODS = ("2sls", "dml")
+IV_METHODS = ("2sls", "liml", "fuller", "dml")
 
 #: The standard errors of :func:`instrumental_effect`.
 IV_STD_ERRORS = ("robust", "classical")
@@ -114,6 +119,27 @@ def two_stage_least_squares(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.n
     """Two-stage least squares of ``y`` (n,) on the treatment ``x`` (n,) and the covariates ``w`` (n, k) with
     instruments ``z`` (n, q), q >= 1, and an intercept; the slope of ``x`` per unit, its standard error and the
     diagnostics of the module docstring. Inputs are assumed checked (finite, full rank)."""
+    return linear_iv(y, x, z, w, estimator="2sls", level=level, robust=robust)
+
+
+def _liml_kappa(y: np.ndarray, x: np.ndarray, exogenous: np.ndarray, instruments: np.ndarray) -> float:
+    """LIML's ``κ``: the smallest root of ``det(Y' M_W Y - κ Y' M_Q Y) = 0`` for ``Y = [y, x]``, ``M_W`` and
+    ``M_Q`` the annihilators of the exogenous regressors and of all instruments (Anderson & Rubin 1949)."""
+    both = np.column_stack([y, x])
+    outside_w = _residualise(both, exogenous)
+    outside_q = _residualise(both, instruments)
+    roots = np.linalg.eigvals(np.linalg.solve(outside_q.T @ outside_q, outside_w.T @ outside_w))
+    return float(np.min(roots.real))
+
+
+def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, estimator: str = "2sls",
+              fuller: float = 1.0, level: float = 0.95, robust: bool = True) -> dict[str, Any]:
+    """A k-class estimate of the slope of ``x`` (n,) on ``y`` (n,) with covariates ``w`` (n, k), instruments ``z``
+    (n, q) and an intercept: ``"2sls"`` (κ = 1), ``"liml"`` (κ the smallest root of Anderson & Rubin's
+    determinant) or ``"fuller"`` (κ_LIML - ``fuller`` / (n - k_Q), Fuller, Econometrica 1977: finite moments and
+    less median bias under weak instruments). ``β = (X̃'R)^-1 X̃'y`` with ``X̃ = (1 - κ) R + κ P_Q R``; the HC1
+    covariance is ``(X̃'R)^-1 (Σ u² r̂ r̂') (R'X̃)^-1 n / (n - p)`` with ``r̂`` the rows of ``P_Q R``; the
+    diagnostics of the module docstring use its residuals. Inputs are assumed checked (finite, full rank)."""
     n, q = z.shape
     ones = np.ones((n, 1))
     exogenous = np.column_stack([ones, w])
@@ -121,10 +147,21 @@ def two_stage_least_squares(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.n
     regressors = np.column_stack([x, exogenous])
     k_inst = instruments.shape[1]
     fitted = instruments @ _lstsq(instruments, regressors)
-    beta = _lstsq(fitted, y)
+    kappa = 1.0
+    if estimator != "2sls":
+        kappa = _liml_kappa(y, x, exogenous, instruments)
+        if estimator == "fuller":
+            kappa -= fuller / (n - k_inst)
+    weighted = (1.0 - kappa) * regressors + kappa * fitted  # (I - κ M_Q) R
+    gram = weighted.T @ regressors
+    beta = np.linalg.solve(gram, weighted.T @ y)
     residuals = y - regressors @ beta
-    # The sandwich with the fitted regressors and the structural residuals (not the second stage's own).
-    cov = _covariance(fitted, residuals, robust)
+    inverse = np.linalg.inv(gram)
+    if robust:  # the meat uses P_Q R, the k-class estimators' common influence function (as linearmodels does)
+        meat = (fitted * residuals[:, None] ** 2).T @ fitted
+        cov = inverse @ meat @ inverse.T * n / (n - regressors.shape[1])
+    else:
+        cov = inverse * float(residuals @ residuals) / (n - regressors.shape[1])
     slope, std_error = float(beta[0]), float(np.sqrt(cov[0, 0]))
 
     # First stage: X on [1, W, Z] against X on [1, W].
@@ -169,7 +206,7 @@ def two_stage_least_squares(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.n
     ols = float(_lstsq(regressors, y)[0])
 
     out: dict[str, Any] = {
-        "slope": slope, "std_error": std_error,
+        "slope": slope, "std_error": std_error, "estimator": estimator, "kappa": kappa,
         "first_stage": {"f": float(f_classical), "f_robust": f_robust, "partial_r2": (rss_r - rss_u) / rss_r,
                         "df": [q, dof], "coefficients": pi.tolist(), "weak": bool(f_used < WEAK_INSTRUMENT_F)},
         "anderson_rubin": {"intervals": ar, "shape": shape, "test": ar_test},
@@ -267,7 +304,8 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     kind:
         One of :data:`~latentscm.effects.INSTRUMENT_KINDS`, when the graph chooses the instruments.
     method:
-        One of :data:`IV_METHODS`: two-stage least squares (linear in ``W``), or the partially linear IV model by
+        One of :data:`IV_METHODS`: two-stage least squares, LIML or Fuller's modification of it (κ - 1 / (n - k);
+        less median bias with weak or many instruments), all linear in ``W``, or the partially linear IV model by
         double machine learning (module docstring).
     std_error:
         One of :data:`IV_STD_ERRORS` (``"dml"`` has the score's, a robust one, only).
@@ -294,10 +332,10 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     level = check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False)
     n_folds = check_number(n_folds, "n_folds", _OWNER, low=2, integer=True)
     seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
-    if method == "2sls" and not all(isinstance(v, str) and v == "linear" for v in (outcome_learner,
+    if method != "dml" and not all(isinstance(v, str) and v == "linear" for v in (outcome_learner,
                                                                                      treatment_learner)):
         raise ValueError(f"The 'outcome_learner' and 'treatment_learner' arguments of {_OWNER} apply to "
-                         f"method='dml'; two-stage least squares is linear. Got {outcome_learner!r} and "
+                         f"method='dml'; method={method!r} is linear. Got {outcome_learner!r} and "
                          f"{treatment_learner!r}.")
     if method == "dml" and std_error != "robust":
         raise ValueError(f"The 'std_error' argument of {_OWNER}: method='dml' has the score's standard error "
@@ -309,8 +347,9 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     w = np.column_stack([column[v] for v in w_names]) if w_names else np.zeros((x.shape[0], 0))
     _check_design(z, w, x, z_names, w_names)
     details: dict[str, Any] = {}
-    if method == "2sls":
-        fit = two_stage_least_squares(y, x, z, w, level=level, robust=std_error == "robust")
+    if method != "dml":
+        fit = linear_iv(y, x, z, w, estimator=method, level=level, robust=std_error == "robust")
+        details["kappa"] = fit["kappa"]
         slope, slope_se = fit["slope"], fit["std_error"]
     else:
         if x.shape[0] < 2 * n_folds:
