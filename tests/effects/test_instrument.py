@@ -131,7 +131,9 @@ def test_an_instrument_that_needs_a_collider_descendant_conditioned_on():
     assert covariates_for(graph, "X", "Y", "Z", observed=observed) == ("C", "W")
     assert is_instrument_set(graph, "X", "Y", "Z", ["C", "W"])
     assert not any(is_instrument_set(graph, "X", "Y", "Z", w) for w in ([], ["C"], ["W"]))
-    assert instrument_set(graph, "X", "Y", observed=observed) == InstrumentSet(("C",), ("W",))
+    # Pooled, Z joins C: in the first stage X ~ Z + C + W, C is conditioned on, so Z moves X through the collider.
+    assert instrument_set(graph, "X", "Y", observed=observed) == InstrumentSet(("Z", "C"), ("W",))
+    assert instrument_set(graph, "X", "Y", "single", observed=observed) == InstrumentSet(("C",), ("W",))
     assert instrument_set(graph, "X", "Y", observed=observed, covariates=["C", "W"]) == InstrumentSet(("Z",),
                                                                                                      ("C", "W"))
 

@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
         instruments: str = typer.Option(None, "--instruments", help="With --instrument: a comma list of columns "
                                         "(checked against the graph). Default: every instrument the graph allows "
                                         "together."),
-        std_error: str = typer.Option("robust", "--std-error", help="With --instrument: robust (HC1) or "
+        std_error: str = typer.Option(None, "--std-error", help="With --instrument: robust (HC1, the default) or "
                                       "classical."),
         ida: bool = typer.Option(False, "--ida", help="The graph is a CPDAG: report IDA's possible effects over "
                                  "its equivalence class (method regression by default)."),
@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
                         or covariates is not None or instrument or instruments is not None
-                        or std_error != "robust"):
+                        or std_error is not None):
                     raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
                                      "--covariates, --instrument, --instruments or --std-error: the world gives the "
                                      "data, the graph and the true effect.")
@@ -191,7 +191,7 @@ def register(app: typer.Typer) -> None:
                 raise ValueError("--mediators needs --front-door.")
             if covariates is not None and not (front_door or instrument):
                 raise ValueError("--covariates needs --front-door or --instrument.")
-            if (instruments is not None or std_error != "robust") and not instrument:
+            if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
             if instrument:
                 if ida or refute or adjustment is not None:
@@ -206,7 +206,7 @@ def register(app: typer.Typer) -> None:
                     raise ValueError(f"--learner {learner!r} applies to --instrument with --method dml; "
                                      f"{iv_method} is linear.")
                 result = instrumental_effect(
-                    table, causal, treatment, outcome, method=iv_method, std_error=std_error,
+                    table, causal, treatment, outcome, method=iv_method, std_error=std_error or "robust",
                     outcome_learner=learner, treatment_learner=learner, n_folds=folds, seed=seed,
                     contrast=options["contrast"], level=level,
                     instruments=None if instruments is None else [a.strip() for a in instruments.split(",")

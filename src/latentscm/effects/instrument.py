@@ -23,7 +23,9 @@ candidate ``z`` the separator of ``z`` from ``Y`` nearest to ``Y`` among the all
 Liśkiewicz, *Efficiently finding conditional instruments for causal inference*, IJCAI 2015: the nodes of the
 ancestral separator next to ``Y``'s component of the moral graph): of all separators it blocks the fewest paths
 from ``z`` towards ``X``. The candidates are then pooled greedily (in node order, each added while the pool keeps a
-valid nearest separator), so an over-identified set is returned when one exists.
+valid nearest separator, each instrument moving the treatment given the covariates and the other instruments,
+and with passes repeated until none joins), which usually, though not always, finds an over-identified set when
+one exists.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from itertools import combinations
 from typing import NamedTuple
+
+import networkx as nx
 
 from latentscm._validation import check_choice
 from latentscm.effects.adjustment import _causal_nodes, _forbidden, _names, _order, _pair
@@ -68,12 +72,24 @@ def _valid(graph: CausalGraph, pbd: CausalGraph, x: frozenset[str], y: frozenset
     return pbd.d_separated(z, y, w) and not graph.d_separated(z, x, w)
 
 
+def _single_pair(graph: CausalGraph, treatment: Iterable[str] | str, outcome: Iterable[str] | str, owner: str
+                 ) -> tuple[frozenset[str], frozenset[str]]:
+    """``_pair``, refusing several treatments or outcomes: with one instrument per treatment the rank condition of
+    several treatments is not a d-connection statement, and it is not checked here."""
+    x, y = _pair(graph, treatment, outcome, owner)
+    for what, nodes in (("treatment", x), ("outcome", y)):
+        if len(nodes) > 1:
+            raise ValueError(f"The {what!r} argument of {owner} names {sorted(nodes)}; instrumental sets are defined "
+                             f"here for one treatment and one outcome.")
+    return x, y
+
+
 def is_instrument_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: Iterable[str] | str,
                       instruments: Iterable[str] | str, covariates: Iterable[str] | str = ()) -> bool:
     """Whether ``instruments`` given ``covariates`` form a conditional instrumental set for the total effect of
-    ``treatment`` on ``outcome`` (conditions (i)-(iii) of the module docstring)."""
+    ``treatment`` on ``outcome`` (conditions (i)-(iii) of the module docstring; one treatment, one outcome)."""
     owner = "is_instrument_set"
-    x, y = _pair(graph, treatment, outcome, owner)
+    x, y = _single_pair(graph, treatment, outcome, owner)
     z = _names(graph, instruments, "instruments", owner)
     w = _names(graph, covariates, "covariates", owner, empty=True)
     cn = _causal_nodes(graph, x, y)
@@ -133,7 +149,7 @@ def covariates_for(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
     to reach the treatment, which no separator adds; at most 2**14 subsets). Raises :class:`NoInstrumentError`.
     """
     owner = "covariates_for"
-    x, y = _pair(graph, treatment, outcome, owner)
+    x, y = _single_pair(graph, treatment, outcome, owner)
     z = _names(graph, instruments, "instruments", owner)
     seen = frozenset(graph.nodes) if observed is None else _names(graph, observed, "observed", owner, empty=True)
     cn = _causal_nodes(graph, x, y)
@@ -148,15 +164,24 @@ def covariates_for(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
     w = _nearest_separator(pbd, y, z, allowed)
     if w is not None and _valid(graph, pbd, x, y, z, w, forb):
         return _order(graph, w)
-    if w is not None and len(allowed) <= _SUBSET_LIMIT:
-        ordered = _order(graph, allowed)
-        for size in range(len(ordered) + 1):
-            for subset in combinations(ordered, size):
+    # Only nodes joined to the treatment, the outcome or an instrument by some path can change a d-separation.
+    linked = nx.node_connected_component(graph.to_networkx().to_undirected(), next(iter(x)))
+    candidates = _order(graph, allowed & linked)
+    if w is not None and len(candidates) <= _SUBSET_LIMIT:
+        for size in range(len(candidates) + 1):
+            for subset in combinations(candidates, size):
                 if _valid(graph, pbd, x, y, z, frozenset(subset), forb):
                     return subset
-    why = ("no set of observed nodes separates them from the outcome in the graph without the treatment's causal "
-           "edges" if w is None else "every set of observed nodes that separates them from the outcome also cuts one "
-           "of them off from the treatment")
+    if w is None:
+        why = ("no set of observed nodes separates them from the outcome in the graph without the treatment's "
+               "causal edges")
+    elif len(candidates) <= _SUBSET_LIMIT:
+        why = ("every set of observed nodes that separates them from the outcome also cuts one of them off from the "
+               "treatment")
+    else:
+        why = (f"the nearest separator {sorted(w)} cuts one of them off from the treatment, and the {len(candidates)} "
+               f"candidate covariates are too many to search every subset (at most {_SUBSET_LIMIT}); pass the "
+               f"covariates yourself (is_instrument_set checks them)")
     raise NoInstrumentError(f"{owner}: {sorted(z)} cannot be instruments for the effect of {sorted(x)} on {sorted(y)}: "
                             f"{why}.")
 
@@ -179,7 +204,7 @@ def instrument_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
     """
     owner = "instrument_set"
     check_choice(kind, "kind", owner, INSTRUMENT_KINDS)
-    x, y = _pair(graph, treatment, outcome, owner)
+    x, y = _single_pair(graph, treatment, outcome, owner)
     seen = frozenset(graph.nodes) if observed is None else _names(graph, observed, "observed", owner, empty=True)
     cn = _causal_nodes(graph, x, y)
     forb = _forbidden(graph, x, cn)
@@ -204,14 +229,21 @@ def instrument_set(graph: CausalGraph, treatment: Iterable[str] | str, outcome: 
         return InstrumentSet(chosen[:1] if kind == "single" else chosen, _order(graph, w))
     pool: frozenset[str] = frozenset()
     pool_w: frozenset[str] | None = None
-    for z in _order(graph, allowed):
-        trial = pool | {z}
-        w = _nearest_separator(pbd, y, trial, allowed - trial)
-        if w is None or any(graph.d_separated({v}, x, w) for v in trial):
-            continue
-        pool, pool_w = trial, w
-        if kind == "single":
-            break
+    grown = True
+    while grown and not (kind == "single" and pool):
+        # Passes until nothing joins: an instrument can reach the treatment only given another one (through a
+        # collider between them), so one that fails early can join once its partner is in.
+        grown = False
+        for z in _order(graph, allowed - pool):
+            trial = pool | {z}
+            w = _nearest_separator(pbd, y, trial, allowed - trial)
+            # Each instrument must move the treatment given the covariates and the other instruments, as in the
+            # first-stage regression.
+            if w is None or any(graph.d_separated({v}, x, w | (trial - {v})) for v in trial):
+                continue
+            pool, pool_w, grown = trial, w, True
+            if kind == "single":
+                break
     if pool_w is None:
         raise NoInstrumentError(f"{owner}: no set of observed nodes{hid} is a conditional instrument for the effect "
                                 f"of {sorted(x)} on {sorted(y)}: every observed node outside forb(X, Y) either stays "

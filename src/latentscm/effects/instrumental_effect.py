@@ -89,25 +89,28 @@ def _covariance(regressors: np.ndarray, residuals: np.ndarray, robust: bool) -> 
     return bread * float(residuals @ residuals) / (n - p)
 
 
-def _quadratic_set(a: float, b: float, d: float) -> tuple[list[list[float]], str]:
-    """``{τ : a τ² - 2 b τ + d <= 0}`` as closed intervals (±inf for rays) and a word for its shape."""
+def _quadratic_set(a: float, b: float, d: float, unit: float = 1.0) -> tuple[list[list[float]], str]:
+    """``{τ : a τ² - 2 b τ + d <= 0}`` as closed intervals (±inf for rays) and a word for its shape. ``unit`` is
+    the scale of τ (the outcome's spread over the treatment's): the quadratic is solved in ``t = τ / unit``, so the
+    tolerances do not depend on the data's units."""
+    a, b = a * unit * unit, b * unit
     scale = max(abs(a), abs(b), abs(d), 1e-300)
     a, b, d = a / scale, b / scale, d / scale
     disc = b * b - a * d
     if abs(a) < 1e-12:
         if abs(b) < 1e-12:
             return ([[-np.inf, np.inf]], "whole line") if d <= 0 else ([], "empty")
-        root = d / (2.0 * b)
+        root = unit * d / (2.0 * b)
         return ([[root, np.inf]], "ray") if b > 0 else ([[-np.inf, root]], "ray")
     if a > 0:
         if disc < 0:
             return [], "empty"
         half = np.sqrt(disc) / a
-        return [[b / a - half, b / a + half]], "interval"
+        return [[unit * (b / a - half), unit * (b / a + half)]], "interval"
     if disc < 0:
         return [[-np.inf, np.inf]], "whole line"
     low, high = sorted(((b - np.sqrt(disc)) / a, (b + np.sqrt(disc)) / a))
-    return [[-np.inf, low], [high, np.inf]], "two rays"
+    return [[-np.inf, unit * low], [unit * high, np.inf]], "two rays"
 
 
 def _residualise(columns: np.ndarray, exogenous: np.ndarray) -> np.ndarray:
@@ -141,6 +144,8 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
     covariance is ``(X̃'R)^-1 (Σ u² r̂ r̂') (R'X̃)^-1 n / (n - p)`` with ``r̂`` the rows of ``P_Q R``; the
     diagnostics of the module docstring use its residuals. Inputs are assumed checked (finite, full rank)."""
     n, q = z.shape
+    # Centred columns: every slope is unchanged, and a column whose mean dwarfs its spread stays well conditioned.
+    y, x, z, w = y - np.mean(y), x - np.mean(x), z - np.mean(z, axis=0), w - np.mean(w, axis=0)
     ones = np.ones((n, 1))
     exogenous = np.column_stack([ones, w])
     instruments = np.column_stack([exogenous, z])
@@ -170,14 +175,21 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
     restricted = x - exogenous @ _lstsq(exogenous, x)
     rss_u, rss_r = float(first_resid @ first_resid), float(restricted @ restricted)
     dof = n - k_inst
-    f_classical = ((rss_r - rss_u) / q) / (rss_u / dof)
     pi = first[-q:]
-    cov_first = _covariance(instruments, first_resid, True)[-q:, -q:]
-    f_robust = float(pi @ np.linalg.solve(cov_first, pi)) / q
+    # Instruments that fix the treatment exactly (full compliance, X = Z): an infinitely strong first stage.
+    perfect = rss_u <= 1e-14 * rss_r
+    if perfect:
+        f_classical = f_robust = np.inf
+    else:
+        f_classical = ((rss_r - rss_u) / q) / (rss_u / dof)
+        cov_first = _covariance(instruments, first_resid, True)[-q:, -q:]
+        f_robust = float(pi @ _lstsq(cov_first, pi)) / q
     f_used = f_robust if robust else f_classical
 
     # Anderson-Rubin: partial out [1, W], then a quadratic inequality in τ0.
     yt, xt, zt = (_residualise(v, exogenous) for v in (y, x, z))
+    spread_y, spread_x = float(yt @ yt), float(xt @ xt)
+    unit = float(np.sqrt(spread_y / spread_x)) if spread_y > 0 and spread_x > 0 else 1.0
     gram = zt.T @ zt
     zy, zx = zt.T @ yt, zt.T @ xt
     if robust and q == 1:
@@ -187,7 +199,7 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
         factor = n / dof
         h_yy, h_xy, h_xx = (float(np.sum(s ** 2 * u * v)) * factor for u, v in ((e_y, e_y), (e_x, e_y), (e_x, e_x)))
         crit = float(stats.chi2.ppf(level, 1))
-        ar, shape = _quadratic_set(g_x ** 2 - crit * h_xx, g_x * g_y - crit * h_xy, g_y ** 2 - crit * h_yy)
+        ar, shape = _quadratic_set(g_x ** 2 - crit * h_xx, g_x * g_y - crit * h_xy, g_y ** 2 - crit * h_yy, unit)
         ar_test = "HC1 Wald, chi2(1)"
     else:
         p_xx = float(zx @ np.linalg.solve(gram, zx))
@@ -195,19 +207,24 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
         p_yy = float(zy @ np.linalg.solve(gram, zy))
         m_xx, m_xy, m_yy = float(xt @ xt) - p_xx, float(xt @ yt) - p_xy, float(yt @ yt) - p_yy
         c = q * float(stats.f.ppf(level, q, dof)) / dof
-        ar, shape = _quadratic_set(p_xx - c * m_xx, p_xy - c * m_xy, p_yy - c * m_yy)
+        ar, shape = _quadratic_set(p_xx - c * m_xx, p_xy - c * m_xy, p_yy - c * m_yy, unit)
         ar_test = f"classical F({q}, {dof})"
 
-    # Control-function endogeneity test and the naive regression.
-    augmented = np.column_stack([regressors, first_resid])
-    coef = _lstsq(augmented, y)
-    cf_cov = _covariance(augmented, y - augmented @ coef, robust)
-    t_stat = float(coef[-1] / np.sqrt(cf_cov[-1, -1]))
+    # Control-function endogeneity test and the naive regression. When the instruments fix the treatment, 2SLS is
+    # ordinary regression and Hausman's contrast between them is 0.
+    if perfect:
+        t_stat = 0.0
+    else:
+        augmented = np.column_stack([regressors, first_resid])
+        coef = _lstsq(augmented, y)
+        cf_cov = _covariance(augmented, y - augmented @ coef, robust)
+        t_stat = float(coef[-1] / np.sqrt(cf_cov[-1, -1]))
     ols = float(_lstsq(regressors, y)[0])
 
     out: dict[str, Any] = {
         "slope": slope, "std_error": std_error, "estimator": estimator, "kappa": kappa,
-        "first_stage": {"f": float(f_classical), "f_robust": f_robust, "partial_r2": (rss_r - rss_u) / rss_r,
+        "first_stage": {"f": float(f_classical), "f_robust": float(f_robust),
+                        "partial_r2": 1.0 if perfect else (rss_r - rss_u) / rss_r,
                         "df": [q, dof], "coefficients": pi.tolist(), "weak": bool(f_used < WEAK_INSTRUMENT_F)},
         "anderson_rubin": {"intervals": ar, "shape": shape, "test": ar_test},
         "endogeneity": {"t": t_stat, "p_value": float(2.0 * stats.norm.sf(abs(t_stat)))},
@@ -235,7 +252,9 @@ def _check_design(z: np.ndarray, w: np.ndarray, x: np.ndarray, instruments: Sequ
         raise ValueError(f"{_OWNER}: the instruments {list(instruments)} and the covariates {list(covariates)} are "
                          f"collinear (rank {rank} < {design.shape[1]}), so the first stage is not identified; drop "
                          f"the redundant columns.")
-    if np.allclose(_residualise(x, np.column_stack([np.ones(n), w])), 0.0):
+    centred = x - np.mean(x)
+    left = _residualise(x, np.column_stack([np.ones(n), w]))
+    if float(left @ left) <= 1e-20 * float(centred @ centred):
         raise ValueError(f"{_OWNER}: the covariates {list(covariates)} determine the treatment, so no instrument can "
                          f"move it.")
 
