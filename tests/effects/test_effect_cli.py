@@ -205,3 +205,26 @@ def test_instrument_when_hidden_confounding_leaves_neither_adjustment_nor_front_
     assert json.loads(out.read_text())["ci_low"] < 1.5 < json.loads(out.read_text())["ci_high"]
     refused(invoke([*base, "--instruments", "Z1"]), "need --instrument")
     refused(invoke([*base, "--covariates", "W"]), "--covariates needs --front-door or --instrument")
+
+
+def test_identify_lists_the_routes_without_estimating(tmp_path):
+    graph = "W -> Z; W -> Y; Z -> X; U -> X; U -> Y; X -> M; M -> Y"
+    out = tmp_path / "routes.json"
+    result = invoke(["effect", "--graph", graph, "--treatment", "X", "--outcome", "Y", "--identify", "--hidden", "U",
+                     "--out", out])
+    assert result.exit_code == 0, result.output
+    assert "front door:   mediators M" in result.output and "instruments:  Z given W" in result.output
+    payload = json.loads(out.read_text())
+    assert payload["routes"] == ["front door", "instruments", "ID algorithm"] and payload["hidden"] == ["U"]
+    rows = np.random.default_rng(0).normal(size=(20, 4))
+    (tmp_path / "d.csv").write_text("W,Z,X,Y\n" + "\n".join(",".join(f"{v:.6f}" for v in r) for r in rows) + "\n")
+    from_csv = invoke(["effect", tmp_path / "d.csv", "--graph", graph, "--treatment", "X", "--outcome", "Y",
+                       "--identify"])
+    assert from_csv.exit_code == 0 and "(hidden: U, M)" in from_csv.output, from_csv.output
+    assert "front door:   none" in from_csv.output
+    refused(invoke(["effect", "--graph", graph, "--treatment", "X", "--outcome", "Y", "--hidden", "U"]),
+            "--hidden needs --identify")
+    refused(invoke(["effect", "--graph", graph, "--treatment", "X", "--outcome", "Y", "--identify", "--hidden",
+                    "Q"]), "not nodes of the graph")
+    refused(invoke(["effect", "--graph", graph, "--treatment", "X", "--outcome", "Y", "--identify",
+                    "--instrument"]), "it lists routes")

@@ -8,6 +8,7 @@
     latentscm effect data.csv --graph "Z -> T; U -> T; U -> Y; T -> Y" --treatment T --outcome Y --instrument
         [--instruments Z1,Z2] [--covariates W1,W2] [--std-error robust|classical] [--method 2sls|liml|fuller|dml]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
+    latentscm effect [data.csv] --graph "..." --treatment T --outcome Y --identify [--hidden U1,U2]
 
 ``--graph`` is graph text or a JSON file: a graph (``{"nodes", "edges"}``) or what ``latentscm discover
 --out`` writes. A discovered CPDAG is used when it identifies the effect (amenable); otherwise ``--ida`` gives
@@ -16,7 +17,9 @@ allowed) is used when every DAG of its class gives the same adjustment formula. 
 that are not columns) leave no adjustment set, ``--front-door`` estimates the effect through mediators that
 satisfy the front-door criterion, and ``--instrument`` by two-stage least squares with conditional instruments
 (a linear model; the first-stage F, the Anderson-Rubin set and the over-identification test are printed too).
-Prints the estimate, and writes it (with the refutation checks) to ``--out`` atomically.
+Prints the estimate, and writes it (with the refutation checks) to ``--out`` atomically. ``--identify`` estimates
+nothing: it lists every route into the effect (adjustment, front door, instruments, the ID algorithm) for the
+observed columns (the CSV's header, or the graph's nodes less ``--hidden``).
 """
 
 from __future__ import annotations
@@ -136,6 +139,10 @@ def register(app: typer.Typer) -> None:
                                         "together."),
         std_error: str = typer.Option(None, "--std-error", help="With --instrument: robust (HC1, the default) or "
                                       "classical."),
+        identify: bool = typer.Option(False, "--identify", help="List the routes into the effect (adjustment, "
+                                      "front door, instruments, ID algorithm) instead of estimating it."),
+        hidden: str = typer.Option(None, "--hidden", help="With --identify and no CSV: a comma list of the graph's "
+                                   "nodes without data."),
         ida: bool = typer.Option(False, "--ida", help="The graph is a CPDAG: report IDA's possible effects over "
                                  "its equivalence class (method regression by default)."),
         refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
@@ -151,15 +158,42 @@ def register(app: typer.Typer) -> None:
         from latentscm.effects import (
             estimate_effect,
             front_door_effect,
+            identify_effect,
             instrumental_effect,
             refute_effect,
             world_effect,
         )
         from latentscm.effects import ida as run_ida
+        from latentscm.graph import CausalGraph
 
         try:
             if out is not None:
                 check_output_path(out, "--out")
+            if hidden is not None and not identify:
+                raise ValueError("--hidden needs --identify (with a CSV, the columns it lacks are the hidden nodes).")
+            if identify:
+                if world is not None or front_door or instrument or ida or refute or graph is None:
+                    raise ValueError("--identify takes --graph (and a CSV or --hidden), not --world, --front-door, "
+                                     "--instrument, --ida or --refute: it lists routes, it does not estimate.")
+                if data is not None and hidden is not None:
+                    raise ValueError("--hidden and a CSV both say which nodes have data; give one.")
+                causal_graph = read_graph_option(graph)
+                if not isinstance(causal_graph, CausalGraph):
+                    raise ValueError("--identify needs a DAG for --graph (graph text or a graph JSON file).")
+                if data is not None:
+                    seen = list(read_csv_table(data)[1])
+                else:
+                    gone = {a.strip() for a in (hidden or "").split(",") if a.strip()}
+                    unknown = sorted(gone - set(causal_graph.nodes))
+                    if unknown:
+                        raise ValueError(f"--hidden names {unknown}, which are not nodes of the graph.")
+                    seen = [v for v in causal_graph.nodes if v not in gone]
+                report = identify_effect(causal_graph, treatment, outcome, observed=seen)
+                typer.echo(str(report))
+                if out is not None:
+                    atomic_write_json(out, report.to_dict())
+                    typer.echo(f"-> {out}")
+                return
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
                         or covariates is not None or instrument or instruments is not None

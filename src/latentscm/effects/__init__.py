@@ -31,6 +31,7 @@ from latentscm.effects.front_door import (
 from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
 from latentscm.effects.ground_truth import true_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
+from latentscm.effects.identification import Identification, identify_effect
 from latentscm.effects.instrument import (
     INSTRUMENT_KINDS,
     InstrumentSet,
@@ -69,6 +70,7 @@ __all__ = [
     "IV_METHODS",
     "IV_STD_ERRORS",
     "IdaResult",
+    "Identification",
     "InstrumentSet",
     "NoAdjustmentSetError",
     "NoFrontDoorSetError",
@@ -93,6 +95,7 @@ __all__ = [
     "front_door_effect",
     "front_door_set",
     "ida",
+    "identify_effect",
     "instrument_set",
     "instrumental_effect",
     "ipw_effect",
