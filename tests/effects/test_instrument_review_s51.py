@@ -81,7 +81,8 @@ def _reference_2sls(y, x, z, w):
 
 def _ar_accepts(y, x, z, w, tau, robust, level):
     """The Anderson-Rubin test at ``tau`` by brute force: regress y - tau x on [1, W, Z] and test the Z block
-    (HC1 Wald vs chi2(1) for one robust instrument, else the classical F). Returns (statistic, critical value)."""
+    (HC1 Wald vs chi2(q) when robust, else the classical F). Returns (statistic, critical value). (At review the
+    robust set with several instruments fell back to the classical F; it is now the HC1 one for every q.)"""
     n, q = z.shape
     design = np.column_stack([np.ones(n), w, z])
     r = y - tau * x
@@ -89,9 +90,9 @@ def _ar_accepts(y, x, z, w, tau, robust, level):
     e = r - design @ coef
     bread = np.linalg.inv(design.T @ design)
     k = design.shape[1]
-    if robust and q == 1:
+    if robust:
         cov = bread @ ((design * e[:, None] ** 2).T @ design) @ bread * n / (n - k)
-        return coef[-q:] @ np.linalg.solve(cov[-q:, -q:], coef[-q:]), stats.chi2.ppf(level, 1)
+        return coef[-q:] @ np.linalg.solve(cov[-q:, -q:], coef[-q:]), stats.chi2.ppf(level, q)
     cov = bread * (e @ e) / (n - k)
     return coef[-q:] @ np.linalg.solve(cov[-q:, -q:], coef[-q:]) / q, stats.f.ppf(level, q, n - k)
 

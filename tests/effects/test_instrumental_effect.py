@@ -39,7 +39,7 @@ def _rows(seed: int = 7, n: int = 2000) -> dict[str, np.ndarray]:
 def test_matches_linearmodels_recorded_values():
     # linearmodels 7.1 (numpy 2.4.6), IV2SLS(Y, [1, W], X, [Z1, Z2]).fit(cov_type=..., debiased=True) on _rows():
     # params, std_errors, first_stage.diagnostics f.stat (robust: the Wald chi2, q times ours) and
-    # partial.rsquared, sargan.stat, wooldridge_regression.stat (the control-function t squared).
+    # partial.rsquared, sargan.stat, wooldridge_overid, wooldridge_regression.stat (the control-function t squared).
     recorded = {"robust": (-1.4690414306920137, 0.06442172180671066, 223.56497467697164, 38.0232731990906),
                 "classical": (-1.4690414306920137, 0.06350102296738383, 115.65494540954502, 43.05217718230818)}
     data = _rows()
@@ -52,6 +52,9 @@ def test_matches_linearmodels_recorded_values():
         assert (2 * first["f_robust"] if kind == "robust" else first["f"]) == pytest.approx(f_stat, rel=1e-9)
         assert first["partial_r2"] == pytest.approx(0.10385168753236507, rel=1e-9)
         assert result.info["sargan"]["statistic"] == pytest.approx(1.5688939152616044, rel=1e-9)
+        # wooldridge_overid.stat and .pval
+        assert result.info["overid_robust"]["statistic"] == pytest.approx(1.5565039824667615, rel=1e-9)
+        assert result.info["overid_robust"]["p_value"] == pytest.approx(0.2121778395023134, rel=1e-9)
         assert result.info["endogeneity"]["t"] ** 2 == pytest.approx(cf_stat, rel=1e-9)
     assert IV_STD_ERRORS == ("robust", "classical")
 
@@ -147,22 +150,29 @@ def test_weak_instruments_warn_and_the_anderson_rubin_set_keeps_its_level():
 
 
 def test_anderson_rubin_set_is_where_the_test_accepts():
-    # The closed form against the test itself on a grid, for the classical F and the HC1 Wald tests.
+    # The closed form against the test itself on a grid, for the classical F and the HC1 Wald tests (with one, two
+    # and three instruments: the robust set with several is found from the roots of a polynomial of degree 2q).
+    shapes = []
     data = _rows(seed=2, n=300)
     y, x, w = data["Y"], data["X"], data["W"][:, None]
-    for z, robust in ((data["Z1"][:, None], True), (np.column_stack([data["Z1"], data["Z2"]]), False),
-                      (data["Z2"][:, None] * 0.05 + data["Z1"][:, None] * 0.01, True)):
+    extra, noise = np.random.default_rng(9).normal(size=300), np.random.default_rng(10).normal(size=(300, 2))
+    both = np.column_stack([data["Z1"], data["Z2"]])
+    for z, robust in ((data["Z1"][:, None], True), (both, False), (both, True),
+                      (np.column_stack([both, extra]), True), (np.column_stack([data["Z2"], extra]), True),
+                      (data["Z2"][:, None] * 0.05 + data["Z1"][:, None] * 0.01, True), (noise, True),
+                      (np.column_stack([noise, extra]), True)):
         fit = two_stage_least_squares(y, x, z, w, robust=robust)
         ones = np.column_stack([np.ones_like(y), w, z])
         q = z.shape[1]
-        for tau in np.linspace(-6, 3, 181):
+        shapes.append(fit["anderson_rubin"]["shape"])
+        for tau in np.concatenate([np.linspace(-6, 3, 181), [-1e4, -50.0, 40.0, 1e4]]):
             r = y - tau * x
             coef = np.linalg.lstsq(ones, r, rcond=None)[0]
             e = r - ones @ coef
             bread = np.linalg.inv(ones.T @ ones)
             if robust:
                 cov = bread @ ((ones * e[:, None] ** 2).T @ ones) @ bread * len(y) / (len(y) - ones.shape[1])
-                stat, crit = coef[-q:] @ np.linalg.solve(cov[-q:, -q:], coef[-q:]), 3.841458820694124
+                stat, crit = coef[-q:] @ np.linalg.solve(cov[-q:, -q:], coef[-q:]), stats.chi2.ppf(0.95, q)
             else:
                 cov = bread * (e @ e) / (len(y) - ones.shape[1])
                 stat = coef[-q:] @ np.linalg.solve(cov[-q:, -q:], coef[-q:]) / q
@@ -170,6 +180,7 @@ def test_anderson_rubin_set_is_where_the_test_accepts():
             inside = any(low <= tau <= high for low, high in fit["anderson_rubin"]["intervals"])
             if abs(stat - crit) > 1e-6:
                 assert inside == (stat <= crit), (robust, q, tau)
+    assert {"interval", "whole line"} <= set(shapes)
 
 
 def test_sargan_rejects_an_instrument_that_reaches_the_outcome():
@@ -178,8 +189,10 @@ def test_sargan_rejects_an_instrument_that_reaches_the_outcome():
     data["Y"] = data["Y"] + 1.0 * data["Z2"]
     result = instrumental_effect(data, GRAPH, "X", "Y")
     assert result.info["sargan"]["p_value"] < 1e-4 and not result.covers(-1.5)
+    assert result.info["overid_robust"]["p_value"] < 1e-4
     valid = instrumental_effect(_rows(seed=5, n=4000), GRAPH, "X", "Y")
     assert valid.info["sargan"]["p_value"] > 0.01 and valid.covers(-1.5)
+    assert valid.info["overid_robust"]["p_value"] > 0.01
 
 
 def test_bad_input_is_refused_by_name():

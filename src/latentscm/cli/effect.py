@@ -93,8 +93,10 @@ def _diagnostics(result: Any) -> str:
     lines.append(f"  Anderson-Rubin {100 * result.level:g}% set: {shown} ({info['anderson_rubin']['shape']})")
     if "sargan" in info:
         sargan = info["sargan"]
-        lines.append(f"  Sargan over-identification: chi2({sargan['df']}) = {sargan['statistic']:.4g}, "
-                     f"p = {sargan['p_value']:.3g}")
+        robust = info["overid_robust"]
+        lines.append(f"  over-identification: Sargan chi2({sargan['df']}) = {sargan['statistic']:.4g}, "
+                     f"p = {sargan['p_value']:.3g}; robust score test {robust['statistic']:.4g}, "
+                     f"p = {robust['p_value']:.3g}")
     lines.append(f"  regression on the covariates alone (biased if the graph is right): {info['ols']:.4g}")
     return "\n".join(lines)
 

@@ -19,11 +19,13 @@ Standard errors: ``"robust"`` (default; HC1, White's sandwich with the ``n / (n 
   which the instruments do not explain ``Y - τ0 X`` given ``W``; its level holds however weak the instruments are.
   Inverting the test is a quadratic inequality in ``τ0`` (Dufour & Taamouti, Econometrica 2005), so the set is an
   interval, two rays, the whole line (no information) or empty (the instruments disagree), given exactly. It uses
-  the classical F test, or with ``std_error="robust"`` and one instrument the HC1 Wald test (with several
-  instruments the robust statistic is not quadratic in ``τ0`` and the classical one is used; ``info`` says which).
+  the classical F test, or with ``std_error="robust"`` the HC1 Wald test; with several instruments that
+  statistic is a ratio of polynomials of degree 2q in ``τ0``, whose roots are found exactly, and the set can be a
+  union of more pieces (``info`` says which test and which shape).
 * ``sargan``: with more instruments than treatments, ``n · R²`` of the residuals on ``[1, W, Z]``, χ² with ``q - 1``
   degrees of freedom (Sargan, Econometrica 1958): a small p-value says the instruments disagree, so at least one
-  is invalid (a test of the graph's exclusion restrictions, under homoskedasticity).
+  is invalid (a test of the graph's exclusion restrictions, under homoskedasticity); ``overid_robust`` is
+  Wooldridge's score test of the same (Wooldridge, J. Econometrics 1995), valid under heteroskedasticity.
 * ``endogeneity``: the control-function test (Hausman, Econometrica 1978; Wooldridge 2010 §6.2.1): the t statistic
   of the first-stage residual added to the regression of ``Y`` on ``[X, 1, W]``; a small p-value says ordinary
   regression on ``W`` is biased, as the graph says it is.
@@ -111,6 +113,62 @@ def _quadratic_set(a: float, b: float, d: float, unit: float = 1.0) -> tuple[lis
         return [[-np.inf, np.inf]], "whole line"
     low, high = sorted(((b - np.sqrt(disc)) / a, (b + np.sqrt(disc)) / a))
     return [[-np.inf, unit * low], [unit * high, np.inf]], "two rays"
+
+
+def _robust_ar_set(yt: np.ndarray, xt: np.ndarray, zt: np.ndarray, dof: int, level: float, unit: float
+                   ) -> tuple[list[list[float]], str]:
+    """The HC1 Anderson-Rubin set with q >= 2 instruments: ``{τ : g(τ)' V(τ)^-1 g(τ) <= χ²_q}``, ``g`` the
+    instruments' coefficients in the regression of ``y - τ x`` (all columns with the exogenous ones partialled out)
+    and ``V`` their HC1 covariance. ``det V(τ) (stat(τ) - c)`` is a polynomial of degree 2q in τ (``g`` is linear,
+    ``V`` quadratic), found exactly by interpolation at 2q + 1 Chebyshev nodes; between its real roots the set is
+    read off the statistic itself."""
+    n, q = zt.shape
+    gram_inv = np.linalg.inv(zt.T @ zt)
+    coef_y, coef_x = gram_inv @ (zt.T @ yt), gram_inv @ (zt.T @ xt)
+    e_y, e_x = yt - zt @ coef_y, xt - zt @ coef_x
+    crit = float(stats.chi2.ppf(level, q))
+    centre = float(np.dot(coef_x, coef_y) / max(float(np.dot(coef_x, coef_x)), 1e-300))
+
+    def parts(tau: float) -> tuple[float, float]:
+        g = coef_y - tau * coef_x
+        e = e_y - tau * e_x
+        v = gram_inv @ ((zt * e[:, None] ** 2).T @ zt) @ gram_inv * n / dof
+        return float(g @ np.linalg.solve(v, g)), float(np.linalg.det(v))
+
+    def accepted(tau: float) -> bool:
+        return parts(tau)[0] <= crit
+
+    nodes = np.cos((2 * np.arange(2 * q + 1) + 1) * np.pi / (2 * (2 * q + 1)))  # in t = (τ - centre) / unit
+    values = [(lambda sd: sd[1] * (sd[0] - crit))(parts(centre + unit * t)) for t in nodes]
+    coefficients = np.polynomial.chebyshev.chebfit(nodes, values, 2 * q)
+    roots = np.polynomial.chebyshev.chebroots(coefficients)
+    real = sorted(centre + unit * float(r.real) for r in roots if abs(r.imag) <= 1e-7 * (1.0 + abs(r.real)))
+    edges = [-np.inf, *real, np.inf]
+    pieces: list[list[float]] = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        if np.isinf(low) and np.isinf(high):
+            probe = centre
+        elif np.isinf(low):
+            probe = high - unit * (1.0 + abs(high - centre) / unit)
+        elif np.isinf(high):
+            probe = low + unit * (1.0 + abs(low - centre) / unit)
+        else:
+            probe = 0.5 * (low + high)
+        if accepted(probe):
+            if pieces and pieces[-1][1] == low:
+                pieces[-1][1] = high
+            else:
+                pieces.append([low, high])
+    if not pieces:
+        return [], "empty"
+    if len(pieces) == 1:
+        low, high = pieces[0]
+        shape = ("whole line" if np.isinf(low) and np.isinf(high) else "ray" if np.isinf(low) or np.isinf(high)
+                 else "interval")
+        return pieces, shape
+    if len(pieces) == 2 and np.isinf(pieces[0][0]) and np.isinf(pieces[1][1]):
+        return pieces, "two rays"
+    return pieces, f"union of {len(pieces)} pieces"
 
 
 def _residualise(columns: np.ndarray, exogenous: np.ndarray) -> np.ndarray:
@@ -201,6 +259,9 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
         crit = float(stats.chi2.ppf(level, 1))
         ar, shape = _quadratic_set(g_x ** 2 - crit * h_xx, g_x * g_y - crit * h_xy, g_y ** 2 - crit * h_yy, unit)
         ar_test = "HC1 Wald, chi2(1)"
+    elif robust:
+        ar, shape = _robust_ar_set(yt, xt, zt, dof, level, unit)
+        ar_test = f"HC1 Wald, chi2({q})"
     else:
         p_xx = float(zx @ np.linalg.solve(gram, zx))
         p_xy = float(zx @ np.linalg.solve(gram, zy))
@@ -233,6 +294,14 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
     if q > 1:
         sargan = n * float(residuals @ instruments @ _lstsq(instruments, residuals)) / float(residuals @ residuals)
         out["sargan"] = {"statistic": sargan, "df": q - 1, "p_value": float(stats.chi2.sf(sargan, q - 1))}
+        # Wooldridge's score test: q - 1 instruments net of the fitted regressors, times the residuals; n - SSR of
+        # regressing 1 on them (heteroskedasticity-robust, and invariant to which q - 1 are taken).
+        scores = residuals[:, None] * _residualise(z[:, :q - 1], fitted)
+        ones = np.ones(n)
+        left = ones - scores @ _lstsq(scores, ones)
+        score_stat = n - float(left @ left)
+        out["overid_robust"] = {"statistic": score_stat, "df": q - 1,
+                                "p_value": float(stats.chi2.sf(score_stat, q - 1))}
     return out
 
 
@@ -403,8 +472,9 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     info = {"identification": "instrumental variables", "instruments": list(z_names), "covariates": list(w_names),
             "hidden": hidden, "std_error": std_error, "estimand": estimand, "first_stage": first,
             "anderson_rubin": ar, "endogeneity": fit["endogeneity"], "ols": fit["ols"], "seed": seed, **details}
-    if "sargan" in fit:
-        info["sargan"] = fit["sargan"]
+    for key in ("sargan", "overid_robust"):
+        if key in fit:
+            info[key] = fit[key]
     return EffectEstimate(estimate=estimate, std_error=error, ci_low=low, ci_high=high, level=level, method=method,
                           treatment=treatment, outcome=outcome, contrast=(t0, t1), adjustment_set=(),
                           n=int(x.shape[0]), info=info)
