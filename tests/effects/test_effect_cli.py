@@ -228,3 +228,28 @@ def test_identify_lists_the_routes_without_estimating(tmp_path):
                     "Q"]), "not nodes of the graph")
     refused(invoke(["effect", "--graph", graph, "--treatment", "X", "--outcome", "Y", "--identify",
                     "--instrument"]), "it lists routes")
+
+
+def test_id_formula_on_discrete_columns(tmp_path):
+    # The napkin graph: W1 -> W2 -> X -> Y with hidden U1 (-> W1, Y) and U2 (-> W1, X); discrete rows.
+    rng = np.random.default_rng(3)
+    n = 6000
+    u1, u2 = rng.uniform(size=n) < 0.5, rng.uniform(size=n) < 0.5
+    w1 = rng.uniform(size=n) < 0.05 + 0.6 * u1 + 0.3 * u2
+    w2 = rng.uniform(size=n) < 0.1 + 0.8 * w1
+    x = rng.uniform(size=n) < 0.05 + 0.6 * w2 + 0.3 * u2
+    y = rng.uniform(size=n) < 0.05 + 0.4 * x + 0.5 * u1  # the effect of X on Y: 0.4
+    rows = np.column_stack([w1, w2, x, y]).astype(int)
+    (tmp_path / "d.csv").write_text("W1,W2,X,Y\n" + "\n".join(",".join(map(str, r)) for r in rows) + "\n")
+    base = ["effect", tmp_path / "d.csv", "--graph", "W1 -> W2; W2 -> X; X -> Y; U1 -> W1; U1 -> Y; U2 -> W1; "
+            "U2 -> X", "--treatment", "X", "--outcome", "Y"]
+    refused(invoke(base), "id_effect")
+    out = tmp_path / "id.json"
+    result = invoke([*base, "--id", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "id" and payload["ci_low"] < 0.4 < payload["ci_high"]
+    assert "by the ID algorithm's formula" in result.output
+    refused(invoke([*base, "--id", "--instrument"]), "choose one")
+    refused(invoke([*base, "--pseudocount", "1"]), "--pseudocount needs --id")
+    refused(invoke([*base, "--id", "--method", "aipw"]), "--id cannot be combined")

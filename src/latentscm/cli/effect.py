@@ -7,6 +7,7 @@
         [--mediators minimal|maximal|M1,M2] [--covariates W1,W2]
     latentscm effect data.csv --graph "Z -> T; U -> T; U -> Y; T -> Y" --treatment T --outcome Y --instrument
         [--instruments Z1,Z2] [--covariates W1,W2] [--std-error robust|classical] [--method 2sls|liml|fuller|dml]
+    latentscm effect data.csv --graph "..." --treatment T --outcome Y --id [--pseudocount 0.5]   # discrete columns
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
     latentscm effect [data.csv] --graph "..." --treatment T --outcome Y --identify [--hidden U1,U2]
 
@@ -141,6 +142,11 @@ def register(app: typer.Typer) -> None:
                                         "together."),
         std_error: str = typer.Option(None, "--std-error", help="With --instrument: robust (HC1, the default) or "
                                       "classical."),
+        id_formula: bool = typer.Option(False, "--id", help="Estimate by the ID algorithm's formula on frequency "
+                                        "tables (discrete columns; effects no adjustment set, front door or "
+                                        "instrument reaches)."),
+        pseudocount: float = typer.Option(0.0, "--pseudocount", help="With --id: added to every cell of the "
+                                          "frequency table."),
         identify: bool = typer.Option(False, "--identify", help="List the routes into the effect (adjustment, "
                                       "front door, instruments, ID algorithm) instead of estimating it."),
         hidden: str = typer.Option(None, "--hidden", help="With --identify and no CSV: a comma list of the graph's "
@@ -160,6 +166,7 @@ def register(app: typer.Typer) -> None:
         from latentscm.effects import (
             estimate_effect,
             front_door_effect,
+            id_effect,
             identify_effect,
             instrumental_effect,
             refute_effect,
@@ -174,7 +181,7 @@ def register(app: typer.Typer) -> None:
             if hidden is not None and not identify:
                 raise ValueError("--hidden needs --identify (with a CSV, the columns it lacks are the hidden nodes).")
             if identify:
-                if world is not None or front_door or instrument or ida or refute or graph is None:
+                if world is not None or front_door or instrument or id_formula or ida or refute or graph is None:
                     raise ValueError("--identify takes --graph (and a CSV or --hidden), not --world, --front-door, "
                                      "--instrument, --ida or --refute: it lists routes, it does not estimate.")
                 if data is not None and hidden is not None:
@@ -199,7 +206,7 @@ def register(app: typer.Typer) -> None:
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
                         or covariates is not None or instrument or instruments is not None
-                        or std_error is not None):
+                        or std_error is not None or id_formula):
                     raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
                                      "--covariates, --instrument, --instruments or --std-error: the world gives the "
                                      "data, the graph and the true effect.")
@@ -221,15 +228,24 @@ def register(app: typer.Typer) -> None:
             adjust: Any = _adjustment(adjustment)
             options = dict(contrast=_numbers(contrast, "--contrast"), outcome_learner=learner,
                            treatment_learner=learner, n_folds=folds, level=level)
-            if front_door and instrument:
-                raise ValueError("--front-door and --instrument are two ways to identify the effect; choose one.")
+            if sum((front_door, instrument, id_formula)) > 1:
+                raise ValueError("--front-door, --instrument and --id are different ways to identify the effect; "
+                                 "choose one.")
+            if pseudocount != 0.0 and not id_formula:
+                raise ValueError("--pseudocount needs --id.")
             if mediators is not None and not front_door:
                 raise ValueError("--mediators needs --front-door.")
             if covariates is not None and not (front_door or instrument):
                 raise ValueError("--covariates needs --front-door or --instrument.")
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
-            if instrument:
+            if id_formula:
+                if ida or refute or adjustment is not None or covariates is not None or method != "auto":
+                    raise ValueError("--id cannot be combined with --ida, --refute, --adjustment, --covariates or "
+                                     "--method: it evaluates the ID algorithm's formula on frequency tables.")
+                result = id_effect(table, causal, treatment, outcome, contrast=options["contrast"], level=level,
+                                   pseudocount=pseudocount, seed=seed)
+            elif instrument:
                 if ida or refute or adjustment is not None:
                     raise ValueError("--instrument cannot be combined with --ida, --refute or --adjustment: it "
                                      "estimates with instruments, not by adjustment.")

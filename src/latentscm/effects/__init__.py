@@ -30,6 +30,7 @@ from latentscm.effects.front_door import (
 )
 from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
 from latentscm.effects.ground_truth import true_effect
+from latentscm.effects.id_effect import id_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
 from latentscm.effects.identification import Identification, identify_effect
 from latentscm.effects.instrument import (
@@ -94,6 +95,7 @@ __all__ = [
     "forbidden_nodes",
     "front_door_effect",
     "front_door_set",
+    "id_effect",
     "ida",
     "identify_effect",
     "instrument_set",

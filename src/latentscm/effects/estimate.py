@@ -133,14 +133,27 @@ def _with_alternatives(error: NoAdjustmentSetError, dag: CausalGraph, treatment:
         return NoAdjustmentSetError(f"{error} The mediators {list(mediators)} satisfy the front-door criterion: "
                                     f"front_door_effect(data, graph, {treatment!r}, {outcome!r}) estimates the "
                                     f"effect through them (command line: --front-door).")
+    from latentscm.scm.id_algorithm import NonIdentifiableError, SemiMarkovianGraph, identify
+
+    routes = []
     try:
         found = instrument_set(dag, treatment, outcome, observed=observed)
     except NoInstrumentError:
-        return error
-    given = f" given the covariates {list(found.covariates)}" if found.covariates else ""
-    return NoAdjustmentSetError(f"{error} In a linear model, {list(found.instruments)} are instruments{given}: "
-                                f"instrumental_effect(data, graph, {treatment!r}, {outcome!r}) estimates the effect "
-                                f"by two-stage least squares (command line: --instrument).")
+        pass
+    else:
+        given = f" given the covariates {list(found.covariates)}" if found.covariates else ""
+        routes.append(f"In a linear model, {list(found.instruments)} are instruments{given}: "
+                      f"instrumental_effect(data, graph, {treatment!r}, {outcome!r}) estimates the effect by "
+                      f"two-stage least squares (command line: --instrument).")
+    hidden = [v for v in dag.nodes if v not in observed]
+    try:
+        estimand = identify(SemiMarkovianGraph.from_dag(dag, hidden), y=outcome, do=treatment)
+    except NonIdentifiableError:
+        pass
+    else:
+        routes.append(f"The ID algorithm identifies it: P({outcome} | do({treatment})) = {estimand}; for discrete "
+                      f"columns id_effect(data, graph, {treatment!r}, {outcome!r}) estimates it from that formula.")
+    return NoAdjustmentSetError(" ".join([str(error), *routes])) if routes else error
 
 
 def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, method: str = "auto",

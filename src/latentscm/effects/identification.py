@@ -10,15 +10,15 @@ front door         observed mediators intercept every causal path and are      :
                    shielded from the confounding (Pearl 1995; the minimal set)
 instruments        a linear model, and observed causes of the treatment reach  :func:`instrumental_effect`
                    the outcome only through it, given covariates
-ID algorithm       the distribution ``P(y | do(x))`` is a function of the      ``latentscm.scm.identify`` on
-                   observed one at all (Shpitser & Pearl 2006; complete), on   discrete probability tables
+ID algorithm       the distribution ``P(y | do(x))`` is a function of the      :func:`id_effect` (discrete
+                   observed one at all (Shpitser & Pearl 2006; complete), on   columns)
                    the latent projection of the DAG
 =================  ==========================================================  =================================
 
 The first three are the graphical criteria the estimators use; the ID algorithm is the complete answer for
 nonparametric identification: when it fails no estimator can succeed without more assumptions (instruments add
 one: linearity), and when it succeeds without the others the estimand is a formula this library evaluates only on
-discrete tables.
+discrete data (frequency tables).
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ class Identification:
                          + (f" given {', '.join(given)}" if given else "")
                          + f" (a linear model)  ->  instrumental_effect{call}")
         lines.append("  ID algorithm: not identifiable from the observed distribution (a hedge)" if self.estimand
-                     is None else f"  ID algorithm: P({y} | do({t})) = {self.estimand}")
+                     is None else f"  ID algorithm: P({y} | do({t})) = {self.estimand}  ->  id_effect{call} "
+                     f"(discrete columns)")
         return "\n".join(lines)
 
 

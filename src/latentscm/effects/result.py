@@ -85,6 +85,8 @@ class EffectEstimate:
             route = f"through the front-door mediators {', '.join(self.info['mediators'])}{given}"
         elif self.info.get("identification") == "instrumental variables":
             route = f"with the instruments {', '.join(self.info['instruments'])}{given}"
+        elif self.info.get("identification") == "ID algorithm":
+            route = f"by the ID algorithm's formula {self.info['estimand']}"
         else:
             route = f"adjusting for {', '.join(self.adjustment_set) or '(nothing)'}"
         return (f"{self.method}: E[{self.outcome} | do({self.treatment}={t1:g})] - "

@@ -542,7 +542,7 @@ class Estimand:
         return f"Estimand({self.query} = {self})"
 
     def evaluate(self, joint: ProbabilityTable | Any, *, variables: Sequence[str] | None = None,
-                 states: Mapping[str, StatesSpec] | None = None) -> ProbabilityTable:
+                 states: Mapping[str, StatesSpec] | None = None, renormalise: bool = False) -> ProbabilityTable:
         """``P(y | do(x)[, z])`` from an observational joint.
 
         Parameters
@@ -550,6 +550,11 @@ class Estimand:
         joint:
             A joint :class:`ProbabilityTable` over (at least) the variables the formula reads, or an
             array of shape ``(card(v) for v in variables)`` with ``variables`` (and optional ``states``).
+
+        renormalise:
+            Divide the result by its sum over ``y`` instead of refusing a sum other than one. For an
+            empirical joint (frequencies), whose sampling noise breaks the graph's equality
+            constraints, so that the formula's plug-in misses 1 by a sampling error.
 
         Returns
         -------
@@ -562,7 +567,8 @@ class Estimand:
             If the formula divides by a probability that is zero in ``joint`` (checked everywhere,
             also where a zero weight would make the quotient irrelevant).
         ValueError
-            If the result does not sum to one over ``y`` (a joint that no model on this graph yields).
+            If the result does not sum to one over ``y`` (a joint that no model on this graph yields),
+            unless ``renormalise``.
         """
         owner = "Estimand.evaluate"
         table = _as_joint(joint, variables, states, owner)
@@ -573,8 +579,14 @@ class Estimand:
         values, names = _Evaluator(table, cards).run(self._expression)
         order = [*self.do, *self.given, *self.y]
         values = _align(values, names, order, cards)
-        totals = values.sum(axis=tuple(range(len(self.do) + len(self.given), len(order))))
-        if np.any(np.abs(totals - 1.0) > NORMALISATION_ATOL):
+        outcome_axes = tuple(range(len(self.do) + len(self.given), len(order)))
+        totals = values.sum(axis=outcome_axes)
+        if renormalise:
+            if np.any(totals <= 0):
+                raise ValueError(f"{self.query} evaluated on this joint is zero for a treatment value; it cannot be "
+                                 f"renormalised.")
+            values = values / np.expand_dims(totals, outcome_axes)
+        elif np.any(np.abs(totals - 1.0) > NORMALISATION_ATOL):
             raise ValueError(f"{self.query} evaluated on this joint does not sum to 1 over {', '.join(self.y)} "
                              f"(worst sum {float(totals.flat[np.argmax(np.abs(totals - 1.0))]):.12g}); the joint "
                              "violates constraints of the graph.")
