@@ -50,7 +50,10 @@ class Identification:
     treatment, outcome, hidden:
         Names; ``hidden`` are the graph's nodes without data.
     adjustment, minimal_adjustment:
-        The optimal and a minimal adjustment set, or None.
+        A valid adjustment set (the optimal one when it holds no hidden node, else the minimal one) and a minimal
+        one, or None when no set of observed nodes is valid.
+    optimal:
+        Whether ``adjustment`` is the optimal set (Henckel, Perković & Maathuis 2022).
     front_door:
         A minimal front-door set of mediators, or None.
     instruments:
@@ -65,6 +68,7 @@ class Identification:
     hidden: tuple[str, ...]
     adjustment: tuple[str, ...] | None
     minimal_adjustment: tuple[str, ...] | None
+    optimal: bool
     front_door: tuple[str, ...] | None
     instruments: InstrumentSet | None
     estimand: str | None
@@ -82,6 +86,7 @@ class Identification:
         return {"treatment": self.treatment, "outcome": self.outcome, "hidden": list(self.hidden),
                 "adjustment": None if self.adjustment is None else list(self.adjustment),
                 "minimal_adjustment": None if self.minimal_adjustment is None else list(self.minimal_adjustment),
+                "optimal": self.optimal,
                 "front_door": None if self.front_door is None else list(self.front_door),
                 "instruments": None if self.instruments is None else {
                     "instruments": list(self.instruments.instruments),
@@ -98,7 +103,11 @@ class Identification:
         else:
             shown = ", ".join(self.adjustment) or "(nothing)"
             small = ", ".join(self.minimal_adjustment or ()) or "(nothing)"
-            lines.append(f"  adjustment:   optimal {shown}; minimal {small}  ->  estimate_effect{call}")
+            if self.optimal:
+                lines.append(f"  adjustment:   optimal {shown}; minimal {small}  ->  estimate_effect{call}")
+            else:
+                lines.append(f"  adjustment:   minimal {small} (the optimal set holds hidden nodes)  ->  "
+                             f"estimate_effect(data, graph, {t!r}, {y!r}, adjustment='minimal')")
         lines.append("  front door:   none" if self.front_door is None else
                      f"  front door:   mediators {', '.join(self.front_door)}  ->  front_door_effect{call}")
         if self.instruments is None:
@@ -133,11 +142,16 @@ def identify_effect(graph: CausalGraph, treatment: str, outcome: str, *,
                          f"must be observed.")
     t, o = next(iter(x)), next(iter(y))
     hidden = tuple(v for v in graph.nodes if v not in seen)
+    optimal = False
     try:
-        adjustment = optimal_adjustment_set(graph, t, o, observed=sorted(seen))
-        minimal = minimal_adjustment_set(graph, t, o, observed=sorted(seen))
+        adjustment = minimal = minimal_adjustment_set(graph, t, o, observed=sorted(seen))
     except NoAdjustmentSetError:
         adjustment = minimal = None
+    else:
+        try:  # the optimal set exists whenever a valid one does, but it can hold hidden nodes
+            adjustment, optimal = optimal_adjustment_set(graph, t, o, observed=sorted(seen)), True
+        except NoAdjustmentSetError:
+            pass
     try:
         mediators = front_door_set(graph, t, o, observed=sorted(seen))
     except NoFrontDoorSetError:
@@ -152,4 +166,4 @@ def identify_effect(graph: CausalGraph, treatment: str, outcome: str, *,
     except NonIdentifiableError:
         estimand = None
     return Identification(treatment=t, outcome=o, hidden=hidden, adjustment=adjustment, minimal_adjustment=minimal,
-                          front_door=mediators, instruments=instruments, estimand=estimand)
+                          optimal=optimal, front_door=mediators, instruments=instruments, estimand=estimand)
