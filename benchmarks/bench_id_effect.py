@@ -1,7 +1,7 @@
 """``id_effect`` on random discrete models whose hidden nodes leave no adjustment set and no front door, against
 the exact interventional distribution.
 
-Graphs: ``latentscm.testing.oracles.random_latent_dag(seed, observed=(4, 7), hidden=(1, 3))`` for graph seeds 0, 1,
+Graphs: ``latentscm.testing.oracles.random_latent_graph(seed, observed=(4, 7), hidden=(1, 3))`` for graph seeds 0, 1,
 ... until ``--pairs`` ordered pairs (x, y) are found for which y descends from x, no observed set is an
 adjustment set, no front-door set exists, and the ID algorithm finds a formula on the latent projection.
 Nothing about the graphs is chosen by hand. Models: every node binary, ``P(v = 1 | parents)`` uniform on
@@ -49,17 +49,14 @@ from latentscm.effects import (
 from latentscm.graph import CausalGraph
 from latentscm.scm import DiscreteSCM, NonIdentifiableError
 from latentscm.scm.id_algorithm import SemiMarkovianGraph, identify
-from latentscm.testing.oracles import random_latent_dag
+from latentscm.testing.oracles import random_latent_graph
 
 
 def find_pairs(wanted: int) -> list[tuple[int, CausalGraph, list[str], str, str]]:
     found, seed = [], 0
     while len(found) < wanted:
-        adjacency, p = random_latent_dag(seed, observed=(4, 7), hidden=(1, 3))
-        names = [f"V{i}" if i < p else f"U{i - p}" for i in range(adjacency.shape[0])]
-        graph = CausalGraph([(names[i], names[j]) for i, j in zip(*np.nonzero(adjacency))], nodes=names)
-        observed = names[:p]
-        projected = SemiMarkovianGraph.from_dag(graph, names[p:])
+        graph, observed = random_latent_graph(seed, observed=(4, 7), hidden=(1, 3))
+        projected = SemiMarkovianGraph.from_dag(graph, [v for v in graph.nodes if v not in observed])
         for x, y in product(observed, observed):
             if len(found) == wanted or x == y or y not in graph.descendants(x):
                 continue

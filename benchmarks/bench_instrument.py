@@ -1,6 +1,6 @@
 """Instrumental-variable effects on random DAGs whose hidden confounders leave no adjustment set.
 
-Graphs: ``latentscm.testing.oracles.random_latent_dag(seed, observed=(4, 8), hidden=(1, 3))`` for graph seeds 0, 1,
+Graphs: ``latentscm.testing.oracles.random_latent_graph(seed, observed=(4, 8), hidden=(1, 3))`` for graph seeds 0, 1,
 ... until ``--pairs`` ordered pairs (x, y) of observed nodes are found for which y descends from x, no set of
 observed nodes is a valid adjustment set (``minimal_adjustment_set`` refuses) and ``instrument_set`` finds
 conditional instruments. With ``--no-front-door`` only pairs that no front-door set identifies either (the
@@ -106,19 +106,16 @@ from latentscm.effects import (
 from latentscm.effects.regression import regression_effect
 from latentscm.effects.result import normal_interval
 from latentscm.graph import CausalGraph
-from latentscm.testing.oracles import random_latent_dag
+from latentscm.testing.oracles import random_latent_graph
 
 
-def find_pairs(wanted: int, no_front_door: bool) -> list[tuple[int, np.ndarray, list[str], str, str]]:
-    """(graph seed, adjacency, names, x, y) for the first ``wanted`` pairs only instruments (or, unless
+def find_pairs(wanted: int, no_front_door: bool) -> list[tuple[int, CausalGraph, list[str], str, str]]:
+    """(graph seed, graph, observed names, x, y) for the first ``wanted`` pairs only instruments (or, unless
     ``no_front_door``, also a front door) identify."""
     found = []
     seed = 0
     while len(found) < wanted:
-        adjacency, p = random_latent_dag(seed, observed=(4, 8), hidden=(1, 3))
-        names = [f"V{i}" if i < p else f"U{i - p}" for i in range(adjacency.shape[0])]
-        graph = CausalGraph([(names[i], names[j]) for i, j in zip(*np.nonzero(adjacency))], nodes=names)
-        observed = names[:p]
+        graph, observed = random_latent_graph(seed, observed=(4, 8), hidden=(1, 3))
         for x in observed:
             for y in observed:
                 if x == y or y not in graph.descendants(x) or len(found) == wanted:
@@ -138,7 +135,7 @@ def find_pairs(wanted: int, no_front_door: bool) -> list[tuple[int, np.ndarray, 
                         continue
                     except NoFrontDoorSetError:
                         pass
-                found.append((seed, adjacency, names, x, y))
+                found.append((seed, graph, observed, x, y))
         seed += 1
     return found
 
@@ -182,10 +179,9 @@ def main() -> None:
     started = time.perf_counter()
     pairs = find_pairs(args.pairs, args.no_front_door)
     print(f"{len(pairs)} pairs from graph seeds 0..{pairs[-1][0]} ({time.perf_counter() - started:.1f} s to find)")
-    for k, (seed, adjacency, names, x, y) in enumerate(pairs):
-        graph = CausalGraph([(names[i], names[j]) for i, j in zip(*np.nonzero(adjacency))], nodes=names)
-        observed = [v for v in names if v.startswith("V")]
-        weights, sd = parameters(adjacency, seed)
+    for k, (seed, graph, observed, x, y) in enumerate(pairs):
+        names = list(graph.nodes)
+        weights, sd = parameters(graph.adjacency, seed)
         xi, yi = names.index(x), names.index(y)
         if args.scenario == "weak":
             weights[[names.index(v) for v in observed], xi] *= args.strength

@@ -19,14 +19,12 @@ from latentscm.effects import (
     is_instrument_set,
 )
 from latentscm.graph import CausalGraph
-from latentscm.testing.oracles import random_latent_dag
+from latentscm.testing.oracles import random_latent_graph
 
 
 def _named(seed: int) -> tuple[CausalGraph, list[str], np.ndarray]:
-    adjacency, p = random_latent_dag(seed, observed=(4, 8), hidden=(1, 3))
-    names = [f"V{i}" if i < p else f"U{i - p}" for i in range(adjacency.shape[0])]
-    edges = [(names[i], names[j]) for i, j in zip(*np.nonzero(adjacency))]
-    return CausalGraph(edges, nodes=names), names[:p], adjacency
+    graph, observed = random_latent_graph(seed, observed=(4, 8), hidden=(1, 3))
+    return graph, observed, graph.adjacency.astype(float)
 
 
 def _population_2sls(covariance: np.ndarray, x: int, y: int, z: list[int], w: list[int]) -> tuple[float, float]:

@@ -23,8 +23,8 @@ from latentscm.discovery.ci_tests.base import CIQuery, CIResult, CITest
 from latentscm.discovery.pag import ARROW, CIRCLE, TAIL
 
 __all__ = ["DSeparationOracle", "instrumented_latent_dag", "is_ancestral", "mag_class", "maximally_oriented_pdag",
-           "minimal_imap", "random_dag", "random_knowledge", "random_latent_dag", "random_selection_dag", "true_mag",
-           "true_pag"]
+           "minimal_imap", "random_dag", "random_knowledge", "random_latent_dag", "random_latent_graph",
+           "random_selection_dag", "true_mag", "true_pag"]
 
 
 class DSeparationOracle(CITest):
@@ -84,6 +84,18 @@ def random_latent_dag(seed: int | np.random.Generator, *, observed: tuple[int, i
             if not nx.has_path(nx.DiGraph(adjacency), int(child), node):
                 adjacency[node, child] = 1
     return adjacency, p
+
+
+def random_latent_graph(seed: int | np.random.Generator, *, observed: tuple[int, int] = (4, 8),
+                        hidden: tuple[int, int] = (1, 3)) -> tuple[Any, list[str]]:
+    """:func:`random_latent_dag` as a :class:`~latentscm.graph.CausalGraph` with nodes ``V0 .. V{p-1}`` (observed)
+    then ``U0 ..`` (hidden), in the adjacency's order (so ``graph.adjacency`` is the same matrix), and the observed
+    names."""
+    from latentscm.graph import CausalGraph
+
+    adjacency, p = random_latent_dag(seed, observed=observed, hidden=hidden)
+    names = [f"V{i}" if i < p else f"U{i - p}" for i in range(adjacency.shape[0])]
+    return CausalGraph([(names[i], names[j]) for i, j in zip(*np.nonzero(adjacency))], nodes=names), names[:p]
 
 
 def instrumented_latent_dag(seed: int | np.random.Generator, *, observed: tuple[int, int] = (3, 6),
