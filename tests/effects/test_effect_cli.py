@@ -227,7 +227,7 @@ def test_identify_lists_the_routes_without_estimating(tmp_path):
     refused(invoke(["effect", "--graph", graph, "--treatment", "X", "--outcome", "Y", "--identify", "--hidden",
                     "Q"]), "not nodes of the graph")
     refused(invoke(["effect", "--graph", graph, "--treatment", "X", "--outcome", "Y", "--identify",
-                    "--instrument"]), "it lists routes")
+                    "--instrument"]), "estimates nothing; --instrument does not apply")
 
 
 def test_id_formula_on_discrete_columns(tmp_path):

@@ -102,6 +102,61 @@ def _diagnostics(result: Any) -> str:
     return "\n".join(lines)
 
 
+def _csv_header(path: Path) -> list[str]:
+    """The column names in the first line of a CSV (the rows are not read: --identify needs only the names)."""
+    import csv
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the CSV's header ({error}).") from None
+    if not header:
+        raise ValueError(f"{path}: the CSV has no header row.")
+    return [name.strip() for name in header]
+
+
+def _identify(data: Path | None, graph: str | None, hidden: str | None, treatment: str, outcome: str,
+              out: Path | None, flags: dict[str, bool]) -> None:
+    """``--identify``: print (and write) every route into the effect; ``flags`` are the estimating flags given."""
+    from latentscm._io import atomic_write_json
+    from latentscm.effects import identify_effect
+    from latentscm.effects.estimate import as_causal_dag
+
+    given = [flag for flag, on in flags.items() if on]
+    if given:
+        raise ValueError(f"--identify lists the routes into the effect and estimates nothing; {', '.join(given)} "
+                         f"do{'es' if len(given) == 1 else ''} not apply.")
+    if graph is None:
+        raise ValueError("--identify needs --graph (and a CSV or --hidden to say which nodes have data).")
+    if data is not None and hidden is not None:
+        raise ValueError("--hidden and a CSV both say which nodes have data; give one.")
+    causal = as_causal_dag(read_graph_option(graph), "--identify")
+    roles = {"--treatment": treatment, "--outcome": outcome}
+    if data is not None:
+        seen = _csv_header(data)
+        strangers = [v for v in seen if v not in causal.nodes]
+        if strangers:
+            raise ValueError(f"{data}: the CSV's columns {strangers} are not nodes of --graph.")
+        for flag, name in roles.items():
+            if name not in seen:
+                raise ValueError(f"{data}: the CSV has no column {name!r} ({flag}); its columns: {seen}.")
+    else:
+        gone = {a.strip() for a in (hidden or "").split(",") if a.strip()}
+        unknown = sorted(gone - set(causal.nodes))
+        if unknown:
+            raise ValueError(f"--hidden names {unknown}, which are not nodes of the graph.")
+        for flag, name in roles.items():
+            if name in gone:
+                raise ValueError(f"--hidden names {name!r}, the {flag[2:]}; it must have data.")
+        seen = [v for v in causal.nodes if v not in gone]
+    report = identify_effect(causal, treatment, outcome, observed=seen)
+    typer.echo(str(report))
+    if out is not None:
+        atomic_write_json(out, report.to_dict())
+        typer.echo(f"-> {out}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("effect")
     def effect_command(
@@ -167,13 +222,11 @@ def register(app: typer.Typer) -> None:
             estimate_effect,
             front_door_effect,
             id_effect,
-            identify_effect,
             instrumental_effect,
             refute_effect,
             world_effect,
         )
         from latentscm.effects import ida as run_ida
-        from latentscm.graph import CausalGraph
 
         try:
             if out is not None:
@@ -181,35 +234,21 @@ def register(app: typer.Typer) -> None:
             if hidden is not None and not identify:
                 raise ValueError("--hidden needs --identify (with a CSV, the columns it lacks are the hidden nodes).")
             if identify:
-                if world is not None or front_door or instrument or id_formula or ida or refute or graph is None:
-                    raise ValueError("--identify takes --graph (and a CSV or --hidden), not --world, --front-door, "
-                                     "--instrument, --ida or --refute: it lists routes, it does not estimate.")
-                if data is not None and hidden is not None:
-                    raise ValueError("--hidden and a CSV both say which nodes have data; give one.")
-                causal_graph = read_graph_option(graph)
-                if not isinstance(causal_graph, CausalGraph):
-                    raise ValueError("--identify needs a DAG for --graph (graph text or a graph JSON file).")
-                if data is not None:
-                    seen = list(read_csv_table(data)[1])
-                else:
-                    gone = {a.strip() for a in (hidden or "").split(",") if a.strip()}
-                    unknown = sorted(gone - set(causal_graph.nodes))
-                    if unknown:
-                        raise ValueError(f"--hidden names {unknown}, which are not nodes of the graph.")
-                    seen = [v for v in causal_graph.nodes if v not in gone]
-                report = identify_effect(causal_graph, treatment, outcome, observed=seen)
-                typer.echo(str(report))
-                if out is not None:
-                    atomic_write_json(out, report.to_dict())
-                    typer.echo(f"-> {out}")
+                _identify(data, graph, hidden, treatment, outcome, out, {
+                    "--world": world is not None, "--front-door": front_door, "--instrument": instrument,
+                    "--id": id_formula, "--ida": ida, "--refute": refute, "--instruments": instruments is not None,
+                    "--covariates": covariates is not None, "--mediators": mediators is not None,
+                    "--std-error": std_error is not None, "--adjustment": adjustment is not None,
+                    "--contrast": contrast is not None, "--pseudocount": pseudocount != 0.0,
+                    "--method": method != "auto", "--learner": learner != "linear"})
                 return
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
                         or covariates is not None or instrument or instruments is not None
                         or std_error is not None or id_formula):
                     raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
-                                     "--covariates, --instrument, --instruments or --std-error: the world gives the "
-                                     "data, the graph and the true effect.")
+                                     "--covariates, --instrument, --instruments, --std-error or --id: the world "
+                                     "gives the data, the graph and the true effect.")
                 adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),

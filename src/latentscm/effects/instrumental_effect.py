@@ -19,9 +19,9 @@ Standard errors: ``"robust"`` (default; HC1, White's sandwich with the ``n / (n 
   which the instruments do not explain ``Y - τ0 X`` given ``W``; its level holds however weak the instruments are.
   Inverting the test is a quadratic inequality in ``τ0`` (Dufour & Taamouti, Econometrica 2005), so the set is an
   interval, two rays, the whole line (no information) or empty (the instruments disagree), given exactly. It uses
-  the classical F test, or with ``std_error="robust"`` the HC1 Wald test; with several instruments that
-  statistic is a ratio of polynomials of degree 2q in ``τ0``, whose roots are found exactly, and the set can be a
-  union of more pieces (``info`` says which test and which shape).
+  the classical F test, or with ``std_error="robust"`` the HC1 Wald test; with several instruments the boundary
+  of that set solves a quadratic eigenvalue problem in ``τ0``, and the set can be a union of more pieces
+  (``info`` says which test and which shape).
 * ``sargan``: with more instruments than treatments, ``n · R²`` of the residuals on ``[1, W, Z]``, χ² with ``q - 1``
   degrees of freedom (Sargan, Econometrica 1958): a small p-value says the instruments disagree, so at least one
   is invalid (a test of the graph's exclusion restrictions, under homoskedasticity); ``overid_robust`` is
@@ -119,30 +119,47 @@ def _robust_ar_set(yt: np.ndarray, xt: np.ndarray, zt: np.ndarray, dof: int, lev
                    ) -> tuple[list[list[float]], str]:
     """The HC1 Anderson-Rubin set with q >= 2 instruments: ``{τ : g(τ)' V(τ)^-1 g(τ) <= χ²_q}``, ``g`` the
     instruments' coefficients in the regression of ``y - τ x`` (all columns with the exogenous ones partialled out)
-    and ``V`` their HC1 covariance. ``det V(τ) (stat(τ) - c)`` is a polynomial of degree 2q in τ (``g`` is linear,
-    ``V`` quadratic), found exactly by interpolation at 2q + 1 Chebyshev nodes; between its real roots the set is
-    read off the statistic itself."""
+    and ``V`` their HC1 covariance. Its boundary is where ``det [[c, g'], [g, V]] = det V (c - g'V^-1 g)`` vanishes;
+    ``g`` is linear and ``V`` quadratic in τ, so that is a quadratic eigenvalue problem, solved by its companion
+    linearisation (in ``t = (τ - centre) / unit``, each instrument scaled to unit variance). Between the real roots
+    the set is read off the statistic itself."""
+    from scipy.linalg import eigvals
+
+    # The statistic is invariant to Z -> Z A (A invertible): an orthonormal basis of the instruments keeps it
+    # accurate when they are nearly collinear.
+    zt = np.linalg.qr(zt)[0]
     n, q = zt.shape
-    gram_inv = np.linalg.inv(zt.T @ zt)
-    coef_y, coef_x = gram_inv @ (zt.T @ yt), gram_inv @ (zt.T @ xt)
+    gram_inv = np.eye(q)
+    coef_y, coef_x = zt.T @ yt, zt.T @ xt
     e_y, e_x = yt - zt @ coef_y, xt - zt @ coef_x
     crit = float(stats.chi2.ppf(level, q))
     centre = float(np.dot(coef_x, coef_y) / max(float(np.dot(coef_x, coef_x)), 1e-300))
+    a, b = coef_y - centre * coef_x, unit * coef_x  # g(t) = a - t b
+    f, h = e_y - centre * e_x, unit * e_x  # residuals e(t) = f - t h
 
-    def parts(tau: float) -> tuple[float, float]:
-        g = coef_y - tau * coef_x
-        e = e_y - tau * e_x
-        v = gram_inv @ ((zt * e[:, None] ** 2).T @ zt) @ gram_inv * n / dof
-        return float(g @ np.linalg.solve(v, g)), float(np.linalg.det(v))
+    def sandwich(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return gram_inv @ ((zt * (u * v)[:, None]).T @ zt) @ gram_inv * (n / dof)
 
-    def accepted(tau: float) -> bool:
-        return parts(tau)[0] <= crit
+    v0, v2 = sandwich(f, f), sandwich(h, h)
+    v1 = -(sandwich(f, h) + sandwich(h, f))
+    spread = np.sqrt(np.clip(np.diag(v0), 1e-300, None))
+    a, b = a / spread, b / spread
+    v0, v1, v2 = (m / np.outer(spread, spread) for m in (v0, v1, v2))
 
-    nodes = np.cos((2 * np.arange(2 * q + 1) + 1) * np.pi / (2 * (2 * q + 1)))  # in t = (τ - centre) / unit
-    values = [(lambda sd: sd[1] * (sd[0] - crit))(parts(centre + unit * t)) for t in nodes]
-    coefficients = np.polynomial.chebyshev.chebfit(nodes, values, 2 * q)
-    roots = np.polynomial.chebyshev.chebroots(coefficients)
-    real = sorted(centre + unit * float(r.real) for r in roots if abs(r.imag) <= 1e-7 * (1.0 + abs(r.real)))
+    def statistic(t: float) -> float:
+        g = a - t * b
+        return float(g @ np.linalg.solve(v0 + t * v1 + t * t * v2, g))
+
+    k = q + 1
+    m0 = np.block([[np.array([[crit]]), a[None, :]], [a[:, None], v0]])
+    m1 = np.block([[np.zeros((1, 1)), -b[None, :]], [-b[:, None], v1]])
+    m2 = np.block([[np.zeros((1, 1)), np.zeros((1, q))], [np.zeros((q, 1)), v2]])
+    companion = np.block([[np.zeros((k, k)), np.eye(k)], [-m0, -m1]])
+    weight = np.block([[np.eye(k), np.zeros((k, k))], [np.zeros((k, k)), m2]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roots = eigvals(companion, weight)
+    found = sorted(float(r.real) for r in roots if np.isfinite(r) and abs(r.imag) <= 1e-7 * (1.0 + abs(r.real)))
+    real = [centre + unit * t for t in _polished(found, lambda t: statistic(t) - crit)]
     edges = [-np.inf, *real, np.inf]
     pieces: list[list[float]] = []
     for low, high in zip(edges[:-1], edges[1:]):
@@ -154,7 +171,7 @@ def _robust_ar_set(yt: np.ndarray, xt: np.ndarray, zt: np.ndarray, dof: int, lev
             probe = low + unit * (1.0 + abs(low - centre) / unit)
         else:
             probe = 0.5 * (low + high)
-        if accepted(probe):
+        if statistic((probe - centre) / unit) <= crit:
             if pieces and pieces[-1][1] == low:
                 pieces[-1][1] = high
             else:
@@ -169,6 +186,27 @@ def _robust_ar_set(yt: np.ndarray, xt: np.ndarray, zt: np.ndarray, dof: int, lev
     if len(pieces) == 2 and np.isinf(pieces[0][0]) and np.isinf(pieces[1][1]):
         return pieces, "two rays"
     return pieces, f"union of {len(pieces)} pieces"
+
+
+def _polished(roots: list[float], gap: Any) -> list[float]:
+    """``roots`` (sorted) of ``gap`` moved to where ``gap`` changes sign nearby (Brent's method on the smallest
+    bracket that shows one, widened 4-fold at a time, never past half-way to a neighbour): an eigenvalue solver's
+    roots are off by its rounding, which a near-singular covariance magnifies."""
+    from scipy.optimize import brentq
+
+    polished = []
+    for i, root in enumerate(roots):
+        room = min([abs(root - other) / 2 for other in roots[:i] + roots[i + 1:]] + [1.0])
+        step = 1e-10 * max(1.0, abs(root))
+        while step <= room:
+            low, high = root - step, root + step
+            g_low, g_high = gap(low), gap(high)
+            if g_low == 0.0 or g_high == 0.0 or (g_low < 0) != (g_high < 0):
+                root = brentq(gap, low, high, xtol=1e-14 * max(1.0, abs(root)), rtol=1e-15)
+                break
+            step *= 4.0
+        polished.append(root)
+    return polished
 
 
 def _residualise(columns: np.ndarray, exogenous: np.ndarray) -> np.ndarray:
@@ -189,8 +227,10 @@ def _liml_kappa(y: np.ndarray, x: np.ndarray, exogenous: np.ndarray, instruments
     both = np.column_stack([y, x])
     outside_w = _residualise(both, exogenous)
     outside_q = _residualise(both, instruments)
-    roots = np.linalg.eigvals(np.linalg.solve(outside_q.T @ outside_q, outside_w.T @ outside_w))
-    return float(np.min(roots.real))
+    # κ = 1 / the largest root of (Y'M_W Y)^-1 Y'M_Q Y: stable when the instruments fix the treatment (Y'M_Q Y
+    # singular, κ = 1).
+    roots = np.linalg.eigvals(np.linalg.solve(outside_w.T @ outside_w, outside_q.T @ outside_q))
+    return 1.0 / float(np.max(roots.real))
 
 
 def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, estimator: str = "2sls",
@@ -445,7 +485,8 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
                              f"n_folds={n_folds}.")
         slope, slope_se, details = dml_iv_effect(y, x, z, w, fold_labels(x.shape[0], n_folds, seed),
                                                  outcome_learner=outcome_learner,
-                                                 treatment_learner=treatment_learner, seed=seed, owner=_OWNER)
+                                                 treatment_learner=treatment_learner, seed=seed, owner=_OWNER,
+                                                 names=z_names)
         u, wr, v = details.pop("residuals")
         fit = two_stage_least_squares(u, wr, v, np.zeros((u.shape[0], 0)), level=level, robust=True)
         fit["ols"] = float(np.sum(u * wr) / np.sum(wr ** 2))

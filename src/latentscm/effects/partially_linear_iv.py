@@ -12,6 +12,7 @@ instruments' dependence on ``W`` may be any function a learner can fit; ``X`` st
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -24,17 +25,24 @@ __all__ = ["dml_iv_effect"]
 
 def dml_iv_effect(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, folds: np.ndarray, *,
                   outcome_learner: Any = "linear", treatment_learner: Any = "linear", seed: int = 0,
-                  owner: str = "dml_iv_effect") -> tuple[float, float, dict[str, Any]]:
+                  owner: str = "dml_iv_effect", names: Sequence[str] | None = None
+                  ) -> tuple[float, float, dict[str, Any]]:
     """The partially linear IV slope of ``x`` (n,) on ``y`` (n,) with instruments ``z`` (n, q) and covariates ``w``
     (n, k), folds ``folds`` (n,). ``outcome_learner`` fits ``E[Y | W]``, ``treatment_learner`` fits ``E[X | W]`` and
-    each ``E[Z_j | W]``. Returns ``(slope, std_error, info)``; ``info["residuals"]`` holds ``(u, w, v)``, the
-    cross-fitted residuals (n,), (n,), (n, q), for diagnostics."""
+    each ``E[Z_j | W]``; ``names`` (q,) name the instruments in errors. Returns ``(slope, std_error, info)``;
+    ``info["residuals"]`` holds ``(u, w, v)``, the cross-fitted residuals (n,), (n,), (n, q), for diagnostics."""
     u = y - cross_fit_regression(y, w, folds, outcome_learner, seed=seed, name="outcome_learner", owner=owner)[0]
     wr = x - cross_fit_regression(x, w, folds, treatment_learner, seed=seed, name="treatment_learner",
                                   owner=owner)[0]
     v = np.column_stack([z[:, j] - cross_fit_regression(z[:, j], w, folds, treatment_learner, seed=seed,
                                                         name="treatment_learner", owner=owner)[0]
                          for j in range(z.shape[1])])
+    for j in range(v.shape[1]):
+        centred = z[:, j] - np.mean(z[:, j])
+        if float(v[:, j] @ v[:, j]) <= 1e-20 * max(float(centred @ centred), 1e-300):
+            name = repr(names[j]) if names is not None else f"column {j}"
+            raise ValueError(f"{owner}: the instrument {name} is fixed by the covariates (its cross-fitted residual "
+                             f"is zero), so given them it is irrelevant; drop it.")
     if v.shape[1] == 1:
         instrument = v[:, 0]
     else:
