@@ -214,7 +214,7 @@ def main() -> None:
                 method = label.split(",")[0].lower()
                 result = instrumental_effect(data, graph, x, y, kind=kind, std_error=std_error, method=method)
                 first = result.info["first_stage"]
-                f_stat = first["f_robust"] if std_error == "robust" else first["f"]
+                f_stat = first["f_effective"] if std_error == "robust" else first["f"]
                 record(label, result.estimate, result.ci_low, result.ci_high, f_stat, time.perf_counter() - begin)
                 fits[label] = result
         best = fits["2SLS, all, robust"]
@@ -225,7 +225,7 @@ def main() -> None:
         finite = [v for pair in ar["intervals"] for v in pair if np.isfinite(v)]
         middle = float(np.mean(finite)) if ar["shape"] == "interval" else best.estimate
         record("Anderson-Rubin set (of 2SLS, all)", middle, *((effect, effect) if inside else (np.inf, np.inf)),
-               best.info["first_stage"]["f_robust"], 0.0)
+               best.info["first_stage"]["f_effective"], 0.0)
         begin = time.perf_counter()
         covariates = [v for v in observed if v not in graph.descendants(x) and v != x]
         z = np.column_stack([data[v] for v in covariates]) if covariates else np.zeros((args.n, 0))
@@ -253,7 +253,7 @@ def main() -> None:
         print(f"{name:36s} {len(values):5d} {covered.mean():8.3f} {shown:>8s} {f_shown:>7s} {np.mean(seconds):7.4f}")
     weak = np.mean([v[2] < 10 for v in rows["2SLS, all, robust"]])
     unbounded = np.mean([s in ("two rays", "whole line") for s in shapes])
-    print(f"first-stage F < 10 (robust) in {weak:.1%} of pairs; Anderson-Rubin set unbounded in {unbounded:.1%}, "
+    print(f"effective first-stage F < 10 in {weak:.1%} of pairs; Anderson-Rubin set unbounded in {unbounded:.1%}, "
           f"empty in {np.mean([s == 'empty' for s in shapes]):.1%}")
     if slope_gaps:
         print(f"linearmodels IV2SLS on the same rows ({len(slope_gaps)} pairs): max |slope difference| = "

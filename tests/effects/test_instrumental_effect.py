@@ -320,3 +320,26 @@ def test_liml_is_less_biased_than_2sls_with_many_weak_instruments():
     assert medians["ols"] < 0.3  # the confounding: regression is far below the effect 1.0
     assert abs(medians["2sls"] - 1.0) > 0.3 and medians["2sls"] < 1.0
     assert abs(medians["liml"] - 1.0) < 0.1 and abs(medians["fuller"] - 1.0) < 0.15
+
+
+def test_effective_f_is_the_robust_f_with_one_instrument_and_the_classical_f_under_homoskedasticity():
+    # Montiel Olea & Pflueger (2013): F_eff = pi' Z'Z pi / tr(V_pi Z'Z), Z partialled on [1, W]. With one instrument
+    # it equals the HC1 Wald F; with the classical V_pi = s^2 (Z'Z)^-1 it is the classical F.
+    data = _rows()
+    single = instrumental_effect(data, GRAPH, "X", "Y", instruments=["Z1"], covariates=["W"]).info["first_stage"]
+    assert single["f_effective"] == pytest.approx(single["f_robust"], rel=1e-12)
+    pooled = instrumental_effect(data, GRAPH, "X", "Y").info["first_stage"]
+    n = data["X"].shape[0]
+    ones = np.column_stack([np.ones(n), data["W"]])
+    z = np.column_stack([data["Z1"], data["Z2"]])
+    zt = z - ones @ np.linalg.lstsq(ones, z, rcond=None)[0]
+    design = np.column_stack([ones, z])
+    coef = np.linalg.lstsq(design, data["X"], rcond=None)[0]
+    resid = data["X"] - design @ coef
+    bread = np.linalg.inv(design.T @ design)
+    hc1 = bread @ ((design * resid[:, None] ** 2).T @ design) @ bread * n / (n - 4)
+    classical = bread * (resid @ resid) / (n - 4)
+    pi, spread = coef[-2:], zt.T @ zt
+    assert pooled["f_effective"] == pytest.approx(pi @ spread @ pi / np.trace(hc1[-2:, -2:] @ spread), rel=1e-9)
+    assert pooled["f"] == pytest.approx(pi @ spread @ pi / np.trace(classical[-2:, -2:] @ spread), rel=1e-9)
+    assert abs(pooled["f_effective"] - pooled["f_robust"]) > 1.0  # with two instruments they differ

@@ -87,8 +87,9 @@ def _diagnostics(result: Any) -> str:
     """The instrumental estimate's diagnostics in one line each: first stage, Anderson-Rubin set, Sargan."""
     info = result.info
     first = info["first_stage"]
-    f_value = first["f_robust"] if info["std_error"] == "robust" else first["f"]
-    lines = [f"  first stage: F = {f_value:.4g} ({info['std_error']}), partial R^2 = {first['partial_r2']:.3g}"
+    f_value = first["f_effective"] if info["std_error"] == "robust" else first["f"]
+    kind = "effective, robust" if info["std_error"] == "robust" else "classical"
+    lines = [f"  first stage: F = {f_value:.4g} ({kind}), partial R^2 = {first['partial_r2']:.3g}"
              + (" -- weak instruments: read the Anderson-Rubin set" if first["weak"] else "")]
     shown = " U ".join(f"[{low:.4g}, {high:.4g}]" for low, high in info["anderson_rubin"]["intervals"]) or "(empty)"
     lines.append(f"  Anderson-Rubin {100 * result.level:g}% set: {shown} ({info['anderson_rubin']['shape']})")

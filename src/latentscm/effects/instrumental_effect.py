@@ -12,8 +12,10 @@ Standard errors: ``"robust"`` (default; HC1, White's sandwich with the ``n / (n 
 (homoskedastic, ``σ² = u'u / (n - p)``). The diagnostics (``info``):
 
 * ``first_stage``: the partial R² of the instruments in the regression of ``X`` on ``[1, W, Z]``, the F statistic of
-  the instruments (classical, and the HC1 Wald statistic / q, which with one instrument is Montiel Olea &
-  Pflueger's effective F). Below 10 (Staiger & Stock, Econometrica 1997) the instruments are weak: a warning is
+  the instruments (``f``, classical), the HC1 Wald statistic / q (``f_robust``) and Montiel Olea & Pflueger's
+  effective F (``f_effective``, J. Bus. Econ. Stat. 2013: ``π'Z'Zπ / tr(V_π Z'Z)``, the robust F for weak
+  instruments; equal to ``f_robust`` with one instrument, to ``f`` under a classical ``V_π``). Below 10 (Staiger &
+  Stock, Econometrica 1997; the effective F with robust standard errors) the instruments are weak: a warning is
   issued, the Wald interval is not to be trusted and the Anderson-Rubin set is the one to read.
 * ``anderson_rubin``: the confidence set of Anderson & Rubin (Ann. Math. Statist. 1949), the values ``τ0`` for
   which the instruments do not explain ``Y - τ0 X`` given ``W``; its level holds however weak the instruments are.
@@ -276,16 +278,18 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
     pi = first[-q:]
     # Instruments that fix the treatment exactly (full compliance, X = Z): an infinitely strong first stage.
     perfect = rss_u <= 1e-14 * rss_r
+    yt, xt, zt = (_residualise(v, exogenous) for v in (y, x, z))
     if perfect:
-        f_classical = f_robust = np.inf
+        f_classical = f_robust = f_effective = np.inf
     else:
         f_classical = ((rss_r - rss_u) / q) / (rss_u / dof)
         cov_first = _covariance(instruments, first_resid, True)[-q:, -q:]
         f_robust = float(pi @ _lstsq(cov_first, pi)) / q
-    f_used = f_robust if robust else f_classical
+        spread = zt.T @ zt  # Montiel Olea & Pflueger's effective F: π'Z'Zπ / tr(V_π Z'Z)
+        f_effective = float(pi @ spread @ pi) / float(np.trace(cov_first @ spread))
+    f_used = f_effective if robust else f_classical
 
-    # Anderson-Rubin: partial out [1, W], then a quadratic inequality in τ0.
-    yt, xt, zt = (_residualise(v, exogenous) for v in (y, x, z))
+    # Anderson-Rubin: with [1, W] partialled out, a quadratic inequality in τ0.
     spread_y, spread_x = float(yt @ yt), float(xt @ xt)
     unit = float(np.sqrt(spread_y / spread_x)) if spread_y > 0 and spread_x > 0 else 1.0
     gram = zt.T @ zt
@@ -324,7 +328,7 @@ def linear_iv(y: np.ndarray, x: np.ndarray, z: np.ndarray, w: np.ndarray, *, est
 
     out: dict[str, Any] = {
         "slope": slope, "std_error": std_error, "estimator": estimator, "kappa": kappa,
-        "first_stage": {"f": float(f_classical), "f_robust": float(f_robust),
+        "first_stage": {"f": float(f_classical), "f_robust": float(f_robust), "f_effective": float(f_effective),
                         "partial_r2": 1.0 if perfect else (rss_r - rss_u) / rss_r,
                         "df": [q, dof], "coefficients": pi.tolist(), "weak": bool(f_used < WEAK_INSTRUMENT_F)},
         "anderson_rubin": {"intervals": ar, "shape": shape, "test": ar_test},
@@ -501,7 +505,7 @@ def instrumental_effect(data: Any, graph: Any, treatment: str, outcome: str, *,
     fit["ols"] *= delta
     first = fit["first_stage"]
     if first["weak"]:
-        f_used = first["f_robust"] if std_error == "robust" else first["f"]
+        f_used = first["f_effective"] if std_error == "robust" else first["f"]
         warnings.warn(f"{_OWNER}: the instruments {list(z_names)} are weak (first-stage F = {f_used:.3g} < "
                       f"{WEAK_INSTRUMENT_F:g}); the 2SLS interval can miss the effect far more often than its level "
                       f"says. Read info['anderson_rubin'] (valid however weak the instruments), or find stronger "
