@@ -35,8 +35,8 @@ Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_instrument.py [--pairs 100 --n 
 
 Measured (2-core CI machine, OMP_NUM_THREADS=1, 2026-12-07; 400 pairs from graph seeds 0..436, 57 of them with
 several instruments and 7 also identified by a front door; coverage of the 95 % interval / median relative
-error; the median effective first-stage F (Montiel Olea & Pflueger) in brackets; the Anderson-Rubin set is the HC1 one, with several
-instruments too)::
+error; the median effective first-stage F (Montiel Olea & Pflueger) in brackets; the Anderson-Rubin set is the HC1
+one, with several instruments too)::
 
     scenario          estimator                    n = 2,000                n = 20,000
     linear            2SLS, all, robust            0.953 / 0.0270  [623]    0.945 / 0.0077  [6198]
@@ -63,8 +63,8 @@ Anderson-Rubin set covered 0.935 and 0.922 with 0.8 % and 1.8 % of its sets empt
 with the smallest Sargan p-values of that run over 300 fresh samples each gave Sargan rejection rates of 6.0, 5.3
 and 4.0 % at 5 % and 2SLS coverage of 0.96, 0.97 and 0.94: the low counts were the shared rows, not the sets.
 With heteroskedastic noise the classical standard error undercovers (0.910, 0.927) and HC1 does not. In the weak
-scenario 46 % of pairs have an effective F < 10 at n = 2,000, yet the Wald interval still covers 0.97: the random graphs'
-confounding is mild relative to the noise, so the weak-instrument bias towards OLS stays inside the wide
+scenario 46 % of pairs have an effective F < 10 at n = 2,000, yet the Wald interval still covers 0.97: the random
+graphs' confounding is mild relative to the noise, so the weak-instrument bias towards OLS stays inside the wide
 intervals, and LIML and Fuller change little (Fuller trades coverage, 0.938, for a smaller median error). The unit
 tests build the strong-confounding cases: ``test_weak_instruments_warn_and_the_anderson_rubin_set_keeps_its_level``
 (Wald covers 0.78, Anderson-Rubin 0.96) and ``test_liml_is_less_biased_than_2sls_with_many_weak_instruments``

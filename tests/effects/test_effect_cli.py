@@ -251,5 +251,5 @@ def test_id_formula_on_discrete_columns(tmp_path):
     assert payload["method"] == "id" and payload["ci_low"] < 0.4 < payload["ci_high"]
     assert "by the ID algorithm's formula" in result.output
     refused(invoke([*base, "--id", "--instrument"]), "choose one")
-    refused(invoke([*base, "--pseudocount", "1"]), "--pseudocount needs --id")
+    refused(invoke([*base, "--pseudocount", "1"]), "--pseudocount and --max-levels need --id")
     refused(invoke([*base, "--id", "--method", "aipw"]), "--id cannot be combined")

@@ -203,6 +203,8 @@ def register(app: typer.Typer) -> None:
                                         "instrument reaches)."),
         pseudocount: float = typer.Option(0.0, "--pseudocount", help="With --id: added to every cell of the "
                                           "frequency table."),
+        max_levels: int = typer.Option(None, "--max-levels", help="With --id: the most distinct values a column may "
+                                       "take (default 20)."),
         identify: bool = typer.Option(False, "--identify", help="List the routes into the effect (adjustment, "
                                       "front door, instruments, ID algorithm) instead of estimating it."),
         hidden: str = typer.Option(None, "--hidden", help="With --identify and no CSV: a comma list of the graph's "
@@ -241,6 +243,7 @@ def register(app: typer.Typer) -> None:
                     "--covariates": covariates is not None, "--mediators": mediators is not None,
                     "--std-error": std_error is not None, "--adjustment": adjustment is not None,
                     "--contrast": contrast is not None, "--pseudocount": pseudocount != 0.0,
+                    "--max-levels": max_levels is not None,
                     "--method": method != "auto", "--learner": learner != "linear"})
                 return
             if world is not None:
@@ -250,6 +253,8 @@ def register(app: typer.Typer) -> None:
                     raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
                                      "--covariates, --instrument, --instruments, --std-error or --id: the world "
                                      "gives the data, the graph and the true effect.")
+                if pseudocount != 0.0 or max_levels is not None:
+                    raise ValueError("--pseudocount and --max-levels need --id, which --world does not take.")
                 adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
@@ -271,8 +276,8 @@ def register(app: typer.Typer) -> None:
             if sum((front_door, instrument, id_formula)) > 1:
                 raise ValueError("--front-door, --instrument and --id are different ways to identify the effect; "
                                  "choose one.")
-            if pseudocount != 0.0 and not id_formula:
-                raise ValueError("--pseudocount needs --id.")
+            if (pseudocount != 0.0 or max_levels is not None) and not id_formula:
+                raise ValueError("--pseudocount and --max-levels need --id.")
             if mediators is not None and not front_door:
                 raise ValueError("--mediators needs --front-door.")
             if covariates is not None and not (front_door or instrument):
@@ -280,11 +285,14 @@ def register(app: typer.Typer) -> None:
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
             if id_formula:
-                if ida or refute or adjustment is not None or covariates is not None or method != "auto":
-                    raise ValueError("--id cannot be combined with --ida, --refute, --adjustment, --covariates or "
-                                     "--method: it evaluates the ID algorithm's formula on frequency tables.")
+                if (ida or refute or adjustment is not None or covariates is not None or method != "auto"
+                        or learner != "linear" or folds != 5):
+                    raise ValueError("--id cannot be combined with --ida, --refute, --adjustment, --covariates, "
+                                     "--method, --learner or --folds: it evaluates the ID algorithm's formula on "
+                                     "frequency tables.")
                 result = id_effect(table, causal, treatment, outcome, contrast=options["contrast"], level=level,
-                                   pseudocount=pseudocount, seed=seed)
+                                   pseudocount=pseudocount, seed=seed,
+                                   max_levels=20 if max_levels is None else max_levels)
             elif instrument:
                 if ida or refute or adjustment is not None:
                     raise ValueError("--instrument cannot be combined with --ida, --refute or --adjustment: it "

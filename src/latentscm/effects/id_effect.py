@@ -4,15 +4,20 @@ leave no adjustment set or front door but the effect is still identified (the na
 The ID algorithm (Shpitser & Pearl 2006; :func:`latentscm.scm.identify`) runs on the latent projection of the DAG
 (hidden nodes are those without data) and returns a formula for ``P(y | do(x))`` in terms of the observational
 distribution. Here that distribution is the empirical one: the frequencies of the observed discrete columns the
-formula reads, plus an optional pseudocount per cell. The plug-in formula is then renormalised over ``y`` (sampling
-noise breaks the graph's equality constraints, such as the napkin's Verma constraint, so it misses 1 by a sampling
-error), and ``E[Y | do(t)] = Σ_y y P(y | do(t))`` for the two treatment values compared. The standard error comes
-from a seeded bootstrap of the rows (draws in which the formula divides by an empty cell are redrawn, at most as
+formula reads, plus an optional pseudocount per cell, and ``E[Y | do(t)] = Σ_y y P(y | do(t))`` for the two
+treatment values compared. Only those two values' entries must be defined: a quotient by an empty cell that only
+other treatment values need (a rare third value) does not block the estimate. The standard error comes from a
+seeded bootstrap of the rows (draws in which a needed quotient divides by an empty cell are redrawn, at most as
 many again; how many is reported).
+
+When a set of observed nodes is a valid adjustment set, its formula ``Σ_z P(z) E[Y | t, z]`` (the minimal set) is
+used instead: the ID algorithm's formula is correct but can condition on more than it needs (all pre-treatment
+variables at once), which costs precision and empty cells, not bias. ``info["formula"]`` says which was used.
 
 A plug-in of frequencies needs every cell the formula conditions on to be seen: with more than a few variables or
 levels, sparse tables make it noisy or undefined (``pseudocount`` smooths, at the price of a bias towards
-uniform). It is the estimator of last resort, for effects no graphical criterion reaches.
+uniform), and tables of more than 2**24 cells are refused. It is the estimator of last resort, for effects no
+other criterion reaches.
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import as_generator, check_number
+from latentscm.effects.adjustment import NoAdjustmentSetError, minimal_adjustment_set
 from latentscm.effects.estimate import _contrast, as_causal_dag, checked_columns
 from latentscm.effects.result import EffectEstimate, finite, normal_interval
 
 __all__ = ["id_effect"]
 
 _OWNER = "id_effect"
+#: The largest frequency table (cells) the plug-in builds: 2**24 float64 cells are 128 MiB.
+_MAX_CELLS = 2 ** 24
 
 
 def _encode(column: np.ndarray, name: str, max_levels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,23 +45,48 @@ def _encode(column: np.ndarray, name: str, max_levels: int) -> tuple[np.ndarray,
     if levels.size > max_levels:
         raise ValueError(f"The 'data' argument of {_OWNER}: column {name!r} takes {levels.size} distinct values, more "
                          f"than max_levels={max_levels}; the ID formula is evaluated on frequency tables, so "
-                         f"discretise it (or raise max_levels).")
+                         f"discretise it (or raise max_levels; on the command line --max-levels).")
     return levels, index
 
 
-def _mean_effect(estimand: Any, codes: dict[str, np.ndarray], levels: dict[str, np.ndarray], rows: np.ndarray,
-                 treatment: str, outcome: str, contrast: tuple[int, int], pseudocount: float) -> float:
-    """The effect from the frequency table of ``rows`` (indices into the data)."""
-    from latentscm.scm.probability_table import ProbabilityTable
-
+def _table(codes: dict[str, np.ndarray], levels: dict[str, np.ndarray], rows: np.ndarray, pseudocount: float
+           ) -> np.ndarray:
+    """The frequency table of ``rows`` over the variables of ``codes`` (axes in their order), plus the
+    pseudocount, normalised."""
     names = list(codes)
     shape = tuple(levels[v].size for v in names)
     flat = np.ravel_multi_index(tuple(codes[v][rows] for v in names), shape)
     counts = np.bincount(flat, minlength=int(np.prod(shape))).astype(float).reshape(shape) + pseudocount
-    joint = ProbabilityTable(counts / counts.sum(), names, {v: tuple(range(levels[v].size)) for v in names})
-    values = estimand.evaluate(joint, renormalise=True).transpose([treatment, outcome]).values  # P(y | do(x))
-    means = values @ levels[outcome].astype(float)
-    return float(means[contrast[1]] - means[contrast[0]])
+    return counts / counts.sum()
+
+
+def _mean_effect(formula: Any, codes: dict[str, np.ndarray], levels: dict[str, np.ndarray], rows: np.ndarray,
+                 treatment: str, outcome: str, contrast: tuple[int, int], pseudocount: float) -> float:
+    """The effect from the frequency table of ``rows`` (indices into the data). ``formula`` is an ID estimand, or
+    the adjustment set (a tuple of names, the table's leading axes; then the treatment and the outcome follow).
+    Raises :class:`~latentscm.scm.PositivityError` when a needed quotient divides by an empty cell."""
+    from latentscm.scm.probability_table import PositivityError, ProbabilityTable
+
+    joint = _table(codes, levels, rows, pseudocount)
+    values = levels[outcome].astype(float)
+    if isinstance(formula, tuple):  # Σ_z P(z) E[Y | t, z], strata of weight 0 left out
+        weight = joint.sum(axis=(-2, -1))
+        arms = joint[..., list(contrast), :]  # (..., 2, |Y|)
+        mass = arms.sum(axis=-1)
+        seen = weight > 0
+        if np.any(mass[seen] <= 0):
+            raise PositivityError(f"a stratum of {list(formula)} has no row with {treatment} at a compared value",
+                                  list(formula), {})
+        means = (arms @ values) / np.where(mass > 0, mass, 1.0)
+        return float(np.sum(np.where(seen, weight * (means[..., 1] - means[..., 0]), 0.0)))
+    names = list(codes)
+    table = ProbabilityTable(joint, names, {v: tuple(range(levels[v].size)) for v in names})
+    result = formula.evaluate_where_defined(table)[list(contrast)]  # axes (treatment, outcome)
+    if not np.all(np.isfinite(result)):
+        raise PositivityError(f"the formula divides by an empty cell for {treatment} at a compared value",
+                              [treatment], {})
+    means = result @ values
+    return float(means[1] - means[0])
 
 
 def id_effect(data: Any, graph: Any, treatment: str, outcome: str, *, contrast: Sequence[float] | None = None,
@@ -81,7 +114,8 @@ def id_effect(data: Any, graph: Any, treatment: str, outcome: str, *, contrast: 
     Returns
     -------
     EffectEstimate
-        ``method="id"``; ``info["estimand"]`` is the formula, ``info["identification"]`` ``"ID algorithm"``.
+        ``method="id"``; ``info["estimand"]`` is the ID algorithm's formula, ``info["formula"]`` the one evaluated
+        (the adjustment formula when an adjustment set exists), ``info["identification"]`` ``"ID algorithm"``.
 
     Raises
     ------
@@ -100,9 +134,26 @@ def id_effect(data: Any, graph: Any, treatment: str, outcome: str, *, contrast: 
     seed = check_number(seed, "seed", _OWNER, low=0, integer=True)
     hidden = [v for v in dag.nodes if v not in column]
     estimand = identify(SemiMarkovianGraph.from_dag(dag, hidden), y=outcome, do=treatment)
-    read = set(estimand.variables()) | {treatment, outcome}
-    names = [v for v in dag.nodes if v in read]
+    try:
+        adjustment = minimal_adjustment_set(dag, treatment, outcome, observed=list(column))
+    except NoAdjustmentSetError:
+        formula: Any = estimand
+        read = set(estimand.variables()) | {treatment, outcome}
+        names = [v for v in dag.nodes if v in read]
+        shown = str(estimand)
+    else:
+        formula = tuple(adjustment)
+        names = [*adjustment, treatment, outcome]
+        given = ",".join(adjustment)
+        shown = (f"sum_{{{given}}} P({given}) P({outcome}|{treatment},{given})" if adjustment else
+                 f"P({outcome}|{treatment})")
     encoded = {v: _encode(column[v], v, max_levels) for v in names}
+    cells = int(np.prod([float(pair[0].size) for pair in encoded.values()]))
+    if cells > _MAX_CELLS:
+        sizes = {v: int(pair[0].size) for v, pair in encoded.items()}
+        raise ValueError(f"{_OWNER}: the frequency table over {sizes} (variables: levels) has {cells:,} cells, more "
+                         f"than {_MAX_CELLS:,}; the formula needs every one. Discretise more coarsely or observe fewer "
+                         f"variables.")
     levels = {v: pair[0] for v, pair in encoded.items()}
     codes = {v: pair[1] for v, pair in encoded.items()}
     t0, t1 = _contrast(column[treatment], contrast, False, "id", _OWNER)
@@ -116,9 +167,9 @@ def id_effect(data: Any, graph: Any, treatment: str, outcome: str, *, contrast: 
     pair = (positions[0], positions[1])
     n = column[treatment].shape[0]
     try:
-        estimate = _mean_effect(estimand, codes, levels, np.arange(n), treatment, outcome, pair, pseudocount)
+        estimate = _mean_effect(formula, codes, levels, np.arange(n), treatment, outcome, pair, pseudocount)
     except PositivityError as error:
-        raise ValueError(f"{_OWNER}: the formula {estimand} divides by a probability that is zero in these data "
+        raise ValueError(f"{_OWNER}: the formula {shown} divides by a probability that is zero in these data "
                          f"({error}); give more rows, fewer levels, or a pseudocount (e.g. pseudocount=0.5).") from None
     rng = as_generator(seed)
     draws: list[float] = []
@@ -126,7 +177,7 @@ def id_effect(data: Any, graph: Any, treatment: str, outcome: str, *, contrast: 
     while len(draws) < n_bootstrap:
         rows = rng.integers(0, n, size=n)
         try:
-            draws.append(_mean_effect(estimand, codes, levels, rows, treatment, outcome, pair, pseudocount))
+            draws.append(_mean_effect(formula, codes, levels, rows, treatment, outcome, pair, pseudocount))
         except (PositivityError, ValueError):
             failed += 1
             if failed > n_bootstrap:
@@ -139,6 +190,7 @@ def id_effect(data: Any, graph: Any, treatment: str, outcome: str, *, contrast: 
     return EffectEstimate(estimate=estimate, std_error=std_error, ci_low=low, ci_high=high, level=level, method="id",
                           treatment=treatment, outcome=outcome, contrast=(t0, t1), adjustment_set=(), n=int(n),
                           info={"identification": "ID algorithm", "estimand": str(estimand), "hidden": hidden,
+                                "formula": shown if formula is estimand else f"adjustment for {list(formula)}: {shown}",
                                 "variables": names, "levels": {v: levels[v].tolist() for v in names},
                                 "pseudocount": pseudocount, "seed": seed,
                                 "std_error": f"bootstrap ({n_bootstrap} draws, {failed} redrawn)"})

@@ -542,7 +542,7 @@ class Estimand:
         return f"Estimand({self.query} = {self})"
 
     def evaluate(self, joint: ProbabilityTable | Any, *, variables: Sequence[str] | None = None,
-                 states: Mapping[str, StatesSpec] | None = None, renormalise: bool = False) -> ProbabilityTable:
+                 states: Mapping[str, StatesSpec] | None = None) -> ProbabilityTable:
         """``P(y | do(x)[, z])`` from an observational joint.
 
         Parameters
@@ -550,11 +550,6 @@ class Estimand:
         joint:
             A joint :class:`ProbabilityTable` over (at least) the variables the formula reads, or an
             array of shape ``(card(v) for v in variables)`` with ``variables`` (and optional ``states``).
-
-        renormalise:
-            Divide the result by its sum over ``y`` instead of refusing a sum other than one. For an
-            empirical joint (frequencies), whose sampling noise breaks the graph's equality
-            constraints, so that the formula's plug-in misses 1 by a sampling error.
 
         Returns
         -------
@@ -567,31 +562,36 @@ class Estimand:
             If the formula divides by a probability that is zero in ``joint`` (checked everywhere,
             also where a zero weight would make the quotient irrelevant).
         ValueError
-            If the result does not sum to one over ``y`` (a joint that no model on this graph yields),
-            unless ``renormalise``.
+            If the result does not sum to one over ``y`` (a joint that no model on this graph yields).
         """
-        owner = "Estimand.evaluate"
-        table = _as_joint(joint, variables, states, owner)
-        for name in sorted(_mentioned(self._expression) | set(self.y) | set(self.do) | set(self.given)):
-            if name not in table.variables:
-                raise UnknownNodeError(name, table.variables, what=f"variable of the joint passed to {owner}")
-        cards = {n: len(s) for n, s in table.states.items()}
-        values, names = _Evaluator(table, cards).run(self._expression)
-        order = [*self.do, *self.given, *self.y]
-        values = _align(values, names, order, cards)
-        outcome_axes = tuple(range(len(self.do) + len(self.given), len(order)))
-        totals = values.sum(axis=outcome_axes)
-        if renormalise:
-            if np.any(totals <= 0):
-                raise ValueError(f"{self.query} evaluated on this joint is zero for a treatment value; it cannot be "
-                                 f"renormalised.")
-            values = values / np.expand_dims(totals, outcome_axes)
-        elif np.any(np.abs(totals - 1.0) > NORMALISATION_ATOL):
+        table = _as_joint(joint, variables, states, "Estimand.evaluate")
+        values, order = self._values(table, strict=True)
+        totals = values.sum(axis=tuple(range(len(self.do) + len(self.given), len(order))))
+        if np.any(np.abs(totals - 1.0) > NORMALISATION_ATOL):
             raise ValueError(f"{self.query} evaluated on this joint does not sum to 1 over {', '.join(self.y)} "
                              f"(worst sum {float(totals.flat[np.argmax(np.abs(totals - 1.0))]):.12g}); the joint "
                              "violates constraints of the graph.")
         return ProbabilityTable(values, order, {n: table.states[n] for n in order}, given=self.given,
                                 intervened=self.do)
+
+    def evaluate_where_defined(self, joint: ProbabilityTable | Any, *, variables: Sequence[str] | None = None,
+                               states: Mapping[str, StatesSpec] | None = None) -> np.ndarray:
+        """Like :meth:`evaluate`, without the positivity and normalisation checks: an array with axes
+        ``(*do, *given, *y)`` that is NaN wherever the formula divides by a zero probability (and wherever
+        such a quotient enters, however small its weight). For an empirical joint, whose empty cells may
+        leave entries the caller does not need undefined (a rare treatment value outside the contrast)."""
+        return self._values(_as_joint(joint, variables, states, "Estimand.evaluate_where_defined"),
+                            strict=False)[0]
+
+    def _values(self, table: ProbabilityTable, strict: bool) -> tuple[np.ndarray, list[str]]:
+        owner = "Estimand.evaluate"
+        for name in sorted(_mentioned(self._expression) | set(self.y) | set(self.do) | set(self.given)):
+            if name not in table.variables:
+                raise UnknownNodeError(name, table.variables, what=f"variable of the joint passed to {owner}")
+        cards = {n: len(s) for n, s in table.states.items()}
+        values, names = _Evaluator(table, cards, strict).run(self._expression)
+        order = [*self.do, *self.given, *self.y]
+        return _align(values, names, order, cards), order
 
 
 def _mentioned(expr: Expression) -> frozenset[str]:
@@ -639,8 +639,8 @@ def _show(expr: Expression, shown: dict[str, str], used: set[str], rank: Mapping
 class _Evaluator:
     """Evaluates an expression on a joint table; each value is ``(array, names)``, one axis per name."""
 
-    def __init__(self, joint: ProbabilityTable, cards: Mapping[str, int]):
-        self.joint, self.cards = joint, cards
+    def __init__(self, joint: ProbabilityTable, cards: Mapping[str, int], strict: bool = True):
+        self.joint, self.cards, self.strict = joint, cards, strict
         self._marginals: dict[frozenset[str], tuple[np.ndarray, list[str]]] = {}
 
     def run(self, expr: Expression) -> tuple[np.ndarray, list[str]]:
@@ -656,8 +656,10 @@ class _Evaluator:
         names = list(dict.fromkeys([*bottom_names, *top_names]))
         top, bottom = _align(top, top_names, names, self.cards), _align(bottom, bottom_names, names, self.cards)
         bottom = np.broadcast_to(bottom, np.broadcast_shapes(top.shape, bottom.shape))
-        _check_positive(bottom, names, self.joint, "the denominator of a ratio")
-        return top / bottom, names
+        if self.strict:
+            _check_positive(bottom, names, self.joint, "the denominator of a ratio")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1.0), np.nan), names
 
     def _marginal(self, names: frozenset[str]) -> tuple[np.ndarray, list[str]]:
         if names not in self._marginals:
@@ -671,9 +673,10 @@ class _Evaluator:
             return both, both_names
         given, given_names = self._marginal(term.given)
         given = _align(given, given_names, both_names, self.cards)
-        _check_positive(np.broadcast_to(given, both.shape), both_names, self.joint,
-                        f"P({', '.join(sorted(term.given))})")
-        return both / given, both_names
+        given = np.broadcast_to(given, both.shape)
+        if self.strict:
+            _check_positive(given, both_names, self.joint, f"P({', '.join(sorted(term.given))})")
+        return np.where(given > 0, both / np.where(given > 0, given, 1.0), np.nan), both_names
 
     def _contract(self, factors: Sequence[Expression], over: set[str]) -> tuple[np.ndarray, list[str]]:
         """The product of ``factors`` summed over ``over`` (a variable no factor holds counts its states)."""
