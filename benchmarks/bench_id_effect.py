@@ -39,16 +39,9 @@ from itertools import product
 
 import numpy as np
 
-from latentscm.effects import (
-    NoAdjustmentSetError,
-    NoFrontDoorSetError,
-    front_door_set,
-    id_effect,
-    minimal_adjustment_set,
-)
+from latentscm.effects import id_effect, identify_effect
 from latentscm.graph import CausalGraph
-from latentscm.scm import DiscreteSCM, NonIdentifiableError
-from latentscm.scm.id_algorithm import SemiMarkovianGraph, identify
+from latentscm.scm import DiscreteSCM
 from latentscm.testing.oracles import random_latent_graph
 
 
@@ -56,23 +49,11 @@ def find_pairs(wanted: int) -> list[tuple[int, CausalGraph, list[str], str, str]
     found, seed = [], 0
     while len(found) < wanted:
         graph, observed = random_latent_graph(seed, observed=(4, 7), hidden=(1, 3))
-        projected = SemiMarkovianGraph.from_dag(graph, [v for v in graph.nodes if v not in observed])
         for x, y in product(observed, observed):
             if len(found) == wanted or x == y or y not in graph.descendants(x):
                 continue
-            try:
-                minimal_adjustment_set(graph, x, y, observed=observed)
-                continue
-            except NoAdjustmentSetError:
-                pass
-            try:
-                front_door_set(graph, x, y, observed=observed)
-                continue
-            except NoFrontDoorSetError:
-                pass
-            try:
-                identify(projected, y=y, do=x)
-            except NonIdentifiableError:
+            routes = identify_effect(graph, x, y, observed=observed)
+            if routes.adjustment is not None or routes.front_door is not None or routes.estimand is None:
                 continue
             found.append((seed, graph, observed, x, y))
         seed += 1
