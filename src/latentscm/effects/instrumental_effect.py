@@ -131,16 +131,15 @@ def _robust_ar_set(yt: np.ndarray, xt: np.ndarray, zt: np.ndarray, dof: int, lev
     # accurate when they are nearly collinear.
     zt = np.linalg.qr(zt)[0]
     n, q = zt.shape
-    gram_inv = np.eye(q)
-    coef_y, coef_x = zt.T @ yt, zt.T @ xt
+    coef_y, coef_x = zt.T @ yt, zt.T @ xt  # least squares on orthonormal columns
     e_y, e_x = yt - zt @ coef_y, xt - zt @ coef_x
     crit = float(stats.chi2.ppf(level, q))
     centre = float(np.dot(coef_x, coef_y) / max(float(np.dot(coef_x, coef_x)), 1e-300))
     a, b = coef_y - centre * coef_x, unit * coef_x  # g(t) = a - t b
     f, h = e_y - centre * e_x, unit * e_x  # residuals e(t) = f - t h
 
-    def sandwich(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        return gram_inv @ ((zt * (u * v)[:, None]).T @ zt) @ gram_inv * (n / dof)
+    def sandwich(u: np.ndarray, v: np.ndarray) -> np.ndarray:  # HC1, the bread (Z'Z)^-1 = I
+        return (zt * (u * v)[:, None]).T @ zt * (n / dof)
 
     v0, v2 = sandwich(f, f), sandwich(h, h)
     v1 = -(sandwich(f, h) + sandwich(h, f))
