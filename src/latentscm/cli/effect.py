@@ -170,7 +170,8 @@ def register(app: typer.Typer) -> None:
         treatment: str = typer.Option(..., "--treatment", help="The treatment column."),
         outcome: str = typer.Option(..., "--outcome", help="The outcome column."),
         method: str = typer.Option("auto", "--method", help="auto (aipw for a binary treatment, else dml), "
-                                   "regression, ipw, aipw or dml."),
+                                   "regression, ipw, aipw or dml; with --front-door auto, regression or aipw; "
+                                   "with --instrument 2sls (auto), liml, fuller or dml."),
         adjustment: str = typer.Option(None, "--adjustment", help="optimal, minimal, parents (a DAG or CPDAG), "
                                        "canonical, minimal (a PAG), or a comma list of columns (checked against "
                                        "the graph). Default: optimal, canonical for a PAG."),
