@@ -19,7 +19,11 @@ LEARNER_PARAMS: dict[str, dict] = {
     "causal_vae": {"graph": "pendulum_angle -> shadow_length; light_position -> shadow_length"},
     "causal_diffae": {"graph": "light_position -> shadow_position", "unet_channels": 8,
                       "unet_multipliers": (1, 2), "ddim_steps": 2, "timesteps": 50},
+    "cauca": {"graph": "z0 -> z1"},
 }
+
+#: Worlds for learners that cannot train on random images: CauCA unmixes vectors of as many numbers as latents.
+LEARNER_WORLDS = {"cauca": lambda: worlds.make("nonlinear-ica", latents=3)}
 
 
 def _small_world(name: str):
@@ -41,7 +45,9 @@ def test_world(name):
 def test_learner(name):
     cls = learners.get(name)
     world = None
-    if getattr(cls, "uses_factors", False):
+    if name in LEARNER_WORLDS:
+        world = LEARNER_WORLDS[name]()
+    elif getattr(cls, "uses_factors", False):
         world = worlds.make("pendulum", size=16, noise_std=0.3)
     check_learner(cls, params=LEARNER_PARAMS.get(name), world=world)
 

@@ -269,6 +269,11 @@ class Learner:
     def _group_grad_clip(self, group: str) -> float | None:
         return self.grad_clip
 
+    def _lr_scale(self, group: str, step: int) -> float | None:
+        """The factor on optimiser ``group``'s built learning rate at ``step`` (``None``: no schedule, the rate
+        stays as built). A function of the step alone, so a resumed run follows the same schedule."""
+        return None
+
     def _resolve_latent_dim(self, n_factors: int | None) -> int:
         if self.latent_dim is None:
             raise ValueError(f"The 'latent_dim' parameter of {type(self).__name__} is None and the data has no "

@@ -34,4 +34,5 @@ REGISTRY = Registry("learner", "latentscm.learners.base:Learner", {
     "multiview": "latentscm.learners.multiview:MultiViewCRL",
     "citris": "latentscm.learners.citris:CITRISVAE",
     "tdrl": "latentscm.learners.tdrl:TDRL",
+    "cauca": "latentscm.learners.cauca:CauCA",
 })

@@ -169,7 +169,20 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
         clock = time.perf_counter()
         if regressor is None:
             regressor = FactorRegressor(seed=seed).fit(world)
-        results.update(counterfactual_metrics(model, world, n=n_counterfactual, seed=seed + 1, regressor=regressor))
+        # a learner whose latents are identified up to monotone maps (CauCA) reads world units once calibrated: on
+        # the labelled evaluation batch here, as a traversal's units are matched to factors, and only for this call
+        calibrate = (getattr(model, "calibrate", None) if hasattr(model, "calibration_")
+                     and model.calibration_ is None else None)
+        if calibrate is not None:
+            calibrate(batch)
+            results.notes.append(f"counterfactual metrics: {type(model).__name__}'s latents mapped to world units by "
+                                 f"calibrate() on the {len(batch.images)} labelled evaluation samples.")
+        try:
+            results.update(counterfactual_metrics(model, world, n=n_counterfactual, seed=seed + 1,
+                                                  regressor=regressor))
+        finally:
+            if calibrate is not None:
+                model.calibration_ = None
         results["time.counterfactual"] = time.perf_counter() - clock
     return results
 

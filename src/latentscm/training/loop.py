@@ -401,6 +401,10 @@ def _run(learner, data: Any, *, run_dir: Path | None, resume: bool, n_samples: i
             for group, optimizer in optimizers.items():
                 if clips[group] is not None:
                     nn.utils.clip_grad_norm_(parameters[group], clips[group])
+                scale = learner._lr_scale(group, step)
+                if scale is not None:  # a learning-rate schedule: a function of the step alone, so resumes follow it
+                    for param_group in optimizer.param_groups:
+                        param_group["lr"] = param_group.setdefault("initial_lr", param_group["lr"]) * scale
                 optimizer.step()
 
             for key, value in output.logs.items():
@@ -480,7 +484,8 @@ def _set_up(learner, training_set: TrainingSet, factor_names: list[str], device:
     factors = learner._training_factors(training_set, device) if learner.uses_factors else None
     # ... and, for interventional data, which factors were intervened on (known targets)
     targets = None
-    if factors is not None and getattr(learner, "uses_targets", False) and training_set.targets is not None:
+    # (with the labels for causal learners; alone for one that reads targets but no labels, as CauCA)
+    if getattr(learner, "uses_targets", False) and training_set.targets is not None:
         targets = torch.from_numpy(training_set.targets).to(device)
     # ... and, for multi-domain data, the domain index of each image (e.g. GCRL's per-domain priors);
     # data without one is a single domain 0, as Batch.domain defaults to
