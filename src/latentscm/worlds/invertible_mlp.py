@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["InvertibleMLP", "LEAK"]
+__all__ = ["InvertibleMLP", "LEAK", "ACTIVATIONS", "TANH_LEAK"]
 
 LEAK = 0.2  # the leaky-ReLU slope of the mixing (the official construct_invertible_mlp's)
+TANH_LEAK = 0.1  # the slope of the linear part of leaky_tanh(h) = tanh(h) + 0.1 h (the CauCA code's mixing)
+#: The activations between the linear maps: ``"leaky_relu"`` (kinked, slope 0.2) or ``"leaky_tanh"`` (smooth).
+ACTIVATIONS = ("leaky_relu", "leaky_tanh")
 _POOL = 1000  # random matrices drawn to set the condition-number threshold
 _QUANTILE = 0.01  # the threshold is this quantile of the pool's condition numbers
 
@@ -39,13 +42,20 @@ class InvertibleMLP:
     n : int
         Dimension of latents and observations.
     layers : int
-        Linear maps (>= 1); ``layers - 1`` leaky ReLUs between them.
+        Linear maps (>= 1); ``layers - 1`` activations between them.
     rng : numpy.random.Generator
         Draws the matrices (the pool that sets the threshold first, then candidates until ``layers`` pass).
+    activation : {"leaky_relu", "leaky_tanh"}, default "leaky_relu"
+        ``"leaky_relu"``: slope 0.2 below 0, kinked at 0; ``"leaky_tanh"``: ``s (tanh(h / s) + 0.1 h / s)``, smooth
+        (the mixing of Liang et al. 2023's code, ``tanh(h) + 0.1 h``, here on each layer's scale ``s``), inverted by
+        bisection to float64 resolution.
     """
 
-    def __init__(self, n: int, layers: int, rng: np.random.Generator):
+    def __init__(self, n: int, layers: int, rng: np.random.Generator, activation: str = "leaky_relu"):
         self.n = int(n)
+        self.activation = activation
+        #: per hidden layer, the scale ``s`` of ``s * leaky_tanh(h / s)`` (set by :meth:`calibrate`)
+        self.layer_scales = [1.0] * max(int(layers) - 1, 0)
         pool = np.sort([np.linalg.cond(_unit_columns(rng, self.n)) for _ in range(_POOL)])
         threshold = pool[int(_POOL * _QUANTILE)]
         #: the linear maps (n, n), applied first to last
@@ -58,8 +68,36 @@ class InvertibleMLP:
         self.scale = 1.0
 
     def calibrate(self, pilot: np.ndarray) -> None:
-        """Set ``h`` from latents (N, n) drawn from the data's distribution: ``std(g(pilot)) / 1.5``."""
+        """Set ``h`` from latents (N, n) drawn from the data's distribution: ``std(g(pilot)) / 1.5``; with
+        ``"leaky_tanh"`` first each layer's ``s``, the standard deviation of its input on the pilot, so that the tanh
+        bends the data whatever the latents' scale (a leaky ReLU bends at 0 at any scale)."""
+        if self.activation == "leaky_tanh":
+            h = np.asarray(pilot, dtype=np.float64)
+            for i, matrix in enumerate(self.matrices[:-1]):
+                h = h @ matrix.T
+                self.layer_scales[i] = float(h.std())
+                h = self._activate(h, i)
         self.scale = float(self.hidden(pilot).std()) / 1.5
+
+    def _activate(self, h: np.ndarray, i: int) -> np.ndarray:
+        if self.activation == "leaky_relu":
+            return np.where(h > 0, h, LEAK * h)
+        s = self.layer_scales[i]
+        return s * (np.tanh(h / s) + TANH_LEAK * h / s)
+
+    def _deactivate(self, h: np.ndarray, i: int) -> np.ndarray:
+        if self.activation == "leaky_relu":
+            return np.where(h > 0, h, h / LEAK)
+        s = self.layer_scales[i]
+        y = h / s
+        # tanh(u) + 0.1 u = y is increasing with slope in [0.1, 1.1]: u lies in [(y - 1) / 0.1, (y + 1) / 0.1];
+        # 200 halvings of that bracket reach float64's resolution
+        low, high = (y - 1.0) / TANH_LEAK, (y + 1.0) / TANH_LEAK
+        for _ in range(200):
+            middle = 0.5 * (low + high)
+            below = np.tanh(middle) + TANH_LEAK * middle < y
+            low, high = np.where(below, middle, low), np.where(below, high, middle)
+        return s * 0.5 * (low + high)
 
     def hidden(self, latents: np.ndarray) -> np.ndarray:
         """``g(z)`` (N, n) of latents (N, n), before the sigmoid."""
@@ -67,7 +105,7 @@ class InvertibleMLP:
         for i, matrix in enumerate(self.matrices):
             h = h @ matrix.T
             if i < len(self.matrices) - 1:
-                h = np.where(h > 0, h, LEAK * h)
+                h = self._activate(h, i)
         return h
 
     def mix(self, latents: np.ndarray) -> np.ndarray:
@@ -80,6 +118,6 @@ class InvertibleMLP:
         h = (np.log(x) - np.log1p(-x)) * self.scale
         for i, matrix in reversed(list(enumerate(self.matrices))):
             if i < len(self.matrices) - 1:
-                h = np.where(h > 0, h, h / LEAK)
+                h = self._deactivate(h, i)
             h = np.linalg.solve(matrix, h.T).T
         return h

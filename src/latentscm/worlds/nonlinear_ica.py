@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentscm._validation import check_number
+from latentscm._validation import check_choice, check_number
 from latentscm.graph import CausalGraph
 from latentscm.worlds.base import FactorSpec, World
-from latentscm.worlds.invertible_mlp import InvertibleMLP
+from latentscm.worlds.invertible_mlp import ACTIVATIONS, InvertibleMLP
 
 __all__ = ["NonlinearICA"]
 
@@ -39,6 +39,11 @@ class NonlinearICA(World):
         Number of latent variables (>= 1), named ``z0 ...``; also the observation dimension.
     mixing_layers : int, default 3
         Linear maps of the mixing MLP (>= 1; 1 is a linear mixing before the sigmoid).
+    activation : {"leaky_relu", "leaky_tanh"}, default "leaky_relu"
+        Between the linear maps: kinked leaky ReLUs (the nonlinear-ICA literature's) or the smooth
+        ``tanh(h) + 0.1 h`` of Liang et al. (2023)'s CauCA code, on each layer's scale
+        (:class:`~latentscm.worlds.invertible_mlp.InvertibleMLP`). A density fitted by a smooth flow can match the
+        second exactly; the first's density jumps across every kink.
     seed : int, default 0
         Seeds the mixing and the pilot sample that scales it.
     graph, mechanisms
@@ -47,7 +52,7 @@ class NonlinearICA(World):
 
     name = "nonlinear-ica"
 
-    def __init__(self, *, latents: int = 4, mixing_layers: int = 3, seed: int = 0,
+    def __init__(self, *, latents: int = 4, mixing_layers: int = 3, activation: str = "leaky_relu", seed: int = 0,
                  graph: CausalGraph | str | None = None, mechanisms=None):
         owner = type(self).__name__
         self.latents = check_number(latents, "latents", owner, low=1, integer=True)
@@ -56,9 +61,12 @@ class NonlinearICA(World):
         self.factor_specs = tuple(FactorSpec(f"z{j}", low=-1.0, high=1.0, description=f"latent {j}")
                                   for j in range(self.latents))
         self.image_shape = (self.latents, 1, 1)
-        self._options = {"latents": self.latents, "mixing_layers": self.mixing_layers, "seed": self.seed}
+        self.activation = check_choice(activation, "activation", owner, ACTIVATIONS)
+        self._options = {"latents": self.latents, "mixing_layers": self.mixing_layers, "activation": self.activation,
+                         "seed": self.seed}
         self._init_structure(graph, mechanisms)
-        self._mixing = InvertibleMLP(self.latents, self.mixing_layers, np.random.default_rng([self.seed, 2]))
+        self._mixing = InvertibleMLP(self.latents, self.mixing_layers, np.random.default_rng([self.seed, 2]),
+                                     activation=self.activation)
         values = self.scm.sample(2000, seed=np.random.default_rng([self.seed, 3]))
         self._mixing.calibrate(np.stack([values[name] for name in self.factor_names], axis=1))
 
