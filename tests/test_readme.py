@@ -340,3 +340,14 @@ def test_readme_instrument_example_runs(capsys):
     assert capsys.readouterr().out.strip().splitlines() == [
         "0.5", "['distance'] are instruments given the covariates ['region']",
         "['distance'] ['region'] 0.519 [0.427, 0.611]", "457 [[0.423, 0.607]]", "0.965"]
+
+
+def test_readme_cauca_example_runs():
+    """The CauCA block, shrunk to a few steps (its numbers are test_cauca's), runs as written."""
+    block = next(b for b in _python_blocks() if "fit_restarts(" in b)
+    tiny = block.replace("steps=1500", "steps=3").replace("restarts=3", "restarts=2")
+    assert tiny != block
+    namespace: dict = {}
+    exec(compile(tiny, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    assert namespace["z"].shape == (1000, 3) and namespace["cf"].shape == (1000, 3, 1, 1)
+    assert len(namespace["model"].restarts_) == 2

@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 
 import latentscm
 from latentscm import learners, worlds
-from latentscm.learners.cauca import CauCA
+from latentscm.learners.cauca import CauCA, fit_restarts
 from latentscm.nn.conditional_mixture import ConditionalGaussianMixture
 from latentscm.nn.spline_flow import SplineFlow, rational_quadratic_spline
 from latentscm.scm.mechanisms import AdditiveNoise, Root
@@ -164,11 +164,16 @@ def test_save_and_load_round_trip_with_calibration(tiny, interventional, tmp_pat
 
 def test_identifies_the_latents_from_perfect_interventions_and_not_without(world, interventional):
     """The paper's claim on its simplest case: each latent matches its own factor (no permutation search: the known
-    graph and targets name the latents) when every latent is intervened on; the same model and data with the targets
-    hidden (every row read as observational) match them worse."""
+    graph and targets name the latents) when every latent is intervened on, the best of three starts chosen by the
+    likelihood of the training data alone; the same data with the targets hidden (every row read as observational)
+    match them worse. Then counterfactuals of a cause, in world units after calibration, move its child to within a
+    fifth of the world's exact counterfactual's distance from the factual value."""
     options = {"graph": GRAPH, "flow": "affine", "flow_layers": 2, "flow_hidden": 16, "steps": 1500}
     test = world.sample(2000, seed=5)
-    model = CauCA(**options).fit(interventional, progress=False)
+    model = fit_restarts(CauCA(**options), interventional, restarts=3, progress=False)
+    assert [r["restart"] for r in model.restarts_] == [0, 1, 2]
+    assert model.restarts_ and max(r["log_likelihood"] for r in model.restarts_) == pytest.approx(
+        float(np.mean(model.log_prob(interventional, targets=interventional.targets))))
     matched = [abs(spearmanr(model.encode(test)[:, i], test.factors[:, i]).statistic) for i in range(3)]
     assert min(matched) > 0.97
     hidden = interventional[np.arange(len(interventional.images))]
@@ -180,11 +185,12 @@ def test_identifies_the_latents_from_perfect_interventions_and_not_without(world
     # with calibration (a few labelled samples), counterfactuals in world units land near the world's own
     model.calibrate(world.sample(300, seed=7))
     base = world.sample(300, seed=8)
-    exact = world.counterfactual(base, {"z0": 0.3})
-    ours = world.read_factors(model.counterfactual(base.images, {"z0": 0.3}))
-    unchanged = np.abs(base.factors - exact.factors).mean(0)
-    error = np.abs(ours - exact.factors).mean(0)
-    assert np.all(error[1:] < 0.5 * unchanged[1:])
+    for target, value, child in (("z0", 0.3, 1), ("z1", -0.2, 2)):  # z0's total effect on z2 is 0.02: not checked
+        exact = world.counterfactual(base, {target: value})
+        ours = world.read_factors(model.counterfactual(base.images, {target: value}))
+        unchanged = np.abs(base.factors - exact.factors).mean(0)
+        error = np.abs(ours - exact.factors).mean(0)
+        assert error[child] < 0.2 * unchanged[child], (target, error, unchanged)
 
 
 # ---------------------------------------------------------------------------------------------- refusals
@@ -244,3 +250,32 @@ def test_fits_on_a_world_with_regimes_and_resumes_bit_exactly_along_the_cosine_s
         for key, value in getattr(straight, f"{name}_").state_dict().items():
             assert torch.equal(value, getattr(resumed, f"{name}_").state_dict()[key]), (name, key)
     assert not torch.equal(straight.encoder_.blocks[-1].net[0].weight, constant.encoder_.blocks[-1].net[0].weight)
+
+
+def test_cli_trains_on_interventions_evaluates_and_draws_counterfactuals_calibrated(tmp_path):
+    """latentscm train/evaluate/counterfactual: evaluate and counterfactual calibrate the latents on labelled samples
+    for that call only (the saved model stays uncalibrated) and say so."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from latentscm.cli import app
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["train", "--learner", "cauca", "--world", "nonlinear-ica", "--world-set", "latents=3",
+                                 "--out", str(run), "--n-samples", "400", "--steps", "6", "--batch-size", "32",
+                                 "--interventional-fraction", "0.75", "--set", "flow_layers=2", "--set",
+                                 "flow_hidden=8", "--no-progress", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    model = latentscm.load(str(run))
+    assert isinstance(model, CauCA) and sum(model.intervention_counts_.values()) == 300
+    result = runner.invoke(app, ["evaluate", str(run), "--n", "200", "--metrics", "mcc", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    assert "calibrate()" in result.output
+    written = json.loads((run / "metrics.json").read_text())["metrics"]
+    assert 0.0 <= written["mcc"] <= 1.0 and np.isfinite(written["cf.true_error"])
+    assert latentscm.load(str(run)).calibration_ is None
+    result = runner.invoke(app, ["counterfactual", str(run), "--do", "z0=0.2", "--out", str(tmp_path / "cf.png")])
+    assert result.exit_code == 0, result.output
+    assert "calibrate()" in result.output and (tmp_path / "cf.png").exists()

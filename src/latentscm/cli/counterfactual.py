@@ -124,6 +124,11 @@ def counterfactual(
             raise ValueError(f"--at and --length set the step and the sequences of a temporal run, and '{run}' was "
                              f"not trained on a temporal process (latentscm train --temporal ...).")
         batch = world.sample(n, seed=seed)
+        if hasattr(learner, "calibration_") and learner.calibration_ is None:
+            # latents identified up to monotone maps (CauCA): mapped to world units on labelled samples of the world
+            learner.calibrate(world.sample(max(n, 500), seed=seed + 1))
+            typer.echo(f"note: {type(learner).__name__}'s latents mapped to world units by calibrate() on "
+                       f"{max(n, 500)} labelled samples of the world")
         model = learner if hasattr(learner, "counterfactual") else TraversalCounterfactual(learner, world, seed=seed)
         produced = model.counterfactual(batch.images, interventions)
         truth = world.counterfactual(batch, interventions).images

@@ -60,7 +60,7 @@ from latentscm.nn.autoregressive_flow import AutoregressiveFlow
 from latentscm.nn.conditional_mixture import ConditionalGaussianMixture
 from latentscm.nn.spline_flow import SplineFlow
 
-__all__ = ["CauCA", "CAUCA_FLOWS", "CAUCA_INPUTS", "LR_SCHEDULES"]
+__all__ = ["CauCA", "CAUCA_FLOWS", "CAUCA_INPUTS", "LR_SCHEDULES", "fit_restarts"]
 
 #: How observations enter the flow: ``"logit"`` (values in (0, 1), e.g. sigmoid outputs) or ``"identity"``.
 CAUCA_INPUTS = ("logit", "identity")
@@ -441,3 +441,33 @@ class CauCA(Learner):
         codes = self.counterfactual_codes(self.encode(x), values)
         return self.decode(codes)
 
+
+
+def fit_restarts(learner: CauCA, data: Any, *, restarts: int, **fit_options: Any) -> CauCA:
+    """Fit ``restarts`` copies of ``learner`` from different starts and return the one whose likelihood of ``data``
+    is highest.
+
+    The likelihood has spurious local optima in which latents stay mixed (a fit of three latents under a linear
+    mixing ended at 0.03 nats per dimension above the identified fit, with one latent correlating 0.03 with its
+    factor); the identified solution is the maximum-likelihood one, so the best of several starts selects it
+    without labels. ``data`` is a labelled or unlabelled Batch with ``targets`` (the training data, each row scored in
+    its regime). Restart ``r`` is seeded from ``SeedSequence([learner.seed, r])``. The returned model records every
+    restart's seed and mean log-likelihood per observation in ``restarts_`` (list of dicts).
+    """
+    restarts = check_number(restarts, "restarts", "fit_restarts", low=1, integer=True)
+    if not isinstance(learner, CauCA):
+        raise TypeError(f"fit_restarts fits CauCA learners. Got {type(learner).__name__}.")
+    targets = getattr(data, "targets", None)
+    if targets is None or getattr(data, "images", None) is None:
+        raise ValueError("fit_restarts needs the training data as a Batch with 'images' and 'targets' (e.g. "
+                         "world.sample(n, seed=..., regime=...)): each start is scored by its likelihood of it.")
+    best, best_score, record = None, -np.inf, []
+    for r in range(restarts):
+        seed = int(np.random.SeedSequence([int(learner.seed), r]).generate_state(1)[0])
+        model = learner.clone().set_params(seed=seed).fit(data, **fit_options)
+        score = float(np.mean(model.log_prob(data, targets=np.asarray(targets, dtype=bool))))
+        record.append({"restart": r, "seed": seed, "log_likelihood": score})
+        if score > best_score:
+            best, best_score = model, score
+    best.restarts_ = record
+    return best
