@@ -37,7 +37,7 @@ import torch
 from scipy.stats import norm, spearmanr
 
 from latentscm import worlds
-from latentscm.learners.cauca import CauCA
+from latentscm.learners.cauca import CauCA, fit_restarts
 from latentscm.metrics import mcc
 from latentscm.scm.mechanisms import AdditiveNoise, Root
 from latentscm.scm.noise import Normal
@@ -96,7 +96,10 @@ def run(mixing_layers: int, seed: int, variant: str, args) -> dict:
     started = time.time()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the iid variant's "not identified" warning is the point
-        model = CauCA(**options).fit(data, progress=False)
+        if args.restarts > 1:  # the most likely of several starts, judged on the training data (its own regimes)
+            model = fit_restarts(CauCA(**options), data, restarts=args.restarts, progress=False)
+        else:
+            model = CauCA(**options).fit(data, progress=False)
     seconds = time.time() - started
     test = world.sample(2000, seed=seed + 2)
     codes = model.encode(test)
@@ -127,6 +130,7 @@ def main() -> None:
     parser.add_argument("--flow", default="spline")
     parser.add_argument("--flow-layers", type=int, default=6)
     parser.add_argument("--lr-schedule", default="cosine")
+    parser.add_argument("--restarts", type=int, default=1, help="fit_restarts: keep the most likely of R starts")
     parser.add_argument("--activation", default="leaky_relu", help="the world's mixing: leaky_relu or leaky_tanh")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()

@@ -124,7 +124,7 @@ def counterfactual(
             raise ValueError(f"--at and --length set the step and the sequences of a temporal run, and '{run}' was "
                              f"not trained on a temporal process (latentscm train --temporal ...).")
         batch = world.sample(n, seed=seed)
-        if hasattr(learner, "calibration_") and learner.calibration_ is None:
+        if getattr(learner, "calibration_", False) is None:
             # latents identified up to monotone maps (CauCA): mapped to world units on labelled samples of the world
             learner.calibrate(world.sample(max(n, 500), seed=seed + 1))
             typer.echo(f"note: {type(learner).__name__}'s latents mapped to world units by calibrate() on "

@@ -3,8 +3,8 @@
 A lazy string registry maps names (used by the CLI and run directories) to classes; each family
 lives in its own module (``ae``, ``vae`` (β-VAE, AnnealedVAE), ``tcvae``, ``factorvae``, ``dipvae``,
 ``qlae``, ``causal_vae``, ``causal_diffae``, ``dts``, ``gcrl``, ``ild_vae``, ``ivae``, ``ada_gvae``,
-``slow_vae``, ``ilcm``, ``contrastive``, ``multiview``, ``citris``, ``tdrl``, and ``ild``, whose exact-likelihood
-``ILD`` is not a registered :class:`Learner`). The classes are served from here lazily
+``slow_vae``, ``ilcm``, ``contrastive``, ``multiview``, ``citris``, ``tdrl``, ``cauca``, and ``ild``, whose
+exact-likelihood ``ILD`` is not a registered :class:`Learner`). The classes are served from here lazily
 (``latentscm.learners.BetaVAE`` imports its module on first use) and are listed in ``__all__`` and ``dir()``.
 """
 

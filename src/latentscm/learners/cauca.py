@@ -32,9 +32,10 @@ model's own: :meth:`calibrate` fits the monotone maps to world units from a few 
 :meth:`counterfactual` takes interventions in world units like every causal learner's. Fitting on data without
 interventions, or with a variable never intervened on, warns.
 
-**Counterfactuals.** The mixture CDF is the exogenous noise, ``u_i = F_i(z_i | z_pa(i))``: abduction encodes and
-applies the CDFs, action sets the intervened codes, prediction recomputes each descendant as
-``F_i^{-1}(u_i | z'_pa(i))`` in topological order, and the flow maps back. A mechanism monotone in its noise has
+**Counterfactuals.** The mixture CDF is the exogenous noise, ``u_i = F_i(z_i | z_pa(i))`` (kept on the standard
+normal scale, ``Phi^{-1}(u_i)``, so tails do not round to 0 or 1): abduction encodes and applies the CDFs, action
+sets the intervened codes, prediction recomputes each descendant as ``F_i^{-1}(u_i | z'_pa(i))`` in topological
+order, and the flow maps back. A mechanism monotone in its noise has
 counterfactuals identified by its conditional distribution (Nasr-Esfahany, Alizadeh & Shah, ICML 2023).
 
 Codes are ``g(x)`` (N, d), deterministic. Observations must have exactly ``d`` numbers each (a flow is square).
@@ -134,7 +135,10 @@ class CauCA(Learner):
             raise ValueError(f"The 'graph' parameter of {owner} must be known ('world', 'none' or a graph in text "
                              f"form): causal component analysis does not learn the graph. Got 'learn'.")
         if self.graph not in ("world", "none"):
-            CausalGraph.from_text(self.graph)  # raises naming the problem
+            try:
+                CausalGraph.from_text(self.graph)
+            except ValueError as error:  # a CycleError is a ValueError too
+                raise ValueError(f"The 'graph' parameter of {owner} is not a graph: {error}") from None
         self.flow_layers = check_number(self.flow_layers, "flow_layers", owner, low=1, integer=True)
         self.flow_hidden = check_number(self.flow_hidden, "flow_hidden", owner, low=1, integer=True)
         self.components = check_number(self.components, "components", owner, low=1, integer=True)
@@ -171,6 +175,8 @@ class CauCA(Learner):
                              f"the known graph as text, e.g. graph='{names[0]} -> {names[-1]}', or graph='none'.")
         graph, _ = resolve_graph(self.graph, names, world_graph, owner)
         self._set_graph(names, graph)
+        self.calibration_ = None  # a new fit: maps calibrated on the previous fit's codes say nothing of these
+        self.inputs_ = self.inputs
         targets = getattr(training_set, "targets", None)
         counts = np.zeros(len(names), dtype=np.int64) if targets is None else np.asarray(targets).sum(0)
         self.intervention_counts_ = {name: int(c) for name, c in zip(names, counts)}
@@ -210,7 +216,7 @@ class CauCA(Learner):
 
     def _extra_state(self) -> dict[str, Any]:
         state = {**super()._extra_state(), "factor_names": list(self.factor_names_),
-                 "latent_graph": self.latent_graph_.to_dict(),
+                 "latent_graph": self.latent_graph_.to_dict(), "inputs": self.inputs_,
                  "intervention_counts": dict(getattr(self, "intervention_counts_", {}))}
         calibration = getattr(self, "calibration_", None)
         if calibration is not None:
@@ -222,6 +228,7 @@ class CauCA(Learner):
         extra = state.get("extra", {})
         self._set_graph(list(extra["factor_names"]), CausalGraph.from_dict(extra["latent_graph"]))
         self.intervention_counts_ = dict(extra.get("intervention_counts", {}))
+        self.inputs_ = str(extra.get("inputs", self.inputs))
         calibration = extra.get("calibration")
         self.calibration_ = None if calibration is None else {
             name: (np.asarray(codes), np.asarray(values)) for name, (codes, values) in calibration.items()}
@@ -231,7 +238,7 @@ class CauCA(Learner):
     def _flat(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(flow inputs (N, d), log |det| of the fixed input layer (N,)) of observations (N, C, H, W)."""
         x = images.reshape(images.shape[0], -1).float()
-        if self.inputs == "identity":
+        if self.inputs_ == "identity":
             return x, x.new_zeros(x.shape[0])
         x = x.clamp(_EPS, 1.0 - _EPS)
         return torch.log(x) - torch.log1p(-x), -(torch.log(x) + torch.log1p(-x)).sum(1)
@@ -268,7 +275,7 @@ class CauCA(Learner):
     def _mix(self, z: torch.Tensor) -> torch.Tensor:
         """Observations (N, C, H, W) of codes (N, d)."""
         x = self.encoder_.reverse(z)
-        if self.inputs == "logit":
+        if self.inputs_ == "logit":
             x = torch.sigmoid(x)
         return x.reshape(z.shape[0], *self.image_shape_)
 
@@ -281,7 +288,7 @@ class CauCA(Learner):
         """``log p(x)`` (N,) float64 of observations ``x`` (N, C, H, W) in their regimes: ``targets`` (N, d) bool
         marks the intervened variables of each row (None: every row observational). Densities are per observation,
         with respect to the observations' own coordinates."""
-        images = self._images_tensor(x, "log_prob", unit_range=self.inputs == "logit")
+        images = self._images_tensor(x, "log_prob", unit_range=self.inputs_ == "logit")
         if targets is None:
             mask = torch.zeros(images.shape[0], self.latent_dim_, dtype=torch.bool)
         else:
@@ -300,7 +307,7 @@ class CauCA(Learner):
 
     def encode(self, x: Any, *, sample: bool = False, seed: int | None = None) -> np.ndarray:
         """Codes ``g(x)`` (N, d) float32 of observations ``x`` (N, C, H, W); deterministic (``sample`` is ignored)."""
-        images = self._images_tensor(x, "encode", unit_range=self.inputs == "logit")
+        images = self._images_tensor(x, "encode", unit_range=self.inputs_ == "logit")
         return torch.cat(self._batched(images, lambda b: self._unmix(b)[0].cpu())).numpy().astype(np.float32)
 
     def _prior_sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -314,12 +321,13 @@ class CauCA(Learner):
 
     # ------------------------------------------------------------------ counterfactuals
     def abduct(self, z: Any) -> np.ndarray:
-        """Exogenous noise ``u_i = F_i(z_i | z_pa(i))`` (N, d) in (0, 1) of codes ``z`` (N, d) (observational
-        mechanisms)."""
+        """Exogenous noise (N, d) of codes ``z`` (N, d) under the observational mechanisms, on the standard normal
+        scale: ``Phi^{-1}(F_i(z_i | z_pa(i)))`` (computed from the log CDF or log survival function, so a code far in
+        a tail keeps its noise where ``F`` itself would round to 0 or 1)."""
         codes = self._codes_tensor(z, "abduct")
 
         def run(b: torch.Tensor) -> torch.Tensor:
-            return torch.stack([self.mechanisms_[i].cdf(b[:, i], b[:, parents])
+            return torch.stack([self.mechanisms_[i].normal_score(b[:, i], b[:, parents])
                                 for i, parents in enumerate(self.parents_)], dim=1).cpu()
 
         return torch.cat(self._batched(codes, run)).numpy().astype(np.float64)
@@ -340,7 +348,11 @@ class CauCA(Learner):
         n = codes.shape[0]
         chosen = {}
         for i, value in self._names_to_indices(interventions, "counterfactual_codes").items():
-            array = np.asarray(value, dtype=np.float32)
+            try:
+                array = np.asarray(value, dtype=np.float32)
+            except (TypeError, ValueError):
+                raise ValueError(f"CauCA.counterfactual_codes: the value for {self.factor_names_[i]!r} must be a "
+                                 f"number or one per row. Got {value!r}.") from None
             if array.size not in (1, n) or array.ndim > 1 or not np.all(np.isfinite(array)):
                 raise ValueError(f"CauCA.counterfactual_codes: the value for {self.factor_names_[i]!r} must be one "
                                  f"finite number or one per row ({n}). Got shape {array.shape}.")
@@ -361,8 +373,8 @@ class CauCA(Learner):
                 if i in chosen or i not in affected:
                     continue
                 parents = self.parents_[i]
-                u = self.mechanisms_[i].cdf(z0[:, i], z0[:, parents]).clamp(1e-7, 1 - 1e-7)
-                out[:, i] = self.mechanisms_[i].quantile(u, out[:, parents])
+                noise = self.mechanisms_[i].normal_score(z0[:, i], z0[:, parents])
+                out[:, i] = self.mechanisms_[i].quantile_of_score(noise, out[:, parents])
             return out.cpu()
 
         return torch.cat(self._batched(columns, run)).numpy().astype(np.float32)
@@ -408,7 +420,7 @@ class CauCA(Learner):
     def to_factors(self, z: Any) -> np.ndarray:
         """Codes (N, d) -> factor values (N, d) in world units, through the calibrated monotone maps."""
         calibration = self._calibration("to_factors")
-        codes = np.asarray(z, dtype=np.float64)
+        codes = self._codes_tensor(z, "to_factors").numpy().astype(np.float64)
         return np.stack([np.interp(codes[:, i], *calibration[name])
                          for i, name in enumerate(self.factor_names_)], axis=1)
 
@@ -455,6 +467,9 @@ def fit_restarts(learner: CauCA, data: Any, *, restarts: int, **fit_options: Any
     restart's seed and mean log-likelihood per observation in ``restarts_`` (list of dicts).
     """
     restarts = check_number(restarts, "restarts", "fit_restarts", low=1, integer=True)
+    if fit_options.get("out") is not None or fit_options.get("resume"):
+        raise ValueError("fit_restarts keeps its fits in memory and takes no 'out' or 'resume': save the model it "
+                         "returns with model.save(directory).")
     if not isinstance(learner, CauCA):
         raise TypeError(f"fit_restarts fits CauCA learners. Got {type(learner).__name__}.")
     targets = getattr(data, "targets", None)
@@ -469,5 +484,8 @@ def fit_restarts(learner: CauCA, data: Any, *, restarts: int, **fit_options: Any
         record.append({"restart": r, "seed": seed, "log_likelihood": score})
         if score > best_score:
             best, best_score = model, score
+    if best is None:
+        raise FloatingPointError(f"fit_restarts: no start gave a finite log-likelihood of the data ({record}); lower "
+                                 f"'lr' or set 'grad_clip'.")
     best.restarts_ = record
     return best

@@ -171,8 +171,7 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
             regressor = FactorRegressor(seed=seed).fit(world)
         # a learner whose latents are identified up to monotone maps (CauCA) reads world units once calibrated: on
         # the labelled evaluation batch here, as a traversal's units are matched to factors, and only for this call
-        calibrate = (getattr(model, "calibrate", None) if hasattr(model, "calibration_")
-                     and model.calibration_ is None else None)
+        calibrate = (getattr(model, "calibrate", None) if getattr(model, "calibration_", False) is None else None)
         if calibrate is not None:
             calibrate(batch)
             results.notes.append(f"counterfactual metrics: {type(model).__name__}'s latents mapped to world units by "

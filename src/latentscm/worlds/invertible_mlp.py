@@ -53,6 +53,9 @@ class InvertibleMLP:
 
     def __init__(self, n: int, layers: int, rng: np.random.Generator, activation: str = "leaky_relu"):
         self.n = int(n)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"The 'activation' of InvertibleMLP must be one of {', '.join(ACTIVATIONS)}. "
+                             f"Got {activation!r}.")
         self.activation = activation
         #: per hidden layer, the scale ``s`` of ``s * leaky_tanh(h / s)`` (set by :meth:`calibrate`)
         self.layer_scales = [1.0] * max(int(layers) - 1, 0)
