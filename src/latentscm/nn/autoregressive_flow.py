@@ -132,8 +132,13 @@ class AutoregressiveFlow(nn.Module):
             blocks.append(_ActNorm(units))
             if i > 0:
                 blocks.append(_Orthogonal(units))
-            blocks.append(_AutoregressiveAffine(units, hidden_per_unit))
+            blocks.append(self._autoregressive_layer(units, hidden_per_unit))
         self.blocks = nn.ModuleList(blocks)
+
+    def _autoregressive_layer(self, units: int, hidden_per_unit: int) -> nn.Module:
+        """The invertible autoregressive layer of each block (affine here; :class:`~latentscm.nn.spline_flow.
+        SplineFlow` puts splines)."""
+        return _AutoregressiveAffine(units, hidden_per_unit)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(y (N, M), log |det dy/dx| (N,))."""

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from latentscm.nn.autoregressive_flow import MaskedLinear, _ActNorm, _Orthogonal
+from latentscm.nn.autoregressive_flow import AutoregressiveFlow, MaskedLinear
 
 __all__ = ["SplineFlow", "rational_quadratic_spline"]
 
@@ -117,9 +117,10 @@ class _AutoregressiveSpline(nn.Module):
         return torch.cat(columns, dim=1)
 
 
-class SplineFlow(nn.Module):
+class SplineFlow(AutoregressiveFlow):
     """``layers`` blocks of ActNorm, orthogonal mixing (from the second block on) and a masked autoregressive
-    rational-quadratic spline over ``units`` units (module docstring).
+    rational-quadratic spline over ``units`` units (module docstring): an
+    :class:`~latentscm.nn.autoregressive_flow.AutoregressiveFlow` with splines for its affine layers.
 
     Parameters
     ----------
@@ -136,24 +137,8 @@ class SplineFlow(nn.Module):
     """
 
     def __init__(self, units: int, layers: int = 6, hidden_per_unit: int = 32, bins: int = 8, bound: float = 3.0):
-        super().__init__()
-        blocks: list[nn.Module] = []
-        for i in range(layers):
-            blocks.append(_ActNorm(units))
-            if i > 0:
-                blocks.append(_Orthogonal(units))
-            blocks.append(_AutoregressiveSpline(units, hidden_per_unit, bins, bound))
-        self.blocks = nn.ModuleList(blocks)
+        self.bins, self.bound = int(bins), float(bound)
+        super().__init__(units, layers, hidden_per_unit)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(y (N, M), log |det dy/dx| (N,))."""
-        log_det = x.new_zeros(x.shape[0])
-        for block in self.blocks:
-            x, part = block(x)
-            log_det = log_det + part
-        return x, log_det
-
-    def reverse(self, y: torch.Tensor) -> torch.Tensor:
-        for block in reversed(self.blocks):
-            y = block.reverse(y)
-        return y
+    def _autoregressive_layer(self, units: int, hidden_per_unit: int) -> nn.Module:
+        return _AutoregressiveSpline(units, hidden_per_unit, self.bins, self.bound)
