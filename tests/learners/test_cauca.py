@@ -279,3 +279,16 @@ def test_cli_trains_on_interventions_evaluates_and_draws_counterfactuals_calibra
     result = runner.invoke(app, ["counterfactual", str(run), "--do", "z0=0.2", "--out", str(tmp_path / "cf.png")])
     assert result.exit_code == 0, result.output
     assert "calibrate()" in result.output and (tmp_path / "cf.png").exists()
+
+
+def test_every_method_of_an_unfitted_model_says_fit_first():
+    from latentscm.learners.base import NotFittedError
+
+    model = CauCA(**TINY)
+    x = np.full((2, 3, 1, 1), 0.5, dtype=np.float32)
+    for call in (lambda: model.encode(x), lambda: model.log_prob(x), lambda: model.decode(np.zeros((2, 3))),
+                 lambda: model.abduct(np.zeros((2, 3))), lambda: model.counterfactual_codes(np.zeros((2, 3)), {}),
+                 lambda: model.to_factors(np.zeros((2, 3))), lambda: model.counterfactual(x, {"z0": 0.1}),
+                 lambda: model.sample(2, seed=0)):
+        with pytest.raises(NotFittedError, match="fit"):
+            call()

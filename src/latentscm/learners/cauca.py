@@ -288,6 +288,7 @@ class CauCA(Learner):
         """``log p(x)`` (N,) float64 of observations ``x`` (N, C, H, W) in their regimes: ``targets`` (N, d) bool
         marks the intervened variables of each row (None: every row observational). Densities are per observation,
         with respect to the observations' own coordinates."""
+        self._check_fitted()
         images = self._images_tensor(x, "log_prob", unit_range=self.inputs_ == "logit")
         if targets is None:
             mask = torch.zeros(images.shape[0], self.latent_dim_, dtype=torch.bool)
@@ -307,6 +308,7 @@ class CauCA(Learner):
 
     def encode(self, x: Any, *, sample: bool = False, seed: int | None = None) -> np.ndarray:
         """Codes ``g(x)`` (N, d) float32 of observations ``x`` (N, C, H, W); deterministic (``sample`` is ignored)."""
+        self._check_fitted()
         images = self._images_tensor(x, "encode", unit_range=self.inputs_ == "logit")
         return torch.cat(self._batched(images, lambda b: self._unmix(b)[0].cpu())).numpy().astype(np.float32)
 
@@ -410,6 +412,7 @@ class CauCA(Learner):
         return self
 
     def _calibration(self, what: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        self._check_fitted()
         calibration = getattr(self, "calibration_", None)
         if calibration is None:
             raise RuntimeError(f"CauCA.{what} reads world units, which need the monotone maps of calibrate(batch) "

@@ -25,8 +25,8 @@ of the learner: hooks are called in this order
    as its ``views`` and ``hidden`` say, or the user's ``MultiViews``; ``next_images=`` (B, C, H, W) float32 and
    ``next_targets=`` (B, V) bool only for one whose ``uses_transitions`` is True: the frame after each image and
    the causal variables intervened on in between, a TemporalWorld's or the user's ``TemporalTransitions``);
-   ``_clear_train_nets()`` when
-   the loop ends, also on error;
+   before each optimiser step ``_lr_scale(group, step)`` (a factor on the group's built learning rate, or
+   ``None`` to leave it); ``_clear_train_nets()`` when the loop ends, also on error;
 7. checkpoints: ``state_dict()``; resuming: ``_modules()`` and ``_load_extra_state(extra)``;
 8. after training: the loop sets ``n_steps_``, ``history_`` and ``training_data_`` (the run config's
    ``data`` entry, which a later ``save`` elsewhere records), then calls ``_after_fit(images)`` and
@@ -105,6 +105,9 @@ class TrainableLearner(Protocol):
 
     def _group_grad_clip(self, group: str) -> float | None:
         """Gradient-norm clip of ``group`` (``None``: no clipping)."""
+
+    def _lr_scale(self, group: str, step: int) -> float | None:
+        """Factor on ``group``'s built learning rate at ``step`` (``None``: no schedule)."""
 
     def _set_train_nets(self, nets: Mapping[str, nn.Module]) -> None:
         """The modules as ``loss`` should call them while training (DDP wrappers or the modules)."""
