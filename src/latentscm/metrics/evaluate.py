@@ -56,7 +56,8 @@ def evaluate(learner: Any, world: Any, *, suite: str | Sequence[str] = "disentan
         ``"auto"`` (when the learner has ``counterfactual``, or its own ``intervene`` on units: ILCM, whose
         ``do`` on the matched units is used), ``"traversal"`` (also a plain
         learner, through :class:`~latentscm.probes.traversal_counterfactual.
-        TraversalCounterfactual`), or ``"none"``.
+        TraversalCounterfactual`), or ``"none"``. A learner identified up to monotone maps per latent and not yet
+        calibrated (CauCA) is calibrated on the ``n`` labelled held-out samples for this call only, with a note.
     n_counterfactual : int, default 128
         Images for the counterfactual metrics.
     regressor : FactorRegressor or None, default None
