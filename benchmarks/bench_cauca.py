@@ -21,9 +21,52 @@ depth, seed and variant, ``CauCA`` is fitted and scored on 2,000 fresh observati
 Variants: ``full`` (targets known), ``iid`` (the same data with every row read as observational: the paper's naive
 baseline, not identified) and ``empty`` (targets known but the graph misspecified as empty: the paper's E(G) = ∅).
 
-Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_cauca.py`` (``--quick`` for a smoke run). Prints one
-table. Every number is for small models trained briefly on a CPU, not the paper's scale (its runs: 200,000
-samples per regime, batch 4,096, 100 epochs, 12 spline blocks).
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_cauca.py`` (``--quick`` for a smoke run; ``--activation
+leaky_tanh`` for the smooth mixing; ``--restarts R`` fits R starts and keeps the most likely, ``fit_restarts``).
+Prints one table. Every number is for small models trained briefly on a CPU, not the paper's scale (its runs:
+200,000 samples per regime, batch 4,096, 100 epochs, 12 spline blocks).
+
+**Measured** (2026-12-07, 2-core CPU, one thread per run, two runs at a time; defaults: 20,000 samples, 3,000 steps
+of 256, lr 1e-3 with cosine decay, 6 spline blocks; seeds 0, 1, 2; mean over seeds, per-seed values in the note)::
+
+    mixing (activations)         variant  aligned  mcc    gap    cf
+    1 map (linear)               full     0.995    0.983  0.008  0.11
+                                 iid      0.410    0.800  0.169  2.08
+                                 empty    0.918    0.918  0.027  0.33
+    2 maps, leaky ReLU (1 kink)  full     0.957    0.936  0.026  0.33
+                                 iid      0.465    0.727  0.178  3.02
+                                 empty    0.854    0.849  0.045  0.47
+    3 maps, leaky ReLU (2)       full     0.732    0.775  0.077  0.86
+                                 iid      0.347    0.841  0.197  2.01
+                                 empty    0.669    0.700  0.095  0.91
+    2 maps, leaky tanh (1)       full     0.983    0.958  0.009  0.24
+                                 iid      0.392    0.757  0.169  3.59
+                                 empty    0.871    0.864  0.027  0.38
+    3 maps, leaky tanh (2)       full     0.819    0.870  0.032  0.98
+                                 iid      0.396    0.807  0.170  2.03
+                                 empty    0.657    0.803  0.049  1.09
+    3 maps, leaky tanh (2)       3 restarts 0.987   0.961  0.009  0.27
+    3 maps, leaky ReLU (2)       3 restarts 0.951   0.927  0.049  0.48
+
+What holds: with the targets known, CauCA names each latent after its variable (``aligned``, no matching) where the
+flow reaches the data's own likelihood (gap at most 0.01-0.03 nats per dimension): 0.995 under a linear mixing, 0.98
+under one smooth nonlinearity; its counterfactuals of ``do(z0)`` land at 0.11-0.33 of the distance of leaving the
+sample unchanged. The same data read as one observational distribution (``iid``, the paper's naive baseline) stay
+0.17-0.20 nats per dimension above the data's likelihood and leave the latents mixed (0.35-0.47), with
+counterfactuals 2-4 times *worse* than changing nothing. A wrong, empty graph (the paper's E(G) = ∅) costs 0.06-0.16
+in ``aligned``: its "latents" are closer to the exogenous noises. Per seed, ``full`` is above ``iid`` in 15 of 15
+runs, above ``empty`` in 14 (not two kinks, seed 0, where both under-fit), and ``empty`` above ``iid`` in 14 (not
+two smooth activations, seed 2). Where a fit misses, the gap says why, and mostly it is a local optimum:
+``fit_restarts`` (the most likely of three starts, judged on the training data without labels) takes the smooth
+two-activation mixing from 0.917 / 0.936 / 0.604 to 0.988 / 0.990 / 0.984 (gap 0.021 / 0.013 / 0.062 to 0.011 /
+0.007 / 0.010) and the kinked one from 0.502 / 0.826 / 0.868 to 0.969 / 0.941 / 0.943. The kinked mixing keeps a gap
+of 0.045-0.053 nats per dimension even then: its density jumps across each kink, which a smooth flow can only
+approach. The paper's CauCA reaches a median MCC of 0.985 / 0.942 with 2 / 3 smooth nonlinearities on 4 latents at
+its scale; on 3 latents here, one smooth nonlinearity gives 0.958 and two 0.870 (0.961 with three restarts): the
+ordering reproduces, the level is a little lower, at a fraction of the paper's training. ``mcc`` flatters the
+unidentified fits (0.73-0.84 for ``iid``): the true latents are correlated along the graph, so a mixed code still
+correlates with some factor, and matching searches for it; ``aligned`` asks the named code for its own factor.
+(Rerunning the first row with the final code gives it to the digit.)
 """
 
 from __future__ import annotations

@@ -38,6 +38,12 @@ sets the intervened codes, prediction recomputes each descendant as ``F_i^{-1}(u
 order, and the flow maps back. A mechanism monotone in its noise has
 counterfactuals identified by its conditional distribution (Nasr-Esfahany, Alizadeh & Shah, ICML 2023).
 
+**Measured at our scale** (``benchmarks/bench_cauca.py``, 3 latents, 3 seeds): codes match their own latents
+(|Spearman| 0.995 under a linear mixing, 0.98 under one smooth nonlinearity) and counterfactuals of a cause land at
+0.11-0.33 of the distance of changing nothing; with the targets hidden the latents stay mixed (0.35-0.47). Single
+fits can stop at local optima with mixed latents and a worse likelihood; :func:`fit_restarts` picks the most likely
+of several starts (two smooth nonlinearities: 0.82 for one start, 0.987 for the best of three).
+
 Codes are ``g(x)`` (N, d), deterministic. Observations must have exactly ``d`` numbers each (a flow is square).
 """
 
