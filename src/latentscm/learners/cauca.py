@@ -189,8 +189,10 @@ class CauCA(Learner):
         missing = [name for name, c in zip(names, counts) if c == 0]
         if len(missing) == len(names):
             warnings.warn(f"{owner} is fitted on observational data only: without interventions its latents are not "
-                          f"identified (Liang et al. 2023 need a perfect intervention on every variable). Pass "
-                          f"regimes=single_node_regimes(world) to fit.", UserWarning, stacklevel=2)
+                          f"identified (Liang et al. 2023 need a perfect intervention on every variable). Fit on "
+                          f"data drawn from regimes that intervene on each variable and change its distribution "
+                          f"(fit(world, regimes=...) or a Batch drawn with one): a random value drawn from a root's "
+                          f"own marginal changes nothing.", UserWarning, stacklevel=2)
         elif missing:
             warnings.warn(f"{owner}: no training sample intervenes on {', '.join(missing)}; Liang et al. (2023) "
                           f"identify each latent from a perfect intervention on every variable, so these may stay "
