@@ -45,6 +45,7 @@ import numpy as np
 
 from latentscm._validation import as_generator, check_array, check_choice, check_number
 from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
+from latentscm.discovery.order_regression import ORDER_PRUNES, must_precede, regress_on_order, standardise
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
 
@@ -54,7 +55,7 @@ __all__ = ["KERNEL_MAX_SAMPLES", "LINGAM_MEASURES", "LINGAM_PRUNES", "direct_lin
 #: Independence measures ``direct_lingam`` accepts.
 LINGAM_MEASURES = ("pwling", "kernel")
 #: Pruning rules ``direct_lingam`` accepts.
-LINGAM_PRUNES = ("adaptive_lasso", "none", "ols_threshold")
+LINGAM_PRUNES = ORDER_PRUNES
 #: Rows the kernel measure uses at most (a seeded subsample above it).
 KERNEL_MAX_SAMPLES = 1000
 
@@ -72,11 +73,6 @@ def entropy_maxent(u: np.ndarray) -> np.ndarray:
         - _K2 * (np.mean(u * np.exp(-u ** 2 / 2.0), axis=0)) ** 2
 
 
-def _standardise(x: np.ndarray) -> np.ndarray:
-    centred = x - x.mean(axis=0)
-    return centred / centred.std(axis=0)
-
-
 def pairwise_likelihood_ratio(xi: np.ndarray, xj: np.ndarray) -> float:
     """``R(i -> j)`` of Hyvärinen & Smith (2013) for two samples (n,): positive favours ``xi -> xj``."""
     owner = "pairwise_likelihood_ratio"
@@ -87,17 +83,17 @@ def pairwise_likelihood_ratio(xi: np.ndarray, xj: np.ndarray) -> float:
     for name, sample in (("xi", xi), ("xj", xj)):
         if np.ptp(sample) == 0:
             raise ValueError(f"The {name!r} argument of {owner} is constant; it has no standardised sample.")
-    a, b = _standardise(np.column_stack([xi, xj])).T
+    a, b = standardise(np.column_stack([xi, xj])).T
     rho = float(np.mean(a * b))
-    r_ij = _standardise((a - rho * b)[:, None])[:, 0]  # residual of x_i on x_j
-    r_ji = _standardise((b - rho * a)[:, None])[:, 0]
+    r_ij = standardise((a - rho * b)[:, None])[:, 0]  # residual of x_i on x_j
+    r_ji = standardise((b - rho * a)[:, None])[:, 0]
     h = entropy_maxent(np.column_stack([a, b, r_ij, r_ji]))
     return float(h[1] + h[2] - h[0] - h[3])
 
 
 def _pwling_scores(x: np.ndarray, candidates: list[int], remaining: list[int]) -> np.ndarray:
     """``-Σ_j min(0, R(i -> j))^2`` for each candidate ``i`` (vectorised over the pairs)."""
-    z = _standardise(x[:, remaining])
+    z = standardise(x[:, remaining])
     h = entropy_maxent(z)
     corr = z.T @ z / z.shape[0]
     position = {v: k for k, v in enumerate(remaining)}
@@ -166,13 +162,13 @@ def _kernel_scores(x: np.ndarray, candidates: list[int], remaining: list[int]) -
     kappa, sigma = (2e-2, 0.5) if n > 1000 else (2e-3, 1.0)
     scores = np.zeros(len(candidates))
     for c, i in enumerate(candidates):
-        xi = _standardise(x[:, [i]])[:, 0]
+        xi = standardise(x[:, [i]])[:, 0]
         basis_i = _kernel_basis(xi, kappa, sigma)
         total = 0.0
         for j in remaining:
             if j == i:
                 continue
-            xj = _standardise(x[:, [j]])[:, 0]
+            xj = standardise(x[:, [j]])[:, 0]
             r = _unit((xj - np.mean(xi * xj) * xi)[:, None])[:, 0]
             total += _kernel_mi(basis_i, _kernel_basis(r, kappa, sigma))
         scores[c] = -total
@@ -180,25 +176,6 @@ def _kernel_scores(x: np.ndarray, candidates: list[int], remaining: list[int]) -
 
 
 # -------------------------------------------------------------------------------------------- the order
-def _must_precede(names: Sequence[str], knowledge: BackgroundKnowledge | None) -> np.ndarray:
-    """Bool (d, d): ``[j, i]`` when ``j`` must come before ``i`` in the order (a required path or an earlier tier)."""
-    d = len(names)
-    before = np.zeros((d, d), dtype=bool)
-    if knowledge is None:
-        return before
-    index = {n: k for k, n in enumerate(names)}
-    for a, b in knowledge.required:
-        before[index[a], index[b]] = True
-    tier = {index[n]: t for t, group in enumerate(knowledge.tiers) for n in group}
-    for a, ta in tier.items():
-        for b, tb in tier.items():
-            if ta < tb:
-                before[a, b] = True
-    for k in range(d):  # transitive closure (Warshall)
-        before |= before[:, [k]] & before[[k], :]
-    return before
-
-
 def _residualise(x: np.ndarray, on: int, targets: list[int], names: Sequence[str], owner: str,
                  scale: np.ndarray) -> None:
     """Replace each column of ``targets`` of ``x`` (n, d) by its OLS residual on column ``on``, in place; a residual
@@ -229,49 +206,6 @@ def _causal_order(x: np.ndarray, measure: str, before: np.ndarray, names: Sequen
         remaining.remove(chosen)
         _residualise(x, chosen, remaining, names, owner, scale)
     return order
-
-
-# ------------------------------------------------------------------------------------------- the weights
-def _ols(x: np.ndarray, predictors: list[int], target: int) -> np.ndarray:
-    design = x[:, predictors] - x[:, predictors].mean(axis=0)
-    response = x[:, target] - x[:, target].mean()
-    coef, *_ = np.linalg.lstsq(design, response, rcond=None)
-    return coef
-
-
-def _adaptive_lasso(x: np.ndarray, predictors: list[int], target: int, keep: np.ndarray) -> np.ndarray:
-    """Adaptive-Lasso selection (BIC) then an OLS refit; ``keep`` (len(predictors),) bool forces a predictor in."""
-    from sklearn.linear_model import LassoLarsIC
-
-    z = _standardise(x)
-    penalty = np.abs(_ols(z, predictors, target))
-    lasso = LassoLarsIC(criterion="bic", fit_intercept=True)
-    lasso.fit(z[:, predictors] * penalty, z[:, target])
-    selected = (np.abs(lasso.coef_ * penalty) > 0) | keep
-    coef = np.zeros(len(predictors))
-    if selected.any():
-        chosen = [p for p, s in zip(predictors, selected) if s]
-        coef[selected] = _ols(x, chosen, target)
-    return coef
-
-
-def _weights(x: np.ndarray, order: list[int], forbidden: np.ndarray, required: np.ndarray, prune: str,
-             threshold: float) -> np.ndarray:
-    d = x.shape[1]
-    weights = np.zeros((d, d))
-    for k, target in enumerate(order):
-        predictors = [p for p in order[:k] if not forbidden[p, target]]
-        if not predictors:
-            continue
-        keep = required[predictors, target]
-        if prune == "adaptive_lasso":
-            coef = _adaptive_lasso(x, predictors, target, keep)
-        else:
-            coef = _ols(x, predictors, target)
-            if prune == "ols_threshold":
-                coef = np.where((np.abs(coef) >= threshold) | keep, coef, 0.0)
-        weights[predictors, target] = coef
-    return weights
 
 
 def direct_lingam(data: Any, *, measure: str = "pwling", prune: str = "adaptive_lasso",
@@ -320,7 +254,7 @@ def direct_lingam(data: Any, *, measure: str = "pwling", prune: str = "adaptive_
         forbidden, required = knowledge.matrices(names, owner)
     else:
         forbidden, required = np.zeros((d, d), dtype=bool), np.zeros((d, d), dtype=bool)
-    before = _must_precede(names, knowledge)
+    before = must_precede(names, knowledge)
     if np.any(np.diag(before)):
         raise ValueError(f"The 'knowledge' argument of {owner} orders a node before itself (its required edges "
                          f"and tiers form a cycle).")
@@ -328,7 +262,7 @@ def direct_lingam(data: Any, *, measure: str = "pwling", prune: str = "adaptive_
     if measure == "kernel" and n > KERNEL_MAX_SAMPLES:
         order_data = matrix[np.sort(rng.choice(n, size=KERNEL_MAX_SAMPLES, replace=False))]
     order = _causal_order(order_data, measure, before, names, owner)
-    weights = _weights(matrix, order, forbidden, required, prune, threshold)
+    weights = regress_on_order(matrix, order, prune=prune, threshold=threshold, forbidden=forbidden, required=required)
     info = {"method": "direct_lingam", "measure": measure, "prune": prune, "threshold": threshold,
             "causal_order": [names[i] for i in order], "weights": weights.tolist(), "n_samples": int(n)}
     return DiscoveredGraph(names, (weights != 0).astype(np.int64), {}, info)

@@ -48,7 +48,7 @@ from scipy import stats
 from latentscm._validation import as_generator, check_choice, check_number
 from latentscm.discovery.cam_pruning import cam_prune, preliminary_neighbours
 from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
-from latentscm.discovery.lingam import _must_precede
+from latentscm.discovery.order_regression import must_precede
 from latentscm.discovery.pc import as_data_matrix
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.discovery.stein import DegenerateKernelError, _hessian_column, _hessian_diagonal, _kernel, _score
@@ -81,7 +81,7 @@ class _Problem:
             self.forbidden, self.required = knowledge.matrices(names, owner)
         else:
             self.forbidden = self.required = np.zeros((d, d), dtype=bool)
-        self.before = _must_precede(names, knowledge)
+        self.before = must_precede(names, knowledge)
         if np.any(np.diag(self.before)):
             raise ValueError(f"The 'knowledge' argument of {owner} orders a node before itself (its required edges "
                              f"and tiers form a cycle).")
