@@ -192,8 +192,8 @@ def test_discover_with_background_knowledge(tmp_path):
             ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "broken.json")], "is not valid JSON"),
             ([str(tmp_path / "data.csv"), "--knowledge", str(tmp_path / "none.json")], "does not exist"),
             ([str(tmp_path / "data.csv"), "--method", "ges", "--knowledge", str(tmp_path / "k.json")],
-             "--knowledge is used by --method pc, cdnod, lingam, boss, fci, gfci, llc, score, das, nogam, not by "
-             "--method ges"),
+             "--knowledge is used by --method pc, cdnod, lingam, boss, fci, gfci, llc, score, das, nogam, "
+             "sortnregress, not by --method ges"),
             ([str(tmp_path / "data.csv"), "--method", "fci", "--knowledge", str(tmp_path / "edges.json")],
              "tiers only, not required edges"),
             ([str(series), "--timeseries", "--knowledge", str(tmp_path / "k.json")], "--knowledge")):

@@ -288,14 +288,15 @@ def _table_methods() -> dict[str, Any]:
 
 #: Methods outside discovery.codes' METHODS registry (pc, cdnod, cdf), dispatched from CODE_METHODS.
 _TABLE_ONLY = ("fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-               "dagma_mlp", "score", "das", "nogam")
+               "dagma_mlp", "score", "das", "nogam", "sortnregress")
 #: Methods that take ``--knowledge`` (fci, gfci: tiers only).
-_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci", "llc", "score", "das", "nogam")
+_KNOWLEDGE_METHODS = ("pc", "cdnod", "lingam", "boss", "fci", "gfci", "llc", "score", "das", "nogam", "sortnregress")
 #: Methods that use no CI test, with what they are instead.
 _NO_CI_TEST = {"ges": "score-based (BIC, BDeu or conditional Gaussian score)",
                "xges": "score-based (BIC, BDeu or conditional Gaussian score; XGES search)",
                "boss": "score-based (BIC, BDeu or conditional Gaussian score; best order search)",
                "lingam": "DirectLiNGAM (linear non-Gaussian)",
+               "sortnregress": "SortnRegress (a causal order by variance or R^2, then regressions; a baseline)",
                "notears": "linear NOTEARS (continuous optimisation)",
                "notears_mlp": "NOTEARS-MLP (continuous optimisation, one MLP per variable)",
                "dagma": "linear DAGMA (continuous optimisation, log-det central path)",
@@ -335,13 +336,14 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
     names : list of str
         The d column names.
     method : {"pc", "fci", "rfci", "gfci", "ges", "xges", "boss", "lingam", "notears", "notears_mlp", "dagma",
-              "dagma_mlp", "score", "das", "nogam", "cdnod", "cdf", "gies", "gnies", "enco", "llc", "lcd",
-              "contrastive-lcd"}
+              "dagma_mlp", "score", "das", "nogam", "sortnregress", "cdnod", "cdf", "gies", "gnies", "enco", "llc",
+              "lcd", "contrastive-lcd"}
         Discovery method (``fci``, ``rfci`` and ``gfci`` (seed 0) return a PartialAncestralGraph; ``llc`` a
         LinearCyclicModel, ``alpha`` the level of its bootstrap edge tests (seed 0); ``score``, ``das`` and
         ``nogam`` a DAG, ``alpha`` the level of CAM pruning's tests; ``ges``, ``xges``,
         ``boss`` (seed 0), ``lingam`` (DirectLiNGAM) and ``notears`` (linear NOTEARS), ``notears_mlp`` (NOTEARS-MLP,
-        seed 0), ``dagma`` (linear DAGMA), ``dagma_mlp`` (DAGMA-MLP, seed 0), ``gies`` and ``enco`` (seed 0) ignore
+        seed 0), ``dagma`` (linear DAGMA), ``dagma_mlp`` (DAGMA-MLP, seed 0), ``sortnregress`` (seed 0), ``gies`` and
+        ``enco`` (seed 0) ignore
         ``ci`` and ``alpha``).
     ci : str or None
         CI test name (None: gfci pairs one with its score).
@@ -356,7 +358,7 @@ def run_discovery(data: np.ndarray, names: list[str], *, method: str, ci: str | 
         PC's and CD-NOD's collider rule (``standard``, ``conservative``, ``majority``, ``maxp``); None: standard.
     knowledge : BackgroundKnowledge or None
         Background knowledge by column name: forbidden / required edges and tiers for pc, cdnod, boss, lingam, llc,
-        score, das and nogam; tiers only for fci and gfci.
+        score, das, nogam and sortnregress; tiers only for fci and gfci.
     params : dict or None
         The method function's own keyword parameters (``--param KEY=VALUE``), checked against its signature;
         those set by the arguments above (names, CI test, level, knowledge, ...) are refused.
@@ -532,7 +534,10 @@ def register(app: typer.Typer) -> None:
                                    "bootstrap edge tests, default 0.01 for it; seed 0), score, das or nogam (a "
                                    "causal order of a nonlinear additive noise model from the score, SCORE, DAS or "
                                    "NoGAM, pruned by CAM; --alpha is the level of CAM's tests, default 0.001 for "
-                                   "them), gnies (environments with "
+                                   "them), sortnregress (a baseline: the order of ascending variance, or of "
+                                   "R^2 with --param criterion=r2, or random with criterion=random, then "
+                                   "adaptive-lasso regressions; Reisach et al. 2021, 2023), gnies (environments "
+                                   "with "
                                    "unknown targets, with "
                                    "--environment), lcd (linear causal disentanglement: latent variables, their "
                                    "graph and the unmixing from one perfect intervention per latent, with "
@@ -586,9 +591,9 @@ def register(app: typer.Typer) -> None:
                                               "-?> allowed, --> forced; at lag 0 also o?o, o-o, <--, <?-. See "
                                               "latentscm.cli.discover_timeseries."),
         knowledge: Path = typer.Option(None, "--knowledge", help="A JSON file of background knowledge for --method "
-                                       "pc, cdnod, boss, lingam, llc, score, das or nogam, by column (or code) "
-                                       "name: an object whose \"forbidden\" and \"required\" hold (cause, effect) "
-                                       "name pairs and whose "
+                                       "pc, cdnod, boss, lingam, llc, score, das, nogam or sortnregress, by column "
+                                       "(or code) name: an object whose \"forbidden\" and \"required\" hold "
+                                       "(cause, effect) name pairs and whose "
                                        "\"tiers\" holds lists of names, a later tier never causing an earlier one. "
                                        "--method fci and gfci take tiers only."),
         suggest: bool = typer.Option(False, "--suggest", help="Also plan experiments on the result (a CPDAG or "

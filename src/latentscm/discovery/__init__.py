@@ -5,7 +5,8 @@ optimisation (linear NOTEARS, NOTEARS-MLP, linear DAGMA, DAGMA-MLP), DirectLiNGA
 and GFCI (partial ancestral graphs, for hidden confounders, with tiers), CD-NOD for heterogeneous data, Causal de
 Finetti for exchangeable data, ENCO (neural likelihoods, observational and single-variable interventional
 data), LLC (linear cyclic models with latent confounders from randomised experiments), SCORE, DAS and NoGAM (causal
-orders of nonlinear additive noise models from Stein score estimates, pruned by CAM), and linear causal
+orders of nonlinear additive noise models from Stein score estimates, pruned by CAM), SortnRegress (the variance-
+and R^2-sorting baselines of Reisach et al.), and linear causal
 disentanglement (latent variables and their graph from one perfect intervention per latent)."""
 
 from latentscm.discovery.active_learning import active_gies
@@ -60,6 +61,7 @@ from latentscm.discovery.quantum_kernel import QKCI, QuantumFeatureMapKernel
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
 from latentscm.discovery.rfci import rfci
 from latentscm.discovery.score_matching import das, nogam, score_matching
+from latentscm.discovery.sortnregress import sortnregress
 from latentscm.discovery.stein import stein_hessian, stein_hessian_diagonal, stein_score
 from latentscm.discovery.xges import xges
 
@@ -120,6 +122,7 @@ __all__ = [
     "rfci",
     "score_matching",
     "skeleton_scores",
+    "sortnregress",
     "stein_hessian",
     "stein_hessian_diagonal",
     "stein_score",

@@ -38,6 +38,7 @@ from latentscm.discovery.pc import pc
 from latentscm.discovery.result import DiscoveredGraph, skeleton_scores
 from latentscm.discovery.rfci import rfci
 from latentscm.discovery.score_matching import das, nogam, score_matching
+from latentscm.discovery.sortnregress import sortnregress
 from latentscm.discovery.xges import xges
 from latentscm.graph import CausalGraph
 from latentscm.metrics.graphs import _is_acyclic
@@ -68,15 +69,16 @@ CODE_METHODS: dict[str, Callable[..., Any]] = {
     "notears": notears_linear,
     "notears_mlp": notears_mlp, "dagma": dagma_linear, "dagma_mlp": dagma_mlp,
     "score": score_matching, "das": das, "nogam": nogam,
+    "sortnregress": sortnregress,
 }
 #: Of those, the ones that use a CI test, take background knowledge, and start from random weights (shared with the
 #: CLI's ``discover``).
 CI_METHODS = ("pc", "fci", "rfci", "gfci")
-KNOWLEDGE_METHODS = ("pc", "fci", "gfci", "boss", "lingam", "llc", "score", "das", "nogam")
+KNOWLEDGE_METHODS = ("pc", "fci", "gfci", "boss", "lingam", "llc", "score", "das", "nogam", "sortnregress")
 #: The causal-order methods that end with CAM pruning, whose ``alpha`` is the level of its F tests (default 0.001,
 #: the papers'), with that default.
 CAM_METHODS, CAM_ALPHA = ("score", "das", "nogam"), 0.001
-SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss", "gfci")
+SEEDED_METHODS = ("notears_mlp", "dagma_mlp", "boss", "gfci", "sortnregress")
 #: Parameters discover_from_codes sets itself, with the argument that sets them.
 _RESERVED = {"node_names": "'names'", "ci_test": "'ci_test'", "alpha": "'alpha'", "ci_options": "'ci_options'",
              "collider_rule": "'collider_rule'", "knowledge": "'knowledge'"}
@@ -106,17 +108,18 @@ def discover_from_codes(codes: Any, names: Sequence[str], *, method: str = "pc",
         ``"llc"`` with ``targets`` (codes of interventional data: GIES's I-essential graph, ENCO's DAG from
         single-latent interventions, or LLC's linear cyclic model with latent confounders from randomised ones).
         ``"score"``, ``"das"`` or ``"nogam"`` (a causal order of a nonlinear additive noise model from the score,
-        pruned by CAM). ``ci_test`` and ``ci_options`` apply to pc, fci, rfci and gfci only; the methods needing a
-        context are not here.
+        pruned by CAM); ``"sortnregress"`` (the order of ascending variance, or with ``options={"criterion": "r2"}``
+        of R^2, then regressions: the baseline of Reisach et al. 2021/2023). ``ci_test`` and ``ci_options`` apply to
+        pc, fci, rfci and gfci only; the methods needing a context are not here.
     alpha: the level of the CI tests (pc, fci, rfci, gfci) or of llc's edge tests (default for those: 0.05), or of
         CAM pruning's F tests (score, das, nogam; default 0.001); other methods have none.
     max_samples: rows used (a seeded subsample when N is larger; kernel tests cost O(N^2)).
-    seed: seed of the subsample; for notears_mlp, dagma_mlp, boss, gfci and enco also of their random starts (unless
-        ``options`` gives one).
+    seed: seed of the subsample; for notears_mlp, dagma_mlp, boss, gfci and enco also of their random starts, for
+        sortnregress of its random order (``criterion="random"``) (unless ``options`` gives one).
     collider_rule: PC's collider rule (see :func:`~latentscm.discovery.pc.pc`); FCI has none.
     knowledge: background knowledge by latent name: PC's (see :func:`~latentscm.discovery.pc.pc`), BOSS's, tiers
-        for FCI and GFCI (see :func:`~latentscm.discovery.fci.fci`), DirectLiNGAM's, LLC's, or SCORE's, DAS's and
-        NoGAM's (see :func:`~latentscm.discovery.score_matching.score_matching`); not for the other methods.
+        for FCI and GFCI (see :func:`~latentscm.discovery.fci.fci`), DirectLiNGAM's, LLC's, SortnRegress's, or SCORE's,
+        DAS's and NoGAM's (see :func:`~latentscm.discovery.score_matching.score_matching`); not for the other methods.
     options: the method function's own keyword parameters (e.g. ``{"turning": True}`` for ges, ``{"lambda1":
         0.05}`` for notears), checked by name; the ones set by the arguments above are refused.
     targets: for ``method="gies"``, ``"enco"`` or ``"llc"`` (required there, refused elsewhere): which latents each

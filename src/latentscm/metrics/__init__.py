@@ -2,7 +2,8 @@
 
 Disentanglement and identifiability metrics take ``codes`` (N, D) and ``factors`` (N, K);
 ``factorvae_score`` and ``betavae_score`` take a world and an ``encode`` callable because they
-sample batches with one factor held fixed. Graph metrics take adjacency matrices. Scalar
+sample batches with one factor held fixed. Graph metrics take adjacency matrices; sortability
+(how well variances, or R^2, order a dataset along its true DAG) takes the data and the graph. Scalar
 metrics return a float, multi-part ones a dict with namespaced keys
 (``"dci.disentanglement"``). Higher is better unless the docstring says otherwise (SHD).
 
@@ -45,6 +46,7 @@ from latentscm.metrics.r2 import r2, r2_per_factor
 from latentscm.metrics.ranking import map_at_k, mrr, precision_at_k, ranking_scores
 from latentscm.metrics.sap import sap, sap_score_matrix
 from latentscm.metrics.sid import sid
+from latentscm.metrics.sortability import order_alignment, r2_sortability, sortability, varsortability
 from latentscm.metrics.suite import (
     DISENTANGLEMENT_SUITE,
     METRICS,
@@ -102,9 +104,11 @@ __all__ = [
     "mrr",
     "mutual_information",
     "normalized_shd",
+    "order_alignment",
     "precision_at_k",
     "r2",
     "r2_per_factor",
+    "r2_sortability",
     "ranking_scores",
     "sample_codes",
     "sap",
@@ -112,10 +116,12 @@ __all__ = [
     "shd",
     "sid",
     "skeleton_scores",
+    "sortability",
     "summary_auprc",
     "summary_auroc",
     "temporal_graph_scores",
     "unit_kl",
+    "varsortability",
     "window_auprc",
     "window_auroc",
 ]
