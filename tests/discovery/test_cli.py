@@ -73,6 +73,9 @@ def test_discover_on_run_codes(tmp_path):
     # CPDAG z0 - z1 -> z3 <- z2: the skeleton is exact; z0 - z1 stays undirected (SHD 1).
     assert comparison["skeleton.f1"] == 1.0 and comparison["shd"] == 1.0
     assert comparison["orientation.accuracy"] == pytest.approx(2 / 3)
+    # variances 1, 1.25, 1, 2.5: z0 -> z1 (up), z1 -> z3 (up), z2 -> z3 (up), and the paths z0 -> z3 (up)
+    assert comparison["sortability.var"] == 1.0
+    assert 0.0 <= comparison["sortability.r2"] <= 1.0
 
 
 def test_discover_collider_rule(tmp_path):

@@ -129,5 +129,5 @@ def test_discover_from_codes_options(tmp_path):
     with pytest.raises(ValueError, match="Method 'ges' has no parameter 'lambda1'"):
         discover_from_codes(codes, names, method="ges", options={"lambda1": 0.1})
     with pytest.raises(ValueError, match="'knowledge' .* applies to method='pc', 'fci', 'gfci', 'boss', 'lingam', "
-                                         "'llc', 'score', 'das', 'nogam', not 'dagma'"):
+                                         "'llc', 'score', 'das', 'nogam', 'sortnregress', not 'dagma'"):
         discover_from_codes(codes, names, method="dagma", knowledge={"tiers": [["z0"], ["z1"]]})

@@ -96,5 +96,5 @@ def test_discover_from_codes_passes_tiers_to_fci():
                               knowledge={"tiers": [["x"], ["y"], ["z"]]})
     assert sorted(pag.edges()) == ["x o-> y", "y --> z"] and pag.info["n_tier_marks"] == 2
     with pytest.raises(ValueError, match="applies to method='pc', 'fci', 'gfci', 'boss', 'lingam', 'llc', 'score', "
-                                         "'das', 'nogam', not 'ges'"):
+                                         "'das', 'nogam', 'sortnregress', not 'ges'"):
         discover_from_codes(codes, ["x", "y", "z"], method="ges", knowledge={"tiers": [["x"], ["y"]]})

@@ -915,9 +915,26 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     if truth is None:
         return graph, None
     try:
-        return graph, (compare_pag(graph, truth) if hasattr(graph, "marks") else compare_graphs(graph, truth))
+        comparison = compare_pag(graph, truth) if hasattr(graph, "marks") else compare_graphs(graph, truth)
     except ValueError as error:
         raise ValueError(f"The run file {truth_path} does not match the codes: {error}") from None
+    return graph, {**comparison, **_code_sortability(codes, names, truth)}
+
+
+def _code_sortability(codes: np.ndarray, names: list[str], truth: Any) -> dict[str, float]:
+    """``sortability.var`` and ``sortability.r2`` of the codes (N, D) along the world's graph (Reisach et al. 2021,
+    2023): near 1, a method that orders variables by their scale (or R^2) finds the causal order without causal
+    reasoning, so a good score says less. Left out when the codes' names are not the graph's nodes, when the graph
+    has no edges, and (R^2) when a code is constant."""
+    from latentscm.metrics.sortability import sortability
+
+    if sorted(names) != sorted(truth.nodes) or not truth.edges:
+        return {}
+    columns = {name: codes[:, k] for k, name in enumerate(names)}
+    scores = {"sortability.var": sortability(columns, truth, criterion="var")}
+    if np.all(codes.std(axis=0) > 0):
+        scores["sortability.r2"] = sortability(columns, truth, criterion="r2")
+    return scores
 
 
 def _read_graph(path: Path) -> Any:
