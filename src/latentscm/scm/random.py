@@ -18,7 +18,7 @@ from latentscm.scm.mechanisms import AdditiveNoise, LinearGaussian, Mechanism, R
 from latentscm.scm.noise import Normal
 from latentscm.scm.scm import SCM
 
-__all__ = ["random_dag", "random_discrete_scm", "random_scm", "RandomNonlinearFunction"]
+__all__ = ["random_dag", "random_discrete_scm", "random_scm", "RandomNonlinearFunction", "StandardisedFunction"]
 
 _KINDS = ("tanh", "sin", "bump", "softplus")
 
@@ -91,16 +91,28 @@ class RandomNonlinearFunction:
 
 def random_scm(n_nodes: int, *, edge_prob: float = 0.3, mechanism: str = "linear",
                graph_type: str = "erdos_renyi", noise_std: float = 1.0,
+               weight_range: tuple[float, float] = (0.5, 1.5), standardize: str = "none",
                seed: int | np.random.Generator) -> SCM:
     """A random SCM over ``x0 .. x{n-1}``.
 
-    ``mechanism="linear"``: linear-Gaussian with weights uniform in ±[0.5, 1.5].
+    ``mechanism="linear"``: linear-Gaussian with weights uniform in ±``weight_range`` (default ±[0.5, 1.5];
+    NOTEARS' and Reisach et al.'s simulations use ±[0.5, 2]).
     ``mechanism="nonlinear"``: additive noise with :class:`RandomNonlinearFunction` terms,
-    coefficients uniform in ±[0.5, 1.5], Gaussian noise. Every term is bounded or grows at most
+    coefficients uniform in ±``weight_range``, Gaussian noise. Every term is bounded or grows at most
     linearly, so values stay on a moderate scale.
+
+    ``standardize="internal"`` gives the *internally standardised* SCM (iSCM) of Ormaniec, Sussex, Lorch, Krause &
+    Weichwald (2024), "Standardizing structural causal models": each variable is standardised to mean 0 and
+    variance 1 as it is generated, so its children see the standardised value. Variances then no longer grow
+    along the causal order (varsortability 1/2; see :mod:`latentscm.metrics.sortability`), which plain linear SCMs
+    give away to any method that sorts by scale. Same graph and draws of weights and noise types as ``"none"`` for
+    the same seed: linear mechanisms are rescaled exactly (population variances from the implied covariance);
+    nonlinear ones by the mean and standard deviation of a 100,000-row Monte Carlo sample drawn after the others.
     """
     check_choice(mechanism, "mechanism", "random_scm", ("linear", "nonlinear"))
+    check_choice(standardize, "standardize", "random_scm", ("none", "internal"))
     std = check_number(noise_std, "noise_std", "random_scm", low=0.0, low_inclusive=False)
+    low, high = _weight_range(weight_range)
     rng = as_generator(seed)
     graph = random_dag(n_nodes, edge_prob=edge_prob, graph_type=graph_type, seed=rng)
     mechanisms: dict[str, Mechanism] = {}
@@ -110,13 +122,82 @@ def random_scm(n_nodes: int, *, edge_prob: float = 0.3, mechanism: str = "linear
             mechanisms[name] = Root(Normal(0.0, std))
             continue
         signs = rng.choice([-1.0, 1.0], size=k)
-        weights = signs * rng.uniform(0.5, 1.5, size=k)
+        weights = signs * rng.uniform(low, high, size=k)
         if mechanism == "linear":
             mechanisms[name] = LinearGaussian(weights, std=std)
         else:
             kinds = [str(kind) for kind in rng.choice(_KINDS, size=k)]
             mechanisms[name] = AdditiveNoise(RandomNonlinearFunction(weights, kinds), noise=Normal(0.0, std))
+    if standardize == "internal":
+        mechanisms = _internally_standardised(graph, mechanisms, std, rng)
     return SCM(graph, mechanisms)
+
+
+def _weight_range(value: object) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"The 'weight_range' parameter of random_scm must be two numbers (low, high). Got "
+                         f"{value!r}.") from None
+    if not (np.isfinite(low) and np.isfinite(high) and 0 <= low <= high):
+        raise ValueError(f"The 'weight_range' parameter of random_scm must satisfy 0 <= low <= high (weights are "
+                         f"drawn from ±[low, high]). Got {value!r}.")
+    return low, high
+
+
+class StandardisedFunction:
+    """``(function(parents) - offset) / scale``: a mechanism's function, standardised. Picklable."""
+
+    def __init__(self, function: RandomNonlinearFunction, offset: float, scale: float):
+        self.function, self.offset, self.scale = function, float(offset), float(scale)
+
+    def __call__(self, parents: np.ndarray) -> np.ndarray:
+        return (self.function(parents) - self.offset) / self.scale
+
+    def __repr__(self) -> str:
+        return f"({self.function!r} - {self.offset:.3g}) / {self.scale:.3g}"
+
+
+#: Rows of the Monte Carlo sample that standardises nonlinear mechanisms internally.
+_STANDARDISE_ROWS = 100_000
+
+
+def _internally_standardised(graph: CausalGraph, mechanisms: dict[str, Mechanism], std: float,
+                             rng: np.random.Generator) -> dict[str, Mechanism]:
+    """The iSCM of ``mechanisms`` (Ormaniec et al. 2024): every node rescaled to mean 0 and variance 1 given
+    standardised parents; linear ones exactly, nonlinear ones from a Monte Carlo sample."""
+    order = graph.topological_order()
+    out: dict[str, Mechanism] = {}
+    covariance: dict[tuple[str, str], float] = {}  # of the standardised linear variables (their correlations)
+    values: dict[str, np.ndarray] = {}
+    mc = np.random.default_rng(rng.integers(2**63))
+    for position, name in enumerate(order):
+        parents = graph.parents(name)
+        mechanism = mechanisms[name]
+        if not parents:  # N(0, std) -> N(0, 1), uncorrelated with every earlier node
+            out[name] = Root(Normal(0.0, 1.0))
+            covariance.update({(name, other): 0.0 for other in order[:position]})
+            covariance.update({(other, name): 0.0 for other in order[:position]})
+            covariance[(name, name)] = 1.0
+            values[name] = mc.normal(size=_STANDARDISE_ROWS)
+            continue
+        if isinstance(mechanism, LinearGaussian):
+            w = mechanism.weights
+            sigma = np.array([[covariance[(a, b)] for b in parents] for a in parents])
+            scale = float(np.sqrt(w @ sigma @ w + std**2))
+            out[name] = LinearGaussian(w / scale, std=std / scale)
+            for other in order[:position]:
+                value = sum(wi * covariance[(p, other)] for wi, p in zip(w, parents)) / scale
+                covariance[(name, other)] = covariance[(other, name)] = float(value)
+            covariance[(name, name)] = 1.0
+            continue
+        function = mechanism.function  # type: ignore[attr-defined]
+        signal = function(np.column_stack([values[p] for p in parents]))
+        raw = signal + mc.normal(0.0, std, size=_STANDARDISE_ROWS)
+        offset, scale = float(raw.mean()), float(raw.std())
+        out[name] = AdditiveNoise(StandardisedFunction(function, offset, scale), noise=Normal(0.0, std / scale))
+        values[name] = (raw - offset) / scale
+    return out
 
 
 def random_discrete_scm(n_nodes: int, *, edge_prob: float = 0.3, levels: int | tuple[int, int] | list[int] = 3,
