@@ -12,9 +12,11 @@ probability degree / (d - 1); degree 4 is "ER2", 2d edges expected); graph seed 
 variance).
 
 Methods: ``notears_linear`` with its defaults (lambda1 0.1, l2 loss, threshold 0.3), GES (BIC), PC (Fisher-z,
-``--alpha``) and ``VarSort``, a simplified version of Reisach et al.'s "sortnregress" baseline (order the columns by
-variance, least squares of each on all earlier ones, keep ``|w| >= 0.3``; theirs selects with a BIC Lasso): it uses
-nothing but the variance order, so its success on raw data measures how much the simulation gives away.
+``--alpha``) and ``VarSort``, Reisach et al.'s "sortnregress" baseline with a threshold in place of its BIC Lasso
+(:func:`latentscm.discovery.sortnregress` with ``prune="ols_threshold", threshold=0.3``: order the columns by
+variance, least squares of each on all earlier ones, keep ``|w| >= 0.3``; the Lasso version and R^2-sorting are in
+``bench_sortability.py``): it uses nothing but the variance order, so its success on raw data measures how much the
+simulation gives away.
 
 Scores (means over seeds, +- standard deviation for SHD):
 * ``SHD dag``: SHD of a DAG method's result to the true DAG (a reversed edge counts 1); not defined for PC / GES.
@@ -23,27 +25,35 @@ Scores (means over seeds, +- standard deviation for SHD):
 * ``skel P / R``: skeleton precision / recall; ``dir P / R``: arrowhead precision / recall against the true DAG
   (an undirected CPDAG edge carries no arrowhead, so PC / GES lose recall on edges the data cannot orient).
 * ``sec``: seconds per fit, one thread.
-* ``varsort``: varsortability of the data fitted (Reisach et al., Eq. 1: over all ordered pairs joined by a
-  directed path of length k = 1 .. d-1, counted once per k, the share whose source has the smaller variance,
-  ties 1/2); 1 means sorting by variance gives a causal order, standardised data give exactly 0.5.
+* ``varsort``: varsortability of the data fitted (:func:`latentscm.metrics.sortability.varsortability`, Reisach et
+  al., Eq. 1: over all ordered pairs joined by a directed path of length k = 1 .. d-1, counted once per k, the share
+  whose source has the smaller variance, ties within 1e-9 1/2); 1 means sorting by variance gives a causal order,
+  standardised data give exactly 0.5.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_notears.py --dims 10 20 --n 1000 --seeds 10 --degree 4
 
-Measured 2026-12-05 (2-core CPU shared with other jobs, one thread; seeds 0-9, n 1000, ER degree 4 = "ER2")::
+Measured 2026-12-07 (2-core CPU, one thread, a second one-thread job running; seeds 0-9, n 1000, ER degree 4 =
+"ER2"), with ``VarSort`` from :func:`latentscm.discovery.sortnregress`::
 
       d  data   method varsort      SHD dag    SHD cpdag skel P skel R  dir P  dir R    sec
-     10   raw  NOTEARS   0.964   1.6 +- 1.4   1.5 +- 1.6  1.000  0.939  0.974  0.915  0.318
-     10   raw      GES   0.964            -  13.7 +-10.6  0.774  0.926  0.567  0.562  0.013
-     10   raw       PC   0.964            -  12.4 +- 4.6  0.930  0.637  0.616  0.352  0.002
-     10   raw  VarSort   0.964   3.0 +- 2.8   3.5 +- 2.8  0.929  0.972  0.876  0.915  0.001
-     10   std  NOTEARS   0.500  15.6 +- 3.9  17.1 +- 3.7  0.864  0.550  0.388  0.241  0.581
-     10   std  VarSort   0.500  18.8 +- 4.7  20.4 +- 4.5  0.653  0.670  0.333  0.341  0.001
-     20   raw  NOTEARS   0.978   2.4 +- 2.6   2.1 +- 3.0  0.987  0.972  0.964  0.950  0.974
-     20   raw      GES   0.978            -  30.1 +-22.2  0.671  0.966  0.558  0.709  0.082
-     20   raw       PC   0.978            -  22.6 +- 8.3  0.924  0.659  0.681  0.396  0.006
-     20   raw  VarSort   0.978  10.0 +- 7.4   9.9 +- 7.5  0.837  0.989  0.798  0.939  0.002
-     20   std  NOTEARS   0.500  29.8 +- 6.6  33.6 +- 6.6  0.874  0.582  0.384  0.255  2.029
-     20   std  VarSort   0.500  44.5 +-13.5  45.5 +-13.2  0.574  0.647  0.243  0.266  0.002
+     10   raw  NOTEARS   0.964   1.7 +- 1.4   1.7 +- 1.5  1.000  0.926  0.981  0.909  0.334
+     10   raw      GES   0.964            -  13.7 +-10.6  0.774  0.926  0.567  0.562  0.018
+     10   raw       PC   0.964            -  12.4 +- 4.6  0.930  0.637  0.616  0.352  0.003
+     10   raw  VarSort   0.964   3.0 +- 2.8   3.5 +- 2.8  0.929  0.972  0.876  0.915  0.002
+     10   std  NOTEARS   0.500  15.6 +- 3.9  17.1 +- 3.7  0.864  0.550  0.388  0.241  0.475
+     10   std  VarSort   0.500  18.6 +- 4.2  20.2 +- 4.1  0.663  0.679  0.333  0.341  0.001
+     20   raw  NOTEARS   0.978   2.4 +- 2.6   2.1 +- 3.0  0.987  0.972  0.964  0.950  1.468
+     20   raw      GES   0.978            -  30.1 +-22.2  0.671  0.966  0.558  0.709  0.153
+     20   raw       PC   0.978            -  22.6 +- 8.3  0.924  0.659  0.681  0.396  0.010
+     20   raw  VarSort   0.978  10.0 +- 7.4   9.9 +- 7.5  0.837  0.989  0.798  0.939  0.005
+     20   std  NOTEARS   0.500  29.8 +- 6.7  33.6 +- 6.7  0.877  0.580  0.384  0.252  3.231
+     20   std  VarSort   0.500  44.5 +-13.5  45.5 +-13.2  0.574  0.647  0.243  0.266  0.005
+
+(The 2026-12-05 run, with this script's own copy of the same baseline, gave the same rows but for NOTEARS's d = 10
+raw 1.6 +- 1.4 / 1.5 +- 1.6 and d = 20 std 29.8 +- 6.6 / 33.6 +- 6.6, skel P 0.874, and VarSort's d = 10 std
+18.8 +- 4.7 / 20.4 +- 4.5: on standardised data every variance is 1 up to rounding, so the variance order is set by
+rounding, and the two versions compute the variances in different orders. NOTEARS's code is unchanged since;
+its small shifts come from the environment, which was rebuilt between the runs.)
 
 GES and PC give the same rows on standardised data (both are scale-invariant), omitted above. With ``--degree 2``
 ("ER1") NOTEARS's SHD to the true DAG is 0.7 (d 10) and 0.1 (d 20) raw, 6.3 and 11.2 standardised; PC's CPDAG
@@ -66,39 +76,10 @@ import numpy as np
 from latentscm.discovery.ges import ges
 from latentscm.discovery.notears import notears_linear
 from latentscm.discovery.pc import pc
+from latentscm.discovery.sortnregress import sortnregress
 from latentscm.metrics.graphs import arrowhead_scores, dag_to_cpdag, shd, skeleton_scores
+from latentscm.metrics.sortability import varsortability
 from latentscm.scm import random_scm
-
-
-def varsortability(data: np.ndarray, dag: np.ndarray) -> float:
-    """Reisach et al.'s varsortability of data (n, d) for the true DAG (d, d) (1: variance sorts causally)."""
-    var = data.var(axis=0)
-    a = (np.asarray(dag) != 0).astype(float)
-    reach = np.eye(a.shape[0])
-    hits = total = 0.0
-    for _ in range(a.shape[0] - 1):
-        reach = (reach @ a > 0).astype(float)
-        sources, targets = np.nonzero(reach)
-        if sources.size == 0:
-            break
-        tie = np.isclose(var[targets], var[sources], rtol=1e-9, atol=0.0)  # standardised: equal up to rounding
-        hits += float(np.sum((var[targets] > var[sources]) & ~tie) + 0.5 * np.sum(tie))
-        total += sources.size
-    return hits / total if total else float("nan")
-
-
-def sort_and_regress(data: np.ndarray, threshold: float = 0.3) -> np.ndarray:
-    """Reisach et al.'s variance-sorting baseline, simplified: order the columns of data (n, d) by variance, regress
-    each on all earlier ones by least squares, keep coefficients with ``|w| >= threshold``. A DAG (d, d)."""
-    x = data - data.mean(axis=0)
-    order = np.argsort(x.var(axis=0), kind="stable")
-    d = x.shape[1]
-    dag = np.zeros((d, d), dtype=np.int64)
-    for k in range(1, d):
-        parents, child = order[:k], order[k]
-        coef, *_ = np.linalg.lstsq(x[:, parents], x[:, child], rcond=None)
-        dag[parents[np.abs(coef) >= threshold], child] = 1
-    return dag
 
 
 def simulate(d: int, degree: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -134,7 +115,7 @@ def main() -> None:
         "NOTEARS": (lambda x: notears_linear(x), True),
         "GES": (lambda x: ges(x), False),
         "PC": (lambda x: pc(x, alpha=args.alpha), False),
-        "VarSort": (sort_and_regress, True),
+        "VarSort": (lambda x: sortnregress(x, criterion="var", prune="ols_threshold", threshold=0.3), True),
     }
     print(f"n={args.n}, ER degree {args.degree:g}, seeds 0-{args.seeds - 1}, PC alpha {args.alpha}")
     header = (f"{'d':>3} {'data':>5} {'method':>8} {'varsort':>7} {'SHD dag':>12} {'SHD cpdag':>12} "
@@ -151,7 +132,7 @@ def main() -> None:
                     found = np.asarray(getattr(result := fit(x), "adjacency", result))
                     seconds = time.perf_counter() - started
                     row = score(dag, found, directed)
-                    row.update(sec=seconds, varsort=varsortability(x, dag))
+                    row.update(sec=seconds, varsort=varsortability(x, dag, tol=1e-9))  # ties up to rounding
                     rows.setdefault((data_name, name), []).append(row)
         for (data_name, name), runs in rows.items():
             directed = methods[name][1]
