@@ -52,8 +52,9 @@ Measured 2026-12-07 (2-core CPU, one thread, a second one-thread job running; se
 (The 2026-12-05 run, with this script's own copy of the same baseline, gave the same rows but for NOTEARS's d = 10
 raw 1.6 +- 1.4 / 1.5 +- 1.6 and d = 20 std 29.8 +- 6.6 / 33.6 +- 6.6, skel P 0.874, and VarSort's d = 10 std
 18.8 +- 4.7 / 20.4 +- 4.5: on standardised data every variance is 1 up to rounding, so the variance order is set by
-rounding, and the two versions compute the variances in different orders. NOTEARS's code is unchanged since;
-its small shifts come from the environment, which was rebuilt between the runs.)
+rounding, and the two versions compute the variances in different orders. NOTEARS's module was revised after that
+run (review fixes the same day) and the environment was rebuilt since; which of the two moved its numbers by 0.1
+was not checked.)
 
 GES and PC give the same rows on standardised data (both are scale-invariant), omitted above. With ``--degree 2``
 ("ER1") NOTEARS's SHD to the true DAG is 0.7 (d 10) and 0.1 (d 20) raw, 6.3 and 11.2 standardised; PC's CPDAG
