@@ -44,9 +44,8 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import as_generator, check_array, check_choice, check_number
-from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
-from latentscm.discovery.order_regression import ORDER_PRUNES, must_precede, regress_on_order, standardise
-from latentscm.discovery.pc import as_data_matrix
+from latentscm.discovery.knowledge import BackgroundKnowledge
+from latentscm.discovery.order_regression import ORDER_PRUNES, ordered_table, regress_on_order, standardise
 from latentscm.discovery.result import DiscoveredGraph
 
 __all__ = ["KERNEL_MAX_SAMPLES", "LINGAM_MEASURES", "LINGAM_PRUNES", "direct_lingam", "entropy_maxent",
@@ -238,26 +237,8 @@ def direct_lingam(data: Any, *, measure: str = "pwling", prune: str = "adaptive_
     prune = check_choice(prune, "prune", owner, LINGAM_PRUNES)
     threshold = float(check_number(threshold, "threshold", owner, low=0))
     rng = as_generator(seed)
-    knowledge = as_knowledge(knowledge, owner)
-    matrix, names = as_data_matrix(data, node_names, owner)
-    n, d = matrix.shape
-    if d == 0:
-        raise ValueError(f"The 'data' argument of {owner} has no columns.")
-    if n < d + 2:
-        raise ValueError(f"The 'data' argument of {owner} has {n} rows for {d} columns; regressing a node on its "
-                         f"{d - 1} possible predictors needs at least {d + 2} rows (n >= d + 2).")
-    constant = [names[j] for j in np.flatnonzero(np.ptp(matrix, axis=0) == 0)]
-    if constant:
-        raise ValueError(f"The 'data' argument of {owner} has constant columns {constant}; a constant has no "
-                         f"causal order. Drop them.")
-    if knowledge is not None:
-        forbidden, required = knowledge.matrices(names, owner)
-    else:
-        forbidden, required = np.zeros((d, d), dtype=bool), np.zeros((d, d), dtype=bool)
-    before = must_precede(names, knowledge)
-    if np.any(np.diag(before)):
-        raise ValueError(f"The 'knowledge' argument of {owner} orders a node before itself (its required edges "
-                         f"and tiers form a cycle).")
+    matrix, names, forbidden, required, before = ordered_table(data, node_names, knowledge, owner)
+    n = matrix.shape[0]
     order_data = matrix
     if measure == "kernel" and n > KERNEL_MAX_SAMPLES:
         order_data = matrix[np.sort(rng.choice(n, size=KERNEL_MAX_SAMPLES, replace=False))]

@@ -11,10 +11,11 @@ keeps every OLS coefficient. Required edges are always kept, forbidden ones neve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["ORDER_PRUNES", "must_precede", "regress_on_order", "standardise"]
+__all__ = ["ORDER_PRUNES", "must_precede", "ordered_table", "regress_on_order", "standardise"]
 
 #: Pruning rules :func:`regress_on_order` accepts.
 ORDER_PRUNES = ("adaptive_lasso", "none", "ols_threshold")
@@ -44,6 +45,37 @@ def must_precede(names: Sequence[str], knowledge: object | None) -> np.ndarray:
     for k in range(d):  # transitive closure (Warshall)
         before |= before[:, [k]] & before[[k], :]
     return before
+
+
+def ordered_table(data: Any, node_names: Sequence[str] | None, knowledge: Any, owner: str
+                  ) -> tuple[np.ndarray, tuple[str, ...], np.ndarray, np.ndarray, np.ndarray]:
+    """The checked data of an order-then-regress method: the matrix (n, d) and names, the knowledge's ``forbidden``
+    and ``required`` (d, d) bool and ``before`` (d, d, :func:`must_precede`). Refuses no columns, fewer than d + 2
+    rows, constant columns and knowledge that orders a node before itself, naming ``owner``'s argument."""
+    from latentscm.discovery.knowledge import as_knowledge
+    from latentscm.discovery.pc import as_data_matrix
+
+    knowledge = as_knowledge(knowledge, owner)
+    matrix, names = as_data_matrix(data, node_names, owner)
+    n, d = matrix.shape
+    if d == 0:
+        raise ValueError(f"The 'data' argument of {owner} has no columns.")
+    if n < d + 2:
+        raise ValueError(f"The 'data' argument of {owner} has {n} rows for {d} columns; regressing a node on its "
+                         f"{d - 1} possible predictors needs at least {d + 2} rows (n >= d + 2).")
+    constant = [names[j] for j in np.flatnonzero(np.ptp(matrix, axis=0) == 0)]
+    if constant:
+        raise ValueError(f"The 'data' argument of {owner} has constant columns {constant}; a constant has no "
+                         f"causal order. Drop them.")
+    if knowledge is not None:
+        forbidden, required = knowledge.matrices(names, owner)
+    else:
+        forbidden, required = np.zeros((d, d), dtype=bool), np.zeros((d, d), dtype=bool)
+    before = must_precede(names, knowledge)
+    if np.any(np.diag(before)):
+        raise ValueError(f"The 'knowledge' argument of {owner} orders a node before itself (its required edges "
+                         f"and tiers form a cycle).")
+    return matrix, names, forbidden, required, before
 
 
 def _ols(x: np.ndarray, predictors: list[int], target: int) -> np.ndarray:

@@ -26,9 +26,8 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import as_generator, check_choice, check_number
-from latentscm.discovery.knowledge import BackgroundKnowledge, as_knowledge
-from latentscm.discovery.order_regression import ORDER_PRUNES, must_precede, regress_on_order
-from latentscm.discovery.pc import as_data_matrix
+from latentscm.discovery.knowledge import BackgroundKnowledge
+from latentscm.discovery.order_regression import ORDER_PRUNES, ordered_table, regress_on_order
 from latentscm.discovery.result import DiscoveredGraph
 from latentscm.metrics.sortability import r2_coefficients
 
@@ -80,26 +79,8 @@ def sortnregress(data: Any, *, criterion: str = "var", prune: str = "adaptive_la
     check_choice(prune, "prune", owner, ORDER_PRUNES)
     threshold = float(check_number(threshold, "threshold", owner, low=0))
     rng = as_generator(seed)
-    knowledge = as_knowledge(knowledge, owner)
-    matrix, names = as_data_matrix(data, node_names, owner)
+    matrix, names, forbidden, required, before = ordered_table(data, node_names, knowledge, owner)
     n, d = matrix.shape
-    if d == 0:
-        raise ValueError(f"The 'data' argument of {owner} has no columns.")
-    if n < d + 2:
-        raise ValueError(f"The 'data' argument of {owner} has {n} rows for {d} columns; regressing a node on its "
-                         f"{d - 1} possible predictors needs at least {d + 2} rows (n >= d + 2).")
-    constant = [names[j] for j in np.flatnonzero(np.ptp(matrix, axis=0) == 0)]
-    if constant:
-        raise ValueError(f"The 'data' argument of {owner} has constant columns {constant}; a constant has no "
-                         f"causal order. Drop them.")
-    if knowledge is not None:
-        forbidden, required = knowledge.matrices(names, owner)
-    else:
-        forbidden, required = np.zeros((d, d), dtype=bool), np.zeros((d, d), dtype=bool)
-    before = must_precede(names, knowledge)
-    if np.any(np.diag(before)):
-        raise ValueError(f"The 'knowledge' argument of {owner} orders a node before itself (its required edges "
-                         f"and tiers form a cycle).")
     if criterion == "var":
         scores = matrix.var(axis=0)
     elif criterion == "r2":
