@@ -932,7 +932,7 @@ def _code_sortability(codes: np.ndarray, names: list[str], truth: Any) -> dict[s
         return {}
     columns = {name: codes[:, k] for k, name in enumerate(names)}
     scores = {"sortability.var": sortability(columns, truth, criterion="var")}
-    if np.all(codes.std(axis=0) > 0):
+    if np.all(np.ptp(codes, axis=0) > 0):  # not std > 0: a constant's rounded mean leaves a std of 1e-17
         scores["sortability.r2"] = sortability(columns, truth, criterion="r2")
     return scores
 

@@ -107,7 +107,13 @@ def regress_on_order(x: np.ndarray, order: Sequence[int], *, prune: str = "adapt
     node regressed on the nodes before it in ``order`` (a permutation of ``range(d)``, first = most exogenous),
     without the ``forbidden[i, j]`` predictors, then pruned by ``prune`` (see the module docstring); the
     ``required[i, j]`` ones are kept."""
+    from latentscm._validation import check_choice
+
     d = x.shape[1]
+    check_choice(prune, "prune", "regress_on_order", ORDER_PRUNES)
+    if sorted(int(k) for k in order) != list(range(d)):
+        raise ValueError(f"The 'order' argument of regress_on_order must be a permutation of range({d}) (each of the "
+                         f"{d} columns once). Got {list(order)}.")
     forbidden = np.zeros((d, d), dtype=bool) if forbidden is None else forbidden
     required = np.zeros((d, d), dtype=bool) if required is None else required
     weights = np.zeros((d, d))

@@ -81,13 +81,13 @@ def sortnregress(data: Any, *, criterion: str = "var", prune: str = "adaptive_la
     rng = as_generator(seed)
     matrix, names, forbidden, required, before = ordered_table(data, node_names, knowledge, owner)
     n, d = matrix.shape
-    if criterion == "var":
-        scores = matrix.var(axis=0)
+    if criterion == "var":  # ordered after dividing by one common factor: the same order, no overflow
+        scores, ranked = matrix.var(axis=0), (matrix / np.abs(matrix).max()).var(axis=0)
     elif criterion == "r2":
-        scores = r2_coefficients(matrix)
+        scores = ranked = r2_coefficients(matrix)
     else:
-        scores = rng.permutation(d).astype(float)
-    order = _order(scores, before)
+        scores = ranked = rng.permutation(d).astype(float)
+    order = _order(ranked, before)
     weights = regress_on_order(matrix, order, prune=prune, threshold=threshold, forbidden=forbidden,
                                required=required)
     info = {"method": "sortnregress", "criterion": criterion, "prune": prune, "threshold": threshold,

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from latentscm._validation import check_choice, check_number
+from latentscm._validation import check_array, check_choice, check_number
 
 __all__ = ["SORTABILITY_CRITERIA", "SORTABILITY_MEASURES", "order_alignment", "r2_coefficients", "r2_sortability",
            "sortability", "sortability_scores", "varsortability"]
@@ -106,14 +106,19 @@ def _data_matrix(data: Any, names: tuple[str, ...] | None, d: int, owner: str) -
     return matrix
 
 
-def _check_not_constant(x: np.ndarray, names: tuple[str, ...] | None, criterion: str, owner: str) -> np.ndarray:
-    std = x.std(axis=0)
-    constant = np.flatnonzero(std == 0)
+def _check_not_constant(x: np.ndarray, names: tuple[str, ...] | None, criterion: str, owner: str,
+                        argument: str = "data") -> None:
+    constant = np.flatnonzero(np.ptp(x, axis=0) == 0)  # not std == 0: a rounded mean leaves a std of 1e-17
     if constant.size:
         label = [names[j] if names is not None else int(j) for j in constant[:5]]
-        raise ValueError(f"The 'data' argument of {owner} has constant columns {label}; criterion={criterion!r} "
+        raise ValueError(f"The {argument!r} argument of {owner} has constant columns {label}; criterion={criterion!r} "
                          f"regresses every column, and a constant has no R^2.")
-    return std
+
+
+def _unit_scale(x: np.ndarray) -> np.ndarray:
+    """Each column of ``x`` (n, d) divided by its largest absolute value (no column may be all zero): R^2 does not
+    change, and the squares in a regression then neither overflow nor underflow at extreme scales."""
+    return x / np.abs(x).max(axis=0)
 
 
 def _r2_on(x: np.ndarray, target: int, predictors: np.ndarray) -> float:
@@ -127,12 +132,20 @@ def _r2_on(x: np.ndarray, target: int, predictors: np.ndarray) -> float:
     return float(np.clip(1.0 - (residual @ residual) / (response @ response), 0.0, 1.0))
 
 
-def r2_coefficients(x: np.ndarray) -> np.ndarray:
-    """(d,) R^2 of each column of ``x`` (n, d) regressed on all other columns (0 when d = 1); columns must not be
-    constant."""
+def r2_coefficients(x: Any) -> np.ndarray:
+    """(d,) R^2 of each column of ``x`` (n, d) regressed (OLS, with intercept) on all other columns (0 when d = 1);
+    finite, at least 2 rows, no constant column."""
+    owner = "r2_coefficients"
+    matrix = check_array(x, "x", owner, ndim=2, min_rows=2)
+    _check_not_constant(matrix, None, "r2", owner, argument="x")
+    return _r2_all(matrix)
+
+
+def _r2_all(x: np.ndarray) -> np.ndarray:
     d = x.shape[1]
     if d == 1:
         return np.zeros(1)
+    x = _unit_scale(x)
     z = (x - x.mean(axis=0)) / x.std(axis=0)
     corr = (z.T @ z) / len(z)
     if np.linalg.cond(corr) < _CONDITION_LIMIT:
@@ -167,15 +180,46 @@ def sortability_scores(data: Any, criterion: str = "var", *, graph: Any = None) 
 
 def _scores(x: np.ndarray, criterion: str, edges: np.ndarray | None, names: tuple[str, ...] | None,
             owner: str) -> np.ndarray:
+    """The (d,) scores of ``x`` (n, d)."""
     if criterion == "var":
-        return x.var(axis=0)
+        with np.errstate(over="ignore", under="ignore"):  # sortability rescales what over- or underflows
+            return x.var(axis=0)
     _check_not_constant(x, names, criterion, owner)
     if criterion == "r2":
-        return r2_coefficients(x)
+        return _r2_all(x)
     if edges is None:
         raise ValueError(f"The 'graph' argument of {owner} is required for criterion='snr' (each column's R^2 on its "
                          f"true parents).")
+    x = _unit_scale(x)
     return np.array([_r2_on(x, j, np.flatnonzero(edges[:, j])) for j in range(x.shape[1])])
+
+
+def _labelled_scores(scores: Any, names: tuple[str, ...] | None, d: int, owner: str) -> np.ndarray:
+    """``scores`` as a float array (d,) in the graph's node order: a sequence in that order, or a mapping / pandas
+    Series by node name (a named graph only)."""
+    if isinstance(scores, Mapping) or (hasattr(scores, "index") and hasattr(scores, "to_dict")):
+        if names is None:
+            raise ValueError(f"The 'scores' argument of {owner} is labelled by name, but the graph is a bare matrix "
+                             f"with no node names; give the scores as a sequence in the matrix's order.")
+        by_name = dict(scores) if isinstance(scores, Mapping) else scores.to_dict()
+        missing = [n for n in names if n not in by_name]
+        extra = [k for k in by_name if k not in names]
+        if missing or extra:
+            raise ValueError(f"The 'scores' argument of {owner} must hold one score per node of the graph"
+                             f"{'; missing ' + str(missing) if missing else ''}"
+                             f"{'; not in the graph ' + str(extra) if extra else ''}.")
+        scores = [by_name[n] for n in names]
+    try:
+        values = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"The 'scores' argument of {owner} must be numbers, one per node (a sequence in the graph's "
+                        f"node order, or a mapping by node name). Got {str(scores)[:80]}.") from None
+    if values.shape != (d,):
+        raise ValueError(f"The 'scores' argument of {owner} must hold one score per node, shape ({d},). "
+                         f"Got shape {values.shape}.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"The 'scores' argument of {owner} has non-finite entries.")
+    return values
 
 
 def order_alignment(graph: Any, scores: Any, *, measure: str = "paths", tol: float = 0.0) -> float:
@@ -186,30 +230,24 @@ def order_alignment(graph: Any, scores: Any, *, measure: str = "paths", tol: flo
     owner = "order_alignment"
     check_choice(measure, "measure", owner, SORTABILITY_MEASURES)
     tol = float(check_number(tol, "tol", owner, low=0.0))
-    edges, _ = _dag_matrix(graph, owner)
-    values = np.asarray(scores, dtype=float)
-    if values.shape != (edges.shape[0],):
-        raise ValueError(f"The 'scores' argument of {owner} must hold one score per node, shape ({edges.shape[0]},). "
-                         f"Got shape {values.shape}.")
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"The 'scores' argument of {owner} has non-finite entries.")
-    return _alignment(edges, values, measure, tol)
+    edges, names = _dag_matrix(graph, owner)
+    return _alignment(edges, _labelled_scores(scores, names, edges.shape[0], owner), measure, tol)
 
 
 def _alignment(edges: np.ndarray, scores: np.ndarray, measure: str, tol: float) -> float:
     difference = scores[None, :] - scores[:, None]  # [i, j] = s_j - s_i: positive when j (the later) scores higher
     credit = np.where(difference > tol, 1.0, np.where(difference >= -tol, 0.5, 0.0))
-    step = edges.astype(np.int64)
-    reach = step.copy()
+    step = edges.astype(np.float64)  # float products go through BLAS (integer ones do not: 20x slower at d = 400)
+    reach = edges.copy()
     pairs, ordered = 0, 0.0
     for _ in range(edges.shape[0] - 1):
         if not reach.any():  # a DAG's paths are at most d - 1 long, and usually end sooner
             break
         pairs += int(reach.sum())
-        ordered += float(credit[reach.astype(bool)].sum())
+        ordered += float(credit[reach].sum())
         if measure == "edges":
             break
-        reach = ((reach @ step) > 0).astype(np.int64)
+        reach = (reach.astype(np.float64) @ step) > 0
     return ordered / pairs if pairs else float("nan")
 
 
@@ -220,7 +258,8 @@ def sortability(data: Any, graph: Any, *, criterion: str = "var", measure: str =
     Parameters
     ----------
     data: array (n, d) with columns in the graph's node order, or a mapping name -> (n,) array / DataFrame with one
-        column per node of a named graph (``SCM.sample`` output, a world batch's factors).
+        column per node of a named graph (``SCM.sample`` output, a world batch's factors); with a bare matrix as
+        ``graph``, a mapping's columns are taken in its key order.
     graph: the true DAG: :class:`~latentscm.graph.CausalGraph`, a fully directed discovery result, or a (d, d)
         matrix (non-zero ``[i, j]`` for ``i -> j``, e.g. a weight matrix).
     criterion: ``"var"`` (varsortability), ``"r2"`` (R^2-sortability) or ``"snr"`` (R^2 on the true parents).
@@ -233,7 +272,16 @@ def sortability(data: Any, graph: Any, *, criterion: str = "var", measure: str =
     tol = float(check_number(tol, "tol", owner, low=0.0))
     edges, names = _dag_matrix(graph, owner)
     x = _data_matrix(data, names, edges.shape[0], owner)
-    return _alignment(edges, _scores(x, criterion, edges, names, owner), measure, tol)
+    scores = _scores(x, criterion, edges, names, owner)
+    if criterion == "var" and not np.all(np.isfinite(scores) & ((scores > 0) | (np.ptp(x, axis=0) == 0))):
+        # variances over- or underflow near the ends of the float range: divide the data by one common factor (the
+        # same order), and the tolerance by its square
+        peak = float(np.abs(x).max())
+        scores, tol = (x / peak).var(axis=0), tol / peak / peak
+    if not np.all(np.isfinite(scores)):  # never count NaN as a decrease
+        raise ValueError(f"The {criterion!r} scores of the 'data' argument of {owner} are not finite; rescale the "
+                         f"data.")
+    return _alignment(edges, scores, measure, tol)
 
 
 def varsortability(data: Any, graph: Any, *, measure: str = "paths", tol: float = 0.0) -> float:

@@ -9,6 +9,8 @@ testbeds of causal discovery benchmarks (e.g. Zhang et al. 2011, KCI).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from latentscm._validation import as_generator, check_choice, check_number
@@ -134,6 +136,9 @@ def random_scm(n_nodes: int, *, edge_prob: float = 0.3, mechanism: str = "linear
 
 
 def _weight_range(value: object) -> tuple[float, float]:
+    if isinstance(value, (str, bytes, Mapping)):
+        raise TypeError(f"The 'weight_range' parameter of random_scm must be two numbers (low, high), not "
+                        f"{type(value).__name__} {value!r}.")
     try:
         low, high = (float(v) for v in value)  # type: ignore[union-attr]
     except (TypeError, ValueError):
