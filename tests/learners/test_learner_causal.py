@@ -193,3 +193,11 @@ def test_resuming_with_more_steps_keeps_the_acyclicity_schedule(world, tmp_path)
     first = {r["step"]: r["loss"] for r in reference.history_ if r["kind"] == "train"}
     again = {r["step"]: r["loss"] for r in resumed.history_ if r["kind"] == "train" and r["step"] <= 6}
     assert again == first and resumed.schedule_steps_ == 6
+
+
+@pytest.mark.parametrize("name", ["causal_vae", "causal_diffae", "cauca"])
+def test_graph_text_that_does_not_parse_names_the_parameter(name):
+    with pytest.raises(ValueError, match=r"'graph' parameter of \w+ is not a graph: Cannot parse graph statement"):
+        make(name, graph="a -> -> b")
+    with pytest.raises(CycleError, match="b -> a -> b"):
+        make(name, graph="a -> b -> a")

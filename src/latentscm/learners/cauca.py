@@ -62,7 +62,7 @@ from latentscm._validation import check_choice, check_number
 from latentscm.graph import CausalGraph
 from latentscm.interventions import Do, as_interventions
 from latentscm.learners.base import Learner, StepOutput
-from latentscm.learners.causal_base import resolve_graph
+from latentscm.learners.causal_base import parse_graph_parameter, resolve_graph
 from latentscm.nn.autoregressive_flow import AutoregressiveFlow
 from latentscm.nn.conditional_mixture import ConditionalGaussianMixture
 from latentscm.nn.spline_flow import SplineFlow
@@ -141,10 +141,7 @@ class CauCA(Learner):
             raise ValueError(f"The 'graph' parameter of {owner} must be known ('world', 'none' or a graph in text "
                              f"form): causal component analysis does not learn the graph. Got 'learn'.")
         if self.graph not in ("world", "none"):
-            try:
-                CausalGraph.from_text(self.graph)
-            except ValueError as error:  # a CycleError is a ValueError too
-                raise ValueError(f"The 'graph' parameter of {owner} is not a graph: {error}") from None
+            parse_graph_parameter(self.graph, owner)
         self.flow_layers = check_number(self.flow_layers, "flow_layers", owner, low=1, integer=True)
         self.flow_hidden = check_number(self.flow_hidden, "flow_hidden", owner, low=1, integer=True)
         self.components = check_number(self.components, "components", owner, low=1, integer=True)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from latentscm._validation import as_generator, check_number
-from latentscm.graph import CausalGraph
+from latentscm.graph import CausalGraph, CycleError
 from latentscm.interventions import Do, as_interventions
 from latentscm.learners.base import Learner
 
@@ -48,12 +48,24 @@ def resolve_graph(spec: str, factor_names: list[str], world_graph: CausalGraph |
             raise ValueError(f"{owner}(graph='world') needs a World to fit on (its graph is the latent graph); pass "
                              f"the graph as text, e.g. graph='a -> b', or graph='learn'.")
         return CausalGraph(world_graph.subgraph(factor_names).edges, nodes=factor_names), False
-    graph = CausalGraph.from_text(spec)
+    graph = parse_graph_parameter(spec, owner)
     unknown = [n for n in graph.nodes if n not in factor_names]
     if unknown:
         raise ValueError(f"The 'graph' of {owner} names {unknown}, which are not factors of the data "
                          f"({', '.join(factor_names)}).")
     return CausalGraph(graph.edges, nodes=factor_names), False
+
+
+def parse_graph_parameter(text: str, owner: str) -> CausalGraph:
+    """The graph a learner's ``graph`` hyperparameter gives as text (``"a -> b; b -> c"``); a text that does not
+    parse raises a ValueError naming ``owner``'s 'graph' parameter, a cycle the :class:`~latentscm.graph.CycleError`
+    naming the cycle."""
+    try:
+        return CausalGraph.from_text(text)
+    except CycleError:
+        raise
+    except ValueError as error:
+        raise ValueError(f"The 'graph' parameter of {owner} is not a graph: {error}") from None
 
 
 def _outside_stacklevel() -> int:
@@ -83,7 +95,7 @@ class CausalLearner(Learner):
             raise TypeError(f"The 'graph' parameter of {owner} must be 'world', 'learn', 'none' or a graph in text "
                             f"form. Got {self.graph!r} instead.")
         if self.graph not in ("world", "learn", "none"):
-            CausalGraph.from_text(self.graph)  # raises CycleError / ValueError naming the problem
+            parse_graph_parameter(self.graph, owner)
         self.extra_dims = check_number(self.extra_dims, "extra_dims", owner, low=0, integer=True)
         self.prior_std = check_number(self.prior_std, "prior_std", owner, low=0, low_inclusive=False)
         self.label_weight = check_number(self.label_weight, "label_weight", owner, low=0)
