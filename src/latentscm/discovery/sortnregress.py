@@ -29,7 +29,7 @@ from latentscm._validation import as_generator, check_choice, check_number
 from latentscm.discovery.knowledge import BackgroundKnowledge
 from latentscm.discovery.order_regression import ORDER_PRUNES, ordered_table, regress_on_order
 from latentscm.discovery.result import DiscoveredGraph
-from latentscm.metrics.sortability import r2_coefficients
+from latentscm.metrics.sortability import orderable_variances, r2_coefficients
 
 __all__ = ["SORT_CRITERIA", "sortnregress"]
 
@@ -81,8 +81,8 @@ def sortnregress(data: Any, *, criterion: str = "var", prune: str = "adaptive_la
     rng = as_generator(seed)
     matrix, names, forbidden, required, before = ordered_table(data, node_names, knowledge, owner)
     n, d = matrix.shape
-    if criterion == "var":  # ordered after dividing by one common factor: the same order, no overflow
-        scores, ranked = matrix.var(axis=0), (matrix / np.abs(matrix).max()).var(axis=0)
+    if criterion == "var":  # ranked by variances rescaled where they would over- or underflow (the same order)
+        scores, ranked = matrix.var(axis=0), orderable_variances(matrix)[0]
     elif criterion == "r2":
         scores = ranked = r2_coefficients(matrix)
     else:

@@ -42,8 +42,8 @@ import numpy as np
 
 from latentscm._validation import check_array, check_choice, check_number
 
-__all__ = ["SORTABILITY_CRITERIA", "SORTABILITY_MEASURES", "order_alignment", "r2_coefficients", "r2_sortability",
-           "sortability", "sortability_scores", "varsortability"]
+__all__ = ["SORTABILITY_CRITERIA", "SORTABILITY_MEASURES", "order_alignment", "orderable_variances", "r2_coefficients",
+           "r2_sortability", "sortability", "sortability_scores", "varsortability"]
 
 #: Scores :func:`sortability` can sort by.
 SORTABILITY_CRITERIA = ("var", "r2", "snr")
@@ -194,6 +194,18 @@ def _scores(x: np.ndarray, criterion: str, edges: np.ndarray | None, names: tupl
     return np.array([_r2_on(x, j, np.flatnonzero(edges[:, j])) for j in range(x.shape[1])])
 
 
+def orderable_variances(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """The variances of the columns of ``x`` (n, d) divided by ``factor ** 2``, and ``factor``: 1 unless a variance
+    over- or underflows (near the ends of the float range), then the data's largest absolute value. Their order is
+    the variances' order either way."""
+    with np.errstate(over="ignore", under="ignore"):
+        variances = x.var(axis=0)
+    if np.all(np.isfinite(variances) & ((variances > 0) | (np.ptp(x, axis=0) == 0))):
+        return variances, 1.0
+    factor = float(np.abs(x).max())
+    return (x / factor).var(axis=0), factor
+
+
 def _labelled_scores(scores: Any, names: tuple[str, ...] | None, d: int, owner: str) -> np.ndarray:
     """``scores`` as a float array (d,) in the graph's node order: a sequence in that order, or a mapping / pandas
     Series by node name (a named graph only)."""
@@ -272,12 +284,11 @@ def sortability(data: Any, graph: Any, *, criterion: str = "var", measure: str =
     tol = float(check_number(tol, "tol", owner, low=0.0))
     edges, names = _dag_matrix(graph, owner)
     x = _data_matrix(data, names, edges.shape[0], owner)
-    scores = _scores(x, criterion, edges, names, owner)
-    if criterion == "var" and not np.all(np.isfinite(scores) & ((scores > 0) | (np.ptp(x, axis=0) == 0))):
-        # variances over- or underflow near the ends of the float range: divide the data by one common factor (the
-        # same order), and the tolerance by its square
-        peak = float(np.abs(x).max())
-        scores, tol = (x / peak).var(axis=0), tol / peak / peak
+    if criterion == "var":
+        scores, factor = orderable_variances(x)
+        tol = tol / factor / factor
+    else:
+        scores = _scores(x, criterion, edges, names, owner)
     if not np.all(np.isfinite(scores)):  # never count NaN as a decrease
         raise ValueError(f"The {criterion!r} scores of the 'data' argument of {owner} are not finite; rescale the "
                          f"data.")
