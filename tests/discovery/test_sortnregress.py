@@ -125,3 +125,35 @@ def test_same_edges_as_the_authors_package_when_installed():
         x = _sample(random_scm(8, edge_prob=0.35, seed=seed), n=1000, seed=seed)
         for criterion, theirs in (("var", baselines.var_sort_regress), ("r2", baselines.r2_sort_regress)):
             np.testing.assert_array_equal(sortnregress(x, criterion=criterion).adjacency, theirs(x) != 0)
+
+
+def test_discover_scores_a_table_against_a_known_graph(tmp_path):
+    x = _chain(1000)
+    table = tmp_path / "chain.csv"
+    table.write_text("a,b,c,d\n" + "\n".join(",".join(f"{v:.6f}" for v in row) for row in x) + "\n")
+    truth_file = tmp_path / "truth.json"
+    truth_file.write_text(CHAIN.to_json())
+    out = tmp_path / "graph.json"
+    for truth in ("a -> b; b -> c; c -> d", str(truth_file)):
+        result = CliRunner().invoke(app, ["discover", str(table), "--method", "sortnregress", "--truth", truth,
+                                          "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        comparison = json.loads(out.read_text())["comparison"]
+        assert comparison["shd"] == 0.0 and comparison["skeleton.f1"] == 1.0
+        assert comparison["sortability.var"] == 1.0  # variances 1, 1.81, 3.19, 4.19 grow down the chain
+        assert "SHD 0" in result.output and "varsortability 1.000" in result.output
+    result = CliRunner().invoke(app, ["discover", str(table), "--method", "fci", "--truth", "a -> b; b -> c; c -> d",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "arrowhead.precision" in " ".join(json.loads(out.read_text())["comparison"])
+    for arguments, message in (
+            (["--truth", "a -> q"], "does not match the result"),
+            (["--truth", "a -> -> b"], "is neither a JSON file nor graph text"),
+            (["--truth", str(tmp_path / "missing.json")], "does not exist"),
+            (["--truth", "a -> b", "--timeseries"], "--truth cannot be used with --timeseries")):
+        result = CliRunner().invoke(app, ["discover", str(table), *arguments, "--out", str(tmp_path / "bad.json")])
+        assert result.exit_code == 2 and message in result.output, result.output
+        assert not (tmp_path / "bad.json").exists()
+    result = CliRunner().invoke(app, ["discover", "--run", str(tmp_path), "--truth", "a -> b", "--out",
+                                      str(tmp_path / "bad.json")])
+    assert result.exit_code == 2 and "--truth goes with a CSV table" in result.output, result.output

@@ -600,6 +600,13 @@ def register(app: typer.Typer) -> None:
                                      "I-essential graph): the single intervention that orients the most undirected "
                                      "edges whatever the truth, and the fewest target sets that orient all of them "
                                      "(Hauser & Bühlmann 2014); printed and written to the JSON as 'experiments'."),
+        truth: str = typer.Option(None, "--truth", help="A known graph to score the result against: a JSON file "
+                                  "(\"nodes\" and \"edges\", as a run's world_graph.json) or graph text such as "
+                                  "'a -> b; b -> c', over the table's columns. The JSON output gains 'comparison': "
+                                  "skeleton precision/recall/F1, orientation accuracy, SHD and SID (arrowhead and tail "
+                                  "precision for a PAG), and the data's sortability.var / sortability.r2 (near 1: "
+                                  "sorting the columns by variance or R^2 already finds the causal order; compare "
+                                  "with --method sortnregress). With a CSV table, not --run or --timeseries."),
         param: list[str] = typer.Option(None, "--param", help="A parameter of the method's function, KEY=VALUE "
                                         "(repeatable; the value is read as JSON when it parses, else as text), e.g. "
                                         "--param turning=true for ges, --param lambda1=0.05 for notears or dagma, "
@@ -616,7 +623,7 @@ def register(app: typer.Typer) -> None:
                                  unused={"--run": run, "--context": context, "--environment": environment,
                                          "--targets": targets, "--suggest": suggest or None,
                                          "--png": png, "--trust-code": trust_code or None, "--knowledge": knowledge,
-                                         "--param": param or None})
+                                         "--param": param or None, "--truth": truth})
             return
         method = method or "pc"
         try:
@@ -668,6 +675,9 @@ def register(app: typer.Typer) -> None:
 
             params = parse_params(param)
             comparison = None
+            if truth is not None and run is not None:
+                raise ValueError("--truth goes with a CSV table; a run is compared with its own world_graph.json.")
+            known_graph = _read_truth(truth) if truth is not None else None
             if run is not None:
                 if context is not None or environment is not None or targets is not None:
                     raise ValueError("--context / --environment / --targets name a column of a CSV table; a run's "
@@ -714,6 +724,9 @@ def register(app: typer.Typer) -> None:
                                       params=params, targets=row_targets, environment_labels=labels)
                 if labels is not None and "environments" in getattr(graph, "info", {}):  # the codes' own labels
                     graph.info["environments"] = [labels[int(code)] for code in graph.info["environments"]]
+                if known_graph is not None:
+                    comparison = _compare_with_truth(graph, known_graph, None if categorical else table, names,
+                                                     truth)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
@@ -734,8 +747,18 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(f"{len(graph.directed_edges)} directed and {len(graph.undirected_edges)} undirected edges "
                        f"-> {out}")
+        if comparison is not None:
+            typer.echo(_comparison_line(comparison))
         if plan is not None:
             typer.echo(plan["summary"])
+
+
+def _comparison_line(comparison: dict[str, float]) -> str:
+    """One line of the comparison with the known graph (the JSON holds all of it)."""
+    labels = (("shd", "SHD {:g}"), ("skeleton.f1", "skeleton F1 {:.3f}"), ("sid", "SID {:g}"),
+              ("sortability.var", "varsortability {:.3f}"), ("sortability.r2", "R^2-sortability {:.3f}"))
+    parts = [label.format(comparison[key]) for key, label in labels if key in comparison]
+    return "Against the known graph: " + (", ".join(parts) if parts else "see 'comparison' in the JSON") + "."
 
 
 def experiment_plan(graph: Any) -> dict[str, Any]:
@@ -919,6 +942,44 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     except ValueError as error:
         raise ValueError(f"The run file {truth_path} does not match the codes: {error}") from None
     return graph, {**comparison, **_code_sortability(codes, names, truth)}
+
+
+def _read_truth(text: str) -> Any:
+    """The CausalGraph ``--truth`` gives: a JSON file's graph, or graph text; ValueError naming ``--truth``."""
+    from latentscm.graph import CausalGraph
+
+    path = Path(text)
+    if path.suffix.lower() == ".json" or path.is_file():
+        if not path.is_file():
+            raise ValueError(f"--truth '{text}' {'is a directory' if path.is_dir() else 'does not exist'}; give a "
+                             f"JSON graph file or graph text such as 'a -> b; b -> c'.")
+        try:
+            return _read_graph(path)
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise ValueError(f"--truth '{text}' is not a graph (a JSON object with 'nodes' and 'edges'): "
+                             f"{error}") from None
+    try:
+        return CausalGraph.from_text(text)
+    except ValueError as error:
+        raise ValueError(f"--truth {text!r} is neither a JSON file nor graph text: {error}") from None
+
+
+def _compare_with_truth(graph: Any, truth: Any, table: np.ndarray | None, names: Sequence[str],
+                        text: str) -> dict[str, float]:
+    """``--truth``'s comparison of a discovered graph with the known one, and the table's sortability along it
+    (``table`` None for categorical data: no variances to sort)."""
+    from latentscm.discovery.codes import compare_graphs, compare_pag
+
+    if not hasattr(graph, "adjacency") or hasattr(graph, "bidirected"):
+        raise ValueError(f"--truth scores a DAG, CPDAG or PAG; this method returns a "
+                         f"{type(graph).__name__}.")
+    try:
+        comparison = compare_pag(graph, truth) if hasattr(graph, "marks") else compare_graphs(graph, truth)
+    except ValueError as error:
+        raise ValueError(f"--truth '{text}' does not match the result: {error}") from None
+    if table is not None:
+        comparison.update(_code_sortability(np.asarray(table, dtype=float), list(names), truth))
+    return comparison
 
 
 def _code_sortability(codes: np.ndarray, names: list[str], truth: Any) -> dict[str, float]:
