@@ -172,33 +172,30 @@ def _internally_standardised(graph: CausalGraph, mechanisms: dict[str, Mechanism
     """The iSCM of ``mechanisms`` (Ormaniec et al. 2024): every node rescaled to mean 0 and variance 1 given
     standardised parents; linear ones exactly, nonlinear ones from a Monte Carlo sample."""
     order = graph.topological_order()
+    position = {name: k for k, name in enumerate(order)}
     out: dict[str, Mechanism] = {}
-    covariance: dict[tuple[str, str], float] = {}  # of the standardised linear variables (their correlations)
-    values: dict[str, np.ndarray] = {}
+    if all(isinstance(mechanisms[name], (LinearGaussian, Root)) for name in order):
+        correlation = np.eye(len(order))  # of the standardised variables, in topological order
+        for k, name in enumerate(order):
+            parents = [position[p] for p in graph.parents(name)]
+            if not parents:  # N(0, std) -> N(0, 1), uncorrelated with every earlier node
+                out[name] = Root(Normal(0.0, 1.0))
+                continue
+            w = mechanisms[name].weights  # type: ignore[attr-defined]
+            scale = float(np.sqrt(w @ correlation[np.ix_(parents, parents)] @ w + std**2))
+            out[name] = LinearGaussian(w / scale, std=std / scale)
+            correlation[k, :k] = correlation[:k, k] = w @ correlation[parents, :k] / scale
+        return out
     mc = np.random.default_rng(rng.integers(2**63))
-    for position, name in enumerate(order):
+    values: dict[str, np.ndarray] = {}
+    for name in order:
         parents = graph.parents(name)
-        mechanism = mechanisms[name]
-        if not parents:  # N(0, std) -> N(0, 1), uncorrelated with every earlier node
+        if not parents:
             out[name] = Root(Normal(0.0, 1.0))
-            covariance.update({(name, other): 0.0 for other in order[:position]})
-            covariance.update({(other, name): 0.0 for other in order[:position]})
-            covariance[(name, name)] = 1.0
             values[name] = mc.normal(size=_STANDARDISE_ROWS)
             continue
-        if isinstance(mechanism, LinearGaussian):
-            w = mechanism.weights
-            sigma = np.array([[covariance[(a, b)] for b in parents] for a in parents])
-            scale = float(np.sqrt(w @ sigma @ w + std**2))
-            out[name] = LinearGaussian(w / scale, std=std / scale)
-            for other in order[:position]:
-                value = sum(wi * covariance[(p, other)] for wi, p in zip(w, parents)) / scale
-                covariance[(name, other)] = covariance[(other, name)] = float(value)
-            covariance[(name, name)] = 1.0
-            continue
-        function = mechanism.function  # type: ignore[attr-defined]
-        signal = function(np.column_stack([values[p] for p in parents]))
-        raw = signal + mc.normal(0.0, std, size=_STANDARDISE_ROWS)
+        function = mechanisms[name].function  # type: ignore[attr-defined]
+        raw = function(np.column_stack([values[p] for p in parents])) + mc.normal(0.0, std, size=_STANDARDISE_ROWS)
         offset, scale = float(raw.mean()), float(raw.std())
         out[name] = AdditiveNoise(StandardisedFunction(function, offset, scale), noise=Normal(0.0, std / scale))
         values[name] = (raw - offset) / scale
