@@ -29,6 +29,7 @@ from latentscm.metrics.sortability import (
 )
 from latentscm.scm.mechanisms import AdditiveNoise, LinearGaussian
 from latentscm.scm.random import random_scm
+from scm_support import implied_covariance
 
 CHAIN = CausalGraph([("a", "b"), ("b", "c")])
 CRITERIA = ("var", "r2", "snr")
@@ -45,23 +46,6 @@ def _chain(n: int = 300, seed: int = 0) -> np.ndarray:
 def _sample(scm, n: int, seed: int) -> np.ndarray:
     sample = scm.sample(n, seed=seed)
     return np.column_stack([sample[name] for name in scm.graph.nodes])
-
-
-def _implied_covariance(scm) -> np.ndarray:
-    """(I - W)^-T D (I - W)^-1 of a linear-Gaussian SCM (roots: their noise variance)."""
-    nodes = scm.graph.nodes
-    d = len(nodes)
-    w, noise = np.zeros((d, d)), np.zeros(d)
-    for j, name in enumerate(nodes):
-        mechanism = scm.mechanisms[name]
-        if isinstance(mechanism, LinearGaussian):
-            for weight, parent in zip(mechanism.weights, scm.graph.parents(name)):
-                w[nodes.index(parent), j] = weight
-            noise[j] = mechanism.std ** 2
-        else:
-            noise[j] = mechanism.noise.std ** 2
-    inverse = np.linalg.inv(np.eye(d) - w)
-    return inverse.T @ np.diag(noise) @ inverse
 
 
 # ---------------------------------------------------------------------------------------------- definitions
@@ -409,14 +393,14 @@ def test_regress_on_order_checks_prune_and_order():
 
 
 @pytest.mark.parametrize("graph_type", ["erdos_renyi", "scale_free"])
-def test_linear_iscm_recursion_matches_the_implied_covariance(graph_type):
+def test_linear_iscm_recursion_matches_theimplied_covariance(graph_type):
     for seed in range(8):
         plain = random_scm(12, edge_prob=0.6, graph_type=graph_type, noise_std=0.3, weight_range=(0.5, 2.0),
                            seed=seed)
         internal = random_scm(12, edge_prob=0.6, graph_type=graph_type, noise_std=0.3, weight_range=(0.5, 2.0),
                               standardize="internal", seed=seed)
         assert internal.graph == plain.graph
-        np.testing.assert_allclose(np.diag(_implied_covariance(internal)), 1.0, atol=1e-10)
+        np.testing.assert_allclose(np.diag(implied_covariance(internal)), 1.0, atol=1e-10)
         # each node's weights and noise are the plain ones times one positive factor
         for name in plain.graph.nodes:
             a, b = plain.mechanisms[name], internal.mechanisms[name]
@@ -462,7 +446,7 @@ def test_weight_range_accepts_arrays_and_zero():
     from_tuple = random_scm(6, edge_prob=0.5, weight_range=(0.5, 1.5), seed=1)
     np.testing.assert_array_equal(_sample(from_array, 20, 0), _sample(from_tuple, 20, 0))
     zero = random_scm(5, edge_prob=0.8, weight_range=(0.0, 0.0), standardize="internal", seed=2)
-    np.testing.assert_allclose(np.diag(_implied_covariance(zero)), 1.0)
+    np.testing.assert_allclose(np.diag(implied_covariance(zero)), 1.0)
 
 
 # BUG (random.py:137-138, _weight_range): ``low, high = (float(v) for v in value)`` unpacks any iterable of two

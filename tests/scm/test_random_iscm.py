@@ -10,23 +10,7 @@ import pytest
 from latentscm.metrics.sortability import order_alignment, varsortability
 from latentscm.scm.mechanisms import LinearGaussian
 from latentscm.scm.random import random_scm
-
-
-def _implied_covariance(scm) -> np.ndarray:
-    """Population covariance (d, d) of a linear-Gaussian SCM from its weights: (I - W)^-T D (I - W)^-1."""
-    nodes = scm.graph.nodes
-    d = len(nodes)
-    w, noise = np.zeros((d, d)), np.zeros(d)
-    for j, name in enumerate(nodes):
-        mechanism = scm.mechanisms[name]
-        if isinstance(mechanism, LinearGaussian):
-            for weight, parent in zip(mechanism.weights, scm.graph.parents(name)):
-                w[nodes.index(parent), j] = weight
-            noise[j] = mechanism.std ** 2
-        else:
-            noise[j] = mechanism.noise.std ** 2
-    inverse = np.linalg.inv(np.eye(d) - w)
-    return inverse.T @ np.diag(noise) @ inverse
+from scm_support import implied_covariance
 
 
 def test_linear_iscm_has_unit_population_variances_and_the_same_graph():
@@ -34,7 +18,7 @@ def test_linear_iscm_has_unit_population_variances_and_the_same_graph():
         plain = random_scm(12, edge_prob=0.4, weight_range=(0.5, 2.0), seed=seed)
         internal = random_scm(12, edge_prob=0.4, weight_range=(0.5, 2.0), standardize="internal", seed=seed)
         assert internal.graph == plain.graph
-        covariance = _implied_covariance(internal)
+        covariance = implied_covariance(internal)
         np.testing.assert_allclose(np.diag(covariance), 1.0, atol=1e-12)
         # every population variance is 1: variance sorts nothing (all ties)
         if plain.graph.edges:

@@ -35,7 +35,7 @@ cross-checks every value on the same data; none of its code is used here).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -92,18 +92,23 @@ def _data_matrix(data: Any, names: tuple[str, ...] | None, d: int, owner: str) -
     mapped = isinstance(data, Mapping) or hasattr(data, "columns")
     matrix, columns = as_data_matrix(data, None, owner)
     if mapped and names is not None:
-        missing = [n for n in names if n not in columns]
-        extra = [c for c in columns if c not in names]
-        if missing or extra:
-            raise ValueError(f"The 'data' argument of {owner} must have one column per node of 'graph'"
-                             f"{'; missing ' + str(missing) if missing else ''}"
-                             f"{'; not in the graph ' + str(extra) if extra else ''}.")
+        _check_same_names(columns, names, "data", "one column per node of 'graph'", owner)
         matrix = matrix[:, [columns.index(n) for n in names]]
     if matrix.shape[1] != d:
         raise ValueError(f"The 'data' argument of {owner} has {matrix.shape[1]} columns for a graph of {d} nodes.")
     if matrix.shape[0] < 2:
         raise ValueError(f"The 'data' argument of {owner} needs at least 2 rows. Got {matrix.shape[0]}.")
     return matrix
+
+
+def _check_same_names(given: Sequence[Any], names: tuple[str, ...], argument: str, what: str, owner: str) -> None:
+    """ValueError naming ``owner``'s ``argument`` when the labels ``given`` are not the graph's node ``names``."""
+    missing = [n for n in names if n not in given]
+    extra = [k for k in given if k not in names]
+    if missing or extra:
+        raise ValueError(f"The {argument!r} argument of {owner} must have {what}"
+                         f"{'; missing ' + str(missing) if missing else ''}"
+                         f"{'; not in the graph ' + str(extra) if extra else ''}.")
 
 
 def _check_not_constant(x: np.ndarray, names: tuple[str, ...] | None, criterion: str, owner: str,
@@ -214,12 +219,7 @@ def _labelled_scores(scores: Any, names: tuple[str, ...] | None, d: int, owner: 
             raise ValueError(f"The 'scores' argument of {owner} is labelled by name, but the graph is a bare matrix "
                              f"with no node names; give the scores as a sequence in the matrix's order.")
         by_name = dict(scores) if isinstance(scores, Mapping) else scores.to_dict()
-        missing = [n for n in names if n not in by_name]
-        extra = [k for k in by_name if k not in names]
-        if missing or extra:
-            raise ValueError(f"The 'scores' argument of {owner} must hold one score per node of the graph"
-                             f"{'; missing ' + str(missing) if missing else ''}"
-                             f"{'; not in the graph ' + str(extra) if extra else ''}.")
+        _check_same_names(list(by_name), names, "scores", "one score per node of the graph", owner)
         scores = [by_name[n] for n in names]
     try:
         values = np.asarray(scores, dtype=float)
