@@ -147,7 +147,7 @@ def test_discover_scores_a_table_against_a_known_graph(tmp_path):
     assert result.exit_code == 0, result.output
     assert "arrowhead.precision" in " ".join(json.loads(out.read_text())["comparison"])
     for arguments, message in (
-            (["--truth", "a -> q"], "does not match the result"),
+            (["--truth", "a -> q"], "must have one node per variable of the table (a, b, c, d); it has a, q"),
             (["--truth", "a -> -> b"], "is neither a JSON file nor graph text"),
             (["--truth", str(tmp_path / "missing.json")], "does not exist"),
             (["--truth", "a -> b", "--timeseries"], "--truth cannot be used with --timeseries")):

@@ -677,6 +677,9 @@ def register(app: typer.Typer) -> None:
             comparison = None
             if truth is not None and run is not None:
                 raise ValueError("--truth goes with a CSV table; a run is compared with its own world_graph.json.")
+            if truth is not None and method in _UNSCORED_METHODS:
+                raise ValueError(f"--truth scores a DAG, CPDAG or PAG over the table's columns; --method {method} "
+                                 f"returns {_UNSCORED_METHODS[method]}.")
             known_graph = _read_truth(truth) if truth is not None else None
             if run is not None:
                 if context is not None or environment is not None or targets is not None:
@@ -717,6 +720,10 @@ def register(app: typer.Typer) -> None:
                 else:
                     table, names = read_csv_table(data, text=categorical,
                                                   reason="the BDeu score (--param score=bdeu)" if bdeu else None)
+                variables = [name for name in names if name != label_column]  # the graph's nodes, not the labels
+                if known_graph is not None and sorted(known_graph.nodes) != sorted(variables):
+                    raise ValueError(f"--truth '{truth}' must have one node per variable of the table "
+                                     f"({', '.join(variables)}); it has {', '.join(known_graph.nodes)}.")
                 # gfci pairs its test with its score (chisq for bdeu, cg_lrt for cg) unless --ci names one
                 table_ci = None if method == "gfci" and not given_on_command_line(ctx, "ci") else ci
                 graph = run_discovery(table, names, method=method, ci=table_ci, alpha=alpha, context=context,
@@ -725,8 +732,9 @@ def register(app: typer.Typer) -> None:
                 if labels is not None and "environments" in getattr(graph, "info", {}):  # the codes' own labels
                     graph.info["environments"] = [labels[int(code)] for code in graph.info["environments"]]
                 if known_graph is not None:
-                    comparison = _compare_with_truth(graph, known_graph, None if categorical else table, names,
-                                                     truth)
+                    columns = [k for k, name in enumerate(names) if name != label_column]
+                    values = None if categorical else np.asarray(table)[:, columns]
+                    comparison = _compare_with_truth(graph, known_graph, values, variables, truth)
         except (ValueError, TypeError) as error:
             typer.echo(f"Error: {error}", err=True)
             raise typer.Exit(2) from None
@@ -756,8 +764,11 @@ def register(app: typer.Typer) -> None:
 def _comparison_line(comparison: dict[str, float]) -> str:
     """One line of the comparison with the known graph (the JSON holds all of it)."""
     labels = (("shd", "SHD {:g}"), ("skeleton.f1", "skeleton F1 {:.3f}"), ("sid", "SID {:g}"),
+              ("arrowhead.precision", "arrowhead precision {:.3f}"), ("tail.precision", "tail precision {:.3f}"),
               ("sortability.var", "varsortability {:.3f}"), ("sortability.r2", "R^2-sortability {:.3f}"))
     parts = [label.format(comparison[key]) for key, label in labels if key in comparison]
+    if "sid.lower" in comparison:  # a CPDAG: the SID of its best and worst DAG
+        parts.insert(min(2, len(parts)), f"SID {comparison['sid.lower']:g}-{comparison['sid.upper']:g}")
     return "Against the known graph: " + (", ".join(parts) if parts else "see 'comparison' in the JSON") + "."
 
 
@@ -944,13 +955,26 @@ def _discover_run(run: Path, *, method: str, ci: str, alpha: float, trust_code: 
     return graph, {**comparison, **_code_sortability(codes, names, truth)}
 
 
+#: Methods whose result ``--truth`` cannot score, with what they return instead.
+_UNSCORED_METHODS = {"llc": "a linear cyclic model with confounded pairs",
+                     "lcd": "a graph over latent variables, not the table's columns",
+                     "contrastive-lcd": "a graph over latent variables, not the table's columns"}
+#: File suffixes that make a ``--truth`` without an arrow a path, not a graph of lone nodes.
+_GRAPH_FILE_SUFFIXES = (".json", ".txt", ".dot", ".gv")
+
+
 def _read_truth(text: str) -> Any:
     """The CausalGraph ``--truth`` gives: a JSON file's graph, or graph text; ValueError naming ``--truth``."""
     from latentscm.graph import CausalGraph
 
     path = Path(text)
-    if path.suffix.lower() == ".json" or path.is_file():
-        if not path.is_file():
+    try:
+        exists, directory = path.is_file(), path.is_dir()
+    except OSError:  # e.g. graph text longer than a file name may be
+        exists = directory = False
+    looks_like_path = "->" not in text and ("/" in text or path.suffix.lower() in _GRAPH_FILE_SUFFIXES)
+    if path.suffix.lower() == ".json" or exists or directory or looks_like_path:
+        if not exists:
             raise ValueError(f"--truth '{text}' {'is a directory' if path.is_dir() else 'does not exist'}; give a "
                              f"JSON graph file or graph text such as 'a -> b; b -> c'.")
         try:
@@ -958,8 +982,12 @@ def _read_truth(text: str) -> Any:
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise ValueError(f"--truth '{text}' is not a graph (a JSON object with 'nodes' and 'edges'): "
                              f"{error}") from None
+    from latentscm.graph import CycleError
+
     try:
         return CausalGraph.from_text(text)
+    except CycleError as error:
+        raise ValueError(f"--truth {text!r} is not a DAG: {error}") from None
     except ValueError as error:
         raise ValueError(f"--truth {text!r} is neither a JSON file nor graph text: {error}") from None
 
@@ -973,6 +1001,12 @@ def _compare_with_truth(graph: Any, truth: Any, table: np.ndarray | None, names:
     if not hasattr(graph, "adjacency") or hasattr(graph, "bidirected"):
         raise ValueError(f"--truth scores a DAG, CPDAG or PAG; this method returns a "
                          f"{type(graph).__name__}.")
+    context = getattr(graph, "info", {}).get("context")
+    if context is not None and context in graph.nodes and context not in truth.nodes:  # cdnod's context node
+        from latentscm.discovery.result import DiscoveredGraph
+
+        keep = [k for k, node in enumerate(graph.nodes) if node != context]
+        graph = DiscoveredGraph(tuple(graph.nodes[k] for k in keep), graph.adjacency[np.ix_(keep, keep)])
     try:
         comparison = compare_pag(graph, truth) if hasattr(graph, "marks") else compare_graphs(graph, truth)
     except ValueError as error:
@@ -1002,7 +1036,7 @@ def _read_graph(path: Path) -> Any:
     """The CausalGraph stored as a JSON dict in ``path`` (errors as ValueError, without the file name)."""
     from latentscm.graph import CausalGraph
 
-    data = json.loads(path.read_text())
+    data = json.loads(path.read_text(encoding="utf-8-sig"))
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     try:
