@@ -965,7 +965,7 @@ _GRAPH_FILE_SUFFIXES = (".json", ".txt", ".dot", ".gv")
 
 def _read_truth(text: str) -> Any:
     """The CausalGraph ``--truth`` gives: a JSON file's graph, or graph text; ValueError naming ``--truth``."""
-    from latentscm.graph import CausalGraph
+    from latentscm.graph import CausalGraph, CycleError
 
     path = Path(text)
     try:
@@ -975,15 +975,13 @@ def _read_truth(text: str) -> Any:
     looks_like_path = "->" not in text and ("/" in text or path.suffix.lower() in _GRAPH_FILE_SUFFIXES)
     if path.suffix.lower() == ".json" or exists or directory or looks_like_path:
         if not exists:
-            raise ValueError(f"--truth '{text}' {'is a directory' if path.is_dir() else 'does not exist'}; give a "
+            raise ValueError(f"--truth '{text}' {'is a directory' if directory else 'does not exist'}; give a "
                              f"JSON graph file or graph text such as 'a -> b; b -> c'.")
         try:
             return _read_graph(path)
         except (OSError, UnicodeDecodeError, ValueError) as error:
             raise ValueError(f"--truth '{text}' is not a graph (a JSON object with 'nodes' and 'edges'): "
                              f"{error}") from None
-    from latentscm.graph import CycleError
-
     try:
         return CausalGraph.from_text(text)
     except CycleError as error:
