@@ -63,6 +63,7 @@ from latentscm.effects.instrument import (
 )
 from latentscm.effects.nuisance import fold_labels
 from latentscm.effects.partially_linear_iv import dml_iv_effect
+from latentscm.effects.regression import hc1_sandwich
 from latentscm.effects.result import EffectEstimate, finite, normal_interval
 
 __all__ = ["IV_METHODS", "IV_STD_ERRORS", "WEAK_INSTRUMENT_F", "instrumental_effect", "linear_iv",
@@ -88,8 +89,7 @@ def _covariance(regressors: np.ndarray, residuals: np.ndarray, robust: bool) -> 
     n, p = regressors.shape
     bread = np.linalg.inv(regressors.T @ regressors)
     if robust:
-        meat = (regressors * residuals[:, None] ** 2).T @ regressors
-        return bread @ meat @ bread * n / (n - p)
+        return hc1_sandwich(regressors, residuals, bread)
     return bread * float(residuals @ residuals) / (n - p)
 
 

@@ -36,9 +36,15 @@ def _ols_hc1(y: np.ndarray, design: np.ndarray, owner: str) -> tuple[np.ndarray,
                          f"{rank} < {p}); drop a redundant covariate.")
     inverse = np.linalg.inv(scaled.T @ scaled) / np.outer(scale, scale)
     beta = inverse @ design.T @ y
-    residual = y - design @ beta
+    return beta, hc1_sandwich(design, y - design @ beta, inverse)
+
+
+def hc1_sandwich(design: np.ndarray, residual: np.ndarray, inverse: np.ndarray) -> np.ndarray:
+    """HC1 covariance (p, p) of least-squares coefficients on ``design`` (n, p) with ``residual`` (n,) and
+    ``inverse`` = (X'X)^-1 (p, p): the White sandwich scaled by n / (n - p) (MacKinnon & White 1985)."""
+    n, p = design.shape
     meat = (design * residual[:, None] ** 2).T @ design
-    return beta, inverse @ meat @ inverse * n / (n - p)
+    return inverse @ meat @ inverse * n / (n - p)
 
 
 def _plug_in(y: np.ndarray, t: np.ndarray, z: np.ndarray, contrast: tuple[float, float], learner: Any,
