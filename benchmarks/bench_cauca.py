@@ -79,35 +79,15 @@ import numpy as np
 import torch
 from scipy.stats import norm, spearmanr
 
-from latentscm import worlds
 from latentscm.learners.cauca import CauCA, fit_restarts
 from latentscm.metrics import mcc
-from latentscm.scm.mechanisms import AdditiveNoise, Root
-from latentscm.scm.noise import Normal
-from latentscm.worlds.regimes import OBSERVATIONAL, Regime, RegimeMixture
+from latentscm.testing.chain_ica import CHAIN_GRAPH, CHAIN_INTERVENED, CHAIN_REGIMES, chain_ica_world
 
-GRAPH = "z0 -> z1; z1 -> z2; z0 -> z2"
-
-
-def _cut(parents: np.ndarray) -> np.ndarray:
-    return np.zeros(len(parents))
+GRAPH, REGIMES, INTERVENED = CHAIN_GRAPH, CHAIN_REGIMES, CHAIN_INTERVENED
 
 
 def make_world(mixing_layers: int, seed: int, activation: str = "leaky_relu"):
-    return worlds.make("nonlinear-ica", latents=3, mixing_layers=mixing_layers, activation=activation, seed=seed,
-                       graph=GRAPH,
-                       mechanisms={"z0": Root(Normal(0, 0.25)),
-                                   "z1": AdditiveNoise(lambda p: 0.8 * p[:, 0], Normal(0, 0.2)),
-                                   "z2": AdditiveNoise(lambda p: 0.5 * p[:, 0] - 0.6 * p[:, 1], Normal(0, 0.2))})
-
-
-REGIMES = RegimeMixture([OBSERVATIONAL, Regime("do z0", mechanisms={"z0": Root(Normal(0.3, 0.2))}),
-                         Regime("do z1", mechanisms={"z1": AdditiveNoise(_cut, Normal(-0.3, 0.2))}),
-                         Regime("do z2", mechanisms={"z2": AdditiveNoise(_cut, Normal(0.3, 0.2))})])
-
-
-#: (mean, sd) of each latent's density under its perfect intervention (REGIMES), by index.
-INTERVENED = [(0.3, 0.2), (-0.3, 0.2), (0.3, 0.2)]
+    return chain_ica_world(mixing_layers, seed=seed, activation=activation)
 
 
 def true_nll(world, batch) -> float:

@@ -17,27 +17,11 @@ from latentscm.nn.conditional_mixture import ConditionalGaussianMixture
 from latentscm.nn.spline_flow import SplineFlow, rational_quadratic_spline
 from latentscm.scm.mechanisms import AdditiveNoise, Root
 from latentscm.scm.noise import Normal
+from latentscm.testing.chain_ica import CHAIN_GRAPH, CHAIN_REGIMES, chain_ica_world
 from latentscm.worlds.regimes import OBSERVATIONAL, Regime, RegimeMixture
 
-GRAPH = "z0 -> z1; z1 -> z2; z0 -> z2"
-
-
-def _cut(parents: np.ndarray) -> np.ndarray:
-    return np.zeros(len(parents))
-
-
-def chain_world(mixing_layers: int = 1):
-    """Three latents, a linear Gaussian SCM over GRAPH, seen through an invertible MLP."""
-    return worlds.make("nonlinear-ica", latents=3, mixing_layers=mixing_layers, graph=GRAPH,
-                       mechanisms={"z0": Root(Normal(0, 0.25)),
-                                   "z1": AdditiveNoise(lambda p: 0.8 * p[:, 0], Normal(0, 0.2)),
-                                   "z2": AdditiveNoise(lambda p: 0.5 * p[:, 0] - 0.6 * p[:, 1], Normal(0, 0.2))})
-
-
-#: The observational regime and one perfect stochastic intervention per latent (the paper's setting).
-REGIMES = RegimeMixture([OBSERVATIONAL, Regime("do z0", mechanisms={"z0": Root(Normal(0.3, 0.2))}),
-                         Regime("do z1", mechanisms={"z1": AdditiveNoise(_cut, Normal(-0.3, 0.2))}),
-                         Regime("do z2", mechanisms={"z2": AdditiveNoise(_cut, Normal(0.3, 0.2))})])
+GRAPH, REGIMES = CHAIN_GRAPH, CHAIN_REGIMES
+chain_world = chain_ica_world  # three latents over GRAPH seen through an invertible MLP
 
 TINY = {"graph": GRAPH, "flow_layers": 2, "flow_hidden": 8, "components": 3, "mechanism_hidden": 16,
         "batch_size": 64, "steps": 20}

@@ -4,7 +4,8 @@ discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``
 ``true_pag``, ``is_ancestral``, ``maximally_oriented_pdag``, ``cpdag_members``, ``random_dag``,
 ``random_knowledge``, ``random_tiers``; data of known structure: ``simulate_nonlinear_sem``,
 ``simulate_interventional_latents`` (linear Gaussian latents through a random MLP, one perfect intervention per
-latent; ``InterventionalLatents.world_structure`` makes the same model a world's SCM, rendered as images); and
+latent; ``InterventionalLatents.world_structure`` makes the same model a world's SCM, rendered as images;
+``chain_ica_world`` with ``CHAIN_REGIMES``: three latents of a known graph under a nonlinear mixing); and
 causal-learn's graphs in our conventions for cross-checks: ``cpdag_from_causallearn``, ``pag_from_causallearn``.
 
 Each check lives in its own module and is imported lazily so that importing
@@ -28,6 +29,10 @@ _CHECKS = {
     "true_pag": "latentscm.testing.oracles",
     "is_ancestral": "latentscm.testing.oracles",
     "random_dag": "latentscm.testing.oracles",
+    "chain_ica_world": "latentscm.testing.chain_ica",
+    "CHAIN_GRAPH": "latentscm.testing.chain_ica",
+    "CHAIN_REGIMES": "latentscm.testing.chain_ica",
+    "CHAIN_INTERVENED": "latentscm.testing.chain_ica",
     "minimal_imap": "latentscm.testing.oracles",
     "random_knowledge": "latentscm.testing.oracles",
     "random_tiers": "latentscm.testing.oracles",
