@@ -48,10 +48,12 @@ def test_finds_a_nonlinear_dependence_and_keeps_the_self_inputs_at_zero():
 
 
 def test_seeded():
-    first = dagma_mlp(_data(200), seed=3, **SHORT)
-    assert dagma_mlp(_data(200), seed=np.random.default_rng(3), **SHORT).info["weights_raw"] == \
+    """Seeding is mechanics, not accuracy: a short path (two checkpoints per stage) is enough to compare weights."""
+    brief = {**SHORT, "warm_steps": 100, "final_steps": 100, "checkpoint": 50}
+    first = dagma_mlp(_data(200), seed=3, **brief)
+    assert dagma_mlp(_data(200), seed=np.random.default_rng(3), **brief).info["weights_raw"] == \
         first.info["weights_raw"]
-    assert dagma_mlp(_data(200), seed=4, **SHORT).info["weights_raw"] != first.info["weights_raw"]
+    assert dagma_mlp(_data(200), seed=4, **brief).info["weights_raw"] != first.info["weights_raw"]
 
 
 def test_a_stage_that_leaves_the_domain_restarts_with_a_smaller_rate():
