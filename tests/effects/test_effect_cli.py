@@ -253,3 +253,37 @@ def test_id_formula_on_discrete_columns(tmp_path):
     refused(invoke([*base, "--id", "--instrument"]), "choose one")
     refused(invoke([*base, "--pseudocount", "1"]), "--pseudocount and --max-levels need --id")
     refused(invoke([*base, "--id", "--method", "aipw"]), "--id cannot be combined")
+
+
+# ----------------------------------------------------------------------------------------------- --sensitivity
+def test_sensitivity_writes_the_report_and_the_contour_plot(tmp_path):
+    from latentscm.effects import sensitivity_analysis
+
+    _write(tmp_path / "d.csv")
+    out, plot = tmp_path / "s.json", tmp_path / "s.png"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                     "--sensitivity", "--benchmark", "Z1,Z1+Z2", "--kd", "1,2", "--ky", "1,3", "--plot", plot,
+                     "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    table = np.loadtxt(tmp_path / "d.csv", delimiter=",", skiprows=1)
+    ours = sensitivity_analysis(table, GRAPH, "T", "Y", node_names=["Z1", "Z2", "T", "Y"],
+                                benchmark=["Z1", ["Z1", "Z2"]], kd=[1, 2], ky=[1, 3])
+    assert payload["kind"] == "sensitivity" and payload["covariates"] == ["Z1", "Z2"]
+    assert payload["robustness_value"] == pytest.approx(ours.robustness_value, rel=1e-6)
+    assert [s["label"] for s in payload["scenarios"]] == ["1x Z1", "2x/3x Z1", "1x Z1+Z2", "2x/3x Z1+Z2"]
+    assert "RV_q" in result.output and f"-> {plot}" in result.output
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sensitivity_refusals(tmp_path):
+    _write(tmp_path / "d.csv")
+    base = ["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y"]
+    refused(invoke(base + ["--kd", "2"]), "--kd needs --sensitivity")
+    refused(invoke(base + ["--plot", tmp_path / "p.png", "--q", "0.5"]), "--q, --plot need --sensitivity")
+    refused(invoke(base + ["--sensitivity", "--refute", "--method", "dml"]),
+            "cannot be combined with --refute, --method")
+    refused(invoke(base + ["--sensitivity", "--learner", "forest"]), "--learner")
+    refused(invoke(base + ["--sensitivity", "--kd", "one"]), "--kd must be comma-separated numbers")
+    refused(invoke(base + ["--sensitivity", "--benchmark", "Q"]), "'benchmark'", "'Q'")
+    assert not (tmp_path / "p.png").exists()

@@ -158,6 +158,45 @@ def _identify(data: Path | None, graph: str | None, hidden: str | None, treatmen
         typer.echo(f"-> {out}")
 
 
+def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adjustment: Any, level: float,
+                 contrast: Any, benchmark: str | None, kd: str | None, ky: str | None, q: float, plot: Path | None,
+                 refused: dict[str, bool]) -> Any:
+    """``effect --sensitivity``: the library's sensitivity analysis, its contour plot written when asked."""
+    from latentscm._io import atomic_write
+    from latentscm.cli.output_paths import check_output_path
+    from latentscm.effects import sensitivity_analysis
+
+    named = [flag for flag, given in refused.items() if given]
+    if named:
+        raise ValueError(f"--sensitivity analyses the linear regression adjustment estimate; it cannot be combined "
+                         f"with {', '.join(named)}.")
+    if plot is not None:
+        check_output_path(plot, "--plot")
+    groups = None if benchmark is None else [item.split("+") if "+" in item else item
+                                             for item in (a.strip() for a in benchmark.split(",")) if item]
+    multiples = {}
+    for flag, text in (("--kd", kd), ("--ky", ky)):
+        if text is not None:
+            try:
+                multiples[flag] = [float(a) for a in text.split(",") if a.strip()]
+            except ValueError:
+                raise ValueError(f"{flag} must be comma-separated numbers. Got {text!r}.") from None
+    result = sensitivity_analysis(table, causal, treatment, outcome, adjustment=adjustment, benchmark=groups,
+                                  kd=multiples.get("--kd", (1.0, 2.0, 3.0)), ky=multiples.get("--ky"), q=q,
+                                  level=level, contrast=contrast)
+    if plot is not None:
+        import io
+
+        import matplotlib.pyplot as plt
+
+        figure = result.plot()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+        plt.close(figure)
+        atomic_write(plot, buffer.getvalue())
+    return result
+
+
 def register(app: typer.Typer) -> None:
     @app.command("effect")
     def effect_command(
@@ -215,6 +254,19 @@ def register(app: typer.Typer) -> None:
         refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
                                     "common cause, subsets)."),
         simulations: int = typer.Option(20, "--simulations", help="Runs per refutation check."),
+        sensitivity: bool = typer.Option(False, "--sensitivity", help="Instead of an estimator, the linear "
+                                         "regression effect and how strong a confounder the graph leaves out would "
+                                         "have to be to change it (robustness values; Cinelli & Hazlett 2020)."),
+        benchmark: str = typer.Option(None, "--benchmark", help="With --sensitivity: adjustment-set columns to "
+                                      "compare a confounder with, comma-separated; 'a+b' is one group."),
+        kd: str = typer.Option(None, "--kd", help="With --sensitivity: multiples of each benchmark's strength with "
+                               "the treatment, comma-separated (default 1,2,3)."),
+        ky: str = typer.Option(None, "--ky", help="With --sensitivity: multiples with the outcome, paired with --kd "
+                               "(default: --kd)."),
+        q: float = typer.Option(1.0, "--q", help="With --sensitivity: the fraction of the estimate a confounder "
+                                "would remove (1: all of it)."),
+        plot: Path = typer.Option(None, "--plot", help="With --sensitivity: write the contour plot of the adjusted "
+                                  "effect here (PNG)."),
         out: Path = typer.Option(None, "--out", help="Write the result as JSON here."),
     ) -> None:
         """Estimate the average causal effect of --treatment on --outcome from a CSV and a causal graph: the
@@ -268,6 +320,11 @@ def register(app: typer.Typer) -> None:
                 return
             if data is None or graph is None:
                 raise ValueError("Give a CSV and --graph, or --world.")
+            given_sensitivity = {"--benchmark": benchmark is not None, "--kd": kd is not None,
+                                 "--ky": ky is not None, "--q": q != 1.0, "--plot": plot is not None}
+            if any(given_sensitivity.values()) and not sensitivity:
+                flags = [k for k, v in given_sensitivity.items() if v]
+                raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --sensitivity.")
             matrix, names = read_csv_table(data)
             table = {name: matrix[:, j] for j, name in enumerate(names)}
             causal = read_graph_option(graph)
@@ -285,7 +342,14 @@ def register(app: typer.Typer) -> None:
                 raise ValueError("--covariates needs --front-door or --instrument.")
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
-            if id_formula:
+            if sensitivity:
+                result = _sensitivity(table, causal, treatment, outcome, adjustment=adjust, level=level,
+                                      contrast=options["contrast"], benchmark=benchmark, kd=kd, ky=ky, q=q, plot=plot,
+                                      refused={"--front-door": front_door, "--instrument": instrument,
+                                               "--id": id_formula, "--ida": ida, "--refute": refute,
+                                               "--method": method not in ("auto", "regression"),
+                                               "--learner": learner != "linear"})
+            elif id_formula:
                 if (ida or refute or adjustment is not None or covariates is not None or method != "auto"
                         or learner != "linear" or folds != 5):
                     raise ValueError("--id cannot be combined with --ida, --refute, --adjustment, --covariates, "
@@ -343,6 +407,8 @@ def register(app: typer.Typer) -> None:
         typer.echo(str(result))
         if instrument:
             typer.echo(_diagnostics(result))
+        if sensitivity and plot is not None:
+            typer.echo(f"-> {plot}")
         if out is not None:
             atomic_write_json(out, result.to_dict())
             typer.echo(f"-> {out}")

@@ -1,7 +1,7 @@
 """Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, front-door and instrumental sets from a
 DAG with hidden confounders, IDA's possible effects from a CPDAG, and regression, IPW, doubly robust (AIPW), double
-machine learning and two-stage least squares estimators with confidence intervals and refutation checks, tested
-against SCM ground truth."""
+machine learning and two-stage least squares estimators with confidence intervals, refutation checks and the
+sensitivity of a regression estimate to an omitted confounder, tested against SCM ground truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -56,6 +56,19 @@ from latentscm.effects.partially_linear_iv import dml_iv_effect
 from latentscm.effects.refuters import REFUTERS, Refutation, RefutationReport, refute_effect
 from latentscm.effects.regression import regression_effect
 from latentscm.effects.result import EffectEstimate
+from latentscm.effects.sensitivity import (
+    ConfounderScenario,
+    SensitivityReport,
+    adjusted_estimate,
+    adjusted_std_error,
+    benchmark_bounds,
+    confounder_strength,
+    extreme_robustness_value,
+    omitted_variable_bias,
+    partial_r2,
+    robustness_value,
+    sensitivity_analysis,
+)
 from latentscm.effects.weighting import ipw_effect
 from latentscm.effects.world_effect import WorldEffect, world_effect
 
@@ -81,16 +94,23 @@ __all__ = [
     "REFUTERS",
     "Refutation",
     "RefutationReport",
+    "ConfounderScenario",
+    "SensitivityReport",
     "WorldEffect",
+    "adjusted_estimate",
+    "adjusted_std_error",
     "adjustment_set",
     "aipw_effect",
     "WEAK_INSTRUMENT_F",
+    "benchmark_bounds",
     "causal_nodes",
+    "confounder_strength",
     "covariates_for",
     "cpdag_adjustment_set",
     "dml_effect",
     "dml_iv_effect",
     "estimate_effect",
+    "extreme_robustness_value",
     "fold_labels",
     "forbidden_nodes",
     "front_door_effect",
@@ -109,13 +129,17 @@ __all__ = [
     "is_pag_adjustment_set",
     "is_pag_amenable",
     "minimal_adjustment_set",
+    "omitted_variable_bias",
     "optimal_adjustment_set",
     "pag_adjustment_set",
     "pag_forbidden_nodes",
     "parents_adjustment_set",
+    "partial_r2",
     "possible_parent_sets",
     "refute_effect",
     "regression_effect",
+    "robustness_value",
+    "sensitivity_analysis",
     "true_effect",
     "visible_edges",
     "world_effect",

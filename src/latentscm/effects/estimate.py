@@ -22,7 +22,7 @@ every DAG of its class gives the same adjustment formula.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -204,34 +204,45 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
     -------
     EffectEstimate
     """
-    from latentscm.discovery.pag import PartialAncestralGraph
-    from latentscm.discovery.result import DiscoveredGraph
-
-    if isinstance(graph, PartialAncestralGraph):
-        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
-        check_choice(method, "method", _OWNER, EFFECT_METHODS)
-        adjustment = "canonical" if adjustment is None else adjustment
-        chosen, hidden = _adjust_pag(graph, treatment, outcome, adjustment, list(column)), []
-    elif isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
-        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
-        check_choice(method, "method", _OWNER, EFFECT_METHODS)
-        adjustment = "optimal" if adjustment is None else adjustment
-        chosen, hidden = _adjust_cpdag(graph, treatment, outcome, adjustment, list(column)), []
-    else:
-        dag = as_causal_dag(graph, _OWNER)
-        column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
-        check_choice(method, "method", _OWNER, EFFECT_METHODS)  # before the graph work: a typo is named first
-        adjustment = "optimal" if adjustment is None else adjustment
-        try:
-            chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
-        except NoAdjustmentSetError as error:
-            raise _with_alternatives(error, dag, treatment, outcome, list(column)) from None
-        hidden = [v for v in dag.nodes if v not in column]
+    column, chosen, hidden, adjustment = resolve_adjustment(
+        data, graph, treatment, outcome, adjustment, node_names,
+        check=lambda: check_choice(method, "method", _OWNER, EFFECT_METHODS))
     result = run_estimator(column, treatment, outcome, chosen, method=method, contrast=contrast, level=level,
                            outcome_learner=outcome_learner, treatment_learner=treatment_learner,
                            n_folds=n_folds, trim=trim, n_bootstrap=n_bootstrap, seed=seed, owner=_OWNER)
     result.info.update(adjustment=adjustment if isinstance(adjustment, str) else "given", hidden=hidden)
     return result
+
+
+def resolve_adjustment(data: Any, graph: Any, treatment: str, outcome: str, adjustment: Any,
+                       node_names: Sequence[str] | None, *, check: Callable[[], None] = lambda: None
+                       ) -> tuple[dict[str, np.ndarray], tuple[str, ...], list[str], Any]:
+    """What :func:`estimate_effect` adjusts for: ``(columns, chosen, hidden, adjustment)``, the checked data's
+    columns ``{name: (n,)}``, the adjustment set the graph justifies (a DAG, CPDAG or PAG; ``adjustment`` as there),
+    the DAG's nodes without a column, and the adjustment rule used (its default filled in). ``check`` runs after the
+    columns are read and before the graph work (the caller's own option checks, named before a graph error)."""
+    from latentscm.discovery.pag import PartialAncestralGraph
+    from latentscm.discovery.result import DiscoveredGraph
+
+    if isinstance(graph, PartialAncestralGraph):
+        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
+        check()
+        adjustment = "canonical" if adjustment is None else adjustment
+        return column, _adjust_pag(graph, treatment, outcome, adjustment, list(column)), [], adjustment
+    if isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
+        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
+        check()
+        adjustment = "optimal" if adjustment is None else adjustment
+        return column, _adjust_cpdag(graph, treatment, outcome, adjustment, list(column)), [], adjustment
+    dag = as_causal_dag(graph, _OWNER)
+    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
+    check()
+    adjustment = "optimal" if adjustment is None else adjustment
+    try:
+        chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
+    except NoAdjustmentSetError as error:
+        raise _with_alternatives(error, dag, treatment, outcome, list(column)) from None
+    return column, chosen, [v for v in dag.nodes if v not in column], adjustment
 
 
 def _adjust_cpdag(graph: Any, treatment: str, outcome: str, adjustment: Any, observed: list[str]

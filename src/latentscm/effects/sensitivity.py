@@ -1,0 +1,599 @@
+"""Sensitivity of a regression-adjusted effect to a confounder the graph left out.
+
+Cinelli, C. & Hazlett, C., *Making sense of sensitivity: extending omitted variable bias*, Journal of the Royal
+Statistical Society B 82(1), 39-67, 2020.
+
+Every estimate that adjusts for a set ``X`` rests on the graph's claim that ``X`` blocks every back-door path; the
+refutation checks (:func:`~latentscm.effects.refute_effect`) cannot see a confounder the graph does not name. This
+module asks the other question: *how strong would such a confounder ``Z`` have to be to change the conclusion?*
+
+The estimate is the coefficient of the treatment ``D`` in the least-squares fit ``Y ~ 1 + D + X`` (the "restricted"
+regression; ``se`` its classical standard error, ``df = n - 2 - |X|`` its residual degrees of freedom). Had ``Z``
+been included, the coefficient would differ by an amount set by two partial R^2 alone,
+``R2_dz = R^2(D ~ Z | X)`` (how much of the treatment's residual variance ``Z`` explains) and
+``R2_yz = R^2(Y ~ Z | D, X)`` (how much of the outcome's)::
+
+    |bias|   = se * sqrt(df * R2_yz * R2_dz / (1 - R2_dz))
+    se(full) = se * sqrt((1 - R2_yz) / (1 - R2_dz) * df / (df - 1))
+
+For one omitted variable both are identities that hold exactly in the sample (the full regression's coefficient and
+standard error); for several, the first bounds the bias over every set with those partial R^2. The summaries:
+
+- ``partial_r2`` = ``R^2(Y ~ D | X) = t^2 / (t^2 + df)``: a confounder that explained *all* the outcome's residual
+  variance would have to explain this share of the treatment's to bring the estimate to zero (the extreme
+  robustness value at ``q = 1``; :func:`extreme_robustness_value` for other ``q``).
+- ``robustness_value`` ``RV_q``: the partial R^2 a confounder needs with both treatment and outcome (the same for
+  each) to reduce the estimate by ``100 q`` %; ``RV_{q,alpha}``: to make the adjusted interval at level
+  ``1 - alpha`` reach ``(1 - q)`` times the estimate (the estimate no longer significant, at ``q = 1``).
+- Bounds from a benchmark covariate ``X_j`` of the adjustment set: a confounder ``kd`` times as strong as ``X_j``
+  in explaining the treatment and ``ky`` times in explaining the outcome, and independent of ``X_j`` given the rest
+  of ``X``, has at most the partial R^2 :func:`benchmark_bounds` gives. Whether such a confounder could exist is the
+  analyst's judgement; the benchmark makes it a comparison with something measured.
+
+What is not covered: the formulas are for the linear regression estimate (adjustment with ``method="regression"``
+and the linear learner). Chernozhukov et al. (2022, "Long story short") extend them to machine-learned estimators;
+that is not built here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from latentscm._validation import check_number
+
+__all__ = [
+    "ConfounderScenario",
+    "SensitivityReport",
+    "adjusted_estimate",
+    "adjusted_std_error",
+    "benchmark_bounds",
+    "confounder_strength",
+    "extreme_robustness_value",
+    "omitted_variable_bias",
+    "partial_r2",
+    "robustness_value",
+    "sensitivity_analysis",
+]
+
+_OWNER = "sensitivity_analysis"
+
+
+# ------------------------------------------------------------------------------------------- the formulas
+def _r2(value: Any, name: str, owner: str, *, below_one: bool = False) -> np.ndarray:
+    """A partial R^2 (scalar or array) checked to lie in [0, 1] ([0, 1) with ``below_one``)."""
+    array = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(array)) or np.any(array < 0) or np.any(array > 1) or (below_one and np.any(array >= 1)):
+        bound = "[0, 1)" if below_one else "[0, 1]"
+        raise ValueError(f"The {name!r} argument of {owner} must be partial R^2 values in {bound}. Got {value!r}.")
+    return array
+
+
+def _dof(dof: Any, owner: str, *, at_least: int = 1) -> int:
+    return int(check_number(dof, "dof", owner, low=at_least, integer=True))
+
+
+def omitted_variable_bias(std_error: float, dof: int, r2_dz_x: Any, r2_yz_dx: Any) -> np.ndarray | float:
+    """The size of the bias a confounder with partial R^2 ``r2_dz_x`` (with the treatment, given the covariates) and
+    ``r2_yz_dx`` (with the outcome, given treatment and covariates) puts on a regression coefficient with standard
+    error ``std_error`` and ``dof`` residual degrees of freedom: ``se * sqrt(dof * r2_yz * r2_dz / (1 - r2_dz))``
+    (Cinelli & Hazlett 2020). Arrays broadcast; a float for scalar input."""
+    owner = "omitted_variable_bias"
+    se = float(check_number(std_error, "std_error", owner, low=0.0))
+    df = _dof(dof, owner)
+    dz = _r2(r2_dz_x, "r2_dz_x", owner, below_one=True)
+    yz = _r2(r2_yz_dx, "r2_yz_dx", owner)
+    bias = se * np.sqrt(df * yz * dz / (1.0 - dz))
+    return float(bias) if bias.ndim == 0 else bias
+
+
+def adjusted_estimate(estimate: float, std_error: float, dof: int, r2_dz_x: Any, r2_yz_dx: Any, *,
+                      reduce: bool = True) -> np.ndarray | float:
+    """The coefficient had the confounder been adjusted for: ``sign(estimate) (|estimate| - bias)`` when the
+    confounder pushed the estimate away from zero (``reduce=True``, the cautious default), else ``+ bias``."""
+    value = float(check_number(estimate, "estimate", "adjusted_estimate"))
+    bias = omitted_variable_bias(std_error, dof, r2_dz_x, r2_yz_dx)
+    sign = 1.0 if value >= 0 else -1.0
+    return sign * (abs(value) - bias) if reduce else sign * (abs(value) + bias)
+
+
+def adjusted_std_error(std_error: float, dof: int, r2_dz_x: Any, r2_yz_dx: Any) -> np.ndarray | float:
+    """The classical standard error of the coefficient had the confounder been adjusted for:
+    ``se * sqrt((1 - r2_yz) / (1 - r2_dz) * dof / (dof - 1))`` (one degree of freedom fewer; ``dof >= 2``)."""
+    owner = "adjusted_std_error"
+    se = float(check_number(std_error, "std_error", owner, low=0.0))
+    df = _dof(dof, owner, at_least=2)
+    dz = _r2(r2_dz_x, "r2_dz_x", owner, below_one=True)
+    yz = _r2(r2_yz_dx, "r2_yz_dx", owner)
+    value = se * np.sqrt((1.0 - yz) / (1.0 - dz) * df / (df - 1.0))
+    return float(value) if value.ndim == 0 else value
+
+
+def robustness_value(t_value: float, dof: int, *, q: float = 1.0, alpha: float | None = None) -> float:
+    """``RV_q`` (``alpha=None``): the partial R^2 a confounder needs with both treatment and outcome to reduce the
+    estimate by ``100 q`` % (to zero at ``q = 1``); ``RV_{q,alpha}``: to bring the ``1 - alpha`` interval to
+    ``(1 - q)`` times the estimate. With ``f_q = q |t| / sqrt(dof)``, ``RV_q = (sqrt(f_q^4 + 4 f_q^2) - f_q^2) / 2``;
+    ``RV_{q,alpha}`` is the same with ``f_q`` less the critical ``|t_{alpha/2, dof-1}| / sqrt(dof - 1)`` (0 when
+    that is negative: the interval already reaches it), and ``(f_q^2 - f_crit^2) / (1 + f_q^2)`` when
+    ``f_q > 1 / f_crit`` (there the confounder that is cheapest in the larger of its two R^2 has unequal ones)."""
+    owner = "robustness_value"
+    t = float(check_number(t_value, "t_value", owner))
+    df = _dof(dof, owner, at_least=1 if alpha is None else 2)
+    q = float(check_number(q, "q", owner, low=0.0, low_inclusive=False))
+    f_q = q * abs(t) / np.sqrt(df)
+    if alpha is None:
+        return float((np.sqrt(f_q**4 + 4 * f_q**2) - f_q**2) / 2)
+    alpha = float(check_number(alpha, "alpha", owner, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False))
+    f_crit = abs(float(stats.t.ppf(alpha / 2, df - 1))) / np.sqrt(df - 1)
+    f_qa = f_q - f_crit
+    if f_qa <= 0:
+        return 0.0
+    if f_q > 1 / f_crit:
+        return float((f_q**2 - f_crit**2) / (1 + f_q**2))
+    return float((np.sqrt(f_qa**4 + 4 * f_qa**2) - f_qa**2) / 2)
+
+
+def extreme_robustness_value(t_value: float, dof: int, *, q: float = 1.0) -> float:
+    """``XRV_q = f_q^2 / (1 + f_q^2)``: the partial R^2 with the treatment a confounder needs to reduce the estimate
+    by ``100 q`` % if it explained all the outcome's residual variance (``r2_yz = 1``, the worst case); at ``q = 1``
+    this is ``R^2(Y ~ D | X)``."""
+    owner = "extreme_robustness_value"
+    t = float(check_number(t_value, "t_value", owner))
+    df = _dof(dof, owner)
+    q = float(check_number(q, "q", owner, low=0.0, low_inclusive=False))
+    f2 = (q * t) ** 2 / df
+    return float(f2 / (1 + f2))
+
+
+def benchmark_bounds(r2_dxj_x: float, r2_yxj_dx: float, *, kd: Any = 1.0, ky: Any = None
+                     ) -> tuple[np.ndarray | float, np.ndarray | float]:
+    """The largest ``(r2_dz_x, r2_yz_dx)`` of a confounder ``kd`` times as strong as a benchmark covariate ``X_j``
+    in explaining the treatment and ``ky`` times (default ``kd``) in explaining the outcome, independent of ``X_j``
+    given the other covariates. ``r2_dxj_x = R^2(D ~ X_j | X_-j)`` and ``r2_yxj_dx = R^2(Y ~ X_j | D, X_-j)`` are
+    the benchmark's own partial R^2 (Cinelli & Hazlett 2020, Section 6)::
+
+        r2_dz_x  = kd r2_dxj / (1 - r2_dxj)
+        r2_zxj   = kd r2_dxj^2 / ((1 - kd r2_dxj)(1 - r2_dxj))       (Z with X_j, given D and X_-j)
+        r2_yz_dx = ((sqrt(ky) + sqrt(r2_zxj)) / sqrt(1 - r2_zxj))^2  r2_yxj / (1 - r2_yxj),  at most 1
+
+    ``kd`` must stay below ``(1 - r2_dxj) / r2_dxj`` (both R^2 below one). Arrays of ``kd``/``ky`` broadcast."""
+    owner = "benchmark_bounds"
+    dxj = float(_r2(r2_dxj_x, "r2_dxj_x", owner, below_one=True))
+    yxj = float(_r2(r2_yxj_dx, "r2_yxj_dx", owner, below_one=True))
+    kd_array = np.asarray(kd, dtype=float)
+    ky_array = kd_array if ky is None else np.asarray(ky, dtype=float)
+    for name, array in (("kd", kd_array), ("ky", ky_array)):
+        if not np.all(np.isfinite(array)) or np.any(array < 0):
+            raise ValueError(f"The {name!r} argument of {owner} must be multiples >= 0. Got {array.tolist()!r}.")
+    if np.any(kd_array * dxj >= 1 - dxj):
+        limit = np.inf if dxj == 0 else (1 - dxj) / dxj
+        raise ValueError(f"The 'kd' argument of {owner} is {kd_array.tolist()!r}: a confounder that strong would "
+                         f"explain all of the treatment's residual variance (the benchmark explains {dxj:.4g} of it); "
+                         f"kd must stay below {limit:.4g}.")
+    r2_dz = kd_array * dxj / (1 - dxj)
+    r2_zxj = kd_array * dxj**2 / ((1 - kd_array * dxj) * (1 - dxj))
+    r2_yz = ((np.sqrt(ky_array) + np.sqrt(r2_zxj)) / np.sqrt(1 - r2_zxj)) ** 2 * yxj / (1 - yxj)
+    r2_yz = np.minimum(r2_yz, 1.0)
+    if r2_dz.ndim == 0 and r2_yz.ndim == 0:
+        return float(r2_dz), float(r2_yz)
+    r2_dz, r2_yz = np.broadcast_arrays(r2_dz, r2_yz)
+    return r2_dz.copy(), r2_yz.copy()
+
+
+# --------------------------------------------------------------------------------------- partial R^2 from data
+def _residual_ss(target: np.ndarray, design: np.ndarray) -> float:
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    residual = target - design @ coef
+    return float(residual @ residual)
+
+
+def partial_r2(target: Any, regressors: Any, given: Any = None) -> float:
+    """``R^2(target ~ regressors | given)``: the share of ``target``'s variance left after a least-squares fit on
+    ``given`` (and an intercept) that ``regressors`` explain, ``1 - RSS(given + regressors) / RSS(given)``.
+
+    target: (n,); regressors: (n,) or (n, k); given: (n,) or (n, m) or None (the intercept alone)."""
+    owner = "partial_r2"
+    y = np.asarray(target, dtype=float)
+    if y.ndim != 1 or y.size < 3 or not np.all(np.isfinite(y)):
+        raise ValueError(f"The 'target' argument of {owner} must be a finite (n,) array with n >= 3.")
+    n = y.size
+    blocks = []
+    for name, value in (("regressors", regressors), ("given", given)):
+        if value is None:
+            blocks.append(np.empty((n, 0)))
+            continue
+        array = np.asarray(value, dtype=float)
+        array = array[:, None] if array.ndim == 1 else array
+        if array.ndim != 2 or array.shape[0] != n or not np.all(np.isfinite(array)):
+            raise ValueError(f"The {name!r} argument of {owner} must be a finite (n,) or (n, k) array with the "
+                             f"target's {n} rows. Got shape {np.shape(value)}.")
+        blocks.append(array)
+    if blocks[0].shape[1] == 0:
+        raise ValueError(f"The 'regressors' argument of {owner} has no columns.")
+    restricted = np.column_stack([np.ones(n), blocks[1]])
+    rss_restricted = _residual_ss(y, restricted)
+    if rss_restricted <= 1e-12 * max(float(y @ y), 1e-300):
+        raise ValueError(f"{owner}: 'given' explains the target exactly; no residual variance is left to explain.")
+    rss_full = _residual_ss(y, np.column_stack([restricted, blocks[0]]))
+    return float(min(max(1.0 - rss_full / rss_restricted, 0.0), 1.0))
+
+
+# ------------------------------------------------------------------------------------------------ the report
+@dataclass(frozen=True)
+class ConfounderScenario:
+    """The estimate had a confounder of the given strength been adjusted for.
+
+    Attributes
+    ----------
+    label: where the strengths come from (``"1x W"``: one times benchmark ``W``; ``"given"``; a user's name).
+    r2_dz_x, r2_yz_dx: the confounder's partial R^2 with the treatment and with the outcome.
+    bias: the size of the bias it implies; adjusted_estimate, adjusted_std_error, adjusted_t: the estimate, its
+        classical standard error and t statistic (against 0) with it adjusted for.
+    ci_low, ci_high: the adjusted interval (Student t with ``dof - 1`` degrees of freedom, the report's level).
+    capped: ``r2_yz_dx`` reached 1 in a benchmark bound (the benchmark cannot be that strong on the outcome).
+    """
+
+    label: str
+    r2_dz_x: float
+    r2_yz_dx: float
+    bias: float
+    adjusted_estimate: float
+    adjusted_std_error: float
+    adjusted_t: float
+    ci_low: float
+    ci_high: float
+    capped: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "r2_dz_x": self.r2_dz_x, "r2_yz_dx": self.r2_yz_dx, "bias": self.bias,
+                "adjusted_estimate": self.adjusted_estimate, "adjusted_std_error": self.adjusted_std_error,
+                "adjusted_t": self.adjusted_t, "ci": [self.ci_low, self.ci_high], "capped": self.capped}
+
+
+@dataclass(frozen=True)
+class SensitivityReport:
+    """A regression-adjusted effect and how strong an omitted confounder must be to change it.
+
+    Attributes
+    ----------
+    treatment, outcome, covariates: the names; ``covariates`` the adjustment set (the graph's, or the given one).
+    contrast: the treatment values ``(t0, t1)`` the effect compares (estimate = coefficient x (t1 - t0)).
+    n, dof: rows, and the restricted regression's residual degrees of freedom ``n - 2 - len(covariates)``.
+    estimate, std_error, t_value, ci_low, ci_high, level: the effect, its classical standard error, t statistic and
+        Student-t interval at ``level``.
+    partial_r2: ``R^2(Y ~ D | X)``; robustness_value: ``RV_q``; robustness_value_alpha: ``RV_{q,alpha}`` with
+        ``alpha = 1 - level``; extreme_robustness_value: ``XRV_q``; q: the fraction of the estimate in question.
+    reduce: confounders are taken to have pushed the estimate away from zero (the cautious direction).
+    benchmarks: ``label -> (R^2(D ~ X_j | X_-j), R^2(Y ~ X_j | D, X_-j))`` of each benchmark covariate (group).
+    scenarios: the estimate adjusted for each benchmark bound (``kd``, ``ky``) and each given scenario.
+    info: how the adjustment set was chosen and the hidden nodes of the graph.
+    """
+
+    treatment: str
+    outcome: str
+    covariates: tuple[str, ...]
+    contrast: tuple[float, float]
+    n: int
+    dof: int
+    estimate: float
+    std_error: float
+    t_value: float
+    ci_low: float
+    ci_high: float
+    level: float
+    partial_r2: float
+    robustness_value: float
+    robustness_value_alpha: float
+    extreme_robustness_value: float
+    q: float
+    reduce: bool
+    benchmarks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    scenarios: tuple[ConfounderScenario, ...] = ()
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def scenario(self, r2_dz_x: float, r2_yz_dx: float, label: str = "given") -> ConfounderScenario:
+        """The estimate adjusted for a confounder with these partial R^2 (for instance those
+        :func:`confounder_strength` measures on a variable the analysis left out)."""
+        return _scenario(self, float(_r2(r2_dz_x, "r2_dz_x", "SensitivityReport.scenario", below_one=True)),
+                         float(_r2(r2_yz_dx, "r2_yz_dx", "SensitivityReport.scenario")), label)
+
+    def adjusted_estimates(self, r2_dz_x: Any, r2_yz_dx: Any) -> np.ndarray:
+        """Adjusted estimates over a grid: arrays of partial R^2 broadcast against each other."""
+        scale = self.contrast[1] - self.contrast[0]
+        coefficient = adjusted_estimate(self.estimate / scale, self.std_error / abs(scale), self.dof, r2_dz_x,
+                                        r2_yz_dx, reduce=self.reduce)
+        return np.asarray(coefficient, dtype=float) * scale
+
+    def plot(self, *, limit: float | None = None, resolution: int = 101, ax: Any = None) -> Any:
+        """The contour plot of the adjusted estimate over ``(r2_dz_x, r2_yz_dx)`` in ``[0, limit]^2`` (default:
+        enough to show every scenario, at least 0.4), with the level ``(1 - q)`` x estimate dashed and every
+        scenario marked. Returns the matplotlib Figure."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        owner = "SensitivityReport.plot"
+        resolution = int(check_number(resolution, "resolution", owner, low=11, integer=True))
+        if limit is None:
+            largest = max([0.0] + [max(s.r2_dz_x, s.r2_yz_dx) for s in self.scenarios])
+            limit = min(max(0.4, 1.25 * largest), 0.99)
+        limit = float(check_number(limit, "limit", owner, low=0.0, high=1.0, low_inclusive=False,
+                                   high_inclusive=False))
+        grid = np.linspace(0.0, limit, resolution)
+        dz, yz = np.meshgrid(grid, grid, indexing="xy")
+        values = self.adjusted_estimates(dz, yz)
+        if ax is None:
+            figure, ax = plt.subplots(figsize=(5.0, 4.5))
+        else:
+            figure = ax.figure
+        span = max(abs(self.estimate), 1e-12)  # levels between -|estimate| and |estimate|: the values explode
+        levels = [v for v in np.linspace(-span, span, 9) if values.min() < v < values.max()]  # as r2_dz -> 1
+        contours = ax.contour(dz, yz, values, levels=levels or 5, colors="grey", linewidths=0.8)
+        ax.clabel(contours, fontsize=7, fmt="%.3g")
+        threshold = (1 - self.q) * self.estimate
+        if values.min() < threshold < values.max():
+            ax.contour(dz, yz, values, levels=[threshold], colors="red", linestyles="--", linewidths=1.5)
+        ax.plot([0], [0], "k^")
+        ax.annotate(f"unadjusted ({self.estimate:.3g})", (0, 0), xytext=(4, 4), textcoords="offset points", fontsize=7)
+        for item in self.scenarios:
+            if item.r2_dz_x <= limit and item.r2_yz_dx <= limit:
+                ax.plot([item.r2_dz_x], [item.r2_yz_dx], "rd")
+                ax.annotate(f"{item.label} ({item.adjusted_estimate:.3g})", (item.r2_dz_x, item.r2_yz_dx),
+                            xytext=(4, 4), textcoords="offset points", fontsize=7)
+        ax.set_xlabel(f"partial R² of the confounder with the treatment ({self.treatment})")
+        ax.set_ylabel(f"partial R² of the confounder with the outcome ({self.outcome})")
+        ax.set_title(f"Adjusted effect of {self.treatment} on {self.outcome}", fontsize=9)
+        ax.set_xlim(0, limit)
+        ax.set_ylim(0, limit)
+        return figure
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "sensitivity", "treatment": self.treatment, "outcome": self.outcome,
+                "covariates": list(self.covariates), "contrast": list(self.contrast), "n": self.n, "dof": self.dof,
+                "estimate": self.estimate, "std_error": self.std_error, "t_value": self.t_value,
+                "ci": [self.ci_low, self.ci_high], "level": self.level, "partial_r2": self.partial_r2,
+                "robustness_value": self.robustness_value, "robustness_value_alpha": self.robustness_value_alpha,
+                "extreme_robustness_value": self.extreme_robustness_value, "q": self.q, "reduce": self.reduce,
+                "benchmarks": {k: list(v) for k, v in self.benchmarks.items()},
+                "scenarios": [s.to_dict() for s in self.scenarios], "info": dict(self.info)}
+
+    def __str__(self) -> str:
+        alpha = 1 - self.level
+        lines = [
+            f"effect of {self.treatment} on {self.outcome} ({self.contrast[0]:g} -> {self.contrast[1]:g}), "
+            f"adjusting for {list(self.covariates)}: {self.estimate:.4g} (se {self.std_error:.3g}, "
+            f"t {self.t_value:.3g}, df {self.dof}); {100 * self.level:g}% CI [{self.ci_low:.4g}, {self.ci_high:.4g}]",
+            f"partial R2 of the treatment with the outcome: {100 * self.partial_r2:.2f}% (a confounder explaining all "
+            f"of the outcome's residual variance must explain this much of the treatment's)",
+            f"robustness value RV_q (q = {self.q:g}): {100 * self.robustness_value:.2f}%; RV_q,alpha (alpha = "
+            f"{alpha:.3g}): {100 * self.robustness_value_alpha:.2f}%",
+        ]
+        if self.scenarios:
+            lines.append(f"{'scenario':<24} {'R2 d~z|x':>9} {'R2 y~z|d,x':>11} {'adjusted':>10} {'se':>9} "
+                         f"{'CI':>23}")
+            for s in self.scenarios:
+                mark = "*" if s.capped else ""
+                lines.append(f"{s.label[:24]:<24} {s.r2_dz_x:>9.4f} {s.r2_yz_dx:>10.4f}{mark:1} "
+                             f"{s.adjusted_estimate:>10.4g} {s.adjusted_std_error:>9.3g} "
+                             f"[{s.ci_low:>9.4g}, {s.ci_high:>9.4g}]")
+            if any(s.capped for s in self.scenarios):
+                lines.append("(* the bound on the outcome's partial R2 reached 1)")
+        return "\n".join(lines)
+
+
+def _scenario(report: SensitivityReport, r2_dz: float, r2_yz: float, label: str,
+              capped: bool = False) -> ConfounderScenario:
+    scale = report.contrast[1] - report.contrast[0]
+    coefficient, se = report.estimate / scale, report.std_error / abs(scale)
+    bias = float(omitted_variable_bias(se, report.dof, r2_dz, r2_yz)) * abs(scale)
+    value = float(adjusted_estimate(coefficient, se, report.dof, r2_dz, r2_yz, reduce=report.reduce)) * scale
+    if report.dof < 2:
+        raise ValueError(f"{_OWNER}: an adjusted standard error needs dof >= 2 (the data leave {report.dof}).")
+    adjusted_se = float(adjusted_std_error(se, report.dof, r2_dz, r2_yz)) * abs(scale)
+    half = float(stats.t.ppf(0.5 + report.level / 2, report.dof - 1)) * adjusted_se
+    t_value = value / adjusted_se if adjusted_se > 0 else float(np.sign(value) * np.inf)
+    return ConfounderScenario(label, r2_dz, r2_yz, bias, value, adjusted_se, t_value, value - half, value + half,
+                              capped)
+
+
+# -------------------------------------------------------------------------------------------------- from data
+def _columns(data: Any, graph: Any, covariates: Any, treatment: str, outcome: str, adjustment: Any,
+             node_names: Sequence[str] | None) -> tuple[dict[str, np.ndarray], tuple[str, ...], dict[str, Any]]:
+    from latentscm.discovery.pc import as_data_matrix
+    from latentscm.effects.estimate import checked_columns, resolve_adjustment
+
+    if (graph is None) == (covariates is None):
+        which = "both" if graph is not None else "neither"
+        raise ValueError(f"{_OWNER}: give either 'graph' (the adjustment set is the graph's choice) or "
+                         f"'covariates' (the columns to adjust for, your claim), not {which}.")
+    if graph is not None:
+        column, chosen, hidden, rule = resolve_adjustment(data, graph, treatment, outcome, adjustment, node_names)
+        return column, tuple(chosen), {"adjustment": rule if isinstance(rule, str) else "given", "hidden": hidden}
+    if adjustment is not None:
+        raise ValueError(f"The 'adjustment' argument of {_OWNER} chooses a set from 'graph'; with 'covariates' "
+                         f"there is nothing to choose.")
+    _, names = as_data_matrix(data, node_names, _OWNER)
+    column = checked_columns(data, node_names, names, treatment, outcome, _OWNER)
+    items = [covariates] if isinstance(covariates, str) else list(covariates)
+    for item in items:
+        if not isinstance(item, str) or item not in column:
+            raise ValueError(f"The 'covariates' argument of {_OWNER} names {item!r}, which is not a column of the "
+                             f"data ({list(column)}).")
+        if item in (treatment, outcome):
+            raise ValueError(f"The 'covariates' argument of {_OWNER} names {item!r}, the treatment or outcome.")
+    if len(set(items)) != len(items):
+        raise ValueError(f"The 'covariates' argument of {_OWNER} repeats a column: {items}.")
+    return column, tuple(items), {"adjustment": "covariates", "hidden": []}
+
+
+def _benchmark_groups(benchmark: Any, covariates: tuple[str, ...]) -> list[tuple[str, tuple[str, ...]]]:
+    if benchmark is None:
+        return []
+    items = [benchmark] if isinstance(benchmark, str) else list(benchmark)
+    groups = []
+    for item in items:
+        group = (item,) if isinstance(item, str) else tuple(item)
+        if not group or not all(isinstance(v, str) for v in group):
+            raise ValueError(f"The 'benchmark' argument of {_OWNER} must be covariate names or groups (lists) of "
+                             f"them. Got {item!r}.")
+        outside = [v for v in group if v not in covariates]
+        if outside:
+            raise ValueError(f"The 'benchmark' argument of {_OWNER} names {outside}, not in the adjustment set "
+                             f"{list(covariates)}: a benchmark is a covariate the regression adjusts for.")
+        groups.append(("+".join(group), group))
+    return groups
+
+
+def _multiples(value: Any, name: str) -> np.ndarray:
+    array = np.atleast_1d(np.asarray(value, dtype=float))
+    if array.ndim != 1 or array.size == 0 or not np.all(np.isfinite(array)) or np.any(array <= 0):
+        raise ValueError(f"The {name!r} argument of {_OWNER} must be one or more multiples > 0. Got {value!r}.")
+    return array
+
+
+def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = None,
+                         outcome: str | None = None, *,
+                         covariates: Sequence[str] | None = None, adjustment: Any = None,
+                         benchmark: Any = None, kd: Any = (1.0, 2.0, 3.0), ky: Any = None, q: float = 1.0,
+                         level: float = 0.95, reduce: bool = True, contrast: Sequence[float] | None = None,
+                         scenarios: Mapping[str, Sequence[float]] | None = None,
+                         node_names: Sequence[str] | None = None) -> SensitivityReport:
+    """How strong an omitted confounder would have to be to change a regression-adjusted effect
+    (Cinelli & Hazlett 2020; see the module docstring for the formulas).
+
+    Parameters
+    ----------
+    data: (n, d) array with ``node_names``, a mapping ``name -> (n,)`` or a DataFrame.
+    graph: the causal graph (a DAG, CPDAG or PAG, as :func:`~latentscm.effects.estimate_effect` takes) that picks
+        the adjustment set; or None with ``covariates``.
+    treatment, outcome: column names.
+    covariates: instead of a graph, the columns to adjust for (the analyst's claim that they suffice).
+    adjustment: with a graph, the rule or explicit set, as in ``estimate_effect`` (default: optimal; canonical for
+        a PAG).
+    benchmark: covariates of the adjustment set to compare a confounder with: a name, a list of names (each its own
+        benchmark) or lists within it (a group, its joint partial R^2).
+    kd, ky: multiples of each benchmark's strength with the treatment and with the outcome (``ky`` default
+        ``kd``; paired, so of the same length).
+    q: the fraction of the estimate a confounder would remove (1: all of it), > 0.
+    level: the confidence level of the intervals; ``RV_{q,alpha}`` uses ``alpha = 1 - level``.
+    reduce: confounders push the estimate away from zero (True, the cautious reading) or towards it.
+    contrast: treatment values ``(t0, t1)``; the effect is the coefficient times ``t1 - t0`` (default: the two
+        values of a binary treatment, else (0, 1)).
+    scenarios: more confounders to show, ``label -> (r2_dz_x, r2_yz_dx)``.
+
+    Returns
+    -------
+    SensitivityReport
+    """
+    from latentscm.effects.estimate import _contrast
+
+    column, chosen, info = _columns(data, graph, covariates, treatment, outcome, adjustment, node_names)
+    level = float(check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False,
+                               high_inclusive=False))
+    q = float(check_number(q, "q", _OWNER, low=0.0, low_inclusive=False))
+    if not isinstance(reduce, (bool, np.bool_)):
+        raise TypeError(f"The 'reduce' argument of {_OWNER} must be True or False. Got {reduce!r}.")
+    groups = _benchmark_groups(benchmark, chosen)
+    kd_values = _multiples(kd, "kd")
+    ky_values = kd_values if ky is None else _multiples(ky, "ky")
+    if ky_values.size != kd_values.size:
+        raise ValueError(f"The 'ky' argument of {_OWNER} pairs with 'kd': {ky_values.size} values for "
+                         f"{kd_values.size}.")
+    y, d = column[outcome], column[treatment]
+    t0, t1 = _contrast(d, contrast, False, "regression", _OWNER)
+    x = np.column_stack([column[v] for v in chosen]) if chosen else np.empty((d.size, 0))
+    design = np.column_stack([np.ones(d.size), d, x])
+    n, p = design.shape
+    if n <= p + 1:
+        raise ValueError(f"{_OWNER}: {n} rows for {p} coefficients (intercept, treatment, {p - 2} covariates) leave "
+                         f"fewer than two residual degrees of freedom; give more rows.")
+    scale = np.linalg.norm(design, axis=0)
+    scale[scale == 0] = 1.0
+    if np.linalg.matrix_rank(design / scale) < p:
+        raise ValueError(f"{_OWNER}: the treatment and covariates {list(chosen)} are collinear; drop a redundant "
+                         f"covariate.")
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    residual = y - design @ coef
+    dof = n - p
+    sigma2 = float(residual @ residual) / dof
+    inverse = np.linalg.inv((design / scale).T @ (design / scale)) / np.outer(scale, scale)
+    se = float(np.sqrt(sigma2 * inverse[1, 1]))
+    if not se > 0:
+        raise ValueError(f"{_OWNER}: the outcome is fitted exactly (zero residual variance); there is nothing for a "
+                         f"confounder to explain.")
+    t_value = float(coef[1]) / se
+    width = t1 - t0
+    estimate, std_error = float(coef[1]) * width, se * abs(width)
+    half = float(stats.t.ppf(0.5 + level / 2, dof)) * std_error
+    benchmarks = {}
+    for label, group in groups:
+        inside = [chosen.index(v) for v in group]
+        rest = np.delete(x, inside, axis=1)
+        own = x[:, inside]
+        benchmarks[label] = (partial_r2(d, own, rest), partial_r2(y, own, np.column_stack([d, rest])))
+    report = SensitivityReport(
+        treatment=treatment, outcome=outcome, covariates=chosen, contrast=(t0, t1), n=n, dof=dof,
+        estimate=estimate, std_error=std_error, t_value=t_value, ci_low=estimate - half, ci_high=estimate + half,
+        level=level, partial_r2=t_value**2 / (t_value**2 + dof),
+        robustness_value=robustness_value(t_value, dof, q=q),
+        robustness_value_alpha=robustness_value(t_value, dof, q=q, alpha=1 - level),
+        extreme_robustness_value=extreme_robustness_value(t_value, dof, q=q), q=q, reduce=bool(reduce),
+        benchmarks=benchmarks, info={**info, "std_error": "classical", "kd": kd_values.tolist(),
+                                     "ky": ky_values.tolist()})
+    found = []
+    for label, (dxj, yxj) in benchmarks.items():
+        for a, b in zip(kd_values, ky_values):
+            try:
+                r2_dz, r2_yz = benchmark_bounds(dxj, yxj, kd=a, ky=b)
+            except ValueError as error:
+                raise ValueError(f"The 'kd' argument of {_OWNER}: {a:g} times benchmark {label!r} is impossible "
+                                 f"({str(error).split(': ', 1)[-1]})") from None
+            found.append(_scenario(report, float(r2_dz), float(r2_yz), _multiple_label(a, b, label),
+                                   capped=bool(r2_yz >= 1.0)))
+    for label, pair in (scenarios or {}).items():
+        if not isinstance(pair, (Sequence, np.ndarray)) or isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"The 'scenarios' argument of {_OWNER} maps a label to (r2_dz_x, r2_yz_dx). Got "
+                             f"{label!r}: {pair!r}.")
+        found.append(report.scenario(pair[0], pair[1], str(label)))
+    return SensitivityReport(**{**report.__dict__, "scenarios": tuple(found)})
+
+
+def _multiple_label(kd: float, ky: float, label: str) -> str:
+    return f"{kd:g}x {label}" if kd == ky else f"{kd:g}x/{ky:g}x {label}"
+
+
+def confounder_strength(data: Any, treatment: str, outcome: str, covariates: Sequence[str], confounder: Any, *,
+                        node_names: Sequence[str] | None = None) -> tuple[float, float]:
+    """The strength ``(R^2(D ~ Z | X), R^2(Y ~ Z | D, X))`` of a variable ``Z`` the analysis left out, measured
+    where its values are known (a world's hidden factor, a simulation's latent): ``confounder`` names one column of
+    ``data`` or a list of them (a group). Pass the result to :meth:`SensitivityReport.scenario` to get the
+    estimate with ``Z`` adjusted for (exactly, for one column)."""
+    owner = "confounder_strength"
+    from latentscm.discovery.pc import as_data_matrix
+
+    matrix, names = as_data_matrix(data, node_names, owner)
+    column = {v: matrix[:, j] for j, v in enumerate(names)}
+    group = [confounder] if isinstance(confounder, str) else list(confounder)
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    for role, items in (("treatment", [treatment]), ("outcome", [outcome]), ("covariates", covariates),
+                        ("confounder", group)):
+        for item in items:
+            if not isinstance(item, str) or item not in column:
+                raise ValueError(f"The {role!r} argument of {owner} names {item!r}, which is not a column of the "
+                                 f"data ({list(column)}).")
+    if not group:
+        raise ValueError(f"The 'confounder' argument of {owner} names no column.")
+    overlap = set(group) & ({treatment, outcome} | set(covariates))
+    if overlap:
+        raise ValueError(f"The 'confounder' argument of {owner} names {sorted(overlap)}, already the treatment, "
+                         f"outcome or a covariate.")
+    x = np.column_stack([column[v] for v in covariates]) if covariates else None
+    z = np.column_stack([column[v] for v in group])
+    d, y = column[treatment], column[outcome]
+    given_y = d[:, None] if x is None else np.column_stack([d, x])
+    return partial_r2(d, z, x), partial_r2(y, z, given_y)
