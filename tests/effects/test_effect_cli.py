@@ -281,9 +281,28 @@ def test_sensitivity_refusals(tmp_path):
     base = ["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y"]
     refused(invoke(base + ["--kd", "2"]), "--kd needs --sensitivity")
     refused(invoke(base + ["--plot", tmp_path / "p.png", "--q", "0.5"]), "--q, --plot need --sensitivity")
-    refused(invoke(base + ["--sensitivity", "--refute", "--method", "dml"]),
-            "cannot be combined with --refute, --method")
-    refused(invoke(base + ["--sensitivity", "--learner", "forest"]), "--learner")
+    refused(invoke(base + ["--sensitivity", "--refute", "--method", "dml"]), "cannot be combined with --refute")
+    refused(invoke(base + ["--sensitivity", "--method", "aipw"]), "--method 'aipw' does not apply")
+    refused(invoke(base + ["--sensitivity", "--learner", "forest"]), "--learner and --folds apply to")
     refused(invoke(base + ["--sensitivity", "--kd", "one"]), "--kd must be comma-separated numbers")
     refused(invoke(base + ["--sensitivity", "--benchmark", "Q"]), "'benchmark'", "'Q'")
     assert not (tmp_path / "p.png").exists()
+
+
+def test_sensitivity_of_the_dml_estimate_from_the_command_line(tmp_path):
+    from latentscm.effects import sensitivity_analysis
+
+    _write(tmp_path / "d.csv")
+    out = tmp_path / "s.json"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                     "--sensitivity", "--method", "dml", "--folds", "3", "--seed", "2", "--benchmark", "Z2",
+                     "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    table = np.loadtxt(tmp_path / "d.csv", delimiter=",", skiprows=1)
+    ours = sensitivity_analysis(table, GRAPH, "T", "Y", node_names=["Z1", "Z2", "T", "Y"], method="dml",
+                                n_folds=3, seed=2, benchmark="Z2")
+    assert payload["method"] == "dml" and payload["info"]["n_folds"] == 3
+    assert payload["estimate"] == pytest.approx(ours.estimate, rel=1e-6)
+    assert payload["robustness_value_alpha"] == pytest.approx(ours.robustness_value_alpha, rel=1e-6)
+    assert "DML with linear/linear learners" in result.output

@@ -160,7 +160,7 @@ def _identify(data: Path | None, graph: str | None, hidden: str | None, treatmen
 
 def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adjustment: Any, level: float,
                  contrast: Any, benchmark: str | None, kd: str | None, ky: str | None, q: float, plot: Path | None,
-                 refused: dict[str, bool]) -> Any:
+                 method: str, learner: str, folds: int, seed: int, refused: dict[str, bool]) -> Any:
     """``effect --sensitivity``: the library's sensitivity analysis, its contour plot written when asked."""
     from latentscm._io import atomic_write
     from latentscm.cli.output_paths import check_output_path
@@ -168,8 +168,8 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
 
     named = [flag for flag, given in refused.items() if given]
     if named:
-        raise ValueError(f"--sensitivity analyses the linear regression adjustment estimate; it cannot be combined "
-                         f"with {', '.join(named)}.")
+        raise ValueError(f"--sensitivity analyses an adjustment estimate (regression or DML); it cannot be "
+                         f"combined with {', '.join(named)}.")
     if plot is not None:
         check_output_path(plot, "--plot")
     groups = None if benchmark is None else [item.split("+") if "+" in item else item
@@ -183,7 +183,8 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
                 raise ValueError(f"{flag} must be comma-separated numbers. Got {text!r}.") from None
     result = sensitivity_analysis(table, causal, treatment, outcome, adjustment=adjustment, benchmark=groups,
                                   kd=multiples.get("--kd", (1.0, 2.0, 3.0)), ky=multiples.get("--ky"), q=q,
-                                  level=level, contrast=contrast)
+                                  level=level, contrast=contrast, method=method, outcome_learner=learner,
+                                  treatment_learner=learner, n_folds=folds, seed=seed)
     if plot is not None:
         import io
 
@@ -254,9 +255,10 @@ def register(app: typer.Typer) -> None:
         refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
                                     "common cause, subsets)."),
         simulations: int = typer.Option(20, "--simulations", help="Runs per refutation check."),
-        sensitivity: bool = typer.Option(False, "--sensitivity", help="Instead of an estimator, the linear "
-                                         "regression effect and how strong a confounder the graph leaves out would "
-                                         "have to be to change it (robustness values; Cinelli & Hazlett 2020)."),
+        sensitivity: bool = typer.Option(False, "--sensitivity", help="The regression (or, with --method dml, the "
+                                         "DML) effect and how strong a confounder the graph leaves out would have "
+                                         "to be to change it (robustness values; Cinelli & Hazlett 2020, "
+                                         "Chernozhukov et al. 2022)."),
         benchmark: str = typer.Option(None, "--benchmark", help="With --sensitivity: adjustment-set columns to "
                                       "compare a confounder with, comma-separated; 'a+b' is one group."),
         kd: str = typer.Option(None, "--kd", help="With --sensitivity: multiples of each benchmark's strength with "
@@ -343,12 +345,18 @@ def register(app: typer.Typer) -> None:
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
             if sensitivity:
+                if method not in ("auto", "regression", "dml"):
+                    raise ValueError(f"--sensitivity bounds the regression estimate (--method regression, the "
+                                     f"default) or the partially linear DML one (--method dml); --method {method!r} "
+                                     f"does not apply.")
+                if method != "dml" and (learner != "linear" or folds != 5):
+                    raise ValueError("--learner and --folds apply to --sensitivity with --method dml.")
                 result = _sensitivity(table, causal, treatment, outcome, adjustment=adjust, level=level,
                                       contrast=options["contrast"], benchmark=benchmark, kd=kd, ky=ky, q=q, plot=plot,
+                                      method="dml" if method == "dml" else "regression", learner=learner,
+                                      folds=folds, seed=seed,
                                       refused={"--front-door": front_door, "--instrument": instrument,
-                                               "--id": id_formula, "--ida": ida, "--refute": refute,
-                                               "--method": method not in ("auto", "regression"),
-                                               "--learner": learner != "linear"})
+                                               "--id": id_formula, "--ida": ida, "--refute": refute})
             elif id_formula:
                 if (ida or refute or adjustment is not None or covariates is not None or method != "auto"
                         or learner != "linear" or folds != 5):

@@ -48,6 +48,7 @@ from latentscm._validation import check_number
 
 __all__ = [
     "ConfounderScenario",
+    "SENSITIVITY_METHODS",
     "SensitivityReport",
     "adjusted_estimate",
     "adjusted_std_error",
@@ -268,9 +269,15 @@ class SensitivityReport:
     partial_r2: ``R^2(Y ~ D | X)``; robustness_value: ``RV_q``; robustness_value_alpha: ``RV_{q,alpha}`` with
         ``alpha = 1 - level``; extreme_robustness_value: ``XRV_q``; q: the fraction of the estimate in question.
     reduce: confounders are taken to have pushed the estimate away from zero (the cautious direction).
-    benchmarks: ``label -> (R^2(D ~ X_j | X_-j), R^2(Y ~ X_j | D, X_-j))`` of each benchmark covariate (group).
+    method: ``"regression"`` (Cinelli & Hazlett) or ``"dml"`` (Chernozhukov et al.).
+    bias_scale: ``S`` in effect units: a confounder of strengths ``(r2_dz, r2_yz)`` biases the estimate by at most
+        ``S sqrt(r2_yz r2_dz / (1 - r2_dz))`` (``se sqrt(dof)`` for the regression; ``sqrt(E[eps^2] E[alpha^2])``
+        for DML).
+    benchmarks: ``label -> (R^2(D ~ X_j | X_-j), R^2(Y ~ X_j | D, X_-j))`` of each benchmark covariate (group);
+        nonparametric (from the refitted learners) for DML.
     scenarios: the estimate adjusted for each benchmark bound (``kd``, ``ky``) and each given scenario.
     info: how the adjustment set was chosen and the hidden nodes of the graph.
+    influence: DML only: the per-row influence functions of the estimate and of ``S`` (for the intervals).
     """
 
     treatment: str
@@ -291,9 +298,12 @@ class SensitivityReport:
     extreme_robustness_value: float
     q: float
     reduce: bool
+    method: str
+    bias_scale: float
     benchmarks: dict[str, tuple[float, float]] = field(default_factory=dict)
     scenarios: tuple[ConfounderScenario, ...] = ()
     info: dict[str, Any] = field(default_factory=dict)
+    influence: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def scenario(self, r2_dz_x: float, r2_yz_dx: float, label: str = "given") -> ConfounderScenario:
         """The estimate adjusted for a confounder with these partial R^2 (for instance those
@@ -303,10 +313,12 @@ class SensitivityReport:
 
     def adjusted_estimates(self, r2_dz_x: Any, r2_yz_dx: Any) -> np.ndarray:
         """Adjusted estimates over a grid: arrays of partial R^2 broadcast against each other."""
-        scale = self.contrast[1] - self.contrast[0]
-        coefficient = adjusted_estimate(self.estimate / scale, self.std_error / abs(scale), self.dof, r2_dz_x,
-                                        r2_yz_dx, reduce=self.reduce)
-        return np.asarray(coefficient, dtype=float) * scale
+        owner = "SensitivityReport.adjusted_estimates"
+        dz = _r2(r2_dz_x, "r2_dz_x", owner, below_one=True)
+        yz = _r2(r2_yz_dx, "r2_yz_dx", owner)
+        bias = self.bias_scale * np.sqrt(yz * dz / (1.0 - dz))
+        sign = 1.0 if self.estimate >= 0 else -1.0
+        return sign * (abs(self.estimate) - bias) if self.reduce else sign * (abs(self.estimate) + bias)
 
     def plot(self, *, limit: float | None = None, resolution: int = 101, ax: Any = None) -> Any:
         """The contour plot of the adjusted estimate over ``(r2_dz_x, r2_yz_dx)`` in ``[0, limit]^2`` (default:
@@ -359,15 +371,19 @@ class SensitivityReport:
                 "ci": [self.ci_low, self.ci_high], "level": self.level, "partial_r2": self.partial_r2,
                 "robustness_value": self.robustness_value, "robustness_value_alpha": self.robustness_value_alpha,
                 "extreme_robustness_value": self.extreme_robustness_value, "q": self.q, "reduce": self.reduce,
+                "method": self.method, "bias_scale": self.bias_scale,
                 "benchmarks": {k: list(v) for k, v in self.benchmarks.items()},
                 "scenarios": [s.to_dict() for s in self.scenarios], "info": dict(self.info)}
 
     def __str__(self) -> str:
         alpha = 1 - self.level
+        fit = (f"t {self.t_value:.3g}, df {self.dof}" if self.method == "regression"
+               else f"z {self.t_value:.3g}, DML with {self.info.get('outcome_learner')}/"
+                    f"{self.info.get('treatment_learner')} learners")
         lines = [
             f"effect of {self.treatment} on {self.outcome} ({self.contrast[0]:g} -> {self.contrast[1]:g}), "
-            f"adjusting for {list(self.covariates)}: {self.estimate:.4g} (se {self.std_error:.3g}, "
-            f"t {self.t_value:.3g}, df {self.dof}); {100 * self.level:g}% CI [{self.ci_low:.4g}, {self.ci_high:.4g}]",
+            f"adjusting for {list(self.covariates)}: {self.estimate:.4g} (se {self.std_error:.3g}, {fit}); "
+            f"{100 * self.level:g}% CI [{self.ci_low:.4g}, {self.ci_high:.4g}]",
             f"partial R2 of the treatment with the outcome: {100 * self.partial_r2:.2f}% (a confounder explaining all "
             f"of the outcome's residual variance must explain this much of the treatment's)",
             f"robustness value RV_q (q = {self.q:g}): {100 * self.robustness_value:.2f}%; RV_q,alpha (alpha = "
@@ -388,14 +404,23 @@ class SensitivityReport:
 
 def _scenario(report: SensitivityReport, r2_dz: float, r2_yz: float, label: str,
               capped: bool = False) -> ConfounderScenario:
-    scale = report.contrast[1] - report.contrast[0]
-    coefficient, se = report.estimate / scale, report.std_error / abs(scale)
-    bias = float(omitted_variable_bias(se, report.dof, r2_dz, r2_yz)) * abs(scale)
-    value = float(adjusted_estimate(coefficient, se, report.dof, r2_dz, r2_yz, reduce=report.reduce)) * scale
-    if report.dof < 2:
-        raise ValueError(f"{_OWNER}: an adjusted standard error needs dof >= 2 (the data leave {report.dof}).")
-    adjusted_se = float(adjusted_std_error(se, report.dof, r2_dz, r2_yz)) * abs(scale)
-    half = float(stats.t.ppf(0.5 + report.level / 2, report.dof - 1)) * adjusted_se
+    """The estimate adjusted for a confounder of strengths ``(r2_dz, r2_yz)``, with its error and interval."""
+    strength = float(np.sqrt(r2_yz * r2_dz / (1.0 - r2_dz)))
+    bias = strength * report.bias_scale
+    sign = 1.0 if report.estimate >= 0 else -1.0
+    shift = -bias if report.reduce else bias
+    value = sign * (abs(report.estimate) + shift)
+    if report.method == "dml":
+        # the bound's influence function (Chernozhukov et al. 2022, Section 5): the estimate's, moved by the scale's
+        psi = report.influence["estimate"] + sign * (strength if not report.reduce else -strength) \
+            * report.influence["scale"]
+        adjusted_se = float(np.sqrt(np.mean(psi**2) / psi.size))
+        half = float(stats.norm.ppf(0.5 + report.level / 2)) * adjusted_se
+    else:
+        if report.dof < 2:
+            raise ValueError(f"{_OWNER}: an adjusted standard error needs dof >= 2 (the data leave {report.dof}).")
+        adjusted_se = float(adjusted_std_error(report.std_error, report.dof, r2_dz, r2_yz))
+        half = float(stats.t.ppf(0.5 + report.level / 2, report.dof - 1)) * adjusted_se
     t_value = value / adjusted_se if adjusted_se > 0 else float(np.sign(value) * np.inf)
     return ConfounderScenario(label, r2_dz, r2_yz, bias, value, adjusted_se, t_value, value - half, value + half,
                               capped)
@@ -456,15 +481,19 @@ def _multiples(value: Any, name: str) -> np.ndarray:
     return array
 
 
+#: The estimators :func:`sensitivity_analysis` bounds.
+SENSITIVITY_METHODS = ("regression", "dml")
+
+
 def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = None,
-                         outcome: str | None = None, *,
+                         outcome: str | None = None, *, method: str = "regression",
                          covariates: Sequence[str] | None = None, adjustment: Any = None,
                          benchmark: Any = None, kd: Any = (1.0, 2.0, 3.0), ky: Any = None, q: float = 1.0,
                          level: float = 0.95, reduce: bool = True, contrast: Sequence[float] | None = None,
-                         scenarios: Mapping[str, Sequence[float]] | None = None,
+                         scenarios: Mapping[str, Sequence[float]] | None = None, outcome_learner: Any = "linear",
+                         treatment_learner: Any = "linear", n_folds: int = 5, seed: int = 0,
                          node_names: Sequence[str] | None = None) -> SensitivityReport:
-    """How strong an omitted confounder would have to be to change a regression-adjusted effect
-    (Cinelli & Hazlett 2020; see the module docstring for the formulas).
+    """How strong an omitted confounder would have to be to change an adjusted effect (see the module docstring).
 
     Parameters
     ----------
@@ -472,27 +501,35 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
     graph: the causal graph (a DAG, CPDAG or PAG, as :func:`~latentscm.effects.estimate_effect` takes) that picks
         the adjustment set; or None with ``covariates``.
     treatment, outcome: column names.
+    method: ``"regression"``: the least-squares coefficient and Cinelli & Hazlett's exact formulas; ``"dml"``: the
+        partially linear model fitted by cross-fitted learners (``estimate_effect(method="dml")``'s estimate) and
+        Chernozhukov et al.'s bounds with influence-function intervals.
     covariates: instead of a graph, the columns to adjust for (the analyst's claim that they suffice).
     adjustment: with a graph, the rule or explicit set, as in ``estimate_effect`` (default: optimal; canonical for
         a PAG).
     benchmark: covariates of the adjustment set to compare a confounder with: a name, a list of names (each its own
         benchmark) or lists within it (a group, its joint partial R^2).
     kd, ky: multiples of each benchmark's strength with the treatment and with the outcome (``ky`` default
-        ``kd``; paired, so of the same length).
+        ``kd``; paired, so of the same length). For the regression the bound is Cinelli & Hazlett's (a confounder
+        independent of the benchmark given the other covariates); for DML it is the benchmark's own nonparametric
+        partial R^2 (the gain from refitting without it) times ``kd`` and ``ky``, as Chernozhukov et al. do.
     q: the fraction of the estimate a confounder would remove (1: all of it), > 0.
     level: the confidence level of the intervals; ``RV_{q,alpha}`` uses ``alpha = 1 - level``.
     reduce: confounders push the estimate away from zero (True, the cautious reading) or towards it.
     contrast: treatment values ``(t0, t1)``; the effect is the coefficient times ``t1 - t0`` (default: the two
         values of a binary treatment, else (0, 1)).
     scenarios: more confounders to show, ``label -> (r2_dz_x, r2_yz_dx)``.
+    outcome_learner, treatment_learner, n_folds, seed: DML's learners and cross-fitting (as ``estimate_effect``).
 
     Returns
     -------
     SensitivityReport
     """
+    from latentscm._validation import check_choice
     from latentscm.effects.estimate import _contrast
 
     column, chosen, info = _columns(data, graph, covariates, treatment, outcome, adjustment, node_names)
+    check_choice(method, "method", _OWNER, SENSITIVITY_METHODS)
     level = float(check_number(level, "level", _OWNER, low=0.0, high=1.0, low_inclusive=False,
                                high_inclusive=False))
     q = float(check_number(q, "q", _OWNER, low=0.0, low_inclusive=False))
@@ -505,8 +542,93 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
         raise ValueError(f"The 'ky' argument of {_OWNER} pairs with 'kd': {ky_values.size} values for "
                          f"{kd_values.size}.")
     y, d = column[outcome], column[treatment]
-    t0, t1 = _contrast(d, contrast, False, "regression", _OWNER)
+    t0, t1 = _contrast(d, contrast, False, method, _OWNER)
+    width = t1 - t0
     x = np.column_stack([column[v] for v in chosen]) if chosen else np.empty((d.size, 0))
+    if method == "regression":
+        fit = _regression_fit(y, d, x, chosen, groups)
+    else:
+        n_folds = int(check_number(n_folds, "n_folds", _OWNER, low=2, integer=True))
+        seed = int(check_number(seed, "seed", _OWNER, low=0, integer=True))
+        fit = _dml_fit(y, d, x, groups, chosen, outcome_learner, treatment_learner, n_folds, seed)
+        info.update(outcome_learner=fit["learners"][0], treatment_learner=fit["learners"][1], n_folds=n_folds,
+                    seed=seed)
+    n, dof = d.size, fit["dof"]
+    estimate, std_error = fit["slope"] * width, fit["slope_se"] * abs(width)
+    f = abs(fit["slope"]) / fit["scale"]
+    if method == "regression":
+        half = float(stats.t.ppf(0.5 + level / 2, dof)) * std_error
+        rv_alpha = robustness_value(fit["slope"] / fit["slope_se"], dof, q=q, alpha=1 - level)
+    else:
+        half = float(stats.norm.ppf(0.5 + level / 2)) * std_error
+        rv_alpha = float("nan")  # set below, once the report can score scenarios
+    report = SensitivityReport(
+        treatment=treatment, outcome=outcome, covariates=chosen, contrast=(t0, t1), n=n, dof=dof,
+        estimate=estimate, std_error=std_error, t_value=fit["slope"] / fit["slope_se"], ci_low=estimate - half,
+        ci_high=estimate + half, level=level, partial_r2=f**2 / (1 + f**2), robustness_value=_rv(q * f),
+        robustness_value_alpha=rv_alpha, extreme_robustness_value=(q * f) ** 2 / (1 + (q * f) ** 2), q=q,
+        reduce=bool(reduce), method=method, bias_scale=fit["scale"] * abs(width), benchmarks=fit["benchmarks"],
+        info={**info, "std_error": "classical" if method == "regression" else "influence function",
+              "kd": kd_values.tolist(), "ky": ky_values.tolist()},
+        influence={k: v * (width if k == "estimate" else abs(width)) for k, v in fit.get("influence", {}).items()})
+    if method == "dml":
+        report = SensitivityReport(**{**report.__dict__, "robustness_value_alpha": _rv_alpha_numeric(report)})
+    found = []
+    for label, (dxj, yxj) in report.benchmarks.items():
+        for a, b in zip(kd_values, ky_values):
+            if method == "regression":
+                try:
+                    r2_dz, r2_yz = benchmark_bounds(dxj, yxj, kd=a, ky=b)
+                except ValueError as error:
+                    raise ValueError(f"The 'kd' argument of {_OWNER}: {a:g} times benchmark {label!r} is "
+                                     f"impossible ({str(error).split(': ', 1)[-1]})") from None
+            else:
+                r2_dz, r2_yz = a * dxj, min(b * yxj, 1.0)
+                if r2_dz >= 1:
+                    raise ValueError(f"The 'kd' argument of {_OWNER}: {a:g} times benchmark {label!r} (which "
+                                     f"explains {dxj:.4g} of the treatment's residual variance) would explain all "
+                                     f"of it; kd must stay below {1 / dxj:.4g}.")
+            found.append(_scenario(report, float(r2_dz), float(r2_yz), _multiple_label(a, b, label),
+                                   capped=bool(r2_yz >= 1.0)))
+    for label, pair in (scenarios or {}).items():
+        if not isinstance(pair, (Sequence, np.ndarray)) or isinstance(pair, str) or len(pair) != 2:
+            raise ValueError(f"The 'scenarios' argument of {_OWNER} maps a label to (r2_dz_x, r2_yz_dx). Got "
+                             f"{label!r}: {pair!r}.")
+        found.append(report.scenario(pair[0], pair[1], str(label)))
+    return SensitivityReport(**{**report.__dict__, "scenarios": tuple(found)})
+
+
+def _rv(f_q: float) -> float:
+    """The equal partial R^2 ``r`` with ``r / sqrt(1 - r) = f_q``: ``(sqrt(f_q^4 + 4 f_q^2) - f_q^2) / 2``."""
+    return float((np.sqrt(f_q**4 + 4 * f_q**2) - f_q**2) / 2)
+
+
+def _rv_alpha_numeric(report: SensitivityReport) -> float:
+    """DML's ``RV_{q,alpha}``: the smallest equal strength ``r`` at which the adjusted interval reaches
+    ``(1 - q)`` times the estimate (found on a grid, then refined by bisection; along the diagonal, as
+    Chernozhukov et al. report it)."""
+    from scipy.optimize import brentq
+
+    target = (1 - report.q) * abs(report.estimate)
+    sign = 1.0 if report.estimate >= 0 else -1.0
+
+    def gap(r: float) -> float:  # > 0 while the interval's end nearer zero stays beyond the threshold
+        scenario = _scenario(report, r, r, "rv")
+        return (scenario.ci_low if sign > 0 else -scenario.ci_high) - target
+
+    if gap(0.0) <= 0:
+        return 0.0
+    grid = np.linspace(0.0, 0.9999, 401)
+    values = [gap(r) for r in grid]
+    for left, right, a, b in zip(grid[:-1], grid[1:], values[:-1], values[1:]):
+        if a > 0 >= b:
+            return float(brentq(gap, left, right, xtol=1e-10))
+    return 1.0
+
+
+def _regression_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, chosen: tuple[str, ...],
+                    groups: list[tuple[str, tuple[str, ...]]]) -> dict[str, Any]:
+    """The restricted least-squares fit: slope, classical se, dof, ``S = se sqrt(dof)``, benchmark partial R^2."""
     design = np.column_stack([np.ones(d.size), d, x])
     n, p = design.shape
     if n <= p + 1:
@@ -526,41 +648,69 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
     if not se > 0:
         raise ValueError(f"{_OWNER}: the outcome is fitted exactly (zero residual variance); there is nothing for a "
                          f"confounder to explain.")
-    t_value = float(coef[1]) / se
-    width = t1 - t0
-    estimate, std_error = float(coef[1]) * width, se * abs(width)
-    half = float(stats.t.ppf(0.5 + level / 2, dof)) * std_error
     benchmarks = {}
     for label, group in groups:
         inside = [chosen.index(v) for v in group]
-        rest = np.delete(x, inside, axis=1)
-        own = x[:, inside]
+        rest, own = np.delete(x, inside, axis=1), x[:, inside]
         benchmarks[label] = (partial_r2(d, own, rest), partial_r2(y, own, np.column_stack([d, rest])))
-    report = SensitivityReport(
-        treatment=treatment, outcome=outcome, covariates=chosen, contrast=(t0, t1), n=n, dof=dof,
-        estimate=estimate, std_error=std_error, t_value=t_value, ci_low=estimate - half, ci_high=estimate + half,
-        level=level, partial_r2=t_value**2 / (t_value**2 + dof),
-        robustness_value=robustness_value(t_value, dof, q=q),
-        robustness_value_alpha=robustness_value(t_value, dof, q=q, alpha=1 - level),
-        extreme_robustness_value=extreme_robustness_value(t_value, dof, q=q), q=q, reduce=bool(reduce),
-        benchmarks=benchmarks, info={**info, "std_error": "classical", "kd": kd_values.tolist(),
-                                     "ky": ky_values.tolist()})
-    found = []
-    for label, (dxj, yxj) in benchmarks.items():
-        for a, b in zip(kd_values, ky_values):
-            try:
-                r2_dz, r2_yz = benchmark_bounds(dxj, yxj, kd=a, ky=b)
-            except ValueError as error:
-                raise ValueError(f"The 'kd' argument of {_OWNER}: {a:g} times benchmark {label!r} is impossible "
-                                 f"({str(error).split(': ', 1)[-1]})") from None
-            found.append(_scenario(report, float(r2_dz), float(r2_yz), _multiple_label(a, b, label),
-                                   capped=bool(r2_yz >= 1.0)))
-    for label, pair in (scenarios or {}).items():
-        if not isinstance(pair, (Sequence, np.ndarray)) or isinstance(pair, str) or len(pair) != 2:
-            raise ValueError(f"The 'scenarios' argument of {_OWNER} maps a label to (r2_dz_x, r2_yz_dx). Got "
-                             f"{label!r}: {pair!r}.")
-        found.append(report.scenario(pair[0], pair[1], str(label)))
-    return SensitivityReport(**{**report.__dict__, "scenarios": tuple(found)})
+    return {"slope": float(coef[1]), "slope_se": se, "dof": dof, "scale": se * np.sqrt(dof),
+            "benchmarks": benchmarks}
+
+
+def _partialled(y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: np.ndarray, outcome_learner: Any,
+                treatment_learner: Any, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Cross-fitted residuals ``u = Y - l(X)``, ``v = D - m(X)`` and the slope ``sum(u v) / sum(v^2)``."""
+    from latentscm.effects.nuisance import cross_fit_regression
+
+    l_hat, = cross_fit_regression(y, x, folds, outcome_learner, seed=seed, name="outcome_learner", owner=_OWNER)
+    m_hat, = cross_fit_regression(d, x, folds, treatment_learner, seed=seed, name="treatment_learner", owner=_OWNER)
+    u, v = y - l_hat, d - m_hat
+    spread = float(np.mean(v**2))
+    if spread <= 1e-12 * max(float(np.var(d)), 1e-300):
+        raise ValueError(f"{_OWNER}: the covariates predict the treatment exactly (residual variance {spread:.3g}); "
+                         f"its effect cannot be separated from theirs.")
+    return u, v, float(np.sum(u * v) / np.sum(v**2))
+
+
+def _dml_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, groups: list[tuple[str, tuple[str, ...]]],
+             chosen: tuple[str, ...], outcome_learner: Any, treatment_learner: Any, n_folds: int,
+             seed: int) -> dict[str, Any]:
+    """The partially linear DML fit and its sensitivity elements (Chernozhukov et al. 2022): ``sigma2 = E[eps^2]``
+    with ``eps = u - theta v``, ``nu2 = E[alpha^2] = 1 / E[v^2]`` (the Riesz representer ``alpha = v / E[v^2]``),
+    ``S = sqrt(sigma2 nu2)``, the influence functions of theta and of S, and each benchmark's gains from refitting
+    without it: ``(E[v_-j^2] - E[v^2]) / E[v_-j^2]`` with the treatment, ``(sigma2_-j - sigma2) / sigma2_-j`` with
+    the outcome."""
+    from latentscm.effects.nuisance import fold_labels
+
+    n = d.size
+    if n < 2 * n_folds:
+        raise ValueError(f"{_OWNER}: {n} rows for {n_folds} folds; give more rows or fewer folds.")
+    folds = fold_labels(n, n_folds, seed)
+    u, v, theta = _partialled(y, d, x, folds, outcome_learner, treatment_learner, seed)
+    eps = u - theta * v
+    spread = float(np.mean(v**2))
+    sigma2, nu2 = float(np.mean(eps**2)), 1.0 / spread
+    if not sigma2 > 0:
+        raise ValueError(f"{_OWNER}: the outcome is fitted exactly (zero residual variance); there is nothing for a "
+                         f"confounder to explain.")
+    scale = float(np.sqrt(sigma2 * nu2))
+    psi_theta = eps * v / spread
+    psi_sigma2 = eps**2 - sigma2
+    psi_nu2 = nu2 - v**2 * nu2**2
+    psi_scale = (sigma2 * psi_nu2 + nu2 * psi_sigma2) / (2 * scale)
+    benchmarks = {}
+    for label, group in groups:
+        keep = [k for k, name in enumerate(chosen) if name not in group]
+        u_short, v_short, theta_short = _partialled(y, d, x[:, keep], folds, outcome_learner, treatment_learner, seed)
+        sigma2_short = float(np.mean((u_short - theta_short * v_short) ** 2))
+        spread_short = float(np.mean(v_short**2))
+        gain_d = min(max((spread_short - spread) / spread_short, 0.0), 1.0 - 1e-12)
+        gain_y = min(max((sigma2_short - sigma2) / sigma2_short, 0.0), 1.0 - 1e-12)
+        benchmarks[label] = (gain_d, gain_y)
+    names = [a if isinstance(a, str) else type(a).__name__ for a in (outcome_learner, treatment_learner)]
+    return {"slope": theta, "slope_se": float(np.sqrt(np.mean(psi_theta**2) / n)), "dof": n - 1, "scale": scale,
+            "benchmarks": benchmarks, "influence": {"estimate": psi_theta, "scale": psi_scale},
+            "learners": names}
 
 
 def _multiple_label(kd: float, ky: float, label: str) -> str:
