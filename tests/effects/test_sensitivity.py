@@ -313,8 +313,10 @@ def test_bad_input_is_named():
     collinear = {**observed, "x3": 2 * observed["x1"]}
     with pytest.raises(ValueError, match="collinear"):
         sensitivity_analysis(collinear, treatment="d", outcome="y", covariates=["x1", "x3"])
-    with pytest.raises(ValueError, match="'treatment'"):
+    with pytest.raises(ValueError, match="'treatment' argument of sensitivity_analysis"):
         sensitivity_analysis(observed, GRAPH, "nope", "y")
+    with pytest.raises(ValueError, match="'adjustment' argument of sensitivity_analysis.*not a valid adjustment"):
+        sensitivity_analysis(observed, GRAPH, "d", "y", adjustment=["x2"])
     with pytest.raises(ValueError, match="'confounder'.*already"):
         confounder_strength(observed, "d", "y", ["x1"], "x1")
     with pytest.raises(ValueError, match="'confounder'.*'u'"):

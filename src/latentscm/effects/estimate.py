@@ -101,17 +101,17 @@ def _contrast(values: np.ndarray, contrast: Any, binary: bool, method: str, owne
     return t0, t1
 
 
-def _adjust(graph: CausalGraph, treatment: str, outcome: str, adjustment: Any, observed: list[str]
-            ) -> tuple[str, ...]:
+def _adjust(graph: CausalGraph, treatment: str, outcome: str, adjustment: Any, observed: list[str],
+            owner: str = _OWNER) -> tuple[str, ...]:
     if isinstance(adjustment, str):
-        check_choice(adjustment, "adjustment", _OWNER, ADJUSTMENTS)
+        check_choice(adjustment, "adjustment", owner, ADJUSTMENTS)
         return adjustment_set(graph, treatment, outcome, adjustment, observed=observed)
-    chosen = _names(graph, adjustment, "adjustment", _OWNER, empty=True)
+    chosen = _names(graph, adjustment, "adjustment", owner, empty=True)
     hidden = sorted(chosen - set(observed))
     if hidden:
-        raise ValueError(f"The 'adjustment' argument of {_OWNER} names {hidden}, which are not columns of the data.")
+        raise ValueError(f"The 'adjustment' argument of {owner} names {hidden}, which are not columns of the data.")
     if not is_adjustment_set(graph, treatment, outcome, chosen):
-        raise ValueError(f"The 'adjustment' argument of {_OWNER}: {sorted(chosen)} is not a valid adjustment set "
+        raise ValueError(f"The 'adjustment' argument of {owner}: {sorted(chosen)} is not a valid adjustment set "
                          f"for the effect of {treatment!r} on {outcome!r} in this graph (it opens or leaves open a "
                          f"non-causal path, or holds a descendant of a node on a causal path). Pass "
                          f"adjustment='optimal' to let the graph choose.")
@@ -215,60 +215,61 @@ def estimate_effect(data: Any, graph: Any, treatment: str, outcome: str, *, meth
 
 
 def resolve_adjustment(data: Any, graph: Any, treatment: str, outcome: str, adjustment: Any,
-                       node_names: Sequence[str] | None, *, check: Callable[[], None] = lambda: None
-                       ) -> tuple[dict[str, np.ndarray], tuple[str, ...], list[str], Any]:
+                       node_names: Sequence[str] | None, *, check: Callable[[], None] = lambda: None,
+                       owner: str = _OWNER) -> tuple[dict[str, np.ndarray], tuple[str, ...], list[str], Any]:
     """What :func:`estimate_effect` adjusts for: ``(columns, chosen, hidden, adjustment)``, the checked data's
     columns ``{name: (n,)}``, the adjustment set the graph justifies (a DAG, CPDAG or PAG; ``adjustment`` as there),
     the DAG's nodes without a column, and the adjustment rule used (its default filled in). ``check`` runs after the
-    columns are read and before the graph work (the caller's own option checks, named before a graph error)."""
+    columns are read and before the graph work (the caller's own option checks, named before a graph error);
+    ``owner`` names the caller in error messages."""
     from latentscm.discovery.pag import PartialAncestralGraph
     from latentscm.discovery.result import DiscoveredGraph
 
     if isinstance(graph, PartialAncestralGraph):
-        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
+        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, owner)
         check()
         adjustment = "canonical" if adjustment is None else adjustment
-        return column, _adjust_pag(graph, treatment, outcome, adjustment, list(column)), [], adjustment
+        return column, _adjust_pag(graph, treatment, outcome, adjustment, list(column), owner), [], adjustment
     if isinstance(graph, DiscoveredGraph) and not graph.is_fully_directed():
-        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, _OWNER)
+        column = checked_columns(data, node_names, graph.nodes, treatment, outcome, owner)
         check()
         adjustment = "optimal" if adjustment is None else adjustment
-        return column, _adjust_cpdag(graph, treatment, outcome, adjustment, list(column)), [], adjustment
-    dag = as_causal_dag(graph, _OWNER)
-    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
+        return column, _adjust_cpdag(graph, treatment, outcome, adjustment, list(column), owner), [], adjustment
+    dag = as_causal_dag(graph, owner)
+    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, owner)
     check()
     adjustment = "optimal" if adjustment is None else adjustment
     try:
-        chosen = _adjust(dag, treatment, outcome, adjustment, list(column))
+        chosen = _adjust(dag, treatment, outcome, adjustment, list(column), owner)
     except NoAdjustmentSetError as error:
         raise _with_alternatives(error, dag, treatment, outcome, list(column)) from None
     return column, chosen, [v for v in dag.nodes if v not in column], adjustment
 
 
-def _adjust_cpdag(graph: Any, treatment: str, outcome: str, adjustment: Any, observed: list[str]
-                  ) -> tuple[str, ...]:
+def _adjust_cpdag(graph: Any, treatment: str, outcome: str, adjustment: Any, observed: list[str],
+                  owner: str = _OWNER) -> tuple[str, ...]:
     """The adjustment set of an amenable CPDAG (valid in every DAG of its class)."""
     from latentscm.effects.cpdag_adjustment import cpdag_adjustment_set, is_amenable, is_cpdag_adjustment_set
 
     missing = [v for v in graph.nodes if v not in observed]
     if missing:
-        raise ValueError(f"The 'data' argument of {_OWNER} lacks the CPDAG's nodes {missing}; a CPDAG assumes every "
+        raise ValueError(f"The 'data' argument of {owner} lacks the CPDAG's nodes {missing}; a CPDAG assumes every "
                          f"variable is observed.")
     if isinstance(adjustment, str):
-        check_choice(adjustment, "adjustment", _OWNER, ADJUSTMENTS)
+        check_choice(adjustment, "adjustment", owner, ADJUSTMENTS)
         return cpdag_adjustment_set(graph, treatment, outcome, adjustment)
-    items = _names(CausalGraph([], nodes=graph.nodes), adjustment, "adjustment", _OWNER, empty=True)
+    items = _names(CausalGraph([], nodes=graph.nodes), adjustment, "adjustment", owner, empty=True)
     if not is_amenable(graph, treatment, outcome):
         return cpdag_adjustment_set(graph, treatment, outcome)  # raises NotAmenableError, naming the remedy
     if not is_cpdag_adjustment_set(graph, treatment, outcome, items):
-        raise ValueError(f"The 'adjustment' argument of {_OWNER}: {sorted(items)} is not a valid adjustment set "
+        raise ValueError(f"The 'adjustment' argument of {owner}: {sorted(items)} is not a valid adjustment set "
                          f"for the effect of {treatment!r} on {outcome!r} in every DAG of this CPDAG's class. Pass "
                          f"adjustment='optimal' to let the graph choose.")
     return tuple(v for v in graph.nodes if v in items)
 
 
-def _adjust_pag(graph: Any, treatment: str, outcome: str, adjustment: Any, observed: list[str]
-                ) -> tuple[str, ...]:
+def _adjust_pag(graph: Any, treatment: str, outcome: str, adjustment: Any, observed: list[str],
+                owner: str = _OWNER) -> tuple[str, ...]:
     """The adjustment set of an amenable PAG (valid in every DAG, hidden variables allowed, of its class)."""
     from latentscm.effects.pag_adjustment import (
         PAG_ADJUSTMENTS,
@@ -279,19 +280,19 @@ def _adjust_pag(graph: Any, treatment: str, outcome: str, adjustment: Any, obser
 
     missing = [v for v in graph.nodes if v not in observed]
     if missing:
-        raise ValueError(f"The 'data' argument of {_OWNER} lacks the PAG's nodes {missing}; a PAG's nodes are the "
+        raise ValueError(f"The 'data' argument of {owner} lacks the PAG's nodes {missing}; a PAG's nodes are the "
                          f"observed variables (hidden ones are outside it).")
     if isinstance(adjustment, str):
         if adjustment in ADJUSTMENTS and adjustment not in PAG_ADJUSTMENTS:
-            raise ValueError(f"The 'adjustment' argument of {_OWNER} is {adjustment!r}, which is defined for a DAG "
+            raise ValueError(f"The 'adjustment' argument of {owner} is {adjustment!r}, which is defined for a DAG "
                              f"or CPDAG; for a PAG use one of {list(PAG_ADJUSTMENTS)} or a list of columns.")
-        check_choice(adjustment, "adjustment", _OWNER, PAG_ADJUSTMENTS)
+        check_choice(adjustment, "adjustment", owner, PAG_ADJUSTMENTS)
         return pag_adjustment_set(graph, treatment, outcome, adjustment)
-    items = _names(CausalGraph([], nodes=graph.nodes), adjustment, "adjustment", _OWNER, empty=True)
+    items = _names(CausalGraph([], nodes=graph.nodes), adjustment, "adjustment", owner, empty=True)
     if not is_pag_amenable(graph, treatment, outcome):
         return pag_adjustment_set(graph, treatment, outcome)  # raises NotAmenableError, saying why
     if not is_pag_adjustment_set(graph, treatment, outcome, items):
-        raise ValueError(f"The 'adjustment' argument of {_OWNER}: {sorted(items)} is not an adjustment set for the "
+        raise ValueError(f"The 'adjustment' argument of {owner}: {sorted(items)} is not an adjustment set for the "
                          f"effect of {treatment!r} on {outcome!r} in every DAG of this PAG's class. Pass "
                          f"adjustment='canonical' to let the graph choose.")
     return tuple(v for v in graph.nodes if v in items)

@@ -437,7 +437,8 @@ def _columns(data: Any, graph: Any, covariates: Any, treatment: str, outcome: st
         raise ValueError(f"{_OWNER}: give either 'graph' (the adjustment set is the graph's choice) or "
                          f"'covariates' (the columns to adjust for, your claim), not {which}.")
     if graph is not None:
-        column, chosen, hidden, rule = resolve_adjustment(data, graph, treatment, outcome, adjustment, node_names)
+        column, chosen, hidden, rule = resolve_adjustment(data, graph, treatment, outcome, adjustment, node_names,
+                                                          owner=_OWNER)
         return column, tuple(chosen), {"adjustment": rule if isinstance(rule, str) else "given", "hidden": hidden}
     if adjustment is not None:
         raise ValueError(f"The 'adjustment' argument of {_OWNER} chooses a set from 'graph'; with 'covariates' "
