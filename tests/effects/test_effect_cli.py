@@ -284,7 +284,8 @@ def test_sensitivity_refusals(tmp_path):
     refused(invoke(base + ["--sensitivity", "--refute", "--method", "dml"]), "cannot be combined with --refute")
     refused(invoke(base + ["--sensitivity", "--method", "aipw"]), "--method 'aipw' does not apply")
     refused(invoke(base + ["--sensitivity", "--learner", "forest"]), "--learner and --folds apply to")
-    refused(invoke(base + ["--sensitivity", "--kd", "one"]), "--kd must be comma-separated numbers")
+    refused(invoke(base + ["--sensitivity", "--kd", "2"]), "give --benchmark")
+    refused(invoke(base + ["--sensitivity", "--benchmark", "Z1", "--kd", "one"]), "--kd must be comma-separated")
     refused(invoke(base + ["--sensitivity", "--benchmark", "Q"]), "'benchmark'", "'Q'")
     assert not (tmp_path / "p.png").exists()
 

@@ -294,8 +294,10 @@ def test_bad_input_is_named():
         sensitivity_analysis(observed, GRAPH, "d", "y", adjustment=["x1", "x2"], benchmark=["d"])
     with pytest.raises(ValueError, match="'kd'"):
         sensitivity_analysis(observed, GRAPH, "d", "y", benchmark="x1", kd=0)
-    with pytest.raises(ValueError, match="'kd'.*impossible"):
-        sensitivity_analysis(observed, GRAPH, "d", "y", benchmark="x1", kd=50)
+    # a multiple that would explain all of the treatment's residual variance is skipped, and said so
+    skipped = sensitivity_analysis(observed, GRAPH, "d", "y", benchmark="x1", kd=[1, 50])
+    assert [s.label for s in skipped.scenarios] == ["1x x1"] and skipped.info["impossible"] == ["50x x1"]
+    assert "impossible" in str(skipped) and "50x x1" in str(skipped)
     with pytest.raises(ValueError, match="'ky' .* pairs with 'kd'"):
         sensitivity_analysis(observed, GRAPH, "d", "y", benchmark="x1", kd=[1, 2], ky=[1])
     with pytest.raises(ValueError, match="'covariates'.*'zz'"):
@@ -412,20 +414,24 @@ def test_dml_with_linear_learners_agrees_with_the_regression_analysis():
     assert dml.estimate == pytest.approx(regression.estimate, rel=0.01)
     assert dml.bias_scale == pytest.approx(regression.bias_scale, rel=0.02)
     assert dml.robustness_value == pytest.approx(regression.robustness_value, abs=0.01)
-    assert dml.benchmarks["x1"] == pytest.approx(regression.benchmarks["x1"], abs=0.01)
+    # the treatment side of a benchmark bound is Cinelli & Hazlett's kd r2 / (1 - r2) in both
+    assert dml.scenarios[0].r2_dz_x == pytest.approx(regression.scenarios[0].r2_dz_x, abs=0.01)
+    # and the strength of the left-out u, measured either way, agrees
+    full = _table(n=3000)
+    assert confounder_strength(full, "d", "y", ["x1", "x2"], "u", method="dml") == pytest.approx(
+        confounder_strength(full, "d", "y", ["x1", "x2"], "u"), abs=0.01)
 
 
 def test_dml_bound_at_the_hidden_confounders_own_strength_reaches_the_truth():
-    """Fit the model with u (which the analyst could not), read u's strengths as its benchmark gains there, and
-    bound the model without u at those strengths: the bound (worst case rho = 1) reaches past the effect 0.5."""
+    """Measure u's nonparametric strengths (which the analyst could not: it needs u's values) and bound the model
+    without u at them: the bound (worst case rho = 1) reaches past the effect 0.5, a quarter of them does not."""
     full = _nonlinear(n=4000, seed=3)
     options = dict(method="dml", outcome_learner="boosting", treatment_learner="boosting", n_folds=3, seed=0)
-    with_u = sensitivity_analysis(full, treatment="d", outcome="y", covariates=["x1", "x2", "u"], benchmark="u",
-                                  kd=1, **options)
+    with_u = sensitivity_analysis(full, treatment="d", outcome="y", covariates=["x1", "x2", "u"], **options)
     assert with_u.ci_low < 0.5 < with_u.ci_high
     report = sensitivity_analysis(_observed(full), treatment="d", outcome="y", covariates=["x1", "x2"], **options)
     assert report.ci_low > 0.5 + 0.2  # the hidden u biases it
-    strengths = with_u.benchmarks["u"]
+    strengths = confounder_strength(full, "d", "y", ["x1", "x2"], "u", **options)
     assert strengths[0] > 0.2 and strengths[1] > 0.2
     bound = report.scenario(*strengths, "u")
     assert bound.adjusted_estimate <= with_u.estimate + 0.02 and bound.ci_low < 0.5
@@ -440,8 +446,10 @@ def test_dml_refusals():
         sensitivity_analysis(table, GRAPH, "d", "y", method="dml", n_folds=1)
     with pytest.raises(TypeError, match="'outcome_learner'"):
         sensitivity_analysis(table, GRAPH, "d", "y", method="dml", outcome_learner=object())
-    with pytest.raises(ValueError, match="'kd'.*stay below"):
-        sensitivity_analysis(table, GRAPH, "d", "y", method="dml", benchmark="x1", kd=1000)
+    assert sensitivity_analysis(table, GRAPH, "d", "y", method="dml", benchmark="x1", kd=[1, 1000]).info[
+        "impossible"] == ["1000x x1"]
+    with pytest.raises(ValueError, match="'method' parameter of confounder_strength"):
+        confounder_strength(_nonlinear(n=200), "d", "y", ["x1"], "u", method="ipw")
 
 
 def test_dml_equals_doubleml_with_the_same_folds():

@@ -171,8 +171,10 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
         raise ValueError(f"--sensitivity analyses an adjustment estimate (regression or DML); it cannot be "
                          f"combined with {', '.join(named)}.")
     if plot is not None:
-        check_output_path(plot, "--plot")
-    groups = None if benchmark is None else [item.split("+") if "+" in item else item
+        check_output_path(plot, "--plot", suffixes=(".png",))
+    if benchmark is None and (kd is not None or ky is not None):
+        raise ValueError("--kd and --ky are multiples of a benchmark's strength; give --benchmark.")
+    groups = None if benchmark is None else [[p.strip() for p in item.split("+")] if "+" in item else item
                                              for item in (a.strip() for a in benchmark.split(",")) if item]
     multiples = {}
     for flag, text in (("--kd", kd), ("--ky", ky)):
@@ -299,7 +301,9 @@ def register(app: typer.Typer) -> None:
                     "--std-error": std_error is not None, "--adjustment": adjustment is not None,
                     "--contrast": contrast is not None, "--pseudocount": pseudocount != 0.0,
                     "--max-levels": max_levels is not None,
-                    "--method": method != "auto", "--learner": learner != "linear"})
+                    "--method": method != "auto", "--learner": learner != "linear", "--sensitivity": sensitivity,
+                    "--benchmark": benchmark is not None, "--kd": kd is not None, "--ky": ky is not None,
+                    "--q": q != 1.0, "--plot": plot is not None})
                 return
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
@@ -310,6 +314,10 @@ def register(app: typer.Typer) -> None:
                                      "gives the data, the graph and the true effect.")
                 if pseudocount != 0.0 or max_levels is not None:
                     raise ValueError("--pseudocount and --max-levels need --id, which --world does not take.")
+                if sensitivity or benchmark is not None or kd is not None or ky is not None or q != 1.0 \
+                        or plot is not None:
+                    raise ValueError("--world takes no --sensitivity (nor --benchmark, --kd, --ky, --q, --plot): the "
+                                     "world's graph names every confounder and its true effect is known.")
                 adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
                 result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
                                            adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),

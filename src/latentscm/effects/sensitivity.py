@@ -30,9 +30,15 @@ standard error); for several, the first bounds the bias over every set with thos
   of ``X``, has at most the partial R^2 :func:`benchmark_bounds` gives. Whether such a confounder could exist is the
   analyst's judgement; the benchmark makes it a comparison with something measured.
 
-What is not covered: the formulas are for the linear regression estimate (adjustment with ``method="regression"``
-and the linear learner). Chernozhukov et al. (2022, "Long story short") extend them to machine-learned estimators;
-that is not built here.
+``method="dml"`` bounds the partially linear DML estimate instead (Chernozhukov, Cinelli, Newey, Sharma &
+Syrgkanis, *Long story short: omitted variable bias in causal machine learning*, 2022): with cross-fitted
+residuals ``u = Y - l(X)``, ``v = D - m(X)`` and ``eps = u - theta v``, a confounder whose nonparametric partial
+R^2 are ``cf_d`` (with the treatment) and ``cf_y`` (with the outcome) biases ``theta`` by at most
+``S sqrt(cf_y cf_d / (1 - cf_d))`` with ``S = sqrt(E[eps^2] / E[v^2])`` (the worst case, correlation ``rho = 1``;
+for the regression ``S = se sqrt(df)`` and the bound is the identity above). Its intervals come from the influence
+functions of ``theta`` and ``S``, and a benchmark's strength is its *gain*: ``(E[v_-j^2] - E[v^2]) / E[v^2]`` with
+the treatment and ``(E[eps_-j^2] - E[eps^2]) / E[eps^2]`` with the outcome, from refitting without it (times
+``kd`` and ``ky``). With linear learners the treatment side is Cinelli & Hazlett's ``kd r2 / (1 - r2)``.
 """
 
 from __future__ import annotations
@@ -127,15 +133,15 @@ def robustness_value(t_value: float, dof: int, *, q: float = 1.0, alpha: float |
     q = float(check_number(q, "q", owner, low=0.0, low_inclusive=False))
     f_q = q * abs(t) / np.sqrt(df)
     if alpha is None:
-        return float((np.sqrt(f_q**4 + 4 * f_q**2) - f_q**2) / 2)
+        return _rv(f_q)
     alpha = float(check_number(alpha, "alpha", owner, low=0.0, high=1.0, low_inclusive=False, high_inclusive=False))
     f_crit = abs(float(stats.t.ppf(alpha / 2, df - 1))) / np.sqrt(df - 1)
     f_qa = f_q - f_crit
     if f_qa <= 0:
         return 0.0
-    if f_q > 1 / f_crit:
-        return float((f_q**2 - f_crit**2) / (1 + f_q**2))
-    return float((np.sqrt(f_qa**4 + 4 * f_qa**2) - f_qa**2) / 2)
+    if f_q > 1 / f_crit:  # (f_q^2 - f_crit^2) / (1 + f_q^2), written to stay finite for a huge f_q
+        return float((1 - (f_crit / f_q) ** 2) / (1 + 1 / f_q**2))
+    return _rv(f_qa)
 
 
 def extreme_robustness_value(t_value: float, dof: int, *, q: float = 1.0) -> float:
@@ -146,8 +152,7 @@ def extreme_robustness_value(t_value: float, dof: int, *, q: float = 1.0) -> flo
     t = float(check_number(t_value, "t_value", owner))
     df = _dof(dof, owner)
     q = float(check_number(q, "q", owner, low=0.0, low_inclusive=False))
-    f2 = (q * t) ** 2 / df
-    return float(f2 / (1 + f2))
+    return _xrv(q * abs(t) / np.sqrt(df))
 
 
 def benchmark_bounds(r2_dxj_x: float, r2_yxj_dx: float, *, kd: Any = 1.0, ky: Any = None
@@ -263,9 +268,10 @@ class SensitivityReport:
     ----------
     treatment, outcome, covariates: the names; ``covariates`` the adjustment set (the graph's, or the given one).
     contrast: the treatment values ``(t0, t1)`` the effect compares (estimate = coefficient x (t1 - t0)).
-    n, dof: rows, and the restricted regression's residual degrees of freedom ``n - 2 - len(covariates)``.
-    estimate, std_error, t_value, ci_low, ci_high, level: the effect, its classical standard error, t statistic and
-        Student-t interval at ``level``.
+    n, dof: rows, and the restricted regression's residual degrees of freedom ``n - 2 - len(covariates)`` (DML:
+        ``n - 1``, unused).
+    estimate, std_error, t_value, ci_low, ci_high, level: the effect, its standard error (classical; DML: from the
+        influence function), its t (z) statistic and its interval at ``level`` (Student t; DML: normal).
     partial_r2: ``R^2(Y ~ D | X)``; robustness_value: ``RV_q``; robustness_value_alpha: ``RV_{q,alpha}`` with
         ``alpha = 1 - level``; extreme_robustness_value: ``XRV_q``; q: the fraction of the estimate in question.
     reduce: confounders are taken to have pushed the estimate away from zero (the cautious direction).
@@ -274,7 +280,7 @@ class SensitivityReport:
         ``S sqrt(r2_yz r2_dz / (1 - r2_dz))`` (``se sqrt(dof)`` for the regression; ``sqrt(E[eps^2] E[alpha^2])``
         for DML).
     benchmarks: ``label -> (R^2(D ~ X_j | X_-j), R^2(Y ~ X_j | D, X_-j))`` of each benchmark covariate (group);
-        nonparametric (from the refitted learners) for DML.
+        for DML its gains ``(treatment, outcome)`` from refitting without it (ratios; see the module docstring).
     scenarios: the estimate adjusted for each benchmark bound (``kd``, ``ky``) and each given scenario.
     info: how the adjustment set was chosen and the hidden nodes of the graph.
     influence: DML only: the per-row influence functions of the estimate and of ``S`` (for the intervals).
@@ -322,8 +328,9 @@ class SensitivityReport:
 
     def plot(self, *, limit: float | None = None, resolution: int = 101, ax: Any = None) -> Any:
         """The contour plot of the adjusted estimate over ``(r2_dz_x, r2_yz_dx)`` in ``[0, limit]^2`` (default:
-        enough to show every scenario, at least 0.4), with the level ``(1 - q)`` x estimate dashed and every
-        scenario marked. Returns the matplotlib Figure."""
+        enough to show every scenario, at least 0.4 and at most 0.99), with the level ``(1 - q)`` x estimate dashed
+        and every scenario marked; one beyond the view (an outcome R^2 capped at 1, say) is drawn hollow on its
+        edge, labelled as such. Returns the matplotlib Figure."""
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -353,10 +360,13 @@ class SensitivityReport:
         ax.plot([0], [0], "k^")
         ax.annotate(f"unadjusted ({self.estimate:.3g})", (0, 0), xytext=(4, 4), textcoords="offset points", fontsize=7)
         for item in self.scenarios:
-            if item.r2_dz_x <= limit and item.r2_yz_dx <= limit:
-                ax.plot([item.r2_dz_x], [item.r2_yz_dx], "rd")
-                ax.annotate(f"{item.label} ({item.adjusted_estimate:.3g})", (item.r2_dz_x, item.r2_yz_dx),
-                            xytext=(4, 4), textcoords="offset points", fontsize=7)
+            inside = item.r2_dz_x <= limit and item.r2_yz_dx <= limit
+            point = (min(item.r2_dz_x, limit), min(item.r2_yz_dx, limit))  # beyond the view: on its edge, hollow
+            ax.plot([point[0]], [point[1]], marker="d", linestyle="none", color="red",
+                    fillstyle="full" if inside else "none", clip_on=False)
+            note = "" if inside else (", capped" if item.capped else ", off the plot")
+            ax.annotate(f"{item.label} ({item.adjusted_estimate:.3g}{note})", point, xytext=(4, -10 if not inside
+                        else 4), textcoords="offset points", fontsize=7)
         ax.set_xlabel(f"partial R² of the confounder with the treatment ({self.treatment})")
         ax.set_ylabel(f"partial R² of the confounder with the outcome ({self.outcome})")
         ax.set_title(f"Adjusted effect of {self.treatment} on {self.outcome}", fontsize=9)
@@ -365,7 +375,10 @@ class SensitivityReport:
         return figure
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "sensitivity", "treatment": self.treatment, "outcome": self.outcome,
+        """Strict-JSON-ready (non-finite numbers, such as the t of a scenario with ``r2_yz_dx = 1``, as None)."""
+        from latentscm._io import json_ready
+
+        return json_ready({"kind": "sensitivity", "treatment": self.treatment, "outcome": self.outcome,
                 "covariates": list(self.covariates), "contrast": list(self.contrast), "n": self.n, "dof": self.dof,
                 "estimate": self.estimate, "std_error": self.std_error, "t_value": self.t_value,
                 "ci": [self.ci_low, self.ci_high], "level": self.level, "partial_r2": self.partial_r2,
@@ -373,7 +386,7 @@ class SensitivityReport:
                 "extreme_robustness_value": self.extreme_robustness_value, "q": self.q, "reduce": self.reduce,
                 "method": self.method, "bias_scale": self.bias_scale,
                 "benchmarks": {k: list(v) for k, v in self.benchmarks.items()},
-                "scenarios": [s.to_dict() for s in self.scenarios], "info": dict(self.info)}
+                "scenarios": [s.to_dict() for s in self.scenarios], "info": dict(self.info)})
 
     def __str__(self) -> str:
         alpha = 1 - self.level
@@ -399,6 +412,9 @@ class SensitivityReport:
                              f"[{s.ci_low:>9.4g}, {s.ci_high:>9.4g}]")
             if any(s.capped for s in self.scenarios):
                 lines.append("(* the bound on the outcome's partial R2 reached 1)")
+        if self.info.get("impossible"):
+            lines.append(f"impossible (a confounder that strong would explain all of the treatment's residual "
+                         f"variance): {', '.join(self.info['impossible'])}")
         return "\n".join(lines)
 
 
@@ -512,8 +528,9 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
         benchmark) or lists within it (a group, its joint partial R^2).
     kd, ky: multiples of each benchmark's strength with the treatment and with the outcome (``ky`` default
         ``kd``; paired, so of the same length). For the regression the bound is Cinelli & Hazlett's (a confounder
-        independent of the benchmark given the other covariates); for DML it is the benchmark's own nonparametric
-        partial R^2 (the gain from refitting without it) times ``kd`` and ``ky``, as Chernozhukov et al. do.
+        independent of the benchmark given the other covariates); for DML it is the benchmark's gains (from
+        refitting without it; see the module docstring) times ``kd`` and ``ky``. A multiple that would explain all
+        of the treatment's residual variance is impossible: it is skipped and listed in ``info["impossible"]``.
     q: the fraction of the estimate a confounder would remove (1: all of it), > 0.
     level: the confidence level of the intervals; ``RV_{q,alpha}`` uses ``alpha = 1 - level``.
     reduce: confounders push the estimate away from zero (True, the cautious reading) or towards it.
@@ -565,32 +582,32 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
         rv_alpha = float("nan")  # set below, once the report can score scenarios
     report = SensitivityReport(
         treatment=treatment, outcome=outcome, covariates=chosen, contrast=(t0, t1), n=n, dof=dof,
-        estimate=estimate, std_error=std_error, t_value=fit["slope"] / fit["slope_se"], ci_low=estimate - half,
-        ci_high=estimate + half, level=level, partial_r2=f**2 / (1 + f**2), robustness_value=_rv(q * f),
-        robustness_value_alpha=rv_alpha, extreme_robustness_value=(q * f) ** 2 / (1 + (q * f) ** 2), q=q,
+        estimate=estimate, std_error=std_error, t_value=estimate / std_error, ci_low=estimate - half,
+        ci_high=estimate + half, level=level, partial_r2=_xrv(f), robustness_value=_rv(q * f),
+        robustness_value_alpha=rv_alpha, extreme_robustness_value=_xrv(q * f), q=q,
         reduce=bool(reduce), method=method, bias_scale=fit["scale"] * abs(width), benchmarks=fit["benchmarks"],
         info={**info, "std_error": "classical" if method == "regression" else "influence function",
               "kd": kd_values.tolist(), "ky": ky_values.tolist()},
         influence={k: v * (width if k == "estimate" else abs(width)) for k, v in fit.get("influence", {}).items()})
     if method == "dml":
         report = SensitivityReport(**{**report.__dict__, "robustness_value_alpha": _rv_alpha_numeric(report)})
-    found = []
+    found, impossible = [], []
     for label, (dxj, yxj) in report.benchmarks.items():
         for a, b in zip(kd_values, ky_values):
             if method == "regression":
-                try:
-                    r2_dz, r2_yz = benchmark_bounds(dxj, yxj, kd=a, ky=b)
-                except ValueError as error:
-                    raise ValueError(f"The 'kd' argument of {_OWNER}: {a:g} times benchmark {label!r} is "
-                                     f"impossible ({str(error).split(': ', 1)[-1]})") from None
+                if a * dxj >= 1 - dxj:  # Cinelli & Hazlett's bound needs kd r2 / (1 - r2) < 1
+                    impossible.append(_multiple_label(a, b, label))
+                    continue
+                r2_dz, r2_yz = benchmark_bounds(dxj, yxj, kd=a, ky=b)
             else:
+                if a * dxj >= 1:
+                    impossible.append(_multiple_label(a, b, label))
+                    continue
                 r2_dz, r2_yz = a * dxj, min(b * yxj, 1.0)
-                if r2_dz >= 1:
-                    raise ValueError(f"The 'kd' argument of {_OWNER}: {a:g} times benchmark {label!r} (which "
-                                     f"explains {dxj:.4g} of the treatment's residual variance) would explain all "
-                                     f"of it; kd must stay below {1 / dxj:.4g}.")
             found.append(_scenario(report, float(r2_dz), float(r2_yz), _multiple_label(a, b, label),
                                    capped=bool(r2_yz >= 1.0)))
+    if impossible:
+        report.info["impossible"] = impossible
     for label, pair in (scenarios or {}).items():
         if not isinstance(pair, (Sequence, np.ndarray)) or isinstance(pair, str) or len(pair) != 2:
             raise ValueError(f"The 'scenarios' argument of {_OWNER} maps a label to (r2_dz_x, r2_yz_dx). Got "
@@ -600,8 +617,20 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
 
 
 def _rv(f_q: float) -> float:
-    """The equal partial R^2 ``r`` with ``r / sqrt(1 - r) = f_q``: ``(sqrt(f_q^4 + 4 f_q^2) - f_q^2) / 2``."""
-    return float((np.sqrt(f_q**4 + 4 * f_q**2) - f_q**2) / 2)
+    """The equal partial R^2 ``r`` with ``r / sqrt(1 - r) = f_q``: ``(sqrt(f_q^4 + 4 f_q^2) - f_q^2) / 2``, computed
+    as ``2 / (1 + sqrt(1 + 4 / f_q^2))`` (the same number without the cancellation that zeroes it for f_q > 1e8)."""
+    if f_q == 0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(2.0 / (1.0 + np.sqrt(1.0 + 4.0 / f_q**2)))
+
+
+def _xrv(f_q: float) -> float:
+    """``f_q^2 / (1 + f_q^2)``, finite for any ``f_q``."""
+    if f_q == 0:
+        return 0.0
+    with np.errstate(over="ignore"):
+        return float(1.0 / (1.0 + 1.0 / f_q**2))
 
 
 def _rv_alpha_numeric(report: SensitivityReport) -> float:
@@ -610,6 +639,7 @@ def _rv_alpha_numeric(report: SensitivityReport) -> float:
     Chernozhukov et al. report it)."""
     from scipy.optimize import brentq
 
+    report = SensitivityReport(**{**report.__dict__, "reduce": True})  # RV asks what brings the estimate down
     target = (1 - report.q) * abs(report.estimate)
     sign = 1.0 if report.estimate >= 0 else -1.0
 
@@ -679,8 +709,8 @@ def _dml_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, groups: list[tuple[str
     """The partially linear DML fit and its sensitivity elements (Chernozhukov et al. 2022): ``sigma2 = E[eps^2]``
     with ``eps = u - theta v``, ``nu2 = E[alpha^2] = 1 / E[v^2]`` (the Riesz representer ``alpha = v / E[v^2]``),
     ``S = sqrt(sigma2 nu2)``, the influence functions of theta and of S, and each benchmark's gains from refitting
-    without it: ``(E[v_-j^2] - E[v^2]) / E[v_-j^2]`` with the treatment, ``(sigma2_-j - sigma2) / sigma2_-j`` with
-    the outcome."""
+    without it, relative to the model with it (as Chernozhukov et al. benchmark): ``(E[v_-j^2] - E[v^2]) / E[v^2]``
+    with the treatment, ``(sigma2_-j - sigma2) / sigma2`` with the outcome (ratios, not R^2: they may exceed 1)."""
     from latentscm.effects.nuisance import fold_labels
 
     n = d.size
@@ -705,8 +735,8 @@ def _dml_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, groups: list[tuple[str
         u_short, v_short, theta_short = _partialled(y, d, x[:, keep], folds, outcome_learner, treatment_learner, seed)
         sigma2_short = float(np.mean((u_short - theta_short * v_short) ** 2))
         spread_short = float(np.mean(v_short**2))
-        gain_d = min(max((spread_short - spread) / spread_short, 0.0), 1.0 - 1e-12)
-        gain_y = min(max((sigma2_short - sigma2) / sigma2_short, 0.0), 1.0 - 1e-12)
+        gain_d = max((spread_short - spread) / spread, 0.0)  # may exceed 1: then even kd = 1 is impossible
+        gain_y = max((sigma2_short - sigma2) / sigma2, 0.0)
         benchmarks[label] = (gain_d, gain_y)
     names = [a if isinstance(a, str) else type(a).__name__ for a in (outcome_learner, treatment_learner)]
     return {"slope": theta, "slope_se": float(np.sqrt(np.mean(psi_theta**2) / n)), "dof": n - 1, "scale": scale,
@@ -719,14 +749,22 @@ def _multiple_label(kd: float, ky: float, label: str) -> str:
 
 
 def confounder_strength(data: Any, treatment: str, outcome: str, covariates: Sequence[str], confounder: Any, *,
+                        method: str = "regression", outcome_learner: Any = "linear",
+                        treatment_learner: Any = "linear", n_folds: int = 5, seed: int = 0,
                         node_names: Sequence[str] | None = None) -> tuple[float, float]:
-    """The strength ``(R^2(D ~ Z | X), R^2(Y ~ Z | D, X))`` of a variable ``Z`` the analysis left out, measured
-    where its values are known (a world's hidden factor, a simulation's latent): ``confounder`` names one column of
-    ``data`` or a list of them (a group). Pass the result to :meth:`SensitivityReport.scenario` to get the
-    estimate with ``Z`` adjusted for (exactly, for one column)."""
+    """The strength ``(r2_dz_x, r2_yz_dx)`` of a variable ``Z`` the analysis left out, measured where its values are
+    known (a world's hidden factor, a simulation's latent): ``confounder`` names one column of ``data`` or a list
+    of them (a group). Pass the result to :meth:`SensitivityReport.scenario` to get the estimate with ``Z``
+    adjusted for (exactly, for one column and the regression).
+
+    ``method="regression"``: the partial R^2 ``R^2(D ~ Z | X)`` and ``R^2(Y ~ Z | D, X)``. ``method="dml"``: the
+    nonparametric ones the DML bound uses, from cross-fitted residuals with and without ``Z`` on the same folds:
+    ``(E[v_X^2] - E[v_XZ^2]) / E[v_X^2]`` and ``(E[eps_X^2] - E[eps_XZ^2]) / E[eps_X^2]``."""
     owner = "confounder_strength"
+    from latentscm._validation import check_choice
     from latentscm.discovery.pc import as_data_matrix
 
+    check_choice(method, "method", owner, SENSITIVITY_METHODS)
     matrix, names = as_data_matrix(data, node_names, owner)
     column = {v: matrix[:, j] for j, v in enumerate(names)}
     group = [confounder] if isinstance(confounder, str) else list(confounder)
@@ -739,12 +777,30 @@ def confounder_strength(data: Any, treatment: str, outcome: str, covariates: Seq
                                  f"data ({list(column)}).")
     if not group:
         raise ValueError(f"The 'confounder' argument of {owner} names no column.")
+    if treatment == outcome:
+        raise ValueError(f"{owner}: 'treatment' and 'outcome' are both {treatment!r}.")
+    clash = sorted({treatment, outcome} & set(covariates))
+    if clash:
+        raise ValueError(f"The 'covariates' argument of {owner} names {clash}, the treatment or outcome.")
     overlap = set(group) & ({treatment, outcome} | set(covariates))
     if overlap:
         raise ValueError(f"The 'confounder' argument of {owner} names {sorted(overlap)}, already the treatment, "
                          f"outcome or a covariate.")
-    x = np.column_stack([column[v] for v in covariates]) if covariates else None
+    x = np.column_stack([column[v] for v in covariates]) if covariates else np.empty((matrix.shape[0], 0))
     z = np.column_stack([column[v] for v in group])
     d, y = column[treatment], column[outcome]
-    given_y = d[:, None] if x is None else np.column_stack([d, x])
-    return partial_r2(d, z, x), partial_r2(y, z, given_y)
+    if method == "regression":
+        return partial_r2(d, z, x if covariates else None), partial_r2(y, z, np.column_stack([d, x]))
+    from latentscm.effects.nuisance import fold_labels
+
+    n_folds = int(check_number(n_folds, "n_folds", owner, low=2, integer=True))
+    seed = int(check_number(seed, "seed", owner, low=0, integer=True))
+    folds = fold_labels(d.size, n_folds, seed)
+    strengths = []
+    for with_z in (False, True):
+        u, v, theta = _partialled(y, d, np.column_stack([x, z]) if with_z else x, folds, outcome_learner,
+                                  treatment_learner, seed)
+        strengths.append((float(np.mean(v**2)), float(np.mean((u - theta * v) ** 2))))
+    (spread_x, sigma2_x), (spread_xz, sigma2_xz) = strengths
+    return (min(max((spread_x - spread_xz) / spread_x, 0.0), 1.0 - 1e-12),
+            min(max((sigma2_x - sigma2_xz) / sigma2_x, 0.0), 1.0))
