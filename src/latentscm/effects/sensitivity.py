@@ -27,8 +27,10 @@ standard error); for several, the first bounds the bias over every set with thos
   ``1 - alpha`` reach ``(1 - q)`` times the estimate (the estimate no longer significant, at ``q = 1``).
 - Bounds from a benchmark covariate ``X_j`` of the adjustment set: a confounder ``kd`` times as strong as ``X_j``
   in explaining the treatment and ``ky`` times in explaining the outcome, and independent of ``X_j`` given the rest
-  of ``X``, has at most the partial R^2 :func:`benchmark_bounds` gives. Whether such a confounder could exist is the
-  analyst's judgement; the benchmark makes it a comparison with something measured.
+  of ``X``, has at most the partial R^2 :func:`benchmark_bounds` gives (in the population: in a sample, chance
+  correlation with ``X_j`` moves the values by about ``1 / sqrt(n)``; ``benchmarks/bench_sensitivity.py``).
+  Whether such a confounder could exist is the analyst's judgement; the benchmark makes it a comparison with
+  something measured.
 
 ``method="dml"`` bounds the partially linear DML estimate instead (Chernozhukov, Cinelli, Newey, Sharma &
 Syrgkanis, *Long story short: omitted variable bias in causal machine learning*, 2022): with cross-fitted
@@ -680,8 +682,24 @@ def _regression_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, chosen: tuple[s
         raise ValueError(f"{_OWNER}: the outcome is fitted exactly (zero residual variance); there is nothing for a "
                          f"confounder to explain.")
     benchmarks = {}
+    if any(len(group) == 1 for _, group in groups):
+        # one covariate's partial R^2 is t^2 / (t^2 + dof) of its coefficient, in the outcome fit above and in one
+        # treatment fit d ~ 1 + x: two fits for any number of single benchmarks (groups refit, below)
+        t_outcome = coef[2:] / np.sqrt(sigma2 * np.diag(inverse)[2:])
+        treatment_design = np.column_stack([np.ones(d.size), x])
+        t_scale = scale[[0, *range(2, p)]]
+        t_inverse = np.linalg.inv((treatment_design / t_scale).T @ (treatment_design / t_scale)) / np.outer(
+            t_scale, t_scale)
+        t_coef = t_inverse @ treatment_design.T @ d
+        t_residual = d - treatment_design @ t_coef
+        t_dof = n - p + 1
+        t_treatment = t_coef[1:] / np.sqrt(float(t_residual @ t_residual) / t_dof * np.diag(t_inverse)[1:])
     for label, group in groups:
         inside = [chosen.index(v) for v in group]
+        if len(group) == 1:
+            a, b = float(t_treatment[inside[0]]) ** 2, float(t_outcome[inside[0]]) ** 2
+            benchmarks[label] = (a / (a + t_dof), b / (b + dof))
+            continue
         rest, own = np.delete(x, inside, axis=1), x[:, inside]
         benchmarks[label] = (partial_r2(d, own, rest), partial_r2(y, own, np.column_stack([d, rest])))
     return {"slope": float(coef[1]), "slope_se": se, "dof": dof, "scale": se * np.sqrt(dof),
