@@ -282,7 +282,7 @@ def test_sensitivity_refusals(tmp_path):
     refused(invoke(base + ["--kd", "2"]), "--kd needs --sensitivity")
     refused(invoke(base + ["--plot", tmp_path / "p.png", "--q", "0.5"]), "--q, --plot need --sensitivity")
     refused(invoke(base + ["--sensitivity", "--refute", "--method", "dml"]), "cannot be combined with --refute")
-    refused(invoke(base + ["--sensitivity", "--method", "aipw"]), "--method 'aipw' does not apply")
+    refused(invoke(base + ["--sensitivity", "--method", "ipw"]), "--method 'ipw' does not apply")
     refused(invoke(base + ["--sensitivity", "--learner", "forest"]), "--learner and --folds apply to")
     refused(invoke(base + ["--sensitivity", "--kd", "2"]), "give --benchmark")
     refused(invoke(base + ["--sensitivity", "--benchmark", "Z1", "--kd", "one"]), "--kd must be comma-separated")
@@ -307,3 +307,14 @@ def test_sensitivity_of_the_dml_estimate_from_the_command_line(tmp_path):
     assert payload["estimate"] == pytest.approx(ours.estimate, rel=1e-6)
     assert payload["robustness_value_alpha"] == pytest.approx(ours.robustness_value_alpha, rel=1e-6)
     assert "DML with linear/linear learners" in result.output
+
+
+def test_sensitivity_of_the_aipw_effect_of_a_binary_treatment(tmp_path):
+    _write(tmp_path / "d.csv")
+    out = tmp_path / "s.json"
+    result = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                     "--sensitivity", "--method", "aipw", "--benchmark", "Z1", "--kd", "0.5", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["method"] == "aipw" and payload["info"]["trim"] == 0.01
+    assert payload["ci"][0] < 2.0 < payload["ci"][1] and "AIPW with linear/linear" in result.output

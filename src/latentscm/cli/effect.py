@@ -353,15 +353,16 @@ def register(app: typer.Typer) -> None:
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
             if sensitivity:
-                if method not in ("auto", "regression", "dml"):
+                if method not in ("auto", "regression", "dml", "aipw"):
                     raise ValueError(f"--sensitivity bounds the regression estimate (--method regression, the "
-                                     f"default) or the partially linear DML one (--method dml); --method {method!r} "
-                                     f"does not apply.")
-                if method != "dml" and (learner != "linear" or folds != 5):
-                    raise ValueError("--learner and --folds apply to --sensitivity with --method dml.")
+                                     f"default), the partially linear DML one (--method dml) or the doubly robust "
+                                     f"ATE of a binary treatment (--method aipw); --method {method!r} does not "
+                                     f"apply.")
+                if method in ("auto", "regression") and (learner != "linear" or folds != 5):
+                    raise ValueError("--learner and --folds apply to --sensitivity with --method dml or aipw.")
                 result = _sensitivity(table, causal, treatment, outcome, adjustment=adjust, level=level,
                                       contrast=options["contrast"], benchmark=benchmark, kd=kd, ky=ky, q=q, plot=plot,
-                                      method="dml" if method == "dml" else "regression", learner=learner,
+                                      method="regression" if method == "auto" else method, learner=learner,
                                       folds=folds, seed=seed,
                                       refused={"--front-door": front_door, "--instrument": instrument,
                                                "--id": id_formula, "--ida": ida, "--refute": refute})

@@ -37,7 +37,9 @@ Syrgkanis, *Long story short: omitted variable bias in causal machine learning*,
 residuals ``u = Y - l(X)``, ``v = D - m(X)`` and ``eps = u - theta v``, a confounder whose nonparametric partial
 R^2 are ``cf_d`` (with the treatment) and ``cf_y`` (with the outcome) biases ``theta`` by at most
 ``S sqrt(cf_y cf_d / (1 - cf_d))`` with ``S = sqrt(E[eps^2] / E[v^2])`` (the worst case, correlation ``rho = 1``;
-for the regression ``S = se sqrt(df)`` and the bound is the identity above). Its intervals come from the influence
+for the regression ``S = se sqrt(df)`` and the bound is the identity above); ``method="aipw"`` does the same for
+the doubly robust ATE of a binary treatment, with ``E[v^2]`` replaced by the Riesz representer
+``alpha = D / e(X) - (1 - D) / (1 - e(X))``: ``S = sqrt(E[eps^2] E[alpha^2])``. Its intervals come from the influence
 functions of ``theta`` and ``S``, and a benchmark's strength is its *gain*: ``(E[v_-j^2] - E[v^2]) / E[v^2]`` with
 the treatment and ``(E[eps_-j^2] - E[eps^2]) / E[eps^2]`` with the outcome, from refitting without it (times
 ``kd`` and ``ky``). With linear learners the treatment side is Cinelli & Hazlett's ``kd r2 / (1 - r2)``.
@@ -277,7 +279,7 @@ class SensitivityReport:
     partial_r2: ``R^2(Y ~ D | X)``; robustness_value: ``RV_q``; robustness_value_alpha: ``RV_{q,alpha}`` with
         ``alpha = 1 - level``; extreme_robustness_value: ``XRV_q``; q: the fraction of the estimate in question.
     reduce: confounders are taken to have pushed the estimate away from zero (the cautious direction).
-    method: ``"regression"`` (Cinelli & Hazlett) or ``"dml"`` (Chernozhukov et al.).
+    method: ``"regression"`` (Cinelli & Hazlett), ``"dml"`` or ``"aipw"`` (Chernozhukov et al.).
     bias_scale: ``S`` in effect units: a confounder of strengths ``(r2_dz, r2_yz)`` biases the estimate by at most
         ``S sqrt(r2_yz r2_dz / (1 - r2_dz))`` (``se sqrt(dof)`` for the regression; ``sqrt(E[eps^2] E[alpha^2])``
         for DML).
@@ -393,7 +395,7 @@ class SensitivityReport:
     def __str__(self) -> str:
         alpha = 1 - self.level
         fit = (f"t {self.t_value:.3g}, df {self.dof}" if self.method == "regression"
-               else f"z {self.t_value:.3g}, DML with {self.info.get('outcome_learner')}/"
+               else f"z {self.t_value:.3g}, {self.method.upper()} with {self.info.get('outcome_learner')}/"
                     f"{self.info.get('treatment_learner')} learners")
         lines = [
             f"effect of {self.treatment} on {self.outcome} ({self.contrast[0]:g} -> {self.contrast[1]:g}), "
@@ -428,7 +430,7 @@ def _scenario(report: SensitivityReport, r2_dz: float, r2_yz: float, label: str,
     sign = 1.0 if report.estimate >= 0 else -1.0
     shift = -bias if report.reduce else bias
     value = sign * (abs(report.estimate) + shift)
-    if report.method == "dml":
+    if report.method != "regression":
         # the bound's influence function (Chernozhukov et al. 2022, Section 5): the estimate's, moved by the scale's
         psi = report.influence["estimate"] + sign * (strength if not report.reduce else -strength) \
             * report.influence["scale"]
@@ -501,7 +503,7 @@ def _multiples(value: Any, name: str) -> np.ndarray:
 
 
 #: The estimators :func:`sensitivity_analysis` bounds.
-SENSITIVITY_METHODS = ("regression", "dml")
+SENSITIVITY_METHODS = ("regression", "dml", "aipw")
 
 
 def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = None,
@@ -510,7 +512,7 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
                          benchmark: Any = None, kd: Any = (1.0, 2.0, 3.0), ky: Any = None, q: float = 1.0,
                          level: float = 0.95, reduce: bool = True, contrast: Sequence[float] | None = None,
                          scenarios: Mapping[str, Sequence[float]] | None = None, outcome_learner: Any = "linear",
-                         treatment_learner: Any = "linear", n_folds: int = 5, seed: int = 0,
+                         treatment_learner: Any = "linear", n_folds: int = 5, trim: float = 0.01, seed: int = 0,
                          node_names: Sequence[str] | None = None) -> SensitivityReport:
     """How strong an omitted confounder would have to be to change an adjusted effect (see the module docstring).
 
@@ -522,7 +524,10 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
     treatment, outcome: column names.
     method: ``"regression"``: the least-squares coefficient and Cinelli & Hazlett's exact formulas; ``"dml"``: the
         partially linear model fitted by cross-fitted learners (``estimate_effect(method="dml")``'s estimate) and
-        Chernozhukov et al.'s bounds with influence-function intervals.
+        Chernozhukov et al.'s bounds with influence-function intervals; ``"aipw"``: the same for the cross-fitted
+        doubly robust ATE of a binary treatment (``estimate_effect(method="aipw")``'s estimate), whose Riesz
+        representer is ``D / e - (1 - D) / (1 - e)``: there ``r2_dz_x`` is ``1 - R^2`` of the long representer on
+        the short one (how much the confounder would sharpen the propensity), not a partial R^2 with ``D``.
     covariates: instead of a graph, the columns to adjust for (the analyst's claim that they suffice).
     adjustment: with a graph, the rule or explicit set, as in ``estimate_effect`` (default: optimal; canonical for
         a PAG).
@@ -539,7 +544,8 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
     contrast: treatment values ``(t0, t1)``; the effect is the coefficient times ``t1 - t0`` (default: the two
         values of a binary treatment, else (0, 1)).
     scenarios: more confounders to show, ``label -> (r2_dz_x, r2_yz_dx)``.
-    outcome_learner, treatment_learner, n_folds, seed: DML's learners and cross-fitting (as ``estimate_effect``).
+    outcome_learner, treatment_learner, n_folds, trim, seed: the learners, cross-fitting and propensity truncation of
+        DML and AIPW (as ``estimate_effect``).
 
     Returns
     -------
@@ -562,7 +568,8 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
         raise ValueError(f"The 'ky' argument of {_OWNER} pairs with 'kd': {ky_values.size} values for "
                          f"{kd_values.size}.")
     y, d = column[outcome], column[treatment]
-    t0, t1 = _contrast(d, contrast, False, method, _OWNER)
+    t0, t1 = _contrast(d, contrast, method == "aipw", method, _OWNER,
+                       alternatives="method='dml' or 'regression'")
     width = t1 - t0
     x = np.column_stack([column[v] for v in chosen]) if chosen else np.empty((d.size, 0))
     if method == "regression":
@@ -570,9 +577,14 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
     else:
         n_folds = int(check_number(n_folds, "n_folds", _OWNER, low=2, integer=True))
         seed = int(check_number(seed, "seed", _OWNER, low=0, integer=True))
-        fit = _dml_fit(y, d, x, groups, chosen, outcome_learner, treatment_learner, n_folds, seed)
+        trim = float(check_number(trim, "trim", _OWNER, low=0.0, high=0.5, high_inclusive=False))
+        treatment_column = (d == t1).astype(float) if method == "aipw" else d
+        fit = _debiased_fit(method, y, treatment_column, x, groups, chosen, outcome_learner, treatment_learner,
+                            n_folds, seed, trim)
         info.update(outcome_learner=fit["learners"][0], treatment_learner=fit["learners"][1], n_folds=n_folds,
-                    seed=seed)
+                    seed=seed, **({"trim": trim} if method == "aipw" else {}))
+        if method == "aipw":
+            width = 1.0  # the ATE of t0 -> t1 itself, not a slope
     n, dof = d.size, fit["dof"]
     estimate, std_error = fit["slope"] * width, fit["slope_se"] * abs(width)
     f = abs(fit["slope"]) / fit["scale"]
@@ -591,7 +603,7 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
         info={**info, "std_error": "classical" if method == "regression" else "influence function",
               "kd": kd_values.tolist(), "ky": ky_values.tolist()},
         influence={k: v * (width if k == "estimate" else abs(width)) for k, v in fit.get("influence", {}).items()})
-    if method == "dml":
+    if method != "regression":
         report = SensitivityReport(**{**report.__dict__, "robustness_value_alpha": _rv_alpha_numeric(report)})
     found, impossible = [], []
     for label, (dxj, yxj) in report.benchmarks.items():
@@ -721,45 +733,82 @@ def _partialled(y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: np.ndarray, 
     return u, v, float(np.sum(u * v) / np.sum(v**2))
 
 
-def _dml_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, groups: list[tuple[str, tuple[str, ...]]],
-             chosen: tuple[str, ...], outcome_learner: Any, treatment_learner: Any, n_folds: int,
-             seed: int) -> dict[str, Any]:
-    """The partially linear DML fit and its sensitivity elements (Chernozhukov et al. 2022): ``sigma2 = E[eps^2]``
-    with ``eps = u - theta v``, ``nu2 = E[alpha^2] = 1 / E[v^2]`` (the Riesz representer ``alpha = v / E[v^2]``),
-    ``S = sqrt(sigma2 nu2)``, the influence functions of theta and of S, and each benchmark's gains from refitting
-    without it, relative to the model with it (as Chernozhukov et al. benchmark): ``(E[v_-j^2] - E[v^2]) / E[v^2]``
-    with the treatment, ``(sigma2_-j - sigma2) / sigma2`` with the outcome (ratios, not R^2: they may exceed 1)."""
+def _elements(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: np.ndarray, outcome_learner: Any,
+              treatment_learner: Any, seed: int, trim: float) -> dict[str, Any]:
+    """The estimate and the sensitivity elements of one debiased fit (Chernozhukov et al. 2022): ``theta`` and its
+    influence function; ``sigma2 = E[eps^2]``, the outcome's residual variance; ``nu2 = E[alpha^2]``, the Riesz
+    representer's second moment; and the influence functions of both.
+
+    ``"dml"`` (partially linear): ``eps = u - theta v``, ``alpha = v / E[v^2]``, ``nu2 = 1 / E[v^2]``.
+    ``"aipw"`` (a binary ``d``, the ATE): ``eps = Y - g(D, X)``, ``alpha = D / e - (1 - D) / (1 - e)`` with the
+    truncated propensity ``e``, and ``nu2`` the mean of ``2 (1 / e + 1 / (1 - e)) - alpha^2`` (its orthogonal
+    form: ``E[alpha^2] = E[1 / e + 1 / (1 - e)]``)."""
+    from latentscm.effects.nuisance import cross_fit_propensity, cross_fit_regression
+    from latentscm.effects.weighting import truncate_propensity
+
+    if method == "dml":
+        u, v, theta = _partialled(y, d, x, folds, outcome_learner, treatment_learner, seed)
+        eps = u - theta * v
+        spread = float(np.mean(v**2))
+        nu2 = 1.0 / spread
+        return {"theta": theta, "psi_theta": eps * v / spread, "sigma2": float(np.mean(eps**2)),
+                "psi_sigma2": eps**2 - float(np.mean(eps**2)), "nu2": nu2, "psi_nu2": nu2 - v**2 * nu2**2}
+    treated = d.astype(bool)
+    for arm, rows in (("treated", treated), ("untreated", ~treated)):
+        for fold in np.unique(folds):
+            if not np.any(rows & (folds != fold)):
+                raise ValueError(f"{_OWNER}: no {arm} rows outside fold {int(fold)}, so the {arm} outcome model "
+                                 f"cannot be fitted; give more rows or fewer folds.")
+    g1, = cross_fit_regression(y, x, folds, outcome_learner, rows=treated, seed=seed, name="outcome_learner",
+                               owner=_OWNER)
+    g0, = cross_fit_regression(y, x, folds, outcome_learner, rows=~treated, seed=seed, name="outcome_learner",
+                               owner=_OWNER)
+    raw = cross_fit_propensity(treated, x, folds, treatment_learner, seed=seed, name="treatment_learner",
+                               owner=_OWNER)
+    e, _ = truncate_propensity(raw, trim, _OWNER)
+    score = g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
+    theta = float(np.mean(score))
+    eps = y - np.where(treated, g1, g0)
+    alpha = treated / e - (~treated) / (1.0 - e)
+    nu2_terms = 2.0 * (1.0 / e + 1.0 / (1.0 - e)) - alpha**2
+    sigma2, nu2 = float(np.mean(eps**2)), float(np.mean(nu2_terms))
+    return {"theta": theta, "psi_theta": score - theta, "sigma2": sigma2, "psi_sigma2": eps**2 - sigma2,
+            "nu2": nu2, "psi_nu2": nu2_terms - nu2}
+
+
+def _debiased_fit(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray,
+                  groups: list[tuple[str, tuple[str, ...]]], chosen: tuple[str, ...], outcome_learner: Any,
+                  treatment_learner: Any, n_folds: int, seed: int, trim: float) -> dict[str, Any]:
+    """The DML or AIPW fit and its bound's scale ``S = sqrt(sigma2 nu2)`` with the influence function of S, and
+    each benchmark's gains from refitting without it, relative to the model with it (as Chernozhukov et al.
+    benchmark): ``(nu2 - nu2_-j) / nu2_-j`` with the treatment (for DML ``(E[v_-j^2] - E[v^2]) / E[v^2]``) and
+    ``(sigma2_-j - sigma2) / sigma2`` with the outcome (ratios, not R^2: they may exceed 1)."""
     from latentscm.effects.nuisance import fold_labels
 
     n = d.size
     if n < 2 * n_folds:
         raise ValueError(f"{_OWNER}: {n} rows for {n_folds} folds; give more rows or fewer folds.")
     folds = fold_labels(n, n_folds, seed)
-    u, v, theta = _partialled(y, d, x, folds, outcome_learner, treatment_learner, seed)
-    eps = u - theta * v
-    spread = float(np.mean(v**2))
-    sigma2, nu2 = float(np.mean(eps**2)), 1.0 / spread
+    fit = _elements(method, y, d, x, folds, outcome_learner, treatment_learner, seed, trim)
+    sigma2, nu2 = fit["sigma2"], fit["nu2"]
     if not sigma2 > 0:
         raise ValueError(f"{_OWNER}: the outcome is fitted exactly (zero residual variance); there is nothing for a "
                          f"confounder to explain.")
+    if not nu2 > 0:
+        raise ValueError(f"{_OWNER}: the Riesz representer's estimated second moment is {nu2:.3g}, not positive "
+                         f"(extreme propensities); the bound cannot be scaled. Raise 'trim' or check overlap.")
     scale = float(np.sqrt(sigma2 * nu2))
-    psi_theta = eps * v / spread
-    psi_sigma2 = eps**2 - sigma2
-    psi_nu2 = nu2 - v**2 * nu2**2
-    psi_scale = (sigma2 * psi_nu2 + nu2 * psi_sigma2) / (2 * scale)
+    psi_scale = (sigma2 * fit["psi_nu2"] + nu2 * fit["psi_sigma2"]) / (2 * scale)
     benchmarks = {}
     for label, group in groups:
         keep = [k for k, name in enumerate(chosen) if name not in group]
-        u_short, v_short, theta_short = _partialled(y, d, x[:, keep], folds, outcome_learner, treatment_learner, seed)
-        sigma2_short = float(np.mean((u_short - theta_short * v_short) ** 2))
-        spread_short = float(np.mean(v_short**2))
-        gain_d = max((spread_short - spread) / spread, 0.0)  # may exceed 1: then even kd = 1 is impossible
-        gain_y = max((sigma2_short - sigma2) / sigma2, 0.0)
-        benchmarks[label] = (gain_d, gain_y)
+        short = _elements(method, y, d, x[:, keep], folds, outcome_learner, treatment_learner, seed, trim)
+        benchmarks[label] = (max((nu2 - short["nu2"]) / short["nu2"], 0.0),
+                             max((short["sigma2"] - sigma2) / sigma2, 0.0))
     names = [a if isinstance(a, str) else type(a).__name__ for a in (outcome_learner, treatment_learner)]
-    return {"slope": theta, "slope_se": float(np.sqrt(np.mean(psi_theta**2) / n)), "dof": n - 1, "scale": scale,
-            "benchmarks": benchmarks, "influence": {"estimate": psi_theta, "scale": psi_scale},
-            "learners": names}
+    return {"slope": fit["theta"], "slope_se": float(np.sqrt(np.mean(fit["psi_theta"] ** 2) / n)), "dof": n - 1,
+            "scale": scale, "benchmarks": benchmarks,
+            "influence": {"estimate": fit["psi_theta"], "scale": psi_scale}, "learners": names}
 
 
 def _multiple_label(kd: float, ky: float, label: str) -> str:
@@ -768,16 +817,17 @@ def _multiple_label(kd: float, ky: float, label: str) -> str:
 
 def confounder_strength(data: Any, treatment: str, outcome: str, covariates: Sequence[str], confounder: Any, *,
                         method: str = "regression", outcome_learner: Any = "linear",
-                        treatment_learner: Any = "linear", n_folds: int = 5, seed: int = 0,
+                        treatment_learner: Any = "linear", n_folds: int = 5, trim: float = 0.01, seed: int = 0,
                         node_names: Sequence[str] | None = None) -> tuple[float, float]:
     """The strength ``(r2_dz_x, r2_yz_dx)`` of a variable ``Z`` the analysis left out, measured where its values are
     known (a world's hidden factor, a simulation's latent): ``confounder`` names one column of ``data`` or a list
     of them (a group). Pass the result to :meth:`SensitivityReport.scenario` to get the estimate with ``Z``
     adjusted for (exactly, for one column and the regression).
 
-    ``method="regression"``: the partial R^2 ``R^2(D ~ Z | X)`` and ``R^2(Y ~ Z | D, X)``. ``method="dml"``: the
-    nonparametric ones the DML bound uses, from cross-fitted residuals with and without ``Z`` on the same folds:
-    ``(E[v_X^2] - E[v_XZ^2]) / E[v_X^2]`` and ``(E[eps_X^2] - E[eps_XZ^2]) / E[eps_X^2]``."""
+    ``method="regression"``: the partial R^2 ``R^2(D ~ Z | X)`` and ``R^2(Y ~ Z | D, X)``. ``"dml"`` or ``"aipw"``:
+    the nonparametric ones their bounds use, from cross-fitted fits with and without ``Z`` on the same folds:
+    ``1 - E[alpha_X^2] / E[alpha_XZ^2]`` (for DML ``(E[v_X^2] - E[v_XZ^2]) / E[v_X^2]``) and
+    ``(E[eps_X^2] - E[eps_XZ^2]) / E[eps_X^2]``; AIPW's treated arm is the treatment's larger value."""
     owner = "confounder_strength"
     from latentscm._validation import check_choice
     from latentscm.discovery.pc import as_data_matrix
@@ -809,16 +859,16 @@ def confounder_strength(data: Any, treatment: str, outcome: str, covariates: Seq
     d, y = column[treatment], column[outcome]
     if method == "regression":
         return partial_r2(d, z, x if covariates else None), partial_r2(y, z, np.column_stack([d, x]))
+    from latentscm.effects.estimate import _contrast
     from latentscm.effects.nuisance import fold_labels
 
     n_folds = int(check_number(n_folds, "n_folds", owner, low=2, integer=True))
     seed = int(check_number(seed, "seed", owner, low=0, integer=True))
+    trim = float(check_number(trim, "trim", owner, low=0.0, high=0.5, high_inclusive=False))
+    if method == "aipw":
+        d = (d == _contrast(d, None, True, method, owner)[1]).astype(float)
     folds = fold_labels(d.size, n_folds, seed)
-    strengths = []
-    for with_z in (False, True):
-        u, v, theta = _partialled(y, d, np.column_stack([x, z]) if with_z else x, folds, outcome_learner,
-                                  treatment_learner, seed)
-        strengths.append((float(np.mean(v**2)), float(np.mean((u - theta * v) ** 2))))
-    (spread_x, sigma2_x), (spread_xz, sigma2_xz) = strengths
-    return (min(max((spread_x - spread_xz) / spread_x, 0.0), 1.0 - 1e-12),
-            min(max((sigma2_x - sigma2_xz) / sigma2_x, 0.0), 1.0))
+    short, long = (_elements(method, y, d, m, folds, outcome_learner, treatment_learner, seed, trim)
+                   for m in (x, np.column_stack([x, z])))
+    return (min(max(1.0 - short["nu2"] / long["nu2"], 0.0), 1.0 - 1e-12),
+            min(max((short["sigma2"] - long["sigma2"]) / short["sigma2"], 0.0), 1.0))
