@@ -21,14 +21,14 @@ from latentscm.effects.nuisance import cross_fit_propensity, cross_fit_regressio
 from latentscm.effects.result import finite
 from latentscm.effects.weighting import truncate_propensity
 
-__all__ = ["aipw_effect"]
+__all__ = ["aipw_effect", "aipw_nuisances"]
 
 
-def aipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.ndarray, *,
-                outcome_learner: Any = "linear", treatment_learner: Any = "linear", trim: float = 0.01,
-                seed: int = 0, owner: str = "aipw_effect") -> tuple[float, float, dict[str, Any]]:
-    """The cross-fitted AIPW effect of ``treated`` (n,) bool on ``y`` (n,), covariates ``z`` (n, k), with
-    the fold of each row in ``folds`` (n,). Returns ``(estimate, std_error, info)``."""
+def aipw_nuisances(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.ndarray, *,
+                   outcome_learner: Any, treatment_learner: Any, trim: float, seed: int, owner: str
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """The cross-fitted nuisances ``(g1, g0, e, raw, n_trimmed)``, each (n,): the arms' outcome models, the
+    propensity truncated to ``[trim, 1 - trim]``, the raw propensity and how many were truncated."""
     for arm, rows in (("treated", treated), ("untreated", ~treated)):
         for fold in np.unique(folds):
             if not np.any(rows & (folds != fold)):
@@ -41,6 +41,17 @@ def aipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.nda
     raw = cross_fit_propensity(treated, z, folds, treatment_learner, seed=seed, name="treatment_learner",
                                owner=owner)
     e, n_trimmed = truncate_propensity(raw, trim, owner)
+    return g1, g0, e, raw, n_trimmed
+
+
+def aipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.ndarray, *,
+                outcome_learner: Any = "linear", treatment_learner: Any = "linear", trim: float = 0.01,
+                seed: int = 0, owner: str = "aipw_effect") -> tuple[float, float, dict[str, Any]]:
+    """The cross-fitted AIPW effect of ``treated`` (n,) bool on ``y`` (n,), covariates ``z`` (n, k), with
+    the fold of each row in ``folds`` (n,). Returns ``(estimate, std_error, info)``."""
+    g1, g0, e, raw, n_trimmed = aipw_nuisances(y, treated, z, folds, outcome_learner=outcome_learner,
+                                               treatment_learner=treatment_learner, trim=trim, seed=seed,
+                                               owner=owner)
     score = g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
     estimate = finite(np.mean(score), "effect", owner)
     std_error = finite(np.sqrt(np.mean((score - estimate) ** 2) / y.shape[0]), "standard error", owner)

@@ -18,14 +18,13 @@ import numpy as np
 from latentscm.effects.nuisance import cross_fit_regression
 from latentscm.effects.result import finite
 
-__all__ = ["dml_effect"]
+__all__ = ["dml_effect", "partialled_residuals"]
 
 
-def dml_effect(y: np.ndarray, t: np.ndarray, z: np.ndarray, folds: np.ndarray, contrast: tuple[float, float], *,
-               outcome_learner: Any = "linear", treatment_learner: Any = "linear", seed: int = 0,
-               owner: str = "dml_effect") -> tuple[float, float, dict[str, Any]]:
-    """The partially linear DML effect of moving ``t`` (n,) from ``contrast[0]`` to ``contrast[1]`` on ``y``
-    (n,), covariates ``z`` (n, k), folds ``folds`` (n,). Returns ``(estimate, std_error, info)``."""
+def partialled_residuals(y: np.ndarray, t: np.ndarray, z: np.ndarray, folds: np.ndarray, *, outcome_learner: Any,
+                         treatment_learner: Any, seed: int, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-fitted residuals ``u = y - l(z)`` and ``v = t - m(z)``, each (n,); refused when the covariates predict
+    the treatment exactly (nothing left to identify the effect from)."""
     l_hat, = cross_fit_regression(y, z, folds, outcome_learner, seed=seed, name="outcome_learner", owner=owner)
     m_hat, = cross_fit_regression(t, z, folds, treatment_learner, seed=seed, name="treatment_learner", owner=owner)
     u, v = y - l_hat, t - m_hat
@@ -33,6 +32,17 @@ def dml_effect(y: np.ndarray, t: np.ndarray, z: np.ndarray, folds: np.ndarray, c
     if spread <= 1e-12 * max(float(np.var(t)), 1e-300):
         raise ValueError(f"{owner}: the covariates predict the treatment exactly (residual variance {spread:.3g}), "
                          f"so its effect cannot be separated from theirs; this is a positivity failure.")
+    return u, v
+
+
+def dml_effect(y: np.ndarray, t: np.ndarray, z: np.ndarray, folds: np.ndarray, contrast: tuple[float, float], *,
+               outcome_learner: Any = "linear", treatment_learner: Any = "linear", seed: int = 0,
+               owner: str = "dml_effect") -> tuple[float, float, dict[str, Any]]:
+    """The partially linear DML effect of moving ``t`` (n,) from ``contrast[0]`` to ``contrast[1]`` on ``y``
+    (n,), covariates ``z`` (n, k), folds ``folds`` (n,). Returns ``(estimate, std_error, info)``."""
+    u, v = partialled_residuals(y, t, z, folds, outcome_learner=outcome_learner,
+                                treatment_learner=treatment_learner, seed=seed, owner=owner)
+    spread = float(np.mean(v ** 2))
     theta = float(np.sum(u * v) / np.sum(v ** 2))
     score = (u - theta * v) * v
     slope_se = np.sqrt(np.mean(score ** 2) / spread ** 2 / y.shape[0])

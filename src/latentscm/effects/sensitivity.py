@@ -721,15 +721,10 @@ def _regression_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, chosen: tuple[s
 def _partialled(y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: np.ndarray, outcome_learner: Any,
                 treatment_learner: Any, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
     """Cross-fitted residuals ``u = Y - l(X)``, ``v = D - m(X)`` and the slope ``sum(u v) / sum(v^2)``."""
-    from latentscm.effects.nuisance import cross_fit_regression
+    from latentscm.effects.partially_linear import partialled_residuals
 
-    l_hat, = cross_fit_regression(y, x, folds, outcome_learner, seed=seed, name="outcome_learner", owner=_OWNER)
-    m_hat, = cross_fit_regression(d, x, folds, treatment_learner, seed=seed, name="treatment_learner", owner=_OWNER)
-    u, v = y - l_hat, d - m_hat
-    spread = float(np.mean(v**2))
-    if spread <= 1e-12 * max(float(np.var(d)), 1e-300):
-        raise ValueError(f"{_OWNER}: the covariates predict the treatment exactly (residual variance {spread:.3g}); "
-                         f"its effect cannot be separated from theirs.")
+    u, v = partialled_residuals(y, d, x, folds, outcome_learner=outcome_learner,
+                                treatment_learner=treatment_learner, seed=seed, owner=_OWNER)
     return u, v, float(np.sum(u * v) / np.sum(v**2))
 
 
@@ -743,8 +738,7 @@ def _elements(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: n
     ``"aipw"`` (a binary ``d``, the ATE): ``eps = Y - g(D, X)``, ``alpha = D / e - (1 - D) / (1 - e)`` with the
     truncated propensity ``e``, and ``nu2`` the mean of ``2 (1 / e + 1 / (1 - e)) - alpha^2`` (its orthogonal
     form: ``E[alpha^2] = E[1 / e + 1 / (1 - e)]``)."""
-    from latentscm.effects.nuisance import cross_fit_propensity, cross_fit_regression
-    from latentscm.effects.weighting import truncate_propensity
+    from latentscm.effects.doubly_robust import aipw_nuisances
 
     if method == "dml":
         u, v, theta = _partialled(y, d, x, folds, outcome_learner, treatment_learner, seed)
@@ -754,18 +748,8 @@ def _elements(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: n
         return {"theta": theta, "psi_theta": eps * v / spread, "sigma2": float(np.mean(eps**2)),
                 "psi_sigma2": eps**2 - float(np.mean(eps**2)), "nu2": nu2, "psi_nu2": nu2 - v**2 * nu2**2}
     treated = d.astype(bool)
-    for arm, rows in (("treated", treated), ("untreated", ~treated)):
-        for fold in np.unique(folds):
-            if not np.any(rows & (folds != fold)):
-                raise ValueError(f"{_OWNER}: no {arm} rows outside fold {int(fold)}, so the {arm} outcome model "
-                                 f"cannot be fitted; give more rows or fewer folds.")
-    g1, = cross_fit_regression(y, x, folds, outcome_learner, rows=treated, seed=seed, name="outcome_learner",
-                               owner=_OWNER)
-    g0, = cross_fit_regression(y, x, folds, outcome_learner, rows=~treated, seed=seed, name="outcome_learner",
-                               owner=_OWNER)
-    raw = cross_fit_propensity(treated, x, folds, treatment_learner, seed=seed, name="treatment_learner",
-                               owner=_OWNER)
-    e, _ = truncate_propensity(raw, trim, _OWNER)
+    g1, g0, e, _, _ = aipw_nuisances(y, treated, x, folds, outcome_learner=outcome_learner,
+                                     treatment_learner=treatment_learner, trim=trim, seed=seed, owner=_OWNER)
     score = g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
     theta = float(np.mean(score))
     eps = y - np.where(treated, g1, g0)
