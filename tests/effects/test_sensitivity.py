@@ -452,22 +452,28 @@ def test_dml_refusals():
         confounder_strength(_nonlinear(n=200), "d", "y", ["x1"], "u", method="ipw")
 
 
-def test_dml_equals_doubleml_with_the_same_folds():
-    doubleml = pytest.importorskip("doubleml")
+def _doubleml_on_our_folds(model_class, table, outcome_model, treatment_model, n_folds: int = 5):
+    """DoubleML's model of ``y`` on ``d`` with covariates x1, x2, fitted on our seed-0 folds (the same splits)."""
+    import doubleml
     import pandas as pd
-    from sklearn.linear_model import LinearRegression
 
     from latentscm.effects.nuisance import fold_labels
+
+    folds = fold_labels(len(table["y"]), n_folds, 0)
+    data = doubleml.DoubleMLData(pd.DataFrame(table), y_col="y", d_cols="d", x_cols=["x1", "x2"])
+    model = model_class(data, outcome_model, treatment_model, n_folds=n_folds, draw_sample_splitting=False)
+    model.set_sample_splitting([[(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(n_folds)]])
+    return model.fit()
+
+
+def test_dml_equals_doubleml_with_the_same_folds():
+    doubleml = pytest.importorskip("doubleml")
+    from sklearn.linear_model import LinearRegression
 
     table = _observed(_nonlinear())
     report = sensitivity_analysis(table, treatment="d", outcome="y", covariates=["x1", "x2"], method="dml",
                                   scenarios={"c": (0.03, 0.05)})
-    folds = fold_labels(2000, 5, 0)
-    data = doubleml.DoubleMLData(pd.DataFrame(table), y_col="y", d_cols="d", x_cols=["x1", "x2"])
-    model = doubleml.DoubleMLPLR(data, LinearRegression(), LinearRegression(), n_folds=5,
-                                 draw_sample_splitting=False)
-    model.set_sample_splitting([[(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(5)]])
-    model.fit()
+    model = _doubleml_on_our_folds(doubleml.DoubleMLPLR, table, LinearRegression(), LinearRegression())
     assert report.estimate == pytest.approx(float(model.coef[0]), rel=1e-10)
     assert report.std_error == pytest.approx(float(model.se[0]), rel=1e-10)
     # DoubleML's interval ends are one-sided at its level: 0.975 there is our two-sided 0.95
@@ -516,20 +522,13 @@ def test_aipw_bound_at_the_hidden_confounders_strength_reaches_the_ate():
 
 def test_aipw_equals_doubleml_irm_with_the_same_folds():
     doubleml = pytest.importorskip("doubleml")
-    import pandas as pd
     from sklearn.linear_model import LinearRegression, LogisticRegression
-
-    from latentscm.effects.nuisance import fold_labels
 
     table = _observed(_binary(n=2000))
     report = sensitivity_analysis(table, treatment="d", outcome="y", covariates=["x1", "x2"], method="aipw",
                                   benchmark="x1", kd=1, scenarios={"c": (0.03, 0.05)})
-    folds = fold_labels(2000, 5, 0)
-    data = doubleml.DoubleMLData(pd.DataFrame(table), y_col="y", d_cols="d", x_cols=["x1", "x2"])
-    model = doubleml.DoubleMLIRM(data, LinearRegression(), LogisticRegression(C=1e6, max_iter=10_000, tol=1e-8),
-                                 n_folds=5, draw_sample_splitting=False)
-    model.set_sample_splitting([[(np.flatnonzero(folds != k), np.flatnonzero(folds == k)) for k in range(5)]])
-    model.fit()
+    model = _doubleml_on_our_folds(doubleml.DoubleMLIRM, table, LinearRegression(),
+                                   LogisticRegression(C=1e6, max_iter=10_000, tol=1e-8))
     assert report.estimate == pytest.approx(float(model.coef[0]), rel=1e-10)
     assert report.std_error == pytest.approx(float(model.se[0]), rel=1e-10)
     model.sensitivity_analysis(cf_y=0.05, cf_d=0.03, rho=1.0, level=0.975)

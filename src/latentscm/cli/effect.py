@@ -257,10 +257,10 @@ def register(app: typer.Typer) -> None:
         refute: bool = typer.Option(False, "--refute", help="Also run the refutation checks (placebo, random "
                                     "common cause, subsets)."),
         simulations: int = typer.Option(20, "--simulations", help="Runs per refutation check."),
-        sensitivity: bool = typer.Option(False, "--sensitivity", help="The regression (or, with --method dml, the "
-                                         "DML) effect and how strong a confounder the graph leaves out would have "
-                                         "to be to change it (robustness values; Cinelli & Hazlett 2020, "
-                                         "Chernozhukov et al. 2022)."),
+        sensitivity: bool = typer.Option(False, "--sensitivity", help="The regression (or, with --method dml or "
+                                         "aipw, that estimator's) effect and how strong a confounder the graph "
+                                         "leaves out would have to be to change it (robustness values; Cinelli & "
+                                         "Hazlett 2020, Chernozhukov et al. 2022)."),
         benchmark: str = typer.Option(None, "--benchmark", help="With --sensitivity: adjustment-set columns to "
                                       "compare a confounder with, comma-separated; 'a+b' is one group."),
         kd: str = typer.Option(None, "--kd", help="With --sensitivity: multiples of each benchmark's strength with "
