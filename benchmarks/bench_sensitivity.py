@@ -23,7 +23,7 @@ benchmark bounds against a hidden confounder whose strength is known.
    a seed share every coefficient and noise draw but those. The analysis adjusts for the three covariates; the
    benchmark X_j is the covariate with the largest ``R^2(d ~ x_j | x_-j)``; the hidden confounder's actual relative
    strengths are ``kd* = R^2(d ~ u | x_-j) / R^2(d ~ x_j | x_-j)`` and ``ky* = R^2(y ~ u | d, x_-j) / R^2(y ~ x_j | d,
-   x_-j)`` (Cinelli & Hazlett 2020, Section 6.1, the definitions
+   x_-j)`` (Cinelli & Hazlett 2020, their bounds from observed covariates: the definitions
    :func:`~latentscm.effects.sensitivity.benchmark_bounds` uses; its ``r2_dz_x = kd r2_dxj / (1 - r2_dxj)`` is exactly
    ``R^2(d ~ u | x)`` when ``u`` is uncorrelated with ``x_j`` given ``x_-j``). Reported per regime, as shares of the
    replications where the bound exists:

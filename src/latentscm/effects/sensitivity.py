@@ -164,7 +164,7 @@ def benchmark_bounds(r2_dxj_x: float, r2_yxj_dx: float, *, kd: Any = 1.0, ky: An
     """The largest ``(r2_dz_x, r2_yz_dx)`` of a confounder ``kd`` times as strong as a benchmark covariate ``X_j``
     in explaining the treatment and ``ky`` times (default ``kd``) in explaining the outcome, independent of ``X_j``
     given the other covariates. ``r2_dxj_x = R^2(D ~ X_j | X_-j)`` and ``r2_yxj_dx = R^2(Y ~ X_j | D, X_-j)`` are
-    the benchmark's own partial R^2 (Cinelli & Hazlett 2020, Section 6)::
+    the benchmark's own partial R^2 (Cinelli & Hazlett 2020, their bounds from observed covariates)::
 
         r2_dz_x  = kd r2_dxj / (1 - r2_dxj)
         r2_zxj   = kd r2_dxj^2 / ((1 - kd r2_dxj)(1 - r2_dxj))       (Z with X_j, given D and X_-j)
@@ -427,13 +427,12 @@ def _scenario(report: SensitivityReport, r2_dz: float, r2_yz: float, label: str,
     """The estimate adjusted for a confounder of strengths ``(r2_dz, r2_yz)``, with its error and interval."""
     strength = float(np.sqrt(r2_yz * r2_dz / (1.0 - r2_dz)))
     bias = strength * report.bias_scale
-    sign = 1.0 if report.estimate >= 0 else -1.0
-    shift = -bias if report.reduce else bias
-    value = sign * (abs(report.estimate) + shift)
+    value = float(report.adjusted_estimates(r2_dz, r2_yz))
     if report.method != "regression":
-        # the bound's influence function (Chernozhukov et al. 2022, Section 5): the estimate's, moved by the scale's
-        psi = report.influence["estimate"] + sign * (strength if not report.reduce else -strength) \
-            * report.influence["scale"]
+        # the bound's influence function (Chernozhukov et al. 2022): the estimate's, moved by the scale's in the
+        # direction the bound moves the estimate
+        direction = (1.0 if report.estimate >= 0 else -1.0) * (-1.0 if report.reduce else 1.0)
+        psi = report.influence["estimate"] + direction * strength * report.influence["scale"]
         adjusted_se = float(np.sqrt(np.mean(psi**2) / psi.size))
         half = float(stats.norm.ppf(0.5 + report.level / 2)) * adjusted_se
     else:
