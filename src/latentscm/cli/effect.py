@@ -168,7 +168,7 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
 
     named = [flag for flag, given in refused.items() if given]
     if named:
-        raise ValueError(f"--sensitivity analyses an adjustment estimate (regression or DML); it cannot be "
+        raise ValueError(f"--sensitivity analyses an adjustment estimate (regression, DML or AIPW); it cannot be "
                          f"combined with {', '.join(named)}.")
     if plot is not None:
         check_output_path(plot, "--plot", suffixes=(".png",))

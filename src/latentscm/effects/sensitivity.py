@@ -272,22 +272,24 @@ class SensitivityReport:
     ----------
     treatment, outcome, covariates: the names; ``covariates`` the adjustment set (the graph's, or the given one).
     contrast: the treatment values ``(t0, t1)`` the effect compares (estimate = coefficient x (t1 - t0)).
-    n, dof: rows, and the restricted regression's residual degrees of freedom ``n - 2 - len(covariates)`` (DML:
-        ``n - 1``, unused).
+    n, dof: rows, and the restricted regression's residual degrees of freedom ``n - 2 - len(covariates)`` (DML,
+        AIPW: ``n - 1``, unused).
     estimate, std_error, t_value, ci_low, ci_high, level: the effect, its standard error (classical; DML: from the
-        influence function), its t (z) statistic and its interval at ``level`` (Student t; DML: normal).
-    partial_r2: ``R^2(Y ~ D | X)``; robustness_value: ``RV_q``; robustness_value_alpha: ``RV_{q,alpha}`` with
+        influence function), its t (z) statistic and its interval at ``level`` (Student t; DML, AIPW: normal).
+    partial_r2: ``R^2(Y ~ D | X)`` (for DML and AIPW its analogue ``f^2 / (1 + f^2)``, ``f = |estimate| / S``: the
+        extreme robustness value at q = 1); robustness_value: ``RV_q``; robustness_value_alpha: ``RV_{q,alpha}`` with
         ``alpha = 1 - level``; extreme_robustness_value: ``XRV_q``; q: the fraction of the estimate in question.
     reduce: confounders are taken to have pushed the estimate away from zero (the cautious direction).
     method: ``"regression"`` (Cinelli & Hazlett), ``"dml"`` or ``"aipw"`` (Chernozhukov et al.).
     bias_scale: ``S`` in effect units: a confounder of strengths ``(r2_dz, r2_yz)`` biases the estimate by at most
         ``S sqrt(r2_yz r2_dz / (1 - r2_dz))`` (``se sqrt(dof)`` for the regression; ``sqrt(E[eps^2] E[alpha^2])``
-        for DML).
+        for DML and AIPW).
     benchmarks: ``label -> (R^2(D ~ X_j | X_-j), R^2(Y ~ X_j | D, X_-j))`` of each benchmark covariate (group);
-        for DML its gains ``(treatment, outcome)`` from refitting without it (ratios; see the module docstring).
+        for DML and AIPW its gains ``(treatment, outcome)`` from refitting without it (ratios; see the module
+        docstring).
     scenarios: the estimate adjusted for each benchmark bound (``kd``, ``ky``) and each given scenario.
     info: how the adjustment set was chosen and the hidden nodes of the graph.
-    influence: DML only: the per-row influence functions of the estimate and of ``S`` (for the intervals).
+    influence: DML and AIPW: the per-row influence functions of the estimate and of ``S`` (for the intervals).
     """
 
     treatment: str
@@ -531,7 +533,7 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
     adjustment: with a graph, the rule or explicit set, as in ``estimate_effect`` (default: optimal; canonical for
         a PAG).
     benchmark: covariates of the adjustment set to compare a confounder with: a name, a list of names (each its own
-        benchmark) or lists within it (a group, its joint partial R^2).
+        benchmark) or lists within it (a group, its joint partial R^2; for DML and AIPW its joint gains).
     kd, ky: multiples of each benchmark's strength with the treatment and with the outcome (``ky`` default
         ``kd``; paired, so of the same length). For the regression the bound is Cinelli & Hazlett's (a confounder
         independent of the benchmark given the other covariates); for DML it is the benchmark's gains (from
@@ -540,8 +542,8 @@ def sensitivity_analysis(data: Any, graph: Any = None, treatment: str | None = N
     q: the fraction of the estimate a confounder would remove (1: all of it), > 0.
     level: the confidence level of the intervals; ``RV_{q,alpha}`` uses ``alpha = 1 - level``.
     reduce: confounders push the estimate away from zero (True, the cautious reading) or towards it.
-    contrast: treatment values ``(t0, t1)``; the effect is the coefficient times ``t1 - t0`` (default: the two
-        values of a binary treatment, else (0, 1)).
+    contrast: treatment values ``(t0, t1)``; the effect is the coefficient times ``t1 - t0`` (AIPW: the ATE of
+        ``t1`` against ``t0``) (default: the two values of a binary treatment, else (0, 1)).
     scenarios: more confounders to show, ``label -> (r2_dz_x, r2_yz_dx)``.
     outcome_learner, treatment_learner, n_folds, trim, seed: the learners, cross-fitting and propensity truncation of
         DML and AIPW (as ``estimate_effect``).
@@ -759,6 +761,19 @@ def _elements(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: n
             "nu2": nu2, "psi_nu2": nu2_terms - nu2}
 
 
+def _checked(fit: dict[str, Any], owner: str, which: str = "") -> dict[str, Any]:
+    """``fit`` (from :func:`_elements`), refused unless its outcome residual variance and Riesz second moment are
+    finite and positive (a propensity of exactly 0 or 1 makes them NaN; an orthogonal estimate can go negative)."""
+    if not (np.isfinite(fit["sigma2"]) and fit["sigma2"] > 0):
+        raise ValueError(f"{owner}: the outcome is fitted exactly{which} (residual variance {fit['sigma2']:.3g}); "
+                         f"there is nothing for a confounder to explain.")
+    if not (np.isfinite(fit["nu2"]) and fit["nu2"] > 0):
+        raise ValueError(f"{owner}: the Riesz representer's estimated second moment{which} is {fit['nu2']:.3g}, not "
+                         f"positive and finite (propensities at or near 0 or 1); the bound cannot be scaled. Raise "
+                         f"'trim' or check the overlap of the treatment arms.")
+    return fit
+
+
 def _debiased_fit(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray,
                   groups: list[tuple[str, tuple[str, ...]]], chosen: tuple[str, ...], outcome_learner: Any,
                   treatment_learner: Any, n_folds: int, seed: int, trim: float) -> dict[str, Any]:
@@ -772,20 +787,15 @@ def _debiased_fit(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray,
     if n < 2 * n_folds:
         raise ValueError(f"{_OWNER}: {n} rows for {n_folds} folds; give more rows or fewer folds.")
     folds = fold_labels(n, n_folds, seed)
-    fit = _elements(method, y, d, x, folds, outcome_learner, treatment_learner, seed, trim)
+    fit = _checked(_elements(method, y, d, x, folds, outcome_learner, treatment_learner, seed, trim), _OWNER)
     sigma2, nu2 = fit["sigma2"], fit["nu2"]
-    if not sigma2 > 0:
-        raise ValueError(f"{_OWNER}: the outcome is fitted exactly (zero residual variance); there is nothing for a "
-                         f"confounder to explain.")
-    if not nu2 > 0:
-        raise ValueError(f"{_OWNER}: the Riesz representer's estimated second moment is {nu2:.3g}, not positive "
-                         f"(extreme propensities); the bound cannot be scaled. Raise 'trim' or check overlap.")
     scale = float(np.sqrt(sigma2 * nu2))
     psi_scale = (sigma2 * fit["psi_nu2"] + nu2 * fit["psi_sigma2"]) / (2 * scale)
     benchmarks = {}
     for label, group in groups:
         keep = [k for k, name in enumerate(chosen) if name not in group]
-        short = _elements(method, y, d, x[:, keep], folds, outcome_learner, treatment_learner, seed, trim)
+        short = _checked(_elements(method, y, d, x[:, keep], folds, outcome_learner, treatment_learner, seed, trim),
+                         _OWNER, f" without benchmark {label!r}")
         benchmarks[label] = (max((nu2 - short["nu2"]) / short["nu2"], 0.0),
                              max((short["sigma2"] - sigma2) / sigma2, 0.0))
     names = [a if isinstance(a, str) else type(a).__name__ for a in (outcome_learner, treatment_learner)]
@@ -851,7 +861,8 @@ def confounder_strength(data: Any, treatment: str, outcome: str, covariates: Seq
     if method == "aipw":
         d = (d == _contrast(d, None, True, method, owner)[1]).astype(float)
     folds = fold_labels(d.size, n_folds, seed)
-    short, long = (_elements(method, y, d, m, folds, outcome_learner, treatment_learner, seed, trim)
-                   for m in (x, np.column_stack([x, z])))
+    short, long = (_checked(_elements(method, y, d, m, folds, outcome_learner, treatment_learner, seed, trim), owner,
+                            which) for m, which in ((x, " without the confounder"), (np.column_stack([x, z]),
+                                                                                     " with the confounder")))
     return (min(max(1.0 - short["nu2"] / long["nu2"], 0.0), 1.0 - 1e-12),
             min(max((short["sigma2"] - long["sigma2"]) / short["sigma2"], 0.0), 1.0))
