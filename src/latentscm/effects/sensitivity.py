@@ -672,6 +672,20 @@ def _rv_alpha_numeric(report: SensitivityReport) -> float:
     return 1.0
 
 
+def _ols(target: np.ndarray, design: np.ndarray) -> dict[str, Any]:
+    """Least squares of ``target`` (n,) on ``design`` (n, p): ``coef`` (p,), classical ``t`` statistics (p,),
+    residual ``dof``, ``sigma2`` and ``inverse`` = (X'X)^-1 (p, p), taken on unit-norm columns for conditioning."""
+    scale = np.linalg.norm(design, axis=0)
+    scale[scale == 0] = 1.0
+    inverse = np.linalg.inv((design / scale).T @ (design / scale)) / np.outer(scale, scale)
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    residual = target - design @ coef
+    dof = design.shape[0] - design.shape[1]
+    sigma2 = float(residual @ residual) / dof
+    return {"coef": coef, "t": coef / np.sqrt(sigma2 * np.diag(inverse)), "dof": dof, "sigma2": sigma2,
+            "inverse": inverse}
+
+
 def _regression_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, chosen: tuple[str, ...],
                     groups: list[tuple[str, tuple[str, ...]]]) -> dict[str, Any]:
     """The restricted least-squares fit: slope, classical se, dof, ``S = se sqrt(dof)``, benchmark partial R^2."""
@@ -685,12 +699,9 @@ def _regression_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, chosen: tuple[s
     if np.linalg.matrix_rank(design / scale) < p:
         raise ValueError(f"{_OWNER}: the treatment and covariates {list(chosen)} are collinear; drop a redundant "
                          f"covariate.")
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    residual = y - design @ coef
-    dof = n - p
-    sigma2 = float(residual @ residual) / dof
-    inverse = np.linalg.inv((design / scale).T @ (design / scale)) / np.outer(scale, scale)
-    se = float(np.sqrt(sigma2 * inverse[1, 1]))
+    outcome = _ols(y, design)
+    dof = outcome["dof"]
+    se = float(np.sqrt(outcome["sigma2"] * outcome["inverse"][1, 1]))
     if not se > 0:
         raise ValueError(f"{_OWNER}: the outcome is fitted exactly (zero residual variance); there is nothing for a "
                          f"confounder to explain.")
@@ -698,24 +709,16 @@ def _regression_fit(y: np.ndarray, d: np.ndarray, x: np.ndarray, chosen: tuple[s
     if any(len(group) == 1 for _, group in groups):
         # one covariate's partial R^2 is t^2 / (t^2 + dof) of its coefficient, in the outcome fit above and in one
         # treatment fit d ~ 1 + x: two fits for any number of single benchmarks (groups refit, below)
-        t_outcome = coef[2:] / np.sqrt(sigma2 * np.diag(inverse)[2:])
-        treatment_design = np.column_stack([np.ones(d.size), x])
-        t_scale = scale[[0, *range(2, p)]]
-        t_inverse = np.linalg.inv((treatment_design / t_scale).T @ (treatment_design / t_scale)) / np.outer(
-            t_scale, t_scale)
-        t_coef = t_inverse @ treatment_design.T @ d
-        t_residual = d - treatment_design @ t_coef
-        t_dof = n - p + 1
-        t_treatment = t_coef[1:] / np.sqrt(float(t_residual @ t_residual) / t_dof * np.diag(t_inverse)[1:])
+        treatment = _ols(d, np.column_stack([np.ones(d.size), x]))
     for label, group in groups:
         inside = [chosen.index(v) for v in group]
         if len(group) == 1:
-            a, b = float(t_treatment[inside[0]]) ** 2, float(t_outcome[inside[0]]) ** 2
-            benchmarks[label] = (a / (a + t_dof), b / (b + dof))
+            a, b = float(treatment["t"][1 + inside[0]]) ** 2, float(outcome["t"][2 + inside[0]]) ** 2
+            benchmarks[label] = (a / (a + treatment["dof"]), b / (b + dof))
             continue
         rest, own = np.delete(x, inside, axis=1), x[:, inside]
         benchmarks[label] = (partial_r2(d, own, rest), partial_r2(y, own, np.column_stack([d, rest])))
-    return {"slope": float(coef[1]), "slope_se": se, "dof": dof, "scale": se * np.sqrt(dof),
+    return {"slope": float(outcome["coef"][1]), "slope_se": se, "dof": dof, "scale": se * np.sqrt(dof),
             "benchmarks": benchmarks}
 
 
