@@ -1,7 +1,8 @@
 """Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, front-door and instrumental sets from a
 DAG with hidden confounders, IDA's possible effects from a CPDAG, and regression, IPW, doubly robust (AIPW), double
-machine learning and two-stage least squares estimators with confidence intervals, refutation checks and the
-sensitivity of a regression estimate to an omitted confounder, tested against SCM ground truth."""
+machine learning and two-stage least squares estimators with confidence intervals, refutation checks, the
+sensitivity of a regression estimate to an omitted confounder, and natural direct and indirect effects through
+mediators (mediation analysis), tested against SCM ground truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -29,7 +30,7 @@ from latentscm.effects.front_door import (
     is_front_door_set,
 )
 from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
-from latentscm.effects.ground_truth import true_effect
+from latentscm.effects.ground_truth import true_effect, true_mediation
 from latentscm.effects.id_effect import id_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
 from latentscm.effects.identification import Identification, identify_effect
@@ -42,6 +43,19 @@ from latentscm.effects.instrument import (
     is_instrument_set,
 )
 from latentscm.effects.instrumental_effect import IV_METHODS, IV_STD_ERRORS, WEAK_INSTRUMENT_F, instrumental_effect
+from latentscm.effects.mediation import (
+    MEDIATION_EFFECTS,
+    MEDIATION_METHODS,
+    MediationEffect,
+    MediationResult,
+    mediation_analysis,
+)
+from latentscm.effects.mediation_identification import (
+    MEDIATION_COVARIATES,
+    NoMediationFormulaError,
+    is_mediation_identified,
+    mediation_covariates,
+)
 from latentscm.effects.nuisance import LEARNERS, fold_labels
 from latentscm.effects.pag_adjustment import (
     PAG_ADJUSTMENTS,
@@ -77,6 +91,12 @@ __all__ = [
     "BINARY_METHODS",
     "EFFECT_METHODS",
     "LEARNERS",
+    "MEDIATION_COVARIATES",
+    "MEDIATION_EFFECTS",
+    "MEDIATION_METHODS",
+    "MediationEffect",
+    "MediationResult",
+    "NoMediationFormulaError",
     "EffectEstimate",
     "FRONT_DOORS",
     "FRONT_DOOR_METHODS",
@@ -126,8 +146,11 @@ __all__ = [
     "is_cpdag_adjustment_set",
     "is_front_door_set",
     "is_instrument_set",
+    "is_mediation_identified",
     "is_pag_adjustment_set",
     "is_pag_amenable",
+    "mediation_analysis",
+    "mediation_covariates",
     "minimal_adjustment_set",
     "omitted_variable_bias",
     "optimal_adjustment_set",
@@ -141,6 +164,7 @@ __all__ = [
     "robustness_value",
     "sensitivity_analysis",
     "true_effect",
+    "true_mediation",
     "visible_edges",
     "world_effect",
 ]

@@ -1,8 +1,13 @@
-"""The true average causal effect of an SCM, for checking estimators against.
+"""The true average causal effect, and the true natural direct and indirect effects, of an SCM, for checking
+estimators against.
 
 ``E[Y | do(T = t1)] - E[Y | do(T = t0)]`` by Monte Carlo with common random numbers: the same exogenous
 noise is pushed through both intervened models, so the average is over unit-level effects. For a linear
 SCM every unit has the same effect, and the result is exact up to rounding.
+
+The natural effects need the nested counterfactual ``Y(t, M(s))`` of every unit: its mediators are computed under
+``do(T = s)`` from its noise, then fixed, unit by unit, while the treatment is set to ``t`` and the same noise
+gives the outcome (the cross-world counterfactual that only a structural model defines; Pearl, UAI 2001).
 """
 
 from __future__ import annotations
@@ -14,31 +19,70 @@ import numpy as np
 
 from latentscm._validation import check_number
 
-__all__ = ["true_effect"]
+__all__ = ["true_effect", "true_mediation"]
+
+
+def _roles(scm: Any, owner: str, **roles: str) -> None:
+    from latentscm.scm.scm import SCM
+
+    if not isinstance(scm, SCM):
+        raise TypeError(f"The 'scm' argument of {owner} must be a latentscm SCM. Got {type(scm).__name__}.")
+    for role, name in roles.items():
+        if not isinstance(name, str):
+            raise TypeError(f"The {role!r} argument of {owner} must be one node name. Got {name!r}.")
+        scm.graph.check_node(name)
+
+
+def _pair(contrast: Any, owner: str) -> tuple[float, float]:
+    if not isinstance(contrast, (Sequence, np.ndarray)) or isinstance(contrast, (str, bytes)) or len(contrast) != 2:
+        raise ValueError(f"The 'contrast' argument of {owner} must be two treatment values (t0, t1). "
+                         f"Got {contrast!r}.")
+    t0, t1 = (check_number(v, "contrast", owner) for v in contrast)
+    return t0, t1
 
 
 def true_effect(scm: Any, treatment: str, outcome: str, contrast: tuple[float, float] = (0.0, 1.0), *,
                 n: int = 200_000, seed: int | np.random.Generator = 0) -> tuple[float, float]:
     """The effect of moving ``treatment`` from ``contrast[0]`` to ``contrast[1]`` on ``outcome`` in ``scm``
     (a :class:`~latentscm.scm.SCM`). Returns ``(effect, monte_carlo_std_error)``."""
-    from latentscm.scm.scm import SCM
-
     owner = "true_effect"
-    if not isinstance(scm, SCM):
-        raise TypeError(f"The 'scm' argument of {owner} must be a latentscm SCM. Got {type(scm).__name__}.")
-    for role, name in (("treatment", treatment), ("outcome", outcome)):
-        if not isinstance(name, str):
-            raise TypeError(f"The {role!r} argument of {owner} must be one node name. Got {name!r}.")
-        scm.graph.check_node(name)
+    _roles(scm, owner, treatment=treatment, outcome=outcome)
     if treatment == outcome:
         raise ValueError(f"{owner}: 'treatment' and 'outcome' are both {treatment!r}.")
     n = check_number(n, "n", owner, low=2, integer=True)
-    if not isinstance(contrast, (Sequence, np.ndarray)) or isinstance(contrast, (str, bytes)) or len(contrast) != 2:
-        raise ValueError(f"The 'contrast' argument of {owner} must be two treatment values (t0, t1). "
-                         f"Got {contrast!r}.")
-    t0, t1 = (check_number(v, "contrast", owner) for v in contrast)
+    t0, t1 = _pair(contrast, owner)
     noise = scm.sample_noise(n, seed=seed)
     low = scm.do({treatment: t0}).evaluate(noise)[outcome]
     high = scm.do({treatment: t1}).evaluate(noise)[outcome]
     unit = high - low
     return float(np.mean(unit)), float(np.std(unit, ddof=1) / np.sqrt(n))
+
+
+def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[str] | str,
+                   contrast: tuple[float, float] = (0.0, 1.0), *, n: int = 200_000,
+                   seed: int | np.random.Generator = 0) -> dict[str, tuple[float, float]]:
+    """The natural effects of ``treatment`` on ``outcome`` through ``mediators`` in ``scm``, by Monte Carlo over
+    ``n`` units: ``{name: (effect, monte_carlo_std_error)}`` for every name of
+    :data:`~latentscm.effects.mediation.MEDIATION_EFFECTS` (``total``, ``direct``, ``indirect``,
+    ``direct_treated``, ``indirect_control``), and ``"Y(t, M(s))"`` for the four nested means."""
+    from latentscm.effects.mediation import MEDIATION_EFFECTS
+    from latentscm.effects.mediation_identification import mediation_roles
+    from latentscm.interventions import Do
+
+    owner = "true_mediation"
+    _roles(scm, owner, treatment=treatment, outcome=outcome)
+    _, _, names = mediation_roles(scm.graph, treatment, outcome, mediators, owner)
+    n = check_number(n, "n", owner, low=2, integer=True)
+    values = _pair(contrast, owner)
+    noise = scm.sample_noise(n, seed=seed)
+    held = {s: scm.do({treatment: values[s]}).evaluate(noise) for s in (0, 1)}
+    unit = {(a, b): scm.do({treatment: values[a], **{v: Do(held[b][v]) for v in names}}).evaluate(noise)[outcome]
+            for a in (0, 1) for b in (0, 1)}
+    out = {}
+    for name, (high, low) in MEDIATION_EFFECTS.items():
+        diff = unit[high] - unit[low]
+        out[name] = (float(np.mean(diff)), float(np.std(diff, ddof=1) / np.sqrt(n)))
+    for (a, b), outcome_values in unit.items():
+        out[f"Y({values[a]:g}, M({values[b]:g}))"] = (float(np.mean(outcome_values)),
+                                                    float(np.std(outcome_values, ddof=1) / np.sqrt(n)))
+    return out
