@@ -8,6 +8,8 @@
     latentscm effect data.csv --graph "Z -> T; U -> T; U -> Y; T -> Y" --treatment T --outcome Y --instrument
         [--instruments Z1,Z2] [--covariates W1,W2] [--std-error robust|classical] [--method 2sls|liml|fuller|dml]
     latentscm effect data.csv --graph "..." --treatment T --outcome Y --id [--pseudocount 0.5]   # discrete columns
+    latentscm effect data.csv --graph "W -> T; W -> M; T -> M; M -> Y; T -> Y; W -> Y" --treatment T --outcome Y
+        --mediation --mediators M [--covariates minimal|ancestral|W] [--method regression|multiply_robust]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
     latentscm effect [data.csv] --graph "..." --treatment T --outcome Y --identify [--hidden U1,U2]
 
@@ -20,7 +22,9 @@ satisfy the front-door criterion, and ``--instrument`` by two-stage least square
 (a linear model; the first-stage F, the Anderson-Rubin set and the over-identification test are printed too).
 Prints the estimate, and writes it (with the refutation checks) to ``--out`` atomically. ``--identify`` estimates
 nothing: it lists every route into the effect (adjustment, front door, instruments, the ID algorithm) for the
-observed columns (the CSV's header, or the graph's nodes less ``--hidden``).
+observed columns (the CSV's header, or the graph's nodes less ``--hidden``). ``--mediation`` splits the effect into
+its natural direct and indirect parts through ``--mediators`` (the graph checks the mediation formula's conditions
+and picks the covariates; without ``--graph``, ``--covariates`` is your claim).
 """
 
 from __future__ import annotations
@@ -200,6 +204,37 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
     return result
 
 
+def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediators: str | None,
+               covariates: str | None, method: str, learner: str, folds: int, contrast: Any, level: float,
+               seed: int, interaction: bool, refused: dict[str, bool]) -> Any:
+    """``effect --mediation``: the natural direct and indirect effects through ``--mediators``."""
+    from latentscm.effects import mediation_analysis
+
+    clash = [flag for flag, given in refused.items() if given]
+    if clash:
+        raise ValueError(f"--mediation cannot be combined with {', '.join(clash)}: it splits the effect through "
+                         f"--mediators, with covariates the graph (or --covariates) gives.")
+    if mediators is None or mediators in ("minimal", "maximal"):
+        raise ValueError("--mediation needs --mediators as a comma list of columns (the mediators whose share of the "
+                         "effect is wanted; 'minimal' and 'maximal' choose front-door sets).")
+    if method not in ("auto", "regression", "multiply_robust"):
+        raise ValueError(f"--mediation estimates by the linear mediation formula (--method regression, the default) "
+                         f"or the cross-fitted multiply robust estimator (--method multiply_robust); --method "
+                         f"{method!r} does not apply.")
+    chosen = "regression" if method == "auto" else method
+    if chosen == "regression" and (learner != "linear" or folds != 5):
+        raise ValueError("--learner and --folds apply to --mediation with --method multiply_robust.")
+    if not interaction and chosen != "regression":
+        raise ValueError("--no-interaction applies to --mediation with --method regression.")
+    split = [a.strip() for a in mediators.split(",") if a.strip()]
+    given: Any = covariates
+    if covariates is not None and covariates not in ("minimal", "ancestral"):
+        given = [a.strip() for a in covariates.split(",") if a.strip()]
+    return mediation_analysis(table, causal, treatment, outcome, split, method=chosen, covariates=given,
+                              contrast=contrast, interaction=interaction, level=level, outcome_learner=learner,
+                              treatment_learner=learner, n_folds=folds, seed=seed)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("effect")
     def effect_command(
@@ -228,11 +263,18 @@ def register(app: typer.Typer) -> None:
                                         "whose hidden confounders leave no adjustment set; method auto: aipw for a "
                                         "binary treatment, else regression)."),
         mediators: str = typer.Option(None, "--mediators", help="With --front-door: minimal (default), maximal, or "
-                                      "a comma list of columns (checked against the graph)."),
+                                      "a comma list of columns (checked against the graph). With --mediation: a "
+                                      "comma list of columns."),
         covariates: str = typer.Option(None, "--covariates", help="With --front-door: a comma list of observed "
                                        "pre-treatment columns to condition on (the conditional front-door "
                                        "criterion). With --instrument: the columns to condition on (default: the "
-                                       "graph's choice)."),
+                                       "graph's choice). With --mediation: minimal (default), ancestral or a comma "
+                                       "list (checked against the graph; required without --graph)."),
+        mediation: bool = typer.Option(False, "--mediation", help="Split the effect into natural direct and "
+                                       "indirect effects through --mediators (method regression, the default, or "
+                                       "multiply_robust for a binary treatment)."),
+        interaction: bool = typer.Option(True, "--interaction/--no-interaction", help="With --mediation and method "
+                                         "regression: a treatment-mediator interaction in the outcome model."),
         instrument: bool = typer.Option(False, "--instrument", help="Estimate by two-stage least squares with "
                                         "conditional instruments (a DAG whose hidden confounders leave no "
                                         "adjustment set; a linear model)."),
@@ -303,15 +345,16 @@ def register(app: typer.Typer) -> None:
                     "--max-levels": max_levels is not None,
                     "--method": method != "auto", "--learner": learner != "linear", "--sensitivity": sensitivity,
                     "--benchmark": benchmark is not None, "--kd": kd is not None, "--ky": ky is not None,
-                    "--q": q != 1.0, "--plot": plot is not None})
+                    "--q": q != 1.0, "--plot": plot is not None, "--mediation": mediation,
+                    "--no-interaction": not interaction})
                 return
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
                         or covariates is not None or instrument or instruments is not None
-                        or std_error is not None or id_formula):
+                        or std_error is not None or id_formula or mediation or not interaction):
                     raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
-                                     "--covariates, --instrument, --instruments, --std-error or --id: the world "
-                                     "gives the data, the graph and the true effect.")
+                                     "--covariates, --instrument, --instruments, --std-error, --id, --mediation or "
+                                     "--no-interaction: the world gives the data, the graph and the true effect.")
                 if pseudocount != 0.0 or max_levels is not None:
                     raise ValueError("--pseudocount and --max-levels need --id, which --world does not take.")
                 if sensitivity or benchmark is not None or kd is not None or ky is not None or q != 1.0 \
@@ -328,7 +371,7 @@ def register(app: typer.Typer) -> None:
                     atomic_write_json(out, result.to_dict())
                     typer.echo(f"-> {out}")
                 return
-            if data is None or graph is None:
+            if data is None or (graph is None and not mediation):
                 raise ValueError("Give a CSV and --graph, or --world.")
             given_sensitivity = {"--benchmark": benchmark is not None, "--kd": kd is not None,
                                  "--ky": ky is not None, "--q": q != 1.0, "--plot": plot is not None}
@@ -337,7 +380,7 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --sensitivity.")
             matrix, names = read_csv_table(data)
             table = {name: matrix[:, j] for j, name in enumerate(names)}
-            causal = read_graph_option(graph)
+            causal = None if graph is None else read_graph_option(graph)
             adjust: Any = _adjustment(adjustment)
             options = dict(contrast=_numbers(contrast, "--contrast"), outcome_learner=learner,
                            treatment_learner=learner, n_folds=folds, level=level)
@@ -346,13 +389,22 @@ def register(app: typer.Typer) -> None:
                                  "choose one.")
             if (pseudocount != 0.0 or max_levels is not None) and not id_formula:
                 raise ValueError("--pseudocount and --max-levels need --id.")
-            if mediators is not None and not front_door:
-                raise ValueError("--mediators needs --front-door.")
-            if covariates is not None and not (front_door or instrument):
-                raise ValueError("--covariates needs --front-door or --instrument.")
+            if mediators is not None and not (front_door or mediation):
+                raise ValueError("--mediators needs --front-door or --mediation.")
+            if covariates is not None and not (front_door or instrument or mediation):
+                raise ValueError("--covariates needs --front-door, --instrument or --mediation.")
+            if not interaction and not mediation:
+                raise ValueError("--no-interaction needs --mediation.")
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
-            if sensitivity:
+            if mediation:
+                result = _mediation(table, causal, treatment, outcome, mediators=mediators, covariates=covariates,
+                                    method=method, learner=learner, folds=folds, contrast=options["contrast"],
+                                    level=level, seed=seed, interaction=interaction,
+                                    refused={"--front-door": front_door, "--instrument": instrument,
+                                             "--id": id_formula, "--ida": ida, "--refute": refute,
+                                             "--sensitivity": sensitivity, "--adjustment": adjustment is not None})
+            elif sensitivity:
                 if method not in ("auto", "regression", "dml", "aipw"):
                     raise ValueError(f"--sensitivity bounds the regression estimate (--method regression, the "
                                      f"default), the partially linear DML one (--method dml) or the doubly robust "
