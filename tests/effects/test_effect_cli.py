@@ -204,7 +204,7 @@ def test_instrument_when_hidden_confounding_leaves_neither_adjustment_nor_front_
     assert dml.exit_code == 0 and json.loads(out.read_text())["method"] == "dml", dml.output
     assert json.loads(out.read_text())["ci_low"] < 1.5 < json.loads(out.read_text())["ci_high"]
     refused(invoke([*base, "--instruments", "Z1"]), "need --instrument")
-    refused(invoke([*base, "--covariates", "W"]), "--covariates needs --front-door or --instrument")
+    refused(invoke([*base, "--covariates", "W"]), "--covariates needs --front-door, --instrument or --mediation")
 
 
 def test_identify_lists_the_routes_without_estimating(tmp_path):
