@@ -104,20 +104,23 @@ def test_the_covariate_search_is_complete_and_minimal_on_random_dags():
         m = [v for v in later[:-1] if y in graph.descendants(v) or rng.uniform() < 0.3][:2]
         if not m:
             continue
-        hidden = {v for v in graph.nodes if v not in {t, y, *m} and rng.uniform() < 0.3}
+        after = graph.descendants_of([*m, y])
+        ell = [v for v in graph.descendants(t) if v not in {y, *m} | after and rng.uniform() < 0.3]
+        hidden = {v for v in graph.nodes if v not in {t, y, *m, *ell} and rng.uniform() < 0.3}
         observed = [v for v in graph.nodes if v not in hidden]
         allowed = [v for v in observed if v not in graph.descendants(t) and v not in {t, y, *m}]
         valid = [set(s) for r in range(len(allowed) + 1) for s in itertools.combinations(allowed, r)
-                 if is_mediation_identified(graph, t, y, m, s)]
+                 if is_mediation_identified(graph, t, y, m, s, intermediate_confounders=ell)]
         checked += 1
         try:
-            chosen = set(mediation_covariates(graph, t, y, m, observed=observed))
+            chosen = set(mediation_covariates(graph, t, y, m, observed=observed, intermediate_confounders=ell))
         except NoMediationFormulaError:
-            assert not valid, (graph.to_text(), t, y, m, hidden)
+            assert not valid, (graph.to_text(), t, y, m, ell, hidden)
             continue
         found += 1
         assert chosen in valid
-        assert all(not is_mediation_identified(graph, t, y, m, chosen - {v}) for v in chosen)
+        assert all(not is_mediation_identified(graph, t, y, m, chosen - {v}, intermediate_confounders=ell)
+                   for v in chosen)
     assert checked > 100 and 20 < found < checked  # both outcomes were exercised
 
 
@@ -276,6 +279,68 @@ def test_the_reference_implementation_agrees():
     assert np.std(draws["direct"]) == pytest.approx(ours.direct.std_error, rel=0.08)
 
 
+WITNESS = "W -> T; W -> L; T -> L; L -> M; T -> M; W -> M; L -> Y; M -> Y; T -> Y; W -> Y"
+
+
+def _witness_scm() -> SCM:
+    """L, affected by T, confounds M and Y: the natural effects are not identified, the interventional ones are."""
+    mechanisms = {
+        "W": LinearGaussian(), "T": _logistic_treatment(), "L": LinearGaussian({"W": 0.5, "T": 1.0}),
+        "M": LinearGaussian({"L": 0.6, "T": 0.8, "W": 0.4}),
+        "Y": Functional(lambda p, u: 0.7 * p[:, 0] + p[:, 1] + 0.5 * p[:, 2] + 0.3 * p[:, 2] * p[:, 1] + 0.4 * p[:, 3]
+                        + u, Normal(0.0, 1.0), parent_names=("L", "M", "T", "W")),
+    }
+    return SCM(CausalGraph.from_text(WITNESS), mechanisms)
+
+
+def test_interventional_effects_when_the_treatment_affects_a_mediator_outcome_confounder():
+    scm = _witness_scm()
+    truth = true_mediation(scm, "T", "Y", "M", kind="interventional", covariates=["W"], n=200_000, seed=0)
+    data = scm.sample(1000, seed=10)
+    with pytest.raises(NoMediationFormulaError, match=r"intermediate_confounders=\['L'\]"):
+        mediation_analysis(data, WITNESS, "T", "Y", "M")
+    covered = {"total": 0, "direct": 0, "indirect": 0}
+    for r in range(150):
+        result = mediation_analysis(scm.sample(800, seed=2000 + r), WITNESS, "T", "Y", "M",
+                                    intermediate_confounders="L")
+        for name in covered:
+            covered[name] += result[name].covers(truth[name][0])
+    assert all(0.9 <= c / 150 <= 0.99 for c in covered.values()), covered
+    assert result.info["effects"] == "interventional" and result.info["intermediate_confounders"] == ["L"]
+    assert "interventional effects" in str(result) and "intermediate confounders L" in str(result)
+    assert is_mediation_identified(CausalGraph.from_text(WITNESS), "T", "Y", "M", ["W"], intermediate_confounders="L")
+    with pytest.raises(ValueError, match="needs method='regression'"):
+        mediation_analysis(data, WITNESS, "T", "Y", "M", intermediate_confounders="L", method="multiply_robust")
+    with pytest.raises(ValueError, match="not descendants of the treatment"):
+        mediation_analysis(data, WITNESS, "T", "Y", "M", intermediate_confounders="W")
+    with pytest.raises(ValueError, match="descendants of a mediator"):
+        mediation_covariates(CausalGraph.from_text(WITNESS + "; M -> K"), "T", "Y", "M", intermediate_confounders="K")
+
+
+def test_natural_and_interventional_truths_differ_when_effects_vary_across_units():
+    """L(t) = t e_L and M(s) = L(s) + e_M, Y = M L: the natural indirect effect E[M(1) L(1)] - E[M(0) L(1)] = 1 rides
+    on the cross-world link through e_L, while an independent draw G(s) has E[G(s)] E[L(1)] = 0 for both s."""
+    graph = CausalGraph.from_text("T -> L; L -> M; M -> Y; L -> Y")
+    mechanisms = {"T": Functional(lambda p, u: (u < 0.5).astype(float), Uniform(0.0, 1.0)),
+                  "L": Functional(lambda p, u: p[:, 0] * u, Normal(0.0, 1.0), parent_names=("T",)),
+                  "M": LinearGaussian({"L": 1.0}),
+                  "Y": Functional(lambda p, u: p[:, 0] * p[:, 1], Normal(0.0, 1.0), parent_names=("L", "M"))}
+    scm = SCM(graph, mechanisms)
+    natural = true_mediation(scm, "T", "Y", "M", n=200_000, seed=1)
+    interventional = true_mediation(scm, "T", "Y", "M", kind="interventional", n=200_000, seed=1)
+    assert abs(natural["indirect"][0] - 1.0) < 4 * natural["indirect"][1]
+    assert abs(interventional["indirect"][0]) < 4 * interventional["indirect"][1]
+    with pytest.raises(ValueError, match="names \\['L'\\]: the treatment, outcome, a mediator or a descendant"):
+        true_mediation(_witness_scm(), "T", "Y", "M", kind="interventional", covariates=["L"])
+    chain = SCM(CausalGraph.from_text("C -> W; W -> T; T -> M; M -> Y; W -> Y"),
+                {"C": LinearGaussian(), "W": LinearGaussian({"C": 1.0}), "T": LinearGaussian({"W": 1.0}),
+                 "M": LinearGaussian({"T": 1.0}), "Y": LinearGaussian({"M": 1.0, "W": 1.0})})
+    with pytest.raises(ValueError, match="parents of its nodes; add \\['C'\\]"):
+        true_mediation(chain, "T", "Y", "M", kind="interventional", covariates=["W"])
+    with pytest.raises(ValueError, match="need none"):
+        true_mediation(_witness_scm(), "T", "Y", "M", covariates=["W"])
+
+
 # ------------------------------------------------------------------------------------------------ bad input
 def test_bad_input_is_refused_by_name():
     data = _linear_scm().sample(200, seed=8)
@@ -343,6 +408,7 @@ def test_mediation_refusals_on_the_command_line(tmp_path):
     refused(invoke(base + ["--mediation", "--mediators", "M", "--method", "dml"]), "--method 'dml' does not apply")
     refused(invoke(base + ["--mediation", "--mediators", "M", "--learner", "forest"]), "--learner and --folds")
     refused(invoke(base + ["--no-interaction"]), "--no-interaction needs --mediation")
+    refused(invoke(base + ["--intermediates", "M"]), "--intermediates needs --mediation")
     refused(invoke(base + ["--mediation", "--mediators", "M", "--covariates", ""]), "do not identify")
     refused(invoke(["effect", tmp_path / "d.csv", "--treatment", "T", "--outcome", "Y", "--mediation",
                     "--mediators", "M"]), "without a 'graph'")

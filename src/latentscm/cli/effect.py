@@ -205,8 +205,8 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
 
 
 def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediators: str | None,
-               covariates: str | None, method: str, learner: str, folds: int, contrast: Any, level: float,
-               seed: int, interaction: bool, refused: dict[str, bool]) -> Any:
+               covariates: str | None, intermediates: str | None, method: str, learner: str, folds: int,
+               contrast: Any, level: float, seed: int, interaction: bool, refused: dict[str, bool]) -> Any:
     """``effect --mediation``: the natural direct and indirect effects through ``--mediators``."""
     from latentscm.effects import mediation_analysis
 
@@ -230,8 +230,10 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
     given: Any = covariates
     if covariates is not None and covariates not in ("minimal", "ancestral"):
         given = [a.strip() for a in covariates.split(",") if a.strip()]
+    ell = None if intermediates is None else [a.strip() for a in intermediates.split(",") if a.strip()]
     return mediation_analysis(table, causal, treatment, outcome, split, method=chosen, covariates=given,
-                              contrast=contrast, interaction=interaction, level=level, outcome_learner=learner,
+                              intermediate_confounders=ell, contrast=contrast, interaction=interaction, level=level,
+                              outcome_learner=learner,
                               treatment_learner=learner, n_folds=folds, seed=seed)
 
 
@@ -273,6 +275,9 @@ def register(app: typer.Typer) -> None:
         mediation: bool = typer.Option(False, "--mediation", help="Split the effect into natural direct and "
                                        "indirect effects through --mediators (method regression, the default, or "
                                        "multiply_robust for a binary treatment)."),
+        intermediates: str = typer.Option(None, "--intermediates", help="With --mediation: observed mediator-outcome "
+                                          "confounders the treatment affects (comma list); the result is then the "
+                                          "interventional effects."),
         interaction: bool = typer.Option(True, "--interaction/--no-interaction", help="With --mediation and method "
                                          "regression: a treatment-mediator interaction in the outcome model."),
         instrument: bool = typer.Option(False, "--instrument", help="Estimate by two-stage least squares with "
@@ -346,15 +351,17 @@ def register(app: typer.Typer) -> None:
                     "--method": method != "auto", "--learner": learner != "linear", "--sensitivity": sensitivity,
                     "--benchmark": benchmark is not None, "--kd": kd is not None, "--ky": ky is not None,
                     "--q": q != 1.0, "--plot": plot is not None, "--mediation": mediation,
-                    "--no-interaction": not interaction})
+                    "--no-interaction": not interaction, "--intermediates": intermediates is not None})
                 return
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
                         or covariates is not None or instrument or instruments is not None
-                        or std_error is not None or id_formula or mediation or not interaction):
+                        or std_error is not None or id_formula or mediation or not interaction
+                        or intermediates is not None):
                     raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
-                                     "--covariates, --instrument, --instruments, --std-error, --id, --mediation or "
-                                     "--no-interaction: the world gives the data, the graph and the true effect.")
+                                     "--covariates, --instrument, --instruments, --std-error, --id, --mediation, "
+                                     "--intermediates or --no-interaction: the world gives the data, the graph and "
+                                     "the true effect.")
                 if pseudocount != 0.0 or max_levels is not None:
                     raise ValueError("--pseudocount and --max-levels need --id, which --world does not take.")
                 if sensitivity or benchmark is not None or kd is not None or ky is not None or q != 1.0 \
@@ -393,13 +400,15 @@ def register(app: typer.Typer) -> None:
                 raise ValueError("--mediators needs --front-door or --mediation.")
             if covariates is not None and not (front_door or instrument or mediation):
                 raise ValueError("--covariates needs --front-door, --instrument or --mediation.")
-            if not interaction and not mediation:
-                raise ValueError("--no-interaction needs --mediation.")
+            if (not interaction or intermediates is not None) and not mediation:
+                raise ValueError(f"{'--intermediates' if intermediates is not None else '--no-interaction'} needs "
+                                 f"--mediation.")
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
             if mediation:
                 result = _mediation(table, causal, treatment, outcome, mediators=mediators, covariates=covariates,
-                                    method=method, learner=learner, folds=folds, contrast=options["contrast"],
+                                    intermediates=intermediates, method=method, learner=learner, folds=folds,
+                                    contrast=options["contrast"],
                                     level=level, seed=seed, interaction=interaction,
                                     refused={"--front-door": front_door, "--instrument": instrument,
                                              "--id": id_formula, "--ida": ida, "--refute": refute,

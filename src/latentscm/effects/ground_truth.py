@@ -59,12 +59,21 @@ def true_effect(scm: Any, treatment: str, outcome: str, contrast: tuple[float, f
 
 
 def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[str] | str,
-                   contrast: tuple[float, float] = (0.0, 1.0), *, n: int = 200_000,
+                   contrast: tuple[float, float] = (0.0, 1.0), *, kind: str = "natural",
+                   covariates: Sequence[str] | str = (), n: int = 200_000,
                    seed: int | np.random.Generator = 0) -> dict[str, tuple[float, float]]:
-    """The natural effects of ``treatment`` on ``outcome`` through ``mediators`` in ``scm``, by Monte Carlo over
-    ``n`` units: ``{name: (effect, monte_carlo_std_error)}`` for every name of
+    """The natural (or interventional) effects of ``treatment`` on ``outcome`` through ``mediators`` in ``scm``, by
+    Monte Carlo over ``n`` units: ``{name: (effect, monte_carlo_std_error)}`` for every name of
     :data:`~latentscm.effects.mediation.MEDIATION_EFFECTS` (``total``, ``direct``, ``indirect``,
-    ``direct_treated``, ``indirect_control``), and ``"Y(t, M(s))"`` for the four nested means."""
+    ``direct_treated``, ``indirect_control``), and ``"Y(t, M(s))"`` for the four nested means.
+
+    ``kind="interventional"``: the mediators are a random draw ``G(s | W)`` from their distribution under
+    ``do(T = s)`` given ``covariates`` W (VanderWeele, Vansteelandt & Robins 2014), made exact by recomputing them
+    from fresh noise for every node outside W. W must then hold the parents of its nodes (closed under ancestors),
+    so that fixing W's noise fixes W and nothing else. The interventional effects depend on W; with no intermediate
+    confounders and a W that satisfies the mediation formula's conditions, they equal the natural effects."""
+    from latentscm._validation import as_generator, check_choice
+    from latentscm.effects.adjustment import _names
     from latentscm.effects.mediation import MEDIATION_EFFECTS
     from latentscm.effects.mediation_identification import mediation_roles
     from latentscm.interventions import Do
@@ -72,10 +81,28 @@ def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[s
     owner = "true_mediation"
     _roles(scm, owner, treatment=treatment, outcome=outcome)
     _, _, names = mediation_roles(scm.graph, treatment, outcome, mediators, owner)
+    check_choice(kind, "kind", owner, ("natural", "interventional"))
+    w = _names(scm.graph, covariates, "covariates", owner, empty=True)
+    if kind == "natural" and w:
+        raise ValueError(f"The 'covariates' argument of {owner} defines the interventional effects' draw G(s | W); "
+                         f"the natural effects need none (pass kind='interventional').")
+    late = sorted(w & ({treatment, outcome, *names} | scm.graph.descendants(treatment)))
+    if late:
+        raise ValueError(f"The 'covariates' argument of {owner} names {late}: the treatment, outcome, a mediator or "
+                         f"a descendant of the treatment.")
+    open_parents = sorted({p for v in w for p in scm.graph.parents(v)} - w)
+    if open_parents:
+        raise ValueError(f"The 'covariates' argument of {owner} must hold the parents of its nodes; add "
+                         f"{open_parents}.")
     n = check_number(n, "n", owner, low=2, integer=True)
     values = _pair(contrast, owner)
-    noise = scm.sample_noise(n, seed=seed)
-    held = {s: scm.do({treatment: values[s]}).evaluate(noise) for s in (0, 1)}
+    rng = as_generator(seed)
+    noise = scm.sample_noise(n, seed=rng)
+    draw = noise
+    if kind == "interventional":
+        fresh = scm.sample_noise(n, seed=rng)
+        draw = {v: noise[v] if v in w else fresh[v] for v in noise}
+    held = {s: scm.do({treatment: values[s]}).evaluate(draw) for s in (0, 1)}
     unit = {(a, b): scm.do({treatment: values[a], **{v: Do(held[b][v]) for v in names}}).evaluate(noise)[outcome]
             for a in (0, 1) for b in (0, 1)}
     out = {}

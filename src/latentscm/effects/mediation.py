@@ -148,8 +148,11 @@ class MediationResult:
         t0, t1 = self.contrast
         pct = f"{100 * self.level:g}%"
         given = ", ".join(self.covariates) or "(nothing)"
-        lines = [f"{self.method}: effect of {self.treatment} ({t0:g} -> {t1:g}) on {self.outcome} through "
-                 f"{', '.join(self.mediators)}, adjusting for {given}; n = {self.n}",
+        kind = self.info.get("effects", "natural")
+        ell = self.info.get("intermediate_confounders") or []
+        ell = f", intermediate confounders {', '.join(ell)}" if ell else ""
+        lines = [f"{self.method}: {kind} effects of {self.treatment} ({t0:g} -> {t1:g}) on {self.outcome} through "
+                 f"{', '.join(self.mediators)}, adjusting for {given}{ell}; n = {self.n}",
                  f"  {'effect':<20} {'estimate':>10} {'s.e.':>9}   {pct} CI"]
         for name, item in self.effects.items():
             lines.append(f"  {name:<20} {item.estimate:>10.4g} {item.std_error:>9.3g}   "
@@ -181,41 +184,64 @@ def _least_squares(target: np.ndarray, design: np.ndarray, what: str) -> tuple[n
 
 
 def regression_means(y: np.ndarray, t: np.ndarray, m: np.ndarray, w: np.ndarray, contrast: tuple[float, float], *,
-                     interaction: bool = True) -> tuple[dict[tuple[int, int], float],
-                                                       dict[tuple[int, int], np.ndarray], dict[str, Any]]:
+                     interaction: bool = True, intermediate: np.ndarray | None = None
+                     ) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], np.ndarray], dict[str, Any]]:
     """The linear mediation formula: ``ψ(t, s)`` for ``t, s`` in the contrast (keys ``(1, 0)`` mean
-    ``(t1, t0)``), their influence functions (n,) and the two models' coefficients. ``y`` (n,), ``t`` (n,),
-    ``m`` (n, k) mediators, ``w`` (n, p) covariates."""
-    n, k = m.shape
+    ``(t1, t0)``), their influence functions (n,) and the models' coefficients. ``y`` (n,), ``t`` (n,), ``m`` (n, k)
+    mediators, ``w`` (n, p) covariates; ``intermediate`` (n, r) holds the intermediate confounders ``L`` of the
+    interventional effects, whose means are taken at ``t`` while the mediators' are taken at ``s``."""
+    n = y.shape[0]
+    ell = np.zeros((n, 0)) if intermediate is None else intermediate
+    blocks = [("mediators", m, 1), ("intermediate", ell, 0)]  # (name, columns, which contrast index sets them)
+    blocks = [b for b in blocks if b[1].shape[1]]
     ones = np.ones((n, 1))
-    x_med = np.column_stack([ones, t, w])  # (n, 2 + p)
-    beta, resid_m, inv_m = _least_squares(m, x_med, "mediator model")  # (2 + p, k), (n, k)
-    parts = [ones, t, m] + ([t[:, None] * m] if interaction else []) + [w]
+    x_sub = np.column_stack([ones, t, w])  # (n, 2 + p): the design of every block's model E[· | T, W]
+    fits = {name: _least_squares(cols, x_sub, f"{name} model")[:2] for name, cols, _ in blocks}
+    inv_sub = np.linalg.inv(x_sub.T @ x_sub / n)
+    mains = [cols for _, cols, _ in blocks]
+    parts = [ones, t[:, None], *mains] + ([t[:, None] * c for c in mains] if interaction else []) + [w]
     x_out = np.column_stack(parts)
     theta, resid_y, inv_y = _least_squares(y, x_out, "outcome model")
-    th_m = theta[2:2 + k]
-    th_tm = theta[2 + k:2 + 2 * k] if interaction else np.zeros(k)
-    th_w = theta[2 + k * (2 if interaction else 1):]
+    widths = [c.shape[1] for c in mains]
+    cuts = np.cumsum([2] + widths + (widths if interaction else []))
+    main_coef = [theta[cuts[i]:cuts[i + 1]] for i in range(len(blocks))]
+    if interaction:
+        inter_coef = [theta[cuts[len(blocks) + i]:cuts[len(blocks) + i + 1]] for i in range(len(blocks))]
+    else:
+        inter_coef = [np.zeros(width) for width in widths]
+    th_w = theta[cuts[-1]:]
     if_theta = (x_out * resid_y[:, None]) @ inv_y  # (n, p_out): influence of θ
     means, influence = {}, {}
     for a in (0, 1):
         for b in (0, 1):
-            tv, sv = contrast[a], contrast[b]
-            x_s = np.column_stack([ones, np.full(n, sv), w])
-            m_hat = x_s @ beta  # (n, k): E[M | s, W_i]
-            f = theta[0] + theta[1] * tv + m_hat @ (th_m + tv * th_tm) + w @ th_w
+            tv = contrast[a]
+            f = theta[0] + theta[1] * tv + w @ th_w
+            grad_main, grad_inter, extra = [], [], np.zeros(n)
+            for (name, _, index), main, inter in zip(blocks, main_coef, inter_coef):
+                value = contrast[(a, b)[index]]
+                x_v = np.column_stack([ones, np.full(n, value), w])
+                beta, resid = fits[name]
+                hat = x_v @ beta  # (n, width): E[block | T = value, W_i]
+                slope = main + tv * inter  # how f moves with the block's means
+                f = f + hat @ slope
+                grad_main.append(hat.mean(0))
+                grad_inter.append(tv * hat.mean(0))
+                extra += (x_sub @ (inv_sub @ x_v.mean(0))) * (resid @ slope)  # the block model's influence
+            grad_theta = np.concatenate([[1.0, tv], *grad_main, *(grad_inter if interaction else []), w.mean(0)])
             psi = float(f.mean())
-            grad_theta = np.concatenate([[1.0, tv], m_hat.mean(0)] + ([tv * m_hat.mean(0)] if interaction else [])
-                                        + [w.mean(0)])
-            slope = th_m + tv * th_tm  # (k,): how f moves with each mediator's mean
-            lever = x_med @ (inv_m @ x_s.mean(0))  # (n,): x_i' (X'X/n)^{-1} x̄(s)
-            influence[(a, b)] = f - psi + if_theta @ grad_theta + lever * (resid_m @ slope)
+            influence[(a, b)] = f - psi + if_theta @ grad_theta + extra
             means[(a, b)] = psi
+    models = {name: {"treatment": fits[name][0][1].tolist(), "covariates": fits[name][0][2:].T.tolist()}
+              for name, _, _ in blocks}
     info = {"outcome_model": {"intercept": float(theta[0]), "treatment": float(theta[1]),
-                              "mediators": th_m.tolist(), "interaction": th_tm.tolist() if interaction else None,
+                              **{name: c.tolist() for (name, _, _), c in zip(blocks, main_coef)},
+                              **({f"treatment x {name}": c.tolist() for (name, _, _), c in zip(blocks, inter_coef)}
+                                 if interaction else {}),
                               "covariates": th_w.tolist()},
-            "mediator_model": {"treatment": beta[1].tolist(), "covariates": beta[2:].T.tolist()},
-            "interaction": interaction, "std_error": "influence function (delta method, robust)"}
+            "mediator_model": models["mediators"], "interaction": interaction,
+            "std_error": "influence function (delta method, robust)"}
+    if "intermediate" in models:
+        info["intermediate_model"] = models["intermediate"]
     return means, influence, info
 
 
@@ -282,10 +308,10 @@ def multiply_robust_means(y: np.ndarray, treated: np.ndarray, m: np.ndarray, w: 
 
 # ----------------------------------------------------------------------------------------------- the API
 def _resolve(data: Any, graph: Any, treatment: Any, outcome: Any, mediators: Any, covariates: Any,
-             node_names: Sequence[str] | None) -> tuple[dict[str, np.ndarray], tuple[str, ...], tuple[str, ...],
-                                                       dict[str, Any]]:
-    """The checked columns, the mediators and covariates (in data or graph order) and how the covariates were
-    chosen."""
+             intermediates: Any, node_names: Sequence[str] | None
+             ) -> tuple[dict[str, np.ndarray], tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, Any]]:
+    """The checked columns, the mediators, intermediate confounders and covariates (in data or graph order) and how
+    the covariates were chosen."""
     from latentscm.discovery.pag import PartialAncestralGraph
     from latentscm.discovery.pc import as_data_matrix
     from latentscm.discovery.result import DiscoveredGraph
@@ -294,10 +320,12 @@ def _resolve(data: Any, graph: Any, treatment: Any, outcome: Any, mediators: Any
         MEDIATION_COVARIATES,
         NoMediationFormulaError,
         explain_failure,
+        intermediate_roles,
         mediation_covariates,
         mediation_roles,
     )
 
+    given_ell = () if intermediates is None else intermediates
     if graph is None:
         if covariates is None or isinstance(covariates, str) and covariates in MEDIATION_COVARIATES:
             raise ValueError(f"{_OWNER}: without a 'graph', give 'covariates' as a list of columns (your claim that "
@@ -306,8 +334,9 @@ def _resolve(data: Any, graph: Any, treatment: Any, outcome: Any, mediators: Any
         _, names = as_data_matrix(data, node_names, _OWNER)
         column = checked_columns(data, node_names, names, treatment, outcome, _OWNER)
         m = _listed(mediators, "mediators", column, (treatment, outcome), empty=False)
-        w = _listed(covariates, "covariates", column, (treatment, outcome, *m), empty=True)
-        return column, m, w, {"covariates": "given (no graph)", "hidden": []}
+        ell = _listed(given_ell, "intermediate_confounders", column, (treatment, outcome, *m), empty=True)
+        w = _listed(covariates, "covariates", column, (treatment, outcome, *m, *ell), empty=True)
+        return column, m, ell, w, {"covariates": "given (no graph)", "hidden": []}
     if isinstance(graph, PartialAncestralGraph) or isinstance(graph, DiscoveredGraph) and \
             not graph.is_fully_directed():
         raise ValueError(f"The 'graph' argument of {_OWNER} must be a DAG: the mediation formula's conditions are "
@@ -316,26 +345,30 @@ def _resolve(data: Any, graph: Any, treatment: Any, outcome: Any, mediators: Any
     dag = as_causal_dag(graph, _OWNER)
     column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
     _, _, m = mediation_roles(dag, treatment, outcome, mediators, _OWNER)
-    missing = [v for v in m if v not in column]
-    if missing:
-        raise ValueError(f"The 'mediators' argument of {_OWNER} names {missing}, which are not columns of the data: "
-                         f"a mediator must be observed.")
+    ell = intermediate_roles(dag, treatment, outcome, m, given_ell, _OWNER)
+    for role, names in (("mediators", m), ("intermediate_confounders", ell)):
+        missing = [v for v in names if v not in column]
+        if missing:
+            raise ValueError(f"The {role!r} argument of {_OWNER} names {missing}, which are not columns of the "
+                             f"data: they must be observed.")
     hidden = [v for v in dag.nodes if v not in column]
     rule = "minimal" if covariates is None else covariates
     if isinstance(rule, str):
         check_choice(rule, "covariates", _OWNER, MEDIATION_COVARIATES)
         try:
-            w = mediation_covariates(dag, treatment, outcome, m, rule, observed=list(column))
+            w = mediation_covariates(dag, treatment, outcome, m, rule, observed=list(column),
+                                     intermediate_confounders=ell)
         except NoMediationFormulaError as error:
             raise NoMediationFormulaError(str(error).replace("mediation_covariates", _OWNER, 1)) from None
-        return column, m, w, {"covariates": rule, "hidden": hidden}
-    w = _listed(covariates, "covariates", column, (treatment, outcome, *m), empty=True)
-    why = explain_failure(dag, treatment, outcome, m, w)
+        return column, m, ell, w, {"covariates": rule, "hidden": hidden}
+    w = _listed(covariates, "covariates", column, (treatment, outcome, *m, *ell), empty=True)
+    why = explain_failure(dag, treatment, outcome, m, w, ell)
     if why is not None:
-        raise NoMediationFormulaError(f"The 'covariates' argument of {_OWNER}: {list(w)} do not identify the natural "
+        kind = "interventional" if ell else "natural"
+        raise NoMediationFormulaError(f"The 'covariates' argument of {_OWNER}: {list(w)} do not identify the {kind} "
                                       f"effects in this graph, since {why}. Pass covariates='minimal' to let the "
                                       f"graph choose.")
-    return column, m, tuple(v for v in dag.nodes if v in set(w)), {"covariates": "given", "hidden": hidden}
+    return column, m, ell, tuple(v for v in dag.nodes if v in set(w)), {"covariates": "given", "hidden": hidden}
 
 
 def _listed(value: Any, name: str, column: dict[str, np.ndarray], taken: Sequence[str], *, empty: bool
@@ -362,11 +395,14 @@ def _listed(value: Any, name: str, column: dict[str, np.ndarray], taken: Sequenc
 
 def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = None, outcome: str | None = None,
                        mediators: Sequence[str] | str | None = None, *, method: str = "regression",
-                       covariates: Sequence[str] | str | None = None, contrast: Sequence[float] | None = None,
-                       interaction: bool = True, level: float = 0.95, outcome_learner: Any = "linear",
+                       covariates: Sequence[str] | str | None = None,
+                       intermediate_confounders: Sequence[str] | str | None = None,
+                       contrast: Sequence[float] | None = None, interaction: bool = True, level: float = 0.95,
+                       outcome_learner: Any = "linear",
                        treatment_learner: Any = "linear", n_folds: int = 5, trim: float = 0.01, seed: int = 0,
                        node_names: Sequence[str] | None = None) -> MediationResult:
-    """The natural direct and indirect effects of ``treatment`` on ``outcome`` through ``mediators``.
+    """The natural direct and indirect effects of ``treatment`` on ``outcome`` through ``mediators`` (or, given
+    ``intermediate_confounders``, the interventional ones).
 
     Parameters
     ----------
@@ -385,6 +421,14 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
         With a graph: ``"minimal"`` (default) or ``"ancestral"``
         (:func:`~latentscm.effects.mediation_identification.mediation_covariates`), or a list, checked against the
         graph. Without one: a list.
+    intermediate_confounders:
+        Observed mediator–outcome confounders that the treatment affects (``L``). They make the natural effects
+        unidentifiable; given them, the result holds the *interventional* effects (VanderWeele, Vansteelandt & Robins,
+        Epidemiology 2014), ``E[Y(t, G(s | W))]`` with ``G(s | W)`` a random draw of the mediators under
+        ``do(T = s)`` given the covariates: ``direct``, ``indirect`` and ``total`` (their sum, the "overall" effect)
+        then answer "what if the mediators were drawn from their distribution under the other treatment". The
+        refusal of the natural effects names such ``L`` when the graph has them. ``regression`` only, with the
+        outcome linear in ``L`` (and ``T × L`` with ``interaction``) and ``E[L | t, w]`` linear.
     contrast:
         ``(t0, t1)``. Default: the two values of a binary treatment in increasing order, else ``(0, 1)``.
     interaction:
@@ -411,16 +455,21 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
         raise TypeError(f"The 'interaction' argument of {_OWNER} must be True or False. Got {interaction!r}.")
     if mediators is None:
         raise ValueError(f"{_OWNER}: give 'mediators', the column(s) the indirect effect goes through.")
-    column, m_names, w_names, chosen = _resolve(data, graph, treatment, outcome, mediators, covariates, node_names)
+    column, m_names, ell_names, w_names, chosen = _resolve(data, graph, treatment, outcome, mediators, covariates,
+                                                           intermediate_confounders, node_names)
     y, t = column[outcome], column[treatment]
     n = y.shape[0]
     binary = method == "multiply_robust"
     t0, t1 = _contrast(t, contrast, binary, method, _OWNER, alternatives="method='regression'")
     m = np.column_stack([column[v] for v in m_names])
     w = np.column_stack([column[v] for v in w_names]) if w_names else np.zeros((n, 0))
+    ell = np.column_stack([column[v] for v in ell_names]) if ell_names else None
     if method == "regression":
-        means, influence, info = regression_means(y, t, m, w, (t0, t1), interaction=interaction)
+        means, influence, info = regression_means(y, t, m, w, (t0, t1), interaction=interaction, intermediate=ell)
     else:
+        if ell_names:
+            raise ValueError(f"The 'intermediate_confounders' argument of {_OWNER} needs method='regression': the "
+                             f"multiply robust estimator here is that of the natural effects.")
         if n < 2 * n_folds:
             raise ValueError(f"The 'data' argument of {_OWNER} has {n} rows, too few for n_folds={n_folds}.")
         if not interaction:
@@ -444,4 +493,6 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
                  for a, b in ((0, 0), (1, 0), (0, 1), (1, 1))}
     return MediationResult(effects=effects, means=mean_rows, method=method, treatment=treatment, outcome=outcome,
                            mediators=m_names, covariates=w_names, contrast=(t0, t1), level=level, n=n,
-                           info={**chosen, **info, "seed": seed})
+                           info={**chosen, **info, "seed": seed,
+                                 "effects": "interventional" if ell_names else "natural",
+                                 "intermediate_confounders": list(ell_names)})
