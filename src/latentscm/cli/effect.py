@@ -166,7 +166,6 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
                  contrast: Any, benchmark: str | None, kd: str | None, ky: str | None, q: float, plot: Path | None,
                  method: str, learner: str, folds: int, seed: int, refused: dict[str, bool]) -> Any:
     """``effect --sensitivity``: the library's sensitivity analysis, its contour plot written when asked."""
-    from latentscm._io import atomic_write
     from latentscm.cli.output_paths import check_output_path
     from latentscm.effects import sensitivity_analysis
 
@@ -192,23 +191,32 @@ def _sensitivity(table: dict, causal: Any, treatment: str, outcome: str, *, adju
                                   level=level, contrast=contrast, method=method, outcome_learner=learner,
                                   treatment_learner=learner, n_folds=folds, seed=seed)
     if plot is not None:
-        import io
-
-        import matplotlib.pyplot as plt
-
-        figure = result.plot()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-        plt.close(figure)
-        atomic_write(plot, buffer.getvalue())
+        _write_png(result.plot(), plot)
     return result
+
+
+def _write_png(figure: Any, path: Path) -> None:
+    """Write a matplotlib figure as PNG atomically (temporary file, then rename), and close it."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from latentscm._io import atomic_write
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    atomic_write(path, buffer.getvalue())
 
 
 def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediators: str | None,
                covariates: str | None, intermediates: str | None, method: str, learner: str, folds: int,
-               contrast: Any, level: float, seed: int, interaction: bool, refused: dict[str, bool]) -> Any:
-    """``effect --mediation``: the natural direct and indirect effects through ``--mediators``."""
-    from latentscm.effects import mediation_analysis
+               contrast: Any, level: float, seed: int, interaction: bool, sensitivity: bool, plot: Path | None,
+               refused: dict[str, bool]) -> Any:
+    """``effect --mediation``: the natural (or interventional) direct and indirect effects through ``--mediators``;
+    with ``--sensitivity``, the indirect effect against the mediator-outcome error correlation (and its plot)."""
+    from latentscm.cli.output_paths import check_output_path
+    from latentscm.effects import mediation_analysis, mediation_sensitivity
 
     clash = [flag for flag, given in refused.items() if given]
     if clash:
@@ -230,6 +238,18 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
     given: Any = covariates
     if covariates is not None and covariates not in ("minimal", "ancestral"):
         given = [a.strip() for a in covariates.split(",") if a.strip()]
+    if sensitivity:
+        if plot is not None:
+            check_output_path(plot, "--plot", suffixes=(".png",))
+        if method not in ("auto", "regression") or intermediates is not None or len(split) != 1:
+            raise ValueError("--mediation --sensitivity takes one mediator and the linear models without interaction "
+                             "(Imai, Keele & Yamamoto 2010): no --method other than regression, no --intermediates, "
+                             "and --mediators with one column.")
+        result = mediation_sensitivity(table, causal, treatment, outcome, split[0], covariates=given,
+                                       contrast=contrast, level=level)
+        if plot is not None:
+            _write_png(result.plot().figure, plot)
+        return result
     ell = None if intermediates is None else [a.strip() for a in intermediates.split(",") if a.strip()]
     return mediation_analysis(table, causal, treatment, outcome, split, method=chosen, covariates=given,
                               intermediate_confounders=ell, contrast=contrast, interaction=interaction, level=level,
@@ -307,7 +327,8 @@ def register(app: typer.Typer) -> None:
         sensitivity: bool = typer.Option(False, "--sensitivity", help="The regression (or, with --method dml or "
                                          "aipw, that estimator's) effect and how strong a confounder the graph "
                                          "leaves out would have to be to change it (robustness values; Cinelli & "
-                                         "Hazlett 2020, Chernozhukov et al. 2022)."),
+                                         "Hazlett 2020, Chernozhukov et al. 2022). With --mediation: the indirect "
+                                         "effect against the mediator-outcome error correlation (Imai et al. 2010)."),
         benchmark: str = typer.Option(None, "--benchmark", help="With --sensitivity: adjustment-set columns to "
                                       "compare a confounder with, comma-separated; 'a+b' is one group."),
         kd: str = typer.Option(None, "--kd", help="With --sensitivity: multiples of each benchmark's strength with "
@@ -408,11 +429,13 @@ def register(app: typer.Typer) -> None:
             if mediation:
                 result = _mediation(table, causal, treatment, outcome, mediators=mediators, covariates=covariates,
                                     intermediates=intermediates, method=method, learner=learner, folds=folds,
-                                    contrast=options["contrast"],
-                                    level=level, seed=seed, interaction=interaction,
+                                    contrast=options["contrast"], level=level, seed=seed, interaction=interaction,
+                                    sensitivity=sensitivity, plot=plot,
                                     refused={"--front-door": front_door, "--instrument": instrument,
                                              "--id": id_formula, "--ida": ida, "--refute": refute,
-                                             "--sensitivity": sensitivity, "--adjustment": adjustment is not None})
+                                             "--adjustment": adjustment is not None,
+                                             "--benchmark": benchmark is not None, "--kd": kd is not None,
+                                             "--ky": ky is not None, "--q": q != 1.0})
             elif sensitivity:
                 if method not in ("auto", "regression", "dml", "aipw"):
                     raise ValueError(f"--sensitivity bounds the regression estimate (--method regression, the "

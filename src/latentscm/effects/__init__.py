@@ -56,6 +56,7 @@ from latentscm.effects.mediation_identification import (
     is_mediation_identified,
     mediation_covariates,
 )
+from latentscm.effects.mediation_sensitivity import MediationSensitivity, mediation_sensitivity
 from latentscm.effects.nuisance import LEARNERS, fold_labels
 from latentscm.effects.pag_adjustment import (
     PAG_ADJUSTMENTS,
@@ -96,6 +97,7 @@ __all__ = [
     "MEDIATION_METHODS",
     "MediationEffect",
     "MediationResult",
+    "MediationSensitivity",
     "NoMediationFormulaError",
     "EffectEstimate",
     "FRONT_DOORS",
@@ -151,6 +153,7 @@ __all__ = [
     "is_pag_amenable",
     "mediation_analysis",
     "mediation_covariates",
+    "mediation_sensitivity",
     "minimal_adjustment_set",
     "omitted_variable_bias",
     "optimal_adjustment_set",
