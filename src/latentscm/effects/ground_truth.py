@@ -60,7 +60,8 @@ def true_effect(scm: Any, treatment: str, outcome: str, contrast: tuple[float, f
 
 def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[str] | str,
                    contrast: tuple[float, float] = (0.0, 1.0), *, kind: str = "natural",
-                   covariates: Sequence[str] | str = (), n: int = 200_000,
+                   covariates: Sequence[str] | str = (), controlled: dict[str, float] | None = None,
+                   n: int = 200_000,
                    seed: int | np.random.Generator = 0) -> dict[str, tuple[float, float]]:
     """The natural (or interventional) effects of ``treatment`` on ``outcome`` through ``mediators`` in ``scm``, by
     Monte Carlo over ``n`` units: ``{name: (effect, monte_carlo_std_error)}`` for every name of
@@ -71,7 +72,10 @@ def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[s
     ``do(T = s)`` given ``covariates`` W (VanderWeele, Vansteelandt & Robins 2014), made exact by recomputing them
     from fresh noise for every node outside W. W must then hold the parents of its nodes (closed under ancestors),
     so that fixing W's noise fixes W and nothing else. The interventional effects depend on W; with no intermediate
-    confounders and a W that satisfies the mediation formula's conditions, they equal the natural effects."""
+    confounders and a W that satisfies the mediation formula's conditions, they equal the natural effects.
+
+    ``controlled``: ``{mediator: value}`` for every mediator adds ``"controlled_direct"``,
+    ``E[Y | do(T = t1, M = m)] - E[Y | do(T = t0, M = m)]``."""
     from latentscm._validation import as_generator, check_choice
     from latentscm.effects.adjustment import _names
     from latentscm.effects.mediation import MEDIATION_EFFECTS
@@ -106,6 +110,14 @@ def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[s
     unit = {(a, b): scm.do({treatment: values[a], **{v: Do(held[b][v]) for v in names}}).evaluate(noise)[outcome]
             for a in (0, 1) for b in (0, 1)}
     out = {}
+    if controlled is not None:
+        if not isinstance(controlled, dict) or set(controlled) != set(names):
+            raise ValueError(f"The 'controlled' argument of {owner} must map every mediator {list(names)} to a value. "
+                             f"Got {controlled!r}.")
+        fixed = {v: check_number(controlled[v], "controlled", owner) for v in names}
+        ends = [scm.do({treatment: values[a], **fixed}).evaluate(noise)[outcome] for a in (0, 1)]
+        diff = ends[1] - ends[0]
+        out["controlled_direct"] = (float(np.mean(diff)), float(np.std(diff, ddof=1) / np.sqrt(n)))
     for name, (high, low) in MEDIATION_EFFECTS.items():
         diff = unit[high] - unit[low]
         out[name] = (float(np.mean(diff)), float(np.std(diff, ddof=1) / np.sqrt(n)))

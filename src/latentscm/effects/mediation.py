@@ -184,12 +184,14 @@ def _least_squares(target: np.ndarray, design: np.ndarray, what: str) -> tuple[n
 
 
 def regression_means(y: np.ndarray, t: np.ndarray, m: np.ndarray, w: np.ndarray, contrast: tuple[float, float], *,
-                     interaction: bool = True, intermediate: np.ndarray | None = None
+                     interaction: bool = True, intermediate: np.ndarray | None = None,
+                     controlled: np.ndarray | None = None
                      ) -> tuple[dict[tuple[int, int], float], dict[tuple[int, int], np.ndarray], dict[str, Any]]:
     """The linear mediation formula: ``ψ(t, s)`` for ``t, s`` in the contrast (keys ``(1, 0)`` mean
     ``(t1, t0)``), their influence functions (n,) and the models' coefficients. ``y`` (n,), ``t`` (n,), ``m`` (n, k)
     mediators, ``w`` (n, p) covariates; ``intermediate`` (n, r) holds the intermediate confounders ``L`` of the
-    interventional effects, whose means are taken at ``t`` while the mediators' are taken at ``s``."""
+    interventional effects, whose means are taken at ``t`` while the mediators' are taken at ``s``. With
+    ``controlled`` (k,) mediator values, the keys ``(a, 2)`` hold ``E[Y(t_a, m)]``, the mediators set to them."""
     n = y.shape[0]
     ell = np.zeros((n, 0)) if intermediate is None else intermediate
     blocks = [("mediators", m, 1), ("intermediate", ell, 0)]  # (name, columns, which contrast index sets them)
@@ -213,20 +215,22 @@ def regression_means(y: np.ndarray, t: np.ndarray, m: np.ndarray, w: np.ndarray,
     if_theta = (x_out * resid_y[:, None]) @ inv_y  # (n, p_out): influence of θ
     means, influence = {}, {}
     for a in (0, 1):
-        for b in (0, 1):
+        for b in (0, 1) if controlled is None else (0, 1, 2):
             tv = contrast[a]
             f = theta[0] + theta[1] * tv + w @ th_w
             grad_main, grad_inter, extra = [], [], np.zeros(n)
             for (name, _, index), main, inter in zip(blocks, main_coef, inter_coef):
-                value = contrast[(a, b)[index]]
-                x_v = np.column_stack([ones, np.full(n, value), w])
-                beta, resid = fits[name]
-                hat = x_v @ beta  # (n, width): E[block | T = value, W_i]
                 slope = main + tv * inter  # how f moves with the block's means
+                if b == 2 and name == "mediators":  # the controlled direct effect's mediators: fixed values
+                    hat = np.broadcast_to(np.asarray(controlled, dtype=float), (n, main.shape[0]))
+                else:
+                    x_v = np.column_stack([ones, np.full(n, contrast[(a, b)[index]]), w])
+                    beta, resid = fits[name]
+                    hat = x_v @ beta  # (n, width): E[block | T = value, W_i]
+                    extra += (x_sub @ (inv_sub @ x_v.mean(0))) * (resid @ slope)  # the block model's influence
                 f = f + hat @ slope
                 grad_main.append(hat.mean(0))
                 grad_inter.append(tv * hat.mean(0))
-                extra += (x_sub @ (inv_sub @ x_v.mean(0))) * (resid @ slope)  # the block model's influence
             grad_theta = np.concatenate([[1.0, tv], *grad_main, *(grad_inter if interaction else []), w.mean(0)])
             psi = float(f.mean())
             influence[(a, b)] = f - psi + if_theta @ grad_theta + extra
@@ -371,6 +375,21 @@ def _resolve(data: Any, graph: Any, treatment: Any, outcome: Any, mediators: Any
     return column, m, ell, tuple(v for v in dag.nodes if v in set(w)), {"covariates": "given", "hidden": hidden}
 
 
+def _controlled(controlled: Any, mediators: tuple[str, ...], method: str) -> np.ndarray | None:
+    """The mediator values of the controlled direct effect, (k,) in ``mediators``' order, or None."""
+    if controlled is None:
+        return None
+    if method != "regression":
+        raise ValueError(f"The 'controlled' argument of {_OWNER} needs method='regression'.")
+    if not isinstance(controlled, dict) or set(controlled) != set(mediators):
+        raise ValueError(f"The 'controlled' argument of {_OWNER} must map every mediator {list(mediators)} to a "
+                         f"value. Got {controlled!r}.")
+    values = np.array([float(controlled[v]) for v in mediators])
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"The 'controlled' argument of {_OWNER} holds a value that is not finite: {controlled!r}.")
+    return values
+
+
 def _listed(value: Any, name: str, column: dict[str, np.ndarray], taken: Sequence[str], *, empty: bool
             ) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
@@ -397,7 +416,8 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
                        mediators: Sequence[str] | str | None = None, *, method: str = "regression",
                        covariates: Sequence[str] | str | None = None,
                        intermediate_confounders: Sequence[str] | str | None = None,
-                       contrast: Sequence[float] | None = None, interaction: bool = True, level: float = 0.95,
+                       controlled: dict[str, float] | None = None, contrast: Sequence[float] | None = None,
+                       interaction: bool = True, level: float = 0.95,
                        outcome_learner: Any = "linear",
                        treatment_learner: Any = "linear", n_folds: int = 5, trim: float = 0.01, seed: int = 0,
                        node_names: Sequence[str] | None = None) -> MediationResult:
@@ -429,6 +449,11 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
         then answer "what if the mediators were drawn from their distribution under the other treatment". The
         refusal of the natural effects names such ``L`` when the graph has them. ``regression`` only, with the
         outcome linear in ``L`` (and ``T × L`` with ``interaction``) and ``E[L | t, w]`` linear.
+    controlled:
+        ``{mediator: value}`` for every mediator: adds ``"controlled_direct"``, the controlled direct effect
+        ``E[Y(t1, m)] - E[Y(t0, m)]`` with the mediators set to these values (Robins & Greenland 1992; identified
+        under the conditions of the interventional effects, no cross-world assumption). ``regression`` only; it
+        equals ``direct`` at every ``m`` when the outcome model has no treatment–mediator interaction.
     contrast:
         ``(t0, t1)``. Default: the two values of a binary treatment in increasing order, else ``(0, 1)``.
     interaction:
@@ -464,8 +489,10 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
     m = np.column_stack([column[v] for v in m_names])
     w = np.column_stack([column[v] for v in w_names]) if w_names else np.zeros((n, 0))
     ell = np.column_stack([column[v] for v in ell_names]) if ell_names else None
+    fixed = _controlled(controlled, m_names, method)
     if method == "regression":
-        means, influence, info = regression_means(y, t, m, w, (t0, t1), interaction=interaction, intermediate=ell)
+        means, influence, info = regression_means(y, t, m, w, (t0, t1), interaction=interaction, intermediate=ell,
+                                                  controlled=fixed)
     else:
         if ell_names:
             raise ValueError(f"The 'intermediate_confounders' argument of {_OWNER} needs method='regression': the "
@@ -488,6 +515,10 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
     else:
         nan = float("nan")
         effects["proportion_mediated"] = MediationEffect(nan, nan, nan, nan)
+    if fixed is not None:
+        effects["controlled_direct"] = _effect(means[(1, 2)] - means[(0, 2)], influence[(1, 2)] - influence[(0, 2)],
+                                               level, "controlled direct effect")
+        info["controlled"] = dict(zip(m_names, fixed.tolist()))
     values = (t0, t1)
     mean_rows = {f"Y({values[a]:g}, M({values[b]:g}))": _effect(means[(a, b)], influence[(a, b)], level, "mean")
                  for a, b in ((0, 0), (1, 0), (0, 1), (1, 1))}
