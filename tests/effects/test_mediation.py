@@ -385,6 +385,12 @@ def test_bad_input_is_refused_by_name():
         mediation_analysis(data, GRAPH, "T", "Y", "M", method="multiply_robust", interaction=False)
     with pytest.raises(ValueError, match="'level'"):
         mediation_analysis(data, GRAPH, "T", "Y", "M", level=1.5)
+    from sklearn.tree import DecisionTreeClassifier
+
+    separated = {**data, "T": (data["W"] > 0).astype(float)}
+    with pytest.raises(ValueError, match="propensity P\\(T \\| W\\) is 0 or 1.*trim > 0"):
+        mediation_analysis(separated, GRAPH, "T", "Y", "M", method="multiply_robust", trim=0.0, n_folds=2,
+                           treatment_learner=DecisionTreeClassifier(random_state=0))
 
 
 # ----------------------------------------------------------------------------------------- command line

@@ -78,7 +78,7 @@ def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[s
     ``E[Y | do(T = t1, M = m)] - E[Y | do(T = t0, M = m)]``."""
     from latentscm._validation import as_generator, check_choice
     from latentscm.effects.adjustment import _names
-    from latentscm.effects.mediation import MEDIATION_EFFECTS
+    from latentscm.effects.mediation import MEDIATION_EFFECTS, mean_label
     from latentscm.effects.mediation_identification import mediation_roles
     from latentscm.interventions import Do
 
@@ -122,6 +122,6 @@ def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[s
         diff = unit[high] - unit[low]
         out[name] = (float(np.mean(diff)), float(np.std(diff, ddof=1) / np.sqrt(n)))
     for (a, b), outcome_values in unit.items():
-        out[f"Y({values[a]:g}, M({values[b]:g}))"] = (float(np.mean(outcome_values)),
-                                                    float(np.std(outcome_values, ddof=1) / np.sqrt(n)))
+        out[mean_label(values[a], values[b])] = (float(np.mean(outcome_values)),
+                                                 float(np.std(outcome_values, ddof=1) / np.sqrt(n)))
     return out

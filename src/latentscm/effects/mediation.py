@@ -160,6 +160,14 @@ class MediationResult:
         return "\n".join(lines)
 
 
+def mean_label(t: float, s: float) -> str:
+    """``"Y(t, M(s))"`` with each value written exactly (no rounding, so different values never share a label)."""
+    def text(v: float) -> str:
+        return np.format_float_positional(float(v), trim="-")
+
+    return f"Y({text(t)}, M({text(s)}))"
+
+
 def _nan_to_none(value: Any) -> Any:
     return None if isinstance(value, float) and not np.isfinite(value) else value
 
@@ -173,12 +181,14 @@ def _effect(estimate: float, influence: np.ndarray, level: float, what: str) -> 
 
 
 # ---------------------------------------------------------------------------------------------- regression
-def _least_squares(target: np.ndarray, design: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """OLS of ``target`` (n,) or (n, k) on ``design`` (n, p): ``(coefficients, residuals, (X'X/n)^{-1})``."""
+def _least_squares(target: np.ndarray, design: np.ndarray, what: str, owner: str = _OWNER,
+                   why: str = "a mediator or covariate is a linear function of the others, or constant; drop the "
+                              "redundant column") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS of ``target`` (n,) or (n, k) on ``design`` (n, p): ``(coefficients, residuals, (X'X/n)^{-1})``; a
+    rank-deficient design is refused, naming ``owner`` and saying ``why``."""
     n, p = design.shape
     if np.linalg.matrix_rank(design) < p:
-        raise ValueError(f"{_OWNER}: the {what} design is rank deficient (a mediator or covariate is a linear "
-                         f"function of the others, or constant); drop the redundant column.")
+        raise ValueError(f"{owner}: the {what} design is rank deficient ({why}).")
     coef, *_ = np.linalg.lstsq(design, target, rcond=None)
     return coef, target - design @ coef, np.linalg.inv(design.T @ design / n)
 
@@ -203,7 +213,14 @@ def regression_means(y: np.ndarray, t: np.ndarray, m: np.ndarray, w: np.ndarray,
     mains = [cols for _, cols, _ in blocks]
     parts = [ones, t[:, None], *mains] + ([t[:, None] * c for c in mains] if interaction else []) + [w]
     x_out = np.column_stack(parts)
-    theta, resid_y, inv_y = _least_squares(y, x_out, "outcome model")
+    why = None
+    if interaction and np.linalg.matrix_rank(x_out) < x_out.shape[1]:
+        plain = np.column_stack([ones, t[:, None], *mains, w])
+        if np.linalg.matrix_rank(plain) == plain.shape[1]:
+            why = ("the treatment x mediator (or intermediate confounder) interaction columns add nothing the other "
+                   "columns lack, e.g. a binary mediator that never takes one value in one arm; pass "
+                   "interaction=False")
+    theta, resid_y, inv_y = _least_squares(y, x_out, "outcome model", **({"why": why} if why else {}))
     widths = [c.shape[1] for c in mains]
     cuts = np.cumsum([2] + widths + (widths if interaction else []))
     main_coef = [theta[cuts[i]:cuts[i + 1]] for i in range(len(blocks))]
@@ -291,6 +308,11 @@ def multiply_robust_means(y: np.ndarray, treated: np.ndarray, m: np.ndarray, w: 
     p_raw, q_raw = p, q
     p, trimmed_p = truncate_propensity(p_raw, trim, _OWNER)
     q, trimmed_q = truncate_propensity(q_raw, trim, _OWNER)
+    for name, values in (("P(T | W)", p), ("P(T | M, W)", q)):
+        if np.any(values <= 0.0) or np.any(values >= 1.0):
+            raise ValueError(f"{_OWNER}: the propensity {name} is 0 or 1 for some rows (the learner separates the "
+                             f"arms), so the weights are infinite; pass trim > 0 (e.g. 0.01), or a smoother "
+                             f"treatment_learner.")
     a1 = treated.astype(float)
     a0 = 1.0 - a1
     scores = {
@@ -312,10 +334,11 @@ def multiply_robust_means(y: np.ndarray, treated: np.ndarray, m: np.ndarray, w: 
 
 # ----------------------------------------------------------------------------------------------- the API
 def _resolve(data: Any, graph: Any, treatment: Any, outcome: Any, mediators: Any, covariates: Any,
-             intermediates: Any, node_names: Sequence[str] | None
+             intermediates: Any, node_names: Sequence[str] | None, *, owner: str = _OWNER, suggest: bool = True
              ) -> tuple[dict[str, np.ndarray], tuple[str, ...], tuple[str, ...], tuple[str, ...], dict[str, Any]]:
     """The checked columns, the mediators, intermediate confounders and covariates (in data or graph order) and how
-    the covariates were chosen."""
+    the covariates were chosen. ``owner`` names the caller in errors; ``suggest`` lets a refusal of the natural
+    effects suggest intermediate confounders."""
     from latentscm.discovery.pag import PartialAncestralGraph
     from latentscm.discovery.pc import as_data_matrix
     from latentscm.discovery.result import DiscoveredGraph
@@ -325,51 +348,49 @@ def _resolve(data: Any, graph: Any, treatment: Any, outcome: Any, mediators: Any
         NoMediationFormulaError,
         explain_failure,
         intermediate_roles,
-        mediation_covariates,
         mediation_roles,
+        search_covariates,
     )
 
     given_ell = () if intermediates is None else intermediates
     if graph is None:
         if covariates is None or isinstance(covariates, str) and covariates in MEDIATION_COVARIATES:
-            raise ValueError(f"{_OWNER}: without a 'graph', give 'covariates' as a list of columns (your claim that "
+            raise ValueError(f"{owner}: without a 'graph', give 'covariates' as a list of columns (your claim that "
                              f"they remove all treatment, mediator and outcome confounding; [] for none). Got "
                              f"{covariates!r}.")
-        _, names = as_data_matrix(data, node_names, _OWNER)
-        column = checked_columns(data, node_names, names, treatment, outcome, _OWNER)
-        m = _listed(mediators, "mediators", column, (treatment, outcome), empty=False)
-        ell = _listed(given_ell, "intermediate_confounders", column, (treatment, outcome, *m), empty=True)
-        w = _listed(covariates, "covariates", column, (treatment, outcome, *m, *ell), empty=True)
+        _, names = as_data_matrix(data, node_names, owner)
+        column = checked_columns(data, node_names, names, treatment, outcome, owner)
+        m = _listed(mediators, "mediators", column, (treatment, outcome), empty=False, owner=owner)
+        ell = _listed(given_ell, "intermediate_confounders", column, (treatment, outcome, *m), empty=True,
+                      owner=owner)
+        w = _listed(covariates, "covariates", column, (treatment, outcome, *m, *ell), empty=True, owner=owner)
         return column, m, ell, w, {"covariates": "given (no graph)", "hidden": []}
     if isinstance(graph, PartialAncestralGraph) or isinstance(graph, DiscoveredGraph) and \
             not graph.is_fully_directed():
-        raise ValueError(f"The 'graph' argument of {_OWNER} must be a DAG: the mediation formula's conditions are "
+        raise ValueError(f"The 'graph' argument of {owner} must be a DAG: the mediation formula's conditions are "
                          f"checked in one causal graph, not over an equivalence class. Orient the "
                          f"{type(graph).__name__} first (background knowledge), or pass the DAG you assume.")
-    dag = as_causal_dag(graph, _OWNER)
-    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, _OWNER)
-    _, _, m = mediation_roles(dag, treatment, outcome, mediators, _OWNER)
-    ell = intermediate_roles(dag, treatment, outcome, m, given_ell, _OWNER)
+    dag = as_causal_dag(graph, owner)
+    column = checked_columns(data, node_names, dag.nodes, treatment, outcome, owner)
+    _, _, m = mediation_roles(dag, treatment, outcome, mediators, owner)
+    ell = intermediate_roles(dag, treatment, outcome, m, given_ell, owner)
     for role, names in (("mediators", m), ("intermediate_confounders", ell)):
         missing = [v for v in names if v not in column]
         if missing:
-            raise ValueError(f"The {role!r} argument of {_OWNER} names {missing}, which are not columns of the "
+            raise ValueError(f"The {role!r} argument of {owner} names {missing}, which are not columns of the "
                              f"data: they must be observed.")
     hidden = [v for v in dag.nodes if v not in column]
     rule = "minimal" if covariates is None else covariates
     if isinstance(rule, str):
-        check_choice(rule, "covariates", _OWNER, MEDIATION_COVARIATES)
-        try:
-            w = mediation_covariates(dag, treatment, outcome, m, rule, observed=list(column),
-                                     intermediate_confounders=ell)
-        except NoMediationFormulaError as error:
-            raise NoMediationFormulaError(str(error).replace("mediation_covariates", _OWNER, 1)) from None
+        check_choice(rule, "covariates", owner, MEDIATION_COVARIATES)
+        w = search_covariates(dag, treatment, outcome, m, rule, observed=list(column), intermediate_confounders=ell,
+                              owner=owner, suggest=suggest)
         return column, m, ell, w, {"covariates": rule, "hidden": hidden}
-    w = _listed(covariates, "covariates", column, (treatment, outcome, *m, *ell), empty=True)
+    w = _listed(covariates, "covariates", column, (treatment, outcome, *m, *ell), empty=True, owner=owner)
     why = explain_failure(dag, treatment, outcome, m, w, ell)
     if why is not None:
         kind = "interventional" if ell else "natural"
-        raise NoMediationFormulaError(f"The 'covariates' argument of {_OWNER}: {list(w)} do not identify the {kind} "
+        raise NoMediationFormulaError(f"The 'covariates' argument of {owner}: {list(w)} do not identify the {kind} "
                                       f"effects in this graph, since {why}. Pass covariates='minimal' to let the "
                                       f"graph choose.")
     return column, m, ell, tuple(v for v in dag.nodes if v in set(w)), {"covariates": "given", "hidden": hidden}
@@ -390,25 +411,25 @@ def _controlled(controlled: Any, mediators: tuple[str, ...], method: str) -> np.
     return values
 
 
-def _listed(value: Any, name: str, column: dict[str, np.ndarray], taken: Sequence[str], *, empty: bool
-            ) -> tuple[str, ...]:
+def _listed(value: Any, name: str, column: dict[str, np.ndarray], taken: Sequence[str], *, empty: bool,
+            owner: str = _OWNER) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     try:
         items = list(items)
     except TypeError:
-        raise TypeError(f"The {name!r} argument of {_OWNER} must be a column name or a list of them. "
+        raise TypeError(f"The {name!r} argument of {owner} must be a column name or a list of them. "
                         f"Got {value!r}.") from None
     if not items and not empty:
-        raise ValueError(f"The {name!r} argument of {_OWNER} is empty; give at least one column.")
+        raise ValueError(f"The {name!r} argument of {owner} is empty; give at least one column.")
     for item in items:
         if not isinstance(item, str) or item not in column:
-            raise ValueError(f"The {name!r} argument of {_OWNER} names {item!r}, which is not a column of the data "
+            raise ValueError(f"The {name!r} argument of {owner} names {item!r}, which is not a column of the data "
                              f"({list(column)}).")
         if item in taken:
-            raise ValueError(f"The {name!r} argument of {_OWNER} names {item!r}, which is already the treatment, "
+            raise ValueError(f"The {name!r} argument of {owner} names {item!r}, which is already the treatment, "
                              f"outcome or a mediator.")
     if len(set(items)) != len(items):
-        raise ValueError(f"The {name!r} argument of {_OWNER} repeats a column: {items}.")
+        raise ValueError(f"The {name!r} argument of {owner} repeats a column: {items}.")
     return tuple(items)
 
 
@@ -520,7 +541,7 @@ def mediation_analysis(data: Any, graph: Any = None, treatment: str | None = Non
                                                level, "controlled direct effect")
         info["controlled"] = dict(zip(m_names, fixed.tolist()))
     values = (t0, t1)
-    mean_rows = {f"Y({values[a]:g}, M({values[b]:g}))": _effect(means[(a, b)], influence[(a, b)], level, "mean")
+    mean_rows = {mean_label(values[a], values[b]): _effect(means[(a, b)], influence[(a, b)], level, "mean")
                  for a, b in ((0, 0), (1, 0), (0, 1), (1, 1))}
     return MediationResult(effects=effects, means=mean_rows, method=method, treatment=treatment, outcome=outcome,
                            mediators=m_names, covariates=w_names, contrast=(t0, t1), level=level, n=n,

@@ -49,7 +49,7 @@ from latentscm.exceptions import LatentSCMError
 from latentscm.graph import CausalGraph
 
 __all__ = ["MEDIATION_COVARIATES", "NoMediationFormulaError", "is_mediation_identified", "mediation_covariates",
-           "mediation_roles", "intermediate_roles", "suggest_intermediates"]
+           "mediation_roles", "intermediate_roles", "search_covariates", "suggest_intermediates"]
 
 #: The rules of :func:`mediation_covariates`: ``"minimal"`` (no single covariate can be dropped) and
 #: ``"ancestral"`` (every observed non-descendant of the treatment that is an ancestor of T, M or Y).
@@ -176,7 +176,16 @@ def mediation_covariates(graph: CausalGraph, treatment: str, outcome: str, media
     interventional ones. Raises :class:`NoMediationFormulaError` naming the failing condition when no set of observed
     covariates does (the search is complete, see the module docstring); when observed intermediate confounders would
     identify the interventional effects, the message names them."""
-    owner = "mediation_covariates"
+    return search_covariates(graph, treatment, outcome, mediators, kind, observed=observed,
+                             intermediate_confounders=intermediate_confounders)
+
+
+def search_covariates(graph: CausalGraph, treatment: str, outcome: str, mediators: Iterable[str] | str,
+                      kind: str = "minimal", *, observed: Iterable[str] | None = None,
+                      intermediate_confounders: Iterable[str] | str = (), owner: str = "mediation_covariates",
+                      suggest: bool = True) -> tuple[str, ...]:
+    """:func:`mediation_covariates` for a caller ``owner`` (named in errors); ``suggest=False`` leaves out the
+    advice to pass intermediate confounders (for callers that take none)."""
     check_choice(kind, "kind", owner, MEDIATION_COVARIATES)
     t, y, m = mediation_roles(graph, treatment, outcome, mediators, owner)
     ell = intermediate_roles(graph, t, y, m, intermediate_confounders, owner)
@@ -193,7 +202,7 @@ def mediation_covariates(graph: CausalGraph, treatment: str, outcome: str, media
         kind_of = "interventional" if ell else "natural"
         advice = ("Observe the confounder, choose other mediators, or estimate the total effect instead "
                   "(estimate_effect).")
-        suggestion = None if ell else suggest_intermediates(graph, t, y, m, seen)
+        suggestion = None if ell or not suggest else suggest_intermediates(graph, t, y, m, seen)
         if suggestion is not None:
             advice = (f"The interventional direct and indirect effects are identified with "
                       f"intermediate_confounders={list(suggestion)} (command line: --intermediates "

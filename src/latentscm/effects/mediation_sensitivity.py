@@ -164,15 +164,23 @@ def mediation_sensitivity(data: Any, graph: Any = None, treatment: str | None = 
     if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(np.abs(grid) >= 1):
         raise ValueError(f"The 'rho' argument of {_OWNER} must be correlations strictly between -1 and 1. "
                          f"Got {rho!r}.")
-    column, (m_name,), _, w_names, chosen = _resolve(data, graph, treatment, outcome, mediator, covariates, None,
-                                                     node_names)
+    from latentscm.effects.mediation_identification import NoMediationFormulaError
+
+    try:
+        column, (m_name,), _, w_names, chosen = _resolve(data, graph, treatment, outcome, mediator, covariates, None,
+                                                         node_names, owner=_OWNER, suggest=False)
+    except NoMediationFormulaError as error:
+        raise NoMediationFormulaError(
+            f"{error} The graph given to {_OWNER} is the one you would assume with rho = 0: leave a hidden "
+            f"mediator-outcome confounder out of it (rho stands for it), or pass graph=None with covariates=[...].") \
+            from None
     t, y, m = column[treatment], column[outcome], column[m_name]
     n = t.shape[0]
     t0, t1 = _contrast(t, contrast, False, "regression", _OWNER)
     w = np.column_stack([column[v] for v in w_names]) if w_names else np.zeros((n, 0))
     x = np.column_stack([np.ones(n), t, w])
-    coef_m, e2, inv = _least_squares(m, x, "mediator model")
-    coef_y, e1, _ = _least_squares(y, x, "reduced-form outcome model")
+    coef_m, e2, inv = _least_squares(m, x, "mediator model", _OWNER)
+    coef_y, e1, _ = _least_squares(y, x, "reduced-form outcome model", _OWNER)
     s11, s22, c = float(np.mean(e1 ** 2)), float(np.mean(e2 ** 2)), float(np.mean(e1 * e2))
     if s11 * s22 - c ** 2 <= 1e-12 * s11 * s22:
         raise ValueError(f"{_OWNER}: the outcome's residual is a linear function of the mediator's, so the outcome "
@@ -185,7 +193,7 @@ def mediation_sensitivity(data: Any, graph: Any = None, treatment: str | None = 
     half = np.array([normal_interval(0.0, s, level)[1] for s in se])
     total = float(coef_y[1]) * scale
     rho0 = c / np.sqrt(s11 * s22)
-    _, e3, _ = _least_squares(y, np.column_stack([x, m]), "outcome model")
+    _, e3, _ = _least_squares(y, np.column_stack([x, m]), "outcome model", _OWNER)
     r2_m, r2_y = 1.0 - s22 / np.var(m), 1.0 - float(np.mean(e3 ** 2)) / np.var(y)
     return MediationSensitivity(
         rho=grid, indirect=value, indirect_low=value - half, indirect_high=value + half, direct=total - value,
