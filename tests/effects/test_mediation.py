@@ -418,6 +418,12 @@ def test_mediation_from_the_command_line(tmp_path):
                      "--mediators", "M", "--covariates", "W", "--method", "multiply_robust", "--folds", "3"])
     assert robust.exit_code == 0, robust.output
     assert "multiply_robust" in robust.output
+    controlled = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                         "--mediation", "--mediators", "M", "--controlled", "M=1.5", "--out", out])
+    assert controlled.exit_code == 0, controlled.output
+    expected = mediation_analysis(table, GRAPH, "T", "Y", "M", node_names=names, controlled={"M": 1.5})
+    assert json.loads(out.read_text())["effects"]["controlled_direct"]["estimate"] == pytest.approx(
+        expected["controlled_direct"].estimate, rel=1e-8)
 
 
 def test_mediation_refusals_on_the_command_line(tmp_path):
@@ -429,6 +435,10 @@ def test_mediation_refusals_on_the_command_line(tmp_path):
     refused(invoke(base + ["--mediation", "--mediators", "M", "--learner", "forest"]), "--learner and --folds")
     refused(invoke(base + ["--no-interaction"]), "--no-interaction needs --mediation")
     refused(invoke(base + ["--intermediates", "M"]), "--intermediates needs --mediation")
+    refused(invoke(base + ["--controlled", "M=1", "--no-interaction"]),
+            "--controlled, --no-interaction need --mediation")
+    refused(invoke(base + ["--mediation", "--mediators", "M", "--controlled", "M"]), "'mediator=value' pairs")
+    refused(invoke(base + ["--mediation", "--mediators", "M", "--controlled", "W=1"]), "every mediator")
     refused(invoke(base + ["--mediation", "--mediators", "M", "--covariates", ""]), "do not identify")
     refused(invoke(["effect", tmp_path / "d.csv", "--treatment", "T", "--outcome", "Y", "--mediation",
                     "--mediators", "M"]), "without a 'graph'")

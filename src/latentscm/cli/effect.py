@@ -210,7 +210,8 @@ def _write_png(figure: Any, path: Path) -> None:
 
 
 def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediators: str | None,
-               covariates: str | None, intermediates: str | None, method: str, learner: str, folds: int,
+               covariates: str | None, intermediates: str | None, controlled: str | None, method: str, learner: str,
+               folds: int,
                contrast: Any, level: float, seed: int, interaction: bool, sensitivity: bool, plot: Path | None,
                refused: dict[str, bool]) -> Any:
     """``effect --mediation``: the natural (or interventional) direct and indirect effects through ``--mediators``;
@@ -241,19 +242,31 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
     if sensitivity:
         if plot is not None:
             check_output_path(plot, "--plot", suffixes=(".png",))
-        if method not in ("auto", "regression") or intermediates is not None or len(split) != 1:
+        if method not in ("auto", "regression") or intermediates is not None or controlled is not None \
+                or len(split) != 1:
             raise ValueError("--mediation --sensitivity takes one mediator and the linear models without interaction "
-                             "(Imai, Keele & Yamamoto 2010): no --method other than regression, no --intermediates, "
-                             "and --mediators with one column.")
+                             "(Imai, Keele & Yamamoto 2010): no --method other than regression, no --intermediates "
+                             "or --controlled, and --mediators with one column.")
         result = mediation_sensitivity(table, causal, treatment, outcome, split[0], covariates=given,
                                        contrast=contrast, level=level)
         if plot is not None:
             _write_png(result.plot().figure, plot)
         return result
     ell = None if intermediates is None else [a.strip() for a in intermediates.split(",") if a.strip()]
+    fixed = None
+    if controlled is not None:
+        fixed = {}
+        for item in (a.strip() for a in controlled.split(",") if a.strip()):
+            name, sep, value = item.partition("=")
+            try:
+                fixed[name.strip()] = float(value)
+            except ValueError:
+                sep = ""
+            if not sep:
+                raise ValueError(f"--controlled takes 'mediator=value' pairs, comma-separated. Got {item!r}.")
     return mediation_analysis(table, causal, treatment, outcome, split, method=chosen, covariates=given,
-                              intermediate_confounders=ell, contrast=contrast, interaction=interaction, level=level,
-                              outcome_learner=learner,
+                              intermediate_confounders=ell, controlled=fixed, contrast=contrast,
+                              interaction=interaction, level=level, outcome_learner=learner,
                               treatment_learner=learner, n_folds=folds, seed=seed)
 
 
@@ -298,6 +311,8 @@ def register(app: typer.Typer) -> None:
         intermediates: str = typer.Option(None, "--intermediates", help="With --mediation: observed mediator-outcome "
                                           "confounders the treatment affects (comma list); the result is then the "
                                           "interventional effects."),
+        controlled: str = typer.Option(None, "--controlled", help="With --mediation: 'M=value' for every mediator "
+                                       "(comma-separated) adds the controlled direct effect at those values."),
         interaction: bool = typer.Option(True, "--interaction/--no-interaction", help="With --mediation and method "
                                          "regression: a treatment-mediator interaction in the outcome model."),
         instrument: bool = typer.Option(False, "--instrument", help="Estimate by two-stage least squares with "
@@ -372,17 +387,18 @@ def register(app: typer.Typer) -> None:
                     "--method": method != "auto", "--learner": learner != "linear", "--sensitivity": sensitivity,
                     "--benchmark": benchmark is not None, "--kd": kd is not None, "--ky": ky is not None,
                     "--q": q != 1.0, "--plot": plot is not None, "--mediation": mediation,
-                    "--no-interaction": not interaction, "--intermediates": intermediates is not None})
+                    "--no-interaction": not interaction, "--intermediates": intermediates is not None,
+                    "--controlled": controlled is not None})
                 return
             if world is not None:
                 if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
                         or covariates is not None or instrument or instruments is not None
                         or std_error is not None or id_formula or mediation or not interaction
-                        or intermediates is not None):
+                        or intermediates is not None or controlled is not None):
                     raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
                                      "--covariates, --instrument, --instruments, --std-error, --id, --mediation, "
-                                     "--intermediates or --no-interaction: the world gives the data, the graph and "
-                                     "the true effect.")
+                                     "--intermediates, --controlled or --no-interaction: the world gives the data, "
+                                     "the graph and the true effect.")
                 if pseudocount != 0.0 or max_levels is not None:
                     raise ValueError("--pseudocount and --max-levels need --id, which --world does not take.")
                 if sensitivity or benchmark is not None or kd is not None or ky is not None or q != 1.0 \
@@ -421,14 +437,17 @@ def register(app: typer.Typer) -> None:
                 raise ValueError("--mediators needs --front-door or --mediation.")
             if covariates is not None and not (front_door or instrument or mediation):
                 raise ValueError("--covariates needs --front-door, --instrument or --mediation.")
-            if (not interaction or intermediates is not None) and not mediation:
-                raise ValueError(f"{'--intermediates' if intermediates is not None else '--no-interaction'} needs "
-                                 f"--mediation.")
+            only_mediation = {"--intermediates": intermediates is not None, "--controlled": controlled is not None,
+                              "--no-interaction": not interaction}
+            if any(only_mediation.values()) and not mediation:
+                flags = [k for k, v in only_mediation.items() if v]
+                raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --mediation.")
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
             if mediation:
                 result = _mediation(table, causal, treatment, outcome, mediators=mediators, covariates=covariates,
-                                    intermediates=intermediates, method=method, learner=learner, folds=folds,
+                                    intermediates=intermediates, controlled=controlled, method=method,
+                                    learner=learner, folds=folds,
                                     contrast=options["contrast"], level=level, seed=seed, interaction=interaction,
                                     sensitivity=sensitivity, plot=plot,
                                     refused={"--front-door": front_door, "--instrument": instrument,
