@@ -168,6 +168,11 @@ def test_both_estimators_recover_the_natural_effects_of_a_linear_scm(method):
     assert effects["total"] == pytest.approx(effects["direct_treated"] + effects["indirect_control"], abs=1e-12)
     assert result.covariates == ("W",) and result.mediators == ("M",) and result.info["covariates"] == "minimal"
     assert set(result.means) == {"Y(0, M(0))", "Y(1, M(0))", "Y(0, M(1))", "Y(1, M(1))"}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = result.plot()
+    assert [t.get_text() for t in ax.get_yticklabels()] == [k for k in result.effects if k != "proportion_mediated"]
     payload = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert payload["effects"]["indirect"]["estimate"] == pytest.approx(effects["indirect"])
     assert "indirect" in str(result) and "adjusting for W" in str(result)
@@ -418,6 +423,10 @@ def test_mediation_from_the_command_line(tmp_path):
                      "--mediators", "M", "--covariates", "W", "--method", "multiply_robust", "--folds", "3"])
     assert robust.exit_code == 0, robust.output
     assert "multiply_robust" in robust.output
+    plotted = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
+                      "--mediation", "--mediators", "M", "--plot", tmp_path / "effects.png"])
+    assert plotted.exit_code == 0, plotted.output
+    assert (tmp_path / "effects.png").read_bytes()[:4] == b"\x89PNG"
     controlled = invoke(["effect", tmp_path / "d.csv", "--graph", GRAPH, "--treatment", "T", "--outcome", "Y",
                          "--mediation", "--mediators", "M", "--controlled", "M=1.5", "--out", out])
     assert controlled.exit_code == 0, controlled.output

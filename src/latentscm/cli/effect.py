@@ -264,10 +264,15 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
                 sep = ""
             if not sep:
                 raise ValueError(f"--controlled takes 'mediator=value' pairs, comma-separated. Got {item!r}.")
-    return mediation_analysis(table, causal, treatment, outcome, split, method=chosen, covariates=given,
-                              intermediate_confounders=ell, controlled=fixed, contrast=contrast,
-                              interaction=interaction, level=level, outcome_learner=learner,
-                              treatment_learner=learner, n_folds=folds, seed=seed)
+    if plot is not None:
+        check_output_path(plot, "--plot", suffixes=(".png",))
+    result = mediation_analysis(table, causal, treatment, outcome, split, method=chosen, covariates=given,
+                                intermediate_confounders=ell, controlled=fixed, contrast=contrast,
+                                interaction=interaction, level=level, outcome_learner=learner,
+                                treatment_learner=learner, n_folds=folds, seed=seed)
+    if plot is not None:
+        _write_png(result.plot().figure, plot)
+    return result
 
 
 def register(app: typer.Typer) -> None:
@@ -352,8 +357,9 @@ def register(app: typer.Typer) -> None:
                                "(default: --kd)."),
         q: float = typer.Option(1.0, "--q", help="With --sensitivity: the fraction of the estimate a confounder "
                                 "would remove (1: all of it)."),
-        plot: Path = typer.Option(None, "--plot", help="With --sensitivity: write the contour plot of the adjusted "
-                                  "effect here (PNG)."),
+        plot: Path = typer.Option(None, "--plot", help="Write a PNG here: with --sensitivity, the contour plot of "
+                                  "the adjusted effect; with --mediation, the effects with their intervals (with "
+                                  "--sensitivity too, the indirect effect against rho)."),
         out: Path = typer.Option(None, "--out", help="Write the result as JSON here."),
     ) -> None:
         """Estimate the average causal effect of --treatment on --outcome from a CSV and a causal graph: the
@@ -418,7 +424,7 @@ def register(app: typer.Typer) -> None:
             if data is None or (graph is None and not mediation):
                 raise ValueError("Give a CSV and --graph, or --world.")
             given_sensitivity = {"--benchmark": benchmark is not None, "--kd": kd is not None,
-                                 "--ky": ky is not None, "--q": q != 1.0, "--plot": plot is not None}
+                                 "--ky": ky is not None, "--q": q != 1.0, "--plot": plot is not None and not mediation}
             if any(given_sensitivity.values()) and not sensitivity:
                 flags = [k for k, v in given_sensitivity.items() if v]
                 raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --sensitivity.")
@@ -527,7 +533,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(str(result))
         if instrument:
             typer.echo(_diagnostics(result))
-        if sensitivity and plot is not None:
+        if (sensitivity or mediation) and plot is not None:
             typer.echo(f"-> {plot}")
         if out is not None:
             atomic_write_json(out, result.to_dict())

@@ -134,6 +134,28 @@ class MediationResult:
     def proportion_mediated(self) -> MediationEffect:
         return self.effects["proportion_mediated"]
 
+    def plot(self, ax: Any = None) -> Any:
+        """The effects (all but the proportion mediated) as points with their intervals, on ``ax`` or a new figure;
+        returns the matplotlib Axes."""
+        import matplotlib.pyplot as plt
+
+        names = [k for k in self.effects if k != "proportion_mediated"]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5.5, 0.45 * len(names) + 1.2))
+        rows = np.arange(len(names))[::-1]
+        for row, name in zip(rows, names):
+            item = self.effects[name]
+            ax.plot([item.ci_low, item.ci_high], [row, row], color="0.3", lw=2)
+            ax.plot(item.estimate, row, "o", color="black")
+        ax.axvline(0.0, color="0.6", lw=0.8)
+        ax.set_yticks(rows, names)
+        kind = self.info.get("effects", "natural")
+        t0, t1 = self.contrast
+        ax.set_xlabel(f"{kind} effect of {self.treatment} ({t0:g} -> {t1:g}) on {self.outcome}, "
+                      f"{100 * self.level:g}% intervals")
+        ax.set_title(f"through {', '.join(self.mediators)}", fontsize=9)
+        return ax
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field (strict JSON: a NaN proportion becomes null)."""
         from latentscm._io import json_ready
