@@ -451,5 +451,25 @@ def test_mediation_refusals_on_the_command_line(tmp_path):
     refused(invoke(base + ["--mediation", "--mediators", "M", "--covariates", ""]), "do not identify")
     refused(invoke(["effect", tmp_path / "d.csv", "--treatment", "T", "--outcome", "Y", "--mediation",
                     "--mediators", "M"]), "without a 'graph'")
-    refused(invoke(["effect", "--world", "flow", "--treatment", "a", "--outcome", "b", "--mediation"]),
-            "--world takes no")
+    world = ["effect", "--world", "flow", "--treatment", "ball_size", "--outcome", "flow"]
+    refused(invoke(world + ["--mediation"]), "--mediation needs --mediators")
+    refused(invoke(world + ["--mediators", "water_height"]), "only with --mediation")
+    refused(invoke(world + ["--mediation", "--mediators", "speed"]), "'mediators'", "'speed'")
+
+
+def test_world_mediation_against_the_worlds_own_nested_counterfactuals(tmp_path):
+    """The flow world: ball size raises the water, which drives the flow; no direct path, so the true direct effect
+    is 0 and the indirect one is the whole effect."""
+    from latentscm.effects import world_mediation
+
+    found = world_mediation("flow", "ball_size", "flow", "water_height", n=3000, seed=0, truth_samples=50_000)
+    assert found.truth["direct"] == (0.0, 0.0) and found.truth["indirect"][0] > 0.3
+    assert all(found.covered().values()), str(found)
+    assert "the interval covers it" in str(found)
+    out = tmp_path / "w.json"
+    result = invoke(["effect", "--world", "flow", "--treatment", "ball_size", "--outcome", "flow", "--mediation",
+                     "--mediators", "water_height", "--samples", "3000", "--out", out])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(out.read_text())
+    assert payload["covered"]["indirect"] is True
+    assert payload["result"]["effects"]["indirect"]["estimate"] == pytest.approx(found.result.indirect.estimate)

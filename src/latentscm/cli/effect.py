@@ -209,6 +209,22 @@ def _write_png(figure: Any, path: Path) -> None:
     atomic_write(path, buffer.getvalue())
 
 
+def _controlled_option(controlled: str | None) -> dict[str, float] | None:
+    """``--controlled M1=0,M2=1.5`` as ``{mediator: value}``, or None."""
+    if controlled is None:
+        return None
+    fixed = {}
+    for item in (a.strip() for a in controlled.split(",") if a.strip()):
+        name, sep, value = item.partition("=")
+        try:
+            fixed[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ValueError(f"--controlled takes 'mediator=value' pairs, comma-separated. Got {item!r}.")
+    return fixed
+
+
 def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediators: str | None,
                covariates: str | None, intermediates: str | None, controlled: str | None, method: str, learner: str,
                folds: int,
@@ -253,17 +269,7 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
             _write_png(result.plot().figure, plot)
         return result
     ell = None if intermediates is None else [a.strip() for a in intermediates.split(",") if a.strip()]
-    fixed = None
-    if controlled is not None:
-        fixed = {}
-        for item in (a.strip() for a in controlled.split(",") if a.strip()):
-            name, sep, value = item.partition("=")
-            try:
-                fixed[name.strip()] = float(value)
-            except ValueError:
-                sep = ""
-            if not sep:
-                raise ValueError(f"--controlled takes 'mediator=value' pairs, comma-separated. Got {item!r}.")
+    fixed = _controlled_option(controlled)
     if plot is not None:
         check_output_path(plot, "--plot", suffixes=(".png",))
     result = mediation_analysis(table, causal, treatment, outcome, split, method=chosen, covariates=given,
@@ -374,6 +380,7 @@ def register(app: typer.Typer) -> None:
             instrumental_effect,
             refute_effect,
             world_effect,
+            world_mediation,
         )
         from latentscm.effects import ida as run_ida
 
@@ -397,25 +404,39 @@ def register(app: typer.Typer) -> None:
                     "--controlled": controlled is not None})
                 return
             if world is not None:
-                if (data is not None or graph is not None or ida or refute or front_door or mediators is not None
-                        or covariates is not None or instrument or instruments is not None
-                        or std_error is not None or id_formula or mediation or not interaction
-                        or intermediates is not None or controlled is not None):
-                    raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --mediators, "
-                                     "--covariates, --instrument, --instruments, --std-error, --id, --mediation, "
-                                     "--intermediates, --controlled or --no-interaction: the world gives the data, "
-                                     "the graph and the true effect.")
+                mediation_flags = mediators is not None or not interaction or controlled is not None
+                if (data is not None or graph is not None or ida or refute or front_door or covariates is not None
+                        or instrument or instruments is not None or std_error is not None or id_formula
+                        or intermediates is not None or (mediation_flags and not mediation)):
+                    raise ValueError("--world takes no CSV, --graph, --ida, --refute, --front-door, --covariates, "
+                                     "--instrument, --instruments, --std-error, --id or --intermediates, and "
+                                     "--mediators, --controlled and --no-interaction only with --mediation: the world "
+                                     "gives the data, the graph and the true effect.")
                 if pseudocount != 0.0 or max_levels is not None:
                     raise ValueError("--pseudocount and --max-levels need --id, which --world does not take.")
                 if sensitivity or benchmark is not None or kd is not None or ky is not None or q != 1.0 \
                         or plot is not None:
                     raise ValueError("--world takes no --sensitivity (nor --benchmark, --kd, --ky, --q, --plot): the "
                                      "world's graph names every confounder and its true effect is known.")
-                adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
-                result: Any = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
-                                           adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
-                                           outcome_learner=learner, treatment_learner=learner, n_folds=folds,
-                                           level=level)
+                if mediation:
+                    if adjustment is not None:
+                        raise ValueError("--mediation cannot be combined with --adjustment: the world's graph picks "
+                                         "the covariates of the mediation formula.")
+                    if mediators is None:
+                        raise ValueError("--mediation needs --mediators as a comma list of the world's factors.")
+                    fixed = _controlled_option(controlled)
+                    result: Any = world_mediation(
+                        world, treatment, outcome, [a.strip() for a in mediators.split(",") if a.strip()], n=samples,
+                        seed=seed, method="regression" if method == "auto" else method,
+                        contrast=_numbers(contrast, "--contrast"), interaction=interaction, level=level,
+                        outcome_learner=learner, treatment_learner=learner, n_folds=folds,
+                        **({"controlled": fixed} if fixed is not None else {}))
+                else:
+                    adjust_world: Any = "optimal" if adjustment is None else _adjustment(adjustment)
+                    result = world_effect(world, treatment, outcome, n=samples, seed=seed, method=method,
+                                          adjustment=adjust_world, contrast=_numbers(contrast, "--contrast"),
+                                          outcome_learner=learner, treatment_learner=learner, n_folds=folds,
+                                          level=level)
                 typer.echo(str(result))
                 if out is not None:
                     atomic_write_json(out, result.to_dict())

@@ -85,7 +85,7 @@ from latentscm.effects.sensitivity import (
     sensitivity_analysis,
 )
 from latentscm.effects.weighting import ipw_effect
-from latentscm.effects.world_effect import WorldEffect, world_effect
+from latentscm.effects.world_effect import WorldEffect, WorldMediation, world_effect, world_mediation
 
 __all__ = [
     "ADJUSTMENTS",
@@ -119,6 +119,7 @@ __all__ = [
     "ConfounderScenario",
     "SensitivityReport",
     "WorldEffect",
+    "WorldMediation",
     "adjusted_estimate",
     "adjusted_std_error",
     "adjustment_set",
@@ -170,4 +171,5 @@ __all__ = [
     "true_mediation",
     "visible_edges",
     "world_effect",
+    "world_mediation",
 ]
