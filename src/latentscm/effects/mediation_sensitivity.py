@@ -1,7 +1,7 @@
 """``mediation_sensitivity``: how the indirect effect moves if the mediator and the outcome share a hidden confounder.
 
 The natural effects need "no unmeasured mediator–outcome confounding", which no data can check, even in a randomised
-trial. Imai, Keele & Yamamoto (Stat. Sci. 2010, §4) measure its violation by ``ρ``, the correlation of the errors of
+trial. Imai, Keele & Yamamoto (Stat. Sci. 2010) measure its violation by ``ρ``, the correlation of the errors of
 
     M = α2 + β2 T + ξ2·W + ε2        (the mediator model)
     Y = α3 + β3 T + γ M + ξ3·W + ε3  (the outcome model, no treatment–mediator interaction)
