@@ -20,11 +20,17 @@ from latentscm.effects import (
 )
 from latentscm.graph import CausalGraph
 from latentscm.scm import SCM, Functional, LinearGaussian, Normal, Uniform
+from latentscm.testing.mediation_scms import (
+    MEDIATION_GRAPH,
+    WITNESS_GRAPH,
+    linear_mediation_scm,
+    witness_mediation_scm,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cli_support import invoke, refused  # noqa: E402
 
-GRAPH = "W -> T; W -> M; T -> M; W -> Y; T -> Y; M -> Y"
+GRAPH = MEDIATION_GRAPH
 
 
 def _logistic_treatment(parents: str = "W", scale: float = 1.0) -> Functional:
@@ -35,14 +41,7 @@ def _logistic_treatment(parents: str = "W", scale: float = 1.0) -> Functional:
 def _linear_scm(interaction: float = 0.4) -> SCM:
     """M = 0.8 T + 0.5 W + e, Y = T + 0.7 M + interaction T M + 0.6 W + e: direct 1, indirect (0.7 + interaction) 0.8.
     """
-    mechanisms = {
-        "W": LinearGaussian(),
-        "T": _logistic_treatment(),
-        "M": Functional(lambda p, u: 0.8 * p[:, 1] + 0.5 * p[:, 0] + u, Normal(0.0, 1.0), parent_names=("W", "T")),
-        "Y": Functional(lambda p, u: p[:, 1] + 0.7 * p[:, 2] + interaction * p[:, 1] * p[:, 2] + 0.6 * p[:, 0] + u,
-                        Normal(0.0, 1.0), parent_names=("W", "T", "M")),
-    }
-    return SCM(CausalGraph.from_text(GRAPH), mechanisms)
+    return linear_mediation_scm(interaction)
 
 
 def _nonlinear_scm() -> SCM:
@@ -284,18 +283,12 @@ def test_the_reference_implementation_agrees():
     assert np.std(draws["direct"]) == pytest.approx(ours.direct.std_error, rel=0.08)
 
 
-WITNESS = "W -> T; W -> L; T -> L; L -> M; T -> M; W -> M; L -> Y; M -> Y; T -> Y; W -> Y"
+WITNESS = WITNESS_GRAPH
 
 
 def _witness_scm() -> SCM:
     """L, affected by T, confounds M and Y: the natural effects are not identified, the interventional ones are."""
-    mechanisms = {
-        "W": LinearGaussian(), "T": _logistic_treatment(), "L": LinearGaussian({"W": 0.5, "T": 1.0}),
-        "M": LinearGaussian({"L": 0.6, "T": 0.8, "W": 0.4}),
-        "Y": Functional(lambda p, u: 0.7 * p[:, 0] + p[:, 1] + 0.5 * p[:, 2] + 0.3 * p[:, 2] * p[:, 1] + 0.4 * p[:, 3]
-                        + u, Normal(0.0, 1.0), parent_names=("L", "M", "T", "W")),
-    }
-    return SCM(CausalGraph.from_text(WITNESS), mechanisms)
+    return witness_mediation_scm()
 
 
 def test_interventional_effects_when_the_treatment_affects_a_mediator_outcome_confounder():

@@ -6,7 +6,9 @@ discovery algorithms: ``DSeparationOracle``, ``random_latent_dag``, ``true_mag``
 ``simulate_interventional_latents`` (linear Gaussian latents through a random MLP, one perfect intervention per
 latent; ``InterventionalLatents.world_structure`` makes the same model a world's SCM, rendered as images;
 ``chain_ica_world`` with ``CHAIN_REGIMES``: three latents of a known graph under a nonlinear mixing); and
-causal-learn's graphs in our conventions for cross-checks: ``cpdag_from_causallearn``, ``pag_from_causallearn``.
+causal-learn's graphs in our conventions for cross-checks: ``cpdag_from_causallearn``, ``pag_from_causallearn``;
+small SCMs of known mediation effects: ``linear_mediation_scm``, ``nonlinear_mediation_scm``, ``chain_mediation_scm``,
+``witness_mediation_scm`` (and their graphs).
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
@@ -42,6 +44,13 @@ _CHECKS = {
     "simulate_interventional_latents": "latentscm.testing.interventional_latents",
     "cpdag_from_causallearn": "latentscm.testing.causallearn_graphs",
     "pag_from_causallearn": "latentscm.testing.causallearn_graphs",
+    "MEDIATION_GRAPH": "latentscm.testing.mediation_scms",
+    "CHAIN_MEDIATION_GRAPH": "latentscm.testing.mediation_scms",
+    "WITNESS_GRAPH": "latentscm.testing.mediation_scms",
+    "linear_mediation_scm": "latentscm.testing.mediation_scms",
+    "nonlinear_mediation_scm": "latentscm.testing.mediation_scms",
+    "chain_mediation_scm": "latentscm.testing.mediation_scms",
+    "witness_mediation_scm": "latentscm.testing.mediation_scms",
 }
 
 __all__ = sorted(_CHECKS)
