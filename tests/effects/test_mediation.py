@@ -448,6 +448,8 @@ def test_mediation_refusals_on_the_command_line(tmp_path):
     refused(invoke(world + ["--mediation"]), "--mediation needs --mediators")
     refused(invoke(world + ["--mediators", "water_height"]), "only with --mediation")
     refused(invoke(world + ["--mediation", "--mediators", "speed"]), "'mediators'", "'speed'")
+    refused(invoke(world + ["--mediation", "--mediators", "water_height", "--learner", "forest"]),
+            "--learner and --folds apply to --mediation with --method multiply_robust")
 
 
 def test_world_mediation_against_the_worlds_own_nested_counterfactuals(tmp_path):

@@ -225,6 +225,21 @@ def _controlled_option(controlled: str | None) -> dict[str, float] | None:
     return fixed
 
 
+def _mediation_method(method: str, learner: str, folds: int, interaction: bool) -> str:
+    """The estimator ``--mediation`` runs (``auto`` is ``regression``), with the options that apply only to the other
+    one refused by name."""
+    if method not in ("auto", "regression", "multiply_robust"):
+        raise ValueError(f"--mediation estimates by the linear mediation formula (--method regression, the default) "
+                         f"or the cross-fitted multiply robust estimator (--method multiply_robust); --method "
+                         f"{method!r} does not apply.")
+    chosen = "regression" if method == "auto" else method
+    if chosen == "regression" and (learner != "linear" or folds != 5):
+        raise ValueError("--learner and --folds apply to --mediation with --method multiply_robust.")
+    if not interaction and chosen != "regression":
+        raise ValueError("--no-interaction applies to --mediation with --method regression.")
+    return chosen
+
+
 def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediators: str | None,
                covariates: str | None, intermediates: str | None, controlled: str | None, method: str, learner: str,
                folds: int,
@@ -242,15 +257,7 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
     if mediators is None or mediators in ("minimal", "maximal"):
         raise ValueError("--mediation needs --mediators as a comma list of columns (the mediators whose share of the "
                          "effect is wanted; 'minimal' and 'maximal' choose front-door sets).")
-    if method not in ("auto", "regression", "multiply_robust"):
-        raise ValueError(f"--mediation estimates by the linear mediation formula (--method regression, the default) "
-                         f"or the cross-fitted multiply robust estimator (--method multiply_robust); --method "
-                         f"{method!r} does not apply.")
-    chosen = "regression" if method == "auto" else method
-    if chosen == "regression" and (learner != "linear" or folds != 5):
-        raise ValueError("--learner and --folds apply to --mediation with --method multiply_robust.")
-    if not interaction and chosen != "regression":
-        raise ValueError("--no-interaction applies to --mediation with --method regression.")
+    chosen = _mediation_method(method, learner, folds, interaction)
     split = [a.strip() for a in mediators.split(",") if a.strip()]
     given: Any = covariates
     if covariates is not None and covariates not in ("minimal", "ancestral"):
@@ -424,10 +431,11 @@ def register(app: typer.Typer) -> None:
                                          "the covariates of the mediation formula.")
                     if mediators is None:
                         raise ValueError("--mediation needs --mediators as a comma list of the world's factors.")
+                    chosen = _mediation_method(method, learner, folds, interaction)
                     fixed = _controlled_option(controlled)
                     result: Any = world_mediation(
                         world, treatment, outcome, [a.strip() for a in mediators.split(",") if a.strip()], n=samples,
-                        seed=seed, method="regression" if method == "auto" else method,
+                        seed=seed, method=chosen,
                         contrast=_numbers(contrast, "--contrast"), interaction=interaction, level=level,
                         outcome_learner=learner, treatment_learner=learner, n_folds=folds,
                         **({"controlled": fixed} if fixed is not None else {}))
