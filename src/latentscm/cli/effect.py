@@ -216,12 +216,16 @@ def _controlled_option(controlled: str | None) -> dict[str, float] | None:
     fixed = {}
     for item in (a.strip() for a in controlled.split(",") if a.strip()):
         name, sep, value = item.partition("=")
+        name = name.strip()
         try:
-            fixed[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             sep = ""
         if not sep:
             raise ValueError(f"--controlled takes 'mediator=value' pairs, comma-separated. Got {item!r}.")
+        if name in fixed:
+            raise ValueError(f"--controlled names mediator {name!r} twice ({controlled!r}); give each one value.")
+        fixed[name] = number
     return fixed
 
 
@@ -372,7 +376,8 @@ def register(app: typer.Typer) -> None:
                                 "would remove (1: all of it)."),
         plot: Path = typer.Option(None, "--plot", help="Write a PNG here: with --sensitivity, the contour plot of "
                                   "the adjusted effect; with --mediation, the effects with their intervals (with "
-                                  "--sensitivity too, the indirect effect against rho)."),
+                                  "--sensitivity too, the indirect effect against rho; with --world, beside the "
+                                  "world's true effects)."),
         out: Path = typer.Option(None, "--out", help="Write the result as JSON here."),
     ) -> None:
         """Estimate the average causal effect of --treatment on --outcome from a CSV and a causal graph: the
@@ -421,10 +426,16 @@ def register(app: typer.Typer) -> None:
                                      "gives the data, the graph and the true effect.")
                 if pseudocount != 0.0 or max_levels is not None:
                     raise ValueError("--pseudocount and --max-levels need --id, which --world does not take.")
-                if sensitivity or benchmark is not None or kd is not None or ky is not None or q != 1.0 \
-                        or plot is not None:
-                    raise ValueError("--world takes no --sensitivity (nor --benchmark, --kd, --ky, --q, --plot): the "
+                if sensitivity or benchmark is not None or kd is not None or ky is not None or q != 1.0:
+                    raise ValueError("--world takes no --sensitivity (nor --benchmark, --kd, --ky, --q): the "
                                      "world's graph names every confounder and its true effect is known.")
+                if plot is not None and not mediation:
+                    raise ValueError("--plot with --world draws a mediation analysis beside the world's true "
+                                     "effects; it needs --mediation.")
+                if simulations != 20:
+                    raise ValueError("--simulations needs --refute, which --world does not take.")
+                if plot is not None:
+                    check_output_path(plot, "--plot", suffixes=(".png",))
                 if mediation:
                     if adjustment is not None:
                         raise ValueError("--mediation cannot be combined with --adjustment: the world's graph picks "
@@ -449,9 +460,16 @@ def register(app: typer.Typer) -> None:
                 if out is not None:
                     atomic_write_json(out, result.to_dict())
                     typer.echo(f"-> {out}")
+                if plot is not None:
+                    _write_png(result.plot().figure, plot)
+                    typer.echo(f"-> {plot}")
                 return
             if data is None or (graph is None and not mediation):
                 raise ValueError("Give a CSV and --graph, or --world.")
+            if samples != 2000:
+                raise ValueError("--samples sets the size of --world's sample; with a CSV the data are its rows.")
+            if simulations != 20 and not refute:
+                raise ValueError("--simulations needs --refute.")
             given_sensitivity = {"--benchmark": benchmark is not None, "--kd": kd is not None,
                                  "--ky": ky is not None, "--q": q != 1.0, "--plot": plot is not None and not mediation}
             if any(given_sensitivity.values()) and not sensitivity:

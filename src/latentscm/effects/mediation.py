@@ -427,10 +427,20 @@ def _controlled(controlled: Any, mediators: tuple[str, ...], method: str) -> np.
     if not isinstance(controlled, dict) or set(controlled) != set(mediators):
         raise ValueError(f"The 'controlled' argument of {_OWNER} must map every mediator {list(mediators)} to a "
                          f"value. Got {controlled!r}.")
-    values = np.array([float(controlled[v]) for v in mediators])
-    if not np.all(np.isfinite(values)):
-        raise ValueError(f"The 'controlled' argument of {_OWNER} holds a value that is not finite: {controlled!r}.")
-    return values
+    values = []
+    for v in mediators:
+        value = controlled[v]
+        message = f"The 'controlled' argument of {_OWNER} must map mediator {v!r} to a finite number. Got {value!r}."
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(message)
+        try:
+            value = float(value)
+        except OverflowError:
+            value = float("inf")
+        if not np.isfinite(value):
+            raise ValueError(message)
+        values.append(value)
+    return np.array(values)
 
 
 def _listed(value: Any, name: str, column: dict[str, np.ndarray], taken: Sequence[str], *, empty: bool,

@@ -62,6 +62,17 @@ class WorldMediation:
         return {name: item.covers(self.truth[name][0]) for name, item in self.result.effects.items()
                 if name in self.truth}
 
+    def plot(self, ax: Any = None) -> Any:
+        """:meth:`MediationResult.plot` with each effect's true value as a red cross; returns the Axes."""
+        ax = self.result.plot(ax)
+        names = [k for k in self.result.effects if k != "proportion_mediated"]
+        rows = np.arange(len(names))[::-1]
+        marked = [(self.truth[k][0], row) for k, row in zip(names, rows) if k in self.truth]
+        if marked:
+            ax.plot(*zip(*marked), "x", color="tab:red", ms=8, label=f"true value in world {self.world!r}")
+            ax.legend(fontsize=8, loc="best")
+        return ax
+
     def to_dict(self) -> dict[str, Any]:
         from latentscm._io import json_ready
 
@@ -78,7 +89,9 @@ class WorldMediation:
 
 
 def _factors(world: Any, owner: str, n: int, seed: int, **roles: Any) -> tuple[Any, dict[str, np.ndarray]]:
-    """The world (made from a name), checked, and ``n`` samples of its factors ``{name: (n,)}``."""
+    """The world (made from a name), checked, and ``n`` samples of its factors ``{name: (n,)}``. Each role names one
+    factor, ``mediators`` one or a list; a categorical factor (one with labels) of more than two values is refused,
+    since the estimators treat a factor's values as numbers and its codes are not."""
     from latentscm.worlds import World, make
 
     if isinstance(world, str):
@@ -87,20 +100,40 @@ def _factors(world: Any, owner: str, n: int, seed: int, **roles: Any) -> tuple[A
         raise TypeError(f"The 'world' argument of {owner} must be a World or a registered world name. "
                         f"Got {type(world).__name__}.")
     for role, names in roles.items():
-        for name in [names] if isinstance(names, str) or names is None else names:
+        listed = role == "mediators" and not isinstance(names, str) and isinstance(names, (list, tuple))
+        for name in names if listed else [names]:
             if not isinstance(name, str) or name not in world.factor_names:
                 what = "name factors" if role == "mediators" else "be a factor"
                 raise ValueError(f"The {role!r} argument of {owner} must {what} of world {world.name!r} "
-                                 f"({world.factor_names}). Got {name!r}.")
+                                 f"({world.factor_names}). Got {names!r}.")
+            labels = world.spec(name).labels
+            if labels is not None and len(labels) > 2:
+                raise ValueError(f"The {role!r} argument of {owner} names {name!r}, a categorical factor of world "
+                                 f"{world.name!r} ({', '.join(labels)}): its codes are not numbers, so an effect "
+                                 f"linear in them has no meaning. Use a numeric factor, or sample the world and "
+                                 f"estimate from indicator columns of {name!r}.")
     batch = world.sample(n, seed=seed)
     return world, {name: np.asarray(batch.factors[:, j], dtype=np.float64)
                    for j, name in enumerate(world.factor_names)}
 
 
-def _default_contrast(values: np.ndarray) -> tuple[float, ...]:
-    """The two values of a two-valued treatment, else its sampled quartiles (25% and 75%)."""
+def _default_contrast(values: np.ndarray, *, discrete: bool = False, name: str = "treatment",
+                      owner: str = "world_effect") -> tuple[float, float]:
+    """Two different values of the treatment ``values`` (n,): both values of a two-valued one, else its sampled
+    quartiles (25% and 75%; values the sample holds when the factor is ``discrete``, so on its grid). Where the
+    quartiles coincide (one value holds the middle half), the next value the sample holds above it (below it at the
+    top)."""
     levels = np.unique(values)
-    return tuple(levels.tolist()) if levels.size == 2 else tuple(np.quantile(values, [0.25, 0.75]).tolist())
+    if levels.size < 2:
+        raise ValueError(f"Factor {name!r} takes one value ({levels.tolist()}) in the sample of {owner}, so no "
+                         f"contrast can be drawn from it; pass 'contrast' or sample more.")
+    if levels.size == 2:
+        return float(levels[0]), float(levels[1])
+    low, high = np.quantile(values, [0.25, 0.75], method="inverted_cdf" if discrete else "linear").tolist()
+    if low == high:
+        at = int(np.searchsorted(levels, low))
+        low, high = (low, float(levels[at + 1])) if at + 1 < levels.size else (float(levels[at - 1]), low)
+    return float(low), float(high)
 
 
 def world_mediation(world: Any, treatment: str, outcome: str, mediators: Any, *, n: int = 2000, seed: int = 0,
@@ -116,11 +149,18 @@ def world_mediation(world: Any, treatment: str, outcome: str, mediators: Any, *,
     seed = check_number(seed, "seed", owner, low=0, integer=True)
     truth_samples = check_number(truth_samples, "truth_samples", owner, low=2, integer=True)
     world, data = _factors(world, owner, n, seed, treatment=treatment, outcome=outcome, mediators=mediators)
-    contrast = _default_contrast(data[treatment]) if contrast is None else contrast
+    if contrast is None:
+        contrast = _default_contrast(data[treatment], discrete=world.spec(treatment).discrete, name=treatment,
+                                     owner=owner)
     result = mediation_analysis(data, world.scm.graph, treatment, outcome, mediators, contrast=contrast, seed=seed,
                                 **options)
+    # interventional estimates (given intermediate confounders) are scored against the interventional truth over the
+    # covariates the analysis used: the mediators drawn given them, not the natural nested counterfactuals
+    kind = {"kind": "interventional", "covariates": list(result.covariates)} \
+        if result.info["effects"] == "interventional" else {}
     truth = true_mediation(world.scm, treatment, outcome, result.mediators, result.contrast, n=truth_samples,
-                           seed=seed, **({"controlled": options["controlled"]} if "controlled" in options else {}))
+                           seed=seed, **kind,
+                           **({"controlled": options["controlled"]} if "controlled" in options else {}))
     return WorldMediation(world=world.name, result=result, truth=truth)
 
 
@@ -130,7 +170,9 @@ def world_effect(world: Any, treatment: str, outcome: str, *, n: int = 2000, see
     :class:`~latentscm.worlds.World` or a registered name) and compare it with the world's true effect.
 
     ``contrast`` defaults to the two values of a two-valued treatment, else the treatment's sampled quartiles
-    (25% and 75%), so both values lie inside the world's range. ``options`` go to :func:`estimate_effect`;
+    (25% and 75%; sampled values, so on the grid, for a discrete factor), so both values lie inside the world's
+    range; where the quartiles coincide, the next value the sample holds. A categorical factor (labels) of more
+    than two values is refused in any role. ``options`` go to :func:`estimate_effect`;
     ``seed`` seeds the sample, the estimator and the truth's Monte Carlo (``truth_samples`` draws).
     """
     owner = "world_effect"
@@ -139,7 +181,8 @@ def world_effect(world: Any, treatment: str, outcome: str, *, n: int = 2000, see
     truth_samples = check_number(truth_samples, "truth_samples", owner, low=2, integer=True)
     world, data = _factors(world, owner, n, seed, treatment=treatment, outcome=outcome)
     if contrast is None:
-        contrast = _default_contrast(data[treatment])
+        contrast = _default_contrast(data[treatment], discrete=world.spec(treatment).discrete, name=treatment,
+                                     owner=owner)
     result = estimate_effect(data, world.scm.graph, treatment, outcome, contrast=contrast, seed=seed, **options)
     truth, truth_error = true_effect(world.scm, treatment, outcome, result.contrast, n=truth_samples, seed=seed)
     return WorldEffect(world=world.name, estimate=result, truth=truth, truth_std_error=truth_error)
