@@ -1,8 +1,9 @@
 """Causal effect estimation: adjustment sets from a DAG, a CPDAG or a PAG, front-door and instrumental sets from a
 DAG with hidden confounders, IDA's possible effects from a CPDAG, and regression, IPW, doubly robust (AIPW), double
 machine learning and two-stage least squares estimators with confidence intervals, refutation checks, the
-sensitivity of a regression estimate to an omitted confounder, and natural direct and indirect effects through
-mediators (mediation analysis), tested against SCM ground truth."""
+sensitivity of a regression estimate to an omitted confounder, natural direct and indirect effects through
+mediators (mediation analysis), and conditional (heterogeneous) effects by meta-learners, tested against SCM ground
+truth."""
 
 from latentscm.effects.adjustment import (
     ADJUSTMENTS,
@@ -15,6 +16,7 @@ from latentscm.effects.adjustment import (
     optimal_adjustment_set,
     parents_adjustment_set,
 )
+from latentscm.effects.conditional_effects import CATE_METHODS, CateCoefficient, ConditionalEffects, conditional_effects
 from latentscm.effects.cpdag_adjustment import (
     NotAmenableError,
     cpdag_adjustment_set,
@@ -30,7 +32,7 @@ from latentscm.effects.front_door import (
     is_front_door_set,
 )
 from latentscm.effects.front_door_effect import FRONT_DOOR_METHODS, front_door_effect
-from latentscm.effects.ground_truth import true_effect, true_mediation
+from latentscm.effects.ground_truth import ConditionalTruth, true_conditional_effects, true_effect, true_mediation
 from latentscm.effects.id_effect import id_effect
 from latentscm.effects.ida import IdaResult, ida, possible_parent_sets
 from latentscm.effects.identification import Identification, identify_effect
@@ -89,6 +91,12 @@ from latentscm.effects.world_effect import WorldEffect, WorldMediation, world_ef
 
 __all__ = [
     "ADJUSTMENTS",
+    "CATE_METHODS",
+    "CateCoefficient",
+    "ConditionalEffects",
+    "ConditionalTruth",
+    "conditional_effects",
+    "true_conditional_effects",
     "BINARY_METHODS",
     "EFFECT_METHODS",
     "LEARNERS",

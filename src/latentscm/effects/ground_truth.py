@@ -8,18 +8,23 @@ SCM every unit has the same effect, and the result is exact up to rounding.
 The natural effects need the nested counterfactual ``Y(t, M(s))`` of every unit: its mediators are computed under
 ``do(T = s)`` from its noise, then fixed, unit by unit, while the treatment is set to ``t`` and the same noise
 gives the outcome (the cross-world counterfactual that only a structural model defines; Pearl, UAI 2001).
+
+The conditional effects of :func:`true_conditional_effects` hold each unit's pre-treatment state (the noise of
+every node that does not descend from the treatment) and average its effect over fresh noise of the treatment's
+descendants: the CATE given everything the treatment cannot move, beside the unit's own individual effect.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from latentscm._validation import check_number
 
-__all__ = ["true_effect", "true_mediation"]
+__all__ = ["ConditionalTruth", "true_conditional_effects", "true_effect", "true_mediation"]
 
 
 def _roles(scm: Any, owner: str, **roles: str) -> None:
@@ -125,3 +130,59 @@ def true_mediation(scm: Any, treatment: str, outcome: str, mediators: Sequence[s
         out[mean_label(values[a], values[b])] = (float(np.mean(outcome_values)),
                                                  float(np.std(outcome_values, ddof=1) / np.sqrt(n)))
     return out
+
+
+@dataclass(frozen=True)
+class ConditionalTruth:
+    """Units of an SCM, their observed values and their true effects.
+
+    Attributes
+    ----------
+    data:
+        ``{node: (n,)}``, the units' observational values (hidden nodes included; drop them before estimating).
+    cate, cate_std_error:
+        (n,) each unit's ``E[Y(t1) - Y(t0) | its pre-treatment state]`` and the Monte Carlo standard error.
+    individual:
+        (n,) each unit's own effect ``Y(t1) - Y(t0)`` (its noise in both worlds).
+    contrast:
+        ``(t0, t1)``.
+    """
+
+    data: dict[str, np.ndarray]
+    cate: np.ndarray
+    cate_std_error: np.ndarray
+    individual: np.ndarray
+    contrast: tuple[float, float]
+
+
+def true_conditional_effects(scm: Any, treatment: str, outcome: str, contrast: tuple[float, float] = (0.0, 1.0), *,
+                             n: int = 2000, draws: int = 200, seed: int | np.random.Generator = 0
+                             ) -> ConditionalTruth:
+    """``n`` units of ``scm`` with their exact conditional effects of moving ``treatment`` from ``contrast[0]`` to
+    ``contrast[1]`` on ``outcome``: each unit keeps the noise of every node that does not descend from the
+    treatment, and the noise of its descendants is redrawn ``draws`` times (the same draws in both worlds), so
+    ``cate`` is the effect given the unit's whole pre-treatment state. With an additive outcome noise and no
+    noisy mediator, ``cate`` equals ``individual``."""
+    from latentscm._validation import as_generator
+
+    owner = "true_conditional_effects"
+    _roles(scm, owner, treatment=treatment, outcome=outcome)
+    if treatment == outcome:
+        raise ValueError(f"{owner}: 'treatment' and 'outcome' are both {treatment!r}.")
+    n = check_number(n, "n", owner, low=2, integer=True)
+    draws = check_number(draws, "draws", owner, low=2, integer=True)
+    if n * draws > 20_000_000:
+        raise ValueError(f"{owner}: n * draws = {n * draws} exceeds 20,000,000 evaluations per world; lower 'n' or "
+                         f"'draws'.")
+    t0, t1 = _pair(contrast, owner)
+    rng = as_generator(seed)
+    noise = scm.sample_noise(n, seed=rng)
+    data = scm.evaluate(noise)
+    worlds = [scm.do({treatment: value}) for value in (t0, t1)]
+    individual = worlds[1].evaluate(noise)[outcome] - worlds[0].evaluate(noise)[outcome]
+    moved = scm.graph.descendants(treatment) | {treatment}
+    fresh = scm.sample_noise(n * draws, seed=rng)
+    tiled = {v: fresh[v] if v in moved else np.repeat(noise[v], draws, axis=0) for v in noise}
+    unit = (worlds[1].evaluate(tiled)[outcome] - worlds[0].evaluate(tiled)[outcome]).reshape(n, draws)
+    return ConditionalTruth(data=data, cate=unit.mean(axis=1), cate_std_error=unit.std(axis=1, ddof=1) / np.sqrt(draws),
+                            individual=individual, contrast=(t0, t1))

@@ -8,7 +8,8 @@ latent; ``InterventionalLatents.world_structure`` makes the same model a world's
 ``chain_ica_world`` with ``CHAIN_REGIMES``: three latents of a known graph under a nonlinear mixing); and
 causal-learn's graphs in our conventions for cross-checks: ``cpdag_from_causallearn``, ``pag_from_causallearn``;
 small SCMs of known mediation effects: ``linear_mediation_scm``, ``nonlinear_mediation_scm``, ``chain_mediation_scm``,
-``witness_mediation_scm`` (and their graphs).
+``witness_mediation_scm`` (and their graphs); small SCMs of known conditional effects: ``linear_cate_scm``,
+``nonlinear_cate_scm``, ``mediated_cate_scm`` (and their graphs).
 
 Each check lives in its own module and is imported lazily so that importing
 ``latentscm.testing`` stays cheap.
@@ -51,6 +52,11 @@ _CHECKS = {
     "nonlinear_mediation_scm": "latentscm.testing.mediation_scms",
     "chain_mediation_scm": "latentscm.testing.mediation_scms",
     "witness_mediation_scm": "latentscm.testing.mediation_scms",
+    "CATE_GRAPH": "latentscm.testing.cate_scms",
+    "MEDIATED_CATE_GRAPH": "latentscm.testing.cate_scms",
+    "linear_cate_scm": "latentscm.testing.cate_scms",
+    "nonlinear_cate_scm": "latentscm.testing.cate_scms",
+    "mediated_cate_scm": "latentscm.testing.cate_scms",
 }
 
 __all__ = sorted(_CHECKS)
