@@ -1,0 +1,234 @@
+"""Heterogeneous effects (``conditional_effects``): agreement with EconML on the same rows and folds, accuracy against
+the SCMs' exact conditional effects, and the coverage of the inference.
+
+1. **reference** (``--econml-python PATH``: an interpreter with econml; a test-only reference, not a dependency of
+   latentscm; the part is skipped with a message without it): n = 2000 rows of
+   :func:`~latentscm.testing.linear_cate_scm` (seed 0), modifiers = confounders = (X1, X2, X3), 5 folds from
+   ``fold_labels(n, 5, 0)``, ``trim = 0.01``, 200 test points (N(0, 1), seed 1). ``benchmarks/econml_reference.py``
+   fits, in that interpreter: ``LinearDRLearner`` (per-arm OLS outcome models through a wrapper, logistic
+   propensity with C = 1e6, ``min_propensity = trim``, ``cv`` = our folds), ``TLearner``, ``SLearner`` and
+   ``XLearner`` with OLS, and ``LinearDML`` (discrete treatment, OLS for Y, logistic for T, ``cv`` = our folds; the
+   R-learner with a linear final stage). Rows: the largest absolute difference of the effects at the test points,
+   of the final-stage slopes and of their HC1 standard errors (ours: the projection's), and the seconds of one fit
+   (ours: median of 3 calls, graph parsing, out-of-fold effects and the inference included; econml's: one
+   ``fit``).
+2. **accuracy** against :func:`~latentscm.effects.true_conditional_effects`: for the linear SCM (CATE
+   ``1 + X1 - 0.5 X2``) and :func:`~latentscm.testing.nonlinear_cate_scm` (non-linear baseline, propensity and CATE),
+   n = 2000, data seeds 0..S-1 (S = 5): mean PEHE (root mean squared error of the out-of-fold effects against the
+   exact CATE), PEHE / PEHE of the true ATE everywhere (below 1 beats "no heterogeneity"), Spearman correlation,
+   mean seconds, for every method with linear, boosted and forest learners (nuisance / effect learner as named).
+3. **coverage**: R = 200 data sets (seeds 1000 + r) of n = 2000 from the linear SCM, ``method="dr"`` with linear
+   learners (the models are right): bias, sd, mean standard error and 95% coverage of the ATE and of each projection
+   coefficient (truth (1; 1, -0.5, 0)); each sorted group's interval against the mean true CATE of its rows; the
+   rejection rate of "no heterogeneity" (calibration slope, one-sided 5%) with h = 1 (power) and with h = 0 (size,
+   a constant effect). And the same projection coverage on the non-linear SCM with boosted nuisances (truth: the
+   projection of the exact CATE on (1, X1, X2, X3) over 10^6 units).
+
+Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_conditional_effects.py [--econml-python PATH]``
+(``--parts reference accuracy coverage``, ``--seeds``, ``--reps``, ``--quick``: 2 seeds, 20 replications, no forests).
+The script sets ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS`` to 1 (unless set) before numpy is
+imported, and passes them to the econml process. Prints the tables, then one JSON object.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")  # before numpy is imported: BLAS and OpenMP (boosting) on one thread
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from latentscm.effects import conditional_effects, true_conditional_effects  # noqa: E402
+from latentscm.effects.nuisance import fold_labels  # noqa: E402
+from latentscm.testing.cate_scms import CATE_GRAPH, linear_cate_scm, nonlinear_cate_scm  # noqa: E402
+
+V = ["X1", "X2", "X3"]
+HERE = Path(__file__).resolve().parent
+
+
+def _median_seconds(call, repeats: int = 3):
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = call()
+        times.append(time.perf_counter() - start)
+    return out, float(np.median(times))
+
+
+def reference(python: str | None, n: int = 2000) -> dict:
+    print("\n## 1. EconML on the same rows and folds")
+    if python is None:
+        print("skipped: pass --econml-python PATH (an interpreter with econml installed)")
+        return {"skipped": "no --econml-python"}
+    truth = true_conditional_effects(linear_cate_scm(), "T", "Y", n=n, draws=2, seed=0)
+    data = {k: truth.data[k] for k in (*V, "T", "Y")}
+    x = np.column_stack([data[v] for v in V])
+    test = np.random.default_rng(1).normal(size=(200, 3))
+    folds = fold_labels(n, 5, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        given, got = Path(tmp) / "in.npz", Path(tmp) / "out.json"
+        np.savez(given, X=x, T=data["T"].astype(np.int64), Y=data["Y"], folds=folds, trim=np.float64(0.01),
+                 X_test=test)
+        subprocess.run([python, str(HERE / "econml_reference.py"), str(given), str(got)], check=True,
+                       env={**os.environ})
+        theirs = json.loads(got.read_text())
+    rows, out = [], {"versions": theirs["versions"]}
+    for method, key in (("dr", "dr_linear"), ("r", "dml_linear"), ("t", "t_linear"), ("s", "s_linear"),
+                        ("x", "x_linear")):
+        ours, seconds = _median_seconds(lambda m=method: conditional_effects(data, CATE_GRAPH, "T", "Y",
+                                                                             modifiers=V, method=m, seed=0))
+        effect = float(np.max(np.abs(ours.predict(test) - np.asarray(theirs[f"{key}_effect"]))))
+        slope = se = float("nan")
+        if method == "dr":
+            slopes = np.array([ours.projection[v].estimate for v in V])
+            errors = np.array([ours.projection[v].std_error for v in V])
+            slope = float(np.max(np.abs(slopes - np.asarray(theirs["dr_linear_coef"]))))
+            se = float(np.max(np.abs(errors - np.asarray(theirs["dr_linear_coef_se"]))))
+        if method == "r":  # LinearDML's slopes: ours are the final model's, the effect at unit steps
+            mine = ours.predict(np.eye(3)) - ours.predict(np.zeros((1, 3)))
+            slope = float(np.max(np.abs(mine - np.asarray(theirs["dml_linear_coef"]))))
+        theirs_s = theirs["seconds"].get(f"{key}_fit", float("nan"))
+        rows.append((method, effect, slope, se, seconds, theirs_s))
+        out[method] = {"effect_max_abs_diff": effect, "slope_max_abs_diff": slope, "slope_se_max_abs_diff": se,
+                       "seconds_ours": seconds, "seconds_econml": theirs_s}
+    print(f"econml {theirs['versions']['econml']}, scikit-learn {theirs['versions']['sklearn']}; n = {n}, 5 folds")
+    print(f"{'method':<8}{'max |d effect|':>16}{'max |d slope|':>15}{'max |d s.e.|':>14}{'ours s':>9}{'econml s':>10}")
+    for method, effect, slope, se, mine, them in rows:
+        print(f"{method:<8}{effect:>16.2e}{slope:>15.2e}{se:>14.2e}{mine:>9.3f}{them:>10.3f}")
+    return out
+
+
+LEARNER_SETS = {"linear": ("linear", "linear"), "boosting/linear": ("boosting", "linear"),
+                "boosting": ("boosting", "boosting"), "forest": ("forest", "forest")}
+
+
+def accuracy(seeds: int, forests: bool, n: int = 2000) -> dict:
+    print(f"\n## 2. Accuracy against the exact CATE (n = {n}, {seeds} data seeds)")
+    out = {}
+    for world, scm in (("linear", linear_cate_scm()), ("nonlinear", nonlinear_cate_scm())):
+        truths = [true_conditional_effects(scm, "T", "Y", n=n, draws=2, seed=s) for s in range(seeds)]
+        print(f"\n{world} SCM; PEHE of the constant: {np.mean([t.cate.std() for t in truths]):.3f}")
+        print(f"{'method':<8}{'learners':<17}{'PEHE':>8}{'/const':>8}{'Spearman':>10}{'ATE err':>9}{'s':>7}")
+        for method in ("dr", "r", "t", "s", "x"):
+            for label, (nuisance, effect) in LEARNER_SETS.items():
+                if label == "forest" and not forests:
+                    continue
+                scores, times = [], []
+                for s, truth in enumerate(truths):
+                    start = time.perf_counter()
+                    found = conditional_effects(truth.data, CATE_GRAPH, "T", "Y", modifiers=V, method=method,
+                                                outcome_learner=nuisance, treatment_learner=nuisance,
+                                                effect_learner=effect, seed=s)
+                    times.append(time.perf_counter() - start)
+                    scores.append(found.score(truth))
+                mean = {k: float(np.nanmean([sc[k] for sc in scores])) for k in scores[0]}
+                ratio = float(np.mean([sc["pehe"] / sc["pehe_constant"] for sc in scores]))
+                mean_abs_ate = float(np.mean([abs(sc["ate_error"]) for sc in scores]))
+                print(f"{method:<8}{label:<17}{mean['pehe']:>8.3f}{ratio:>8.2f}{mean['rank_correlation']:>10.3f}"
+                      f"{mean_abs_ate:>9.3f}{np.mean(times):>7.2f}", flush=True)
+                out[f"{world}/{method}/{label}"] = {**mean, "pehe_ratio": ratio, "ate_abs_error": mean_abs_ate,
+                                                    "seconds": float(np.mean(times))}
+    return out
+
+
+def _row(name: str, estimates, errors, truth, level_z: float = 1.959963984540054) -> dict:
+    estimates, errors = np.asarray(estimates), np.asarray(errors)
+    truth = np.broadcast_to(np.asarray(truth, dtype=float), estimates.shape)
+    cover = float(np.mean(np.abs(estimates - truth) <= level_z * errors))
+    row = {"bias": float(np.mean(estimates - truth)), "sd": float(np.std(estimates, ddof=1)),
+           "mean_se": float(np.mean(errors)), "coverage": cover}
+    print(f"{name:<26}{row['bias']:>9.4f}{row['sd']:>8.4f}{row['mean_se']:>9.4f}{row['coverage']:>9.3f}")
+    return row
+
+
+def coverage(reps: int, n: int = 2000) -> dict:
+    print(f"\n## 3. Coverage of the 95% intervals (R = {reps}, n = {n}, dr with linear learners)")
+    out: dict = {}
+    for h in (1.0, 0.0):
+        scm = linear_cate_scm(heterogeneity=h)
+        collected: dict = {"ate": [], "groups": [], "reject": 0}
+        for name in ("intercept", *V):
+            collected[name] = []
+        start = time.perf_counter()
+        for r in range(reps):
+            truth = true_conditional_effects(scm, "T", "Y", n=n, draws=2, seed=1000 + r)
+            found = conditional_effects(truth.data, CATE_GRAPH, "T", "Y", modifiers=V, seed=r)
+            collected["ate"].append((found.ate.estimate, found.ate.std_error, truth.cate.mean()))
+            for name in ("intercept", *V):
+                collected[name].append((found.projection[name].estimate, found.projection[name].std_error))
+            order = np.argsort(found.effects, kind="stable")
+            for group, rows in zip(found.groups, np.array_split(order, len(found.groups))):
+                collected["groups"].append((group["effect"].estimate, group["effect"].std_error,
+                                            truth.cate[rows].mean()))
+            b2 = found.calibration.get("heterogeneity")
+            collected["reject"] += int(b2 is not None and b2.p_value < 0.05)
+        seconds = (time.perf_counter() - start) / reps
+        print(f"\nh = {h:g} ({'heterogeneous' if h else 'constant effect'}); {seconds:.2f} s per replication")
+        print(f"{'quantity':<26}{'bias':>9}{'sd':>8}{'mean se':>9}{'cover':>9}")
+        a = np.array(collected["ate"])
+        part = {"ate (vs sample CATE mean)": _row("ate (vs sample CATE mean)", a[:, 0], a[:, 1], a[:, 2])}
+        for name, value in {"intercept": 1.0, "X1": h, "X2": -0.5 * h, "X3": 0.0}.items():
+            c = np.array(collected[name])
+            part[f"projection {name}"] = _row(f"projection {name}", c[:, 0], c[:, 1], value)
+        g = np.array(collected["groups"])
+        part["groups (vs their rows)"] = _row("groups (vs their rows)", g[:, 0], g[:, 1], g[:, 2])
+        rate = collected["reject"] / reps
+        print(f"'no heterogeneity' rejected at 5%: {rate:.3f} ({'power' if h else 'size'})")
+        part["rejection_rate"] = rate
+        part["seconds_per_rep"] = seconds
+        out[f"linear h={h:g}"] = part
+    # the non-linear SCM: the projection of the exact CATE, boosted nuisances
+    big = true_conditional_effects(nonlinear_cate_scm(), "T", "Y", n=1_000_000, draws=2, seed=99)
+    design = np.column_stack([np.ones(big.cate.size)] + [big.data[v] - big.data[v].mean() for v in V])
+    target = np.linalg.lstsq(design, big.cate, rcond=None)[0]
+    print(f"\nnon-linear SCM, boosted nuisances, linear projection; truth {np.round(target, 4).tolist()}")
+    print(f"{'quantity':<26}{'bias':>9}{'sd':>8}{'mean se':>9}{'cover':>9}")
+    collected = {name: [] for name in ("intercept", *V)}
+    start = time.perf_counter()
+    for r in range(reps):
+        truth = true_conditional_effects(nonlinear_cate_scm(), "T", "Y", n=n, draws=2, seed=1000 + r)
+        found = conditional_effects(truth.data, CATE_GRAPH, "T", "Y", modifiers=V, outcome_learner="boosting",
+                                    treatment_learner="boosting", seed=r)
+        for name in collected:
+            collected[name].append((found.projection[name].estimate, found.projection[name].std_error))
+    part = {"seconds_per_rep": (time.perf_counter() - start) / reps, "truth": target.tolist()}
+    for j, name in enumerate(("intercept", *V)):
+        c = np.array(collected[name])
+        part[f"projection {name}"] = _row(f"projection {name}", c[:, 0], c[:, 1], target[j])
+    out["nonlinear boosting"] = part
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--parts", nargs="+", default=["reference", "accuracy", "coverage"],
+                        choices=["reference", "accuracy", "coverage"])
+    parser.add_argument("--econml-python", default=None)
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    seeds, reps, forests = (2, 20, False) if args.quick else (args.seeds, args.reps, True)
+    result: dict = {"threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                               "MKL_NUM_THREADS")},
+                    "python": sys.version.split()[0]}
+    if "reference" in args.parts:
+        result["reference"] = reference(args.econml_python)
+    if "accuracy" in args.parts:
+        result["accuracy"] = accuracy(seeds, forests)
+    if "coverage" in args.parts:
+        result["coverage"] = coverage(reps)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
