@@ -10,6 +10,8 @@
     latentscm effect data.csv --graph "..." --treatment T --outcome Y --id [--pseudocount 0.5]   # discrete columns
     latentscm effect data.csv --graph "W -> T; W -> M; T -> M; M -> Y; T -> Y; W -> Y" --treatment T --outcome Y
         --mediation --mediators M [--covariates minimal|ancestral|W] [--method regression|multiply_robust]
+    latentscm effect data.csv --graph "X -> T; X -> Y; T -> Y" --treatment T --outcome Y --heterogeneity
+        [--modifiers X] [--method dr|r|t|s|x] [--effect-learner linear|forest|boosting] [--groups 5] [--plot g.png]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
     latentscm effect [data.csv] --graph "..." --treatment T --outcome Y --identify [--hidden U1,U2]
 
@@ -24,7 +26,8 @@ Prints the estimate, and writes it (with the refutation checks) to ``--out`` ato
 nothing: it lists every route into the effect (adjustment, front door, instruments, the ID algorithm) for the
 observed columns (the CSV's header, or the graph's nodes less ``--hidden``). ``--mediation`` splits the effect into
 its natural direct and indirect parts through ``--mediators`` (the graph checks the mediation formula's conditions
-and picks the covariates; without ``--graph``, ``--covariates`` is your claim).
+and picks the covariates; without ``--graph``, ``--covariates`` is your claim). ``--heterogeneity`` estimates how
+the effect of a two-valued treatment varies with ``--modifiers`` (conditional average effects by a meta-learner).
 """
 
 from __future__ import annotations
@@ -292,6 +295,33 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
     return result
 
 
+def _heterogeneity(table: dict, causal: Any, treatment: str, outcome: str, *, modifiers: str | None, method: str,
+                   learner: str, effect_learner: str, folds: int, groups: int, adjustment: Any, level: float,
+                   seed: int, plot: Path | None, refused: dict[str, bool]) -> Any:
+    """``effect --heterogeneity``: the conditional average effect given ``--modifiers`` by a meta-learner, with the
+    calibration test, the sorted group effects and the linear projection (and their plot)."""
+    from latentscm.cli.output_paths import check_output_path
+    from latentscm.effects import CATE_METHODS, conditional_effects
+
+    clash = [flag for flag, given in refused.items() if given]
+    if clash:
+        raise ValueError(f"--heterogeneity cannot be combined with {', '.join(clash)}: it estimates how the "
+                         f"effect of a two-valued treatment varies with --modifiers, adjusting as the graph says.")
+    if method != "auto" and method not in CATE_METHODS:
+        raise ValueError(f"--heterogeneity estimates with the DR-learner (--method dr, the default) or the R-, T-, S- "
+                         f"or X-learner (--method r, t, s, x); --method {method!r} does not apply.")
+    if plot is not None:
+        check_output_path(plot, "--plot", suffixes=(".png",))
+    split = None if modifiers is None else [a.strip() for a in modifiers.split(",") if a.strip()]
+    result = conditional_effects(table, causal, treatment, outcome, modifiers=split,
+                                 method="dr" if method == "auto" else method, adjustment=adjustment,
+                                 outcome_learner=learner, treatment_learner=learner, effect_learner=effect_learner,
+                                 n_folds=folds, n_groups=groups, level=level, seed=seed)
+    if plot is not None:
+        _write_png(result.plot().figure, plot)
+    return result
+
+
 def register(app: typer.Typer) -> None:
     @app.command("effect")
     def effect_command(
@@ -337,6 +367,16 @@ def register(app: typer.Typer) -> None:
                                        "(comma-separated) adds the controlled direct effect at those values."),
         interaction: bool = typer.Option(True, "--interaction/--no-interaction", help="With --mediation and method "
                                          "regression: a treatment-mediator interaction in the outcome model."),
+        heterogeneity: bool = typer.Option(False, "--heterogeneity", help="How the effect of a two-valued "
+                                           "treatment varies: the conditional average effect given --modifiers by a "
+                                           "meta-learner (--method dr, the default, r, t, s or x), with a "
+                                           "calibration test, sorted group effects and a linear projection."),
+        modifiers: str = typer.Option(None, "--modifiers", help="With --heterogeneity: the columns the effect may "
+                                      "vary with (comma list; default: the adjustment set)."),
+        effect_learner: str = typer.Option("linear", "--effect-learner", help="With --heterogeneity: the final "
+                                           "effect model (linear, forest or boosting)."),
+        groups: int = typer.Option(5, "--groups", help="With --heterogeneity: rows sorted by estimated effect into "
+                                   "this many groups."),
         instrument: bool = typer.Option(False, "--instrument", help="Estimate by two-stage least squares with "
                                         "conditional instruments (a DAG whose hidden confounders leave no "
                                         "adjustment set; a linear model)."),
@@ -413,8 +453,18 @@ def register(app: typer.Typer) -> None:
                     "--benchmark": benchmark is not None, "--kd": kd is not None, "--ky": ky is not None,
                     "--q": q != 1.0, "--plot": plot is not None, "--mediation": mediation,
                     "--no-interaction": not interaction, "--intermediates": intermediates is not None,
-                    "--controlled": controlled is not None})
+                    "--controlled": controlled is not None, "--heterogeneity": heterogeneity,
+                    "--modifiers": modifiers is not None, "--effect-learner": effect_learner != "linear",
+                    "--groups": groups != 5})
                 return
+            heterogeneity_flags = {"--modifiers": modifiers is not None, "--effect-learner": effect_learner != "linear",
+                                   "--groups": groups != 5}
+            if any(heterogeneity_flags.values()) and not heterogeneity:
+                flags = [k for k, v in heterogeneity_flags.items() if v]
+                raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --heterogeneity.")
+            if world is not None and heterogeneity:
+                raise ValueError("--heterogeneity needs a CSV with a two-valued treatment; --world's treatments are "
+                                 "its factors, which take many values.")
             if world is not None:
                 mediation_flags = mediators is not None or not interaction or controlled is not None
                 if (data is not None or graph is not None or ida or refute or front_door or covariates is not None
@@ -471,7 +521,8 @@ def register(app: typer.Typer) -> None:
             if simulations != 20 and not refute:
                 raise ValueError("--simulations needs --refute.")
             given_sensitivity = {"--benchmark": benchmark is not None, "--kd": kd is not None,
-                                 "--ky": ky is not None, "--q": q != 1.0, "--plot": plot is not None and not mediation}
+                                 "--ky": ky is not None, "--q": q != 1.0,
+                                 "--plot": plot is not None and not mediation and not heterogeneity}
             if any(given_sensitivity.values()) and not sensitivity:
                 flags = [k for k, v in given_sensitivity.items() if v]
                 raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --sensitivity.")
@@ -497,7 +548,19 @@ def register(app: typer.Typer) -> None:
                 raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --mediation.")
             if (instruments is not None or std_error is not None) and not instrument:
                 raise ValueError("--instruments and --std-error need --instrument.")
-            if mediation:
+            if heterogeneity:
+                result = _heterogeneity(table, causal, treatment, outcome, modifiers=modifiers, method=method,
+                                        learner=learner, effect_learner=effect_learner, folds=folds, groups=groups,
+                                        adjustment=adjust, level=level, seed=seed, plot=plot,
+                                        refused={"--mediation": mediation, "--sensitivity": sensitivity,
+                                                 "--front-door": front_door, "--instrument": instrument,
+                                                 "--id": id_formula, "--ida": ida, "--refute": refute,
+                                                 "--contrast": contrast is not None,
+                                                 "--mediators": mediators is not None,
+                                                 "--covariates": covariates is not None,
+                                                 "--benchmark": benchmark is not None, "--kd": kd is not None,
+                                                 "--ky": ky is not None, "--q": q != 1.0})
+            elif mediation:
                 result = _mediation(table, causal, treatment, outcome, mediators=mediators, covariates=covariates,
                                     intermediates=intermediates, controlled=controlled, method=method,
                                     learner=learner, folds=folds,
@@ -580,7 +643,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(str(result))
         if instrument:
             typer.echo(_diagnostics(result))
-        if (sensitivity or mediation) and plot is not None:
+        if (sensitivity or mediation or heterogeneity) and plot is not None:
             typer.echo(f"-> {plot}")
         if out is not None:
             atomic_write_json(out, result.to_dict())
