@@ -98,14 +98,38 @@ def test_dr_learner_with_linear_models_matches_an_independent_cross_fit(linear):
     for j, name in enumerate(["intercept", *V]):
         assert found.projection[name].estimate == pytest.approx(coef[j], rel=1e-8)
         assert found.projection[name].std_error == pytest.approx(np.sqrt(cov[j, j]), rel=1e-8)
-    # the best linear predictor: phi on [1, tau - mean tau]
-    blp = np.linalg.lstsq(np.column_stack([np.ones(n), oof - oof.mean()]), phi, rcond=None)[0]
-    assert found.calibration["heterogeneity"].estimate == pytest.approx(blp[1], rel=1e-8)
-    assert found.calibration["ate"].estimate == pytest.approx(blp[0], rel=1e-8)
-    # GATES: five groups of 600 by the out-of-fold effects
-    order = np.argsort(oof, kind="stable")
-    for group, rows in zip(found.groups, np.array_split(order, 5)):
-        assert group["n"] == 600 and group["effect"].estimate == pytest.approx(phi[rows].mean(), rel=1e-8)
+    # one random halving (n_splits=1): the learner refitted on one half's phi scores the other half
+    single = conditional_effects(data, CATE_GRAPH, "T", "Y", modifiers=V, seed=3, n_splits=1, level=0.9)
+    permutation = np.random.default_rng([3, 56]).permutation(n)
+    aux, main = permutation[: n // 2], np.sort(permutation[n // 2:])
+    tau = LinearRegression().fit(x[aux], phi[aux]).predict(x[main])
+    m = main.size
+    design = np.column_stack([np.ones(m), tau - tau.mean()])
+    blp = np.linalg.lstsq(design, phi[main], rcond=None)[0]
+    resid = phi[main] - design @ blp
+    bread = np.linalg.inv(design.T @ design)
+    se = np.sqrt(np.diag(bread @ (design.T * resid ** 2) @ design @ bread * m / (m - 2)))
+    b2 = single.calibration["heterogeneity"]
+    assert b2.estimate == pytest.approx(blp[1], rel=1e-8) and b2.std_error == pytest.approx(se[1], rel=1e-8)
+    # its interval at 1 - 0.1 / 2 = 95% (one split of the median rule), its one-sided p-value doubled
+    assert b2.ci_high - b2.ci_low == pytest.approx(2 * 1.959963984540054 * se[1], rel=1e-8)
+    from scipy import stats
+
+    assert b2.p_value == pytest.approx(min(1.0, 2 * stats.norm.sf(blp[1] / se[1])), rel=1e-6, abs=1e-300)
+    # GATES on that half: five groups of 300 by the predicted effects
+    for group, rows in zip(single.groups, np.array_split(np.argsort(tau, kind="stable"), 5)):
+        assert group["n"] == 300 and group["effect"].estimate == pytest.approx(phi[main][rows].mean(), rel=1e-8)
+
+
+def test_splits_are_aggregated_by_medians():
+    from latentscm.effects.conditional_effects import CateCoefficient, aggregate_splits
+
+    items = [CateCoefficient(e, s, e - 2 * s, e + 2 * s, p) for e, s, p in
+             ((1.0, 0.1, 0.02), (3.0, 0.3, 0.2), (2.0, 0.2, 0.04), (10.0, 5.0, 0.9))]
+    out = aggregate_splits(items)
+    # lower bounds 0.8, 2.4, 1.6, 0: median 1.2; upper 1.2, 3.6, 2.4, 20: median 3.0
+    assert (out.estimate, out.std_error, out.ci_high) == (2.5, 0.25, 3.0) and out.ci_low == pytest.approx(1.2)
+    assert out.p_value == pytest.approx(2 * 0.12) and aggregate_splits(items[3:]).p_value == 1.0
 
 
 def test_r_learner_is_the_residual_on_residual_regression(linear):
@@ -140,14 +164,11 @@ def test_t_and_s_learners_are_their_outcome_regressions(linear):
     assert np.ptp(s.predict(new)) < 1e-12  # a linear S-learner finds no heterogeneity at all
 
 
-def test_effects_that_do_not_vary_have_no_calibration_slope():
-    from latentscm.effects.conditional_effects import heterogeneity_inference
-
-    rng = np.random.default_rng(0)
-    score, v = rng.normal(size=200), rng.normal(size=(200, 2))
-    out = heterogeneity_inference(score, np.full(200, 0.7), v, ["a", "b"], n_groups=4, level=0.9)
-    assert out["calibration"] == {} and [g["n"] for g in out["groups"]] == [50] * 4
-    assert out["projection"]["intercept"].estimate == pytest.approx(score.mean())
+def test_a_learner_whose_effects_do_not_vary_has_no_calibration_slope(linear):
+    _, data = linear
+    s = conditional_effects(data, CATE_GRAPH, "T", "Y", modifiers=V, method="s", n_splits=3)
+    assert s.calibration == {} and "do not vary" in str(s)
+    assert len(s.groups) == 5 and np.isfinite(s.groups_difference.estimate)
 
 
 def test_x_learner_weights_the_control_arm_model_by_the_propensity(linear):
@@ -190,8 +211,10 @@ def test_projection_and_groups_cover_the_truth(linear):
         item = found.projection[name]
         assert abs(item.estimate - value) < 4 * item.std_error, (name, item)
     assert found.projection["X3"].std_error < 0.1
-    order = np.argsort(found.effects, kind="stable")
-    true_means = [truth.cate[rows].mean() for rows in np.array_split(order, 5)]
+    # each group against the true mean effect of its rows, split by split, as the estimate is aggregated
+    true_means = np.median([[truth.cate[main][rows].mean() for rows in np.array_split(np.argsort(tau, kind="stable"),
+                                                                                      5)]
+                            for main, tau in found._splits], axis=0)
     for group, value in zip(found.groups, true_means):
         assert abs(group["effect"].estimate - value) < 4 * group["effect"].std_error
     assert np.all(np.diff([g["effect"].estimate for g in found.groups]) > 0)

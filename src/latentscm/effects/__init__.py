@@ -86,12 +86,18 @@ from latentscm.effects.sensitivity import (
     robustness_value,
     sensitivity_analysis,
 )
+from latentscm.effects.targeting import RATE_KINDS, TargetingCurve, policy_value, rank_weighted_effect, targeting_curve
 from latentscm.effects.weighting import ipw_effect
 from latentscm.effects.world_effect import WorldEffect, WorldMediation, world_effect, world_mediation
 
 __all__ = [
     "ADJUSTMENTS",
     "CATE_METHODS",
+    "RATE_KINDS",
+    "TargetingCurve",
+    "policy_value",
+    "rank_weighted_effect",
+    "targeting_curve",
     "CateCoefficient",
     "ConditionalEffects",
     "ConditionalTruth",

@@ -27,9 +27,22 @@ learning inference on heterogeneous treatment effects*, NBER w24678, 2018):
   one-sided p-value tests "the effect varies with what the learner found".
 - ``groups`` (GATES): the rows cut into ``n_groups`` equal groups by ``τ̂``; each group's mean of ``φ``, and the
   top-minus-bottom difference.
+
+Both, and the targeting measures below, score a learner on rows it was not fitted on, by their paper's recipe: the
+rows are halved at random ``n_splits`` times, the learner fitted on one half scores the other, and the splits are
+aggregated by medians (estimates, bounds at the level ``1 - (1 - level)/2``, twice the median p-value). Pooling the
+out-of-fold ``effects`` instead is biased and too confident: each fold's effects come from a model fitted on the other
+folds' scores, so a fold whose model saw high scores holds scores below the mean (a negative bias), and the folds'
+models share most of their rows (a variance the row bootstrap does not see); measured in
+``benchmarks/bench_conditional_effects.py``.
 - ``projection``: the best linear projection of ``τ`` on the modifiers (Semenova & Chernozhukov, *Debiased machine
   learning of conditional average treatment effects and other causal functions*, Econometrics J. 2021): ``φ``
   regressed on ``1`` and the centred modifiers (HC1), whatever the effect learner.
+
+Whether the estimated effects are good for choosing whom to treat: :meth:`ConditionalEffects.rate` (the
+rank-weighted average effect, AUTOC or Qini), :meth:`~ConditionalEffects.targeting` (the targeting curve) and
+:meth:`~ConditionalEffects.policy` (the value of treating where the estimate exceeds a cost); see
+:mod:`latentscm.effects.targeting`.
 
 The truth for a world or SCM is :func:`~latentscm.effects.true_conditional_effects` (every unit's exact
 CATE given its pre-treatment state, and its individual effect); :meth:`ConditionalEffects.score` compares.
@@ -85,14 +98,19 @@ class ConditionalEffects:
     ----------
     effects:
         (n,) each row's estimated CATE ``τ̂(v_i)``, out of fold.
+    scores:
+        (n,) each row's cross-fitted doubly robust score ``φ_i`` (its mean given the covariates is the CATE).
+    folds:
+        (n,) the fold of each row (its effect was predicted by the models fitted on the other folds).
     ate:
         The AIPW average effect (an :class:`EffectEstimate`).
     calibration:
-        ``{"ate": β1, "heterogeneity": β2}`` of the best linear predictor; ``β2``'s p-value is one-sided (β2 > 0).
-        Empty when the learner's effects do not vary.
+        ``{"ate": β1, "heterogeneity": β2}`` of the best linear predictor, aggregated over the splits;
+        ``β2``'s p-value is one-sided (β2 > 0). Empty when the learner's effects do not vary in most splits.
     groups:
         ``[{"low": τ̂ min, "high": τ̂ max, "n": rows, "effect": CateCoefficient}, ...]`` from the lowest ``τ̂``
-        group up (GATES), and ``groups_difference``, top minus bottom.
+        group up (GATES; bounds are medians over the splits, ``n`` a split's group size), and
+        ``groups_difference``, top minus bottom.
     projection:
         ``{"intercept": ..., modifier: ...}``: the best linear projection of the CATE on the centred modifiers
         (the intercept is the ATE).
@@ -101,6 +119,8 @@ class ConditionalEffects:
     """
 
     effects: np.ndarray
+    scores: np.ndarray
+    folds: np.ndarray
     ate: EffectEstimate
     calibration: dict[str, CateCoefficient]
     groups: list[dict[str, Any]]
@@ -116,6 +136,7 @@ class ConditionalEffects:
     n: int
     info: dict[str, Any] = field(default_factory=dict)
     _model: Any = field(default=None, repr=False, compare=False)
+    _splits: tuple = field(default=(), repr=False, compare=False)
 
     def predict(self, data: Any) -> np.ndarray:
         """``τ̂`` (m,) at new rows: a mapping ``{modifier: (m,)}`` (extra columns ignored) or an (m, len(modifiers))
@@ -136,6 +157,48 @@ class ConditionalEffects:
         if not np.all(np.isfinite(v)):
             raise ValueError(f"The 'data' argument of {owner} holds values that are not finite.")
         return self._model(v)
+
+    def rate(self, kind: str = "autoc", *, n_bootstrap: int = 200, seed: int = 0) -> CateCoefficient:
+        """How well ranking rows by the learner's effects targets the treatment: the rank-weighted average effect
+        (``"autoc"`` or ``"qini"``; :func:`~latentscm.effects.rank_weighted_effect`) of each split's held-out half,
+        aggregated over the splits (:func:`aggregate_splits`)."""
+        from latentscm.effects.targeting import rank_weighted_effect
+
+        wider = 1.0 - (1.0 - self.level) / 2.0
+        return aggregate_splits([rank_weighted_effect(self.scores[main], tau, kind=kind, level=wider,
+                                                      n_bootstrap=n_bootstrap,
+                                                      seed=np.random.default_rng([seed, k]))
+                                 for k, (main, tau) in enumerate(self._splits)])
+
+    def targeting(self, fractions: Any = None, *, n_bootstrap: int = 200, seed: int = 0) -> Any:
+        """The targeting operator characteristic of ranking by the learner's effects
+        (:func:`~latentscm.effects.targeting_curve`), each point aggregated over the splits as in :meth:`rate`."""
+        from latentscm.effects.targeting import TargetingCurve, targeting_curve
+
+        wider = 1.0 - (1.0 - self.level) / 2.0
+        curves = [targeting_curve(self.scores[main], tau, fractions=fractions, level=wider, n_bootstrap=n_bootstrap,
+                                  seed=np.random.default_rng([seed, k])) for k, (main, tau) in enumerate(self._splits)]
+        middle = TargetingCurve(curves[0].fractions, np.median([c.toc for c in curves], axis=0),
+                                np.median([c.std_error for c in curves], axis=0), self.level)
+        middle.ci_low = np.median([c.ci_low for c in curves], axis=0)
+        middle.ci_high = np.median([c.ci_high for c in curves], axis=0)
+        return middle
+
+    def policy(self, threshold: float = 0.0, cost: float | None = None) -> dict[str, Any]:
+        """The value of treating the rows whose estimated effect exceeds ``threshold``, each treatment costing
+        ``cost`` (default ``threshold``): the gains over treating no one and everyone
+        (:func:`~latentscm.effects.policy_value`) on each split's held-out half, aggregated over the splits; the
+        treated share is the median."""
+        from latentscm.effects.targeting import policy_value
+
+        wider = 1.0 - (1.0 - self.level) / 2.0
+        values = [policy_value(self.scores[main], tau, threshold=threshold, cost=cost, level=wider)
+                  for main, tau in self._splits]
+        out = {key: values[0][key] for key in ("threshold", "cost")}
+        out["treated_share"] = float(np.median([value["treated_share"] for value in values]))
+        for key in ("gain_vs_none", "gain_vs_all"):
+            out[key] = aggregate_splits([value[key] for value in values])
+        return out
 
     def score(self, truth: Any) -> dict[str, float]:
         """How close ``effects`` are to ``truth`` (n,) or the ``cate`` of
@@ -252,32 +315,76 @@ def robust_regression(target: np.ndarray, regressors: np.ndarray) -> tuple[np.nd
     return coef, np.sqrt(np.clip(np.diag(covariance), 0.0, None))
 
 
-def heterogeneity_inference(score: np.ndarray, tau: np.ndarray, v: np.ndarray, names: Sequence[str], *,
-                            n_groups: int, level: float) -> dict[str, Any]:
-    """Inference from the doubly robust score ``score`` (n,) and out-of-fold effects ``tau`` (n,) with modifiers
-    ``v`` (n, q) named ``names``: the best linear predictor, the sorted group effects and the linear projection."""
-    n = score.shape[0]
-    out: dict[str, Any] = {"calibration": {}}
-    centred = tau - tau.mean()
+def aggregate_splits(items: Sequence[CateCoefficient]) -> CateCoefficient:
+    """One coefficient from its values over random splits (each at level ``1 - (1 - level) / 2``): the medians of the
+    estimates, standard errors and bounds, and twice the median p-value (at most 1); Chernozhukov, Demirer, Duflo &
+    Fernández-Val (2018), "variational estimation and inference", which holds the level over the splits' noise."""
+    values = np.array([[c.estimate, c.std_error, c.ci_low, c.ci_high, c.p_value] for c in items])
+    middle = np.median(values, axis=0)
+    return CateCoefficient(float(middle[0]), float(middle[1]), float(middle[2]), float(middle[3]),
+                           float(min(1.0, 2.0 * middle[4])))
+
+
+def _split_statistics(score: np.ndarray, tau: np.ndarray, n_groups: int, level: float) -> dict[str, Any]:
+    """One split's best linear predictor and sorted group effects, from the main half's scores ``score`` (m,) and
+    effects ``tau`` (m,) predicted by a model fitted on the other half."""
+    out: dict[str, Any] = {}
     if np.ptp(tau) > 1e-12 * max(1.0, float(np.abs(tau).max())):
-        coef, se = robust_regression(score, centred[:, None])
-        out["calibration"] = {"ate": _coefficient(coef[0], se[0], level),
-                              "heterogeneity": _coefficient(coef[1], se[1], level, one_sided=True)}
-    order = np.argsort(tau, kind="stable")
-    groups, means = [], []
-    for rows in np.array_split(order, n_groups):
-        mean = float(np.mean(score[rows]))
-        std_error = float(np.std(score[rows], ddof=1) / np.sqrt(rows.size))
-        groups.append({"low": float(tau[rows].min()), "high": float(tau[rows].max()), "n": int(rows.size),
-                       "effect": _coefficient(mean, std_error, level)})
+        coef, se = robust_regression(score, (tau - tau.mean())[:, None])
+        out["ate"] = _coefficient(coef[0], se[0], level)
+        out["heterogeneity"] = _coefficient(coef[1], se[1], level, one_sided=True)
+    means, bounds = [], []
+    for rows in np.array_split(np.argsort(tau, kind="stable"), n_groups):
+        mean, std_error = float(np.mean(score[rows])), float(np.std(score[rows], ddof=1) / np.sqrt(rows.size))
+        out[f"group{len(means)}"] = _coefficient(mean, std_error, level)
         means.append((mean, std_error))
-    out["groups"] = groups
-    out["groups_difference"] = _coefficient(means[-1][0] - means[0][0], float(np.hypot(means[-1][1], means[0][1])),
-                                            level)
-    coef, se = robust_regression(score, v - v.mean(axis=0))
-    out["projection"] = {name: _coefficient(c, s, level) for name, c, s in zip(("intercept", *names), coef, se)}
-    out["n"] = n
+        bounds.append((float(tau[rows].min()), float(tau[rows].max()), rows.size))
+    out["difference"] = _coefficient(means[-1][0] - means[0][0], float(np.hypot(means[-1][1], means[0][1])), level)
+    out["bounds"] = bounds
     return out
+
+
+def split_inference(score: np.ndarray, v: np.ndarray, fit: Any, *, n_splits: int, n_groups: int, level: float,
+                    seed: int) -> dict[str, Any]:
+    """The best linear predictor and the sorted group effects over ``n_splits`` random halvings of the rows: each
+    time the learner (``fit(rows) -> predict``, ``rows`` a boolean mask) is fitted on one half and its effects on
+    the other half are scored with that half's doubly robust scores ``score`` (n,), modifiers ``v`` (n, q); the
+    splits are aggregated by :func:`aggregate_splits`. Returns ``calibration``, ``groups``, ``groups_difference``
+    and ``splits`` (each split's main rows and predicted effects, for :meth:`ConditionalEffects.rate`)."""
+    n = score.shape[0]
+    rng = np.random.default_rng([seed, 56])
+    per_split, splits = [], []
+    wider = 1.0 - (1.0 - level) / 2.0
+    for _ in range(n_splits):
+        permutation = rng.permutation(n)
+        auxiliary, main = permutation[: n // 2], np.sort(permutation[n // 2:])
+        mask = np.zeros(n, dtype=bool)
+        mask[auxiliary] = True
+        tau = np.asarray(fit(mask)(v[main]), dtype=np.float64).reshape(-1)
+        if not np.all(np.isfinite(tau)):
+            raise ValueError(f"{_OWNER}: the effects predicted in a split are not finite; the learners diverged.")
+        per_split.append(_split_statistics(score[main], tau, n_groups, wider))
+        splits.append((main, tau))
+    out: dict[str, Any] = {"calibration": {}, "splits": splits}
+    defined = [item for item in per_split if "heterogeneity" in item]
+    if 2 * len(defined) > n_splits:  # the learner's effects vary in most splits
+        out["calibration"] = {name: aggregate_splits([item[name] for item in defined])
+                              for name in ("ate", "heterogeneity")}
+    out["groups"] = [{"low": float(np.median([item["bounds"][g][0] for item in per_split])),
+                      "high": float(np.median([item["bounds"][g][1] for item in per_split])),
+                      "n": int(per_split[0]["bounds"][g][2]),
+                      "effect": aggregate_splits([item[f"group{g}"] for item in per_split])}
+                     for g in range(n_groups)]
+    out["groups_difference"] = aggregate_splits([item["difference"] for item in per_split])
+    return out
+
+
+def projection_inference(score: np.ndarray, v: np.ndarray, names: Sequence[str], level: float
+                         ) -> dict[str, CateCoefficient]:
+    """The best linear projection of the CATE on the modifiers: ``score`` (n,) on ``[1, v - mean v]`` ((n, q)),
+    HC1; the intercept is the average effect."""
+    coef, se = robust_regression(score, v - v.mean(axis=0))
+    return {name: _coefficient(c, s, level) for name, c, s in zip(("intercept", *names), coef, se)}
 
 
 # ------------------------------------------------------------------------------------------------- learners
@@ -337,7 +444,8 @@ def _both_arms(treated: np.ndarray, folds: np.ndarray) -> None:
 def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, modifiers: Any = None,
                         method: str = "dr", adjustment: Any = None, outcome_learner: Any = "linear",
                         treatment_learner: Any = "linear", effect_learner: Any = "linear", n_folds: int = 5,
-                        n_groups: int = 5, trim: float = 0.01, level: float = 0.95, seed: int = 0,
+                        n_groups: int = 5, n_splits: int = 20, trim: float = 0.01, level: float = 0.95,
+                        seed: int = 0,
                         node_names: Sequence[str] | None = None) -> ConditionalEffects:
     """The conditional average effect of a two-valued ``treatment`` on ``outcome`` given ``modifiers``.
 
@@ -355,9 +463,10 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
     outcome_learner, treatment_learner, effect_learner:
         ``"linear"``, ``"forest"``, ``"boosting"`` or a scikit-learn estimator: the outcome models, the propensity
         (a classifier) and the final effect model (a regressor; with ``"r"`` it must take ``sample_weight``).
-    n_folds, n_groups, trim, level, seed:
-        Cross-fitting folds (>= 2), the number of sorted groups (>= 2), propensity truncation to
-        ``[trim, 1 - trim]``, the confidence level and the seed of folds and learners.
+    n_folds, n_groups, n_splits, trim, level, seed:
+        Cross-fitting folds (>= 2), the number of sorted groups (>= 2), the random halvings of the calibration and
+        group inference (>= 1), propensity truncation to ``[trim, 1 - trim]``, the confidence level and the seed of
+        folds, splits and learners.
     """
     from latentscm.effects.doubly_robust import aipw_nuisances
     from latentscm.effects.estimate import checked_options, resolve_adjustment
@@ -369,6 +478,7 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
                                                       check=options, owner=_OWNER)
     level, n_folds, trim, _, seed = checked_options(level, n_folds, trim, 2, seed, _OWNER)
     n_groups = check_number(n_groups, "n_groups", _OWNER, low=2, integer=True)
+    n_splits = check_number(n_splits, "n_splits", _OWNER, low=1, integer=True)
     v_names = _modifiers(modifiers, graph, column, treatment, outcome, chosen)
     order = [name for name in column if name in set(chosen) | set(v_names)]
     if method in _OUTCOME_ON_MODIFIERS and not set(chosen) <= set(v_names):
@@ -381,9 +491,9 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
         raise ValueError(f"The 'treatment' argument of {_OWNER} names {treatment!r}, which takes {levels.size} "
                          f"values in the data; conditional effects here compare two (binarise it first).")
     n = y.shape[0]
-    if n < max(2 * n_folds, 2 * n_groups, 10):
+    if n < max(2 * n_folds, 4 * n_groups, 10):
         raise ValueError(f"The 'data' argument of {_OWNER} has {n} rows, too few for n_folds={n_folds} and "
-                         f"n_groups={n_groups}.")
+                         f"n_groups={n_groups} (half the rows are cut into n_groups groups of at least 2).")
     treated = t == levels[1]
     x = np.column_stack([column[name] for name in order]) if order else np.zeros((n, 0))
     v = np.column_stack([column[name] for name in v_names])
@@ -421,7 +531,7 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
         raise ValueError(f"{_OWNER}: the estimated effects are not finite; the learners diverged (check for "
                          f"collinear columns or a treatment arm with no overlap).")
     final = fit(np.ones(n, dtype=bool))
-    inference = heterogeneity_inference(score, tau, v, v_names, n_groups=n_groups, level=level)
+    inference = split_inference(score, v, fit, n_splits=n_splits, n_groups=n_groups, level=level, seed=seed)
     contrast = (float(levels[0]), float(levels[1]))
     ate = finite(np.mean(score), "average effect", _OWNER)
     ate_se = finite(np.sqrt(np.mean((score - ate) ** 2) / n), "standard error", _OWNER)
@@ -429,16 +539,18 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
     names = [u if isinstance(u, str) else type(u).__name__ for u in (outcome_learner, treatment_learner,
                                                                       effect_learner)]
     info = {"outcome_learner": names[0], "treatment_learner": names[1], "effect_learner": names[2],
-            "n_folds": n_folds, "n_groups": n_groups, "trim": trim, "n_trimmed": n_trimmed,
+            "n_folds": n_folds, "n_groups": n_groups, "n_splits": n_splits, "trim": trim, "n_trimmed": n_trimmed,
             "propensity_range": [float(raw.min()), float(raw.max())], "adjustment": rule if isinstance(rule, str)
             else "given", "adjustment_set": list(chosen), "hidden": hidden}
     ate_result = EffectEstimate(ate, ate_se, low, high, level, "aipw", treatment, outcome, contrast, tuple(order), n,
                                 {"std_error": "influence function (efficient score)", **info})
-    return ConditionalEffects(effects=tau, ate=ate_result, calibration=inference["calibration"],
+    return ConditionalEffects(effects=tau, scores=score, folds=folds, ate=ate_result,
+                              calibration=inference["calibration"],
                               groups=inference["groups"], groups_difference=inference["groups_difference"],
-                              projection=inference["projection"], method=method, treatment=treatment,
-                              outcome=outcome, modifiers=tuple(v_names), covariates=tuple(order),
-                              contrast=contrast, level=level, n=n, info=info, _model=final)
+                              projection=projection_inference(score, v, v_names, level), method=method,
+                              treatment=treatment, outcome=outcome, modifiers=tuple(v_names),
+                              covariates=tuple(order), contrast=contrast, level=level, n=n, info=info,
+                              _model=final, _splits=tuple(inference["splits"]))
 
 
 def _modifiers(modifiers: Any, graph: Any, column: dict[str, np.ndarray], treatment: str, outcome: str,
