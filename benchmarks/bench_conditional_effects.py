@@ -16,13 +16,18 @@ the SCMs' exact conditional effects, and the coverage of the inference.
    ``1 + X1 - 0.5 X2``) and :func:`~latentscm.testing.nonlinear_cate_scm` (non-linear baseline, propensity and CATE),
    n = 2000, data seeds 0..S-1 (S = 5): mean PEHE (root mean squared error of the out-of-fold effects against the
    exact CATE), PEHE / PEHE of the true ATE everywhere (below 1 beats "no heterogeneity"), Spearman correlation,
-   mean seconds, for every method with linear, boosted and forest learners (nuisance / effect learner as named).
+   mean seconds (with ``n_splits=1``: the learner on every fold and on all rows, one halving for the inference; each
+   further split refits the learner on half the rows), for every method with linear, boosted and forest learners
+   (nuisance / effect learner as named).
 3. **coverage**: R = 200 data sets (seeds 1000 + r) of n = 2000 from the linear SCM, ``method="dr"`` with linear
-   learners (the models are right): bias, sd, mean standard error and 95% coverage of the ATE and of each projection
-   coefficient (truth (1; 1, -0.5, 0)); each sorted group's interval against the mean true CATE of its rows; the
-   rejection rate of "no heterogeneity" (calibration slope, one-sided 5%) with h = 1 (power) and with h = 0 (size,
-   a constant effect). And the same projection coverage on the non-linear SCM with boosted nuisances (truth: the
-   projection of the exact CATE on (1, X1, X2, X3) over 10^6 units).
+   learners (the models are right), 20 splits: bias, sd, mean standard error and 95% coverage of the ATE and of each
+   projection coefficient (truth (1; 1, -0.5, 0)); the coverage of each sorted group's interval and of the policy
+   gain (treat where the estimate exceeds 1, each treatment costing 1) against the exact values of the rows each
+   split scores (medians over the splits, as the estimates); and the rejection rates at 5% with h = 1 (power) and
+   h = 0 (size, a constant effect) of: the calibration slope and the AUTOC from the random halvings, the same two on
+   the pooled out-of-fold effects (the design this module rejects), and the GATES top-minus-bottom difference. And
+   the projection's coverage on the non-linear SCM with boosted nuisances (truth: the projection of the exact CATE
+   on (1, X1, X2, X3) over 10^6 units).
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_conditional_effects.py [--econml-python PATH]``
 (``--parts reference accuracy coverage``, ``--seeds``, ``--reps``, ``--quick``: 2 seeds, 20 replications, no forests).
@@ -127,7 +132,7 @@ def accuracy(seeds: int, forests: bool, n: int = 2000) -> dict:
                     start = time.perf_counter()
                     found = conditional_effects(truth.data, CATE_GRAPH, "T", "Y", modifiers=V, method=method,
                                                 outcome_learner=nuisance, treatment_learner=nuisance,
-                                                effect_learner=effect, seed=s)
+                                                effect_learner=effect, n_splits=1, seed=s)
                     times.append(time.perf_counter() - start)
                     scores.append(found.score(truth))
                 mean = {k: float(np.nanmean([sc[k] for sc in scores])) for k in scores[0]}
@@ -150,12 +155,27 @@ def _row(name: str, estimates, errors, truth, level_z: float = 1.959963984540054
     return row
 
 
+def _pooled_calibration_p(found) -> float:
+    """The one-sided p-value of the calibration slope on the pooled out-of-fold effects (the rejected design)."""
+    from scipy import stats
+
+    from latentscm.effects.conditional_effects import robust_regression
+
+    tau = found.effects
+    coef, se = robust_regression(found.scores, (tau - tau.mean())[:, None])
+    return float(stats.norm.sf(coef[1] / se[1]))
+
+
 def coverage(reps: int, n: int = 2000) -> dict:
-    print(f"\n## 3. Coverage of the 95% intervals (R = {reps}, n = {n}, dr with linear learners)")
+    from latentscm.effects import rank_weighted_effect
+
+    print(f"\n## 3. Coverage of the 95% intervals (R = {reps}, n = {n}, dr with linear learners, 20 splits)")
     out: dict = {}
     for h in (1.0, 0.0):
         scm = linear_cate_scm(heterogeneity=h)
-        collected: dict = {"ate": [], "groups": [], "reject": 0}
+        collected: dict = {"ate": [], "groups": [], "policy": []}
+        rejections = {"calibration (splits)": 0, "calibration (pooled folds)": 0, "RATE autoc (splits)": 0,
+                      "RATE autoc (pooled folds)": 0, "GATES top - bottom (splits)": 0}
         for name in ("intercept", *V):
             collected[name] = []
         start = time.perf_counter()
@@ -165,12 +185,21 @@ def coverage(reps: int, n: int = 2000) -> dict:
             collected["ate"].append((found.ate.estimate, found.ate.std_error, truth.cate.mean()))
             for name in ("intercept", *V):
                 collected[name].append((found.projection[name].estimate, found.projection[name].std_error))
-            order = np.argsort(found.effects, kind="stable")
-            for group, rows in zip(found.groups, np.array_split(order, len(found.groups))):
-                collected["groups"].append((group["effect"].estimate, group["effect"].std_error,
-                                            truth.cate[rows].mean()))
+            true_groups = np.median([[truth.cate[main][rows].mean()
+                                      for rows in np.array_split(np.argsort(tau, kind="stable"), 5)]
+                                     for main, tau in found._splits], axis=0)
+            for group, value in zip(found.groups, true_groups):
+                collected["groups"].append((group["effect"].ci_low, group["effect"].ci_high, value))
+            policy = found.policy(threshold=1.0)["gain_vs_none"]
+            gain = np.median([np.mean((tau > 1.0) * (truth.cate[main] - 1.0)) for main, tau in found._splits])
+            collected["policy"].append((policy.ci_low, policy.ci_high, gain))
             b2 = found.calibration.get("heterogeneity")
-            collected["reject"] += int(b2 is not None and b2.p_value < 0.05)
+            rejections["calibration (splits)"] += int(b2 is not None and b2.p_value < 0.05)
+            rejections["calibration (pooled folds)"] += int(_pooled_calibration_p(found) < 0.05)
+            rejections["RATE autoc (splits)"] += int(found.rate(n_bootstrap=100, seed=r).p_value < 0.05)
+            pooled = rank_weighted_effect(found.scores, found.effects, n_bootstrap=100, seed=r)
+            rejections["RATE autoc (pooled folds)"] += int(pooled.p_value < 0.05)
+            rejections["GATES top - bottom (splits)"] += int(found.groups_difference.ci_low > 0)
         seconds = (time.perf_counter() - start) / reps
         print(f"\nh = {h:g} ({'heterogeneous' if h else 'constant effect'}); {seconds:.2f} s per replication")
         print(f"{'quantity':<26}{'bias':>9}{'sd':>8}{'mean se':>9}{'cover':>9}")
@@ -179,11 +208,14 @@ def coverage(reps: int, n: int = 2000) -> dict:
         for name, value in {"intercept": 1.0, "X1": h, "X2": -0.5 * h, "X3": 0.0}.items():
             c = np.array(collected[name])
             part[f"projection {name}"] = _row(f"projection {name}", c[:, 0], c[:, 1], value)
-        g = np.array(collected["groups"])
-        part["groups (vs their rows)"] = _row("groups (vs their rows)", g[:, 0], g[:, 1], g[:, 2])
-        rate = collected["reject"] / reps
-        print(f"'no heterogeneity' rejected at 5%: {rate:.3f} ({'power' if h else 'size'})")
-        part["rejection_rate"] = rate
+        for key, label in (("groups", "groups (vs their rows)"), ("policy", "policy gain, cost 1")):
+            g = np.array(collected[key])
+            part[label] = float(np.mean((g[:, 0] <= g[:, 2]) & (g[:, 2] <= g[:, 1])))
+            print(f"{label:<26}{'':>26}{part[label]:>9.3f}")
+        print(f"rejected at 5% ({'power' if h else 'size'}):")
+        for name, count in rejections.items():
+            part[f"rejects: {name}"] = count / reps
+            print(f"  {name:<32}{count / reps:>7.3f}")
         part["seconds_per_rep"] = seconds
         out[f"linear h={h:g}"] = part
     # the non-linear SCM: the projection of the exact CATE, boosted nuisances
@@ -197,7 +229,7 @@ def coverage(reps: int, n: int = 2000) -> dict:
     for r in range(reps):
         truth = true_conditional_effects(nonlinear_cate_scm(), "T", "Y", n=n, draws=2, seed=1000 + r)
         found = conditional_effects(truth.data, CATE_GRAPH, "T", "Y", modifiers=V, outcome_learner="boosting",
-                                    treatment_learner="boosting", seed=r)
+                                    treatment_learner="boosting", n_splits=1, seed=r)
         for name in collected:
             collected[name].append((found.projection[name].estimate, found.projection[name].std_error))
     part = {"seconds_per_rep": (time.perf_counter() - start) / reps, "truth": target.tolist()}
