@@ -383,4 +383,4 @@ def test_readme_conditional_effects_example_runs(capsys):
     printed = capsys.readouterr().out.strip().splitlines()
     shown = [line[2:] for line in block.strip().splitlines() if line.startswith("# ")]
     assert printed == shown == ["('age', 'motivation') 1.01 1.01", "age -0.78 [-0.89, -0.67]",
-                                "[-0.1, 0.5, 1.1, 1.4, 2.1]", "0.03 0.8"]
+                                "[-0.2, 0.5, 1.1, 1.4, 2.1]", "0.03 0.8", "AUTOC 0.71", "0.91 0.05"]

@@ -36,14 +36,19 @@ def test_cli_gives_the_library_numbers_and_writes_json_and_png(csv, tmp_path):
     path, data = csv
     out, png = tmp_path / "h.json", tmp_path / "h.png"
     result = invoke(_base(path) + ["--modifiers", "X1,X2", "--method", "r", "--groups", "4", "--seed", "2",
-                                   "--level", "0.9", "--out", out, "--plot", png])
+                                   "--level", "0.9", "--splits", "6", "--out", out, "--plot", png])
     assert result.exit_code == 0, result.output
     expected = conditional_effects(data, CATE_GRAPH, "T", "Y", modifiers=["X1", "X2"], method="r", n_groups=4,
-                                   seed=2, level=0.9)
+                                   seed=2, level=0.9, n_splits=6)
     payload = json.loads(out.read_text())
     np.testing.assert_allclose(payload["effects"], expected.effects, rtol=1e-12)
     assert payload["method"] == "r" and payload["modifiers"] == ["X1", "X2"] and len(payload["groups"]) == 4
+    assert payload["info"]["n_splits"] == 6
+    assert payload["groups_difference"]["estimate"] == pytest.approx(expected.groups_difference.estimate, rel=1e-12)
     assert payload["projection"]["X1"]["estimate"] == pytest.approx(expected.projection["X1"].estimate, rel=1e-12)
+    rate = expected.rate(seed=2)
+    assert payload["rate_autoc"]["estimate"] == pytest.approx(rate.estimate, rel=1e-12)
+    assert f"AUTOC {rate.estimate:.4g}" in result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "r-learner" in result.output and f"-> {png}" in result.output and f"-> {out}" in result.output
 
@@ -72,6 +77,8 @@ def test_cli_refuses_what_does_not_apply(csv, tmp_path):
     refused(invoke(plain + ["--modifiers", "X1"]), "--modifiers needs --heterogeneity")
     refused(invoke(plain + ["--groups", "3", "--effect-learner", "forest"]),
             "--effect-learner, --groups need --heterogeneity")
+    refused(invoke(plain + ["--splits", "3"]), "--splits needs --heterogeneity")
+    refused(invoke(_base(path) + ["--splits", "0"]), "'n_splits'")
     refused(invoke(["effect", "--world", "flow", "--treatment", "ball_size", "--outcome", "flow",
                     "--heterogeneity"]), "two-valued treatment")
     refused(invoke(_base(path) + ["--identify"]), "--heterogeneity")

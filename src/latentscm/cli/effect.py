@@ -11,7 +11,8 @@
     latentscm effect data.csv --graph "W -> T; W -> M; T -> M; M -> Y; T -> Y; W -> Y" --treatment T --outcome Y
         --mediation --mediators M [--covariates minimal|ancestral|W] [--method regression|multiply_robust]
     latentscm effect data.csv --graph "X -> T; X -> Y; T -> Y" --treatment T --outcome Y --heterogeneity
-        [--modifiers X] [--method dr|r|t|s|x] [--effect-learner linear|forest|boosting] [--groups 5] [--plot g.png]
+        [--modifiers X] [--method dr|r|t|s|x] [--effect-learner linear|forest|boosting] [--groups 5] [--splits 20]
+        [--plot g.png]
     latentscm effect --world flow --treatment water_height --outcome flow   # against the world's true effect
     latentscm effect [data.csv] --graph "..." --treatment T --outcome Y --identify [--hidden U1,U2]
 
@@ -296,7 +297,8 @@ def _mediation(table: dict, causal: Any, treatment: str, outcome: str, *, mediat
 
 
 def _heterogeneity(table: dict, causal: Any, treatment: str, outcome: str, *, modifiers: str | None, method: str,
-                   learner: str, effect_learner: str, folds: int, groups: int, adjustment: Any, level: float,
+                   learner: str, effect_learner: str, folds: int, groups: int, splits: int, adjustment: Any,
+                   level: float,
                    seed: int, plot: Path | None, refused: dict[str, bool]) -> Any:
     """``effect --heterogeneity``: the conditional average effect given ``--modifiers`` by a meta-learner, with the
     calibration test, the sorted group effects and the linear projection (and their plot)."""
@@ -316,10 +318,26 @@ def _heterogeneity(table: dict, causal: Any, treatment: str, outcome: str, *, mo
     result = conditional_effects(table, causal, treatment, outcome, modifiers=split,
                                  method="dr" if method == "auto" else method, adjustment=adjustment,
                                  outcome_learner=learner, treatment_learner=learner, effect_learner=effect_learner,
-                                 n_folds=folds, n_groups=groups, level=level, seed=seed)
+                                 n_folds=folds, n_groups=groups, n_splits=splits, level=level, seed=seed)
     if plot is not None:
         _write_png(result.plot().figure, plot)
-    return result
+    return _WithRate(result, result.rate(seed=seed))
+
+
+class _WithRate:
+    """A conditional-effects result printed and written with its rank-weighted average effect (AUTOC)."""
+
+    def __init__(self, result: Any, rate: Any):
+        self.result, self.rate = result, rate
+
+    def __str__(self) -> str:
+        r = self.rate
+        return (f"{self.result}\n  targeting by the estimated effects: AUTOC {r.estimate:.4g} (s.e. {r.std_error:.3g}; "
+                f"{100 * self.result.level:g}% CI [{r.ci_low:.4g}, {r.ci_high:.4g}]; p = {r.p_value:.3g} for 'no "
+                f"better than treating at random')")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.result.to_dict(), "rate_autoc": self.rate.to_dict()}
 
 
 def register(app: typer.Typer) -> None:
@@ -377,6 +395,8 @@ def register(app: typer.Typer) -> None:
                                            "effect model (linear, forest or boosting)."),
         groups: int = typer.Option(5, "--groups", help="With --heterogeneity: rows sorted by estimated effect into "
                                    "this many groups."),
+        splits: int = typer.Option(20, "--splits", help="With --heterogeneity: random halvings for the calibration, "
+                                   "group and targeting inference (each refits the learner on half the rows)."),
         instrument: bool = typer.Option(False, "--instrument", help="Estimate by two-stage least squares with "
                                         "conditional instruments (a DAG whose hidden confounders leave no "
                                         "adjustment set; a linear model)."),
@@ -455,10 +475,10 @@ def register(app: typer.Typer) -> None:
                     "--no-interaction": not interaction, "--intermediates": intermediates is not None,
                     "--controlled": controlled is not None, "--heterogeneity": heterogeneity,
                     "--modifiers": modifiers is not None, "--effect-learner": effect_learner != "linear",
-                    "--groups": groups != 5})
+                    "--groups": groups != 5, "--splits": splits != 20})
                 return
             heterogeneity_flags = {"--modifiers": modifiers is not None, "--effect-learner": effect_learner != "linear",
-                                   "--groups": groups != 5}
+                                   "--groups": groups != 5, "--splits": splits != 20}
             if any(heterogeneity_flags.values()) and not heterogeneity:
                 flags = [k for k, v in heterogeneity_flags.items() if v]
                 raise ValueError(f"{', '.join(flags)} {'needs' if len(flags) == 1 else 'need'} --heterogeneity.")
@@ -551,6 +571,7 @@ def register(app: typer.Typer) -> None:
             if heterogeneity:
                 result = _heterogeneity(table, causal, treatment, outcome, modifiers=modifiers, method=method,
                                         learner=learner, effect_learner=effect_learner, folds=folds, groups=groups,
+                                        splits=splits,
                                         adjustment=adjust, level=level, seed=seed, plot=plot,
                                         refused={"--mediation": mediation, "--sensitivity": sensitivity,
                                                  "--front-door": front_door, "--instrument": instrument,

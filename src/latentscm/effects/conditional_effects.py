@@ -265,6 +265,7 @@ class ConditionalEffects:
                  f"  ATE {self.ate.estimate:.4g} (s.e. {self.ate.std_error:.3g}; {pct} CI [{self.ate.ci_low:.4g}, "
                  f"{self.ate.ci_high:.4g}]); estimated effects range {self.effects.min():.4g} .. "
                  f"{self.effects.max():.4g} (sd {self.effects.std():.3g})"]
+        lines.append(f"  scored on held-out halves: medians over {self.info.get('n_splits', 1)} random halvings")
         if self.calibration:
             b2 = self.calibration["heterogeneity"]
             lines.append(f"  calibration slope {b2.estimate:.3g} (s.e. {b2.std_error:.3g}; p = {b2.p_value:.3g} "
