@@ -243,6 +243,8 @@ def test_modifiers_fewer_than_the_adjustment_set():
     np.testing.assert_allclose(found.predict({"X1": np.array([0.0, 1.0])}), found.predict(np.array([[0.0], [1.0]])))
     with pytest.raises(ValueError, match="'modifiers'.*method='t'.*add \\['X2', 'X3'\\]"):
         conditional_effects(truth.data, CATE_GRAPH, "T", "Y", modifiers="X1", method="t")
+    with pytest.raises(ValueError, match="method='r' weights each row by e\\(1 - e\\).*overlap-weighted"):
+        conditional_effects(truth.data, CATE_GRAPH, "T", "Y", modifiers="X1", method="r")
 
 
 def test_flexible_learners_beat_the_constant_on_a_nonlinear_cate():

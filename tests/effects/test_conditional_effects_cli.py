@@ -35,14 +35,14 @@ def _base(path):
 def test_cli_gives_the_library_numbers_and_writes_json_and_png(csv, tmp_path):
     path, data = csv
     out, png = tmp_path / "h.json", tmp_path / "h.png"
-    result = invoke(_base(path) + ["--modifiers", "X1,X2", "--method", "r", "--groups", "4", "--seed", "2",
+    result = invoke(_base(path) + ["--modifiers", "X1,X2", "--method", "dr", "--groups", "4", "--seed", "2",
                                    "--level", "0.9", "--splits", "6", "--out", out, "--plot", png])
     assert result.exit_code == 0, result.output
-    expected = conditional_effects(data, CATE_GRAPH, "T", "Y", modifiers=["X1", "X2"], method="r", n_groups=4,
+    expected = conditional_effects(data, CATE_GRAPH, "T", "Y", modifiers=["X1", "X2"], method="dr", n_groups=4,
                                    seed=2, level=0.9, n_splits=6)
     payload = json.loads(out.read_text())
     np.testing.assert_allclose(payload["effects"], expected.effects, rtol=1e-12)
-    assert payload["method"] == "r" and payload["modifiers"] == ["X1", "X2"] and len(payload["groups"]) == 4
+    assert payload["method"] == "dr" and payload["modifiers"] == ["X1", "X2"] and len(payload["groups"]) == 4
     assert payload["info"]["n_splits"] == 6
     assert payload["groups_difference"]["estimate"] == pytest.approx(expected.groups_difference.estimate, rel=1e-12)
     assert payload["projection"]["X1"]["estimate"] == pytest.approx(expected.projection["X1"].estimate, rel=1e-12)
@@ -50,7 +50,7 @@ def test_cli_gives_the_library_numbers_and_writes_json_and_png(csv, tmp_path):
     assert payload["rate_autoc"]["estimate"] == pytest.approx(rate.estimate, rel=1e-12)
     assert f"AUTOC {rate.estimate:.4g}" in result.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "r-learner" in result.output and f"-> {png}" in result.output and f"-> {out}" in result.output
+    assert "dr-learner" in result.output and f"-> {png}" in result.output and f"-> {out}" in result.output
 
 
 def test_cli_default_is_the_dr_learner_on_the_adjustment_set(csv):

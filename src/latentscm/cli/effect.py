@@ -312,6 +312,9 @@ def _heterogeneity(table: dict, causal: Any, treatment: str, outcome: str, *, mo
     if method != "auto" and method not in CATE_METHODS:
         raise ValueError(f"--heterogeneity estimates with the DR-learner (--method dr, the default) or the R-, T-, S- "
                          f"or X-learner (--method r, t, s, x); --method {method!r} does not apply.")
+    if method in ("t", "s") and effect_learner != "linear":
+        raise ValueError(f"--effect-learner applies to --method dr, r and x; the {method.upper()}-learner's effect is "
+                         f"the difference of its outcome models (--learner).")
     if plot is not None:
         check_output_path(plot, "--plot", suffixes=(".png",))
     split = None if modifiers is None else [a.strip() for a in modifiers.split(",") if a.strip()]
