@@ -125,8 +125,10 @@ def accuracy(seeds: int, forests: bool, n: int = 2000) -> dict:
         print(f"{'method':<8}{'learners':<17}{'PEHE':>8}{'/const':>8}{'Spearman':>10}{'ATE err':>9}{'s':>7}")
         for method in ("dr", "r", "t", "s", "x"):
             for label, (nuisance, effect) in LEARNER_SETS.items():
-                if label == "forest" and not forests:
-                    continue
+                if (label == "forest" and not forests) or (method in ("t", "s") and label == "boosting"):
+                    continue  # the T- and S-learners have no effect model: "boosting" is "boosting/linear"
+                if method in ("t", "s"):
+                    effect = "linear"
                 scores, times = [], []
                 for s, truth in enumerate(truths):
                     start = time.perf_counter()
