@@ -102,6 +102,18 @@ def _plug_in(d: dict, m_names: list[str], ell_names: list[str], w_names: list[st
             "indirect": out[(1, 1)] - out[(1, 0)], "total": out[(1, 1)] - out[(0, 0)]}
 
 
+def _mediation_csv(tmp_path: Path, seed: int) -> Path:
+    """300 rows of linear_mediation_scm as a CSV (W, T, M, Y)."""
+    from latentscm.testing.mediation_scms import linear_mediation_scm
+
+    data = linear_mediation_scm().sample(300, seed=seed)
+    path = tmp_path / "d.csv"
+    names = ["W", "T", "M", "Y"]
+    rows = np.column_stack([data[v] for v in names])
+    path.write_text(",".join(names) + "\n" + "\n".join(",".join(f"{x:.10g}" for x in row) for row in rows) + "\n")
+    return path
+
+
 def _custom_world(kind: str):
     """Small custom worlds. ``categorical``: the sprites' ``shape`` (square, ellipse, heart; P 0.6, 0.1, 0.3) moves
     ``scale`` and ``posX`` only when it is an ellipse, so square -> heart has no effect at all. ``dominant``: the same
@@ -206,13 +218,9 @@ def test_controlled_value_that_is_not_a_number_is_refused_naming_the_argument(va
 
 def test_cli_controlled_naming_a_mediator_twice_is_refused(tmp_path):
     """--controlled M=1,M=2 must not keep one of the two values silently (it kept the last, M = 2)."""
-    from latentscm.testing.mediation_scms import MEDIATION_GRAPH, linear_mediation_scm
+    from latentscm.testing.mediation_scms import MEDIATION_GRAPH
 
-    data = linear_mediation_scm().sample(300, seed=2)
-    path = tmp_path / "d.csv"
-    names = ["W", "T", "M", "Y"]
-    rows = np.column_stack([data[v] for v in names])
-    path.write_text(",".join(names) + "\n" + "\n".join(",".join(f"{x:.10g}" for x in row) for row in rows) + "\n")
+    path = _mediation_csv(tmp_path, seed=2)
     base = ["effect", path, "--graph", MEDIATION_GRAPH, "--treatment", "T", "--outcome", "Y", "--mediation",
             "--mediators", "M"]
     one = invoke(base + ["--controlled", "M=2", "--out", tmp_path / "one.json"])
@@ -408,13 +416,9 @@ def test_cli_world_mediation_plot_marks_the_true_effects(tmp_path):
 
 
 def test_cli_csv_refuses_world_and_refute_only_options(tmp_path):
-    from latentscm.testing.mediation_scms import MEDIATION_GRAPH, linear_mediation_scm
+    from latentscm.testing.mediation_scms import MEDIATION_GRAPH
 
-    data = linear_mediation_scm().sample(300, seed=2)
-    path = tmp_path / "d.csv"
-    names = ["W", "T", "M", "Y"]
-    rows = np.column_stack([data[v] for v in names])
-    path.write_text(",".join(names) + "\n" + "\n".join(",".join(f"{x:.10g}" for x in row) for row in rows) + "\n")
+    path = _mediation_csv(tmp_path, seed=2)
     base = ["effect", path, "--graph", MEDIATION_GRAPH, "--treatment", "T", "--outcome", "Y"]
     refused(invoke(base + ["--samples", "500"]), "--samples")
     refused(invoke(base + ["--simulations", "5"]), "--simulations needs --refute")
@@ -450,13 +454,9 @@ def test_mediation_result_plot_draws_every_effect_with_its_interval():
 
 
 def test_cli_mediation_plot_paths_and_nothing_written_on_error(tmp_path):
-    from latentscm.testing.mediation_scms import MEDIATION_GRAPH, linear_mediation_scm
+    from latentscm.testing.mediation_scms import MEDIATION_GRAPH
 
-    data = linear_mediation_scm().sample(300, seed=3)
-    path = tmp_path / "d.csv"
-    names = ["W", "T", "M", "Y"]
-    rows = np.column_stack([data[v] for v in names])
-    path.write_text(",".join(names) + "\n" + "\n".join(",".join(f"{x:.10g}" for x in row) for row in rows) + "\n")
+    path = _mediation_csv(tmp_path, seed=3)
     base = ["effect", path, "--graph", MEDIATION_GRAPH, "--treatment", "T", "--outcome", "Y", "--mediation",
             "--mediators", "M"]
     png = tmp_path / "m.png"

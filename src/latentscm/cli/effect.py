@@ -356,7 +356,8 @@ def register(app: typer.Typer) -> None:
         outcome: str = typer.Option(..., "--outcome", help="The outcome column."),
         method: str = typer.Option("auto", "--method", help="auto (aipw for a binary treatment, else dml), "
                                    "regression, ipw, aipw or dml; with --front-door auto, regression or aipw; "
-                                   "with --instrument 2sls (auto), liml, fuller or dml."),
+                                   "with --instrument 2sls (auto), liml, fuller or dml; with --heterogeneity dr "
+                                   "(auto), r, t, s or x."),
         adjustment: str = typer.Option(None, "--adjustment", help="optimal, minimal, parents (a DAG or CPDAG), "
                                        "canonical, minimal (a PAG), or a comma list of columns (checked against "
                                        "the graph). Default: optimal, canonical for a PAG."),

@@ -64,7 +64,7 @@ from scipy import stats
 from latentscm._validation import check_choice, check_number
 from latentscm.effects.nuisance import cross_fit_regression, fold_labels, make_classifier, make_regressor
 from latentscm.effects.regression import hc1_sandwich
-from latentscm.effects.result import EffectEstimate, finite, normal_interval
+from latentscm.effects.result import EffectEstimate, IntervalEstimate, finite, normal_interval
 
 __all__ = ["CATE_METHODS", "CateCoefficient", "ConditionalEffects", "conditional_effects"]
 
@@ -78,21 +78,14 @@ _ON_EVERY_COVARIATE = ("r", "t", "s", "x")
 
 
 @dataclass(frozen=True)
-class CateCoefficient:
-    """A coefficient of a heterogeneity regression: estimate, HC1 standard error, two-sided interval, p-value."""
+class CateCoefficient(IntervalEstimate):
+    """A quantity of the heterogeneity inference (a coefficient, a group effect, a RATE): estimate, standard error,
+    two-sided interval and the p-value of its test."""
 
-    estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
     p_value: float
 
-    def covers(self, value: float) -> bool:
-        return bool(self.ci_low <= value <= self.ci_high)
-
     def to_dict(self) -> dict[str, float]:
-        return {"estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "p_value": self.p_value}
+        return {**super().to_dict(), "p_value": self.p_value}
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from latentscm._validation import check_choice
-from latentscm.effects.result import finite, normal_interval
+from latentscm.effects.result import IntervalEstimate, finite, normal_interval
 
 __all__ = ["MEDIATION_METHODS", "MEDIATION_EFFECTS", "MediationEffect", "MediationResult", "mediation_analysis"]
 
@@ -65,21 +65,8 @@ _OWNER = "mediation_analysis"
 
 
 @dataclass(frozen=True)
-class MediationEffect:
+class MediationEffect(IntervalEstimate):
     """One natural effect (or the proportion mediated): estimate, standard error and the two-sided interval."""
-
-    estimate: float
-    std_error: float
-    ci_low: float
-    ci_high: float
-
-    def covers(self, value: float) -> bool:
-        """Whether the confidence interval holds ``value`` (e.g. the SCM's true effect)."""
-        return bool(self.ci_low <= value <= self.ci_high)
-
-    def to_dict(self) -> dict[str, float]:
-        return {"estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low,
-                "ci_high": self.ci_high}
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,31 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["EffectEstimate", "normal_interval"]
+__all__ = ["EffectEstimate", "IntervalEstimate", "normal_interval"]
 
 
 def normal_interval(estimate: float, std_error: float, level: float) -> tuple[float, float]:
     """The two-sided normal (Wald) interval ``estimate ± z_{(1+level)/2} · std_error``."""
     half = float(stats.norm.ppf(0.5 + level / 2.0)) * std_error
     return estimate - half, estimate + half
+
+
+@dataclass(frozen=True)
+class IntervalEstimate:
+    """One estimated quantity: estimate, standard error and the two-sided confidence interval."""
+
+    estimate: float
+    std_error: float
+    ci_low: float
+    ci_high: float
+
+    def covers(self, value: float) -> bool:
+        """Whether the confidence interval holds ``value`` (e.g. the SCM's true value)."""
+        return bool(self.ci_low <= value <= self.ci_high)
+
+    def to_dict(self) -> dict[str, float]:
+        return {"estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low,
+                "ci_high": self.ci_high}
 
 
 @dataclass(frozen=True)
