@@ -16,7 +16,7 @@ from latentscm.effects.adjustment import (
     optimal_adjustment_set,
     parents_adjustment_set,
 )
-from latentscm.effects.conditional_effects import CATE_METHODS, CateCoefficient, ConditionalEffects, conditional_effects
+from latentscm.effects.conditional_effects import CATE_METHODS, ConditionalEffects, conditional_effects
 from latentscm.effects.cpdag_adjustment import (
     NotAmenableError,
     cpdag_adjustment_set,
@@ -72,7 +72,7 @@ from latentscm.effects.partially_linear import dml_effect
 from latentscm.effects.partially_linear_iv import dml_iv_effect
 from latentscm.effects.refuters import REFUTERS, Refutation, RefutationReport, refute_effect
 from latentscm.effects.regression import regression_effect
-from latentscm.effects.result import EffectEstimate
+from latentscm.effects.result import CateCoefficient, EffectEstimate
 from latentscm.effects.sensitivity import (
     ConfounderScenario,
     SensitivityReport,

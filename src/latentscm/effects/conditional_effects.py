@@ -64,7 +64,7 @@ from scipy import stats
 from latentscm._validation import check_choice, check_number
 from latentscm.effects.nuisance import cross_fit_regression, fold_labels, make_classifier, make_regressor
 from latentscm.effects.regression import hc1_sandwich
-from latentscm.effects.result import EffectEstimate, IntervalEstimate, finite, normal_interval
+from latentscm.effects.result import CateCoefficient, EffectEstimate, finite, normal_interval
 
 __all__ = ["CATE_METHODS", "CateCoefficient", "ConditionalEffects", "conditional_effects"]
 
@@ -75,17 +75,6 @@ CATE_METHODS = ("dr", "r", "t", "s", "x")
 #: The methods whose estimand is the CATE given the modifiers only when they hold the adjustment set: the T-, S- and
 #: X-learners model the outcome on the modifiers alone, the R-learner weights rows by ``e (1 - e)``.
 _ON_EVERY_COVARIATE = ("r", "t", "s", "x")
-
-
-@dataclass(frozen=True)
-class CateCoefficient(IntervalEstimate):
-    """A quantity of the heterogeneity inference (a coefficient, a group effect, a RATE): estimate, standard error,
-    two-sided interval and the p-value of its test."""
-
-    p_value: float
-
-    def to_dict(self) -> dict[str, float]:
-        return {**super().to_dict(), "p_value": self.p_value}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["EffectEstimate", "IntervalEstimate", "normal_interval"]
+__all__ = ["CateCoefficient", "EffectEstimate", "IntervalEstimate", "normal_interval"]
 
 
 def normal_interval(estimate: float, std_error: float, level: float) -> tuple[float, float]:
@@ -34,6 +34,17 @@ class IntervalEstimate:
     def to_dict(self) -> dict[str, float]:
         return {"estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low,
                 "ci_high": self.ci_high}
+
+
+@dataclass(frozen=True)
+class CateCoefficient(IntervalEstimate):
+    """A quantity of the heterogeneity inference (a coefficient, a group effect, a RATE): estimate, standard error,
+    two-sided interval and the p-value of its test."""
+
+    p_value: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {**super().to_dict(), "p_value": self.p_value}
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 
 from latentscm._validation import as_generator, check_choice, check_number
-from latentscm.effects.result import finite, normal_interval
+from latentscm.effects.result import CateCoefficient, finite, normal_interval
 
 __all__ = ["RATE_KINDS", "TargetingCurve", "policy_value", "rank_weighted_effect", "targeting_curve"]
 
@@ -126,8 +126,6 @@ def rank_weighted_effect(score: Any, priority: Any, *, kind: str = "autoc", leve
                          n_bootstrap: int = 200, seed: Any = 0) -> Any:
     """The RATE (``"autoc"`` or ``"qini"``) of ``priority`` (n,) with doubly robust scores ``score`` (n,): a
     :class:`~latentscm.effects.CateCoefficient` with a bootstrap standard error and a one-sided p-value (RATE <= 0)."""
-    from latentscm.effects.conditional_effects import CateCoefficient
-
     owner = "rank_weighted_effect"
     score, priority = _check(score, priority, owner)
     check_choice(kind, "kind", owner, RATE_KINDS)
@@ -146,8 +144,6 @@ def policy_value(score: Any, priority: Any, *, threshold: float = 0.0, cost: flo
     """The rule "treat where ``priority > threshold``" (``priority``, ``score`` (n,)), each treatment costing ``cost``
     (default: ``threshold``): ``{"treated_share": float, "gain_vs_none": CateCoefficient, "gain_vs_all":
     CateCoefficient}``, the mean net gain per row over treating no one and over treating everyone."""
-    from latentscm.effects.conditional_effects import CateCoefficient
-
     owner = "policy_value"
     score, priority = _check(score, priority, owner)
     threshold = check_number(threshold, "threshold", owner)
