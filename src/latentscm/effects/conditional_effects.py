@@ -269,7 +269,8 @@ class ConditionalEffects:
             lines.append(f"  calibration slope {b2.estimate:.3g} (s.e. {b2.std_error:.3g}; p = {b2.p_value:.3g} "
                          f"for 'no heterogeneity the learner found')")
         else:
-            lines.append("  calibration: the learner's effects do not vary, so there is no slope to test")
+            lines.append("  calibration: the learner's effects (fitted on half the rows) do not vary in most splits, "
+                         "so there is no slope to test")
         lines.append(f"  {'group (GATES)':<22} {'effect':>10} {'s.e.':>9}   {pct} CI")
         for k, group in enumerate(self.groups, 1):
             item = group["effect"]
@@ -292,7 +293,7 @@ def _coefficient(estimate: float, std_error: float, level: float, *, one_sided: 
     std_error = finite(std_error, "standard error", _OWNER)
     low, high = normal_interval(estimate, std_error, level)
     if std_error == 0:
-        p = 0.0 if estimate != 0 else 1.0
+        p = float(estimate <= 0) if one_sided else float(estimate == 0)
     elif one_sided:
         p = float(stats.norm.sf(estimate / std_error))
     else:
@@ -346,10 +347,11 @@ def _split_statistics(score: np.ndarray, tau: np.ndarray, n_groups: int, level: 
 
 
 def split_inference(score: np.ndarray, v: np.ndarray, fit: Any, *, n_splits: int, n_groups: int, level: float,
-                    seed: int) -> dict[str, Any]:
+                    seed: int, treated: np.ndarray | None = None) -> dict[str, Any]:
     """The best linear predictor and the sorted group effects over ``n_splits`` random halvings of the rows: each
     time the learner (``fit(rows) -> predict``, ``rows`` a boolean mask) is fitted on one half and its effects on
-    the other half are scored with that half's doubly robust scores ``score`` (n,), modifiers ``v`` (n, q); the
+    the other half are scored with that half's doubly robust scores ``score`` (n,), modifiers ``v`` (n, q) (with
+    ``treated`` (n,) bool, a half short of either arm is refused); the
     splits are aggregated by :func:`aggregate_splits`. Returns ``calibration``, ``groups``, ``groups_difference``
     and ``splits`` (each split's main rows and predicted effects, for :meth:`ConditionalEffects.rate`)."""
     n = score.shape[0]
@@ -359,6 +361,10 @@ def split_inference(score: np.ndarray, v: np.ndarray, fit: Any, *, n_splits: int
     for _ in range(n_splits):
         permutation = rng.permutation(n)
         auxiliary, main = permutation[: n // 2], np.sort(permutation[n // 2:])
+        for arm, rows in () if treated is None else (("treated", treated), ("untreated", ~treated)):
+            if np.count_nonzero(rows[auxiliary]) < 2 or np.count_nonzero(rows[main]) < 2:
+                raise ValueError(f"{_OWNER}: a random half of the rows holds fewer than 2 {arm} rows, so the "
+                                 f"learner cannot be fitted and scored on halves; give more {arm} rows.")
         mask = np.zeros(n, dtype=bool)
         mask[auxiliary] = True
         tau = np.asarray(fit(mask)(v[main]), dtype=np.float64).reshape(-1)
@@ -371,6 +377,12 @@ def split_inference(score: np.ndarray, v: np.ndarray, fit: Any, *, n_splits: int
     if 2 * len(defined) > n_splits:  # the learner's effects vary in most splits
         out["calibration"] = {name: aggregate_splits([item[name] for item in defined])
                               for name in ("ate", "heterogeneity")}
+        # a split whose learner found no variation found no heterogeneity: its p-value is 1, so the test rejects
+        # only when most of all the splits do
+        p_values = [item["heterogeneity"].p_value if "heterogeneity" in item else 1.0 for item in per_split]
+        slope = out["calibration"]["heterogeneity"]
+        out["calibration"]["heterogeneity"] = CateCoefficient(slope.estimate, slope.std_error, slope.ci_low,
+                                                              slope.ci_high, float(min(1.0, 2.0 * np.median(p_values))))
     out["groups"] = [{"low": float(np.median([item["bounds"][g][0] for item in per_split])),
                       "high": float(np.median([item["bounds"][g][1] for item in per_split])),
                       "n": int(per_split[0]["bounds"][g][2]),
@@ -557,7 +569,8 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
         raise ValueError(f"{_OWNER}: the estimated effects are not finite; the learners diverged (check for "
                          f"collinear columns or a treatment arm with no overlap).")
     final = fit(np.ones(n, dtype=bool))
-    inference = split_inference(score, v, fit, n_splits=n_splits, n_groups=n_groups, level=level, seed=seed)
+    inference = split_inference(score, v, fit, n_splits=n_splits, n_groups=n_groups, level=level, seed=seed,
+                                treated=treated)
     contrast = (float(levels[0]), float(levels[1]))
     ate = finite(np.mean(score), "average effect", _OWNER)
     ate_se = finite(np.sqrt(np.mean((score - ate) ** 2) / n), "standard error", _OWNER)

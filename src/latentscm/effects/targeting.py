@@ -57,8 +57,12 @@ def _toc(score: np.ndarray, priority: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     sums = np.add.reduceat(ranked, starts)
     sizes = np.diff(np.r_[starts, keys.size])
+    if starts.size == 1:  # one priority for all: the top j are the average row, TOC is 0 (not rounding noise)
+        return np.zeros(score.size)
     ranked = np.repeat(sums / sizes, sizes)
-    return np.cumsum(ranked) / np.arange(1, score.size + 1) - score.mean()
+    toc = np.cumsum(ranked) / np.arange(1, score.size + 1) - score.mean()
+    toc[-1] = 0.0  # all rows: exactly the mean
+    return toc
 
 
 def _rate(score: np.ndarray, priority: np.ndarray, kind: str) -> float:
@@ -116,7 +120,7 @@ def targeting_curve(score: Any, priority: Any, *, fractions: Any = None, level: 
         raise ValueError(f"The 'fractions' argument of {owner} must be values in (0, 1]. Got {q.tolist()}.")
 
     def at(s: np.ndarray, p: np.ndarray) -> np.ndarray:
-        index = np.clip(np.ceil(q * s.size).astype(np.int64) - 1, 0, s.size - 1)
+        index = np.minimum(np.searchsorted(np.arange(1, s.size + 1) / s.size, q, side="left"), s.size - 1)
         return _toc(s, p)[index]
     draws = _bootstrap(score, priority, at, n_bootstrap, seed)
     return TargetingCurve(q, at(score, priority), draws.std(axis=0, ddof=1), level)
