@@ -404,9 +404,11 @@ def projection_inference(score: np.ndarray, v: np.ndarray, names: Sequence[str],
 def effect_model(learner: Any, seed: int) -> Any:
     """A fresh effect model for ``effect_learner``. The effect stage fits noisy targets (pseudo-outcomes, imputed
     effects), so its named learners are regularised for them: ``"boosting"`` stops early on a 20% validation split
-    (10 rounds without gain) with at least 50 rows a leaf, ``"forest"`` has 50 rows a leaf (the nuisance roles' named
-    learners overfit such targets: on ``bench_conditional_effects.py``'s SCMs their PEHE was 1.7 to 3.8 times that of
-    a constant, against 0.7 to 1.0 with these). Other names and estimators as :func:`make_regressor`."""
+    (10 rounds without gain) with at least 50 rows a leaf, ``"forest"`` has 50 rows a leaf. The nuisance roles' named
+    learners overfit such targets: on ``bench_conditional_effects.py``'s linear SCM (n = 2000, boosted or forest
+    nuisances, 5 seeds) the DR-learner's PEHE was 1.82 (boosting) and 0.70 (forest) times that of a constant with
+    them, 0.72 and 0.36 with these; the R-learner's 0.77 and 0.54, now 0.44 and 0.35. Other names and estimators as
+    :func:`make_regressor`."""
     if isinstance(learner, str) and learner == "boosting":
         from sklearn.ensemble import HistGradientBoostingRegressor
 
