@@ -35,10 +35,13 @@ learning inference on heterogeneous treatment effects*, NBER w24678, 2018):
 Both, and the targeting measures below, score a learner on rows it was not fitted on, by their paper's recipe: the
 rows are halved at random ``n_splits`` times, the learner fitted on one half scores the other, and the splits are
 aggregated by medians (estimates, bounds at the level ``1 - (1 - level)/2``, twice the median p-value). Pooling the
-out-of-fold ``effects`` instead is biased and too confident: each fold's effects come from a model fitted on the other
-folds' scores, so a fold whose model saw high scores holds scores below the mean (a negative bias), and the folds'
-models share most of their rows (a variance the row bootstrap does not see); measured in
-``benchmarks/bench_conditional_effects.py``.
+out-of-fold ``effects`` instead is biased and misjudges its spread: each fold's effects come from a model fitted on
+the other folds' scores, so a fold whose model saw high scores holds scores below the mean (a negative bias; a
+constant effect model gets a slope of exactly ``-(n_folds - 1)``), and the folds' models share most of their rows (a
+variance the row formulas do not see). In ``benchmarks/bench_conditional_effects.py`` (linear DR-learner, n = 2000,
+no heterogeneity, 200 data sets) the pooled slope's z-statistic had mean -0.86 and sd 1.39 where a valid one has 0 and
+1; the halvings rejected at 5% in 0.5% of the data sets (conservative) and, at a weak heterogeneity, in 49% where the
+pooled test did in 67%.
 - ``projection``: the best linear projection of ``τ`` on the modifiers (Semenova & Chernozhukov, *Debiased machine
   learning of conditional average treatment effects and other causal functions*, Econometrics J. 2021): ``φ``
   regressed on ``1`` and the centred modifiers (HC1), whatever the effect learner.
