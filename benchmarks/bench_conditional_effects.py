@@ -36,7 +36,7 @@ no forests). The script sets ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and `
 before numpy is imported, and passes them to the econml process. Prints the tables, then one JSON object.
 
 Measured 2026-12-08 on a 2-core AMD EPYC (x86_64), the three thread variables 1, Python 3.11.7, numpy 2.4.6,
-scikit-learn 1.9.1; econml 0.17.0 in its own venv. Parts 2 and 4 at commit 7069814 (``nice -n 5``, 30 min, the machine
+scikit-learn 1.9.1; econml 0.17.0 in its own venv. Parts 2 and 4 at commit fe68d11 (``nice -n 5``, 30 min, the machine
 also running tests); parts 1 and 3 at 539abc1 (4 min). Raw output: ``/work/bench_out/s56/bench_cate_*.txt``.
 
 1. Every learner's effects agree with EconML's to 3e-15 (DR 2.7e-15, R 2.0e-15, T 0, S 2.2e-15, X 4.4e-16); the
