@@ -505,7 +505,7 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
         group inference (>= 1), propensity truncation to ``[trim, 1 - trim]``, the confidence level and the seed of
         folds, splits and learners.
     """
-    from latentscm.effects.doubly_robust import aipw_nuisances
+    from latentscm.effects.doubly_robust import aipw_nuisances, aipw_score
     from latentscm.effects.estimate import checked_options, resolve_adjustment
 
     def options() -> None:
@@ -545,7 +545,7 @@ def conditional_effects(data: Any, graph: Any, treatment: str, outcome: str, *, 
     g1, g0, e, raw, n_trimmed = aipw_nuisances(y, treated, x, folds, outcome_learner=outcome_learner,
                                                treatment_learner=treatment_learner, trim=trim, seed=seed,
                                                owner=_OWNER)
-    score = g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
+    score = aipw_score(y, treated, g1, g0, e)
     if method in ("dr", "r"):
         if method == "dr":
             target, weight = score, None

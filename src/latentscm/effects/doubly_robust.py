@@ -21,7 +21,7 @@ from latentscm.effects.nuisance import cross_fit_propensity, cross_fit_regressio
 from latentscm.effects.result import finite
 from latentscm.effects.weighting import truncate_propensity
 
-__all__ = ["aipw_effect", "aipw_nuisances"]
+__all__ = ["aipw_effect", "aipw_nuisances", "aipw_score"]
 
 
 def aipw_nuisances(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.ndarray, *,
@@ -44,6 +44,12 @@ def aipw_nuisances(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.
     return g1, g0, e, raw, n_trimmed
 
 
+def aipw_score(y: np.ndarray, treated: np.ndarray, g1: np.ndarray, g0: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """The efficient (doubly robust) score of the average effect, (n,): ``g1 - g0 + T (y - g1)/e -
+    (1 - T)(y - g0)/(1 - e)`` for outcomes ``y``, ``treated`` (bool), the arms' outcome models and the propensity."""
+    return g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
+
+
 def aipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.ndarray, *,
                 outcome_learner: Any = "linear", treatment_learner: Any = "linear", trim: float = 0.01,
                 seed: int = 0, owner: str = "aipw_effect") -> tuple[float, float, dict[str, Any]]:
@@ -52,7 +58,7 @@ def aipw_effect(y: np.ndarray, treated: np.ndarray, z: np.ndarray, folds: np.nda
     g1, g0, e, raw, n_trimmed = aipw_nuisances(y, treated, z, folds, outcome_learner=outcome_learner,
                                                treatment_learner=treatment_learner, trim=trim, seed=seed,
                                                owner=owner)
-    score = g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
+    score = aipw_score(y, treated, g1, g0, e)
     estimate = finite(np.mean(score), "effect", owner)
     std_error = finite(np.sqrt(np.mean((score - estimate) ** 2) / y.shape[0]), "standard error", owner)
     names = [v if isinstance(v, str) else type(v).__name__ for v in (outcome_learner, treatment_learner)]

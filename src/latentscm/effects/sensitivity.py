@@ -742,7 +742,7 @@ def _elements(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: n
     ``"aipw"`` (a binary ``d``, the ATE): ``eps = Y - g(D, X)``, ``alpha = D / e - (1 - D) / (1 - e)`` with the
     truncated propensity ``e``, and ``nu2`` the mean of ``2 (1 / e + 1 / (1 - e)) - alpha^2`` (its orthogonal
     form: ``E[alpha^2] = E[1 / e + 1 / (1 - e)]``)."""
-    from latentscm.effects.doubly_robust import aipw_nuisances
+    from latentscm.effects.doubly_robust import aipw_nuisances, aipw_score
 
     if method == "dml":
         u, v, theta = _partialled(y, d, x, folds, outcome_learner, treatment_learner, seed)
@@ -754,7 +754,7 @@ def _elements(method: str, y: np.ndarray, d: np.ndarray, x: np.ndarray, folds: n
     treated = d.astype(bool)
     g1, g0, e, _, _ = aipw_nuisances(y, treated, x, folds, outcome_learner=outcome_learner,
                                      treatment_learner=treatment_learner, trim=trim, seed=seed, owner=_OWNER)
-    score = g1 - g0 + treated * (y - g1) / e - (~treated) * (y - g0) / (1.0 - e)
+    score = aipw_score(y, treated, g1, g0, e)
     theta = float(np.mean(score))
     eps = y - np.where(treated, g1, g0)
     alpha = treated / e - (~treated) / (1.0 - e)
